@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Password hashing (Argon2id via libargon2, PHC strings, m=19 MiB, t=2,
+ * p=1), one-time passwords, PINs and the hashes under which tokens,
+ * tickets and PINs are stored.
+ */
+#ifndef LL_AUTH_H
+#define LL_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define LL_PIN_DIGITS 6
+
+/* PHC string "$argon2id$v=19$m=19456,t=2,p=1$salt$hash"; NULL on error. */
+char *ll_password_hash_new(const char *password);
+/* LL_OK when password matches (constant time), LL_ERR_AUTH_FAILED when
+ * not, LL_ERR_MALFORMED for a bad PHC string. */
+int ll_password_verify(const char *phc, const char *password);
+/* Same work as a verify against a fixed hash: unknown users cost the same
+ * time as known ones.  Always LL_ERR_AUTH_FAILED. */
+int ll_password_verify_dummy(const char *password);
+/* A generated one-time password: 20 characters from an unambiguous
+ * alphabet, ~100 bits.  Caller frees with ll_free_secret_str. */
+char *ll_password_generate_new(void);
+
+/* Six digits from the CSPRNG, NUL-terminated into out[7]. */
+int ll_pin_generate(char out[LL_PIN_DIGITS + 1]);
+/* True if s is exactly six ASCII digits. */
+bool ll_pin_well_formed(const char *s);
+
+/* SHA-256 of a bearer token or ticket, for storage and lookup. */
+int ll_secret_hash(const char *secret, uint8_t out[32]);
+/* HMAC-SHA256(key, pin): PINs are stored keyed so a stolen database does
+ * not reveal live PINs.  key is the 32-byte at-rest key. */
+int ll_pin_mac(const uint8_t key[32], const char *pin, uint8_t out[32]);
+
+#endif

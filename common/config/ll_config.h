@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Key-file config reader ([group] / key = value / # comments) with
+ * line-numbered errors: "relay.conf:12: unknown key 'lisen' in [relay]".
+ * Strict: duplicate keys, keys outside a group, bad group headers, lines
+ * over 4096 bytes, files over 1 MiB and non-UTF-8 text are rejected.
+ */
+#ifndef LL_CONFIG_H
+#define LL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+struct ll_config;
+
+/* On error: NULL returned via *out untouched, errbuf gets "name:line: why". */
+int ll_config_load_file(const char *path, struct ll_config **out,
+			char *errbuf, size_t errlen);
+int ll_config_load_data(const char *data, size_t len, const char *name,
+			struct ll_config **out, char *errbuf, size_t errlen);
+void ll_config_free(struct ll_config *cfg);
+
+/* Raw value or NULL when absent. */
+const char *ll_config_get(const struct ll_config *cfg, const char *group,
+			  const char *key);
+/*
+ * Typed getters: absent -> def, LL_OK.  Present but invalid or out of
+ * [min, max] -> LL_ERR_CONFIG with "name:line: ..." in errbuf.
+ */
+int ll_config_get_int(const struct ll_config *cfg, const char *group,
+		      const char *key, int64_t min, int64_t max, int64_t def,
+		      int64_t *out, char *errbuf, size_t errlen);
+int ll_config_get_bool(const struct ll_config *cfg, const char *group,
+		       const char *key, bool def, bool *out, char *errbuf,
+		       size_t errlen);
+/*
+ * Every group must be in groups[] and every key of a group in the
+ * matching NULL-terminated keys[i] list; else LL_ERR_CONFIG naming the
+ * line.  groups is NULL-terminated.
+ */
+int ll_config_check_keys(const struct ll_config *cfg,
+			 const char *const *groups,
+			 const char *const *const *keys, char *errbuf,
+			 size_t errlen);
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Crypto helpers on OpenSSL 3.  Together with common/tls this is the only
+ * module that includes <openssl/...>.  All functions return LL_OK or a
+ * negative ll_err; outputs are untouched on failure.
+ */
+#ifndef LL_CRYPTO_H
+#define LL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define LL_SHA256_LEN 32
+#define LL_AES256_KEY_LEN 32
+#define LL_GCM_NONCE_LEN 12
+#define LL_GCM_TAG_LEN 16
+/* ll_aead_seal output = nonce || ciphertext || tag */
+#define LL_AEAD_OVERHEAD (LL_GCM_NONCE_LEN + LL_GCM_TAG_LEN)
+
+/* CSPRNG (RAND_bytes); LL_ERR_CRYPTO if the generator fails. */
+int ll_random_bytes(void *out, size_t len);
+/* Uniform integer in [0, bound) without modulo bias. bound >= 1. */
+int ll_random_uniform(uint32_t bound, uint32_t *out);
+
+int ll_sha256(const void *data, size_t len, uint8_t out[LL_SHA256_LEN]);
+
+/* Incremental SHA-256 (for the audit chain and file hashing). */
+struct ll_sha256_ctx;
+struct ll_sha256_ctx *ll_sha256_new(void);
+int ll_sha256_update(struct ll_sha256_ctx *ctx, const void *data, size_t len);
+int ll_sha256_final(struct ll_sha256_ctx *ctx, uint8_t out[LL_SHA256_LEN]);
+void ll_sha256_free(struct ll_sha256_ctx *ctx);
+
+int ll_hmac_sha256(const void *key, size_t key_len, const void *data,
+		   size_t len, uint8_t out[LL_SHA256_LEN]);
+
+/* HKDF-SHA256 (RFC 5869), extract-and-expand. salt/info may be NULL/0. */
+int ll_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt,
+		   size_t salt_len, const void *info, size_t info_len,
+		   void *out, size_t out_len);
+
+/*
+ * AES-256-GCM with a random 96-bit nonce.  Seal writes
+ * nonce||ciphertext||tag (pt_len + LL_AEAD_OVERHEAD bytes) to out, which
+ * must have that room (LL_ERR_INVALID_ARG otherwise).  Open reverses it and
+ * returns LL_ERR_AUTH_FAILED on any tag mismatch, writing nothing usable.
+ * aad may be NULL/0.
+ */
+int ll_aead_seal(const uint8_t key[LL_AES256_KEY_LEN], const void *aad,
+		 size_t aad_len, const void *pt, size_t pt_len, uint8_t *out,
+		 size_t out_size, size_t *out_len);
+int ll_aead_open(const uint8_t key[LL_AES256_KEY_LEN], const void *aad,
+		 size_t aad_len, const void *in, size_t in_len, uint8_t *out,
+		 size_t out_size, size_t *out_len);
+
+/*
+ * Low-level AES-256-GCM with an explicit nonce (for known-answer tests
+ * and protocols that derive nonces).  ct has pt_len bytes.
+ */
+int ll_aes256gcm_encrypt(const uint8_t key[LL_AES256_KEY_LEN],
+			 const uint8_t *iv, size_t iv_len, const void *aad,
+			 size_t aad_len, const void *pt, size_t pt_len,
+			 uint8_t *ct, uint8_t tag[LL_GCM_TAG_LEN]);
+int ll_aes256gcm_decrypt(const uint8_t key[LL_AES256_KEY_LEN],
+			 const uint8_t *iv, size_t iv_len, const void *aad,
+			 size_t aad_len, const void *ct, size_t ct_len,
+			 const uint8_t tag[LL_GCM_TAG_LEN], uint8_t *pt);
+
+/* Constant-time equality (CRYPTO_memcmp): true when equal. */
+bool ll_ct_equal(const void *a, const void *b, size_t len);
+/* Constant-time string equality: length differences leak only length. */
+bool ll_ct_streq(const char *a, const char *b);
+
+/* Wipe memory so the compiler cannot elide it (OPENSSL_cleanse). */
+void ll_wipe(void *p, size_t len);
+/* Wipe a NUL-terminated string and free it.  NULL ok. */
+void ll_free_secret_str(char *s);
+
+/* Encoding helpers.  Results are malloc'd, caller frees (wipe if secret). */
+char *ll_hex_new(const void *data, size_t len);            /* lowercase */
+int ll_hex_decode(const char *hex, uint8_t *out, size_t out_size,
+		  size_t *out_len);
+char *ll_base64url_new(const void *data, size_t len);      /* no padding */
+int ll_base64url_decode(const char *text, uint8_t *out, size_t out_size,
+			size_t *out_len);
+
+/* A random URL-safe token of nbytes entropy (e.g. 32 for 256-bit). */
+char *ll_random_token_new(size_t nbytes);
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifeline-relay internals shared by its files.  Two halves meet here:
+ *  - the core (server.c, conn.c, pair.c, metrics.c, serve.c): libevent
+ *    loop, TLS, HTTP framing, limits and timeouts, stream pairing and
+ *    blind forwarding, /healthz and /metrics, signals;
+ *  - the API (api*.c, ratelimit.c, relay_config.c, cmd_*.c): what each
+ *    endpoint does, policies, audit, the admin subcommands.
+ * The core calls ll_api_dispatch() for every API request and
+ * ll_api_stream_authorize() for every stream upgrade; the API calls back
+ * into the core through the ll_relay_* functions declared below.
+ */
+#ifndef LL_RELAY_H
+#define LL_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "ll_http.h"
+#include "ll_store.h"
+
+struct event_base;
+struct ll_tls_ctx;
+struct ll_ratelimit;
+
+/* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
+struct ll_relay_config {
+	char *state_dir;
+	char *listen;               /* "HOST:PORT", default 0.0.0.0:8443 */
+	char *cert_file;            /* default STATE_DIR/cert.pem */
+	char *key_file;             /* default STATE_DIR/key.pem */
+	char *db_file;              /* STATE_DIR/lifeline.db */
+	char *at_rest_key_file;     /* STATE_DIR/at-rest.key (0600) */
+	int64_t pin_lifetime_s;     /* default 1200 */
+	int64_t token_lifetime_s;   /* default 43200 */
+	int64_t token_idle_s;       /* default 1800 */
+	int64_t handshake_timeout_ms;  /* TLS handshake, default 10000 */
+	int64_t head_timeout_ms;    /* request head after connect, 10000 */
+	int64_t idle_timeout_ms;    /* keep-alive idle, default 60000 */
+	int64_t max_unauth_per_ip;  /* connections not yet authenticated, 64 */
+	int64_t max_head_bytes;     /* default 8192 */
+	int64_t max_headers;        /* default 64 */
+	int64_t max_body_bytes;     /* default 65536 */
+	int64_t login_rate_per_min; /* per source address, default 10 */
+	int64_t login_burst;        /* default 10 */
+	int64_t redeem_rate_per_min;/* per source address, default 30 */
+	int64_t redeem_burst;       /* default 30 */
+	int64_t stream_buffer_bytes;/* per direction in flight, 262144 */
+	int64_t max_sessions;       /* live paired sessions, default 10000 */
+	int64_t log_level;          /* 0 error .. 3 debug, default 2 */
+};
+/* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
+int ll_relay_config_load(const char *state_dir,
+			 struct ll_relay_config *cfg, char *errbuf,
+			 size_t errlen);
+void ll_relay_config_clear(struct ll_relay_config *cfg);
+
+/* ---- counters for /metrics ---- */
+struct ll_relay_metrics {
+	uint64_t sessions_live;      /* paired now */
+	uint64_t streams_waiting;    /* upgraded, peer not yet here */
+	uint64_t bytes_forwarded;    /* both directions */
+	uint64_t connections_open;
+	uint64_t requests_total;
+	/* refusals by API error code (index: enum ll_api_code) */
+	uint64_t refusals[32];
+};
+
+/* ---- the relay object (one per process, lives on the loop) ---- */
+struct ll_relay {
+	struct ll_relay_config cfg;
+	struct event_base *base;
+	struct ll_store *store;
+	struct ll_tls_ctx *tls;      /* swapped on SIGHUP */
+	uint8_t at_rest_key[32];     /* PIN MACs, later: secrets at rest */
+	struct ll_ratelimit *rl_login;
+	struct ll_ratelimit *rl_redeem;
+	struct ll_relay_metrics metrics;
+	void *core;                  /* core-private state (pairs, conns) */
+};
+
+/* ---- API error codes (API.md), one table ---- */
+enum ll_api_code {
+	LL_API_OK = 0,
+	LL_API_BAD_REQUEST,
+	LL_API_PAYLOAD_TOO_LARGE,
+	LL_API_UNAUTHORIZED,
+	LL_API_MFA_REQUIRED,
+	LL_API_INVALID_MFA_CODE,
+	LL_API_ACCOUNT_DISABLED,
+	LL_API_IP_NOT_ALLOWED,
+	LL_API_RATE_LIMITED,
+	LL_API_PIN_INVALID,
+	LL_API_PIN_EXPIRED,
+	LL_API_PIN_LOCKED_WEBSITE,
+	LL_API_PIN_LOCKED_SHORTCUT,
+	LL_API_ORIGIN_NOT_ALLOWED,
+	LL_API_END_USER_IP_NOT_ALLOWED,
+	LL_API_FORBIDDEN,
+	LL_API_NOT_FOUND,
+	LL_API_CONFLICT,
+	LL_API_UNSUPPORTED_VERSION,
+	LL_API_INTERNAL,
+	LL_API_METHOD_NOT_ALLOWED,   /* code string "bad_request", status 405 */
+	LL_API_URI_TOO_LONG,         /* "bad_request", 414 */
+	LL_API_HEADERS_TOO_LARGE,    /* "bad_request", 431 */
+	LL_API_TIMEOUT,              /* "bad_request", 408 */
+	LL_API_CODE_COUNT
+};
+/* "rate_limited" etc., and the HTTP status that goes with it. */
+const char *ll_api_code_name(enum ll_api_code code);
+int ll_api_code_status(enum ll_api_code code);
+
+/* What a handler answers.  The core serialises it, adds the security
+ * headers and writes it; then frees body and extra_headers. */
+struct ll_api_response {
+	int status;                 /* 200, 201, 204, 4xx, 5xx */
+	json_t *body;               /* owned; NULL for no body */
+	char *extra_headers;        /* owned; "Name: v\r\n..." or NULL */
+	const char *content_type;   /* NULL = application/json */
+	char *raw_body;             /* owned; non-JSON body (metrics) */
+	enum ll_api_code code;      /* LL_API_OK or the refusal */
+};
+/* Fills resp as the API's error object with that code and sentence. */
+void ll_api_error(struct ll_api_response *resp, enum ll_api_code code,
+		  const char *message);
+void ll_api_response_clear(struct ll_api_response *resp);
+
+struct ll_api_request {
+	const struct ll_http_request *http;
+	const char *source_ip;      /* textual peer address */
+};
+
+/* Everything under /api/v1/ except the stream upgrade (core does
+ * /healthz, /metrics and the upgrade's framing). */
+void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
+		     struct ll_api_response *resp);
+
+/*
+ * A stream upgrade arrived (GET /api/v1/stream, Upgrade: lifeline/1).
+ * Checks the ticket, claims that side's one stream, audits.  On success
+ * returns LL_OK with the session id and side; else fills refusal (401
+ * unauthorized, 409 conflict, 404 not_found ...) and returns < 0.
+ */
+int ll_api_stream_authorize(struct ll_relay *relay,
+			    const struct ll_api_request *req,
+			    char session_id_out[LL_SESSION_ID_LEN + 1],
+			    enum ll_session_side *side_out,
+			    struct ll_api_response *refusal);
+/* The core reports stream life events; the API records them. */
+void ll_api_stream_paired(struct ll_relay *relay, const char *session_id);
+void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
+			 const char *reason, uint64_t bytes_agent_to_applet,
+			 uint64_t bytes_applet_to_agent);
+
+/* ---- core services the API may call ---- */
+/* Closes both streams of a session (DELETE, technician disabled). */
+void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
+			    const char *reason);
+/* Counts a refusal for /metrics. */
+void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
+
+/* ---- admin subcommands (cmd_*.c), argv after the subcommand name ---- */
+int ll_cmd_init(int argc, char **argv);
+int ll_cmd_serve(int argc, char **argv);
+int ll_cmd_technician(int argc, char **argv);
+int ll_cmd_audit(int argc, char **argv);
+
+/* Opening state for admin commands: config + store + key. */
+int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
+			char *errbuf, size_t errlen);
+void ll_relay_close_state(struct ll_relay *relay);
+
+#endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The relay's persistent state behind one small interface, so that a
+ * PostgreSQL backend can serve several relay nodes later.  The SQLite
+ * implementation runs in WAL mode with synchronous=FULL (every commit is
+ * fsync'd before the call returns), prepared statements only, and
+ * versioned migrations on PRAGMA user_version.
+ *
+ * All functions return LL_OK or a negative ll_err (LL_ERR_NOT_FOUND,
+ * LL_ERR_CONFLICT, LL_ERR_STORE, ...).  Out parameters are untouched on
+ * failure.  Times are Unix seconds.  Secrets are never stored: tokens and
+ * tickets as SHA-256, PINs as HMAC (see ll_auth.h).
+ */
+#ifndef LL_STORE_H
+#define LL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define LL_HASH_LEN 32
+#define LL_SESSION_ID_LEN 32 /* hex characters of a 128-bit random id */
+
+struct ll_store;
+
+/* Opens (creating if absent) and migrates.  LL_ERR_SCHEMA_VERSION when
+ * the file was written by a newer Lifeline. */
+int ll_store_open(const char *path, struct ll_store **out);
+void ll_store_close(struct ll_store *st);
+/* The last SQLite error message (for logs), never NULL. */
+const char *ll_store_errmsg(const struct ll_store *st);
+
+/* Transactions for multi-step actions (nestable: only the outer counts). */
+int ll_store_begin(struct ll_store *st);
+int ll_store_commit(struct ll_store *st);
+void ll_store_rollback(struct ll_store *st);
+
+/* ---- orgs ---- */
+int ll_store_org_create(struct ll_store *st, const char *name, int64_t now,
+			int64_t *id_out);
+int ll_store_org_find(struct ll_store *st, const char *name, int64_t *id_out);
+/* Name of an org (caller frees). */
+int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out);
+/* The only org when exactly one exists (single-tenant default). */
+int ll_store_org_default(struct ll_store *st, int64_t *id_out);
+
+/* ---- technicians ---- */
+struct ll_technician {
+	int64_t id;
+	int64_t org_id;
+	char *org_name;
+	char *username;
+	char *pw_hash;      /* PHC string */
+	bool is_admin;
+	bool disabled;
+	int64_t created_at;
+};
+void ll_technician_free(struct ll_technician *t);
+void ll_technician_list_free(struct ll_technician **list, size_t n);
+
+int ll_store_technician_add(struct ll_store *st, int64_t org_id,
+			    const char *username, const char *pw_hash,
+			    bool is_admin, int64_t now, int64_t *id_out);
+int ll_store_technician_find(struct ll_store *st, int64_t org_id,
+			     const char *username, struct ll_technician **out);
+int ll_store_technician_get(struct ll_store *st, int64_t id,
+			    struct ll_technician **out);
+int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
+				     const char *username, bool disabled);
+/* org_id 0 lists every org. */
+int ll_store_technician_list(struct ll_store *st, int64_t org_id,
+			     struct ll_technician ***out, size_t *n_out);
+
+/* ---- bearer tokens (stored as SHA-256) ---- */
+int ll_store_token_add(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
+		       int64_t technician_id, int64_t now, int64_t expires_at);
+/*
+ * Valid when not past expires_at and used within idle_timeout seconds;
+ * refreshes last_used.  LL_ERR_NOT_FOUND (unknown), LL_ERR_EXPIRED
+ * (expired or idle: the token is deleted).
+ */
+int ll_store_token_check(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
+			 int64_t now, int64_t idle_timeout,
+			 int64_t *technician_id_out);
+int ll_store_token_delete(struct ll_store *st,
+			  const uint8_t hash[LL_HASH_LEN]);
+int ll_store_token_delete_for_technician(struct ll_store *st,
+					 int64_t technician_id);
+
+/* ---- sessions and their PINs ---- */
+enum ll_session_state {
+	LL_SESSION_WAITING = 0,   /* PIN issued, applet not yet joined */
+	LL_SESSION_CONNECTED = 1, /* both streams paired */
+	LL_SESSION_ENDED = 2,
+	LL_SESSION_EXPIRED = 3,   /* PIN lifetime over before redeem */
+};
+const char *ll_session_state_name(enum ll_session_state s);
+
+enum ll_session_side {
+	LL_SIDE_AGENT = 0,
+	LL_SIDE_APPLET = 1,
+};
+
+struct ll_session {
+	char id[LL_SESSION_ID_LEN + 1];
+	int64_t org_id;
+	int64_t technician_id;
+	char *lock;               /* "any" | "website" | "shortcut" */
+	enum ll_session_state state;
+	bool pin_used;
+	int64_t created_at;
+	int64_t expires_at;       /* PIN expiry */
+	int64_t redeemed_at;      /* 0 = not yet */
+	int64_t connected_at;     /* 0 = not yet */
+	int64_t ended_at;         /* 0 = not yet */
+	char *end_reason;         /* NULL until ended */
+	uint64_t bytes_agent_to_applet;
+	uint64_t bytes_applet_to_agent;
+	bool agent_stream_used;   /* the ticket opened its one stream */
+	bool applet_stream_used;
+};
+void ll_session_free(struct ll_session *s);
+void ll_session_list_free(struct ll_session **list, size_t n);
+
+struct ll_session_new {
+	const char *id;
+	int64_t org_id;
+	int64_t technician_id;
+	const char *lock;
+	const uint8_t *pin_mac;           /* LL_HASH_LEN */
+	const uint8_t *agent_ticket_hash; /* LL_HASH_LEN */
+	int64_t created_at;
+	int64_t expires_at;
+};
+/*
+ * LL_ERR_CONFLICT when a live (unused, unexpired at created_at) session
+ * already has the same pin_mac: the caller draws another PIN.
+ */
+int ll_store_session_create(struct ll_store *st,
+			    const struct ll_session_new *s);
+/* Newest session with that PIN MAC, used or not (caller decides). */
+int ll_store_session_find_by_pin(struct ll_store *st,
+				 const uint8_t pin_mac[LL_HASH_LEN],
+				 struct ll_session **out);
+/* Marks the PIN used and binds the applet's ticket hash, atomically:
+ * LL_ERR_CONFLICT if it was already used. */
+int ll_store_session_redeem(struct ll_store *st, const char *session_id,
+			    const uint8_t applet_ticket_hash[LL_HASH_LEN],
+			    int64_t now);
+/* Which session and side a ticket belongs to. */
+int ll_store_session_find_by_ticket(struct ll_store *st,
+				    const uint8_t ticket_hash[LL_HASH_LEN],
+				    struct ll_session **out,
+				    enum ll_session_side *side_out);
+/* Atomically marks that side's stream as opened: LL_ERR_CONFLICT if a
+ * stream was already opened with it. */
+int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
+				  enum ll_session_side side);
+int ll_store_session_get(struct ll_store *st, const char *session_id,
+			 struct ll_session **out);
+int ll_store_session_set_connected(struct ll_store *st,
+				   const char *session_id, int64_t now);
+/* Ends a session (no-op LL_OK if already ended) with reason and byte
+ * counts. */
+int ll_store_session_end(struct ll_store *st, const char *session_id,
+			 int64_t now, const char *reason,
+			 uint64_t bytes_agent_to_applet,
+			 uint64_t bytes_applet_to_agent);
+/* Marks waiting sessions whose PIN expired before now as expired. */
+int ll_store_session_expire(struct ll_store *st, int64_t now);
+/* A technician's sessions, newest first (limit rows). */
+int ll_store_session_list(struct ll_store *st, int64_t technician_id,
+			  size_t limit, struct ll_session ***out,
+			  size_t *n_out);
+
+/* ---- audit: append-only, SHA-256 hash chain ---- */
+struct ll_audit_event {
+	int64_t org_id;          /* 0 when unknown */
+	const char *actor;       /* "technician:alice", "applet", "cli", "anonymous" */
+	const char *action;      /* "login", "pin.create", "stream.open", ... */
+	const char *outcome;     /* "ok" or an API error code */
+	const char *source_ip;   /* may be NULL */
+	const char *session_id;  /* may be NULL */
+	const char *detail_json; /* JSON object text or NULL; no secrets */
+};
+/*
+ * Appends one record chained to the previous one:
+ *   hash = SHA-256(prev_hash || canonical(record)).
+ * Durable (fsync'd) when it returns LL_OK.
+ */
+int ll_store_audit_append(struct ll_store *st, const struct ll_audit_event *ev,
+			  int64_t now);
+/* LL_OK with the record count, or LL_ERR_AUTH_FAILED with the sequence
+ * number of the first record whose hash or link does not verify. */
+int ll_store_audit_verify(struct ll_store *st, int64_t *n_records,
+			  int64_t *first_bad_seq);
+/* Writes records with ts >= since as "jsonl" or "csv" to out. */
+int ll_store_audit_export(struct ll_store *st, FILE *out, const char *format,
+			  int64_t since);
+
+#endif

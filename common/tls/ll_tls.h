@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The one TLS facade (after Tor's tortls.h).  TLS 1.2 minimum, 1.3
+ * preferred, Mozilla "intermediate" ciphers, server cipher preference,
+ * certificate verification always on for clients (there is no switch to
+ * turn it off), optional SPKI pin, ALPN and SNI.
+ *
+ * I/O functions return LL_OK (done), LL_ERR_WANT_READ, LL_ERR_WANT_WRITE,
+ * LL_ERR_CLOSED (clean close by peer) or another negative ll_err.
+ */
+#ifndef LL_TLS_H
+#define LL_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+struct ll_tls_ctx;
+struct ll_tls_conn;
+struct ssl_st; /* OpenSSL's SSL, for libevent's bufferevent_openssl */
+
+struct ll_tls_server_opts {
+	const char *cert_file;  /* PEM chain, leaf first */
+	const char *key_file;   /* PEM private key */
+	const char *alpn;       /* comma list we accept, e.g. "http/1.1"; NULL */
+};
+
+struct ll_tls_client_opts {
+	const char *ca_file;    /* extra trust anchor (PEM); NULL = system only */
+	bool no_system_cas;     /* trust only ca_file (tests) */
+	/* "sha256//BASE64" of the server's SubjectPublicKeyInfo (curl's
+	 * format); checked in addition to normal verification.  NULL = none. */
+	const char *spki_pin;
+	const char *alpn;       /* comma list we offer; NULL = none */
+};
+
+/* Contexts.  On error return NULL and set *err; errbuf gets a sentence. */
+struct ll_tls_ctx *ll_tls_server_ctx_new(const struct ll_tls_server_opts *o,
+					 int *err, char *errbuf,
+					 size_t errlen);
+struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
+					 int *err, char *errbuf,
+					 size_t errlen);
+void ll_tls_ctx_free(struct ll_tls_ctx *ctx);
+
+/*
+ * A fresh SSL object for libevent (server ctx: accept state).  The caller
+ * owns it (bufferevent_openssl with BEV_OPT_CLOSE_ON_FREE frees it).
+ */
+struct ssl_st *ll_tls_ctx_new_ssl(struct ll_tls_ctx *ctx);
+
+/* Connections over a connected socket (blocking or not). */
+struct ll_tls_conn *ll_tls_conn_new_client(struct ll_tls_ctx *ctx, int fd,
+					   const char *host);
+struct ll_tls_conn *ll_tls_conn_new_server(struct ll_tls_ctx *ctx, int fd);
+int ll_tls_conn_handshake(struct ll_tls_conn *c);
+int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
+		     size_t *nread);
+int ll_tls_conn_write(struct ll_tls_conn *c, const void *buf, size_t len,
+		      size_t *nwritten);
+/* Bytes already decrypted and waiting in the TLS layer. */
+size_t ll_tls_conn_pending(struct ll_tls_conn *c);
+int ll_tls_conn_shutdown(struct ll_tls_conn *c);
+int ll_tls_conn_fd(const struct ll_tls_conn *c);
+/* Negotiated ALPN protocol or NULL; version string ("TLSv1.3"). */
+const char *ll_tls_conn_alpn(const struct ll_tls_conn *c);
+const char *ll_tls_conn_version(const struct ll_tls_conn *c);
+/* A sentence describing the last failure (verification result etc.). */
+const char *ll_tls_conn_error(const struct ll_tls_conn *c);
+/* Frees; closes the fd only if close_fd. */
+void ll_tls_conn_free(struct ll_tls_conn *c, bool close_fd);
+
+/*
+ * Blocking convenience for clients, tests and benchmarks: resolve host,
+ * connect TCP (timeout_ms), handshake (verifying host), return the conn
+ * owning its fd.  errbuf gets a sentence on failure.
+ */
+int ll_tls_dial(struct ll_tls_ctx *ctx, const char *host, uint16_t port,
+		int timeout_ms, struct ll_tls_conn **out, char *errbuf,
+		size_t errlen);
+/* Blocking helpers that loop over partial I/O on a blocking conn. */
+int ll_tls_write_all(struct ll_tls_conn *c, const void *buf, size_t len);
+int ll_tls_read_full(struct ll_tls_conn *c, void *buf, size_t len);
+
+/*
+ * Certificates.  ll_tls_selfsigned_create writes a new ECDSA P-256 key
+ * (mode 0600) and a self-signed certificate valid 397 days with
+ * subjectAltName DNS:localhost, IP:127.0.0.1, IP:::1 plus extra_sans
+ * (NULL-terminated "DNS:x"/"IP:y" strings, may be NULL).
+ */
+int ll_tls_selfsigned_create(const char *key_path, const char *cert_path,
+			     const char *common_name,
+			     const char *const *extra_sans, char *errbuf,
+			     size_t errlen);
+/* "AB:CD:..." SHA-256 fingerprint of the first certificate in a PEM file
+ * (out >= 96 bytes). */
+int ll_tls_cert_fingerprint(const char *cert_path, char *out, size_t outlen);
+/* "sha256//BASE64" SPKI pin of the first certificate in a PEM file. */
+int ll_tls_cert_spki_pin(const char *cert_path, char *out, size_t outlen);
+
+#endif

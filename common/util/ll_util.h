@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Small helpers every module uses: ownership macros, time, overflow. */
+#ifndef LL_UTIL_H
+#define LL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "ll_err.h"
+#include "ll_log.h"
+
+#define LL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Free and clear a pointer in one step (Tor's FREE_AND_NULL). */
+#define LL_FREE_AND_NULL(freefn, p)                                            \
+	do {                                                                   \
+		freefn(p);                                                     \
+		(p) = NULL;                                                    \
+	} while (0)
+
+/*
+ * __attribute__((cleanup)) helpers: `LL_AUTOFREE char *s = malloc(..)`
+ * frees at scope exit.  GTK code uses g_autoptr instead.
+ */
+void ll_autofree_cleanup(void *pp);
+#define LL_AUTOFREE __attribute__((cleanup(ll_autofree_cleanup)))
+
+/* Checked size arithmetic: return false on overflow, *out untouched. */
+static inline bool ll_size_add(size_t a, size_t b, size_t *out)
+{
+	if (a > SIZE_MAX - b)
+		return false;
+	*out = a + b;
+	return true;
+}
+
+static inline bool ll_size_mul(size_t a, size_t b, size_t *out)
+{
+	if (a != 0 && b > SIZE_MAX / a)
+		return false;
+	*out = a * b;
+	return true;
+}
+
+/* Wall clock, seconds since the epoch. */
+int64_t ll_now_unix(void);
+/* Monotonic clock in milliseconds (for timeouts and rate limits). */
+int64_t ll_now_mono_ms(void);
+/* RFC 3339 UTC ("2026-11-26T23:51:52Z") into buf (>= 21 bytes). */
+void ll_format_rfc3339(int64_t unix_seconds, char *buf, size_t bufsize);
+/* Parse RFC 3339 (Z or +hh:mm offset); LL_ERR_MALFORMED on bad input. */
+int ll_parse_rfc3339(const char *text, int64_t *unix_seconds);
+
+#endif
