@@ -156,6 +156,10 @@ void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 			 const char *reason, uint64_t bytes_agent_to_applet,
 			 uint64_t bytes_applet_to_agent);
 
+/* Called by the core once a second: expire PINs, end the live sessions
+ * of disabled technicians (through ll_relay_session_close). */
+void ll_api_periodic(struct ll_relay *relay);
+
 /* ---- core services the API may call ---- */
 /* Closes both streams of a session (DELETE, technician disabled). */
 void ll_relay_session_close(struct ll_relay *relay, const char *session_id,

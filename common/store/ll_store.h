@@ -174,6 +174,11 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 			  size_t limit, struct ll_session ***out,
 			  size_t *n_out);
 
+/* Ids of waiting or connected sessions whose technician is disabled
+ * (the relay ends them).  Caller frees each id and the array. */
+int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
+				      size_t *n_out);
+
 /* ---- audit: append-only, SHA-256 hash chain ---- */
 struct ll_audit_event {
 	int64_t org_id;          /* 0 when unknown */

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared between tls.c, cert.c and dial.c; not part of the facade. */
+#ifndef LL_TLS_INTERNAL_H
+#define LL_TLS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+/* "sha256//" + 44 base64 characters */
+#define LL_TLS_SPKI_PIN_LEN (8 + 44)
+
+/* SHA-256 over the DER SubjectPublicKeyInfo of x (what curl pins). */
+int ll_tls_x509_spki_hash(X509 *x, uint8_t out[32]);
+/* The same as "sha256//BASE64" into out (outlen > LL_TLS_SPKI_PIN_LEN). */
+int ll_tls_x509_spki_pin(X509 *x, char *out, size_t outlen);
+
+/* snprintf into an optional error buffer (buf may be NULL). */
+void ll_tls_errf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs what Lifeline needs to build and test, from Debian 12's packages.
+# Runs as root; does nothing when everything is already there.
+set -eu
+
+PACKAGES="
+ gcc libc6-dev meson ninja-build pkg-config clang libclang-rt-14-dev
+ libssl-dev openssl ca-certificates libevent-dev libsqlite3-dev sqlite3
+ libjansson-dev libglib2.0-dev libargon2-dev libhttp-parser-dev zlib1g-dev
+ libgtk-3-dev libvncserver-dev libgtk-vnc-2.0-dev libcurl4-openssl-dev
+ libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
+ xvfb xauth xdotool x11-utils imagemagick x11vnc
+ testssl.sh nginx libnginx-mod-stream procps curl
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing" >&2
+	echo "deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

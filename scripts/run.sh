@@ -1,0 +1,46 @@
+#!/bin/bash
+# Runs lifeline-relay on this machine with embedded defaults: an SQLite
+# store and a self-signed certificate made on first start, in ./state (or
+# $LL_STATE_DIR).  Prints the admin's one-time password, the relay URL and
+# the certificate fingerprint, then serves until Ctrl-C.
+#   LL_LISTEN (default 127.0.0.1:8443)
+set -eu
+cd "$(dirname "$0")/.."
+
+state=${LL_STATE_DIR:-$PWD/state}
+listen=${LL_LISTEN:-127.0.0.1:8443}
+admin=${LL_ADMIN:-admin}
+
+./scripts/deps.sh
+echo "run: building (build-run/)"
+if [ ! -f build-run/build.ninja ]; then
+	meson setup build-run -Dbuildtype=release >/dev/null
+fi
+ninja -C build-run >/dev/null
+relay=build-run/common/relay/lifeline-relay
+
+if [ ! -e "$state/lifeline.db" ]; then
+	echo "run: first start: creating $state"
+	"$relay" init --state-dir "$state" >/dev/null
+	password=$("$relay" technician add "$admin" --admin --state-dir "$state")
+else
+	# A new one-time password each start, so the operator is never locked out.
+	password=$("$relay" technician passwd "$admin" --state-dir "$state")
+fi
+fingerprint=$(openssl x509 -noout -fingerprint -sha256 -in "$state/cert.pem" |
+	sed 's/^.*=//')
+
+cat <<MSG
+
+  Lifeline relay
+  URL:          https://$listen/
+  certificate:  $state/cert.pem
+  SHA-256:      $fingerprint
+  admin user:   $admin
+  password:     $password   (one-time; a new one is made at each start)
+
+  Try: curl --cacert $state/cert.pem https://$listen/healthz
+  Stop with Ctrl-C.
+
+MSG
+exec "$relay" serve --state-dir "$state" --listen "$listen"
