@@ -94,7 +94,7 @@ int ll_buf_consume(struct ll_buf *buf, size_t n)
 		return LL_ERR_TRUNCATED;
 	buf->off += n;
 	if (buf->off == buf->end) {
-		/* Empty again: start over at the front, no compaction needed. */
+		/* Empty again: restart at the front, no compaction needed. */
 		wipe(buf->d, buf->end);
 		buf->off = buf->end = 0;
 	}
@@ -117,7 +117,7 @@ static int ll_buf_make_room(struct ll_buf *buf, size_t len)
 	if (buf->alloc - buf->end >= len)
 		return LL_OK;
 	if (buf->alloc >= need) {
-		/* Enough memory overall: slide the readable data to the front. */
+		/* Enough memory overall: slide the readable data forward. */
 		memmove(buf->d, buf->d + buf->off, have);
 		wipe(buf->d + have, buf->end - have);
 		buf->off = 0;
@@ -152,8 +152,9 @@ int ll_buf_reserve(struct ll_buf *buf, size_t len, uint8_t **out)
 	if (out == NULL)
 		return LL_ERR_INVALID_ARG;
 	if (len == 0) {
-		/* Nothing to fill; keep *out usable without allocating. */
-		*out = buf->d != NULL ? buf->d + buf->end : (uint8_t *)ll_buf_empty;
+		/* Nothing to fill (so nothing is written through *out). */
+		*out = buf->d != NULL ? buf->d + buf->end :
+					(uint8_t *)ll_buf_empty;
 		return LL_OK;
 	}
 	if ((r = ll_buf_make_room(buf, len)) != 0)

@@ -51,7 +51,7 @@ int ll_buf_putf(struct ll_buf *buf, const char *fmt, ...)
 /* Reserve len bytes at the end for the caller to fill; *out points there. */
 int ll_buf_reserve(struct ll_buf *buf, size_t len, uint8_t **out);
 
-/* Reads from a buffer (consuming). */
+/* Reads from a buffer (consuming).  A NULL output skips the item. */
 int ll_buf_get_u8(struct ll_buf *buf, uint8_t *v);
 int ll_buf_get_u16(struct ll_buf *buf, uint16_t *v);
 int ll_buf_get_u32(struct ll_buf *buf, uint32_t *v);

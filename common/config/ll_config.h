@@ -14,7 +14,12 @@
 
 struct ll_config;
 
-/* On error: NULL returned via *out untouched, errbuf gets "name:line: why". */
+/*
+ * On error: *out untouched, errbuf gets "name:line: why"; LL_ERR_CONFIG
+ * for bad content.  load_file: LL_ERR_NOT_FOUND when the file does not
+ * exist, LL_ERR_IO when it cannot be read (errbuf "path: why").
+ * Values are never quoted in messages (they may be secrets).
+ */
 int ll_config_load_file(const char *path, struct ll_config **out,
 			char *errbuf, size_t errlen);
 int ll_config_load_data(const char *data, size_t len, const char *name,
@@ -25,7 +30,8 @@ void ll_config_free(struct ll_config *cfg);
 const char *ll_config_get(const struct ll_config *cfg, const char *group,
 			  const char *key);
 /*
- * Typed getters: absent -> def, LL_OK.  Present but invalid or out of
+ * Typed getters: absent -> def, LL_OK.  Integers are decimal with an
+ * optional sign; booleans true/yes/on/1 and false/no/off/0 (any case).  Present but invalid or out of
  * [min, max] -> LL_ERR_CONFIG with "name:line: ..." in errbuf.
  */
 int ll_config_get_int(const struct ll_config *cfg, const char *group,

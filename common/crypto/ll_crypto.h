@@ -25,7 +25,10 @@ int ll_random_uniform(uint32_t bound, uint32_t *out);
 
 int ll_sha256(const void *data, size_t len, uint8_t out[LL_SHA256_LEN]);
 
-/* Incremental SHA-256 (for the audit chain and file hashing). */
+/*
+ * Incremental SHA-256 (for the audit chain and file hashing).  _final
+ * starts the context over, so one context can hash many messages.
+ */
 struct ll_sha256_ctx;
 struct ll_sha256_ctx *ll_sha256_new(void);
 int ll_sha256_update(struct ll_sha256_ctx *ctx, const void *data, size_t len);
@@ -50,6 +53,7 @@ int ll_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt,
 int ll_aead_seal(const uint8_t key[LL_AES256_KEY_LEN], const void *aad,
 		 size_t aad_len, const void *pt, size_t pt_len, uint8_t *out,
 		 size_t out_size, size_t *out_len);
+/* Open: LL_ERR_TRUNCATED when in_len < LL_AEAD_OVERHEAD. */
 int ll_aead_open(const uint8_t key[LL_AES256_KEY_LEN], const void *aad,
 		 size_t aad_len, const void *in, size_t in_len, uint8_t *out,
 		 size_t out_size, size_t *out_len);
@@ -77,7 +81,14 @@ void ll_wipe(void *p, size_t len);
 /* Wipe a NUL-terminated string and free it.  NULL ok. */
 void ll_free_secret_str(char *s);
 
-/* Encoding helpers.  Results are malloc'd, caller frees (wipe if secret). */
+/*
+ * Encoding helpers.  Results are malloc'd, caller frees (wipe if secret);
+ * NULL on allocation failure.  Decoders validate everything before writing:
+ * LL_ERR_MALFORMED for bad input (odd hex length, a character outside the
+ * alphabet, base64url padding/whitespace/non-zero spare bits),
+ * LL_ERR_TOO_LARGE when the result exceeds out_size.  Hex decoding accepts
+ * either case.
+ */
 char *ll_hex_new(const void *data, size_t len);            /* lowercase */
 int ll_hex_decode(const char *hex, uint8_t *out, size_t out_size,
 		  size_t *out_len);
@@ -85,7 +96,10 @@ char *ll_base64url_new(const void *data, size_t len);      /* no padding */
 int ll_base64url_decode(const char *text, uint8_t *out, size_t out_size,
 			size_t *out_len);
 
-/* A random URL-safe token of nbytes entropy (e.g. 32 for 256-bit). */
+/*
+ * A random URL-safe token of nbytes entropy (e.g. 32 for 256-bit);
+ * NULL when nbytes is 0 or over 256.  Free with ll_free_secret_str.
+ */
 char *ll_random_token_new(size_t nbytes);
 
 #endif

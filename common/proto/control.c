@@ -1,1 +1,676 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Control messages of channel 0: see ll_control.h for the schemas. */
+#include "ll_control.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ll_buf.h"
+#include "ll_err.h"
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+} caps[] = {
+	{LL_CAP_VIEW, "view"},
+	{LL_CAP_CONTROL, "control"},
+	{LL_CAP_FILES, "files"},
+	{LL_CAP_CHAT, "chat"},
+	{LL_CAP_SYSINFO, "sysinfo"},
+};
+
+const char *ll_cap_name(uint32_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (caps[i].bit == cap)
+			return caps[i].name;
+	}
+	return NULL;
+}
+
+uint32_t ll_cap_from_name(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return 0;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (strcmp(caps[i].name, name) == 0)
+			return caps[i].bit;
+	}
+	return 0;
+}
+
+/* Allowed fields per type, "type" included; NULL-terminated. */
+static const char *const f_hello[] = {"type", "version", "role", "name",
+				      "org", NULL};
+static const char *const f_req[] = {"type", "id", "capabilities", NULL};
+static const char *const f_deny[] = {"type", "id", NULL};
+static const char *const f_revoke[] = {"type", "capabilities", NULL};
+static const char *const f_chat[] = {"type", "text", NULL};
+static const char *const f_offer[] = {"type", "channel", "name", "size",
+				      "sha256", NULL};
+static const char *const f_accept[] = {"type", "channel", "offset", NULL};
+static const char *const f_end[] = {"type", "reason", NULL};
+static const char *const f_error[] = {"type", "code", "message", NULL};
+
+static const struct {
+	enum ll_control_type type;
+	const char *name;
+	const char *const *fields;
+} types[] = {
+	{LL_CONTROL_HELLO, "hello", f_hello},
+	{LL_CONTROL_REQUEST, "request", f_req},
+	{LL_CONTROL_GRANT, "grant", f_req},
+	{LL_CONTROL_DENY, "deny", f_deny},
+	{LL_CONTROL_REVOKE, "revoke", f_revoke},
+	{LL_CONTROL_CHAT, "chat", f_chat},
+	{LL_CONTROL_FILE_OFFER, "file_offer", f_offer},
+	{LL_CONTROL_FILE_ACCEPT, "file_accept", f_accept},
+	{LL_CONTROL_END, "end", f_end},
+	{LL_CONTROL_ERROR, "error", f_error},
+};
+
+const char *ll_control_type_name(int type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((int)types[i].type == type)
+			return types[i].name;
+	}
+	return NULL;
+}
+
+void ll_control_msg_free(struct ll_control_msg *m)
+{
+	if (m == NULL)
+		return;
+	switch (m->type) {
+	case LL_CONTROL_HELLO:
+		free(m->u.hello.name);
+		free(m->u.hello.org);
+		break;
+	case LL_CONTROL_CHAT:
+		free(m->u.chat.text);
+		break;
+	case LL_CONTROL_FILE_OFFER:
+		free(m->u.file_offer.name);
+		break;
+	case LL_CONTROL_END:
+		free(m->u.end.reason);
+		break;
+	case LL_CONTROL_ERROR:
+		free(m->u.error.code);
+		free(m->u.error.message);
+		break;
+	default:
+		break;
+	}
+	free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+
+struct pctx {
+	char *err;
+	size_t errlen;
+};
+
+static int perr(struct pctx *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr(struct pctx *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err != NULL && c->errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(c->err, c->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* Peer text inside our sentences: printable ASCII only, and short. */
+static const char *safe(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		buf[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	buf[i] = '\0';
+	if (s[i] != '\0' && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+	return buf;
+}
+
+static int get_u64(struct pctx *c, json_t *o, const char *key, bool required,
+		   uint64_t max, uint64_t min, uint64_t *out, bool *present)
+{
+	json_t *v = json_object_get(o, key);
+	json_int_t n;
+
+	if (present != NULL)
+		*present = v != NULL;
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		return perr(c, LL_ERR_SCHEMA, "missing field \"%s\"", key);
+	}
+	if (!json_is_integer(v))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"%s\" must be an integer", key);
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"%s\" out of range (%llu..%llu)", key,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+/* A string within max bytes (min 1 unless allow_empty), without NUL. */
+static int get_str(struct pctx *c, json_t *o, const char *key, bool required,
+		   size_t max, bool allow_empty, char **out)
+{
+	json_t *v = json_object_get(o, key);
+	size_t len;
+
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		return perr(c, LL_ERR_SCHEMA, "missing field \"%s\"", key);
+	}
+	if (!json_is_string(v))
+		return perr(c, LL_ERR_SCHEMA, "field \"%s\" must be a string",
+			    key);
+	len = json_string_length(v);
+	if (len > max)
+		return perr(c, LL_ERR_TOO_LARGE,
+			    "field \"%s\" over %zu bytes", key, max);
+	if (len == 0 && !allow_empty)
+		return perr(c, LL_ERR_SCHEMA, "field \"%s\" is empty", key);
+	if (memchr(json_string_value(v), '\0', len) != NULL)
+		return perr(c, LL_ERR_SCHEMA, "field \"%s\" contains NUL", key);
+	if ((*out = strdup(json_string_value(v))) == NULL)
+		return perr(c, LL_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static int get_caps(struct pctx *c, json_t *o, uint32_t *out)
+{
+	json_t *v = json_object_get(o, "capabilities"), *e;
+	uint32_t mask = 0, bit;
+	char tmp[40];
+	size_t i;
+
+	if (v == NULL)
+		return perr(c, LL_ERR_SCHEMA, "missing field \"capabilities\"");
+	if (!json_is_array(v))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"capabilities\" must be an array");
+	if (json_array_size(v) == 0)
+		return perr(c, LL_ERR_SCHEMA, "field \"capabilities\" is empty");
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"capabilities\" must hold strings");
+		bit = ll_cap_from_name(json_string_value(e));
+		if (bit == 0 || strlen(json_string_value(e)) !=
+					json_string_length(e))
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"capabilities\": unknown "
+				    "capability \"%s\"",
+				    safe(json_string_value(e), tmp,
+					 sizeof(tmp)));
+		if (mask & bit)
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"capabilities\": \"%s\" twice",
+				    ll_cap_name(bit));
+		mask |= bit;
+	}
+	*out = mask;
+	return 0;
+}
+
+static bool valid_filename(const char *s)
+{
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		/* Separators of every OS we may run on, and controls. */
+		if (ch == '/' || ch == '\\' || ch < 0x20 || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool valid_sha256(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[64] == '\0';
+}
+
+static bool valid_code(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
+{
+	uint64_t n = 0;
+	char *s = NULL;
+	int r;
+
+	switch (m->type) {
+	case LL_CONTROL_HELLO:
+		if ((r = get_u64(c, o, "version", true, UINT32_MAX, 0, &n,
+				 NULL)) != 0)
+			return r;
+		if (n != LL_CONTROL_VERSION)
+			return perr(c, LL_ERR_BAD_VERSION,
+				    "field \"version\": version %llu is not "
+				    "spoken here (%d)", (unsigned long long)n,
+				    LL_CONTROL_VERSION);
+		m->u.hello.version = (uint32_t)n;
+		if ((r = get_str(c, o, "role", true, 16, false, &s)) != 0)
+			return r;
+		if (strcmp(s, "agent") == 0)
+			m->u.hello.role = LL_ROLE_AGENT;
+		else if (strcmp(s, "applet") == 0)
+			m->u.hello.role = LL_ROLE_APPLET;
+		free(s);
+		if (m->u.hello.role == 0)
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"role\" must be \"agent\" or "
+				    "\"applet\"");
+		if ((r = get_str(c, o, "name", false, LL_CONTROL_MAX_STRING,
+				 true, &m->u.hello.name)) != 0 ||
+		    (r = get_str(c, o, "org", false, LL_CONTROL_MAX_STRING,
+				 true, &m->u.hello.org)) != 0)
+			return r;
+		return 0;
+	case LL_CONTROL_REQUEST:
+	case LL_CONTROL_GRANT:
+		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 0, &n,
+				 NULL)) != 0 ||
+		    (r = get_caps(c, o, &m->u.request.caps)) != 0)
+			return r;
+		m->u.request.id = (uint32_t)n;
+		return 0;
+	case LL_CONTROL_DENY:
+		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 0, &n,
+				 NULL)) != 0)
+			return r;
+		m->u.deny.id = (uint32_t)n;
+		return 0;
+	case LL_CONTROL_REVOKE:
+		return get_caps(c, o, &m->u.revoke.caps);
+	case LL_CONTROL_CHAT:
+		return get_str(c, o, "text", true, LL_CONTROL_MAX_CHAT, false,
+			       &m->u.chat.text);
+	case LL_CONTROL_FILE_OFFER:
+		if ((r = get_u64(c, o, "channel", true, UINT16_MAX, 2, &n,
+				 NULL)) != 0)
+			return r;
+		m->u.file_offer.channel = (uint16_t)n;
+		if ((r = get_str(c, o, "name", true, LL_CONTROL_MAX_FILENAME,
+				 false, &m->u.file_offer.name)) != 0)
+			return r;
+		if (!valid_filename(m->u.file_offer.name))
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"name\" must be a plain file name "
+				    "(no '/', '\\', control characters, . "
+				    "or ..)");
+		if ((r = get_u64(c, o, "size", true, LL_CONTROL_MAX_SIZE, 0,
+				 &m->u.file_offer.size, NULL)) != 0)
+			return r;
+		if ((r = get_str(c, o, "sha256", true, 64, false, &s)) != 0)
+			return r;
+		if (!valid_sha256(s)) {
+			free(s);
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"sha256\" must be 64 lowercase hex "
+				    "digits");
+		}
+		memcpy(m->u.file_offer.sha256, s, 65);
+		free(s);
+		return 0;
+	case LL_CONTROL_FILE_ACCEPT:
+		if ((r = get_u64(c, o, "channel", true, UINT16_MAX, 2, &n,
+				 NULL)) != 0)
+			return r;
+		m->u.file_accept.channel = (uint16_t)n;
+		return get_u64(c, o, "offset", true, LL_CONTROL_MAX_SIZE, 0,
+			       &m->u.file_accept.offset, NULL);
+	case LL_CONTROL_END:
+		return get_str(c, o, "reason", true, LL_CONTROL_MAX_STRING,
+			       false, &m->u.end.reason);
+	case LL_CONTROL_ERROR:
+		if ((r = get_str(c, o, "code", true, 64, false,
+				 &m->u.error.code)) != 0)
+			return r;
+		if (!valid_code(m->u.error.code))
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"code\" must be lowercase letters "
+				    "and '_'");
+		return get_str(c, o, "message", true, LL_CONTROL_MAX_STRING,
+			       false, &m->u.error.message);
+	}
+	return perr(c, LL_ERR_INTERNAL, "unhandled type");
+}
+
+int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
+		     char *err, size_t errlen)
+{
+	struct pctx c = {err, errlen};
+	struct ll_control_msg *m = NULL;
+	const char *const *allowed = NULL;
+	json_error_t jerr;
+	json_t *o = NULL, *t, *v;
+	const char *key;
+	char tmp[40];
+	size_t i;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out == NULL || (json == NULL && len > 0))
+		return perr(&c, LL_ERR_INVALID_ARG, "invalid argument");
+	/* Capped before jansson allocates anything. */
+	if (len > LL_CONTROL_MAX_MSG) {
+		r = perr(&c, LL_ERR_TOO_LARGE, "message over %u bytes",
+			 LL_CONTROL_MAX_MSG);
+		goto out;
+	}
+	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		r = perr(&c, LL_ERR_BAD_JSON, "not valid JSON: %s (at byte %d)",
+			 jerr.text, jerr.position);
+		goto out;
+	}
+	if (!json_is_object(o)) {
+		r = perr(&c, LL_ERR_SCHEMA, "message is not a JSON object");
+		goto out;
+	}
+	t = json_object_get(o, "type");
+	if (t == NULL) {
+		r = perr(&c, LL_ERR_SCHEMA, "missing field \"type\"");
+		goto out;
+	}
+	if (!json_is_string(t)) {
+		r = perr(&c, LL_ERR_SCHEMA, "field \"type\" must be a string");
+		goto out;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		r = perr(&c, LL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(types[i].name, json_string_value(t)) == 0 &&
+		    strlen(types[i].name) == json_string_length(t)) {
+			m->type = types[i].type;
+			allowed = types[i].fields;
+		}
+	}
+	if (allowed == NULL) {
+		r = perr(&c, LL_ERR_UNKNOWN_TYPE, "unknown message type \"%s\"",
+			 safe(json_string_value(t), tmp, sizeof(tmp)));
+		goto out;
+	}
+	json_object_foreach(o, key, v) {
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		}
+		if (allowed[i] == NULL) {
+			r = perr(&c, LL_ERR_SCHEMA,
+				 "unknown field \"%s\" in %s message",
+				 safe(key, tmp, sizeof(tmp)),
+				 ll_control_type_name(m->type));
+			goto out;
+		}
+	}
+	if ((r = parse_fields(&c, o, m)) != 0)
+		goto out;
+	*out = m;
+	m = NULL;
+	r = 0;
+out:
+	ll_control_msg_free(m);
+	json_decref(o);
+	return r;
+}
+
+int ll_control_decode(const uint8_t *data, size_t len,
+		      struct ll_control_msg **out, char *err, size_t errlen)
+{
+	struct ll_buf_view v;
+	const uint8_t *json;
+	uint32_t n;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out == NULL || (data == NULL && len > 0))
+		return LL_ERR_INVALID_ARG;
+	ll_buf_view_init(&v, data, len);
+	if (ll_view_get_u32(&v, &n) != 0)
+		return 0;
+	if (n > LL_CONTROL_MAX_MSG) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "message over %u bytes",
+				 LL_CONTROL_MAX_MSG);
+		return LL_ERR_TOO_LARGE;
+	}
+	if (ll_view_get_ptr(&v, n, &json) != 0)
+		return 0;
+	if ((r = ll_control_parse(json, n, out, err, errlen)) != 0)
+		return r;
+	return (int)(4 + n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Serialising                                                         */
+
+static json_t *caps_array(uint32_t mask)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if ((mask & caps[i].bit) &&
+		    json_array_append_new(a, json_string(caps[i].name)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	/* Unknown bits become an unknown name: refused by the check. */
+	if ((mask & ~LL_CAP_ALL) != 0 &&
+	    json_array_append_new(a, json_string("unknown")) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* set_new fails on a NULL value, so a failed json_string() is caught. */
+static int set(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) == 0 ? 0 : LL_ERR_NOMEM;
+}
+
+/* Strings of the struct may be invalid UTF-8: jansson refuses those. */
+static int set_str(json_t *o, const char *key, const char *s)
+{
+	json_t *v;
+
+	if (s == NULL)
+		return LL_ERR_SCHEMA;
+	if ((v = json_string(s)) == NULL)
+		return LL_ERR_SCHEMA;
+	return set(o, key, v);
+}
+
+static int build(const struct ll_control_msg *m, json_t *o)
+{
+	const char *tn = ll_control_type_name(m->type);
+	int r;
+
+	if (tn == NULL)
+		return LL_ERR_UNKNOWN_TYPE;
+	if ((r = set_str(o, "type", tn)) != 0)
+		return r;
+	switch (m->type) {
+	case LL_CONTROL_HELLO:
+		if ((r = set(o, "version",
+			     json_integer(m->u.hello.version))) != 0 ||
+		    (r = set_str(o, "role",
+				 m->u.hello.role == LL_ROLE_AGENT ? "agent" :
+				 m->u.hello.role == LL_ROLE_APPLET ? "applet" :
+				 "unknown")) != 0)
+			return r;
+		if (m->u.hello.name != NULL &&
+		    (r = set_str(o, "name", m->u.hello.name)) != 0)
+			return r;
+		if (m->u.hello.org != NULL &&
+		    (r = set_str(o, "org", m->u.hello.org)) != 0)
+			return r;
+		return 0;
+	case LL_CONTROL_REQUEST:
+	case LL_CONTROL_GRANT:
+		if ((r = set(o, "id", json_integer(m->u.request.id))) != 0)
+			return r;
+		return set(o, "capabilities", caps_array(m->u.request.caps));
+	case LL_CONTROL_DENY:
+		return set(o, "id", json_integer(m->u.deny.id));
+	case LL_CONTROL_REVOKE:
+		return set(o, "capabilities", caps_array(m->u.revoke.caps));
+	case LL_CONTROL_CHAT:
+		return set_str(o, "text", m->u.chat.text);
+	case LL_CONTROL_FILE_OFFER:
+		if (m->u.file_offer.size > LL_CONTROL_MAX_SIZE ||
+		    memchr(m->u.file_offer.sha256, '\0', 65) == NULL)
+			return LL_ERR_SCHEMA;
+		if ((r = set(o, "channel",
+			     json_integer(m->u.file_offer.channel))) != 0 ||
+		    (r = set_str(o, "name", m->u.file_offer.name)) != 0 ||
+		    (r = set(o, "size", json_integer((json_int_t)
+						     m->u.file_offer.size))) !=
+			    0)
+			return r;
+		return set_str(o, "sha256", m->u.file_offer.sha256);
+	case LL_CONTROL_FILE_ACCEPT:
+		if (m->u.file_accept.offset > LL_CONTROL_MAX_SIZE)
+			return LL_ERR_SCHEMA;
+		if ((r = set(o, "channel",
+			     json_integer(m->u.file_accept.channel))) != 0)
+			return r;
+		return set(o, "offset",
+			   json_integer((json_int_t)m->u.file_accept.offset));
+	case LL_CONTROL_END:
+		return set_str(o, "reason", m->u.end.reason);
+	case LL_CONTROL_ERROR:
+		if ((r = set_str(o, "code", m->u.error.code)) != 0)
+			return r;
+		return set_str(o, "message", m->u.error.message);
+	}
+	return LL_ERR_UNKNOWN_TYPE;
+}
+
+/* JSON text of m, checked by parsing it back; caller frees. */
+static int to_text(const struct ll_control_msg *m, char **text, size_t *len)
+{
+	struct ll_control_msg *back = NULL;
+	json_t *o = NULL;
+	char *s = NULL;
+	int r;
+
+	if (m == NULL || text == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((o = json_object()) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = build(m, o)) != 0)
+		goto out;
+	if ((s = json_dumps(o, JSON_COMPACT)) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	/* One set of rules for both directions: the parser's. */
+	if ((r = ll_control_parse(s, strlen(s), &back, NULL, 0)) != 0)
+		goto out;
+	*len = strlen(s);
+	*text = s;
+	s = NULL;
+out:
+	ll_control_msg_free(back);
+	free(s);
+	json_decref(o);
+	return r;
+}
+
+int ll_control_serialize(const struct ll_control_msg *m, struct ll_buf *out)
+{
+	char *s = NULL;
+	size_t len = 0;
+	int r;
+
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = to_text(m, &s, &len)) != 0)
+		return r;
+	r = ll_buf_put(out, s, len);
+	free(s);
+	return r;
+}
+
+int ll_control_encode(const struct ll_control_msg *m, struct ll_buf *out)
+{
+	char *s = NULL;
+	uint8_t *p;
+	size_t len = 0;
+	int r;
+
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = to_text(m, &s, &len)) != 0)
+		return r;
+	/* One reservation: prefix and text, or nothing. */
+	if ((r = ll_buf_reserve(out, 4 + len, &p)) == 0) {
+		p[0] = (uint8_t)(len >> 24);
+		p[1] = (uint8_t)(len >> 16);
+		p[2] = (uint8_t)(len >> 8);
+		p[3] = (uint8_t)len;
+		memcpy(p + 4, s, len);
+	}
+	free(s);
+	return r;
+}

@@ -1,1 +1,337 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Sessions: POST/GET /api/v1/sessions, DELETE /api/v1/sessions/ID and
+ * POST /api/v1/sessions/ID/events.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ll_auth.h"
+#include "ll_crypto.h"
+#include "ll_util.h"
+#include "relay.h"
+#include "api.h"
+
+#define PIN_ATTEMPTS 20
+#define LIST_LIMIT 200
+
+void ll_api_handle_session_create(struct ll_api_ctx *ctx)
+{
+	static const struct ll_api_field fields[] = {
+		{ "lock", JSON_STRING, false, 16 },
+		{ NULL, 0, false, 0 },
+	};
+	struct ll_relay *relay = ctx->relay;
+	struct ll_technician *t = NULL;
+	struct ll_session_new sn;
+	json_t *body = NULL;
+	const char *lock;
+	char id[LL_SESSION_ID_LEN + 1];
+	char pin[LL_PIN_DIGITS + 1];
+	char expires[40];
+	char *ticket = NULL;
+	uint8_t pin_mac[LL_HASH_LEN], ticket_hash[LL_HASH_LEN];
+	int i, r = LL_ERR_CONFLICT;
+
+	memset(pin, 0, sizeof(pin));
+	memset(pin_mac, 0, sizeof(pin_mac));
+	memset(ticket_hash, 0, sizeof(ticket_hash));
+	if (ll_api_auth_technician(ctx, &t) != 0)
+		goto out;
+	if (ll_api_parse_body(ctx, fields, true, &body) != 0)
+		goto out;
+	lock = json_string_value(json_object_get(body, "lock"));
+	if (lock == NULL)
+		lock = "any";
+	if (strcmp(lock, "any") != 0 && strcmp(lock, "website") != 0 &&
+	    strcmp(lock, "shortcut") != 0) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "field \"lock\" must be \"any\", \"website\" or "
+			    "\"shortcut\"");
+		goto out;
+	}
+	if (ll_api_new_session_id(id) != 0 ||
+	    (ticket = ll_random_token_new(32)) == NULL ||
+	    ll_secret_hash(ticket, ticket_hash) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	memset(&sn, 0, sizeof(sn));
+	sn.id = id;
+	sn.org_id = t->org_id;
+	sn.technician_id = t->id;
+	sn.lock = lock;
+	sn.pin_mac = pin_mac;
+	sn.agent_ticket_hash = ticket_hash;
+	sn.created_at = ctx->now;
+	sn.expires_at = ctx->now + relay->cfg.pin_lifetime_s;
+	/* PINs are unique among live PINs: draw again on a collision. */
+	for (i = 0; i < PIN_ATTEMPTS && r == LL_ERR_CONFLICT; i++) {
+		if (ll_pin_generate(pin) != 0 ||
+		    ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
+			r = LL_ERR_CRYPTO;
+			break;
+		}
+		r = ll_store_session_create(relay->store, &sn);
+	}
+	if (r != LL_OK) {
+		if (r == LL_ERR_CONFLICT)
+			ll_error("session.create: no free PIN after %d draws: "
+				 "too many live PINs",
+				 PIN_ATTEMPTS);
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	memcpy(ctx->session_id, id, sizeof(id));
+	ll_format_rfc3339(sn.expires_at, expires, sizeof(expires));
+	ctx->resp->body = json_pack("{s:s,s:s,s:s,s:s}", "session_id", id,
+				    "pin", pin, "expires_at", expires,
+				    "ticket", ticket);
+	if (ctx->resp->body == NULL) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	ctx->resp->status = 201;
+	ctx->resp->code = LL_API_OK;
+	ll_api_detail_set(ctx, "lock", json_string(lock));
+	ll_api_detail_set(ctx, "expires_at", json_string(expires));
+out:
+	ll_wipe(pin, sizeof(pin));
+	ll_wipe(pin_mac, sizeof(pin_mac));
+	ll_wipe(ticket_hash, sizeof(ticket_hash));
+	ll_free_secret_str(ticket);
+	ll_technician_free(t);
+	json_decref(body);
+}
+
+static json_t *session_json(const struct ll_session *s)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "session_id", json_string(s->id));
+	json_object_set_new(o, "state",
+			    json_string(ll_session_state_name(s->state)));
+	json_object_set_new(o, "lock", json_string(s->lock ? s->lock : "any"));
+	json_object_set_new(o, "created_at", ll_api_time_json(s->created_at));
+	json_object_set_new(o, "expires_at", ll_api_time_json(s->expires_at));
+	json_object_set_new(o, "pin_used", json_boolean(s->pin_used));
+	json_object_set_new(o, "redeemed_at",
+			    ll_api_time_json(s->redeemed_at));
+	json_object_set_new(o, "connected_at",
+			    ll_api_time_json(s->connected_at));
+	json_object_set_new(o, "ended_at", ll_api_time_json(s->ended_at));
+	json_object_set_new(o, "end_reason",
+			    s->end_reason ? json_string(s->end_reason)
+					  : json_null());
+	json_object_set_new(o, "bytes_agent_to_applet",
+			    json_integer((json_int_t)s->bytes_agent_to_applet));
+	json_object_set_new(o, "bytes_applet_to_agent",
+			    json_integer((json_int_t)s->bytes_applet_to_agent));
+	return o;
+}
+
+void ll_api_handle_session_list(struct ll_api_ctx *ctx)
+{
+	struct ll_technician *t = NULL;
+	struct ll_session **list = NULL;
+	size_t n = 0, i;
+	json_t *arr = NULL, *o;
+
+	if (ll_api_auth_technician(ctx, &t) != 0)
+		goto out;
+	if (ll_store_session_list(ctx->relay->store, t->id, LIST_LIMIT, &list,
+				  &n) != 0 ||
+	    (arr = json_array()) == NULL) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((o = session_json(list[i])) == NULL ||
+		    json_array_append_new(arr, o) != 0) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			goto out;
+		}
+	}
+	ctx->resp->body = json_pack("{s:O}", "sessions", arr);
+	if (ctx->resp->body == NULL) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	ctx->resp->status = 200;
+	ctx->resp->code = LL_API_OK;
+	ll_api_detail_set(ctx, "count", json_integer((json_int_t)n));
+out:
+	json_decref(arr);
+	ll_session_list_free(list, n);
+	ll_technician_free(t);
+}
+
+/* The session if t may act on it: its own, or an admin of its org. */
+static int session_of(struct ll_api_ctx *ctx, const struct ll_technician *t,
+		      const char *id, struct ll_session **out)
+{
+	struct ll_session *s = NULL;
+	int r;
+
+	if (id == NULL)
+		r = LL_ERR_NOT_FOUND;
+	else
+		r = ll_store_session_get(ctx->relay->store, id, &s);
+	if (r == LL_OK && s->technician_id != t->id &&
+	    !(t->is_admin && s->org_id == t->org_id))
+		r = LL_ERR_NOT_FOUND; /* do not confirm others' sessions */
+	if (r != LL_OK) {
+		ll_api_fail(ctx, r == LL_ERR_NOT_FOUND ? LL_API_NOT_FOUND
+						       : LL_API_INTERNAL,
+			    r == LL_ERR_NOT_FOUND ? "no such session"
+						  : "internal error");
+		ll_session_free(s);
+		return r;
+	}
+	*out = s;
+	return LL_OK;
+}
+
+void ll_api_handle_session_delete(struct ll_api_ctx *ctx, const char *id)
+{
+	struct ll_technician *t = NULL;
+	struct ll_session *s = NULL;
+
+	if (ll_api_auth_technician(ctx, &t) != 0)
+		goto out;
+	if (ctx->req->http->body_len != 0) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "DELETE takes no request body");
+		goto out;
+	}
+	if (session_of(ctx, t, id, &s) != 0)
+		goto out;
+	ll_api_detail_set(ctx, "state",
+			  json_string(ll_session_state_name(s->state)));
+	if (s->technician_id != t->id)
+		ll_api_detail_set(ctx, "as_admin", json_true());
+	ctx->resp->status = 204;
+	ctx->resp->code = LL_API_OK;
+	/* dispatch closes the streams and ends it after the commit */
+	ctx->close_after = true;
+	snprintf(ctx->close_reason, sizeof(ctx->close_reason),
+		 "deleted by %s", s->technician_id == t->id ? "technician"
+							     : "admin");
+out:
+	ll_session_free(s);
+	ll_technician_free(t);
+}
+
+static const char *const event_types[] = { "consent", "revoke",
+					   "not_requested", "ended" };
+
+void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
+{
+	static const struct ll_api_field fields[] = {
+		{ "type", JSON_STRING, true, 32 },
+		{ "capabilities", JSON_ARRAY, false, 16 },
+		{ "reason", JSON_STRING, false, 256 },
+		{ NULL, 0, false, 0 },
+	};
+	struct ll_relay *relay = ctx->relay;
+	const char *bearer = ll_http_request_bearer(ctx->req->http);
+	struct ll_session *s = NULL;
+	struct ll_technician *t = NULL;
+	enum ll_session_side side = LL_SIDE_AGENT;
+	uint8_t hash[LL_HASH_LEN];
+	json_t *body = NULL, *caps, *c;
+	const char *type, *reason, *side_name;
+	char msg[160];
+	size_t i;
+	bool known = false;
+	int r;
+
+	memset(hash, 0, sizeof(hash));
+	if (bearer == NULL || bearer[0] == '\0') {
+		ll_api_fail(ctx, LL_API_UNAUTHORIZED,
+			    "this request needs Authorization: Bearer with a "
+			    "ticket or token");
+		goto out;
+	}
+	if (ll_secret_hash(bearer, hash) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	/* Either side's ticket for this very session ... */
+	r = ll_store_session_find_by_ticket(relay->store, hash, &s, &side);
+	if (r == LL_OK) {
+		ctx->org_id = s->org_id;
+		if (side == LL_SIDE_APPLET) {
+			snprintf(ctx->actor, sizeof(ctx->actor), "applet");
+		} else if (ll_store_technician_get(relay->store,
+						   s->technician_id,
+						   &t) == LL_OK) {
+			snprintf(ctx->actor, sizeof(ctx->actor),
+				 "technician:%s", t->username);
+		}
+		if (id == NULL || strcmp(s->id, id) != 0) {
+			ll_api_fail(ctx, LL_API_NOT_FOUND, "no such session");
+			goto out;
+		}
+	} else if (r == LL_ERR_NOT_FOUND) {
+		/* ... or the technician's bearer token. */
+		if (ll_api_auth_technician(ctx, &t) != 0)
+			goto out;
+		if (session_of(ctx, t, id, &s) != 0)
+			goto out;
+		side = LL_SIDE_AGENT;
+	} else {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+
+	if (ll_api_parse_body(ctx, fields, false, &body) != 0)
+		goto out;
+	type = json_string_value(json_object_get(body, "type"));
+	for (i = 0; i < LL_ARRAY_SIZE(event_types); i++)
+		if (strcmp(type, event_types[i]) == 0)
+			known = true;
+	if (!known) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "field \"type\" must be \"consent\", \"revoke\", "
+			    "\"not_requested\" or \"ended\"");
+		goto out;
+	}
+	caps = json_object_get(body, "capabilities");
+	json_array_foreach(caps, i, c) {
+		if (!json_is_string(c) ||
+		    !ll_api_capability_known(json_string_value(c))) {
+			snprintf(msg, sizeof(msg),
+				 "field \"capabilities\" item %zu is not one "
+				 "of view, control, files, chat, sysinfo",
+				 i);
+			ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
+			goto out;
+		}
+	}
+	reason = json_string_value(json_object_get(body, "reason"));
+
+	side_name = side == LL_SIDE_APPLET ? "applet" : "agent";
+	ll_api_detail_set(ctx, "type", json_string(type));
+	ll_api_detail_set(ctx, "side", json_string(side_name));
+	if (caps != NULL)
+		ll_api_detail_set(ctx, "capabilities", json_deep_copy(caps));
+	if (reason != NULL)
+		ll_api_detail_set(ctx, "reason", json_string(reason));
+	if (strcmp(type, "not_requested") == 0) {
+		/* the end user says nobody asked them: flag it */
+		ll_api_detail_set(ctx, "flag", json_string("not_requested"));
+		ll_warn("session %s: the end user reported a session they did "
+			"not ask for",
+			s->id);
+	}
+	ctx->resp->status = 204;
+	ctx->resp->code = LL_API_OK;
+out:
+	ll_wipe(hash, sizeof(hash));
+	ll_session_free(s);
+	ll_technician_free(t);
+	json_decref(body);
+}

@@ -1,1 +1,518 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifeline-relay technician add|disable|enable|list|passwd ...
+ *
+ * Every change is written to the audit log (actor "cli") in the same
+ * transaction as the change.  Disabling an account or setting a new
+ * password deletes its tokens; a running relay ends the account's live
+ * sessions within a second (ll_api_periodic).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "ll_auth.h"
+#include "ll_crypto.h"
+#include "ll_store.h"
+#include "ll_util.h"
+#include "relay.h"
+#include "api.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
+#define USERNAME_MAX 64
+
+/*
+ * Setting a password needs a store call that ll_store.h does not declare
+ * yet; until the store has it, `passwd` says so instead of failing the
+ * link (a weak reference is NULL when nothing defines it).
+ */
+int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
+				     const char *username,
+				     const char *pw_hash)
+	__attribute__((weak));
+
+struct tech_opts {
+	gchar *state_dir;
+	gchar *org;
+	gboolean admin;
+	gboolean password_stdin;
+	gboolean json;
+};
+
+struct tech_cmd {
+	struct ll_relay relay;
+	int64_t org_id;
+	char *org_name;
+};
+
+static bool username_valid(const char *u)
+{
+	size_t i, n = strlen(u);
+
+	if (n == 0 || n > USERNAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = u[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') ||
+		      (i > 0 && (c == '.' || c == '_' || c == '-' ||
+				 c == '@'))))
+			return false;
+	}
+	return true;
+}
+
+/* One line from stdin, without its newline; NULL with a message. */
+static char *password_from_stdin(void)
+{
+	char buf[PASSWORD_MAX + 3];
+	char *pw = NULL;
+	size_t n;
+
+	if (fgets(buf, sizeof(buf), stdin) == NULL) {
+		ll_cmd_fail("no password on standard input");
+		goto out;
+	}
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	else if (!feof(stdin)) {
+		ll_cmd_fail("the password is longer than %d bytes",
+			    PASSWORD_MAX);
+		goto out;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n < PASSWORD_MIN) {
+		ll_cmd_fail("the password is shorter than %d characters",
+			    PASSWORD_MIN);
+		goto out;
+	}
+	if (n > PASSWORD_MAX || strlen(buf) != n) {
+		ll_cmd_fail("the password must be one line of at most %d "
+			    "bytes",
+			    PASSWORD_MAX);
+		goto out;
+	}
+	pw = strdup(buf);
+	if (pw == NULL)
+		ll_cmd_fail("out of memory");
+out:
+	ll_wipe(buf, sizeof(buf));
+	return pw;
+}
+
+static int tech_open(struct tech_cmd *c, const struct tech_opts *o)
+{
+	char errbuf[512];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (ll_relay_open_state(o->state_dir ? o->state_dir
+					     : LL_DEFAULT_STATE_DIR,
+				&c->relay, errbuf, sizeof(errbuf)) != 0) {
+		ll_cmd_fail("%s", errbuf);
+		return 1;
+	}
+	if (o->org != NULL) {
+		r = ll_store_org_find(c->relay.store, o->org, &c->org_id);
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_cmd_fail("org '%s' not found", o->org);
+			return 1;
+		}
+	} else {
+		r = ll_store_org_default(c->relay.store, &c->org_id);
+		if (r == LL_ERR_CONFLICT) {
+			ll_cmd_fail("this relay has several orgs: name one "
+				    "with --org");
+			return 1;
+		}
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_cmd_fail("this relay has no org yet (run init)");
+			return 1;
+		}
+	}
+	if (r != LL_OK ||
+	    ll_store_org_name(c->relay.store, c->org_id, &c->org_name) != 0) {
+		ll_cmd_fail("cannot read orgs: %s",
+			    ll_store_errmsg(c->relay.store));
+		return 1;
+	}
+	return 0;
+}
+
+static int tech_add(struct tech_cmd *c, const struct tech_opts *o,
+		    const char *user)
+{
+	struct ll_store *st = c->relay.store;
+	char *pw = NULL, *hash = NULL;
+	int64_t id = 0;
+	int rc = 1, r;
+
+	if (o->password_stdin)
+		pw = password_from_stdin();
+	else if ((pw = ll_password_generate_new()) == NULL)
+		ll_cmd_fail("cannot generate a password");
+	if (pw == NULL)
+		goto out;
+	if ((hash = ll_password_hash_new(pw)) == NULL) {
+		ll_cmd_fail("cannot hash the password");
+		goto out;
+	}
+	if ((r = ll_store_begin(st)) != 0)
+		goto store_err;
+	r = ll_store_technician_add(st, c->org_id, user, hash, o->admin,
+				    ll_now_unix(), &id);
+	if (r == LL_ERR_CONFLICT) {
+		ll_store_rollback(st);
+		ll_cmd_fail("technician '%s' already exists in org '%s'", user,
+			    c->org_name);
+		goto out;
+	}
+	if (r != 0 ||
+	    (r = ll_cmd_audit_append(st, c->org_id, "technician.add", "ok",
+				     json_pack("{s:s,s:I,s:b}", "username",
+					       user, "technician_id",
+					       (json_int_t)id, "admin",
+					       o->admin))) != 0 ||
+	    (r = ll_store_commit(st)) != 0) {
+		ll_store_rollback(st);
+		goto store_err;
+	}
+	if (!o->password_stdin) {
+		/* the only line on stdout, for scripts */
+		printf("%s\n", pw);
+		fflush(stdout);
+	}
+	rc = 0;
+	goto out;
+store_err:
+	ll_cmd_fail("cannot add technician '%s': %s", user,
+		    ll_store_errmsg(st));
+out:
+	ll_free_secret_str(pw);
+	free(hash);
+	return rc;
+}
+
+static int tech_set_disabled(struct tech_cmd *c, const char *user,
+			     bool disabled)
+{
+	struct ll_store *st = c->relay.store;
+	struct ll_technician *t = NULL;
+	const char *action = disabled ? "technician.disable"
+				      : "technician.enable";
+	int rc = 1, r;
+
+	if ((r = ll_store_begin(st)) != 0)
+		goto store_err;
+	r = ll_store_technician_find(st, c->org_id, user, &t);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_store_rollback(st);
+		ll_cmd_fail("technician '%s' not found in org '%s'", user,
+			    c->org_name);
+		goto out;
+	}
+	if (r != 0 ||
+	    (r = ll_store_technician_set_disabled(st, c->org_id, user,
+						  disabled)) != 0 ||
+	    (disabled &&
+	     (r = ll_store_token_delete_for_technician(st, t->id)) != 0) ||
+	    (r = ll_cmd_audit_append(st, c->org_id, action, "ok",
+				     json_pack("{s:s,s:I,s:b}", "username",
+					       user, "technician_id",
+					       (json_int_t)t->id,
+					       "was_disabled",
+					       t->disabled))) != 0 ||
+	    (r = ll_store_commit(st)) != 0) {
+		ll_store_rollback(st);
+		goto store_err;
+	}
+	if (disabled)
+		printf("technician '%s' in org '%s' disabled; its tokens are "
+		       "revoked and a running relay ends its sessions\n",
+		       user, c->org_name);
+	else
+		printf("technician '%s' in org '%s' enabled\n", user,
+		       c->org_name);
+	rc = 0;
+	goto out;
+store_err:
+	ll_cmd_fail("cannot change technician '%s': %s", user,
+		    ll_store_errmsg(st));
+out:
+	ll_technician_free(t);
+	return rc;
+}
+
+static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
+		       const char *user)
+{
+	struct ll_store *st = c->relay.store;
+	struct ll_technician *t = NULL;
+	char *pw = NULL, *hash = NULL;
+	int rc = 1, r;
+
+	if (ll_store_technician_set_password == NULL) {
+		ll_cmd_fail("passwd: this build's store cannot change "
+			    "passwords yet");
+		return 1;
+	}
+	r = ll_store_technician_find(st, c->org_id, user, &t);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_cmd_fail("technician '%s' not found in org '%s'", user,
+			    c->org_name);
+		goto out;
+	}
+	if (r != 0)
+		goto store_err;
+	if (o->password_stdin)
+		pw = password_from_stdin();
+	else if ((pw = ll_password_generate_new()) == NULL)
+		ll_cmd_fail("cannot generate a password");
+	if (pw == NULL)
+		goto out;
+	if ((hash = ll_password_hash_new(pw)) == NULL) {
+		ll_cmd_fail("cannot hash the password");
+		goto out;
+	}
+	if ((r = ll_store_begin(st)) != 0)
+		goto store_err;
+	if ((r = ll_store_technician_set_password(st, c->org_id, user,
+						  hash)) != 0 ||
+	    (r = ll_store_token_delete_for_technician(st, t->id)) != 0 ||
+	    (r = ll_cmd_audit_append(st, c->org_id, "technician.passwd",
+				     "ok",
+				     json_pack("{s:s,s:I}", "username", user,
+					       "technician_id",
+					       (json_int_t)t->id))) != 0 ||
+	    (r = ll_store_commit(st)) != 0) {
+		ll_store_rollback(st);
+		goto store_err;
+	}
+	if (!o->password_stdin) {
+		printf("%s\n", pw);
+		fflush(stdout);
+	}
+	rc = 0;
+	goto out;
+store_err:
+	ll_cmd_fail("cannot set the password of '%s': %s", user,
+		    ll_store_errmsg(st));
+out:
+	ll_technician_free(t);
+	ll_free_secret_str(pw);
+	free(hash);
+	return rc;
+}
+
+static int tech_list(struct tech_cmd *c, const struct tech_opts *o)
+{
+	struct ll_technician **list = NULL;
+	size_t n = 0, i;
+	json_t *arr = NULL, *doc = NULL;
+	char when[40];
+	char *text;
+	int rc = 1;
+
+	/* without --org every org's technicians are listed */
+	if (ll_store_technician_list(c->relay.store, o->org ? c->org_id : 0,
+				     &list, &n) != 0) {
+		ll_cmd_fail("cannot list technicians: %s",
+			    ll_store_errmsg(c->relay.store));
+		goto out;
+	}
+	if (o->json) {
+		if ((arr = json_array()) == NULL)
+			goto nomem;
+		for (i = 0; i < n; i++) {
+			const struct ll_technician *t = list[i];
+			json_t *item;
+
+			ll_format_rfc3339(t->created_at, when, sizeof(when));
+			item = json_pack(
+				"{s:I,s:s,s:s,s:b,s:b,s:s,s:s}", "id",
+				(json_int_t)t->id, "name", t->username, "org",
+				t->org_name ? t->org_name : "", "admin",
+				t->is_admin, "disabled", t->disabled, "state",
+				t->disabled ? "disabled" : "enabled",
+				"created_at", when);
+			if (item == NULL || json_array_append_new(arr, item))
+				goto nomem;
+		}
+		doc = json_pack("{s:O}", "technicians", arr);
+		if (doc == NULL ||
+		    (text = json_dumps(doc, JSON_INDENT(2) |
+						    JSON_PRESERVE_ORDER)) ==
+			    NULL)
+			goto nomem;
+		printf("%s\n", text);
+		free(text);
+	} else {
+		printf("%-24s %-16s %-10s %-9s %s\n", "USER", "ORG", "ROLE",
+		       "STATE", "CREATED");
+		for (i = 0; i < n; i++) {
+			const struct ll_technician *t = list[i];
+
+			ll_format_rfc3339(t->created_at, when, sizeof(when));
+			printf("%-24s %-16s %-10s %-9s %s\n", t->username,
+			       t->org_name ? t->org_name : "-",
+			       t->is_admin ? "admin" : "technician",
+			       t->disabled ? "disabled" : "enabled", when);
+		}
+	}
+	fflush(stdout);
+	rc = 0;
+	goto out;
+nomem:
+	ll_cmd_fail("out of memory");
+out:
+	json_decref(doc);
+	json_decref(arr);
+	ll_technician_list_free(list, n);
+	return rc;
+}
+
+static void tech_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: lifeline-relay technician add USER [--org ORG] "
+		"[--admin] [--password-stdin]\n"
+		"       lifeline-relay technician disable USER [--org ORG]\n"
+		"       lifeline-relay technician enable USER [--org ORG]\n"
+		"       lifeline-relay technician passwd USER [--org ORG] "
+		"[--password-stdin]\n"
+		"       lifeline-relay technician list [--org ORG] [--json]\n"
+		"All take --state-dir DIR (default " LL_DEFAULT_STATE_DIR
+		").\n");
+}
+
+int ll_cmd_technician(int argc, char **argv)
+{
+	struct tech_opts o;
+	GOptionEntry common[] = {
+		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
+		  "state directory (default " LL_DEFAULT_STATE_DIR ")",
+		  "DIR" },
+		{ "org", 0, 0, G_OPTION_ARG_STRING, &o.org,
+		  "organisation (default: the only one)", "ORG" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionEntry add_opts[] = {
+		{ "admin", 0, 0, G_OPTION_ARG_NONE, &o.admin,
+		  "give the technician the admin and reports permissions",
+		  NULL },
+		{ "password-stdin", 0, 0, G_OPTION_ARG_NONE,
+		  &o.password_stdin,
+		  "read the password from standard input instead of "
+		  "generating one",
+		  NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionEntry passwd_opts[] = {
+		{ "password-stdin", 0, 0, G_OPTION_ARG_NONE,
+		  &o.password_stdin,
+		  "read the password from standard input instead of "
+		  "generating one",
+		  NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionEntry list_opts[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+		  "print JSON instead of a table", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionContext *oc = NULL;
+	GError *gerr = NULL;
+	struct tech_cmd c;
+	const char *sub, *user = NULL;
+	char title[64];
+	int rc = 2;
+
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	if (argc < 2) {
+		tech_usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		tech_usage(stdout);
+		return 0;
+	}
+	if (strcmp(sub, "add") != 0 && strcmp(sub, "disable") != 0 &&
+	    strcmp(sub, "enable") != 0 && strcmp(sub, "list") != 0 &&
+	    strcmp(sub, "passwd") != 0) {
+		ll_cmd_fail("technician: unknown subcommand '%s' (add, "
+			    "disable, enable, list, passwd)",
+			    sub);
+		return 2;
+	}
+	snprintf(title, sizeof(title), "%s", strcmp(sub, "list") == 0
+						     ? "- list technicians"
+						     : "USER");
+	oc = g_option_context_new(title);
+	g_option_context_add_main_entries(oc, common, NULL);
+	if (strcmp(sub, "add") == 0)
+		g_option_context_add_main_entries(oc, add_opts, NULL);
+	else if (strcmp(sub, "passwd") == 0)
+		g_option_context_add_main_entries(oc, passwd_opts, NULL);
+	else if (strcmp(sub, "list") == 0)
+		g_option_context_add_main_entries(oc, list_opts, NULL);
+	/* argv[1] (the subcommand) plays argv[0] for the parser */
+	argc -= 1;
+	argv += 1;
+	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
+		ll_cmd_fail("technician %s: %s", sub, gerr->message);
+		goto out;
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (argc > 1) {
+			ll_cmd_fail("technician list: unexpected argument "
+				    "'%s'",
+				    argv[1]);
+			goto out;
+		}
+	} else {
+		if (argc != 2) {
+			ll_cmd_fail("technician %s: %s", sub,
+				    argc < 2 ? "name one USER"
+					     : "takes exactly one USER");
+			goto out;
+		}
+		user = argv[1];
+		if (!username_valid(user)) {
+			ll_cmd_fail("technician %s: '%s' is not a valid user "
+				    "name (1-%d of A-Z a-z 0-9 . _ - @, "
+				    "starting with a letter or digit)",
+				    sub, user, USERNAME_MAX);
+			goto out;
+		}
+	}
+	rc = 1;
+	if (tech_open(&c, &o) != 0)
+		goto out;
+	if (strcmp(sub, "add") == 0)
+		rc = tech_add(&c, &o, user);
+	else if (strcmp(sub, "disable") == 0)
+		rc = tech_set_disabled(&c, user, true);
+	else if (strcmp(sub, "enable") == 0)
+		rc = tech_set_disabled(&c, user, false);
+	else if (strcmp(sub, "passwd") == 0)
+		rc = tech_passwd(&c, &o, user);
+	else
+		rc = tech_list(&c, &o);
+out:
+	ll_relay_close_state(&c.relay);
+	free(c.org_name);
+	g_clear_error(&gerr);
+	if (oc != NULL)
+		g_option_context_free(oc);
+	g_free(o.state_dir);
+	g_free(o.org);
+	return rc;
+}

@@ -1,1 +1,252 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Stream pairing and blind forwarding.  core->pairs maps a session id to
+ * its two streams (agent, applet).  The first side waits with its early
+ * bytes buffered (read high-watermark: at most stream_buffer_bytes, then
+ * libevent stops reading it); when the other side arrives both are
+ * forwarded without being parsed, by moving evbuffer chains.
+ *
+ * Back-pressure, per direction: once the destination's output holds
+ * stream_buffer_bytes, reading the source stops and the destination gets
+ * a write low-watermark of half that; its write callback resumes the
+ * source.  So a reader that stops reading costs at most about
+ * stream_buffer_bytes + one read chunk per direction.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "ll_util.h"
+#include "relay.h"
+#include "core.h"
+
+struct ll_pair {
+	struct ll_core *core;
+	struct ll_conn *conn[2];   /* by enum ll_session_side */
+	uint64_t bytes[2];         /* read from conn[i], sent to the other */
+	bool paired;
+	bool ended;
+	char id[LL_SESSION_ID_LEN + 1];
+};
+
+GHashTable *ll_pair_table_new(void)
+{
+	/* Keys point into the pairs themselves; ll_pair_end frees them. */
+	return g_hash_table_new(g_str_hash, g_str_equal);
+}
+
+static size_t stream_limit(const struct ll_core *core)
+{
+	int64_t v = core->relay->cfg.stream_buffer_bytes;
+
+	return v > 0 ? (size_t)v : 262144;
+}
+
+static void pair_forward(struct ll_pair *p, struct ll_conn *src,
+			 struct ll_conn *dst)
+{
+	struct ll_relay *relay = p->core->relay;
+	struct evbuffer *in, *out;
+	size_t n, limit = stream_limit(p->core);
+
+	if (src->bev == NULL || dst->bev == NULL)
+		return;
+	in = bufferevent_get_input(src->bev);
+	out = bufferevent_get_output(dst->bev);
+	if ((n = evbuffer_get_length(in)) > 0) {
+		/* Moves the chains: no copy, no look at the bytes. */
+		if (evbuffer_add_buffer(out, in) != 0)
+			return;
+		p->bytes[src->side] += n;
+		relay->metrics.bytes_forwarded += n;
+	}
+	if (evbuffer_get_length(out) >= limit && !src->read_paused) {
+		ll_conn_set_read_paused(src, true);
+		bufferevent_setwatermark(dst->bev, EV_WRITE, limit / 2, 0);
+	}
+}
+
+bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
+			enum ll_session_side side)
+{
+	struct ll_pair *p = g_hash_table_lookup(core->pairs, session_id);
+
+	return p != NULL && p->conn[side] != NULL;
+}
+
+int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
+		   const char *session_id, enum ll_session_side side)
+{
+	struct ll_relay *relay = core->relay;
+	struct ll_pair *p = g_hash_table_lookup(core->pairs, session_id);
+	struct ll_conn *other;
+	char id[LL_SESSION_ID_LEN + 1];
+	size_t limit = stream_limit(core);
+
+	if (strlen(session_id) > LL_SESSION_ID_LEN)
+		return LL_ERR_INVALID_ARG;
+	if (p != NULL && p->conn[side] != NULL)
+		return LL_ERR_CONFLICT;
+	/* Both directions read in big chunks but never hold more than the
+	 * stream budget unforwarded (while waiting, that is the cap). */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, limit);
+
+	if (p == NULL) {
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			return LL_ERR_NOMEM;
+		p->core = core;
+		g_strlcpy(p->id, session_id, sizeof(p->id));
+		p->conn[side] = c;
+		c->pair = p;
+		c->side = (uint8_t)side;
+		c->state = LL_CONN_WAITING;
+		g_hash_table_insert(core->pairs, p->id, p);
+		relay->metrics.streams_waiting++;
+		ll_info("peer %s: session %s: %s stream waiting", c->peer,
+			p->id, side == LL_SIDE_AGENT ? "agent" : "applet");
+		return LL_OK;
+	}
+
+	other = p->conn[!side];
+	p->conn[side] = c;
+	c->pair = p;
+	c->side = (uint8_t)side;
+	c->state = LL_CONN_PAIRED;
+	other->state = LL_CONN_PAIRED;
+	p->paired = true;
+	relay->metrics.streams_waiting--;
+	relay->metrics.sessions_live++;
+	ll_info("peer %s: session %s: paired", c->peer, p->id);
+
+	/* The newcomer's 101 is already queued ahead of these bytes. */
+	ll_conn_ref(c);
+	ll_conn_ref(other);
+	pair_forward(p, other, c);
+	pair_forward(p, c, other);
+	g_strlcpy(id, p->id, sizeof(id));
+	ll_conn_unref(other);
+	ll_conn_unref(c);
+	/* Last: the API may close the session from inside (p is gone). */
+	ll_api_stream_paired(relay, id);
+	return LL_OK;
+}
+
+void ll_pair_on_read(struct ll_conn *c)
+{
+	struct ll_pair *p = c->pair;
+
+	/* A waiting stream keeps its bytes; the read watermark caps them. */
+	if (c->state != LL_CONN_PAIRED || p == NULL)
+		return;
+	pair_forward(p, c, p->conn[!c->side]);
+}
+
+void ll_pair_on_write(struct ll_conn *c)
+{
+	struct ll_pair *p = c->pair;
+	struct ll_conn *src;
+
+	if (c->state != LL_CONN_PAIRED || p == NULL || c->bev == NULL)
+		return;
+	src = p->conn[!c->side];
+	if (src == NULL || !src->read_paused ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    stream_limit(c->core) / 2)
+		return;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	ll_conn_set_read_paused(src, false);
+	/* What the source read just before it paused. */
+	pair_forward(p, src, c);
+}
+
+void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
+		 const char *reason)
+{
+	struct ll_core *core = p->core;
+	struct ll_relay *relay = core->relay;
+	struct ll_conn *a = p->conn[LL_SIDE_AGENT];
+	struct ll_conn *b = p->conn[LL_SIDE_APPLET];
+	char id[LL_SESSION_ID_LEN + 1];
+	uint64_t a2b = p->bytes[LL_SIDE_AGENT];
+	uint64_t b2a = p->bytes[LL_SIDE_APPLET];
+	bool paired = p->paired;
+	int s;
+
+	if (p->ended)
+		return;
+	p->ended = true;
+	g_hash_table_remove(core->pairs, p->id);
+
+	/* The leaver's last bytes still go out to the one who stays. */
+	if (paired && culprit != NULL && culprit->bev != NULL) {
+		struct ll_conn *peer = p->conn[!culprit->side];
+
+		if (peer != NULL && peer->bev != NULL) {
+			struct evbuffer *in = bufferevent_get_input(culprit->bev);
+			size_t n = evbuffer_get_length(in);
+
+			if (n > 0 && evbuffer_add_buffer(
+				bufferevent_get_output(peer->bev), in) == 0) {
+				p->bytes[culprit->side] += n;
+				relay->metrics.bytes_forwarded += n;
+			}
+			a2b = p->bytes[LL_SIDE_AGENT];
+			b2a = p->bytes[LL_SIDE_APPLET];
+		}
+	}
+	for (s = 0; s < 2; s++)
+		if (p->conn[s] != NULL)
+			p->conn[s]->pair = NULL;
+	if (paired)
+		relay->metrics.sessions_live--;
+	else
+		relay->metrics.streams_waiting--;
+	g_strlcpy(id, p->id, sizeof(id));
+	free(p);
+
+	/* Each close may free that connection: hold them meanwhile. */
+	if (a != NULL)
+		ll_conn_ref(a);
+	if (b != NULL)
+		ll_conn_ref(b);
+	if (a != NULL && a != culprit)
+		ll_conn_close_after_flush(a);
+	if (b != NULL && b != culprit)
+		ll_conn_close_after_flush(b);
+	if (b != NULL)
+		ll_conn_unref(b);
+	if (a != NULL)
+		ll_conn_unref(a);
+
+	ll_info("session %s: stream ended (%s), %" PRIu64
+		" bytes agent->applet, %" PRIu64 " bytes applet->agent",
+		id, reason, a2b, b2a);
+	ll_api_stream_ended(relay, id, reason, a2b, b2a);
+}
+
+void ll_pair_end_all(struct ll_core *core, const char *reason)
+{
+	GList *all = g_hash_table_get_values(core->pairs), *l;
+
+	/* Ending one pair never ends another, so the list stays valid. */
+	for (l = all; l != NULL; l = l->next)
+		ll_pair_end(l->data, NULL, reason);
+	g_list_free(all);
+}
+
+void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
+			    const char *reason)
+{
+	struct ll_core *core = relay != NULL ? relay->core : NULL;
+	struct ll_pair *p;
+
+	if (core == NULL || session_id == NULL)
+		return;
+	if ((p = g_hash_table_lookup(core->pairs, session_id)) == NULL)
+		return;
+	ll_pair_end(p, NULL, reason != NULL ? reason : "closed");
+}

@@ -1,1 +1,201 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The relay's configuration: defaults, then STATE_DIR/relay.conf. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ll_config.h"
+#include "ll_util.h"
+#include "relay.h"
+#include "api.h"
+
+#define GROUP "relay"
+
+/* Integer keys: name, offset in the struct, range, default. */
+struct int_key {
+	const char *name;
+	size_t offset;
+	int64_t min, max, def;
+};
+
+#define IK(field, lo, hi, d)                                                   \
+	{ #field, offsetof(struct ll_relay_config, field), lo, hi, d }
+
+static const struct int_key int_keys[] = {
+	IK(pin_lifetime_s, 1, 7 * 86400, 1200),
+	IK(token_lifetime_s, 1, 30 * 86400, 43200),
+	IK(token_idle_s, 1, 30 * 86400, 1800),
+	IK(handshake_timeout_ms, 100, 600000, 10000),
+	IK(head_timeout_ms, 100, 600000, 10000),
+	IK(idle_timeout_ms, 100, 3600000, 60000),
+	IK(max_unauth_per_ip, 1, 1000000, 64),
+	IK(max_head_bytes, 1024, 1048576, 8192),
+	IK(max_headers, 8, 1000, 64),
+	IK(max_body_bytes, 1024, 16777216, 65536),
+	IK(login_rate_per_min, 1, 1000000, 10),
+	IK(login_burst, 1, 1000000, 10),
+	IK(redeem_rate_per_min, 1, 1000000, 30),
+	IK(redeem_burst, 1, 1000000, 30),
+	IK(stream_buffer_bytes, 4096, 67108864, 262144),
+	IK(max_sessions, 1, 10000000, 10000),
+	IK(log_level, 0, 3, 2),
+};
+
+/* String keys (paths resolve against the state dir when relative). */
+struct str_key {
+	const char *name;
+	size_t offset;
+	const char *def; /* file name in the state dir, or a value */
+	bool is_path;
+};
+
+#define SK(field, d, p) { #field, offsetof(struct ll_relay_config, field), d, p }
+
+static const struct str_key str_keys[] = {
+	SK(listen, "0.0.0.0:8443", false),
+	SK(cert_file, "cert.pem", true),
+	SK(key_file, "key.pem", true),
+	SK(db_file, "lifeline.db", true),
+	SK(at_rest_key_file, "at-rest.key", true),
+};
+
+static char *cfg_path_new(const char *dir, const char *file)
+{
+	size_t n;
+	char *p;
+
+	if (file[0] == '/')
+		return strdup(file);
+	n = strlen(dir) + 1 + strlen(file) + 1;
+	p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", dir, file);
+	return p;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" with a port in 0..65535 (0: any, for tests). */
+static bool listen_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	const char *p;
+	long port;
+	char *end;
+
+	if (colon == NULL || colon == s || colon[1] == '\0')
+		return false;
+	if (s[0] == '[' && colon[-1] != ']')
+		return false;
+	for (p = colon + 1; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 0 && port <= 65535 &&
+	       strlen(colon + 1) <= 5;
+}
+
+void ll_relay_config_clear(struct ll_relay_config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->state_dir);
+	for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
+		free(*(char **)((char *)cfg + str_keys[i].offset));
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
+			 char *errbuf, size_t errlen)
+{
+	static const char *const groups[] = { GROUP, NULL };
+	const char *keys[LL_ARRAY_SIZE(int_keys) + LL_ARRAY_SIZE(str_keys) + 1];
+	const char *const *key_lists[] = { keys, NULL };
+	struct ll_relay_config c;
+	struct ll_config *file = NULL;
+	char *conf_path = NULL;
+	struct stat sb;
+	size_t i, k = 0;
+	int r;
+
+	if (cfg == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (state_dir == NULL || state_dir[0] == '\0')
+		state_dir = LL_DEFAULT_STATE_DIR;
+	memset(&c, 0, sizeof(c));
+	if ((c.state_dir = strdup(state_dir)) == NULL ||
+	    (conf_path = cfg_path_new(state_dir, "relay.conf")) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	if (stat(conf_path, &sb) == 0) {
+		r = ll_config_load_file(conf_path, &file, errbuf, errlen);
+		if (r != LL_OK)
+			goto out;
+		for (i = 0; i < LL_ARRAY_SIZE(int_keys); i++)
+			keys[k++] = int_keys[i].name;
+		for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
+			keys[k++] = str_keys[i].name;
+		keys[k] = NULL;
+		r = ll_config_check_keys(file, groups, key_lists, errbuf,
+					 errlen);
+		if (r != LL_OK)
+			goto out;
+	} else if (errno != ENOENT) {
+		snprintf(errbuf, errlen, "cannot read %s: %s", conf_path,
+			 strerror(errno));
+		r = LL_ERR_IO;
+		goto out;
+	}
+
+	for (i = 0; i < LL_ARRAY_SIZE(int_keys); i++) {
+		const struct int_key *ik = &int_keys[i];
+		int64_t *dst = (int64_t *)((char *)&c + ik->offset);
+
+		if (file == NULL) {
+			*dst = ik->def;
+			continue;
+		}
+		r = ll_config_get_int(file, GROUP, ik->name, ik->min, ik->max,
+				      ik->def, dst, errbuf, errlen);
+		if (r != LL_OK)
+			goto out;
+	}
+	for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++) {
+		const struct str_key *sk = &str_keys[i];
+		char **dst = (char **)((char *)&c + sk->offset);
+		const char *v = file ? ll_config_get(file, GROUP, sk->name)
+				     : NULL;
+
+		if (v != NULL && v[0] == '\0') {
+			snprintf(errbuf, errlen, "%s: %s must not be empty",
+				 conf_path, sk->name);
+			r = LL_ERR_CONFIG;
+			goto out;
+		}
+		if (v == NULL)
+			v = sk->def;
+		*dst = sk->is_path ? cfg_path_new(state_dir, v) : strdup(v);
+		if (*dst == NULL) {
+			r = LL_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (!listen_valid(c.listen)) {
+		snprintf(errbuf, errlen,
+			 "%s: listen '%s' is not HOST:PORT (port 0..65535)",
+			 conf_path, c.listen);
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	*cfg = c;
+	memset(&c, 0, sizeof(c));
+	r = LL_OK;
+out:
+	ll_relay_config_clear(&c);
+	ll_config_free(file);
+	free(conf_path);
+	return r;
+}

@@ -1,1 +1,99 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `lifeline-relay serve --state-dir DIR [--listen HOST:PORT]` */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "ll_util.h"
+#include "ll_tls.h"
+#include "relay.h"
+#include "core.h"
+
+int ll_cmd_serve(int argc, char **argv)
+{
+	g_autofree char *state_dir = NULL;
+	g_autofree char *listen = NULL;
+	GOptionEntry entries[] = {
+		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+		  "State directory (default /var/lib/lifeline)", "DIR" },
+		{ "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
+		  "Address to listen on (default from relay.conf, "
+		  "else 0.0.0.0:8443)", "HOST:PORT" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionContext *ctx;
+	GError *gerr = NULL;
+	struct ll_relay relay;
+	struct ll_tls_server_opts opts;
+	char errbuf[512];
+	char **args;
+	int nargs, i, err = 0, r, rc = 1;
+
+	/*
+	 * GOption wants a program name first.  Accept argv with or without
+	 * the subcommand's name in front (it starts with no '-').
+	 */
+	args = g_new0(char *, (gsize)argc + 2);
+	nargs = 0;
+	args[nargs++] = (char *)"lifeline-relay serve";
+	for (i = (argc > 0 && argv[0][0] != '-') ? 1 : 0; i < argc; i++)
+		args[nargs++] = argv[i];
+	{
+		char **parse_argv = args;
+		int parse_argc = nargs;
+
+		ctx = g_option_context_new("- run the relay in the foreground");
+		g_option_context_add_main_entries(ctx, entries, NULL);
+		if (!g_option_context_parse(ctx, &parse_argc, &parse_argv,
+					    &gerr)) {
+			fprintf(stderr, "lifeline-relay: serve: %s\n",
+				gerr->message);
+			g_clear_error(&gerr);
+			g_option_context_free(ctx);
+			g_free(args);
+			return 2;
+		}
+		g_option_context_free(ctx);
+		if (parse_argc > 1) {
+			fprintf(stderr, "lifeline-relay: serve: unexpected "
+					"argument \"%s\"\n", parse_argv[1]);
+			g_free(args);
+			return 2;
+		}
+	}
+	g_free(args);
+
+	ll_log_set_ident("lifeline-relay");
+	memset(&relay, 0, sizeof(relay));
+	errbuf[0] = '\0';
+	if ((r = ll_relay_open_state(state_dir ? state_dir :
+						 "/var/lib/lifeline",
+				     &relay, errbuf, sizeof(errbuf))) != 0) {
+		fprintf(stderr, "lifeline-relay: %s\n",
+			errbuf[0] ? errbuf : ll_strerror(r));
+		return 1;
+	}
+
+	memset(&opts, 0, sizeof(opts));
+	opts.cert_file = relay.cfg.cert_file;
+	opts.key_file = relay.cfg.key_file;
+	opts.alpn = "http/1.1";
+	errbuf[0] = '\0';
+	relay.tls = ll_tls_server_ctx_new(&opts, &err, errbuf, sizeof(errbuf));
+	if (relay.tls == NULL) {
+		fprintf(stderr, "lifeline-relay: certificate %s: %s\n",
+			relay.cfg.cert_file ? relay.cfg.cert_file : "(none)",
+			errbuf[0] ? errbuf : ll_strerror(err));
+		goto out;
+	}
+
+	if ((r = ll_core_run(&relay, listen)) == 0)
+		rc = 0;
+out:
+	/* Connections are gone (their SSLs freed with the event base). */
+	LL_FREE_AND_NULL(ll_tls_ctx_free, relay.tls);
+	ll_relay_close_state(&relay);
+	return rc;
+}

@@ -1,1 +1,495 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The relay's loop: one TLS listening port on libevent, the per-address
+ * cap on connections that have not authenticated, signals (TERM/INT stop,
+ * HUP reloads config and certificate), the 1-second API tick, and the
+ * systemd readiness notification.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "ll_util.h"
+#include "ll_tls.h"
+#include "relay.h"
+#include "core.h"
+
+/* ---- systemd notification (Type=notify), without libsystemd ---- */
+
+static void core_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0'; /* abstract namespace */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+		     (struct sockaddr *)&sun,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
+/* ---- addresses ---- */
+
+/* Textual address; IPv4-mapped IPv6 shown as IPv4 (CIDR checks). */
+static void peer_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	const struct sockaddr_in6 *s6;
+
+	if (sa->sa_family == AF_INET) {
+		if (inet_ntop(AF_INET,
+			      &((const struct sockaddr_in *)sa)->sin_addr, out,
+			      (socklen_t)outlen) != NULL)
+			return;
+	} else if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			if (inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+				      (socklen_t)outlen) != NULL)
+				return;
+		} else if (inet_ntop(AF_INET6, &s6->sin6_addr, out,
+				     (socklen_t)outlen) != NULL) {
+			return;
+		}
+	}
+	g_strlcpy(out, "unknown", outlen);
+}
+
+/*
+ * "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT" (all addresses).  Port
+ * 0 asks the kernel for a free one.
+ */
+static int parse_listen(const char *spec, char **host_out, char **port_out)
+{
+	const char *colon, *end;
+	char *host, *port, *tail;
+	unsigned long v;
+
+	if (spec == NULL || *spec == '\0')
+		return LL_ERR_INVALID_ARG;
+	if (spec[0] == '[') {
+		if ((end = strchr(spec, ']')) == NULL || end[1] != ':')
+			return LL_ERR_INVALID_ARG;
+		host = g_strndup(spec + 1, (gsize)(end - spec - 1));
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL ||
+		    memchr(spec, ':', (size_t)(colon - spec)) != NULL)
+			return LL_ERR_INVALID_ARG; /* bare IPv6 needs [] */
+		host = g_strndup(spec, (gsize)(colon - spec));
+	}
+	errno = 0;
+	v = strtoul(colon + 1, &tail, 10);
+	if (colon[1] == '\0' || *tail != '\0' || errno != 0 || v > 65535 ||
+	    colon[1] == '-' || colon[1] == '+') {
+		g_free(host);
+		return LL_ERR_INVALID_ARG;
+	}
+	port = g_strdup(colon + 1);
+	if (*host == '\0' || strcmp(host, "*") == 0) {
+		g_free(host);
+		host = NULL;
+	}
+	*host_out = host;
+	*port_out = port;
+	return LL_OK;
+}
+
+/* ---- the per-address cap on connections not yet authenticated ---- */
+
+static bool unauth_full(struct ll_core *core, const char *peer)
+{
+	int64_t cap = core->relay->cfg.max_unauth_per_ip;
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, peer));
+
+	return cap > 0 && (int64_t)n >= cap;
+}
+
+static void unauth_take(struct ll_core *core, struct ll_conn *c)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, c->peer));
+
+	g_hash_table_replace(core->unauth, g_strdup(c->peer),
+			     GUINT_TO_POINTER(n + 1));
+	c->unauth_counted = true;
+}
+
+void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c)
+{
+	guint n;
+
+	if (!c->unauth_counted)
+		return;
+	c->unauth_counted = false;
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, c->peer));
+	if (n <= 1)
+		g_hash_table_remove(core->unauth, c->peer);
+	else
+		g_hash_table_replace(core->unauth, g_strdup(c->peer),
+				     GUINT_TO_POINTER(n - 1));
+}
+
+/* ---- listener ---- */
+
+static void core_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+			   struct sockaddr *sa, int salen, void *arg)
+{
+	struct ll_core *core = arg;
+	struct ll_conn *c;
+	char peer[INET6_ADDRSTRLEN];
+	int one = 1;
+
+	(void)l;
+	(void)salen;
+	if (core->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	peer_text(sa, peer, sizeof(peer));
+	if (unauth_full(core, peer)) {
+		/* Before any TLS work: this is what the cap protects. */
+		ll_info("peer %s: refused: %" PRId64
+			" connections not yet authenticated", peer,
+			core->relay->cfg.max_unauth_per_ip);
+		ll_relay_count_refusal(core->relay, LL_API_RATE_LIMITED);
+		evutil_closesocket(fd);
+		return;
+	}
+	/* Interactive streams (screen, input) want no Nagle delay. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c = ll_conn_new(core, fd, peer)) == NULL) {
+		ll_warn("peer %s: connection dropped: out of memory", peer);
+		return;
+	}
+	unauth_take(core, c);
+}
+
+static void core_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ll_core *core = arg;
+
+	(void)fd;
+	(void)what;
+	if (core->listener != NULL && !core->stopping)
+		evconnlistener_enable(core->listener);
+}
+
+static void core_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct ll_core *core = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval one_second = { 1, 0 };
+
+	ll_warn("accept failed: %s", evutil_socket_error_to_string(err));
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		/* Out of descriptors: pause instead of spinning on accept. */
+		evconnlistener_disable(l);
+		evtimer_add(core->ev_accept_retry, &one_second);
+	}
+}
+
+static int core_listen(struct ll_core *core, const char *spec)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char *host = NULL, *port = NULL;
+	char addr[INET6_ADDRSTRLEN];
+	int r, e;
+
+	if (parse_listen(spec, &host, &port) != 0) {
+		fprintf(stderr, "lifeline-relay: invalid listen address "
+				"\"%s\" (want HOST:PORT or [V6]:PORT)\n", spec);
+		return LL_ERR_CONFIG;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		fprintf(stderr, "lifeline-relay: cannot resolve \"%s\": %s\n",
+			spec, gai_strerror(e));
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	core->listener = evconnlistener_new_bind(
+		core->base, core_accept_cb, core,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+			LEV_OPT_REUSEABLE,
+		511, res->ai_addr, (int)res->ai_addrlen);
+	if (core->listener == NULL) {
+		fprintf(stderr, "lifeline-relay: cannot listen on %s: %s\n",
+			spec, strerror(errno));
+		r = LL_ERR_IO;
+		goto out;
+	}
+	evconnlistener_set_error_cb(core->listener, core_accept_error_cb);
+	if (getsockname(evconnlistener_get_fd(core->listener),
+			(struct sockaddr *)&ss, &sslen) != 0) {
+		fprintf(stderr, "lifeline-relay: getsockname: %s\n",
+			strerror(errno));
+		r = LL_ERR_IO;
+		goto out;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+		fprintf(stderr, "lifeline-relay: listening on https://[%s]:%u\n",
+			addr, (unsigned)ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+		fprintf(stderr, "lifeline-relay: listening on https://%s:%u\n",
+			addr, (unsigned)ntohs(s4->sin_port));
+	}
+	fflush(stderr);
+	r = LL_OK;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	g_free(host);
+	g_free(port);
+	return r;
+}
+
+/* ---- signals, tick, reload ---- */
+
+static void core_limits_from_cfg(struct ll_core *core)
+{
+	const struct ll_relay_config *cfg = &core->relay->cfg;
+
+	ll_http_limits_default(&core->limits);
+	if (cfg->max_head_bytes > 0)
+		core->limits.max_head = (size_t)cfg->max_head_bytes;
+	if (cfg->max_headers > 0)
+		core->limits.max_headers = (size_t)cfg->max_headers;
+	if (cfg->max_body_bytes > 0)
+		core->limits.max_body = (size_t)cfg->max_body_bytes;
+	core->limits.max_url = LL_CORE_MAX_URL;
+	if (core->limits.max_url > core->limits.max_head)
+		core->limits.max_url = core->limits.max_head;
+	ll_log_set_level((enum ll_log_level)CLAMP(cfg->log_level, 0, 3));
+}
+
+static void core_stop(struct ll_core *core)
+{
+	if (core->stopping)
+		return;
+	core->stopping = true;
+	core_notify("STOPPING=1");
+	if (core->listener != NULL)
+		LL_FREE_AND_NULL(evconnlistener_free, core->listener);
+	ll_pair_end_all(core, "relay_shutdown");
+	while (core->conns != NULL)
+		ll_conn_close(core->conns, "relay_shutdown");
+	event_base_loopbreak(core->base);
+}
+
+static void core_reload(struct ll_core *core)
+{
+	struct ll_relay *relay = core->relay;
+	struct ll_relay_config ncfg;
+	struct ll_tls_server_opts opts;
+	struct ll_tls_ctx *tls;
+	char errbuf[512];
+	char *state_dir = g_strdup(relay->cfg.state_dir);
+	int err = 0;
+
+	core_notify("RELOADING=1");
+	ll_info("SIGHUP: reloading configuration and certificate");
+	memset(&ncfg, 0, sizeof(ncfg));
+	errbuf[0] = '\0';
+	if (ll_relay_config_load(state_dir, &ncfg, errbuf, sizeof(errbuf)) !=
+	    0) {
+		ll_error("reload: %s; keeping the previous configuration",
+			 errbuf[0] ? errbuf : "configuration not loaded");
+		ll_relay_config_clear(&ncfg);
+	} else {
+		if (core->listen_override == NULL && ncfg.listen != NULL &&
+		    core->listen_now != NULL &&
+		    strcmp(ncfg.listen, core->listen_now) != 0)
+			ll_warn("reload: a new listen address (%s) takes a "
+				"restart; still on %s", ncfg.listen,
+				core->listen_now);
+		ll_relay_config_clear(&relay->cfg);
+		relay->cfg = ncfg;
+		core_limits_from_cfg(core);
+	}
+	g_free(state_dir);
+
+	/*
+	 * New connections get the new context.  Connections already open
+	 * keep theirs: each SSL holds its own reference to its SSL_CTX, so
+	 * freeing our handle on the old one is safe.
+	 */
+	memset(&opts, 0, sizeof(opts));
+	opts.cert_file = relay->cfg.cert_file;
+	opts.key_file = relay->cfg.key_file;
+	opts.alpn = "http/1.1";
+	errbuf[0] = '\0';
+	tls = ll_tls_server_ctx_new(&opts, &err, errbuf, sizeof(errbuf));
+	if (tls == NULL) {
+		ll_error("reload: certificate: %s; keeping the previous one",
+			 errbuf[0] ? errbuf : ll_strerror(err));
+	} else {
+		ll_tls_ctx_free(relay->tls);
+		relay->tls = tls;
+		ll_info("reload: certificate %s loaded", opts.cert_file);
+	}
+	core_notify("READY=1");
+}
+
+static void core_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct ll_core *core = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		if (!core->stopping)
+			core_reload(core);
+		return;
+	}
+	ll_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	core_stop(core);
+}
+
+static void core_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ll_core *core = arg;
+
+	(void)fd;
+	(void)what;
+	if (!core->stopping)
+		ll_api_periodic(core->relay);
+}
+
+/* ---- run ---- */
+
+static void core_free(struct ll_core *core)
+{
+	struct ll_relay *relay = core->relay;
+
+	if (core->listener != NULL)
+		evconnlistener_free(core->listener);
+	if (core->ev_term != NULL)
+		event_free(core->ev_term);
+	if (core->ev_int != NULL)
+		event_free(core->ev_int);
+	if (core->ev_hup != NULL)
+		event_free(core->ev_hup);
+	if (core->ev_tick != NULL)
+		event_free(core->ev_tick);
+	if (core->ev_accept_retry != NULL)
+		event_free(core->ev_accept_retry);
+	if (core->pairs != NULL)
+		g_hash_table_destroy(core->pairs);
+	if (core->unauth != NULL)
+		g_hash_table_destroy(core->unauth);
+	g_free(core->listen_now);
+	/* Runs libevent's pending finalizers: the last SSL_free()s. */
+	if (core->own_base && core->base != NULL) {
+		event_base_free(core->base);
+		relay->base = NULL;
+	}
+	relay->core = NULL;
+	free(core);
+}
+
+int ll_core_run(struct ll_relay *relay, const char *listen_override)
+{
+	struct timeval one_second = { 1, 0 };
+	struct ll_core *core;
+	const char *spec;
+	int r;
+
+	if ((core = calloc(1, sizeof(*core))) == NULL)
+		return LL_ERR_NOMEM;
+	core->relay = relay;
+	core->listen_override = listen_override;
+	relay->core = core;
+	/* A peer that vanishes must not kill us on write. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (relay->base == NULL) {
+		if ((relay->base = event_base_new()) == NULL) {
+			r = LL_ERR_NOMEM;
+			goto out;
+		}
+		core->own_base = true;
+	}
+	core->base = relay->base;
+	core->pairs = ll_pair_table_new();
+	core->unauth = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					     NULL);
+	core_limits_from_cfg(core);
+
+	core->ev_term = evsignal_new(core->base, SIGTERM, core_signal_cb, core);
+	core->ev_int = evsignal_new(core->base, SIGINT, core_signal_cb, core);
+	core->ev_hup = evsignal_new(core->base, SIGHUP, core_signal_cb, core);
+	core->ev_tick = event_new(core->base, -1, EV_PERSIST, core_tick_cb,
+				  core);
+	core->ev_accept_retry = evtimer_new(core->base, core_accept_retry_cb,
+					    core);
+	if (core->ev_term == NULL || core->ev_int == NULL ||
+	    core->ev_hup == NULL || core->ev_tick == NULL ||
+	    core->ev_accept_retry == NULL || event_add(core->ev_term, NULL) ||
+	    event_add(core->ev_int, NULL) || event_add(core->ev_hup, NULL) ||
+	    event_add(core->ev_tick, &one_second)) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+
+	spec = listen_override != NULL ? listen_override : relay->cfg.listen;
+	if (spec == NULL)
+		spec = "0.0.0.0:8443";
+	core->listen_now = g_strdup(spec);
+	if ((r = core_listen(core, spec)) != 0)
+		goto out;
+	fprintf(stderr, "lifeline-relay: ready\n");
+	fflush(stderr);
+	core_notify("READY=1");
+
+	if (event_base_dispatch(core->base) < 0) {
+		ll_error("event loop failed");
+		r = LL_ERR_INTERNAL;
+	}
+	/* Normally core_stop() ran from a signal; make sure either way. */
+	core_stop(core);
+out:
+	core_free(core);
+	if (r == LL_OK) {
+		fprintf(stderr, "lifeline-relay: stopped\n");
+		fflush(stderr);
+	}
+	return r;
+}

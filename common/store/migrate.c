@@ -1,1 +1,186 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Schema migrations: an ordered list of SQL scripts.  PRAGMA user_version
+ * holds how many have been applied; pending ones run in one IMMEDIATE
+ * transaction together with the new user_version, so a crash leaves the
+ * file at the old version or the new one, never in between.
+ *
+ * Append new scripts at the end; never edit one that has shipped.
+ */
+#include <stdio.h>
+
+#include "store_int.h"
+#include "ll_util.h"
+
+static const char *const migrations[] = {
+	/* 1: the foundation. */
+	"CREATE TABLE orgs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE technicians ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  username TEXT NOT NULL,"
+	"  pw_hash TEXT NOT NULL,"
+	"  is_admin INTEGER NOT NULL DEFAULT 0,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (org_id, username)"
+	");"
+	"CREATE TABLE tokens ("
+	"  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+	"  technician_id INTEGER NOT NULL"
+	"    REFERENCES technicians(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tokens_technician ON tokens(technician_id);"
+	"CREATE TABLE sessions ("
+	"  id TEXT PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  technician_id INTEGER NOT NULL REFERENCES technicians(id),"
+	"  lock TEXT NOT NULL CHECK (lock IN ('any', 'website', 'shortcut')),"
+	"  pin_mac BLOB NOT NULL CHECK (length(pin_mac) = 32),"
+	/* 1 while the PIN may still be redeemed; the partial unique index
+	 * below keeps live PINs unique. */
+	"  pin_live INTEGER NOT NULL DEFAULT 1,"
+	"  pin_used INTEGER NOT NULL DEFAULT 0,"
+	"  agent_ticket_hash BLOB NOT NULL UNIQUE,"
+	"  applet_ticket_hash BLOB UNIQUE,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  redeemed_at INTEGER NOT NULL DEFAULT 0,"
+	"  connected_at INTEGER NOT NULL DEFAULT 0,"
+	"  ended_at INTEGER NOT NULL DEFAULT 0,"
+	"  end_reason TEXT,"
+	"  bytes_agent_to_applet INTEGER NOT NULL DEFAULT 0,"
+	"  bytes_applet_to_agent INTEGER NOT NULL DEFAULT 0,"
+	"  agent_stream_used INTEGER NOT NULL DEFAULT 0,"
+	"  applet_stream_used INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE UNIQUE INDEX sessions_live_pin ON sessions(pin_mac)"
+	"  WHERE pin_live = 1;"
+	"CREATE INDEX sessions_pin ON sessions(pin_mac, created_at);"
+	"CREATE INDEX sessions_technician"
+	"  ON sessions(technician_id, created_at);"
+	"CREATE INDEX sessions_state ON sessions(state, expires_at);"
+	/* No foreign keys on audit: records outlive what they mention. */
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  org_id INTEGER NOT NULL DEFAULT 0,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  source_ip TEXT,"
+	"  session_id TEXT,"
+	"  detail TEXT,"
+	"  prev_hash BLOB NOT NULL,"
+	"  hash BLOB NOT NULL"
+	");"
+	"CREATE INDEX audit_ts ON audit(ts);"
+	/* The newest record's seq and hash, so that cutting records off the
+	 * end of the chain shows too. */
+	"CREATE TABLE audit_head ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  seq INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL"
+	");",
+};
+
+/*
+ * A guard against accidental writes, not a security boundary (whoever can
+ * write the file can drop them; the hash chain is what detects that).
+ * Made again on every open so that a dropped trigger comes back.
+ */
+static const char audit_triggers[] =
+	"CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+
+static int exec_sql(struct ll_store *st, const char *sql)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+static int user_version(struct ll_store *st, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	*out = sqlite3_column_int64(s, 0);
+	r = LL_OK;
+out:
+	sqlite3_finalize(s);
+	return r;
+}
+
+static bool triggers_present(struct ll_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	bool ok = false;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT count(*) FROM sqlite_schema"
+			       " WHERE type = 'trigger' AND name IN"
+			       " ('audit_no_update', 'audit_no_delete')",
+			       -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		ok = sqlite3_column_int(s, 0) == 2;
+	sqlite3_finalize(s);
+	return ok;
+}
+
+int ll_store_migrate(struct ll_store *st)
+{
+	const int64_t latest = (int64_t)LL_ARRAY_SIZE(migrations);
+	char pragma[64];
+	int64_t v;
+	int r;
+
+	/* Reading first keeps the common case (nothing to do) free of
+	 * write locks, so the admin CLI does not wait on the relay. */
+	if ((r = user_version(st, &v)) != LL_OK)
+		return r;
+	if (v > latest)
+		return LL_ERR_SCHEMA_VERSION;
+	if (v == latest && triggers_present(st))
+		return LL_OK;
+
+	if ((r = ll_store_begin(st)) != LL_OK)
+		return r;
+	/* Again inside the write lock: another process may have won. */
+	if ((r = user_version(st, &v)) != LL_OK)
+		goto out;
+	if (v > latest || v < 0) {
+		r = LL_ERR_SCHEMA_VERSION;
+		goto out;
+	}
+	for (; v < latest; v++) {
+		if ((r = exec_sql(st, migrations[v])) != LL_OK)
+			goto out;
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %lld",
+		 (long long)latest);
+	if ((r = exec_sql(st, pragma)) != LL_OK ||
+	    (r = exec_sql(st, audit_triggers)) != LL_OK)
+		goto out;
+out:
+	return ll_store_tx_end(st, r);
+}

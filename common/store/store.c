@@ -1,1 +1,1280 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The SQLite store: connection setup, the statement cache, transactions,
+ * orgs, technicians, tokens and sessions.  The audit chain is in audit.c,
+ * the schema in migrate.c.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_int.h"
+#include "ll_crypto.h"
+#include "ll_util.h"
+
+/* The admin CLI writes the same file while the relay runs. */
+#define LL_STORE_BUSY_MS 5000
+
+#define TECH_COLS                                                              \
+	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"           \
+	" t.disabled, t.created_at"
+#define TECH_FROM " FROM technicians t JOIN orgs o ON o.id = t.org_id"
+
+#define SESSION_COLS                                                           \
+	"id, org_id, technician_id, lock, state, pin_used, created_at,"        \
+	" expires_at, redeemed_at, connected_at, ended_at, end_reason,"        \
+	" bytes_agent_to_applet, bytes_applet_to_agent, agent_stream_used,"    \
+	" applet_stream_used"
+
+static const char *const stmt_sql[STMT__COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_BEGIN_READ] = "BEGIN DEFERRED",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT ll_nested",
+	[STMT_RELEASE] = "RELEASE ll_nested",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO ll_nested",
+
+	[STMT_ORG_CREATE] = "INSERT INTO orgs (name, created_at) VALUES (?, ?)",
+	[STMT_ORG_FIND] = "SELECT id FROM orgs WHERE name = ?",
+	[STMT_ORG_NAME] = "SELECT name FROM orgs WHERE id = ?",
+	[STMT_ORG_FIRST_TWO] = "SELECT id FROM orgs ORDER BY id LIMIT 2",
+
+	[STMT_TECH_ADD] = "INSERT INTO technicians"
+			  " (org_id, username, pw_hash, is_admin, created_at)"
+			  " VALUES (?, ?, ?, ?, ?)",
+	[STMT_TECH_FIND] = "SELECT " TECH_COLS TECH_FROM
+			   " WHERE t.org_id = ? AND t.username = ?",
+	[STMT_TECH_GET] = "SELECT " TECH_COLS TECH_FROM " WHERE t.id = ?",
+	[STMT_TECH_SET_DISABLED] = "UPDATE technicians SET disabled = ?"
+				   " WHERE org_id = ? AND username = ?",
+	[STMT_TECH_LIST] = "SELECT " TECH_COLS TECH_FROM
+			   " WHERE ?1 = 0 OR t.org_id = ?1"
+			   " ORDER BY o.name, t.username",
+
+	[STMT_TOKEN_ADD] = "INSERT INTO tokens"
+			   " (hash, technician_id, created_at, expires_at,"
+			   " last_used) VALUES (?, ?, ?, ?, ?)",
+	[STMT_TOKEN_GET] = "SELECT technician_id, expires_at, last_used"
+			   " FROM tokens WHERE hash = ?",
+	[STMT_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE hash = ?",
+	[STMT_TOKEN_DELETE] = "DELETE FROM tokens WHERE hash = ?",
+	[STMT_TOKEN_DELETE_TECH] = "DELETE FROM tokens WHERE technician_id = ?",
+
+	[STMT_SESSION_KILL_EXPIRED_PIN] = "UPDATE sessions SET pin_live = 0"
+					  " WHERE pin_mac = ? AND pin_live = 1"
+					  " AND expires_at <= ?",
+	[STMT_SESSION_INSERT] = "INSERT INTO sessions"
+				" (id, org_id, technician_id, lock, pin_mac,"
+				" agent_ticket_hash, created_at, expires_at)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_SESSION_BY_PIN] = "SELECT " SESSION_COLS " FROM sessions"
+				" WHERE pin_mac = ?"
+				" ORDER BY created_at DESC, rowid DESC LIMIT 1",
+	[STMT_SESSION_REDEEM_CHECK] = "SELECT pin_used, state, expires_at"
+				      " FROM sessions WHERE id = ?",
+	[STMT_SESSION_REDEEM] = "UPDATE sessions SET pin_used = 1,"
+				" pin_live = 0, applet_ticket_hash = ?1,"
+				" redeemed_at = ?2"
+				" WHERE id = ?3 AND pin_used = 0 AND state = 0"
+				" AND expires_at > ?2",
+	[STMT_SESSION_BY_TICKET] = "SELECT " SESSION_COLS ", 0 FROM sessions"
+				   " WHERE agent_ticket_hash = ?1"
+				   " UNION ALL"
+				   " SELECT " SESSION_COLS ", 1 FROM sessions"
+				   " WHERE applet_ticket_hash = ?1 LIMIT 1",
+	[STMT_SESSION_CLAIM_AGENT] = "UPDATE sessions SET agent_stream_used = 1"
+				     " WHERE id = ? AND agent_stream_used = 0"
+				     " AND state IN (0, 1)",
+	[STMT_SESSION_CLAIM_APPLET] = "UPDATE sessions"
+				      " SET applet_stream_used = 1"
+				      " WHERE id = ? AND applet_stream_used = 0"
+				      " AND state IN (0, 1)",
+	[STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions"
+			     " WHERE id = ?",
+	[STMT_SESSION_STATE] = "SELECT state FROM sessions WHERE id = ?",
+	[STMT_SESSION_CONNECT] = "UPDATE sessions SET state = 1,"
+				 " connected_at = ?, pin_live = 0"
+				 " WHERE id = ? AND state = 0",
+	[STMT_SESSION_END] = "UPDATE sessions SET state = 2, ended_at = ?,"
+			     " end_reason = ?, bytes_agent_to_applet = ?,"
+			     " bytes_applet_to_agent = ?, pin_live = 0"
+			     " WHERE id = ? AND state IN (0, 1)",
+	[STMT_SESSION_EXPIRE] = "UPDATE sessions SET state = 3, pin_live = 0,"
+				" ended_at = ?1, end_reason = 'expired'"
+				" WHERE state = 0 AND pin_used = 0"
+				" AND expires_at <= ?1",
+	[STMT_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions"
+			      " WHERE technician_id = ?"
+			      " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+	[STMT_SESSION_LIVE_DISABLED] = "SELECT s.id FROM sessions s"
+				       " JOIN technicians t"
+				       " ON t.id = s.technician_id"
+				       " WHERE t.disabled = 1"
+				       " AND s.state IN (0, 1) ORDER BY s.id",
+
+	[STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit"
+			    " ORDER BY seq DESC LIMIT 1",
+	[STMT_AUDIT_INSERT] = "INSERT INTO audit"
+			      " (seq, ts, org_id, actor, action, outcome,"
+			      " source_ip, session_id, detail, prev_hash, hash)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_AUDIT_HEAD_SET] = "INSERT OR REPLACE INTO audit_head"
+				" (id, seq, hash) VALUES (1, ?, ?)",
+	[STMT_AUDIT_HEAD_GET] = "SELECT seq, hash FROM audit_head WHERE id = 1",
+	[STMT_AUDIT_ALL] = "SELECT seq, ts, org_id, actor, action, outcome,"
+			   " source_ip, session_id, detail, prev_hash, hash"
+			   " FROM audit ORDER BY seq",
+	[STMT_AUDIT_SINCE] = "SELECT seq, ts, org_id, actor, action, outcome,"
+			     " source_ip, session_id, detail, prev_hash, hash"
+			     " FROM audit WHERE ts >= ? ORDER BY seq",
+};
+
+/* ---- plumbing ---- */
+
+int ll_store_sqlite_err(struct ll_store *st, int rc)
+{
+	snprintf(st->errmsg, sizeof(st->errmsg), "%s",
+		 sqlite3_errmsg(st->db));
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return LL_OK;
+	case SQLITE_NOMEM:
+		return LL_ERR_NOMEM;
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return LL_ERR_CONFLICT;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		/* The row refers to an org/technician that does not exist. */
+		return LL_ERR_NOT_FOUND;
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return LL_ERR_INVALID_ARG;
+	case SQLITE_TOOBIG:
+		return LL_ERR_TOO_LARGE;
+	default:
+		return LL_ERR_STORE;
+	}
+}
+
+int ll_store_stmt(struct ll_store *st, enum ll_stmt id, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (st->stmts[id] == NULL) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&st->stmts[id], NULL);
+		if (rc != SQLITE_OK)
+			return ll_store_sqlite_err(st, rc);
+	}
+	*out = st->stmts[id];
+	return LL_OK;
+}
+
+void ll_store_stmt_done(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	/* Resetting ends the statement's read transaction, which would
+	 * otherwise hold back WAL checkpoints. */
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+int ll_store_step_done(struct ll_store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return LL_OK;
+	if (rc == SQLITE_ROW)
+		return LL_ERR_INTERNAL;
+	return ll_store_sqlite_err(st, rc);
+}
+
+int ll_store_run(struct ll_store *st, enum ll_stmt id)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = ll_store_stmt(st, id, &s)) != LL_OK)
+		return r;
+	r = ll_store_step_done(st, s);
+	ll_store_stmt_done(s);
+	return r;
+}
+
+/* Binding helpers: SQLITE_STATIC is safe because every statement is
+ * stepped and its bindings cleared before the caller's data goes away. */
+static int bind_text(struct ll_store *st, sqlite3_stmt *s, int i,
+		     const char *v)
+{
+	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
+		   : sqlite3_bind_null(s, i);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+static int bind_blob(struct ll_store *st, sqlite3_stmt *s, int i,
+		     const uint8_t *v, int len)
+{
+	int rc = sqlite3_bind_blob(s, i, v, len, SQLITE_STATIC);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+static int bind_i64(struct ll_store *st, sqlite3_stmt *s, int i, int64_t v)
+{
+	int rc = sqlite3_bind_int64(s, i, v);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+/* Byte counters are unsigned; SQLite integers are signed 64-bit. */
+static int64_t clamp_u64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+/* ---- open / close ---- */
+
+static int exec_pragma(struct ll_store *st, const char *sql,
+		       const char *expect)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r = LL_OK;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	if (expect != NULL &&
+	    (rc != SQLITE_ROW ||
+	     sqlite3_column_text(s, 0) == NULL ||
+	     strcmp((const char *)sqlite3_column_text(s, 0), expect) != 0)) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s did not give %s",
+			 sql, expect);
+		r = LL_ERR_STORE;
+	}
+out:
+	sqlite3_finalize(s);
+	return r;
+}
+
+/*
+ * The file holds password hashes: create it 0600 ourselves, as SQLite
+ * would use the umask.  Its -wal and -shm files inherit the mode.
+ */
+static int precreate(const char *path)
+{
+	int fd;
+
+	if (path[0] == '\0' || strcmp(path, ":memory:") == 0)
+		return LL_OK;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return LL_ERR_IO;
+	close(fd);
+	return LL_OK;
+}
+
+int ll_store_open(const char *path, struct ll_store **out)
+{
+	struct ll_store *st = NULL;
+	int rc, r;
+
+	if (path == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = precreate(path)) != LL_OK)
+		return r;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return LL_ERR_NOMEM;
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOFOLLOW,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = st->db ? ll_store_sqlite_err(st, rc) : LL_ERR_NOMEM;
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, LL_STORE_BUSY_MS);
+	/* A tampered file must not run functions from its schema, nor can
+	 * we be talked into writable_schema. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+
+	/* synchronous=FULL: a commit is on disk when it returns, which the
+	 * relay relies on before answering 2xx. */
+	if ((r = exec_pragma(st, "PRAGMA journal_mode = WAL", "wal")) != 0 ||
+	    (r = exec_pragma(st, "PRAGMA synchronous = FULL", NULL)) != 0 ||
+	    (r = exec_pragma(st, "PRAGMA foreign_keys = ON", NULL)) != 0 ||
+	    (r = ll_store_migrate(st)) != LL_OK)
+		goto out;
+	*out = st;
+	st = NULL;
+out:
+	ll_store_close(st);
+	return r;
+}
+
+void ll_store_close(struct ll_store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	if (st->db != NULL && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < STMT__COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+const char *ll_store_errmsg(const struct ll_store *st)
+{
+	if (st == NULL)
+		return "no store";
+	return st->errmsg[0] ? st->errmsg : "no error";
+}
+
+/* ---- transactions ---- */
+
+/*
+ * The outer level is a BEGIN IMMEDIATE transaction (taking the write lock
+ * up front, so the busy timeout applies instead of a deadlock between two
+ * readers upgrading); inner levels are savepoints, so an inner rollback
+ * undoes only its own part.
+ */
+int ll_store_begin(struct ll_store *st)
+{
+	int r;
+
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	r = ll_store_run(st, st->tx_depth == 0 ? STMT_BEGIN : STMT_SAVEPOINT);
+	if (r == LL_OK)
+		st->tx_depth++;
+	return r;
+}
+
+int ll_store_commit(struct ll_store *st)
+{
+	int r;
+
+	if (st == NULL || st->tx_depth == 0)
+		return LL_ERR_INVALID_ARG;
+	if (sqlite3_get_autocommit(st->db)) {
+		/* SQLite already rolled the whole transaction back (I/O
+		 * error, out of memory): nothing of it is committed. */
+		st->tx_depth--;
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "transaction was rolled back");
+		return LL_ERR_STORE;
+	}
+	if (st->tx_depth > 1) {
+		if ((r = ll_store_run(st, STMT_RELEASE)) != LL_OK) {
+			ll_store_rollback(st);
+			return r;
+		}
+		st->tx_depth--;
+		return LL_OK;
+	}
+	if ((r = ll_store_run(st, STMT_COMMIT)) != LL_OK) {
+		ll_store_rollback(st);
+		return r;
+	}
+	st->tx_depth = 0;
+	return LL_OK;
+}
+
+void ll_store_rollback(struct ll_store *st)
+{
+	if (st == NULL || st->tx_depth == 0)
+		return;
+	if (sqlite3_get_autocommit(st->db)) {
+		st->tx_depth--;
+		return;
+	}
+	if (st->tx_depth > 1) {
+		(void)ll_store_run(st, STMT_ROLLBACK_TO);
+		(void)ll_store_run(st, STMT_RELEASE);
+	} else {
+		(void)ll_store_run(st, STMT_ROLLBACK);
+	}
+	st->tx_depth--;
+}
+
+int ll_store_tx_end(struct ll_store *st, int r)
+{
+	if (r == LL_OK)
+		return ll_store_commit(st);
+	ll_store_rollback(st);
+	return r;
+}
+
+/* ---- orgs ---- */
+
+int ll_store_org_create(struct ll_store *st, const char *name, int64_t now,
+			int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || name == NULL || name[0] == '\0')
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_ORG_CREATE, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, name)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+/* Runs a statement bound to one text or int parameter expecting one row
+ * whose first column is an integer. */
+static int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return LL_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return ll_store_sqlite_err(st, rc);
+	*out = sqlite3_column_int64(s, 0);
+	return LL_OK;
+}
+
+int ll_store_org_find(struct ll_store *st, const char *name, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id = 0;
+	int r;
+
+	if (st == NULL || name == NULL || id_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_ORG_FIND, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, name)) != LL_OK ||
+	    (r = one_i64(st, s, &id)) != LL_OK)
+		goto out;
+	*id_out = id;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out)
+{
+	sqlite3_stmt *s = NULL;
+	char *name;
+	int r, rc;
+
+	if (st == NULL || name_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_ORG_NAME, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, id)) != LL_OK)
+		goto out;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
+				      : ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	if ((name = dup_col(s, 0)) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	*name_out = name;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_org_default(struct ll_store *st, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id = 0;
+	int r, rc;
+
+	if (st == NULL || id_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_ORG_FIRST_TWO, &s)) != LL_OK ||
+	    (r = one_i64(st, s, &id)) != LL_OK)
+		goto out;
+	/* Several orgs: there is no default, the caller must name one. */
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = LL_ERR_CONFLICT;
+		goto out;
+	} else if (rc != SQLITE_DONE) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	*id_out = id;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+/* ---- technicians ---- */
+
+void ll_technician_free(struct ll_technician *t)
+{
+	if (t == NULL)
+		return;
+	free(t->org_name);
+	free(t->username);
+	free(t->pw_hash);
+	free(t);
+}
+
+void ll_technician_list_free(struct ll_technician **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		ll_technician_free(list[i]);
+	free(list);
+}
+
+static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
+{
+	struct ll_technician *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return LL_ERR_NOMEM;
+	t->id = sqlite3_column_int64(s, 0);
+	t->org_id = sqlite3_column_int64(s, 1);
+	t->org_name = dup_col(s, 2);
+	t->username = dup_col(s, 3);
+	t->pw_hash = dup_col(s, 4);
+	t->is_admin = sqlite3_column_int(s, 5) != 0;
+	t->disabled = sqlite3_column_int(s, 6) != 0;
+	t->created_at = sqlite3_column_int64(s, 7);
+	if (t->org_name == NULL || t->username == NULL || t->pw_hash == NULL) {
+		ll_technician_free(t);
+		return LL_ERR_NOMEM;
+	}
+	*out = t;
+	return LL_OK;
+}
+
+static int tech_one(struct ll_store *st, sqlite3_stmt *s,
+		    struct ll_technician **out)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return LL_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return ll_store_sqlite_err(st, rc);
+	return tech_from_row(s, out);
+}
+
+int ll_store_technician_add(struct ll_store *st, int64_t org_id,
+			    const char *username, const char *pw_hash,
+			    bool is_admin, int64_t now, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || username == NULL || username[0] == '\0' ||
+	    pw_hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_ADD, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
+	    (r = bind_text(st, s, 2, username)) != LL_OK ||
+	    (r = bind_text(st, s, 3, pw_hash)) != LL_OK ||
+	    (r = bind_i64(st, s, 4, is_admin)) != LL_OK ||
+	    (r = bind_i64(st, s, 5, now)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_find(struct ll_store *st, int64_t org_id,
+			     const char *username, struct ll_technician **out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || username == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_FIND, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
+	    (r = bind_text(st, s, 2, username)) != LL_OK)
+		goto out;
+	r = tech_one(st, s, out);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_get(struct ll_store *st, int64_t id,
+			    struct ll_technician **out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_GET, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, id)) != LL_OK)
+		goto out;
+	r = tech_one(st, s, out);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
+				     const char *username, bool disabled)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || username == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_SET_DISABLED, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, disabled)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
+	    (r = bind_text(st, s, 3, username)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) == 0)
+		r = LL_ERR_NOT_FOUND;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_list(struct ll_store *st, int64_t org_id,
+			     struct ll_technician ***out, size_t *n_out)
+{
+	struct ll_technician **list = NULL, **grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	if (st == NULL || out == NULL || n_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_LIST, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, org_id)) != LL_OK)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = reallocarray(list, cap, sizeof(*list));
+			if (grown == NULL) {
+				r = LL_ERR_NOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		if ((r = tech_from_row(s, &list[n])) != LL_OK)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	*out = list;
+	*n_out = n;
+	list = NULL;
+	n = 0;
+out:
+	ll_technician_list_free(list, n);
+	ll_store_stmt_done(s);
+	return r;
+}
+
+/* ---- tokens ---- */
+
+int ll_store_token_add(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
+		       int64_t technician_id, int64_t now, int64_t expires_at)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TOKEN_ADD, &s)) != LL_OK ||
+	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, technician_id)) != LL_OK ||
+	    (r = bind_i64(st, s, 3, now)) != LL_OK ||
+	    (r = bind_i64(st, s, 4, expires_at)) != LL_OK ||
+	    (r = bind_i64(st, s, 5, now)) != LL_OK)
+		goto out;
+	r = ll_store_step_done(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+static int token_delete(struct ll_store *st, const uint8_t *hash)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE, &s)) != LL_OK ||
+	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) == 0)
+		r = LL_ERR_NOT_FOUND;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_token_check(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
+			 int64_t now, int64_t idle_timeout,
+			 int64_t *technician_id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t tech = 0, expires_at, last_used;
+	int r, rc;
+
+	if (st == NULL || hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_begin(st)) != LL_OK)
+		return r;
+	if ((r = ll_store_stmt(st, STMT_TOKEN_GET, &s)) != LL_OK ||
+	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK)
+		goto out;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
+				      : ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	tech = sqlite3_column_int64(s, 0);
+	expires_at = sqlite3_column_int64(s, 1);
+	last_used = sqlite3_column_int64(s, 2);
+	ll_store_stmt_done(s);
+	s = NULL;
+
+	if (now >= expires_at ||
+	    (idle_timeout > 0 && now - last_used > idle_timeout)) {
+		/* Delete, and commit the deletion: the token is dead. */
+		if ((r = token_delete(st, hash)) == LL_OK)
+			r = ll_store_commit(st);
+		else
+			ll_store_rollback(st);
+		return r == LL_OK ? LL_ERR_EXPIRED : r;
+	}
+	/* Spare the fsync when nothing changes (several requests in one
+	 * second). */
+	if (now > last_used) {
+		if ((r = ll_store_stmt(st, STMT_TOKEN_TOUCH, &s)) != LL_OK ||
+		    (r = bind_i64(st, s, 1, now)) != LL_OK ||
+		    (r = bind_blob(st, s, 2, hash, LL_HASH_LEN)) != LL_OK ||
+		    (r = ll_store_step_done(st, s)) != LL_OK)
+			goto out;
+	}
+	r = LL_OK;
+out:
+	ll_store_stmt_done(s);
+	if ((r = ll_store_tx_end(st, r)) == LL_OK && technician_id_out)
+		*technician_id_out = tech;
+	return r;
+}
+
+int ll_store_token_delete(struct ll_store *st, const uint8_t hash[LL_HASH_LEN])
+{
+	if (st == NULL || hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	return token_delete(st, hash);
+}
+
+int ll_store_token_delete_for_technician(struct ll_store *st,
+					 int64_t technician_id)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE_TECH, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK)
+		goto out;
+	r = ll_store_step_done(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+/* ---- sessions ---- */
+
+const char *ll_session_state_name(enum ll_session_state s)
+{
+	switch (s) {
+	case LL_SESSION_WAITING:
+		return "waiting";
+	case LL_SESSION_CONNECTED:
+		return "connected";
+	case LL_SESSION_ENDED:
+		return "ended";
+	case LL_SESSION_EXPIRED:
+		return "expired";
+	}
+	return "unknown";
+}
+
+void ll_session_free(struct ll_session *s)
+{
+	if (s == NULL)
+		return;
+	free(s->lock);
+	free(s->end_reason);
+	free(s);
+}
+
+void ll_session_list_free(struct ll_session **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		ll_session_free(list[i]);
+	free(list);
+}
+
+static bool session_id_ok(const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return false;
+	for (i = 0; i < LL_SESSION_ID_LEN; i++) {
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f') ||
+		      (id[i] >= 'A' && id[i] <= 'F')))
+			return false;
+	}
+	return id[LL_SESSION_ID_LEN] == '\0';
+}
+
+static bool lock_ok(const char *lock)
+{
+	return lock != NULL &&
+	       (strcmp(lock, "any") == 0 || strcmp(lock, "website") == 0 ||
+		strcmp(lock, "shortcut") == 0);
+}
+
+static int session_from_row(sqlite3_stmt *s, struct ll_session **out)
+{
+	struct ll_session *se;
+	const unsigned char *id = sqlite3_column_text(s, 0);
+	int state = sqlite3_column_int(s, 4);
+
+	/* Only what the store itself wrote is accepted back. */
+	if (id == NULL || !session_id_ok((const char *)id) || state < 0 ||
+	    state > LL_SESSION_EXPIRED)
+		return LL_ERR_STORE;
+	if ((se = calloc(1, sizeof(*se))) == NULL)
+		return LL_ERR_NOMEM;
+	memcpy(se->id, id, LL_SESSION_ID_LEN + 1);
+	se->org_id = sqlite3_column_int64(s, 1);
+	se->technician_id = sqlite3_column_int64(s, 2);
+	se->lock = dup_col(s, 3);
+	se->state = (enum ll_session_state)state;
+	se->pin_used = sqlite3_column_int(s, 5) != 0;
+	se->created_at = sqlite3_column_int64(s, 6);
+	se->expires_at = sqlite3_column_int64(s, 7);
+	se->redeemed_at = sqlite3_column_int64(s, 8);
+	se->connected_at = sqlite3_column_int64(s, 9);
+	se->ended_at = sqlite3_column_int64(s, 10);
+	se->bytes_agent_to_applet = (uint64_t)sqlite3_column_int64(s, 12);
+	se->bytes_applet_to_agent = (uint64_t)sqlite3_column_int64(s, 13);
+	se->agent_stream_used = sqlite3_column_int(s, 14) != 0;
+	se->applet_stream_used = sqlite3_column_int(s, 15) != 0;
+	if (se->lock == NULL ||
+	    (sqlite3_column_type(s, 11) != SQLITE_NULL &&
+	     (se->end_reason = dup_col(s, 11)) == NULL)) {
+		ll_session_free(se);
+		return LL_ERR_NOMEM;
+	}
+	*out = se;
+	return LL_OK;
+}
+
+static int session_one(struct ll_store *st, sqlite3_stmt *s,
+		       struct ll_session **out)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return LL_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return ll_store_sqlite_err(st, rc);
+	return session_from_row(s, out);
+}
+
+int ll_store_session_create(struct ll_store *st,
+			    const struct ll_session_new *n)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || n == NULL || !session_id_ok(n->id) ||
+	    !lock_ok(n->lock) || n->pin_mac == NULL ||
+	    n->agent_ticket_hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_begin(st)) != LL_OK)
+		return r;
+	/* PINs past their lifetime no longer count as live, even before
+	 * ll_store_session_expire has run over them. */
+	if ((r = ll_store_stmt(st, STMT_SESSION_KILL_EXPIRED_PIN, &s)) != 0 ||
+	    (r = bind_blob(st, s, 1, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, n->created_at)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	ll_store_stmt_done(s);
+	/* The partial unique index on live pin_macs turns a live duplicate
+	 * into LL_ERR_CONFLICT. */
+	if ((r = ll_store_stmt(st, STMT_SESSION_INSERT, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, n->id)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, n->org_id)) != LL_OK ||
+	    (r = bind_i64(st, s, 3, n->technician_id)) != LL_OK ||
+	    (r = bind_text(st, s, 4, n->lock)) != LL_OK ||
+	    (r = bind_blob(st, s, 5, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
+	    (r = bind_blob(st, s, 6, n->agent_ticket_hash, LL_HASH_LEN)) != 0 ||
+	    (r = bind_i64(st, s, 7, n->created_at)) != LL_OK ||
+	    (r = bind_i64(st, s, 8, n->expires_at)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+out:
+	ll_store_stmt_done(s);
+	return ll_store_tx_end(st, r);
+}
+
+int ll_store_session_find_by_pin(struct ll_store *st,
+				 const uint8_t pin_mac[LL_HASH_LEN],
+				 struct ll_session **out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || pin_mac == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_BY_PIN, &s)) != LL_OK ||
+	    (r = bind_blob(st, s, 1, pin_mac, LL_HASH_LEN)) != LL_OK)
+		goto out;
+	r = session_one(st, s, out);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+/* For an UPDATE that matched nothing: NOT_FOUND, or the session's state
+ * (through *state) so the caller can say why. */
+static int session_state(struct ll_store *st, const char *id, int64_t *state)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if ((r = ll_store_stmt(st, STMT_SESSION_STATE, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, id)) != LL_OK)
+		goto out;
+	r = one_i64(st, s, state);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_redeem(struct ll_store *st, const char *session_id,
+			    const uint8_t applet_ticket_hash[LL_HASH_LEN],
+			    int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	if (st == NULL || session_id == NULL || applet_ticket_hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	/* One UPDATE guarded by pin_used = 0: of two concurrent redeems
+	 * exactly one changes the row. */
+	if ((r = ll_store_stmt(st, STMT_SESSION_REDEEM, &s)) != LL_OK ||
+	    (r = bind_blob(st, s, 1, applet_ticket_hash, LL_HASH_LEN)) != 0 ||
+	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
+	    (r = bind_text(st, s, 3, session_id)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) > 0)
+		goto out;
+	/* Nothing changed: say why. */
+	ll_store_stmt_done(s);
+	if ((r = ll_store_stmt(st, STMT_SESSION_REDEEM_CHECK, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, session_id)) != LL_OK)
+		goto out;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
+				      : ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	if (sqlite3_column_int(s, 0) != 0 ||
+	    sqlite3_column_int(s, 1) != LL_SESSION_WAITING)
+		r = LL_ERR_CONFLICT;
+	else
+		r = LL_ERR_EXPIRED;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_find_by_ticket(struct ll_store *st,
+				    const uint8_t ticket_hash[LL_HASH_LEN],
+				    struct ll_session **out,
+				    enum ll_session_side *side_out)
+{
+	sqlite3_stmt *s = NULL;
+	struct ll_session *se = NULL;
+	int r, rc;
+
+	if (st == NULL || ticket_hash == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_BY_TICKET, &s)) != LL_OK ||
+	    (r = bind_blob(st, s, 1, ticket_hash, LL_HASH_LEN)) != LL_OK)
+		goto out;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
+				      : ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	if ((r = session_from_row(s, &se)) != LL_OK)
+		goto out;
+	if (side_out != NULL)
+		*side_out = sqlite3_column_int(s, 16) ? LL_SIDE_APPLET
+						      : LL_SIDE_AGENT;
+	*out = se;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
+				  enum ll_session_side side)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t state;
+	int r;
+
+	if (st == NULL || session_id == NULL ||
+	    (side != LL_SIDE_AGENT && side != LL_SIDE_APPLET))
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, side == LL_SIDE_AGENT
+					   ? STMT_SESSION_CLAIM_AGENT
+					   : STMT_SESSION_CLAIM_APPLET,
+			       &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, session_id)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		r = session_state(st, session_id, &state);
+		if (r == LL_OK)
+			r = state >= LL_SESSION_ENDED ? LL_ERR_EXPIRED
+						      : LL_ERR_CONFLICT;
+	}
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_get(struct ll_store *st, const char *session_id,
+			 struct ll_session **out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || session_id == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_GET, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, session_id)) != LL_OK)
+		goto out;
+	r = session_one(st, s, out);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_set_connected(struct ll_store *st,
+				   const char *session_id, int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t state;
+	int r;
+
+	if (st == NULL || session_id == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_CONNECT, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, now)) != LL_OK ||
+	    (r = bind_text(st, s, 2, session_id)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		/* Already connected is fine; over is not. */
+		r = session_state(st, session_id, &state);
+		if (r == LL_OK && state != LL_SESSION_CONNECTED)
+			r = LL_ERR_CONFLICT;
+	}
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_end(struct ll_store *st, const char *session_id,
+			 int64_t now, const char *reason,
+			 uint64_t bytes_agent_to_applet,
+			 uint64_t bytes_applet_to_agent)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t state;
+	int r;
+
+	if (st == NULL || session_id == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_END, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, now)) != LL_OK ||
+	    (r = bind_text(st, s, 2, reason ? reason : "ended")) != LL_OK ||
+	    (r = bind_i64(st, s, 3, clamp_u64(bytes_agent_to_applet))) != 0 ||
+	    (r = bind_i64(st, s, 4, clamp_u64(bytes_applet_to_agent))) != 0 ||
+	    (r = bind_text(st, s, 5, session_id)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) == 0)
+		r = session_state(st, session_id, &state);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_expire(struct ll_store *st, int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_EXPIRE, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, now)) != LL_OK)
+		goto out;
+	r = ll_store_step_done(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_list(struct ll_store *st, int64_t technician_id,
+			  size_t limit, struct ll_session ***out,
+			  size_t *n_out)
+{
+	struct ll_session **list = NULL, **grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	if (st == NULL || out == NULL || n_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_LIST, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, clamp_u64(limit))) != LL_OK)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = reallocarray(list, cap, sizeof(*list));
+			if (grown == NULL) {
+				r = LL_ERR_NOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		if ((r = session_from_row(s, &list[n])) != LL_OK)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	*out = list;
+	*n_out = n;
+	list = NULL;
+	n = 0;
+out:
+	ll_session_list_free(list, n);
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
+				      size_t *n_out)
+{
+	char **ids = NULL, **grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	if (st == NULL || ids_out == NULL || n_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_SESSION_LIVE_DISABLED, &s)) != LL_OK)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = reallocarray(ids, cap, sizeof(*ids));
+			if (grown == NULL) {
+				r = LL_ERR_NOMEM;
+				goto out;
+			}
+			ids = grown;
+		}
+		if ((ids[n] = dup_col(s, 0)) == NULL) {
+			r = LL_ERR_NOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	*ids_out = ids;
+	*n_out = n;
+	ids = NULL;
+	n = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	ll_store_stmt_done(s);
+	return r;
+}

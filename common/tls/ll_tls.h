@@ -48,8 +48,24 @@ void ll_tls_ctx_free(struct ll_tls_ctx *ctx);
  * owns it (bufferevent_openssl with BEV_OPT_CLOSE_ON_FREE frees it).
  */
 struct ssl_st *ll_tls_ctx_new_ssl(struct ll_tls_ctx *ctx);
+/*
+ * For an SSL from a client ctx driven by someone else (libevent): the
+ * name to verify (and send as SNI when it is a DNS name; an IP literal is
+ * matched against IP SANs).  The SPKI pin of the ctx is checked during
+ * verification already.  LL_ERR_INVALID_ARG for an unusable name.
+ */
+int ll_tls_ssl_set_host(struct ssl_st *ssl, const char *host);
+/* A sentence for a failed handshake of such an SSL (verify result or the
+ * thread's OpenSSL error queue), e.g. for a log line. */
+void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len);
 
-/* Connections over a connected socket (blocking or not). */
+/*
+ * Connections over a connected socket (blocking or not).  The socket is
+ * written with write(2): programs ignore SIGPIPE (Linux has no
+ * SO_NOSIGPIPE), a closed peer then shows up as LL_ERR_CLOSED.
+ * ll_tls_conn_new_client requires host (verification always checks a
+ * name); it returns NULL for a server ctx, a NULL host or no memory.
+ */
 struct ll_tls_conn *ll_tls_conn_new_client(struct ll_tls_ctx *ctx, int fd,
 					   const char *host);
 struct ll_tls_conn *ll_tls_conn_new_server(struct ll_tls_ctx *ctx, int fd);

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Control messages of mux channel 0: JSON objects (jansson) with strict
+ * schemas.  Every message has "type" and exactly the fields listed below
+ * (? = optional); anything else is refused with a specific error and a
+ * sentence naming the field.
+ *
+ *   hello        {type, version: 1, role: "agent"|"applet", name?, org?}
+ *   request      {type, id, capabilities: [...]}   agent asks for caps
+ *   grant        {type, id, capabilities: [...]}   applet answers yes
+ *   deny         {type, id}                        applet answers no
+ *   revoke       {type, capabilities: [...]}       applet takes caps back
+ *   chat         {type, text}
+ *   file_offer   {type, channel, name, size, sha256}
+ *   file_accept  {type, channel, offset}           offset: resume point
+ *   end          {type, reason}
+ *   error        {type, code, message}
+ *
+ * Field rules: id 0..2^32-1; capabilities a non-empty array of distinct
+ * names of LL_CAP_*; channel 2..65535 (file channels); size and offset
+ * 0..2^53; sha256 64 lowercase hex digits; name 1..255 bytes without '/',
+ * '\\', control characters, "." or ".."; chat text 1..4096 bytes; other
+ * strings up to 1024 bytes; no string may hold NUL.  A whole message is
+ * at most LL_CONTROL_MAX_MSG bytes.
+ *
+ * Errors: LL_ERR_TOO_LARGE (message or a string over its cap),
+ * LL_ERR_BAD_JSON (not JSON, duplicate keys, trailing bytes),
+ * LL_ERR_SCHEMA (not an object, missing or extra field, wrong JSON type,
+ * value out of range, unknown capability), LL_ERR_UNKNOWN_TYPE (unknown
+ * "type"), LL_ERR_BAD_VERSION (hello of another version), LL_ERR_NOMEM.
+ *
+ * On the channel each message travels as u32 length (big-endian) + JSON,
+ * since DATA frames may split or join a byte stream anywhere.
+ */
+#ifndef LL_CONTROL_H
+#define LL_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ll_buf;
+
+#define LL_CONTROL_VERSION 1
+#define LL_CONTROL_MAX_MSG 65536u
+#define LL_CONTROL_MAX_CHAT 4096u
+#define LL_CONTROL_MAX_FILENAME 255u
+#define LL_CONTROL_MAX_STRING 1024u
+#define LL_CONTROL_MAX_SIZE 9007199254740992ULL  /* 2^53: exact in JSON */
+/* Size for the error sentence buffer of the parse functions. */
+#define LL_CONTROL_ERR_LEN 160
+
+/* Capabilities (API.md), as a bitmask. */
+enum ll_cap {
+	LL_CAP_VIEW = 1u << 0,
+	LL_CAP_CONTROL = 1u << 1,
+	LL_CAP_FILES = 1u << 2,
+	LL_CAP_CHAT = 1u << 3,
+	LL_CAP_SYSINFO = 1u << 4,
+};
+#define LL_CAP_ALL 0x1fu
+
+/* "view", ... for one bit; NULL for anything else. */
+const char *ll_cap_name(uint32_t cap);
+/* The bit for a name, or 0 if unknown. */
+uint32_t ll_cap_from_name(const char *name);
+
+enum ll_control_type {
+	LL_CONTROL_HELLO = 1,
+	LL_CONTROL_REQUEST,
+	LL_CONTROL_GRANT,
+	LL_CONTROL_DENY,
+	LL_CONTROL_REVOKE,
+	LL_CONTROL_CHAT,
+	LL_CONTROL_FILE_OFFER,
+	LL_CONTROL_FILE_ACCEPT,
+	LL_CONTROL_END,
+	LL_CONTROL_ERROR,
+};
+/* "hello", ...; NULL for anything else. */
+const char *ll_control_type_name(int type);
+
+enum ll_control_role {
+	LL_ROLE_AGENT = 1,
+	LL_ROLE_APPLET = 2,
+};
+
+/*
+ * A parsed message.  Parsed messages own their strings (freed by
+ * ll_control_msg_free); a message built by the caller for serialising may
+ * point its strings anywhere and need not be freed.
+ */
+struct ll_control_msg {
+	enum ll_control_type type;
+	union {
+		struct {
+			uint32_t version;
+			enum ll_control_role role;
+			char *name;        /* NULL when absent */
+			char *org;         /* NULL when absent */
+		} hello;
+		struct {
+			uint32_t id;
+			uint32_t caps;     /* LL_CAP_* */
+		} request;                 /* also grant */
+		struct {
+			uint32_t id;
+			uint32_t caps;
+		} grant;
+		struct {
+			uint32_t id;
+		} deny;
+		struct {
+			uint32_t caps;
+		} revoke;
+		struct {
+			char *text;
+		} chat;
+		struct {
+			uint16_t channel;
+			char *name;
+			uint64_t size;
+			char sha256[65];   /* lowercase hex + NUL */
+		} file_offer;
+		struct {
+			uint16_t channel;
+			uint64_t offset;
+		} file_accept;
+		struct {
+			char *reason;
+		} end;
+		struct {
+			char *code;        /* e.g. "protocol", [a-z_]+ */
+			char *message;
+		} error;
+	} u;
+};
+
+void ll_control_msg_free(struct ll_control_msg *m);
+
+/*
+ * Parse one JSON message of len bytes.  0 with *out set (caller frees), or
+ * a negative ll_err with *out untouched and, when err is not NULL, a
+ * sentence naming the field in err[0..errlen).
+ */
+int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
+		     char *err, size_t errlen);
+
+/*
+ * Append m as compact JSON to out.  m is checked against the same rules
+ * the parser applies (same error codes), so nothing is sent that the peer
+ * would refuse.  On error out is unchanged.
+ */
+int ll_control_serialize(const struct ll_control_msg *m, struct ll_buf *out);
+
+/*
+ * Channel framing: u32 length + JSON.  decode returns the bytes of one
+ * whole message (> 0) with *out set, 0 when more bytes are needed, or a
+ * negative ll_err as for ll_control_parse (LL_ERR_TOO_LARGE as soon as the
+ * length prefix says so).  encode appends prefix + JSON, all or nothing.
+ */
+int ll_control_decode(const uint8_t *data, size_t len,
+		      struct ll_control_msg **out, char *err, size_t errlen);
+int ll_control_encode(const struct ll_control_msg *m, struct ll_buf *out);
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Private to the API half of the relay (api*.c, state.c, cmd_*.c).
+ *
+ * Every API request runs as one action: ll_api_dispatch() opens a store
+ * transaction, the handler does its work and fills the response plus an
+ * audit description (struct ll_api_ctx), then dispatch appends exactly one
+ * audit record and commits before the answer leaves.  A refusal rolls the
+ * action back and is audited on its own; a failed audit turns a success
+ * into 500 internal.
+ */
+#ifndef LL_RELAY_API_H
+#define LL_RELAY_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "relay.h"
+#include "ll_store.h"
+
+#define LL_API_ACTOR_MAX 160
+
+struct ll_api_ctx {
+	struct ll_relay *relay;
+	const struct ll_api_request *req;
+	struct ll_api_response *resp;
+	int64_t now;
+	/* audit record of this request */
+	const char *action;                 /* "login", "session.create" */
+	char actor[LL_API_ACTOR_MAX];       /* "technician:alice", "applet" */
+	int64_t org_id;
+	char session_id[LL_SESSION_ID_LEN + 1]; /* "" when none */
+	json_t *detail;                     /* owned; never secrets */
+	/* done after the commit, before the answer leaves */
+	bool close_after;
+	char close_reason[64];
+};
+
+/* ---- helpers (api.c) ---- */
+/* Fills ctx->resp with the error and returns code (for `return api_..`). */
+enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
+			     const char *message);
+/* Adds key: value to the audit detail (value reference is stolen). */
+void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key,
+		       json_t *value);
+/* A JSON string of untrusted text: non-printable/non-ASCII bytes become
+ * '?', cut to max bytes.  Never NULL (json null on allocation failure). */
+json_t *ll_api_json_text(const char *s, size_t max);
+
+/* JSON body schema: a strict object. */
+struct ll_api_field {
+	const char *name;
+	json_type type;       /* JSON_STRING, JSON_ARRAY, ... */
+	bool required;
+	size_t max_len;       /* strings: bytes; arrays: items; 0 = no cap */
+};
+/*
+ * Parses the request body as a JSON object following fields[] (ends with
+ * name == NULL).  An empty body counts as {} when allow_empty.  On error
+ * fills the response (400 bad_request naming the field) and returns < 0.
+ * *out is the parsed object (caller decrefs).
+ */
+int ll_api_parse_body(struct ll_api_ctx *ctx,
+		      const struct ll_api_field *fields, bool allow_empty,
+		      json_t **out);
+
+/* The bearer token's technician: 401 unauthorized / 403 account_disabled
+ * filled on failure (returns < 0).  Sets the audit actor and org. */
+int ll_api_auth_technician(struct ll_api_ctx *ctx,
+			   struct ll_technician **tech_out);
+
+/* Permissions of a technician as a JSON array (new reference). */
+json_t *ll_api_permissions_json(const struct ll_technician *t);
+/* Capabilities a technician may ask an end user for. */
+json_t *ll_api_capabilities_json(const struct ll_technician *t);
+bool ll_api_capability_known(const char *cap);
+
+/* Lowercase hex of 16 CSPRNG bytes into out[33]. */
+int ll_api_new_session_id(char out[LL_SESSION_ID_LEN + 1]);
+bool ll_api_session_id_valid(const char *s);
+
+/* RFC 3339 string or JSON null for 0. */
+json_t *ll_api_time_json(int64_t unix_seconds);
+
+/* Appends one audit record outside the per-request flow (stream events,
+ * periodic work).  Logs on failure. */
+int ll_api_audit(struct ll_relay *relay, int64_t org_id, const char *actor,
+		 const char *action, const char *outcome,
+		 const char *source_ip, const char *session_id,
+		 json_t *detail);
+
+/* ---- handlers (api_login.c, api_sessions.c, api_pins.c) ---- */
+void ll_api_handle_login(struct ll_api_ctx *ctx);
+void ll_api_handle_logout(struct ll_api_ctx *ctx);
+void ll_api_handle_session_create(struct ll_api_ctx *ctx);
+void ll_api_handle_session_list(struct ll_api_ctx *ctx);
+void ll_api_handle_session_delete(struct ll_api_ctx *ctx, const char *id);
+void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id);
+void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
+
+/* Makes sure relay->rl_login / rl_redeem exist and follow relay->cfg. */
+int ll_api_ratelimits_sync(struct ll_relay *relay);
+/* 429 rate_limited with Retry-After when the address is over its rate. */
+int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl);
+
+/* ---- admin command helpers (state.c) ---- */
+#define LL_DEFAULT_STATE_DIR "/var/lib/lifeline"
+/* Prints "lifeline-relay: MESSAGE" as one line on stderr. */
+void ll_cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads the 32-byte at-rest key, refusing group/other access. */
+int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
+			      char *errbuf, size_t errlen);
+/* Audit for admin commands (actor "cli"), detail may be NULL (stolen). */
+int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
+			const char *action, const char *outcome,
+			json_t *detail);
+
+#endif

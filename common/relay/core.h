@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Private to the relay core (server.c, conn.c, pair.c, metrics.c,
+ * serve.c): the loop object, connections and stream pairs.  The API half
+ * sees none of this; it talks to the core through relay.h.
+ *
+ * Lifetime rules (STYLE habit 7):
+ *  - every ll_conn has an explicit state and a reference count; the
+ *    core's list of open connections holds one reference, every callback
+ *    takes another for its duration, so a connection closed under a
+ *    callback is only marked DEAD and freed when the last reference goes;
+ *  - a pair lives in core->pairs from the first side's upgrade until
+ *    ll_pair_end(), which detaches both connections, tells the API once
+ *    and frees the pair.
+ */
+#ifndef LL_RELAY_CORE_H
+#define LL_RELAY_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <glib.h>
+
+#include "relay.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct event;
+struct ll_pair;
+
+/* Most a stream's bufferevent writes per write event. */
+#define LL_CORE_IO_CHUNK (64 * 1024)
+/* Pipelined HTTP answers waiting to be sent before we stop parsing. */
+#define LL_CORE_HTTP_OUT_MAX (256 * 1024)
+/* URL cap; the other HTTP limits come from the config. */
+#define LL_CORE_MAX_URL 2048
+
+struct ll_core {
+	struct ll_relay *relay;
+	struct event_base *base;
+	bool own_base;
+	struct evconnlistener *listener;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_accept_retry;
+	GHashTable *unauth;          /* peer text (owned) -> count */
+	GHashTable *pairs;           /* session id (in pair) -> ll_pair */
+	struct ll_conn *conns;       /* every open connection */
+	struct ll_http_limits limits;
+	const char *listen_override; /* --listen, or NULL for cfg.listen */
+	char *listen_now;            /* what we bound (to warn on reload) */
+	bool stopping;
+	int exit_code;
+};
+
+enum ll_conn_state {
+	LL_CONN_HANDSHAKE = 0, /* TLS handshake; handshake timer */
+	LL_CONN_HTTP,          /* requests; head or idle timer */
+	LL_CONN_WAITING,       /* upgraded stream, its peer is not here */
+	LL_CONN_PAIRED,        /* forwarding to its peer */
+	LL_CONN_CLOSING,       /* flushing the last bytes; idle timer */
+	LL_CONN_LINGER,        /* flushed, write side shut, draining input */
+	LL_CONN_DEAD,          /* closed; freed with the last reference */
+};
+
+struct ll_conn {
+	struct ll_conn *prev, *next;       /* core->conns */
+	struct ll_core *core;
+	struct bufferevent *bev;           /* NULL once DEAD */
+	struct ll_http_req_parser *parser; /* HTTP states only */
+	struct event *timer;
+	struct ll_pair *pair;              /* WAITING, PAIRED */
+	int64_t accept_ms;
+	unsigned int refs;
+	uint8_t state;                     /* enum ll_conn_state */
+	uint8_t side;                      /* enum ll_session_side */
+	bool unauth_counted;               /* holds a slot in core->unauth */
+	bool req_started;                  /* head timer armed for a request */
+	bool read_paused;                  /* EV_READ off for back-pressure */
+	char peer[INET6_ADDRSTRLEN];       /* textual source address */
+};
+
+/* ---- server.c ---- */
+/* Runs the loop until SIGTERM/SIGINT.  relay is open, relay->tls set. */
+int ll_core_run(struct ll_relay *relay, const char *listen_override);
+/* Gives back the connection's slot in the per-address unauth table. */
+void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c);
+
+/* ---- conn.c ---- */
+/* Takes ownership of fd (closed on failure). */
+struct ll_conn *ll_conn_new(struct ll_core *core, int fd, const char *peer);
+void ll_conn_ref(struct ll_conn *c);
+void ll_conn_unref(struct ll_conn *c);
+/* Closes now (pending output is dropped).  reason for the log, or NULL. */
+void ll_conn_close(struct ll_conn *c, const char *reason);
+/* Sends what is pending, then closes (bounded by a linger timer). */
+void ll_conn_close_after_flush(struct ll_conn *c);
+/* Resumes reading a stream's source paused for back-pressure. */
+void ll_conn_set_read_paused(struct ll_conn *c, bool paused);
+const char *ll_conn_state_name(enum ll_conn_state s);
+
+/* ---- pair.c ---- */
+GHashTable *ll_pair_table_new(void);
+/* c has just been answered 101; its bytes after the head are in its input. */
+int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
+		   const char *session_id, enum ll_session_side side);
+/* True when that side of the session already has a stream here. */
+bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
+			enum ll_session_side side);
+/* Stream callbacks, called by conn.c with a reference held. */
+void ll_pair_on_read(struct ll_conn *c);
+void ll_pair_on_write(struct ll_conn *c);
+/* Ends c's pair because c went away (or culprit NULL: closes both). */
+void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
+		 const char *reason);
+/* Ends every pair (shutdown). */
+void ll_pair_end_all(struct ll_core *core, const char *reason);
+
+/* ---- metrics.c ---- */
+/* Prometheus text for /metrics (malloc'd), or NULL on no memory. */
+char *ll_core_metrics_text(const struct ll_relay *relay);
+
+#endif

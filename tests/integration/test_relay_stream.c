@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Streams through the real relay: pairing, 100 MiB each way at the same
+ * time with SHA-256 compared at both ends, a third stream refused, a slow
+ * reader that must not grow the relay's memory, DELETE and a leaving peer
+ * closing both sides.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct lh_relay *relay;
+static char *token;
+
+static void test_pair_big(void)
+{
+	uint64_t n = (uint64_t)lh_env_int("LL_TEST_BIG_MIB", 100) * LH_MIB;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_end ea, eb;
+	struct lh_resp *m1, *m2, *l;
+	double bytes1, bytes2;
+	int64_t t0, ms;
+	bool ok_a, ok_b;
+	json_t *sess;
+	size_t i;
+
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+
+	l = lh_get(relay, "/api/v1/sessions", token);
+	json_array_foreach(json_object_get(l->json, "sessions"), i, sess) {
+		if (g_strcmp0(json_string_value(json_object_get(sess,
+				"session_id")), s.pin.session_id) == 0)
+			g_assert_cmpstr(json_string_value(json_object_get(
+					sess, "state")), ==, "connected");
+	}
+	lh_resp_free(l);
+
+	m1 = lh_get(relay, "/metrics", NULL);
+	bytes1 = lh_metric_sum(m1->body, "bytes", NULL);
+	g_assert_cmpfloat(lh_metric_sum(m1->body, "sessions", "live", NULL),
+			  >=, 1);
+
+	/* Both directions at once, each end on its own thread. */
+	t0 = lh_now_ms();
+	lh_end_start(&ea, a, n, n, 0xa9e17, 0, false);
+	lh_end_start(&eb, b, n, n, 0xa99137, 0, false);
+	ok_a = lh_end_join(&ea);
+	ok_b = lh_end_join(&eb);
+	ms = MAX(lh_now_ms() - t0, 1);
+	g_test_message("%" G_GUINT64_FORMAT " MiB each way in %" G_GINT64_FORMAT
+		       " ms (%.1f MiB/s total)", n / LH_MIB, ms,
+		       2.0 * (double)n / LH_MIB * 1000.0 / (double)ms);
+	if (!ok_a || !ok_b)
+		g_error("transfer failed: agent end: %s; applet end: %s",
+			ea.err, eb.err);
+	g_assert_cmpstr(ea.sent_sha, ==, eb.recv_sha);
+	g_assert_cmpstr(eb.sent_sha, ==, ea.recv_sha);
+	g_assert_cmpstr(ea.sent_sha, !=, eb.sent_sha);
+
+	m2 = lh_get(relay, "/metrics", NULL);
+	bytes2 = lh_metric_sum(m2->body, "bytes", NULL);
+	g_test_message("bytes metric %g -> %g", bytes1, bytes2);
+	g_assert_cmpfloat(bytes2 - bytes1, >=, 2.0 * (double)n);
+	lh_resp_free(m1);
+	lh_resp_free(m2);
+
+	lh_pair_ping(a, b);
+	lh_conn_free(a);
+	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static struct lh_resp *stream_try(const char *ticket)
+{
+	struct lh_conn *c = NULL;
+	struct lh_resp *r = NULL;
+
+	g_assert_cmpint(lh_stream_begin_try(relay, ticket, &c), ==, LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(c, 10000, &r), ==, LL_OK);
+	lh_conn_free(c);
+	return r;
+}
+
+static void test_third_stream(void)
+{
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_resp *r;
+
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+
+	/* Either ticket again: that side already has its stream. */
+	r = stream_try(s.pin.agent_ticket);
+	lh_assert_error(r, 409, "conflict");
+	lh_resp_free(r);
+	r = stream_try(s.applet_ticket);
+	lh_assert_error(r, 409, "conflict");
+	lh_resp_free(r);
+	r = stream_try("bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
+	lh_assert_error(r, 401, "unauthorized");
+	lh_resp_free(r);
+
+	/* The refusals did not disturb the pair. */
+	lh_pair_ping(a, b);
+
+	/* A ticket opens one stream once: not again after it closed. */
+	lh_conn_free(a);
+	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	lh_conn_free(b);
+	r = stream_try(s.pin.agent_ticket);
+	g_assert_cmpint(r->status, >=, 400);
+	g_assert_cmpint(r->status, <, 500);
+	lh_resp_free(r);
+	lh_session_clear(&s);
+}
+
+static void test_bytes_before_peer(void)
+{
+	struct lh_session s = { 0 };
+	struct lh_conn *a = NULL, *b = NULL;
+	struct lh_resp *ra = NULL, *rb = NULL;
+	char buf[20];
+	size_t n, got = 0;
+
+	lh_session_new(relay, token, &s);
+	g_assert_cmpint(lh_stream_begin_try(relay, s.pin.agent_ticket, &a), ==,
+			LL_OK);
+	g_usleep(300 * 1000);
+	g_assert_cmpint(lh_stream_begin_try(relay, s.applet_ticket, &b), ==,
+			LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(a, 10000, &ra), ==, LL_OK);
+	g_assert_cmpint(ra->status, ==, 101);
+	/* The agent speaks first, maybe before the applet is paired. */
+	g_assert_cmpint(lh_conn_write_all(a, "hello, applet here", 18), ==,
+			LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(b, 10000, &rb), ==, LL_OK);
+	g_assert_cmpint(rb->status, ==, 101);
+	while (got < 18) {
+		g_assert_cmpint(lh_conn_read(b, buf + got, 18 - got, &n), ==,
+				LL_OK);
+		got += n;
+	}
+	g_assert_cmpmem(buf, 18, "hello, applet here", 18);
+	lh_pair_ping(a, b);
+	lh_resp_free(ra);
+	lh_resp_free(rb);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static void test_slow_reader(void)
+{
+	uint64_t n = (uint64_t)lh_env_int("LL_TEST_SLOW_MIB", 64) * LH_MIB;
+	int64_t bound_kib = lh_env_int("LL_TEST_RSS_SLACK_MIB", 32) * 1024;
+	int stall_ms = (int)lh_env_int("LL_TEST_SLOW_STALL_MS", 4000);
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_end ew, er;
+	int64_t base_rss, base_hwm, max_rss = 0, rss, hwm, t_end;
+	uint64_t sent_at_stall_end, sent_mid;
+
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	/* Let the allocator settle after the logins' password hashing. */
+	g_usleep(200 * 1000);
+	base_rss = lh_relay_rss_kib(relay);
+	base_hwm = lh_relay_hwm_kib(relay);
+
+	/* The applet end reads nothing for a while; the agent pushes. */
+	lh_end_start(&er, b, 0, n, 1, 0, true);
+	lh_end_start(&ew, a, n, 0, 0x5100, 0, false);
+
+	t_end = lh_now_ms() + stall_ms;
+	sent_mid = 0;
+	while (lh_now_ms() < t_end) {
+		rss = lh_relay_rss_kib(relay);
+		max_rss = MAX(max_rss, rss);
+		if (lh_now_ms() > t_end - stall_ms / 2 && sent_mid == 0)
+			sent_mid = atomic_load(&ew.sent);
+		g_usleep(50 * 1000);
+	}
+	sent_at_stall_end = atomic_load(&ew.sent);
+	hwm = lh_relay_hwm_kib(relay);
+	g_test_message("slow reader: base RSS %" G_GINT64_FORMAT
+		       " KiB, max %" G_GINT64_FORMAT " KiB, HWM %"
+		       G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+		       " KiB; writer got %" G_GUINT64_FORMAT " KiB out (%"
+		       G_GUINT64_FORMAT " KiB at half time)",
+		       base_rss, max_rss, base_hwm, hwm,
+		       sent_at_stall_end / 1024, sent_mid / 1024);
+	/* Back-pressure: the writer was held up, not absorbed. */
+	g_assert_cmpuint(sent_at_stall_end, <, n);
+	g_assert_cmpuint(sent_at_stall_end - sent_mid, <, 4 * LH_MIB);
+	g_assert_cmpuint(atomic_load(&er.recvd), ==, 0);
+	/* The relay did not buffer what the reader left unread. */
+	g_assert_cmpint(max_rss, <, base_rss + bound_kib);
+	g_assert_cmpint(hwm, <, MAX(base_hwm, base_rss + bound_kib));
+
+	atomic_store(&er.paused, false);
+	if (!lh_end_join(&ew) || !lh_end_join(&er))
+		g_error("slow reader transfer: writer: %s; reader: %s",
+			ew.err, er.err);
+	g_assert_cmpstr(ew.sent_sha, ==, er.recv_sha);
+	rss = lh_relay_rss_kib(relay);
+	hwm = lh_relay_hwm_kib(relay);
+	g_test_message("after drain: RSS %" G_GINT64_FORMAT " KiB, HWM %"
+		       G_GINT64_FORMAT " KiB", rss, hwm);
+	g_assert_cmpint(hwm, <, MAX(base_hwm, base_rss + bound_kib));
+
+	lh_pair_ping(a, b);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static void test_delete_closes_both(void)
+{
+	g_autofree char *path = NULL;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_resp *r;
+	int64_t t0;
+
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	path = g_strdup_printf("/api/v1/sessions/%s", s.pin.session_id);
+	t0 = lh_now_ms();
+	r = lh_delete(relay, path, token);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	g_assert_cmpint(lh_conn_wait_closed(a, 2000), ==, LL_OK);
+	g_assert_cmpint(lh_conn_wait_closed(b, 2000), ==, LL_OK);
+	g_test_message("both streams closed %" G_GINT64_FORMAT
+		       " ms after DELETE", lh_now_ms() - t0);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static void test_peer_leaves(void)
+{
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	/* The applet vanishes without a TLS goodbye. */
+	shutdown(b->fd, SHUT_RDWR);
+	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static void test_many_pairs(void)
+{
+	struct lh_session s[8];
+	struct lh_conn *a[8], *b[8];
+	struct lh_end ea[8], eb[8];
+	int i;
+
+	/* Pairs do not cross: each end gets exactly its peer's bytes. */
+	for (i = 0; i < 8; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		lh_session_new(relay, token, &s[i]);
+		lh_pair_open(relay, &s[i], &a[i], &b[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		lh_end_start(&ea[i], a[i], LH_MIB, LH_MIB, 100 + i, 0, false);
+		lh_end_start(&eb[i], b[i], LH_MIB, LH_MIB, 200 + i, 0, false);
+	}
+	for (i = 0; i < 8; i++) {
+		g_assert_true(lh_end_join(&ea[i]));
+		g_assert_true(lh_end_join(&eb[i]));
+		g_assert_cmpstr(ea[i].sent_sha, ==, eb[i].recv_sha);
+		g_assert_cmpstr(eb[i].sent_sha, ==, ea[i].recv_sha);
+	}
+	for (i = 0; i < 8; i++) {
+		lh_conn_free(a[i]);
+		lh_conn_free(b[i]);
+		lh_session_clear(&s[i]);
+	}
+}
+
+static void test_stop_and_verify(void)
+{
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	lh_init(&argc, &argv);
+	relay = lh_relay_new("stream", NULL);
+	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
+	lh_relay_start(relay);
+	token = lh_login(relay, "alice", LH_CANARY_PASSWORD);
+
+	g_test_add_func("/stream/third-refused", test_third_stream);
+	g_test_add_func("/stream/bytes-before-peer", test_bytes_before_peer);
+	g_test_add_func("/stream/pair-100mib-each-way", test_pair_big);
+	g_test_add_func("/stream/slow-reader", test_slow_reader);
+	g_test_add_func("/stream/many-pairs", test_many_pairs);
+	g_test_add_func("/stream/delete-closes-both",
+			test_delete_closes_both);
+	g_test_add_func("/stream/peer-leaves", test_peer_leaves);
+	g_test_add_func("/stream/stop-and-audit-verify",
+			test_stop_and_verify);
+	rc = g_test_run();
+	g_free(token);
+	lh_relay_free(relay);
+	return rc;
+}

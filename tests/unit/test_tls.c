@@ -1,0 +1,1062 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The TLS facade against itself and against plain OpenSSL clients: real
+ * handshakes over TCP on 127.0.0.1, a server thread per case, certificates
+ * made by ll_tls_selfsigned_create in a temporary directory and
+ * cross-checked with the openssl command line tool.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+/* The test drives OpenSSL directly where the facade must refuse to: old
+ * protocol versions, weak cipher lists, raw SSL objects. */
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "ll_tls.h"
+#include "ll_util.h"
+
+static char *tmpdir;
+static char *key_path, *cert_path;   /* SANs + DNS:relay.test */
+static char *key2_path, *cert2_path; /* an unrelated second identity */
+
+static char *tmp_file(const char *name)
+{
+	return g_build_filename(tmpdir, name, NULL);
+}
+
+/* ---- a one-connection server on a thread ---- */
+
+enum srv_mode {
+	SRV_CONN,    /* ll_tls_conn_new_server + echo until EOF */
+	SRV_NEW_SSL, /* ll_tls_ctx_new_ssl driven with raw OpenSSL calls */
+	SRV_SHUTDOWN /* handshake, read one byte, then close_notify */
+};
+
+struct srv {
+	struct ll_tls_ctx *ctx;
+	enum srv_mode mode;
+	int lfd;
+	uint16_t port;
+	GThread *thread;
+	/* results, read after join */
+	int hs;
+	bool accepted;
+	bool ssl_was_server;
+	char err[256];
+	char alpn[64];
+	char version[32];
+	char cipher[64];
+	size_t echoed;
+};
+
+static void srv_record(struct srv *s, struct ll_tls_conn *c)
+{
+	const char *a = ll_tls_conn_alpn(c);
+
+	g_strlcpy(s->err, ll_tls_conn_error(c), sizeof(s->err));
+	g_strlcpy(s->alpn, a != NULL ? a : "", sizeof(s->alpn));
+	g_strlcpy(s->version, ll_tls_conn_version(c), sizeof(s->version));
+}
+
+static void srv_run_new_ssl(struct srv *s, int fd)
+{
+	SSL *ssl = ll_tls_ctx_new_ssl(s->ctx);
+	char buf[64];
+	int n;
+
+	g_assert_nonnull(ssl);
+	s->ssl_was_server = SSL_is_server(ssl) == 1;
+	SSL_set_fd(ssl, fd);
+	/* No SSL_set_accept_state here: ll_tls_ctx_new_ssl did it. */
+	s->hs = SSL_do_handshake(ssl) == 1 ? LL_OK : LL_ERR_TLS;
+	if (s->hs == LL_OK) {
+		const unsigned char *sel;
+		unsigned int len;
+
+		SSL_get0_alpn_selected(ssl, &sel, &len);
+		if (len < sizeof(s->alpn)) {
+			memcpy(s->alpn, sel, len);
+			s->alpn[len] = '\0';
+		}
+		g_strlcpy(s->version, SSL_get_version(ssl),
+			  sizeof(s->version));
+		while ((n = SSL_read(ssl, buf, sizeof(buf))) > 0) {
+			g_assert_cmpint(SSL_write(ssl, buf, n), ==, n);
+			s->echoed += (size_t)n;
+		}
+		SSL_shutdown(ssl);
+	}
+	SSL_free(ssl);
+	ERR_clear_error();
+}
+
+static gpointer srv_main(gpointer data)
+{
+	struct srv *s = data;
+	struct pollfd p = { .fd = s->lfd, .events = POLLIN };
+	struct ll_tls_conn *c;
+	uint8_t buf[16384];
+	size_t n;
+	int fd, r;
+
+	s->hs = LL_ERR_TIMEOUT;
+	if (poll(&p, 1, 10000) != 1)
+		return NULL;
+	if ((fd = accept(s->lfd, NULL, NULL)) < 0)
+		return NULL;
+	s->accepted = true;
+	if (s->mode == SRV_NEW_SSL) {
+		srv_run_new_ssl(s, fd);
+		close(fd);
+		return NULL;
+	}
+	c = ll_tls_conn_new_server(s->ctx, fd);
+	g_assert_nonnull(c);
+	s->hs = ll_tls_conn_handshake(c);
+	srv_record(s, c);
+	if (s->hs == LL_OK && s->mode == SRV_CONN) {
+		while ((r = ll_tls_conn_read(c, buf, sizeof(buf), &n)) ==
+		       LL_OK) {
+			g_assert_cmpint(ll_tls_write_all(c, buf, n), ==, LL_OK);
+			s->echoed += n;
+		}
+		g_assert_cmpint(r, ==, LL_ERR_CLOSED);
+		ll_tls_conn_shutdown(c);
+	} else if (s->hs == LL_OK && s->mode == SRV_SHUTDOWN) {
+		g_assert_cmpint(ll_tls_read_full(c, buf, 1), ==, LL_OK);
+		g_assert_cmpint(ll_tls_conn_shutdown(c), ==, LL_OK);
+	}
+	ll_tls_conn_free(c, true);
+	return NULL;
+}
+
+static int listen_local(uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 4), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &sl), ==, 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static struct ll_tls_ctx *server_ctx(const char *alpn)
+{
+	struct ll_tls_server_opts so = { .cert_file = cert_path,
+					 .key_file = key_path,
+					 .alpn = alpn };
+	char eb[256] = "";
+	int err = 0;
+	struct ll_tls_ctx *ctx = ll_tls_server_ctx_new(&so, &err, eb,
+						       sizeof(eb));
+
+	if (ctx == NULL)
+		g_error("server ctx: %s (%d)", eb, err);
+	return ctx;
+}
+
+static void srv_start(struct srv *s, enum srv_mode mode, const char *alpn)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	s->ctx = server_ctx(alpn);
+	s->lfd = listen_local(&s->port);
+	s->thread = g_thread_new("tls-srv", srv_main, s);
+}
+
+static void srv_join(struct srv *s)
+{
+	g_thread_join(s->thread);
+	close(s->lfd);
+	ll_tls_ctx_free(s->ctx);
+}
+
+static int tcp_connect(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	return fd;
+}
+
+static struct ll_tls_ctx *client_ctx(const char *ca, bool no_system,
+				     const char *pin, const char *alpn)
+{
+	struct ll_tls_client_opts co = { .ca_file = ca,
+					 .no_system_cas = no_system,
+					 .spki_pin = pin,
+					 .alpn = alpn };
+	char eb[256] = "";
+	int err = 0;
+	struct ll_tls_ctx *ctx = ll_tls_client_ctx_new(&co, &err, eb,
+						       sizeof(eb));
+
+	if (ctx == NULL)
+		g_error("client ctx: %s (%d)", eb, err);
+	return ctx;
+}
+
+/*
+ * One client handshake against a fresh server claiming `host`; returns
+ * the client's result, its error sentence in cerr and the server's
+ * result in srv_hs.
+ */
+static int try_handshake(struct ll_tls_ctx *cctx, const char *host,
+			 const char *srv_alpn, char *cerr, size_t cerrlen,
+			 char *alpn, size_t alpnlen, int *srv_hs)
+{
+	struct srv s;
+	struct ll_tls_conn *c;
+	int r;
+
+	srv_start(&s, SRV_CONN, srv_alpn);
+	c = ll_tls_conn_new_client(cctx, tcp_connect(s.port), host);
+	g_assert_nonnull(c);
+	r = ll_tls_conn_handshake(c);
+	if (cerr != NULL)
+		g_strlcpy(cerr, ll_tls_conn_error(c), cerrlen);
+	if (alpn != NULL) {
+		const char *a = ll_tls_conn_alpn(c);
+
+		g_strlcpy(alpn, a != NULL ? a : "", alpnlen);
+	}
+	if (r == LL_OK)
+		ll_tls_conn_shutdown(c);
+	ll_tls_conn_free(c, true);
+	srv_join(&s);
+	if (srv_hs != NULL)
+		*srv_hs = s.hs;
+	return r;
+}
+
+/* ---- running the openssl tool ---- */
+
+static char *run_capture(const char *const *argv)
+{
+	gchar *out = NULL, *errout = NULL;
+	GError *gerr = NULL;
+	gint status = 0;
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH,
+			  NULL, NULL, &out, &errout, &status, &gerr))
+		g_error("spawn %s: %s", argv[0], gerr->message);
+	if (!g_spawn_check_wait_status(status, NULL))
+		g_error("%s failed: %s", argv[0], errout);
+	g_free(errout);
+	return g_strstrip(out);
+}
+
+static bool run_ok(const char *const *argv)
+{
+	gint status = 0;
+
+	g_assert_true(g_spawn_sync(NULL, (gchar **)argv, NULL,
+				   G_SPAWN_SEARCH_PATH |
+					   G_SPAWN_STDOUT_TO_DEV_NULL |
+					   G_SPAWN_STDERR_TO_DEV_NULL,
+				   NULL, NULL, NULL, NULL, &status, NULL));
+	return g_spawn_check_wait_status(status, NULL);
+}
+
+/* ---- certificates ---- */
+
+static void test_selfsigned_files(void)
+{
+	struct stat st;
+	gchar *before = NULL, *after = NULL, *text;
+	char eb[256] = "";
+	char *k = tmp_file("bad.key"), *cf = tmp_file("bad.crt");
+	const char *const bad1[] = { "DNS:ok.example", "URI:x", NULL };
+	const char *const bad2[] = { "DNS:a,IP:1.2.3.4", NULL };
+	const char *const bad3[] = { "IP:300.1.1.1", NULL };
+
+	g_assert_cmpint(stat(key_path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+	g_assert_cmpint(stat(cert_path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0644);
+
+	/* Never overwrites: neither the key nor the certificate. */
+	g_assert_true(g_file_get_contents(key_path, &before, NULL, NULL));
+	g_assert_cmpint(ll_tls_selfsigned_create(key_path, cf, NULL, NULL, eb,
+						 sizeof(eb)),
+			==, LL_ERR_CONFLICT);
+	g_assert_nonnull(strstr(eb, key_path));
+	g_assert_false(g_file_test(cf, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(ll_tls_selfsigned_create(k, cert_path, NULL, NULL, eb,
+						 sizeof(eb)),
+			==, LL_ERR_CONFLICT);
+	/* ... and removes the key it had made before refusing. */
+	g_assert_false(g_file_test(k, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_get_contents(key_path, &after, NULL, NULL));
+	g_assert_cmpstr(before, ==, after);
+
+	/* Bad extra names: a clear error and no file left behind. */
+	g_assert_cmpint(ll_tls_selfsigned_create(k, cf, "x", bad1, eb,
+						 sizeof(eb)),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_nonnull(strstr(eb, "URI:x"));
+	g_assert_cmpint(ll_tls_selfsigned_create(k, cf, "x", bad2, eb,
+						 sizeof(eb)),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_tls_selfsigned_create(k, cf, "x", bad3, eb,
+						 sizeof(eb)),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_false(g_file_test(k, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(cf, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(ll_tls_selfsigned_create(k, k, "x", NULL, eb,
+						 sizeof(eb)),
+			==, LL_ERR_INVALID_ARG);
+
+	/* What the openssl tool sees. */
+	{
+		const char *const argv[] = { "openssl", "x509", "-in",
+					     cert_path, "-noout", "-text",
+					     NULL };
+
+		text = run_capture(argv);
+	}
+	g_assert_nonnull(strstr(text, "ecdsa-with-SHA256"));
+	g_assert_nonnull(strstr(text, "NIST CURVE: P-256"));
+	g_assert_nonnull(strstr(text, "CN = lifeline-test"));
+	g_assert_nonnull(strstr(text, "DNS:localhost, IP Address:127.0.0.1, "
+				      "IP Address:0:0:0:0:0:0:0:1, "
+				      "DNS:relay.test"));
+	g_assert_nonnull(strstr(text, "CA:FALSE"));
+	g_assert_nonnull(strstr(text, "TLS Web Server Authentication"));
+	{
+		/* Valid 397 days: still valid in 396, not in 398. */
+		const char *const in396[] = { "openssl", "x509", "-in",
+					      cert_path, "-noout", "-checkend",
+					      "34214400", NULL };
+		const char *const in398[] = { "openssl", "x509", "-in",
+					      cert_path, "-noout", "-checkend",
+					      "34387200", NULL };
+
+		g_assert_true(run_ok(in396));
+		g_assert_false(run_ok(in398));
+	}
+	g_free(text);
+	g_free(before);
+	g_free(after);
+	g_free(k);
+	g_free(cf);
+}
+
+static void test_fingerprint(void)
+{
+	const char *const argv[] = { "openssl", "x509", "-in", cert_path,
+				     "-noout", "-fingerprint", "-sha256",
+				     NULL };
+	char fp[96], small[95], fp2[96];
+	char *out = run_capture(argv), *eq, *junk = tmp_file("junk.pem");
+	char *missing = tmp_file("missing.pem");
+
+	g_assert_cmpint(ll_tls_cert_fingerprint(cert_path, fp, sizeof(fp)), ==,
+			LL_OK);
+	g_assert_cmpuint(strlen(fp), ==, 95);
+	for (int i = 2; i < 95; i += 3)
+		g_assert_cmpint(fp[i], ==, ':');
+	/* "sha256 Fingerprint=AB:CD:..." */
+	eq = strchr(out, '=');
+	g_assert_nonnull(eq);
+	g_assert_cmpstr(fp, ==, eq + 1);
+
+	g_assert_cmpint(ll_tls_cert_fingerprint(cert2_path, fp2, sizeof(fp2)),
+			==, LL_OK);
+	g_assert_cmpstr(fp, !=, fp2);
+
+	g_assert_cmpint(ll_tls_cert_fingerprint(cert_path, small,
+						sizeof(small)),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_tls_cert_fingerprint(missing, fp, sizeof(fp)), ==,
+			LL_ERR_IO);
+	g_assert_true(g_file_set_contents(junk, "-----BEGIN CERTIFICATE-----\n"
+					  "AAAA\n-----END CERTIFICATE-----\n",
+					  -1, NULL));
+	g_assert_cmpint(ll_tls_cert_fingerprint(junk, fp, sizeof(fp)), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_tls_cert_spki_pin(junk, fp, sizeof(fp)), ==,
+			LL_ERR_MALFORMED);
+	g_free(out);
+	g_free(junk);
+	g_free(missing);
+}
+
+static void test_spki_pin(void)
+{
+	/* curl's documented recipe for a pin. */
+	char *script = g_strdup_printf(
+		"openssl x509 -in '%s' -pubkey -noout | "
+		"openssl pkey -pubin -outform der | "
+		"openssl dgst -sha256 -binary | openssl enc -base64",
+		cert_path);
+	const char *const argv[] = { "sh", "-c", script, NULL };
+	char *want = run_capture(argv);
+	char pin[64], pin2[64];
+
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert_path, pin, sizeof(pin)), ==,
+			LL_OK);
+	g_assert_cmpuint(strlen(pin), ==, 52);
+	g_assert_true(g_str_has_prefix(pin, "sha256//"));
+	g_assert_cmpstr(pin + 8, ==, want);
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert2_path, pin2, sizeof(pin2)),
+			==, LL_OK);
+	g_assert_cmpstr(pin, !=, pin2);
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert_path, pin, 52), ==,
+			LL_ERR_INVALID_ARG);
+	g_free(want);
+	g_free(script);
+}
+
+/* ---- handshakes ---- */
+
+static void test_dial_roundtrip(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	struct ll_tls_conn *c = NULL;
+	/* Under the loopback socket buffers: the echo must not deadlock. */
+	size_t len = 96 * 1024 + 7;
+	uint8_t *out = g_malloc(len), *in = g_malloc0(len);
+	char eb[256] = "";
+	struct srv s;
+
+	for (size_t i = 0; i < len; i++)
+		out[i] = (uint8_t)(i * 131 + (i >> 9));
+	srv_start(&s, SRV_CONN, NULL);
+	g_assert_cmpint(ll_tls_dial(cctx, "localhost", s.port, 5000, &c, eb,
+				    sizeof(eb)),
+			==, LL_OK);
+	g_assert_cmpstr(ll_tls_conn_version(c), ==, "TLSv1.3");
+	g_assert_null(ll_tls_conn_alpn(c));
+	g_assert_cmpstr(ll_tls_conn_error(c), ==, "no error");
+	/* The socket is blocking after ll_tls_dial. */
+	g_assert_cmpint(fcntl(ll_tls_conn_fd(c), F_GETFL) & O_NONBLOCK, ==, 0);
+	g_assert_cmpint(ll_tls_write_all(c, out, len), ==, LL_OK);
+	g_assert_cmpint(ll_tls_read_full(c, in, len), ==, LL_OK);
+	g_assert_cmpmem(in, len, out, len);
+	g_assert_cmpint(ll_tls_conn_shutdown(c), ==, LL_OK);
+	/* After our close_notify the echo loop ends; read_full of more
+	 * bytes than will ever come reports the close. */
+	g_assert_cmpint(ll_tls_read_full(c, in, 1), ==, LL_ERR_CLOSED);
+	ll_tls_conn_free(c, true);
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+	g_assert_cmpuint(s.echoed, ==, len);
+	g_assert_cmpstr(s.version, ==, "TLSv1.3");
+	ll_tls_ctx_free(cctx);
+	g_free(out);
+	g_free(in);
+}
+
+static void test_verify_names(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	char err[256];
+	int shs;
+
+	g_assert_cmpint(try_handshake(cctx, "localhost", NULL, NULL, 0, NULL,
+				      0, &shs),
+			==, LL_OK);
+	g_assert_cmpint(shs, ==, LL_OK);
+	g_assert_cmpint(try_handshake(cctx, "relay.test", NULL, NULL, 0, NULL,
+				      0, NULL),
+			==, LL_OK);
+	g_assert_cmpint(try_handshake(cctx, "127.0.0.1", NULL, NULL, 0, NULL,
+				      0, NULL),
+			==, LL_OK);
+
+	g_assert_cmpint(try_handshake(cctx, "wrong.example", NULL, err,
+				      sizeof(err), NULL, 0, &shs),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_nonnull(strstr(err, "hostname mismatch"));
+	g_assert_nonnull(strstr(err, "'wrong.example'"));
+	g_assert_cmpint(shs, ==, LL_ERR_TLS);
+
+	/* Partial labels do not match a name, the CN is not consulted. */
+	g_assert_cmpint(try_handshake(cctx, "lifeline-test", NULL, err,
+				      sizeof(err), NULL, 0, NULL),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_cmpint(try_handshake(cctx, "127.0.0.2", NULL, err,
+				      sizeof(err), NULL, 0, NULL),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_nonnull(strstr(err, "IP address mismatch"));
+	ll_tls_ctx_free(cctx);
+}
+
+static void test_verify_untrusted(void)
+{
+	struct ll_tls_ctx *sys = client_ctx(NULL, false, NULL, NULL);
+	struct ll_tls_ctx *other = client_ctx(cert2_path, true, NULL, NULL);
+	struct ll_tls_ctx *both = client_ctx(cert_path, false, NULL, NULL);
+	char err[256];
+	int shs;
+
+	/* The system CAs do not know our self-signed certificate. */
+	g_assert_cmpint(try_handshake(sys, "localhost", NULL, err, sizeof(err),
+				      NULL, 0, &shs),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_cmpstr(err, ==, "certificate verify failed: self-signed "
+				 "certificate (is --ca set?)");
+	g_assert_cmpint(shs, ==, LL_ERR_TLS);
+	/* Another anchor does not help. */
+	g_assert_cmpint(try_handshake(other, "localhost", NULL, err,
+				      sizeof(err), NULL, 0, NULL),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_nonnull(strstr(err, "(is --ca set?)"));
+	/* ca_file adds to the system store when no_system_cas is off. */
+	g_assert_cmpint(try_handshake(both, "localhost", NULL, NULL, 0, NULL,
+				      0, NULL),
+			==, LL_OK);
+	ll_tls_ctx_free(sys);
+	ll_tls_ctx_free(other);
+	ll_tls_ctx_free(both);
+}
+
+static void test_pin(void)
+{
+	char pin[64], pin2[64], list[160], err[256];
+	struct ll_tls_ctx *c;
+	int shs;
+
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert_path, pin, sizeof(pin)), ==,
+			LL_OK);
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert2_path, pin2, sizeof(pin2)),
+			==, LL_OK);
+
+	c = client_ctx(cert_path, true, pin, NULL);
+	g_assert_cmpint(try_handshake(c, "localhost", NULL, NULL, 0, NULL, 0,
+				      &shs),
+			==, LL_OK);
+	g_assert_cmpint(shs, ==, LL_OK);
+	ll_tls_ctx_free(c);
+
+	/* Chain and name fine, key not the pinned one. */
+	c = client_ctx(cert_path, true, pin2, NULL);
+	g_assert_cmpint(try_handshake(c, "localhost", NULL, err, sizeof(err),
+				      NULL, 0, &shs),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_nonnull(strstr(err, "does not match the pinned key"));
+	g_assert_cmpint(shs, ==, LL_ERR_TLS);
+	ll_tls_ctx_free(c);
+
+	/* A pin never replaces verification. */
+	c = client_ctx(cert2_path, true, pin, NULL);
+	g_assert_cmpint(try_handshake(c, "localhost", NULL, err, sizeof(err),
+				      NULL, 0, NULL),
+			==, LL_ERR_TLS_VERIFY);
+	g_assert_nonnull(strstr(err, "is --ca set?"));
+	ll_tls_ctx_free(c);
+
+	/* curl's list form: any pin of the list. */
+	g_snprintf(list, sizeof(list), "%s;%s", pin2, pin);
+	c = client_ctx(cert_path, true, list, NULL);
+	g_assert_cmpint(try_handshake(c, "localhost", NULL, NULL, 0, NULL, 0,
+				      NULL),
+			==, LL_OK);
+	ll_tls_ctx_free(c);
+}
+
+static void test_pin_malformed(void)
+{
+	char pin[64], trunc[64], bad[64], semi[80], alpha[64];
+	const char *cases[8];
+	size_t i;
+
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert_path, pin, sizeof(pin)), ==,
+			LL_OK);
+	g_strlcpy(trunc, pin, 51);
+	g_strlcpy(bad, pin, sizeof(bad));
+	bad[10] = '!';
+	g_snprintf(semi, sizeof(semi), "%s;", pin);
+	g_strlcpy(alpha, pin, sizeof(alpha));
+	{
+		/* Flip a padding bit of the last character: decodes to the
+		 * same bytes, but is not the canonical encoding. */
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "abcdefghijklmnopqrstuvwxyz"
+					  "0123456789+/";
+		const char *at = strchr(b64, alpha[50]);
+
+		g_assert_nonnull(at);
+		alpha[50] = b64[(at - b64) ^ 1];
+	}
+	cases[0] = trunc;
+	cases[1] = bad;
+	cases[2] = semi;
+	cases[3] = "";
+	cases[4] = "md5//AAAAAAAAAAAAAAAAAAAAAA==";
+	cases[5] = pin + 8; /* no "sha256//" */
+	cases[6] = alpha;
+	cases[7] = ";";
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct ll_tls_client_opts co = { .ca_file = cert_path,
+						 .no_system_cas = true,
+						 .spki_pin = cases[i] };
+		char eb[128] = "";
+		int err = 0;
+
+		g_test_message("pin case %zu: '%s'", i, cases[i]);
+		g_assert_null(ll_tls_client_ctx_new(&co, &err, eb, sizeof(eb)));
+		g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
+		g_assert_nonnull(strstr(eb, "pin"));
+	}
+}
+
+static void test_alpn(void)
+{
+	struct ll_tls_ctx *c;
+	char alpn[64], err[256];
+	int shs;
+	struct srv s;
+
+	/* Server preference decides. */
+	c = client_ctx(cert_path, true, NULL, "http/1.1,lifeline/1");
+	g_assert_cmpint(try_handshake(c, "localhost", "lifeline/1,http/1.1",
+				      NULL, 0, alpn, sizeof(alpn), &shs),
+			==, LL_OK);
+	g_assert_cmpstr(alpn, ==, "lifeline/1");
+	ll_tls_ctx_free(c);
+
+	c = client_ctx(cert_path, true, NULL, "http/1.1");
+	srv_start(&s, SRV_CONN, "lifeline/1,http/1.1");
+	{
+		struct ll_tls_conn *cc = NULL;
+
+		g_assert_cmpint(ll_tls_dial(c, "127.0.0.1", s.port, 5000, &cc,
+					    err, sizeof(err)),
+				==, LL_OK);
+		g_assert_cmpstr(ll_tls_conn_alpn(cc), ==, "http/1.1");
+		ll_tls_conn_shutdown(cc);
+		ll_tls_conn_free(cc, true);
+	}
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+	g_assert_cmpstr(s.alpn, ==, "http/1.1");
+	ll_tls_ctx_free(c);
+
+	/* Nothing in common: refused (no silent fallback). */
+	c = client_ctx(cert_path, true, NULL, "h2");
+	g_assert_cmpint(try_handshake(c, "localhost", "lifeline/1", err,
+				      sizeof(err), alpn, sizeof(alpn), &shs),
+			==, LL_ERR_TLS);
+	g_assert_nonnull(strstr(err, "no ALPN protocol in common"));
+	g_assert_cmpint(shs, ==, LL_ERR_TLS);
+	ll_tls_ctx_free(c);
+
+	/* A client without ALPN still gets in. */
+	c = client_ctx(cert_path, true, NULL, NULL);
+	g_assert_cmpint(try_handshake(c, "localhost", "lifeline/1", NULL, 0,
+				      alpn, sizeof(alpn), NULL),
+			==, LL_OK);
+	g_assert_cmpstr(alpn, ==, "");
+	ll_tls_ctx_free(c);
+}
+
+/* A raw OpenSSL client with the given version range and TLS 1.2 ciphers. */
+static int raw_client(uint16_t port, int minv, int maxv, const char *ciphers,
+		      char *version, char *cipher, size_t len)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl;
+	int fd, ok;
+
+	g_assert_nonnull(ctx);
+	/* Level 0, or OpenSSL itself will not offer TLS 1.1. */
+	SSL_CTX_set_security_level(ctx, 0);
+	g_assert_cmpint(SSL_CTX_set_min_proto_version(ctx, minv), ==, 1);
+	g_assert_cmpint(SSL_CTX_set_max_proto_version(ctx, maxv), ==, 1);
+	g_assert_cmpint(SSL_CTX_set_cipher_list(ctx, ciphers), ==, 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	ssl = SSL_new(ctx);
+	fd = tcp_connect(port);
+	SSL_set_fd(ssl, fd);
+	ok = SSL_connect(ssl) == 1;
+	if (ok) {
+		g_strlcpy(version, SSL_get_version(ssl), len);
+		g_strlcpy(cipher, SSL_get_cipher_name(ssl), len);
+		SSL_shutdown(ssl);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	ERR_clear_error();
+	return ok ? LL_OK : LL_ERR_TLS;
+}
+
+static void test_protocol_versions(void)
+{
+	char v[64] = "", ci[64] = "";
+	struct srv s;
+
+	/* TLS 1.1 only: refused with a sentence saying why. */
+	srv_start(&s, SRV_CONN, NULL);
+	g_assert_cmpint(raw_client(s.port, TLS1_VERSION, TLS1_1_VERSION,
+				   "ALL:@SECLEVEL=0", v, ci, sizeof(v)),
+			==, LL_ERR_TLS);
+	srv_join(&s);
+	g_assert_true(s.accepted);
+	g_assert_cmpint(s.hs, ==, LL_ERR_TLS);
+	g_assert_nonnull(strstr(s.err, "unsupported protocol"));
+	g_assert_nonnull(strstr(s.err, "TLS 1.2 or newer"));
+
+	/* TLS 1.2: the server's cipher order wins over the client's. */
+	srv_start(&s, SRV_CONN, NULL);
+	g_assert_cmpint(raw_client(s.port, TLS1_2_VERSION, TLS1_2_VERSION,
+				   "ECDHE-ECDSA-CHACHA20-POLY1305:"
+				   "ECDHE-ECDSA-AES256-GCM-SHA384:"
+				   "ECDHE-ECDSA-AES128-GCM-SHA256",
+				   v, ci, sizeof(v)),
+			==, LL_OK);
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+	g_assert_cmpstr(v, ==, "TLSv1.2");
+	g_assert_cmpstr(ci, ==, "ECDHE-ECDSA-AES128-GCM-SHA256");
+
+	/* TLS 1.2 with only CBC or only static-RSA suites: no overlap. */
+	srv_start(&s, SRV_CONN, NULL);
+	g_assert_cmpint(raw_client(s.port, TLS1_2_VERSION, TLS1_2_VERSION,
+				   "ECDHE-ECDSA-AES128-SHA256:AES128-GCM-SHA256:"
+				   "@SECLEVEL=0",
+				   v, ci, sizeof(v)),
+			==, LL_ERR_TLS);
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_ERR_TLS);
+	g_assert_nonnull(strstr(s.err, "no shared cipher"));
+}
+
+static void test_new_ssl(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL,
+					     "lifeline/1");
+	struct ll_tls_conn *c = NULL;
+	char eb[256] = "", buf[6] = "";
+	SSL *cs;
+	struct srv s;
+
+	srv_start(&s, SRV_NEW_SSL, "lifeline/1");
+	g_assert_cmpint(ll_tls_dial(cctx, "localhost", s.port, 5000, &c, eb,
+				    sizeof(eb)),
+			==, LL_OK);
+	g_assert_cmpstr(ll_tls_conn_alpn(c), ==, "lifeline/1");
+	g_assert_cmpint(ll_tls_write_all(c, "hello", 5), ==, LL_OK);
+	g_assert_cmpint(ll_tls_read_full(c, buf, 5), ==, LL_OK);
+	g_assert_cmpstr(buf, ==, "hello");
+	ll_tls_conn_shutdown(c);
+	ll_tls_conn_free(c, true);
+	srv_join(&s);
+	g_assert_true(s.ssl_was_server);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+	g_assert_cmpstr(s.alpn, ==, "lifeline/1");
+	g_assert_cmpuint(s.echoed, ==, 5);
+
+	/* A client SSL (libevent's use): connect state, host settable,
+	 * the ctx's pin and trust apply. */
+	cs = ll_tls_ctx_new_ssl(cctx);
+	g_assert_nonnull(cs);
+	g_assert_cmpint(SSL_is_server(cs), ==, 0);
+	g_assert_cmpint(ll_tls_ssl_set_host(cs, "localhost"), ==, LL_OK);
+	g_assert_cmpint(ll_tls_ssl_set_host(cs, ""), ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_tls_ssl_set_host(cs, NULL), ==, LL_ERR_INVALID_ARG);
+	srv_start(&s, SRV_CONN, NULL);
+	{
+		int fd = tcp_connect(s.port);
+
+		SSL_set_fd(cs, fd);
+		g_assert_cmpint(SSL_do_handshake(cs), ==, 1);
+		SSL_shutdown(cs);
+		SSL_free(cs);
+		close(fd);
+	}
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+
+	/* ... and a failure there has a sentence too. */
+	cs = ll_tls_ctx_new_ssl(cctx);
+	g_assert_cmpint(ll_tls_ssl_set_host(cs, "wrong.example"), ==, LL_OK);
+	srv_start(&s, SRV_CONN, NULL);
+	{
+		int fd = tcp_connect(s.port);
+
+		SSL_set_fd(cs, fd);
+		g_assert_cmpint(SSL_do_handshake(cs), !=, 1);
+		ll_tls_ssl_describe_failure(cs, eb, sizeof(eb));
+		g_assert_nonnull(strstr(eb, "hostname mismatch"));
+		SSL_free(cs);
+		close(fd);
+		ERR_clear_error();
+	}
+	srv_join(&s);
+	ll_tls_ctx_free(cctx);
+}
+
+static void test_nonblocking(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	struct ll_tls_conn *c;
+	uint8_t buf[32];
+	size_t n = 12345;
+	int fd, r, rounds = 0, sv[2];
+	struct srv s;
+
+	/* A peer that never answers: the first step must want to read. */
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+				   sv), ==, 0);
+	c = ll_tls_conn_new_client(cctx, sv[0], "localhost");
+	g_assert_cmpint(ll_tls_conn_handshake(c), ==, LL_ERR_WANT_READ);
+	g_assert_cmpint(ll_tls_conn_handshake(c), ==, LL_ERR_WANT_READ);
+	g_assert_null(ll_tls_conn_alpn(c));
+	close(sv[1]);
+	g_assert_cmpint(ll_tls_conn_handshake(c), ==, LL_ERR_CLOSED);
+	g_assert_nonnull(strstr(ll_tls_conn_error(c), "handshake"));
+	ll_tls_conn_free(c, true);
+
+	srv_start(&s, SRV_SHUTDOWN, NULL);
+	fd = tcp_connect(s.port);
+	g_assert_cmpint(fcntl(fd, F_SETFL, O_NONBLOCK), ==, 0);
+	c = ll_tls_conn_new_client(cctx, fd, "localhost");
+	g_assert_nonnull(c);
+	/* Drive the handshake by hand as an event loop would. */
+	while ((r = ll_tls_conn_handshake(c)) == LL_ERR_WANT_READ ||
+	       r == LL_ERR_WANT_WRITE) {
+		struct pollfd p = { .fd = fd,
+				    .events = r == LL_ERR_WANT_READ ? POLLIN :
+								      POLLOUT };
+
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+		rounds++;
+	}
+	g_assert_cmpint(r, ==, LL_OK);
+	/* rounds may be 0 when this thread was descheduled long enough
+	 * for the whole server flight to arrive: not asserted. */
+	/* Nothing sent yet by the server: WANT_READ, nread untouched. */
+	g_assert_cmpint(ll_tls_conn_read(c, buf, sizeof(buf), &n), ==,
+			LL_ERR_WANT_READ);
+	g_assert_cmpuint(n, ==, 12345);
+	g_assert_cmpuint(ll_tls_conn_pending(c), ==, 0);
+	g_assert_cmpint(ll_tls_conn_write(c, "x", 1, &n), ==, LL_OK);
+	g_assert_cmpuint(n, ==, 1);
+	/* The server answers with close_notify: a clean LL_ERR_CLOSED. */
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		r = ll_tls_conn_read(c, buf, sizeof(buf), &n);
+		if (r != LL_ERR_WANT_READ)
+			break;
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+	}
+	g_assert_cmpint(r, ==, LL_ERR_CLOSED);
+	g_assert_nonnull(strstr(ll_tls_conn_error(c), "closed"));
+	ll_tls_conn_free(c, true);
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+	ll_tls_ctx_free(cctx);
+}
+
+static void test_ctx_errors(void)
+{
+	char *missing = tmp_file("nope.pem"), *junk = tmp_file("junk2.pem");
+	struct ll_tls_server_opts so = { .cert_file = cert_path,
+					 .key_file = key_path };
+	struct ll_tls_client_opts co = { .no_system_cas = true };
+	struct ll_tls_ctx *ctx;
+	char eb[256];
+	int err;
+
+	g_assert_true(g_file_set_contents(junk, "not pem\n", -1, NULL));
+
+	so.cert_file = missing;
+	g_assert_null(ll_tls_server_ctx_new(&so, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_IO);
+	g_assert_nonnull(strstr(eb, "No such file"));
+	so.cert_file = junk;
+	g_assert_null(ll_tls_server_ctx_new(&so, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_MALFORMED);
+	so.cert_file = cert_path;
+	so.key_file = key2_path;
+	g_assert_null(ll_tls_server_ctx_new(&so, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_CONFIG);
+	g_assert_nonnull(strstr(eb, "does not match"));
+	so.key_file = key_path;
+	so.alpn = "a,,b";
+	g_assert_null(ll_tls_server_ctx_new(&so, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
+	so.alpn = "";
+	g_assert_null(ll_tls_server_ctx_new(&so, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
+	so.alpn = NULL;
+	so.key_file = NULL;
+	g_assert_null(ll_tls_server_ctx_new(&so, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
+
+	/* No anchor at all is refused rather than trusting nothing. */
+	g_assert_null(ll_tls_client_ctx_new(&co, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
+	co.ca_file = missing;
+	g_assert_null(ll_tls_client_ctx_new(&co, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_IO);
+	co.ca_file = cert_path;
+	co.alpn = "x,";
+	g_assert_null(ll_tls_client_ctx_new(&co, &err, eb, sizeof(eb)));
+	g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
+
+	/* NULL options: system CAs only. */
+	ctx = ll_tls_client_ctx_new(NULL, &err, eb, sizeof(eb));
+	g_assert_nonnull(ctx);
+	/* A client conn needs a name; a client ctx makes no server conn. */
+	g_assert_null(ll_tls_conn_new_client(ctx, 0, NULL));
+	g_assert_null(ll_tls_conn_new_server(ctx, 0));
+	ll_tls_ctx_free(ctx);
+	ll_tls_ctx_free(NULL);
+	ll_tls_conn_free(NULL, true);
+	g_free(missing);
+	g_free(junk);
+}
+
+static void test_dial_errors(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	struct ll_tls_conn *c = NULL;
+	char eb[256] = "";
+	uint16_t port;
+	int lfd;
+	gint64 t0;
+
+	/* Nobody listening: refused. */
+	lfd = listen_local(&port);
+	close(lfd);
+	g_assert_cmpint(ll_tls_dial(cctx, "127.0.0.1", port, 2000, &c, eb,
+				    sizeof(eb)),
+			==, LL_ERR_IO);
+	g_assert_nonnull(strstr(eb, "Connection refused"));
+	g_assert_null(c);
+
+	/* TCP accepted by the kernel, but no TLS ever comes: timeout. */
+	lfd = listen_local(&port);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(ll_tls_dial(cctx, "127.0.0.1", port, 300, &c, eb,
+				    sizeof(eb)),
+			==, LL_ERR_TIMEOUT);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 3 * G_USEC_PER_SEC);
+	g_assert_nonnull(strstr(eb, "timed out"));
+	g_assert_null(c);
+	close(lfd);
+
+	/* Verification errors surface in errbuf with the peer's name. */
+	{
+		struct srv s;
+		struct ll_tls_ctx *sys = client_ctx(NULL, false, NULL, NULL);
+
+		srv_start(&s, SRV_CONN, NULL);
+		g_assert_cmpint(ll_tls_dial(sys, "localhost", s.port, 5000, &c,
+					    eb, sizeof(eb)),
+				==, LL_ERR_TLS_VERIFY);
+		g_assert_nonnull(strstr(eb, "localhost port"));
+		g_assert_nonnull(strstr(eb, "is --ca set?"));
+		srv_join(&s);
+		ll_tls_ctx_free(sys);
+	}
+	g_assert_cmpint(ll_tls_dial(cctx, "localhost", 1, 0, &c, eb,
+				    sizeof(eb)),
+			==, LL_ERR_INVALID_ARG);
+	ll_tls_ctx_free(cctx);
+}
+
+static void make_identities(void)
+{
+	const char *const extra[] = { "DNS:relay.test", "DNS:localhost",
+				      NULL };
+	char eb[256] = "";
+	int r;
+
+	key_path = tmp_file("relay.key");
+	cert_path = tmp_file("relay.crt");
+	key2_path = tmp_file("other.key");
+	cert2_path = tmp_file("other.crt");
+	r = ll_tls_selfsigned_create(key_path, cert_path, "lifeline-test",
+				     extra, eb, sizeof(eb));
+	if (r != LL_OK)
+		g_error("selfsigned: %s (%d)", eb, r);
+	r = ll_tls_selfsigned_create(key2_path, cert2_path, NULL, NULL, eb,
+				     sizeof(eb));
+	if (r != LL_OK)
+		g_error("selfsigned 2: %s (%d)", eb, r);
+}
+
+static void rm_tmpdir(void)
+{
+	GDir *d = g_dir_open(tmpdir, 0, NULL);
+	const char *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		char *p = tmp_file(name);
+
+		g_unlink(p);
+		g_free(p);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	g_rmdir(tmpdir);
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = g_getenv("LL_TEST_TMPDIR");
+	char *tmpl;
+	int r;
+
+	g_test_init(&argc, &argv, NULL);
+	/* As every Lifeline program does (see ll_tls.h). */
+	signal(SIGPIPE, SIG_IGN);
+	umask(022);
+	tmpl = g_build_filename(base != NULL ? base : g_get_tmp_dir(),
+				"test_tls-XXXXXX", NULL);
+	tmpdir = g_mkdtemp(tmpl);
+	g_assert_nonnull(tmpdir);
+	make_identities();
+
+	g_test_add_func("/tls/selfsigned/files", test_selfsigned_files);
+	g_test_add_func("/tls/cert/fingerprint", test_fingerprint);
+	g_test_add_func("/tls/cert/spki_pin", test_spki_pin);
+	g_test_add_func("/tls/handshake/dial_roundtrip", test_dial_roundtrip);
+	g_test_add_func("/tls/verify/names", test_verify_names);
+	g_test_add_func("/tls/verify/untrusted", test_verify_untrusted);
+	g_test_add_func("/tls/verify/pin", test_pin);
+	g_test_add_func("/tls/verify/pin_malformed", test_pin_malformed);
+	g_test_add_func("/tls/alpn", test_alpn);
+	g_test_add_func("/tls/protocol_versions", test_protocol_versions);
+	g_test_add_func("/tls/new_ssl", test_new_ssl);
+	g_test_add_func("/tls/nonblocking", test_nonblocking);
+	g_test_add_func("/tls/ctx_errors", test_ctx_errors);
+	g_test_add_func("/tls/dial_errors", test_dial_errors);
+	r = g_test_run();
+
+	rm_tmpdir();
+	g_free(key_path);
+	g_free(cert_path);
+	g_free(key2_path);
+	g_free(cert2_path);
+	g_free(tmpl);
+	return r;
+}
