@@ -407,7 +407,8 @@ int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
 			 LL_CONTROL_MAX_MSG);
 		goto out;
 	}
-	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	o = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+		       &jerr);
 	if (o == NULL) {
 		r = perr(&c, LL_ERR_BAD_JSON, "not valid JSON: %s (at byte %d)",
 			 jerr.text, jerr.position);

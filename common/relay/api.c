@@ -201,9 +201,14 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 	obj = json_loadb((const char *)http->body, http->body_len,
 			 JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL) {
+		json_t *why = ll_api_json_text(jerr.text, 80);
+
+		/* jansson's text may quote input: only printable ASCII */
 		snprintf(msg, sizeof(msg),
-			 "the body is not valid JSON (line %d, column %d)",
+			 "the body is not valid JSON: %s (line %d, column %d)",
+			 json_is_string(why) ? json_string_value(why) : "?",
 			 jerr.line, jerr.column);
+		json_decref(why);
 		ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
 		return LL_ERR_BAD_JSON;
 	}

@@ -138,7 +138,13 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	}
 	r = ll_store_session_redeem(relay->store, s->id, ticket_hash,
 				    ctx->now);
-	if (r == LL_ERR_CONFLICT) {
+	if (r == LL_ERR_EXPIRED) {
+		/* its lifetime ended between the check above and now */
+		ll_api_fail(ctx, LL_API_PIN_EXPIRED,
+			    "this PIN has expired; ask for a new one");
+		goto out;
+	}
+	if (r == LL_ERR_CONFLICT || r == LL_ERR_NOT_FOUND) {
 		/* someone else redeemed it a moment ago */
 		ll_api_detail_set(ctx, "why", json_string("used"));
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);

@@ -101,6 +101,11 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 			    "this side of the session already has its stream");
 		goto refused;
 	}
+	if (r == LL_ERR_EXPIRED || r == LL_ERR_NOT_FOUND) {
+		ll_api_fail(&ctx, LL_API_NOT_FOUND,
+			    "this session has ended or expired");
+		goto refused;
+	}
 	if (r != LL_OK) {
 		ll_api_fail(&ctx, LL_API_INTERNAL, "internal error");
 		goto refused;

@@ -237,7 +237,8 @@ int ll_cmd_init(int argc, char **argv)
 	ll_store_close(st);
 	st = NULL;
 
-	printf("created state directory %s (0700)\n", dir);
+	printf("%s state directory %s (0700)\n",
+	       made.dir ? "created" : "using", dir);
 	printf("created at-rest key %s (0600)\n", cfg.at_rest_key_file);
 	printf("created store %s with org '%s'\n", cfg.db_file, org);
 	if (made_cert)

@@ -336,9 +336,14 @@ static void conn_respond(struct ll_conn *c, const struct ll_http_request *req,
 		log_safe(method, sizeof(method), req ? req->method : NULL);
 		log_safe(path, sizeof(path), req ? req->path : NULL);
 		/* Path only: a query string might carry something secret. */
-		ll_info("peer %s: %s %s: %d %s%s%s", c->peer, method, path,
-			status, ll_api_code_name(resp->code), why ? ": " : "",
-			why ? why : "");
+		if (req != NULL)
+			ll_info("peer %s: %s %s: %d %s%s%s", c->peer, method,
+				path, status, ll_api_code_name(resp->code),
+				why ? ": " : "", why ? why : "");
+		else
+			ll_info("peer %s: %d %s%s%s", c->peer, status,
+				ll_api_code_name(resp->code), why ? ": " : "",
+				why ? why : "");
 	}
 
 	http_date(date, sizeof(date));
@@ -782,7 +787,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	eof = conn_error_text(c, what, why, sizeof(why));
 	switch ((enum ll_conn_state)c->state) {
 	case LL_CONN_HANDSHAKE:
-		ll_info("peer %s: TLS handshake failed: %s", c->peer, why);
+		if (eof)
+			ll_info("peer %s: closed during the TLS handshake",
+				c->peer);
+		else
+			ll_info("peer %s: TLS handshake failed: %s", c->peer,
+				why);
 		ll_conn_close(c, NULL);
 		break;
 	case LL_CONN_HTTP:

@@ -312,7 +312,17 @@ static void core_stop(struct ll_core *core)
 	ll_pair_end_all(core, "relay_shutdown");
 	while (core->conns != NULL)
 		ll_conn_close(core->conns, "relay_shutdown");
-	event_base_loopbreak(core->base);
+	/*
+	 * No loopbreak: with our events gone the loop ends by itself once
+	 * libevent has run what is still queued (deferred bufferevent
+	 * callbacks hold references; breaking out before them would leak
+	 * those bufferevents and their SSLs).
+	 */
+	event_del(core->ev_term);
+	event_del(core->ev_int);
+	event_del(core->ev_hup);
+	event_del(core->ev_tick);
+	event_del(core->ev_accept_retry);
 }
 
 static void core_reload(struct ll_core *core)

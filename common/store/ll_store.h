@@ -31,7 +31,13 @@ void ll_store_close(struct ll_store *st);
 /* The last SQLite error message (for logs), never NULL. */
 const char *ll_store_errmsg(const struct ll_store *st);
 
-/* Transactions for multi-step actions (nestable: only the outer counts). */
+/*
+ * Transactions for multi-step actions (nestable: only the outer counts).
+ * The outer level is BEGIN IMMEDIATE (takes the write lock, waiting up to
+ * the busy timeout for the other process); inner levels are savepoints,
+ * so an inner rollback undoes only its own part.  Commit without begin:
+ * LL_ERR_INVALID_ARG.
+ */
 int ll_store_begin(struct ll_store *st);
 int ll_store_commit(struct ll_store *st);
 void ll_store_rollback(struct ll_store *st);
@@ -42,10 +48,13 @@ int ll_store_org_create(struct ll_store *st, const char *name, int64_t now,
 int ll_store_org_find(struct ll_store *st, const char *name, int64_t *id_out);
 /* Name of an org (caller frees). */
 int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out);
-/* The only org when exactly one exists (single-tenant default). */
+/* The only org when exactly one exists (single-tenant default):
+ * LL_ERR_NOT_FOUND when there is none, LL_ERR_CONFLICT when several. */
 int ll_store_org_default(struct ll_store *st, int64_t *id_out);
 
-/* ---- technicians ---- */
+/* ---- technicians ----
+ * add: LL_ERR_CONFLICT for a username taken in that org, LL_ERR_NOT_FOUND
+ * for an unknown org. */
 struct ll_technician {
 	int64_t id;
 	int64_t org_id;
@@ -78,7 +87,9 @@ int ll_store_token_add(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
 /*
  * Valid when not past expires_at and used within idle_timeout seconds;
  * refreshes last_used.  LL_ERR_NOT_FOUND (unknown), LL_ERR_EXPIRED
- * (expired or idle: the token is deleted).
+ * (expired or idle: the token is deleted).  Expired when now >=
+ * expires_at or now - last_used > idle_timeout; idle_timeout 0 turns the
+ * idle check off.
  */
 int ll_store_token_check(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
 			 int64_t now, int64_t idle_timeout,
@@ -144,7 +155,9 @@ int ll_store_session_find_by_pin(struct ll_store *st,
 				 const uint8_t pin_mac[LL_HASH_LEN],
 				 struct ll_session **out);
 /* Marks the PIN used and binds the applet's ticket hash, atomically:
- * LL_ERR_CONFLICT if it was already used. */
+ * LL_ERR_CONFLICT if it was already used (or the session is over, or the
+ * ticket hash is taken), LL_ERR_EXPIRED if now >= expires_at,
+ * LL_ERR_NOT_FOUND for an unknown id. */
 int ll_store_session_redeem(struct ll_store *st, const char *session_id,
 			    const uint8_t applet_ticket_hash[LL_HASH_LEN],
 			    int64_t now);
@@ -154,11 +167,13 @@ int ll_store_session_find_by_ticket(struct ll_store *st,
 				    struct ll_session **out,
 				    enum ll_session_side *side_out);
 /* Atomically marks that side's stream as opened: LL_ERR_CONFLICT if a
- * stream was already opened with it. */
+ * stream was already opened with it, LL_ERR_EXPIRED if the session is
+ * ended or expired. */
 int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
 				  enum ll_session_side side);
 int ll_store_session_get(struct ll_store *st, const char *session_id,
 			 struct ll_session **out);
+/* LL_OK also when already connected; LL_ERR_CONFLICT when over. */
 int ll_store_session_set_connected(struct ll_store *st,
 				   const char *session_id, int64_t now);
 /* Ends a session (no-op LL_OK if already ended) with reason and byte
@@ -167,7 +182,8 @@ int ll_store_session_end(struct ll_store *st, const char *session_id,
 			 int64_t now, const char *reason,
 			 uint64_t bytes_agent_to_applet,
 			 uint64_t bytes_applet_to_agent);
-/* Marks waiting sessions whose PIN expired before now as expired. */
+/* Marks waiting sessions whose unused PIN expired (expires_at <= now) as
+ * expired.  Redeemed sessions waiting for their streams are left alone. */
 int ll_store_session_expire(struct ll_store *st, int64_t now);
 /* A technician's sessions, newest first (limit rows). */
 int ll_store_session_list(struct ll_store *st, int64_t technician_id,
@@ -192,15 +208,33 @@ struct ll_audit_event {
 /*
  * Appends one record chained to the previous one:
  *   hash = SHA-256(prev_hash || canonical(record)).
- * Durable (fsync'd) when it returns LL_OK.
+ * Durable (fsync'd) when it returns LL_OK -- unless called inside the
+ * caller's ll_store_begin, then with the caller's commit.  detail_json
+ * must be a JSON object (LL_ERR_INVALID_ARG), fields at most 64 KiB
+ * (LL_ERR_TOO_LARGE).
+ *
+ * The table has triggers that refuse UPDATE and DELETE (made again on
+ * every open).  They guard against accidents only: to alter a record, as
+ * a test of verify does, run on a plain sqlite3 connection
+ *   DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;
+ *   UPDATE audit SET outcome = 'x' WHERE seq = 3;
+ * The canonical encoding is described in audit.c.
  */
 int ll_store_audit_append(struct ll_store *st, const struct ll_audit_event *ev,
 			  int64_t now);
 /* LL_OK with the record count, or LL_ERR_AUTH_FAILED with the sequence
- * number of the first record whose hash or link does not verify. */
+ * number of the first record whose hash or link does not verify (for a
+ * deleted record: the one after it; for records cut off the end: the
+ * first missing one).  Either pointer may be NULL. */
 int ll_store_audit_verify(struct ll_store *st, int64_t *n_records,
 			  int64_t *first_bad_seq);
-/* Writes records with ts >= since as "jsonl" or "csv" to out. */
+/* Writes records with ts >= since as "jsonl" or "csv" to out, in seq
+ * order.  Fields: seq, time (RFC 3339 UTC), org_id, actor, action,
+ * outcome, source_ip, session_id, detail (a JSON object in jsonl),
+ * prev_hash, hash (hex).  CSV per RFC 4180 with a header row and CRLF;
+ * a text field starting with = + - @ gets a leading ' (no formulas in
+ * spreadsheets).  Unknown format: LL_ERR_INVALID_ARG; write error:
+ * LL_ERR_IO. */
 int ll_store_audit_export(struct ll_store *st, FILE *out, const char *format,
 			  int64_t since);
 

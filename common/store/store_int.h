@@ -4,6 +4,10 @@
 #define LL_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_err.h"
 
 #include "ll_store.h"
 
@@ -86,5 +90,59 @@ int ll_store_tx_end(struct ll_store *st, int r);
 
 /* Applies the pending migrations (migrate.c). */
 int ll_store_migrate(struct ll_store *st);
+
+/* Binding helpers: SQLITE_STATIC is safe because every statement is
+ * stepped and its bindings cleared before the caller's data goes away. */
+static inline int bind_text(struct ll_store *st, sqlite3_stmt *s, int i,
+		     const char *v)
+{
+	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
+		   : sqlite3_bind_null(s, i);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+static inline int bind_blob(struct ll_store *st, sqlite3_stmt *s, int i,
+		     const uint8_t *v, int len)
+{
+	int rc = sqlite3_bind_blob(s, i, v, len, SQLITE_STATIC);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+static inline int bind_i64(struct ll_store *st, sqlite3_stmt *s, int i, int64_t v)
+{
+	int rc = sqlite3_bind_int64(s, i, v);
+
+	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
+}
+
+/* Byte counters are unsigned; SQLite integers are signed 64-bit. */
+static inline int64_t clamp_u64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static inline char *dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+/* Steps a bound statement expecting one row whose first column is an
+ * integer: LL_ERR_NOT_FOUND when there is none. */
+static inline int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return LL_ERR_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return ll_store_sqlite_err(st, rc);
+	*out = sqlite3_column_int64(s, 0);
+	return LL_OK;
+}
+
 
 #endif

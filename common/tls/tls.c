@@ -474,10 +474,17 @@ static bool is_ip_literal(const char *host)
 int ll_tls_ssl_set_host(struct ssl_st *ssl, const char *host)
 {
 	X509_VERIFY_PARAM *vp;
+	char ip6[INET6_ADDRSTRLEN + 1];
+	size_t n;
 
-	if (ssl == NULL || host == NULL || *host == '\0' ||
-	    strlen(host) > 253)
+	if (ssl == NULL || host == NULL || (n = strlen(host)) == 0 || n > 253)
 		return LL_ERR_INVALID_ARG;
+	/* "[::1]" as URLs write an IPv6 address. */
+	if (host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(ip6)) {
+		memcpy(ip6, host + 1, n - 2);
+		ip6[n - 2] = '\0';
+		host = ip6;
+	}
 	vp = SSL_get0_param(ssl);
 	if (is_ip_literal(host)) {
 		/* No SNI for addresses (RFC 6066 3); match an IP SAN. */
@@ -749,12 +756,13 @@ int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
 		*nread = 0;
 		return LL_OK;
 	}
+	/* Through our handshake step, so the pin and ALPN are handled. */
+	if (!c->done && (ret = ll_tls_conn_handshake(c)) != LL_OK)
+		return ret;
 	ERR_clear_error();
 	errno = 0;
 	if ((ret = SSL_read_ex(c->ssl, buf, len, &n)) != 1)
 		return conn_fail(c, ret, "read");
-	if (!c->done)
-		c->done = SSL_is_init_finished(c->ssl);
 	*nread = n;
 	return LL_OK;
 }
@@ -771,6 +779,8 @@ int ll_tls_conn_write(struct ll_tls_conn *c, const void *buf, size_t len,
 		*nwritten = 0;
 		return LL_OK;
 	}
+	if (!c->done && (ret = ll_tls_conn_handshake(c)) != LL_OK)
+		return ret;
 	ERR_clear_error();
 	errno = 0;
 	if ((ret = SSL_write_ex(c->ssl, buf, len, &n)) != 1)

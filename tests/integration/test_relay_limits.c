@@ -65,6 +65,16 @@ static struct lh_resp *raw(const char *req, size_t len)
 	return r;
 }
 
+static void abuse_tcp_s(const char *bytes, const char *what)
+{
+	abuse_tcp(bytes, strlen(bytes), what);
+}
+
+static struct lh_resp *raw_s(const char *req)
+{
+	return raw(req, strlen(req));
+}
+
 static void abuse_all(void)
 {
 	uint8_t junk[4096];
@@ -82,14 +92,14 @@ static void abuse_all(void)
 		junk[i] = (uint8_t)g_random_int();
 	junk[0] = 0x16; /* looks like a TLS handshake record, is not */
 	abuse_tcp(junk, sizeof(junk), "garbage");
-	abuse_tcp("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 41,
-		  "plaintext HTTP");
-	abuse_tcp("\x16\x03\x01\xff\xff", 5, "oversized TLS record header");
+	abuse_tcp_s("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+		    "plaintext HTTP");
+	abuse_tcp_s("\x16\x03\x01\xff\xff", "oversized TLS record header");
 
-	r = raw("\x01\x02 nonsense \xff\r\n\r\n", 17);
+	r = raw_s("\x01\x02 nonsense \xff\r\n\r\n");
 	lh_assert_error(r, 400, "bad_request");
 	lh_resp_free(r);
-	r = raw("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 34);
+	r = raw_s("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n");
 	g_assert_cmpint(r->status, >=, 400);
 	lh_resp_free(r);
 
@@ -127,26 +137,20 @@ static void abuse_all(void)
 	/* A body over max_body_bytes, sent whole: 413. */
 	s = g_string_new("POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 			 "Content-Type: application/json\r\n"
-			 "Content-Length: 100000\r\n\r\n{\"username\": \"");
-	while (s->len < 100000 + (s->len - s->len))
+			 "Content-Length: 100000\r\n\r\n");
+	g_string_append(s, "{\"username\": \"");
+	for (i = 0; i < 100000 - 17; i++)
 		g_string_append_c(s, 'x');
-	{
-		/* Exactly the declared length after the head. */
-		const char *body = strstr(s->str, "\r\n\r\n") + 4;
-		size_t head = (size_t)(body - s->str);
-
-		g_string_set_size(s, head + 100000);
-		memset(s->str + head + 16, 'x', 100000 - 16);
-	}
+	g_string_append(s, "\"}");
 	r = raw(s->str, s->len);
 	lh_assert_error(r, 413, "payload_too_large");
 	lh_resp_free(r);
 	g_string_free(s, TRUE);
 
 	/* A huge declared body is refused before it arrives. */
-	r = raw("POST /api/v1/pins/redeem HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		"Content-Type: application/json\r\n"
-		"Content-Length: 1073741824\r\n\r\n", 116);
+	r = raw_s("POST /api/v1/pins/redeem HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		  "Content-Type: application/json\r\n"
+		  "Content-Length: 1073741824\r\n\r\n");
 	lh_assert_error(r, 413, "payload_too_large");
 	lh_resp_free(r);
 
@@ -208,8 +212,10 @@ static bool served_from(const char *src)
 		g_test_message("connect from %s refused: %s", src, errbuf);
 		return false;
 	}
-	if (lh_raw_try(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-		       41, 5000, &r) == LL_OK) {
+	static const char req[] =
+		"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+	if (lh_raw_try(c, req, strlen(req), 5000, &r) == LL_OK) {
 		ok = r->status == 200;
 		if (!ok)
 			g_test_message("from %s: %d %s", src, r->status,

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "harness.h"
 

@@ -127,6 +127,7 @@ static int new_session(struct fx *f, unsigned n, int pin, int64_t at)
 static void test_open_fresh_reopen(struct fx *f, gconstpointer data)
 {
 	struct stat sb;
+	sqlite3_stmt *s;
 	sqlite3 *db;
 	int64_t id = 0;
 
@@ -140,6 +141,12 @@ static void test_open_fresh_reopen(struct fx *f, gconstpointer data)
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
 				    " WHERE type = 'trigger'"),
 			==, 2);
+	g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s,
+					   NULL),
+			==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_step(s), ==, SQLITE_ROW);
+	g_assert_cmpstr((const char *)sqlite3_column_text(s, 0), ==, "wal");
+	sqlite3_finalize(s);
 	sqlite3_close(db);
 	g_assert_cmpint(g_stat(f->path, &sb), ==, 0);
 	g_assert_cmpint(sb.st_mode & 0777, ==, 0600);
@@ -288,6 +295,7 @@ static void test_orgs(struct fx *f, gconstpointer data)
 
 	g_assert_cmpint(ll_store_org_create(f->st, "acme", 5, NULL), ==,
 			LL_ERR_CONFLICT);
+	g_assert_nonnull(strstr(ll_store_errmsg(f->st), "UNIQUE"));
 	g_assert_cmpint(ll_store_org_create(f->st, "", 5, NULL), ==,
 			LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_store_org_create(f->st, NULL, 5, NULL), ==,
@@ -1093,6 +1101,22 @@ static void test_audit_append_after_tamper(struct fx *f, gconstpointer data)
 	g_assert_cmpint(bad, ==, 2);
 }
 
+static void test_audit_append_after_bad_tail(struct fx *f, gconstpointer data)
+{
+	struct ll_audit_event ev = { .actor = "a", .action = "b",
+				     .outcome = "ok" };
+	int64_t bad = -1;
+
+	append_n(f, 3, 1000);
+	/* A mangled newest hash must not stop the relay from auditing. */
+	expect_tamper(f, UNLOCK "UPDATE audit SET hash = x'00' WHERE seq = 3",
+		      3);
+	g_assert_cmpint(ll_store_audit_append(f->st, &ev, 3000), ==, LL_OK);
+	g_assert_cmpint(ll_store_audit_verify(f->st, NULL, &bad), ==,
+			LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(bad, ==, 3);
+}
+
 static char *export_str(struct fx *f, const char *format, int64_t since,
 			int *r)
 {
@@ -1228,6 +1252,8 @@ int main(int argc, char **argv)
 	ADD("/store/audit/tamper_renumber", test_audit_tamper_renumber);
 	ADD("/store/audit/append_after_tamper",
 	    test_audit_append_after_tamper);
+	ADD("/store/audit/append_after_bad_tail",
+	    test_audit_append_after_bad_tail);
 	ADD("/store/audit/export", test_audit_export);
 #undef ADD
 	return g_test_run();

@@ -218,6 +218,8 @@ static struct ll_tls_ctx *client_ctx(const char *ca, bool no_system,
 	return ctx;
 }
 
+static bool hs_via_write;
+
 /*
  * One client handshake against a fresh server claiming `host`; returns
  * the client's result, its error sentence in cerr and the server's
@@ -234,7 +236,9 @@ static int try_handshake(struct ll_tls_ctx *cctx, const char *host,
 	srv_start(&s, SRV_CONN, srv_alpn);
 	c = ll_tls_conn_new_client(cctx, tcp_connect(s.port), host);
 	g_assert_nonnull(c);
-	r = ll_tls_conn_handshake(c);
+	/* Either an explicit handshake or the implicit one of a write. */
+	r = hs_via_write ? ll_tls_write_all(c, "x", 1) :
+			   ll_tls_conn_handshake(c);
 	if (cerr != NULL)
 		g_strlcpy(cerr, ll_tls_conn_error(c), cerrlen);
 	if (alpn != NULL) {
@@ -486,6 +490,13 @@ static void test_verify_names(void)
 	g_assert_cmpint(try_handshake(cctx, "127.0.0.1", NULL, NULL, 0, NULL,
 				      0, NULL),
 			==, LL_OK);
+	/* The name is only what we verify; the TCP peer is 127.0.0.1. */
+	g_assert_cmpint(try_handshake(cctx, "::1", NULL, NULL, 0, NULL, 0,
+				      NULL),
+			==, LL_OK);
+	g_assert_cmpint(try_handshake(cctx, "[::1]", NULL, NULL, 0, NULL, 0,
+				      NULL),
+			==, LL_OK);
 
 	g_assert_cmpint(try_handshake(cctx, "wrong.example", NULL, err,
 				      sizeof(err), NULL, 0, &shs),
@@ -559,6 +570,13 @@ static void test_pin(void)
 			==, LL_ERR_TLS_VERIFY);
 	g_assert_nonnull(strstr(err, "does not match the pinned key"));
 	g_assert_cmpint(shs, ==, LL_ERR_TLS);
+	/* Also when the first write drives the handshake. */
+	hs_via_write = true;
+	g_assert_cmpint(try_handshake(c, "localhost", NULL, err, sizeof(err),
+				      NULL, 0, &shs),
+			==, LL_ERR_TLS_VERIFY);
+	hs_via_write = false;
+	g_assert_nonnull(strstr(err, "does not match the pinned key"));
 	ll_tls_ctx_free(c);
 
 	/* A pin never replaces verification. */

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Administration of a running relay: a disabled technician (login
+ * refused, token refused, live session closed), SIGHUP reloading a new
+ * certificate for new connections while old ones go on, a bad certificate
+ * on reload keeping the old one, and SIGTERM ending cleanly with live
+ * sessions; then a restart on the same state.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "harness.h"
+
+static struct lh_relay *relay;
+
+static struct lh_resp *login(const char *user, const char *pw)
+{
+	json_t *b = json_pack("{ssss}", "username", user, "password", pw);
+	struct lh_resp *r = lh_post(relay, "/api/v1/login", NULL, b);
+
+	json_decref(b);
+	return r;
+}
+
+static void test_disable(void)
+{
+	g_autofree char *tok = NULL, *other = NULL, *err = NULL;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_resp *r;
+	int64_t t0, ta, tb;
+
+	tok = lh_login(relay, "carol", LH_CANARY_PASSWORD);
+	other = lh_login(relay, "dave", LH_CANARY_PASSWORD);
+	lh_session_new(relay, tok, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+
+	t0 = lh_now_ms();
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "technician",
+				     "disable", "carol", NULL), ==, 0);
+	/* The running relay ends carol's live session on its own. */
+	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
+	ta = lh_now_ms() - t0;
+	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	tb = lh_now_ms() - t0;
+	g_test_message("streams closed %" G_GINT64_FORMAT " / %"
+		       G_GINT64_FORMAT " ms after disable", ta, tb);
+	g_assert_cmpint(MAX(ta, tb), <=, 3000);
+
+	/* Her token no longer works, for anything. */
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	g_assert_true(r->status == 401 || r->status == 403);
+	g_assert_true(g_strcmp0(lh_resp_error_code(r), "account_disabled") ==
+		      0 || g_strcmp0(lh_resp_error_code(r), "unauthorized") ==
+		      0);
+	lh_resp_free(r);
+	r = lh_post(relay, "/api/v1/sessions", tok, NULL);
+	g_assert_true(r->status == 401 || r->status == 403);
+	lh_resp_free(r);
+
+	/* Logging in again, with the right password: account_disabled. */
+	r = login("carol", LH_CANARY_PASSWORD);
+	lh_assert_error(r, 0, "account_disabled");
+	g_assert_true(r->status == 401 || r->status == 403);
+	g_assert_null(lh_resp_str(r, "token"));
+	lh_resp_free(r);
+
+	/* Dave is not affected. */
+	r = lh_get(relay, "/api/v1/sessions", other);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+
+	/* Enabled again, she logs in afresh. */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "technician",
+				     "enable", "carol", NULL), ==, 0);
+	g_free(lh_login(relay, "carol", LH_CANARY_PASSWORD));
+
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static void test_unknown_technician_cmd(void)
+{
+	g_autofree char *err = NULL;
+	int st;
+
+	st = lh_relay_cmd(relay, NULL, NULL, &err, "technician", "disable",
+			  "nobody-such", NULL);
+	g_assert_cmpint(st, !=, 0);
+	/* One clear line on stderr. */
+	g_assert_cmpuint(strlen(err), >, 0);
+}
+
+static struct ll_tls_ctx *pinned_ctx(const char *cert_file)
+{
+	struct ll_tls_client_opts o = { 0 };
+	char pin[128] = "", errbuf[256] = "";
+	struct ll_tls_ctx *ctx;
+	int e = 0;
+
+	g_assert_cmpint(ll_tls_cert_spki_pin(cert_file, pin, sizeof(pin)), ==,
+			LL_OK);
+	o.ca_file = relay->ca_cert;
+	o.no_system_cas = true;
+	o.spki_pin = pin;
+	ctx = ll_tls_client_ctx_new(&o, &e, errbuf, sizeof(errbuf));
+	if (ctx == NULL)
+		g_error("pinned ctx: %s", errbuf);
+	return ctx;
+}
+
+static bool dial_ok(struct ll_tls_ctx *ctx)
+{
+	struct lh_conn *c = NULL;
+	char errbuf[256] = "";
+	int rv = lh_connect_try(relay, NULL, ctx, &c, errbuf, sizeof(errbuf));
+
+	if (rv != LL_OK)
+		g_test_message("dial: %s: %s", ll_strerror(rv), errbuf);
+	lh_conn_free(c);
+	return rv == LL_OK;
+}
+
+static void test_sighup_reload(void)
+{
+	g_autofree char *new_cert = g_build_filename(relay->dir, "new.pem",
+						     NULL);
+	g_autofree char *new_key = g_build_filename(relay->dir, "new.key",
+						    NULL);
+	g_autofree char *tok = lh_login(relay, "dave", LH_CANARY_PASSWORD);
+	g_autofree char *old_text = NULL;
+	struct ll_tls_ctx *ctx_old, *ctx_new;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b, *keep;
+	struct lh_req q = { .method = "GET", .path = "/healthz" };
+	struct lh_resp *r;
+	int64_t deadline;
+	bool switched = false;
+
+	lh_make_leaf(relay, new_cert, new_key, NULL);
+	ctx_old = pinned_ctx(relay->cert_file);
+	ctx_new = pinned_ctx(new_cert);
+	g_assert_true(dial_ok(ctx_old));
+	g_assert_false(dial_ok(ctx_new));
+
+	/* Live connections from before the reload. */
+	lh_session_new(relay, tok, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	keep = lh_connect(relay, NULL);
+	q.conn = keep;
+
+	/* Replace the files relay.conf names, then SIGHUP. */
+	g_assert_true(g_file_get_contents(relay->cert_file, &old_text, NULL,
+					  NULL));
+	g_assert_cmpint(g_rename(new_key, relay->key_file), ==, 0);
+	g_assert_cmpint(g_rename(new_cert, relay->cert_file), ==, 0);
+	lh_relay_signal(relay, SIGHUP);
+	deadline = lh_now_ms() + 5000;
+	while (lh_now_ms() < deadline && !(switched = dial_ok(ctx_new)))
+		g_usleep(100 * 1000);
+	g_assert_true(switched);
+	g_assert_false(dial_ok(ctx_old));
+	g_assert_true(lh_relay_alive(relay));
+
+	/* What was open goes on. */
+	lh_pair_ping(a, b);
+	r = lh_do(relay, &q);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+
+	/* A broken certificate on reload: the relay keeps serving the one it
+	 * has, and says why in its log. */
+	g_assert_true(g_file_set_contents(relay->cert_file,
+					  "-----BEGIN CERTIFICATE-----\n"
+					  "bm90IGEgY2VydGlmaWNhdGU=\n"
+					  "-----END CERTIFICATE-----\n", -1,
+					  NULL));
+	lh_relay_signal(relay, SIGHUP);
+	g_usleep(1000 * 1000);
+	g_assert_true(lh_relay_alive(relay));
+	g_assert_true(dial_ok(ctx_new));
+	lh_pair_ping(a, b);
+
+	/* Put a good certificate back for the tests after this one. */
+	lh_make_leaf(relay, relay->cert_file, relay->key_file, NULL);
+	lh_relay_signal(relay, SIGHUP);
+	g_usleep(500 * 1000);
+	g_assert_true(dial_ok(NULL));
+
+	lh_conn_free(keep);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+	ll_tls_ctx_free(ctx_old);
+	ll_tls_ctx_free(ctx_new);
+}
+
+static char *sigterm_token;
+static char *sigterm_session;
+
+static void test_sigterm(void)
+{
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b, *keep, *waiting;
+	struct lh_session s2 = { 0 };
+	struct lh_resp *r = NULL;
+	int64_t t0;
+	int st;
+
+	sigterm_token = lh_login(relay, "dave", LH_CANARY_PASSWORD);
+	lh_session_new(relay, sigterm_token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	/* A stream waiting for its peer and an idle keep-alive one. */
+	lh_session_new(relay, sigterm_token, &s2);
+	g_assert_cmpint(lh_stream_begin_try(relay, s2.pin.agent_ticket,
+					    &waiting), ==, LL_OK);
+	keep = lh_connect(relay, NULL);
+	sigterm_session = g_strdup(s.pin.session_id);
+
+	t0 = lh_now_ms();
+	st = lh_relay_stop(relay, 5000);
+	g_test_message("SIGTERM: exit %d after %" G_GINT64_FORMAT " ms", st,
+		       lh_now_ms() - t0);
+	g_assert_cmpint(st, ==, 0);
+	g_assert_cmpint(lh_conn_wait_closed(a, 1000), ==, LL_OK);
+	g_assert_cmpint(lh_conn_wait_closed(b, 1000), ==, LL_OK);
+	g_assert_cmpint(lh_conn_wait_closed(keep, 1000), ==, LL_OK);
+	if (lh_stream_finish_try(waiting, 1000, &r) == LL_OK)
+		g_assert_cmpint(r->status, !=, 200);
+	lh_resp_free(r);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_conn_free(keep);
+	lh_conn_free(waiting);
+	lh_session_clear(&s);
+	lh_session_clear(&s2);
+
+	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
+}
+
+static void test_restart(void)
+{
+	struct lh_resp *r;
+	json_t *sess;
+	size_t i;
+	bool found = false;
+
+	lh_relay_start(relay);
+	/* Tokens live in the store: still good after a restart. */
+	r = lh_get(relay, "/api/v1/sessions", sigterm_token);
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "sessions"), i, sess) {
+		if (g_strcmp0(json_string_value(json_object_get(sess,
+				"session_id")), sigterm_session) != 0)
+			continue;
+		found = true;
+		/* The session cut by the shutdown is over, not live. */
+		g_assert_cmpstr(json_string_value(json_object_get(sess,
+				"state")), ==, "ended");
+	}
+	g_assert_true(found);
+	lh_resp_free(r);
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	lh_audit_verify_intact(relay);
+	g_free(sigterm_token);
+	g_free(sigterm_session);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	lh_init(&argc, &argv);
+	relay = lh_relay_new("admin", NULL);
+	lh_tech_add(relay, "carol", LH_CANARY_PASSWORD, false);
+	lh_tech_add(relay, "dave", LH_CANARY_PASSWORD, true);
+	lh_relay_start(relay);
+
+	g_test_add_func("/admin/technician-disable", test_disable);
+	g_test_add_func("/admin/technician-unknown",
+			test_unknown_technician_cmd);
+	g_test_add_func("/admin/sighup-reload", test_sighup_reload);
+	g_test_add_func("/admin/sigterm", test_sigterm);
+	g_test_add_func("/admin/restart", test_restart);
+	rc = g_test_run();
+	lh_relay_free(relay);
+	return rc;
+}
