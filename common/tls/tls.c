@@ -631,7 +631,12 @@ void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len)
 		return;
 	vr = SSL_get_verify_result(ssl);
 	if (!SSL_is_server(ssl) && vr != X509_V_OK) {
-		describe_verify(vr, NULL, buf, len);
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		char *ip = X509_VERIFY_PARAM_get1_ip_asc(vp);
+		const char *host = X509_VERIFY_PARAM_get0_host(vp, 0);
+
+		describe_verify(vr, host != NULL ? host : ip, buf, len);
+		OPENSSL_free(ip);
 		return;
 	}
 	e = ERR_peek_error();

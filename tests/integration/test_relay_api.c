@@ -16,6 +16,14 @@ static char *alice_token;
 
 static const char *const tech_pw = LH_CANARY_PASSWORD;
 
+/* Alice's token, logged in on first use (tests may run alone with -p). */
+static const char *alice(void)
+{
+	if (alice_token == NULL)
+		alice_token = lh_login(relay, "alice", tech_pw);
+	return alice_token;
+}
+
 static json_t *login_body(const char *user, const char *pw)
 {
 	return json_pack("{ssss}", "username", user, "password", pw);
@@ -25,10 +33,9 @@ static void test_login_ok(void)
 {
 	g_autofree char *t2 = NULL;
 
-	alice_token = lh_login(relay, "alice", tech_pw);
 	/* A second login gets its own token. */
 	t2 = lh_login(relay, "alice", tech_pw);
-	g_assert_cmpstr(alice_token, !=, t2);
+	g_assert_cmpstr(alice(), !=, t2);
 }
 
 static void test_login_wrong(void)
@@ -102,7 +109,7 @@ static void test_logout(void)
 	r = lh_get(relay, "/api/v1/sessions", tok);
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
-	r = lh_get(relay, "/api/v1/sessions", alice_token);
+	r = lh_get(relay, "/api/v1/sessions", alice());
 	g_assert_cmpint(r->status, ==, 200);
 	lh_resp_free(r);
 
@@ -163,11 +170,11 @@ static void test_pin_issue_redeem(void)
 	g_autofree char *ticket = NULL;
 	char st[32];
 
-	lh_pin_new(relay, alice_token, NULL, &p);
-	lh_pin_new(relay, alice_token, "any", &q);
+	lh_pin_new(relay, alice(), NULL, &p);
+	lh_pin_new(relay, alice(), "any", &q);
 	g_assert_cmpstr(p.pin, !=, q.pin);
 	g_assert_cmpstr(p.session_id, !=, q.session_id);
-	g_assert_cmpstr(session_state(alice_token, p.session_id, st,
+	g_assert_cmpstr(session_state(alice(), p.session_id, st,
 				      sizeof(st)), ==, "waiting");
 
 	ticket = lh_redeem(relay, p.pin, p.session_id);
@@ -179,7 +186,7 @@ static void test_pin_issue_redeem(void)
 static void test_pin_bad_lock(void)
 {
 	json_t *b = json_pack("{ss}", "lock", "sideways");
-	struct lh_resp *r = lh_post(relay, "/api/v1/sessions", alice_token, b);
+	struct lh_resp *r = lh_post(relay, "/api/v1/sessions", alice(), b);
 
 	lh_assert_error(r, 400, "bad_request");
 	lh_resp_free(r);
@@ -201,7 +208,7 @@ static void test_pin_wrong(void)
 	char wrong[7];
 	struct lh_resp *r;
 
-	lh_pin_new(relay, alice_token, NULL, &p);
+	lh_pin_new(relay, alice(), NULL, &p);
 	/* A neighbour of a live PIN is still wrong. */
 	g_snprintf(wrong, sizeof(wrong), "%06d",
 		   (atoi(p.pin) + 1) % 1000000);
@@ -225,7 +232,7 @@ static void test_pin_used(void)
 	struct lh_pin p = { 0 };
 	struct lh_resp *r, *unknown;
 
-	lh_pin_new(relay, alice_token, NULL, &p);
+	lh_pin_new(relay, alice(), NULL, &p);
 	g_free(lh_redeem(relay, p.pin, p.session_id));
 	r = redeem(p.pin);
 	lh_assert_error(r, 0, "pin_invalid");
@@ -245,12 +252,12 @@ static void test_pin_expired(void)
 	struct lh_resp *r;
 	char st[32];
 
-	lh_pin_new(relay, alice_token, NULL, &p);
+	lh_pin_new(relay, alice(), NULL, &p);
 	g_usleep((PIN_LIFETIME_S + 2) * G_USEC_PER_SEC);
 	r = redeem(p.pin);
 	lh_assert_error(r, 0, "pin_expired");
 	lh_resp_free(r);
-	g_assert_cmpstr(session_state(alice_token, p.session_id, st,
+	g_assert_cmpstr(session_state(alice(), p.session_id, st,
 				      sizeof(st)), ==, "expired");
 	lh_pin_clear(&p);
 }
@@ -263,7 +270,7 @@ static void test_session_rights(void)
 	char st[32];
 
 	bob = lh_login(relay, "bob", tech_pw);
-	lh_pin_new(relay, alice_token, NULL, &p);
+	lh_pin_new(relay, alice(), NULL, &p);
 	path = g_strdup_printf("/api/v1/sessions/%s", p.session_id);
 
 	/* Bob neither sees nor ends Alice's session. */
@@ -276,11 +283,11 @@ static void test_session_rights(void)
 	lh_assert_error(r, r->status, r->status == 403 ? "forbidden" :
 							 "not_found");
 	lh_resp_free(r);
-	g_assert_cmpstr(session_state(alice_token, p.session_id, st,
+	g_assert_cmpstr(session_state(alice(), p.session_id, st,
 				      sizeof(st)), ==, "waiting");
 
 	r = lh_delete(relay, "/api/v1/sessions/00000000000000000000000000000000",
-		      alice_token);
+		      alice());
 	lh_assert_error(r, 404, "not_found");
 	lh_resp_free(r);
 
@@ -288,10 +295,10 @@ static void test_session_rights(void)
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
 
-	r = lh_delete(relay, path, alice_token);
+	r = lh_delete(relay, path, alice());
 	g_assert_cmpint(r->status, ==, 204);
 	lh_resp_free(r);
-	g_assert_cmpstr(session_state(alice_token, p.session_id, st,
+	g_assert_cmpstr(session_state(alice(), p.session_id, st,
 				      sizeof(st)), ==, "ended");
 	/* An ended session's PIN no longer redeems. */
 	r = redeem(p.pin);
@@ -308,7 +315,7 @@ static void test_events(void)
 	json_t *ev;
 	struct lh_resp *r;
 
-	lh_session_new(relay, alice_token, &s);
+	lh_session_new(relay, alice(), &s);
 	path = g_strdup_printf("/api/v1/sessions/%s/events",
 			       s.pin.session_id);
 	ev = json_pack("{ss s[ss]}", "type", "consent", "capabilities",
@@ -364,7 +371,7 @@ static void test_security_headers(void)
 	check_security_headers(r, false);
 	lh_resp_free(r);
 
-	r = lh_get(relay, "/api/v1/sessions", alice_token);
+	r = lh_get(relay, "/api/v1/sessions", alice());
 	g_assert_cmpint(r->status, ==, 200);
 	check_security_headers(r, true);
 	lh_resp_free(r);
@@ -414,7 +421,7 @@ static void test_keep_alive(void)
 		lh_resp_free(r);
 	}
 	q.path = "/api/v1/sessions";
-	q.bearer = alice_token;
+	q.bearer = alice();
 	r = lh_do(relay, &q);
 	g_assert_cmpint(r->status, ==, 200);
 	lh_resp_free(r);
@@ -462,7 +469,7 @@ static void test_metrics(void)
 	g_assert_cmpfloat(lh_metric_sum(m2->body, "sessions", NULL), >=, 0);
 	g_assert_cmpfloat(lh_metric_sum(m2->body, "bytes", NULL), >=, 0);
 	/* Nothing secret in there. */
-	g_assert_null(strstr(m2->body, alice_token));
+	g_assert_null(strstr(m2->body, alice()));
 	lh_resp_free(m1);
 	lh_resp_free(m2);
 }
@@ -491,18 +498,18 @@ int main(int argc, char **argv)
 	lh_tech_add(relay, "bob", tech_pw, false);
 	lh_relay_start(relay);
 
-	g_test_add_func("/api/login/ok", test_login_ok);
-	g_test_add_func("/api/login/wrong", test_login_wrong);
-	g_test_add_func("/api/login/malformed", test_login_malformed);
+	g_test_add_func("/api/login-ok", test_login_ok);
+	g_test_add_func("/api/login-wrong", test_login_wrong);
+	g_test_add_func("/api/login-malformed", test_login_malformed);
 	g_test_add_func("/api/logout", test_logout);
 	g_test_add_func("/api/bearer-required", test_bearer_required);
-	g_test_add_func("/api/pin/issue-redeem", test_pin_issue_redeem);
-	g_test_add_func("/api/pin/bad-lock", test_pin_bad_lock);
-	g_test_add_func("/api/pin/wrong", test_pin_wrong);
-	g_test_add_func("/api/pin/used", test_pin_used);
-	g_test_add_func("/api/pin/expired", test_pin_expired);
-	g_test_add_func("/api/sessions/rights", test_session_rights);
-	g_test_add_func("/api/sessions/events", test_events);
+	g_test_add_func("/api/pin-issue-redeem", test_pin_issue_redeem);
+	g_test_add_func("/api/pin-bad-lock", test_pin_bad_lock);
+	g_test_add_func("/api/pin-wrong", test_pin_wrong);
+	g_test_add_func("/api/pin-used", test_pin_used);
+	g_test_add_func("/api/pin-expired", test_pin_expired);
+	g_test_add_func("/api/sessions-rights", test_session_rights);
+	g_test_add_func("/api/sessions-events", test_events);
 	g_test_add_func("/api/security-headers", test_security_headers);
 	g_test_add_func("/api/method-not-allowed", test_method_not_allowed);
 	g_test_add_func("/api/keep-alive", test_keep_alive);

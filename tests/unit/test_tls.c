@@ -821,6 +821,7 @@ static void test_new_ssl(void)
 		g_assert_cmpint(SSL_do_handshake(cs), !=, 1);
 		ll_tls_ssl_describe_failure(cs, eb, sizeof(eb));
 		g_assert_nonnull(strstr(eb, "hostname mismatch"));
+		g_assert_nonnull(strstr(eb, "'wrong.example'"));
 		SSL_free(cs);
 		close(fd);
 		ERR_clear_error();
