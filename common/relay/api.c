@@ -290,7 +290,8 @@ int ll_api_auth_technician(struct ll_api_ctx *ctx,
 				 relay->cfg.token_idle_s, &tech_id);
 	if (r == LL_ERR_NOT_FOUND || r == LL_ERR_EXPIRED) {
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED,
-			    "the token is unknown or has expired; log in again");
+			    "the token is unknown or has expired; "
+			    "log in again");
 		goto out;
 	}
 	if (r != 0 || (r = ll_store_technician_get(relay->store, tech_id,

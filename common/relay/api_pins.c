@@ -126,7 +126,8 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	}
 	if (t->disabled) {
 		/* the periodic sweep ends it; do not hand it out meanwhile */
-		ll_api_detail_set(ctx, "why", json_string("technician_disabled"));
+		ll_api_detail_set(ctx, "why",
+				  json_string("technician_disabled"));
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		goto out;
 	}

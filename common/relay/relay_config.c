@@ -50,7 +50,8 @@ struct str_key {
 	bool is_path;
 };
 
-#define SK(field, d, p) { #field, offsetof(struct ll_relay_config, field), d, p }
+#define SK(field, d, p)                                                        \
+	{ #field, offsetof(struct ll_relay_config, field), d, p }
 
 static const struct str_key str_keys[] = {
 	SK(listen, "0.0.0.0:8443", false),

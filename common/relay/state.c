@@ -163,8 +163,9 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(errbuf, errlen, "cannot read at-rest key %s: %s",
-				 path, strerror(errno));
+			snprintf(errbuf, errlen,
+				 "cannot read at-rest key %s: %s", path,
+				 strerror(errno));
 			r = LL_ERR_IO;
 			goto out;
 		}
@@ -174,8 +175,8 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
 	}
 	if (got != 32) {
 		snprintf(errbuf, errlen,
-			 "at-rest key %s has the wrong size (%s 32 bytes)", path,
-			 got < 32 ? "less than" : "more than");
+			 "at-rest key %s has the wrong size (%s 32 bytes)",
+			 path, got < 32 ? "less than" : "more than");
 		r = LL_ERR_CONFIG;
 		goto out;
 	}

@@ -77,6 +77,10 @@ int ll_store_technician_get(struct ll_store *st, int64_t id,
 			    struct ll_technician **out);
 int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
 				     const char *username, bool disabled);
+/* Replaces the PHC password hash.  LL_ERR_NOT_FOUND for no such user. */
+int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
+				     const char *username,
+				     const char *pw_hash);
 /* org_id 0 lists every org. */
 int ll_store_technician_list(struct ll_store *st, int64_t org_id,
 			     struct ll_technician ***out, size_t *n_out);

@@ -50,6 +50,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_TECH_GET] = "SELECT " TECH_COLS TECH_FROM " WHERE t.id = ?",
 	[STMT_TECH_SET_DISABLED] = "UPDATE technicians SET disabled = ?"
 				   " WHERE org_id = ? AND username = ?",
+	[STMT_TECH_SET_PASSWORD] = "UPDATE technicians SET pw_hash = ?"
+		" WHERE org_id = ? AND username = ?",
 	[STMT_TECH_LIST] = "SELECT " TECH_COLS TECH_FROM
 			   " WHERE ?1 = 0 OR t.org_id = ?1"
 			   " ORDER BY o.name, t.username",
@@ -611,6 +613,28 @@ int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_TECH_SET_DISABLED, &s)) != LL_OK ||
 	    (r = bind_i64(st, s, 1, disabled)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
+	    (r = bind_text(st, s, 3, username)) != LL_OK ||
+	    (r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	if (sqlite3_changes(st->db) == 0)
+		r = LL_ERR_NOT_FOUND;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
+				     const char *username,
+				     const char *pw_hash)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || username == NULL || pw_hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_SET_PASSWORD, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, pw_hash)) != LL_OK ||
 	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
 	    (r = bind_text(st, s, 3, username)) != LL_OK ||
 	    (r = ll_store_step_done(st, s)) != LL_OK)

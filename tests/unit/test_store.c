@@ -443,6 +443,28 @@ static void test_technicians(struct fx *f, gconstpointer data)
 
 /* ---- tokens ---- */
 
+static void test_technician_password(struct fx *f, gconstpointer data)
+{
+	struct ll_technician *t = NULL;
+
+	g_assert_cmpint(ll_store_technician_set_password(f->st, f->org,
+							 "alice", "$new"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_find(f->st, f->org, "alice", &t),
+			==, LL_OK);
+	g_assert_cmpstr(t->pw_hash, ==, "$new");
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_technician_set_password(f->st, f->org,
+							 "nobody", "$x"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_password(f->st, f->org + 99,
+							 "alice", "$x"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_password(f->st, f->org,
+							 "alice", NULL),
+			==, LL_ERR_INVALID_ARG);
+}
+
 static void test_tokens(struct fx *f, gconstpointer data)
 {
 	uint8_t a[LL_HASH_LEN], b[LL_HASH_LEN], c[LL_HASH_LEN];
@@ -1234,6 +1256,7 @@ int main(int argc, char **argv)
 	ADD("/store/orgs", test_orgs);
 	g_test_add_func("/store/orgs/default_empty", test_org_default_empty);
 	ADD("/store/technicians", test_technicians);
+	ADD("/store/technician_password", test_technician_password);
 	ADD("/store/tokens", test_tokens);
 	ADD("/store/session/create", test_session_create);
 	ADD("/store/session/redeem", test_session_redeem);
