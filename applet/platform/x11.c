@@ -19,6 +19,7 @@
  * of reaching Xlib's default handler, which would exit the applet.
  */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -264,7 +265,8 @@ static int x11_monitors(struct ll_platform *p,
 	}
 	count += (size_t)n;
 	if (!ll_size_mul(count, sizeof(*list), &size)) {
-		XRRFreeMonitors(mons);
+		if (mons != NULL)
+			XRRFreeMonitors(mons);
 		return LL_ERR_TOO_LARGE;
 	}
 	if ((list = calloc(1, size)) == NULL) {
@@ -336,15 +338,18 @@ static int resolve_selection(struct x11 *x, const char *name, int32_t *sx,
 static int x11_select_monitor(struct ll_platform *p, const char *name)
 {
 	struct x11 *x = to_x11(p);
+	char copy[LL_PLATFORM_MONITOR_NAME_MAX];
 	int32_t sx, sy;
 	uint32_t sw, sh;
 	int r;
 
-	if (strlen(name) >= sizeof(x->sel_name))
+	/* name may be x->sel_name itself (refresh_geometry). */
+	if (strlen(name) >= sizeof(copy))
 		return LL_ERR_NOT_FOUND;
-	if ((r = resolve_selection(x, name, &sx, &sy, &sw, &sh)) != 0)
+	memcpy(copy, name, strlen(name) + 1);
+	if ((r = resolve_selection(x, copy, &sx, &sy, &sw, &sh)) != 0)
 		return r;
-	snprintf(x->sel_name, sizeof(x->sel_name), "%s", name);
+	memcpy(x->sel_name, copy, sizeof(copy));
 	x->sel_x = sx;
 	x->sel_y = sy;
 	x->sel_w = sw;
@@ -869,7 +874,7 @@ static int bind_scratch(struct x11 *x, KeySym sym, KeyCode *code)
 			s = &x->scratch[i];
 	}
 	if (s == NULL)
-		return LL_ERR_NO_CREDIT;
+		return LL_ERR_NOT_FOUND;	/* no keycode to spare */
 	if ((r = set_keysyms(x, s->code, sym)) != 0)
 		return r;
 	if (s == &x->scratch[x->n_scratch])

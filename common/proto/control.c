@@ -222,7 +222,8 @@ static int get_caps(struct pctx *c, json_t *o, uint32_t *out)
 		return perr(c, LL_ERR_SCHEMA,
 			    "field \"capabilities\" must be an array");
 	if (json_array_size(v) == 0)
-		return perr(c, LL_ERR_SCHEMA, "field \"capabilities\" is empty");
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"capabilities\" is empty");
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e))
 			return perr(c, LL_ERR_SCHEMA,

@@ -217,7 +217,8 @@ struct ll_http_req_parser {
 };
 
 static void req_fail(struct ll_http_req_parser *p, int err, int status,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static void req_fail(struct ll_http_req_parser *p, int err, int status,
 		     const char *fmt, ...)
@@ -276,8 +277,8 @@ static int req_hdr_result(struct ll_http_req_parser *p, int r)
 	if (r == 0)
 		return 0;
 	if (r == LL_ERR_TOO_LARGE)
-		req_fail(p, LL_ERR_TOO_LARGE, 431, "more than %zu header fields",
-			 p->lim.max_headers);
+		req_fail(p, LL_ERR_TOO_LARGE, 431,
+			 "more than %zu header fields", p->lim.max_headers);
 	else if (r == LL_ERR_MALFORMED)
 		req_fail(p, LL_ERR_MALFORMED, 400,
 			 "header value without a name");
@@ -303,7 +304,8 @@ static int req_on_header_value(http_parser *hp, const char *at, size_t len)
 	if (p->headers_done)
 		return 0;
 	if (memchr(at, '\0', len) != NULL) {
-		req_fail(p, LL_ERR_MALFORMED, 400, "NUL byte in a header value");
+		req_fail(p, LL_ERR_MALFORMED, 400,
+			 "NUL byte in a header value");
 		return -1;
 	}
 	return req_hdr_result(p, hdr_value(&p->hdrs, at, len));
@@ -390,18 +392,19 @@ static int req_on_headers_complete(http_parser *hp)
 	e = (int)header_count(r->headers, r->n_headers, "Host");
 	if (e > 1 || (e == 0 && hp->http_minor >= 1)) {
 		req_fail(p, LL_ERR_MALFORMED, 400,
-			 e ? "more than one Host header" : "Host header missing");
+			 e ? "more than one Host header" :
+			     "Host header missing");
 		return -1;
 	}
 	if (hp->upgrade && (chunked || (has_cl && hp->content_length > 0))) {
-		/* Whose are the bytes after the head: the body or the stream? */
+		/* Are the bytes after the head the body or the stream? */
 		req_fail(p, LL_ERR_MALFORMED, 400,
 			 "upgrade request must not carry a body");
 		return -1;
 	}
 	if (has_cl && hp->content_length > p->lim.max_body) {
-		req_fail(p, LL_ERR_TOO_LARGE, 413, "request body over %zu bytes",
-			 p->lim.max_body);
+		req_fail(p, LL_ERR_TOO_LARGE, 413,
+			 "request body over %zu bytes", p->lim.max_body);
 		return -1;
 	}
 
@@ -444,8 +447,8 @@ static int req_on_chunk_header(http_parser *hp)
 	/* The announced chunk size is checked before a byte of it is read. */
 	if (hp->content_length > p->lim.max_body ||
 	    have > p->lim.max_body - (size_t)hp->content_length) {
-		req_fail(p, LL_ERR_TOO_LARGE, 413, "request body over %zu bytes",
-			 p->lim.max_body);
+		req_fail(p, LL_ERR_TOO_LARGE, 413,
+			 "request body over %zu bytes", p->lim.max_body);
 		return -1;
 	}
 	return 0;
@@ -458,9 +461,10 @@ static int req_on_body(http_parser *hp, const char *at, size_t len)
 	size_t need, ncap;
 	uint8_t *nb;
 
-	if (r->body_len > p->lim.max_body || len > p->lim.max_body - r->body_len) {
-		req_fail(p, LL_ERR_TOO_LARGE, 413, "request body over %zu bytes",
-			 p->lim.max_body);
+	if (r->body_len > p->lim.max_body ||
+	    len > p->lim.max_body - r->body_len) {
+		req_fail(p, LL_ERR_TOO_LARGE, 413,
+			 "request body over %zu bytes", p->lim.max_body);
 		return -1;
 	}
 	need = r->body_len + len + 1;
@@ -590,6 +594,9 @@ int ll_http_req_parser_feed(struct ll_http_req_parser *p, const uint8_t *data,
 	}
 	if (len == 0)
 		return 0;
+	/* The count must fit the int we return; the rest waits. */
+	if (len > INT_MAX)
+		len = INT_MAX;
 	p->started = true;
 
 	while (off < len && !p->complete) {
@@ -628,11 +635,6 @@ int ll_http_req_parser_feed(struct ll_http_req_parser *p, const uint8_t *data,
 	}
 	if (p->complete && complete != NULL)
 		*complete = true;
-	/* off <= len, and callers feed what fits an int (see the header). */
-	if (off > INT_MAX) {
-		req_fail(p, LL_ERR_INVALID_ARG, 400, "feed over INT_MAX bytes");
-		return p->err;
-	}
 	return (int)off;
 }
 

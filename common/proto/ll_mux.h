@@ -90,7 +90,7 @@ struct ll_mux_event {
 		} data;
 		uint32_t credit;            /* send credit now on channel */
 		struct {
-			int err;            /* negative ll_err (from the code) */
+			int err;            /* negative ll_err: -code */
 			const char *reason; /* into the fed bytes, no NUL */
 			size_t reason_len;
 		} error;

@@ -30,7 +30,6 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include <openssl/ssl.h>
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "relay.h"
@@ -159,7 +158,6 @@ struct ll_conn *ll_conn_new(struct ll_core *core, int fd, const char *peer)
 	 * the half-built bufferevent), so they are not touched here: a leak
 	 * on out-of-memory is better than a double free.
 	 */
-	SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	c->bev = bufferevent_openssl_socket_new(core->base, fd, ssl,
 						BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE |

@@ -405,6 +405,25 @@ static void core_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- run ---- */
 
+static struct event_base *core_base_new(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base;
+
+	if (ec == NULL)
+		return NULL;
+	/*
+	 * One thread, no locks.  The changelist folds the add/delete of a
+	 * stream's write event (output empty -> full -> empty, once per TLS
+	 * record) into at most one epoll_ctl per loop pass.
+	 */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
+				      EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
 static void core_free(struct ll_core *core)
 {
 	struct ll_relay *relay = core->relay;
@@ -451,7 +470,7 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (relay->base == NULL) {
-		if ((relay->base = event_base_new()) == NULL) {
+		if ((relay->base = core_base_new()) == NULL) {
 			r = LL_ERR_NOMEM;
 			goto out;
 		}

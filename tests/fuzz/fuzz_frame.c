@@ -10,9 +10,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_roundtrip(const uint8_t *wire, int n, const struct ll_frame *f)
+static void check_roundtrip(const uint8_t *wire, int n,
+			    const struct ll_frame *f)
 {
-	struct ll_buf *b = ll_buf_new(LL_FRAME_HEADER_LEN + LL_FRAME_MAX_PAYLOAD);
+	struct ll_buf *b =
+		ll_buf_new(LL_FRAME_HEADER_LEN + LL_FRAME_MAX_PAYLOAD);
 	int r;
 
 	if (b == NULL)
@@ -51,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = ll_frame_decode(data + off, size - off, cap, &f);
 		if (n <= 0)
 			break;
-		if ((size_t)n > size - off || f.len + LL_FRAME_HEADER_LEN != (size_t)n)
+		if ((size_t)n > size - off ||
+		    f.len + LL_FRAME_HEADER_LEN != (size_t)n)
 			abort();
 		check_roundtrip(data + off, n, &f);
 		off += (size_t)n;

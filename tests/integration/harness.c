@@ -385,9 +385,12 @@ struct lh_relay *lh_relay_new(const char *name, const char *conf_extra)
 	make_ca(r, r->ca_cert, r->ca_key);
 	lh_make_leaf(r, r->cert_file, r->key_file, NULL);
 
+	/* LL_TEST_RELAY_CONF: extra lines for every relay (to check that a
+	 * test fails when the relay is configured to misbehave). */
 	conf = g_strdup_printf("# written by the integration harness\n"
-			       "[relay]\ncert_file=%s\nkey_file=%s\n%s",
-			       r->cert_file, r->key_file, r->conf_extra);
+			       "[relay]\ncert_file=%s\nkey_file=%s\n%s%s\n",
+			       r->cert_file, r->key_file, r->conf_extra,
+			       g_getenv("LL_TEST_RELAY_CONF") ?: "");
 	conf_path = g_build_filename(r->state_dir, "relay.conf", NULL);
 	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
 

@@ -363,7 +363,8 @@ static void test_malformed(void)
 		{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n"
 		 "Content-Length: 3\r\n\r\nabc",
 		 LL_ERR_MALFORMED, 400, "Transfer-Encoding"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+		{"POST / HTTP/1.1\r\nHost: h\r\n"
+		 "Transfer-Encoding: gzip\r\n\r\n",
 		 LL_ERR_MALFORMED, 400, "Transfer-Encoding"},
 		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
 		 "Content-Length: 3\r\n\r\nabc",
@@ -391,7 +392,8 @@ static void test_malformed(void)
 
 static void test_nul_in_value(void)
 {
-	static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n";
+	static const char req[] =
+		"GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n";
 	struct ll_http_req_parser *p = ll_http_req_parser_new(NULL);
 	bool complete;
 
@@ -413,7 +415,8 @@ static void test_too_large(void)
 	static const struct bad_case cases[] = {
 		{"GET /0123456789012345678901234567890123 HTTP/1.1\r\n",
 		 LL_ERR_TOO_LARGE, 414, "32 bytes"},
-		{"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n",
+		{"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+		 "D: 4\r\n",
 		 LL_ERR_TOO_LARGE, 431, "more than 4 header"},
 		/* Refused on the head alone, before any body byte. */
 		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n",
@@ -596,7 +599,9 @@ static void test_response_bad(void)
 				U8("HTTP/1.1 abc OK\r\n\r\n"), 19, NULL, &r),
 			==, LL_ERR_MALFORMED);
 	g_assert_cmpint(ll_http_response_head_parse(
-				U8("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n"), 32,
+				U8("HTTP/1.1 200 OK\r\nBad Name: x\r\n"
+				   "\r\n"),
+				32,
 				NULL, &r),
 			==, LL_ERR_MALFORMED);
 	g_assert_null(r);

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifeline-applet internals: the interfaces between the applet's files.
+ *
+ *   main.c            process setup, exit codes
+ *   app.c             GtkApplication, command line, window bookkeeping
+ *   pin_window.c      "PRODUCT – Enter PIN"
+ *   consent_dialog.c  "PRODUCT – Permission request"
+ *   session_bar.c     "PRODUCT – Session"
+ *   session.c         the session state machine (redeem, stream, control,
+ *                     consent, audit events, endings)
+ *   input_gate.c      what the technician's input may do right now,
+ *                     shared between the GTK thread and the RFB thread
+ *   rfb_server.c      libvncserver on its own thread (the only file that
+ *                     includes <rfb/rfb.h>)
+ *
+ * Threads: the GTK main thread runs the UI and the session pump; the RFB
+ * thread (only while `view` is granted) owns libvncserver and the platform
+ * capture/input instance.  They share only the input gate (mutex) and the
+ * RFB server's stop/wake pipe.
+ */
+#ifndef LL_APPLET_H
+#define LL_APPLET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gtk/gtk.h>
+
+/*
+ * Exit codes (also in --help):
+ *   0  the session ended normally: the user or the technician ended it,
+ *      or nobody answered the first permission request in time
+ *   1  internal failure (out of memory, cannot start the UI)
+ *   2  usage: bad command line
+ *   3  relay or redeem error: relay unreachable, TLS refused, PIN wrong
+ *      or expired, stream refused
+ *   4  connection lost during the session
+ */
+enum ll_applet_exit {
+	LL_APPLET_EXIT_OK = 0,
+	LL_APPLET_EXIT_FAILURE = 1,
+	LL_APPLET_EXIT_USAGE = 2,
+	LL_APPLET_EXIT_RELAY = 3,
+	LL_APPLET_EXIT_LOST = 4,
+};
+
+/* Seconds a permission request waits for an answer before it is denied. */
+#define LL_APPLET_CONSENT_TIMEOUT_S 60
+
+/* Plain words for one LL_CAP_* bit ("See your screen", ...). */
+const char *ll_applet_cap_words(uint32_t cap);
+/* "See your screen, Control your mouse and keyboard" or `none` when caps
+ * is 0 (g_free the result). */
+char *ll_applet_caps_sentence(uint32_t caps, const char *none);
+
+/* ---- input gate (input_gate.c): thread-safe ---- */
+
+struct ll_input_gate;
+
+struct ll_input_gate *ll_input_gate_new(void);
+void ll_input_gate_free(struct ll_input_gate *g);
+/* Called by the session on the GTK thread. */
+void ll_input_gate_set_control(struct ll_input_gate *g, bool granted);
+void ll_input_gate_set_consent_open(struct ll_input_gate *g, bool open);
+/* True while one of the applet's windows has the keyboard focus: keys go
+ * nowhere then (they would land in our own windows). */
+void ll_input_gate_set_applet_focus(struct ll_input_gate *g, bool focused);
+/* Rectangle of one of the applet's windows in root coordinates (key:
+ * any stable pointer); visible false or remove_window forgets it. */
+void ll_input_gate_set_window(struct ll_input_gate *g, const void *key,
+			      int32_t x, int32_t y, int32_t w, int32_t h,
+			      bool visible);
+void ll_input_gate_remove_window(struct ll_input_gate *g, const void *key);
+/* Called by the RFB thread for each injected event. */
+bool ll_input_gate_allows_pointer(struct ll_input_gate *g);
+bool ll_input_gate_allows_key(struct ll_input_gate *g);
+/* allows_pointer, and (root_x, root_y) is on none of our windows. */
+bool ll_input_gate_allows_click(struct ll_input_gate *g, int32_t root_x,
+				int32_t root_y);
+/* A counter that grows each time input stops being allowed, so the RFB
+ * thread knows to release held keys and buttons. */
+uint32_t ll_input_gate_closed_serial(struct ll_input_gate *g);
+
+/* ---- RFB server (rfb_server.c) ---- */
+
+struct ll_platform;
+struct ll_rfb_server;
+
+struct ll_rfb_server_cbs {
+	/*
+	 * Both are called on the RFB thread: marshal to the main loop.
+	 * client_ready: the client was created (the RFB version string is
+	 * already written to the socket), so the other end may now be
+	 * bridged to the peer.  ended: the RFB thread stopped on its own
+	 * (client gone, capture failed); reason is a sentence.
+	 */
+	void (*client_ready)(void *user);
+	void (*ended)(void *user, const char *reason);
+	void *user;
+};
+
+/*
+ * A server on platform p (taken over on success; selected monitor as
+ * is), input through gate (borrowed, must outlive the server).  Nothing
+ * runs until ll_rfb_server_start().  desktop_name: ServerInit's name.
+ */
+int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
+		      const char *desktop_name,
+		      const struct ll_rfb_server_cbs *cbs,
+		      struct ll_rfb_server **out);
+/*
+ * Starts the RFB thread with fd (one end of a connected socketpair, taken
+ * over in every case) as libvncserver's only, already connected client.
+ */
+int ll_rfb_server_start(struct ll_rfb_server *s, int fd);
+/* Wakes the RFB thread (e.g. the gate closed: release held input). */
+void ll_rfb_server_wake(struct ll_rfb_server *s);
+/* Stops and joins the thread, frees everything.  NULL ok. */
+void ll_rfb_server_free(struct ll_rfb_server *s);
+
+/* ---- windows (pin_window.c, consent_dialog.c, session_bar.c) ---- */
+
+struct ll_applet;
+
+/* Window bookkeeping shared by all windows (app.c): WM_CLASS, icon,
+ * keep-above, rectangle and focus tracking for the input gate. */
+void ll_applet_track_window(struct ll_applet *a, GtkWindow *w);
+/* "PRODUCT – what" (g_free). */
+char *ll_applet_title(const char *what);
+
+struct ll_pin_window;
+/* on_submit gets the PIN the user typed (digits only). */
+struct ll_pin_window *ll_pin_window_new(struct ll_applet *a,
+					void (*on_submit)(const char *pin,
+							  void *user),
+					void *user);
+void ll_pin_window_set_busy(struct ll_pin_window *w, bool busy,
+			    const char *status);
+void ll_pin_window_show_error(struct ll_pin_window *w, const char *message);
+void ll_pin_window_free(struct ll_pin_window *w);
+
+enum ll_consent_answer {
+	LL_CONSENT_ALLOW = 1,
+	LL_CONSENT_DENY,
+	LL_CONSENT_TIMEOUT,
+	LL_CONSENT_NOT_REQUESTED,  /* "I did not ask for this" */
+};
+
+struct ll_consent_dialog;
+/*
+ * Shows the dialog for caps asked by `name` of `org` (as the relay
+ * verified them).  on_answer is called once (never from inside _new or
+ * _free); the dialog stays until freed.
+ */
+struct ll_consent_dialog *ll_consent_dialog_new(
+	struct ll_applet *a, const char *name, const char *org, uint32_t caps,
+	int timeout_s,
+	void (*on_answer)(enum ll_consent_answer ans, void *user), void *user);
+void ll_consent_dialog_free(struct ll_consent_dialog *d);
+
+struct ll_session_bar;
+struct ll_session_bar *ll_session_bar_new(
+	struct ll_applet *a, const char *name, const char *org,
+	void (*on_stop_control)(void *user), void (*on_end)(void *user),
+	void *user);
+/* Refreshes "what they may do now" and a status line. */
+void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
+			   const char *status);
+void ll_session_bar_free(struct ll_session_bar *b);
+
+/* ---- session (session.c) ---- */
+
+struct ll_session;
+
+struct ll_session_opts {
+	const char *relay_url;
+	const char *ca_file;       /* NULL: system CAs only */
+	const char *display;       /* X display for capture; NULL = $DISPLAY */
+};
+
+/*
+ * A session of the applet; `done` is called on the main loop once it has
+ * ended (exit code, a sentence for the user), after which the session may
+ * be freed.
+ */
+struct ll_session *ll_session_new(struct ll_applet *a,
+				  const struct ll_session_opts *o,
+				  void (*done)(int exit_code,
+					       const char *why, void *user),
+				  void *user);
+/* Redeems pin (wiped after use), then runs the session.  Errors of the
+ * redeem step come back through on_redeem_error when it is set (the PIN
+ * window shows them and lets the user try again), else through done. */
+void ll_session_start(struct ll_session *s, const char *pin,
+		      void (*on_redeem_error)(const char *message,
+					      void *user));
+/* The user asked to end (window closed, End session). */
+void ll_session_end_by_user(struct ll_session *s);
+void ll_session_free(struct ll_session *s);
+
+/* ---- application (app.c) ---- */
+
+struct ll_input_gate *ll_applet_gate(struct ll_applet *a);
+/* Ends the process's main loop with that exit code. */
+void ll_applet_quit(struct ll_applet *a, int exit_code);
+int ll_applet_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Blocking client of the relay's HTTP API (API.md) on libcurl, shared by
+ * the applet and the agent.  No GTK: GUI code calls these from a worker
+ * thread (GTask), never from the main loop.  One struct ll_api_client
+ * belongs to one thread at a time (it keeps one curl handle, so the TLS
+ * connection is reused between calls).
+ *
+ * Transport rules (DESIGN.md section 6):
+ *  - https:// only; redirects are not followed.
+ *  - Proxies come from the environment exactly as libcurl reads them
+ *    (https_proxy / HTTPS_PROXY / all_proxy, no_proxy).
+ *  - TLS 1.2 minimum; peer and host verification always on (there is no
+ *    switch to turn them off).
+ *  - ca_file is an EXTRA trust anchor (API.md `--ca FILE`), as in
+ *    ll_tls_client_opts: libcurl's CURLOPT_CAINFO would replace the system
+ *    bundle, so the client hands libcurl the system bundle (CURLINFO_CAINFO
+ *    default path) with ca_file appended, as an in-memory CAINFO blob.
+ *    With no_system_cas only ca_file is trusted (tests).
+ *  - spki_pin ("sha256//BASE64", curl's format) goes to
+ *    CURLOPT_PINNEDPUBLICKEY, checked in addition to verification.
+ *  - Responses are capped (LL_API_MAX_RESPONSE) and parsed strictly with
+ *    jansson: a missing or mistyped member is LL_ERR_SCHEMA.
+ *  - Tokens, tickets, passwords and PINs are never logged; the client
+ *    wipes its copies (request bodies, response bodies, the stored token).
+ *
+ * Every call returns LL_OK or a negative ll_err and, on failure, fills the
+ * caller's struct ll_client_error (may be NULL) with a sentence fit for a
+ * person.  Outputs are untouched on failure.
+ */
+#ifndef LL_API_CLIENT_H
+#define LL_API_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define LL_API_MAX_RESPONSE (1024u * 1024u)
+#define LL_API_DEFAULT_TIMEOUT_MS 30000
+#define LL_API_DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+/*
+ * Where the relay is and how to trust it; shared by ll_api_client and
+ * ll_stream.  Strings are copied by the functions that take this.
+ */
+struct ll_relay_opts {
+	const char *url;          /* "https://HOST[:PORT]" (a trailing '/'
+				   * is fine, any other path is refused) */
+	const char *ca_file;      /* extra trust anchor (PEM) or NULL */
+	bool no_system_cas;       /* trust only ca_file (tests) */
+	const char *spki_pin;     /* "sha256//BASE64" or NULL */
+	int timeout_ms;           /* whole request; 0 = default */
+	int connect_timeout_ms;   /* TCP + proxy + TLS; 0 = default */
+};
+
+/*
+ * What went wrong, for a person and for code.
+ *   code        the negative ll_err also returned
+ *   http_status 0 when no HTTP answer came (transport failure)
+ *   api_code    the API's error.code ("pin_invalid", "unauthorized", ...),
+ *               "" when there was none (transport failure, or a stream
+ *               refusal without a JSON body)
+ *   message     the API's error.message, or a transport sentence such as
+ *               "could not connect to relay at https://h:8443: Connection
+ *               refused" or "TLS: certificate verify failed ..."
+ *   retry_after seconds from Retry-After (rate_limited), else 0
+ * Mapping of code (ll_client_error_from_status): transport errors
+ * LL_ERR_IO, LL_ERR_TIMEOUT, LL_ERR_TLS, LL_ERR_TLS_VERIFY (certificate or
+ * pin refused); API errors by status: 400 LL_ERR_INVALID_ARG,
+ * 401 LL_ERR_AUTH_FAILED, 403 LL_ERR_DISABLED for account_disabled else
+ * LL_ERR_AUTH_FAILED, 404 LL_ERR_NOT_FOUND, 409 LL_ERR_CONFLICT,
+ * pin_expired (any status) and 410 LL_ERR_EXPIRED, 413 LL_ERR_TOO_LARGE,
+ * 400 unsupported_version LL_ERR_BAD_VERSION, other 4xx (429
+ * rate_limited included: see api_code and retry_after) LL_ERR_PROTOCOL,
+ * 5xx LL_ERR_INTERNAL.  A response that breaks the API's schema:
+ * LL_ERR_BAD_JSON / LL_ERR_SCHEMA / LL_ERR_TOO_LARGE (over the cap).
+ */
+#define LL_CLIENT_API_CODE_LEN 48
+#define LL_CLIENT_MESSAGE_LEN 320
+struct ll_client_error {
+	int code;
+	int http_status;
+	char api_code[LL_CLIENT_API_CODE_LEN];
+	char message[LL_CLIENT_MESSAGE_LEN];
+	int retry_after;
+};
+/* Empties e (code LL_OK, status 0, empty strings).  NULL ok. */
+void ll_client_error_clear(struct ll_client_error *e);
+/* Fills e (NULL ok) with code and a formatted message; api_code "". */
+void ll_client_error_set(struct ll_client_error *e, int code, int http_status,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The ll_err for an HTTP error status and API code (table above). */
+int ll_client_error_from_status(int http_status, const char *api_code);
+
+struct ll_api_client;
+
+/* A client for one relay.  NULL with *err filled on a bad URL or OOM. */
+struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
+					struct ll_client_error *err);
+void ll_api_client_free(struct ll_api_client *c);
+
+/* The bearer token used by the calls that need one (copied; NULL clears;
+ * the old copy is wiped).  ll_api_login sets it, ll_api_logout clears it. */
+int ll_api_client_set_token(struct ll_api_client *c, const char *token);
+bool ll_api_client_has_token(const struct ll_api_client *c);
+/* The base URL as given, without a trailing '/' (for messages). */
+const char *ll_api_client_url(const struct ll_api_client *c);
+
+/* ---- results: owned by the caller, released with the _clear functions */
+
+struct ll_api_technician {
+	int64_t id;               /* 0 when the API did not say (redeem) */
+	char *name;
+	char *org;
+	char **permissions;       /* NULL-terminated; NULL for redeem */
+	size_t n_permissions;
+	uint32_t caps;            /* LL_CAP_* among the permissions */
+};
+void ll_api_technician_clear(struct ll_api_technician *t);
+
+struct ll_api_login {
+	char *token;              /* secret: wiped by _clear */
+	int64_t expires_in;       /* seconds */
+	struct ll_api_technician technician;
+	/* Set instead of everything above when the API answered
+	 * 401 mfa_required: finish with ll_api_login_mfa().  Secret. */
+	char *mfa_token;
+};
+void ll_api_login_clear(struct ll_api_login *l);
+
+struct ll_api_pin {
+	char *session_id;
+	char *pin;                /* 6 digits; secret */
+	char *expires_at;         /* RFC 3339 as sent */
+	int64_t expires_at_unix;
+	char *ticket;             /* agent ticket; secret */
+};
+void ll_api_pin_clear(struct ll_api_pin *p);
+
+struct ll_api_session_info {
+	char *session_id;
+	char *state;              /* waiting, connected, ended, expired */
+	char *lock;               /* NULL when absent */
+	int64_t created_at;       /* unix seconds, 0 when null/absent */
+	int64_t expires_at;
+	int64_t connected_at;
+	int64_t ended_at;
+	char *end_reason;         /* NULL when null/absent */
+	uint64_t bytes_agent_to_applet;
+	uint64_t bytes_applet_to_agent;
+};
+struct ll_api_session_list {
+	struct ll_api_session_info *sessions;
+	size_t n_sessions;
+};
+void ll_api_session_list_clear(struct ll_api_session_list *l);
+
+struct ll_api_redeem {
+	char *session_id;
+	char *ticket;             /* applet ticket; secret */
+	struct ll_api_technician technician;  /* name and org only */
+	uint32_t capabilities;    /* LL_CAP_* the technician may ask for */
+	char *stream_path;        /* "/api/v1/stream" */
+};
+void ll_api_redeem_clear(struct ll_api_redeem *r);
+
+/* ---- calls ---- */
+
+/*
+ * POST /api/v1/login.  org may be NULL.  On 200 fills *out and keeps the
+ * token in the client.  On 401 mfa_required returns LL_OK with only
+ * out->mfa_token set (call ll_api_login_mfa with the TOTP code).
+ */
+int ll_api_login(struct ll_api_client *c, const char *user, const char *org,
+		 const char *password, struct ll_api_login *out,
+		 struct ll_client_error *err);
+/* POST /api/v1/login/mfa {mfa_token, code}; as ll_api_login. */
+int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
+		     const char *code, struct ll_api_login *out,
+		     struct ll_client_error *err);
+/* POST /api/v1/logout with the token (204); the token is cleared. */
+int ll_api_logout(struct ll_api_client *c, struct ll_client_error *err);
+
+/* POST /api/v1/sessions {lock} (lock NULL = not sent = "any"); 201. */
+int ll_api_pin_new(struct ll_api_client *c, const char *lock,
+		   struct ll_api_pin *out, struct ll_client_error *err);
+/* GET /api/v1/sessions; 200. */
+int ll_api_sessions_list(struct ll_api_client *c,
+			 struct ll_api_session_list *out,
+			 struct ll_client_error *err);
+/* DELETE /api/v1/sessions/ID; 204. */
+int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
+			  struct ll_client_error *err);
+/*
+ * POST /api/v1/sessions/ID/events {type, capabilities?, reason?}; 204.
+ * type: "consent", "revoke", "not_requested" or "ended".  bearer is
+ * either side's ticket, or NULL for the client's token.  caps 0 = no
+ * capabilities member; reason NULL = none.
+ */
+int ll_api_session_event(struct ll_api_client *c, const char *session_id,
+			 const char *bearer, const char *type, uint32_t caps,
+			 const char *reason, struct ll_client_error *err);
+/* POST /api/v1/pins/redeem {pin, org?}; 200.  No token needed. */
+int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
+		      const char *org, struct ll_api_redeem *out,
+		      struct ll_client_error *err);
+
+#endif

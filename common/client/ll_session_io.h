@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The pump that runs one session over an open stream (ll_stream.h) from a
+ * GLib main loop, for both the applet and the agent.  It owns the TLS
+ * connection and an ll_mux (DESIGN.md section 3) and
+ *  - delivers the peer's HELLO, control messages of channel 0 (parsed by
+ *    ll_control), channel opens and closes, and the session's end through
+ *    callbacks;
+ *  - sends control messages, opens and closes channels;
+ *  - BRIDGES a mux channel to a local file descriptor (one end of a
+ *    socketpair), which is how libvncserver in the applet and the RFB
+ *    client in the agent speak RFB over channel 1 without any listening
+ *    port.  Flow control is end to end: bytes from the fd go out only as
+ *    far as the peer granted credit (the fd is not polled while the
+ *    credit is 0 or the outgoing buffer is full), bytes from the channel
+ *    are acknowledged to the peer (ll_mux_consume) only once written to
+ *    the fd.  A slow local reader thus slows the remote sender and memory
+ *    stays bounded (at most one window per bridged channel buffered here).
+ *
+ * Threading: one GMainContext; every function must be called from the
+ * thread that runs it.  All I/O happens in the session's GSource; the
+ * functions below only queue work and wake the source, so they never
+ * call a callback from inside themselves.
+ *
+ * Lifetime: ll_session_io_new() returns the application's reference.
+ * on_closed is delivered exactly once (from the main loop), unless the
+ * application calls ll_session_io_free() first: free detaches the
+ * callbacks (none is called after it), closes hard, or lets an orderly
+ * end already in progress (ll_session_io_end) finish in the background.
+ * Calling ll_session_io_free() or any other function from inside any
+ * callback is safe: the pump holds its own reference while dispatching.
+ *
+ * Control messages travel as ll_control_encode() frames (u32 length +
+ * JSON).  A control message that does not parse ends the session with an
+ * ERROR frame to the peer and on_closed(err = the parse error).
+ */
+#ifndef LL_SESSION_IO_H
+#define LL_SESSION_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <glib.h>
+
+#include "ll_mux.h"
+#include "ll_control.h"
+
+struct ll_stream;
+struct ll_session_io;
+
+enum ll_session_state {
+	LL_SESSION_HANDSHAKE = 0, /* our HELLO queued; waiting for the peer's
+				   * (the relay holds us until the other side
+				   * joins: this can take minutes) */
+	LL_SESSION_READY,         /* peer HELLO received: channels work */
+	LL_SESSION_ENDING,        /* orderly end: flushing, TLS shutdown */
+	LL_SESSION_CLOSED,        /* socket closed; on_closed delivered or
+				   * about to be */
+};
+/* "handshake", "ready", "ending", "closed". */
+const char *ll_session_state_name(enum ll_session_state st);
+
+/* Why a session ended (on_closed). */
+enum ll_session_end {
+	LL_SESSION_END_LOCAL = 0, /* we called ll_session_io_end() */
+	LL_SESSION_END_PEER,      /* the peer sent control "end" (reason is
+				   * the peer's) */
+	LL_SESSION_END_LOST,      /* the stream closed without "end": relay
+				   * gone, session deleted, network lost */
+	LL_SESSION_END_ERROR,     /* a protocol or TLS error, ours or the
+				   * peer's (ERROR frame), or hard close */
+};
+/* "ended here", "ended by the other side", "connection lost", "error". */
+const char *ll_session_end_name(enum ll_session_end why);
+
+/*
+ * Callbacks; any may be NULL.  user is the pointer given to _new.
+ * Pointers passed in are valid only during the call.
+ */
+struct ll_session_io_cbs {
+	/* The peer's mux HELLO arrived: state is READY now. */
+	void (*on_ready)(struct ll_session_io *s, void *user);
+	/* A control message from channel 0.  An "end" message is delivered
+	 * here too; the pump then closes the stream by itself and reports
+	 * on_closed(LL_SESSION_END_PEER, its reason). */
+	void (*on_control)(struct ll_session_io *s,
+			   const struct ll_control_msg *msg, void *user);
+	/* The peer opened a channel (not bridged yet: bridge it or use
+	 * on_channel_data; nothing is read from it until one of those). */
+	void (*on_channel_open)(struct ll_session_io *s, uint16_t channel,
+				void *user);
+	/* A channel ended other than by ll_session_io_channel_close():
+	 * the peer closed it, or its bridged fd reached EOF or failed.  A
+	 * bridged fd is closed by the pump first (after writing what the
+	 * peer had sent). */
+	void (*on_channel_close)(struct ll_session_io *s, uint16_t channel,
+				 void *user);
+	/* Data on an open channel that is not bridged.  Counted as consumed
+	 * when the callback returns (copy what you need): bulk transfers
+	 * should bridge instead to get backpressure. */
+	void (*on_channel_data)(struct ll_session_io *s, uint16_t channel,
+				const uint8_t *data, size_t len, void *user);
+	/* The session is over (exactly once; see Lifetime).  err is LL_OK
+	 * for LOCAL/PEER/LOST endings, the negative ll_err otherwise.
+	 * reason is a sentence for a person (never NULL). */
+	void (*on_closed)(struct ll_session_io *s, enum ll_session_end why,
+			  int err, const char *reason, void *user);
+};
+
+struct ll_session_io_opts {
+	enum ll_mux_side side;    /* LL_MUX_APPLET or LL_MUX_AGENT */
+	/* Mux tuning; 0 = ll_mux_config_default()'s values. */
+	uint32_t initial_window;
+	size_t out_max;
+	/* Longest an orderly end may take before the hard close; 0 = 2000. */
+	int end_timeout_ms;
+	/* Fail with LL_ERR_TIMEOUT if the peer's HELLO does not come in
+	 * time; 0 = wait forever (the other side may join much later). */
+	int hello_timeout_ms;
+	GMainContext *context;    /* NULL = the thread-default context */
+};
+/* side agent, the defaults above. */
+void ll_session_io_opts_default(struct ll_session_io_opts *o);
+
+/*
+ * Starts pumping stream (from ll_stream_open) in o->context.  On success
+ * the session owns stream (and its extra bytes, fed first) and *out is
+ * the application's reference; on failure stream is still the caller's.
+ * cbs is copied.  LL_ERR_INVALID_ARG, LL_ERR_NOMEM.
+ */
+int ll_session_io_new(struct ll_stream *stream,
+		      const struct ll_session_io_opts *o,
+		      const struct ll_session_io_cbs *cbs, void *user,
+		      struct ll_session_io **out);
+/* Drops the application's reference (see Lifetime).  NULL ok. */
+void ll_session_io_free(struct ll_session_io *s);
+
+enum ll_session_state ll_session_io_state(const struct ll_session_io *s);
+/* The mux side this session speaks as. */
+enum ll_mux_side ll_session_io_side(const struct ll_session_io *s);
+
+/*
+ * Queue a control message (serialised with ll_control_encode; checked
+ * against the schema before anything is queued).  May be called before
+ * READY: it goes out once the peer's HELLO granted credit.  The queue is
+ * bounded (LL_SESSION_CONTROL_QUEUE): LL_ERR_TOO_LARGE when full.
+ * LL_ERR_CLOSED once ENDING or CLOSED.
+ */
+#define LL_SESSION_CONTROL_QUEUE (256u * 1024u)
+int ll_session_io_send_control(struct ll_session_io *s,
+			       const struct ll_control_msg *msg);
+
+/*
+ * Open a channel of our parity (applet odd: 1 = RFB; agent even >= 2);
+ * errors as ll_mux_open.  open_next picks the lowest free id >= 2.
+ */
+int ll_session_io_channel_open(struct ll_session_io *s, uint16_t channel);
+int ll_session_io_channel_open_next(struct ll_session_io *s,
+				    uint16_t *channel);
+/*
+ * Close an open channel now (a bridge is torn down: its fd closed, bytes
+ * not yet sent dropped).  No on_channel_close follows.  LL_ERR_NOT_FOUND
+ * if it is not open.
+ */
+int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel);
+
+/*
+ * Bridge an open channel (opened by either side) to fd, which the
+ * session takes over on success: it is made non-blocking, and closed when
+ * the channel or the session ends.  Bytes read from fd go out on the
+ * channel; bytes arriving on it are written to fd.  EOF on fd closes the
+ * channel once what was read has been sent; a CLOSE from the peer closes
+ * fd once what was received has been written (bounded by end_timeout_ms).
+ * LL_ERR_NOT_FOUND (channel not open), LL_ERR_CONFLICT (already bridged),
+ * LL_ERR_INVALID_ARG (channel 0, fd < 0), LL_ERR_CLOSED (session ending).
+ */
+int ll_session_io_bridge(struct ll_session_io *s, uint16_t channel, int fd);
+
+/*
+ * Orderly end: queue control {"type":"end","reason":reason} (when the
+ * peer's HELLO has come, so it can be sent), flush what is queued for the
+ * stream (bridged bytes not yet taken are dropped), close TLS cleanly,
+ * close the socket, then on_closed(LL_SESSION_END_LOCAL, LL_OK, reason).
+ * Bounded by end_timeout_ms, after which it closes hard.  reason: 1..1024
+ * bytes, no NUL.  LL_ERR_CLOSED if already ending or closed.
+ */
+int ll_session_io_end(struct ll_session_io *s, const char *reason);
+
+/*
+ * Hard close: socket and bridged fds closed now, nothing more sent;
+ * on_closed(LL_SESSION_END_ERROR, LL_ERR_CLOSED, reason) follows from the
+ * main loop (if the application still holds its reference).  A no-op
+ * once CLOSED.
+ */
+void ll_session_io_close(struct ll_session_io *s, const char *reason);
+
+/* Counters: stream bytes read and written (TLS payload, all channels). */
+uint64_t ll_session_io_bytes_in(const struct ll_session_io *s);
+uint64_t ll_session_io_bytes_out(const struct ll_session_io *s);
+/* Bytes currently buffered by the pump (mux out, control queue, bridge
+ * buffers): the figure a memory-bound test watches. */
+size_t ll_session_io_buffered(const struct ll_session_io *s);
+
+#endif
