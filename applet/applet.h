@@ -102,12 +102,14 @@ struct ll_rfb_server_cbs {
 };
 
 /*
- * A server on platform p (taken over on success; selected monitor as
- * is), input through gate (borrowed, must outlive the server).  Nothing
- * runs until ll_rfb_server_start().  desktop_name: ServerInit's name.
+ * A server on platform p (taken over on success) showing `monitor` (a
+ * name from ll_platform_monitors(), NULL = the whole desktop), input
+ * through gate (borrowed, must outlive the server).  Nothing runs until
+ * ll_rfb_server_start().  desktop_name: ServerInit's name.
+ * LL_ERR_NOT_FOUND: no such monitor.
  */
 int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
-		      const char *desktop_name,
+		      const char *monitor, const char *desktop_name,
 		      const struct ll_rfb_server_cbs *cbs,
 		      struct ll_rfb_server **out);
 /*
@@ -178,6 +180,7 @@ struct ll_session_opts {
 	const char *relay_url;
 	const char *ca_file;       /* NULL: system CAs only */
 	const char *display;       /* X display for capture; NULL = $DISPLAY */
+	const char *monitor;       /* monitor to share; NULL = all */
 };
 
 /*
@@ -201,6 +204,11 @@ void ll_session_end_by_user(struct ll_session *s);
 void ll_session_free(struct ll_session *s);
 
 /* ---- application (app.c) ---- */
+
+/* The session redeemed the PIN: the PIN window goes away. */
+void ll_applet_pin_done(struct ll_applet *a);
+/* The user closed the PIN window (pin_window.c). */
+void ll_applet_pin_cancelled(struct ll_applet *a);
 
 struct ll_input_gate *ll_applet_gate(struct ll_applet *a);
 /* Ends the process's main loop with that exit code. */

@@ -99,7 +99,7 @@ void ll_capture_cursor_free(struct ll_capture_cursor *c);
 /* ll_platform_features() bits: what this display offers. */
 enum ll_platform_feature {
 	LL_PLATFORM_FEAT_SHM = 1u << 0,      /* fast shared-memory capture */
-	LL_PLATFORM_FEAT_DAMAGE = 1u << 1,   /* exact damage, else full frames */
+	LL_PLATFORM_FEAT_DAMAGE = 1u << 1,   /* exact damage, else full */
 	LL_PLATFORM_FEAT_CURSOR = 1u << 2,   /* cursor image */
 	LL_PLATFORM_FEAT_MONITORS = 1u << 3, /* per-monitor list */
 	LL_PLATFORM_FEAT_INPUT = 1u << 4,    /* pointer and key injection */
@@ -154,12 +154,20 @@ struct ll_platform {
 	const struct ll_platform_ops *ops;
 };
 
-/*
- * Backends compiled in.  X11 knobs, read at open, for tests and for
- * debugging a misbehaving server: LL_PLATFORM_X11_NO_SHM=1 forces the
- * XGetImage path, LL_PLATFORM_X11_NO_DAMAGE=1 the full-frame fallback.
- */
+/* Backends compiled in. */
 extern const struct ll_platform_ops ll_platform_x11_ops;
+
+/*
+ * The X11 backend with fallbacks forced, for tests and for debugging a
+ * misbehaving server.  ll_platform_open("x11", ...) reads the same from
+ * the environment: LL_PLATFORM_X11_NO_SHM=1, LL_PLATFORM_X11_NO_DAMAGE=1.
+ */
+enum ll_platform_x11_flag {
+	LL_PLATFORM_X11_NO_SHM = 1u << 0,    /* XGetImage instead of XShm */
+	LL_PLATFORM_X11_NO_DAMAGE = 1u << 1, /* full frames, no XDamage */
+};
+int ll_platform_x11_open(const char *display, unsigned flags,
+			 struct ll_platform **out);
 
 /*
  * Opens backend `backend` ("x11"; NULL picks the first that opens) on
@@ -226,6 +234,10 @@ int ll_platform_dispatch(struct ll_platform *p, unsigned *events);
 int ll_platform_pointer_move(struct ll_platform *p, int32_t x, int32_t y);
 int ll_platform_pointer_button(struct ll_platform *p, unsigned button,
 			       bool down);
+/*
+ * LL_ERR_NOT_FOUND: the keysym is not in the map and no keycode is free
+ * to bind it; LL_ERR_TOO_LARGE: too many keys held down at once.
+ */
 int ll_platform_key(struct ll_platform *p, uint32_t keysym, bool down);
 /* Releases every key and button this instance holds pressed. */
 int ll_platform_input_reset(struct ll_platform *p);

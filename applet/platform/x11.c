@@ -545,8 +545,14 @@ static int x11_damage(struct ll_platform *p, struct ll_capture_rect *rects,
 	int nr = 0, i;
 
 	if (x->full_pending || !x->have_damage) {
-		if (x->have_damage)
+		/*
+		 * Done on the server before we return: a subtract still in
+		 * flight would swallow damage drawn after this call.
+		 */
+		if (x->have_damage) {
 			XDamageSubtract(x->dpy, x->damage, None, None);
+			XSync(x->dpy, False);
+		}
 		rects[0].x = rects[0].y = 0;
 		rects[0].width = x->fmt.width;
 		rects[0].height = x->fmt.height;
@@ -1058,8 +1064,8 @@ static void x11_free(struct ll_platform *p)
 			XDamageDestroy(x->dpy, x->damage);
 		if (x->region != None)
 			XFixesDestroyRegion(x->dpy, x->region);
-		trap_end(x->dpy, old, true);
 		shm_destroy(x);
+		trap_end(x->dpy, old, true);
 		XCloseDisplay(x->dpy);
 	}
 	if (x->kmap != NULL)
@@ -1100,11 +1106,11 @@ static int probe_format(struct x11 *x)
 	return 0;
 }
 
-static void probe_extensions(struct x11 *x)
+static void probe_extensions(struct x11 *x, unsigned flags)
 {
 	int major = 0, minor = 0, ev, err;
 
-	if (XShmQueryExtension(x->dpy) && !env_set("LL_PLATFORM_X11_NO_SHM")) {
+	if (XShmQueryExtension(x->dpy) && !(flags & LL_PLATFORM_X11_NO_SHM)) {
 		x->have_shm = shm_create(x) == 0;
 		if (!x->have_shm)
 			ll_info("x11: MIT-SHM unusable, using XGetImage");
@@ -1115,7 +1121,7 @@ static void probe_extensions(struct x11 *x)
 		XFixesSelectCursorInput(x->dpy, x->root,
 					XFixesDisplayCursorNotifyMask);
 	}
-	if (x->have_xfixes && !env_set("LL_PLATFORM_X11_NO_DAMAGE") &&
+	if (x->have_xfixes && !(flags & LL_PLATFORM_X11_NO_DAMAGE) &&
 	    XDamageQueryExtension(x->dpy, &x->damage_event,
 				  &x->damage_error) &&
 	    XDamageQueryVersion(x->dpy, &major, &minor) &&
@@ -1145,12 +1151,15 @@ static void probe_extensions(struct x11 *x)
 	(void)err;
 }
 
-static int x11_open(const char *display, struct ll_platform **out)
+int ll_platform_x11_open(const char *display, unsigned flags,
+			 struct ll_platform **out)
 {
 	struct x11 *x;
 	XErrorHandler old;
 	int r, err;
 
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return LL_ERR_NOMEM;
 	x->base.ops = &ll_platform_x11_ops;
@@ -1168,7 +1177,7 @@ static int x11_open(const char *display, struct ll_platform **out)
 	if ((r = load_keymap(x)) != 0)
 		goto out;
 	old = trap_begin();
-	probe_extensions(x);
+	probe_extensions(x, flags);
 	err = trap_end(x->dpy, old, true);
 	if (err != 0)
 		ll_warn("x11: X error %d while setting up extensions", err);
@@ -1183,6 +1192,17 @@ static int x11_open(const char *display, struct ll_platform **out)
 out:
 	x11_free(x != NULL ? &x->base : NULL);
 	return r;
+}
+
+static int x11_open(const char *display, struct ll_platform **out)
+{
+	unsigned flags = 0;
+
+	if (env_set("LL_PLATFORM_X11_NO_SHM"))
+		flags |= LL_PLATFORM_X11_NO_SHM;
+	if (env_set("LL_PLATFORM_X11_NO_DAMAGE"))
+		flags |= LL_PLATFORM_X11_NO_DAMAGE;
+	return ll_platform_x11_open(display, flags, out);
 }
 
 const struct ll_platform_ops ll_platform_x11_ops = {

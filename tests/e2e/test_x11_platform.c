@@ -246,6 +246,16 @@ static size_t compare_picture(const struct ll_capture_format *f,
 	return bad;
 }
 
+static struct ll_platform *open_flags(unsigned flags)
+{
+	struct ll_platform *p = NULL;
+
+	g_assert_cmpint(ll_platform_x11_open(display_name, flags, &p), ==, 0);
+	g_assert_nonnull(p);
+	g_assert_cmpstr(ll_platform_name(p), ==, "x11");
+	return p;
+}
+
 static struct ll_platform *open_backend(void)
 {
 	struct ll_platform *p = NULL;
@@ -300,7 +310,7 @@ static gboolean covers(const struct ll_capture_rect *r, size_t n, uint32_t x,
 	return FALSE;
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ------------------------------------------------------------- */
 
 static void test_format(void)
 {
@@ -403,9 +413,7 @@ static void test_xgetimage_fallback(void)
 
 	draw_picture();
 	shm = open_backend();
-	g_setenv("LL_PLATFORM_X11_NO_SHM", "1", TRUE);
-	plain = open_backend();
-	g_unsetenv("LL_PLATFORM_X11_NO_SHM");
+	plain = open_flags(LL_PLATFORM_X11_NO_SHM);
 	g_assert_cmpuint(ll_platform_features(shm) & LL_PLATFORM_FEAT_SHM, !=,
 			 0);
 	g_assert_cmpuint(ll_platform_features(plain) & LL_PLATFORM_FEAT_SHM,
@@ -477,7 +485,6 @@ static void test_damage(void)
 	fill(500, 300, 5, 5, 0x040506);
 	XSync(tdpy, False);
 	wait_backend(p, LL_PLATFORM_EV_DAMAGE);
-	g_usleep(50 * 1000);
 	g_assert_cmpint(ll_platform_damage(p, rects, 1, &n), ==, 0);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_true(covers(rects, 1, 10, 10));
@@ -488,9 +495,7 @@ static void test_damage(void)
 	ll_platform_free(p);
 
 	/* Without XDamage every call is a full frame. */
-	g_setenv("LL_PLATFORM_X11_NO_DAMAGE", "1", TRUE);
-	p = open_backend();
-	g_unsetenv("LL_PLATFORM_X11_NO_DAMAGE");
+	p = open_flags(LL_PLATFORM_X11_NO_DAMAGE);
 	g_assert_cmpuint(ll_platform_features(p) & LL_PLATFORM_FEAT_DAMAGE, ==,
 			 0);
 	for (i = 0; i < 2; i++) {
@@ -543,7 +548,7 @@ static void test_monitors(void)
 	g_test_message("Xvfb monitor: %s", mons[1].name);
 	free(mons);
 
-	/* What `xrandr --setmonitor LL-TEST 400/100x300/75+100+50 none` does. */
+	/* As `xrandr --setmonitor LL-TEST 400/100x300/75+100+50 none`. */
 	vm = XRRAllocateMonitor(tdpy, 0);
 	vm->name = name;
 	vm->x = 100;
@@ -582,9 +587,9 @@ static void test_monitors(void)
 	g_assert_cmpuint(rects[0].width, ==, 400);
 	fill(450, 320, 100, 100, 0x33cc99);
 	XSync(tdpy, False);
-	g_test_message("ev %x", wait_backend(p, LL_PLATFORM_EV_DAMAGE));
+	g_assert_cmpuint(wait_backend(p, LL_PLATFORM_EV_DAMAGE) &
+			 LL_PLATFORM_EV_DAMAGE, !=, 0);
 	g_assert_cmpint(ll_platform_damage(p, rects, 16, &n), ==, 0);
-	for (size_t k = 0; k < n; k++) g_test_message("r %u %u %u %u", rects[k].x, rects[k].y, rects[k].width, rects[k].height);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_cmpuint(rects[0].x, ==, 350);
 	g_assert_cmpuint(rects[0].y, ==, 270);
@@ -593,17 +598,19 @@ static void test_monitors(void)
 
 	/* Pointer coordinates are the monitor's. */
 	g_assert_cmpint(ll_platform_pointer_move(p, 10, 20), ==, 0);
-	XSync(tdpy, False);
+	/* A round trip on the backend's connection: the motion is done. */
+	g_assert_cmpint(ll_platform_pointer_position(p, &px, &py), ==, 0);
+	g_assert_cmpint(px, ==, 10);
+	g_assert_cmpint(py, ==, 20);
 	XQueryPointer(tdpy, DefaultRootWindow(tdpy), &root_ret, &child, &rx,
 		      &ry, &wx, &wy, &mask);
 	g_assert_cmpint(rx, ==, 110);
 	g_assert_cmpint(ry, ==, 70);
-	g_assert_cmpint(ll_platform_pointer_position(p, &px, &py), ==, 0);
-	g_assert_cmpint(px, ==, 10);
-	g_assert_cmpint(py, ==, 20);
 	/* Clamped to the monitor: never into the rest of the desktop. */
 	g_assert_cmpint(ll_platform_pointer_move(p, 5000, -30), ==, 0);
-	XSync(tdpy, False);
+	g_assert_cmpint(ll_platform_pointer_position(p, &px, &py), ==, 0);
+	g_assert_cmpint(px, ==, 399);
+	g_assert_cmpint(py, ==, 0);
 	XQueryPointer(tdpy, DefaultRootWindow(tdpy), &root_ret, &child, &rx,
 		      &ry, &wx, &wy, &mask);
 	g_assert_cmpint(rx, ==, 499);
@@ -669,12 +676,18 @@ static void type_and_check(struct ll_platform *p, Window win, KeySym sym)
 
 	g_assert_cmpint(ll_platform_key(p, (uint32_t)sym, true), ==, 0);
 	g_assert_cmpint(ll_platform_key(p, (uint32_t)sym, false), ==, 0);
-	g_assert_true(wait_event(win, KeyPress, &e));
-	XLookupString(&e.xkey, text, sizeof(text), &got, NULL);
-	g_test_message("sent %s (0x%lx), got %s (0x%lx)", XKeysymToString(sym),
-		       sym, XKeysymToString(got), got);
+	/* Skip a Shift the backend added or lifted around the key. */
+	do {
+		g_assert_true(wait_event(win, KeyPress, &e));
+		XLookupString(&e.xkey, text, sizeof(text), &got, NULL);
+	} while (IsModifierKey(got) && !IsModifierKey(sym));
+	/* Hex only: XKeysymToString leaks for Unicode keysyms. */
+	g_test_message("sent keysym 0x%lx, got 0x%lx", sym, got);
 	g_assert_cmphex(got, ==, sym);
-	g_assert_true(wait_event(win, KeyRelease, &e));
+	do {
+		g_assert_true(wait_event(win, KeyRelease, &e));
+	} while (IsModifierKey(XLookupKeysym(&e.xkey, 0)) &&
+		 !IsModifierKey(sym));
 }
 
 static void test_input(void)

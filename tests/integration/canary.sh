@@ -35,7 +35,8 @@ if [ ! -s "$list" ]; then
 	echo "canary: no relay logs in $logs" >&2
 	exit 1
 fi
-if ! xargs -d '\n' grep -l 'lifeline-relay: listening on' <"$list" >/dev/null; then
+if ! xargs -d '\n' grep -l 'lifeline-relay: listening on' <"$list" \
+	>/dev/null; then
 	echo "canary: no serve log among the logs: nothing to check" >&2
 	exit 1
 fi

@@ -228,7 +228,8 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 	for (i = 1; argv->pdata[i] != NULL; i++)
 		g_string_append_printf(entry, " %s",
 				       (char *)argv->pdata[i]);
-	g_string_append_printf(entry, "\n[exit %d]\n[stdout]\n%s\n[stderr]\n%s\n",
+	g_string_append_printf(entry,
+			       "\n[exit %d]\n[stdout]\n%s\n[stderr]\n%s\n",
 			       st, otext, etext);
 	logs = logs_dir();
 	logname = g_strdup_printf("%s-admin.log", r->name);

@@ -4,12 +4,13 @@
  * issue and redeem (right, wrong, used, expired), session listing and
  * deletion rights, events, security headers, /healthz and /metrics.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-#define PIN_LIFETIME_S 4
+#define PIN_LIFETIME_S 5
 
 static struct lh_relay *relay;
 static char *alice_token;
@@ -125,6 +126,10 @@ static void test_bearer_required(void)
 	r = lh_get(relay, "/api/v1/sessions", NULL);
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
+	/* Bearers that are not tokens are secrets all the same: the relay
+	 * must not log what it was offered. */
+	lh_secret("token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	lh_secret("token", "not-a-token");
 	r = lh_get(relay, "/api/v1/sessions",
 		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 	lh_assert_error(r, 401, "unauthorized");
@@ -212,6 +217,7 @@ static void test_pin_wrong(void)
 	/* A neighbour of a live PIN is still wrong. */
 	g_snprintf(wrong, sizeof(wrong), "%06d",
 		   (atoi(p.pin) + 1) % 1000000);
+	lh_secret("pin", wrong);
 	r = redeem(wrong);
 	lh_assert_error(r, 0, "pin_invalid");
 	lh_resp_free(r);
@@ -286,7 +292,8 @@ static void test_session_rights(void)
 	g_assert_cmpstr(session_state(alice(), p.session_id, st,
 				      sizeof(st)), ==, "waiting");
 
-	r = lh_delete(relay, "/api/v1/sessions/00000000000000000000000000000000",
+	r = lh_delete(relay,
+		      "/api/v1/sessions/00000000000000000000000000000000",
 		      alice());
 	lh_assert_error(r, 404, "not_found");
 	lh_resp_free(r);

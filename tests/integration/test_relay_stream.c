@@ -103,6 +103,7 @@ static void test_third_stream(void)
 	r = stream_try(s.applet_ticket);
 	lh_assert_error(r, 409, "conflict");
 	lh_resp_free(r);
+	lh_secret("ticket", "bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	r = stream_try("bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);

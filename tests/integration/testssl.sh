@@ -80,7 +80,8 @@ trap cleanup EXIT INT TERM
 port=
 i=0
 while [ $i -lt 200 ]; do
-	port=$(sed -n 's|.*lifeline-relay: listening on https://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n1)
+	port=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\).*|\1|p' \
+		"$log" | head -n1)
 	[ -n "$port" ] && break
 	if ! kill -0 "$pid" 2>/dev/null; then
 		echo "testssl: relay exited before listening:" >&2

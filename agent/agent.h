@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifeline-agent internals shared between its files (one file per job):
+ *   main.c          dispatch: GUI, --cli, --cli-holder
+ *   profile.c       the profile directory (token 0600, dir 0700)
+ *   keys.c          text and key names to X keysyms
+ *   session.c       one session over the relay's stream (GUI and holder)
+ *   cli.c           the command line of API.md
+ *   cli_holder.c    the background session holder and its socket
+ *   rfb_client.c    headless RFB (libvncclient), see ll_rfbc.h
+ *   app.c, login_window.c, main_window.c, pin_dialog.c, viewer.c: GUI
+ */
+#ifndef LL_AGENT_H
+#define LL_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "ll_api_client.h"
+#include "ll_session_io.h"
+
+/* ---- profile.c ---- */
+
+/*
+ * A profile: DIR/profile.ini (relay URL, CA file, user, org; 0600) and
+ * DIR/token (the bearer token alone; 0600).  DIR is created 0700 and its
+ * mode is corrected to 0700 if it exists (the token must not be readable
+ * by others).
+ */
+struct ll_profile {
+	char *dir;
+	char *relay;       /* NULL when never set */
+	char *ca_file;     /* NULL when none */
+	char *user;
+	char *org;
+};
+
+/* Opens (creating) dir, or the default g_get_user_config_dir()/
+ * lifeline-agent when dir is NULL.  *err gets a sentence on failure. */
+int ll_profile_open(const char *dir, struct ll_profile **out, char **err);
+void ll_profile_free(struct ll_profile *p);
+/* Writes profile.ini (0600, atomically). */
+int ll_profile_save(const struct ll_profile *p, char **err);
+/* Writes the token file (0600, atomically; the old one replaced). */
+int ll_profile_set_token(const struct ll_profile *p, const char *token,
+			 char **err);
+/* Reads the token (caller wipes and frees with ll_secret_free).
+ * LL_ERR_NOT_FOUND when not logged in. */
+int ll_profile_get_token(const struct ll_profile *p, char **token);
+int ll_profile_clear_token(const struct ll_profile *p);
+/* DIR/ID.sock: the holder's socket for a session (caller frees).  NULL
+ * when the id is not a plain session id or the path is too long for a
+ * Unix socket. */
+char *ll_profile_socket_path(const struct ll_profile *p, const char *id);
+/* DIR/ID.log: the holder's log (no secrets in it). */
+char *ll_profile_log_path(const struct ll_profile *p, const char *id);
+/* True for 1..64 characters of [0-9a-fA-F] (what the relay hands out). */
+bool ll_agent_session_id_ok(const char *id);
+/* Wipes and frees a secret string.  NULL ok. */
+void ll_secret_free(char *s);
+
+/* ---- keys.c ---- */
+
+/*
+ * UTF-8 text to keysyms, one per character (Latin-1 and named keysyms
+ * through GDK's table; other characters as 0x01000000 | code point;
+ * '\n' Return, '\t' Tab).  Refuses invalid UTF-8 and other control
+ * characters with a sentence.  *out is a GArray of guint32.
+ */
+int ll_keys_from_text(const char *text, GArray **out, char **err);
+/*
+ * "Return", "ctrl+alt+Delete", "0xff0d", "a": the keysyms to press in
+ * order (released in reverse).  Modifier aliases ctrl, alt, shift,
+ * super, meta.  A GArray of guint32.
+ */
+int ll_keys_parse_combo(const char *spec, GArray **out, char **err);
+
+/* ---- session.c: one session over the relay's stream ---- */
+
+enum ll_agent_state {
+	LL_AGENT_CONNECTING = 0,  /* opening the stream */
+	LL_AGENT_WAIT_PEER,       /* stream open; the applet has not joined */
+	LL_AGENT_WAIT_CONSENT,    /* asked; the user has not answered */
+	LL_AGENT_VIEWING,         /* view granted, no control */
+	LL_AGENT_CONTROLLING,     /* view and control granted */
+	LL_AGENT_ACTIVE,          /* joined, answered, neither view nor
+				   * control (e.g. denied) */
+	LL_AGENT_ENDED,
+};
+/* "waiting for the user", ... (what the GUI's state line says). */
+const char *ll_agent_state_text(enum ll_agent_state st);
+
+/* The answer to the latest request. */
+enum ll_agent_answer {
+	LL_ANSWER_NONE = 0,    /* nothing asked, or not answered yet */
+	LL_ANSWER_GRANTED,
+	LL_ANSWER_DENIED,
+};
+
+struct ll_agent_session;
+
+struct ll_agent_session_cbs {
+	/* State, capabilities or answer changed (see the getters). */
+	void (*on_changed)(struct ll_agent_session *s, void *user);
+	/* The applet opened channel 1 (RFB): fd is our end of a socketpair
+	 * bridged to it, the callee owns it.  Comes after a view grant. */
+	void (*on_rfb)(struct ll_agent_session *s, int fd, void *user);
+	/* The RFB channel closed (revoked, or the applet stopped). */
+	void (*on_rfb_closed)(struct ll_agent_session *s, void *user);
+	/* The session is over; reason is a sentence (also in _end_reason).
+	 * Exactly once, unless the session is freed first. */
+	void (*on_ended)(struct ll_agent_session *s, const char *reason,
+			 void *user);
+};
+
+/*
+ * A session on an open stream (ownership taken on success).  relay and
+ * ticket are copied (the ticket is kept for the audit events, wiped on
+ * free).  initial_caps: asked for as soon as the applet joins (0 = wait
+ * for ll_agent_session_request).
+ */
+int ll_agent_session_new(struct ll_stream *stream,
+			 const struct ll_relay_opts *relay,
+			 const char *session_id, const char *ticket,
+			 uint32_t initial_caps,
+			 const struct ll_agent_session_cbs *cbs, void *user,
+			 struct ll_agent_session **out);
+/* Ends hard if still running; no callback after this.  NULL ok. */
+void ll_agent_session_free(struct ll_agent_session *s);
+
+/* Ask the user for caps (added to what is granted).  *id (may be NULL)
+ * gets the request id.  LL_ERR_CLOSED after the end. */
+int ll_agent_session_request(struct ll_agent_session *s, uint32_t caps,
+			     uint32_t *id);
+/* Orderly end, telling the applet why. */
+int ll_agent_session_end(struct ll_agent_session *s, const char *reason);
+
+enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s);
+uint32_t ll_agent_session_caps(const struct ll_agent_session *s);
+enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s);
+/* True while a request is out without an answer. */
+bool ll_agent_session_pending(const struct ll_agent_session *s);
+bool ll_agent_session_peer_joined(const struct ll_agent_session *s);
+const char *ll_agent_session_id(const struct ll_agent_session *s);
+/* Why it ended (NULL while running). */
+const char *ll_agent_session_end_reason(const struct ll_agent_session *s);
+/* "view, control" (caller frees); "nothing" for 0. */
+char *ll_agent_caps_text(uint32_t caps);
+/* "view,control" / "view control" / ["view"] list to bits; 0 and *err on an
+ * unknown name. */
+uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err);
+
+/* ---- cli.c / cli_holder.c ---- */
+
+/* `lifeline-agent --cli ...`: argv[0] is the program, argv[1] "--cli". */
+int ll_agent_cli_main(int argc, char **argv);
+/* `lifeline-agent --cli-holder ...` (started by `pin new` only). */
+int ll_agent_holder_main(int argc, char **argv);
+
+/* Exit codes of the CLI (documented in cli.c). */
+enum {
+	LL_EXIT_OK = 0,
+	LL_EXIT_ERROR = 1,       /* anything else */
+	LL_EXIT_USAGE = 2,       /* bad command line */
+	LL_EXIT_DENIED = 3,      /* the user said no / refused: no cap */
+	LL_EXIT_TIMEOUT = 4,     /* session wait --timeout passed */
+	LL_EXIT_ENDED = 5,       /* the session is over (or no holder) */
+	LL_EXIT_AUTH = 6,        /* login refused / not logged in */
+};
+
+/* ---- GUI ---- */
+
+/* app.c */
+int ll_agent_gui_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One session seen from the technician's side, on top of the pump of
+ * common/client (ll_session_io): capabilities asked and granted, the RFB
+ * channel the applet opens after a view grant (bridged to a socketpair
+ * whose other end goes to the viewer or the headless client), the end and
+ * why.  The GUI and the CLI's holder both run this, so they behave alike.
+ * Main loop only.
+ *
+ * What the applet decides is the truth: capabilities count as granted
+ * only from its "grant" and stop counting at its "revoke"; the applet
+ * enforces them again on its side.
+ */
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "ll_control.h"
+#include "ll_err.h"
+#include "ll_stream.h"
+#include "ll_util.h"
+
+struct ll_agent_session {
+	struct ll_session_io *io;
+	char *url;
+	char *ca_file;
+	bool no_system_cas;
+	char *spki_pin;
+	char *id;
+	char *ticket;              /* secret: wiped on free */
+	uint32_t initial_caps;
+	struct ll_agent_session_cbs cbs;
+	void *user;
+
+	bool joined;
+	bool ended;
+	uint32_t caps;
+	uint32_t next_id;
+	bool pending;
+	uint32_t pending_id;
+	enum ll_agent_answer answer;
+	char *end_reason;
+};
+
+const char *ll_agent_state_text(enum ll_agent_state st)
+{
+	switch (st) {
+	case LL_AGENT_CONNECTING:
+		return "connecting to the relay";
+	case LL_AGENT_WAIT_PEER:
+		return "waiting for the user";
+	case LL_AGENT_WAIT_CONSENT:
+		return "waiting for consent";
+	case LL_AGENT_VIEWING:
+		return "viewing";
+	case LL_AGENT_CONTROLLING:
+		return "controlling";
+	case LL_AGENT_ACTIVE:
+		return "connected, nothing allowed";
+	case LL_AGENT_ENDED:
+		return "ended";
+	}
+	return "unknown";
+}
+
+char *ll_agent_caps_text(uint32_t caps)
+{
+	GString *s = g_string_new(NULL);
+	uint32_t bit;
+
+	for (bit = 1; bit <= LL_CAP_SYSINFO; bit <<= 1) {
+		if (!(caps & bit))
+			continue;
+		if (s->len > 0)
+			g_string_append(s, ", ");
+		g_string_append(s, ll_cap_name(bit));
+	}
+	if (s->len == 0)
+		g_string_append(s, "nothing");
+	return g_string_free(s, FALSE);
+}
+
+uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err)
+{
+	uint32_t caps = 0, bit;
+	char **parts;
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		parts = g_strsplit_set(names[i], ", ", -1);
+		for (j = 0; parts[j] != NULL; j++) {
+			if (parts[j][0] == '\0')
+				continue;
+			bit = ll_cap_from_name(parts[j]);
+			if (bit == 0) {
+				*err = g_strdup_printf(
+					"unknown capability \"%s\" (view, "
+					"control, files, chat, sysinfo)",
+					g_utf8_validate(parts[j], -1, NULL)
+						? parts[j]
+						: "?");
+				g_strfreev(parts);
+				return 0;
+			}
+			caps |= bit;
+		}
+		g_strfreev(parts);
+	}
+	if (caps == 0)
+		*err = g_strdup("name at least one capability (view, control, "
+				"files, chat, sysinfo)");
+	return caps;
+}
+
+/* ---- audit events: a blocking API call on a short-lived thread ---- */
+
+struct event_job {
+	char *url, *ca_file, *spki_pin, *id, *ticket, *type, *reason;
+	bool no_system_cas;
+	uint32_t caps;
+};
+
+static gpointer event_thread(gpointer data)
+{
+	struct event_job *j = data;
+	struct ll_relay_opts o = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	o.url = j->url;
+	o.ca_file = j->ca_file;
+	o.no_system_cas = j->no_system_cas;
+	o.spki_pin = j->spki_pin;
+	o.timeout_ms = 10000;
+	ll_client_error_clear(&e);
+	c = ll_api_client_new(&o, &e);
+	if (c == NULL ||
+	    ll_api_session_event(c, j->id, j->ticket, j->type, j->caps,
+				 j->reason, &e) != 0)
+		ll_warn("session %s: could not report \"%s\" to the relay's "
+			"audit: %s",
+			j->id, j->type, e.message);
+	ll_api_client_free(c);
+	g_free(j->url);
+	g_free(j->ca_file);
+	g_free(j->spki_pin);
+	g_free(j->id);
+	ll_secret_free(j->ticket);
+	g_free(j->type);
+	g_free(j->reason);
+	g_free(j);
+	return NULL;
+}
+
+static void report_event(struct ll_agent_session *s, const char *type,
+			 uint32_t caps, const char *reason)
+{
+	struct event_job *j = g_new0(struct event_job, 1);
+
+	j->url = g_strdup(s->url);
+	j->ca_file = g_strdup(s->ca_file);
+	j->spki_pin = g_strdup(s->spki_pin);
+	j->no_system_cas = s->no_system_cas;
+	j->id = g_strdup(s->id);
+	j->ticket = g_strdup(s->ticket);
+	j->type = g_strdup(type);
+	j->reason = g_strdup(reason);
+	j->caps = caps;
+	g_thread_unref(g_thread_new("ll-audit", event_thread, j));
+}
+
+/* ---- pump callbacks ---- */
+
+static void changed(struct ll_agent_session *s)
+{
+	if (s->cbs.on_changed != NULL)
+		s->cbs.on_changed(s, s->user);
+}
+
+static int send_request(struct ll_agent_session *s, uint32_t caps,
+			uint32_t *id)
+{
+	struct ll_control_msg m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.type = LL_CONTROL_REQUEST;
+	m.u.request.id = s->next_id;
+	m.u.request.caps = caps;
+	if ((r = ll_session_io_send_control(s->io, &m)) != 0)
+		return r;
+	s->pending = true;
+	s->pending_id = s->next_id++;
+	s->answer = LL_ANSWER_NONE;
+	if (id != NULL)
+		*id = s->pending_id;
+	return LL_OK;
+}
+
+static void on_ready(struct ll_session_io *io, void *user)
+{
+	struct ll_agent_session *s = user;
+	struct ll_control_msg m;
+	int r;
+
+	s->joined = true;
+	memset(&m, 0, sizeof(m));
+	m.type = LL_CONTROL_HELLO;
+	m.u.hello.version = LL_CONTROL_VERSION;
+	m.u.hello.role = LL_ROLE_AGENT;
+	if ((r = ll_session_io_send_control(io, &m)) != 0)
+		ll_warn("session %s: cannot send hello: %s", s->id,
+			ll_strerror(r));
+	if (s->initial_caps != 0 &&
+	    (r = send_request(s, s->initial_caps, NULL)) != 0)
+		ll_warn("session %s: cannot send the request: %s", s->id,
+			ll_strerror(r));
+	changed(s);
+}
+
+static void on_control(struct ll_session_io *io,
+		       const struct ll_control_msg *msg, void *user)
+{
+	struct ll_agent_session *s = user;
+	char *text;
+
+	switch (msg->type) {
+	case LL_CONTROL_GRANT:
+		s->caps |= msg->u.grant.caps;
+		if (s->pending && msg->u.grant.id == s->pending_id) {
+			s->pending = false;
+			s->answer = LL_ANSWER_GRANTED;
+		}
+		text = ll_agent_caps_text(s->caps);
+		ll_info("session %s: the user allowed %s", s->id, text);
+		g_free(text);
+		report_event(s, "consent", msg->u.grant.caps, "granted");
+		break;
+	case LL_CONTROL_DENY:
+		if (s->pending && msg->u.deny.id == s->pending_id) {
+			s->pending = false;
+			s->answer = LL_ANSWER_DENIED;
+		}
+		ll_info("session %s: the user denied request %u", s->id,
+			(unsigned)msg->u.deny.id);
+		report_event(s, "consent", 0, "denied");
+		break;
+	case LL_CONTROL_REVOKE:
+		s->caps &= ~msg->u.revoke.caps;
+		text = ll_agent_caps_text(msg->u.revoke.caps);
+		ll_info("session %s: the user took back %s", s->id, text);
+		g_free(text);
+		report_event(s, "revoke", msg->u.revoke.caps, NULL);
+		break;
+	case LL_CONTROL_ERROR:
+		ll_warn("session %s: the applet reports an error (%s)", s->id,
+			msg->u.error.code);
+		break;
+	default:
+		/* hello, chat, files: nothing to do here yet */
+		return;
+	}
+	(void)io;
+	changed(s);
+}
+
+static void on_channel_open(struct ll_session_io *io, uint16_t channel,
+			    void *user)
+{
+	struct ll_agent_session *s = user;
+	int sv[2], r;
+
+	if (channel != LL_MUX_CHANNEL_RFB || !(s->caps & LL_CAP_VIEW)) {
+		/* nothing we asked for: refuse it */
+		ll_session_io_channel_close(io, channel);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		ll_warn("session %s: socketpair: %s", s->id,
+			g_strerror(errno));
+		ll_session_io_channel_close(io, channel);
+		return;
+	}
+	if ((r = ll_session_io_bridge(io, channel, sv[0])) != 0) {
+		ll_warn("session %s: cannot bridge the screen channel: %s",
+			s->id, ll_strerror(r));
+		close(sv[0]);
+		close(sv[1]);
+		ll_session_io_channel_close(io, channel);
+		return;
+	}
+	if (s->cbs.on_rfb != NULL)
+		s->cbs.on_rfb(s, sv[1], s->user);
+	else
+		close(sv[1]);
+}
+
+static void on_channel_close(struct ll_session_io *io, uint16_t channel,
+			     void *user)
+{
+	struct ll_agent_session *s = user;
+
+	(void)io;
+	if (channel == LL_MUX_CHANNEL_RFB && s->cbs.on_rfb_closed != NULL)
+		s->cbs.on_rfb_closed(s, s->user);
+}
+
+static void on_closed(struct ll_session_io *io, enum ll_session_end why,
+		      int err, const char *reason, void *user)
+{
+	struct ll_agent_session *s = user;
+
+	(void)io;
+	(void)err;
+	s->ended = true;
+	s->pending = false;
+	s->caps = 0;
+	switch (why) {
+	case LL_SESSION_END_LOCAL:
+		s->end_reason = g_strdup_printf("ended here (%s)", reason);
+		break;
+	case LL_SESSION_END_PEER:
+		s->end_reason = g_strdup_printf("ended by the user (%s)",
+						reason);
+		break;
+	case LL_SESSION_END_LOST:
+		s->end_reason = g_strdup_printf("connection lost (%s)",
+						reason);
+		break;
+	case LL_SESSION_END_ERROR:
+	default:
+		s->end_reason = g_strdup_printf("ended by an error (%s)",
+						reason);
+		break;
+	}
+	ll_info("session %s: %s", s->id, s->end_reason);
+	changed(s);
+	if (s->cbs.on_ended != NULL)
+		s->cbs.on_ended(s, s->end_reason, s->user);
+}
+
+int ll_agent_session_new(struct ll_stream *stream,
+			 const struct ll_relay_opts *relay,
+			 const char *session_id, const char *ticket,
+			 uint32_t initial_caps,
+			 const struct ll_agent_session_cbs *cbs, void *user,
+			 struct ll_agent_session **out)
+{
+	static const struct ll_session_io_cbs io_cbs = {
+		.on_ready = on_ready,
+		.on_control = on_control,
+		.on_channel_open = on_channel_open,
+		.on_channel_close = on_channel_close,
+		.on_closed = on_closed,
+	};
+	struct ll_session_io_opts o;
+	struct ll_agent_session *s;
+	int r;
+
+	if (stream == NULL || relay == NULL || session_id == NULL ||
+	    ticket == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	s = g_new0(struct ll_agent_session, 1);
+	s->url = g_strdup(relay->url);
+	s->ca_file = g_strdup(relay->ca_file);
+	s->no_system_cas = relay->no_system_cas;
+	s->spki_pin = g_strdup(relay->spki_pin);
+	s->id = g_strdup(session_id);
+	s->ticket = g_strdup(ticket);
+	s->initial_caps = initial_caps;
+	s->next_id = 1;
+	if (cbs != NULL)
+		s->cbs = *cbs;
+	s->user = user;
+	ll_session_io_opts_default(&o);
+	o.side = LL_MUX_AGENT;
+	if ((r = ll_session_io_new(stream, &o, &io_cbs, s, &s->io)) != 0) {
+		s->io = NULL;
+		ll_agent_session_free(s);
+		return r;
+	}
+	*out = s;
+	return LL_OK;
+}
+
+void ll_agent_session_free(struct ll_agent_session *s)
+{
+	if (s == NULL)
+		return;
+	ll_session_io_free(s->io);
+	g_free(s->url);
+	g_free(s->ca_file);
+	g_free(s->spki_pin);
+	g_free(s->id);
+	ll_secret_free(s->ticket);
+	g_free(s->end_reason);
+	g_free(s);
+}
+
+int ll_agent_session_request(struct ll_agent_session *s, uint32_t caps,
+			     uint32_t *id)
+{
+	int r;
+
+	if (s == NULL || caps == 0 || (caps & ~LL_CAP_ALL) != 0)
+		return LL_ERR_INVALID_ARG;
+	if (s->ended)
+		return LL_ERR_CLOSED;
+	if ((r = send_request(s, caps, id)) != 0)
+		return r;
+	changed(s);
+	return LL_OK;
+}
+
+int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
+{
+	if (s == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (s->ended)
+		return LL_ERR_CLOSED;
+	return ll_session_io_end(s->io, reason != NULL ? reason
+						      : "technician ended");
+}
+
+enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s)
+{
+	if (s->ended)
+		return LL_AGENT_ENDED;
+	if (!s->joined)
+		return LL_AGENT_WAIT_PEER;
+	if (s->pending)
+		return LL_AGENT_WAIT_CONSENT;
+	if ((s->caps & LL_CAP_VIEW) && (s->caps & LL_CAP_CONTROL))
+		return LL_AGENT_CONTROLLING;
+	if (s->caps & LL_CAP_VIEW)
+		return LL_AGENT_VIEWING;
+	return LL_AGENT_ACTIVE;
+}
+
+uint32_t ll_agent_session_caps(const struct ll_agent_session *s)
+{
+	return s->caps;
+}
+
+enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s)
+{
+	return s->answer;
+}
+
+bool ll_agent_session_pending(const struct ll_agent_session *s)
+{
+	return s->pending;
+}
+
+bool ll_agent_session_peer_joined(const struct ll_agent_session *s)
+{
+	return s->joined;
+}
+
+const char *ll_agent_session_id(const struct ll_agent_session *s)
+{
+	return s->id;
+}
+
+const char *ll_agent_session_end_reason(const struct ll_agent_session *s)
+{
+	return s->end_reason;
+}

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The GtkApplication: command line (API.md), window bookkeeping for the
+ * input gate, and the way from the PIN to a session and out again.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <glib-unix.h>
+#include <gtk/gtk.h>
+
+#include "ll_build.h"
+#include "ll_control.h"
+#include "ll_crypto.h"
+#include "ll_util.h"
+#include "applet.h"
+
+#define APPLET_HELP_DESCRIPTION                                               \
+	"Without --pin the applet asks for the PIN your technician reads "     \
+	"out.\n"                                                               \
+	"Nothing is shared until you allow it in the permission window.\n"     \
+	"\n"                                                                   \
+	"Exit status:\n"                                                       \
+	"  0  the session ended (by you or by the technician)\n"               \
+	"  1  internal failure\n"                                              \
+	"  2  bad command line\n"                                              \
+	"  3  the support server could not be reached or refused the PIN\n"    \
+	"  4  the connection was lost during the session\n"
+
+struct ll_applet {
+	GtkApplication *app;
+	struct ll_input_gate *gate;
+	struct ll_session *session;
+	struct ll_pin_window *pin_win;
+	GPtrArray *windows;         /* tracked toplevels (not owned) */
+	char *relay_url;
+	char *ca_file;
+	char *pin;                  /* from --pin; wiped once used */
+	char *monitor;
+	int exit_code;
+	bool quitting;
+	guint sig_term, sig_int;
+};
+
+/* ---- plain words ---- */
+
+const char *ll_applet_cap_words(uint32_t cap)
+{
+	switch (cap) {
+	case LL_CAP_VIEW:
+		return "See your screen";
+	case LL_CAP_CONTROL:
+		return "Control your mouse and keyboard";
+	case LL_CAP_FILES:
+		return "Send and receive files";
+	case LL_CAP_CHAT:
+		return "Chat with you";
+	case LL_CAP_SYSINFO:
+		return "Read information about this computer";
+	default:
+		return "Something this applet does not know";
+	}
+}
+
+char *ll_applet_caps_sentence(uint32_t caps, const char *none)
+{
+	GString *s = g_string_new(NULL);
+	uint32_t bit;
+
+	for (bit = 1; bit != 0 && bit <= LL_CAP_ALL; bit <<= 1) {
+		if (!(caps & bit))
+			continue;
+		if (s->len > 0)
+			g_string_append(s, ", ");
+		g_string_append(s, ll_applet_cap_words(bit));
+	}
+	if (s->len == 0)
+		g_string_append(s, none);
+	return g_string_free(s, FALSE);
+}
+
+char *ll_applet_title(const char *what)
+{
+	/* U+2013 EN DASH between product and window, as API.md names it. */
+	return g_strdup_printf("%s \u2013 %s", LL_PRODUCT, what);
+}
+
+struct ll_input_gate *ll_applet_gate(struct ll_applet *a)
+{
+	return a->gate;
+}
+
+/* ---- window tracking for the input gate ---- */
+
+static void update_rect(struct ll_applet *a, GtkWidget *w)
+{
+	GdkWindow *gw = gtk_widget_get_window(w);
+	GdkRectangle r;
+	int scale;
+
+	if (gw == NULL || !gtk_widget_get_mapped(w)) {
+		ll_input_gate_set_window(a->gate, w, 0, 0, 0, 0, false);
+		return;
+	}
+	/* Root coordinates, decorations included, in device pixels. */
+	gdk_window_get_frame_extents(gw, &r);
+	scale = gdk_window_get_scale_factor(gw);
+	ll_input_gate_set_window(a->gate, w, r.x * scale, r.y * scale,
+				 r.width * scale, r.height * scale, true);
+}
+
+static gboolean on_configure(GtkWidget *w, GdkEvent *ev, gpointer data)
+{
+	update_rect(data, w);
+	return FALSE;
+}
+
+static gboolean on_map_event(GtkWidget *w, GdkEvent *ev, gpointer data)
+{
+	update_rect(data, w);
+	return FALSE;
+}
+
+static gboolean on_unmap_event(GtkWidget *w, GdkEvent *ev, gpointer data)
+{
+	struct ll_applet *a = data;
+
+	ll_input_gate_set_window(a->gate, w, 0, 0, 0, 0, false);
+	return FALSE;
+}
+
+static void update_focus(struct ll_applet *a)
+{
+	bool any = false;
+	guint i;
+
+	for (i = 0; i < a->windows->len; i++)
+		if (gtk_window_is_active(g_ptr_array_index(a->windows, i)))
+			any = true;
+	ll_input_gate_set_applet_focus(a->gate, any);
+}
+
+static void on_active(GObject *obj, GParamSpec *ps, gpointer data)
+{
+	update_focus(data);
+}
+
+static void on_tracked_destroy(GtkWidget *w, gpointer data)
+{
+	struct ll_applet *a = data;
+
+	ll_input_gate_remove_window(a->gate, w);
+	g_ptr_array_remove(a->windows, w);
+	update_focus(a);
+}
+
+void ll_applet_track_window(struct ll_applet *a, GtkWindow *w)
+{
+	GtkWidget *wid = GTK_WIDGET(w);
+
+	gtk_window_set_application(w, a->app);
+	gtk_window_set_icon_name(w, "lifeline-applet");
+	g_ptr_array_add(a->windows, w);
+	g_signal_connect(w, "configure-event", G_CALLBACK(on_configure), a);
+	g_signal_connect(w, "map-event", G_CALLBACK(on_map_event), a);
+	g_signal_connect(w, "unmap-event", G_CALLBACK(on_unmap_event), a);
+	g_signal_connect(w, "notify::is-active", G_CALLBACK(on_active), a);
+	g_signal_connect(w, "destroy", G_CALLBACK(on_tracked_destroy), a);
+	gtk_widget_add_events(wid, GDK_STRUCTURE_MASK);
+}
+
+/* ---- from PIN to session and out ---- */
+
+void ll_applet_quit(struct ll_applet *a, int exit_code)
+{
+	if (a->quitting)
+		return;
+	a->quitting = true;
+	a->exit_code = exit_code;
+	if (a->pin_win != NULL)
+		LL_FREE_AND_NULL(ll_pin_window_free, a->pin_win);
+	g_application_release(G_APPLICATION(a->app));
+	g_application_quit(G_APPLICATION(a->app));
+}
+
+static void on_session_done(int exit_code, const char *why, void *user)
+{
+	struct ll_applet *a = user;
+
+	/* One line for whoever started us (scripts, a terminal). */
+	fprintf(stderr, "lifeline-applet: %s\n", why);
+	ll_applet_quit(a, exit_code);
+}
+
+static void on_redeem_error(const char *message, void *user)
+{
+	struct ll_applet *a = user;
+
+	if (a->pin_win != NULL) {
+		ll_pin_window_set_busy(a->pin_win, false, NULL);
+		ll_pin_window_show_error(a->pin_win, message);
+	}
+}
+
+/* The PIN window hands the PIN over: connect (the window stays while we
+ * redeem, so an error can be shown there). */
+static void on_pin(const char *pin, void *user)
+{
+	struct ll_applet *a = user;
+
+	ll_pin_window_set_busy(a->pin_win, true, "Connecting\u2026");
+	ll_session_start(a->session, pin, on_redeem_error);
+}
+
+static gboolean on_signal(gpointer data)
+{
+	struct ll_applet *a = data;
+
+	fprintf(stderr, "lifeline-applet: stopping on a signal\n");
+	if (a->session != NULL)
+		ll_session_end_by_user(a->session);
+	else
+		ll_applet_quit(a, LL_APPLET_EXIT_OK);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_activate(GtkApplication *app, gpointer data)
+{
+	struct ll_applet *a = data;
+	struct ll_session_opts so = {
+		.relay_url = a->relay_url,
+		.ca_file = a->ca_file,
+		.monitor = a->monitor,
+	};
+
+	if (a->session != NULL)
+		return;
+	/* Alive until ll_applet_quit(), whatever windows come and go. */
+	g_application_hold(G_APPLICATION(app));
+	a->session = ll_session_new(a, &so, on_session_done, a);
+	if (a->pin != NULL) {
+		ll_session_start(a->session, a->pin, NULL);
+		ll_wipe(a->pin, strlen(a->pin));
+		return;
+	}
+	a->pin_win = ll_pin_window_new(a, on_pin, a);
+}
+
+/* Called by the session once redeem succeeded. */
+void ll_applet_pin_done(struct ll_applet *a)
+{
+	if (a->pin_win != NULL)
+		LL_FREE_AND_NULL(ll_pin_window_free, a->pin_win);
+}
+
+/* The PIN window was closed before any session started. */
+void ll_applet_pin_cancelled(struct ll_applet *a)
+{
+	a->pin_win = NULL;
+	if (a->session != NULL)
+		ll_session_end_by_user(a->session);
+	else
+		ll_applet_quit(a, LL_APPLET_EXIT_OK);
+}
+
+/* ---- command line ---- */
+
+static bool pin_ok(const char *pin)
+{
+	size_t i;
+
+	for (i = 0; pin[i] != '\0'; i++)
+		if (!g_ascii_isdigit(pin[i]))
+			return false;
+	return i == 6;
+}
+
+static int usage(const char *message)
+{
+	fprintf(stderr, "lifeline-applet: %s\nTry 'lifeline-applet --help'.\n",
+		message);
+	return LL_APPLET_EXIT_USAGE;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(struct ll_applet *a, int *argc, char ***argv)
+{
+	char *channel = NULL;
+	char **rest = NULL;
+	GError *err = NULL;
+	GOptionEntry entries[] = {
+		{ "relay", 0, 0, G_OPTION_ARG_STRING, &a->relay_url,
+		  "The support server (https://HOST[:PORT])", "URL" },
+		{ "ca", 0, 0, G_OPTION_ARG_FILENAME, &a->ca_file,
+		  "An extra certificate authority to trust (PEM)", "FILE" },
+		{ "pin", 0, 0, G_OPTION_ARG_STRING, &a->pin,
+		  "The 6-digit PIN your technician gave you", "PIN" },
+		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel,
+		  "Join a support channel (not supported yet)", "TOKEN" },
+		{ "monitor", 0, 0, G_OPTION_ARG_STRING, &a->monitor,
+		  "Share only this monitor (default: all)", "NAME" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest,
+		  NULL, "[FILE.lifeline | lifeline:URI]" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	GOptionContext *ctx;
+	int r = -1;
+
+	ctx = g_option_context_new(NULL);
+	g_option_context_set_summary(ctx,
+		"Let a technician see and, if you allow it, control this "
+		"screen.");
+	g_option_context_set_description(ctx, APPLET_HELP_DESCRIPTION);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_group(ctx, gtk_get_option_group(FALSE));
+	if (!g_option_context_parse(ctx, argc, argv, &err)) {
+		r = usage(err->message);
+		goto out;
+	}
+	if (channel != NULL) {
+		r = usage("--channel is not supported yet");
+		goto out;
+	}
+	if (rest != NULL && rest[0] != NULL) {
+		r = usage(g_str_has_prefix(rest[0], "lifeline:") ?
+			  "lifeline: links are not supported yet" :
+			  g_str_has_suffix(rest[0], ".lifeline") ?
+			  ".lifeline files are not supported yet" :
+			  "unexpected argument");
+		goto out;
+	}
+	if (a->relay_url == NULL) {
+		r = usage("no support server: give --relay URL");
+		goto out;
+	}
+	if (!g_str_has_prefix(a->relay_url, "https://")) {
+		r = usage("--relay must be an https:// URL");
+		goto out;
+	}
+	if (a->pin != NULL && !pin_ok(a->pin)) {
+		r = usage("--pin must be 6 digits");
+		goto out;
+	}
+out:
+	g_clear_error(&err);
+	g_free(channel);
+	g_strfreev(rest);
+	g_option_context_free(ctx);
+	return r;
+}
+
+int ll_applet_main(int argc, char **argv)
+{
+	struct ll_applet a = { 0 };
+	char *run_argv[] = { argv[0], NULL };
+	int r;
+
+	g_set_prgname("lifeline-applet");
+	/* WM_CLASS "lifeline-applet", "lifeline-applet" (API.md). */
+	gdk_set_program_class("lifeline-applet");
+	ll_log_set_ident("lifeline-applet");
+	if ((r = parse_args(&a, &argc, &argv)) >= 0)
+		goto out;
+
+	a.exit_code = LL_APPLET_EXIT_FAILURE;
+	a.gate = ll_input_gate_new();
+	a.windows = g_ptr_array_new();
+	a.app = gtk_application_new("org.lifeline.Applet",
+				    G_APPLICATION_NON_UNIQUE);
+	g_signal_connect(a.app, "activate", G_CALLBACK(on_activate), &a);
+	a.sig_term = g_unix_signal_add(SIGTERM, on_signal, &a);
+	a.sig_int = g_unix_signal_add(SIGINT, on_signal, &a);
+	/* Options are parsed above: GApplication sees none. */
+	if (g_application_run(G_APPLICATION(a.app), 1, run_argv) != 0 &&
+	    !a.quitting)
+		a.exit_code = LL_APPLET_EXIT_FAILURE;
+	r = a.exit_code;
+
+	g_source_remove(a.sig_term);
+	g_source_remove(a.sig_int);
+	/* Joins the RFB thread and waits for queued audit reports. */
+	LL_FREE_AND_NULL(ll_session_free, a.session);
+	g_object_unref(a.app);
+	g_ptr_array_free(a.windows, TRUE);
+	ll_input_gate_free(a.gate);
+out:
+	if (a.pin != NULL)
+		ll_wipe(a.pin, strlen(a.pin));
+	g_free(a.pin);
+	g_free(a.relay_url);
+	g_free(a.ca_file);
+	g_free(a.monitor);
+	return r;
+}

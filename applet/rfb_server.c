@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libvncserver, driven the way gnome-remote-desktop drives it, but on a
+ * thread of its own.  The only file of the applet that includes
+ * <rfb/rfb.h>.
+ *
+ * No listening socket, ever: rfbInitServer() is never called (it is what
+ * opens listening ports), port/ipv6port are -1, autoPort is off, httpDir
+ * is NULL, and our single client is one end of a socketpair handed in
+ * with rfbNewClient().  No VNC authentication (authPasswdData NULL: the
+ * security type is None) -- the relay tunnel is the authentication.
+ *
+ * Why a thread: once libvncserver starts reading a message it blocks
+ * (select() up to rfbMaxClientWait, 20 s) until the whole message is
+ * there.  If the GTK thread ran rfbProcessEvents() and also fed the
+ * socketpair, a peer that sends half a message would freeze the UI -- the
+ * very dialog that lets the user end the session.  On its own thread a
+ * stalled read only delays the next frame; the GTK thread never waits
+ * for this thread except in ll_rfb_server_free(), which first shuts the
+ * socket down so that any blocked read or write returns at once.
+ *
+ * Everything libvncserver touches is touched only on this thread: the
+ * framebuffer (captured here with the platform layer, so grabs and the
+ * encoder never race), the cursor, and input injection (ptrAddEvent /
+ * kbdAddEvent run inside rfbProcessEvents()).  The platform instance is
+ * single-threaded by contract and belongs to this thread once started.
+ * The GTK thread shares only the input gate (its own mutex) and the stop
+ * flag + wake pipe here.
+ *
+ * A websocket/TLS sniff at client creation (libvncserver 0.9.14 peeks
+ * at the first client byte for 100 ms) cannot be fed by the peer: the
+ * client is created before the session layer opens the mux channel, so
+ * no byte of the agent's can be in the socket yet; the sniff times out
+ * and the plain RFB path is taken.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <glib.h>
+#include <rfb/rfb.h>
+
+#include "ll_util.h"
+#include "platform.h"
+#include "applet.h"
+
+#define RFB_LOOP_MS 50           /* longest sleep: pointer position polls */
+#define RFB_POLL_FRAME_MS 100    /* full-frame polling without XDamage */
+#define RFB_DAMAGE_RECTS 32
+#define RFB_BUTTONS 7            /* LL_PLATFORM_BUTTON_MAX */
+
+struct ll_rfb_server {
+	struct ll_platform *p;
+	struct ll_input_gate *gate;
+	struct ll_rfb_server_cbs cbs;
+	rfbScreenInfoPtr screen;
+	char *desktop_name;
+	char *monitor;                /* NULL = all */
+	struct ll_capture_format fmt;
+	char *fb;
+	int32_t mon_x, mon_y;         /* selected monitor in root coords */
+	unsigned features;
+
+	GThread *thread;
+	int wake[2];                  /* GTK thread -> RFB thread */
+	int shut_fd;                  /* dup of the client socket */
+	int client_fd;
+	atomic_bool stop;
+
+	/* RFB thread only. */
+	rfbClientPtr cl;
+	bool client_gone;
+	uint32_t gate_serial;
+	uint8_t injected;             /* buttons we hold pressed (bit b-1) */
+	uint8_t dropped;              /* presses we dropped: drop releases */
+	int32_t ptr_x, ptr_y;
+	int64_t last_poll_ms;
+	char why[160];
+};
+
+/* ---- logging: libvncserver's chatter goes to our log ---- */
+
+static void rfb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rfb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void rfb_vlog(enum ll_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void rfb_vlog(enum ll_log_level level, const char *fmt, va_list ap)
+{
+	char line[256];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	ll_log(level, "libvncserver: %s", line);
+}
+
+static void rfb_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rfb_vlog(LL_LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+static void rfb_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rfb_vlog(LL_LOG_WARN, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- input: runs inside rfbProcessEvents() on the RFB thread ---- */
+
+static struct ll_rfb_server *server_of(rfbClientPtr cl)
+{
+	return cl->screen->screenData;
+}
+
+static void release_all(struct ll_rfb_server *s)
+{
+	ll_platform_input_reset(s->p);
+	s->injected = 0;
+}
+
+/* Keys and buttons still held when the gate closed are released here. */
+static void check_gate(struct ll_rfb_server *s)
+{
+	uint32_t serial = ll_input_gate_closed_serial(s->gate);
+
+	if (serial != s->gate_serial) {
+		s->gate_serial = serial;
+		release_all(s);
+	}
+}
+
+static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+	struct ll_rfb_server *s = server_of(cl);
+
+	check_gate(s);
+	if (!ll_input_gate_allows_key(s->gate))
+		return;
+	ll_platform_key(s->p, (uint32_t)keysym, down != 0);
+}
+
+static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
+{
+	struct ll_rfb_server *s = server_of(cl);
+	unsigned b;
+	uint8_t bit;
+	bool want;
+
+	check_gate(s);
+	if (!ll_input_gate_allows_pointer(s->gate)) {
+		/* Presses seen now must not count as held later. */
+		s->dropped |= (uint8_t)mask & 0x7f;
+		return;
+	}
+	if (x < 0 || y < 0 || (uint32_t)x >= s->fmt.width ||
+	    (uint32_t)y >= s->fmt.height)
+		return;
+	ll_platform_pointer_move(s->p, x, y);
+	for (b = 1; b <= RFB_BUTTONS; b++) {
+		bit = (uint8_t)(1u << (b - 1));
+		want = (mask & bit) != 0;
+		if (want && !(s->injected & bit) && !(s->dropped & bit)) {
+			/* Never a click on the applet's own windows. */
+			if (!ll_input_gate_allows_click(s->gate,
+							s->mon_x + x,
+							s->mon_y + y)) {
+				s->dropped |= bit;
+				continue;
+			}
+			if (ll_platform_pointer_button(s->p, b, true) == 0)
+				s->injected |= bit;
+		} else if (!want && (s->injected & bit)) {
+			ll_platform_pointer_button(s->p, b, false);
+			s->injected &= (uint8_t)~bit;
+		} else if (!want) {
+			s->dropped &= (uint8_t)~bit;
+		}
+	}
+}
+
+/* The technician's clipboard is not ours to take: dropped, never logged. */
+static void on_cut_text(char *str, int len, rfbClientPtr cl)
+{
+	(void)str;
+	(void)len;
+	(void)cl;
+}
+
+static void on_client_gone(rfbClientPtr cl)
+{
+	struct ll_rfb_server *s = server_of(cl);
+
+	s->client_gone = true;
+	s->cl = NULL;
+}
+
+/* ---- capture ---- */
+
+static void set_format(struct ll_rfb_server *s)
+{
+	rfbPixelFormat *f = &s->screen->serverFormat;
+
+	f->bitsPerPixel = 32;
+	f->depth = s->fmt.depth;
+	f->bigEndian = s->fmt.big_endian;
+	f->trueColour = TRUE;
+	f->redMax = s->fmt.red_max;
+	f->greenMax = s->fmt.green_max;
+	f->blueMax = s->fmt.blue_max;
+	f->redShift = s->fmt.red_shift;
+	f->greenShift = s->fmt.green_shift;
+	f->blueShift = s->fmt.blue_shift;
+	s->screen->depth = s->fmt.depth;
+}
+
+/* Where the selected monitor sits on the root: pointer positions are
+ * monitor-relative, our windows' rectangles are root-relative. */
+static void find_monitor_origin(struct ll_rfb_server *s, const char *monitor)
+{
+	struct ll_platform_monitor *mons = NULL;
+	size_t n = 0, i;
+
+	s->mon_x = s->mon_y = 0;
+	if (monitor == NULL || strcmp(monitor, LL_PLATFORM_ALL) == 0)
+		return;
+	if (ll_platform_monitors(s->p, &mons, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (!mons[i].is_all && strcmp(mons[i].name, monitor) == 0) {
+			s->mon_x = mons[i].x;
+			s->mon_y = mons[i].y;
+		}
+	}
+	free(mons);
+}
+
+static int alloc_fb(const struct ll_capture_format *fmt, char **out)
+{
+	char *fb;
+
+	if (fmt->width == 0 || fmt->height == 0 || fmt->width > 16384 ||
+	    fmt->height > 16384 || fmt->bits_per_pixel != 32 ||
+	    fmt->stride != (size_t)fmt->width * 4 || fmt->size == 0)
+		return LL_ERR_INVALID_ARG;
+	if ((fb = calloc(1, fmt->size)) == NULL)
+		return LL_ERR_NOMEM;
+	*out = fb;
+	return 0;
+}
+
+/* The selected monitor changed size: a new framebuffer for libvncserver. */
+static int resize(struct ll_rfb_server *s)
+{
+	struct ll_capture_format fmt;
+	char *fb = NULL, *old = s->fb;
+	rfbClientIteratorPtr it;
+	rfbClientPtr cl;
+	int r;
+
+	if ((r = ll_platform_get_format(s->p, &fmt)) != 0 ||
+	    (r = alloc_fb(&fmt, &fb)) != 0)
+		return r;
+	s->fmt = fmt;
+	s->fb = fb;
+	rfbNewFramebuffer(s->screen, fb, (int)fmt.width, (int)fmt.height, 8,
+			  3, 4);
+	/* rfbNewFramebuffer() resets the format to its own idea of RGB. */
+	set_format(s);
+	it = rfbGetClientIterator(s->screen);
+	while ((cl = rfbClientIteratorNext(it)) != NULL)
+		s->screen->setTranslateFunction(cl);
+	rfbReleaseClientIterator(it);
+	free(old);
+	find_monitor_origin(s, s->monitor);
+	return 0;
+}
+
+static int update_damage(struct ll_rfb_server *s)
+{
+	struct ll_capture_rect rects[RFB_DAMAGE_RECTS];
+	size_t n = 0, i;
+	int r;
+
+	if ((r = ll_platform_damage(s->p, rects, RFB_DAMAGE_RECTS, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		r = ll_platform_grab(s->p, &rects[i], s->fb, s->fmt.size);
+		if (r == LL_ERR_TOO_LARGE)
+			return resize(s);
+		if (r != 0)
+			return r;
+		rfbMarkRectAsModified(s->screen, (int)rects[i].x,
+				      (int)rects[i].y,
+				      (int)(rects[i].x + rects[i].width),
+				      (int)(rects[i].y + rects[i].height));
+	}
+	return 0;
+}
+
+static void update_cursor(struct ll_rfb_server *s)
+{
+	struct ll_capture_cursor *c = NULL;
+	rfbCursorPtr rc;
+	size_t n, i, bpr;
+	uint32_t px, a, r, g, b, out;
+	int x, y;
+
+	if (ll_platform_cursor(s->p, &c) != 0)
+		return;
+	if (c->width == 0 || c->height == 0 || c->width > 1024 ||
+	    c->height > 1024)
+		goto out;
+	n = (size_t)c->width * c->height;
+	bpr = ((size_t)c->width + 7) / 8;
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		goto out;
+	rc->cleanup = rc->cleanupMask = rc->cleanupRichSource = TRUE;
+	rc->width = (unsigned short)c->width;
+	rc->height = (unsigned short)c->height;
+	rc->xhot = (unsigned short)MIN(c->xhot, c->width - 1);
+	rc->yhot = (unsigned short)MIN(c->yhot, c->height - 1);
+	rc->richSource = malloc(n * 4);
+	rc->alphaSource = malloc(n);
+	rc->mask = calloc(bpr, c->height);
+	if (rc->richSource == NULL || rc->alphaSource == NULL ||
+	    rc->mask == NULL) {
+		rfbFreeCursor(rc);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		px = c->pixels[i];
+		a = px >> 24;
+		r = (px >> 16) & 0xff;
+		g = (px >> 8) & 0xff;
+		b = px & 0xff;
+		if (a != 0 && a != 255) {
+			/* Premultiplied in, straight colours out. */
+			r = MIN(255u, r * 255u / a);
+			g = MIN(255u, g * 255u / a);
+			b = MIN(255u, b * 255u / a);
+		}
+		out = r * s->fmt.red_max / 255u << s->fmt.red_shift |
+		      g * s->fmt.green_max / 255u << s->fmt.green_shift |
+		      b * s->fmt.blue_max / 255u << s->fmt.blue_shift;
+		memcpy(rc->richSource + i * 4, &out, 4);
+		rc->alphaSource[i] = (unsigned char)a;
+		x = (int)(i % c->width);
+		y = (int)(i / c->width);
+		if (a >= 128)
+			rc->mask[(size_t)y * bpr + (size_t)x / 8] |=
+				(unsigned char)(0x80u >> (x & 7));
+	}
+	rc->alphaPreMultiplied = FALSE;
+	/* Takes ownership; frees the previous cursor. */
+	rfbSetCursor(s->screen, rc);
+out:
+	ll_capture_cursor_free(c);
+}
+
+/* The pointer moved by the user's own hand: tell the viewer. */
+static void update_pointer(struct ll_rfb_server *s)
+{
+	int32_t x, y;
+
+	if (s->cl == NULL || ll_platform_pointer_position(s->p, &x, &y) != 0)
+		return;
+	if (x < 0 || y < 0 || (uint32_t)x >= s->fmt.width ||
+	    (uint32_t)y >= s->fmt.height)
+		return;
+	if (x == s->ptr_x && y == s->ptr_y)
+		return;
+	s->ptr_x = x;
+	s->ptr_y = y;
+	s->screen->cursorX = x;
+	s->screen->cursorY = y;
+	s->cl->cursorWasMoved = TRUE;
+}
+
+static int handle_platform(struct ll_rfb_server *s, bool readable)
+{
+	unsigned ev = 0;
+	int64_t now = ll_now_mono_ms();
+	int r;
+
+	if (readable || ll_platform_pending(s->p)) {
+		if ((r = ll_platform_dispatch(s->p, &ev)) != 0)
+			return r;
+	}
+	if (!(s->features & LL_PLATFORM_FEAT_DAMAGE) &&
+	    now - s->last_poll_ms >= RFB_POLL_FRAME_MS) {
+		s->last_poll_ms = now;
+		ev |= LL_PLATFORM_EV_DAMAGE;
+	}
+	if ((ev & LL_PLATFORM_EV_GEOMETRY) && (r = resize(s)) != 0)
+		return r;
+	if ((ev & (LL_PLATFORM_EV_DAMAGE | LL_PLATFORM_EV_GEOMETRY)) &&
+	    (r = update_damage(s)) != 0)
+		return r;
+	if (ev & LL_PLATFORM_EV_CURSOR)
+		update_cursor(s);
+	update_pointer(s);
+	return 0;
+}
+
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static gpointer rfb_thread(gpointer data)
+{
+	struct ll_rfb_server *s = data;
+	struct pollfd pfd[3];
+	nfds_t n;
+	int r, pfd_x, timeout;
+
+	g_strlcpy(s->why, "the screen session ended", sizeof(s->why));
+	/* The first damage call reports the full frame: grab it now. */
+	if ((r = update_damage(s)) != 0) {
+		snprintf(s->why, sizeof(s->why), "screen capture failed: %s",
+			 ll_strerror(r));
+		close(s->client_fd);
+		goto out;
+	}
+	if (s->features & LL_PLATFORM_FEAT_CURSOR)
+		update_cursor(s);
+	s->gate_serial = ll_input_gate_closed_serial(s->gate);
+
+	/* Closes the socket itself on failure. */
+	s->cl = rfbNewClient(s->screen, s->client_fd);
+	if (s->cl == NULL) {
+		g_strlcpy(s->why, "the screen session could not start",
+			  sizeof(s->why));
+		goto out;
+	}
+	s->cl->clientGoneHook = on_client_gone;
+	if (s->cbs.client_ready != NULL)
+		s->cbs.client_ready(s->cbs.user);
+
+	while (!atomic_load(&s->stop) && !s->client_gone) {
+		check_gate(s);
+		n = 0;
+		pfd[n].fd = s->wake[0];
+		pfd[n++].events = POLLIN;
+		pfd_x = -1;
+		if (ll_platform_fd(s->p) >= 0) {
+			pfd_x = (int)n;
+			pfd[n].fd = ll_platform_fd(s->p);
+			pfd[n++].events = POLLIN;
+		}
+		if (s->cl != NULL && s->cl->sock != RFB_INVALID_SOCKET) {
+			pfd[n].fd = s->cl->sock;
+			pfd[n++].events = POLLIN;
+		}
+		timeout = ll_platform_pending(s->p) ? 0 : RFB_LOOP_MS;
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+			snprintf(s->why, sizeof(s->why), "poll: %s",
+				 strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			drain(s->wake[0]);
+		if (atomic_load(&s->stop))
+			break;
+		r = handle_platform(s, pfd_x >= 0 && pfd[pfd_x].revents);
+		if (r != 0) {
+			snprintf(s->why, sizeof(s->why),
+				 "screen capture failed: %s", ll_strerror(r));
+			break;
+		}
+		/* Reads at most one message per readable client, then sends
+		 * the updates the client asked for. */
+		rfbProcessEvents(s->screen, 0);
+	}
+	if (s->client_gone && !atomic_load(&s->stop))
+		g_strlcpy(s->why, "the technician's viewer disconnected",
+			  sizeof(s->why));
+out:
+	release_all(s);
+	if (!atomic_load(&s->stop) && s->cbs.ended != NULL)
+		s->cbs.ended(s->cbs.user, s->why);
+	return NULL;
+}
+
+/* ---- lifetime (GTK thread) ---- */
+
+int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
+		      const char *monitor, const char *desktop_name,
+		      const struct ll_rfb_server_cbs *cbs,
+		      struct ll_rfb_server **out)
+{
+	/* rfbGetScreen parses argv: give it nothing to parse. */
+	char arg0[] = "lifeline-applet";
+	char *argv[] = { arg0, NULL };
+	int argc = 1;
+	struct ll_rfb_server *s;
+	int r;
+
+	if (p == NULL || gate == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return LL_ERR_NOMEM;
+	s->wake[0] = s->wake[1] = s->shut_fd = s->client_fd = -1;
+	s->ptr_x = s->ptr_y = -1;
+	s->gate = gate;
+	if (cbs != NULL)
+		s->cbs = *cbs;
+	rfbLog = rfb_log;
+	rfbErr = rfb_err;
+
+	if (monitor != NULL && (s->monitor = strdup(monitor)) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = ll_platform_select_monitor(p, monitor)) != 0 ||
+	    (r = ll_platform_get_format(p, &s->fmt)) != 0 ||
+	    (r = alloc_fb(&s->fmt, &s->fb)) != 0)
+		goto fail;
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		r = LL_ERR_IO;
+		goto fail;
+	}
+	s->desktop_name = strdup(desktop_name != NULL ? desktop_name : "");
+	s->screen = rfbGetScreen(&argc, argv, (int)s->fmt.width,
+				 (int)s->fmt.height, 8, 3, 4);
+	if (s->desktop_name == NULL || s->screen == NULL) {
+		r = LL_ERR_NOMEM;
+		goto fail;
+	}
+	/* No listening socket of any kind (and rfbInitServer never runs). */
+	s->screen->port = -1;
+	s->screen->ipv6port = -1;
+	s->screen->autoPort = FALSE;
+	s->screen->httpDir = NULL;
+	s->screen->httpPort = -1;
+	s->screen->http6Port = -1;
+	s->screen->udpPort = 0;
+	s->screen->inetdSock = RFB_INVALID_SOCKET;
+	/* No VNC auth inside the tunnel; no file transfer through RFB. */
+	s->screen->authPasswdData = NULL;
+	s->screen->permitFileTransfer = FALSE;
+	s->screen->neverShared = TRUE;
+	s->screen->desktopName = s->desktop_name;
+	s->screen->frameBuffer = s->fb;
+	s->screen->screenData = s;
+	s->screen->kbdAddEvent = on_key;
+	s->screen->ptrAddEvent = on_pointer;
+	s->screen->setXCutText = on_cut_text;
+	s->screen->setXCutTextUTF8 = on_cut_text;
+	s->screen->deferUpdateTime = 0;
+	s->screen->deferPtrUpdateTime = 0;
+	set_format(s);
+	s->p = p;
+	s->features = ll_platform_features(p);
+	find_monitor_origin(s, monitor);
+	*out = s;
+	return 0;
+fail:
+	s->p = NULL;
+	ll_rfb_server_free(s);
+	return r;
+}
+
+int ll_rfb_server_start(struct ll_rfb_server *s, int fd)
+{
+	int r;
+
+	if (s == NULL || s->thread != NULL || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return LL_ERR_INVALID_ARG;
+	}
+	/* libvncserver watches its client with select(). */
+	if (fd >= FD_SETSIZE) {
+		close(fd);
+		return LL_ERR_TOO_LARGE;
+	}
+	/* Ours to shut down from this thread without racing its close. */
+	if ((s->shut_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		close(fd);
+		return LL_ERR_IO;
+	}
+	s->client_fd = fd;
+	s->thread = g_thread_try_new("ll-rfb", rfb_thread, s, NULL);
+	if (s->thread == NULL) {
+		close(fd);
+		s->client_fd = -1;
+		r = LL_ERR_NOMEM;
+		return r;
+	}
+	return 0;
+}
+
+void ll_rfb_server_wake(struct ll_rfb_server *s)
+{
+	ssize_t n;
+
+	if (s == NULL || s->wake[1] < 0)
+		return;
+	n = write(s->wake[1], "", 1);
+	(void)n;  /* a full pipe already wakes the thread */
+}
+
+void ll_rfb_server_free(struct ll_rfb_server *s)
+{
+	if (s == NULL)
+		return;
+	if (s->thread != NULL) {
+		atomic_store(&s->stop, true);
+		ll_rfb_server_wake(s);
+		/* Unblocks a read or write libvncserver may be stuck in. */
+		if (s->shut_fd >= 0)
+			shutdown(s->shut_fd, SHUT_RDWR);
+		g_thread_join(s->thread);
+	}
+	if (s->screen != NULL) {
+		/* Closes the client socket (if still open) and the cursor. */
+		rfbScreenCleanup(s->screen);
+	}
+	if (s->shut_fd >= 0)
+		close(s->shut_fd);
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	ll_platform_free(s->p);
+	free(s->fb);
+	free(s->desktop_name);
+	free(s->monitor);
+	free(s);
+}
