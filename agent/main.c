@@ -1,33 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * lifeline-agent: for now the main window only (login, PINs and the
- * viewer come with the screen-session issue).  Window names follow API.md.
+ * lifeline-agent: the technician's console.  Without arguments (or with
+ * GTK's own) the GUI; `--cli ...` the scriptable command line of API.md;
+ * `--cli-holder ...` the background holder of one session that
+ * `pin new` starts (not for people).
  */
-#include <gtk/gtk.h>
+#include <signal.h>
+#include <string.h>
 
-#include "ll_build.h"
+#include <glib.h>
 
-static void on_activate(GtkApplication *app, gpointer user_data)
-{
-	GtkWidget *win = gtk_application_window_new(app);
-	GtkWidget *label = gtk_label_new("Not connected to a relay.");
-
-	gtk_window_set_title(GTK_WINDOW(win), LL_PRODUCT " Agent");
-	gtk_window_set_default_size(GTK_WINDOW(win), 640, 400);
-	gtk_container_add(GTK_CONTAINER(win), label);
-	gtk_widget_show_all(win);
-}
+#include "agent.h"
+#include "ll_log.h"
 
 int main(int argc, char **argv)
 {
-	GtkApplication *app;
-	int status;
-
+	/* a peer that goes away must not kill us in the middle of a write */
+	signal(SIGPIPE, SIG_IGN);
 	g_set_prgname("lifeline-agent");
-	app = gtk_application_new("org.lifeline.Agent",
-				  G_APPLICATION_NON_UNIQUE);
-	g_signal_connect(app, "activate", G_CALLBACK(on_activate), NULL);
-	status = g_application_run(G_APPLICATION(app), argc, argv);
-	g_object_unref(app);
-	return status;
+	ll_log_set_ident("lifeline-agent");
+	if (argc >= 2 && strcmp(argv[1], "--cli") == 0)
+		return ll_agent_cli_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "--cli-holder") == 0)
+		return ll_agent_holder_main(argc, argv);
+	return ll_agent_gui_main(argc, argv);
 }

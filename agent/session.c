@@ -11,6 +11,7 @@
  * only from its "grant" and stop counting at its "revoke"; the applet
  * enforces them again on its side.
  */
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -407,6 +408,13 @@ int ll_agent_session_request(struct ll_agent_session *s, uint32_t caps,
 		return LL_ERR_INVALID_ARG;
 	if (s->ended)
 		return LL_ERR_CLOSED;
+	if (!s->joined) {
+		/* asked together with the first request once they join */
+		s->initial_caps |= caps;
+		if (id != NULL)
+			*id = 0;
+		return LL_OK;
+	}
 	if ((r = send_request(s, caps, id)) != 0)
 		return r;
 	changed(s);

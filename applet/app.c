@@ -235,6 +235,8 @@ static void on_activate(GtkApplication *app, gpointer data)
 
 	if (a->session != NULL)
 		return;
+	/* Capture the display GTK opened (it honours --display). */
+	so.display = gdk_display_get_name(gdk_display_get_default());
 	/* Alive until ll_applet_quit(), whatever windows come and go. */
 	g_application_hold(G_APPLICATION(app));
 	a->session = ll_session_new(a, &so, on_session_done, a);

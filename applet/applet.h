@@ -28,6 +28,8 @@
 
 #include <gtk/gtk.h>
 
+#include "applet_rfb.h"
+
 /*
  * Exit codes (also in --help):
  *   0  the session ended normally: the user or the technician ended it,
@@ -54,73 +56,6 @@ const char *ll_applet_cap_words(uint32_t cap);
 /* "See your screen, Control your mouse and keyboard" or `none` when caps
  * is 0 (g_free the result). */
 char *ll_applet_caps_sentence(uint32_t caps, const char *none);
-
-/* ---- input gate (input_gate.c): thread-safe ---- */
-
-struct ll_input_gate;
-
-struct ll_input_gate *ll_input_gate_new(void);
-void ll_input_gate_free(struct ll_input_gate *g);
-/* Called by the session on the GTK thread. */
-void ll_input_gate_set_control(struct ll_input_gate *g, bool granted);
-void ll_input_gate_set_consent_open(struct ll_input_gate *g, bool open);
-/* True while one of the applet's windows has the keyboard focus: keys go
- * nowhere then (they would land in our own windows). */
-void ll_input_gate_set_applet_focus(struct ll_input_gate *g, bool focused);
-/* Rectangle of one of the applet's windows in root coordinates (key:
- * any stable pointer); visible false or remove_window forgets it. */
-void ll_input_gate_set_window(struct ll_input_gate *g, const void *key,
-			      int32_t x, int32_t y, int32_t w, int32_t h,
-			      bool visible);
-void ll_input_gate_remove_window(struct ll_input_gate *g, const void *key);
-/* Called by the RFB thread for each injected event. */
-bool ll_input_gate_allows_pointer(struct ll_input_gate *g);
-bool ll_input_gate_allows_key(struct ll_input_gate *g);
-/* allows_pointer, and (root_x, root_y) is on none of our windows. */
-bool ll_input_gate_allows_click(struct ll_input_gate *g, int32_t root_x,
-				int32_t root_y);
-/* A counter that grows each time input stops being allowed, so the RFB
- * thread knows to release held keys and buttons. */
-uint32_t ll_input_gate_closed_serial(struct ll_input_gate *g);
-
-/* ---- RFB server (rfb_server.c) ---- */
-
-struct ll_platform;
-struct ll_rfb_server;
-
-struct ll_rfb_server_cbs {
-	/*
-	 * Both are called on the RFB thread: marshal to the main loop.
-	 * client_ready: the client was created (the RFB version string is
-	 * already written to the socket), so the other end may now be
-	 * bridged to the peer.  ended: the RFB thread stopped on its own
-	 * (client gone, capture failed); reason is a sentence.
-	 */
-	void (*client_ready)(void *user);
-	void (*ended)(void *user, const char *reason);
-	void *user;
-};
-
-/*
- * A server on platform p (taken over on success) showing `monitor` (a
- * name from ll_platform_monitors(), NULL = the whole desktop), input
- * through gate (borrowed, must outlive the server).  Nothing runs until
- * ll_rfb_server_start().  desktop_name: ServerInit's name.
- * LL_ERR_NOT_FOUND: no such monitor.
- */
-int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
-		      const char *monitor, const char *desktop_name,
-		      const struct ll_rfb_server_cbs *cbs,
-		      struct ll_rfb_server **out);
-/*
- * Starts the RFB thread with fd (one end of a connected socketpair, taken
- * over in every case) as libvncserver's only, already connected client.
- */
-int ll_rfb_server_start(struct ll_rfb_server *s, int fd);
-/* Wakes the RFB thread (e.g. the gate closed: release held input). */
-void ll_rfb_server_wake(struct ll_rfb_server *s);
-/* Stops and joins the thread, frees everything.  NULL ok. */
-void ll_rfb_server_free(struct ll_rfb_server *s);
 
 /* ---- windows (pin_window.c, consent_dialog.c, session_bar.c) ---- */
 

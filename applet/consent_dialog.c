@@ -13,6 +13,7 @@
  */
 #include <gtk/gtk.h>
 
+#include "ll_control.h"
 #include "applet.h"
 
 struct ll_consent_dialog {

@@ -14,7 +14,7 @@
 
 #include <glib.h>
 
-#include "applet.h"
+#include "applet_rfb.h"
 
 #define GATE_WINDOWS_MAX 8
 

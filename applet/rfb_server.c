@@ -48,7 +48,7 @@
 
 #include "ll_util.h"
 #include "platform.h"
-#include "applet.h"
+#include "applet_rfb.h"
 
 #define RFB_LOOP_MS 50           /* longest sleep: pointer position polls */
 #define RFB_POLL_FRAME_MS 100    /* full-frame polling without XDamage */
@@ -101,6 +101,9 @@ static void rfb_vlog(enum ll_log_level level, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
+	/* Our client is a socketpair: TCP options cannot apply. */
+	if (strstr(line, "TCP_NODELAY") != NULL)
+		level = LL_LOG_DEBUG;
 	ll_log(level, "libvncserver: %s", line);
 }
 
@@ -165,8 +168,9 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 
 	check_gate(s);
 	if (!ll_input_gate_allows_pointer(s->gate)) {
-		/* Presses seen now must not count as held later. */
-		s->dropped |= (uint8_t)mask & 0x7f;
+		/* Buttons held now were never injected: their releases
+		 * (and their presses, while held) are not ours to send. */
+		s->dropped = (uint8_t)mask & 0x7f;
 		return;
 	}
 	if (x < 0 || y < 0 || (uint32_t)x >= s->fmt.width ||
@@ -628,7 +632,13 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	if (s->thread != NULL) {
 		atomic_store(&s->stop, true);
 		ll_rfb_server_wake(s);
-		/* Unblocks a read or write libvncserver may be stuck in. */
+		/*
+		 * Unblocks a read libvncserver may be stuck in at once, and
+		 * makes its writes fail.  A write already waiting in its
+		 * select() for a peer that reads nothing wakes when the
+		 * peer's end is closed (the session closes it first) or
+		 * after at most 5 s.
+		 */
 		if (s->shut_fd >= 0)
 			shutdown(s->shut_fd, SHUT_RDWR);
 		g_thread_join(s->thread);

@@ -106,18 +106,24 @@ struct ll_session_bar *ll_session_bar_new(
 	gtk_label_set_markup(GTK_LABEL(who), markup);
 	g_free(markup);
 	gtk_label_set_xalign(GTK_LABEL(who), 0);
+	gtk_label_set_line_wrap(GTK_LABEL(who), TRUE);
+	gtk_label_set_max_width_chars(GTK_LABEL(who), 46);
 
 	bar->may = gtk_label_new(NULL);
 	gtk_label_set_xalign(GTK_LABEL(bar->may), 0);
 	gtk_label_set_line_wrap(GTK_LABEL(bar->may), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(bar->may), 48);
+	/* A fixed width: the bar must not grow off the screen edge when
+	 * its text changes. */
+	gtk_label_set_width_chars(GTK_LABEL(bar->may), 46);
+	gtk_label_set_max_width_chars(GTK_LABEL(bar->may), 46);
 	atk_object_set_name(gtk_widget_get_accessible(bar->may),
 			    "Allowed now");
 
 	bar->status = gtk_label_new(NULL);
 	gtk_label_set_xalign(GTK_LABEL(bar->status), 0);
 	gtk_label_set_line_wrap(GTK_LABEL(bar->status), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(bar->status), 48);
+	gtk_label_set_width_chars(GTK_LABEL(bar->status), 46);
+	gtk_label_set_max_width_chars(GTK_LABEL(bar->status), 46);
 	atk_object_set_name(gtk_widget_get_accessible(bar->status), "Status");
 
 	buttons = gtk_button_box_new(GTK_ORIENTATION_HORIZONTAL);

@@ -127,6 +127,9 @@ struct flow {
 	pthread_t tx_thr, rx_thr;
 	bool tx_started, rx_started;
 	int tx_err, rx_err;        /* error before the stop flag, or 0 */
+	char *agent_ticket;        /* relay mode, until the streams open */
+	char *applet_ticket;
+	char *path;
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
@@ -531,13 +534,14 @@ static char *relay_login(struct ll_tls_ctx *ctx, struct http_conn *api)
 	return token;
 }
 
-/* One relay session: create, redeem, open both streams. */
-static int relay_session_open(struct ll_tls_ctx *ctx, struct http_conn *api,
-			      const char *token, struct flow *f)
+/* One relay session through the API: create it, redeem its PIN; keeps
+ * both tickets in the flow for relay_session_connect(). */
+static int relay_session_create(struct ll_tls_ctx *ctx,
+				struct http_conn *api, const char *token,
+				struct flow *f)
 {
 	json_t *jreq = NULL, *created = NULL, *redeemed = NULL;
 	const char *pin, *agent_ticket, *applet_ticket, *path;
-	struct http_conn *a = NULL, *b = NULL;
 	int status = 0, r;
 
 	jreq = json_pack("{s:s}", "lock", "any");
@@ -580,12 +584,38 @@ static int relay_session_open(struct ll_tls_ctx *ctx, struct http_conn *api,
 	}
 	if (path == NULL || path[0] != '/')
 		path = "/api/v1/stream";
-	a = g_new0(struct http_conn, 1);
-	b = g_new0(struct http_conn, 1);
+	f->agent_ticket = g_strdup(agent_ticket);
+	f->applet_ticket = g_strdup(applet_ticket);
+	f->path = g_strdup(path);
+out:
+	json_decref(created);
+	json_decref(redeemed);
+	return r;
+}
+
+static void flow_forget_tickets(struct flow *f)
+{
+	if (f->agent_ticket)
+		ll_wipe(f->agent_ticket, strlen(f->agent_ticket));
+	if (f->applet_ticket)
+		ll_wipe(f->applet_ticket, strlen(f->applet_ticket));
+	g_free(f->agent_ticket);
+	g_free(f->applet_ticket);
+	g_free(f->path);
+	f->agent_ticket = f->applet_ticket = f->path = NULL;
+}
+
+/* Opens both streams of a created session (agent writes, applet reads). */
+static int relay_session_connect(struct ll_tls_ctx *ctx, struct flow *f)
+{
+	struct http_conn *a = g_new0(struct http_conn, 1);
+	struct http_conn *b = g_new0(struct http_conn, 1);
+	int r;
+
 	/* Both requests go out before either answer is read: a relay may
 	 * hold the 101 until the peer is there. */
-	if ((r = stream_begin(ctx, path, agent_ticket, a)) != LL_OK ||
-	    (r = stream_begin(ctx, path, applet_ticket, b)) != LL_OK ||
+	if ((r = stream_begin(ctx, f->path, f->agent_ticket, a)) != LL_OK ||
+	    (r = stream_begin(ctx, f->path, f->applet_ticket, b)) != LL_OK ||
 	    (r = stream_finish(a, NULL)) != LL_OK ||
 	    (r = stream_finish(b, f)) != LL_OK)
 		goto out;
@@ -593,16 +623,11 @@ static int relay_session_open(struct ll_tls_ctx *ctx, struct http_conn *api,
 	f->rx = b->c;
 	a->c = b->c = NULL;
 out:
-	if (a) {
-		http_conn_close(a);
-		g_free(a);
-	}
-	if (b) {
-		http_conn_close(b);
-		g_free(b);
-	}
-	json_decref(created);
-	json_decref(redeemed);
+	flow_forget_tickets(f);
+	http_conn_close(a);
+	g_free(a);
+	http_conn_close(b);
+	g_free(b);
 	return r;
 }
 
@@ -842,6 +867,7 @@ static void flows_close(struct flow *flows, size_t n, bool rx_owned)
 		if (rx_owned)
 			ll_tls_conn_free(flows[i].rx, true);
 		flows[i].tx = flows[i].rx = NULL;
+		flow_forget_tickets(&flows[i]);
 	}
 }
 
@@ -923,12 +949,19 @@ static long rss_kib(int pid)
 	return kib;
 }
 
+/* mid < 0: no intermediate point (nginx has no API state). */
 static void report_memory(const char *target, size_t n, long before,
-			  long after)
+			  long mid, long after)
 {
 	printf("memory target=%s sessions=%zu rss_before_kib=%ld "
-	       "rss_after_kib=%ld per_session_kib=%.1f\n", target, n, before,
+	       "rss_after_kib=%ld per_session_kib=%.1f", target, n, before,
 	       after, n ? (double)(after - before) / (double)n : 0.0);
+	if (mid >= 0)
+		printf(" rss_api_kib=%ld api_per_session_kib=%.1f "
+		       "streams_per_session_kib=%.1f", mid,
+		       n ? (double)(mid - before) / (double)n : 0.0,
+		       n ? (double)(after - mid) / (double)n : 0.0);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -953,7 +986,7 @@ static void mode_relay(void)
 	size_t n = opt_idle > 0 ? (size_t)opt_idle : (size_t)opt_sessions;
 	struct flow *flows = g_new0(struct flow, n);
 	const char *target = opt_label ? opt_label : "relay";
-	long before = -1, after;
+	long before = -1, mid = -1, after;
 	double t = now_s();
 	char *token;
 	size_t i;
@@ -965,9 +998,17 @@ static void mode_relay(void)
 	if (opt_idle > 0)
 		before = rss_kib(opt_mem_pid);
 	for (i = 0; i < n; i++)
-		if ((r = relay_session_open(ctx, api, token, &flows[i])) !=
+		if ((r = relay_session_create(ctx, api, token, &flows[i])) !=
 		    LL_OK)
 			die("session %zu of %zu: %s", i + 1, n,
+			    ll_strerror(r));
+	if (opt_idle > 0) {
+		sleep_s(0.5);
+		mid = rss_kib(opt_mem_pid);
+	}
+	for (i = 0; i < n; i++)
+		if ((r = relay_session_connect(ctx, &flows[i])) != LL_OK)
+			die("streams of session %zu of %zu: %s", i + 1, n,
 			    ll_strerror(r));
 	if ((r = ping_all(flows, n)) != LL_OK)
 		die("pairing check: %s", ll_strerror(r));
@@ -976,7 +1017,7 @@ static void mode_relay(void)
 	if (opt_idle > 0) {
 		sleep_s(1.0);   /* let the relay finish its bookkeeping */
 		after = rss_kib(opt_mem_pid);
-		report_memory(target, n, before, after);
+		report_memory(target, n, before, mid, after);
 	} else {
 		run_throughput(flows, n, target);
 	}
@@ -1031,7 +1072,7 @@ static void mode_nginx(void)
 	if (opt_idle > 0) {
 		sleep_s(1.0);
 		after = rss_kib(opt_mem_pid);
-		report_memory(target, n, before, after);
+		report_memory(target, n, before, -1, after);
 	} else {
 		run_throughput(flows, n, target);
 	}

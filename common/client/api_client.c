@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <glib.h>
@@ -410,6 +411,12 @@ struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "no trust anchor: no_system_cas without "
 				    "a CA file");
+		return NULL;
+	}
+	if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0) {
+		ll_client_error_set(err, LL_ERR_CONFIG, 0,
+				    "cannot read the CA file %s: %s",
+				    o->ca_file, strerror(errno));
 		return NULL;
 	}
 	if (ll_client_url_parse(o->url, &u, err) != 0)

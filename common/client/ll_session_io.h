@@ -86,14 +86,16 @@ struct ll_session_io_cbs {
 	 * on_closed(LL_SESSION_END_PEER, its reason). */
 	void (*on_control)(struct ll_session_io *s,
 			   const struct ll_control_msg *msg, void *user);
-	/* The peer opened a channel (not bridged yet: bridge it or use
-	 * on_channel_data; nothing is read from it until one of those). */
+	/* The peer opened a channel.  Bridge it from inside this callback
+	 * if it is to be bridged: its data may follow in the same read,
+	 * and data on a channel without a bridge goes to on_channel_data
+	 * (or is dropped when that is NULL). */
 	void (*on_channel_open)(struct ll_session_io *s, uint16_t channel,
 				void *user);
 	/* A channel ended other than by ll_session_io_channel_close():
 	 * the peer closed it, or its bridged fd reached EOF or failed.  A
-	 * bridged fd is closed by the pump first (after writing what the
-	 * peer had sent). */
+	 * bridged fd is closed by the pump once what the peer had sent
+	 * before its CLOSE is written (possibly after this callback). */
 	void (*on_channel_close)(struct ll_session_io *s, uint16_t channel,
 				 void *user);
 	/* Data on an open channel that is not bridged.  Counted as consumed
@@ -171,7 +173,9 @@ int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel);
  * the channel or the session ends.  Bytes read from fd go out on the
  * channel; bytes arriving on it are written to fd.  EOF on fd closes the
  * channel once what was read has been sent; a CLOSE from the peer closes
- * fd once what was received has been written (bounded by end_timeout_ms).
+ * fd once what was received has been written (or when the session ends).
+ * A bridged fd that hangs up is no longer polled (poll would report it
+ * forever): what is left in it is still read as credit allows.
  * LL_ERR_NOT_FOUND (channel not open), LL_ERR_CONFLICT (already bridged),
  * LL_ERR_INVALID_ARG (channel 0, fd < 0), LL_ERR_CLOSED (session ending).
  */

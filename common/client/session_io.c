@@ -1,2 +1,1187 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The session pump (see ll_session_io.h).  One GSource per session
+ * watches the TLS socket and every bridged fd; all I/O happens in its
+ * dispatch, the public functions only queue and wake it.  Within a
+ * dispatch: read the stream and feed the mux (callbacks), move bytes
+ * between bridges and the mux, write the stream, advance an ending, and
+ * finally recompute what each fd is polled for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ll_buf.h"
+#include "ll_crypto.h"
 #include "ll_session_io.h"
+#include "ll_stream.h"
+#include "ll_tls.h"
+#include "ll_util.h"
+
+/* Stream bytes read per dispatch before other sources get a turn. */
+#define READ_BUDGET (1024u * 1024u)
+/* Room for two whole frames: the mux needs one frame contiguous. */
+#define RBUF_CAP (2u * (LL_FRAME_HEADER_LEN + LL_FRAME_MAX_PAYLOAD))
+/* Bytes read from a bridged fd at once. */
+#define BRIDGE_CHUNK (64u * 1024u)
+/* Control bytes buffered while a message is incomplete. */
+#define CTRL_IN_MAX (4u + LL_CONTROL_MAX_MSG + LL_FRAME_MAX_PAYLOAD)
+#define END_TIMEOUT_MS 2000
+#define REASON_LEN 256
+
+/* Sub-steps of an ending (state ENDING). */
+enum end_step {
+	END_FLUSH = 0,  /* writing what the mux holds */
+	END_SHUTDOWN,   /* sending close_notify */
+	END_DRAIN,      /* write side shut; reading until the relay closes,
+			 * so that closing never resets data in flight */
+};
+
+struct bridge {
+	struct bridge *next;
+	uint16_t channel;
+	int fd;
+	gpointer tag;
+	/* fd -> channel: read, not yet taken by the mux */
+	uint8_t *obuf;
+	size_t ooff, olen;
+	bool fd_eof;
+	bool hup;               /* fd hung up: no longer polled (poll would
+				 * report it forever), read directly */
+	/* channel -> fd: received, not yet written (= not yet consumed) */
+	uint8_t *ibuf;
+	size_t ioff, ilen, icap;
+	bool peer_closed;
+};
+
+struct ll_session_io {
+	int refs;
+	int in_dispatch;
+	bool detached;             /* the application freed its reference */
+
+	enum ll_session_state state;
+	enum end_step end_step;
+	gint64 end_deadline;       /* monotonic us */
+	gint64 hello_deadline;     /* 0 = none */
+	bool wake;
+
+	struct ll_session_io_cbs cbs;
+	void *user;
+	struct ll_session_io_opts opts;
+
+	GSource *src;
+	bool src_alive;            /* the "alive" reference is held */
+	struct ll_tls_conn *conn;
+	int fd;
+	gpointer tag;
+	bool tls_want_write;       /* a read or shutdown wants POLLOUT */
+
+	struct ll_mux *mux;
+	uint8_t *rbuf;
+	size_t rlen;
+	struct ll_buf *ctrl_out;
+	struct ll_buf *ctrl_in;
+	struct bridge *bridges;
+	unsigned bridge_gen;       /* bumped whenever a bridge goes away */
+
+	/* How it ends. */
+	enum ll_session_end why;
+	int end_err;
+	char reason[REASON_LEN];
+	char peer_reason[REASON_LEN];
+	bool peer_said_end;
+	bool closed_pending;       /* on_closed still to deliver */
+
+	uint64_t bytes_in, bytes_out;
+};
+
+struct sio_source {
+	GSource base;
+	struct ll_session_io *s;
+};
+
+static void sio_unref(struct ll_session_io *s);
+
+/* ----------------------------------------------------------- small bits */
+
+const char *ll_session_state_name(enum ll_session_state st)
+{
+	switch (st) {
+	case LL_SESSION_HANDSHAKE:
+		return "handshake";
+	case LL_SESSION_READY:
+		return "ready";
+	case LL_SESSION_ENDING:
+		return "ending";
+	case LL_SESSION_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+const char *ll_session_end_name(enum ll_session_end why)
+{
+	switch (why) {
+	case LL_SESSION_END_LOCAL:
+		return "ended here";
+	case LL_SESSION_END_PEER:
+		return "ended by the other side";
+	case LL_SESSION_END_LOST:
+		return "connection lost";
+	case LL_SESSION_END_ERROR:
+		return "error";
+	}
+	return "unknown";
+}
+
+void ll_session_io_opts_default(struct ll_session_io_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->side = LL_MUX_AGENT;
+}
+
+static void wake(struct ll_session_io *s)
+{
+	s->wake = true;
+	if (s->src != NULL && s->src_alive && s->in_dispatch == 0)
+		g_source_set_ready_time(s->src, 0);
+}
+
+static void set_reason(char *dst, const char *src, size_t n)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < n && src[i] != '\0' && len + 1 < REASON_LEN; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[len++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	dst[len] = '\0';
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static bool want_retry(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+/* --------------------------------------------------------------- bridges */
+
+static struct bridge *bridge_find(struct ll_session_io *s, uint16_t ch)
+{
+	struct bridge *b;
+
+	for (b = s->bridges; b != NULL; b = b->next)
+		if (b->channel == ch)
+			return b;
+	return NULL;
+}
+
+/* Unlinks, stops watching and closes the fd; bytes still buffered go. */
+static void bridge_free(struct ll_session_io *s, struct bridge *b)
+{
+	struct bridge **pp;
+
+	s->bridge_gen++;
+	for (pp = &s->bridges; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	if (b->tag != NULL && s->src != NULL && s->src_alive)
+		g_source_remove_unix_fd(s->src, b->tag);
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->obuf != NULL) {
+		ll_wipe(b->obuf, BRIDGE_CHUNK);
+		free(b->obuf);
+	}
+	if (b->ibuf != NULL) {
+		ll_wipe(b->ibuf, b->icap);
+		free(b->ibuf);
+	}
+	free(b);
+}
+
+static void bridges_free_all(struct ll_session_io *s)
+{
+	while (s->bridges != NULL)
+		bridge_free(s, s->bridges);
+}
+
+/* ------------------------------------------------------------- teardown */
+
+/* Everything closed now; on_closed left for the dispatcher. */
+static void teardown(struct ll_session_io *s, enum ll_session_end why,
+		     int err, const char *reason)
+{
+	if (s->state == LL_SESSION_CLOSED)
+		return;
+	s->why = why;
+	s->end_err = err;
+	set_reason(s->reason, reason, strlen(reason));
+	bridges_free_all(s);
+	if (s->tag != NULL && s->src != NULL && s->src_alive)
+		g_source_remove_unix_fd(s->src, s->tag);
+	s->tag = NULL;
+	ll_tls_conn_free(s->conn, true);
+	s->conn = NULL;
+	s->fd = -1;
+	s->state = LL_SESSION_CLOSED;
+	s->closed_pending = true;
+	wake(s);
+}
+
+/*
+ * Start an orderly ending: from now on input is ignored, what is queued
+ * is flushed, TLS is closed and the socket drained, then teardown.
+ */
+static void begin_ending(struct ll_session_io *s, enum ll_session_end why,
+			 int err, const char *reason)
+{
+	int ms;
+
+	if (s->state == LL_SESSION_ENDING || s->state == LL_SESSION_CLOSED)
+		return;
+	s->why = why;
+	s->end_err = err;
+	set_reason(s->reason, reason, strlen(reason));
+	/* Bridged bytes not yet taken are dropped: the local ends see EOF
+	 * at once. */
+	bridges_free_all(s);
+	s->state = LL_SESSION_ENDING;
+	s->end_step = END_FLUSH;
+	ms = s->opts.end_timeout_ms > 0 ? s->opts.end_timeout_ms
+					: END_TIMEOUT_MS;
+	s->end_deadline = g_get_monotonic_time() + (gint64)ms * 1000;
+	wake(s);
+}
+
+/* A failure of ours or of the stream: flush what the mux queued (an ERROR
+ * frame after a protocol failure) and close. */
+static void fail(struct ll_session_io *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(struct ll_session_io *s, int err, const char *fmt, ...)
+{
+	char msg[REASON_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	begin_ending(s, LL_SESSION_END_ERROR, err, msg);
+}
+
+/* The stream ended under us (EOF, reset, TLS failure). */
+static void lost(struct ll_session_io *s, int r)
+{
+	if (s->peer_said_end) {
+		teardown(s, LL_SESSION_END_PEER, LL_OK, s->peer_reason);
+		return;
+	}
+	if (r == LL_ERR_CLOSED || r == LL_ERR_IO) {
+		teardown(s, LL_SESSION_END_LOST, LL_OK,
+			 r == LL_ERR_CLOSED
+				 ? "the relay closed the session stream"
+				 : "the connection to the relay broke");
+		return;
+	}
+	{
+		char msg[REASON_LEN];
+
+		snprintf(msg, sizeof(msg), "the session stream failed: %s",
+			 s->conn != NULL ? ll_tls_conn_error(s->conn)
+					 : ll_strerror(r));
+		teardown(s, LL_SESSION_END_ERROR, r, msg);
+	}
+}
+
+/* --------------------------------------------------------- lifecycle */
+
+static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data);
+
+static GSourceFuncs sio_funcs = {
+	.dispatch = sio_dispatch,
+};
+
+static void sio_ref(struct ll_session_io *s)
+{
+	s->refs++;
+}
+
+static void sio_unref(struct ll_session_io *s)
+{
+	if (--s->refs > 0)
+		return;
+	bridges_free_all(s);
+	ll_tls_conn_free(s->conn, true);
+	if (s->src != NULL) {
+		if (s->src_alive)
+			g_source_destroy(s->src);
+		g_source_unref(s->src);
+	}
+	ll_mux_free(s->mux);
+	if (s->rbuf != NULL) {
+		ll_wipe(s->rbuf, RBUF_CAP);
+		free(s->rbuf);
+	}
+	ll_buf_free(s->ctrl_out);
+	ll_buf_free(s->ctrl_in);
+	free(s);
+}
+
+/* The GSource is done: stop it and drop the reference it stood for. */
+static void source_retire(struct ll_session_io *s)
+{
+	if (!s->src_alive)
+		return;
+	s->src_alive = false;
+	g_source_destroy(s->src);
+	sio_unref(s);
+}
+
+int ll_session_io_new(struct ll_stream *stream,
+		      const struct ll_session_io_opts *o,
+		      const struct ll_session_io_cbs *cbs, void *user,
+		      struct ll_session_io **out)
+{
+	struct ll_session_io_opts def;
+	struct ll_mux_config mc;
+	struct ll_session_io *s;
+	int fd;
+
+	if (stream == NULL || stream->conn == NULL || out == NULL ||
+	    (fd = ll_tls_conn_fd(stream->conn)) < 0 ||
+	    stream->extra_len > RBUF_CAP)
+		return LL_ERR_INVALID_ARG;
+	if (o == NULL) {
+		ll_session_io_opts_default(&def);
+		o = &def;
+	}
+	if (o->side != LL_MUX_AGENT && o->side != LL_MUX_APPLET)
+		return LL_ERR_INVALID_ARG;
+	ll_mux_config_default(&mc);
+	mc.side = o->side;
+	if (o->initial_window != 0)
+		mc.initial_window = o->initial_window;
+	if (o->out_max != 0)
+		mc.out_max = o->out_max;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return LL_ERR_NOMEM;
+	s->refs = 1;
+	s->fd = -1;
+	s->opts = *o;
+	if ((s->mux = ll_mux_new(&mc)) == NULL) {
+		free(s);
+		return LL_ERR_INVALID_ARG; /* config outside the limits */
+	}
+	if ((s->rbuf = malloc(RBUF_CAP)) == NULL ||
+	    (s->ctrl_out = ll_buf_new(LL_SESSION_CONTROL_QUEUE)) == NULL ||
+	    (s->ctrl_in = ll_buf_new(CTRL_IN_MAX)) == NULL ||
+	    (s->src = g_source_new(&sio_funcs, sizeof(struct sio_source))) ==
+		    NULL) {
+		sio_unref(s);
+		return LL_ERR_NOMEM;
+	}
+	if (cbs != NULL)
+		s->cbs = *cbs;
+	s->user = user;
+	((struct sio_source *)s->src)->s = s;
+	g_source_set_name(s->src, "ll_session_io");
+
+	/* From here on nothing fails: take the stream over. */
+	s->conn = stream->conn;
+	s->fd = fd;
+	set_nonblock(fd);
+	if (stream->extra_len > 0) {
+		memcpy(s->rbuf, stream->extra, stream->extra_len);
+		s->rlen = stream->extra_len;
+		ll_wipe(stream->extra, stream->extra_len);
+	}
+	free(stream->extra);
+	free(stream);
+
+	if (o->hello_timeout_ms > 0)
+		s->hello_deadline = g_get_monotonic_time() +
+				    (gint64)o->hello_timeout_ms * 1000;
+	s->state = LL_SESSION_HANDSHAKE;
+	s->tag = g_source_add_unix_fd(s->src, fd, G_IO_IN);
+	s->src_alive = true;
+	s->refs++; /* the "alive" reference, dropped by source_retire */
+	g_source_attach(s->src, o->context);
+	/* Our HELLO is queued and extra bytes may wait: go at once. */
+	wake(s);
+	*out = s;
+	return LL_OK;
+}
+
+void ll_session_io_free(struct ll_session_io *s)
+{
+	if (s == NULL || s->detached)
+		return;
+	s->detached = true;
+	memset(&s->cbs, 0, sizeof(s->cbs));
+	s->user = NULL;
+	if (s->state == LL_SESSION_HANDSHAKE || s->state == LL_SESSION_READY)
+		teardown(s, LL_SESSION_END_ERROR, LL_ERR_CLOSED,
+			 "the session was closed");
+	if (s->state == LL_SESSION_CLOSED && s->in_dispatch == 0)
+		source_retire(s);
+	sio_unref(s);
+}
+
+enum ll_session_state ll_session_io_state(const struct ll_session_io *s)
+{
+	return s->state;
+}
+
+enum ll_mux_side ll_session_io_side(const struct ll_session_io *s)
+{
+	return s->opts.side;
+}
+
+uint64_t ll_session_io_bytes_in(const struct ll_session_io *s)
+{
+	return s->bytes_in;
+}
+
+uint64_t ll_session_io_bytes_out(const struct ll_session_io *s)
+{
+	return s->bytes_out;
+}
+
+size_t ll_session_io_buffered(const struct ll_session_io *s)
+{
+	const struct bridge *b;
+	size_t n = s->rlen + ll_buf_len(s->ctrl_out) + ll_buf_len(s->ctrl_in);
+
+	if (s->mux != NULL)
+		n += ll_buf_len(ll_mux_out(s->mux));
+	for (b = s->bridges; b != NULL; b = b->next)
+		n += b->olen + b->ilen;
+	return n;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static bool is_open_state(const struct ll_session_io *s)
+{
+	return s->state == LL_SESSION_HANDSHAKE || s->state == LL_SESSION_READY;
+}
+
+int ll_session_io_send_control(struct ll_session_io *s,
+			       const struct ll_control_msg *msg)
+{
+	int r;
+
+	if (s == NULL || msg == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if ((r = ll_control_encode(msg, s->ctrl_out)) != 0)
+		return r;
+	wake(s);
+	return LL_OK;
+}
+
+int ll_session_io_channel_open(struct ll_session_io *s, uint16_t channel)
+{
+	int r;
+
+	if (s == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if ((r = ll_mux_open(s->mux, channel)) == 0)
+		wake(s);
+	return r;
+}
+
+int ll_session_io_channel_open_next(struct ll_session_io *s,
+				    uint16_t *channel)
+{
+	int r;
+
+	if (s == NULL || channel == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if ((r = ll_mux_open_next(s->mux, channel)) == 0)
+		wake(s);
+	return r;
+}
+
+int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel)
+{
+	struct bridge *b;
+	int r;
+
+	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if ((b = bridge_find(s, channel)) != NULL)
+		bridge_free(s, b);
+	if ((r = ll_mux_close(s->mux, channel)) == 0)
+		wake(s);
+	return r;
+}
+
+int ll_session_io_bridge(struct ll_session_io *s, uint16_t channel, int fd)
+{
+	struct bridge *b;
+
+	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || fd < 0)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if (!ll_mux_is_open(s->mux, channel))
+		return LL_ERR_NOT_FOUND;
+	if (bridge_find(s, channel) != NULL)
+		return LL_ERR_CONFLICT;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return LL_ERR_NOMEM;
+	if ((b->obuf = malloc(BRIDGE_CHUNK)) == NULL) {
+		free(b);
+		return LL_ERR_NOMEM;
+	}
+	b->channel = channel;
+	b->fd = fd;
+	set_nonblock(fd);
+	b->tag = g_source_add_unix_fd(s->src, fd, 0);
+	b->next = s->bridges;
+	s->bridges = b;
+	wake(s);
+	return LL_OK;
+}
+
+int ll_session_io_end(struct ll_session_io *s, const char *reason)
+{
+	struct ll_control_msg m;
+	size_t len;
+
+	if (s == NULL || reason == NULL)
+		return LL_ERR_INVALID_ARG;
+	len = strlen(reason);
+	if (len == 0 || len > LL_CONTROL_MAX_STRING)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if (s->state == LL_SESSION_READY) {
+		memset(&m, 0, sizeof(m));
+		m.type = LL_CONTROL_END;
+		m.u.end.reason = (char *)reason;
+		/* A full queue still ends the session: the peer then learns
+		 * of it from the closed stream. */
+		(void)ll_control_encode(&m, s->ctrl_out);
+	}
+	begin_ending(s, LL_SESSION_END_LOCAL, LL_OK, reason);
+	return LL_OK;
+}
+
+void ll_session_io_close(struct ll_session_io *s, const char *reason)
+{
+	if (s == NULL || s->state == LL_SESSION_CLOSED)
+		return;
+	teardown(s, LL_SESSION_END_ERROR, LL_ERR_CLOSED,
+		 reason != NULL ? reason : "the session was closed");
+}
+
+/* True when the application may no longer be called (freed, or the
+ * session was closed from inside a callback). */
+static bool gone(const struct ll_session_io *s)
+{
+	return s->detached || s->state != LL_SESSION_READY;
+}
+
+/* ---------------------------------------------------------------- input */
+
+/* Channel bytes for a bridge: written now as far as the fd takes them,
+ * the rest kept (unconsumed, so the peer's credit stays taken). */
+static void bridge_input(struct ll_session_io *s, struct bridge *b,
+			 const uint8_t *data, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	if (b->ilen == 0 && b->fd >= 0) {
+		while (done < len) {
+			n = write(b->fd, data + done, len - done);
+			if (n > 0) {
+				done += (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		if (done > 0 && ll_mux_consume(s->mux, b->channel, done) != 0)
+			return;
+	}
+	if (done == len)
+		return;
+	if (b->icap == 0) {
+		/* At most one window is ever unconsumed. */
+		b->icap = s->opts.initial_window != 0 ? s->opts.initial_window
+						      : LL_MUX_DEFAULT_WINDOW;
+		if ((b->ibuf = malloc(b->icap)) == NULL) {
+			b->icap = 0;
+			fail(s, LL_ERR_NOMEM, "out of memory");
+			return;
+		}
+	}
+	if (b->ioff + b->ilen + (len - done) > b->icap) {
+		memmove(b->ibuf, b->ibuf + b->ioff, b->ilen);
+		b->ioff = 0;
+	}
+	if (b->ilen + (len - done) > b->icap) {
+		/* The mux enforces credit, so this is a bug. */
+		fail(s, LL_ERR_INTERNAL, "bridge buffer overflow");
+		return;
+	}
+	memcpy(b->ibuf + b->ioff + b->ilen, data + done, len - done);
+	b->ilen += len - done;
+}
+
+/* Complete control messages out of ctrl_in, one callback each. */
+static void control_input(struct ll_session_io *s, const uint8_t *data,
+			  size_t len)
+{
+	struct ll_control_msg *msg;
+	char errs[LL_CONTROL_ERR_LEN] = "";
+	int n, r;
+
+	if ((r = ll_buf_put(s->ctrl_in, data, len)) != 0) {
+		ll_mux_fail(s->mux, LL_ERR_TOO_LARGE,
+			    "control message too large");
+		fail(s, LL_ERR_TOO_LARGE,
+		     "the other side sent a control message that is too "
+		     "large");
+		return;
+	}
+	if ((r = ll_mux_consume(s->mux, LL_MUX_CHANNEL_CONTROL, len)) != 0) {
+		fail(s, r, "flow control failed: %s", ll_strerror(r));
+		return;
+	}
+	while (!gone(s)) {
+		msg = NULL;
+		n = ll_control_decode(ll_buf_data(s->ctrl_in),
+				      ll_buf_len(s->ctrl_in), &msg, errs,
+				      sizeof(errs));
+		if (n == 0)
+			return;
+		if (n < 0) {
+			ll_mux_fail(s->mux, n, "malformed control message");
+			fail(s, n,
+			     "the other side sent a malformed control "
+			     "message: %s", errs[0] != '\0' ? errs
+							    : ll_strerror(n));
+			return;
+		}
+		ll_buf_consume(s->ctrl_in, (size_t)n);
+		if (msg->type == LL_CONTROL_END) {
+			s->peer_said_end = true;
+			set_reason(s->peer_reason, msg->u.end.reason,
+				   strlen(msg->u.end.reason));
+		}
+		if (s->cbs.on_control != NULL)
+			s->cbs.on_control(s, msg, s->user);
+		ll_control_msg_free(msg);
+		if (s->peer_said_end && s->state == LL_SESSION_READY) {
+			/* The other side is leaving: close our end too. */
+			begin_ending(s, LL_SESSION_END_PEER, LL_OK,
+				     s->peer_reason);
+			return;
+		}
+	}
+}
+
+static void handle_event(struct ll_session_io *s,
+			 const struct ll_mux_event *ev)
+{
+	struct bridge *b;
+	char reason[REASON_LEN];
+
+	switch (ev->type) {
+	case LL_MUX_EV_HELLO:
+		if (s->state == LL_SESSION_HANDSHAKE) {
+			s->state = LL_SESSION_READY;
+			s->hello_deadline = 0;
+			if (s->cbs.on_ready != NULL)
+				s->cbs.on_ready(s, s->user);
+		}
+		break;
+	case LL_MUX_EV_OPEN:
+		if (s->cbs.on_channel_open != NULL)
+			s->cbs.on_channel_open(s, ev->channel, s->user);
+		break;
+	case LL_MUX_EV_DATA:
+		if (ev->channel == LL_MUX_CHANNEL_CONTROL) {
+			control_input(s, ev->u.data.data, ev->u.data.len);
+		} else if ((b = bridge_find(s, ev->channel)) != NULL) {
+			bridge_input(s, b, ev->u.data.data, ev->u.data.len);
+		} else {
+			if (s->cbs.on_channel_data != NULL)
+				s->cbs.on_channel_data(s, ev->channel,
+						       ev->u.data.data,
+						       ev->u.data.len,
+						       s->user);
+			if (!gone(s))
+				(void)ll_mux_consume(s->mux, ev->channel,
+						     ev->u.data.len);
+		}
+		break;
+	case LL_MUX_EV_WINDOW:
+		break; /* the watches are recomputed after the dispatch */
+	case LL_MUX_EV_CLOSE:
+		if ((b = bridge_find(s, ev->channel)) != NULL) {
+			/* Write what came before the CLOSE, then close. */
+			b->peer_closed = true;
+			b->fd_eof = true;
+			b->olen = 0;
+			if (b->ilen == 0)
+				bridge_free(s, b);
+		}
+		if (s->cbs.on_channel_close != NULL)
+			s->cbs.on_channel_close(s, ev->channel, s->user);
+		break;
+	case LL_MUX_EV_ERROR:
+		set_reason(reason, ev->u.error.reason,
+			   ev->u.error.reason_len);
+		{
+			char msg[REASON_LEN + 64];
+
+			snprintf(msg, sizeof(msg),
+				 "the other side ended the session with an "
+				 "error: %s", reason);
+			teardown(s, LL_SESSION_END_ERROR,
+				 ev->u.error.err < 0 ? ev->u.error.err
+						     : LL_ERR_PROTOCOL,
+				 msg);
+		}
+		break;
+	case LL_MUX_EV_NONE:
+		break;
+	}
+}
+
+/* Feeds whole frames out of rbuf to the mux. */
+static void feed(struct ll_session_io *s)
+{
+	struct ll_mux_event ev;
+	size_t off = 0;
+	int n;
+
+	while (off < s->rlen && is_open_state(s) && !s->detached) {
+		memset(&ev, 0, sizeof(ev));
+		n = ll_mux_feed(s->mux, s->rbuf + off, s->rlen - off, &ev);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			/* The mux queued an ERROR frame for the peer. */
+			fail(s, n, "the session broke: %s",
+			     ll_mux_error(s->mux));
+			break;
+		}
+		off += (size_t)n;
+		handle_event(s, &ev);
+	}
+	if (s->state == LL_SESSION_CLOSED) {
+		s->rlen = 0;
+		return;
+	}
+	if (off > 0) {
+		memmove(s->rbuf, s->rbuf + off, s->rlen - off);
+		s->rlen -= off;
+	}
+}
+
+static void read_stream(struct ll_session_io *s)
+{
+	size_t total = 0, n;
+	int r;
+
+	s->tls_want_write = false;
+	while (is_open_state(s) && !s->detached) {
+		if (total >= READ_BUDGET) {
+			s->wake = true; /* more may be there: come back */
+			return;
+		}
+		r = ll_tls_conn_read(s->conn, s->rbuf + s->rlen,
+				     RBUF_CAP - s->rlen, &n);
+		if (r == LL_ERR_WANT_READ)
+			return;
+		if (r == LL_ERR_WANT_WRITE) {
+			s->tls_want_write = true;
+			return;
+		}
+		if (r != LL_OK) {
+			lost(s, r);
+			return;
+		}
+		s->rlen += n;
+		s->bytes_in += n;
+		total += n;
+		feed(s);
+		if (s->rlen == RBUF_CAP) {
+			/* Cannot happen with frames capped at half of it. */
+			fail(s, LL_ERR_INTERNAL, "read buffer full");
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------ bridges' turn */
+
+/* Writes held channel bytes to the fd; closes once drained after the
+ * peer's CLOSE.  Returns false when the bridge was freed. */
+static bool bridge_flush_in(struct ll_session_io *s, struct bridge *b)
+{
+	ssize_t n;
+	size_t done = 0;
+
+	while (b->ilen > 0) {
+		n = write(b->fd, b->ibuf + b->ioff, b->ilen);
+		if (n > 0) {
+			b->ioff += (size_t)n;
+			b->ilen -= (size_t)n;
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && want_retry(errno))
+			break;
+		/* The local reader is gone: the channel is over. */
+		if (!b->peer_closed) {
+			uint16_t ch = b->channel;
+
+			bridge_free(s, b);
+			(void)ll_mux_close(s->mux, ch);
+			if (s->cbs.on_channel_close != NULL)
+				s->cbs.on_channel_close(s, ch, s->user);
+		} else {
+			bridge_free(s, b);
+		}
+		return false;
+	}
+	if (b->ilen == 0)
+		b->ioff = 0;
+	if (done > 0 && !b->peer_closed)
+		(void)ll_mux_consume(s->mux, b->channel, done);
+	if (b->peer_closed && b->ilen == 0) {
+		bridge_free(s, b);
+		return false;
+	}
+	return true;
+}
+
+static bool out_has_room(struct ll_session_io *s)
+{
+	struct ll_buf *o = ll_mux_out(s->mux);
+
+	/* Leave half the buffer for control and WINDOW frames. */
+	return ll_buf_len(o) < ll_buf_max(o) / 2;
+}
+
+/* Moves read bytes into the mux as far as credit allows; on EOF with
+ * nothing left, closes the channel.  false when the bridge was freed. */
+static bool bridge_pump_out(struct ll_session_io *s, struct bridge *b)
+{
+	size_t taken = 0;
+	uint16_t ch;
+	int r;
+
+	if (b->olen > 0 && out_has_room(s)) {
+		r = ll_mux_send(s->mux, b->channel, b->obuf + b->ooff, b->olen,
+				&taken);
+		if (r != 0) {
+			fail(s, r, "sending on channel %u failed: %s",
+			     b->channel, ll_strerror(r));
+			return true;
+		}
+		b->ooff += taken;
+		b->olen -= taken;
+		if (b->olen == 0)
+			b->ooff = 0;
+	}
+	if (b->fd_eof && b->olen == 0 && !b->peer_closed) {
+		ch = b->channel;
+		bridge_free(s, b);
+		(void)ll_mux_close(s->mux, ch);
+		if (s->cbs.on_channel_close != NULL)
+			s->cbs.on_channel_close(s, ch, s->user);
+		return false;
+	}
+	return true;
+}
+
+static bool bridge_can_read(struct ll_session_io *s, struct bridge *b)
+{
+	return s->state == LL_SESSION_READY && !b->fd_eof && b->olen == 0 &&
+	       ll_mux_credit(s->mux, b->channel) > 0 && out_has_room(s);
+}
+
+static void bridge_read(struct ll_session_io *s, struct bridge *b)
+{
+	size_t want = BRIDGE_CHUNK;
+	uint32_t credit = ll_mux_credit(s->mux, b->channel);
+	ssize_t n;
+
+	if (credit < want)
+		want = credit;
+	n = read(b->fd, b->obuf, want);
+	if (n > 0) {
+		b->ooff = 0;
+		b->olen = (size_t)n;
+	} else if (n == 0 || !want_retry(errno)) {
+		b->fd_eof = true;
+	}
+}
+
+/*
+ * One pass over the bridges.  Callbacks inside may free any bridge, so
+ * the walk starts over whenever one went away (each step is idempotent).
+ */
+static void run_bridges(struct ll_session_io *s)
+{
+	struct bridge *b;
+	GIOCondition rev;
+	unsigned gen;
+
+again:
+	gen = s->bridge_gen;
+	for (b = s->bridges; b != NULL && !gone(s); b = b->next) {
+		rev = b->tag != NULL ? g_source_query_unix_fd(s->src, b->tag)
+				     : 0;
+		if ((rev & (G_IO_HUP | G_IO_ERR)) != 0 && b->tag != NULL) {
+			g_source_remove_unix_fd(s->src, b->tag);
+			b->tag = NULL;
+			b->hup = true;
+		}
+		if (b->ilen > 0)
+			bridge_flush_in(s, b);
+		if (s->bridge_gen != gen)
+			goto again;
+		bridge_pump_out(s, b);
+		if (s->bridge_gen != gen)
+			goto again;
+		if (gone(s))
+			break;
+		if (((rev & G_IO_IN) != 0 || b->hup) &&
+		    bridge_can_read(s, b)) {
+			bridge_read(s, b);
+			bridge_pump_out(s, b);
+			if (s->bridge_gen != gen)
+				goto again;
+		}
+	}
+}
+
+/* --------------------------------------------------------------- output */
+
+static void pump_control(struct ll_session_io *s)
+{
+	size_t taken = 0;
+	int r;
+
+	if (ll_buf_len(s->ctrl_out) == 0 ||
+	    (s->state != LL_SESSION_READY && s->state != LL_SESSION_ENDING) ||
+	    ll_mux_dead(s->mux))
+		return;
+	r = ll_mux_send(s->mux, LL_MUX_CHANNEL_CONTROL,
+			ll_buf_data(s->ctrl_out), ll_buf_len(s->ctrl_out),
+			&taken);
+	if (r != 0) {
+		fail(s, r, "sending a control message failed: %s",
+		     ll_strerror(r));
+		return;
+	}
+	ll_buf_consume(s->ctrl_out, taken);
+}
+
+/* Writes what the mux holds; returns an error only for a dead stream. */
+static int write_stream(struct ll_session_io *s)
+{
+	struct ll_buf *o = ll_mux_out(s->mux);
+	size_t n;
+	int r;
+
+	while (ll_buf_len(o) > 0) {
+		r = ll_tls_conn_write(s->conn, ll_buf_data(o), ll_buf_len(o),
+				      &n);
+		if (r == LL_ERR_WANT_WRITE || r == LL_ERR_WANT_READ)
+			return LL_OK;
+		if (r != LL_OK)
+			return r;
+		ll_buf_consume(o, n);
+		s->bytes_out += n;
+	}
+	return LL_OK;
+}
+
+/* ----------------------------------------------------------------- ending */
+
+static void run_ending(struct ll_session_io *s)
+{
+	uint8_t junk[4096];
+	size_t n;
+	int r;
+
+	if (g_get_monotonic_time() >= s->end_deadline) {
+		teardown(s, s->why, s->end_err, s->reason);
+		return;
+	}
+	if (s->end_step == END_FLUSH) {
+		/* The control queue was pumped before: when the mux holds
+		 * nothing more, the stream carried all we meant to say. */
+		if (ll_buf_len(ll_mux_out(s->mux)) > 0)
+			return;
+		if (ll_buf_len(s->ctrl_out) > 0 && !ll_mux_dead(s->mux) &&
+		    ll_mux_credit(s->mux, LL_MUX_CHANNEL_CONTROL) > 0)
+			return;
+		s->end_step = END_SHUTDOWN;
+	}
+	if (s->end_step == END_SHUTDOWN) {
+		r = ll_tls_conn_shutdown(s->conn);
+		if (r == LL_ERR_WANT_WRITE) {
+			s->tls_want_write = true;
+			return;
+		}
+		s->tls_want_write = false;
+		shutdown(s->fd, SHUT_WR);
+		s->end_step = END_DRAIN;
+	}
+	/* Read (and drop) until the relay closes: closing with unread
+	 * bytes would reset the connection and could lose our last words. */
+	for (;;) {
+		r = ll_tls_conn_read(s->conn, junk, sizeof(junk), &n);
+		if (r == LL_OK)
+			continue;
+		if (r == LL_ERR_WANT_READ || r == LL_ERR_WANT_WRITE)
+			return;
+		teardown(s, s->why, s->end_err, s->reason);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static void update_watches(struct ll_session_io *s)
+{
+	struct bridge *b;
+	GIOCondition c;
+	gint64 ready = -1;
+
+	if (!s->src_alive)
+		return;
+	if (s->tag != NULL) {
+		/* While flushing an ending, input is ignored: do not poll
+		 * for it (it would wake us for nothing). */
+		c = s->state == LL_SESSION_ENDING && s->end_step != END_DRAIN
+			    ? 0
+			    : G_IO_IN;
+		if ((s->mux != NULL && ll_buf_len(ll_mux_out(s->mux)) > 0) ||
+		    s->tls_want_write)
+			c |= G_IO_OUT;
+		g_source_modify_unix_fd(s->src, s->tag, c);
+	}
+	for (b = s->bridges; b != NULL; b = b->next) {
+		if (b->tag == NULL)
+			continue;
+		c = 0;
+		if (bridge_can_read(s, b))
+			c |= G_IO_IN;
+		if (b->ilen > 0)
+			c |= G_IO_OUT;
+		g_source_modify_unix_fd(s->src, b->tag, c);
+	}
+	/* Bytes read from a bridge and waiting only for credit or room
+	 * are retried when those come (a WINDOW frame, a write). */
+	if (s->wake || s->closed_pending)
+		ready = 0;
+	else if (s->state == LL_SESSION_ENDING)
+		ready = s->end_deadline;
+	else if (s->state == LL_SESSION_HANDSHAKE && s->hello_deadline > 0)
+		ready = s->hello_deadline;
+	g_source_set_ready_time(s->src, ready);
+}
+
+static void deliver_closed(struct ll_session_io *s)
+{
+	if (!s->closed_pending)
+		return;
+	s->closed_pending = false;
+	if (!s->detached && s->cbs.on_closed != NULL)
+		s->cbs.on_closed(s, s->why, s->end_err, s->reason, s->user);
+	source_retire(s);
+}
+
+static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	struct ll_session_io *s = ((struct sio_source *)src)->s;
+	int r;
+
+	sio_ref(s);
+	s->in_dispatch++;
+	s->wake = false;
+
+	if (s->state == LL_SESSION_HANDSHAKE && s->hello_deadline > 0 &&
+	    g_get_monotonic_time() >= s->hello_deadline)
+		fail(s, LL_ERR_TIMEOUT,
+		     "the other side did not start the session in time");
+	if (is_open_state(s)) {
+		/* Always try: TLS may hold decrypted bytes the poll cannot
+		 * see, and a spare read costs one EAGAIN. */
+		if (s->rlen > 0)
+			feed(s);
+		if (is_open_state(s))
+			read_stream(s);
+	}
+	if (is_open_state(s) && !s->detached)
+		run_bridges(s);
+	if (s->state == LL_SESSION_READY || s->state == LL_SESSION_ENDING)
+		pump_control(s);
+	if (s->conn != NULL && s->state != LL_SESSION_CLOSED &&
+	    !(s->state == LL_SESSION_ENDING && s->end_step == END_DRAIN)) {
+		if ((r = write_stream(s)) != 0)
+			lost(s, r);
+	}
+	/* Writing freed room in the mux: bridges may move again. */
+	if (s->state == LL_SESSION_READY && !s->detached) {
+		struct bridge *b;
+		unsigned gen;
+again:
+		gen = s->bridge_gen;
+		for (b = s->bridges; b != NULL && !gone(s); b = b->next) {
+			if (b->olen > 0)
+				bridge_pump_out(s, b);
+			if (s->bridge_gen != gen)
+				goto again;
+		}
+		if (s->conn != NULL && s->state == LL_SESSION_READY &&
+		    (r = write_stream(s)) != 0)
+			lost(s, r);
+	}
+	if (s->state == LL_SESSION_ENDING)
+		run_ending(s);
+	if (s->state == LL_SESSION_CLOSED)
+		deliver_closed(s);
+
+	s->in_dispatch--;
+	update_watches(s);
+	if (s->detached && s->state == LL_SESSION_CLOSED)
+		source_retire(s);
+	sio_unref(s);
+	return G_SOURCE_CONTINUE;
+}

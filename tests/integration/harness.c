@@ -354,6 +354,35 @@ static void remove_old_logs(const char *name)
 	g_dir_close(d);
 }
 
+/*
+ * The test's relay.conf lines, overridden key by key by the environment's
+ * LL_TEST_RELAY_CONF (to check that a test fails when the relay is
+ * configured to misbehave; the relay refuses duplicate keys).
+ */
+static char *merge_conf(const char *test_lines, const char *env_lines)
+{
+	g_auto(GStrv) tl = g_strsplit(test_lines, "\n", -1);
+	g_auto(GStrv) el = g_strsplit(env_lines ? env_lines : "", "\n", -1);
+	GString *out = g_string_new(NULL);
+	guint i, j;
+
+	for (i = 0; tl[i] != NULL; i++) {
+		const char *eq = strchr(tl[i], '=');
+		bool overridden = false;
+
+		for (j = 0; eq != NULL && el[j] != NULL; j++)
+			if (strncmp(el[j], tl[i], (size_t)(eq - tl[i]) + 1) ==
+			    0)
+				overridden = true;
+		if (tl[i][0] != '\0' && !overridden)
+			g_string_append_printf(out, "%s\n", tl[i]);
+	}
+	for (j = 0; el[j] != NULL; j++)
+		if (el[j][0] != '\0')
+			g_string_append_printf(out, "%s\n", el[j]);
+	return g_string_free(out, FALSE);
+}
+
 struct lh_relay *lh_relay_new(const char *name, const char *conf_extra)
 {
 	struct lh_relay *r = g_new0(struct lh_relay, 1);
@@ -386,12 +415,12 @@ struct lh_relay *lh_relay_new(const char *name, const char *conf_extra)
 	make_ca(r, r->ca_cert, r->ca_key);
 	lh_make_leaf(r, r->cert_file, r->key_file, NULL);
 
-	/* LL_TEST_RELAY_CONF: extra lines for every relay (to check that a
-	 * test fails when the relay is configured to misbehave). */
+	conf = merge_conf(r->conf_extra, g_getenv("LL_TEST_RELAY_CONF"));
+	g_free(r->conf_extra);
+	r->conf_extra = conf;
 	conf = g_strdup_printf("# written by the integration harness\n"
-			       "[relay]\ncert_file=%s\nkey_file=%s\n%s%s\n",
-			       r->cert_file, r->key_file, r->conf_extra,
-			       g_getenv("LL_TEST_RELAY_CONF") ?: "");
+			       "[relay]\ncert_file=%s\nkey_file=%s\n%s",
+			       r->cert_file, r->key_file, r->conf_extra);
 	conf_path = g_build_filename(r->state_dir, "relay.conf", NULL);
 	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
 

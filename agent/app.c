@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The GUI's GtkApplication: options, the shared state, login and logout.
+ *
+ *   lifeline-agent [--relay URL] [--ca FILE] [--profile DIR]
+ *
+ * The token of a GUI login is kept in memory only; the profile remembers
+ * the relay, user and org to fill the login form next time.
+ */
+#include <string.h>
+
+#include "gui.h"
+#include "ll_build.h"
+#include "ll_err.h"
+#include "ll_util.h"
+
+struct ll_gui_conn *ll_gui_conn_copy(const struct ll_gui_conn *c)
+{
+	struct ll_gui_conn *n = g_new0(struct ll_gui_conn, 1);
+
+	n->url = g_strdup(c->url);
+	n->ca_file = g_strdup(c->ca_file);
+	n->token = g_strdup(c->token);
+	return n;
+}
+
+void ll_gui_conn_free(struct ll_gui_conn *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->url);
+	g_free(c->ca_file);
+	ll_secret_free(c->token);
+	g_free(c);
+}
+
+struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
+					struct ll_client_error *e)
+{
+	struct ll_relay_opts o = { 0 };
+	struct ll_api_client *cl;
+
+	o.url = c->url;
+	o.ca_file = c->ca_file;
+	if ((cl = ll_api_client_new(&o, e)) == NULL)
+		return NULL;
+	if (c->token != NULL && ll_api_client_set_token(cl, c->token) != 0) {
+		ll_client_error_set(e, LL_ERR_NOMEM, 0, "out of memory");
+		ll_api_client_free(cl);
+		return NULL;
+	}
+	return cl;
+}
+
+void ll_gui_logged_in(struct ll_gui *g)
+{
+	char *err = NULL;
+
+	/* remember where and who (not the token) */
+	g_free(g->profile->relay);
+	g->profile->relay = g_strdup(g->conn.url);
+	if (ll_profile_save(g->profile, &err) != 0) {
+		ll_warn("%s", err);
+		g_free(err);
+	}
+	ll_main_window_show_sessions(g);
+	ll_main_window_refresh(g);
+}
+
+void ll_gui_logged_out(struct ll_gui *g)
+{
+	ll_secret_free(g->conn.token);
+	g->conn.token = NULL;
+	ll_main_window_show_login(g);
+}
+
+static void on_activate(GtkApplication *app, gpointer data)
+{
+	struct ll_gui *g = data;
+
+	if (g->window == NULL) {
+		g->window = ll_main_window_new(g);
+		gtk_application_add_window(app, g->window);
+	}
+	gtk_window_present(g->window);
+}
+
+int ll_agent_gui_main(int argc, char **argv)
+{
+	struct ll_gui g;
+	char *profile_dir = NULL, *err = NULL;
+	GPtrArray *rest = g_ptr_array_new();
+	int i, status;
+
+	memset(&g, 0, sizeof(g));
+	/* our three options; the rest is GTK's */
+	g_ptr_array_add(rest, argv[0]);
+	for (i = 1; i < argc; i++) {
+		if (i + 1 < argc && strcmp(argv[i], "--relay") == 0)
+			g.conn.url = g_strdup(argv[++i]);
+		else if (i + 1 < argc && strcmp(argv[i], "--ca") == 0)
+			g.conn.ca_file = g_canonicalize_filename(argv[++i],
+								 NULL);
+		else if (i + 1 < argc && strcmp(argv[i], "--profile") == 0)
+			profile_dir = argv[++i];
+		else
+			g_ptr_array_add(rest, argv[i]);
+	}
+	g_ptr_array_add(rest, NULL);
+	if (ll_profile_open(profile_dir, &g.profile, &err) != 0) {
+		g_printerr("lifeline-agent: %s\n", err);
+		g_free(err);
+		g_ptr_array_unref(rest);
+		return 1;
+	}
+	if (g.conn.url == NULL)
+		g.conn.url = g_strdup(g.profile->relay);
+	if (g.conn.ca_file == NULL)
+		g.conn.ca_file = g_strdup(g.profile->ca_file);
+	/* WM_CLASS lifeline-agent (API.md's window table) */
+	g_set_prgname("lifeline-agent");
+	gdk_set_program_class("lifeline-agent");
+	g.app = gtk_application_new("org.lifeline.Agent",
+				    G_APPLICATION_NON_UNIQUE);
+	g_signal_connect(g.app, "activate", G_CALLBACK(on_activate), &g);
+	status = g_application_run(G_APPLICATION(g.app), (int)rest->len - 1,
+				   (char **)rest->pdata);
+	g_object_unref(g.app);
+	g_ptr_array_unref(rest);
+	ll_secret_free(g.conn.token);
+	g_free(g.conn.url);
+	g_free(g.conn.ca_file);
+	g_free(g.tech_name);
+	g_free(g.tech_org);
+	ll_profile_free(g.profile);
+	return status;
+}

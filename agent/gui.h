@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The agent's GUI internals (GTK 3, written against 3.22).  UI objects
+ * are touched from the main loop only; relay calls run in GTask threads
+ * on a copy of what they need (struct ll_gui_conn).
+ */
+#ifndef LL_AGENT_GUI_H
+#define LL_AGENT_GUI_H
+
+#include <gtk/gtk.h>
+
+#include "agent.h"
+
+/* What a worker thread needs to reach the relay (copied, token wiped). */
+struct ll_gui_conn {
+	char *url;
+	char *ca_file;
+	char *token;      /* NULL before login */
+};
+struct ll_gui_conn *ll_gui_conn_copy(const struct ll_gui_conn *c);
+void ll_gui_conn_free(struct ll_gui_conn *c);
+/* A client for c (in the worker thread); NULL with e filled. */
+struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
+					struct ll_client_error *e);
+
+struct ll_gui {
+	GtkApplication *app;
+	GtkWindow *window;
+	struct ll_profile *profile;
+	struct ll_gui_conn conn;
+	char *tech_name;
+	char *tech_org;
+	/* main_window.c */
+	GtkWidget *stack;
+	GtkWidget *login_view;
+	GtkWidget *sessions_view;
+	GtkListStore *sessions;
+	GtkWidget *status;
+	GtkWidget *who;
+};
+
+/* app.c */
+void ll_gui_logged_in(struct ll_gui *g);
+void ll_gui_logged_out(struct ll_gui *g);
+
+/* login_window.c: the login form (relay URL, user, password, org, TOTP) */
+GtkWidget *ll_login_view_new(struct ll_gui *g);
+
+/* main_window.c: "PRODUCT Agent" with the login view and the sessions */
+GtkWindow *ll_main_window_new(struct ll_gui *g);
+void ll_main_window_show_sessions(struct ll_gui *g);
+void ll_main_window_show_login(struct ll_gui *g);
+void ll_main_window_refresh(struct ll_gui *g);
+void ll_main_window_status(struct ll_gui *g, const char *text);
+
+/* pin_dialog.c: the PIN, large, with a copy button and a countdown */
+GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix);
+/* Asks the relay for a PIN and opens the session's window. */
+void ll_pin_new_start(struct ll_gui *g);
+
+/* viewer.c: one session's window (PIN panel until the user joins, then
+ * the screen).  Takes over stream; pin and ticket are copied. */
+void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
+		    const struct ll_api_pin *pin);
+
+#endif

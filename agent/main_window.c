@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The main window, "PRODUCT Agent" (API.md's window table): the login
+ * form until a login succeeds, then the technician's sessions (GET
+ * /api/v1/sessions in a GTask thread) with New PIN, Refresh and Log out.
+ */
+#include <string.h>
+
+#include "gui.h"
+#include "ll_build.h"
+#include "ll_err.h"
+#include "ll_util.h"
+
+enum { COL_ID, COL_STATE, COL_CREATED, COL_EXPIRES, N_COLS };
+
+struct list_job {
+	struct ll_gui_conn *conn;
+	struct ll_api_session_list list;
+	char *error;
+	bool unauthorized;
+};
+
+static void list_job_free(gpointer data)
+{
+	struct list_job *j = data;
+
+	ll_gui_conn_free(j->conn);
+	ll_api_session_list_clear(&j->list);
+	g_free(j->error);
+	g_free(j);
+}
+
+static void list_thread(GTask *task, gpointer src, gpointer data,
+			GCancellable *cancel)
+{
+	struct list_job *j = data;
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	(void)src;
+	(void)cancel;
+	ll_client_error_clear(&e);
+	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
+	    ll_api_sessions_list(c, &j->list, &e) != 0) {
+		j->error = g_strdup(e.message[0] != '\0' ? e.message
+							 : ll_strerror(e.code));
+		j->unauthorized = e.code == LL_ERR_AUTH_FAILED;
+	}
+	ll_api_client_free(c);
+	g_task_return_boolean(task, j->error == NULL);
+}
+
+static char *when(int64_t t)
+{
+	GDateTime *d;
+	char *s;
+
+	if (t <= 0)
+		return g_strdup("");
+	d = g_date_time_new_from_unix_local(t);
+	s = g_date_time_format(d, "%H:%M:%S");
+	g_date_time_unref(d);
+	return s;
+}
+
+static void list_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct ll_gui *g = data;
+	struct list_job *j = g_task_get_task_data(G_TASK(res));
+	GtkTreeIter it;
+	char *c, *e, *msg;
+	size_t i;
+
+	(void)src;
+	if (j->error != NULL) {
+		msg = g_strdup_printf("Could not list sessions: %s", j->error);
+		ll_main_window_status(g, msg);
+		g_free(msg);
+		if (j->unauthorized)
+			ll_gui_logged_out(g);
+		return;
+	}
+	gtk_list_store_clear(g->sessions);
+	for (i = 0; i < j->list.n_sessions; i++) {
+		c = when(j->list.sessions[i].created_at);
+		e = when(j->list.sessions[i].expires_at);
+		gtk_list_store_insert_with_values(
+			g->sessions, &it, -1, COL_ID,
+			j->list.sessions[i].session_id, COL_STATE,
+			j->list.sessions[i].state, COL_CREATED, c, COL_EXPIRES,
+			e, -1);
+		g_free(c);
+		g_free(e);
+	}
+	msg = g_strdup_printf("%zu session%s", j->list.n_sessions,
+			      j->list.n_sessions == 1 ? "" : "s");
+	ll_main_window_status(g, msg);
+	g_free(msg);
+}
+
+void ll_main_window_refresh(struct ll_gui *g)
+{
+	struct list_job *j;
+	GTask *task;
+
+	if (g->conn.token == NULL)
+		return;
+	j = g_new0(struct list_job, 1);
+	j->conn = ll_gui_conn_copy(&g->conn);
+	task = g_task_new(g->window, NULL, list_done, g);
+	g_task_set_task_data(task, j, list_job_free);
+	g_task_run_in_thread(task, list_thread);
+	g_object_unref(task);
+}
+
+void ll_main_window_status(struct ll_gui *g, const char *text)
+{
+	gtk_label_set_text(GTK_LABEL(g->status), text);
+}
+
+void ll_main_window_show_sessions(struct ll_gui *g)
+{
+	char *who = g_strdup_printf("%s (%s) on %s",
+				    g->tech_name != NULL ? g->tech_name : "?",
+				    g->tech_org != NULL ? g->tech_org : "?",
+				    g->conn.url);
+
+	gtk_label_set_text(GTK_LABEL(g->who), who);
+	g_free(who);
+	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->sessions_view);
+}
+
+void ll_main_window_show_login(struct ll_gui *g)
+{
+	gtk_list_store_clear(g->sessions);
+	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
+}
+
+static void on_new_pin(GtkWidget *w, gpointer data)
+{
+	(void)w;
+	ll_pin_new_start(data);
+}
+
+static void on_refresh(GtkWidget *w, gpointer data)
+{
+	(void)w;
+	ll_main_window_refresh(data);
+}
+
+static void logout_thread(GTask *task, gpointer src, gpointer data,
+			  GCancellable *cancel)
+{
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	(void)src;
+	(void)cancel;
+	ll_client_error_clear(&e);
+	if ((c = ll_gui_client_new(data, &e)) != NULL)
+		ll_api_logout(c, &e);
+	ll_api_client_free(c);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void on_logout(GtkWidget *w, gpointer data)
+{
+	struct ll_gui *g = data;
+	GTask *task;
+
+	(void)w;
+	task = g_task_new(NULL, NULL, NULL, NULL);
+	g_task_set_task_data(task, ll_gui_conn_copy(&g->conn),
+			     (GDestroyNotify)ll_gui_conn_free);
+	g_task_run_in_thread(task, logout_thread);
+	g_object_unref(task);
+	ll_gui_logged_out(g);
+}
+
+static GtkWidget *sessions_view(struct ll_gui *g)
+{
+	static const char *const titles[] = { "Session", "State", "Created",
+					      "Expires" };
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
+	GtkWidget *bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	GtkWidget *tree, *sw, *b;
+	int i;
+
+	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
+	g->who = gtk_label_new("");
+	gtk_widget_set_halign(g->who, GTK_ALIGN_START);
+	gtk_box_pack_start(GTK_BOX(bar), g->who, TRUE, TRUE, 0);
+	b = gtk_button_new_with_mnemonic("_New PIN");
+	gtk_style_context_add_class(gtk_widget_get_style_context(b),
+				    "suggested-action");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_new_pin), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	b = gtk_button_new_with_mnemonic("_Refresh");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_refresh), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	b = gtk_button_new_with_mnemonic("Log _out");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_logout), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
+
+	g->sessions = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
+					 G_TYPE_STRING, G_TYPE_STRING);
+	tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(g->sessions));
+	g_object_unref(g->sessions);
+	for (i = 0; i < N_COLS; i++)
+		gtk_tree_view_append_column(
+			GTK_TREE_VIEW(tree),
+			gtk_tree_view_column_new_with_attributes(
+				titles[i], gtk_cell_renderer_text_new(),
+				"text", i, NULL));
+	atk_object_set_name(gtk_widget_get_accessible(tree), "Sessions");
+	sw = gtk_scrolled_window_new(NULL, NULL);
+	gtk_container_add(GTK_CONTAINER(sw), tree);
+	gtk_box_pack_start(GTK_BOX(box), sw, TRUE, TRUE, 0);
+	return box;
+}
+
+GtkWindow *ll_main_window_new(struct ll_gui *g)
+{
+	GtkWidget *win = gtk_application_window_new(g->app);
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+
+	gtk_window_set_title(GTK_WINDOW(win), LL_PRODUCT " Agent");
+	gtk_window_set_default_size(GTK_WINDOW(win), 720, 480);
+	g->stack = gtk_stack_new();
+	g->login_view = ll_login_view_new(g);
+	g->sessions_view = sessions_view(g);
+	gtk_stack_add_named(GTK_STACK(g->stack), g->login_view, "login");
+	gtk_stack_add_named(GTK_STACK(g->stack), g->sessions_view,
+			    "sessions");
+	gtk_box_pack_start(GTK_BOX(box), g->stack, TRUE, TRUE, 0);
+	g->status = gtk_label_new("");
+	gtk_widget_set_halign(g->status, GTK_ALIGN_START);
+	gtk_widget_set_margin_start(g->status, 12);
+	gtk_widget_set_margin_bottom(g->status, 6);
+	gtk_box_pack_start(GTK_BOX(box), g->status, FALSE, FALSE, 0);
+	gtk_container_add(GTK_CONTAINER(win), box);
+	gtk_widget_show_all(win);
+	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
+	return GTK_WINDOW(win);
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * New PIN: the relay call and the stream opening run in a GTask thread
+ * (both block); then the session's window opens with the PIN panel: the
+ * PIN large enough to read out over the phone, a copy button and a
+ * countdown to its expiry.
+ */
+#include <string.h>
+
+#include "gui.h"
+#include "ll_crypto.h"
+#include "ll_err.h"
+#include "ll_stream.h"
+#include "ll_util.h"
+
+struct pin_panel {
+	GtkWidget *countdown;
+	int64_t expires_at;
+	guint timer;
+	char *pin;
+};
+
+static gboolean tick(gpointer data)
+{
+	struct pin_panel *p = data;
+	int64_t left = p->expires_at - ll_now_unix();
+	char *t;
+
+	if (left <= 0) {
+		gtk_label_set_text(GTK_LABEL(p->countdown),
+				   "This PIN has expired.");
+		p->timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	t = g_strdup_printf("Valid for %d:%02d", (int)(left / 60),
+			    (int)(left % 60));
+	gtk_label_set_text(GTK_LABEL(p->countdown), t);
+	g_free(t);
+	return G_SOURCE_CONTINUE;
+}
+
+static void panel_gone(gpointer data, GObject *where)
+{
+	struct pin_panel *p = data;
+
+	(void)where;
+	if (p->timer != 0)
+		g_source_remove(p->timer);
+	ll_secret_free(p->pin);
+	g_free(p);
+}
+
+static void on_copy(GtkWidget *w, gpointer data)
+{
+	struct pin_panel *p = data;
+
+	gtk_clipboard_set_text(gtk_widget_get_clipboard(w,
+							GDK_SELECTION_CLIPBOARD),
+			       p->pin, -1);
+}
+
+GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)
+{
+	struct pin_panel *p = g_new0(struct pin_panel, 1);
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
+	GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
+	GtkWidget *hint, *label, *copy;
+	char *markup, *spaced;
+	size_t n = strlen(pin);
+
+	p->pin = g_strdup(pin);
+	p->expires_at = expires_at_unix;
+	/* "123 456": easier to read out */
+	spaced = n == 6 ? g_strdup_printf("%.3s %.3s", pin, pin + 3)
+			: g_strdup(pin);
+	hint = gtk_label_new("Read this PIN to the person you help. They "
+			     "enter it in the applet.");
+	gtk_box_pack_start(GTK_BOX(box), hint, FALSE, FALSE, 0);
+	label = gtk_label_new(NULL);
+	markup = g_markup_printf_escaped("<span font_family='monospace' "
+					 "size='400%%' weight='bold'>%s"
+					 "</span>",
+					 spaced);
+	gtk_label_set_markup(GTK_LABEL(label), markup);
+	gtk_label_set_selectable(GTK_LABEL(label), TRUE);
+	atk_object_set_name(gtk_widget_get_accessible(label), "PIN");
+	copy = gtk_button_new_with_mnemonic("_Copy");
+	g_signal_connect(copy, "clicked", G_CALLBACK(on_copy), p);
+	gtk_widget_set_valign(copy, GTK_ALIGN_CENTER);
+	gtk_box_pack_start(GTK_BOX(row), label, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(row), copy, FALSE, FALSE, 0);
+	gtk_widget_set_halign(row, GTK_ALIGN_CENTER);
+	gtk_box_pack_start(GTK_BOX(box), row, FALSE, FALSE, 0);
+	p->countdown = gtk_label_new("");
+	gtk_box_pack_start(GTK_BOX(box), p->countdown, FALSE, FALSE, 0);
+	tick(p);
+	p->timer = g_timeout_add_seconds(1, tick, p);
+	g_object_weak_ref(G_OBJECT(box), panel_gone, p);
+	g_free(markup);
+	ll_wipe(spaced, strlen(spaced));
+	g_free(spaced);
+	return box;
+}
+
+/* ---- New PIN ---- */
+
+struct pin_job {
+	struct ll_gui_conn *conn;
+	struct ll_api_pin pin;
+	struct ll_stream *stream;
+	char *error;
+};
+
+static void pin_job_free(gpointer data)
+{
+	struct pin_job *j = data;
+
+	ll_gui_conn_free(j->conn);
+	ll_api_pin_clear(&j->pin);
+	ll_stream_free(j->stream);
+	g_free(j->error);
+	g_free(j);
+}
+
+static void pin_thread(GTask *task, gpointer src, gpointer data,
+		       GCancellable *cancel)
+{
+	struct pin_job *j = data;
+	struct ll_relay_opts o = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	(void)src;
+	(void)cancel;
+	ll_client_error_clear(&e);
+	o.url = j->conn->url;
+	o.ca_file = j->conn->ca_file;
+	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
+	    ll_api_pin_new(c, NULL, &j->pin, &e) != 0) {
+		j->error = g_strdup_printf("No PIN: %s", e.message);
+	} else if (ll_stream_open(&o, NULL, j->pin.ticket, &j->stream, &e) !=
+		   0) {
+		j->error = g_strdup_printf("Cannot open the session: %s",
+					   e.message);
+		ll_api_session_delete(c, j->pin.session_id, NULL);
+	}
+	ll_api_client_free(c);
+	g_task_return_boolean(task, j->error == NULL);
+}
+
+static void pin_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct ll_gui *g = data;
+	struct pin_job *j = g_task_get_task_data(G_TASK(res));
+
+	(void)src;
+	if (j->error != NULL) {
+		ll_main_window_status(g, j->error);
+		return;
+	}
+	ll_viewer_open(g, j->stream, &j->pin);
+	j->stream = NULL;
+	ll_main_window_status(g, "");
+	ll_main_window_refresh(g);
+}
+
+void ll_pin_new_start(struct ll_gui *g)
+{
+	struct pin_job *j;
+	GTask *task;
+
+	if (g->conn.token == NULL)
+		return;
+	ll_main_window_status(g, "Asking the relay for a PIN...");
+	j = g_new0(struct pin_job, 1);
+	j->conn = ll_gui_conn_copy(&g->conn);
+	task = g_task_new(g->window, NULL, pin_done, g);
+	g_task_set_task_data(task, j, pin_job_free);
+	g_task_run_in_thread(task, pin_thread);
+	g_object_unref(task);
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One session's window: the PIN panel until the user joins, a state line
+ * (waiting for the user / waiting for consent / viewing / controlling /
+ * ended and why), the remote screen in gtk-vnc's VncDisplay, and the
+ * buttons Scale to fit (else 1:1), Request control and End session.
+ * The only file of the agent that includes gtk-vnc.
+ *
+ * The VncDisplay reads our end of a socketpair bridged to mux channel 1
+ * (vnc_display_open_fd): no TCP, no listening port.  It is read-only
+ * unless the user granted control; the applet enforces that again.
+ * gtk-vnc sends its own encoding list at connect; right after it, in our
+ * "vnc-initialized" handler (connected after VncDisplay's), we send
+ * SetEncodings again with only the lossless ones we use, so an honest
+ * applet uses those from the first update on.  (Like libvncclient,
+ * gvnc decodes whatever a server sends; the list binds honest servers.)
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <gtk-vnc.h>
+
+#include "gui.h"
+#include "ll_build.h"
+#include "ll_control.h"
+#include "ll_stream.h"
+
+struct viewer {
+	struct ll_gui *g;
+	struct ll_agent_session *sess;
+	GtkWidget *win, *state, *pin_panel, *display, *scroll;
+	GtkWidget *fit, *req, *end;
+	bool screen_open;
+};
+
+static void update(struct viewer *v)
+{
+	enum ll_agent_state st = ll_agent_session_state(v->sess);
+	uint32_t caps = ll_agent_session_caps(v->sess);
+	bool joined = ll_agent_session_peer_joined(v->sess);
+	char *text;
+
+	if (st == LL_AGENT_ENDED)
+		text = g_strdup_printf("Ended: %s",
+				       ll_agent_session_end_reason(v->sess));
+	else if (st == LL_AGENT_ACTIVE &&
+		 ll_agent_session_answer(v->sess) == LL_ANSWER_DENIED)
+		text = g_strdup("The user denied the request.");
+	else if (st == LL_AGENT_WAIT_PEER)
+		text = g_strdup("Waiting for the user to enter the PIN.");
+	else if (st == LL_AGENT_WAIT_CONSENT)
+		text = g_strdup("Waiting for the user's consent.");
+	else if (st == LL_AGENT_VIEWING)
+		text = g_strdup("Viewing (no control).");
+	else if (st == LL_AGENT_CONTROLLING)
+		text = g_strdup("Controlling.");
+	else
+		text = g_strdup(ll_agent_state_text(st));
+	gtk_label_set_text(GTK_LABEL(v->state), text);
+	g_free(text);
+	gtk_widget_set_visible(v->pin_panel, !joined && st != LL_AGENT_ENDED);
+	/* pointer and keyboard go out only with control */
+	vnc_display_set_read_only(VNC_DISPLAY(v->display),
+				  !(caps & LL_CAP_CONTROL));
+	gtk_widget_set_sensitive(v->req, joined && st != LL_AGENT_ENDED &&
+						 !ll_agent_session_pending(
+							 v->sess) &&
+						 !(caps & LL_CAP_CONTROL));
+	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
+}
+
+static void on_initialized(VncConnection *conn, gpointer data)
+{
+	static gint32 encodings[] = {
+		/* pseudo-encodings gtk-vnc needs to follow the screen */
+		VNC_CONNECTION_ENCODING_DESKTOP_RESIZE,
+		VNC_CONNECTION_ENCODING_EXTENDED_DESKTOP_RESIZE,
+		VNC_CONNECTION_ENCODING_RICH_CURSOR,
+		VNC_CONNECTION_ENCODING_XCURSOR,
+		VNC_CONNECTION_ENCODING_POINTER_CHANGE,
+		VNC_CONNECTION_ENCODING_LAST_RECT,
+		/* pictures: lossless only (tight is the candidate for
+		 * later, as in the headless client) */
+		VNC_CONNECTION_ENCODING_ZRLE,
+		VNC_CONNECTION_ENCODING_COPY_RECT,
+		VNC_CONNECTION_ENCODING_RAW,
+	};
+
+	(void)data;
+	vnc_connection_set_encodings(conn, G_N_ELEMENTS(encodings), encodings);
+}
+
+static void on_vnc_disconnected(GtkWidget *w, gpointer data)
+{
+	struct viewer *v = data;
+
+	(void)w;
+	v->screen_open = false;
+}
+
+static void on_changed(struct ll_agent_session *s, void *user)
+{
+	(void)s;
+	update(user);
+}
+
+static void on_rfb(struct ll_agent_session *s, int fd, void *user)
+{
+	struct viewer *v = user;
+
+	(void)s;
+	if (v->screen_open)
+		vnc_display_close(VNC_DISPLAY(v->display));
+	if (!vnc_display_open_fd(VNC_DISPLAY(v->display), fd)) {
+		close(fd);
+		return;
+	}
+	v->screen_open = true;
+	gtk_widget_grab_focus(v->display);
+}
+
+static void on_rfb_closed(struct ll_agent_session *s, void *user)
+{
+	struct viewer *v = user;
+
+	(void)s;
+	if (v->screen_open)
+		vnc_display_close(VNC_DISPLAY(v->display));
+	v->screen_open = false;
+}
+
+static void on_ended(struct ll_agent_session *s, const char *reason,
+		     void *user)
+{
+	struct viewer *v = user;
+
+	(void)s;
+	(void)reason;
+	on_rfb_closed(s, v);
+	update(v);
+	ll_main_window_refresh(v->g);
+}
+
+static void on_fit(GtkToggleButton *b, gpointer data)
+{
+	struct viewer *v = data;
+	gboolean fit = gtk_toggle_button_get_active(b);
+
+	vnc_display_set_scaling(VNC_DISPLAY(v->display), fit);
+	gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(v->scroll),
+				       fit ? GTK_POLICY_NEVER
+					   : GTK_POLICY_AUTOMATIC,
+				       fit ? GTK_POLICY_NEVER
+					   : GTK_POLICY_AUTOMATIC);
+}
+
+static void on_request(GtkWidget *w, gpointer data)
+{
+	struct viewer *v = data;
+
+	(void)w;
+	ll_agent_session_request(v->sess, LL_CAP_VIEW | LL_CAP_CONTROL, NULL);
+}
+
+static void on_end(GtkWidget *w, gpointer data)
+{
+	struct viewer *v = data;
+
+	(void)w;
+	ll_agent_session_end(v->sess, "the technician ended the session");
+}
+
+static void on_destroy(GtkWidget *w, gpointer data)
+{
+	struct viewer *v = data;
+
+	(void)w;
+	if (ll_agent_session_state(v->sess) != LL_AGENT_ENDED)
+		ll_agent_session_end(v->sess, "the technician closed the "
+					      "viewer");
+	/* an orderly end in progress finishes in the background */
+	ll_agent_session_free(v->sess);
+	g_free(v);
+}
+
+void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
+		    const struct ll_api_pin *pin)
+{
+	static const struct ll_agent_session_cbs cbs = {
+		.on_changed = on_changed,
+		.on_rfb = on_rfb,
+		.on_rfb_closed = on_rfb_closed,
+		.on_ended = on_ended,
+	};
+	struct ll_relay_opts o = { 0 };
+	struct viewer *v = g_new0(struct viewer, 1);
+	GtkWidget *box, *bar;
+	char *title;
+	int r;
+
+	v->g = g;
+	o.url = g->conn.url;
+	o.ca_file = g->conn.ca_file;
+	/* view and control in one question: the user sees both lines */
+	r = ll_agent_session_new(stream, &o, pin->session_id, pin->ticket,
+				 LL_CAP_VIEW | LL_CAP_CONTROL, &cbs, v,
+				 &v->sess);
+	if (r != 0) {
+		ll_stream_free(stream);
+		ll_main_window_status(g, "Cannot start the session.");
+		g_free(v);
+		return;
+	}
+	v->win = gtk_application_window_new(g->app);
+	title = g_strdup_printf(LL_PRODUCT " Agent – Session %.8s",
+				pin->session_id);
+	gtk_window_set_title(GTK_WINDOW(v->win), title);
+	g_free(title);
+	gtk_window_set_default_size(GTK_WINDOW(v->win), 1024, 700);
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+	gtk_container_set_border_width(GTK_CONTAINER(box), 8);
+
+	bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	v->state = gtk_label_new("");
+	gtk_widget_set_halign(v->state, GTK_ALIGN_START);
+	atk_object_set_name(gtk_widget_get_accessible(v->state), "State");
+	gtk_box_pack_start(GTK_BOX(bar), v->state, TRUE, TRUE, 0);
+	v->end = gtk_button_new_with_mnemonic("_End session");
+	gtk_style_context_add_class(gtk_widget_get_style_context(v->end),
+				    "destructive-action");
+	g_signal_connect(v->end, "clicked", G_CALLBACK(on_end), v);
+	gtk_box_pack_end(GTK_BOX(bar), v->end, FALSE, FALSE, 0);
+	v->req = gtk_button_new_with_mnemonic("_Request control");
+	g_signal_connect(v->req, "clicked", G_CALLBACK(on_request), v);
+	gtk_box_pack_end(GTK_BOX(bar), v->req, FALSE, FALSE, 0);
+	v->fit = gtk_toggle_button_new_with_mnemonic("Scale to _fit");
+	gtk_widget_set_tooltip_text(v->fit, "Off: one remote pixel per "
+					    "screen pixel (1:1)");
+	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
+
+	v->pin_panel = ll_pin_panel_new(pin->pin, pin->expires_at_unix);
+	gtk_box_pack_start(GTK_BOX(box), v->pin_panel, FALSE, FALSE, 12);
+
+	v->display = vnc_display_new();
+	atk_object_set_name(gtk_widget_get_accessible(v->display),
+			    "Remote screen");
+	vnc_display_set_lossy_encoding(VNC_DISPLAY(v->display), FALSE);
+	vnc_display_set_read_only(VNC_DISPLAY(v->display), TRUE);
+	g_signal_connect(vnc_display_get_connection(VNC_DISPLAY(v->display)),
+			 "vnc-initialized", G_CALLBACK(on_initialized), v);
+	g_signal_connect(v->display, "vnc-disconnected",
+			 G_CALLBACK(on_vnc_disconnected), v);
+	v->scroll = gtk_scrolled_window_new(NULL, NULL);
+	gtk_container_add(GTK_CONTAINER(v->scroll), v->display);
+	gtk_box_pack_start(GTK_BOX(box), v->scroll, TRUE, TRUE, 0);
+	g_signal_connect(v->fit, "toggled", G_CALLBACK(on_fit), v);
+	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(v->fit), TRUE);
+
+	gtk_container_add(GTK_CONTAINER(v->win), box);
+	g_signal_connect(v->win, "destroy", G_CALLBACK(on_destroy), v);
+	gtk_widget_show_all(v->win);
+	update(v);
+}

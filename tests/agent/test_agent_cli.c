@@ -1,0 +1,999 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `lifeline-agent --cli` against a real relay on 127.0.0.1 (harness.h),
+ * with a stand-in applet written here on the real protocol pieces
+ * (ll_mux, ll_control over the relay's stream) and a minimal RFB server
+ * on channel 1, so that the holder, the headless RFB client, consent and
+ * refusals are exercised end to end without a display:
+ *  - login wrong and right (plain messages, exit codes), the token file
+ *    0600 in a 0700 profile, nothing secret printed;
+ *  - pin new: 6 digits + session id, a holder with a 0600 socket;
+ *  - wait / grant view: input refused without control; a snapshot is the
+ *    picture the fake applet sent, pixel for pixel;
+ *  - request control, grant: click and text reach the applet as RFB
+ *    events (UTF-8 with a non-Latin-1 character); revoke: refused again;
+ *  - deny: "denied by the user", snapshot "no framebuffer ...";
+ *  - session end: the holder exits and removes its socket; the applet
+ *    side ending does the same; wait --timeout: "timed out".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
+#include "harness.h"
+#include "ll_buf.h"
+#include "ll_control.h"
+#include "ll_mux.h"
+
+#define TECH "alice"
+#define TECH_PW "Agent-Cli-Pw-51c2"
+
+static struct lh_relay *relay;
+static char *relay_url;
+static char *profile;   /* logged in */
+
+/* ---- running the CLI ---- */
+
+struct run {
+	int status;     /* exit code, or -1 on a signal */
+	char *out;
+	char *err;
+};
+
+static void run_clear(struct run *r)
+{
+	g_free(r->out);
+	g_free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+static GPtrArray *cli_argv(const char *prof, va_list ap)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+	const char *s;
+
+	g_ptr_array_add(a, g_strdup(g_getenv("LL_AGENT_BIN")));
+	g_ptr_array_add(a, g_strdup("--cli"));
+	g_ptr_array_add(a, g_strdup("--relay"));
+	g_ptr_array_add(a, g_strdup(relay_url));
+	g_ptr_array_add(a, g_strdup("--ca"));
+	g_ptr_array_add(a, g_strdup(relay->ca_cert));
+	g_ptr_array_add(a, g_strdup("--profile"));
+	g_ptr_array_add(a, g_strdup(prof));
+	while ((s = va_arg(ap, const char *)) != NULL)
+		g_ptr_array_add(a, g_strdup(s));
+	g_ptr_array_add(a, NULL);
+	return a;
+}
+
+static void log_run(const struct run *r, GPtrArray *a)
+{
+	g_test_message("%s %s -> %d\n  out: %s\n  err: %s",
+		       (char *)a->pdata[8], (char *)a->pdata[9], r->status,
+		       r->out, r->err);
+}
+
+/* Runs the CLI to its end with stdin_text (NULL: /dev/null). */
+static void cli(struct run *r, const char *prof, const char *stdin_text, ...)
+	G_GNUC_NULL_TERMINATED;
+static void cli(struct run *r, const char *prof, const char *stdin_text, ...)
+{
+	GPtrArray *a;
+	GError *gerr = NULL;
+	GPid pid;
+	int in_fd = -1, out_fd, err_fd, st;
+	va_list ap;
+	GString *o = g_string_new(NULL), *e = g_string_new(NULL);
+	struct pollfd p[2];
+	char buf[4096];
+	ssize_t n;
+
+	va_start(ap, stdin_text);
+	a = cli_argv(prof, ap);
+	va_end(ap);
+	g_assert_true(g_spawn_async_with_pipes(
+		NULL, (char **)a->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+		NULL, NULL, &pid, stdin_text != NULL ? &in_fd : NULL, &out_fd,
+		&err_fd, &gerr));
+	g_assert_no_error(gerr);
+	if (in_fd >= 0) {
+		g_assert_cmpint(write(in_fd, stdin_text, strlen(stdin_text)),
+				==, (ssize_t)strlen(stdin_text));
+		close(in_fd);
+	}
+	/* Both pipes to EOF: if the holder kept either open, this hangs
+	 * and the test times out, which is the bug it would be. */
+	p[0].fd = out_fd;
+	p[1].fd = err_fd;
+	p[0].events = p[1].events = POLLIN;
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		g_assert_cmpint(poll(p, 2, 90000), >, 0);
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || p[i].revents == 0)
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+			} else {
+				g_string_append_len(i == 0 ? o : e, buf, n);
+			}
+		}
+	}
+	g_assert_cmpint(waitpid(pid, &st, 0), ==, pid);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->out = g_string_free(o, FALSE);
+	r->err = g_string_free(e, FALSE);
+	log_run(r, a);
+	g_ptr_array_unref(a);
+}
+
+/* ---- a stand-in applet on the real protocol ---- */
+
+struct fa {
+	struct lh_conn *c;
+	struct ll_mux *mux;
+	GByteArray *in;       /* stream bytes not fed yet */
+	GByteArray *ctl;      /* channel 0 bytes */
+	GByteArray *rfb;      /* channel 1 bytes from the agent */
+	GQueue msgs;          /* struct ll_control_msg * */
+	bool closed;
+	bool rfb_open;
+	/* the agent's pixel format (from SetPixelFormat) */
+	int bpp, big_endian, rshift, gshift, bshift;
+	int fbu_requests;
+};
+
+static void fa_flush(struct fa *f)
+{
+	struct ll_buf *o = ll_mux_out(f->mux);
+
+	if (ll_buf_len(o) == 0 || f->closed)
+		return;
+	if (lh_conn_write_all(f->c, ll_buf_data(o), ll_buf_len(o)) != LL_OK)
+		f->closed = true;
+	ll_buf_consume(o, ll_buf_len(o));
+}
+
+static void fa_event(struct fa *f, const struct ll_mux_event *ev)
+{
+	struct ll_control_msg *m;
+	int n;
+
+	switch (ev->type) {
+	case LL_MUX_EV_DATA:
+		if (ev->channel == 0)
+			g_byte_array_append(f->ctl, ev->u.data.data,
+					    (guint)ev->u.data.len);
+		else if (ev->channel == 1)
+			g_byte_array_append(f->rfb, ev->u.data.data,
+					    (guint)ev->u.data.len);
+		g_assert_cmpint(ll_mux_consume(f->mux, ev->channel,
+					       ev->u.data.len), ==, 0);
+		while ((n = ll_control_decode(f->ctl->data, f->ctl->len, &m,
+					      NULL, 0)) > 0) {
+			g_queue_push_tail(&f->msgs, m);
+			g_byte_array_remove_range(f->ctl, 0, (guint)n);
+		}
+		g_assert_cmpint(n, ==, 0);
+		break;
+	case LL_MUX_EV_CLOSE:
+		if (ev->channel == 1)
+			f->rfb_open = false;
+		break;
+	case LL_MUX_EV_ERROR:
+		f->closed = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Reads what is there (waiting up to timeout_ms) and feeds the mux. */
+static void fa_pump(struct fa *f, int timeout_ms)
+{
+	struct pollfd p = { .fd = f->c->fd, .events = POLLIN };
+	struct ll_mux_event ev;
+	uint8_t buf[65536];
+	size_t n = 0, off = 0;
+	int r;
+
+	if (f->closed)
+		return;
+	if (f->c->rlen == 0 && poll(&p, 1, timeout_ms) <= 0)
+		return;
+	if (lh_conn_read(f->c, buf, sizeof(buf), &n) != LL_OK || n == 0) {
+		f->closed = true;
+		return;
+	}
+	g_byte_array_append(f->in, buf, (guint)n);
+	while ((r = ll_mux_feed(f->mux, f->in->data + off, f->in->len - off,
+				&ev)) > 0) {
+		fa_event(f, &ev);
+		off += (size_t)r;
+	}
+	g_byte_array_remove_range(f->in, 0, (guint)off);
+	if (r < 0)
+		f->closed = true;
+	fa_flush(f);
+}
+
+static struct fa *fa_join(const char *pin)
+{
+	struct ll_mux_config cfg;
+	struct lh_resp *resp = NULL;
+	struct fa *f = g_new0(struct fa, 1);
+	char *ticket = lh_redeem(relay, pin, NULL);
+	int64_t end = lh_now_ms() + 10000;
+
+	g_assert_cmpint(lh_stream_begin_try(relay, ticket, &f->c), ==, LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(f->c, 10000, &resp), ==, LL_OK);
+	g_assert_cmpint(resp->status, ==, 101);
+	lh_resp_free(resp);
+	g_free(ticket);
+	ll_mux_config_default(&cfg);
+	cfg.side = LL_MUX_APPLET;
+	f->mux = ll_mux_new(&cfg);
+	f->in = g_byte_array_new();
+	f->ctl = g_byte_array_new();
+	f->rfb = g_byte_array_new();
+	g_queue_init(&f->msgs);
+	fa_flush(f);
+	while (!ll_mux_ready(f->mux) && !f->closed && lh_now_ms() < end)
+		fa_pump(f, 100);
+	g_assert_true(ll_mux_ready(f->mux));
+	return f;
+}
+
+static void fa_free(struct fa *f)
+{
+	if (f == NULL)
+		return;
+	lh_conn_free(f->c);
+	ll_mux_free(f->mux);
+	g_byte_array_unref(f->in);
+	g_byte_array_unref(f->ctl);
+	g_byte_array_unref(f->rfb);
+	g_queue_clear_full(&f->msgs, (GDestroyNotify)ll_control_msg_free);
+	g_free(f);
+}
+
+static void fa_send(struct fa *f, uint16_t ch, const void *data, size_t len)
+{
+	size_t off = 0, taken;
+	int64_t end = lh_now_ms() + 10000;
+
+	while (off < len) {
+		g_assert_cmpint(ll_mux_send(f->mux, ch, (const uint8_t *)data +
+							     off,
+					    len - off, &taken),
+				==, 0);
+		off += taken;
+		fa_flush(f);
+		if (off < len) {
+			g_assert_cmpint(lh_now_ms(), <, end);
+			fa_pump(f, 50);
+		}
+	}
+}
+
+static void fa_control(struct fa *f, const struct ll_control_msg *m)
+{
+	struct ll_buf *b = ll_buf_new(LL_CONTROL_MAX_MSG + 16);
+
+	g_assert_cmpint(ll_control_encode(m, b), ==, 0);
+	fa_send(f, 0, ll_buf_data(b), ll_buf_len(b));
+	ll_buf_free(b);
+}
+
+/* Waits for a control message of type; returns it (caller frees). */
+static struct ll_control_msg *fa_expect(struct fa *f, int type)
+{
+	struct ll_control_msg *m;
+	int64_t end = lh_now_ms() + 15000;
+
+	for (;;) {
+		while ((m = g_queue_pop_head(&f->msgs)) != NULL) {
+			if ((int)m->type == type)
+				return m;
+			ll_control_msg_free(m);
+		}
+		g_assert_false(f->closed);
+		g_assert_cmpint(lh_now_ms(), <, end);
+		fa_pump(f, 100);
+	}
+}
+
+static void fa_grant(struct fa *f, uint32_t id, uint32_t caps)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_GRANT };
+
+	m.u.grant.id = id;
+	m.u.grant.caps = caps;
+	fa_control(f, &m);
+}
+
+/* ---- the fake RFB server on channel 1 ---- */
+
+#define FB_W 7
+#define FB_H 5
+
+static void fb_color(int x, int y, uint8_t rgb[3])
+{
+	rgb[0] = (uint8_t)(x * 37 + 11);
+	rgb[1] = (uint8_t)(y * 51 + 3);
+	rgb[2] = (uint8_t)((x ^ y) * 29 + 100);
+}
+
+static GBytes *rfb_take(struct fa *f, size_t n)
+{
+	int64_t end = lh_now_ms() + 10000;
+	GBytes *b;
+
+	while (f->rfb->len < n) {
+		g_assert_false(f->closed);
+		g_assert_cmpint(lh_now_ms(), <, end);
+		fa_pump(f, 50);
+	}
+	b = g_bytes_new(f->rfb->data, n);
+	g_byte_array_remove_range(f->rfb, 0, (guint)n);
+	return b;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void fa_rfb_open(struct fa *f)
+{
+	static const uint8_t server_init[] = {
+		0, FB_W, 0, FB_H,
+		32, 24, 1, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0,
+		0, 0, 0, 4, 'f', 'a', 'k', 'e',
+	};
+	uint8_t sec_ok[4] = { 0 };
+	GBytes *b;
+
+	g_assert_cmpint(ll_mux_open(f->mux, 1), ==, 0);
+	f->rfb_open = true;
+	fa_flush(f);
+	fa_send(f, 1, "RFB 003.008\n", 12);
+	b = rfb_take(f, 12);
+	g_assert_cmpmem(g_bytes_get_data(b, NULL), 12, "RFB 003.008\n", 12);
+	g_bytes_unref(b);
+	fa_send(f, 1, "\x01\x01", 2);          /* one type: None */
+	b = rfb_take(f, 1);
+	g_assert_cmpint(((const uint8_t *)g_bytes_get_data(b, NULL))[0], ==, 1);
+	g_bytes_unref(b);
+	fa_send(f, 1, sec_ok, 4);
+	g_bytes_unref(rfb_take(f, 1));         /* ClientInit */
+	fa_send(f, 1, server_init, sizeof(server_init));
+}
+
+static void fa_send_picture(struct fa *f)
+{
+	size_t bpp = (size_t)f->bpp / 8;
+	size_t len = 4 + 12 + (size_t)FB_W * FB_H * bpp;
+	uint8_t *m = g_malloc0(len), *p, rgb[3];
+	uint32_t px;
+	int x, y;
+	size_t i;
+
+	g_assert_cmpint(f->bpp, ==, 32);
+	m[0] = 0;        /* FramebufferUpdate */
+	m[3] = 1;        /* one rectangle */
+	m[8] = 0;
+	m[9] = FB_W;
+	m[10] = 0;
+	m[11] = FB_H;
+	put32(m + 12, 0);  /* raw */
+	p = m + 16;
+	for (y = 0; y < FB_H; y++) {
+		for (x = 0; x < FB_W; x++, p += bpp) {
+			fb_color(x, y, rgb);
+			px = (uint32_t)rgb[0] << f->rshift |
+			     (uint32_t)rgb[1] << f->gshift |
+			     (uint32_t)rgb[2] << f->bshift;
+			for (i = 0; i < 4; i++)
+				p[f->big_endian ? i : 3 - i] =
+					(uint8_t)(px >> (8 * (3 - i)));
+		}
+	}
+	fa_send(f, 1, m, len);
+	g_free(m);
+}
+
+struct rfb_event {
+	int type;        /* 4 key, 5 pointer */
+	uint32_t a;      /* key: keysym; pointer: mask */
+	int down, x, y;
+};
+
+/* Serves client messages that are there now; key and pointer events go
+ * to evs (may be NULL). */
+static void fa_rfb_serve(struct fa *f, GArray *evs)
+{
+	const uint8_t *d;
+	struct rfb_event e;
+	size_t need;
+	GBytes *b;
+
+	for (;;) {
+		if (f->rfb->len == 0)
+			return;
+		d = f->rfb->data;
+		switch (d[0]) {
+		case 0: need = 20; break;
+		case 2:
+			if (f->rfb->len < 4)
+				return;
+			need = 4 + 4 * (size_t)(d[2] << 8 | d[3]);
+			break;
+		case 3: need = 10; break;
+		case 4: need = 8; break;
+		case 5: need = 6; break;
+		default:
+			g_error("unexpected RFB client message %u", d[0]);
+		}
+		if (f->rfb->len < need)
+			return;
+		b = rfb_take(f, need);
+		d = g_bytes_get_data(b, NULL);
+		memset(&e, 0, sizeof(e));
+		switch (d[0]) {
+		case 0:
+			f->bpp = d[4];
+			f->big_endian = d[6];
+			g_assert_cmpint(d[7], ==, 1);  /* true colour */
+			f->rshift = d[14];
+			f->gshift = d[15];
+			f->bshift = d[16];
+			break;
+		case 3:
+			f->fbu_requests++;
+			/* answer the non-incremental ones with a picture */
+			if (d[1] == 0)
+				fa_send_picture(f);
+			break;
+		case 4:
+			e.type = 4;
+			e.down = d[1];
+			e.a = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 |
+			      (uint32_t)d[6] << 8 | d[7];
+			break;
+		case 5:
+			e.type = 5;
+			e.a = d[1];
+			e.x = d[2] << 8 | d[3];
+			e.y = d[4] << 8 | d[5];
+			break;
+		}
+		if (e.type != 0 && evs != NULL)
+			g_array_append_val(evs, e);
+		g_bytes_unref(b);
+	}
+}
+
+/* Runs the CLI while the fake applet keeps answering. */
+static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
+			const char *prof, ...) G_GNUC_NULL_TERMINATED;
+static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
+			const char *prof, ...)
+{
+	GPtrArray *a;
+	GError *gerr = NULL;
+	GPid pid;
+	int out_fd, err_fd, st = 0;
+	va_list ap;
+	GString *o = g_string_new(NULL), *e = g_string_new(NULL);
+	char buf[4096];
+	ssize_t n;
+	pid_t w = 0;
+	int64_t end = lh_now_ms() + 60000;
+
+	va_start(ap, prof);
+	a = cli_argv(prof, ap);
+	va_end(ap);
+	g_assert_true(g_spawn_async_with_pipes(
+		NULL, (char **)a->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+		NULL, NULL, &pid, NULL, &out_fd, &err_fd, &gerr));
+	g_assert_no_error(gerr);
+	fcntl(out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(err_fd, F_SETFL, O_NONBLOCK);
+	while (w == 0) {
+		g_assert_cmpint(lh_now_ms(), <, end);
+		fa_pump(f, 20);
+		fa_rfb_serve(f, evs);
+		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
+			g_string_append_len(o, buf, n);
+		while ((n = read(err_fd, buf, sizeof(buf))) > 0)
+			g_string_append_len(e, buf, n);
+		w = waitpid(pid, &st, WNOHANG);
+	}
+	fcntl(out_fd, F_SETFL, 0);
+	fcntl(err_fd, F_SETFL, 0);
+	while ((n = read(out_fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(o, buf, n);
+	while ((n = read(err_fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(e, buf, n);
+	close(out_fd);
+	close(err_fd);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->out = g_string_free(o, FALSE);
+	r->err = g_string_free(e, FALSE);
+	log_run(r, a);
+	g_ptr_array_unref(a);
+}
+
+/* ---- helpers ---- */
+
+static char *new_profile(const char *name)
+{
+	char *p = g_build_filename(lh_tmpdir(), name, NULL);
+	char *cmd = g_strdup_printf("rm -rf '%s'", p);
+
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	return p;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	return st.st_mode;
+}
+
+static char *sock_of(const char *prof, const char *id)
+{
+	return g_strdup_printf("%s/%s.sock", prof, id);
+}
+
+/* How many holder processes for this session id are alive. */
+static int holders_alive(const char *id)
+{
+	GDir *d = g_dir_open("/proc", 0, NULL);
+	const char *name;
+	char *path, *cmd;
+	gsize len, i;
+	int n = 0;
+
+	while ((name = g_dir_read_name(d)) != NULL) {
+		if (!g_ascii_isdigit(name[0]))
+			continue;
+		path = g_strdup_printf("/proc/%s/cmdline", name);
+		if (g_file_get_contents(path, &cmd, &len, NULL)) {
+			for (i = 0; i + 1 < len; i++)
+				if (cmd[i] == '\0')
+					cmd[i] = ' ';
+			if (strstr(cmd, "--cli-holder") != NULL &&
+			    strstr(cmd, id) != NULL) {
+				/* a zombie does not count */
+				char *stat_path = g_strdup_printf(
+					"/proc/%s/stat", name);
+				char *st = NULL;
+
+				if (g_file_get_contents(stat_path, &st, NULL,
+							NULL) &&
+				    strstr(st, ") Z ") == NULL)
+					n++;
+				g_free(st);
+				g_free(stat_path);
+			}
+			g_free(cmd);
+		}
+		g_free(path);
+	}
+	g_dir_close(d);
+	return n;
+}
+
+static void assert_holder_gone(const char *prof, const char *id)
+{
+	char *sock = sock_of(prof, id);
+	int64_t end = lh_now_ms() + 5000;
+
+	while ((g_file_test(sock, G_FILE_TEST_EXISTS) || holders_alive(id)) &&
+	       lh_now_ms() < end)
+		g_usleep(50 * 1000);
+	g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(holders_alive(id), ==, 0);
+	g_free(sock);
+}
+
+struct pin {
+	char *pin;
+	char *id;
+};
+
+static void pin_new(const char *request, struct pin *p)
+{
+	struct run r = { 0 };
+	char **lines;
+	char *sock;
+
+	if (request != NULL)
+		cli(&r, profile, NULL, "pin", "new", "--request", request,
+		    NULL);
+	else
+		cli(&r, profile, NULL, "pin", "new", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	lines = g_strsplit(r.out, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 3);
+	g_assert_cmpstr(lines[2], ==, "");
+	g_assert_true(g_regex_match_simple("^[0-9]{6}$", lines[0], 0, 0));
+	g_assert_true(g_regex_match_simple("^[0-9a-f]{32}$", lines[1], 0, 0));
+	p->pin = g_strdup(lines[0]);
+	p->id = g_strdup(lines[1]);
+	lh_secret("pin", p->pin);
+	g_strfreev(lines);
+	sock = sock_of(profile, p->id);
+	g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+	g_assert_true(S_ISSOCK(mode_of(sock)));
+	g_assert_cmpint(mode_of(sock) & 07777, ==, 0600);
+	g_assert_cmpint(holders_alive(p->id), ==, 1);
+	g_free(sock);
+	run_clear(&r);
+}
+
+static void pin_clear(struct pin *p)
+{
+	g_free(p->pin);
+	g_free(p->id);
+}
+
+/* ---- tests ---- */
+
+static void test_login(void)
+{
+	char *prof = new_profile("p-login");
+	char *tok_path, *token = NULL, *none = new_profile("p-none");
+	struct run r = { 0 };
+	char *pw_line = g_strdup_printf("%s\n", TECH_PW);
+
+	/* wrong password: refused in plain words, nothing stored */
+	cli(&r, prof, "not-the-password\n", "login", "--user", TECH,
+	    "--password-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.err, "login refused"));
+	g_assert_cmpstr(r.out, ==, "");
+	tok_path = g_build_filename(prof, "token", NULL);
+	g_assert_false(g_file_test(tok_path, G_FILE_TEST_EXISTS));
+	run_clear(&r);
+
+	/* unknown user: the same refusal (no account enumeration here) */
+	cli(&r, prof, pw_line, "login", "--user", "nobody",
+	    "--password-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	run_clear(&r);
+
+	/* no --user */
+	cli(&r, prof, pw_line, "login", "--password-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	run_clear(&r);
+
+	/* no terminal and no --password-stdin: a clear usage error */
+	cli(&r, prof, NULL, "login", "--user", TECH, NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	g_assert_nonnull(strstr(r.err, "--password-stdin"));
+	run_clear(&r);
+
+	cli(&r, prof, pw_line, "login", "--user", TECH, "--password-stdin",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "logged in as "));
+	g_assert_cmpint(mode_of(prof) & 07777, ==, 0700);
+	g_assert_cmpint(mode_of(tok_path) & 07777, ==, 0600);
+	g_assert_true(g_file_get_contents(tok_path, &token, NULL, NULL));
+	g_assert_cmpuint(strlen(token), >=, 16);
+	lh_secret("token", token);
+	g_assert_null(strstr(r.out, token));
+	g_assert_null(strstr(r.err, token));
+	g_assert_null(strstr(r.out, TECH_PW));
+	run_clear(&r);
+
+	/* --json */
+	cli(&r, prof, pw_line, "--json", "login", "--user", TECH,
+	    "--password-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "\"user\":\"alice\""));
+	run_clear(&r);
+
+	/* not logged in: pin new says what to do */
+	cli(&r, none, NULL, "pin", "new", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.err, "not logged in"));
+	run_clear(&r);
+
+	/* an existing wider profile directory is made private */
+	g_assert_cmpint(chmod(prof, 0755), ==, 0);
+	cli(&r, prof, NULL, "session", "list", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpint(mode_of(prof) & 07777, ==, 0700);
+	run_clear(&r);
+
+	profile = prof;
+	g_free(tok_path);
+	g_free(token);
+	g_free(none);
+	g_free(pw_line);
+}
+
+static void test_view_then_control(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m, rv = { .type = LL_CONTROL_REVOKE };
+	struct fa *f;
+	GArray *evs = g_array_new(FALSE, TRUE, sizeof(struct rfb_event));
+	char *png = g_build_filename(lh_tmpdir(), "p-snap.png", NULL);
+	GdkPixbuf *pb;
+	GError *gerr = NULL;
+	const uint8_t *px;
+	uint8_t rgb[3];
+	bool saw_press = false, saw_e_acute = false, saw_cyr = false;
+	bool saw_cjk = false;
+	guint i;
+	int x, y;
+
+	g_assert_nonnull(profile);
+	pin_new("view", &p);
+	cli(&r, profile, NULL, "session", "status", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "waiting for the user\n"));
+	run_clear(&r);
+
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_VIEW);
+	fa_grant(f, m->u.request.id, LL_CAP_VIEW);
+	ll_control_msg_free(m);
+
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "view\n");
+	run_clear(&r);
+
+	/* input without control: refused, clearly */
+	cli_pumping(&r, f, evs, profile, "session", "click", p.id, "1", "1",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	g_assert_nonnull(strstr(r.err, "not allowed control"));
+	run_clear(&r);
+	cli_pumping(&r, f, evs, profile, "session", "type", p.id, "hi", NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	run_clear(&r);
+	cli_pumping(&r, f, evs, profile, "session", "key", p.id, "Return",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	run_clear(&r);
+
+	/* the screen: a snapshot is exactly what the applet sent */
+	fa_rfb_open(f);
+	cli_pumping(&r, f, evs, profile, "session", "snapshot", p.id, png,
+		    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	pb = gdk_pixbuf_new_from_file(png, &gerr);
+	g_assert_no_error(gerr);
+	g_assert_cmpint(gdk_pixbuf_get_width(pb), ==, FB_W);
+	g_assert_cmpint(gdk_pixbuf_get_height(pb), ==, FB_H);
+	for (y = 0; y < FB_H; y++) {
+		for (x = 0; x < FB_W; x++) {
+			px = gdk_pixbuf_get_pixels(pb) +
+			     y * gdk_pixbuf_get_rowstride(pb) +
+			     x * gdk_pixbuf_get_n_channels(pb);
+			fb_color(x, y, rgb);
+			g_assert_cmpmem(px, 3, rgb, 3);
+		}
+	}
+	g_object_unref(pb);
+	g_assert_cmpuint(evs->len, ==, 0);  /* nothing leaked through */
+
+	/* ask for control, get it: input arrives */
+	cli_pumping(&r, f, evs, profile, "session", "request", p.id, "control",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_CONTROL);
+	fa_grant(f, m->u.request.id, LL_CAP_CONTROL);
+	ll_control_msg_free(m);
+	cli_pumping(&r, f, evs, profile, "session", "wait", p.id, "--timeout",
+		    "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "view\ncontrol\n");
+	run_clear(&r);
+
+	cli_pumping(&r, f, evs, profile, "session", "click", p.id, "3", "4",
+		    "--button", "3", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	cli_pumping(&r, f, evs, profile, "session", "type", p.id,
+		    "a\xc3\xa9\xd0\x96\xe4\xb8\xad", NULL);
+	/* a, e-acute (Latin-1), Cyrillic Zhe (legacy keysym), U+4E2D
+	 * (no legacy keysym: 0x01000000 | code point) */
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	/* events travel on after the CLI returned: give them a moment */
+	for (i = 0; i < 20; i++) {
+		fa_pump(f, 50);
+		fa_rfb_serve(f, evs);
+	}
+	for (i = 0; i < evs->len; i++) {
+		struct rfb_event *e = &g_array_index(evs, struct rfb_event, i);
+
+		if (e->type == 5 && e->a == 4 && e->x == 3 && e->y == 4)
+			saw_press = true;
+		if (e->type == 4 && e->a == 0xe9 && e->down)
+			saw_e_acute = true;
+		if (e->type == 4 && e->a == 0x6f6 && e->down)
+			saw_cyr = true;  /* Cyrillic_ZHE */
+		if (e->type == 4 && e->a == (0x01000000u | 0x4e2d) && e->down)
+			saw_cjk = true;
+	}
+	g_assert_true(saw_press);
+	g_assert_true(saw_e_acute);
+	g_assert_true(saw_cyr);
+	g_assert_true(saw_cjk);
+
+	/* a bad key name is a usage error, not a keystroke */
+	cli_pumping(&r, f, evs, profile, "session", "key", p.id,
+		    "NoSuchKeyName", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	run_clear(&r);
+
+	/* the user takes control back: refused again at once */
+	rv.u.revoke.caps = LL_CAP_CONTROL;
+	fa_control(f, &rv);
+	for (i = 0; i < 5; i++)
+		fa_pump(f, 20);
+	g_usleep(200 * 1000);
+	cli_pumping(&r, f, evs, profile, "session", "click", p.id, "1", "1",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	run_clear(&r);
+
+	/* end from the agent: the applet hears "end", the holder goes */
+	cli_pumping(&r, f, evs, profile, "session", "end", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "ended\n");
+	run_clear(&r);
+	m = fa_expect(f, LL_CONTROL_END);
+	ll_control_msg_free(m);
+	assert_holder_gone(profile, p.id);
+	cli(&r, profile, NULL, "session", "status", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 5);
+	run_clear(&r);
+
+	fa_free(f);
+	g_array_unref(evs);
+	g_free(png);
+	pin_clear(&p);
+}
+
+static void test_deny(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m, d = { .type = LL_CONTROL_DENY };
+	struct ll_control_msg e = { .type = LL_CONTROL_END };
+	char *png = g_build_filename(lh_tmpdir(), "p-deny.png", NULL);
+	struct fa *f;
+
+	g_assert_nonnull(profile);
+	pin_new(NULL, &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	/* the default request: view and control */
+	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
+	d.u.deny.id = m->u.request.id;
+	ll_control_msg_free(m);
+	fa_control(f, &d);
+
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, "--timeout",
+		    "20", NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	g_assert_nonnull(strstr(r.err, "denied by the user"));
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "snapshot",
+		    p.id, png, NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	g_assert_nonnull(strstr(r.err, "no framebuffer: the user has not "
+				       "allowed viewing"));
+	g_assert_nonnull(strstr(r.out, "\"code\":\"no_view\""));
+	g_assert_false(g_file_test(png, G_FILE_TEST_EXISTS));
+	run_clear(&r);
+
+	/* the user ends: the holder goes too */
+	e.u.end.reason = "the user ended the session";
+	fa_control(f, &e);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	g_free(png);
+	pin_clear(&p);
+}
+
+static void test_timeout_and_end_unjoined(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	char *logp;
+	char *log = NULL, *token = NULL, *tok_path;
+
+	g_assert_nonnull(profile);
+	pin_new(NULL, &p);
+	cli(&r, profile, NULL, "session", "wait", p.id, "--timeout", "1",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 4);
+	g_assert_nonnull(strstr(r.err, "timed out"));
+	run_clear(&r);
+
+	/* bad id and unknown id */
+	cli(&r, profile, NULL, "session", "wait", "../x", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	run_clear(&r);
+	cli(&r, profile, NULL, "session", "wait",
+	    "00000000000000000000000000000000", NULL);
+	g_assert_cmpint(r.status, ==, 5);
+	run_clear(&r);
+
+	cli(&r, profile, NULL, "session", "end", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+
+	/* the holder's log holds no token */
+	logp = g_strdup_printf("%s/%s.log", profile, p.id);
+	tok_path = g_build_filename(profile, "token", NULL);
+	g_assert_true(g_file_get_contents(tok_path, &token, NULL, NULL));
+	if (g_file_get_contents(logp, &log, NULL, NULL)) {
+		g_assert_null(strstr(log, token));
+		g_assert_null(strstr(log, p.pin));
+	}
+	g_free(log);
+	g_free(logp);
+	g_free(token);
+	g_free(tok_path);
+	pin_clear(&p);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	lh_init(&argc, &argv);
+	g_assert_nonnull(g_getenv("LL_AGENT_BIN"));
+	relay = lh_relay_new("agent-cli", NULL);
+	lh_relay_start(relay);
+	relay_url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	lh_tech_add(relay, TECH, TECH_PW, false);
+	lh_secret("password", TECH_PW);
+
+	g_test_add_func("/agent/cli/login", test_login);
+	g_test_add_func("/agent/cli/view_then_control",
+			test_view_then_control);
+	g_test_add_func("/agent/cli/deny", test_deny);
+	g_test_add_func("/agent/cli/timeout_and_end_unjoined",
+			test_timeout_and_end_unjoined);
+	rc = g_test_run();
+	lh_relay_stop(relay, 5000);
+	lh_relay_free(relay);
+	g_free(relay_url);
+	g_free(profile);
+	return rc;
+}

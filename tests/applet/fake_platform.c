@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* See fake_platform.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_err.h"
+#include "platform.h"
+#include "fake_platform.h"
+
+struct fake {
+	struct ll_platform base;
+	uint32_t w, h;
+	bool damage;
+	bool first;
+	uint32_t frame;
+	struct ll_fake_input *in;
+};
+
+static struct fake *to_fake(struct ll_platform *p)
+{
+	return (struct fake *)p;
+}
+
+static int f_open(const char *display, struct ll_platform **out)
+{
+	(void)display;
+	(void)out;
+	return LL_ERR_NOT_FOUND;  /* only through ll_fake_platform_new */
+}
+
+static void f_free(struct ll_platform *p)
+{
+	free(p);
+}
+
+static unsigned f_features(struct ll_platform *p)
+{
+	return LL_PLATFORM_FEAT_INPUT | LL_PLATFORM_FEAT_CURSOR |
+	       (to_fake(p)->damage ? LL_PLATFORM_FEAT_DAMAGE : 0);
+}
+
+static int f_monitors(struct ll_platform *p, struct ll_platform_monitor **out,
+		      size_t *n_out)
+{
+	struct ll_platform_monitor *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return LL_ERR_NOMEM;
+	strcpy(m->name, LL_PLATFORM_ALL);
+	m->width = to_fake(p)->w;
+	m->height = to_fake(p)->h;
+	m->is_all = true;
+	*out = m;
+	*n_out = 1;
+	return 0;
+}
+
+static int f_select(struct ll_platform *p, const char *name)
+{
+	if (strcmp(name, LL_PLATFORM_ALL) != 0)
+		return LL_ERR_NOT_FOUND;
+	to_fake(p)->first = true;
+	return 0;
+}
+
+static int f_format(struct ll_platform *p, struct ll_capture_format *f)
+{
+	struct fake *x = to_fake(p);
+
+	memset(f, 0, sizeof(*f));
+	f->width = x->w;
+	f->height = x->h;
+	f->stride = (size_t)x->w * 4;
+	f->size = f->stride * x->h;
+	f->bits_per_pixel = 32;
+	f->depth = 24;
+	f->red_shift = 16;
+	f->green_shift = 8;
+	f->blue_shift = 0;
+	f->red_max = f->green_max = f->blue_max = 255;
+	return 0;
+}
+
+/* A gradient that moves a little every frame. */
+static int f_grab(struct ll_platform *p, const struct ll_capture_rect *rect,
+		  void *fb, size_t fb_len)
+{
+	struct fake *x = to_fake(p);
+	uint32_t *px = fb;
+	uint32_t x0 = 0, y0 = 0, w = x->w, h = x->h, i, j;
+
+	if (fb_len < (size_t)x->w * x->h * 4)
+		return LL_ERR_TOO_LARGE;
+	if (rect != NULL) {
+		x0 = rect->x;
+		y0 = rect->y;
+		w = rect->width;
+		h = rect->height;
+		if (x0 >= x->w || y0 >= x->h)
+			return 0;
+		if (w > x->w - x0)
+			w = x->w - x0;
+		if (h > x->h - y0)
+			h = x->h - y0;
+	}
+	x->frame++;
+	for (j = y0; j < y0 + h; j++)
+		for (i = x0; i < x0 + w; i++)
+			px[(size_t)j * x->w + i] =
+				((i + x->frame) & 0xff) << 16 |
+				(j & 0xff) << 8 | 0x40;
+	return 0;
+}
+
+static int f_damage(struct ll_platform *p, struct ll_capture_rect *rects,
+		    size_t max, size_t *n_out)
+{
+	struct fake *x = to_fake(p);
+
+	if (x->first || !x->damage) {
+		x->first = false;
+		rects[0].x = rects[0].y = 0;
+		rects[0].width = x->w;
+		rects[0].height = x->h;
+		*n_out = 1;
+		return 0;
+	}
+	(void)max;
+	*n_out = 0;
+	return 0;
+}
+
+static int f_cursor(struct ll_platform *p, struct ll_capture_cursor **out)
+{
+	struct ll_capture_cursor *c = calloc(1, sizeof(*c));
+	uint32_t i;
+
+	if (c == NULL || (c->pixels = calloc(8 * 8, 4)) == NULL) {
+		free(c);
+		return LL_ERR_NOMEM;
+	}
+	c->width = c->height = 8;
+	c->xhot = c->yhot = 1;
+	c->serial = 1;
+	for (i = 0; i < 64; i++)
+		c->pixels[i] = (i % 9 == 0) ? 0xff000000u : 0x80808080u;
+	*out = c;
+	return 0;
+}
+
+static int f_pointer_position(struct ll_platform *p, int32_t *x, int32_t *y)
+{
+	*x = 3;
+	*y = 4;
+	return 0;
+}
+
+static int f_fd(struct ll_platform *p)
+{
+	return -1;
+}
+
+static bool f_pending(struct ll_platform *p)
+{
+	return false;
+}
+
+static int f_dispatch(struct ll_platform *p, unsigned *events)
+{
+	*events = 0;
+	return 0;
+}
+
+static int f_move(struct ll_platform *p, int32_t x, int32_t y)
+{
+	struct ll_fake_input *in = to_fake(p)->in;
+
+	if (in != NULL) {
+		atomic_fetch_add(&in->moves, 1);
+		atomic_store(&in->last_x, x);
+		atomic_store(&in->last_y, y);
+	}
+	return 0;
+}
+
+static int f_button(struct ll_platform *p, unsigned button, bool down)
+{
+	struct ll_fake_input *in = to_fake(p)->in;
+
+	if (in != NULL)
+		atomic_fetch_add(down ? &in->buttons_down : &in->buttons_up,
+				 1);
+	return 0;
+}
+
+static int f_key(struct ll_platform *p, uint32_t keysym, bool down)
+{
+	struct ll_fake_input *in = to_fake(p)->in;
+
+	if (in != NULL)
+		atomic_fetch_add(&in->keys, 1);
+	return 0;
+}
+
+static int f_reset(struct ll_platform *p)
+{
+	struct ll_fake_input *in = to_fake(p)->in;
+
+	if (in != NULL)
+		atomic_fetch_add(&in->resets, 1);
+	return 0;
+}
+
+static const struct ll_platform_ops fake_ops = {
+	.name = "fake",
+	.open = f_open,
+	.free = f_free,
+	.features = f_features,
+	.monitors = f_monitors,
+	.select_monitor = f_select,
+	.get_format = f_format,
+	.grab = f_grab,
+	.damage = f_damage,
+	.cursor = f_cursor,
+	.pointer_position = f_pointer_position,
+	.fd = f_fd,
+	.pending = f_pending,
+	.dispatch = f_dispatch,
+	.pointer_move = f_move,
+	.pointer_button = f_button,
+	.key = f_key,
+	.input_reset = f_reset,
+};
+
+int ll_fake_platform_new(uint32_t width, uint32_t height, bool damage,
+			 struct ll_fake_input *counters,
+			 struct ll_platform **out)
+{
+	struct fake *x;
+
+	if (width == 0 || height == 0 || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return LL_ERR_NOMEM;
+	x->base.ops = &fake_ops;
+	x->w = width;
+	x->h = height;
+	x->damage = damage;
+	x->first = true;
+	x->in = counters;
+	*out = &x->base;
+	return 0;
+}

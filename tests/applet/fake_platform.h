@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A platform backend without a display, for tests and the fuzz target of
+ * the applet's RFB path: a synthetic framebuffer, and input that is
+ * counted instead of injected.  The counters are atomics owned by the
+ * caller, so they can be read from any thread while the RFB thread runs.
+ */
+#ifndef LL_FAKE_PLATFORM_H
+#define LL_FAKE_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ll_platform;
+
+struct ll_fake_input {
+	atomic_uint moves;
+	atomic_uint buttons_down;
+	atomic_uint buttons_up;
+	atomic_uint keys;
+	atomic_uint resets;
+	atomic_int last_x, last_y;
+};
+
+/*
+ * width x height, 32 bpp XRGB.  damage: report exact damage (one full
+ * frame, then nothing); without it the RFB server polls full frames.
+ * counters may be NULL.
+ */
+int ll_fake_platform_new(uint32_t width, uint32_t height, bool damage,
+			 struct ll_fake_input *counters,
+			 struct ll_platform **out);
+
+#endif

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The applet's windows and consent rules, for real: our own Xvfb, a real
+ * relay on 127.0.0.1 (tests/integration/harness.h), the real
+ * lifeline-applet joining by --pin, and the technician's side played by
+ * this test over the relay with the client library's session pump (the
+ * same code the agent uses).  Keys are typed with xdotool into the real
+ * windows; screenshots go to LL_ARTIFACTS_DIR (artifacts/e2e/).
+ *
+ *  deny   the consent dialog appears with the keyboard focus on it and on
+ *         Deny (Space answers Deny); no mux channel is opened before an
+ *         answer; Alt+D answers deny on the stream and in the audit; the
+ *         technician's end ends the applet with status 0.
+ *  allow  Alt+A answers grant, and only after the grant channel 1 opens
+ *         and carries RFB's version string; the applet listens on no
+ *         socket; the user's "End session" (Alt+E) ends it with status 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "harness.h"
+#include "ll_api_client.h"
+#include "ll_control.h"
+#include "ll_session_io.h"
+#include "ll_stream.h"
+
+static struct lh_relay *relay;
+static char *token;
+static GSubprocess *xvfb;
+static char *display;          /* ":N" */
+
+/* ---- helpers ---- */
+
+static char **tool_env(void)
+{
+	char **env = g_get_environ();
+
+	env = g_environ_setenv(env, "DISPLAY", display, TRUE);
+	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
+	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
+	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
+	return env;
+}
+
+/* Runs a tool on our display; returns its stdout (trimmed), or NULL if
+ * it failed. */
+static char *tool(const char *const *argv)
+{
+	char **env = tool_env();
+	char *out = NULL, *err = NULL;
+	GError *e = NULL;
+	int status = -1;
+
+	if (!g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_SEARCH_PATH, NULL,
+			  NULL, &out, &err, &status, &e)) {
+		g_test_message("%s: %s", argv[0], e->message);
+		g_clear_error(&e);
+	}
+	g_strfreev(env);
+	g_free(err);
+	if (status != 0) {
+		g_free(out);
+		return NULL;
+	}
+	return g_strstrip(out);
+}
+
+static void screenshot(const char *name)
+{
+	const char *dir = g_getenv("LL_ARTIFACTS_DIR");
+	char *path;
+	char *out;
+
+	if (dir == NULL || dir[0] == '\0')
+		return;
+	g_mkdir_with_parents(dir, 0755);
+	path = g_strdup_printf("%s/%s.png", dir, name);
+	out = tool((const char *const[]){ "import", "-window", "root", path,
+					   NULL });
+	if (out == NULL)
+		g_test_message("screenshot %s failed", path);
+	else
+		g_test_message("screenshot: %s", path);
+	g_free(out);
+	g_free(path);
+}
+
+static void start_xvfb(void)
+{
+	GSubprocessLauncher *l;
+	GError *e = NULL;
+	struct pollfd pfd;
+	char buf[32] = "";
+	ssize_t n = 0, got = 0;
+	int fds[2];
+
+	g_assert_cmpint(pipe(fds), ==, 0);
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+				      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	g_subprocess_launcher_take_fd(l, fds[1], 3);
+	xvfb = g_subprocess_launcher_spawn(l, &e, "Xvfb", "-displayfd", "3",
+					   "-screen", "0", "1024x768x24",
+					   "-nolisten", "tcp", NULL);
+	g_assert_no_error(e);
+	g_object_unref(l);
+	/* Xvfb writes the display number and a newline when ready. */
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	while (got < (ssize_t)sizeof(buf) - 1 &&
+	       strchr(buf, '\n') == NULL) {
+		g_assert_cmpint(poll(&pfd, 1, 15000), ==, 1);
+		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);
+		g_assert_cmpint(n, >, 0);
+		got += n;
+		buf[got] = '\0';
+	}
+	close(fds[0]);
+	display = g_strdup_printf(":%d", atoi(buf));
+	g_test_message("Xvfb on %s", display);
+}
+
+static void spin(int ms)
+{
+	int64_t end = lh_now_ms() + ms;
+
+	while (lh_now_ms() < end) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(10000);
+	}
+}
+
+#define WAIT_FOR(cond, ms)                                                     \
+	do {                                                                   \
+		int64_t end_ = lh_now_ms() + (ms);                             \
+		while (!(cond) && lh_now_ms() < end_)                          \
+			spin(20);                                              \
+	} while (0)
+
+/* ---- the technician's side ---- */
+
+struct agent {
+	struct ll_session_io *io;
+	bool ready;
+	bool closed;
+	enum ll_session_end why;
+	int n_grant, n_deny;
+	uint32_t last_id;
+	uint32_t grant_caps;
+	int n_open;
+	bool open_before_grant;
+	GByteArray *rfb;
+};
+
+static void ag_ready(struct ll_session_io *io, void *user)
+{
+	((struct agent *)user)->ready = true;
+}
+
+static void ag_control(struct ll_session_io *io,
+		       const struct ll_control_msg *m, void *user)
+{
+	struct agent *ag = user;
+
+	g_test_message("agent got control %s", ll_control_type_name(m->type));
+	if (m->type == LL_CONTROL_GRANT) {
+		ag->n_grant++;
+		ag->last_id = m->u.grant.id;
+		ag->grant_caps = m->u.grant.caps;
+	} else if (m->type == LL_CONTROL_DENY) {
+		ag->n_deny++;
+		ag->last_id = m->u.deny.id;
+	}
+}
+
+static void ag_open(struct ll_session_io *io, uint16_t ch, void *user)
+{
+	struct agent *ag = user;
+
+	g_test_message("agent: the applet opened channel %u", ch);
+	ag->n_open++;
+	if (ag->n_grant == 0)
+		ag->open_before_grant = true;
+}
+
+static void ag_data(struct ll_session_io *io, uint16_t ch,
+		    const uint8_t *data, size_t len, void *user)
+{
+	struct agent *ag = user;
+
+	if (ch == LL_MUX_CHANNEL_RFB && ag->rfb->len < 65536)
+		g_byte_array_append(ag->rfb, data, (guint)len);
+}
+
+static void ag_closed(struct ll_session_io *io, enum ll_session_end why,
+		      int err, const char *reason, void *user)
+{
+	struct agent *ag = user;
+
+	g_test_message("agent: session closed (%s: %s)",
+		       ll_session_end_name(why), reason);
+	ag->closed = true;
+	ag->why = why;
+}
+
+static void agent_connect(struct agent *ag, const char *ticket)
+{
+	struct ll_session_io_cbs cbs = {
+		.on_ready = ag_ready,
+		.on_control = ag_control,
+		.on_channel_open = ag_open,
+		.on_channel_data = ag_data,
+		.on_closed = ag_closed,
+	};
+	struct ll_session_io_opts o;
+	struct ll_relay_opts ro = { 0 };
+	struct ll_client_error err;
+	struct ll_stream *st = NULL;
+	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	int r;
+
+	memset(ag, 0, sizeof(*ag));
+	ag->rfb = g_byte_array_new();
+	ro.url = url;
+	ro.ca_file = relay->ca_cert;
+	ro.no_system_cas = true;
+	r = ll_stream_open(&ro, NULL, ticket, &st, &err);
+	if (r != 0)
+		g_error("agent stream: %s", err.message);
+	ll_session_io_opts_default(&o);
+	o.side = LL_MUX_AGENT;
+	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, ag, &ag->io), ==, 0);
+	g_free(url);
+}
+
+static void agent_send_hello_and_request(struct agent *ag, uint32_t caps)
+{
+	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };
+	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
+
+	hello.u.hello.version = LL_CONTROL_VERSION;
+	hello.u.hello.role = LL_ROLE_AGENT;
+	hello.u.hello.name = "someone claiming to be your bank";
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &hello), ==, 0);
+	req.u.request.id = 1;
+	req.u.request.caps = caps;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &req), ==, 0);
+}
+
+static void agent_free(struct agent *ag)
+{
+	ll_session_io_free(ag->io);
+	g_byte_array_unref(ag->rfb);
+}
+
+/* ---- the applet ---- */
+
+struct applet {
+	GSubprocess *proc;
+	char *log;
+	bool exited;
+	int status;
+};
+
+static void applet_exited(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct applet *ap = data;
+	GSubprocess *p = G_SUBPROCESS(src);
+
+	g_subprocess_wait_finish(p, res, NULL);
+	ap->status = g_subprocess_get_if_exited(p) ?
+		     g_subprocess_get_exit_status(p) : -1;
+	ap->exited = true;
+}
+
+static void applet_start(struct applet *ap, const char *pin, const char *tag)
+{
+	GSubprocessLauncher *l;
+	char **env = tool_env();
+	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	GError *e = NULL;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_set_environ(l, env);
+	g_subprocess_launcher_set_stderr_file_path(l, ap->log);
+	ap->proc = g_subprocess_launcher_spawn(l, &e, g_getenv("LL_APPLET_BIN"),
+					       "--relay", url, "--ca",
+					       relay->ca_cert, "--pin", pin,
+					       NULL);
+	g_assert_no_error(e);
+	g_subprocess_wait_async(ap->proc, NULL, applet_exited, ap);
+	g_object_unref(l);
+	g_strfreev(env);
+	g_free(url);
+}
+
+static bool applet_wait(struct applet *ap, int timeout_ms)
+{
+	WAIT_FOR(ap->exited, timeout_ms);
+	return ap->exited;
+}
+
+static char *applet_log(struct applet *ap)
+{
+	char *text = NULL;
+
+	g_file_get_contents(ap->log, &text, NULL, NULL);
+	return text != NULL ? text : g_strdup("");
+}
+
+static void applet_finish(struct applet *ap)
+{
+	if (!ap->exited) {
+		g_subprocess_force_exit(ap->proc);
+		applet_wait(ap, 5000);
+	}
+	g_object_unref(ap->proc);
+	g_free(ap->log);
+}
+
+static char *wait_window(const char *name, struct applet *ap, int timeout_ms)
+{
+	int64_t end = lh_now_ms() + timeout_ms;
+	char *id;
+
+	while (lh_now_ms() < end) {
+		id = tool((const char *const[]){ "xdotool", "search",
+						 "--onlyvisible", "--name",
+						 name, NULL });
+		if (id != NULL && id[0] != '\0') {
+			/* The first line when several match. */
+			char *nl = strchr(id, '\n');
+
+			if (nl != NULL)
+				*nl = '\0';
+			return id;
+		}
+		g_free(id);
+		if (ap != NULL && ap->exited)
+			break;
+		spin(200);
+	}
+	return NULL;
+}
+
+static void key(const char *keys)
+{
+	char *out = tool((const char *const[]){ "xdotool", "key",
+					       "--clearmodifiers", keys,
+					       NULL });
+
+	g_assert_nonnull(out);
+	g_free(out);
+}
+
+
+/* The audit shows a consent record with that outcome (polls: the applet
+ * reports from a worker thread). */
+static bool audit_has(const char *type, const char *what, int timeout_ms)
+{
+	int64_t end = lh_now_ms() + timeout_ms;
+	char *out = NULL;
+	bool found = false;
+
+	while (!found && lh_now_ms() < end) {
+		g_free(out);
+		out = NULL;
+		lh_relay_cmd(relay, NULL, &out, NULL, "audit", "export",
+			     NULL);
+		found = out != NULL && strstr(out, type) != NULL &&
+			strstr(out, what) != NULL;
+		if (!found)
+			spin(300);
+	}
+	g_free(out);
+	return found;
+}
+
+/* No socket of the process is in LISTEN state (tcp, tcp6, unix). */
+static int count_listening(pid_t pid)
+{
+	static const char *const tables[] = { "/proc/net/tcp",
+					       "/proc/net/tcp6" };
+	char *fddir = g_strdup_printf("/proc/%d/fd", (int)pid);
+	GHashTable *inodes = g_hash_table_new_full(g_str_hash, g_str_equal,
+						   g_free, NULL);
+	GDir *d = g_dir_open(fddir, 0, NULL);
+	const char *ent;
+	char target[128];
+	int listening = 0;
+	size_t t;
+
+	g_assert_nonnull(d);
+	while ((ent = g_dir_read_name(d)) != NULL) {
+		char *p = g_strdup_printf("%s/%s", fddir, ent);
+		ssize_t n = readlink(p, target, sizeof(target) - 1);
+
+		g_free(p);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (g_str_has_prefix(target, "socket:[")) {
+			target[strlen(target) - 1] = '\0';
+			g_hash_table_add(inodes, g_strdup(target + 8));
+		}
+	}
+	g_dir_close(d);
+	for (t = 0; t < G_N_ELEMENTS(tables); t++) {
+		char *text = NULL, **lines, **l;
+
+		if (!g_file_get_contents(tables[t], &text, NULL, NULL))
+			continue;
+		lines = g_strsplit(text, "\n", -1);
+		for (l = lines + 1; *l != NULL; l++) {
+			char **f = g_strsplit_set(g_strstrip(*l), " ", -1);
+			char *fields[16];
+			int k = 0, i;
+
+			for (i = 0; f[i] != NULL && k < 16; i++)
+				if (f[i][0] != '\0')
+					fields[k++] = f[i];
+			/* st == 0A is LISTEN; field 9 is the inode */
+			if (k > 9 && strcmp(fields[3], "0A") == 0 &&
+			    g_hash_table_contains(inodes, fields[9]))
+				listening++;
+			g_strfreev(f);
+		}
+		g_strfreev(lines);
+		g_free(text);
+	}
+	g_hash_table_unref(inodes);
+	g_free(fddir);
+	return listening;
+}
+
+/* ---- tests ---- */
+
+static void test_deny(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *focus, *log;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "deny");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
+
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	spin(500);
+	screenshot("applet-consent-dialog");
+
+	/* The dialog has the keyboard focus ... */
+	focus = tool((const char *const[]){ "xdotool", "getwindowfocus",
+					    NULL });
+	g_assert_nonnull(focus);
+	g_test_message("consent window %s, focus %s", win, focus);
+	g_assert_cmpstr(focus, ==, win);
+	g_free(focus);
+
+	/* ... and nothing of the screen left: no channel, no RFB byte. */
+	spin(1000);
+	g_assert_cmpint(ag.n_open, ==, 0);
+	g_assert_cmpuint(ag.rfb->len, ==, 0);
+	g_assert_cmpint(ag.n_grant + ag.n_deny, ==, 0);
+
+	key("alt+d");
+	WAIT_FOR(ag.n_deny > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_cmpint(ag.n_grant, ==, 0);
+	g_assert_cmpuint(ag.last_id, ==, 1);
+	spin(500);
+	g_assert_cmpint(ag.n_open, ==, 0);
+	g_assert_null(wait_window("Permission request", NULL, 500));
+	g_assert_nonnull(wait_window("Session", &ap, 2000));
+	screenshot("applet-session-bar-after-deny");
+	g_assert_true(audit_has("consent", "denied", 10000));
+
+	/* A later request asks again; Space on the focused button is Deny. */
+	{
+		struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
+
+		req.u.request.id = 2;
+		req.u.request.caps = LL_CAP_VIEW;
+		g_assert_cmpint(ll_session_io_send_control(ag.io, &req), ==,
+				0);
+	}
+	g_free(win);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	spin(300);
+	key("space");
+	WAIT_FOR(ag.n_deny > 1 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_deny, ==, 2);
+	g_assert_cmpuint(ag.last_id, ==, 2);
+	g_assert_cmpint(ag.n_open, ==, 0);
+
+	/* The technician ends: the applet leaves with status 0. */
+	g_assert_cmpint(ll_session_io_end(ag.io, "the technician is done"),
+			==, 0);
+	g_assert_true(applet_wait(&ap, 10000));
+	log = applet_log(&ap);
+	g_test_message("applet log:\n%s", log);
+	g_assert_cmpint(ap.status, ==, 0);
+	g_assert_nonnull(strstr(log, "technician ended the session"));
+	/* Secrets never in the applet's output. */
+	g_assert_null(strstr(log, pin.pin));
+	g_assert_null(strstr(log, pin.agent_ticket));
+	g_free(log);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+static void test_allow(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *log;
+	pid_t pid;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "allow");
+	pid = atoi(g_subprocess_get_identifier(ap.proc));
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	spin(500);
+	g_assert_cmpint(ag.n_open, ==, 0);
+
+	key("alt+a");
+	WAIT_FOR((ag.n_grant > 0 && ag.rfb->len >= 12) || ag.closed, 15000);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
+	g_assert_false(ag.open_before_grant);
+	g_assert_cmpint(ag.n_open, ==, 1);
+	g_assert_cmpuint(ag.rfb->len, >=, 12);
+	g_assert_cmpmem(ag.rfb->data, 12, "RFB 003.008\n", 12);
+	g_assert_true(audit_has("consent", "allowed", 10000));
+	g_assert_cmpint(count_listening(pid), ==, 0);
+	spin(500);
+	screenshot("applet-session-bar-viewing");
+
+	/* The user ends with Alt+E on the session bar. */
+	g_free(win);
+	win = wait_window("Session", &ap, 2000);
+	g_assert_nonnull(win);
+	{
+		char *out = tool((const char *const[]){
+			"xdotool", "windowfocus", "--sync", win, NULL });
+
+		g_free(out);
+	}
+	key("alt+e");
+	g_assert_true(applet_wait(&ap, 10000));
+	log = applet_log(&ap);
+	g_test_message("applet log:\n%s", log);
+	g_assert_cmpint(ap.status, ==, 0);
+	g_assert_nonnull(strstr(log, "You ended the session"));
+	WAIT_FOR(ag.closed, 5000);
+	g_assert_true(ag.closed);
+	g_assert_true(audit_has("ended", "the user ended the session", 5000));
+	g_free(log);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	lh_init(&argc, &argv);
+	if (g_getenv("LL_APPLET_BIN") == NULL) {
+		g_test_skip("LL_APPLET_BIN not set");
+		return 0;
+	}
+	start_xvfb();
+	relay = lh_relay_new("applet_gui", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "alice", "Alice-Passw0rd-long", false);
+	token = lh_login(relay, "alice", "Alice-Passw0rd-long");
+
+	g_test_add_func("/applet/consent-deny", test_deny);
+	g_test_add_func("/applet/consent-allow", test_allow);
+	rc = g_test_run();
+
+	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);
+	lh_relay_free(relay);
+	g_free(token);
+	g_subprocess_send_signal(xvfb, SIGTERM);
+	g_subprocess_wait(xvfb, NULL, NULL);
+	g_object_unref(xvfb);
+	g_free(display);
+	return rc;
+}

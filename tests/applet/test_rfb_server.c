@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The applet's RFB server (applet/rfb_server.c) through a socketpair, as
+ * the technician's viewer sees it after the bridge, with the fake capture
+ * backend (tests/applet/fake_platform.c) counting injected input.
+ *
+ *  handshake-and-gate  RFB 3.8 without authentication, ServerInit with
+ *                      the capture's size, a raw frame; input reaches the
+ *                      platform only while the gate is open, never as a
+ *                      click on one of the applet's windows; held input
+ *                      is released when the gate closes.
+ *  stalled-peer        a viewer that sends half a message and stops:
+ *                      libvncserver blocks in its read (up to 20 s), but
+ *                      on its own thread -- the main loop keeps ticking
+ *                      and the server stops at once when asked.
+ *  slow-reader         a viewer that asks for frames and never reads:
+ *                      libvncserver blocks in its write; the same holds.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "ll_util.h"
+#include "applet_rfb.h"
+#include "fake_platform.h"
+
+struct ready {
+	atomic_int ready;
+	atomic_int ended;
+};
+
+static void cb_ready(void *user)
+{
+	atomic_fetch_add(&((struct ready *)user)->ready, 1);
+}
+
+static void cb_ended(void *user, const char *why)
+{
+	atomic_fetch_add(&((struct ready *)user)->ended, 1);
+}
+
+static bool read_exact(int fd, void *buf, size_t len, int timeout_ms)
+{
+	uint8_t *p = buf;
+	int64_t end = g_get_monotonic_time() / 1000 + timeout_ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	while (len > 0) {
+		int left = (int)(end - g_get_monotonic_time() / 1000);
+
+		if (left <= 0 || poll(&pfd, 1, left) != 1)
+			return false;
+		n = read(fd, p, len);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	g_assert_cmpint(write(fd, buf, len), ==, (ssize_t)len);
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* RFB 3.8 as a viewer: version, security None, ClientInit, ServerInit. */
+static void handshake(int fd, uint16_t *w, uint16_t *h, char **name)
+{
+	uint8_t buf[64], n;
+	uint32_t len;
+	bool none = false;
+	int i;
+
+	g_assert_true(read_exact(fd, buf, 12, 5000));
+	g_assert_cmpmem(buf, 12, "RFB 003.008\n", 12);
+	write_all(fd, "RFB 003.008\n", 12);
+	g_assert_true(read_exact(fd, &n, 1, 5000));
+	g_assert_cmpuint(n, >, 0);
+	g_assert_true(read_exact(fd, buf, n, 5000));
+	for (i = 0; i < n; i++)
+		if (buf[i] == 1)
+			none = true;
+	/* The tunnel is the authentication: security type None only. */
+	g_assert_true(none);
+	g_assert_cmpuint(n, ==, 1);
+	write_all(fd, "\x01", 1);
+	g_assert_true(read_exact(fd, buf, 4, 5000));
+	g_assert_cmpuint(be32(buf), ==, 0);
+	write_all(fd, "\x01", 1);   /* ClientInit: shared */
+	g_assert_true(read_exact(fd, buf, 24, 5000));
+	*w = be16(buf);
+	*h = be16(buf + 2);
+	g_assert_cmpuint(buf[4], ==, 32);       /* bits per pixel */
+	len = be32(buf + 20);
+	g_assert_cmpuint(len, <, 64);
+	*name = g_malloc0(len + 1);
+	g_assert_true(read_exact(fd, *name, len, 5000));
+}
+
+static void pointer(int fd, uint8_t mask, uint16_t x, uint16_t y)
+{
+	uint8_t m[6] = { 5, mask, (uint8_t)(x >> 8), (uint8_t)x,
+			 (uint8_t)(y >> 8), (uint8_t)y };
+
+	write_all(fd, m, sizeof(m));
+}
+
+static void keyev(int fd, bool down, uint32_t sym)
+{
+	uint8_t m[8] = { 4, down, 0, 0, (uint8_t)(sym >> 24),
+			 (uint8_t)(sym >> 16), (uint8_t)(sym >> 8),
+			 (uint8_t)sym };
+
+	write_all(fd, m, sizeof(m));
+}
+
+static void fb_request(int fd, bool incremental, uint16_t w, uint16_t h)
+{
+	uint8_t m[10] = { 3, incremental, 0, 0, 0, 0, (uint8_t)(w >> 8),
+			  (uint8_t)w, (uint8_t)(h >> 8), (uint8_t)h };
+
+	write_all(fd, m, sizeof(m));
+}
+
+#define WAIT_UNTIL(cond, ms)                                                   \
+	do {                                                                   \
+		int64_t end_ = g_get_monotonic_time() / 1000 + (ms);           \
+		while (!(cond) && g_get_monotonic_time() / 1000 < end_)        \
+			g_usleep(5000);                                        \
+	} while (0)
+
+struct rig {
+	struct ll_input_gate *gate;
+	struct ll_fake_input in;
+	struct ready rd;
+	struct ll_rfb_server *srv;
+	int fd;                 /* the viewer's end */
+};
+
+static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
+{
+	struct ll_rfb_server_cbs cbs = { cb_ready, cb_ended, NULL };
+	struct ll_platform *p = NULL;
+	int sv[2];
+
+	memset(r, 0, sizeof(*r));
+	cbs.user = &r->rd;
+	r->gate = ll_input_gate_new();
+	g_assert_cmpint(ll_fake_platform_new(w, h, damage, &r->in, &p), ==, 0);
+	g_assert_cmpint(ll_rfb_server_new(p, r->gate, NULL, "Test desk", &cbs,
+					  &r->srv), ==, 0);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			==, 0);
+	g_assert_cmpint(ll_rfb_server_start(r->srv, sv[0]), ==, 0);
+	r->fd = sv[1];
+}
+
+/*
+ * Frees the server and returns how long that took (ms).  close_first:
+ * close the viewer's end before, as the session does (it closes the
+ * bridged channel before it frees the server).
+ */
+static int64_t rig_stop(struct rig *r, bool close_first)
+{
+	int64_t t0 = g_get_monotonic_time();
+
+	if (close_first)
+		close(r->fd);
+	ll_rfb_server_free(r->srv);
+	t0 = (g_get_monotonic_time() - t0) / 1000;
+	if (!close_first)
+		close(r->fd);
+	ll_input_gate_free(r->gate);
+	return t0;
+}
+
+static void test_handshake_and_gate(void)
+{
+	struct rig r;
+	uint8_t hdr[16];
+	uint16_t w, h, nrects;
+	char *name;
+	uint8_t *pix;
+	unsigned downs, resets;
+	int key_win;
+
+	rig_start(&r, 64, 32, true);
+	handshake(r.fd, &w, &h, &name);
+	g_assert_cmpuint(w, ==, 64);
+	g_assert_cmpuint(h, ==, 32);
+	g_assert_cmpstr(name, ==, "Test desk");
+	g_free(name);
+	WAIT_UNTIL(atomic_load(&r.rd.ready) == 1, 2000);
+	g_assert_cmpint(atomic_load(&r.rd.ready), ==, 1);
+
+	/* One raw frame of the fake's gradient. */
+	fb_request(r.fd, false, 64, 32);
+	g_assert_true(read_exact(r.fd, hdr, 4, 5000));
+	g_assert_cmpuint(hdr[0], ==, 0);
+	nrects = be16(hdr + 2);
+	g_assert_cmpuint(nrects, ==, 1);
+	g_assert_true(read_exact(r.fd, hdr, 12, 5000));
+	g_assert_cmpuint(be16(hdr + 4), ==, 64);
+	g_assert_cmpuint(be16(hdr + 6), ==, 32);
+	g_assert_cmpuint(be32(hdr + 8), ==, 0);   /* raw */
+	pix = g_malloc(64 * 32 * 4);
+	g_assert_true(read_exact(r.fd, pix, 64 * 32 * 4, 5000));
+	g_assert_cmpuint(pix[0] | pix[1] | pix[2], !=, 0);
+	g_free(pix);
+
+	/* Gate closed (no control): nothing reaches the desktop. */
+	pointer(r.fd, 1, 10, 10);
+	pointer(r.fd, 0, 10, 10);
+	keyev(r.fd, true, 'a');
+	keyev(r.fd, false, 'a');
+	g_usleep(300000);
+	g_assert_cmpuint(atomic_load(&r.in.moves), ==, 0);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 0);
+	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 0);
+
+	/* Control granted: it does. */
+	ll_input_gate_set_control(r.gate, true);
+	pointer(r.fd, 1, 10, 11);
+	pointer(r.fd, 0, 10, 11);
+	keyev(r.fd, true, 0x20ac);   /* EuroSign: a non-ASCII keysym */
+	keyev(r.fd, false, 0x20ac);
+	WAIT_UNTIL(atomic_load(&r.in.keys) == 2, 3000);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 1);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_up), ==, 1);
+	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
+	g_assert_cmpint(atomic_load(&r.in.last_x), ==, 10);
+	g_assert_cmpint(atomic_load(&r.in.last_y), ==, 11);
+
+	/* Never a click on one of the applet's windows. */
+	ll_input_gate_set_window(r.gate, &key_win, 0, 0, 20, 20, true);
+	pointer(r.fd, 1, 5, 5);
+	pointer(r.fd, 0, 5, 5);
+	pointer(r.fd, 4, 30, 5);    /* right button, outside */
+	pointer(r.fd, 0, 30, 5);
+	WAIT_UNTIL(atomic_load(&r.in.buttons_up) == 2, 3000);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 2);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_up), ==, 2);
+
+	/* While the applet has the focus, keys go nowhere. */
+	ll_input_gate_set_applet_focus(r.gate, true);
+	keyev(r.fd, true, 'b');
+	keyev(r.fd, false, 'b');
+	pointer(r.fd, 0, 31, 6);
+	WAIT_UNTIL(atomic_load(&r.in.last_x) == 31, 3000);
+	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
+	ll_input_gate_set_applet_focus(r.gate, false);
+
+	/* A consent dialog opens with a button held: released at once,
+	 * and nothing more gets through. */
+	pointer(r.fd, 1, 40, 20);
+	WAIT_UNTIL(atomic_load(&r.in.buttons_down) == 3, 3000);
+	resets = atomic_load(&r.in.resets);
+	ll_input_gate_set_consent_open(r.gate, true);
+	ll_rfb_server_wake(r.srv);
+	WAIT_UNTIL(atomic_load(&r.in.resets) > resets, 3000);
+	g_assert_cmpuint(atomic_load(&r.in.resets), >, resets);
+	downs = atomic_load(&r.in.buttons_down);
+	pointer(r.fd, 0, 40, 20);
+	pointer(r.fd, 1, 41, 20);
+	keyev(r.fd, true, 'c');
+	g_usleep(300000);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, downs);
+	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
+
+	/* Stop control: the same. */
+	ll_input_gate_set_consent_open(r.gate, false);
+	ll_input_gate_set_control(r.gate, false);
+	pointer(r.fd, 0, 41, 20);
+	pointer(r.fd, 1, 42, 20);
+	g_usleep(300000);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, downs);
+
+	g_assert_cmpint(rig_stop(&r, false), <, 2000);
+	/* Stopped on request: no "ended" report. */
+	g_assert_cmpint(atomic_load(&r.rd.ended), ==, 0);
+}
+
+static int64_t max_gap_ms;
+static int64_t last_tick;
+
+static gboolean tick(gpointer data)
+{
+	int64_t now = g_get_monotonic_time() / 1000;
+
+	if (last_tick != 0 && now - last_tick > max_gap_ms)
+		max_gap_ms = now - last_tick;
+	last_tick = now;
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean quit_loop(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* The main loop runs for ms while the RFB thread is stuck. */
+static void run_main_loop(int ms)
+{
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	guint t = g_timeout_add(10, tick, NULL);
+
+	max_gap_ms = 0;
+	last_tick = 0;
+	g_timeout_add(ms, quit_loop, loop);
+	g_main_loop_run(loop);
+	g_source_remove(t);
+	g_main_loop_unref(loop);
+}
+
+static void test_stalled_peer(void)
+{
+	struct rig r;
+	uint16_t w, h;
+	char *name;
+	int64_t ms;
+
+	rig_start(&r, 64, 32, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	ll_input_gate_set_control(r.gate, true);
+	/* The first byte of a 6-byte PointerEvent, then silence:
+	 * libvncserver now waits in rfbReadExact for the other five. */
+	write_all(r.fd, "\x05", 1);
+	g_usleep(200000);
+
+	run_main_loop(1000);
+	g_test_message("main loop: longest gap %" G_GINT64_FORMAT " ms",
+		       max_gap_ms);
+	g_assert_cmpint(max_gap_ms, <, 500);
+	/* The gate (shared with the RFB thread) never waits for it. */
+	ll_input_gate_set_control(r.gate, false);
+	ll_input_gate_set_control(r.gate, true);
+	ll_rfb_server_wake(r.srv);
+	g_assert_cmpuint(atomic_load(&r.in.moves), ==, 0);
+
+	/* The viewer's end stays open: shutdown() alone wakes the read. */
+	ms = rig_stop(&r, false);
+	g_test_message("stopped a stalled server in %" G_GINT64_FORMAT " ms",
+		       ms);
+	g_assert_cmpint(ms, <, 2000);
+}
+
+static void test_slow_reader(void)
+{
+	struct rig r;
+	uint16_t w, h;
+	char *name;
+	int64_t ms;
+	int i;
+
+	/* Full frames every 100 ms (no damage), 1 MiB each. */
+	rig_start(&r, 512, 512, false);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	for (i = 0; i < 20; i++)
+		fb_request(r.fd, i > 0, 512, 512);
+	/* Never read: the socket fills and libvncserver's write blocks. */
+	run_main_loop(1500);
+	g_test_message("main loop: longest gap %" G_GINT64_FORMAT " ms",
+		       max_gap_ms);
+	g_assert_cmpint(max_gap_ms, <, 500);
+	ms = rig_stop(&r, true);
+	g_test_message("stopped a blocked writer in %" G_GINT64_FORMAT " ms",
+		       ms);
+	g_assert_cmpint(ms, <, 2000);
+}
+
+static void test_viewer_leaves(void)
+{
+	struct rig r;
+	uint16_t w, h;
+	char *name;
+
+	rig_start(&r, 64, 32, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	/* The bridge closes the other end: the thread ends by itself. */
+	shutdown(r.fd, SHUT_RDWR);
+	WAIT_UNTIL(atomic_load(&r.rd.ended) == 1, 3000);
+	g_assert_cmpint(atomic_load(&r.rd.ended), ==, 1);
+	g_assert_cmpint(rig_stop(&r, false), <, 2000);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	g_test_add_func("/applet/rfb/handshake-and-gate",
+			test_handshake_and_gate);
+	g_test_add_func("/applet/rfb/stalled-peer", test_stalled_peer);
+	g_test_add_func("/applet/rfb/slow-reader", test_slow_reader);
+	g_test_add_func("/applet/rfb/viewer-leaves", test_viewer_leaves);
+	return g_test_run();
+}

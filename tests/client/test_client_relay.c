@@ -1,0 +1,1096 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The client layer (common/client) against a real lifeline-relay on
+ * 127.0.0.1: API calls through libcurl with their error codes, streams
+ * with TLS and ticket failures, and two session pumps in one GMainLoop
+ * exchanging control messages and bridging channel 1 to socketpairs with
+ * a slow reader that must hold the sender back.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "ll_api_client.h"
+#include "ll_buf.h"
+#include "ll_control.h"
+#include "ll_crypto.h"
+#include "ll_frame.h"
+#include "ll_mux.h"
+#include "ll_session_io.h"
+#include "ll_stream.h"
+#include "ll_util.h"
+
+static struct lh_relay *relay;
+static char *relay_url;
+
+static void relay_opts(struct ll_relay_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = relay_url;
+	o->ca_file = relay->ca_cert;
+	o->no_system_cas = true;
+	o->timeout_ms = 10000;
+}
+
+static struct ll_api_client *client_new(const struct ll_relay_opts *o)
+{
+	struct ll_client_error e;
+	struct ll_api_client *c = ll_api_client_new(o, &e);
+
+	if (c == NULL)
+		g_error("ll_api_client_new: %s", e.message);
+	return c;
+}
+
+/* A logged-in technician client (alice). */
+static struct ll_api_client *tech_client(void)
+{
+	struct ll_relay_opts o;
+	struct ll_api_login l = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	relay_opts(&o);
+	c = client_new(&o);
+	if (ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e) != 0)
+		g_error("login: %s", e.message);
+	lh_secret("token", l.token);
+	ll_api_login_clear(&l);
+	return c;
+}
+
+/* A session: the PIN made by tech, redeemed by an applet client. */
+struct sess {
+	struct ll_api_pin pin;
+	struct ll_api_redeem red;
+};
+
+static void sess_new(struct ll_api_client *tech, struct sess *s)
+{
+	struct ll_relay_opts o;
+	struct ll_client_error e;
+	struct ll_api_client *app;
+
+	memset(s, 0, sizeof(*s));
+	if (ll_api_pin_new(tech, NULL, &s->pin, &e) != 0)
+		g_error("pin_new: %s", e.message);
+	lh_secret("pin", s->pin.pin);
+	lh_secret("ticket", s->pin.ticket);
+	relay_opts(&o);
+	app = client_new(&o);
+	if (ll_api_pin_redeem(app, s->pin.pin, NULL, &s->red, &e) != 0)
+		g_error("redeem: %s", e.message);
+	lh_secret("ticket", s->red.ticket);
+	g_assert_cmpstr(s->red.session_id, ==, s->pin.session_id);
+	ll_api_client_free(app);
+}
+
+static void sess_clear(struct sess *s)
+{
+	ll_api_pin_clear(&s->pin);
+	ll_api_redeem_clear(&s->red);
+}
+
+static struct ll_stream *stream_open(const char *ticket)
+{
+	struct ll_relay_opts o;
+	struct ll_client_error e;
+	struct ll_stream *st = NULL;
+
+	relay_opts(&o);
+	if (ll_stream_open(&o, NULL, ticket, &st, &e) != 0)
+		g_error("stream_open: %s", e.message);
+	return st;
+}
+
+/* A port on 127.0.0.1 where nothing listens (bound, then closed). */
+static uint16_t dead_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &sl), ==, 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* ---------------------------------------------------------------- API */
+
+static void test_api_calls(void)
+{
+	struct ll_relay_opts o;
+	struct ll_api_login l = { 0 };
+	struct ll_api_session_list list = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c, *app;
+	struct sess s;
+	char *saved_token;
+	bool found = false;
+	size_t i;
+	int r;
+
+	relay_opts(&o);
+	c = client_new(&o);
+	g_assert_false(ll_api_client_has_token(c));
+
+	/* Wrong password: 401 unauthorized, nothing filled. */
+	r = ll_api_login(c, "alice", NULL, "not-the-password", &l, &e);
+	g_assert_cmpint(r, ==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(e.code, ==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(e.http_status, ==, 401);
+	g_assert_cmpstr(e.api_code, ==, "unauthorized");
+	g_assert_cmpstr(e.message, !=, "");
+	g_assert_null(l.token);
+
+	/* Without a token the calls that need one refuse locally. */
+	r = ll_api_pin_new(c, NULL, &s.pin, &e);
+	g_assert_cmpint(r, ==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(e.http_status, ==, 0);
+
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	lh_secret("token", l.token);
+	g_assert_true(ll_api_client_has_token(c));
+	g_assert_cmpstr(l.technician.name, ==, "alice");
+	g_assert_cmpstr(l.technician.org, ==, "default");
+	g_assert_cmpint(l.technician.id, >, 0);
+	g_assert_cmpint(l.expires_in, >, 0);
+	g_assert_nonnull(l.technician.permissions);
+	g_assert_true((l.technician.caps & LL_CAP_VIEW) != 0);
+	saved_token = g_strdup(l.token);
+	ll_api_login_clear(&l);
+
+	sess_new(c, &s);
+	g_assert_cmpuint(strlen(s.pin.pin), ==, 6);
+	g_assert_cmpint(s.pin.expires_at_unix, >, ll_now_unix());
+	g_assert_cmpstr(s.red.technician.name, ==, "alice");
+	g_assert_cmpstr(s.red.stream_path, ==, "/api/v1/stream");
+	g_assert_true((s.red.capabilities & LL_CAP_VIEW) != 0);
+
+	/* A used PIN: pin_invalid (one code for every bad PIN). */
+	app = client_new(&o);
+	r = ll_api_pin_redeem(app, s.pin.pin, NULL, &s.red, &e);
+	g_assert_cmpint(r, <, 0);
+	g_assert_cmpstr(e.api_code, ==, "pin_invalid");
+	g_assert_cmpint(e.http_status, >=, 400);
+	g_assert_cmpint(e.http_status, <, 500);
+	r = ll_api_pin_redeem(app, "12345", NULL, &s.red, &e);
+	g_assert_cmpint(r, <, 0);
+	g_assert_true(g_str_equal(e.api_code, "pin_invalid") ||
+		      g_str_equal(e.api_code, "bad_request"));
+
+	/* Events: the applet's ticket reports consent; a bad type is a
+	 * bad_request. */
+	r = ll_api_session_event(app, s.red.session_id, s.red.ticket,
+				 "consent", LL_CAP_VIEW | LL_CAP_CONTROL,
+				 "allowed at the dialog", &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	r = ll_api_session_event(app, s.red.session_id, s.red.ticket,
+				 "bogus", 0, NULL, &e);
+	g_assert_cmpint(r, ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(e.http_status, ==, 400);
+	g_assert_cmpstr(e.api_code, ==, "bad_request");
+	r = ll_api_session_event(c, s.red.session_id, NULL, "revoke",
+				 LL_CAP_CONTROL, NULL, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	/* A path-changing id never reaches the relay. */
+	r = ll_api_session_event(c, "../logout", NULL, "revoke", 0, NULL, &e);
+	g_assert_cmpint(r, ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(e.http_status, ==, 0);
+
+	r = ll_api_sessions_list(c, &list, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	for (i = 0; i < list.n_sessions; i++) {
+		if (strcmp(list.sessions[i].session_id, s.pin.session_id) ==
+		    0) {
+			found = true;
+			g_assert_cmpstr(list.sessions[i].state, ==, "waiting");
+			g_assert_cmpint(list.sessions[i].created_at, >, 0);
+		}
+	}
+	g_assert_true(found);
+	ll_api_session_list_clear(&list);
+
+	r = ll_api_session_delete(c, "0123456789abcdef", &e);
+	g_assert_cmpint(r, ==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(e.http_status, ==, 404);
+	g_assert_cmpstr(e.api_code, ==, "not_found");
+	r = ll_api_session_delete(c, s.pin.session_id, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+
+	/* Logout forgets the token; the old token is dead at the relay. */
+	g_assert_cmpint(ll_api_logout(c, &e), ==, LL_OK);
+	g_assert_false(ll_api_client_has_token(c));
+	g_assert_cmpint(ll_api_client_set_token(c, saved_token), ==, LL_OK);
+	r = ll_api_pin_new(c, NULL, &s.pin, &e);
+	g_assert_cmpint(r, ==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(e.http_status, ==, 401);
+	g_assert_cmpstr(e.api_code, ==, "unauthorized");
+
+	g_free(saved_token);
+	ll_api_client_free(app);
+	ll_api_client_free(c);
+	sess_clear(&s);
+}
+
+static void test_api_transport(void)
+{
+	struct ll_relay_opts o;
+	struct ll_api_login l = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+	g_autofree char *other_ca = NULL, *leaf = NULL, *key = NULL;
+	g_autofree char *url = NULL, *want = NULL;
+	char pin[128], bad_pin[128];
+	int r;
+
+	/* Bad URLs are refused before any connection. */
+	relay_opts(&o);
+	o.url = "http://127.0.0.1:1";
+	g_assert_null(ll_api_client_new(&o, &e));
+	g_assert_cmpint(e.code, ==, LL_ERR_INVALID_ARG);
+	o.url = "https://127.0.0.1:1/api";
+	g_assert_null(ll_api_client_new(&o, &e));
+	g_assert_cmpint(e.code, ==, LL_ERR_INVALID_ARG);
+	o.url = "https://user@127.0.0.1:1";
+	g_assert_null(ll_api_client_new(&o, &e));
+	g_assert_cmpint(e.code, ==, LL_ERR_INVALID_ARG);
+
+	/* Nothing listening: a sentence naming the relay and the cause. */
+	url = g_strdup_printf("https://127.0.0.1:%u", dead_port());
+	relay_opts(&o);
+	o.url = url;
+	c = client_new(&o);
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_ERR_IO);
+	g_assert_cmpint(e.http_status, ==, 0);
+	g_assert_cmpstr(e.api_code, ==, "");
+	want = g_strdup_printf("could not connect to relay at %s: "
+			       "Connection refused", url);
+	g_assert_cmpstr(e.message, ==, want);
+	ll_api_client_free(c);
+
+	/* A CA that did not sign the relay's certificate. */
+	leaf = g_build_filename(relay->dir, "other-leaf.pem", NULL);
+	key = g_build_filename(relay->dir, "other-leaf.key", NULL);
+	lh_make_leaf(relay, leaf, key, &other_ca);
+	relay_opts(&o);
+	o.ca_file = other_ca;
+	c = client_new(&o);
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_ERR_TLS_VERIFY);
+	g_test_message("wrong CA: %s", e.message);
+	ll_api_client_free(c);
+	/* The same with the system bundle kept (extra-anchor path). */
+	o.no_system_cas = false;
+	c = client_new(&o);
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_ERR_TLS_VERIFY);
+	ll_api_client_free(c);
+	/* The right CA as an extra anchor next to the system bundle. */
+	relay_opts(&o);
+	o.no_system_cas = false;
+	c = client_new(&o);
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	lh_secret("token", l.token);
+	ll_api_login_clear(&l);
+	ll_api_client_free(c);
+
+	/* SPKI pin: the relay's key passes, another key fails. */
+	g_assert_cmpint(ll_tls_cert_spki_pin(relay->cert_file, pin,
+					     sizeof(pin)), ==, 0);
+	g_assert_cmpint(ll_tls_cert_spki_pin(leaf, bad_pin, sizeof(bad_pin)),
+			==, 0);
+	relay_opts(&o);
+	o.spki_pin = pin;
+	c = client_new(&o);
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	lh_secret("token", l.token);
+	ll_api_login_clear(&l);
+	ll_api_client_free(c);
+	o.spki_pin = bad_pin;
+	c = client_new(&o);
+	r = ll_api_login(c, "alice", NULL, LH_CANARY_PASSWORD, &l, &e);
+	g_assert_cmpint(r, ==, LL_ERR_TLS_VERIFY);
+	g_test_message("wrong pin: %s", e.message);
+	ll_api_client_free(c);
+}
+
+/* ------------------------------------------------------------- streams */
+
+static void test_stream_errors(void)
+{
+	struct ll_api_client *tech = tech_client();
+	struct ll_relay_opts o;
+	struct ll_client_error e;
+	struct ll_stream *st = NULL, *st2 = NULL;
+	g_autofree char *other_ca = NULL, *leaf = NULL, *key = NULL;
+	g_autofree char *url = NULL;
+	char bad_pin[128];
+	struct sess s;
+	int r;
+
+	sess_new(tech, &s);
+	relay_opts(&o);
+
+	/* A ticket the relay never issued: 401 with the API's code. */
+	r = ll_stream_open(&o, NULL, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+			   &st, &e);
+	g_assert_cmpint(r, ==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(e.http_status, ==, 401);
+	g_assert_cmpstr(e.api_code, ==, "unauthorized");
+	g_assert_null(st);
+
+	/* Wrong CA: a TLS verification error, no request sent. */
+	leaf = g_build_filename(relay->dir, "other2-leaf.pem", NULL);
+	key = g_build_filename(relay->dir, "other2-leaf.key", NULL);
+	lh_make_leaf(relay, leaf, key, &other_ca);
+	o.ca_file = other_ca;
+	r = ll_stream_open(&o, NULL, s.red.ticket, &st, &e);
+	g_assert_cmpint(r, ==, LL_ERR_TLS_VERIFY);
+	g_assert_nonnull(strstr(e.message, "not trusted"));
+	g_test_message("stream, wrong CA: %s", e.message);
+	relay_opts(&o);
+	g_assert_cmpint(ll_tls_cert_spki_pin(leaf, bad_pin, sizeof(bad_pin)),
+			==, 0);
+	o.spki_pin = bad_pin;
+	r = ll_stream_open(&o, NULL, s.red.ticket, &st, &e);
+	g_assert_cmpint(r, ==, LL_ERR_TLS_VERIFY);
+
+	/* Nothing listening. */
+	url = g_strdup_printf("https://127.0.0.1:%u", dead_port());
+	relay_opts(&o);
+	o.url = url;
+	r = ll_stream_open(&o, NULL, s.red.ticket, &st, &e);
+	g_assert_cmpint(r, ==, LL_ERR_IO);
+	g_assert_nonnull(strstr(e.message, "Connection refused"));
+
+	/* The real ticket works once; a second stream: 409 conflict. */
+	relay_opts(&o);
+	r = ll_stream_open(&o, s.red.stream_path, s.red.ticket, &st, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_nonnull(st);
+	r = ll_stream_open(&o, NULL, s.red.ticket, &st2, &e);
+	g_assert_cmpint(r, ==, LL_ERR_CONFLICT);
+	g_assert_cmpint(e.http_status, ==, 409);
+	g_assert_cmpstr(e.api_code, ==, "conflict");
+	g_assert_null(st2);
+	ll_stream_free(st);
+
+	ll_api_client_free(tech);
+	sess_clear(&s);
+}
+
+/* ------------------------------------------------------- session pumps */
+
+struct side {
+	const char *name;
+	enum ll_control_role role;
+	struct ll_session_io *s;
+	struct side *other;
+	GMainLoop *loop;
+	bool ready;
+	bool got_hello;
+	char *peer_name;
+	int n_control;
+	bool free_on_close;      /* ll_session_io_free inside on_closed */
+	bool bridge_on_hello;    /* applet: open + bridge channel 1 */
+	bool bridge_on_open;     /* agent: bridge what the peer opens */
+	int bridge_fd;           /* our end of the socketpair */
+	int channel_closes;
+	bool closed;
+	enum ll_session_end why;
+	int err;
+	char reason[256];
+	int64_t closed_at;
+	size_t max_buffered;
+};
+
+static void maybe_quit(struct side *sd)
+{
+	if (sd->closed && sd->other->closed)
+		g_main_loop_quit(sd->loop);
+}
+
+static void cb_ready(struct ll_session_io *s, void *user)
+{
+	struct side *sd = user;
+	struct ll_control_msg m = { .type = LL_CONTROL_HELLO };
+
+	sd->ready = true;
+	g_assert_cmpint(ll_session_io_state(s), ==, LL_SESSION_READY);
+	m.u.hello.version = LL_CONTROL_VERSION;
+	m.u.hello.role = sd->role;
+	m.u.hello.name = (char *)sd->name;
+	g_assert_cmpint(ll_session_io_send_control(s, &m), ==, LL_OK);
+}
+
+static void cb_control(struct ll_session_io *s, const struct ll_control_msg *m,
+		       void *user)
+{
+	struct side *sd = user;
+
+	sd->n_control++;
+	if (m->type == LL_CONTROL_HELLO) {
+		g_assert_false(sd->got_hello);
+		sd->got_hello = true;
+		g_assert_cmpint(m->u.hello.role, ==, sd->other->role);
+		sd->peer_name = g_strdup(m->u.hello.name);
+		if (sd->bridge_on_hello) {
+			g_assert_cmpint(ll_session_io_channel_open(
+						s, LL_MUX_CHANNEL_RFB),
+					==, LL_OK);
+			g_assert_cmpint(ll_session_io_bridge(s,
+							     LL_MUX_CHANNEL_RFB,
+							     sd->bridge_fd),
+					==, LL_OK);
+			sd->bridge_fd = -1;
+		}
+	}
+}
+
+static void cb_open(struct ll_session_io *s, uint16_t ch, void *user)
+{
+	struct side *sd = user;
+
+	g_assert_cmpint(ch, ==, LL_MUX_CHANNEL_RFB);
+	if (sd->bridge_on_open) {
+		g_assert_cmpint(ll_session_io_bridge(s, ch, sd->bridge_fd), ==,
+				LL_OK);
+		sd->bridge_fd = -1;
+	}
+}
+
+static void cb_chclose(struct ll_session_io *s, uint16_t ch, void *user)
+{
+	struct side *sd = user;
+
+	sd->channel_closes++;
+}
+
+static void cb_closed(struct ll_session_io *s, enum ll_session_end why,
+		      int err, const char *reason, void *user)
+{
+	struct side *sd = user;
+
+	g_assert_false(sd->closed); /* exactly once */
+	g_assert_cmpint(ll_session_io_state(s), ==, LL_SESSION_CLOSED);
+	sd->closed = true;
+	sd->why = why;
+	sd->err = err;
+	sd->closed_at = lh_now_ms();
+	g_strlcpy(sd->reason, reason, sizeof(sd->reason));
+	g_test_message("%s: closed (%s, %d): %s", sd->name,
+		       ll_session_end_name(why), err, reason);
+	if (sd->free_on_close) {
+		ll_session_io_free(s);
+		sd->s = NULL;
+	}
+	maybe_quit(sd);
+}
+
+static const struct ll_session_io_cbs test_cbs = {
+	.on_ready = cb_ready,
+	.on_control = cb_control,
+	.on_channel_open = cb_open,
+	.on_channel_close = cb_chclose,
+	.on_closed = cb_closed,
+};
+
+static void side_start(struct side *sd, struct ll_stream *st,
+		       enum ll_mux_side mside)
+{
+	struct ll_session_io_opts o;
+
+	ll_session_io_opts_default(&o);
+	o.side = mside;
+	g_assert_cmpint(ll_session_io_new(st, &o, &test_cbs, sd, &sd->s), ==,
+			LL_OK);
+	g_assert_cmpint(ll_session_io_state(sd->s), ==, LL_SESSION_HANDSHAKE);
+}
+
+static void pair_init(struct side *ag, struct side *ap, GMainLoop *loop)
+{
+	memset(ag, 0, sizeof(*ag));
+	memset(ap, 0, sizeof(*ap));
+	ag->name = "agent alice";
+	ag->role = LL_ROLE_AGENT;
+	ap->name = "applet";
+	ap->role = LL_ROLE_APPLET;
+	ag->other = ap;
+	ap->other = ag;
+	ag->loop = ap->loop = loop;
+	ag->bridge_fd = ap->bridge_fd = -1;
+}
+
+static void side_clear(struct side *sd)
+{
+	ll_session_io_free(sd->s);
+	if (sd->bridge_fd >= 0)
+		close(sd->bridge_fd);
+	g_free(sd->peer_name);
+}
+
+static gboolean loop_timeout(gpointer data)
+{
+	g_error("the session test took too long");
+	return G_SOURCE_REMOVE;
+}
+
+/* ---- the transfer: seeded bytes, hashed on both ends ---- */
+
+static void fill(uint64_t *state, uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+		buf[i] = (uint8_t)(*state >> 56);
+	}
+}
+
+static void hex(const uint8_t d[LL_SHA256_LEN], char out[65])
+{
+	size_t i;
+
+	for (i = 0; i < LL_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+struct xfer {
+	int fd;
+	uint64_t total;           /* big direction: applet -> agent */
+	uint64_t small;           /* agent -> applet first */
+	atomic_uint_least64_t written;
+	atomic_uint_least64_t readn;
+	atomic_bool done;
+	/* slow reader: pause after pause_at bytes for pause_ms */
+	uint64_t pause_at;
+	unsigned pause_ms;
+	uint64_t written_at_pause_start;
+	uint64_t written_at_pause_end;
+	uint64_t read_at_pause;
+	struct xfer *peer;        /* to watch the writer's progress */
+	char sha_sent[65];
+	char sha_recv[65];
+	char err[128];
+};
+
+static bool write_all_fd(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Reads exactly len bytes (hashing), or until EOF; returns bytes read. */
+static uint64_t read_hash(struct xfer *x, struct ll_sha256_ctx *h,
+			  uint64_t len, size_t chunk, unsigned sleep_us)
+{
+	uint8_t buf[65536];
+	uint64_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		size_t want = MIN((uint64_t)MIN(chunk, sizeof(buf)), len - got);
+
+		if (x->pause_ms > 0 && x->pause_at > 0 &&
+		    atomic_load(&x->readn) >= x->pause_at &&
+		    x->written_at_pause_start == 0) {
+			x->read_at_pause = atomic_load(&x->readn);
+			x->written_at_pause_start =
+				atomic_load(&x->peer->written);
+			g_usleep((gulong)x->pause_ms * 1000);
+			x->written_at_pause_end =
+				atomic_load(&x->peer->written);
+		}
+		n = read(x->fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ll_sha256_update(h, buf, (size_t)n);
+		got += (uint64_t)n;
+		atomic_fetch_add(&x->readn, (uint64_t)n);
+		if (sleep_us > 0)
+			g_usleep(sleep_us);
+	}
+	return got;
+}
+
+/* Applet end: read the small request, send the big stream, shut down our
+ * write side, then wait for EOF (the channel's close). */
+static gpointer applet_thread(gpointer data)
+{
+	struct xfer *x = data;
+	struct ll_sha256_ctx *hs = ll_sha256_new(), *hr = ll_sha256_new();
+	uint8_t d[LL_SHA256_LEN], buf[65536], junk[256];
+	uint64_t st = 0xa991e7, left = x->total;
+
+	if (read_hash(x, hr, x->small, sizeof(buf), 0) != x->small) {
+		g_strlcpy(x->err, "short request", sizeof(x->err));
+		goto out;
+	}
+	while (left > 0) {
+		size_t n = (size_t)MIN((uint64_t)sizeof(buf), left);
+
+		fill(&st, buf, n);
+		ll_sha256_update(hs, buf, n);
+		if (!write_all_fd(x->fd, buf, n)) {
+			g_snprintf(x->err, sizeof(x->err), "write: %s",
+				   g_strerror(errno));
+			goto out;
+		}
+		left -= n;
+		atomic_fetch_add(&x->written, (uint64_t)n);
+	}
+	shutdown(x->fd, SHUT_WR);
+	while (read(x->fd, junk, sizeof(junk)) > 0)
+		;
+out:
+	ll_sha256_final(hs, d);
+	hex(d, x->sha_sent);
+	ll_sha256_final(hr, d);
+	hex(d, x->sha_recv);
+	ll_sha256_free(hs);
+	ll_sha256_free(hr);
+	atomic_store(&x->done, true);
+	return NULL;
+}
+
+/* Agent end: send the small request, read the big stream slowly (with
+ * one long pause), expect EOF right after it. */
+static gpointer agent_thread(gpointer data)
+{
+	struct xfer *x = data;
+	struct ll_sha256_ctx *hs = ll_sha256_new(), *hr = ll_sha256_new();
+	uint8_t d[LL_SHA256_LEN], buf[65536], extra;
+	uint64_t st = 0xa9e47, got;
+
+	g_assert_cmpuint(x->small, <=, sizeof(buf));
+	fill(&st, buf, (size_t)x->small);
+	ll_sha256_update(hs, buf, (size_t)x->small);
+	if (!write_all_fd(x->fd, buf, (size_t)x->small)) {
+		g_strlcpy(x->err, "request write failed", sizeof(x->err));
+		goto out;
+	}
+	atomic_fetch_add(&x->written, x->small);
+	/* 16 KiB reads with a pause between: a reader slower than the
+	 * writer, so that credit, not speed, decides. */
+	got = read_hash(x, hr, x->total, 16384, 200);
+	if (got != x->total)
+		g_snprintf(x->err, sizeof(x->err),
+			   "read %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+			   got, x->total);
+	else if (read(x->fd, &extra, 1) != 0)
+		g_strlcpy(x->err, "no EOF after the stream", sizeof(x->err));
+out:
+	ll_sha256_final(hs, d);
+	hex(d, x->sha_sent);
+	ll_sha256_final(hr, d);
+	hex(d, x->sha_recv);
+	ll_sha256_free(hs);
+	ll_sha256_free(hr);
+	atomic_store(&x->done, true);
+	return NULL;
+}
+
+struct watch {
+	struct side *ag, *ap;
+	struct xfer *xa, *xp;
+	bool ended;
+	int64_t end_called_at;
+};
+
+static gboolean watch_tick(gpointer data)
+{
+	struct watch *w = data;
+
+	if (w->ag->s != NULL && !w->ag->closed)
+		w->ag->max_buffered = MAX(w->ag->max_buffered,
+					  ll_session_io_buffered(w->ag->s));
+	if (w->ap->s != NULL && !w->ap->closed)
+		w->ap->max_buffered = MAX(w->ap->max_buffered,
+					  ll_session_io_buffered(w->ap->s));
+	if (!w->ended && atomic_load(&w->xa->done) &&
+	    atomic_load(&w->xp->done)) {
+		/* Both ends done: the applet ends the session. */
+		w->ended = true;
+		w->end_called_at = lh_now_ms();
+		g_assert_cmpint(ll_session_io_end(w->ap->s, "user ended"), ==,
+				LL_OK);
+		g_assert_cmpint(ll_session_io_state(w->ap->s), ==,
+				LL_SESSION_ENDING);
+		g_assert_cmpint(ll_session_io_end(w->ap->s, "again"), ==,
+				LL_ERR_CLOSED);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void test_session_transfer(void)
+{
+	struct ll_api_client *tech = tech_client();
+	uint64_t total = (uint64_t)lh_env_int("LL_TEST_CLIENT_MIB", 32) * LH_MIB;
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct side ag, ap;
+	struct xfer xa = { 0 }, xp = { 0 };
+	struct watch w = { 0 };
+	int spa[2], spp[2];
+	GThread *ta, *tp;
+	guint tick, guard;
+	int64_t t0, ms;
+	struct sess s;
+
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, spa),
+			==, 0);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, spp),
+			==, 0);
+	ag.bridge_fd = spa[0];
+	ag.bridge_on_open = true;
+	ap.bridge_fd = spp[0];
+	ap.bridge_on_hello = true;
+
+	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+
+	xa.fd = spa[1];
+	xa.total = total;
+	xa.small = 60000;
+	xa.pause_at = 2 * LH_MIB;
+	xa.pause_ms = 1500;
+	xa.peer = &xp;
+	xp.fd = spp[1];
+	xp.total = total;
+	xp.small = 60000;
+	xp.peer = &xa;
+	t0 = lh_now_ms();
+	ta = g_thread_new("agent-end", agent_thread, &xa);
+	tp = g_thread_new("applet-end", applet_thread, &xp);
+
+	w.ag = &ag;
+	w.ap = &ap;
+	w.xa = &xa;
+	w.xp = &xp;
+	tick = g_timeout_add(20, watch_tick, &w);
+	guard = g_timeout_add_seconds(120, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(tick);
+	g_source_remove(guard);
+	g_thread_join(ta);
+	g_thread_join(tp);
+	ms = MAX(lh_now_ms() - t0, 1);
+	g_test_message("%" G_GUINT64_FORMAT " MiB through two pumps in %"
+		       G_GINT64_FORMAT " ms; max buffered agent %zu, applet "
+		       "%zu; during the 1.5 s pause the writer moved %"
+		       G_GUINT64_FORMAT " KiB, %" G_GUINT64_FORMAT
+		       " KiB ahead of the reader",
+		       total / LH_MIB, ms, ag.max_buffered, ap.max_buffered,
+		       (xa.written_at_pause_end - xa.written_at_pause_start) /
+			       1024,
+		       (xa.written_at_pause_end - xa.read_at_pause) / 1024);
+
+	g_assert_cmpstr(xa.err, ==, "");
+	g_assert_cmpstr(xp.err, ==, "");
+	/* Control hellos crossed. */
+	g_assert_true(ag.ready && ap.ready);
+	g_assert_true(ag.got_hello && ap.got_hello);
+	g_assert_cmpstr(ag.peer_name, ==, "applet");
+	g_assert_cmpstr(ap.peer_name, ==, "agent alice");
+	/* The bytes arrived intact both ways. */
+	g_assert_cmpstr(xa.sha_sent, ==, xp.sha_recv);
+	g_assert_cmpstr(xp.sha_sent, ==, xa.sha_recv);
+	/* Backpressure: while the reader slept, the writer got at most a
+	 * few windows and socket buffers ahead, far from the whole. */
+	g_assert_cmpuint(xa.read_at_pause, >=, xa.pause_at);
+	g_assert_cmpuint(xa.written_at_pause_end, >=, xa.read_at_pause);
+	g_assert_cmpuint(xa.written_at_pause_end - xa.read_at_pause, <,
+			 4 * LH_MIB);
+	g_assert_cmpuint(xa.written_at_pause_end, <, total);
+	/* The pumps' own buffers stayed bounded. */
+	g_assert_cmpuint(ag.max_buffered, <, 1 * LH_MIB);
+	g_assert_cmpuint(ap.max_buffered, <, 3 * LH_MIB);
+	/* The channel closed on EOF at the applet, seen by the agent. */
+	g_assert_cmpint(ap.channel_closes, ==, 1);
+	g_assert_cmpint(ag.channel_closes, ==, 1);
+	/* The orderly end reached the other side, with its reason. */
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_LOCAL);
+	g_assert_cmpint(ap.err, ==, LL_OK);
+	g_assert_cmpstr(ap.reason, ==, "user ended");
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_PEER);
+	g_assert_cmpstr(ag.reason, ==, "user ended");
+	g_assert_cmpint(ag.closed_at - w.end_called_at, <=, 2000);
+	g_assert_cmpint(ap.closed_at - w.end_called_at, <=, 2000);
+
+	side_clear(&ag);
+	side_clear(&ap);
+	g_main_loop_unref(loop);
+	ll_api_client_free(tech);
+	sess_clear(&s);
+}
+
+/* ---- endings ---- */
+
+static gboolean close_when_ready(gpointer data)
+{
+	struct side *sd = data;
+
+	if (!sd->got_hello || !sd->other->got_hello)
+		return G_SOURCE_CONTINUE;
+	sd->closed_at = lh_now_ms(); /* reused: time of the close call */
+	ll_session_io_close(sd->s, "test hard close");
+	/* A closed session refuses new work. */
+	g_assert_cmpint(ll_session_io_send_control(
+				sd->s, &(struct ll_control_msg){
+					       .type = LL_CONTROL_DENY }),
+			==, LL_ERR_CLOSED);
+	return G_SOURCE_REMOVE;
+}
+
+struct del_ctx {
+	struct side *ag;
+	struct ll_api_client *tech;
+	const char *id;
+	int64_t at;
+};
+
+static gboolean delete_when_ready(gpointer data)
+{
+	struct del_ctx *d = data;
+	struct ll_client_error e;
+
+	if (!d->ag->got_hello || !d->ag->other->got_hello)
+		return G_SOURCE_CONTINUE;
+	d->at = lh_now_ms();
+	/* Blocking in the loop is fine for a test. */
+	g_assert_cmpint(ll_api_session_delete(d->tech, d->id, &e), ==, LL_OK);
+	return G_SOURCE_REMOVE;
+}
+
+static void test_session_endings(void)
+{
+	struct ll_api_client *tech = tech_client();
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct side ag, ap;
+	struct del_ctx d = { 0 };
+	struct sess s;
+	int64_t t_close;
+	guint guard;
+
+	/* 1. A hard close on the applet: the agent sees the stream lost. */
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	ap.free_on_close = true; /* freeing inside on_closed is safe */
+	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	g_timeout_add(10, close_when_ready, &ap);
+	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+	t_close = ap.closed_at; /* on_closed overwrote it: both are close */
+	g_assert_null(ap.s);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_ERROR);
+	g_assert_cmpint(ap.err, ==, LL_ERR_CLOSED);
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOST);
+	g_assert_cmpint(ag.closed_at - t_close, <=, 2000);
+	side_clear(&ag);
+	side_clear(&ap);
+	sess_clear(&s);
+
+	/* 2. DELETE at the API closes both streams. */
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	d.ag = &ag;
+	d.tech = tech;
+	d.id = s.pin.session_id;
+	g_timeout_add(10, delete_when_ready, &d);
+	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOST);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_LOST);
+	g_assert_cmpint(ag.closed_at - d.at, <=, 2000);
+	g_assert_cmpint(ap.closed_at - d.at, <=, 2000);
+	side_clear(&ag);
+	side_clear(&ap);
+	sess_clear(&s);
+
+	/* 3. Freeing a live session: no callback, nothing leaks; the peer
+	 * sees the stream lost. */
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	ll_session_io_free(ap.s);
+	ap.s = NULL;
+	ap.closed = true; /* for maybe_quit: it will never call */
+	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOST);
+	side_clear(&ag);
+	side_clear(&ap);
+	sess_clear(&s);
+
+	/* 4. The other side never comes: the HELLO timeout ends it. */
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	{
+		struct ll_session_io_opts o;
+
+		ll_session_io_opts_default(&o);
+		o.side = LL_MUX_AGENT;
+		o.hello_timeout_ms = 300;
+		g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o,
+						  &test_cbs, &ag, &ag.s),
+				==, LL_OK);
+	}
+	ap.closed = true;
+	t_close = lh_now_ms();
+	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_ERROR);
+	g_assert_cmpint(ag.err, ==, LL_ERR_TIMEOUT);
+	g_assert_false(ag.ready);
+	g_assert_cmpint(ag.closed_at - t_close, >=, 250);
+	g_assert_cmpint(ag.closed_at - t_close, <=, 2500);
+	side_clear(&ag);
+	side_clear(&ap);
+	sess_clear(&s);
+
+	g_main_loop_unref(loop);
+	ll_api_client_free(tech);
+}
+
+/* ---- a hostile peer: raw frames on the agent's stream ---- */
+
+static void test_malformed_control(void)
+{
+	struct ll_api_client *tech = tech_client();
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct ll_frame_hello h = { .version = LL_FRAME_VERSION,
+				    .max_payload = LL_FRAME_MAX_PAYLOAD,
+				    .initial_window = 65536 };
+	static const uint8_t bad[] = { 0, 0, 0, 5, '{', 'b', 'a', 'd', '}' };
+	struct ll_stream *raw;
+	struct ll_buf *out = ll_buf_new(4096);
+	struct ll_mux_config mc;
+	struct ll_mux *m;
+	struct ll_mux_event ev;
+	struct side ag, ap;
+	uint8_t buf[8192];
+	size_t len = 0, n, off;
+	struct pollfd p;
+	bool saw_error = false;
+	struct sess s;
+	guint guard;
+	int r;
+
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	raw = stream_open(s.pin.ticket);
+	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	ag.closed = true; /* the raw side has no pump */
+
+	g_assert_cmpint(ll_frame_put_hello(out, &h), ==, 0);
+	g_assert_cmpint(ll_frame_put_data(out, 0, bad, sizeof(bad)), ==, 0);
+	g_assert_cmpint(ll_tls_write_all(raw->conn, ll_buf_data(out),
+					 ll_buf_len(out)), ==, 0);
+	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_ERROR);
+	g_assert_cmpint(ap.err, ==, LL_ERR_BAD_JSON);
+	g_assert_nonnull(strstr(ap.reason, "malformed control message"));
+
+	/* The raw side got the applet's HELLO and then an ERROR frame. */
+	ll_mux_config_default(&mc);
+	mc.side = LL_MUX_AGENT;
+	m = ll_mux_new(&mc);
+	p.fd = ll_tls_conn_fd(raw->conn);
+	p.events = POLLIN;
+	if (raw->extra_len > 0) {
+		memcpy(buf, raw->extra, raw->extra_len);
+		len = raw->extra_len;
+	}
+	for (;;) {
+		r = ll_tls_conn_read(raw->conn, buf + len, sizeof(buf) - len,
+				     &n);
+		if (r == LL_OK) {
+			len += n;
+			continue;
+		}
+		if (r == LL_ERR_WANT_READ && poll(&p, 1, 5000) == 1)
+			continue;
+		break;
+	}
+	for (off = 0; off < len;) {
+		r = ll_mux_feed(m, buf + off, len - off, &ev);
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+		if (ev.type == LL_MUX_EV_ERROR) {
+			saw_error = true;
+			g_assert_cmpint(ev.u.error.err, ==, LL_ERR_BAD_JSON);
+		}
+	}
+	g_assert_true(saw_error);
+	ll_mux_free(m);
+	ll_buf_free(out);
+	ll_stream_free(raw);
+	side_clear(&ap);
+	side_clear(&ag);
+	sess_clear(&s);
+	g_main_loop_unref(loop);
+	ll_api_client_free(tech);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	lh_init(&argc, &argv);
+	relay = lh_relay_new("client", NULL);
+	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
+	lh_relay_start(relay);
+	relay_url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+
+	g_test_add_func("/client/api/calls-and-errors", test_api_calls);
+	g_test_add_func("/client/api/transport-errors", test_api_transport);
+	g_test_add_func("/client/stream/errors", test_stream_errors);
+	g_test_add_func("/client/session/transfer-slow-reader",
+			test_session_transfer);
+	g_test_add_func("/client/session/endings", test_session_endings);
+	g_test_add_func("/client/session/malformed-control",
+			test_malformed_control);
+	rc = g_test_run();
+	g_free(relay_url);
+	lh_relay_free(relay);
+	return rc;
+}

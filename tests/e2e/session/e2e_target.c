@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The session e2e test's window on the end user's screen (Xlib only):
+ *
+ *   e2e-target --x X --y Y --log FILE
+ *
+ * shows the known picture (e2e_picture.h) at X,Y and appends one line per
+ * input event it receives to FILE (flushed at once):
+ *   button N X Y      a button press, window coordinates
+ *   key NAME          a key press, the keysym after modifiers
+ *                     (XLookupString), by XKeysymToString name
+ * A press of button 1 takes the keyboard focus (click to focus, as a
+ * window manager would do; the test's display has none).  Prints
+ * "ready 0xWINDOW" on stdout once the picture is drawn.  Ends on SIGTERM
+ * or when the display goes away.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+
+#include "e2e_picture.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static XImage *make_picture(Display *dpy)
+{
+	uint32_t *px = calloc((size_t)E2E_PIC_W * E2E_PIC_H, 4);
+	int x, y;
+
+	if (px == NULL)
+		return NULL;
+	for (y = 0; y < E2E_PIC_H; y++)
+		for (x = 0; x < E2E_PIC_W; x++)
+			px[(size_t)y * E2E_PIC_W + x] = e2e_picture_rgb(x, y);
+	return XCreateImage(dpy, DefaultVisual(dpy, DefaultScreen(dpy)), 24,
+			    ZPixmap, 0, (char *)px, E2E_PIC_W, E2E_PIC_H, 32,
+			    E2E_PIC_W * 4);
+}
+
+int main(int argc, char **argv)
+{
+	const char *log_path = NULL;
+	int x = 0, y = 0, i;
+	Display *dpy;
+	Window win;
+	XImage *img;
+	GC gc;
+	FILE *log;
+	XEvent ev;
+	XClassHint hint = { "e2e-target", "e2e-target" };
+	struct pollfd p;
+	bool ready = false;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--x") == 0)
+			x = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--y") == 0)
+			y = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--log") == 0)
+			log_path = argv[i + 1];
+	}
+	if (log_path == NULL || i != argc) {
+		fprintf(stderr, "usage: e2e-target --x X --y Y --log FILE\n");
+		return 2;
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	if ((log = fopen(log_path, "a")) == NULL) {
+		perror(log_path);
+		return 1;
+	}
+	if ((dpy = XOpenDisplay(NULL)) == NULL) {
+		fprintf(stderr, "e2e-target: cannot open display\n");
+		return 1;
+	}
+	if (DefaultDepth(dpy, DefaultScreen(dpy)) != 24) {
+		fprintf(stderr, "e2e-target: needs a depth 24 display\n");
+		return 1;
+	}
+	win = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), x, y, E2E_PIC_W,
+				  E2E_PIC_H, 0, 0, 0);
+	XStoreName(dpy, win, "e2e-target");
+	XSetClassHint(dpy, win, &hint);
+	XSelectInput(dpy, win, ExposureMask | ButtonPressMask | KeyPressMask |
+				       StructureNotifyMask);
+	gc = XCreateGC(dpy, win, 0, NULL);
+	if ((img = make_picture(dpy)) == NULL)
+		return 1;
+	XMapRaised(dpy, win);
+	XFlush(dpy);
+
+	p.fd = ConnectionNumber(dpy);
+	p.events = POLLIN;
+	while (!stop) {
+		if (XPending(dpy) == 0) {
+			if (poll(&p, 1, 200) < 0 && errno != EINTR)
+				break;
+			if (p.revents & (POLLHUP | POLLERR))
+				break;
+			if (XPending(dpy) == 0)
+				continue;
+		}
+		XNextEvent(dpy, &ev);
+		switch (ev.type) {
+		case Expose:
+			XPutImage(dpy, win, gc, img, 0, 0, 0, 0, E2E_PIC_W,
+				  E2E_PIC_H);
+			XSync(dpy, False);
+			if (!ready) {
+				ready = true;
+				printf("ready 0x%lx\n", (unsigned long)win);
+				fflush(stdout);
+			}
+			break;
+		case ButtonPress:
+			fprintf(log, "button %u %d %d\n", ev.xbutton.button,
+				ev.xbutton.x, ev.xbutton.y);
+			fflush(log);
+			if (ev.xbutton.button == 1)
+				XSetInputFocus(dpy, win, RevertToParent,
+					       ev.xbutton.time);
+			break;
+		case KeyPress: {
+			char buf[32];
+			KeySym ks = NoSymbol;
+			const char *name;
+
+			XLookupString(&ev.xkey, buf, sizeof(buf), &ks, NULL);
+			name = XKeysymToString(ks);
+			fprintf(log, "key %s\n", name != NULL ? name : "?");
+			fflush(log);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	XDestroyImage(img);
+	XFreeGC(dpy, gc);
+	XCloseDisplay(dpy);
+	fclose(log);
+	return 0;
+}
