@@ -122,7 +122,6 @@ static void reply(struct hclient *c, json_t *o)
 		if (fl >= 0)
 			fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
 		len = strlen(text);
-		text[len] = '\0';
 		while (off < len) {
 			n = send(c->fd, text + off, len - off, MSG_NOSIGNAL);
 			if (n < 0 && errno == EINTR)
@@ -360,8 +359,7 @@ static void do_keys(struct hclient *c, json_t *req, bool text)
 	GArray *keys = NULL;
 	char *err = NULL;
 
-	if (json_unpack(req, text ? "{s:s}" : "{s:s}", text ? "text" : "key",
-			&arg) != 0) {
+	if (json_unpack(req, "{s:s}", text ? "text" : "key", &arg) != 0) {
 		reply_err(c, "usage", text ? "type needs TEXT"
 					   : "key needs KEYSYM");
 		return;
@@ -602,11 +600,11 @@ static void on_rfb(struct ll_agent_session *s, int fd, void *user)
 
 static void on_rfb_closed(struct ll_agent_session *s, void *user)
 {
-	struct holder *h = user;
-
+	/* The bridge closed our socket's peer: the RFB thread reads EOF,
+	 * fails what is in flight (snapshots answer "closed") and reports
+	 * rfb_closed, which frees it.  Freeing here would drop those. */
 	(void)s;
-	ll_rfbc_free(h->rfb);
-	h->rfb = NULL;
+	(void)user;
 }
 
 static gboolean quit_idle(gpointer data)

@@ -101,7 +101,7 @@ if [ "$quick" -eq 0 ]; then
 		rm -f build-asan/meson-logs/testlog.json
 		meson test -C build-asan --print-errorlogs \
 			--num-processes "$jobs" --timeout-multiplier 3 \
-			--suite unit --suite integration || true
+			--suite unit --suite integration --no-suite tls || true
 		count_meson build-asan "asan"
 	else
 		fail "ASan+UBSan build"

@@ -1,0 +1,987 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * End to end: a consented screen session through a real relay, with the
+ * real programs on real X servers (issue 3, DESIGN.md section 2 flows
+ * 5-7, API.md's window table and command lines).
+ *
+ *  - a private Xvfb for the end user (the applet and e2e-target, a window
+ *    with a known picture that logs the input it gets) and a second one
+ *    for the technician's GUI agent;
+ *  - a real lifeline-relay on 127.0.0.1 with a test CA (the integration
+ *    harness), a technician logged in with `lifeline-agent --cli`;
+ *  - `pin new`, then `lifeline-applet --pin PIN` on the user's display;
+ *    the consent dialog is found by its title and answered with xdotool
+ *    on the real window, as a person with a keyboard would.
+ *
+ * Checks: after Deny no framebuffer arrives and the CLI says so; after
+ * Allow the snapshot equals the known picture pixel for pixel (the
+ * agent's encodings are lossless); focus starts on Deny (Space on a fresh
+ * dialog denies); clicks and text reach the window only while control is
+ * granted and stop after the bar's Stop control; the agent's clicks and
+ * keys aimed at an open consent dialog never answer it; ending from
+ * either side makes the other side's process exit within 2 s.
+ * Screenshots of the consent dialog, the session bar and the agent's
+ * viewer go to LL_ARTIFACTS_DIR (artifacts/e2e/).
+ *
+ * Every wait is bounded.  A program that cannot do a step fails the test
+ * at that step with what was missing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
+#include "harness.h"
+#include "e2e_picture.h"
+
+#define TECH_USER "e2e-tech"
+#define TECH_PASSWORD "E2e-Session-Pw-4d1c"
+/* The end user's screen and where the known picture sits on it: left,
+ * below the middle, away from the centred dialog and the bar at the
+ * top right. */
+#define SCREEN_W 1280
+#define SCREEN_H 800
+#define PIC_X 16
+#define PIC_Y 420
+/* Ending from either side closes the other within this. */
+#define END_WITHIN_MS 2000
+
+static struct {
+	char *dir;
+	char *artifacts;
+	struct lh_relay *relay;
+	char *url;
+	char *profile;
+	char *product;
+	GPid xvfb_user, xvfb_agent;
+	char *disp_user, *disp_agent;   /* ":N" */
+	GPid target;
+	char *target_log;
+	int n_cli;
+} E;
+
+/* ---- processes ---- */
+
+static void child_setup(gpointer data)
+{
+	int keep_fd = GPOINTER_TO_INT(data) - 1;
+
+	/* an aborted test leaves nothing behind; GLib has marked every fd
+	 * above 2 close-on-exec by now: keep_fd (Xvfb's -displayfd) is the
+	 * one to pass on */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (keep_fd >= 0)
+		fcntl(keep_fd, F_SETFD, 0);
+}
+
+/* The environment for a program on display (NULL: none). */
+static char **child_env(const char *display)
+{
+	char **env = g_get_environ();
+
+	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
+	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
+	env = g_environ_setenv(env, "GDK_BACKEND", "x11", TRUE);
+	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
+	/* window titles carry an en dash: xdotool matches UTF-8 */
+	env = g_environ_setenv(env, "LC_ALL", "C.UTF-8", TRUE);
+	if (display != NULL)
+		env = g_environ_setenv(env, "DISPLAY", display, TRUE);
+	else
+		env = g_environ_unsetenv(env, "DISPLAY");
+	return env;
+}
+
+/* Starts argv in the background, stdout+stderr appended to log_path. */
+static GPid spawn_bg(char **argv, const char *display, const char *log_path,
+		     int keep_fd)
+{
+	g_auto(GStrv) env = child_env(display);
+	GError *error = NULL;
+	GPid pid = 0;
+	int in_fd, out_fd;
+
+	in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	out_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		      0600);
+	g_assert_cmpint(in_fd, >=, 0);
+	g_assert_cmpint(out_fd, >=, 0);
+	if (!g_spawn_async_with_fds(NULL, argv, env,
+				    G_SPAWN_DO_NOT_REAP_CHILD |
+					    G_SPAWN_SEARCH_PATH,
+				    child_setup, GINT_TO_POINTER(keep_fd + 1),
+				    &pid, in_fd, out_fd, out_fd, &error))
+		g_error("cannot start %s: %s", argv[0], error->message);
+	close(in_fd);
+	close(out_fd);
+	return pid;
+}
+
+/* Waits up to timeout_ms for pid to exit: its exit status, -1 when it
+ * died by a signal, -2 when still running (not killed). */
+static int wait_exit(GPid pid, int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+	int st = 0;
+	pid_t w;
+
+	for (;;) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return -3;
+		if (lh_now_ms() >= deadline)
+			return -2;
+		g_usleep(10 * 1000);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void stop_proc(GPid *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	if (wait_exit(*pid, 3000) == -2) {
+		kill(*pid, SIGKILL);
+		wait_exit(*pid, 3000);
+	}
+	*pid = 0;
+}
+
+/* Runs argv to completion (bounded): exit status, -1 signal, -2 timeout
+ * (killed).  out/err may be NULL. */
+static int run(char **argv, const char *display, const char *stdin_text,
+	       int timeout_ms, char **out, char **err)
+{
+	g_autofree char *opath = NULL, *epath = NULL;
+	g_auto(GStrv) env = child_env(display);
+	GError *error = NULL;
+	GPid pid = 0;
+	int pfd[2], in_fd, out_fd, err_fd, st;
+	static int n;
+
+	opath = g_strdup_printf("%s/run-%d.out", E.dir, ++n);
+	epath = g_strdup_printf("%s/run-%d.err", E.dir, n);
+	if (stdin_text != NULL) {
+		g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
+		g_assert_cmpint(write(pfd[1], stdin_text, strlen(stdin_text)),
+				==, (ssize_t)strlen(stdin_text));
+		close(pfd[1]);
+		in_fd = pfd[0];
+	} else {
+		in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	out_fd = open(opath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	err_fd = open(epath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	g_assert_cmpint(out_fd, >=, 0);
+	g_assert_cmpint(err_fd, >=, 0);
+	if (!g_spawn_async_with_fds(NULL, argv, env,
+				    G_SPAWN_DO_NOT_REAP_CHILD |
+					    G_SPAWN_SEARCH_PATH,
+				    child_setup, NULL, &pid, in_fd, out_fd,
+				    err_fd, &error))
+		g_error("cannot run %s: %s", argv[0], error->message);
+	close(in_fd);
+	close(out_fd);
+	close(err_fd);
+	st = wait_exit(pid, timeout_ms);
+	if (st == -2) {
+		kill(pid, SIGKILL);
+		wait_exit(pid, 5000);
+	}
+	if (out != NULL)
+		g_file_get_contents(opath, out, NULL, NULL);
+	if (err != NULL)
+		g_file_get_contents(epath, err, NULL, NULL);
+	return st;
+}
+
+/* `lifeline-agent --cli --relay URL --ca CA --profile DIR ARGS...`;
+ * exit status; out/err (may be NULL) are the program's. */
+static int cli(const char *stdin_text, int timeout_ms, char **out, char **err,
+	       ...) G_GNUC_NULL_TERMINATED;
+static int cli(const char *stdin_text, int timeout_ms, char **out, char **err,
+	       ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autofree char *o = NULL, *e = NULL;
+	GString *line = g_string_new("lifeline-agent --cli");
+	const char *a;
+	va_list ap;
+	int st;
+
+	g_ptr_array_add(argv, (char *)g_getenv("LL_AGENT_BIN"));
+	g_ptr_array_add(argv, "--cli");
+	g_ptr_array_add(argv, "--relay");
+	g_ptr_array_add(argv, E.url);
+	g_ptr_array_add(argv, "--ca");
+	g_ptr_array_add(argv, E.relay->ca_cert);
+	g_ptr_array_add(argv, "--profile");
+	g_ptr_array_add(argv, E.profile);
+	va_start(ap, err);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		g_ptr_array_add(argv, (char *)a);
+		g_string_append_printf(line, " %s", a);
+	}
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	st = run((char **)argv->pdata, NULL, stdin_text, timeout_ms, &o, &e);
+	/* `pin new` prints the PIN: a secret, kept out of the log */
+	g_test_message("$ %s -> %d; stdout: %s; stderr: %s", line->str, st,
+		       strstr(line->str, " pin new") ? "(not logged)"
+						     : (o ? o : ""),
+		       e ? e : "");
+	g_string_free(line, TRUE);
+	if (out != NULL)
+		*out = g_steal_pointer(&o);
+	if (err != NULL)
+		*err = g_steal_pointer(&e);
+	return st;
+}
+
+/* ---- X servers and windows ---- */
+
+static GPid start_xvfb(const char *name, char **display)
+{
+	g_autofree char *log = g_strdup_printf("%s/xvfb-%s.log", E.dir, name);
+	g_autofree char *fdarg = NULL, *screen = NULL;
+	const char *xvfb = g_getenv("LL_XVFB");
+	char buf[32];
+	size_t len = 0;
+	struct pollfd p;
+	int64_t deadline;
+	int pfd[2];
+	GPid pid;
+	ssize_t n;
+
+	if (xvfb == NULL)
+		xvfb = "Xvfb";
+	g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
+	fdarg = g_strdup_printf("%d", pfd[1]);
+	screen = g_strdup_printf("%dx%dx24", SCREEN_W, SCREEN_H);
+	{
+		char *argv[] = { (char *)xvfb, "-displayfd", fdarg, "-screen",
+				 "0", screen, "-nolisten", "tcp", "-noreset",
+				 NULL };
+
+		pid = spawn_bg(argv, NULL, log, pfd[1]);
+	}
+	close(pfd[1]);
+	deadline = lh_now_ms() + 20000;
+	p.fd = pfd[0];
+	p.events = POLLIN;
+	while (memchr(buf, '\n', len) == NULL) {
+		if (lh_now_ms() > deadline || len + 1 >= sizeof(buf))
+			g_error("Xvfb (%s) did not report its display", name);
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			g_error("Xvfb (%s) exited; see %s", name, log);
+		len += (size_t)n;
+	}
+	close(pfd[0]);
+	buf[len] = '\0';
+	*display = g_strdup_printf(":%d", atoi(buf));
+	g_test_message("Xvfb %s on %s", name, *display);
+	return pid;
+}
+
+/* xdotool ARGS... on display; exit status, stdout in *out. */
+static int xdo(const char *display, char **out, ...) G_GNUC_NULL_TERMINATED;
+static int xdo(const char *display, char **out, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const char *a;
+	va_list ap;
+
+	g_ptr_array_add(argv, "xdotool");
+	va_start(ap, out);
+	while ((a = va_arg(ap, const char *)) != NULL)
+		g_ptr_array_add(argv, (char *)a);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	return run((char **)argv->pdata, display, NULL, 10000, out, NULL);
+}
+
+/* The first window whose title is exactly "PRODUCT – what", or 0. */
+static unsigned long find_window(const char *display, const char *what)
+{
+	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
+	g_autofree char *out = NULL;
+
+	if (xdo(display, &out, "search", "--onlyvisible", "--name", re,
+		NULL) != 0 || out == NULL)
+		return 0;
+	return strtoul(out, NULL, 10);
+}
+
+static unsigned long wait_window(const char *display, const char *what,
+				 int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+	unsigned long w;
+
+	while ((w = find_window(display, what)) == 0 &&
+	       lh_now_ms() < deadline)
+		g_usleep(100 * 1000);
+	return w;
+}
+
+static bool wait_window_gone(const char *display, const char *what,
+			     int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	while (find_window(display, what) != 0) {
+		if (lh_now_ms() >= deadline)
+			return false;
+		g_usleep(100 * 1000);
+	}
+	return true;
+}
+
+/* Focuses window w and types keys (xdotool syntax) with XTest: what a
+ * person at the keyboard does. */
+static void press(const char *display, unsigned long w, const char *keys)
+{
+	g_autofree char *id = g_strdup_printf("%lu", w);
+
+	g_assert_cmpint(xdo(display, NULL, "windowfocus", "--sync", id, NULL),
+			==, 0);
+	g_assert_cmpint(xdo(display, NULL, "key", "--clearmodifiers", keys,
+			    NULL), ==, 0);
+}
+
+static void geometry(const char *display, unsigned long w, int *x, int *y,
+		     int *width, int *height)
+{
+	g_autofree char *id = g_strdup_printf("%lu", w);
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	int i;
+
+	g_assert_cmpint(xdo(display, &out, "getwindowgeometry", "--shell", id,
+			    NULL), ==, 0);
+	lines = g_strsplit(out, "\n", -1);
+	*x = *y = *width = *height = -1;
+	for (i = 0; lines[i] != NULL; i++) {
+		if (g_str_has_prefix(lines[i], "X="))
+			*x = atoi(lines[i] + 2);
+		else if (g_str_has_prefix(lines[i], "Y="))
+			*y = atoi(lines[i] + 2);
+		else if (g_str_has_prefix(lines[i], "WIDTH="))
+			*width = atoi(lines[i] + 6);
+		else if (g_str_has_prefix(lines[i], "HEIGHT="))
+			*height = atoi(lines[i] + 7);
+	}
+	g_assert_cmpint(*width, >, 0);
+	g_assert_cmpint(*height, >, 0);
+}
+
+/* A PNG of one window (or "root") into the artifacts folder. */
+static void screenshot(const char *display, unsigned long w, const char *name)
+{
+	g_autofree char *id = w ? g_strdup_printf("%lu", w) : g_strdup("root");
+	g_autofree char *path = g_build_filename(E.artifacts, name, NULL);
+	char *argv[] = { "import", "-window", id, path, NULL };
+	g_autofree char *err = NULL;
+	int st;
+
+	st = run(argv, display, NULL, 20000, NULL, &err);
+	if (st != 0)
+		g_error("import -window %s %s: exit %d: %s", id, path, st,
+			err ? err : "");
+	g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+	g_test_message("screenshot: %s", path);
+}
+
+/* ---- the test window ---- */
+
+static char *target_log_text(void)
+{
+	char *t = NULL;
+
+	if (!g_file_get_contents(E.target_log, &t, NULL, NULL))
+		return g_strdup("");
+	return t;
+}
+
+static size_t target_log_len(void)
+{
+	g_autofree char *t = target_log_text();
+
+	return strlen(t);
+}
+
+/* Waits until the log, from offset `from`, contains `needle`. */
+static bool target_log_wait(size_t from, const char *needle, int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	for (;;) {
+		g_autofree char *t = target_log_text();
+
+		if (strlen(t) >= from && strstr(t + from, needle) != NULL)
+			return true;
+		if (lh_now_ms() >= deadline)
+			return false;
+		g_usleep(50 * 1000);
+	}
+}
+
+/* The key names logged since `from`, modifiers left out, joined by ' '. */
+static char *target_keys_since(size_t from)
+{
+	g_autofree char *t = target_log_text();
+	g_auto(GStrv) lines = g_strsplit(strlen(t) >= from ? t + from : "",
+					 "\n", -1);
+	GString *s = g_string_new(NULL);
+	const char *k;
+	int i;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if (!g_str_has_prefix(lines[i], "key "))
+			continue;
+		k = lines[i] + 4;
+		if (g_str_has_prefix(k, "Shift") ||
+		    g_str_has_prefix(k, "Control") ||
+		    g_str_has_prefix(k, "Alt") ||
+		    g_str_has_prefix(k, "Meta") ||
+		    g_str_has_prefix(k, "Super") ||
+		    g_str_has_prefix(k, "ISO_Level") ||
+		    g_str_has_prefix(k, "Mode_switch"))
+			continue;
+		if (s->len > 0)
+			g_string_append_c(s, ' ');
+		g_string_append(s, k);
+	}
+	return g_string_free(s, FALSE);
+}
+
+static void start_target(void)
+{
+	g_autofree char *out_path = g_build_filename(E.dir, "target.out",
+						     NULL);
+	g_autofree char *x = g_strdup_printf("%d", PIC_X);
+	g_autofree char *y = g_strdup_printf("%d", PIC_Y);
+	char *argv[] = { (char *)g_getenv("LL_E2E_TARGET"), "--x", x, "--y",
+			 y, "--log", E.target_log, NULL };
+	int64_t deadline = lh_now_ms() + 15000;
+
+	E.target = spawn_bg(argv, E.disp_user, out_path, -1);
+	for (;;) {
+		g_autofree char *t = NULL;
+
+		if (g_file_get_contents(out_path, &t, NULL, NULL) &&
+		    strstr(t, "ready ") != NULL)
+			break;
+		if (lh_now_ms() > deadline)
+			g_error("e2e-target did not draw its picture");
+		g_usleep(50 * 1000);
+	}
+}
+
+/* ---- pictures ---- */
+
+/* Compares the snapshot's picture region with the known picture:
+ * exact.  On a mismatch, keeps the snapshot in the artifacts. */
+static void assert_picture(const char *png)
+{
+	GError *error = NULL;
+	GdkPixbuf *pb = gdk_pixbuf_new_from_file(png, &error);
+	const guint8 *px;
+	int stride, nch, x, y, bad = 0, fx = -1, fy = -1;
+	uint32_t got = 0, want = 0, g, w;
+
+	if (pb == NULL)
+		g_error("snapshot %s: %s", png, error->message);
+	g_assert_cmpint(gdk_pixbuf_get_width(pb), ==, SCREEN_W);
+	g_assert_cmpint(gdk_pixbuf_get_height(pb), ==, SCREEN_H);
+	g_assert_cmpint(gdk_pixbuf_get_bits_per_sample(pb), ==, 8);
+	px = gdk_pixbuf_read_pixels(pb);
+	stride = gdk_pixbuf_get_rowstride(pb);
+	nch = gdk_pixbuf_get_n_channels(pb);
+	for (y = 0; y < E2E_PIC_H; y++) {
+		for (x = 0; x < E2E_PIC_W; x++) {
+			const guint8 *p = px + (size_t)(PIC_Y + y) * stride +
+					  (size_t)(PIC_X + x) * nch;
+
+			g = ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) |
+			    p[2];
+			w = e2e_picture_rgb(x, y);
+			if (g != w) {
+				if (bad++ == 0) {
+					fx = x;
+					fy = y;
+					got = g;
+					want = w;
+				}
+			}
+		}
+	}
+	g_object_unref(pb);
+	if (bad != 0) {
+		g_autofree char *keep = g_build_filename(
+			E.artifacts, "snapshot-mismatch.png", NULL);
+		g_autofree char *data = NULL;
+		gsize len;
+
+		if (g_file_get_contents(png, &data, &len, NULL))
+			g_file_set_contents(keep, data, (gssize)len, NULL);
+		g_error("snapshot differs from the known picture in %d of %d "
+			"pixels; first at (%d,%d) of the picture: got %06x, "
+			"want %06x (kept as %s)",
+			bad, E2E_PIC_W * E2E_PIC_H, fx, fy, got, want, keep);
+	}
+}
+
+/* ---- session helpers ---- */
+
+struct pin {
+	char *pin;
+	char *id;
+};
+
+static void pin_new(const char *request, struct pin *p)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	g_auto(GStrv) lines = NULL;
+	int st;
+
+	st = cli(NULL, 30000, &out, &err, "pin", "new", "--request", request,
+		 NULL);
+	if (st != 0)
+		g_error("`pin new` failed (%d): %s", st, err);
+	lines = g_strsplit(out, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), >=, 2);
+	g_assert_cmpuint(strlen(lines[0]), ==, 6);
+	g_assert_cmpuint(strlen(lines[1]), >=, 1);
+	g_assert_cmpuint(strspn(lines[1], "0123456789abcdefABCDEF"), ==,
+			 strlen(lines[1]));
+	p->pin = g_strdup(lines[0]);
+	p->id = g_strdup(lines[1]);
+	lh_secret("pin", p->pin);
+}
+
+static void pin_clear(struct pin *p)
+{
+	g_free(p->pin);
+	g_free(p->id);
+}
+
+static GPid start_applet(const struct pin *p, const char *tag)
+{
+	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
+	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"), "--relay", E.url,
+			 "--ca", E.relay->ca_cert, "--pin", p->pin, NULL };
+
+	return spawn_bg(argv, E.disp_user, log, -1);
+}
+
+/* The CLI's session holder of id (the background process `pin new`
+ * started), found by its command line; 0 when there is none. */
+static GPid find_holder(const char *id)
+{
+	GDir *d = g_dir_open("/proc", 0, NULL);
+	const char *e;
+	GPid found = 0;
+
+	g_assert_nonnull(d);
+	while (found == 0 && (e = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = NULL, *cmd = NULL;
+		gsize len, i;
+		bool holder = false, ours = false;
+
+		if (!g_ascii_isdigit(e[0]))
+			continue;
+		path = g_strdup_printf("/proc/%s/cmdline", e);
+		if (!g_file_get_contents(path, &cmd, &len, NULL))
+			continue;
+		for (i = 0; i < len; i += strlen(cmd + i) + 1) {
+			if (strcmp(cmd + i, "--cli-holder") == 0)
+				holder = true;
+			if (strcmp(cmd + i, id) == 0)
+				ours = true;
+		}
+		if (holder && ours)
+			found = (GPid)atoi(e);
+	}
+	g_dir_close(d);
+	return found;
+}
+
+static bool pid_gone_within(GPid pid, int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	/* not our child: kill(0) until it is gone (or a zombie of init) */
+	while (kill(pid, 0) == 0) {
+		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+		g_autofree char *stat = NULL;
+		const char *p;
+
+		if (g_file_get_contents(path, &stat, NULL, NULL) &&
+		    (p = strrchr(stat, ')')) != NULL && p[1] == ' ' &&
+		    p[2] == 'Z')
+			return true;
+		if (lh_now_ms() >= deadline)
+			return false;
+		g_usleep(10 * 1000);
+	}
+	return true;
+}
+
+/* `session status ID`: the first line (the state), caps in *caps. */
+static int status(const char *id, char **state, char **caps)
+{
+	g_autofree char *out = NULL;
+	char *nl;
+	int st;
+
+	st = cli(NULL, 15000, &out, NULL, "session", "status", id, NULL);
+	if (st != 0)
+		return st;
+	nl = strchr(out, '\n');
+	if (state != NULL)
+		*state = nl ? g_strndup(out, (gsize)(nl - out)) : g_strdup(out);
+	if (caps != NULL)
+		*caps = g_strdup(nl ? nl + 1 : "");
+	return 0;
+}
+
+static void assert_wait_granted(const char *id, const char *want_caps)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int st = cli(NULL, 40000, &out, &err, "session", "wait", id,
+		     "--timeout", "25", NULL);
+
+	if (st != 0)
+		g_error("`session wait` after Allow: exit %d: %s", st, err);
+	g_assert_cmpstr(out, ==, want_caps);
+}
+
+static void assert_wait_denied(const char *id)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int st = cli(NULL, 40000, &out, &err, "session", "wait", id,
+		     "--timeout", "25", NULL);
+
+	if (st != 3)
+		g_error("`session wait` after Deny: exit %d (want 3, denied): "
+			"%s%s", st, out, err);
+	g_assert_nonnull(strstr(err, "denied"));
+}
+
+/* ---- tests ---- */
+
+/*
+ * Deny: nothing of the screen reaches the agent, and the CLI says so.
+ * Then the technician ends: the applet exits within 2 s.
+ */
+static void test_deny(void)
+{
+	g_autofree char *png = g_build_filename(E.dir, "deny.png", NULL);
+	g_autofree char *out = NULL, *err = NULL;
+	struct pin p;
+	unsigned long dlg;
+	GPid applet, holder;
+	int64_t t0;
+	int st;
+
+	pin_new("view", &p);
+	holder = find_holder(p.id);
+	g_assert_cmpint(holder, >, 0);
+	applet = start_applet(&p, "deny");
+
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog (\"%s – Permission request\") on "
+			"the user's screen within 30 s", E.product);
+	press(E.disp_user, dlg, "alt+d");
+	g_assert_true(wait_window_gone(E.disp_user, "Permission request",
+				       3000));
+	assert_wait_denied(p.id);
+
+	st = cli(NULL, 30000, &out, &err, "session", "snapshot", p.id, png,
+		 NULL);
+	g_assert_cmpint(st, ==, 3);
+	g_assert_nonnull(strstr(err, "no framebuffer"));
+	g_assert_false(g_file_test(png, G_FILE_TEST_EXISTS));
+	/* not even the screen's size: no RFB channel was opened */
+	g_clear_pointer(&err, g_free);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(status(p.id, &out, &err), ==, 0);
+	g_assert_cmpstr(err, ==, "");
+
+	/* the technician ends: the applet goes within 2 s */
+	t0 = lh_now_ms();
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
+			    NULL), ==, 0);
+	st = wait_exit(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0));
+	if (st == -2)
+		g_error("the applet was still running %d ms after `session "
+			"end`", END_WITHIN_MS);
+	g_assert_cmpint(st, ==, 0);
+	g_assert_true(pid_gone_within(holder, 2000));
+	pin_clear(&p);
+}
+
+/*
+ * Allow: the picture, control only while granted, consent immune to the
+ * technician's own input, Stop control, then the user ends the session
+ * from the bar: the agent's holder exits within 2 s.
+ */
+static void test_allow_and_control(void)
+{
+	g_autofree char *png = g_build_filename(E.dir, "allow.png", NULL);
+	g_autofree char *out = NULL, *err = NULL, *keys = NULL;
+	g_autofree char *cx = g_strdup_printf("%d", PIC_X + 60);
+	g_autofree char *cy = g_strdup_printf("%d", PIC_Y + 50);
+	struct pin p;
+	unsigned long dlg, bar;
+	GPid applet, holder;
+	size_t mark;
+	int64_t t0;
+	int st, dx, dy, dw, dh, x, y, n;
+
+	pin_new("view", &p);
+	holder = find_holder(p.id);
+	g_assert_cmpint(holder, >, 0);
+	applet = start_applet(&p, "allow");
+
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog on the user's screen within 30 s");
+	g_usleep(300 * 1000);   /* drawn, for the screenshot */
+	screenshot(E.disp_user, dlg, "consent-dialog.png");
+	press(E.disp_user, dlg, "alt+a");
+	assert_wait_granted(p.id, "view\n");
+
+	/* the picture, pixel for pixel */
+	st = cli(NULL, 40000, &out, &err, "session", "snapshot", p.id, png,
+		 NULL);
+	if (st != 0)
+		g_error("`session snapshot` after Allow: exit %d: %s", st, err);
+	assert_picture(png);
+
+	bar = wait_window(E.disp_user, "Session", 10000);
+	if (bar == 0)
+		g_error("no session bar (\"%s – Session\") while a session "
+			"runs", E.product);
+	screenshot(E.disp_user, bar, "session-bar.png");
+
+	/* no control yet: refused by the agent, nothing reaches the window */
+	mark = target_log_len();
+	g_clear_pointer(&err, g_free);
+	st = cli(NULL, 15000, NULL, &err, "session", "click", p.id, cx, cy,
+		 NULL);
+	g_assert_cmpint(st, ==, 3);
+	g_assert_nonnull(strstr(err, "control"));
+
+	/* a fresh dialog has the focus on Deny: Space answers Deny */
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
+			    p.id, "control", NULL), ==, 0);
+	dlg = wait_window(E.disp_user, "Permission request", 15000);
+	g_assert_cmpuint(dlg, !=, 0);
+	press(E.disp_user, dlg, "space");
+	assert_wait_denied(p.id);
+	g_assert_true(wait_window_gone(E.disp_user, "Permission request",
+				       3000));
+
+	/* asked again, allowed this time */
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
+			    p.id, "control", NULL), ==, 0);
+	dlg = wait_window(E.disp_user, "Permission request", 15000);
+	g_assert_cmpuint(dlg, !=, 0);
+	press(E.disp_user, dlg, "alt+a");
+	assert_wait_granted(p.id, "view\ncontrol\n");
+
+	/* a click and text reach the window */
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "click", p.id,
+			    cx, cy, NULL), ==, 0);
+	if (!target_log_wait(mark, "button 1 60 50\n", 3000)) {
+		g_autofree char *t = target_log_text();
+
+		g_error("the agent's click did not reach the window at "
+			"(%s,%s); its log: %s", cx, cy, t);
+	}
+	mark = target_log_len();
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "type", p.id,
+			    "Hi é", NULL), ==, 0);
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
+			    "Return", NULL), ==, 0);
+	target_log_wait(mark, "key Return\n", 3000);
+	keys = target_keys_since(mark);
+	g_assert_cmpstr(keys, ==, "H i space eacute Return");
+
+	/* a consent dialog is open: the agent's clicks and keys aimed at it
+	 * never answer it */
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
+			    p.id, "chat", NULL), ==, 0);
+	dlg = wait_window(E.disp_user, "Permission request", 15000);
+	g_assert_cmpuint(dlg, !=, 0);
+	g_usleep(300 * 1000);
+	geometry(E.disp_user, dlg, &dx, &dy, &dw, &dh);
+	mark = target_log_len();
+	n = 0;
+	/* every 24 px: each button (taller and wider than that) is hit */
+	for (y = dy + 4; y < dy + dh; y += 24) {
+		for (x = dx + 4; x < dx + dw; x += 24) {
+			g_autofree char *sx = g_strdup_printf("%d", x);
+			g_autofree char *sy = g_strdup_printf("%d", y);
+
+			st = cli(NULL, 15000, NULL, NULL, "session", "click",
+				 p.id, sx, sy, NULL);
+			g_assert_cmpint(st, ==, 0);
+			n++;
+		}
+	}
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
+			    "alt+a", NULL), ==, 0);
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
+			    "space", NULL), ==, 0);
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
+			    "Return", NULL), ==, 0);
+	g_test_message("%d clicks and 3 keys sent at the open dialog", n);
+	g_usleep(500 * 1000);
+	if (find_window(E.disp_user, "Permission request") != dlg)
+		g_error("the consent dialog was answered or closed by the "
+			"technician's own input");
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(status(p.id, &out, &err), ==, 0);
+	g_assert_cmpstr(out, ==, "waiting for consent");
+	/* nothing went elsewhere either */
+	g_assert_cmpuint(target_log_len(), ==, mark);
+	press(E.disp_user, dlg, "alt+d");
+	assert_wait_denied(p.id);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(status(p.id, &out, &err), ==, 0);
+	g_assert_cmpstr(err, ==, "view\ncontrol\n");
+
+	/* Stop control on the bar: control ends at once */
+	press(E.disp_user, bar, "alt+s");
+	t0 = lh_now_ms();
+	for (;;) {
+		g_clear_pointer(&out, g_free);
+		g_clear_pointer(&err, g_free);
+		g_assert_cmpint(status(p.id, &out, &err), ==, 0);
+		if (strstr(err, "control") == NULL)
+			break;
+		if (lh_now_ms() - t0 > 2000)
+			g_error("control still granted 2 s after Stop "
+				"control: %s", err);
+		g_usleep(50 * 1000);
+	}
+	g_assert_cmpstr(err, ==, "view\n");
+	mark = target_log_len();
+	g_clear_pointer(&err, g_free);
+	st = cli(NULL, 15000, NULL, &err, "session", "click", p.id, cx, cy,
+		 NULL);
+	g_assert_cmpint(st, ==, 3);
+	st = cli(NULL, 15000, NULL, NULL, "session", "type", p.id, "x", NULL);
+	g_assert_cmpint(st, ==, 3);
+	g_usleep(300 * 1000);
+	g_assert_cmpuint(target_log_len(), ==, mark);
+
+	/* the user ends on the bar: the agent's side goes within 2 s */
+	press(E.disp_user, bar, "alt+e");
+	t0 = lh_now_ms();
+	if (!pid_gone_within(holder, END_WITHIN_MS))
+		g_error("the agent's session holder was still running %d ms "
+			"after End session", END_WITHIN_MS);
+	st = wait_exit(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0) + 1);
+	if (st == -2)
+		g_error("the applet was still running %d ms after End session",
+			END_WITHIN_MS);
+	g_assert_cmpint(st, ==, 0);
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "status", p.id,
+			    NULL), ==, 5);
+	pin_clear(&p);
+}
+
+/* ---- setup ---- */
+
+static void setup(void)
+{
+	g_autofree char *in = g_strdup_printf("%s\n", TECH_PASSWORD);
+	g_autofree char *err = NULL;
+	const char *need[] = { "LL_AGENT_BIN", "LL_APPLET_BIN",
+			       "LL_E2E_TARGET", "LL_ARTIFACTS_DIR" };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(need); i++)
+		if (g_getenv(need[i]) == NULL)
+			g_error("%s is not set (run through meson test)",
+				need[i]);
+	E.product = g_strdup(g_getenv("LL_PRODUCT") ?: "Lifeline");
+	E.dir = g_build_filename(lh_tmpdir(), "e2e-session-run", NULL);
+	{
+		char *argv[] = { "rm", "-rf", E.dir, NULL };
+
+		g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+			     NULL, NULL, NULL, NULL);
+	}
+	g_assert_cmpint(g_mkdir_with_parents(E.dir, 0700), ==, 0);
+	E.artifacts = g_strdup(g_getenv("LL_ARTIFACTS_DIR"));
+	g_assert_cmpint(g_mkdir_with_parents(E.artifacts, 0755), ==, 0);
+	E.profile = g_build_filename(E.dir, "profile", NULL);
+	E.target_log = g_build_filename(E.dir, "target.log", NULL);
+
+	E.xvfb_user = start_xvfb("user", &E.disp_user);
+	E.xvfb_agent = start_xvfb("agent", &E.disp_agent);
+
+	E.relay = lh_relay_new("e2e-session", NULL);
+	lh_relay_start(E.relay);
+	lh_tech_add(E.relay, TECH_USER, TECH_PASSWORD, false);
+	E.url = g_strdup_printf("https://127.0.0.1:%u", E.relay->port);
+
+	if (cli(in, 30000, NULL, &err, "login", "--user", TECH_USER,
+		"--password-stdin", NULL) != 0)
+		g_error("`lifeline-agent --cli login` failed: %s", err);
+
+	start_target();
+	/* the pointer out of the way of the picture */
+	xdo(E.disp_user, NULL, "mousemove", "1270", "790", NULL);
+}
+
+static void teardown(void)
+{
+	stop_proc(&E.target);
+	if (E.relay != NULL && E.relay->pid != 0)
+		lh_relay_stop(E.relay, 5000);
+	lh_relay_free(E.relay);
+	stop_proc(&E.xvfb_agent);
+	stop_proc(&E.xvfb_user);
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	lh_init(&argc, &argv);
+	setup();
+	g_test_add_func("/e2e/session/deny", test_deny);
+	g_test_add_func("/e2e/session/allow-and-control",
+			test_allow_and_control);
+	r = g_test_run();
+	teardown();
+	return r;
+}
