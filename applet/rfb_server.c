@@ -501,6 +501,9 @@ static gpointer rfb_thread(gpointer data)
 			  sizeof(s->why));
 out:
 	release_all(s);
+	/* libvncserver closed its fd, but our dup keeps the socket open:
+	 * let the viewer's end see the end now. */
+	shutdown(s->shut_fd, SHUT_RDWR);
 	if (!atomic_load(&s->stop) && s->cbs.ended != NULL)
 		s->cbs.ended(s->cbs.user, s->why);
 	return NULL;

@@ -124,35 +124,60 @@ static int parse_listen(const char *spec, char **host_out, char **port_out)
 
 /* ---- the per-address cap on connections not yet authenticated ---- */
 
+/*
+ * The key a source counts under: an IPv4 address, or an IPv6 /64 (one
+ * host usually holds a whole /64, so per-/128 caps would be no cap).
+ */
+static void unauth_key(const char *peer, char *key, size_t keylen)
+{
+	struct in6_addr a;
+
+	if (strchr(peer, ':') == NULL || inet_pton(AF_INET6, peer, &a) != 1) {
+		g_strlcpy(key, peer, keylen);
+		return;
+	}
+	memset(&a.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a, key, (socklen_t)keylen) == NULL)
+		g_strlcpy(key, peer, keylen);
+}
+
 static bool unauth_full(struct ll_core *core, const char *peer)
 {
 	int64_t cap = core->relay->cfg.max_unauth_per_ip;
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, peer));
+	char key[INET6_ADDRSTRLEN];
+	guint n;
 
+	unauth_key(peer, key, sizeof(key));
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, key));
 	return cap > 0 && (int64_t)n >= cap;
 }
 
 static void unauth_take(struct ll_core *core, struct ll_conn *c)
 {
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, c->peer));
+	char key[INET6_ADDRSTRLEN];
+	guint n;
 
-	g_hash_table_replace(core->unauth, g_strdup(c->peer),
+	unauth_key(c->peer, key, sizeof(key));
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, key));
+	g_hash_table_replace(core->unauth, g_strdup(key),
 			     GUINT_TO_POINTER(n + 1));
 	c->unauth_counted = true;
 }
 
 void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c)
 {
+	char key[INET6_ADDRSTRLEN];
 	guint n;
 
 	if (!c->unauth_counted)
 		return;
 	c->unauth_counted = false;
-	n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, c->peer));
+	unauth_key(c->peer, key, sizeof(key));
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, key));
 	if (n <= 1)
-		g_hash_table_remove(core->unauth, c->peer);
+		g_hash_table_remove(core->unauth, key);
 	else
-		g_hash_table_replace(core->unauth, g_strdup(c->peer),
+		g_hash_table_replace(core->unauth, g_strdup(key),
 				     GUINT_TO_POINTER(n - 1));
 }
 
@@ -164,7 +189,7 @@ static void core_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct ll_core *core = arg;
 	struct ll_conn *c;
 	char peer[INET6_ADDRSTRLEN];
-	int one = 1;
+	int one = 1, keepidle = 60, keepintvl = 10, keepcnt = 6;
 
 	(void)l;
 	(void)salen;
@@ -184,6 +209,15 @@ static void core_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	/* Interactive streams (screen, input) want no Nagle delay. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A paired stream has no timer: let TCP find a peer that vanished
+	 * without a FIN (after about 2 minutes of silence). */
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepidle,
+			 sizeof(keepidle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &keepintvl,
+			 sizeof(keepintvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &keepcnt,
+			 sizeof(keepcnt));
 	if ((c = ll_conn_new(core, fd, peer)) == NULL) {
 		ll_warn("peer %s: connection dropped: out of memory", peer);
 		return;

@@ -208,6 +208,8 @@ static int run(char **argv, const char *display, const char *stdin_text,
 		g_file_get_contents(opath, out, NULL, NULL);
 	if (err != NULL)
 		g_file_get_contents(epath, err, NULL, NULL);
+	g_unlink(opath);
+	g_unlink(epath);
 	return st;
 }
 
