@@ -152,6 +152,10 @@ char *ll_agent_caps_text(uint32_t caps);
  * unknown name. */
 uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err);
 
+/* Waits (bounded) for the audit reports still on their way to the relay;
+ * call before the process exits. */
+void ll_agent_events_wait(int timeout_ms);
+
 /* ---- cli.c / cli_holder.c ---- */
 
 /* `lifeline-agent --cli ...`: argv[0] is the program, argv[1] "--cli". */

@@ -875,6 +875,7 @@ out:
 		reply_err(h.enders->data, "ended", "the holder stopped");
 	ll_rfbc_free(h.rfb);
 	ll_agent_session_free(h.sess);
+	ll_agent_events_wait(12000);
 	ll_stream_free(stream);
 	if (h.loop != NULL)
 		g_main_loop_unref(h.loop);

@@ -116,6 +116,23 @@ uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err)
 
 /* ---- audit events: a blocking API call on a short-lived thread ---- */
 
+/* Threads in flight, so that a process can wait for them before exit()
+ * tears down libcurl and OpenSSL under their feet. */
+static GMutex events_lock;
+static GCond events_cond;
+static int events_inflight;
+
+void ll_agent_events_wait(int timeout_ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	g_mutex_lock(&events_lock);
+	while (events_inflight > 0 &&
+	       g_cond_wait_until(&events_cond, &events_lock, end))
+		;
+	g_mutex_unlock(&events_lock);
+}
+
 struct event_job {
 	char *url, *ca_file, *spki_pin, *id, *ticket, *type, *reason;
 	bool no_system_cas;
@@ -151,6 +168,10 @@ static gpointer event_thread(gpointer data)
 	g_free(j->type);
 	g_free(j->reason);
 	g_free(j);
+	g_mutex_lock(&events_lock);
+	events_inflight--;
+	g_cond_broadcast(&events_cond);
+	g_mutex_unlock(&events_lock);
 	return NULL;
 }
 
@@ -168,6 +189,9 @@ static void report_event(struct ll_agent_session *s, const char *type,
 	j->type = g_strdup(type);
 	j->reason = g_strdup(reason);
 	j->caps = caps;
+	g_mutex_lock(&events_lock);
+	events_inflight++;
+	g_mutex_unlock(&events_lock);
 	g_thread_unref(g_thread_new("ll-audit", event_thread, j));
 }
 

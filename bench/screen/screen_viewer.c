@@ -424,6 +424,12 @@ static void lat_tick(struct sv *v)
 	if (t < v->lat_next_us)
 		return;
 	v->lat_rgb = colours[v->lat_i % G_N_ELEMENTS(colours)];
+	/* a sample only counts if the framebuffer must change to match */
+	if (v->lat_x + SV_PROBE_SIZE / 2 < v->cl->width &&
+	    v->lat_y + SV_PROBE_SIZE / 2 < v->cl->height &&
+	    fb_rgb(v->cl, v->lat_x + SV_PROBE_SIZE / 2,
+		   v->lat_y + SV_PROBE_SIZE / 2) == v->lat_rgb)
+		v->lat_rgb = colours[(v->lat_i + 1) % G_N_ELEMENTS(colours)];
 	XSetWindowBackground(v->dpy, v->probe, v->lat_rgb);
 	XClearWindow(v->dpy, v->probe);
 	XSync(v->dpy, False);

@@ -182,21 +182,10 @@ void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
 	g_hash_table_remove(core->pairs, p->id);
 
 	/* The leaver's last bytes still go out to the one who stays. */
-	if (paired && culprit != NULL && culprit->bev != NULL) {
-		struct ll_conn *peer = p->conn[!culprit->side];
-
-		if (peer != NULL && peer->bev != NULL) {
-			struct evbuffer *in = bufferevent_get_input(culprit->bev);
-			size_t n = evbuffer_get_length(in);
-
-			if (n > 0 && evbuffer_add_buffer(
-				bufferevent_get_output(peer->bev), in) == 0) {
-				p->bytes[culprit->side] += n;
-				relay->metrics.bytes_forwarded += n;
-			}
-			a2b = p->bytes[LL_SIDE_AGENT];
-			b2a = p->bytes[LL_SIDE_APPLET];
-		}
+	if (paired && culprit != NULL && p->conn[!culprit->side] != NULL) {
+		pair_forward(p, culprit, p->conn[!culprit->side]);
+		a2b = p->bytes[LL_SIDE_AGENT];
+		b2a = p->bytes[LL_SIDE_APPLET];
 	}
 	for (s = 0; s < 2; s++)
 		if (p->conn[s] != NULL)

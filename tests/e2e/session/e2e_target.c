@@ -51,6 +51,45 @@ static XImage *make_picture(Display *dpy)
 			    E2E_PIC_W * 4);
 }
 
+static int print_clipboard(void)
+{
+	Display *dpy = XOpenDisplay(NULL);
+	Atom clip, utf8, prop, type;
+	Window w;
+	XEvent ev;
+	unsigned char *data = NULL;
+	unsigned long n, left;
+	int fmt, i;
+
+	if (dpy == NULL)
+		return 1;
+	clip = XInternAtom(dpy, "CLIPBOARD", False);
+	utf8 = XInternAtom(dpy, "UTF8_STRING", False);
+	prop = XInternAtom(dpy, "E2E_CLIP", False);
+	w = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 0, 0, 1, 1, 0, 0,
+				0);
+	XConvertSelection(dpy, clip, utf8, prop, w, CurrentTime);
+	XFlush(dpy);
+	/* bounded: 50 x 100 ms */
+	for (i = 0; i < 50; i++) {
+		if (XCheckTypedWindowEvent(dpy, w, SelectionNotify, &ev))
+			break;
+		usleep(100 * 1000);
+	}
+	if (i == 50 || ev.xselection.property == None ||
+	    XGetWindowProperty(dpy, w, prop, 0, 4096, True, AnyPropertyType,
+			       &type, &fmt, &n, &left, &data) != Success ||
+	    data == NULL) {
+		XCloseDisplay(dpy);
+		return 1;
+	}
+	fwrite(data, 1, n, stdout);
+	putchar('\n');
+	XFree(data);
+	XCloseDisplay(dpy);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *log_path = NULL;
@@ -65,6 +104,8 @@ int main(int argc, char **argv)
 	struct pollfd p;
 	bool ready = false;
 
+	if (argc == 2 && strcmp(argv[1], "--clipboard") == 0)
+		return print_clipboard();
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--x") == 0)
 			x = atoi(argv[i + 1]);
