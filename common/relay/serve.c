@@ -2,6 +2,7 @@
 /* `lifeline-relay serve --state-dir DIR [--listen HOST:PORT]` */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <glib.h>
@@ -28,42 +29,34 @@ int ll_cmd_serve(int argc, char **argv)
 	struct ll_relay relay;
 	struct ll_tls_server_opts opts;
 	char errbuf[512];
-	char **args;
-	int nargs, i, err = 0, r, rc = 1;
+	char **args, **pargv;
+	int nargs, pargc, i, err = 0, r, rc = 1;
+	bool ok;
 
 	/*
 	 * GOption wants a program name first.  Accept argv with or without
-	 * the subcommand's name in front (it starts with no '-').
+	 * the subcommand's name in front (main passes it; it has no '-').
 	 */
 	args = g_new0(char *, (gsize)argc + 2);
 	nargs = 0;
 	args[nargs++] = (char *)"lifeline-relay serve";
 	for (i = (argc > 0 && argv[0][0] != '-') ? 1 : 0; i < argc; i++)
 		args[nargs++] = argv[i];
-	{
-		char **parse_argv = args;
-		int parse_argc = nargs;
-
-		ctx = g_option_context_new("- run the relay in the foreground");
-		g_option_context_add_main_entries(ctx, entries, NULL);
-		if (!g_option_context_parse(ctx, &parse_argc, &parse_argv,
-					    &gerr)) {
-			fprintf(stderr, "lifeline-relay: serve: %s\n",
-				gerr->message);
-			g_clear_error(&gerr);
-			g_option_context_free(ctx);
-			g_free(args);
-			return 2;
-		}
-		g_option_context_free(ctx);
-		if (parse_argc > 1) {
-			fprintf(stderr, "lifeline-relay: serve: unexpected "
-					"argument \"%s\"\n", parse_argv[1]);
-			g_free(args);
-			return 2;
-		}
-	}
+	pargv = args;
+	pargc = nargs;
+	ctx = g_option_context_new("- run the relay in the foreground");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	ok = g_option_context_parse(ctx, &pargc, &pargv, &gerr);
+	g_option_context_free(ctx);
+	if (!ok)
+		fprintf(stderr, "lifeline-relay: serve: %s\n", gerr->message);
+	else if (pargc > 1)
+		fprintf(stderr, "lifeline-relay: serve: unexpected argument "
+				"\"%s\"\n", pargv[1]);
+	g_clear_error(&gerr);
 	g_free(args);
+	if (!ok || pargc > 1)
+		return 2;
 
 	ll_log_set_ident("lifeline-relay");
 	memset(&relay, 0, sizeof(relay));

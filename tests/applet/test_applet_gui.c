@@ -288,6 +288,14 @@ static void applet_start(struct applet *ap, const char *pin, const char *tag)
 	GError *e = NULL;
 
 	memset(ap, 0, sizeof(*ap));
+	/* Under ASan: GTK's and fontconfig's process-long caches. */
+	if (g_getenv("LL_APPLET_LSAN_SUPP") != NULL) {
+		char *o = g_strdup_printf("suppressions=%s",
+					  g_getenv("LL_APPLET_LSAN_SUPP"));
+
+		env = g_environ_setenv(env, "LSAN_OPTIONS", o, TRUE);
+		g_free(o);
+	}
 	ap->log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
 	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_environ(l, env);

@@ -14,18 +14,27 @@
 #define E2E_PIC_W 256
 #define E2E_PIC_H 192
 
-static inline uint32_t e2e_picture_rgb(int x, int y)
+#define E2E_PALETTE_N 8
+
+/* The colours of the blocks (i = 0..7). */
+static inline uint32_t e2e_picture_palette(int i)
 {
-	static const uint32_t palette[8] = {
+	static const uint32_t palette[E2E_PALETTE_N] = {
 		0xe6194b, 0x3cb44b, 0xffe119, 0x4363d8,
 		0xf58231, 0x911eb4, 0x46f0f0, 0xf032e6,
 	};
+
+	return palette[i % E2E_PALETTE_N];
+}
+
+static inline uint32_t e2e_picture_rgb(int x, int y)
+{
 	uint32_t r, g, b;
 
 	if (x == 0 || y == 0 || x == E2E_PIC_W - 1 || y == E2E_PIC_H - 1)
 		return 0x000000;                     /* 1-pixel frame */
 	if (y < 96 && x < 128)                       /* colour blocks */
-		return palette[((x / 16) + (y / 16) * 3) % 8];
+		return e2e_picture_palette((x / 16) + (y / 16) * 3);
 	if (y < 96) {                                /* gradients */
 		r = (uint32_t)(x - 128) * 2;
 		g = (uint32_t)y * 2 + 40;

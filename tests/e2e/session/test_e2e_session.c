@@ -70,7 +70,7 @@ static struct {
 	char *disp_user, *disp_agent;   /* ":N" */
 	GPid target;
 	char *target_log;
-	int n_cli;
+	GPtrArray *secrets;             /* PINs and the password used */
 } E;
 
 /* ---- processes ---- */
@@ -321,10 +321,9 @@ static int xdo(const char *display, char **out, ...)
 	return run((char **)argv->pdata, display, NULL, 10000, out, NULL);
 }
 
-/* The first window whose title is exactly "PRODUCT – what", or 0. */
-static unsigned long find_window(const char *display, const char *what)
+/* The first visible window whose title matches the regex, or 0. */
+static unsigned long find_window_re(const char *display, const char *re)
 {
-	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
 	g_autofree char *out = NULL;
 
 	if (xdo(display, &out, "search", "--onlyvisible", "--name", re,
@@ -333,16 +332,32 @@ static unsigned long find_window(const char *display, const char *what)
 	return strtoul(out, NULL, 10);
 }
 
-static unsigned long wait_window(const char *display, const char *what,
-				 int timeout_ms)
+static unsigned long wait_window_re(const char *display, const char *re,
+				    int timeout_ms)
 {
 	int64_t deadline = lh_now_ms() + timeout_ms;
 	unsigned long w;
 
-	while ((w = find_window(display, what)) == 0 &&
+	while ((w = find_window_re(display, re)) == 0 &&
 	       lh_now_ms() < deadline)
 		g_usleep(100 * 1000);
 	return w;
+}
+
+/* The applet's window titled exactly "PRODUCT – what", or 0. */
+static unsigned long find_window(const char *display, const char *what)
+{
+	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
+
+	return find_window_re(display, re);
+}
+
+static unsigned long wait_window(const char *display, const char *what,
+				 int timeout_ms)
+{
+	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
+
+	return wait_window_re(display, re, timeout_ms);
 }
 
 static bool wait_window_gone(const char *display, const char *what,
@@ -579,6 +594,7 @@ static void pin_new(const char *request, struct pin *p)
 	p->pin = g_strdup(lines[0]);
 	p->id = g_strdup(lines[1]);
 	lh_secret("pin", p->pin);
+	g_ptr_array_add(E.secrets, g_strdup(p->pin));
 }
 
 static void pin_clear(struct pin *p)
@@ -919,6 +935,201 @@ static void test_allow_and_control(void)
 	pin_clear(&p);
 }
 
+/* Pixels of the snapshot png that are exactly each palette colour of the
+ * known picture: a scaled view keeps the inside of its 16-pixel blocks
+ * exact, so the agent's viewer shows the user's screen when every colour
+ * is there.  Returns the smallest count. */
+static int palette_min_count(const char *png)
+{
+	GdkPixbuf *pb = gdk_pixbuf_new_from_file(png, NULL);
+	int counts[E2E_PALETTE_N] = { 0 }, x, y, i, nch, stride, min;
+	const guint8 *px;
+	uint32_t c;
+
+	if (pb == NULL)
+		return 0;
+	px = gdk_pixbuf_read_pixels(pb);
+	nch = gdk_pixbuf_get_n_channels(pb);
+	stride = gdk_pixbuf_get_rowstride(pb);
+	for (y = 0; y < gdk_pixbuf_get_height(pb); y++) {
+		for (x = 0; x < gdk_pixbuf_get_width(pb); x++) {
+			const guint8 *p = px + (size_t)y * stride +
+					  (size_t)x * nch;
+
+			c = ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) |
+			    p[2];
+			for (i = 0; i < E2E_PALETTE_N; i++)
+				if (c == e2e_picture_palette(i))
+					counts[i]++;
+		}
+	}
+	g_object_unref(pb);
+	min = counts[0];
+	for (i = 1; i < E2E_PALETTE_N; i++)
+		if (counts[i] < min)
+			min = counts[i];
+	return min;
+}
+
+/*
+ * The technician's GUI on the second display: log in with the keyboard,
+ * New PIN, the PIN read from the Copy button (clipboard), the applet
+ * joins, Allow, the viewer shows the user's screen (screenshot), then
+ * End session in the viewer: the applet exits within 2 s.
+ */
+static void test_gui_viewer(void)
+{
+	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-profile",
+							NULL);
+	g_autofree char *ini = g_build_filename(gui_profile, "profile.ini",
+						NULL);
+	g_autofree char *gui_log = g_build_filename(E.dir, "agent-gui.log",
+						    NULL);
+	g_autofree char *shot = g_build_filename(E.artifacts,
+						 "agent-viewer.png", NULL);
+	g_autofree char *main_re = g_strdup_printf("^%s Agent$", E.product);
+	g_autofree char *viewer_re = g_strdup_printf("^%s Agent – Session ",
+						     E.product);
+	g_autofree char *clip = NULL;
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"), "--relay", E.url,
+			 "--ca", E.relay->ca_cert, "--profile", gui_profile,
+			 NULL };
+	char *clip_argv[] = { (char *)g_getenv("LL_E2E_TARGET"),
+			      "--clipboard", NULL };
+	struct pin p = { NULL, NULL };
+	unsigned long main_win, viewer = 0, dlg;
+	GPid gui, applet;
+	int64_t t0;
+	int st, i, best = 0;
+
+	gui = spawn_bg(argv, E.disp_agent, gui_log, -1);
+	main_win = wait_window_re(E.disp_agent, main_re, 30000);
+	if (main_win == 0)
+		g_error("no \"%s Agent\" window on the agent's display within "
+			"30 s (see %s)", E.product, gui_log);
+	g_usleep(300 * 1000);
+	press(E.disp_agent, main_win, "alt+u");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    TECH_USER, NULL), ==, 0);
+	press(E.disp_agent, main_win, "alt+p");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    TECH_PASSWORD, NULL), ==, 0);
+	press(E.disp_agent, main_win, "alt+l");
+	/* logged in once the GUI remembers the relay in its profile */
+	t0 = lh_now_ms();
+	for (;;) {
+		g_autofree char *text = NULL;
+
+		if (g_file_get_contents(ini, &text, NULL, NULL) &&
+		    strstr(text, "relay=") != NULL)
+			break;
+		if (lh_now_ms() - t0 > 20000)
+			g_error("the GUI agent did not log in within 20 s "
+				"(see %s)", gui_log);
+		g_usleep(100 * 1000);
+	}
+	g_usleep(500 * 1000);
+	for (i = 0; i < 2 && viewer == 0; i++) {
+		press(E.disp_agent, main_win, "alt+n");
+		viewer = wait_window_re(E.disp_agent, viewer_re, 15000);
+	}
+	if (viewer == 0)
+		g_error("New PIN (Alt+N) opened no session window on the "
+			"agent's display");
+	g_usleep(500 * 1000);
+	press(E.disp_agent, viewer, "alt+c");
+	g_usleep(300 * 1000);
+	st = run(clip_argv, E.disp_agent, NULL, 10000, &clip, NULL);
+	if (st != 0)
+		g_error("the PIN's Copy button (Alt+C) put nothing on the "
+			"clipboard");
+	g_strstrip(clip);
+	p.pin = g_strdup(clip);
+	g_assert_cmpuint(strlen(p.pin), ==, 6);
+	lh_secret("pin", p.pin);
+	g_ptr_array_add(E.secrets, g_strdup(p.pin));
+	applet = start_applet(&p, "gui");
+
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog for the GUI agent's session");
+	press(E.disp_user, dlg, "alt+a");
+
+	/* the viewer shows the user's screen: the known picture's colours
+	 * appear in a screenshot of it */
+	t0 = lh_now_ms();
+	do {
+		g_usleep(500 * 1000);
+		screenshot(E.disp_agent, viewer, "agent-viewer.png");
+		best = palette_min_count(shot);
+	} while (best < 16 && lh_now_ms() - t0 < 15000);
+	if (best < 16)
+		g_error("the GUI agent's viewer does not show the user's "
+			"screen within 15 s (see %s)", shot);
+
+	/* End session in the viewer: the applet goes within 2 s */
+	press(E.disp_agent, viewer, "alt+e");
+	t0 = lh_now_ms();
+	st = wait_exit(applet, END_WITHIN_MS);
+	if (st == -2)
+		g_error("the applet was still running %d ms after End "
+			"session in the GUI agent", END_WITHIN_MS);
+	g_assert_cmpint(st, ==, 0);
+	g_usleep(300 * 1000);
+	screenshot(E.disp_agent, viewer, "agent-viewer-ended.png");
+	stop_proc(&gui);
+	pin_clear(&p);
+}
+
+/* Appends the *.log files under dir (one level of subfolders). */
+static void collect_logs(const char *dir, GPtrArray *out, int depth)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *e;
+
+	if (d == NULL)
+		return;
+	while ((e = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, e, NULL);
+
+		if (g_str_has_suffix(e, ".log"))
+			g_ptr_array_add(out, g_steal_pointer(&path));
+		else if (depth > 0 && g_file_test(path, G_FILE_TEST_IS_DIR))
+			collect_logs(path, out, depth - 1);
+		g_free(path);
+	}
+	g_dir_close(d);
+}
+
+/*
+ * No PIN and no password in any log of the run: the applet's, the GUI
+ * agent's, the CLI holders' (profile/ID.log) and the relay's.
+ */
+static void test_no_secrets_in_logs(void)
+{
+	g_autoptr(GPtrArray) logs = g_ptr_array_new_with_free_func(g_free);
+	guint i, j;
+
+	collect_logs(E.dir, logs, 1);
+	if (E.relay->log_path != NULL)
+		g_ptr_array_add(logs, g_strdup(E.relay->log_path));
+	g_assert_cmpuint(logs->len, >=, 4);
+	g_assert_cmpuint(E.secrets->len, >=, 4);
+	for (i = 0; i < logs->len; i++) {
+		g_autofree char *text = NULL;
+
+		if (!g_file_get_contents(logs->pdata[i], &text, NULL, NULL))
+			continue;
+		for (j = 0; j < E.secrets->len; j++)
+			if (strstr(text, E.secrets->pdata[j]) != NULL)
+				g_error("a secret (%s #%u) is in %s",
+					j == 0 ? "password" : "PIN", j,
+					(char *)logs->pdata[i]);
+	}
+	g_test_message("%u logs checked for %u secrets", logs->len,
+		       E.secrets->len);
+}
+
 /* ---- setup ---- */
 
 static void setup(void)
@@ -946,6 +1157,8 @@ static void setup(void)
 	g_assert_cmpint(g_mkdir_with_parents(E.artifacts, 0755), ==, 0);
 	E.profile = g_build_filename(E.dir, "profile", NULL);
 	E.target_log = g_build_filename(E.dir, "target.log", NULL);
+	E.secrets = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(E.secrets, g_strdup(TECH_PASSWORD));
 
 	E.xvfb_user = start_xvfb("user", &E.disp_user);
 	E.xvfb_agent = start_xvfb("agent", &E.disp_agent);
@@ -970,19 +1183,35 @@ static void teardown(void)
 	if (E.relay != NULL && E.relay->pid != 0)
 		lh_relay_stop(E.relay, 5000);
 	lh_relay_free(E.relay);
+	if (E.secrets != NULL)
+		g_ptr_array_unref(E.secrets);
 	stop_proc(&E.xvfb_agent);
 	stop_proc(&E.xvfb_user);
 }
 
 int main(int argc, char **argv)
 {
+	const char *tools[] = { "Xvfb", "xdotool", "import" };
+	size_t i;
 	int r;
 
+	/* as the other e2e tests: skipped (77) without the X tools */
+	for (i = 0; i < G_N_ELEMENTS(tools); i++) {
+		g_autofree char *path = g_find_program_in_path(tools[i]);
+
+		if (path == NULL && !(i == 0 && g_getenv("LL_XVFB") != NULL)) {
+			printf("1..0 # SKIP %s is not installed\n", tools[i]);
+			return 77;
+		}
+	}
 	lh_init(&argc, &argv);
 	setup();
 	g_test_add_func("/e2e/session/deny", test_deny);
 	g_test_add_func("/e2e/session/allow-and-control",
 			test_allow_and_control);
+	g_test_add_func("/e2e/session/gui-viewer", test_gui_viewer);
+	g_test_add_func("/e2e/session/no-secrets-in-logs",
+			test_no_secrets_in_logs);
 	r = g_test_run();
 	teardown();
 	return r;
