@@ -235,6 +235,12 @@ static void on_activate(GtkApplication *app, gpointer data)
 
 	if (a->session != NULL)
 		return;
+	/*
+	 * WM_CLASS "lifeline-applet", "lifeline-applet" (API.md), not GDK's
+	 * capitalised default.  Set once GDK is up (it would replace an
+	 * earlier value) and before the first window.
+	 */
+	gdk_set_program_class("lifeline-applet");
 	/* Capture the display GTK opened (it honours --display). */
 	so.display = gdk_display_get_name(gdk_display_get_default());
 	/* Alive until ll_applet_quit(), whatever windows come and go. */
@@ -358,8 +364,6 @@ int ll_applet_main(int argc, char **argv)
 	int r;
 
 	g_set_prgname("lifeline-applet");
-	/* WM_CLASS "lifeline-applet", "lifeline-applet" (API.md). */
-	gdk_set_program_class("lifeline-applet");
 	ll_log_set_ident("lifeline-applet");
 	if ((r = parse_args(&a, &argc, &argv)) >= 0)
 		goto out;

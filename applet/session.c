@@ -304,10 +304,9 @@ static void stop_rfb(struct ll_session *s)
 {
 	int r;
 
-	if (s->link != NULL) {
+	/* Messages already posted by the RFB thread find no session. */
+	if (s->link != NULL)
 		s->link->s = NULL;
-		LL_FREE_AND_NULL(link_unref, s->link);
-	}
 	/*
 	 * The viewer's end of the socketpair goes first (closing the
 	 * channel closes the bridged fd): that drops what libvncserver
@@ -327,8 +326,10 @@ static void stop_rfb(struct ll_session *s)
 		    r != LL_ERR_NOT_FOUND)
 			ll_debug("closing the RFB channel: %s", ll_strerror(r));
 	}
-	/* Joins the RFB thread (its socket is shut down first). */
+	/* Joins the RFB thread (its socket is shut down first); only then
+	 * may our reference to the link go: the thread posts with it. */
 	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb);
+	LL_FREE_AND_NULL(link_unref, s->link);
 }
 
 static void fail_screen(struct ll_session *s, const char *what, int r)

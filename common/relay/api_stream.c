@@ -207,9 +207,21 @@ void ll_api_periodic(struct ll_relay *relay)
 
 	if (relay == NULL || relay->store == NULL)
 		return;
-	if (ll_store_session_expire(relay->store, ll_now_unix()) != LL_OK)
+	/* A PIN that ran out unredeemed ends its session; the agent's
+	 * stream, waiting for an applet that can no longer come, closes. */
+	if (ll_store_session_expire_list(relay->store, ll_now_unix(), &ids,
+					 &n) != LL_OK) {
 		ll_warn("cannot expire old PINs: %s",
 			ll_store_errmsg(relay->store));
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		ll_relay_session_close(relay, ids[i], "PIN expired");
+		free(ids[i]);
+	}
+	free(ids);
+	ids = NULL;
+	n = 0;
 	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) !=
 	    LL_OK) {
 		ll_warn("cannot look for sessions of disabled technicians: %s",

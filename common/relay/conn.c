@@ -220,6 +220,9 @@ static void conn_linger(struct ll_conn *c)
 	int fd = (int)bufferevent_getfd(c->bev);
 
 	c->state = LL_CONN_LINGER;
+	/* Output is flushed: a clean TLS end first, then the TCP one. */
+	if (bufferevent_openssl_get_ssl(c->bev) != NULL)
+		ll_tls_ssl_close_notify(bufferevent_openssl_get_ssl(c->bev));
 	if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
 		ll_conn_close(c, NULL);
 		return;
@@ -730,12 +733,10 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 }
 
 /*
- * OpenSSL 3 reports a TCP close without close_notify as this error
- * (ERR_LIB_SSL, SSL_R_UNEXPECTED_EOF_WHILE_READING); libevent 2.1's
- * allow_dirty_shutdown predates it.  For a blind relay that is an end,
- * not a failure (truncation is the business of the two ends).
+ * OpenSSL 3 reports a TCP close without close_notify as an error that
+ * libevent 2.1's allow_dirty_shutdown predates.  For a blind relay that is
+ * an end, not a failure (truncation is the business of the two ends).
  */
-#define LL_SSL_ERR_UNEXPECTED_EOF 0x0A000126UL
 
 /* A sentence for what went wrong; never anything the peer sent.  Returns
  * true when it was really the peer's (dirty) end of the stream. */
@@ -748,7 +749,7 @@ static bool conn_error_text(struct ll_conn *c, short what, char *buf,
 	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
 		if (first == 0)
 			first = e;
-	if (first == LL_SSL_ERR_UNEXPECTED_EOF) {
+	if (ll_tls_err_is_unexpected_eof(first)) {
 		snprintf(buf, len, "closed by peer (no close_notify)");
 		return true;
 	}

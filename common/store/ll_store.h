@@ -194,6 +194,10 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 			  size_t limit, struct ll_session ***out,
 			  size_t *n_out);
 
+/* The same, handing back the ids it expired (the relay closes their
+ * waiting streams).  Caller frees each id and the array. */
+int ll_store_session_expire_list(struct ll_store *st, int64_t now,
+				 char ***ids_out, size_t *n_out);
 /* Ids of waiting or connected sessions whose technician is disabled
  * (the relay ends them).  Caller frees each id and the array. */
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,

@@ -360,17 +360,14 @@ out:
 
 int ll_store_session_expire(struct ll_store *st, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	char **ids = NULL;
+	size_t n = 0;
 	int r;
 
-	if (st == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_EXPIRE, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, now)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_session_expire_list(st, now, &ids, &n);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 	return r;
 }
 
@@ -417,8 +414,10 @@ out:
 	return r;
 }
 
-int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
-				      size_t *n_out)
+/* Runs a prepared statement whose rows are one id each (an optional
+ * ?1 = now) and hands back the ids. */
+static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
+		       char ***ids_out, size_t *n_out)
 {
 	char **ids = NULL, **grown;
 	size_t n = 0, cap = 0, i;
@@ -427,7 +426,8 @@ int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 
 	if (st == NULL || ids_out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_LIVE_DISABLED, &s)) != LL_OK)
+	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
+	    (now != NULL && (r = bind_i64(st, s, 1, *now)) != LL_OK))
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
@@ -459,4 +459,17 @@ out:
 	free(ids);
 	ll_store_stmt_done(s);
 	return r;
+}
+
+int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
+				      size_t *n_out)
+{
+	return collect_ids(st, STMT_SESSION_LIVE_DISABLED, NULL, ids_out,
+			   n_out);
+}
+
+int ll_store_session_expire_list(struct ll_store *st, int64_t now,
+				 char ***ids_out, size_t *n_out)
+{
+	return collect_ids(st, STMT_SESSION_EXPIRE, &now, ids_out, n_out);
 }

@@ -59,6 +59,13 @@ int ll_tls_ssl_set_host(struct ssl_st *ssl, const char *host);
  * thread's OpenSSL error queue), e.g. for a log line. */
 void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len);
 
+/* Sends close_notify on an SSL driven by someone else (libevent) before
+ * its owner shuts the socket, so the peer sees a clean end. */
+int ll_tls_ssl_close_notify(struct ssl_st *ssl);
+/* True when an OpenSSL error code (as libevent reports them) means the
+ * peer closed TCP without close_notify: an end, not an attack. */
+bool ll_tls_err_is_unexpected_eof(unsigned long err);
+
 /*
  * Connections over a connected socket (blocking or not).  The socket is
  * written with write(2): programs ignore SIGPIPE (Linux has no

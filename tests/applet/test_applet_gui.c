@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "harness.h"
 #include "ll_api_client.h"
@@ -297,6 +298,7 @@ static void applet_start(struct applet *ap, const char *pin, const char *tag)
 		g_free(o);
 	}
 	ap->log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
+	g_unlink(ap->log);  /* the launcher appends */
 	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_environ(l, env);
 	g_subprocess_launcher_set_stderr_file_path(l, ap->log);
@@ -457,7 +459,7 @@ static void test_deny(void)
 	struct lh_pin pin = { 0 };
 	struct agent ag;
 	struct applet ap;
-	char *win, *focus, *log;
+	char *win, *focus, *log, *bar;
 
 	lh_pin_new(relay, token, NULL, &pin);
 	applet_start(&ap, pin.pin, "deny");
@@ -493,9 +495,11 @@ static void test_deny(void)
 	spin(500);
 	g_assert_cmpint(ag.n_open, ==, 0);
 	g_assert_null(wait_window("Permission request", NULL, 500));
-	g_assert_nonnull(wait_window("Session", &ap, 2000));
+	bar = wait_window("Session", &ap, 2000);
+	g_assert_nonnull(bar);
+	g_free(bar);
 	screenshot("applet-session-bar-after-deny");
-	g_assert_true(audit_has("consent", "denied", 10000));
+	g_assert_true(audit_has("consent", "denied", 20000));
 
 	/* A later request asks again; Space on the focused button is Deny. */
 	{
@@ -562,7 +566,7 @@ static void test_allow(void)
 	g_assert_cmpint(ag.n_open, ==, 1);
 	g_assert_cmpuint(ag.rfb->len, >=, 12);
 	g_assert_cmpmem(ag.rfb->data, 12, "RFB 003.008\n", 12);
-	g_assert_true(audit_has("consent", "allowed", 10000));
+	g_assert_true(audit_has("consent", "allowed", 20000));
 	g_assert_cmpint(count_listening(pid), ==, 0);
 	spin(500);
 	screenshot("applet-session-bar-viewing");
@@ -585,7 +589,7 @@ static void test_allow(void)
 	g_assert_nonnull(strstr(log, "You ended the session"));
 	WAIT_FOR(ag.closed, 5000);
 	g_assert_true(ag.closed);
-	g_assert_true(audit_has("ended", "the user ended the session", 5000));
+	g_assert_true(audit_has("ended", "the user ended the session", 20000));
 	g_free(log);
 	g_free(win);
 	agent_free(&ag);

@@ -783,7 +783,24 @@ static void test_session_lifecycle(struct fx *f, gconstpointer data)
 	g_assert_cmpint(ll_store_session_get(f->st, id2, &s), ==, LL_OK);
 	g_assert_cmpint(s->state, ==, LL_SESSION_WAITING);
 	ll_session_free(s);
-	g_assert_cmpint(ll_store_session_expire(f->st, 2201), ==, LL_OK);
+	{
+		char **gone = NULL;
+		size_t n_gone = 99;
+
+		g_assert_cmpint(ll_store_session_expire_list(f->st, 2201,
+							     &gone, &n_gone),
+				==, LL_OK);
+		/* Only the unredeemed PIN expires, and only once. */
+		g_assert_cmpuint(n_gone, ==, 1);
+		g_assert_cmpstr(gone[0], ==, id2);
+		free(gone[0]);
+		free(gone);
+		g_assert_cmpint(ll_store_session_expire_list(f->st, 2201,
+							     &gone, &n_gone),
+				==, LL_OK);
+		g_assert_cmpuint(n_gone, ==, 0);
+		free(gone);
+	}
 	g_assert_cmpint(ll_store_session_get(f->st, id2, &s), ==, LL_OK);
 	g_assert_cmpint(s->state, ==, LL_SESSION_EXPIRED);
 	g_assert_cmpstr(ll_session_state_name(s->state), ==, "expired");

@@ -1039,6 +1039,19 @@ static void rm_tmpdir(void)
 	g_rmdir(tmpdir);
 }
 
+static void test_ssl_helpers(void)
+{
+	unsigned long eof = ERR_PACK(ERR_LIB_SSL, 0,
+				     SSL_R_UNEXPECTED_EOF_WHILE_READING);
+
+	g_assert_true(ll_tls_err_is_unexpected_eof(eof));
+	g_assert_false(ll_tls_err_is_unexpected_eof(0));
+	g_assert_false(ll_tls_err_is_unexpected_eof(
+		ERR_PACK(ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER)));
+	g_assert_cmpint(ll_tls_ssl_close_notify(NULL), ==,
+			LL_ERR_INVALID_ARG);
+}
+
 int main(int argc, char **argv)
 {
 	const char *base = g_getenv("LL_TEST_TMPDIR");
@@ -1066,6 +1079,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tls/alpn", test_alpn);
 	g_test_add_func("/tls/protocol_versions", test_protocol_versions);
 	g_test_add_func("/tls/new_ssl", test_new_ssl);
+	g_test_add_func("/tls/ssl_helpers", test_ssl_helpers);
 	g_test_add_func("/tls/nonblocking", test_nonblocking);
 	g_test_add_func("/tls/ctx_errors", test_ctx_errors);
 	g_test_add_func("/tls/dial_errors", test_dial_errors);
