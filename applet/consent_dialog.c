@@ -166,8 +166,10 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	show_left(d);
 	gtk_box_pack_start(GTK_BOX(box), d->countdown, FALSE, FALSE, 0);
 
+	/* Alt+N: reachable from the keyboard without a detour. */
 	link = gtk_link_button_new_with_label("lifeline:not-requested",
-					      "I did not ask for this");
+					      "I did _not ask for this");
+	gtk_button_set_use_underline(GTK_BUTTON(link), TRUE);
 	gtk_widget_set_halign(link, GTK_ALIGN_START);
 	atk_object_set_name(gtk_widget_get_accessible(link),
 			    "I did not ask for this");

@@ -54,7 +54,8 @@ static bool open_locked(const struct ll_input_gate *g)
 	return g->control && !g->consent_open;
 }
 
-/* Runs f under the lock and counts a closing transition. */
+/* Sets one condition under the lock; counts when input stops being
+ * allowed. */
 static void change(struct ll_input_gate *g, bool *field, bool value)
 {
 	bool was;

@@ -109,7 +109,7 @@ if [ "$quick" -eq 0 ]; then
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 
 	note "libFuzzer targets, ${fuzz_seconds}s each"
-	if CC=clang build build-fuzz -Dfuzz=true -Dclients=false \
+	if CC=clang build build-fuzz -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false; then
 		pass
 		for src in tests/fuzz/fuzz_*.c; do

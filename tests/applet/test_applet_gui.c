@@ -19,7 +19,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +95,12 @@ static void screenshot(const char *name)
 	g_free(path);
 }
 
+/* Children die with the test, even when an assertion aborts it. */
+static void die_with_parent(gpointer data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static void start_xvfb(void)
 {
 	GSubprocessLauncher *l;
@@ -106,6 +114,7 @@ static void start_xvfb(void)
 	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
 				      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
 	g_subprocess_launcher_take_fd(l, fds[1], 3);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
 	xvfb = g_subprocess_launcher_spawn(l, &e, "Xvfb", "-displayfd", "3",
 					   "-screen", "0", "1024x768x24",
 					   "-nolisten", "tcp", NULL);
@@ -138,6 +147,14 @@ static void spin(int ms)
 	}
 }
 
+static void focus_window(const char *win)
+{
+	char *out = tool((const char *const[]){ "xdotool", "windowfocus",
+					       "--sync", win, NULL });
+
+	g_free(out);
+}
+
 #define WAIT_FOR(cond, ms)                                                     \
 	do {                                                                   \
 		int64_t end_ = lh_now_ms() + (ms);                             \
@@ -152,12 +169,15 @@ struct agent {
 	bool ready;
 	bool closed;
 	enum ll_session_end why;
-	int n_grant, n_deny;
+	int n_grant, n_deny, n_revoke;
 	uint32_t last_id;
+	uint32_t revoke_caps;
 	uint32_t grant_caps;
 	int n_open;
 	bool open_before_grant;
 	GByteArray *rfb;
+	bool bridge;           /* bridge channel 1 to viewer_fd */
+	int viewer_fd;
 };
 
 static void ag_ready(struct ll_session_io *io, void *user)
@@ -178,6 +198,9 @@ static void ag_control(struct ll_session_io *io,
 	} else if (m->type == LL_CONTROL_DENY) {
 		ag->n_deny++;
 		ag->last_id = m->u.deny.id;
+	} else if (m->type == LL_CONTROL_REVOKE) {
+		ag->n_revoke++;
+		ag->revoke_caps = m->u.revoke.caps;
 	}
 }
 
@@ -189,6 +212,42 @@ static void ag_open(struct ll_session_io *io, uint16_t ch, void *user)
 	ag->n_open++;
 	if (ag->n_grant == 0)
 		ag->open_before_grant = true;
+	if (ch == LL_MUX_CHANNEL_RFB && ag->bridge) {
+		int sv[2];
+
+		g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+					   0, sv), ==, 0);
+		g_assert_cmpint(ll_session_io_bridge(io, ch, sv[0]), ==, 0);
+		ag->viewer_fd = sv[1];
+	}
+}
+
+/* Reads from the bridged RFB channel while the pump runs. */
+static bool viewer_read(struct agent *ag, void *buf, size_t len,
+			int timeout_ms)
+{
+	int64_t end = lh_now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = ag->viewer_fd, .events = POLLIN };
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0 && lh_now_ms() < end) {
+		if (poll(&pfd, 1, 0) == 1) {
+			n = read(ag->viewer_fd, p, len);
+			if (n <= 0)
+				return false;
+			p += n;
+			len -= (size_t)n;
+		} else {
+			spin(5);
+		}
+	}
+	return len == 0;
+}
+
+static void viewer_write(struct agent *ag, const void *buf, size_t len)
+{
+	g_assert_cmpint(write(ag->viewer_fd, buf, len), ==, (ssize_t)len);
 }
 
 static void ag_data(struct ll_session_io *io, uint16_t ch,
@@ -229,6 +288,7 @@ static void agent_connect(struct agent *ag, const char *ticket)
 
 	memset(ag, 0, sizeof(*ag));
 	ag->rfb = g_byte_array_new();
+	ag->viewer_fd = -1;
 	ro.url = url;
 	ro.ca_file = relay->ca_cert;
 	ro.no_system_cas = true;
@@ -257,6 +317,8 @@ static void agent_send_hello_and_request(struct agent *ag, uint32_t caps)
 
 static void agent_free(struct agent *ag)
 {
+	if (ag->viewer_fd >= 0)
+		close(ag->viewer_fd);
 	ll_session_io_free(ag->io);
 	g_byte_array_unref(ag->rfb);
 }
@@ -300,12 +362,17 @@ static void applet_start(struct applet *ap, const char *pin, const char *tag)
 	ap->log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
 	g_unlink(ap->log);  /* the launcher appends */
 	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
 	g_subprocess_launcher_set_environ(l, env);
 	g_subprocess_launcher_set_stderr_file_path(l, ap->log);
-	ap->proc = g_subprocess_launcher_spawn(l, &e, g_getenv("LL_APPLET_BIN"),
-					       "--relay", url, "--ca",
-					       relay->ca_cert, "--pin", pin,
-					       NULL);
+	if (pin != NULL)
+		ap->proc = g_subprocess_launcher_spawn(
+			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
+			"--ca", relay->ca_cert, "--pin", pin, NULL);
+	else
+		ap->proc = g_subprocess_launcher_spawn(
+			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
+			"--ca", relay->ca_cert, NULL);
 	g_assert_no_error(e);
 	g_subprocess_wait_async(ap->proc, NULL, applet_exited, ap);
 	g_object_unref(l);
@@ -558,29 +625,81 @@ static void test_allow(void)
 	spin(500);
 	g_assert_cmpint(ag.n_open, ==, 0);
 
+	ag.bridge = true;
 	key("alt+a");
-	WAIT_FOR((ag.n_grant > 0 && ag.rfb->len >= 12) || ag.closed, 15000);
+	WAIT_FOR((ag.n_grant > 0 && ag.viewer_fd >= 0) || ag.closed, 15000);
 	g_assert_cmpint(ag.n_grant, ==, 1);
 	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
 	g_assert_false(ag.open_before_grant);
 	g_assert_cmpint(ag.n_open, ==, 1);
-	g_assert_cmpuint(ag.rfb->len, >=, 12);
-	g_assert_cmpmem(ag.rfb->data, 12, "RFB 003.008\n", 12);
+
+	/* RFB 3.8 through the relay: no authentication inside the tunnel,
+	 * the screen's real size, real pixels from the X11 capture. */
+	{
+		uint8_t b[64], n, *px;
+		uint32_t i, lit = 0, nrects, r, area, total = 0;
+
+		g_assert_true(viewer_read(&ag, b, 12, 10000));
+		g_assert_cmpmem(b, 12, "RFB 003.008\n", 12);
+		viewer_write(&ag, "RFB 003.008\n", 12);
+		g_assert_true(viewer_read(&ag, &n, 1, 5000));
+		g_assert_cmpuint(n, ==, 1);
+		g_assert_true(viewer_read(&ag, b, 1, 5000));
+		g_assert_cmpuint(b[0], ==, 1);          /* None */
+		viewer_write(&ag, "\x01", 1);
+		g_assert_true(viewer_read(&ag, b, 4, 5000));
+		g_assert_cmpuint(b[3], ==, 0);
+		viewer_write(&ag, "\x01", 1);          /* shared */
+		g_assert_true(viewer_read(&ag, b, 24, 5000));
+		g_assert_cmpuint(b[0] << 8 | b[1], ==, 1024);
+		g_assert_cmpuint(b[2] << 8 | b[3], ==, 768);
+		g_assert_cmpuint(b[23], <, 40);
+		g_assert_true(viewer_read(&ag, b + 24, b[23], 5000));
+		/* 32x32 at the top right: the session bar is there. */
+		viewer_write(&ag, "\x03\x00\x03\xc0\x00\x20\x00\x20\x00\x20",
+			     10);
+		g_assert_true(viewer_read(&ag, b, 4, 10000));
+		g_assert_cmpuint(b[0], ==, 0);
+		nrects = b[2] << 8 | b[3];
+		g_assert_cmpuint(nrects, >=, 1);
+		for (r = 0; r < nrects; r++) {
+			g_assert_true(viewer_read(&ag, b, 12, 5000));
+			g_assert_cmpuint(b[8] | b[9] | b[10] | b[11], ==, 0);
+			area = (uint32_t)(b[4] << 8 | b[5]) * (b[6] << 8 | b[7]);
+			/* The cursor's rectangle may come along (drawn into
+			 * the frame for viewers without cursor updates). */
+			g_assert_cmpuint(area, <=, 1024 * 768);
+			px = g_malloc((size_t)area * 4 + 1);
+			g_assert_true(viewer_read(&ag, px, (size_t)area * 4,
+						  10000));
+			for (i = 0; i < area; i++)
+				if (px[4 * i] > 0x80 && px[4 * i + 1] > 0x80)
+					lit++;
+			total += area;
+			g_free(px);
+		}
+		g_assert_cmpuint(total, >=, 32 * 32);
+		g_test_message("%u of 1024 pixels of the bar are light", lit);
+		g_assert_cmpuint(lit, >, 512);
+	}
 	g_assert_true(audit_has("consent", "allowed", 20000));
 	g_assert_cmpint(count_listening(pid), ==, 0);
 	spin(500);
 	screenshot("applet-session-bar-viewing");
 
-	/* The user ends with Alt+E on the session bar. */
+	/* Stop control (Alt+S on the session bar): revoked at once. */
 	g_free(win);
 	win = wait_window("Session", &ap, 2000);
 	g_assert_nonnull(win);
-	{
-		char *out = tool((const char *const[]){
-			"xdotool", "windowfocus", "--sync", win, NULL });
+	focus_window(win);
+	key("alt+s");
+	WAIT_FOR(ag.n_revoke > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_revoke, ==, 1);
+	g_assert_cmpuint(ag.revoke_caps, ==, LL_CAP_CONTROL);
+	g_assert_true(audit_has("revoke", "stopped by the user", 20000));
 
-		g_free(out);
-	}
+	/* The user ends with Alt+E on the session bar. */
+	focus_window(win);
 	key("alt+e");
 	g_assert_true(applet_wait(&ap, 10000));
 	log = applet_log(&ap);
@@ -591,6 +710,94 @@ static void test_allow(void)
 	g_assert_true(ag.closed);
 	g_assert_true(audit_has("ended", "the user ended the session", 20000));
 	g_free(log);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/* "I did not ask for this" (Alt+N) ends the session and flags it in the
+ * audit. */
+static void test_not_requested(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *log;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "not-requested");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	spin(300);
+	key("alt+n");
+	g_assert_true(applet_wait(&ap, 15000));
+	log = applet_log(&ap);
+	g_test_message("applet log:\n%s", log);
+	g_assert_cmpint(ap.status, ==, 0);
+	g_assert_nonnull(strstr(log, "did not ask for this session"));
+	WAIT_FOR(ag.closed, 5000);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_cmpint(ag.n_open, ==, 0);
+	g_assert_true(audit_has("not_requested", "did not ask", 20000));
+	g_free(log);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/* Without --pin: the PIN window, its field focused, Enter connects; a
+ * wrong PIN is explained and the user can try again. */
+static void test_pin_window(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *focus, *typed;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, NULL, "pin-window");
+	win = wait_window("Enter PIN", &ap, 20000);
+	g_assert_nonnull(win);
+	focus = tool((const char *const[]){ "xdotool", "getwindowfocus",
+					    NULL });
+	g_assert_cmpstr(focus, ==, win);
+	g_free(focus);
+	spin(300);
+	screenshot("applet-pin-window");
+
+	/* A PIN nobody issued: refused, the window stays. */
+	typed = tool((const char *const[]){ "xdotool", "type", "--delay",
+					    "20", "000000", NULL });
+	g_free(typed);
+	key("Return");
+	spin(3000);
+	g_assert_false(ap.exited);
+	screenshot("applet-pin-window-error");
+	g_free(win);
+	win = wait_window("Enter PIN", &ap, 2000);
+	g_assert_nonnull(win);
+
+	/* The right one, after clearing the field. */
+	key("ctrl+a");
+	key("BackSpace");
+	typed = tool((const char *const[]){ "xdotool", "type", "--delay",
+					    "20", pin.pin, NULL });
+	g_free(typed);
+	key("Return");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed || ap.exited, 20000);
+	g_assert_true(ag.ready);
+	g_assert_null(wait_window("Enter PIN", NULL, 500));
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	g_assert_true(applet_wait(&ap, 10000));
+	g_assert_cmpint(ap.status, ==, 0);
 	g_free(win);
 	agent_free(&ag);
 	applet_finish(&ap);
@@ -614,6 +821,8 @@ int main(int argc, char **argv)
 
 	g_test_add_func("/applet/consent-deny", test_deny);
 	g_test_add_func("/applet/consent-allow", test_allow);
+	g_test_add_func("/applet/not-requested", test_not_requested);
+	g_test_add_func("/applet/pin-window", test_pin_window);
 	rc = g_test_run();
 
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);

@@ -7,8 +7,11 @@
  * shows the known picture (e2e_picture.h) at X,Y and appends one line per
  * input event it receives to FILE (flushed at once):
  *   button N X Y      a button press, window coordinates
- *   key NAME          a key press, the keysym after modifiers
- *                     (XLookupString), by XKeysymToString name
+ *   key NAME CODE STATE  a key press: the keysym after modifiers
+ *                     (XLookupString, or the server's current map when
+ *                     Xlib's copy has no symbol for the key) by
+ *                     XKeysymToString name ("?" for none), the keycode
+ *                     and the modifier state
  * A press of button 1 takes the keyboard focus (click to focus, as a
  * window manager would do; the test's display has none).  Prints
  * "ready 0xWINDOW" on stdout once the picture is drawn.  Ends on SIGTERM
@@ -179,13 +182,44 @@ int main(int argc, char **argv)
 			char buf[32];
 			KeySym ks = NoSymbol;
 			const char *name;
+			bool from_server = false;
 
 			XLookupString(&ev.xkey, buf, sizeof(buf), &ks, NULL);
+			if (ks == NoSymbol) {
+				/* Xlib's copy of the map can lag behind the
+				 * server's when a key was bound just before
+				 * it was pressed (the applet binds é to a
+				 * spare keycode): ask the server */
+				int per = 0;
+				KeySym *m = XGetKeyboardMapping(
+					dpy, (KeyCode)ev.xkey.keycode, 1, &per);
+
+				if (m != NULL && per > 0)
+					ks = m[(ev.xkey.state & ShiftMask) &&
+						       per > 1 ? 1 : 0];
+				if (m != NULL)
+					XFree(m);
+				from_server = true;
+			}
 			name = XKeysymToString(ks);
-			fprintf(log, "key %s\n", name != NULL ? name : "?");
+			/* keycode and state after the name, for a person
+			 * reading the log when a key came out wrong */
+			fprintf(log, "key %s %u 0x%x%s\n",
+				name != NULL ? name : "?", ev.xkey.keycode,
+				ev.xkey.state,
+				from_server ? " (server map)" : "");
 			fflush(log);
 			break;
 		}
+		case MappingNotify:
+			/* the applet maps keysyms without a key (é) to a
+			 * spare keycode for a moment: look the new map up,
+			 * as every toolkit does */
+			XRefreshKeyboardMapping(&ev.xmapping);
+			fprintf(log, "mapping %d %d %d\n", ev.xmapping.request,
+				ev.xmapping.first_keycode, ev.xmapping.count);
+			fflush(log);
+			break;
 		default:
 			break;
 		}
