@@ -101,7 +101,8 @@ if [ "$quick" -eq 0 ]; then
 		rm -f build-asan/meson-logs/testlog.json
 		meson test -C build-asan --print-errorlogs \
 			--num-processes "$jobs" --timeout-multiplier 3 \
-			--suite unit --suite integration --no-suite tls || true
+			--suite unit --suite integration --suite applet \
+			--no-suite tls --no-suite gui || true
 		count_meson build-asan "asan"
 	else
 		fail "ASan+UBSan build"
