@@ -105,6 +105,9 @@ struct ll_session_bar *ll_session_bar_new(
 /* Refreshes "what they may do now" and a status line. */
 void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
 			   const char *status);
+/* What of the screen is shown ("Shown: monitor DP-1 only ..."); NULL
+ * hides the line (nothing is shared). */
+void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text);
 void ll_session_bar_free(struct ll_session_bar *b);
 
 /* ---- session (session.c) ---- */

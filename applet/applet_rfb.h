@@ -42,6 +42,7 @@ uint32_t ll_input_gate_closed_serial(struct ll_input_gate *g);
 /* ---- RFB server (rfb_server.c) ---- */
 
 struct ll_platform;
+struct ll_platform_monitor;
 struct ll_rfb_server;
 
 struct ll_rfb_server_cbs {
@@ -54,6 +55,19 @@ struct ll_rfb_server_cbs {
 	 */
 	void (*client_ready)(void *user);
 	void (*ended)(void *user, const char *reason);
+	/*
+	 * Also on the RFB thread: the monitor list (entry 0 "all", as
+	 * ll_platform_monitors() gives it; valid during the call only, n 0
+	 * when it could not be read) and the name shown now ("all" for the
+	 * whole desktop).  Called once the client exists, after every
+	 * geometry change, and once for each ll_rfb_server_select_monitor()
+	 * with `requested` set to the name asked for and err 0 or what
+	 * refused it (LL_ERR_NOT_FOUND: no such monitor; LL_ERR_DISABLED:
+	 * the viewer cannot follow a size change).  NULL: not wanted.
+	 */
+	void (*monitors)(void *user, const struct ll_platform_monitor *mons,
+			 size_t n, const char *current, int err,
+			 const char *requested);
 	void *user;
 };
 
@@ -73,6 +87,14 @@ int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
  * over in every case) as libvncserver's only, already connected client.
  */
 int ll_rfb_server_start(struct ll_rfb_server *s, int fd);
+/*
+ * Asks the RFB thread to show monitor `name` (NULL or "all": the whole
+ * desktop) from now on: the framebuffer takes the monitor's size (the
+ * viewer gets a DesktopSize / ExtendedDesktopSize update) and the answer
+ * comes through cbs.monitors.  Any thread.  LL_ERR_INVALID_ARG without a
+ * server, LL_ERR_CLOSED once its thread ended.
+ */
+int ll_rfb_server_select_monitor(struct ll_rfb_server *s, const char *name);
 /* Wakes the RFB thread (e.g. the gate closed: release held input). */
 void ll_rfb_server_wake(struct ll_rfb_server *s);
 /* Stops and joins the thread, frees everything.  NULL ok. */

@@ -68,6 +68,8 @@ struct ll_rfb_server {
 	unsigned features;
 
 	GThread *thread;
+	GAsyncQueue *selects;         /* monitor names asked for (char *) */
+	atomic_bool done;             /* the thread left its loop */
 	int wake[2];                  /* GTK thread -> RFB thread */
 	int shut_fd;                  /* dup of the client socket */
 	int client_fd;
@@ -296,6 +298,90 @@ static int resize(struct ll_rfb_server *s)
 	return 0;
 }
 
+static int update_damage(struct ll_rfb_server *s);
+
+/* Tells the session which monitors exist and which one is shown. */
+static void report_monitors(struct ll_rfb_server *s, int err,
+			    const char *requested)
+{
+	struct ll_platform_monitor *mons = NULL;
+	size_t n = 0, i;
+	bool found = false;
+	int r;
+
+	if (s->cbs.monitors == NULL)
+		return;
+	if ((r = ll_platform_monitors(s->p, &mons, &n)) != 0) {
+		mons = NULL;
+		n = 0;
+		if (err == 0)
+			err = r;
+	}
+	if (s->monitor != NULL && n > 0) {
+		for (i = 0; i < n; i++) {
+			if (!mons[i].is_all &&
+			    strcmp(mons[i].name, s->monitor) == 0)
+				found = true;
+		}
+		/* It went away: the platform fell back to the desktop. */
+		if (!found) {
+			free(s->monitor);
+			s->monitor = NULL;
+		}
+	}
+	s->cbs.monitors(s->cbs.user, mons, n,
+			s->monitor != NULL ? s->monitor : LL_PLATFORM_ALL, err,
+			requested);
+	free(mons);
+}
+
+/*
+ * Switches the capture to monitor `name` ("all": the desktop).  A refusal
+ * (unknown name, a viewer that cannot follow a size change) leaves the
+ * picture as it was and is reported; the return value is for failures
+ * that end the screen session (capture or memory).
+ */
+static int select_monitor(struct ll_rfb_server *s, const char *name)
+{
+	struct ll_capture_format fmt;
+	const char *want = strcmp(name, LL_PLATFORM_ALL) == 0 ? NULL : name;
+	char *copy = NULL;
+	int r, refused = 0;
+
+	if (want != NULL && (copy = strdup(want)) == NULL)
+		return LL_ERR_NOMEM;
+	if ((refused = ll_platform_select_monitor(s->p, want)) != 0)
+		goto report;
+	if ((r = ll_platform_get_format(s->p, &fmt)) != 0) {
+		free(copy);
+		return r;
+	}
+	if ((fmt.width != s->fmt.width || fmt.height != s->fmt.height) &&
+	    s->cl != NULL && !s->cl->useNewFBSize) {
+		/* Its picture would be garbage: keep the old selection. */
+		refused = LL_ERR_DISABLED;
+		ll_platform_select_monitor(s->p, s->monitor);
+		goto report;
+	}
+	free(s->monitor);
+	s->monitor = copy;
+	copy = NULL;
+	if (fmt.width != s->fmt.width || fmt.height != s->fmt.height ||
+	    fmt.stride != s->fmt.stride) {
+		if ((r = resize(s)) != 0)
+			return r;
+	} else {
+		find_monitor_origin(s, s->monitor);
+	}
+	/* The platform reports the whole new picture as damaged. */
+	if ((r = update_damage(s)) != 0)
+		return r;
+report:
+	free(copy);
+	report_monitors(s, refused, name);
+	return 0;
+}
+
 static int update_damage(struct ll_rfb_server *s)
 {
 	struct ll_capture_rect rects[RFB_DAMAGE_RECTS];
@@ -417,6 +503,9 @@ static int handle_platform(struct ll_rfb_server *s, bool readable)
 	if ((ev & (LL_PLATFORM_EV_DAMAGE | LL_PLATFORM_EV_GEOMETRY)) &&
 	    (r = update_damage(s)) != 0)
 		return r;
+	/* Monitors came or went: the technician's list follows. */
+	if (ev & LL_PLATFORM_EV_GEOMETRY)
+		report_monitors(s, 0, NULL);
 	if (ev & LL_PLATFORM_EV_CURSOR)
 		update_cursor(s);
 	update_pointer(s);
@@ -435,6 +524,7 @@ static gpointer rfb_thread(gpointer data)
 {
 	struct ll_rfb_server *s = data;
 	struct pollfd pfd[3];
+	char *name;
 	nfds_t n;
 	int r, pfd_x, timeout;
 
@@ -460,6 +550,7 @@ static gpointer rfb_thread(gpointer data)
 	s->cl->clientGoneHook = on_client_gone;
 	if (s->cbs.client_ready != NULL)
 		s->cbs.client_ready(s->cbs.user);
+	report_monitors(s, 0, NULL);
 
 	while (!atomic_load(&s->stop) && !s->client_gone) {
 		check_gate(s);
@@ -486,7 +577,15 @@ static gpointer rfb_thread(gpointer data)
 			drain(s->wake[0]);
 		if (atomic_load(&s->stop))
 			break;
-		r = handle_platform(s, pfd_x >= 0 && pfd[pfd_x].revents);
+		r = 0;
+		while (r == 0 &&
+		       (name = g_async_queue_try_pop(s->selects)) != NULL) {
+			r = select_monitor(s, name);
+			free(name);
+		}
+		if (r == 0)
+			r = handle_platform(s, pfd_x >= 0 &&
+						       pfd[pfd_x].revents);
 		if (r != 0) {
 			snprintf(s->why, sizeof(s->why),
 				 "screen capture failed: %s", ll_strerror(r));
@@ -500,6 +599,7 @@ static gpointer rfb_thread(gpointer data)
 		g_strlcpy(s->why, "the technician's viewer disconnected",
 			  sizeof(s->why));
 out:
+	atomic_store(&s->done, true);
 	release_all(s);
 	/* libvncserver closed its fd, but our dup keeps the socket open:
 	 * let the viewer's end see the end now. */
@@ -528,6 +628,7 @@ int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return LL_ERR_NOMEM;
 	s->wake[0] = s->wake[1] = s->shut_fd = s->client_fd = -1;
+	s->selects = g_async_queue_new_full(free);
 	s->ptr_x = s->ptr_y = -1;
 	s->gate = gate;
 	if (cbs != NULL)
@@ -618,6 +719,21 @@ int ll_rfb_server_start(struct ll_rfb_server *s, int fd)
 	return 0;
 }
 
+int ll_rfb_server_select_monitor(struct ll_rfb_server *s, const char *name)
+{
+	char *copy;
+
+	if (s == NULL || s->thread == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (atomic_load(&s->done))
+		return LL_ERR_CLOSED;
+	if ((copy = strdup(name != NULL ? name : LL_PLATFORM_ALL)) == NULL)
+		return LL_ERR_NOMEM;
+	g_async_queue_push(s->selects, copy);
+	ll_rfb_server_wake(s);
+	return 0;
+}
+
 void ll_rfb_server_wake(struct ll_rfb_server *s)
 {
 	ssize_t n;
@@ -657,6 +773,8 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	if (s->wake[1] >= 0)
 		close(s->wake[1]);
 	ll_platform_free(s->p);
+	if (s->selects != NULL)
+		g_async_queue_unref(s->selects);
 	free(s->fb);
 	free(s->desktop_name);
 	free(s->monitor);

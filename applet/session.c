@@ -55,12 +55,19 @@ struct rfb_link {
 	struct ll_session *s;   /* main thread only; NULL once detached */
 };
 
-enum rfb_msg_kind { RFB_MSG_READY = 1, RFB_MSG_ENDED };
+enum rfb_msg_kind { RFB_MSG_READY = 1, RFB_MSG_ENDED, RFB_MSG_MONITORS };
 
 struct rfb_msg {
 	struct rfb_link *link;
 	enum rfb_msg_kind kind;
 	char why[160];
+	/* RFB_MSG_MONITORS: what may travel of the platform's list */
+	struct ll_control_monitor mons[LL_CONTROL_MAX_MONITORS];
+	size_t n_mons;
+	char current[LL_PLATFORM_MONITOR_NAME_MAX];
+	int err;
+	bool answer;                    /* to a select_monitor */
+	char requested[LL_CONTROL_MAX_MONITOR_NAME + 1];
 };
 
 /* Audit reporting: one worker, reports in order. */
@@ -260,6 +267,8 @@ static void link_unref(struct rfb_link *l)
 
 static void on_rfb_msg_ready(struct ll_session *s);
 static void on_rfb_msg_ended(struct ll_session *s, const char *why);
+static void on_rfb_msg_monitors(struct ll_session *s,
+				const struct rfb_msg *m);
 
 static gboolean rfb_msg_dispatch(gpointer data)
 {
@@ -269,6 +278,8 @@ static gboolean rfb_msg_dispatch(gpointer data)
 	if (s != NULL) {
 		if (m->kind == RFB_MSG_READY)
 			on_rfb_msg_ready(s);
+		else if (m->kind == RFB_MSG_MONITORS)
+			on_rfb_msg_monitors(s, m);
 		else
 			on_rfb_msg_ended(s, m->why);
 	}
@@ -298,6 +309,46 @@ static void rfb_cb_ready(void *user)
 static void rfb_cb_ended(void *user, const char *reason)
 {
 	rfb_post(user, RFB_MSG_ENDED, reason);
+}
+
+/* RFB thread: the monitor list, reduced to what a monitors message can
+ * carry (names the schema refuses and sizes RFB cannot describe are
+ * left out; at most LL_CONTROL_MAX_MONITORS). */
+static void rfb_cb_monitors(void *user, const struct ll_platform_monitor *mons,
+			    size_t n, const char *current, int err,
+			    const char *requested)
+{
+	struct rfb_msg *m = g_new0(struct rfb_msg, 1);
+	struct ll_control_monitor *c;
+	size_t i;
+
+	m->link = link_ref(user);
+	m->kind = RFB_MSG_MONITORS;
+	m->err = err;
+	g_strlcpy(m->current, current, sizeof(m->current));
+	if (requested != NULL) {
+		m->answer = true;
+		g_strlcpy(m->requested, requested, sizeof(m->requested));
+	}
+	for (i = 0; i < n && m->n_mons < LL_CONTROL_MAX_MONITORS; i++) {
+		if (!ll_control_monitor_name_ok(mons[i].name) ||
+		    !g_utf8_validate(mons[i].name, -1, NULL) ||
+		    mons[i].width == 0 || mons[i].height == 0 ||
+		    mons[i].width > LL_CONTROL_MAX_COORD ||
+		    mons[i].height > LL_CONTROL_MAX_COORD ||
+		    mons[i].x < -LL_CONTROL_MAX_COORD ||
+		    mons[i].x > LL_CONTROL_MAX_COORD ||
+		    mons[i].y < -LL_CONTROL_MAX_COORD ||
+		    mons[i].y > LL_CONTROL_MAX_COORD)
+			continue;
+		c = &m->mons[m->n_mons++];
+		g_strlcpy(c->name, mons[i].name, sizeof(c->name));
+		c->x = mons[i].x;
+		c->y = mons[i].y;
+		c->width = mons[i].width;
+		c->height = mons[i].height;
+	}
+	g_idle_add(rfb_msg_dispatch, m);
 }
 
 static void stop_rfb(struct ll_session *s)
@@ -330,6 +381,7 @@ static void stop_rfb(struct ll_session *s)
 	 * may our reference to the link go: the thread posts with it. */
 	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb);
 	LL_FREE_AND_NULL(link_unref, s->link);
+	ll_session_bar_set_sharing(s->bar, NULL);
 }
 
 static void fail_screen(struct ll_session *s, const char *what, int r)
@@ -364,6 +416,7 @@ static void start_rfb(struct ll_session *s)
 	s->link->s = s;
 	cbs.client_ready = rfb_cb_ready;
 	cbs.ended = rfb_cb_ended;
+	cbs.monitors = rfb_cb_monitors;
 	cbs.user = s->link;
 	r = ll_rfb_server_new(p, ll_applet_gate(s->a), s->monitor, LL_PRODUCT,
 			      &cbs, &s->rfb);
@@ -411,6 +464,131 @@ static void on_rfb_msg_ready(struct ll_session *s)
 	update_bar(s, (s->granted & LL_CAP_CONTROL) ?
 		      "The technician sees your screen and may control it." :
 		      "The technician sees your screen.");
+}
+
+static void send_error(struct ll_session *s, const char *code,
+		       const char *message)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_ERROR };
+
+	m.u.error.code = (char *)code;
+	m.u.error.message = (char *)message;
+	send_ctl(s, &m);
+}
+
+/* What the session bar says is shared. */
+static void update_sharing(struct ll_session *s, const struct rfb_msg *m)
+{
+	const struct ll_control_monitor *c = NULL;
+	char *t;
+	size_t i;
+
+	for (i = 0; i < m->n_mons; i++)
+		if (strcmp(m->mons[i].name, m->current) == 0)
+			c = &m->mons[i];
+	if (strcmp(m->current, LL_PLATFORM_ALL) == 0)
+		t = c != NULL ? g_strdup_printf("Shown: your whole screen "
+						"(%u\u00d7%u)",
+						c->width, c->height)
+			      : g_strdup("Shown: your whole screen");
+	else
+		t = c != NULL ? g_strdup_printf("Shown: monitor %s only "
+						"(%u\u00d7%u)",
+						c->name, c->width, c->height)
+			      : g_strdup_printf("Shown: monitor %s only",
+						m->current);
+	ll_session_bar_set_sharing(s->bar, t);
+	g_free(t);
+}
+
+/*
+ * The RFB thread's monitor list, after the view grant only (the RFB
+ * server does not exist before it): an answer to select_monitor that
+ * failed becomes an error, anything else a monitors message.
+ */
+static void on_rfb_msg_monitors(struct ll_session *s, const struct rfb_msg *m)
+{
+	struct ll_control_msg out = { .type = LL_CONTROL_MONITORS };
+	GString *names;
+	char *t;
+	size_t i;
+	bool known = false;
+
+	if (s->state != S_RUNNING || !(s->granted & LL_CAP_VIEW))
+		return;
+	if (m->answer && m->err != 0) {
+		if (m->err == LL_ERR_NOT_FOUND) {
+			names = g_string_new(NULL);
+			for (i = 0; i < m->n_mons; i++)
+				g_string_append_printf(names, "%s%s",
+						       i > 0 ? ", " : "",
+						       m->mons[i].name);
+			t = g_strdup_printf("no monitor named \"%s\" on this "
+					    "screen (there are: %s)",
+					    m->requested, names->str);
+			send_error(s, "unknown_monitor", t);
+			g_string_free(names, TRUE);
+		} else if (m->err == LL_ERR_DISABLED) {
+			t = g_strdup_printf("cannot show monitor \"%s\": the "
+					    "viewer cannot follow a change "
+					    "of the screen size",
+					    m->requested);
+			send_error(s, "monitor_unavailable", t);
+		} else {
+			t = g_strdup_printf("cannot show monitor \"%s\": %s",
+					    m->requested,
+					    ll_strerror(m->err));
+			send_error(s, "monitor_unavailable", t);
+		}
+		ll_info("monitor \"%s\" not selected: %s", m->requested,
+			ll_strerror(m->err));
+		g_free(t);
+		return;
+	}
+	for (i = 0; i < m->n_mons; i++)
+		if (strcmp(m->mons[i].name, m->current) == 0)
+			known = true;
+	/* Keeps the choice for a viewer that reconnects. */
+	g_free(s->monitor);
+	s->monitor = strcmp(m->current, LL_PLATFORM_ALL) == 0 ?
+			     NULL : g_strdup(m->current);
+	update_sharing(s, m);
+	if (!known) {
+		/* Its name cannot travel (or no list): say nothing wrong. */
+		ll_warn("the monitor list cannot be sent to the technician");
+		if (m->answer)
+			send_error(s, "monitor_unavailable",
+				   "the monitor list cannot be described");
+		return;
+	}
+	if (m->answer)
+		ll_info("the technician now sees %s", m->current);
+	out.u.monitors.list = (struct ll_control_monitor *)m->mons;
+	out.u.monitors.n = m->n_mons;
+	out.u.monitors.current = (char *)m->current;
+	send_ctl(s, &out);
+}
+
+/* The technician picks what to see: honoured only while view is granted
+ * and the screen is being shared; the name is checked by the RFB thread
+ * against the monitors that exist right now. */
+static void handle_select_monitor(struct ll_session *s, const char *name)
+{
+	int r;
+
+	if (!(s->granted & LL_CAP_VIEW)) {
+		/* Not a word about the screen before consent. */
+		send_error(s, "not_granted", "choosing a monitor needs the "
+					     "view permission");
+		return;
+	}
+	if (s->rfb == NULL) {
+		send_error(s, "monitor_unavailable", "the screen is not being "
+						     "shared right now");
+		return;
+	}
+	if ((r = ll_rfb_server_select_monitor(s->rfb, name)) != 0)
+		send_error(s, "monitor_unavailable", ll_strerror(r));
 }
 
 static void on_rfb_msg_ended(struct ll_session *s, const char *why)
@@ -605,6 +783,9 @@ static void on_control(struct ll_session_io *io,
 		break;
 	case LL_CONTROL_REQUEST:
 		handle_request(s, msg->u.request.id, msg->u.request.caps);
+		break;
+	case LL_CONTROL_SELECT_MONITOR:
+		handle_select_monitor(s, msg->u.select_monitor.name);
 		break;
 	case LL_CONTROL_ERROR:
 		ll_warn("the technician's console reported an error (%s)",

@@ -16,6 +16,7 @@ struct ll_session_bar {
 	GtkWidget *win;
 	GtkWidget *may;
 	GtkWidget *status;
+	GtkWidget *sharing;
 	GtkWidget *stop;
 	void (*on_stop_control)(void *user);
 	void (*on_end)(void *user);
@@ -126,6 +127,16 @@ struct ll_session_bar *ll_session_bar_new(
 	gtk_label_set_max_width_chars(GTK_LABEL(bar->status), 46);
 	atk_object_set_name(gtk_widget_get_accessible(bar->status), "Status");
 
+	/* Which monitor the technician sees: shown while anything is. */
+	bar->sharing = gtk_label_new(NULL);
+	gtk_label_set_xalign(GTK_LABEL(bar->sharing), 0);
+	gtk_label_set_line_wrap(GTK_LABEL(bar->sharing), TRUE);
+	gtk_label_set_width_chars(GTK_LABEL(bar->sharing), 46);
+	gtk_label_set_max_width_chars(GTK_LABEL(bar->sharing), 46);
+	gtk_widget_set_no_show_all(bar->sharing, TRUE);
+	atk_object_set_name(gtk_widget_get_accessible(bar->sharing),
+			    "Shown to the technician");
+
 	buttons = gtk_button_box_new(GTK_ORIENTATION_HORIZONTAL);
 	gtk_button_box_set_layout(GTK_BUTTON_BOX(buttons), GTK_BUTTONBOX_END);
 	gtk_box_set_spacing(GTK_BOX(buttons), 8);
@@ -140,6 +151,7 @@ struct ll_session_bar *ll_session_bar_new(
 	gtk_box_pack_start(GTK_BOX(box), who, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar->may, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar->status, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), bar->sharing, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), buttons, FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(bar->win), box);
 
@@ -169,6 +181,15 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 	if (status != NULL)
 		gtk_label_set_text(GTK_LABEL(bar->status), status);
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
+}
+
+void ll_session_bar_set_sharing(struct ll_session_bar *bar,
+				const char *text)
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	gtk_label_set_text(GTK_LABEL(bar->sharing), text != NULL ? text : "");
+	gtk_widget_set_visible(bar->sharing, text != NULL);
 }
 
 void ll_session_bar_free(struct ll_session_bar *bar)

@@ -30,17 +30,51 @@ fi
 fingerprint=$(openssl x509 -noout -fingerprint -sha256 -in "$state/cert.pem" |
 	sed 's/^.*=//')
 
+applet=build-run/applet/lifeline-applet
+agent=build-run/agent/lifeline-agent
+url="https://$listen"
+
 cat <<MSG
 
   Lifeline relay
-  URL:          https://$listen/
+  URL:          $url/
   certificate:  $state/cert.pem
   SHA-256:      $fingerprint
   admin user:   $admin
   password:     $password   (one-time; a new one is made at each start)
 
-  Try: curl --cacert $state/cert.pem https://$listen/healthz
+  The technician's console (opened now when a desktop is available):
+    $agent --relay $url --ca $state/cert.pem
+  Log in, press "New PIN", read the PIN out. The end user starts:
+    $applet --relay $url --ca $state/cert.pem
+  A script can do the same with: $agent --cli --relay $url --ca $state/cert.pem ...
+
+  Try: curl --cacert $state/cert.pem $url/healthz
   Stop with Ctrl-C.
 
 MSG
-exec "$relay" serve --state-dir "$state" --listen "$listen"
+
+"$relay" serve --state-dir "$state" --listen "$listen" &
+relay_pid=$!
+agent_pid=
+stop() {
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
+	kill -TERM "$relay_pid" 2>/dev/null
+}
+trap stop INT TERM
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+	sleep 1
+	"$agent" --relay "$url" --ca "$state/cert.pem" &
+	agent_pid=$!
+else
+	echo "run: no desktop (DISPLAY is not set): not opening the agent window"
+fi
+wait "$relay_pid"
+status=$?
+# Interrupted by Ctrl-C: the trap asked the relay to stop; wait for it.
+if [ "$status" -gt 128 ]; then
+	wait "$relay_pid"
+	status=$?
+fi
+[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
+exit "$status"

@@ -60,6 +60,11 @@ static const char *const f_offer[] = {"type", "channel", "name", "size",
 static const char *const f_accept[] = {"type", "channel", "offset", NULL};
 static const char *const f_end[] = {"type", "reason", NULL};
 static const char *const f_error[] = {"type", "code", "message", NULL};
+static const char *const f_monitors[] = {"type", "monitors", "current",
+					 NULL};
+static const char *const f_select[] = {"type", "name", NULL};
+static const char *const f_monitor[] = {"name", "x", "y", "width", "height",
+					NULL};
 
 static const struct {
 	enum ll_control_type type;
@@ -76,6 +81,8 @@ static const struct {
 	{LL_CONTROL_FILE_ACCEPT, "file_accept", f_accept},
 	{LL_CONTROL_END, "end", f_end},
 	{LL_CONTROL_ERROR, "error", f_error},
+	{LL_CONTROL_MONITORS, "monitors", f_monitors},
+	{LL_CONTROL_SELECT_MONITOR, "select_monitor", f_select},
 };
 
 const char *ll_control_type_name(int type)
@@ -110,6 +117,13 @@ void ll_control_msg_free(struct ll_control_msg *m)
 	case LL_CONTROL_ERROR:
 		free(m->u.error.code);
 		free(m->u.error.message);
+		break;
+	case LL_CONTROL_MONITORS:
+		free(m->u.monitors.list);
+		free(m->u.monitors.current);
+		break;
+	case LL_CONTROL_SELECT_MONITOR:
+		free(m->u.select_monitor.name);
 		break;
 	default:
 		break;
@@ -281,6 +295,151 @@ static bool valid_code(const char *s)
 	return true;
 }
 
+bool ll_control_monitor_name_ok(const char *name)
+{
+	size_t len;
+
+	if (name == NULL)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len > LL_CONTROL_MAX_MONITOR_NAME)
+		return false;
+	for (; *name != '\0'; name++) {
+		unsigned char ch = (unsigned char)*name;
+
+		/* Shown to people on both sides: no controls. */
+		if (ch < 0x20 || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* A monitor name field: get_str's rules plus the name rules. */
+static int get_mon_name(struct pctx *c, json_t *o, const char *key,
+			char **out)
+{
+	char *s = NULL;
+	int r;
+
+	if ((r = get_str(c, o, key, true, LL_CONTROL_MAX_MONITOR_NAME, false,
+			 &s)) != 0)
+		return r;
+	if (!ll_control_monitor_name_ok(s)) {
+		free(s);
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"%s\" must not hold control characters",
+			    key);
+	}
+	*out = s;
+	return 0;
+}
+
+/* An integer in [min, max], min may be negative. */
+static int get_i32(struct pctx *c, json_t *o, const char *key, int32_t min,
+		   int32_t max, int32_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	json_int_t n;
+
+	if (v == NULL)
+		return perr(c, LL_ERR_SCHEMA, "missing field \"%s\"", key);
+	if (!json_is_integer(v))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"%s\" must be an integer", key);
+	n = json_integer_value(v);
+	if (n < min || n > max)
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"%s\" out of range (%d..%d)", key,
+			    (int)min, (int)max);
+	*out = (int32_t)n;
+	return 0;
+}
+
+static int parse_monitor(struct pctx *c, json_t *e, size_t idx,
+			 struct ll_control_monitor *mon)
+{
+	const char *key;
+	char tmp[40], *name = NULL;
+	int32_t w = 0, h = 0;
+	json_t *v;
+	size_t i;
+	int r;
+
+	if (!json_is_object(e))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"monitors\": entry %zu is not an object",
+			    idx);
+	json_object_foreach(e, key, v) {
+		for (i = 0; f_monitor[i] != NULL; i++) {
+			if (strcmp(f_monitor[i], key) == 0)
+				break;
+		}
+		if (f_monitor[i] == NULL)
+			return perr(c, LL_ERR_SCHEMA,
+				    "unknown field \"%s\" in monitor %zu",
+				    safe(key, tmp, sizeof(tmp)), idx);
+	}
+	if ((r = get_mon_name(c, e, "name", &name)) != 0)
+		return r;
+	memcpy(mon->name, name, strlen(name) + 1);
+	free(name);
+	if ((r = get_i32(c, e, "x", -LL_CONTROL_MAX_COORD,
+			 LL_CONTROL_MAX_COORD, &mon->x)) != 0 ||
+	    (r = get_i32(c, e, "y", -LL_CONTROL_MAX_COORD,
+			 LL_CONTROL_MAX_COORD, &mon->y)) != 0 ||
+	    (r = get_i32(c, e, "width", 1, LL_CONTROL_MAX_COORD, &w)) != 0 ||
+	    (r = get_i32(c, e, "height", 1, LL_CONTROL_MAX_COORD, &h)) != 0)
+		return r;
+	mon->width = (uint32_t)w;
+	mon->height = (uint32_t)h;
+	return 0;
+}
+
+static int parse_monitors(struct pctx *c, json_t *o,
+			  struct ll_control_msg *m)
+{
+	json_t *v = json_object_get(o, "monitors"), *e;
+	struct ll_control_monitor *list;
+	size_t i, j, n;
+	int r;
+
+	if (v == NULL)
+		return perr(c, LL_ERR_SCHEMA, "missing field \"monitors\"");
+	if (!json_is_array(v))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"monitors\" must be an array");
+	n = json_array_size(v);
+	if (n == 0)
+		return perr(c, LL_ERR_SCHEMA, "field \"monitors\" is empty");
+	if (n > LL_CONTROL_MAX_MONITORS)
+		return perr(c, LL_ERR_TOO_LARGE,
+			    "field \"monitors\" over %u entries",
+			    LL_CONTROL_MAX_MONITORS);
+	if ((list = calloc(n, sizeof(*list))) == NULL)
+		return perr(c, LL_ERR_NOMEM, "out of memory");
+	/* Owned by m from here: freed with it on any error. */
+	m->u.monitors.list = list;
+	json_array_foreach(v, i, e) {
+		if ((r = parse_monitor(c, e, i, &list[i])) != 0)
+			return r;
+		for (j = 0; j < i; j++) {
+			if (strcmp(list[j].name, list[i].name) == 0)
+				return perr(c, LL_ERR_SCHEMA,
+					    "field \"monitors\": a name "
+					    "appears twice");
+		}
+		m->u.monitors.n = i + 1;
+	}
+	if ((r = get_mon_name(c, o, "current", &m->u.monitors.current)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i].name, m->u.monitors.current) == 0)
+			return 0;
+	}
+	return perr(c, LL_ERR_SCHEMA,
+		    "field \"current\" names no monitor of the list");
+}
+
 static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 {
 	uint64_t n = 0;
@@ -381,6 +540,10 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 				    "and '_'");
 		return get_str(c, o, "message", true, LL_CONTROL_MAX_STRING,
 			       false, &m->u.error.message);
+	case LL_CONTROL_MONITORS:
+		return parse_monitors(c, o, m);
+	case LL_CONTROL_SELECT_MONITOR:
+		return get_mon_name(c, o, "name", &m->u.select_monitor.name);
 	}
 	return perr(c, LL_ERR_INTERNAL, "unhandled type");
 }
@@ -540,6 +703,41 @@ static int set_str(json_t *o, const char *key, const char *s)
 	return set(o, key, v);
 }
 
+static int build_monitors(const struct ll_control_msg *m, json_t *o)
+{
+	const struct ll_control_monitor *mon;
+	json_t *a, *e;
+	size_t i;
+	int r;
+
+	/* The parse-back refuses what is out of range; these limits only
+	 * keep the values exact on their way into JSON. */
+	if (m->u.monitors.n > LL_CONTROL_MAX_MONITORS ||
+	    (m->u.monitors.n > 0 && m->u.monitors.list == NULL))
+		return m->u.monitors.n > LL_CONTROL_MAX_MONITORS ?
+			       LL_ERR_TOO_LARGE : LL_ERR_SCHEMA;
+	if ((a = json_array()) == NULL)
+		return LL_ERR_NOMEM;
+	if ((r = set(o, "monitors", a)) != 0)
+		return r;
+	for (i = 0; i < m->u.monitors.n; i++) {
+		mon = &m->u.monitors.list[i];
+		if (memchr(mon->name, '\0', sizeof(mon->name)) == NULL)
+			return LL_ERR_SCHEMA;
+		if ((e = json_object()) == NULL)
+			return LL_ERR_NOMEM;
+		if (json_array_append_new(a, e) != 0)
+			return LL_ERR_NOMEM;
+		if ((r = set_str(e, "name", mon->name)) != 0 ||
+		    (r = set(e, "x", json_integer(mon->x))) != 0 ||
+		    (r = set(e, "y", json_integer(mon->y))) != 0 ||
+		    (r = set(e, "width", json_integer(mon->width))) != 0 ||
+		    (r = set(e, "height", json_integer(mon->height))) != 0)
+			return r;
+	}
+	return set_str(o, "current", m->u.monitors.current);
+}
+
 static int build(const struct ll_control_msg *m, json_t *o)
 {
 	const char *tn = ll_control_type_name(m->type);
@@ -602,6 +800,10 @@ static int build(const struct ll_control_msg *m, json_t *o)
 		if ((r = set_str(o, "code", m->u.error.code)) != 0)
 			return r;
 		return set_str(o, "message", m->u.error.message);
+	case LL_CONTROL_MONITORS:
+		return build_monitors(m, o);
+	case LL_CONTROL_SELECT_MONITOR:
+		return set_str(o, "name", m->u.select_monitor.name);
 	}
 	return LL_ERR_UNKNOWN_TYPE;
 }

@@ -15,13 +15,22 @@
  *   file_accept  {type, channel, offset}           offset: resume point
  *   end          {type, reason}
  *   error        {type, code, message}
+ *   monitors     {type, monitors: [{name, x, y, width, height}], current}
+ *                applet tells which screens it can share (entry "all"
+ *                is the whole desktop) and which one it shares now;
+ *                sent only once `view` is granted (it is screen geometry)
+ *   select_monitor {type, name}                agent picks one ("all" ok)
  *
  * Field rules: id 0..2^32-1; capabilities a non-empty array of distinct
  * names of LL_CAP_*; channel 2..65535 (file channels); size and offset
  * 0..2^53; sha256 64 lowercase hex digits; name 1..255 bytes without '/',
  * '\\', control characters, "." or ".."; chat text 1..4096 bytes; other
  * strings up to 1024 bytes; no string may hold NUL.  A whole message is
- * at most LL_CONTROL_MAX_MSG bytes.
+ * at most LL_CONTROL_MAX_MSG bytes.  Monitors: 1..LL_CONTROL_MAX_MONITORS
+ * entries with distinct names; a monitor name (also select_monitor's and
+ * current, which must be one of the names) is 1..64 bytes without
+ * control characters; x and y -65535..65535, width and height 1..65535
+ * (what RFB can describe).
  *
  * Errors: LL_ERR_TOO_LARGE (message or a string over its cap),
  * LL_ERR_BAD_JSON (not JSON, duplicate keys, trailing bytes),
@@ -35,6 +44,7 @@
 #ifndef LL_CONTROL_H
 #define LL_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +56,9 @@ struct ll_buf;
 #define LL_CONTROL_MAX_FILENAME 255u
 #define LL_CONTROL_MAX_STRING 1024u
 #define LL_CONTROL_MAX_SIZE 9007199254740992ULL  /* 2^53: exact in JSON */
+#define LL_CONTROL_MAX_MONITORS 16u
+#define LL_CONTROL_MAX_MONITOR_NAME 64u
+#define LL_CONTROL_MAX_COORD 65535
 /* Size for the error sentence buffer of the parse functions. */
 #define LL_CONTROL_ERR_LEN 160
 
@@ -75,6 +88,8 @@ enum ll_control_type {
 	LL_CONTROL_FILE_ACCEPT,
 	LL_CONTROL_END,
 	LL_CONTROL_ERROR,
+	LL_CONTROL_MONITORS,
+	LL_CONTROL_SELECT_MONITOR,
 };
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
@@ -82,6 +97,13 @@ const char *ll_control_type_name(int type);
 enum ll_control_role {
 	LL_ROLE_AGENT = 1,
 	LL_ROLE_APPLET = 2,
+};
+
+/* One entry of a monitors message (coordinates of the whole desktop). */
+struct ll_control_monitor {
+	char name[LL_CONTROL_MAX_MONITOR_NAME + 1];
+	int32_t x, y;
+	uint32_t width, height;
 };
 
 /*
@@ -132,10 +154,21 @@ struct ll_control_msg {
 			char *code;        /* e.g. "protocol", [a-z_]+ */
 			char *message;
 		} error;
+		struct {
+			size_t n;
+			struct ll_control_monitor *list;  /* n entries */
+			char *current;     /* one of the names */
+		} monitors;
+		struct {
+			char *name;
+		} select_monitor;
 	} u;
 };
 
 void ll_control_msg_free(struct ll_control_msg *m);
+
+/* True when name may travel as a monitor name (the rules above). */
+bool ll_control_monitor_name_ok(const char *name);
 
 /*
  * Parse one JSON message of len bytes.  0 with *out set (caller frees), or

@@ -14,6 +14,12 @@
  *  allow  Alt+A answers grant, and only after the grant channel 1 opens
  *         and carries RFB's version string; the applet listens on no
  *         socket; the user's "End session" (Alt+E) ends it with status 0.
+ *  monitors  with a second (virtual RandR) monitor: no monitors message
+ *         and no select_monitor honoured before view is granted; after
+ *         Alt+A the list names both with their geometry; select_monitor
+ *         switches the capture and the RFB framebuffer follows
+ *         (DesktopSize), an unknown name is a control error and the
+ *         session goes on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,9 +33,12 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <X11/Xlib.h>
+#include <X11/extensions/Xrandr.h>
 
 #include "harness.h"
 #include "ll_api_client.h"
+#include "ll_buf.h"
 #include "ll_control.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
@@ -178,6 +187,12 @@ struct agent {
 	GByteArray *rfb;
 	bool bridge;           /* bridge channel 1 to viewer_fd */
 	int viewer_fd;
+	/* order of arrival, to tell what came before the grant */
+	int seq, grant_seq, monitors_seq;
+	int n_monitors, n_error;
+	struct ll_control_msg *monitors;   /* the latest */
+	char error_code[64];
+	char error_message[1100];
 };
 
 static void ag_ready(struct ll_session_io *io, void *user)
@@ -201,7 +216,33 @@ static void ag_control(struct ll_session_io *io,
 	} else if (m->type == LL_CONTROL_REVOKE) {
 		ag->n_revoke++;
 		ag->revoke_caps = m->u.revoke.caps;
+	} else if (m->type == LL_CONTROL_MONITORS) {
+		struct ll_buf *b = ll_buf_new(LL_CONTROL_MAX_MSG);
+
+		/* A copy through the wire format: the callback's is
+		 * borrowed. */
+		ag->n_monitors++;
+		ag->monitors_seq = ++ag->seq;
+		ll_control_msg_free(ag->monitors);
+		ag->monitors = NULL;
+		g_assert_cmpint(ll_control_serialize(m, b), ==, 0);
+		g_assert_cmpint(ll_control_parse(ll_buf_data(b), ll_buf_len(b),
+						 &ag->monitors, NULL, 0), ==,
+				0);
+		ll_buf_free(b);
+		g_test_message("monitors: %zu, current %s",
+			       m->u.monitors.n, m->u.monitors.current);
+	} else if (m->type == LL_CONTROL_ERROR) {
+		ag->n_error++;
+		g_strlcpy(ag->error_code, m->u.error.code,
+			  sizeof(ag->error_code));
+		g_strlcpy(ag->error_message, m->u.error.message,
+			  sizeof(ag->error_message));
+		g_test_message("error %s: %s", m->u.error.code,
+			       m->u.error.message);
 	}
+	if (m->type == LL_CONTROL_GRANT)
+		ag->grant_seq = ++ag->seq;
 }
 
 static void ag_open(struct ll_session_io *io, uint16_t ch, void *user)
@@ -321,6 +362,7 @@ static void agent_free(struct agent *ag)
 		close(ag->viewer_fd);
 	ll_session_io_free(ag->io);
 	g_byte_array_unref(ag->rfb);
+	ll_control_msg_free(ag->monitors);
 }
 
 /* ---- the applet ---- */
@@ -716,6 +758,243 @@ static void test_allow(void)
 	lh_pin_clear(&pin);
 }
 
+/* ---- monitors ---- */
+
+static void agent_select(struct agent *ag, const char *name)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_SELECT_MONITOR };
+
+	m.u.select_monitor.name = (char *)name;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+}
+
+static const struct ll_control_monitor *
+agent_monitor(const struct agent *ag, const char *name)
+{
+	size_t i;
+
+	for (i = 0; ag->monitors != NULL && i < ag->monitors->u.monitors.n;
+	     i++)
+		if (strcmp(ag->monitors->u.monitors.list[i].name, name) == 0)
+			return &ag->monitors->u.monitors.list[i];
+	return NULL;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void fb_request(struct agent *ag, bool incremental, uint16_t x,
+		       uint16_t y, uint16_t w, uint16_t h)
+{
+	uint8_t m[10] = { 3, incremental };
+
+	put16(m + 2, x);
+	put16(m + 4, y);
+	put16(m + 6, w);
+	put16(m + 8, h);
+	viewer_write(ag, m, sizeof(m));
+}
+
+/*
+ * Reads FramebufferUpdates (raw pixels skipped, 32 bpp) until one carries
+ * a DesktopSize rectangle (*w, *h set, true) or timeout_ms passed.
+ * Every raw rectangle must lie inside the size in force: *w x *h.
+ */
+static bool read_until_resize(struct agent *ag, uint16_t *w, uint16_t *h,
+			      int timeout_ms)
+{
+	int64_t end = lh_now_ms() + timeout_ms;
+	uint8_t b[12], *px;
+	uint32_t nrects, r, rx, ry, rw, rh;
+	int32_t enc;
+	bool resized = false;
+
+	while (!resized && lh_now_ms() < end) {
+		if (!viewer_read(ag, b, 4, (int)(end - lh_now_ms())))
+			return false;
+		g_assert_cmpuint(b[0], ==, 0);  /* FramebufferUpdate only */
+		nrects = b[2] << 8 | b[3];
+		for (r = 0; r < nrects; r++) {
+			g_assert_true(viewer_read(ag, b, 12, 5000));
+			rx = b[0] << 8 | b[1];
+			ry = b[2] << 8 | b[3];
+			rw = b[4] << 8 | b[5];
+			rh = b[6] << 8 | b[7];
+			enc = (int32_t)((uint32_t)b[8] << 24 |
+					(uint32_t)b[9] << 16 |
+					(uint32_t)b[10] << 8 | b[11]);
+			if (enc == -223) {      /* DesktopSize */
+				*w = (uint16_t)rw;
+				*h = (uint16_t)rh;
+				resized = true;
+				continue;
+			}
+			g_assert_cmpint(enc, ==, 0);    /* raw */
+			g_assert_cmpuint(rx + rw, <=, *w);
+			g_assert_cmpuint(ry + rh, <=, *h);
+			px = g_malloc((size_t)rw * rh * 4 + 1);
+			g_assert_true(viewer_read(ag, px, (size_t)rw * rh * 4,
+						  10000));
+			g_free(px);
+		}
+	}
+	return resized;
+}
+
+static void test_monitors(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	const struct ll_control_monitor *all, *mon2;
+	Display *dpy = XOpenDisplay(display);
+	Atom name;
+	XRRMonitorInfo *vm;
+	uint8_t b[64], n;
+	uint16_t w, h;
+	char *win, *log;
+	int before;
+
+	/* A second monitor on the right half, as `xrandr --setmonitor
+	 * LL-MON2 400/100x300/75+600+100 none` (tests/e2e). */
+	g_assert_nonnull(dpy);
+	name = XInternAtom(dpy, "LL-MON2", False);
+	vm = XRRAllocateMonitor(dpy, 0);
+	vm->name = name;
+	vm->x = 600;
+	vm->y = 100;
+	vm->width = 400;
+	vm->height = 300;
+	vm->mwidth = 100;
+	vm->mheight = 75;
+	XRRSetMonitor(dpy, DefaultRootWindow(dpy), vm);
+	XRRFreeMonitors(vm);
+	XSync(dpy, False);
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "monitors");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+
+	/* Before any consent: refused without a word about the screen. */
+	agent_select(&ag, "LL-MON2");
+	WAIT_FOR(ag.n_error > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_error, ==, 1);
+	g_assert_cmpstr(ag.error_code, ==, "not_granted");
+	g_assert_null(strstr(ag.error_message, "LL-MON2"));
+
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	agent_select(&ag, "all");
+	WAIT_FOR(ag.n_error > 1 || ag.closed, 10000);
+	g_assert_cmpstr(ag.error_code, ==, "not_granted");
+	spin(1000);
+	g_assert_cmpint(ag.n_monitors, ==, 0);
+	g_assert_cmpint(ag.n_open, ==, 0);
+
+	ag.bridge = true;
+	key("alt+a");
+	WAIT_FOR((ag.n_monitors > 0 && ag.viewer_fd >= 0) || ag.closed,
+		 15000);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpint(ag.n_monitors, ==, 1);
+	/* The list came after the grant, never before. */
+	g_assert_cmpint(ag.monitors_seq, >, ag.grant_seq);
+	g_assert_cmpstr(ag.monitors->u.monitors.current, ==, "all");
+	g_assert_cmpstr(ag.monitors->u.monitors.list[0].name, ==, "all");
+	all = agent_monitor(&ag, "all");
+	g_assert_cmpuint(all->width, ==, 1024);
+	g_assert_cmpuint(all->height, ==, 768);
+	mon2 = agent_monitor(&ag, "LL-MON2");
+	g_assert_nonnull(mon2);
+	g_assert_cmpint(mon2->x, ==, 600);
+	g_assert_cmpint(mon2->y, ==, 100);
+	g_assert_cmpuint(mon2->width, ==, 400);
+	g_assert_cmpuint(mon2->height, ==, 300);
+	/* Xvfb's own screen is listed too. */
+	g_assert_cmpuint(ag.monitors->u.monitors.n, >=, 3);
+
+	/* An RFB viewer that follows size changes (DesktopSize). */
+	g_assert_true(viewer_read(&ag, b, 12, 10000));
+	g_assert_cmpmem(b, 12, "RFB 003.008\n", 12);
+	viewer_write(&ag, "RFB 003.008\n", 12);
+	g_assert_true(viewer_read(&ag, &n, 1, 5000));
+	g_assert_true(viewer_read(&ag, b, n, 5000));
+	viewer_write(&ag, "\x01", 1);
+	g_assert_true(viewer_read(&ag, b, 4, 5000));
+	g_assert_cmpuint(b[3], ==, 0);
+	viewer_write(&ag, "\x01", 1);
+	g_assert_true(viewer_read(&ag, b, 24, 5000));
+	w = (uint16_t)(b[0] << 8 | b[1]);
+	h = (uint16_t)(b[2] << 8 | b[3]);
+	g_assert_cmpuint(w, ==, 1024);
+	g_assert_cmpuint(h, ==, 768);
+	g_assert_cmpuint(b[4], ==, 32);
+	g_assert_true(viewer_read(&ag, b + 24, b[23], 5000));
+	/* SetEncodings: raw, DesktopSize (-223). */
+	viewer_write(&ag, "\x02\x00\x00\x02\x00\x00\x00\x00\xff\xff\xff\x21",
+		     12);
+	fb_request(&ag, false, 0, 0, 32, 32);
+	g_assert_false(read_until_resize(&ag, &w, &h, 1500));
+
+	/* Switch: the answer names it, the framebuffer follows. */
+	before = ag.n_monitors;
+	agent_select(&ag, "LL-MON2");
+	WAIT_FOR(ag.n_monitors > before || ag.n_error > 2 || ag.closed,
+		 10000);
+	g_assert_cmpint(ag.n_monitors, ==, before + 1);
+	g_assert_cmpstr(ag.monitors->u.monitors.current, ==, "LL-MON2");
+	fb_request(&ag, true, 0, 0, 32, 32);
+	g_assert_true(read_until_resize(&ag, &w, &h, 10000));
+	g_assert_cmpuint(w, ==, 400);
+	g_assert_cmpuint(h, ==, 300);
+	fb_request(&ag, false, 0, 0, 400, 300);
+	g_assert_false(read_until_resize(&ag, &w, &h, 1500));
+	spin(300);
+	screenshot("applet-session-bar-monitor");
+
+	/* An unknown name: a clear error, nothing changes, the session
+	 * goes on. */
+	before = ag.n_monitors;
+	agent_select(&ag, "no-such-monitor");
+	WAIT_FOR(ag.n_error > 2 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_error, ==, 3);
+	g_assert_cmpstr(ag.error_code, ==, "unknown_monitor");
+	g_assert_nonnull(strstr(ag.error_message, "no-such-monitor"));
+	g_assert_nonnull(strstr(ag.error_message, "LL-MON2"));
+	g_assert_cmpint(ag.n_monitors, ==, before);
+	g_assert_false(ag.closed);
+	g_assert_false(ap.exited);
+
+	/* Back to the whole desktop. */
+	agent_select(&ag, "all");
+	WAIT_FOR(ag.n_monitors > before || ag.closed, 10000);
+	g_assert_cmpstr(ag.monitors->u.monitors.current, ==, "all");
+	fb_request(&ag, true, 0, 0, 32, 32);
+	g_assert_true(read_until_resize(&ag, &w, &h, 10000));
+	g_assert_cmpuint(w, ==, 1024);
+	g_assert_cmpuint(h, ==, 768);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "the technician is done"),
+			==, 0);
+	g_assert_true(applet_wait(&ap, 10000));
+	log = applet_log(&ap);
+	g_test_message("applet log:\n%s", log);
+	g_assert_cmpint(ap.status, ==, 0);
+	g_free(log);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+	XRRDeleteMonitor(dpy, DefaultRootWindow(dpy), name);
+	XCloseDisplay(dpy);
+}
+
 /* "I did not ask for this" (Alt+N) ends the session and flags it in the
  * audit. */
 static void test_not_requested(void)
@@ -821,6 +1100,7 @@ int main(int argc, char **argv)
 
 	g_test_add_func("/applet/consent-deny", test_deny);
 	g_test_add_func("/applet/consent-allow", test_allow);
+	g_test_add_func("/applet/monitors", test_monitors);
 	g_test_add_func("/applet/not-requested", test_not_requested);
 	g_test_add_func("/applet/pin-window", test_pin_window);
 	rc = g_test_run();

@@ -459,6 +459,214 @@ static void test_serialize_roundtrip(void)
 	ll_control_msg_free(out);
 }
 
+/* monitors (applet -> agent) and select_monitor (agent -> applet). */
+static void test_monitors(void)
+{
+	struct ll_control_msg *m, in, *out = NULL;
+	struct ll_control_monitor list[LL_CONTROL_MAX_MONITORS + 1];
+	struct ll_buf *b = ll_buf_new(1 << 17);
+	GString *many = g_string_new(NULL);
+	char name65[66];
+	char *json;
+	size_t i;
+
+	m = parse_ok("{\"type\":\"monitors\",\"monitors\":["
+		     "{\"name\":\"all\",\"x\":0,\"y\":0,\"width\":2944,"
+		     "\"height\":1080},"
+		     "{\"name\":\"DP-1\",\"x\":1024,\"y\":0,\"width\":1920,"
+		     "\"height\":1080},"
+		     "{\"name\":\"left \\u00e9\",\"x\":-65535,\"y\":65535,"
+		     "\"width\":1,\"height\":65535}],"
+		     "\"current\":\"DP-1\"}");
+	g_assert_cmpint(m->type, ==, LL_CONTROL_MONITORS);
+	g_assert_cmpuint(m->u.monitors.n, ==, 3);
+	g_assert_cmpstr(m->u.monitors.list[0].name, ==, "all");
+	g_assert_cmpuint(m->u.monitors.list[0].width, ==, 2944);
+	g_assert_cmpint(m->u.monitors.list[1].x, ==, 1024);
+	g_assert_cmpuint(m->u.monitors.list[1].height, ==, 1080);
+	g_assert_cmpstr(m->u.monitors.list[2].name, ==, "left \xc3\xa9");
+	g_assert_cmpint(m->u.monitors.list[2].x, ==, -65535);
+	g_assert_cmpint(m->u.monitors.list[2].y, ==, 65535);
+	g_assert_cmpstr(m->u.monitors.current, ==, "DP-1");
+	g_assert_cmpstr(ll_control_type_name(LL_CONTROL_MONITORS), ==,
+			"monitors");
+	ll_control_msg_free(m);
+
+	m = parse_ok("{\"type\":\"select_monitor\",\"name\":\"HDMI-2\"}");
+	g_assert_cmpint(m->type, ==, LL_CONTROL_SELECT_MONITOR);
+	g_assert_cmpstr(m->u.select_monitor.name, ==, "HDMI-2");
+	ll_control_msg_free(m);
+
+#define MON(n, rest) "{\"name\":\"" n "\",\"x\":0,\"y\":0,\"width\":8," \
+		     "\"height\":8" rest "}"
+	/* Fields of the message and of each entry, named. */
+	parse_bad("{\"type\":\"monitors\",\"current\":\"all\"}",
+		  LL_ERR_SCHEMA, "missing field \"monitors\"");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all", "")
+		  "]}", LL_ERR_SCHEMA, "missing field \"current\"");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":{},\"current\":"
+		  "\"all\"}", LL_ERR_SCHEMA, "must be an array");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[],\"current\":"
+		  "\"all\"}", LL_ERR_SCHEMA, "\"monitors\" is empty");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[\"all\"],"
+		  "\"current\":\"all\"}", LL_ERR_SCHEMA, "not an object");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all",
+		  ",\"primary\":true") "],\"current\":\"all\"}",
+		  LL_ERR_SCHEMA, "unknown field \"primary\" in monitor 0");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
+		  "\"x\":0,\"y\":0,\"width\":8}],\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "missing field \"height\"");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all", "")
+		  "],\"current\":\"all\",\"extra\":1}",
+		  LL_ERR_SCHEMA, "unknown field \"extra\"");
+	/* Ranges. */
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
+		  "\"x\":0,\"y\":0,\"width\":0,\"height\":8}],"
+		  "\"current\":\"a\"}", LL_ERR_SCHEMA,
+		  "\"width\" out of range");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
+		  "\"x\":0,\"y\":0,\"width\":8,\"height\":65536}],"
+		  "\"current\":\"a\"}", LL_ERR_SCHEMA,
+		  "\"height\" out of range");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
+		  "\"x\":-65536,\"y\":0,\"width\":8,\"height\":8}],"
+		  "\"current\":\"a\"}", LL_ERR_SCHEMA, "\"x\" out of range");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
+		  "\"x\":0,\"y\":1.5,\"width\":8,\"height\":8}],"
+		  "\"current\":\"a\"}", LL_ERR_SCHEMA,
+		  "\"y\" must be an integer");
+	/* Names: distinct, current among them, no controls, capped. */
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a", "") ","
+		  MON("a", "") "],\"current\":\"a\"}", LL_ERR_SCHEMA,
+		  "twice");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a", "")
+		  "],\"current\":\"b\"}", LL_ERR_SCHEMA,
+		  "\"current\" names no monitor");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a\\u001b[2J",
+		  "") "],\"current\":\"a\"}", LL_ERR_SCHEMA,
+		  "control characters");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("", "")
+		  "],\"current\":\"\"}", LL_ERR_SCHEMA, "\"name\" is empty");
+	memset(name65, 'm', 65);
+	name65[65] = '\0';
+	json = g_strdup_printf("{\"type\":\"select_monitor\",\"name\":\"%s\"}",
+			       name65);
+	parse_bad(json, LL_ERR_TOO_LARGE, "\"name\" over 64 bytes");
+	g_free(json);
+	name65[64] = '\0';
+	json = g_strdup_printf("{\"type\":\"select_monitor\",\"name\":\"%s\"}",
+			       name65);
+	m = parse_ok(json);
+	g_assert_cmpuint(strlen(m->u.select_monitor.name), ==, 64);
+	ll_control_msg_free(m);
+	g_free(json);
+	parse_bad("{\"type\":\"select_monitor\",\"name\":\"a\\u0000b\"}",
+		  LL_ERR_BAD_JSON, "JSON_ALLOW_NUL");
+	parse_bad("{\"type\":\"select_monitor\",\"name\":\"a\\nb\"}",
+		  LL_ERR_SCHEMA, "control characters");
+	parse_bad("{\"type\":\"select_monitor\"}", LL_ERR_SCHEMA,
+		  "missing field \"name\"");
+	parse_bad("{\"type\":\"select_monitor\",\"name\":1}", LL_ERR_SCHEMA,
+		  "\"name\" must be a string");
+	parse_bad("{\"type\":\"select_monitor\",\"name\":\"a\",\"x\":1}",
+		  LL_ERR_SCHEMA, "unknown field \"x\"");
+	/* At most LL_CONTROL_MAX_MONITORS entries: 16 pass, 17 do not. */
+	for (i = 0; i < LL_CONTROL_MAX_MONITORS; i++)
+		g_string_append_printf(many, "%s{\"name\":\"m%zu\",\"x\":0,"
+				       "\"y\":0,\"width\":8,\"height\":8}",
+				       i > 0 ? "," : "", i);
+	json = g_strdup_printf("{\"type\":\"monitors\",\"monitors\":[%s],"
+			       "\"current\":\"m0\"}", many->str);
+	m = parse_ok(json);
+	g_assert_cmpuint(m->u.monitors.n, ==, LL_CONTROL_MAX_MONITORS);
+	ll_control_msg_free(m);
+	g_free(json);
+	g_string_append(many, ",{\"name\":\"m16\",\"x\":0,\"y\":0,"
+			"\"width\":8,\"height\":8}");
+	json = g_strdup_printf("{\"type\":\"monitors\",\"monitors\":[%s],"
+			       "\"current\":\"m0\"}", many->str);
+	parse_bad(json, LL_ERR_TOO_LARGE, "over 16 entries");
+	g_free(json);
+#undef MON
+	g_assert_true(ll_control_monitor_name_ok("DP-1"));
+	g_assert_false(ll_control_monitor_name_ok(""));
+	g_assert_false(ll_control_monitor_name_ok(NULL));
+	g_assert_false(ll_control_monitor_name_ok("a\x7f"));
+	g_assert_true(ll_control_monitor_name_ok(name65));  /* 64 bytes */
+
+	/* Serialising: the same rules, nothing half-written. */
+	memset(&in, 0, sizeof(in));
+	memset(list, 0, sizeof(list));
+	in.type = LL_CONTROL_MONITORS;
+	g_strlcpy(list[0].name, "all", sizeof(list[0].name));
+	list[0].width = 1024;
+	list[0].height = 768;
+	g_strlcpy(list[1].name, "LL-MON2", sizeof(list[1].name));
+	list[1].x = 100;
+	list[1].y = -50;
+	list[1].width = 400;
+	list[1].height = 300;
+	in.u.monitors.list = list;
+	in.u.monitors.n = 2;
+	in.u.monitors.current = "LL-MON2";
+	roundtrip(&in, &out);
+	g_assert_cmpuint(out->u.monitors.n, ==, 2);
+	g_assert_cmpstr(out->u.monitors.list[1].name, ==, "LL-MON2");
+	g_assert_cmpint(out->u.monitors.list[1].y, ==, -50);
+	g_assert_cmpuint(out->u.monitors.list[1].width, ==, 400);
+	g_assert_cmpstr(out->u.monitors.current, ==, "LL-MON2");
+	ll_control_msg_free(out);
+
+	g_assert_cmpint(ll_buf_put(b, "keep", 4), ==, 0);
+#define BAD(want)                                                              \
+	do {                                                                   \
+		g_assert_cmpint(ll_control_serialize(&in, b), ==, want);       \
+		g_assert_cmpint(ll_control_encode(&in, b), ==, want);          \
+		g_assert_cmpuint(ll_buf_len(b), ==, 4);                        \
+	} while (0)
+	in.u.monitors.current = "DP-9";
+	BAD(LL_ERR_SCHEMA);          /* current not in the list */
+	in.u.monitors.current = NULL;
+	BAD(LL_ERR_SCHEMA);
+	in.u.monitors.current = "all";
+	list[1].width = 0;
+	BAD(LL_ERR_SCHEMA);
+	list[1].width = 70000;
+	BAD(LL_ERR_SCHEMA);
+	list[1].width = 400;
+	g_strlcpy(list[1].name, "all", sizeof(list[1].name));
+	BAD(LL_ERR_SCHEMA);          /* twice */
+	memset(list[1].name, 'x', sizeof(list[1].name));
+	BAD(LL_ERR_SCHEMA);          /* not terminated */
+	g_strlcpy(list[1].name, "LL-MON2", sizeof(list[1].name));
+	in.u.monitors.n = 0;
+	BAD(LL_ERR_SCHEMA);
+	in.u.monitors.n = LL_CONTROL_MAX_MONITORS + 1;
+	BAD(LL_ERR_TOO_LARGE);
+	in.u.monitors.n = 2;
+	in.u.monitors.list = NULL;
+	BAD(LL_ERR_SCHEMA);
+
+	memset(&in, 0, sizeof(in));
+	in.type = LL_CONTROL_SELECT_MONITOR;
+	BAD(LL_ERR_SCHEMA);          /* NULL name */
+	in.u.select_monitor.name = "tab\there";
+	BAD(LL_ERR_SCHEMA);
+	in.u.select_monitor.name = "\xff";
+	BAD(LL_ERR_SCHEMA);          /* not UTF-8 */
+	in.u.select_monitor.name = name65;  /* 64 bytes: fine */
+	roundtrip(&in, &out);
+	g_assert_cmpstr(out->u.select_monitor.name, ==, name65);
+	ll_control_msg_free(out);
+	memset(name65, 'm', 65);
+	g_assert_false(ll_control_monitor_name_ok(name65));
+	in.u.select_monitor.name = name65;
+	BAD(LL_ERR_TOO_LARGE);
+#undef BAD
+	g_string_free(many, TRUE);
+	ll_buf_free(b);
+}
+
 static void test_serialize_invalid(void)
 {
 	struct ll_buf *b = ll_buf_new(1 << 17);
@@ -592,5 +800,6 @@ int main(int argc, char **argv)
 			test_serialize_roundtrip);
 	g_test_add_func("/control/serialize_invalid", test_serialize_invalid);
 	g_test_add_func("/control/decode_framing", test_decode_framing);
+	g_test_add_func("/control/monitors", test_monitors);
 	return g_test_run();
 }
