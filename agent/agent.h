@@ -152,6 +152,29 @@ char *ll_agent_caps_text(uint32_t caps);
  * unknown name. */
 uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err);
 
+/*
+ * The applet's latest monitor list (it sends one once view is granted,
+ * and after every change or choice): *n entries (0 and NULL before one
+ * came, or without view), *current the one shown ("all" = the whole
+ * desktop), *serial grows with every list.  Borrowed until the next
+ * callback.  Any argument but s may be NULL.
+ */
+const struct ll_control_monitor *
+ll_agent_session_monitors(const struct ll_agent_session *s, size_t *n,
+			  const char **current, unsigned *serial);
+/*
+ * Asks the applet to show monitor `name` ("all": the whole desktop).  It
+ * answers with a new list (the serial above grows, current is name) or a
+ * control error (ll_agent_session_last_error).  LL_ERR_SCHEMA: not a name
+ * that can travel; LL_ERR_DISABLED: view is not granted; LL_ERR_CLOSED.
+ */
+int ll_agent_session_select_monitor(struct ll_agent_session *s,
+				    const char *name);
+/* The applet's latest control error (code, message: its words, NULL if
+ * none came); returns a serial that grows with each error. */
+unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
+				     const char **code, const char **message);
+
 /* Waits (bounded) for the audit reports still on their way to the relay;
  * call before the process exits. */
 void ll_agent_events_wait(int timeout_ms);

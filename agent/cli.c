@@ -15,6 +15,8 @@
  *     session click ID X Y [--button N]
  *     session type ID TEXT
  *     session key ID KEYSYM           (e.g. Return, ctrl+alt+Delete)
+ *     session monitors ID             (name WxH+X+Y, the shown one " *")
+ *     session monitor ID NAME|all     (show that monitor only, or all)
  *     session end ID
  *
  * Output: one result per line on stdout (with --json one JSON object);
@@ -661,6 +663,7 @@ static int holder_error(struct cli *cli, json_t *resp)
 	int ex = LL_EXIT_ERROR;
 
 	json_unpack(resp, "{s?s,s?s}", "code", &code, "error", &msg);
+	/* no_monitor: the applet has no such monitor -> 1, an error */
 	if (strcmp(code, "denied") == 0 || strcmp(code, "no_view") == 0 ||
 	    strcmp(code, "no_control") == 0)
 		ex = LL_EXIT_DENIED;
@@ -684,6 +687,31 @@ static int parse_int(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* "name WxH+X+Y" per monitor, " *" after the one shown.  Names are the
+ * applet's, but the control schema keeps control characters out. */
+static void print_monitors(json_t *resp)
+{
+	const char *current = NULL, *name;
+	json_int_t x, y, w, h;
+	json_t *v;
+	size_t i;
+
+	json_unpack(resp, "{s?s}", "current", &current);
+	json_array_foreach(json_object_get(resp, "monitors"), i, v) {
+		name = NULL;
+		x = y = w = h = 0;
+		if (json_unpack(v, "{s:s,s:I,s:I,s:I,s:I}", "name", &name,
+				"x", &x, "y", &y, "width", &w, "height",
+				&h) != 0)
+			continue;
+		printf("%s %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT
+		       "%+" JSON_INTEGER_FORMAT "%+" JSON_INTEGER_FORMAT "%s\n",
+		       name, w, h, x, y,
+		       current != NULL && strcmp(current, name) == 0 ? " *"
+								    : "");
+	}
 }
 
 static int cmd_session_list(struct cli *cli)
@@ -813,12 +841,22 @@ static int cmd_session(struct cli *cli)
 			r = usage(cli, "the key name is not valid UTF-8");
 			goto out;
 		}
+	} else if (strcmp(sub, "monitors") == 0 && pos->len == 2) {
+		req = json_pack("{s:s}", "cmd", "monitors");
+	} else if (strcmp(sub, "monitor") == 0 && pos->len == 3) {
+		req = json_pack("{s:s,s:s}", "cmd", "monitor", "name",
+				(const char *)g_ptr_array_index(pos, 2));
+		if (req == NULL) {
+			r = usage(cli, "the monitor name is not valid UTF-8");
+			goto out;
+		}
 	} else if (strcmp(sub, "end") == 0 && pos->len == 2) {
 		req = json_pack("{s:s}", "cmd", "end");
 	} else {
 		r = usage(cli, "session wait ID [--timeout S] | request ID "
 			       "CAP... | snapshot ID FILE.png | click ID X Y "
 			       "[--button N] | type ID TEXT | key ID KEYSYM "
+			       "| monitors ID | monitor ID NAME|all "
 			       "| status ID | end ID");
 		goto out;
 	}
@@ -842,6 +880,9 @@ static int cmd_session(struct cli *cli)
 			printf("%s\n", json_string_value(v));
 	} else if (strcmp(sub, "snapshot") == 0) {
 		printf("%s\n", abs);
+	} else if (strcmp(sub, "monitors") == 0 ||
+		   strcmp(sub, "monitor") == 0) {
+		print_monitors(resp);
 	} else if (strcmp(sub, "end") == 0) {
 		printf("ended\n");
 	} else {
@@ -870,6 +911,8 @@ static int cmd_help(void)
 	     "  session click ID X Y [--button N]\n"
 	     "  session type ID TEXT\n"
 	     "  session key ID KEYSYM\n"
+	     "  session monitors ID\n"
+	     "  session monitor ID NAME|all\n"
 	     "  session end ID\n"
 	     "Exit status: 0 ok, 1 error, 2 usage, 3 not allowed by the "
 	     "user, 4 timed out, 5 session over, 6 not logged in / refused");

@@ -23,9 +23,12 @@
  *   {"cmd":"snapshot","path":ABS}         -> width, height
  *   {"cmd":"click","x":X,"y":Y,"button":N}
  *   {"cmd":"type","text":T}   {"cmd":"key","key":K}
+ *   {"cmd":"monitors"}                    -> monitors, current
+ *   {"cmd":"monitor","name":N}            -> monitors, current (= N)
  *   {"cmd":"end"}                         -> once ended
  * Answers: {"ok":true,...} or {"ok":false,"code":C,"error":SENTENCE} with
- * C one of usage, denied, no_view, no_control, timeout, ended, failed.
+ * C one of usage, denied, no_view, no_control, timeout, ended, failed,
+ * no_monitor (the applet refused the monitor; SENTENCE is its reason).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +54,8 @@
 #define WAIT_MAX_S (24 * 3600)
 /* A snapshot right after a grant may come before the first picture. */
 #define FRAME_WAIT_MS 15000
+/* The applet's monitor list follows a grant, its answer a choice. */
+#define MONITOR_WAIT_MS 10000
 
 struct holder;
 
@@ -62,6 +67,9 @@ struct hclient {
 	GString *in;
 	char *cmd;           /* set once the request is parsed */
 	char *path;          /* snapshot */
+	char *name;          /* monitor */
+	unsigned mon_serial; /* lists and errors seen when asked */
+	unsigned err_serial;
 	bool answered;
 };
 
@@ -78,6 +86,7 @@ struct holder {
 	GList *waiters;      /* struct hclient * waiting for an answer */
 	GList *snappers;     /* waiting for the first picture */
 	GList *enders;       /* waiting for the end */
+	GList *monitorers;   /* waiting for a monitor list or an answer */
 	bool ended;
 	int exit_code;
 };
@@ -96,6 +105,7 @@ static void hclient_free(struct hclient *c)
 		g_string_free(c->in, TRUE);
 	g_free(c->cmd);
 	g_free(c->path);
+	g_free(c->name);
 	g_free(c);
 }
 
@@ -104,6 +114,7 @@ static void forget(struct holder *h, struct hclient *c)
 	h->waiters = g_list_remove(h->waiters, c);
 	h->snappers = g_list_remove(h->snappers, c);
 	h->enders = g_list_remove(h->enders, c);
+	h->monitorers = g_list_remove(h->monitorers, c);
 }
 
 /* Sends the answer (stealing o), then closes and frees the client. */
@@ -273,6 +284,146 @@ static void check_snappers(struct holder *h)
 		next = l->next;
 		snap_try(l->data);
 	}
+}
+
+/* ---- monitors ---- */
+
+/* The applet's words, for a terminal: no control characters. */
+static char *printable(const char *text)
+{
+	char *t = g_strdup(text != NULL && g_utf8_validate(text, -1, NULL) ?
+				   text : "(unreadable)");
+	char *p;
+
+	for (p = t; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return t;
+}
+
+static void reply_monitors(struct hclient *c)
+{
+	const struct ll_control_monitor *m;
+	const char *current = NULL;
+	json_t *a = json_array();
+	size_t n = 0, i;
+
+	m = ll_agent_session_monitors(c->h->sess, &n, &current, NULL);
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:I,s:I}",
+						   "name", m[i].name,
+						   "x", (int)m[i].x,
+						   "y", (int)m[i].y,
+						   "width",
+						   (json_int_t)m[i].width,
+						   "height",
+						   (json_int_t)m[i].height));
+	reply(c, json_pack("{s:b,s:o,s:s}", "ok", 1, "monitors", a,
+			   "current", current));
+}
+
+/*
+ * Answers a monitors / monitor request if it can be answered now; true
+ * if it was.  "monitor" waits for the applet's new list naming the choice
+ * or its error, "monitors" for a first list after the grant.
+ */
+static bool monitor_check(struct hclient *c)
+{
+	struct ll_agent_session *s = c->h->sess;
+	const char *current = NULL, *code = NULL, *msg = NULL;
+	unsigned serial = 0, eserial;
+	size_t n = 0;
+	char *t, *words;
+
+	if (c->h->ended) {
+		reply_ended(c);
+		return true;
+	}
+	if (!(ll_agent_session_caps(s) & LL_CAP_VIEW)) {
+		reply_err(c, "no_view", "no monitors: the user has not "
+					"allowed viewing");
+		return true;
+	}
+	ll_agent_session_monitors(s, &n, &current, &serial);
+	eserial = ll_agent_session_last_error(s, &code, &msg);
+	if (c->name == NULL) {
+		if (n == 0)
+			return false;
+		reply_monitors(c);
+		return true;
+	}
+	if (eserial != c->err_serial) {
+		words = printable(msg);
+		t = g_strdup_printf("the applet refused monitor %s: %s",
+				    c->name, words);
+		reply_err(c, code != NULL &&
+				     strcmp(code, "unknown_monitor") == 0 ?
+				     "no_monitor" : "failed", t);
+		g_free(t);
+		g_free(words);
+		return true;
+	}
+	if (serial != c->mon_serial && n > 0 &&
+	    strcmp(current, c->name) == 0) {
+		reply_monitors(c);
+		return true;
+	}
+	return false;
+}
+
+static gboolean monitor_timeout(gpointer data)
+{
+	struct hclient *c = data;
+
+	c->timer = 0;
+	reply_err(c, "timeout", c->name != NULL ?
+				"the applet did not answer the monitor choice "
+				"in time" :
+				"the applet has not sent its monitor list");
+	return G_SOURCE_REMOVE;
+}
+
+static void check_monitorers(struct holder *h)
+{
+	GList *l, *next;
+
+	for (l = h->monitorers; l != NULL; l = next) {
+		next = l->next;
+		monitor_check(l->data);
+	}
+}
+
+static void do_monitors(struct hclient *c, json_t *req, bool select)
+{
+	struct holder *h = c->h;
+	const char *name = NULL;
+	int r;
+
+	if (select && (json_unpack(req, "{s:s}", "name", &name) != 0 ||
+		       !ll_control_monitor_name_ok(name))) {
+		reply_err(c, "usage", "monitor needs a NAME of 1..64 "
+				      "characters (or all)");
+		return;
+	}
+	if (name != NULL) {
+		c->name = g_strdup(name);
+		ll_agent_session_monitors(h->sess, NULL, NULL,
+					  &c->mon_serial);
+		c->err_serial = ll_agent_session_last_error(h->sess, NULL,
+							    NULL);
+		if (!h->ended &&
+		    (ll_agent_session_caps(h->sess) & LL_CAP_VIEW) &&
+		    (r = ll_agent_session_select_monitor(h->sess, name)) !=
+			    0) {
+			reply_err(c, r == LL_ERR_SCHEMA ? "usage" : "failed",
+				  ll_strerror(r));
+			return;
+		}
+	}
+	if (monitor_check(c))
+		return;
+	h->monitorers = g_list_append(h->monitorers, c);
+	c->timer = g_timeout_add(MONITOR_WAIT_MS, monitor_timeout, c);
 }
 
 /* ---- input ---- */
@@ -465,6 +616,10 @@ static void handle(struct hclient *c, json_t *req)
 		do_keys(c, req, true);
 	} else if (strcmp(cmd, "key") == 0) {
 		do_keys(c, req, false);
+	} else if (strcmp(cmd, "monitors") == 0) {
+		do_monitors(c, req, false);
+	} else if (strcmp(cmd, "monitor") == 0) {
+		do_monitors(c, req, true);
 	} else if (strcmp(cmd, "end") == 0) {
 		if (h->ended) {
 			reply(c, json_pack("{s:b,s:s}", "ok", 1, "ended",
@@ -577,6 +732,7 @@ static void on_changed(struct ll_agent_session *s, void *user)
 	(void)s;
 	check_waiters(h);
 	check_snappers(h);
+	check_monitorers(h);
 }
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
@@ -635,6 +791,7 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 	}
 	check_waiters(h);
 	check_snappers(h);
+	check_monitorers(h);
 	g_idle_add(quit_idle, h);
 }
 
@@ -873,6 +1030,8 @@ out:
 		reply_err(h.snappers->data, "ended", "the holder stopped");
 	while (h.enders != NULL)
 		reply_err(h.enders->data, "ended", "the holder stopped");
+	while (h.monitorers != NULL)
+		reply_err(h.monitorers->data, "ended", "the holder stopped");
 	ll_rfbc_free(h.rfb);
 	ll_agent_session_free(h.sess);
 	ll_agent_events_wait(12000);

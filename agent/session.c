@@ -42,6 +42,15 @@ struct ll_agent_session {
 	uint32_t pending_id;
 	enum ll_agent_answer answer;
 	char *end_reason;
+	/* the applet's latest monitor list (after a view grant) */
+	struct ll_control_monitor *mons;
+	size_t n_mons;
+	char *mon_current;
+	unsigned mon_serial;
+	/* the applet's latest control error: its words */
+	char *err_code;
+	char *err_message;
+	unsigned err_serial;
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -281,6 +290,27 @@ static void on_control(struct ll_session_io *io,
 	case LL_CONTROL_ERROR:
 		ll_warn("session %s: the applet reports an error (%s)", s->id,
 			msg->u.error.code);
+		g_free(s->err_code);
+		g_free(s->err_message);
+		s->err_code = g_strdup(msg->u.error.code);
+		s->err_message = g_strdup(msg->u.error.message);
+		s->err_serial++;
+		break;
+	case LL_CONTROL_MONITORS:
+		/* geometry of the user's screen: only ours while viewing */
+		if (!(s->caps & LL_CAP_VIEW))
+			return;
+		g_free(s->mons);
+		g_free(s->mon_current);
+		s->mons = g_new(struct ll_control_monitor,
+				msg->u.monitors.n);
+		memcpy(s->mons, msg->u.monitors.list,
+		       msg->u.monitors.n * sizeof(*s->mons));
+		s->n_mons = msg->u.monitors.n;
+		s->mon_current = g_strdup(msg->u.monitors.current);
+		s->mon_serial++;
+		ll_info("session %s: %zu monitors, showing %s", s->id,
+			s->n_mons, s->mon_current);
 		break;
 	default:
 		/* hello, chat, files: nothing to do here yet */
@@ -420,6 +450,10 @@ void ll_agent_session_free(struct ll_agent_session *s)
 	g_free(s->id);
 	ll_secret_free(s->ticket);
 	g_free(s->end_reason);
+	g_free(s->mons);
+	g_free(s->mon_current);
+	g_free(s->err_code);
+	g_free(s->err_message);
 	g_free(s);
 }
 
@@ -498,4 +532,50 @@ const char *ll_agent_session_id(const struct ll_agent_session *s)
 const char *ll_agent_session_end_reason(const struct ll_agent_session *s)
 {
 	return s->end_reason;
+}
+
+const struct ll_control_monitor *
+ll_agent_session_monitors(const struct ll_agent_session *s, size_t *n,
+			  const char **current, unsigned *serial)
+{
+	bool have = s->mons != NULL && !s->ended &&
+		    (s->caps & LL_CAP_VIEW) != 0;
+
+	if (n != NULL)
+		*n = have ? s->n_mons : 0;
+	if (current != NULL)
+		*current = have ? s->mon_current : NULL;
+	if (serial != NULL)
+		*serial = s->mon_serial;
+	return have ? s->mons : NULL;
+}
+
+int ll_agent_session_select_monitor(struct ll_agent_session *s,
+				    const char *name)
+{
+	struct ll_control_msg m;
+
+	if (s == NULL || name == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (!ll_control_monitor_name_ok(name) ||
+	    !g_utf8_validate(name, -1, NULL))
+		return LL_ERR_SCHEMA;
+	if (s->ended)
+		return LL_ERR_CLOSED;
+	if (!(s->caps & LL_CAP_VIEW))
+		return LL_ERR_DISABLED;
+	memset(&m, 0, sizeof(m));
+	m.type = LL_CONTROL_SELECT_MONITOR;
+	m.u.select_monitor.name = (char *)name;
+	return ll_session_io_send_control(s->io, &m);
+}
+
+unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
+				     const char **code, const char **message)
+{
+	if (code != NULL)
+		*code = s->err_code;
+	if (message != NULL)
+		*message = s->err_message;
+	return s->err_serial;
 }

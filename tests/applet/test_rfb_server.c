@@ -156,7 +156,8 @@ struct rig {
 
 static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
 {
-	struct ll_rfb_server_cbs cbs = { cb_ready, cb_ended, NULL };
+	struct ll_rfb_server_cbs cbs = { .client_ready = cb_ready,
+					  .ended = cb_ended };
 	struct ll_platform *p = NULL;
 	int sv[2];
 

@@ -644,13 +644,15 @@ static GPid start_applet(const struct pin *p, const char *tag)
 	return spawn_bg(argv, E.disp_user, log, -1);
 }
 
-/* The CLI's session holder of id (the background process `pin new`
- * started), found by its command line; 0 when there is none. */
-static GPid find_holder(const char *id)
+/* The CLI's session holder whose command line holds arg (a session id
+ * or the profile folder): the background process `pin new` started; 0
+ * when there is none. */
+static GPid find_holder(const char *arg)
 {
 	GDir *d = g_dir_open("/proc", 0, NULL);
 	const char *e;
 	GPid found = 0;
+	const char *id = arg;
 
 	g_assert_nonnull(d);
 	while (found == 0 && (e = g_dir_read_name(d)) != NULL) {
@@ -674,6 +676,22 @@ static GPid find_holder(const char *id)
 	}
 	g_dir_close(d);
 	return found;
+}
+
+/* Holders of this test's profile still running (a hung one of a failed
+ * run is not our child and outlives us): killed, so none is left. */
+static void kill_holders(void)
+{
+	GPid pid;
+	int n = 0;
+
+	while (E.profile != NULL && (pid = find_holder(E.profile)) > 0 &&
+	       n++ < 16) {
+		g_test_message("killing the left-over session holder %d",
+			       (int)pid);
+		kill(pid, SIGKILL);
+		g_usleep(100 * 1000);
+	}
 }
 
 static bool pid_gone_within(GPid pid, int timeout_ms)
@@ -788,10 +806,12 @@ static void test_deny(void)
 		g_error("the applet was still running %d ms after `session "
 			"end`", END_WITHIN_MS);
 	assert_applet_ok(st, "deny");
-	if (!pid_gone_within(holder, END_WITHIN_MS))
+	if (!pid_gone_within(holder, END_WITHIN_MS)) {
+		kill(holder, SIGKILL);
 		g_error("the agent's session holder (pid %d) was still "
 			"running %d ms after `session end`", (int)holder,
 			END_WITHIN_MS);
+	}
 	pin_clear(&p);
 }
 
@@ -961,6 +981,7 @@ static void test_allow_and_control(void)
 		g_autofree char *sock = g_strdup_printf("%s/%s.sock",
 							E.profile, p.id);
 
+		kill(holder, SIGKILL);
 		g_error("the agent's session holder (pid %d) was still "
 			"running %d ms after End session (its socket %s)",
 			(int)holder, END_WITHIN_MS,
@@ -1190,6 +1211,8 @@ static void setup(void)
 				need[i]);
 	E.product = g_strdup(g_getenv("LL_PRODUCT") ?: "Lifeline");
 	E.dir = g_build_filename(lh_tmpdir(), "e2e-session-run", NULL);
+	E.profile = g_build_filename(E.dir, "profile", NULL);
+	kill_holders();
 	{
 		char *argv[] = { "rm", "-rf", E.dir, NULL };
 
@@ -1199,7 +1222,6 @@ static void setup(void)
 	g_assert_cmpint(g_mkdir_with_parents(E.dir, 0700), ==, 0);
 	E.artifacts = g_strdup(g_getenv("LL_ARTIFACTS_DIR"));
 	g_assert_cmpint(g_mkdir_with_parents(E.artifacts, 0755), ==, 0);
-	E.profile = g_build_filename(E.dir, "profile", NULL);
 	E.target_log = g_build_filename(E.dir, "target.log", NULL);
 	E.secrets = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(E.secrets, g_strdup(TECH_PASSWORD));
@@ -1235,6 +1257,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	kill_holders();
 	stop_proc(&E.target);
 	if (E.relay != NULL && E.relay->pid != 0)
 		lh_relay_stop(E.relay, 5000);
