@@ -785,7 +785,7 @@ static int cmd_session(struct cli *cli)
 	}
 	if (pos->len < 2) {
 		r = usage(cli, "session wait|request|snapshot|click|type|"
-			       "key|end|status ID ...");
+			       "key|monitors|monitor|end|status ID ...");
 		goto out;
 	}
 	sub = g_ptr_array_index(pos, 0);

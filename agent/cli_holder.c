@@ -729,7 +729,11 @@ static void on_changed(struct ll_agent_session *s, void *user)
 {
 	struct holder *h = user;
 
-	(void)s;
+	/* The end is reported as a change first (capabilities gone), then
+	 * on_ended: answer waiting clients there, with the reason, rather
+	 * than "not allowed" here. */
+	if (ll_agent_session_state(s) == LL_AGENT_ENDED)
+		return;
 	check_waiters(h);
 	check_snappers(h);
 	check_monitorers(h);

@@ -15,6 +15,8 @@
  *  - server clipboard text and bells are ignored, never logged.
  * Note that libvncclient decodes every encoding it was built with when a
  * server sends one unasked; SetEncodings only binds an honest server.
+ * The RFB filter on the channel's bridge (rfb_filter.h, session.c)
+ * enforces the list against a dishonest one.
  *
  * Threading: libvncclient's reads block (STYLE.md), so each client runs on
  * its own thread.  Calls below are made from the thread that owns ctx;

@@ -54,6 +54,10 @@ struct ll_rfbc {
 	atomic_bool ended;
 	atomic_bool has_frame;
 	atomic_int width, height;
+	/* Posts attached to ctx and not dispatched yet (GSource *, owned):
+	 * the thread adds, the owner removes (dispatch, ll_rfbc_free). */
+	GMutex posts_lock;
+	GPtrArray *posts;
 
 	/* RFB thread only */
 	rfbClient *client;
@@ -93,6 +97,9 @@ static void rfbc_unref(struct ll_rfbc *c)
 		return;
 	if (c->cmds != NULL)
 		g_async_queue_unref(c->cmds);
+	if (c->posts != NULL)
+		g_ptr_array_unref(c->posts);
+	g_mutex_clear(&c->posts_lock);
 	if (c->ctx != NULL)
 		g_main_context_unref(c->ctx);
 	if (c->fd >= 0)
@@ -106,6 +113,7 @@ enum rfbc_post_kind { POST_FRAME, POST_CLOSED, POST_DONE };
 
 struct rfbc_post {
 	struct ll_rfbc *c;
+	GSource *src;              /* borrowed: c->posts holds it */
 	enum rfbc_post_kind kind;
 	int err;
 	char *msg;
@@ -118,6 +126,10 @@ static gboolean rfbc_dispatch(gpointer data)
 	struct rfbc_post *p = data;
 	struct ll_rfbc *c = p->c;
 
+	/* The source holds itself while it dispatches. */
+	g_mutex_lock(&c->posts_lock);
+	g_ptr_array_remove_fast(c->posts, p->src);
+	g_mutex_unlock(&c->posts_lock);
 	if (c->detached)
 		return G_SOURCE_REMOVE;
 	switch (p->kind) {
@@ -145,20 +157,36 @@ static void rfbc_post_free(gpointer data)
 	g_free(p);
 }
 
+/*
+ * Always through an idle source, never g_main_context_invoke_full(): when
+ * ctx is the default context and its owner is not iterating it right now
+ * (the holder after its loop quit, inside ll_rfbc_free()), invoke would
+ * acquire ctx and run the callback here, on the RFB thread -- where
+ * on_closed calls ll_rfbc_free(), which joins this very thread while the
+ * owner's ll_rfbc_free() joins it too: both wait for ever.
+ */
 static void rfbc_post(struct ll_rfbc *c, enum rfbc_post_kind kind, int err,
 		      const char *msg, ll_rfbc_done_fn done, void *user)
 {
 	struct rfbc_post *p = g_new0(struct rfbc_post, 1);
+	GSource *src = g_idle_source_new();
 
 	g_atomic_int_inc(&c->refs);
 	p->c = c;
+	p->src = src;
 	p->kind = kind;
 	p->err = err;
 	p->msg = g_strdup(msg != NULL ? msg : "");
 	p->done = done;
 	p->user = user;
-	g_main_context_invoke_full(c->ctx, G_PRIORITY_DEFAULT, rfbc_dispatch, p,
-				   rfbc_post_free);
+	g_source_set_priority(src, G_PRIORITY_DEFAULT);
+	g_source_set_callback(src, rfbc_dispatch, p, rfbc_post_free);
+	g_source_set_name(src, "ll-rfbc-post");
+	/* listed before it can dispatch: rfbc_dispatch removes it */
+	g_mutex_lock(&c->posts_lock);
+	g_ptr_array_add(c->posts, src);
+	g_source_attach(src, c->ctx);
+	g_mutex_unlock(&c->posts_lock);
 }
 
 /* ---- libvncclient hooks (RFB thread) ---- */
@@ -186,6 +214,17 @@ static rfbBool rfbc_malloc_fb(rfbClient *cl)
 	}
 	free(cl->frameBuffer);
 	cl->frameBuffer = fb;
+	/*
+	 * The region libvncclient asks for incrementally after each update
+	 * (SendIncrementalFramebufferUpdateRequest).  rfbInitClient() would
+	 * set it; rfbGetClient() leaves x = -1, which goes out as 65535 and
+	 * servers ignore the request: no change would ever arrive unasked.
+	 * Here, at each (re)size, it is the whole framebuffer.
+	 */
+	cl->updateRect.x = 0;
+	cl->updateRect.y = 0;
+	cl->updateRect.w = cl->width;
+	cl->updateRect.h = cl->height;
 	if (c != NULL) {
 		free(c->cover);
 		c->cover = cover;
@@ -533,6 +572,9 @@ int ll_rfbc_start(int fd, GMainContext *ctx, const struct ll_rfbc_cbs *cbs,
 		c->cbs = *cbs;
 	c->user = user;
 	c->fd = fd;
+	g_mutex_init(&c->posts_lock);
+	c->posts = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)g_source_unref);
 	c->cmds = g_async_queue_new_full((GDestroyNotify)rfbc_cmd_free);
 	c->snaps = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)rfbc_cmd_free);
@@ -543,15 +585,33 @@ int ll_rfbc_start(int fd, GMainContext *ctx, const struct ll_rfbc_cbs *cbs,
 
 void ll_rfbc_free(struct ll_rfbc *c)
 {
+	GPtrArray *posts;
+	guint i;
+
 	if (c == NULL)
 		return;
 	c->detached = true;
 	atomic_store(&c->stop, true);
-	/* wakes a blocking read: the thread sees EOF and ends */
+	/*
+	 * Wakes a read or write the thread is blocked in (EOF / EPIPE): it
+	 * ends without waiting for anything of ours.  It never calls back
+	 * into this thread's code (rfbc_post only attaches sources), so the
+	 * join cannot wait on us.
+	 */
 	shutdown(c->fd, SHUT_RDWR);
 	g_thread_join(c->thread);
 	g_ptr_array_unref(c->snaps);
 	c->snaps = NULL;
+	/* The thread is gone: what it posted and nobody dispatched yet is
+	 * dropped now, even if ctx is never iterated again (no leak). */
+	g_mutex_lock(&c->posts_lock);
+	posts = c->posts;
+	c->posts = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)g_source_unref);
+	g_mutex_unlock(&c->posts_lock);
+	for (i = 0; i < posts->len; i++)
+		g_source_destroy(g_ptr_array_index(posts, i));
+	g_ptr_array_unref(posts);
 	rfbc_unref(c);
 }
 

@@ -30,9 +30,13 @@
  * encoding).  An honest applet thus never sends what the filter refuses,
  * even in the window between gtk-vnc's own full encoding list (Tight,
  * Hextile, WMVi, audio, ...) and the restricted one viewer.c sends after
- * it.  This is why the client direction consumes only whole items: the
- * caller holds back the incomplete tail (at most LL_RFB_FILTER_ITEM_MAX
- * bytes) and presents it again with the next bytes.
+ * it.
+ *
+ * Both directions consume whole items only (headers; payloads stream):
+ * the bridge holds back an incomplete tail (less than
+ * LL_RFB_FILTER_ITEM_MAX bytes) and presents it again in front of the
+ * next bytes, so that no decoder ever sees a header before it was
+ * checked, and an encoding is rewritten before any byte of it leaves.
  *
  * Return values follow STYLE.md: ll_rfb_filter_server() and
  * ll_rfb_filter_client() return the bytes consumed (> 0), 0 when the
@@ -110,9 +114,10 @@ int ll_rfb_filter_server(struct ll_rfb_filter *f, const uint8_t *data,
  */
 int ll_rfb_filter_server_chunk(struct ll_rfb_filter *f, const uint8_t *data,
 			       size_t len, size_t *pass);
-/* The server's stream ended: LL_OK at a message boundary (or after a
- * refusal), else LL_ERR_TRUNCATED. */
-int ll_rfb_filter_server_end(struct ll_rfb_filter *f);
+/* The server's stream ended, the caller still holding back held bytes
+ * (0 if none): LL_OK at a message boundary (or after a refusal), else
+ * LL_ERR_TRUNCATED. */
+int ll_rfb_filter_server_end(struct ll_rfb_filter *f, size_t held);
 
 /*
  * Client-to-server bytes, rewritten in place (SetEncodings, see above):

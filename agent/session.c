@@ -12,6 +12,7 @@
  * enforces them again on its side.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "ll_err.h"
 #include "ll_stream.h"
 #include "ll_util.h"
+#include "rfb_filter.h"
 
 struct ll_agent_session {
 	struct ll_session_io *io;
@@ -320,10 +322,49 @@ static void on_control(struct ll_session_io *io,
 	changed(s);
 }
 
+/*
+ * The RFB channel's filter (rfb_filter.h) on the bridge: the applet's
+ * bytes reach the RFB client (libvncclient in the holder, gtk-vnc in the
+ * GUI) only once validated; a refusal ends the session with its reason.
+ */
+static int rfb_filter_in(const uint8_t *data, size_t len, size_t *pass,
+			 char *why, size_t why_len, void *user)
+{
+	struct ll_rfb_filter *f = user;
+	int r;
+
+	if ((r = ll_rfb_filter_server_chunk(f, data, len, pass)) != 0)
+		snprintf(why, why_len,
+			 "the remote side sent RFB data outside what we "
+			 "allow: %s",
+			 ll_rfb_filter_error(f));
+	return r;
+}
+
+/* Our RFB client's bytes: followed, SetEncodings restricted in place. */
+static int rfb_filter_out(uint8_t *data, size_t len, size_t *pass,
+			  char *why, size_t why_len, void *user)
+{
+	struct ll_rfb_filter *f = user;
+	int r;
+
+	if ((r = ll_rfb_filter_client_chunk(f, data, len, pass)) != 0)
+		snprintf(why, why_len,
+			 "the local RFB client sent data the filter "
+			 "refuses: %s",
+			 ll_rfb_filter_error(f));
+	return r;
+}
+
 static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 			    void *user)
 {
 	struct ll_agent_session *s = user;
+	struct ll_session_io_filter filt = {
+		.in = rfb_filter_in,
+		.out = rfb_filter_out,
+		.free_user = ll_rfb_filter_free_cb,
+	};
 	int sv[2], r;
 
 	if (channel != LL_MUX_CHANNEL_RFB || !(s->caps & LL_CAP_VIEW)) {
@@ -337,9 +378,14 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 		ll_session_io_channel_close(io, channel);
 		return;
 	}
-	if ((r = ll_session_io_bridge(io, channel, sv[0])) != 0) {
+	if ((filt.user = ll_rfb_filter_new()) == NULL)
+		r = LL_ERR_NOMEM;
+	else
+		r = ll_session_io_bridge_filtered(io, channel, sv[0], &filt);
+	if (r != 0) {
 		ll_warn("session %s: cannot bridge the screen channel: %s",
 			s->id, ll_strerror(r));
+		ll_rfb_filter_free(filt.user);
 		close(sv[0]);
 		close(sv[1]);
 		ll_session_io_channel_close(io, channel);

@@ -3,7 +3,9 @@
  * One session's window: the PIN panel until the user joins, a state line
  * (waiting for the user / waiting for consent / viewing / controlling /
  * ended and why), the remote screen in gtk-vnc's VncDisplay, and the
- * buttons Scale to fit (else 1:1), Request control and End session.
+ * buttons Scale to fit (else 1:1), Request control and End session, and
+ * a Monitor drop-down filled from the applet's "monitors" message (it
+ * comes once view is granted) that sends select_monitor.
  * The only file of the agent that includes gtk-vnc.
  *
  * The VncDisplay reads our end of a socketpair bridged to mux channel 1
@@ -13,7 +15,9 @@
  * "vnc-initialized" handler (connected after VncDisplay's), we send
  * SetEncodings again with only the lossless ones we use, so an honest
  * applet uses those from the first update on.  (Like libvncclient,
- * gvnc decodes whatever a server sends; the list binds honest servers.)
+ * gvnc decodes whatever a server sends: the RFB filter on the channel's
+ * bridge, agent/rfb_filter.h, restricts gtk-vnc's own list in place and
+ * ends the session before a byte outside our encodings reaches it.)
  */
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +27,7 @@
 #include "gui.h"
 #include "ll_build.h"
 #include "ll_control.h"
+#include "ll_err.h"
 #include "ll_stream.h"
 
 struct viewer {
@@ -30,8 +35,75 @@ struct viewer {
 	struct ll_agent_session *sess;
 	GtkWidget *win, *state, *pin_panel, *display, *scroll;
 	GtkWidget *fit, *req, *end;
+	GtkWidget *monitor;
 	bool screen_open;
+	/* the monitor list as last shown, and the applet's last refusal */
+	unsigned mon_serial, err_serial;
+	bool filling;
+	char *mon_note;
 };
+
+/* The drop-down follows the applet's list; a refusal goes to the state
+ * line until the next list. */
+static void update_monitors(struct viewer *v)
+{
+	const struct ll_control_monitor *m;
+	const char *current = NULL, *msg = NULL;
+	unsigned serial = 0, eserial;
+	size_t n = 0, i;
+	char *label;
+
+	m = ll_agent_session_monitors(v->sess, &n, &current, &serial);
+	eserial = ll_agent_session_last_error(v->sess, NULL, &msg);
+	if (eserial != v->err_serial) {
+		v->err_serial = eserial;
+		g_free(v->mon_note);
+		v->mon_note = g_strdup(msg);
+	}
+	if (serial == v->mon_serial && n > 0)
+		return;
+	if (serial != v->mon_serial) {
+		g_free(v->mon_note);
+		v->mon_note = NULL;
+	}
+	v->mon_serial = serial;
+	v->filling = true;
+	gtk_combo_box_text_remove_all(GTK_COMBO_BOX_TEXT(v->monitor));
+	for (i = 0; i < n; i++) {
+		label = strcmp(m[i].name, "all") == 0 ?
+				g_strdup_printf("Whole screen (%ux%u)",
+						m[i].width, m[i].height) :
+				g_strdup_printf("%s (%ux%u)", m[i].name,
+						m[i].width, m[i].height);
+		gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(v->monitor),
+					  m[i].name, label);
+		g_free(label);
+	}
+	if (current != NULL)
+		gtk_combo_box_set_active_id(GTK_COMBO_BOX(v->monitor),
+					    current);
+	gtk_widget_set_sensitive(v->monitor, n > 1);
+	v->filling = false;
+}
+
+static void on_monitor(GtkComboBox *box, gpointer data)
+{
+	struct viewer *v = data;
+	const char *id = gtk_combo_box_get_active_id(box);
+	const char *current = NULL;
+	int r;
+
+	if (v->filling || id == NULL)
+		return;
+	ll_agent_session_monitors(v->sess, NULL, &current, NULL);
+	if (current != NULL && strcmp(current, id) == 0)
+		return;
+	if ((r = ll_agent_session_select_monitor(v->sess, id)) != 0) {
+		g_free(v->mon_note);
+		v->mon_note = g_strdup_printf("cannot choose that monitor: %s",
+					      ll_strerror(r));
+	}
+}
 
 static void update(struct viewer *v)
 {
@@ -56,6 +128,17 @@ static void update(struct viewer *v)
 		text = g_strdup("Controlling.");
 	else
 		text = g_strdup(ll_agent_state_text(st));
+	update_monitors(v);
+	if (v->mon_note != NULL && st != LL_AGENT_ENDED) {
+		/* The applet's words: its schema keeps controls out. */
+		char *t = g_strdup_printf("%s \u2014 Monitor: %s", text,
+					  g_utf8_validate(v->mon_note, -1,
+							  NULL) ?
+						  v->mon_note : "refused");
+
+		g_free(text);
+		text = t;
+	}
 	gtk_label_set_text(GTK_LABEL(v->state), text);
 	g_free(text);
 	gtk_widget_set_visible(v->pin_panel, !joined && st != LL_AGENT_ENDED);
@@ -180,6 +263,7 @@ static void on_destroy(GtkWidget *w, gpointer data)
 					      "viewer");
 	/* an orderly end in progress finishes in the background */
 	ll_agent_session_free(v->sess);
+	g_free(v->mon_note);
 	g_free(v);
 }
 
@@ -233,6 +317,14 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	v->req = gtk_button_new_with_mnemonic("_Request control");
 	g_signal_connect(v->req, "clicked", G_CALLBACK(on_request), v);
 	gtk_box_pack_end(GTK_BOX(bar), v->req, FALSE, FALSE, 0);
+	v->monitor = gtk_combo_box_text_new();
+	atk_object_set_name(gtk_widget_get_accessible(v->monitor), "Monitor");
+	gtk_widget_set_tooltip_text(v->monitor, "Which of the user's monitors "
+						"to show (the list comes once "
+						"viewing is allowed)");
+	gtk_widget_set_sensitive(v->monitor, FALSE);
+	g_signal_connect(v->monitor, "changed", G_CALLBACK(on_monitor), v);
+	gtk_box_pack_end(GTK_BOX(bar), v->monitor, FALSE, FALSE, 0);
 	v->fit = gtk_toggle_button_new_with_mnemonic("Scale to _fit");
 	gtk_widget_set_tooltip_text(v->fit, "Off: one remote pixel per "
 					    "screen pixel (1:1)");

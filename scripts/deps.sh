@@ -10,7 +10,7 @@ PACKAGES="
  libgtk-3-dev libvncserver-dev libgtk-vnc-2.0-dev libcurl4-openssl-dev
  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
  xvfb xauth xdotool x11-utils imagemagick x11vnc
- testssl.sh nginx libnginx-mod-stream procps curl
+ testssl.sh jq nginx libnginx-mod-stream procps curl
 "
 
 missing=""

@@ -15,6 +15,7 @@
 
 #include "client_internal.h"
 #include "ll_api_client.h"
+#include "ll_api_parse.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_util.h"
@@ -596,6 +597,44 @@ static void json_wipe_member(json_t *obj, const char *key)
 }
 
 /*
+ * The body of a success answer as a JSON object: duplicate keys refused,
+ * capped.  *out is the caller's (json_decref).
+ */
+static int load_object(const char *body, size_t len, json_t **out,
+		       struct ll_client_error *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len > LL_API_MAX_RESPONSE) {
+		ll_client_error_set(err, LL_ERR_TOO_LARGE, 0,
+				    "the relay's answer is over %u bytes",
+				    LL_API_MAX_RESPONSE);
+		return LL_ERR_TOO_LARGE;
+	}
+	if (body == NULL || len == 0) {
+		ll_client_error_set(err, LL_ERR_BAD_JSON, 0,
+				    "the relay's answer has no body");
+		return LL_ERR_BAD_JSON;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		ll_client_error_set(err, LL_ERR_BAD_JSON, 0,
+				    "the relay's answer is not JSON: %s",
+				    jerr.text);
+		return LL_ERR_BAD_JSON;
+	}
+	if (!json_is_object(root)) {
+		ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+				    "the relay's answer is not a JSON object");
+		json_decref(root);
+		return LL_ERR_SCHEMA;
+	}
+	*out = root;
+	return LL_OK;
+}
+
+/*
  * One request.  body_json: a JSON text (secret: the caller wipes it) or
  * NULL.  bearer: NULL = none.  expect: the success status.  On success
  * *resp gets the parsed JSON object (or NULL for an empty body).
@@ -610,7 +649,6 @@ static int request(struct ll_api_client *c, const char *method,
 	char *url = NULL, *auth = NULL;
 	long status = 0, os_errno = 0;
 	curl_off_t retry = 0;
-	json_error_t jerr;
 	json_t *root = NULL;
 	CURLcode cc;
 	int r;
@@ -693,21 +731,11 @@ static int request(struct ll_api_client *c, const char *method,
 			goto out;
 		}
 	} else if (resp != NULL) {
-		root = json_loadb((const char *)b.data, b.len,
-				  JSON_REJECT_DUPLICATES, &jerr);
-		if (root == NULL) {
-			r = LL_ERR_BAD_JSON;
-			ll_client_error_set(err, r, (int)status,
-					    "the relay's answer is not JSON: "
-					    "%s", jerr.text);
-			goto out;
-		}
-		if (!json_is_object(root)) {
-			r = LL_ERR_SCHEMA;
-			ll_client_error_set(err, r, (int)status,
-					    "the relay's answer is not a JSON "
-					    "object");
-			json_decref(root);
+		/* The same strict entry as ll_api_parse_*(). */
+		if ((r = load_object((const char *)b.data, b.len, &root,
+				     err)) != 0) {
+			if (err != NULL)
+				err->http_status = (int)status;
 			goto out;
 		}
 	}
@@ -943,8 +971,8 @@ void ll_api_redeem_clear(struct ll_api_redeem *r)
 
 /* ----------------------------------------------------------------- calls */
 
-static int parse_login(struct ll_api_client *c, json_t *root,
-		       struct ll_api_login *out, struct ll_client_error *err)
+static int parse_login(json_t *root, struct ll_api_login *out,
+		       struct ll_client_error *err)
 {
 	struct ll_api_login l = { 0 };
 	json_t *t = json_object_get(root, "technician");
@@ -966,14 +994,27 @@ static int parse_login(struct ll_api_client *c, json_t *root,
 			   &l.technician.n_permissions, &l.technician.caps,
 			   err)) != 0)
 		goto out;
-	if ((r = ll_api_client_set_token(c, l.token)) != 0) {
-		ll_client_error_set(err, r, 0, "out of memory");
-		goto out;
-	}
 	*out = l;
 	memset(&l, 0, sizeof(l));
 out:
 	ll_api_login_clear(&l);
+	return r;
+}
+
+/* The mfa_token of a 401 mfa_required, at the top level or inside the
+ * error object; wiped in root. */
+static int parse_mfa_token(json_t *root, char **out,
+			   struct ll_client_error *err)
+{
+	json_t *holder = json_object_get(root, "mfa_token") != NULL
+				 ? root
+				 : json_object_get(root, "error");
+	int r;
+
+	if (!json_is_object(holder))
+		return schema_err(err, NULL, "mfa_token");
+	r = get_str(holder, "mfa_token", true, 1024, out, err);
+	json_wipe_member(holder, "mfa_token");
 	return r;
 }
 
@@ -984,30 +1025,29 @@ static int login_common(struct ll_api_client *c, const char *path,
 			struct ll_client_error *err)
 {
 	struct ll_client_error e;
-	json_t *root = NULL, *eroot = NULL, *holder;
+	json_t *root = NULL, *eroot = NULL;
 	char *mt = NULL;
 	int r;
 
 	ll_client_error_clear(&e);
 	r = call_full(c, "POST", path, NULL, body, 200, &root, &eroot, &e);
 	if (r == LL_OK) {
-		r = parse_login(c, root, out, err);
+		r = parse_login(root, out, err);
 		json_wipe_member(root, "token");
 		json_decref(root);
+		if (r == LL_OK &&
+		    (r = ll_api_client_set_token(c, out->token)) != 0) {
+			ll_api_login_clear(out);
+			ll_client_error_set(err, r, 0, "out of memory");
+		}
 		return r;
 	}
 	if (e.http_status == 401 && strcmp(e.api_code, "mfa_required") == 0) {
-		holder = json_object_get(eroot, "mfa_token") != NULL
-				 ? eroot
-				 : json_object_get(eroot, "error");
-		if (get_str(holder, "mfa_token", true, 1024, &mt, err) == 0) {
+		r = parse_mfa_token(eroot, &mt, err);
+		if (r == LL_OK) {
 			memset(out, 0, sizeof(*out));
 			out->mfa_token = mt;
-			r = LL_OK;
-		} else {
-			r = LL_ERR_SCHEMA;
 		}
-		json_wipe_member(holder, "mfa_token");
 		json_decref(eroot);
 		return r;
 	}
@@ -1108,12 +1148,13 @@ int ll_api_logout(struct ll_api_client *c, struct ll_client_error *err)
 	return r;
 }
 
+static int parse_pin(json_t *root, struct ll_api_pin *out,
+		     struct ll_client_error *err);
+
 int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 		   struct ll_api_pin *out, struct ll_client_error *err)
 {
-	struct ll_api_pin p = { 0 };
 	json_t *body = NULL, *root = NULL;
-	size_t i;
 	int r;
 
 	ll_client_error_clear(err);
@@ -1129,6 +1170,22 @@ int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 	if ((r = call(c, "POST", "/api/v1/sessions", c->token, body, 201,
 		      &root, err)) != 0)
 		goto out;
+	r = parse_pin(root, out, err);
+out:
+	json_wipe_member(root, "pin");
+	json_wipe_member(root, "ticket");
+	json_decref(root);
+	json_decref(body);
+	return r;
+}
+
+static int parse_pin(json_t *root, struct ll_api_pin *out,
+		     struct ll_client_error *err)
+{
+	struct ll_api_pin p = { 0 };
+	size_t i;
+	int r;
+
 	if ((r = get_str(root, "session_id", true, 128, &p.session_id,
 			 err)) != 0 ||
 	    (r = get_str(root, "pin", true, 16, &p.pin, err)) != 0 ||
@@ -1151,21 +1208,17 @@ int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 	memset(&p, 0, sizeof(p));
 out:
 	ll_api_pin_clear(&p);
-	json_wipe_member(root, "pin");
-	json_wipe_member(root, "ticket");
-	json_decref(root);
-	json_decref(body);
 	return r;
 }
+
+static int parse_sessions(json_t *root, struct ll_api_session_list *out,
+			  struct ll_client_error *err);
 
 int ll_api_sessions_list(struct ll_api_client *c,
 			 struct ll_api_session_list *out,
 			 struct ll_client_error *err)
 {
-	struct ll_api_session_list l = { 0 };
-	json_t *root = NULL, *arr, *o;
-	int64_t v;
-	size_t i;
+	json_t *root = NULL;
 	int r;
 
 	ll_client_error_clear(err);
@@ -1175,7 +1228,21 @@ int ll_api_sessions_list(struct ll_api_client *c,
 		return LL_ERR_INVALID_ARG;
 	if ((r = call(c, "GET", "/api/v1/sessions", c->token, NULL, 200,
 		      &root, err)) != 0)
-		goto out;
+		return r;
+	r = parse_sessions(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+static int parse_sessions(json_t *root, struct ll_api_session_list *out,
+			  struct ll_client_error *err)
+{
+	struct ll_api_session_list l = { 0 };
+	json_t *arr, *o;
+	int64_t v;
+	size_t i;
+	int r = LL_OK;
+
 	arr = json_object_get(root, "sessions");
 	if (!json_is_array(arr)) {
 		r = schema_err(err, NULL, "sessions");
@@ -1225,7 +1292,6 @@ int ll_api_sessions_list(struct ll_api_client *c,
 	memset(&l, 0, sizeof(l));
 out:
 	ll_api_session_list_clear(&l);
-	json_decref(root);
 	return r;
 }
 
@@ -1313,12 +1379,14 @@ out:
 	return r;
 }
 
+static int parse_redeem(json_t *root, struct ll_api_redeem *out,
+			struct ll_client_error *err);
+
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,
 		      struct ll_client_error *err)
 {
-	struct ll_api_redeem d = { 0 };
-	json_t *body = NULL, *root = NULL, *t;
+	json_t *body = NULL, *root = NULL;
 	int r;
 
 	ll_client_error_clear(err);
@@ -1341,6 +1409,22 @@ int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 	if ((r = call(c, "POST", "/api/v1/pins/redeem", NULL, body, 200,
 		      &root, err)) != 0)
 		goto out;
+	r = parse_redeem(root, out, err);
+out:
+	json_wipe_member(root, "ticket");
+	json_decref(root);
+	json_wipe_member(body, "pin");
+	json_decref(body);
+	return r;
+}
+
+static int parse_redeem(json_t *root, struct ll_api_redeem *out,
+			struct ll_client_error *err)
+{
+	struct ll_api_redeem d = { 0 };
+	json_t *t;
+	int r;
+
 	t = json_object_get(root, "technician");
 	if (!json_is_object(t)) {
 		r = schema_err(err, NULL, "technician");
@@ -1366,9 +1450,93 @@ int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 	memset(&d, 0, sizeof(d));
 out:
 	ll_api_redeem_clear(&d);
+	return r;
+}
+
+/* ------------------------------------------------ parsers over the body */
+
+int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
+		       struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = load_object(body, len, &root, err)) != 0)
+		return r;
+	r = parse_login(root, out, err);
+	json_wipe_member(root, "token");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_mfa_token(const char *body, size_t len, char **mfa_token,
+			   struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (mfa_token == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = load_object(body, len, &root, err)) != 0)
+		return r;
+	r = parse_mfa_token(root, mfa_token, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_pin(const char *body, size_t len, struct ll_api_pin *out,
+		     struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = load_object(body, len, &root, err)) != 0)
+		return r;
+	r = parse_pin(root, out, err);
+	json_wipe_member(root, "pin");
 	json_wipe_member(root, "ticket");
 	json_decref(root);
-	json_wipe_member(body, "pin");
-	json_decref(body);
+	return r;
+}
+
+int ll_api_parse_sessions(const char *body, size_t len,
+			  struct ll_api_session_list *out,
+			  struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = load_object(body, len, &root, err)) != 0)
+		return r;
+	r = parse_sessions(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_redeem(const char *body, size_t len,
+			struct ll_api_redeem *out,
+			struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = load_object(body, len, &root, err)) != 0)
+		return r;
+	r = parse_redeem(root, out, err);
+	json_wipe_member(root, "ticket");
+	json_decref(root);
 	return r;
 }

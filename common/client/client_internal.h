@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ll_api_client.h"
+#include "ll_api_parse.h"
 
 /* A relay URL taken apart. */
 struct ll_client_url {
@@ -29,9 +30,6 @@ int ll_client_curl_error(int curl_code, long os_errno, const char *errbuf,
 			 const char *what, const char *url,
 			 struct ll_client_error *err);
 
-/* Fills err from an HTTP error answer whose body may be the API's error
- * object; returns the ll_err. */
-int ll_client_error_from_body(int status, const char *body, size_t len,
-			      long retry_after, struct ll_client_error *err);
+/* ll_client_error_from_body() is in ll_api_parse.h. */
 
 #endif

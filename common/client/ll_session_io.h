@@ -182,6 +182,44 @@ int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel);
 int ll_session_io_bridge(struct ll_session_io *s, uint16_t channel, int fd);
 
 /*
+ * An optional check on a bridge's bytes, for a protocol validator in
+ * front of a parser that must never see what the peer may not send (the
+ * agent's RFB filter).  Both functions are called from the pump and must
+ * not call back into the session; either may be NULL.
+ *
+ * in: bytes the peer sent on the channel, before any of them is written
+ * to fd, in order, each byte once.  out: bytes read from fd, before they
+ * go out on the channel; it may rewrite them in place.
+ *
+ * Each returns LL_OK with *pass (preset to len) = how many bytes from
+ * the front may go on now; the other len - *pass bytes (fewer than
+ * LL_SESSION_FILTER_HOLD) are held back by the bridge and presented
+ * again, in front of the next bytes, so that a filter only ever judges
+ * whole items.  Or it refuses with a negative ll_err and a sentence in
+ * why (why_len bytes, NUL-terminated): nothing of the refused bytes is
+ * passed, the peer gets an ERROR frame with that sentence, and the
+ * session fails (on_closed(LL_SESSION_END_ERROR, err, why)).
+ * free_user (may be NULL) is called with user when the bridge goes away
+ * (with the channel or the session).
+ */
+#define LL_SESSION_FILTER_HOLD 256u
+struct ll_session_io_filter {
+	int (*in)(const uint8_t *data, size_t len, size_t *pass, char *why,
+		  size_t why_len, void *user);
+	int (*out)(uint8_t *data, size_t len, size_t *pass, char *why,
+		   size_t why_len, void *user);
+	void (*free_user)(void *user);
+	void *user;
+};
+
+/* ll_session_io_bridge() with a filter (copied; NULL = none).  Errors as
+ * ll_session_io_bridge; on failure fd and filter->user stay the
+ * caller's. */
+int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
+				  int fd,
+				  const struct ll_session_io_filter *filter);
+
+/*
  * Orderly end: queue control {"type":"end","reason":reason} (when the
  * peer's HELLO has come, so it can be sent), flush what is queued for the
  * stream (bridged bytes not yet taken are dropped), close TLS cleanly,

@@ -48,6 +48,8 @@ struct bridge {
 	/* fd -> channel: read, not yet taken by the mux */
 	uint8_t *obuf;
 	size_t ooff, olen;
+	/* read but held back by filter.out, at obuf + hoff */
+	size_t hoff, ohold;
 	bool fd_eof;
 	bool hup;               /* fd hung up: no longer polled (poll would
 				 * report it forever), read directly */
@@ -55,6 +57,11 @@ struct bridge {
 	uint8_t *ibuf;
 	size_t ioff, ilen, icap;
 	bool peer_closed;
+	/* optional check (ll_session_io_filter); channel bytes held back
+	 * by filter.in (received, neither written nor consumed) */
+	struct ll_session_io_filter filter;
+	uint8_t ihold[LL_SESSION_FILTER_HOLD];
+	size_t ihold_len;
 };
 
 struct ll_session_io {
@@ -211,6 +218,9 @@ static void bridge_free(struct ll_session_io *s, struct bridge *b)
 		ll_wipe(b->ibuf, b->icap);
 		free(b->ibuf);
 	}
+	ll_wipe(b->ihold, sizeof(b->ihold));
+	if (b->filter.free_user != NULL)
+		b->filter.free_user(b->filter.user);
 	free(b);
 }
 
@@ -470,7 +480,7 @@ size_t ll_session_io_buffered(const struct ll_session_io *s)
 	if (s->mux != NULL)
 		n += ll_buf_len(ll_mux_out(s->mux));
 	for (b = s->bridges; b != NULL; b = b->next)
-		n += b->olen + b->ilen;
+		n += b->olen + b->ohold + b->ilen + b->ihold_len;
 	return n;
 }
 
@@ -541,6 +551,13 @@ int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel)
 
 int ll_session_io_bridge(struct ll_session_io *s, uint16_t channel, int fd)
 {
+	return ll_session_io_bridge_filtered(s, channel, fd, NULL);
+}
+
+int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
+				  int fd,
+				  const struct ll_session_io_filter *filter)
+{
 	struct bridge *b;
 
 	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || fd < 0)
@@ -559,6 +576,8 @@ int ll_session_io_bridge(struct ll_session_io *s, uint16_t channel, int fd)
 	}
 	b->channel = channel;
 	b->fd = fd;
+	if (filter != NULL)
+		b->filter = *filter;
 	set_nonblock(fd);
 	b->tag = g_source_add_unix_fd(s->src, fd, 0);
 	b->next = s->bridges;
@@ -655,6 +674,86 @@ static void bridge_input(struct ll_session_io *s, struct bridge *b,
 	b->ilen += len - done;
 }
 
+/*
+ * A filter's verdict (ll_session_io_filter): true to go on; otherwise the
+ * peer hears why (ERROR frame) and the session fails, which frees every
+ * bridge.
+ */
+static bool filter_ok(struct ll_session_io *s, int r, size_t len,
+		      size_t pass, char *why)
+{
+	if (r == LL_OK && pass <= len && len - pass < LL_SESSION_FILTER_HOLD)
+		return true;
+	if (r >= 0) {
+		r = LL_ERR_INTERNAL;
+		snprintf(why, REASON_LEN, "a bridge filter held back too much");
+	} else if (why[0] == '\0') {
+		snprintf(why, REASON_LEN, "%s", ll_strerror(r));
+	}
+	(void)ll_mux_fail(s->mux, r, why);
+	fail(s, r, "%s", why);
+	return false;
+}
+
+/*
+ * Channel bytes for a bridge, through its filter when it has one: what
+ * the filter passes goes to bridge_input, an incomplete item it holds
+ * back waits in ihold (not consumed) for the bytes that complete it.
+ */
+static void bridge_data(struct ll_session_io *s, struct bridge *b,
+			const uint8_t *data, size_t len)
+{
+	char why[REASON_LEN];
+	unsigned gen = s->bridge_gen;
+	size_t take, pass;
+	int r;
+
+	if (b->filter.in == NULL) {
+		bridge_input(s, b, data, len);
+		return;
+	}
+	while (len > 0) {
+		if (b->ihold_len == 0) {
+			pass = len;
+			why[0] = '\0';
+			r = b->filter.in(data, len, &pass, why, sizeof(why),
+					 b->filter.user);
+			why[sizeof(why) - 1] = '\0';
+			if (!filter_ok(s, r, len, pass, why))
+				return;
+			if (pass > 0) {
+				bridge_input(s, b, data, pass);
+				if (s->bridge_gen != gen || !is_open_state(s))
+					return;
+			}
+			memcpy(b->ihold, data + pass, len - pass);
+			b->ihold_len = len - pass;
+			return;
+		}
+		take = sizeof(b->ihold) - b->ihold_len;
+		if (take > len)
+			take = len;
+		memcpy(b->ihold + b->ihold_len, data, take);
+		b->ihold_len += take;
+		data += take;
+		len -= take;
+		pass = b->ihold_len;
+		why[0] = '\0';
+		r = b->filter.in(b->ihold, b->ihold_len, &pass, why,
+				 sizeof(why), b->filter.user);
+		why[sizeof(why) - 1] = '\0';
+		if (!filter_ok(s, r, b->ihold_len, pass, why))
+			return;
+		if (pass > 0) {
+			bridge_input(s, b, b->ihold, pass);
+			if (s->bridge_gen != gen || !is_open_state(s))
+				return;
+			memmove(b->ihold, b->ihold + pass, b->ihold_len - pass);
+			b->ihold_len -= pass;
+		}
+	}
+}
+
 /* Complete control messages out of ctrl_in, one callback each. */
 static void control_input(struct ll_session_io *s, const uint8_t *data,
 			  size_t len)
@@ -731,7 +830,7 @@ static void handle_event(struct ll_session_io *s,
 		if (ev->channel == LL_MUX_CHANNEL_CONTROL) {
 			control_input(s, ev->u.data.data, ev->u.data.len);
 		} else if ((b = bridge_find(s, ev->channel)) != NULL) {
-			bridge_input(s, b, ev->u.data.data, ev->u.data.len);
+			bridge_data(s, b, ev->u.data.data, ev->u.data.len);
 		} else {
 			if (s->cbs.on_channel_data != NULL)
 				s->cbs.on_channel_data(s, ev->channel,
@@ -932,18 +1031,38 @@ static bool bridge_can_read(struct ll_session_io *s, struct bridge *b)
 	       ll_mux_credit(s->mux, b->channel) > 0 && out_has_room(s);
 }
 
+/* Reads from fd behind what filter.out held back, and lets the filter
+ * judge (and possibly rewrite) the lot.  The session may fail inside. */
 static void bridge_read(struct ll_session_io *s, struct bridge *b)
 {
-	size_t want = BRIDGE_CHUNK;
+	size_t want, total, pass;
 	uint32_t credit = ll_mux_credit(s->mux, b->channel);
+	char why[REASON_LEN];
 	ssize_t n;
+	int r;
 
+	if (b->ohold > 0 && b->hoff > 0)
+		memmove(b->obuf, b->obuf + b->hoff, b->ohold);
+	b->hoff = 0;
+	want = BRIDGE_CHUNK - b->ohold;
 	if (credit < want)
 		want = credit;
-	n = read(b->fd, b->obuf, want);
+	n = read(b->fd, b->obuf + b->ohold, want);
 	if (n > 0) {
+		total = b->ohold + (size_t)n;
+		pass = total;
+		if (b->filter.out != NULL) {
+			why[0] = '\0';
+			r = b->filter.out(b->obuf, total, &pass, why,
+					  sizeof(why), b->filter.user);
+			why[sizeof(why) - 1] = '\0';
+			if (!filter_ok(s, r, total, pass, why))
+				return;
+		}
 		b->ooff = 0;
-		b->olen = (size_t)n;
+		b->olen = pass;
+		b->hoff = pass;
+		b->ohold = total - pass;
 	} else if (n == 0 || !want_retry(errno)) {
 		b->fd_eof = true;
 	}
@@ -981,6 +1100,8 @@ again:
 		if (((rev & G_IO_IN) != 0 || b->hup) &&
 		    bridge_can_read(s, b)) {
 			bridge_read(s, b);
+			if (s->bridge_gen != gen)
+				goto again;
 			bridge_pump_out(s, b);
 			if (s->bridge_gen != gen)
 				goto again;

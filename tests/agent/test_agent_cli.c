@@ -15,6 +15,11 @@
  *  - deny: "denied by the user", snapshot "no framebuffer ...";
  *  - session end: the holder exits and removes its socket; the applet
  *    side ending does the same; wait --timeout: "timed out".
+ *  - monitors: refused (and nothing sent) before view; the applet's list
+ *    one per line with the shown one marked; `session monitor` sends
+ *    select_monitor, prints the new list, and the snapshot follows the
+ *    framebuffer's new size (DesktopSize); an unknown name is the
+ *    applet's error in plain words, and the session goes on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -150,6 +155,17 @@ struct fa {
 	/* the agent's pixel format (from SetPixelFormat) */
 	int bpp, big_endian, rshift, gshift, bshift;
 	int fbu_requests;
+	/* a hostile applet: answer update requests with a rectangle of
+	 * this encoding (0: the picture), not before serve_after (ms) */
+	int32_t bad_enc;
+	int64_t serve_after;
+	/* RFB in frames of at most this many bytes (0: as it comes), so
+	 * that headers straddle frames on the agent's bridge */
+	size_t dribble;
+	/* monitors: answer select_monitor; the framebuffer (0: FB_W/H) */
+	bool answer_monitors;
+	int n_select;
+	int fb_w, fb_h;
 };
 
 static void fa_flush(struct fa *f)
@@ -268,17 +284,20 @@ static void fa_free(struct fa *f)
 
 static void fa_send(struct fa *f, uint16_t ch, const void *data, size_t len)
 {
-	size_t off = 0, taken;
+	size_t off = 0, taken, want;
 	int64_t end = lh_now_ms() + 10000;
 
 	while (off < len) {
+		want = len - off;
+		if (ch == 1 && f->dribble > 0 && want > f->dribble)
+			want = f->dribble;
 		g_assert_cmpint(ll_mux_send(f->mux, ch, (const uint8_t *)data +
 							     off,
-					    len - off, &taken),
+					    want, &taken),
 				==, 0);
 		off += taken;
 		fa_flush(f);
-		if (off < len) {
+		if (taken < want) {  /* out of credit: let the agent read */
 			g_assert_cmpint(lh_now_ms(), <, end);
 			fa_pump(f, 50);
 		}
@@ -384,8 +403,10 @@ static void fa_rfb_open(struct fa *f)
 
 static void fa_send_picture(struct fa *f)
 {
+	int fb_w = f->fb_w > 0 ? f->fb_w : FB_W;
+	int fb_h = f->fb_h > 0 ? f->fb_h : FB_H;
 	size_t bpp = (size_t)f->bpp / 8;
-	size_t len = 4 + 12 + (size_t)FB_W * FB_H * bpp;
+	size_t len = 4 + 12 + (size_t)fb_w * fb_h * bpp;
 	uint8_t *m = g_malloc0(len), *p, rgb[3];
 	uint32_t px;
 	int x, y;
@@ -395,13 +416,13 @@ static void fa_send_picture(struct fa *f)
 	m[0] = 0;        /* FramebufferUpdate */
 	m[3] = 1;        /* one rectangle */
 	m[8] = 0;
-	m[9] = FB_W;
+	m[9] = (uint8_t)fb_w;
 	m[10] = 0;
-	m[11] = FB_H;
+	m[11] = (uint8_t)fb_h;
 	put32(m + 12, 0);  /* raw */
 	p = m + 16;
-	for (y = 0; y < FB_H; y++) {
-		for (x = 0; x < FB_W; x++, p += bpp) {
+	for (y = 0; y < fb_h; y++) {
+		for (x = 0; x < fb_w; x++, p += bpp) {
 			fb_color(x, y, rgb);
 			px = (uint32_t)rgb[0] << f->rshift |
 			     (uint32_t)rgb[1] << f->gshift |
@@ -413,6 +434,95 @@ static void fa_send_picture(struct fa *f)
 	}
 	fa_send(f, 1, m, len);
 	g_free(m);
+}
+
+/* ---- monitors, as the applet has them ---- */
+
+static const struct ll_control_monitor fa_mons[] = {
+	{ "all", 0, 0, 1424, 768 },
+	{ "DP-1", 400, 0, 1024, 768 },
+	{ "HDMI-2", -400, 100, 400, 300 },
+};
+/* The framebuffer while HDMI-2 is shown. */
+#define FB2_W 9
+#define FB2_H 6
+
+static void fa_send_monitors(struct fa *f, const char *current)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_MONITORS };
+
+	m.u.monitors.list = (struct ll_control_monitor *)fa_mons;
+	m.u.monitors.n = G_N_ELEMENTS(fa_mons);
+	m.u.monitors.current = (char *)current;
+	fa_control(f, &m);
+}
+
+/* A DesktopSize update: the viewer asks for the new picture itself. */
+static void fa_send_resize(struct fa *f, int w, int h)
+{
+	/* type 0, one rectangle at 0,0 of w x h, encoding -223 */
+	uint8_t m[16] = { 0, 0, 0, 1 };
+
+	m[9] = (uint8_t)w;
+	m[11] = (uint8_t)h;
+	put32(m + 12, (uint32_t)-223);
+	f->fb_w = w;
+	f->fb_h = h;
+	fa_send(f, 1, m, sizeof(m));
+}
+
+/* Answers the agent's select_monitor messages as the applet does. */
+static void fa_answer_monitors(struct fa *f)
+{
+	struct ll_control_msg *m, e = { .type = LL_CONTROL_ERROR };
+	GList *l, *next;
+	char *t;
+	size_t i;
+	bool known;
+
+	for (l = f->msgs.head; l != NULL; l = next) {
+		next = l->next;
+		m = l->data;
+		if (m->type != LL_CONTROL_SELECT_MONITOR)
+			continue;
+		g_queue_delete_link(&f->msgs, l);
+		f->n_select++;
+		known = false;
+		for (i = 0; i < G_N_ELEMENTS(fa_mons); i++)
+			if (strcmp(fa_mons[i].name,
+				   m->u.select_monitor.name) == 0)
+				known = true;
+		if (!known) {
+			t = g_strdup_printf("no monitor named \"%s\" on this "
+					    "screen (there are: all, DP-1, "
+					    "HDMI-2)",
+					    m->u.select_monitor.name);
+			e.u.error.code = "unknown_monitor";
+			e.u.error.message = t;
+			fa_control(f, &e);
+			g_free(t);
+		} else {
+			if (strcmp(m->u.select_monitor.name, "HDMI-2") == 0)
+				fa_send_resize(f, FB2_W, FB2_H);
+			else
+				fa_send_resize(f, FB_W, FB_H);
+			fa_send_monitors(f, m->u.select_monitor.name);
+		}
+		ll_control_msg_free(m);
+	}
+}
+
+/* One 1x1 rectangle in an encoding the agent must refuse, with a few
+ * bytes of would-be payload behind it. */
+static void fa_send_bad_rect(struct fa *f)
+{
+	uint8_t m[4 + 12 + 16] = { 0, 0, 0, 1 };
+
+	m[9] = 1;
+	m[11] = 1;
+	put32(m + 12, (uint32_t)f->bad_enc);
+	memset(m + 16, 0xee, 16);
+	fa_send(f, 1, m, sizeof(m));
 }
 
 struct rfb_event {
@@ -430,6 +540,8 @@ static void fa_rfb_serve(struct fa *f, GArray *evs)
 	size_t need;
 	GBytes *b;
 
+	if (lh_now_ms() < f->serve_after)
+		return;
 	for (;;) {
 		if (f->rfb->len == 0)
 			return;
@@ -464,7 +576,9 @@ static void fa_rfb_serve(struct fa *f, GArray *evs)
 		case 3:
 			f->fbu_requests++;
 			/* answer the non-incremental ones with a picture */
-			if (d[1] == 0)
+			if (d[1] == 0 && f->bad_enc != 0)
+				fa_send_bad_rect(f);
+			else if (d[1] == 0)
 				fa_send_picture(f);
 			break;
 		case 4:
@@ -516,6 +630,8 @@ static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 		g_assert_cmpint(lh_now_ms(), <, end);
 		fa_pump(f, 20);
 		fa_rfb_serve(f, evs);
+		if (f->answer_monitors)
+			fa_answer_monitors(f);
 		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
 			g_string_append_len(o, buf, n);
 		while ((n = read(err_fd, buf, sizeof(buf))) > 0)
@@ -886,6 +1002,149 @@ static void test_view_then_control(void)
 	pin_clear(&p);
 }
 
+static void check_snapshot(const char *png, int w, int h)
+{
+	GError *gerr = NULL;
+	GdkPixbuf *pb = gdk_pixbuf_new_from_file(png, &gerr);
+	const uint8_t *px;
+	uint8_t rgb[3];
+	int x, y;
+
+	g_assert_no_error(gerr);
+	g_assert_cmpint(gdk_pixbuf_get_width(pb), ==, w);
+	g_assert_cmpint(gdk_pixbuf_get_height(pb), ==, h);
+	for (y = 0; y < h; y++) {
+		for (x = 0; x < w; x++) {
+			px = gdk_pixbuf_get_pixels(pb) +
+			     y * gdk_pixbuf_get_rowstride(pb) +
+			     x * gdk_pixbuf_get_n_channels(pb);
+			fb_color(x, y, rgb);
+			g_assert_cmpmem(px, 3, rgb, 3);
+		}
+	}
+	g_object_unref(pb);
+}
+
+static void test_monitors(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m;
+	struct fa *f;
+	char *png = g_build_filename(lh_tmpdir(), "p-mon.png", NULL);
+	char long_name[70];
+	uint32_t id;
+	guint i;
+
+	g_assert_nonnull(profile);
+	pin_new("view", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	id = m->u.request.id;
+	ll_control_msg_free(m);
+
+	/* Before view: refused here, and not a message to the applet. */
+	cli_pumping(&r, f, NULL, profile, "session", "monitors", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	g_assert_nonnull(strstr(r.err, "not allowed viewing"));
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id, "DP-1",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	run_clear(&r);
+	for (i = 0; i < 5; i++)
+		fa_pump(f, 20);
+	for (i = 0; i < f->msgs.length; i++)
+		g_assert_cmpint(((struct ll_control_msg *)g_queue_peek_nth(
+					 &f->msgs, i))->type,
+				!=, LL_CONTROL_SELECT_MONITOR);
+
+	fa_grant(f, id, LL_CAP_VIEW);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	fa_rfb_open(f);
+	fa_send_monitors(f, "all");
+
+	cli_pumping(&r, f, NULL, profile, "session", "monitors", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "all 1424x768+0+0 *\n"
+				   "DP-1 1024x768+400+0\n"
+				   "HDMI-2 400x300-400+100\n");
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "monitors",
+		    p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "\"current\":\"all\""));
+	g_assert_nonnull(strstr(r.out, "{\"name\":\"HDMI-2\",\"x\":-400,"
+				       "\"y\":100,\"width\":400,"
+				       "\"height\":300}"));
+	run_clear(&r);
+
+	/* The choice: select_monitor out, the new list back, and the
+	 * framebuffer takes the monitor's size. */
+	f->answer_monitors = true;
+	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id,
+		    "HDMI-2", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpint(f->n_select, ==, 1);
+	g_assert_cmpstr(r.out, ==, "all 1424x768+0+0\n"
+				   "DP-1 1024x768+400+0\n"
+				   "HDMI-2 400x300-400+100 *\n");
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "session", "snapshot", p.id, png,
+		    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	check_snapshot(png, FB2_W, FB2_H);
+
+	/* Unknown: the applet's reason, exit 1; the session goes on. */
+	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id,
+		    "VGA-9", NULL);
+	g_assert_cmpint(r.status, ==, 1);
+	g_assert_nonnull(strstr(r.err, "no monitor named \"VGA-9\""));
+	g_assert_cmpint(f->n_select, ==, 2);
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "monitor",
+		    p.id, "VGA-9", NULL);
+	g_assert_cmpint(r.status, ==, 1);
+	g_assert_nonnull(strstr(r.out, "\"code\":\"no_monitor\""));
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "session", "status", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "viewing\n"));
+	run_clear(&r);
+
+	/* Names the protocol refuses never leave. */
+	memset(long_name, 'x', 65);
+	long_name[65] = '\0';
+	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id,
+		    long_name, NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	run_clear(&r);
+	g_assert_cmpint(f->n_select, ==, 3);
+
+	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id, "all",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "all 1424x768+0+0 *\n"));
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "session", "snapshot", p.id, png,
+		    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	check_snapshot(png, FB_W, FB_H);
+
+	cli_pumping(&r, f, NULL, profile, "session", "end", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	g_free(png);
+	pin_clear(&p);
+}
+
 static void test_deny(void)
 {
 	struct pin p = { 0 };
@@ -972,6 +1231,68 @@ static void test_timeout_and_end_unjoined(void)
 	pin_clear(&p);
 }
 
+/*
+ * A hostile applet answers with an encoding the agent does not use
+ * (Hextile): the RFB filter on channel 1 ends the session with its reason
+ * before libvncclient's decoder sees a byte of it; the CLI says so, the
+ * applet gets an error, the holder goes.  The applet's bytes come in
+ * 5-byte frames, so the bridge holds back incomplete headers.
+ */
+static void test_forbidden_encoding(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m;
+	struct fa *f;
+	char *png = g_build_filename(lh_tmpdir(), "p-bad.png", NULL);
+	char *logp, *log = NULL;
+	int64_t end;
+
+	g_assert_nonnull(profile);
+	pin_new("view", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	fa_grant(f, m->u.request.id, LL_CAP_VIEW);
+	ll_control_msg_free(m);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+
+	f->bad_enc = 5;
+	f->dribble = 5;  /* the handshake passes the filter in pieces */
+	fa_rfb_open(f);
+	/* the snapshot waits for a picture; the bad one comes meanwhile */
+	f->serve_after = lh_now_ms() + 1500;
+	cli_pumping(&r, f, NULL, profile, "session", "snapshot", p.id, png,
+		    NULL);
+	g_assert_cmpint(r.status, ==, 5);
+	g_assert_nonnull(strstr(r.err, "the remote side sent RFB data "
+				       "outside what we allow"));
+	g_assert_nonnull(strstr(r.err, "encoding 5 (Hextile) is not "
+				       "allowed"));
+	g_assert_false(g_file_test(png, G_FILE_TEST_EXISTS));
+	run_clear(&r);
+
+	/* the applet hears of it (ERROR frame), the holder is gone */
+	end = lh_now_ms() + 5000;
+	while (!f->closed && lh_now_ms() < end)
+		fa_pump(f, 50);
+	g_assert_true(f->closed);
+	assert_holder_gone(profile, p.id);
+	logp = g_strdup_printf("%s/%s.log", profile, p.id);
+	g_assert_true(g_file_get_contents(logp, &log, NULL, NULL));
+	/* the orderly path: the holder logged why it ended */
+	g_assert_nonnull(strstr(log, "ended by an error (the remote side "
+				     "sent RFB data outside what we allow"));
+
+	g_free(log);
+	g_free(logp);
+	fa_free(f);
+	g_free(png);
+	pin_clear(&p);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -988,6 +1309,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli/view_then_control",
 			test_view_then_control);
 	g_test_add_func("/agent/cli/deny", test_deny);
+	g_test_add_func("/agent/cli/monitors", test_monitors);
+	g_test_add_func("/agent/cli/forbidden_encoding",
+			test_forbidden_encoding);
 	g_test_add_func("/agent/cli/timeout_and_end_unjoined",
 			test_timeout_and_end_unjoined);
 	rc = g_test_run();

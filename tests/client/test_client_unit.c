@@ -10,6 +10,8 @@
 
 #include "client_internal.h"
 #include "ll_api_client.h"
+#include "ll_api_parse.h"
+#include "ll_control.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
 #include "ll_util.h"
@@ -230,6 +232,146 @@ static void test_args(void)
 			"ended by the other side");
 }
 
+/* ll_api_parse.h: the strict parsers of the relay's answers. */
+#define P(s) (s), strlen(s)
+static void test_parse(void)
+{
+	struct ll_client_error e;
+	struct ll_api_login l;
+	struct ll_api_pin p;
+	struct ll_api_session_list sl;
+	struct ll_api_redeem d;
+	char *mt, *big;
+	const char *sentinel = "untouched";
+
+	memset(&l, 0, sizeof(l));
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
+					     ":60,\"technician\":{\"id\":3,"
+					     "\"name\":\"Al\",\"org\":\"O\","
+					     "\"permissions\":[\"view\","
+					     "\"reports\"]},\"new\":1}"),
+					   &l, &e), ==, 0);
+	g_assert_cmpstr(l.token, ==, "tk");
+	g_assert_cmpint(l.expires_in, ==, 60);
+	g_assert_cmpuint(l.technician.caps, ==, LL_CAP_VIEW);
+	g_assert_cmpuint(l.technician.n_permissions, ==, 2);
+	ll_api_login_clear(&l);
+	/* a missing member, named; the output untouched */
+	memset(&l, 0, sizeof(l));
+	l.token = (char *)sentinel;
+	g_assert_cmpint(ll_api_parse_login(P("{\"expires_in\":60}"), &l, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_cmpint(e.code, ==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "\"token\""));
+	g_assert_true(l.token == sentinel);
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"a\",\"token\":"
+					     "\"b\"}"), &l, &e), ==,
+			LL_ERR_BAD_JSON);
+	g_assert_cmpint(ll_api_parse_login(P("[]"), &l, &e), ==,
+			LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_login(P("{} x"), &l, &e), ==,
+			LL_ERR_BAD_JSON);
+	g_assert_cmpint(ll_api_parse_login(NULL, 0, &l, &e), ==,
+			LL_ERR_BAD_JSON);
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"a\\u0000b\"}"),
+					   &l, &e), ==, LL_ERR_BAD_JSON);
+	big = g_malloc0(LL_API_MAX_RESPONSE + 2);
+	memset(big, ' ', LL_API_MAX_RESPONSE + 1);
+	big[0] = '{';
+	big[LL_API_MAX_RESPONSE] = '}';
+	g_assert_cmpint(ll_api_parse_login(big, LL_API_MAX_RESPONSE + 1, &l,
+					   &e), ==, LL_ERR_TOO_LARGE);
+	g_free(big);
+	g_assert_true(l.token == sentinel);
+
+	mt = (char *)sentinel;
+	g_assert_cmpint(ll_api_parse_mfa_token(P("{\"error\":{\"code\":"
+						 "\"mfa_required\","
+						 "\"mfa_token\":\"m1\"}}"),
+					       &mt, &e), ==, 0);
+	g_assert_cmpstr(mt, ==, "m1");
+	free(mt);
+	mt = (char *)sentinel;
+	g_assert_cmpint(ll_api_parse_mfa_token(P("{\"error\":\"x\"}"), &mt,
+					       &e), ==, LL_ERR_SCHEMA);
+	g_assert_true(mt == sentinel);
+
+	memset(&p, 0, sizeof(p));
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"012345\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"), &p, &e),
+			==, 0);
+	g_assert_cmpstr(p.pin, ==, "012345");
+	g_assert_cmpint(p.expires_at_unix, >, 0);
+	ll_api_pin_clear(&p);
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"01234x\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"), &p, &e), ==,
+			LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "\"pin\""));
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"012345\",\"expires_at\":"
+					   "\"yesterday\",\"ticket\":\"t\"}"),
+					 &p, &e), ==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "\"expires_at\""));
+	g_assert_null(p.pin);
+
+	memset(&sl, 0, sizeof(sl));
+	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":[{"
+						"\"session_id\":\"a\","
+						"\"state\":\"waiting\","
+						"\"created_at\":"
+						"\"2026-01-02T03:04:05Z\","
+						"\"expires_at\":"
+						"\"2026-01-02T03:24:05Z\","
+						"\"ended_at\":null}]}"),
+					      &sl, &e), ==, 0);
+	g_assert_cmpuint(sl.n_sessions, ==, 1);
+	g_assert_cmpint(sl.sessions[0].ended_at, ==, 0);
+	ll_api_session_list_clear(&sl);
+	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":{}}"), &sl,
+					      &e), ==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":[1]}"), &sl,
+					      &e), ==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":[{"
+						"\"session_id\":\"a\","
+						"\"state\":\"w\","
+						"\"created_at\":"
+						"\"2026-01-02T03:04:05Z\","
+						"\"expires_at\":"
+						"\"2026-01-02T03:24:05Z\","
+						"\"bytes_agent_to_applet\":-1}"
+						"]}"), &sl, &e), ==,
+			LL_ERR_SCHEMA);
+	g_assert_null(sl.sessions);
+
+	memset(&d, 0, sizeof(d));
+	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
+					      "\"ticket\":\"t\",\"technician\""
+					      ":{\"name\":\"N\",\"org\":\"O\"},"
+					      "\"capabilities\":[\"view\","
+					      "\"chat\"],\"stream_path\":"
+					      "\"/api/v1/stream\"}"), &d, &e),
+			==, 0);
+	g_assert_cmpuint(d.capabilities, ==, LL_CAP_VIEW | LL_CAP_CHAT);
+	ll_api_redeem_clear(&d);
+	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
+					      "\"ticket\":\"t\",\"technician\""
+					      ":{\"name\":\"N\",\"org\":\"O\"},"
+					      "\"capabilities\":[],"
+					      "\"stream_path\":\"http://x\"}"),
+					    &d, &e), ==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "\"stream_path\""));
+	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
+					      "\"ticket\":\"t\"}"), &d, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "\"technician\""));
+	g_assert_null(d.ticket);
+}
+#undef P
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -238,5 +380,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/unit/error-body", test_error_body);
 	g_test_add_func("/client/unit/curl-map", test_curl_map);
 	g_test_add_func("/client/unit/args", test_args);
+	g_test_add_func("/client/unit/parse", test_parse);
 	return g_test_run();
 }

@@ -449,7 +449,7 @@ static void test_dial_roundtrip(void)
 	for (size_t i = 0; i < len; i++)
 		out[i] = (uint8_t)(i * 131 + (i >> 9));
 	srv_start(&s, SRV_CONN, NULL);
-	g_assert_cmpint(ll_tls_dial(cctx, "localhost", s.port, 5000, &c, eb,
+	g_assert_cmpint(ll_tls_dial(cctx, "127.0.0.1", s.port, 5000, &c, eb,
 				    sizeof(eb)),
 			==, LL_OK);
 	g_assert_cmpstr(ll_tls_conn_version(c), ==, "TLSv1.3");
@@ -774,7 +774,7 @@ static void test_new_ssl(void)
 	struct srv s;
 
 	srv_start(&s, SRV_NEW_SSL, "lifeline/1");
-	g_assert_cmpint(ll_tls_dial(cctx, "localhost", s.port, 5000, &c, eb,
+	g_assert_cmpint(ll_tls_dial(cctx, "127.0.0.1", s.port, 5000, &c, eb,
 				    sizeof(eb)),
 			==, LL_OK);
 	g_assert_cmpstr(ll_tls_conn_alpn(c), ==, "lifeline/1");
@@ -988,7 +988,7 @@ static void test_dial_errors(void)
 		struct ll_tls_ctx *sys = client_ctx(NULL, false, NULL, NULL);
 
 		srv_start(&s, SRV_CONN, NULL);
-		g_assert_cmpint(ll_tls_dial(sys, "localhost", s.port, 5000, &c,
+		g_assert_cmpint(ll_tls_dial(sys, "127.0.0.1", s.port, 5000, &c,
 					    eb, sizeof(eb)),
 				==, LL_ERR_TLS_VERIFY);
 		g_assert_nonnull(strstr(eb, "localhost port"));

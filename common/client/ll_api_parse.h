@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The parsers of the relay's answers behind ll_api_client.h, over the
+ * body bytes libcurl collected: api_client.c runs every answer through
+ * exactly these, and tests/fuzz/fuzz_client_api.c feeds them hostile
+ * bytes (a relay, or whatever sits between, is not trusted to send sane
+ * JSON).
+ *
+ * Strict: the body is one JSON object (duplicate keys refused, at most
+ * LL_API_MAX_RESPONSE bytes); required members present with the right
+ * JSON type; strings without NUL and within their caps; times RFC 3339;
+ * a PIN is 6 digits; stream_path starts with '/'.  Members not named are
+ * ignored (the API may grow).
+ *
+ * Each returns LL_OK with *out filled (the caller clears it with the
+ * matching ll_api_*_clear, which wipes the secrets), or a negative ll_err
+ * with *out untouched and err filled (err may be NULL):
+ *   LL_ERR_TOO_LARGE  body over LL_API_MAX_RESPONSE
+ *   LL_ERR_BAD_JSON   not JSON, trailing bytes, duplicate keys, no body
+ *   LL_ERR_SCHEMA     not an object, a member missing, wrong or too long
+ *   LL_ERR_NOMEM
+ * Secrets in the body (token, ticket, PIN) are wiped in the parser's own
+ * copies; the body itself is the caller's to wipe.
+ */
+#ifndef LL_API_PARSE_H
+#define LL_API_PARSE_H
+
+#include <stddef.h>
+
+#include "ll_api_client.h"
+
+/* 200 of POST /api/v1/login and /login/mfa: token, expires_in,
+ * technician {id, name, org, permissions}.  The token is not kept
+ * anywhere but *out. */
+int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
+		       struct ll_client_error *err);
+/* 401 mfa_required of POST /api/v1/login: the mfa_token, at the top level
+ * or inside the error object; *mfa_token is a secret (wipe, free()). */
+int ll_api_parse_mfa_token(const char *body, size_t len, char **mfa_token,
+			   struct ll_client_error *err);
+/* 201 of POST /api/v1/sessions: session_id, pin, expires_at, ticket. */
+int ll_api_parse_pin(const char *body, size_t len, struct ll_api_pin *out,
+		     struct ll_client_error *err);
+/* 200 of GET /api/v1/sessions: {"sessions": [...]}. */
+int ll_api_parse_sessions(const char *body, size_t len,
+			  struct ll_api_session_list *out,
+			  struct ll_client_error *err);
+/* 200 of POST /api/v1/pins/redeem. */
+int ll_api_parse_redeem(const char *body, size_t len,
+			struct ll_api_redeem *out,
+			struct ll_client_error *err);
+
+/*
+ * Fills err from an HTTP error answer whose body may be the API's error
+ * object {"error": {"code", "message"}} (anything else is tolerated: a
+ * proxy's HTML page); returns the ll_err for the status and code.  The
+ * relay's text arrives with its control characters replaced by '?'.
+ */
+int ll_client_error_from_body(int status, const char *body, size_t len,
+			      long retry_after, struct ll_client_error *err);
+
+#endif
