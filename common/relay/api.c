@@ -558,7 +558,7 @@ static void run_handler(struct ll_api_ctx *ctx, enum route r,
 
 static void log_refusal(const struct ll_api_ctx *ctx)
 {
-	const struct ll_api_response *resp = ctx->resp;
+	struct ll_api_response *resp = ctx->resp;
 	const char *msg = NULL;
 	json_t *err = resp->body ? json_object_get(resp->body, "error")
 				 : NULL;
@@ -570,6 +570,7 @@ static void log_refusal(const struct ll_api_ctx *ctx)
 	       ctx->req->source_ip ? ctx->req->source_ip : "?",
 	       ctx->session_id[0] ? " session " : "", ctx->session_id,
 	       resp->status, ll_api_code_name(resp->code), msg ? msg : "");
+	resp->logged = true; /* one line per refusal: the core stays quiet */
 }
 
 void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,

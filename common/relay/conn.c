@@ -338,12 +338,14 @@ static void conn_respond(struct ll_conn *c, const struct ll_http_request *req,
 		ll_relay_count_refusal(relay, resp->code);
 		log_safe(method, sizeof(method), req ? req->method : NULL);
 		log_safe(path, sizeof(path), req ? req->path : NULL);
-		/* Path only: a query string might carry something secret. */
-		if (req != NULL)
+		/* Path only: a query string might carry something secret.
+		 * Refusals the API already logged with their reason get
+		 * no second line. */
+		if (!resp->logged && req != NULL)
 			ll_info("peer %s: %s %s: %d %s%s%s", c->peer, method,
 				path, status, ll_api_code_name(resp->code),
 				why ? ": " : "", why ? why : "");
-		else
+		else if (!resp->logged)
 			ll_info("peer %s: %d %s%s%s", c->peer, status,
 				ll_api_code_name(resp->code), why ? ": " : "",
 				why ? why : "");

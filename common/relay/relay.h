@@ -123,6 +123,7 @@ struct ll_api_response {
 	const char *content_type;   /* NULL = application/json */
 	char *raw_body;             /* owned; non-JSON body (metrics) */
 	enum ll_api_code code;      /* LL_API_OK or the refusal */
+	bool logged;                /* the API already logged the refusal */
 };
 /* Fills resp as the API's error object with that code and sentence. */
 void ll_api_error(struct ll_api_response *resp, enum ll_api_code code,
