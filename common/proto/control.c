@@ -170,6 +170,18 @@ static const char *safe(const char *s, char *buf, size_t size)
 	return buf;
 }
 
+/* Whether key is in the NULL-terminated list of fields. */
+static bool field_known(const char *const *fields, const char *key)
+{
+	size_t i;
+
+	for (i = 0; fields[i] != NULL; i++) {
+		if (strcmp(fields[i], key) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int get_u64(struct pctx *c, json_t *o, const char *key, bool required,
 		   uint64_t max, uint64_t min, uint64_t *out, bool *present)
 {
@@ -362,7 +374,6 @@ static int parse_monitor(struct pctx *c, json_t *e, size_t idx,
 	char tmp[40], *name = NULL;
 	int32_t w = 0, h = 0;
 	json_t *v;
-	size_t i;
 	int r;
 
 	if (!json_is_object(e))
@@ -370,11 +381,7 @@ static int parse_monitor(struct pctx *c, json_t *e, size_t idx,
 			    "field \"monitors\": entry %zu is not an object",
 			    idx);
 	json_object_foreach(e, key, v) {
-		for (i = 0; f_monitor[i] != NULL; i++) {
-			if (strcmp(f_monitor[i], key) == 0)
-				break;
-		}
-		if (f_monitor[i] == NULL)
+		if (!field_known(f_monitor, key))
 			return perr(c, LL_ERR_SCHEMA,
 				    "unknown field \"%s\" in monitor %zu",
 				    safe(key, tmp, sizeof(tmp)), idx);
@@ -608,11 +615,7 @@ int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
 		goto out;
 	}
 	json_object_foreach(o, key, v) {
-		for (i = 0; allowed[i] != NULL; i++) {
-			if (strcmp(allowed[i], key) == 0)
-				break;
-		}
-		if (allowed[i] == NULL) {
+		if (!field_known(allowed, key)) {
 			r = perr(&c, LL_ERR_SCHEMA,
 				 "unknown field \"%s\" in %s message",
 				 safe(key, tmp, sizeof(tmp)),

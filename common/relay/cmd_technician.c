@@ -97,6 +97,36 @@ out:
 	return pw;
 }
 
+/*
+ * The new password (from stdin, or generated) and its hash, for the
+ * caller to free even on failure; false, with a message, when either
+ * cannot be had.
+ */
+static bool password_new(const struct tech_opts *o, char **pw, char **hash)
+{
+	if (o->password_stdin)
+		*pw = password_from_stdin();
+	else if ((*pw = ll_password_generate_new()) == NULL)
+		ll_cmd_fail("cannot generate a password");
+	if (*pw == NULL)
+		return false;
+	if ((*hash = ll_password_hash_new(*pw)) == NULL) {
+		ll_cmd_fail("cannot hash the password");
+		return false;
+	}
+	return true;
+}
+
+/* A generated password is shown once: the only line on stdout, for
+ * scripts. */
+static void password_print(const struct tech_opts *o, const char *pw)
+{
+	if (!o->password_stdin) {
+		printf("%s\n", pw);
+		fflush(stdout);
+	}
+}
+
 /* Opens the state and resolves the org (unless any org will do). */
 static int tech_open(struct tech_cmd *c, const struct tech_opts *o,
 		     bool any_org)
@@ -148,16 +178,8 @@ static int tech_add(struct tech_cmd *c, const struct tech_opts *o,
 	int64_t id = 0;
 	int rc = 1, r;
 
-	if (o->password_stdin)
-		pw = password_from_stdin();
-	else if ((pw = ll_password_generate_new()) == NULL)
-		ll_cmd_fail("cannot generate a password");
-	if (pw == NULL)
+	if (!password_new(o, &pw, &hash))
 		goto out;
-	if ((hash = ll_password_hash_new(pw)) == NULL) {
-		ll_cmd_fail("cannot hash the password");
-		goto out;
-	}
 	if ((r = ll_store_begin(st)) != 0)
 		goto store_err;
 	r = ll_store_technician_add(st, c->org_id, user, hash, o->admin,
@@ -178,11 +200,7 @@ static int tech_add(struct tech_cmd *c, const struct tech_opts *o,
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	if (!o->password_stdin) {
-		/* the only line on stdout, for scripts */
-		printf("%s\n", pw);
-		fflush(stdout);
-	}
+	password_print(o, pw);
 	rc = 0;
 	goto out;
 store_err:
@@ -260,16 +278,8 @@ static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
 	}
 	if (r != 0)
 		goto store_err;
-	if (o->password_stdin)
-		pw = password_from_stdin();
-	else if ((pw = ll_password_generate_new()) == NULL)
-		ll_cmd_fail("cannot generate a password");
-	if (pw == NULL)
+	if (!password_new(o, &pw, &hash))
 		goto out;
-	if ((hash = ll_password_hash_new(pw)) == NULL) {
-		ll_cmd_fail("cannot hash the password");
-		goto out;
-	}
 	if ((r = ll_store_begin(st)) != 0)
 		goto store_err;
 	if ((r = ll_store_technician_set_password(st, c->org_id, user,
@@ -284,10 +294,7 @@ static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	if (!o->password_stdin) {
-		printf("%s\n", pw);
-		fflush(stdout);
-	}
+	password_print(o, pw);
 	rc = 0;
 	goto out;
 store_err:

@@ -382,22 +382,28 @@ static int csv_field(FILE *out, const char *v, size_t len)
 	return 0;
 }
 
+/* The row's prev_hash and hash as hex, both to be freed whatever this
+ * returns. */
+static int row_hashes_hex(sqlite3_stmt *s, char **prev, char **hash)
+{
+	*prev = ll_hex_new(sqlite3_column_blob(s, 9),
+			   (size_t)sqlite3_column_bytes(s, 9));
+	*hash = ll_hex_new(sqlite3_column_blob(s, 10),
+			   (size_t)sqlite3_column_bytes(s, 10));
+	return *prev != NULL && *hash != NULL ? LL_OK : LL_ERR_NOMEM;
+}
+
 static int export_csv_row(FILE *out, sqlite3_stmt *s,
 			  const struct audit_rec *rec)
 {
 	char ts[32];
 	char *prev = NULL, *hash = NULL;
-	int i, r = LL_ERR_IO;
+	int i, r;
 
 	ll_format_rfc3339(rec->ts, ts, sizeof(ts));
-	prev = ll_hex_new(sqlite3_column_blob(s, 9),
-			  (size_t)sqlite3_column_bytes(s, 9));
-	hash = ll_hex_new(sqlite3_column_blob(s, 10),
-			  (size_t)sqlite3_column_bytes(s, 10));
-	if (prev == NULL || hash == NULL) {
-		r = LL_ERR_NOMEM;
+	if ((r = row_hashes_hex(s, &prev, &hash)) != LL_OK)
 		goto out;
-	}
+	r = LL_ERR_IO;
 	if (fprintf(out, "%lld,%s,%lld", (long long)rec->seq, ts,
 		    (long long)rec->org_id) < 0)
 		goto out;
@@ -427,11 +433,8 @@ static int export_json_row(FILE *out, sqlite3_stmt *s,
 	int i, r = LL_ERR_NOMEM;
 
 	ll_format_rfc3339(rec->ts, ts, sizeof(ts));
-	prev = ll_hex_new(sqlite3_column_blob(s, 9),
-			  (size_t)sqlite3_column_bytes(s, 9));
-	hash = ll_hex_new(sqlite3_column_blob(s, 10),
-			  (size_t)sqlite3_column_bytes(s, 10));
-	if (prev == NULL || hash == NULL || (o = json_object()) == NULL)
+	if (row_hashes_hex(s, &prev, &hash) != LL_OK ||
+	    (o = json_object()) == NULL)
 		goto out;
 	if (json_object_set_new(o, "seq", json_integer(rec->seq)) != 0 ||
 	    json_object_set_new(o, "time", json_string(ts)) != 0 ||

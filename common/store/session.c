@@ -109,16 +109,23 @@ static int session_from_row(sqlite3_stmt *s, struct ll_session **out)
 	return LL_OK;
 }
 
+/* ll_store_collect's callbacks for a session list. */
+static int session_row(sqlite3_stmt *s, void *elem)
+{
+	return session_from_row(s, elem);
+}
+
+static void session_list_free(void *list, size_t n)
+{
+	ll_session_list_free(list, n);
+}
+
 static int session_one(struct ll_store *st, sqlite3_stmt *s,
 		       struct ll_session **out)
 {
-	int rc = sqlite3_step(s);
+	int r = step_row(st, s);
 
-	if (rc == SQLITE_DONE)
-		return LL_ERR_NOT_FOUND;
-	if (rc != SQLITE_ROW)
-		return ll_store_sqlite_err(st, rc);
-	return session_from_row(s, out);
+	return r == LL_OK ? session_from_row(s, out) : r;
 }
 
 int ll_store_session_create(struct ll_store *st,
@@ -198,7 +205,7 @@ int ll_store_session_redeem(struct ll_store *st, const char *session_id,
 			    int64_t now)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r;
 
 	if (st == NULL || session_id == NULL || applet_ticket_hash == NULL)
 		return LL_ERR_INVALID_ARG;
@@ -215,13 +222,9 @@ int ll_store_session_redeem(struct ll_store *st, const char *session_id,
 	/* Nothing changed: say why. */
 	ll_store_stmt_done(s);
 	if ((r = ll_store_stmt(st, STMT_SESSION_REDEEM_CHECK, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, session_id)) != LL_OK)
+	    (r = bind_text(st, s, 1, session_id)) != LL_OK ||
+	    (r = step_row(st, s)) != LL_OK)
 		goto out;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
-				      : ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	if (sqlite3_column_int(s, 0) != 0 ||
 	    sqlite3_column_int(s, 1) != LL_SESSION_WAITING)
 		r = LL_ERR_CONFLICT;
@@ -239,19 +242,13 @@ int ll_store_session_find_by_ticket(struct ll_store *st,
 {
 	sqlite3_stmt *s = NULL;
 	struct ll_session *se = NULL;
-	int r, rc;
+	int r;
 
 	if (st == NULL || ticket_hash == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_SESSION_BY_TICKET, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, ticket_hash, LL_HASH_LEN)) != LL_OK)
-		goto out;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
-				      : ll_store_sqlite_err(st, rc);
-		goto out;
-	}
-	if ((r = session_from_row(s, &se)) != LL_OK)
+	    (r = bind_blob(st, s, 1, ticket_hash, LL_HASH_LEN)) != LL_OK ||
+	    (r = session_one(st, s, &se)) != LL_OK)
 		goto out;
 	if (side_out != NULL)
 		*side_out = sqlite3_column_int(s, 16) ? LL_SIDE_APPLET
@@ -358,6 +355,24 @@ out:
 	return r;
 }
 
+/* ll_store_collect's callbacks for a list of ids. */
+static int id_row(sqlite3_stmt *s, void *elem)
+{
+	char **id = elem;
+
+	return (*id = dup_col(s, 0)) != NULL ? LL_OK : LL_ERR_NOMEM;
+}
+
+static void id_list_free(void *list, size_t n)
+{
+	char **ids = list;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
 int ll_store_session_expire(struct ll_store *st, int64_t now)
 {
 	char **ids = NULL;
@@ -365,9 +380,7 @@ int ll_store_session_expire(struct ll_store *st, int64_t now)
 	int r;
 
 	r = ll_store_session_expire_list(st, now, &ids, &n);
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	id_list_free(ids, n);
 	return r;
 }
 
@@ -375,41 +388,22 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 			  size_t limit, struct ll_session ***out,
 			  size_t *n_out)
 {
-	struct ll_session **list = NULL, **grown;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	void *list = NULL;
+	size_t n = 0;
+	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_SESSION_LIST, &s)) != LL_OK ||
 	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, clamp_u64(limit))) != LL_OK)
+	    (r = bind_i64(st, s, 2, clamp_u64(limit))) != LL_OK ||
+	    (r = ll_store_collect(st, s, sizeof(**out), session_row,
+				  session_list_free, &list, &n)) != LL_OK)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = reallocarray(list, cap, sizeof(*list));
-			if (grown == NULL) {
-				r = LL_ERR_NOMEM;
-				goto out;
-			}
-			list = grown;
-		}
-		if ((r = session_from_row(s, &list[n])) != LL_OK)
-			goto out;
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	*out = list;
 	*n_out = n;
-	list = NULL;
-	n = 0;
 out:
-	ll_session_list_free(list, n);
 	ll_store_stmt_done(s);
 	return r;
 }
@@ -419,44 +413,21 @@ out:
 static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
 		       char ***ids_out, size_t *n_out)
 {
-	char **ids = NULL, **grown;
-	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	void *ids = NULL;
+	size_t n = 0;
+	int r;
 
 	if (st == NULL || ids_out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
-	    (now != NULL && (r = bind_i64(st, s, 1, *now)) != LL_OK))
+	    (now != NULL && (r = bind_i64(st, s, 1, *now)) != LL_OK) ||
+	    (r = ll_store_collect(st, s, sizeof(**ids_out), id_row,
+				  id_list_free, &ids, &n)) != LL_OK)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = reallocarray(ids, cap, sizeof(*ids));
-			if (grown == NULL) {
-				r = LL_ERR_NOMEM;
-				goto out;
-			}
-			ids = grown;
-		}
-		if ((ids[n] = dup_col(s, 0)) == NULL) {
-			r = LL_ERR_NOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	*ids_out = ids;
 	*n_out = n;
-	ids = NULL;
-	n = 0;
 out:
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
 	ll_store_stmt_done(s);
 	return r;
 }

@@ -211,6 +211,52 @@ int ll_store_run(struct ll_store *st, enum ll_stmt id)
 	return r;
 }
 
+int ll_store_collect(struct ll_store *st, sqlite3_stmt *s, size_t size,
+		     int (*row)(sqlite3_stmt *s, void *elem),
+		     void (*free_list)(void *list, size_t n), void **out,
+		     size_t *n_out)
+{
+	unsigned char *list = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int r = LL_OK, rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = reallocarray(list, cap, size);
+			if (grown == NULL) {
+				r = LL_ERR_NOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		if ((r = row(s, list + n * size)) != LL_OK)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = ll_store_sqlite_err(st, rc);
+		goto out;
+	}
+	*out = list;
+	*n_out = n;
+	list = NULL;
+	n = 0;
+out:
+	free_list(list, n);
+	return r;
+}
+
+/* Steps an UPDATE or DELETE: LL_ERR_NOT_FOUND when it matched no row. */
+static int step_changed(struct ll_store *st, sqlite3_stmt *s)
+{
+	int r = ll_store_step_done(st, s);
+
+	if (r == LL_OK && sqlite3_changes(st->db) == 0)
+		r = LL_ERR_NOT_FOUND;
+	return r;
+}
+
 /* ---- open / close ---- */
 
 static int exec_pragma(struct ll_store *st, const char *sql,
@@ -439,18 +485,14 @@ int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out)
 {
 	sqlite3_stmt *s = NULL;
 	char *name;
-	int r, rc;
+	int r;
 
 	if (st == NULL || name_out == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_ORG_NAME, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, id)) != LL_OK)
+	    (r = bind_i64(st, s, 1, id)) != LL_OK ||
+	    (r = step_row(st, s)) != LL_OK)
 		goto out;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
-				      : ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	if ((name = dup_col(s, 0)) == NULL) {
 		r = LL_ERR_NOMEM;
 		goto out;
@@ -534,13 +576,20 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 static int tech_one(struct ll_store *st, sqlite3_stmt *s,
 		    struct ll_technician **out)
 {
-	int rc = sqlite3_step(s);
+	int r = step_row(st, s);
 
-	if (rc == SQLITE_DONE)
-		return LL_ERR_NOT_FOUND;
-	if (rc != SQLITE_ROW)
-		return ll_store_sqlite_err(st, rc);
-	return tech_from_row(s, out);
+	return r == LL_OK ? tech_from_row(s, out) : r;
+}
+
+/* ll_store_collect's callbacks for a technician list. */
+static int tech_row(sqlite3_stmt *s, void *elem)
+{
+	return tech_from_row(s, elem);
+}
+
+static void tech_list_free(void *list, size_t n)
+{
+	ll_technician_list_free(list, n);
 }
 
 int ll_store_technician_add(struct ll_store *st, int64_t org_id,
@@ -614,11 +663,9 @@ int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
 	if ((r = ll_store_stmt(st, STMT_TECH_SET_DISABLED, &s)) != LL_OK ||
 	    (r = bind_i64(st, s, 1, disabled)) != LL_OK ||
 	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 3, username)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
+	    (r = bind_text(st, s, 3, username)) != LL_OK)
 		goto out;
-	if (sqlite3_changes(st->db) == 0)
-		r = LL_ERR_NOT_FOUND;
+	r = step_changed(st, s);
 out:
 	ll_store_stmt_done(s);
 	return r;
@@ -636,11 +683,9 @@ int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
 	if ((r = ll_store_stmt(st, STMT_TECH_SET_PASSWORD, &s)) != LL_OK ||
 	    (r = bind_text(st, s, 1, pw_hash)) != LL_OK ||
 	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 3, username)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
+	    (r = bind_text(st, s, 3, username)) != LL_OK)
 		goto out;
-	if (sqlite3_changes(st->db) == 0)
-		r = LL_ERR_NOT_FOUND;
+	r = step_changed(st, s);
 out:
 	ll_store_stmt_done(s);
 	return r;
@@ -649,40 +694,21 @@ out:
 int ll_store_technician_list(struct ll_store *st, int64_t org_id,
 			     struct ll_technician ***out, size_t *n_out)
 {
-	struct ll_technician **list = NULL, **grown;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	void *list = NULL;
+	size_t n = 0;
+	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_TECH_LIST, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK)
+	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
+	    (r = ll_store_collect(st, s, sizeof(**out), tech_row,
+				  tech_list_free, &list, &n)) != LL_OK)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = reallocarray(list, cap, sizeof(*list));
-			if (grown == NULL) {
-				r = LL_ERR_NOMEM;
-				goto out;
-			}
-			list = grown;
-		}
-		if ((r = tech_from_row(s, &list[n])) != LL_OK)
-			goto out;
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	*out = list;
 	*n_out = n;
-	list = NULL;
-	n = 0;
 out:
-	ll_technician_list_free(list, n);
 	ll_store_stmt_done(s);
 	return r;
 }
@@ -716,11 +742,9 @@ static int token_delete(struct ll_store *st, const uint8_t *hash)
 	int r;
 
 	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
+	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK)
 		goto out;
-	if (sqlite3_changes(st->db) == 0)
-		r = LL_ERR_NOT_FOUND;
+	r = step_changed(st, s);
 out:
 	ll_store_stmt_done(s);
 	return r;
@@ -732,20 +756,16 @@ int ll_store_token_check(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
 {
 	sqlite3_stmt *s = NULL;
 	int64_t tech = 0, expires_at, last_used;
-	int r, rc;
+	int r;
 
 	if (st == NULL || hash == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_begin(st)) != LL_OK)
 		return r;
 	if ((r = ll_store_stmt(st, STMT_TOKEN_GET, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK)
+	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK ||
+	    (r = step_row(st, s)) != LL_OK)
 		goto out;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? LL_ERR_NOT_FOUND
-				      : ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	tech = sqlite3_column_int64(s, 0);
 	expires_at = sqlite3_column_int64(s, 1);
 	last_used = sqlite3_column_int64(s, 2);

@@ -131,9 +131,9 @@ static inline char *dup_col(sqlite3_stmt *s, int i)
 	return t ? strdup((const char *)t) : NULL;
 }
 
-/* Steps a bound statement expecting one row whose first column is an
- * integer: LL_ERR_NOT_FOUND when there is none. */
-static inline int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
+/* Steps a bound statement expecting one row: LL_OK with that row current,
+ * LL_ERR_NOT_FOUND when there is none. */
+static inline int step_row(struct ll_store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
@@ -141,9 +141,30 @@ static inline int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
 		return LL_ERR_NOT_FOUND;
 	if (rc != SQLITE_ROW)
 		return ll_store_sqlite_err(st, rc);
-	*out = sqlite3_column_int64(s, 0);
 	return LL_OK;
 }
+
+/* Steps a bound statement expecting one row whose first column is an
+ * integer: LL_ERR_NOT_FOUND when there is none. */
+static inline int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
+{
+	int r = step_row(st, s);
+
+	if (r == LL_OK)
+		*out = sqlite3_column_int64(s, 0);
+	return r;
+}
+
+/*
+ * Steps a bound statement to its end, one array element per row: row()
+ * fills the element (size bytes, a pointer) it is handed.  On success
+ * *out and *n_out get the array; on failure free_list(array, n) undoes
+ * the rows made so far and the outputs are untouched.
+ */
+int ll_store_collect(struct ll_store *st, sqlite3_stmt *s, size_t size,
+		     int (*row)(sqlite3_stmt *s, void *elem),
+		     void (*free_list)(void *list, size_t n), void **out,
+		     size_t *n_out);
 
 
 #endif

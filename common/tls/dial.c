@@ -47,6 +47,14 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* Waits for what TLS asked for by returning want (LL_ERR_WANT_READ or
+ * LL_ERR_WANT_WRITE). */
+static int wait_want(int fd, int want, int64_t deadline)
+{
+	return wait_fd(fd, want == LL_ERR_WANT_READ ? POLLIN : POLLOUT,
+		       deadline);
+}
+
 static int set_blocking(int fd, bool blocking)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -159,12 +167,9 @@ int ll_tls_dial(struct ll_tls_ctx *ctx, const char *host, uint16_t port,
 	}
 	for (;;) {
 		r = ll_tls_conn_handshake(c);
-		if (r == LL_ERR_WANT_READ)
-			r = wait_fd(fd, POLLIN, deadline);
-		else if (r == LL_ERR_WANT_WRITE)
-			r = wait_fd(fd, POLLOUT, deadline);
-		else
+		if (r != LL_ERR_WANT_READ && r != LL_ERR_WANT_WRITE)
 			break;
+		r = wait_want(fd, r, deadline);
 		if (r != LL_OK) {
 			ll_tls_errf(errbuf, errlen,
 				    r == LL_ERR_TIMEOUT ?
@@ -204,10 +209,7 @@ int ll_tls_write_all(struct ll_tls_conn *c, const void *buf, size_t len)
 		r = ll_tls_conn_write(c, p, len, &n);
 		if (r == LL_ERR_WANT_READ || r == LL_ERR_WANT_WRITE) {
 			/* Also serves a conn on a non-blocking socket. */
-			r = wait_fd(ll_tls_conn_fd(c),
-				    r == LL_ERR_WANT_READ ? POLLIN : POLLOUT,
-				    -1);
-			if (r != LL_OK)
+			if ((r = wait_want(ll_tls_conn_fd(c), r, -1)) != LL_OK)
 				return r;
 			continue;
 		}
@@ -230,10 +232,7 @@ int ll_tls_read_full(struct ll_tls_conn *c, void *buf, size_t len)
 	while (len > 0) {
 		r = ll_tls_conn_read(c, p, len, &n);
 		if (r == LL_ERR_WANT_READ || r == LL_ERR_WANT_WRITE) {
-			r = wait_fd(ll_tls_conn_fd(c),
-				    r == LL_ERR_WANT_READ ? POLLIN : POLLOUT,
-				    -1);
-			if (r != LL_OK)
+			if ((r = wait_want(ll_tls_conn_fd(c), r, -1)) != LL_OK)
 				return r;
 			continue;
 		}

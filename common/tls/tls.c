@@ -302,6 +302,18 @@ static int load_failure(const char *what, const char *path, char *errbuf,
 	return LL_ERR_MALFORMED;
 }
 
+/* The common end of the ctx constructors: ctx, or NULL with *err = r. */
+static struct ll_tls_ctx *ctx_done(struct ll_tls_ctx *ctx, int r, int *err)
+{
+	ERR_clear_error();
+	if (r != LL_OK) {
+		ll_tls_ctx_free(ctx);
+		*err = r;
+		return NULL;
+	}
+	return ctx;
+}
+
 struct ll_tls_ctx *ll_tls_server_ctx_new(const struct ll_tls_server_opts *o,
 					 int *err, char *errbuf,
 					 size_t errlen)
@@ -367,13 +379,7 @@ struct ll_tls_ctx *ll_tls_server_ctx_new(const struct ll_tls_server_opts *o,
 	 * memory of an idle paired session). */
 	SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 out:
-	ERR_clear_error();
-	if (r != LL_OK) {
-		ll_tls_ctx_free(ctx);
-		*err = r;
-		return NULL;
-	}
-	return ctx;
+	return ctx_done(ctx, r, err);
 }
 
 struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
@@ -450,13 +456,7 @@ struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
 	SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_session_cache_mode(ctx->ssl_ctx, SSL_SESS_CACHE_OFF);
 out:
-	ERR_clear_error();
-	if (r != LL_OK) {
-		ll_tls_ctx_free(ctx);
-		*err = r;
-		return NULL;
-	}
-	return ctx;
+	return ctx_done(ctx, r, err);
 }
 
 void ll_tls_ctx_free(struct ll_tls_ctx *ctx)
@@ -753,6 +753,20 @@ int ll_tls_conn_handshake(struct ll_tls_conn *c)
 	return LL_OK;
 }
 
+/* Readies c for one SSL_read_ex/SSL_write_ex: through our handshake step
+ * first, so the pin and ALPN are handled, then a clean error queue and
+ * errno for conn_fail. */
+static int io_begin(struct ll_tls_conn *c)
+{
+	int ret;
+
+	if (!c->done && (ret = ll_tls_conn_handshake(c)) != LL_OK)
+		return ret;
+	ERR_clear_error();
+	errno = 0;
+	return LL_OK;
+}
+
 int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
 		     size_t *nread)
 {
@@ -765,11 +779,8 @@ int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
 		*nread = 0;
 		return LL_OK;
 	}
-	/* Through our handshake step, so the pin and ALPN are handled. */
-	if (!c->done && (ret = ll_tls_conn_handshake(c)) != LL_OK)
+	if ((ret = io_begin(c)) != LL_OK)
 		return ret;
-	ERR_clear_error();
-	errno = 0;
 	if ((ret = SSL_read_ex(c->ssl, buf, len, &n)) != 1)
 		return conn_fail(c, ret, "read");
 	*nread = n;
@@ -788,10 +799,8 @@ int ll_tls_conn_write(struct ll_tls_conn *c, const void *buf, size_t len,
 		*nwritten = 0;
 		return LL_OK;
 	}
-	if (!c->done && (ret = ll_tls_conn_handshake(c)) != LL_OK)
+	if ((ret = io_begin(c)) != LL_OK)
 		return ret;
-	ERR_clear_error();
-	errno = 0;
 	if ((ret = SSL_write_ex(c->ssl, buf, len, &n)) != 1)
 		return conn_fail(c, ret, "write");
 	*nwritten = n;

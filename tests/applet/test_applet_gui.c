@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -995,6 +996,194 @@ static void test_monitors(void)
 	XCloseDisplay(dpy);
 }
 
+/* ---- Stop control, then End session, with input in flight ---- */
+
+/* RFB 3.8 as a viewer up to ServerInit (bridged channel 1). */
+static void viewer_handshake(struct agent *ag)
+{
+	uint8_t b[64], n;
+
+	g_assert_true(viewer_read(ag, b, 12, 10000));
+	g_assert_cmpmem(b, 12, "RFB 003.008\n", 12);
+	viewer_write(ag, "RFB 003.008\n", 12);
+	g_assert_true(viewer_read(ag, &n, 1, 5000));
+	g_assert_cmpuint(n, >=, 1);
+	g_assert_true(viewer_read(ag, b, n, 5000));
+	viewer_write(ag, "\x01", 1);
+	g_assert_true(viewer_read(ag, b, 4, 5000));
+	g_assert_cmpuint(b[3], ==, 0);
+	viewer_write(ag, "\x01", 1);
+	g_assert_true(viewer_read(ag, b, 24, 5000));
+	g_assert_cmpuint(b[23], <, 40);
+	g_assert_true(viewer_read(ag, b + 24, b[23], 5000));
+}
+
+struct flood {
+	int fd;
+	atomic_bool stop;
+	unsigned sent;
+};
+
+/* Best effort: the applet may go away at any moment. */
+static bool flood_send(struct flood *f, const void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = f->fd, .events = POLLOUT };
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0 && !atomic_load(&f->stop)) {
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		if (pfd.revents & (POLLERR | POLLHUP))
+			return false;
+		n = send(f->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return len == 0;
+}
+
+/*
+ * The technician's side of RFB, as fast as it goes: incremental update
+ * requests, pointer motion with clicks and wheel, and keys whose keysyms
+ * the keyboard map lacks (the platform binds spare keycodes for them, and
+ * gives them back when it closes), while everything the applet sends is
+ * read and dropped.
+ */
+static gpointer flood_thread(gpointer data)
+{
+	/* raw, CopyRect, RichCursor, XCursor, PointerPos, DesktopSize */
+	static const uint8_t enc[] = {
+		2, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1,
+		0xff, 0xff, 0xff, 0x11, 0xff, 0xff, 0xff, 0x10,
+		0xff, 0xff, 0xff, 0x18, 0xff, 0xff, 0xff, 0x21 };
+	/* none needs Shift: that would spoil the user's Alt+S */
+	static const uint32_t syms[] = { 0x61, 0xe9, 0x7e1, 0x20ac,
+					 0x0100263a, 0x01000416 };
+	struct flood *f = data;
+	uint8_t m[10], sink[65536];
+	uint32_t i = 0, sym;
+	uint16_t x, y;
+
+	if (!flood_send(f, enc, sizeof(enc)))
+		return NULL;
+	while (!atomic_load(&f->stop)) {
+		/* drain what came */
+		while (recv(f->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+			;
+		/* an incremental request for the whole screen */
+		m[0] = 3;
+		m[1] = i > 0;
+		put16(m + 2, 0);
+		put16(m + 4, 0);
+		put16(m + 6, 1024);
+		put16(m + 8, 768);
+		if (!flood_send(f, m, 10))
+			break;
+		/* pointer: away from the session bar (top right) */
+		x = (uint16_t)(100 + (i * 37) % 300);
+		y = (uint16_t)(300 + (i * 53) % 300);
+		m[0] = 5;
+		m[1] = (uint8_t)((i % 3 == 0) ? 1 : (i % 7 == 0) ? 8 : 0);
+		put16(m + 2, x);
+		put16(m + 4, y);
+		if (!flood_send(f, m, 6))
+			break;
+		/* a key down or up */
+		sym = syms[(i / 2) % G_N_ELEMENTS(syms)];
+		m[0] = 4;
+		m[1] = (i % 2) == 0;
+		m[2] = m[3] = 0;
+		m[4] = (uint8_t)(sym >> 24);
+		m[5] = (uint8_t)(sym >> 16);
+		m[6] = (uint8_t)(sym >> 8);
+		m[7] = (uint8_t)sym;
+		if (!flood_send(f, m, 8))
+			break;
+		f->sent++;
+		i++;
+		g_usleep(2000);
+	}
+	return NULL;
+}
+
+/*
+ * Stop control and End session on the bar while the technician's input
+ * keeps coming, many times: the revoke and the teardown race the RFB
+ * thread injecting input and sending frames.  Every run must end with
+ * status 0 and nothing from a sanitizer or malloc in the log (run the
+ * suite from an -Db_sanitize=address build to catch more).
+ * LL_APPLET_STRESS sets the number of runs.
+ */
+static void test_stop_end_stress(void)
+{
+	const char *env = g_getenv("LL_APPLET_STRESS");
+	int runs = env != NULL ? atoi(env) : 8, i;
+
+	for (i = 0; i < runs; i++) {
+		struct lh_pin pin = { 0 };
+		struct agent ag;
+		struct applet ap;
+		struct flood f;
+		GThread *t;
+		char *win, *log;
+
+		lh_pin_new(relay, token, NULL, &pin);
+		applet_start(&ap, pin.pin, "stress");
+		agent_connect(&ag, pin.agent_ticket);
+		WAIT_FOR(ag.ready || ag.closed, 20000);
+		g_assert_true(ag.ready);
+		agent_send_hello_and_request(&ag,
+					     LL_CAP_VIEW | LL_CAP_CONTROL);
+		win = wait_window("Permission request", &ap, 20000);
+		g_assert_nonnull(win);
+		spin(300);
+		ag.bridge = true;
+		key("alt+a");
+		WAIT_FOR((ag.n_grant > 0 && ag.viewer_fd >= 0) || ag.closed,
+			 15000);
+		g_assert_cmpint(ag.n_grant, ==, 1);
+		viewer_handshake(&ag);
+
+		memset(&f, 0, sizeof(f));
+		f.fd = ag.viewer_fd;
+		t = g_thread_new("flood", flood_thread, &f);
+		spin(200 + 50 * (i % 5));
+		g_free(win);
+		win = wait_window("Session", &ap, 5000);
+		g_assert_nonnull(win);
+		focus_window(win);
+		key("alt+s");
+		WAIT_FOR(ag.n_revoke > 0 || ag.closed || ap.exited, 5000);
+		g_assert_cmpint(ag.n_revoke, ==, 1);
+		/* End right after Stop control, at varying distances */
+		if (i % 2)
+			spin(20 * (i % 4));
+		key("alt+e");
+		g_assert_true(applet_wait(&ap, 15000));
+		atomic_store(&f.stop, true);
+		g_thread_join(t);
+		log = applet_log(&ap);
+		if (ap.status != 0 || strstr(log, "Sanitizer") != NULL ||
+		    strstr(log, "malloc") != NULL)
+			g_error("run %d: the applet ended with status %d after "
+				"%u input rounds; its log:\n%s", i, ap.status,
+				f.sent, log);
+		g_assert_nonnull(strstr(log, "You ended the session"));
+		g_test_message("run %d: %u input rounds, ended cleanly", i,
+			       f.sent);
+		g_free(log);
+		g_free(win);
+		agent_free(&ag);
+		applet_finish(&ap);
+		lh_pin_clear(&pin);
+	}
+}
+
 /* "I did not ask for this" (Alt+N) ends the session and flags it in the
  * audit. */
 static void test_not_requested(void)
@@ -1102,6 +1291,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/consent-allow", test_allow);
 	g_test_add_func("/applet/monitors", test_monitors);
 	g_test_add_func("/applet/not-requested", test_not_requested);
+	g_test_add_func("/applet/stop-end-stress", test_stop_end_stress);
 	g_test_add_func("/applet/pin-window", test_pin_window);
 	rc = g_test_run();
 
