@@ -15,16 +15,18 @@
  *            the event, later than we send it) and restored at free.
  *
  * Its own Display connection, single-threaded.  X errors raised by our
- * requests are caught with a local handler around each risky call instead
- * of reaching Xlib's default handler, which would exit the applet.
+ * requests never reach Xlib's process-wide error handler: that one is
+ * GDK's, on the GTK thread, while this connection lives on the RFB thread
+ * (see route_errors()).
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
 #include <X11/Xlib.h>
+/* XESetWireToError(), the per-display error hook (see route_errors) */
+#include <X11/Xlibint.h>
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
 #include <X11/extensions/XShm.h>
@@ -99,32 +101,64 @@ static struct x11 *to_x11(struct ll_platform *p)
 }
 
 /*
- * Local error trap.  Xlib's error handler is per process; we swap ours in
- * around a call and put the previous one (GDK's, say) back.  Single
- * threaded by contract, so one static slot suffices.
+ * X errors of our connection.  Xlib's XSetErrorHandler() handler is one
+ * per process, and GDK owns it: it installs its own at start-up and swaps
+ * it around each of its error traps on the GTK thread.  Swapping it from
+ * the RFB thread as well (as this file once did around every grab, cursor
+ * fetch and key binding) races with GDK: errors of either connection go
+ * to the other side's handler, GDK warns "XSetErrorHandler() called with
+ * a GDK error trap pushed", and either side's handler can be left
+ * installed for good (the e2e test's applet log showed that warning at
+ * End session right after Stop control).
+ *
+ * Instead, every error code of our own Display is routed to a per-display
+ * hook (the wire-to-error converters Xlib keeps in each Display) that
+ * records the code and stops the error there.  Xlib runs the hook on the
+ * thread that reads the reply, i.e. the one thread using this Display at
+ * the time (the RFB thread, or the GTK thread before start and after the
+ * join), so the record is per thread and needs no lock.  Requests with a
+ * reply still report failure through their return value.
  */
-static atomic_int trapped_error;
+static _Thread_local int x11_error;
 
-static int trap_handler(Display *dpy, XErrorEvent *ev)
+static Bool x11_wire_error(Display *dpy, XErrorEvent *ev, xError *we)
 {
 	(void)dpy;
-	atomic_store(&trapped_error, ev->error_code);
-	return 0;
+	(void)we;
+	if (x11_error == 0)
+		x11_error = ev->error_code != 0 ? ev->error_code
+						: BadImplementation;
+	return False;	/* handled: not for XSetErrorHandler's handler */
 }
 
-static XErrorHandler trap_begin(void)
+/* Before any other request on dpy: no error of ours ever leaves it. */
+static void route_errors(Display *dpy)
 {
-	atomic_store(&trapped_error, 0);
-	return XSetErrorHandler(trap_handler);
+	Bool (*def)(Display *, XErrorEvent *, xError *);
+	Bool (*prev)(Display *, XErrorEvent *, xError *);
+	int code;
+
+	/* Xlib's default converter (nothing else converts core errors) */
+	def = XESetWireToError(dpy, BadRequest, x11_wire_error);
+	for (code = BadRequest + 1; code < 256; code++) {
+		prev = XESetWireToError(dpy, code, x11_wire_error);
+		/* an extension's own converter stays (none of ours has one) */
+		if (prev != def && prev != NULL)
+			XESetWireToError(dpy, code, prev);
+	}
+}
+
+static void trap_begin(void)
+{
+	x11_error = 0;
 }
 
 /* sync: also wait for errors of requests that have no reply. */
-static int trap_end(Display *dpy, XErrorHandler old, bool sync)
+static int trap_end(Display *dpy, bool sync)
 {
 	if (sync)
 		XSync(dpy, False);
-	XSetErrorHandler(old);
-	return atomic_load(&trapped_error);
+	return x11_error;
 }
 
 static bool env_set(const char *name)
@@ -179,7 +213,6 @@ static int shm_create(struct x11 *x)
 {
 	Visual *vis = DefaultVisual(x->dpy, x->screen);
 	int depth = DefaultDepth(x->dpy, x->screen);
-	XErrorHandler old;
 	XImage *img;
 	size_t row, size;
 	int id, err;
@@ -217,10 +250,10 @@ static int shm_create(struct x11 *x)
 	x->shminfo.readOnly = False;
 
 	/* A remote server answers BadAccess here: trap it, do not die. */
-	old = trap_begin();
+	trap_begin();
 	if (!XShmAttach(x->dpy, &x->shminfo))
-		atomic_store(&trapped_error, BadAccess);
-	err = trap_end(x->dpy, old, true);
+		x11_error = BadAccess;
+	err = trap_end(x->dpy, true);
 	/* Attached (or not): the id can go, the mappings keep it alive. */
 	shmctl(id, IPC_RMID, NULL);
 	if (err != 0) {
@@ -433,7 +466,6 @@ static int grab_shm(struct x11 *x, int32_t rx, int32_t ry, uint32_t w,
 		    uint32_t h, uint8_t *dst)
 {
 	XImage tmp = *x->shm_img;
-	XErrorHandler old;
 	size_t bits, bpl;
 	Status ok;
 	int err;
@@ -449,9 +481,9 @@ static int grab_shm(struct x11 *x, int32_t rx, int32_t ry, uint32_t w,
 	tmp.width = (int)w;
 	tmp.height = (int)h;
 	tmp.bytes_per_line = (int)bpl;
-	old = trap_begin();
+	trap_begin();
 	ok = XShmGetImage(x->dpy, x->root, &tmp, rx, ry, AllPlanes);
-	err = trap_end(x->dpy, old, false);
+	err = trap_end(x->dpy, false);
 	if (!ok || err != 0)
 		return LL_ERR_IO;
 	copy_rows(x, x->shm_img->data, bpl, dst, x->fmt.stride, w, h);
@@ -461,13 +493,12 @@ static int grab_shm(struct x11 *x, int32_t rx, int32_t ry, uint32_t w,
 static int grab_xgetimage(struct x11 *x, int32_t rx, int32_t ry, uint32_t w,
 			  uint32_t h, uint8_t *dst)
 {
-	XErrorHandler old;
 	XImage *img;
 	int err, r = LL_ERR_IO;
 
-	old = trap_begin();
+	trap_begin();
 	img = XGetImage(x->dpy, x->root, rx, ry, w, h, AllPlanes, ZPixmap);
-	err = trap_end(x->dpy, old, false);
+	err = trap_end(x->dpy, false);
 	if (img == NULL || err != 0)
 		goto out;
 	if (img->bits_per_pixel != 32 || img->width != (int)w ||
@@ -605,15 +636,14 @@ static int x11_cursor(struct ll_platform *p, struct ll_capture_cursor **out)
 	struct x11 *x = to_x11(p);
 	struct ll_capture_cursor *c = NULL;
 	XFixesCursorImage *img;
-	XErrorHandler old;
 	size_t count, size, i;
 	int err, r;
 
 	if (!x->have_xfixes)
 		return LL_ERR_DISABLED;
-	old = trap_begin();
+	trap_begin();
 	img = XFixesGetCursorImage(x->dpy);
-	err = trap_end(x->dpy, old, false);
+	err = trap_end(x->dpy, false);
 	if (img == NULL || err != 0) {
 		r = LL_ERR_IO;
 		goto out;
@@ -834,13 +864,12 @@ static bool keycode_is_scratch(const struct x11 *x, int kc)
 static int set_keysyms(struct x11 *x, KeyCode code, KeySym sym)
 {
 	KeySym syms[2] = { sym, sym };
-	XErrorHandler old;
 	int err, per = x->per_kc < 2 ? x->per_kc : 2, c;
 
 	/* Both levels: the result must not depend on Shift. */
-	old = trap_begin();
+	trap_begin();
 	XChangeKeyboardMapping(x->dpy, code, per, syms, 1);
-	err = trap_end(x->dpy, old, true);
+	err = trap_end(x->dpy, true);
 	if (err != 0)
 		return LL_ERR_IO;
 	for (c = 0; c < x->per_kc; c++)
@@ -1048,7 +1077,6 @@ static unsigned x11_features(struct ll_platform *p)
 static void x11_free(struct ll_platform *p)
 {
 	struct x11 *x = to_x11(p);
-	XErrorHandler old;
 	KeySym none = NoSymbol;
 	size_t i;
 
@@ -1056,7 +1084,7 @@ static void x11_free(struct ll_platform *p)
 		return;
 	if (x->dpy != NULL) {
 		x11_input_reset(p);
-		old = trap_begin();
+		trap_begin();
 		for (i = 0; i < x->n_scratch; i++)
 			XChangeKeyboardMapping(x->dpy, x->scratch[i].code, 1,
 					       &none, 1);
@@ -1065,7 +1093,7 @@ static void x11_free(struct ll_platform *p)
 		if (x->region != None)
 			XFixesDestroyRegion(x->dpy, x->region);
 		shm_destroy(x);
-		trap_end(x->dpy, old, true);
+		trap_end(x->dpy, true);
 		XCloseDisplay(x->dpy);
 	}
 	if (x->kmap != NULL)
@@ -1155,7 +1183,6 @@ int ll_platform_x11_open(const char *display, unsigned flags,
 			 struct ll_platform **out)
 {
 	struct x11 *x;
-	XErrorHandler old;
 	int r, err;
 
 	if (out == NULL)
@@ -1167,6 +1194,7 @@ int ll_platform_x11_open(const char *display, unsigned flags,
 		r = LL_ERR_IO;
 		goto out;
 	}
+	route_errors(x->dpy);
 	x->screen = DefaultScreen(x->dpy);
 	x->root = RootWindow(x->dpy, x->screen);
 	x->root_w = (uint32_t)DisplayWidth(x->dpy, x->screen);
@@ -1176,9 +1204,9 @@ int ll_platform_x11_open(const char *display, unsigned flags,
 	XDisplayKeycodes(x->dpy, &x->min_kc, &x->max_kc);
 	if ((r = load_keymap(x)) != 0)
 		goto out;
-	old = trap_begin();
+	trap_begin();
 	probe_extensions(x, flags);
-	err = trap_end(x->dpy, old, true);
+	err = trap_end(x->dpy, true);
 	if (err != 0)
 		ll_warn("x11: X error %d while setting up extensions", err);
 	if ((r = x11_select_monitor(&x->base, LL_PLATFORM_ALL)) != 0)

@@ -257,7 +257,7 @@ static bool srv_step(struct srv *s, int timeout_ms)
 		g_assert_true(recv_all(s->fd, skip, (size_t)n * 4, 5000));
 		g_free(skip);
 		break;
-	case 3:                                     /* FramebufferUpdateRequest */
+	case 3:                                     /* UpdateRequest */
 		g_assert_true(recv_all(s->fd, b + 1, 9, 5000));
 		x = get16(b + 2);
 		y = get16(b + 4);

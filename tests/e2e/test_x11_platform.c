@@ -667,6 +667,93 @@ static void test_cursor(void)
 	ll_platform_free(p);
 }
 
+/*
+ * The process-wide Xlib error handler belongs to the toolkit (GDK, on the
+ * GTK thread); the backend runs on another thread and must never swap it,
+ * not even for an instant around its own risky calls (that raced with
+ * GDK's error traps at the applet's End session).  A worker thread drives
+ * every call that can raise an error (grabs, cursor, damage, key binding
+ * with a keysym the map lacks) while this thread keeps checking that the
+ * installed handler is still its own.
+ */
+static int sentinel_calls;
+
+static int sentinel_handler(Display *dpy, XErrorEvent *ev)
+{
+	(void)dpy;
+	(void)ev;
+	sentinel_calls++;
+	return 0;
+}
+
+struct err_worker {
+	struct ll_platform *p;
+	uint32_t *fb;
+	size_t fb_len;
+	gint stop;
+	gint rounds;
+};
+
+static gpointer err_worker_run(gpointer data)
+{
+	struct err_worker *w = data;
+	struct ll_capture_cursor *c;
+	struct ll_capture_rect rects[4];
+	size_t n;
+
+	while (!g_atomic_int_get(&w->stop)) {
+		g_assert_cmpint(ll_platform_grab(w->p, NULL, w->fb, w->fb_len),
+				==, 0);
+		if (ll_platform_cursor(w->p, &c) == 0)
+			ll_capture_cursor_free(c);
+		g_assert_cmpint(ll_platform_damage(w->p, rects, 4, &n), ==, 0);
+		/* bound to a spare keycode: XChangeKeyboardMapping + sync */
+		g_assert_cmpint(ll_platform_key(w->p, 0x010003b1, true), ==, 0);
+		g_assert_cmpint(ll_platform_key(w->p, 0x010003b1, false), ==,
+				0);
+		g_atomic_int_inc(&w->rounds);
+	}
+	return NULL;
+}
+
+static void test_error_handler_untouched(void)
+{
+	struct err_worker w = { 0 };
+	struct ll_capture_format fmt;
+	XErrorHandler prev, mine;
+	GThread *t;
+	gint64 end;
+	int foreign = 0, checks = 0;
+
+	mine = sentinel_handler;
+	prev = XSetErrorHandler(mine);
+	w.p = open_backend();
+	g_assert_cmpint(ll_platform_get_format(w.p, &fmt), ==, 0);
+	w.fb_len = fmt.size;
+	w.fb = g_malloc(w.fb_len);
+	t = g_thread_new("backend", err_worker_run, &w);
+	end = g_get_monotonic_time() + G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < end ||
+	       g_atomic_int_get(&w.rounds) < 20) {
+		/* returns what was installed: must still be ours */
+		if (XSetErrorHandler(mine) != mine)
+			foreign++;
+		checks++;
+	}
+	g_atomic_int_set(&w.stop, 1);
+	g_thread_join(t);
+	/* closing (key map restored under a trap) leaves it alone too */
+	ll_platform_free(w.p);
+	if (XSetErrorHandler(mine) != mine)
+		foreign++;
+	g_test_message("%d checks during %d rounds", checks,
+		       g_atomic_int_get(&w.rounds));
+	g_assert_cmpint(foreign, ==, 0);
+	g_assert_cmpint(sentinel_calls, ==, 0);
+	XSetErrorHandler(prev);
+	g_free(w.fb);
+}
+
 /* Presses and releases keysym; the window must see it as keysym. */
 static void type_and_check(struct ll_platform *p, Window win, KeySym sym)
 {
@@ -825,6 +912,8 @@ int main(int argc, char **argv)
 {
 	int status;
 
+	/* as the applet: the backend runs on a thread of its own */
+	XInitThreads();
 	g_test_init(&argc, &argv, NULL);
 	if (!start_xvfb()) {
 		g_printerr("Xvfb not found: skipping\n");
@@ -844,6 +933,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/x11/monitors", test_monitors);
 	g_test_add_func("/x11/cursor", test_cursor);
 	g_test_add_func("/x11/input", test_input);
+	g_test_add_func("/x11/error-handler-untouched",
+			test_error_handler_untouched);
 	g_test_add_func("/x11/screenshot", test_screenshot);
 	status = g_test_run();
 
