@@ -735,47 +735,7 @@ static int server_step(struct ll_rfb_filter *f, const uint8_t *p,
 	return fail(f, LL_ERR_INTERNAL, "bad filter state");
 }
 
-int ll_rfb_filter_server(struct ll_rfb_filter *f, const uint8_t *data,
-			 size_t len)
-{
-	size_t off = 0;
-	int n;
 
-	if (f->err != 0)
-		return f->err;
-	if (len > INT_MAX)
-		len = INT_MAX;
-	while (off < len) {
-		n = server_step(f, data + off, len - off);
-		if (n < 0)
-			return n;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	return (int)off;
-}
-
-int ll_rfb_filter_server_chunk(struct ll_rfb_filter *f, const uint8_t *data,
-			       size_t len, size_t *pass)
-{
-	size_t off = 0;
-	int n;
-
-	while (off < len) {
-		n = ll_rfb_filter_server(f, data + off, len - off);
-		if (n < 0)
-			return n;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	if (len - off >= LL_RFB_FILTER_ITEM_MAX)
-		return fail(f, LL_ERR_INTERNAL, "an item longer than the "
-						"filter holds back");
-	*pass = off;
-	return LL_OK;
-}
 
 int ll_rfb_filter_server_end(struct ll_rfb_filter *f, size_t held)
 {
@@ -953,7 +913,13 @@ static int client_step(struct ll_rfb_filter *f, uint8_t *p, size_t avail)
 	return fail(f, LL_ERR_INTERNAL, "bad filter state");
 }
 
-int ll_rfb_filter_client(struct ll_rfb_filter *f, uint8_t *data, size_t len)
+/*
+ * Both directions run the same way: steps until one needs more bytes.
+ * The client direction may rewrite bytes (SetEncodings), so it gets the
+ * writable pointer; the server direction only reads.
+ */
+static int run_steps(struct ll_rfb_filter *f, const uint8_t *data,
+		     uint8_t *wdata, size_t len)
 {
 	size_t off = 0;
 	int n;
@@ -963,7 +929,8 @@ int ll_rfb_filter_client(struct ll_rfb_filter *f, uint8_t *data, size_t len)
 	if (len > INT_MAX)
 		len = INT_MAX;
 	while (off < len) {
-		n = client_step(f, data + off, len - off);
+		n = wdata != NULL ? client_step(f, wdata + off, len - off)
+				  : server_step(f, data + off, len - off);
 		if (n < 0)
 			return n;
 		if (n == 0)
@@ -973,14 +940,16 @@ int ll_rfb_filter_client(struct ll_rfb_filter *f, uint8_t *data, size_t len)
 	return (int)off;
 }
 
-int ll_rfb_filter_client_chunk(struct ll_rfb_filter *f, uint8_t *data,
-			       size_t len, size_t *pass)
+/* Whole chunks (any length): what may pass now, the rest is held back. */
+static int run_chunk(struct ll_rfb_filter *f, const uint8_t *data,
+		     uint8_t *wdata, size_t len, size_t *pass)
 {
 	size_t off = 0;
 	int n;
 
 	while (off < len) {
-		n = ll_rfb_filter_client(f, data + off, len - off);
+		n = run_steps(f, data + off, wdata ? wdata + off : NULL,
+			      len - off);
 		if (n < 0)
 			return n;
 		if (n == 0)
@@ -992,4 +961,27 @@ int ll_rfb_filter_client_chunk(struct ll_rfb_filter *f, uint8_t *data,
 						"filter holds back");
 	*pass = off;
 	return LL_OK;
+}
+
+int ll_rfb_filter_server(struct ll_rfb_filter *f, const uint8_t *data,
+			 size_t len)
+{
+	return run_steps(f, data, NULL, len);
+}
+
+int ll_rfb_filter_server_chunk(struct ll_rfb_filter *f, const uint8_t *data,
+			       size_t len, size_t *pass)
+{
+	return run_chunk(f, data, NULL, len, pass);
+}
+
+int ll_rfb_filter_client(struct ll_rfb_filter *f, uint8_t *data, size_t len)
+{
+	return run_steps(f, data, data, len);
+}
+
+int ll_rfb_filter_client_chunk(struct ll_rfb_filter *f, uint8_t *data,
+			       size_t len, size_t *pass)
+{
+	return run_chunk(f, data, data, len, pass);
 }
