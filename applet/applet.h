@@ -50,6 +50,8 @@ enum ll_applet_exit {
 
 /* Seconds a permission request waits for an answer before it is denied. */
 #define LL_APPLET_CONSENT_TIMEOUT_S 60
+/* Milliseconds from mapping a permission window until it takes answers. */
+#define LL_APPLET_CONSENT_ARM_MS 1000
 
 /* Plain words for one LL_CAP_* bit ("See your screen", ...). */
 const char *ll_applet_cap_words(uint32_t cap);

@@ -13,11 +13,25 @@
 
 /* ---- input gate (input_gate.c): thread-safe ---- */
 
+struct ll_platform;
 struct ll_input_gate;
 
 struct ll_input_gate *ll_input_gate_new(void);
+/* Releases what the technician holds, frees the injector.  NULL ok. */
 void ll_input_gate_free(struct ll_input_gate *g);
-/* Called by the session on the GTK thread. */
+/*
+ * Takes over `input` (from ll_platform_open_input(); NULL: none) as the
+ * one instance that injects the technician's input, after releasing and
+ * freeing the previous one.  Any thread.
+ */
+void ll_input_gate_set_injector(struct ll_input_gate *g,
+				struct ll_platform *input);
+/*
+ * Called by the session on the GTK thread.  Each call that closes the
+ * gate (control off, a consent dialog about to show, the applet's focus)
+ * releases every key and button the technician holds before it returns,
+ * on the calling thread: a window mapped afterwards never sees them.
+ */
 void ll_input_gate_set_control(struct ll_input_gate *g, bool granted);
 void ll_input_gate_set_consent_open(struct ll_input_gate *g, bool open);
 /* True while one of the applet's windows has the keyboard focus: keys go
@@ -29,19 +43,20 @@ void ll_input_gate_set_window(struct ll_input_gate *g, const void *key,
 			      int32_t x, int32_t y, int32_t w, int32_t h,
 			      bool visible);
 void ll_input_gate_remove_window(struct ll_input_gate *g, const void *key);
-/* Called by the RFB thread for each injected event. */
-bool ll_input_gate_allows_pointer(struct ll_input_gate *g);
-bool ll_input_gate_allows_key(struct ll_input_gate *g);
-/* allows_pointer, and (root_x, root_y) is on none of our windows. */
-bool ll_input_gate_allows_click(struct ll_input_gate *g, int32_t root_x,
-				int32_t root_y);
-/* A counter that grows each time input stops being allowed, so the RFB
- * thread knows to release held keys and buttons. */
-uint32_t ll_input_gate_closed_serial(struct ll_input_gate *g);
+/*
+ * The technician's input, from the RFB thread: injected only while the
+ * gate is open.  A key event returns whether it was injected.  pointer:
+ * RFB's button mask at root coordinates; never a press on one of the
+ * applet's windows, never a release of a press that was not injected.
+ */
+bool ll_input_gate_key(struct ll_input_gate *g, uint32_t keysym, bool down);
+void ll_input_gate_pointer(struct ll_input_gate *g, uint8_t mask,
+			   int32_t root_x, int32_t root_y);
+/* How often held input was released (for tests). */
+uint32_t ll_input_gate_releases(struct ll_input_gate *g);
 
 /* ---- RFB server (rfb_server.c) ---- */
 
-struct ll_platform;
 struct ll_platform_monitor;
 struct ll_rfb_server;
 
@@ -95,7 +110,7 @@ int ll_rfb_server_start(struct ll_rfb_server *s, int fd);
  * server, LL_ERR_CLOSED once its thread ended.
  */
 int ll_rfb_server_select_monitor(struct ll_rfb_server *s, const char *name);
-/* Wakes the RFB thread (e.g. the gate closed: release held input). */
+/* Wakes the RFB thread (e.g. a monitor selection is queued). */
 void ll_rfb_server_wake(struct ll_rfb_server *s);
 /* Stops and joins the thread, frees everything.  NULL ok. */
 void ll_rfb_server_free(struct ll_rfb_server *s);

@@ -10,27 +10,236 @@
  * window is a refusal.  "I did not ask for this" ends the session and
  * flags it.  While this window exists the session keeps the input gate
  * closed, so the technician's own input can never answer it.
+ *
+ * Only a fresh, deliberate answer counts (docs/ARCHITECTURE.md,
+ * "Consent"):
+ *   - the window is armed LL_APPLET_CONSENT_ARM_MS after it is mapped
+ *     (browsers arm their security prompts the same way); until then the
+ *     answers are greyed out and every key and button event is dropped;
+ *   - a key answers only by a press AND a release that both came after
+ *     arming: the press is held back and handed to GTK when its release
+ *     arrives, so mnemonics (Alt+A) and Space/Enter on the focused button
+ *     act on the release; a release without such a press is dropped;
+ *   - a key that was down when the window was mapped or armed (held by
+ *     anyone, repeating or not) is ignored until it has been released;
+ *   - a mouse button answers only by a press after arming (GtkButton
+ *     clicks on the release).
+ * These rules sit in a GDK event handler in front of GTK's own, so no
+ * widget of the dialog sees an event they drop.
  */
 #include <gtk/gtk.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/gdkx.h>
+#endif
 
 #include "ll_control.h"
+#include "ll_util.h"
 #include "applet.h"
+
+#define KEYS 256   /* X keycodes */
 
 struct ll_consent_dialog {
 	struct ll_applet *a;
 	GtkWidget *win;
 	GtkWidget *countdown;
+	GtkWidget *answers[3];     /* insensitive until armed */
+	GtkWidget *focus;          /* Deny */
 	guint timer;
+	guint arm_timer;
 	int left;
+	bool mapped;
+	bool armed;
+	guint32 armed_time;        /* X server time of arming, 0: unknown */
 	bool answered;
 	bool freeing;
+	/* Keys down from before (ignored until released), and presses held
+	 * back until their release. */
+	uint8_t stale[KEYS / 8];
+	GdkEvent *held[KEYS];
+	uint8_t buttons_stale;     /* bit b-1: pressed before arming */
 	void (*on_answer)(enum ll_consent_answer ans, void *user);
 	void *user;
 };
 
+/* Live dialogs, for the event handler (main thread only). */
+static GSList *dialogs;
+static bool handler_installed;
+
+static bool bit_get(const uint8_t *set, unsigned i)
+{
+	return i < KEYS && (set[i / 8] & (1u << (i % 8)));
+}
+
+static void bit_put(uint8_t *set, unsigned i, bool on)
+{
+	if (i >= KEYS)
+		return;
+	if (on)
+		set[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		set[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+/* Every key the display server has down right now becomes stale. */
+static void mark_keys_down(struct ll_consent_dialog *d)
+{
+#ifdef GDK_WINDOWING_X11
+	GdkDisplay *gd = gtk_widget_get_display(d->win);
+	char keys[32];
+	unsigned i;
+
+	if (!GDK_IS_X11_DISPLAY(gd))
+		return;
+	XQueryKeymap(gdk_x11_display_get_xdisplay(gd), keys);
+	for (i = 0; i < KEYS; i++)
+		if (keys[i / 8] & (1 << (i % 8)))
+			bit_put(d->stale, i, true);
+#endif
+}
+
+static void drop_held(struct ll_consent_dialog *d)
+{
+	unsigned i;
+
+	for (i = 0; i < KEYS; i++)
+		g_clear_pointer(&d->held[i], gdk_event_free);
+}
+
+static struct ll_consent_dialog *dialog_of(GdkEvent *ev)
+{
+	GdkWindow *w = ((GdkEventAny *)ev)->window;
+	GSList *l;
+
+	if (w == NULL)
+		return NULL;
+	w = gdk_window_get_toplevel(w);
+	for (l = dialogs; l != NULL; l = l->next) {
+		struct ll_consent_dialog *d = l->data;
+
+		if (d->win != NULL && gtk_widget_get_window(d->win) == w)
+			return d;
+	}
+	return NULL;
+}
+
+/*
+ * Armed at the event's own time: an event the server stamped before the
+ * arming counts as early even when GTK dispatches it later.
+ */
+static bool armed_at(const struct ll_consent_dialog *d, guint32 t)
+{
+	if (!d->armed)
+		return false;
+	return d->armed_time == 0 || t == GDK_CURRENT_TIME ||
+	       (gint32)(t - d->armed_time) >= 0;
+}
+
+/* Returns true when the event may go on to GTK. */
+static bool filter_key(struct ll_consent_dialog *d, GdkEvent *ev)
+{
+	unsigned code = ev->key.hardware_keycode;
+
+	if (ev->type == GDK_KEY_PRESS) {
+		if (!armed_at(d, ev->key.time) || bit_get(d->stale, code)) {
+			/* Held from before, or too early: it stays ignored
+			 * until released. */
+			bit_put(d->stale, code, true);
+			return false;
+		}
+		if (code < KEYS) {
+			/* A repeat of a press we hold back changes nothing. */
+			if (d->held[code] == NULL)
+				d->held[code] = gdk_event_copy(ev);
+		}
+		return false;
+	}
+	/* Release. */
+	if (bit_get(d->stale, code)) {
+		bit_put(d->stale, code, false);
+		return false;
+	}
+	if (code >= KEYS || d->held[code] == NULL)
+		return false;
+	/* A whole fresh keystroke: GTK gets the press now, then the
+	 * release.  The press may answer and free the dialog. */
+	{
+		GdkEvent *press = d->held[code];
+
+		d->held[code] = NULL;
+		gtk_main_do_event(press);
+		gdk_event_free(press);
+	}
+	return true;
+}
+
+static bool filter_button(struct ll_consent_dialog *d, GdkEvent *ev)
+{
+	guint b = ev->button.button;
+	uint8_t bit = b >= 1 && b <= 8 ? (uint8_t)(1u << (b - 1)) : 0;
+
+	if (ev->type == GDK_BUTTON_PRESS || ev->type == GDK_2BUTTON_PRESS ||
+	    ev->type == GDK_3BUTTON_PRESS) {
+		if (!armed_at(d, ev->button.time) ||
+		    (d->buttons_stale & bit)) {
+			d->buttons_stale |= bit;
+			return false;
+		}
+		return true;
+	}
+	if (d->buttons_stale & bit) {
+		d->buttons_stale &= (uint8_t)~bit;
+		return false;
+	}
+	return true;
+}
+
+static void on_gdk_event(GdkEvent *ev, gpointer data)
+{
+	struct ll_consent_dialog *d = NULL;
+	bool pass = true;
+
+	switch (ev->type) {
+	case GDK_KEY_PRESS:
+	case GDK_KEY_RELEASE:
+		if ((d = dialog_of(ev)) != NULL)
+			pass = filter_key(d, ev);
+		break;
+	case GDK_BUTTON_PRESS:
+	case GDK_2BUTTON_PRESS:
+	case GDK_3BUTTON_PRESS:
+	case GDK_BUTTON_RELEASE:
+		if ((d = dialog_of(ev)) != NULL)
+			pass = filter_button(d, ev);
+		break;
+	case GDK_TOUCH_BEGIN:
+	case GDK_TOUCH_UPDATE:
+	case GDK_TOUCH_END:
+		if ((d = dialog_of(ev)) != NULL)
+			pass = armed_at(d, ev->touch.time);
+		break;
+	default:
+		break;
+	}
+	if (pass)
+		gtk_main_do_event(ev);
+}
+
+static void install_handler(void)
+{
+	if (handler_installed)
+		return;
+	/* In front of GTK's own handler, which it then calls. */
+	gdk_event_handler_set(on_gdk_event, NULL, NULL);
+	handler_installed = true;
+}
+
 static void answer(struct ll_consent_dialog *d, enum ll_consent_answer ans)
 {
 	if (d->answered)
+		return;
+	/* A person's answer needs an armed window; the timeout and the
+	 * window going away (both refusals) do not. */
+	if (!d->armed && ans != LL_CONSENT_TIMEOUT && ans != LL_CONSENT_DENY)
 		return;
 	d->answered = true;
 	if (d->timer != 0) {
@@ -95,12 +304,41 @@ static void on_destroy(GtkWidget *w, gpointer data)
 		answer(d, LL_CONSENT_DENY);
 }
 
-/* Focus to Deny once the window is really there (a WM may move it). */
+static gboolean on_armed(gpointer data)
+{
+	struct ll_consent_dialog *d = data;
+	size_t i;
+
+	d->arm_timer = 0;
+	/* Whatever is down now was pressed before the answers could be
+	 * given: it must be released first. */
+	mark_keys_down(d);
+#ifdef GDK_WINDOWING_X11
+	if (GDK_IS_X11_WINDOW(gtk_widget_get_window(d->win)))
+		d->armed_time = gdk_x11_get_server_time(
+			gtk_widget_get_window(d->win));
+#endif
+	d->armed = true;
+	for (i = 0; i < G_N_ELEMENTS(d->answers); i++)
+		gtk_widget_set_sensitive(d->answers[i], TRUE);
+	gtk_widget_grab_focus(d->focus);
+	/* Tests and the screen benchmark wait for this line. */
+	ll_info("consent: the permission window accepts answers now");
+	return G_SOURCE_REMOVE;
+}
+
+/* Arming starts once the window is really there; focus to Deny. */
 static gboolean on_map(GtkWidget *w, GdkEvent *ev, gpointer data)
 {
-	GtkWidget *deny = data;
+	struct ll_consent_dialog *d = data;
 
-	gtk_widget_grab_focus(deny);
+	gtk_widget_grab_focus(d->focus);
+	if (!d->mapped) {
+		d->mapped = true;
+		mark_keys_down(d);
+		d->arm_timer = g_timeout_add(LL_APPLET_CONSENT_ARM_MS,
+					     on_armed, d);
+	}
 	return FALSE;
 }
 
@@ -114,6 +352,7 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	char *title = ll_applet_title("Permission request");
 	char *markup;
 	uint32_t bit;
+	size_t i;
 
 	d->a = a;
 	d->on_answer = on_answer;
@@ -187,6 +426,12 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	gtk_widget_set_can_default(allow, FALSE);
 	gtk_container_add(GTK_CONTAINER(buttons), deny);
 	gtk_container_add(GTK_CONTAINER(buttons), allow);
+	d->focus = deny;
+	d->answers[0] = allow;
+	d->answers[1] = deny;
+	d->answers[2] = link;
+	for (i = 0; i < G_N_ELEMENTS(d->answers); i++)
+		gtk_widget_set_sensitive(d->answers[i], FALSE);
 	gtk_box_pack_start(GTK_BOX(box), buttons, FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(d->win), box);
 
@@ -196,11 +441,11 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 			 d);
 	g_signal_connect(d->win, "delete-event", G_CALLBACK(on_delete), d);
 	g_signal_connect(d->win, "destroy", G_CALLBACK(on_destroy), d);
-	g_signal_connect(d->win, "map-event", G_CALLBACK(on_map), deny);
+	g_signal_connect(d->win, "map-event", G_CALLBACK(on_map), d);
 
-	gtk_window_set_focus(GTK_WINDOW(d->win), deny);
+	install_handler();
+	dialogs = g_slist_prepend(dialogs, d);
 	gtk_widget_show_all(d->win);
-	gtk_widget_grab_focus(deny);
 	/* Raise and take the keyboard focus (also without a window
 	 * manager, where GDK sets the X input focus itself). */
 	gtk_window_present(GTK_WINDOW(d->win));
@@ -214,8 +459,12 @@ void ll_consent_dialog_free(struct ll_consent_dialog *d)
 		return;
 	d->freeing = true;
 	d->answered = true;
+	dialogs = g_slist_remove(dialogs, d);
 	if (d->timer != 0)
 		g_source_remove(d->timer);
+	if (d->arm_timer != 0)
+		g_source_remove(d->arm_timer);
+	drop_held(d);
 	if (d->win != NULL)
 		gtk_widget_destroy(d->win);
 	g_free(d);

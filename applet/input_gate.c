@@ -1,22 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The input gate: the one place that says whether the technician's input
- * may reach the desktop right now.  The session (GTK thread) opens and
- * closes it; the RFB thread asks it before every injected event.
+ * may reach the desktop right now, and the one place that injects it.
  *
  * Input is allowed only while `control` is granted AND no consent dialog
- * is open (DESIGN.md 2.6: the technician's input can never answer a
- * consent question).  Clicks on the applet's own windows and keys while
- * one of them has the focus are dropped as well, so the technician
- * cannot press "Stop control", "End session" or anything else of ours.
+ * is open (docs/ARCHITECTURE.md, "Consent": the technician's input can
+ * never answer a consent question).  Clicks on the applet's own windows
+ * and keys while one of them has the focus are dropped as well, so the
+ * technician cannot press "Stop control", "End session" or anything else
+ * of ours.
+ *
+ * The gate owns the injector: a platform instance of its own (its own X
+ * connection), used only under the gate's mutex.  The RFB thread injects
+ * through ll_input_gate_key()/_pointer(); whichever thread closes the gate
+ * -- the GTK thread on Stop control, a consent dialog about to show, the
+ * session's end -- releases every key and button the technician holds
+ * right there, synchronously (the backend waits until the display server
+ * has processed the releases), before it returns.  Nothing here depends
+ * on the RFB thread, which may sit for seconds in a blocking read of a
+ * half-sent RFB message from a stalled or hostile viewer: it never holds
+ * the mutex while it reads, so closing the gate never waits for it.
  */
 #include <string.h>
 
 #include <glib.h>
 
+#include "ll_util.h"
+#include "platform.h"
 #include "applet_rfb.h"
 
 #define GATE_WINDOWS_MAX 8
+#define GATE_BUTTONS LL_PLATFORM_BUTTON_MAX
 
 struct gate_window {
 	const void *key;
@@ -28,9 +42,14 @@ struct ll_input_gate {
 	bool control;
 	bool consent_open;
 	bool applet_focus;
-	uint32_t closed_serial;
 	struct gate_window win[GATE_WINDOWS_MAX];
 	size_t n_win;
+
+	/* The injector and what the technician holds through it. */
+	struct ll_platform *inj;
+	uint8_t injected;             /* buttons we hold pressed (bit b-1) */
+	uint8_t dropped;              /* presses we dropped: drop releases */
+	uint32_t releases;            /* times the injector was reset */
 };
 
 struct ll_input_gate *ll_input_gate_new(void)
@@ -41,30 +60,81 @@ struct ll_input_gate *ll_input_gate_new(void)
 	return g;
 }
 
-void ll_input_gate_free(struct ll_input_gate *g)
-{
-	if (g == NULL)
-		return;
-	g_mutex_clear(&g->lock);
-	g_free(g);
-}
-
-static bool open_locked(const struct ll_input_gate *g)
+static bool pointer_open_locked(const struct ll_input_gate *g)
 {
 	return g->control && !g->consent_open;
 }
 
-/* Sets one condition under the lock; counts when input stops being
- * allowed. */
+static bool keys_open_locked(const struct ll_input_gate *g)
+{
+	return pointer_open_locked(g) && !g->applet_focus;
+}
+
+/*
+ * Releases every key and button the technician holds, now.  The backend
+ * returns only once the display server has processed the releases, so a
+ * window mapped after this call never sees a key held from before.
+ */
+static void release_locked(struct ll_input_gate *g)
+{
+	if (g->inj != NULL) {
+		ll_platform_input_reset(g->inj);
+		g->releases++;
+	}
+	/* Buttons still down on the viewer's side were not injected by us
+	 * from now on: their releases are not ours to send. */
+	g->dropped |= g->injected;
+	g->injected = 0;
+}
+
+/* The injector's own events (keyboard map changes, root resizes) are
+ * handled before it injects: nobody else reads its connection. */
+static void refresh_locked(struct ll_input_gate *g)
+{
+	unsigned ev;
+
+	if (ll_platform_pending(g->inj))
+		ll_platform_dispatch(g->inj, &ev);
+}
+
+void ll_input_gate_free(struct ll_input_gate *g)
+{
+	if (g == NULL)
+		return;
+	g_mutex_lock(&g->lock);
+	release_locked(g);
+	LL_FREE_AND_NULL(ll_platform_free, g->inj);
+	g_mutex_unlock(&g->lock);
+	g_mutex_clear(&g->lock);
+	g_free(g);
+}
+
+void ll_input_gate_set_injector(struct ll_input_gate *g,
+				struct ll_platform *input)
+{
+	g_mutex_lock(&g->lock);
+	release_locked(g);
+	ll_platform_free(g->inj);
+	g->inj = input;
+	g->dropped = 0;
+	if (input != NULL)
+		ll_platform_select_monitor(input, LL_PLATFORM_ALL);
+	g_mutex_unlock(&g->lock);
+}
+
+/* Sets one condition under the lock; releases held input when keys or
+ * the pointer stop being allowed. */
 static void change(struct ll_input_gate *g, bool *field, bool value)
 {
 	bool was;
 
 	g_mutex_lock(&g->lock);
-	was = open_locked(g);
+	was = keys_open_locked(g) || pointer_open_locked(g);
 	*field = value;
-	if (was && !open_locked(g))
-		g->closed_serial++;
+	/* Keys stop at the applet's focus, buttons do not: release both
+	 * anyway, a half-held chord is worth nothing to the technician. */
+	if (was && !keys_open_locked(g))
+		release_locked(g);
 	g_mutex_unlock(&g->lock);
 }
 
@@ -80,12 +150,7 @@ void ll_input_gate_set_consent_open(struct ll_input_gate *g, bool open)
 
 void ll_input_gate_set_applet_focus(struct ll_input_gate *g, bool focused)
 {
-	g_mutex_lock(&g->lock);
-	/* Keys stop while we have the focus: release what is held. */
-	if (focused && !g->applet_focus)
-		g->closed_serial++;
-	g->applet_focus = focused;
-	g_mutex_unlock(&g->lock);
+	change(g, &g->applet_focus, focused);
 }
 
 static ssize_t find_locked(const struct ll_input_gate *g, const void *key)
@@ -131,7 +196,7 @@ void ll_input_gate_set_window(struct ll_input_gate *g, const void *key,
 		 * let one through onto an untracked window of ours.
 		 */
 		g->control = false;
-		g->closed_serial++;
+		release_locked(g);
 		goto out;
 	}
 	slot->key = key;
@@ -150,53 +215,80 @@ void ll_input_gate_remove_window(struct ll_input_gate *g, const void *key)
 	g_mutex_unlock(&g->lock);
 }
 
-bool ll_input_gate_allows_pointer(struct ll_input_gate *g)
-{
-	bool ok;
-
-	g_mutex_lock(&g->lock);
-	ok = open_locked(g);
-	g_mutex_unlock(&g->lock);
-	return ok;
-}
-
-bool ll_input_gate_allows_key(struct ll_input_gate *g)
-{
-	bool ok;
-
-	g_mutex_lock(&g->lock);
-	ok = open_locked(g) && !g->applet_focus;
-	g_mutex_unlock(&g->lock);
-	return ok;
-}
-
 static bool inside(const struct gate_window *w, int64_t x, int64_t y)
 {
 	return x >= w->x && y >= w->y && x < (int64_t)w->x + w->w &&
 	       y < (int64_t)w->y + w->h;
 }
 
-bool ll_input_gate_allows_click(struct ll_input_gate *g, int32_t root_x,
-				int32_t root_y)
+static bool on_our_window_locked(const struct ll_input_gate *g, int32_t x,
+				 int32_t y)
 {
-	bool ok;
 	size_t i;
 
-	g_mutex_lock(&g->lock);
-	ok = open_locked(g);
-	for (i = 0; ok && i < g->n_win; i++)
-		if (inside(&g->win[i], root_x, root_y))
-			ok = false;
-	g_mutex_unlock(&g->lock);
-	return ok;
+	for (i = 0; i < g->n_win; i++)
+		if (inside(&g->win[i], x, y))
+			return true;
+	return false;
 }
 
-uint32_t ll_input_gate_closed_serial(struct ll_input_gate *g)
+bool ll_input_gate_key(struct ll_input_gate *g, uint32_t keysym, bool down)
+{
+	bool done = false;
+
+	g_mutex_lock(&g->lock);
+	if (keys_open_locked(g) && g->inj != NULL) {
+		refresh_locked(g);
+		done = ll_platform_key(g->inj, keysym, down) == 0;
+	}
+	g_mutex_unlock(&g->lock);
+	return done;
+}
+
+void ll_input_gate_pointer(struct ll_input_gate *g, uint8_t mask,
+			   int32_t root_x, int32_t root_y)
+{
+	unsigned b;
+	uint8_t bit;
+	bool want;
+
+	g_mutex_lock(&g->lock);
+	if (!pointer_open_locked(g) || g->inj == NULL) {
+		/* Buttons held now were never injected: their releases
+		 * (and their presses, while held) are not ours to send. */
+		g->dropped = mask & 0x7f;
+		goto out;
+	}
+	refresh_locked(g);
+	ll_platform_pointer_move(g->inj, root_x, root_y);
+	for (b = 1; b <= GATE_BUTTONS; b++) {
+		bit = (uint8_t)(1u << (b - 1));
+		want = (mask & bit) != 0;
+		if (want && !(g->injected & bit) && !(g->dropped & bit)) {
+			/* Never a click on the applet's own windows. */
+			if (on_our_window_locked(g, root_x, root_y)) {
+				g->dropped |= bit;
+				continue;
+			}
+			if (ll_platform_pointer_button(g->inj, b, true) == 0)
+				g->injected |= bit;
+		} else if (!want && (g->injected & bit)) {
+			ll_platform_pointer_button(g->inj, b, false);
+			g->injected &= (uint8_t)~bit;
+		} else if (!want) {
+			g->dropped &= (uint8_t)~bit;
+		}
+	}
+out:
+	g_mutex_unlock(&g->lock);
+}
+
+uint32_t ll_input_gate_releases(struct ll_input_gate *g)
 {
 	uint32_t v;
 
 	g_mutex_lock(&g->lock);
-	v = g->closed_serial;
+	v = g->releases;
 	g_mutex_unlock(&g->lock);
 	return v;
 }

@@ -21,11 +21,13 @@
  *
  * Everything libvncserver touches is touched only on this thread: the
  * framebuffer (captured here with the platform layer, so grabs and the
- * encoder never race), the cursor, and input injection (ptrAddEvent /
- * kbdAddEvent run inside rfbProcessEvents()).  The platform instance is
+ * encoder never race) and the cursor.  The capture platform instance is
  * single-threaded by contract and belongs to this thread once started.
- * The GTK thread shares only the input gate (its own mutex) and the stop
- * flag + wake pipe here.
+ * Input (ptrAddEvent / kbdAddEvent, run inside rfbProcessEvents()) goes
+ * to the input gate, which injects it through an instance of its own
+ * under its mutex: the gate, not this thread, releases held keys when it
+ * closes, so a read stalled here cannot keep a key pressed.  The GTK
+ * thread shares only the input gate and the stop flag + wake pipe here.
  *
  * A websocket/TLS sniff at client creation (libvncserver 0.9.14 peeks
  * at the first client byte for 100 ms) cannot be fed by the peer: the
@@ -53,7 +55,6 @@
 #define RFB_LOOP_MS 50           /* longest sleep: pointer position polls */
 #define RFB_POLL_FRAME_MS 100    /* full-frame polling without XDamage */
 #define RFB_DAMAGE_RECTS 32
-#define RFB_BUTTONS 7            /* LL_PLATFORM_BUTTON_MAX */
 
 struct ll_rfb_server {
 	struct ll_platform *p;
@@ -78,9 +79,6 @@ struct ll_rfb_server {
 	/* RFB thread only. */
 	rfbClientPtr cl;
 	bool client_gone;
-	uint32_t gate_serial;
-	uint8_t injected;             /* buttons we hold pressed (bit b-1) */
-	uint8_t dropped;              /* presses we dropped: drop releases */
 	int32_t ptr_x, ptr_y;
 	int64_t last_poll_ms;
 	char why[160];
@@ -134,71 +132,24 @@ static struct ll_rfb_server *server_of(rfbClientPtr cl)
 	return cl->screen->screenData;
 }
 
-static void release_all(struct ll_rfb_server *s)
-{
-	ll_platform_input_reset(s->p);
-	s->injected = 0;
-}
-
-/* Keys and buttons still held when the gate closed are released here. */
-static void check_gate(struct ll_rfb_server *s)
-{
-	uint32_t serial = ll_input_gate_closed_serial(s->gate);
-
-	if (serial != s->gate_serial) {
-		s->gate_serial = serial;
-		release_all(s);
-	}
-}
-
+/* Through the gate, which injects only while control is granted and no
+ * consent dialog is open, and releases held input itself when it closes
+ * (so that nothing depends on this thread, which may be stuck in a read
+ * of a half-sent message). */
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
-	struct ll_rfb_server *s = server_of(cl);
-
-	check_gate(s);
-	if (!ll_input_gate_allows_key(s->gate))
-		return;
-	ll_platform_key(s->p, (uint32_t)keysym, down != 0);
+	ll_input_gate_key(server_of(cl)->gate, (uint32_t)keysym, down != 0);
 }
 
 static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 {
 	struct ll_rfb_server *s = server_of(cl);
-	unsigned b;
-	uint8_t bit;
-	bool want;
 
-	check_gate(s);
-	if (!ll_input_gate_allows_pointer(s->gate)) {
-		/* Buttons held now were never injected: their releases
-		 * (and their presses, while held) are not ours to send. */
-		s->dropped = (uint8_t)mask & 0x7f;
-		return;
-	}
 	if (x < 0 || y < 0 || (uint32_t)x >= s->fmt.width ||
 	    (uint32_t)y >= s->fmt.height)
 		return;
-	ll_platform_pointer_move(s->p, x, y);
-	for (b = 1; b <= RFB_BUTTONS; b++) {
-		bit = (uint8_t)(1u << (b - 1));
-		want = (mask & bit) != 0;
-		if (want && !(s->injected & bit) && !(s->dropped & bit)) {
-			/* Never a click on the applet's own windows. */
-			if (!ll_input_gate_allows_click(s->gate,
-							s->mon_x + x,
-							s->mon_y + y)) {
-				s->dropped |= bit;
-				continue;
-			}
-			if (ll_platform_pointer_button(s->p, b, true) == 0)
-				s->injected |= bit;
-		} else if (!want && (s->injected & bit)) {
-			ll_platform_pointer_button(s->p, b, false);
-			s->injected &= (uint8_t)~bit;
-		} else if (!want) {
-			s->dropped &= (uint8_t)~bit;
-		}
-	}
+	ll_input_gate_pointer(s->gate, (uint8_t)mask, s->mon_x + x,
+			      s->mon_y + y);
 }
 
 /* The technician's clipboard is not ours to take: dropped, never logged. */
@@ -538,7 +489,6 @@ static gpointer rfb_thread(gpointer data)
 	}
 	if (s->features & LL_PLATFORM_FEAT_CURSOR)
 		update_cursor(s);
-	s->gate_serial = ll_input_gate_closed_serial(s->gate);
 
 	/* Closes the socket itself on failure. */
 	s->cl = rfbNewClient(s->screen, s->client_fd);
@@ -553,7 +503,6 @@ static gpointer rfb_thread(gpointer data)
 	report_monitors(s, 0, NULL);
 
 	while (!atomic_load(&s->stop) && !s->client_gone) {
-		check_gate(s);
 		n = 0;
 		pfd[n].fd = s->wake[0];
 		pfd[n++].events = POLLIN;
@@ -600,7 +549,6 @@ static gpointer rfb_thread(gpointer data)
 			  sizeof(s->why));
 out:
 	atomic_store(&s->done, true);
-	release_all(s);
 	/* libvncserver closed its fd, but our dup keeps the socket open:
 	 * let the viewer's end see the end now. */
 	shutdown(s->shut_fd, SHUT_RDWR);

@@ -381,6 +381,7 @@ static void stop_rfb(struct ll_session *s)
 	 * may our reference to the link go: the thread posts with it. */
 	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb);
 	LL_FREE_AND_NULL(link_unref, s->link);
+	ll_input_gate_set_injector(ll_applet_gate(s->a), NULL);
 	ll_session_bar_set_sharing(s->bar, NULL);
 }
 
@@ -395,6 +396,23 @@ static void fail_screen(struct ll_session *s, const char *what, int r)
 	send_ctl(s, &m);
 	update_bar(s, "Your screen cannot be shared on this system.");
 	g_free(msg);
+}
+
+/*
+ * The input gate's own display connection, through which (and only
+ * through which) the technician's input is injected while the gate is
+ * open.  Without it the screen is still shared; control does nothing.
+ */
+static void start_injector(struct ll_session *s)
+{
+	struct ll_platform *inj = NULL;
+	int r;
+
+	if ((r = ll_platform_open_input(NULL, s->display, &inj)) != 0) {
+		ll_warn("input injection unavailable: %s", ll_strerror(r));
+		return;
+	}
+	ll_input_gate_set_injector(ll_applet_gate(s->a), inj);
 }
 
 /* `view` was granted: from here on the screen may be shared. */
@@ -420,6 +438,8 @@ static void start_rfb(struct ll_session *s)
 	cbs.user = s->link;
 	r = ll_rfb_server_new(p, ll_applet_gate(s->a), s->monitor, LL_PRODUCT,
 			      &cbs, &s->rfb);
+	if (r == 0)
+		start_injector(s);
 	if (r != 0) {
 		ll_platform_free(p);
 		fail_screen(s, "cannot start screen sharing", r);
@@ -612,9 +632,9 @@ static void gate_changed(struct ll_session *s)
 
 	ll_input_gate_set_control(g, (s->granted & LL_CAP_CONTROL) != 0 &&
 				     s->state == S_RUNNING);
+	/* Each call that closes the gate has released every held key and
+	 * button by the time it returns (before any dialog maps). */
 	ll_input_gate_set_consent_open(g, s->consent != NULL);
-	/* Releases held keys/buttons at once when the gate closed. */
-	ll_rfb_server_wake(s->rfb);
 }
 
 static void send_grant(struct ll_session *s, uint32_t id, uint32_t caps)
@@ -725,6 +745,9 @@ static void handle_request(struct ll_session *s, uint32_t id, uint32_t caps)
 	}
 	s->ask_id = id;
 	s->ask_caps = caps;
+	/* Gate closed, and every key and button the technician held
+	 * released, before the dialog exists. */
+	ll_input_gate_set_consent_open(ll_applet_gate(s->a), true);
 	s->consent = ll_consent_dialog_new(s->a, s->redeem.technician.name,
 					   s->redeem.technician.org, ask,
 					   LL_APPLET_CONSENT_TIMEOUT_S,
@@ -739,16 +762,21 @@ static void on_stop_control(void *user)
 {
 	struct ll_session *s = user;
 	struct ll_control_msg m = { .type = LL_CONTROL_REVOKE };
+	gint64 t0;
 
 	if (s->state != S_RUNNING || !(s->granted & LL_CAP_CONTROL))
 		return;
-	/* Gate first: not one more event gets through. */
+	/* Gate first: not one more event gets through, and every key and
+	 * button the technician held is released before we go on. */
+	t0 = g_get_monotonic_time();
 	s->granted &= ~(uint32_t)LL_CAP_CONTROL;
 	gate_changed(s);
+	t0 = g_get_monotonic_time() - t0;
 	m.u.revoke.caps = LL_CAP_CONTROL;
 	send_ctl(s, &m);
 	report(s, "revoke", LL_CAP_CONTROL, "stopped by the user");
-	ll_info("the user stopped control");
+	ll_info("the user stopped control (input released in %" G_GINT64_FORMAT
+		" us)", t0);
 	update_bar(s, "You took back control of your mouse and keyboard.");
 }
 

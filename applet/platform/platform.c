@@ -21,7 +21,7 @@ void ll_capture_cursor_free(struct ll_capture_cursor *c)
 	free(c);
 }
 
-int ll_platform_open(const char *backend, const char *display,
+static int open_with(const char *backend, const char *display, bool input,
 		     struct ll_platform **out)
 {
 	struct ll_platform *p = NULL;
@@ -33,13 +33,27 @@ int ll_platform_open(const char *backend, const char *display,
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		if (backend != NULL && strcmp(backend, backends[i]->name) != 0)
 			continue;
-		if ((r = backends[i]->open(display, &p)) == 0)
+		r = input ? backends[i]->open_input(display, &p)
+			  : backends[i]->open(display, &p);
+		if (r == 0)
 			break;
 	}
 	if (r != 0)
 		return r;
 	*out = p;
 	return 0;
+}
+
+int ll_platform_open(const char *backend, const char *display,
+		     struct ll_platform **out)
+{
+	return open_with(backend, display, false, out);
+}
+
+int ll_platform_open_input(const char *backend, const char *display,
+			   struct ll_platform **out)
+{
+	return open_with(backend, display, true, out);
 }
 
 void ll_platform_free(struct ll_platform *p)

@@ -127,6 +127,7 @@ struct ll_platform;
 struct ll_platform_ops {
 	const char *name;
 	int (*open)(const char *display, struct ll_platform **out);
+	int (*open_input)(const char *display, struct ll_platform **out);
 	void (*free)(struct ll_platform *p);
 	unsigned (*features)(struct ll_platform *p);
 	int (*monitors)(struct ll_platform *p,
@@ -165,6 +166,7 @@ extern const struct ll_platform_ops ll_platform_x11_ops;
 enum ll_platform_x11_flag {
 	LL_PLATFORM_X11_NO_SHM = 1u << 0,    /* XGetImage instead of XShm */
 	LL_PLATFORM_X11_NO_DAMAGE = 1u << 1, /* full frames, no XDamage */
+	LL_PLATFORM_X11_INPUT_ONLY = 1u << 2, /* injection only, no capture */
 };
 int ll_platform_x11_open(const char *display, unsigned flags,
 			 struct ll_platform **out);
@@ -175,6 +177,14 @@ int ll_platform_x11_open(const char *display, unsigned flags,
  */
 int ll_platform_open(const char *backend, const char *display,
 		     struct ll_platform **out);
+/*
+ * An instance for input injection only (the input gate's injector): its
+ * own connection, no capture set up, no events but geometry selected.
+ * Still single-threaded: the input gate serialises every call under its
+ * mutex, from whichever thread.
+ */
+int ll_platform_open_input(const char *backend, const char *display,
+			   struct ll_platform **out);
 /* Closes the display, restores any keyboard mapping changed for input. */
 void ll_platform_free(struct ll_platform *p);
 const char *ll_platform_name(const struct ll_platform *p);
@@ -239,7 +249,10 @@ int ll_platform_pointer_button(struct ll_platform *p, unsigned button,
  * to bind it; LL_ERR_TOO_LARGE: too many keys held down at once.
  */
 int ll_platform_key(struct ll_platform *p, uint32_t keysym, bool down);
-/* Releases every key and button this instance holds pressed. */
+/*
+ * Releases every key and button this instance holds pressed, and returns
+ * only once the display server has processed the releases.
+ */
 int ll_platform_input_reset(struct ll_platform *p);
 
 #endif

@@ -13,6 +13,14 @@
  *            spare keycode (as x11vnc and xdotool do), kept while this
  *            instance lives (clients look keycodes up when they process
  *            the event, later than we send it) and restored at free.
+ *            A key we hold never auto-repeats: its per-key autorepeat
+ *            is off from our press to our release (x11vnc's -norepeat,
+ *            per key so the user's own typing keeps repeating).  The
+ *            technician's viewer sends its own repeats, which pass only
+ *            while the input gate is open; a key held when the gate
+ *            closes can therefore not go on typing into a dialog.
+ *            LL_PLATFORM_OPEN_INPUT_ONLY opens a connection that only
+ *            injects: no capture, no events selected.
  *
  * Its own Display connection, single-threaded.  X errors raised by our
  * requests never reach Xlib's process-wide error handler: that one is
@@ -51,6 +59,7 @@ struct x11_scratch {
 struct x11_pressed {
 	uint32_t keysym;
 	KeyCode code;
+	bool repeat_was_on;	/* per-key autorepeat to restore at release */
 };
 
 struct x11 {
@@ -951,6 +960,44 @@ static size_t shift_keys_down(struct x11 *x, KeyCode *codes, size_t max)
 	return n;
 }
 
+static void set_repeat(struct x11 *x, KeyCode code, bool on)
+{
+	XKeyboardControl kc = { 0 };
+
+	kc.key = code;
+	kc.auto_repeat_mode = on ? AutoRepeatModeOn : AutoRepeatModeOff;
+	trap_begin();
+	XChangeKeyboardControl(x->dpy, KBKey | KBAutoRepeatMode, &kc);
+	trap_end(x->dpy, false);
+}
+
+/*
+ * Turns the server's autorepeat off for code before we press it, so a key
+ * the technician holds produces one press, never a stream of them.
+ * Returns whether it was on (to restore at our release).
+ */
+static bool repeat_off(struct x11 *x, KeyCode code)
+{
+	XKeyboardState ks;
+
+	XGetKeyboardControl(x->dpy, &ks);
+	if (!(ks.auto_repeats[code / 8] & (1 << (code % 8))))
+		return false;
+	set_repeat(x, code, false);
+	return true;
+}
+
+/* Releases pressed[i] and forgets it. */
+static void key_release_at(struct x11 *x, size_t i)
+{
+	struct x11_pressed k = x->pressed[i];
+
+	x->pressed[i] = x->pressed[--x->n_pressed];
+	XTestFakeKeyEvent(x->dpy, k.code, False, CurrentTime);
+	if (k.repeat_was_on && !key_is_pressed(x, k.code))
+		set_repeat(x, k.code, true);
+}
+
 static int key_down(struct x11 *x, uint32_t keysym)
 {
 	KeyCode code, shifts[8], shift_l = 0;
@@ -973,6 +1020,7 @@ static int key_down(struct x11 *x, uint32_t keysym)
 			return LL_ERR_TOO_LARGE;
 		x->pressed[x->n_pressed].keysym = keysym;
 		x->pressed[x->n_pressed].code = code;
+		x->pressed[x->n_pressed].repeat_was_on = repeat_off(x, code);
 		x->n_pressed++;
 	}
 
@@ -1012,13 +1060,13 @@ static int key_up(struct x11 *x, uint32_t keysym)
 
 	for (i = 0; i < x->n_pressed; i++) {
 		if (x->pressed[i].keysym == keysym) {
-			code = x->pressed[i].code;
-			x->pressed[i] = x->pressed[--x->n_pressed];
-			break;
+			key_release_at(x, i);
+			XFlush(x->dpy);
+			return 0;
 		}
 	}
 	/* A release we never pressed (control granted mid-stroke): map it. */
-	if (code == 0 && (code = find_keycode(x, keysym, &col)) == 0)
+	if ((code = find_keycode(x, keysym, &col)) == 0)
 		return 0;
 	XTestFakeKeyEvent(x->dpy, code, False, CurrentTime);
 	XFlush(x->dpy);
@@ -1041,16 +1089,15 @@ static int x11_input_reset(struct ll_platform *p)
 
 	if (!x->have_xtest)
 		return 0;
-	while (x->n_pressed > 0) {
-		x->n_pressed--;
-		XTestFakeKeyEvent(x->dpy, x->pressed[x->n_pressed].code, False,
-				  CurrentTime);
-	}
+	while (x->n_pressed > 0)
+		key_release_at(x, x->n_pressed - 1);
 	for (b = 1; b <= LL_PLATFORM_BUTTON_MAX; b++)
 		if (x->buttons_down & (1u << b))
 			XTestFakeButtonEvent(x->dpy, b, False, CurrentTime);
 	x->buttons_down = 0;
-	XFlush(x->dpy);
+	/* Synchronous: once we return, the server has processed the
+	 * releases, so a window mapped after this never sees a held key. */
+	XSync(x->dpy, False);
 	return 0;
 }
 
@@ -1138,6 +1185,11 @@ static void probe_extensions(struct x11 *x, unsigned flags)
 {
 	int major = 0, minor = 0, ev, err;
 
+	if (flags & LL_PLATFORM_X11_INPUT_ONLY) {
+		/* Root resizes only: the pointer is clamped to the root. */
+		XSelectInput(x->dpy, x->root, StructureNotifyMask);
+		goto xtest;
+	}
 	if (XShmQueryExtension(x->dpy) && !(flags & LL_PLATFORM_X11_NO_SHM)) {
 		x->have_shm = shm_create(x) == 0;
 		if (!x->have_shm)
@@ -1170,6 +1222,7 @@ static void probe_extensions(struct x11 *x, unsigned flags)
 				       RROutputChangeNotifyMask);
 	}
 	XSelectInput(x->dpy, x->root, StructureNotifyMask);
+xtest:
 	if (XTestQueryExtension(x->dpy, &ev, &err, &major, &minor)) {
 		x->have_xtest = true;
 		/* Our fake input must pass even while a client grabs. */
@@ -1222,6 +1275,11 @@ out:
 	return r;
 }
 
+static int x11_open_input(const char *display, struct ll_platform **out)
+{
+	return ll_platform_x11_open(display, LL_PLATFORM_X11_INPUT_ONLY, out);
+}
+
 static int x11_open(const char *display, struct ll_platform **out)
 {
 	unsigned flags = 0;
@@ -1236,6 +1294,7 @@ static int x11_open(const char *display, struct ll_platform **out)
 const struct ll_platform_ops ll_platform_x11_ops = {
 	.name = "x11",
 	.open = x11_open,
+	.open_input = x11_open_input,
 	.free = x11_free,
 	.features = x11_features,
 	.monitors = x11_monitors,

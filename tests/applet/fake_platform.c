@@ -214,6 +214,7 @@ static int f_reset(struct ll_platform *p)
 static const struct ll_platform_ops fake_ops = {
 	.name = "fake",
 	.open = f_open,
+	.open_input = f_open,
 	.free = f_free,
 	.features = f_features,
 	.monitors = f_monitors,

@@ -447,6 +447,36 @@ static void applet_finish(struct applet *ap)
 	g_free(ap->log);
 }
 
+/* Waits until the applet's log holds `needle` at least `count` times. */
+static bool wait_log(struct applet *ap, const char *needle, int count,
+		     int timeout_ms)
+{
+	int64_t end = lh_now_ms() + timeout_ms;
+
+	for (;;) {
+		char *log = applet_log(ap), *p = log;
+		int n = 0;
+
+		while ((p = strstr(p, needle)) != NULL) {
+			n++;
+			p += strlen(needle);
+		}
+		g_free(log);
+		if (n >= count)
+			return true;
+		if (lh_now_ms() >= end || ap->exited)
+			return false;
+		spin(20);
+	}
+}
+
+/* The n-th permission window of this applet takes answers now (it is
+ * armed a moment after it maps; see applet/consent_dialog.c). */
+static void wait_armed(struct applet *ap, int n)
+{
+	g_assert_true(wait_log(ap, "accepts answers now", n, 10000));
+}
+
 static char *wait_window(const char *name, struct applet *ap, int timeout_ms)
 {
 	int64_t end = lh_now_ms() + timeout_ms;
@@ -580,7 +610,7 @@ static void test_deny(void)
 
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
-	spin(500);
+	wait_armed(&ap, 1);
 	screenshot("applet-consent-dialog");
 
 	/* The dialog has the keyboard focus ... */
@@ -623,7 +653,7 @@ static void test_deny(void)
 	g_free(win);
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
-	spin(300);
+	wait_armed(&ap, 2);
 	key("space");
 	WAIT_FOR(ag.n_deny > 1 || ag.closed, 10000);
 	g_assert_cmpint(ag.n_deny, ==, 2);
@@ -665,7 +695,7 @@ static void test_allow(void)
 	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
-	spin(500);
+	wait_armed(&ap, 1);
 	g_assert_cmpint(ag.n_open, ==, 0);
 
 	ag.bridge = true;
@@ -899,6 +929,7 @@ static void test_monitors(void)
 	g_assert_cmpint(ag.n_open, ==, 0);
 
 	ag.bridge = true;
+	wait_armed(&ap, 1);
 	key("alt+a");
 	WAIT_FOR((ag.n_monitors > 0 && ag.viewer_fd >= 0) || ag.closed,
 		 15000);
@@ -1141,7 +1172,7 @@ static void test_stop_end_stress(void)
 					     LL_CAP_VIEW | LL_CAP_CONTROL);
 		win = wait_window("Permission request", &ap, 20000);
 		g_assert_nonnull(win);
-		spin(300);
+		wait_armed(&ap, 1);
 		ag.bridge = true;
 		key("alt+a");
 		WAIT_FOR((ag.n_grant > 0 && ag.viewer_fd >= 0) || ag.closed,
@@ -1184,6 +1215,337 @@ static void test_stop_end_stress(void)
 	}
 }
 
+/* ---- the held-key attack (a hostile technician) ---- */
+
+/* A window of the user's (tests/e2e/session/e2e_target.c) that logs every
+ * key press and click it receives. */
+struct target {
+	GSubprocess *proc;
+	char *log;
+};
+
+static void target_start(struct target *t, int x, int y)
+{
+	GSubprocessLauncher *l;
+	char **env = tool_env();
+	char *xs = g_strdup_printf("%d", x), *ys = g_strdup_printf("%d", y);
+	GInputStream *out;
+	char buf[64];
+	gsize got = 0;
+	gssize n;
+	GError *e = NULL;
+
+	t->log = g_strdup_printf("%s/target-keys.log", lh_tmpdir());
+	g_unlink(t->log);
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_environ(l, env);
+	t->proc = g_subprocess_launcher_spawn(l, &e, g_getenv("LL_E2E_TARGET"),
+					      "--x", xs, "--y", ys, "--log",
+					      t->log, NULL);
+	g_assert_no_error(e);
+	/* "ready 0xWINDOW" once its picture is drawn (blocking read: the
+	 * target prints it or dies with the display). */
+	out = g_subprocess_get_stdout_pipe(t->proc);
+	while (got < sizeof(buf) - 1 && memchr(buf, '\n', got) == NULL) {
+		n = g_input_stream_read(out, buf + got, sizeof(buf) - 1 - got,
+					NULL, &e);
+		g_assert_no_error(e);
+		g_assert_cmpint(n, >, 0);
+		got += (gsize)n;
+	}
+	buf[got] = '\0';
+	g_assert_nonnull(strstr(buf, "ready 0x"));
+	g_object_unref(l);
+	g_strfreev(env);
+	g_free(xs);
+	g_free(ys);
+}
+
+/* Key presses the target logged from byte `from` on. */
+static int target_keys(struct target *t, size_t from, size_t *len)
+{
+	char *text = NULL, *p;
+	int n = 0;
+
+	g_file_get_contents(t->log, &text, NULL, NULL);
+	if (text == NULL)
+		text = g_strdup("");
+	if (len != NULL)
+		*len = strlen(text);
+	for (p = strlen(text) >= from ? text + from : text + strlen(text);
+	     (p = strstr(p, "key ")) != NULL; p += 4)
+		n++;
+	g_free(text);
+	return n;
+}
+
+static bool target_has(struct target *t, size_t from, const char *needle)
+{
+	char *text = NULL;
+	bool found;
+
+	g_file_get_contents(t->log, &text, NULL, NULL);
+	found = text != NULL && strlen(text) >= from &&
+		strstr(text + from, needle) != NULL;
+	g_free(text);
+	return found;
+}
+
+static void target_stop(struct target *t)
+{
+	g_subprocess_send_signal(t->proc, SIGTERM);
+	g_subprocess_wait(t->proc, NULL, NULL);
+	g_object_unref(t->proc);
+	g_free(t->log);
+}
+
+static void viewer_key(struct agent *ag, bool down, uint32_t sym)
+{
+	uint8_t m[8] = { 4, down, 0, 0, (uint8_t)(sym >> 24),
+			 (uint8_t)(sym >> 16), (uint8_t)(sym >> 8),
+			 (uint8_t)sym };
+
+	viewer_write(ag, m, sizeof(m));
+}
+
+/*
+ * True once the applet's RFB thread ("ll-rfb") waits in select(): that
+ * is libvncserver's read of the rest of a message (our own loop waits in
+ * poll()).  x86_64 syscall numbers; elsewhere the check is skipped.
+ */
+static bool rfb_thread_in_select(pid_t pid)
+{
+#if defined(__x86_64__)
+	char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *tid;
+	bool found = false;
+
+	while (d != NULL && !found && (tid = g_dir_read_name(d)) != NULL) {
+		char *comm_p = g_strdup_printf("%s/%s/comm", dir, tid);
+		char *sys_p = g_strdup_printf("%s/%s/syscall", dir, tid);
+		char *comm = NULL, *sys = NULL;
+
+		if (g_file_get_contents(comm_p, &comm, NULL, NULL) &&
+		    g_str_has_prefix(comm, "ll-rfb") &&
+		    g_file_get_contents(sys_p, &sys, NULL, NULL))
+			/* select 23, pselect6 270 */
+			found = g_str_has_prefix(sys, "23 ") ||
+				g_str_has_prefix(sys, "270 ");
+		g_free(comm);
+		g_free(sys);
+		g_free(comm_p);
+		g_free(sys_p);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	g_free(dir);
+	return found;
+#else
+	(void)pid;
+	return true;
+#endif
+}
+
+/* Clicks the bar's Stop control button (right-aligned in the last row,
+ * left of End session). */
+static void click_stop_control(const char *bar)
+{
+	char *geo = tool((const char *const[]){ "xdotool", "getwindowgeometry",
+					       "--shell", bar, NULL });
+	int x = -1, y = -1, w = -1, h = -1;
+	char **lines, **l, *px, *py;
+
+	g_assert_nonnull(geo);
+	lines = g_strsplit(geo, "\n", -1);
+	for (l = lines; *l != NULL; l++) {
+		sscanf(*l, "X=%d", &x);
+		sscanf(*l, "Y=%d", &y);
+		sscanf(*l, "WIDTH=%d", &w);
+		sscanf(*l, "HEIGHT=%d", &h);
+	}
+	g_strfreev(lines);
+	g_free(geo);
+	g_assert_cmpint(w, >, 200);
+	px = g_strdup_printf("%d", x + w - 200);
+	py = g_strdup_printf("%d", y + h - 30);
+	g_free(tool((const char *const[]){ "xdotool", "mousemove", px, py,
+					   "click", "1", NULL }));
+	g_free(px);
+	g_free(py);
+}
+
+/*
+ * The attack of docs/ARCHITECTURE.md, "Consent": with control granted the
+ * technician holds Alt+A down (X would auto-repeat it), then sends half an
+ * RFB message so that libvncserver's thread sits in a blocking read.  The
+ * user presses Stop control; the technician asks for control again.  The
+ * new permission window must stay unanswered -- only the user answers it
+ * -- and no key may reach the user's window after Stop control.
+ */
+static void test_held_keys_attack(void)
+{
+	struct lh_pin pin = { 0 };
+	struct target tg;
+	struct agent ag;
+	struct applet ap;
+	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
+	char *win, *bar, *log;
+	size_t mark;
+	int keys;
+	int64_t t0;
+	pid_t pid;
+
+	/* The user's own window, focused (a click gives it the focus). */
+	target_start(&tg, 40, 300);
+	g_free(tool((const char *const[]){ "xdotool", "mousemove", "60", "320",
+					   "click", "1", NULL }));
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "held-keys");
+	pid = atoi(g_subprocess_get_identifier(ap.proc));
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(&ap, 1);
+	ag.bridge = true;
+	key("alt+a");
+	WAIT_FOR((ag.n_grant > 0 && ag.viewer_fd >= 0) || ag.closed, 15000);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	viewer_handshake(&ag);
+	/* Back to the user's window, as the user would be. */
+	g_free(tool((const char *const[]){ "xdotool", "mousemove", "60", "320",
+					   "click", "1", NULL }));
+
+	/* The technician presses Alt and A and never lets go. */
+	target_keys(&tg, 0, &mark);
+	viewer_key(&ag, true, 0xffe9);   /* Alt_L */
+	viewer_key(&ag, true, 'a');
+	WAIT_FOR(target_keys(&tg, mark, NULL) >= 2, 10000);
+	g_assert_cmpint(target_keys(&tg, mark, NULL), >=, 2);
+	/* Then two bytes of an 8-byte KeyEvent: libvncserver blocks. */
+	viewer_write(&ag, "\x04\x01", 2);
+	WAIT_FOR(rfb_thread_in_select(pid), 10000);
+	g_assert_true(rfb_thread_in_select(pid));
+
+	/* The user clicks Stop control on the bar (a click: a key of the
+	 * user's would end X's auto-repeat of the technician's key). */
+	bar = wait_window("Session", &ap, 5000);
+	g_assert_nonnull(bar);
+	target_keys(&tg, 0, &mark);
+	t0 = lh_now_ms();
+	click_stop_control(bar);
+	WAIT_FOR(target_has(&tg, mark, "release a ") || ag.closed, 5000);
+	g_assert_true(target_has(&tg, mark, "release a "));
+	g_test_message("held keys released %" G_GINT64_FORMAT " ms after "
+		       "the click on Stop control", lh_now_ms() - t0);
+	WAIT_FOR(ag.n_revoke > 0 || ag.closed, 5000);
+	g_assert_cmpint(ag.n_revoke, ==, 1);
+	{
+		char *l = applet_log(&ap), *at = strstr(l, "input released in");
+
+		g_assert_nonnull(at);
+		g_test_message("applet: %.*s", (int)strcspn(at, "\n"), at);
+		g_free(l);
+	}
+	target_keys(&tg, 0, &mark);
+
+	/* The technician asks for control again. */
+	req.u.request.id = 2;
+	req.u.request.caps = LL_CAP_VIEW | LL_CAP_CONTROL;
+	g_assert_cmpint(ll_session_io_send_control(ag.io, &req), ==, 0);
+	g_free(win);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	/* Armed, or answered by the held keys (the failure this test is
+	 * for: then the grant arrives instead). */
+	WAIT_FOR(ag.n_grant > 1 ||
+			 wait_log(&ap, "accepts answers now", 2, 0),
+		 10000);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	/*
+	 * Time itself is under test here: a held key would auto-repeat
+	 * (after X's 660 ms delay, 25 times a second) into the armed
+	 * window.  Give it two seconds to try.
+	 */
+	spin(2000);
+	screenshot("applet-consent-after-held-keys");
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpint(ag.n_deny, ==, 0);
+	keys = target_keys(&tg, mark, NULL);
+	g_test_message("keys that reached the user's window after Stop "
+		       "control: %d", keys);
+	g_assert_cmpint(keys, ==, 0);
+
+	/* Only the user answers it. */
+	key("alt+d");
+	WAIT_FOR(ag.n_deny > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpint(target_keys(&tg, mark, NULL), ==, 0);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	g_assert_true(applet_wait(&ap, 10000));
+	log = applet_log(&ap);
+	g_assert_cmpint(ap.status, ==, 0);
+	g_free(log);
+	g_free(bar);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+	target_stop(&tg);
+}
+
+/*
+ * A key the user already holds when the permission window appears --
+ * Alt+A, auto-repeating into the window once it has the focus -- never
+ * answers it, neither by its repeats nor by its release: only a press and
+ * a release that both come after the window is armed do.
+ */
+static void test_consent_held_key(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "held-key");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	g_free(tool((const char *const[]){ "xdotool", "keydown", "alt+a",
+					   NULL }));
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(&ap, 1);
+	/* Time is under test: X auto-repeats the held key (after 660 ms,
+	 * 25 times a second) into the window that has the focus. */
+	spin(1500);
+	g_assert_cmpint(ag.n_grant + ag.n_deny, ==, 0);
+	g_free(tool((const char *const[]){ "xdotool", "keyup", "a", "alt",
+					   NULL }));
+	/* The first answer the technician gets is the user's Deny, so the
+	 * release above answered nothing. */
+	key("alt+d");
+	WAIT_FOR(ag.n_deny > 0 || ag.n_grant > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_grant, ==, 0);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	g_assert_true(applet_wait(&ap, 10000));
+	g_assert_cmpint(ap.status, ==, 0);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
 /* "I did not ask for this" (Alt+N) ends the session and flags it in the
  * audit. */
 static void test_not_requested(void)
@@ -1201,7 +1563,7 @@ static void test_not_requested(void)
 	agent_send_hello_and_request(&ag, LL_CAP_VIEW);
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
-	spin(300);
+	wait_armed(&ap, 1);
 	key("alt+n");
 	g_assert_true(applet_wait(&ap, 15000));
 	log = applet_log(&ap);
@@ -1292,6 +1654,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/monitors", test_monitors);
 	g_test_add_func("/applet/not-requested", test_not_requested);
 	g_test_add_func("/applet/stop-end-stress", test_stop_end_stress);
+	g_test_add_func("/applet/held-keys-attack", test_held_keys_attack);
+	g_test_add_func("/applet/consent-held-key", test_consent_held_key);
 	g_test_add_func("/applet/pin-window", test_pin_window);
 	rc = g_test_run();
 

@@ -9,6 +9,11 @@
  *                      platform only while the gate is open, never as a
  *                      click on one of the applet's windows; held input
  *                      is released when the gate closes.
+ *  held-key-stalled    a key held down through the gate, then half a
+ *                      message that leaves the RFB thread stuck in a read:
+ *                      closing the gate releases the key on the closing
+ *                      thread before the call returns, without waiting
+ *                      for the RFB thread.
  *  stalled-peer        a viewer that sends half a message and stops:
  *                      libvncserver blocks in its read (up to 20 s), but
  *                      on its own thread -- the main loop keeps ticking
@@ -17,7 +22,9 @@
  *                      libvncserver blocks in its write; the same holds.
  */
 #include <errno.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +146,33 @@ static void fb_request(int fd, bool incremental, uint16_t w, uint16_t h)
 	write_all(fd, m, sizeof(m));
 }
 
+/*
+ * Waits until the server has handled every message sent before: it
+ * answers a full (non-incremental) update request only after reading
+ * all that came earlier on the socket, in order.  Reads the whole raw
+ * update (w x h at 32 bpp).
+ */
+static void barrier(int fd, uint16_t w, uint16_t h)
+{
+	uint8_t hdr[12];
+	uint16_t i, nrects;
+	size_t len;
+	uint8_t *pix;
+
+	fb_request(fd, false, w, h);
+	g_assert_true(read_exact(fd, hdr, 4, 5000));
+	g_assert_cmpuint(hdr[0], ==, 0);
+	nrects = be16(hdr + 2);
+	for (i = 0; i < nrects; i++) {
+		g_assert_true(read_exact(fd, hdr, 12, 5000));
+		g_assert_cmpuint(be32(hdr + 8), ==, 0);   /* raw */
+		len = (size_t)be16(hdr + 4) * be16(hdr + 6) * 4;
+		pix = g_malloc(len);
+		g_assert_true(read_exact(fd, pix, len, 5000));
+		g_free(pix);
+	}
+}
+
 #define WAIT_UNTIL(cond, ms)                                                   \
 	do {                                                                   \
 		int64_t end_ = g_get_monotonic_time() / 1000 + (ms);           \
@@ -158,13 +192,17 @@ static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
 {
 	struct ll_rfb_server_cbs cbs = { .client_ready = cb_ready,
 					  .ended = cb_ended };
-	struct ll_platform *p = NULL;
+	struct ll_platform *p = NULL, *inj = NULL;
 	int sv[2];
 
 	memset(r, 0, sizeof(*r));
 	cbs.user = &r->rd;
 	r->gate = ll_input_gate_new();
-	g_assert_cmpint(ll_fake_platform_new(w, h, damage, &r->in, &p), ==, 0);
+	/* Capture and injection are two instances, as in the applet. */
+	g_assert_cmpint(ll_fake_platform_new(w, h, damage, NULL, &p), ==, 0);
+	g_assert_cmpint(ll_fake_platform_new(w, h, damage, &r->in, &inj), ==,
+			0);
+	ll_input_gate_set_injector(r->gate, inj);
 	g_assert_cmpint(ll_rfb_server_new(p, r->gate, NULL, "Test desk", &cbs,
 					  &r->srv), ==, 0);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
@@ -231,7 +269,7 @@ static void test_handshake_and_gate(void)
 	pointer(r.fd, 0, 10, 10);
 	keyev(r.fd, true, 'a');
 	keyev(r.fd, false, 'a');
-	g_usleep(300000);
+	barrier(r.fd, 64, 32);
 	g_assert_cmpuint(atomic_load(&r.in.moves), ==, 0);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 0);
 	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 0);
@@ -274,14 +312,13 @@ static void test_handshake_and_gate(void)
 	WAIT_UNTIL(atomic_load(&r.in.buttons_down) == 3, 3000);
 	resets = atomic_load(&r.in.resets);
 	ll_input_gate_set_consent_open(r.gate, true);
-	ll_rfb_server_wake(r.srv);
-	WAIT_UNTIL(atomic_load(&r.in.resets) > resets, 3000);
+	/* Released by the call itself, not later by the RFB thread. */
 	g_assert_cmpuint(atomic_load(&r.in.resets), >, resets);
 	downs = atomic_load(&r.in.buttons_down);
 	pointer(r.fd, 0, 40, 20);
 	pointer(r.fd, 1, 41, 20);
 	keyev(r.fd, true, 'c');
-	g_usleep(300000);
+	barrier(r.fd, 64, 32);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, downs);
 	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
 
@@ -290,8 +327,18 @@ static void test_handshake_and_gate(void)
 	ll_input_gate_set_control(r.gate, false);
 	pointer(r.fd, 0, 41, 20);
 	pointer(r.fd, 1, 42, 20);
-	g_usleep(300000);
+	barrier(r.fd, 64, 32);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, downs);
+
+	/* Control again: the button held through the closed gate is not
+	 * ours, neither its release nor a new press while it stays down. */
+	ll_input_gate_set_control(r.gate, true);
+	pointer(r.fd, 1, 43, 20);
+	pointer(r.fd, 0, 43, 20);
+	barrier(r.fd, 64, 32);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, downs);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_up), ==, 2);
+	ll_input_gate_set_control(r.gate, false);
 
 	g_assert_cmpint(rig_stop(&r, false), <, 2000);
 	/* Stopped on request: no "ended" report. */
@@ -329,6 +376,66 @@ static void run_main_loop(int ms)
 	g_main_loop_run(loop);
 	g_source_remove(t);
 	g_main_loop_unref(loop);
+}
+
+/*
+ * Waits until the server has read everything we sent (the kernel's count
+ * of our bytes not yet read by the peer drops to 0): after half a
+ * message, the RFB thread is then blocked in its read for the rest.
+ */
+static void barrier_thread_blocked(struct rig *r)
+{
+	int unread = -1;
+	int64_t end = g_get_monotonic_time() / 1000 + 3000;
+
+	while (g_get_monotonic_time() / 1000 < end) {
+		g_assert_cmpint(ioctl(r->fd, SIOCOUTQ, &unread), ==, 0);
+		if (unread == 0)
+			break;
+		g_usleep(1000);
+	}
+	g_assert_cmpint(unread, ==, 0);
+}
+
+/*
+ * The attack of a hostile technician: hold a key through the open gate,
+ * then stall libvncserver in the middle of a message.  Closing the gate
+ * must release the key from the closing thread, at once.
+ */
+static void test_held_key_stalled(void)
+{
+	struct rig r;
+	uint16_t w, h;
+	char *name;
+	unsigned resets;
+	int64_t t0, us;
+
+	rig_start(&r, 64, 32, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	ll_input_gate_set_control(r.gate, true);
+	keyev(r.fd, true, 0xffe9);   /* Alt_L */
+	keyev(r.fd, true, 'a');
+	WAIT_UNTIL(atomic_load(&r.in.keys) == 2, 3000);
+	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
+	/* Two bytes of an 8-byte KeyEvent: the RFB thread now sits in
+	 * rfbReadExact() waiting for the other six. */
+	write_all(r.fd, "\x04\x01", 2);
+	barrier_thread_blocked(&r);
+
+	resets = atomic_load(&r.in.resets);
+	t0 = g_get_monotonic_time();
+	ll_input_gate_set_control(r.gate, false);   /* Stop control */
+	us = g_get_monotonic_time() - t0;
+	g_test_message("held keys released in %" G_GINT64_FORMAT " us", us);
+	g_assert_cmpuint(atomic_load(&r.in.resets), ==, resets + 1);
+
+	/* The rest of the message arrives after the gate closed: the key
+	 * it carries is dropped. */
+	write_all(r.fd, "\x00\x00\x00\x00\x00\x61", 6);
+	barrier(r.fd, 64, 32);
+	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
+	g_assert_cmpint(rig_stop(&r, false), <, 2000);
 }
 
 static void test_stalled_peer(void)
@@ -411,6 +518,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	g_test_add_func("/applet/rfb/handshake-and-gate",
 			test_handshake_and_gate);
+	g_test_add_func("/applet/rfb/held-key-stalled",
+			test_held_key_stalled);
 	g_test_add_func("/applet/rfb/stalled-peer", test_stalled_peer);
 	g_test_add_func("/applet/rfb/slow-reader", test_slow_reader);
 	g_test_add_func("/applet/rfb/viewer-leaves", test_viewer_leaves);

@@ -754,6 +754,15 @@ static void test_error_handler_untouched(void)
 	g_free(w.fb);
 }
 
+/* The server auto-repeats this key (its per-key setting). */
+static bool key_repeats(KeyCode code)
+{
+	XKeyboardState ks;
+
+	XGetKeyboardControl(tdpy, &ks);
+	return (ks.auto_repeats[code / 8] & (1 << (code % 8))) != 0;
+}
+
 /* Presses and releases keysym; the window must see it as keysym. */
 static void type_and_check(struct ll_platform *p, Window win, KeySym sym)
 {
@@ -791,6 +800,7 @@ static void test_input(void)
 	Display *fresh;
 	Window win;
 	XEvent e;
+	KeyCode bcode;
 	unsigned b;
 	size_t i;
 
@@ -835,12 +845,18 @@ static void test_input(void)
 	g_assert_true(wait_event(win, KeyRelease, &e));
 	drain_events();
 
-	/* Stop control: whatever is held is released. */
+	/* Stop control: whatever is held is released.  A held key never
+	 * auto-repeats (its per-key autorepeat is off while we hold it),
+	 * and repeats again once released. */
+	bcode = XKeysymToKeycode(tdpy, XK_b);
+	g_assert_true(key_repeats(bcode));
 	g_assert_cmpint(ll_platform_key(p, XK_b, true), ==, 0);
 	g_assert_cmpint(ll_platform_pointer_button(p, 1, true), ==, 0);
 	g_assert_true(wait_event(win, KeyPress, &e));
 	g_assert_true(wait_event(win, ButtonPress, &e));
+	g_assert_false(key_repeats(bcode));
 	g_assert_cmpint(ll_platform_input_reset(p), ==, 0);
+	g_assert_true(key_repeats(bcode));
 	g_assert_true(wait_event(win, KeyRelease, &e));
 	g_assert_true(wait_event(win, ButtonRelease, &e));
 	g_assert_cmpuint(e.xbutton.button, ==, 1);

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int own_window;
 	struct ll_input_gate *gate;
 	struct ll_rfb_server *srv = NULL;
-	struct ll_platform *p = NULL;
+	struct ll_platform *p = NULL, *inj = NULL;
 	struct pollfd pfd;
 	size_t off = 0;
 	int64_t deadline;
@@ -53,9 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 
 	gate = ll_input_gate_new();
+	if (ll_fake_platform_new(32, 16, true, &in, &inj) != 0)
+		abort();
+	ll_input_gate_set_injector(gate, inj);
 	ll_input_gate_set_control(gate, true);
 	ll_input_gate_set_window(gate, &own_window, 4, 4, 8, 8, true);
-	if (ll_fake_platform_new(32, 16, true, &in, &p) != 0)
+	if (ll_fake_platform_new(32, 16, true, NULL, &p) != 0)
 		abort();
 	if (ll_rfb_server_new(p, gate, NULL, "fuzz", NULL, &srv) != 0)
 		abort();

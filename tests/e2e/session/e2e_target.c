@@ -12,6 +12,7 @@
  *                     Xlib's copy has no symbol for the key) by
  *                     XKeysymToString name ("?" for none), the keycode
  *                     and the modifier state
+ *   release NAME CODE STATE  a key release, the same way
  * A press of button 1 takes the keyboard focus (click to focus, as a
  * window manager would do; the test's display has none).  Prints
  * "ready 0xWINDOW" on stdout once the picture is drawn.  Ends on SIGTERM
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
 	XStoreName(dpy, win, "e2e-target");
 	XSetClassHint(dpy, win, &hint);
 	XSelectInput(dpy, win, ExposureMask | ButtonPressMask | KeyPressMask |
-				       StructureNotifyMask);
+				       KeyReleaseMask | StructureNotifyMask);
 	gc = XCreateGC(dpy, win, 0, NULL);
 	if ((img = make_picture(dpy)) == NULL)
 		return 1;
@@ -178,6 +179,16 @@ int main(int argc, char **argv)
 				XSetInputFocus(dpy, win, RevertToParent,
 					       ev.xbutton.time);
 			break;
+		case KeyRelease: {
+			KeySym ks = XLookupKeysym(&ev.xkey, 0);
+			const char *name = XKeysymToString(ks);
+
+			fprintf(log, "release %s %u 0x%x\n",
+				name != NULL ? name : "?", ev.xkey.keycode,
+				ev.xkey.state);
+			fflush(log);
+			break;
+		}
 		case KeyPress: {
 			char buf[32];
 			KeySym ks = NoSymbol;

@@ -635,6 +635,35 @@ static void assert_applet_ok(int st, const char *tag)
 		log ? log + (len > 1500 ? len - 1500 : 0) : "");
 }
 
+/*
+ * Waits until the applet `tag`'s n-th permission window takes answers:
+ * it is armed a moment after it maps (applet/consent_dialog.c) and says
+ * so in its log.
+ */
+static void wait_armed(const char *tag, int n)
+{
+	g_autofree char *path = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
+	int64_t deadline = lh_now_ms() + 10000;
+
+	for (;;) {
+		g_autofree char *log = NULL;
+		const char *at;
+		int seen = 0;
+
+		g_file_get_contents(path, &log, NULL, NULL);
+		for (at = log; at != NULL &&
+			       (at = strstr(at, "accepts answers now")) != NULL;
+		     at++)
+			seen++;
+		if (seen >= n)
+			return;
+		if (lh_now_ms() > deadline)
+			g_error("the applet's permission window %d was not "
+				"armed within 10 s", n);
+		g_usleep(20 * 1000);
+	}
+}
+
 static GPid start_applet(const struct pin *p, const char *tag)
 {
 	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
@@ -781,6 +810,7 @@ static void test_deny(void)
 	if (dlg == 0)
 		g_error("no consent dialog (\"%s – Permission request\") on "
 			"the user's screen within 30 s", E.product);
+	wait_armed("deny", 1);
 	press(E.disp_user, dlg, "alt+d");
 	g_assert_true(wait_window_gone(E.disp_user, "Permission request",
 				       3000));
@@ -841,7 +871,7 @@ static void test_allow_and_control(void)
 	dlg = wait_window(E.disp_user, "Permission request", 30000);
 	if (dlg == 0)
 		g_error("no consent dialog on the user's screen within 30 s");
-	g_usleep(300 * 1000);   /* drawn, for the screenshot */
+	wait_armed("allow", 1);
 	screenshot(E.disp_user, dlg, "consent-dialog.png");
 	press(E.disp_user, dlg, "alt+a");
 	assert_wait_granted(p.id, "view\n");
@@ -872,6 +902,7 @@ static void test_allow_and_control(void)
 			    p.id, "control", NULL), ==, 0);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
+	wait_armed("allow", 2);
 	press(E.disp_user, dlg, "space");
 	assert_wait_denied(p.id);
 	g_assert_true(wait_window_gone(E.disp_user, "Permission request",
@@ -882,6 +913,7 @@ static void test_allow_and_control(void)
 			    p.id, "control", NULL), ==, 0);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
+	wait_armed("allow", 3);
 	press(E.disp_user, dlg, "alt+a");
 	assert_wait_granted(p.id, "view\ncontrol\n");
 
@@ -909,7 +941,8 @@ static void test_allow_and_control(void)
 			    p.id, "chat", NULL), ==, 0);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
-	g_usleep(300 * 1000);
+	/* armed: the clicks below reach a dialog that takes answers */
+	wait_armed("allow", 4);
 	geometry(E.disp_user, dlg, &dx, &dy, &dw, &dh);
 	mark = target_log_len();
 	n = 0;
@@ -1118,6 +1151,7 @@ static void test_gui_viewer(void)
 	dlg = wait_window(E.disp_user, "Permission request", 30000);
 	if (dlg == 0)
 		g_error("no consent dialog for the GUI agent's session");
+	wait_armed("gui", 1);
 	press(E.disp_user, dlg, "alt+a");
 
 	/* the viewer shows the user's screen: the known picture's colours
