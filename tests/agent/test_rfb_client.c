@@ -519,6 +519,18 @@ static void test_incremental(void)
 	g_assert_cmpint(s.n_incr, >=, 1);
 	g_test_message("incremental request %u,%u %ux%u", s.incr_x, s.incr_y,
 		       s.incr_w, s.incr_h);
+	/*
+	 * libvncclient sends the automatic incremental request at the end
+	 * of an update BEFORE it calls FinishedFrameBufferUpdate, where the
+	 * client marks the frame complete: the request can reach us first.
+	 * Wait for the frame, as the holder does (it waits for POST_FRAME).
+	 */
+	t0 = g_get_monotonic_time();
+	while (!ll_rfbc_has_frame(o.c) &&
+	       g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC) {
+		drain_context();
+		srv_step(&s, 20);
+	}
 	g_assert_true(ll_rfbc_has_frame(o.c));
 
 	/* the screen changes */
