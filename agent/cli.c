@@ -20,7 +20,7 @@
  *     session monitor ID NAME|all     (show that monitor only, or all)
  *     session end ID
  *
- * Options go anywhere; after "--" everything is an
+ * Options go anywhere (GOptionContext); after "--" everything is an
  * argument, as a TEXT beginning with '-' needs.
  *
  * Output: one result per line on stdout (with --json one JSON object);
@@ -730,75 +730,90 @@ out:
 
 /* ---- the command line ---- */
 
-/* An option of the command line and its value. */
+/* An option of the command line and where GOption puts it. */
 struct opt_slot {
 	const struct ll_cli_param *p;
-	const char *value;     /* as given; "" for a flag given */
+	char *value;           /* G_OPTION_ARG_FILENAME: bytes as given */
+	gboolean given;        /* G_OPTION_ARG_NONE */
 };
 
 struct cmdline {
 	struct opt_slot *slots;    /* the globals first */
 	size_t n_slots;
-	bool help;
-	const char **args;         /* the words */
+	GOptionEntry *entries;
+	gboolean help;
+	char **args;               /* what GOption left: the words */
 	int n_args;
 };
 
 static void cmdline_clear(struct cmdline *cl)
 {
+	size_t i;
+
+	for (i = 0; i < cl->n_slots; i++)
+		g_free(cl->slots[i].value);
 	g_free(cl->slots);
+	g_free(cl->entries);
 	g_free(cl->args);
 	memset(cl, 0, sizeof(*cl));
 }
 
-static struct opt_slot *slot_named(struct cmdline *cl, const char *name,
-				   size_t len)
+static struct opt_slot *slot_of(struct cmdline *cl, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < cl->n_slots; i++)
-		if (strlen(cl->slots[i].p->name) == len &&
-		    strncmp(cl->slots[i].p->name, name, len) == 0)
+		if (strcmp(cl->slots[i].p->name, name) == 0)
 			return &cl->slots[i];
 	return NULL;
 }
 
-static struct opt_slot *slot_of(struct cmdline *cl, const char *name)
-{
-	return slot_named(cl, name, strlen(name));
-}
-
 static void slot_add(struct cmdline *cl, const struct ll_cli_param *p)
 {
+	GOptionEntry *e;
+
 	if (slot_of(cl, p->name) != NULL)
 		return;  /* one option, shared by several commands */
-	cl->slots[cl->n_slots++].p = p;
+	cl->slots[cl->n_slots].p = p;
+	e = &cl->entries[cl->n_slots];
+	e->long_name = p->name + 2;
+	e->arg = p->type == LL_CLI_FLAG ? G_OPTION_ARG_NONE
+					: G_OPTION_ARG_FILENAME;
+	e->arg_description = p->metavar;
+	e->description = p->help;
+	cl->n_slots++;
 }
 
 static const char *slot_value(const struct opt_slot *s)
 {
-	return s != NULL ? s->value : NULL;
+	if (s == NULL)
+		return NULL;
+	if (s->p->type == LL_CLI_FLAG)
+		return s->given ? "" : NULL;
+	return s->value;
 }
 
 /*
- * Every option of the globals and of all the commands, anywhere before
- * "--", as before the command's words too; which command may have which
- * is checked once the words name it.
+ * Every option of the globals and of all the commands in one
+ * GOptionContext, so that options go anywhere, as before the command's
+ * words too; which command may have which is checked once the words
+ * name it.  GOption's own --help is off: the help is the table's.
  */
 static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
 			 char **argv)
 {
 	const struct ll_cli_command *cmd;
-	struct opt_slot *s;
-	const char *a, *eq;
-	size_t i, j, nlen, max = ll_cli_n_globals;
-	bool dashdash = false;
-	int k;
+	GOptionContext *octx;
+	GError *gerr = NULL;
+	char *m;
+	size_t i, j, max = ll_cli_n_globals + 1;
+	int k, r = 0;
 
 	memset(cl, 0, sizeof(*cl));
 	for (i = 0; i < ll_cli_n_commands; i++)
 		max += LL_CLI_MAX_PARAMS;
 	cl->slots = g_new0(struct opt_slot, max);
+	cl->entries = g_new0(GOptionEntry, max + 1);
 	for (i = 0; i < ll_cli_n_globals; i++)
 		slot_add(cl, ll_cli_globals[i]);
 	for (i = 0; i < ll_cli_n_commands; i++) {
@@ -808,38 +823,53 @@ static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
 			if (cmd->params[j]->name[0] == '-')
 				slot_add(cl, cmd->params[j]);
 	}
-	cl->args = g_new0(const char *, (size_t)argc);
-	for (k = 2; k < argc; k++) {
-		a = argv[k];
-		if (dashdash || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
-			if (!dashdash && strcmp(a, "--") == 0)
-				dashdash = true;
-			else
-				cl->args[cl->n_args++] = a;
-			continue;
-		}
-		eq = strchr(a, '=');
-		nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
-		if (eq == NULL && strcmp(a, "--help") == 0) {
-			cl->help = true;
-			continue;
-		}
-		if ((s = slot_named(cl, a, nlen)) == NULL)
-			return fail(cli, LL_EXIT_USAGE, "usage",
-				    "unknown option %.*s", (int)MIN(nlen, 64),
-				    a);
-		if (s->p->type == LL_CLI_FLAG)
-			s->value = "";
-		else if (eq != NULL)
-			s->value = eq + 1;
-		else if (k + 1 < argc)
-			s->value = argv[++k];
+	for (i = 0; i < cl->n_slots; i++) {
+		if (cl->slots[i].p->type == LL_CLI_FLAG)
+			cl->entries[i].arg_data = &cl->slots[i].given;
 		else
-			return fail(cli, LL_EXIT_USAGE, "usage",
-				    "%s needs a value", s->p->name);
-		if (strcmp(s->p->name, "--json") == 0)
-			cli->json = true;
+			cl->entries[i].arg_data = &cl->slots[i].value;
 	}
+	cl->entries[cl->n_slots] = (GOptionEntry){
+		"help", 0, 0, G_OPTION_ARG_NONE, &cl->help,
+		"the commands, or one command's arguments", NULL
+	};
+	/* argv[1], "--cli", plays the program's name for the parser */
+	cl->n_args = argc - 1;
+	cl->args = g_new0(char *, (size_t)argc);
+	for (k = 1; k < argc; k++)
+		cl->args[k - 1] = argv[k];
+	octx = g_option_context_new(NULL);
+	g_option_context_set_help_enabled(octx, FALSE);
+	g_option_context_add_main_entries(octx, cl->entries, NULL);
+	if (!g_option_context_parse(octx, &cl->n_args, &cl->args, &gerr)) {
+		/* GOption kept nothing: --json by hand, for the error */
+		for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
+			cli->json = cli->json || strcmp(argv[k], "--json") == 0;
+		m = g_strdup_printf("%s%s", gerr->message,
+				    g_error_matches(
+					    gerr, G_OPTION_ERROR,
+					    G_OPTION_ERROR_UNKNOWN_OPTION) ?
+					    "; an argument that begins with "
+					    "'-' goes after --" :
+					    "");
+		r = usage(cli, NULL, m);
+		g_free(m);
+		g_error_free(gerr);
+	}
+	g_option_context_free(octx);
+	if (r != 0)
+		return r;
+	/* drop the program's name; GOption keeps "--" when something
+	 * after it begins with '-': the separator, not a word */
+	memmove(cl->args, cl->args + 1, (size_t)cl->n_args * sizeof(char *));
+	cl->n_args--;
+	for (k = 0; k < cl->n_args; k++)
+		if (strcmp(cl->args[k], "--") == 0) {
+			memmove(cl->args + k, cl->args + k + 1,
+				(size_t)(cl->n_args - k) * sizeof(char *));
+			cl->n_args--;
+			break;
+		}
 	return 0;
 }
 
