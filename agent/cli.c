@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * `lifeline-agent --cli ...`: the agent's command line of API.md, for
- * scripts and tests.
+ * scripts and tests.  The commands, their arguments and the help are
+ * the table of cli_commands.c; `lifeline-agent --cli help` prints it:
  *
  *   lifeline-agent --cli [--relay URL] [--ca FILE] [--profile DIR] [--json]
  *     login --user U [--org O] [--password-stdin] [--code TOTP]
@@ -18,6 +19,9 @@
  *     session monitors ID             (name WxH+X+Y, the shown one " *")
  *     session monitor ID NAME|all     (show that monitor only, or all)
  *     session end ID
+ *
+ * Options go anywhere (GOptionContext); after "--" everything is an
+ * argument, as a TEXT beginning with '-' needs.
  *
  * Output: one result per line on stdout (with --json one JSON object);
  * errors as one line "lifeline-agent: ..." on stderr (and with --json
@@ -45,22 +49,22 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "cli_commands.h"
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_util.h"
 
-struct cli {
+struct ll_cli {
 	const char *relay;
 	const char *ca_file;
 	const char *profile_dir;
 	bool json;
 	struct ll_profile *profile;
-	GPtrArray *args;      /* the command and its arguments */
 };
 
-static int fail(struct cli *cli, int code, const char *api_code,
+static int fail(struct ll_cli *cli, int code, const char *api_code,
 		const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-static int fail(struct cli *cli, int code, const char *api_code,
+static int fail(struct ll_cli *cli, int code, const char *api_code,
 		const char *fmt, ...)
 {
 	va_list ap;
@@ -82,10 +86,13 @@ static int fail(struct cli *cli, int code, const char *api_code,
 	return code;
 }
 
-static int usage(struct cli *cli, const char *what)
+/* A bad command line: what is wrong, and where the help for it is. */
+static int usage(struct ll_cli *cli, const struct ll_cli_command *cmd,
+		 const char *what)
 {
 	return fail(cli, LL_EXIT_USAGE, "usage", "%s (see lifeline-agent "
-		    "--cli help)", what);
+		    "--cli help%s%s)", what, cmd != NULL ? " " : "",
+		    cmd != NULL ? cmd->words : "");
 }
 
 static void print_json(json_t *o)
@@ -95,63 +102,9 @@ static void print_json(json_t *o)
 	json_decref(o);
 }
 
-/* ---- small option parser for one command ---- */
-
-struct opt {
-	const char *name;     /* "--user" */
-	bool has_value;
-	const char *value;    /* result (or "" for flags that were given) */
-};
-
-/* Splits args[from..] into options of `opts` and positionals. */
-static int parse_opts(struct cli *cli, guint from, struct opt *opts,
-		      GPtrArray *pos)
-{
-	const char *a, *eq;
-	size_t nlen;
-	guint i;
-	int k;
-	bool dashdash = false;
-
-	for (i = from; i < cli->args->len; i++) {
-		a = g_ptr_array_index(cli->args, i);
-		if (dashdash || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
-			if (!dashdash && strcmp(a, "--") == 0) {
-				dashdash = true;
-				continue;
-			}
-			g_ptr_array_add(pos, (gpointer)a);
-			continue;
-		}
-		eq = strchr(a, '=');
-		nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
-		for (k = 0; opts[k].name != NULL; k++)
-			if (strlen(opts[k].name) == nlen &&
-			    strncmp(opts[k].name, a, nlen) == 0)
-				break;
-		if (opts[k].name == NULL) {
-			fail(cli, LL_EXIT_USAGE, "usage",
-			     "unknown option %.*s", (int)MIN(nlen, 64), a);
-			return -1;
-		}
-		if (!opts[k].has_value) {
-			opts[k].value = "";
-		} else if (eq != NULL) {
-			opts[k].value = eq + 1;
-		} else if (i + 1 < cli->args->len) {
-			opts[k].value = g_ptr_array_index(cli->args, ++i);
-		} else {
-			fail(cli, LL_EXIT_USAGE, "usage", "%s needs a value",
-			     opts[k].name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* ---- relay access ---- */
 
-static int need_relay(struct cli *cli, struct ll_relay_opts *o)
+static int need_relay(struct ll_cli *cli, struct ll_relay_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->url = cli->relay != NULL ? cli->relay : cli->profile->relay;
@@ -164,7 +117,7 @@ static int need_relay(struct cli *cli, struct ll_relay_opts *o)
 	return 0;
 }
 
-static int api_fail(struct cli *cli, const char *what,
+static int api_fail(struct ll_cli *cli, const char *what,
 		    const struct ll_client_error *e)
 {
 	int code = LL_EXIT_ERROR;
@@ -179,7 +132,7 @@ static int api_fail(struct cli *cli, const char *what,
 
 /* A client with the stored token.  *out NULL and an exit code returned
  * on failure. */
-static int client_with_token(struct cli *cli, struct ll_api_client **out)
+static int client_with_token(struct ll_cli *cli, struct ll_api_client **out)
 {
 	struct ll_relay_opts o;
 	struct ll_client_error e;
@@ -212,7 +165,7 @@ static int client_with_token(struct cli *cli, struct ll_api_client **out)
 
 /* ---- login ---- */
 
-static char *read_password(struct cli *cli, bool from_stdin)
+static char *read_password(struct ll_cli *cli, bool from_stdin)
 {
 	char buf[1024];
 	struct termios old, quiet;
@@ -254,14 +207,11 @@ static char *read_password(struct cli *cli, bool from_stdin)
 	return pw;
 }
 
-static int cmd_login(struct cli *cli)
+int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 {
-	struct opt opts[] = {
-		{ "--user", true, NULL }, { "--org", true, NULL },
-		{ "--password-stdin", false, NULL }, { "--code", true, NULL },
-		{ NULL, false, NULL },
-	};
-	GPtrArray *pos = g_ptr_array_new();
+	const char *user = ll_cli_req_str(req, "user");
+	const char *org = ll_cli_req_str(req, "org");
+	const char *code = ll_cli_req_str(req, "code");
 	struct ll_relay_opts o;
 	struct ll_client_error e;
 	struct ll_api_client *c = NULL;
@@ -272,18 +222,10 @@ static int cmd_login(struct cli *cli)
 	memset(&l, 0, sizeof(l));
 	memset(&l2, 0, sizeof(l2));
 	ll_client_error_clear(&e);
-	if (parse_opts(cli, 1, opts, pos) != 0) {
-		r = LL_EXIT_USAGE;
-		goto out;
-	}
-	if (opts[0].value == NULL || pos->len != 0) {
-		r = usage(cli, "login --user NAME [--org ORG] "
-			       "[--password-stdin] [--code TOTP]");
-		goto out;
-	}
 	if ((r = need_relay(cli, &o)) != 0)
 		goto out;
-	if ((pw = read_password(cli, opts[2].value != NULL)) == NULL) {
+	if ((pw = read_password(cli, ll_cli_req_has(req, "password-stdin"))) ==
+	    NULL) {
 		r = LL_EXIT_USAGE;
 		goto out;
 	}
@@ -291,19 +233,18 @@ static int cmd_login(struct cli *cli)
 		r = api_fail(cli, "cannot use the relay", &e);
 		goto out;
 	}
-	if (ll_api_login(c, opts[0].value, opts[1].value, pw, &l, &e) != 0) {
+	if (ll_api_login(c, user, org, pw, &l, &e) != 0) {
 		r = api_fail(cli, "login refused", &e);
 		goto out;
 	}
 	if (l.mfa_token != NULL) {
-		if (opts[3].value == NULL) {
+		if (code == NULL) {
 			r = fail(cli, LL_EXIT_AUTH, "mfa_required",
 				 "this account needs a TOTP code: add --code "
 				 "CODE");
 			goto out;
 		}
-		if (ll_api_login_mfa(c, l.mfa_token, opts[3].value, &l2,
-				     &e) != 0) {
+		if (ll_api_login_mfa(c, l.mfa_token, code, &l2, &e) != 0) {
 			r = api_fail(cli, "login refused", &e);
 			goto out;
 		}
@@ -320,23 +261,22 @@ static int cmd_login(struct cli *cli)
 								NULL);
 	}
 	g_free(cli->profile->user);
-	cli->profile->user = g_strdup(opts[0].value);
+	cli->profile->user = g_strdup(user);
 	g_free(cli->profile->org);
-	cli->profile->org = g_strdup(opts[1].value);
+	cli->profile->org = g_strdup(org);
 	if (ll_profile_save(cli->profile, &err) != 0 ||
 	    ll_profile_set_token(cli->profile, l.token, &err) != 0) {
 		r = fail(cli, LL_EXIT_ERROR, "io", "%s", err);
 		goto out;
 	}
 	if (cli->json)
-		print_json(json_pack("{s:s,s:s?,s:s?,s:I}", "user",
-				     opts[0].value, "name", l.technician.name,
+		print_json(json_pack("{s:s,s:s?,s:s?,s:I}", "user", user,
+				     "name", l.technician.name,
 				     "org", l.technician.org, "expires_in",
 				     (json_int_t)l.expires_in));
 	else
 		printf("logged in as %s (%s)\n",
-		       l.technician.name != NULL ? l.technician.name
-						 : opts[0].value,
+		       l.technician.name != NULL ? l.technician.name : user,
 		       l.technician.org != NULL ? l.technician.org : "-");
 	r = 0;
 out:
@@ -345,18 +285,16 @@ out:
 	ll_api_login_clear(&l2);
 	ll_api_client_free(c);
 	g_free(err);
-	g_ptr_array_unref(pos);
 	return r;
 }
 
-static int cmd_logout(struct cli *cli)
+int ll_cli_run_logout(struct ll_cli *cli, const struct ll_cli_req *req)
 {
 	struct ll_client_error e;
 	struct ll_api_client *c;
 	int r;
 
-	if (cli->args->len != 1)
-		return usage(cli, "logout");
+	(void)req;
 	if ((r = client_with_token(cli, &c)) != 0)
 		return r;
 	ll_client_error_clear(&e);
@@ -406,9 +344,11 @@ static char *read_status(int fd, int timeout_ms)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int64_t end = ll_now_mono_ms() + timeout_ms;
 	char buf[256];
+	size_t len = 0;
 	ssize_t n;
+	int got = 0;
 
-	while (strchr(s->str, '\n') == NULL && s->len < 4096) {
+	while (got == 0) {
 		int left = (int)(end - ll_now_mono_ms());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
@@ -418,14 +358,14 @@ static char *read_status(int fd, int timeout_ms)
 			continue;
 		if (n <= 0)
 			break;
-		g_string_append_len(s, buf, n);
+		got = ll_cli_line_feed(s, buf, (size_t)n, 4096, &len);
 	}
-	if (s->len > 0 && strchr(s->str, '\n') != NULL)
-		*strchr(s->str, '\n') = '\0';
+	if (got == 1)
+		g_string_truncate(s, len);
 	return g_string_free(s, FALSE);
 }
 
-static int start_holder(struct cli *cli, const struct ll_relay_opts *o,
+static int start_holder(struct ll_cli *cli, const struct ll_relay_opts *o,
 			const struct ll_api_pin *pin, const char *request,
 			char **err)
 {
@@ -503,53 +443,26 @@ out:
 	return r;
 }
 
-static int cmd_pin(struct cli *cli)
+int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req)
 {
-	struct opt opts[] = {
-		{ "--lock", true, NULL }, { "--request", true, NULL },
-		{ NULL, false, NULL },
-	};
-	GPtrArray *pos = g_ptr_array_new();
 	struct ll_relay_opts o;
 	struct ll_client_error e;
 	struct ll_api_client *c = NULL;
 	struct ll_api_pin pin;
-	const char *one[1];
 	char *err = NULL;
 	int r;
 
 	memset(&pin, 0, sizeof(pin));
 	ll_client_error_clear(&e);
-	if (parse_opts(cli, 1, opts, pos) != 0) {
-		r = LL_EXIT_USAGE;
-		goto out;
-	}
-	if (pos->len != 1 || strcmp(g_ptr_array_index(pos, 0), "new") != 0) {
-		r = usage(cli, "pin new [--lock any|website|shortcut] "
-			       "[--request CAP,...]");
-		goto out;
-	}
-	if (opts[0].value != NULL && strcmp(opts[0].value, "any") != 0 &&
-	    strcmp(opts[0].value, "website") != 0 &&
-	    strcmp(opts[0].value, "shortcut") != 0) {
-		r = usage(cli, "--lock is any, website or shortcut");
-		goto out;
-	}
-	if (opts[1].value != NULL) {
-		one[0] = opts[1].value;
-		if (ll_agent_caps_parse(one, 1, &err) == 0) {
-			r = fail(cli, LL_EXIT_USAGE, "usage", "%s", err);
-			goto out;
-		}
-	}
 	if ((r = client_with_token(cli, &c)) != 0)
 		goto out;
 	need_relay(cli, &o);
-	if (ll_api_pin_new(c, opts[0].value, &pin, &e) != 0) {
+	if (ll_api_pin_new(c, ll_cli_req_str(req, "lock"), &pin, &e) != 0) {
 		r = api_fail(cli, "no PIN", &e);
 		goto out;
 	}
-	if (start_holder(cli, &o, &pin, opts[1].value, &err) != 0) {
+	if (start_holder(cli, &o, &pin, ll_cli_req_str(req, "request"),
+			 &err) != 0) {
 		/* a PIN nobody holds is of no use: withdraw it */
 		ll_api_session_delete(c, pin.session_id, NULL);
 		r = fail(cli, LL_EXIT_ERROR, "holder", "%s", err);
@@ -567,29 +480,30 @@ out:
 	ll_api_pin_clear(&pin);
 	ll_api_client_free(c);
 	g_free(err);
-	g_ptr_array_unref(pos);
 	return r;
 }
 
 /* ---- session commands: the holder's socket ---- */
 
-/* One request to the holder; *resp set on a parsed answer.  timeout_ms
- * < 0: no limit. */
-static int holder_call(struct cli *cli, const char *id, json_t *req,
-		       int timeout_ms, json_t **resp)
+/*
+ * One request line to the session's holder; *a gets its answer.  An exit
+ * code (the failure said) when there is none.  timeout_ms < 0: no limit.
+ */
+static int holder_call(struct ll_cli *cli, const char *id, const char *req,
+		       int timeout_ms, struct ll_cli_answer *a)
 {
 	struct sockaddr_un sun;
 	struct pollfd pfd;
 	GString *in = g_string_new(NULL);
 	char *path, *text = NULL, buf[4096];
 	int64_t end = ll_now_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	int fd = -1, r, left;
-	size_t off = 0, len;
+	int fd = -1, r, left, got = 0;
+	size_t off = 0, len = 0;
 	ssize_t n;
 
-	*resp = NULL;
 	if ((path = ll_profile_socket_path(cli->profile, id)) == NULL) {
-		r = usage(cli, "ID is the session_id that `pin new` printed");
+		r = usage(cli, NULL,
+			  "ID is the session_id that `pin new` printed");
 		goto out;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -603,10 +517,8 @@ static int holder_call(struct cli *cli, const char *id, json_t *req,
 			 id);
 		goto out;
 	}
-	text = json_dumps(req, JSON_COMPACT);
+	text = g_strdup_printf("%s\n", req);
 	len = strlen(text);
-	text = g_realloc(text, len + 2);
-	text[len++] = '\n';
 	while (off < len) {
 		n = send(fd, text + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
@@ -617,7 +529,7 @@ static int holder_call(struct cli *cli, const char *id, json_t *req,
 	}
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while (strchr(in->str, '\n') == NULL && in->len < 65536) {
+	while (got == 0) {
 		left = timeout_ms < 0 ? -1 : (int)(end - ll_now_mono_ms());
 		if (timeout_ms >= 0 && left <= 0)
 			break;
@@ -631,17 +543,15 @@ static int holder_call(struct cli *cli, const char *id, json_t *req,
 			continue;
 		if (n <= 0)
 			break;
-		g_string_append_len(in, buf, n);
+		got = ll_cli_line_feed(in, buf, (size_t)n, LL_CLI_ANSWER_MAX,
+				       &len);
 	}
-	if (strchr(in->str, '\n') == NULL) {
+	if (got == 0) {
 		r = fail(cli, LL_EXIT_ENDED, "ended",
 			 "the session holder went away without an answer");
 		goto out;
 	}
-	*resp = json_loads(in->str, JSON_DISABLE_EOF_CHECK, NULL);
-	if (*resp == NULL || !json_is_object(*resp)) {
-		json_decref(*resp);
-		*resp = NULL;
+	if (got < 0 || ll_cli_answer_parse(in->str, len, a) != 0) {
 		r = fail(cli, LL_EXIT_ERROR, "internal",
 			 "the session holder answered nonsense");
 		goto out;
@@ -650,71 +560,129 @@ static int holder_call(struct cli *cli, const char *id, json_t *req,
 out:
 	if (fd >= 0)
 		close(fd);
-	free(text);
+	g_free(text);
 	g_free(path);
 	g_string_free(in, TRUE);
 	return r;
 }
 
-/* Maps a holder error answer to an exit code and message. */
-static int holder_error(struct cli *cli, json_t *resp)
+/* A command of the session's holder: the request from the table, the
+ * answer printed by the row's printer. */
+static int run_holder(struct ll_cli *cli, const struct ll_cli_req *req)
 {
-	const char *code = "failed", *msg = "failed";
-	int ex = LL_EXIT_ERROR;
+	const struct ll_cli_command *cmd = req->cmd;
+	struct ll_cli_answer a;
+	char *text;
+	int r, timeout_ms = cmd->answer_ms;
 
-	json_unpack(resp, "{s?s,s?s}", "code", &code, "error", &msg);
-	/* no_monitor: the applet has no such monitor -> 1, an error */
-	if (strcmp(code, "denied") == 0 || strcmp(code, "no_view") == 0 ||
-	    strcmp(code, "no_control") == 0)
-		ex = LL_EXIT_DENIED;
-	else if (strcmp(code, "timeout") == 0)
-		ex = LL_EXIT_TIMEOUT;
-	else if (strcmp(code, "ended") == 0)
-		ex = LL_EXIT_ENDED;
-	else if (strcmp(code, "usage") == 0)
-		ex = LL_EXIT_USAGE;
-	return fail(cli, ex, code, "%s", msg);
+	memset(&a, 0, sizeof(a));
+	text = ll_cli_req_to_json(req);
+	if (text == NULL || strlen(text) > LL_CLI_REQUEST_MAX) {
+		r = usage(cli, cmd, "the request is too large");
+		goto out;
+	}
+	if (timeout_ms == 0)
+		timeout_ms = ll_cli_req_has(req, "timeout") ?
+				     (int)ll_cli_req_int(req, "timeout") *
+						     1000 + 10000 :
+				     -1;
+	if ((r = holder_call(cli, ll_cli_req_str(req, "id"), text, timeout_ms,
+			     &a)) != 0)
+		goto out;
+	if (!a.ok) {
+		r = fail(cli, a.exit, a.code, "%s", a.message);
+		goto out;
+	}
+	if (cli->json)
+		print_json(json_incref(a.body));
+	else if (cmd->print != NULL)
+		cmd->print(stdout, req, a.body);
+	else
+		puts("ok");
+	r = 0;
+out:
+	ll_cli_answer_clear(&a);
+	free(text);
+	return r;
 }
 
-static int parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
+/* ---- printers of the holder's answers ---- */
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+static void print_strings(FILE *out, json_t *arr)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v))
+			fprintf(out, "%s\n", json_string_value(v));
+}
+
+void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req,
+		       json_t *answer)
+{
+	(void)req;
+	print_strings(out, json_object_get(answer, "capabilities"));
+}
+
+void ll_cli_print_status(FILE *out, const struct ll_cli_req *req,
+			 json_t *answer)
+{
+	const char *state = json_string_value(json_object_get(answer,
+							      "state"));
+
+	(void)req;
+	fprintf(out, "%s\n", state != NULL ? state : "unknown");
+	print_strings(out, json_object_get(answer, "capabilities"));
+}
+
+void ll_cli_print_path(FILE *out, const struct ll_cli_req *req,
+		       json_t *answer)
+{
+	(void)answer;
+	fprintf(out, "%s\n", ll_cli_req_str(req, "path"));
 }
 
 /* "name WxH+X+Y" per monitor, " *" after the one shown.  Names are the
  * applet's, but the control schema keeps control characters out. */
-static void print_monitors(json_t *resp)
+void ll_cli_print_monitors(FILE *out, const struct ll_cli_req *req,
+			   json_t *answer)
 {
 	const char *current = NULL, *name;
 	json_int_t x, y, w, h;
 	json_t *v;
 	size_t i;
 
-	json_unpack(resp, "{s?s}", "current", &current);
-	json_array_foreach(json_object_get(resp, "monitors"), i, v) {
+	(void)req;
+	json_unpack(answer, "{s?s}", "current", &current);
+	json_array_foreach(json_object_get(answer, "monitors"), i, v) {
 		name = NULL;
 		x = y = w = h = 0;
 		if (json_unpack(v, "{s:s,s:I,s:I,s:I,s:I}", "name", &name,
 				"x", &x, "y", &y, "width", &w, "height",
 				&h) != 0)
 			continue;
-		printf("%s %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT
-		       "%+" JSON_INTEGER_FORMAT "%+" JSON_INTEGER_FORMAT "%s\n",
-		       name, w, h, x, y,
-		       current != NULL && strcmp(current, name) == 0 ? " *"
-								    : "");
+		fprintf(out,
+			"%s %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT
+			"%+" JSON_INTEGER_FORMAT "%+" JSON_INTEGER_FORMAT
+			"%s\n",
+			name, w, h, x, y,
+			current != NULL && strcmp(current, name) == 0 ? " *"
+								     : "");
 	}
 }
 
-static int cmd_session_list(struct cli *cli)
+void ll_cli_print_ended(FILE *out, const struct ll_cli_req *req,
+			json_t *answer)
+{
+	(void)req;
+	(void)answer;
+	fputs("ended\n", out);
+}
+
+/* ---- sessions on the relay ---- */
+
+int ll_cli_run_session_list(struct ll_cli *cli, const struct ll_cli_req *req)
 {
 	struct ll_api_session_list l;
 	struct ll_client_error e;
@@ -723,6 +691,7 @@ static int cmd_session_list(struct cli *cli)
 	size_t i;
 	int r;
 
+	(void)req;
 	if ((r = client_with_token(cli, &c)) != 0)
 		return r;
 	memset(&l, 0, sizeof(l));
@@ -759,237 +728,290 @@ out:
 	return r;
 }
 
-static int cmd_session(struct cli *cli)
+/* ---- the command line ---- */
+
+/* An option of the command line and where GOption puts it. */
+struct opt_slot {
+	const struct ll_cli_param *p;
+	char *value;           /* G_OPTION_ARG_FILENAME: bytes as given */
+	gboolean given;        /* G_OPTION_ARG_NONE */
+};
+
+struct cmdline {
+	struct opt_slot *slots;    /* the globals first */
+	size_t n_slots;
+	GOptionEntry *entries;
+	gboolean help;
+	char **args;               /* what GOption left: the words */
+	int n_args;
+};
+
+static void cmdline_clear(struct cmdline *cl)
 {
-	struct opt opts[] = {
-		{ "--timeout", true, NULL }, { "--button", true, NULL },
-		{ NULL, false, NULL },
-	};
-	GPtrArray *pos = g_ptr_array_new();
-	const char *sub, *id;
-	json_t *req = NULL, *resp = NULL, *caps, *v;
-	char *abs = NULL;
-	long t = 0, x, y, b = 1;
-	int r, timeout_ms = 20000;
 	size_t i;
 
-	if (parse_opts(cli, 1, opts, pos) != 0) {
-		r = LL_EXIT_USAGE;
-		goto out;
+	for (i = 0; i < cl->n_slots; i++)
+		g_free(cl->slots[i].value);
+	g_free(cl->slots);
+	g_free(cl->entries);
+	g_free(cl->args);
+	memset(cl, 0, sizeof(*cl));
+}
+
+static struct opt_slot *slot_of(struct cmdline *cl, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n_slots; i++)
+		if (strcmp(cl->slots[i].p->name, name) == 0)
+			return &cl->slots[i];
+	return NULL;
+}
+
+static void slot_add(struct cmdline *cl, const struct ll_cli_param *p)
+{
+	GOptionEntry *e;
+
+	if (slot_of(cl, p->name) != NULL)
+		return;  /* one option, shared by several commands */
+	cl->slots[cl->n_slots].p = p;
+	e = &cl->entries[cl->n_slots];
+	e->long_name = p->name + 2;
+	e->arg = p->type == LL_CLI_FLAG ? G_OPTION_ARG_NONE
+					: G_OPTION_ARG_FILENAME;
+	e->arg_description = p->metavar;
+	e->description = p->help;
+	cl->n_slots++;
+}
+
+static const char *slot_value(const struct opt_slot *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (s->p->type == LL_CLI_FLAG)
+		return s->given ? "" : NULL;
+	return s->value;
+}
+
+/*
+ * Every option of the globals and of all the commands in one
+ * GOptionContext, so that options go anywhere, as before the command's
+ * words too; which command may have which is checked once the words
+ * name it.  GOption's own --help is off: the help is the table's.
+ */
+static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
+			 char **argv)
+{
+	const struct ll_cli_command *cmd;
+	GOptionContext *octx;
+	GError *gerr = NULL;
+	char *m;
+	size_t i, j, max = ll_cli_n_globals + 1;
+	int k, r = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	for (i = 0; i < ll_cli_n_commands; i++)
+		max += LL_CLI_MAX_PARAMS;
+	cl->slots = g_new0(struct opt_slot, max);
+	cl->entries = g_new0(GOptionEntry, max + 1);
+	for (i = 0; i < ll_cli_n_globals; i++)
+		slot_add(cl, ll_cli_globals[i]);
+	for (i = 0; i < ll_cli_n_commands; i++) {
+		cmd = &ll_cli_commands[i];
+		for (j = 0; j < LL_CLI_MAX_PARAMS && cmd->params[j] != NULL;
+		     j++)
+			if (cmd->params[j]->name[0] == '-')
+				slot_add(cl, cmd->params[j]);
 	}
-	if (pos->len >= 1 &&
-	    strcmp(g_ptr_array_index(pos, 0), "list") == 0) {
-		r = pos->len == 1 ? cmd_session_list(cli)
-				  : usage(cli, "session list");
-		goto out;
+	for (i = 0; i < cl->n_slots; i++) {
+		if (cl->slots[i].p->type == LL_CLI_FLAG)
+			cl->entries[i].arg_data = &cl->slots[i].given;
+		else
+			cl->entries[i].arg_data = &cl->slots[i].value;
 	}
-	if (pos->len < 2) {
-		r = usage(cli, "session wait|request|snapshot|click|type|"
-			       "key|monitors|monitor|end|status ID ...");
-		goto out;
+	cl->entries[cl->n_slots] = (GOptionEntry){
+		"help", 0, 0, G_OPTION_ARG_NONE, &cl->help,
+		"the commands, or one command's arguments", NULL
+	};
+	/* argv[1], "--cli", plays the program's name for the parser */
+	cl->n_args = argc - 1;
+	cl->args = g_new0(char *, (size_t)argc);
+	for (k = 1; k < argc; k++)
+		cl->args[k - 1] = argv[k];
+	octx = g_option_context_new(NULL);
+	g_option_context_set_help_enabled(octx, FALSE);
+	g_option_context_add_main_entries(octx, cl->entries, NULL);
+	if (!g_option_context_parse(octx, &cl->n_args, &cl->args, &gerr)) {
+		/* GOption kept nothing: --json by hand, for the error */
+		for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
+			cli->json = cli->json || strcmp(argv[k], "--json") == 0;
+		m = g_strdup_printf("%s%s", gerr->message,
+				    g_error_matches(
+					    gerr, G_OPTION_ERROR,
+					    G_OPTION_ERROR_UNKNOWN_OPTION) ?
+					    "; an argument that begins with "
+					    "'-' goes after --" :
+					    "");
+		r = usage(cli, NULL, m);
+		g_free(m);
+		g_error_free(gerr);
 	}
-	sub = g_ptr_array_index(pos, 0);
-	id = g_ptr_array_index(pos, 1);
-	if (!ll_agent_session_id_ok(id)) {
-		r = usage(cli, "ID is the session_id that `pin new` printed");
-		goto out;
+	g_option_context_free(octx);
+	if (r != 0)
+		return r;
+	/* drop the program's name; GOption keeps "--" when something
+	 * after it begins with '-': the separator, not a word */
+	memmove(cl->args, cl->args + 1, (size_t)cl->n_args * sizeof(char *));
+	cl->n_args--;
+	for (k = 0; k < cl->n_args; k++)
+		if (strcmp(cl->args[k], "--") == 0) {
+			memmove(cl->args + k, cl->args + k + 1,
+				(size_t)(cl->n_args - k) * sizeof(char *));
+			cl->n_args--;
+			break;
+		}
+	return 0;
+}
+
+/* The row's options from the command line; refuses those of other
+ * commands. */
+static int cmdline_options(struct ll_cli *cli, struct cmdline *cl,
+			   const struct ll_cli_command *cmd,
+			   const char **values)
+{
+	const struct opt_slot *s;
+	size_t i, j;
+	bool ours;
+
+	for (i = ll_cli_n_globals; i < cl->n_slots; i++) {
+		s = &cl->slots[i];
+		if (slot_value(s) == NULL)
+			continue;
+		ours = false;
+		for (j = 0; j < LL_CLI_MAX_PARAMS && cmd->params[j] != NULL;
+		     j++)
+			ours = ours || cmd->params[j] == s->p;
+		if (!ours) {
+			g_autofree char *m = g_strdup_printf(
+				"%s takes no %s", cmd->words, s->p->name);
+
+			return usage(cli, cmd, m);
+		}
 	}
-	if (strcmp(sub, "wait") == 0 && pos->len == 2) {
-		if (opts[0].value != NULL &&
-		    parse_int(opts[0].value, 1, 86400, &t) != 0) {
-			r = usage(cli, "--timeout is 1..86400 seconds");
-			goto out;
-		}
-		req = json_pack("{s:s,s:I}", "cmd", "wait", "timeout",
-				(json_int_t)t);
-		timeout_ms = t > 0 ? (int)(t * 1000 + 10000) : -1;
-	} else if (strcmp(sub, "status") == 0 && pos->len == 2) {
-		req = json_pack("{s:s}", "cmd", "status");
-	} else if (strcmp(sub, "request") == 0 && pos->len >= 3) {
-		caps = json_array();
-		for (i = 2; i < pos->len; i++)
-			json_array_append_new(
-				caps, json_string(g_ptr_array_index(pos, i)));
-		req = json_pack("{s:s,s:o}", "cmd", "request", "capabilities",
-				caps);
-	} else if (strcmp(sub, "snapshot") == 0 && pos->len == 3) {
-		abs = g_canonicalize_filename(g_ptr_array_index(pos, 2), NULL);
-		req = json_pack("{s:s,s:s}", "cmd", "snapshot", "path", abs);
-		timeout_ms = 60000;
-	} else if (strcmp(sub, "click") == 0 && pos->len == 4) {
-		if (parse_int(g_ptr_array_index(pos, 2), 0, 65535, &x) != 0 ||
-		    parse_int(g_ptr_array_index(pos, 3), 0, 65535, &y) != 0 ||
-		    (opts[1].value != NULL &&
-		     parse_int(opts[1].value, 1, 8, &b) != 0)) {
-			r = usage(cli, "session click ID X Y [--button 1..8]");
-			goto out;
-		}
-		req = json_pack("{s:s,s:I,s:I,s:I}", "cmd", "click", "x",
-				(json_int_t)x, "y", (json_int_t)y, "button",
-				(json_int_t)b);
-	} else if (strcmp(sub, "type") == 0 && pos->len == 3) {
-		req = json_pack("{s:s,s:s}", "cmd", "type", "text",
-				(const char *)g_ptr_array_index(pos, 2));
-		if (req == NULL) {
-			r = usage(cli, "the text is not valid UTF-8");
-			goto out;
-		}
-	} else if (strcmp(sub, "key") == 0 && pos->len == 3) {
-		req = json_pack("{s:s,s:s}", "cmd", "key", "key",
-				(const char *)g_ptr_array_index(pos, 2));
-		if (req == NULL) {
-			r = usage(cli, "the key name is not valid UTF-8");
-			goto out;
-		}
-	} else if (strcmp(sub, "monitors") == 0 && pos->len == 2) {
-		req = json_pack("{s:s}", "cmd", "monitors");
-	} else if (strcmp(sub, "monitor") == 0 && pos->len == 3) {
-		req = json_pack("{s:s,s:s}", "cmd", "monitor", "name",
-				(const char *)g_ptr_array_index(pos, 2));
-		if (req == NULL) {
-			r = usage(cli, "the monitor name is not valid UTF-8");
-			goto out;
-		}
-	} else if (strcmp(sub, "end") == 0 && pos->len == 2) {
-		req = json_pack("{s:s}", "cmd", "end");
+	for (j = 0; j < LL_CLI_MAX_PARAMS && cmd->params[j] != NULL; j++)
+		values[j] = cmd->params[j]->name[0] == '-' ?
+				    slot_value(slot_of(cl, cmd->params[j]->name)) :
+				    NULL;
+	return 0;
+}
+
+/* No row for the words: the commands that begin like them, or none. */
+static int unknown_command(struct ll_cli *cli, const char *word)
+{
+	GString *s = g_string_new(NULL);
+	const char *w;
+	size_t i, len = strlen(word);
+	int r;
+
+	for (i = 0; i < ll_cli_n_commands; i++) {
+		w = ll_cli_commands[i].words;
+		if (strncmp(w, word, len) == 0 && w[len] == ' ')
+			g_string_append_printf(s, "%s%s",
+					       s->len > 0 ? "|" : "",
+					       w + len + 1);
+	}
+	if (s->len > 0) {
+		g_autofree char *m = g_strdup_printf("%s %s ...", word,
+						     s->str);
+
+		r = fail(cli, LL_EXIT_USAGE, "usage",
+			 "%s (see lifeline-agent --cli help %s)", m, word);
 	} else {
-		r = usage(cli, "session wait ID [--timeout S] | request ID "
-			       "CAP... | snapshot ID FILE.png | click ID X Y "
-			       "[--button N] | type ID TEXT | key ID KEYSYM "
-			       "| monitors ID | monitor ID NAME|all "
-			       "| status ID | end ID");
-		goto out;
+		r = usage(cli, NULL, "unknown command");
 	}
-	if ((r = holder_call(cli, id, req, timeout_ms, &resp)) != 0)
-		goto out;
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		r = holder_error(cli, resp);
-		goto out;
-	}
-	json_object_del(resp, "ok");
-	r = 0;
-	if (cli->json) {
-		print_json(json_incref(resp));
-	} else if (strcmp(sub, "wait") == 0) {
-		json_array_foreach(json_object_get(resp, "capabilities"), i, v)
-			printf("%s\n", json_string_value(v));
-	} else if (strcmp(sub, "status") == 0) {
-		printf("%s\n",
-		       json_string_value(json_object_get(resp, "state")));
-		json_array_foreach(json_object_get(resp, "capabilities"), i, v)
-			printf("%s\n", json_string_value(v));
-	} else if (strcmp(sub, "snapshot") == 0) {
-		printf("%s\n", abs);
-	} else if (strcmp(sub, "monitors") == 0 ||
-		   strcmp(sub, "monitor") == 0) {
-		print_monitors(resp);
-	} else if (strcmp(sub, "end") == 0) {
-		printf("ended\n");
-	} else {
-		printf("ok\n");
-	}
-out:
-	json_decref(req);
-	json_decref(resp);
-	g_free(abs);
-	g_ptr_array_unref(pos);
+	g_string_free(s, TRUE);
 	return r;
 }
 
-static int cmd_help(void)
+/* `help [WORDS]`, or `WORDS --help`: all commands, one command (the
+ * words may go on with its arguments), or those that begin so. */
+static int help(struct ll_cli *cli, const char *const *words, size_t n)
 {
-	puts("lifeline-agent --cli [--relay URL] [--ca FILE] [--profile DIR] "
-	     "[--json] COMMAND\n"
-	     "  login --user U [--org O] [--password-stdin] [--code TOTP]\n"
-	     "  logout\n"
-	     "  pin new [--lock any|website|shortcut] [--request CAP,...]\n"
-	     "  session list\n"
-	     "  session status ID\n"
-	     "  session wait ID [--timeout S]\n"
-	     "  session request ID CAP...\n"
-	     "  session snapshot ID FILE.png\n"
-	     "  session click ID X Y [--button N]\n"
-	     "  session type ID TEXT\n"
-	     "  session key ID KEYSYM\n"
-	     "  session monitors ID\n"
-	     "  session monitor ID NAME|all\n"
-	     "  session end ID\n"
-	     "Exit status: 0 ok, 1 error, 2 usage, 3 not allowed by the "
-	     "user, 4 timed out, 5 session over, 6 not logged in / refused");
+	const struct ll_cli_command *cmd;
+	size_t used;
+
+	if (n > 0 && strcmp(words[0], "help") == 0) {
+		words++;
+		n--;
+	}
+	if (n == 0)
+		ll_cli_help(stdout);
+	else if ((cmd = ll_cli_command_find(words, n, &used)) != NULL)
+		ll_cli_help_command(stdout, &cmd->words, 1);
+	else if (!ll_cli_help_command(stdout, words, n))
+		return unknown_command(cli, words[0]);
 	return 0;
 }
 
 int ll_agent_cli_main(int argc, char **argv)
 {
-	struct cli cli;
-	const char *cmd, *a;
+	const struct ll_cli_command *cmd = NULL;
+	const char *values[LL_CLI_MAX_PARAMS] = { NULL };
+	const char *const *words;
+	struct ll_cli_req *req = NULL;
+	struct cmdline cl;
+	struct ll_cli cli;
 	char *err = NULL;
-	int i, r;
-	bool dashdash = false;
+	size_t used = 0, n;
+	int r;
 
 	memset(&cli, 0, sizeof(cli));
-	cli.args = g_ptr_array_new();
-	/* global options anywhere before "--" */
-	for (i = 2; i < argc; i++) {
-		a = argv[i];
-		if (!dashdash && strcmp(a, "--json") == 0) {
-			cli.json = true;
-		} else if (!dashdash && (strcmp(a, "--relay") == 0 ||
-					 strcmp(a, "--ca") == 0 ||
-					 strcmp(a, "--profile") == 0)) {
-			if (i + 1 >= argc) {
-				r = fail(&cli, LL_EXIT_USAGE, "usage",
-					 "%s needs a value", a);
-				goto out;
-			}
-			if (strcmp(a, "--relay") == 0)
-				cli.relay = argv[++i];
-			else if (strcmp(a, "--ca") == 0)
-				cli.ca_file = argv[++i];
-			else
-				cli.profile_dir = argv[++i];
-		} else if (!dashdash && g_str_has_prefix(a, "--relay=")) {
-			cli.relay = a + 8;
-		} else if (!dashdash && g_str_has_prefix(a, "--ca=")) {
-			cli.ca_file = a + 5;
-		} else if (!dashdash && g_str_has_prefix(a, "--profile=")) {
-			cli.profile_dir = a + 10;
-		} else {
-			if (strcmp(a, "--") == 0)
-				dashdash = true;
-			g_ptr_array_add(cli.args, (gpointer)a);
-		}
-	}
-	if (cli.args->len == 0 ||
-	    strcmp(g_ptr_array_index(cli.args, 0), "help") == 0 ||
-	    strcmp(g_ptr_array_index(cli.args, 0), "--help") == 0) {
-		r = cli.args->len == 0 ? (cmd_help(), LL_EXIT_USAGE)
-				       : cmd_help();
+	if ((r = cmdline_parse(&cli, &cl, argc, argv)) != 0)
+		goto out;
+	cli.relay = slot_value(slot_of(&cl, "--relay"));
+	cli.ca_file = slot_value(slot_of(&cl, "--ca"));
+	cli.profile_dir = slot_value(slot_of(&cl, "--profile"));
+	cli.json = slot_value(slot_of(&cl, "--json")) != NULL;
+	words = (const char *const *)cl.args;
+	n = (size_t)cl.n_args;
+
+	if (n == 0 && !cl.help) {
+		/* without any command, the help is the answer to a mistake */
+		ll_cli_help(stdout);
+		r = LL_EXIT_USAGE;
 		goto out;
 	}
-	if (cli.relay != NULL && !g_str_has_prefix(cli.relay, "https://")) {
-		r = usage(&cli, "--relay must be an https:// URL");
+	if (cl.help || strcmp(words[0], "help") == 0) {
+		r = help(&cli, words, n);
+		goto out;
+	}
+	if ((cmd = ll_cli_command_find(words, n, &used)) == NULL) {
+		r = unknown_command(&cli, words[0]);
+		goto out;
+	}
+	if ((r = cmdline_options(&cli, &cl, cmd, values)) != 0)
+		goto out;
+	if (ll_cli_req_from_argv(cmd, words + used, n - used, values, &req,
+				 &err) != 0) {
+		r = usage(&cli, cmd, err);
+		goto out;
+	}
+	if (cli.relay != NULL &&
+	    ll_cli_param_check(slot_of(&cl, "--relay")->p, cli.relay,
+			       &err) != 0) {
+		r = usage(&cli, NULL, err);
 		goto out;
 	}
 	if (ll_profile_open(cli.profile_dir, &cli.profile, &err) != 0) {
 		r = fail(&cli, LL_EXIT_ERROR, "io", "%s", err);
 		goto out;
 	}
-	cmd = g_ptr_array_index(cli.args, 0);
-	if (strcmp(cmd, "login") == 0)
-		r = cmd_login(&cli);
-	else if (strcmp(cmd, "logout") == 0)
-		r = cmd_logout(&cli);
-	else if (strcmp(cmd, "pin") == 0)
-		r = cmd_pin(&cli);
-	else if (strcmp(cmd, "session") == 0)
-		r = cmd_session(&cli);
-	else
-		r = usage(&cli, "unknown command");
+	r = cmd->run != NULL ? cmd->run(&cli, req) : run_holder(&cli, req);
 out:
 	fflush(stdout);
+	ll_cli_req_free(req);
 	ll_profile_free(cli.profile);
 	g_free(err);
-	g_ptr_array_unref(cli.args);
+	cmdline_clear(&cl);
 	return r;
 }

@@ -16,19 +16,21 @@
  * ends, removing its socket.  The RFB screen channel, once the user
  * allowed view, goes to the headless client of rfb_client.c.
  *
- * The socket speaks one JSON request per connection, one line each way:
- *   {"cmd":"status"}                      -> state, capabilities
- *   {"cmd":"wait","timeout":S}            -> capabilities, once answered
- *   {"cmd":"request","capabilities":[..]}
- *   {"cmd":"snapshot","path":ABS}         -> width, height
- *   {"cmd":"click","x":X,"y":Y,"button":N}
- *   {"cmd":"type","text":T}   {"cmd":"key","key":K}
- *   {"cmd":"monitors"}                    -> monitors, current
- *   {"cmd":"monitor","name":N}            -> monitors, current (= N)
- *   {"cmd":"end"}                         -> once ended
- * Answers: {"ok":true,...} or {"ok":false,"code":C,"error":SENTENCE} with
- * C one of usage, denied, no_view, no_control, timeout, ended, failed,
- * no_monitor (the applet refused the monitor; SENTENCE is its reason).
+ * The socket speaks one JSON request per connection, one line each way,
+ * as cli_commands.h describes: the request is parsed and checked by the
+ * command table, refused without the row's capability, and handed to the
+ * row's handler here, which answers:
+ *   status     -> session_id, state, capabilities, joined, ended
+ *   wait       -> capabilities, once the user answered
+ *   request    -> id
+ *   snapshot   -> path, width, height
+ *   click, type, key -> (keys)
+ *   monitors   -> monitors, current
+ *   monitor    -> monitors, current (= the name asked for)
+ *   end        -> ended, once ended
+ * Answer codes: usage, denied, no_view, no_control, timeout, ended,
+ * failed, no_monitor (the applet refused the monitor; the sentence is
+ * its reason).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,14 +46,13 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "cli_commands.h"
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_rfbc.h"
 #include "ll_stream.h"
 #include "ll_util.h"
 
-#define REQ_MAX (16 * 1024)
-#define WAIT_MAX_S (24 * 3600)
 /* A snapshot right after a grant may come before the first picture. */
 #define FRAME_WAIT_MS 15000
 /* The applet's monitor list follows a grant, its answer a choice. */
@@ -59,15 +60,15 @@
 
 struct holder;
 
-struct hclient {
+struct ll_holder_client {
 	struct holder *h;
 	int fd;
 	guint watch;
 	guint timer;
 	GString *in;
-	char *cmd;           /* set once the request is parsed */
-	char *path;          /* snapshot */
-	char *name;          /* monitor */
+	struct ll_cli_req *req; /* set once the request is parsed */
+	const char *path;    /* snapshot: of req */
+	const char *name;    /* monitor: of req */
 	unsigned mon_serial; /* lists and errors seen when asked */
 	unsigned err_serial;
 	bool answered;
@@ -83,7 +84,7 @@ struct holder {
 	guint expiry_timer;
 	struct ll_agent_session *sess;
 	struct ll_rfbc *rfb;
-	GList *waiters;      /* struct hclient * waiting for an answer */
+	GList *waiters;      /* struct ll_holder_client * waiting for an answer */
 	GList *snappers;     /* waiting for the first picture */
 	GList *enders;       /* waiting for the end */
 	GList *monitorers;   /* waiting for a monitor list or an answer */
@@ -91,7 +92,7 @@ struct holder {
 	int exit_code;
 };
 
-static void hclient_free(struct hclient *c)
+static void holder_client_free(struct ll_holder_client *c)
 {
 	if (c == NULL)
 		return;
@@ -103,13 +104,11 @@ static void hclient_free(struct hclient *c)
 		close(c->fd);
 	if (c->in != NULL)
 		g_string_free(c->in, TRUE);
-	g_free(c->cmd);
-	g_free(c->path);
-	g_free(c->name);
+	ll_cli_req_free(c->req);
 	g_free(c);
 }
 
-static void forget(struct holder *h, struct hclient *c)
+static void forget(struct holder *h, struct ll_holder_client *c)
 {
 	h->waiters = g_list_remove(h->waiters, c);
 	h->snappers = g_list_remove(h->snappers, c);
@@ -118,7 +117,7 @@ static void forget(struct holder *h, struct hclient *c)
 }
 
 /* Sends the answer (stealing o), then closes and frees the client. */
-static void reply(struct hclient *c, json_t *o)
+static void reply(struct ll_holder_client *c, json_t *o)
 {
 	char *text = json_dumps(o, JSON_COMPACT);
 	size_t off = 0, len;
@@ -144,27 +143,17 @@ static void reply(struct hclient *c, json_t *o)
 		(void)send(c->fd, "\n", 1, MSG_NOSIGNAL);
 		free(text);
 	}
-	hclient_free(c);
+	holder_client_free(c);
 }
 
-static void reply_err(struct hclient *c, const char *code, const char *msg)
+static void reply_err(struct ll_holder_client *c, const char *code,
+		      const char *msg)
 {
 	reply(c, json_pack("{s:b,s:s,s:s}", "ok", 0, "code", code, "error",
 			   msg));
 }
 
-static json_t *caps_json(uint32_t caps)
-{
-	json_t *a = json_array();
-	uint32_t bit;
-
-	for (bit = 1; bit <= LL_CAP_SYSINFO; bit <<= 1)
-		if (caps & bit)
-			json_array_append_new(a, json_string(ll_cap_name(bit)));
-	return a;
-}
-
-static void reply_ended(struct hclient *c)
+static void reply_ended(struct ll_holder_client *c)
 {
 	const char *why = ll_agent_session_end_reason(c->h->sess);
 	char *msg = g_strdup_printf("the session ended: %s",
@@ -174,10 +163,37 @@ static void reply_ended(struct hclient *c)
 	g_free(msg);
 }
 
+/*
+ * The capability the client's command needs (the table's row): false,
+ * with the client answered (and gone), when the session is over or the
+ * user has not allowed it.  At dispatch, and again whenever a waiting
+ * client is looked at.
+ */
+static bool allowed(struct ll_holder_client *c)
+{
+	const struct ll_cli_command *cmd = c->req->cmd;
+	struct holder *h = c->h;
+	char *code;
+
+	if (cmd->needs == 0)
+		return true;
+	if (h->ended) {
+		reply_ended(c);
+		return false;
+	}
+	if (!(ll_agent_session_caps(h->sess) & cmd->needs)) {
+		code = g_strdup_printf("no_%s", ll_cap_name(cmd->needs));
+		reply_err(c, code, cmd->refusal);
+		g_free(code);
+		return false;
+	}
+	return true;
+}
+
 /* ---- wait ---- */
 
 /* Answers a waiter if its condition holds; true if it did. */
-static bool wait_check(struct hclient *c)
+static bool wait_check(struct ll_holder_client *c)
 {
 	struct ll_agent_session *s = c->h->sess;
 
@@ -193,7 +209,7 @@ static bool wait_check(struct hclient *c)
 		return true;
 	case LL_ANSWER_GRANTED:
 		reply(c, json_pack("{s:b,s:o}", "ok", 1, "capabilities",
-				   caps_json(ll_agent_session_caps(s))));
+				   ll_cli_caps_json(ll_agent_session_caps(s))));
 		return true;
 	default:
 		return false;
@@ -202,7 +218,7 @@ static bool wait_check(struct hclient *c)
 
 static gboolean wait_timeout(gpointer data)
 {
-	struct hclient *c = data;
+	struct ll_holder_client *c = data;
 
 	c->timer = 0;
 	reply_err(c, "timeout", "timed out");
@@ -223,7 +239,7 @@ static void check_waiters(struct holder *h)
 
 static void snap_done(int err, const char *msg, void *user)
 {
-	struct hclient *c = user;
+	struct ll_holder_client *c = user;
 	int w, hh;
 
 	if (err != 0) {
@@ -235,23 +251,14 @@ static void snap_done(int err, const char *msg, void *user)
 			   "width", w, "height", hh));
 }
 
-static const char no_view_msg[] =
-	"no framebuffer: the user has not allowed viewing";
-
 /* Starts the snapshot if the picture is there; true if handled. */
-static bool snap_try(struct hclient *c)
+static bool snap_try(struct ll_holder_client *c)
 {
 	struct holder *h = c->h;
 	int r;
 
-	if (h->ended) {
-		reply_ended(c);
+	if (!allowed(c))
 		return true;
-	}
-	if (!(ll_agent_session_caps(h->sess) & LL_CAP_VIEW)) {
-		reply_err(c, "no_view", no_view_msg);
-		return true;
-	}
 	if (h->rfb == NULL || !ll_rfbc_has_frame(h->rfb))
 		return false;
 	/* the client now belongs to the RFB request until snap_done */
@@ -268,7 +275,7 @@ static bool snap_try(struct hclient *c)
 
 static gboolean snap_timeout(gpointer data)
 {
-	struct hclient *c = data;
+	struct ll_holder_client *c = data;
 
 	c->timer = 0;
 	reply_err(c, "failed", "no framebuffer: the applet has not sent a "
@@ -301,7 +308,7 @@ static char *printable(const char *text)
 	return t;
 }
 
-static void reply_monitors(struct hclient *c)
+static void reply_monitors(struct ll_holder_client *c)
 {
 	const struct ll_control_monitor *m;
 	const char *current = NULL;
@@ -327,7 +334,7 @@ static void reply_monitors(struct hclient *c)
  * if it was.  "monitor" waits for the applet's new list naming the choice
  * or its error, "monitors" for a first list after the grant.
  */
-static bool monitor_check(struct hclient *c)
+static bool monitor_check(struct ll_holder_client *c)
 {
 	struct ll_agent_session *s = c->h->sess;
 	const char *current = NULL, *code = NULL, *msg = NULL;
@@ -335,15 +342,8 @@ static bool monitor_check(struct hclient *c)
 	size_t n = 0;
 	char *t, *words;
 
-	if (c->h->ended) {
-		reply_ended(c);
+	if (!allowed(c))
 		return true;
-	}
-	if (!(ll_agent_session_caps(s) & LL_CAP_VIEW)) {
-		reply_err(c, "no_view", "no monitors: the user has not "
-					"allowed viewing");
-		return true;
-	}
 	ll_agent_session_monitors(s, &n, &current, &serial);
 	eserial = ll_agent_session_last_error(s, &code, &msg);
 	if (c->name == NULL) {
@@ -373,7 +373,7 @@ static bool monitor_check(struct hclient *c)
 
 static gboolean monitor_timeout(gpointer data)
 {
-	struct hclient *c = data;
+	struct ll_holder_client *c = data;
 
 	c->timer = 0;
 	reply_err(c, "timeout", c->name != NULL ?
@@ -393,55 +393,46 @@ static void check_monitorers(struct holder *h)
 	}
 }
 
-static void do_monitors(struct hclient *c, json_t *req, bool select)
+/* Answers now, or when the applet's list or error comes. */
+static void monitors_wait(struct ll_holder_client *c)
 {
-	struct holder *h = c->h;
-	const char *name = NULL;
-	int r;
-
-	if (select && (json_unpack(req, "{s:s}", "name", &name) != 0 ||
-		       !ll_control_monitor_name_ok(name))) {
-		reply_err(c, "usage", "monitor needs a NAME of 1..64 "
-				      "characters (or all)");
-		return;
-	}
-	if (name != NULL) {
-		c->name = g_strdup(name);
-		ll_agent_session_monitors(h->sess, NULL, NULL,
-					  &c->mon_serial);
-		c->err_serial = ll_agent_session_last_error(h->sess, NULL,
-							    NULL);
-		if (!h->ended &&
-		    (ll_agent_session_caps(h->sess) & LL_CAP_VIEW) &&
-		    (r = ll_agent_session_select_monitor(h->sess, name)) !=
-			    0) {
-			reply_err(c, r == LL_ERR_SCHEMA ? "usage" : "failed",
-				  ll_strerror(r));
-			return;
-		}
-	}
 	if (monitor_check(c))
 		return;
-	h->monitorers = g_list_append(h->monitorers, c);
+	c->h->monitorers = g_list_append(c->h->monitorers, c);
 	c->timer = g_timeout_add(MONITOR_WAIT_MS, monitor_timeout, c);
+}
+
+void ll_holder_monitors(struct ll_holder_client *c,
+			const struct ll_cli_req *req)
+{
+	(void)req;
+	monitors_wait(c);
+}
+
+void ll_holder_monitor(struct ll_holder_client *c,
+		       const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	int r;
+
+	/* the answer is the first list, or error, after these */
+	c->name = ll_cli_req_str(req, "name");
+	ll_agent_session_monitors(h->sess, NULL, NULL, &c->mon_serial);
+	c->err_serial = ll_agent_session_last_error(h->sess, NULL, NULL);
+	if ((r = ll_agent_session_select_monitor(h->sess, c->name)) != 0) {
+		reply_err(c, r == LL_ERR_SCHEMA ? "usage" : "failed",
+			  ll_strerror(r));
+		return;
+	}
+	monitors_wait(c);
 }
 
 /* ---- input ---- */
 
-static bool may_control(struct hclient *c)
+/* Input goes over the screen connection: control needs view too. */
+static bool screen_open(struct ll_holder_client *c)
 {
-	struct holder *h = c->h;
-
-	if (h->ended) {
-		reply_ended(c);
-		return false;
-	}
-	if (!(ll_agent_session_caps(h->sess) & LL_CAP_CONTROL)) {
-		reply_err(c, "no_control",
-			  "refused: the user has not allowed control");
-		return false;
-	}
-	if (h->rfb == NULL) {
+	if (c->h->rfb == NULL) {
 		reply_err(c, "failed", "the screen connection is not open "
 				       "(control needs view too)");
 		return false;
@@ -449,31 +440,28 @@ static bool may_control(struct hclient *c)
 	return true;
 }
 
-static void do_click(struct hclient *c, json_t *req)
+void ll_holder_click(struct ll_holder_client *c,
+		     const struct ll_cli_req *req)
 {
 	struct ll_rfbc *rfb = c->h->rfb;
-	json_int_t x, y, b = 1;
+	int x = (int)ll_cli_req_int(req, "x");
+	int y = (int)ll_cli_req_int(req, "y");
+	int b = (int)ll_cli_req_int(req, "button");
 	int r;
 
-	if (json_unpack(req, "{s:I,s:I,s?I}", "x", &x, "y", &y, "button",
-			&b) != 0 ||
-	    x < 0 || y < 0 || x > 65535 || y > 65535 || b < 1 || b > 8) {
-		reply_err(c, "usage", "click needs X and Y in 0..65535 and a "
-				      "button 1..8");
+	if (!screen_open(c))
 		return;
-	}
-	if (!may_control(c))
-		return;
-	if ((r = ll_rfbc_pointer(rfb, (int)x, (int)y, 0)) != 0 ||
-	    (r = ll_rfbc_pointer(rfb, (int)x, (int)y, 1 << (b - 1))) != 0 ||
-	    (r = ll_rfbc_pointer(rfb, (int)x, (int)y, 0)) != 0) {
+	if ((r = ll_rfbc_pointer(rfb, x, y, 0)) != 0 ||
+	    (r = ll_rfbc_pointer(rfb, x, y, 1 << (b - 1))) != 0 ||
+	    (r = ll_rfbc_pointer(rfb, x, y, 0)) != 0) {
 		reply_err(c, "failed", ll_strerror(r));
 		return;
 	}
 	reply(c, json_pack("{s:b}", "ok", 1));
 }
 
-static void send_keys(struct hclient *c, GArray *keys, bool chord)
+static void send_keys(struct ll_holder_client *c, const GArray *keys,
+		      bool chord)
 {
 	struct ll_rfbc *rfb = c->h->rfb;
 	guint i;
@@ -504,143 +492,118 @@ static void send_keys(struct hclient *c, GArray *keys, bool chord)
 				   (int)keys->len));
 }
 
-static void do_keys(struct hclient *c, json_t *req, bool text)
+void ll_holder_type(struct ll_holder_client *c, const struct ll_cli_req *req)
 {
-	const char *arg = NULL;
-	GArray *keys = NULL;
-	char *err = NULL;
+	if (screen_open(c))
+		send_keys(c, ll_cli_req_keys(req, "text"), false);
+}
 
-	if (json_unpack(req, "{s:s}", text ? "text" : "key", &arg) != 0) {
-		reply_err(c, "usage", text ? "type needs TEXT"
-					   : "key needs KEYSYM");
+void ll_holder_key(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	if (screen_open(c))
+		send_keys(c, ll_cli_req_keys(req, "key"), true);
+}
+
+/* ---- the other commands ---- */
+
+void ll_holder_status(struct ll_holder_client *c,
+		      const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	char *state;
+
+	(void)req;
+	state = g_strdup(ll_agent_state_text(ll_agent_session_state(h->sess)));
+	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:s?}", "ok", 1,
+			   "session_id", h->id, "state", state,
+			   "capabilities",
+			   ll_cli_caps_json(ll_agent_session_caps(h->sess)),
+			   "joined", ll_agent_session_peer_joined(h->sess),
+			   "ended", ll_agent_session_end_reason(h->sess)));
+	g_free(state);
+}
+
+void ll_holder_wait(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+
+	if (wait_check(c))
+		return;
+	h->waiters = g_list_append(h->waiters, c);
+	if (ll_cli_req_has(req, "timeout"))
+		c->timer = g_timeout_add_seconds(
+			(guint)ll_cli_req_int(req, "timeout"), wait_timeout, c);
+}
+
+void ll_holder_request(struct ll_holder_client *c,
+		       const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	uint32_t id = 0;
+	int r;
+
+	if (h->ended) {
+		reply_ended(c);
 		return;
 	}
-	/* parse first: a bad key name is a usage error either way */
-	if ((text ? ll_keys_from_text(arg, &keys, &err)
-		  : ll_keys_parse_combo(arg, &keys, &err)) != 0) {
-		reply_err(c, "usage", err);
-		g_free(err);
+	if ((r = ll_agent_session_request(
+		     h->sess, ll_cli_req_caps(req, "capabilities"), &id)) != 0) {
+		reply_err(c, "failed", ll_strerror(r));
 		return;
 	}
-	if (may_control(c))
-		send_keys(c, keys, !text);
-	g_array_unref(keys);
+	reply(c, json_pack("{s:b,s:i}", "ok", 1, "id", (int)id));
+}
+
+void ll_holder_snapshot(struct ll_holder_client *c,
+			const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+
+	c->path = ll_cli_req_str(req, "path");
+	if (snap_try(c))
+		return;
+	h->snappers = g_list_append(h->snappers, c);
+	c->timer = g_timeout_add(FRAME_WAIT_MS, snap_timeout, c);
+}
+
+void ll_holder_end(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+
+	(void)req;
+	if (h->ended) {
+		reply(c, json_pack("{s:b,s:s}", "ok", 1, "ended",
+				   ll_agent_session_end_reason(h->sess)));
+		return;
+	}
+	h->enders = g_list_append(h->enders, c);
+	ll_agent_session_end(h->sess, "the technician ended the session");
 }
 
 /* ---- requests ---- */
 
-static void handle(struct hclient *c, json_t *req)
+/* The request line through the command table to its row's handler. */
+static void dispatch(struct ll_holder_client *c, const char *line,
+		     size_t len)
 {
-	struct holder *h = c->h;
-	const char *cmd = NULL, *path = NULL;
-	json_int_t timeout = 0;
-	json_t *caps_arr = NULL, *v;
-	const char **names;
-	char *err = NULL, *state;
-	uint32_t caps, id = 0;
-	size_t i;
-	int r;
+	char *err = NULL;
 
-	if (json_unpack(req, "{s:s}", "cmd", &cmd) != 0) {
-		reply_err(c, "usage", "no command");
+	if (ll_cli_req_from_json(line, len, &c->req, &err) != 0) {
+		reply_err(c, "usage", err);
+		g_free(err);
 		return;
 	}
-	c->cmd = g_strdup(cmd);
-	if (strcmp(cmd, "status") == 0) {
-		state = g_strdup(ll_agent_state_text(
-			ll_agent_session_state(h->sess)));
-		reply(c, json_pack(
-			"{s:b,s:s,s:s,s:o,s:b,s:s?}", "ok", 1, "session_id",
-			h->id, "state", state, "capabilities",
-			caps_json(ll_agent_session_caps(h->sess)), "joined",
-			ll_agent_session_peer_joined(h->sess), "ended",
-			ll_agent_session_end_reason(h->sess)));
-		g_free(state);
-	} else if (strcmp(cmd, "wait") == 0) {
-		if (json_unpack(req, "{s?I}", "timeout", &timeout) != 0 ||
-		    timeout < 0 || timeout > WAIT_MAX_S) {
-			reply_err(c, "usage", "timeout must be 0..86400 s");
-			return;
-		}
-		if (wait_check(c))
-			return;
-		h->waiters = g_list_append(h->waiters, c);
-		if (timeout > 0)
-			c->timer = g_timeout_add_seconds((guint)timeout,
-							 wait_timeout, c);
-	} else if (strcmp(cmd, "request") == 0) {
-		if (json_unpack(req, "{s:o}", "capabilities", &caps_arr) != 0 ||
-		    !json_is_array(caps_arr) ||
-		    json_array_size(caps_arr) == 0 ||
-		    json_array_size(caps_arr) > 16) {
-			reply_err(c, "usage", "request needs capabilities");
-			return;
-		}
-		names = g_new0(const char *, json_array_size(caps_arr) + 1);
-		json_array_foreach(caps_arr, i, v)
-			names[i] = json_is_string(v) ? json_string_value(v)
-						     : "?";
-		caps = ll_agent_caps_parse(names,
-					   (int)json_array_size(caps_arr),
-					   &err);
-		g_free(names);
-		if (caps == 0) {
-			reply_err(c, "usage", err);
-			g_free(err);
-			return;
-		}
-		if (h->ended) {
-			reply_ended(c);
-			return;
-		}
-		if ((r = ll_agent_session_request(h->sess, caps, &id)) != 0) {
-			reply_err(c, "failed", ll_strerror(r));
-			return;
-		}
-		reply(c, json_pack("{s:b,s:i}", "ok", 1, "id", (int)id));
-	} else if (strcmp(cmd, "snapshot") == 0) {
-		if (json_unpack(req, "{s:s}", "path", &path) != 0 ||
-		    !g_path_is_absolute(path)) {
-			reply_err(c, "usage", "snapshot needs an absolute "
-					      "path");
-			return;
-		}
-		c->path = g_strdup(path);
-		if (snap_try(c))
-			return;
-		h->snappers = g_list_append(h->snappers, c);
-		c->timer = g_timeout_add(FRAME_WAIT_MS, snap_timeout, c);
-	} else if (strcmp(cmd, "click") == 0) {
-		do_click(c, req);
-	} else if (strcmp(cmd, "type") == 0) {
-		do_keys(c, req, true);
-	} else if (strcmp(cmd, "key") == 0) {
-		do_keys(c, req, false);
-	} else if (strcmp(cmd, "monitors") == 0) {
-		do_monitors(c, req, false);
-	} else if (strcmp(cmd, "monitor") == 0) {
-		do_monitors(c, req, true);
-	} else if (strcmp(cmd, "end") == 0) {
-		if (h->ended) {
-			reply(c, json_pack("{s:b,s:s}", "ok", 1, "ended",
-					   ll_agent_session_end_reason(
-						   h->sess)));
-			return;
-		}
-		h->enders = g_list_append(h->enders, c);
-		ll_agent_session_end(h->sess, "the technician ended the "
-					      "session");
-	} else {
-		reply_err(c, "usage", "unknown command");
-	}
+	if (allowed(c))
+		c->req->cmd->holder(c, c->req);
 }
 
 static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 {
-	struct hclient *c = data;
-	char buf[4096], *nl;
-	json_t *req;
+	struct ll_holder_client *c = data;
+	char buf[4096];
+	size_t len = 0;
 	ssize_t n;
+	int r;
 
 	n = recv(fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -649,31 +612,22 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 		/* the CLI went away (e.g. ^C during wait) */
 		c->watch = 0;
 		forget(c->h, c);
-		hclient_free(c);
+		holder_client_free(c);
 		return G_SOURCE_REMOVE;
 	}
-	if (c->cmd != NULL)
+	if (c->req != NULL)
 		return G_SOURCE_CONTINUE;  /* one request per connection */
-	g_string_append_len(c->in, buf, n);
-	if ((nl = memchr(c->in->str, '\n', c->in->len)) == NULL) {
-		if (c->in->len > REQ_MAX) {
-			c->watch = 0;
-			reply_err(c, "usage", "request too large");
-			return G_SOURCE_REMOVE;
-		}
+	r = ll_cli_line_feed(c->in, buf, (size_t)n, LL_CLI_REQUEST_MAX, &len);
+	if (r == 0)
 		return G_SOURCE_CONTINUE;
-	}
-	req = json_loadb(c->in->str, (size_t)(nl - c->in->str),
-			 JSON_REJECT_DUPLICATES, NULL);
-	if (req == NULL || !json_is_object(req)) {
-		json_decref(req);
+	if (r < 0) {
 		c->watch = 0;
-		reply_err(c, "usage", "the request is not a JSON object");
+		reply_err(c, "usage", "request too large");
 		return G_SOURCE_REMOVE;
 	}
-	/* keep watching for a hang-up while the answer is pending */
-	handle(c, req);
-	json_decref(req);
+	/* keep watching for a hang-up while the answer is pending (the
+	 * client may be answered and gone when this returns) */
+	dispatch(c, c->in->str, len);
 	(void)cond;
 	return G_SOURCE_CONTINUE;
 }
@@ -681,7 +635,7 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 static gboolean listen_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct holder *h = data;
-	struct hclient *c;
+	struct ll_holder_client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int cfd;
@@ -695,7 +649,7 @@ static gboolean listen_readable(gint fd, GIOCondition cond, gpointer data)
 		close(cfd);
 		return G_SOURCE_CONTINUE;
 	}
-	c = g_new0(struct hclient, 1);
+	c = g_new0(struct ll_holder_client, 1);
 	c->h = h;
 	c->fd = cfd;
 	c->in = g_string_new(NULL);
@@ -779,7 +733,7 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 		     void *user)
 {
 	struct holder *h = user;
-	struct hclient *c;
+	struct ll_holder_client *c;
 
 	(void)s;
 	h->ended = true;
