@@ -30,7 +30,7 @@
 struct ll_applet {
 	GtkApplication *app;
 	struct ll_input_gate *gate;
-	struct ll_session *session;
+	struct ll_applet_session *session;
 	struct ll_pin_window *pin_win;
 	GPtrArray *windows;         /* tracked toplevels (not owned) */
 	char *relay_url;
@@ -209,7 +209,7 @@ static void on_pin(const char *pin, void *user)
 	struct ll_applet *a = user;
 
 	ll_pin_window_set_busy(a->pin_win, true, "Connecting\u2026");
-	ll_session_start(a->session, pin, on_redeem_error);
+	ll_applet_session_start(a->session, pin, on_redeem_error);
 }
 
 static gboolean on_signal(gpointer data)
@@ -218,7 +218,7 @@ static gboolean on_signal(gpointer data)
 
 	fprintf(stderr, "lifeline-applet: stopping on a signal\n");
 	if (a->session != NULL)
-		ll_session_end_by_user(a->session);
+		ll_applet_session_end_by_user(a->session);
 	else
 		ll_applet_quit(a, LL_APPLET_EXIT_OK);
 	return G_SOURCE_CONTINUE;
@@ -227,7 +227,7 @@ static gboolean on_signal(gpointer data)
 static void on_activate(GtkApplication *app, gpointer data)
 {
 	struct ll_applet *a = data;
-	struct ll_session_opts so = {
+	struct ll_applet_session_opts so = {
 		.relay_url = a->relay_url,
 		.ca_file = a->ca_file,
 		.monitor = a->monitor,
@@ -245,9 +245,9 @@ static void on_activate(GtkApplication *app, gpointer data)
 	so.display = gdk_display_get_name(gdk_display_get_default());
 	/* Alive until ll_applet_quit(), whatever windows come and go. */
 	g_application_hold(G_APPLICATION(app));
-	a->session = ll_session_new(a, &so, on_session_done, a);
+	a->session = ll_applet_session_new(a, &so, on_session_done, a);
 	if (a->pin != NULL) {
-		ll_session_start(a->session, a->pin, NULL);
+		ll_applet_session_start(a->session, a->pin, NULL);
 		ll_wipe(a->pin, strlen(a->pin));
 		return;
 	}
@@ -266,7 +266,7 @@ void ll_applet_pin_cancelled(struct ll_applet *a)
 {
 	a->pin_win = NULL;
 	if (a->session != NULL)
-		ll_session_end_by_user(a->session);
+		ll_applet_session_end_by_user(a->session);
 	else
 		ll_applet_quit(a, LL_APPLET_EXIT_OK);
 }
@@ -385,7 +385,7 @@ int ll_applet_main(int argc, char **argv)
 	g_source_remove(a.sig_term);
 	g_source_remove(a.sig_int);
 	/* Joins the RFB thread and waits for queued audit reports. */
-	LL_FREE_AND_NULL(ll_session_free, a.session);
+	LL_FREE_AND_NULL(ll_applet_session_free, a.session);
 	g_object_unref(a.app);
 	g_ptr_array_free(a.windows, TRUE);
 	ll_input_gate_free(a.gate);

@@ -114,9 +114,9 @@ void ll_session_bar_free(struct ll_session_bar *b);
 
 /* ---- session (session.c) ---- */
 
-struct ll_session;
+struct ll_applet_session;
 
-struct ll_session_opts {
+struct ll_applet_session_opts {
 	const char *relay_url;
 	const char *ca_file;       /* NULL: system CAs only */
 	const char *display;       /* X display for capture; NULL = $DISPLAY */
@@ -128,20 +128,18 @@ struct ll_session_opts {
  * ended (exit code, a sentence for the user), after which the session may
  * be freed.
  */
-struct ll_session *ll_session_new(struct ll_applet *a,
-				  const struct ll_session_opts *o,
-				  void (*done)(int exit_code,
-					       const char *why, void *user),
-				  void *user);
+struct ll_applet_session *ll_applet_session_new(
+	struct ll_applet *a, const struct ll_applet_session_opts *o,
+	void (*done)(int exit_code, const char *why, void *user), void *user);
 /* Redeems pin (wiped after use), then runs the session.  Errors of the
  * redeem step come back through on_redeem_error when it is set (the PIN
  * window shows them and lets the user try again), else through done. */
-void ll_session_start(struct ll_session *s, const char *pin,
-		      void (*on_redeem_error)(const char *message,
-					      void *user));
+void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
+			     void (*on_redeem_error)(const char *message,
+						     void *user));
 /* The user asked to end (window closed, End session). */
-void ll_session_end_by_user(struct ll_session *s);
-void ll_session_free(struct ll_session *s);
+void ll_applet_session_end_by_user(struct ll_applet_session *s);
+void ll_applet_session_free(struct ll_applet_session *s);
 
 /* ---- application (app.c) ---- */
 

@@ -52,7 +52,8 @@ enum sess_state {
 /* The RFB thread's way back to the main loop; outlives the session. */
 struct rfb_link {
 	gint ref;
-	struct ll_session *s;   /* main thread only; NULL once detached */
+	/* main thread only; NULL once detached */
+	struct ll_applet_session *s;
 };
 
 enum rfb_msg_kind { RFB_MSG_READY = 1, RFB_MSG_ENDED, RFB_MSG_MONITORS };
@@ -86,7 +87,7 @@ struct report_job {
 	char *reason;
 };
 
-struct ll_session {
+struct ll_applet_session {
 	struct ll_applet *a;
 	char *relay_url;
 	char *ca_file;
@@ -123,8 +124,8 @@ struct ll_session {
 	char end_why[320];
 };
 
-static void finish(struct ll_session *s, int code, const char *why);
-static void begin_end(struct ll_session *s, int code, const char *why,
+static void finish(struct ll_applet_session *s, int code, const char *why);
+static void begin_end(struct ll_applet_session *s, int code, const char *why,
 		      const char *peer_reason);
 
 /* ---- small helpers ---- */
@@ -155,12 +156,13 @@ static char *printable(const char *text)
 	return t;
 }
 
-static void update_bar(struct ll_session *s, const char *status)
+static void update_bar(struct ll_applet_session *s, const char *status)
 {
 	ll_session_bar_update(s->bar, s->granted, status);
 }
 
-static void send_ctl(struct ll_session *s, const struct ll_control_msg *m)
+static void send_ctl(struct ll_applet_session *s,
+		     const struct ll_control_msg *m)
 {
 	int r;
 
@@ -221,7 +223,7 @@ static void reporter_free(struct reporter *rep)
 	g_free(rep);
 }
 
-static void reporter_start(struct ll_session *s)
+static void reporter_start(struct ll_applet_session *s)
 {
 	struct reporter *rep = g_new0(struct reporter, 1);
 
@@ -236,7 +238,7 @@ static void reporter_start(struct ll_session *s)
 	s->events = g_thread_pool_new(report_run, rep, 1, FALSE, NULL);
 }
 
-static void report(struct ll_session *s, const char *type, uint32_t caps,
+static void report(struct ll_applet_session *s, const char *type, uint32_t caps,
 		   const char *reason)
 {
 	struct report_job *j;
@@ -265,15 +267,15 @@ static void link_unref(struct rfb_link *l)
 		g_free(l);
 }
 
-static void on_rfb_msg_ready(struct ll_session *s);
-static void on_rfb_msg_ended(struct ll_session *s, const char *why);
-static void on_rfb_msg_monitors(struct ll_session *s,
+static void on_rfb_msg_ready(struct ll_applet_session *s);
+static void on_rfb_msg_ended(struct ll_applet_session *s, const char *why);
+static void on_rfb_msg_monitors(struct ll_applet_session *s,
 				const struct rfb_msg *m);
 
 static gboolean rfb_msg_dispatch(gpointer data)
 {
 	struct rfb_msg *m = data;
-	struct ll_session *s = m->link->s;
+	struct ll_applet_session *s = m->link->s;
 
 	if (s != NULL) {
 		if (m->kind == RFB_MSG_READY)
@@ -351,7 +353,7 @@ static void rfb_cb_monitors(void *user, const struct ll_platform_monitor *mons,
 	g_idle_add(rfb_msg_dispatch, m);
 }
 
-static void stop_rfb(struct ll_session *s)
+static void stop_rfb(struct ll_applet_session *s)
 {
 	int r;
 
@@ -385,7 +387,7 @@ static void stop_rfb(struct ll_session *s)
 	ll_session_bar_set_sharing(s->bar, NULL);
 }
 
-static void fail_screen(struct ll_session *s, const char *what, int r)
+static void fail_screen(struct ll_applet_session *s, const char *what, int r)
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_ERROR };
 	char *msg = g_strdup_printf("%s: %s", what, ll_strerror(r));
@@ -403,7 +405,7 @@ static void fail_screen(struct ll_session *s, const char *what, int r)
  * through which) the technician's input is injected while the gate is
  * open.  Without it the screen is still shared; control does nothing.
  */
-static void start_injector(struct ll_session *s)
+static void start_injector(struct ll_applet_session *s)
 {
 	struct ll_platform *inj = NULL;
 	int r;
@@ -416,7 +418,7 @@ static void start_injector(struct ll_session *s)
 }
 
 /* `view` was granted: from here on the screen may be shared. */
-static void start_rfb(struct ll_session *s)
+static void start_rfb(struct ll_applet_session *s)
 {
 	struct ll_rfb_server_cbs cbs = { 0 };
 	struct ll_platform *p = NULL;
@@ -462,7 +464,7 @@ static void start_rfb(struct ll_session *s)
 }
 
 /* libvncserver's client exists: now, and only now, open channel 1. */
-static void on_rfb_msg_ready(struct ll_session *s)
+static void on_rfb_msg_ready(struct ll_applet_session *s)
 {
 	int r;
 
@@ -486,7 +488,7 @@ static void on_rfb_msg_ready(struct ll_session *s)
 		      "The technician sees your screen.");
 }
 
-static void send_error(struct ll_session *s, const char *code,
+static void send_error(struct ll_applet_session *s, const char *code,
 		       const char *message)
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_ERROR };
@@ -497,7 +499,7 @@ static void send_error(struct ll_session *s, const char *code,
 }
 
 /* What the session bar says is shared. */
-static void update_sharing(struct ll_session *s, const struct rfb_msg *m)
+static void update_sharing(struct ll_applet_session *s, const struct rfb_msg *m)
 {
 	const struct ll_control_monitor *c = NULL;
 	char *t;
@@ -526,7 +528,8 @@ static void update_sharing(struct ll_session *s, const struct rfb_msg *m)
  * server does not exist before it): an answer to select_monitor that
  * failed becomes an error, anything else a monitors message.
  */
-static void on_rfb_msg_monitors(struct ll_session *s, const struct rfb_msg *m)
+static void on_rfb_msg_monitors(struct ll_applet_session *s,
+				const struct rfb_msg *m)
 {
 	struct ll_control_msg out = { .type = LL_CONTROL_MONITORS };
 	GString *names;
@@ -592,7 +595,7 @@ static void on_rfb_msg_monitors(struct ll_session *s, const struct rfb_msg *m)
 /* The technician picks what to see: honoured only while view is granted
  * and the screen is being shared; the name is checked by the RFB thread
  * against the monitors that exist right now. */
-static void handle_select_monitor(struct ll_session *s, const char *name)
+static void handle_select_monitor(struct ll_applet_session *s, const char *name)
 {
 	int r;
 
@@ -611,7 +614,7 @@ static void handle_select_monitor(struct ll_session *s, const char *name)
 		send_error(s, "monitor_unavailable", ll_strerror(r));
 }
 
-static void on_rfb_msg_ended(struct ll_session *s, const char *why)
+static void on_rfb_msg_ended(struct ll_applet_session *s, const char *why)
 {
 	char *t;
 
@@ -626,7 +629,7 @@ static void on_rfb_msg_ended(struct ll_session *s, const char *why)
 
 /* ---- consent ---- */
 
-static void gate_changed(struct ll_session *s)
+static void gate_changed(struct ll_applet_session *s)
 {
 	struct ll_input_gate *g = ll_applet_gate(s->a);
 
@@ -637,7 +640,7 @@ static void gate_changed(struct ll_session *s)
 	ll_input_gate_set_consent_open(g, s->consent != NULL);
 }
 
-static void send_grant(struct ll_session *s, uint32_t id, uint32_t caps)
+static void send_grant(struct ll_applet_session *s, uint32_t id, uint32_t caps)
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_GRANT };
 
@@ -646,7 +649,7 @@ static void send_grant(struct ll_session *s, uint32_t id, uint32_t caps)
 	send_ctl(s, &m);
 }
 
-static void send_deny(struct ll_session *s, uint32_t id)
+static void send_deny(struct ll_applet_session *s, uint32_t id)
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_DENY };
 
@@ -655,7 +658,7 @@ static void send_deny(struct ll_session *s, uint32_t id)
 }
 
 /* Enforce what is granted now. */
-static void apply_grants(struct ll_session *s)
+static void apply_grants(struct ll_applet_session *s)
 {
 	gate_changed(s);
 	if ((s->granted & LL_CAP_VIEW) && s->rfb == NULL)
@@ -664,7 +667,7 @@ static void apply_grants(struct ll_session *s)
 
 static void on_consent_answer(enum ll_consent_answer ans, void *user)
 {
-	struct ll_session *s = user;
+	struct ll_applet_session *s = user;
 	uint32_t caps = s->ask_caps, id = s->ask_id;
 	char *words;
 
@@ -717,7 +720,8 @@ static void on_consent_answer(enum ll_consent_answer ans, void *user)
 	}
 }
 
-static void handle_request(struct ll_session *s, uint32_t id, uint32_t caps)
+static void handle_request(struct ll_applet_session *s, uint32_t id,
+			   uint32_t caps)
 {
 	uint32_t ask;
 
@@ -760,7 +764,7 @@ static void handle_request(struct ll_session *s, uint32_t id, uint32_t caps)
 
 static void on_stop_control(void *user)
 {
-	struct ll_session *s = user;
+	struct ll_applet_session *s = user;
 	struct ll_control_msg m = { .type = LL_CONTROL_REVOKE };
 	gint64 t0;
 
@@ -782,14 +786,14 @@ static void on_stop_control(void *user)
 
 static void on_bar_end(void *user)
 {
-	ll_session_end_by_user(user);
+	ll_applet_session_end_by_user(user);
 }
 
 /* ---- the stream ---- */
 
 static void on_ready(struct ll_session_io *io, void *user)
 {
-	struct ll_session *s = user;
+	struct ll_applet_session *s = user;
 
 	ll_info("the technician's console joined the session");
 	update_bar(s, "Connected. Nothing is shared until you allow it.");
@@ -798,7 +802,7 @@ static void on_ready(struct ll_session_io *io, void *user)
 static void on_control(struct ll_session_io *io,
 		       const struct ll_control_msg *msg, void *user)
 {
-	struct ll_session *s = user;
+	struct ll_applet_session *s = user;
 
 	if (s->state != S_RUNNING)
 		return;
@@ -841,7 +845,7 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 static void on_channel_close(struct ll_session_io *io, uint16_t channel,
 			     void *user)
 {
-	struct ll_session *s = user;
+	struct ll_applet_session *s = user;
 
 	if (channel != LL_MUX_CHANNEL_RFB || !s->rfb_channel)
 		return;
@@ -857,7 +861,7 @@ static void on_channel_close(struct ll_session_io *io, uint16_t channel,
 static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		      int err, const char *reason, void *user)
 {
-	struct ll_session *s = user;
+	struct ll_applet_session *s = user;
 	char *r, *t;
 
 	if (s->state == S_ENDING) {
@@ -893,7 +897,7 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 
 /* ---- endings ---- */
 
-static void finish(struct ll_session *s, int code, const char *why)
+static void finish(struct ll_applet_session *s, int code, const char *why)
 {
 	if (s->state == S_DONE)
 		return;
@@ -909,7 +913,7 @@ static void finish(struct ll_session *s, int code, const char *why)
 	s->done(code, why, s->user);
 }
 
-static void begin_end(struct ll_session *s, int code, const char *why,
+static void begin_end(struct ll_applet_session *s, int code, const char *why,
 		      const char *peer_reason)
 {
 	if (s->state != S_RUNNING)
@@ -929,7 +933,7 @@ static void begin_end(struct ll_session *s, int code, const char *why,
 	/* else on_closed(LOCAL) finishes. */
 }
 
-void ll_session_end_by_user(struct ll_session *s)
+void ll_applet_session_end_by_user(struct ll_applet_session *s)
 {
 	switch (s->state) {
 	case S_IDLE:
@@ -1057,7 +1061,7 @@ static void redeem_done(GObject *src, GAsyncResult *res, gpointer data)
 		.on_closed = on_closed,
 	};
 	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };
-	struct ll_session *s;
+	struct ll_applet_session *s;
 	char *words;
 	int r;
 
@@ -1111,9 +1115,9 @@ static void redeem_done(GObject *src, GAsyncResult *res, gpointer data)
 				    on_bar_end, s);
 }
 
-void ll_session_start(struct ll_session *s, const char *pin,
-		      void (*on_redeem_error)(const char *message,
-					      void *user))
+void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
+			     void (*on_redeem_error)(const char *message,
+						     void *user))
 {
 	struct redeem_job *j;
 	GTask *task;
@@ -1135,13 +1139,11 @@ void ll_session_start(struct ll_session *s, const char *pin,
 	g_object_unref(task);
 }
 
-struct ll_session *ll_session_new(struct ll_applet *a,
-				  const struct ll_session_opts *o,
-				  void (*done)(int exit_code,
-					       const char *why, void *user),
-				  void *user)
+struct ll_applet_session *ll_applet_session_new(
+	struct ll_applet *a, const struct ll_applet_session_opts *o,
+	void (*done)(int exit_code, const char *why, void *user), void *user)
 {
-	struct ll_session *s = g_new0(struct ll_session, 1);
+	struct ll_applet_session *s = g_new0(struct ll_applet_session, 1);
 
 	s->a = a;
 	s->relay_url = g_strdup(o->relay_url);
@@ -1155,7 +1157,7 @@ struct ll_session *ll_session_new(struct ll_applet *a,
 	return s;
 }
 
-void ll_session_free(struct ll_session *s)
+void ll_applet_session_free(struct ll_applet_session *s)
 {
 	if (s == NULL)
 		return;
