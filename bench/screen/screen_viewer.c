@@ -558,7 +558,8 @@ static gboolean quit_idle(gpointer data)
 {
 	struct sv *v = data;
 
-	if (v->io != NULL && ll_session_io_state(v->io) < LL_SESSION_ENDING)
+	if (v->io != NULL &&
+	    ll_session_io_get_state(v->io) < LL_SESSION_IO_ENDING)
 		ll_session_io_end(v->io, "benchmark done");
 	else
 		g_main_loop_quit(v->loop);

@@ -49,17 +49,20 @@
 struct ll_stream;
 struct ll_session_io;
 
-enum ll_session_state {
-	LL_SESSION_HANDSHAKE = 0, /* our HELLO queued; waiting for the peer's
-				   * (the relay holds us until the other side
-				   * joins: this can take minutes) */
-	LL_SESSION_READY,         /* peer HELLO received: channels work */
-	LL_SESSION_ENDING,        /* orderly end: flushing, TLS shutdown */
-	LL_SESSION_CLOSED,        /* socket closed; on_closed delivered or
-				   * about to be */
+/* The pump's own state (the store's enum ll_session_state is the relay's
+ * record of a session, a different thing). */
+enum ll_session_io_state {
+	LL_SESSION_IO_HANDSHAKE = 0, /* our HELLO queued; waiting for the
+				      * peer's (the relay holds us until the
+				      * other side joins: this can take
+				      * minutes) */
+	LL_SESSION_IO_READY,         /* peer HELLO received: channels work */
+	LL_SESSION_IO_ENDING,        /* orderly end: flushing, TLS shutdown */
+	LL_SESSION_IO_CLOSED,        /* socket closed; on_closed delivered or
+				      * about to be */
 };
 /* "handshake", "ready", "ending", "closed". */
-const char *ll_session_state_name(enum ll_session_state st);
+const char *ll_session_io_state_name(enum ll_session_io_state st);
 
 /* Why a session ended (on_closed). */
 enum ll_session_end {
@@ -138,7 +141,8 @@ int ll_session_io_new(struct ll_stream *stream,
 /* Drops the application's reference (see Lifetime).  NULL ok. */
 void ll_session_io_free(struct ll_session_io *s);
 
-enum ll_session_state ll_session_io_state(const struct ll_session_io *s);
+enum ll_session_io_state
+ll_session_io_get_state(const struct ll_session_io *s);
 /* The mux side this session speaks as. */
 enum ll_mux_side ll_session_io_side(const struct ll_session_io *s);
 

@@ -69,7 +69,7 @@ struct ll_session_io {
 	int in_dispatch;
 	bool detached;             /* the application freed its reference */
 
-	enum ll_session_state state;
+	enum ll_session_io_state state;
 	enum end_step end_step;
 	gint64 end_deadline;       /* monotonic us */
 	gint64 hello_deadline;     /* 0 = none */
@@ -114,16 +114,16 @@ static void sio_unref(struct ll_session_io *s);
 
 /* ----------------------------------------------------------- small bits */
 
-const char *ll_session_state_name(enum ll_session_state st)
+const char *ll_session_io_state_name(enum ll_session_io_state st)
 {
 	switch (st) {
-	case LL_SESSION_HANDSHAKE:
+	case LL_SESSION_IO_HANDSHAKE:
 		return "handshake";
-	case LL_SESSION_READY:
+	case LL_SESSION_IO_READY:
 		return "ready";
-	case LL_SESSION_ENDING:
+	case LL_SESSION_IO_ENDING:
 		return "ending";
-	case LL_SESSION_CLOSED:
+	case LL_SESSION_IO_CLOSED:
 		return "closed";
 	}
 	return "unknown";
@@ -236,7 +236,7 @@ static void bridges_free_all(struct ll_session_io *s)
 static void teardown(struct ll_session_io *s, enum ll_session_end why,
 		     int err, const char *reason)
 {
-	if (s->state == LL_SESSION_CLOSED)
+	if (s->state == LL_SESSION_IO_CLOSED)
 		return;
 	s->why = why;
 	s->end_err = err;
@@ -248,7 +248,7 @@ static void teardown(struct ll_session_io *s, enum ll_session_end why,
 	ll_tls_conn_free(s->conn, true);
 	s->conn = NULL;
 	s->fd = -1;
-	s->state = LL_SESSION_CLOSED;
+	s->state = LL_SESSION_IO_CLOSED;
 	s->closed_pending = true;
 	wake(s);
 }
@@ -262,7 +262,8 @@ static void begin_ending(struct ll_session_io *s, enum ll_session_end why,
 {
 	int ms;
 
-	if (s->state == LL_SESSION_ENDING || s->state == LL_SESSION_CLOSED)
+	if (s->state == LL_SESSION_IO_ENDING ||
+	    s->state == LL_SESSION_IO_CLOSED)
 		return;
 	s->why = why;
 	s->end_err = err;
@@ -270,7 +271,7 @@ static void begin_ending(struct ll_session_io *s, enum ll_session_end why,
 	/* Bridged bytes not yet taken are dropped: the local ends see EOF
 	 * at once. */
 	bridges_free_all(s);
-	s->state = LL_SESSION_ENDING;
+	s->state = LL_SESSION_IO_ENDING;
 	s->end_step = END_FLUSH;
 	ms = s->opts.end_timeout_ms > 0 ? s->opts.end_timeout_ms
 					: END_TIMEOUT_MS;
@@ -426,7 +427,7 @@ int ll_session_io_new(struct ll_stream *stream,
 	if (o->hello_timeout_ms > 0)
 		s->hello_deadline = g_get_monotonic_time() +
 				    (gint64)o->hello_timeout_ms * 1000;
-	s->state = LL_SESSION_HANDSHAKE;
+	s->state = LL_SESSION_IO_HANDSHAKE;
 	s->tag = g_source_add_unix_fd(s->src, fd, G_IO_IN);
 	s->src_alive = true;
 	s->refs++; /* the "alive" reference, dropped by source_retire */
@@ -444,15 +445,17 @@ void ll_session_io_free(struct ll_session_io *s)
 	s->detached = true;
 	memset(&s->cbs, 0, sizeof(s->cbs));
 	s->user = NULL;
-	if (s->state == LL_SESSION_HANDSHAKE || s->state == LL_SESSION_READY)
+	if (s->state == LL_SESSION_IO_HANDSHAKE ||
+	    s->state == LL_SESSION_IO_READY)
 		teardown(s, LL_SESSION_END_ERROR, LL_ERR_CLOSED,
 			 "the session was closed");
-	if (s->state == LL_SESSION_CLOSED && s->in_dispatch == 0)
+	if (s->state == LL_SESSION_IO_CLOSED && s->in_dispatch == 0)
 		source_retire(s);
 	sio_unref(s);
 }
 
-enum ll_session_state ll_session_io_state(const struct ll_session_io *s)
+enum ll_session_io_state
+ll_session_io_get_state(const struct ll_session_io *s)
 {
 	return s->state;
 }
@@ -488,7 +491,8 @@ size_t ll_session_io_buffered(const struct ll_session_io *s)
 
 static bool is_open_state(const struct ll_session_io *s)
 {
-	return s->state == LL_SESSION_HANDSHAKE || s->state == LL_SESSION_READY;
+	return s->state == LL_SESSION_IO_HANDSHAKE ||
+	       s->state == LL_SESSION_IO_READY;
 }
 
 int ll_session_io_send_control(struct ll_session_io *s,
@@ -598,7 +602,7 @@ int ll_session_io_end(struct ll_session_io *s, const char *reason)
 		return LL_ERR_INVALID_ARG;
 	if (!is_open_state(s))
 		return LL_ERR_CLOSED;
-	if (s->state == LL_SESSION_READY) {
+	if (s->state == LL_SESSION_IO_READY) {
 		memset(&m, 0, sizeof(m));
 		m.type = LL_CONTROL_END;
 		m.u.end.reason = (char *)reason;
@@ -612,7 +616,7 @@ int ll_session_io_end(struct ll_session_io *s, const char *reason)
 
 void ll_session_io_close(struct ll_session_io *s, const char *reason)
 {
-	if (s == NULL || s->state == LL_SESSION_CLOSED)
+	if (s == NULL || s->state == LL_SESSION_IO_CLOSED)
 		return;
 	teardown(s, LL_SESSION_END_ERROR, LL_ERR_CLOSED,
 		 reason != NULL ? reason : "the session was closed");
@@ -622,7 +626,7 @@ void ll_session_io_close(struct ll_session_io *s, const char *reason)
  * session was closed from inside a callback). */
 static bool gone(const struct ll_session_io *s)
 {
-	return s->detached || s->state != LL_SESSION_READY;
+	return s->detached || s->state != LL_SESSION_IO_READY;
 }
 
 /* ---------------------------------------------------------------- input */
@@ -798,7 +802,7 @@ static void control_input(struct ll_session_io *s, const uint8_t *data,
 		if (s->cbs.on_control != NULL)
 			s->cbs.on_control(s, msg, s->user);
 		ll_control_msg_free(msg);
-		if (s->peer_said_end && s->state == LL_SESSION_READY) {
+		if (s->peer_said_end && s->state == LL_SESSION_IO_READY) {
 			/* The other side is leaving: close our end too. */
 			begin_ending(s, LL_SESSION_END_PEER, LL_OK,
 				     s->peer_reason);
@@ -815,8 +819,8 @@ static void handle_event(struct ll_session_io *s,
 
 	switch (ev->type) {
 	case LL_MUX_EV_HELLO:
-		if (s->state == LL_SESSION_HANDSHAKE) {
-			s->state = LL_SESSION_READY;
+		if (s->state == LL_SESSION_IO_HANDSHAKE) {
+			s->state = LL_SESSION_IO_READY;
 			s->hello_deadline = 0;
 			if (s->cbs.on_ready != NULL)
 				s->cbs.on_ready(s, s->user);
@@ -897,7 +901,7 @@ static void feed(struct ll_session_io *s)
 		off += (size_t)n;
 		handle_event(s, &ev);
 	}
-	if (s->state == LL_SESSION_CLOSED) {
+	if (s->state == LL_SESSION_IO_CLOSED) {
 		s->rlen = 0;
 		return;
 	}
@@ -1027,7 +1031,7 @@ static bool bridge_pump_out(struct ll_session_io *s, struct bridge *b)
 
 static bool bridge_can_read(struct ll_session_io *s, struct bridge *b)
 {
-	return s->state == LL_SESSION_READY && !b->fd_eof && b->olen == 0 &&
+	return s->state == LL_SESSION_IO_READY && !b->fd_eof && b->olen == 0 &&
 	       ll_mux_credit(s->mux, b->channel) > 0 && out_has_room(s);
 }
 
@@ -1117,7 +1121,8 @@ static void pump_control(struct ll_session_io *s)
 	int r;
 
 	if (ll_buf_len(s->ctrl_out) == 0 ||
-	    (s->state != LL_SESSION_READY && s->state != LL_SESSION_ENDING) ||
+	    (s->state != LL_SESSION_IO_READY &&
+	     s->state != LL_SESSION_IO_ENDING) ||
 	    ll_mux_dead(s->mux))
 		return;
 	r = ll_mux_send(s->mux, LL_MUX_CHANNEL_CONTROL,
@@ -1209,7 +1214,7 @@ static void update_watches(struct ll_session_io *s)
 	if (s->tag != NULL) {
 		/* While flushing an ending, input is ignored: do not poll
 		 * for it (it would wake us for nothing). */
-		c = s->state == LL_SESSION_ENDING && s->end_step != END_DRAIN
+		c = s->state == LL_SESSION_IO_ENDING && s->end_step != END_DRAIN
 			    ? 0
 			    : G_IO_IN;
 		if ((s->mux != NULL && ll_buf_len(ll_mux_out(s->mux)) > 0) ||
@@ -1231,9 +1236,9 @@ static void update_watches(struct ll_session_io *s)
 	 * are retried when those come (a WINDOW frame, a write). */
 	if (s->wake || s->closed_pending)
 		ready = 0;
-	else if (s->state == LL_SESSION_ENDING)
+	else if (s->state == LL_SESSION_IO_ENDING)
 		ready = s->end_deadline;
-	else if (s->state == LL_SESSION_HANDSHAKE && s->hello_deadline > 0)
+	else if (s->state == LL_SESSION_IO_HANDSHAKE && s->hello_deadline > 0)
 		ready = s->hello_deadline;
 	g_source_set_ready_time(s->src, ready);
 }
@@ -1257,7 +1262,7 @@ static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	s->in_dispatch++;
 	s->wake = false;
 
-	if (s->state == LL_SESSION_HANDSHAKE && s->hello_deadline > 0 &&
+	if (s->state == LL_SESSION_IO_HANDSHAKE && s->hello_deadline > 0 &&
 	    g_get_monotonic_time() >= s->hello_deadline)
 		fail(s, LL_ERR_TIMEOUT,
 		     "the other side did not start the session in time");
@@ -1271,15 +1276,15 @@ static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	}
 	if (is_open_state(s) && !s->detached)
 		run_bridges(s);
-	if (s->state == LL_SESSION_READY || s->state == LL_SESSION_ENDING)
+	if (s->state == LL_SESSION_IO_READY || s->state == LL_SESSION_IO_ENDING)
 		pump_control(s);
-	if (s->conn != NULL && s->state != LL_SESSION_CLOSED &&
-	    !(s->state == LL_SESSION_ENDING && s->end_step == END_DRAIN)) {
+	if (s->conn != NULL && s->state != LL_SESSION_IO_CLOSED &&
+	    !(s->state == LL_SESSION_IO_ENDING && s->end_step == END_DRAIN)) {
 		if ((r = write_stream(s)) != 0)
 			lost(s, r);
 	}
 	/* Writing freed room in the mux: bridges may move again. */
-	if (s->state == LL_SESSION_READY && !s->detached) {
+	if (s->state == LL_SESSION_IO_READY && !s->detached) {
 		struct bridge *b;
 		unsigned gen;
 again:
@@ -1290,18 +1295,18 @@ again:
 			if (s->bridge_gen != gen)
 				goto again;
 		}
-		if (s->conn != NULL && s->state == LL_SESSION_READY &&
+		if (s->conn != NULL && s->state == LL_SESSION_IO_READY &&
 		    (r = write_stream(s)) != 0)
 			lost(s, r);
 	}
-	if (s->state == LL_SESSION_ENDING)
+	if (s->state == LL_SESSION_IO_ENDING)
 		run_ending(s);
-	if (s->state == LL_SESSION_CLOSED)
+	if (s->state == LL_SESSION_IO_CLOSED)
 		deliver_closed(s);
 
 	s->in_dispatch--;
 	update_watches(s);
-	if (s->detached && s->state == LL_SESSION_CLOSED)
+	if (s->detached && s->state == LL_SESSION_IO_CLOSED)
 		source_retire(s);
 	sio_unref(s);
 	return G_SOURCE_CONTINUE;

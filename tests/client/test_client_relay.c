@@ -431,7 +431,7 @@ static void cb_ready(struct ll_session_io *s, void *user)
 	struct ll_control_msg m = { .type = LL_CONTROL_HELLO };
 
 	sd->ready = true;
-	g_assert_cmpint(ll_session_io_state(s), ==, LL_SESSION_READY);
+	g_assert_cmpint(ll_session_io_get_state(s), ==, LL_SESSION_IO_READY);
 	m.u.hello.version = LL_CONTROL_VERSION;
 	m.u.hello.role = sd->role;
 	m.u.hello.name = (char *)sd->name;
@@ -487,7 +487,7 @@ static void cb_closed(struct ll_session_io *s, enum ll_session_end why,
 	struct side *sd = user;
 
 	g_assert_false(sd->closed); /* exactly once */
-	g_assert_cmpint(ll_session_io_state(s), ==, LL_SESSION_CLOSED);
+	g_assert_cmpint(ll_session_io_get_state(s), ==, LL_SESSION_IO_CLOSED);
 	sd->closed = true;
 	sd->why = why;
 	sd->err = err;
@@ -519,7 +519,8 @@ static void side_start(struct side *sd, struct ll_stream *st,
 	o.side = mside;
 	g_assert_cmpint(ll_session_io_new(st, &o, &test_cbs, sd, &sd->s), ==,
 			LL_OK);
-	g_assert_cmpint(ll_session_io_state(sd->s), ==, LL_SESSION_HANDSHAKE);
+	g_assert_cmpint(ll_session_io_get_state(sd->s), ==,
+			LL_SESSION_IO_HANDSHAKE);
 }
 
 static void pair_init(struct side *ag, struct side *ap, GMainLoop *loop)
@@ -741,8 +742,8 @@ static gboolean watch_tick(gpointer data)
 		w->end_called_at = lh_now_ms();
 		g_assert_cmpint(ll_session_io_end(w->ap->s, "user ended"), ==,
 				LL_OK);
-		g_assert_cmpint(ll_session_io_state(w->ap->s), ==,
-				LL_SESSION_ENDING);
+		g_assert_cmpint(ll_session_io_get_state(w->ap->s), ==,
+				LL_SESSION_IO_ENDING);
 		g_assert_cmpint(ll_session_io_end(w->ap->s, "again"), ==,
 				LL_ERR_CLOSED);
 	}

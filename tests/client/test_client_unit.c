@@ -227,7 +227,8 @@ static void test_args(void)
 	ll_session_io_free(NULL);
 	g_assert_cmpint(ll_session_io_send_control(NULL, NULL), ==,
 			LL_ERR_INVALID_ARG);
-	g_assert_cmpstr(ll_session_state_name(LL_SESSION_READY), ==, "ready");
+	g_assert_cmpstr(ll_session_io_state_name(LL_SESSION_IO_READY), ==,
+			"ready");
 	g_assert_cmpstr(ll_session_end_name(LL_SESSION_END_PEER), ==,
 			"ended by the other side");
 }
