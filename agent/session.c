@@ -244,7 +244,7 @@ static void on_ready(struct ll_session_io *io, void *user)
 	memset(&m, 0, sizeof(m));
 	m.type = LL_CONTROL_HELLO;
 	m.u.hello.version = LL_CONTROL_VERSION;
-	m.u.hello.role = LL_ROLE_AGENT;
+	m.u.hello.role = LL_SIDE_AGENT;
 	if ((r = ll_session_io_send_control(io, &m)) != 0)
 		ll_warn("session %s: cannot send hello: %s", s->id,
 			ll_strerror(r));
@@ -475,7 +475,7 @@ int ll_agent_session_new(struct ll_stream *stream,
 		s->cbs = *cbs;
 	s->user = user;
 	ll_session_io_opts_default(&o);
-	o.side = LL_MUX_AGENT;
+	o.side = LL_SIDE_AGENT;
 	if ((r = ll_session_io_new(stream, &o, &io_cbs, s, &s->io)) != 0) {
 		s->io = NULL;
 		ll_agent_session_free(s);

@@ -808,7 +808,7 @@ static void on_control(struct ll_session_io *io,
 		return;
 	switch (msg->type) {
 	case LL_CONTROL_HELLO:
-		if (msg->u.hello.role != LL_ROLE_AGENT) {
+		if (msg->u.hello.role != LL_SIDE_AGENT) {
 			ll_warn("the other side is not a technician console");
 			ll_session_io_close(io, "peer is not an agent");
 		}
@@ -1093,7 +1093,7 @@ static void redeem_done(GObject *src, GAsyncResult *res, gpointer data)
 	s->redeem = j->redeem;
 	memset(&j->redeem, 0, sizeof(j->redeem));
 	ll_session_io_opts_default(&io_opts);
-	io_opts.side = LL_MUX_APPLET;
+	io_opts.side = LL_SIDE_APPLET;
 	r = ll_session_io_new(j->stream, &io_opts, &cbs, s, &s->io);
 	if (r != 0) {
 		s->state = S_RUNNING;
@@ -1108,7 +1108,7 @@ static void redeem_done(GObject *src, GAsyncResult *res, gpointer data)
 	ll_applet_pin_done(s->a);
 
 	hello.u.hello.version = LL_CONTROL_VERSION;
-	hello.u.hello.role = LL_ROLE_APPLET;
+	hello.u.hello.role = LL_SIDE_APPLET;
 	send_ctl(s, &hello);
 	s->bar = ll_session_bar_new(s->a, s->redeem.technician.name,
 				    s->redeem.technician.org, on_stop_control,

@@ -732,7 +732,7 @@ static void on_ready(struct ll_session_io *io, void *user)
 	memset(&m, 0, sizeof(m));
 	m.type = LL_CONTROL_HELLO;
 	m.u.hello.version = LL_CONTROL_VERSION;
-	m.u.hello.role = LL_ROLE_AGENT;
+	m.u.hello.role = LL_SIDE_AGENT;
 	if ((r = ll_session_io_send_control(io, &m)) != 0)
 		fprintf(stderr, "screen_viewer: hello: %s\n", ll_strerror(r));
 	memset(&m, 0, sizeof(m));
@@ -847,7 +847,7 @@ static int relay_run(struct sv *v)
 		goto out;
 	}
 	ll_session_io_opts_default(&o);
-	o.side = LL_MUX_AGENT;
+	o.side = LL_SIDE_AGENT;
 	if ((r = ll_session_io_new(stream, &o, &cbs, v, &v->io)) != 0) {
 		fprintf(stderr, "screen_viewer: session: %s\n",
 			ll_strerror(r));

@@ -114,7 +114,7 @@ struct ll_session_io_cbs {
 };
 
 struct ll_session_io_opts {
-	enum ll_mux_side side;    /* LL_MUX_APPLET or LL_MUX_AGENT */
+	enum ll_side side;        /* LL_SIDE_APPLET or LL_SIDE_AGENT */
 	/* Mux tuning; 0 = ll_mux_config_default()'s values. */
 	uint32_t initial_window;
 	size_t out_max;
@@ -144,7 +144,7 @@ void ll_session_io_free(struct ll_session_io *s);
 enum ll_session_io_state
 ll_session_io_get_state(const struct ll_session_io *s);
 /* The mux side this session speaks as. */
-enum ll_mux_side ll_session_io_side(const struct ll_session_io *s);
+enum ll_side ll_session_io_side(const struct ll_session_io *s);
 
 /*
  * Queue a control message (serialised with ll_control_encode; checked

@@ -147,7 +147,7 @@ const char *ll_session_end_name(enum ll_session_end why)
 void ll_session_io_opts_default(struct ll_session_io_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->side = LL_MUX_AGENT;
+	o->side = LL_SIDE_AGENT;
 }
 
 static void wake(struct ll_session_io *s)
@@ -380,7 +380,7 @@ int ll_session_io_new(struct ll_stream *stream,
 		ll_session_io_opts_default(&def);
 		o = &def;
 	}
-	if (o->side != LL_MUX_AGENT && o->side != LL_MUX_APPLET)
+	if (o->side != LL_SIDE_AGENT && o->side != LL_SIDE_APPLET)
 		return LL_ERR_INVALID_ARG;
 	ll_mux_config_default(&mc);
 	mc.side = o->side;
@@ -460,7 +460,7 @@ ll_session_io_get_state(const struct ll_session_io *s)
 	return s->state;
 }
 
-enum ll_mux_side ll_session_io_side(const struct ll_session_io *s)
+enum ll_side ll_session_io_side(const struct ll_session_io *s)
 {
 	return s->opts.side;
 }

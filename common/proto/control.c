@@ -466,12 +466,9 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		m->u.hello.version = (uint32_t)n;
 		if ((r = get_str(c, o, "role", true, 16, false, &s)) != 0)
 			return r;
-		if (strcmp(s, "agent") == 0)
-			m->u.hello.role = LL_ROLE_AGENT;
-		else if (strcmp(s, "applet") == 0)
-			m->u.hello.role = LL_ROLE_APPLET;
+		r = ll_side_from_name(s, &m->u.hello.role);
 		free(s);
-		if (m->u.hello.role == 0)
+		if (r != LL_OK)
 			return perr(c, LL_ERR_SCHEMA,
 				    "field \"role\" must be \"agent\" or "
 				    "\"applet\"");
@@ -755,9 +752,9 @@ static int build(const struct ll_control_msg *m, json_t *o)
 		if ((r = set(o, "version",
 			     json_integer(m->u.hello.version))) != 0 ||
 		    (r = set_str(o, "role",
-				 m->u.hello.role == LL_ROLE_AGENT ? "agent" :
-				 m->u.hello.role == LL_ROLE_APPLET ? "applet" :
-				 "unknown")) != 0)
+				 ll_side_name(m->u.hello.role) != NULL
+					 ? ll_side_name(m->u.hello.role)
+					 : "unknown")) != 0)
 			return r;
 		if (m->u.hello.name != NULL &&
 		    (r = set_str(o, "name", m->u.hello.name)) != 0)

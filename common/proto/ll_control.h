@@ -48,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_util.h"
+
 struct ll_buf;
 
 #define LL_CONTROL_VERSION 1
@@ -94,11 +96,6 @@ enum ll_control_type {
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
 
-enum ll_control_role {
-	LL_ROLE_AGENT = 1,
-	LL_ROLE_APPLET = 2,
-};
-
 /* One entry of a monitors message (coordinates of the whole desktop). */
 struct ll_control_monitor {
 	char name[LL_CONTROL_MAX_MONITOR_NAME + 1];
@@ -116,7 +113,7 @@ struct ll_control_msg {
 	union {
 		struct {
 			uint32_t version;
-			enum ll_control_role role;
+			enum ll_side role;
 			char *name;        /* NULL when absent */
 			char *org;         /* NULL when absent */
 		} hello;

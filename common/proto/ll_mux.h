@@ -43,6 +43,7 @@
 #include <stdbool.h>
 
 #include "ll_frame.h"
+#include "ll_util.h"
 
 struct ll_buf;
 struct ll_mux;
@@ -53,13 +54,8 @@ struct ll_mux;
 #define LL_MUX_DEFAULT_WINDOW (256u * 1024u)
 #define LL_MUX_DEFAULT_OUT_MAX (2u * 1024u * 1024u)
 
-enum ll_mux_side {
-	LL_MUX_AGENT = 0,    /* opens even channel ids */
-	LL_MUX_APPLET = 1,   /* opens odd channel ids */
-};
-
 struct ll_mux_config {
-	enum ll_mux_side side;
+	enum ll_side side;
 	uint32_t max_payload;     /* largest frame payload we accept */
 	uint32_t initial_window;  /* credit we grant per channel */
 	size_t out_max;           /* cap of the outgoing buffer */

@@ -44,7 +44,7 @@ struct ll_mux {
 
 void ll_mux_config_default(struct ll_mux_config *cfg)
 {
-	cfg->side = LL_MUX_AGENT;
+	cfg->side = LL_SIDE_AGENT;
 	cfg->max_payload = LL_FRAME_MAX_PAYLOAD;
 	cfg->initial_window = LL_MUX_DEFAULT_WINDOW;
 	cfg->out_max = LL_MUX_DEFAULT_OUT_MAX;
@@ -111,11 +111,11 @@ static void chan_release(struct chan *c)
 }
 
 /* Does this id belong to the given side's half of the id space? */
-static bool parity_of(enum ll_mux_side side, uint16_t id)
+static bool parity_of(enum ll_side side, uint16_t id)
 {
 	if (id == LL_MUX_CHANNEL_CONTROL)
 		return false;
-	return side == LL_MUX_APPLET ? (id % 2) == 1 : (id % 2) == 0;
+	return side == LL_SIDE_APPLET ? (id % 2) == 1 : (id % 2) == 0;
 }
 
 struct ll_mux *ll_mux_new(const struct ll_mux_config *cfg)
@@ -129,7 +129,7 @@ struct ll_mux *ll_mux_new(const struct ll_mux_config *cfg)
 		m->cfg = *cfg;
 	else
 		ll_mux_config_default(&m->cfg);
-	if ((m->cfg.side != LL_MUX_AGENT && m->cfg.side != LL_MUX_APPLET) ||
+	if ((m->cfg.side != LL_SIDE_AGENT && m->cfg.side != LL_SIDE_APPLET) ||
 	    m->cfg.max_payload < LL_FRAME_MIN_PAYLOAD ||
 	    m->cfg.max_payload > LL_FRAME_MAX_PAYLOAD ||
 	    m->cfg.initial_window < LL_FRAME_MIN_PAYLOAD ||
@@ -251,8 +251,8 @@ static int on_window(struct ll_mux *m, const struct ll_frame *f,
 static int on_open(struct ll_mux *m, const struct ll_frame *f,
 		   struct ll_mux_event *ev)
 {
-	enum ll_mux_side peer_side =
-		m->cfg.side == LL_MUX_AGENT ? LL_MUX_APPLET : LL_MUX_AGENT;
+	enum ll_side peer_side =
+		m->cfg.side == LL_SIDE_AGENT ? LL_SIDE_APPLET : LL_SIDE_AGENT;
 
 	if (!parity_of(peer_side, f->channel))
 		return mux_fail(m, LL_ERR_PROTOCOL,
@@ -405,7 +405,7 @@ int ll_mux_open_next(struct ll_mux *m, uint16_t *channel)
 
 	if (m == NULL || channel == NULL)
 		return LL_ERR_INVALID_ARG;
-	for (id = m->cfg.side == LL_MUX_APPLET ? 3 : 2; id <= UINT16_MAX;
+	for (id = m->cfg.side == LL_SIDE_APPLET ? 3 : 2; id <= UINT16_MAX;
 	     id += 2) {
 		if (chan_find(m, (uint16_t)id) != NULL)
 			continue;

@@ -239,7 +239,7 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
 	const char *bearer = ll_http_request_bearer(ctx->req->http);
 	struct ll_session *s = NULL;
 	struct ll_technician *t = NULL;
-	enum ll_session_side side = LL_SIDE_AGENT;
+	enum ll_side side = LL_SIDE_AGENT;
 	uint8_t hash[LL_HASH_LEN];
 	json_t *body = NULL, *caps, *c;
 	const char *type, *reason, *side_name;
@@ -313,7 +313,7 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
 	}
 	reason = json_string_value(json_object_get(body, "reason"));
 
-	side_name = side == LL_SIDE_APPLET ? "applet" : "agent";
+	side_name = ll_side_name(side);
 	ll_api_detail_set(ctx, "type", json_string(type));
 	ll_api_detail_set(ctx, "side", json_string(side_name));
 	if (caps != NULL)

@@ -16,13 +16,13 @@
 int ll_api_stream_authorize(struct ll_relay *relay,
 			    const struct ll_api_request *req,
 			    char session_id_out[LL_SESSION_ID_LEN + 1],
-			    enum ll_session_side *side_out,
+			    enum ll_side *side_out,
 			    struct ll_api_response *refusal)
 {
 	struct ll_api_ctx ctx;
 	struct ll_session *s = NULL;
 	struct ll_technician *t = NULL;
-	enum ll_session_side side = LL_SIDE_AGENT;
+	enum ll_side side = LL_SIDE_AGENT;
 	const char *bearer;
 	uint8_t hash[LL_HASH_LEN];
 	bool in_tx = false;
@@ -67,9 +67,7 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 	}
 	memcpy(ctx.session_id, s->id, sizeof(ctx.session_id));
 	ctx.org_id = s->org_id;
-	ll_api_detail_set(&ctx, "side", json_string(side == LL_SIDE_APPLET
-							    ? "applet"
-							    : "agent"));
+	ll_api_detail_set(&ctx, "side", json_string(ll_side_name(side)));
 	if (side == LL_SIDE_APPLET) {
 		snprintf(ctx.actor, sizeof(ctx.actor), "applet");
 	} else {

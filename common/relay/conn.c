@@ -421,7 +421,7 @@ static void conn_stream_request(struct ll_conn *c,
 	struct ll_core *core = c->core;
 	struct ll_relay *relay = core->relay;
 	char id[LL_SESSION_ID_LEN + 1];
-	enum ll_session_side side = LL_SIDE_AGENT;
+	enum ll_side side = LL_SIDE_AGENT;
 	struct ll_api_response refusal;
 	struct evbuffer *out;
 	const char *upg;

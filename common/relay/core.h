@@ -73,7 +73,7 @@ struct ll_conn {
 	int64_t accept_ms;
 	unsigned int refs;
 	uint8_t state;                     /* enum ll_conn_state */
-	uint8_t side;                      /* enum ll_session_side */
+	uint8_t side;                      /* enum ll_side */
 	bool unauth_counted;               /* holds a slot in core->unauth */
 	bool req_started;                  /* head timer armed for a request */
 	bool read_paused;                  /* EV_READ off for back-pressure */
@@ -103,10 +103,10 @@ const char *ll_conn_state_name(enum ll_conn_state s);
 GHashTable *ll_pair_table_new(void);
 /* c has just been answered 101; its bytes after the head are in its input. */
 int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
-		   const char *session_id, enum ll_session_side side);
+		   const char *session_id, enum ll_side side);
 /* True when that side of the session already has a stream here. */
 bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
-			enum ll_session_side side);
+			enum ll_side side);
 /* Stream callbacks, called by conn.c with a reference held. */
 void ll_pair_on_read(struct ll_conn *c);
 void ll_pair_on_write(struct ll_conn *c);

@@ -26,7 +26,7 @@
 
 struct ll_pair {
 	struct ll_core *core;
-	struct ll_conn *conn[2];   /* by enum ll_session_side */
+	struct ll_conn *conn[2];   /* by enum ll_side */
 	uint64_t bytes[2];         /* read from conn[i], sent to the other */
 	bool paired;
 	bool ended;
@@ -71,7 +71,7 @@ static void pair_forward(struct ll_pair *p, struct ll_conn *src,
 }
 
 bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
-			enum ll_session_side side)
+			enum ll_side side)
 {
 	struct ll_pair *p = g_hash_table_lookup(core->pairs, session_id);
 
@@ -79,7 +79,7 @@ bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
 }
 
 int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
-		   const char *session_id, enum ll_session_side side)
+		   const char *session_id, enum ll_side side)
 {
 	struct ll_relay *relay = core->relay;
 	struct ll_pair *p = g_hash_table_lookup(core->pairs, session_id);
@@ -107,7 +107,7 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 		g_hash_table_insert(core->pairs, p->id, p);
 		relay->metrics.streams_waiting++;
 		ll_info("peer %s: session %s: %s stream waiting", c->peer,
-			p->id, side == LL_SIDE_AGENT ? "agent" : "applet");
+			p->id, ll_side_name(side));
 		return LL_OK;
 	}
 

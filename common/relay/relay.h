@@ -149,7 +149,7 @@ void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
 int ll_api_stream_authorize(struct ll_relay *relay,
 			    const struct ll_api_request *req,
 			    char session_id_out[LL_SESSION_ID_LEN + 1],
-			    enum ll_session_side *side_out,
+			    enum ll_side *side_out,
 			    struct ll_api_response *refusal);
 /* The core reports stream life events; the API records them. */
 void ll_api_stream_paired(struct ll_relay *relay, const char *session_id);

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "ll_util.h"
+
 #define LL_HASH_LEN 32
 #define LL_SESSION_ID_LEN 32 /* hex characters of a 128-bit random id */
 
@@ -112,11 +114,6 @@ enum ll_session_state {
 };
 const char *ll_session_state_name(enum ll_session_state s);
 
-enum ll_session_side {
-	LL_SIDE_AGENT = 0,
-	LL_SIDE_APPLET = 1,
-};
-
 struct ll_session {
 	char id[LL_SESSION_ID_LEN + 1];
 	int64_t org_id;
@@ -169,12 +166,12 @@ int ll_store_session_redeem(struct ll_store *st, const char *session_id,
 int ll_store_session_find_by_ticket(struct ll_store *st,
 				    const uint8_t ticket_hash[LL_HASH_LEN],
 				    struct ll_session **out,
-				    enum ll_session_side *side_out);
+				    enum ll_side *side_out);
 /* Atomically marks that side's stream as opened: LL_ERR_CONFLICT if a
  * stream was already opened with it, LL_ERR_EXPIRED if the session is
  * ended or expired. */
 int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
-				  enum ll_session_side side);
+				  enum ll_side side);
 int ll_store_session_get(struct ll_store *st, const char *session_id,
 			 struct ll_session **out);
 /* LL_OK also when already connected; LL_ERR_CONFLICT when over. */

@@ -238,7 +238,7 @@ out:
 int ll_store_session_find_by_ticket(struct ll_store *st,
 				    const uint8_t ticket_hash[LL_HASH_LEN],
 				    struct ll_session **out,
-				    enum ll_session_side *side_out)
+				    enum ll_side *side_out)
 {
 	sqlite3_stmt *s = NULL;
 	struct ll_session *se = NULL;
@@ -260,7 +260,7 @@ out:
 }
 
 int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
-				  enum ll_session_side side)
+				  enum ll_side side)
 {
 	sqlite3_stmt *s = NULL;
 	int64_t state;

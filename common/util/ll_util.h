@@ -44,6 +44,24 @@ static inline bool ll_size_mul(size_t a, size_t b, size_t *out)
 	return true;
 }
 
+/*
+ * The two ends of a session, one enum for every layer: the mux's channel
+ * parity (the agent opens even ids, the applet odd ones), the control
+ * hello's role, the relay's pairing and the store's tickets.  The numbers
+ * never reach the wire: the mux derives parity from them, the hello says
+ * "agent" or "applet" (ll_side_name), the store has a column per side.
+ */
+enum ll_side {
+	LL_SIDE_AGENT = 0,   /* the technician's console */
+	LL_SIDE_APPLET = 1,  /* the end user's applet */
+};
+#define LL_SIDE_COUNT 2
+/* "agent", "applet"; NULL for a value outside the enum. */
+const char *ll_side_name(enum ll_side side);
+/* LL_OK and *out set for "agent" or "applet", else LL_ERR_INVALID_ARG
+ * (*out untouched). */
+int ll_side_from_name(const char *name, enum ll_side *out);
+
 /* Wall clock, seconds since the epoch. */
 int64_t ll_now_unix(void);
 /* Monotonic clock in milliseconds (for timeouts and rate limits). */

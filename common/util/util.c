@@ -13,6 +13,33 @@ void ll_autofree_cleanup(void *pp)
 	*p = NULL;
 }
 
+static const char *const side_names[LL_SIDE_COUNT] = {
+	[LL_SIDE_AGENT] = "agent",
+	[LL_SIDE_APPLET] = "applet",
+};
+
+const char *ll_side_name(enum ll_side side)
+{
+	if ((unsigned)side >= LL_ARRAY_SIZE(side_names))
+		return NULL;
+	return side_names[side];
+}
+
+int ll_side_from_name(const char *name, enum ll_side *out)
+{
+	size_t i;
+
+	if (name == NULL)
+		return LL_ERR_INVALID_ARG;
+	for (i = 0; i < LL_ARRAY_SIZE(side_names); i++) {
+		if (strcmp(name, side_names[i]) == 0) {
+			*out = (enum ll_side)i;
+			return LL_OK;
+		}
+	}
+	return LL_ERR_INVALID_ARG;
+}
+
 int64_t ll_now_unix(void)
 {
 	struct timespec ts;

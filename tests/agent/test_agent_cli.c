@@ -256,7 +256,7 @@ static struct fa *fa_join(const char *pin)
 	lh_resp_free(resp);
 	g_free(ticket);
 	ll_mux_config_default(&cfg);
-	cfg.side = LL_MUX_APPLET;
+	cfg.side = LL_SIDE_APPLET;
 	f->mux = ll_mux_new(&cfg);
 	f->in = g_byte_array_new();
 	f->ctl = g_byte_array_new();

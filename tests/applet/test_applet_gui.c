@@ -338,7 +338,7 @@ static void agent_connect(struct agent *ag, const char *ticket)
 	if (r != 0)
 		g_error("agent stream: %s", err.message);
 	ll_session_io_opts_default(&o);
-	o.side = LL_MUX_AGENT;
+	o.side = LL_SIDE_AGENT;
 	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, ag, &ag->io), ==, 0);
 	g_free(url);
 }
@@ -349,7 +349,7 @@ static void agent_send_hello_and_request(struct agent *ag, uint32_t caps)
 	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
 
 	hello.u.hello.version = LL_CONTROL_VERSION;
-	hello.u.hello.role = LL_ROLE_AGENT;
+	hello.u.hello.role = LL_SIDE_AGENT;
 	hello.u.hello.name = "someone claiming to be your bank";
 	g_assert_cmpint(ll_session_io_send_control(ag->io, &hello), ==, 0);
 	req.u.request.id = 1;

@@ -398,7 +398,7 @@ static void test_stream_errors(void)
 
 struct side {
 	const char *name;
-	enum ll_control_role role;
+	enum ll_side role;
 	struct ll_session_io *s;
 	struct side *other;
 	GMainLoop *loop;
@@ -511,7 +511,7 @@ static const struct ll_session_io_cbs test_cbs = {
 };
 
 static void side_start(struct side *sd, struct ll_stream *st,
-		       enum ll_mux_side mside)
+		       enum ll_side mside)
 {
 	struct ll_session_io_opts o;
 
@@ -528,9 +528,9 @@ static void pair_init(struct side *ag, struct side *ap, GMainLoop *loop)
 	memset(ag, 0, sizeof(*ag));
 	memset(ap, 0, sizeof(*ap));
 	ag->name = "agent alice";
-	ag->role = LL_ROLE_AGENT;
+	ag->role = LL_SIDE_AGENT;
 	ap->name = "applet";
-	ap->role = LL_ROLE_APPLET;
+	ap->role = LL_SIDE_APPLET;
 	ag->other = ap;
 	ap->other = ag;
 	ag->loop = ap->loop = loop;
@@ -775,8 +775,8 @@ static void test_session_transfer(void)
 	ap.bridge_fd = spp[0];
 	ap.bridge_on_hello = true;
 
-	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
 
 	xa.fd = spa[1];
 	xa.total = total;
@@ -905,8 +905,8 @@ static void test_session_endings(void)
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
 	ap.free_on_close = true; /* freeing inside on_closed is safe */
-	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
 	g_timeout_add(10, close_when_ready, &ap);
 	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
 	g_main_loop_run(loop);
@@ -924,8 +924,8 @@ static void test_session_endings(void)
 	/* 2. DELETE at the API closes both streams. */
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
-	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
 	d.ag = &ag;
 	d.tech = tech;
 	d.id = s.pin.session_id;
@@ -945,8 +945,8 @@ static void test_session_endings(void)
 	 * sees the stream lost. */
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
-	side_start(&ag, stream_open(s.pin.ticket), LL_MUX_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
 	ll_session_io_free(ap.s);
 	ap.s = NULL;
 	ap.closed = true; /* for maybe_quit: it will never call */
@@ -965,7 +965,7 @@ static void test_session_endings(void)
 		struct ll_session_io_opts o;
 
 		ll_session_io_opts_default(&o);
-		o.side = LL_MUX_AGENT;
+		o.side = LL_SIDE_AGENT;
 		o.hello_timeout_ms = 300;
 		g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o,
 						  &test_cbs, &ag, &ag.s),
@@ -1016,7 +1016,7 @@ static void test_malformed_control(void)
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
 	raw = stream_open(s.pin.ticket);
-	side_start(&ap, stream_open(s.red.ticket), LL_MUX_APPLET);
+	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
 	ag.closed = true; /* the raw side has no pump */
 
 	g_assert_cmpint(ll_frame_put_hello(out, &h), ==, 0);
@@ -1032,7 +1032,7 @@ static void test_malformed_control(void)
 
 	/* The raw side got the applet's HELLO and then an ERROR frame. */
 	ll_mux_config_default(&mc);
-	mc.side = LL_MUX_AGENT;
+	mc.side = LL_SIDE_AGENT;
 	m = ll_mux_new(&mc);
 	p.fd = ll_tls_conn_fd(raw->conn);
 	p.events = POLLIN;

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	ll_mux_config_default(&cfg);
-	cfg.side = (data[0] & 1) ? LL_MUX_APPLET : LL_MUX_AGENT;
+	cfg.side = (data[0] & 1) ? LL_SIDE_APPLET : LL_SIDE_AGENT;
 	cfg.initial_window = (data[0] & 2) ? LL_FRAME_MIN_PAYLOAD : 65536;
 	cfg.out_max = 64 * 1024;
 	step = (size_t)data[1] + 1;

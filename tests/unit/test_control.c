@@ -60,13 +60,13 @@ static void test_parse_valid(void)
 		     "\"name\":\"Ada L.\",\"org\":\"ACME\"}");
 	g_assert_cmpint(m->type, ==, LL_CONTROL_HELLO);
 	g_assert_cmpuint(m->u.hello.version, ==, 1);
-	g_assert_cmpint(m->u.hello.role, ==, LL_ROLE_AGENT);
+	g_assert_cmpint(m->u.hello.role, ==, LL_SIDE_AGENT);
 	g_assert_cmpstr(m->u.hello.name, ==, "Ada L.");
 	g_assert_cmpstr(m->u.hello.org, ==, "ACME");
 	ll_control_msg_free(m);
 
 	m = parse_ok("{\"role\":\"applet\",\"version\":1,\"type\":\"hello\"}");
-	g_assert_cmpint(m->u.hello.role, ==, LL_ROLE_APPLET);
+	g_assert_cmpint(m->u.hello.role, ==, LL_SIDE_APPLET);
 	g_assert_null(m->u.hello.name);
 	g_assert_null(m->u.hello.org);
 	ll_control_msg_free(m);
@@ -383,10 +383,10 @@ static void test_serialize_roundtrip(void)
 	memset(&in, 0, sizeof(in));
 	in.type = LL_CONTROL_HELLO;
 	in.u.hello.version = LL_CONTROL_VERSION;
-	in.u.hello.role = LL_ROLE_APPLET;
+	in.u.hello.role = LL_SIDE_APPLET;
 	in.u.hello.org = "Org \"Q\"";
 	roundtrip(&in, &out);
-	g_assert_cmpint(out->u.hello.role, ==, LL_ROLE_APPLET);
+	g_assert_cmpint(out->u.hello.role, ==, LL_SIDE_APPLET);
 	g_assert_null(out->u.hello.name);
 	g_assert_cmpstr(out->u.hello.org, ==, "Org \"Q\"");
 	ll_control_msg_free(out);
@@ -694,10 +694,10 @@ static void test_serialize_invalid(void)
 	memset(&in, 0, sizeof(in));
 	in.type = LL_CONTROL_HELLO;
 	in.u.hello.version = 2;
-	in.u.hello.role = LL_ROLE_AGENT;
+	in.u.hello.role = LL_SIDE_AGENT;
 	BAD(LL_ERR_BAD_VERSION);
 	in.u.hello.version = 1;
-	in.u.hello.role = 0;
+	in.u.hello.role = (enum ll_side)LL_SIDE_COUNT; /* neither side */
 	BAD(LL_ERR_SCHEMA);
 
 	memset(&in, 0, sizeof(in));

@@ -95,7 +95,7 @@ static void new_pair(struct ll_mux **agent, struct ll_mux **applet)
 	ll_mux_config_default(&cfg);
 	cfg.initial_window = WIN;
 	*agent = ll_mux_new(&cfg);
-	cfg.side = LL_MUX_APPLET;
+	cfg.side = LL_SIDE_APPLET;
 	*applet = ll_mux_new(&cfg);
 	g_assert_nonnull(*agent);
 	g_assert_nonnull(*applet);
@@ -277,7 +277,7 @@ static void test_split_by_peer_max(void)
 	ll_mux_config_default(&cfg);
 	cfg.max_payload = 1024;
 	a = ll_mux_new(&cfg);
-	cfg.side = LL_MUX_APPLET;
+	cfg.side = LL_SIDE_APPLET;
 	p = ll_mux_new(&cfg);
 	seen_init(&s);
 	g_assert_cmpint(pump(a, p, &s), ==, 0);
@@ -307,7 +307,7 @@ static void test_out_buffer_bounded(void)
 	ll_mux_config_default(&cfg);
 	cfg.out_max = 16 * 1024;
 	a = ll_mux_new(&cfg);
-	cfg.side = LL_MUX_APPLET;
+	cfg.side = LL_SIDE_APPLET;
 	cfg.out_max = LL_MUX_DEFAULT_OUT_MAX;
 	p = ll_mux_new(&cfg);
 	seen_init(&s);
@@ -606,9 +606,9 @@ static void test_open_before_hello(void)
 	size_t taken;
 
 	ll_mux_config_default(&cfg);
-	cfg.side = LL_MUX_APPLET;
+	cfg.side = LL_SIDE_APPLET;
 	p = ll_mux_new(&cfg);
-	cfg.side = LL_MUX_AGENT;
+	cfg.side = LL_SIDE_AGENT;
 	cfg.initial_window = WIN;
 	a = ll_mux_new(&cfg);
 	g_assert_cmpint(ll_mux_open(p, 1), ==, 0);

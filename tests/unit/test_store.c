@@ -627,7 +627,7 @@ static void test_session_redeem(struct fx *f, gconstpointer data)
 	const char *id2 = "00000000000000000000000000000002";
 	const char *id3 = "00000000000000000000000000000003";
 	uint8_t t1[LL_HASH_LEN], t2[LL_HASH_LEN], agent[LL_HASH_LEN];
-	enum ll_session_side side = LL_SIDE_APPLET;
+	enum ll_side side = LL_SIDE_APPLET;
 	struct ll_session *s = NULL;
 
 	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
@@ -720,7 +720,7 @@ static void test_session_claim(struct fx *f, gconstpointer data)
 						      LL_SIDE_AGENT),
 			==, LL_ERR_NOT_FOUND);
 	g_assert_cmpint(ll_store_session_claim_stream(f->st, id1,
-						      (enum ll_session_side)7),
+						      (enum ll_side)7),
 			==, LL_ERR_INVALID_ARG);
 }
 

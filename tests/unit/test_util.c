@@ -95,6 +95,27 @@ static void test_autofree(void)
 	/* ASan reports a leak here if the cleanup did not run. */
 }
 
+/* The one side enum: its names are the control hello's "role" values. */
+static void test_side(void)
+{
+	enum ll_side side = LL_SIDE_APPLET;
+
+	g_assert_cmpstr(ll_side_name(LL_SIDE_AGENT), ==, "agent");
+	g_assert_cmpstr(ll_side_name(LL_SIDE_APPLET), ==, "applet");
+	g_assert_null(ll_side_name((enum ll_side)LL_SIDE_COUNT));
+	g_assert_null(ll_side_name((enum ll_side)-1));
+	g_assert_cmpint(ll_side_from_name("agent", &side), ==, LL_OK);
+	g_assert_cmpint(side, ==, LL_SIDE_AGENT);
+	g_assert_cmpint(ll_side_from_name("applet", &side), ==, LL_OK);
+	g_assert_cmpint(side, ==, LL_SIDE_APPLET);
+	g_assert_cmpint(ll_side_from_name("Agent", &side), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_side_from_name("", &side), ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_side_from_name(NULL, &side), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(side, ==, LL_SIDE_APPLET); /* untouched on failure */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -103,5 +124,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/util/rfc3339", test_rfc3339);
 	g_test_add_func("/util/clocks", test_clocks);
 	g_test_add_func("/util/autofree", test_autofree);
+	g_test_add_func("/util/side", test_side);
 	return g_test_run();
 }
