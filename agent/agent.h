@@ -60,8 +60,6 @@ char *ll_profile_socket_path(const struct ll_profile *p, const char *id);
 char *ll_profile_log_path(const struct ll_profile *p, const char *id);
 /* True for 1..64 characters of [0-9a-fA-F] (what the relay hands out). */
 bool ll_agent_session_id_ok(const char *id);
-/* Wipes and frees a secret string.  NULL ok. */
-void ll_secret_free(char *s);
 
 /* ---- keys.c ---- */
 

@@ -11,6 +11,7 @@
 
 #include "gui.h"
 #include "ll_build.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_util.h"
 

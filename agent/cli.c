@@ -51,6 +51,7 @@
 #include "agent.h"
 #include "cli_commands.h"
 #include "ll_control.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_util.h"
 

@@ -48,6 +48,7 @@
 #include "agent.h"
 #include "cli_commands.h"
 #include "ll_control.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_rfbc.h"
 #include "ll_stream.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gui.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
 
 struct login_form {

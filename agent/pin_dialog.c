@@ -97,8 +97,7 @@ GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)
 	p->timer = g_timeout_add_seconds(1, tick, p);
 	g_object_weak_ref(G_OBJECT(box), panel_gone, p);
 	g_free(markup);
-	ll_wipe(spaced, strlen(spaced));
-	g_free(spaced);
+	ll_secret_free(spaced);
 	return box;
 }
 

@@ -21,14 +21,6 @@
 #define PROFILE_GROUP "agent"
 #define TOKEN_MAX 4096
 
-void ll_secret_free(char *s)
-{
-	if (s == NULL)
-		return;
-	ll_wipe(s, strlen(s));
-	g_free(s);
-}
-
 bool ll_agent_session_id_ok(const char *id)
 {
 	size_t i;

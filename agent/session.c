@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "ll_control.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_stream.h"
 #include "ll_util.h"

@@ -390,9 +390,7 @@ int ll_applet_main(int argc, char **argv)
 	g_ptr_array_free(a.windows, TRUE);
 	ll_input_gate_free(a.gate);
 out:
-	if (a.pin != NULL)
-		ll_wipe(a.pin, strlen(a.pin));
-	g_free(a.pin);
+	ll_secret_free(a.pin);
 	g_free(a.relay_url);
 	g_free(a.ca_file);
 	g_free(a.monitor);

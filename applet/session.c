@@ -214,9 +214,7 @@ static void reporter_free(struct reporter *rep)
 	if (rep == NULL)
 		return;
 	ll_api_client_free(rep->client);
-	if (rep->ticket != NULL)
-		ll_wipe(rep->ticket, strlen(rep->ticket));
-	g_free(rep->ticket);
+	ll_secret_free(rep->ticket);
 	g_free(rep->session_id);
 	g_free(rep->url);
 	g_free(rep->ca_file);

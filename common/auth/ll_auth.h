@@ -22,7 +22,7 @@ int ll_password_verify(const char *phc, const char *password);
  * time as known ones.  Always LL_ERR_AUTH_FAILED. */
 int ll_password_verify_dummy(const char *password);
 /* A generated one-time password: 20 characters from an unambiguous
- * alphabet, ~100 bits.  Caller frees with ll_free_secret_str. */
+ * alphabet, ~100 bits.  Caller frees with ll_secret_free. */
 char *ll_password_generate_new(void);
 
 /* Six digits from the CSPRNG, NUL-terminated into out[7]. */

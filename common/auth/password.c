@@ -191,7 +191,7 @@ static void dummy_init(void)
 	/* Nobody knows this password: the dummy can never match. */
 	if (pw != NULL)
 		dummy_phc = ll_password_hash_new(pw);
-	ll_free_secret_str(pw);
+	ll_secret_free(pw);
 }
 
 int ll_password_verify_dummy(const char *password)

@@ -341,14 +341,6 @@ out:
 
 /* ---------------------------------------------------------------- client */
 
-static void free_secret(char *s)
-{
-	if (s == NULL)
-		return;
-	ll_wipe(s, strlen(s));
-	free(s);
-}
-
 /*
  * ca_file is an extra anchor: libcurl's CAINFO would replace the system
  * bundle, so hand it the system bundle with ca_file appended instead.
@@ -504,7 +496,7 @@ void ll_api_client_free(struct ll_api_client *c)
 		return;
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
-	free_secret(c->token);
+	ll_secret_free(c->token);
 	free(c->ca_blob);
 	free(c->url);
 	free(c);
@@ -518,7 +510,7 @@ int ll_api_client_set_token(struct ll_api_client *c, const char *token)
 		return LL_ERR_INVALID_ARG;
 	if (token != NULL && (t = strdup(token)) == NULL)
 		return LL_ERR_NOMEM;
-	free_secret(c->token);
+	ll_secret_free(c->token);
 	c->token = t;
 	return LL_OK;
 }
@@ -744,10 +736,7 @@ static int request(struct ll_api_client *c, const char *method,
 	r = LL_OK;
 out:
 	slist_free_wiped(hdrs);
-	if (auth != NULL) {
-		ll_wipe(auth, strlen(auth));
-		g_free(auth);
-	}
+	ll_secret_free(auth);
 	body_clear(&b);
 	g_free(url);
 	return r;
@@ -770,10 +759,7 @@ static int call_full(struct ll_api_client *c, const char *method,
 	}
 	r = request(c, method, path, bearer, text, expect, resp, err_root,
 		    err);
-	if (text != NULL) {
-		ll_wipe(text, strlen(text));
-		free(text);
-	}
+	ll_secret_free(text);
 	return r;
 }
 
@@ -920,8 +906,8 @@ void ll_api_login_clear(struct ll_api_login *l)
 {
 	if (l == NULL)
 		return;
-	free_secret(l->token);
-	free_secret(l->mfa_token);
+	ll_secret_free(l->token);
+	ll_secret_free(l->mfa_token);
 	ll_api_technician_clear(&l->technician);
 	memset(l, 0, sizeof(*l));
 }
@@ -931,9 +917,9 @@ void ll_api_pin_clear(struct ll_api_pin *p)
 	if (p == NULL)
 		return;
 	free(p->session_id);
-	free_secret(p->pin);
+	ll_secret_free(p->pin);
 	free(p->expires_at);
-	free_secret(p->ticket);
+	ll_secret_free(p->ticket);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -963,7 +949,7 @@ void ll_api_redeem_clear(struct ll_api_redeem *r)
 	if (r == NULL)
 		return;
 	free(r->session_id);
-	free_secret(r->ticket);
+	ll_secret_free(r->ticket);
 	ll_api_technician_clear(&r->technician);
 	free(r->stream_path);
 	memset(r, 0, sizeof(*r));

@@ -36,7 +36,7 @@ void ll_wipe(void *p, size_t len)
 		OPENSSL_cleanse(p, len);
 }
 
-void ll_free_secret_str(char *s)
+void ll_secret_free(char *s)
 {
 	if (s == NULL)
 		return;

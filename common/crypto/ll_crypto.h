@@ -78,8 +78,13 @@ bool ll_ct_streq(const char *a, const char *b);
 
 /* Wipe memory so the compiler cannot elide it (OPENSSL_cleanse). */
 void ll_wipe(void *p, size_t len);
-/* Wipe a NUL-terminated string and free it.  NULL ok. */
-void ll_free_secret_str(char *s);
+/*
+ * Wipe a NUL-terminated secret (token, ticket, password, PIN) and free it;
+ * NULL ok.  The one way to drop a secret string in every program: it
+ * serves strings from malloc() and from g_malloc() alike (GLib >= 2.46
+ * allocates with the system malloc).
+ */
+void ll_secret_free(char *s);
 
 /*
  * Encoding helpers.  Results are malloc'd, caller frees (wipe if secret);
@@ -98,7 +103,7 @@ int ll_base64url_decode(const char *text, uint8_t *out, size_t out_size,
 
 /*
  * A random URL-safe token of nbytes entropy (e.g. 32 for 256-bit);
- * NULL when nbytes is 0 or over 256.  Free with ll_free_secret_str.
+ * NULL when nbytes is 0 or over 256.  Free with ll_secret_free.
  */
 char *ll_random_token_new(size_t nbytes);
 

@@ -120,7 +120,7 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 			  json_integer(relay->cfg.token_lifetime_s));
 out:
 	ll_wipe(hash, sizeof(hash));
-	ll_free_secret_str(token);
+	ll_secret_free(token);
 	ll_technician_free(t);
 	json_decref(perms);
 	/* the password lives in the parsed body: wipe it before freeing */

@@ -173,7 +173,7 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 out:
 	ll_wipe(pin_mac, sizeof(pin_mac));
 	ll_wipe(ticket_hash, sizeof(ticket_hash));
-	ll_free_secret_str(ticket);
+	ll_secret_free(ticket);
 	json_decref(caps);
 	ll_session_free(s);
 	ll_technician_free(t);

@@ -99,7 +99,7 @@ out:
 	ll_wipe(pin, sizeof(pin));
 	ll_wipe(pin_mac, sizeof(pin_mac));
 	ll_wipe(ticket_hash, sizeof(ticket_hash));
-	ll_free_secret_str(ticket);
+	ll_secret_free(ticket);
 	ll_technician_free(t);
 	json_decref(body);
 }

@@ -207,7 +207,7 @@ store_err:
 	ll_cmd_fail("cannot add technician '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
-	ll_free_secret_str(pw);
+	ll_secret_free(pw);
 	free(hash);
 	return rc;
 }
@@ -302,7 +302,7 @@ store_err:
 		    ll_store_errmsg(st));
 out:
 	ll_technician_free(t);
-	ll_free_secret_str(pw);
+	ll_secret_free(pw);
 	free(hash);
 	return rc;
 }

@@ -210,10 +210,10 @@ static void test_generate(void)
 		}
 		if (prev != NULL)
 			g_assert_cmpstr(pw, !=, prev);
-		ll_free_secret_str(prev);
+		ll_secret_free(prev);
 		prev = pw;
 	}
-	ll_free_secret_str(prev);
+	ll_secret_free(prev);
 	/* 6000 draws over 55 symbols: every one shows up. */
 	for (i = 0; i < 256; i++)
 		distinct += seen[i];

@@ -588,9 +588,9 @@ static void test_random(void)
 	g_assert_cmpstr(t1, !=, t2);
 	g_assert_cmpuint(strspn(t1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
 				"nopqrstuvwxyz0123456789-_"), ==, 43);
-	ll_free_secret_str(t1);
-	ll_free_secret_str(t2);
-	ll_free_secret_str(NULL);
+	ll_secret_free(t1);
+	ll_secret_free(t2);
+	ll_secret_free(NULL);
 	g_assert_null(ll_random_token_new(0));
 }
 
@@ -656,7 +656,7 @@ static void test_wipe(void)
 	g_assert_cmpmem(buf, 8, "\0\0\0\0\0\0\0\0", 8);
 	ll_wipe(NULL, 0);
 	ll_wipe(NULL, 5);
-	ll_free_secret_str(s);
+	ll_secret_free(s);
 }
 
 int main(int argc, char **argv)
