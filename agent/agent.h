@@ -170,8 +170,9 @@ ll_agent_session_monitors(const struct ll_agent_session *s, size_t *n,
  */
 int ll_agent_session_select_monitor(struct ll_agent_session *s,
 				    const char *name);
-/* The applet's latest control error (code, message: its words, NULL if
- * none came); returns a serial that grows with each error. */
+/* The applet's latest control error (code: [a-z_] only; message: its
+ * words, already through ll_text_printable(); NULL if none came); returns
+ * a serial that grows with each error. */
 unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
 				     const char **code, const char **message);
 

@@ -296,19 +296,6 @@ static void check_snappers(struct holder *h)
 
 /* ---- monitors ---- */
 
-/* The applet's words, for a terminal: no control characters. */
-static char *printable(const char *text)
-{
-	char *t = g_strdup(text != NULL && g_utf8_validate(text, -1, NULL) ?
-				   text : "(unreadable)");
-	char *p;
-
-	for (p = t; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return t;
-}
-
 static void reply_monitors(struct ll_holder_client *c)
 {
 	const struct ll_control_monitor *m;
@@ -341,7 +328,7 @@ static bool monitor_check(struct ll_holder_client *c)
 	const char *current = NULL, *code = NULL, *msg = NULL;
 	unsigned serial = 0, eserial;
 	size_t n = 0;
-	char *t, *words;
+	char *t;
 
 	if (!allowed(c))
 		return true;
@@ -354,14 +341,13 @@ static bool monitor_check(struct ll_holder_client *c)
 		return true;
 	}
 	if (eserial != c->err_serial) {
-		words = printable(msg);
+		/* msg passed the display rule in session.c. */
 		t = g_strdup_printf("the applet refused monitor %s: %s",
-				    c->name, words);
+				    c->name, msg != NULL ? msg : "no reason");
 		reply_err(c, code != NULL &&
 				     strcmp(code, "unknown_monitor") == 0 ?
 				     "no_monitor" : "failed", t);
 		g_free(t);
-		g_free(words);
 		return true;
 	}
 	if (serial != c->mon_serial && n > 0 &&

@@ -22,6 +22,7 @@
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 #include "ll_util.h"
 #include "rfb_filter.h"
 
@@ -296,7 +297,10 @@ static void on_control(struct ll_session_io *io,
 		g_free(s->err_code);
 		g_free(s->err_message);
 		s->err_code = g_strdup(msg->u.error.code);
-		s->err_message = g_strdup(msg->u.error.message);
+		/* Shown by the CLI and the GUI as it is from here on. */
+		s->err_message = ll_text_printable_new(
+			msg->u.error.message, strlen(msg->u.error.message),
+			LL_CONTROL_MAX_STRING);
 		s->err_serial++;
 		break;
 	case LL_CONTROL_MONITORS:

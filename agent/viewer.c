@@ -130,11 +130,10 @@ static void update(struct viewer *v)
 		text = g_strdup(ll_agent_state_text(st));
 	update_monitors(v);
 	if (v->mon_note != NULL && st != LL_AGENT_ENDED) {
-		/* The applet's words: its schema keeps controls out. */
+		/* The applet's words passed the display rule in
+		 * session.c. */
 		char *t = g_strdup_printf("%s \u2014 Monitor: %s", text,
-					  g_utf8_validate(v->mon_note, -1,
-							  NULL) ?
-						  v->mon_note : "refused");
+					  v->mon_note);
 
 		g_free(text);
 		text = t;

@@ -140,22 +140,6 @@ static void fill_relay_opts(struct ll_relay_opts *o, const char *url,
 	o->connect_timeout_ms = SESSION_CONNECT_TIMEOUT_MS;
 }
 
-/* Text from the other side, shown to a person: no control characters. */
-static char *printable(const char *text)
-{
-	char *t = g_strdup(text != NULL ? text : "");
-	char *p;
-
-	for (p = t; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	if (!g_utf8_validate(t, -1, NULL)) {
-		g_free(t);
-		t = g_strdup("(unreadable)");
-	}
-	return t;
-}
-
 static void update_bar(struct ll_applet_session *s, const char *status)
 {
 	ll_session_bar_update(s->bar, s->granted, status);
@@ -860,7 +844,7 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		      int err, const char *reason, void *user)
 {
 	struct ll_applet_session *s = user;
-	char *r, *t;
+	char *t;
 
 	if (s->state == S_ENDING) {
 		finish(s, s->end_code, s->end_why);
@@ -871,12 +855,11 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		finish(s, s->end_code, s->end_why);
 		break;
 	case LL_SESSION_END_PEER:
-		r = printable(reason);
+		/* reason passed the display rule in the session pump. */
 		t = g_strdup_printf("The technician ended the session (%s).",
-				    r);
+				    reason);
 		finish(s, LL_APPLET_EXIT_OK, t);
 		g_free(t);
-		g_free(r);
 		break;
 	case LL_SESSION_END_LOST:
 		finish(s, LL_APPLET_EXIT_LOST,
@@ -884,11 +867,9 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		break;
 	case LL_SESSION_END_ERROR:
 	default:
-		r = printable(reason);
-		t = g_strdup_printf("The session failed: %s.", r);
+		t = g_strdup_printf("The session failed: %s.", reason);
 		finish(s, LL_APPLET_EXIT_LOST, t);
 		g_free(t);
-		g_free(r);
 		break;
 	}
 }

@@ -18,6 +18,7 @@
 #include "ll_api_parse.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
+#include "ll_text.h"
 #include "ll_util.h"
 
 struct ll_api_client {
@@ -90,20 +91,6 @@ int ll_client_error_from_status(int http_status, const char *api_code)
 	return LL_ERR_PROTOCOL;
 }
 
-/* Copies src into dst, printable ASCII only (what a relay says may reach
- * a label or a log line). */
-static void copy_printable(char *dst, size_t dstlen, const char *src)
-{
-	size_t i, n = 0;
-
-	for (i = 0; src[i] != '\0' && n + 1 < dstlen; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		dst[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	dst[n] = '\0';
-}
-
 int ll_client_error_from_body(int status, const char *body, size_t len,
 			      long retry_after, struct ll_client_error *err)
 {
@@ -126,12 +113,13 @@ int ll_client_error_from_body(int status, const char *body, size_t len,
 		err->retry_after = retry_after > 0 && retry_after < 86400
 					   ? (int)retry_after
 					   : 0;
+		/* What a relay says reaches labels and terminals. */
 		if (code != NULL)
-			copy_printable(err->api_code, sizeof(err->api_code),
-				       code);
+			ll_text_printable(err->api_code, sizeof(err->api_code),
+					  code, strlen(code));
 		if (msg != NULL)
-			copy_printable(err->message, sizeof(err->message),
-				       msg);
+			ll_text_printable(err->message, sizeof(err->message),
+					  msg, strlen(msg));
 		else
 			snprintf(err->message, sizeof(err->message),
 				 "the relay answered HTTP %d (%s)", status,

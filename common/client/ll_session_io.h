@@ -108,7 +108,8 @@ struct ll_session_io_cbs {
 				const uint8_t *data, size_t len, void *user);
 	/* The session is over (exactly once; see Lifetime).  err is LL_OK
 	 * for LOCAL/PEER/LOST endings, the negative ll_err otherwise.
-	 * reason is a sentence for a person (never NULL). */
+	 * reason is a sentence for a person (never NULL), already through
+	 * ll_text_printable() (ll_text.h): show it as it is. */
 	void (*on_closed)(struct ll_session_io *s, enum ll_session_end why,
 			  int err, const char *reason, void *user);
 };

@@ -18,6 +18,7 @@
 #include "ll_crypto.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 #include "ll_tls.h"
 #include "ll_util.h"
 
@@ -157,16 +158,11 @@ static void wake(struct ll_session_io *s)
 		g_source_set_ready_time(s->src, 0);
 }
 
-static void set_reason(char *dst, const char *src, size_t n)
+/* Every reason on_closed reports passes the display rule (ll_text.h):
+ * the peer's words end up in labels and on terminals. */
+static void set_reason(char dst[REASON_LEN], const char *src, size_t n)
 {
-	size_t i, len = 0;
-
-	for (i = 0; i < n && src[i] != '\0' && len + 1 < REASON_LEN; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		dst[len++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	dst[len] = '\0';
+	ll_text_printable(dst, REASON_LEN, src, n);
 }
 
 static void set_nonblock(int fd)

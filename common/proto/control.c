@@ -12,6 +12,7 @@
 
 #include "ll_buf.h"
 #include "ll_err.h"
+#include "ll_text.h"
 
 static const struct {
 	uint32_t bit;
@@ -154,19 +155,16 @@ static int perr(struct pctx *c, int code, const char *fmt, ...)
 	return code;
 }
 
-/* Peer text inside our sentences: printable ASCII only, and short. */
+/* Peer text inside our sentences: the display rule (ll_text.h), and
+ * short, with "..." where it was cut. */
 static const char *safe(const char *s, char *buf, size_t size)
 {
-	size_t i;
+	size_t len = strlen(s);
 
-	for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	if (ll_text_printable(buf, size, s, len) >= size && size > 4) {
+		ll_text_printable(buf, size - 3, s, len);
+		strcat(buf, "...");
 	}
-	buf[i] = '\0';
-	if (s[i] != '\0' && size > 4)
-		memcpy(buf + size - 4, "...", 4);
 	return buf;
 }
 

@@ -9,6 +9,7 @@
 
 #include "ll_buf.h"
 #include "ll_err.h"
+#include "ll_text.h"
 
 /*
  * Room in the outgoing buffer that DATA never takes, so that WINDOW, CLOSE
@@ -295,21 +296,15 @@ static int on_close(struct ll_mux *m, const struct ll_frame *f,
 	return 0;
 }
 
-/* Keep what the peer says printable before it reaches a log line. */
+/* What the peer says passes the display rule (ll_text.h) before it
+ * reaches a log line or a label. */
 static void on_error(struct ll_mux *m, const struct ll_frame *f,
 		     struct ll_mux_event *ev)
 {
 	char reason[160];
-	size_t i, n = f->u.error.reason_len;
 
-	if (n > sizeof(reason) - 1)
-		n = sizeof(reason) - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)f->u.error.reason[i];
-
-		reason[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	reason[n] = '\0';
+	ll_text_printable(reason, sizeof(reason), f->u.error.reason,
+			  f->u.error.reason_len);
 	m->dead = true;
 	m->err = LL_ERR_CLOSED;
 	snprintf(m->msg, sizeof(m->msg),

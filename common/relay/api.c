@@ -10,6 +10,7 @@
 
 #include "ll_auth.h"
 #include "ll_crypto.h"
+#include "ll_text.h"
 #include "ll_util.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -41,19 +42,11 @@ json_t *ll_api_json_text(const char *s, size_t max)
 {
 	char *clean;
 	json_t *j;
-	size_t i, n;
 
 	if (s == NULL)
 		return json_null();
-	n = strnlen(s, max);
-	if ((clean = malloc(n + 1)) == NULL)
+	if ((clean = ll_text_printable_new(s, strlen(s), max)) == NULL)
 		return json_null();
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		clean[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	clean[n] = '\0';
 	j = json_string(clean);
 	free(clean);
 	return j ? j : json_null();
@@ -203,7 +196,7 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 	if (obj == NULL) {
 		json_t *why = ll_api_json_text(jerr.text, 80);
 
-		/* jansson's text may quote input: only printable ASCII */
+		/* jansson's text may quote input: the display rule */
 		snprintf(msg, sizeof(msg),
 			 "the body is not valid JSON: %s (line %d, column %d)",
 			 json_is_string(why) ? json_string_value(why) : "?",

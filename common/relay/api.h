@@ -46,8 +46,8 @@ enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 /* Adds key: value to the audit detail (value reference is stolen). */
 void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key,
 		       json_t *value);
-/* A JSON string of untrusted text: non-printable/non-ASCII bytes become
- * '?', cut to max bytes.  Never NULL (json null on allocation failure). */
+/* A JSON string of untrusted text through the display rule (ll_text.h),
+ * at most max bytes.  Never NULL (json null on allocation failure). */
 json_t *ll_api_json_text(const char *s, size_t max);
 
 /* JSON body schema: a strict object. */

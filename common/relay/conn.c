@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "ll_text.h"
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "relay.h"
@@ -265,19 +266,13 @@ void ll_conn_close_after_flush(struct ll_conn *c)
 /* ------------------------------------------------------------------ */
 /* Answers                                                             */
 
-/* A copy of untrusted text safe for one log line. */
+/* A copy of untrusted text safe for one log line: the display rule
+ * (ll_text.h), since logs are read on terminals. */
 static void log_safe(char *out, size_t outlen, const char *in)
 {
-	size_t i = 0;
-
 	if (in == NULL)
 		in = "-";
-	while (*in != '\0' && i + 1 < outlen) {
-		unsigned char ch = (unsigned char)*in++;
-
-		out[i++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	out[i] = '\0';
+	ll_text_printable(out, outlen, in, strlen(in));
 }
 
 static void http_date(char *buf, size_t len)

@@ -14,6 +14,7 @@
 #include "ll_control.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 #include "ll_util.h"
 
 static void test_url(void)
@@ -142,7 +143,7 @@ static void test_error_body(void)
 		403,
 		"{\"error\":{\"code\":\"forbidden\",\"message\":\"a\\u001b[2Jb\"}}",
 		54, 0, &e);
-	g_assert_cmpstr(e.message, ==, "a?[2Jb");
+	g_assert_cmpstr(e.message, ==, "a" LL_TEXT_REPLACEMENT "[2Jb");
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "{\"error\":{\"code\":\"", 18);
 	memcpy(big + sizeof(big) - 4, "\"}}", 3);

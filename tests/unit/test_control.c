@@ -6,6 +6,7 @@
 #include "ll_buf.h"
 #include "ll_control.h"
 #include "ll_err.h"
+#include "ll_text.h"
 
 #define SHA "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -308,7 +309,8 @@ static void test_unknown_type_and_version(void)
 	parse_bad("{\"type\":\"\"}", LL_ERR_UNKNOWN_TYPE, NULL);
 	parse_bad("{\"type\":\"Hello\"}", LL_ERR_UNKNOWN_TYPE, NULL);
 	/* Control characters of the peer do not reach our sentence. */
-	parse_bad("{\"type\":\"x\\ny\"}", LL_ERR_UNKNOWN_TYPE, "\"x?y\"");
+	parse_bad("{\"type\":\"x\\ny\"}", LL_ERR_UNKNOWN_TYPE,
+		  "\"x" LL_TEXT_REPLACEMENT "y\"");
 	parse_bad("{\"type\":\"hello\",\"version\":2,\"role\":\"agent\"}",
 		  LL_ERR_BAD_VERSION, "\"version\"");
 	parse_bad("{\"type\":\"hello\",\"version\":0,\"role\":\"agent\"}",
