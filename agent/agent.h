@@ -157,7 +157,9 @@ uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err);
  * and after every change or choice): *n entries (0 and NULL before one
  * came, or without view), *current the one shown ("all" = the whole
  * desktop), *serial grows with every list.  Borrowed until the next
- * callback.  Any argument but s may be NULL.
+ * callback.  Any argument but s may be NULL.  The names are the applet's
+ * own (a choice must send them back as they are): pass them through
+ * ll_text_printable() (ll_text.h) before showing them.
  */
 const struct ll_control_monitor *
 ll_agent_session_monitors(const struct ll_agent_session *s, size_t *n,

@@ -645,7 +645,7 @@ void ll_cli_print_path(FILE *out, const struct ll_cli_req *req,
 }
 
 /* "name WxH+X+Y" per monitor, " *" after the one shown.  Names are the
- * applet's, but the control schema keeps control characters out. */
+ * applet's, through the display rule (ll_text.h) in the holder. */
 void ll_cli_print_monitors(FILE *out, const struct ll_cli_req *req,
 			   json_t *answer)
 {

@@ -52,6 +52,7 @@
 #include "ll_err.h"
 #include "ll_rfbc.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 #include "ll_util.h"
 
 /* A snapshot right after a grant may come before the first picture. */
@@ -296,25 +297,36 @@ static void check_snappers(struct holder *h)
 
 /* ---- monitors ---- */
 
+/*
+ * The applet's names go to a terminal (or a script's): through the
+ * display rule (ll_text.h) here, where they leave the session, so that
+ * the CLI prints the holder's answers as they are.
+ */
 static void reply_monitors(struct ll_holder_client *c)
 {
+	char shown[LL_TEXT_PRINTABLE_SIZE(LL_CONTROL_MAX_MONITOR_NAME)];
 	const struct ll_control_monitor *m;
 	const char *current = NULL;
 	json_t *a = json_array();
 	size_t n = 0, i;
 
 	m = ll_agent_session_monitors(c->h->sess, &n, &current, NULL);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		ll_text_printable(shown, sizeof(shown), m[i].name,
+				  strlen(m[i].name));
 		json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:I,s:I}",
-						   "name", m[i].name,
+						   "name", shown,
 						   "x", (int)m[i].x,
 						   "y", (int)m[i].y,
 						   "width",
 						   (json_int_t)m[i].width,
 						   "height",
 						   (json_int_t)m[i].height));
+	}
+	ll_text_printable(shown, sizeof(shown), current,
+			  current != NULL ? strlen(current) : 0);
 	reply(c, json_pack("{s:b,s:o,s:s}", "ok", 1, "monitors", a,
-			   "current", current));
+			   "current", shown));
 }
 
 /*

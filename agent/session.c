@@ -261,6 +261,7 @@ static void on_control(struct ll_session_io *io,
 		       const struct ll_control_msg *msg, void *user)
 {
 	struct ll_agent_session *s = user;
+	char shown[LL_TEXT_PRINTABLE_SIZE(LL_CONTROL_MAX_MONITOR_NAME)];
 	char *text;
 
 	switch (msg->type) {
@@ -316,8 +317,10 @@ static void on_control(struct ll_session_io *io,
 		s->n_mons = msg->u.monitors.n;
 		s->mon_current = g_strdup(msg->u.monitors.current);
 		s->mon_serial++;
+		ll_text_printable(shown, sizeof(shown), s->mon_current,
+				  strlen(s->mon_current));
 		ll_info("session %s: %zu monitors, showing %s", s->id,
-			s->n_mons, s->mon_current);
+			s->n_mons, shown);
 		break;
 	default:
 		/* hello, chat, files: nothing to do here yet */

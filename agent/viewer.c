@@ -29,6 +29,7 @@
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 
 struct viewer {
 	struct ll_gui *g;
@@ -47,6 +48,7 @@ struct viewer {
  * line until the next list. */
 static void update_monitors(struct viewer *v)
 {
+	char shown[LL_TEXT_PRINTABLE_SIZE(LL_CONTROL_MAX_MONITOR_NAME)];
 	const struct ll_control_monitor *m;
 	const char *current = NULL, *msg = NULL;
 	unsigned serial = 0, eserial;
@@ -70,10 +72,14 @@ static void update_monitors(struct viewer *v)
 	v->filling = true;
 	gtk_combo_box_text_remove_all(GTK_COMBO_BOX_TEXT(v->monitor));
 	for (i = 0; i < n; i++) {
+		/* The label is shown, the id (the applet's own name) goes
+		 * back in select_monitor. */
+		ll_text_printable(shown, sizeof(shown), m[i].name,
+				  strlen(m[i].name));
 		label = strcmp(m[i].name, "all") == 0 ?
 				g_strdup_printf("Whole screen (%ux%u)",
 						m[i].width, m[i].height) :
-				g_strdup_printf("%s (%ux%u)", m[i].name,
+				g_strdup_printf("%s (%ux%u)", shown,
 						m[i].width, m[i].height);
 		gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(v->monitor),
 					  m[i].name, label);

@@ -32,6 +32,7 @@
 #include "ll_crypto.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 #include "ll_util.h"
 #include "platform.h"
 #include "applet.h"
@@ -40,6 +41,8 @@
 #define SESSION_CONNECT_TIMEOUT_MS 10000
 /* Audit reports must not hold the exit up for long. */
 #define SESSION_EVENT_TIMEOUT_MS 5000
+/* The technician's name and org in our windows: bytes, cut beyond. */
+#define SHOWN_NAME_MAX 256
 
 enum sess_state {
 	S_IDLE = 0,
@@ -138,6 +141,22 @@ static void fill_relay_opts(struct ll_relay_opts *o, const char *url,
 	o->ca_file = ca_file;
 	o->timeout_ms = timeout_ms;
 	o->connect_timeout_ms = SESSION_CONNECT_TIMEOUT_MS;
+}
+
+/*
+ * The technician's name or org as the relay sent them, made fit for the
+ * consent dialog and the session bar by the display rule (ll_text.h);
+ * NULL (shown as "(unknown)") when there is no memory for it.
+ */
+static void make_shown(char **text)
+{
+	char *t;
+
+	if (*text == NULL)
+		return;
+	t = ll_text_printable_new(*text, strlen(*text), SHOWN_NAME_MAX);
+	free(*text);
+	*text = t;
 }
 
 static void update_bar(struct ll_applet_session *s, const char *status)
@@ -1071,6 +1090,8 @@ static void redeem_done(GObject *src, GAsyncResult *res, gpointer data)
 	/* Take the results over. */
 	s->redeem = j->redeem;
 	memset(&j->redeem, 0, sizeof(j->redeem));
+	make_shown(&s->redeem.technician.name);
+	make_shown(&s->redeem.technician.org);
 	ll_session_io_opts_default(&io_opts);
 	io_opts.side = LL_SIDE_APPLET;
 	r = ll_session_io_new(j->stream, &io_opts, &cbs, s, &s->io);

@@ -19,7 +19,9 @@
  *    one per line with the shown one marked; `session monitor` sends
  *    select_monitor, prints the new list, and the snapshot follows the
  *    framebuffer's new size (DesktopSize); an unknown name is the
- *    applet's error in plain words, and the session goes on.
+ *    applet's error in plain words, and the session goes on;
+ *  - a hostile applet's monitor names and refusal (C0, C1 and bidi
+ *    controls) reach stdout and stderr as U+FFFD, never raw.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -166,6 +168,8 @@ struct fa {
 	bool answer_monitors;
 	int n_select;
 	int fb_w, fb_h;
+	/* the refusal of an unknown monitor says this (NULL: the usual) */
+	const char *refusal;
 };
 
 static void fa_flush(struct fa *f)
@@ -493,10 +497,12 @@ static void fa_answer_monitors(struct fa *f)
 				   m->u.select_monitor.name) == 0)
 				known = true;
 		if (!known) {
-			t = g_strdup_printf("no monitor named \"%s\" on this "
-					    "screen (there are: all, DP-1, "
-					    "HDMI-2)",
-					    m->u.select_monitor.name);
+			t = f->refusal != NULL ?
+				    g_strdup(f->refusal) :
+				    g_strdup_printf("no monitor named \"%s\" "
+						    "on this screen (there "
+						    "are: all, DP-1, HDMI-2)",
+						    m->u.select_monitor.name);
 			e.u.error.code = "unknown_monitor";
 			e.u.error.message = t;
 			fa_control(f, &e);
@@ -1145,6 +1151,99 @@ static void test_monitors(void)
 	pin_clear(&p);
 }
 
+/* ---- a hostile applet's words ---- */
+
+#define CSI "\xc2\x9b"   /* U+009B, a C1 control: ESC [ on some terminals */
+#define RLO "\xe2\x80\xae" /* U+202E, right-to-left override */
+#define FFFD "\xef\xbf\xbd"
+
+/* Names the control schema lets through (it keeps C0 out of them). */
+static const struct ll_control_monitor evil_mons[] = {
+	{ "all", 0, 0, 1424, 768 },
+	{ "DP-1" RLO "exe.txt", 400, 0, 1024, 768 },
+	{ CSI "2J" CSI "31mHDMI-2", -400, 100, 400, 300 },
+};
+
+static void assert_nothing_raw(const char *s)
+{
+	g_assert_null(strstr(s, CSI));
+	g_assert_null(strstr(s, RLO));
+	g_assert_null(strchr(s, '\x1b'));
+	g_assert_null(strchr(s, '\x07'));
+	g_assert_true(g_utf8_validate(s, -1, NULL));
+}
+
+static void test_hostile_names(void)
+{
+	struct ll_control_msg mons = { .type = LL_CONTROL_MONITORS };
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m;
+	struct fa *f;
+	uint32_t id;
+
+	g_assert_nonnull(profile);
+	pin_new("view", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	id = m->u.request.id;
+	ll_control_msg_free(m);
+	fa_grant(f, id, LL_CAP_VIEW);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	fa_rfb_open(f);
+	mons.u.monitors.list = (struct ll_control_monitor *)evil_mons;
+	mons.u.monitors.n = G_N_ELEMENTS(evil_mons);
+	mons.u.monitors.current = (char *)evil_mons[2].name;
+	fa_control(f, &mons);
+
+	cli_pumping(&r, f, NULL, profile, "session", "monitors", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "all 1424x768+0+0\n"
+				   "DP-1" FFFD "exe.txt 1024x768+400+0\n"
+				   FFFD "2J" FFFD "31mHDMI-2 "
+				   "400x300-400+100 *\n");
+	assert_nothing_raw(r.out);
+	assert_nothing_raw(r.err);
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "monitors",
+		    p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "\"current\":\"" FFFD "2J" FFFD
+				       "31mHDMI-2\""));
+	assert_nothing_raw(r.out);
+	run_clear(&r);
+
+	/* The applet's refusal, with an OSC title sequence and overrides. */
+	f->answer_monitors = true;
+	f->refusal = "gone\x1b]0;pwned\x07" CSI RLO "!";
+	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id,
+		    "VGA-9", NULL);
+	g_assert_cmpint(r.status, ==, 1);
+	g_assert_nonnull(strstr(r.err, "the applet refused monitor VGA-9: "
+				       "gone" FFFD "]0;pwned" FFFD FFFD FFFD
+				       "!"));
+	assert_nothing_raw(r.err);
+	assert_nothing_raw(r.out);
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "monitor",
+		    p.id, "VGA-9", NULL);
+	g_assert_cmpint(r.status, ==, 1);
+	g_assert_nonnull(strstr(r.out, "\"code\":\"no_monitor\""));
+	assert_nothing_raw(r.out);
+	assert_nothing_raw(r.err);
+	run_clear(&r);
+
+	cli_pumping(&r, f, NULL, profile, "session", "end", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	pin_clear(&p);
+}
+
 static void test_deny(void)
 {
 	struct pin p = { 0 };
@@ -1310,6 +1409,7 @@ int main(int argc, char **argv)
 			test_view_then_control);
 	g_test_add_func("/agent/cli/deny", test_deny);
 	g_test_add_func("/agent/cli/monitors", test_monitors);
+	g_test_add_func("/agent/cli/hostile_names", test_hostile_names);
 	g_test_add_func("/agent/cli/forbidden_encoding",
 			test_forbidden_encoding);
 	g_test_add_func("/agent/cli/timeout_and_end_unjoined",
