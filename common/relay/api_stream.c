@@ -144,6 +144,52 @@ out:
 	return r;
 }
 
+/*
+ * GET /api/v1/stream as an upgrade, a ticket authenticated by the
+ * envelope: claims that side's one stream.  Success is the 101, which the
+ * core sends once the envelope has committed the audit record.
+ */
+void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
+{
+	const struct ll_session *s = ctx->session;
+	int r;
+
+	ll_api_detail_set(ctx, "side", json_string(ctx->side == LL_SIDE_APPLET
+							   ? "applet"
+							   : "agent"));
+	if (ctx->side == LL_SIDE_AGENT && ctx->tech->disabled) {
+		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
+			    "this technician account is disabled");
+		return;
+	}
+	if (s->state == LL_SESSION_ENDED || s->state == LL_SESSION_EXPIRED ||
+	    (s->state == LL_SESSION_WAITING && !s->pin_used &&
+	     s->expires_at <= ctx->now)) {
+		ll_api_detail_set(ctx, "state",
+				  json_string(ll_session_state_name(s->state)));
+		ll_api_fail(ctx, LL_API_NOT_FOUND,
+			    "this session has ended or expired");
+		return;
+	}
+	r = ll_store_session_claim_stream(ctx->relay->store, s->id, ctx->side);
+	if (r == LL_ERR_CONFLICT) {
+		ll_api_fail(ctx, LL_API_CONFLICT,
+			    "this side of the session already has its stream");
+		return;
+	}
+	if (r == LL_ERR_EXPIRED || r == LL_ERR_NOT_FOUND) {
+		ll_api_fail(ctx, LL_API_NOT_FOUND,
+			    "this session has ended or expired");
+		return;
+	}
+	if (r != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return;
+	}
+	ctx->resp->status = 101;
+	ctx->resp->code = LL_API_OK;
+}
+
 void ll_api_stream_paired(struct ll_relay *relay, const char *session_id)
 {
 	struct ll_session *s = NULL;
