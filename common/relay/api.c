@@ -920,3 +920,31 @@ void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
 	api_serve(&ctx);
 	ctx_clear(&ctx);
 }
+
+int ll_api_stream_authorize(struct ll_relay *relay,
+			    const struct ll_api_request *req,
+			    char session_id_out[LL_SESSION_ID_LEN + 1],
+			    enum ll_session_side *side_out,
+			    struct ll_api_response *refusal)
+{
+	struct ll_api_ctx ctx;
+	int r;
+
+	ctx_init(&ctx, relay, req, refusal, true);
+	if (req == NULL || req->http == NULL || req->http->method == NULL) {
+		ll_api_error(refusal, LL_API_INTERNAL, "internal error");
+		return LL_ERR_INTERNAL;
+	}
+	api_serve(&ctx);
+	if (served(&ctx)) {
+		memcpy(session_id_out, ctx.session_id, LL_SESSION_ID_LEN + 1);
+		*side_out = ctx.side;
+		ll_api_response_clear(refusal);
+		r = LL_OK;
+	} else {
+		r = refusal->code == LL_API_INTERNAL ? LL_ERR_INTERNAL
+						     : LL_ERR_AUTH_FAILED;
+	}
+	ctx_clear(&ctx);
+	return r;
+}

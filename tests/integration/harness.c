@@ -509,6 +509,33 @@ char *lh_relay_log(struct lh_relay *r)
 	return text;
 }
 
+int lh_relay_log_count(struct lh_relay *r, const char *needle)
+{
+	g_autofree char *log = lh_relay_log(r);
+	g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
+	int n = 0;
+	guint i;
+
+	for (i = 0; lines[i] != NULL; i++)
+		if (strstr(lines[i], needle) != NULL)
+			n++;
+	return n;
+}
+
+bool lh_relay_wait_log(struct lh_relay *r, const char *needle, int count,
+		       int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (lh_relay_log_count(r, needle) >= count)
+			return true;
+		if (lh_now_ms() > deadline || !lh_relay_alive(r))
+			return false;
+		g_usleep(10 * 1000);
+	}
+}
+
 bool lh_relay_alive(struct lh_relay *r)
 {
 	int st;

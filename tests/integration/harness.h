@@ -81,6 +81,12 @@ void lh_relay_signal(struct lh_relay *r, int sig);
 bool lh_relay_alive(struct lh_relay *r);
 /* The relay's current log as a string (caller frees). */
 char *lh_relay_log(struct lh_relay *r);
+/* How many lines of the current log contain needle. */
+int lh_relay_log_count(struct lh_relay *r, const char *needle);
+/* Waits until at least count lines of the log contain needle: false after
+ * timeout_ms or when the relay exited first. */
+bool lh_relay_wait_log(struct lh_relay *r, const char *needle, int count,
+		       int timeout_ms);
 
 /*
  * Runs `lifeline-relay ARGS... --state-dir DIR` (NULL-terminated args),

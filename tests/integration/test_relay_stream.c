@@ -107,6 +107,11 @@ static void test_third_stream(void)
 	r = stream_try("bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
+	/* One log line per refusal, from the request envelope (the line is
+	 * written before the answer). */
+	g_assert_cmpint(lh_relay_log_count(relay, "unknown ticket"), ==, 1);
+	g_assert_cmpint(lh_relay_log_count(relay, "/api/v1/stream: 401"), ==,
+			0);
 
 	/* The refusals did not disturb the pair. */
 	lh_pair_ping(a, b);
