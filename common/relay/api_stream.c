@@ -132,6 +132,7 @@ void ll_api_periodic(struct ll_relay *relay)
 		n = 0;
 	}
 	for (i = 0; i < n; i++) {
+		ll_info("session %s: PIN expired unredeemed", ids[i]);
 		ll_relay_session_close(relay, ids[i], "PIN expired");
 		free(ids[i]);
 	}

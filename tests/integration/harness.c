@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 
 #include "ll_buf.h"
+#include "ll_build.h"
 
 #define LH_CHUNK (64 * 1024)
 
@@ -461,12 +462,23 @@ void lh_relay_start(struct lh_relay *r)
 	GError *error = NULL;
 	char *argv[] = {
 		(char *)g_getenv("LL_RELAY_BIN"), "serve", "--state-dir",
-		r->state_dir, "--listen", "127.0.0.1:0", NULL
+		r->state_dir, "--listen", "127.0.0.1:0", NULL, NULL, NULL
 	};
 	int64_t deadline;
 	int log_fd, in_fd;
 
 	g_assert_cmpint(r->pid, ==, 0);
+#if LL_TEST_HOOKS
+	/* The relay reads its wall clock's offset from here, at every read;
+	 * lh_relay_clock_advance() moves it. */
+	if (r->clock_file == NULL) {
+		r->clock_file = g_build_filename(r->dir, "clock", NULL);
+		g_assert_true(g_file_set_contents(r->clock_file, "0\n", -1,
+						  NULL));
+	}
+	argv[6] = "--test-clock-file";
+	argv[7] = r->clock_file;
+#endif
 	r->n_starts++;
 	fname = g_strdup_printf("%s-serve-%d.log", r->name, r->n_starts);
 	g_free(r->log_path);
@@ -553,6 +565,23 @@ bool lh_relay_alive(struct lh_relay *r)
 	return false;
 }
 
+bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds)
+{
+	g_autofree char *text = NULL;
+
+	if (!LL_TEST_HOOKS)
+		return false;
+	g_assert_nonnull(r->clock_file);
+	g_assert_cmpint(seconds, >=, 0);
+	r->clock_offset += seconds;
+	text = g_strdup_printf("%" G_GINT64_FORMAT "\n", r->clock_offset);
+	/* by rename: the relay never reads half a number */
+	g_assert_true(g_file_set_contents(r->clock_file, text, -1, NULL));
+	g_test_message("relay %s: wall clock now %" G_GINT64_FORMAT
+		       " s ahead", r->name, r->clock_offset);
+	return true;
+}
+
 void lh_relay_signal(struct lh_relay *r, int sig)
 {
 	g_assert_cmpint(r->pid, >, 0);
@@ -599,6 +628,7 @@ void lh_relay_free(struct lh_relay *r)
 	g_free(r->key_file);
 	g_free(r->conf_extra);
 	g_free(r->log_path);
+	g_free(r->clock_file);
 	g_free(r);
 }
 

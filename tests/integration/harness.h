@@ -54,6 +54,8 @@ struct lh_relay {
 	char *key_file;
 	char *conf_extra;     /* extra [relay] lines */
 	char *log_path;       /* log of the current serve process */
+	char *clock_file;     /* dir/clock: the test clock's offset */
+	int64_t clock_offset; /* seconds the relay's wall clock is ahead */
 	GPid pid;             /* 0 when not running */
 	uint16_t port;
 	int n_starts;
@@ -73,6 +75,13 @@ void lh_relay_start(struct lh_relay *r);
 /* SIGTERM and wait up to timeout_ms: the exit status (0..255), or -1 if it
  * died by a signal, or -2 if it had to be killed after the timeout. */
 int lh_relay_stop(struct lh_relay *r, int timeout_ms);
+/*
+ * Moves the relay's wall clock (ll_now_unix) forward by seconds, at once,
+ * and keeps it there across restarts.  Only in a build with
+ * -Dtest_hooks=true, where lh_relay_start runs the relay with its test
+ * clock; elsewhere returns false and does nothing (the test skips).
+ */
+bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds);
 /* Kills a still running relay (SIGKILL) and frees. NULL ok. */
 void lh_relay_free(struct lh_relay *r);
 /* Sends a signal to the running relay. */
