@@ -891,6 +891,18 @@ int lh_conn_wait_closed(struct lh_conn *c, int timeout_ms)
 	}
 }
 
+int lh_conn_end(struct lh_conn *c, int timeout_ms)
+{
+	int rv;
+
+	/* The relay frees its side (and its per-address slot) before its
+	 * close reaches us. */
+	g_assert_cmpint(shutdown(c->fd, SHUT_WR), ==, 0);
+	rv = lh_conn_wait_closed(c, timeout_ms);
+	lh_conn_free(c);
+	return rv;
+}
+
 int lh_fd_wait_closed(int fd, int timeout_ms, size_t *nbytes_seen)
 {
 	int64_t deadline = lh_now_ms() + timeout_ms;
@@ -1511,6 +1523,18 @@ bool lh_end_join(struct lh_end *e)
 	if (e->err[0] != '\0')
 		g_test_message("transfer end: %s", e->err);
 	return e->err[0] == '\0';
+}
+
+bool lh_end_wait_recvd(struct lh_end *e, uint64_t n, int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	while (atomic_load(&e->recvd) < n) {
+		if (lh_now_ms() > deadline)
+			return false;
+		g_usleep(5 * 1000);
+	}
+	return true;
 }
 
 /* ---- metrics ---- */

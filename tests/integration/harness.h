@@ -148,6 +148,10 @@ int lh_conn_read(struct lh_conn *c, void *buf, size_t len, size_t *nread);
 /* Waits until the peer closes (reads and drops data meanwhile).  LL_OK
  * when closed (cleanly or by reset), LL_ERR_TIMEOUT otherwise. */
 int lh_conn_wait_closed(struct lh_conn *c, int timeout_ms);
+/* Ends our side (TCP FIN) and waits until the relay has closed its side,
+ * that is, has let go of the connection; then frees c.  LL_OK or
+ * LL_ERR_TIMEOUT. */
+int lh_conn_end(struct lh_conn *c, int timeout_ms);
 /* The same for a plain socket. */
 int lh_fd_wait_closed(int fd, int timeout_ms, size_t *nbytes_seen);
 
@@ -261,6 +265,9 @@ void lh_end_start(struct lh_end *e, struct lh_conn *c, uint64_t send_total,
 		  bool start_paused);
 /* Joins; returns true when the end finished without error. */
 bool lh_end_join(struct lh_end *e);
+/* Waits until the end has received at least n bytes: false after
+ * timeout_ms. */
+bool lh_end_wait_recvd(struct lh_end *e, uint64_t n, int timeout_ms);
 
 /* ---- metrics ---- */
 /* Sum of every sample of /metrics whose "name{labels}" contains each of
