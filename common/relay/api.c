@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * API dispatch: routing, strict JSON bodies, bearer tokens, and the rule
- * that every request leaves exactly one audit record, durable before a
- * 2xx answer is produced (see api.h).
+ * The API's one route table and the envelope every request runs in:
+ * rate limit sync, transaction, authentication, handler, and the rule that
+ * every request leaves exactly one audit record, durable before a 2xx
+ * (or the stream's 101) answer is produced (see api.h).  Also the shared
+ * helpers: strict JSON bodies, bearer tokens and tickets.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +17,6 @@
 #include "ratelimit.h"
 #include "relay.h"
 #include "api.h"
-
-#define API_PREFIX "/api/v1/"
 
 /* ---- small helpers ---- */
 enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
@@ -259,9 +259,10 @@ schema:
 	return LL_ERR_SCHEMA;
 }
 
-/* ---- bearer tokens ---- */
-int ll_api_auth_technician(struct ll_api_ctx *ctx,
-			   struct ll_technician **tech_out)
+/* ---- bearer tokens and tickets ---- */
+/* The bearer token's technician: 401 unauthorized / 403 account_disabled
+ * filled on failure (returns < 0).  Sets the audit actor and org. */
+static int auth_token(struct ll_api_ctx *ctx, struct ll_technician **tech_out)
 {
 	struct ll_relay *relay = ctx->relay;
 	const char *bearer = ll_http_request_bearer(ctx->req->http);
@@ -417,136 +418,333 @@ static int ctx_audit(struct ll_api_ctx *ctx)
 			    ctx->detail);
 }
 
-/* ---- routing ---- */
-enum route {
-	R_NONE,
-	R_LOGIN,
-	R_LOGOUT,
-	R_SESSIONS,
-	R_SESSION,
-	R_SESSION_EVENTS,
-	R_REDEEM,
-	R_STREAM,
+/*
+ * A session ticket as the bearer: the ticket's session and side, and the
+ * actor ("applet", or the session's technician for the agent's ticket).
+ * LL_ERR_NOT_FOUND with nothing filled when the bearer is no ticket, so
+ * the caller may try it as a token.
+ */
+static int auth_ticket(struct ll_api_ctx *ctx, const char *bearer)
+{
+	struct ll_relay *relay = ctx->relay;
+	enum ll_side side = LL_SIDE_AGENT;
+	struct ll_session *s = NULL;
+	uint8_t hash[LL_HASH_LEN];
+	int r;
+
+	r = ll_secret_hash(bearer, hash);
+	if (r == LL_OK)
+		r = ll_store_session_find_by_ticket(relay->store, hash, &s,
+						    &side);
+	ll_wipe(hash, sizeof(hash));
+	if (r == LL_ERR_NOT_FOUND)
+		return r;
+	if (r != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return r;
+	}
+	ctx->by_ticket = true;
+	ctx->side = side;
+	ctx->session = s;
+	ctx->org_id = s->org_id;
+	if (ctx->session_id[0] == '\0')
+		memcpy(ctx->session_id, s->id, sizeof(ctx->session_id));
+	if (side == LL_SIDE_APPLET) {
+		snprintf(ctx->actor, sizeof(ctx->actor), "applet");
+		return LL_OK;
+	}
+	if (ll_store_technician_get(relay->store, s->technician_id,
+				    &ctx->tech) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return LL_ERR_INTERNAL;
+	}
+	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
+		 ctx->tech->username);
+	return LL_OK;
+}
+
+/* ---- the route table ---- */
+
+/* Who may call a route; the envelope checks it before the handler runs. */
+enum api_auth {
+	AUTH_NONE,             /* the handler judges (login, PIN redeem) */
+	AUTH_TOKEN,            /* a technician's bearer token: ctx->tech */
+	AUTH_ADMIN,            /* the same, with the admin permission */
+	AUTH_TICKET,           /* a session ticket: ctx->session, side */
+	AUTH_TICKET_OR_TOKEN,  /* either side's ticket, or a token */
 };
 
-/* Splits /api/v1/... into a route; *id points into path for sessions. */
-static enum route route_of(const char *path, char id[LL_SESSION_ID_LEN + 1],
-			   bool *id_ok)
-{
-	const char *rest, *slash;
-	size_t n;
+/* Route flags. */
+#define ROUTE_UPGRADE 0x1     /* served as the stream upgrade (101) only */
 
-	*id_ok = false;
-	if (path == NULL || strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
-		return R_NONE;
-	rest = path + strlen(API_PREFIX);
-	if (strcmp(rest, "login") == 0)
-		return R_LOGIN;
-	if (strcmp(rest, "logout") == 0)
-		return R_LOGOUT;
-	if (strcmp(rest, "sessions") == 0)
-		return R_SESSIONS;
-	if (strcmp(rest, "pins/redeem") == 0)
-		return R_REDEEM;
-	if (strcmp(rest, "stream") == 0)
-		return R_STREAM;
-	if (strncmp(rest, "sessions/", 9) != 0)
-		return R_NONE;
-	rest += 9;
-	slash = strchr(rest, '/');
-	n = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (n == 0)
-		return R_NONE;
-	if (slash != NULL && strcmp(slash, "/events") != 0)
-		return R_NONE;
-	if (n == LL_SESSION_ID_LEN) {
-		memcpy(id, rest, n);
-		id[n] = '\0';
-		*id_ok = ll_api_session_id_valid(id);
-	}
-	/* a malformed id is a 404 from the handler, not an unknown route */
-	if (!*id_ok)
-		id[0] = '\0';
-	return slash ? R_SESSION_EVENTS : R_SESSION;
+struct api_route {
+	const char *method;
+	const char *pattern;
+	enum api_auth auth;
+	const char *action;    /* audit action; audit exports show it */
+	void (*handler)(struct ll_api_ctx *ctx);
+	unsigned flags;
+};
+
+/*
+ * How to add an endpoint: one row here plus one handler.
+ *
+ * The handler, `void ll_api_handle_NAME(struct ll_api_ctx *ctx)` in an
+ * api_*.c file and declared in api.h, does the work and fills ctx->resp
+ * (status 2xx and code LL_API_OK, or ll_api_fail()) and the audit detail
+ * (ll_api_detail_set(); never secrets).  It does not authenticate, open a
+ * transaction, write the audit record or log a refusal: the envelope
+ * (api_serve below) does that, the same for every row:
+ *   begin -> authenticate -> handler -> audit -> commit,
+ * and on any refusal: rollback, a refusal record of its own, one log line.
+ *
+ * A row says:
+ *  - method and path pattern: '/'-separated segments, each a literal or
+ *    a typed placeholder from placeholders[] below: "{id}" a session id,
+ *    "{org}" an org name, "{name}" a technician's or channel's name.  The
+ *    handler reads captured values with ll_api_param(ctx, "id"), NULL
+ *    when the segment is not a valid value of its kind.  A path some row
+ *    matches with another method answers 405 with Allow listing them all;
+ *    a path no row matches answers 404.
+ *  - auth: AUTH_NONE, AUTH_TOKEN, AUTH_ADMIN (403 forbidden without the
+ *    admin permission), AUTH_TICKET or AUTH_TICKET_OR_TOKEN; the answers
+ *    (401 unauthorized, 403 account_disabled ...) come from the envelope.
+ *  - action: the audit action ("session.create"); part of the contract.
+ *  - flags: ROUTE_UPGRADE when the row is only served as a stream upgrade
+ *    and succeeds with the 101 (the core checks the Upgrade headers
+ *    first and switches protocols after).
+ * A per-address rate limit is the handler's first call
+ * (ll_api_ratelimit_check), so that its refusal names the handler's actor.
+ */
+static const struct api_route routes[] = {
+	/* method, pattern, auth, action, handler, flags */
+	{ "POST", "/api/v1/login", AUTH_NONE, "login",
+	  ll_api_handle_login, 0 },
+	{ "POST", "/api/v1/logout", AUTH_TOKEN, "logout",
+	  ll_api_handle_logout, 0 },
+	{ "GET", "/api/v1/sessions", AUTH_TOKEN, "session.list",
+	  ll_api_handle_session_list, 0 },
+	{ "POST", "/api/v1/sessions", AUTH_TOKEN, "session.create",
+	  ll_api_handle_session_create, 0 },
+	{ "DELETE", "/api/v1/sessions/{id}", AUTH_TOKEN, "session.delete",
+	  ll_api_handle_session_delete, 0 },
+	{ "POST", "/api/v1/sessions/{id}/events", AUTH_TICKET_OR_TOKEN,
+	  "session.event", ll_api_handle_session_event, 0 },
+	{ "POST", "/api/v1/pins/redeem", AUTH_NONE, "pin.redeem",
+	  ll_api_handle_pin_redeem, 0 },
+	{ "GET", "/api/v1/stream", AUTH_TICKET, "stream.open",
+	  ll_api_handle_stream_open, ROUTE_UPGRADE },
+};
+
+/* ---- path patterns ---- */
+
+/* Org, technician and channel names in a path: percent-decoded, no
+ * control bytes; whether one exists is the handler's question. */
+static bool name_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return i > 0;
 }
 
-static const char *route_action(enum route r, const char *method)
+static const struct {
+	const char *name;      /* "{id}" in a pattern */
+	bool decode;           /* %XX escapes allowed (and decoded) */
+	bool (*valid)(const char *value);
+} placeholders[] = {
+	{ "id", false, ll_api_session_id_valid },
+	{ "org", true, name_valid },
+	{ "name", true, name_valid },
+};
+
+static int hex_digit(char c)
 {
-	switch (r) {
-	case R_LOGIN:
-		return "login";
-	case R_LOGOUT:
-		return "logout";
-	case R_SESSIONS:
-		return strcmp(method, "GET") == 0 ? "session.list"
-						  : "session.create";
-	case R_SESSION:
-		return "session.delete";
-	case R_SESSION_EVENTS:
-		return "session.event";
-	case R_REDEEM:
-		return "pin.redeem";
-	case R_STREAM:
-		return "stream.open";
-	default:
-		return "request";
-	}
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
-static bool method_allowed(enum route r, const char *m, const char **allow)
+/* Copies (decoding %XX when asked) seg[0..n) into out; false when it does
+ * not fit or an escape is malformed or a NUL. */
+static bool segment_copy(const char *seg, size_t n, bool decode,
+			 char out[LL_API_PARAM_MAX + 1])
 {
-	switch (r) {
-	case R_SESSIONS:
-		*allow = "GET, POST";
-		return strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0;
-	case R_SESSION:
-		*allow = "DELETE";
-		return strcmp(m, "DELETE") == 0;
-	case R_STREAM:
-		*allow = "GET";
-		return strcmp(m, "GET") == 0;
-	default:
-		*allow = "POST";
-		return strcmp(m, "POST") == 0;
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		char c = seg[i];
+
+		if (c == '%') {
+			if (!decode || i + 2 >= n)
+				return false;
+			hi = hex_digit(seg[i + 1]);
+			lo = hex_digit(seg[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (o == LL_API_PARAM_MAX)
+			return false;
+		out[o++] = c;
 	}
+	out[o] = '\0';
+	return true;
 }
 
-static void run_handler(struct ll_api_ctx *ctx, enum route r,
-			const char *id, bool id_ok)
+/*
+ * Does path match pattern?  Literal segments match byte for byte; a
+ * placeholder matches any non-empty segment, which is captured into
+ * params (when not NULL) with its validity.  Unknown placeholders never
+ * match (a typo in a row shows up as that row's 404 in the tests).
+ */
+static bool route_match(const char *pattern, const char *path,
+			struct ll_api_param *params, size_t *n_params)
 {
-	const char *method = ctx->req->http->method;
+	const char *p = pattern, *q = path;
+	size_t n = 0, pl, ql, k;
 
-	switch (r) {
-	case R_LOGIN:
-		ll_api_handle_login(ctx);
-		break;
-	case R_LOGOUT:
-		ll_api_handle_logout(ctx);
-		break;
-	case R_SESSIONS:
-		if (strcmp(method, "GET") == 0)
-			ll_api_handle_session_list(ctx);
-		else
-			ll_api_handle_session_create(ctx);
-		break;
-	case R_SESSION:
-		ll_api_handle_session_delete(ctx, id_ok ? id : NULL);
-		break;
-	case R_SESSION_EVENTS:
-		ll_api_handle_session_event(ctx, id_ok ? id : NULL);
-		break;
-	case R_REDEEM:
-		ll_api_handle_pin_redeem(ctx);
-		break;
-	case R_STREAM:
-		ll_api_fail(ctx, LL_API_BAD_REQUEST,
-			    "the stream needs Connection: Upgrade and "
-			    "Upgrade: lifeline/1");
-		break;
-	default:
-		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such API endpoint");
-		break;
+	if (path == NULL)
+		return false;
+	for (;;) {
+		if (*p != '/' || *q != '/')
+			break;
+		p++;
+		q++;
+		pl = strcspn(p, "/");
+		ql = strcspn(q, "/");
+		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+			for (k = 0; k < LL_ARRAY_SIZE(placeholders); k++)
+				if (strlen(placeholders[k].name) == pl - 2 &&
+				    memcmp(placeholders[k].name, p + 1,
+					   pl - 2) == 0)
+					break;
+			if (k == LL_ARRAY_SIZE(placeholders) || ql == 0 ||
+			    n == LL_API_PARAMS_MAX)
+				return false;
+			if (params != NULL) {
+				struct ll_api_param *pa = &params[n];
+
+				pa->name = placeholders[k].name;
+				pa->valid = segment_copy(q, ql,
+							 placeholders[k].decode,
+							 pa->value) &&
+					    placeholders[k].valid(pa->value);
+				if (!pa->valid)
+					pa->value[0] = '\0';
+			}
+			n++;
+		} else if (pl != ql || memcmp(p, q, pl) != 0) {
+			return false;
+		}
+		p += pl;
+		q += ql;
 	}
+	if (*p != '\0' || *q != '\0')
+		return false;
+	if (n_params != NULL)
+		*n_params = n;
+	return true;
+}
+
+const char *ll_api_param(const struct ll_api_ctx *ctx, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_params; i++)
+		if (strcmp(ctx->params[i].name, name) == 0)
+			return ctx->params[i].valid ? ctx->params[i].value
+						    : NULL;
+	return NULL;
+}
+
+/*
+ * The row for this method and path, its placeholders captured into ctx.
+ * NULL when none: allow then lists the methods of the rows whose pattern
+ * matches the path ("" when none does: 404, else 405).
+ */
+static const struct api_route *route_find(struct ll_api_ctx *ctx,
+					  char *allow, size_t allow_len)
+{
+	const struct ll_http_request *http = ctx->req->http;
+	size_t i, used = 0;
+	int n;
+
+	allow[0] = '\0';
+	for (i = 0; i < LL_ARRAY_SIZE(routes); i++) {
+		if (!route_match(routes[i].pattern, http->path, NULL, NULL))
+			continue;
+		if (strcmp(routes[i].method, http->method) == 0) {
+			route_match(routes[i].pattern, http->path,
+				    ctx->params, &ctx->n_params);
+			return &routes[i];
+		}
+		n = snprintf(allow + used, allow_len - used, "%s%s",
+			     used > 0 ? ", " : "", routes[i].method);
+		if (n > 0 && (size_t)n < allow_len - used)
+			used += (size_t)n;
+	}
+	return NULL;
+}
+
+/* ---- the envelope ---- */
+
+/* What the route's auth asks for; fills the refusal and returns < 0. */
+static int authenticate(struct ll_api_ctx *ctx, enum api_auth auth)
+{
+	const char *bearer = ll_http_request_bearer(ctx->req->http);
+	int r;
+
+	switch (auth) {
+	case AUTH_NONE:
+		return LL_OK;
+	case AUTH_TOKEN:
+		return auth_token(ctx, &ctx->tech);
+	case AUTH_ADMIN:
+		if ((r = auth_token(ctx, &ctx->tech)) != 0)
+			return r;
+		if (!ctx->tech->is_admin) {
+			ll_api_fail(ctx, LL_API_FORBIDDEN,
+				    "this needs the admin permission");
+			return LL_ERR_AUTH_FAILED;
+		}
+		return LL_OK;
+	case AUTH_TICKET:
+		if (bearer == NULL || bearer[0] == '\0') {
+			ll_api_fail(ctx, LL_API_UNAUTHORIZED,
+				    "a stream needs Authorization: Bearer "
+				    "TICKET");
+			return LL_ERR_AUTH_FAILED;
+		}
+		r = auth_ticket(ctx, bearer);
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_api_fail(ctx, LL_API_UNAUTHORIZED,
+				    "unknown ticket");
+			return LL_ERR_AUTH_FAILED;
+		}
+		return r;
+	case AUTH_TICKET_OR_TOKEN:
+		if (bearer == NULL || bearer[0] == '\0') {
+			ll_api_fail(ctx, LL_API_UNAUTHORIZED,
+				    "this request needs Authorization: Bearer "
+				    "with a ticket or token");
+			return LL_ERR_AUTH_FAILED;
+		}
+		r = auth_ticket(ctx, bearer);
+		if (r == LL_ERR_NOT_FOUND)
+			r = auth_token(ctx, &ctx->tech);
+		return r;
+	}
+	ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	return LL_ERR_INTERNAL;
 }
 
 static void log_refusal(const struct ll_api_ctx *ctx)
@@ -566,87 +764,128 @@ static void log_refusal(const struct ll_api_ctx *ctx)
 	resp->logged = true; /* one line per refusal: the core stays quiet */
 }
 
-void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
-		     struct ll_api_response *resp)
+static void ctx_init(struct ll_api_ctx *ctx, struct ll_relay *relay,
+		     const struct ll_api_request *req,
+		     struct ll_api_response *resp, bool upgrade)
 {
-	struct ll_api_ctx ctx;
-	char id[LL_SESSION_ID_LEN + 1] = "";
-	const char *allow = NULL;
-	char hdr[64];
-	enum route r;
-	bool id_ok, in_tx = false;
-
 	memset(resp, 0, sizeof(*resp));
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.relay = relay;
-	ctx.req = req;
-	ctx.resp = resp;
-	ctx.now = ll_now_unix();
-	snprintf(ctx.actor, sizeof(ctx.actor), "anonymous");
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->relay = relay;
+	ctx->req = req;
+	ctx->resp = resp;
+	ctx->upgrade = upgrade;
+	ctx->now = ll_now_unix();
+	ctx->action = "request";
+	snprintf(ctx->actor, sizeof(ctx->actor), "anonymous");
+}
 
-	if (req == NULL || req->http == NULL || req->http->method == NULL) {
-		ll_api_error(resp, LL_API_INTERNAL, "internal error");
-		return;
-	}
-	r = route_of(req->http->path, id, &id_ok);
-	ctx.action = route_action(r, req->http->method);
-	if (r == R_NONE) {
-		ll_api_detail_set(&ctx, "method",
-				  ll_api_json_text(req->http->method, 16));
-		ll_api_detail_set(&ctx, "path",
-				  ll_api_json_text(req->http->path, 128));
-	}
-	if (id_ok)
-		memcpy(ctx.session_id, id, sizeof(id));
+static void ctx_clear(struct ll_api_ctx *ctx)
+{
+	json_decref(ctx->detail);
+	ll_technician_free(ctx->tech);
+	ll_session_free(ctx->session);
+	ctx->detail = NULL;
+	ctx->tech = NULL;
+	ctx->session = NULL;
+}
 
-	if (r != R_NONE && !method_allowed(r, req->http->method, &allow)) {
-		ll_api_fail(&ctx, LL_API_METHOD_NOT_ALLOWED,
+/* Did the handler succeed, as this kind of request succeeds? */
+static bool served(const struct ll_api_ctx *ctx)
+{
+	const struct ll_api_response *resp = ctx->resp;
+
+	if (resp->code != LL_API_OK)
+		return false;
+	if (ctx->upgrade)
+		return resp->status == 101;
+	return resp->status >= 200 && resp->status < 300;
+}
+
+/*
+ * The one envelope of every request, plain or stream upgrade: route,
+ * transaction, authentication, handler, then the audit record committed
+ * with the action before the answer (2xx, or the 101) leaves; a refusal
+ * is rolled back, recorded on its own and logged once.
+ */
+static void api_serve(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+	const struct ll_http_request *http = ctx->req->http;
+	struct ll_api_response *resp = ctx->resp;
+	const struct api_route *route;
+	char allow[96], hdr[128];
+	const char *id;
+	bool in_tx = false;
+
+	route = route_find(ctx, allow, sizeof(allow));
+	if (route == NULL) {
+		ll_api_detail_set(ctx, "method",
+				  ll_api_json_text(http->method, 16));
+		ll_api_detail_set(ctx, "path",
+				  ll_api_json_text(http->path, 128));
+		if (allow[0] == '\0') {
+			ll_api_fail(ctx, LL_API_NOT_FOUND,
+				    "no such API endpoint");
+			goto refused;
+		}
+		ll_api_fail(ctx, LL_API_METHOD_NOT_ALLOWED,
 			    "this method is not allowed here");
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
 		resp->extra_headers = strdup(hdr);
-		ll_api_detail_set(&ctx, "method",
-				  ll_api_json_text(req->http->method, 16));
+		goto refused;
+	}
+	ctx->action = route->action;
+	/* The session a path names is the audit record's session. */
+	if ((id = ll_api_param(ctx, "id")) != NULL)
+		memcpy(ctx->session_id, id, sizeof(ctx->session_id));
+
+	if (!(route->flags & ROUTE_UPGRADE) != !ctx->upgrade) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    ctx->upgrade ? "only /api/v1/stream can be upgraded"
+					 : "the stream needs Connection: "
+					   "Upgrade and Upgrade: lifeline/1");
 		goto refused;
 	}
 	if (relay->store == NULL || ll_api_ratelimits_sync(relay) != 0) {
-		ll_api_fail(&ctx, LL_API_INTERNAL, "internal error");
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto refused;
 	}
 	if (ll_store_begin(relay->store) != 0) {
-		ll_api_fail(&ctx, LL_API_INTERNAL, "internal error");
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto refused;
 	}
 	in_tx = true;
-	run_handler(&ctx, r, id, id_ok);
-	if (resp->code != LL_API_OK || resp->status >= 300)
+	if (authenticate(ctx, route->auth) != 0)
+		goto refused;
+	route->handler(ctx);
+	if (!served(ctx))
 		goto refused;
 
 	/* Success: the audit record commits together with the action. */
-	if (ctx_audit(&ctx) != 0 || ll_store_commit(relay->store) != 0) {
+	if (ctx_audit(ctx) != 0 || ll_store_commit(relay->store) != 0) {
 		ll_store_rollback(relay->store);
 		in_tx = false;
 		ll_error("%s from %s: the audit record could not be written; "
 			 "answering 500",
-			 ctx.action, req->source_ip ? req->source_ip : "?");
-		ll_api_fail(&ctx, LL_API_INTERNAL,
+			 ctx->action,
+			 ctx->req->source_ip ? ctx->req->source_ip : "?");
+		ll_api_fail(ctx, LL_API_INTERNAL,
 			    "internal error: the action was not recorded");
-		ctx.close_after = false;
+		ctx->close_after = false;
 		goto refused;
 	}
-	in_tx = false;
-	if (ctx.close_after) {
-		ll_relay_session_close(relay, ctx.session_id,
-				       ctx.close_reason);
+	if (ctx->close_after) {
+		ll_relay_session_close(relay, ctx->session_id,
+				       ctx->close_reason);
 		/* A session without streams is ended here; one with streams
 		 * was ended (with its byte counts) by the core already. */
-		if (ll_store_session_end(relay->store, ctx.session_id,
-					 ll_now_unix(), ctx.close_reason, 0,
+		if (ll_store_session_end(relay->store, ctx->session_id,
+					 ll_now_unix(), ctx->close_reason, 0,
 					 0) != 0)
 			ll_error("session %s: cannot record its end: %s",
-				 ctx.session_id,
+				 ctx->session_id,
 				 ll_store_errmsg(relay->store));
 	}
-	json_decref(ctx.detail);
 	return;
 
 refused:
@@ -655,9 +894,50 @@ refused:
 	if (in_tx)
 		ll_store_rollback(relay->store);
 	if (resp->code == LL_API_OK)
-		ll_api_fail(&ctx, LL_API_INTERNAL, "internal error");
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 	if (relay->store != NULL)
-		ctx_audit(&ctx);
-	log_refusal(&ctx);
-	json_decref(ctx.detail);
+		ctx_audit(ctx);
+	log_refusal(ctx);
+}
+
+void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
+		     struct ll_api_response *resp)
+{
+	struct ll_api_ctx ctx;
+
+	ctx_init(&ctx, relay, req, resp, false);
+	if (req == NULL || req->http == NULL || req->http->method == NULL) {
+		ll_api_error(resp, LL_API_INTERNAL, "internal error");
+		return;
+	}
+	api_serve(&ctx);
+	ctx_clear(&ctx);
+}
+
+int ll_api_stream_authorize(struct ll_relay *relay,
+			    const struct ll_api_request *req,
+			    char session_id_out[LL_SESSION_ID_LEN + 1],
+			    enum ll_side *side_out,
+			    struct ll_api_response *refusal)
+{
+	struct ll_api_ctx ctx;
+	int r;
+
+	ctx_init(&ctx, relay, req, refusal, true);
+	if (req == NULL || req->http == NULL || req->http->method == NULL) {
+		ll_api_error(refusal, LL_API_INTERNAL, "internal error");
+		return LL_ERR_INTERNAL;
+	}
+	api_serve(&ctx);
+	if (served(&ctx)) {
+		memcpy(session_id_out, ctx.session_id, LL_SESSION_ID_LEN + 1);
+		*side_out = ctx.side;
+		ll_api_response_clear(refusal);
+		r = LL_OK;
+	} else {
+		r = refusal->code == LL_API_INTERNAL ? LL_ERR_INTERNAL
+						     : LL_ERR_AUTH_FAILED;
+	}
+	ctx_clear(&ctx);
+	return r;
 }

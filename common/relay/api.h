@@ -2,12 +2,16 @@
 /*
  * Private to the API half of the relay (api*.c, state.c, cmd_*.c).
  *
- * Every API request runs as one action: ll_api_dispatch() opens a store
- * transaction, the handler does its work and fills the response plus an
- * audit description (struct ll_api_ctx), then dispatch appends exactly one
- * audit record and commits before the answer leaves.  A refusal rolls the
- * action back and is audited on its own; a failed audit turns a success
- * into 500 internal.
+ * Every API request, the stream upgrade included, runs as one action
+ * through one envelope (api.c): the route table names its method, path
+ * pattern, authentication, audit action and handler; the envelope opens
+ * a store transaction and authenticates as the route says, the
+ * handler does its work and fills the response plus an audit description
+ * (struct ll_api_ctx), then the envelope appends exactly one audit record
+ * and commits before the answer (2xx, or 101 for the stream) leaves.  A
+ * refusal rolls the action back and is audited on its own; a failed audit
+ * turns a success into 500 internal.  How to add an endpoint: see the
+ * comment above the route table in api.c.
  */
 #ifndef LL_RELAY_API_H
 #define LL_RELAY_API_H
@@ -22,12 +26,32 @@
 #include "ll_store.h"
 
 #define LL_API_ACTOR_MAX 160
+/* Placeholders a path pattern may have, and a captured value's bytes. */
+#define LL_API_PARAMS_MAX 4
+#define LL_API_PARAM_MAX 128
+
+/* A value captured from the path by a placeholder of the route. */
+struct ll_api_param {
+	const char *name;                   /* "id", "org", "name" */
+	char value[LL_API_PARAM_MAX + 1];   /* decoded, valid for its kind */
+	bool valid;                         /* false: see ll_api_param() */
+};
 
 struct ll_api_ctx {
 	struct ll_relay *relay;
 	const struct ll_api_request *req;
 	struct ll_api_response *resp;
 	int64_t now;
+	bool upgrade;                       /* serving the stream upgrade */
+	struct ll_api_param params[LL_API_PARAMS_MAX];
+	size_t n_params;
+	/* who the envelope authenticated, as the route asked; owned */
+	struct ll_technician *tech;         /* the token's technician, or
+					     * an agent-side ticket's */
+	bool by_ticket;                     /* session and side are the
+					     * ticket's */
+	enum ll_side side;
+	struct ll_session *session;         /* the session acted on, if any */
 	/* audit record of this request */
 	const char *action;                 /* "login", "session.create" */
 	char actor[LL_API_ACTOR_MAX];       /* "technician:alice", "applet" */
@@ -67,10 +91,12 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 		      const struct ll_api_field *fields, bool allow_empty,
 		      json_t **out);
 
-/* The bearer token's technician: 401 unauthorized / 403 account_disabled
- * filled on failure (returns < 0).  Sets the audit actor and org. */
-int ll_api_auth_technician(struct ll_api_ctx *ctx,
-			   struct ll_technician **tech_out);
+/*
+ * The value the route's placeholder `name` captured, or NULL when its
+ * segment is not a valid value of that kind (a malformed session id):
+ * handlers answer NULL like an unknown value, so the two look the same.
+ */
+const char *ll_api_param(const struct ll_api_ctx *ctx, const char *name);
 
 /* Permissions of a technician as a JSON array (new reference). */
 json_t *ll_api_permissions_json(const struct ll_technician *t);
@@ -92,14 +118,15 @@ int ll_api_audit(struct ll_relay *relay, int64_t org_id, const char *actor,
 		 const char *source_ip, const char *session_id,
 		 json_t *detail);
 
-/* ---- handlers (api_login.c, api_sessions.c, api_pins.c) ---- */
+/* ---- handlers, one per row of the route table (api.c) ---- */
 void ll_api_handle_login(struct ll_api_ctx *ctx);
 void ll_api_handle_logout(struct ll_api_ctx *ctx);
 void ll_api_handle_session_create(struct ll_api_ctx *ctx);
 void ll_api_handle_session_list(struct ll_api_ctx *ctx);
-void ll_api_handle_session_delete(struct ll_api_ctx *ctx, const char *id);
-void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id);
+void ll_api_handle_session_delete(struct ll_api_ctx *ctx);
+void ll_api_handle_session_event(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
+void ll_api_handle_stream_open(struct ll_api_ctx *ctx);
 
 /* Makes sure relay->rl_login / rl_redeem exist and follow relay->cfg. */
 int ll_api_ratelimits_sync(struct ll_relay *relay);

@@ -139,14 +139,11 @@ void ll_api_handle_logout(struct ll_api_ctx *ctx)
 	static const struct ll_api_field fields[] = {
 		{ NULL, 0, false, 0 },
 	};
-	struct ll_technician *t = NULL;
 	json_t *body = NULL;
 	uint8_t hash[LL_HASH_LEN];
 	const char *bearer;
 
 	memset(hash, 0, sizeof(hash));
-	if (ll_api_auth_technician(ctx, &t) != 0)
-		goto out;
 	if (ll_api_parse_body(ctx, fields, true, &body) != 0)
 		goto out;
 	bearer = ll_http_request_bearer(ctx->req->http);
@@ -159,6 +156,5 @@ void ll_api_handle_logout(struct ll_api_ctx *ctx)
 	ctx->resp->code = LL_API_OK;
 out:
 	ll_wipe(hash, sizeof(hash));
-	ll_technician_free(t);
 	json_decref(body);
 }

@@ -22,7 +22,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 		{ NULL, 0, false, 0 },
 	};
 	struct ll_relay *relay = ctx->relay;
-	struct ll_technician *t = NULL;
+	const struct ll_technician *t = ctx->tech;
 	struct ll_session_new sn;
 	json_t *body = NULL;
 	const char *lock;
@@ -36,8 +36,6 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	memset(pin, 0, sizeof(pin));
 	memset(pin_mac, 0, sizeof(pin_mac));
 	memset(ticket_hash, 0, sizeof(ticket_hash));
-	if (ll_api_auth_technician(ctx, &t) != 0)
-		goto out;
 	if (ll_api_parse_body(ctx, fields, true, &body) != 0)
 		goto out;
 	lock = json_string_value(json_object_get(body, "lock"));
@@ -100,7 +98,6 @@ out:
 	ll_wipe(pin_mac, sizeof(pin_mac));
 	ll_wipe(ticket_hash, sizeof(ticket_hash));
 	ll_secret_free(ticket);
-	ll_technician_free(t);
 	json_decref(body);
 }
 
@@ -134,15 +131,12 @@ static json_t *session_json(const struct ll_session *s)
 
 void ll_api_handle_session_list(struct ll_api_ctx *ctx)
 {
-	struct ll_technician *t = NULL;
 	struct ll_session **list = NULL;
 	size_t n = 0, i;
 	json_t *arr = NULL, *o;
 
-	if (ll_api_auth_technician(ctx, &t) != 0)
-		goto out;
-	if (ll_store_session_list(ctx->relay->store, t->id, LIST_LIMIT, &list,
-				  &n) != 0 ||
+	if (ll_store_session_list(ctx->relay->store, ctx->tech->id,
+				  LIST_LIMIT, &list, &n) != 0 ||
 	    (arr = json_array()) == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
@@ -165,23 +159,34 @@ void ll_api_handle_session_list(struct ll_api_ctx *ctx)
 out:
 	json_decref(arr);
 	ll_session_list_free(list, n);
-	ll_technician_free(t);
 }
 
-/* The session if t may act on it: its own, or an admin of its org. */
-static int session_of(struct ll_api_ctx *ctx, const struct ll_technician *t,
-		      const char *id, struct ll_session **out)
+/*
+ * The session the path names (its "{id}") into ctx->session, if the
+ * caller may act on it: the session of the caller's ticket, or with a
+ * token the technician's own session or, for an admin, one of their org.
+ * Any other is "no such session": others' sessions are not confirmed.
+ */
+static int session_of(struct ll_api_ctx *ctx)
 {
+	const char *id = ll_api_param(ctx, "id");
+	const struct ll_technician *t = ctx->tech;
 	struct ll_session *s = NULL;
 	int r;
 
+	if (ctx->by_ticket) {
+		if (id != NULL && strcmp(ctx->session->id, id) == 0)
+			return LL_OK;
+		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such session");
+		return LL_ERR_NOT_FOUND;
+	}
 	if (id == NULL)
 		r = LL_ERR_NOT_FOUND;
 	else
 		r = ll_store_session_get(ctx->relay->store, id, &s);
 	if (r == LL_OK && s->technician_id != t->id &&
 	    !(t->is_admin && s->org_id == t->org_id))
-		r = LL_ERR_NOT_FOUND; /* do not confirm others' sessions */
+		r = LL_ERR_NOT_FOUND;
 	if (r != LL_OK) {
 		ll_api_fail(ctx, r == LL_ERR_NOT_FOUND ? LL_API_NOT_FOUND
 						       : LL_API_INTERNAL,
@@ -190,44 +195,40 @@ static int session_of(struct ll_api_ctx *ctx, const struct ll_technician *t,
 		ll_session_free(s);
 		return r;
 	}
-	*out = s;
+	ctx->session = s;
 	return LL_OK;
 }
 
-void ll_api_handle_session_delete(struct ll_api_ctx *ctx, const char *id)
+void ll_api_handle_session_delete(struct ll_api_ctx *ctx)
 {
-	struct ll_technician *t = NULL;
-	struct ll_session *s = NULL;
+	const struct ll_technician *t = ctx->tech;
+	const struct ll_session *s;
 
-	if (ll_api_auth_technician(ctx, &t) != 0)
-		goto out;
 	if (ctx->req->http->body_len != 0) {
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
 			    "DELETE takes no request body");
-		goto out;
+		return;
 	}
-	if (session_of(ctx, t, id, &s) != 0)
-		goto out;
+	if (session_of(ctx) != 0)
+		return;
+	s = ctx->session;
 	ll_api_detail_set(ctx, "state",
 			  json_string(ll_session_state_name(s->state)));
 	if (s->technician_id != t->id)
 		ll_api_detail_set(ctx, "as_admin", json_true());
 	ctx->resp->status = 204;
 	ctx->resp->code = LL_API_OK;
-	/* dispatch closes the streams and ends it after the commit */
+	/* the envelope closes the streams and ends it after the commit */
 	ctx->close_after = true;
 	snprintf(ctx->close_reason, sizeof(ctx->close_reason),
 		 "deleted by %s", s->technician_id == t->id ? "technician"
 							     : "admin");
-out:
-	ll_session_free(s);
-	ll_technician_free(t);
 }
 
 static const char *const event_types[] = { "consent", "revoke",
 					   "not_requested", "ended" };
 
-void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
+void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 {
 	static const struct ll_api_field fields[] = {
 		{ "type", JSON_STRING, true, 32 },
@@ -235,57 +236,18 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
 		{ "reason", JSON_STRING, false, 256 },
 		{ NULL, 0, false, 0 },
 	};
-	struct ll_relay *relay = ctx->relay;
-	const char *bearer = ll_http_request_bearer(ctx->req->http);
-	struct ll_session *s = NULL;
-	struct ll_technician *t = NULL;
-	enum ll_side side = LL_SIDE_AGENT;
-	uint8_t hash[LL_HASH_LEN];
+	const struct ll_session *s;
 	json_t *body = NULL, *caps, *c;
 	const char *type, *reason, *side_name;
 	char msg[160];
 	size_t i;
 	bool known = false;
-	int r;
 
-	memset(hash, 0, sizeof(hash));
-	if (bearer == NULL || bearer[0] == '\0') {
-		ll_api_fail(ctx, LL_API_UNAUTHORIZED,
-			    "this request needs Authorization: Bearer with a "
-			    "ticket or token");
+	/* either side's ticket for this very session, or the token of a
+	 * technician who may act on it */
+	if (session_of(ctx) != 0)
 		goto out;
-	}
-	if (ll_secret_hash(bearer, hash) != 0) {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		goto out;
-	}
-	/* Either side's ticket for this very session ... */
-	r = ll_store_session_find_by_ticket(relay->store, hash, &s, &side);
-	if (r == LL_OK) {
-		ctx->org_id = s->org_id;
-		if (side == LL_SIDE_APPLET) {
-			snprintf(ctx->actor, sizeof(ctx->actor), "applet");
-		} else if (ll_store_technician_get(relay->store,
-						   s->technician_id,
-						   &t) == LL_OK) {
-			snprintf(ctx->actor, sizeof(ctx->actor),
-				 "technician:%s", t->username);
-		}
-		if (id == NULL || strcmp(s->id, id) != 0) {
-			ll_api_fail(ctx, LL_API_NOT_FOUND, "no such session");
-			goto out;
-		}
-	} else if (r == LL_ERR_NOT_FOUND) {
-		/* ... or the technician's bearer token. */
-		if (ll_api_auth_technician(ctx, &t) != 0)
-			goto out;
-		if (session_of(ctx, t, id, &s) != 0)
-			goto out;
-		side = LL_SIDE_AGENT;
-	} else {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		goto out;
-	}
+	s = ctx->session;
 
 	if (ll_api_parse_body(ctx, fields, false, &body) != 0)
 		goto out;
@@ -313,7 +275,7 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
 	}
 	reason = json_string_value(json_object_get(body, "reason"));
 
-	side_name = ll_side_name(side);
+	side_name = ll_side_name(ctx->by_ticket ? ctx->side : LL_SIDE_AGENT);
 	ll_api_detail_set(ctx, "type", json_string(type));
 	ll_api_detail_set(ctx, "side", json_string(side_name));
 	if (caps != NULL)
@@ -330,8 +292,5 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx, const char *id)
 	ctx->resp->status = 204;
 	ctx->resp->code = LL_API_OK;
 out:
-	ll_wipe(hash, sizeof(hash));
-	ll_session_free(s);
-	ll_technician_free(t);
 	json_decref(body);
 }

@@ -142,9 +142,11 @@ void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
 
 /*
  * A stream upgrade arrived (GET /api/v1/stream, Upgrade: lifeline/1).
- * Checks the ticket, claims that side's one stream, audits.  On success
- * returns LL_OK with the session id and side; else fills refusal (401
- * unauthorized, 409 conflict, 404 not_found ...) and returns < 0.
+ * Served through the same envelope as every API request: checks the
+ * ticket, claims that side's one stream, audits (durable before this
+ * returns).  On success returns LL_OK with the session id and side, and
+ * the core sends the 101; else fills refusal (401 unauthorized, 409
+ * conflict, 404 not_found ...; already logged) and returns < 0.
  */
 int ll_api_stream_authorize(struct ll_relay *relay,
 			    const struct ll_api_request *req,

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "ll_build.h"
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "relay.h"
@@ -16,12 +17,22 @@ int ll_cmd_serve(int argc, char **argv)
 {
 	g_autofree char *state_dir = NULL;
 	g_autofree char *listen = NULL;
+#if LL_TEST_HOOKS
+	g_autofree char *test_clock = NULL;
+#endif
 	GOptionEntry entries[] = {
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 		  "State directory (default /var/lib/lifeline)", "DIR" },
 		{ "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
 		  "Address to listen on (default from relay.conf, "
 		  "else 0.0.0.0:8443)", "HOST:PORT" },
+#if LL_TEST_HOOKS
+		/* Test builds only, and hidden: see ll_test_clock_use(). */
+		{ "test-clock-file", 0, G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_FILENAME, &test_clock,
+		  "Shift the wall clock by the seconds in FILE (tests)",
+		  "FILE" },
+#endif
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionContext *ctx;
@@ -59,6 +70,17 @@ int ll_cmd_serve(int argc, char **argv)
 		return 2;
 
 	ll_log_set_ident("lifeline-relay");
+#if LL_TEST_HOOKS
+	if (test_clock != NULL) {
+		if ((r = ll_test_clock_use(test_clock)) != 0) {
+			fprintf(stderr, "lifeline-relay: test clock %s: %s\n",
+				test_clock, ll_strerror(r));
+			return 1;
+		}
+		ll_warn("test clock: the wall clock follows %s (a test "
+			"build; never in production)", test_clock);
+	}
+#endif
 	memset(&relay, 0, sizeof(relay));
 	errbuf[0] = '\0';
 	if ((r = ll_relay_open_state(state_dir ? state_dir :

@@ -64,6 +64,15 @@ int ll_side_from_name(const char *name, enum ll_side *out);
 
 /* Wall clock, seconds since the epoch. */
 int64_t ll_now_unix(void);
+/*
+ * Test builds only (meson -Dtest_hooks=true; not defined otherwise, so a
+ * call outside `#if LL_TEST_HOOKS` does not link): from now on
+ * ll_now_unix() adds the signed whole seconds written in the file at
+ * path, read again at every call, so a test moves this process's wall
+ * clock by rewriting the file (atomically, by rename).  Monotonic time
+ * is not moved.  LL_ERR_IO or LL_ERR_MALFORMED when it cannot be read.
+ */
+int ll_test_clock_use(const char *path);
 /* Monotonic clock in milliseconds (for timeouts and rate limits). */
 int64_t ll_now_mono_ms(void);
 /* RFC 3339 UTC ("2026-11-26T23:51:52Z") into buf (>= 21 bytes). */

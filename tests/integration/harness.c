@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 
 #include "ll_buf.h"
+#include "ll_build.h"
 
 #define LH_CHUNK (64 * 1024)
 
@@ -461,12 +462,23 @@ void lh_relay_start(struct lh_relay *r)
 	GError *error = NULL;
 	char *argv[] = {
 		(char *)g_getenv("LL_RELAY_BIN"), "serve", "--state-dir",
-		r->state_dir, "--listen", "127.0.0.1:0", NULL
+		r->state_dir, "--listen", "127.0.0.1:0", NULL, NULL, NULL
 	};
 	int64_t deadline;
 	int log_fd, in_fd;
 
 	g_assert_cmpint(r->pid, ==, 0);
+#if LL_TEST_HOOKS
+	/* The relay reads its wall clock's offset from here, at every read;
+	 * lh_relay_clock_advance() moves it. */
+	if (r->clock_file == NULL) {
+		r->clock_file = g_build_filename(r->dir, "clock", NULL);
+		g_assert_true(g_file_set_contents(r->clock_file, "0\n", -1,
+						  NULL));
+	}
+	argv[6] = "--test-clock-file";
+	argv[7] = r->clock_file;
+#endif
 	r->n_starts++;
 	fname = g_strdup_printf("%s-serve-%d.log", r->name, r->n_starts);
 	g_free(r->log_path);
@@ -509,6 +521,33 @@ char *lh_relay_log(struct lh_relay *r)
 	return text;
 }
 
+int lh_relay_log_count(struct lh_relay *r, const char *needle)
+{
+	g_autofree char *log = lh_relay_log(r);
+	g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
+	int n = 0;
+	guint i;
+
+	for (i = 0; lines[i] != NULL; i++)
+		if (strstr(lines[i], needle) != NULL)
+			n++;
+	return n;
+}
+
+bool lh_relay_wait_log(struct lh_relay *r, const char *needle, int count,
+		       int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (lh_relay_log_count(r, needle) >= count)
+			return true;
+		if (lh_now_ms() > deadline || !lh_relay_alive(r))
+			return false;
+		g_usleep(10 * 1000);
+	}
+}
+
 bool lh_relay_alive(struct lh_relay *r)
 {
 	int st;
@@ -524,6 +563,23 @@ bool lh_relay_alive(struct lh_relay *r)
 		       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	r->pid = 0;
 	return false;
+}
+
+bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds)
+{
+	g_autofree char *text = NULL;
+
+	if (!LL_TEST_HOOKS)
+		return false;
+	g_assert_nonnull(r->clock_file);
+	g_assert_cmpint(seconds, >=, 0);
+	r->clock_offset += seconds;
+	text = g_strdup_printf("%" G_GINT64_FORMAT "\n", r->clock_offset);
+	/* by rename: the relay never reads half a number */
+	g_assert_true(g_file_set_contents(r->clock_file, text, -1, NULL));
+	g_test_message("relay %s: wall clock now %" G_GINT64_FORMAT
+		       " s ahead", r->name, r->clock_offset);
+	return true;
 }
 
 void lh_relay_signal(struct lh_relay *r, int sig)
@@ -572,6 +628,7 @@ void lh_relay_free(struct lh_relay *r)
 	g_free(r->key_file);
 	g_free(r->conf_extra);
 	g_free(r->log_path);
+	g_free(r->clock_file);
 	g_free(r);
 }
 
@@ -832,6 +889,18 @@ int lh_conn_wait_closed(struct lh_conn *c, int timeout_ms)
 		if (rv != LL_OK)
 			return LL_OK; /* closed, reset or TLS alert */
 	}
+}
+
+int lh_conn_end(struct lh_conn *c, int timeout_ms)
+{
+	int rv;
+
+	/* The relay frees its side (and its per-address slot) before its
+	 * close reaches us. */
+	g_assert_cmpint(shutdown(c->fd, SHUT_WR), ==, 0);
+	rv = lh_conn_wait_closed(c, timeout_ms);
+	lh_conn_free(c);
+	return rv;
 }
 
 int lh_fd_wait_closed(int fd, int timeout_ms, size_t *nbytes_seen)
@@ -1454,6 +1523,18 @@ bool lh_end_join(struct lh_end *e)
 	if (e->err[0] != '\0')
 		g_test_message("transfer end: %s", e->err);
 	return e->err[0] == '\0';
+}
+
+bool lh_end_wait_recvd(struct lh_end *e, uint64_t n, int timeout_ms)
+{
+	int64_t deadline = lh_now_ms() + timeout_ms;
+
+	while (atomic_load(&e->recvd) < n) {
+		if (lh_now_ms() > deadline)
+			return false;
+		g_usleep(5 * 1000);
+	}
+	return true;
 }
 
 /* ---- metrics ---- */

@@ -54,6 +54,8 @@ struct lh_relay {
 	char *key_file;
 	char *conf_extra;     /* extra [relay] lines */
 	char *log_path;       /* log of the current serve process */
+	char *clock_file;     /* dir/clock: the test clock's offset */
+	int64_t clock_offset; /* seconds the relay's wall clock is ahead */
 	GPid pid;             /* 0 when not running */
 	uint16_t port;
 	int n_starts;
@@ -73,6 +75,13 @@ void lh_relay_start(struct lh_relay *r);
 /* SIGTERM and wait up to timeout_ms: the exit status (0..255), or -1 if it
  * died by a signal, or -2 if it had to be killed after the timeout. */
 int lh_relay_stop(struct lh_relay *r, int timeout_ms);
+/*
+ * Moves the relay's wall clock (ll_now_unix) forward by seconds, at once,
+ * and keeps it there across restarts.  Only in a build with
+ * -Dtest_hooks=true, where lh_relay_start runs the relay with its test
+ * clock; elsewhere returns false and does nothing (the test skips).
+ */
+bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds);
 /* Kills a still running relay (SIGKILL) and frees. NULL ok. */
 void lh_relay_free(struct lh_relay *r);
 /* Sends a signal to the running relay. */
@@ -81,6 +90,12 @@ void lh_relay_signal(struct lh_relay *r, int sig);
 bool lh_relay_alive(struct lh_relay *r);
 /* The relay's current log as a string (caller frees). */
 char *lh_relay_log(struct lh_relay *r);
+/* How many lines of the current log contain needle. */
+int lh_relay_log_count(struct lh_relay *r, const char *needle);
+/* Waits until at least count lines of the log contain needle: false after
+ * timeout_ms or when the relay exited first. */
+bool lh_relay_wait_log(struct lh_relay *r, const char *needle, int count,
+		       int timeout_ms);
 
 /*
  * Runs `lifeline-relay ARGS... --state-dir DIR` (NULL-terminated args),
@@ -133,6 +148,10 @@ int lh_conn_read(struct lh_conn *c, void *buf, size_t len, size_t *nread);
 /* Waits until the peer closes (reads and drops data meanwhile).  LL_OK
  * when closed (cleanly or by reset), LL_ERR_TIMEOUT otherwise. */
 int lh_conn_wait_closed(struct lh_conn *c, int timeout_ms);
+/* Ends our side (TCP FIN) and waits until the relay has closed its side,
+ * that is, has let go of the connection; then frees c.  LL_OK or
+ * LL_ERR_TIMEOUT. */
+int lh_conn_end(struct lh_conn *c, int timeout_ms);
 /* The same for a plain socket. */
 int lh_fd_wait_closed(int fd, int timeout_ms, size_t *nbytes_seen);
 
@@ -246,6 +265,9 @@ void lh_end_start(struct lh_end *e, struct lh_conn *c, uint64_t send_total,
 		  bool start_paused);
 /* Joins; returns true when the end finished without error. */
 bool lh_end_join(struct lh_end *e);
+/* Waits until the end has received at least n bytes: false after
+ * timeout_ms. */
+bool lh_end_wait_recvd(struct lh_end *e, uint64_t n, int timeout_ms);
 
 /* ---- metrics ---- */
 /* Sum of every sample of /metrics whose "name{labels}" contains each of

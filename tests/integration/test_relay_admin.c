@@ -140,9 +140,13 @@ static void test_sighup_reload(void)
 	struct lh_conn *a, *b, *keep;
 	struct lh_req q = { .method = "GET", .path = "/healthz" };
 	struct lh_resp *r;
-	int64_t deadline;
-	bool switched = false;
+	g_autofree char *loaded = NULL;
+	/* What the relay logs after each reload of the certificate. */
+	static const char refused[] = "reload: certificate: ";
+	int n_loaded, n_refused;
 
+	loaded = g_strdup_printf("reload: certificate %s loaded",
+				 relay->cert_file);
 	lh_make_leaf(relay, new_cert, new_key, NULL);
 	ctx_old = pinned_ctx(relay->cert_file);
 	ctx_new = pinned_ctx(new_cert);
@@ -160,11 +164,10 @@ static void test_sighup_reload(void)
 					  NULL));
 	g_assert_cmpint(g_rename(new_key, relay->key_file), ==, 0);
 	g_assert_cmpint(g_rename(new_cert, relay->cert_file), ==, 0);
+	n_loaded = lh_relay_log_count(relay, loaded);
 	lh_relay_signal(relay, SIGHUP);
-	deadline = lh_now_ms() + 5000;
-	while (lh_now_ms() < deadline && !(switched = dial_ok(ctx_new)))
-		g_usleep(100 * 1000);
-	g_assert_true(switched);
+	g_assert_true(lh_relay_wait_log(relay, loaded, n_loaded + 1, 10000));
+	g_assert_true(dial_ok(ctx_new));
 	g_assert_false(dial_ok(ctx_old));
 	g_assert_true(lh_relay_alive(relay));
 
@@ -181,8 +184,13 @@ static void test_sighup_reload(void)
 					  "bm90IGEgY2VydGlmaWNhdGU=\n"
 					  "-----END CERTIFICATE-----\n", -1,
 					  NULL));
+	n_refused = lh_relay_log_count(relay, refused);
+	n_loaded = lh_relay_log_count(relay, loaded);
 	lh_relay_signal(relay, SIGHUP);
-	g_usleep(1000 * 1000);
+	g_assert_true(lh_relay_wait_log(relay, refused, n_refused + 1, 10000));
+	g_assert_true(lh_relay_log_count(relay, "keeping the previous one") >
+		      0);
+	g_assert_cmpint(lh_relay_log_count(relay, loaded), ==, n_loaded);
 	g_assert_true(lh_relay_alive(relay));
 	g_assert_true(dial_ok(ctx_new));
 	lh_pair_ping(a, b);
@@ -190,8 +198,9 @@ static void test_sighup_reload(void)
 	/* Put a good certificate back for the tests after this one. */
 	lh_make_leaf(relay, relay->cert_file, relay->key_file, NULL);
 	lh_relay_signal(relay, SIGHUP);
-	g_usleep(500 * 1000);
+	g_assert_true(lh_relay_wait_log(relay, loaded, n_loaded + 1, 10000));
 	g_assert_true(dial_ok(NULL));
+	g_assert_false(dial_ok(ctx_new));
 
 	lh_conn_free(keep);
 	lh_conn_free(a);

@@ -107,6 +107,11 @@ static void test_third_stream(void)
 	r = stream_try("bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
+	/* One log line per refusal, from the request envelope (the line is
+	 * written before the answer). */
+	g_assert_cmpint(lh_relay_log_count(relay, "unknown ticket"), ==, 1);
+	g_assert_cmpint(lh_relay_log_count(relay, "/api/v1/stream: 401"), ==,
+			0);
 
 	/* The refusals did not disturb the pair. */
 	lh_pair_ping(a, b);
@@ -131,15 +136,15 @@ static void test_bytes_before_peer(void)
 	size_t n, got = 0;
 
 	lh_session_new(relay, token, &s);
+	/* The agent's 101 says its stream waits for the applet's; then the
+	 * agent speaks, before the applet has even connected. */
 	g_assert_cmpint(lh_stream_begin_try(relay, s.pin.agent_ticket, &a), ==,
-			LL_OK);
-	g_usleep(300 * 1000);
-	g_assert_cmpint(lh_stream_begin_try(relay, s.applet_ticket, &b), ==,
 			LL_OK);
 	g_assert_cmpint(lh_stream_finish_try(a, 10000, &ra), ==, LL_OK);
 	g_assert_cmpint(ra->status, ==, 101);
-	/* The agent speaks first, maybe before the applet is paired. */
 	g_assert_cmpint(lh_conn_write_all(a, "hello, applet here", 18), ==,
+			LL_OK);
+	g_assert_cmpint(lh_stream_begin_try(relay, s.applet_ticket, &b), ==,
 			LL_OK);
 	g_assert_cmpint(lh_stream_finish_try(b, 10000, &rb), ==, LL_OK);
 	g_assert_cmpint(rb->status, ==, 101);
@@ -171,8 +176,6 @@ static void test_slow_reader(void)
 	lh_session_new(relay, token, &s);
 	lh_pair_open(relay, &s, &a, &b);
 	lh_pair_ping(a, b);
-	/* Let the allocator settle after the logins' password hashing. */
-	g_usleep(200 * 1000);
 	base_rss = lh_relay_rss_kib(relay);
 	base_hwm = lh_relay_hwm_kib(relay);
 
@@ -187,6 +190,7 @@ static void test_slow_reader(void)
 		max_rss = MAX(max_rss, rss);
 		if (lh_now_ms() > t_end - stall_ms / 2 && sent_mid == 0)
 			sent_mid = atomic_load(&ew.sent);
+		/* Time is under test here: RSS samples across the stall. */
 		g_usleep(50 * 1000);
 	}
 	sent_at_stall_end = atomic_load(&ew.sent);
