@@ -27,6 +27,7 @@ struct ll_api_client {
 	char *token;            /* secret */
 	char *ca_blob;          /* system bundle + ca_file, or NULL */
 	size_t ca_blob_len;
+	const atomic_bool *cancel;  /* another thread's "give up", or NULL */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -513,6 +514,37 @@ const char *ll_api_client_url(const struct ll_api_client *c)
 	return c != NULL ? c->url : NULL;
 }
 
+/* libcurl's progress check, between its steps and at least once a
+ * second: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int check_cancel(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+			curl_off_t ultotal, curl_off_t ulnow)
+{
+	const atomic_bool *flag = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(flag) ? 1 : 0;
+}
+
+int ll_api_client_set_cancel(struct ll_api_client *c, const atomic_bool *flag)
+{
+	CURLcode cc;
+
+	if (c == NULL)
+		return LL_ERR_INVALID_ARG;
+	c->cancel = flag;
+	if (flag == NULL)
+		cc = curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 1L);
+	else if ((cc = curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION,
+					check_cancel)) == CURLE_OK &&
+		 (cc = curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA,
+					(void *)flag)) == CURLE_OK)
+		cc = curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	return cc == CURLE_OK ? LL_OK : LL_ERR_INTERNAL;
+}
+
 /* ------------------------------------------------------------- requests */
 
 static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -633,6 +665,11 @@ static int request(struct ll_api_client *c, const char *method,
 	CURLcode cc;
 	int r;
 
+	if (c->cancel != NULL && atomic_load(c->cancel)) {
+		ll_client_error_set(err, LL_ERR_TIMEOUT, 0,
+				    "gave up on the relay at %s", c->url);
+		return LL_ERR_TIMEOUT;
+	}
 	if ((url = g_strconcat(c->url, path, NULL)) == NULL)
 		return LL_ERR_NOMEM;
 	c->errbuf[0] = '\0';
@@ -679,6 +716,13 @@ static int request(struct ll_api_client *c, const char *method,
 			ll_client_error_set(err, r, 0,
 					    "the relay's answer is over %u "
 					    "bytes", LL_API_MAX_RESPONSE);
+			goto out;
+		}
+		if (cc == CURLE_ABORTED_BY_CALLBACK) {
+			r = LL_ERR_TIMEOUT;
+			ll_client_error_set(err, r, 0,
+					    "gave up waiting for the relay at "
+					    "%s", c->url);
 			goto out;
 		}
 		curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);

@@ -31,6 +31,7 @@
 #ifndef LL_API_CLIENT_H
 #define LL_API_CLIENT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -106,6 +107,14 @@ int ll_api_client_set_token(struct ll_api_client *c, const char *token);
 bool ll_api_client_has_token(const struct ll_api_client *c);
 /* The base URL as given, without a trailing '/' (for messages). */
 const char *ll_api_client_url(const struct ll_api_client *c);
+/*
+ * Lets another thread stop c's calls: once *flag is true, the call in
+ * flight gives up with LL_ERR_TIMEOUT within about a second (libcurl
+ * checks between its steps and at least once a second), and every later
+ * call fails at once.  flag must outlive c; NULL: calls run to their own
+ * timeouts.  LL_ERR_INTERNAL if libcurl refuses.
+ */
+int ll_api_client_set_cancel(struct ll_api_client *c, const atomic_bool *flag);
 
 /* ---- results: owned by the caller, released with the _clear functions */
 
