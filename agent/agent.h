@@ -117,9 +117,10 @@ struct ll_agent_session_cbs {
 
 /*
  * A session on an open stream (ownership taken on success).  relay and
- * ticket are copied (the ticket is kept for the audit events, wiped on
- * free).  initial_caps: asked for as soon as the applet joins (0 = wait
- * for ll_agent_session_request).
+ * ticket are copied: the session's audit reporter (ll_reporter.h) keeps
+ * the ticket for the audit events and wipes it on free.  initial_caps:
+ * asked for as soon as the applet joins (0 = wait for
+ * ll_agent_session_request).
  */
 int ll_agent_session_new(struct ll_stream *stream,
 			 const struct ll_relay_opts *relay,
@@ -127,7 +128,9 @@ int ll_agent_session_new(struct ll_stream *stream,
 			 uint32_t initial_caps,
 			 const struct ll_agent_session_cbs *cbs, void *user,
 			 struct ll_agent_session **out);
-/* Ends hard if still running; no callback after this.  NULL ok. */
+/* Ends hard if still running; no callback after this.  Sends the audit
+ * reports still queued first, waiting at most LL_REPORTER_DRAIN_MS.  NULL
+ * ok. */
 void ll_agent_session_free(struct ll_agent_session *s);
 
 /* Ask the user for caps (added to what is granted).  *id (may be NULL)
@@ -177,10 +180,6 @@ int ll_agent_session_select_monitor(struct ll_agent_session *s,
  * a serial that grows with each error. */
 unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
 				     const char **code, const char **message);
-
-/* Waits (bounded) for the audit reports still on their way to the relay;
- * call before the process exits. */
-void ll_agent_events_wait(int timeout_ms);
 
 /* ---- cli.c / cli_holder.c ---- */
 

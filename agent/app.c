@@ -127,7 +127,6 @@ int ll_agent_gui_main(int argc, char **argv)
 	status = g_application_run(G_APPLICATION(g.app), (int)rest->len - 1,
 				   (char **)rest->pdata);
 	g_object_unref(g.app);
-	ll_agent_events_wait(12000);
 	g_ptr_array_unref(rest);
 	ll_secret_free(g.conn.token);
 	g_free(g.conn.url);

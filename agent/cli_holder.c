@@ -990,8 +990,8 @@ out:
 	while (h.monitorers != NULL)
 		reply_err(h.monitorers->data, "ended", "the holder stopped");
 	ll_rfbc_free(h.rfb);
+	/* Sends the audit reports still queued (bounded) before exit. */
 	ll_agent_session_free(h.sess);
-	ll_agent_events_wait(12000);
 	ll_stream_free(stream);
 	if (h.loop != NULL)
 		g_main_loop_unref(h.loop);

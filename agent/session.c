@@ -9,7 +9,9 @@
  *
  * What the applet decides is the truth: capabilities count as granted
  * only from its "grant" and stop counting at its "revoke"; the applet
- * enforces them again on its side.
+ * enforces them again on its side.  Each of its answers is reported to
+ * the relay's audit through the ordered reporter of common/client
+ * (ll_reporter.h), so a grant and its revoke are recorded in that order.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,21 +21,22 @@
 
 #include "agent.h"
 #include "ll_control.h"
-#include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_reporter.h"
 #include "ll_stream.h"
 #include "ll_text.h"
 #include "ll_util.h"
 #include "rfb_filter.h"
 
+/* Each audit report (POST .../events) may take this long. */
+#define AGENT_EVENT_TIMEOUT_MS 10000
+
 struct ll_agent_session {
 	struct ll_session_io *io;
-	char *url;
-	char *ca_file;
-	bool no_system_cas;
-	char *spki_pin;
+	/* what the applet decides, to the relay's audit, in order; NULL
+	 * when it could not start (then only logged) */
+	struct ll_reporter *rep;
 	char *id;
-	char *ticket;              /* secret: wiped on free */
 	uint32_t initial_caps;
 	struct ll_agent_session_cbs cbs;
 	void *user;
@@ -127,87 +130,6 @@ uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err)
 	return caps;
 }
 
-/* ---- audit events: a blocking API call on a short-lived thread ---- */
-
-/* Threads in flight, so that a process can wait for them before exit()
- * tears down libcurl and OpenSSL under their feet. */
-static GMutex events_lock;
-static GCond events_cond;
-static int events_inflight;
-
-void ll_agent_events_wait(int timeout_ms)
-{
-	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-
-	g_mutex_lock(&events_lock);
-	while (events_inflight > 0 &&
-	       g_cond_wait_until(&events_cond, &events_lock, end))
-		;
-	g_mutex_unlock(&events_lock);
-}
-
-struct event_job {
-	char *url, *ca_file, *spki_pin, *id, *ticket, *type, *reason;
-	bool no_system_cas;
-	uint32_t caps;
-};
-
-static gpointer event_thread(gpointer data)
-{
-	struct event_job *j = data;
-	struct ll_relay_opts o = { 0 };
-	struct ll_client_error e;
-	struct ll_api_client *c;
-
-	o.url = j->url;
-	o.ca_file = j->ca_file;
-	o.no_system_cas = j->no_system_cas;
-	o.spki_pin = j->spki_pin;
-	o.timeout_ms = 10000;
-	ll_client_error_clear(&e);
-	c = ll_api_client_new(&o, &e);
-	if (c == NULL ||
-	    ll_api_session_event(c, j->id, j->ticket, j->type, j->caps,
-				 j->reason, &e) != 0)
-		ll_warn("session %s: could not report \"%s\" to the relay's "
-			"audit: %s",
-			j->id, j->type, e.message);
-	ll_api_client_free(c);
-	g_free(j->url);
-	g_free(j->ca_file);
-	g_free(j->spki_pin);
-	g_free(j->id);
-	ll_secret_free(j->ticket);
-	g_free(j->type);
-	g_free(j->reason);
-	g_free(j);
-	g_mutex_lock(&events_lock);
-	events_inflight--;
-	g_cond_broadcast(&events_cond);
-	g_mutex_unlock(&events_lock);
-	return NULL;
-}
-
-static void report_event(struct ll_agent_session *s, const char *type,
-			 uint32_t caps, const char *reason)
-{
-	struct event_job *j = g_new0(struct event_job, 1);
-
-	j->url = g_strdup(s->url);
-	j->ca_file = g_strdup(s->ca_file);
-	j->spki_pin = g_strdup(s->spki_pin);
-	j->no_system_cas = s->no_system_cas;
-	j->id = g_strdup(s->id);
-	j->ticket = g_strdup(s->ticket);
-	j->type = g_strdup(type);
-	j->reason = g_strdup(reason);
-	j->caps = caps;
-	g_mutex_lock(&events_lock);
-	events_inflight++;
-	g_mutex_unlock(&events_lock);
-	g_thread_unref(g_thread_new("ll-audit", event_thread, j));
-}
-
 /* ---- pump callbacks ---- */
 
 static void changed(struct ll_agent_session *s)
@@ -274,7 +196,8 @@ static void on_control(struct ll_session_io *io,
 		text = ll_agent_caps_text(s->caps);
 		ll_info("session %s: the user allowed %s", s->id, text);
 		g_free(text);
-		report_event(s, "consent", msg->u.grant.caps, "granted");
+		ll_reporter_send(s->rep, "consent", msg->u.grant.caps,
+				 "granted");
 		break;
 	case LL_CONTROL_DENY:
 		if (s->pending && msg->u.deny.id == s->pending_id) {
@@ -283,14 +206,14 @@ static void on_control(struct ll_session_io *io,
 		}
 		ll_info("session %s: the user denied request %u", s->id,
 			(unsigned)msg->u.deny.id);
-		report_event(s, "consent", 0, "denied");
+		ll_reporter_send(s->rep, "consent", 0, "denied");
 		break;
 	case LL_CONTROL_REVOKE:
 		s->caps &= ~msg->u.revoke.caps;
 		text = ll_agent_caps_text(msg->u.revoke.caps);
 		ll_info("session %s: the user took back %s", s->id, text);
 		g_free(text);
-		report_event(s, "revoke", msg->u.revoke.caps, NULL);
+		ll_reporter_send(s->rep, "revoke", msg->u.revoke.caps, NULL);
 		break;
 	case LL_CONTROL_ERROR:
 		ll_warn("session %s: the applet reports an error (%s)", s->id,
@@ -464,6 +387,8 @@ int ll_agent_session_new(struct ll_stream *stream,
 		.on_closed = on_closed,
 	};
 	struct ll_session_io_opts o;
+	struct ll_relay_opts ro;
+	struct ll_client_error err;
 	struct ll_agent_session *s;
 	int r;
 
@@ -471,12 +396,13 @@ int ll_agent_session_new(struct ll_stream *stream,
 	    ticket == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
 	s = g_new0(struct ll_agent_session, 1);
-	s->url = g_strdup(relay->url);
-	s->ca_file = g_strdup(relay->ca_file);
-	s->no_system_cas = relay->no_system_cas;
-	s->spki_pin = g_strdup(relay->spki_pin);
 	s->id = g_strdup(session_id);
-	s->ticket = g_strdup(ticket);
+	ro = *relay;
+	ro.timeout_ms = AGENT_EVENT_TIMEOUT_MS;
+	ro.connect_timeout_ms = 0;
+	if (ll_reporter_new(&ro, session_id, ticket, NULL, &s->rep, &err) != 0)
+		ll_warn("session %s: no audit reports: %s", s->id,
+			err.message);
 	s->initial_caps = initial_caps;
 	s->next_id = 1;
 	if (cbs != NULL)
@@ -498,11 +424,9 @@ void ll_agent_session_free(struct ll_agent_session *s)
 	if (s == NULL)
 		return;
 	ll_session_io_free(s->io);
-	g_free(s->url);
-	g_free(s->ca_file);
-	g_free(s->spki_pin);
+	/* Sends the reports still queued, bounded by its drain time. */
+	ll_reporter_free(s->rep);
 	g_free(s->id);
-	ll_secret_free(s->ticket);
 	g_free(s->end_reason);
 	g_free(s->mons);
 	g_free(s->mon_current);

@@ -11,7 +11,7 @@
  * request of the technician's is asked at the consent dialog and answered
  * grant or deny; the answer is enforced here (input gate, RFB server) and
  * reported to the relay's audit (POST /api/v1/sessions/ID/events with our
- * ticket) from one worker thread that keeps the reports in order.
+ * ticket) through the ordered reporter of common/client (ll_reporter.h).
  *
  * Before `view` is granted nothing about the screen exists: no platform
  * instance, no RFB server, no mux channel 1, so not even the screen size
@@ -30,6 +30,7 @@
 #include "ll_build.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
+#include "ll_reporter.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
 #include "ll_text.h"
@@ -39,7 +40,8 @@
 
 #define SESSION_API_TIMEOUT_MS 20000
 #define SESSION_CONNECT_TIMEOUT_MS 10000
-/* Audit reports must not hold the exit up for long. */
+/* Audit reports must not hold the exit up for long: each report, and all
+ * those still queued at the end together. */
 #define SESSION_EVENT_TIMEOUT_MS 5000
 /* The technician's name and org in our windows: bytes, cut beyond. */
 #define SHOWN_NAME_MAX 256
@@ -74,22 +76,6 @@ struct rfb_msg {
 	char requested[LL_CONTROL_MAX_MONITOR_NAME + 1];
 };
 
-/* Audit reporting: one worker, reports in order. */
-struct reporter {
-	struct ll_relay_opts opts;
-	char *url;
-	char *ca_file;
-	char *session_id;
-	char *ticket;                   /* secret */
-	struct ll_api_client *client;   /* the worker's */
-};
-
-struct report_job {
-	const char *type;               /* static */
-	uint32_t caps;
-	char *reason;
-};
-
 struct ll_applet_session {
 	struct ll_applet *a;
 	char *relay_url;
@@ -120,8 +106,7 @@ struct ll_applet_session {
 	int bridge_fd;
 	bool rfb_channel;
 
-	GThreadPool *events;
-	struct reporter *rep;
+	struct ll_reporter *rep;        /* audit reports, in order */
 
 	int end_code;
 	char end_why[320];
@@ -178,80 +163,26 @@ static void send_ctl(struct ll_applet_session *s,
 
 /* ---- audit reports ---- */
 
-static void report_job_free(struct report_job *j)
-{
-	if (j == NULL)
-		return;
-	g_free(j->reason);
-	g_free(j);
-}
-
-static void report_run(gpointer data, gpointer user)
-{
-	struct report_job *j = data;
-	struct reporter *rep = user;
-	struct ll_client_error err;
-	int r;
-
-	ll_client_error_clear(&err);
-	if (rep->client == NULL)
-		rep->client = ll_api_client_new(&rep->opts, &err);
-	if (rep->client == NULL) {
-		ll_warn("audit report \"%s\" not sent: %s", j->type,
-			err.message);
-		goto out;
-	}
-	r = ll_api_session_event(rep->client, rep->session_id, rep->ticket,
-				 j->type, j->caps, j->reason, &err);
-	if (r != 0)
-		ll_warn("audit report \"%s\" not sent: %s", j->type,
-			err.message);
-	else
-		ll_debug("audit report \"%s\" sent", j->type);
-out:
-	report_job_free(j);
-}
-
-static void reporter_free(struct reporter *rep)
-{
-	if (rep == NULL)
-		return;
-	ll_api_client_free(rep->client);
-	ll_secret_free(rep->ticket);
-	g_free(rep->session_id);
-	g_free(rep->url);
-	g_free(rep->ca_file);
-	g_free(rep);
-}
-
 static void reporter_start(struct ll_applet_session *s)
 {
-	struct reporter *rep = g_new0(struct reporter, 1);
+	struct ll_reporter_opts ro = { .drain_ms = SESSION_EVENT_TIMEOUT_MS };
+	struct ll_relay_opts o;
+	struct ll_client_error err;
 
-	rep->url = g_strdup(s->relay_url);
-	rep->ca_file = g_strdup(s->ca_file);
-	rep->session_id = g_strdup(s->redeem.session_id);
-	rep->ticket = g_strdup(s->redeem.ticket);
-	fill_relay_opts(&rep->opts, rep->url, rep->ca_file,
+	fill_relay_opts(&o, s->relay_url, s->ca_file,
 			SESSION_EVENT_TIMEOUT_MS);
-	s->rep = rep;
-	/* One thread at most: reports reach the audit in order. */
-	s->events = g_thread_pool_new(report_run, rep, 1, FALSE, NULL);
+	if (ll_reporter_new(&o, s->redeem.session_id, s->redeem.ticket, &ro,
+			    &s->rep, &err) != 0)
+		ll_warn("session %s: no audit reports: %s",
+			s->redeem.session_id, err.message);
 }
 
+/* Queued for the relay's audit; sent in this order (ll_reporter.h). */
 static void report(struct ll_applet_session *s, const char *type, uint32_t caps,
 		   const char *reason)
 {
-	struct report_job *j;
-
-	if (s->events == NULL)
-		return;
-	j = g_new0(struct report_job, 1);
-	j->type = type;
-	j->caps = caps;
-	j->reason = g_strdup(reason);
-	if (!g_thread_pool_push(s->events, j, NULL))
-		report_job_free(j);
+	if (s->rep != NULL)
+		ll_reporter_send(s->rep, type, caps, reason);
 }
 
 /* ---- the RFB server ---- */
@@ -1166,10 +1097,8 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
-	/* Waits for queued audit reports (each bounded by its timeout). */
-	if (s->events != NULL)
-		g_thread_pool_free(s->events, FALSE, TRUE);
-	reporter_free(s->rep);
+	/* Sends the audit reports still queued, bounded by its drain time. */
+	LL_FREE_AND_NULL(ll_reporter_free, s->rep);
 	ll_api_redeem_clear(&s->redeem);
 	g_object_unref(s->cancel);
 	g_free(s->relay_url);
