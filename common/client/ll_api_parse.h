@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The parsers of the relay's answers behind ll_api_client.h, over the
- * body bytes libcurl collected: api_client.c runs every answer through
- * exactly these, and tests/fuzz/fuzz_client_api.c feeds them hostile
- * bytes (a relay, or whatever sits between, is not trusted to send sane
- * JSON).
+ * body bytes libcurl collected (api_parse.c): the calls of api_client.c
+ * run every answer through exactly the same functions, and
+ * tests/fuzz/fuzz_client_api.c feeds them hostile bytes (a relay, or
+ * whatever sits between, is not trusted to send sane JSON).
  *
  * Strict: the body is one JSON object (duplicate keys refused, at most
  * LL_API_MAX_RESPONSE bytes); required members present with the right

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The strict parsers of the relay's answers (ll_api_parse.h) and the
+ * results' _clear functions, which wipe the secrets.  An answer is one
+ * JSON object (ll_client_load_object); each member is read through
+ * get_str / get_int / get_time / get_names, which refuse what is missing,
+ * mistyped or over its cap.  The calls (api_client.c) and the entry
+ * points over bytes that the fuzzer feeds run the very same functions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "client_internal.h"
+#include "ll_api_client.h"
+#include "ll_api_parse.h"
+#include "ll_control.h"
+#include "ll_crypto.h"
+#include "ll_util.h"
+
+/* Wipes a string member's bytes in place before the object goes away
+ * (jansson frees without wiping). */
+void ll_client_json_wipe(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_string(v))
+		ll_wipe((char *)json_string_value(v), json_string_length(v));
+}
+
+/*
+ * The body of a success answer as a JSON object: duplicate keys refused,
+ * capped.  *out is the caller's (json_decref).
+ */
+int ll_client_load_object(const char *body, size_t len, json_t **out,
+			  struct ll_client_error *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len > LL_API_MAX_RESPONSE) {
+		ll_client_error_set(err, LL_ERR_TOO_LARGE, 0,
+				    "the relay's answer is over %u bytes",
+				    LL_API_MAX_RESPONSE);
+		return LL_ERR_TOO_LARGE;
+	}
+	if (body == NULL || len == 0) {
+		ll_client_error_set(err, LL_ERR_BAD_JSON, 0,
+				    "the relay's answer has no body");
+		return LL_ERR_BAD_JSON;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		ll_client_error_set(err, LL_ERR_BAD_JSON, 0,
+				    "the relay's answer is not JSON: %s",
+				    jerr.text);
+		return LL_ERR_BAD_JSON;
+	}
+	if (!json_is_object(root)) {
+		ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+				    "the relay's answer is not a JSON object");
+		json_decref(root);
+		return LL_ERR_SCHEMA;
+	}
+	*out = root;
+	return LL_OK;
+}
+
+static int schema_err(struct ll_client_error *err, const char *what,
+		      const char *key)
+{
+	ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+			    "the relay's answer has a missing or wrong "
+			    "\"%s\"%s%s", key, what ? " in " : "",
+			    what ? what : "");
+	return LL_ERR_SCHEMA;
+}
+
+/* A string member: required or not; no NUL inside; at most max bytes. */
+static int get_str(json_t *o, const char *key, bool required, size_t max,
+		   char **out, struct ll_client_error *err)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+	size_t len;
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return schema_err(err, NULL, key);
+		*out = NULL;
+		return LL_OK;
+	}
+	if (!json_is_string(v))
+		return schema_err(err, NULL, key);
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (strlen(s) != len || len > max)
+		return schema_err(err, NULL, key);
+	if ((*out = strndup(s, len)) == NULL) {
+		ll_client_error_set(err, LL_ERR_NOMEM, 0, "out of memory");
+		return LL_ERR_NOMEM;
+	}
+	return LL_OK;
+}
+
+static int get_int(json_t *o, const char *key, bool required, int64_t min,
+		   int64_t *out, struct ll_client_error *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return schema_err(err, NULL, key);
+		*out = 0;
+		return LL_OK;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min)
+		return schema_err(err, NULL, key);
+	*out = json_integer_value(v);
+	return LL_OK;
+}
+
+/* An RFC 3339 member to unix seconds (null/absent = 0 unless required). */
+static int get_time(json_t *o, const char *key, bool required,
+		    int64_t *out, struct ll_client_error *err)
+{
+	char *s = NULL;
+	int64_t t = 0;
+	int r;
+
+	if ((r = get_str(o, key, required, 64, &s, err)) != 0)
+		return r;
+	if (s != NULL && ll_parse_rfc3339(s, &t) != 0) {
+		free(s);
+		return schema_err(err, NULL, key);
+	}
+	free(s);
+	*out = t;
+	return LL_OK;
+}
+
+/* An array of capability or permission names.  strv may be NULL (then
+ * only the mask is filled); unknown names are kept in strv but not in
+ * the mask (permissions include "reports", "admin"). */
+static int get_names(json_t *o, const char *key, char ***strv, size_t *n,
+		     uint32_t *mask, struct ll_client_error *err)
+{
+	json_t *a = json_object_get(o, key), *v;
+	char **list = NULL;
+	uint32_t m = 0;
+	size_t i, cnt;
+
+	if (!json_is_array(a) || (cnt = json_array_size(a)) > 64)
+		return schema_err(err, NULL, key);
+	if (strv != NULL && (list = calloc(cnt + 1, sizeof(*list))) == NULL)
+		goto nomem;
+	json_array_foreach(a, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (s == NULL || strlen(s) != json_string_length(v) ||
+		    json_string_length(v) > 64) {
+			g_strfreev(list);
+			return schema_err(err, NULL, key);
+		}
+		m |= ll_cap_from_name(s);
+		if (list != NULL && (list[i] = strdup(s)) == NULL) {
+			g_strfreev(list);
+			goto nomem;
+		}
+	}
+	if (strv != NULL) {
+		*strv = list;
+		*n = cnt;
+	}
+	*mask = m;
+	return LL_OK;
+nomem:
+	ll_client_error_set(err, LL_ERR_NOMEM, 0, "out of memory");
+	return LL_ERR_NOMEM;
+}
+
+void ll_api_technician_clear(struct ll_api_technician *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->org);
+	if (t->permissions != NULL)
+		for (i = 0; t->permissions[i] != NULL; i++)
+			free(t->permissions[i]);
+	free(t->permissions);
+	memset(t, 0, sizeof(*t));
+}
+
+void ll_api_login_clear(struct ll_api_login *l)
+{
+	if (l == NULL)
+		return;
+	ll_secret_free(l->token);
+	ll_secret_free(l->mfa_token);
+	ll_api_technician_clear(&l->technician);
+	memset(l, 0, sizeof(*l));
+}
+
+void ll_api_pin_clear(struct ll_api_pin *p)
+{
+	if (p == NULL)
+		return;
+	free(p->session_id);
+	ll_secret_free(p->pin);
+	free(p->expires_at);
+	ll_secret_free(p->ticket);
+	memset(p, 0, sizeof(*p));
+}
+
+static void session_info_clear(struct ll_api_session_info *s)
+{
+	free(s->session_id);
+	free(s->state);
+	free(s->lock);
+	free(s->end_reason);
+	memset(s, 0, sizeof(*s));
+}
+
+void ll_api_session_list_clear(struct ll_api_session_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n_sessions; i++)
+		session_info_clear(&l->sessions[i]);
+	free(l->sessions);
+	memset(l, 0, sizeof(*l));
+}
+
+void ll_api_redeem_clear(struct ll_api_redeem *r)
+{
+	if (r == NULL)
+		return;
+	free(r->session_id);
+	ll_secret_free(r->ticket);
+	ll_api_technician_clear(&r->technician);
+	free(r->stream_path);
+	memset(r, 0, sizeof(*r));
+}
+
+int ll_client_parse_login(json_t *root, struct ll_api_login *out,
+			  struct ll_client_error *err)
+{
+	struct ll_api_login l = { 0 };
+	json_t *t = json_object_get(root, "technician");
+	int r;
+
+	if ((r = get_str(root, "token", true, 1024, &l.token, err)) != 0 ||
+	    (r = get_int(root, "expires_in", true, 0, &l.expires_in, err)) !=
+		    0)
+		goto out;
+	if (!json_is_object(t)) {
+		r = schema_err(err, NULL, "technician");
+		goto out;
+	}
+	if ((r = get_int(t, "id", true, 0, &l.technician.id, err)) != 0 ||
+	    (r = get_str(t, "name", true, 1024, &l.technician.name, err)) !=
+		    0 ||
+	    (r = get_str(t, "org", true, 1024, &l.technician.org, err)) != 0 ||
+	    (r = get_names(t, "permissions", &l.technician.permissions,
+			   &l.technician.n_permissions, &l.technician.caps,
+			   err)) != 0)
+		goto out;
+	*out = l;
+	memset(&l, 0, sizeof(l));
+out:
+	ll_api_login_clear(&l);
+	return r;
+}
+
+/* The mfa_token of a 401 mfa_required, at the top level or inside the
+ * error object; wiped in root. */
+int ll_client_parse_mfa_token(json_t *root, char **out,
+			      struct ll_client_error *err)
+{
+	json_t *holder = json_object_get(root, "mfa_token") != NULL
+				 ? root
+				 : json_object_get(root, "error");
+	int r;
+
+	if (!json_is_object(holder))
+		return schema_err(err, NULL, "mfa_token");
+	r = get_str(holder, "mfa_token", true, 1024, out, err);
+	ll_client_json_wipe(holder, "mfa_token");
+	return r;
+}
+
+int ll_client_parse_pin(json_t *root, struct ll_api_pin *out,
+			struct ll_client_error *err)
+{
+	struct ll_api_pin p = { 0 };
+	size_t i;
+	int r;
+
+	if ((r = get_str(root, "session_id", true, 128, &p.session_id,
+			 err)) != 0 ||
+	    (r = get_str(root, "pin", true, 16, &p.pin, err)) != 0 ||
+	    (r = get_str(root, "expires_at", true, 64, &p.expires_at, err)) !=
+		    0 ||
+	    (r = get_str(root, "ticket", true, 1024, &p.ticket, err)) != 0)
+		goto out;
+	for (i = 0; p.pin[i] != '\0'; i++)
+		if (!g_ascii_isdigit(p.pin[i]))
+			break;
+	if (i != 6 || p.pin[i] != '\0') {
+		r = schema_err(err, NULL, "pin");
+		goto out;
+	}
+	if (ll_parse_rfc3339(p.expires_at, &p.expires_at_unix) != 0) {
+		r = schema_err(err, NULL, "expires_at");
+		goto out;
+	}
+	*out = p;
+	memset(&p, 0, sizeof(p));
+out:
+	ll_api_pin_clear(&p);
+	return r;
+}
+
+int ll_client_parse_sessions(json_t *root, struct ll_api_session_list *out,
+			     struct ll_client_error *err)
+{
+	struct ll_api_session_list l = { 0 };
+	json_t *arr, *o;
+	int64_t v;
+	size_t i;
+	int r = LL_OK;
+
+	arr = json_object_get(root, "sessions");
+	if (!json_is_array(arr)) {
+		r = schema_err(err, NULL, "sessions");
+		goto out;
+	}
+	if (json_array_size(arr) > 0 &&
+	    (l.sessions = calloc(json_array_size(arr), sizeof(*l.sessions))) ==
+		    NULL) {
+		r = LL_ERR_NOMEM;
+		ll_client_error_set(err, r, 0, "out of memory");
+		goto out;
+	}
+	json_array_foreach(arr, i, o)
+	{
+		struct ll_api_session_info *s = &l.sessions[i];
+
+		l.n_sessions = i + 1;
+		if (!json_is_object(o)) {
+			r = schema_err(err, NULL, "sessions");
+			goto out;
+		}
+		if ((r = get_str(o, "session_id", true, 128, &s->session_id,
+				 err)) != 0 ||
+		    (r = get_str(o, "state", true, 32, &s->state, err)) != 0 ||
+		    (r = get_str(o, "lock", false, 32, &s->lock, err)) != 0 ||
+		    (r = get_time(o, "created_at", true, &s->created_at,
+				  err)) != 0 ||
+		    (r = get_time(o, "expires_at", true, &s->expires_at,
+				  err)) != 0 ||
+		    (r = get_time(o, "connected_at", false, &s->connected_at,
+				  err)) != 0 ||
+		    (r = get_time(o, "ended_at", false, &s->ended_at, err)) !=
+			    0 ||
+		    (r = get_str(o, "end_reason", false, 1024, &s->end_reason,
+				 err)) != 0)
+			goto out;
+		if ((r = get_int(o, "bytes_agent_to_applet", false, 0, &v,
+				 err)) != 0)
+			goto out;
+		s->bytes_agent_to_applet = (uint64_t)v;
+		if ((r = get_int(o, "bytes_applet_to_agent", false, 0, &v,
+				 err)) != 0)
+			goto out;
+		s->bytes_applet_to_agent = (uint64_t)v;
+	}
+	*out = l;
+	memset(&l, 0, sizeof(l));
+out:
+	ll_api_session_list_clear(&l);
+	return r;
+}
+
+int ll_client_parse_redeem(json_t *root, struct ll_api_redeem *out,
+			   struct ll_client_error *err)
+{
+	struct ll_api_redeem d = { 0 };
+	json_t *t;
+	int r;
+
+	t = json_object_get(root, "technician");
+	if (!json_is_object(t)) {
+		r = schema_err(err, NULL, "technician");
+		goto out;
+	}
+	if ((r = get_str(root, "session_id", true, 128, &d.session_id,
+			 err)) != 0 ||
+	    (r = get_str(root, "ticket", true, 1024, &d.ticket, err)) != 0 ||
+	    (r = get_str(t, "name", true, 1024, &d.technician.name, err)) !=
+		    0 ||
+	    (r = get_str(t, "org", true, 1024, &d.technician.org, err)) != 0 ||
+	    (r = get_names(root, "capabilities", NULL, NULL, &d.capabilities,
+			   err)) != 0 ||
+	    (r = get_str(root, "stream_path", true, 256, &d.stream_path,
+			 err)) != 0)
+		goto out;
+	if (d.stream_path[0] != '/') {
+		r = schema_err(err, NULL, "stream_path");
+		goto out;
+	}
+	d.technician.caps = d.capabilities;
+	*out = d;
+	memset(&d, 0, sizeof(d));
+out:
+	ll_api_redeem_clear(&d);
+	return r;
+}
+
+/* ------------------------------------------------ parsers over the body */
+
+int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
+		       struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_login(root, out, err);
+	ll_client_json_wipe(root, "token");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_mfa_token(const char *body, size_t len, char **mfa_token,
+			   struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (mfa_token == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_mfa_token(root, mfa_token, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_pin(const char *body, size_t len, struct ll_api_pin *out,
+		     struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_pin(root, out, err);
+	ll_client_json_wipe(root, "pin");
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_sessions(const char *body, size_t len,
+			  struct ll_api_session_list *out,
+			  struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_sessions(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_redeem(const char *body, size_t len,
+			struct ll_api_redeem *out,
+			struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_redeem(root, out, err);
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	return r;
+}
