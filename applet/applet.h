@@ -7,8 +7,13 @@
  *   pin_window.c      "PRODUCT – Enter PIN"
  *   consent_dialog.c  "PRODUCT – Permission request"
  *   session_bar.c     "PRODUCT – Session"
- *   session.c         the session state machine (redeem, stream, control,
- *                     consent, audit events, endings)
+ *   session.c         the session state machine (stream, control,
+ *                     consent, audit events, endings); its insides are
+ *                     shared with the next two in session_int.h
+ *   session_rfb.c     screen sharing after the view grant: the RFB
+ *                     server's thread and messages, monitors, channel 1
+ *   redeem.c          the redeem worker (PIN redeemed, stream opened in a
+ *                     GTask thread)
  *   input_gate.c      what the technician's input may do right now,
  *                     shared between the GTK thread and the RFB thread
  *   rfb_server.c      libvncserver on its own thread (the only file that
@@ -112,7 +117,7 @@ void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
 void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text);
 void ll_session_bar_free(struct ll_session_bar *b);
 
-/* ---- session (session.c) ---- */
+/* ---- session (session.c, session_rfb.c, redeem.c) ---- */
 
 struct ll_applet_session;
 

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The applet's redeem worker (session_int.h): the PIN goes to POST
+ * /api/v1/pins/redeem and the ticket of the answer opens the applet's
+ * stream.  Both block (libcurl, TLS), so they run in a GTask thread on a
+ * copy of what they need and the UI never waits.  Back on the main loop
+ * the outcome, with what went wrong put in plain words for the person at
+ * the screen, goes to the session (session.c).
+ */
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "ll_api_client.h"
+#include "ll_crypto.h"
+#include "ll_stream.h"
+#include "ll_util.h"
+#include "session_int.h"
+
+struct redeem_job {
+	struct ll_relay_opts opts;
+	char *url;
+	char *ca_file;
+	char *spki_pin;
+	char pin[16];
+	bool at_stream;                 /* the PIN was redeemed */
+	struct ll_client_error err;
+	struct ll_applet_redeemed res;
+	void (*done)(struct ll_applet_redeemed *res, void *user);
+	void *user;
+};
+
+static void redeem_job_free(gpointer data)
+{
+	struct redeem_job *j = data;
+
+	ll_wipe(j->pin, sizeof(j->pin));
+	ll_api_redeem_clear(&j->res.redeem);
+	ll_stream_free(j->res.stream);
+	g_free(j->url);
+	g_free(j->ca_file);
+	g_free(j->spki_pin);
+	g_free(j);
+}
+
+static void redeem_thread(GTask *task, gpointer src, gpointer data,
+			  GCancellable *cancel)
+{
+	struct redeem_job *j = data;
+	struct ll_api_client *c;
+	int r;
+
+	ll_client_error_clear(&j->err);
+	if ((c = ll_api_client_new(&j->opts, &j->err)) == NULL) {
+		r = j->err.code != 0 ? j->err.code : LL_ERR_NOMEM;
+		goto out;
+	}
+	r = ll_api_pin_redeem(c, j->pin, NULL, &j->res.redeem, &j->err);
+	ll_wipe(j->pin, sizeof(j->pin));
+	if (r != 0)
+		goto out;
+	j->at_stream = true;
+	r = ll_stream_open(&j->opts, j->res.redeem.stream_path,
+			   j->res.redeem.ticket, &j->res.stream, &j->err);
+out:
+	ll_api_client_free(c);
+	j->res.err = r;
+	g_task_return_boolean(task, TRUE);
+}
+
+/* What went wrong, for the person at the screen. */
+static char *redeem_words(const struct redeem_job *j)
+{
+	const struct ll_client_error *e = &j->err;
+	const char *c = e->api_code;
+
+	if (strcmp(c, "pin_invalid") == 0)
+		return g_strdup("This PIN is not valid. Please check the "
+				"digits with your technician.");
+	if (strcmp(c, "pin_expired") == 0)
+		return g_strdup("This PIN has expired. Please ask your "
+				"technician for a new one.");
+	if (strcmp(c, "rate_limited") == 0)
+		return e->retry_after > 0 ?
+			g_strdup_printf("Too many attempts. Please wait %d "
+					"seconds and try again.",
+					e->retry_after) :
+			g_strdup("Too many attempts. Please wait a moment "
+				 "and try again.");
+	if (strcmp(c, "pin_locked_website") == 0)
+		return g_strdup("This PIN can only be used on your support "
+				"organisation's web page.");
+	if (strcmp(c, "pin_locked_shortcut") == 0)
+		return g_strdup("This PIN can only be used with your "
+				"organisation's support shortcut.");
+	if (strcmp(c, "end_user_ip_not_allowed") == 0)
+		return g_strdup("Your technician may not support this "
+				"computer from the network it is on now.");
+	if (e->code == LL_ERR_TLS_VERIFY)
+		return g_strdup_printf("The support server's identity could "
+				       "not be verified, so the applet did "
+				       "not connect (%s).", e->message);
+	if (e->http_status == 0 && !j->at_stream)
+		return g_strdup_printf("Cannot reach the support server: %s",
+				       e->message);
+	if (j->at_stream)
+		return g_strdup_printf("The support server accepted the PIN "
+				       "but the session could not start: %s",
+				       e->message);
+	if (e->message[0] != '\0')
+		return g_strdup(e->message);
+	return g_strdup(ll_strerror(j->res.err));
+}
+
+static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
+{
+	GTask *task = G_TASK(result);
+	struct redeem_job *j = g_task_get_task_data(task);
+	char *words = NULL;
+
+	/* The session may be gone: call back only if not cancelled. */
+	if (g_cancellable_is_cancelled(g_task_get_cancellable(task)))
+		return;
+	if (j->res.err != 0) {
+		words = redeem_words(j);
+		j->res.why = j->err.message;
+		j->res.words = words;
+	}
+	j->done(&j->res, j->user);
+	g_free(words);
+}
+
+void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
+			    GCancellable *cancel,
+			    void (*done)(struct ll_applet_redeemed *res,
+					 void *user),
+			    void *user)
+{
+	struct redeem_job *j = g_new0(struct redeem_job, 1);
+	GTask *task;
+
+	j->opts = *o;
+	j->opts.url = j->url = g_strdup(o->url);
+	j->opts.ca_file = j->ca_file = g_strdup(o->ca_file);
+	j->opts.spki_pin = j->spki_pin = g_strdup(o->spki_pin);
+	g_strlcpy(j->pin, pin, sizeof(j->pin));
+	j->done = done;
+	j->user = user;
+	task = g_task_new(NULL, cancel, redeem_done, NULL);
+	g_task_set_task_data(task, j, redeem_job_free);
+	g_task_set_return_on_cancel(task, FALSE);
+	g_task_run_in_thread(task, redeem_thread);
+	g_object_unref(task);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The insides of the applet's session (struct ll_applet_session of
+ * applet.h), shared by the three files that make it:
+ *
+ *   session.c      the state machine on the GTK main loop: the stream's
+ *                  callbacks, consent, the session bar, the audit reports,
+ *                  the endings
+ *   session_rfb.c  screen sharing, only after `view` is granted: the RFB
+ *                  server and its thread's messages marshalled to the main
+ *                  loop, the monitors, channel 1
+ *   redeem.c       the redeem worker: the PIN redeemed and the stream
+ *                  opened in a GTask thread, the outcome handed back
+ *
+ * Main loop only, unless a comment says otherwise.
+ */
+#ifndef LL_APPLET_SESSION_INT_H
+#define LL_APPLET_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gio/gio.h>
+
+#include "ll_api_client.h"
+#include "ll_control.h"
+#include "applet.h"
+
+/*
+ *   IDLE --start(pin)--> REDEEMING --(worker: redeem, open stream)-->
+ *   RUNNING --(user/technician/consent/connection)--> ENDING --> DONE
+ */
+enum ll_applet_state {
+	LL_APPLET_IDLE = 0,
+	LL_APPLET_REDEEMING,
+	LL_APPLET_RUNNING,
+	LL_APPLET_ENDING,
+	LL_APPLET_DONE,
+};
+
+struct ll_applet_rfb_link;
+struct ll_reporter;
+struct ll_session_io;
+struct ll_stream;
+
+struct ll_applet_session {
+	struct ll_applet *a;
+	char *relay_url;
+	char *ca_file;
+	char *display;
+	char *monitor;
+	void (*done)(int exit_code, const char *why, void *user);
+	void *user;
+	void (*on_redeem_error)(const char *message, void *user);
+
+	enum ll_applet_state state;
+	GCancellable *cancel;
+	bool end_requested;             /* user ended while redeeming */
+
+	struct ll_api_redeem redeem;
+	struct ll_session_io *io;
+	uint32_t granted;
+	bool ever_granted;
+
+	struct ll_consent_dialog *consent;
+	uint32_t ask_id;
+	uint32_t ask_caps;
+
+	struct ll_session_bar *bar;
+
+	/* screen sharing (session_rfb.c) */
+	struct ll_rfb_server *rfb;
+	struct ll_applet_rfb_link *link;
+	int bridge_fd;
+	bool rfb_channel;
+
+	struct ll_reporter *rep;        /* audit reports, in order */
+
+	int end_code;
+	char end_why[320];
+};
+
+/* ---- session.c ---- */
+
+/* Sends a control message to the technician (logged when it fails). */
+void ll_applet_send_ctl(struct ll_applet_session *s,
+			const struct ll_control_msg *m);
+/* The session bar's status line. */
+void ll_applet_status(struct ll_applet_session *s, const char *status);
+
+/* ---- session_rfb.c ---- */
+
+/* `view` was granted: start sharing the screen (RFB server, thread,
+ * socketpair; channel 1 once libvncserver's client exists). */
+void ll_applet_rfb_start(struct ll_applet_session *s);
+/* Stops sharing: channel 1 closed, the RFB thread joined, the injector
+ * gone.  Nothing is left of the screen afterwards.  Idempotent. */
+void ll_applet_rfb_stop(struct ll_applet_session *s);
+/* The technician's select_monitor: honoured only while `view` is granted
+ * and the screen is shared; an error message to the technician else. */
+void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
+				  const char *name);
+
+/* ---- redeem.c ---- */
+
+/* What the redeem worker found; valid during the `done` callback. */
+struct ll_applet_redeemed {
+	int err;                       /* LL_OK or a negative ll_err */
+	const char *why;               /* on failure: for the log */
+	const char *words;             /* on failure: for the person at the
+					* screen, in plain words */
+	struct ll_api_redeem redeem;   /* on success: take it over (and zero
+					* it) */
+	struct ll_stream *stream;      /* on success: take it over (and set
+					* it to NULL) */
+};
+
+/*
+ * Redeems pin (copied, then wiped) at the relay of o (copied) and opens
+ * the applet's stream with the ticket, in a GTask thread bounded by o's
+ * timeouts.  `done` runs once on the main loop, unless `cancel` was
+ * cancelled by then; what it did not take over is freed after it.
+ */
+void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
+			    GCancellable *cancel,
+			    void (*done)(struct ll_applet_redeemed *res,
+					 void *user),
+			    void *user);
+
+#endif
