@@ -20,8 +20,8 @@
 #include "ll_store.h"
 #include "ll_tls.h"
 #include "ll_util.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_relay.h"
+#include "cmd.h"
 
 struct created {
 	const char *paths[8];
