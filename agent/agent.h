@@ -4,9 +4,9 @@
  *   main.c          dispatch: GUI, --cli, --cli-holder
  *   profile.c       the profile directory (token 0600, dir 0700)
  *   keys.c          text and key names to X keysyms
- *   session.c       one session over the relay's stream (GUI and holder)
- *   rfb_filter.c    the validator on the RFB channel's bridge, see
- *                   rfb_filter.h
+ *   session.c       one session over the relay's stream (GUI and holder),
+ *                   the RFB filter (common/proto, ll_rfb_filter.h) on
+ *                   the RFB channel's bridge
  *   cli.c           the command line of API.md
  *   cli_holder.c    the background session holder and its socket
  *   rfb_client.c    headless RFB (libvncclient), see ll_rfbc.h

@@ -15,7 +15,7 @@
  *  - server clipboard text and bells are ignored, never logged.
  * Note that libvncclient decodes every encoding it was built with when a
  * server sends one unasked; SetEncodings only binds an honest server.
- * The RFB filter on the channel's bridge (rfb_filter.h, session.c)
+ * The RFB filter on the channel's bridge (ll_rfb_filter.h, session.c)
  * enforces the list against a dishonest one.
  *
  * Threading: libvncclient's reads block (STYLE.md), so each client runs on

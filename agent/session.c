@@ -26,7 +26,7 @@
 #include "ll_stream.h"
 #include "ll_text.h"
 #include "ll_util.h"
-#include "rfb_filter.h"
+#include "ll_rfb_filter.h"
 
 /* Each audit report (POST .../events) may take this long. */
 #define AGENT_EVENT_TIMEOUT_MS 10000
@@ -254,7 +254,7 @@ static void on_control(struct ll_session_io *io,
 }
 
 /*
- * The RFB channel's filter (rfb_filter.h) on the bridge: the applet's
+ * The RFB channel's filter (ll_rfb_filter.h) on the bridge: the applet's
  * bytes reach the RFB client (libvncclient in the holder, gtk-vnc in the
  * GUI) only once validated; a refusal ends the session with its reason.
  */

@@ -16,7 +16,7 @@
  * SetEncodings again with only the lossless ones we use, so an honest
  * applet uses those from the first update on.  (Like libvncclient,
  * gvnc decodes whatever a server sends: the RFB filter on the channel's
- * bridge, agent/rfb_filter.h, restricts gtk-vnc's own list in place and
+ * bridge, ll_rfb_filter.h, restricts gtk-vnc's own list in place and
  * ends the session before a byte outside our encodings reaches it.)
  */
 #include <string.h>

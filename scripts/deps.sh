@@ -5,6 +5,7 @@ set -eu
 
 PACKAGES="
  gcc libc6-dev meson ninja-build pkg-config clang libclang-rt-14-dev
+ clang-format git
  libssl-dev openssl ca-certificates libevent-dev libsqlite3-dev sqlite3
  libjansson-dev libglib2.0-dev libargon2-dev libhttp-parser-dev zlib1g-dev
  libgtk-3-dev libvncserver-dev libgtk-vnc-2.0-dev libcurl4-openssl-dev

@@ -290,13 +290,105 @@ static int refusal(struct ll_tls_conn *c, const struct ll_http_response *h,
 	return r;
 }
 
+static int handshake(struct ll_tls_conn *conn, int64_t deadline,
+		     const char *base, struct ll_client_error *err)
+{
+	int r;
+
+	for (;;) {
+		r = ll_tls_conn_handshake(conn);
+		if (r == LL_OK)
+			return LL_OK;
+		if (r != LL_ERR_WANT_READ && r != LL_ERR_WANT_WRITE)
+			break;
+		if ((r = wait_tls(conn, r, deadline)) != 0)
+			break;
+	}
+	tls_fail(conn, r, base, err);
+	return r;
+}
+
+/* The stream on conn (taken on success), with the bytes that came after
+ * the answer head; NULL when out of memory. */
+static struct ll_stream *stream_new(struct ll_tls_conn *conn,
+				    const struct ll_buf *in)
+{
+	struct ll_stream *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if (ll_buf_len(in) > 0) {
+		if ((s->extra = malloc(ll_buf_len(in))) == NULL) {
+			free(s);
+			return NULL;
+		}
+		memcpy(s->extra, ll_buf_data(in), ll_buf_len(in));
+		s->extra_len = ll_buf_len(in);
+	}
+	s->conn = conn;
+	return s;
+}
+
+/*
+ * Reads the relay's answer head to the stream request into *head; the
+ * bytes after it stay in in (the start of the stream, or a refusal's
+ * body).
+ */
+static int read_answer_head(struct ll_tls_conn *conn, struct ll_buf *in,
+			    int64_t deadline, const char *base,
+			    struct ll_http_response **head,
+			    struct ll_client_error *err)
+{
+	struct ll_http_limits lim;
+	int n, r;
+
+	ll_http_limits_default(&lim);
+	lim.max_head = STREAM_HEAD_MAX;
+	for (;;) {
+		n = ll_http_response_head_parse(ll_buf_data(in), ll_buf_len(in),
+						&lim, head);
+		if (n > 0)
+			break;
+		if (n < 0) {
+			r = n;
+			ll_client_error_set(err, r, 0,
+					    "relay at %s sent a broken answer "
+					    "to the stream request: %s",
+					    base, ll_strerror(r));
+			return r;
+		}
+		if ((r = read_some(conn, in, deadline)) != 0) {
+			if (r == LL_ERR_TOO_LARGE)
+				ll_client_error_set(err, r, 0,
+						    "relay at %s sent an "
+						    "answer head over %u "
+						    "bytes", base,
+						    STREAM_HEAD_MAX);
+			else if (r == LL_ERR_TIMEOUT)
+				ll_client_error_set(err, r, 0,
+						    "relay at %s did not "
+						    "answer the stream request "
+						    "in time", base);
+			else
+				ll_client_error_set(err, r, 0,
+						    "relay at %s closed the "
+						    "connection instead of "
+						    "answering the stream "
+						    "request: %s", base,
+						    ll_strerror(r));
+			return r;
+		}
+	}
+	ll_buf_consume(in, (size_t)n);
+	return LL_OK;
+}
+
 int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 		   const char *ticket, struct ll_stream **out,
 		   struct ll_client_error *err)
 {
 	struct ll_tls_client_opts to = { 0 };
 	struct ll_client_url u = { 0 };
-	struct ll_http_limits lim;
 	struct ll_http_response *head = NULL;
 	struct ll_tls_ctx *ctx = NULL;
 	struct ll_tls_conn *conn = NULL;
@@ -304,7 +396,7 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 	struct ll_buf *req = NULL, *in = NULL;
 	char *hosthdr = NULL, tlserr[256] = "";
 	int64_t deadline;
-	int fd = -1, tmo, r, n, fl;
+	int fd = -1, tmo, r, fl;
 
 	ll_client_error_clear(err);
 	if (relay == NULL || ticket == NULL || out == NULL) {
@@ -346,19 +438,8 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 		goto out;
 	}
 	fd = -1; /* conn owns it now (closed by ll_tls_conn_free(.., true)) */
-	for (;;) {
-		r = ll_tls_conn_handshake(conn);
-		if (r == LL_OK)
-			break;
-		if (r != LL_ERR_WANT_READ && r != LL_ERR_WANT_WRITE)
-			break;
-		if ((r = wait_tls(conn, r, deadline)) != 0)
-			break;
-	}
-	if (r != LL_OK) {
-		tls_fail(conn, r, u.base, err);
+	if ((r = handshake(conn, deadline, u.base, err)) != 0)
 		goto out;
-	}
 
 	hosthdr = g_strdup_printf("%s:%u", u.host_hdr, (unsigned)u.port);
 	if ((req = ll_buf_new(STREAM_HEAD_MAX)) == NULL ||
@@ -382,44 +463,9 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 		goto out;
 	}
 
-	ll_http_limits_default(&lim);
-	lim.max_head = STREAM_HEAD_MAX;
-	for (;;) {
-		n = ll_http_response_head_parse(ll_buf_data(in), ll_buf_len(in),
-						&lim, &head);
-		if (n > 0)
-			break;
-		if (n < 0) {
-			r = n;
-			ll_client_error_set(err, r, 0,
-					    "relay at %s sent a broken answer "
-					    "to the stream request: %s",
-					    u.base, ll_strerror(r));
-			goto out;
-		}
-		if ((r = read_some(conn, in, deadline)) != 0) {
-			if (r == LL_ERR_TOO_LARGE)
-				ll_client_error_set(err, r, 0,
-						    "relay at %s sent an "
-						    "answer head over %u "
-						    "bytes", u.base,
-						    STREAM_HEAD_MAX);
-			else if (r == LL_ERR_TIMEOUT)
-				ll_client_error_set(err, r, 0,
-						    "relay at %s did not "
-						    "answer the stream request "
-						    "in time", u.base);
-			else
-				ll_client_error_set(err, r, 0,
-						    "relay at %s closed the "
-						    "connection instead of "
-						    "answering the stream "
-						    "request: %s", u.base,
-						    ll_strerror(r));
-			goto out;
-		}
-	}
-	ll_buf_consume(in, (size_t)n);
+	if ((r = read_answer_head(conn, in, deadline, u.base, &head,
+				  err)) != 0)
+		goto out;
 	if (!ll_http_response_is_upgrade(head)) {
 		if (head->status == 101) {
 			r = LL_ERR_PROTOCOL;
@@ -432,23 +478,11 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 		goto out;
 	}
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = stream_new(conn, in)) == NULL) {
 		r = LL_ERR_NOMEM;
 		ll_client_error_set(err, r, 0, "out of memory");
 		goto out;
 	}
-	if (ll_buf_len(in) > 0) {
-		if ((s->extra = malloc(ll_buf_len(in))) == NULL) {
-			free(s);
-			s = NULL;
-			r = LL_ERR_NOMEM;
-			ll_client_error_set(err, r, 0, "out of memory");
-			goto out;
-		}
-		memcpy(s->extra, ll_buf_data(in), ll_buf_len(in));
-		s->extra_len = ll_buf_len(in);
-	}
-	s->conn = conn;
 	conn = NULL;
 	*out = s;
 	r = LL_OK;

@@ -159,11 +159,12 @@ static int perr(struct pctx *c, int code, const char *fmt, ...)
  * short, with "..." where it was cut. */
 static const char *safe(const char *s, char *buf, size_t size)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), n;
 
 	if (ll_text_printable(buf, size, s, len) >= size && size > 4) {
 		ll_text_printable(buf, size - 3, s, len);
-		strcat(buf, "...");
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "...");
 	}
 	return buf;
 }

@@ -9,8 +9,8 @@
 
 #include "ll_store.h"
 #include "ll_util.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_relay.h"
+#include "cmd.h"
 
 static void audit_usage(FILE *f)
 {

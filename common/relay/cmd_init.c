@@ -20,8 +20,8 @@
 #include "ll_store.h"
 #include "ll_tls.h"
 #include "ll_util.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_relay.h"
+#include "cmd.h"
 
 struct created {
 	const char *paths[8];
@@ -98,6 +98,102 @@ out:
 	return r;
 }
 
+/* Makes dir (0700) unless it is there; made->dir when this run made it. */
+static int init_dir(const char *dir, struct created *made)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode)) {
+			ll_cmd_fail("%s exists and is not a directory", dir);
+			return -1;
+		}
+	} else if (errno == ENOENT) {
+		if (g_mkdir_with_parents(dir, 0700) != 0) {
+			ll_cmd_fail("cannot create %s: %s", dir,
+				    strerror(errno));
+			return -1;
+		}
+		made->dir = dir;
+	} else {
+		ll_cmd_fail("cannot use %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* a state dir holds keys: nobody else may look in */
+	if (chmod(dir, 0700) != 0) {
+		ll_cmd_fail("cannot make %s private (chmod 0700): %s", dir,
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A self-signed certificate unless relay.conf names one or one is there;
+ * fp gets the certificate's fingerprint ("" when there is none yet). */
+static int init_cert(const struct ll_relay_config *cfg, bool cert_named,
+		     struct created *made, bool *made_cert, char *fp,
+		     size_t fplen)
+{
+	char errbuf[512];
+	int r;
+
+	if (!cert_named && !exists(cfg->cert_file) &&
+	    !exists(cfg->key_file)) {
+		r = ll_tls_selfsigned_create(cfg->key_file, cfg->cert_file,
+					     "localhost", NULL, errbuf,
+					     sizeof(errbuf));
+		if (r != 0) {
+			ll_cmd_fail("cannot create a certificate: %s", errbuf);
+			return -1;
+		}
+		created_add(made, cfg->cert_file);
+		created_add(made, cfg->key_file);
+		*made_cert = true;
+	}
+	fp[0] = '\0';
+	if (exists(cfg->cert_file) &&
+	    ll_tls_cert_fingerprint(cfg->cert_file, fp, fplen) != 0)
+		fp[0] = '\0';
+	return 0;
+}
+
+/* Never overwrite a store or a key: they are the relay's whole state. */
+static int init_refuse_existing(const char *dir,
+				const struct ll_relay_config *cfg)
+{
+	if (!exists(cfg->db_file) && !exists(cfg->at_rest_key_file))
+		return 0;
+	ll_cmd_fail("%s already holds Lifeline state (%s); refusing "
+		    "to overwrite it",
+		    dir,
+		    exists(cfg->db_file) ? cfg->db_file
+					 : cfg->at_rest_key_file);
+	return -1;
+}
+
+static void init_report(const char *dir, bool made_dir,
+			const struct ll_relay_config *cfg, const char *org,
+			bool made_cert, const char *fp)
+{
+	printf("%s state directory %s (0700)\n",
+	       made_dir ? "created" : "using", dir);
+	printf("created at-rest key %s (0600)\n", cfg->at_rest_key_file);
+	printf("created store %s with org '%s'\n", cfg->db_file, org);
+	if (made_cert)
+		printf("created self-signed certificate %s (key %s) for "
+		       "localhost, 127.0.0.1, ::1\n",
+		       cfg->cert_file, cfg->key_file);
+	else if (fp[0] != '\0')
+		printf("using certificate %s\n", cfg->cert_file);
+	else
+		printf("certificate %s does not exist yet: put it there "
+		       "before serve\n",
+		       cfg->cert_file);
+	if (fp[0] != '\0')
+		printf("certificate SHA-256 fingerprint: %s\n", fp);
+	fflush(stdout);
+}
+
 int ll_cmd_init(int argc, char **argv)
 {
 	gchar *state_dir = NULL, *org = NULL;
@@ -122,7 +218,6 @@ int ll_cmd_init(int argc, char **argv)
 	bool cert_named, made_cert = false;
 	json_t *detail;
 	int64_t org_id = 0;
-	struct stat sb;
 	int rc = 1, r;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -147,40 +242,14 @@ int ll_cmd_init(int argc, char **argv)
 		goto out;
 	}
 
-	if (stat(dir, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode)) {
-			ll_cmd_fail("%s exists and is not a directory", dir);
-			goto out;
-		}
-	} else if (errno == ENOENT) {
-		if (g_mkdir_with_parents(dir, 0700) != 0) {
-			ll_cmd_fail("cannot create %s: %s", dir,
-				    strerror(errno));
-			goto out;
-		}
-		made.dir = dir;
-	} else {
-		ll_cmd_fail("cannot use %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	/* a state dir holds keys: nobody else may look in */
-	if (chmod(dir, 0700) != 0) {
-		ll_cmd_fail("cannot make %s private (chmod 0700): %s", dir,
-			    strerror(errno));
+	if (init_dir(dir, &made) != 0)
 		goto undo;
-	}
 	if (ll_relay_config_load(dir, &cfg, errbuf, sizeof(errbuf)) != 0) {
 		ll_cmd_fail("%s", errbuf);
 		goto undo;
 	}
-	if (exists(cfg.db_file) || exists(cfg.at_rest_key_file)) {
-		ll_cmd_fail("%s already holds Lifeline state (%s); refusing "
-			    "to overwrite it",
-			    dir,
-			    exists(cfg.db_file) ? cfg.db_file
-						: cfg.at_rest_key_file);
+	if (init_refuse_existing(dir, &cfg) != 0)
 		goto undo;
-	}
 	/* the same spelling relay_config.c uses for the default */
 	default_cert = g_strdup_printf("%s/cert.pem", dir);
 	cert_named = strcmp(cfg.cert_file, default_cert) != 0;
@@ -209,23 +278,9 @@ int ll_cmd_init(int argc, char **argv)
 		goto undo;
 	}
 
-	if (!cert_named && !exists(cfg.cert_file) &&
-	    !exists(cfg.key_file)) {
-		r = ll_tls_selfsigned_create(cfg.key_file, cfg.cert_file,
-					     "localhost", NULL, errbuf,
-					     sizeof(errbuf));
-		if (r != 0) {
-			ll_cmd_fail("cannot create a certificate: %s", errbuf);
-			goto undo;
-		}
-		created_add(&made, cfg.cert_file);
-		created_add(&made, cfg.key_file);
-		made_cert = true;
-	}
-	fp[0] = '\0';
-	if (exists(cfg.cert_file) &&
-	    ll_tls_cert_fingerprint(cfg.cert_file, fp, sizeof(fp)) != 0)
-		fp[0] = '\0';
+	if (init_cert(&cfg, cert_named, &made, &made_cert, fp,
+		      sizeof(fp)) != 0)
+		goto undo;
 
 	detail = json_pack("{s:s,s:b,s:s}", "org", org, "self_signed_cert",
 			   made_cert, "certificate_sha256", fp);
@@ -237,23 +292,7 @@ int ll_cmd_init(int argc, char **argv)
 	ll_store_close(st);
 	st = NULL;
 
-	printf("%s state directory %s (0700)\n",
-	       made.dir ? "created" : "using", dir);
-	printf("created at-rest key %s (0600)\n", cfg.at_rest_key_file);
-	printf("created store %s with org '%s'\n", cfg.db_file, org);
-	if (made_cert)
-		printf("created self-signed certificate %s (key %s) for "
-		       "localhost, 127.0.0.1, ::1\n",
-		       cfg.cert_file, cfg.key_file);
-	else if (fp[0] != '\0')
-		printf("using certificate %s\n", cfg.cert_file);
-	else
-		printf("certificate %s does not exist yet: put it there "
-		       "before serve\n",
-		       cfg.cert_file);
-	if (fp[0] != '\0')
-		printf("certificate SHA-256 fingerprint: %s\n", fp);
-	fflush(stdout);
+	init_report(dir, made.dir != NULL, &cfg, org, made_cert, fp);
 	rc = 0;
 	goto out;
 

@@ -17,8 +17,8 @@
 #include "ll_crypto.h"
 #include "ll_store.h"
 #include "ll_util.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_relay.h"
+#include "cmd.h"
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 1024

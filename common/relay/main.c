@@ -5,8 +5,8 @@
 
 #include "ll_build.h"
 #include "ll_util.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_relay.h"
+#include "cmd.h"
 
 static const struct {
 	const char *name;

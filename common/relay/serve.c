@@ -10,8 +10,9 @@
 #include "ll_build.h"
 #include "ll_util.h"
 #include "ll_tls.h"
-#include "relay.h"
-#include "core.h"
+#include "ll_relay.h"
+#include "cmd.h"
+#include "ll_relay_api.h"
 
 int ll_cmd_serve(int argc, char **argv)
 {
@@ -104,6 +105,7 @@ int ll_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 
+	relay.api = &ll_api_ops;
 	if ((r = ll_core_run(&relay, listen)) == 0)
 		rc = 0;
 out:

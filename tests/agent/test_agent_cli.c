@@ -664,10 +664,13 @@ static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 static char *new_profile(const char *name)
 {
 	char *p = g_build_filename(lh_tmpdir(), name, NULL);
-	char *cmd = g_strdup_printf("rm -rf '%s'", p);
+	char *argv[] = { (char *)"rm", (char *)"-rf", p, NULL };
+	int st = -1;
 
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
+	/* an argv, not a shell: the path is never parsed */
+	g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH,
+				   NULL, NULL, NULL, NULL, &st, NULL));
+	g_assert_true(g_spawn_check_wait_status(st, NULL));
 	return p;
 }
 

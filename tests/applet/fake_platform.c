@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See fake_platform.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ static int f_monitors(struct ll_platform *p, struct ll_platform_monitor **out,
 
 	if (m == NULL)
 		return LL_ERR_NOMEM;
-	strcpy(m->name, LL_PLATFORM_ALL);
+	snprintf(m->name, sizeof(m->name), "%s", LL_PLATFORM_ALL);
 	m->width = to_fake(p)->w;
 	m->height = to_fake(p)->h;
 	m->is_all = true;

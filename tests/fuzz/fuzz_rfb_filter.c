@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer target for the agent's RFB filter (agent/rfb_filter.c), fed
+ * libFuzzer target for the agent's RFB filter (common/proto/rfb_filter.c), fed
  * the way the session's bridge feeds it: pieces, with what the filter
  * holds back presented again in front of the next piece.
  *
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "ll_err.h"
-#include "rfb_filter.h"
+#include "ll_rfb_filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

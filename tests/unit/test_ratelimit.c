@@ -5,7 +5,7 @@
 #include <glib.h>
 
 #include "ll_err.h"
-#include "ratelimit.h"
+#include "ll_ratelimit.h"
 
 static void take_ok(struct ll_ratelimit *rl, const char *ip, int64_t now)
 {

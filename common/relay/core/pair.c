@@ -21,7 +21,7 @@
 #include <event2/event.h>
 
 #include "ll_util.h"
-#include "relay.h"
+#include "ll_relay.h"
 #include "core.h"
 
 struct ll_pair {
@@ -131,7 +131,7 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 	ll_conn_unref(other);
 	ll_conn_unref(c);
 	/* Last: the API may close the session from inside (p is gone). */
-	ll_api_stream_paired(relay, id);
+	relay->api->stream_paired(relay, id);
 	return LL_OK;
 }
 
@@ -214,7 +214,7 @@ void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
 	ll_info("session %s: stream ended (%s), %" PRIu64
 		" bytes agent->applet, %" PRIu64 " bytes applet->agent",
 		id, reason, a2b, b2a);
-	ll_api_stream_ended(relay, id, reason, a2b, b2a);
+	relay->api->stream_ended(relay, id, reason, a2b, b2a);
 }
 
 void ll_pair_end_all(struct ll_core *core, const char *reason)

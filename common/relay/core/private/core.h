@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Private to the relay core (server.c, conn.c, pair.c, metrics.c,
- * serve.c): the loop object, connections and stream pairs.  The API half
- * sees none of this; it talks to the core through relay.h.
+ * Private to the relay's core library (the sources in core/): the loop
+ * object, connections and stream pairs.  Only the core's own sources
+ * have core/private/ on their include path; the API and the program talk
+ * to the core through ll_relay.h.
  *
  * Lifetime rules (STYLE habit 7):
  *  - every ll_conn has an explicit state and a reference count; the
@@ -23,7 +24,7 @@
 
 #include <glib.h>
 
-#include "relay.h"
+#include "ll_relay.h"
 
 struct bufferevent;
 struct evconnlistener;
@@ -80,9 +81,7 @@ struct ll_conn {
 	char peer[INET6_ADDRSTRLEN];       /* textual source address */
 };
 
-/* ---- server.c ---- */
-/* Runs the loop until SIGTERM/SIGINT.  relay is open, relay->tls set. */
-int ll_core_run(struct ll_relay *relay, const char *listen_override);
+/* ---- server.c (and ll_core_run, ll_relay.h) ---- */
 /* Gives back the connection's slot in the per-address unauth table. */
 void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c);
 

@@ -13,9 +13,8 @@
 
 #include "ll_crypto.h"
 #include "ll_util.h"
-#include "ratelimit.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_ratelimit.h"
+#include "ll_relay.h"
 
 /* ---- API error codes ---- */
 static const struct {

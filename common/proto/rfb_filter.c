@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The RFB validator of channel 1 (see rfb_filter.h).  Two small state
+ * The RFB validator of channel 1 (see ll_rfb_filter.h).  Two small state
  * machines, one per direction, sharing what one needs of the other: the
  * pixel size and the encodings the client asked for, whether it asked for
  * an update yet.  Every state needs either a whole fixed-size item (read
@@ -16,7 +16,7 @@
 
 #include "ll_buf.h"
 #include "ll_err.h"
-#include "rfb_filter.h"
+#include "ll_rfb_filter.h"
 
 #define RFB_VERSION_38 "RFB 003.008\n"
 #define RFB_VERSION_LEN 12u

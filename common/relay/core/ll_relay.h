@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * lifeline-relay internals shared by its files.  Two halves meet here:
- *  - the core (server.c, conn.c, pair.c, metrics.c, serve.c): libevent
- *    loop, TLS, HTTP framing, limits and timeouts, stream pairing and
- *    blind forwarding, /healthz and /metrics, signals;
- *  - the API (api*.c, ratelimit.c, relay_config.c, cmd_*.c): what each
- *    endpoint does, policies, audit, the admin subcommands.
- * The core calls ll_api_dispatch() for every API request and
- * ll_api_stream_authorize() for every stream upgrade; the API calls back
- * into the core through the ll_relay_* functions declared below.
+ * lifeline-relay, built as two libraries and a program:
+ *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
+ *    relay_config.c, ratelimit.c; this header and ll_ratelimit.h):
+ *    libevent loop, TLS, HTTP framing, limits and timeouts, stream
+ *    pairing and blind forwarding, /healthz and /metrics, signals, the
+ *    configuration and the state on disk;
+ *  - the API (api/: api*.c; ll_relay_api.h): what each endpoint does,
+ *    policies, audit;
+ *  - the program (main.c, serve.c, cmd_*.c): the admin subcommands.
+ * The API may use the core, never the reverse: the core reaches the API
+ * only through the table of struct ll_relay_api_ops that `serve`
+ * registers in relay->api (ll_api_ops), and the API calls back into the
+ * core through the ll_relay_* functions declared below.
  */
 #ifndef LL_RELAY_H
 #define LL_RELAY_H
@@ -79,6 +83,7 @@ struct ll_relay {
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
 	struct ll_relay_metrics metrics;
+	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
 	void *core;                  /* core-private state (pairs, conns) */
 };
 
@@ -135,33 +140,45 @@ struct ll_api_request {
 	const char *source_ip;      /* textual peer address */
 };
 
-/* Everything under /api/v1/ except the stream upgrade (core does
- * /healthz, /metrics and the upgrade's framing). */
-void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
-		     struct ll_api_response *resp);
-
 /*
- * A stream upgrade arrived (GET /api/v1/stream, Upgrade: lifeline/1).
- * Served through the same envelope as every API request: checks the
- * ticket, claims that side's one stream, audits (durable before this
- * returns).  On success returns LL_OK with the session id and side, and
- * the core sends the 101; else fills refusal (401 unauthorized, 409
- * conflict, 404 not_found ...; already logged) and returns < 0.
+ * What the core asks of the API, registered in relay->api before
+ * ll_core_run() (the API's table is ll_api_ops, ll_relay_api.h).
  */
-int ll_api_stream_authorize(struct ll_relay *relay,
-			    const struct ll_api_request *req,
-			    char session_id_out[LL_SESSION_ID_LEN + 1],
-			    enum ll_side *side_out,
-			    struct ll_api_response *refusal);
-/* The core reports stream life events; the API records them. */
-void ll_api_stream_paired(struct ll_relay *relay, const char *session_id);
-void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
-			 const char *reason, uint64_t bytes_agent_to_applet,
-			 uint64_t bytes_applet_to_agent);
+struct ll_relay_api_ops {
+	/* Everything under /api/v1/ except the stream upgrade (the core does
+	 * /healthz, /metrics and the upgrade's framing). */
+	void (*dispatch)(struct ll_relay *relay,
+			 const struct ll_api_request *req,
+			 struct ll_api_response *resp);
+	/*
+	 * A stream upgrade arrived (GET /api/v1/stream, Upgrade:
+	 * lifeline/1).  Served through the same envelope as every API
+	 * request: checks the ticket, claims that side's one stream,
+	 * audits (durable before this returns).  On success returns LL_OK
+	 * with the session id and side, and the core sends the 101; else
+	 * fills refusal (401 unauthorized, 409 conflict, 404 not_found
+	 * ...; already logged) and returns < 0.
+	 */
+	int (*stream_authorize)(struct ll_relay *relay,
+				const struct ll_api_request *req,
+				char session_id_out[LL_SESSION_ID_LEN + 1],
+				enum ll_side *side_out,
+				struct ll_api_response *refusal);
+	/* The core reports stream life events; the API records them. */
+	void (*stream_paired)(struct ll_relay *relay, const char *session_id);
+	void (*stream_ended)(struct ll_relay *relay, const char *session_id,
+			     const char *reason,
+			     uint64_t bytes_agent_to_applet,
+			     uint64_t bytes_applet_to_agent);
+	/* Called by the core once a second: expire PINs, end the live
+	 * sessions of disabled technicians (through
+	 * ll_relay_session_close). */
+	void (*periodic)(struct ll_relay *relay);
+};
 
-/* Called by the core once a second: expire PINs, end the live sessions
- * of disabled technicians (through ll_relay_session_close). */
-void ll_api_periodic(struct ll_relay *relay);
+/* Runs the loop until SIGTERM/SIGINT.  relay is open (ll_relay_open_state),
+ * relay->tls and relay->api are set. */
+int ll_core_run(struct ll_relay *relay, const char *listen_override);
 
 /* ---- core services the API may call ---- */
 /* Closes both streams of a session (DELETE, technician disabled). */
@@ -170,15 +187,22 @@ void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
 /* Counts a refusal for /metrics. */
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
 
-/* ---- admin subcommands (cmd_*.c), argv after the subcommand name ---- */
-int ll_cmd_init(int argc, char **argv);
-int ll_cmd_serve(int argc, char **argv);
-int ll_cmd_technician(int argc, char **argv);
-int ll_cmd_audit(int argc, char **argv);
-
+/* ---- the state on disk (state.c), for `serve` and admin commands ---- */
+#define LL_DEFAULT_STATE_DIR "/var/lib/lifeline"
 /* Opening state for admin commands: config + store + key. */
 int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 			char *errbuf, size_t errlen);
 void ll_relay_close_state(struct ll_relay *relay);
+/* Reads the 32-byte at-rest key, refusing group/other access. */
+int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
+			      char *errbuf, size_t errlen);
+
+/* ---- admin command helpers (state.c) ---- */
+/* Prints "lifeline-relay: MESSAGE" as one line on stderr. */
+void ll_cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Audit for admin commands (actor "cli"), detail may be NULL (stolen). */
+int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
+			const char *action, const char *outcome,
+			json_t *detail);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Private to the API half of the relay (api*.c, state.c, cmd_*.c).
+ * Private to the API library of the relay (api/api*.c).
  *
  * Every API request, the stream upgrade included, runs as one action
  * through one envelope (api.c): the route table names its method, path
@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "relay.h"
+#include "ll_relay.h"
 #include "ll_store.h"
 
 #define LL_API_ACTOR_MAX 160
@@ -133,16 +133,18 @@ int ll_api_ratelimits_sync(struct ll_relay *relay);
 /* 429 rate_limited with Retry-After when the address is over its rate. */
 int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl);
 
-/* ---- admin command helpers (state.c) ---- */
-#define LL_DEFAULT_STATE_DIR "/var/lib/lifeline"
-/* Prints "lifeline-relay: MESSAGE" as one line on stderr. */
-void ll_cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Reads the 32-byte at-rest key, refusing group/other access. */
-int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
-			      char *errbuf, size_t errlen);
-/* Audit for admin commands (actor "cli"), detail may be NULL (stolen). */
-int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
-			const char *action, const char *outcome,
-			json_t *detail);
+/* ---- what the core calls through ll_api_ops (ll_relay_api_ops) ---- */
+void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
+		     struct ll_api_response *resp);
+int ll_api_stream_authorize(struct ll_relay *relay,
+			    const struct ll_api_request *req,
+			    char session_id_out[LL_SESSION_ID_LEN + 1],
+			    enum ll_side *side_out,
+			    struct ll_api_response *refusal);
+void ll_api_stream_paired(struct ll_relay *relay, const char *session_id);
+void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
+			 const char *reason, uint64_t bytes_agent_to_applet,
+			 uint64_t bytes_applet_to_agent);
+void ll_api_periodic(struct ll_relay *relay);
 
 #endif

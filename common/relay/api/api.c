@@ -14,8 +14,9 @@
 #include "ll_crypto.h"
 #include "ll_text.h"
 #include "ll_util.h"
-#include "ratelimit.h"
-#include "relay.h"
+#include "ll_ratelimit.h"
+#include "ll_relay.h"
+#include "ll_relay_api.h"
 #include "api.h"
 
 /* ---- small helpers ---- */
@@ -941,3 +942,11 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 	ctx_clear(&ctx);
 	return r;
 }
+
+const struct ll_relay_api_ops ll_api_ops = {
+	.dispatch = ll_api_dispatch,
+	.stream_authorize = ll_api_stream_authorize,
+	.stream_paired = ll_api_stream_paired,
+	.stream_ended = ll_api_stream_ended,
+	.periodic = ll_api_periodic,
+};

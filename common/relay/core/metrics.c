@@ -8,7 +8,7 @@
 #include <glib.h>
 
 #include "ll_util.h"
-#include "relay.h"
+#include "ll_relay.h"
 #include "core.h"
 
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code)

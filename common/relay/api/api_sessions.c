@@ -9,7 +9,7 @@
 #include "ll_auth.h"
 #include "ll_crypto.h"
 #include "ll_util.h"
-#include "relay.h"
+#include "ll_relay.h"
 #include "api.h"
 
 #define PIN_ATTEMPTS 20

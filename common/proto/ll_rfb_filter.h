@@ -6,7 +6,8 @@
  * Both decoders handle every encoding they were built with, whatever
  * they asked for, and those decoders have a long CVE history: the filter
  * makes sure that only what we use ever reaches them.  Sans-I/O: feed
- * bytes, nothing is read or written here.
+ * bytes, nothing is read or written here; it lives in common/proto so
+ * that either end of channel 1 can use it (the agent does today).
  *
  * Server to client (validated, never changed): ProtocolVersion 3.8,
  * security types (None only), SecurityResult, ServerInit (framebuffer at

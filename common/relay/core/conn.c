@@ -33,7 +33,7 @@
 #include "ll_text.h"
 #include "ll_util.h"
 #include "ll_tls.h"
-#include "relay.h"
+#include "ll_relay.h"
 #include "core.h"
 
 #define LL_CONN_LINGER_MS 2000
@@ -455,7 +455,7 @@ static void conn_stream_request(struct ll_conn *c,
 
 	memset(&refusal, 0, sizeof(refusal));
 	memset(id, 0, sizeof(id));
-	r = ll_api_stream_authorize(relay, areq, id, &side, &refusal);
+	r = relay->api->stream_authorize(relay, areq, id, &side, &refusal);
 	if (c->state != LL_CONN_HTTP)
 		goto drop; /* closed under us (shutdown) */
 	if (r < 0) {
@@ -502,7 +502,7 @@ static void conn_stream_request(struct ll_conn *c,
 	if ((r = ll_pair_attach(core, c, id, side)) != 0) {
 		ll_warn("peer %s: stream of session %s not attached: %s",
 			c->peer, id, ll_strerror(r));
-		ll_api_stream_ended(relay, id, "internal_error", 0, 0);
+		relay->api->stream_ended(relay, id, "internal_error", 0, 0);
 		ll_conn_close(c, NULL);
 	}
 	return;
@@ -555,7 +555,7 @@ static void conn_handle_request(struct ll_conn *c,
 		return;
 	}
 	if (strncmp(path, "/api/v1/", 8) == 0) {
-		ll_api_dispatch(relay, &areq, &resp);
+		relay->api->dispatch(relay, &areq, &resp);
 		if (c->state != LL_CONN_HTTP) {
 			/* The relay is stopping and closed us meanwhile. */
 			ll_api_response_clear(&resp);

@@ -26,7 +26,7 @@
 
 #include "ll_util.h"
 #include "ll_tls.h"
-#include "relay.h"
+#include "ll_relay.h"
 #include "core.h"
 
 /* ---- systemd notification (Type=notify), without libsystemd ---- */
@@ -434,7 +434,7 @@ static void core_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!core->stopping)
-		ll_api_periodic(core->relay);
+		core->relay->api->periodic(core->relay);
 }
 
 /* ---- run ---- */
@@ -495,6 +495,8 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 	const char *spec;
 	int r;
 
+	if (relay == NULL || relay->api == NULL)
+		return LL_ERR_INVALID_ARG;
 	if ((core = calloc(1, sizeof(*core))) == NULL)
 		return LL_ERR_NOMEM;
 	core->relay = relay;

@@ -7,8 +7,7 @@
 
 #include "ll_config.h"
 #include "ll_util.h"
-#include "relay.h"
-#include "api.h"
+#include "ll_relay.h"
 
 #define GROUP "relay"
 

@@ -7,7 +7,7 @@
 #include <glib.h>
 
 #include "ll_util.h"
-#include "ratelimit.h"
+#include "ll_ratelimit.h"
 
 struct rl_entry {
 	char key[LL_RATELIMIT_KEY_MAX];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * agent/rfb_filter.c, the validator on the RFB channel: a valid stream
+ * common/proto/rfb_filter.c, the validator on the RFB channel: a valid stream
  * with every allowed message passes unchanged whole, byte by byte and in
  * random splits (fed as the session's bridge feeds it: what is held back
  * comes again in front of the next bytes); the client's SetEncodings is
@@ -12,7 +12,7 @@
 #include <glib.h>
 
 #include "ll_err.h"
-#include "rfb_filter.h"
+#include "ll_rfb_filter.h"
 
 /* ---- building streams ---- */
 

@@ -11,7 +11,7 @@
 #include "ll_auth.h"
 #include "ll_crypto.h"
 #include "ll_util.h"
-#include "relay.h"
+#include "ll_relay.h"
 #include "api.h"
 
 #define LOGIN_FAILED "wrong username or password"
