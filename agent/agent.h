@@ -33,8 +33,8 @@
  */
 struct ll_profile {
 	char *dir;
-	char *relay;       /* NULL when never set */
-	char *ca_file;     /* NULL when none */
+	char *relay;   /* NULL when never set */
+	char *ca_file; /* NULL when none */
 	char *user;
 	char *org;
 };
@@ -80,12 +80,12 @@ int ll_keys_parse_combo(const char *spec, GArray **out, char **err);
 /* ---- session.c: one session over the relay's stream ---- */
 
 enum ll_agent_state {
-	LL_AGENT_CONNECTING = 0,  /* opening the stream */
-	LL_AGENT_WAIT_PEER,       /* stream open; the applet has not joined */
-	LL_AGENT_WAIT_CONSENT,    /* asked; the user has not answered */
-	LL_AGENT_VIEWING,         /* view granted, no control */
-	LL_AGENT_CONTROLLING,     /* view and control granted */
-	LL_AGENT_ACTIVE,          /* joined, answered, neither view nor
+	LL_AGENT_CONNECTING = 0, /* opening the stream */
+	LL_AGENT_WAIT_PEER,      /* stream open; the applet has not joined */
+	LL_AGENT_WAIT_CONSENT,   /* asked; the user has not answered */
+	LL_AGENT_VIEWING,        /* view granted, no control */
+	LL_AGENT_CONTROLLING,    /* view and control granted */
+	LL_AGENT_ACTIVE,         /* joined, answered, neither view nor
 				   * control (e.g. denied) */
 	LL_AGENT_ENDED,
 };
@@ -94,7 +94,7 @@ const char *ll_agent_state_text(enum ll_agent_state st);
 
 /* The answer to the latest request. */
 enum ll_agent_answer {
-	LL_ANSWER_NONE = 0,    /* nothing asked, or not answered yet */
+	LL_ANSWER_NONE = 0, /* nothing asked, or not answered yet */
 	LL_ANSWER_GRANTED,
 	LL_ANSWER_DENIED,
 };
@@ -164,9 +164,9 @@ uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err);
  * own (a choice must send them back as they are): pass them through
  * ll_text_printable() (ll_text.h) before showing them.
  */
-const struct ll_control_monitor *
-ll_agent_session_monitors(const struct ll_agent_session *s, size_t *n,
-			  const char **current, unsigned *serial);
+const struct ll_control_monitor *ll_agent_session_monitors(
+	const struct ll_agent_session *s, size_t *n, const char **current,
+	unsigned *serial);
 /*
  * Asks the applet to show monitor `name` ("all": the whole desktop).  It
  * answers with a new list (the serial above grows, current is name) or a
@@ -191,12 +191,12 @@ int ll_agent_holder_main(int argc, char **argv);
 /* Exit codes of the CLI (documented in cli.c). */
 enum {
 	LL_EXIT_OK = 0,
-	LL_EXIT_ERROR = 1,       /* anything else */
-	LL_EXIT_USAGE = 2,       /* bad command line */
-	LL_EXIT_DENIED = 3,      /* the user said no / refused: no cap */
-	LL_EXIT_TIMEOUT = 4,     /* session wait --timeout passed */
-	LL_EXIT_ENDED = 5,       /* the session is over (or no holder) */
-	LL_EXIT_AUTH = 6,        /* login refused / not logged in */
+	LL_EXIT_ERROR = 1,   /* anything else */
+	LL_EXIT_USAGE = 2,   /* bad command line */
+	LL_EXIT_DENIED = 3,  /* the user said no / refused: no cap */
+	LL_EXIT_TIMEOUT = 4, /* session wait --timeout passed */
+	LL_EXIT_ENDED = 5,   /* the session is over (or no holder) */
+	LL_EXIT_AUTH = 6,    /* login refused / not logged in */
 };
 
 /* ---- GUI ---- */

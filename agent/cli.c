@@ -91,8 +91,10 @@ static int fail(struct ll_cli *cli, int code, const char *api_code,
 static int usage(struct ll_cli *cli, const struct ll_cli_command *cmd,
 		 const char *what)
 {
-	return fail(cli, LL_EXIT_USAGE, "usage", "%s (see lifeline-agent "
-		    "--cli help%s%s)", what, cmd != NULL ? " " : "",
+	return fail(cli, LL_EXIT_USAGE, "usage",
+		    "%s (see lifeline-agent "
+		    "--cli help%s%s)",
+		    what, cmd != NULL ? " " : "",
 		    cmd != NULL ? cmd->words : "");
 }
 
@@ -125,8 +127,8 @@ static int api_fail(struct ll_cli *cli, const char *what,
 
 	if (e->code == LL_ERR_AUTH_FAILED || e->code == LL_ERR_DISABLED)
 		code = LL_EXIT_AUTH;
-	return fail(cli, code, e->api_code[0] != '\0' ? e->api_code
-						      : "transport",
+	return fail(cli, code,
+		    e->api_code[0] != '\0' ? e->api_code : "transport",
 		    "%s: %s", what,
 		    e->message[0] != '\0' ? e->message : ll_strerror(e->code));
 }
@@ -193,7 +195,8 @@ static char *read_password(struct ll_cli *cli, bool from_stdin)
 	}
 	if (fgets(buf, sizeof(buf), in) != NULL) {
 		len = strlen(buf);
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		while (len > 0 &&
+		       (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = '\0';
 		if (len > 0)
 			pw = g_strdup(buf);
@@ -272,8 +275,8 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 	}
 	if (cli->json)
 		print_json(json_pack("{s:s,s:s?,s:s?,s:I}", "user", user,
-				     "name", l.technician.name,
-				     "org", l.technician.org, "expires_in",
+				     "name", l.technician.name, "org",
+				     l.technician.org, "expires_in",
 				     (json_int_t)l.expires_in));
 	else
 		printf("logged in as %s (%s)\n",
@@ -387,8 +390,8 @@ static int start_holder(struct ll_cli *cli, const struct ll_relay_opts *o,
 	g_ptr_array_add(argv, g_strdup(o->url));
 	if (o->ca_file != NULL) {
 		g_ptr_array_add(argv, g_strdup("--ca"));
-		g_ptr_array_add(argv, g_canonicalize_filename(o->ca_file,
-							      NULL));
+		g_ptr_array_add(argv,
+				g_canonicalize_filename(o->ca_file, NULL));
 	}
 	g_ptr_array_add(argv, g_strdup("--session"));
 	g_ptr_array_add(argv, g_strdup(pin->session_id));
@@ -583,10 +586,11 @@ static int run_holder(struct ll_cli *cli, const struct ll_cli_req *req)
 		goto out;
 	}
 	if (timeout_ms == 0)
-		timeout_ms = ll_cli_req_has(req, "timeout") ?
-				     (int)ll_cli_req_int(req, "timeout") *
-						     1000 + 10000 :
-				     -1;
+		timeout_ms = ll_cli_req_has(req, "timeout")
+				     ? (int)ll_cli_req_int(req, "timeout") *
+						       1000 +
+					       10000
+				     : -1;
 	if ((r = holder_call(cli, ll_cli_req_str(req, "id"), text, timeout_ms,
 			     &a)) != 0)
 		goto out;
@@ -614,13 +618,11 @@ static void print_strings(FILE *out, json_t *arr)
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v))
-			fprintf(out, "%s\n", json_string_value(v));
+	json_array_foreach(arr, i, v) if (json_is_string(v))
+		fprintf(out, "%s\n", json_string_value(v));
 }
 
-void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req,
-		       json_t *answer)
+void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req, json_t *answer)
 {
 	(void)req;
 	print_strings(out, json_object_get(answer, "capabilities"));
@@ -629,16 +631,15 @@ void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req,
 void ll_cli_print_status(FILE *out, const struct ll_cli_req *req,
 			 json_t *answer)
 {
-	const char *state = json_string_value(json_object_get(answer,
-							      "state"));
+	const char *state = json_string_value(
+		json_object_get(answer, "state"));
 
 	(void)req;
 	fprintf(out, "%s\n", state != NULL ? state : "unknown");
 	print_strings(out, json_object_get(answer, "capabilities"));
 }
 
-void ll_cli_print_path(FILE *out, const struct ll_cli_req *req,
-		       json_t *answer)
+void ll_cli_print_path(FILE *out, const struct ll_cli_req *req, json_t *answer)
 {
 	(void)answer;
 	fprintf(out, "%s\n", ll_cli_req_str(req, "path"));
@@ -656,12 +657,12 @@ void ll_cli_print_monitors(FILE *out, const struct ll_cli_req *req,
 
 	(void)req;
 	json_unpack(answer, "{s?s}", "current", &current);
-	json_array_foreach(json_object_get(answer, "monitors"), i, v) {
+	json_array_foreach(json_object_get(answer, "monitors"), i, v)
+	{
 		name = NULL;
 		x = y = w = h = 0;
-		if (json_unpack(v, "{s:s,s:I,s:I,s:I,s:I}", "name", &name,
-				"x", &x, "y", &y, "width", &w, "height",
-				&h) != 0)
+		if (json_unpack(v, "{s:s,s:I,s:I,s:I,s:I}", "name", &name, "x",
+				&x, "y", &y, "width", &w, "height", &h) != 0)
 			continue;
 		fprintf(out,
 			"%s %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT
@@ -669,7 +670,7 @@ void ll_cli_print_monitors(FILE *out, const struct ll_cli_req *req,
 			"%s\n",
 			name, w, h, x, y,
 			current != NULL && strcmp(current, name) == 0 ? " *"
-								     : "");
+								      : "");
 	}
 }
 
@@ -705,16 +706,14 @@ int ll_cli_run_session_list(struct ll_cli *cli, const struct ll_cli_req *req)
 	for (i = 0; i < l.n_sessions; i++) {
 		if (cli->json)
 			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:I,s:I}",
-					       "session_id",
-					       l.sessions[i].session_id,
-					       "state", l.sessions[i].state,
-					       "created_at",
-					       (json_int_t)l.sessions[i]
-						       .created_at,
-					       "expires_at",
-					       (json_int_t)l.sessions[i]
-						       .expires_at));
+				arr,
+				json_pack(
+					"{s:s,s:s,s:I,s:I}", "session_id",
+					l.sessions[i].session_id, "state",
+					l.sessions[i].state, "created_at",
+					(json_int_t)l.sessions[i].created_at,
+					"expires_at",
+					(json_int_t)l.sessions[i].expires_at));
 		else
 			printf("%s %s\n", l.sessions[i].session_id,
 			       l.sessions[i].state);
@@ -734,16 +733,16 @@ out:
 /* An option of the command line and where GOption puts it. */
 struct opt_slot {
 	const struct ll_cli_param *p;
-	char *value;           /* G_OPTION_ARG_FILENAME: bytes as given */
-	gboolean given;        /* G_OPTION_ARG_NONE */
+	char *value;    /* G_OPTION_ARG_FILENAME: bytes as given */
+	gboolean given; /* G_OPTION_ARG_NONE */
 };
 
 struct cmdline {
-	struct opt_slot *slots;    /* the globals first */
+	struct opt_slot *slots; /* the globals first */
 	size_t n_slots;
 	GOptionEntry *entries;
 	gboolean help;
-	char **args;               /* what GOption left: the words */
+	char **args; /* what GOption left: the words */
 	int n_args;
 };
 
@@ -774,7 +773,7 @@ static void slot_add(struct cmdline *cl, const struct ll_cli_param *p)
 	GOptionEntry *e;
 
 	if (slot_of(cl, p->name) != NULL)
-		return;  /* one option, shared by several commands */
+		return; /* one option, shared by several commands */
 	cl->slots[cl->n_slots].p = p;
 	e = &cl->entries[cl->n_slots];
 	e->long_name = p->name + 2;
@@ -831,8 +830,10 @@ static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
 			cl->entries[i].arg_data = &cl->slots[i].value;
 	}
 	cl->entries[cl->n_slots] = (GOptionEntry){
-		"help", 0, 0, G_OPTION_ARG_NONE, &cl->help,
-		"the commands, or one command's arguments", NULL
+		"help",    0,
+		0,         G_OPTION_ARG_NONE,
+		&cl->help, "the commands, or one command's arguments",
+		NULL
 	};
 	/* argv[1], "--cli", plays the program's name for the parser */
 	cl->n_args = argc - 1;
@@ -845,14 +846,15 @@ static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
 	if (!g_option_context_parse(octx, &cl->n_args, &cl->args, &gerr)) {
 		/* GOption kept nothing: --json by hand, for the error */
 		for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
-			cli->json = cli->json || strcmp(argv[k], "--json") == 0;
-		m = g_strdup_printf("%s%s", gerr->message,
-				    g_error_matches(
-					    gerr, G_OPTION_ERROR,
-					    G_OPTION_ERROR_UNKNOWN_OPTION) ?
-					    "; an argument that begins with "
-					    "'-' goes after --" :
-					    "");
+			cli->json = cli->json ||
+				    strcmp(argv[k], "--json") == 0;
+		m = g_strdup_printf(
+			"%s%s", gerr->message,
+			g_error_matches(gerr, G_OPTION_ERROR,
+					G_OPTION_ERROR_UNKNOWN_OPTION)
+				? "; an argument that begins with "
+				  "'-' goes after --"
+				: "");
 		r = usage(cli, NULL, m);
 		g_free(m);
 		g_error_free(gerr);
@@ -893,16 +895,18 @@ static int cmdline_options(struct ll_cli *cli, struct cmdline *cl,
 		     j++)
 			ours = ours || cmd->params[j] == s->p;
 		if (!ours) {
-			g_autofree char *m = g_strdup_printf(
-				"%s takes no %s", cmd->words, s->p->name);
+			g_autofree char *m = g_strdup_printf("%s takes no %s",
+							     cmd->words,
+							     s->p->name);
 
 			return usage(cli, cmd, m);
 		}
 	}
 	for (j = 0; j < LL_CLI_MAX_PARAMS && cmd->params[j] != NULL; j++)
-		values[j] = cmd->params[j]->name[0] == '-' ?
-				    slot_value(slot_of(cl, cmd->params[j]->name)) :
-				    NULL;
+		values[j] = cmd->params[j]->name[0] == '-'
+				    ? slot_value(slot_of(cl,
+							 cmd->params[j]->name))
+				    : NULL;
 	return 0;
 }
 
@@ -997,9 +1001,8 @@ int ll_agent_cli_main(int argc, char **argv)
 		r = usage(&cli, cmd, err);
 		goto out;
 	}
-	if (cli.relay != NULL &&
-	    ll_cli_param_check(slot_of(&cl, "--relay")->p, cli.relay,
-			       &err) != 0) {
+	if (cli.relay != NULL && ll_cli_param_check(slot_of(&cl, "--relay")->p,
+						    cli.relay, &err) != 0) {
 		r = usage(&cli, NULL, err);
 		goto out;
 	}

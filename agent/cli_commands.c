@@ -18,104 +18,157 @@
 /* ---- the parameters, each defined once ---- */
 
 static const struct ll_cli_param p_relay = {
-	.name = "--relay", .metavar = "URL", .key = "relay",
+	.name = "--relay",
+	.metavar = "URL",
+	.key = "relay",
 	.type = LL_CLI_URL,
 	.help = "the relay, https://HOST:PORT (login remembers it)",
 };
 static const struct ll_cli_param p_ca = {
-	.name = "--ca", .metavar = "FILE", .key = "ca", .type = LL_CLI_FILE,
+	.name = "--ca",
+	.metavar = "FILE",
+	.key = "ca",
+	.type = LL_CLI_FILE,
 	.help = "an extra trust anchor for the relay's certificate",
 };
 static const struct ll_cli_param p_profile = {
-	.name = "--profile", .metavar = "DIR", .key = "profile",
+	.name = "--profile",
+	.metavar = "DIR",
+	.key = "profile",
 	.type = LL_CLI_FILE,
 	.help = "where the token is kept (default in the user's config "
 		"dir)",
 };
 static const struct ll_cli_param p_json = {
-	.name = "--json", .key = "json", .type = LL_CLI_FLAG,
+	.name = "--json",
+	.key = "json",
+	.type = LL_CLI_FLAG,
 	.help = "one JSON object as the result (errors too)",
 };
 
 static const struct ll_cli_param p_user = {
-	.name = "--user", .metavar = "U", .key = "user", .type = LL_CLI_WORD,
-	.flags = LL_CLI_REQUIRED, .help = "the technician's login name",
+	.name = "--user",
+	.metavar = "U",
+	.key = "user",
+	.type = LL_CLI_WORD,
+	.flags = LL_CLI_REQUIRED,
+	.help = "the technician's login name",
 };
 static const struct ll_cli_param p_org = {
-	.name = "--org", .metavar = "O", .key = "org", .type = LL_CLI_WORD,
+	.name = "--org",
+	.metavar = "O",
+	.key = "org",
+	.type = LL_CLI_WORD,
 	.help = "the organisation (default: the relay's only one)",
 };
 static const struct ll_cli_param p_password_stdin = {
-	.name = "--password-stdin", .key = "password-stdin",
+	.name = "--password-stdin",
+	.key = "password-stdin",
 	.type = LL_CLI_FLAG,
 	.help = "read the password as one line from standard input "
 		"(else asked on the terminal)",
 };
 static const struct ll_cli_param p_code = {
-	.name = "--code", .metavar = "TOTP", .key = "code",
+	.name = "--code",
+	.metavar = "TOTP",
+	.key = "code",
 	.type = LL_CLI_WORD,
 	.help = "the authenticator's code, for an account with MFA",
 };
 static const struct ll_cli_param p_lock = {
-	.name = "--lock", .metavar = "any|website|shortcut", .key = "lock",
+	.name = "--lock",
+	.metavar = "any|website|shortcut",
+	.key = "lock",
 	.type = LL_CLI_CHOICE,
 	.help = "where the PIN may be entered (default: the org's policy)",
 };
 static const struct ll_cli_param p_request = {
-	.name = "--request", .metavar = "CAP,...", .key = "request",
+	.name = "--request",
+	.metavar = "CAP,...",
+	.key = "request",
 	.type = LL_CLI_CAPS,
 	.help = "what to ask the user for once they join (default "
 		"view,control)",
 };
 static const struct ll_cli_param p_id = {
-	.name = "ID", .key = "id", .type = LL_CLI_SESSION,
+	.name = "ID",
+	.key = "id",
+	.type = LL_CLI_SESSION,
 	.help = "the session_id that `pin new` printed",
 };
 static const struct ll_cli_param p_timeout = {
-	.name = "--timeout", .metavar = "S", .key = "timeout",
-	.type = LL_CLI_INT, .min = 1, .max = 24 * 3600,
+	.name = "--timeout",
+	.metavar = "S",
+	.key = "timeout",
+	.type = LL_CLI_INT,
+	.min = 1,
+	.max = 24 * 3600,
 	.help = "give up after S seconds (exit 4)",
 };
 static const struct ll_cli_param p_caps = {
-	.name = "CAP", .key = "capabilities", .type = LL_CLI_CAPS,
+	.name = "CAP",
+	.key = "capabilities",
+	.type = LL_CLI_CAPS,
 	.flags = LL_CLI_REST,
 	.help = "view, control, files, chat, sysinfo",
 };
 static const struct ll_cli_param p_png = {
-	.name = "FILE.png", .key = "path", .type = LL_CLI_PATH,
+	.name = "FILE.png",
+	.key = "path",
+	.type = LL_CLI_PATH,
 	.help = "where to write the picture",
 };
 static const struct ll_cli_param p_x = {
-	.name = "X", .key = "x", .type = LL_CLI_INT, .min = 0,
+	.name = "X",
+	.key = "x",
+	.type = LL_CLI_INT,
+	.min = 0,
 	.max = LL_CONTROL_MAX_COORD,
 	.help = "pixels from the remote screen's left edge",
 };
 static const struct ll_cli_param p_y = {
-	.name = "Y", .key = "y", .type = LL_CLI_INT, .min = 0,
+	.name = "Y",
+	.key = "y",
+	.type = LL_CLI_INT,
+	.min = 0,
 	.max = LL_CONTROL_MAX_COORD,
 	.help = "pixels from the remote screen's top edge",
 };
 static const struct ll_cli_param p_button = {
-	.name = "--button", .metavar = "N", .key = "button",
-	.type = LL_CLI_INT, .min = 1, .max = 8, .def = 1,
+	.name = "--button",
+	.metavar = "N",
+	.key = "button",
+	.type = LL_CLI_INT,
+	.min = 1,
+	.max = 8,
+	.def = 1,
 	.help = "the mouse button: 1 left, 2 middle, 3 right",
 };
 static const struct ll_cli_param p_text = {
-	.name = "TEXT", .key = "text", .type = LL_CLI_TEXT,
+	.name = "TEXT",
+	.key = "text",
+	.type = LL_CLI_TEXT,
 	.help = "UTF-8 text, typed as it is (a newline is Return)",
 };
 static const struct ll_cli_param p_keysym = {
-	.name = "KEYSYM", .key = "key", .type = LL_CLI_KEYSYM,
+	.name = "KEYSYM",
+	.key = "key",
+	.type = LL_CLI_KEYSYM,
 	.help = "an X key name, or a chord: Return, ctrl+alt+Delete, 0xff0d",
 };
 static const struct ll_cli_param p_monitor = {
-	.name = "NAME|all", .key = "name", .type = LL_CLI_MONITOR,
+	.name = "NAME|all",
+	.key = "name",
+	.type = LL_CLI_MONITOR,
 	.help = "a name from `session monitors`, or all for the whole "
 		"desktop",
 };
 
 const struct ll_cli_param *const ll_cli_globals[] = {
-	&p_relay, &p_ca, &p_profile, &p_json,
+	&p_relay,
+	&p_ca,
+	&p_profile,
+	&p_json,
 };
 const size_t ll_cli_n_globals = G_N_ELEMENTS(ll_cli_globals);
 
@@ -271,12 +324,12 @@ static const struct {
 	const char *code;
 	int exit;
 } answer_codes[] = {
-	{ "usage", LL_EXIT_USAGE },       /* the request is not one */
-	{ "denied", LL_EXIT_DENIED },     /* the user said no */
-	{ "timeout", LL_EXIT_TIMEOUT },   /* wait --timeout passed */
-	{ "ended", LL_EXIT_ENDED },       /* the session is over */
-	{ "failed", LL_EXIT_ERROR },      /* anything else */
-	{ "no_monitor", LL_EXIT_ERROR },  /* the applet has no such one */
+	{ "usage", LL_EXIT_USAGE },      /* the request is not one */
+	{ "denied", LL_EXIT_DENIED },    /* the user said no */
+	{ "timeout", LL_EXIT_TIMEOUT },  /* wait --timeout passed */
+	{ "ended", LL_EXIT_ENDED },      /* the session is over */
+	{ "failed", LL_EXIT_ERROR },     /* anything else */
+	{ "no_monitor", LL_EXIT_ERROR }, /* the applet has no such one */
 };
 
 int ll_cli_answer_exit(const char *code)
@@ -470,7 +523,8 @@ static int value_check(const struct ll_cli_param *p, struct ll_cli_value *v,
 	case LL_CLI_PATH:
 		if (!g_utf8_validate(s, -1, NULL)) {
 			*err = g_strdup_printf("%s: the file name is not "
-					       "valid UTF-8", p->name);
+					       "valid UTF-8",
+					       p->name);
 			return LL_ERR_MALFORMED;
 		}
 		if (!g_path_is_absolute(s)) {
@@ -535,8 +589,7 @@ static int value_from_text(const struct ll_cli_param *p, const char *s,
 	return 0;
 }
 
-int ll_cli_param_check(const struct ll_cli_param *p, const char *s,
-		       char **err)
+int ll_cli_param_check(const struct ll_cli_param *p, const char *s, char **err)
 {
 	struct ll_cli_value v = { .set = true };
 	int r;
@@ -582,8 +635,8 @@ static char *usage_of(const struct ll_cli_command *cmd)
 
 int ll_cli_req_from_argv(const struct ll_cli_command *cmd,
 			 const char *const *args, size_t n,
-			 const char *const *options,
-			 struct ll_cli_req **out, char **err)
+			 const char *const *options, struct ll_cli_req **out,
+			 char **err)
 {
 	struct ll_cli_req *req = req_new(cmd);
 	const struct ll_cli_param *p;
@@ -595,7 +648,8 @@ int ll_cli_req_from_argv(const struct ll_cli_command *cmd,
 		if (is_option(p)) {
 			if (options[i] != NULL) {
 				if ((r = value_from_text(p, options[i],
-							 &req->v[i], err)) != 0)
+							 &req->v[i], err)) !=
+				    0)
 					goto out;
 			} else if (p->flags & LL_CLI_REQUIRED) {
 				*err = usage_of(cmd);
@@ -642,7 +696,8 @@ json_t *ll_cli_caps_json(uint32_t caps)
 
 	for (bit = 1; bit <= LL_CAP_SYSINFO; bit <<= 1)
 		if (caps & bit)
-			json_array_append_new(a, json_string(ll_cap_name(bit)));
+			json_array_append_new(a,
+					      json_string(ll_cap_name(bit)));
 	return a;
 }
 
@@ -692,8 +747,7 @@ static char *members_of(const struct ll_cli_command *cmd)
 			       ll_cli_command_request(cmd));
 	for (i = 0; i < np; i++)
 		if (is_sent(cmd->params[i]))
-			g_string_append_printf(s, ", %s",
-					       cmd->params[i]->key);
+			g_string_append_printf(s, ", %s", cmd->params[i]->key);
 	return g_string_free(s, FALSE);
 }
 
@@ -739,15 +793,14 @@ static int value_from_json(const struct ll_cli_param *p, json_t *j,
 		return value_check(p, v, err);
 	}
 type:
-	*err = g_strdup_printf("%s needs %s as \"%s\"%s", cmd, p->name,
-			       p->key,
+	*err = g_strdup_printf("%s needs %s as \"%s\"%s", cmd, p->name, p->key,
 			       p->type == LL_CLI_INT ? " (a number in range)"
 						     : "");
 	return LL_ERR_SCHEMA;
 }
 
-int ll_cli_req_from_json(const char *line, size_t len,
-			 struct ll_cli_req **out, char **err)
+int ll_cli_req_from_json(const char *line, size_t len, struct ll_cli_req **out,
+			 char **err)
 {
 	const struct ll_cli_command *cmd;
 	const struct ll_cli_param *p;
@@ -773,7 +826,8 @@ int ll_cli_req_from_json(const char *line, size_t len,
 		goto out;
 	}
 	np = n_params(cmd);
-	json_object_foreach(o, key, j) {
+	json_object_foreach(o, key, j)
+	{
 		known = strcmp(key, "cmd") == 0;
 		for (i = 0; i < np && !known; i++)
 			known = is_sent(cmd->params[i]) &&
@@ -996,8 +1050,9 @@ static void command_help(FILE *out, const struct ll_cli_command *cmd)
 
 	fprintf(out, "lifeline-agent --cli %s\n%s\n", syn, cmd->summary);
 	if (cmd->needs != 0)
-		fprintf(out, "Needs the user's permission for %s (else exit "
-			     "%d).\n",
+		fprintf(out,
+			"Needs the user's permission for %s (else exit "
+			"%d).\n",
 			ll_cap_name(cmd->needs), LL_EXIT_DENIED);
 	for (i = 0; i < np; i++)
 		param_help(out, cmd->params[i]);

@@ -53,7 +53,7 @@ enum ll_cli_type {
 
 /* ll_cli_param.flags */
 #define LL_CLI_REQUIRED (1u << 0) /* an option that must be given */
-#define LL_CLI_REST     (1u << 1) /* a positional taking all the rest */
+#define LL_CLI_REST (1u << 1)     /* a positional taking all the rest */
 
 struct ll_cli_param {
 	const char *name;    /* positional "X", option "--button" */
@@ -62,17 +62,17 @@ struct ll_cli_param {
 	const char *key;     /* the request's member, the accessors' name */
 	enum ll_cli_type type;
 	unsigned flags;
-	long min, max;       /* LL_CLI_INT */
-	long def;            /* LL_CLI_INT: the value when left out */
-	const char *help;    /* a phrase for `help COMMAND` */
+	long min, max;    /* LL_CLI_INT */
+	long def;         /* LL_CLI_INT: the value when left out */
+	const char *help; /* a phrase for `help COMMAND` */
 };
 
-struct ll_cli;             /* cli.c: one run of the command line */
-struct ll_holder_client;   /* cli_holder.c: one request on the socket */
+struct ll_cli;           /* cli.c: one run of the command line */
+struct ll_holder_client; /* cli_holder.c: one request on the socket */
 struct ll_cli_req;
 
 struct ll_cli_command {
-	const char *words;   /* "session click"; the last word is the
+	const char *words; /* "session click"; the last word is the
 			      * request's "cmd" */
 	/* the positionals in order, then the options */
 	const struct ll_cli_param *params[LL_CLI_MAX_PARAMS];
@@ -93,8 +93,7 @@ struct ll_cli_command {
 	void (*holder)(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 	/* Prints a successful answer without --json (NULL: "ok"). */
-	void (*print)(FILE *out, const struct ll_cli_req *req,
-		      json_t *answer);
+	void (*print)(FILE *out, const struct ll_cli_req *req, json_t *answer);
 };
 
 extern const struct ll_cli_command ll_cli_commands[];
@@ -106,11 +105,11 @@ extern const size_t ll_cli_n_globals;
 /* One argument's value, checked. */
 struct ll_cli_value {
 	bool set;
-	long num;        /* FLAG (1), INT */
-	char *str;       /* the text of every other type: PATH absolute,
+	long num;      /* FLAG (1), INT */
+	char *str;     /* the text of every other type: PATH absolute,
 			  * CAPS the names joined by "," */
-	GArray *keys;    /* TEXT, KEYSYM: the keysyms (guint32) to send */
-	uint32_t caps;   /* CAPS */
+	GArray *keys;  /* TEXT, KEYSYM: the keysyms (guint32) to send */
+	uint32_t caps; /* CAPS */
 };
 
 /* A command with its values, as either side parsed it. */
@@ -141,8 +140,8 @@ int ll_cli_param_check(const struct ll_cli_param *p, const char *s,
  */
 int ll_cli_req_from_argv(const struct ll_cli_command *cmd,
 			 const char *const *args, size_t n,
-			 const char *const *options,
-			 struct ll_cli_req **out, char **err);
+			 const char *const *options, struct ll_cli_req **out,
+			 char **err);
 /* The request line for the holder, without its newline (caller frees). */
 char *ll_cli_req_to_json(const struct ll_cli_req *req);
 /*
@@ -150,8 +149,8 @@ char *ll_cli_req_to_json(const struct ll_cli_req *req);
  * as strictly as the command line was: a known holder command, every
  * argument there and of its type, nothing else.  *err gets a sentence.
  */
-int ll_cli_req_from_json(const char *line, size_t len,
-			 struct ll_cli_req **out, char **err);
+int ll_cli_req_from_json(const char *line, size_t len, struct ll_cli_req **out,
+			 char **err);
 void ll_cli_req_free(struct ll_cli_req *req);
 
 /* A value by its key; for an option left out: false, NULL, its default,
@@ -168,10 +167,10 @@ json_t *ll_cli_caps_json(uint32_t caps);
 /* The holder's answer, as the CLI reads it. */
 struct ll_cli_answer {
 	bool ok;
-	int exit;        /* LL_EXIT_*: 0 when ok */
-	char *code;      /* not ok: the answer code ("failed" if none) */
-	char *message;   /* not ok: the holder's sentence */
-	json_t *body;    /* ok: the answer without "ok" */
+	int exit;      /* LL_EXIT_*: 0 when ok */
+	char *code;    /* not ok: the answer code ("failed" if none) */
+	char *message; /* not ok: the holder's sentence */
+	json_t *body;  /* ok: the answer without "ok" */
 };
 /* One answer line (len bytes).  LL_ERR_BAD_JSON when it is not a JSON
  * object; *out untouched then. */
@@ -222,8 +221,7 @@ void ll_holder_request(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 void ll_holder_snapshot(struct ll_holder_client *c,
 			const struct ll_cli_req *req);
-void ll_holder_click(struct ll_holder_client *c,
-		     const struct ll_cli_req *req);
+void ll_holder_click(struct ll_holder_client *c, const struct ll_cli_req *req);
 void ll_holder_type(struct ll_holder_client *c, const struct ll_cli_req *req);
 void ll_holder_key(struct ll_holder_client *c, const struct ll_cli_req *req);
 void ll_holder_monitors(struct ll_holder_client *c,

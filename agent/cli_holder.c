@@ -69,9 +69,9 @@ struct ll_holder_client {
 	guint timer;
 	GString *in;
 	struct ll_cli_req *req; /* set once the request is parsed */
-	const char *path;    /* snapshot: of req */
-	const char *name;    /* monitor: of req */
-	unsigned mon_serial; /* lists and errors seen when asked */
+	const char *path;       /* snapshot: of req */
+	const char *name;       /* monitor: of req */
+	unsigned mon_serial;    /* lists and errors seen when asked */
 	unsigned err_serial;
 	bool answered;
 };
@@ -86,10 +86,10 @@ struct holder {
 	guint expiry_timer;
 	struct ll_agent_session *sess;
 	struct ll_rfbc *rfb;
-	GList *waiters;      /* struct ll_holder_client * waiting for an answer */
-	GList *snappers;     /* waiting for the first picture */
-	GList *enders;       /* waiting for the end */
-	GList *monitorers;   /* waiting for a monitor list or an answer */
+	GList *waiters;  /* struct ll_holder_client * waiting for an answer */
+	GList *snappers; /* waiting for the first picture */
+	GList *enders;   /* waiting for the end */
+	GList *monitorers; /* waiting for a monitor list or an answer */
 	bool ended;
 	int exit_code;
 };
@@ -151,8 +151,8 @@ static void reply(struct ll_holder_client *c, json_t *o)
 static void reply_err(struct ll_holder_client *c, const char *code,
 		      const char *msg)
 {
-	reply(c, json_pack("{s:b,s:s,s:s}", "ok", 0, "code", code, "error",
-			   msg));
+	reply(c,
+	      json_pack("{s:b,s:s,s:s}", "ok", 0, "code", code, "error", msg));
 }
 
 static void reply_ended(struct ll_holder_client *c)
@@ -210,8 +210,9 @@ static bool wait_check(struct ll_holder_client *c)
 		reply_err(c, "denied", "denied by the user");
 		return true;
 	case LL_ANSWER_GRANTED:
-		reply(c, json_pack("{s:b,s:o}", "ok", 1, "capabilities",
-				   ll_cli_caps_json(ll_agent_session_caps(s))));
+		reply(c,
+		      json_pack("{s:b,s:o}", "ok", 1, "capabilities",
+				ll_cli_caps_json(ll_agent_session_caps(s))));
 		return true;
 	default:
 		return false;
@@ -270,8 +271,9 @@ static bool snap_try(struct ll_holder_client *c)
 		c->timer = 0;
 	}
 	if ((r = ll_rfbc_snapshot(h->rfb, c->path, snap_done, c)) != 0)
-		reply_err(c, "failed", "no framebuffer: the screen "
-				       "connection is closed");
+		reply_err(c, "failed",
+			  "no framebuffer: the screen "
+			  "connection is closed");
 	return true;
 }
 
@@ -280,8 +282,9 @@ static gboolean snap_timeout(gpointer data)
 	struct ll_holder_client *c = data;
 
 	c->timer = 0;
-	reply_err(c, "failed", "no framebuffer: the applet has not sent a "
-			       "picture yet");
+	reply_err(c, "failed",
+		  "no framebuffer: the applet has not sent a "
+		  "picture yet");
 	return G_SOURCE_REMOVE;
 }
 
@@ -314,19 +317,16 @@ static void reply_monitors(struct ll_holder_client *c)
 	for (i = 0; i < n; i++) {
 		ll_text_printable(shown, sizeof(shown), m[i].name,
 				  strlen(m[i].name));
-		json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:I,s:I}",
-						   "name", shown,
-						   "x", (int)m[i].x,
-						   "y", (int)m[i].y,
-						   "width",
-						   (json_int_t)m[i].width,
-						   "height",
-						   (json_int_t)m[i].height));
+		json_array_append_new(
+			a, json_pack("{s:s,s:i,s:i,s:I,s:I}", "name", shown,
+				     "x", (int)m[i].x, "y", (int)m[i].y,
+				     "width", (json_int_t)m[i].width, "height",
+				     (json_int_t)m[i].height));
 	}
 	ll_text_printable(shown, sizeof(shown), current,
 			  current != NULL ? strlen(current) : 0);
-	reply(c, json_pack("{s:b,s:o,s:s}", "ok", 1, "monitors", a,
-			   "current", shown));
+	reply(c, json_pack("{s:b,s:o,s:s}", "ok", 1, "monitors", a, "current",
+			   shown));
 }
 
 /*
@@ -356,9 +356,11 @@ static bool monitor_check(struct ll_holder_client *c)
 		/* msg passed the display rule in session.c. */
 		t = g_strdup_printf("the applet refused monitor %s: %s",
 				    c->name, msg != NULL ? msg : "no reason");
-		reply_err(c, code != NULL &&
-				     strcmp(code, "unknown_monitor") == 0 ?
-				     "no_monitor" : "failed", t);
+		reply_err(c,
+			  code != NULL && strcmp(code, "unknown_monitor") == 0
+				  ? "no_monitor"
+				  : "failed",
+			  t);
 		g_free(t);
 		return true;
 	}
@@ -375,10 +377,11 @@ static gboolean monitor_timeout(gpointer data)
 	struct ll_holder_client *c = data;
 
 	c->timer = 0;
-	reply_err(c, "timeout", c->name != NULL ?
-				"the applet did not answer the monitor choice "
-				"in time" :
-				"the applet has not sent its monitor list");
+	reply_err(c, "timeout",
+		  c->name != NULL
+			  ? "the applet did not answer the monitor choice "
+			    "in time"
+			  : "the applet has not sent its monitor list");
 	return G_SOURCE_REMOVE;
 }
 
@@ -432,15 +435,15 @@ void ll_holder_monitor(struct ll_holder_client *c,
 static bool screen_open(struct ll_holder_client *c)
 {
 	if (c->h->rfb == NULL) {
-		reply_err(c, "failed", "the screen connection is not open "
-				       "(control needs view too)");
+		reply_err(c, "failed",
+			  "the screen connection is not open "
+			  "(control needs view too)");
 		return false;
 	}
 	return true;
 }
 
-void ll_holder_click(struct ll_holder_client *c,
-		     const struct ll_cli_req *req)
+void ll_holder_click(struct ll_holder_client *c, const struct ll_cli_req *req)
 {
 	struct ll_rfbc *rfb = c->h->rfb;
 	int x = (int)ll_cli_req_int(req, "x");
@@ -479,16 +482,17 @@ static void send_keys(struct ll_holder_client *c, const GArray *keys,
 			r = ll_rfbc_key(rfb, g_array_index(keys, guint32, i),
 					true);
 			if (r == 0)
-				r = ll_rfbc_key(
-					rfb, g_array_index(keys, guint32, i),
-					false);
+				r = ll_rfbc_key(rfb,
+						g_array_index(keys, guint32,
+							      i),
+						false);
 		}
 	}
 	if (r != 0)
 		reply_err(c, "failed", ll_strerror(r));
 	else
-		reply(c, json_pack("{s:b,s:i}", "ok", 1, "keys",
-				   (int)keys->len));
+		reply(c,
+		      json_pack("{s:b,s:i}", "ok", 1, "keys", (int)keys->len));
 }
 
 void ll_holder_type(struct ll_holder_client *c, const struct ll_cli_req *req)
@@ -505,17 +509,15 @@ void ll_holder_key(struct ll_holder_client *c, const struct ll_cli_req *req)
 
 /* ---- the other commands ---- */
 
-void ll_holder_status(struct ll_holder_client *c,
-		      const struct ll_cli_req *req)
+void ll_holder_status(struct ll_holder_client *c, const struct ll_cli_req *req)
 {
 	struct holder *h = c->h;
 	char *state;
 
 	(void)req;
 	state = g_strdup(ll_agent_state_text(ll_agent_session_state(h->sess)));
-	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:s?}", "ok", 1,
-			   "session_id", h->id, "state", state,
-			   "capabilities",
+	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:s?}", "ok", 1, "session_id",
+			   h->id, "state", state, "capabilities",
 			   ll_cli_caps_json(ll_agent_session_caps(h->sess)),
 			   "joined", ll_agent_session_peer_joined(h->sess),
 			   "ended", ll_agent_session_end_reason(h->sess)));
@@ -531,7 +533,8 @@ void ll_holder_wait(struct ll_holder_client *c, const struct ll_cli_req *req)
 	h->waiters = g_list_append(h->waiters, c);
 	if (ll_cli_req_has(req, "timeout"))
 		c->timer = g_timeout_add_seconds(
-			(guint)ll_cli_req_int(req, "timeout"), wait_timeout, c);
+			(guint)ll_cli_req_int(req, "timeout"), wait_timeout,
+			c);
 }
 
 void ll_holder_request(struct ll_holder_client *c,
@@ -545,8 +548,9 @@ void ll_holder_request(struct ll_holder_client *c,
 		reply_ended(c);
 		return;
 	}
-	if ((r = ll_agent_session_request(
-		     h->sess, ll_cli_req_caps(req, "capabilities"), &id)) != 0) {
+	if ((r = ll_agent_session_request(h->sess,
+					  ll_cli_req_caps(req, "capabilities"),
+					  &id)) != 0) {
 		reply_err(c, "failed", ll_strerror(r));
 		return;
 	}
@@ -582,8 +586,7 @@ void ll_holder_end(struct ll_holder_client *c, const struct ll_cli_req *req)
 /* ---- requests ---- */
 
 /* The request line through the command table to its row's handler. */
-static void dispatch(struct ll_holder_client *c, const char *line,
-		     size_t len)
+static void dispatch(struct ll_holder_client *c, const char *line, size_t len)
 {
 	char *err = NULL;
 
@@ -615,7 +618,7 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	if (c->req != NULL)
-		return G_SOURCE_CONTINUE;  /* one request per connection */
+		return G_SOURCE_CONTINUE; /* one request per connection */
 	r = ll_cli_line_feed(c->in, buf, (size_t)n, LL_CLI_REQUEST_MAX, &len);
 	if (r == 0)
 		return G_SOURCE_CONTINUE;
@@ -769,8 +772,9 @@ static gboolean on_signal(gpointer data)
 {
 	struct holder *h = data;
 
-	if (h->ended || ll_agent_session_end(h->sess, "the technician "
-						      "ended the session") != 0)
+	if (h->ended ||
+	    ll_agent_session_end(h->sess, "the technician "
+					  "ended the session") != 0)
 		g_main_loop_quit(h->loop);
 	return G_SOURCE_CONTINUE;
 }

@@ -15,7 +15,7 @@
 struct ll_gui_conn {
 	char *url;
 	char *ca_file;
-	char *token;      /* NULL before login */
+	char *token; /* NULL before login */
 };
 struct ll_gui_conn *ll_gui_conn_copy(const struct ll_gui_conn *c);
 void ll_gui_conn_free(struct ll_gui_conn *c);

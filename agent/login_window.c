@@ -224,8 +224,7 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 	f->code = row(GTK_GRID(grid), 5, "_Code", gtk_entry_new());
 	gtk_entry_set_placeholder_text(GTK_ENTRY(f->code),
 				       "authenticator code, if asked");
-	gtk_entry_set_input_purpose(GTK_ENTRY(f->code),
-				    GTK_INPUT_PURPOSE_PIN);
+	gtk_entry_set_input_purpose(GTK_ENTRY(f->code), GTK_INPUT_PURPOSE_PIN);
 	f->error = gtk_label_new("");
 	gtk_label_set_line_wrap(GTK_LABEL(f->error), TRUE);
 	gtk_style_context_add_class(gtk_widget_get_style_context(f->error),

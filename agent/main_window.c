@@ -42,8 +42,9 @@ static void list_thread(GTask *task, gpointer src, gpointer data,
 	ll_client_error_clear(&e);
 	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
 	    ll_api_sessions_list(c, &j->list, &e) != 0) {
-		j->error = g_strdup(e.message[0] != '\0' ? e.message
-							 : ll_strerror(e.code));
+		j->error = g_strdup(e.message[0] != '\0'
+					    ? e.message
+					    : ll_strerror(e.code));
 		j->unauthorized = e.code == LL_ERR_AUTH_FAILED;
 	}
 	ll_api_client_free(c);
@@ -231,8 +232,7 @@ GtkWindow *ll_main_window_new(struct ll_gui *g)
 	g->login_view = ll_login_view_new(g);
 	g->sessions_view = sessions_view(g);
 	gtk_stack_add_named(GTK_STACK(g->stack), g->login_view, "login");
-	gtk_stack_add_named(GTK_STACK(g->stack), g->sessions_view,
-			    "sessions");
+	gtk_stack_add_named(GTK_STACK(g->stack), g->sessions_view, "sessions");
 	gtk_box_pack_start(GTK_BOX(box), g->stack, TRUE, TRUE, 0);
 	g->status = gtk_label_new("");
 	gtk_widget_set_halign(g->status, GTK_ALIGN_START);

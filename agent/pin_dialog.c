@@ -54,9 +54,9 @@ static void on_copy(GtkWidget *w, gpointer data)
 {
 	struct pin_panel *p = data;
 
-	gtk_clipboard_set_text(gtk_widget_get_clipboard(w,
-							GDK_SELECTION_CLIPBOARD),
-			       p->pin, -1);
+	gtk_clipboard_set_text(
+		gtk_widget_get_clipboard(w, GDK_SELECTION_CLIPBOARD), p->pin,
+		-1);
 }
 
 GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)

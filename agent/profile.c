@@ -80,7 +80,8 @@ int ll_profile_open(const char *dir, struct ll_profile **out, char **err)
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
 		*err = g_strdup_printf("the profile %s is not a directory "
-				       "of ours", p->dir);
+				       "of ours",
+				       p->dir);
 		r = LL_ERR_INVALID_ARG;
 		goto out;
 	}

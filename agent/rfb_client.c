@@ -42,12 +42,12 @@ struct rfbc_cmd {
 };
 
 struct ll_rfbc {
-	gint refs;                 /* app + thread + posts in flight */
+	gint refs; /* app + thread + posts in flight */
 	GMainContext *ctx;
 	struct ll_rfbc_cbs cbs;
 	void *user;
-	bool detached;             /* main thread only: no more callbacks */
-	int fd;                    /* closed by ll_rfbc_free, after join */
+	bool detached; /* main thread only: no more callbacks */
+	int fd;        /* closed by ll_rfbc_free, after join */
 	GThread *thread;
 	GAsyncQueue *cmds;
 	atomic_bool stop;
@@ -61,8 +61,8 @@ struct ll_rfbc {
 
 	/* RFB thread only */
 	rfbClient *client;
-	GPtrArray *snaps;          /* struct rfbc_cmd * waiting for a frame */
-	uint8_t *cover;            /* width*height: pixel seen since request */
+	GPtrArray *snaps; /* struct rfbc_cmd * waiting for a frame */
+	uint8_t *cover;   /* width*height: pixel seen since request */
 	size_t cover_len;
 	size_t covered;
 	bool first_frame_posted;
@@ -113,7 +113,7 @@ enum rfbc_post_kind { POST_FRAME, POST_CLOSED, POST_DONE };
 
 struct rfbc_post {
 	struct ll_rfbc *c;
-	GSource *src;              /* borrowed: c->posts holds it */
+	GSource *src; /* borrowed: c->posts holds it */
 	enum rfbc_post_kind kind;
 	int err;
 	char *msg;
@@ -197,9 +197,8 @@ static rfbBool rfbc_malloc_fb(rfbClient *cl)
 	size_t n, bpp = (size_t)cl->format.bitsPerPixel / 8;
 	uint8_t *fb, *cover = NULL;
 
-	if (cl->width <= 0 || cl->height <= 0 ||
-	    cl->width > LL_RFBC_MAX_DIM || cl->height > LL_RFBC_MAX_DIM ||
-	    bpp != 4)
+	if (cl->width <= 0 || cl->height <= 0 || cl->width > LL_RFBC_MAX_DIM ||
+	    cl->height > LL_RFBC_MAX_DIM || bpp != 4)
 		return FALSE;
 	/* width, height <= 8192: no overflow in size_t, still checked */
 	n = (size_t)cl->width * (size_t)cl->height;
@@ -324,12 +323,15 @@ static int rfbc_write_png(rfbClient *cl, const char *path, char **msg)
 		for (x = 0; x < cl->width; x++, src += 4, dst += 3) {
 			/* our own pixel format (32 bpp, host order) */
 			memcpy(&px, src, 4);
-			dst[0] = (uint8_t)(((px >> cl->format.redShift) & rmax) *
+			dst[0] = (uint8_t)(((px >> cl->format.redShift) &
+					    rmax) *
 					   255 / rmax);
 			dst[1] = (uint8_t)(((px >> cl->format.greenShift) &
-					    gmax) * 255 / gmax);
+					    gmax) *
+					   255 / gmax);
 			dst[2] = (uint8_t)(((px >> cl->format.blueShift) &
-					    bmax) * 255 / bmax);
+					    bmax) *
+					   255 / bmax);
 		}
 	}
 	tmp = g_strdup_printf("%s.tmp-%d", path, (int)getpid());
@@ -418,7 +420,6 @@ static void rfbc_client_free(rfbClient *cl)
 	rfbClientCleanup(cl);
 }
 
-
 static int rfbc_connect(struct ll_rfbc *c, int fd, rfbClient **out)
 {
 	static const uint32_t schemes[] = { rfbNoAuth };
@@ -492,7 +493,7 @@ static int rfbc_run_cmd(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 		cmd->deadline_us = g_get_monotonic_time() +
 				   (int64_t)LL_RFBC_SNAPSHOT_TIMEOUT_MS * 1000;
 		g_ptr_array_add(c->snaps, cmd);
-		return 1;  /* kept */
+		return 1; /* kept */
 	}
 	return LL_OK;
 }
@@ -565,7 +566,7 @@ int ll_rfbc_start(int fd, GMainContext *ctx, const struct ll_rfbc_cbs *cbs,
 	if (fd < 0 || out == NULL)
 		return LL_ERR_INVALID_ARG;
 	c = g_new0(struct ll_rfbc, 1);
-	c->refs = 2;  /* caller + thread */
+	c->refs = 2; /* caller + thread */
 	c->ctx = ctx != NULL ? g_main_context_ref(ctx)
 			     : g_main_context_ref_thread_default();
 	if (cbs != NULL)

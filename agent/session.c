@@ -233,8 +233,7 @@ static void on_control(struct ll_session_io *io,
 			return;
 		g_free(s->mons);
 		g_free(s->mon_current);
-		s->mons = g_new(struct ll_control_monitor,
-				msg->u.monitors.n);
+		s->mons = g_new(struct ll_control_monitor, msg->u.monitors.n);
 		memcpy(s->mons, msg->u.monitors.list,
 		       msg->u.monitors.n * sizeof(*s->mons));
 		s->n_mons = msg->u.monitors.n;
@@ -273,8 +272,8 @@ static int rfb_filter_in(const uint8_t *data, size_t len, size_t *pass,
 }
 
 /* Our RFB client's bytes: followed, SetEncodings restricted in place. */
-static int rfb_filter_out(uint8_t *data, size_t len, size_t *pass,
-			  char *why, size_t why_len, void *user)
+static int rfb_filter_out(uint8_t *data, size_t len, size_t *pass, char *why,
+			  size_t why_len, void *user)
 {
 	struct ll_rfb_filter *f = user;
 	int r;
@@ -463,8 +462,8 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
 		return LL_ERR_INVALID_ARG;
 	if (s->ended)
 		return LL_ERR_CLOSED;
-	return ll_session_io_end(s->io, reason != NULL ? reason
-						      : "technician ended");
+	return ll_session_io_end(s->io,
+				 reason != NULL ? reason : "technician ended");
 }
 
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s)
@@ -512,9 +511,9 @@ const char *ll_agent_session_end_reason(const struct ll_agent_session *s)
 	return s->end_reason;
 }
 
-const struct ll_control_monitor *
-ll_agent_session_monitors(const struct ll_agent_session *s, size_t *n,
-			  const char **current, unsigned *serial)
+const struct ll_control_monitor *ll_agent_session_monitors(
+	const struct ll_agent_session *s, size_t *n, const char **current,
+	unsigned *serial)
 {
 	bool have = s->mons != NULL && !s->ended &&
 		    (s->caps & LL_CAP_VIEW) != 0;

@@ -76,11 +76,11 @@ static void update_monitors(struct viewer *v)
 		 * back in select_monitor. */
 		ll_text_printable(shown, sizeof(shown), m[i].name,
 				  strlen(m[i].name));
-		label = strcmp(m[i].name, "all") == 0 ?
-				g_strdup_printf("Whole screen (%ux%u)",
-						m[i].width, m[i].height) :
-				g_strdup_printf("%s (%ux%u)", shown,
-						m[i].width, m[i].height);
+		label = strcmp(m[i].name, "all") == 0
+				? g_strdup_printf("Whole screen (%ux%u)",
+						  m[i].width, m[i].height)
+				: g_strdup_printf("%s (%ux%u)", shown,
+						  m[i].width, m[i].height);
 		gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(v->monitor),
 					  m[i].name, label);
 		g_free(label);
@@ -150,10 +150,10 @@ static void update(struct viewer *v)
 	/* pointer and keyboard go out only with control */
 	vnc_display_set_read_only(VNC_DISPLAY(v->display),
 				  !(caps & LL_CAP_CONTROL));
-	gtk_widget_set_sensitive(v->req, joined && st != LL_AGENT_ENDED &&
-						 !ll_agent_session_pending(
-							 v->sess) &&
-						 !(caps & LL_CAP_CONTROL));
+	gtk_widget_set_sensitive(v->req,
+				 joined && st != LL_AGENT_ENDED &&
+					 !ll_agent_session_pending(v->sess) &&
+					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
 }
 

@@ -16,15 +16,15 @@
 #include "applet.h"
 
 #define APPLET_HELP_DESCRIPTION                                               \
-	"Without --pin the applet asks for the PIN your technician reads "     \
-	"out.\n"                                                               \
-	"Nothing is shared until you allow it in the permission window.\n"     \
-	"\n"                                                                   \
-	"Exit status:\n"                                                       \
-	"  0  the session ended (by you or by the technician)\n"               \
-	"  1  internal failure\n"                                              \
-	"  2  bad command line\n"                                              \
-	"  3  the support server could not be reached or refused the PIN\n"    \
+	"Without --pin the applet asks for the PIN your technician reads "    \
+	"out.\n"                                                              \
+	"Nothing is shared until you allow it in the permission window.\n"    \
+	"\n"                                                                  \
+	"Exit status:\n"                                                      \
+	"  0  the session ended (by you or by the technician)\n"              \
+	"  1  internal failure\n"                                             \
+	"  2  bad command line\n"                                             \
+	"  3  the support server could not be reached or refused the PIN\n"   \
 	"  4  the connection was lost during the session\n"
 
 struct ll_applet {
@@ -32,10 +32,10 @@ struct ll_applet {
 	struct ll_input_gate *gate;
 	struct ll_applet_session *session;
 	struct ll_pin_window *pin_win;
-	GPtrArray *windows;         /* tracked toplevels (not owned) */
+	GPtrArray *windows; /* tracked toplevels (not owned) */
 	char *relay_url;
 	char *ca_file;
-	char *pin;                  /* from --pin; wiped once used */
+	char *pin; /* from --pin; wiped once used */
 	char *monitor;
 	int exit_code;
 	bool quitting;
@@ -315,9 +315,9 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 	int r = -1;
 
 	ctx = g_option_context_new(NULL);
-	g_option_context_set_summary(ctx,
-		"Let a technician see and, if you allow it, control this "
-		"screen.");
+	g_option_context_set_summary(
+		ctx, "Let a technician see and, if you allow it, control this "
+		     "screen.");
 	g_option_context_set_description(ctx, APPLET_HELP_DESCRIPTION);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_add_group(ctx, gtk_get_option_group(FALSE));
@@ -330,11 +330,11 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		goto out;
 	}
 	if (rest != NULL && rest[0] != NULL) {
-		r = usage(g_str_has_prefix(rest[0], "lifeline:") ?
-			  "lifeline: links are not supported yet" :
-			  g_str_has_suffix(rest[0], ".lifeline") ?
-			  ".lifeline files are not supported yet" :
-			  "unexpected argument");
+		r = usage(g_str_has_prefix(rest[0], "lifeline:")
+				  ? "lifeline: links are not supported yet"
+			  : g_str_has_suffix(rest[0], ".lifeline")
+				  ? ".lifeline files are not supported yet"
+				  : "unexpected argument");
 		goto out;
 	}
 	if (a->relay_url == NULL) {

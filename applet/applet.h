@@ -89,7 +89,7 @@ enum ll_consent_answer {
 	LL_CONSENT_ALLOW = 1,
 	LL_CONSENT_DENY,
 	LL_CONSENT_TIMEOUT,
-	LL_CONSENT_NOT_REQUESTED,  /* "I did not ask for this" */
+	LL_CONSENT_NOT_REQUESTED, /* "I did not ask for this" */
 };
 
 struct ll_consent_dialog;
@@ -105,10 +105,11 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 void ll_consent_dialog_free(struct ll_consent_dialog *d);
 
 struct ll_session_bar;
-struct ll_session_bar *ll_session_bar_new(
-	struct ll_applet *a, const char *name, const char *org,
-	void (*on_stop_control)(void *user), void (*on_end)(void *user),
-	void *user);
+struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
+					  const char *name, const char *org,
+					  void (*on_stop_control)(void *user),
+					  void (*on_end)(void *user),
+					  void *user);
 /* Refreshes "what they may do now" and a status line. */
 void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
 			   const char *status);
@@ -123,9 +124,9 @@ struct ll_applet_session;
 
 struct ll_applet_session_opts {
 	const char *relay_url;
-	const char *ca_file;       /* NULL: system CAs only */
-	const char *display;       /* X display for capture; NULL = $DISPLAY */
-	const char *monitor;       /* monitor to share; NULL = all */
+	const char *ca_file; /* NULL: system CAs only */
+	const char *display; /* X display for capture; NULL = $DISPLAY */
+	const char *monitor; /* monitor to share; NULL = all */
 };
 
 /*

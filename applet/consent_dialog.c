@@ -36,27 +36,27 @@
 #include "ll_util.h"
 #include "applet.h"
 
-#define KEYS 256   /* X keycodes */
+#define KEYS 256 /* X keycodes */
 
 struct ll_consent_dialog {
 	struct ll_applet *a;
 	GtkWidget *win;
 	GtkWidget *countdown;
-	GtkWidget *answers[3];     /* insensitive until armed */
-	GtkWidget *focus;          /* Deny */
+	GtkWidget *answers[3]; /* insensitive until armed */
+	GtkWidget *focus;      /* Deny */
 	guint timer;
 	guint arm_timer;
 	int left;
 	bool mapped;
 	bool armed;
-	guint32 armed_time;        /* X server time of arming, 0: unknown */
+	guint32 armed_time; /* X server time of arming, 0: unknown */
 	bool answered;
 	bool freeing;
 	/* Keys down from before (ignored until released), and presses held
 	 * back until their release. */
 	uint8_t stale[KEYS / 8];
 	GdkEvent *held[KEYS];
-	uint8_t buttons_stale;     /* bit b-1: pressed before arming */
+	uint8_t buttons_stale; /* bit b-1: pressed before arming */
 	void (*on_answer)(enum ll_consent_answer ans, void *user);
 	void *user;
 };
@@ -77,7 +77,7 @@ static void bit_put(uint8_t *set, unsigned i, bool on)
 	if (on)
 		set[i / 8] |= (uint8_t)(1u << (i % 8));
 	else
-		set[i / 8] &= (uint8_t)~(1u << (i % 8));
+		set[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 /* Every key the display server has down right now becomes stale. */
@@ -286,13 +286,13 @@ static void on_deny(GtkButton *b, gpointer data)
 static gboolean on_not_requested(GtkLinkButton *b, gpointer data)
 {
 	answer(data, LL_CONSENT_NOT_REQUESTED);
-	return TRUE;  /* no URI to open */
+	return TRUE; /* no URI to open */
 }
 
 static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
 {
 	answer(data, LL_CONSENT_DENY);
-	return TRUE;  /* the session frees the window */
+	return TRUE; /* the session frees the window */
 }
 
 static void on_destroy(GtkWidget *w, gpointer data)
@@ -390,7 +390,8 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1) {
 		if (!(caps & bit))
 			continue;
-		markup = g_strdup_printf("\u2022 %s", ll_applet_cap_words(bit));
+		markup = g_strdup_printf("\u2022 %s",
+					 ll_applet_cap_words(bit));
 		line = gtk_label_new(markup);
 		g_free(markup);
 		gtk_label_set_xalign(GTK_LABEL(line), 0);

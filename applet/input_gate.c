@@ -47,9 +47,9 @@ struct ll_input_gate {
 
 	/* The injector and what the technician holds through it. */
 	struct ll_platform *inj;
-	uint8_t injected;             /* buttons we hold pressed (bit b-1) */
-	uint8_t dropped;              /* presses we dropped: drop releases */
-	uint32_t releases;            /* times the injector was reset */
+	uint8_t injected;  /* buttons we hold pressed (bit b-1) */
+	uint8_t dropped;   /* presses we dropped: drop releases */
+	uint32_t releases; /* times the injector was reset */
 };
 
 struct ll_input_gate *ll_input_gate_new(void)

@@ -45,9 +45,9 @@ static void submit(struct ll_pin_window *w)
 	if (!gtk_widget_get_sensitive(w->entry))
 		return;
 	if (!normalise(gtk_entry_get_text(GTK_ENTRY(w->entry)), pin)) {
-		ll_pin_window_show_error(w,
-			"A PIN has 6 digits. Please check it with your "
-			"technician.");
+		ll_pin_window_show_error(
+			w, "A PIN has 6 digits. Please check it with your "
+			   "technician.");
 		gtk_widget_grab_focus(w->entry);
 		return;
 	}

@@ -23,7 +23,7 @@ struct redeem_job {
 	char *ca_file;
 	char *spki_pin;
 	char pin[16];
-	bool at_stream;                 /* the PIN was redeemed */
+	bool at_stream; /* the PIN was redeemed */
 	struct ll_client_error err;
 	struct ll_applet_redeemed res;
 	void (*done)(struct ll_applet_redeemed *res, void *user);
@@ -81,12 +81,14 @@ static char *redeem_words(const struct redeem_job *j)
 		return g_strdup("This PIN has expired. Please ask your "
 				"technician for a new one.");
 	if (strcmp(c, "rate_limited") == 0)
-		return e->retry_after > 0 ?
-			g_strdup_printf("Too many attempts. Please wait %d "
-					"seconds and try again.",
-					e->retry_after) :
-			g_strdup("Too many attempts. Please wait a moment "
-				 "and try again.");
+		return e->retry_after > 0
+			       ? g_strdup_printf(
+					 "Too many attempts. Please wait %d "
+					 "seconds and try again.",
+					 e->retry_after)
+			       : g_strdup(
+					 "Too many attempts. Please wait a moment "
+					 "and try again.");
 	if (strcmp(c, "pin_locked_website") == 0)
 		return g_strdup("This PIN can only be used on your support "
 				"organisation's web page.");
@@ -99,7 +101,8 @@ static char *redeem_words(const struct redeem_job *j)
 	if (e->code == LL_ERR_TLS_VERIFY)
 		return g_strdup_printf("The support server's identity could "
 				       "not be verified, so the applet did "
-				       "not connect (%s).", e->message);
+				       "not connect (%s).",
+				       e->message);
 	if (e->http_status == 0 && !j->at_stream)
 		return g_strdup_printf("Cannot reach the support server: %s",
 				       e->message);
@@ -130,11 +133,9 @@ static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
 	g_free(words);
 }
 
-void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
-			    GCancellable *cancel,
-			    void (*done)(struct ll_applet_redeemed *res,
-					 void *user),
-			    void *user)
+void ll_applet_redeem_start(
+	const struct ll_relay_opts *o, const char *pin, GCancellable *cancel,
+	void (*done)(struct ll_applet_redeemed *res, void *user), void *user)
 {
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
 	GTask *task;

@@ -52,8 +52,8 @@
 #include "platform.h"
 #include "applet_rfb.h"
 
-#define RFB_LOOP_MS 50           /* longest sleep: pointer position polls */
-#define RFB_POLL_FRAME_MS 100    /* full-frame polling without XDamage */
+#define RFB_LOOP_MS 50        /* longest sleep: pointer position polls */
+#define RFB_POLL_FRAME_MS 100 /* full-frame polling without XDamage */
 #define RFB_DAMAGE_RECTS 32
 
 struct ll_rfb_server {
@@ -62,17 +62,17 @@ struct ll_rfb_server {
 	struct ll_rfb_server_cbs cbs;
 	rfbScreenInfoPtr screen;
 	char *desktop_name;
-	char *monitor;                /* NULL = all */
+	char *monitor; /* NULL = all */
 	struct ll_capture_format fmt;
 	char *fb;
-	int32_t mon_x, mon_y;         /* selected monitor in root coords */
+	int32_t mon_x, mon_y; /* selected monitor in root coords */
 	unsigned features;
 
 	GThread *thread;
-	GAsyncQueue *selects;         /* monitor names asked for (char *) */
-	atomic_bool done;             /* the thread left its loop */
-	int wake[2];                  /* GTK thread -> RFB thread */
-	int shut_fd;                  /* dup of the client socket */
+	GAsyncQueue *selects; /* monitor names asked for (char *) */
+	atomic_bool done;     /* the thread left its loop */
+	int wake[2];          /* GTK thread -> RFB thread */
+	int shut_fd;          /* dup of the client socket */
 	int client_fd;
 	atomic_bool stop;
 
@@ -86,8 +86,10 @@ struct ll_rfb_server {
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
 
-static void rfb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void rfb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rfb_log(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static void rfb_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 static void rfb_vlog(enum ll_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
@@ -236,8 +238,8 @@ static int resize(struct ll_rfb_server *s)
 		return r;
 	s->fmt = fmt;
 	s->fb = fb;
-	rfbNewFramebuffer(s->screen, fb, (int)fmt.width, (int)fmt.height, 8,
-			  3, 4);
+	rfbNewFramebuffer(s->screen, fb, (int)fmt.width, (int)fmt.height, 8, 3,
+			  4);
 	/* rfbNewFramebuffer() resets the format to its own idea of RGB. */
 	set_format(s);
 	it = rfbGetClientIterator(s->screen);
@@ -533,8 +535,8 @@ static gpointer rfb_thread(gpointer data)
 			free(name);
 		}
 		if (r == 0)
-			r = handle_platform(s, pfd_x >= 0 &&
-						       pfd[pfd_x].revents);
+			r = handle_platform(s,
+					    pfd_x >= 0 && pfd[pfd_x].revents);
 		if (r != 0) {
 			snprintf(s->why, sizeof(s->why),
 				 "screen capture failed: %s", ll_strerror(r));
@@ -689,7 +691,7 @@ void ll_rfb_server_wake(struct ll_rfb_server *s)
 	if (s == NULL || s->wake[1] < 0)
 		return;
 	n = write(s->wake[1], "", 1);
-	(void)n;  /* a full pipe already wakes the thread */
+	(void)n; /* a full pipe already wakes the thread */
 }
 
 void ll_rfb_server_free(struct ll_rfb_server *s)

@@ -103,8 +103,8 @@ static void reporter_start(struct ll_applet_session *s)
 }
 
 /* Queued for the relay's audit; sent in this order (ll_reporter.h). */
-static void report(struct ll_applet_session *s, const char *type, uint32_t caps,
-		   const char *reason)
+static void report(struct ll_applet_session *s, const char *type,
+		   uint32_t caps, const char *reason)
 {
 	if (s->rep != NULL)
 		ll_reporter_send(s->rep, type, caps, reason);
@@ -117,7 +117,7 @@ static void gate_changed(struct ll_applet_session *s)
 	struct ll_input_gate *g = ll_applet_gate(s->a);
 
 	ll_input_gate_set_control(g, (s->granted & LL_CAP_CONTROL) != 0 &&
-				     s->state == LL_APPLET_RUNNING);
+					     s->state == LL_APPLET_RUNNING);
 	/* Each call that closes the gate has released every held key and
 	 * button by the time it returns (before any dialog maps). */
 	ll_input_gate_set_consent_open(g, s->consent != NULL);
@@ -264,7 +264,8 @@ static void on_stop_control(void *user)
 	ll_applet_send_ctl(s, &m);
 	report(s, "revoke", LL_CAP_CONTROL, "stopped by the user");
 	ll_info("the user stopped control (input released in %" G_GINT64_FORMAT
-		" us)", t0);
+		" us)",
+		t0);
 	ll_applet_status(s, "You took back control of your mouse and "
 			    "keyboard.");
 }
@@ -281,7 +282,8 @@ static void on_ready(struct ll_session_io *io, void *user)
 	struct ll_applet_session *s = user;
 
 	ll_info("the technician's console joined the session");
-	ll_applet_status(s, "Connected. Nothing is shared until you allow it.");
+	ll_applet_status(s,
+			 "Connected. Nothing is shared until you allow it.");
 }
 
 static void on_control(struct ll_session_io *io,

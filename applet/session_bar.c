@@ -43,7 +43,7 @@ static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
 	struct ll_session_bar *bar = data;
 
 	bar->on_end(bar->user);
-	return TRUE;  /* the session frees the bar */
+	return TRUE; /* the session frees the bar */
 }
 
 static void on_destroy(GtkWidget *w, gpointer data)
@@ -71,10 +71,11 @@ static void place(struct ll_session_bar *bar)
 			wa.y + 16);
 }
 
-struct ll_session_bar *ll_session_bar_new(
-	struct ll_applet *a, const char *name, const char *org,
-	void (*on_stop_control)(void *user), void (*on_end)(void *user),
-	void *user)
+struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
+					  const char *name, const char *org,
+					  void (*on_stop_control)(void *user),
+					  void (*on_end)(void *user),
+					  void *user)
 {
 	struct ll_session_bar *bar = g_new0(struct ll_session_bar, 1);
 	GtkWidget *box, *who, *buttons, *end;
@@ -99,10 +100,9 @@ struct ll_session_bar *ll_session_bar_new(
 	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
 	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
 
-	markup = g_markup_printf_escaped(
-		"Connected to <b>%s</b> of <b>%s</b>",
-		name != NULL ? name : "(unknown)",
-		org != NULL ? org : "(unknown)");
+	markup = g_markup_printf_escaped("Connected to <b>%s</b> of <b>%s</b>",
+					 name != NULL ? name : "(unknown)",
+					 org != NULL ? org : "(unknown)");
 	who = gtk_label_new(NULL);
 	gtk_label_set_markup(GTK_LABEL(who), markup);
 	g_free(markup);
@@ -183,8 +183,7 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
 }
 
-void ll_session_bar_set_sharing(struct ll_session_bar *bar,
-				const char *text)
+void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text)
 {
 	if (bar == NULL || bar->win == NULL)
 		return;

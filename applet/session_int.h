@@ -55,7 +55,7 @@ struct ll_applet_session {
 
 	enum ll_applet_state state;
 	GCancellable *cancel;
-	bool end_requested;             /* user ended while redeeming */
+	bool end_requested; /* user ended while redeeming */
 
 	struct ll_api_redeem redeem;
 	struct ll_session_io *io;
@@ -74,7 +74,7 @@ struct ll_applet_session {
 	int bridge_fd;
 	bool rfb_channel;
 
-	struct ll_reporter *rep;        /* audit reports, in order */
+	struct ll_reporter *rep; /* audit reports, in order */
 
 	int end_code;
 	char end_why[320];
@@ -105,13 +105,13 @@ void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
 
 /* What the redeem worker found; valid during the `done` callback. */
 struct ll_applet_redeemed {
-	int err;                       /* LL_OK or a negative ll_err */
-	const char *why;               /* on failure: for the log */
-	const char *words;             /* on failure: for the person at the
+	int err;                     /* LL_OK or a negative ll_err */
+	const char *why;             /* on failure: for the log */
+	const char *words;           /* on failure: for the person at the
 					* screen, in plain words */
-	struct ll_api_redeem redeem;   /* on success: take it over (and zero
+	struct ll_api_redeem redeem; /* on success: take it over (and zero
 					* it) */
-	struct ll_stream *stream;      /* on success: take it over (and set
+	struct ll_stream *stream;    /* on success: take it over (and set
 					* it to NULL) */
 };
 
@@ -121,10 +121,8 @@ struct ll_applet_redeemed {
  * timeouts.  `done` runs once on the main loop, unless `cancel` was
  * cancelled by then; what it did not take over is freed after it.
  */
-void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
-			    GCancellable *cancel,
-			    void (*done)(struct ll_applet_redeemed *res,
-					 void *user),
-			    void *user);
+void ll_applet_redeem_start(
+	const struct ll_relay_opts *o, const char *pin, GCancellable *cancel,
+	void (*done)(struct ll_applet_redeemed *res, void *user), void *user);
 
 #endif

@@ -45,7 +45,7 @@ struct rfb_msg {
 	size_t n_mons;
 	char current[LL_PLATFORM_MONITOR_NAME_MAX];
 	int err;
-	bool answer;                    /* to a select_monitor */
+	bool answer; /* to a select_monitor */
 	char requested[LL_CONTROL_MAX_MONITOR_NAME + 1];
 };
 
@@ -168,10 +168,12 @@ void ll_applet_rfb_stop(struct ll_applet_session *s)
 	if (s->rfb_channel) {
 		s->rfb_channel = false;
 		if (s->io != NULL &&
-		    (r = ll_session_io_channel_close(
-			     s->io, LL_MUX_CHANNEL_RFB)) != 0 &&
+		    (r = ll_session_io_channel_close(s->io,
+						     LL_MUX_CHANNEL_RFB)) !=
+			    0 &&
 		    r != LL_ERR_NOT_FOUND)
-			ll_debug("closing the RFB channel: %s", ll_strerror(r));
+			ll_debug("closing the RFB channel: %s",
+				 ll_strerror(r));
 	}
 	/* Joins the RFB thread (its socket is shut down first); only then
 	 * may our reference to the link go: the thread posts with it. */
@@ -276,11 +278,12 @@ static void on_rfb_msg_ready(struct ll_applet_session *s)
 		ll_applet_rfb_stop(s);
 		return;
 	}
-	s->bridge_fd = -1;  /* the pump's now */
-	ll_applet_status(s, (s->granted & LL_CAP_CONTROL) ?
-			    "The technician sees your screen and may control "
-			    "it." :
-			    "The technician sees your screen.");
+	s->bridge_fd = -1; /* the pump's now */
+	ll_applet_status(
+		s, (s->granted & LL_CAP_CONTROL)
+			   ? "The technician sees your screen and may control "
+			     "it."
+			   : "The technician sees your screen.");
 }
 
 static void send_error(struct ll_applet_session *s, const char *code,
@@ -294,7 +297,8 @@ static void send_error(struct ll_applet_session *s, const char *code,
 }
 
 /* What the session bar says is shared. */
-static void update_sharing(struct ll_applet_session *s, const struct rfb_msg *m)
+static void update_sharing(struct ll_applet_session *s,
+			   const struct rfb_msg *m)
 {
 	const struct ll_control_monitor *c = NULL;
 	char *t;
@@ -354,8 +358,7 @@ static void on_rfb_msg_monitors(struct ll_applet_session *s,
 			send_error(s, "monitor_unavailable", t);
 		} else {
 			t = g_strdup_printf("cannot show monitor \"%s\": %s",
-					    m->requested,
-					    ll_strerror(m->err));
+					    m->requested, ll_strerror(m->err));
 			send_error(s, "monitor_unavailable", t);
 		}
 		ll_info("monitor \"%s\" not selected: %s", m->requested,
@@ -368,8 +371,9 @@ static void on_rfb_msg_monitors(struct ll_applet_session *s,
 			known = true;
 	/* Keeps the choice for a viewer that reconnects. */
 	g_free(s->monitor);
-	s->monitor = strcmp(m->current, LL_PLATFORM_ALL) == 0 ?
-			     NULL : g_strdup(m->current);
+	s->monitor = strcmp(m->current, LL_PLATFORM_ALL) == 0
+			     ? NULL
+			     : g_strdup(m->current);
 	update_sharing(s, m);
 	if (!known) {
 		/* Its name cannot travel (or no list): say nothing wrong. */
@@ -397,13 +401,15 @@ void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
 
 	if (!(s->granted & LL_CAP_VIEW)) {
 		/* Not a word about the screen before consent. */
-		send_error(s, "not_granted", "choosing a monitor needs the "
-					     "view permission");
+		send_error(s, "not_granted",
+			   "choosing a monitor needs the "
+			   "view permission");
 		return;
 	}
 	if (s->rfb == NULL) {
-		send_error(s, "monitor_unavailable", "the screen is not being "
-						     "shared right now");
+		send_error(s, "monitor_unavailable",
+			   "the screen is not being "
+			   "shared right now");
 		return;
 	}
 	if ((r = ll_rfb_server_select_monitor(s->rfb, name)) != 0)

@@ -51,16 +51,16 @@
 #include "ll_http.h"
 #include "ll_tls.h"
 
-#define WRITE_SIZE 16384        /* one full TLS record per write */
+#define WRITE_SIZE 16384 /* one full TLS record per write */
 #define READ_SIZE 65536
-#define SOCK_TIMEOUT_MS 1000    /* lets blocked threads see the stop flag */
-#define SETUP_TIMEOUT_MS 15000  /* any one setup step (dial, request) */
+#define SOCK_TIMEOUT_MS 1000   /* lets blocked threads see the stop flag */
+#define SETUP_TIMEOUT_MS 15000 /* any one setup step (dial, request) */
 #define MAX_BODY (1024 * 1024)
 #define MAX_FLOWS 20000
 #define THREAD_STACK (256 * 1024)
 
 /* ---- options ---- */
-static char *opt_host = NULL;          /* default 127.0.0.1 */
+static char *opt_host = NULL; /* default 127.0.0.1 */
 static int opt_port = 0;
 static char *opt_ca = NULL;
 static char *opt_cert = NULL;
@@ -126,14 +126,14 @@ struct flow {
 	_Atomic uint64_t rx_bytes;
 	pthread_t tx_thr, rx_thr;
 	bool tx_started, rx_started;
-	int tx_err, rx_err;        /* error before the stop flag, or 0 */
-	char *agent_ticket;        /* relay mode, until the streams open */
+	int tx_err, rx_err; /* error before the stop flag, or 0 */
+	char *agent_ticket; /* relay mode, until the streams open */
 	char *applet_ticket;
 	char *path;
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-							noreturn));
+static void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -197,7 +197,8 @@ static bool want(int r)
 static void tls_wait(struct ll_tls_conn *c, int r)
 {
 	struct pollfd p = { .fd = ll_tls_conn_fd(c),
-			    .events = r == LL_ERR_WANT_WRITE ? POLLOUT : POLLIN };
+			    .events = r == LL_ERR_WANT_WRITE ? POLLOUT
+							     : POLLIN };
 
 	(void)poll(&p, 1, 100);
 }
@@ -326,9 +327,9 @@ static int http_read_head(struct http_conn *h, struct ll_http_response **resp,
 }
 
 /* One request/response.  *body_out gets the parsed JSON body (or NULL). */
-static int http_once(struct http_conn *h, const char *method,
-		     const char *path, const char *bearer, const char *body,
-		     int *status, json_t **body_out, int *retry_after)
+static int http_once(struct http_conn *h, const char *method, const char *path,
+		     const char *bearer, const char *body, int *status,
+		     json_t **body_out, int *retry_after)
 {
 	int64_t deadline = now_ms() + SETUP_TIMEOUT_MS;
 	struct ll_http_response *resp = NULL;
@@ -338,20 +339,22 @@ static int http_once(struct http_conn *h, const char *method,
 	json_error_t jerr;
 	int r;
 
-	g_string_append_printf(req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n"
-			       "Accept: application/json\r\n", method, path,
-			       opt_host, opt_port);
+	g_string_append_printf(req,
+			       "%s %s HTTP/1.1\r\nHost: %s:%d\r\n"
+			       "Accept: application/json\r\n",
+			       method, path, opt_host, opt_port);
 	if (bearer)
 		g_string_append_printf(req, "Authorization: Bearer %s\r\n",
 				       bearer);
 	if (body)
-		g_string_append_printf(req, "Content-Type: application/json\r\n"
+		g_string_append_printf(req,
+				       "Content-Type: application/json\r\n"
 				       "Content-Length: %zu\r\n\r\n%s",
 				       strlen(body), body);
 	else
 		g_string_append(req, "Content-Length: 0\r\n\r\n");
 	r = tls_write_all(h->c, req->str, req->len, deadline);
-	ll_wipe(req->str, req->len);     /* it carries tokens and PINs */
+	ll_wipe(req->str, req->len); /* it carries tokens and PINs */
 	g_string_free(req, TRUE);
 	if (r != LL_OK)
 		goto out;
@@ -408,7 +411,8 @@ static int api_call(struct ll_tls_ctx *ctx, struct http_conn *h,
 	for (attempt = 0; attempt < 6; attempt++) {
 		fresh = false;
 		if (h->c == NULL) {
-			if ((r = dial(ctx, (uint16_t)opt_port, &h->c)) != LL_OK)
+			if ((r = dial(ctx, (uint16_t)opt_port, &h->c)) !=
+			    LL_OK)
 				break;
 			fresh = true;
 		}
@@ -419,7 +423,7 @@ static int api_call(struct ll_tls_ctx *ctx, struct http_conn *h,
 			http_conn_close(h);
 		if (r != LL_OK) {
 			if (!fresh)
-				continue;   /* stale keep-alive: redial once */
+				continue; /* stale keep-alive: redial once */
 			break;
 		}
 		if (*status != 429)
@@ -455,12 +459,13 @@ static int stream_begin(struct ll_tls_ctx *ctx, const char *path,
 		return LL_ERR_NOMEM;
 	snprintf(host, sizeof(host), "%s:%d", opt_host, opt_port);
 	if ((r = dial(ctx, (uint16_t)opt_port, &h->c)) != LL_OK ||
-	    (r = ll_http_upgrade_request_build(b, host, path, ticket)) != LL_OK ||
+	    (r = ll_http_upgrade_request_build(b, host, path, ticket)) !=
+		    LL_OK ||
 	    (r = tls_write_all(h->c, ll_buf_data(b), ll_buf_len(b),
 			       now_ms() + SETUP_TIMEOUT_MS)) != LL_OK)
 		goto out;
 out:
-	ll_buf_free(b);  /* wipes: it held the ticket */
+	ll_buf_free(b); /* wipes: it held the ticket */
 	return r;
 }
 
@@ -509,8 +514,8 @@ static char *read_password(const char *file)
 static char *relay_login(struct ll_tls_ctx *ctx, struct http_conn *api)
 {
 	char *pw = read_password(opt_password_file);
-	json_t *req = json_pack("{s:s, s:s}", "username", opt_user,
-				"password", pw);
+	json_t *req = json_pack("{s:s, s:s}", "username", opt_user, "password",
+				pw);
 	json_t *resp = NULL;
 	char *token = NULL;
 	int status = 0, r;
@@ -536,9 +541,8 @@ static char *relay_login(struct ll_tls_ctx *ctx, struct http_conn *api)
 
 /* One relay session through the API: create it, redeem its PIN; keeps
  * both tickets in the flow for relay_session_connect(). */
-static int relay_session_create(struct ll_tls_ctx *ctx,
-				struct http_conn *api, const char *token,
-				struct flow *f)
+static int relay_session_create(struct ll_tls_ctx *ctx, struct http_conn *api,
+				const char *token, struct flow *f)
 {
 	json_t *jreq = NULL, *created = NULL, *redeemed = NULL;
 	const char *pin, *agent_ticket, *applet_ticket, *path;
@@ -677,7 +681,8 @@ static void *sink_main(void *arg)
 			continue;
 		}
 		if ((r = sink_handshake(c)) != LL_OK) {
-			fprintf(stderr, "relay-load: sink handshake: %s (%s)\n",
+			fprintf(stderr,
+				"relay-load: sink handshake: %s (%s)\n",
 				ll_strerror(r), ll_tls_conn_error(c));
 			ll_tls_conn_free(c, true);
 			continue;
@@ -832,12 +837,14 @@ static int ping_all(struct flow *flows, size_t n)
 			return r;
 	for (i = 0; i < n; i++) {
 		if (atomic_load(&flows[i].rx_bytes) > 0)
-			continue;   /* it came with the 101 */
+			continue; /* it came with the 101 */
 		got = 0;
 		r = tls_read_some(flows[i].rx, &b, 1, &got, deadline);
 		if (r != LL_OK || got != 1) {
-			fprintf(stderr, "relay-load: pair %zu did not join: "
-				"%s\n", i, ll_strerror(r ? r : LL_ERR_CLOSED));
+			fprintf(stderr,
+				"relay-load: pair %zu did not join: "
+				"%s\n",
+				i, ll_strerror(r ? r : LL_ERR_CLOSED));
 			return r ? r : LL_ERR_CLOSED;
 		}
 	}
@@ -909,9 +916,10 @@ static void run_throughput(struct flow *flows, size_t n, const char *target)
 		if (flows[i].tx_err || flows[i].rx_err) {
 			failed++;
 			if (failed <= 3)
-				fprintf(stderr, "relay-load: session %zu "
-					"failed: tx %s, rx %s\n", i,
-					ll_strerror(flows[i].tx_err),
+				fprintf(stderr,
+					"relay-load: session %zu "
+					"failed: tx %s, rx %s\n",
+					i, ll_strerror(flows[i].tx_err),
 					ll_strerror(flows[i].rx_err));
 		}
 		per = s1[i] - s0[i];
@@ -925,8 +933,8 @@ static void run_throughput(struct flow *flows, size_t n, const char *target)
 	printf("throughput target=%s sessions=%zu bytes=%" PRIu64
 	       " seconds=%.3f mb_s=%.1f min_session_mb_s=%.2f "
 	       "max_session_mb_s=%.2f failed=%zu tls_in=%s tls_out=%s\n",
-	       target, n, total, t1 - t0, (double)total / (t1 - t0) / 1e6,
-	       mn, mx, failed, ll_tls_conn_version(flows[0].tx),
+	       target, n, total, t1 - t0, (double)total / (t1 - t0) / 1e6, mn,
+	       mx, failed, ll_tls_conn_version(flows[0].tx),
 	       ll_tls_conn_version(flows[0].rx));
 	fflush(stdout);
 	g_free(s0);
@@ -950,16 +958,17 @@ static long rss_kib(int pid)
 }
 
 /* mid < 0: no intermediate point (nginx has no API state). */
-static void report_memory(const char *target, size_t n, long before,
-			  long mid, long after)
+static void report_memory(const char *target, size_t n, long before, long mid,
+			  long after)
 {
 	printf("memory target=%s sessions=%zu rss_before_kib=%ld "
-	       "rss_after_kib=%ld per_session_kib=%.1f", target, n, before,
-	       after, n ? (double)(after - before) / (double)n : 0.0);
+	       "rss_after_kib=%ld per_session_kib=%.1f",
+	       target, n, before, after,
+	       n ? (double)(after - before) / (double)n : 0.0);
 	if (mid >= 0)
 		printf(" rss_api_kib=%ld api_per_session_kib=%.1f "
-		       "streams_per_session_kib=%.1f", mid,
-		       n ? (double)(mid - before) / (double)n : 0.0,
+		       "streams_per_session_kib=%.1f",
+		       mid, n ? (double)(mid - before) / (double)n : 0.0,
 		       n ? (double)(after - mid) / (double)n : 0.0);
 	printf("\n");
 	fflush(stdout);
@@ -1015,7 +1024,7 @@ static void mode_relay(void)
 	fprintf(stderr, "relay-load: %zu paired sessions set up in %.1f s\n",
 		n, now_s() - t);
 	if (opt_idle > 0) {
-		sleep_s(1.0);   /* let the relay finish its bookkeeping */
+		sleep_s(1.0); /* let the relay finish its bookkeeping */
 		after = rss_kib(opt_mem_pid);
 		report_memory(target, n, before, mid, after);
 	} else {
@@ -1051,8 +1060,8 @@ static void mode_nginx(void)
 		before = rss_kib(opt_mem_pid);
 	for (i = 0; i < n; i++)
 		if ((r = dial(ctx, (uint16_t)opt_port, &flows[i].tx)) != LL_OK)
-			die("connection %zu of %zu through nginx failed", i + 1,
-			    n);
+			die("connection %zu of %zu through nginx failed",
+			    i + 1, n);
 	/* nginx dials the sink once its client handshake is done. */
 	deadline = now_ms() + 30000;
 	while (sink_count(&s) < n && now_ms() < deadline)
@@ -1060,15 +1069,17 @@ static void mode_nginx(void)
 	if (sink_count(&s) < n)
 		die("only %zu of %zu connections reached the sink",
 		    sink_count(&s), n);
-	atomic_store(&g_stop, true);    /* ends the accept thread */
+	atomic_store(&g_stop, true); /* ends the accept thread */
 	sink_stop(&s);
 	atomic_store(&g_stop, false);
 	for (i = 0; i < n; i++)
 		flows[i].rx = s.conns[i];
 	if ((r = ping_all(flows, n)) != LL_OK)
 		die("pairing check: %s", ll_strerror(r));
-	fprintf(stderr, "relay-load: %zu proxied connections set up in "
-		"%.1f s\n", n, now_s() - t);
+	fprintf(stderr,
+		"relay-load: %zu proxied connections set up in "
+		"%.1f s\n",
+		n, now_s() - t);
 	if (opt_idle > 0) {
 		sleep_s(1.0);
 		after = rss_kib(opt_mem_pid);
@@ -1077,7 +1088,7 @@ static void mode_nginx(void)
 		run_throughput(flows, n, target);
 	}
 	atomic_store(&g_stop, true);
-	flows_close(flows, n, false);   /* the sink owns the rx ends */
+	flows_close(flows, n, false); /* the sink owns the rx ends */
 	sink_free(&s);
 	g_free(flows);
 	ll_tls_ctx_free(ctx);
@@ -1117,7 +1128,7 @@ int main(int argc, char **argv)
 
 	oc = g_option_context_new("relay|nginx|free-port");
 	g_option_context_set_summary(oc, "Load generator of "
-				     "bench/relay-throughput.");
+					 "bench/relay-throughput.");
 	g_option_context_add_main_entries(oc, opt_entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &gerr))
 		die("%s", gerr->message);
@@ -1137,11 +1148,12 @@ int main(int argc, char **argv)
 	    opt_idle > MAX_FLOWS || opt_seconds <= 0 || opt_seconds > 600 ||
 	    opt_warmup < 0 || opt_warmup > 60)
 		die("--sessions/--idle 1..%d, --seconds 0..600, --warmup "
-		    "0..60", MAX_FLOWS);
+		    "0..60",
+		    MAX_FLOWS);
 	if (opt_idle > 0 && opt_mem_pid <= 0)
 		die("--idle needs --mem-pid");
 	signal(SIGPIPE, SIG_IGN);
-	alarm((unsigned)opt_max_seconds);   /* the last bound on everything */
+	alarm((unsigned)opt_max_seconds); /* the last bound on everything */
 	raise_nofile();
 	for (i = 0; i < sizeof(g_payload); i++)
 		g_payload[i] = (uint8_t)(i * 2654435761u >> 13);

@@ -102,10 +102,8 @@ else
 fi
 
 if [ "$quick" -eq 0 ]; then
-	# --no-format until the tree's one clang-format commit; then the
-	# format check joins the others.
 	note "source checks (scripts/checksrc.sh)"
-	if ./scripts/checksrc.sh --no-format; then
+	if ./scripts/checksrc.sh; then
 		pass
 	else
 		fail "checksrc"

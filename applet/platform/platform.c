@@ -120,8 +120,7 @@ int ll_platform_cursor(struct ll_platform *p, struct ll_capture_cursor **out)
 	return p->ops->cursor(p, out);
 }
 
-int ll_platform_pointer_position(struct ll_platform *p, int32_t *x,
-				 int32_t *y)
+int ll_platform_pointer_position(struct ll_platform *p, int32_t *x, int32_t *y)
 {
 	if (p == NULL || x == NULL || y == NULL)
 		return LL_ERR_INVALID_ARG;

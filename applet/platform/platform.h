@@ -133,7 +133,8 @@ struct ll_platform_ops {
 	int (*monitors)(struct ll_platform *p,
 			struct ll_platform_monitor **out, size_t *n_out);
 	int (*select_monitor)(struct ll_platform *p, const char *name);
-	int (*get_format)(struct ll_platform *p, struct ll_capture_format *out);
+	int (*get_format)(struct ll_platform *p,
+			  struct ll_capture_format *out);
 	int (*grab)(struct ll_platform *p, const struct ll_capture_rect *rect,
 		    void *fb, size_t fb_len);
 	int (*damage)(struct ll_platform *p, struct ll_capture_rect *rects,
@@ -164,8 +165,8 @@ extern const struct ll_platform_ops ll_platform_x11_ops;
  * the environment: LL_PLATFORM_X11_NO_SHM=1, LL_PLATFORM_X11_NO_DAMAGE=1.
  */
 enum ll_platform_x11_flag {
-	LL_PLATFORM_X11_NO_SHM = 1u << 0,    /* XGetImage instead of XShm */
-	LL_PLATFORM_X11_NO_DAMAGE = 1u << 1, /* full frames, no XDamage */
+	LL_PLATFORM_X11_NO_SHM = 1u << 0,     /* XGetImage instead of XShm */
+	LL_PLATFORM_X11_NO_DAMAGE = 1u << 1,  /* full frames, no XDamage */
 	LL_PLATFORM_X11_INPUT_ONLY = 1u << 2, /* injection only, no capture */
 };
 int ll_platform_x11_open(const char *display, unsigned flags,

@@ -46,9 +46,9 @@
 #include "ll_util.h"
 #include "platform.h"
 
-#define X11_SCRATCH_MAX 16	/* keysyms bound to spare keycodes at once */
-#define X11_PRESSED_MAX 32	/* keys held down at once */
-#define X11_CURSOR_MAX 1024	/* cursor side cap in pixels */
+#define X11_SCRATCH_MAX 16  /* keysyms bound to spare keycodes at once */
+#define X11_PRESSED_MAX 32  /* keys held down at once */
+#define X11_CURSOR_MAX 1024 /* cursor side cap in pixels */
 
 struct x11_scratch {
 	KeyCode code;
@@ -59,27 +59,27 @@ struct x11_scratch {
 struct x11_pressed {
 	uint32_t keysym;
 	KeyCode code;
-	bool repeat_was_on;	/* per-key autorepeat to restore at release */
+	bool repeat_was_on; /* per-key autorepeat to restore at release */
 };
 
 struct x11 {
-	struct ll_platform base;	/* first: the generic layer casts */
+	struct ll_platform base; /* first: the generic layer casts */
 	Display *dpy;
 	int screen;
 	Window root;
 	uint32_t root_w, root_h;
-	int scanline_pad;		/* bits, for XShmGetImage's rows */
-	bool swap;			/* server pixel byte order != host */
+	int scanline_pad; /* bits, for XShmGetImage's rows */
+	bool swap;        /* server pixel byte order != host */
 
 	char sel_name[LL_PLATFORM_MONITOR_NAME_MAX];
-	int32_t sel_x, sel_y;		/* selection in root coordinates */
+	int32_t sel_x, sel_y; /* selection in root coordinates */
 	uint32_t sel_w, sel_h;
 	struct ll_capture_format fmt;
-	bool full_pending;		/* next damage call: the full frame */
+	bool full_pending; /* next damage call: the full frame */
 
 	bool have_shm;
 	XShmSegmentInfo shminfo;
-	XImage *shm_img;		/* root-sized, data in the segment */
+	XImage *shm_img; /* root-sized, data in the segment */
 
 	bool have_damage;
 	int damage_event, damage_error;
@@ -89,19 +89,19 @@ struct x11 {
 	bool have_xfixes;
 	int xfixes_event, xfixes_error;
 
-	bool have_randr;		/* events; monitors need >= 1.5 */
+	bool have_randr; /* events; monitors need >= 1.5 */
 	bool have_monitors;
 	int randr_event, randr_error;
 
 	bool have_xtest;
 	int min_kc, max_kc, per_kc;
-	KeySym *kmap;			/* core map, (max-min+1) * per_kc */
+	KeySym *kmap; /* core map, (max-min+1) * per_kc */
 	struct x11_scratch scratch[X11_SCRATCH_MAX];
 	size_t n_scratch;
 	uint64_t use_clock;
 	struct x11_pressed pressed[X11_PRESSED_MAX];
 	size_t n_pressed;
-	unsigned buttons_down;		/* bit b for button b */
+	unsigned buttons_down; /* bit b for button b */
 };
 
 static struct x11 *to_x11(struct ll_platform *p)
@@ -137,7 +137,7 @@ static Bool x11_wire_error(Display *dpy, XErrorEvent *ev, xError *we)
 	if (x11_error == 0)
 		x11_error = ev->error_code != 0 ? ev->error_code
 						: BadImplementation;
-	return False;	/* handled: not for XSetErrorHandler's handler */
+	return False; /* handled: not for XSetErrorHandler's handler */
 }
 
 /* Before any other request on dpy: no error of ours ever leaves it. */
@@ -411,7 +411,8 @@ static void refresh_geometry(struct x11 *x)
 	unsigned gw, gh, bw, gd;
 
 	if (XGetGeometry(x->dpy, x->root, &root_ret, &gx, &gy, &gw, &gh, &bw,
-			 &gd) && (gw != x->root_w || gh != x->root_h)) {
+			 &gd) &&
+	    (gw != x->root_w || gh != x->root_h)) {
 		x->root_w = gw;
 		x->root_h = gh;
 		if (x->have_shm) {
@@ -450,7 +451,7 @@ static uint32_t bswap32(uint32_t v)
 static void copy_rows(struct x11 *x, const char *src, size_t src_stride,
 		      uint8_t *dst, size_t dst_stride, uint32_t w, uint32_t h)
 {
-	size_t row = (size_t)w * 4;	/* w <= sel_w: checked in set_format */
+	size_t row = (size_t)w * 4; /* w <= sel_w: checked in set_format */
 	uint32_t i, j;
 
 	for (i = 0; i < h; i++) {
@@ -538,10 +539,10 @@ static int x11_grab(struct ll_platform *p, const struct ll_capture_rect *rect,
 			return 0;
 		rx = rect->x;
 		ry = rect->y;
-		w = rect->width < x->fmt.width - rx ? rect->width :
-						      x->fmt.width - rx;
-		h = rect->height < x->fmt.height - ry ? rect->height :
-							x->fmt.height - ry;
+		w = rect->width < x->fmt.width - rx ? rect->width
+						    : x->fmt.width - rx;
+		h = rect->height < x->fmt.height - ry ? rect->height
+						      : x->fmt.height - ry;
 	}
 	if (w == 0 || h == 0)
 		return 0;
@@ -699,7 +700,7 @@ static int x11_pointer_position(struct ll_platform *p, int32_t *px,
 
 	if (!XQueryPointer(x->dpy, x->root, &root_ret, &child, &rx, &ry, &wx,
 			   &wy, &mask))
-		return LL_ERR_NOT_FOUND;	/* on another screen */
+		return LL_ERR_NOT_FOUND; /* on another screen */
 	*px = rx - x->sel_x;
 	*py = ry - x->sel_y;
 	return 0;
@@ -816,8 +817,7 @@ static int x11_pointer_button(struct ll_platform *p, unsigned button,
 
 	if (!x->have_xtest)
 		return LL_ERR_DISABLED;
-	XTestFakeButtonEvent(x->dpy, button, down ? True : False,
-			     CurrentTime);
+	XTestFakeButtonEvent(x->dpy, button, down ? True : False, CurrentTime);
 	if (down)
 		x->buttons_down |= 1u << button;
 	else
@@ -918,7 +918,7 @@ static int bind_scratch(struct x11 *x, KeySym sym, KeyCode *code)
 			s = &x->scratch[i];
 	}
 	if (s == NULL)
-		return LL_ERR_NOT_FOUND;	/* no keycode to spare */
+		return LL_ERR_NOT_FOUND; /* no keycode to spare */
 	if ((r = set_keysyms(x, s->code, sym)) != 0)
 		return r;
 	if (s == &x->scratch[x->n_scratch])
@@ -950,8 +950,8 @@ static size_t shift_keys_down(struct x11 *x, KeyCode *codes, size_t max)
 		return 0;
 	XQueryKeymap(x->dpy, keys);
 	for (i = 0; i < mm->max_keypermod && n < max; i++) {
-		KeyCode kc = mm->modifiermap[ShiftMapIndex *
-					     mm->max_keypermod + i];
+		KeyCode kc =
+			mm->modifiermap[ShiftMapIndex * mm->max_keypermod + i];
 
 		if (kc != 0 && (keys[kc / 8] & (1 << (kc % 8))))
 			codes[n++] = kc;

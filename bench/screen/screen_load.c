@@ -58,7 +58,8 @@ static void sleep_until(struct timespec *next, long period_ns)
 		next->tv_nsec -= 1000000000L;
 		next->tv_sec++;
 	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) != 0 &&
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) !=
+		       0 &&
 	       !stop)
 		;
 }
@@ -67,9 +68,19 @@ static int run_scroll(Display *dpy, int x, int y, int fps, int k,
 		      double seconds)
 {
 	static const char *const names[] = {
-		"libX11.so.6.4.0", "README.Debian", "changelog.gz",
-		"copyright", "python3.11", "share", "locale", "man1",
-		"gtk-3.0", "vnc", "bin", "include", "pkgconfig",
+		"libX11.so.6.4.0",
+		"README.Debian",
+		"changelog.gz",
+		"copyright",
+		"python3.11",
+		"share",
+		"locale",
+		"man1",
+		"gtk-3.0",
+		"vnc",
+		"bin",
+		"include",
+		"pkgconfig",
 	};
 	const int cols = 100, rows = 40;
 	XFontStruct *font;
@@ -112,8 +123,8 @@ static int run_scroll(Display *dpy, int x, int y, int fps, int k,
 				 names[(line / 13) % G_N_ELEMENTS(names)],
 				 line);
 			XDrawImageString(dpy, win, gc, 2,
-					 h - (k - i) * ch + font->ascent,
-					 text, (int)strlen(text));
+					 h - (k - i) * ch + font->ascent, text,
+					 (int)strlen(text));
 		}
 		XSync(dpy, False);
 		sleep_until(&next, 1000000000L / fps);
@@ -168,7 +179,7 @@ static int run_anim(Display *dpy, int x, int y, int fps, double seconds)
 		frame++;
 		sleep_until(&next, 1000000000L / fps);
 	}
-	XDestroyImage(img);   /* frees px */
+	XDestroyImage(img); /* frees px */
 	XFreeGC(dpy, gc);
 	return 0;
 }
@@ -198,7 +209,7 @@ int main(int argc, char **argv)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || argc != 2 ||
 	    fps < 1 || fps > 240 || lines < 1 || lines > 20) {
 		fprintf(stderr, "usage: screen_load scroll|anim [--fps N] "
-			"[--lines K] [--x X --y Y] [--seconds S]\n");
+				"[--lines K] [--x X --y Y] [--seconds S]\n");
 		return 2;
 	}
 	g_option_context_free(ctx);

@@ -88,12 +88,12 @@ struct sv {
 	/* relay mode, main thread */
 	struct ll_relay_opts relay;
 	struct ll_session_io *io;
-	atomic_uint_least64_t wire_in;   /* copied from the main thread */
+	atomic_uint_least64_t wire_in; /* copied from the main thread */
 	bool rfb_started;
 
 	/* RFB */
-	int up_fd;                       /* TCP socket or bridged socket */
-	int pair[2];                     /* [0] pumps, [1] libvncclient */
+	int up_fd;   /* TCP socket or bridged socket */
+	int pair[2]; /* [0] pumps, [1] libvncclient */
 	atomic_uint_least64_t rfb_in, rfb_out;
 	struct sv_pump pump_in, pump_out;
 	GThread *rfb_thread;
@@ -257,8 +257,10 @@ static uint32_t fb_rgb(rfbClient *cl, int x, int y)
 {
 	uint32_t px;
 
-	memcpy(&px, cl->frameBuffer + ((size_t)y * (size_t)cl->width +
-				       (size_t)x) * 4, 4);
+	memcpy(&px,
+	       cl->frameBuffer +
+		       ((size_t)y * (size_t)cl->width + (size_t)x) * 4,
+	       4);
 	return (((px >> cl->format.redShift) & 0xff) << 16) |
 	       (((px >> cl->format.greenShift) & 0xff) << 8) |
 	       ((px >> cl->format.blueShift) & 0xff);
@@ -267,7 +269,8 @@ static uint32_t fb_rgb(rfbClient *cl, int x, int y)
 static void lat_check(struct sv *v)
 {
 	rfbClient *cl = v->cl;
-	int px = v->lat_x + SV_PROBE_SIZE / 2, py = v->lat_y + SV_PROBE_SIZE / 2;
+	int px = v->lat_x + SV_PROBE_SIZE / 2,
+	    py = v->lat_y + SV_PROBE_SIZE / 2;
 
 	if (!v->lat_on || !v->lat_waiting || px >= cl->width ||
 	    py >= cl->height)
@@ -400,8 +403,8 @@ static void lat_start(struct sv *v, int n, int interval_ms, int x, int y)
 static void lat_tick(struct sv *v)
 {
 	static const uint32_t colours[] = {
-		0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0x00ffff, 0xff00ff,
-		0x804020, 0x208040, 0x402080,
+		0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0x00ffff,
+		0xff00ff, 0x804020, 0x208040, 0x402080,
 	};
 	int64_t t = now_us();
 
@@ -474,7 +477,8 @@ static void meas_tick(struct sv *v)
 	rfb = atomic_load(&v->rfb_in) - v->meas_rfb0;
 	wire = atomic_load(&v->wire_in) - v->meas_wire0;
 	s = g_string_new(NULL);
-	g_string_append_printf(s, "measure secs=%.3f rfb_bytes=%llu "
+	g_string_append_printf(s,
+			       "measure secs=%.3f rfb_bytes=%llu "
 			       "rfb_Bps=%.0f wire_bytes=%llu wire_Bps=%.0f "
 			       "updates=%llu ups=%.2f",
 			       secs, (unsigned long long)rfb, rfb / secs,
@@ -623,7 +627,7 @@ static gpointer rfb_main(gpointer data)
 		if (cl->buffered > 0 || (p[0].revents & (POLLIN | POLLHUP))) {
 			if (!HandleRFBServerMessage(cl)) {
 				fprintf(stderr, "screen_viewer: the RFB "
-					"connection ended\n");
+						"connection ended\n");
 				goto out;
 			}
 		}
@@ -668,8 +672,7 @@ static int rfb_start(struct sv *v)
 	v->pump_out.to = v->up_fd;
 	v->pump_out.count = &v->rfb_out;
 	v->pump_in.thread = g_thread_new("pump-in", pump_main, &v->pump_in);
-	v->pump_out.thread = g_thread_new("pump-out", pump_main,
-					  &v->pump_out);
+	v->pump_out.thread = g_thread_new("pump-out", pump_main, &v->pump_out);
 	v->rfb_thread = g_thread_new("rfb", rfb_main, v);
 	v->rfb_started = true;
 	return 0;
@@ -835,8 +838,7 @@ static int relay_run(struct sv *v)
 	v->relay.no_system_cas = v->ca_file != NULL;
 	if ((c = ll_api_client_new(&v->relay, &e)) == NULL ||
 	    ll_api_login(c, v->user, NULL, password, &login, &e) != 0 ||
-	    login.token == NULL ||
-	    ll_api_pin_new(c, NULL, &pin, &e) != 0) {
+	    login.token == NULL || ll_api_pin_new(c, NULL, &pin, &e) != 0) {
 		fprintf(stderr, "screen_viewer: relay: %s\n", e.message);
 		goto out;
 	}
@@ -880,10 +882,10 @@ int main(int argc, char **argv)
 		  "relay URL (our side)", NULL },
 		{ "ca", 0, 0, G_OPTION_ARG_STRING, &v.ca_file,
 		  "the relay's CA", NULL },
-		{ "user", 0, 0, G_OPTION_ARG_STRING, &v.user,
-		  "technician", NULL },
-		{ "password-file", 0, 0, G_OPTION_ARG_STRING,
-		  &v.password_file, "technician's password", NULL },
+		{ "user", 0, 0, G_OPTION_ARG_STRING, &v.user, "technician",
+		  NULL },
+		{ "password-file", 0, 0, G_OPTION_ARG_STRING, &v.password_file,
+		  "technician's password", NULL },
 		{ "encodings", 0, 0, G_OPTION_ARG_STRING, &v.encodings,
 		  "RFB encodings, preferred first", NULL },
 		{ "connect-timeout", 0, 0, G_OPTION_ARG_INT,
@@ -910,7 +912,8 @@ int main(int argc, char **argv)
 	if ((v.vnc == NULL) == (v.relay_url == NULL) ||
 	    (v.relay_url != NULL &&
 	     (v.user == NULL || v.password_file == NULL))) {
-		fprintf(stderr, "screen_viewer: --vnc HOST:PORT, or --relay "
+		fprintf(stderr,
+			"screen_viewer: --vnc HOST:PORT, or --relay "
 			"URL --user U --password-file F [--ca FILE]\n");
 		return 2;
 	}
@@ -918,8 +921,10 @@ int main(int argc, char **argv)
 	if (v.vnc != NULL) {
 		v.up_fd = vnc_connect(v.vnc, v.connect_timeout_s);
 		if (v.up_fd < 0) {
-			fprintf(stderr, "screen_viewer: cannot connect to "
-				"%s\n", v.vnc);
+			fprintf(stderr,
+				"screen_viewer: cannot connect to "
+				"%s\n",
+				v.vnc);
 			return 1;
 		}
 		out("event name=connected t=%.6f", now_real());

@@ -140,7 +140,8 @@ static int phc_check(const char *phc)
 	    !expect(&p, "$") ||
 	    !parse_b64(&p, LL_ARGON2_SALT_LEN, LL_ARGON2_MAX_BIN) ||
 	    !expect(&p, "$") ||
-	    !parse_b64(&p, LL_ARGON2_HASH_LEN, LL_ARGON2_MAX_BIN) || *p != '\0')
+	    !parse_b64(&p, LL_ARGON2_HASH_LEN, LL_ARGON2_MAX_BIN) ||
+	    *p != '\0')
 		return LL_ERR_MALFORMED;
 	if (v != ARGON2_VERSION_13)
 		return LL_ERR_MALFORMED;

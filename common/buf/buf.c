@@ -16,11 +16,11 @@
 #define LL_BUF_MIN_ALLOC 256
 
 struct ll_buf {
-	uint8_t *d;     /* allocation, NULL until the first append */
-	size_t alloc;   /* bytes allocated at d */
-	size_t off;     /* start of readable data */
-	size_t end;     /* end of readable data (off <= end <= alloc) */
-	size_t max;     /* cap on readable bytes, fixed at creation */
+	uint8_t *d;   /* allocation, NULL until the first append */
+	size_t alloc; /* bytes allocated at d */
+	size_t off;   /* start of readable data */
+	size_t end;   /* end of readable data (off <= end <= alloc) */
+	size_t max;   /* cap on readable bytes, fixed at creation */
 };
 
 /* Returned for empty buffers/views so callers never see NULL + offset. */
@@ -113,7 +113,7 @@ static int ll_buf_make_room(struct ll_buf *buf, size_t len)
 
 	if (len > buf->max || have > buf->max - len)
 		return LL_ERR_TOO_LARGE;
-	need = have + len;  /* cannot overflow: need <= max */
+	need = have + len; /* cannot overflow: need <= max */
 	if (buf->alloc - buf->end >= len)
 		return LL_OK;
 	if (buf->alloc >= need) {
@@ -153,8 +153,8 @@ int ll_buf_reserve(struct ll_buf *buf, size_t len, uint8_t **out)
 		return LL_ERR_INVALID_ARG;
 	if (len == 0) {
 		/* Nothing to fill (so nothing is written through *out). */
-		*out = buf->d != NULL ? buf->d + buf->end :
-					(uint8_t *)ll_buf_empty;
+		*out = buf->d != NULL ? buf->d + buf->end
+				      : (uint8_t *)ll_buf_empty;
 		return LL_OK;
 	}
 	if ((r = ll_buf_make_room(buf, len)) != 0)
@@ -194,8 +194,10 @@ int ll_buf_put_u16(struct ll_buf *buf, uint16_t v)
 int ll_buf_put_u32(struct ll_buf *buf, uint32_t v)
 {
 	uint8_t b[4] = {
-		(uint8_t)(v >> 24), (uint8_t)(v >> 16),
-		(uint8_t)(v >> 8), (uint8_t)v,
+		(uint8_t)(v >> 24),
+		(uint8_t)(v >> 16),
+		(uint8_t)(v >> 8),
+		(uint8_t)v,
 	};
 
 	return ll_buf_put(buf, b, sizeof(b));
@@ -241,7 +243,7 @@ int ll_buf_putf(struct ll_buf *buf, const char *fmt, ...)
 		goto out;
 	}
 	r = ll_buf_put(buf, tmp, len);
- out:
+out:
 	wipe(tmp, len + 1);
 	free(tmp);
 	return r;

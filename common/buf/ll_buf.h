@@ -31,11 +31,11 @@ struct ll_buf_view {
 };
 void ll_buf_view_init(struct ll_buf_view *v, const void *data, size_t len);
 
-size_t ll_buf_len(const struct ll_buf *buf);   /* readable bytes */
+size_t ll_buf_len(const struct ll_buf *buf); /* readable bytes */
 size_t ll_buf_max(const struct ll_buf *buf);
-size_t ll_buf_room(const struct ll_buf *buf);  /* max - len */
+size_t ll_buf_room(const struct ll_buf *buf);         /* max - len */
 const uint8_t *ll_buf_data(const struct ll_buf *buf); /* readable start */
-void ll_buf_reset(struct ll_buf *buf);         /* empty, keeps memory */
+void ll_buf_reset(struct ll_buf *buf);                /* empty, keeps memory */
 
 /* Drop n readable bytes from the front; LL_ERR_TRUNCATED if fewer. */
 int ll_buf_consume(struct ll_buf *buf, size_t n);

@@ -37,7 +37,8 @@ static int login_common(struct ll_api_client *c, const char *path,
 	int r;
 
 	ll_client_error_clear(&e);
-	r = ll_client_call(c, "POST", path, NULL, body, 200, &root, &eroot, &e);
+	r = ll_client_call(c, "POST", path, NULL, body, 200, &root, &eroot,
+			   &e);
 	if (r == LL_OK) {
 		r = ll_client_parse_login(root, out, err);
 		ll_client_json_wipe(root, "token");
@@ -77,8 +78,7 @@ int ll_api_login(struct ll_api_client *c, const char *user, const char *org,
 				    "user and password are needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	body = json_pack("{s:s,s:s}", "username", user, "password",
-			 password);
+	body = json_pack("{s:s,s:s}", "username", user, "password", password);
 	if (body != NULL && org != NULL &&
 	    json_object_set_new(body, "org", json_string(org)) != 0) {
 		json_decref(body);
@@ -170,8 +170,8 @@ int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0, "bad lock");
 		return LL_ERR_INVALID_ARG;
 	}
-	if ((r = call(c, "POST", "/api/v1/sessions", body, 201, &root,
-		      err)) != 0)
+	if ((r = call(c, "POST", "/api/v1/sessions", body, 201, &root, err)) !=
+	    0)
 		goto out;
 	r = ll_client_parse_pin(root, out, err);
 out:
@@ -194,8 +194,8 @@ int ll_api_sessions_list(struct ll_api_client *c,
 		return r;
 	if (out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = call(c, "GET", "/api/v1/sessions", NULL, 200, &root,
-		      err)) != 0)
+	if ((r = call(c, "GET", "/api/v1/sessions", NULL, 200, &root, err)) !=
+	    0)
 		return r;
 	r = ll_client_parse_sessions(root, out, err);
 	json_decref(root);
@@ -235,7 +235,8 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 				    "bad event arguments");
 		return LL_ERR_INVALID_ARG;
 	}
-	if ((path = ll_client_session_path(session_id, "/events", err)) == NULL)
+	if ((path = ll_client_session_path(session_id, "/events", err)) ==
+	    NULL)
 		return LL_ERR_INVALID_ARG;
 	r = LL_ERR_NOMEM;
 	if ((body = json_pack("{s:s}", "type", type)) == NULL)
@@ -245,8 +246,8 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 			goto bad;
 		for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1)
 			if ((caps & bit) != 0 &&
-			    json_array_append_new(arr,
-						  json_string(ll_cap_name(bit))))
+			    json_array_append_new(arr, json_string(ll_cap_name(
+							       bit))))
 				goto bad;
 		if (json_object_set(body, "capabilities", arr) != 0)
 			goto bad;

@@ -22,11 +22,11 @@
 
 struct ll_api_client {
 	CURL *curl;
-	char *url;              /* base, no trailing '/' */
-	char *token;            /* secret */
-	char *ca_blob;          /* system bundle + ca_file, or NULL */
+	char *url;     /* base, no trailing '/' */
+	char *token;   /* secret */
+	char *ca_blob; /* system bundle + ca_file, or NULL */
 	size_t ca_blob_len;
-	const atomic_bool *cancel;  /* another thread's "give up", or NULL */
+	const atomic_bool *cancel; /* another thread's "give up", or NULL */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -387,14 +387,16 @@ static int request(struct ll_api_client *c, const char *method,
 			r = LL_ERR_TOO_LARGE;
 			ll_client_error_set(err, r, 0,
 					    "the relay's answer is over %u "
-					    "bytes", LL_API_MAX_RESPONSE);
+					    "bytes",
+					    LL_API_MAX_RESPONSE);
 			goto out;
 		}
 		if (cc == CURLE_ABORTED_BY_CALLBACK) {
 			r = LL_ERR_TIMEOUT;
 			ll_client_error_set(err, r, 0,
 					    "gave up waiting for the relay at "
-					    "%s", c->url);
+					    "%s",
+					    c->url);
 			goto out;
 		}
 		curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
@@ -405,8 +407,9 @@ static int request(struct ll_api_client *c, const char *method,
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != expect) {
 		curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &retry);
-		r = ll_client_error_from_body((int)status, (const char *)b.data,
-					      b.len, (long)retry, err);
+		r = ll_client_error_from_body((int)status,
+					      (const char *)b.data, b.len,
+					      (long)retry, err);
 		if (err_root != NULL && b.len > 0)
 			*err_root = json_loadb((const char *)b.data, b.len,
 					       JSON_REJECT_DUPLICATES, NULL);
@@ -415,7 +418,8 @@ static int request(struct ll_api_client *c, const char *method,
 			r = LL_ERR_PROTOCOL;
 			ll_client_error_set(err, r, (int)status,
 					    "the relay answered HTTP %ld where "
-					    "%ld was expected", status, expect);
+					    "%ld was expected",
+					    status, expect);
 		}
 		goto out;
 	}
@@ -429,7 +433,7 @@ static int request(struct ll_api_client *c, const char *method,
 	} else if (resp != NULL) {
 		/* The same strict entry as ll_api_parse_*(). */
 		if ((r = ll_client_load_object((const char *)b.data, b.len,
-						  &root, err)) != 0) {
+					       &root, err)) != 0) {
 			if (err != NULL)
 				err->http_status = (int)status;
 			goto out;
@@ -456,8 +460,7 @@ int ll_client_call(struct ll_api_client *c, const char *method,
 	char *text = NULL;
 	int r;
 
-	if (body != NULL &&
-	    (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
 		ll_client_error_set(err, LL_ERR_NOMEM, 0, "out of memory");
 		return LL_ERR_NOMEM;
 	}

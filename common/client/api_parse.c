@@ -73,8 +73,8 @@ static int schema_err(struct ll_client_error *err, const char *what,
 {
 	ll_client_error_set(err, LL_ERR_SCHEMA, 0,
 			    "the relay's answer has a missing or wrong "
-			    "\"%s\"%s%s", key, what ? " in " : "",
-			    what ? what : "");
+			    "\"%s\"%s%s",
+			    key, what ? " in " : "", what ? what : "");
 	return LL_ERR_SCHEMA;
 }
 
@@ -123,8 +123,8 @@ static int get_int(json_t *o, const char *key, bool required, int64_t min,
 }
 
 /* An RFC 3339 member to unix seconds (null/absent = 0 unless required). */
-static int get_time(json_t *o, const char *key, bool required,
-		    int64_t *out, struct ll_client_error *err)
+static int get_time(json_t *o, const char *key, bool required, int64_t *out,
+		    struct ll_client_error *err)
 {
 	char *s = NULL;
 	int64_t t = 0;
@@ -304,8 +304,8 @@ int ll_client_parse_pin(json_t *root, struct ll_api_pin *out,
 	size_t i;
 	int r;
 
-	if ((r = get_str(root, "session_id", true, 128, &p.session_id,
-			 err)) != 0 ||
+	if ((r = get_str(root, "session_id", true, 128, &p.session_id, err)) !=
+		    0 ||
 	    (r = get_str(root, "pin", true, 16, &p.pin, err)) != 0 ||
 	    (r = get_str(root, "expires_at", true, 64, &p.expires_at, err)) !=
 		    0 ||
@@ -402,8 +402,8 @@ int ll_client_parse_redeem(json_t *root, struct ll_api_redeem *out,
 		r = schema_err(err, NULL, "technician");
 		goto out;
 	}
-	if ((r = get_str(root, "session_id", true, 128, &d.session_id,
-			 err)) != 0 ||
+	if ((r = get_str(root, "session_id", true, 128, &d.session_id, err)) !=
+		    0 ||
 	    (r = get_str(root, "ticket", true, 1024, &d.ticket, err)) != 0 ||
 	    (r = get_str(t, "name", true, 1024, &d.technician.name, err)) !=
 		    0 ||
@@ -496,8 +496,7 @@ int ll_api_parse_sessions(const char *body, size_t len,
 }
 
 int ll_api_parse_redeem(const char *body, size_t len,
-			struct ll_api_redeem *out,
-			struct ll_client_error *err)
+			struct ll_api_redeem *out, struct ll_client_error *err)
 {
 	json_t *root = NULL;
 	int r;

@@ -143,7 +143,8 @@ int ll_client_curl_error(int curl_code, long os_errno, const char *errbuf,
 		r = LL_ERR_TLS_VERIFY;
 		ll_client_error_set(err, r, 0,
 				    "the certificate of %s at %s is not "
-				    "trusted: %s", what, url, detail);
+				    "trusted: %s",
+				    what, url, detail);
 		return r;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:

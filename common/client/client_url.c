@@ -81,7 +81,8 @@ int ll_client_url_parse(const char *url, struct ll_client_url *out,
 	if (scheme == NULL || g_ascii_strcasecmp(scheme, "https") != 0) {
 		ll_client_error_set(err, r, 0,
 				    "the relay URL \"%.200s\" must start with "
-				    "https://", url);
+				    "https://",
+				    url);
 		goto out;
 	}
 	if (host == NULL || host[0] == '\0' || port == NULL) {
@@ -94,7 +95,8 @@ int ll_client_url_parse(const char *url, struct ll_client_url *out,
 	    query != NULL || frag != NULL || user != NULL) {
 		ll_client_error_set(err, r, 0,
 				    "the relay URL \"%.200s\" must be just "
-				    "https://HOST[:PORT]", url);
+				    "https://HOST[:PORT]",
+				    url);
 		goto out;
 	}
 	errno = 0;

@@ -45,13 +45,13 @@
  * ll_stream.  Strings are copied by the functions that take this.
  */
 struct ll_relay_opts {
-	const char *url;          /* "https://HOST[:PORT]" (a trailing '/'
+	const char *url;        /* "https://HOST[:PORT]" (a trailing '/'
 				   * is fine, any other path is refused) */
-	const char *ca_file;      /* extra trust anchor (PEM) or NULL */
-	bool no_system_cas;       /* trust only ca_file (tests) */
-	const char *spki_pin;     /* "sha256//BASE64" or NULL */
-	int timeout_ms;           /* whole request; 0 = default */
-	int connect_timeout_ms;   /* TCP + proxy + TLS; 0 = default */
+	const char *ca_file;    /* extra trust anchor (PEM) or NULL */
+	bool no_system_cas;     /* trust only ca_file (tests) */
+	const char *spki_pin;   /* "sha256//BASE64" or NULL */
+	int timeout_ms;         /* whole request; 0 = default */
+	int connect_timeout_ms; /* TCP + proxy + TLS; 0 = default */
 };
 
 /*
@@ -119,18 +119,18 @@ int ll_api_client_set_cancel(struct ll_api_client *c, const atomic_bool *flag);
 /* ---- results: owned by the caller, released with the _clear functions */
 
 struct ll_api_technician {
-	int64_t id;               /* 0 when the API did not say (redeem) */
+	int64_t id; /* 0 when the API did not say (redeem) */
 	char *name;
 	char *org;
-	char **permissions;       /* NULL-terminated; NULL for redeem */
+	char **permissions; /* NULL-terminated; NULL for redeem */
 	size_t n_permissions;
-	uint32_t caps;            /* LL_CAP_* among the permissions */
+	uint32_t caps; /* LL_CAP_* among the permissions */
 };
 void ll_api_technician_clear(struct ll_api_technician *t);
 
 struct ll_api_login {
-	char *token;              /* secret: wiped by _clear */
-	int64_t expires_in;       /* seconds */
+	char *token;        /* secret: wiped by _clear */
+	int64_t expires_in; /* seconds */
 	struct ll_api_technician technician;
 	/* Set instead of everything above when the API answered
 	 * 401 mfa_required: finish with ll_api_login_mfa().  Secret. */
@@ -140,22 +140,22 @@ void ll_api_login_clear(struct ll_api_login *l);
 
 struct ll_api_pin {
 	char *session_id;
-	char *pin;                /* 6 digits; secret */
-	char *expires_at;         /* RFC 3339 as sent */
+	char *pin;        /* 6 digits; secret */
+	char *expires_at; /* RFC 3339 as sent */
 	int64_t expires_at_unix;
-	char *ticket;             /* agent ticket; secret */
+	char *ticket; /* agent ticket; secret */
 };
 void ll_api_pin_clear(struct ll_api_pin *p);
 
 struct ll_api_session_info {
 	char *session_id;
-	char *state;              /* waiting, connected, ended, expired */
-	char *lock;               /* NULL when absent */
-	int64_t created_at;       /* unix seconds, 0 when null/absent */
+	char *state;        /* waiting, connected, ended, expired */
+	char *lock;         /* NULL when absent */
+	int64_t created_at; /* unix seconds, 0 when null/absent */
 	int64_t expires_at;
 	int64_t connected_at;
 	int64_t ended_at;
-	char *end_reason;         /* NULL when null/absent */
+	char *end_reason; /* NULL when null/absent */
 	uint64_t bytes_agent_to_applet;
 	uint64_t bytes_applet_to_agent;
 };
@@ -167,10 +167,10 @@ void ll_api_session_list_clear(struct ll_api_session_list *l);
 
 struct ll_api_redeem {
 	char *session_id;
-	char *ticket;             /* applet ticket; secret */
-	struct ll_api_technician technician;  /* name and org only */
-	uint32_t capabilities;    /* LL_CAP_* the technician may ask for */
-	char *stream_path;        /* "/api/v1/stream" */
+	char *ticket;                        /* applet ticket; secret */
+	struct ll_api_technician technician; /* name and org only */
+	uint32_t capabilities; /* LL_CAP_* the technician may ask for */
+	char *stream_path;     /* "/api/v1/stream" */
 };
 void ll_api_redeem_clear(struct ll_api_redeem *r);
 

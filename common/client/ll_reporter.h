@@ -42,8 +42,8 @@ struct ll_reporter;
 
 /* Zeroed (or a NULL pointer): the defaults. */
 struct ll_reporter_opts {
-	size_t queue_max;         /* 0: LL_REPORTER_QUEUE_MAX */
-	int drain_ms;             /* 0: LL_REPORTER_DRAIN_MS */
+	size_t queue_max; /* 0: LL_REPORTER_QUEUE_MAX */
+	int drain_ms;     /* 0: LL_REPORTER_DRAIN_MS */
 	/*
 	 * An event that was queued but did not reach the audit: the relay
 	 * refused it or could not be reached, or _free gave up on it.

@@ -115,7 +115,7 @@ struct ll_session_io_cbs {
 };
 
 struct ll_session_io_opts {
-	enum ll_side side;        /* LL_SIDE_APPLET or LL_SIDE_AGENT */
+	enum ll_side side; /* LL_SIDE_APPLET or LL_SIDE_AGENT */
 	/* Mux tuning; 0 = ll_mux_config_default()'s values. */
 	uint32_t initial_window;
 	size_t out_max;
@@ -124,7 +124,7 @@ struct ll_session_io_opts {
 	/* Fail with LL_ERR_TIMEOUT if the peer's HELLO does not come in
 	 * time; 0 = wait forever (the other side may join much later). */
 	int hello_timeout_ms;
-	GMainContext *context;    /* NULL = the thread-default context */
+	GMainContext *context; /* NULL = the thread-default context */
 };
 /* side agent, the defaults above. */
 void ll_session_io_opts_default(struct ll_session_io_opts *o);
@@ -142,8 +142,7 @@ int ll_session_io_new(struct ll_stream *stream,
 /* Drops the application's reference (see Lifetime).  NULL ok. */
 void ll_session_io_free(struct ll_session_io *s);
 
-enum ll_session_io_state
-ll_session_io_get_state(const struct ll_session_io *s);
+enum ll_session_io_state ll_session_io_get_state(const struct ll_session_io *s);
 /* The mux side this session speaks as. */
 enum ll_side ll_session_io_side(const struct ll_session_io *s);
 

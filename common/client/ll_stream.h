@@ -39,9 +39,9 @@ struct ll_tls_conn;
 
 /* An open stream.  Hand it to ll_session_io_new(), or free it. */
 struct ll_stream {
-	struct ll_tls_conn *conn;  /* owns its socket, now non-blocking */
-	uint8_t *extra;            /* stream bytes read past the 101 head */
-	size_t extra_len;          /* (they come before any later read) */
+	struct ll_tls_conn *conn; /* owns its socket, now non-blocking */
+	uint8_t *extra;           /* stream bytes read past the 101 head */
+	size_t extra_len;         /* (they come before any later read) */
 };
 /* Frees conn (closing its socket) and extra.  NULL ok. */
 void ll_stream_free(struct ll_stream *s);

@@ -23,23 +23,23 @@
 struct event {
 	char *type;
 	uint32_t caps;
-	char *reason;             /* NULL: none */
+	char *reason; /* NULL: none */
 };
 
 struct ll_reporter {
 	GMutex lock;
-	GCond cond;               /* an event queued, closing, or done */
-	GQueue queue;             /* struct event *, oldest first; lock */
-	bool closing;             /* _free began: leave once empty; lock */
-	bool done;                /* the worker has left; lock */
-	atomic_bool give_up;      /* the drain time is over */
+	GCond cond;          /* an event queued, closing, or done */
+	GQueue queue;        /* struct event *, oldest first; lock */
+	bool closing;        /* _free began: leave once empty; lock */
+	bool done;           /* the worker has left; lock */
+	atomic_bool give_up; /* the drain time is over */
 	GThread *thread;
 
 	/* Set before the worker starts, then read-only (client: the
 	 * worker's alone). */
 	struct ll_api_client *client;
 	char *session_id;
-	char *ticket;             /* secret */
+	char *ticket; /* secret */
 	size_t queue_max;
 	int drain_ms;
 	void (*on_failed)(const char *type, const char *reason,
@@ -94,7 +94,7 @@ static gpointer worker(gpointer data)
 		while (g_queue_is_empty(&rep->queue) && !rep->closing)
 			g_cond_wait(&rep->cond, &rep->lock);
 		if ((ev = g_queue_pop_head(&rep->queue)) == NULL)
-			break;  /* closing, and all sent */
+			break; /* closing, and all sent */
 		/* One at a time, the lock dropped: senders never wait for
 		 * the relay, and the next event goes only after this one. */
 		g_mutex_unlock(&rep->lock);

@@ -35,9 +35,9 @@
 
 /* Sub-steps of an ending (state ENDING). */
 enum end_step {
-	END_FLUSH = 0,  /* writing what the mux holds */
-	END_SHUTDOWN,   /* sending close_notify */
-	END_DRAIN,      /* write side shut; reading until the relay closes,
+	END_FLUSH = 0, /* writing what the mux holds */
+	END_SHUTDOWN,  /* sending close_notify */
+	END_DRAIN,     /* write side shut; reading until the relay closes,
 			 * so that closing never resets data in flight */
 };
 
@@ -52,7 +52,7 @@ struct bridge {
 	/* read but held back by filter.out, at obuf + hoff */
 	size_t hoff, ohold;
 	bool fd_eof;
-	bool hup;               /* fd hung up: no longer polled (poll would
+	bool hup; /* fd hung up: no longer polled (poll would
 				 * report it forever), read directly */
 	/* channel -> fd: received, not yet written (= not yet consumed) */
 	uint8_t *ibuf;
@@ -68,12 +68,12 @@ struct bridge {
 struct ll_session_io {
 	int refs;
 	int in_dispatch;
-	bool detached;             /* the application freed its reference */
+	bool detached; /* the application freed its reference */
 
 	enum ll_session_io_state state;
 	enum end_step end_step;
-	gint64 end_deadline;       /* monotonic us */
-	gint64 hello_deadline;     /* 0 = none */
+	gint64 end_deadline;   /* monotonic us */
+	gint64 hello_deadline; /* 0 = none */
 	bool wake;
 
 	struct ll_session_io_cbs cbs;
@@ -81,11 +81,11 @@ struct ll_session_io {
 	struct ll_session_io_opts opts;
 
 	GSource *src;
-	bool src_alive;            /* the "alive" reference is held */
+	bool src_alive; /* the "alive" reference is held */
 	struct ll_tls_conn *conn;
 	int fd;
 	gpointer tag;
-	bool tls_want_write;       /* a read or shutdown wants POLLOUT */
+	bool tls_want_write; /* a read or shutdown wants POLLOUT */
 
 	struct ll_mux *mux;
 	uint8_t *rbuf;
@@ -93,7 +93,7 @@ struct ll_session_io {
 	struct ll_buf *ctrl_out;
 	struct ll_buf *ctrl_in;
 	struct bridge *bridges;
-	unsigned bridge_gen;       /* bumped whenever a bridge goes away */
+	unsigned bridge_gen; /* bumped whenever a bridge goes away */
 
 	/* How it ends. */
 	enum ll_session_end why;
@@ -101,7 +101,7 @@ struct ll_session_io {
 	char reason[REASON_LEN];
 	char peer_reason[REASON_LEN];
 	bool peer_said_end;
-	bool closed_pending;       /* on_closed still to deliver */
+	bool closed_pending; /* on_closed still to deliver */
 
 	uint64_t bytes_in, bytes_out;
 };
@@ -229,8 +229,8 @@ static void bridges_free_all(struct ll_session_io *s)
 /* ------------------------------------------------------------- teardown */
 
 /* Everything closed now; on_closed left for the dispatcher. */
-static void teardown(struct ll_session_io *s, enum ll_session_end why,
-		     int err, const char *reason)
+static void teardown(struct ll_session_io *s, enum ll_session_end why, int err,
+		     const char *reason)
 {
 	if (s->state == LL_SESSION_IO_CLOSED)
 		return;
@@ -450,8 +450,7 @@ void ll_session_io_free(struct ll_session_io *s)
 	sio_unref(s);
 }
 
-enum ll_session_io_state
-ll_session_io_get_state(const struct ll_session_io *s)
+enum ll_session_io_state ll_session_io_get_state(const struct ll_session_io *s)
 {
 	return s->state;
 }
@@ -519,8 +518,7 @@ int ll_session_io_channel_open(struct ll_session_io *s, uint16_t channel)
 	return r;
 }
 
-int ll_session_io_channel_open_next(struct ll_session_io *s,
-				    uint16_t *channel)
+int ll_session_io_channel_open_next(struct ll_session_io *s, uint16_t *channel)
 {
 	int r;
 
@@ -679,14 +677,15 @@ static void bridge_input(struct ll_session_io *s, struct bridge *b,
  * peer hears why (ERROR frame) and the session fails, which frees every
  * bridge.
  */
-static bool filter_ok(struct ll_session_io *s, int r, size_t len,
-		      size_t pass, char *why)
+static bool filter_ok(struct ll_session_io *s, int r, size_t len, size_t pass,
+		      char *why)
 {
 	if (r == LL_OK && pass <= len && len - pass < LL_SESSION_FILTER_HOLD)
 		return true;
 	if (r >= 0) {
 		r = LL_ERR_INTERNAL;
-		snprintf(why, REASON_LEN, "a bridge filter held back too much");
+		snprintf(why, REASON_LEN,
+			 "a bridge filter held back too much");
 	} else if (why[0] == '\0') {
 		snprintf(why, REASON_LEN, "%s", ll_strerror(r));
 	}
@@ -748,7 +747,8 @@ static void bridge_data(struct ll_session_io *s, struct bridge *b,
 			bridge_input(s, b, b->ihold, pass);
 			if (s->bridge_gen != gen || !is_open_state(s))
 				return;
-			memmove(b->ihold, b->ihold + pass, b->ihold_len - pass);
+			memmove(b->ihold, b->ihold + pass,
+				b->ihold_len - pass);
 			b->ihold_len -= pass;
 		}
 	}
@@ -785,8 +785,8 @@ static void control_input(struct ll_session_io *s, const uint8_t *data,
 			ll_mux_fail(s->mux, n, "malformed control message");
 			fail(s, n,
 			     "the other side sent a malformed control "
-			     "message: %s", errs[0] != '\0' ? errs
-							    : ll_strerror(n));
+			     "message: %s",
+			     errs[0] != '\0' ? errs : ll_strerror(n));
 			return;
 		}
 		ll_buf_consume(s->ctrl_in, (size_t)n);
@@ -857,14 +857,14 @@ static void handle_event(struct ll_session_io *s,
 			s->cbs.on_channel_close(s, ev->channel, s->user);
 		break;
 	case LL_MUX_EV_ERROR:
-		set_reason(reason, ev->u.error.reason,
-			   ev->u.error.reason_len);
+		set_reason(reason, ev->u.error.reason, ev->u.error.reason_len);
 		{
 			char msg[REASON_LEN + 64];
 
 			snprintf(msg, sizeof(msg),
 				 "the other side ended the session with an "
-				 "error: %s", reason);
+				 "error: %s",
+				 reason);
 			teardown(s, LL_SESSION_END_ERROR,
 				 ev->u.error.err < 0 ? ev->u.error.err
 						     : LL_ERR_PROTOCOL,
@@ -1210,7 +1210,8 @@ static void update_watches(struct ll_session_io *s)
 	if (s->tag != NULL) {
 		/* While flushing an ending, input is ignored: do not poll
 		 * for it (it would wake us for nothing). */
-		c = s->state == LL_SESSION_IO_ENDING && s->end_step != END_DRAIN
+		c = s->state == LL_SESSION_IO_ENDING &&
+				    s->end_step != END_DRAIN
 			    ? 0
 			    : G_IO_IN;
 		if ((s->mux != NULL && ll_buf_len(ll_mux_out(s->mux)) > 0) ||
@@ -1272,7 +1273,8 @@ static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	}
 	if (is_open_state(s) && !s->detached)
 		run_bridges(s);
-	if (s->state == LL_SESSION_IO_READY || s->state == LL_SESSION_IO_ENDING)
+	if (s->state == LL_SESSION_IO_READY ||
+	    s->state == LL_SESSION_IO_ENDING)
 		pump_control(s);
 	if (s->conn != NULL && s->state != LL_SESSION_IO_CLOSED &&
 	    !(s->state == LL_SESSION_IO_ENDING && s->end_step == END_DRAIN)) {

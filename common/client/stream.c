@@ -101,8 +101,8 @@ static const char *pick_no_proxy(void)
  * to the proxy (with the proxy URL's credentials) and stops before any
  * request; we take a duplicate of its socket and let it close its own.
  */
-static int tunnel_open(const struct ll_client_url *u, int timeout_ms,
-		       int *fdp, struct ll_client_error *err)
+static int tunnel_open(const struct ll_client_url *u, int timeout_ms, int *fdp,
+		       struct ll_client_error *err)
 {
 	const char *proxy, *var = NULL, *no_proxy;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -120,7 +120,8 @@ static int tunnel_open(const struct ll_client_url *u, int timeout_ms,
 		ll_client_error_set(err, r, 0,
 				    "the proxy in %s is reached over TLS "
 				    "(https://), which the session stream "
-				    "cannot use; give an http:// proxy", var);
+				    "cannot use; give an http:// proxy",
+				    var);
 		return r;
 	}
 	ll_client_curl_init();
@@ -200,14 +201,17 @@ static int tls_fail(struct ll_tls_conn *c, int r, const char *base,
 	else if (r == LL_ERR_TLS_VERIFY)
 		ll_client_error_set(err, r, 0,
 				    "the certificate of relay at %s is not "
-				    "trusted: %s", base, ll_tls_conn_error(c));
+				    "trusted: %s",
+				    base, ll_tls_conn_error(c));
 	else if (r == LL_ERR_CLOSED)
 		ll_client_error_set(err, r, 0,
 				    "relay at %s closed the connection during "
-				    "TLS", base);
+				    "TLS",
+				    base);
 	else
-		ll_client_error_set(err, r, 0, "TLS with relay at %s failed: %s",
-				    base, ll_tls_conn_error(c));
+		ll_client_error_set(err, r, 0,
+				    "TLS with relay at %s failed: %s", base,
+				    ll_tls_conn_error(c));
 	return r;
 }
 
@@ -279,7 +283,8 @@ static int refusal(struct ll_tls_conn *c, const struct ll_http_response *h,
 		if ((r = read_some(c, buf, deadline)) != 0)
 			break; /* judge by what came */
 	}
-	r = ll_client_error_from_body(h->status, (const char *)ll_buf_data(buf),
+	r = ll_client_error_from_body(h->status,
+				      (const char *)ll_buf_data(buf),
 				      ll_buf_len(buf) < want ? ll_buf_len(buf)
 							     : want,
 				      0, err);
@@ -345,8 +350,8 @@ static int read_answer_head(struct ll_tls_conn *conn, struct ll_buf *in,
 	ll_http_limits_default(&lim);
 	lim.max_head = STREAM_HEAD_MAX;
 	for (;;) {
-		n = ll_http_response_head_parse(ll_buf_data(in), ll_buf_len(in),
-						&lim, head);
+		n = ll_http_response_head_parse(ll_buf_data(in),
+						ll_buf_len(in), &lim, head);
 		if (n > 0)
 			break;
 		if (n < 0) {
@@ -362,20 +367,21 @@ static int read_answer_head(struct ll_tls_conn *conn, struct ll_buf *in,
 				ll_client_error_set(err, r, 0,
 						    "relay at %s sent an "
 						    "answer head over %u "
-						    "bytes", base,
-						    STREAM_HEAD_MAX);
+						    "bytes",
+						    base, STREAM_HEAD_MAX);
 			else if (r == LL_ERR_TIMEOUT)
 				ll_client_error_set(err, r, 0,
 						    "relay at %s did not "
 						    "answer the stream request "
-						    "in time", base);
+						    "in time",
+						    base);
 			else
 				ll_client_error_set(err, r, 0,
 						    "relay at %s closed the "
 						    "connection instead of "
 						    "answering the stream "
-						    "request: %s", base,
-						    ll_strerror(r));
+						    "request: %s",
+						    base, ll_strerror(r));
 			return r;
 		}
 	}
@@ -420,7 +426,8 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 		ll_client_error_set(err, r, 0, "TLS setup failed: %s", tlserr);
 		goto out;
 	}
-	if ((r = tunnel_open(&u, relay->connect_timeout_ms > 0 &&
+	if ((r = tunnel_open(&u,
+			     relay->connect_timeout_ms > 0 &&
 					     relay->connect_timeout_ms < tmo
 				     ? relay->connect_timeout_ms
 				     : tmo,
@@ -459,19 +466,21 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 			   deadline)) != 0) {
 		ll_client_error_set(err, r, 0,
 				    "sending the stream request to relay at "
-				    "%s failed: %s", u.base, ll_strerror(r));
+				    "%s failed: %s",
+				    u.base, ll_strerror(r));
 		goto out;
 	}
 
-	if ((r = read_answer_head(conn, in, deadline, u.base, &head,
-				  err)) != 0)
+	if ((r = read_answer_head(conn, in, deadline, u.base, &head, err)) !=
+	    0)
 		goto out;
 	if (!ll_http_response_is_upgrade(head)) {
 		if (head->status == 101) {
 			r = LL_ERR_PROTOCOL;
 			ll_client_error_set(err, r, 101,
 					    "relay at %s switched to another "
-					    "protocol than lifeline/1", u.base);
+					    "protocol than lifeline/1",
+					    u.base);
 		} else {
 			r = refusal(conn, head, in, deadline, u.base, err);
 		}

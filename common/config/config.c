@@ -42,14 +42,14 @@ struct cfg_entry {
 struct cfg_group {
 	char *name;
 	unsigned line;
-	GPtrArray *entries;  /* struct cfg_entry *, in file order */
-	GHashTable *index;   /* key -> struct cfg_entry * */
+	GPtrArray *entries; /* struct cfg_entry *, in file order */
+	GHashTable *index;  /* key -> struct cfg_entry * */
 };
 
 struct ll_config {
 	char *name;
-	GPtrArray *groups;   /* struct cfg_group *, in file order */
-	GHashTable *index;   /* group name -> struct cfg_group * */
+	GPtrArray *groups; /* struct cfg_group *, in file order */
+	GHashTable *index; /* group name -> struct cfg_group * */
 };
 
 static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -180,8 +180,8 @@ static int parse_line(struct ll_config *cfg, struct cfg_group **cur,
 		return LL_ERR_CONFIG;
 	}
 	if (!g_utf8_validate(s, (gssize)n, NULL)) {
-		seterr(errbuf, errlen, "%s:%u: text is not valid UTF-8",
-		       name, line);
+		seterr(errbuf, errlen, "%s:%u: text is not valid UTF-8", name,
+		       line);
 		return LL_ERR_CONFIG;
 	}
 	trim(&s, &n);
@@ -192,11 +192,13 @@ static int parse_line(struct ll_config *cfg, struct cfg_group **cur,
 		if (n < 2 || s[n - 1] != ']' || !group_name_ok(s + 1, n - 2)) {
 			seterr(errbuf, errlen,
 			       "%s:%u: malformed group header (expected "
-			       "'[name]')", name, line);
+			       "'[name]')",
+			       name, line);
 			return LL_ERR_CONFIG;
 		}
 		g = group_new(s + 1, n - 2, line);
-		if ((oldg = g_hash_table_lookup(cfg->index, g->name)) != NULL) {
+		if ((oldg = g_hash_table_lookup(cfg->index, g->name)) !=
+		    NULL) {
 			seterr(errbuf, errlen,
 			       "%s:%u: duplicate group [%s] (first at line %u)",
 			       name, line, g->name, oldg->line);
@@ -231,7 +233,8 @@ static int parse_line(struct ll_config *cfg, struct cfg_group **cur,
 			/* Not echoed: it may be a mistyped secret. */
 			seterr(errbuf, errlen,
 			       "%s:%u: key has a character outside "
-			       "[A-Za-z0-9_.-]", name, line);
+			       "[A-Za-z0-9_.-]",
+			       name, line);
 			return LL_ERR_CONFIG;
 		}
 	}
@@ -285,7 +288,7 @@ int ll_config_load_data(const char *data, size_t len, const char *name,
 	for (p = data, left = len; left > 0; p = nl + 1, left -= n + 1) {
 		line++;
 		if ((nl = memchr(p, '\n', left)) == NULL)
-			nl = p + left;  /* last line without "\n" */
+			nl = p + left; /* last line without "\n" */
 		n = (size_t)(nl - p);
 		r = parse_line(cfg, &cur, p, n, line, errbuf, errlen);
 		if (r != 0)
@@ -296,13 +299,13 @@ int ll_config_load_data(const char *data, size_t len, const char *name,
 	*out = cfg;
 	cfg = NULL;
 	r = LL_OK;
- out:
+out:
 	ll_config_free(cfg);
 	return r;
 }
 
-int ll_config_load_file(const char *path, struct ll_config **out,
-			char *errbuf, size_t errlen)
+int ll_config_load_file(const char *path, struct ll_config **out, char *errbuf,
+			size_t errlen)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -348,7 +351,7 @@ int ll_config_load_file(const char *path, struct ll_config **out,
 		len += (size_t)got;
 	}
 	r = ll_config_load_data(data, len, path, out, errbuf, errlen);
- out:
+out:
 	if (data != NULL) {
 		explicit_bzero(data, len);
 		g_free(data);
@@ -407,8 +410,8 @@ int ll_config_get_int(const struct ll_config *cfg, const char *group,
 	if (errno == ERANGE || *end != '\0' || v < min || v > max) {
 		seterr(errbuf, errlen,
 		       "%s:%u: value of '%s' in [%s] must be between %" PRId64
-		       " and %" PRId64, cfg->name, e->line, key, group, min,
-		       max);
+		       " and %" PRId64,
+		       cfg->name, e->line, key, group, min, max);
 		return LL_ERR_CONFIG;
 	}
 	*out = (int64_t)v;
@@ -442,7 +445,8 @@ int ll_config_get_bool(const struct ll_config *cfg, const char *group,
 	}
 	seterr(errbuf, errlen,
 	       "%s:%u: value of '%s' in [%s] is not a boolean (use true or "
-	       "false)", cfg->name, e->line, key, group);
+	       "false)",
+	       cfg->name, e->line, key, group);
 	return LL_ERR_CONFIG;
 }
 

@@ -20,8 +20,8 @@ struct ll_config;
  * exist, LL_ERR_IO when it cannot be read (errbuf "path: why").
  * Values are never quoted in messages (they may be secrets).
  */
-int ll_config_load_file(const char *path, struct ll_config **out,
-			char *errbuf, size_t errlen);
+int ll_config_load_file(const char *path, struct ll_config **out, char *errbuf,
+			size_t errlen);
 int ll_config_load_data(const char *data, size_t len, const char *name,
 			struct ll_config **out, char *errbuf, size_t errlen);
 void ll_config_free(struct ll_config *cfg);

@@ -206,7 +206,7 @@ int ll_hmac_sha256(const void *key, size_t key_len, const void *data,
 		goto out;
 	memcpy(out, md, LL_SHA256_LEN);
 	r = LL_OK;
- out:
+out:
 	if (r != LL_OK)
 		ERR_clear_error();
 	OPENSSL_cleanse(md, sizeof(md));
@@ -233,14 +233,18 @@ int ll_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt,
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						(char *)"SHA256", 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-			(void *)(ikm_len > 0 ? ikm : empty), ikm_len);
+						 (void *)(ikm_len > 0 ? ikm
+								      : empty),
+						 ikm_len);
 	/* No salt: HKDF uses HashLen zero bytes, which OpenSSL does itself. */
 	if (salt_len > 0)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-				(void *)salt, salt_len);
+							 (void *)salt,
+							 salt_len);
 	if (info_len > 0)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-				(void *)info, info_len);
+							 (void *)info,
+							 info_len);
 	*p = OSSL_PARAM_construct_end();
 	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
 	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL ||
@@ -248,7 +252,7 @@ int ll_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt,
 		goto out;
 	memcpy(out, okm, out_len);
 	r = LL_OK;
- out:
+out:
 	if (r != LL_OK)
 		ERR_clear_error();
 	OPENSSL_cleanse(okm, out_len);
@@ -265,8 +269,8 @@ static int gcm_update(EVP_CIPHER_CTX *ctx, bool enc, uint8_t *out,
 
 	while (len > 0) {
 		n = (int)(len < LL_CHUNK ? len : LL_CHUNK);
-		if ((enc ? EVP_EncryptUpdate(ctx, out, &outl, in, n) :
-			   EVP_DecryptUpdate(ctx, out, &outl, in, n)) != 1)
+		if ((enc ? EVP_EncryptUpdate(ctx, out, &outl, in, n)
+			 : EVP_DecryptUpdate(ctx, out, &outl, in, n)) != 1)
 			return LL_ERR_CRYPTO;
 		/* GCM is a stream mode: output keeps pace with input. */
 		if (out != NULL) {
@@ -330,7 +334,7 @@ int ll_aes256gcm_encrypt(const uint8_t key[LL_AES256_KEY_LEN],
 	}
 	memcpy(tag, t, LL_GCM_TAG_LEN);
 	r = LL_OK;
- out:
+out:
 	if (r != LL_OK) {
 		ERR_clear_error();
 		if (pt_len > 0)
@@ -371,7 +375,7 @@ int ll_aes256gcm_decrypt(const uint8_t key[LL_AES256_KEY_LEN],
 		goto out;
 	}
 	r = LL_OK;
- out:
+out:
 	if (r != LL_OK) {
 		ERR_clear_error();
 		/* Never leave unauthenticated plaintext behind. */
@@ -428,8 +432,8 @@ int ll_aead_open(const uint8_t key[LL_AES256_KEY_LEN], const void *aad,
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_aes256gcm_decrypt(key, p, LL_GCM_NONCE_LEN, aad, aad_len,
 				      p + LL_GCM_NONCE_LEN, ct_len,
-				      p + LL_GCM_NONCE_LEN + ct_len,
-				      out)) != 0)
+				      p + LL_GCM_NONCE_LEN + ct_len, out)) !=
+	    0)
 		return r;
 	*out_len = ct_len;
 	return LL_OK;

@@ -94,10 +94,10 @@ void ll_secret_free(char *s);
  * LL_ERR_TOO_LARGE when the result exceeds out_size.  Hex decoding accepts
  * either case.
  */
-char *ll_hex_new(const void *data, size_t len);            /* lowercase */
+char *ll_hex_new(const void *data, size_t len); /* lowercase */
 int ll_hex_decode(const char *hex, uint8_t *out, size_t out_size,
 		  size_t *out_len);
-char *ll_base64url_new(const void *data, size_t len);      /* no padding */
+char *ll_base64url_new(const void *data, size_t len); /* no padding */
 int ll_base64url_decode(const char *text, uint8_t *out, size_t out_size,
 			size_t *out_len);
 

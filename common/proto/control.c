@@ -18,11 +18,9 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } caps[] = {
-	{LL_CAP_VIEW, "view"},
-	{LL_CAP_CONTROL, "control"},
-	{LL_CAP_FILES, "files"},
-	{LL_CAP_CHAT, "chat"},
-	{LL_CAP_SYSINFO, "sysinfo"},
+	{ LL_CAP_VIEW, "view" },       { LL_CAP_CONTROL, "control" },
+	{ LL_CAP_FILES, "files" },     { LL_CAP_CHAT, "chat" },
+	{ LL_CAP_SYSINFO, "sysinfo" },
 };
 
 const char *ll_cap_name(uint32_t cap)
@@ -50,40 +48,40 @@ uint32_t ll_cap_from_name(const char *name)
 }
 
 /* Allowed fields per type, "type" included; NULL-terminated. */
-static const char *const f_hello[] = {"type", "version", "role", "name",
-				      "org", NULL};
-static const char *const f_req[] = {"type", "id", "capabilities", NULL};
-static const char *const f_deny[] = {"type", "id", NULL};
-static const char *const f_revoke[] = {"type", "capabilities", NULL};
-static const char *const f_chat[] = {"type", "text", NULL};
-static const char *const f_offer[] = {"type", "channel", "name", "size",
-				      "sha256", NULL};
-static const char *const f_accept[] = {"type", "channel", "offset", NULL};
-static const char *const f_end[] = {"type", "reason", NULL};
-static const char *const f_error[] = {"type", "code", "message", NULL};
-static const char *const f_monitors[] = {"type", "monitors", "current",
-					 NULL};
-static const char *const f_select[] = {"type", "name", NULL};
-static const char *const f_monitor[] = {"name", "x", "y", "width", "height",
-					NULL};
+static const char *const f_hello[] = { "type", "version", "role",
+				       "name", "org",     NULL };
+static const char *const f_req[] = { "type", "id", "capabilities", NULL };
+static const char *const f_deny[] = { "type", "id", NULL };
+static const char *const f_revoke[] = { "type", "capabilities", NULL };
+static const char *const f_chat[] = { "type", "text", NULL };
+static const char *const f_offer[] = { "type", "channel", "name",
+				       "size", "sha256",  NULL };
+static const char *const f_accept[] = { "type", "channel", "offset", NULL };
+static const char *const f_end[] = { "type", "reason", NULL };
+static const char *const f_error[] = { "type", "code", "message", NULL };
+static const char *const f_monitors[] = { "type", "monitors", "current",
+					  NULL };
+static const char *const f_select[] = { "type", "name", NULL };
+static const char *const f_monitor[] = { "name",  "x",      "y",
+					 "width", "height", NULL };
 
 static const struct {
 	enum ll_control_type type;
 	const char *name;
 	const char *const *fields;
 } types[] = {
-	{LL_CONTROL_HELLO, "hello", f_hello},
-	{LL_CONTROL_REQUEST, "request", f_req},
-	{LL_CONTROL_GRANT, "grant", f_req},
-	{LL_CONTROL_DENY, "deny", f_deny},
-	{LL_CONTROL_REVOKE, "revoke", f_revoke},
-	{LL_CONTROL_CHAT, "chat", f_chat},
-	{LL_CONTROL_FILE_OFFER, "file_offer", f_offer},
-	{LL_CONTROL_FILE_ACCEPT, "file_accept", f_accept},
-	{LL_CONTROL_END, "end", f_end},
-	{LL_CONTROL_ERROR, "error", f_error},
-	{LL_CONTROL_MONITORS, "monitors", f_monitors},
-	{LL_CONTROL_SELECT_MONITOR, "select_monitor", f_select},
+	{ LL_CONTROL_HELLO, "hello", f_hello },
+	{ LL_CONTROL_REQUEST, "request", f_req },
+	{ LL_CONTROL_GRANT, "grant", f_req },
+	{ LL_CONTROL_DENY, "deny", f_deny },
+	{ LL_CONTROL_REVOKE, "revoke", f_revoke },
+	{ LL_CONTROL_CHAT, "chat", f_chat },
+	{ LL_CONTROL_FILE_OFFER, "file_offer", f_offer },
+	{ LL_CONTROL_FILE_ACCEPT, "file_accept", f_accept },
+	{ LL_CONTROL_END, "end", f_end },
+	{ LL_CONTROL_ERROR, "error", f_error },
+	{ LL_CONTROL_MONITORS, "monitors", f_monitors },
+	{ LL_CONTROL_SELECT_MONITOR, "select_monitor", f_select },
 };
 
 const char *ll_control_type_name(int type)
@@ -223,12 +221,13 @@ static int get_str(struct pctx *c, json_t *o, const char *key, bool required,
 			    key);
 	len = json_string_length(v);
 	if (len > max)
-		return perr(c, LL_ERR_TOO_LARGE,
-			    "field \"%s\" over %zu bytes", key, max);
+		return perr(c, LL_ERR_TOO_LARGE, "field \"%s\" over %zu bytes",
+			    key, max);
 	if (len == 0 && !allow_empty)
 		return perr(c, LL_ERR_SCHEMA, "field \"%s\" is empty", key);
 	if (memchr(json_string_value(v), '\0', len) != NULL)
-		return perr(c, LL_ERR_SCHEMA, "field \"%s\" contains NUL", key);
+		return perr(c, LL_ERR_SCHEMA, "field \"%s\" contains NUL",
+			    key);
 	if ((*out = strdup(json_string_value(v))) == NULL)
 		return perr(c, LL_ERR_NOMEM, "out of memory");
 	return 0;
@@ -242,20 +241,22 @@ static int get_caps(struct pctx *c, json_t *o, uint32_t *out)
 	size_t i;
 
 	if (v == NULL)
-		return perr(c, LL_ERR_SCHEMA, "missing field \"capabilities\"");
+		return perr(c, LL_ERR_SCHEMA,
+			    "missing field \"capabilities\"");
 	if (!json_is_array(v))
 		return perr(c, LL_ERR_SCHEMA,
 			    "field \"capabilities\" must be an array");
 	if (json_array_size(v) == 0)
 		return perr(c, LL_ERR_SCHEMA,
 			    "field \"capabilities\" is empty");
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e))
 			return perr(c, LL_ERR_SCHEMA,
 				    "field \"capabilities\" must hold strings");
 		bit = ll_cap_from_name(json_string_value(e));
-		if (bit == 0 || strlen(json_string_value(e)) !=
-					json_string_length(e))
+		if (bit == 0 ||
+		    strlen(json_string_value(e)) != json_string_length(e))
 			return perr(c, LL_ERR_SCHEMA,
 				    "field \"capabilities\": unknown "
 				    "capability \"%s\"",
@@ -326,8 +327,7 @@ bool ll_control_monitor_name_ok(const char *name)
 }
 
 /* A monitor name field: get_str's rules plus the name rules. */
-static int get_mon_name(struct pctx *c, json_t *o, const char *key,
-			char **out)
+static int get_mon_name(struct pctx *c, json_t *o, const char *key, char **out)
 {
 	char *s = NULL;
 	int r;
@@ -379,7 +379,8 @@ static int parse_monitor(struct pctx *c, json_t *e, size_t idx,
 		return perr(c, LL_ERR_SCHEMA,
 			    "field \"monitors\": entry %zu is not an object",
 			    idx);
-	json_object_foreach(e, key, v) {
+	json_object_foreach(e, key, v)
+	{
 		if (!field_known(f_monitor, key))
 			return perr(c, LL_ERR_SCHEMA,
 				    "unknown field \"%s\" in monitor %zu",
@@ -401,8 +402,7 @@ static int parse_monitor(struct pctx *c, json_t *e, size_t idx,
 	return 0;
 }
 
-static int parse_monitors(struct pctx *c, json_t *o,
-			  struct ll_control_msg *m)
+static int parse_monitors(struct pctx *c, json_t *o, struct ll_control_msg *m)
 {
 	json_t *v = json_object_get(o, "monitors"), *e;
 	struct ll_control_monitor *list;
@@ -425,7 +425,8 @@ static int parse_monitors(struct pctx *c, json_t *o,
 		return perr(c, LL_ERR_NOMEM, "out of memory");
 	/* Owned by m from here: freed with it on any error. */
 	m->u.monitors.list = list;
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if ((r = parse_monitor(c, e, i, &list[i])) != 0)
 			return r;
 		for (j = 0; j < i; j++) {
@@ -460,8 +461,8 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		if (n != LL_CONTROL_VERSION)
 			return perr(c, LL_ERR_BAD_VERSION,
 				    "field \"version\": version %llu is not "
-				    "spoken here (%d)", (unsigned long long)n,
-				    LL_CONTROL_VERSION);
+				    "spoken here (%d)",
+				    (unsigned long long)n, LL_CONTROL_VERSION);
 		m->u.hello.version = (uint32_t)n;
 		if ((r = get_str(c, o, "role", true, 16, false, &s)) != 0)
 			return r;
@@ -479,15 +480,15 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		return 0;
 	case LL_CONTROL_REQUEST:
 	case LL_CONTROL_GRANT:
-		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 0, &n,
-				 NULL)) != 0 ||
+		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 0, &n, NULL)) !=
+			    0 ||
 		    (r = get_caps(c, o, &m->u.request.caps)) != 0)
 			return r;
 		m->u.request.id = (uint32_t)n;
 		return 0;
 	case LL_CONTROL_DENY:
-		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 0, &n,
-				 NULL)) != 0)
+		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 0, &n, NULL)) !=
+		    0)
 			return r;
 		m->u.deny.id = (uint32_t)n;
 		return 0;
@@ -554,7 +555,7 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
 		     char *err, size_t errlen)
 {
-	struct pctx c = {err, errlen};
+	struct pctx c = { err, errlen };
 	struct ll_control_msg *m = NULL;
 	const char *const *allowed = NULL;
 	json_error_t jerr;
@@ -577,8 +578,9 @@ int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
 	o = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 		       &jerr);
 	if (o == NULL) {
-		r = perr(&c, LL_ERR_BAD_JSON, "not valid JSON: %s (at byte %d)",
-			 jerr.text, jerr.position);
+		r = perr(&c, LL_ERR_BAD_JSON,
+			 "not valid JSON: %s (at byte %d)", jerr.text,
+			 jerr.position);
 		goto out;
 	}
 	if (!json_is_object(o)) {
@@ -606,11 +608,13 @@ int ll_control_parse(const void *json, size_t len, struct ll_control_msg **out,
 		}
 	}
 	if (allowed == NULL) {
-		r = perr(&c, LL_ERR_UNKNOWN_TYPE, "unknown message type \"%s\"",
+		r = perr(&c, LL_ERR_UNKNOWN_TYPE,
+			 "unknown message type \"%s\"",
 			 safe(json_string_value(t), tmp, sizeof(tmp)));
 		goto out;
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		if (!field_known(allowed, key)) {
 			r = perr(&c, LL_ERR_SCHEMA,
 				 "unknown field \"%s\" in %s message",
@@ -713,8 +717,9 @@ static int build_monitors(const struct ll_control_msg *m, json_t *o)
 	 * keep the values exact on their way into JSON. */
 	if (m->u.monitors.n > LL_CONTROL_MAX_MONITORS ||
 	    (m->u.monitors.n > 0 && m->u.monitors.list == NULL))
-		return m->u.monitors.n > LL_CONTROL_MAX_MONITORS ?
-			       LL_ERR_TOO_LARGE : LL_ERR_SCHEMA;
+		return m->u.monitors.n > LL_CONTROL_MAX_MONITORS
+			       ? LL_ERR_TOO_LARGE
+			       : LL_ERR_SCHEMA;
 	if ((a = json_array()) == NULL)
 		return LL_ERR_NOMEM;
 	if ((r = set(o, "monitors", a)) != 0)
@@ -780,9 +785,9 @@ static int build(const struct ll_control_msg *m, json_t *o)
 		if ((r = set(o, "channel",
 			     json_integer(m->u.file_offer.channel))) != 0 ||
 		    (r = set_str(o, "name", m->u.file_offer.name)) != 0 ||
-		    (r = set(o, "size", json_integer((json_int_t)
-						     m->u.file_offer.size))) !=
-			    0)
+		    (r = set(o, "size",
+			     json_integer(
+				     (json_int_t)m->u.file_offer.size))) != 0)
 			return r;
 		return set_str(o, "sha256", m->u.file_offer.sha256);
 	case LL_CONTROL_FILE_ACCEPT:

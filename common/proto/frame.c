@@ -104,9 +104,9 @@ int ll_frame_decode(const uint8_t *data, size_t len, uint32_t max_payload,
 		r = decode_hello(&pv, &f);
 		break;
 	case LL_FRAME_WINDOW:
-		r = f.len == LL_FRAME_WINDOW_LEN ?
-			    ll_view_get_u32(&pv, &f.u.window_increment) :
-			    LL_ERR_MALFORMED;
+		r = f.len == LL_FRAME_WINDOW_LEN
+			    ? ll_view_get_u32(&pv, &f.u.window_increment)
+			    : LL_ERR_MALFORMED;
 		break;
 	case LL_FRAME_OPEN:
 	case LL_FRAME_CLOSE:

@@ -40,10 +40,10 @@ enum cb_state { CB_NONE, CB_FIELD, CB_VALUE };
 
 struct hdr_acc {
 	struct ll_http_header *headers;
-	size_t n;          /* headers in use, the last one maybe unfinished */
+	size_t n; /* headers in use, the last one maybe unfinished */
 	size_t cap;
-	size_t max;        /* limit on n */
-	size_t name_len;   /* of headers[n - 1] while accumulating */
+	size_t max;      /* limit on n */
+	size_t name_len; /* of headers[n - 1] while accumulating */
 	size_t value_len;
 	enum cb_state last;
 };
@@ -201,12 +201,12 @@ static size_t header_count(const struct ll_http_header *h, size_t n,
 struct ll_http_req_parser {
 	http_parser hp;
 	struct ll_http_limits lim;
-	struct ll_http_request *req;   /* in progress or finished */
+	struct ll_http_request *req; /* in progress or finished */
 	struct hdr_acc hdrs;
 	char *url;
 	size_t url_len;
 	size_t body_cap;
-	size_t head_bytes;             /* fed while the head was unfinished */
+	size_t head_bytes; /* fed while the head was unfinished */
 	bool started;
 	bool headers_done;
 	bool complete;
@@ -357,7 +357,8 @@ static int req_on_headers_complete(http_parser *hp)
 		return -1;
 	}
 	if (e != 0) {
-		req_fail(p, LL_ERR_MALFORMED, 400, "invalid header field name");
+		req_fail(p, LL_ERR_MALFORMED, 400,
+			 "invalid header field name");
 		return -1;
 	}
 	r->headers = p->hdrs.headers;
@@ -392,8 +393,8 @@ static int req_on_headers_complete(http_parser *hp)
 	e = (int)header_count(r->headers, r->n_headers, "Host");
 	if (e > 1 || (e == 0 && hp->http_minor >= 1)) {
 		req_fail(p, LL_ERR_MALFORMED, 400,
-			 e ? "more than one Host header" :
-			     "Host header missing");
+			 e ? "more than one Host header"
+			   : "Host header missing");
 		return -1;
 	}
 	if (hp->upgrade && (chunked || (has_cl && hp->content_length > 0))) {
@@ -724,8 +725,8 @@ void ll_http_request_free(struct ll_http_request *r)
 const char *ll_http_reason(int status)
 {
 	switch (status) {
-#define XX(num, name, string)                                                  \
-	case num:                                                              \
+#define XX(num, name, string)                                                 \
+	case num:                                                             \
 		return #string;
 		HTTP_STATUS_MAP(XX)
 #undef XX
@@ -866,7 +867,8 @@ int ll_http_response_head_parse(const uint8_t *data, size_t len,
 
 	/* The head must end within max_head bytes: look no further. */
 	chunk = len < lim.max_head ? len : lim.max_head;
-	n = http_parser_execute(&hp, &resp_settings, (const char *)data, chunk);
+	n = http_parser_execute(&hp, &resp_settings, (const char *)data,
+				chunk);
 	if (c.err != 0) {
 		r = c.err;
 		goto out;

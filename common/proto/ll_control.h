@@ -57,7 +57,7 @@ struct ll_buf;
 #define LL_CONTROL_MAX_CHAT 4096u
 #define LL_CONTROL_MAX_FILENAME 255u
 #define LL_CONTROL_MAX_STRING 1024u
-#define LL_CONTROL_MAX_SIZE 9007199254740992ULL  /* 2^53: exact in JSON */
+#define LL_CONTROL_MAX_SIZE 9007199254740992ULL /* 2^53: exact in JSON */
 #define LL_CONTROL_MAX_MONITORS 16u
 #define LL_CONTROL_MAX_MONITOR_NAME 64u
 #define LL_CONTROL_MAX_COORD 65535
@@ -114,13 +114,13 @@ struct ll_control_msg {
 		struct {
 			uint32_t version;
 			enum ll_side role;
-			char *name;        /* NULL when absent */
-			char *org;         /* NULL when absent */
+			char *name; /* NULL when absent */
+			char *org;  /* NULL when absent */
 		} hello;
 		struct {
 			uint32_t id;
-			uint32_t caps;     /* LL_CAP_* */
-		} request;                 /* also grant */
+			uint32_t caps; /* LL_CAP_* */
+		} request;             /* also grant */
 		struct {
 			uint32_t id;
 			uint32_t caps;
@@ -138,7 +138,7 @@ struct ll_control_msg {
 			uint16_t channel;
 			char *name;
 			uint64_t size;
-			char sha256[65];   /* lowercase hex + NUL */
+			char sha256[65]; /* lowercase hex + NUL */
 		} file_offer;
 		struct {
 			uint16_t channel;
@@ -148,13 +148,13 @@ struct ll_control_msg {
 			char *reason;
 		} end;
 		struct {
-			char *code;        /* e.g. "protocol", [a-z_]+ */
+			char *code; /* e.g. "protocol", [a-z_]+ */
 			char *message;
 		} error;
 		struct {
 			size_t n;
-			struct ll_control_monitor *list;  /* n entries */
-			char *current;     /* one of the names */
+			struct ll_control_monitor *list; /* n entries */
+			char *current;                   /* one of the names */
 		} monitors;
 		struct {
 			char *name;

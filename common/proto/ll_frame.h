@@ -54,23 +54,23 @@ enum ll_frame_type {
 
 struct ll_frame_hello {
 	uint16_t version;
-	uint32_t max_payload;     /* largest payload the sender accepts */
-	uint32_t initial_window;  /* credit per channel the sender grants */
+	uint32_t max_payload;    /* largest payload the sender accepts */
+	uint32_t initial_window; /* credit per channel the sender grants */
 };
 
 struct ll_frame {
-	uint8_t type;             /* enum ll_frame_type */
+	uint8_t type; /* enum ll_frame_type */
 	uint16_t channel;
-	uint32_t len;             /* payload length */
-	const uint8_t *payload;   /* into the decoded bytes; not owned */
+	uint32_t len;           /* payload length */
+	const uint8_t *payload; /* into the decoded bytes; not owned */
 	union {
-		struct ll_frame_hello hello;   /* HELLO */
-		uint32_t window_increment;     /* WINDOW */
+		struct ll_frame_hello hello; /* HELLO */
+		uint32_t window_increment;   /* WINDOW */
 		struct {
 			uint16_t code;
-			const char *reason;    /* not NUL-terminated */
+			const char *reason; /* not NUL-terminated */
 			size_t reason_len;
-		} error;                       /* ERROR */
+		} error; /* ERROR */
 	} u;
 };
 

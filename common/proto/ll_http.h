@@ -15,31 +15,31 @@
 struct ll_buf;
 
 struct ll_http_limits {
-	size_t max_head;     /* request line + headers, bytes (default 8192) */
-	size_t max_headers;  /* header count (default 64) */
-	size_t max_url;      /* bytes (default 2048) */
-	size_t max_body;     /* bytes (default 65536) */
+	size_t max_head;    /* request line + headers, bytes (default 8192) */
+	size_t max_headers; /* header count (default 64) */
+	size_t max_url;     /* bytes (default 2048) */
+	size_t max_body;    /* bytes (default 65536) */
 };
 /* Fills the defaults above. */
 void ll_http_limits_default(struct ll_http_limits *l);
 
 struct ll_http_header {
-	char *name;   /* as received */
+	char *name; /* as received */
 	char *value;
 };
 
 struct ll_http_request {
-	char *method;          /* "GET", "POST", ... */
-	char *target;          /* raw request target */
-	char *path;            /* target without query */
-	char *query;           /* after '?', or NULL */
+	char *method; /* "GET", "POST", ... */
+	char *target; /* raw request target */
+	char *path;   /* target without query */
+	char *query;  /* after '?', or NULL */
 	struct ll_http_header *headers;
 	size_t n_headers;
-	uint8_t *body;         /* NUL-terminated for convenience; may be NULL */
+	uint8_t *body; /* NUL-terminated for convenience; may be NULL */
 	size_t body_len;
 	int http_major, http_minor;
 	bool keep_alive;
-	bool upgrade;          /* Connection: Upgrade + Upgrade header seen */
+	bool upgrade; /* Connection: Upgrade + Upgrade header seen */
 };
 
 /* Case-insensitive lookup of the first header with that name, or NULL. */

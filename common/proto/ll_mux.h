@@ -50,27 +50,27 @@ struct ll_mux;
 
 #define LL_MUX_CHANNEL_CONTROL 0
 #define LL_MUX_CHANNEL_RFB 1
-#define LL_MUX_MAX_CHANNELS 64          /* open at once, control included */
+#define LL_MUX_MAX_CHANNELS 64 /* open at once, control included */
 #define LL_MUX_DEFAULT_WINDOW (256u * 1024u)
 #define LL_MUX_DEFAULT_OUT_MAX (2u * 1024u * 1024u)
 
 struct ll_mux_config {
 	enum ll_side side;
-	uint32_t max_payload;     /* largest frame payload we accept */
-	uint32_t initial_window;  /* credit we grant per channel */
-	size_t out_max;           /* cap of the outgoing buffer */
+	uint32_t max_payload;    /* largest frame payload we accept */
+	uint32_t initial_window; /* credit we grant per channel */
+	size_t out_max;          /* cap of the outgoing buffer */
 };
 /* side = agent, max_payload = LL_FRAME_MAX_PAYLOAD, the defaults above. */
 void ll_mux_config_default(struct ll_mux_config *cfg);
 
 enum ll_mux_event_type {
-	LL_MUX_EV_NONE = 0,    /* a frame with nothing for the application */
-	LL_MUX_EV_HELLO,       /* the peer's HELLO: ev.u.hello */
-	LL_MUX_EV_OPEN,        /* the peer opened ev.channel */
-	LL_MUX_EV_DATA,        /* ev.u.data bytes arrived on ev.channel */
-	LL_MUX_EV_WINDOW,      /* more credit on ev.channel: ev.u.credit */
-	LL_MUX_EV_CLOSE,       /* the peer closed ev.channel (answered) */
-	LL_MUX_EV_ERROR,       /* the peer ended the session: ev.u.error */
+	LL_MUX_EV_NONE = 0, /* a frame with nothing for the application */
+	LL_MUX_EV_HELLO,    /* the peer's HELLO: ev.u.hello */
+	LL_MUX_EV_OPEN,     /* the peer opened ev.channel */
+	LL_MUX_EV_DATA,     /* ev.u.data bytes arrived on ev.channel */
+	LL_MUX_EV_WINDOW,   /* more credit on ev.channel: ev.u.credit */
+	LL_MUX_EV_CLOSE,    /* the peer closed ev.channel (answered) */
+	LL_MUX_EV_ERROR,    /* the peer ended the session: ev.u.error */
 };
 
 struct ll_mux_event {
@@ -84,7 +84,7 @@ struct ll_mux_event {
 			const uint8_t *data;
 			size_t len;
 		} data;
-		uint32_t credit;            /* send credit now on channel */
+		uint32_t credit; /* send credit now on channel */
 		struct {
 			int err;            /* negative ll_err: -code */
 			const char *reason; /* into the fed bytes, no NUL */

@@ -62,13 +62,13 @@
 #include <stdint.h>
 
 /* Caps. */
-#define LL_RFB_FILTER_MAX_DIM 8192          /* framebuffer, each side */
-#define LL_RFB_FILTER_MAX_CURSOR 1024       /* cursor shape, each side */
-#define LL_RFB_FILTER_MAX_NAME 4096u        /* desktop name, bytes */
-#define LL_RFB_FILTER_MAX_REASON 4096u      /* refusal reason, bytes */
-#define LL_RFB_FILTER_MAX_CUT_TEXT (1u << 20)   /* server clipboard */
+#define LL_RFB_FILTER_MAX_DIM 8192               /* framebuffer, each side */
+#define LL_RFB_FILTER_MAX_CURSOR 1024            /* cursor shape, each side */
+#define LL_RFB_FILTER_MAX_NAME 4096u             /* desktop name, bytes */
+#define LL_RFB_FILTER_MAX_REASON 4096u           /* refusal reason, bytes */
+#define LL_RFB_FILTER_MAX_CUT_TEXT (1u << 20)    /* server clipboard */
 #define LL_RFB_FILTER_MAX_CLIENT_CUT (16u << 20) /* our own clipboard */
-#define LL_RFB_FILTER_MAX_ZRLE (64u << 20)  /* one ZRLE rectangle */
+#define LL_RFB_FILTER_MAX_ZRLE (64u << 20)       /* one ZRLE rectangle */
 /* Longest item either direction needs whole (the rest is streamed). */
 #define LL_RFB_FILTER_ITEM_MAX 32u
 #define LL_RFB_FILTER_MSG_LEN 192
@@ -85,8 +85,8 @@
 #define LL_RFB_ENC_XCURSOR (-240)
 #define LL_RFB_ENC_POINTER_CHANGE (-257)
 #define LL_RFB_ENC_EXT_DESKTOP_SIZE (-308)
-#define LL_RFB_FILTER_ENCODINGS                                              \
-	"Raw, CopyRect, ZRLE, Cursor, XCursor, DesktopSize, "                \
+#define LL_RFB_FILTER_ENCODINGS                                               \
+	"Raw, CopyRect, ZRLE, Cursor, XCursor, DesktopSize, "                 \
 	"ExtendedDesktopSize, LastRect, PointerPos, PointerChange"
 
 struct ll_rfb_filter;

@@ -20,16 +20,16 @@
 enum chan_state {
 	C_FREE = 0,
 	C_OPEN,
-	C_CLOSE_SENT,    /* our CLOSE is out, the peer's not yet in */
+	C_CLOSE_SENT, /* our CLOSE is out, the peer's not yet in */
 };
 
 struct chan {
 	enum chan_state state;
 	uint16_t id;
-	uint32_t send_credit;    /* what we may still send */
-	uint32_t recv_window;    /* what the peer may still send */
-	size_t delivered;        /* handed to the application, not consumed */
-	uint32_t pending_ack;    /* consumed, not yet granted back */
+	uint32_t send_credit; /* what we may still send */
+	uint32_t recv_window; /* what the peer may still send */
+	size_t delivered;     /* handed to the application, not consumed */
+	uint32_t pending_ack; /* consumed, not yet granted back */
 };
 
 struct ll_mux {
@@ -96,8 +96,9 @@ static struct chan *chan_alloc(struct ll_mux *m, uint16_t id)
 			memset(&m->ch[i], 0, sizeof(m->ch[i]));
 			m->ch[i].state = C_OPEN;
 			m->ch[i].id = id;
-			m->ch[i].send_credit =
-				m->got_hello ? m->peer.initial_window : 0;
+			m->ch[i].send_credit = m->got_hello
+						       ? m->peer.initial_window
+						       : 0;
 			m->ch[i].recv_window = m->cfg.initial_window;
 			return &m->ch[i];
 		}
@@ -252,13 +253,14 @@ static int on_window(struct ll_mux *m, const struct ll_frame *f,
 static int on_open(struct ll_mux *m, const struct ll_frame *f,
 		   struct ll_mux_event *ev)
 {
-	enum ll_side peer_side =
-		m->cfg.side == LL_SIDE_AGENT ? LL_SIDE_APPLET : LL_SIDE_AGENT;
+	enum ll_side peer_side = m->cfg.side == LL_SIDE_AGENT ? LL_SIDE_APPLET
+							      : LL_SIDE_AGENT;
 
 	if (!parity_of(peer_side, f->channel))
 		return mux_fail(m, LL_ERR_PROTOCOL,
 				"OPEN of channel %u, which the peer may not "
-				"open", f->channel);
+				"open",
+				f->channel);
 	if (chan_find(m, f->channel) != NULL)
 		return mux_fail(m, LL_ERR_PROTOCOL,
 				"OPEN of channel %u, which is in use",
@@ -311,8 +313,8 @@ static void on_error(struct ll_mux *m, const struct ll_frame *f,
 		 "peer ended the session with error %u: %s", f->u.error.code,
 		 reason);
 	ev->type = LL_MUX_EV_ERROR;
-	ev->u.error.err = f->u.error.code != 0 ? -(int)f->u.error.code :
-						  LL_ERR_PROTOCOL;
+	ev->u.error.err = f->u.error.code != 0 ? -(int)f->u.error.code
+					       : LL_ERR_PROTOCOL;
 	ev->u.error.reason = f->u.error.reason;
 	ev->u.error.reason_len = f->u.error.reason_len;
 }

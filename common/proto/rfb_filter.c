@@ -24,16 +24,16 @@
 /* Server-to-client states. */
 enum sstate {
 	S_VERSION = 0,
-	S_SEC_COUNT,    /* u8 number of security types */
-	S_SEC_TYPE,     /* one type of the list */
-	S_SEC_RESULT,   /* u32 SecurityResult */
-	S_REASON_LEN,   /* u32 length of a refusal reason */
-	S_SERVER_INIT,  /* 24 bytes before the name */
-	S_MSG,          /* a server message begins */
-	S_RECT,         /* a rectangle header (+ fixed extra) */
-	S_SCREEN,       /* one ExtendedDesktopSize screen */
-	S_SKIP,         /* payload bytes, then s_after */
-	S_REFUSED,      /* the server refused: nothing may follow */
+	S_SEC_COUNT,   /* u8 number of security types */
+	S_SEC_TYPE,    /* one type of the list */
+	S_SEC_RESULT,  /* u32 SecurityResult */
+	S_REASON_LEN,  /* u32 length of a refusal reason */
+	S_SERVER_INIT, /* 24 bytes before the name */
+	S_MSG,         /* a server message begins */
+	S_RECT,        /* a rectangle header (+ fixed extra) */
+	S_SCREEN,      /* one ExtendedDesktopSize screen */
+	S_SKIP,        /* payload bytes, then s_after */
+	S_REFUSED,     /* the server refused: nothing may follow */
 };
 
 /* Where a server payload leads once skipped. */
@@ -46,12 +46,12 @@ enum safter {
 /* Client-to-server states. */
 enum cstate {
 	C_VERSION = 0,
-	C_SEC_TYPE,     /* u8 chosen security type */
-	C_INIT,         /* u8 ClientInit */
+	C_SEC_TYPE, /* u8 chosen security type */
+	C_INIT,     /* u8 ClientInit */
 	C_MSG,
-	C_ENC,          /* one s32 of SetEncodings */
-	C_SCREEN,       /* one SetDesktopSize screen */
-	C_SKIP,         /* ClientCutText */
+	C_ENC,    /* one s32 of SetEncodings */
+	C_SCREEN, /* one SetDesktopSize screen */
+	C_SKIP,   /* ClientCutText */
 };
 
 struct enc_name {
@@ -106,7 +106,7 @@ static const struct enc_name other_encs[] = {
 };
 
 struct ll_rfb_filter {
-	int err;                   /* sticky; 0 while fine */
+	int err; /* sticky; 0 while fine */
 	char msg[LL_RFB_FILTER_MSG_LEN];
 
 	/* server -> client */
@@ -120,8 +120,8 @@ struct ll_rfb_filter {
 	 * every screen so far is one libvncclient accepts */
 	unsigned ext_w, ext_h, ext_status;
 	bool ext_valid;
-	unsigned fb_w, fb_h;       /* 0 x 0 before ServerInit */
-	unsigned bpp;              /* bits per pixel the client decodes */
+	unsigned fb_w, fb_h; /* 0 x 0 before ServerInit */
+	unsigned bpp;        /* bits per pixel the client decodes */
 	bool true_colour;
 
 	/* client -> server */
@@ -129,9 +129,9 @@ struct ll_rfb_filter {
 	size_t c_skip;
 	unsigned encs_left;
 	unsigned c_screens_left;
-	bool client_pf;            /* the client set its pixel format */
+	bool client_pf; /* the client set its pixel format */
 	bool update_requested;
-	uint32_t requested;        /* bit i: allowed_encs[i] asked for */
+	uint32_t requested; /* bit i: allowed_encs[i] asked for */
 };
 
 /* ---------------------------------------------------------- helpers */
@@ -227,7 +227,7 @@ static void read_pf(struct ll_buf_view *v, struct pixel_format *pf)
 		pf->max[i] = get16(v);
 	for (i = 0; i < 3; i++)
 		pf->shift[i] = get8(v);
-	skip(v, 3);  /* padding */
+	skip(v, 3); /* padding */
 }
 
 /* 8/16/32 bits, a depth that fits, colour fields inside the pixel: what
@@ -246,8 +246,7 @@ static bool pf_sane(const struct pixel_format *pf)
 	for (i = 0; i < 3; i++) {
 		if (pf->max[i] == 0 || pf->shift[i] >= pf->bpp)
 			return false;
-		if (((uint64_t)pf->max[i] << pf->shift[i]) >>
-			    pf->bpp != 0)
+		if (((uint64_t)pf->max[i] << pf->shift[i]) >> pf->bpp != 0)
 			return false;
 	}
 	return true;
@@ -327,7 +326,8 @@ static int check_size(struct ll_rfb_filter *f, unsigned w, unsigned h)
 		return fail(f, LL_ERR_TOO_LARGE,
 			    "a new framebuffer size of %ux%u is over the "
 			    "%ux%u cap",
-			    w, h, LL_RFB_FILTER_MAX_DIM, LL_RFB_FILTER_MAX_DIM);
+			    w, h, LL_RFB_FILTER_MAX_DIM,
+			    LL_RFB_FILTER_MAX_DIM);
 	if (w == 0 || h == 0)
 		return fail(f, LL_ERR_PROTOCOL,
 			    "a new framebuffer size of %ux%u is empty", w, h);
@@ -410,8 +410,7 @@ static int cursor_len(struct ll_rfb_filter *f, bool rich, unsigned x,
 	return LL_OK;
 }
 
-static int server_rect(struct ll_rfb_filter *f, const uint8_t *p,
-		       size_t avail)
+static int server_rect(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 {
 	struct ll_buf_view v;
 	unsigned x, y, w, h, sx, sy, n;
@@ -515,8 +514,7 @@ static int server_rect(struct ll_rfb_filter *f, const uint8_t *p,
 	return (int)need;
 }
 
-static int server_msg(struct ll_rfb_filter *f, const uint8_t *p,
-		      size_t avail)
+static int server_msg(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 {
 	struct ll_buf_view v;
 	unsigned n, first;
@@ -576,8 +574,7 @@ static int server_msg(struct ll_rfb_filter *f, const uint8_t *p,
 	}
 }
 
-static int server_init(struct ll_rfb_filter *f, const uint8_t *p,
-		       size_t avail)
+static int server_init(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 {
 	struct ll_buf_view v;
 	struct pixel_format pf;
@@ -620,8 +617,7 @@ static int server_init(struct ll_rfb_filter *f, const uint8_t *p,
 }
 
 /* One item: consumed (> 0), 0 need more, negative error. */
-static int server_step(struct ll_rfb_filter *f, const uint8_t *p,
-		       size_t avail)
+static int server_step(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 {
 	struct ll_buf_view v;
 	uint32_t x;
@@ -643,7 +639,7 @@ static int server_step(struct ll_rfb_filter *f, const uint8_t *p,
 			    "the server speaks another RFB version than 3.8");
 	case S_SEC_COUNT:
 		if (p[0] == 0) {
-			f->sst = S_REASON_LEN;  /* refused, reason follows */
+			f->sst = S_REASON_LEN; /* refused, reason follows */
 		} else {
 			f->sec_left = p[0];
 			f->sst = S_SEC_TYPE;
@@ -698,7 +694,7 @@ static int server_step(struct ll_rfb_filter *f, const uint8_t *p,
 		if (avail < 16)
 			return 0;
 		ll_buf_view_init(&v, p, 16);
-		x = get32(&v);  /* id */
+		x = get32(&v); /* id */
 		sx = get16(&v);
 		sy = get16(&v);
 		sw = get16(&v);
@@ -735,14 +731,12 @@ static int server_step(struct ll_rfb_filter *f, const uint8_t *p,
 	return fail(f, LL_ERR_INTERNAL, "bad filter state");
 }
 
-
-
 int ll_rfb_filter_server_end(struct ll_rfb_filter *f, size_t held)
 {
 	if (f->err != 0)
 		return f->err;
-	if (held == 0 && (f->sst == S_VERSION || f->sst == S_MSG ||
-			  f->sst == S_REFUSED))
+	if (held == 0 &&
+	    (f->sst == S_VERSION || f->sst == S_MSG || f->sst == S_REFUSED))
 		return LL_OK;
 	return fail(f, LL_ERR_TRUNCATED,
 		    "the server's stream ended inside a message");
@@ -957,8 +951,9 @@ static int run_chunk(struct ll_rfb_filter *f, const uint8_t *data,
 		off += (size_t)n;
 	}
 	if (len - off >= LL_RFB_FILTER_ITEM_MAX)
-		return fail(f, LL_ERR_INTERNAL, "an item longer than the "
-						"filter holds back");
+		return fail(f, LL_ERR_INTERNAL,
+			    "an item longer than the "
+			    "filter holds back");
 	*pass = off;
 	return LL_OK;
 }

@@ -115,7 +115,8 @@ int ll_cmd_audit(int argc, char **argv)
 		goto out;
 	}
 	if (argc > 1) {
-		ll_cmd_fail("audit %s: unexpected argument '%s'", sub, argv[1]);
+		ll_cmd_fail("audit %s: unexpected argument '%s'", sub,
+			    argv[1]);
 		goto out;
 	}
 	if (format == NULL)

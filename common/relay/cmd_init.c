@@ -137,8 +137,7 @@ static int init_cert(const struct ll_relay_config *cfg, bool cert_named,
 	char errbuf[512];
 	int r;
 
-	if (!cert_named && !exists(cfg->cert_file) &&
-	    !exists(cfg->key_file)) {
+	if (!cert_named && !exists(cfg->cert_file) && !exists(cfg->key_file)) {
 		r = ll_tls_selfsigned_create(cfg->key_file, cfg->cert_file,
 					     "localhost", NULL, errbuf,
 					     sizeof(errbuf));
@@ -278,8 +277,8 @@ int ll_cmd_init(int argc, char **argv)
 		goto undo;
 	}
 
-	if (init_cert(&cfg, cert_named, &made, &made_cert, fp,
-		      sizeof(fp)) != 0)
+	if (init_cert(&cfg, cert_named, &made, &made_cert, fp, sizeof(fp)) !=
+	    0)
 		goto undo;
 
 	detail = json_pack("{s:s,s:b,s:s}", "org", org, "self_signed_cert",

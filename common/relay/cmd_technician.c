@@ -24,7 +24,6 @@
 #define PASSWORD_MAX 1024
 #define USERNAME_MAX 64
 
-
 struct tech_opts {
 	gchar *state_dir;
 	gchar *org;
@@ -50,8 +49,8 @@ static bool username_valid(const char *u)
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') ||
-		      (i > 0 && (c == '.' || c == '_' || c == '-' ||
-				 c == '@'))))
+		      (i > 0 &&
+		       (c == '.' || c == '_' || c == '-' || c == '@'))))
 			return false;
 	}
 	return true;
@@ -235,12 +234,11 @@ static int tech_set_disabled(struct tech_cmd *c, const char *user,
 						  disabled)) != 0 ||
 	    (disabled &&
 	     (r = ll_store_token_delete_for_technician(st, t->id)) != 0) ||
-	    (r = ll_cmd_audit_append(st, c->org_id, action, "ok",
-				     json_pack("{s:s,s:I,s:b}", "username",
-					       user, "technician_id",
-					       (json_int_t)t->id,
-					       "was_disabled",
-					       t->disabled))) != 0 ||
+	    (r = ll_cmd_audit_append(
+		     st, c->org_id, action, "ok",
+		     json_pack("{s:s,s:I,s:b}", "username", user,
+			       "technician_id", (json_int_t)t->id,
+			       "was_disabled", t->disabled))) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
@@ -285,8 +283,7 @@ static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
 	if ((r = ll_store_technician_set_password(st, c->org_id, user,
 						  hash)) != 0 ||
 	    (r = ll_store_token_delete_for_technician(st, t->id)) != 0 ||
-	    (r = ll_cmd_audit_append(st, c->org_id, "technician.passwd",
-				     "ok",
+	    (r = ll_cmd_audit_append(st, c->org_id, "technician.passwd", "ok",
 				     json_pack("{s:s,s:I}", "username", user,
 					       "technician_id",
 					       (json_int_t)t->id))) != 0 ||
@@ -331,13 +328,14 @@ static int tech_list(struct tech_cmd *c, const struct tech_opts *o)
 			json_t *item;
 
 			ll_format_rfc3339(t->created_at, when, sizeof(when));
-			item = json_pack(
-				"{s:I,s:s,s:s,s:b,s:b,s:s,s:s}", "id",
-				(json_int_t)t->id, "name", t->username, "org",
-				t->org_name ? t->org_name : "", "admin",
-				t->is_admin, "disabled", t->disabled, "state",
-				t->disabled ? "disabled" : "enabled",
-				"created_at", when);
+			item = json_pack("{s:I,s:s,s:s,s:b,s:b,s:s,s:s}", "id",
+					 (json_int_t)t->id, "name",
+					 t->username, "org",
+					 t->org_name ? t->org_name : "",
+					 "admin", t->is_admin, "disabled",
+					 t->disabled, "state",
+					 t->disabled ? "disabled" : "enabled",
+					 "created_at", when);
 			if (item == NULL || json_array_append_new(arr, item))
 				goto nomem;
 		}
@@ -403,26 +401,23 @@ int ll_cmd_technician(int argc, char **argv)
 		{ "admin", 0, 0, G_OPTION_ARG_NONE, &o.admin,
 		  "give the technician the admin and reports permissions",
 		  NULL },
-		{ "password-stdin", 0, 0, G_OPTION_ARG_NONE,
-		  &o.password_stdin,
+		{ "password-stdin", 0, 0, G_OPTION_ARG_NONE, &o.password_stdin,
 		  "read the password from standard input instead of "
 		  "generating one",
 		  NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionEntry passwd_opts[] = {
-		{ "password-stdin", 0, 0, G_OPTION_ARG_NONE,
-		  &o.password_stdin,
+		{ "password-stdin", 0, 0, G_OPTION_ARG_NONE, &o.password_stdin,
 		  "read the password from standard input instead of "
 		  "generating one",
 		  NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
-	GOptionEntry list_opts[] = {
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
-		  "print JSON instead of a table", NULL },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
+	GOptionEntry list_opts[] = { { "json", 0, 0, G_OPTION_ARG_NONE,
+				       &o.json,
+				       "print JSON instead of a table", NULL },
+				     { NULL, 0, 0, 0, NULL, NULL, NULL } };
 	GOptionContext *oc = NULL;
 	GError *gerr = NULL;
 	struct tech_cmd c;
@@ -449,9 +444,8 @@ int ll_cmd_technician(int argc, char **argv)
 			    sub);
 		return 2;
 	}
-	snprintf(title, sizeof(title), "%s", strcmp(sub, "list") == 0
-						     ? "- list technicians"
-						     : "USER");
+	snprintf(title, sizeof(title), "%s",
+		 strcmp(sub, "list") == 0 ? "- list technicians" : "USER");
 	oc = g_option_context_new(title);
 	g_option_context_add_main_entries(oc, common, NULL);
 	if (strcmp(sub, "add") == 0)

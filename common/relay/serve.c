@@ -26,7 +26,8 @@ int ll_cmd_serve(int argc, char **argv)
 		  "State directory (default /var/lib/lifeline)", "DIR" },
 		{ "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
 		  "Address to listen on (default from relay.conf, "
-		  "else 0.0.0.0:8443)", "HOST:PORT" },
+		  "else 0.0.0.0:8443)",
+		  "HOST:PORT" },
 #if LL_TEST_HOOKS
 		/* Test builds only, and hidden: see ll_test_clock_use(). */
 		{ "test-clock-file", 0, G_OPTION_FLAG_HIDDEN,
@@ -63,8 +64,10 @@ int ll_cmd_serve(int argc, char **argv)
 	if (!ok)
 		fprintf(stderr, "lifeline-relay: serve: %s\n", gerr->message);
 	else if (pargc > 1)
-		fprintf(stderr, "lifeline-relay: serve: unexpected argument "
-				"\"%s\"\n", pargv[1]);
+		fprintf(stderr,
+			"lifeline-relay: serve: unexpected argument "
+			"\"%s\"\n",
+			pargv[1]);
 	g_clear_error(&gerr);
 	g_free(args);
 	if (!ok || pargc > 1)
@@ -79,13 +82,14 @@ int ll_cmd_serve(int argc, char **argv)
 			return 1;
 		}
 		ll_warn("test clock: the wall clock follows %s (a test "
-			"build; never in production)", test_clock);
+			"build; never in production)",
+			test_clock);
 	}
 #endif
 	memset(&relay, 0, sizeof(relay));
 	errbuf[0] = '\0';
-	if ((r = ll_relay_open_state(state_dir ? state_dir :
-						 "/var/lib/lifeline",
+	if ((r = ll_relay_open_state(state_dir ? state_dir
+					       : "/var/lib/lifeline",
 				     &relay, errbuf, sizeof(errbuf))) != 0) {
 		fprintf(stderr, "lifeline-relay: %s\n",
 			errbuf[0] ? errbuf : ll_strerror(r));

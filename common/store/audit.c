@@ -84,7 +84,8 @@ static int audit_hash(const uint8_t prev[LL_HASH_LEN],
 		if ((r = ll_sha256_update(ctx, h, hl)) != LL_OK)
 			goto out;
 		if (rec->text[i] != NULL && rec->len[i] > 0 &&
-		    (r = ll_sha256_update(ctx, rec->text[i], rec->len[i])) != 0)
+		    (r = ll_sha256_update(ctx, rec->text[i], rec->len[i])) !=
+			    0)
 			goto out;
 	}
 	r = ll_sha256_final(ctx, out);
@@ -229,8 +230,8 @@ static void rec_from_row(sqlite3_stmt *s, struct audit_rec *rec)
 			rec->len[i] = 0;
 		} else {
 			/* text before bytes: the length is of that form */
-			rec->text[i] = (const char *)sqlite3_column_text(s,
-									 3 + i);
+			rec->text[i] = (const char *)
+				sqlite3_column_text(s, 3 + i);
 			rec->len[i] = (size_t)sqlite3_column_bytes(s, 3 + i);
 			if (rec->text[i] == NULL)
 				rec->text[i] = "";
@@ -359,8 +360,7 @@ static int csv_field(FILE *out, const char *v, size_t len)
 	if (v == NULL)
 		return 0;
 	for (i = 0; i < len; i++) {
-		if (v[i] == '"' || v[i] == ',' || v[i] == '\r' ||
-		    v[i] == '\n')
+		if (v[i] == '"' || v[i] == ',' || v[i] == '\r' || v[i] == '\n')
 			quote = true;
 	}
 	/* A leading = + - @ makes spreadsheets run the cell as a formula
@@ -424,8 +424,8 @@ out:
 static int export_json_row(FILE *out, sqlite3_stmt *s,
 			   const struct audit_rec *rec)
 {
-	static const char *const names[6] = { "actor",	   "action",
-					      "outcome",   "source_ip",
+	static const char *const names[6] = { "actor",      "action",
+					      "outcome",    "source_ip",
 					      "session_id", "detail" };
 	char ts[32];
 	char *prev = NULL, *hash = NULL, *line = NULL;

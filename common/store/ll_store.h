@@ -62,7 +62,7 @@ struct ll_technician {
 	int64_t org_id;
 	char *org_name;
 	char *username;
-	char *pw_hash;      /* PHC string */
+	char *pw_hash; /* PHC string */
 	bool is_admin;
 	bool disabled;
 	int64_t created_at;
@@ -110,7 +110,7 @@ enum ll_session_state {
 	LL_SESSION_WAITING = 0,   /* PIN issued, applet not yet joined */
 	LL_SESSION_CONNECTED = 1, /* both streams paired */
 	LL_SESSION_ENDED = 2,
-	LL_SESSION_EXPIRED = 3,   /* PIN lifetime over before redeem */
+	LL_SESSION_EXPIRED = 3, /* PIN lifetime over before redeem */
 };
 const char *ll_session_state_name(enum ll_session_state s);
 
@@ -118,18 +118,18 @@ struct ll_session {
 	char id[LL_SESSION_ID_LEN + 1];
 	int64_t org_id;
 	int64_t technician_id;
-	char *lock;               /* "any" | "website" | "shortcut" */
+	char *lock; /* "any" | "website" | "shortcut" */
 	enum ll_session_state state;
 	bool pin_used;
 	int64_t created_at;
-	int64_t expires_at;       /* PIN expiry */
-	int64_t redeemed_at;      /* 0 = not yet */
-	int64_t connected_at;     /* 0 = not yet */
-	int64_t ended_at;         /* 0 = not yet */
-	char *end_reason;         /* NULL until ended */
+	int64_t expires_at;   /* PIN expiry */
+	int64_t redeemed_at;  /* 0 = not yet */
+	int64_t connected_at; /* 0 = not yet */
+	int64_t ended_at;     /* 0 = not yet */
+	char *end_reason;     /* NULL until ended */
 	uint64_t bytes_agent_to_applet;
 	uint64_t bytes_applet_to_agent;
-	bool agent_stream_used;   /* the ticket opened its one stream */
+	bool agent_stream_used; /* the ticket opened its one stream */
 	bool applet_stream_used;
 };
 void ll_session_free(struct ll_session *s);
@@ -175,8 +175,8 @@ int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
 int ll_store_session_get(struct ll_store *st, const char *session_id,
 			 struct ll_session **out);
 /* LL_OK also when already connected; LL_ERR_CONFLICT when over. */
-int ll_store_session_set_connected(struct ll_store *st,
-				   const char *session_id, int64_t now);
+int ll_store_session_set_connected(struct ll_store *st, const char *session_id,
+				   int64_t now);
 /* Ends a session (no-op LL_OK if already ended) with reason and byte
  * counts. */
 int ll_store_session_end(struct ll_store *st, const char *session_id,
@@ -202,12 +202,12 @@ int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 
 /* ---- audit: append-only, SHA-256 hash chain ---- */
 struct ll_audit_event {
-	int64_t org_id;          /* 0 when unknown */
-	const char *actor;       /* "technician:alice", "applet", "cli", "anonymous" */
-	const char *action;      /* "login", "pin.create", "stream.open", ... */
-	const char *outcome;     /* "ok" or an API error code */
-	const char *source_ip;   /* may be NULL */
-	const char *session_id;  /* may be NULL */
+	int64_t org_id;    /* 0 when unknown */
+	const char *actor; /* "technician:alice", "applet", "cli", "anonymous" */
+	const char *action;     /* "login", "pin.create", "stream.open", ... */
+	const char *outcome;    /* "ok" or an API error code */
+	const char *source_ip;  /* may be NULL */
+	const char *session_id; /* may be NULL */
 	const char *detail_json; /* JSON object text or NULL; no secrets */
 };
 /*

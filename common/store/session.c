@@ -99,9 +99,8 @@ static int session_from_row(sqlite3_stmt *s, struct ll_session **out)
 	se->bytes_applet_to_agent = (uint64_t)sqlite3_column_int64(s, 13);
 	se->agent_stream_used = sqlite3_column_int(s, 14) != 0;
 	se->applet_stream_used = sqlite3_column_int(s, 15) != 0;
-	if (se->lock == NULL ||
-	    (sqlite3_column_type(s, 11) != SQLITE_NULL &&
-	     (se->end_reason = dup_col(s, 11)) == NULL)) {
+	if (se->lock == NULL || (sqlite3_column_type(s, 11) != SQLITE_NULL &&
+				 (se->end_reason = dup_col(s, 11)) == NULL)) {
 		ll_session_free(se);
 		return LL_ERR_NOMEM;
 	}
@@ -156,7 +155,8 @@ int ll_store_session_create(struct ll_store *st,
 	    (r = bind_i64(st, s, 3, n->technician_id)) != LL_OK ||
 	    (r = bind_text(st, s, 4, n->lock)) != LL_OK ||
 	    (r = bind_blob(st, s, 5, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
-	    (r = bind_blob(st, s, 6, n->agent_ticket_hash, LL_HASH_LEN)) != 0 ||
+	    (r = bind_blob(st, s, 6, n->agent_ticket_hash, LL_HASH_LEN)) !=
+		    0 ||
 	    (r = bind_i64(st, s, 7, n->created_at)) != LL_OK ||
 	    (r = bind_i64(st, s, 8, n->expires_at)) != LL_OK ||
 	    (r = ll_store_step_done(st, s)) != LL_OK)
@@ -269,9 +269,10 @@ int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
 	if (st == NULL || session_id == NULL ||
 	    (side != LL_SIDE_AGENT && side != LL_SIDE_APPLET))
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, side == LL_SIDE_AGENT
-					   ? STMT_SESSION_CLAIM_AGENT
-					   : STMT_SESSION_CLAIM_APPLET,
+	if ((r = ll_store_stmt(st,
+			       side == LL_SIDE_AGENT
+				       ? STMT_SESSION_CLAIM_AGENT
+				       : STMT_SESSION_CLAIM_APPLET,
 			       &s)) != LL_OK ||
 	    (r = bind_text(st, s, 1, session_id)) != LL_OK ||
 	    (r = ll_store_step_done(st, s)) != LL_OK)
@@ -304,8 +305,8 @@ out:
 	return r;
 }
 
-int ll_store_session_set_connected(struct ll_store *st,
-				   const char *session_id, int64_t now)
+int ll_store_session_set_connected(struct ll_store *st, const char *session_id,
+				   int64_t now)
 {
 	sqlite3_stmt *s = NULL;
 	int64_t state;

@@ -17,15 +17,15 @@
 /* The admin CLI writes the same file while the relay runs. */
 #define LL_STORE_BUSY_MS 5000
 
-#define TECH_COLS                                                              \
-	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"           \
+#define TECH_COLS                                                             \
+	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"          \
 	" t.disabled, t.created_at"
 #define TECH_FROM " FROM technicians t JOIN orgs o ON o.id = t.org_id"
 
-#define SESSION_COLS                                                           \
-	"id, org_id, technician_id, lock, state, pin_used, created_at,"        \
-	" expires_at, redeemed_at, connected_at, ended_at, end_reason,"        \
-	" bytes_agent_to_applet, bytes_applet_to_agent, agent_stream_used,"    \
+#define SESSION_COLS                                                          \
+	"id, org_id, technician_id, lock, state, pin_used, created_at,"       \
+	" expires_at, redeemed_at, connected_at, ended_at, end_reason,"       \
+	" bytes_agent_to_applet, bytes_applet_to_agent, agent_stream_used,"   \
 	" applet_stream_used"
 
 static const char *const stmt_sql[STMT__COUNT] = {
@@ -51,7 +51,7 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_TECH_SET_DISABLED] = "UPDATE technicians SET disabled = ?"
 				   " WHERE org_id = ? AND username = ?",
 	[STMT_TECH_SET_PASSWORD] = "UPDATE technicians SET pw_hash = ?"
-		" WHERE org_id = ? AND username = ?",
+				   " WHERE org_id = ? AND username = ?",
 	[STMT_TECH_LIST] = "SELECT " TECH_COLS TECH_FROM
 			   " WHERE ?1 = 0 OR t.org_id = ?1"
 			   " ORDER BY o.name, t.username",
@@ -138,8 +138,7 @@ static const char *const stmt_sql[STMT__COUNT] = {
 
 int ll_store_sqlite_err(struct ll_store *st, int rc)
 {
-	snprintf(st->errmsg, sizeof(st->errmsg), "%s",
-		 sqlite3_errmsg(st->db));
+	snprintf(st->errmsg, sizeof(st->errmsg), "%s", sqlite3_errmsg(st->db));
 	switch (rc) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
@@ -276,8 +275,7 @@ static int exec_pragma(struct ll_store *st, const char *sql,
 		goto out;
 	}
 	if (expect != NULL &&
-	    (rc != SQLITE_ROW ||
-	     sqlite3_column_text(s, 0) == NULL ||
+	    (rc != SQLITE_ROW || sqlite3_column_text(s, 0) == NULL ||
 	     strcmp((const char *)sqlite3_column_text(s, 0), expect) != 0)) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "%s did not give %s",
 			 sql, expect);
@@ -672,8 +670,7 @@ out:
 }
 
 int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
-				     const char *username,
-				     const char *pw_hash)
+				     const char *username, const char *pw_hash)
 {
 	sqlite3_stmt *s = NULL;
 	int r;

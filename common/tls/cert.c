@@ -175,7 +175,8 @@ static int san_push(GENERAL_NAMES *gens, const char *spec)
 	}
 	/* Skip exact duplicates of what is already listed. */
 	for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(gens, i), gn) == 0) {
+		if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(gens, i), gn) ==
+		    0) {
 			GENERAL_NAME_free(gn);
 			return LL_OK;
 		}
@@ -204,7 +205,9 @@ static X509 *make_cert(EVP_PKEY *pkey, const char *cn,
 		       size_t errlen)
 {
 	static const char *const base_sans[] = {
-		"DNS:localhost", "IP:127.0.0.1", "IP:::1",
+		"DNS:localhost",
+		"IP:127.0.0.1",
+		"IP:::1",
 	};
 	unsigned char serial[20];
 	GENERAL_NAMES *gens = NULL;
@@ -245,7 +248,8 @@ static X509 *make_cert(EVP_PKEY *pkey, const char *cn,
 			goto out;
 	for (i = 0; extra_sans != NULL && extra_sans[i] != NULL; i++) {
 		if (i >= LL_CERT_MAX_SANS) {
-			ll_tls_errf(errbuf, errlen, "too many names for the "
+			ll_tls_errf(errbuf, errlen,
+				    "too many names for the "
 				    "certificate (at most %d)",
 				    LL_CERT_MAX_SANS);
 			r = LL_ERR_TOO_LARGE;
@@ -296,8 +300,8 @@ out:
 }
 
 /* Create path exclusively with mode; a FILE on success. */
-static int create_excl(const char *path, mode_t mode, FILE **out,
-		       char *errbuf, size_t errlen)
+static int create_excl(const char *path, mode_t mode, FILE **out, char *errbuf,
+		       size_t errlen)
 {
 	int fd, saved;
 	FILE *f;
@@ -321,8 +325,7 @@ static int create_excl(const char *path, mode_t mode, FILE **out,
 }
 
 /* Flush to disk and close; the file must be complete after a crash. */
-static int finish_file(FILE *f, const char *path, char *errbuf,
-		       size_t errlen)
+static int finish_file(FILE *f, const char *path, char *errbuf, size_t errlen)
 {
 	int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
 	int saved = errno;
@@ -361,7 +364,8 @@ int ll_tls_selfsigned_create(const char *key_path, const char *cert_path,
 	if (common_name == NULL || *common_name == '\0')
 		common_name = "localhost";
 	if (strlen(common_name) > 64) {
-		ll_tls_errf(errbuf, errlen, "common name longer than 64 bytes");
+		ll_tls_errf(errbuf, errlen,
+			    "common name longer than 64 bytes");
 		return LL_ERR_INVALID_ARG;
 	}
 	ERR_clear_error();
@@ -383,8 +387,10 @@ int ll_tls_selfsigned_create(const char *key_path, const char *cert_path,
 
 	if (PEM_write_PrivateKey(kf, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    PEM_write_X509(cf, x) != 1) {
-		ll_tls_errf(errbuf, errlen, "cannot write the key or "
-			    "certificate: %s", strerror(errno));
+		ll_tls_errf(errbuf, errlen,
+			    "cannot write the key or "
+			    "certificate: %s",
+			    strerror(errno));
 		r = LL_ERR_IO;
 		goto out;
 	}

@@ -72,8 +72,9 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, int *fdp,
 	socklen_t sl = sizeof(int);
 	int fd, soerr = 0, r;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-					   SOCK_CLOEXEC, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
 	if (fd < 0) {
 		*sys_errno = errno;
 		return LL_ERR_IO;
@@ -135,12 +136,13 @@ int ll_tls_dial(struct ll_tls_ctx *ctx, const char *host, uint16_t port,
 
 	if ((gai = getaddrinfo(name, portstr, &hints, &res)) != 0) {
 		ll_tls_errf(errbuf, errlen, "cannot resolve '%s': %s", name,
-			    gai == EAI_SYSTEM ? strerror(errno) :
-						gai_strerror(gai));
+			    gai == EAI_SYSTEM ? strerror(errno)
+					      : gai_strerror(gai));
 		return LL_ERR_IO;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((r = connect_one(ai, deadline, &fd, &sys_errno)) == LL_OK ||
+		if ((r = connect_one(ai, deadline, &fd, &sys_errno)) ==
+			    LL_OK ||
 		    r == LL_ERR_TIMEOUT)
 			break;
 	}
@@ -172,11 +174,11 @@ int ll_tls_dial(struct ll_tls_ctx *ctx, const char *host, uint16_t port,
 		r = wait_want(fd, r, deadline);
 		if (r != LL_OK) {
 			ll_tls_errf(errbuf, errlen,
-				    r == LL_ERR_TIMEOUT ?
-					    "TLS handshake with %s port %u "
-					    "timed out" :
-					    "TLS handshake with %s port %u: "
-					    "poll failed",
+				    r == LL_ERR_TIMEOUT
+					    ? "TLS handshake with %s port %u "
+					      "timed out"
+					    : "TLS handshake with %s port %u: "
+					      "poll failed",
 				    name, (unsigned)port);
 			goto out;
 		}

@@ -20,18 +20,18 @@ struct ll_tls_conn;
 struct ssl_st; /* OpenSSL's SSL, for libevent's bufferevent_openssl */
 
 struct ll_tls_server_opts {
-	const char *cert_file;  /* PEM chain, leaf first */
-	const char *key_file;   /* PEM private key */
-	const char *alpn;       /* comma list we accept, e.g. "http/1.1"; NULL */
+	const char *cert_file; /* PEM chain, leaf first */
+	const char *key_file;  /* PEM private key */
+	const char *alpn; /* comma list we accept, e.g. "http/1.1"; NULL */
 };
 
 struct ll_tls_client_opts {
-	const char *ca_file;    /* extra trust anchor (PEM); NULL = system only */
-	bool no_system_cas;     /* trust only ca_file (tests) */
+	const char *ca_file; /* extra trust anchor (PEM); NULL = system only */
+	bool no_system_cas;  /* trust only ca_file (tests) */
 	/* "sha256//BASE64" of the server's SubjectPublicKeyInfo (curl's
 	 * format); checked in addition to normal verification.  NULL = none. */
 	const char *spki_pin;
-	const char *alpn;       /* comma list we offer; NULL = none */
+	const char *alpn; /* comma list we offer; NULL = none */
 };
 
 /* Contexts.  On error return NULL and set *err; errbuf gets a sentence. */

@@ -26,12 +26,12 @@
 #include "tls_internal.h"
 
 /* Mozilla "intermediate" (v5.7), ECDHE only: no RSA key exchange, no DHE. */
-#define LL_TLS12_CIPHERS                                                       \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"           \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"           \
+#define LL_TLS12_CIPHERS                                                      \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"          \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"          \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define LL_TLS13_SUITES                                                        \
-	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"                       \
+#define LL_TLS13_SUITES                                                       \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"                      \
 	"TLS_CHACHA20_POLY1305_SHA256"
 #define LL_TLS_GROUPS "X25519:prime256v1:secp384r1"
 
@@ -47,8 +47,8 @@ struct ll_tls_conn {
 	SSL *ssl;
 	int fd;
 	bool server;
-	bool done;              /* handshake finished */
-	char *host;             /* client: the name we verify, for messages */
+	bool done;  /* handshake finished */
+	char *host; /* client: the name we verify, for messages */
 	char alpn[256];
 	char err[256];
 };
@@ -57,7 +57,7 @@ struct ll_tls_conn {
 struct ll_tls_ctx_data {
 	uint8_t pins[LL_TLS_MAX_PINS][32];
 	size_t npins;
-	uint8_t *alpn;          /* server: wire-format list we accept */
+	uint8_t *alpn; /* server: wire-format list we accept */
 	size_t alpn_len;
 };
 
@@ -75,8 +75,8 @@ void ll_tls_errf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void ctx_data_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-			  int idx, long argl, void *argp)
+static void ctx_data_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+			  long argl, void *argp)
 {
 	struct ll_tls_ctx_data *d = ptr;
 
@@ -152,9 +152,11 @@ static int pins_parse(const char *s, struct ll_tls_ctx_data *d)
 
 		if (d->npins == LL_TLS_MAX_PINS)
 			return LL_ERR_TOO_LARGE;
-		if (len != LL_TLS_SPKI_PIN_LEN || strncmp(p, "sha256//", 8) != 0)
+		if (len != LL_TLS_SPKI_PIN_LEN ||
+		    strncmp(p, "sha256//", 8) != 0)
 			return LL_ERR_INVALID_ARG;
-		if (EVP_DecodeBlock(raw, (const unsigned char *)p + 8, 44) != 33)
+		if (EVP_DecodeBlock(raw, (const unsigned char *)p + 8, 44) !=
+		    33)
 			return LL_ERR_INVALID_ARG;
 		/* Only the canonical encoding: re-encode and compare. */
 		EVP_EncodeBlock((unsigned char *)check, raw, 32);
@@ -242,8 +244,8 @@ static int ctx_common(SSL_CTX *sctx, char *errbuf, size_t errlen)
 	}
 	/* Level 2: >= 112-bit security for keys and signatures. */
 	SSL_CTX_set_security_level(sctx, 2);
-	SSL_CTX_set_options(sctx, SSL_OP_NO_COMPRESSION |
-				  SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_options(sctx,
+			    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 	return LL_OK;
 }
 
@@ -267,8 +269,8 @@ static struct ll_tls_ctx *ctx_alloc(bool server, struct ll_tls_ctx_data **dp,
 		return NULL;
 	}
 	ctx->server = server;
-	ctx->ssl_ctx = SSL_CTX_new(server ? TLS_server_method() :
-					    TLS_client_method());
+	ctx->ssl_ctx = SSL_CTX_new(server ? TLS_server_method()
+					  : TLS_client_method());
 	if (ctx->ssl_ctx == NULL ||
 	    !SSL_CTX_set_ex_data(ctx->ssl_ctx, ex_index, d)) {
 		ll_tls_errf(errbuf, errlen, "cannot create a TLS context: %s",
@@ -315,8 +317,7 @@ static struct ll_tls_ctx *ctx_done(struct ll_tls_ctx *ctx, int r, int *err)
 }
 
 struct ll_tls_ctx *ll_tls_server_ctx_new(const struct ll_tls_server_opts *o,
-					 int *err, char *errbuf,
-					 size_t errlen)
+					 int *err, char *errbuf, size_t errlen)
 {
 	struct ll_tls_ctx *ctx = NULL;
 	struct ll_tls_ctx_data *d;
@@ -335,8 +336,8 @@ struct ll_tls_ctx *ll_tls_server_ctx_new(const struct ll_tls_server_opts *o,
 	if ((ctx = ctx_alloc(true, &d, err, errbuf, errlen)) == NULL)
 		return NULL;
 
-	if (SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx,
-					       o->cert_file) != 1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx, o->cert_file) !=
+	    1) {
 		r = load_failure("certificate", o->cert_file, errbuf, errlen);
 		goto out;
 	}
@@ -383,8 +384,7 @@ out:
 }
 
 struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
-					 int *err, char *errbuf,
-					 size_t errlen)
+					 int *err, char *errbuf, size_t errlen)
 {
 	static const struct ll_tls_client_opts defaults;
 	struct ll_tls_ctx *ctx = NULL;
@@ -414,8 +414,8 @@ struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
 		goto out;
 	}
 	if (o->ca_file != NULL &&
-	    SSL_CTX_load_verify_locations(ctx->ssl_ctx, o->ca_file,
-					  NULL) != 1) {
+	    SSL_CTX_load_verify_locations(ctx->ssl_ctx, o->ca_file, NULL) !=
+		    1) {
 		r = load_failure("CA file", o->ca_file, errbuf, errlen);
 		goto out;
 	}
@@ -450,9 +450,9 @@ struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
 	 */
 	vp = SSL_CTX_get0_param(ctx->ssl_ctx);
 	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
-	X509_VERIFY_PARAM_set_hostflags(vp,
-					X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-					X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+	X509_VERIFY_PARAM_set_hostflags(
+		vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+			    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 	SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_session_cache_mode(ctx->ssl_ctx, SSL_SESS_CACHE_OFF);
 out:
@@ -534,7 +534,7 @@ static struct ll_tls_conn *conn_new(struct ll_tls_ctx *ctx, int fd)
 	/* Non-blocking callers report partial writes and may retry from a
 	 * buffer that moved. */
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+				     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return c;
 }
 
@@ -574,22 +574,28 @@ static int describe_verify(long vr, const char *host, char *buf, size_t len)
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		ll_tls_errf(buf, len, "certificate verify failed: %s "
-			    "(is --ca set?)", s);
+		ll_tls_errf(buf, len,
+			    "certificate verify failed: %s "
+			    "(is --ca set?)",
+			    s);
 		break;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		ll_tls_errf(buf, len, "certificate verify failed: %s "
-			    "(the certificate is not valid for '%s')", s,
-			    host != NULL ? host : "the requested name");
+		ll_tls_errf(buf, len,
+			    "certificate verify failed: %s "
+			    "(the certificate is not valid for '%s')",
+			    s, host != NULL ? host : "the requested name");
 		break;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		ll_tls_errf(buf, len, "certificate verify failed: %s "
-			    "(check the clocks of both machines)", s);
+		ll_tls_errf(buf, len,
+			    "certificate verify failed: %s "
+			    "(check the clocks of both machines)",
+			    s);
 		break;
 	case X509_V_ERR_APPLICATION_VERIFICATION:
-		ll_tls_errf(buf, len, "certificate verify failed: the "
+		ll_tls_errf(buf, len,
+			    "certificate verify failed: the "
 			    "server's public key does not match the pinned "
 			    "key (sha256// pin)");
 		break;
@@ -657,10 +663,12 @@ void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len)
 static int conn_eof(struct ll_tls_conn *c)
 {
 	if (!c->done && !SSL_is_init_finished(c->ssl))
-		ll_tls_errf(c->err, sizeof(c->err), "the peer closed the "
+		ll_tls_errf(c->err, sizeof(c->err),
+			    "the peer closed the "
 			    "connection during the TLS handshake");
 	else
-		ll_tls_errf(c->err, sizeof(c->err), "the peer closed the "
+		ll_tls_errf(c->err, sizeof(c->err),
+			    "the peer closed the "
 			    "connection without a TLS close_notify");
 	return LL_ERR_CLOSED;
 }
@@ -686,10 +694,11 @@ static int conn_fail(struct ll_tls_conn *c, int ret, const char *what)
 		break;
 	case SSL_ERROR_SYSCALL:
 		if (saved != 0) {
-			ll_tls_errf(c->err, sizeof(c->err), "TLS %s: %s",
-				    what, strerror(saved));
-			r = saved == ECONNRESET || saved == EPIPE ?
-				    LL_ERR_CLOSED : LL_ERR_IO;
+			ll_tls_errf(c->err, sizeof(c->err), "TLS %s: %s", what,
+				    strerror(saved));
+			r = saved == ECONNRESET || saved == EPIPE
+				    ? LL_ERR_CLOSED
+				    : LL_ERR_IO;
 		} else {
 			r = conn_eof(c);
 		}
@@ -712,8 +721,8 @@ static int conn_fail(struct ll_tls_conn *c, int ret, const char *what)
 		}
 		break;
 	default:
-		ll_tls_errf(c->err, sizeof(c->err), "TLS %s failed (%d)",
-			    what, e);
+		ll_tls_errf(c->err, sizeof(c->err), "TLS %s failed (%d)", what,
+			    e);
 		r = LL_ERR_TLS;
 		break;
 	}
@@ -738,8 +747,8 @@ int ll_tls_conn_handshake(struct ll_tls_conn *c)
 		return conn_fail(c, ret, "handshake");
 
 	/* Belt and braces: verify_cb checked the pin already. */
-	if (!c->server && (d = ctx_data_of(c->ssl)) != NULL &&
-	    d->npins > 0 && !pin_matches(d, SSL_get0_peer_certificate(c->ssl))) {
+	if (!c->server && (d = ctx_data_of(c->ssl)) != NULL && d->npins > 0 &&
+	    !pin_matches(d, SSL_get0_peer_certificate(c->ssl))) {
 		describe_verify(X509_V_ERR_APPLICATION_VERIFICATION, c->host,
 				c->err, sizeof(c->err));
 		return LL_ERR_TLS_VERIFY;

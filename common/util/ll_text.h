@@ -49,8 +49,7 @@
  * sanitised text needs, like snprintf: a value >= size means the output
  * was cut.
  */
-size_t ll_text_printable(char *dst, size_t size, const char *src,
-			 size_t len);
+size_t ll_text_printable(char *dst, size_t size, const char *src, size_t len);
 
 /*
  * The same into a new malloc'd string of at most max bytes (and a NUL);

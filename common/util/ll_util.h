@@ -14,10 +14,10 @@
 #define LL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Free and clear a pointer in one step (Tor's FREE_AND_NULL). */
-#define LL_FREE_AND_NULL(freefn, p)                                            \
-	do {                                                                   \
-		freefn(p);                                                     \
-		(p) = NULL;                                                    \
+#define LL_FREE_AND_NULL(freefn, p)                                           \
+	do {                                                                  \
+		freefn(p);                                                    \
+		(p) = NULL;                                                   \
 	} while (0)
 
 /*
@@ -52,8 +52,8 @@ static inline bool ll_size_mul(size_t a, size_t b, size_t *out)
  * "agent" or "applet" (ll_side_name), the store has a column per side.
  */
 enum ll_side {
-	LL_SIDE_AGENT = 0,   /* the technician's console */
-	LL_SIDE_APPLET = 1,  /* the end user's applet */
+	LL_SIDE_AGENT = 0,  /* the technician's console */
+	LL_SIDE_APPLET = 1, /* the end user's applet */
 };
 #define LL_SIDE_COUNT 2
 /* "agent", "applet"; NULL for a value outside the enum. */

@@ -62,16 +62,16 @@ static size_t decode(const unsigned char *p, size_t left, uint32_t *cp)
 		need = 2;
 		v = b & 0x0f;
 		if (b == 0xe0)
-			lo = 0xa0;      /* no overlong 3-byte forms */
+			lo = 0xa0; /* no overlong 3-byte forms */
 		else if (b == 0xed)
-			hi = 0x9f;      /* no surrogates */
+			hi = 0x9f; /* no surrogates */
 	} else if (b >= 0xf0 && b <= 0xf4) {
 		need = 3;
 		v = b & 0x07;
 		if (b == 0xf0)
-			lo = 0x90;      /* no overlong 4-byte forms */
+			lo = 0x90; /* no overlong 4-byte forms */
 		else if (b == 0xf4)
-			hi = 0x8f;      /* nothing over U+10FFFF */
+			hi = 0x8f; /* nothing over U+10FFFF */
 	} else {
 		/* 0x80..0xc1 (continuation, overlong 2-byte lead), 0xf5.. */
 		*cp = UINT32_MAX;
@@ -90,8 +90,7 @@ static size_t decode(const unsigned char *p, size_t left, uint32_t *cp)
 	return need + 1;
 }
 
-size_t ll_text_printable(char *dst, size_t size, const char *src,
-			 size_t len)
+size_t ll_text_printable(char *dst, size_t size, const char *src, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t in = 0, out = 0, total = 0, n, unit_len;

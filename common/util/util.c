@@ -185,8 +185,8 @@ int ll_parse_rfc3339(const char *text, int64_t *unix_seconds)
 	}
 	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
 		sign = 0;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 &&
-		   p[3] == ':' && parse_digits(p + 1, 2, &oh) &&
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+		   parse_digits(p + 1, 2, &oh) &&
 		   parse_digits(p + 4, 2, &om) && oh <= 23 && om <= 59) {
 		sign = *p == '+' ? 1 : -1;
 	} else {

@@ -57,8 +57,7 @@ static void test_table(void)
 		g_assert_true(a->print == NULL || a->holder != NULL);
 		g_assert_nonnull(a->summary);
 		g_assert_true((a->needs == 0) == (a->refusal == NULL));
-		g_assert_true(a->needs == 0 ||
-			      ll_cap_name(a->needs) != NULL);
+		g_assert_true(a->needs == 0 || ll_cap_name(a->needs) != NULL);
 		if (a->holder != NULL) {
 			g_assert_nonnull(a->params[0]);
 			g_assert_cmpint(a->params[0]->type, ==,
@@ -161,8 +160,8 @@ static void test_synopsis(void)
 	/* a group: all of its commands; a word that is none: nothing */
 	help = NULL;
 	f = open_memstream(&help, &len);
-	g_assert_true(ll_cli_help_command(
-		f, (const char *const[]){ "session" }, 1));
+	g_assert_true(
+		ll_cli_help_command(f, (const char *const[]){ "session" }, 1));
 	fclose(f);
 	g_assert_nonnull(strstr(help, "session monitor ID NAME|all\n"));
 	g_assert_nonnull(strstr(help, "--button N"));
@@ -171,8 +170,8 @@ static void test_synopsis(void)
 	free(help);
 	help = NULL;
 	f = open_memstream(&help, &len);
-	g_assert_false(ll_cli_help_command(
-		f, (const char *const[]){ "sess" }, 1));
+	g_assert_false(
+		ll_cli_help_command(f, (const char *const[]){ "sess" }, 1));
 	g_assert_false(ll_cli_help_command(
 		f, (const char *const[]){ "session", "clik" }, 2));
 	fclose(f);
@@ -194,12 +193,13 @@ static struct ll_cli_req *round_trip(const char *words,
 		n++;
 	g_assert_cmpint(ll_cli_req_from_argv(cmd, args, n,
 					     opts != NULL ? opts : none, &a,
-					     &err), ==, 0);
+					     &err),
+			==, 0);
 	g_assert_null(err);
 	line = ll_cli_req_to_json(a);
 	g_test_message("%s", line);
-	g_assert_cmpint(ll_cli_req_from_json(line, strlen(line), &b, &err),
-			==, 0);
+	g_assert_cmpint(ll_cli_req_from_json(line, strlen(line), &b, &err), ==,
+			0);
 	g_assert_null(err);
 	g_assert_true(b->cmd == cmd);
 	for (i = 0; i < n_params(cmd); i++) {
@@ -219,7 +219,8 @@ static struct ll_cli_req *round_trip(const char *words,
 					 b->v[i].keys->len);
 			g_assert_cmpint(memcmp(a->v[i].keys->data,
 					       b->v[i].keys->data,
-					       a->v[i].keys->len * 4), ==, 0);
+					       a->v[i].keys->len * 4),
+					==, 0);
 		}
 	}
 	g_free(line);
@@ -255,15 +256,15 @@ static void test_round_trip(void)
 	r = round_trip("session snapshot",
 		       (const char *[]){ ID, "shot.png", NULL }, NULL);
 	g_assert_true(g_path_is_absolute(ll_cli_req_str(r, "path")));
-	g_assert_true(g_str_has_suffix(ll_cli_req_str(r, "path"),
-				       "/shot.png"));
+	g_assert_true(
+		g_str_has_suffix(ll_cli_req_str(r, "path"), "/shot.png"));
 	ll_cli_req_free(r);
 
 	r = round_trip("session click",
 		       (const char *[]){ ID, "0", "65535", NULL }, NULL);
 	g_assert_cmpint(ll_cli_req_int(r, "x"), ==, 0);
 	g_assert_cmpint(ll_cli_req_int(r, "y"), ==, 65535);
-	g_assert_cmpint(ll_cli_req_int(r, "button"), ==, 1);  /* default */
+	g_assert_cmpint(ll_cli_req_int(r, "button"), ==, 1); /* default */
 	ll_cli_req_free(r);
 	r = round_trip("session click", (const char *[]){ ID, "5", "6", NULL },
 		       (const char *[]){ NULL, NULL, NULL, "3" });
@@ -271,7 +272,8 @@ static void test_round_trip(void)
 	ll_cli_req_free(r);
 
 	r = round_trip("session type",
-		       (const char *[]){ ID, "Hi \xc3\xa9\xe4\xb8\xad\n", NULL },
+		       (const char *[]){ ID, "Hi \xc3\xa9\xe4\xb8\xad\n",
+					 NULL },
 		       NULL);
 	g_assert_cmpuint(ll_cli_req_keys(r, "text")->len, ==, 6);
 	ll_cli_req_free(r);
@@ -296,7 +298,7 @@ static void argv_refused(const char *words, const char *const *args,
 {
 	const struct ll_cli_command *cmd = find(words);
 	const char *none[LL_CLI_MAX_PARAMS] = { NULL };
-	struct ll_cli_req *req = (struct ll_cli_req *)&none;  /* sentinel */
+	struct ll_cli_req *req = (struct ll_cli_req *)&none; /* sentinel */
 	char *err = NULL;
 	size_t n = 0;
 
@@ -304,7 +306,8 @@ static void argv_refused(const char *words, const char *const *args,
 		n++;
 	g_assert_cmpint(ll_cli_req_from_argv(cmd, args, n,
 					     opts != NULL ? opts : none, &req,
-					     &err), <, 0);
+					     &err),
+			<, 0);
 	g_assert_true(req == (struct ll_cli_req *)&none);
 	g_assert_nonnull(err);
 	g_test_message("%s: %s", words, err);
@@ -340,9 +343,9 @@ static void test_argv_refused(void)
 		     NULL, "control character");
 	argv_refused("session type", (const char *[]){ ID, "\xff", NULL },
 		     NULL, "not valid UTF-8");
-	argv_refused("session snapshot", (const char *[]){ ID, "\xff.png",
-							  NULL },
-		     NULL, "not valid UTF-8");
+	argv_refused("session snapshot",
+		     (const char *[]){ ID, "\xff.png", NULL }, NULL,
+		     "not valid UTF-8");
 	argv_refused("session monitor",
 		     (const char *[]){ ID,
 				       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -362,7 +365,7 @@ static void test_argv_refused(void)
 /* What the holder refuses, with its sentence. */
 static void json_refused(const char *line, const char *sentence)
 {
-	struct ll_cli_req *req = (struct ll_cli_req *)&line;  /* sentinel */
+	struct ll_cli_req *req = (struct ll_cli_req *)&line; /* sentinel */
 	char *err = NULL;
 
 	g_assert_cmpint(ll_cli_req_from_json(line, strlen(line), &req, &err),
@@ -392,12 +395,14 @@ static void test_json_refused(void)
 	json_refused("{\"cmd\":\"click\",\"x\":1,\"z\":1}",
 		     "click takes only cmd, x, y, button");
 	json_refused("{\"cmd\":\"click\",\"x\":1}", "click needs Y");
-	json_refused("{\"cmd\":\"click\",\"x\":1,\"y\":65536}", "click needs Y");
+	json_refused("{\"cmd\":\"click\",\"x\":1,\"y\":65536}",
+		     "click needs Y");
 	json_refused("{\"cmd\":\"click\",\"x\":\"1\",\"y\":1}",
 		     "click needs X");
 	json_refused("{\"cmd\":\"click\",\"x\":1,\"y\":1,\"button\":0}",
 		     "click needs --button");
-	json_refused("{\"cmd\":\"wait\",\"timeout\":0}", "wait needs --timeout");
+	json_refused("{\"cmd\":\"wait\",\"timeout\":0}",
+		     "wait needs --timeout");
 	json_refused("{\"cmd\":\"wait\",\"timeout\":1.5}",
 		     "wait needs --timeout");
 	json_refused("{\"cmd\":\"snapshot\",\"path\":\"rel.png\"}",
@@ -426,11 +431,16 @@ static void test_answers(void)
 		const char *code;
 		int exit;
 	} codes[] = {
-		{ "usage", LL_EXIT_USAGE },    { "denied", LL_EXIT_DENIED },
-		{ "no_view", LL_EXIT_DENIED }, { "no_control", LL_EXIT_DENIED },
-		{ "no_files", LL_EXIT_DENIED }, { "timeout", LL_EXIT_TIMEOUT },
-		{ "ended", LL_EXIT_ENDED },    { "failed", LL_EXIT_ERROR },
-		{ "no_monitor", LL_EXIT_ERROR }, { "no_", LL_EXIT_ERROR },
+		{ "usage", LL_EXIT_USAGE },
+		{ "denied", LL_EXIT_DENIED },
+		{ "no_view", LL_EXIT_DENIED },
+		{ "no_control", LL_EXIT_DENIED },
+		{ "no_files", LL_EXIT_DENIED },
+		{ "timeout", LL_EXIT_TIMEOUT },
+		{ "ended", LL_EXIT_ENDED },
+		{ "failed", LL_EXIT_ERROR },
+		{ "no_monitor", LL_EXIT_ERROR },
+		{ "no_", LL_EXIT_ERROR },
 		{ "whatever", LL_EXIT_ERROR },
 	};
 	struct ll_cli_answer a;
@@ -499,7 +509,8 @@ static void test_lines(void)
 	g_string_truncate(b, 0);
 	/* a line of exactly max bytes is one */
 	g_assert_cmpint(ll_cli_line_feed(b, "0123456789abcdef\n", 17, 16,
-					 &len), ==, 1);
+					 &len),
+			==, 1);
 	g_assert_cmpuint(len, ==, 16);
 	g_string_free(b, TRUE);
 }

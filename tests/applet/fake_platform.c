@@ -26,7 +26,7 @@ static int f_open(const char *display, struct ll_platform **out)
 {
 	(void)display;
 	(void)out;
-	return LL_ERR_NOT_FOUND;  /* only through ll_fake_platform_new */
+	return LL_ERR_NOT_FOUND; /* only through ll_fake_platform_new */
 }
 
 static void f_free(struct ll_platform *p)
@@ -107,9 +107,9 @@ static int f_grab(struct ll_platform *p, const struct ll_capture_rect *rect,
 	x->frame++;
 	for (j = y0; j < y0 + h; j++)
 		for (i = x0; i < x0 + w; i++)
-			px[(size_t)j * x->w + i] =
-				((i + x->frame) & 0xff) << 16 |
-				(j & 0xff) << 8 | 0x40;
+			px[(size_t)j * x->w + i] = ((i + x->frame) & 0xff)
+							   << 16 |
+						   (j & 0xff) << 8 | 0x40;
 	return 0;
 }
 

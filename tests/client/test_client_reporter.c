@@ -117,8 +117,8 @@ static GPtrArray *audit_reasons(const char *id)
 	guint i;
 
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &text, NULL, "audit",
-				     "export", "--format", "jsonl", NULL), ==,
-			0);
+				     "export", "--format", "jsonl", NULL),
+			==, 0);
 	lines = g_strsplit(text, "\n", -1);
 	for (i = 0; lines[i] != NULL; i++) {
 		json_t *rec, *det;
@@ -129,21 +129,24 @@ static GPtrArray *audit_reasons(const char *id)
 		rec = json_loads(lines[i], 0, NULL);
 		g_assert_nonnull(rec);
 		/* The export is in the audit's order. */
-		g_assert_cmpint(json_integer_value(json_object_get(rec, "seq")),
+		g_assert_cmpint(json_integer_value(
+					json_object_get(rec, "seq")),
 				>, last_seq);
 		last_seq = json_integer_value(json_object_get(rec, "seq"));
 		det = json_object_get(rec, "detail");
 		if (g_strcmp0(json_string_value(json_object_get(rec, "action")),
 			      "session.event") != 0 ||
-		    g_strcmp0(json_string_value(json_object_get(
-				      rec, "session_id")), id) != 0) {
+		    g_strcmp0(json_string_value(
+				      json_object_get(rec, "session_id")),
+			      id) != 0) {
 			json_decref(rec);
 			continue;
 		}
-		g_assert_cmpstr(json_string_value(json_object_get(rec,
-								  "outcome")),
+		g_assert_cmpstr(json_string_value(
+					json_object_get(rec, "outcome")),
 				==, "ok");
-		g_assert_cmpstr(json_string_value(json_object_get(det, "side")),
+		g_assert_cmpstr(json_string_value(
+					json_object_get(det, "side")),
 				==, "applet");
 		reason = json_string_value(json_object_get(det, "reason"));
 		type = json_string_value(json_object_get(det, "type"));
@@ -190,9 +193,11 @@ static void test_order(void)
 
 		g_assert_cmpint(ll_reporter_send(rep, "consent",
 						 LL_CAP_VIEW | LL_CAP_CONTROL,
-						 c), ==, LL_OK);
+						 c),
+				==, LL_OK);
 		g_assert_cmpint(ll_reporter_send(rep, "revoke", LL_CAP_CONTROL,
-						 r), ==, LL_OK);
+						 r),
+				==, LL_OK);
 		g_ptr_array_add(sent, c);
 		g_ptr_array_add(sent, r);
 	}
@@ -262,9 +267,11 @@ static void test_bounded(void)
 	ro.on_failed = on_failed;
 	ro.user = &f;
 	g_assert_cmpint(ll_reporter_new(&o, "0123abcd", "not-a-ticket", &ro,
-					&rep, &e), ==, LL_OK);
+					&rep, &e),
+			==, LL_OK);
 	g_assert_cmpint(ll_reporter_send(rep, "consent", LL_CAP_VIEW,
-					 "event 0"), ==, LL_OK);
+					 "event 0"),
+			==, LL_OK);
 	/* The worker took it: its connection is here (and stays unread). */
 	p.fd = lfd;
 	p.events = POLLIN;
@@ -275,7 +282,8 @@ static void test_bounded(void)
 		g_autofree char *r = g_strdup_printf("event %u", i);
 
 		g_assert_cmpint(ll_reporter_send(rep, "revoke", LL_CAP_CONTROL,
-						 r), ==, LL_OK);
+						 r),
+				==, LL_OK);
 	}
 	g_assert_cmpint(ll_reporter_send(rep, "ended", 0, "event 5"), ==,
 			LL_ERR_TOO_LARGE);

@@ -22,11 +22,18 @@ static void test_url(void)
 	struct ll_client_url u = { 0 };
 	struct ll_client_error e;
 	static const char *const bad[] = {
-		"", "http://relay.example", "ftp://relay.example",
-		"https://", "https://relay.example/api/v1",
-		"https://relay.example/?x=1", "https://relay.example/#f",
-		"https://user:pw@relay.example", "https://relay.example:0",
-		"https://relay.example:65536", "relay.example", "https//x",
+		"",
+		"http://relay.example",
+		"ftp://relay.example",
+		"https://",
+		"https://relay.example/api/v1",
+		"https://relay.example/?x=1",
+		"https://relay.example/#f",
+		"https://user:pw@relay.example",
+		"https://relay.example:0",
+		"https://relay.example:65536",
+		"relay.example",
+		"https//x",
 		"https://relay.example:12ab",
 	};
 	size_t i;
@@ -172,8 +179,8 @@ static void test_curl_map(void)
 	 * 90 = CURLE_SSL_PINNEDPUBKEYNOTMATCH, 35 = CURLE_SSL_CONNECT_ERROR */
 	g_assert_cmpint(ll_client_curl_error(28, 0, "", "relay", "u", &e), ==,
 			LL_ERR_TIMEOUT);
-	g_assert_cmpint(ll_client_curl_error(60, 0, "x", "relay", "u", &e),
-			==, LL_ERR_TLS_VERIFY);
+	g_assert_cmpint(ll_client_curl_error(60, 0, "x", "relay", "u", &e), ==,
+			LL_ERR_TLS_VERIFY);
 	g_assert_cmpint(ll_client_curl_error(90, 0, "", "relay", "u", &e), ==,
 			LL_ERR_TLS_VERIFY);
 	g_assert_cmpint(ll_client_curl_error(35, 0, "", "relay", "u", &e), ==,
@@ -252,7 +259,8 @@ static void test_parse(void)
 					     "\"name\":\"Al\",\"org\":\"O\","
 					     "\"permissions\":[\"view\","
 					     "\"reports\"]},\"new\":1}"),
-					   &l, &e), ==, 0);
+					   &l, &e),
+			==, 0);
 	g_assert_cmpstr(l.token, ==, "tk");
 	g_assert_cmpint(l.expires_in, ==, 60);
 	g_assert_cmpuint(l.technician.caps, ==, LL_CAP_VIEW);
@@ -267,22 +275,25 @@ static void test_parse(void)
 	g_assert_nonnull(strstr(e.message, "\"token\""));
 	g_assert_true(l.token == sentinel);
 	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"a\",\"token\":"
-					     "\"b\"}"), &l, &e), ==,
-			LL_ERR_BAD_JSON);
+					     "\"b\"}"),
+					   &l, &e),
+			==, LL_ERR_BAD_JSON);
 	g_assert_cmpint(ll_api_parse_login(P("[]"), &l, &e), ==,
 			LL_ERR_SCHEMA);
 	g_assert_cmpint(ll_api_parse_login(P("{} x"), &l, &e), ==,
 			LL_ERR_BAD_JSON);
 	g_assert_cmpint(ll_api_parse_login(NULL, 0, &l, &e), ==,
 			LL_ERR_BAD_JSON);
-	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"a\\u0000b\"}"),
-					   &l, &e), ==, LL_ERR_BAD_JSON);
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"a\\u0000b\"}"), &l,
+					   &e),
+			==, LL_ERR_BAD_JSON);
 	big = g_malloc0(LL_API_MAX_RESPONSE + 2);
 	memset(big, ' ', LL_API_MAX_RESPONSE + 1);
 	big[0] = '{';
 	big[LL_API_MAX_RESPONSE] = '}';
 	g_assert_cmpint(ll_api_parse_login(big, LL_API_MAX_RESPONSE + 1, &l,
-					   &e), ==, LL_ERR_TOO_LARGE);
+					   &e),
+			==, LL_ERR_TOO_LARGE);
 	g_free(big);
 	g_assert_true(l.token == sentinel);
 
@@ -290,19 +301,22 @@ static void test_parse(void)
 	g_assert_cmpint(ll_api_parse_mfa_token(P("{\"error\":{\"code\":"
 						 "\"mfa_required\","
 						 "\"mfa_token\":\"m1\"}}"),
-					       &mt, &e), ==, 0);
+					       &mt, &e),
+			==, 0);
 	g_assert_cmpstr(mt, ==, "m1");
 	free(mt);
 	mt = (char *)sentinel;
 	g_assert_cmpint(ll_api_parse_mfa_token(P("{\"error\":\"x\"}"), &mt,
-					       &e), ==, LL_ERR_SCHEMA);
+					       &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_true(mt == sentinel);
 
 	memset(&p, 0, sizeof(p));
 	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
 					   "\"012345\",\"expires_at\":"
 					   "\"2026-01-02T03:04:05Z\","
-					   "\"ticket\":\"t\"}"), &p, &e),
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
 			==, 0);
 	g_assert_cmpstr(p.pin, ==, "012345");
 	g_assert_cmpint(p.expires_at_unix, >, 0);
@@ -310,13 +324,15 @@ static void test_parse(void)
 	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
 					   "\"01234x\",\"expires_at\":"
 					   "\"2026-01-02T03:04:05Z\","
-					   "\"ticket\":\"t\"}"), &p, &e), ==,
-			LL_ERR_SCHEMA);
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_nonnull(strstr(e.message, "\"pin\""));
 	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
 					   "\"012345\",\"expires_at\":"
 					   "\"yesterday\",\"ticket\":\"t\"}"),
-					 &p, &e), ==, LL_ERR_SCHEMA);
+					 &p, &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_nonnull(strstr(e.message, "\"expires_at\""));
 	g_assert_null(p.pin);
 
@@ -329,14 +345,16 @@ static void test_parse(void)
 						"\"expires_at\":"
 						"\"2026-01-02T03:24:05Z\","
 						"\"ended_at\":null}]}"),
-					      &sl, &e), ==, 0);
+					      &sl, &e),
+			==, 0);
 	g_assert_cmpuint(sl.n_sessions, ==, 1);
 	g_assert_cmpint(sl.sessions[0].ended_at, ==, 0);
 	ll_api_session_list_clear(&sl);
-	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":{}}"), &sl,
-					      &e), ==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":{}}"), &sl, &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":[1]}"), &sl,
-					      &e), ==, LL_ERR_SCHEMA);
+					      &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_cmpint(ll_api_parse_sessions(P("{\"sessions\":[{"
 						"\"session_id\":\"a\","
 						"\"state\":\"w\","
@@ -345,8 +363,9 @@ static void test_parse(void)
 						"\"expires_at\":"
 						"\"2026-01-02T03:24:05Z\","
 						"\"bytes_agent_to_applet\":-1}"
-						"]}"), &sl, &e), ==,
-			LL_ERR_SCHEMA);
+						"]}"),
+					      &sl, &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_null(sl.sessions);
 
 	memset(&d, 0, sizeof(d));
@@ -355,7 +374,8 @@ static void test_parse(void)
 					      ":{\"name\":\"N\",\"org\":\"O\"},"
 					      "\"capabilities\":[\"view\","
 					      "\"chat\"],\"stream_path\":"
-					      "\"/api/v1/stream\"}"), &d, &e),
+					      "\"/api/v1/stream\"}"),
+					    &d, &e),
 			==, 0);
 	g_assert_cmpuint(d.capabilities, ==, LL_CAP_VIEW | LL_CAP_CHAT);
 	ll_api_redeem_clear(&d);
@@ -364,10 +384,12 @@ static void test_parse(void)
 					      ":{\"name\":\"N\",\"org\":\"O\"},"
 					      "\"capabilities\":[],"
 					      "\"stream_path\":\"http://x\"}"),
-					    &d, &e), ==, LL_ERR_SCHEMA);
+					    &d, &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_nonnull(strstr(e.message, "\"stream_path\""));
 	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
-					      "\"ticket\":\"t\"}"), &d, &e),
+					      "\"ticket\":\"t\"}"),
+					    &d, &e),
 			==, LL_ERR_SCHEMA);
 	g_assert_nonnull(strstr(e.message, "\"technician\""));
 	g_assert_null(d.ticket);

@@ -37,8 +37,8 @@
 
 static GSubprocess *xvfb;
 static char display_name[32];
-static Display *tdpy;		/* the test's own client connection */
-static Window canvas;		/* full-screen window with the picture */
+static Display *tdpy; /* the test's own client connection */
+static Window canvas; /* full-screen window with the picture */
 static GC gc;
 static uint32_t expected[SCREEN_W * SCREEN_H]; /* 0x00RRGGBB */
 
@@ -212,8 +212,8 @@ static uint32_t rgb_of(const struct ll_capture_format *f, uint32_t px)
 	return r << 16 | g << 8 | b;
 }
 
-static uint32_t fb_pixel(const struct ll_capture_format *f,
-			 const uint8_t *fb, uint32_t x, uint32_t y)
+static uint32_t fb_pixel(const struct ll_capture_format *f, const uint8_t *fb,
+			 uint32_t x, uint32_t y)
 {
 	uint32_t px;
 
@@ -230,13 +230,14 @@ static size_t compare_picture(const struct ll_capture_format *f,
 
 	for (y = 0; y < f->height; y++) {
 		for (x = 0; x < f->width; x++) {
-			uint32_t want = expected[(size_t)(y + oy) * SCREEN_W +
-						 x + ox];
+			uint32_t want =
+				expected[(size_t)(y + oy) * SCREEN_W + x + ox];
 
 			if (fb_pixel(f, fb, x, y) != want) {
 				if (bad == 0)
 					g_test_message("first diff at %u,%u: "
-						       "%06x != %06x", x, y,
+						       "%06x != %06x",
+						       x, y,
 						       fb_pixel(f, fb, x, y),
 						       want);
 				bad++;
@@ -342,8 +343,8 @@ static void test_format(void)
 	/* Argument checks with their specific codes. */
 	g_assert_cmpint(ll_platform_get_format(p, NULL), ==,
 			LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_platform_open("wayland-someday", display_name,
-					 &p), ==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_platform_open("wayland-someday", display_name, &p),
+			==, LL_ERR_NOT_FOUND);
 	ll_platform_free(p);
 	ll_platform_free(NULL);
 }
@@ -431,8 +432,8 @@ static void test_xgetimage_fallback(void)
 	g_assert_cmpint(ll_platform_grab(shm, &r, a, f1.size), ==, 0);
 	g_assert_cmpint(ll_platform_grab(plain, &r, b, f2.size), ==, 0);
 	g_assert_cmpmem(a, f1.size, b, f2.size);
-	g_assert_cmphex(fb_pixel(&f1, a, 100, 400), ==, expected[400 * SCREEN_W
-								 + 100]);
+	g_assert_cmphex(fb_pixel(&f1, a, 100, 400), ==,
+			expected[400 * SCREEN_W + 100]);
 	g_free(a);
 	g_free(b);
 	ll_platform_free(plain);
@@ -464,7 +465,8 @@ static void test_damage(void)
 	fill(800, 600, 20, 10, 0xee1122);
 	XSync(tdpy, False);
 	g_assert_cmpuint(wait_backend(p, LL_PLATFORM_EV_DAMAGE) &
-			 LL_PLATFORM_EV_DAMAGE, !=, 0);
+				 LL_PLATFORM_EV_DAMAGE,
+			 !=, 0);
 	g_assert_cmpint(ll_platform_damage(p, rects, 16, &n), ==, 0);
 	g_assert_cmpuint(n, >=, 1);
 	for (i = 0; i < n; i++) {
@@ -509,8 +511,8 @@ static void test_damage(void)
 	draw_picture();
 }
 
-static const struct ll_platform_monitor *
-find_monitor(const struct ll_platform_monitor *m, size_t n, const char *name)
+static const struct ll_platform_monitor *find_monitor(
+	const struct ll_platform_monitor *m, size_t n, const char *name)
 {
 	size_t i;
 
@@ -561,7 +563,8 @@ static void test_monitors(void)
 	XRRFreeMonitors(vm);
 	XSync(tdpy, False);
 	g_assert_cmpuint(wait_backend(p, LL_PLATFORM_EV_GEOMETRY) &
-			 LL_PLATFORM_EV_GEOMETRY, !=, 0);
+				 LL_PLATFORM_EV_GEOMETRY,
+			 !=, 0);
 
 	g_assert_cmpint(ll_platform_monitors(p, &mons, &n), ==, 0);
 	m = find_monitor(mons, n, "LL-TEST");
@@ -588,7 +591,8 @@ static void test_monitors(void)
 	fill(450, 320, 100, 100, 0x33cc99);
 	XSync(tdpy, False);
 	g_assert_cmpuint(wait_backend(p, LL_PLATFORM_EV_DAMAGE) &
-			 LL_PLATFORM_EV_DAMAGE, !=, 0);
+				 LL_PLATFORM_EV_DAMAGE,
+			 !=, 0);
 	g_assert_cmpint(ll_platform_damage(p, rects, 16, &n), ==, 0);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_cmpuint(rects[0].x, ==, 350);
@@ -620,7 +624,8 @@ static void test_monitors(void)
 	XRRDeleteMonitor(tdpy, DefaultRootWindow(tdpy), name);
 	XSync(tdpy, False);
 	g_assert_cmpuint(wait_backend(p, LL_PLATFORM_EV_GEOMETRY) &
-			 LL_PLATFORM_EV_GEOMETRY, !=, 0);
+				 LL_PLATFORM_EV_GEOMETRY,
+			 !=, 0);
 	g_assert_cmpint(ll_platform_get_format(p, &f), ==, 0);
 	g_assert_cmpuint(f.width, ==, SCREEN_W);
 	g_assert_cmpuint(f.height, ==, SCREEN_H);
@@ -654,7 +659,8 @@ static void test_cursor(void)
 	XDefineCursor(tdpy, canvas, watch);
 	XSync(tdpy, False);
 	g_assert_cmpuint(wait_backend(p, LL_PLATFORM_EV_CURSOR) &
-			 LL_PLATFORM_EV_CURSOR, !=, 0);
+				 LL_PLATFORM_EV_CURSOR,
+			 !=, 0);
 	g_assert_cmpint(ll_platform_cursor(p, &c2), ==, 0);
 	g_assert_cmpuint(c2->serial, !=, c1->serial);
 	g_assert_cmpint(ll_platform_cursor(p, NULL), ==, LL_ERR_INVALID_ARG);
@@ -708,7 +714,8 @@ static gpointer err_worker_run(gpointer data)
 			ll_capture_cursor_free(c);
 		g_assert_cmpint(ll_platform_damage(w->p, rects, 4, &n), ==, 0);
 		/* bound to a spare keycode: XChangeKeyboardMapping + sync */
-		g_assert_cmpint(ll_platform_key(w->p, 0x010003b1, true), ==, 0);
+		g_assert_cmpint(ll_platform_key(w->p, 0x010003b1, true), ==,
+				0);
 		g_assert_cmpint(ll_platform_key(w->p, 0x010003b1, false), ==,
 				0);
 		g_atomic_int_inc(&w->rounds);
@@ -792,8 +799,16 @@ static void test_input(void)
 	const long mask = KeyPressMask | KeyReleaseMask | ButtonPressMask |
 			  ButtonReleaseMask | PointerMotionMask;
 	static const KeySym keys[] = {
-		XK_a, XK_A, XK_1, XK_exclam, XK_Return, XK_space,
-		XK_eacute, XK_Cyrillic_zhe, XK_Cyrillic_ZHE, XK_EuroSign,
+		XK_a,
+		XK_A,
+		XK_1,
+		XK_exclam,
+		XK_Return,
+		XK_space,
+		XK_eacute,
+		XK_Cyrillic_zhe,
+		XK_Cyrillic_ZHE,
+		XK_EuroSign,
 		0x100263a, /* U+263A as a Unicode keysym */
 		XK_eacute, /* again: the spare keycode is reused */
 	};
@@ -817,7 +832,8 @@ static void test_input(void)
 
 	for (b = 1; b <= 5; b++) {
 		g_assert_cmpint(ll_platform_pointer_button(p, b, true), ==, 0);
-		g_assert_cmpint(ll_platform_pointer_button(p, b, false), ==, 0);
+		g_assert_cmpint(ll_platform_pointer_button(p, b, false), ==,
+				0);
 		g_assert_true(wait_event(win, ButtonPress, &e));
 		g_assert_cmpuint(e.xbutton.button, ==, b);
 		g_assert_cmpint(e.xbutton.x, ==, 50);

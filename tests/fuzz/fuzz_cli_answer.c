@@ -125,9 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_dumpf(a.body, devnull, JSON_COMPACT);
 	} else {
 		if (a.exit < LL_EXIT_ERROR || a.exit > LL_EXIT_AUTH ||
-		    a.code == NULL || a.code[0] == '\0' ||
-		    a.message == NULL || a.message[0] == '\0' ||
-		    a.body != NULL)
+		    a.code == NULL || a.code[0] == '\0' || a.message == NULL ||
+		    a.message[0] == '\0' || a.body != NULL)
 			abort();
 	}
 	ll_cli_answer_clear(&a);

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ll_api_session_list sl;
 	struct ll_api_redeem d;
 	const char *body;
-	char *mt = (char *)data;  /* a sentinel: untouched on failure */
+	char *mt = (char *)data; /* a sentinel: untouched on failure */
 	size_t len, i;
 	int r;
 

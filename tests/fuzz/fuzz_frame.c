@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_roundtrip(const uint8_t *wire, int n,
 			    const struct ll_frame *f)
 {
-	struct ll_buf *b =
-		ll_buf_new(LL_FRAME_HEADER_LEN + LL_FRAME_MAX_PAYLOAD);
+	struct ll_buf *b = ll_buf_new(LL_FRAME_HEADER_LEN +
+				      LL_FRAME_MAX_PAYLOAD);
 	int r;
 
 	if (b == NULL)
@@ -38,7 +38,7 @@ static void check_roundtrip(const uint8_t *wire, int n,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t caps[] = {0, LL_FRAME_MIN_PAYLOAD, 4096};
+	static const uint32_t caps[] = { 0, LL_FRAME_MIN_PAYLOAD, 4096 };
 	struct ll_frame f;
 	size_t off = 0;
 	uint32_t cap;

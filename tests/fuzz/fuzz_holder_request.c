@@ -51,14 +51,15 @@ static void check_req(const struct ll_cli_req *req)
 	const struct ll_cli_value *v;
 	size_t i;
 
-	if (cmd < ll_cli_commands || cmd >= ll_cli_commands + ll_cli_n_commands)
+	if (cmd < ll_cli_commands ||
+	    cmd >= ll_cli_commands + ll_cli_n_commands)
 		abort();
 	for (i = 0; i < n_params(cmd); i++) {
 		p = cmd->params[i];
 		v = &req->v[i];
 		if (!v->set) {
 			if (p->name[0] != '-' && p->type != LL_CLI_SESSION)
-				abort();  /* a positional left out */
+				abort(); /* a positional left out */
 			if (p->type == LL_CLI_INT && v->num != p->def)
 				abort();
 			continue;
@@ -128,7 +129,7 @@ static void check_read_back(const struct ll_cli_req *a)
 		va = &a->v[i];
 		vb = &b->v[i];
 		if (cmd->params[i]->type == LL_CLI_SESSION)
-			continue;  /* names the socket, never sent */
+			continue; /* names the socket, never sent */
 		if (va->set != vb->set || va->num != vb->num ||
 		    va->caps != vb->caps)
 			abort();
@@ -149,7 +150,7 @@ static void check_read_back(const struct ll_cli_req *a)
 static void holder_side(size_t piece, const uint8_t *data, size_t size)
 {
 	GString *in = g_string_new(NULL);
-	struct ll_cli_req *req = (struct ll_cli_req *)&in;  /* sentinel */
+	struct ll_cli_req *req = (struct ll_cli_req *)&in; /* sentinel */
 	char *err = NULL;
 	size_t off = 0, n, len = 0;
 	int r = 0;
@@ -160,7 +161,7 @@ static void holder_side(size_t piece, const uint8_t *data, size_t size)
 				     &len);
 		off += n;
 		if (in->len > LL_CLI_REQUEST_MAX + 1)
-			abort();  /* the reader holds no more than its bound */
+			abort(); /* the reader holds no more than its bound */
 	}
 	if (r == 1) {
 		if (len > LL_CLI_REQUEST_MAX || len >= in->len ||
@@ -187,7 +188,7 @@ static void command_line_side(const struct ll_cli_command *cmd,
 			      const uint8_t *data, size_t size)
 {
 	const char *opts[LL_CLI_MAX_PARAMS] = { NULL };
-	struct ll_cli_req *req = (struct ll_cli_req *)&opts;  /* sentinel */
+	struct ll_cli_req *req = (struct ll_cli_req *)&opts; /* sentinel */
 	GPtrArray *args = g_ptr_array_new();
 	char *text = g_malloc(size + 1), *w, *eq, *err = NULL;
 	size_t i, off = 0, nlen;

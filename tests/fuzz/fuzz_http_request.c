@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)n;
 		if (complete) {
 			r = ll_http_req_parser_take(p);
-			if (r == NULL || r->method == NULL || r->path == NULL ||
-			    r->body_len > lim.max_body ||
+			if (r == NULL || r->method == NULL ||
+			    r->path == NULL || r->body_len > lim.max_body ||
 			    strlen(r->target) > lim.max_url ||
 			    r->n_headers > lim.max_headers)
 				abort();
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)ll_http_request_header(r, "Host");
 			if (r->upgrade) {
 				ll_http_request_free(r);
-				break;  /* the rest is the stream */
+				break; /* the rest is the stream */
 			}
 			ll_http_request_free(r);
 		} else if ((size_t)n < len) {

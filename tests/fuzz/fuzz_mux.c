@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n == 0) {
 			if (off + avail >= size)
 				break;
-			avail = avail + step < size - off ? avail + step :
-							    size - off;
+			avail = avail + step < size - off ? avail + step
+							  : size - off;
 			continue;
 		}
 		if ((size_t)n > avail)
@@ -51,16 +51,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		avail = step < size - off ? step : size - off;
 		switch (ev.type) {
 		case LL_MUX_EV_DATA:
-			if (ev.u.data.len == 0 ||
-			    ev.u.data.data < data ||
+			if (ev.u.data.len == 0 || ev.u.data.data < data ||
 			    ev.u.data.data + ev.u.data.len > data + size)
 				abort();
 			/* Echo a little, use all of it. */
 			(void)ll_mux_send(m, ev.channel, ev.u.data.data,
-					  ev.u.data.len > 16 ? 16 :
-							       ev.u.data.len,
+					  ev.u.data.len > 16 ? 16
+							     : ev.u.data.len,
 					  &taken);
-			if (ll_mux_consume(m, ev.channel, ev.u.data.len) != 0 &&
+			if (ll_mux_consume(m, ev.channel, ev.u.data.len) !=
+				    0 &&
 			    !ll_mux_dead(m))
 				abort();
 			break;

@@ -30,29 +30,33 @@ struct side {
 	size_t len;
 };
 
-static const uint8_t client_opening[] = {
-	'R', 'F', 'B', ' ', '0', '0', '3', '.', '0', '0', '8', '\n',
-	1,                      /* security None */
-	1,                      /* ClientInit: shared */
-	0, 0, 0, 0,             /* SetPixelFormat */
-	32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0,
-	2, 0, 0, 14,            /* SetEncodings, 14 */
-	0, 0, 0, 16,            /* ZRLE */
-	0, 0, 0, 7,             /* Tight: rewritten */
-	0, 0, 0, 1,             /* CopyRect */
-	0, 0, 0, 0,             /* Raw */
-	0xff, 0xff, 0xff, 0x11, /* Cursor */
-	0xff, 0xff, 0xff, 0x10, /* XCursor */
-	0, 0, 0, 5,             /* Hextile: rewritten */
-	0xff, 0xff, 0xff, 0x21, /* DesktopSize */
-	0xff, 0xff, 0xfe, 0xcc, /* ExtendedDesktopSize */
-	0x57, 0x4d, 0x56, 0x69, /* WMVi: rewritten */
-	0xff, 0xff, 0xff, 0x20, /* LastRect */
-	0xff, 0xff, 0xff, 0x18, /* PointerPos */
-	0xff, 0xff, 0xfe, 0xff, /* PointerChange */
-	0xff, 0xfe, 0x00, 0x01, /* SupportedMessages: rewritten */
-	3, 0, 0, 0, 0, 0, 0x20, 0, 0x20, 0, /* FramebufferUpdateRequest */
-};
+static const uint8_t
+	client_opening
+		[] = {
+			'R',  'F',  'B',  ' ',  '0',  '0', '3',
+			'.',  '0',  '0',  '8',  '\n', 1, /* security None */
+			1,                   /* ClientInit: shared */
+			0,    0,    0,    0, /* SetPixelFormat */
+			32,   24,   0,    1,    0,    255, 0,
+			255,  0,    255,  16,   8,    0,   0,
+			0,    0,    2,    0,    0,    14, /* SetEncodings, 14 */
+			0,    0,    0,    16,             /* ZRLE */
+			0,    0,    0,    7,    /* Tight: rewritten */
+			0,    0,    0,    1,    /* CopyRect */
+			0,    0,    0,    0,    /* Raw */
+			0xff, 0xff, 0xff, 0x11, /* Cursor */
+			0xff, 0xff, 0xff, 0x10, /* XCursor */
+			0,    0,    0,    5,    /* Hextile: rewritten */
+			0xff, 0xff, 0xff, 0x21, /* DesktopSize */
+			0xff, 0xff, 0xfe, 0xcc, /* ExtendedDesktopSize */
+			0x57, 0x4d, 0x56, 0x69, /* WMVi: rewritten */
+			0xff, 0xff, 0xff, 0x20, /* LastRect */
+			0xff, 0xff, 0xff, 0x18, /* PointerPos */
+			0xff, 0xff, 0xfe, 0xff, /* PointerChange */
+			0xff, 0xfe, 0x00, 0x01, /* SupportedMessages: rewritten */
+			3,    0,    0,    0,    0,    0,   0x20,
+			0,    0x20, 0, /* FramebufferUpdateRequest */
+		};
 
 /* One piece through one direction; false once the filter refused. */
 static bool feed(struct ll_rfb_filter *f, struct side *sd, bool server,

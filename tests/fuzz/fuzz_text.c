@@ -23,9 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool hidden(gunichar c)
 {
 	static const gunichar ranges[][2] = {
-		{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad },
-		{ 0x061c, 0x061c }, { 0x180e, 0x180e }, { 0x200b, 0x200f },
-		{ 0x2028, 0x202e }, { 0x2060, 0x206f }, { 0xfeff, 0xfeff },
+		{ 0x0000, 0x001f }, { 0x007f, 0x009f },   { 0x00ad, 0x00ad },
+		{ 0x061c, 0x061c }, { 0x180e, 0x180e },   { 0x200b, 0x200f },
+		{ 0x2028, 0x202e }, { 0x2060, 0x206f },   { 0xfeff, 0xfeff },
 		{ 0xfff9, 0xfffb }, { 0xe0000, 0xe007f },
 	};
 	size_t i;
@@ -92,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (outlen < need &&
 		    outlen + (size_t)(g_utf8_next_char(full + outlen) -
-				      (full + outlen)) < cap)
+				      (full + outlen)) <
+			    cap)
 			abort();
 	}
 

@@ -160,8 +160,7 @@ static int spawn_wait(char **argv, const char *stdin_text,
 	g_assert_cmpint(err_fd, >=, 0);
 	if (!g_spawn_async_with_fds(NULL, argv, NULL,
 				    G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-				    NULL, &pid, in_fd, out_fd, err_fd,
-				    &error))
+				    NULL, &pid, in_fd, out_fd, err_fd, &error))
 		g_error("spawn %s: %s", argv[0], error->message);
 	close(in_fd);
 	close(out_fd);
@@ -219,19 +218,17 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 	r->n_cmds++;
 	opath = g_strdup_printf("%s/cmd-%d.out", r->dir, r->n_cmds);
 	epath = g_strdup_printf("%s/cmd-%d.err", r->dir, r->n_cmds);
-	st = spawn_wait((char **)argv->pdata, stdin_text, opath, epath,
-			60000);
+	st = spawn_wait((char **)argv->pdata, stdin_text, opath, epath, 60000);
 	g_assert_true(g_file_get_contents(opath, &otext, NULL, NULL));
 	g_assert_true(g_file_get_contents(epath, &etext, NULL, NULL));
 
 	/* Everything the relay prints is a log the canary reads. */
 	entry = g_string_new("$ lifeline-relay");
 	for (i = 1; argv->pdata[i] != NULL; i++)
-		g_string_append_printf(entry, " %s",
-				       (char *)argv->pdata[i]);
+		g_string_append_printf(entry, " %s", (char *)argv->pdata[i]);
 	g_string_append_printf(entry,
-			       "\n[exit %d]\n[stdout]\n%s\n[stderr]\n%s\n",
-			       st, otext, etext);
+			       "\n[exit %d]\n[stdout]\n%s\n[stderr]\n%s\n", st,
+			       otext, etext);
 	logs = logs_dir();
 	logname = g_strdup_printf("%s-admin.log", r->name);
 	admin_log = g_build_filename(logs, logname, NULL);
@@ -265,14 +262,28 @@ void lh_tech_add(struct lh_relay *r, const char *user, const char *password,
 
 static void make_ca(struct lh_relay *r, const char *cert, const char *key)
 {
-	char *argv[] = {
-		"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-		"ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-		(char *)key, "-out", (char *)cert, "-days", "365", "-sha256",
-		"-subj", "/O=Lifeline tests/CN=Lifeline Test CA", "-addext",
-		"basicConstraints=critical,CA:TRUE", "-addext",
-		"keyUsage=critical,keyCertSign,cRLSign", NULL
-	};
+	char *argv[] = { "openssl",
+			 "req",
+			 "-x509",
+			 "-newkey",
+			 "ec",
+			 "-pkeyopt",
+			 "ec_paramgen_curve:prime256v1",
+			 "-nodes",
+			 "-keyout",
+			 (char *)key,
+			 "-out",
+			 (char *)cert,
+			 "-days",
+			 "365",
+			 "-sha256",
+			 "-subj",
+			 "/O=Lifeline tests/CN=Lifeline Test CA",
+			 "-addext",
+			 "basicConstraints=critical,CA:TRUE",
+			 "-addext",
+			 "keyUsage=critical,keyCertSign,cRLSign",
+			 NULL };
 	g_autofree char *path = g_find_program_in_path("openssl");
 
 	g_assert_nonnull(path);
@@ -315,21 +326,31 @@ void lh_make_leaf(struct lh_relay *r, const char *cert_path,
 	g_assert_true(g_file_set_contents(ext, ext_text, -1, NULL));
 	serial = g_strdup_printf("0x%08x%08x", g_random_int(), g_random_int());
 	{
-		char *argv[] = {
-			openssl, "req", "-new", "-newkey", "ec", "-pkeyopt",
-			"ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-			(char *)key_path, "-out", csr, "-subj",
-			"/O=Lifeline tests/CN=localhost", NULL
-		};
+		char *argv[] = { openssl,
+				 "req",
+				 "-new",
+				 "-newkey",
+				 "ec",
+				 "-pkeyopt",
+				 "ec_paramgen_curve:prime256v1",
+				 "-nodes",
+				 "-keyout",
+				 (char *)key_path,
+				 "-out",
+				 csr,
+				 "-subj",
+				 "/O=Lifeline tests/CN=localhost",
+				 NULL };
 		run_ok(r, argv);
 	}
 	{
-		char *argv[] = {
-			openssl, "x509", "-req", "-in", csr, "-CA", ca_cert,
-			"-CAkey", ca_key, "-set_serial", serial, "-days",
-			"365", "-sha256", "-extfile", ext, "-out",
-			(char *)cert_path, NULL
-		};
+		char *argv[] = { openssl,       "x509",    "-req",
+				 "-in",         csr,       "-CA",
+				 ca_cert,       "-CAkey",  ca_key,
+				 "-set_serial", serial,    "-days",
+				 "365",         "-sha256", "-extfile",
+				 ext,           "-out",    (char *)cert_path,
+				 NULL };
 		run_ok(r, argv);
 	}
 	g_chmod(key_path, 0600);
@@ -460,10 +481,15 @@ void lh_relay_start(struct lh_relay *r)
 	g_autofree char *logs = logs_dir();
 	g_autofree char *fname = NULL;
 	GError *error = NULL;
-	char *argv[] = {
-		(char *)g_getenv("LL_RELAY_BIN"), "serve", "--state-dir",
-		r->state_dir, "--listen", "127.0.0.1:0", NULL, NULL, NULL
-	};
+	char *argv[] = { (char *)g_getenv("LL_RELAY_BIN"),
+			 "serve",
+			 "--state-dir",
+			 r->state_dir,
+			 "--listen",
+			 "127.0.0.1:0",
+			 NULL,
+			 NULL,
+			 NULL };
 	int64_t deadline;
 	int log_fd, in_fd;
 
@@ -473,8 +499,8 @@ void lh_relay_start(struct lh_relay *r)
 	 * lh_relay_clock_advance() moves it. */
 	if (r->clock_file == NULL) {
 		r->clock_file = g_build_filename(r->dir, "clock", NULL);
-		g_assert_true(g_file_set_contents(r->clock_file, "0\n", -1,
-						  NULL));
+		g_assert_true(
+			g_file_set_contents(r->clock_file, "0\n", -1, NULL));
 	}
 	argv[6] = "--test-clock-file";
 	argv[7] = r->clock_file;
@@ -502,7 +528,8 @@ void lh_relay_start(struct lh_relay *r)
 		if (parse_port(log, &r->port))
 			break;
 		if (!lh_relay_alive(r))
-			g_error("relay exited before listening; log:\n%s", log);
+			g_error("relay exited before listening; log:\n%s",
+				log);
 		if (lh_now_ms() > deadline)
 			g_error("relay did not log its port; log:\n%s", log);
 		g_usleep(20 * 1000);
@@ -577,8 +604,8 @@ bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds)
 	text = g_strdup_printf("%" G_GINT64_FORMAT "\n", r->clock_offset);
 	/* by rename: the relay never reads half a number */
 	g_assert_true(g_file_set_contents(r->clock_file, text, -1, NULL));
-	g_test_message("relay %s: wall clock now %" G_GINT64_FORMAT
-		       " s ahead", r->name, r->clock_offset);
+	g_test_message("relay %s: wall clock now %" G_GINT64_FORMAT " s ahead",
+		       r->name, r->clock_offset);
 	return true;
 }
 
@@ -601,9 +628,9 @@ int lh_relay_stop(struct lh_relay *r, int timeout_ms)
 	if (st != 0) {
 		g_autofree char *log = lh_relay_log(r);
 
-		g_test_message("relay %s stop: %d; log tail:\n%s", r->name,
-			       st, log + (strlen(log) > 4000 ?
-					  strlen(log) - 4000 : 0));
+		g_test_message("relay %s stop: %d; log tail:\n%s", r->name, st,
+			       log + (strlen(log) > 4000 ? strlen(log) - 4000
+							 : 0));
 	}
 	return st;
 }
@@ -967,8 +994,8 @@ void lh_assert_error(const struct lh_resp *r, int status, const char *code)
 {
 	json_t *e, *msg;
 
-	bool status_ok = status != 0 ? r->status == status :
-				       r->status >= 400 && r->status < 500;
+	bool status_ok = status != 0 ? r->status == status
+				     : r->status >= 400 && r->status < 500;
 
 	if (!status_ok || lh_resp_error_code(r) == NULL ||
 	    strcmp(lh_resp_error_code(r), code) != 0)
@@ -1026,7 +1053,8 @@ int lh_read_response(struct lh_conn *c, int timeout_ms, struct lh_resp **out)
 		want = 0;
 	else if (cl != NULL)
 		want = g_ascii_strtoull(cl, NULL, 10);
-	else if (conn_hdr != NULL && g_ascii_strcasecmp(conn_hdr, "close") == 0)
+	else if (conn_hdr != NULL &&
+		 g_ascii_strcasecmp(conn_hdr, "close") == 0)
 		until_close = true;
 	g_assert_cmpuint(want, <=, 16 * LH_MIB);
 
@@ -1053,8 +1081,8 @@ int lh_read_response(struct lh_conn *c, int timeout_ms, struct lh_resp **out)
 	return LL_OK;
 }
 
-int lh_raw_try(struct lh_conn *c, const void *req, size_t len,
-	       int timeout_ms, struct lh_resp **out)
+int lh_raw_try(struct lh_conn *c, const void *req, size_t len, int timeout_ms,
+	       struct lh_resp **out)
 {
 	int rv;
 
@@ -1063,15 +1091,15 @@ int lh_raw_try(struct lh_conn *c, const void *req, size_t len,
 	return lh_read_response(c, timeout_ms, out);
 }
 
-int lh_do_try(struct lh_relay *r, const struct lh_req *q,
-	      struct lh_resp **out)
+int lh_do_try(struct lh_relay *r, const struct lh_req *q, struct lh_resp **out)
 {
 	GString *s = g_string_new(NULL);
 	struct lh_conn *c = q->conn;
 	char errbuf[256] = "";
 	int rv;
 
-	g_string_append_printf(s, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+	g_string_append_printf(s,
+			       "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
 			       "User-Agent: lifeline-itest\r\n"
 			       "Accept: application/json\r\n",
 			       q->method, q->path, r->port);
@@ -1079,7 +1107,8 @@ int lh_do_try(struct lh_relay *r, const struct lh_req *q,
 		g_string_append_printf(s, "Authorization: Bearer %s\r\n",
 				       q->bearer);
 	if (q->body != NULL)
-		g_string_append_printf(s, "Content-Type: application/json\r\n"
+		g_string_append_printf(s,
+				       "Content-Type: application/json\r\n"
 				       "Content-Length: %zu\r\n",
 				       strlen(q->body));
 	else if (strcmp(q->method, "POST") == 0 ||
@@ -1146,7 +1175,8 @@ struct lh_resp *lh_post(struct lh_relay *r, const char *path,
 struct lh_resp *lh_delete(struct lh_relay *r, const char *path,
 			  const char *bearer)
 {
-	struct lh_req q = { .method = "DELETE", .path = path,
+	struct lh_req q = { .method = "DELETE",
+			    .path = path,
 			    .bearer = bearer };
 
 	return lh_do(r, &q);
@@ -1171,10 +1201,10 @@ char *lh_login(struct lh_relay *r, const char *user, const char *password)
 	token = g_strdup(lh_resp_str(resp, "token"));
 	lh_secret("token", token);
 	g_assert_cmpuint(strlen(token), >=, 43); /* 256 bits, base64url */
-	g_assert_true(json_is_integer(json_object_get(resp->json,
-						      "expires_in")));
-	g_assert_cmpint(json_integer_value(json_object_get(resp->json,
-							   "expires_in")),
+	g_assert_true(
+		json_is_integer(json_object_get(resp->json, "expires_in")));
+	g_assert_cmpint(json_integer_value(
+				json_object_get(resp->json, "expires_in")),
 			>, 0);
 	tech = json_object_get(resp->json, "technician");
 	g_assert_true(json_is_object(tech));
@@ -1188,8 +1218,7 @@ char *lh_login(struct lh_relay *r, const char *user, const char *password)
 void lh_pin_new(struct lh_relay *r, const char *token, const char *lock,
 		struct lh_pin *out)
 {
-	json_t *body = lock ? json_pack("{ss}", "lock", lock) :
-			      json_object();
+	json_t *body = lock ? json_pack("{ss}", "lock", lock) : json_object();
 	struct lh_resp *resp = lh_post(r, "/api/v1/sessions", token, body);
 	const char *pin;
 	size_t i;
@@ -1240,8 +1269,8 @@ char *lh_redeem(struct lh_relay *r, const char *pin,
 	tech = json_object_get(resp->json, "technician");
 	g_assert_true(json_is_string(json_object_get(tech, "name")));
 	g_assert_true(json_is_string(json_object_get(tech, "org")));
-	g_assert_true(json_is_array(json_object_get(resp->json,
-						    "capabilities")));
+	g_assert_true(
+		json_is_array(json_object_get(resp->json, "capabilities")));
 	g_assert_cmpstr(lh_resp_str(resp, "stream_path"), ==,
 			"/api/v1/stream");
 	lh_resp_free(resp);
@@ -1435,13 +1464,14 @@ static gpointer end_thread(gpointer data)
 			} else {
 				g_snprintf(e->err, sizeof(e->err),
 					   "write after %" G_GUINT64_FORMAT
-					   " bytes: %s", sent,
-					   ll_strerror(rv));
+					   " bytes: %s",
+					   sent, ll_strerror(rv));
 				goto out;
 			}
 		}
-		for (int rounds = 0; recvd < e->recv_total && !paused &&
-				    rounds < 16; rounds++) {
+		for (int rounds = 0;
+		     recvd < e->recv_total && !paused && rounds < 16;
+		     rounds++) {
 			n = 0;
 			rv = ll_tls_conn_read(e->c->tls, rbuf, LH_CHUNK, &n);
 			if (rv == LL_OK && n > 0) {
@@ -1463,9 +1493,10 @@ static gpointer end_thread(gpointer data)
 			} else {
 				g_snprintf(e->err, sizeof(e->err),
 					   "read after %" G_GUINT64_FORMAT
-					   " bytes: %s", recvd,
-					   rv == LL_OK ? "closed" :
-					   ll_strerror(rv));
+					   " bytes: %s",
+					   recvd,
+					   rv == LL_OK ? "closed"
+						       : ll_strerror(rv));
 				goto out;
 			}
 			break;
@@ -1478,8 +1509,8 @@ static gpointer end_thread(gpointer data)
 		if (lh_now_ms() - last_progress > stall_ms) {
 			g_snprintf(e->err, sizeof(e->err),
 				   "stalled at sent %" G_GUINT64_FORMAT
-				   " received %" G_GUINT64_FORMAT, sent,
-				   recvd);
+				   " received %" G_GUINT64_FORMAT,
+				   sent, recvd);
 			goto out;
 		}
 		if (events == 0) {

@@ -46,11 +46,11 @@ int64_t lh_env_int(const char *name, int64_t def);
 /* ---- the relay under test ---- */
 struct lh_relay {
 	char *name;
-	char *dir;            /* LL_TEST_TMPDIR/NAME */
-	char *state_dir;      /* dir/state */
-	char *ca_cert;        /* dir/ca.pem: the only trust anchor */
+	char *dir;       /* LL_TEST_TMPDIR/NAME */
+	char *state_dir; /* dir/state */
+	char *ca_cert;   /* dir/ca.pem: the only trust anchor */
 	char *ca_key;
-	char *cert_file;      /* dir/leaf.pem, named in relay.conf */
+	char *cert_file; /* dir/leaf.pem, named in relay.conf */
 	char *key_file;
 	char *conf_extra;     /* extra [relay] lines */
 	char *log_path;       /* log of the current serve process */
@@ -125,7 +125,7 @@ int64_t lh_relay_hwm_kib(struct lh_relay *r);
 struct lh_conn {
 	struct ll_tls_conn *tls;
 	int fd;
-	uint8_t *rbuf;        /* bytes read but not yet handed out */
+	uint8_t *rbuf; /* bytes read but not yet handed out */
 	size_t rlen, rcap;
 };
 
@@ -159,9 +159,9 @@ int lh_fd_wait_closed(int fd, int timeout_ms, size_t *nbytes_seen);
 struct lh_resp {
 	int status;
 	struct ll_http_response *head;
-	char *body;           /* NUL-terminated */
+	char *body; /* NUL-terminated */
 	size_t body_len;
-	json_t *json;         /* when the body parsed as JSON */
+	json_t *json; /* when the body parsed as JSON */
 };
 void lh_resp_free(struct lh_resp *r);
 const char *lh_resp_header(const struct lh_resp *r, const char *name);
@@ -174,11 +174,10 @@ void lh_assert_error(const struct lh_resp *r, int status, const char *code);
 const char *lh_resp_str(const struct lh_resp *r, const char *key);
 
 /* Reads one response (head, then Content-Length body) from c. */
-int lh_read_response(struct lh_conn *c, int timeout_ms,
-		     struct lh_resp **out);
+int lh_read_response(struct lh_conn *c, int timeout_ms, struct lh_resp **out);
 /* Sends raw request bytes on c and reads one response. */
-int lh_raw_try(struct lh_conn *c, const void *req, size_t len,
-	       int timeout_ms, struct lh_resp **out);
+int lh_raw_try(struct lh_conn *c, const void *req, size_t len, int timeout_ms,
+	       struct lh_resp **out);
 
 struct lh_req {
 	const char *method;
@@ -257,7 +256,7 @@ struct lh_end {
 	atomic_uint_least64_t recvd;
 	char sent_sha[65];
 	char recv_sha[65];
-	char err[256];        /* empty on success */
+	char err[256]; /* empty on success */
 	GThread *thread;
 };
 void lh_end_start(struct lh_end *e, struct lh_conn *c, uint64_t send_total,

@@ -42,22 +42,24 @@ static void test_disable(void)
 
 	t0 = lh_now_ms();
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "technician",
-				     "disable", "carol", NULL), ==, 0);
+				     "disable", "carol", NULL),
+			==, 0);
 	/* The running relay ends carol's live session on its own. */
 	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
 	ta = lh_now_ms() - t0;
 	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
 	tb = lh_now_ms() - t0;
-	g_test_message("streams closed %" G_GINT64_FORMAT " / %"
-		       G_GINT64_FORMAT " ms after disable", ta, tb);
+	g_test_message("streams closed %" G_GINT64_FORMAT
+		       " / %" G_GINT64_FORMAT " ms after disable",
+		       ta, tb);
 	g_assert_cmpint(MAX(ta, tb), <=, 2500);
 
 	/* Her token no longer works, for anything. */
 	r = lh_get(relay, "/api/v1/sessions", tok);
 	g_assert_true(r->status == 401 || r->status == 403);
 	g_assert_true(g_strcmp0(lh_resp_error_code(r), "account_disabled") ==
-		      0 || g_strcmp0(lh_resp_error_code(r), "unauthorized") ==
-		      0);
+			      0 ||
+		      g_strcmp0(lh_resp_error_code(r), "unauthorized") == 0);
 	lh_resp_free(r);
 	r = lh_post(relay, "/api/v1/sessions", tok, NULL);
 	g_assert_true(r->status == 401 || r->status == 403);
@@ -77,7 +79,8 @@ static void test_disable(void)
 
 	/* Enabled again, she logs in afresh. */
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
-				     "enable", "carol", NULL), ==, 0);
+				     "enable", "carol", NULL),
+			==, 0);
 	g_free(lh_login(relay, "carol", LH_CANARY_PASSWORD));
 
 	lh_conn_free(a);
@@ -160,8 +163,8 @@ static void test_sighup_reload(void)
 	q.conn = keep;
 
 	/* Replace the files relay.conf names, then SIGHUP. */
-	g_assert_true(g_file_get_contents(relay->cert_file, &old_text, NULL,
-					  NULL));
+	g_assert_true(
+		g_file_get_contents(relay->cert_file, &old_text, NULL, NULL));
 	g_assert_cmpint(g_rename(new_key, relay->key_file), ==, 0);
 	g_assert_cmpint(g_rename(new_cert, relay->cert_file), ==, 0);
 	n_loaded = lh_relay_log_count(relay, loaded);
@@ -182,8 +185,8 @@ static void test_sighup_reload(void)
 	g_assert_true(g_file_set_contents(relay->cert_file,
 					  "-----BEGIN CERTIFICATE-----\n"
 					  "bm90IGEgY2VydGlmaWNhdGU=\n"
-					  "-----END CERTIFICATE-----\n", -1,
-					  NULL));
+					  "-----END CERTIFICATE-----\n",
+					  -1, NULL));
 	n_refused = lh_relay_log_count(relay, refused);
 	n_loaded = lh_relay_log_count(relay, loaded);
 	lh_relay_signal(relay, SIGHUP);
@@ -229,7 +232,8 @@ static void test_sigterm(void)
 	/* A stream waiting for its peer and an idle keep-alive one. */
 	lh_session_new(relay, sigterm_token, &s2);
 	g_assert_cmpint(lh_stream_begin_try(relay, s2.pin.agent_ticket,
-					    &waiting), ==, LL_OK);
+					    &waiting),
+			==, LL_OK);
 	keep = lh_connect(relay, NULL);
 	sigterm_session = g_strdup(s.pin.session_id);
 
@@ -265,14 +269,17 @@ static void test_restart(void)
 	/* Tokens live in the store: still good after a restart. */
 	r = lh_get(relay, "/api/v1/sessions", sigterm_token);
 	g_assert_cmpint(r->status, ==, 200);
-	json_array_foreach(json_object_get(r->json, "sessions"), i, sess) {
-		if (g_strcmp0(json_string_value(json_object_get(sess,
-				"session_id")), sigterm_session) != 0)
+	json_array_foreach(json_object_get(r->json, "sessions"), i, sess)
+	{
+		if (g_strcmp0(json_string_value(
+				      json_object_get(sess, "session_id")),
+			      sigterm_session) != 0)
 			continue;
 		found = true;
 		/* The session cut by the shutdown is over, not live. */
-		g_assert_cmpstr(json_string_value(json_object_get(sess,
-				"state")), ==, "ended");
+		g_assert_cmpstr(json_string_value(
+					json_object_get(sess, "state")),
+				==, "ended");
 	}
 	g_assert_true(found);
 	lh_resp_free(r);

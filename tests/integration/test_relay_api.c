@@ -144,16 +144,18 @@ static json_t *find_session(json_t *list, const char *id)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(json_object_get(list, "sessions"), i, s) {
-		if (g_strcmp0(json_string_value(json_object_get(s,
-				"session_id")), id) == 0)
+	json_array_foreach(json_object_get(list, "sessions"), i, s)
+	{
+		if (g_strcmp0(json_string_value(
+				      json_object_get(s, "session_id")),
+			      id) == 0)
 			return s;
 	}
 	return NULL;
 }
 
-static const char *session_state(const char *token, const char *id,
-				 char *buf, size_t len)
+static const char *session_state(const char *token, const char *id, char *buf,
+				 size_t len)
 {
 	struct lh_resp *r = lh_get(relay, "/api/v1/sessions", token);
 	json_t *s;
@@ -179,8 +181,8 @@ static void test_pin_issue_redeem(void)
 	lh_pin_new(relay, alice(), "any", &q);
 	g_assert_cmpstr(p.pin, !=, q.pin);
 	g_assert_cmpstr(p.session_id, !=, q.session_id);
-	g_assert_cmpstr(session_state(alice(), p.session_id, st,
-				      sizeof(st)), ==, "waiting");
+	g_assert_cmpstr(session_state(alice(), p.session_id, st, sizeof(st)),
+			==, "waiting");
 
 	ticket = lh_redeem(relay, p.pin, p.session_id);
 	g_assert_cmpstr(ticket, !=, p.agent_ticket);
@@ -215,8 +217,7 @@ static void test_pin_wrong(void)
 
 	lh_pin_new(relay, alice(), NULL, &p);
 	/* A neighbour of a live PIN is still wrong. */
-	g_snprintf(wrong, sizeof(wrong), "%06d",
-		   (atoi(p.pin) + 1) % 1000000);
+	g_snprintf(wrong, sizeof(wrong), "%06d", (atoi(p.pin) + 1) % 1000000);
 	lh_secret("pin", wrong);
 	r = redeem(wrong);
 	lh_assert_error(r, 0, "pin_invalid");
@@ -273,8 +274,8 @@ static void test_pin_expired(void)
 	r = redeem(p.pin);
 	lh_assert_error(r, 0, "pin_expired");
 	lh_resp_free(r);
-	g_assert_cmpstr(session_state(alice(), p.session_id, st,
-				      sizeof(st)), ==, "expired");
+	g_assert_cmpstr(session_state(alice(), p.session_id, st, sizeof(st)),
+			==, "expired");
 	lh_pin_clear(&p);
 }
 
@@ -296,11 +297,11 @@ static void test_session_rights(void)
 	lh_resp_free(r);
 	r = lh_delete(relay, path, bob);
 	g_assert_true(r->status == 403 || r->status == 404);
-	lh_assert_error(r, r->status, r->status == 403 ? "forbidden" :
-							 "not_found");
+	lh_assert_error(r, r->status,
+			r->status == 403 ? "forbidden" : "not_found");
 	lh_resp_free(r);
-	g_assert_cmpstr(session_state(alice(), p.session_id, st,
-				      sizeof(st)), ==, "waiting");
+	g_assert_cmpstr(session_state(alice(), p.session_id, st, sizeof(st)),
+			==, "waiting");
 
 	r = lh_delete(relay,
 		      "/api/v1/sessions/00000000000000000000000000000000",
@@ -315,8 +316,8 @@ static void test_session_rights(void)
 	r = lh_delete(relay, path, alice());
 	g_assert_cmpint(r->status, ==, 204);
 	lh_resp_free(r);
-	g_assert_cmpstr(session_state(alice(), p.session_id, st,
-				      sizeof(st)), ==, "ended");
+	g_assert_cmpstr(session_state(alice(), p.session_id, st, sizeof(st)),
+			==, "ended");
 	/* An ended session's PIN no longer redeems. */
 	r = redeem(p.pin);
 	g_assert_cmpint(r->status, >=, 400);
@@ -333,10 +334,9 @@ static void test_events(void)
 	struct lh_resp *r;
 
 	lh_session_new(relay, alice(), &s);
-	path = g_strdup_printf("/api/v1/sessions/%s/events",
-			       s.pin.session_id);
-	ev = json_pack("{ss s[ss]}", "type", "consent", "capabilities",
-		       "view", "control");
+	path = g_strdup_printf("/api/v1/sessions/%s/events", s.pin.session_id);
+	ev = json_pack("{ss s[ss]}", "type", "consent", "capabilities", "view",
+		       "control");
 	r = lh_post(relay, path, s.applet_ticket, ev);
 	g_assert_cmpint(r->status, ==, 204);
 	lh_resp_free(r);
@@ -442,10 +442,14 @@ static void test_method_not_allowed(void)
 static void test_routes(void)
 {
 	static const char *const unknown[] = {
-		"/api/v1/sessions/", "/api/v1/login/", "/api/v1//login",
+		"/api/v1/sessions/",
+		"/api/v1/login/",
+		"/api/v1//login",
 		"/api/v1/sessions/00000000000000000000000000000000/other",
 		"/api/v1/sessions/00000000000000000000000000000000/events/",
-		"/api/v1/pins", "/api/v2/login", "/api/v1/LOGIN",
+		"/api/v1/pins",
+		"/api/v2/login",
+		"/api/v1/LOGIN",
 	};
 	struct lh_resp *r;
 	size_t i;
@@ -507,8 +511,8 @@ static void test_metrics(void)
 
 	m1 = lh_get(relay, "/metrics", NULL);
 	g_assert_cmpint(m1->status, ==, 200);
-	g_assert_nonnull(strstr(lh_resp_header(m1, "Content-Type"),
-				"text/plain"));
+	g_assert_nonnull(
+		strstr(lh_resp_header(m1, "Content-Type"), "text/plain"));
 	g_assert_nonnull(strstr(m1->body, "# TYPE "));
 	req1 = lh_metric_sum(m1->body, "request", NULL);
 	ref1 = lh_metric_sum(m1->body, "unauthorized", NULL);

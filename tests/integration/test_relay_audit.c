@@ -27,8 +27,8 @@ static int count_records(const char *action, const char *outcome)
 	guint i;
 
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "audit",
-				     "export", "--format", "jsonl", NULL), ==,
-			0);
+				     "export", "--format", "jsonl", NULL),
+			==, 0);
 	lines = g_strsplit(out, "\n", -1);
 	for (i = 0; lines[i] != NULL; i++) {
 		json_t *rec;
@@ -88,8 +88,7 @@ static void test_workload(void)
 	lh_pair_open(relay, &s, &a, &b);
 	evpath = g_strdup_printf("/api/v1/sessions/%s/events",
 				 s.pin.session_id);
-	ev = json_pack("{ss s[s]}", "type", "consent", "capabilities",
-		       "view");
+	ev = json_pack("{ss s[s]}", "type", "consent", "capabilities", "view");
 	r = lh_post(relay, evpath, s.applet_ticket, ev);
 	g_assert_cmpint(r->status, ==, 204);
 	lh_resp_free(r);
@@ -142,8 +141,8 @@ static void test_verify_intact(void)
 
 	/* The export, kept as a log: the canary greps it for secrets. */
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "audit",
-				     "export", "--format", "jsonl", NULL), ==,
-			0);
+				     "export", "--format", "jsonl", NULL),
+			==, 0);
 	lines = g_strsplit(out, "\n", -1);
 	for (i = 0; lines[i] != NULL; i++)
 		if (lines[i][0] != '\0')
@@ -156,8 +155,8 @@ static void test_verify_intact(void)
 	g_assert_null(strstr(out, token));
 
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &csv, NULL, "audit",
-				     "export", "--format", "csv", NULL), ==,
-			0);
+				     "export", "--format", "csv", NULL),
+			==, 0);
 	g_assert_cmpuint(strlen(csv), >, 0);
 	g_assert_null(strstr(csv, token));
 }
@@ -190,8 +189,8 @@ static char *copy_state(const char *name)
 
 struct audit_table {
 	char *table;
-	char *column;       /* a text column that is part of the record */
-	char *seq_column;   /* "seq" or similar; NULL = rowid */
+	char *column;     /* a text column that is part of the record */
+	char *seq_column; /* "seq" or similar; NULL = rowid */
 };
 
 static void audit_table_clear(struct audit_table *t)
@@ -204,19 +203,22 @@ static void audit_table_clear(struct audit_table *t)
 static void find_audit_table(sqlite3 *db, struct audit_table *t)
 {
 	sqlite3_stmt *st = NULL;
-	static const char *const prefer[] = {
-		"outcome", "action", "actor", "detail", "detail_json",
-		"source_ip", NULL
-	};
+	static const char *const prefer[] = { "outcome",     "action",
+					      "actor",       "detail",
+					      "detail_json", "source_ip",
+					      NULL };
 	GPtrArray *cols = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *sql = NULL;
 	int i;
 	guint j;
 
-	g_assert_cmpint(sqlite3_prepare_v2(db,
-		"SELECT name FROM sqlite_master WHERE type = 'table' AND "
-		"name LIKE '%audit%' ORDER BY length(name) LIMIT 1",
-		-1, &st, NULL), ==, SQLITE_OK);
+	g_assert_cmpint(
+		sqlite3_prepare_v2(
+			db,
+			"SELECT name FROM sqlite_master WHERE type = 'table' AND "
+			"name LIKE '%audit%' ORDER BY length(name) LIMIT 1",
+			-1, &st, NULL),
+		==, SQLITE_OK);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	t->table = g_strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
@@ -253,17 +255,22 @@ static int drop_triggers(sqlite3 *db, const char *table)
 	int n;
 	guint i;
 
-	g_assert_cmpint(sqlite3_prepare_v2(db,
-		"SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-		"tbl_name = ?1", -1, &st, NULL), ==, SQLITE_OK);
+	g_assert_cmpint(
+		sqlite3_prepare_v2(
+			db,
+			"SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+			"tbl_name = ?1",
+			-1, &st, NULL),
+		==, SQLITE_OK);
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		g_ptr_array_add(names,
+		g_ptr_array_add(
+			names,
 			g_strdup((const char *)sqlite3_column_text(st, 0)));
 	sqlite3_finalize(st);
 	for (i = 0; i < names->len; i++) {
-		g_autofree char *sql = g_strdup_printf("DROP TRIGGER \"%s\"",
-			(char *)names->pdata[i]);
+		g_autofree char *sql = g_strdup_printf(
+			"DROP TRIGGER \"%s\"", (char *)names->pdata[i]);
 
 		exec_sql(db, sql);
 	}
@@ -289,7 +296,8 @@ static int verify_dir(const char *state_dir, char **all)
 static bool names_record(const char *text, int64_t seq)
 {
 	g_autofree char *pat = g_strdup_printf("(^|[^0-9])%" G_GINT64_FORMAT
-					       "([^0-9]|$)", seq);
+					       "([^0-9]|$)",
+					       seq);
 
 	return g_regex_match_simple(pat, text, G_REGEX_MULTILINE, 0);
 }
@@ -332,8 +340,9 @@ static void tamper(const char *name, bool delete_row)
 	g_free(sql);
 
 	if (delete_row)
-		sql = g_strdup_printf("DELETE FROM \"%s\" WHERE rowid = %"
-				      G_GINT64_FORMAT, t.table, rowid);
+		sql = g_strdup_printf(
+			"DELETE FROM \"%s\" WHERE rowid = %" G_GINT64_FORMAT,
+			t.table, rowid);
 	else
 		sql = g_strdup_printf("UPDATE \"%s\" SET \"%s\" = 'ok-ish' "
 				      "WHERE rowid = %" G_GINT64_FORMAT,
@@ -342,8 +351,8 @@ static void tamper(const char *name, bool delete_row)
 	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	n_trig = drop_triggers(db, t.table);
 	g_test_message("%s: table %s column %s, record %" G_GINT64_FORMAT
-		       "; %d trigger(s) dropped; first try %s", name, t.table,
-		       t.column, seq, n_trig,
+		       "; %d trigger(s) dropped; first try %s",
+		       name, t.table, t.column, seq, n_trig,
 		       rc == SQLITE_OK ? "succeeded" : "refused");
 	if (n_trig > 0)
 		g_assert_cmpint(rc, !=, SQLITE_OK);

@@ -187,7 +187,8 @@ static void test_abuse_while_transferring(void)
 
 	after = atomic_load(&ea.recvd) + atomic_load(&eb.recvd);
 	g_test_message("paired session moved %" G_GUINT64_FORMAT
-		       " KiB during the abuse", (after - before) / 1024);
+		       " KiB during the abuse",
+		       (after - before) / 1024);
 	/* The session was alive and moving while the relay was abused. */
 	g_assert_cmpuint(before, <, 2 * n);
 	g_assert_cmpuint(after, >, before);
@@ -251,8 +252,9 @@ static struct lh_resp *post_from(const char *src, const char *path,
 				 json_t *body)
 {
 	g_autofree char *text = json_dumps(body, JSON_COMPACT);
-	struct lh_req q = { .method = "POST", .path = path, .body = text,
-			    .src_ip = src };
+	struct lh_req q = {
+		.method = "POST", .path = path, .body = text, .src_ip = src
+	};
 
 	return lh_do(relay, &q);
 }
@@ -339,8 +341,7 @@ static void test_metrics_refusals(void)
 	struct lh_resp *m = lh_get(relay, "/metrics", NULL);
 
 	/* The refusals above are counted by code. */
-	g_assert_cmpfloat(lh_metric_sum(m->body, "rate_limited", NULL), >=,
-			  4);
+	g_assert_cmpfloat(lh_metric_sum(m->body, "rate_limited", NULL), >=, 4);
 	g_assert_cmpfloat(lh_metric_sum(m->body, "payload_too_large", NULL),
 			  >=, 2);
 	lh_resp_free(m);

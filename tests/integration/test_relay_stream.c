@@ -32,11 +32,15 @@ static void test_pair_big(void)
 	lh_pair_ping(a, b);
 
 	l = lh_get(relay, "/api/v1/sessions", token);
-	json_array_foreach(json_object_get(l->json, "sessions"), i, sess) {
-		if (g_strcmp0(json_string_value(json_object_get(sess,
-				"session_id")), s.pin.session_id) == 0)
-			g_assert_cmpstr(json_string_value(json_object_get(
-					sess, "state")), ==, "connected");
+	json_array_foreach(json_object_get(l->json, "sessions"), i, sess)
+	{
+		if (g_strcmp0(json_string_value(
+				      json_object_get(sess, "session_id")),
+			      s.pin.session_id) == 0)
+			g_assert_cmpstr(json_string_value(
+						json_object_get(sess,
+								"state")),
+					==, "connected");
 	}
 	lh_resp_free(l);
 
@@ -52,8 +56,10 @@ static void test_pair_big(void)
 	ok_a = lh_end_join(&ea);
 	ok_b = lh_end_join(&eb);
 	ms = MAX(lh_now_ms() - t0, 1);
-	g_test_message("%" G_GUINT64_FORMAT " MiB each way in %" G_GINT64_FORMAT
-		       " ms (%.1f MiB/s total)", n / LH_MIB, ms,
+	g_test_message("%" G_GUINT64_FORMAT
+		       " MiB each way in %" G_GINT64_FORMAT
+		       " ms (%.1f MiB/s total)",
+		       n / LH_MIB, ms,
 		       2.0 * (double)n / LH_MIB * 1000.0 / (double)ms);
 	if (!ok_a || !ok_b)
 		g_error("transfer failed: agent end: %s; applet end: %s",
@@ -103,7 +109,8 @@ static void test_third_stream(void)
 	r = stream_try(s.applet_ticket);
 	lh_assert_error(r, 409, "conflict");
 	lh_resp_free(r);
-	lh_secret("ticket", "bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
+	lh_secret("ticket",
+		  "bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	r = stream_try("bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
@@ -196,10 +203,10 @@ static void test_slow_reader(void)
 	sent_at_stall_end = atomic_load(&ew.sent);
 	hwm = lh_relay_hwm_kib(relay);
 	g_test_message("slow reader: base RSS %" G_GINT64_FORMAT
-		       " KiB, max %" G_GINT64_FORMAT " KiB, HWM %"
-		       G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
-		       " KiB; writer got %" G_GUINT64_FORMAT " KiB out (%"
-		       G_GUINT64_FORMAT " KiB at half time)",
+		       " KiB, max %" G_GINT64_FORMAT
+		       " KiB, HWM %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+		       " KiB; writer got %" G_GUINT64_FORMAT
+		       " KiB out (%" G_GUINT64_FORMAT " KiB at half time)",
 		       base_rss, max_rss, base_hwm, hwm,
 		       sent_at_stall_end / 1024, sent_mid / 1024);
 	/* Back-pressure: the writer was held up, not absorbed. */
@@ -212,13 +219,14 @@ static void test_slow_reader(void)
 
 	atomic_store(&er.paused, false);
 	if (!lh_end_join(&ew) || !lh_end_join(&er))
-		g_error("slow reader transfer: writer: %s; reader: %s",
-			ew.err, er.err);
+		g_error("slow reader transfer: writer: %s; reader: %s", ew.err,
+			er.err);
 	g_assert_cmpstr(ew.sent_sha, ==, er.recv_sha);
 	rss = lh_relay_rss_kib(relay);
 	hwm = lh_relay_hwm_kib(relay);
-	g_test_message("after drain: RSS %" G_GINT64_FORMAT " KiB, HWM %"
-		       G_GINT64_FORMAT " KiB", rss, hwm);
+	g_test_message("after drain: RSS %" G_GINT64_FORMAT
+		       " KiB, HWM %" G_GINT64_FORMAT " KiB",
+		       rss, hwm);
 	g_assert_cmpint(hwm, <, MAX(base_hwm, base_rss + bound_kib));
 
 	lh_pair_ping(a, b);
@@ -246,7 +254,8 @@ static void test_delete_closes_both(void)
 	g_assert_cmpint(lh_conn_wait_closed(a, 2000), ==, LL_OK);
 	g_assert_cmpint(lh_conn_wait_closed(b, 2000), ==, LL_OK);
 	g_test_message("both streams closed %" G_GINT64_FORMAT
-		       " ms after DELETE", lh_now_ms() - t0);
+		       " ms after DELETE",
+		       lh_now_ms() - t0);
 	lh_conn_free(a);
 	lh_conn_free(b);
 	lh_session_clear(&s);
@@ -319,11 +328,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/stream/pair-100mib-each-way", test_pair_big);
 	g_test_add_func("/stream/slow-reader", test_slow_reader);
 	g_test_add_func("/stream/many-pairs", test_many_pairs);
-	g_test_add_func("/stream/delete-closes-both",
-			test_delete_closes_both);
+	g_test_add_func("/stream/delete-closes-both", test_delete_closes_both);
 	g_test_add_func("/stream/peer-leaves", test_peer_leaves);
-	g_test_add_func("/stream/stop-and-audit-verify",
-			test_stop_and_verify);
+	g_test_add_func("/stream/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(token);
 	lh_relay_free(relay);

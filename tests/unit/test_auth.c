@@ -156,8 +156,10 @@ static void test_weak_params(void)
 	};
 	size_t i;
 
-	g_assert_cmpint(ll_password_verify(weak_m, "pw"), ==, LL_ERR_MALFORMED);
-	g_assert_cmpint(ll_password_verify(weak_t, "pw"), ==, LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_password_verify(weak_m, "pw"), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_password_verify(weak_t, "pw"), ==,
+			LL_ERR_MALFORMED);
 	g_assert_cmpint(ll_password_verify(short_hash, "pw"), ==,
 			LL_ERR_MALFORMED);
 	g_assert_cmpint(ll_password_verify(short_salt, "pw"), ==,

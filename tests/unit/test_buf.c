@@ -27,8 +27,8 @@ static void test_put_get_ints(void)
 	uint32_t u32 = 0;
 	uint64_t u64 = 0;
 	static const uint8_t wire[] = {
-		0xab, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef,
-		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		0xab, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 0x01,
+		0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
 	};
 
 	g_assert_cmpint(ll_buf_put_u8(b, 0xab), ==, LL_OK);
@@ -90,7 +90,8 @@ static void test_truncated_gets(void)
 	for (n = 1; n < 8; n++) {
 		ll_buf_reset(b);
 		g_assert_cmpint(ll_buf_put(b, "\x01\x02\x03\x04\x05\x06\x07",
-					   n), ==, LL_OK);
+					   n),
+				==, LL_OK);
 		if (n < 2) {
 			g_assert_cmpint(ll_buf_get_u16(b, &u16), ==,
 					LL_ERR_TRUNCATED);
@@ -109,8 +110,8 @@ static void test_truncated_gets(void)
 		g_assert_cmpuint(out[0], ==, 0x5a);
 		/* Nothing was consumed. */
 		g_assert_cmpuint(ll_buf_len(b), ==, n);
-		g_assert_cmpmem(ll_buf_data(b), n, "\x01\x02\x03\x04\x05\x06\x07",
-				n);
+		g_assert_cmpmem(ll_buf_data(b), n,
+				"\x01\x02\x03\x04\x05\x06\x07", n);
 		g_assert_cmpint(ll_buf_get_bytes(b, out, n), ==, LL_OK);
 		g_assert_cmpmem(out, n, "\x01\x02\x03\x04\x05\x06\x07", n);
 	}
@@ -172,7 +173,10 @@ static void test_cap(void)
 	g_assert_cmpint(ll_buf_consume(b, 3), ==, LL_OK);
 	g_assert_cmpuint(ll_buf_room(b), ==, 3);
 	g_assert_cmpint(ll_buf_put(b, "9ab", 3), ==, LL_OK);
-	g_assert_cmpmem(ll_buf_data(b), ll_buf_len(b), "45678" "9ab", 8);
+	g_assert_cmpmem(ll_buf_data(b), ll_buf_len(b),
+			"45678"
+			"9ab",
+			8);
 	g_assert_cmpint(ll_buf_put_u8(b, 'c'), ==, LL_ERR_TOO_LARGE);
 	ll_buf_free(b);
 
@@ -202,7 +206,8 @@ static void test_grow_and_compact(void)
 
 	for (i = 0; i < 100; i++) {
 		memset(chunk, (int)i, sizeof(chunk));
-		g_assert_cmpint(ll_buf_put(b, chunk, sizeof(chunk)), ==, LL_OK);
+		g_assert_cmpint(ll_buf_put(b, chunk, sizeof(chunk)), ==,
+				LL_OK);
 	}
 	g_assert_cmpuint(ll_buf_len(b), ==, 100000);
 	g_assert_cmpint(ll_buf_put_u8(b, 0), ==, LL_ERR_TOO_LARGE);
@@ -213,7 +218,8 @@ static void test_grow_and_compact(void)
 		for (j = 0; j < sizeof(out); j++)
 			g_assert_cmpuint(out[j], ==, (uint8_t)(i % 100));
 		memset(chunk, (int)(i % 100), sizeof(chunk));
-		g_assert_cmpint(ll_buf_put(b, chunk, sizeof(chunk)), ==, LL_OK);
+		g_assert_cmpint(ll_buf_put(b, chunk, sizeof(chunk)), ==,
+				LL_OK);
 	}
 	g_assert_cmpuint(ll_buf_len(b), ==, 100000);
 	ll_buf_free(b);
@@ -274,8 +280,8 @@ static void test_reset(void)
 static void test_view(void)
 {
 	static const uint8_t wire[] = {
-		0x7f, 0xfe, 0xdc, 0x01, 0x02, 0x03, 0x04,
-		1, 2, 3, 4, 5, 6, 7, 8, 'h', 'i', '!',
+		0x7f, 0xfe, 0xdc, 0x01, 0x02, 0x03, 0x04, 1,   2,
+		3,    4,    5,    6,    7,    8,    'h',  'i', '!',
 	};
 	struct ll_buf_view v;
 	uint8_t u8, out[4];

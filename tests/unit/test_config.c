@@ -31,7 +31,8 @@ static void load_fails_len(const char *text, size_t len, const char *msg)
 	char err[256] = "";
 
 	g_assert_cmpint(ll_config_load_data(text, len, "t.conf", &cfg, err,
-					    sizeof(err)), ==, LL_ERR_CONFIG);
+					    sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_true(cfg == SENTINEL);
 	g_assert_cmpstr(err, ==, msg);
 }
@@ -43,23 +44,22 @@ static void load_fails(const char *text, const char *msg)
 
 static void test_basic(void)
 {
-	struct ll_config *cfg = load_ok(
-		"# Lifeline relay\n"
-		"; another comment style\n"
-		"   # indented comment\n"
-		"\n"
-		"[relay]\n"
-		"listen = 127.0.0.1:8443\n"
-		"  pin_lifetime=1200  \n"
-		"\tempty =\n"
-		"url = https://x/?a=b#frag\n"
-		"name.with-dots_and-dash = ok\n"
-		"\n"
-		"[store]\n"
-		"path = /var/lib/lifeline/store.db\n"
-		"greeting = Grüß Gott\n"
-		"crlf = yes\r\n"
-		"last = no newline at end");
+	struct ll_config *cfg = load_ok("# Lifeline relay\n"
+					"; another comment style\n"
+					"   # indented comment\n"
+					"\n"
+					"[relay]\n"
+					"listen = 127.0.0.1:8443\n"
+					"  pin_lifetime=1200  \n"
+					"\tempty =\n"
+					"url = https://x/?a=b#frag\n"
+					"name.with-dots_and-dash = ok\n"
+					"\n"
+					"[store]\n"
+					"path = /var/lib/lifeline/store.db\n"
+					"greeting = Grüß Gott\n"
+					"crlf = yes\r\n"
+					"last = no newline at end");
 
 	g_assert_cmpstr(ll_config_get(cfg, "relay", "listen"), ==,
 			"127.0.0.1:8443");
@@ -101,7 +101,8 @@ static void test_empty_inputs(void)
 	ll_config_free(cfg);
 	/* Group headers without keys are fine; so is a NULL name. */
 	g_assert_cmpint(ll_config_load_data("[a]\n[b]\n", 8, NULL, &cfg, NULL,
-					    0), ==, LL_OK);
+					    0),
+			==, LL_OK);
 	ll_config_free(cfg);
 	g_assert_cmpint(ll_config_load_data("x", 1, "e", NULL, NULL, 0), ==,
 			LL_ERR_INVALID_ARG);
@@ -226,39 +227,40 @@ static void test_errbuf_handling(void)
 
 	/* Truncated message, still NUL-terminated. */
 	g_assert_cmpint(ll_config_load_data("x = 1", 5, "t.conf", &cfg, small,
-					    sizeof(small)), ==, LL_ERR_CONFIG);
+					    sizeof(small)),
+			==, LL_ERR_CONFIG);
 	g_assert_cmpstr(small, ==, "t.conf:");
 	/* No errbuf at all. */
 	g_assert_cmpint(ll_config_load_data("x = 1", 5, "t.conf", &cfg, NULL,
-					    0), ==, LL_ERR_CONFIG);
+					    0),
+			==, LL_ERR_CONFIG);
 	g_assert_true(cfg == SENTINEL);
 }
 
-static const char typed_text[] =
-	"[t]\n"
-	"port = 8443\n"
-	"neg = -5\n"
-	"plus = +7\n"
-	"zero = 0\n"
-	"big = 9223372036854775807\n"
-	"huge = 9223372036854775808\n"
-	"tiny = -9223372036854775809\n"
-	"word = twelve\n"
-	"trail = 12a\n"
-	"hex = 0x10\n"
-	"exp = 1e3\n"
-	"space = 1 2\n"
-	"empty =\n"
-	"sign = -\n"
-	"yes1 = true\n"
-	"yes2 = YES\n"
-	"yes3 = on\n"
-	"yes4 = 1\n"
-	"no1 = False\n"
-	"no2 = no\n"
-	"no3 = off\n"
-	"no4 = 0\n"
-	"maybe = maybe\n";
+static const char typed_text[] = "[t]\n"
+				 "port = 8443\n"
+				 "neg = -5\n"
+				 "plus = +7\n"
+				 "zero = 0\n"
+				 "big = 9223372036854775807\n"
+				 "huge = 9223372036854775808\n"
+				 "tiny = -9223372036854775809\n"
+				 "word = twelve\n"
+				 "trail = 12a\n"
+				 "hex = 0x10\n"
+				 "exp = 1e3\n"
+				 "space = 1 2\n"
+				 "empty =\n"
+				 "sign = -\n"
+				 "yes1 = true\n"
+				 "yes2 = YES\n"
+				 "yes3 = on\n"
+				 "yes4 = 1\n"
+				 "no1 = False\n"
+				 "no2 = no\n"
+				 "no3 = off\n"
+				 "no4 = 0\n"
+				 "maybe = maybe\n";
 
 static void test_get_int(void)
 {
@@ -267,21 +269,25 @@ static void test_get_int(void)
 		const char *key;
 		int line;
 	} bad[] = {
-		{ "word", 9 }, { "trail", 10 }, { "hex", 11 }, { "exp", 12 },
-		{ "space", 13 }, { "empty", 14 }, { "sign", 15 },
+		{ "word", 9 },  { "trail", 10 }, { "hex", 11 },
+		{ "exp", 12 },  { "space", 13 }, { "empty", 14 },
+		{ "sign", 15 },
 	};
 	char err[256], want[256];
 	int64_t v = 0;
 	size_t i;
 
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "port", 1, 65535, 0, &v,
-					  err, sizeof(err)), ==, LL_OK);
+					  err, sizeof(err)),
+			==, LL_OK);
 	g_assert_cmpint(v, ==, 8443);
-	g_assert_cmpint(ll_config_get_int(cfg, "t", "neg", -10, 10, 0, &v,
-					  err, sizeof(err)), ==, LL_OK);
+	g_assert_cmpint(ll_config_get_int(cfg, "t", "neg", -10, 10, 0, &v, err,
+					  sizeof(err)),
+			==, LL_OK);
 	g_assert_cmpint(v, ==, -5);
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "plus", -10, 10, 0, &v,
-					  err, sizeof(err)), ==, LL_OK);
+					  err, sizeof(err)),
+			==, LL_OK);
 	g_assert_cmpint(v, ==, 7);
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "big", INT64_MIN,
 					  INT64_MAX, 0, &v, err, sizeof(err)),
@@ -289,22 +295,28 @@ static void test_get_int(void)
 	g_assert_cmpint(v, ==, INT64_MAX);
 	/* Absent: the default, even outside the range. */
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "nope", 1, 2, 42, &v, err,
-					  sizeof(err)), ==, LL_OK);
+					  sizeof(err)),
+			==, LL_OK);
 	g_assert_cmpint(v, ==, 42);
 	g_assert_cmpint(ll_config_get_int(cfg, "nogroup", "port", 1, 2, 3, &v,
-					  err, sizeof(err)), ==, LL_OK);
+					  err, sizeof(err)),
+			==, LL_OK);
 	g_assert_cmpint(v, ==, 3);
 
 	/* Out of range, with the line of the value. */
 	v = 99;
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "port", 1, 1024, 0, &v,
-					  err, sizeof(err)), ==, LL_ERR_CONFIG);
-	g_assert_cmpstr(err, ==, "t.conf:2: value of 'port' in [t] must be "
+					  err, sizeof(err)),
+			==, LL_ERR_CONFIG);
+	g_assert_cmpstr(err, ==,
+			"t.conf:2: value of 'port' in [t] must be "
 			"between 1 and 1024");
 	g_assert_cmpint(v, ==, 99);
-	g_assert_cmpint(ll_config_get_int(cfg, "t", "zero", 1, 10, 0, &v,
-					  err, sizeof(err)), ==, LL_ERR_CONFIG);
-	g_assert_cmpstr(err, ==, "t.conf:5: value of 'zero' in [t] must be "
+	g_assert_cmpint(ll_config_get_int(cfg, "t", "zero", 1, 10, 0, &v, err,
+					  sizeof(err)),
+			==, LL_ERR_CONFIG);
+	g_assert_cmpstr(err, ==,
+			"t.conf:5: value of 'zero' in [t] must be "
 			"between 1 and 10");
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "huge", INT64_MIN,
 					  INT64_MAX, 0, &v, err, sizeof(err)),
@@ -319,20 +331,20 @@ static void test_get_int(void)
 	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_assert_cmpint(ll_config_get_int(cfg, "t", bad[i].key,
 						  INT64_MIN, INT64_MAX, 0, &v,
-						  err, sizeof(err)), ==,
-				LL_ERR_CONFIG);
+						  err, sizeof(err)),
+				==, LL_ERR_CONFIG);
 		g_snprintf(want, sizeof(want),
 			   "t.conf:%d: value of '%s' in [t] is not an integer",
 			   bad[i].line, bad[i].key);
 		g_assert_cmpstr(err, ==, want);
 		g_assert_cmpint(v, ==, 99);
 	}
-	g_assert_cmpint(ll_config_get_int(cfg, "t", "port", 10, 1, 0, &v,
-					  err, sizeof(err)), ==,
-			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_config_get_int(cfg, "t", "port", 10, 1, 0, &v, err,
+					  sizeof(err)),
+			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_config_get_int(cfg, "t", "port", 1, 10, 0, NULL,
-					  err, sizeof(err)), ==,
-			LL_ERR_INVALID_ARG);
+					  err, sizeof(err)),
+			==, LL_ERR_INVALID_ARG);
 	ll_config_free(cfg);
 }
 
@@ -348,28 +360,33 @@ static void test_get_bool(void)
 	for (i = 0; i < G_N_ELEMENTS(yes); i++) {
 		b = false;
 		g_assert_cmpint(ll_config_get_bool(cfg, "t", yes[i], false, &b,
-						   err, sizeof(err)), ==,
-				LL_OK);
+						   err, sizeof(err)),
+				==, LL_OK);
 		g_assert_true(b);
 		g_assert_cmpint(ll_config_get_bool(cfg, "t", no[i], true, &b,
-						   err, sizeof(err)), ==,
-				LL_OK);
+						   err, sizeof(err)),
+				==, LL_OK);
 		g_assert_false(b);
 	}
 	g_assert_cmpint(ll_config_get_bool(cfg, "t", "absent", true, &b, err,
-					   sizeof(err)), ==, LL_OK);
+					   sizeof(err)),
+			==, LL_OK);
 	g_assert_true(b);
 	g_assert_cmpint(ll_config_get_bool(cfg, "t", "maybe", true, &b, err,
-					   sizeof(err)), ==, LL_ERR_CONFIG);
-	g_assert_cmpstr(err, ==, "t.conf:24: value of 'maybe' in [t] is not "
+					   sizeof(err)),
+			==, LL_ERR_CONFIG);
+	g_assert_cmpstr(err, ==,
+			"t.conf:24: value of 'maybe' in [t] is not "
 			"a boolean (use true or false)");
 	g_assert_true(b);
 	b = false;
 	g_assert_cmpint(ll_config_get_bool(cfg, "t", "empty", true, &b, err,
-					   sizeof(err)), ==, LL_ERR_CONFIG);
+					   sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_true(g_str_has_prefix(err, "t.conf:14: "));
 	g_assert_cmpint(ll_config_get_bool(cfg, "t", "port", true, &b, err,
-					   sizeof(err)), ==, LL_ERR_CONFIG);
+					   sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_true(g_str_has_prefix(err, "t.conf:2: "));
 	g_assert_false(b);
 	ll_config_free(cfg);
@@ -388,38 +405,44 @@ static void test_check_keys(void)
 
 	cfg = load_ok("[relay]\nlisten = :1\n\n[store]\npath = /x\n");
 	g_assert_cmpint(ll_config_check_keys(cfg, groups, keys, err,
-					     sizeof(err)), ==, LL_OK);
+					     sizeof(err)),
+			==, LL_OK);
 	g_assert_cmpint(ll_config_check_keys(cfg, no_store, keys, err,
-					     sizeof(err)), ==, LL_ERR_CONFIG);
+					     sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_cmpstr(err, ==, "t.conf:4: unknown group [store]");
 	ll_config_free(cfg);
 
 	cfg = load_ok("[relay]\nlisten = :1\nlisen = :2\n");
 	g_assert_cmpint(ll_config_check_keys(cfg, groups, keys, err,
-					     sizeof(err)), ==, LL_ERR_CONFIG);
+					     sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_cmpstr(err, ==, "t.conf:3: unknown key 'lisen' in [relay]");
 	ll_config_free(cfg);
 
 	/* A key allowed in another group is still unknown here. */
 	cfg = load_ok("[store]\nlisten = :1\n");
 	g_assert_cmpint(ll_config_check_keys(cfg, groups, keys, err,
-					     sizeof(err)), ==, LL_ERR_CONFIG);
+					     sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_cmpstr(err, ==, "t.conf:2: unknown key 'listen' in [store]");
 	ll_config_free(cfg);
 
 	/* The first offending line in file order is the one named. */
 	cfg = load_ok("[relay]\nbad1 = x\n[other]\n[store]\nbad2 = y\n");
 	g_assert_cmpint(ll_config_check_keys(cfg, groups, keys, err,
-					     sizeof(err)), ==, LL_ERR_CONFIG);
+					     sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_cmpstr(err, ==, "t.conf:2: unknown key 'bad1' in [relay]");
 	ll_config_free(cfg);
 	cfg = load_ok("[other]\n[relay]\nbad1 = x\n");
 	g_assert_cmpint(ll_config_check_keys(cfg, groups, keys, err,
-					     sizeof(err)), ==, LL_ERR_CONFIG);
+					     sizeof(err)),
+			==, LL_ERR_CONFIG);
 	g_assert_cmpstr(err, ==, "t.conf:1: unknown group [other]");
 	g_assert_cmpint(ll_config_check_keys(cfg, NULL, keys, err,
-					     sizeof(err)), ==,
-			LL_ERR_INVALID_ARG);
+					     sizeof(err)),
+			==, LL_ERR_INVALID_ARG);
 	ll_config_free(cfg);
 }
 
@@ -444,8 +467,8 @@ static void test_load_file(void)
 	char err[512], want[512];
 	char *content;
 
-	g_assert_true(g_file_set_contents(path,
-		"[relay]\nlisten = 127.0.0.1:9\n\n[store\n", -1, NULL));
+	g_assert_true(g_file_set_contents(
+		path, "[relay]\nlisten = 127.0.0.1:9\n\n[store\n", -1, NULL));
 	g_assert_cmpint(ll_config_load_file(path, &cfg, err, sizeof(err)), ==,
 			LL_ERR_CONFIG);
 	g_assert_null(cfg);
@@ -454,7 +477,8 @@ static void test_load_file(void)
 	g_assert_cmpstr(err, ==, want);
 
 	g_assert_true(g_file_set_contents(path,
-		"[relay]\nlisten = 127.0.0.1:9\n", -1, NULL));
+					  "[relay]\nlisten = 127.0.0.1:9\n",
+					  -1, NULL));
 	g_assert_cmpint(ll_config_load_file(path, &cfg, err, sizeof(err)), ==,
 			LL_OK);
 	g_assert_cmpstr(ll_config_get(cfg, "relay", "listen"), ==,

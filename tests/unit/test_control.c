@@ -99,9 +99,10 @@ static void test_parse_valid(void)
 	g_assert_cmpstr(m->u.chat.text, ==, "h\xc3\xa9llo \xf0\x9f\x98\x80");
 	ll_control_msg_free(m);
 
-	m = parse_ok("{\"type\":\"file_offer\",\"channel\":2,\"name\":"
-		     "\"report .pdf\",\"size\":9007199254740992,\"sha256\":\""
-		     SHA "\"}");
+	m = parse_ok(
+		"{\"type\":\"file_offer\",\"channel\":2,\"name\":"
+		"\"report .pdf\",\"size\":9007199254740992,\"sha256\":\"" SHA
+		"\"}");
 	g_assert_cmpuint(m->u.file_offer.channel, ==, 2);
 	g_assert_cmpstr(m->u.file_offer.name, ==, "report .pdf");
 	g_assert_cmpuint(m->u.file_offer.size, ==, 9007199254740992ULL);
@@ -268,8 +269,8 @@ static void test_schema(void)
 static void test_file_names(void)
 {
 	static const char *const bad[] = {
-		"../etc/passwd", "a/b", "/abs", "a\\\\b", "..", ".",
-		"a\\nb", "a\\u0001b", "\\u007f",
+		"../etc/passwd", "a/b",       "/abs",    "a\\\\b", "..", ".",
+		"a\\nb",         "a\\u0001b", "\\u007f",
 	};
 	GString *name = g_string_new(NULL);
 	char *json;
@@ -499,56 +500,62 @@ static void test_monitors(void)
 	g_assert_cmpstr(m->u.select_monitor.name, ==, "HDMI-2");
 	ll_control_msg_free(m);
 
-#define MON(n, rest) "{\"name\":\"" n "\",\"x\":0,\"y\":0,\"width\":8," \
-		     "\"height\":8" rest "}"
+#define MON(n, rest)                                                          \
+	"{\"name\":\"" n "\",\"x\":0,\"y\":0,\"width\":8,"                    \
+	"\"height\":8" rest "}"
 	/* Fields of the message and of each entry, named. */
-	parse_bad("{\"type\":\"monitors\",\"current\":\"all\"}",
-		  LL_ERR_SCHEMA, "missing field \"monitors\"");
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all", "")
-		  "]}", LL_ERR_SCHEMA, "missing field \"current\"");
+	parse_bad("{\"type\":\"monitors\",\"current\":\"all\"}", LL_ERR_SCHEMA,
+		  "missing field \"monitors\"");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all", "") "]}",
+		  LL_ERR_SCHEMA, "missing field \"current\"");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":{},\"current\":"
-		  "\"all\"}", LL_ERR_SCHEMA, "must be an array");
+		  "\"all\"}",
+		  LL_ERR_SCHEMA, "must be an array");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[],\"current\":"
-		  "\"all\"}", LL_ERR_SCHEMA, "\"monitors\" is empty");
+		  "\"all\"}",
+		  LL_ERR_SCHEMA, "\"monitors\" is empty");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[\"all\"],"
-		  "\"current\":\"all\"}", LL_ERR_SCHEMA, "not an object");
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all",
-		  ",\"primary\":true") "],\"current\":\"all\"}",
+		  "\"current\":\"all\"}",
+		  LL_ERR_SCHEMA, "not an object");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON(
+			  "all", ",\"primary\":true") "],\"current\":\"all\"}",
 		  LL_ERR_SCHEMA, "unknown field \"primary\" in monitor 0");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
 		  "\"x\":0,\"y\":0,\"width\":8}],\"current\":\"a\"}",
 		  LL_ERR_SCHEMA, "missing field \"height\"");
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("all", "")
-		  "],\"current\":\"all\",\"extra\":1}",
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON(
+			  "all", "") "],\"current\":\"all\",\"extra\":1}",
 		  LL_ERR_SCHEMA, "unknown field \"extra\"");
 	/* Ranges. */
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
 		  "\"x\":0,\"y\":0,\"width\":0,\"height\":8}],"
-		  "\"current\":\"a\"}", LL_ERR_SCHEMA,
-		  "\"width\" out of range");
+		  "\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "\"width\" out of range");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
 		  "\"x\":0,\"y\":0,\"width\":8,\"height\":65536}],"
-		  "\"current\":\"a\"}", LL_ERR_SCHEMA,
-		  "\"height\" out of range");
+		  "\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "\"height\" out of range");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
 		  "\"x\":-65536,\"y\":0,\"width\":8,\"height\":8}],"
-		  "\"current\":\"a\"}", LL_ERR_SCHEMA, "\"x\" out of range");
+		  "\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "\"x\" out of range");
 	parse_bad("{\"type\":\"monitors\",\"monitors\":[{\"name\":\"a\","
 		  "\"x\":0,\"y\":1.5,\"width\":8,\"height\":8}],"
-		  "\"current\":\"a\"}", LL_ERR_SCHEMA,
-		  "\"y\" must be an integer");
+		  "\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "\"y\" must be an integer");
 	/* Names: distinct, current among them, no controls, capped. */
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a", "") ","
-		  MON("a", "") "],\"current\":\"a\"}", LL_ERR_SCHEMA,
-		  "twice");
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a", "")
-		  "],\"current\":\"b\"}", LL_ERR_SCHEMA,
-		  "\"current\" names no monitor");
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a\\u001b[2J",
-		  "") "],\"current\":\"a\"}", LL_ERR_SCHEMA,
-		  "control characters");
-	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("", "")
-		  "],\"current\":\"\"}", LL_ERR_SCHEMA, "\"name\" is empty");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON("a", "") "," MON(
+			  "a", "") "],\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "twice");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON(
+			  "a", "") "],\"current\":\"b\"}",
+		  LL_ERR_SCHEMA, "\"current\" names no monitor");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON(
+			  "a\\u001b[2J", "") "],\"current\":\"a\"}",
+		  LL_ERR_SCHEMA, "control characters");
+	parse_bad("{\"type\":\"monitors\",\"monitors\":[" MON(
+			  "", "") "],\"current\":\"\"}",
+		  LL_ERR_SCHEMA, "\"name\" is empty");
 	memset(name65, 'm', 65);
 	name65[65] = '\0';
 	json = g_strdup_printf("{\"type\":\"select_monitor\",\"name\":\"%s\"}",
@@ -574,19 +581,22 @@ static void test_monitors(void)
 		  LL_ERR_SCHEMA, "unknown field \"x\"");
 	/* At most LL_CONTROL_MAX_MONITORS entries: 16 pass, 17 do not. */
 	for (i = 0; i < LL_CONTROL_MAX_MONITORS; i++)
-		g_string_append_printf(many, "%s{\"name\":\"m%zu\",\"x\":0,"
+		g_string_append_printf(many,
+				       "%s{\"name\":\"m%zu\",\"x\":0,"
 				       "\"y\":0,\"width\":8,\"height\":8}",
 				       i > 0 ? "," : "", i);
 	json = g_strdup_printf("{\"type\":\"monitors\",\"monitors\":[%s],"
-			       "\"current\":\"m0\"}", many->str);
+			       "\"current\":\"m0\"}",
+			       many->str);
 	m = parse_ok(json);
 	g_assert_cmpuint(m->u.monitors.n, ==, LL_CONTROL_MAX_MONITORS);
 	ll_control_msg_free(m);
 	g_free(json);
 	g_string_append(many, ",{\"name\":\"m16\",\"x\":0,\"y\":0,"
-			"\"width\":8,\"height\":8}");
+			      "\"width\":8,\"height\":8}");
 	json = g_strdup_printf("{\"type\":\"monitors\",\"monitors\":[%s],"
-			       "\"current\":\"m0\"}", many->str);
+			       "\"current\":\"m0\"}",
+			       many->str);
 	parse_bad(json, LL_ERR_TOO_LARGE, "over 16 entries");
 	g_free(json);
 #undef MON
@@ -594,7 +604,7 @@ static void test_monitors(void)
 	g_assert_false(ll_control_monitor_name_ok(""));
 	g_assert_false(ll_control_monitor_name_ok(NULL));
 	g_assert_false(ll_control_monitor_name_ok("a\x7f"));
-	g_assert_true(ll_control_monitor_name_ok(name65));  /* 64 bytes */
+	g_assert_true(ll_control_monitor_name_ok(name65)); /* 64 bytes */
 
 	/* Serialising: the same rules, nothing half-written. */
 	memset(&in, 0, sizeof(in));
@@ -620,14 +630,14 @@ static void test_monitors(void)
 	ll_control_msg_free(out);
 
 	g_assert_cmpint(ll_buf_put(b, "keep", 4), ==, 0);
-#define BAD(want)                                                              \
-	do {                                                                   \
-		g_assert_cmpint(ll_control_serialize(&in, b), ==, want);       \
-		g_assert_cmpint(ll_control_encode(&in, b), ==, want);          \
-		g_assert_cmpuint(ll_buf_len(b), ==, 4);                        \
+#define BAD(want)                                                             \
+	do {                                                                  \
+		g_assert_cmpint(ll_control_serialize(&in, b), ==, want);      \
+		g_assert_cmpint(ll_control_encode(&in, b), ==, want);         \
+		g_assert_cmpuint(ll_buf_len(b), ==, 4);                       \
 	} while (0)
 	in.u.monitors.current = "DP-9";
-	BAD(LL_ERR_SCHEMA);          /* current not in the list */
+	BAD(LL_ERR_SCHEMA); /* current not in the list */
 	in.u.monitors.current = NULL;
 	BAD(LL_ERR_SCHEMA);
 	in.u.monitors.current = "all";
@@ -637,9 +647,9 @@ static void test_monitors(void)
 	BAD(LL_ERR_SCHEMA);
 	list[1].width = 400;
 	g_strlcpy(list[1].name, "all", sizeof(list[1].name));
-	BAD(LL_ERR_SCHEMA);          /* twice */
+	BAD(LL_ERR_SCHEMA); /* twice */
 	memset(list[1].name, 'x', sizeof(list[1].name));
-	BAD(LL_ERR_SCHEMA);          /* not terminated */
+	BAD(LL_ERR_SCHEMA); /* not terminated */
 	g_strlcpy(list[1].name, "LL-MON2", sizeof(list[1].name));
 	in.u.monitors.n = 0;
 	BAD(LL_ERR_SCHEMA);
@@ -651,12 +661,12 @@ static void test_monitors(void)
 
 	memset(&in, 0, sizeof(in));
 	in.type = LL_CONTROL_SELECT_MONITOR;
-	BAD(LL_ERR_SCHEMA);          /* NULL name */
+	BAD(LL_ERR_SCHEMA); /* NULL name */
 	in.u.select_monitor.name = "tab\there";
 	BAD(LL_ERR_SCHEMA);
 	in.u.select_monitor.name = "\xff";
-	BAD(LL_ERR_SCHEMA);          /* not UTF-8 */
-	in.u.select_monitor.name = name65;  /* 64 bytes: fine */
+	BAD(LL_ERR_SCHEMA);                /* not UTF-8 */
+	in.u.select_monitor.name = name65; /* 64 bytes: fine */
 	roundtrip(&in, &out);
 	g_assert_cmpstr(out->u.select_monitor.name, ==, name65);
 	ll_control_msg_free(out);
@@ -676,11 +686,11 @@ static void test_serialize_invalid(void)
 	GString *big = g_string_new(NULL);
 
 	g_assert_cmpint(ll_buf_put(b, "keep", 4), ==, 0);
-#define BAD(want)                                                              \
-	do {                                                                   \
-		g_assert_cmpint(ll_control_serialize(&in, b), ==, want);       \
-		g_assert_cmpint(ll_control_encode(&in, b), ==, want);          \
-		g_assert_cmpuint(ll_buf_len(b), ==, 4);                        \
+#define BAD(want)                                                             \
+	do {                                                                  \
+		g_assert_cmpint(ll_control_serialize(&in, b), ==, want);      \
+		g_assert_cmpint(ll_control_encode(&in, b), ==, want);         \
+		g_assert_cmpuint(ll_buf_len(b), ==, 4);                       \
 	} while (0)
 	memset(&in, 0, sizeof(in));
 	BAD(LL_ERR_UNKNOWN_TYPE);

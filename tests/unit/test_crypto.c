@@ -60,13 +60,16 @@ static void test_sha256(void)
 	struct ll_sha256_ctx *ctx;
 
 	g_assert_cmpint(ll_sha256("abc", 3, md), ==, LL_OK);
-	assert_hex(md, sizeof(md), "ba7816bf8f01cfea414140de5dae2223"
+	assert_hex(md, sizeof(md),
+		   "ba7816bf8f01cfea414140de5dae2223"
 		   "b00361a396177a9cb410ff61f20015ad");
 	g_assert_cmpint(ll_sha256("", 0, md), ==, LL_OK);
-	assert_hex(md, sizeof(md), "e3b0c44298fc1c149afbf4c8996fb924"
+	assert_hex(md, sizeof(md),
+		   "e3b0c44298fc1c149afbf4c8996fb924"
 		   "27ae41e4649b934ca495991b7852b855");
 	g_assert_cmpint(ll_sha256(NULL, 0, md), ==, LL_OK);
-	assert_hex(md, sizeof(md), "e3b0c44298fc1c149afbf4c8996fb924"
+	assert_hex(md, sizeof(md),
+		   "e3b0c44298fc1c149afbf4c8996fb924"
 		   "27ae41e4649b934ca495991b7852b855");
 	g_assert_cmpint(ll_sha256(NULL, 1, md), ==, LL_ERR_INVALID_ARG);
 
@@ -77,17 +80,23 @@ static void test_sha256(void)
 	g_assert_cmpint(ll_sha256_update(ctx, "", 0), ==, LL_OK);
 	g_assert_cmpint(ll_sha256_update(ctx, "bc", 2), ==, LL_OK);
 	g_assert_cmpint(ll_sha256_final(ctx, md), ==, LL_OK);
-	assert_hex(md, sizeof(md), "ba7816bf8f01cfea414140de5dae2223"
+	assert_hex(md, sizeof(md),
+		   "ba7816bf8f01cfea414140de5dae2223"
 		   "b00361a396177a9cb410ff61f20015ad");
 	g_assert_cmpint(ll_sha256_final(ctx, md), ==, LL_OK);
-	assert_hex(md, sizeof(md), "e3b0c44298fc1c149afbf4c8996fb924"
+	assert_hex(md, sizeof(md),
+		   "e3b0c44298fc1c149afbf4c8996fb924"
 		   "27ae41e4649b934ca495991b7852b855");
 	/* The two-block NIST message. */
-	g_assert_cmpint(ll_sha256_update(ctx,
-		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-		56), ==, LL_OK);
+	g_assert_cmpint(
+		ll_sha256_update(
+			ctx,
+			"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+			56),
+		==, LL_OK);
 	g_assert_cmpint(ll_sha256_final(ctx, md), ==, LL_OK);
-	assert_hex(md, sizeof(md), "248d6a61d20638b8e5c026930c3e6039"
+	assert_hex(md, sizeof(md),
+		   "248d6a61d20638b8e5c026930c3e6039"
 		   "a33ce45964ff2167f6ecedd419db06c1");
 	ll_sha256_free(ctx);
 	ll_sha256_free(NULL);
@@ -95,11 +104,11 @@ static void test_sha256(void)
 
 struct hmac_case {
 	const char *name;
-	uint8_t key_byte;       /* key = key_byte * key_len, unless key_str */
+	uint8_t key_byte; /* key = key_byte * key_len, unless key_str */
 	size_t key_len;
 	const char *key_str;
-	bool key_counting;      /* key = 0x01, 0x02, ... */
-	uint8_t data_byte;      /* data = data_byte * data_len, unless data_str */
+	bool key_counting; /* key = 0x01, 0x02, ... */
+	uint8_t data_byte; /* data = data_byte * data_len, unless data_str */
 	size_t data_len;
 	const char *data_str;
 	const char *mac;
@@ -153,7 +162,8 @@ static void test_hmac_rfc4231(void)
 			data = filled(c->data_byte, data_len);
 		}
 		g_assert_cmpint(ll_hmac_sha256(key, key_len, data, data_len,
-					       mac), ==, LL_OK);
+					       mac),
+				==, LL_OK);
 		assert_hex(mac, sizeof(mac), c->mac);
 		g_free(key);
 		g_free(data);
@@ -166,7 +176,8 @@ static void test_hmac_edges(void)
 
 	/* Empty key and message: a well-known value. */
 	g_assert_cmpint(ll_hmac_sha256(NULL, 0, NULL, 0, mac), ==, LL_OK);
-	assert_hex(mac, sizeof(mac), "b613679a0814d9ec772f95d778c35fc5"
+	assert_hex(mac, sizeof(mac),
+		   "b613679a0814d9ec772f95d778c35fc5"
 		   "ff1697c493715653c6c712144292c5ad");
 	g_assert_cmpint(ll_hmac_sha256("k", 1, "m", 1, mac), ==, LL_OK);
 	g_assert_cmpint(ll_hmac_sha256("k\0", 2, "m", 1, mac2), ==, LL_OK);
@@ -191,7 +202,8 @@ static void test_hkdf_rfc5869(void)
 	info = counting(0xf0, 10);
 	g_assert_cmpint(ll_hkdf_sha256(ikm, 22, salt, 13, info, 10, okm, 42),
 			==, LL_OK);
-	assert_hex(okm, 42, "3cb25f25faacd57a90434f64d0362f2a"
+	assert_hex(okm, 42,
+		   "3cb25f25faacd57a90434f64d0362f2a"
 		   "2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 	g_free(ikm);
 	g_free(salt);
@@ -203,7 +215,8 @@ static void test_hkdf_rfc5869(void)
 	info = counting(0xb0, 80);
 	g_assert_cmpint(ll_hkdf_sha256(ikm, 80, salt, 80, info, 80, okm, 82),
 			==, LL_OK);
-	assert_hex(okm, 82, "b11e398dc80327a1c8e7f78c596a4934"
+	assert_hex(okm, 82,
+		   "b11e398dc80327a1c8e7f78c596a4934"
 		   "4f012eda2d4efad8a050cc4c19afa97c"
 		   "59045a99cac7827271cb41c65e590e09"
 		   "da3275600c2f09b8367793a9aca3db71"
@@ -214,14 +227,16 @@ static void test_hkdf_rfc5869(void)
 
 	/* A.3: empty salt and info. */
 	ikm = filled(0x0b, 22);
-	g_assert_cmpint(ll_hkdf_sha256(ikm, 22, NULL, 0, NULL, 0, okm, 42),
-			==, LL_OK);
-	assert_hex(okm, 42, "8da4e775a563c18f715f802a063c5a31"
+	g_assert_cmpint(ll_hkdf_sha256(ikm, 22, NULL, 0, NULL, 0, okm, 42), ==,
+			LL_OK);
+	assert_hex(okm, 42,
+		   "8da4e775a563c18f715f802a063c5a31"
 		   "b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 	/* An empty (non-NULL) salt means the same as no salt. */
-	g_assert_cmpint(ll_hkdf_sha256(ikm, 22, "", 0, "", 0, okm, 42),
-			==, LL_OK);
-	assert_hex(okm, 42, "8da4e775a563c18f715f802a063c5a31"
+	g_assert_cmpint(ll_hkdf_sha256(ikm, 22, "", 0, "", 0, okm, 42), ==,
+			LL_OK);
+	assert_hex(okm, 42,
+		   "8da4e775a563c18f715f802a063c5a31"
 		   "b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 	g_free(ikm);
 }
@@ -233,17 +248,19 @@ static void test_hkdf_limits(void)
 	memset(out, 0x5a, 255 * 32 + 1);
 	/* RFC 5869: L <= 255 * HashLen. */
 	g_assert_cmpint(ll_hkdf_sha256(ikm, 32, NULL, 0, NULL, 0, out,
-				       255 * 32 + 1), ==, LL_ERR_INVALID_ARG);
+				       255 * 32 + 1),
+			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpuint(out[0], ==, 0x5a);
 	g_assert_cmpint(ll_hkdf_sha256(ikm, 32, NULL, 0, NULL, 0, out,
-				       255 * 32), ==, LL_OK);
+				       255 * 32),
+			==, LL_OK);
 	g_assert_cmpuint(out[255 * 32], ==, 0x5a);
 	g_assert_cmpint(ll_hkdf_sha256(ikm, 32, NULL, 0, NULL, 0, out, 0), ==,
 			LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_hkdf_sha256(NULL, 32, NULL, 0, NULL, 0, out, 32),
 			==, LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_hkdf_sha256(ikm, 32, NULL, 1, NULL, 0, out, 32),
-			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_hkdf_sha256(ikm, 32, NULL, 1, NULL, 0, out, 32), ==,
+			LL_ERR_INVALID_ARG);
 	g_free(out);
 }
 
@@ -251,23 +268,28 @@ struct gcm_case {
 	const char *name, *key, *iv, *pt, *aad, *ct, *tag;
 };
 
-#define GCM_K2 "feffe9928665731c6d6a8f9467308308" \
-	       "feffe9928665731c6d6a8f9467308308"
-#define GCM_P2 "d9313225f88406e5a55909c5aff5269a" \
-	       "86a7a9531534f7da2e4c303d8a318a72" \
-	       "1c3c0c95956809532fcf0e2449a6b525" \
-	       "b16aedf5aa0de657ba637b39"
-#define GCM_C2 "522dc1f099567d07f47f37a32a84427d" \
-	       "643a8cdcbfe5c0c97598a2bd2555d1aa" \
-	       "8cb08e48590dbb3da7b08b1056828838" \
-	       "c5f61e6393ba7a0abcc9f662"
+#define GCM_K2                                                                \
+	"feffe9928665731c6d6a8f9467308308"                                    \
+	"feffe9928665731c6d6a8f9467308308"
+#define GCM_P2                                                                \
+	"d9313225f88406e5a55909c5aff5269a"                                    \
+	"86a7a9531534f7da2e4c303d8a318a72"                                    \
+	"1c3c0c95956809532fcf0e2449a6b525"                                    \
+	"b16aedf5aa0de657ba637b39"
+#define GCM_C2                                                                \
+	"522dc1f099567d07f47f37a32a84427d"                                    \
+	"643a8cdcbfe5c0c97598a2bd2555d1aa"                                    \
+	"8cb08e48590dbb3da7b08b1056828838"                                    \
+	"c5f61e6393ba7a0abcc9f662"
 
 /* McGrew-Viega, "The GCM Mode of Operation", test cases 13-16. */
 static const struct gcm_case gcm_cases[] = {
-	{ "13", "0000000000000000000000000000000000000000000000000000000000000000",
+	{ "13",
+	  "0000000000000000000000000000000000000000000000000000000000000000",
 	  "000000000000000000000000", "", "", "",
 	  "530f8afbc74536b9a963b4f1c4cb738b" },
-	{ "14", "0000000000000000000000000000000000000000000000000000000000000000",
+	{ "14",
+	  "0000000000000000000000000000000000000000000000000000000000000000",
 	  "000000000000000000000000", "00000000000000000000000000000000", "",
 	  "cea7403d4d606b6e074ec5d3baf39d18",
 	  "d0d1c8a799996bf0265b98b5d48ab919" },
@@ -296,22 +318,28 @@ static void test_gcm_vectors(void)
 		g_test_message("GCM test case %s", c->name);
 		g_assert_cmpuint(klen, ==, LL_AES256_KEY_LEN);
 		g_assert_cmpint(ll_aes256gcm_encrypt(key, iv, ivlen,
-				aadlen ? aad : NULL, aadlen, pt, ptlen, out,
-				tag), ==, LL_OK);
+						     aadlen ? aad : NULL,
+						     aadlen, pt, ptlen, out,
+						     tag),
+				==, LL_OK);
 		g_assert_cmpmem(out, ptlen, ct, ctlen);
 		g_assert_cmpmem(tag, sizeof(tag), want_tag, taglen);
 
 		g_assert_cmpint(ll_aes256gcm_decrypt(key, iv, ivlen,
-				aadlen ? aad : NULL, aadlen, ct, ctlen, tag,
-				back), ==, LL_OK);
+						     aadlen ? aad : NULL,
+						     aadlen, ct, ctlen, tag,
+						     back),
+				==, LL_OK);
 		g_assert_cmpmem(back, ctlen, pt, ptlen);
 
 		/* A flipped tag bit: refused, no plaintext left behind. */
 		tag[15] ^= 0x01;
 		memset(back, 0x5a, sizeof(back));
 		g_assert_cmpint(ll_aes256gcm_decrypt(key, iv, ivlen,
-				aadlen ? aad : NULL, aadlen, ct, ctlen, tag,
-				back), ==, LL_ERR_AUTH_FAILED);
+						     aadlen ? aad : NULL,
+						     aadlen, ct, ctlen, tag,
+						     back),
+				==, LL_ERR_AUTH_FAILED);
 		for (size_t j = 0; j < ctlen; j++)
 			g_assert_cmpuint(back[j], ==, 0);
 		g_free(key);
@@ -328,18 +356,20 @@ static void test_gcm_args(void)
 	uint8_t key[32] = { 0 }, iv[12] = { 0 }, tag[16], ct[4];
 
 	g_assert_cmpint(ll_aes256gcm_encrypt(key, iv, 0, NULL, 0, "abcd", 4,
-					     ct, tag), ==, LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_aes256gcm_encrypt(NULL, iv, 12, NULL, 0, "abcd",
-					     4, ct, tag), ==,
-			LL_ERR_INVALID_ARG);
+					     ct, tag),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_aes256gcm_encrypt(NULL, iv, 12, NULL, 0, "abcd", 4,
+					     ct, tag),
+			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_aes256gcm_encrypt(key, iv, 12, NULL, 1, "abcd", 4,
-					     ct, tag), ==, LL_ERR_INVALID_ARG);
+					     ct, tag),
+			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_aes256gcm_encrypt(key, iv, 12, NULL, 0, "abcd", 4,
-					     NULL, tag), ==,
-			LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_aes256gcm_decrypt(key, iv, 12, NULL, 0, ct, 4,
-					     NULL, ct), ==,
-			LL_ERR_INVALID_ARG);
+					     NULL, tag),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_aes256gcm_decrypt(key, iv, 12, NULL, 0, ct, 4, NULL,
+					     ct),
+			==, LL_ERR_INVALID_ARG);
 }
 
 static void test_aead_roundtrip(void)
@@ -350,15 +380,18 @@ static void test_aead_roundtrip(void)
 
 	g_assert_cmpint(ll_random_bytes(key, sizeof(key)), ==, LL_OK);
 	g_assert_cmpint(ll_aead_seal(key, "row:7", 5, msg, mlen, out,
-				     sizeof(out), &n), ==, LL_OK);
+				     sizeof(out), &n),
+			==, LL_OK);
 	g_assert_cmpuint(n, ==, mlen + LL_AEAD_OVERHEAD);
 	g_assert_cmpint(ll_aead_open(key, "row:7", 5, out, n, back,
-				     sizeof(back), &m), ==, LL_OK);
+				     sizeof(back), &m),
+			==, LL_OK);
 	g_assert_cmpmem(back, m, msg, mlen);
 
 	/* Fresh nonce each time: two seals of one message differ. */
 	g_assert_cmpint(ll_aead_seal(key, "row:7", 5, msg, mlen, out2,
-				     sizeof(out2), &n2), ==, LL_OK);
+				     sizeof(out2), &n2),
+			==, LL_OK);
 	g_assert_cmpuint(n2, ==, n);
 	g_assert_false(memcmp(out, out2, LL_GCM_NONCE_LEN) == 0);
 	g_assert_false(memcmp(out, out2, n) == 0);
@@ -369,7 +402,8 @@ static void test_aead_roundtrip(void)
 
 	/* Empty plaintext and no AAD. */
 	g_assert_cmpint(ll_aead_seal(key, NULL, 0, NULL, 0, out,
-				     LL_AEAD_OVERHEAD, &n), ==, LL_OK);
+				     LL_AEAD_OVERHEAD, &n),
+			==, LL_OK);
 	g_assert_cmpuint(n, ==, LL_AEAD_OVERHEAD);
 	m = 99;
 	g_assert_cmpint(ll_aead_open(key, NULL, 0, out, n, NULL, 0, &m), ==,
@@ -388,7 +422,8 @@ static void test_aead_tamper(void)
 	memcpy(key2, key, sizeof(key));
 	key2[0] ^= 0x80;
 	g_assert_cmpint(ll_aead_seal(key, "aad", 3, msg, mlen, out,
-				     sizeof(out), &n), ==, LL_OK);
+				     sizeof(out), &n),
+			==, LL_OK);
 
 	/* Every single bit flip anywhere (nonce, ciphertext, tag) fails. */
 	for (i = 0; i < n * 8; i++) {
@@ -396,29 +431,34 @@ static void test_aead_tamper(void)
 		m = 12345;
 		memset(back, 0x5a, sizeof(back));
 		g_assert_cmpint(ll_aead_open(key, "aad", 3, out, n, back,
-					     sizeof(back), &m), ==,
-				LL_ERR_AUTH_FAILED);
+					     sizeof(back), &m),
+				==, LL_ERR_AUTH_FAILED);
 		g_assert_cmpuint(m, ==, 12345);
 		g_assert_false(memcmp(back, msg, mlen) == 0);
 		out[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
 	/* Wrong AAD, missing AAD, wrong key. */
-	g_assert_cmpint(ll_aead_open(key, "aae", 3, out, n, back,
-				     sizeof(back), &m), ==, LL_ERR_AUTH_FAILED);
-	g_assert_cmpint(ll_aead_open(key, NULL, 0, out, n, back,
-				     sizeof(back), &m), ==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(ll_aead_open(key, "aae", 3, out, n, back, sizeof(back),
+				     &m),
+			==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(ll_aead_open(key, NULL, 0, out, n, back, sizeof(back),
+				     &m),
+			==, LL_ERR_AUTH_FAILED);
 	g_assert_cmpint(ll_aead_open(key2, "aad", 3, out, n, back,
-				     sizeof(back), &m), ==, LL_ERR_AUTH_FAILED);
+				     sizeof(back), &m),
+			==, LL_ERR_AUTH_FAILED);
 	/* Truncated ciphertext (a byte dropped before the tag). */
 	g_assert_cmpint(ll_aead_open(key, "aad", 3, out, n - 1, back,
-				     sizeof(back), &m), ==, LL_ERR_AUTH_FAILED);
+				     sizeof(back), &m),
+			==, LL_ERR_AUTH_FAILED);
 	/* Shorter than nonce + tag: cannot even be parsed. */
 	g_assert_cmpint(ll_aead_open(key, "aad", 3, out, LL_AEAD_OVERHEAD - 1,
-				     back, sizeof(back), &m), ==,
-			LL_ERR_TRUNCATED);
+				     back, sizeof(back), &m),
+			==, LL_ERR_TRUNCATED);
 	/* The untampered message still opens. */
-	g_assert_cmpint(ll_aead_open(key, "aad", 3, out, n, back,
-				     sizeof(back), &m), ==, LL_OK);
+	g_assert_cmpint(ll_aead_open(key, "aad", 3, out, n, back, sizeof(back),
+				     &m),
+			==, LL_OK);
 	g_assert_cmpmem(back, m, msg, mlen);
 }
 
@@ -429,24 +469,25 @@ static void test_aead_small_buffers(void)
 
 	memset(out, 0x5a, sizeof(out));
 	g_assert_cmpint(ll_aead_seal(key, NULL, 0, "hello", 5, out,
-				     5 + LL_AEAD_OVERHEAD - 1, &n), ==,
-			LL_ERR_INVALID_ARG);
+				     5 + LL_AEAD_OVERHEAD - 1, &n),
+			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpuint(n, ==, 777);
 	g_assert_cmpuint(out[0], ==, 0x5a);
 	/* pt_len + overhead overflowing size_t is refused, not wrapped. */
-	g_assert_cmpint(ll_aead_seal(key, NULL, 0, "hello", SIZE_MAX - 3,
-				     out, sizeof(out), &n), ==,
-			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_aead_seal(key, NULL, 0, "hello", SIZE_MAX - 3, out,
+				     sizeof(out), &n),
+			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_aead_seal(key, NULL, 0, "hello", 5, out,
-				     sizeof(out), &n), ==, LL_OK);
+				     sizeof(out), &n),
+			==, LL_OK);
 	memset(back, 0x5a, sizeof(back));
 	g_assert_cmpint(ll_aead_open(key, NULL, 0, out, n, back, 4, &m), ==,
 			LL_ERR_INVALID_ARG);
 	g_assert_cmpuint(m, ==, 777);
 	g_assert_cmpuint(back[0], ==, 0x5a);
 	g_assert_cmpint(ll_aead_seal(key, NULL, 0, "hello", 5, out,
-				     sizeof(out), NULL), ==,
-			LL_ERR_INVALID_ARG);
+				     sizeof(out), NULL),
+			==, LL_ERR_INVALID_ARG);
 }
 
 static void test_hex(void)
@@ -511,7 +552,8 @@ static void test_base64url(void)
 		g_assert_cmpstr(s, ==, enc[i]);
 		free(s);
 		g_assert_cmpint(ll_base64url_decode(enc[i], out, sizeof(out),
-						    &n), ==, LL_OK);
+						    &n),
+				==, LL_OK);
 		g_assert_cmpmem(out, n, plain[i], strlen(plain[i]));
 	}
 	/* '-' and '_' instead of '+' and '/'. */
@@ -539,16 +581,16 @@ static void test_base64url(void)
 	/* Malformed: nothing written, *out_len untouched. */
 	n = 99;
 	memset(out, 0x5a, sizeof(out));
-	g_assert_cmpint(ll_base64url_decode("Zm9vYg==", out, sizeof(out),
-					    &n), ==, LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_base64url_decode("Zm9vYg==", out, sizeof(out), &n),
+			==, LL_ERR_MALFORMED);
 	g_assert_cmpint(ll_base64url_decode("Zm9v+g", out, sizeof(out), &n),
 			==, LL_ERR_MALFORMED);
 	g_assert_cmpint(ll_base64url_decode("Zm9v/g", out, sizeof(out), &n),
 			==, LL_ERR_MALFORMED);
-	g_assert_cmpint(ll_base64url_decode("Zm9 v", out, sizeof(out), &n),
-			==, LL_ERR_MALFORMED);
-	g_assert_cmpint(ll_base64url_decode("Zm9vY", out, sizeof(out), &n),
-			==, LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_base64url_decode("Zm9 v", out, sizeof(out), &n), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_base64url_decode("Zm9vY", out, sizeof(out), &n), ==,
+			LL_ERR_MALFORMED);
 	g_assert_cmpint(ll_base64url_decode("Z", out, sizeof(out), &n), ==,
 			LL_ERR_MALFORMED);
 	/* Non-canonical: spare bits set ("Zh" would also decode to "f"). */
@@ -584,10 +626,11 @@ static void test_random(void)
 	t2 = ll_random_token_new(32);
 	g_assert_nonnull(t1);
 	g_assert_nonnull(t2);
-	g_assert_cmpuint(strlen(t1), ==, 43);   /* ceil(256 / 6) */
+	g_assert_cmpuint(strlen(t1), ==, 43); /* ceil(256 / 6) */
 	g_assert_cmpstr(t1, !=, t2);
 	g_assert_cmpuint(strspn(t1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-				"nopqrstuvwxyz0123456789-_"), ==, 43);
+				    "nopqrstuvwxyz0123456789-_"),
+			 ==, 43);
 	ll_secret_free(t1);
 	ll_secret_free(t2);
 	ll_secret_free(NULL);

@@ -8,16 +8,15 @@
 #include "ll_frame.h"
 
 static const uint8_t hello_wire[] = {
-	LL_FRAME_HELLO, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e,
-	'L', 'L', 'M', 'X', 0x00, 0x01,
-	0x00, 0x01, 0x00, 0x00,  /* max payload 65536 */
-	0x00, 0x04, 0x00, 0x00,  /* window 262144 */
+	LL_FRAME_HELLO, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e, 'L', 'L', 'M', 'X',
+	0x00,           0x01, 0x00, 0x01, 0x00, 0x00, /* max payload 65536 */
+	0x00,           0x04, 0x00, 0x00,             /* window 262144 */
 };
 
 static void test_hello_wire(void)
 {
 	struct ll_buf *b = ll_buf_new(1024);
-	struct ll_frame_hello h = {1, 65536, 262144};
+	struct ll_frame_hello h = { 1, 65536, 262144 };
 	struct ll_frame f;
 
 	g_assert_cmpint(ll_frame_put_hello(b, &h), ==, 0);
@@ -38,7 +37,7 @@ static void test_hello_wire(void)
 static void test_roundtrip(void)
 {
 	struct ll_buf *b = ll_buf_new(1 << 20);
-	struct ll_frame_hello h = {1, 4096, 1 << 20};
+	struct ll_frame_hello h = { 1, 4096, 1 << 20 };
 	struct ll_frame f;
 	const uint8_t *p;
 	size_t left;
@@ -56,12 +55,12 @@ static void test_roundtrip(void)
 
 	p = ll_buf_data(b);
 	left = ll_buf_len(b);
-#define NEXT()                                                                 \
-	do {                                                                   \
-		n = ll_frame_decode(p, left, 0, &f);                           \
-		g_assert_cmpint(n, >, 0);                                      \
-		p += n;                                                        \
-		left -= (size_t)n;                                             \
+#define NEXT()                                                                \
+	do {                                                                  \
+		n = ll_frame_decode(p, left, 0, &f);                          \
+		g_assert_cmpint(n, >, 0);                                     \
+		p += n;                                                       \
+		left -= (size_t)n;                                            \
 	} while (0)
 	NEXT();
 	g_assert_cmpuint(f.type, ==, LL_FRAME_HELLO);
@@ -102,7 +101,7 @@ static void test_roundtrip(void)
 static void test_truncated_every_byte(void)
 {
 	struct ll_buf *b = ll_buf_new(1 << 20);
-	struct ll_frame_hello h = {1, 65536, 65536};
+	struct ll_frame_hello h = { 1, 65536, 65536 };
 	struct ll_frame f, sentinel;
 	size_t i;
 
@@ -141,7 +140,7 @@ static void test_max_payload(void)
 	static uint8_t big[LL_FRAME_MAX_PAYLOAD + 1];
 	struct ll_buf *b = ll_buf_new(2 * LL_FRAME_MAX_PAYLOAD);
 	struct ll_frame f;
-	uint8_t hdr[7] = {LL_FRAME_DATA, 0, 1, 0, 0x01, 0x00, 0x01};
+	uint8_t hdr[7] = { LL_FRAME_DATA, 0, 1, 0, 0x01, 0x00, 0x01 };
 
 	/* Exactly the cap passes. */
 	g_assert_cmpint(ll_frame_put_data(b, 1, big, LL_FRAME_MAX_PAYLOAD), ==,
@@ -173,8 +172,8 @@ static void test_max_payload(void)
 
 static void test_unknown_type(void)
 {
-	static const uint8_t types[] = {0, 7, 8, 0x80, 0xff};
-	uint8_t frame[7] = {0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t types[] = { 0, 7, 8, 0x80, 0xff };
+	uint8_t frame[7] = { 0, 0, 0, 0, 0, 0, 0 };
 	struct ll_frame f;
 	size_t i;
 
@@ -245,25 +244,32 @@ static void test_hello_bad(void)
 
 static void test_fixed_sizes(void)
 {
-	static const uint8_t win3[] = {LL_FRAME_WINDOW, 0, 1, 0, 0, 0, 3,
-				       0, 0, 1};
-	static const uint8_t win5[] = {LL_FRAME_WINDOW, 0, 1, 0, 0, 0, 5,
-				       0, 0, 0, 0, 1};
-	static const uint8_t open1[] = {LL_FRAME_OPEN, 0, 2, 0, 0, 0, 1, 0};
-	static const uint8_t close1[] = {LL_FRAME_CLOSE, 0, 2, 0, 0, 0, 1, 0};
-	static const uint8_t err1[] = {LL_FRAME_ERROR, 0, 0, 0, 0, 0, 1, 0};
-	static const uint8_t err_ch[] = {LL_FRAME_ERROR, 0, 1, 0, 0, 0, 2,
-					 0, 1};
-	static const uint8_t err_nul[] = {LL_FRAME_ERROR, 0, 0, 0, 0, 0, 4,
-					  0, 1, 'a', 0};
+	static const uint8_t win3[] = {
+		LL_FRAME_WINDOW, 0, 1, 0, 0, 0, 3, 0, 0, 1
+	};
+	static const uint8_t win5[] = {
+		LL_FRAME_WINDOW, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 1
+	};
+	static const uint8_t open1[] = { LL_FRAME_OPEN, 0, 2, 0, 0, 0, 1, 0 };
+	static const uint8_t close1[] = { LL_FRAME_CLOSE, 0, 2, 0, 0, 0, 1, 0 };
+	static const uint8_t err1[] = { LL_FRAME_ERROR, 0, 0, 0, 0, 0, 1, 0 };
+	static const uint8_t err_ch[] = {
+		LL_FRAME_ERROR, 0, 1, 0, 0, 0, 2, 0, 1
+	};
+	static const uint8_t err_nul[] = {
+		LL_FRAME_ERROR, 0, 0, 0, 0, 0, 4, 0, 1, 'a', 0
+	};
 
-	g_assert_cmpint(decode_bytes(win3, sizeof(win3)), ==, LL_ERR_MALFORMED);
-	g_assert_cmpint(decode_bytes(win5, sizeof(win5)), ==, LL_ERR_MALFORMED);
+	g_assert_cmpint(decode_bytes(win3, sizeof(win3)), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(decode_bytes(win5, sizeof(win5)), ==,
+			LL_ERR_MALFORMED);
 	g_assert_cmpint(decode_bytes(open1, sizeof(open1)), ==,
 			LL_ERR_MALFORMED);
 	g_assert_cmpint(decode_bytes(close1, sizeof(close1)), ==,
 			LL_ERR_MALFORMED);
-	g_assert_cmpint(decode_bytes(err1, sizeof(err1)), ==, LL_ERR_MALFORMED);
+	g_assert_cmpint(decode_bytes(err1, sizeof(err1)), ==,
+			LL_ERR_MALFORMED);
 	g_assert_cmpint(decode_bytes(err_ch, sizeof(err_ch)), ==,
 			LL_ERR_MALFORMED);
 	g_assert_cmpint(decode_bytes(err_nul, sizeof(err_nul)), ==,
@@ -274,7 +280,7 @@ static void test_encode_errors(void)
 {
 	struct ll_buf *small = ll_buf_new(10);
 	struct ll_buf *b = ll_buf_new(4096);
-	struct ll_frame_hello h = {1, 4096, 4096};
+	struct ll_frame_hello h = { 1, 4096, 4096 };
 	struct ll_frame f;
 	GString *long_reason = g_string_new(NULL);
 	int n;
@@ -284,7 +290,8 @@ static void test_encode_errors(void)
 	g_assert_cmpint(ll_frame_put_data(small, 1, "xyz", 3), ==,
 			LL_ERR_TOO_LARGE);
 	g_assert_cmpint(ll_frame_put_hello(small, &h), ==, LL_ERR_TOO_LARGE);
-	g_assert_cmpint(ll_frame_put_window(small, 1, 5), ==, LL_ERR_TOO_LARGE);
+	g_assert_cmpint(ll_frame_put_window(small, 1, 5), ==,
+			LL_ERR_TOO_LARGE);
 	g_assert_cmpuint(ll_buf_len(small), ==, 8);
 	g_assert_cmpint(ll_frame_put(small, 0, 1, NULL, 0), ==,
 			LL_ERR_INVALID_ARG);

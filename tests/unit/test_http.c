@@ -9,12 +9,11 @@
 
 #define U8(s) ((const uint8_t *)(s))
 
-static const char get_req[] =
-	"GET /api/v1/sessions?state=live&x=1 HTTP/1.1\r\n"
-	"Host: relay.example\r\n"
-	"User-Agent: test   \r\n"
-	"Authorization: Bearer abc.DEF-123_~+/==\r\n"
-	"\r\n";
+static const char get_req[] = "GET /api/v1/sessions?state=live&x=1 HTTP/1.1\r\n"
+			      "Host: relay.example\r\n"
+			      "User-Agent: test   \r\n"
+			      "Authorization: Bearer abc.DEF-123_~+/==\r\n"
+			      "\r\n";
 
 /* Feed a whole message; return what feed returned. */
 static int feed_all(struct ll_http_req_parser *p, const char *s, size_t len,
@@ -61,7 +60,8 @@ static void test_get(void)
 	g_assert_cmpuint(r->body_len, ==, 0);
 	g_assert_cmpuint(r->n_headers, ==, 3);
 	g_assert_cmpstr(r->headers[0].name, ==, "Host");
-	g_assert_cmpstr(ll_http_request_header(r, "host"), ==, "relay.example");
+	g_assert_cmpstr(ll_http_request_header(r, "host"), ==,
+			"relay.example");
 	/* Trailing blanks are not part of the value. */
 	g_assert_cmpstr(ll_http_request_header(r, "USER-AGENT"), ==, "test");
 	g_assert_null(ll_http_request_header(r, "Cookie"));
@@ -93,14 +93,10 @@ static void test_bearer_variants(void)
 		const char *auth;
 		const char *want;
 	} cases[] = {
-		{"bearer tok", "tok"},
-		{"Bearer    tok", "tok"},
-		{"Bearer", NULL},
-		{"Bearer ", NULL},
-		{"Bearertok", NULL},
-		{"Basic dXNlcjpwYXNz", NULL},
-		{"Bearer two words", NULL},
-		{"Bearer a=b", NULL},
+		{ "bearer tok", "tok" },      { "Bearer    tok", "tok" },
+		{ "Bearer", NULL },           { "Bearer ", NULL },
+		{ "Bearertok", NULL },        { "Basic dXNlcjpwYXNz", NULL },
+		{ "Bearer two words", NULL }, { "Bearer a=b", NULL },
 	};
 	size_t i;
 
@@ -115,8 +111,8 @@ static void test_bearer_variants(void)
 		g_free(req);
 	}
 	{
-		struct ll_http_request *r =
-			parse_one("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+		struct ll_http_request *r = parse_one(
+			"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
 
 		g_assert_null(ll_http_request_bearer(r));
 		g_assert_null(r->query);
@@ -280,7 +276,8 @@ static void test_upgrade(void)
 	g_assert_true(complete);
 	r = ll_http_req_parser_take(p);
 	g_assert_true(r->upgrade);
-	g_assert_cmpstr(ll_http_request_header(r, "upgrade"), ==, "lifeline/1");
+	g_assert_cmpstr(ll_http_request_header(r, "upgrade"), ==,
+			"lifeline/1");
 	g_assert_cmpstr(ll_http_request_bearer(r), ==, "T1cket-_");
 	ll_http_request_free(r);
 	ll_http_req_parser_free(p);
@@ -349,40 +346,41 @@ static void check_bad(const struct ll_http_limits *lim,
 static void test_malformed(void)
 {
 	static const struct bad_case cases[] = {
-		{"\x01\x02garbage\r\n\r\n", LL_ERR_MALFORMED, 400, "malformed"},
-		{"GET / HTTP/1.1\r\nHost: h\r\nBad Header: x\r\n\r\n",
-		 LL_ERR_MALFORMED, 400, "header"},
-		{"GET / HTTP/2.0\r\nHost: h\r\n\r\n", LL_ERR_MALFORMED, 400,
-		 "version"},
-		{"GET / HTTP/1.1\r\n\r\n", LL_ERR_MALFORMED, 400, "Host"},
-		{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-		 LL_ERR_MALFORMED, 400, "Host"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
-		 "Transfer-Encoding: chunked\r\n\r\n",
-		 LL_ERR_MALFORMED, 400, "Content-Length"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n"
-		 "Content-Length: 3\r\n\r\nabc",
-		 LL_ERR_MALFORMED, 400, "Transfer-Encoding"},
-		{"POST / HTTP/1.1\r\nHost: h\r\n"
-		 "Transfer-Encoding: gzip\r\n\r\n",
-		 LL_ERR_MALFORMED, 400, "Transfer-Encoding"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
-		 "Content-Length: 3\r\n\r\nabc",
-		 LL_ERR_MALFORMED, 400, "Content-Length"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n",
-		 LL_ERR_MALFORMED, 400, "content-length"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
-		 "\r\nzz\r\n",
-		 LL_ERR_MALFORMED, 400, "chunk"},
-		{"GET /s HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n"
-		 "Upgrade: lifeline/1\r\nContent-Length: 4\r\n\r\nabcd",
-		 LL_ERR_MALFORMED, 400, "upgrade"},
-		{"CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", LL_ERR_MALFORMED,
-		 400, "CONNECT"},
-		{"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", LL_ERR_MALFORMED, 400,
-		 "malformed"},
-		{"GET / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n\r\n",
-		 LL_ERR_MALFORMED, 400, "malformed"},
+		{ "\x01\x02garbage\r\n\r\n", LL_ERR_MALFORMED, 400,
+		  "malformed" },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nBad Header: x\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "header" },
+		{ "GET / HTTP/2.0\r\nHost: h\r\n\r\n", LL_ERR_MALFORMED, 400,
+		  "version" },
+		{ "GET / HTTP/1.1\r\n\r\n", LL_ERR_MALFORMED, 400, "Host" },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "Host" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "Content-Length" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n"
+		  "Content-Length: 3\r\n\r\nabc",
+		  LL_ERR_MALFORMED, 400, "Transfer-Encoding" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Transfer-Encoding: gzip\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "Transfer-Encoding" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+		  "Content-Length: 3\r\n\r\nabc",
+		  LL_ERR_MALFORMED, 400, "Content-Length" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "content-length" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+		  "\r\nzz\r\n",
+		  LL_ERR_MALFORMED, 400, "chunk" },
+		{ "GET /s HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n"
+		  "Upgrade: lifeline/1\r\nContent-Length: 4\r\n\r\nabcd",
+		  LL_ERR_MALFORMED, 400, "upgrade" },
+		{ "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "CONNECT" },
+		{ "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", LL_ERR_MALFORMED,
+		  400, "malformed" },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n\r\n",
+		  LL_ERR_MALFORMED, 400, "malformed" },
 	};
 	size_t i;
 
@@ -406,30 +404,32 @@ static void test_nul_in_value(void)
 static void test_too_large(void)
 {
 	struct ll_http_limits lim = {
-		.max_head = 256, .max_headers = 4, .max_url = 32,
+		.max_head = 256,
+		.max_headers = 4,
+		.max_url = 32,
 		.max_body = 16,
 	};
 	GString *big = g_string_new("GET / HTTP/1.1\r\nHost: h\r\nX: ");
 	struct bad_case c;
 	size_t i;
 	static const struct bad_case cases[] = {
-		{"GET /0123456789012345678901234567890123 HTTP/1.1\r\n",
-		 LL_ERR_TOO_LARGE, 414, "32 bytes"},
-		{"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
-		 "D: 4\r\n",
-		 LL_ERR_TOO_LARGE, 431, "more than 4 header"},
+		{ "GET /0123456789012345678901234567890123 HTTP/1.1\r\n",
+		  LL_ERR_TOO_LARGE, 414, "32 bytes" },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+		  "D: 4\r\n",
+		  LL_ERR_TOO_LARGE, 431, "more than 4 header" },
 		/* Refused on the head alone, before any body byte. */
-		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n",
-		 LL_ERR_TOO_LARGE, 413, "body over 16 bytes"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
-		 "99999999999999999\r\n\r\n",
-		 LL_ERR_TOO_LARGE, 413, "body over 16 bytes"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
-		 "\r\n11\r\n",
-		 LL_ERR_TOO_LARGE, 413, "body over 16 bytes"},
-		{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
-		 "\r\n8\r\n12345678\r\n9\r\n",
-		 LL_ERR_TOO_LARGE, 413, "body over 16 bytes"},
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n",
+		  LL_ERR_TOO_LARGE, 413, "body over 16 bytes" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
+		  "99999999999999999\r\n\r\n",
+		  LL_ERR_TOO_LARGE, 413, "body over 16 bytes" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+		  "\r\n11\r\n",
+		  LL_ERR_TOO_LARGE, 413, "body over 16 bytes" },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+		  "\r\n8\r\n12345678\r\n9\r\n",
+		  LL_ERR_TOO_LARGE, 413, "body over 16 bytes" },
 	};
 
 	for (i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -601,8 +601,7 @@ static void test_response_bad(void)
 	g_assert_cmpint(ll_http_response_head_parse(
 				U8("HTTP/1.1 200 OK\r\nBad Name: x\r\n"
 				   "\r\n"),
-				32,
-				NULL, &r),
+				32, NULL, &r),
 			==, LL_ERR_MALFORMED);
 	g_assert_null(r);
 

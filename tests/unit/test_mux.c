@@ -12,9 +12,9 @@
 
 /* Events seen by one side, with DATA copied out per channel. */
 struct seen {
-	GArray *types;          /* enum ll_mux_event_type */
+	GArray *types; /* enum ll_mux_event_type */
 	GArray *channels;
-	GByteArray *data[8];    /* channels 0..7 */
+	GByteArray *data[8]; /* channels 0..7 */
 	uint32_t last_credit;
 	int peer_err;
 	char reason[64];
@@ -350,7 +350,7 @@ static void test_config_invalid(void)
 static struct ll_mux *ready_agent(void)
 {
 	struct ll_buf *b = ll_buf_new(1024);
-	struct ll_frame_hello h = {1, 4096, WIN};
+	struct ll_frame_hello h = { 1, 4096, WIN };
 	struct ll_mux_event ev;
 	struct ll_mux_config cfg;
 	struct ll_mux *m;
@@ -416,7 +416,7 @@ static void expect_violation(struct ll_mux *m, struct ll_buf *in, int err)
 
 static void test_violations(void)
 {
-	struct ll_frame_hello h = {1, 4096, WIN};
+	struct ll_frame_hello h = { 1, 4096, WIN };
 	static uint8_t blob[WIN + 1];
 	struct ll_buf *in;
 	struct ll_mux *m;

@@ -204,7 +204,8 @@ static void test_clock_backwards_and_odd_keys(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/ratelimit/burst_then_refuse", test_burst_then_refuse);
+	g_test_add_func("/ratelimit/burst_then_refuse",
+			test_burst_then_refuse);
 	g_test_add_func("/ratelimit/refill", test_refill);
 	g_test_add_func("/ratelimit/retry_after_rounds_up",
 			test_retry_after_rounds_up);
@@ -212,7 +213,8 @@ int main(int argc, char **argv)
 			test_addresses_independent);
 	g_test_add_func("/ratelimit/ipv6_per_64_and_mapped",
 			test_ipv6_per_64_and_mapped);
-	g_test_add_func("/ratelimit/table_bounded_lru", test_table_bounded_lru);
+	g_test_add_func("/ratelimit/table_bounded_lru",
+			test_table_bounded_lru);
 	g_test_add_func("/ratelimit/configure", test_configure);
 	g_test_add_func("/ratelimit/bad_args", test_bad_args);
 	g_test_add_func("/ratelimit/clock_backwards_and_odd_keys",

@@ -45,7 +45,7 @@ static void put_pf(GByteArray *a, unsigned bpp, bool tc)
 {
 	p8(a, bpp);
 	p8(a, bpp == 32 ? 24 : bpp);
-	p8(a, 0);          /* little endian */
+	p8(a, 0); /* little endian */
 	p8(a, tc);
 	if (!tc) {
 		pfill(a, 9, 0);
@@ -80,11 +80,19 @@ static GByteArray *server_hello(unsigned w, unsigned h, unsigned bpp, bool tc)
 }
 
 static const int32_t all_encs[] = {
-	LL_RFB_ENC_ZRLE, 7 /* Tight */, LL_RFB_ENC_COPYRECT, LL_RFB_ENC_RAW,
-	LL_RFB_ENC_CURSOR, LL_RFB_ENC_XCURSOR, 5 /* Hextile */,
-	LL_RFB_ENC_DESKTOP_SIZE, LL_RFB_ENC_EXT_DESKTOP_SIZE,
-	(int32_t)0x574D5669 /* WMVi */, LL_RFB_ENC_LAST_RECT,
-	LL_RFB_ENC_POINTER_POS, LL_RFB_ENC_POINTER_CHANGE,
+	LL_RFB_ENC_ZRLE,
+	7 /* Tight */,
+	LL_RFB_ENC_COPYRECT,
+	LL_RFB_ENC_RAW,
+	LL_RFB_ENC_CURSOR,
+	LL_RFB_ENC_XCURSOR,
+	5 /* Hextile */,
+	LL_RFB_ENC_DESKTOP_SIZE,
+	LL_RFB_ENC_EXT_DESKTOP_SIZE,
+	(int32_t)0x574D5669 /* WMVi */,
+	LL_RFB_ENC_LAST_RECT,
+	LL_RFB_ENC_POINTER_POS,
+	LL_RFB_ENC_POINTER_CHANGE,
 	(int32_t)0xFFFE0001u /* SupportedMessages */,
 };
 
@@ -118,8 +126,8 @@ static GByteArray *client_hello(unsigned bpp, bool tc, const int32_t *encs,
 	return a;
 }
 
-static void rect(GByteArray *a, unsigned x, unsigned y, unsigned w,
-		 unsigned h, int32_t enc)
+static void rect(GByteArray *a, unsigned x, unsigned y, unsigned w, unsigned h,
+		 int32_t enc)
 {
 	p16(a, x);
 	p16(a, y);
@@ -141,7 +149,7 @@ static GByteArray *server_all(unsigned bpp, bool tc)
 	GByteArray *a = g_byte_array_new();
 	size_t bp = bpp / 8;
 
-	fbu(a, 0xffff);  /* ended by LastRect */
+	fbu(a, 0xffff); /* ended by LastRect */
 	rect(a, 1, 1, 2, 2, LL_RFB_ENC_RAW);
 	pfill(a, 2 * 2 * bp, 0xab);
 	rect(a, 0, 0, 4, 4, LL_RFB_ENC_COPYRECT);
@@ -152,16 +160,16 @@ static GByteArray *server_all(unsigned bpp, bool tc)
 	pfill(a, 5, 0x78);
 	rect(a, 1, 1, 3, 2, LL_RFB_ENC_CURSOR);
 	pfill(a, 3 * 2 * bp + 1 * 2, 0xff);
-	rect(a, 0, 0, 0, 0, LL_RFB_ENC_CURSOR);     /* no cursor */
+	rect(a, 0, 0, 0, 0, LL_RFB_ENC_CURSOR); /* no cursor */
 	rect(a, 4, 1, 9, 2, LL_RFB_ENC_XCURSOR);
 	pfill(a, 6 + 2 * 2 * 2, 0x11);
 	rect(a, 10, 10, 0, 0, LL_RFB_ENC_POINTER_POS);
 	rect(a, 1, 0, 0, 0, LL_RFB_ENC_POINTER_CHANGE);
-	rect(a, 0, 0, 16, 8, LL_RFB_ENC_RAW);       /* the whole screen */
+	rect(a, 0, 0, 16, 8, LL_RFB_ENC_RAW); /* the whole screen */
 	pfill(a, 16 * 8 * bp, 0x42);
 	rect(a, 0, 0, 0, 0, LL_RFB_ENC_LAST_RECT);
 
-	fbu(a, 0);       /* an empty update */
+	fbu(a, 0); /* an empty update */
 
 	/* a bigger desktop; a rectangle that fits only the new size */
 	fbu(a, 2);
@@ -177,15 +185,15 @@ static GByteArray *server_all(unsigned bpp, bool tc)
 	p32(a, 1), p16(a, 0), p16(a, 0), p16(a, 16), p16(a, 12), p32(a, 0);
 	p32(a, 2), p16(a, 16), p16(a, 0), p16(a, 16), p16(a, 12), p32(a, 0);
 
-	p8(a, 2);        /* Bell */
-	p8(a, 3);        /* ServerCutText: never interpreted */
+	p8(a, 2); /* Bell */
+	p8(a, 3); /* ServerCutText: never interpreted */
 	pfill(a, 3, 0);
 	p32(a, 6);
 	g_byte_array_append(a, (const uint8_t *)"secret", 6);
 	p8(a, 3);
 	pfill(a, 3, 0);
 	p32(a, 0);
-	if (!tc) {       /* SetColourMapEntries: 2 from 10 */
+	if (!tc) { /* SetColourMapEntries: 2 from 10 */
 		p8(a, 1);
 		p8(a, 0);
 		p16(a, 10);
@@ -217,9 +225,8 @@ static int feed(struct ll_rfb_filter *f, bool server, const GByteArray *in,
 		else if (split == BYTES)
 			n = 1;
 		else
-			n = (size_t)g_rand_int_range(rnd, 1,
-						     g_rand_boolean(rnd) ? 8
-									: 300);
+			n = (size_t)g_rand_int_range(
+				rnd, 1, g_rand_boolean(rnd) ? 8 : 300);
 		if (n > in->len - off)
 			n = in->len - off;
 		g_byte_array_append(hold, in->data + off, (guint)n);
@@ -256,8 +263,8 @@ static void valid_run(unsigned bpp, bool tc, enum split split, GRand *rnd)
 {
 	struct ll_rfb_filter *f = ll_rfb_filter_new();
 	GByteArray *s1 = server_hello(16, 8, bpp, tc);
-	GByteArray *c = client_hello(bpp, tc, all_encs,
-				     G_N_ELEMENTS(all_encs), true, false);
+	GByteArray *c = client_hello(bpp, tc, all_encs, G_N_ELEMENTS(all_encs),
+				     true, false);
 	GByteArray *c_want = client_hello(bpp, tc, all_encs,
 					  G_N_ELEMENTS(all_encs), true, true);
 	GByteArray *s2 = server_all(bpp, tc);
@@ -319,8 +326,8 @@ static void test_valid(void)
  * bytes that pass are always a prefix of the rewritten stream. */
 static void test_rewrite_prefix(void)
 {
-	GByteArray *c = client_hello(32, true, all_encs, G_N_ELEMENTS(all_encs),
-				     false, false);
+	GByteArray *c = client_hello(32, true, all_encs,
+				     G_N_ELEMENTS(all_encs), false, false);
 	GByteArray *want = client_hello(32, true, all_encs,
 					G_N_ELEMENTS(all_encs), false, true);
 	size_t cut, pass;
@@ -408,28 +415,41 @@ static void test_forbidden_encodings(void)
 		uint32_t enc;
 		const char *name;
 	} bad[] = {
-		{ 2, "RRE" }, { 4, "CoRRE" }, { 5, "Hextile" },
-		{ 6, "Zlib" }, { 7, "Tight" }, { 8, "ZlibHex" },
-		{ 9, "Ultra" }, { 15, "TRLE" }, { 17, "ZYWRLE" },
-		{ 21, "JPEG" }, { 50, "Open H.264" }, { 0x48323634u, "H.264" },
-		{ 0xFFFF0009u, "UltraZip" }, { (uint32_t)-258, "QEMU Extended Key" },
-		{ (uint32_t)-260, "TightPNG" }, { (uint32_t)-261, "QEMU LED" },
-		{ (uint32_t)-307, "DesktopName" }, { (uint32_t)-312, "Fence" },
-		{ (uint32_t)-314, "Cursor With Alpha" }, { 0x574D5669u, "WMVi" },
+		{ 2, "RRE" },
+		{ 4, "CoRRE" },
+		{ 5, "Hextile" },
+		{ 6, "Zlib" },
+		{ 7, "Tight" },
+		{ 8, "ZlibHex" },
+		{ 9, "Ultra" },
+		{ 15, "TRLE" },
+		{ 17, "ZYWRLE" },
+		{ 21, "JPEG" },
+		{ 50, "Open H.264" },
+		{ 0x48323634u, "H.264" },
+		{ 0xFFFF0009u, "UltraZip" },
+		{ (uint32_t)-258, "QEMU Extended Key" },
+		{ (uint32_t)-260, "TightPNG" },
+		{ (uint32_t)-261, "QEMU LED" },
+		{ (uint32_t)-307, "DesktopName" },
+		{ (uint32_t)-312, "Fence" },
+		{ (uint32_t)-314, "Cursor With Alpha" },
+		{ 0x574D5669u, "WMVi" },
 		{ 0xFFFE0000u, "KeyboardLedState" },
 		{ 0xFFFE0001u, "SupportedMessages" },
 		{ 0xFFFE0003u, "ServerIdentity" },
-		{ 0xC0A1E5CEu, "ExtendedClipboard" }, { 3, "unknown" },
+		{ 0xC0A1E5CEu, "ExtendedClipboard" },
+		{ 3, "unknown" },
 		{ 1000, "unknown" },
 	};
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
-		char *needle = g_strdup_printf("encoding %d (%s", (int)bad[i].enc,
-					       bad[i].name);
+		char *needle = g_strdup_printf("encoding %d (%s",
+					       (int)bad[i].enc, bad[i].name);
 
-		g_assert_false(ll_rfb_filter_encoding_allowed(
-			(int32_t)bad[i].enc));
+		g_assert_false(
+			ll_rfb_filter_encoding_allowed((int32_t)bad[i].enc));
 		expect(one_rect(0, 0, 1, 1, (int32_t)bad[i].enc),
 		       LL_ERR_UNKNOWN_TYPE, needle);
 		g_free(needle);
@@ -512,7 +532,7 @@ static void test_rectangles(void)
 	p8(a, 0);
 	p8(a, 0);
 	p16(a, 1);
-	rect(a, 0, 0, 16, 8, 7);  /* proof that the refused resize passed */
+	rect(a, 0, 0, 16, 8, 7); /* proof that the refused resize passed */
 	expect(a, LL_ERR_UNKNOWN_TYPE, "Tight");
 	/* after a resize to a smaller desktop, the old size no longer
 	 * counts */
@@ -538,7 +558,7 @@ static void test_messages(void)
 		char *needle = g_strdup_printf("message type %u", types[i]);
 
 		a = g_byte_array_new();
-		p8(a, 2);  /* a fine Bell first */
+		p8(a, 2); /* a fine Bell first */
 		p8(a, types[i]);
 		pfill(a, 20, 0);
 		expect(a, LL_ERR_UNKNOWN_TYPE, needle);
@@ -612,12 +632,12 @@ static void test_handshake(void)
 	/* security types: None only */
 	a = hello_prefix();
 	p8(a, 1);
-	p8(a, 2);  /* VNC authentication */
+	p8(a, 2); /* VNC authentication */
 	expect_server(a, LL_ERR_PROTOCOL, "security type 2");
 	a = hello_prefix();
 	p8(a, 2);
 	p8(a, 1);
-	p8(a, 19);  /* VeNCrypt after None */
+	p8(a, 19); /* VeNCrypt after None */
 	expect_server(a, LL_ERR_PROTOCOL, "security type 19");
 	a = hello_prefix();
 	p8(a, 1);
@@ -677,10 +697,10 @@ static void test_handshake(void)
 	a = server_hello(10, 10, 24, true);
 	expect_server(a, LL_ERR_PROTOCOL, "pixel format");
 	a = server_hello(10, 10, 32, true);
-	a->data[12 + 1 + 1 + 4 + 4 + 1] = 33;  /* depth over bpp */
+	a->data[12 + 1 + 1 + 4 + 4 + 1] = 33; /* depth over bpp */
 	expect_server(a, LL_ERR_PROTOCOL, "pixel format");
 	a = server_hello(10, 10, 16, true);
-	a->data[12 + 1 + 1 + 4 + 4 + 4 + 6] = 12;  /* red at bits 12..16 */
+	a->data[12 + 1 + 1 + 4 + 4 + 4 + 6] = 12; /* red at bits 12..16 */
 	expect_server(a, LL_ERR_PROTOCOL, "pixel format");
 	a = server_hello(10, 10, 32, true);
 	g_byte_array_set_size(a, a->len - 8);
@@ -736,12 +756,12 @@ static void test_client(void)
 		size_t held;
 
 		c = client_hello(32, true, all_encs, 2, true, false);
-		p8(c, 4), p8(c, 1), p16(c, 0), p32(c, 0xff0d);     /* key */
-		p8(c, 5), p8(c, 1), p16(c, 3), p16(c, 4);          /* ptr */
+		p8(c, 4), p8(c, 1), p16(c, 0), p32(c, 0xff0d); /* key */
+		p8(c, 5), p8(c, 1), p16(c, 3), p16(c, 4);      /* ptr */
 		p8(c, 6), pfill(c, 3, 0), p32(c, 2), p16(c, 0x6869);
 		p8(c, 251), p8(c, 0), p16(c, 20), p16(c, 10), p8(c, 1),
 			p8(c, 0);
-		pfill(c, 16, 0);                                   /* screen */
+		pfill(c, 16, 0); /* screen */
 		p8(c, 255), p8(c, 0), p16(c, 1), p32(c, 0xff0d), p32(c, 28);
 		g_assert_cmpint(feed(f, false, c, BYTES, NULL, NULL, &held),
 				==, 0);
@@ -798,8 +818,8 @@ static void test_truncated(void)
 			held = head_held;
 		g_assert_cmpint(ll_rfb_filter_server_end(f, held), ==,
 				LL_ERR_TRUNCATED);
-		g_assert_nonnull(strstr(ll_rfb_filter_error(f),
-					"ended inside"));
+		g_assert_nonnull(
+			strstr(ll_rfb_filter_error(f), "ended inside"));
 		ll_rfb_filter_free(f);
 		g_byte_array_unref(s1);
 		g_byte_array_unref(c);

@@ -133,7 +133,8 @@ static void test_open_fresh_reopen(struct fx *f, gconstpointer data)
 
 	/* Fresh file: migrated, WAL, private. */
 	db = raw_open(f->path);
-	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, SCHEMA_VERSION);
+	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
+			SCHEMA_VERSION);
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
 				    " WHERE name IN ('orgs', 'technicians',"
 				    " 'tokens', 'sessions', 'audit')"),
@@ -162,7 +163,8 @@ static void test_open_fresh_reopen(struct fx *f, gconstpointer data)
 	g_assert_cmpint(ll_store_org_find(f->st, "acme", &id), ==, LL_OK);
 	g_assert_cmpint(id, ==, f->org);
 	db = raw_open(f->path);
-	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, SCHEMA_VERSION);
+	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
+			SCHEMA_VERSION);
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
 				    " WHERE type = 'trigger'"),
 			==, 2);
@@ -195,9 +197,10 @@ static void test_open_newer(struct fx *f, gconstpointer data)
 
 	/* Not a database at all. */
 	junk = g_build_filename(f->dir, "junk.db", NULL);
-	g_assert_true(g_file_set_contents(junk, "this is not SQLite, it is "
-						"a text file long enough to "
-						"have a header............",
+	g_assert_true(g_file_set_contents(junk,
+					  "this is not SQLite, it is "
+					  "a text file long enough to "
+					  "have a header............",
 					  -1, NULL));
 	g_assert_cmpint(ll_store_open(junk, &st), ==, LL_ERR_STORE);
 	g_assert_true(st == canary);
@@ -259,7 +262,8 @@ static void test_transactions(struct fx *f, gconstpointer data)
 /* Two handles on one file, as relay and admin CLI: writes interleave. */
 static void test_two_handles(struct fx *f, gconstpointer data)
 {
-	struct ll_audit_event ev = { .actor = "cli", .action = "x",
+	struct ll_audit_event ev = { .actor = "cli",
+				     .action = "x",
 				     .outcome = "ok" };
 	struct ll_store *other = NULL;
 	int64_t n = 0, id;
@@ -398,8 +402,8 @@ static void test_technicians(struct fx *f, gconstpointer data)
 	g_assert_null(t);
 	g_assert_cmpint(ll_store_technician_find(f->st, f->org, "carol", &t),
 			==, LL_ERR_NOT_FOUND);
-	g_assert_cmpint(ll_store_technician_find(f->st, globex, "bob", &t),
-			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_find(f->st, globex, "bob", &t), ==,
+			LL_ERR_NOT_FOUND);
 	g_assert_null(t);
 
 	/* Disable and enable. */
@@ -539,14 +543,19 @@ static void test_session_create(struct fx *f, gconstpointer data)
 	uint8_t mac[LL_HASH_LEN], ticket[LL_HASH_LEN];
 	struct ll_session *s = NULL;
 	struct ll_session_new n = {
-		.id = id, .org_id = f->org, .technician_id = f->tech,
-		.lock = "website", .pin_mac = mac,
-		.agent_ticket_hash = ticket, .created_at = 10,
+		.id = id,
+		.org_id = f->org,
+		.technician_id = f->tech,
+		.lock = "website",
+		.pin_mac = mac,
+		.agent_ticket_hash = ticket,
+		.created_at = 10,
 		.expires_at = 20,
 	};
 
 	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
-	g_assert_cmpint(ll_store_session_get(f->st, "00000000000000000000000000000001", &s),
+	g_assert_cmpint(ll_store_session_get(
+				f->st, "00000000000000000000000000000001", &s),
 			==, LL_OK);
 	g_assert_cmpstr(s->id, ==, "00000000000000000000000000000001");
 	g_assert_cmpint(s->org_id, ==, f->org);
@@ -579,9 +588,9 @@ static void test_session_create(struct fx *f, gconstpointer data)
 	g_assert_cmpint(new_session(f, 4, 0x11, 2200), ==, LL_OK);
 	/* Once redeemed, too. */
 	fill(ticket, 0x44);
-	g_assert_cmpint(ll_store_session_redeem(f->st,
-						"00000000000000000000000000000004",
-						ticket, 2300),
+	g_assert_cmpint(ll_store_session_redeem(
+				f->st, "00000000000000000000000000000004",
+				ticket, 2300),
 			==, LL_OK);
 	g_assert_cmpint(new_session(f, 5, 0x11, 2300), ==, LL_OK);
 	/* Newest of the three sessions that had the PIN. */
@@ -679,9 +688,9 @@ static void test_session_redeem(struct fx *f, gconstpointer data)
 	fill(t2, 0x03);
 	g_assert_cmpint(ll_store_session_redeem(f->st, id3, t2, 1300), ==,
 			LL_ERR_CONFLICT);
-	g_assert_cmpint(ll_store_session_redeem(f->st,
-						"0000000000000000000000000000abcd",
-						t2, 1300),
+	g_assert_cmpint(ll_store_session_redeem(
+				f->st, "0000000000000000000000000000abcd", t2,
+				1300),
 			==, LL_ERR_NOT_FOUND);
 }
 
@@ -715,9 +724,9 @@ static void test_session_claim(struct fx *f, gconstpointer data)
 	g_assert_cmpint(ll_store_session_claim_stream(f->st, id2,
 						      LL_SIDE_AGENT),
 			==, LL_ERR_EXPIRED);
-	g_assert_cmpint(ll_store_session_claim_stream(f->st,
-						      "0000000000000000000000000000abcd",
-						      LL_SIDE_AGENT),
+	g_assert_cmpint(ll_store_session_claim_stream(
+				f->st, "0000000000000000000000000000abcd",
+				LL_SIDE_AGENT),
 			==, LL_ERR_NOT_FOUND);
 	g_assert_cmpint(ll_store_session_claim_stream(f->st, id1,
 						      (enum ll_side)7),
@@ -766,13 +775,12 @@ static void test_session_lifecycle(struct fx *f, gconstpointer data)
 	ll_session_free(s);
 	g_assert_cmpint(ll_store_session_set_connected(f->st, id1, 1300), ==,
 			LL_ERR_CONFLICT);
-	g_assert_cmpint(ll_store_session_end(f->st,
-					     "0000000000000000000000000000abcd",
-					     1, NULL, 0, 0),
-			==, LL_ERR_NOT_FOUND);
-	g_assert_cmpint(ll_store_session_set_connected(f->st,
-						       "0000000000000000000000000000abcd",
-						       1),
+	g_assert_cmpint(
+		ll_store_session_end(f->st, "0000000000000000000000000000abcd",
+				     1, NULL, 0, 0),
+		==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_session_set_connected(
+				f->st, "0000000000000000000000000000abcd", 1),
 			==, LL_ERR_NOT_FOUND);
 
 	/* Expiry: only waiting, unredeemed sessions past their PIN life. */
@@ -871,8 +879,9 @@ static void append_n(struct fx *f, int n, int64_t ts0)
 			.action = i % 2 ? "login" : "pin.create",
 			.outcome = i % 5 ? "ok" : "unauthorized",
 			.source_ip = i % 4 ? "192.0.2.7" : NULL,
-			.session_id = i % 2 ? NULL
-					    : "00000000000000000000000000000001",
+			.session_id =
+				i % 2 ? NULL
+				      : "00000000000000000000000000000001",
 			.detail_json = detail,
 		};
 
@@ -918,8 +927,12 @@ static void putstr(GByteArray *b, const char *s)
 static void test_audit_encoding(struct fx *f, gconstpointer data)
 {
 	struct ll_audit_event ev = {
-		.org_id = f->org, .actor = "cli", .action = "technician.add",
-		.outcome = "ok", .source_ip = NULL, .session_id = "",
+		.org_id = f->org,
+		.actor = "cli",
+		.action = "technician.add",
+		.outcome = "ok",
+		.source_ip = NULL,
+		.session_id = "",
 		.detail_json = "{\"user\":\"bob\"}",
 	};
 	GByteArray *b = g_byte_array_new();
@@ -944,8 +957,9 @@ static void test_audit_encoding(struct fx *f, gconstpointer data)
 	g_byte_array_unref(b);
 
 	db = raw_open(f->path);
-	g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT prev_hash, hash FROM"
-					       " audit WHERE seq = 1",
+	g_assert_cmpint(sqlite3_prepare_v2(db,
+					   "SELECT prev_hash, hash FROM"
+					   " audit WHERE seq = 1",
 					   -1, &s, NULL),
 			==, SQLITE_OK);
 	g_assert_cmpint(sqlite3_step(s), ==, SQLITE_ROW);
@@ -959,7 +973,8 @@ static void test_audit_encoding(struct fx *f, gconstpointer data)
 
 static void test_audit_chain(struct fx *f, gconstpointer data)
 {
-	struct ll_audit_event ev = { .actor = "a", .action = "b",
+	struct ll_audit_event ev = { .actor = "a",
+				     .action = "b",
 				     .outcome = "ok" };
 	int64_t n = -1, bad = -1;
 	char *big;
@@ -1038,15 +1053,17 @@ static void test_audit_triggers(struct fx *f, gconstpointer data)
 	sqlite3_close(db);
 }
 
-#define UNLOCK                                                                 \
+#define UNLOCK                                                                \
 	"DROP TRIGGER IF EXISTS audit_no_update;"                             \
 	"DROP TRIGGER IF EXISTS audit_no_delete;"
 
 static void test_audit_tamper_update(struct fx *f, gconstpointer data)
 {
 	append_n(f, 10, 1000);
-	expect_tamper(f, UNLOCK "UPDATE audit SET outcome = 'forbidden'"
-				" WHERE seq = 5", 5);
+	expect_tamper(f,
+		      UNLOCK "UPDATE audit SET outcome = 'forbidden'"
+			     " WHERE seq = 5",
+		      5);
 }
 
 static void test_audit_tamper_fields(struct fx *f, gconstpointer data)
@@ -1071,17 +1088,18 @@ static void test_audit_tamper_fields(struct fx *f, gconstpointer data)
 
 		/* Keep the row, edit it, verify, put it back. */
 		g_assert_cmpint(raw_exec(db, UNLOCK "CREATE TEMP TABLE keep AS"
-					     " SELECT * FROM audit"
-					     " WHERE seq = 4"),
+						    " SELECT * FROM audit"
+						    " WHERE seq = 4"),
 				==, SQLITE_OK);
 		g_assert_cmpint(raw_exec(db, edits[i]), ==, SQLITE_OK);
 		g_assert_cmpint(sqlite3_changes(db), ==, 1);
 		g_assert_cmpint(ll_store_audit_verify(f->st, NULL, &bad), ==,
 				LL_ERR_AUTH_FAILED);
 		g_assert_cmpint(bad, ==, 4);
-		g_assert_cmpint(raw_exec(db, "DELETE FROM audit WHERE seq = 4;"
-					     "INSERT INTO audit SELECT * FROM"
-					     " temp.keep; DROP TABLE temp.keep"),
+		g_assert_cmpint(raw_exec(db,
+					 "DELETE FROM audit WHERE seq = 4;"
+					 "INSERT INTO audit SELECT * FROM"
+					 " temp.keep; DROP TABLE temp.keep"),
 				==, SQLITE_OK);
 		sqlite3_close(db);
 		g_assert_cmpint(ll_store_audit_verify(f->st, NULL, &bad), ==,
@@ -1119,14 +1137,16 @@ static void test_audit_tamper_renumber(struct fx *f, gconstpointer data)
 {
 	append_n(f, 6, 1000);
 	/* Closing the gap by renumbering still breaks the link. */
-	expect_tamper(f, UNLOCK "DELETE FROM audit WHERE seq = 3;"
-				"UPDATE audit SET seq = seq - 1 WHERE seq > 3",
+	expect_tamper(f,
+		      UNLOCK "DELETE FROM audit WHERE seq = 3;"
+			     "UPDATE audit SET seq = seq - 1 WHERE seq > 3",
 		      3);
 }
 
 static void test_audit_append_after_tamper(struct fx *f, gconstpointer data)
 {
-	struct ll_audit_event ev = { .actor = "a", .action = "b",
+	struct ll_audit_event ev = { .actor = "a",
+				     .action = "b",
 				     .outcome = "ok" };
 	int64_t bad = -1;
 
@@ -1142,7 +1162,8 @@ static void test_audit_append_after_tamper(struct fx *f, gconstpointer data)
 
 static void test_audit_append_after_bad_tail(struct fx *f, gconstpointer data)
 {
-	struct ll_audit_event ev = { .actor = "a", .action = "b",
+	struct ll_audit_event ev = { .actor = "a",
+				     .action = "b",
 				     .outcome = "ok" };
 	int64_t bad = -1;
 
@@ -1172,8 +1193,11 @@ static char *export_str(struct fx *f, const char *format, int64_t since,
 static void test_audit_export(struct fx *f, gconstpointer data)
 {
 	struct ll_audit_event ev = {
-		.org_id = 0, .actor = "anonymous", .action = "login",
-		.outcome = "unauthorized", .source_ip = "198.51.100.9",
+		.org_id = 0,
+		.actor = "anonymous",
+		.action = "login",
+		.outcome = "unauthorized",
+		.source_ip = "198.51.100.9",
 		.detail_json = "{\"user\":\"=cmd|' /C calc'!A0\","
 			       "\"note\":\"a, \\\"b\\\"\\nc\"}",
 	};
@@ -1207,8 +1231,9 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 	g_assert_cmpstr(json_string_value(json_object_get(j, "outcome")), ==,
 			"unauthorized");
 	g_assert_true(json_is_null(json_object_get(j, "session_id")));
-	g_assert_cmpstr(json_string_value(json_object_get(
-				json_object_get(j, "detail"), "note")),
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(j, "detail"),
+						"note")),
 			==, "a, \"b\"\nc");
 	g_assert_cmpuint(strlen(json_string_value(json_object_get(j, "hash"))),
 			 ==, 64);
@@ -1235,9 +1260,10 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 		"3,2023-11-14T22:13:20Z,0,anonymous,login,unauthorized,"
 		"198.51.100.9,,\"{\"\"user\"\":\"\"=cmd|' /C calc'!A0\"\","
 		"\"\"note\"\":\"\"a, \\\"\"b\\\"\"\\nc\"\"}\","));
-	g_assert_true(g_str_has_prefix(
-		lines[2], "4,2023-11-14T22:13:21Z,0,\"'-1+1\",login,"
-			  "unauthorized,,,,"));
+	g_assert_true(
+		g_str_has_prefix(lines[2],
+				 "4,2023-11-14T22:13:21Z,0,\"'-1+1\",login,"
+				 "unauthorized,,,,"));
 	g_assert_cmpuint(strlen(lines[2]) - strlen("4,2023-11-14T22:13:21Z,0,"
 						   "\"'-1+1\",login,"
 						   "unauthorized,,,,"),
@@ -1264,7 +1290,7 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-#define ADD(name, fn)                                                          \
+#define ADD(name, fn)                                                         \
 	g_test_add(name, struct fx, NULL, fx_setup, fn, fx_teardown)
 	ADD("/store/open/fresh_reopen", test_open_fresh_reopen);
 	ADD("/store/open/newer_or_broken", test_open_newer);

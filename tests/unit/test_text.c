@@ -30,10 +30,12 @@ static void test_kept(void)
 	check("", "");
 	check("HDMI-1", "HDMI-1");
 	check("user ended the session", "user ended the session");
-	check("Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac",
-	      "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac");
+	check("Gr\xc3\xbc\xc3\x9f"
+	      "e \xe2\x82\xac",
+	      "Gr\xc3\xbc\xc3\x9f"
+	      "e \xe2\x82\xac");
 	check("\xf0\x9f\x96\xa5 x", "\xf0\x9f\x96\xa5 x"); /* 4 bytes */
-	check("\xc2\xa0", "\xc2\xa0");                 /* NBSP: visible gap */
+	check("\xc2\xa0", "\xc2\xa0");            /* NBSP: visible gap */
 	check("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", /* Hebrew, no marks */
 	      "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
 	check("\xed\x9f\xbf", "\xed\x9f\xbf");         /* U+D7FF */
@@ -56,67 +58,87 @@ static void test_c0_del(void)
 
 static void test_c1(void)
 {
-	check("\xc2\x80", R);                   /* U+0080 */
-	check("a\xc2\x85" "b", "a" R "b");      /* NEL */
-	check("\xc2\x9b" "31m", R "31m");       /* CSI */
-	check("\xc2\x9d" "0;x\xc2\x9c", R "0;x" R);  /* OSC .. ST */
-	check("\xc2\x9f", R);                   /* U+009F */
+	check("\xc2\x80", R); /* U+0080 */
+	check("a\xc2\x85"
+	      "b",
+	      "a" R "b"); /* NEL */
+	check("\xc2\x9b"
+	      "31m",
+	      R "31m"); /* CSI */
+	check("\xc2\x9d"
+	      "0;x\xc2\x9c",
+	      R "0;x" R);     /* OSC .. ST */
+	check("\xc2\x9f", R); /* U+009F */
 }
 
 static void test_format(void)
 {
-	check("abc\xe2\x80\xae" "fdp.exe", "abc" R "fdp.exe"); /* RLO */
+	check("abc\xe2\x80\xae"
+	      "fdp.exe",
+	      "abc" R "fdp.exe"); /* RLO */
 	check("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", R R R R);
-	check("\xe2\x81\xa6" "x\xe2\x81\xa9", R "x" R);        /* LRI, PDI */
-	check("\xe2\x81\xa7\xe2\x81\xa8", R R);                 /* RLI, FSI */
-	check("\xe2\x80\x8e\xe2\x80\x8f", R R);                 /* LRM, RLM */
-	check("\xd8\x9c", R);                                   /* ALM */
-	check("a\xe2\x80\x8b" "b", "a" R "b");                  /* ZWSP */
-	check("\xe2\x80\x8c\xe2\x80\x8d", R R);                 /* ZWNJ, ZWJ */
-	check("\xef\xbb\xbf" "name", R "name");                 /* BOM */
-	check("\xe2\x81\xa0", R);                               /* WJ */
-	check("\xe2\x80\xa8\xe2\x80\xa9", R R);                 /* LS, PS */
-	check("\xc2\xad", R);                                   /* SHY */
-	check("\xe1\xa0\x8e", R);                               /* MVS */
-	check("\xef\xbf\xb9", R);                               /* IAA */
-	check("\xf3\xa0\x81\x81", R);                           /* TAG A */
-	check("\xf3\xa0\x81\xbf", R);                           /* CANCEL TAG */
+	check("\xe2\x81\xa6"
+	      "x\xe2\x81\xa9",
+	      R "x" R);                         /* LRI, PDI */
+	check("\xe2\x81\xa7\xe2\x81\xa8", R R); /* RLI, FSI */
+	check("\xe2\x80\x8e\xe2\x80\x8f", R R); /* LRM, RLM */
+	check("\xd8\x9c", R);                   /* ALM */
+	check("a\xe2\x80\x8b"
+	      "b",
+	      "a" R "b");                       /* ZWSP */
+	check("\xe2\x80\x8c\xe2\x80\x8d", R R); /* ZWNJ, ZWJ */
+	check("\xef\xbb\xbf"
+	      "name",
+	      R "name");                        /* BOM */
+	check("\xe2\x81\xa0", R);               /* WJ */
+	check("\xe2\x80\xa8\xe2\x80\xa9", R R); /* LS, PS */
+	check("\xc2\xad", R);                   /* SHY */
+	check("\xe1\xa0\x8e", R);               /* MVS */
+	check("\xef\xbf\xb9", R);               /* IAA */
+	check("\xf3\xa0\x81\x81", R);           /* TAG A */
+	check("\xf3\xa0\x81\xbf", R);           /* CANCEL TAG */
 	/* Neighbours of the ranges stay. */
-	check("\xe2\x80\x8a", "\xe2\x80\x8a");                  /* U+200A */
-	check("\xe2\x80\x90", "\xe2\x80\x90");                  /* U+2010 */
-	check("\xe2\x80\xaf", "\xe2\x80\xaf");                  /* U+202F */
-	check("\xe2\x81\xb0", "\xe2\x81\xb0");                  /* U+2070 */
-	check("\xf3\xa0\x82\x80", "\xf3\xa0\x82\x80");          /* U+E0080 */
+	check("\xe2\x80\x8a", "\xe2\x80\x8a");         /* U+200A */
+	check("\xe2\x80\x90", "\xe2\x80\x90");         /* U+2010 */
+	check("\xe2\x80\xaf", "\xe2\x80\xaf");         /* U+202F */
+	check("\xe2\x81\xb0", "\xe2\x81\xb0");         /* U+2070 */
+	check("\xf3\xa0\x82\x80", "\xf3\xa0\x82\x80"); /* U+E0080 */
 }
 
 static void test_invalid(void)
 {
 	check("\xff", R);
 	check("\xfe\xff", R R);
-	check("a\x80" "b", "a" R "b");          /* stray continuation */
+	check("a\x80"
+	      "b",
+	      "a" R "b"); /* stray continuation */
 	check("\xbf\xbf", R R);
-	check("\xc3", R);                       /* cut at the end */
+	check("\xc3", R); /* cut at the end */
 	check("\xc3(", R "(");
-	check("\xe2\x82", R);                   /* one maximal subpart */
-	check("\xe2\x82" "A", R "A");
+	check("\xe2\x82", R); /* one maximal subpart */
+	check("\xe2\x82"
+	      "A",
+	      R "A");
 	check("\xf0\x9f\x96", R);
-	check("\xf0\x9f\x96" "A\xe2\x82\xac", R "A\xe2\x82\xac");
-	check("\xf5\x80\x80\x80", R R R R);     /* lead over U+10FFFF */
-	check("\xf4\x90\x80\x80", R R R R);     /* U+110000 */
+	check("\xf0\x9f\x96"
+	      "A\xe2\x82\xac",
+	      R "A\xe2\x82\xac");
+	check("\xf5\x80\x80\x80", R R R R); /* lead over U+10FFFF */
+	check("\xf4\x90\x80\x80", R R R R); /* U+110000 */
 	check("\xf8\x88\x80\x80\x80", R R R R R);
 }
 
 static void test_overlong(void)
 {
-	check("\xc0\xaf", R R);                 /* '/' in two bytes */
+	check("\xc0\xaf", R R); /* '/' in two bytes */
 	check("\xc1\xbf", R R);
-	check("\xc0\x80", R R);                 /* NUL in two bytes */
+	check("\xc0\x80", R R); /* NUL in two bytes */
 	check("\xe0\x80\xaf", R R R);
-	check("\xe0\x9f\xbf", R R R);           /* U+07FF in three */
+	check("\xe0\x9f\xbf", R R R); /* U+07FF in three */
 	check("\xf0\x80\x80\xaf", R R R R);
-	check("\xf0\x8f\xbf\xbf", R R R R);     /* U+FFFF in four */
+	check("\xf0\x8f\xbf\xbf", R R R R); /* U+FFFF in four */
 	/* The shortest forms of the same are fine. */
-	check("\xe0\xa0\x80", "\xe0\xa0\x80");  /* U+0800 */
+	check("\xe0\xa0\x80", "\xe0\xa0\x80"); /* U+0800 */
 	check("\xf0\x90\x80\x80", "\xf0\x90\x80\x80");
 	/* An overlong C1 control is two bad bytes, not a control. */
 	check("\xc0\x9b", R R);
@@ -124,8 +146,8 @@ static void test_overlong(void)
 
 static void test_surrogates(void)
 {
-	check("\xed\xa0\x80", R R R);           /* U+D800 */
-	check("\xed\xbf\xbf", R R R);           /* U+DFFF */
+	check("\xed\xa0\x80", R R R);                   /* U+D800 */
+	check("\xed\xbf\xbf", R R R);                   /* U+DFFF */
 	check("\xed\xa0\xbd\xed\xb2\xa9", R R R R R R); /* CESU-8 pair */
 }
 
@@ -147,12 +169,18 @@ static void test_truncate(void)
 	g_assert_cmpuint(ll_text_printable(out, 3, "a\x1b", 2), ==, 4);
 	g_assert_cmpstr(out, ==, "a");
 	/* Nothing after a character that did not fit, even if it would. */
-	g_assert_cmpuint(ll_text_printable(out, 3, "\xe2\x82\xac" "a", 4),
+	g_assert_cmpuint(ll_text_printable(out, 3,
+					   "\xe2\x82\xac"
+					   "a",
+					   4),
 			 ==, 4);
 	g_assert_cmpstr(out, ==, "");
 	/* Four-byte characters at the edge. */
-	g_assert_cmpuint(ll_text_printable(out, 8, "\xf0\x9f\x96\xa5"
-					   "\xf0\x9f\x96\xa5", 8), ==, 8);
+	g_assert_cmpuint(ll_text_printable(out, 8,
+					   "\xf0\x9f\x96\xa5"
+					   "\xf0\x9f\x96\xa5",
+					   8),
+			 ==, 8);
 	g_assert_cmpstr(out, ==, "\xf0\x9f\x96\xa5");
 	/* size 1: only the NUL. */
 	g_assert_cmpuint(ll_text_printable(out, 1, "abc", 3), ==, 3);
@@ -163,8 +191,8 @@ static void test_truncate(void)
 	g_assert_cmpint(out[0], ==, 'z');
 	g_assert_cmpuint(ll_text_printable(NULL, 0, "\xff\xff", 2), ==, 6);
 	/* The length given is the limit, not the NUL. */
-	g_assert_cmpuint(ll_text_printable(out, sizeof(out), "abcdef", 3),
-			 ==, 3);
+	g_assert_cmpuint(ll_text_printable(out, sizeof(out), "abcdef", 3), ==,
+			 3);
 	g_assert_cmpstr(out, ==, "abc");
 	/* NULL reads as "". */
 	g_assert_cmpuint(ll_text_printable(out, sizeof(out), NULL, 5), ==, 0);
@@ -193,9 +221,9 @@ static void test_new(void)
 static bool has_hidden(const char *s)
 {
 	static const gunichar ranges[][2] = {
-		{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad },
-		{ 0x061c, 0x061c }, { 0x180e, 0x180e }, { 0x200b, 0x200f },
-		{ 0x2028, 0x202e }, { 0x2060, 0x206f }, { 0xfeff, 0xfeff },
+		{ 0x0000, 0x001f }, { 0x007f, 0x009f },   { 0x00ad, 0x00ad },
+		{ 0x061c, 0x061c }, { 0x180e, 0x180e },   { 0x200b, 0x200f },
+		{ 0x2028, 0x202e }, { 0x2060, 0x206f },   { 0xfeff, 0xfeff },
 		{ 0xfff9, 0xfffb }, { 0xe0000, 0xe007f },
 	};
 	size_t i;
@@ -219,9 +247,20 @@ static bool has_hidden(const char *s)
 static void test_random(void)
 {
 	static const char *const pieces[] = {
-		"\xe2\x80\xae", "\xc2\x9b", "\x1b", "\n", "\xef\xbb\xbf",
-		"\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80", "\xe2\x82\xac",
-		"\xf0\x9f\x96\xa5", "a", "\xc3", "\xe2\x82", "\xf3\xa0\x81\x81",
+		"\xe2\x80\xae",
+		"\xc2\x9b",
+		"\x1b",
+		"\n",
+		"\xef\xbb\xbf",
+		"\xed\xa0\x80",
+		"\xc0\xaf",
+		"\xf4\x90\x80\x80",
+		"\xe2\x82\xac",
+		"\xf0\x9f\x96\xa5",
+		"a",
+		"\xc3",
+		"\xe2\x82",
+		"\xf3\xa0\x81\x81",
 	};
 	char in[64], full[256], cut[256], again[256];
 	size_t i, len, size, need;
@@ -254,13 +293,14 @@ static void test_random(void)
 		/* Cut only where the next character would not fit. */
 		if (strlen(cut) < need) {
 			const char *next = full + strlen(cut);
-			size_t next_len =
-				(size_t)(g_utf8_next_char(next) - next);
+			size_t next_len = (size_t)(g_utf8_next_char(next) -
+						   next);
 
 			g_assert_cmpuint(strlen(cut) + next_len, >=, size);
 		}
 		g_assert_cmpuint(ll_text_printable(again, sizeof(again), full,
-						   need), ==, need);
+						   need),
+				 ==, need);
 		g_assert_cmpstr(again, ==, full);
 		for (i = 0; i < need; i++)
 			g_assert_cmpint(full[i], !=, '\0');

@@ -129,7 +129,8 @@ static gpointer srv_main(gpointer data)
 	if (s->hs == LL_OK && s->mode == SRV_CONN) {
 		while ((r = ll_tls_conn_read(c, buf, sizeof(buf), &n)) ==
 		       LL_OK) {
-			g_assert_cmpint(ll_tls_write_all(c, buf, n), ==, LL_OK);
+			g_assert_cmpint(ll_tls_write_all(c, buf, n), ==,
+					LL_OK);
 			s->echoed += n;
 		}
 		g_assert_cmpint(r, ==, LL_ERR_CLOSED);
@@ -197,7 +198,8 @@ static int tcp_connect(uint16_t port)
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==,
+			0);
 	return fd;
 }
 
@@ -237,8 +239,8 @@ static int try_handshake(struct ll_tls_ctx *cctx, const char *host,
 	c = ll_tls_conn_new_client(cctx, tcp_connect(s.port), host);
 	g_assert_nonnull(c);
 	/* Either an explicit handshake or the implicit one of a write. */
-	r = hs_via_write ? ll_tls_write_all(c, "x", 1) :
-			   ll_tls_conn_handshake(c);
+	r = hs_via_write ? ll_tls_write_all(c, "x", 1)
+			 : ll_tls_conn_handshake(c);
 	if (cerr != NULL)
 		g_strlcpy(cerr, ll_tls_conn_error(c), cerrlen);
 	if (alpn != NULL) {
@@ -335,7 +337,7 @@ static void test_selfsigned_files(void)
 
 	/* What the openssl tool sees. */
 	{
-		const char *const argv[] = { "openssl", "x509", "-in",
+		const char *const argv[] = { "openssl", "x509",   "-in",
 					     cert_path, "-noout", "-text",
 					     NULL };
 
@@ -351,11 +353,13 @@ static void test_selfsigned_files(void)
 	g_assert_nonnull(strstr(text, "TLS Web Server Authentication"));
 	{
 		/* Valid 397 days: still valid in 396, not in 398. */
-		const char *const in396[] = { "openssl", "x509", "-in",
-					      cert_path, "-noout", "-checkend",
+		const char *const in396[] = { "openssl",  "x509",
+					      "-in",      cert_path,
+					      "-noout",   "-checkend",
 					      "34214400", NULL };
-		const char *const in398[] = { "openssl", "x509", "-in",
-					      cert_path, "-noout", "-checkend",
+		const char *const in398[] = { "openssl",  "x509",
+					      "-in",      cert_path,
+					      "-noout",   "-checkend",
 					      "34387200", NULL };
 
 		g_assert_true(run_ok(in396));
@@ -370,9 +374,9 @@ static void test_selfsigned_files(void)
 
 static void test_fingerprint(void)
 {
-	const char *const argv[] = { "openssl", "x509", "-in", cert_path,
-				     "-noout", "-fingerprint", "-sha256",
-				     NULL };
+	const char *const argv[] = { "openssl", "x509",   "-in",
+				     cert_path, "-noout", "-fingerprint",
+				     "-sha256", NULL };
 	char fp[96], small[95], fp2[96];
 	char *out = run_capture(argv), *eq, *junk = tmp_file("junk.pem");
 	char *missing = tmp_file("missing.pem");
@@ -396,7 +400,8 @@ static void test_fingerprint(void)
 			==, LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_tls_cert_fingerprint(missing, fp, sizeof(fp)), ==,
 			LL_ERR_IO);
-	g_assert_true(g_file_set_contents(junk, "-----BEGIN CERTIFICATE-----\n"
+	g_assert_true(g_file_set_contents(junk,
+					  "-----BEGIN CERTIFICATE-----\n"
 					  "AAAA\n-----END CERTIFICATE-----\n",
 					  -1, NULL));
 	g_assert_cmpint(ll_tls_cert_fingerprint(junk, fp, sizeof(fp)), ==,
@@ -528,8 +533,9 @@ static void test_verify_untrusted(void)
 	g_assert_cmpint(try_handshake(sys, "localhost", NULL, err, sizeof(err),
 				      NULL, 0, &shs),
 			==, LL_ERR_TLS_VERIFY);
-	g_assert_cmpstr(err, ==, "certificate verify failed: self-signed "
-				 "certificate (is --ca set?)");
+	g_assert_cmpstr(err, ==,
+			"certificate verify failed: self-signed "
+			"certificate (is --ca set?)");
 	g_assert_cmpint(shs, ==, LL_ERR_TLS);
 	/* Another anchor does not help. */
 	g_assert_cmpint(try_handshake(other, "localhost", NULL, err,
@@ -636,7 +642,8 @@ static void test_pin_malformed(void)
 		int err = 0;
 
 		g_test_message("pin case %zu: '%s'", i, cases[i]);
-		g_assert_null(ll_tls_client_ctx_new(&co, &err, eb, sizeof(eb)));
+		g_assert_null(
+			ll_tls_client_ctx_new(&co, &err, eb, sizeof(eb)));
 		g_assert_cmpint(err, ==, LL_ERR_INVALID_ARG);
 		g_assert_nonnull(strstr(eb, "pin"));
 	}
@@ -754,11 +761,12 @@ static void test_protocol_versions(void)
 
 	/* TLS 1.2 with only CBC or only static-RSA suites: no overlap. */
 	srv_start(&s, SRV_CONN, NULL);
-	g_assert_cmpint(raw_client(s.port, TLS1_2_VERSION, TLS1_2_VERSION,
-				   "ECDHE-ECDSA-AES128-SHA256:AES128-GCM-SHA256:"
-				   "@SECLEVEL=0",
-				   v, ci, sizeof(v)),
-			==, LL_ERR_TLS);
+	g_assert_cmpint(
+		raw_client(s.port, TLS1_2_VERSION, TLS1_2_VERSION,
+			   "ECDHE-ECDSA-AES128-SHA256:AES128-GCM-SHA256:"
+			   "@SECLEVEL=0",
+			   v, ci, sizeof(v)),
+		==, LL_ERR_TLS);
 	srv_join(&s);
 	g_assert_cmpint(s.hs, ==, LL_ERR_TLS);
 	g_assert_nonnull(strstr(s.err, "no shared cipher"));
@@ -841,7 +849,8 @@ static void test_nonblocking(void)
 
 	/* A peer that never answers: the first step must want to read. */
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-				   sv), ==, 0);
+				   sv),
+			==, 0);
 	c = ll_tls_conn_new_client(cctx, sv[0], "localhost");
 	g_assert_cmpint(ll_tls_conn_handshake(c), ==, LL_ERR_WANT_READ);
 	g_assert_cmpint(ll_tls_conn_handshake(c), ==, LL_ERR_WANT_READ);
@@ -860,8 +869,9 @@ static void test_nonblocking(void)
 	while ((r = ll_tls_conn_handshake(c)) == LL_ERR_WANT_READ ||
 	       r == LL_ERR_WANT_WRITE) {
 		struct pollfd p = { .fd = fd,
-				    .events = r == LL_ERR_WANT_READ ? POLLIN :
-								      POLLOUT };
+				    .events = r == LL_ERR_WANT_READ
+						      ? POLLIN
+						      : POLLOUT };
 
 		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
 		rounds++;
@@ -1048,8 +1058,7 @@ static void test_ssl_helpers(void)
 	g_assert_false(ll_tls_err_is_unexpected_eof(0));
 	g_assert_false(ll_tls_err_is_unexpected_eof(
 		ERR_PACK(ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER)));
-	g_assert_cmpint(ll_tls_ssl_close_notify(NULL), ==,
-			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_tls_ssl_close_notify(NULL), ==, LL_ERR_INVALID_ARG);
 }
 
 int main(int argc, char **argv)

@@ -103,7 +103,7 @@ static void test_side(void)
 	g_assert_cmpstr(ll_side_name(LL_SIDE_AGENT), ==, "agent");
 	g_assert_cmpstr(ll_side_name(LL_SIDE_APPLET), ==, "applet");
 	g_assert_null(ll_side_name((enum ll_side)LL_SIDE_COUNT));
-	g_assert_null(ll_side_name((enum ll_side)-1));
+	g_assert_null(ll_side_name((enum ll_side) - 1));
 	g_assert_cmpint(ll_side_from_name("agent", &side), ==, LL_OK);
 	g_assert_cmpint(side, ==, LL_SIDE_AGENT);
 	g_assert_cmpint(ll_side_from_name("applet", &side), ==, LL_OK);

@@ -27,8 +27,7 @@ enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 	return code;
 }
 
-void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key,
-		       json_t *value)
+void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key, json_t *value)
 {
 	if (value == NULL)
 		return;
@@ -91,8 +90,8 @@ bool ll_api_session_id_valid(const char *s)
 }
 
 /* ---- permissions ---- */
-static const char *const capabilities[] = { "view", "control", "files",
-					    "chat", "sysinfo" };
+static const char *const capabilities[] = { "view", "control", "files", "chat",
+					    "sysinfo" };
 
 bool ll_api_capability_known(const char *cap)
 {
@@ -180,8 +179,8 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 		*out = obj;
 		return LL_OK;
 	}
-	if (!content_type_is_json(ll_http_request_header(http,
-							 "Content-Type"))) {
+	if (!content_type_is_json(
+		    ll_http_request_header(http, "Content-Type"))) {
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
 			    "the body must be JSON (Content-Type: "
 			    "application/json)");
@@ -211,7 +210,8 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 			    "the body must be a JSON object");
 		goto schema;
 	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		for (f = fields; f->name != NULL; f++)
 			if (strcmp(f->name, key) == 0)
 				break;
@@ -289,17 +289,17 @@ static int auth_token(struct ll_api_ctx *ctx, struct ll_technician **tech_out)
 			    "log in again");
 		goto out;
 	}
-	if (r != 0 || (r = ll_store_technician_get(relay->store, tech_id,
-						   &t)) != 0) {
-		ll_api_fail(ctx, r == LL_ERR_NOT_FOUND ? LL_API_UNAUTHORIZED
-						       : LL_API_INTERNAL,
+	if (r != 0 ||
+	    (r = ll_store_technician_get(relay->store, tech_id, &t)) != 0) {
+		ll_api_fail(ctx,
+			    r == LL_ERR_NOT_FOUND ? LL_API_UNAUTHORIZED
+						  : LL_API_INTERNAL,
 			    r == LL_ERR_NOT_FOUND
 				    ? "the token is unknown or has expired"
 				    : "internal error");
 		goto out;
 	}
-	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
-		 t->username);
+	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s", t->username);
 	ctx->org_id = t->org_id;
 	if (t->disabled) {
 		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
@@ -356,8 +356,8 @@ int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl)
 	int64_t retry = 0;
 	int r;
 
-	r = ll_ratelimit_take(rl, ctx->req->source_ip ? ctx->req->source_ip
-						      : "",
+	r = ll_ratelimit_take(rl,
+			      ctx->req->source_ip ? ctx->req->source_ip : "",
 			      ll_now_mono_ms(), &retry);
 	if (r == LL_OK)
 		return LL_OK;
@@ -378,8 +378,7 @@ int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl)
 /* ---- audit ---- */
 int ll_api_audit(struct ll_relay *relay, int64_t org_id, const char *actor,
 		 const char *action, const char *outcome,
-		 const char *source_ip, const char *session_id,
-		 json_t *detail)
+		 const char *source_ip, const char *session_id, json_t *detail)
 {
 	struct ll_audit_event ev = {
 		.org_id = org_id,
@@ -415,8 +414,7 @@ static int ctx_audit(struct ll_api_ctx *ctx)
 {
 	return ll_api_audit(ctx->relay, ctx->org_id, ctx->actor, ctx->action,
 			    ll_api_code_name(ctx->resp->code),
-			    ctx->req->source_ip, ctx->session_id,
-			    ctx->detail);
+			    ctx->req->source_ip, ctx->session_id, ctx->detail);
 }
 
 /*
@@ -468,21 +466,21 @@ static int auth_ticket(struct ll_api_ctx *ctx, const char *bearer)
 
 /* Who may call a route; the envelope checks it before the handler runs. */
 enum api_auth {
-	AUTH_NONE,             /* the handler judges (login, PIN redeem) */
-	AUTH_TOKEN,            /* a technician's bearer token: ctx->tech */
-	AUTH_ADMIN,            /* the same, with the admin permission */
-	AUTH_TICKET,           /* a session ticket: ctx->session, side */
-	AUTH_TICKET_OR_TOKEN,  /* either side's ticket, or a token */
+	AUTH_NONE,            /* the handler judges (login, PIN redeem) */
+	AUTH_TOKEN,           /* a technician's bearer token: ctx->tech */
+	AUTH_ADMIN,           /* the same, with the admin permission */
+	AUTH_TICKET,          /* a session ticket: ctx->session, side */
+	AUTH_TICKET_OR_TOKEN, /* either side's ticket, or a token */
 };
 
 /* Route flags. */
-#define ROUTE_UPGRADE 0x1     /* served as the stream upgrade (101) only */
+#define ROUTE_UPGRADE 0x1 /* served as the stream upgrade (101) only */
 
 struct api_route {
 	const char *method;
 	const char *pattern;
 	enum api_auth auth;
-	const char *action;    /* audit action; audit exports show it */
+	const char *action; /* audit action; audit exports show it */
 	void (*handler)(struct ll_api_ctx *ctx);
 	unsigned flags;
 };
@@ -519,10 +517,10 @@ struct api_route {
  */
 static const struct api_route routes[] = {
 	/* method, pattern, auth, action, handler, flags */
-	{ "POST", "/api/v1/login", AUTH_NONE, "login",
-	  ll_api_handle_login, 0 },
-	{ "POST", "/api/v1/logout", AUTH_TOKEN, "logout",
-	  ll_api_handle_logout, 0 },
+	{ "POST", "/api/v1/login", AUTH_NONE, "login", ll_api_handle_login,
+	  0 },
+	{ "POST", "/api/v1/logout", AUTH_TOKEN, "logout", ll_api_handle_logout,
+	  0 },
 	{ "GET", "/api/v1/sessions", AUTH_TOKEN, "session.list",
 	  ll_api_handle_session_list, 0 },
 	{ "POST", "/api/v1/sessions", AUTH_TOKEN, "session.create",
@@ -552,8 +550,8 @@ static bool name_valid(const char *s)
 }
 
 static const struct {
-	const char *name;      /* "{id}" in a pattern */
-	bool decode;           /* %XX escapes allowed (and decoded) */
+	const char *name; /* "{id}" in a pattern */
+	bool decode;      /* %XX escapes allowed (and decoded) */
 	bool (*valid)(const char *value);
 } placeholders[] = {
 	{ "id", false, ll_api_session_id_valid },
@@ -672,8 +670,8 @@ const char *ll_api_param(const struct ll_api_ctx *ctx, const char *name)
  * NULL when none: allow then lists the methods of the rows whose pattern
  * matches the path ("" when none does: 404, else 405).
  */
-static const struct api_route *route_find(struct ll_api_ctx *ctx,
-					  char *allow, size_t allow_len)
+static const struct api_route *route_find(struct ll_api_ctx *ctx, char *allow,
+					  size_t allow_len)
 {
 	const struct ll_http_request *http = ctx->req->http;
 	size_t i, used = 0;
@@ -684,8 +682,8 @@ static const struct api_route *route_find(struct ll_api_ctx *ctx,
 		if (!route_match(routes[i].pattern, http->path, NULL, NULL))
 			continue;
 		if (strcmp(routes[i].method, http->method) == 0) {
-			route_match(routes[i].pattern, http->path,
-				    ctx->params, &ctx->n_params);
+			route_match(routes[i].pattern, http->path, ctx->params,
+				    &ctx->n_params);
 			return &routes[i];
 		}
 		n = snprintf(allow + used, allow_len - used, "%s%s",
@@ -752,8 +750,7 @@ static void log_refusal(const struct ll_api_ctx *ctx)
 {
 	struct ll_api_response *resp = ctx->resp;
 	const char *msg = NULL;
-	json_t *err = resp->body ? json_object_get(resp->body, "error")
-				 : NULL;
+	json_t *err = resp->body ? json_object_get(resp->body, "error") : NULL;
 
 	if (err != NULL)
 		msg = json_string_value(json_object_get(err, "message"));
@@ -842,9 +839,10 @@ static void api_serve(struct ll_api_ctx *ctx)
 
 	if (!(route->flags & ROUTE_UPGRADE) != !ctx->upgrade) {
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
-			    ctx->upgrade ? "only /api/v1/stream can be upgraded"
-					 : "the stream needs Connection: "
-					   "Upgrade and Upgrade: lifeline/1");
+			    ctx->upgrade
+				    ? "only /api/v1/stream can be upgraded"
+				    : "the stream needs Connection: "
+				      "Upgrade and Upgrade: lifeline/1");
 		goto refused;
 	}
 	if (relay->store == NULL || ll_api_ratelimits_sync(relay) != 0) {

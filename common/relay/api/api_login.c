@@ -71,8 +71,7 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
-		 t->username);
+	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s", t->username);
 	r = ll_password_verify(t->pw_hash, password);
 	if (r == LL_ERR_AUTH_FAILED) {
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
@@ -104,11 +103,13 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 		goto out;
 	}
 	perms = ll_api_permissions_json(t);
-	ctx->resp->body = json_pack(
-		"{s:s,s:I,s:{s:I,s:s,s:s,s:o}}", "token", token, "expires_in",
-		(json_int_t)relay->cfg.token_lifetime_s, "technician", "id",
-		(json_int_t)t->id, "name", t->username, "org",
-		t->org_name ? t->org_name : "", "permissions", perms);
+	ctx->resp->body = json_pack("{s:s,s:I,s:{s:I,s:s,s:s,s:o}}", "token",
+				    token, "expires_in",
+				    (json_int_t)relay->cfg.token_lifetime_s,
+				    "technician", "id", (json_int_t)t->id,
+				    "name", t->username, "org",
+				    t->org_name ? t->org_name : "",
+				    "permissions", perms);
 	perms = NULL; /* "o" steals it, also on failure */
 	if (ctx->resp->body == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");

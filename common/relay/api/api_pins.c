@@ -81,7 +81,8 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 			goto out;
 		}
 		if (r == LL_ERR_NOT_FOUND || org_id != s->org_id) {
-			ll_api_detail_set(ctx, "why", json_string("other_org"));
+			ll_api_detail_set(ctx, "why",
+					  json_string("other_org"));
 			ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 			goto out;
 		}
@@ -104,7 +105,8 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 			goto out;
 		}
 		/* No org has approved domains yet, so no Origin passes. */
-		ll_api_detail_set(ctx, "origin", ll_api_json_text(origin, 128));
+		ll_api_detail_set(ctx, "origin",
+				  ll_api_json_text(origin, 128));
 		ll_api_fail(ctx, LL_API_ORIGIN_NOT_ALLOWED,
 			    "this website is not approved for this "
 			    "organisation's PINs");
@@ -156,11 +158,12 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 		goto out;
 	}
 	caps = ll_api_capabilities_json(t);
-	ctx->resp->body = json_pack(
-		"{s:s,s:s,s:{s:s,s:s},s:O,s:s}", "session_id", s->id,
-		"ticket", ticket, "technician", "name", t->username, "org",
-		t->org_name ? t->org_name : "", "capabilities", caps,
-		"stream_path", "/api/v1/stream");
+	ctx->resp->body = json_pack("{s:s,s:s,s:{s:s,s:s},s:O,s:s}",
+				    "session_id", s->id, "ticket", ticket,
+				    "technician", "name", t->username, "org",
+				    t->org_name ? t->org_name : "",
+				    "capabilities", caps, "stream_path",
+				    "/api/v1/stream");
 	if (ctx->resp->body == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;

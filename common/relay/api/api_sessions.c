@@ -123,9 +123,11 @@ static json_t *session_json(const struct ll_session *s)
 			    s->end_reason ? json_string(s->end_reason)
 					  : json_null());
 	json_object_set_new(o, "bytes_agent_to_applet",
-			    json_integer((json_int_t)s->bytes_agent_to_applet));
+			    json_integer(
+				    (json_int_t)s->bytes_agent_to_applet));
 	json_object_set_new(o, "bytes_applet_to_agent",
-			    json_integer((json_int_t)s->bytes_applet_to_agent));
+			    json_integer(
+				    (json_int_t)s->bytes_applet_to_agent));
 	return o;
 }
 
@@ -135,8 +137,8 @@ void ll_api_handle_session_list(struct ll_api_ctx *ctx)
 	size_t n = 0, i;
 	json_t *arr = NULL, *o;
 
-	if (ll_store_session_list(ctx->relay->store, ctx->tech->id,
-				  LIST_LIMIT, &list, &n) != 0 ||
+	if (ll_store_session_list(ctx->relay->store, ctx->tech->id, LIST_LIMIT,
+				  &list, &n) != 0 ||
 	    (arr = json_array()) == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
@@ -188,8 +190,9 @@ static int session_of(struct ll_api_ctx *ctx)
 	    !(t->is_admin && s->org_id == t->org_id))
 		r = LL_ERR_NOT_FOUND;
 	if (r != LL_OK) {
-		ll_api_fail(ctx, r == LL_ERR_NOT_FOUND ? LL_API_NOT_FOUND
-						       : LL_API_INTERNAL,
+		ll_api_fail(ctx,
+			    r == LL_ERR_NOT_FOUND ? LL_API_NOT_FOUND
+						  : LL_API_INTERNAL,
 			    r == LL_ERR_NOT_FOUND ? "no such session"
 						  : "internal error");
 		ll_session_free(s);
@@ -220,9 +223,8 @@ void ll_api_handle_session_delete(struct ll_api_ctx *ctx)
 	ctx->resp->code = LL_API_OK;
 	/* the envelope closes the streams and ends it after the commit */
 	ctx->close_after = true;
-	snprintf(ctx->close_reason, sizeof(ctx->close_reason),
-		 "deleted by %s", s->technician_id == t->id ? "technician"
-							     : "admin");
+	snprintf(ctx->close_reason, sizeof(ctx->close_reason), "deleted by %s",
+		 s->technician_id == t->id ? "technician" : "admin");
 }
 
 static const char *const event_types[] = { "consent", "revoke",
@@ -262,7 +264,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 		goto out;
 	}
 	caps = json_object_get(body, "capabilities");
-	json_array_foreach(caps, i, c) {
+	json_array_foreach(caps, i, c)
+	{
 		if (!json_is_string(c) ||
 		    !ll_api_capability_known(json_string_value(c))) {
 			snprintf(msg, sizeof(msg),

@@ -34,7 +34,8 @@ void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 	    (s->state == LL_SESSION_WAITING && !s->pin_used &&
 	     s->expires_at <= ctx->now)) {
 		ll_api_detail_set(ctx, "state",
-				  json_string(ll_session_state_name(s->state)));
+				  json_string(
+					  ll_session_state_name(s->state)));
 		ll_api_fail(ctx, LL_API_NOT_FOUND,
 			    "this session has ended or expired");
 		return;
@@ -106,8 +107,7 @@ void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 	json_decref(detail);
 	ll_info("session %s: ended (%s), %llu bytes to the applet, %llu "
 		"bytes to the agent",
-		session_id, reason,
-		(unsigned long long)bytes_agent_to_applet,
+		session_id, reason, (unsigned long long)bytes_agent_to_applet,
 		(unsigned long long)bytes_applet_to_agent);
 	ll_session_free(s);
 }

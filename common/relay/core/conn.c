@@ -159,10 +159,9 @@ struct ll_conn *ll_conn_new(struct ll_core *core, int fd, const char *peer)
 	 * the half-built bufferevent), so they are not touched here: a leak
 	 * on out-of-memory is better than a double free.
 	 */
-	c->bev = bufferevent_openssl_socket_new(core->base, fd, ssl,
-						BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE |
-						BEV_OPT_DEFER_CALLBACKS);
+	c->bev = bufferevent_openssl_socket_new(
+		core->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->bev == NULL) {
 		event_free(c->timer);
 		free(c);
@@ -211,7 +210,7 @@ void ll_conn_close(struct ll_conn *c, const char *reason)
 	c->prev = c->next = NULL;
 	core->relay->metrics.connections_open--;
 
-	c->refs--;        /* the list's; ours keeps c alive until: */
+	c->refs--; /* the list's; ours keeps c alive until: */
 	ll_conn_unref(c);
 }
 
@@ -259,8 +258,8 @@ void ll_conn_close_after_flush(struct ll_conn *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	conn_arm(c, relay->cfg.idle_timeout_ms > 0 ?
-			    relay->cfg.idle_timeout_ms : 60000);
+	conn_arm(c, relay->cfg.idle_timeout_ms > 0 ? relay->cfg.idle_timeout_ms
+						   : 60000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -313,19 +312,20 @@ static void conn_respond(struct ll_conn *c, const struct ll_http_request *req,
 			json = json_dumps(resp->body, JSON_COMPACT);
 		}
 		body = json;
-		ctype = resp->content_type ? resp->content_type :
-					     "application/json";
+		ctype = resp->content_type ? resp->content_type
+					   : "application/json";
 	} else if (resp->raw_body != NULL) {
 		body = resp->raw_body;
-		ctype = resp->content_type ? resp->content_type :
-					     "text/plain; charset=utf-8";
+		ctype = resp->content_type ? resp->content_type
+					   : "text/plain; charset=utf-8";
 	}
 	if (body != NULL)
 		blen = strlen(body);
 	status = resp->status;
 	if (status < 100 || status > 599)
-		status = resp->code != LL_API_OK ?
-				 ll_api_code_status(resp->code) : 500;
+		status = resp->code != LL_API_OK
+				 ? ll_api_code_status(resp->code)
+				 : 500;
 
 	if (resp->code != LL_API_OK) {
 		char method[16], path[128];
@@ -433,7 +433,8 @@ static void conn_stream_request(struct ll_conn *c,
 	if (!req->upgrade || upg == NULL) {
 		conn_refuse(c, req, LL_API_BAD_REQUEST,
 			    "the stream needs Connection: Upgrade and "
-			    "Upgrade: lifeline/1", true, NULL);
+			    "Upgrade: lifeline/1",
+			    true, NULL);
 		return;
 	}
 	if (g_ascii_strcasecmp(upg, "lifeline/1") != 0) {
@@ -442,7 +443,8 @@ static void conn_stream_request(struct ll_conn *c,
 		return;
 	}
 	if (relay->cfg.max_sessions > 0 &&
-	    relay->metrics.sessions_live >= (uint64_t)relay->cfg.max_sessions) {
+	    relay->metrics.sessions_live >=
+		    (uint64_t)relay->cfg.max_sessions) {
 		memset(&refusal, 0, sizeof(refusal));
 		ll_api_error(&refusal, LL_API_RATE_LIMITED,
 			     "the relay carries as many sessions as it may");
@@ -483,7 +485,8 @@ static void conn_stream_request(struct ll_conn *c,
 			    "HTTP/1.1 101 Switching Protocols\r\n"
 			    "Connection: Upgrade\r\n"
 			    "Upgrade: lifeline/1\r\n"
-			    "%s\r\n", security_headers);
+			    "%s\r\n",
+			    security_headers);
 
 	/* From here on the connection carries raw bytes: no parser, no
 	 * timer, no slot among the unauthenticated. */
@@ -541,8 +544,8 @@ static void conn_handle_request(struct ll_conn *c,
 				     "only GET is allowed here");
 			resp.code = LL_API_METHOD_NOT_ALLOWED;
 			if (resp.extra_headers == NULL)
-				resp.extra_headers =
-					strdup("Allow: GET, HEAD\r\n");
+				resp.extra_headers = strdup(
+					"Allow: GET, HEAD\r\n");
 			conn_respond(c, req, &resp, close_after, NULL);
 		} else if (path[1] == 'h') {
 			conn_text(c, req, strdup("ok"),
@@ -621,7 +624,8 @@ static void conn_http_process(struct ll_conn *c)
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
-		len = v.iov_len < (size_t)INT_MAX ? v.iov_len : (size_t)INT_MAX;
+		len = v.iov_len < (size_t)INT_MAX ? v.iov_len
+						  : (size_t)INT_MAX;
 		r = ll_http_req_parser_feed(c->parser, v.iov_base, len,
 					    &complete);
 		if (r < 0) {
@@ -629,8 +633,7 @@ static void conn_http_process(struct ll_conn *c)
 			break;
 		}
 		evbuffer_drain(in, (size_t)r);
-		if (!c->req_started &&
-		    ll_http_req_parser_started(c->parser)) {
+		if (!c->req_started && ll_http_req_parser_started(c->parser)) {
 			c->req_started = true;
 			conn_arm(c, relay->cfg.head_timeout_ms);
 		}

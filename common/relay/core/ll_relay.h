@@ -33,40 +33,39 @@ struct ll_ratelimit;
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
 	char *state_dir;
-	char *listen;               /* "HOST:PORT", default 0.0.0.0:8443 */
-	char *cert_file;            /* default STATE_DIR/cert.pem */
-	char *key_file;             /* default STATE_DIR/key.pem */
-	char *db_file;              /* STATE_DIR/lifeline.db */
-	char *at_rest_key_file;     /* STATE_DIR/at-rest.key (0600) */
-	int64_t pin_lifetime_s;     /* default 1200 */
-	int64_t token_lifetime_s;   /* default 43200 */
-	int64_t token_idle_s;       /* default 1800 */
-	int64_t handshake_timeout_ms;  /* TLS handshake, default 10000 */
-	int64_t head_timeout_ms;    /* request head after connect, 10000 */
-	int64_t idle_timeout_ms;    /* keep-alive idle, default 60000 */
+	char *listen;                 /* "HOST:PORT", default 0.0.0.0:8443 */
+	char *cert_file;              /* default STATE_DIR/cert.pem */
+	char *key_file;               /* default STATE_DIR/key.pem */
+	char *db_file;                /* STATE_DIR/lifeline.db */
+	char *at_rest_key_file;       /* STATE_DIR/at-rest.key (0600) */
+	int64_t pin_lifetime_s;       /* default 1200 */
+	int64_t token_lifetime_s;     /* default 43200 */
+	int64_t token_idle_s;         /* default 1800 */
+	int64_t handshake_timeout_ms; /* TLS handshake, default 10000 */
+	int64_t head_timeout_ms;      /* request head after connect, 10000 */
+	int64_t idle_timeout_ms;      /* keep-alive idle, default 60000 */
 	int64_t max_unauth_per_ip;  /* connections not yet authenticated, 64 */
 	int64_t max_head_bytes;     /* default 8192 */
 	int64_t max_headers;        /* default 64 */
 	int64_t max_body_bytes;     /* default 65536 */
 	int64_t login_rate_per_min; /* per source address, default 10 */
 	int64_t login_burst;        /* default 10 */
-	int64_t redeem_rate_per_min;/* per source address, default 30 */
-	int64_t redeem_burst;       /* default 30 */
-	int64_t stream_buffer_bytes;/* per direction in flight, 262144 */
-	int64_t max_sessions;       /* live paired sessions, default 10000 */
-	int64_t log_level;          /* 0 error .. 3 debug, default 2 */
+	int64_t redeem_rate_per_min; /* per source address, default 30 */
+	int64_t redeem_burst;        /* default 30 */
+	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
+	int64_t max_sessions;        /* live paired sessions, default 10000 */
+	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
-int ll_relay_config_load(const char *state_dir,
-			 struct ll_relay_config *cfg, char *errbuf,
-			 size_t errlen);
+int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
+			 char *errbuf, size_t errlen);
 void ll_relay_config_clear(struct ll_relay_config *cfg);
 
 /* ---- counters for /metrics ---- */
 struct ll_relay_metrics {
-	uint64_t sessions_live;      /* paired now */
-	uint64_t streams_waiting;    /* upgraded, peer not yet here */
-	uint64_t bytes_forwarded;    /* both directions */
+	uint64_t sessions_live;   /* paired now */
+	uint64_t streams_waiting; /* upgraded, peer not yet here */
+	uint64_t bytes_forwarded; /* both directions */
 	uint64_t connections_open;
 	uint64_t requests_total;
 	/* refusals by API error code (index: enum ll_api_code) */
@@ -78,13 +77,13 @@ struct ll_relay {
 	struct ll_relay_config cfg;
 	struct event_base *base;
 	struct ll_store *store;
-	struct ll_tls_ctx *tls;      /* swapped on SIGHUP */
-	uint8_t at_rest_key[32];     /* PIN MACs, later: secrets at rest */
+	struct ll_tls_ctx *tls;  /* swapped on SIGHUP */
+	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
 	struct ll_relay_metrics metrics;
 	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
-	void *core;                  /* core-private state (pairs, conns) */
+	void *core; /* core-private state (pairs, conns) */
 };
 
 /* ---- API error codes (API.md), one table ---- */
@@ -109,10 +108,10 @@ enum ll_api_code {
 	LL_API_CONFLICT,
 	LL_API_UNSUPPORTED_VERSION,
 	LL_API_INTERNAL,
-	LL_API_METHOD_NOT_ALLOWED,   /* code string "bad_request", status 405 */
-	LL_API_URI_TOO_LONG,         /* "bad_request", 414 */
-	LL_API_HEADERS_TOO_LARGE,    /* "bad_request", 431 */
-	LL_API_TIMEOUT,              /* "bad_request", 408 */
+	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */
+	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */
+	LL_API_HEADERS_TOO_LARGE,  /* "bad_request", 431 */
+	LL_API_TIMEOUT,            /* "bad_request", 408 */
 	LL_API_CODE_COUNT
 };
 /* "rate_limited" etc., and the HTTP status that goes with it. */
@@ -122,13 +121,13 @@ int ll_api_code_status(enum ll_api_code code);
 /* What a handler answers.  The core serialises it, adds the security
  * headers and writes it; then frees body and extra_headers. */
 struct ll_api_response {
-	int status;                 /* 200, 201, 204, 4xx, 5xx */
-	json_t *body;               /* owned; NULL for no body */
-	char *extra_headers;        /* owned; "Name: v\r\n..." or NULL */
-	const char *content_type;   /* NULL = application/json */
-	char *raw_body;             /* owned; non-JSON body (metrics) */
-	enum ll_api_code code;      /* LL_API_OK or the refusal */
-	bool logged;                /* the API already logged the refusal */
+	int status;               /* 200, 201, 204, 4xx, 5xx */
+	json_t *body;             /* owned; NULL for no body */
+	char *extra_headers;      /* owned; "Name: v\r\n..." or NULL */
+	const char *content_type; /* NULL = application/json */
+	char *raw_body;           /* owned; non-JSON body (metrics) */
+	enum ll_api_code code;    /* LL_API_OK or the refusal */
+	bool logged;              /* the API already logged the refusal */
 };
 /* Fills resp as the API's error object with that code and sentence. */
 void ll_api_error(struct ll_api_response *resp, enum ll_api_code code,
@@ -137,7 +136,7 @@ void ll_api_response_clear(struct ll_api_response *resp);
 
 struct ll_api_request {
 	const struct ll_http_request *http;
-	const char *source_ip;      /* textual peer address */
+	const char *source_ip; /* textual peer address */
 };
 
 /*
@@ -194,8 +193,8 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 			char *errbuf, size_t errlen);
 void ll_relay_close_state(struct ll_relay *relay);
 /* Reads the 32-byte at-rest key, refusing group/other access. */
-int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
-			      char *errbuf, size_t errlen);
+int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
+			      size_t errlen);
 
 /* ---- admin command helpers (state.c) ---- */
 /* Prints "lifeline-relay: MESSAGE" as one line on stderr. */

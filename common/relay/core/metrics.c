@@ -22,7 +22,8 @@ void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code)
 static void metric(GString *s, const char *name, const char *type,
 		   const char *help, uint64_t value)
 {
-	g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
+	g_string_append_printf(s,
+			       "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
 			       name, help, name, type, name, value);
 }
 
@@ -74,9 +75,10 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 			if (n2 != NULL && strcmp(n2, name) == 0)
 				sum += m->refusals[j];
 		}
-		g_string_append_printf(s,
-				       "lifeline_refusals_total{code=\"%s\"} %"
-				       PRIu64 "\n", name, sum);
+		g_string_append_printf(
+			s,
+			"lifeline_refusals_total{code=\"%s\"} %" PRIu64 "\n",
+			name, sum);
 	}
 	/* A plain malloc'd string: the response frees raw_body with free(). */
 	out = strdup(s->str);

@@ -26,8 +26,8 @@
 
 struct ll_pair {
 	struct ll_core *core;
-	struct ll_conn *conn[2];   /* by enum ll_side */
-	uint64_t bytes[2];         /* read from conn[i], sent to the other */
+	struct ll_conn *conn[2]; /* by enum ll_side */
+	uint64_t bytes[2];       /* read from conn[i], sent to the other */
 	bool paired;
 	bool ended;
 	char id[LL_SESSION_ID_LEN + 1];

@@ -91,7 +91,7 @@ void ll_ratelimit_key(const char *ip, char out[LL_RATELIMIT_KEY_MAX])
 {
 	struct in_addr a4;
 	struct in6_addr a6;
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0,
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0,    0,
 					      0, 0, 0, 0, 0xff, 0xff };
 	char txt[INET6_ADDRSTRLEN];
 

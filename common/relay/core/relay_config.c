@@ -18,8 +18,10 @@ struct int_key {
 	int64_t min, max, def;
 };
 
-#define IK(field, lo, hi, d)                                                   \
-	{ #field, offsetof(struct ll_relay_config, field), lo, hi, d }
+#define IK(field, lo, hi, d)                                                  \
+	{                                                                     \
+#field, offsetof(struct ll_relay_config, field), lo, hi, d    \
+	}
 
 static const struct int_key int_keys[] = {
 	IK(pin_lifetime_s, 1, 7 * 86400, 1200),
@@ -49,8 +51,10 @@ struct str_key {
 	bool is_path;
 };
 
-#define SK(field, d, p)                                                        \
-	{ #field, offsetof(struct ll_relay_config, field), d, p }
+#define SK(field, d, p)                                                       \
+	{                                                                     \
+#field, offsetof(struct ll_relay_config, field), d, p         \
+	}
 
 static const struct str_key str_keys[] = {
 	SK(listen, "0.0.0.0:8443", false),

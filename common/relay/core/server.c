@@ -52,7 +52,8 @@ static void core_notify(const char *msg)
 		return;
 	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
 		     (struct sockaddr *)&sun,
-		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				 len));
 	close(fd);
 }
 
@@ -201,8 +202,8 @@ static void core_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if (unauth_full(core, peer)) {
 		/* Before any TLS work: this is what the cap protects. */
 		ll_info("peer %s: refused: %" PRId64
-			" connections not yet authenticated", peer,
-			core->relay->cfg.max_unauth_per_ip);
+			" connections not yet authenticated",
+			peer, core->relay->cfg.max_unauth_per_ip);
 		ll_relay_count_refusal(core->relay, LL_API_RATE_LIMITED);
 		evutil_closesocket(fd);
 		return;
@@ -260,8 +261,10 @@ static int core_listen(struct ll_core *core, const char *spec)
 	int r, e;
 
 	if (parse_listen(spec, &host, &port) != 0) {
-		fprintf(stderr, "lifeline-relay: invalid listen address "
-				"\"%s\" (want HOST:PORT or [V6]:PORT)\n", spec);
+		fprintf(stderr,
+			"lifeline-relay: invalid listen address "
+			"\"%s\" (want HOST:PORT or [V6]:PORT)\n",
+			spec);
 		return LL_ERR_CONFIG;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -297,8 +300,9 @@ static int core_listen(struct ll_core *core, const char *spec)
 		const struct sockaddr_in6 *s6 = (const void *)&ss;
 
 		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
-		fprintf(stderr, "lifeline-relay: listening on https://[%s]:%u\n",
-			addr, (unsigned)ntohs(s6->sin6_port));
+		fprintf(stderr,
+			"lifeline-relay: listening on https://[%s]:%u\n", addr,
+			(unsigned)ntohs(s6->sin6_port));
 	} else {
 		const struct sockaddr_in *s4 = (const void *)&ss;
 
@@ -383,8 +387,8 @@ static void core_reload(struct ll_core *core)
 		    core->listen_now != NULL &&
 		    strcmp(ncfg.listen, core->listen_now) != 0)
 			ll_warn("reload: a new listen address (%s) takes a "
-				"restart; still on %s", ncfg.listen,
-				core->listen_now);
+				"restart; still on %s",
+				ncfg.listen, core->listen_now);
 		ll_relay_config_clear(&relay->cfg);
 		relay->cfg = ncfg;
 		core_limits_from_cfg(core);
@@ -451,7 +455,8 @@ static struct event_base *core_base_new(void)
 	 * stream's write event (output empty -> full -> empty, once per TLS
 	 * record) into at most one epoll_ctl per loop pass.
 	 */
-	event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
+	event_config_set_flag(ec,
+			      EVENT_BASE_FLAG_NOLOCK |
 				      EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(ec);
 	event_config_free(ec);
@@ -518,7 +523,8 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 					     NULL);
 	core_limits_from_cfg(core);
 
-	core->ev_term = evsignal_new(core->base, SIGTERM, core_signal_cb, core);
+	core->ev_term = evsignal_new(core->base, SIGTERM, core_signal_cb,
+				     core);
 	core->ev_int = evsignal_new(core->base, SIGINT, core_signal_cb, core);
 	core->ev_hup = evsignal_new(core->base, SIGHUP, core_signal_cb, core);
 	core->ev_tick = event_new(core->base, -1, EV_PERSIST, core_tick_cb,

@@ -121,8 +121,8 @@ out:
 	return r;
 }
 
-int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
-			      char *errbuf, size_t errlen)
+int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
+			      size_t errlen)
 {
 	uint8_t buf[33];
 	struct stat sb;
@@ -143,8 +143,8 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32],
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		snprintf(errbuf, errlen, "at-rest key %s is not a regular file",
-			 path);
+		snprintf(errbuf, errlen,
+			 "at-rest key %s is not a regular file", path);
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
@@ -225,8 +225,7 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 	}
 	rl_login = ll_ratelimit_new(cfg.login_rate_per_min, cfg.login_burst,
 				    LL_RATELIMIT_DEFAULT_ENTRIES);
-	rl_redeem = ll_ratelimit_new(cfg.redeem_rate_per_min,
-				     cfg.redeem_burst,
+	rl_redeem = ll_ratelimit_new(cfg.redeem_rate_per_min, cfg.redeem_burst,
 				     LL_RATELIMIT_DEFAULT_ENTRIES);
 	if (rl_login == NULL || rl_redeem == NULL) {
 		snprintf(errbuf, errlen, "out of memory");

@@ -95,7 +95,7 @@ int ll_store_migrate(struct ll_store *st);
 /* Binding helpers: SQLITE_STATIC is safe because every statement is
  * stepped and its bindings cleared before the caller's data goes away. */
 static inline int bind_text(struct ll_store *st, sqlite3_stmt *s, int i,
-		     const char *v)
+			    const char *v)
 {
 	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
 		   : sqlite3_bind_null(s, i);
@@ -104,14 +104,15 @@ static inline int bind_text(struct ll_store *st, sqlite3_stmt *s, int i,
 }
 
 static inline int bind_blob(struct ll_store *st, sqlite3_stmt *s, int i,
-		     const uint8_t *v, int len)
+			    const uint8_t *v, int len)
 {
 	int rc = sqlite3_bind_blob(s, i, v, len, SQLITE_STATIC);
 
 	return rc == SQLITE_OK ? LL_OK : ll_store_sqlite_err(st, rc);
 }
 
-static inline int bind_i64(struct ll_store *st, sqlite3_stmt *s, int i, int64_t v)
+static inline int bind_i64(struct ll_store *st, sqlite3_stmt *s, int i,
+			   int64_t v)
 {
 	int rc = sqlite3_bind_int64(s, i, v);
 
@@ -165,6 +166,5 @@ int ll_store_collect(struct ll_store *st, sqlite3_stmt *s, size_t size,
 		     int (*row)(sqlite3_stmt *s, void *elem),
 		     void (*free_list)(void *list, size_t n), void **out,
 		     size_t *n_out);
-
 
 #endif

@@ -32,18 +32,18 @@ static inline uint32_t e2e_picture_rgb(int x, int y)
 	uint32_t r, g, b;
 
 	if (x == 0 || y == 0 || x == E2E_PIC_W - 1 || y == E2E_PIC_H - 1)
-		return 0x000000;                     /* 1-pixel frame */
-	if (y < 96 && x < 128)                       /* colour blocks */
+		return 0x000000; /* 1-pixel frame */
+	if (y < 96 && x < 128)   /* colour blocks */
 		return e2e_picture_palette((x / 16) + (y / 16) * 3);
-	if (y < 96) {                                /* gradients */
+	if (y < 96) { /* gradients */
 		r = (uint32_t)(x - 128) * 2;
 		g = (uint32_t)y * 2 + 40;
 		b = 255 - r;
 		return (r << 16) | (g << 8) | b;
 	}
-	if (x < 128)                                 /* checkerboard */
+	if (x < 128) /* checkerboard */
 		return ((x ^ y) & 1) ? 0xffffff : 0x101010;
-	if ((x - 128) % 7 == (y - 96) % 7)           /* diagonal lines */
+	if ((x - 128) % 7 == (y - 96) % 7) /* diagonal lines */
 		return 0x0000ff;
 	if (y % 9 == 0)
 		return 0xff8000;

@@ -32,9 +32,9 @@
 
 /* A value captured from the path by a placeholder of the route. */
 struct ll_api_param {
-	const char *name;                   /* "id", "org", "name" */
-	char value[LL_API_PARAM_MAX + 1];   /* decoded, valid for its kind */
-	bool valid;                         /* false: see ll_api_param() */
+	const char *name;                 /* "id", "org", "name" */
+	char value[LL_API_PARAM_MAX + 1]; /* decoded, valid for its kind */
+	bool valid;                       /* false: see ll_api_param() */
 };
 
 struct ll_api_ctx {
@@ -42,22 +42,22 @@ struct ll_api_ctx {
 	const struct ll_api_request *req;
 	struct ll_api_response *resp;
 	int64_t now;
-	bool upgrade;                       /* serving the stream upgrade */
+	bool upgrade; /* serving the stream upgrade */
 	struct ll_api_param params[LL_API_PARAMS_MAX];
 	size_t n_params;
 	/* who the envelope authenticated, as the route asked; owned */
-	struct ll_technician *tech;         /* the token's technician, or
+	struct ll_technician *tech; /* the token's technician, or
 					     * an agent-side ticket's */
-	bool by_ticket;                     /* session and side are the
+	bool by_ticket;             /* session and side are the
 					     * ticket's */
 	enum ll_side side;
-	struct ll_session *session;         /* the session acted on, if any */
+	struct ll_session *session; /* the session acted on, if any */
 	/* audit record of this request */
-	const char *action;                 /* "login", "session.create" */
-	char actor[LL_API_ACTOR_MAX];       /* "technician:alice", "applet" */
+	const char *action;           /* "login", "session.create" */
+	char actor[LL_API_ACTOR_MAX]; /* "technician:alice", "applet" */
 	int64_t org_id;
 	char session_id[LL_SESSION_ID_LEN + 1]; /* "" when none */
-	json_t *detail;                     /* owned; never secrets */
+	json_t *detail;                         /* owned; never secrets */
 	/* done after the commit, before the answer leaves */
 	bool close_after;
 	char close_reason[64];
@@ -68,8 +68,7 @@ struct ll_api_ctx {
 enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 			     const char *message);
 /* Adds key: value to the audit detail (value reference is stolen). */
-void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key,
-		       json_t *value);
+void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key, json_t *value);
 /* A JSON string of untrusted text through the display rule (ll_text.h),
  * at most max bytes.  Never NULL (json null on allocation failure). */
 json_t *ll_api_json_text(const char *s, size_t max);
@@ -77,9 +76,9 @@ json_t *ll_api_json_text(const char *s, size_t max);
 /* JSON body schema: a strict object. */
 struct ll_api_field {
 	const char *name;
-	json_type type;       /* JSON_STRING, JSON_ARRAY, ... */
+	json_type type; /* JSON_STRING, JSON_ARRAY, ... */
 	bool required;
-	size_t max_len;       /* strings: bytes; arrays: items; 0 = no cap */
+	size_t max_len; /* strings: bytes; arrays: items; 0 = no cap */
 };
 /*
  * Parses the request body as a JSON object following fields[] (ends with

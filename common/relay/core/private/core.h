@@ -44,9 +44,9 @@ struct ll_core {
 	bool own_base;
 	struct evconnlistener *listener;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_accept_retry;
-	GHashTable *unauth;          /* peer text (owned) -> count */
-	GHashTable *pairs;           /* session id (in pair) -> ll_pair */
-	struct ll_conn *conns;       /* every open connection */
+	GHashTable *unauth;    /* peer text (owned) -> count */
+	GHashTable *pairs;     /* session id (in pair) -> ll_pair */
+	struct ll_conn *conns; /* every open connection */
 	struct ll_http_limits limits;
 	const char *listen_override; /* --listen, or NULL for cfg.listen */
 	char *listen_now;            /* what we bound (to warn on reload) */
@@ -65,20 +65,20 @@ enum ll_conn_state {
 };
 
 struct ll_conn {
-	struct ll_conn *prev, *next;       /* core->conns */
+	struct ll_conn *prev, *next; /* core->conns */
 	struct ll_core *core;
 	struct bufferevent *bev;           /* NULL once DEAD */
 	struct ll_http_req_parser *parser; /* HTTP states only */
 	struct event *timer;
-	struct ll_pair *pair;              /* WAITING, PAIRED */
+	struct ll_pair *pair; /* WAITING, PAIRED */
 	int64_t accept_ms;
 	unsigned int refs;
-	uint8_t state;                     /* enum ll_conn_state */
-	uint8_t side;                      /* enum ll_side */
-	bool unauth_counted;               /* holds a slot in core->unauth */
-	bool req_started;                  /* head timer armed for a request */
-	bool read_paused;                  /* EV_READ off for back-pressure */
-	char peer[INET6_ADDRSTRLEN];       /* textual source address */
+	uint8_t state;               /* enum ll_conn_state */
+	uint8_t side;                /* enum ll_side */
+	bool unauth_counted;         /* holds a slot in core->unauth */
+	bool req_started;            /* head timer armed for a request */
+	bool read_paused;            /* EV_READ off for back-pressure */
+	char peer[INET6_ADDRSTRLEN]; /* textual source address */
 };
 
 /* ---- server.c (and ll_core_run, ll_relay.h) ---- */
