@@ -7,7 +7,7 @@
  *   session.c       one session over the relay's stream (GUI and holder),
  *                   the RFB filter (common/proto, ll_rfb_filter.h) on
  *                   the RFB channel's bridge
- *   cli.c           the command line of API.md
+ *   cli.c           the command line of docs/API.md section 6
  *   cli_holder.c    the background session holder and its socket
  *   rfb_client.c    headless RFB (libvncclient), see ll_rfbc.h
  *   app.c, login_window.c, main_window.c, pin_dialog.c, viewer.c: GUI

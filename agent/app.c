@@ -118,7 +118,7 @@ int ll_agent_gui_main(int argc, char **argv)
 		g.conn.url = g_strdup(g.profile->relay);
 	if (g.conn.ca_file == NULL)
 		g.conn.ca_file = g_strdup(g.profile->ca_file);
-	/* WM_CLASS lifeline-agent (API.md's window table) */
+	/* WM_CLASS lifeline-agent (docs/API.md section 8) */
 	g_set_prgname("lifeline-agent");
 	gdk_set_program_class("lifeline-agent");
 	g.app = gtk_application_new("org.lifeline.Agent",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * `lifeline-agent --cli ...`: the agent's command line of API.md, for
+ * `lifeline-agent --cli ...`: the agent's command line of docs/API.md,, for
  * scripts and tests.  The commands, their arguments and the help are
  * the table of cli_commands.c; `lifeline-agent --cli help` prints it:
  *

@@ -18,7 +18,8 @@
  * The RFB filter on the channel's bridge (ll_rfb_filter.h, session.c)
  * enforces the list against a dishonest one.
  *
- * Threading: libvncclient's reads block (STYLE.md), so each client runs on
+ * Threading: libvncclient's reads block (HACKING.md, libvncserver and
+ * libvncclient), so each client runs on
  * its own thread.  Calls below are made from the thread that owns ctx;
  * callbacks are delivered there through ctx, never after ll_rfbc_free().
  */

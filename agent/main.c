@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lifeline-agent: the technician's console.  Without arguments (or with
- * GTK's own) the GUI; `--cli ...` the scriptable command line of API.md;
+ * GTK's own) the GUI; `--cli ...` the scriptable command line of docs/API.md;
  * `--cli-holder ...` the background holder of one session that
  * `pin new` starts (not for people).
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The main window, "PRODUCT Agent" (API.md's window table): the login
+ * The main window, "PRODUCT Agent" (docs/API.md section 8): the login
  * form until a login succeeds, then the technician's sessions (GET
  * /api/v1/sessions in a GTask thread) with New PIN, Refresh and Log out.
  */

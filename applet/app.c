@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The GtkApplication: command line (API.md), window bookkeeping for the
+ * The GtkApplication: command line (docs/API.md section 7), window bookkeeping for the
  * input gate, and the way from the PIN to a session and out again.
  */
 #include <stdio.h>
@@ -81,7 +81,7 @@ char *ll_applet_caps_sentence(uint32_t caps, const char *none)
 
 char *ll_applet_title(const char *what)
 {
-	/* U+2013 EN DASH between product and window, as API.md names it. */
+	/* U+2013 EN DASH between product and window, as docs/API.md section 8 names it. */
 	return g_strdup_printf("%s \u2013 %s", LL_PRODUCT, what);
 }
 
@@ -236,7 +236,7 @@ static void on_activate(GtkApplication *app, gpointer data)
 	if (a->session != NULL)
 		return;
 	/*
-	 * WM_CLASS "lifeline-applet", "lifeline-applet" (API.md), not GDK's
+	 * WM_CLASS "lifeline-applet", "lifeline-applet" (docs/API.md), not GDK's
 	 * capitalised default.  Set once GDK is up (it would replace an
 	 * earlier value) and before the first window.
 	 */

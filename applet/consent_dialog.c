@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * "PRODUCT – Permission request" (DESIGN.md 2.6, API.md window table).
+ * "PRODUCT – Permission request" (docs/ARCHITECTURE.md,
+ * Consent; docs/API.md section 8).
  *
  * Who asks (name and org as the relay verified them at redeem, never what
  * the technician's side claims in the stream), one line per capability in

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * "PRODUCT – Enter PIN" (API.md window table): the PIN field has the
+ * "PRODUCT – Enter PIN" (docs/API.md section 8): the PIN field has the
  * focus, Enter connects, errors from the API are shown in plain words.
  */
 #include <string.h>

@@ -18,7 +18,7 @@
 #    that the list stays true.
 # 4. Project headers are included by their name alone ("ll_buf.h", never
 #    "private/x.h" or "../x.h"): the include path a target gets from the
-#    build decides which headers it may see (STYLE.md habit 1).
+#    build decides which headers it may see (HACKING.md, Style, habit 1).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -66,7 +66,7 @@ asctime  all static result, not thread-safe; use strftime
 ctime    all static result, not thread-safe; use the _r variant or strftime
 gmtime   all static result, not thread-safe; use gmtime_r
 localtime all static result, not thread-safe; use localtime_r
-pthread_cancel all threads end by being told (STYLE.md habit 7), never cancelled
+pthread_cancel all threads end by being told (HACKING.md habit 7), never cancelled
 scanf   prod %d is undefined on overflow, %s unbounded; parse with ll_buf or strtol
 fscanf  prod %d is undefined on overflow, %s unbounded; parse with ll_buf or strtol
 sscanf  prod %d is undefined on overflow, %s unbounded; parse with ll_buf or strtol

@@ -2,7 +2,8 @@
 /*
  * The applet's platform layer: screen capture and input injection behind
  * one vtable, so that X11 (today), the Wayland portal + PipeWire and other
- * systems are interchangeable backends (DESIGN.md section 6).
+ * systems are interchangeable backends (docs/ARCHITECTURE.md, The clients
+ * inside).
  *
  * Model
  *   A backend is opened on a display.  It lists monitors; the applet

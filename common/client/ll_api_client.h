@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Blocking client of the relay's HTTP API (API.md) on libcurl, shared by
+ * Blocking client of the relay's HTTP API (docs/API.md) on libcurl, shared by
  * the applet and the agent.  No GTK: GUI code calls these from a worker
  * thread (GTask), never from the main loop.  One struct ll_api_client
  * belongs to one thread at a time (it keeps one curl handle, so the TLS
  * connection is reused between calls).
  *
- * Transport rules (DESIGN.md section 6):
+ * Transport rules (docs/ARCHITECTURE.md, The clients inside):
  *  - https:// only; redirects are not followed.
  *  - Proxies come from the environment exactly as libcurl reads them
  *    (https_proxy / HTTPS_PROXY / all_proxy, no_proxy).
  *  - TLS 1.2 minimum; peer and host verification always on (there is no
  *    switch to turn them off).
- *  - ca_file is an EXTRA trust anchor (API.md `--ca FILE`), as in
+ *  - ca_file is an EXTRA trust anchor (docs/API.md `--ca FILE`), as in
  *    ll_tls_client_opts: libcurl's CURLOPT_CAINFO would replace the system
  *    bundle, so the client hands libcurl the system bundle (CURLINFO_CAINFO
  *    default path) with ca_file appended, as an in-memory CAINFO blob.

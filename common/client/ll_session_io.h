@@ -2,7 +2,7 @@
 /*
  * The pump that runs one session over an open stream (ll_stream.h) from a
  * GLib main loop, for both the applet and the agent.  It owns the TLS
- * connection and an ll_mux (DESIGN.md section 3) and
+ * connection and an ll_mux (docs/ARCHITECTURE.md, Inside a stream) and
  *  - delivers the peer's HELLO, control messages of channel 0 (parsed by
  *    ll_control), channel opens and closes, and the session's end through
  *    callbacks;

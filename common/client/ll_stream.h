@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Opening a session stream (DESIGN.md section 2 flow 5, API.md
+ * Opening a session stream (docs/ARCHITECTURE.md, Flows 4; docs/API.md
  * `GET /api/v1/stream`): blocking, bounded by a timeout, for a worker
  * thread or a CLI.  Steps:
  *

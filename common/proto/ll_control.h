@@ -64,7 +64,7 @@ struct ll_buf;
 /* Size for the error sentence buffer of the parse functions. */
 #define LL_CONTROL_ERR_LEN 160
 
-/* Capabilities (API.md), as a bitmask. */
+/* Capabilities (docs/API.md section 4), as a bitmask. */
 enum ll_cap {
 	LL_CAP_VIEW = 1u << 0,
 	LL_CAP_CONTROL = 1u << 1,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Mux frames inside a session stream (DESIGN.md section 3, layer 2).
+ * Mux frames inside a session stream (docs/ARCHITECTURE.md, Inside a
+ * stream, layer 2).
  *
  * Wire format, big-endian:
  *

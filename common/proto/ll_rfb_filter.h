@@ -39,7 +39,7 @@
  * next bytes, so that no decoder ever sees a header before it was
  * checked, and an encoding is rewritten before any byte of it leaves.
  *
- * Return values follow STYLE.md: ll_rfb_filter_server() and
+ * Return values follow HACKING.md (Style, habit 2): ll_rfb_filter_server() and
  * ll_rfb_filter_client() return the bytes consumed (> 0), 0 when the
  * next item is not complete yet (present it again with more), or a
  * negative ll_err; ll_rfb_filter_error() then says why in a sentence.

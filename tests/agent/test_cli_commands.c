@@ -4,7 +4,7 @@
  *  - the table is whole: every row runs in one place, holder rows begin
  *    with the session ID, an option is one definition wherever it is
  *    used, a row that needs a capability says how it refuses;
- *  - the synopses are those of API.md and the help;
+ *  - the synopses are those of docs/API.md and the help;
  *  - what the command line makes of each holder command, the holder
  *    reads back the same (the request line is the only link);
  *  - the holder refuses, with a sentence, what the command line would
@@ -115,7 +115,7 @@ static void test_table(void)
 
 static void test_synopsis(void)
 {
-	/* API.md's agent command line, and the help before the table */
+	/* docs/API.md's agent command line, and the help before the table */
 	static const char *const lines[] = {
 		"login --user U [--org O] [--password-stdin] [--code TOTP]",
 		"logout",

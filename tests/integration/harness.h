@@ -168,7 +168,7 @@ const char *lh_resp_header(const struct lh_resp *r, const char *name);
 /* error.code of an API error object, or NULL when the body is not one. */
 const char *lh_resp_error_code(const struct lh_resp *r);
 /* Asserts the body is exactly the API's error object with that code and
- * status (0: any 4xx, where API.md does not fix the status). */
+ * status (0: any 4xx, where docs/API.md does not fix the status). */
 void lh_assert_error(const struct lh_resp *r, int status, const char *code);
 /* A string member of the JSON body (NULL if absent). */
 const char *lh_resp_str(const struct lh_resp *r, const char *key);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * POST /api/v1/pins/redeem.  The checks run in the order DESIGN.md §2.3
+ * POST /api/v1/pins/redeem.  The checks run in the order docs/ARCHITECTURE.md
+ * (Flows, 3. Redeem)
  * gives, each with its own answer; every way a PIN can be wrong for this
  * caller (malformed, unknown, used, another org's) is the one answer
  * pin_invalid so PINs cannot be enumerated.

@@ -86,7 +86,7 @@ struct ll_relay {
 	void *core; /* core-private state (pairs, conns) */
 };
 
-/* ---- API error codes (API.md), one table ---- */
+/* ---- API error codes (docs/API.md), one table ---- */
 enum ll_api_code {
 	LL_API_OK = 0,
 	LL_API_BAD_REQUEST,

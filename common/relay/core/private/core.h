@@ -5,7 +5,7 @@
  * have core/private/ on their include path; the API and the program talk
  * to the core through ll_relay.h.
  *
- * Lifetime rules (STYLE habit 7):
+ * Lifetime rules (HACKING.md, Style, habit 7):
  *  - every ll_conn has an explicit state and a reference count; the
  *    core's list of open connections holds one reference, every callback
  *    takes another for its duration, so a connection closed under a
