@@ -2,10 +2,11 @@
 /*
  * lifeline-relay, built as two libraries and a program:
  *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
- *    relay_config.c, ratelimit.c; this header and ll_ratelimit.h):
- *    libevent loop, TLS, HTTP framing, limits and timeouts, stream
- *    pairing and blind forwarding, /healthz and /metrics, signals, the
- *    configuration and the state on disk;
+ *    relay_config.c, ratelimit.c, workpool.c; this header, ll_ratelimit.h
+ *    and ll_workpool.h): libevent loop, TLS, HTTP framing, limits and
+ *    timeouts, stream pairing and blind forwarding, /healthz and
+ *    /metrics, signals, the configuration and the state on disk, the
+ *    worker pool that hashes passwords off the loop;
  *  - the API (api/: api*.c; ll_relay_api.h): what each endpoint does,
  *    policies, audit;
  *  - the program (main.c, serve.c, cmd_*.c): the admin subcommands.
@@ -29,6 +30,7 @@
 struct event_base;
 struct ll_tls_ctx;
 struct ll_ratelimit;
+struct ll_workpool;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -54,6 +56,8 @@ struct ll_relay_config {
 	int64_t redeem_burst;        /* default 30 */
 	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
 	int64_t max_sessions;        /* live paired sessions, default 10000 */
+	int64_t hash_workers;        /* threads hashing passwords, default 2 */
+	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
 	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
@@ -83,6 +87,9 @@ struct ll_relay {
 	struct ll_ratelimit *rl_redeem;
 	struct ll_relay_metrics metrics;
 	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
+	/* Password hashing off the loop (ll_workpool.h); made and joined
+	 * by ll_core_run, NULL outside it (admin commands hash inline). */
+	struct ll_workpool *pool;
 	void *core; /* core-private state (pairs, conns) */
 };
 

@@ -27,6 +27,7 @@
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "ll_relay.h"
+#include "ll_workpool.h"
 #include "core.h"
 
 /* ---- systemd notification (Type=notify), without libsystemd ---- */
@@ -351,6 +352,13 @@ static void core_stop(struct ll_core *core)
 	while (core->conns != NULL)
 		ll_conn_close(core->conns, "relay_shutdown");
 	/*
+	 * After the connections: the hashes still running finish and the
+	 * waiting ones are cancelled, and each answer, its connection gone,
+	 * is dropped (the API still records the outcome).  At most the jobs
+	 * running now are waited for.
+	 */
+	ll_workpool_stop(core->relay->pool);
+	/*
 	 * No loopbreak: with our events gone the loop ends by itself once
 	 * libevent has run what is still queued (deferred bufferevent
 	 * callbacks hold references; breaking out before them would leak
@@ -389,9 +397,17 @@ static void core_reload(struct ll_core *core)
 			ll_warn("reload: a new listen address (%s) takes a "
 				"restart; still on %s",
 				ncfg.listen, core->listen_now);
+		if (ncfg.hash_workers !=
+		    (int64_t)ll_workpool_workers(relay->pool))
+			ll_warn("reload: a new hash_workers (%" PRId64
+				") takes a restart; still %u",
+				ncfg.hash_workers,
+				ll_workpool_workers(relay->pool));
 		ll_relay_config_clear(&relay->cfg);
 		relay->cfg = ncfg;
 		core_limits_from_cfg(core);
+		ll_workpool_set_queue_max(relay->pool,
+					  (unsigned)relay->cfg.hash_queue);
 	}
 	g_free(state_dir);
 
@@ -484,6 +500,7 @@ static void core_free(struct ll_core *core)
 	if (core->unauth != NULL)
 		g_hash_table_destroy(core->unauth);
 	g_free(core->listen_now);
+	LL_FREE_AND_NULL(ll_workpool_free, relay->pool);
 	/* Runs libevent's pending finalizers: the last SSL_free()s. */
 	if (core->own_base && core->base != NULL) {
 		event_base_free(core->base);
@@ -518,6 +535,14 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 		core->own_base = true;
 	}
 	core->base = relay->base;
+	relay->pool = ll_workpool_new(core->base,
+				      (unsigned)relay->cfg.hash_workers,
+				      (unsigned)relay->cfg.hash_queue, &r);
+	if (relay->pool == NULL) {
+		ll_error("cannot start %" PRId64 " hash workers: %s",
+			 relay->cfg.hash_workers, ll_strerror(r));
+		goto out;
+	}
 	core->pairs = ll_pair_table_new();
 	core->unauth = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     NULL);
