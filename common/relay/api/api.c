@@ -16,6 +16,7 @@
 #include "ll_util.h"
 #include "ll_ratelimit.h"
 #include "ll_relay.h"
+#include "ll_workpool.h"
 #include "ll_relay_api.h"
 #include "api.h"
 
@@ -799,71 +800,121 @@ static bool served(const struct ll_api_ctx *ctx)
 	return resp->status >= 200 && resp->status < 300;
 }
 
+void ll_api_defer(struct ll_api_ctx *ctx, void (*work)(void *job),
+		  void (*resume)(struct ll_api_ctx *ctx), void *job,
+		  void (*job_free)(void *job))
+{
+	ctx->job = job;
+	ctx->job_work = work;
+	ctx->job_resume = resume;
+	ctx->job_free = job_free;
+	ctx->deferred = true;
+}
+
+static void job_drop(struct ll_api_ctx *ctx)
+{
+	if (ctx->job != NULL)
+		ctx->job_free(ctx->job);
+	ctx->job = NULL;
+	ctx->deferred = false;
+}
+
+static void job_work(void *arg)
+{
+	struct ll_api_ctx *ctx = arg;
+
+	ctx->job_work(ctx->job);
+}
+
+static void job_done(void *arg, bool cancelled);
+static enum ll_api_dispatch job_resume(struct ll_api_ctx *ctx, bool cancelled);
+static enum ll_api_dispatch api_refused(struct ll_api_ctx *ctx);
+
 /*
- * The one envelope of every request, plain or stream upgrade: route,
- * transaction, authentication, handler, then the audit record committed
- * with the action before the answer (2xx, or the 101) leaves; a refusal
- * is rolled back, recorded on its own and logged once.
+ * Hands the deferred job to the worker pool, the handler's transaction
+ * over first (nothing stays open on the loop's one SQLite connection
+ * while other requests run).  Without a pool (nothing but `serve` runs
+ * one) the work runs here.  Fills the refusal on failure.
  */
-static void api_serve(struct ll_api_ctx *ctx)
+static enum ll_api_dispatch job_submit(struct ll_api_ctx *ctx)
 {
 	struct ll_relay *relay = ctx->relay;
-	const struct ll_http_request *http = ctx->req->http;
-	struct ll_api_response *resp = ctx->resp;
-	const struct api_route *route;
-	char allow[96], hdr[128];
-	const char *id;
-	bool in_tx = false;
+	unsigned waiting, running;
+	int r;
 
-	route = route_find(ctx, allow, sizeof(allow));
-	if (route == NULL) {
-		ll_api_detail_set(ctx, "method",
-				  ll_api_json_text(http->method, 16));
-		ll_api_detail_set(ctx, "path",
-				  ll_api_json_text(http->path, 128));
-		if (allow[0] == '\0') {
-			ll_api_fail(ctx, LL_API_NOT_FOUND,
-				    "no such API endpoint");
-			goto refused;
+	ctx->deferred = false;
+	if (ctx->in_tx) {
+		ctx->in_tx = false;
+		if (ll_store_commit(relay->store) != 0) {
+			ll_store_rollback(relay->store);
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			return api_refused(ctx);
 		}
-		ll_api_fail(ctx, LL_API_METHOD_NOT_ALLOWED,
-			    "this method is not allowed here");
-		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
-		resp->extra_headers = strdup(hdr);
-		goto refused;
 	}
-	ctx->action = route->action;
-	/* The session a path names is the audit record's session. */
-	if ((id = ll_api_param(ctx, "id")) != NULL)
-		memcpy(ctx->session_id, id, sizeof(ctx->session_id));
+	if (relay->pool == NULL) {
+		ctx->job_work(ctx->job);
+		return job_resume(ctx, false);
+	}
+	r = ll_workpool_submit(relay->pool, job_work, job_done, ctx);
+	if (r == LL_OK) {
+		ll_workpool_load(relay->pool, &waiting, &running);
+		ll_debug("%s from %s: hash queued (%u waiting, %u running)",
+			 ctx->action,
+			 ctx->req->source_ip ? ctx->req->source_ip : "?",
+			 waiting, running);
+		return LL_API_PENDING;
+	}
+	if (r == LL_ERR_TOO_LARGE) {
+		ll_api_fail(ctx, LL_API_RATE_LIMITED,
+			    "the relay is busy checking passwords; retry in "
+			    "1 s");
+		ctx->resp->extra_headers = strdup("Retry-After: 1\r\n");
+		ll_api_detail_set(ctx, "retry_after", json_integer(1));
+		ll_api_detail_set(ctx, "reason", json_string("hash_queue"));
+	} else {
+		ll_api_fail(ctx, LL_API_INTERNAL,
+			    r == LL_ERR_CLOSED ? "the relay is stopping"
+					       : "internal error");
+	}
+	return api_refused(ctx);
+}
 
-	if (!(route->flags & ROUTE_UPGRADE) != !ctx->upgrade) {
-		ll_api_fail(ctx, LL_API_BAD_REQUEST,
-			    ctx->upgrade
-				    ? "only /api/v1/stream can be upgraded"
-				    : "the stream needs Connection: "
-				      "Upgrade and Upgrade: lifeline/1");
-		goto refused;
-	}
-	if (relay->store == NULL || ll_api_ratelimits_sync(relay) != 0) {
+/* Nothing of a refused action stays; the refusal itself is recorded on
+ * its own, and logged once. */
+static enum ll_api_dispatch api_refused(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+
+	job_drop(ctx);
+	if (ctx->in_tx)
+		ll_store_rollback(relay->store);
+	ctx->in_tx = false;
+	if (ctx->resp->code == LL_API_OK)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		goto refused;
-	}
-	if (ll_store_begin(relay->store) != 0) {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		goto refused;
-	}
-	in_tx = true;
-	if (authenticate(ctx, route->auth) != 0)
-		goto refused;
-	route->handler(ctx);
+	if (relay->store != NULL)
+		ctx_audit(ctx);
+	log_refusal(ctx);
+	return LL_API_ANSWERED;
+}
+
+/*
+ * After the handler (or a resume): defer, or write the audit record and
+ * commit with the action, or roll back and record the refusal on its own.
+ * LL_API_PENDING when a job went to the pool.
+ */
+static enum ll_api_dispatch api_finish(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+
+	if (ctx->deferred && ctx->resp->code == LL_API_OK)
+		return job_submit(ctx);
 	if (!served(ctx))
-		goto refused;
+		return api_refused(ctx);
 
 	/* Success: the audit record commits together with the action. */
 	if (ctx_audit(ctx) != 0 || ll_store_commit(relay->store) != 0) {
 		ll_store_rollback(relay->store);
-		in_tx = false;
+		ctx->in_tx = false;
 		ll_error("%s from %s: the audit record could not be written; "
 			 "answering 500",
 			 ctx->action,
@@ -871,8 +922,10 @@ static void api_serve(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_INTERNAL,
 			    "internal error: the action was not recorded");
 		ctx->close_after = false;
-		goto refused;
+		return api_refused(ctx);
 	}
+	ctx->in_tx = false;
+	job_drop(ctx);
 	if (ctx->close_after) {
 		ll_relay_session_close(relay, ctx->session_id,
 				       ctx->close_reason);
@@ -885,32 +938,132 @@ static void api_serve(struct ll_api_ctx *ctx)
 				 ctx->session_id,
 				 ll_store_errmsg(relay->store));
 	}
-	return;
-
-refused:
-	/* Nothing of a refused action stays; the refusal itself is
-	 * recorded on its own. */
-	if (in_tx)
-		ll_store_rollback(relay->store);
-	if (resp->code == LL_API_OK)
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-	if (relay->store != NULL)
-		ctx_audit(ctx);
-	log_refusal(ctx);
+	return LL_API_ANSWERED;
 }
 
-void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
-		     struct ll_api_response *resp)
+/*
+ * The one envelope of every request, plain or stream upgrade: route,
+ * transaction, authentication, handler, then the audit record committed
+ * with the action before the answer (2xx, or the 101) leaves; a refusal
+ * is rolled back, recorded on its own and logged once.  A handler that
+ * defers slow work (ll_api_defer) is resumed by job_done, and the
+ * envelope ends there the same way.
+ */
+static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 {
-	struct ll_api_ctx ctx;
+	struct ll_relay *relay = ctx->relay;
+	const struct ll_http_request *http = ctx->req->http;
+	struct ll_api_response *resp = ctx->resp;
+	const struct api_route *route;
+	char allow[96], hdr[128];
+	const char *id;
 
-	ctx_init(&ctx, relay, req, resp, false);
-	if (req == NULL || req->http == NULL || req->http->method == NULL) {
-		ll_api_error(resp, LL_API_INTERNAL, "internal error");
-		return;
+	route = route_find(ctx, allow, sizeof(allow));
+	if (route == NULL) {
+		ll_api_detail_set(ctx, "method",
+				  ll_api_json_text(http->method, 16));
+		ll_api_detail_set(ctx, "path",
+				  ll_api_json_text(http->path, 128));
+		if (allow[0] == '\0') {
+			ll_api_fail(ctx, LL_API_NOT_FOUND,
+				    "no such API endpoint");
+			return api_finish(ctx);
+		}
+		ll_api_fail(ctx, LL_API_METHOD_NOT_ALLOWED,
+			    "this method is not allowed here");
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+		resp->extra_headers = strdup(hdr);
+		return api_finish(ctx);
 	}
-	api_serve(&ctx);
-	ctx_clear(&ctx);
+	ctx->action = route->action;
+	/* The session a path names is the audit record's session. */
+	if ((id = ll_api_param(ctx, "id")) != NULL)
+		memcpy(ctx->session_id, id, sizeof(ctx->session_id));
+
+	if (!(route->flags & ROUTE_UPGRADE) != !ctx->upgrade) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    ctx->upgrade
+				    ? "only /api/v1/stream can be upgraded"
+				    : "the stream needs Connection: "
+				      "Upgrade and Upgrade: lifeline/1");
+		return api_finish(ctx);
+	}
+	if (relay->store == NULL || ll_api_ratelimits_sync(relay) != 0 ||
+	    ll_store_begin(relay->store) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return api_finish(ctx);
+	}
+	ctx->in_tx = true;
+	if (authenticate(ctx, route->auth) == 0)
+		route->handler(ctx);
+	return api_finish(ctx);
+}
+
+static void ctx_free(struct ll_api_ctx *ctx)
+{
+	job_drop(ctx);
+	ctx_clear(ctx);
+	ll_api_response_clear(&ctx->answer);
+	free(ctx);
+}
+
+/* The handler's second half in a new transaction, then the envelope's
+ * end (or another job). */
+static enum ll_api_dispatch job_resume(struct ll_api_ctx *ctx, bool cancelled)
+{
+	struct ll_relay *relay = ctx->relay;
+	void (*job_free)(void *job) = ctx->job_free;
+	void *job = ctx->job;
+
+	ctx->now = ll_now_unix();
+	if (cancelled) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "the relay is stopping");
+	} else if (ll_store_begin(relay->store) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	} else {
+		ctx->in_tx = true;
+		ctx->job_resume(ctx);
+		/* resume may defer again, with this job or another */
+		if (!ctx->deferred || ctx->job != job) {
+			if (ctx->job == job)
+				ctx->job = NULL;
+			job_free(job);
+		}
+	}
+	return api_finish(ctx);
+}
+
+/* The pool is done with the job (on the loop): resume, then answer. */
+static void job_done(void *arg, bool cancelled)
+{
+	struct ll_api_ctx *ctx = arg;
+
+	if (job_resume(ctx, cancelled) == LL_API_PENDING)
+		return;
+	ll_relay_api_answer(ctx->relay, ctx->req, ctx->resp);
+	ctx_free(ctx);
+}
+
+enum ll_api_dispatch ll_api_dispatch(struct ll_relay *relay,
+				     const struct ll_api_request *req,
+				     struct ll_api_response *resp)
+{
+	struct ll_api_ctx *ctx;
+
+	memset(resp, 0, sizeof(*resp));
+	if (req == NULL || req->http == NULL || req->http->method == NULL ||
+	    (ctx = malloc(sizeof(*ctx))) == NULL) {
+		ll_api_error(resp, LL_API_INTERNAL, "internal error");
+		return LL_API_ANSWERED;
+	}
+	/* On the heap: a deferred request lives on in job_done. */
+	ctx_init(ctx, relay, req, &ctx->answer, false);
+	if (api_serve(ctx) == LL_API_PENDING)
+		return LL_API_PENDING;
+	*resp = ctx->answer;
+	memset(&ctx->answer, 0, sizeof(ctx->answer));
+	ctx_free(ctx);
+	return LL_API_ANSWERED;
 }
 
 int ll_api_stream_authorize(struct ll_relay *relay,

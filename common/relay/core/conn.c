@@ -407,6 +407,48 @@ static void conn_text(struct ll_conn *c, const struct ll_http_request *req,
 }
 
 /* ------------------------------------------------------------------ */
+/* Answers the API gives later (LL_API_PENDING)                        */
+
+/*
+ * The API keeps req until it answers: nothing more of this connection is
+ * parsed meanwhile (so pipelined answers keep their order), no head or
+ * idle timer runs (the pool's queue bounds the wait), and reading goes on
+ * only to notice a close, up to LL_CORE_HTTP_IN_MAX held bytes.
+ */
+static void conn_pending(struct ll_conn *c, const struct ll_http_request *req)
+{
+	c->pending = (struct ll_http_request *)req;
+	ll_conn_ref(c); /* the API's, until ll_relay_api_answer */
+	conn_arm(c, 0);
+}
+
+void ll_relay_api_answer(struct ll_relay *relay,
+			 const struct ll_api_request *areq,
+			 struct ll_api_response *resp)
+{
+	struct ll_conn *c = areq->conn;
+	struct ll_http_request *req = c->pending;
+
+	c->pending = NULL;
+	if (c->state != LL_CONN_HTTP || c->bev == NULL) {
+		/* Closed meanwhile (by the peer, or shutdown): the API has
+		 * recorded the outcome; the answer has nobody to go to. */
+		if (resp->code != LL_API_OK)
+			ll_relay_count_refusal(relay, resp->code);
+		ll_debug("peer %s: answer dropped: the connection is closed",
+			 c->peer);
+		ll_api_response_clear(resp);
+	} else {
+		conn_respond(c, req, resp, !req->keep_alive, NULL);
+		/* The requests that came in meanwhile, in order. */
+		ll_conn_set_read_paused(c, false);
+		conn_http_process(c);
+	}
+	ll_http_request_free(req);
+	ll_conn_unref(c);
+}
+
+/* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
 static void conn_stream_request(struct ll_conn *c,
@@ -558,7 +600,13 @@ static void conn_handle_request(struct ll_conn *c,
 		return;
 	}
 	if (strncmp(path, "/api/v1/", 8) == 0) {
-		relay->api->dispatch(relay, &areq, &resp);
+		c->areq = areq;
+		c->areq.conn = c;
+		if (relay->api->dispatch(relay, &c->areq, &resp) ==
+		    LL_API_PENDING) {
+			conn_pending(c, req);
+			return;
+		}
 		if (c->state != LL_CONN_HTTP) {
 			/* The relay is stopping and closed us meanwhile. */
 			ll_api_response_clear(&resp);
@@ -614,6 +662,13 @@ static void conn_http_process(struct ll_conn *c)
 	while (c->state == LL_CONN_HTTP && c->bev != NULL) {
 		in = bufferevent_get_input(c->bev);
 		out = bufferevent_get_output(c->bev);
+		if (c->pending != NULL) {
+			/* The API still works on the last one (see
+			 * conn_pending); ll_relay_api_answer resumes. */
+			if (evbuffer_get_length(in) > LL_CORE_HTTP_IN_MAX)
+				ll_conn_set_read_paused(c, true);
+			break;
+		}
 		if (evbuffer_get_length(in) == 0)
 			break;
 		if (evbuffer_get_length(out) > LL_CORE_HTTP_OUT_MAX) {
@@ -653,7 +708,9 @@ static void conn_http_process(struct ll_conn *c)
 			break;
 		}
 		conn_handle_request(c, req);
-		ll_http_request_free(req);
+		/* A request the API answers later is kept until then. */
+		if (c->pending != req)
+			ll_http_request_free(req);
 		/* After an upgrade the rest of the input is the stream's. */
 	}
 }
@@ -710,7 +767,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 	ll_conn_ref(c);
 	switch ((enum ll_conn_state)c->state) {
 	case LL_CONN_HTTP:
-		if (c->read_paused &&
+		if (c->read_paused && c->pending == NULL &&
 		    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 			ll_conn_set_read_paused(c, false);
 			conn_http_process(c);

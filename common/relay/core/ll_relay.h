@@ -144,6 +144,20 @@ void ll_api_response_clear(struct ll_api_response *resp);
 struct ll_api_request {
 	const struct ll_http_request *http;
 	const char *source_ip; /* textual peer address */
+	void *conn;            /* the core's: whom a later answer is for */
+};
+
+/* What dispatch did with a request. */
+enum ll_api_dispatch {
+	LL_API_ANSWERED = 0, /* the answer is in resp */
+	/*
+	 * The API answers later, exactly once, through ll_relay_api_answer()
+	 * (it hashes a password on the worker pool meanwhile).  Until then
+	 * the request and req stay valid, the core parses no further request
+	 * of that connection (pipelined requests are answered in order), and
+	 * a connection that closes meanwhile only drops the answer.
+	 */
+	LL_API_PENDING,
 };
 
 /*
@@ -153,9 +167,9 @@ struct ll_api_request {
 struct ll_relay_api_ops {
 	/* Everything under /api/v1/ except the stream upgrade (the core does
 	 * /healthz, /metrics and the upgrade's framing). */
-	void (*dispatch)(struct ll_relay *relay,
-			 const struct ll_api_request *req,
-			 struct ll_api_response *resp);
+	enum ll_api_dispatch (*dispatch)(struct ll_relay *relay,
+					 const struct ll_api_request *req,
+					 struct ll_api_response *resp);
 	/*
 	 * A stream upgrade arrived (GET /api/v1/stream, Upgrade:
 	 * lifeline/1).  Served through the same envelope as every API
@@ -192,6 +206,12 @@ void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
 			    const char *reason);
 /* Counts a refusal for /metrics. */
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
+/* The answer to a request dispatch left LL_API_PENDING: sent (and resp
+ * cleared), or dropped when its connection closed meanwhile.  Then the
+ * connection's next pipelined request is parsed. */
+void ll_relay_api_answer(struct ll_relay *relay,
+			 const struct ll_api_request *req,
+			 struct ll_api_response *resp);
 
 /* ---- the state on disk (state.c), for `serve` and admin commands ---- */
 #define LL_DEFAULT_STATE_DIR "/var/lib/lifeline"

@@ -61,7 +61,33 @@ struct ll_api_ctx {
 	/* done after the commit, before the answer leaves */
 	bool close_after;
 	char close_reason[64];
+	/* the envelope's own: its transaction, and the slow part of the
+	 * work handed to the worker pool (ll_api_defer) */
+	bool in_tx;
+	bool deferred;
+	void *job;
+	void (*job_work)(void *job);
+	void (*job_resume)(struct ll_api_ctx *ctx);
+	void (*job_free)(void *job);
+	struct ll_api_response answer; /* resp of a dispatched request */
 };
+
+/*
+ * Slow work (hashing or verifying a password) off the loop: the handler
+ * fills a job of its own and returns; once the handler's transaction is
+ * over the envelope runs work(job) on the worker pool, and when it is done
+ * resume(ctx) on the loop in a new transaction, with ctx->job holding
+ * the result.  resume ends like a handler (success or ll_api_fail) or
+ * defers again; the envelope then audits, commits and answers as for any
+ * request.  Nothing read before the gap may be trusted after it without
+ * a second look (the technician may have changed meanwhile).
+ * job_free(job) runs once the job is no longer needed; work must touch
+ * only what job owns (ll_workpool.h).  A full queue is answered 429
+ * rate_limited by the envelope.
+ */
+void ll_api_defer(struct ll_api_ctx *ctx, void (*work)(void *job),
+		  void (*resume)(struct ll_api_ctx *ctx), void *job,
+		  void (*job_free)(void *job));
 
 /* ---- helpers (api.c) ---- */
 /* Fills ctx->resp with the error and returns code (for `return api_..`). */
@@ -133,8 +159,9 @@ int ll_api_ratelimits_sync(struct ll_relay *relay);
 int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl);
 
 /* ---- what the core calls through ll_api_ops (ll_relay_api_ops) ---- */
-void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
-		     struct ll_api_response *resp);
+enum ll_api_dispatch ll_api_dispatch(struct ll_relay *relay,
+				     const struct ll_api_request *req,
+				     struct ll_api_response *resp);
 int ll_api_stream_authorize(struct ll_relay *relay,
 			    const struct ll_api_request *req,
 			    char session_id_out[LL_SESSION_ID_LEN + 1],

@@ -35,6 +35,9 @@ struct ll_pair;
 #define LL_CORE_IO_CHUNK (64 * 1024)
 /* Pipelined HTTP answers waiting to be sent before we stop parsing. */
 #define LL_CORE_HTTP_OUT_MAX (256 * 1024)
+/* Pipelined request bytes held while the API works on an answer
+ * (LL_API_PENDING) before we stop reading. */
+#define LL_CORE_HTTP_IN_MAX (256 * 1024)
 /* URL cap; the other HTTP limits come from the config. */
 #define LL_CORE_MAX_URL 2048
 
@@ -79,6 +82,10 @@ struct ll_conn {
 	bool req_started;            /* head timer armed for a request */
 	bool read_paused;            /* EV_READ off for back-pressure */
 	char peer[INET6_ADDRSTRLEN]; /* textual source address */
+	/* The request the API answers later (LL_API_PENDING), owned, and
+	 * what it was handed; the API holds a reference on c until then. */
+	struct ll_http_request *pending;
+	struct ll_api_request areq;
 };
 
 /* ---- server.c (and ll_core_run, ll_relay.h) ---- */
