@@ -21,6 +21,14 @@ int ll_password_verify(const char *phc, const char *password);
 /* Same work as a verify against a fixed hash: unknown users cost the same
  * time as known ones.  Always LL_ERR_AUTH_FAILED. */
 int ll_password_verify_dummy(const char *password);
+/*
+ * Test builds only (-Dtest_hooks=true; not defined otherwise): while the
+ * file at path exists, every hash and verification waits before it
+ * starts (logging "test hash gate: ..." once each), so that a test can
+ * hold the relay's password work as long as it likes.  Call before any
+ * thread hashes.
+ */
+int ll_password_test_gate_use(const char *path);
 /* A generated one-time password: 20 characters from an unambiguous
  * alphabet, ~100 bits.  Caller frees with ll_secret_free. */
 char *ll_password_generate_new(void);

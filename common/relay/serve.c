@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "ll_auth.h"
 #include "ll_build.h"
 #include "ll_util.h"
 #include "ll_tls.h"
@@ -20,6 +21,7 @@ int ll_cmd_serve(int argc, char **argv)
 	g_autofree char *listen = NULL;
 #if LL_TEST_HOOKS
 	g_autofree char *test_clock = NULL;
+	g_autofree char *test_hash_gate = NULL;
 #endif
 	GOptionEntry entries[] = {
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
@@ -33,6 +35,11 @@ int ll_cmd_serve(int argc, char **argv)
 		{ "test-clock-file", 0, G_OPTION_FLAG_HIDDEN,
 		  G_OPTION_ARG_FILENAME, &test_clock,
 		  "Shift the wall clock by the seconds in FILE (tests)",
+		  "FILE" },
+		/* Test builds only, and hidden: ll_password_test_gate_use(). */
+		{ "test-hash-gate", 0, G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_FILENAME, &test_hash_gate,
+		  "Hold every password hash while FILE exists (tests)",
 		  "FILE" },
 #endif
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -84,6 +91,16 @@ int ll_cmd_serve(int argc, char **argv)
 		ll_warn("test clock: the wall clock follows %s (a test "
 			"build; never in production)",
 			test_clock);
+	}
+	if (test_hash_gate != NULL) {
+		if ((r = ll_password_test_gate_use(test_hash_gate)) != 0) {
+			fprintf(stderr, "lifeline-relay: test hash gate: %s\n",
+				ll_strerror(r));
+			return 1;
+		}
+		ll_warn("test hash gate: hashes wait while %s exists (a test "
+			"build; never in production)",
+			test_hash_gate);
 	}
 #endif
 	memset(&relay, 0, sizeof(relay));

@@ -489,6 +489,8 @@ void lh_relay_start(struct lh_relay *r)
 			 "127.0.0.1:0",
 			 NULL,
 			 NULL,
+			 NULL,
+			 NULL,
 			 NULL };
 	int64_t deadline;
 	int log_fd, in_fd;
@@ -504,6 +506,11 @@ void lh_relay_start(struct lh_relay *r)
 	}
 	argv[6] = "--test-clock-file";
 	argv[7] = r->clock_file;
+	/* Hashes wait while this file exists: lh_relay_hash_gate(). */
+	if (r->hash_gate == NULL)
+		r->hash_gate = g_build_filename(r->dir, "hash-gate", NULL);
+	argv[8] = "--test-hash-gate";
+	argv[9] = r->hash_gate;
 #endif
 	r->n_starts++;
 	fname = g_strdup_printf("%s-serve-%d.log", r->name, r->n_starts);
@@ -609,6 +616,20 @@ bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds)
 	return true;
 }
 
+bool lh_relay_hash_gate(struct lh_relay *r, bool closed)
+{
+	g_autofree char *path = NULL;
+
+	if (!LL_TEST_HOOKS)
+		return false;
+	path = g_build_filename(r->dir, "hash-gate", NULL);
+	if (closed)
+		g_assert_true(g_file_set_contents(path, "closed\n", -1, NULL));
+	else if (g_unlink(path) != 0)
+		g_assert_cmpint(errno, ==, ENOENT);
+	return true;
+}
+
 void lh_relay_signal(struct lh_relay *r, int sig)
 {
 	g_assert_cmpint(r->pid, >, 0);
@@ -656,6 +677,7 @@ void lh_relay_free(struct lh_relay *r)
 	g_free(r->conf_extra);
 	g_free(r->log_path);
 	g_free(r->clock_file);
+	g_free(r->hash_gate);
 	g_free(r);
 }
 

@@ -55,6 +55,7 @@ struct lh_relay {
 	char *conf_extra;     /* extra [relay] lines */
 	char *log_path;       /* log of the current serve process */
 	char *clock_file;     /* dir/clock: the test clock's offset */
+	char *hash_gate;      /* dir/hash-gate: lh_relay_hash_gate() */
 	int64_t clock_offset; /* seconds the relay's wall clock is ahead */
 	GPid pid;             /* 0 when not running */
 	uint16_t port;
@@ -82,6 +83,15 @@ int lh_relay_stop(struct lh_relay *r, int timeout_ms);
  * clock; elsewhere returns false and does nothing (the test skips).
  */
 bool lh_relay_clock_advance(struct lh_relay *r, int64_t seconds);
+/*
+ * Closes or opens the relay's hash gate: while closed, every password
+ * hash and verification of the relay waits on its worker thread (logging
+ * "test hash gate: " once each), so that a test holds the relay's
+ * password work as long as it likes.  Takes effect at once, also before
+ * a start.  Only with -Dtest_hooks=true; elsewhere returns false and
+ * does nothing (the test skips).
+ */
+bool lh_relay_hash_gate(struct lh_relay *r, bool closed);
 /* Kills a still running relay (SIGKILL) and frees. NULL ok. */
 void lh_relay_free(struct lh_relay *r);
 /* Sends a signal to the running relay. */

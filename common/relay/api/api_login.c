@@ -2,10 +2,11 @@
 /*
  * POST /api/v1/login and /api/v1/logout.  An unknown user, an unknown org
  * and a wrong password get the same answer after the same work (one
- * Argon2id verification each), so neither accounts nor orgs can be told
- * apart from the outside.
+ * Argon2id verification each, on the worker pool), so neither accounts
+ * nor orgs can be told apart from the outside.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ll_auth.h"
@@ -16,6 +17,53 @@
 
 #define LOGIN_FAILED "wrong username or password"
 
+/* What the worker pool checks: the technician's hash (NULL for an unknown
+ * org or user: the dummy verification, the same work) and the password. */
+struct login_job {
+	int64_t tech_id;
+	char *phc;
+	char *password; /* secret */
+	int result;     /* ll_password_verify's */
+};
+
+static void login_job_free(void *arg)
+{
+	struct login_job *j = arg;
+
+	ll_secret_free(j->password);
+	free(j->phc);
+	free(j);
+}
+
+static void login_work(void *arg)
+{
+	struct login_job *j = arg;
+
+	if (j->phc != NULL)
+		j->result = ll_password_verify(j->phc, j->password);
+	else
+		j->result = ll_password_verify_dummy(j->password);
+}
+
+/* The body's password, wiped before the body is freed. */
+static void body_free(json_t *body)
+{
+	json_t *p;
+
+	if (body == NULL)
+		return;
+	p = json_object_get(body, "password");
+	if (json_is_string(p) && json_string_length(p) > 0)
+		ll_wipe((char *)json_string_value(p), json_string_length(p));
+	json_decref(body);
+}
+
+static void login_resume(struct ll_api_ctx *ctx);
+
+/*
+ * The first half: rate limit, body, org and technician; the password is
+ * checked on the worker pool (ll_api_defer), login_resume does the rest.
+ */
 void ll_api_handle_login(struct ll_api_ctx *ctx)
 {
 	static const struct ll_api_field fields[] = {
@@ -26,14 +74,12 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 	};
 	struct ll_relay *relay = ctx->relay;
 	struct ll_technician *t = NULL;
-	json_t *body = NULL, *perms = NULL;
+	struct login_job *j = NULL;
+	json_t *body = NULL;
 	const char *org, *username, *password;
-	char *token = NULL;
-	uint8_t hash[LL_HASH_LEN];
-	int64_t org_id = 0, tech_id;
+	int64_t org_id = 0;
 	int r;
 
-	memset(hash, 0, sizeof(hash));
 	if (ll_api_ratelimit_check(ctx, relay->rl_login) != 0)
 		goto out;
 	if (ll_api_parse_body(ctx, fields, false, &body) != 0)
@@ -62,42 +108,90 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 		r = ll_store_technician_find(relay->store, org_id, username,
 					     &t);
 	}
-	if (r == LL_ERR_NOT_FOUND) {
-		ll_password_verify_dummy(password);
-		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
-		goto out;
-	}
-	if (r != LL_OK) {
+	if (r != LL_OK && r != LL_ERR_NOT_FOUND) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s", t->username);
-	r = ll_password_verify(t->pw_hash, password);
-	if (r == LL_ERR_AUTH_FAILED) {
-		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
-		goto out;
-	}
-	if (r != LL_OK) {
-		ll_error("login: technician %lld has an unusable password "
-			 "hash: %s",
-			 (long long)t->id, ll_strerror(r));
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->password = strdup(password)) == NULL ||
+	    (t != NULL && (j->phc = strdup(t->pw_hash)) == NULL)) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	/* Only someone who knows the password learns the account state. */
+	if (t != NULL) {
+		snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
+			 t->username);
+		j->tech_id = t->id;
+	}
+	ll_api_defer(ctx, login_work, login_resume, j, login_job_free);
+	j = NULL;
+out:
+	if (j != NULL)
+		login_job_free(j);
+	ll_technician_free(t);
+	body_free(body);
+}
+
+/* Refusals that only someone who knows the password may see. */
+static bool login_refused(struct ll_api_ctx *ctx,
+			  const struct ll_technician *t)
+{
 	if (t->disabled) {
 		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
 			    "this technician account is disabled");
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The second half, after the verification: the technician once more (it
+ * may have changed during the check), then the token.
+ */
+static void login_resume(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+	struct login_job *j = ctx->job;
+	struct ll_technician *t = NULL;
+	json_t *perms = NULL;
+	char *token = NULL;
+	uint8_t hash[LL_HASH_LEN];
+	int r;
+
+	memset(hash, 0, sizeof(hash));
+	/* An unknown org or user and a wrong password: one answer. */
+	if (j->phc == NULL || j->result == LL_ERR_AUTH_FAILED) {
+		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
 		goto out;
 	}
+	if (j->result != LL_OK) {
+		ll_error("login: technician %lld has an unusable password "
+			 "hash: %s",
+			 (long long)j->tech_id, ll_strerror(j->result));
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	r = ll_store_technician_get(relay->store, j->tech_id, &t);
+	if (r == LL_ERR_NOT_FOUND ||
+	    (r == LL_OK && strcmp(t->pw_hash, j->phc) != 0)) {
+		/* Gone, or the password changed meanwhile: the one that was
+		 * checked is no longer it. */
+		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
+		goto out;
+	}
+	if (r != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	if (login_refused(ctx, t))
+		goto out;
 
 	if ((token = ll_random_token_new(32)) == NULL ||
 	    ll_secret_hash(token, hash) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	tech_id = t->id;
-	if (ll_store_token_add(relay->store, hash, tech_id, ctx->now,
+	if (ll_store_token_add(relay->store, hash, t->id, ctx->now,
 			       ctx->now + relay->cfg.token_lifetime_s) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
@@ -124,15 +218,6 @@ out:
 	ll_secret_free(token);
 	ll_technician_free(t);
 	json_decref(perms);
-	/* the password lives in the parsed body: wipe it before freeing */
-	if (body != NULL) {
-		json_t *p = json_object_get(body, "password");
-
-		if (json_is_string(p) && json_string_length(p) > 0)
-			ll_wipe((char *)json_string_value(p),
-				json_string_length(p));
-	}
-	json_decref(body);
 }
 
 void ll_api_handle_logout(struct ll_api_ctx *ctx)
