@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * relay-load: the load generator behind bench/relay-throughput.
+ * relay-load: the load generator behind bench/relay-throughput and
+ * bench/login-flood.
  *
  * It pushes bytes through a TLS forwarder and counts them where they come
  * out, so bytes sitting in socket and proxy buffers never inflate a figure:
@@ -8,6 +9,10 @@
  *    API, opens both streams of every session (agent and applet side);
  *    then the agent side of every session writes and the applet side
  *    reads;
+ *  - "latency": one such session echoes a small message on a fixed
+ *    schedule while, round after round, a quiet spell and a flood of
+ *    pipelined wrong logins from many source addresses take turns; prints
+ *    the round trips' percentiles for each (see mode_latency);
  *  - "nginx": serves a TLS sink on --sink-port and pushes through nginx's
  *    stream proxy (client -TLS-> nginx -TLS-> sink): the same work, one
  *    decryption and one encryption per byte in the middle;
@@ -76,6 +81,10 @@ static int opt_idle = 0;
 static int opt_mem_pid = 0;
 static int opt_max_seconds = 150;
 static char *opt_label = NULL;
+static int opt_addrs = 40;
+static int opt_depth = 10;
+static int opt_rounds = 3;
+static int opt_interval_ms = 5;
 
 static GOptionEntry opt_entries[] = {
 	{ "host", 0, 0, G_OPTION_ARG_STRING, &opt_host,
@@ -110,6 +119,14 @@ static GOptionEntry opt_entries[] = {
 	  "Hard limit on the whole run (150)", "S" },
 	{ "label", 0, 0, G_OPTION_ARG_STRING, &opt_label,
 	  "Name printed in the result line", "NAME" },
+	{ "addrs", 0, 0, G_OPTION_ARG_INT, &opt_addrs,
+	  "Latency mode: source addresses of the login flood (40)", "N" },
+	{ "depth", 0, 0, G_OPTION_ARG_INT, &opt_depth,
+	  "Latency mode: logins each address pipelines (10)", "N" },
+	{ "rounds", 0, 0, G_OPTION_ARG_INT, &opt_rounds,
+	  "Latency mode: quiet spell + flood, this many times (3)", "N" },
+	{ "interval-ms", 0, 0, G_OPTION_ARG_INT, &opt_interval_ms,
+	  "Latency mode: one echo sent every this many ms (5)", "MS" },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -326,17 +343,16 @@ static int http_read_head(struct http_conn *h, struct ll_http_response **resp,
 	}
 }
 
+static int http_read_answer(struct http_conn *h, int64_t deadline, int *status,
+			    json_t **body_out, int *retry_after);
+
 /* One request/response.  *body_out gets the parsed JSON body (or NULL). */
 static int http_once(struct http_conn *h, const char *method, const char *path,
 		     const char *bearer, const char *body, int *status,
 		     json_t **body_out, int *retry_after)
 {
 	int64_t deadline = now_ms() + SETUP_TIMEOUT_MS;
-	struct ll_http_response *resp = NULL;
 	GString *req = g_string_sized_new(512);
-	const char *v;
-	size_t clen = 0;
-	json_error_t jerr;
 	int r;
 
 	g_string_append_printf(req,
@@ -357,7 +373,20 @@ static int http_once(struct http_conn *h, const char *method, const char *path,
 	ll_wipe(req->str, req->len); /* it carries tokens and PINs */
 	g_string_free(req, TRUE);
 	if (r != LL_OK)
-		goto out;
+		return r;
+	return http_read_answer(h, deadline, status, body_out, retry_after);
+}
+
+/* Reads one answer of h (head and Content-Length body). */
+static int http_read_answer(struct http_conn *h, int64_t deadline, int *status,
+			    json_t **body_out, int *retry_after)
+{
+	struct ll_http_response *resp = NULL;
+	const char *v;
+	size_t clen = 0;
+	json_error_t jerr;
+	int r;
+
 	if ((r = http_read_head(h, &resp, deadline)) != LL_OK)
 		goto out;
 	if ((v = ll_http_response_header(resp, "Content-Length")) != NULL) {
@@ -974,6 +1003,359 @@ static void report_memory(const char *target, size_t n, long before, long mid,
 	fflush(stdout);
 }
 
+static struct ll_tls_ctx *client_ctx(void);
+
+/* ---- latency of a paired stream under a login flood ---- */
+
+/*
+ * An echo is ECHO_SIZE bytes: the magic, its phase and the time it was
+ * due to leave (CLOCK_MONOTONIC, ns).  It is sent on schedule, every
+ * --interval-ms, whether or not the earlier ones came back, and its
+ * round trip counts from when it was due: a relay that stalls for a
+ * second shows up as a second's worth of slow samples, not as one
+ * (no coordinated omission).
+ */
+#define ECHO_SIZE 32
+#define ECHO_MAGIC 0x4c4c454348304131ull
+enum { PHASE_QUIET, PHASE_FLOOD, PHASE_COUNT };
+static const char *const phase_names[PHASE_COUNT] = { "quiet", "flood" };
+
+struct samples {
+	double *ms;
+	size_t n, cap;
+};
+
+static _Atomic int g_phase;
+static struct samples g_samples[PHASE_COUNT];
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void samples_add(struct samples *s, double ms)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 4096;
+		s->ms = g_renew(double, s->ms, s->cap);
+	}
+	s->ms[s->n++] = ms;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted samples. */
+static double percentile(const struct samples *s, double p)
+{
+	size_t k;
+
+	if (s->n == 0)
+		return -1;
+	k = (size_t)(p / 100.0 * (double)s->n + 0.999999);
+	return s->ms[k == 0 ? 0 : MIN(k, s->n) - 1];
+}
+
+/* The applet's side: sends back whatever comes. */
+static void *echo_main(void *arg)
+{
+	struct flow *f = arg;
+	uint8_t buf[4096];
+	size_t n;
+	int r;
+
+	while (!atomic_load(&g_stop)) {
+		n = 0;
+		r = tls_read_some(f->rx, buf, sizeof(buf), &n,
+				  now_ms() + 1000);
+		if (r == LL_ERR_TIMEOUT)
+			continue;
+		if (r != LL_OK || n == 0 ||
+		    tls_write_all(f->rx, buf, n, now_ms() + 60000) != LL_OK) {
+			if (!atomic_load(&g_stop))
+				f->rx_err = r != LL_OK ? r : LL_ERR_CLOSED;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Takes the whole echoes out of buf[0..*len). */
+static void echoes_take(uint8_t *buf, size_t *len)
+{
+	size_t off = 0;
+	uint64_t magic;
+	int64_t due, now = now_ns();
+	int32_t phase;
+
+	for (; *len - off >= ECHO_SIZE; off += ECHO_SIZE) {
+		memcpy(&magic, buf + off, 8);
+		memcpy(&due, buf + off + 8, 8);
+		memcpy(&phase, buf + off + 16, 4);
+		if (magic != ECHO_MAGIC || phase < 0 || phase >= PHASE_COUNT)
+			die("echo stream garbled");
+		samples_add(&g_samples[phase], (double)(now - due) / 1e6);
+	}
+	memmove(buf, buf + off, *len - off);
+	*len -= off;
+}
+
+/* The agent's side: sends on schedule, reads what comes back between. */
+static void *pinger_main(void *arg)
+{
+	struct flow *f = arg;
+	int64_t interval = (int64_t)opt_interval_ms * 1000000;
+	int64_t due = now_ns(), left;
+	uint8_t msg[ECHO_SIZE], in[4096];
+	size_t len = 0, n;
+	struct pollfd p;
+	int32_t phase;
+	uint64_t magic = ECHO_MAGIC;
+	int r;
+
+	memset(msg, 0, sizeof(msg));
+	while (!atomic_load(&g_stop)) {
+		while (now_ns() >= due) {
+			phase = atomic_load(&g_phase);
+			memcpy(msg, &magic, 8);
+			memcpy(msg + 8, &due, 8);
+			memcpy(msg + 16, &phase, 4);
+			if ((r = tls_write_all(f->tx, msg, sizeof(msg),
+					       now_ms() + 60000)) != LL_OK) {
+				f->tx_err = r;
+				return NULL;
+			}
+			due += interval;
+		}
+		if (ll_tls_conn_pending(f->tx) == 0) {
+			left = (due - now_ns()) / 1000000;
+			p.fd = ll_tls_conn_fd(f->tx);
+			p.events = POLLIN;
+			if (poll(&p, 1, (int)MAX(left, 0)) <= 0)
+				continue;
+		}
+		n = 0;
+		r = ll_tls_conn_read(f->tx, in + len, sizeof(in) - len, &n);
+		if (want(r))
+			continue;
+		if (r != LL_OK || n == 0) {
+			if (!atomic_load(&g_stop))
+				f->tx_err = r != LL_OK ? r : LL_ERR_CLOSED;
+			return NULL;
+		}
+		len += n;
+		echoes_take(in, &len);
+	}
+	return NULL;
+}
+
+/* A TLS connection to the relay from a given loopback address. */
+static int dial_from(struct ll_tls_ctx *ctx, const char *src,
+		     struct ll_tls_conn **out)
+{
+	struct sockaddr_in la = { .sin_family = AF_INET };
+	struct sockaddr_in ra = { .sin_family = AF_INET };
+	int64_t deadline = now_ms() + SETUP_TIMEOUT_MS;
+	struct ll_tls_conn *c;
+	int fd, r;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return LL_ERR_IO;
+	ra.sin_port = htons((uint16_t)opt_port);
+	if (inet_pton(AF_INET, src, &la.sin_addr) != 1 ||
+	    inet_pton(AF_INET, opt_host, &ra.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&la, sizeof(la)) != 0 ||
+	    connect(fd, (struct sockaddr *)&ra, sizeof(ra)) != 0) {
+		close(fd);
+		return LL_ERR_IO;
+	}
+	sock_prepare(fd);
+	if ((c = ll_tls_conn_new_client(ctx, fd, opt_host)) == NULL) {
+		close(fd);
+		return LL_ERR_NOMEM;
+	}
+	while (want(r = ll_tls_conn_handshake(c)) && now_ms() < deadline)
+		tls_wait(c, r);
+	if (r != LL_OK) {
+		ll_tls_conn_free(c, true);
+		return r;
+	}
+	*out = c;
+	return LL_OK;
+}
+
+/* One flood address: --depth wrong logins pipelined on one connection,
+ * then their answers. */
+struct flooder {
+	struct ll_tls_ctx *ctx;
+	int idx;
+	int answered, unauthorized, rate_limited, err;
+};
+
+static void *flooder_main(void *arg)
+{
+	struct flooder *fl = arg;
+	struct http_conn *h = g_new0(struct http_conn, 1);
+	static const char body[] =
+		"{\"username\":\"%s\",\"password\":\"wrong-password-0000\"}";
+	char src[32], json[256];
+	GString *req = g_string_new(NULL);
+	json_t *ans;
+	int i, status, retry, r;
+
+	snprintf(src, sizeof(src), "127.0.1.%d", fl->idx + 1);
+	snprintf(json, sizeof(json), body, opt_user);
+	if ((r = dial_from(fl->ctx, src, &h->c)) != LL_OK)
+		goto out;
+	for (i = 0; i < opt_depth; i++)
+		g_string_append_printf(req,
+				       "POST /api/v1/login HTTP/1.1\r\n"
+				       "Host: %s:%d\r\n"
+				       "Content-Type: application/json\r\n"
+				       "Content-Length: %zu\r\n\r\n%s",
+				       opt_host, opt_port, strlen(json), json);
+	if ((r = tls_write_all(h->c, req->str, req->len, now_ms() + 60000)) !=
+	    LL_OK)
+		goto out;
+	for (i = 0; i < opt_depth; i++) {
+		ans = NULL;
+		r = http_read_answer(h, now_ms() + 120000, &status, &ans,
+				     &retry);
+		json_decref(ans);
+		if (r != LL_OK)
+			goto out;
+		fl->answered++;
+		fl->unauthorized += status == 401;
+		fl->rate_limited += status == 429;
+	}
+out:
+	fl->err = r;
+	http_conn_close(h);
+	g_free(h);
+	g_string_free(req, TRUE);
+	return NULL;
+}
+
+/* One flood: every address at once; returns how long it took (s). */
+static double flood_once(struct ll_tls_ctx *ctx, int *answered, int *n401,
+			 int *n429)
+{
+	struct flooder *fl = g_new0(struct flooder, (size_t)opt_addrs);
+	pthread_t *thr = g_new0(pthread_t, (size_t)opt_addrs);
+	double t = now_s();
+	bool ok;
+	int i;
+
+	for (i = 0; i < opt_addrs; i++) {
+		fl[i].ctx = ctx;
+		fl[i].idx = i;
+		thr[i] = spawn(flooder_main, &fl[i], &ok);
+		if (!ok)
+			die("cannot start flood thread %d", i);
+	}
+	for (i = 0; i < opt_addrs; i++) {
+		pthread_join(thr[i], NULL);
+		if (fl[i].err != LL_OK)
+			die("flood address %d: %s", i + 1,
+			    ll_strerror(fl[i].err));
+		*answered += fl[i].answered;
+		*n401 += fl[i].unauthorized;
+		*n429 += fl[i].rate_limited;
+	}
+	t = now_s() - t;
+	g_free(fl);
+	g_free(thr);
+	return t;
+}
+
+static void report_latency(const char *target, int answered, int n401,
+			   int n429, double flood_s)
+{
+	struct samples *s;
+	int ph;
+
+	for (ph = 0; ph < PHASE_COUNT; ph++) {
+		s = &g_samples[ph];
+		qsort(s->ms, s->n, sizeof(double), cmp_double);
+		printf("target=%s phase=%s samples=%zu p50_ms=%.2f "
+		       "p95_ms=%.2f p99_ms=%.2f max_ms=%.2f",
+		       target, phase_names[ph], s->n, percentile(s, 50),
+		       percentile(s, 95), percentile(s, 99),
+		       s->n ? s->ms[s->n - 1] : -1.0);
+		if (ph == PHASE_FLOOD)
+			printf(" logins=%d status_401=%d status_429=%d "
+			       "flood_s=%.1f",
+			       answered, n401, n429, flood_s);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+/*
+ * Latency mode: one paired session echoes a small message every
+ * --interval-ms; each round is --seconds of quiet, then a flood of
+ * --addrs source addresses (127.0.1.N) each pipelining --depth wrong
+ * logins.  Prints the round trips' percentiles for both phases.
+ */
+static void mode_latency(void)
+{
+	struct ll_tls_ctx *ctx = client_ctx();
+	struct http_conn *api = g_new0(struct http_conn, 1);
+	struct flow f;
+	pthread_t ping_thr, echo_thr;
+	int answered = 0, n401 = 0, n429 = 0, round, r;
+	double flood_s = 0;
+	char *token;
+	bool ok1, ok2;
+
+	memset(&f, 0, sizeof(f));
+	if (opt_user == NULL || opt_password_file == NULL)
+		die("latency mode needs --user and --password-file");
+	token = relay_login(ctx, api);
+	if ((r = relay_session_create(ctx, api, token, &f)) != LL_OK ||
+	    (r = relay_session_connect(ctx, &f)) != LL_OK ||
+	    (r = ping_all(&f, 1)) != LL_OK)
+		die("session: %s", ll_strerror(r));
+	http_conn_close(api);
+	atomic_store(&g_phase, PHASE_QUIET);
+	echo_thr = spawn(echo_main, &f, &ok1);
+	ping_thr = spawn(pinger_main, &f, &ok2);
+	if (!ok1 || !ok2)
+		die("cannot start the echo threads");
+	for (round = 0; round < opt_rounds; round++) {
+		atomic_store(&g_phase, PHASE_QUIET);
+		sleep_s(opt_seconds);
+		atomic_store(&g_phase, PHASE_FLOOD);
+		flood_s += flood_once(ctx, &answered, &n401, &n429);
+		fprintf(stderr,
+			"relay-load: round %d/%d: %d logins answered\n",
+			round + 1, opt_rounds, answered);
+	}
+	/* The last echoes come back. */
+	atomic_store(&g_phase, PHASE_QUIET);
+	sleep_s(0.5);
+	atomic_store(&g_stop, true);
+	pthread_join(ping_thr, NULL);
+	pthread_join(echo_thr, NULL);
+	if (f.tx_err != LL_OK || f.rx_err != LL_OK)
+		die("the echo stream broke: %s / %s", ll_strerror(f.tx_err),
+		    ll_strerror(f.rx_err));
+	report_latency(opt_label ? opt_label : "relay", answered, n401, n429,
+		       flood_s);
+	flows_close(&f, 1, true);
+	g_free(api);
+	ll_wipe(token, strlen(token));
+	free(token);
+	ll_tls_ctx_free(ctx);
+}
+
 static struct ll_tls_ctx *client_ctx(void)
 {
 	struct ll_tls_client_opts co = { .ca_file = opt_ca,
@@ -1126,7 +1508,7 @@ int main(int argc, char **argv)
 	const char *mode;
 	size_t i;
 
-	oc = g_option_context_new("relay|nginx|free-port");
+	oc = g_option_context_new("relay|latency|nginx|free-port");
 	g_option_context_set_summary(oc, "Load generator of "
 					 "bench/relay-throughput.");
 	g_option_context_add_main_entries(oc, opt_entries, NULL);
@@ -1134,7 +1516,8 @@ int main(int argc, char **argv)
 		die("%s", gerr->message);
 	g_option_context_free(oc);
 	if (argc != 2)
-		die("usage: relay-load relay|nginx|free-port [OPTION...]");
+		die("usage: relay-load relay|latency|nginx|free-port "
+		    "[OPTION...]");
 	mode = argv[1];
 	if (strcmp(mode, "free-port") == 0) {
 		mode_free_port();
@@ -1152,6 +1535,11 @@ int main(int argc, char **argv)
 		    MAX_FLOWS);
 	if (opt_idle > 0 && opt_mem_pid <= 0)
 		die("--idle needs --mem-pid");
+	if (opt_addrs < 1 || opt_addrs > 250 || opt_depth < 1 ||
+	    opt_depth > 1000 || opt_rounds < 1 || opt_rounds > 100 ||
+	    opt_interval_ms < 1 || opt_interval_ms > 1000)
+		die("--addrs 1..250, --depth 1..1000, --rounds 1..100, "
+		    "--interval-ms 1..1000");
 	signal(SIGPIPE, SIG_IGN);
 	alarm((unsigned)opt_max_seconds); /* the last bound on everything */
 	raise_nofile();
@@ -1159,6 +1547,8 @@ int main(int argc, char **argv)
 		g_payload[i] = (uint8_t)(i * 2654435761u >> 13);
 	if (strcmp(mode, "relay") == 0)
 		mode_relay();
+	else if (strcmp(mode, "latency") == 0)
+		mode_latency();
 	else if (strcmp(mode, "nginx") == 0)
 		mode_nginx();
 	else
