@@ -13,6 +13,10 @@
 
 #define LL_PIN_DIGITS 6
 
+/* A password a person chooses: LL_PASSWORD_MIN..LL_PASSWORD_MAX bytes. */
+#define LL_PASSWORD_MIN 8
+#define LL_PASSWORD_MAX 1024
+
 /* PHC string "$argon2id$v=19$m=19456,t=2,p=1$salt$hash"; NULL on error. */
 char *ll_password_hash_new(const char *password);
 /* LL_OK when password matches (constant time), LL_ERR_AUTH_FAILED when
@@ -29,6 +33,14 @@ int ll_password_verify_dummy(const char *password);
  * thread hashes.
  */
 int ll_password_test_gate_use(const char *path);
+/*
+ * The one rule for a password a person chooses (an administrator on
+ * stdin, a technician changing theirs): NULL when it may be used, else a
+ * sentence saying why not.  LL_PASSWORD_MIN..LL_PASSWORD_MAX bytes and
+ * no control characters, so that it fits on one line of a terminal or of
+ * standard input.
+ */
+const char *ll_password_problem(const char *password);
 /* A generated one-time password: 20 characters from an unambiguous
  * alphabet, ~100 bits.  Caller frees with ll_secret_free. */
 char *ll_password_generate_new(void);

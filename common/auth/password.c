@@ -263,6 +263,25 @@ int ll_password_verify_dummy(const char *password)
 	return LL_ERR_AUTH_FAILED;
 }
 
+const char *ll_password_problem(const char *password)
+{
+	size_t i, n;
+
+	if (password == NULL)
+		return "no password given";
+	n = strnlen(password, LL_PASSWORD_MAX + 1);
+	if (n < LL_PASSWORD_MIN)
+		return "the password is shorter than 8 characters";
+	if (n > LL_PASSWORD_MAX)
+		return "the password is longer than 1024 bytes";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)password[i] < 0x20 ||
+		    (unsigned char)password[i] == 0x7f)
+			return "the password must not contain control "
+			       "characters";
+	return NULL;
+}
+
 char *ll_password_generate_new(void)
 {
 	char *pw;

@@ -66,6 +66,10 @@ struct ll_technician {
 	bool is_admin;
 	bool disabled;
 	int64_t created_at;
+	/* A generated one-time password: must be changed at first login,
+	 * and is refused from password_expires_at on (0: never). */
+	bool must_change_password;
+	int64_t password_expires_at;
 };
 void ll_technician_free(struct ll_technician *t);
 void ll_technician_list_free(struct ll_technician **list, size_t n);
@@ -79,10 +83,21 @@ int ll_store_technician_get(struct ll_store *st, int64_t id,
 			    struct ll_technician **out);
 int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
 				     const char *username, bool disabled);
-/* Replaces the PHC password hash.  LL_ERR_NOT_FOUND for no such user. */
+/* Replaces the PHC password hash with one an administrator chose: not a
+ * one-time password.  LL_ERR_NOT_FOUND for no such user. */
 int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
 				     const char *username,
 				     const char *pw_hash);
+/* Makes the current password a one-time password: it must be changed at
+ * first login and is refused from expires_at (> 0) on. */
+int ll_store_technician_set_one_time(struct ll_store *st, int64_t id,
+				     int64_t expires_at);
+/* The technician's own change: replaces old_hash by new_hash (no longer
+ * one-time), only while the stored hash is still old_hash; otherwise
+ * (changed meanwhile, or no such technician) LL_ERR_CONFLICT. */
+int ll_store_technician_change_password(struct ll_store *st, int64_t id,
+					const char *old_hash,
+					const char *new_hash);
 /* org_id 0 lists every org. */
 int ll_store_technician_list(struct ll_store *st, int64_t org_id,
 			     struct ll_technician ***out, size_t *n_out);
@@ -104,6 +119,10 @@ int ll_store_token_delete(struct ll_store *st,
 			  const uint8_t hash[LL_HASH_LEN]);
 int ll_store_token_delete_for_technician(struct ll_store *st,
 					 int64_t technician_id);
+/* Every token of the technician except the one hashed as keep. */
+int ll_store_token_delete_for_technician_but(struct ll_store *st,
+					     int64_t technician_id,
+					     const uint8_t keep[LL_HASH_LEN]);
 
 /* ---- sessions and their PINs ---- */
 enum ll_session_state {

@@ -90,6 +90,11 @@ static const char *const migrations[] = {
 	"  seq INTEGER NOT NULL,"
 	"  hash BLOB NOT NULL"
 	");",
+	/* 2: one-time passwords: changed at first login, expiring. */
+	"ALTER TABLE technicians"
+	"  ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE technicians"
+	"  ADD COLUMN password_expires_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 /*

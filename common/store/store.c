@@ -19,7 +19,8 @@
 
 #define TECH_COLS                                                             \
 	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"          \
-	" t.disabled, t.created_at"
+	" t.disabled, t.created_at, t.must_change_password,"                  \
+	" t.password_expires_at"
 #define TECH_FROM " FROM technicians t JOIN orgs o ON o.id = t.org_id"
 
 #define SESSION_COLS                                                          \
@@ -50,8 +51,19 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_TECH_GET] = "SELECT " TECH_COLS TECH_FROM " WHERE t.id = ?",
 	[STMT_TECH_SET_DISABLED] = "UPDATE technicians SET disabled = ?"
 				   " WHERE org_id = ? AND username = ?",
-	[STMT_TECH_SET_PASSWORD] = "UPDATE technicians SET pw_hash = ?"
+	/* A password set by an administrator is theirs to choose: it is
+	 * no one-time password (ll_store_technician_set_one_time). */
+	[STMT_TECH_SET_PASSWORD] = "UPDATE technicians SET pw_hash = ?,"
+				   " must_change_password = 0,"
+				   " password_expires_at = 0"
 				   " WHERE org_id = ? AND username = ?",
+	[STMT_TECH_SET_ONE_TIME] = "UPDATE technicians"
+				   " SET must_change_password = 1,"
+				   " password_expires_at = ? WHERE id = ?",
+	[STMT_TECH_CHANGE_PASSWORD] = "UPDATE technicians SET pw_hash = ?,"
+				      " must_change_password = 0,"
+				      " password_expires_at = 0"
+				      " WHERE id = ? AND pw_hash = ?",
 	[STMT_TECH_LIST] = "SELECT " TECH_COLS TECH_FROM
 			   " WHERE ?1 = 0 OR t.org_id = ?1"
 			   " ORDER BY o.name, t.username",
@@ -64,6 +76,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE hash = ?",
 	[STMT_TOKEN_DELETE] = "DELETE FROM tokens WHERE hash = ?",
 	[STMT_TOKEN_DELETE_TECH] = "DELETE FROM tokens WHERE technician_id = ?",
+	[STMT_TOKEN_DELETE_TECH_BUT] = "DELETE FROM tokens"
+				       " WHERE technician_id = ? AND hash != ?",
 
 	[STMT_SESSION_KILL_EXPIRED_PIN] = "UPDATE sessions SET pin_live = 0"
 					  " WHERE pin_mac = ? AND pin_live = 1"
@@ -563,6 +577,8 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 	t->is_admin = sqlite3_column_int(s, 5) != 0;
 	t->disabled = sqlite3_column_int(s, 6) != 0;
 	t->created_at = sqlite3_column_int64(s, 7);
+	t->must_change_password = sqlite3_column_int(s, 8) != 0;
+	t->password_expires_at = sqlite3_column_int64(s, 9);
 	if (t->org_name == NULL || t->username == NULL || t->pw_hash == NULL) {
 		ll_technician_free(t);
 		return LL_ERR_NOMEM;
@@ -683,6 +699,47 @@ int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
 	    (r = bind_text(st, s, 3, username)) != LL_OK)
 		goto out;
 	r = step_changed(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_set_one_time(struct ll_store *st, int64_t id,
+				     int64_t expires_at)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || expires_at <= 0)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_SET_ONE_TIME, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, expires_at)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, id)) != LL_OK)
+		goto out;
+	r = step_changed(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_technician_change_password(struct ll_store *st, int64_t id,
+					const char *old_hash,
+					const char *new_hash)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || old_hash == NULL || new_hash == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TECH_CHANGE_PASSWORD, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, new_hash)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, id)) != LL_OK ||
+	    (r = bind_text(st, s, 3, old_hash)) != LL_OK)
+		goto out;
+	r = step_changed(st, s);
+	/* No row: no such technician, or its hash is no longer old_hash. */
+	if (r == LL_ERR_NOT_FOUND)
+		r = LL_ERR_CONFLICT;
 out:
 	ll_store_stmt_done(s);
 	return r;
@@ -812,6 +869,25 @@ int ll_store_token_delete_for_technician(struct ll_store *st,
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE_TECH, &s)) != LL_OK ||
 	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK)
+		goto out;
+	r = ll_store_step_done(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_token_delete_for_technician_but(struct ll_store *st,
+					     int64_t technician_id,
+					     const uint8_t keep[LL_HASH_LEN])
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || keep == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE_TECH_BUT, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK ||
+	    (r = bind_blob(st, s, 2, keep, LL_HASH_LEN)) != LL_OK)
 		goto out;
 	r = ll_store_step_done(st, s);
 out:

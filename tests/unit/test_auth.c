@@ -324,6 +324,31 @@ static void test_pin_mac(void)
 	g_assert_cmpint(ll_pin_mac(key, NULL, out), ==, LL_ERR_INVALID_ARG);
 }
 
+static void test_problem(void)
+{
+	char *gen = ll_password_generate_new();
+	char big[LL_PASSWORD_MAX + 2];
+
+	g_assert_nonnull(gen);
+	/* A generated password passes the rule a chosen one must pass. */
+	g_assert_null(ll_password_problem(gen));
+	ll_secret_free(gen);
+	g_assert_null(ll_password_problem("12345678"));
+	g_assert_null(ll_password_problem("mot de passe \xc3\xa9t\xc3\xa9"));
+	g_assert_nonnull(ll_password_problem("1234567"));
+	g_assert_nonnull(ll_password_problem(""));
+	g_assert_nonnull(ll_password_problem(NULL));
+	g_assert_nonnull(ll_password_problem("line one\nline two"));
+	g_assert_nonnull(ll_password_problem("tab\there!"));
+	g_assert_nonnull(ll_password_problem("delete\x7fme!"));
+	memset(big, 'a', sizeof(big));
+	big[LL_PASSWORD_MAX] = '\0';
+	g_assert_null(ll_password_problem(big));
+	big[LL_PASSWORD_MAX] = 'a';
+	big[LL_PASSWORD_MAX + 1] = '\0';
+	g_assert_nonnull(ll_password_problem(big));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -332,6 +357,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/auth/password/weak_params", test_weak_params);
 	g_test_add_func("/auth/password/dummy", test_dummy);
 	g_test_add_func("/auth/password/generate", test_generate);
+	g_test_add_func("/auth/password/problem", test_problem);
 	g_test_add_func("/auth/pin/format", test_pin_format);
 	g_test_add_func("/auth/pin/distribution", test_pin_distribution);
 	g_test_add_func("/auth/secret_hash", test_secret_hash);

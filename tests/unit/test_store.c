@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct fx {
 	char *dir;
@@ -467,6 +467,125 @@ static void test_technician_password(struct fx *f, gconstpointer data)
 	g_assert_cmpint(ll_store_technician_set_password(f->st, f->org,
 							 "alice", NULL),
 			==, LL_ERR_INVALID_ARG);
+}
+
+/* A one-time password: set by `technician add/passwd` without stdin,
+ * cleared by an administrator's choice or the technician's own change,
+ * which only replaces the hash it was checked against. */
+static void test_technician_one_time(struct fx *f, gconstpointer data)
+{
+	struct ll_technician *t = NULL;
+
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_false(t->must_change_password);
+	g_assert_cmpint(t->password_expires_at, ==, 0);
+	ll_technician_free(t);
+
+	g_assert_cmpint(ll_store_technician_set_one_time(f->st, f->tech, 500),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_find(f->st, f->org, "alice", &t),
+			==, LL_OK);
+	g_assert_true(t->must_change_password);
+	g_assert_cmpint(t->password_expires_at, ==, 500);
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_technician_set_one_time(f->st, f->tech + 99,
+							 500),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_one_time(f->st, f->tech, 0),
+			==, LL_ERR_INVALID_ARG);
+
+	/* Changed meanwhile: the old hash no longer matches. */
+	g_assert_cmpint(ll_store_technician_change_password(f->st, f->tech,
+							    "$argon2id$other",
+							    "$mine"),
+			==, LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_technician_change_password(
+				f->st, f->tech + 99, "$argon2id$x", "$mine"),
+			==, LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_technician_change_password(f->st, f->tech,
+							    "$argon2id$x",
+							    "$mine"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_cmpstr(t->pw_hash, ==, "$mine");
+	g_assert_false(t->must_change_password);
+	g_assert_cmpint(t->password_expires_at, ==, 0);
+	ll_technician_free(t);
+
+	/* An administrator's password is no one-time password either. */
+	g_assert_cmpint(ll_store_technician_set_one_time(f->st, f->tech, 700),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_set_password(f->st, f->org,
+							 "alice", "$admin"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_false(t->must_change_password);
+	g_assert_cmpint(t->password_expires_at, ==, 0);
+	ll_technician_free(t);
+}
+
+/* A file made before one-time passwords (schema 1) gets the columns,
+ * every existing password staying valid as it was. */
+static void test_migrate_one_time(struct fx *f, gconstpointer data)
+{
+	struct ll_technician *t = NULL;
+	sqlite3 *db;
+
+	ll_store_close(f->st);
+	f->st = NULL;
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_exec(db, "ALTER TABLE technicians"
+				     " DROP COLUMN must_change_password;"
+				     "ALTER TABLE technicians"
+				     " DROP COLUMN password_expires_at;"
+				     "PRAGMA user_version = 1"),
+			==, SQLITE_OK);
+	sqlite3_close(db);
+	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
+			SCHEMA_VERSION);
+	sqlite3_close(db);
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_cmpstr(t->pw_hash, ==, "$argon2id$x");
+	g_assert_false(t->must_change_password);
+	g_assert_cmpint(t->password_expires_at, ==, 0);
+	ll_technician_free(t);
+}
+
+/* A password change keeps the token it was made with, and no other. */
+static void test_tokens_but_one(struct fx *f, gconstpointer data)
+{
+	uint8_t a[LL_HASH_LEN], b[LL_HASH_LEN], c[LL_HASH_LEN];
+	int64_t bob = 0, who = 0;
+
+	fill(a, 1);
+	fill(b, 2);
+	fill(c, 3);
+	g_assert_cmpint(ll_store_technician_add(f->st, f->org, "bob", "h",
+						false, 100, &bob),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_token_add(f->st, a, f->tech, 100, 10000), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_token_add(f->st, b, f->tech, 100, 10000), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_token_add(f->st, c, bob, 100, 10000), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_token_delete_for_technician_but(f->st,
+								 f->tech, b),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_token_check(f->st, a, 200, 0, &who), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_token_check(f->st, b, 200, 0, &who), ==,
+			LL_OK);
+	g_assert_cmpint(who, ==, f->tech);
+	g_assert_cmpint(ll_store_token_check(f->st, c, 200, 0, &who), ==,
+			LL_OK);
+	g_assert_cmpint(who, ==, bob);
 }
 
 static void test_tokens(struct fx *f, gconstpointer data)
@@ -1300,7 +1419,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/store/orgs/default_empty", test_org_default_empty);
 	ADD("/store/technicians", test_technicians);
 	ADD("/store/technician_password", test_technician_password);
+	ADD("/store/technician_one_time", test_technician_one_time);
+	ADD("/store/open/migrate_one_time", test_migrate_one_time);
 	ADD("/store/tokens", test_tokens);
+	ADD("/store/tokens_but_one", test_tokens_but_one);
 	ADD("/store/session/create", test_session_create);
 	ADD("/store/session/redeem", test_session_redeem);
 	ADD("/store/session/claim_stream", test_session_claim);
