@@ -41,7 +41,8 @@ cat <<MSG
   certificate:  $state/cert.pem
   SHA-256:      $fingerprint
   admin user:   $admin
-  password:     $password   (one-time; a new one is made at each start)
+  password:     $password   (one-time: choose your own at the first login;
+                a new one-time password is made at each start)
 
   The technician's console (opened now when a desktop is available):
     $agent --relay $url --ca $state/cert.pem

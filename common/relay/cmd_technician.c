@@ -2,6 +2,11 @@
 /*
  * lifeline-relay technician add|disable|enable|list|passwd ...
  *
+ * A generated password (add or passwd without --password-stdin) is a
+ * one-time password: the technician must change it at the first login,
+ * and it expires otp_lifetime_s (relay.conf) after it was made.  A
+ * password read from stdin is the administrator's choice and stays valid.
+ *
  * Every change is written to the audit log (actor "cli") in the same
  * transaction as the change.  Disabling an account or setting a new
  * password deletes its tokens; a running relay ends the account's live
@@ -20,8 +25,6 @@
 #include "ll_relay.h"
 #include "cmd.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 1024
 #define USERNAME_MAX 64
 
 struct tech_opts {
@@ -59,7 +62,8 @@ static bool username_valid(const char *u)
 /* One line from stdin, without its newline; NULL with a message. */
 static char *password_from_stdin(void)
 {
-	char buf[PASSWORD_MAX + 3];
+	char buf[LL_PASSWORD_MAX + 3];
+	const char *why;
 	char *pw = NULL;
 	size_t n;
 
@@ -72,20 +76,19 @@ static char *password_from_stdin(void)
 		buf[--n] = '\0';
 	else if (!feof(stdin)) {
 		ll_cmd_fail("the password is longer than %d bytes",
-			    PASSWORD_MAX);
+			    LL_PASSWORD_MAX);
 		goto out;
 	}
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
-	if (n < PASSWORD_MIN) {
-		ll_cmd_fail("the password is shorter than %d characters",
-			    PASSWORD_MIN);
-		goto out;
-	}
-	if (n > PASSWORD_MAX || strlen(buf) != n) {
+	if (strlen(buf) != n) {
 		ll_cmd_fail("the password must be one line of at most %d "
 			    "bytes",
-			    PASSWORD_MAX);
+			    LL_PASSWORD_MAX);
+		goto out;
+	}
+	if ((why = ll_password_problem(buf)) != NULL) {
+		ll_cmd_fail("%s", why);
 		goto out;
 	}
 	pw = strdup(buf);
@@ -116,14 +119,39 @@ static bool password_new(const struct tech_opts *o, char **pw, char **hash)
 	return true;
 }
 
-/* A generated password is shown once: the only line on stdout, for
- * scripts. */
-static void password_print(const struct tech_opts *o, const char *pw)
+/*
+ * A generated password is a one-time password: it must be changed at
+ * first login and expires otp_lifetime_s from now.  One given on stdin is
+ * the administrator's explicit choice and stays valid (the store's
+ * set_password already made it so).  Returns the expiry, 0 for none.
+ */
+static int password_one_time(struct tech_cmd *c, const struct tech_opts *o,
+			     int64_t id, int64_t *expires_at)
 {
-	if (!o->password_stdin) {
-		printf("%s\n", pw);
-		fflush(stdout);
-	}
+	*expires_at = 0;
+	if (o->password_stdin)
+		return LL_OK;
+	*expires_at = ll_now_unix() + c->relay.cfg.otp_lifetime_s;
+	return ll_store_technician_set_one_time(c->relay.store, id,
+						*expires_at);
+}
+
+/* A generated password is shown once: the only line on stdout, for
+ * scripts; what it is goes to stderr. */
+static void password_print(const struct tech_opts *o, const char *pw,
+			   int64_t expires_at)
+{
+	char when[40];
+
+	if (o->password_stdin)
+		return;
+	printf("%s\n", pw);
+	fflush(stdout);
+	ll_format_rfc3339(expires_at, when, sizeof(when));
+	fprintf(stderr,
+		"lifeline-relay: a one-time password: it must be changed at "
+		"the first login, and expires at %s\n",
+		when);
 }
 
 /* Opens the state and resolves the org (unless any org will do). */
@@ -174,7 +202,7 @@ static int tech_add(struct tech_cmd *c, const struct tech_opts *o,
 {
 	struct ll_store *st = c->relay.store;
 	char *pw = NULL, *hash = NULL;
-	int64_t id = 0;
+	int64_t id = 0, expires_at = 0;
 	int rc = 1, r;
 
 	if (!password_new(o, &pw, &hash))
@@ -189,17 +217,18 @@ static int tech_add(struct tech_cmd *c, const struct tech_opts *o,
 			    c->org_name);
 		goto out;
 	}
-	if (r != 0 ||
+	if (r != 0 || (r = password_one_time(c, o, id, &expires_at)) != 0 ||
 	    (r = ll_cmd_audit_append(st, c->org_id, "technician.add", "ok",
-				     json_pack("{s:s,s:I,s:b}", "username",
+				     json_pack("{s:s,s:I,s:b,s:b}", "username",
 					       user, "technician_id",
 					       (json_int_t)id, "admin",
-					       o->admin))) != 0 ||
+					       o->admin, "one_time_password",
+					       !o->password_stdin))) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	password_print(o, pw);
+	password_print(o, pw, expires_at);
 	rc = 0;
 	goto out;
 store_err:
@@ -266,6 +295,7 @@ static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
 	struct ll_store *st = c->relay.store;
 	struct ll_technician *t = NULL;
 	char *pw = NULL, *hash = NULL;
+	int64_t expires_at = 0;
 	int rc = 1, r;
 
 	r = ll_store_technician_find(st, c->org_id, user, &t);
@@ -282,16 +312,19 @@ static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
 		goto store_err;
 	if ((r = ll_store_technician_set_password(st, c->org_id, user,
 						  hash)) != 0 ||
+	    (r = password_one_time(c, o, t->id, &expires_at)) != 0 ||
 	    (r = ll_store_token_delete_for_technician(st, t->id)) != 0 ||
 	    (r = ll_cmd_audit_append(st, c->org_id, "technician.passwd", "ok",
-				     json_pack("{s:s,s:I}", "username", user,
-					       "technician_id",
-					       (json_int_t)t->id))) != 0 ||
+				     json_pack("{s:s,s:I,s:b}", "username",
+					       user, "technician_id",
+					       (json_int_t)t->id,
+					       "one_time_password",
+					       !o->password_stdin))) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	password_print(o, pw);
+	password_print(o, pw, expires_at);
 	rc = 0;
 	goto out;
 store_err:
@@ -328,16 +361,24 @@ static int tech_list(struct tech_cmd *c, const struct tech_opts *o)
 			json_t *item;
 
 			ll_format_rfc3339(t->created_at, when, sizeof(when));
-			item = json_pack("{s:I,s:s,s:s,s:b,s:b,s:s,s:s}", "id",
-					 (json_int_t)t->id, "name",
+			item = json_pack("{s:I,s:s,s:s,s:b,s:b,s:s,s:s,s:b}",
+					 "id", (json_int_t)t->id, "name",
 					 t->username, "org",
 					 t->org_name ? t->org_name : "",
 					 "admin", t->is_admin, "disabled",
 					 t->disabled, "state",
 					 t->disabled ? "disabled" : "enabled",
-					 "created_at", when);
+					 "created_at", when,
+					 "password_change_required",
+					 t->must_change_password);
 			if (item == NULL || json_array_append_new(arr, item))
 				goto nomem;
+			ll_format_rfc3339(t->password_expires_at, when,
+					  sizeof(when));
+			json_object_set_new(item, "password_expires_at",
+					    t->password_expires_at > 0
+						    ? json_string(when)
+						    : json_null());
 		}
 		doc = json_pack("{s:O}", "technicians", arr);
 		if (doc == NULL ||

@@ -90,6 +90,19 @@ bool ll_api_session_id_valid(const char *s)
 	return s[LL_SESSION_ID_LEN] == '\0';
 }
 
+bool ll_api_password_expired(struct ll_api_ctx *ctx,
+			     const struct ll_technician *t)
+{
+	if (t->password_expires_at <= 0 || ctx->now < t->password_expires_at)
+		return false;
+	ll_api_fail(ctx, LL_API_UNAUTHORIZED,
+		    "the one-time password has expired; ask an administrator "
+		    "for a new one");
+	ll_api_detail_set(ctx, "reason",
+			  json_string("one_time_password_expired"));
+	return true;
+}
+
 /* ---- permissions ---- */
 static const char *const capabilities[] = { "view", "control", "files", "chat",
 					    "sysinfo" };
@@ -476,6 +489,9 @@ enum api_auth {
 
 /* Route flags. */
 #define ROUTE_UPGRADE 0x1 /* served as the stream upgrade (101) only */
+/* Open to a token whose one-time password is still to be changed; every
+ * other token route answers 403 password_change_required then. */
+#define ROUTE_BEFORE_PW_CHANGE 0x2
 
 struct api_route {
 	const char *method;
@@ -512,7 +528,9 @@ struct api_route {
  *  - action: the audit action ("session.create"); part of the contract.
  *  - flags: ROUTE_UPGRADE when the row is only served as a stream upgrade
  *    and succeeds with the 101 (the core checks the Upgrade headers
- *    first and switches protocols after).
+ *    first and switches protocols after); ROUTE_BEFORE_PW_CHANGE when a
+ *    technician who must still change a one-time password may call it
+ *    (every other row answers them 403 password_change_required).
  * A per-address rate limit is the handler's first call
  * (ll_api_ratelimit_check), so that its refusal names the handler's actor.
  */
@@ -521,7 +539,9 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/login", AUTH_NONE, "login", ll_api_handle_login,
 	  0 },
 	{ "POST", "/api/v1/logout", AUTH_TOKEN, "logout", ll_api_handle_logout,
-	  0 },
+	  ROUTE_BEFORE_PW_CHANGE },
+	{ "POST", "/api/v1/password", AUTH_TOKEN, "password.change",
+	  ll_api_handle_password_change, ROUTE_BEFORE_PW_CHANGE },
 	{ "GET", "/api/v1/sessions", AUTH_TOKEN, "session.list",
 	  ll_api_handle_session_list, 0 },
 	{ "POST", "/api/v1/sessions", AUTH_TOKEN, "session.create",
@@ -697,19 +717,41 @@ static const struct api_route *route_find(struct ll_api_ctx *ctx, char *allow,
 
 /* ---- the envelope ---- */
 
+/*
+ * A token's technician with a one-time password still to change may call
+ * only the rows marked ROUTE_BEFORE_PW_CHANGE: the one place that says
+ * so.  Tickets are a session's, not the account's, and are not held up.
+ */
+static int auth_token_route(struct ll_api_ctx *ctx,
+			    const struct api_route *route)
+{
+	int r;
+
+	if ((r = auth_token(ctx, &ctx->tech)) != 0)
+		return r;
+	if (ctx->tech->must_change_password &&
+	    !(route->flags & ROUTE_BEFORE_PW_CHANGE)) {
+		ll_api_fail(ctx, LL_API_PASSWORD_CHANGE_REQUIRED,
+			    "this account's one-time password must be changed "
+			    "first (POST /api/v1/password)");
+		return LL_ERR_AUTH_FAILED;
+	}
+	return LL_OK;
+}
+
 /* What the route's auth asks for; fills the refusal and returns < 0. */
-static int authenticate(struct ll_api_ctx *ctx, enum api_auth auth)
+static int authenticate(struct ll_api_ctx *ctx, const struct api_route *route)
 {
 	const char *bearer = ll_http_request_bearer(ctx->req->http);
 	int r;
 
-	switch (auth) {
+	switch (route->auth) {
 	case AUTH_NONE:
 		return LL_OK;
 	case AUTH_TOKEN:
-		return auth_token(ctx, &ctx->tech);
+		return auth_token_route(ctx, route);
 	case AUTH_ADMIN:
-		if ((r = auth_token(ctx, &ctx->tech)) != 0)
+		if ((r = auth_token_route(ctx, route)) != 0)
 			return r;
 		if (!ctx->tech->is_admin) {
 			ll_api_fail(ctx, LL_API_FORBIDDEN,
@@ -740,7 +782,7 @@ static int authenticate(struct ll_api_ctx *ctx, enum api_auth auth)
 		}
 		r = auth_ticket(ctx, bearer);
 		if (r == LL_ERR_NOT_FOUND)
-			r = auth_token(ctx, &ctx->tech);
+			r = auth_token_route(ctx, route);
 		return r;
 	}
 	ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
@@ -994,7 +1036,7 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 		return api_finish(ctx);
 	}
 	ctx->in_tx = true;
-	if (authenticate(ctx, route->auth) == 0)
+	if (authenticate(ctx, route) == 0)
 		route->handler(ctx);
 	return api_finish(ctx);
 }

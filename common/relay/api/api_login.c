@@ -3,7 +3,9 @@
  * POST /api/v1/login and /api/v1/logout.  An unknown user, an unknown org
  * and a wrong password get the same answer after the same work (one
  * Argon2id verification each, on the worker pool), so neither accounts
- * nor orgs can be told apart from the outside.
+ * nor orgs can be told apart from the outside.  A one-time password
+ * (cmd_technician.c) past its expiry is refused, but said so only to
+ * whoever knows it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,8 @@ static bool login_refused(struct ll_api_ctx *ctx,
 			    "this technician account is disabled");
 		return true;
 	}
+	if (ll_api_password_expired(ctx, t))
+		return true;
 	return false;
 }
 
@@ -197,13 +201,14 @@ static void login_resume(struct ll_api_ctx *ctx)
 		goto out;
 	}
 	perms = ll_api_permissions_json(t);
-	ctx->resp->body = json_pack("{s:s,s:I,s:{s:I,s:s,s:s,s:o}}", "token",
-				    token, "expires_in",
-				    (json_int_t)relay->cfg.token_lifetime_s,
-				    "technician", "id", (json_int_t)t->id,
-				    "name", t->username, "org",
-				    t->org_name ? t->org_name : "",
-				    "permissions", perms);
+	/* password_change_required: every other request of this token
+	 * answers 403 until POST /api/v1/password (api.c, authenticate). */
+	ctx->resp->body = json_pack(
+		"{s:s,s:I,s:b,s:{s:I,s:s,s:s,s:o}}", "token", token,
+		"expires_in", (json_int_t)relay->cfg.token_lifetime_s,
+		"password_change_required", t->must_change_password,
+		"technician", "id", (json_int_t)t->id, "name", t->username,
+		"org", t->org_name ? t->org_name : "", "permissions", perms);
 	perms = NULL; /* "o" steals it, also on failure */
 	if (ctx->resp->body == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
@@ -213,6 +218,9 @@ static void login_resume(struct ll_api_ctx *ctx)
 	ctx->resp->code = LL_API_OK;
 	ll_api_detail_set(ctx, "expires_in",
 			  json_integer(relay->cfg.token_lifetime_s));
+	if (t->must_change_password)
+		ll_api_detail_set(ctx, "password_change_required",
+				  json_true());
 out:
 	ll_wipe(hash, sizeof(hash));
 	ll_secret_free(token);

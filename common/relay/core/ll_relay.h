@@ -58,6 +58,7 @@ struct ll_relay_config {
 	int64_t max_sessions;        /* live paired sessions, default 10000 */
 	int64_t hash_workers;        /* threads hashing passwords, default 2 */
 	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
+	int64_t otp_lifetime_s;      /* generated one-time password, 86400 */
 	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
@@ -115,6 +116,7 @@ enum ll_api_code {
 	LL_API_CONFLICT,
 	LL_API_UNSUPPORTED_VERSION,
 	LL_API_INTERNAL,
+	LL_API_PASSWORD_CHANGE_REQUIRED,
 	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */
 	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */
 	LL_API_HEADERS_TOO_LARGE,  /* "bad_request", 431 */

@@ -42,6 +42,7 @@ static const struct int_key int_keys[] = {
 	IK(max_sessions, 1, 10000000, 10000),
 	IK(hash_workers, 1, 64, 2),
 	IK(hash_queue, 1, 100000, 64),
+	IK(otp_lifetime_s, 1, 30 * 86400, 86400),
 	IK(log_level, 0, 3, 2),
 };
 

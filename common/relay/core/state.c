@@ -41,6 +41,8 @@ static const struct {
 	[LL_API_CONFLICT] = { "conflict", 409 },
 	[LL_API_UNSUPPORTED_VERSION] = { "unsupported_version", 400 },
 	[LL_API_INTERNAL] = { "internal", 500 },
+	[LL_API_PASSWORD_CHANGE_REQUIRED] = { "password_change_required",
+					      403 },
 	[LL_API_METHOD_NOT_ALLOWED] = { "bad_request", 405 },
 	[LL_API_URI_TOO_LONG] = { "bad_request", 414 },
 	[LL_API_HEADERS_TOO_LARGE] = { "bad_request", 431 },

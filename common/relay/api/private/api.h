@@ -123,6 +123,11 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
  */
 const char *ll_api_param(const struct ll_api_ctx *ctx, const char *name);
 
+/* True, with 401 unauthorized filled, when t's one-time password has
+ * expired (only to be told to whoever showed they know it). */
+bool ll_api_password_expired(struct ll_api_ctx *ctx,
+			     const struct ll_technician *t);
+
 /* Permissions of a technician as a JSON array (new reference). */
 json_t *ll_api_permissions_json(const struct ll_technician *t);
 /* Capabilities a technician may ask an end user for. */
@@ -146,6 +151,7 @@ int ll_api_audit(struct ll_relay *relay, int64_t org_id, const char *actor,
 /* ---- handlers, one per row of the route table (api.c) ---- */
 void ll_api_handle_login(struct ll_api_ctx *ctx);
 void ll_api_handle_logout(struct ll_api_ctx *ctx);
+void ll_api_handle_password_change(struct ll_api_ctx *ctx);
 void ll_api_handle_session_create(struct ll_api_ctx *ctx);
 void ll_api_handle_session_list(struct ll_api_ctx *ctx);
 void ll_api_handle_session_delete(struct ll_api_ctx *ctx);
