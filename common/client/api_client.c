@@ -154,6 +154,35 @@ int ll_api_logout(struct ll_api_client *c, struct ll_client_error *err)
 	return r;
 }
 
+int ll_api_password_change(struct ll_api_client *c, const char *old_password,
+			   const char *new_password,
+			   struct ll_client_error *err)
+{
+	json_t *body;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (old_password == NULL || new_password == NULL) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "the old and the new password are needed");
+		return LL_ERR_INVALID_ARG;
+	}
+	body = json_pack("{s:s,s:s}", "old_password", old_password,
+			 "new_password", new_password);
+	if (body == NULL) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "a password is not valid UTF-8 text");
+		return LL_ERR_INVALID_ARG;
+	}
+	r = call(c, "POST", "/api/v1/password", body, 204, NULL, err);
+	ll_client_json_wipe(body, "old_password");
+	ll_client_json_wipe(body, "new_password");
+	json_decref(body);
+	return r;
+}
+
 int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 		   struct ll_api_pin *out, struct ll_client_error *err)
 {

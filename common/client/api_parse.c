@@ -122,6 +122,22 @@ static int get_int(json_t *o, const char *key, bool required, int64_t min,
 	return LL_OK;
 }
 
+/* A boolean member; absent is false (older relays do not send it). */
+static int get_bool(json_t *o, const char *key, bool *out,
+		    struct ll_client_error *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL) {
+		*out = false;
+		return LL_OK;
+	}
+	if (!json_is_boolean(v))
+		return schema_err(err, NULL, key);
+	*out = json_is_true(v);
+	return LL_OK;
+}
+
 /* An RFC 3339 member to unix seconds (null/absent = 0 unless required). */
 static int get_time(json_t *o, const char *key, bool required, int64_t *out,
 		    struct ll_client_error *err)
@@ -259,7 +275,9 @@ int ll_client_parse_login(json_t *root, struct ll_api_login *out,
 
 	if ((r = get_str(root, "token", true, 1024, &l.token, err)) != 0 ||
 	    (r = get_int(root, "expires_in", true, 0, &l.expires_in, err)) !=
-		    0)
+		    0 ||
+	    (r = get_bool(root, "password_change_required",
+			  &l.password_change_required, err)) != 0)
 		goto out;
 	if (!json_is_object(t)) {
 		r = schema_err(err, NULL, "technician");

@@ -131,6 +131,9 @@ void ll_api_technician_clear(struct ll_api_technician *t);
 struct ll_api_login {
 	char *token;        /* secret: wiped by _clear */
 	int64_t expires_in; /* seconds */
+	/* A one-time password: the token serves nothing but
+	 * ll_api_password_change and ll_api_logout until it is changed. */
+	bool password_change_required;
 	struct ll_api_technician technician;
 	/* Set instead of everything above when the API answered
 	 * 401 mfa_required: finish with ll_api_login_mfa().  Secret. */
@@ -190,6 +193,16 @@ int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
 		     struct ll_client_error *err);
 /* POST /api/v1/logout with the token (204); the token is cleared. */
 int ll_api_logout(struct ll_api_client *c, struct ll_client_error *err);
+/*
+ * POST /api/v1/password {old_password, new_password} with the token
+ * (204): the way out of a one-time password.  The token stays valid; the
+ * technician's other tokens are revoked.  Refusals: 403 forbidden (wrong
+ * old password; LL_ERR_AUTH_FAILED), 400 bad_request (the new one is too
+ * weak or the old one; LL_ERR_INVALID_ARG) -- see err->api_code.
+ */
+int ll_api_password_change(struct ll_api_client *c, const char *old_password,
+			   const char *new_password,
+			   struct ll_client_error *err);
 
 /* POST /api/v1/sessions {lock} (lock NULL = not sent = "any"); 201. */
 int ll_api_pin_new(struct ll_api_client *c, const char *lock,

@@ -30,8 +30,8 @@
 #include "ll_api_client.h"
 
 /* 200 of POST /api/v1/login and /login/mfa: token, expires_in,
- * technician {id, name, org, permissions}.  The token is not kept
- * anywhere but *out. */
+ * password_change_required (a boolean; absent is false), technician {id,
+ * name, org, permissions}.  The token is not kept anywhere but *out. */
 int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
 		       struct ll_client_error *err);
 /* 401 mfa_required of POST /api/v1/login: the mfa_token, at the top level

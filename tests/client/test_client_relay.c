@@ -1072,18 +1072,73 @@ static void test_malformed_control(void)
 	ll_api_client_free(tech);
 }
 
+/*
+ * A one-time password through the client: login says
+ * password_change_required, other calls are refused with that code,
+ * ll_api_password_change gets the technician out (a wrong old password
+ * is refused first), and the token works on.
+ */
+static void test_password_change(void)
+{
+	g_autofree char *out = NULL, *err = NULL, *otp = NULL;
+	struct ll_relay_opts o;
+	struct ll_api_login l = { 0 };
+	struct ll_api_session_list sl = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "technician",
+				     "add", "olga", NULL),
+			==, 0);
+	otp = g_strstrip(g_strdup(out));
+	lh_secret("password", otp);
+	lh_secret("password", "Olga-Chose-This-1");
+	relay_opts(&o);
+	c = client_new(&o);
+	g_assert_cmpint(ll_api_login(c, "olga", NULL, otp, &l, &e), ==, 0);
+	lh_secret("token", l.token);
+	g_assert_true(l.password_change_required);
+	ll_api_login_clear(&l);
+
+	g_assert_cmpint(ll_api_sessions_list(c, &sl, &e), ==,
+			LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(e.http_status, ==, 403);
+	g_assert_cmpstr(e.api_code, ==, "password_change_required");
+	g_assert_cmpint(ll_api_password_change(c, "Not-The-Otp-00",
+					       "Olga-Chose-This-1", &e),
+			==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpstr(e.api_code, ==, "forbidden");
+	g_assert_cmpint(ll_api_password_change(c, otp, "short", &e), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpstr(e.api_code, ==, "bad_request");
+	g_assert_cmpint(ll_api_password_change(c, otp, "Olga-Chose-This-1",
+					       &e),
+			==, 0);
+	g_assert_cmpint(ll_api_sessions_list(c, &sl, &e), ==, 0);
+	ll_api_session_list_clear(&sl);
+	g_assert_cmpint(ll_api_login(c, "olga", NULL, "Olga-Chose-This-1", &l,
+				     &e),
+			==, 0);
+	lh_secret("token", l.token);
+	g_assert_false(l.password_change_required);
+	ll_api_login_clear(&l);
+	ll_api_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
 
 	lh_init(&argc, &argv);
-	relay = lh_relay_new("client", NULL);
+	/* more logins than the default burst of 10 */
+	relay = lh_relay_new("client", "login_burst=100\n");
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);
 	relay_url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
 
 	g_test_add_func("/client/api/calls-and-errors", test_api_calls);
 	g_test_add_func("/client/api/transport-errors", test_api_transport);
+	g_test_add_func("/client/api/password-change", test_password_change);
 	g_test_add_func("/client/stream/errors", test_stream_errors);
 	g_test_add_func("/client/session/transfer-slow-reader",
 			test_session_transfer);

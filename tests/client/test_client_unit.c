@@ -265,7 +265,27 @@ static void test_parse(void)
 	g_assert_cmpint(l.expires_in, ==, 60);
 	g_assert_cmpuint(l.technician.caps, ==, LL_CAP_VIEW);
 	g_assert_cmpuint(l.technician.n_permissions, ==, 2);
+	/* an older relay says nothing: no one-time password */
+	g_assert_false(l.password_change_required);
 	ll_api_login_clear(&l);
+	memset(&l, 0, sizeof(l));
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
+					     ":60,\"password_change_required\""
+					     ":true,\"technician\":{\"id\":3,"
+					     "\"name\":\"Al\",\"org\":\"O\","
+					     "\"permissions\":[]}}"),
+					   &l, &e),
+			==, 0);
+	g_assert_true(l.password_change_required);
+	ll_api_login_clear(&l);
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
+					     ":60,\"password_change_required\""
+					     ":1,\"technician\":{\"id\":3,"
+					     "\"name\":\"Al\",\"org\":\"O\","
+					     "\"permissions\":[]}}"),
+					   &l, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "password_change_required"));
 	/* a missing member, named; the output untouched */
 	memset(&l, 0, sizeof(l));
 	l.token = (char *)sentinel;
