@@ -7,6 +7,7 @@
  *   lifeline-agent --cli [--relay URL] [--ca FILE] [--profile DIR] [--json]
  *     login --user U [--org O] [--password-stdin] [--code TOTP]
  *     logout
+ *     password change                 (old, new password: 2 stdin lines)
  *     pin new [--lock any|website|shortcut] [--request CAP,...]
  *     session list
  *     session status ID
@@ -120,17 +121,25 @@ static int need_relay(struct ll_cli *cli, struct ll_relay_opts *o)
 	return 0;
 }
 
+/* What to do about a one-time password, wherever the relay says so. */
+#define PASSWORD_CHANGE_HINT                                                  \
+	"choose your own password first: lifeline-agent --cli password "      \
+	"change (the old and the new password on two lines of standard "      \
+	"input)"
+
 static int api_fail(struct ll_cli *cli, const char *what,
 		    const struct ll_client_error *e)
 {
 	int code = LL_EXIT_ERROR;
+	bool otp = strcmp(e->api_code, "password_change_required") == 0;
 
 	if (e->code == LL_ERR_AUTH_FAILED || e->code == LL_ERR_DISABLED)
 		code = LL_EXIT_AUTH;
 	return fail(cli, code,
 		    e->api_code[0] != '\0' ? e->api_code : "transport",
-		    "%s: %s", what,
-		    e->message[0] != '\0' ? e->message : ll_strerror(e->code));
+		    "%s: %s%s%s", what,
+		    e->message[0] != '\0' ? e->message : ll_strerror(e->code),
+		    otp ? "; " : "", otp ? PASSWORD_CHANGE_HINT : "");
 }
 
 /* A client with the stored token.  *out NULL and an exit code returned
@@ -168,37 +177,38 @@ static int client_with_token(struct ll_cli *cli, struct ll_api_client **out)
 
 /* ---- login ---- */
 
-static char *read_password(struct ll_cli *cli, bool from_stdin)
+/*
+ * One line of standard input holding a secret; with a prompt, asked on
+ * the terminal without echo.  NULL, with a usage error naming what, when
+ * there is none.
+ */
+static char *read_secret(struct ll_cli *cli, const char *prompt,
+			 const char *what)
 {
-	char buf[1024];
+	char buf[1100];
 	struct termios old, quiet;
-	bool tty = false;
+	bool tty = false, long_line = false;
 	size_t len;
 	char *pw = NULL;
-	FILE *in = stdin;
 
-	if (!from_stdin) {
-		if (!isatty(0)) {
-			fail(cli, LL_EXIT_USAGE, "usage",
-			     "no terminal to ask for the password: use "
-			     "--password-stdin");
-			return NULL;
-		}
+	if (prompt != NULL) {
 		tty = tcgetattr(0, &old) == 0;
 		if (tty) {
 			quiet = old;
 			quiet.c_lflag &= ~(tcflag_t)ECHO;
 			tcsetattr(0, TCSAFLUSH, &quiet);
 		}
-		fputs("Password: ", stderr);
+		fputs(prompt, stderr);
 		fflush(stderr);
 	}
-	if (fgets(buf, sizeof(buf), in) != NULL) {
+	if (fgets(buf, sizeof(buf), stdin) != NULL) {
 		len = strlen(buf);
+		/* no line end yet: too long, and the rest is no next line */
+		long_line = len == sizeof(buf) - 1 && buf[len - 1] != '\n';
 		while (len > 0 &&
 		       (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = '\0';
-		if (len > 0)
+		if (len > 0 && !long_line)
 			pw = g_strdup(buf);
 	}
 	if (tty) {
@@ -206,9 +216,24 @@ static char *read_password(struct ll_cli *cli, bool from_stdin)
 		fputc('\n', stderr);
 	}
 	memset(buf, 0, sizeof(buf));
-	if (pw == NULL)
-		fail(cli, LL_EXIT_USAGE, "usage", "no password given");
+	if (long_line)
+		fail(cli, LL_EXIT_USAGE, "usage", "the %s is too long", what);
+	else if (pw == NULL)
+		fail(cli, LL_EXIT_USAGE, "usage", "no %s given", what);
 	return pw;
+}
+
+static char *read_password(struct ll_cli *cli, bool from_stdin)
+{
+	if (from_stdin)
+		return read_secret(cli, NULL, "password");
+	if (!isatty(0)) {
+		fail(cli, LL_EXIT_USAGE, "usage",
+		     "no terminal to ask for the password: use "
+		     "--password-stdin");
+		return NULL;
+	}
+	return read_secret(cli, "Password: ", "password");
 }
 
 int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
@@ -273,6 +298,17 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 		r = fail(cli, LL_EXIT_ERROR, "io", "%s", err);
 		goto out;
 	}
+	if (l.password_change_required) {
+		/* The token is kept: `password change` needs it, and it
+		 * serves nothing else until then. */
+		r = fail(cli, LL_EXIT_AUTH, "password_change_required",
+			 "logged in as %s (%s) with a one-time password: "
+			 "%s",
+			 l.technician.name != NULL ? l.technician.name : user,
+			 l.technician.org != NULL ? l.technician.org : "-",
+			 PASSWORD_CHANGE_HINT);
+		goto out;
+	}
 	if (cli->json)
 		print_json(json_pack("{s:s,s:s?,s:s?,s:I}", "user", user,
 				     "name", l.technician.name, "org",
@@ -308,6 +344,66 @@ int ll_cli_run_logout(struct ll_cli *cli, const struct ll_cli_req *req)
 	ll_profile_clear_token(cli->profile);
 	if (r == 0)
 		puts(cli->json ? "{}" : "ok");
+	return r;
+}
+
+/* ---- password change ---- */
+
+/* The old and the new password: two lines of stdin, or asked on the
+ * terminal (the new one twice).  An exit code on failure. */
+static int read_password_change(struct ll_cli *cli, char **old_pw,
+				char **new_pw)
+{
+	bool tty = isatty(0);
+	char *again = NULL;
+	int r = 0;
+
+	*old_pw = *new_pw = NULL;
+	if ((*old_pw = read_secret(cli, tty ? "Old password: " : NULL,
+				   "old password")) == NULL ||
+	    (*new_pw = read_secret(cli, tty ? "New password: " : NULL,
+				   "new password")) == NULL) {
+		r = LL_EXIT_USAGE;
+	} else if (tty) {
+		again = read_secret(cli, "Repeat the new password: ",
+				    "new password");
+		if (again == NULL)
+			r = LL_EXIT_USAGE;
+		else if (strcmp(again, *new_pw) != 0)
+			r = fail(cli, LL_EXIT_USAGE, "usage",
+				 "the new passwords differ; nothing changed");
+	}
+	ll_secret_free(again);
+	if (r != 0) {
+		LL_FREE_AND_NULL(ll_secret_free, *old_pw);
+		LL_FREE_AND_NULL(ll_secret_free, *new_pw);
+	}
+	return r;
+}
+
+int ll_cli_run_password_change(struct ll_cli *cli,
+			       const struct ll_cli_req *req)
+{
+	struct ll_client_error e;
+	struct ll_api_client *c = NULL;
+	char *old_pw = NULL, *new_pw = NULL;
+	int r;
+
+	(void)req;
+	if ((r = client_with_token(cli, &c)) != 0)
+		return r;
+	if ((r = read_password_change(cli, &old_pw, &new_pw)) != 0)
+		goto out;
+	ll_client_error_clear(&e);
+	if (ll_api_password_change(c, old_pw, new_pw, &e) != 0) {
+		r = api_fail(cli, "password not changed", &e);
+		goto out;
+	}
+	puts(cli->json ? "{}" : "password changed");
+out:
+	ll_secret_free(old_pw);
+	ll_secret_free(new_pw);
+	ll_api_client_free(c);
 	return r;
 }
 

@@ -191,6 +191,14 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.run = ll_cli_run_logout,
 	},
 	{
+		.words = "password change",
+		.summary = "Changes the technician's password (the way out of "
+			   "a one-time password): the old one, then the new "
+			   "one, each a line of standard input; on a "
+			   "terminal asked without echo.",
+		.run = ll_cli_run_password_change,
+	},
+	{
 		.words = "pin new",
 		.params = { &p_lock, &p_request },
 		.summary = "Prints a PIN for the user, then the session_id; "

@@ -198,6 +198,8 @@ bool ll_cli_help_command(FILE *out, const char *const *words, size_t n);
 
 int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req);
 int ll_cli_run_logout(struct ll_cli *cli, const struct ll_cli_req *req);
+int ll_cli_run_password_change(struct ll_cli *cli,
+			       const struct ll_cli_req *req);
 int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req);
 int ll_cli_run_session_list(struct ll_cli *cli, const struct ll_cli_req *req);
 

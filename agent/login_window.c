@@ -4,12 +4,20 @@
  * a TOTP code when the account needs one.  The call runs in a GTask
  * thread; the API's own sentence is shown when it refuses ("wrong
  * username or password", "this account is disabled", ...).
+ *
+ * A one-time password (the login answer's password_change_required) must
+ * be changed before anything else: "PRODUCT Agent – Choose a new
+ * password" asks for the old one (filled in from the form), the new one
+ * and the new one again, changes it (ll_api_password_change, in a GTask)
+ * and then goes on as after any login.  Cancel goes back to the form.
  */
 #include <string.h>
 
 #include "gui.h"
+#include "ll_build.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_log.h"
 
 struct login_form {
 	struct ll_gui *g;
@@ -24,6 +32,7 @@ struct login_job {
 	/* results */
 	char *token, *name, *torg;
 	bool need_code;
+	bool must_change; /* a one-time password */
 	char *error;
 };
 
@@ -75,6 +84,7 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 		memset(&l2, 0, sizeof(l2));
 	}
 	j->token = g_strdup(l.token);
+	j->must_change = l.password_change_required;
 	j->name = g_strdup(l.technician.name);
 	j->torg = g_strdup(l.technician.org);
 	goto out;
@@ -88,21 +98,16 @@ out:
 	g_task_return_boolean(task, j->error == NULL);
 }
 
-static void login_done(GObject *src, GAsyncResult *res, gpointer data)
+static void password_dialog_run(struct login_form *f, struct login_job *j);
+static GtkWidget *row(GtkGrid *grid, int y, const char *label,
+		      GtkWidget *entry);
+
+/* The login (and the password change, if it needed one) is done:
+ * remember who, and show the sessions. */
+static void logged_in(struct login_form *f, struct login_job *j)
 {
-	struct login_form *f = data;
-	struct login_job *j = g_task_get_task_data(G_TASK(res));
 	struct ll_gui *g = f->g;
 
-	(void)src;
-	gtk_spinner_stop(GTK_SPINNER(f->spinner));
-	gtk_widget_set_sensitive(f->button, TRUE);
-	if (j->error != NULL) {
-		gtk_label_set_text(GTK_LABEL(f->error), j->error);
-		if (j->need_code)
-			gtk_widget_grab_focus(f->code);
-		return;
-	}
 	gtk_label_set_text(GTK_LABEL(f->error), "");
 	gtk_entry_set_text(GTK_ENTRY(f->password), "");
 	gtk_entry_set_text(GTK_ENTRY(f->code), "");
@@ -119,6 +124,225 @@ static void login_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_free(g->profile->org);
 	g->profile->org = g_strdup(j->org);
 	ll_gui_logged_in(g);
+}
+
+static void login_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct login_form *f = data;
+	struct login_job *j = g_task_get_task_data(G_TASK(res));
+
+	(void)src;
+	gtk_spinner_stop(GTK_SPINNER(f->spinner));
+	gtk_widget_set_sensitive(f->button, TRUE);
+	if (j->error != NULL) {
+		gtk_label_set_text(GTK_LABEL(f->error), j->error);
+		if (j->need_code)
+			gtk_widget_grab_focus(f->code);
+		return;
+	}
+	if (j->must_change) {
+		/* the dialog takes what the job holds; the task frees the
+		 * emptied shell */
+		struct login_job *mine = g_new0(struct login_job, 1);
+
+		*mine = *j;
+		memset(j, 0, sizeof(*j));
+		password_dialog_run(f, mine);
+		return;
+	}
+	logged_in(f, j);
+}
+
+/* ---- "Choose a new password", after a one-time password ---- */
+
+struct pw_dialog {
+	struct login_form *f;
+	struct login_job *login; /* owned: the token, who, where */
+	GtkWidget *dialog, *old_pw, *new_pw, *again, *error, *spinner;
+	bool busy;
+};
+
+struct pw_job {
+	struct ll_gui_conn *conn; /* with the login's token */
+	char *old_pw, *new_pw;
+	char *error;
+};
+
+static void pw_job_free(gpointer data)
+{
+	struct pw_job *j = data;
+
+	ll_gui_conn_free(j->conn);
+	ll_secret_free(j->old_pw);
+	ll_secret_free(j->new_pw);
+	g_free(j->error);
+	g_free(j);
+}
+
+static void pw_thread(GTask *task, gpointer src, gpointer data,
+		      GCancellable *cancel)
+{
+	struct pw_job *j = data;
+	struct ll_client_error e;
+	struct ll_api_client *c;
+
+	(void)src;
+	(void)cancel;
+	ll_client_error_clear(&e);
+	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
+	    ll_api_password_change(c, j->old_pw, j->new_pw, &e) != 0)
+		j->error = g_strdup(e.message[0] != '\0'
+					    ? e.message
+					    : ll_strerror(e.code));
+	ll_api_client_free(c);
+	g_task_return_boolean(task, j->error == NULL);
+}
+
+static void pw_dialog_free(struct pw_dialog *d)
+{
+	gtk_widget_destroy(d->dialog);
+	login_job_free(d->login);
+	g_free(d);
+}
+
+static void pw_busy(struct pw_dialog *d, bool busy)
+{
+	d->busy = busy;
+	if (busy)
+		gtk_spinner_start(GTK_SPINNER(d->spinner));
+	else
+		gtk_spinner_stop(GTK_SPINNER(d->spinner));
+	gtk_dialog_set_response_sensitive(GTK_DIALOG(d->dialog),
+					  GTK_RESPONSE_OK, !busy);
+	gtk_dialog_set_response_sensitive(GTK_DIALOG(d->dialog),
+					  GTK_RESPONSE_CANCEL, !busy);
+}
+
+static void pw_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct pw_dialog *d = data;
+	struct pw_job *j = g_task_get_task_data(G_TASK(res));
+
+	(void)src;
+	pw_busy(d, false);
+	if (j->error != NULL) {
+		gtk_label_set_text(GTK_LABEL(d->error), j->error);
+		return;
+	}
+	ll_info("login: the one-time password is changed");
+	logged_in(d->f, d->login);
+	pw_dialog_free(d);
+}
+
+/* Change: the two new ones must agree; the relay judges the rest. */
+static void pw_change(struct pw_dialog *d)
+{
+	const char *o = gtk_entry_get_text(GTK_ENTRY(d->old_pw));
+	const char *n = gtk_entry_get_text(GTK_ENTRY(d->new_pw));
+	const char *a = gtk_entry_get_text(GTK_ENTRY(d->again));
+	struct pw_job *j;
+	GTask *task;
+
+	if (o[0] == '\0' || n[0] == '\0') {
+		gtk_label_set_text(GTK_LABEL(d->error),
+				   "Enter the old and the new password.");
+		return;
+	}
+	if (strcmp(n, a) != 0) {
+		ll_info("login: the new passwords differ; asking again");
+		gtk_label_set_text(GTK_LABEL(d->error),
+				   "The new password and its repetition "
+				   "differ.");
+		gtk_widget_grab_focus(d->again);
+		return;
+	}
+	j = g_new0(struct pw_job, 1);
+	j->conn = ll_gui_conn_copy(&d->f->g->conn);
+	g_free(j->conn->url);
+	j->conn->url = g_strdup(d->login->conn->url);
+	ll_secret_free(j->conn->token);
+	j->conn->token = g_strdup(d->login->token);
+	j->old_pw = g_strdup(o);
+	j->new_pw = g_strdup(n);
+	gtk_label_set_text(GTK_LABEL(d->error), "");
+	pw_busy(d, true);
+	/* the task holds the dialog until it is done; Cancel waits */
+	task = g_task_new(d->dialog, NULL, pw_done, d);
+	g_task_set_task_data(task, j, pw_job_free);
+	g_task_run_in_thread(task, pw_thread);
+	g_object_unref(task);
+}
+
+static void pw_response(GtkDialog *dialog, gint response, gpointer data)
+{
+	struct pw_dialog *d = data;
+	struct login_form *f = d->f;
+
+	(void)dialog;
+	if (d->busy)
+		return; /* the change is under way: its answer decides */
+	if (response == GTK_RESPONSE_OK) {
+		pw_change(d);
+		return;
+	}
+	/* Cancel or closed: not logged in (the token serves nothing else
+	 * and expires by itself). */
+	gtk_label_set_text(GTK_LABEL(f->error),
+			   "This account has a one-time password: choose a "
+			   "new one to log in.");
+	pw_dialog_free(d);
+}
+
+static GtkWidget *pw_entry(GtkGrid *grid, int y, const char *label)
+{
+	GtkWidget *e = gtk_entry_new();
+
+	gtk_entry_set_visibility(GTK_ENTRY(e), FALSE);
+	gtk_entry_set_input_purpose(GTK_ENTRY(e), GTK_INPUT_PURPOSE_PASSWORD);
+	gtk_entry_set_activates_default(GTK_ENTRY(e), TRUE);
+	return row(grid, y, label, e);
+}
+
+/* Takes j over. */
+static void password_dialog_run(struct login_form *f, struct login_job *j)
+{
+	struct pw_dialog *d = g_new0(struct pw_dialog, 1);
+	GtkWidget *area, *grid, *intro;
+
+	ll_info("login: a one-time password; asking for a new one");
+	d->f = f;
+	d->login = j;
+	d->dialog = gtk_dialog_new_with_buttons(
+		LL_PRODUCT " Agent – Choose a new password", f->g->window,
+		GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, "_Cancel",
+		GTK_RESPONSE_CANCEL, "_Change password", GTK_RESPONSE_OK,
+		NULL);
+	gtk_dialog_set_default_response(GTK_DIALOG(d->dialog),
+					GTK_RESPONSE_OK);
+	area = gtk_dialog_get_content_area(GTK_DIALOG(d->dialog));
+	grid = gtk_grid_new();
+	gtk_container_set_border_width(GTK_CONTAINER(grid), 12);
+	gtk_grid_set_row_spacing(GTK_GRID(grid), 8);
+	gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
+	intro = gtk_label_new("You logged in with a one-time password. "
+			      "Choose your own password to go on.");
+	gtk_label_set_line_wrap(GTK_LABEL(intro), TRUE);
+	gtk_grid_attach(GTK_GRID(grid), intro, 0, 0, 2, 1);
+	d->old_pw = pw_entry(GTK_GRID(grid), 1, "_Old password");
+	gtk_entry_set_text(GTK_ENTRY(d->old_pw), j->password);
+	d->new_pw = pw_entry(GTK_GRID(grid), 2, "_New password");
+	d->again = pw_entry(GTK_GRID(grid), 3, "_Repeat new password");
+	d->error = gtk_label_new("");
+	gtk_label_set_line_wrap(GTK_LABEL(d->error), TRUE);
+	gtk_style_context_add_class(gtk_widget_get_style_context(d->error),
+				    "error");
+	gtk_grid_attach(GTK_GRID(grid), d->error, 0, 4, 2, 1);
+	d->spinner = gtk_spinner_new();
+	gtk_grid_attach(GTK_GRID(grid), d->spinner, 0, 5, 2, 1);
+	gtk_container_add(GTK_CONTAINER(area), grid);
+	g_signal_connect(d->dialog, "response", G_CALLBACK(pw_response), d);
+	gtk_widget_show_all(d->dialog);
+	gtk_widget_grab_focus(d->new_pw);
 }
 
 static char *entry_text(GtkWidget *e)

@@ -857,6 +857,77 @@ static void test_login(void)
 	g_free(pw_line);
 }
 
+/*
+ * A one-time password: login keeps the token but says, with exit 6,
+ * that the password must be changed first; every other command says so
+ * too; `password change` (old and new on two stdin lines) refuses a
+ * wrong old password and then changes it; after that the token works
+ * and the new password logs in.
+ */
+static void test_password_change(void)
+{
+	char *prof = new_profile("p-otp");
+	g_autofree char *out = NULL, *err = NULL, *otp = NULL;
+	g_autofree char *otp_line = NULL, *wrong = NULL, *good = NULL;
+	g_autofree char *new_line = NULL;
+	struct run r = { 0 };
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "technician",
+				     "add", "olga", NULL),
+			==, 0);
+	otp = g_strstrip(g_strdup(out));
+	lh_secret("password", otp);
+	lh_secret("password", "Olga-Own-Pw-2468");
+	otp_line = g_strdup_printf("%s\n", otp);
+	wrong = g_strdup_printf("not-the-otp-000\nOlga-Own-Pw-2468\n");
+	good = g_strdup_printf("%s\nOlga-Own-Pw-2468\n", otp);
+	new_line = g_strdup("Olga-Own-Pw-2468\n");
+
+	cli(&r, prof, otp_line, "login", "--user", "olga", "--password-stdin",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.err, "one-time password"));
+	g_assert_nonnull(strstr(r.err, "password change"));
+	g_assert_null(strstr(r.err, otp));
+	run_clear(&r);
+	cli(&r, prof, otp_line, "--json", "login", "--user", "olga",
+	    "--password-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.out, "\"password_change_required\""));
+	run_clear(&r);
+
+	cli(&r, prof, NULL, "session", "list", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.err, "password change"));
+	run_clear(&r);
+
+	cli(&r, prof, wrong, "password", "change", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.err, "old password is wrong"));
+	run_clear(&r);
+	cli(&r, prof, otp_line, "password", "change", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	g_assert_nonnull(strstr(r.err, "no new password"));
+	run_clear(&r);
+
+	cli(&r, prof, good, "password", "change", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "password changed\n");
+	g_assert_null(strstr(r.out, "Olga-Own-Pw"));
+	g_assert_null(strstr(r.err, "Olga-Own-Pw"));
+	run_clear(&r);
+
+	cli(&r, prof, NULL, "session", "list", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	cli(&r, prof, new_line, "login", "--user", "olga", "--password-stdin",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "logged in as "));
+	run_clear(&r);
+	g_free(prof);
+}
+
 static void test_view_then_control(void)
 {
 	struct pin p = { 0 };
@@ -1408,6 +1479,7 @@ int main(int argc, char **argv)
 	lh_secret("password", TECH_PW);
 
 	g_test_add_func("/agent/cli/login", test_login);
+	g_test_add_func("/agent/cli/password_change", test_password_change);
 	g_test_add_func("/agent/cli/view_then_control",
 			test_view_then_control);
 	g_test_add_func("/agent/cli/deny", test_deny);

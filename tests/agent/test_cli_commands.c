@@ -119,6 +119,7 @@ static void test_synopsis(void)
 	static const char *const lines[] = {
 		"login --user U [--org O] [--password-stdin] [--code TOTP]",
 		"logout",
+		"password change",
 		"pin new [--lock any|website|shortcut] [--request CAP,...]",
 		"session list",
 		"session status ID",
