@@ -1108,7 +1108,7 @@ static void test_password_change(void)
 					       "Olga-Chose-This-1", &e),
 			==, LL_ERR_AUTH_FAILED);
 	g_assert_cmpstr(e.api_code, ==, "forbidden");
-	g_assert_cmpint(ll_api_password_change(c, otp, "short", &e), ==,
+	g_assert_cmpint(ll_api_password_change(c, otp, "Tiny7", &e), ==,
 			LL_ERR_INVALID_ARG);
 	g_assert_cmpstr(e.api_code, ==, "bad_request");
 	g_assert_cmpint(ll_api_password_change(c, otp, "Olga-Chose-This-1",

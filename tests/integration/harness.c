@@ -203,6 +203,7 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 	GString *entry;
 	const char *a;
 	va_list ap;
+	bool stdin_pw = false, generated;
 	int st;
 	guint i;
 
@@ -222,13 +223,24 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 	g_assert_true(g_file_get_contents(opath, &otext, NULL, NULL));
 	g_assert_true(g_file_get_contents(epath, &etext, NULL, NULL));
 
-	/* Everything the relay prints is a log the canary reads. */
+	/* Everything the relay prints is a log the canary reads -- but
+	 * for the one-time password `technician add|passwd` hands out on
+	 * stdout: that is where it is meant to go, not a log. */
 	entry = g_string_new("$ lifeline-relay");
-	for (i = 1; argv->pdata[i] != NULL; i++)
+	for (i = 1; argv->pdata[i] != NULL; i++) {
 		g_string_append_printf(entry, " %s", (char *)argv->pdata[i]);
+		if (strcmp(argv->pdata[i], "--password-stdin") == 0)
+			stdin_pw = true;
+	}
+	generated = argv->len > 3 &&
+		    strcmp(argv->pdata[1], "technician") == 0 &&
+		    (strcmp(argv->pdata[2], "add") == 0 ||
+		     strcmp(argv->pdata[2], "passwd") == 0) &&
+		    !stdin_pw && st == 0;
 	g_string_append_printf(entry,
 			       "\n[exit %d]\n[stdout]\n%s\n[stderr]\n%s\n", st,
-			       otext, etext);
+			       generated ? "(a generated password)" : otext,
+			       etext);
 	logs = logs_dir();
 	logname = g_strdup_printf("%s-admin.log", r->name);
 	admin_log = g_build_filename(logs, logname, NULL);

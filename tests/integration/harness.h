@@ -110,8 +110,10 @@ bool lh_relay_wait_log(struct lh_relay *r, const char *needle, int count,
 /*
  * Runs `lifeline-relay ARGS... --state-dir DIR` (NULL-terminated args),
  * stdin_text on stdin (may be NULL), waits up to 60 s.  stdout and stderr
- * are returned (out/err may be NULL) and appended to
- * logs/NAME-admin.log.  Returns the exit status, -1 on signal.
+ * are returned (out/err may be NULL) and appended to logs/NAME-admin.log,
+ * where the canary reads them -- but for the one-time password that
+ * `technician add|passwd` prints on stdout, its delivery and no log.
+ * Returns the exit status, -1 on signal.
  */
 int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 		 char **err, ...) G_GNUC_NULL_TERMINATED;

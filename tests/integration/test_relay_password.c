@@ -131,7 +131,7 @@ static void test_one_time_flow(void)
 	lh_resp_free(r);
 
 	expect(change(t1, WRONG_PW, NEW_PW), 403, "forbidden");
-	expect(change(t1, otp, "short"), 400, "bad_request");
+	expect(change(t1, otp, "Tiny7"), 400, "bad_request");
 	expect(change(t1, otp, otp), 400, "bad_request");
 	expect(change(NULL, otp, NEW_PW), 401, "unauthorized");
 	/* still a one-time password after all that */
