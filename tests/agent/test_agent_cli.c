@@ -39,6 +39,7 @@
 #include "ll_buf.h"
 #include "ll_control.h"
 #include "ll_mux.h"
+#include "lt_wait.h"
 
 #define TECH "alice"
 #define TECH_PW "Agent-Cli-Pw-51c2"
@@ -684,8 +685,9 @@ static char *sock_of(const char *prof, const char *id)
 	return g_strdup_printf("%s/%s.sock", prof, id);
 }
 
-/* How many holder processes for this session id are alive. */
-static int holders_alive(const char *id)
+/* How many holder processes for this session id are alive; the pid of
+ * one of them in *pid (may be NULL). */
+static int holders_alive(const char *id, pid_t *pid)
 {
 	GDir *d = g_dir_open("/proc", 0, NULL);
 	const char *name;
@@ -710,8 +712,11 @@ static int holders_alive(const char *id)
 
 				if (g_file_get_contents(stat_path, &st, NULL,
 							NULL) &&
-				    strstr(st, ") Z ") == NULL)
+				    strstr(st, ") Z ") == NULL) {
 					n++;
+					if (pid != NULL)
+						*pid = (pid_t)atoi(name);
+				}
 				g_free(st);
 				g_free(stat_path);
 			}
@@ -723,16 +728,15 @@ static int holders_alive(const char *id)
 	return n;
 }
 
+/* The holder exits (within 5 s), its socket removed before. */
 static void assert_holder_gone(const char *prof, const char *id)
 {
 	char *sock = sock_of(prof, id);
-	int64_t end = lh_now_ms() + 5000;
+	pid_t pid;
 
-	while ((g_file_test(sock, G_FILE_TEST_EXISTS) || holders_alive(id)) &&
-	       lh_now_ms() < end)
-		g_usleep(50 * 1000);
+	while (holders_alive(id, &pid) > 0)
+		g_assert_true(lt_wait_pid_exit(pid, 5000));
 	g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
-	g_assert_cmpint(holders_alive(id), ==, 0);
 	g_free(sock);
 }
 
@@ -766,7 +770,7 @@ static void pin_new(const char *request, struct pin *p)
 	g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
 	g_assert_true(S_ISSOCK(mode_of(sock)));
 	g_assert_cmpint(mode_of(sock) & 07777, ==, 0600);
-	g_assert_cmpint(holders_alive(p->id), ==, 1);
+	g_assert_cmpint(holders_alive(p->id, NULL), ==, 1);
 	g_free(sock);
 	run_clear(&r);
 }
@@ -868,6 +872,7 @@ static void test_view_then_control(void)
 	uint8_t rgb[3];
 	bool saw_press = false, saw_e_acute = false, saw_cyr = false;
 	bool saw_cjk = false;
+	int64_t end;
 	guint i;
 	int x, y;
 
@@ -951,22 +956,27 @@ static void test_view_then_control(void)
 	 * (no legacy keysym: 0x01000000 | code point) */
 	g_assert_cmpint(r.status, ==, 0);
 	run_clear(&r);
-	/* events travel on after the CLI returned: give them a moment */
-	for (i = 0; i < 20; i++) {
+	/* events travel on after the CLI returned: until they are here */
+	end = lh_now_ms() + 10000;
+	for (i = 0; !(saw_press && saw_e_acute && saw_cyr && saw_cjk) &&
+		    lh_now_ms() < end;) {
 		fa_pump(f, 50);
 		fa_rfb_serve(f, evs);
-	}
-	for (i = 0; i < evs->len; i++) {
-		struct rfb_event *e = &g_array_index(evs, struct rfb_event, i);
+		for (; i < evs->len; i++) {
+			struct rfb_event *e = &g_array_index(
+				evs, struct rfb_event, i);
 
-		if (e->type == 5 && e->a == 4 && e->x == 3 && e->y == 4)
-			saw_press = true;
-		if (e->type == 4 && e->a == 0xe9 && e->down)
-			saw_e_acute = true;
-		if (e->type == 4 && e->a == 0x6f6 && e->down)
-			saw_cyr = true;  /* Cyrillic_ZHE */
-		if (e->type == 4 && e->a == (0x01000000u | 0x4e2d) && e->down)
-			saw_cjk = true;
+			if (e->type == 5 && e->a == 4 && e->x == 3 &&
+			    e->y == 4)
+				saw_press = true;
+			if (e->type == 4 && e->a == 0xe9 && e->down)
+				saw_e_acute = true;
+			if (e->type == 4 && e->a == 0x6f6 && e->down)
+				saw_cyr = true;  /* Cyrillic_ZHE */
+			if (e->type == 4 &&
+			    e->a == (0x01000000u | 0x4e2d) && e->down)
+				saw_cjk = true;
+		}
 	}
 	g_assert_true(saw_press);
 	g_assert_true(saw_e_acute);
@@ -979,12 +989,19 @@ static void test_view_then_control(void)
 	g_assert_cmpint(r.status, ==, 2);
 	run_clear(&r);
 
-	/* the user takes control back: refused again at once */
+	/* the user takes control back: once the holder has heard it (its
+	 * status is a round trip to it), input is refused again */
 	rv.u.revoke.caps = LL_CAP_CONTROL;
 	fa_control(f, &rv);
-	for (i = 0; i < 5; i++)
-		fa_pump(f, 20);
-	g_usleep(200 * 1000);
+	end = lh_now_ms() + 10000;
+	do {
+		run_clear(&r);
+		cli_pumping(&r, f, evs, profile, "session", "status", p.id,
+			    NULL);
+		g_assert_cmpint(r.status, ==, 0);
+	} while (strstr(r.out, "control") != NULL && lh_now_ms() < end);
+	g_assert_null(strstr(r.out, "control"));
+	run_clear(&r);
 	cli_pumping(&r, f, evs, profile, "session", "click", p.id, "1", "1",
 		    NULL);
 	g_assert_cmpint(r.status, ==, 3);
@@ -1040,7 +1057,6 @@ static void test_monitors(void)
 	char *png = g_build_filename(lh_tmpdir(), "p-mon.png", NULL);
 	char long_name[70];
 	uint32_t id;
-	guint i;
 
 	g_assert_nonnull(profile);
 	pin_new("view", &p);
@@ -1058,12 +1074,8 @@ static void test_monitors(void)
 		    NULL);
 	g_assert_cmpint(r.status, ==, 3);
 	run_clear(&r);
-	for (i = 0; i < 5; i++)
-		fa_pump(f, 20);
-	for (i = 0; i < f->msgs.length; i++)
-		g_assert_cmpint(((struct ll_control_msg *)g_queue_peek_nth(
-					 &f->msgs, i))->type,
-				!=, LL_CONTROL_SELECT_MONITOR);
+	/* (had it gone out, the applet would count it first: n_select is
+	 * checked once the first allowed choice is answered, below) */
 
 	fa_grant(f, id, LL_CAP_VIEW);
 	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id,
@@ -1094,6 +1106,8 @@ static void test_monitors(void)
 	cli_pumping(&r, f, NULL, profile, "session", "monitor", p.id,
 		    "HDMI-2", NULL);
 	g_assert_cmpint(r.status, ==, 0);
+	/* The first select_monitor the applet got: the holder sends in
+	 * order, so none went out while viewing was not allowed. */
 	g_assert_cmpint(f->n_select, ==, 1);
 	g_assert_cmpstr(r.out, ==, "all 1424x768+0+0\n"
 				   "DP-1 1024x768+400+0\n"
