@@ -616,17 +616,25 @@ static uint64_t read_hash(struct xfer *x, struct ll_sha256_ctx *h,
 
 	while (got < len) {
 		size_t want = MIN((uint64_t)MIN(chunk, sizeof(buf)), len - got);
+		bool pause = x->pause_ms > 0 && x->pause_at > 0 &&
+			     atomic_load(&x->readn) >= x->pause_at &&
+			     x->written_at_pause_start == 0;
+		gulong us = pause ? (gulong)x->pause_ms * 1000 : sleep_us;
 
-		if (x->pause_ms > 0 && x->pause_at > 0 &&
-		    atomic_load(&x->readn) >= x->pause_at &&
-		    x->written_at_pause_start == 0) {
+		if (pause) {
 			x->read_at_pause = atomic_load(&x->readn);
 			x->written_at_pause_start =
 				atomic_load(&x->peer->written);
-			g_usleep((gulong)x->pause_ms * 1000);
+		}
+		/* Time itself is under test: a reader slower than the
+		 * writer (sleep_us between reads), and one long pause
+		 * during which credit, not speed, must hold the writer
+		 * back. */
+		if (us > 0)
+			g_usleep(us);
+		if (pause)
 			x->written_at_pause_end =
 				atomic_load(&x->peer->written);
-		}
 		n = read(x->fd, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -635,8 +643,6 @@ static uint64_t read_hash(struct xfer *x, struct ll_sha256_ctx *h,
 		ll_sha256_update(h, buf, (size_t)n);
 		got += (uint64_t)n;
 		atomic_fetch_add(&x->readn, (uint64_t)n);
-		if (sleep_us > 0)
-			g_usleep(sleep_us);
 	}
 	return got;
 }
