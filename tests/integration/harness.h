@@ -258,6 +258,8 @@ struct lh_end {
 	char recv_sha[65];
 	char err[256]; /* empty on success */
 	GThread *thread;
+	GMutex lock; /* with progress: recvd grew */
+	GCond progress;
 };
 void lh_end_start(struct lh_end *e, struct lh_conn *c, uint64_t send_total,
 		  uint64_t recv_total, uint64_t seed, unsigned pace_us,
