@@ -34,6 +34,8 @@ struct cps {
 	int n;          /* checkpoints read */
 	bool unsigned_; /* no public key: signatures not checked */
 	int bad;        /* a checkpoint failed (message printed) */
+	struct ll_checkpoint mismatch; /* seq 0: none */
+	char mismatch_where[600];
 };
 
 static void time_text(int64_t t, char *buf, size_t len)
@@ -41,27 +43,22 @@ static void time_text(int64_t t, char *buf, size_t len)
 	ll_format_rfc3339(t, buf, len);
 }
 
-/* One checkpoint against the chain: its record must carry its head. */
-static int cp_check_record(struct ll_relay *relay,
-			   const struct ll_checkpoint *cp, int64_t head_seq,
-			   const char *where)
+/* One checkpoint against the chain: its record must carry its head.
+ * The first that does not is kept for the verdict. */
+static void cp_check_record(struct ll_relay *relay,
+			    const struct ll_checkpoint *cp, int64_t head_seq,
+			    const char *where, struct cps *c)
 {
 	uint8_t mac[LL_HASH_LEN];
-	char t[40];
 
-	if (cp->seq > head_seq)
-		return 0; /* the truncation message says it, once */
-	time_text(cp->time, t, sizeof(t));
+	if (cp->seq > head_seq || c->mismatch.seq != 0)
+		return; /* the truncation message says it, once */
 	if (ll_store_audit_mac_at(relay->store, cp->seq, mac) != LL_OK ||
 	    !ll_ct_equal(mac, cp->head, LL_HASH_LEN)) {
-		fprintf(stderr,
-			"audit: record %lld does not verify (hash mismatch): "
-			"the checkpoint of %s (%s) names another hash for it: "
-			"it was altered, or the chain recomputed\n",
-			(long long)cp->seq, t, where);
-		return -1;
+		c->mismatch = *cp;
+		snprintf(c->mismatch_where, sizeof(c->mismatch_where), "%s",
+			 where);
 	}
-	return 0;
 }
 
 /* Reads every checkpoint line of path; missing files are fine unless
@@ -105,8 +102,7 @@ static int cps_read(struct ll_relay *relay, const char *path, bool must_exist,
 			c->bad++;
 			continue;
 		}
-		if (cp_check_record(relay, &cp, head_seq, where) != 0)
-			c->bad++;
+		cp_check_record(relay, &cp, head_seq, where, c);
 		if (!c->have || cp.seq > c->latest.seq)
 			c->latest = cp;
 		c->have = true;
@@ -233,6 +229,15 @@ static int audit_verify(struct ll_relay *relay, char **extra)
 			"the chain says at %lld\n",
 			(long long)c.latest.keyed_from,
 			(long long)v.keyed_from);
+		return 1;
+	}
+	if (c.mismatch.seq != 0) {
+		time_text(c.mismatch.time, t, sizeof(t));
+		fprintf(stderr,
+			"audit: record %lld does not verify (hash mismatch): "
+			"the checkpoint of %s (%s) names another hash for it: "
+			"it was altered, or the chain recomputed\n",
+			(long long)c.mismatch.seq, t, c.mismatch_where);
 		return 1;
 	}
 	if (c.bad > 0)
