@@ -271,8 +271,10 @@ static int audit_verify(struct ll_relay *relay, char **extra)
 				: "",
 			t, (long long)c.latest.seq);
 	} else if (v.keyed_from == 0) {
-		fprintf(stderr, "audit: the chain is not keyed yet: the next "
-				"`lifeline-relay serve` keys it\n");
+		fprintf(stderr,
+			"audit: the chain is not keyed yet: the next "
+			"`lifeline-relay serve`, or admin command that "
+			"writes, keys it\n");
 	}
 	return 0;
 }

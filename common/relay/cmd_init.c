@@ -179,6 +179,70 @@ static int init_refuse_existing(const char *dir,
 	return 0;
 }
 
+/* Names made from the config's, kept while `created` points at them. */
+struct init_paths {
+	char *db_wal, *db_shm, *cp_file, *cp_log;
+};
+
+static void init_paths_clear(struct init_paths *p)
+{
+	g_free(p->db_wal);
+	g_free(p->db_shm);
+	g_free(p->cp_file);
+	g_free(p->cp_log);
+}
+
+/*
+ * The keys, then the store, opened as every writer opens it: the keys
+ * loaded, the empty chain keyed from record 1; closing the state writes
+ * the first checkpoint.
+ */
+static int init_state(const char *dir, const struct ll_relay_config *cfg,
+		      struct created *made, struct init_paths *p,
+		      struct ll_relay *relay)
+{
+	struct ll_store *st = NULL;
+	char errbuf[512];
+	int r;
+
+	if (write_key_file(cfg->at_rest_key_file, errbuf, sizeof(errbuf)) !=
+	    0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+	created_add(made, cfg->at_rest_key_file);
+	errbuf[0] = '\0';
+	r = ll_relay_audit_keys_create(cfg, errbuf, sizeof(errbuf));
+	created_add(made, cfg->audit_key_file);
+	created_add(made, cfg->audit_sign_key_file);
+	created_add(made, cfg->audit_sign_pub_file);
+	if (r != 0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+
+	p->db_wal = g_strconcat(cfg->db_file, "-wal", NULL);
+	p->db_shm = g_strconcat(cfg->db_file, "-shm", NULL);
+	p->cp_file = g_build_filename(dir, LL_CHECKPOINT_FILE, NULL);
+	p->cp_log = g_build_filename(dir, LL_CHECKPOINT_LOG, NULL);
+	created_add(made, cfg->db_file);
+	created_add(made, p->db_wal);
+	created_add(made, p->db_shm);
+	created_add(made, p->cp_file);
+	created_add(made, p->cp_log);
+	if ((r = ll_store_open(cfg->db_file, &st)) != 0) {
+		ll_cmd_fail("cannot create store %s: %s", cfg->db_file,
+			    ll_strerror(r));
+		return -1;
+	}
+	ll_store_close(st);
+	if (ll_relay_open_state(dir, relay, errbuf, sizeof(errbuf)) != 0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+	return 0;
+}
+
 static void init_report(const char *dir, bool made_dir,
 			const struct ll_relay_config *cfg, const char *org,
 			bool made_cert, const char *fp)
@@ -225,8 +289,8 @@ int ll_cmd_init(int argc, char **argv)
 	struct ll_store *st = NULL;
 	struct created made = { .n = 0 };
 	char errbuf[512], fp[128];
-	char *default_cert = NULL, *db_wal = NULL, *db_shm = NULL;
-	char *cp_file = NULL, *cp_log = NULL;
+	char *default_cert = NULL;
+	struct init_paths paths = { NULL, NULL, NULL, NULL };
 	struct ll_relay relay;
 	const char *dir;
 	bool cert_named, made_cert = false;
@@ -269,46 +333,8 @@ int ll_cmd_init(int argc, char **argv)
 	default_cert = g_strdup_printf("%s/cert.pem", dir);
 	cert_named = strcmp(cfg.cert_file, default_cert) != 0;
 
-	if (write_key_file(cfg.at_rest_key_file, errbuf, sizeof(errbuf)) !=
-	    0) {
-		ll_cmd_fail("%s", errbuf);
+	if (init_state(dir, &cfg, &made, &paths, &relay) != 0)
 		goto undo;
-	}
-	created_add(&made, cfg.at_rest_key_file);
-
-	if (ll_relay_audit_keys_create(&cfg, errbuf, sizeof(errbuf)) != 0) {
-		created_add(&made, cfg.audit_key_file);
-		created_add(&made, cfg.audit_sign_key_file);
-		created_add(&made, cfg.audit_sign_pub_file);
-		ll_cmd_fail("%s", errbuf);
-		goto undo;
-	}
-	created_add(&made, cfg.audit_key_file);
-	created_add(&made, cfg.audit_sign_key_file);
-	created_add(&made, cfg.audit_sign_pub_file);
-
-	db_wal = g_strconcat(cfg.db_file, "-wal", NULL);
-	db_shm = g_strconcat(cfg.db_file, "-shm", NULL);
-	cp_file = g_build_filename(dir, LL_CHECKPOINT_FILE, NULL);
-	cp_log = g_build_filename(dir, LL_CHECKPOINT_LOG, NULL);
-	created_add(&made, cfg.db_file);
-	created_add(&made, db_wal);
-	created_add(&made, db_shm);
-	created_add(&made, cp_file);
-	created_add(&made, cp_log);
-	if ((r = ll_store_open(cfg.db_file, &st)) != 0) {
-		ll_cmd_fail("cannot create store %s: %s", cfg.db_file,
-			    ll_strerror(r));
-		goto undo;
-	}
-	ll_store_close(st);
-	st = NULL;
-	/* As every writer opens it: the keys loaded, the empty chain keyed
-	 * from record 1; closing writes the first checkpoint. */
-	if (ll_relay_open_state(dir, &relay, errbuf, sizeof(errbuf)) != 0) {
-		ll_cmd_fail("%s", errbuf);
-		goto undo;
-	}
 	st = relay.store;
 	if ((r = ll_store_begin(st)) != 0 ||
 	    (r = ll_store_org_create(st, org, ll_now_unix(), &org_id)) != 0) {
@@ -346,10 +372,7 @@ undo:
 out:
 	ll_relay_config_clear(&cfg);
 	g_free(default_cert);
-	g_free(db_wal);
-	g_free(db_shm);
-	g_free(cp_file);
-	g_free(cp_log);
+	init_paths_clear(&paths);
 	g_free(state_dir);
 	g_free(org);
 	g_clear_error(&gerr);

@@ -2,7 +2,8 @@
 /*
  * lifeline-relay, built as two libraries and a program:
  *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
- *    relay_config.c, ratelimit.c; this header and ll_ratelimit.h):
+ *    relay_config.c, ratelimit.c, checkpoint.c; this header,
+ *    ll_ratelimit.h and ll_checkpoint.h):
  *    libevent loop, TLS, HTTP framing, limits and timeouts, stream
  *    pairing and blind forwarding, /healthz and /metrics, signals, the
  *    configuration and the state on disk;

@@ -388,10 +388,8 @@ static int audit_keys_open(struct ll_relay *relay, bool writer, char *errbuf,
 		snprintf(errbuf, errlen,
 			 "the audit chain is keyed (from record %lld) but "
 			 "the audit key %s is missing: restore it from your "
-			 "backup (if %s.new exists, an upgrade was cut short: "
-			 "move it there)",
-			 (long long)from, cfg->audit_key_file,
-			 cfg->audit_key_file);
+			 "backup",
+			 (long long)from, cfg->audit_key_file);
 		return LL_ERR_CONFIG;
 	}
 	if (r == LL_ERR_NOT_FOUND && !writer) {
