@@ -17,6 +17,7 @@
 #include "ll_ratelimit.h"
 #include "ll_relay.h"
 #include "ll_relay_api.h"
+#include "ll_checkpoint.h"
 #include "api.h"
 
 /* ---- small helpers ---- */
@@ -326,6 +327,7 @@ int ll_api_ratelimits_sync(struct ll_relay *relay)
 	} want[] = {
 		{ &relay->rl_login, c->login_rate_per_min, c->login_burst },
 		{ &relay->rl_redeem, c->redeem_rate_per_min, c->redeem_burst },
+		{ &relay->rl_unauth, c->unauth_rate_per_min, c->unauth_burst },
 	};
 	int64_t rate, burst;
 	size_t i;
@@ -746,15 +748,18 @@ static int authenticate(struct ll_api_ctx *ctx, enum api_auth auth)
 	return LL_ERR_INTERNAL;
 }
 
-static void log_refusal(const struct ll_api_ctx *ctx)
+/* One line per refusal: info when it is also recorded on its own, debug
+ * when it is only counted (the window's summary has its info line). */
+static void log_refusal(const struct ll_api_ctx *ctx, bool recorded)
 {
 	struct ll_api_response *resp = ctx->resp;
 	const char *msg = NULL;
 	json_t *err = resp->body ? json_object_get(resp->body, "error") : NULL;
+	enum ll_log_level level = recorded ? LL_LOG_INFO : LL_LOG_DEBUG;
 
 	if (err != NULL)
 		msg = json_string_value(json_object_get(err, "message"));
-	ll_log(resp->code == LL_API_INTERNAL ? LL_LOG_ERROR : LL_LOG_INFO,
+	ll_log(resp->code == LL_API_INTERNAL ? LL_LOG_ERROR : level,
 	       "refused %s from %s%s%s: %d %s (%s)", ctx->action,
 	       ctx->req->source_ip ? ctx->req->source_ip : "?",
 	       ctx->session_id[0] ? " session " : "", ctx->session_id,
@@ -800,6 +805,63 @@ static bool served(const struct ll_api_ctx *ctx)
 }
 
 /*
+ * A refusal, after the rollback: charges the address's bucket for
+ * anonymous 401s and 404s, then records it on its own or only counts it
+ * (refusals.c), and logs it once.  may_write false: no store access.
+ */
+static void api_refused(struct ll_api_ctx *ctx, bool may_write)
+{
+	struct ll_relay *relay = ctx->relay;
+	enum ll_api_code code = ctx->resp->code;
+	const char *ip = ctx->req->source_ip ? ctx->req->source_ip : "";
+	/* A proven credential: a token or ticket, or the right password
+	 * of a disabled account. */
+	bool authed = ctx->tech != NULL || ctx->by_ticket ||
+		      code == LL_API_ACCOUNT_DISABLED;
+	bool row;
+	int64_t retry;
+
+	if (!authed &&
+	    (code == LL_API_UNAUTHORIZED || code == LL_API_NOT_FOUND) &&
+	    relay->rl_unauth != NULL)
+		(void)ll_ratelimit_take(relay->rl_unauth, ip, ll_now_mono_ms(),
+					&retry);
+	row = ll_api_refusal_note(relay, ctx->req->source_ip, ctx->action,
+				  ll_api_code_name(code), ctx->actor,
+				  ctx->org_id, authed,
+				  may_write && relay->store != NULL, ctx->now);
+	if (row)
+		ctx_audit(ctx);
+	log_refusal(ctx, row);
+}
+
+/*
+ * An address whose anonymous 401s and 404s emptied its bucket gets 429
+ * for everything until it refills: before any store access, so that such
+ * a flood costs neither a transaction nor a record.
+ */
+static bool unauth_limited(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+	char hdr[64], msg[128];
+	int64_t retry = 0;
+
+	if (relay->rl_unauth == NULL ||
+	    ll_ratelimit_peek(relay->rl_unauth,
+			      ctx->req->source_ip ? ctx->req->source_ip : "",
+			      ll_now_mono_ms(), &retry) == LL_OK)
+		return false;
+	snprintf(msg, sizeof(msg),
+		 "too many refused requests from this address; retry in "
+		 "%lld s",
+		 (long long)retry);
+	ll_api_fail(ctx, LL_API_RATE_LIMITED, msg);
+	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)retry);
+	ctx->resp->extra_headers = strdup(hdr);
+	return true;
+}
+
+/*
  * The one envelope of every request, plain or stream upgrade: route,
  * transaction, authentication, handler, then the audit record committed
  * with the action before the answer (2xx, or the 101) leaves; a refusal
@@ -816,6 +878,16 @@ static void api_serve(struct ll_api_ctx *ctx)
 	bool in_tx = false;
 
 	route = route_find(ctx, allow, sizeof(allow));
+	if (route != NULL)
+		ctx->action = route->action;
+	if (ll_api_ratelimits_sync(relay) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto refused;
+	}
+	if (unauth_limited(ctx)) {
+		api_refused(ctx, false);
+		return;
+	}
 	if (route == NULL) {
 		ll_api_detail_set(ctx, "method",
 				  ll_api_json_text(http->method, 16));
@@ -845,7 +917,7 @@ static void api_serve(struct ll_api_ctx *ctx)
 				      "Upgrade and Upgrade: lifeline/1");
 		goto refused;
 	}
-	if (relay->store == NULL || ll_api_ratelimits_sync(relay) != 0) {
+	if (relay->store == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto refused;
 	}
@@ -894,9 +966,7 @@ refused:
 		ll_store_rollback(relay->store);
 	if (resp->code == LL_API_OK)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-	if (relay->store != NULL)
-		ctx_audit(ctx);
-	log_refusal(ctx);
+	api_refused(ctx, true);
 }
 
 void ll_api_dispatch(struct ll_relay *relay, const struct ll_api_request *req,
@@ -941,10 +1011,27 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 	return r;
 }
 
+/* Once a second: the endpoints' work, the refusals' window, the audit
+ * checkpoint. */
+static void api_periodic(struct ll_relay *relay)
+{
+	ll_api_periodic(relay);
+	ll_api_refusals_tick(relay, ll_now_unix());
+	ll_relay_checkpoint_tick(relay);
+}
+
+void ll_api_shutdown(struct ll_relay *relay)
+{
+	if (relay == NULL)
+		return;
+	ll_api_refusals_flush(relay, ll_now_unix());
+	ll_api_refusals_free(relay);
+}
+
 const struct ll_relay_api_ops ll_api_ops = {
 	.dispatch = ll_api_dispatch,
 	.stream_authorize = ll_api_stream_authorize,
 	.stream_paired = ll_api_stream_paired,
 	.stream_ended = ll_api_stream_ended,
-	.periodic = ll_api_periodic,
+	.periodic = api_periodic,
 };

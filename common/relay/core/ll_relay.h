@@ -2,7 +2,8 @@
 /*
  * lifeline-relay, built as two libraries and a program:
  *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
- *    relay_config.c, ratelimit.c; this header and ll_ratelimit.h):
+ *    relay_config.c, ratelimit.c, checkpoint.c; this header,
+ *    ll_ratelimit.h and ll_checkpoint.h):
  *    libevent loop, TLS, HTTP framing, limits and timeouts, stream
  *    pairing and blind forwarding, /healthz and /metrics, signals, the
  *    configuration and the state on disk;
@@ -29,6 +30,7 @@
 struct event_base;
 struct ll_tls_ctx;
 struct ll_ratelimit;
+struct ll_refusals;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -55,6 +57,15 @@ struct ll_relay_config {
 	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
 	int64_t max_sessions;        /* live paired sessions, default 10000 */
 	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
+	/* the audit chain's key and checkpoints (ll_checkpoint.h) */
+	char *audit_key_file;       /* STATE_DIR/audit.key (0600) */
+	char *audit_sign_key_file;  /* STATE_DIR/audit-sign.key (0600) */
+	char *audit_sign_pub_file;  /* STATE_DIR/audit-sign.pub */
+	int64_t audit_checkpoint_s; /* checkpoint interval, default 60 */
+	/* refusals: aggregated per window, unauthenticated ones limited */
+	int64_t refusal_window_s;    /* default 60 */
+	int64_t unauth_rate_per_min; /* anonymous 401/404 per address, 60 */
+	int64_t unauth_burst;        /* default 60 */
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
@@ -72,6 +83,21 @@ struct ll_relay_metrics {
 	uint64_t refusals[32];
 };
 
+/* ---- the audit chain's anchor outside the database (checkpoint.c) ----
+ * Filled by ll_relay_open_state (see ll_checkpoint.h). */
+struct ll_relay_audit {
+	bool writer;          /* this process may append and checkpoint */
+	bool has_key;         /* the HMAC key is loaded (into the store) */
+	bool has_sign_key;    /* sign_key holds the Ed25519 private key */
+	bool has_pub;         /* sign_pub holds the public key */
+	char key_id[17];      /* ll_audit_key_id of the HMAC key */
+	uint8_t sign_key[32]; /* wiped on close */
+	uint8_t sign_pub[32];
+	int64_t cp_seq; /* the last checkpoint this process wrote */
+	uint8_t cp_head[32];
+	int64_t cp_at; /* ll_now_unix of the last tick that wrote */
+};
+
 /* ---- the relay object (one per process, lives on the loop) ---- */
 struct ll_relay {
 	struct ll_relay_config cfg;
@@ -81,6 +107,9 @@ struct ll_relay {
 	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
+	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */
+	struct ll_refusals *refusals;   /* the API's aggregation table */
+	struct ll_relay_audit audit;    /* keys and the last checkpoint */
 	struct ll_relay_metrics metrics;
 	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
 	void *core; /* core-private state (pairs, conns) */
@@ -188,10 +217,26 @@ void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
 
 /* ---- the state on disk (state.c), for `serve` and admin commands ---- */
 #define LL_DEFAULT_STATE_DIR "/var/lib/lifeline"
-/* Opening state for admin commands: config + store + key. */
+/*
+ * Opening state for `serve` and the admin commands that write: config,
+ * store, at-rest key, and the audit keys (relay->audit).  A state made
+ * before the audit was keyed gets its audit key and signing key pair
+ * here, and its chain's keyed epoch starts (the "audit.keyed" record);
+ * a keyed chain whose key is missing, or a key with an unkeyed chain, is
+ * refused with a sentence in errbuf.
+ */
 int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 			char *errbuf, size_t errlen);
+/* The same for readers (audit verify, export): nothing is created or
+ * appended; the audit key and the public key are loaded when present. */
+int ll_relay_open_state_ro(const char *state_dir, struct ll_relay *relay,
+			   char *errbuf, size_t errlen);
 void ll_relay_close_state(struct ll_relay *relay);
+/* Makes whichever of the audit key (32 CSPRNG bytes, 0600), the Ed25519
+ * signing key (0600) and its public key (PEM, 0644) are missing, at the
+ * paths cfg names; never over an existing file. */
+int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
+			       size_t errlen);
 /* Reads the 32-byte at-rest key, refusing group/other access. */
 int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 			      size_t errlen);

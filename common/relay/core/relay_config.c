@@ -41,6 +41,10 @@ static const struct int_key int_keys[] = {
 	IK(stream_buffer_bytes, 4096, 67108864, 262144),
 	IK(max_sessions, 1, 10000000, 10000),
 	IK(log_level, 0, 3, 2),
+	IK(audit_checkpoint_s, 1, 3600, 60),
+	IK(refusal_window_s, 1, 3600, 60),
+	IK(unauth_rate_per_min, 1, 1000000, 60),
+	IK(unauth_burst, 1, 1000000, 60),
 };
 
 /* String keys (paths resolve against the state dir when relative). */
@@ -62,6 +66,9 @@ static const struct str_key str_keys[] = {
 	SK(key_file, "key.pem", true),
 	SK(db_file, "lifeline.db", true),
 	SK(at_rest_key_file, "at-rest.key", true),
+	SK(audit_key_file, "audit.key", true),
+	SK(audit_sign_key_file, "audit-sign.key", true),
+	SK(audit_sign_pub_file, "audit-sign.pub", true),
 };
 
 static char *cfg_path_new(const char *dir, const char *file)
