@@ -81,6 +81,10 @@ static const struct {
 					 "Connected to %TECHNICIAN% of "
 					 "%TECHNICIAN_ORG%",
 					 P_BRAND | P_WHO, P_WHO, 200 },
+	[LL_BRAND_AGENT_ABOUT] = { "agent_about",
+				   "Help the people of %ORG% on their "
+				   "screens, with their permission.",
+				   P_BRAND, 0, 300 },
 };
 
 /* [capabilities]: the protocol's names (plus clipboard, #13) and the

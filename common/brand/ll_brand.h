@@ -43,6 +43,7 @@ enum ll_brand_text {
 	LL_BRAND_CONSENT_INTRO,     /* "%TECHNICIAN% of ... asks to:" */
 	LL_BRAND_CONSENT_WARNING,   /* "Only allow this if ..." */
 	LL_BRAND_SESSION_BAR_INTRO, /* "Connected to %TECHNICIAN% ..." */
+	LL_BRAND_AGENT_ABOUT,       /* the agent's About window */
 	LL_BRAND_N_TEXTS
 };
 
