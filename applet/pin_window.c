@@ -126,7 +126,7 @@ static char *footer_markup(const struct ll_brand *b)
 {
 	GString *s;
 	const char *shown;
-	char *m;
+	char *m, **parts, *phone;
 
 	if (b->support_url == NULL && b->support_phone == NULL)
 		return NULL;
@@ -140,7 +140,12 @@ static char *footer_markup(const struct ll_brand *b)
 		g_free(m);
 	}
 	if (b->support_phone != NULL) {
-		m = g_markup_escape_text(b->support_phone, -1);
+		/* On one line, as ll_brand_format() keeps it. */
+		parts = g_strsplit(b->support_phone, " ", -1);
+		phone = g_strjoinv("\u00a0", parts);
+		g_strfreev(parts);
+		m = g_markup_escape_text(phone, -1);
+		g_free(phone);
 		g_string_append_printf(s, "%s%s",
 				       b->support_url != NULL ? " \u00b7 "
 							      : "",

@@ -750,14 +750,23 @@ static const char *value_of(const struct fmt *f, unsigned bit)
 static void put(const char *s, size_t n, unsigned bit, void *user)
 {
 	struct fmt *f = user;
-	char *esc;
+	char *esc, **parts, *phone = NULL;
 
 	if (bit != 0) {
 		s = value_of(f, bit);
 		n = strlen(s);
 	}
+	/* A phone number is never broken over two lines. */
+	if (bit == P_SUPPORT_PHONE) {
+		parts = g_strsplit(s, " ", -1);
+		phone = g_strjoinv("\u00a0", parts);
+		g_strfreev(parts);
+		s = phone;
+		n = strlen(s);
+	}
 	if (!f->markup) {
 		g_string_append_len(f->out, s, (gssize)n);
+		g_free(phone);
 		return;
 	}
 	esc = g_markup_escape_text(s, (gssize)n);
@@ -767,6 +776,7 @@ static void put(const char *s, size_t n, unsigned bit, void *user)
 	else
 		g_string_append(f->out, esc);
 	g_free(esc);
+	g_free(phone);
 }
 
 char *ll_brand_format(const struct ll_brand *b, enum ll_brand_text t,

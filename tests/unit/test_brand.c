@@ -189,8 +189,9 @@ static void test_format(void)
 	s = ll_brand_format(b, LL_BRAND_CONSENT_INTRO, NULL, false);
 	g_assert_cmpstr(s, ==, "(unknown) ((unknown)) of <Org> asks, 100%:");
 	g_free(s);
+	/* A phone number keeps together: no-break spaces. */
 	s = ll_brand_format(b, LL_BRAND_PIN_NOTE, NULL, true);
-	g_assert_cmpstr(s, ==, "Call 0800 1 about P&amp;Q");
+	g_assert_cmpstr(s, ==, "Call 0800\u00a01 about P&amp;Q");
 	g_free(s);
 	s = ll_brand_format(b, LL_BRAND_N_TEXTS, NULL, false);
 	g_assert_cmpstr(s, ==, "");
