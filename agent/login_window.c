@@ -10,6 +10,7 @@
 #include "gui.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_ui.h"
 
 struct login_form {
 	struct ll_gui *g;
@@ -233,6 +234,7 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 	box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	f->spinner = gtk_spinner_new();
 	f->button = gtk_button_new_with_mnemonic("_Log in");
+	ll_ui_add_class(f->button, "ll-accent");
 	gtk_widget_set_can_default(f->button, TRUE);
 	gtk_box_pack_end(GTK_BOX(box), f->button, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(box), f->spinner, FALSE, FALSE, 0);
