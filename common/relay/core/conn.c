@@ -538,6 +538,16 @@ static void conn_handle_request(struct ll_conn *c,
 			    "only /api/v1/stream can be upgraded", true, NULL);
 		return;
 	}
+	if (strcmp(path, "/metrics") == 0 &&
+	    !ll_core_metrics_allowed(&c->core->metrics_access, c->peer, req)) {
+		/* 403 rather than 404: the endpoint is documented anyway,
+		 * and an operator's scraper should say what is wrong. */
+		conn_refuse(c, req, LL_API_FORBIDDEN,
+			    "metrics are served to allowed addresses or with "
+			    "the metrics token",
+			    close_after, NULL);
+		return;
+	}
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
 		if (!get) {
 			ll_api_error(&resp, LL_API_METHOD_NOT_ALLOWED,

@@ -2,8 +2,8 @@
 /*
  * lifeline-relay, built as two libraries and a program:
  *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
- *    relay_config.c, ratelimit.c, checkpoint.c; this header,
- *    ll_ratelimit.h and ll_checkpoint.h):
+ *    relay_config.c, ratelimit.c, checkpoint.c, cidr.c; this header,
+ *    ll_ratelimit.h, ll_checkpoint.h and ll_cidr.h):
  *    libevent loop, TLS, HTTP framing, limits and timeouts, stream
  *    pairing and blind forwarding, /healthz and /metrics, signals, the
  *    configuration and the state on disk;
@@ -66,6 +66,11 @@ struct ll_relay_config {
 	int64_t refusal_window_s;    /* default 60 */
 	int64_t unauth_rate_per_min; /* anonymous 401/404 per address, 60 */
 	int64_t unauth_burst;        /* default 60 */
+
+	/* Who may read /metrics: CIDRs (loopback; "" for none), and the
+	 * file of the bearer token that reads it from anywhere (or NULL). */
+	char *metrics_allow;
+	char *metrics_token_file;
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
@@ -240,6 +245,13 @@ int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
 /* Reads the 32-byte at-rest key, refusing group/other access. */
 int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 			      size_t errlen);
+/* The metrics token: one line (LL_METRICS_TOKEN_MIN..MAX bytes of
+ * b64token, one line end allowed) of a file only its owner may read.
+ * Gives its SHA-256, never the token. */
+#define LL_METRICS_TOKEN_MIN 16
+#define LL_METRICS_TOKEN_MAX 256
+int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
+				char *errbuf, size_t errlen);
 
 /* ---- admin command helpers (state.c) ---- */
 /* Prints "lifeline-relay: MESSAGE" as one line on stderr. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ll_cidr.h"
 #include "ll_config.h"
 #include "ll_util.h"
 #include "ll_relay.h"
@@ -51,24 +52,28 @@ static const struct int_key int_keys[] = {
 struct str_key {
 	const char *name;
 	size_t offset;
-	const char *def; /* file name in the state dir, or a value */
+	const char *def; /* file name in the state dir, a value, or NULL */
 	bool is_path;
+	bool empty_ok; /* "key =" means an empty value, not a mistake */
 };
 
-#define SK(field, d, p)                                                       \
+#define SK(field, d, p, e)                                                    \
 	{                                                                     \
-#field, offsetof(struct ll_relay_config, field), d, p         \
+#field, offsetof(struct ll_relay_config, field), d, p, e      \
 	}
 
 static const struct str_key str_keys[] = {
-	SK(listen, "0.0.0.0:8443", false),
-	SK(cert_file, "cert.pem", true),
-	SK(key_file, "key.pem", true),
-	SK(db_file, "lifeline.db", true),
-	SK(at_rest_key_file, "at-rest.key", true),
-	SK(audit_key_file, "audit.key", true),
-	SK(audit_sign_key_file, "audit-sign.key", true),
-	SK(audit_sign_pub_file, "audit-sign.pub", true),
+	SK(listen, "0.0.0.0:8443", false, false),
+	SK(cert_file, "cert.pem", true, false),
+	SK(key_file, "key.pem", true, false),
+	SK(db_file, "lifeline.db", true, false),
+	SK(at_rest_key_file, "at-rest.key", true, false),
+	SK(audit_key_file, "audit.key", true, false),
+	SK(audit_sign_key_file, "audit-sign.key", true, false),
+	SK(audit_sign_pub_file, "audit-sign.pub", true, false),
+	/* Empty: no address may read /metrics, only the token holder. */
+	SK(metrics_allow, "127.0.0.0/8,::1/128", false, true),
+	SK(metrics_token_file, NULL, true, false),
 };
 
 static char *cfg_path_new(const char *dir, const char *file)
@@ -127,7 +132,9 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 	struct ll_relay_config c;
 	struct ll_config *file = NULL;
 	char *conf_path = NULL;
+	struct ll_cidr_list *allow = NULL;
 	struct stat sb;
+	char msg[160] = "";
 	size_t i, k = 0;
 	int r;
 
@@ -180,7 +187,7 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		const char *v = file ? ll_config_get(file, GROUP, sk->name)
 				     : NULL;
 
-		if (v != NULL && v[0] == '\0') {
+		if (v != NULL && v[0] == '\0' && !sk->empty_ok) {
 			snprintf(errbuf, errlen, "%s: %s must not be empty",
 				 conf_path, sk->name);
 			r = LL_ERR_CONFIG;
@@ -188,6 +195,8 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		}
 		if (v == NULL)
 			v = sk->def;
+		if (v == NULL)
+			continue; /* unset */
 		*dst = sk->is_path ? cfg_path_new(state_dir, v) : strdup(v);
 		if (*dst == NULL) {
 			r = LL_ERR_NOMEM;
@@ -201,6 +210,13 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
+	if ((r = ll_cidr_list_parse(c.metrics_allow, &allow, msg,
+				    sizeof(msg))) != LL_OK) {
+		snprintf(errbuf, errlen, "%s: metrics_allow: %s", conf_path,
+			 msg);
+		goto out;
+	}
+	ll_cidr_list_free(allow);
 	*cfg = c;
 	memset(&c, 0, sizeof(c));
 	r = LL_OK;

@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "ll_cidr.h"
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "ll_relay.h"
@@ -339,6 +340,19 @@ static void core_limits_from_cfg(struct ll_core *core)
 	ll_log_set_level((enum ll_log_level)CLAMP(cfg->log_level, 0, 3));
 }
 
+/* Says who may read /metrics (never the token). */
+static void core_log_metrics_access(struct ll_core *core)
+{
+	const struct ll_relay_config *cfg = &core->relay->cfg;
+	const struct ll_core_metrics_access *a = &core->metrics_access;
+
+	ll_info("metrics: served to %s%s%s",
+		ll_cidr_list_len(a->allow) > 0 ? cfg->metrics_allow
+					       : "no address",
+		a->has_token ? " and with the token of " : "",
+		a->has_token ? cfg->metrics_token_file : "");
+}
+
 static void core_stop(struct ll_core *core)
 {
 	if (core->stopping)
@@ -382,6 +396,11 @@ static void core_reload(struct ll_core *core)
 		ll_error("reload: %s; keeping the previous configuration",
 			 errbuf[0] ? errbuf : "configuration not loaded");
 		ll_relay_config_clear(&ncfg);
+	} else if (ll_core_metrics_access_load(&ncfg, &core->metrics_access,
+					       errbuf, sizeof(errbuf)) != 0) {
+		ll_error("reload: %s; keeping the previous configuration",
+			 errbuf);
+		ll_relay_config_clear(&ncfg);
 	} else {
 		if (core->listen_override == NULL && ncfg.listen != NULL &&
 		    core->listen_now != NULL &&
@@ -392,6 +411,7 @@ static void core_reload(struct ll_core *core)
 		ll_relay_config_clear(&relay->cfg);
 		relay->cfg = ncfg;
 		core_limits_from_cfg(core);
+		core_log_metrics_access(core);
 	}
 	g_free(state_dir);
 
@@ -483,6 +503,7 @@ static void core_free(struct ll_core *core)
 		g_hash_table_destroy(core->pairs);
 	if (core->unauth != NULL)
 		g_hash_table_destroy(core->unauth);
+	ll_core_metrics_access_clear(&core->metrics_access);
 	g_free(core->listen_now);
 	/* Runs libevent's pending finalizers: the last SSL_free()s. */
 	if (core->own_base && core->base != NULL) {
@@ -496,6 +517,7 @@ static void core_free(struct ll_core *core)
 int ll_core_run(struct ll_relay *relay, const char *listen_override)
 {
 	struct timeval one_second = { 1, 0 };
+	char errbuf[512];
 	struct ll_core *core;
 	const char *spec;
 	int r;
@@ -522,6 +544,15 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 	core->unauth = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     NULL);
 	core_limits_from_cfg(core);
+	errbuf[0] = '\0';
+	if ((r = ll_core_metrics_access_load(&relay->cfg,
+					     &core->metrics_access, errbuf,
+					     sizeof(errbuf))) != 0) {
+		fprintf(stderr, "lifeline-relay: %s\n",
+			errbuf[0] ? errbuf : ll_strerror(r));
+		goto out;
+	}
+	core_log_metrics_access(core);
 
 	core->ev_term = evsignal_new(core->base, SIGTERM, core_signal_cb,
 				     core);

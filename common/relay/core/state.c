@@ -124,17 +124,20 @@ out:
 	return r;
 }
 
-/* Reads a 32-byte key file, refusing group/other access; what names it
- * in errors ("at-rest key"). */
-static int read_key_file(const char *path, const char *what, uint8_t key[32],
-			 char *errbuf, size_t errlen)
+/*
+ * Reads a file only its owner may read (what names it in messages: "at-rest
+ * key"): at most cap bytes into buf, their count in *got.  Pass one byte
+ * more than the content may have, so that a longer file is seen.
+ */
+static int read_private_file(const char *path, const char *what, uint8_t *buf,
+			     size_t cap, size_t *got, char *errbuf,
+			     size_t errlen)
 {
-	uint8_t buf[33];
 	struct stat sb;
 	ssize_t n;
-	size_t got = 0;
 	int fd, r;
 
+	*got = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		snprintf(errbuf, errlen, "cannot open %s %s: %s", what, path,
@@ -161,9 +164,8 @@ static int read_key_file(const char *path, const char *what, uint8_t key[32],
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
-	/* Read one byte more than needed so a longer file is caught. */
-	while (got < sizeof(buf)) {
-		n = read(fd, buf + got, sizeof(buf) - got);
+	while (*got < cap) {
+		n = read(fd, buf + *got, cap - *got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -174,8 +176,27 @@ static int read_key_file(const char *path, const char *what, uint8_t key[32],
 		}
 		if (n == 0)
 			break;
-		got += (size_t)n;
+		*got += (size_t)n;
 	}
+	r = LL_OK;
+out:
+	close(fd);
+	return r;
+}
+
+/* Reads a 32-byte key file, refusing group/other access; what names it
+ * in errors ("at-rest key"). */
+static int read_key_file(const char *path, const char *what, uint8_t key[32],
+			 char *errbuf, size_t errlen)
+{
+	uint8_t buf[33];
+	size_t got = 0;
+	int r;
+
+	r = read_private_file(path, what, buf, sizeof(buf), &got, errbuf,
+			      errlen);
+	if (r != LL_OK)
+		goto out;
 	if (got != 32) {
 		snprintf(errbuf, errlen,
 			 "%s %s has the wrong size (%s 32 bytes)", what, path,
@@ -187,7 +208,6 @@ static int read_key_file(const char *path, const char *what, uint8_t key[32],
 	r = LL_OK;
 out:
 	ll_wipe(buf, sizeof(buf));
-	close(fd);
 	return r;
 }
 
@@ -195,6 +215,49 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 			      size_t errlen)
 {
 	return read_key_file(path, "at-rest key", key, errbuf, errlen);
+}
+
+int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
+				char *errbuf, size_t errlen)
+{
+	/* The token, one line end, and one byte to see a longer file. */
+	uint8_t buf[LL_METRICS_TOKEN_MAX + 3];
+	size_t got = 0, i;
+	int r;
+
+	r = read_private_file(path, "metrics token file", buf, sizeof(buf),
+			      &got, errbuf, errlen);
+	if (r != LL_OK)
+		goto out;
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	if (got > 0 && buf[got - 1] == '\r')
+		got--;
+	/* What a client can send as a bearer token (RFC 6750 b64token:
+	 * '=' only at the end). */
+	for (i = 0; i < got; i++) {
+		if (!(buf[i] >= 'a' && buf[i] <= 'z') &&
+		    !(buf[i] >= 'A' && buf[i] <= 'Z') &&
+		    !(buf[i] >= '0' && buf[i] <= '9') &&
+		    (buf[i] == '\0' || strchr("-._~+/", buf[i]) == NULL))
+			break;
+	}
+	while (i > 0 && i < got && buf[i] == '=')
+		i++;
+	if (i < got || got < LL_METRICS_TOKEN_MIN ||
+	    got > LL_METRICS_TOKEN_MAX) {
+		snprintf(errbuf, errlen,
+			 "metrics token file %s must hold one line of %d to "
+			 "%d characters A-Z a-z 0-9 - . _ ~ + / (then = "
+			 "only)",
+			 path, LL_METRICS_TOKEN_MIN, LL_METRICS_TOKEN_MAX);
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	r = ll_sha256(buf, got, hash);
+out:
+	ll_wipe(buf, sizeof(buf));
+	return r;
 }
 
 /* Creates path with data (O_EXCL: never over an existing file). */

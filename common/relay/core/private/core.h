@@ -28,6 +28,7 @@
 
 struct bufferevent;
 struct evconnlistener;
+struct ll_cidr_list;
 struct event;
 struct ll_pair;
 
@@ -37,6 +38,13 @@ struct ll_pair;
 #define LL_CORE_HTTP_OUT_MAX (256 * 1024)
 /* URL cap; the other HTTP limits come from the config. */
 #define LL_CORE_MAX_URL 2048
+
+/* Who may read /metrics (metrics.c), from the configuration. */
+struct ll_core_metrics_access {
+	struct ll_cidr_list *allow; /* metrics_allow */
+	uint8_t token_sha[32];      /* SHA-256 of the metrics token */
+	bool has_token;             /* metrics_token_file is set */
+};
 
 struct ll_core {
 	struct ll_relay *relay;
@@ -48,6 +56,7 @@ struct ll_core {
 	GHashTable *pairs;     /* session id (in pair) -> ll_pair */
 	struct ll_conn *conns; /* every open connection */
 	struct ll_http_limits limits;
+	struct ll_core_metrics_access metrics_access;
 	const char *listen_override; /* --listen, or NULL for cfg.listen */
 	char *listen_now;            /* what we bound (to warn on reload) */
 	bool stopping;
@@ -118,5 +127,15 @@ void ll_pair_end_all(struct ll_core *core, const char *reason);
 /* ---- metrics.c ---- */
 /* Prometheus text for /metrics (malloc'd), or NULL on no memory. */
 char *ll_core_metrics_text(const struct ll_relay *relay);
+/* Reads metrics_allow and the token file of cfg, and on success replaces
+ * *out with them; on failure *out is untouched and errbuf says why. */
+int ll_core_metrics_access_load(const struct ll_relay_config *cfg,
+				struct ll_core_metrics_access *out,
+				char *errbuf, size_t errlen);
+void ll_core_metrics_access_clear(struct ll_core_metrics_access *a);
+/* May this request from peer (textual address) read /metrics? */
+bool ll_core_metrics_allowed(const struct ll_core_metrics_access *a,
+			     const char *peer,
+			     const struct ll_http_request *req);
 
 #endif
