@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -100,6 +101,21 @@ static void child_setup(gpointer data)
 {
 	/* An aborted test must not leave a relay behind. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* The relay's own: as child_setup, and the descriptor limit asked for
+ * (after fork, before exec: setrlimit only). */
+static void relay_child_setup(gpointer data)
+{
+	const struct lh_relay *r = data;
+	struct rlimit rl;
+
+	child_setup(NULL);
+	if (r->nofile > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)r->nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(127);
+	}
 }
 
 static int wait_status(GPid pid, int timeout_ms, bool *timed_out)
@@ -512,9 +528,9 @@ void lh_relay_start(struct lh_relay *r)
 	in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	g_assert_cmpint(log_fd, >=, 0);
 	if (!g_spawn_async_with_fds(NULL, argv, NULL,
-				    G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-				    NULL, &r->pid, in_fd, log_fd, log_fd,
-				    &error))
+				    G_SPAWN_DO_NOT_REAP_CHILD,
+				    relay_child_setup, r, &r->pid, in_fd,
+				    log_fd, log_fd, &error))
 		g_error("spawn relay: %s", error->message);
 	close(log_fd);
 	close(in_fd);

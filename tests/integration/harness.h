@@ -60,6 +60,9 @@ struct lh_relay {
 	uint16_t port;
 	int n_starts;
 	int n_cmds;
+	/* RLIMIT_NOFILE, soft and hard, the next lh_relay_start gives the
+	 * relay (as `ulimit -n` would); 0 leaves the test's own. */
+	int64_t nofile;
 	struct ll_tls_ctx *ctx;
 };
 

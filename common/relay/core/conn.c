@@ -681,6 +681,7 @@ static void conn_handshake_done(struct ll_conn *c)
 		ll_conn_close(c, NULL);
 		return;
 	}
+	ll_core_unauth_touch(c->core, c);
 	/* The first request's head is due head_timeout_ms after accept. */
 	c->req_started = true;
 	conn_arm_deadline(c, relay->cfg.head_timeout_ms, c->accept_ms);
@@ -695,6 +696,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	ll_conn_ref(c);
 	switch ((enum ll_conn_state)c->state) {
 	case LL_CONN_HTTP:
+		/* The client is busy: not the one to evict. */
+		ll_core_unauth_touch(c->core, c);
 		conn_http_process(c);
 		break;
 	case LL_CONN_WAITING:

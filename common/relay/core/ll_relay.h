@@ -46,7 +46,8 @@ struct ll_relay_config {
 	int64_t handshake_timeout_ms; /* TLS handshake, default 10000 */
 	int64_t head_timeout_ms;      /* request head after connect, 10000 */
 	int64_t idle_timeout_ms;      /* keep-alive idle, default 60000 */
-	int64_t max_unauth_per_ip;  /* connections not yet authenticated, 64 */
+	int64_t max_unauth_per_ip;  /* connections not yet authenticated, 16 */
+	int64_t max_unauth;         /* relay-wide; 0: from the fd limit */
 	int64_t max_head_bytes;     /* default 8192 */
 	int64_t max_headers;        /* default 64 */
 	int64_t max_body_bytes;     /* default 65536 */
@@ -83,6 +84,8 @@ struct ll_relay_metrics {
 	uint64_t streams_waiting; /* upgraded, peer not yet here */
 	uint64_t bytes_forwarded; /* both directions */
 	uint64_t connections_open;
+	uint64_t connections_unauth;  /* not yet upgraded to a stream */
+	uint64_t connections_evicted; /* closed to make room for new ones */
 	uint64_t requests_total;
 	/* refusals by API error code (index: enum ll_api_code) */
 	uint64_t refusals[32];

@@ -115,6 +115,12 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	       "Stream bytes forwarded, both directions.", m->bytes_forwarded);
 	metric(s, "lifeline_connections_open", "gauge",
 	       "Client connections open now.", m->connections_open);
+	metric(s, "lifeline_connections_unauthenticated", "gauge",
+	       "Client connections not yet upgraded to a stream.",
+	       m->connections_unauth);
+	metric(s, "lifeline_connections_evicted_total", "counter",
+	       "Unauthenticated connections closed to make room for new ones.",
+	       m->connections_evicted);
 	metric(s, "lifeline_requests_total", "counter",
 	       "HTTP requests received.", m->requests_total);
 

@@ -31,7 +31,9 @@ static const struct int_key int_keys[] = {
 	IK(handshake_timeout_ms, 100, 600000, 10000),
 	IK(head_timeout_ms, 100, 600000, 10000),
 	IK(idle_timeout_ms, 100, 3600000, 60000),
-	IK(max_unauth_per_ip, 1, 1000000, 64),
+	IK(max_unauth_per_ip, 1, 1000000, 16),
+	/* 0: from the descriptor limit (server.c, core_slots_from_cfg). */
+	IK(max_unauth, 0, 1000000, 0),
 	IK(max_head_bytes, 1024, 1048576, 8192),
 	IK(max_headers, 8, 1000, 64),
 	IK(max_body_bytes, 1024, 16777216, 65536),
