@@ -286,6 +286,23 @@ static int usage(const char *message)
 	return LL_APPLET_EXIT_USAGE;
 }
 
+/*
+ * /proc/PID/cmdline shows the bytes of argv to every local user for as
+ * long as we run: once GOption has copied the PIN, overwrite it there.
+ * args are argv's pointers from before the parse (which reorders argv).
+ */
+static void wipe_pin_args(char **args, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(args[i], "--pin") == 0 && i + 1 < n)
+			ll_wipe(args[i + 1], strlen(args[i + 1]));
+		else if (strncmp(args[i], "--pin=", 6) == 0)
+			ll_wipe(args[i] + 6, strlen(args[i] + 6));
+	}
+}
+
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 {
@@ -308,8 +325,11 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	GOptionContext *ctx;
+	char **args = g_new(char *, (gsize)*argc + 1);
+	int nargs = *argc;
 	int r = -1;
 
+	memcpy(args, *argv, sizeof(char *) * (size_t)nargs);
 	ctx = g_option_context_new(NULL);
 	g_option_context_set_summary(
 		ctx, "Let a technician see and, if you allow it, control this "
@@ -346,6 +366,9 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		goto out;
 	}
 out:
+	/* Read: a->pin holds GOption's copy (wiped once used). */
+	wipe_pin_args(args, nargs);
+	g_free(args);
 	g_clear_error(&err);
 	g_free(channel);
 	g_strfreev(rest);
