@@ -13,6 +13,7 @@
 #include "ll_build.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_ui.h"
 #include "ll_util.h"
 
 struct ll_gui_conn *ll_gui_conn_copy(const struct ll_gui_conn *c)
@@ -80,6 +81,15 @@ static void on_activate(GtkApplication *app, gpointer data)
 	struct ll_gui *g = data;
 
 	if (g->window == NULL) {
+		/*
+		 * WM_CLASS "lifeline-agent", "lifeline-agent" (docs/API.md
+		 * section 8): set once GDK is up, which replaces an earlier
+		 * value with its capitalised default, and before the first
+		 * window.
+		 */
+		gdk_set_program_class("lifeline-agent");
+		/* The brand's look and icon, before the first window. */
+		ll_ui_init();
 		g->window = ll_main_window_new(g);
 		gtk_application_add_window(app, g->window);
 	}
@@ -118,9 +128,8 @@ int ll_agent_gui_main(int argc, char **argv)
 		g.conn.url = g_strdup(g.profile->relay);
 	if (g.conn.ca_file == NULL)
 		g.conn.ca_file = g_strdup(g.profile->ca_file);
-	/* WM_CLASS lifeline-agent (docs/API.md section 8) */
+	/* WM_CLASS: the name here, the class in on_activate. */
 	g_set_prgname("lifeline-agent");
-	gdk_set_program_class("lifeline-agent");
 	g.app = gtk_application_new("org.lifeline.Agent",
 				    G_APPLICATION_NON_UNIQUE);
 	g_signal_connect(g.app, "activate", G_CALLBACK(on_activate), &g);

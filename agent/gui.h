@@ -37,6 +37,7 @@ struct ll_gui {
 	GtkListStore *sessions;
 	GtkWidget *status;
 	GtkWidget *who;
+	GtkWidget *new_pin;
 };
 
 /* app.c */

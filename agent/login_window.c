@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "gui.h"
-#include "ll_build.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_ui.h"
 
 struct login_form {
 	struct ll_gui *g;
@@ -308,15 +308,19 @@ static void password_dialog_run(struct login_form *f, struct login_job *j)
 {
 	struct pw_dialog *d = g_new0(struct pw_dialog, 1);
 	GtkWidget *area, *grid, *intro;
+	char *title;
 
 	ll_info("login: a one-time password; asking for a new one");
 	d->f = f;
 	d->login = j;
+	title = g_strdup_printf("%s Agent \u2013 Choose a new password",
+				ll_ui_brand()->product);
 	d->dialog = gtk_dialog_new_with_buttons(
-		LL_PRODUCT " Agent – Choose a new password", f->g->window,
+		title, f->g->window,
 		GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, "_Cancel",
 		GTK_RESPONSE_CANCEL, "_Change password", GTK_RESPONSE_OK,
 		NULL);
+	g_free(title);
 	gtk_dialog_set_default_response(GTK_DIALOG(d->dialog),
 					GTK_RESPONSE_OK);
 	area = gtk_dialog_get_content_area(GTK_DIALOG(d->dialog));
@@ -457,6 +461,7 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 	box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	f->spinner = gtk_spinner_new();
 	f->button = gtk_button_new_with_mnemonic("_Log in");
+	ll_ui_add_class(f->button, "ll-accent");
 	gtk_widget_set_can_default(f->button, TRUE);
 	gtk_box_pack_end(GTK_BOX(box), f->button, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(box), f->spinner, FALSE, FALSE, 0);

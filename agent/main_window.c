@@ -9,6 +9,7 @@
 #include "gui.h"
 #include "ll_build.h"
 #include "ll_err.h"
+#include "ll_ui.h"
 #include "ll_util.h"
 
 enum { COL_ID, COL_STATE, COL_CREATED, COL_EXPIRES, N_COLS };
@@ -129,6 +130,8 @@ void ll_main_window_show_sessions(struct ll_gui *g)
 	gtk_label_set_text(GTK_LABEL(g->who), who);
 	g_free(who);
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->sessions_view);
+	/* Not Log out, where the focus would land by itself. */
+	gtk_widget_grab_focus(g->new_pin);
 }
 
 void ll_main_window_show_login(struct ll_gui *g)
@@ -192,8 +195,9 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	gtk_widget_set_halign(g->who, GTK_ALIGN_START);
 	gtk_box_pack_start(GTK_BOX(bar), g->who, TRUE, TRUE, 0);
 	b = gtk_button_new_with_mnemonic("_New PIN");
-	gtk_style_context_add_class(gtk_widget_get_style_context(b),
-				    "suggested-action");
+	/* The main action, in the brand's colour. */
+	ll_ui_add_class(b, "ll-accent");
+	g->new_pin = b;
 	g_signal_connect(b, "clicked", G_CALLBACK(on_new_pin), g);
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	b = gtk_button_new_with_mnemonic("_Refresh");
@@ -221,24 +225,71 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	return box;
 }
 
+/* The brand's About window: who made this build, and what it is. */
+static void on_about(GtkWidget *w, gpointer data)
+{
+	const struct ll_brand *b = ll_ui_brand();
+	struct ll_gui *g = data;
+	GdkPixbuf *logo;
+	char *name, *about, *comments;
+
+	name = g_strdup_printf("%s Agent", b->product);
+	about = ll_brand_format(b, LL_BRAND_AGENT_ABOUT, NULL, false);
+	/* A branded build still says what it is made of (GPL). */
+	comments = g_strdup_printf("%s\n\nMade with Lifeline %s.", about,
+				   LL_VERSION);
+	logo = gdk_pixbuf_new_from_resource_at_scale(
+		"/org/lifeline/brand/logo.png", -1, 96, TRUE, NULL);
+	gtk_show_about_dialog(g->window, "program-name", name, "version",
+			      LL_VERSION, "comments", comments, "logo", logo,
+			      "license-type", GTK_LICENSE_GPL_2_0, "website",
+			      b->support_url, "website-label",
+			      b->support_url != NULL ? "Help desk" : NULL,
+			      NULL);
+	g_clear_object(&logo);
+	g_free(comments);
+	g_free(about);
+	g_free(name);
+}
+
+/* The status line, and About at the other end. */
+static GtkWidget *status_row(struct ll_gui *g)
+{
+	GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	GtkWidget *about = gtk_button_new_with_mnemonic("A_bout");
+
+	gtk_container_set_border_width(GTK_CONTAINER(row), 6);
+	g->status = gtk_label_new("");
+	gtk_widget_set_halign(g->status, GTK_ALIGN_START);
+	gtk_widget_set_margin_start(g->status, 6);
+	gtk_box_pack_start(GTK_BOX(row), g->status, TRUE, TRUE, 0);
+	gtk_button_set_relief(GTK_BUTTON(about), GTK_RELIEF_NONE);
+	g_signal_connect(about, "clicked", G_CALLBACK(on_about), g);
+	gtk_box_pack_end(GTK_BOX(row), about, FALSE, FALSE, 0);
+	return row;
+}
+
 GtkWindow *ll_main_window_new(struct ll_gui *g)
 {
+	const struct ll_brand *b = ll_ui_brand();
 	GtkWidget *win = gtk_application_window_new(g->app);
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	GtkWidget *header = ll_brand_header_new(FALSE);
+	char *title = g_strdup_printf("%s Agent", b->product);
 
-	gtk_window_set_title(GTK_WINDOW(win), LL_PRODUCT " Agent");
+	/* "PRODUCT Agent" (docs/API.md section 8). */
+	gtk_window_set_title(GTK_WINDOW(win), title);
+	ll_brand_header_set_tagline(LL_BRAND_HEADER(header), title);
+	g_free(title);
 	gtk_window_set_default_size(GTK_WINDOW(win), 720, 480);
+	gtk_box_pack_start(GTK_BOX(box), header, FALSE, FALSE, 0);
 	g->stack = gtk_stack_new();
 	g->login_view = ll_login_view_new(g);
 	g->sessions_view = sessions_view(g);
 	gtk_stack_add_named(GTK_STACK(g->stack), g->login_view, "login");
 	gtk_stack_add_named(GTK_STACK(g->stack), g->sessions_view, "sessions");
 	gtk_box_pack_start(GTK_BOX(box), g->stack, TRUE, TRUE, 0);
-	g->status = gtk_label_new("");
-	gtk_widget_set_halign(g->status, GTK_ALIGN_START);
-	gtk_widget_set_margin_start(g->status, 12);
-	gtk_widget_set_margin_bottom(g->status, 6);
-	gtk_box_pack_start(GTK_BOX(box), g->status, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), status_row(g), FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(win), box);
 	gtk_widget_show_all(win);
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);

@@ -25,11 +25,11 @@
 #include <gtk-vnc.h>
 
 #include "gui.h"
-#include "ll_build.h"
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_stream.h"
 #include "ll_text.h"
+#include "ll_ui.h"
 
 struct viewer {
 	struct ll_gui *g;
@@ -301,8 +301,8 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 		return;
 	}
 	v->win = gtk_application_window_new(g->app);
-	title = g_strdup_printf(LL_PRODUCT " Agent – Session %.8s",
-				pin->session_id);
+	title = g_strdup_printf("%s Agent \u2013 Session %.8s",
+				ll_ui_brand()->product, pin->session_id);
 	gtk_window_set_title(GTK_WINDOW(v->win), title);
 	g_free(title);
 	gtk_window_set_default_size(GTK_WINDOW(v->win), 1024, 700);

@@ -9,9 +9,9 @@
 #include <glib-unix.h>
 #include <gtk/gtk.h>
 
-#include "ll_build.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
+#include "ll_ui.h"
 #include "ll_util.h"
 #include "applet.h"
 
@@ -44,22 +44,12 @@ struct ll_applet {
 
 /* ---- plain words ---- */
 
+/* The brand's words (branding.ini [capabilities], docs/API.md section 13). */
 const char *ll_applet_cap_words(uint32_t cap)
 {
-	switch (cap) {
-	case LL_CAP_VIEW:
-		return "See your screen";
-	case LL_CAP_CONTROL:
-		return "Control your mouse and keyboard";
-	case LL_CAP_FILES:
-		return "Send and receive files";
-	case LL_CAP_CHAT:
-		return "Chat with you";
-	case LL_CAP_SYSINFO:
-		return "Read information about this computer";
-	default:
-		return "Something this applet does not know";
-	}
+	const char *w = ll_brand_cap_words(ll_ui_brand(), ll_cap_name(cap));
+
+	return w != NULL ? w : "Something this applet does not know";
 }
 
 char *ll_applet_caps_sentence(uint32_t caps, const char *none)
@@ -82,7 +72,7 @@ char *ll_applet_caps_sentence(uint32_t caps, const char *none)
 char *ll_applet_title(const char *what)
 {
 	/* U+2013 EN DASH between product and window, as docs/API.md section 8 names it. */
-	return g_strdup_printf("%s \u2013 %s", LL_PRODUCT, what);
+	return g_strdup_printf("%s \u2013 %s", ll_ui_brand()->product, what);
 }
 
 struct ll_input_gate *ll_applet_gate(struct ll_applet *a)
@@ -159,7 +149,11 @@ void ll_applet_track_window(struct ll_applet *a, GtkWindow *w)
 	GtkWidget *wid = GTK_WIDGET(w);
 
 	gtk_window_set_application(w, a->app);
-	gtk_window_set_icon_name(w, "lifeline-applet");
+	/* The installed icon when there is one; else the brand's own, which
+	 * ll_ui_init() made every window's default. */
+	if (gtk_icon_theme_has_icon(gtk_icon_theme_get_default(),
+				    "lifeline-applet"))
+		gtk_window_set_icon_name(w, "lifeline-applet");
 	g_ptr_array_add(a->windows, w);
 	g_signal_connect(w, "configure-event", G_CALLBACK(on_configure), a);
 	g_signal_connect(w, "map-event", G_CALLBACK(on_map_event), a);
@@ -241,6 +235,8 @@ static void on_activate(GtkApplication *app, gpointer data)
 	 * earlier value) and before the first window.
 	 */
 	gdk_set_program_class("lifeline-applet");
+	/* The brand's look and icon, before the first window. */
+	ll_ui_init();
 	/* Capture the display GTK opened (it honours --display). */
 	so.display = gdk_display_get_name(gdk_display_get_default());
 	/* Alive until ll_applet_quit(), whatever windows come and go. */
@@ -290,6 +286,23 @@ static int usage(const char *message)
 	return LL_APPLET_EXIT_USAGE;
 }
 
+/*
+ * /proc/PID/cmdline shows the bytes of argv to every local user for as
+ * long as we run: once GOption has copied the PIN, overwrite it there.
+ * args are argv's pointers from before the parse (which reorders argv).
+ */
+static void wipe_pin_args(char **args, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(args[i], "--pin") == 0 && i + 1 < n)
+			ll_wipe(args[i + 1], strlen(args[i + 1]));
+		else if (strncmp(args[i], "--pin=", 6) == 0)
+			ll_wipe(args[i] + 6, strlen(args[i] + 6));
+	}
+}
+
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 {
@@ -312,8 +325,11 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	GOptionContext *ctx;
+	char **args = g_new(char *, (gsize)*argc + 1);
+	int nargs = *argc;
 	int r = -1;
 
+	memcpy(args, *argv, sizeof(char *) * (size_t)nargs);
 	ctx = g_option_context_new(NULL);
 	g_option_context_set_summary(
 		ctx, "Let a technician see and, if you allow it, control this "
@@ -350,6 +366,9 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		goto out;
 	}
 out:
+	/* Read: a->pin holds GOption's copy (wiped once used). */
+	wipe_pin_args(args, nargs);
+	g_free(args);
 	g_clear_error(&err);
 	g_free(channel);
 	g_strfreev(rest);

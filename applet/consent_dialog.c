@@ -34,10 +34,55 @@
 #endif
 
 #include "ll_control.h"
+#include "ll_ui.h"
 #include "ll_util.h"
 #include "applet.h"
 
 #define KEYS 256 /* X keycodes */
+
+/* The window's layout: the template consent_dialog.ui, under the brand's
+ * header.  Everything the rules above depend on is set in
+ * ll_consent_dialog_new, not in the template. */
+#define LL_TYPE_APPLET_CONSENT_WINDOW (ll_applet_consent_window_get_type())
+G_DECLARE_FINAL_TYPE(LlAppletConsentWindow, ll_applet_consent_window, LL,
+		     APPLET_CONSENT_WINDOW, GtkWindow)
+
+struct _LlAppletConsentWindow {
+	GtkWindow parent;
+	GtkWidget *head;
+	GtkWidget *list;
+	GtkWidget *warning;
+	GtkWidget *countdown;
+	GtkWidget *not_requested;
+	GtkWidget *deny;
+	GtkWidget *allow;
+};
+
+G_DEFINE_TYPE(LlAppletConsentWindow, ll_applet_consent_window, GTK_TYPE_WINDOW)
+
+static void ll_applet_consent_window_class_init(LlAppletConsentWindowClass *k)
+{
+	GtkWidgetClass *wk = GTK_WIDGET_CLASS(k);
+
+	g_type_ensure(LL_TYPE_BRAND_HEADER);
+	gtk_widget_class_set_template_from_resource(
+		wk, "/org/lifeline/applet/consent_dialog.ui");
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, head);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, list);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
+					     warning);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
+					     countdown);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
+					     not_requested);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, deny);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, allow);
+}
+
+static void ll_applet_consent_window_init(LlAppletConsentWindow *w)
+{
+	gtk_widget_init_template(GTK_WIDGET(w));
+}
 
 struct ll_consent_dialog {
 	struct ll_applet *a;
@@ -343,16 +388,44 @@ static gboolean on_map(GtkWidget *w, GdkEvent *ev, gpointer data)
 	return FALSE;
 }
 
+/* Who asks (bold, as the relay verified it), what for, and the brand's
+ * warning. */
+static void fill(LlAppletConsentWindow *t, const char *name, const char *org,
+		 uint32_t caps)
+{
+	const struct ll_brand *b = ll_ui_brand();
+	struct ll_brand_vars v = { .technician = name, .technician_org = org };
+	GtkWidget *line;
+	char *text;
+	uint32_t bit;
+
+	text = ll_brand_format(b, LL_BRAND_CONSENT_INTRO, &v, true);
+	gtk_label_set_markup(GTK_LABEL(t->head), text);
+	g_free(text);
+	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1) {
+		if (!(caps & bit))
+			continue;
+		text = g_strdup_printf("\u2022 %s", ll_applet_cap_words(bit));
+		line = gtk_label_new(text);
+		g_free(text);
+		gtk_label_set_xalign(GTK_LABEL(line), 0);
+		gtk_widget_show(line);
+		gtk_box_pack_start(GTK_BOX(t->list), line, FALSE, FALSE, 0);
+	}
+	text = ll_brand_format(b, LL_BRAND_CONSENT_WARNING, NULL, false);
+	gtk_label_set_text(GTK_LABEL(t->warning), text);
+	g_free(text);
+}
+
 struct ll_consent_dialog *ll_consent_dialog_new(
 	struct ll_applet *a, const char *name, const char *org, uint32_t caps,
 	int timeout_s,
 	void (*on_answer)(enum ll_consent_answer ans, void *user), void *user)
 {
 	struct ll_consent_dialog *d = g_new0(struct ll_consent_dialog, 1);
-	GtkWidget *box, *head, *list, *line, *buttons, *allow, *deny, *link;
+	LlAppletConsentWindow *t;
+	GtkWidget *allow, *deny, *link;
 	char *title = ll_applet_title("Permission request");
-	char *markup;
-	uint32_t bit;
 	size_t i;
 
 	d->a = a;
@@ -360,7 +433,8 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	d->user = user;
 	d->left = timeout_s > 0 ? timeout_s : LL_APPLET_CONSENT_TIMEOUT_S;
 
-	d->win = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	t = g_object_new(LL_TYPE_APPLET_CONSENT_WINDOW, NULL);
+	d->win = GTK_WIDGET(t);
 	gtk_window_set_title(GTK_WINDOW(d->win), title);
 	g_free(title);
 	gtk_window_set_type_hint(GTK_WINDOW(d->win),
@@ -370,72 +444,24 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	gtk_window_set_position(GTK_WINDOW(d->win), GTK_WIN_POS_CENTER);
 	gtk_window_set_urgency_hint(GTK_WINDOW(d->win), TRUE);
 	ll_applet_track_window(a, GTK_WINDOW(d->win));
+	fill(t, name, org, caps);
 
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 18);
-
-	markup = g_markup_printf_escaped(
-		"<b>%s</b> of <b>%s</b> asks for permission to:",
-		name != NULL ? name : "(unknown)",
-		org != NULL ? org : "(unknown)");
-	head = gtk_label_new(NULL);
-	gtk_label_set_markup(GTK_LABEL(head), markup);
-	g_free(markup);
-	gtk_label_set_xalign(GTK_LABEL(head), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(head), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(head), 50);
-	gtk_box_pack_start(GTK_BOX(box), head, FALSE, FALSE, 0);
-
-	list = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
-	gtk_widget_set_margin_start(list, 12);
-	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1) {
-		if (!(caps & bit))
-			continue;
-		markup = g_strdup_printf("\u2022 %s",
-					 ll_applet_cap_words(bit));
-		line = gtk_label_new(markup);
-		g_free(markup);
-		gtk_label_set_xalign(GTK_LABEL(line), 0);
-		gtk_box_pack_start(GTK_BOX(list), line, FALSE, FALSE, 0);
-	}
-	gtk_box_pack_start(GTK_BOX(box), list, FALSE, FALSE, 0);
-
-	d->countdown = gtk_label_new(NULL);
-	gtk_label_set_xalign(GTK_LABEL(d->countdown), 0);
-	atk_object_set_name(gtk_widget_get_accessible(d->countdown),
-			    "Time left");
+	d->countdown = t->countdown;
 	show_left(d);
-	gtk_box_pack_start(GTK_BOX(box), d->countdown, FALSE, FALSE, 0);
 
 	/* Alt+N: reachable from the keyboard without a detour. */
-	link = gtk_link_button_new_with_label("lifeline:not-requested",
-					      "I did _not ask for this");
-	gtk_button_set_use_underline(GTK_BUTTON(link), TRUE);
-	gtk_widget_set_halign(link, GTK_ALIGN_START);
-	atk_object_set_name(gtk_widget_get_accessible(link),
-			    "I did not ask for this");
-	gtk_box_pack_start(GTK_BOX(box), link, FALSE, FALSE, 0);
-
-	buttons = gtk_button_box_new(GTK_ORIENTATION_HORIZONTAL);
-	gtk_button_box_set_layout(GTK_BUTTON_BOX(buttons), GTK_BUTTONBOX_END);
-	gtk_box_set_spacing(GTK_BOX(buttons), 8);
-	deny = gtk_button_new_with_mnemonic("_Deny");
-	allow = gtk_button_new_with_mnemonic("_Allow");
-	atk_object_set_name(gtk_widget_get_accessible(deny), "Deny");
-	atk_object_set_name(gtk_widget_get_accessible(allow), "Allow");
+	link = t->not_requested;
+	deny = t->deny;
+	allow = t->allow;
 	/* No default: Enter never means Allow. */
 	gtk_widget_set_can_default(deny, FALSE);
 	gtk_widget_set_can_default(allow, FALSE);
-	gtk_container_add(GTK_CONTAINER(buttons), deny);
-	gtk_container_add(GTK_CONTAINER(buttons), allow);
 	d->focus = deny;
 	d->answers[0] = allow;
 	d->answers[1] = deny;
 	d->answers[2] = link;
 	for (i = 0; i < G_N_ELEMENTS(d->answers); i++)
 		gtk_widget_set_sensitive(d->answers[i], FALSE);
-	gtk_box_pack_start(GTK_BOX(box), buttons, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(d->win), box);
 
 	g_signal_connect(allow, "clicked", G_CALLBACK(on_allow), d);
 	g_signal_connect(deny, "clicked", G_CALLBACK(on_deny), d);

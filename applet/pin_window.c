@@ -2,13 +2,56 @@
 /*
  * "PRODUCT – Enter PIN" (docs/API.md section 8): the PIN field has the
  * focus, Enter connects, errors from the API are shown in plain words.
+ * The layout is the template pin_window.ui (LlAppletPinWindow), under the
+ * brand's header; the words are the brand's.
  */
 #include <string.h>
 
 #include <gtk/gtk.h>
 
 #include "ll_crypto.h"
+#include "ll_ui.h"
 #include "applet.h"
+
+#define LL_TYPE_APPLET_PIN_WINDOW (ll_applet_pin_window_get_type())
+G_DECLARE_FINAL_TYPE(LlAppletPinWindow, ll_applet_pin_window, LL,
+		     APPLET_PIN_WINDOW, GtkWindow)
+
+struct _LlAppletPinWindow {
+	GtkWindow parent;
+	GtkWidget *heading;
+	GtkWidget *prompt;
+	GtkWidget *entry;
+	GtkWidget *button;
+	GtkWidget *spinner;
+	GtkWidget *status;
+	GtkWidget *note;
+	GtkWidget *footer;
+};
+
+G_DEFINE_TYPE(LlAppletPinWindow, ll_applet_pin_window, GTK_TYPE_WINDOW)
+
+static void ll_applet_pin_window_class_init(LlAppletPinWindowClass *k)
+{
+	GtkWidgetClass *wk = GTK_WIDGET_CLASS(k);
+
+	g_type_ensure(LL_TYPE_BRAND_HEADER);
+	gtk_widget_class_set_template_from_resource(
+		wk, "/org/lifeline/applet/pin_window.ui");
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, heading);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, prompt);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, entry);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, button);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, spinner);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, status);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, note);
+	gtk_widget_class_bind_template_child(wk, LlAppletPinWindow, footer);
+}
+
+static void ll_applet_pin_window_init(LlAppletPinWindow *w)
+{
+	gtk_widget_init_template(GTK_WIDGET(w));
+}
 
 struct ll_pin_window {
 	struct ll_applet *a;
@@ -77,63 +120,98 @@ static void on_destroy(GtkWidget *win, gpointer data)
 	g_free(w);
 }
 
+/* "Help: help.example.com · +1 555 0100", or NULL when the brand names
+ * neither (g_free). */
+static char *footer_markup(const struct ll_brand *b)
+{
+	GString *s;
+	const char *shown;
+	char *m, **parts, *phone;
+
+	if (b->support_url == NULL && b->support_phone == NULL)
+		return NULL;
+	s = g_string_new("Help: ");
+	if (b->support_url != NULL) {
+		shown = b->support_url +
+			(g_str_has_prefix(b->support_url, "https://") ? 8 : 7);
+		m = g_markup_printf_escaped("<a href=\"%s\">%s</a>",
+					    b->support_url, shown);
+		g_string_append(s, m);
+		g_free(m);
+	}
+	if (b->support_phone != NULL) {
+		/* On one line, as ll_brand_format() keeps it. */
+		parts = g_strsplit(b->support_phone, " ", -1);
+		phone = g_strjoinv("\u00a0", parts);
+		g_strfreev(parts);
+		m = g_markup_escape_text(phone, -1);
+		g_free(phone);
+		g_string_append_printf(s, "%s%s",
+				       b->support_url != NULL ? " \u00b7 "
+							      : "",
+				       m);
+		g_free(m);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* The brand's words into the template's labels. */
+static void fill(LlAppletPinWindow *t)
+{
+	const struct ll_brand *b = ll_ui_brand();
+	char *text;
+
+	text = ll_brand_format(b, LL_BRAND_PIN_HEADING, NULL, false);
+	gtk_label_set_text(GTK_LABEL(t->heading), text);
+	g_free(text);
+	text = ll_brand_format(b, LL_BRAND_PIN_PROMPT, NULL, false);
+	gtk_label_set_text(GTK_LABEL(t->prompt), text);
+	g_free(text);
+	text = ll_brand_format(b, LL_BRAND_PIN_NOTE, NULL, false);
+	gtk_label_set_text(GTK_LABEL(t->note), text);
+	g_free(text);
+	if ((text = footer_markup(b)) != NULL) {
+		gtk_label_set_markup(GTK_LABEL(t->footer), text);
+		gtk_widget_show(t->footer);
+		g_free(text);
+	}
+}
+
 struct ll_pin_window *ll_pin_window_new(struct ll_applet *a,
 					void (*on_submit)(const char *pin,
 							  void *user),
 					void *user)
 {
 	struct ll_pin_window *w = g_new0(struct ll_pin_window, 1);
-	GtkWidget *box, *label, *row;
+	LlAppletPinWindow *t;
 	char *title = ll_applet_title("Enter PIN");
 
 	w->a = a;
 	w->on_submit = on_submit;
 	w->user = user;
-	w->win = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	t = g_object_new(LL_TYPE_APPLET_PIN_WINDOW, NULL);
+	w->win = GTK_WIDGET(t);
 	gtk_window_set_title(GTK_WINDOW(w->win), title);
 	g_free(title);
 	gtk_window_set_resizable(GTK_WINDOW(w->win), FALSE);
 	gtk_window_set_position(GTK_WINDOW(w->win), GTK_WIN_POS_CENTER);
 	ll_applet_track_window(a, GTK_WINDOW(w->win));
+	fill(t);
 
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 18);
-	label = gtk_label_new_with_mnemonic(
-		"Enter the _PIN your technician gave you:");
-	gtk_label_set_xalign(GTK_LABEL(label), 0);
-
-	row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
-	w->entry = gtk_entry_new();
+	w->entry = t->entry;
 	gtk_entry_set_max_length(GTK_ENTRY(w->entry), 11);
 	gtk_entry_set_width_chars(GTK_ENTRY(w->entry), 10);
 	gtk_entry_set_input_purpose(GTK_ENTRY(w->entry),
 				    GTK_INPUT_PURPOSE_DIGITS);
-	gtk_label_set_mnemonic_widget(GTK_LABEL(label), w->entry);
-	atk_object_set_name(gtk_widget_get_accessible(w->entry), "PIN");
-	w->button = gtk_button_new_with_mnemonic("_Connect");
-	atk_object_set_name(gtk_widget_get_accessible(w->button), "Connect");
-	w->spinner = gtk_spinner_new();
-	gtk_box_pack_start(GTK_BOX(row), w->entry, TRUE, TRUE, 0);
-	gtk_box_pack_start(GTK_BOX(row), w->button, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(row), w->spinner, FALSE, FALSE, 0);
-
-	w->status = gtk_label_new(NULL);
-	gtk_label_set_xalign(GTK_LABEL(w->status), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(w->status), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(w->status), 44);
+	w->button = t->button;
+	w->spinner = t->spinner;
+	w->status = t->status;
 	gtk_label_set_selectable(GTK_LABEL(w->status), FALSE);
-	atk_object_set_name(gtk_widget_get_accessible(w->status), "Status");
-
-	gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), row, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), w->status, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(w->win), box);
 
 	g_signal_connect(w->entry, "activate", G_CALLBACK(on_activate), w);
 	g_signal_connect(w->button, "clicked", G_CALLBACK(on_clicked), w);
 	g_signal_connect(w->win, "destroy", G_CALLBACK(on_destroy), w);
-	gtk_widget_show_all(w->win);
-	gtk_widget_hide(w->spinner);
+	gtk_widget_show(w->win);
 	gtk_widget_grab_focus(w->entry);
 	gtk_window_present(GTK_WINDOW(w->win));
 	return w;
@@ -150,6 +228,8 @@ void ll_pin_window_set_busy(struct ll_pin_window *w, bool busy,
 	else
 		gtk_spinner_stop(GTK_SPINNER(w->spinner));
 	gtk_label_set_text(GTK_LABEL(w->status), status != NULL ? status : "");
+	/* An empty line would only push the note down. */
+	gtk_widget_set_visible(w->status, status != NULL && status[0] != '\0');
 	if (!busy)
 		gtk_widget_grab_focus(w->entry);
 }
@@ -159,6 +239,7 @@ void ll_pin_window_show_error(struct ll_pin_window *w, const char *message)
 	char *m = g_markup_printf_escaped("<b>%s</b>", message);
 
 	gtk_label_set_markup(GTK_LABEL(w->status), m);
+	gtk_widget_show(w->status);
 	g_free(m);
 }
 

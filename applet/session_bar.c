@@ -9,7 +9,45 @@
 #include <gtk/gtk.h>
 
 #include "ll_control.h"
+#include "ll_ui.h"
 #include "applet.h"
+
+/* The layout: the template session_bar.ui, under the brand's header. */
+#define LL_TYPE_APPLET_SESSION_BAR (ll_applet_session_bar_get_type())
+G_DECLARE_FINAL_TYPE(LlAppletSessionBar, ll_applet_session_bar, LL,
+		     APPLET_SESSION_BAR, GtkWindow)
+
+struct _LlAppletSessionBar {
+	GtkWindow parent;
+	GtkWidget *who;
+	GtkWidget *may;
+	GtkWidget *status;
+	GtkWidget *sharing;
+	GtkWidget *stop;
+	GtkWidget *end;
+};
+
+G_DEFINE_TYPE(LlAppletSessionBar, ll_applet_session_bar, GTK_TYPE_WINDOW)
+
+static void ll_applet_session_bar_class_init(LlAppletSessionBarClass *k)
+{
+	GtkWidgetClass *wk = GTK_WIDGET_CLASS(k);
+
+	g_type_ensure(LL_TYPE_BRAND_HEADER);
+	gtk_widget_class_set_template_from_resource(
+		wk, "/org/lifeline/applet/session_bar.ui");
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, who);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, may);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, status);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, sharing);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, stop);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, end);
+}
+
+static void ll_applet_session_bar_init(LlAppletSessionBar *w)
+{
+	gtk_widget_init_template(GTK_WIDGET(w));
+}
 
 struct ll_session_bar {
 	struct ll_applet *a;
@@ -78,7 +116,8 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 					  void *user)
 {
 	struct ll_session_bar *bar = g_new0(struct ll_session_bar, 1);
-	GtkWidget *box, *who, *buttons, *end;
+	struct ll_brand_vars v = { .technician = name, .technician_org = org };
+	LlAppletSessionBar *t;
 	char *title = ll_applet_title("Session");
 	char *markup;
 
@@ -87,7 +126,8 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	bar->on_end = on_end;
 	bar->user = user;
 
-	bar->win = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	t = g_object_new(LL_TYPE_APPLET_SESSION_BAR, NULL);
+	bar->win = GTK_WIDGET(t);
 	gtk_window_set_title(GTK_WINDOW(bar->win), title);
 	g_free(title);
 	gtk_window_set_keep_above(GTK_WINDOW(bar->win), TRUE);
@@ -97,66 +137,18 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 				 GDK_WINDOW_TYPE_HINT_UTILITY);
 	ll_applet_track_window(a, GTK_WINDOW(bar->win));
 
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
-
-	markup = g_markup_printf_escaped("Connected to <b>%s</b> of <b>%s</b>",
-					 name != NULL ? name : "(unknown)",
-					 org != NULL ? org : "(unknown)");
-	who = gtk_label_new(NULL);
-	gtk_label_set_markup(GTK_LABEL(who), markup);
+	/* Who is connected, as the relay verified it, in bold. */
+	markup = ll_brand_format(ll_ui_brand(), LL_BRAND_SESSION_BAR_INTRO, &v,
+				 true);
+	gtk_label_set_markup(GTK_LABEL(t->who), markup);
 	g_free(markup);
-	gtk_label_set_xalign(GTK_LABEL(who), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(who), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(who), 46);
-
-	bar->may = gtk_label_new(NULL);
-	gtk_label_set_xalign(GTK_LABEL(bar->may), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(bar->may), TRUE);
-	/* A fixed width: the bar must not grow off the screen edge when
-	 * its text changes. */
-	gtk_label_set_width_chars(GTK_LABEL(bar->may), 46);
-	gtk_label_set_max_width_chars(GTK_LABEL(bar->may), 46);
-	atk_object_set_name(gtk_widget_get_accessible(bar->may),
-			    "Allowed now");
-
-	bar->status = gtk_label_new(NULL);
-	gtk_label_set_xalign(GTK_LABEL(bar->status), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(bar->status), TRUE);
-	gtk_label_set_width_chars(GTK_LABEL(bar->status), 46);
-	gtk_label_set_max_width_chars(GTK_LABEL(bar->status), 46);
-	atk_object_set_name(gtk_widget_get_accessible(bar->status), "Status");
-
-	/* Which monitor the technician sees: shown while anything is. */
-	bar->sharing = gtk_label_new(NULL);
-	gtk_label_set_xalign(GTK_LABEL(bar->sharing), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(bar->sharing), TRUE);
-	gtk_label_set_width_chars(GTK_LABEL(bar->sharing), 46);
-	gtk_label_set_max_width_chars(GTK_LABEL(bar->sharing), 46);
-	gtk_widget_set_no_show_all(bar->sharing, TRUE);
-	atk_object_set_name(gtk_widget_get_accessible(bar->sharing),
-			    "Shown to the technician");
-
-	buttons = gtk_button_box_new(GTK_ORIENTATION_HORIZONTAL);
-	gtk_button_box_set_layout(GTK_BUTTON_BOX(buttons), GTK_BUTTONBOX_END);
-	gtk_box_set_spacing(GTK_BOX(buttons), 8);
-	bar->stop = gtk_button_new_with_mnemonic("_Stop control");
-	end = gtk_button_new_with_mnemonic("_End session");
-	atk_object_set_name(gtk_widget_get_accessible(bar->stop),
-			    "Stop control");
-	atk_object_set_name(gtk_widget_get_accessible(end), "End session");
-	gtk_container_add(GTK_CONTAINER(buttons), bar->stop);
-	gtk_container_add(GTK_CONTAINER(buttons), end);
-
-	gtk_box_pack_start(GTK_BOX(box), who, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), bar->may, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), bar->status, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), bar->sharing, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), buttons, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(bar->win), box);
+	bar->may = t->may;
+	bar->status = t->status;
+	bar->sharing = t->sharing;
+	bar->stop = t->stop;
 
 	g_signal_connect(bar->stop, "clicked", G_CALLBACK(on_stop), bar);
-	g_signal_connect(end, "clicked", G_CALLBACK(on_end_clicked), bar);
+	g_signal_connect(t->end, "clicked", G_CALLBACK(on_end_clicked), bar);
 	g_signal_connect(bar->win, "delete-event", G_CALLBACK(on_delete), bar);
 	g_signal_connect(bar->win, "destroy", G_CALLBACK(on_destroy), bar);
 

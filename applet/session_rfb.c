@@ -19,9 +19,9 @@
 
 #include <gtk/gtk.h>
 
-#include "ll_build.h"
 #include "ll_control.h"
 #include "ll_session_io.h"
+#include "ll_ui.h"
 #include "ll_util.h"
 #include "platform.h"
 #include "applet.h"
@@ -234,8 +234,8 @@ void ll_applet_rfb_start(struct ll_applet_session *s)
 	cbs.ended = rfb_cb_ended;
 	cbs.monitors = rfb_cb_monitors;
 	cbs.user = s->link;
-	r = ll_rfb_server_new(p, ll_applet_gate(s->a), s->monitor, LL_PRODUCT,
-			      &cbs, &s->rfb);
+	r = ll_rfb_server_new(p, ll_applet_gate(s->a), s->monitor,
+			      ll_ui_brand()->product, &cbs, &s->rfb);
 	if (r == 0)
 		start_injector(s);
 	if (r != 0) {

@@ -10,6 +10,7 @@ PACKAGES="
  libjansson-dev libglib2.0-dev libargon2-dev libhttp-parser-dev zlib1g-dev
  libgtk-3-dev libvncserver-dev libgtk-vnc-2.0-dev libcurl4-openssl-dev
  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
+ libglib2.0-dev-bin librsvg2-bin desktop-file-utils
  xvfb xauth xdotool x11-utils imagemagick x11vnc
  testssl.sh jq nginx libnginx-mod-stream procps curl
 "

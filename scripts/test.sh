@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds Lifeline and runs every test through `meson test`: the plain
 # build (-Werror) with every suite, then the TLS scan and the log canary;
+# the clients of a second brand, opened beside the first (brand_gui);
 # the source checks (scripts/checksrc.sh); the suites again under
 # ASan+UBSan (the test setup 'asan' of meson.build); and each libFuzzer
 # target for a bounded time (the suite 'fuzz').  The last line is
@@ -66,8 +67,8 @@ run_suites() {
 	count_run "$label" "$log"
 }
 
-# Sets up (or reconfigures) a build directory and builds it.
-build() {
+# Sets up (or reconfigures) a build directory.
+setup() {
 	local dir=$1
 	shift
 	if [ -f "$dir/build.ninja" ]; then
@@ -78,7 +79,13 @@ build() {
 		cat "$dir.setup.log"
 		return 1
 	}
-	ninja -C "$dir" -j "$jobs"
+}
+
+# Sets up a build directory and builds it.
+build() {
+	local dir=$1
+	shift
+	setup "$dir" "$@" && ninja -C "$dir" -j "$jobs"
 }
 
 note "installing build and test dependencies"
@@ -90,8 +97,10 @@ fi
 # -Dtest_hooks=true: the test-only hooks (the relay's test clock) that a
 # production build leaves out; without them the tests needing them skip.
 note "build with -Werror"
+plain_built=0
 if build build-test --werror -Dbuildtype=debugoptimized -Dtest_hooks=true; then
 	pass
+	plain_built=1
 	note "all suites, then the TLS scan and the log canary"
 	run_suites plain build-test "" --num-processes "$jobs" \
 		--no-suite tls --no-suite canary
@@ -99,6 +108,22 @@ if build build-test --werror -Dbuildtype=debugoptimized -Dtest_hooks=true; then
 		--suite tls --suite canary
 else
 	fail "build with -Werror"
+fi
+
+# Two brands side by side: the clients of a second build with the
+# example brand, whose windows the first build's brand_gui test opens
+# beside its own (artifacts/brands/).
+note "second brand (example-corp): build the clients, open their windows"
+if [ "$plain_built" -eq 1 ] &&
+	setup build-brand --werror -Dbuildtype=debugoptimized \
+		-Dbranding=example-corp &&
+	ninja -C build-brand -j "$jobs" applet/lifeline-applet \
+		agent/lifeline-agent; then
+	pass
+	LL_BRAND_EXTRA="example-corp=$PWD/build-brand" \
+		run_suites brands build-test "" brand_gui
+else
+	fail "build of the second brand (example-corp)"
 fi
 
 if [ "$quick" -eq 0 ]; then

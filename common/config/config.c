@@ -496,3 +496,45 @@ int ll_config_check_keys(const struct ll_config *cfg,
 	}
 	return LL_OK;
 }
+
+const char *ll_config_name(const struct ll_config *cfg)
+{
+	return cfg != NULL ? cfg->name : NULL;
+}
+
+unsigned ll_config_line(const struct ll_config *cfg, const char *group,
+			const char *key)
+{
+	const struct cfg_group *g;
+	const struct cfg_entry *e;
+
+	if (cfg == NULL || group == NULL ||
+	    (g = g_hash_table_lookup(cfg->index, group)) == NULL)
+		return 0;
+	if (key == NULL)
+		return g->line;
+	e = g_hash_table_lookup(g->index, key);
+	return e != NULL ? e->line : 0;
+}
+
+void ll_config_foreach(const struct ll_config *cfg,
+		       void (*fn)(const char *group, const char *key,
+				  const char *value, unsigned line,
+				  void *user),
+		       void *user)
+{
+	const struct cfg_group *g;
+	const struct cfg_entry *e;
+	size_t i, j;
+
+	if (cfg == NULL || fn == NULL)
+		return;
+	for (i = 0; i < cfg->groups->len; i++) {
+		g = g_ptr_array_index(cfg->groups, i);
+		fn(g->name, NULL, NULL, g->line, user);
+		for (j = 0; j < g->entries->len; j++) {
+			e = g_ptr_array_index(g->entries, j);
+			fn(g->name, e->key, e->value, e->line, user);
+		}
+	}
+}

@@ -50,4 +50,23 @@ int ll_config_check_keys(const struct ll_config *cfg,
 			 const char *const *const *keys, char *errbuf,
 			 size_t errlen);
 
+/* The name given at load ("relay.conf", a path). */
+const char *ll_config_name(const struct ll_config *cfg);
+/*
+ * The line of key in group, or of the group's header when key is NULL;
+ * 0 when absent.  For checkers that report every problem with its line
+ * rather than stop at the first (the brand validator).
+ */
+unsigned ll_config_line(const struct ll_config *cfg, const char *group,
+			const char *key);
+/*
+ * Calls fn for every group header (key and value NULL) and every entry,
+ * in file order.
+ */
+void ll_config_foreach(const struct ll_config *cfg,
+		       void (*fn)(const char *group, const char *key,
+				  const char *value, unsigned line,
+				  void *user),
+		       void *user);
+
 #endif

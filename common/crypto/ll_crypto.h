@@ -38,6 +38,29 @@ void ll_sha256_free(struct ll_sha256_ctx *ctx);
 int ll_hmac_sha256(const void *key, size_t key_len, const void *data,
 		   size_t len, uint8_t out[LL_SHA256_LEN]);
 
+/*
+ * Ed25519 signatures (RFC 8032) with raw 32-byte keys (ed25519.c).  The
+ * private key is the 32-byte seed; keep it like any key (0600, wiped).
+ * verify: LL_OK, or LL_ERR_AUTH_FAILED for a signature that does not
+ * match.  The PEM form of a public key is a SubjectPublicKeyInfo
+ * ("-----BEGIN PUBLIC KEY-----"), as `openssl pkey -pubout` writes it.
+ */
+#define LL_ED25519_KEY_LEN 32
+#define LL_ED25519_SIG_LEN 64
+int ll_ed25519_keygen(uint8_t priv[LL_ED25519_KEY_LEN],
+		      uint8_t pub[LL_ED25519_KEY_LEN]);
+int ll_ed25519_public(const uint8_t priv[LL_ED25519_KEY_LEN],
+		      uint8_t pub[LL_ED25519_KEY_LEN]);
+int ll_ed25519_sign(const uint8_t priv[LL_ED25519_KEY_LEN], const void *msg,
+		    size_t len, uint8_t sig[LL_ED25519_SIG_LEN]);
+int ll_ed25519_verify(const uint8_t pub[LL_ED25519_KEY_LEN], const void *msg,
+		      size_t len, const uint8_t sig[LL_ED25519_SIG_LEN]);
+/* malloc'd PEM text (caller frees), NULL on failure. */
+char *ll_ed25519_public_pem_new(const uint8_t pub[LL_ED25519_KEY_LEN]);
+/* LL_ERR_MALFORMED when pem holds no Ed25519 public key. */
+int ll_ed25519_public_from_pem(const char *pem,
+			       uint8_t pub[LL_ED25519_KEY_LEN]);
+
 /* HKDF-SHA256 (RFC 5869), extract-and-expand. salt/info may be NULL/0. */
 int ll_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt,
 		   size_t salt_len, const void *info, size_t info_len,

@@ -4,7 +4,9 @@
  * this file adds what a relay facing the internet needs on top: byte and
  * count limits enforced while parsing (never after buffering), a stop after
  * each complete message so pipelined bytes and an upgraded stream's first
- * bytes stay with the caller, and a status code and sentence per refusal.
+ * bytes stay with the caller, a status code and sentence per refusal, and
+ * CRLF as the only line end of a request head (head_scan(): the library,
+ * built lenient, takes a bare LF as a line end and joins folded lines).
  */
 #include "ll_http.h"
 
@@ -198,6 +200,20 @@ static size_t header_count(const struct ll_http_header *h, size_t n,
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
+/*
+ * Where head_scan() is in a request head.  RFC 9112 2.2 lets a server
+ * take a bare LF as a line end and 5.2 lets it unfold obs-fold; we do
+ * neither: in front of a proxy that reads the same bytes differently,
+ * both are how a header is hidden from one of the two (request
+ * smuggling).  Empty lines before the request line are allowed (2.2).
+ */
+enum head_scan_state {
+	HS_LINE_START = 0, /* at the start of a line */
+	HS_LINE,           /* inside a line */
+	HS_CR,             /* after a CR: only LF may follow */
+	HS_DONE,           /* the empty line ending the head was seen */
+};
+
 struct ll_http_req_parser {
 	http_parser hp;
 	struct ll_http_limits lim;
@@ -207,6 +223,10 @@ struct ll_http_req_parser {
 	size_t url_len;
 	size_t body_cap;
 	size_t head_bytes; /* fed while the head was unfinished */
+	enum head_scan_state scan;
+	bool scan_line_bytes;   /* the current line has a byte */
+	bool scan_seen_line;    /* the request line has begun */
+	const char *scan_error; /* the rule head_scan() saw broken */
 	bool started;
 	bool headers_done;
 	bool complete;
@@ -522,6 +542,10 @@ static void req_reset(struct ll_http_req_parser *p)
 	p->url_len = 0;
 	p->body_cap = 0;
 	p->head_bytes = 0;
+	p->scan = HS_LINE_START;
+	p->scan_line_bytes = false;
+	p->scan_seen_line = false;
+	p->scan_error = NULL;
 	p->started = false;
 	p->headers_done = false;
 	p->complete = false;
@@ -575,10 +599,70 @@ static void req_fail_library(struct ll_http_req_parser *p)
 	}
 }
 
+/*
+ * Checks the line ends of the head in data (one pass, nothing kept but the
+ * state) and returns how many bytes are clean: len, or the offset of the
+ * first byte that breaks the rule, with p->scan_error set.  Stops looking
+ * at the end of the head: what follows is the body or the next request.
+ */
+static size_t head_scan(struct ll_http_req_parser *p, const uint8_t *data,
+			size_t len)
+{
+	size_t i;
+	uint8_t b;
+
+	if (p->scan == HS_DONE)
+		return len;
+	for (i = 0; i < len && p->scan != HS_DONE; i++) {
+		b = data[i];
+		switch (p->scan) {
+		case HS_CR:
+			if (b != '\n') {
+				p->scan_error = "CR without LF in the "
+						"request head";
+				return i;
+			}
+			/* An empty line ends the head, or comes before the
+			 * request line. */
+			if (!p->scan_line_bytes && p->scan_seen_line)
+				p->scan = HS_DONE;
+			else
+				p->scan = HS_LINE_START;
+			p->scan_line_bytes = false;
+			break;
+		case HS_LINE_START:
+			if ((b == ' ' || b == '\t') && p->scan_seen_line) {
+				p->scan_error = "obsolete line folding (a "
+						"header line starts with a "
+						"blank)";
+				return i;
+			}
+			/* fall through */
+		case HS_LINE:
+			if (b == '\n') {
+				p->scan_error = "bare LF line end in the "
+						"request head (CRLF only)";
+				return i;
+			}
+			if (b == '\r') {
+				p->scan = HS_CR;
+				break;
+			}
+			p->scan = HS_LINE;
+			p->scan_line_bytes = true;
+			p->scan_seen_line = true;
+			break;
+		case HS_DONE:
+			break;
+		}
+	}
+	return i;
+}
+
 int ll_http_req_parser_feed(struct ll_http_req_parser *p, const uint8_t *data,
 			    size_t len, bool *complete)
 {
-	size_t off = 0, chunk, n;
+	size_t off = 0, chunk, clean, n;
 	bool in_head;
 
 	if (complete != NULL)
@@ -617,6 +701,14 @@ int ll_http_req_parser_feed(struct ll_http_req_parser *p, const uint8_t *data,
 			}
 			if (chunk > p->lim.max_head - p->head_bytes)
 				chunk = p->lim.max_head - p->head_bytes;
+			/* The library sees the clean bytes only: its own
+			 * complaint about them comes first, then ours. */
+			clean = head_scan(p, data + off, chunk);
+			if (clean < chunk) {
+				chunk = clean;
+				if (chunk == 0)
+					goto scan_failed;
+			}
 		}
 		n = http_parser_execute(&p->hp, &req_settings,
 					(const char *)data + off, chunk);
@@ -626,6 +718,9 @@ int ll_http_req_parser_feed(struct ll_http_req_parser *p, const uint8_t *data,
 			off += n;
 			break;
 		}
+		if (p->scan_error != NULL && n == chunk &&
+		    HTTP_PARSER_ERRNO(&p->hp) == HPE_OK)
+			goto scan_failed;
 		if (HTTP_PARSER_ERRNO(&p->hp) != HPE_OK || n != chunk) {
 			req_fail_library(p);
 			return p->err;
@@ -637,6 +732,9 @@ int ll_http_req_parser_feed(struct ll_http_req_parser *p, const uint8_t *data,
 	if (p->complete && complete != NULL)
 		*complete = true;
 	return (int)off;
+scan_failed:
+	req_fail(p, LL_ERR_MALFORMED, 400, "%s", p->scan_error);
+	return p->err;
 }
 
 struct ll_http_request *ll_http_req_parser_take(struct ll_http_req_parser *p)

@@ -2,8 +2,10 @@
 /*
  * lifeline-relay init --state-dir DIR [--org ORG]
  *
- * Creates DIR (0700), the at-rest key (0600, CSPRNG), the store with the
- * first org, and a self-signed certificate unless relay.conf names one.
+ * Creates DIR (0700), the at-rest key (0600, CSPRNG), the audit key and
+ * the checkpoint signing key pair, the store with the first org (its audit
+ * chain keyed from record 1) and the first checkpoint, and a self-signed
+ * certificate unless relay.conf names one.
  * Refuses a DIR that already holds a store or a key; on failure removes
  * what this run created, so it can simply be run again.
  */
@@ -21,10 +23,11 @@
 #include "ll_tls.h"
 #include "ll_util.h"
 #include "ll_relay.h"
+#include "ll_checkpoint.h"
 #include "cmd.h"
 
 struct created {
-	const char *paths[8];
+	const char *paths[16];
 	size_t n;
 	const char *dir; /* when this run made the directory */
 };
@@ -160,14 +163,84 @@ static int init_cert(const struct ll_relay_config *cfg, bool cert_named,
 static int init_refuse_existing(const char *dir,
 				const struct ll_relay_config *cfg)
 {
-	if (!exists(cfg->db_file) && !exists(cfg->at_rest_key_file))
-		return 0;
-	ll_cmd_fail("%s already holds Lifeline state (%s); refusing "
-		    "to overwrite it",
-		    dir,
-		    exists(cfg->db_file) ? cfg->db_file
-					 : cfg->at_rest_key_file);
-	return -1;
+	const char *const paths[] = { cfg->db_file, cfg->at_rest_key_file,
+				      cfg->audit_key_file,
+				      cfg->audit_sign_key_file };
+	size_t i;
+
+	for (i = 0; i < LL_ARRAY_SIZE(paths); i++) {
+		if (!exists(paths[i]))
+			continue;
+		ll_cmd_fail("%s already holds Lifeline state (%s); refusing "
+			    "to overwrite it",
+			    dir, paths[i]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Names made from the config's, kept while `created` points at them. */
+struct init_paths {
+	char *db_wal, *db_shm, *cp_file, *cp_log;
+};
+
+static void init_paths_clear(struct init_paths *p)
+{
+	g_free(p->db_wal);
+	g_free(p->db_shm);
+	g_free(p->cp_file);
+	g_free(p->cp_log);
+}
+
+/*
+ * The keys, then the store, opened as every writer opens it: the keys
+ * loaded, the empty chain keyed from record 1; closing the state writes
+ * the first checkpoint.
+ */
+static int init_state(const char *dir, const struct ll_relay_config *cfg,
+		      struct created *made, struct init_paths *p,
+		      struct ll_relay *relay)
+{
+	struct ll_store *st = NULL;
+	char errbuf[512];
+	int r;
+
+	if (write_key_file(cfg->at_rest_key_file, errbuf, sizeof(errbuf)) !=
+	    0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+	created_add(made, cfg->at_rest_key_file);
+	errbuf[0] = '\0';
+	r = ll_relay_audit_keys_create(cfg, errbuf, sizeof(errbuf));
+	created_add(made, cfg->audit_key_file);
+	created_add(made, cfg->audit_sign_key_file);
+	created_add(made, cfg->audit_sign_pub_file);
+	if (r != 0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+
+	p->db_wal = g_strconcat(cfg->db_file, "-wal", NULL);
+	p->db_shm = g_strconcat(cfg->db_file, "-shm", NULL);
+	p->cp_file = g_build_filename(dir, LL_CHECKPOINT_FILE, NULL);
+	p->cp_log = g_build_filename(dir, LL_CHECKPOINT_LOG, NULL);
+	created_add(made, cfg->db_file);
+	created_add(made, p->db_wal);
+	created_add(made, p->db_shm);
+	created_add(made, p->cp_file);
+	created_add(made, p->cp_log);
+	if ((r = ll_store_open(cfg->db_file, &st)) != 0) {
+		ll_cmd_fail("cannot create store %s: %s", cfg->db_file,
+			    ll_strerror(r));
+		return -1;
+	}
+	ll_store_close(st);
+	if (ll_relay_open_state(dir, relay, errbuf, sizeof(errbuf)) != 0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+	return 0;
 }
 
 static void init_report(const char *dir, bool made_dir,
@@ -177,6 +250,10 @@ static void init_report(const char *dir, bool made_dir,
 	printf("%s state directory %s (0700)\n",
 	       made_dir ? "created" : "using", dir);
 	printf("created at-rest key %s (0600)\n", cfg->at_rest_key_file);
+	printf("created audit key %s (0600) and checkpoint signing key %s "
+	       "(0600, public key %s)\n",
+	       cfg->audit_key_file, cfg->audit_sign_key_file,
+	       cfg->audit_sign_pub_file);
 	printf("created store %s with org '%s'\n", cfg->db_file, org);
 	if (made_cert)
 		printf("created self-signed certificate %s (key %s) for "
@@ -212,7 +289,9 @@ int ll_cmd_init(int argc, char **argv)
 	struct ll_store *st = NULL;
 	struct created made = { .n = 0 };
 	char errbuf[512], fp[128];
-	char *default_cert = NULL, *db_wal = NULL, *db_shm = NULL;
+	char *default_cert = NULL;
+	struct init_paths paths = { NULL, NULL, NULL, NULL };
+	struct ll_relay relay;
 	const char *dir;
 	bool cert_named, made_cert = false;
 	json_t *detail;
@@ -220,6 +299,7 @@ int ll_cmd_init(int argc, char **argv)
 	int rc = 1, r;
 
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&relay, 0, sizeof(relay));
 	oc = g_option_context_new("- create a new Lifeline state directory");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
@@ -253,23 +333,9 @@ int ll_cmd_init(int argc, char **argv)
 	default_cert = g_strdup_printf("%s/cert.pem", dir);
 	cert_named = strcmp(cfg.cert_file, default_cert) != 0;
 
-	if (write_key_file(cfg.at_rest_key_file, errbuf, sizeof(errbuf)) !=
-	    0) {
-		ll_cmd_fail("%s", errbuf);
+	if (init_state(dir, &cfg, &made, &paths, &relay) != 0)
 		goto undo;
-	}
-	created_add(&made, cfg.at_rest_key_file);
-
-	db_wal = g_strconcat(cfg.db_file, "-wal", NULL);
-	db_shm = g_strconcat(cfg.db_file, "-shm", NULL);
-	created_add(&made, cfg.db_file);
-	created_add(&made, db_wal);
-	created_add(&made, db_shm);
-	if ((r = ll_store_open(cfg.db_file, &st)) != 0) {
-		ll_cmd_fail("cannot create store %s: %s", cfg.db_file,
-			    ll_strerror(r));
-		goto undo;
-	}
+	st = relay.store;
 	if ((r = ll_store_begin(st)) != 0 ||
 	    (r = ll_store_org_create(st, org, ll_now_unix(), &org_id)) != 0) {
 		ll_cmd_fail("cannot create org '%s': %s", org,
@@ -288,26 +354,25 @@ int ll_cmd_init(int argc, char **argv)
 		ll_cmd_fail("cannot write the audit log: %s", ll_strerror(r));
 		goto undo;
 	}
-	ll_store_close(st);
 	st = NULL;
+	ll_relay_close_state(&relay);
 
 	init_report(dir, made.dir != NULL, &cfg, org, made_cert, fp);
 	rc = 0;
 	goto out;
 
 undo:
-	if (st != NULL) {
+	if (st != NULL && st == relay.store)
 		ll_store_rollback(st);
+	else
 		ll_store_close(st);
-		st = NULL;
-	}
+	st = NULL;
+	ll_relay_close_state(&relay);
 	created_undo(&made);
 out:
-	ll_store_close(st);
 	ll_relay_config_clear(&cfg);
 	g_free(default_cert);
-	g_free(db_wal);
-	g_free(db_shm);
+	init_paths_clear(&paths);
 	g_free(state_dir);
 	g_free(org);
 	g_clear_error(&gerr);

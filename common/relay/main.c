@@ -18,6 +18,7 @@ static const struct {
 	{ "technician", ll_cmd_technician,
 	  "add, disable, enable, list technicians; set passwords" },
 	{ "audit", ll_cmd_audit, "verify or export the audit log" },
+	{ "brand", ll_cmd_brand, "check a brand folder (branding/NAME)" },
 };
 
 static void usage(FILE *f)

@@ -12,6 +12,7 @@
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "ll_relay.h"
+#include "ll_checkpoint.h"
 #include "cmd.h"
 #include "ll_relay_api.h"
 
@@ -126,9 +127,15 @@ int ll_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 
+	/* Records appended while the relay was down (admin commands, the
+	 * keying of an old chain) get their checkpoint now. */
 	relay.api = &ll_api_ops;
+	(void)ll_relay_checkpoint(&relay, false);
 	if ((r = ll_core_run(&relay, listen)) == 0)
 		rc = 0;
+	/* The window's refusal summaries; closing the state below then
+	 * writes the shutdown checkpoint of everything appended. */
+	ll_api_shutdown(&relay);
 out:
 	/* Connections are gone (their SSLs freed with the event base). */
 	LL_FREE_AND_NULL(ll_tls_ctx_free, relay.tls);

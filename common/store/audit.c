@@ -1,19 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The audit table: append-only, SHA-256 hash-chained.
+ * The audit table: append-only, chained record to record.
  *
- *   hash(n) = SHA-256(hash(n-1) || canonical(record n)),  hash(0) = 0^32
+ * Two rules, one per epoch of a chain:
  *
- * canonical() is "LLA1", then seq, ts and org_id as 8-byte big-endian,
- * then actor, action, outcome, source_ip, session_id and detail, each as
- * one presence byte (0 = NULL, 1 = present) followed, when present, by a
- * 4-byte big-endian length and the bytes.  With every field
- * length-prefixed, no two different records encode alike (text cannot be
- * moved from one field into its neighbour), and seq in the hash ties each
- * record to its place.
+ *   unkeyed (records before the keyed epoch, written by Lifeline before
+ *   the audit key existed):
+ *     hash(n) = SHA-256(hash(n-1) || "LLA1" || canonical(record n))
+ *   keyed (from the "audit.keyed" record on, which starts the epoch):
+ *     hash(n) = HMAC-SHA256(audit key, hash(n-1) || "LLA2" ||
+ *                           canonical(record n))
+ *   hash(0) = 0^32.
  *
- * audit_head keeps the newest seq and hash, so cutting records off the
- * end shows as well as a gap or an edit in the middle.
+ * canonical() is seq, ts and org_id as 8-byte big-endian, then actor,
+ * action, outcome, source_ip, session_id and detail, each as one presence
+ * byte (0 = NULL, 1 = present) followed, when present, by a 4-byte
+ * big-endian length and the bytes.  With every field length-prefixed, no
+ * two different records encode alike (text cannot be moved from one field
+ * into its neighbour), and seq in the MAC ties each record to its place.
+ *
+ * The key lives outside the database (STATE/audit.key): someone who can
+ * write the database but does not hold the key can no longer recompute
+ * the chain after an edit.  The first keyed record (action "audit.keyed",
+ * detail {"key_id": ...}) marks where the keyed epoch starts; a new store
+ * starts keyed at record 1.  What anchors the head against truncation is
+ * the signed checkpoint outside the database (docs/SECURITY.md); within
+ * the database audit_head and the triggers of migrate.c guard against
+ * accidents and naive tools.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +37,9 @@
 #include "ll_crypto.h"
 #include "ll_util.h"
 
-#define AUDIT_TAG "LLA1"
+#define AUDIT_TAG "LLA1"       /* unkeyed epoch */
+#define AUDIT_TAG_KEYED "LLA2" /* keyed epoch */
+#define AUDIT_MARKER "audit.keyed"
 #define AUDIT_MAX_FIELD (64u * 1024u)
 
 struct audit_rec {
@@ -48,50 +63,87 @@ static void put_be64(uint8_t *b, uint64_t v)
 	}
 }
 
-static int audit_hash(const uint8_t prev[LL_HASH_LEN],
-		      const struct audit_rec *rec, uint8_t out[LL_HASH_LEN])
+/* canonical(rec) as described at the top, into a malloc'd buffer after
+ * LL_HASH_LEN bytes of room for the previous hash and the 4-byte tag. */
+static int audit_encode(const uint8_t prev[LL_HASH_LEN], const char *tag,
+			const struct audit_rec *rec, uint8_t **out,
+			size_t *out_len)
 {
-	struct ll_sha256_ctx *ctx;
-	uint8_t b[24];
-	size_t i;
+	size_t i, n = LL_HASH_LEN + 4 + 24, o = 0;
+	uint8_t *b;
+
+	for (i = 0; i < LL_ARRAY_SIZE(rec->text); i++) {
+		if (rec->text[i] == NULL)
+			n += 1;
+		else if (rec->len[i] > AUDIT_MAX_FIELD * 16)
+			return LL_ERR_TOO_LARGE; /* only by tampering */
+		else
+			n += 5 + rec->len[i];
+	}
+	if ((b = malloc(n)) == NULL)
+		return LL_ERR_NOMEM;
+	memcpy(b, prev, LL_HASH_LEN);
+	memcpy(b + LL_HASH_LEN, tag, 4);
+	o = LL_HASH_LEN + 4;
+	put_be64(b + o, (uint64_t)rec->seq);
+	put_be64(b + o + 8, (uint64_t)rec->ts);
+	put_be64(b + o + 16, (uint64_t)rec->org_id);
+	o += 24;
+	for (i = 0; i < LL_ARRAY_SIZE(rec->text); i++) {
+		if (rec->text[i] == NULL) {
+			b[o++] = 0;
+			continue;
+		}
+		b[o++] = 1;
+		b[o++] = (uint8_t)(rec->len[i] >> 24);
+		b[o++] = (uint8_t)(rec->len[i] >> 16);
+		b[o++] = (uint8_t)(rec->len[i] >> 8);
+		b[o++] = (uint8_t)rec->len[i];
+		if (rec->len[i] > 0)
+			memcpy(b + o, rec->text[i], rec->len[i]);
+		o += rec->len[i];
+	}
+	*out = b;
+	*out_len = o;
+	return LL_OK;
+}
+
+/* The record's hash under its epoch's rule: key NULL = unkeyed. */
+static int audit_hash(const uint8_t prev[LL_HASH_LEN],
+		      const struct audit_rec *rec, const uint8_t *key,
+		      uint8_t out[LL_HASH_LEN])
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
 	int r;
 
-	if ((ctx = ll_sha256_new()) == NULL)
-		return LL_ERR_NOMEM;
-	put_be64(b, (uint64_t)rec->seq);
-	put_be64(b + 8, (uint64_t)rec->ts);
-	put_be64(b + 16, (uint64_t)rec->org_id);
-	if ((r = ll_sha256_update(ctx, prev, LL_HASH_LEN)) != LL_OK ||
-	    (r = ll_sha256_update(ctx, AUDIT_TAG, 4)) != LL_OK ||
-	    (r = ll_sha256_update(ctx, b, 24)) != LL_OK)
-		goto out;
-	for (i = 0; i < LL_ARRAY_SIZE(rec->text); i++) {
-		uint8_t h[5] = { 0 };
-		size_t hl = 1;
-
-		if (rec->text[i] != NULL) {
-			if (rec->len[i] > UINT32_MAX) {
-				r = LL_ERR_TOO_LARGE;
-				goto out;
-			}
-			h[0] = 1;
-			h[1] = (uint8_t)(rec->len[i] >> 24);
-			h[2] = (uint8_t)(rec->len[i] >> 16);
-			h[3] = (uint8_t)(rec->len[i] >> 8);
-			h[4] = (uint8_t)rec->len[i];
-			hl = 5;
-		}
-		if ((r = ll_sha256_update(ctx, h, hl)) != LL_OK)
-			goto out;
-		if (rec->text[i] != NULL && rec->len[i] > 0 &&
-		    (r = ll_sha256_update(ctx, rec->text[i], rec->len[i])) !=
-			    0)
-			goto out;
-	}
-	r = ll_sha256_final(ctx, out);
-out:
-	ll_sha256_free(ctx);
+	if ((r = audit_encode(prev, key ? AUDIT_TAG_KEYED : AUDIT_TAG, rec, &b,
+			      &n)) != LL_OK)
+		return r;
+	r = key ? ll_hmac_sha256(key, LL_AUDIT_KEY_LEN, b, n, out)
+		: ll_sha256(b, n, out);
+	free(b);
 	return r;
+}
+
+int ll_audit_key_id(const uint8_t key[LL_AUDIT_KEY_LEN],
+		    char out[LL_AUDIT_KEY_ID_LEN + 1])
+{
+	static const char label[] = "lifeline audit key id";
+	uint8_t mac[LL_HASH_LEN];
+	char *hex;
+	int r;
+
+	/* A one-way name for the key: says which key, tells nothing of
+	 * it. */
+	if ((r = ll_hmac_sha256(key, LL_AUDIT_KEY_LEN, label,
+				sizeof(label) - 1, mac)) != LL_OK)
+		return r;
+	if ((hex = ll_hex_new(mac, LL_AUDIT_KEY_ID_LEN / 2)) == NULL)
+		return LL_ERR_NOMEM;
+	memcpy(out, hex, LL_AUDIT_KEY_ID_LEN + 1);
+	free(hex);
+	return LL_OK;
 }
 
 static int set_text(struct audit_rec *rec, int i, const char *s)
@@ -132,12 +184,12 @@ static int audit_last(struct ll_store *st, int64_t *seq,
 		const void *blob = sqlite3_column_blob(s, 1);
 
 		/* A hash of the wrong size was written by hand.  Chain on
-		 * anyway (the relay must keep working, and verify names
-		 * that record whatever we link to). */
+		 * to zeros anyway (the relay must keep working, verify
+		 * names that record whatever we link to, and the trigger
+		 * audit_extend_only expects the same). */
 		memset(hash, 0, LL_HASH_LEN);
-		if (blob != NULL && len > 0)
-			memcpy(hash, blob,
-			       len < LL_HASH_LEN ? (size_t)len : LL_HASH_LEN);
+		if (blob != NULL && len == LL_HASH_LEN)
+			memcpy(hash, blob, LL_HASH_LEN);
 		*seq = sqlite3_column_int64(s, 0);
 	} else {
 		r = ll_store_sqlite_err(st, rc);
@@ -147,17 +199,126 @@ out:
 	return r;
 }
 
+/* Where the keyed epoch starts (its "audit.keyed" record), 0 when the
+ * chain has none. */
+static int audit_keyed_from(struct ll_store *st, int64_t *seq)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	*seq = 0;
+	if ((r = ll_store_stmt(st, STMT_AUDIT_KEYED_FROM, &s)) != LL_OK)
+		return r;
+	r = one_i64(st, s, seq);
+	ll_store_stmt_done(s);
+	return r == LL_ERR_NOT_FOUND ? LL_OK : r;
+}
+
+int ll_store_audit_set_key(struct ll_store *st,
+			   const uint8_t key[LL_AUDIT_KEY_LEN])
+{
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	ll_wipe(st->audit_key, sizeof(st->audit_key));
+	st->has_audit_key = key != NULL;
+	if (key != NULL)
+		memcpy(st->audit_key, key, LL_AUDIT_KEY_LEN);
+	return LL_OK;
+}
+
+int ll_store_audit_keyed_from(struct ll_store *st, int64_t *seq_out)
+{
+	int64_t seq = 0;
+	int r;
+
+	if (st == NULL || seq_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = audit_keyed_from(st, &seq)) == LL_OK)
+		*seq_out = seq;
+	return r;
+}
+
+/* Appends rec (seq and ts set here) to the chain, keyed or not as the
+ * chain and is_marker say; inside the caller's transaction level. */
+static int audit_insert(struct ll_store *st, struct audit_rec *rec,
+			bool is_marker)
+{
+	uint8_t prev[LL_HASH_LEN], hash[LL_HASH_LEN];
+	sqlite3_stmt *s = NULL;
+	int64_t keyed_from;
+	int r, i;
+
+	if ((r = audit_last(st, &rec->seq, prev)) != LL_OK ||
+	    (r = audit_keyed_from(st, &keyed_from)) != LL_OK)
+		goto out;
+	rec->seq++;
+	if (is_marker && keyed_from != 0) {
+		r = LL_ERR_CONFLICT; /* one keyed epoch per chain */
+		goto out;
+	}
+	/* A keyed chain is only extended with the key; a store that holds
+	 * the key extends only a keyed chain (the epoch starts with
+	 * ll_store_audit_start_keyed, never by itself, so that a chain
+	 * rewritten without its marker is not quietly keyed again). */
+	if ((keyed_from != 0 || is_marker) && !st->has_audit_key) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "the audit chain is keyed: appending needs the "
+			 "audit key");
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	if (keyed_from == 0 && !is_marker && st->has_audit_key) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "the audit chain has no keyed epoch yet");
+		r = LL_ERR_CONFLICT;
+		goto out;
+	}
+	if ((r = audit_hash(prev, rec,
+			    st->has_audit_key ? st->audit_key : NULL, hash)) !=
+	    LL_OK)
+		goto out;
+	if ((r = ll_store_stmt(st, STMT_AUDIT_INSERT, &s)) != LL_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rec->seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, rec->ts) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 3, rec->org_id) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 10, prev, LL_HASH_LEN, SQLITE_STATIC) != 0 ||
+	    sqlite3_bind_blob(s, 11, hash, LL_HASH_LEN, SQLITE_STATIC) != 0) {
+		r = ll_store_sqlite_err(st, sqlite3_errcode(st->db));
+		goto out;
+	}
+	for (i = 0; i < 6; i++) {
+		if ((r = bind_rec_text(st, s, 4 + i, rec, i)) != LL_OK)
+			goto out;
+	}
+	if ((r = ll_store_step_done(st, s)) != LL_OK)
+		goto out;
+	ll_store_stmt_done(s);
+	if ((r = ll_store_stmt(st, STMT_AUDIT_HEAD_SET, &s)) != LL_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, rec->seq) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 2, hash, LL_HASH_LEN, SQLITE_STATIC) != 0) {
+		r = ll_store_sqlite_err(st, sqlite3_errcode(st->db));
+		goto out;
+	}
+	r = ll_store_step_done(st, s);
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
 int ll_store_audit_append(struct ll_store *st, const struct ll_audit_event *ev,
 			  int64_t now)
 {
 	struct audit_rec rec = { 0 };
-	uint8_t prev[LL_HASH_LEN], hash[LL_HASH_LEN];
-	sqlite3_stmt *s = NULL;
 	json_t *detail;
 	int r, i;
 
 	if (st == NULL || ev == NULL || ev->actor == NULL ||
 	    ev->action == NULL || ev->outcome == NULL)
+		return LL_ERR_INVALID_ARG;
+	/* The marker starts an epoch: only ll_store_audit_start_keyed. */
+	if (strcmp(ev->action, AUDIT_MARKER) == 0)
 		return LL_ERR_INVALID_ARG;
 	if ((r = set_text(&rec, F_ACTOR, ev->actor)) != LL_OK ||
 	    (r = set_text(&rec, F_ACTION, ev->action)) != LL_OK ||
@@ -180,40 +341,72 @@ int ll_store_audit_append(struct ll_store *st, const struct ll_audit_event *ev,
 
 	if ((r = ll_store_begin(st)) != LL_OK)
 		return r;
-	if ((r = audit_last(st, &rec.seq, prev)) != LL_OK)
-		goto out;
-	rec.seq++;
-	if ((r = audit_hash(prev, &rec, hash)) != LL_OK)
-		goto out;
-	if ((r = ll_store_stmt(st, STMT_AUDIT_INSERT, &s)) != LL_OK)
-		goto out;
-	if (sqlite3_bind_int64(s, 1, rec.seq) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, rec.ts) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 3, rec.org_id) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 10, prev, LL_HASH_LEN, SQLITE_STATIC) != 0 ||
-	    sqlite3_bind_blob(s, 11, hash, LL_HASH_LEN, SQLITE_STATIC) != 0) {
-		r = ll_store_sqlite_err(st, sqlite3_errcode(st->db));
-		goto out;
-	}
-	for (i = 0; i < 6; i++) {
-		if ((r = bind_rec_text(st, s, 4 + i, &rec, i)) != LL_OK)
-			goto out;
-	}
-	if ((r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	ll_store_stmt_done(s);
-	if ((r = ll_store_stmt(st, STMT_AUDIT_HEAD_SET, &s)) != LL_OK)
-		goto out;
-	if (sqlite3_bind_int64(s, 1, rec.seq) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 2, hash, LL_HASH_LEN, SQLITE_STATIC) != 0) {
-		r = ll_store_sqlite_err(st, sqlite3_errcode(st->db));
-		goto out;
-	}
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
+	r = audit_insert(st, &rec, false);
 	/* The outer commit (this one when not nested) is fsync'd. */
 	return ll_store_tx_end(st, r);
+}
+
+int ll_store_audit_start_keyed(struct ll_store *st, const char *actor,
+			       int64_t now)
+{
+	struct audit_rec rec = { 0 };
+	char key_id[LL_AUDIT_KEY_ID_LEN + 1], detail[64];
+	int r;
+
+	if (st == NULL || actor == NULL || !st->has_audit_key)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_audit_key_id(st->audit_key, key_id)) != LL_OK)
+		return r;
+	snprintf(detail, sizeof(detail), "{\"key_id\":\"%s\"}", key_id);
+	set_text(&rec, F_ACTOR, actor);
+	set_text(&rec, F_ACTION, AUDIT_MARKER);
+	set_text(&rec, F_OUTCOME, "ok");
+	set_text(&rec, F_DETAIL, detail);
+	rec.ts = now;
+	if ((r = ll_store_begin(st)) != LL_OK)
+		return r;
+	r = audit_insert(st, &rec, true);
+	return ll_store_tx_end(st, r);
+}
+
+int ll_store_audit_head(struct ll_store *st, int64_t *seq_out,
+			uint8_t mac_out[LL_HASH_LEN])
+{
+	uint8_t mac[LL_HASH_LEN];
+	int64_t seq = 0;
+	int r;
+
+	if (st == NULL || seq_out == NULL || mac_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = audit_last(st, &seq, mac)) != LL_OK)
+		return r;
+	*seq_out = seq;
+	memcpy(mac_out, mac, LL_HASH_LEN);
+	return LL_OK;
+}
+
+int ll_store_audit_mac_at(struct ll_store *st, int64_t seq,
+			  uint8_t mac_out[LL_HASH_LEN])
+{
+	sqlite3_stmt *s = NULL;
+	const void *b;
+	int r;
+
+	if (st == NULL || mac_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_AUDIT_MAC_AT, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, seq)) != LL_OK ||
+	    (r = step_row(st, s)) != LL_OK)
+		goto out;
+	b = sqlite3_column_blob(s, 0);
+	if (sqlite3_column_bytes(s, 0) != LL_HASH_LEN || b == NULL) {
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	memcpy(mac_out, b, LL_HASH_LEN);
+out:
+	ll_store_stmt_done(s);
+	return r;
 }
 
 /* Fills rec from a row of STMT_AUDIT_ALL / STMT_AUDIT_SINCE. */
@@ -271,81 +464,189 @@ out:
 	return r;
 }
 
-/* Walks the chain; *bad = seq of the first record that fails, or 0. */
-static int audit_walk(struct ll_store *st, int64_t *n_out, int64_t *bad)
+/* The key id an "audit.keyed" record names, "" when it names none. */
+static void marker_key_id(const struct audit_rec *rec,
+			  char out[LL_AUDIT_KEY_ID_LEN + 1])
 {
-	uint8_t prev[LL_HASH_LEN] = { 0 }, calc[LL_HASH_LEN];
-	uint8_t head_hash[LL_HASH_LEN];
+	json_t *d = NULL;
+	const char *id;
+
+	out[0] = '\0';
+	if (rec->text[F_DETAIL] != NULL)
+		d = json_loadb(rec->text[F_DETAIL], rec->len[F_DETAIL], 0,
+			       NULL);
+	id = json_string_value(json_object_get(d, "key_id"));
+	if (id != NULL && strlen(id) == LL_AUDIT_KEY_ID_LEN)
+		memcpy(out, id, LL_AUDIT_KEY_ID_LEN + 1);
+	json_decref(d);
+}
+
+static bool rec_is_marker(const struct audit_rec *rec)
+{
+	return rec->text[F_ACTION] != NULL &&
+	       rec->len[F_ACTION] == strlen(AUDIT_MARKER) &&
+	       memcmp(rec->text[F_ACTION], AUDIT_MARKER,
+		      strlen(AUDIT_MARKER)) == 0;
+}
+
+static void walk_fault(struct ll_audit_verify *v, enum ll_audit_fault f,
+		       int64_t seq)
+{
+	if (v->fault == LL_AUDIT_INTACT) {
+		v->fault = f;
+		v->bad_seq = seq;
+	}
+}
+
+/* Checks one row against the chain so far; false when it breaks it (the
+ * fault is in v).  prev becomes this row's hash. */
+static int walk_row(struct ll_store *st, sqlite3_stmt *s,
+		    struct ll_audit_verify *v, uint8_t prev[LL_HASH_LEN],
+		    bool *ok)
+{
+	uint8_t calc[LL_HASH_LEN];
+	const uint8_t *key = NULL;
 	struct audit_rec rec;
+	const void *stored;
+	int r;
+
+	*ok = false;
+	rec_from_row(s, &rec);
+	/* A gap in seq means records were deleted: the one after the gap
+	 * is the first that does not follow. */
+	if (rec.seq != v->last_seq + 1) {
+		walk_fault(v, LL_AUDIT_GAP, rec.seq);
+		return LL_OK;
+	}
+	if (!blob_is(s, 9, prev)) {
+		walk_fault(v, LL_AUDIT_LINK, rec.seq);
+		return LL_OK;
+	}
+	if (v->keyed_from == 0 && rec_is_marker(&rec)) {
+		v->keyed_from = rec.seq;
+		marker_key_id(&rec, v->key_id);
+		if (st->has_audit_key) {
+			char mine[LL_AUDIT_KEY_ID_LEN + 1];
+
+			if ((r = ll_audit_key_id(st->audit_key, mine)) != 0)
+				return r;
+			if (strcmp(mine, v->key_id) != 0) {
+				walk_fault(v, LL_AUDIT_KEY_MISMATCH, rec.seq);
+				return LL_OK;
+			}
+		}
+	}
+	if (v->keyed_from != 0) {
+		if (!st->has_audit_key) {
+			/* Without the key only the links can be followed. */
+			stored = sqlite3_column_blob(s, 10);
+			if (sqlite3_column_bytes(s, 10) != LL_HASH_LEN ||
+			    stored == NULL) {
+				walk_fault(v, LL_AUDIT_MAC, rec.seq);
+				return LL_OK;
+			}
+			memcpy(prev, stored, LL_HASH_LEN);
+			v->n_records++;
+			v->last_seq = rec.seq;
+			*ok = true;
+			return LL_OK;
+		}
+		key = st->audit_key;
+	}
+	if ((r = audit_hash(prev, &rec, key, calc)) != LL_OK)
+		return r;
+	if (!blob_is(s, 10, calc)) {
+		walk_fault(v, LL_AUDIT_MAC, rec.seq);
+		return LL_OK;
+	}
+	memcpy(prev, calc, LL_HASH_LEN);
+	v->n_records++;
+	v->last_seq = rec.seq;
+	*ok = true;
+	return LL_OK;
+}
+
+/* Walks the chain into v (the first fault, or none). */
+static int audit_walk(struct ll_store *st, struct ll_audit_verify *v)
+{
+	uint8_t prev[LL_HASH_LEN] = { 0 };
+	uint8_t head_hash[LL_HASH_LEN];
 	sqlite3_stmt *s = NULL;
-	int64_t n = 0, head_seq;
+	int64_t head_seq;
+	bool ok = true;
 	int r, rc;
 
-	*bad = 0;
 	if ((r = audit_head(st, &head_seq, head_hash)) != LL_OK ||
 	    (r = ll_store_stmt(st, STMT_AUDIT_ALL, &s)) != LL_OK)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		rec_from_row(s, &rec);
-		/* A gap in seq means a record was deleted: the one after
-		 * the gap is the first that does not link. */
-		if (rec.seq != n + 1 || !blob_is(s, 9, prev)) {
-			*bad = rec.seq;
+	while (ok && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((r = walk_row(st, s, v, prev, &ok)) != LL_OK)
 			goto out;
-		}
-		if ((r = audit_hash(prev, &rec, calc)) != LL_OK)
-			goto out;
-		if (!blob_is(s, 10, calc)) {
-			*bad = rec.seq;
-			goto out;
-		}
-		memcpy(prev, calc, LL_HASH_LEN);
-		n++;
 	}
+	if (!ok)
+		goto out;
 	if (rc != SQLITE_DONE) {
 		r = ll_store_sqlite_err(st, rc);
 		goto out;
 	}
+	v->macs_checked = v->keyed_from == 0 || st->has_audit_key;
+	/* Holding the key, a chain without a keyed epoch was rewritten
+	 * without it (the relay keys every chain it writes to). */
+	if (st->has_audit_key && v->keyed_from == 0 && v->n_records > 0) {
+		walk_fault(v, LL_AUDIT_NOT_KEYED, 1);
+		goto out;
+	}
 	/* The chain links; does it end where the head says? */
-	if (head_seq < n)
-		*bad = head_seq + 1; /* records nobody vouches for */
-	else if (head_seq > n)
-		*bad = n + 1; /* records cut off the end */
+	if (head_seq < v->n_records)
+		walk_fault(v, LL_AUDIT_HEAD, head_seq + 1);
+	else if (head_seq > v->n_records)
+		walk_fault(v, LL_AUDIT_HEAD, v->n_records + 1);
 	else if (!ll_ct_equal(head_hash, prev, LL_HASH_LEN))
-		*bad = n > 0 ? n : 1;
-	*n_out = n;
+		walk_fault(v, LL_AUDIT_HEAD,
+			   v->n_records > 0 ? v->n_records : 1);
 out:
 	ll_store_stmt_done(s);
 	return r;
 }
 
-int ll_store_audit_verify(struct ll_store *st, int64_t *n_records,
-			  int64_t *first_bad_seq)
+int ll_store_audit_verify_ex(struct ll_store *st, struct ll_audit_verify *out)
 {
-	int64_t n = 0, bad = 0;
+	struct ll_audit_verify v;
 	bool own_tx;
 	int r;
 
-	if (st == NULL)
+	if (st == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
+	memset(&v, 0, sizeof(v));
 	/* One read transaction, so the head and the records are one
 	 * snapshot whatever the relay appends meanwhile.  Deferred: it
 	 * must not hold the write lock for a long walk. */
 	own_tx = st->tx_depth == 0;
 	if (own_tx && (r = ll_store_run(st, STMT_BEGIN_READ)) != LL_OK)
 		return r;
-	r = audit_walk(st, &n, &bad);
+	r = audit_walk(st, &v);
 	if (own_tx)
 		(void)ll_store_run(st, STMT_ROLLBACK);
-	if (r != LL_OK)
+	if (r == LL_OK)
+		*out = v;
+	return r;
+}
+
+int ll_store_audit_verify(struct ll_store *st, int64_t *n_records,
+			  int64_t *first_bad_seq)
+{
+	struct ll_audit_verify v;
+	int r;
+
+	if ((r = ll_store_audit_verify_ex(st, &v)) != LL_OK)
 		return r;
-	if (bad != 0) {
+	if (v.fault != LL_AUDIT_INTACT) {
 		if (first_bad_seq != NULL)
-			*first_bad_seq = bad;
+			*first_bad_seq = v.bad_seq;
 		return LL_ERR_AUTH_FAILED;
 	}
 	if (n_records != NULL)
-		*n_records = n;
+		*n_records = v.n_records;
 	return LL_OK;
 }
 

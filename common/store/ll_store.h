@@ -219,7 +219,7 @@ int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 				      size_t *n_out);
 
-/* ---- audit: append-only, SHA-256 hash chain ---- */
+/* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {
 	int64_t org_id;    /* 0 when unknown */
 	const char *actor; /* "technician:alice", "applet", "cli", "anonymous" */
@@ -229,27 +229,81 @@ struct ll_audit_event {
 	const char *session_id; /* may be NULL */
 	const char *detail_json; /* JSON object text or NULL; no secrets */
 };
+
+#define LL_AUDIT_KEY_LEN 32
+#define LL_AUDIT_KEY_ID_LEN 16 /* hex characters */
+/* The key's public name: hex of HMAC(key, "lifeline audit key id")[:8]. */
+int ll_audit_key_id(const uint8_t key[LL_AUDIT_KEY_LEN],
+		    char out[LL_AUDIT_KEY_ID_LEN + 1]);
+
 /*
- * Appends one record chained to the previous one:
- *   hash = SHA-256(prev_hash || canonical(record)).
+ * The audit key (kept outside the database, STATE/audit.key).  With it
+ * the store MACs every record of the keyed epoch (audit.c) and verify
+ * recomputes those MACs; NULL forgets it.  A chain is keyed from the
+ * "audit.keyed" record on, which ll_store_audit_start_keyed appends
+ * (LL_ERR_CONFLICT when the chain has one already).  Appending to a
+ * keyed chain without the key is LL_ERR_CONFIG; holding the key,
+ * appending to a chain that has no keyed epoch is LL_ERR_CONFLICT: the
+ * epoch is started on purpose, never by itself.
+ */
+int ll_store_audit_set_key(struct ll_store *st,
+			   const uint8_t key[LL_AUDIT_KEY_LEN]);
+int ll_store_audit_start_keyed(struct ll_store *st, const char *actor,
+			       int64_t now);
+/* seq of the "audit.keyed" record, 0 when the chain has none. */
+int ll_store_audit_keyed_from(struct ll_store *st, int64_t *seq_out);
+
+/*
+ * Appends one record chained to the previous one (audit.c has the rules).
  * Durable (fsync'd) when it returns LL_OK -- unless called inside the
  * caller's ll_store_begin, then with the caller's commit.  detail_json
  * must be a JSON object (LL_ERR_INVALID_ARG), fields at most 64 KiB
- * (LL_ERR_TOO_LARGE).
+ * (LL_ERR_TOO_LARGE); the action "audit.keyed" is the store's own.
  *
- * The table has triggers that refuse UPDATE and DELETE (made again on
- * every open).  They guard against accidents only: to alter a record, as
- * a test of verify does, run on a plain sqlite3 connection
+ * Triggers (made again on every open) refuse UPDATE and DELETE and any
+ * INSERT that does not extend the chain (seq = head + 1, prev_hash = the
+ * head's hash).  They guard against accidents and naive tools only: to
+ * alter a record, as the tests of verify do, run on a plain sqlite3
+ * connection
  *   DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;
+ *   DROP TRIGGER audit_extend_only;
  *   UPDATE audit SET outcome = 'x' WHERE seq = 3;
- * The canonical encoding is described in audit.c.
  */
 int ll_store_audit_append(struct ll_store *st, const struct ll_audit_event *ev,
 			  int64_t now);
+/* The newest record's seq and hash (0 and zeros when empty). */
+int ll_store_audit_head(struct ll_store *st, int64_t *seq_out,
+			uint8_t mac_out[LL_HASH_LEN]);
+/* The stored hash of record seq: LL_ERR_NOT_FOUND when there is none. */
+int ll_store_audit_mac_at(struct ll_store *st, int64_t seq,
+			  uint8_t mac_out[LL_HASH_LEN]);
+
+/* What a walk of the chain found: the first fault, or none. */
+enum ll_audit_fault {
+	LL_AUDIT_INTACT = 0,
+	LL_AUDIT_GAP,          /* bad_seq follows a gap in the numbering */
+	LL_AUDIT_LINK,         /* bad_seq's prev_hash is not its parent's */
+	LL_AUDIT_MAC,          /* bad_seq's hash does not match its fields */
+	LL_AUDIT_KEY_MISMATCH, /* the keyed epoch names another key */
+	LL_AUDIT_NOT_KEYED,    /* holding the key, no keyed epoch found */
+	LL_AUDIT_HEAD,         /* audit_head disagrees with the last record */
+};
+struct ll_audit_verify {
+	int64_t n_records; /* records that verified, in order */
+	int64_t last_seq;  /* the last of them */
+	enum ll_audit_fault fault;
+	int64_t bad_seq;    /* the first record that fails (fault != 0) */
+	int64_t keyed_from; /* seq of "audit.keyed", 0 = none (seen so far) */
+	char key_id[LL_AUDIT_KEY_ID_LEN + 1]; /* the epoch's key id */
+	bool macs_checked; /* false: keyed records' MACs not checked (no key) */
+};
+/* Walks the whole chain in one read snapshot.  LL_OK with the findings
+ * in out (a fault is not an error), or a store error. */
+int ll_store_audit_verify_ex(struct ll_store *st, struct ll_audit_verify *out);
 /* LL_OK with the record count, or LL_ERR_AUTH_FAILED with the sequence
- * number of the first record whose hash or link does not verify (for a
- * deleted record: the one after it; for records cut off the end: the
- * first missing one).  Either pointer may be NULL. */
+ * number of the first record that does not verify (for a deleted
+ * record: the one after it; for records cut off the end: the first
+ * missing one).  Either pointer may be NULL. */
 int ll_store_audit_verify(struct ll_store *st, int64_t *n_records,
 			  int64_t *first_bad_seq);
 /* Writes records with ts >= since as "jsonl" or "csv" to out, in seq

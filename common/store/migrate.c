@@ -90,7 +90,11 @@ static const char *const migrations[] = {
 	"  seq INTEGER NOT NULL,"
 	"  hash BLOB NOT NULL"
 	");",
-	/* 2: one-time passwords: changed at first login, expiring. */
+	/* 2: the keyed epoch of the audit chain (audit.c) starts at its
+	 * "audit.keyed" record; a partial index finds it without a scan. */
+	"CREATE INDEX audit_keyed ON audit(seq)"
+	"  WHERE action = 'audit.keyed';",
+	/* 3: one-time passwords: changed at first login, expiring. */
 	"ALTER TABLE technicians"
 	"  ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE technicians"
@@ -99,14 +103,40 @@ static const char *const migrations[] = {
 
 /*
  * A guard against accidental writes, not a security boundary (whoever can
- * write the file can drop them; the hash chain is what detects that).
- * Made again on every open so that a dropped trigger comes back.
+ * write the file can drop them; the keyed chain and the signed
+ * checkpoints outside the database are what detect that).  Made again on
+ * every open so that a dropped trigger comes back.  An INSERT must extend
+ * the chain: the next seq, linked to the newest record's hash (so neither
+ * INSERT OR REPLACE of an old record nor a record squeezed in passes),
+ * and audit_head may only name the newest record.
  */
 static const char audit_triggers[] =
 	"CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
 	"CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_extend_only BEFORE INSERT ON audit"
+	" WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM audit)"
+	"  OR NEW.prev_hash IS NOT coalesce((SELECT CASE WHEN length(hash) = 32"
+	"   THEN hash ELSE zeroblob(32) END FROM audit"
+	"   ORDER BY seq DESC LIMIT 1), zeroblob(32))"
+	" BEGIN SELECT RAISE(ABORT, 'audit: an insert must extend the chain');"
+	" END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_head_follows"
+	" BEFORE INSERT ON audit_head"
+	" WHEN NEW.seq IS NOT (SELECT max(seq) FROM audit)"
+	"  OR NEW.hash IS NOT (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1)"
+	" BEGIN SELECT RAISE(ABORT, 'audit_head must name the newest record');"
+	" END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_head_no_update"
+	" BEFORE UPDATE ON audit_head"
+	" BEGIN SELECT RAISE(ABORT, 'audit_head is set by inserts only'); END;";
+
+/* Their names, to see that none was dropped. */
+static const char *const audit_trigger_names[] = {
+	"audit_no_update",    "audit_no_delete",      "audit_extend_only",
+	"audit_head_follows", "audit_head_no_update",
+};
 
 static int exec_sql(struct ll_store *st, const char *sql)
 {
@@ -139,17 +169,22 @@ out:
 static bool triggers_present(struct ll_store *st)
 {
 	sqlite3_stmt *s = NULL;
-	bool ok = false;
+	size_t i, n = 0;
 
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT count(*) FROM sqlite_schema"
-			       " WHERE type = 'trigger' AND name IN"
-			       " ('audit_no_update', 'audit_no_delete')",
-			       -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW)
-		ok = sqlite3_column_int(s, 0) == 2;
+			       "SELECT 1 FROM sqlite_schema"
+			       " WHERE type = 'trigger' AND name = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return false;
+	for (i = 0; i < LL_ARRAY_SIZE(audit_trigger_names); i++) {
+		sqlite3_bind_text(s, 1, audit_trigger_names[i], -1,
+				  SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n++;
+		sqlite3_reset(s);
+	}
 	sqlite3_finalize(s);
-	return ok;
+	return n == LL_ARRAY_SIZE(audit_trigger_names);
 }
 
 int ll_store_migrate(struct ll_store *st)

@@ -146,6 +146,11 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_AUDIT_SINCE] = "SELECT seq, ts, org_id, actor, action, outcome,"
 			     " source_ip, session_id, detail, prev_hash, hash"
 			     " FROM audit WHERE ts >= ? ORDER BY seq",
+	/* The literal matches the partial index audit_keyed (migrate.c). */
+	[STMT_AUDIT_KEYED_FROM] = "SELECT seq FROM audit"
+				  " WHERE action = 'audit.keyed'"
+				  " ORDER BY seq LIMIT 1",
+	[STMT_AUDIT_MAC_AT] = "SELECT hash FROM audit WHERE seq = ?",
 };
 
 /* ---- plumbing ---- */
@@ -368,6 +373,7 @@ void ll_store_close(struct ll_store *st)
 	for (i = 0; i < STMT__COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
 	sqlite3_close(st->db);
+	ll_wipe(st->audit_key, sizeof(st->audit_key));
 	free(st);
 }
 

@@ -22,9 +22,7 @@
  *                      libvncserver blocks in its write; the same holds.
  */
 #include <errno.h>
-#include <linux/sockios.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,20 +32,60 @@
 #include "ll_util.h"
 #include "applet_rfb.h"
 #include "fake_platform.h"
+#include "lt_wait.h"
 
+/* What the server reports from its thread, under lock. */
 struct ready {
-	atomic_int ready;
-	atomic_int ended;
+	GMutex lock;
+	GCond changed;
+	int ready;
+	int ended;
 };
 
 static void cb_ready(void *user)
 {
-	atomic_fetch_add(&((struct ready *)user)->ready, 1);
+	struct ready *rd = user;
+
+	g_mutex_lock(&rd->lock);
+	rd->ready++;
+	g_cond_broadcast(&rd->changed);
+	g_mutex_unlock(&rd->lock);
 }
 
 static void cb_ended(void *user, const char *why)
 {
-	atomic_fetch_add(&((struct ready *)user)->ended, 1);
+	struct ready *rd = user;
+
+	g_mutex_lock(&rd->lock);
+	rd->ended++;
+	g_cond_broadcast(&rd->changed);
+	g_mutex_unlock(&rd->lock);
+}
+
+/* The number of "ended" reports, once there are want of them or
+ * timeout_ms passed. */
+static int wait_ended(struct ready *rd, int want, int timeout_ms)
+{
+	int64_t end = g_get_monotonic_time() + (int64_t)timeout_ms * 1000;
+	int n;
+
+	g_mutex_lock(&rd->lock);
+	while (rd->ended < want &&
+	       g_cond_wait_until(&rd->changed, &rd->lock, end))
+		;
+	n = rd->ended;
+	g_mutex_unlock(&rd->lock);
+	return n;
+}
+
+static int n_ready(struct ready *rd)
+{
+	int n;
+
+	g_mutex_lock(&rd->lock);
+	n = rd->ready;
+	g_mutex_unlock(&rd->lock);
+	return n;
 }
 
 static bool read_exact(int fd, void *buf, size_t len, int timeout_ms)
@@ -110,11 +148,11 @@ static void handshake(int fd, uint16_t *w, uint16_t *h, char **name)
 	write_all(fd, "\x01", 1);
 	g_assert_true(read_exact(fd, buf, 4, 5000));
 	g_assert_cmpuint(be32(buf), ==, 0);
-	write_all(fd, "\x01", 1);   /* ClientInit: shared */
+	write_all(fd, "\x01", 1); /* ClientInit: shared */
 	g_assert_true(read_exact(fd, buf, 24, 5000));
 	*w = be16(buf);
 	*h = be16(buf + 2);
-	g_assert_cmpuint(buf[4], ==, 32);       /* bits per pixel */
+	g_assert_cmpuint(buf[4], ==, 32); /* bits per pixel */
 	len = be32(buf + 20);
 	g_assert_cmpuint(len, <, 64);
 	*name = g_malloc0(len + 1);
@@ -123,16 +161,25 @@ static void handshake(int fd, uint16_t *w, uint16_t *h, char **name)
 
 static void pointer(int fd, uint8_t mask, uint16_t x, uint16_t y)
 {
-	uint8_t m[6] = { 5, mask, (uint8_t)(x >> 8), (uint8_t)x,
-			 (uint8_t)(y >> 8), (uint8_t)y };
+	uint8_t m[6] = { 5,
+			 mask,
+			 (uint8_t)(x >> 8),
+			 (uint8_t)x,
+			 (uint8_t)(y >> 8),
+			 (uint8_t)y };
 
 	write_all(fd, m, sizeof(m));
 }
 
 static void keyev(int fd, bool down, uint32_t sym)
 {
-	uint8_t m[8] = { 4, down, 0, 0, (uint8_t)(sym >> 24),
-			 (uint8_t)(sym >> 16), (uint8_t)(sym >> 8),
+	uint8_t m[8] = { 4,
+			 down,
+			 0,
+			 0,
+			 (uint8_t)(sym >> 24),
+			 (uint8_t)(sym >> 16),
+			 (uint8_t)(sym >> 8),
 			 (uint8_t)sym };
 
 	write_all(fd, m, sizeof(m));
@@ -140,8 +187,16 @@ static void keyev(int fd, bool down, uint32_t sym)
 
 static void fb_request(int fd, bool incremental, uint16_t w, uint16_t h)
 {
-	uint8_t m[10] = { 3, incremental, 0, 0, 0, 0, (uint8_t)(w >> 8),
-			  (uint8_t)w, (uint8_t)(h >> 8), (uint8_t)h };
+	uint8_t m[10] = { 3,
+			  incremental,
+			  0,
+			  0,
+			  0,
+			  0,
+			  (uint8_t)(w >> 8),
+			  (uint8_t)w,
+			  (uint8_t)(h >> 8),
+			  (uint8_t)h };
 
 	write_all(fd, m, sizeof(m));
 }
@@ -165,7 +220,7 @@ static void barrier(int fd, uint16_t w, uint16_t h)
 	nrects = be16(hdr + 2);
 	for (i = 0; i < nrects; i++) {
 		g_assert_true(read_exact(fd, hdr, 12, 5000));
-		g_assert_cmpuint(be32(hdr + 8), ==, 0);   /* raw */
+		g_assert_cmpuint(be32(hdr + 8), ==, 0); /* raw */
 		len = (size_t)be16(hdr + 4) * be16(hdr + 6) * 4;
 		pix = g_malloc(len);
 		g_assert_true(read_exact(fd, pix, len, 5000));
@@ -173,29 +228,24 @@ static void barrier(int fd, uint16_t w, uint16_t h)
 	}
 }
 
-#define WAIT_UNTIL(cond, ms)                                                   \
-	do {                                                                   \
-		int64_t end_ = g_get_monotonic_time() / 1000 + (ms);           \
-		while (!(cond) && g_get_monotonic_time() / 1000 < end_)        \
-			g_usleep(5000);                                        \
-	} while (0)
-
 struct rig {
 	struct ll_input_gate *gate;
 	struct ll_fake_input in;
 	struct ready rd;
 	struct ll_rfb_server *srv;
-	int fd;                 /* the viewer's end */
+	int fd; /* the viewer's end */
 };
 
 static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
 {
 	struct ll_rfb_server_cbs cbs = { .client_ready = cb_ready,
-					  .ended = cb_ended };
+					 .ended = cb_ended };
 	struct ll_platform *p = NULL, *inj = NULL;
 	int sv[2];
 
 	memset(r, 0, sizeof(*r));
+	g_mutex_init(&r->rd.lock);
+	g_cond_init(&r->rd.changed);
 	cbs.user = &r->rd;
 	r->gate = ll_input_gate_new();
 	/* Capture and injection are two instances, as in the applet. */
@@ -204,7 +254,8 @@ static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
 			0);
 	ll_input_gate_set_injector(r->gate, inj);
 	g_assert_cmpint(ll_rfb_server_new(p, r->gate, NULL, "Test desk", &cbs,
-					  &r->srv), ==, 0);
+					  &r->srv),
+			==, 0);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 			==, 0);
 	g_assert_cmpint(ll_rfb_server_start(r->srv, sv[0]), ==, 0);
@@ -227,6 +278,8 @@ static int64_t rig_stop(struct rig *r, bool close_first)
 	if (!close_first)
 		close(r->fd);
 	ll_input_gate_free(r->gate);
+	g_mutex_clear(&r->rd.lock);
+	g_cond_clear(&r->rd.changed);
 	return t0;
 }
 
@@ -246,8 +299,8 @@ static void test_handshake_and_gate(void)
 	g_assert_cmpuint(h, ==, 32);
 	g_assert_cmpstr(name, ==, "Test desk");
 	g_free(name);
-	WAIT_UNTIL(atomic_load(&r.rd.ready) == 1, 2000);
-	g_assert_cmpint(atomic_load(&r.rd.ready), ==, 1);
+	/* reported before the thread served the handshake */
+	g_assert_cmpint(n_ready(&r.rd), ==, 1);
 
 	/* One raw frame of the fake's gradient. */
 	fb_request(r.fd, false, 64, 32);
@@ -258,7 +311,7 @@ static void test_handshake_and_gate(void)
 	g_assert_true(read_exact(r.fd, hdr, 12, 5000));
 	g_assert_cmpuint(be16(hdr + 4), ==, 64);
 	g_assert_cmpuint(be16(hdr + 6), ==, 32);
-	g_assert_cmpuint(be32(hdr + 8), ==, 0);   /* raw */
+	g_assert_cmpuint(be32(hdr + 8), ==, 0); /* raw */
 	pix = g_malloc(64 * 32 * 4);
 	g_assert_true(read_exact(r.fd, pix, 64 * 32 * 4, 5000));
 	g_assert_cmpuint(pix[0] | pix[1] | pix[2], !=, 0);
@@ -278,9 +331,9 @@ static void test_handshake_and_gate(void)
 	ll_input_gate_set_control(r.gate, true);
 	pointer(r.fd, 1, 10, 11);
 	pointer(r.fd, 0, 10, 11);
-	keyev(r.fd, true, 0x20ac);   /* EuroSign: a non-ASCII keysym */
+	keyev(r.fd, true, 0x20ac); /* EuroSign: a non-ASCII keysym */
 	keyev(r.fd, false, 0x20ac);
-	WAIT_UNTIL(atomic_load(&r.in.keys) == 2, 3000);
+	barrier(r.fd, 64, 32);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 1);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_up), ==, 1);
 	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
@@ -291,9 +344,9 @@ static void test_handshake_and_gate(void)
 	ll_input_gate_set_window(r.gate, &key_win, 0, 0, 20, 20, true);
 	pointer(r.fd, 1, 5, 5);
 	pointer(r.fd, 0, 5, 5);
-	pointer(r.fd, 4, 30, 5);    /* right button, outside */
+	pointer(r.fd, 4, 30, 5); /* right button, outside */
 	pointer(r.fd, 0, 30, 5);
-	WAIT_UNTIL(atomic_load(&r.in.buttons_up) == 2, 3000);
+	barrier(r.fd, 64, 32);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 2);
 	g_assert_cmpuint(atomic_load(&r.in.buttons_up), ==, 2);
 
@@ -302,14 +355,16 @@ static void test_handshake_and_gate(void)
 	keyev(r.fd, true, 'b');
 	keyev(r.fd, false, 'b');
 	pointer(r.fd, 0, 31, 6);
-	WAIT_UNTIL(atomic_load(&r.in.last_x) == 31, 3000);
+	barrier(r.fd, 64, 32);
+	g_assert_cmpint(atomic_load(&r.in.last_x), ==, 31);
 	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
 	ll_input_gate_set_applet_focus(r.gate, false);
 
 	/* A consent dialog opens with a button held: released at once,
 	 * and nothing more gets through. */
 	pointer(r.fd, 1, 40, 20);
-	WAIT_UNTIL(atomic_load(&r.in.buttons_down) == 3, 3000);
+	barrier(r.fd, 64, 32);
+	g_assert_cmpuint(atomic_load(&r.in.buttons_down), ==, 3);
 	resets = atomic_load(&r.in.resets);
 	ll_input_gate_set_consent_open(r.gate, true);
 	/* Released by the call itself, not later by the RFB thread. */
@@ -341,8 +396,8 @@ static void test_handshake_and_gate(void)
 	ll_input_gate_set_control(r.gate, false);
 
 	g_assert_cmpint(rig_stop(&r, false), <, 2000);
-	/* Stopped on request: no "ended" report. */
-	g_assert_cmpint(atomic_load(&r.rd.ended), ==, 0);
+	/* Stopped on request: no "ended" report (the thread is joined). */
+	g_assert_cmpint(r.rd.ended, ==, 0);
 }
 
 static int64_t max_gap_ms;
@@ -364,7 +419,8 @@ static gboolean quit_loop(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* The main loop runs for ms while the RFB thread is stuck. */
+/* The main loop runs for ms while the RFB thread is stuck: time itself
+ * is under test (the longest gap between its 10 ms ticks). */
 static void run_main_loop(int ms)
 {
 	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
@@ -379,22 +435,12 @@ static void run_main_loop(int ms)
 }
 
 /*
- * Waits until the server has read everything we sent (the kernel's count
- * of our bytes not yet read by the peer drops to 0): after half a
+ * Waits until the server has read everything we sent: after half a
  * message, the RFB thread is then blocked in its read for the rest.
  */
 static void barrier_thread_blocked(struct rig *r)
 {
-	int unread = -1;
-	int64_t end = g_get_monotonic_time() / 1000 + 3000;
-
-	while (g_get_monotonic_time() / 1000 < end) {
-		g_assert_cmpint(ioctl(r->fd, SIOCOUTQ, &unread), ==, 0);
-		if (unread == 0)
-			break;
-		g_usleep(1000);
-	}
-	g_assert_cmpint(unread, ==, 0);
+	g_assert_true(lt_wait_peer_read(r->fd, 3000));
 }
 
 /*
@@ -414,9 +460,9 @@ static void test_held_key_stalled(void)
 	handshake(r.fd, &w, &h, &name);
 	g_free(name);
 	ll_input_gate_set_control(r.gate, true);
-	keyev(r.fd, true, 0xffe9);   /* Alt_L */
+	keyev(r.fd, true, 0xffe9); /* Alt_L */
 	keyev(r.fd, true, 'a');
-	WAIT_UNTIL(atomic_load(&r.in.keys) == 2, 3000);
+	barrier(r.fd, 64, 32);
 	g_assert_cmpuint(atomic_load(&r.in.keys), ==, 2);
 	/* Two bytes of an 8-byte KeyEvent: the RFB thread now sits in
 	 * rfbReadExact() waiting for the other six. */
@@ -425,7 +471,7 @@ static void test_held_key_stalled(void)
 
 	resets = atomic_load(&r.in.resets);
 	t0 = g_get_monotonic_time();
-	ll_input_gate_set_control(r.gate, false);   /* Stop control */
+	ll_input_gate_set_control(r.gate, false); /* Stop control */
 	us = g_get_monotonic_time() - t0;
 	g_test_message("held keys released in %" G_GINT64_FORMAT " us", us);
 	g_assert_cmpuint(atomic_load(&r.in.resets), ==, resets + 1);
@@ -452,7 +498,7 @@ static void test_stalled_peer(void)
 	/* The first byte of a 6-byte PointerEvent, then silence:
 	 * libvncserver now waits in rfbReadExact for the other five. */
 	write_all(r.fd, "\x05", 1);
-	g_usleep(200000);
+	barrier_thread_blocked(&r);
 
 	run_main_loop(1000);
 	g_test_message("main loop: longest gap %" G_GINT64_FORMAT " ms",
@@ -507,8 +553,7 @@ static void test_viewer_leaves(void)
 	g_free(name);
 	/* The bridge closes the other end: the thread ends by itself. */
 	shutdown(r.fd, SHUT_RDWR);
-	WAIT_UNTIL(atomic_load(&r.rd.ended) == 1, 3000);
-	g_assert_cmpint(atomic_load(&r.rd.ended), ==, 1);
+	g_assert_cmpint(wait_ended(&r.rd, 1, 3000), ==, 1);
 	g_assert_cmpint(rig_stop(&r, false), <, 2000);
 }
 
@@ -518,8 +563,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	g_test_add_func("/applet/rfb/handshake-and-gate",
 			test_handshake_and_gate);
-	g_test_add_func("/applet/rfb/held-key-stalled",
-			test_held_key_stalled);
+	g_test_add_func("/applet/rfb/held-key-stalled", test_held_key_stalled);
 	g_test_add_func("/applet/rfb/stalled-peer", test_stalled_peer);
 	g_test_add_func("/applet/rfb/slow-reader", test_slow_reader);
 	g_test_add_func("/applet/rfb/viewer-leaves", test_viewer_leaves);

@@ -32,11 +32,12 @@ static char *relay_url;
 struct proxy {
 	int lfd;
 	uint16_t port;
-	atomic_int tunnels;       /* CONNECTs answered 200 */
-	atomic_int refused;       /* CONNECTs answered 502 */
+	atomic_int tunnels; /* CONNECTs answered 200 */
+	atomic_int refused; /* CONNECTs answered 502 */
 	atomic_bool stop;
 	char last_target[128];
 	GThread *thread;
+	GPtrArray *tunnel_threads; /* joined by proxy_stop */
 };
 
 static int connect_target(const char *target)
@@ -79,7 +80,13 @@ static gpointer tunnel_thread(gpointer data)
 				  "Content-Length: 0\r\n\r\n";
 
 	/* The head, byte by byte: nothing of the tunnel is read early. */
+	fds[0].fd = t->cfd;
+	fds[0].events = POLLIN;
 	while (len + 1 < sizeof(head)) {
+		if (atomic_load(&p->stop))
+			goto out;
+		if (poll(fds, 1, 200) <= 0)
+			continue;
 		n = read(t->cfd, head + len, 1);
 		if (n <= 0)
 			goto out;
@@ -138,7 +145,8 @@ static gpointer proxy_thread(gpointer data)
 		t = g_new0(struct tunnel, 1);
 		t->p = p;
 		t->cfd = cfd;
-		g_thread_unref(g_thread_new("tunnel", tunnel_thread, t));
+		g_ptr_array_add(p->tunnel_threads,
+				g_thread_new("tunnel", tunnel_thread, t));
 	}
 	return NULL;
 }
@@ -158,16 +166,22 @@ static void proxy_start(struct proxy *p)
 	g_assert_cmpint(getsockname(p->lfd, (struct sockaddr *)&sa, &sl), ==,
 			0);
 	p->port = ntohs(sa.sin_port);
+	p->tunnel_threads = g_ptr_array_new();
 	p->thread = g_thread_new("proxy", proxy_thread, p);
 }
 
+/* Every thread of the proxy notices stop within 200 ms: joined, none
+ * outlives p. */
 static void proxy_stop(struct proxy *p)
 {
+	guint i;
+
 	atomic_store(&p->stop, true);
 	g_thread_join(p->thread);
 	close(p->lfd);
-	/* Tunnel threads notice stop within 200 ms. */
-	g_usleep(400 * 1000);
+	for (i = 0; i < p->tunnel_threads->len; i++)
+		g_thread_join(p->tunnel_threads->pdata[i]);
+	g_ptr_array_unref(p->tunnel_threads);
 }
 
 /* ---- tests ---- */

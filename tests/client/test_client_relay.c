@@ -196,8 +196,8 @@ static void test_api_calls(void)
 				 "consent", LL_CAP_VIEW | LL_CAP_CONTROL,
 				 "allowed at the dialog", &e);
 	g_assert_cmpint(r, ==, LL_OK);
-	r = ll_api_session_event(app, s.red.session_id, s.red.ticket,
-				 "bogus", 0, NULL, &e);
+	r = ll_api_session_event(app, s.red.session_id, s.red.ticket, "bogus",
+				 0, NULL, &e);
 	g_assert_cmpint(r, ==, LL_ERR_INVALID_ARG);
 	g_assert_cmpint(e.http_status, ==, 400);
 	g_assert_cmpstr(e.api_code, ==, "bad_request");
@@ -277,7 +277,8 @@ static void test_api_transport(void)
 	g_assert_cmpint(e.http_status, ==, 0);
 	g_assert_cmpstr(e.api_code, ==, "");
 	want = g_strdup_printf("could not connect to relay at %s: "
-			       "Connection refused", url);
+			       "Connection refused",
+			       url);
 	g_assert_cmpstr(e.message, ==, want);
 	ll_api_client_free(c);
 
@@ -310,7 +311,8 @@ static void test_api_transport(void)
 
 	/* SPKI pin: the relay's key passes, another key fails. */
 	g_assert_cmpint(ll_tls_cert_spki_pin(relay->cert_file, pin,
-					     sizeof(pin)), ==, 0);
+					     sizeof(pin)),
+			==, 0);
 	g_assert_cmpint(ll_tls_cert_spki_pin(leaf, bad_pin, sizeof(bad_pin)),
 			==, 0);
 	relay_opts(&o);
@@ -347,8 +349,9 @@ static void test_stream_errors(void)
 	relay_opts(&o);
 
 	/* A ticket the relay never issued: 401 with the API's code. */
-	r = ll_stream_open(&o, NULL, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-			   &st, &e);
+	r = ll_stream_open(&o, NULL,
+			   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &st,
+			   &e);
 	g_assert_cmpint(r, ==, LL_ERR_AUTH_FAILED);
 	g_assert_cmpint(e.http_status, ==, 401);
 	g_assert_cmpstr(e.api_code, ==, "unauthorized");
@@ -406,10 +409,10 @@ struct side {
 	bool got_hello;
 	char *peer_name;
 	int n_control;
-	bool free_on_close;      /* ll_session_io_free inside on_closed */
-	bool bridge_on_hello;    /* applet: open + bridge channel 1 */
-	bool bridge_on_open;     /* agent: bridge what the peer opens */
-	int bridge_fd;           /* our end of the socketpair */
+	bool free_on_close;   /* ll_session_io_free inside on_closed */
+	bool bridge_on_hello; /* applet: open + bridge channel 1 */
+	bool bridge_on_open;  /* agent: bridge what the peer opens */
+	int bridge_fd;        /* our end of the socketpair */
 	int channel_closes;
 	bool closed;
 	enum ll_session_end why;
@@ -453,10 +456,10 @@ static void cb_control(struct ll_session_io *s, const struct ll_control_msg *m,
 			g_assert_cmpint(ll_session_io_channel_open(
 						s, LL_MUX_CHANNEL_RFB),
 					==, LL_OK);
-			g_assert_cmpint(ll_session_io_bridge(s,
-							     LL_MUX_CHANNEL_RFB,
-							     sd->bridge_fd),
-					==, LL_OK);
+			g_assert_cmpint(
+				ll_session_io_bridge(s, LL_MUX_CHANNEL_RFB,
+						     sd->bridge_fd),
+				==, LL_OK);
 			sd->bridge_fd = -1;
 		}
 	}
@@ -558,7 +561,8 @@ static void fill(uint64_t *state, uint8_t *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+		*state = *state * 6364136223846793005ULL +
+			 1442695040888963407ULL;
 		buf[i] = (uint8_t)(*state >> 56);
 	}
 }
@@ -573,8 +577,8 @@ static void hex(const uint8_t d[LL_SHA256_LEN], char out[65])
 
 struct xfer {
 	int fd;
-	uint64_t total;           /* big direction: applet -> agent */
-	uint64_t small;           /* agent -> applet first */
+	uint64_t total; /* big direction: applet -> agent */
+	uint64_t small; /* agent -> applet first */
 	atomic_uint_least64_t written;
 	atomic_uint_least64_t readn;
 	atomic_bool done;
@@ -584,7 +588,7 @@ struct xfer {
 	uint64_t written_at_pause_start;
 	uint64_t written_at_pause_end;
 	uint64_t read_at_pause;
-	struct xfer *peer;        /* to watch the writer's progress */
+	struct xfer *peer; /* to watch the writer's progress */
 	char sha_sent[65];
 	char sha_recv[65];
 	char err[128];
@@ -615,18 +619,27 @@ static uint64_t read_hash(struct xfer *x, struct ll_sha256_ctx *h,
 	ssize_t n;
 
 	while (got < len) {
-		size_t want = MIN((uint64_t)MIN(chunk, sizeof(buf)), len - got);
+		size_t want = MIN((uint64_t)MIN(chunk, sizeof(buf)),
+				  len - got);
+		bool pause = x->pause_ms > 0 && x->pause_at > 0 &&
+			     atomic_load(&x->readn) >= x->pause_at &&
+			     x->written_at_pause_start == 0;
+		gulong us = pause ? (gulong)x->pause_ms * 1000 : sleep_us;
 
-		if (x->pause_ms > 0 && x->pause_at > 0 &&
-		    atomic_load(&x->readn) >= x->pause_at &&
-		    x->written_at_pause_start == 0) {
+		if (pause) {
 			x->read_at_pause = atomic_load(&x->readn);
-			x->written_at_pause_start =
-				atomic_load(&x->peer->written);
-			g_usleep((gulong)x->pause_ms * 1000);
-			x->written_at_pause_end =
-				atomic_load(&x->peer->written);
+			x->written_at_pause_start = atomic_load(
+				&x->peer->written);
 		}
+		/* Time itself is under test: a reader slower than the
+		 * writer (sleep_us between reads), and one long pause
+		 * during which credit, not speed, must hold the writer
+		 * back. */
+		if (us > 0)
+			g_usleep(us);
+		if (pause)
+			x->written_at_pause_end = atomic_load(
+				&x->peer->written);
 		n = read(x->fd, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -635,8 +648,6 @@ static uint64_t read_hash(struct xfer *x, struct ll_sha256_ctx *h,
 		ll_sha256_update(h, buf, (size_t)n);
 		got += (uint64_t)n;
 		atomic_fetch_add(&x->readn, (uint64_t)n);
-		if (sleep_us > 0)
-			g_usleep(sleep_us);
 	}
 	return got;
 }
@@ -753,7 +764,8 @@ static gboolean watch_tick(gpointer data)
 static void test_session_transfer(void)
 {
 	struct ll_api_client *tech = tech_client();
-	uint64_t total = (uint64_t)lh_env_int("LL_TEST_CLIENT_MIB", 32) * LH_MIB;
+	uint64_t total = (uint64_t)lh_env_int("LL_TEST_CLIENT_MIB", 32) *
+			 LH_MIB;
 	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
 	struct side ag, ap;
 	struct xfer xa = { 0 }, xp = { 0 };
@@ -766,9 +778,11 @@ static void test_session_transfer(void)
 
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
-	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, spa),
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				   spa),
 			==, 0);
-	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, spp),
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				   spp),
 			==, 0);
 	ag.bridge_fd = spa[0];
 	ag.bridge_on_open = true;
@@ -804,15 +818,15 @@ static void test_session_transfer(void)
 	g_thread_join(ta);
 	g_thread_join(tp);
 	ms = MAX(lh_now_ms() - t0, 1);
-	g_test_message("%" G_GUINT64_FORMAT " MiB through two pumps in %"
-		       G_GINT64_FORMAT " ms; max buffered agent %zu, applet "
-		       "%zu; during the 1.5 s pause the writer moved %"
-		       G_GUINT64_FORMAT " KiB, %" G_GUINT64_FORMAT
-		       " KiB ahead of the reader",
-		       total / LH_MIB, ms, ag.max_buffered, ap.max_buffered,
-		       (xa.written_at_pause_end - xa.written_at_pause_start) /
-			       1024,
-		       (xa.written_at_pause_end - xa.read_at_pause) / 1024);
+	g_test_message(
+		"%" G_GUINT64_FORMAT
+		" MiB through two pumps in %" G_GINT64_FORMAT
+		" ms; max buffered agent %zu, applet "
+		"%zu; during the 1.5 s pause the writer moved %" G_GUINT64_FORMAT
+		" KiB, %" G_GUINT64_FORMAT " KiB ahead of the reader",
+		total / LH_MIB, ms, ag.max_buffered, ap.max_buffered,
+		(xa.written_at_pause_end - xa.written_at_pause_start) / 1024,
+		(xa.written_at_pause_end - xa.read_at_pause) / 1024);
 
 	g_assert_cmpstr(xa.err, ==, "");
 	g_assert_cmpstr(xp.err, ==, "");
@@ -864,10 +878,11 @@ static gboolean close_when_ready(gpointer data)
 	sd->closed_at = lh_now_ms(); /* reused: time of the close call */
 	ll_session_io_close(sd->s, "test hard close");
 	/* A closed session refuses new work. */
-	g_assert_cmpint(ll_session_io_send_control(
-				sd->s, &(struct ll_control_msg){
-					       .type = LL_CONTROL_DENY }),
-			==, LL_ERR_CLOSED);
+	g_assert_cmpint(
+		ll_session_io_send_control(sd->s,
+					   &(struct ll_control_msg){
+						   .type = LL_CONTROL_DENY }),
+		==, LL_ERR_CLOSED);
 	return G_SOURCE_REMOVE;
 }
 
@@ -967,8 +982,8 @@ static void test_session_endings(void)
 		ll_session_io_opts_default(&o);
 		o.side = LL_SIDE_AGENT;
 		o.hello_timeout_ms = 300;
-		g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o,
-						  &test_cbs, &ag, &ag.s),
+		g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket),
+						  &o, &test_cbs, &ag, &ag.s),
 				==, LL_OK);
 	}
 	ap.closed = true;
@@ -1022,7 +1037,8 @@ static void test_malformed_control(void)
 	g_assert_cmpint(ll_frame_put_hello(out, &h), ==, 0);
 	g_assert_cmpint(ll_frame_put_data(out, 0, bad, sizeof(bad)), ==, 0);
 	g_assert_cmpint(ll_tls_write_all(raw->conn, ll_buf_data(out),
-					 ll_buf_len(out)), ==, 0);
+					 ll_buf_len(out)),
+			==, 0);
 	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
 	g_main_loop_run(loop);
 	g_source_remove(guard);

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -24,6 +25,7 @@
 #include <glib/gstdio.h>
 
 #include "ll_buf.h"
+#include "lt_wait.h"
 #include "ll_build.h"
 
 #define LH_CHUNK (64 * 1024)
@@ -101,6 +103,21 @@ static void child_setup(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* The relay's own: as child_setup, and the descriptor limit asked for
+ * (after fork, before exec: setrlimit only). */
+static void relay_child_setup(gpointer data)
+{
+	const struct lh_relay *r = data;
+	struct rlimit rl;
+
+	child_setup(NULL);
+	if (r->nofile > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)r->nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(127);
+	}
+}
+
 static int wait_status(GPid pid, int timeout_ms, bool *timed_out)
 {
 	int64_t deadline = lh_now_ms() + timeout_ms;
@@ -108,21 +125,18 @@ static int wait_status(GPid pid, int timeout_ms, bool *timed_out)
 	pid_t w;
 
 	*timed_out = false;
-	for (;;) {
-		w = waitpid(pid, &st, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return -3;
-		if (lh_now_ms() > deadline) {
-			*timed_out = true;
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-				;
-			return -2;
-		}
-		g_usleep(10 * 1000);
+	/* The exit itself (a pidfd), then the status. */
+	if (!lt_wait_pid_exit(pid, (int)MAX(0, deadline - lh_now_ms()))) {
+		*timed_out = true;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		return -2;
 	}
+	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	if (w != pid)
+		return -3;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return -1;
@@ -533,9 +547,9 @@ void lh_relay_start(struct lh_relay *r)
 	in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	g_assert_cmpint(log_fd, >=, 0);
 	if (!g_spawn_async_with_fds(NULL, argv, NULL,
-				    G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-				    NULL, &r->pid, in_fd, log_fd, log_fd,
-				    &error))
+				    G_SPAWN_DO_NOT_REAP_CHILD,
+				    relay_child_setup, r, &r->pid, in_fd,
+				    log_fd, log_fd, &error))
 		g_error("spawn relay: %s", error->message);
 	close(log_fd);
 	close(in_fd);
@@ -551,7 +565,9 @@ void lh_relay_start(struct lh_relay *r)
 				log);
 		if (lh_now_ms() > deadline)
 			g_error("relay did not log its port; log:\n%s", log);
-		g_usleep(20 * 1000);
+		/* The next write to the log (or a moment to look at the
+		 * relay's pulse again). */
+		lt_wait_file(r->log_path, strlen(log), "\n", 1, 200);
 	}
 	g_test_message("relay %s pid %d on port %u", r->name, (int)r->pid,
 		       r->port);
@@ -590,7 +606,9 @@ bool lh_relay_wait_log(struct lh_relay *r, const char *needle, int count,
 			return true;
 		if (lh_now_ms() > deadline || !lh_relay_alive(r))
 			return false;
-		g_usleep(10 * 1000);
+		/* Woken by the log's growth; the short bound only lets us
+		 * notice a relay that died. */
+		lt_wait_file(r->log_path, 0, needle, count, 200);
 	}
 }
 
@@ -1433,6 +1451,15 @@ static void prng_fill(uint64_t *s, uint8_t *buf, size_t len)
 	}
 }
 
+/* Publishes what arrived and wakes lh_end_wait_recvd(). */
+static void end_progress(struct lh_end *e, uint64_t recvd)
+{
+	g_mutex_lock(&e->lock);
+	atomic_store(&e->recvd, recvd);
+	g_cond_broadcast(&e->progress);
+	g_mutex_unlock(&e->lock);
+}
+
 static gpointer end_thread(gpointer data)
 {
 	struct lh_end *e = data;
@@ -1457,7 +1484,7 @@ static gpointer end_thread(gpointer data)
 		recvd += n;
 		memmove(e->c->rbuf, e->c->rbuf + n, e->c->rlen - n);
 		e->c->rlen -= n;
-		atomic_store(&e->recvd, recvd);
+		end_progress(e, recvd);
 	}
 	if (e->c->rlen > 0) {
 		g_snprintf(e->err, sizeof(e->err), "%zu bytes too many",
@@ -1478,6 +1505,8 @@ static gpointer end_thread(gpointer data)
 				prng_fill(&state, wbuf, wlen);
 				g_checksum_update(hs, wbuf, wlen);
 				woff = 0;
+				/* Time is under test: a paced writer,
+				 * when the test asks for one. */
 				if (e->pace_us > 0 && sent > 0)
 					g_usleep(e->pace_us);
 			}
@@ -1516,7 +1545,7 @@ static gpointer end_thread(gpointer data)
 				}
 				g_checksum_update(hr, rbuf, n);
 				recvd += n;
-				atomic_store(&e->recvd, recvd);
+				end_progress(e, recvd);
 				progress = true;
 				continue;
 			}
@@ -1548,6 +1577,8 @@ static gpointer end_thread(gpointer data)
 			goto out;
 		}
 		if (events == 0) {
+			/* Paused by the test (nothing to wait for on the
+			 * socket): the pace at which it looks again. */
 			g_usleep(20 * 1000);
 			continue;
 		}
@@ -1578,6 +1609,8 @@ void lh_end_start(struct lh_end *e, struct lh_conn *c, uint64_t send_total,
 	atomic_init(&e->recvd, 0);
 	e->err[0] = '\0';
 	e->sent_sha[0] = e->recv_sha[0] = '\0';
+	g_mutex_init(&e->lock);
+	g_cond_init(&e->progress);
 	e->thread = g_thread_new("lh-end", end_thread, e);
 }
 
@@ -1585,6 +1618,8 @@ bool lh_end_join(struct lh_end *e)
 {
 	g_thread_join(e->thread);
 	e->thread = NULL;
+	g_mutex_clear(&e->lock);
+	g_cond_clear(&e->progress);
 	if (e->err[0] != '\0')
 		g_test_message("transfer end: %s", e->err);
 	return e->err[0] == '\0';
@@ -1594,12 +1629,17 @@ bool lh_end_wait_recvd(struct lh_end *e, uint64_t n, int timeout_ms)
 {
 	int64_t deadline = lh_now_ms() + timeout_ms;
 
-	while (atomic_load(&e->recvd) < n) {
-		if (lh_now_ms() > deadline)
-			return false;
-		g_usleep(5 * 1000);
-	}
-	return true;
+	bool ok = true;
+
+	g_mutex_lock(&e->lock);
+	while (ok && atomic_load(&e->recvd) < n)
+		ok = g_cond_wait_until(&e->progress, &e->lock,
+				       g_get_monotonic_time() +
+					       (deadline - lh_now_ms()) *
+						       1000);
+	ok = atomic_load(&e->recvd) >= n;
+	g_mutex_unlock(&e->lock);
+	return ok;
 }
 
 /* ---- metrics ---- */

@@ -61,6 +61,9 @@ struct lh_relay {
 	uint16_t port;
 	int n_starts;
 	int n_cmds;
+	/* RLIMIT_NOFILE, soft and hard, the next lh_relay_start gives the
+	 * relay (as `ulimit -n` would); 0 leaves the test's own. */
+	int64_t nofile;
 	struct ll_tls_ctx *ctx;
 };
 
@@ -270,6 +273,8 @@ struct lh_end {
 	char recv_sha[65];
 	char err[256]; /* empty on success */
 	GThread *thread;
+	GMutex lock; /* with progress: recvd grew */
+	GCond progress;
 };
 void lh_end_start(struct lh_end *e, struct lh_conn *c, uint64_t send_total,
 		  uint64_t recv_total, uint64_t seed, unsigned pace_us,

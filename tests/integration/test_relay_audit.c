@@ -5,10 +5,21 @@
  * mixed workload, the export carries no secret, and `audit verify` fails,
  * naming the record, once an attacker with write access to the database
  * alters or deletes a record (dropping any trigger that forbids it).
+ *
+ * The attacker holds the database only, not the audit key: cutting the
+ * tail (and fixing audit_head), rewriting a record with INSERT OR REPLACE
+ * and recomputing the chain with the SHA-256 rule of the unkeyed chain,
+ * and deleting a record and renumbering the rest are each detected by
+ * the keyed chain and the signed checkpoints, and named.  Checkpoints
+ * appear within audit_checkpoint_s and at SIGTERM.  A flood of 10^4
+ * refused requests from one address adds a few records, gets 429s, and
+ * every refusal is still on record (one by one or counted).
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "ll_crypto.h"
 
 #include <sqlite3.h>
 
@@ -381,6 +392,371 @@ static void test_tamper_delete(void)
 	tamper("tampered-delete", true);
 }
 
+/* ---- the attacker without the key ---- */
+
+static sqlite3 *open_db(const char *dir)
+{
+	g_autofree char *path = g_build_filename(dir, "lifeline.db", NULL);
+	sqlite3 *db = NULL;
+
+	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==,
+			SQLITE_OK);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void put_be64(GByteArray *b, int64_t v)
+{
+	uint8_t x[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+	g_byte_array_append(b, x, 8);
+}
+
+/*
+ * Recomputes every hash from record `from` on with the documented rule of
+ * the unkeyed chain (SHA-256 of prev || "LLA1" || canonical), as an
+ * attacker who read the source but lacks the audit key would, and points
+ * audit_head at the new end.
+ */
+static void recompute_chain(sqlite3 *db, int64_t from)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	uint8_t prev[32] = { 0 }, hash[32];
+	int64_t last = 0;
+	int i;
+
+	if (from > 1) {
+		g_autofree char *sql = g_strdup_printf(
+			"SELECT hash FROM audit WHERE seq = %" G_GINT64_FORMAT,
+			from - 1);
+
+		g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==,
+				SQLITE_OK);
+		g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+		memcpy(prev, sqlite3_column_blob(st, 0), 32);
+		sqlite3_finalize(st);
+	}
+	g_assert_cmpint(
+		sqlite3_prepare_v2(db,
+				   "SELECT seq, ts, org_id, actor, action,"
+				   " outcome, source_ip, session_id, detail"
+				   " FROM audit WHERE seq >= ? ORDER BY seq",
+				   -1, &st, NULL),
+		==, SQLITE_OK);
+	sqlite3_bind_int64(st, 1, from);
+	g_assert_cmpint(sqlite3_prepare_v2(db,
+					   "UPDATE audit SET prev_hash = ?,"
+					   " hash = ? WHERE seq = ?",
+					   -1, &up, NULL),
+			==, SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		GByteArray *b = g_byte_array_new();
+
+		g_byte_array_append(b, prev, 32);
+		g_byte_array_append(b, (const uint8_t *)"LLA1", 4);
+		for (i = 0; i < 3; i++)
+			put_be64(b, sqlite3_column_int64(st, i));
+		for (i = 3; i < 9; i++) {
+			uint8_t h[5] = { 0 };
+			int n = sqlite3_column_bytes(st, i);
+
+			if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+				g_byte_array_append(b, h, 1);
+				continue;
+			}
+			h[0] = 1;
+			h[1] = (uint8_t)(n >> 24);
+			h[2] = (uint8_t)(n >> 16);
+			h[3] = (uint8_t)(n >> 8);
+			h[4] = (uint8_t)n;
+			g_byte_array_append(b, h, 5);
+			g_byte_array_append(b, sqlite3_column_text(st, i),
+					    (guint)n);
+		}
+		g_assert_cmpint(ll_sha256(b->data, b->len, hash), ==, LL_OK);
+		g_byte_array_unref(b);
+		sqlite3_bind_blob(up, 1, prev, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 2, hash, 32, SQLITE_TRANSIENT);
+		last = sqlite3_column_int64(st, 0);
+		sqlite3_bind_int64(up, 3, last);
+		g_assert_cmpint(sqlite3_step(up), ==, SQLITE_DONE);
+		sqlite3_reset(up);
+		memcpy(prev, hash, 32);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	exec_sql(db, "DELETE FROM audit_head");
+	exec_sql(db, "INSERT INTO audit_head (id, seq, hash) SELECT 1, seq,"
+		     " hash FROM audit ORDER BY seq DESC LIMIT 1");
+}
+
+/* A copy of the stopped relay's state for one tampering, and its store
+ * opened as the attacker would. */
+static sqlite3 *attack_copy(const char *name, char **dir_out)
+{
+	*dir_out = copy_state(name);
+	return open_db(*dir_out);
+}
+
+/* Verifies the tampered copy (with the audit key, as the admin would)
+ * and expects a failure naming seq (or seq + 1) and saying `word`. */
+static void expect_named(const char *dir, const char *what, int64_t seq,
+			 const char *word)
+{
+	g_autofree char *all = NULL;
+	int rc = verify_dir(dir, &all);
+
+	g_test_message("audit verify after %s: exit %d: %s", what, rc, all);
+	g_assert_cmpint(rc, !=, 0);
+	g_assert_null(strstr(all, "chain intact"));
+	g_assert_true(names_record(all, seq) || names_record(all, seq + 1));
+	if (strstr(all, word) == NULL)
+		g_error("audit verify after %s does not say \"%s\": %s", what,
+			word, all);
+}
+
+/* (a) Cut the tail: the last records deleted, audit_head fixed. */
+static void test_tamper_cut_tail(void)
+{
+	g_autofree char *dir = NULL, *keyfile = NULL, *all = NULL;
+	sqlite3 *db = attack_copy("tampered-tail", &dir);
+	int64_t n = db_int(db, "SELECT max(seq) FROM audit"), keep = n - 3;
+	g_autofree char *sql = g_strdup_printf(
+		"DELETE FROM audit WHERE seq > %" G_GINT64_FORMAT, keep);
+
+	g_assert_cmpint(n, ==, n_intact);
+	drop_triggers(db, "audit");
+	drop_triggers(db, "audit_head");
+	exec_sql(db, sql);
+	exec_sql(db, "DELETE FROM audit_head");
+	exec_sql(db, "INSERT INTO audit_head (id, seq, hash) SELECT 1, seq,"
+		     " hash FROM audit ORDER BY seq DESC LIMIT 1");
+	sqlite3_close(db);
+	expect_named(dir, "cutting the tail", keep + 1, "truncated");
+
+	/* An auditor with the database and the public key only sees it
+	 * too: the checkpoint is signed, not keyed. */
+	keyfile = g_build_filename(dir, "audit.key", NULL);
+	g_assert_cmpint(unlink(keyfile), ==, 0);
+	g_assert_cmpint(verify_dir(dir, &all), !=, 0);
+	g_test_message("without the audit key: %s", all);
+	g_assert_nonnull(strstr(all, "truncated"));
+}
+
+/* (b) A record rewritten with INSERT OR REPLACE, the chain recomputed
+ * with the unkeyed rule. */
+static void test_tamper_rewrite(void)
+{
+	g_autofree char *dir = NULL, *sql = NULL;
+	sqlite3 *db = attack_copy("tampered-rewrite", &dir);
+	int64_t seq = n_intact / 2;
+	int rc;
+
+	sql = g_strdup_printf("INSERT OR REPLACE INTO audit SELECT seq, ts,"
+			      " org_id, actor, action, 'ok', source_ip,"
+			      " session_id, detail, prev_hash, hash FROM audit"
+			      " WHERE seq = %" G_GINT64_FORMAT,
+			      seq);
+	/* The store refuses an insert that does not extend the chain. */
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	g_assert_cmpint(rc, ==, SQLITE_CONSTRAINT);
+	drop_triggers(db, "audit");
+	drop_triggers(db, "audit_head");
+	exec_sql(db, sql);
+	recompute_chain(db, seq);
+	sqlite3_close(db);
+	expect_named(dir, "rewriting a record", seq, "altered");
+}
+
+/* (c) A record deleted and every later one renumbered, the chain
+ * recomputed with the unkeyed rule. */
+static void test_tamper_renumber(void)
+{
+	g_autofree char *dir = NULL, *sql = NULL;
+	sqlite3 *db = attack_copy("tampered-renumber", &dir);
+	int64_t seq = n_intact / 2;
+
+	drop_triggers(db, "audit");
+	drop_triggers(db, "audit_head");
+	sql = g_strdup_printf("DELETE FROM audit WHERE seq = %" G_GINT64_FORMAT
+			      "; UPDATE audit SET seq = seq - 1 WHERE seq > "
+			      "%" G_GINT64_FORMAT,
+			      seq, seq);
+	exec_sql(db, sql);
+	recompute_chain(db, seq);
+	sqlite3_close(db);
+	expect_named(dir, "deleting a record and renumbering", seq,
+		     "renumbered");
+}
+
+/* The checkpoint of SIGTERM names the last record. */
+static void test_checkpoint_at_shutdown(void)
+{
+	g_autofree char *path = NULL, *text = NULL, *want = NULL;
+	g_autofree char *log = lh_relay_log(relay);
+
+	want = g_strdup_printf("audit checkpoint v1 seq=%" G_GINT64_FORMAT " ",
+			       n_intact);
+	g_assert_nonnull(strstr(log, want));
+	path = g_build_filename(relay->state_dir, "audit.checkpoint", NULL);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_true(g_str_has_prefix(text, want));
+	g_assert_nonnull(strstr(text, " sig="));
+}
+
+/* Within audit_checkpoint_s of a record, a checkpoint names it. */
+static void test_checkpoint_interval(void)
+{
+	struct lh_relay *r = lh_relay_new("audit-cp",
+					  "audit_checkpoint_s = 1\n");
+	g_autofree char *path = NULL, *text = NULL, *want = NULL;
+	struct lh_resp *resp;
+	json_t *b;
+	int64_t n;
+
+	lh_relay_start(r);
+	b = json_pack("{ssss}", "username", "nobody", "password",
+		      "Wrong-Pw-3333");
+	lh_secret("password", "Wrong-Pw-3333");
+	resp = lh_post(r, "/api/v1/login", NULL, b);
+	lh_assert_error(resp, 401, "unauthorized");
+	lh_resp_free(resp);
+	json_decref(b);
+	/* init's records plus the refusal: 3 */
+	n = 3;
+	want = g_strdup_printf("audit checkpoint v1 seq=%" G_GINT64_FORMAT " ",
+			       n);
+	g_assert_true(lh_relay_wait_log(r, want, 1, 10000));
+	path = g_build_filename(r->state_dir, "audit.checkpoint", NULL);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_true(g_str_has_prefix(text, want));
+	g_assert_cmpint(lh_relay_stop(r, 10000), ==, 0);
+	g_assert_cmpint(lh_audit_verify_intact(r), ==, n);
+	lh_relay_free(r);
+}
+
+/* ---- a flood of refusals ---- */
+
+#define FLOOD_N 10000
+#define FLOOD_BATCH 200
+#define FLOOD_SRC "127.0.0.9"
+
+/* Records of one source address and action: rows, and the refusals they
+ * stand for (a summary's count, 1 otherwise). */
+static void flood_records(struct lh_relay *r, const char *src,
+			  const char *action, int64_t *rows, int64_t *refusals)
+{
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	guint i;
+
+	*rows = *refusals = 0;
+	g_assert_cmpint(lh_relay_cmd(r, NULL, &out, NULL, "audit", "export",
+				     NULL),
+			==, 0);
+	lines = g_strsplit(out, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		json_t *rec = json_loads(lines[i], 0, NULL), *d;
+		const char *ip, *a;
+
+		if (rec == NULL)
+			continue;
+		ip = json_string_value(json_object_get(rec, "source_ip"));
+		a = json_string_value(json_object_get(rec, "action"));
+		if (ip != NULL && strcmp(ip, src) == 0 && a != NULL &&
+		    strcmp(a, action) == 0) {
+			d = json_object_get(json_object_get(rec, "detail"),
+					    "count");
+			(*rows)++;
+			*refusals += json_is_integer(d) ? json_integer_value(d)
+							: 1;
+		}
+		json_decref(rec);
+	}
+}
+
+static void test_refusal_flood(void)
+{
+	struct lh_relay *r = lh_relay_new("audit-flood", NULL);
+	struct lh_conn *c;
+	GString *batch = g_string_new(NULL);
+	int64_t t0, ms, rows, refusals, n404 = 0, n429 = 0, done;
+	bool clock;
+	int i;
+
+	lh_relay_start(r);
+	c = lh_connect(r, FLOOD_SRC);
+	for (i = 0; i < FLOOD_BATCH; i++)
+		g_string_append_printf(batch,
+				       "GET /api/v1/no-such-%d HTTP/1.1\r\n"
+				       "Host: 127.0.0.1\r\n\r\n",
+				       i);
+	t0 = lh_now_ms();
+	/* Pipelined, one connection: a batch out, its answers in. */
+	for (done = 0; done < FLOOD_N; done += FLOOD_BATCH) {
+		g_assert_cmpint(lh_conn_write_all(c, batch->str, batch->len),
+				==, LL_OK);
+		for (i = 0; i < FLOOD_BATCH; i++) {
+			struct lh_resp *resp = NULL;
+
+			g_assert_cmpint(lh_read_response(c, 30000, &resp), ==,
+					LL_OK);
+			if (resp->status == 404) {
+				n404++;
+			} else {
+				lh_assert_error(resp, 429, "rate_limited");
+				g_assert_nonnull(
+					lh_resp_header(resp, "Retry-After"));
+				n429++;
+			}
+			lh_resp_free(resp);
+		}
+	}
+	ms = lh_now_ms() - t0;
+	lh_conn_free(c);
+	g_string_free(batch, TRUE);
+	flood_records(r, FLOOD_SRC, "request", &rows, &refusals);
+	g_test_message("%d refused requests in %" G_GINT64_FORMAT
+		       " ms: %" G_GINT64_FORMAT " x 404, %" G_GINT64_FORMAT
+		       " x 429; %" G_GINT64_FORMAT " records so far",
+		       FLOOD_N, ms, n404, n429, rows);
+	g_assert_cmpint(rows, <=, 2);
+	g_assert_cmpint(n429, >, 0);
+	g_assert_cmpint(n404 + n429, ==, FLOOD_N);
+
+	/* The window's end writes the summaries (test clock), else the
+	 * shutdown does. */
+	clock = lh_relay_clock_advance(r, 61);
+	if (clock)
+		g_assert_true(
+			lh_relay_wait_log(r, "refusals aggregated", 2, 10000));
+	g_assert_cmpint(lh_relay_stop(r, 10000), ==, 0);
+	flood_records(r, FLOOD_SRC, "request", &rows, &refusals);
+	g_test_message("after the window: %" G_GINT64_FORMAT
+		       " records for %" G_GINT64_FORMAT " refusals",
+		       rows, refusals);
+	g_assert_cmpint(rows, <=, 4);
+	/* every refusal is on record, one by one or counted */
+	g_assert_cmpint(refusals, ==, FLOOD_N);
+	lh_audit_verify_intact(r);
+	lh_relay_free(r);
+}
+
 static void test_original_still_intact(void)
 {
 	g_assert_cmpint(lh_audit_verify_intact(relay), ==, n_intact);
@@ -401,8 +777,16 @@ int main(int argc, char **argv)
 	g_test_add_func("/audit/verify-intact", test_verify_intact);
 	g_test_add_func("/audit/tamper-update", test_tamper_update);
 	g_test_add_func("/audit/tamper-delete", test_tamper_delete);
+	g_test_add_func("/audit/checkpoint-at-shutdown",
+			test_checkpoint_at_shutdown);
+	g_test_add_func("/audit/tamper-cut-tail", test_tamper_cut_tail);
+	g_test_add_func("/audit/tamper-rewrite", test_tamper_rewrite);
+	g_test_add_func("/audit/tamper-renumber", test_tamper_renumber);
 	g_test_add_func("/audit/original-still-intact",
 			test_original_still_intact);
+	g_test_add_func("/audit/checkpoint-interval",
+			test_checkpoint_interval);
+	g_test_add_func("/audit/refusal-flood", test_refusal_flood);
 	rc = g_test_run();
 	g_free(token);
 	lh_relay_free(relay);

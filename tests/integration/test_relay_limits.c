@@ -102,6 +102,15 @@ static void abuse_all(void)
 	r = raw_s("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n");
 	g_assert_cmpint(r->status, >=, 400);
 	lh_resp_free(r);
+	/* CRLF only, no folded lines: what a proxy in front might read
+	 * differently is refused (the codec's unit test has every case). */
+	r = raw_s("GET /healthz HTTP/1.1\nHost: 127.0.0.1\n\n");
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	r = raw_s("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		  "X-A: a\r\n b\r\n\r\n");
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
 
 	/* Header section over max_head_bytes: 431. */
 	s = g_string_new("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"

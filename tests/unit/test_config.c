@@ -514,6 +514,34 @@ static void test_load_file(void)
 	g_free(dir);
 }
 
+static void collect(const char *group, const char *key, const char *value,
+		    unsigned line, void *user)
+{
+	g_string_append_printf(user, "%u:%s/%s=%s;", line, group,
+			       key != NULL ? key : "",
+			       value != NULL ? value : "");
+}
+
+/* Lines and file order, for checkers that report every problem. */
+static void test_lines_foreach(void)
+{
+	struct ll_config *cfg = load_ok("# c\n[a]\nx = 1\n\n[b]\ny=2\nz =\n");
+	GString *s = g_string_new(NULL);
+
+	g_assert_cmpstr(ll_config_name(cfg), ==, "t.conf");
+	g_assert_cmpuint(ll_config_line(cfg, "a", NULL), ==, 2);
+	g_assert_cmpuint(ll_config_line(cfg, "a", "x"), ==, 3);
+	g_assert_cmpuint(ll_config_line(cfg, "b", "z"), ==, 7);
+	g_assert_cmpuint(ll_config_line(cfg, "b", "x"), ==, 0);
+	g_assert_cmpuint(ll_config_line(cfg, "c", NULL), ==, 0);
+	ll_config_foreach(cfg, collect, s);
+	g_assert_cmpstr(s->str, ==, "2:a/=;3:a/x=1;5:b/=;6:b/y=2;7:b/z=;");
+	g_string_free(s, TRUE);
+	ll_config_free(cfg);
+	g_assert_null(ll_config_name(NULL));
+	g_assert_cmpuint(ll_config_line(NULL, "a", NULL), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -528,5 +556,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/get_bool", test_get_bool);
 	g_test_add_func("/config/check_keys", test_check_keys);
 	g_test_add_func("/config/load_file", test_load_file);
+	g_test_add_func("/config/lines_foreach", test_lines_foreach);
 	return g_test_run();
 }

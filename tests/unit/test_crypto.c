@@ -192,6 +192,66 @@ static void test_hmac_edges(void)
 }
 
 /* RFC 5869 appendix A.1-A.3 (SHA-256). */
+/* RFC 8032 section 7.1, tests 1 and 2; then sign/verify round trips,
+ * a flipped bit, and the PEM form of the public key. */
+static void test_ed25519(void)
+{
+	static const struct {
+		const char *priv, *pub, *msg, *sig;
+	} v[] = {
+		{ "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+		  "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+		  "",
+		  "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+		  "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b" },
+		{ "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+		  "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+		  "72",
+		  "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+		  "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" },
+	};
+	uint8_t priv[32], pub[32], pub2[32], sig[64];
+	char *pem;
+	size_t i, n;
+
+	for (i = 0; i < G_N_ELEMENTS(v); i++) {
+		uint8_t *k = unhex(v[i].priv, &n), *m, *want;
+		size_t mlen, slen;
+
+		g_assert_cmpuint(n, ==, 32);
+		g_assert_cmpint(ll_ed25519_public(k, pub), ==, LL_OK);
+		assert_hex(pub, 32, v[i].pub);
+		m = unhex(v[i].msg, &mlen);
+		g_assert_cmpint(ll_ed25519_sign(k, m, mlen, sig), ==, LL_OK);
+		assert_hex(sig, 64, v[i].sig);
+		want = unhex(v[i].sig, &slen);
+		g_assert_cmpint(ll_ed25519_verify(pub, m, mlen, want), ==,
+				LL_OK);
+		want[10] ^= 1;
+		g_assert_cmpint(ll_ed25519_verify(pub, m, mlen, want), ==,
+				LL_ERR_AUTH_FAILED);
+		g_free(k);
+		g_free(m);
+		g_free(want);
+	}
+
+	g_assert_cmpint(ll_ed25519_keygen(priv, pub), ==, LL_OK);
+	g_assert_cmpint(ll_ed25519_sign(priv, "checkpoint", 10, sig), ==,
+			LL_OK);
+	g_assert_cmpint(ll_ed25519_verify(pub, "checkpoint", 10, sig), ==,
+			LL_OK);
+	g_assert_cmpint(ll_ed25519_verify(pub, "checkpoinT", 10, sig), ==,
+			LL_ERR_AUTH_FAILED);
+	pem = ll_ed25519_public_pem_new(pub);
+	g_assert_nonnull(pem);
+	g_assert_true(g_str_has_prefix(pem, "-----BEGIN PUBLIC KEY-----"));
+	g_assert_cmpint(ll_ed25519_public_from_pem(pem, pub2), ==, LL_OK);
+	g_assert_cmpmem(pub, 32, pub2, 32);
+	free(pem);
+	g_assert_cmpint(ll_ed25519_public_from_pem("not a key", pub2), ==,
+			LL_ERR_MALFORMED);
+}
+
 static void test_hkdf_rfc5869(void)
 {
 	uint8_t *ikm, *salt, *info, okm[82];
@@ -721,5 +781,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/crypto/random_uniform", test_random_uniform);
 	g_test_add_func("/crypto/ct_equal", test_ct_equal);
 	g_test_add_func("/crypto/wipe", test_wipe);
+	g_test_add_func("/crypto/ed25519", test_ed25519);
 	return g_test_run();
 }

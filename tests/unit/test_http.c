@@ -388,6 +388,101 @@ static void test_malformed(void)
 		check_bad(NULL, &cases[i]);
 }
 
+/*
+ * Line ends in a request head: CRLF only.  A bare LF, a bare CR or a line
+ * folded onto the one before (obs-fold, RFC 9112 5.2) is where two HTTP
+ * parsers can disagree about where a header ends: 400, whichever way the
+ * bytes come in.
+ */
+static const struct bad_case line_end_cases[] = {
+	{ "GET / HTTP/1.1\nHost: h\r\n\r\n", LL_ERR_MALFORMED, 400,
+	  "bare LF" },
+	{ "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", LL_ERR_MALFORMED, 400,
+	  "bare LF" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\n\n", LL_ERR_MALFORMED, 400,
+	  "bare LF" },
+	{ "GET / HTTP/1.1\nHost: h\n\n", LL_ERR_MALFORMED, 400, "bare LF" },
+	{ "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", LL_ERR_MALFORMED, 400,
+	  "bare LF" },
+	{ "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", LL_ERR_MALFORMED, 400,
+	  "CR" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\r\n\r\n", LL_ERR_MALFORMED, 400, "CR" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n\r\n",
+	  LL_ERR_MALFORMED, 400, "folding" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n\ttwo\r\n\r\n",
+	  LL_ERR_MALFORMED, 400, "folding" },
+	/* Folded onto the request line: a smuggled first header. */
+	{ "GET / HTTP/1.1\r\n Host: h\r\n\r\n", LL_ERR_MALFORMED, 400,
+	  "folding" },
+	{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+	  " 3\r\n\r\nabc",
+	  LL_ERR_MALFORMED, 400, "folding" },
+};
+
+static void test_line_ends(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < G_N_ELEMENTS(line_end_cases); i++) {
+		const struct bad_case *c = &line_end_cases[i];
+		struct ll_http_req_parser *p;
+		bool complete = false;
+		int r = 0;
+
+		check_bad(NULL, c);
+		/* Byte by byte: the same refusal, and nothing taken. */
+		p = ll_http_req_parser_new(NULL);
+		for (j = 0; c->req[j] != '\0'; j++) {
+			r = ll_http_req_parser_feed(p, U8(c->req) + j, 1,
+						    &complete);
+			if (r < 0)
+				break;
+			g_assert_false(complete);
+		}
+		if (r != c->err)
+			g_error("request %s byte by byte: got %d (%s)", c->req,
+				r, ll_http_req_parser_error(p));
+		g_assert_cmpint(ll_http_req_parser_status(p), ==, 400);
+		g_assert_nonnull(
+			strstr(ll_http_req_parser_error(p), c->msg_part));
+		ll_http_req_parser_free(p);
+	}
+}
+
+/* What the rule does not touch: an empty line before the request, blanks
+ * inside a value, and the body, pipelined or not. */
+static void test_line_ends_ok(void)
+{
+	static const char two[] = "\r\nPOST /a HTTP/1.1\r\nHost: h\r\n"
+				  "X-V: a \t b\r\n"
+				  "Content-Length: 5\r\n\r\n"
+				  "x\ny\r\r"
+				  "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct ll_http_req_parser *p = ll_http_req_parser_new(NULL);
+	struct ll_http_request *r;
+	bool complete = false;
+	size_t off = 0;
+	int n;
+
+	n = feed_all(p, two, strlen(two), &complete);
+	g_assert_cmpint(n, >, 0);
+	g_assert_true(complete);
+	off = (size_t)n;
+	r = ll_http_req_parser_take(p);
+	g_assert_cmpstr(r->path, ==, "/a");
+	g_assert_cmpstr(ll_http_request_header(r, "X-V"), ==, "a \t b");
+	g_assert_cmpuint(r->body_len, ==, 5);
+	g_assert_cmpmem(r->body, 5, "x\ny\r\r", 5);
+	ll_http_request_free(r);
+	n = feed_all(p, two + off, strlen(two) - off, &complete);
+	g_assert_cmpint(n, ==, (int)(strlen(two) - off));
+	g_assert_true(complete);
+	r = ll_http_req_parser_take(p);
+	g_assert_cmpstr(r->path, ==, "/b");
+	ll_http_request_free(r);
+	ll_http_req_parser_free(p);
+}
+
 static void test_nul_in_value(void)
 {
 	static const char req[] =
@@ -655,6 +750,8 @@ int main(int argc, char **argv)
 			test_upgrade_build_invalid);
 	g_test_add_func("/http/malformed", test_malformed);
 	g_test_add_func("/http/nul_in_value", test_nul_in_value);
+	g_test_add_func("/http/line_ends", test_line_ends);
+	g_test_add_func("/http/line_ends_ok", test_line_ends_ok);
 	g_test_add_func("/http/too_large", test_too_large);
 	g_test_add_func("/http/status_without_error",
 			test_status_without_error);

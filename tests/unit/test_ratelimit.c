@@ -201,6 +201,34 @@ static void test_clock_backwards_and_odd_keys(void)
 	ll_ratelimit_free(rl);
 }
 
+/* peek answers as take would, without taking or adding an address. */
+static void test_peek(void)
+{
+	struct ll_ratelimit *rl = ll_ratelimit_new(60, 2, 16);
+	int64_t retry = 0;
+
+	g_assert_cmpint(ll_ratelimit_peek(rl, "192.0.2.1", 0, &retry), ==,
+			LL_OK);
+	g_assert_cmpuint(ll_ratelimit_count(rl), ==, 0);
+	g_assert_cmpint(ll_ratelimit_take(rl, "192.0.2.1", 0, &retry), ==,
+			LL_OK);
+	g_assert_cmpint(ll_ratelimit_peek(rl, "192.0.2.1", 0, &retry), ==,
+			LL_OK);
+	g_assert_cmpint(ll_ratelimit_take(rl, "192.0.2.1", 0, &retry), ==,
+			LL_OK);
+	g_assert_cmpint(ll_ratelimit_peek(rl, "192.0.2.1", 0, &retry), ==,
+			LL_ERR_TOO_LARGE);
+	g_assert_cmpint(retry, ==, 1);
+	/* still empty: peeking took nothing, but gave nothing either */
+	g_assert_cmpint(ll_ratelimit_peek(rl, "192.0.2.1", 500, &retry), ==,
+			LL_ERR_TOO_LARGE);
+	g_assert_cmpint(ll_ratelimit_peek(rl, "192.0.2.1", 1000, &retry), ==,
+			LL_OK);
+	g_assert_cmpint(ll_ratelimit_peek(NULL, "x", 0, &retry), ==,
+			LL_ERR_INVALID_ARG);
+	ll_ratelimit_free(rl);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -216,6 +244,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ratelimit/table_bounded_lru",
 			test_table_bounded_lru);
 	g_test_add_func("/ratelimit/configure", test_configure);
+	g_test_add_func("/ratelimit/peek", test_peek);
 	g_test_add_func("/ratelimit/bad_args", test_bad_args);
 	g_test_add_func("/ratelimit/clock_backwards_and_odd_keys",
 			test_clock_backwards_and_odd_keys);

@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct fx {
 	char *dir;
@@ -141,7 +141,7 @@ static void test_open_fresh_reopen(struct fx *f, gconstpointer data)
 			==, 5);
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
 				    " WHERE type = 'trigger'"),
-			==, 2);
+			==, 5);
 	g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s,
 					   NULL),
 			==, SQLITE_OK);
@@ -167,7 +167,7 @@ static void test_open_fresh_reopen(struct fx *f, gconstpointer data)
 			SCHEMA_VERSION);
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
 				    " WHERE type = 'trigger'"),
-			==, 2);
+			==, 5);
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM orgs"), ==, 1);
 	sqlite3_close(db);
 	g_assert_cmpstr(ll_store_errmsg(NULL), ==, "no store");
@@ -527,7 +527,7 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
 	ll_technician_free(t);
 }
 
-/* A file made before one-time passwords (schema 1) gets the columns,
+/* A file made before one-time passwords (schema 2) gets the columns,
  * every existing password staying valid as it was. */
 static void test_migrate_one_time(struct fx *f, gconstpointer data)
 {
@@ -541,7 +541,7 @@ static void test_migrate_one_time(struct fx *f, gconstpointer data)
 				     " DROP COLUMN must_change_password;"
 				     "ALTER TABLE technicians"
 				     " DROP COLUMN password_expires_at;"
-				     "PRAGMA user_version = 1"),
+				     "PRAGMA user_version = 2"),
 			==, SQLITE_OK);
 	sqlite3_close(db);
 	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
@@ -1158,6 +1158,13 @@ static void expect_tamper(struct fx *f, const char *sql, int64_t bad_seq)
 	g_assert_cmpint(n, ==, -1);
 }
 
+#define UNLOCK                                                                \
+	"DROP TRIGGER IF EXISTS audit_no_update;"                             \
+	"DROP TRIGGER IF EXISTS audit_no_delete;"                             \
+	"DROP TRIGGER IF EXISTS audit_extend_only;"                           \
+	"DROP TRIGGER IF EXISTS audit_head_follows;"                          \
+	"DROP TRIGGER IF EXISTS audit_head_no_update;"
+
 static void test_audit_triggers(struct fx *f, gconstpointer data)
 {
 	sqlite3 *db;
@@ -1169,12 +1176,108 @@ static void test_audit_triggers(struct fx *f, gconstpointer data)
 			==, SQLITE_CONSTRAINT);
 	g_assert_cmpint(raw_exec(db, "DELETE FROM audit WHERE seq = 2"), ==,
 			SQLITE_CONSTRAINT);
+	/* Inserts that do not extend the chain: a record put back in
+	 * place, one with the next seq but another parent, one without a
+	 * seq, and audit_head pointed elsewhere. */
+	g_assert_cmpint(raw_exec(db, "INSERT OR REPLACE INTO audit"
+				     " SELECT * FROM audit WHERE seq = 2"),
+			==, SQLITE_CONSTRAINT);
+	g_assert_cmpint(raw_exec(db, "INSERT INTO audit (seq, ts, actor,"
+				     " action, outcome, prev_hash, hash)"
+				     " VALUES (4, 1, 'a', 'b', 'ok',"
+				     " zeroblob(32), zeroblob(32))"),
+			==, SQLITE_CONSTRAINT);
+	g_assert_cmpint(raw_exec(db, "INSERT INTO audit (ts, actor,"
+				     " action, outcome, prev_hash, hash)"
+				     " SELECT 1, 'a', 'b', 'ok', hash,"
+				     " zeroblob(32) FROM audit WHERE seq = 3"),
+			==, SQLITE_CONSTRAINT);
+	g_assert_cmpint(raw_exec(db, "INSERT OR REPLACE INTO audit_head"
+				     " SELECT 1, seq, hash FROM audit"
+				     " WHERE seq = 2"),
+			==, SQLITE_CONSTRAINT);
+	g_assert_cmpint(raw_exec(db, "UPDATE audit_head SET seq = 2"), ==,
+			SQLITE_CONSTRAINT);
+	/* The one insert that extends it passes the trigger. */
+	g_assert_cmpint(raw_exec(db, "INSERT INTO audit (seq, ts, actor,"
+				     " action, outcome, prev_hash, hash)"
+				     " SELECT 4, 1, 'a', 'b', 'ok', hash,"
+				     " zeroblob(32) FROM audit WHERE seq = 3"),
+			==, SQLITE_OK);
 	sqlite3_close(db);
 }
 
-#define UNLOCK                                                                \
-	"DROP TRIGGER IF EXISTS audit_no_update;"                             \
-	"DROP TRIGGER IF EXISTS audit_no_delete;"
+static const uint8_t test_key[LL_AUDIT_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+/* A keyed chain: the epoch starts with "audit.keyed"; records after it
+ * are HMACs that whoever lacks the key cannot recompute. */
+static void test_audit_keyed(struct fx *f, gconstpointer data)
+{
+	struct ll_audit_event ev = { .actor = "a",
+				     .action = "b",
+				     .outcome = "ok" };
+	uint8_t other[LL_AUDIT_KEY_LEN] = { 9 };
+	struct ll_audit_verify v;
+	int64_t from = -1;
+
+	append_n(f, 3, 1000); /* an old, unkeyed chain */
+	g_assert_cmpint(ll_store_audit_set_key(f->st, test_key), ==, LL_OK);
+	/* Holding the key, the epoch is started on purpose only. */
+	g_assert_cmpint(ll_store_audit_append(f->st, &ev, 2000), ==,
+			LL_ERR_CONFLICT);
+	ev.action = "audit.keyed";
+	g_assert_cmpint(ll_store_audit_append(f->st, &ev, 2000), ==,
+			LL_ERR_INVALID_ARG);
+	ev.action = "b";
+	g_assert_cmpint(ll_store_audit_start_keyed(f->st, "cli", 2000), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_audit_start_keyed(f->st, "cli", 2000), ==,
+			LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_audit_keyed_from(f->st, &from), ==, LL_OK);
+	g_assert_cmpint(from, ==, 4);
+	append_n(f, 3, 3000);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &v), ==, LL_OK);
+	g_assert_cmpint(v.fault, ==, LL_AUDIT_INTACT);
+	g_assert_cmpint(v.n_records, ==, 7);
+	g_assert_cmpint(v.keyed_from, ==, 4);
+	g_assert_true(v.macs_checked);
+
+	/* Without the key: links only, and no appending. */
+	g_assert_cmpint(ll_store_audit_set_key(f->st, NULL), ==, LL_OK);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &v), ==, LL_OK);
+	g_assert_cmpint(v.fault, ==, LL_AUDIT_INTACT);
+	g_assert_false(v.macs_checked);
+	g_assert_cmpint(ll_store_audit_append(f->st, &ev, 4000), ==,
+			LL_ERR_CONFIG);
+
+	/* Another key: the epoch names the one it was made with. */
+	g_assert_cmpint(ll_store_audit_set_key(f->st, other), ==, LL_OK);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &v), ==, LL_OK);
+	g_assert_cmpint(v.fault, ==, LL_AUDIT_KEY_MISMATCH);
+	g_assert_cmpint(v.bad_seq, ==, 4);
+
+	/* A keyed record edited, whatever the editor recomputes without
+	 * the key, fails. */
+	g_assert_cmpint(ll_store_audit_set_key(f->st, test_key), ==, LL_OK);
+	expect_tamper(f, UNLOCK "UPDATE audit SET outcome = 'x' WHERE seq = 6",
+		      6);
+}
+
+/* The whole chain rewritten without its keyed epoch: holding the key,
+ * verify says the chain is not keyed. */
+static void test_audit_keyed_stripped(struct fx *f, gconstpointer data)
+{
+	struct ll_audit_verify v;
+
+	g_assert_cmpint(ll_store_audit_set_key(f->st, test_key), ==, LL_OK);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &v), ==, LL_OK);
+	g_assert_cmpint(v.fault, ==, LL_AUDIT_INTACT); /* empty */
+	g_assert_cmpint(ll_store_audit_set_key(f->st, NULL), ==, LL_OK);
+	append_n(f, 3, 1000);
+	g_assert_cmpint(ll_store_audit_set_key(f->st, test_key), ==, LL_OK);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &v), ==, LL_OK);
+	g_assert_cmpint(v.fault, ==, LL_AUDIT_NOT_KEYED);
+}
 
 static void test_audit_tamper_update(struct fx *f, gconstpointer data)
 {
@@ -1430,6 +1533,8 @@ int main(int argc, char **argv)
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);
 	ADD("/store/audit/triggers", test_audit_triggers);
+	ADD("/store/audit/keyed", test_audit_keyed);
+	ADD("/store/audit/keyed_stripped", test_audit_keyed_stripped);
 	ADD("/store/audit/tamper_update", test_audit_tamper_update);
 	ADD("/store/audit/tamper_fields", test_audit_tamper_fields);
 	ADD("/store/audit/tamper_delete", test_audit_tamper_delete);

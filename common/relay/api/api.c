@@ -18,6 +18,7 @@
 #include "ll_relay.h"
 #include "ll_workpool.h"
 #include "ll_relay_api.h"
+#include "ll_checkpoint.h"
 #include "api.h"
 
 /* ---- small helpers ---- */
@@ -340,6 +341,7 @@ int ll_api_ratelimits_sync(struct ll_relay *relay)
 	} want[] = {
 		{ &relay->rl_login, c->login_rate_per_min, c->login_burst },
 		{ &relay->rl_redeem, c->redeem_rate_per_min, c->redeem_burst },
+		{ &relay->rl_unauth, c->unauth_rate_per_min, c->unauth_burst },
 	};
 	int64_t rate, burst;
 	size_t i;
@@ -789,15 +791,18 @@ static int authenticate(struct ll_api_ctx *ctx, const struct api_route *route)
 	return LL_ERR_INTERNAL;
 }
 
-static void log_refusal(const struct ll_api_ctx *ctx)
+/* One line per refusal: info when it is also recorded on its own, debug
+ * when it is only counted (the window's summary has its info line). */
+static void log_refusal(const struct ll_api_ctx *ctx, bool recorded)
 {
 	struct ll_api_response *resp = ctx->resp;
 	const char *msg = NULL;
 	json_t *err = resp->body ? json_object_get(resp->body, "error") : NULL;
+	enum ll_log_level level = recorded ? LL_LOG_INFO : LL_LOG_DEBUG;
 
 	if (err != NULL)
 		msg = json_string_value(json_object_get(err, "message"));
-	ll_log(resp->code == LL_API_INTERNAL ? LL_LOG_ERROR : LL_LOG_INFO,
+	ll_log(resp->code == LL_API_INTERNAL ? LL_LOG_ERROR : level,
 	       "refused %s from %s%s%s: %d %s (%s)", ctx->action,
 	       ctx->req->source_ip ? ctx->req->source_ip : "?",
 	       ctx->session_id[0] ? " session " : "", ctx->session_id,
@@ -873,6 +878,63 @@ static enum ll_api_dispatch job_resume(struct ll_api_ctx *ctx, bool cancelled);
 static enum ll_api_dispatch api_refused(struct ll_api_ctx *ctx);
 
 /*
+ * A refusal, after the rollback: charges the address's bucket for
+ * anonymous 401s and 404s, then records it on its own or only counts it
+ * (refusals.c), and logs it once.  may_write false: no store access.
+ */
+static void refusal_record(struct ll_api_ctx *ctx, bool may_write)
+{
+	struct ll_relay *relay = ctx->relay;
+	enum ll_api_code code = ctx->resp->code;
+	const char *ip = ctx->req->source_ip ? ctx->req->source_ip : "";
+	/* A proven credential: a token or ticket, or the right password
+	 * of a disabled account. */
+	bool authed = ctx->tech != NULL || ctx->by_ticket ||
+		      code == LL_API_ACCOUNT_DISABLED;
+	bool row;
+	int64_t retry;
+
+	if (!authed &&
+	    (code == LL_API_UNAUTHORIZED || code == LL_API_NOT_FOUND) &&
+	    relay->rl_unauth != NULL)
+		(void)ll_ratelimit_take(relay->rl_unauth, ip, ll_now_mono_ms(),
+					&retry);
+	row = ll_api_refusal_note(relay, ctx->req->source_ip, ctx->action,
+				  ll_api_code_name(code), ctx->actor,
+				  ctx->org_id, authed,
+				  may_write && relay->store != NULL, ctx->now);
+	if (row)
+		ctx_audit(ctx);
+	log_refusal(ctx, row);
+}
+
+/*
+ * An address whose anonymous 401s and 404s emptied its bucket gets 429
+ * for everything until it refills: before any store access, so that such
+ * a flood costs neither a transaction nor a record.
+ */
+static bool unauth_limited(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+	char hdr[64], msg[128];
+	int64_t retry = 0;
+
+	if (relay->rl_unauth == NULL ||
+	    ll_ratelimit_peek(relay->rl_unauth,
+			      ctx->req->source_ip ? ctx->req->source_ip : "",
+			      ll_now_mono_ms(), &retry) == LL_OK)
+		return false;
+	snprintf(msg, sizeof(msg),
+		 "too many refused requests from this address; retry in "
+		 "%lld s",
+		 (long long)retry);
+	ll_api_fail(ctx, LL_API_RATE_LIMITED, msg);
+	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)retry);
+	ctx->resp->extra_headers = strdup(hdr);
+	return true;
+}
+
+/*
  * Hands the deferred job to the worker pool, the handler's transaction
  * over first (nothing stays open on the loop's one SQLite connection
  * while other requests run).  Without a pool (nothing but `serve` runs
@@ -921,8 +983,8 @@ static enum ll_api_dispatch job_submit(struct ll_api_ctx *ctx)
 	return api_refused(ctx);
 }
 
-/* Nothing of a refused action stays; the refusal itself is recorded on
- * its own, and logged once. */
+/* Nothing of a refused action stays: it is rolled back, and the refusal
+ * itself is recorded on its own (or only counted) and logged once. */
 static enum ll_api_dispatch api_refused(struct ll_api_ctx *ctx)
 {
 	struct ll_relay *relay = ctx->relay;
@@ -933,9 +995,7 @@ static enum ll_api_dispatch api_refused(struct ll_api_ctx *ctx)
 	ctx->in_tx = false;
 	if (ctx->resp->code == LL_API_OK)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-	if (relay->store != NULL)
-		ctx_audit(ctx);
-	log_refusal(ctx);
+	refusal_record(ctx, true);
 	return LL_API_ANSWERED;
 }
 
@@ -1001,6 +1061,16 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 	const char *id;
 
 	route = route_find(ctx, allow, sizeof(allow));
+	if (route != NULL)
+		ctx->action = route->action;
+	if (ll_api_ratelimits_sync(relay) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return api_refused(ctx);
+	}
+	if (unauth_limited(ctx)) {
+		refusal_record(ctx, false);
+		return LL_API_ANSWERED;
+	}
 	if (route == NULL) {
 		ll_api_detail_set(ctx, "method",
 				  ll_api_json_text(http->method, 16));
@@ -1009,15 +1079,14 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 		if (allow[0] == '\0') {
 			ll_api_fail(ctx, LL_API_NOT_FOUND,
 				    "no such API endpoint");
-			return api_finish(ctx);
+			return api_refused(ctx);
 		}
 		ll_api_fail(ctx, LL_API_METHOD_NOT_ALLOWED,
 			    "this method is not allowed here");
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
 		resp->extra_headers = strdup(hdr);
-		return api_finish(ctx);
+		return api_refused(ctx);
 	}
-	ctx->action = route->action;
 	/* The session a path names is the audit record's session. */
 	if ((id = ll_api_param(ctx, "id")) != NULL)
 		memcpy(ctx->session_id, id, sizeof(ctx->session_id));
@@ -1028,12 +1097,11 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 				    ? "only /api/v1/stream can be upgraded"
 				    : "the stream needs Connection: "
 				      "Upgrade and Upgrade: lifeline/1");
-		return api_finish(ctx);
+		return api_refused(ctx);
 	}
-	if (relay->store == NULL || ll_api_ratelimits_sync(relay) != 0 ||
-	    ll_store_begin(relay->store) != 0) {
+	if (relay->store == NULL || ll_store_begin(relay->store) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		return api_finish(ctx);
+		return api_refused(ctx);
 	}
 	ctx->in_tx = true;
 	if (authenticate(ctx, route) == 0)
@@ -1136,10 +1204,27 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 	return r;
 }
 
+/* Once a second: the endpoints' work, the refusals' window, the audit
+ * checkpoint. */
+static void api_periodic(struct ll_relay *relay)
+{
+	ll_api_periodic(relay);
+	ll_api_refusals_tick(relay, ll_now_unix());
+	ll_relay_checkpoint_tick(relay);
+}
+
+void ll_api_shutdown(struct ll_relay *relay)
+{
+	if (relay == NULL)
+		return;
+	ll_api_refusals_flush(relay, ll_now_unix());
+	ll_api_refusals_free(relay);
+}
+
 const struct ll_relay_api_ops ll_api_ops = {
 	.dispatch = ll_api_dispatch,
 	.stream_authorize = ll_api_stream_authorize,
 	.stream_paired = ll_api_stream_paired,
 	.stream_ended = ll_api_stream_ended,
-	.periodic = ll_api_periodic,
+	.periodic = api_periodic,
 };

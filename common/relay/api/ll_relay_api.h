@@ -13,4 +13,8 @@
 /* The API's answers to the core's questions (struct ll_relay_api_ops). */
 extern const struct ll_relay_api_ops ll_api_ops;
 
+/* After the loop ended (serve): writes the summaries of refusals counted
+ * in the current window and frees the API's state. */
+void ll_api_shutdown(struct ll_relay *relay);
+
 #endif

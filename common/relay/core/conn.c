@@ -580,6 +580,16 @@ static void conn_handle_request(struct ll_conn *c,
 			    "only /api/v1/stream can be upgraded", true, NULL);
 		return;
 	}
+	if (strcmp(path, "/metrics") == 0 &&
+	    !ll_core_metrics_allowed(&c->core->metrics_access, c->peer, req)) {
+		/* 403 rather than 404: the endpoint is documented anyway,
+		 * and an operator's scraper should say what is wrong. */
+		conn_refuse(c, req, LL_API_FORBIDDEN,
+			    "metrics are served to allowed addresses or with "
+			    "the metrics token",
+			    close_after, NULL);
+		return;
+	}
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
 		if (!get) {
 			ll_api_error(&resp, LL_API_METHOD_NOT_ALLOWED,
@@ -728,6 +738,7 @@ static void conn_handshake_done(struct ll_conn *c)
 		ll_conn_close(c, NULL);
 		return;
 	}
+	ll_core_unauth_touch(c->core, c);
 	/* The first request's head is due head_timeout_ms after accept. */
 	c->req_started = true;
 	conn_arm_deadline(c, relay->cfg.head_timeout_ms, c->accept_ms);
@@ -742,6 +753,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	ll_conn_ref(c);
 	switch ((enum ll_conn_state)c->state) {
 	case LL_CONN_HTTP:
+		/* The client is busy: not the one to evict. */
+		ll_core_unauth_touch(c->core, c);
 		conn_http_process(c);
 		break;
 	case LL_CONN_WAITING:

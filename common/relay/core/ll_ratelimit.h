@@ -44,6 +44,12 @@ void ll_ratelimit_get_config(const struct ll_ratelimit *rl,
 int ll_ratelimit_take(struct ll_ratelimit *rl, const char *ip, int64_t now_ms,
 		      int64_t *retry_after_s);
 
+/* Would ll_ratelimit_take allow ip now?  The same answer, but nothing
+ * is taken and no address is added: for a bucket that is charged only
+ * by what follows (refusals), checked before the work. */
+int ll_ratelimit_peek(const struct ll_ratelimit *rl, const char *ip,
+		      int64_t now_ms, int64_t *retry_after_s);
+
 /* Addresses currently tracked (for tests and /metrics). */
 size_t ll_ratelimit_count(const struct ll_ratelimit *rl);
 

@@ -2,8 +2,9 @@
 /*
  * lifeline-relay, built as two libraries and a program:
  *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
- *    relay_config.c, ratelimit.c, workpool.c; this header, ll_ratelimit.h
- *    and ll_workpool.h): libevent loop, TLS, HTTP framing, limits and
+ *    relay_config.c, ratelimit.c, checkpoint.c, cidr.c, workpool.c;
+ *    this header, ll_ratelimit.h, ll_checkpoint.h, ll_cidr.h and
+ *    ll_workpool.h): libevent loop, TLS, HTTP framing, limits and
  *    timeouts, stream pairing and blind forwarding, /healthz and
  *    /metrics, signals, the configuration and the state on disk, the
  *    worker pool that hashes passwords off the loop;
@@ -30,6 +31,7 @@
 struct event_base;
 struct ll_tls_ctx;
 struct ll_ratelimit;
+struct ll_refusals;
 struct ll_workpool;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
@@ -46,7 +48,8 @@ struct ll_relay_config {
 	int64_t handshake_timeout_ms; /* TLS handshake, default 10000 */
 	int64_t head_timeout_ms;      /* request head after connect, 10000 */
 	int64_t idle_timeout_ms;      /* keep-alive idle, default 60000 */
-	int64_t max_unauth_per_ip;  /* connections not yet authenticated, 64 */
+	int64_t max_unauth_per_ip;  /* connections not yet authenticated, 16 */
+	int64_t max_unauth;         /* relay-wide; 0: from the fd limit */
 	int64_t max_head_bytes;     /* default 8192 */
 	int64_t max_headers;        /* default 64 */
 	int64_t max_body_bytes;     /* default 65536 */
@@ -60,6 +63,20 @@ struct ll_relay_config {
 	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
 	int64_t otp_lifetime_s;      /* generated one-time password, 86400 */
 	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
+	/* the audit chain's key and checkpoints (ll_checkpoint.h) */
+	char *audit_key_file;       /* STATE_DIR/audit.key (0600) */
+	char *audit_sign_key_file;  /* STATE_DIR/audit-sign.key (0600) */
+	char *audit_sign_pub_file;  /* STATE_DIR/audit-sign.pub */
+	int64_t audit_checkpoint_s; /* checkpoint interval, default 60 */
+	/* refusals: aggregated per window, unauthenticated ones limited */
+	int64_t refusal_window_s;    /* default 60 */
+	int64_t unauth_rate_per_min; /* anonymous 401/404 per address, 60 */
+	int64_t unauth_burst;        /* default 60 */
+
+	/* Who may read /metrics: CIDRs (loopback; "" for none), and the
+	 * file of the bearer token that reads it from anywhere (or NULL). */
+	char *metrics_allow;
+	char *metrics_token_file;
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
@@ -72,9 +89,26 @@ struct ll_relay_metrics {
 	uint64_t streams_waiting; /* upgraded, peer not yet here */
 	uint64_t bytes_forwarded; /* both directions */
 	uint64_t connections_open;
+	uint64_t connections_unauth;  /* not yet upgraded to a stream */
+	uint64_t connections_evicted; /* closed to make room for new ones */
 	uint64_t requests_total;
 	/* refusals by API error code (index: enum ll_api_code) */
 	uint64_t refusals[32];
+};
+
+/* ---- the audit chain's anchor outside the database (checkpoint.c) ----
+ * Filled by ll_relay_open_state (see ll_checkpoint.h). */
+struct ll_relay_audit {
+	bool writer;          /* this process may append and checkpoint */
+	bool has_key;         /* the HMAC key is loaded (into the store) */
+	bool has_sign_key;    /* sign_key holds the Ed25519 private key */
+	bool has_pub;         /* sign_pub holds the public key */
+	char key_id[17];      /* ll_audit_key_id of the HMAC key */
+	uint8_t sign_key[32]; /* wiped on close */
+	uint8_t sign_pub[32];
+	int64_t cp_seq; /* the last checkpoint this process wrote */
+	uint8_t cp_head[32];
+	int64_t cp_at; /* ll_now_unix of the last tick that wrote */
 };
 
 /* ---- the relay object (one per process, lives on the loop) ---- */
@@ -86,6 +120,9 @@ struct ll_relay {
 	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
+	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */
+	struct ll_refusals *refusals;   /* the API's aggregation table */
+	struct ll_relay_audit audit;    /* keys and the last checkpoint */
 	struct ll_relay_metrics metrics;
 	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
 	/* Password hashing off the loop (ll_workpool.h); made and joined
@@ -217,13 +254,36 @@ void ll_relay_api_answer(struct ll_relay *relay,
 
 /* ---- the state on disk (state.c), for `serve` and admin commands ---- */
 #define LL_DEFAULT_STATE_DIR "/var/lib/lifeline"
-/* Opening state for admin commands: config + store + key. */
+/*
+ * Opening state for `serve` and the admin commands that write: config,
+ * store, at-rest key, and the audit keys (relay->audit).  A state made
+ * before the audit was keyed gets its audit key and signing key pair
+ * here, and its chain's keyed epoch starts (the "audit.keyed" record);
+ * a keyed chain whose key is missing, or a key with an unkeyed chain, is
+ * refused with a sentence in errbuf.
+ */
 int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 			char *errbuf, size_t errlen);
+/* The same for readers (audit verify, export): nothing is created or
+ * appended; the audit key and the public key are loaded when present. */
+int ll_relay_open_state_ro(const char *state_dir, struct ll_relay *relay,
+			   char *errbuf, size_t errlen);
 void ll_relay_close_state(struct ll_relay *relay);
+/* Makes whichever of the audit key (32 CSPRNG bytes, 0600), the Ed25519
+ * signing key (0600) and its public key (PEM, 0644) are missing, at the
+ * paths cfg names; never over an existing file. */
+int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
+			       size_t errlen);
 /* Reads the 32-byte at-rest key, refusing group/other access. */
 int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 			      size_t errlen);
+/* The metrics token: one line (LL_METRICS_TOKEN_MIN..MAX bytes of
+ * b64token, one line end allowed) of a file only its owner may read.
+ * Gives its SHA-256, never the token. */
+#define LL_METRICS_TOKEN_MIN 16
+#define LL_METRICS_TOKEN_MAX 256
+int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
+				char *errbuf, size_t errlen);
 
 /* ---- admin command helpers (state.c) ---- */
 /* Prints "lifeline-relay: MESSAGE" as one line on stderr. */

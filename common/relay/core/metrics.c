@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Counters for /metrics in the Prometheus text format (version 0.0.4). */
+/*
+ * Counters for /metrics in the Prometheus text format (version 0.0.4),
+ * and who may read them: a peer address in metrics_allow (loopback by
+ * default), or anyone with the metrics token.  The counters say how busy
+ * the relay is and what it refuses, which is nobody else's business.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -7,9 +12,74 @@
 
 #include <glib.h>
 
+#include "ll_cidr.h"
+#include "ll_crypto.h"
 #include "ll_util.h"
 #include "ll_relay.h"
 #include "core.h"
+
+int ll_core_metrics_access_load(const struct ll_relay_config *cfg,
+				struct ll_core_metrics_access *out,
+				char *errbuf, size_t errlen)
+{
+	struct ll_core_metrics_access a;
+	char msg[160] = "";
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	/* Checked when the configuration was read; again for the list. */
+	r = ll_cidr_list_parse(cfg->metrics_allow ? cfg->metrics_allow : "",
+			       &a.allow, msg, sizeof(msg));
+	if (r != LL_OK) {
+		snprintf(errbuf, errlen, "metrics_allow: %s", msg);
+		return r;
+	}
+	if (cfg->metrics_token_file != NULL) {
+		r = ll_relay_read_metrics_token(cfg->metrics_token_file,
+						a.token_sha, errbuf, errlen);
+		if (r != LL_OK) {
+			ll_core_metrics_access_clear(&a);
+			return r;
+		}
+		a.has_token = true;
+	}
+	ll_core_metrics_access_clear(out);
+	*out = a;
+	return LL_OK;
+}
+
+void ll_core_metrics_access_clear(struct ll_core_metrics_access *a)
+{
+	ll_cidr_list_free(a->allow);
+	ll_wipe(a, sizeof(*a));
+}
+
+bool ll_core_metrics_allowed(const struct ll_core_metrics_access *a,
+			     const char *peer,
+			     const struct ll_http_request *req)
+{
+	uint8_t sha[32];
+	const char *bearer;
+	bool ok;
+
+	/*
+	 * The TCP peer's address.  Behind a reverse proxy on this host every
+	 * request comes from loopback: leave metrics_allow empty there and
+	 * use the token.  Trusting X-Forwarded-For from known proxies is
+	 * issue 10 (trusted_proxies); until then no header is believed.
+	 */
+	if (ll_cidr_list_match(a->allow, peer))
+		return true;
+	if (!a->has_token || (bearer = ll_http_request_bearer(req)) == NULL)
+		return false;
+	/* Hashes of equal length: the compare leaks neither the token's
+	 * bytes nor its length. */
+	if (ll_sha256(bearer, strlen(bearer), sha) != LL_OK)
+		return false;
+	ok = ll_ct_equal(sha, a->token_sha, sizeof(sha));
+	ll_wipe(sha, sizeof(sha));
+	return ok;
+}
 
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code)
 {
@@ -45,6 +115,12 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	       "Stream bytes forwarded, both directions.", m->bytes_forwarded);
 	metric(s, "lifeline_connections_open", "gauge",
 	       "Client connections open now.", m->connections_open);
+	metric(s, "lifeline_connections_unauthenticated", "gauge",
+	       "Client connections not yet upgraded to a stream.",
+	       m->connections_unauth);
+	metric(s, "lifeline_connections_evicted_total", "counter",
+	       "Unauthenticated connections closed to make room for new ones.",
+	       m->connections_evicted);
 	metric(s, "lifeline_requests_total", "counter",
 	       "HTTP requests received.", m->requests_total);
 

@@ -199,3 +199,29 @@ int ll_ratelimit_take(struct ll_ratelimit *rl, const char *ip, int64_t now_ms,
 	*retry_after_s = secs < 1 ? 1 : secs;
 	return LL_ERR_TOO_LARGE;
 }
+
+int ll_ratelimit_peek(const struct ll_ratelimit *rl, const char *ip,
+		      int64_t now_ms, int64_t *retry_after_s)
+{
+	char key[LL_RATELIMIT_KEY_MAX];
+	const struct rl_entry *e;
+	struct rl_entry probe;
+	double wait_s;
+	int64_t secs;
+
+	if (rl == NULL || ip == NULL || retry_after_s == NULL)
+		return LL_ERR_INVALID_ARG;
+	ll_ratelimit_key(ip, key);
+	if ((e = g_hash_table_lookup(rl->table, key)) == NULL)
+		return LL_OK; /* unknown: a full bucket */
+	probe = *e;
+	rl_refill(rl, &probe, now_ms);
+	if (probe.tokens >= 1.0)
+		return LL_OK;
+	wait_s = (1.0 - probe.tokens) * 60.0 / (double)rl->rate_per_min;
+	secs = (int64_t)wait_s;
+	if ((double)secs < wait_s)
+		secs++;
+	*retry_after_s = secs < 1 ? 1 : secs;
+	return LL_ERR_TOO_LARGE;
+}

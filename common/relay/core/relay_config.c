@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ll_cidr.h"
 #include "ll_config.h"
 #include "ll_util.h"
 #include "ll_relay.h"
@@ -30,7 +31,9 @@ static const struct int_key int_keys[] = {
 	IK(handshake_timeout_ms, 100, 600000, 10000),
 	IK(head_timeout_ms, 100, 600000, 10000),
 	IK(idle_timeout_ms, 100, 3600000, 60000),
-	IK(max_unauth_per_ip, 1, 1000000, 64),
+	IK(max_unauth_per_ip, 1, 1000000, 16),
+	/* 0: from the descriptor limit (server.c, core_slots_from_cfg). */
+	IK(max_unauth, 0, 1000000, 0),
 	IK(max_head_bytes, 1024, 1048576, 8192),
 	IK(max_headers, 8, 1000, 64),
 	IK(max_body_bytes, 1024, 16777216, 65536),
@@ -44,27 +47,38 @@ static const struct int_key int_keys[] = {
 	IK(hash_queue, 1, 100000, 64),
 	IK(otp_lifetime_s, 1, 30 * 86400, 86400),
 	IK(log_level, 0, 3, 2),
+	IK(audit_checkpoint_s, 1, 3600, 60),
+	IK(refusal_window_s, 1, 3600, 60),
+	IK(unauth_rate_per_min, 1, 1000000, 60),
+	IK(unauth_burst, 1, 1000000, 60),
 };
 
 /* String keys (paths resolve against the state dir when relative). */
 struct str_key {
 	const char *name;
 	size_t offset;
-	const char *def; /* file name in the state dir, or a value */
+	const char *def; /* file name in the state dir, a value, or NULL */
 	bool is_path;
+	bool empty_ok; /* "key =" means an empty value, not a mistake */
 };
 
-#define SK(field, d, p)                                                       \
+#define SK(field, d, p, e)                                                    \
 	{                                                                     \
-#field, offsetof(struct ll_relay_config, field), d, p         \
+#field, offsetof(struct ll_relay_config, field), d, p, e      \
 	}
 
 static const struct str_key str_keys[] = {
-	SK(listen, "0.0.0.0:8443", false),
-	SK(cert_file, "cert.pem", true),
-	SK(key_file, "key.pem", true),
-	SK(db_file, "lifeline.db", true),
-	SK(at_rest_key_file, "at-rest.key", true),
+	SK(listen, "0.0.0.0:8443", false, false),
+	SK(cert_file, "cert.pem", true, false),
+	SK(key_file, "key.pem", true, false),
+	SK(db_file, "lifeline.db", true, false),
+	SK(at_rest_key_file, "at-rest.key", true, false),
+	SK(audit_key_file, "audit.key", true, false),
+	SK(audit_sign_key_file, "audit-sign.key", true, false),
+	SK(audit_sign_pub_file, "audit-sign.pub", true, false),
+	/* Empty: no address may read /metrics, only the token holder. */
+	SK(metrics_allow, "127.0.0.0/8,::1/128", false, true),
+	SK(metrics_token_file, NULL, true, false),
 };
 
 static char *cfg_path_new(const char *dir, const char *file)
@@ -123,7 +137,9 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 	struct ll_relay_config c;
 	struct ll_config *file = NULL;
 	char *conf_path = NULL;
+	struct ll_cidr_list *allow = NULL;
 	struct stat sb;
+	char msg[160] = "";
 	size_t i, k = 0;
 	int r;
 
@@ -176,7 +192,7 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		const char *v = file ? ll_config_get(file, GROUP, sk->name)
 				     : NULL;
 
-		if (v != NULL && v[0] == '\0') {
+		if (v != NULL && v[0] == '\0' && !sk->empty_ok) {
 			snprintf(errbuf, errlen, "%s: %s must not be empty",
 				 conf_path, sk->name);
 			r = LL_ERR_CONFIG;
@@ -184,6 +200,8 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		}
 		if (v == NULL)
 			v = sk->def;
+		if (v == NULL)
+			continue; /* unset */
 		*dst = sk->is_path ? cfg_path_new(state_dir, v) : strdup(v);
 		if (*dst == NULL) {
 			r = LL_ERR_NOMEM;
@@ -197,6 +215,13 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
+	if ((r = ll_cidr_list_parse(c.metrics_allow, &allow, msg,
+				    sizeof(msg))) != LL_OK) {
+		snprintf(errbuf, errlen, "%s: metrics_allow: %s", conf_path,
+			 msg);
+		goto out;
+	}
+	ll_cidr_list_free(allow);
 	*cfg = c;
 	memset(&c, 0, sizeof(c));
 	r = LL_OK;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The relay's loop: one TLS listening port on libevent, the per-address
- * cap on connections that have not authenticated, signals (TERM/INT stop,
+ * The relay's loop: one TLS listening port on libevent, the connection
+ * slots (descriptor limit, caps on connections that have not
+ * authenticated, per address and relay-wide), signals (TERM/INT stop,
  * HUP reloads config and certificate), the 1-second API tick, and the
  * systemd readiness notification.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -24,6 +27,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "ll_cidr.h"
 #include "ll_util.h"
 #include "ll_tls.h"
 #include "ll_relay.h"
@@ -124,7 +128,27 @@ static int parse_listen(const char *spec, char **host_out, char **port_out)
 	return LL_OK;
 }
 
-/* ---- the per-address cap on connections not yet authenticated ---- */
+/* ---- connection slots: the connections not yet authenticated ---- */
+
+/*
+ * Every connection holds a slot from accept until it is upgraded to a
+ * stream (or closed): during the TLS handshake, while its request head
+ * comes in, and through any API requests on it.  Two caps, checked at
+ * accept before any TLS work:
+ *  - per source address, max_unauth_per_ip: more from that address are
+ *    refused (closed at once);
+ *  - relay-wide, max_unauth (from the descriptor limit, see
+ *    core_slots_from_cfg()): a new connection at the cap evicts the one
+ *    idle longest.  A flood of idle connections from many addresses
+ *    then holds at most max_unauth descriptors and cannot keep a fresh
+ *    client out: a client that connects, finishes its handshake and
+ *    sends a request moves to the back of the line each time, so the
+ *    flood's silent connections go first (nginx reuses its idle
+ *    keep-alive connections the same way; Tor closes its oldest when
+ *    out of sockets).  Refusing the newcomer instead would hand the
+ *    relay to whoever connected first.
+ * The descriptors past LL_CORE_FD_RESERVE + max_unauth are the streams'.
+ */
 
 /*
  * The key a source counts under: an IPv4 address, or an IPv6 /64 (one
@@ -154,6 +178,30 @@ static bool unauth_full(struct ll_core *core, const char *peer)
 	return cap > 0 && (int64_t)n >= cap;
 }
 
+static void unauth_unlink(struct ll_core *core, struct ll_conn *c)
+{
+	if (c->unauth_prev != NULL)
+		c->unauth_prev->unauth_next = c->unauth_next;
+	else
+		core->unauth_head = c->unauth_next;
+	if (c->unauth_next != NULL)
+		c->unauth_next->unauth_prev = c->unauth_prev;
+	else
+		core->unauth_tail = c->unauth_prev;
+	c->unauth_prev = c->unauth_next = NULL;
+}
+
+static void unauth_append(struct ll_core *core, struct ll_conn *c)
+{
+	c->unauth_prev = core->unauth_tail;
+	c->unauth_next = NULL;
+	if (core->unauth_tail != NULL)
+		core->unauth_tail->unauth_next = c;
+	else
+		core->unauth_head = c;
+	core->unauth_tail = c;
+}
+
 static void unauth_take(struct ll_core *core, struct ll_conn *c)
 {
 	char key[INET6_ADDRSTRLEN];
@@ -164,6 +212,9 @@ static void unauth_take(struct ll_core *core, struct ll_conn *c)
 	g_hash_table_replace(core->unauth, g_strdup(key),
 			     GUINT_TO_POINTER(n + 1));
 	c->unauth_counted = true;
+	unauth_append(core, c);
+	core->n_unauth++;
+	core->relay->metrics.connections_unauth = core->n_unauth;
 }
 
 void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c)
@@ -174,6 +225,9 @@ void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c)
 	if (!c->unauth_counted)
 		return;
 	c->unauth_counted = false;
+	unauth_unlink(core, c);
+	core->n_unauth--;
+	core->relay->metrics.connections_unauth = core->n_unauth;
 	unauth_key(c->peer, key, sizeof(key));
 	n = GPOINTER_TO_UINT(g_hash_table_lookup(core->unauth, key));
 	if (n <= 1)
@@ -181,6 +235,109 @@ void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c)
 	else
 		g_hash_table_replace(core->unauth, g_strdup(key),
 				     GUINT_TO_POINTER(n - 1));
+}
+
+void ll_core_unauth_touch(struct ll_core *core, struct ll_conn *c)
+{
+	if (!c->unauth_counted || core->unauth_tail == c)
+		return;
+	unauth_unlink(core, c);
+	unauth_append(core, c);
+}
+
+/* Closes the connection idle longest among the unauthenticated; false
+ * when there is none.  why is for the log. */
+static bool unauth_evict_oldest(struct ll_core *core, const char *why)
+{
+	struct ll_conn *c = core->unauth_head;
+
+	if (c == NULL)
+		return false;
+	ll_info("peer %s: closed after %" PRId64 " ms (%s) to make room: %s",
+		c->peer, ll_now_mono_ms() - c->accept_ms,
+		ll_conn_state_name((enum ll_conn_state)c->state), why);
+	core->relay->metrics.connections_evicted++;
+	/* Gives its slot back (ll_core_unauth_release) right away. */
+	ll_conn_close(c, NULL);
+	return true;
+}
+
+/* ---- descriptors ---- */
+
+/*
+ * max_unauth from the configuration and the descriptor limit (the
+ * arithmetic is in docs/ARCHITECTURE.md, "Connection slots"): the relay
+ * keeps LL_CORE_FD_RESERVE, connections share the rest, and unless
+ * configured the unauthenticated get half of that, the streams the
+ * other half.
+ */
+static void core_slots_from_cfg(struct ll_core *core)
+{
+	int64_t want = core->relay->cfg.max_unauth;
+	size_t conn_fds;
+
+	/* A limit below twice the reserve is a test or a mistake: split
+	 * it rather than leave nothing. */
+	if (core->fd_limit > 2 * LL_CORE_FD_RESERVE)
+		conn_fds = core->fd_limit - LL_CORE_FD_RESERVE;
+	else
+		conn_fds = core->fd_limit / 2;
+	if (want <= 0)
+		core->max_unauth = conn_fds / 2;
+	else if ((uint64_t)want > conn_fds)
+		core->max_unauth = conn_fds;
+	else
+		core->max_unauth = (size_t)want;
+	if (core->max_unauth < 1)
+		core->max_unauth = 1;
+	if (want > 0 && (uint64_t)want > conn_fds)
+		ll_warn("max_unauth %" PRId64 " is more than the %zu "
+			"descriptors connections may use; using %zu",
+			want, conn_fds, core->max_unauth);
+	ll_info("connection slots: %zu descriptors: %zu for connections not "
+		"yet authenticated (%" PRId64
+		" per address), %zu for streams, "
+		"%zu for the relay itself",
+		core->fd_limit, core->max_unauth,
+		core->relay->cfg.max_unauth_per_ip,
+		conn_fds - core->max_unauth, core->fd_limit - conn_fds);
+}
+
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard limit: the soft one (often
+ * 1024) is kept low for programs that use select(), which the relay does
+ * not; the hard one is what the administrator allows.
+ */
+static void core_fd_slots(struct ll_core *core)
+{
+	struct rlimit rl;
+	rlim_t was, hard, now;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		ll_warn("getrlimit(RLIMIT_NOFILE): %s; assuming 1024",
+			strerror(errno));
+		core->fd_limit = 1024;
+		core_slots_from_cfg(core);
+		return;
+	}
+	was = rl.rlim_cur;
+	/* Linux refuses RLIM_INFINITY here (fs.nr_open caps the limit). */
+	hard = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+	now = was;
+	if (was == RLIM_INFINITY || was < hard) {
+		rl.rlim_cur = hard;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			now = hard;
+		else
+			ll_warn("raising RLIMIT_NOFILE to %ju: %s",
+				(uintmax_t)hard, strerror(errno));
+	}
+	if (now == RLIM_INFINITY || now > (rlim_t)INT_MAX)
+		now = INT_MAX;
+	core->fd_limit = (size_t)now;
+	ll_info("file descriptors: %ju (soft limit was %ju, hard limit %ju)",
+		(uintmax_t)now, (uintmax_t)was, (uintmax_t)rl.rlim_max);
+	core_slots_from_cfg(core);
 }
 
 /* ---- listener ---- */
@@ -209,6 +366,11 @@ static void core_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
+	/* At the relay-wide cap the newcomer takes the slot of the one
+	 * idle longest (several, after a reload lowered the cap). */
+	while (core->n_unauth >= core->max_unauth &&
+	       unauth_evict_oldest(core, "max_unauth reached"))
+		;
 	/* Interactive streams (screen, input) want no Nagle delay. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A paired stream has no timer: let TCP find a peer that vanished
@@ -241,15 +403,27 @@ static void core_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct ll_core *core = arg;
 	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval one_second = { 1, 0 };
+	int64_t pause_ms = LL_CORE_ACCEPT_PAUSE_LONG_MS;
+	struct timeval tv;
 
 	ll_warn("accept failed: %s", evutil_socket_error_to_string(err));
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
-	    err == ENOMEM) {
-		/* Out of descriptors: pause instead of spinning on accept. */
-		evconnlistener_disable(l);
-		evtimer_add(core->ev_accept_retry, &one_second);
-	}
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return; /* about that one connection; go on */
+	/*
+	 * Out of descriptors or memory, with the connection still queued:
+	 * accepting again at once would fail again, in a busy loop.  Make
+	 * room by evicting the unauthenticated connection idle longest
+	 * (its descriptor is closed when libevent lets go of it, within
+	 * this loop pass) and pause briefly; with nothing to evict the
+	 * descriptors are the streams', and only time frees them.
+	 */
+	if ((err == EMFILE || err == ENFILE) &&
+	    unauth_evict_oldest(core, "out of file descriptors"))
+		pause_ms = LL_CORE_ACCEPT_PAUSE_MS;
+	evconnlistener_disable(l);
+	tv.tv_sec = (time_t)(pause_ms / 1000);
+	tv.tv_usec = (suseconds_t)((pause_ms % 1000) * 1000);
+	evtimer_add(core->ev_accept_retry, &tv);
 }
 
 static int core_listen(struct ll_core *core, const char *spec)
@@ -340,6 +514,19 @@ static void core_limits_from_cfg(struct ll_core *core)
 	ll_log_set_level((enum ll_log_level)CLAMP(cfg->log_level, 0, 3));
 }
 
+/* Says who may read /metrics (never the token). */
+static void core_log_metrics_access(struct ll_core *core)
+{
+	const struct ll_relay_config *cfg = &core->relay->cfg;
+	const struct ll_core_metrics_access *a = &core->metrics_access;
+
+	ll_info("metrics: served to %s%s%s",
+		ll_cidr_list_len(a->allow) > 0 ? cfg->metrics_allow
+					       : "no address",
+		a->has_token ? " and with the token of " : "",
+		a->has_token ? cfg->metrics_token_file : "");
+}
+
 static void core_stop(struct ll_core *core)
 {
 	if (core->stopping)
@@ -390,6 +577,11 @@ static void core_reload(struct ll_core *core)
 		ll_error("reload: %s; keeping the previous configuration",
 			 errbuf[0] ? errbuf : "configuration not loaded");
 		ll_relay_config_clear(&ncfg);
+	} else if (ll_core_metrics_access_load(&ncfg, &core->metrics_access,
+					       errbuf, sizeof(errbuf)) != 0) {
+		ll_error("reload: %s; keeping the previous configuration",
+			 errbuf);
+		ll_relay_config_clear(&ncfg);
 	} else {
 		if (core->listen_override == NULL && ncfg.listen != NULL &&
 		    core->listen_now != NULL &&
@@ -406,6 +598,8 @@ static void core_reload(struct ll_core *core)
 		ll_relay_config_clear(&relay->cfg);
 		relay->cfg = ncfg;
 		core_limits_from_cfg(core);
+		core_slots_from_cfg(core);
+		core_log_metrics_access(core);
 		ll_workpool_set_queue_max(relay->pool,
 					  (unsigned)relay->cfg.hash_queue);
 	}
@@ -499,6 +693,7 @@ static void core_free(struct ll_core *core)
 		g_hash_table_destroy(core->pairs);
 	if (core->unauth != NULL)
 		g_hash_table_destroy(core->unauth);
+	ll_core_metrics_access_clear(&core->metrics_access);
 	g_free(core->listen_now);
 	LL_FREE_AND_NULL(ll_workpool_free, relay->pool);
 	/* Runs libevent's pending finalizers: the last SSL_free()s. */
@@ -513,6 +708,7 @@ static void core_free(struct ll_core *core)
 int ll_core_run(struct ll_relay *relay, const char *listen_override)
 {
 	struct timeval one_second = { 1, 0 };
+	char errbuf[512];
 	struct ll_core *core;
 	const char *spec;
 	int r;
@@ -547,6 +743,16 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 	core->unauth = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     NULL);
 	core_limits_from_cfg(core);
+	core_fd_slots(core);
+	errbuf[0] = '\0';
+	if ((r = ll_core_metrics_access_load(&relay->cfg,
+					     &core->metrics_access, errbuf,
+					     sizeof(errbuf))) != 0) {
+		fprintf(stderr, "lifeline-relay: %s\n",
+			errbuf[0] ? errbuf : ll_strerror(r));
+		goto out;
+	}
+	core_log_metrics_access(core);
 
 	core->ev_term = evsignal_new(core->base, SIGTERM, core_signal_cb,
 				     core);

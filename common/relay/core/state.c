@@ -11,10 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "ll_crypto.h"
 #include "ll_util.h"
 #include "ll_ratelimit.h"
 #include "ll_relay.h"
+#include "ll_checkpoint.h"
 
 /* ---- API error codes ---- */
 static const struct {
@@ -123,61 +126,83 @@ out:
 	return r;
 }
 
-int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
-			      size_t errlen)
+/*
+ * Reads a file only its owner may read (what names it in messages: "at-rest
+ * key"): at most cap bytes into buf, their count in *got.  Pass one byte
+ * more than the content may have, so that a longer file is seen.
+ */
+static int read_private_file(const char *path, const char *what, uint8_t *buf,
+			     size_t cap, size_t *got, char *errbuf,
+			     size_t errlen)
 {
-	uint8_t buf[33];
 	struct stat sb;
 	ssize_t n;
-	size_t got = 0;
 	int fd, r;
 
+	*got = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		snprintf(errbuf, errlen, "cannot open at-rest key %s: %s",
-			 path, strerror(errno));
-		return LL_ERR_IO;
+		snprintf(errbuf, errlen, "cannot open %s %s: %s", what, path,
+			 strerror(errno));
+		return errno == ENOENT ? LL_ERR_NOT_FOUND : LL_ERR_IO;
 	}
 	if (fstat(fd, &sb) != 0) {
-		snprintf(errbuf, errlen, "cannot stat at-rest key %s: %s",
-			 path, strerror(errno));
+		snprintf(errbuf, errlen, "cannot stat %s %s: %s", what, path,
+			 strerror(errno));
 		r = LL_ERR_IO;
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		snprintf(errbuf, errlen,
-			 "at-rest key %s is not a regular file", path);
+		snprintf(errbuf, errlen, "%s %s is not a regular file", what,
+			 path);
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
 	if ((sb.st_mode & 077) != 0) {
 		snprintf(errbuf, errlen,
-			 "at-rest key %s is accessible to group or others "
+			 "%s %s is accessible to group or others "
 			 "(mode %04o); run: chmod 600 %s",
-			 path, (unsigned)(sb.st_mode & 07777), path);
+			 what, path, (unsigned)(sb.st_mode & 07777), path);
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
-	/* Read one byte more than needed so a longer file is caught. */
-	while (got < sizeof(buf)) {
-		n = read(fd, buf + got, sizeof(buf) - got);
+	while (*got < cap) {
+		n = read(fd, buf + *got, cap - *got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(errbuf, errlen,
-				 "cannot read at-rest key %s: %s", path,
-				 strerror(errno));
+			snprintf(errbuf, errlen, "cannot read %s %s: %s", what,
+				 path, strerror(errno));
 			r = LL_ERR_IO;
 			goto out;
 		}
 		if (n == 0)
 			break;
-		got += (size_t)n;
+		*got += (size_t)n;
 	}
+	r = LL_OK;
+out:
+	close(fd);
+	return r;
+}
+
+/* Reads a 32-byte key file, refusing group/other access; what names it
+ * in errors ("at-rest key"). */
+static int read_key_file(const char *path, const char *what, uint8_t key[32],
+			 char *errbuf, size_t errlen)
+{
+	uint8_t buf[33];
+	size_t got = 0;
+	int r;
+
+	r = read_private_file(path, what, buf, sizeof(buf), &got, errbuf,
+			      errlen);
+	if (r != LL_OK)
+		goto out;
 	if (got != 32) {
 		snprintf(errbuf, errlen,
-			 "at-rest key %s has the wrong size (%s 32 bytes)",
-			 path, got < 32 ? "less than" : "more than");
+			 "%s %s has the wrong size (%s 32 bytes)", what, path,
+			 got < 32 ? "less than" : "more than");
 		r = LL_ERR_CONFIG;
 		goto out;
 	}
@@ -185,12 +210,308 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 	r = LL_OK;
 out:
 	ll_wipe(buf, sizeof(buf));
-	close(fd);
 	return r;
 }
 
-int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
-			char *errbuf, size_t errlen)
+int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
+			      size_t errlen)
+{
+	return read_key_file(path, "at-rest key", key, errbuf, errlen);
+}
+
+int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
+				char *errbuf, size_t errlen)
+{
+	/* The token, one line end, and one byte to see a longer file. */
+	uint8_t buf[LL_METRICS_TOKEN_MAX + 3];
+	size_t got = 0, i;
+	int r;
+
+	r = read_private_file(path, "metrics token file", buf, sizeof(buf),
+			      &got, errbuf, errlen);
+	if (r != LL_OK)
+		goto out;
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	if (got > 0 && buf[got - 1] == '\r')
+		got--;
+	/* What a client can send as a bearer token (RFC 6750 b64token:
+	 * '=' only at the end). */
+	for (i = 0; i < got; i++) {
+		if (!(buf[i] >= 'a' && buf[i] <= 'z') &&
+		    !(buf[i] >= 'A' && buf[i] <= 'Z') &&
+		    !(buf[i] >= '0' && buf[i] <= '9') &&
+		    (buf[i] == '\0' || strchr("-._~+/", buf[i]) == NULL))
+			break;
+	}
+	while (i > 0 && i < got && buf[i] == '=')
+		i++;
+	if (i < got || got < LL_METRICS_TOKEN_MIN ||
+	    got > LL_METRICS_TOKEN_MAX) {
+		snprintf(errbuf, errlen,
+			 "metrics token file %s must hold one line of %d to "
+			 "%d characters A-Z a-z 0-9 - . _ ~ + / (then = "
+			 "only)",
+			 path, LL_METRICS_TOKEN_MIN, LL_METRICS_TOKEN_MAX);
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	r = ll_sha256(buf, got, hash);
+out:
+	ll_wipe(buf, sizeof(buf));
+	return r;
+}
+
+/* Creates path with data (O_EXCL: never over an existing file). */
+static int write_new_file(const char *path, const void *data, size_t len,
+			  mode_t mode, char *errbuf, size_t errlen)
+{
+	const uint8_t *p = data;
+	int fd, r = LL_ERR_IO;
+	ssize_t n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  mode);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "cannot create %s: %s", path,
+			 strerror(errno));
+		return LL_ERR_IO;
+	}
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	/* the umask cannot have widened mode, but make it certain */
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+		goto fail;
+	close(fd);
+	return LL_OK;
+fail:
+	snprintf(errbuf, errlen, "cannot write %s: %s", path, strerror(errno));
+	close(fd);
+	unlink(path);
+	return r;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0 || errno != ENOENT;
+}
+
+static int write_pub_file(const char *path, const uint8_t pub[32],
+			  char *errbuf, size_t errlen)
+{
+	char *pem = ll_ed25519_public_pem_new(pub);
+	int r;
+
+	if (pem == NULL) {
+		snprintf(errbuf, errlen, "cannot encode the public key");
+		return LL_ERR_CRYPTO;
+	}
+	r = write_new_file(path, pem, strlen(pem), 0644, errbuf, errlen);
+	free(pem);
+	return r;
+}
+
+int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
+			       size_t errlen)
+{
+	uint8_t key[32], priv[32], pub[32];
+	int r = LL_OK;
+
+	if (!file_exists(cfg->audit_key_file)) {
+		if ((r = ll_random_bytes(key, sizeof(key))) != LL_OK ||
+		    (r = write_new_file(cfg->audit_key_file, key, sizeof(key),
+					0600, errbuf, errlen)) != LL_OK)
+			goto out;
+	}
+	if (!file_exists(cfg->audit_sign_key_file)) {
+		if ((r = ll_ed25519_keygen(priv, pub)) != LL_OK ||
+		    (r = write_new_file(cfg->audit_sign_key_file, priv,
+					sizeof(priv), 0600, errbuf, errlen)) !=
+			    LL_OK)
+			goto out;
+		if (!file_exists(cfg->audit_sign_pub_file) &&
+		    (r = write_pub_file(cfg->audit_sign_pub_file, pub, errbuf,
+					errlen)) != LL_OK)
+			goto out;
+	}
+out:
+	if (r != LL_OK && errbuf[0] == '\0')
+		snprintf(errbuf, errlen, "cannot make the audit keys: %s",
+			 ll_strerror(r));
+	ll_wipe(key, sizeof(key));
+	ll_wipe(priv, sizeof(priv));
+	return r;
+}
+
+/* The public key from its PEM file. */
+static int read_pub_file(const char *path, uint8_t pub[32], char *errbuf,
+			 size_t errlen)
+{
+	gchar *text = NULL;
+	int r;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL)) {
+		snprintf(errbuf, errlen, "cannot read %s", path);
+		return file_exists(path) ? LL_ERR_IO : LL_ERR_NOT_FOUND;
+	}
+	r = ll_ed25519_public_from_pem(text, pub);
+	if (r != LL_OK)
+		snprintf(errbuf, errlen, "%s holds no Ed25519 public key",
+			 path);
+	g_free(text);
+	return r;
+}
+
+/* The head the latest checkpoint file names, so that a process writes a
+ * checkpoint only when its head differs (a hint, not a check). */
+static void audit_last_checkpoint(struct ll_relay *relay)
+{
+	struct ll_checkpoint cp;
+	gchar *path, *text = NULL;
+
+	path = g_build_filename(relay->cfg.state_dir, LL_CHECKPOINT_FILE,
+				NULL);
+	if (g_file_get_contents(path, &text, NULL, NULL) &&
+	    ll_checkpoint_parse(text, &cp) == LL_OK) {
+		relay->audit.cp_seq = cp.seq;
+		memcpy(relay->audit.cp_head, cp.head, LL_HASH_LEN);
+	}
+	g_free(text);
+	g_free(path);
+}
+
+/* A state made before the audit was keyed: its keys, and the start of
+ * its chain's keyed epoch. */
+static int audit_upgrade(struct ll_relay *relay, char *errbuf, size_t errlen)
+{
+	uint8_t key[32];
+	int64_t from = 0;
+	int r;
+
+	if ((r = ll_relay_audit_keys_create(&relay->cfg, errbuf, errlen)) !=
+		    LL_OK ||
+	    (r = read_key_file(relay->cfg.audit_key_file, "audit key", key,
+			       errbuf, errlen)) != LL_OK)
+		return r;
+	if ((r = ll_store_audit_set_key(relay->store, key)) == LL_OK)
+		r = ll_store_audit_start_keyed(relay->store, "relay",
+					       ll_now_unix());
+	ll_wipe(key, sizeof(key));
+	if (r != LL_OK) {
+		snprintf(errbuf, errlen,
+			 "cannot start the keyed audit chain: "
+			 "%s (%s)",
+			 ll_strerror(r), ll_store_errmsg(relay->store));
+		return r;
+	}
+	(void)ll_store_audit_keyed_from(relay->store, &from);
+	ll_warn("audit: made %s and the checkpoint signing key; the chain "
+		"is keyed from record %lld on",
+		relay->cfg.audit_key_file, (long long)from);
+	return LL_OK;
+}
+
+/*
+ * The audit keys into relay->audit and the store.  A writer with a
+ * state made before keys existed gets them here; one whose chain and
+ * key do not go together is refused, with the likely reason.
+ */
+static int audit_keys_open(struct ll_relay *relay, bool writer, char *errbuf,
+			   size_t errlen)
+{
+	struct ll_relay_audit *a = &relay->audit;
+	const struct ll_relay_config *cfg = &relay->cfg;
+	uint8_t key[32];
+	int64_t from = 0, seq = 0;
+	uint8_t head[LL_HASH_LEN];
+	int r;
+
+	a->writer = writer;
+	if ((r = ll_store_audit_keyed_from(relay->store, &from)) != LL_OK ||
+	    (r = ll_store_audit_head(relay->store, &seq, head)) != LL_OK) {
+		snprintf(errbuf, errlen, "cannot read the audit chain: %s",
+			 ll_store_errmsg(relay->store));
+		return r;
+	}
+	r = read_key_file(cfg->audit_key_file, "audit key", key, errbuf,
+			  errlen);
+	if (r == LL_ERR_NOT_FOUND && writer && from == 0) {
+		if ((r = audit_upgrade(relay, errbuf, errlen)) != LL_OK)
+			return r;
+		r = read_key_file(cfg->audit_key_file, "audit key", key,
+				  errbuf, errlen);
+	} else if (r == LL_ERR_NOT_FOUND && writer) {
+		snprintf(errbuf, errlen,
+			 "the audit chain is keyed (from record %lld) but "
+			 "the audit key %s is missing: restore it from your "
+			 "backup",
+			 (long long)from, cfg->audit_key_file);
+		return LL_ERR_CONFIG;
+	}
+	if (r == LL_ERR_NOT_FOUND && !writer) {
+		errbuf[0] = '\0'; /* a reader without the key: links only */
+	} else if (r != LL_OK) {
+		return r;
+	} else {
+		a->has_key = true;
+		r = ll_audit_key_id(key, a->key_id);
+		if (r == LL_OK)
+			r = ll_store_audit_set_key(relay->store, key);
+		ll_wipe(key, sizeof(key));
+		if (r != LL_OK)
+			return r;
+		/* An empty chain (init) starts keyed; a chain that has
+		 * records but no keyed epoch next to a key was rewritten
+		 * without it, or keying it was cut short. */
+		if ((r = ll_store_audit_keyed_from(relay->store, &from)) != 0)
+			return r;
+		if (writer && from == 0 && seq == 0 &&
+		    (r = ll_store_audit_start_keyed(relay->store, "cli",
+						    ll_now_unix())) != LL_OK)
+			return r;
+		if (writer && from == 0 && seq > 0) {
+			snprintf(errbuf, errlen,
+				 "the audit key %s exists but the audit chain "
+				 "has no keyed epoch: the chain was rewritten "
+				 "without the key, or keying it was cut short "
+				 "(run: lifeline-relay audit verify)",
+				 cfg->audit_key_file);
+			return LL_ERR_CONFIG;
+		}
+	}
+	if (read_pub_file(cfg->audit_sign_pub_file, a->sign_pub, errbuf,
+			  errlen) == LL_OK)
+		a->has_pub = true;
+	errbuf[0] = '\0';
+	if (!writer)
+		return LL_OK;
+	r = read_key_file(cfg->audit_sign_key_file, "audit signing key",
+			  a->sign_key, errbuf, errlen);
+	if (r != LL_OK)
+		return r;
+	a->has_sign_key = true;
+	if (!a->has_pub) {
+		if ((r = ll_ed25519_public(a->sign_key, a->sign_pub)) != 0 ||
+		    (r = write_pub_file(cfg->audit_sign_pub_file, a->sign_pub,
+					errbuf, errlen)) != LL_OK)
+			return r;
+		a->has_pub = true;
+	}
+	audit_last_checkpoint(relay);
+	return LL_OK;
+}
+
+static int open_state(const char *state_dir, struct ll_relay *relay,
+		      bool writer, char *errbuf, size_t errlen)
 {
 	struct ll_relay_config cfg;
 	struct ll_store *st = NULL;
@@ -242,6 +563,10 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 	relay->rl_login = rl_login;
 	relay->rl_redeem = rl_redeem;
 	rl_login = rl_redeem = NULL;
+	if ((r = audit_keys_open(relay, writer, errbuf, errlen)) != LL_OK) {
+		ll_relay_close_state(relay);
+		goto out;
+	}
 	r = LL_OK;
 out:
 	ll_wipe(key, sizeof(key));
@@ -252,14 +577,32 @@ out:
 	return r;
 }
 
+int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
+			char *errbuf, size_t errlen)
+{
+	return open_state(state_dir, relay, true, errbuf, errlen);
+}
+
+int ll_relay_open_state_ro(const char *state_dir, struct ll_relay *relay,
+			   char *errbuf, size_t errlen)
+{
+	return open_state(state_dir, relay, false, errbuf, errlen);
+}
+
 void ll_relay_close_state(struct ll_relay *relay)
 {
 	if (relay == NULL)
 		return;
+	/* Whoever appended leaves a checkpoint of what they appended. */
+	if (relay->store != NULL && relay->audit.writer)
+		(void)ll_relay_checkpoint(relay, false);
 	ll_store_close(relay->store);
 	relay->store = NULL;
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_login);
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_redeem);
+	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_unauth);
 	ll_relay_config_clear(&relay->cfg);
+	ll_wipe(relay->audit.sign_key, sizeof(relay->audit.sign_key));
+	memset(&relay->audit, 0, sizeof(relay->audit));
 	ll_wipe(relay->at_rest_key, sizeof(relay->at_rest_key));
 }

@@ -64,6 +64,8 @@ enum ll_stmt {
 	STMT_AUDIT_HEAD_GET,
 	STMT_AUDIT_ALL,
 	STMT_AUDIT_SINCE,
+	STMT_AUDIT_KEYED_FROM,
+	STMT_AUDIT_MAC_AT,
 
 	STMT__COUNT
 };
@@ -73,6 +75,8 @@ struct ll_store {
 	sqlite3_stmt *stmts[STMT__COUNT];
 	int tx_depth;
 	char errmsg[256];
+	uint8_t audit_key[LL_AUDIT_KEY_LEN]; /* ll_store_audit_set_key */
+	bool has_audit_key;
 };
 
 /* The prepared statement for id (prepared on first use). */

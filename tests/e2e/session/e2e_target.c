@@ -17,18 +17,40 @@
  * window manager would do; the test's display has none).  Prints
  * "ready 0xWINDOW" on stdout once the picture is drawn.  Ends on SIGTERM
  * or when the display goes away.
+ *
+ * The GUI tests' waits for the X server's events (HACKING.md, "Tests wait
+ * for events"), each ending with status 0, or 1 when --timeout MS
+ * (default 10000) passed first:
+ *
+ *   e2e-target --window REGEX [--gone]
+ *                     a mapped top-level window whose title matches the
+ *                     extended REGEX (as `xdotool search --onlyvisible
+ *                     --name`): prints its id, in decimal; with --gone,
+ *                     until none matches.  --timeout 0 looks once.
+ *   e2e-target --drawn WINDOW
+ *                     until WINDOW has stopped drawing (X Damage): for
+ *                     screenshots.
+ *   e2e-target --clipboard
+ *                     until the CLIPBOARD has an owner (XFixes), then
+ *                     prints its text.
  */
 #include <errno.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <X11/Xatom.h>
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/extensions/Xdamage.h>
+#include <X11/extensions/Xfixes.h>
 
 #include "e2e_picture.h"
 
@@ -55,43 +77,253 @@ static XImage *make_picture(Display *dpy)
 			    E2E_PIC_W * 4);
 }
 
-static int print_clipboard(void)
+/* ---- waits for the X server's events ---- */
+
+/* A window may go away between two requests about it. */
+static int ignore_x_error(Display *dpy, XErrorEvent *e)
 {
-	Display *dpy = XOpenDisplay(NULL);
+	(void)dpy;
+	(void)e;
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The next event, waiting until deadline (ms, monotonic); false then. */
+static bool next_event(Display *dpy, int64_t deadline, XEvent *ev)
+{
+	struct pollfd p = { .fd = ConnectionNumber(dpy), .events = POLLIN };
+	int64_t left;
+
+	while (XPending(dpy) == 0) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return false;
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return false;
+	}
+	XNextEvent(dpy, ev);
+	return true;
+}
+
+/* _NET_WM_NAME (UTF-8), else WM_NAME; NULL when there is none. */
+static char *window_title(Display *dpy, Window w)
+{
+	Atom net = XInternAtom(dpy, "_NET_WM_NAME", False);
+	Atom utf8 = XInternAtom(dpy, "UTF8_STRING", False), type;
+	unsigned char *data = NULL;
+	unsigned long n, left;
+	char *name = NULL, *t;
+	int fmt;
+
+	if (XGetWindowProperty(dpy, w, net, 0, 1024, False, utf8, &type, &fmt,
+			       &n, &left, &data) == Success &&
+	    data != NULL && type == utf8) {
+		t = strndup((char *)data, n);
+		XFree(data);
+		return t;
+	}
+	if (data != NULL)
+		XFree(data);
+	if (XFetchName(dpy, w, &name) && name != NULL) {
+		t = strdup(name);
+		XFree(name);
+		return t;
+	}
+	return NULL;
+}
+
+/*
+ * The first mapped top-level window whose title matches re, or None.
+ * Every top-level window reports its property changes from now on: a
+ * title set after this look wakes the wait.
+ */
+static Window find_window(Display *dpy, const regex_t *re)
+{
+	Window root = DefaultRootWindow(dpy), parent, *kids = NULL, found = 0;
+	XWindowAttributes wa;
+	unsigned int n, i;
+	char *title;
+
+	if (!XQueryTree(dpy, root, &root, &parent, &kids, &n))
+		return 0;
+	for (i = 0; i < n && found == 0; i++) {
+		XSelectInput(dpy, kids[i], PropertyChangeMask);
+		if (!XGetWindowAttributes(dpy, kids[i], &wa) ||
+		    wa.map_state != IsViewable)
+			continue;
+		title = window_title(dpy, kids[i]);
+		if (title != NULL && regexec(re, title, 0, NULL, 0) == 0)
+			found = kids[i];
+		free(title);
+	}
+	if (kids != NULL)
+		XFree(kids);
+	return found;
+}
+
+static int wait_window(Display *dpy, const char *pattern, bool gone,
+		       int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	regex_t re;
+	Window w;
+	XEvent ev;
+
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+		fprintf(stderr, "e2e-target: bad regular expression\n");
+		return 2;
+	}
+	/* Windows made, mapped, unmapped, gone: then look again. */
+	XSelectInput(dpy, DefaultRootWindow(dpy), SubstructureNotifyMask);
+	for (;;) {
+		w = find_window(dpy, &re);
+		if (gone ? w == 0 : w != 0)
+			break;
+		if (!next_event(dpy, deadline, &ev)) {
+			regfree(&re);
+			return 1;
+		}
+	}
+	regfree(&re);
+	if (!gone)
+		printf("%lu\n", (unsigned long)w);
+	return 0;
+}
+
+/*
+ * Until the window stops drawing: no Damage for QUIET_MS after an XSync.
+ * Nothing in X says that a toolkit has finished a frame, so a short quiet
+ * time is the sign; it only decides when a screenshot is taken.
+ */
+#define QUIET_MS 100
+
+static int wait_drawn(Display *dpy, Window w, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms, quiet_since;
+	int ev_base, err_base;
+	Damage d;
+	XEvent ev;
+
+	if (!XDamageQueryExtension(dpy, &ev_base, &err_base)) {
+		fprintf(stderr, "e2e-target: no DAMAGE extension\n");
+		return 2;
+	}
+	d = XDamageCreate(dpy, w, XDamageReportNonEmpty);
+	quiet_since = now_ms();
+	for (;;) {
+		XDamageSubtract(dpy, d, None, None);
+		XSync(dpy, False);
+		while (XPending(dpy) > 0) {
+			XNextEvent(dpy, &ev);
+			if (ev.type == ev_base + XDamageNotify)
+				quiet_since = now_ms();
+		}
+		if (now_ms() - quiet_since >= QUIET_MS)
+			break;
+		if (now_ms() >= deadline)
+			return 1;
+		/* Until the quiet time is over, or a drawing ends it. */
+		if (!next_event(dpy, quiet_since + QUIET_MS, &ev))
+			continue;
+		if (ev.type == ev_base + XDamageNotify)
+			quiet_since = now_ms();
+	}
+	XDamageDestroy(dpy, d);
+	return 0;
+}
+
+static int print_clipboard(Display *dpy, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
 	Atom clip, utf8, prop, type;
 	Window w;
 	XEvent ev;
 	unsigned char *data = NULL;
 	unsigned long n, left;
-	int fmt, i;
+	int fmt, ev_base, err_base;
+	bool got = false;
 
-	if (dpy == NULL)
-		return 1;
+	if (!XFixesQueryExtension(dpy, &ev_base, &err_base)) {
+		fprintf(stderr, "e2e-target: no XFIXES extension\n");
+		return 2;
+	}
 	clip = XInternAtom(dpy, "CLIPBOARD", False);
 	utf8 = XInternAtom(dpy, "UTF8_STRING", False);
 	prop = XInternAtom(dpy, "E2E_CLIP", False);
 	w = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 0, 0, 1, 1, 0, 0,
 				0);
+	/* An owner now, or the event that one took it. */
+	XFixesSelectSelectionInput(dpy, w, clip,
+				   XFixesSetSelectionOwnerNotifyMask);
+	while (XGetSelectionOwner(dpy, clip) == None)
+		if (!next_event(dpy, deadline, &ev))
+			return 1;
 	XConvertSelection(dpy, clip, utf8, prop, w, CurrentTime);
-	XFlush(dpy);
-	/* bounded: 50 x 100 ms */
-	for (i = 0; i < 50; i++) {
-		if (XCheckTypedWindowEvent(dpy, w, SelectionNotify, &ev))
-			break;
-		usleep(100 * 1000);
+	while (!got) {
+		if (!next_event(dpy, deadline, &ev))
+			return 1;
+		got = ev.type == SelectionNotify &&
+		      ev.xselection.requestor == w;
 	}
-	if (i == 50 || ev.xselection.property == None ||
+	if (ev.xselection.property == None ||
 	    XGetWindowProperty(dpy, w, prop, 0, 4096, True, AnyPropertyType,
 			       &type, &fmt, &n, &left, &data) != Success ||
-	    data == NULL) {
-		XCloseDisplay(dpy);
+	    data == NULL)
 		return 1;
-	}
 	fwrite(data, 1, n, stdout);
 	putchar('\n');
 	XFree(data);
-	XCloseDisplay(dpy);
 	return 0;
+}
+
+/* e2e-target --window|--drawn|--clipboard ...: see the top of the file. */
+static int wait_main(int argc, char **argv)
+{
+	const char *pattern = NULL, *win = NULL;
+	bool gone = false, clipboard = false;
+	int timeout_ms = 10000, i, r;
+	Display *dpy;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--gone") == 0)
+			gone = true;
+		else if (strcmp(argv[i], "--clipboard") == 0)
+			clipboard = true;
+		else if (i + 1 < argc && strcmp(argv[i], "--window") == 0)
+			pattern = argv[++i];
+		else if (i + 1 < argc && strcmp(argv[i], "--drawn") == 0)
+			win = argv[++i];
+		else if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0)
+			timeout_ms = atoi(argv[++i]);
+		else
+			break;
+	}
+	if (i != argc || (pattern != NULL) + (win != NULL) + clipboard != 1) {
+		fprintf(stderr, "usage: e2e-target --window REGEX [--gone] "
+				"| --drawn WINDOW | --clipboard "
+				"[--timeout MS]\n");
+		return 2;
+	}
+	if ((dpy = XOpenDisplay(NULL)) == NULL) {
+		fprintf(stderr, "e2e-target: cannot open display\n");
+		return 2;
+	}
+	XSetErrorHandler(ignore_x_error);
+	if (pattern != NULL)
+		r = wait_window(dpy, pattern, gone, timeout_ms);
+	else if (win != NULL)
+		r = wait_drawn(dpy, (Window)strtoul(win, NULL, 0), timeout_ms);
+	else
+		r = print_clipboard(dpy, timeout_ms);
+	XCloseDisplay(dpy);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -108,8 +340,10 @@ int main(int argc, char **argv)
 	struct pollfd p;
 	bool ready = false;
 
-	if (argc == 2 && strcmp(argv[1], "--clipboard") == 0)
-		return print_clipboard();
+	if (argc >= 2 && (strcmp(argv[1], "--window") == 0 ||
+			  strcmp(argv[1], "--drawn") == 0 ||
+			  strcmp(argv[1], "--clipboard") == 0))
+		return wait_main(argc, argv);
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--x") == 0)
 			x = atoi(argv[i + 1]);
@@ -140,8 +374,9 @@ int main(int argc, char **argv)
 				  E2E_PIC_H, 0, 0, 0);
 	XStoreName(dpy, win, "e2e-target");
 	XSetClassHint(dpy, win, &hint);
-	XSelectInput(dpy, win, ExposureMask | ButtonPressMask | KeyPressMask |
-				       KeyReleaseMask | StructureNotifyMask);
+	XSelectInput(dpy, win,
+		     ExposureMask | ButtonPressMask | KeyPressMask |
+			     KeyReleaseMask | StructureNotifyMask);
 	gc = XCreateGC(dpy, win, 0, NULL);
 	if ((img = make_picture(dpy)) == NULL)
 		return 1;
@@ -203,11 +438,14 @@ int main(int argc, char **argv)
 				 * spare keycode): ask the server */
 				int per = 0;
 				KeySym *m = XGetKeyboardMapping(
-					dpy, (KeyCode)ev.xkey.keycode, 1, &per);
+					dpy, (KeyCode)ev.xkey.keycode, 1,
+					&per);
 
 				if (m != NULL && per > 0)
 					ks = m[(ev.xkey.state & ShiftMask) &&
-						       per > 1 ? 1 : 0];
+							       per > 1
+						       ? 1
+						       : 0];
 				if (m != NULL)
 					XFree(m);
 				from_server = true;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * End to end: a consented screen session through a real relay, with the
- * real programs on real X servers (issue 3, DESIGN.md section 2 flows
- * 5-7, API.md's window table and command lines).
+ * real programs on real X servers (docs/ARCHITECTURE.md, Flows 4-6;
+ * docs/API.md's window table and command lines).
  *
  *  - a private Xvfb for the end user (the applet and e2e-target, a window
  *    with a known picture that logs the input it gets) and a second one
@@ -45,6 +45,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
 #include "harness.h"
+#include "lt_wait.h"
 #include "e2e_picture.h"
 
 #define TECH_USER "e2e-tech"
@@ -67,10 +68,10 @@ static struct {
 	char *profile;
 	char *product;
 	GPid xvfb_user, xvfb_agent;
-	char *disp_user, *disp_agent;   /* ":N" */
+	char *disp_user, *disp_agent; /* ":N" */
 	GPid target;
 	char *target_log;
-	GPtrArray *secrets;             /* PINs and the password used */
+	GPtrArray *secrets; /* PINs and the password used */
 } E;
 
 /* ---- processes ---- */
@@ -134,20 +135,16 @@ static GPid spawn_bg(char **argv, const char *display, const char *log_path,
  * died by a signal, -2 when still running (not killed). */
 static int wait_exit(GPid pid, int timeout_ms)
 {
-	int64_t deadline = lh_now_ms() + timeout_ms;
 	int st = 0;
 	pid_t w;
 
-	for (;;) {
-		w = waitpid(pid, &st, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return -3;
-		if (lh_now_ms() >= deadline)
-			return -2;
-		g_usleep(10 * 1000);
-	}
+	if (!lt_wait_pid_exit(pid, timeout_ms))
+		return -2;
+	do
+		w = waitpid(pid, &st, 0);
+	while (w < 0 && errno == EINTR);
+	if (w != pid)
+		return -3;
 	if (WIFSIGNALED(st))
 		g_test_message("pid %d died by signal %d", (int)pid,
 			       WTERMSIG(st));
@@ -280,8 +277,9 @@ static GPid start_xvfb(const char *name, char **display)
 	fdarg = g_strdup_printf("%d", pfd[1]);
 	screen = g_strdup_printf("%dx%dx24", SCREEN_W, SCREEN_H);
 	{
-		char *argv[] = { (char *)xvfb, "-displayfd", fdarg, "-screen",
-				 "0", screen, "-nolisten", "tcp", "-noreset",
+		char *argv[] = { (char *)xvfb, "-displayfd", fdarg,
+				 "-screen",    "0",          screen,
+				 "-nolisten",  "tcp",        "-noreset",
 				 NULL };
 
 		pid = spawn_bg(argv, NULL, log, pfd[1]);
@@ -324,27 +322,37 @@ static int xdo(const char *display, char **out, ...)
 	return run((char **)argv->pdata, display, NULL, 10000, out, NULL);
 }
 
-/* The first visible window whose title matches the regex, or 0. */
-static unsigned long find_window_re(const char *display, const char *re)
+/*
+ * `e2e-target --window RE [--gone] --timeout MS` on display: waits on the
+ * X server's events for a mapped window whose title matches the regex
+ * (or, gone, for none).  Exit status 0 when it came; out gets the id.
+ */
+static int window_wait(const char *display, const char *re, bool gone,
+		       int timeout_ms, char **out)
 {
-	g_autofree char *out = NULL;
+	g_autofree char *ms = g_strdup_printf("%d", timeout_ms);
+	char *argv[] = { (char *)g_getenv("LL_E2E_TARGET"),
+			 "--window",
+			 (char *)re,
+			 "--timeout",
+			 ms,
+			 gone ? "--gone" : NULL,
+			 NULL };
 
-	if (xdo(display, &out, "search", "--onlyvisible", "--name", re,
-		NULL) != 0 || out == NULL)
-		return 0;
-	return strtoul(out, NULL, 10);
+	return run(argv, display, NULL, timeout_ms + 10000, out, NULL);
 }
 
+/* The first visible window whose title matches the regex, waiting up to
+ * timeout_ms for it (0: one look); 0 when there is none. */
 static unsigned long wait_window_re(const char *display, const char *re,
 				    int timeout_ms)
 {
-	int64_t deadline = lh_now_ms() + timeout_ms;
-	unsigned long w;
+	g_autofree char *out = NULL;
 
-	while ((w = find_window_re(display, re)) == 0 &&
-	       lh_now_ms() < deadline)
-		g_usleep(100 * 1000);
-	return w;
+	if (window_wait(display, re, false, timeout_ms, &out) != 0 ||
+	    out == NULL)
+		return 0;
+	return strtoul(out, NULL, 10);
 }
 
 /* The applet's window titled exactly "PRODUCT – what", or 0. */
@@ -352,7 +360,7 @@ static unsigned long find_window(const char *display, const char *what)
 {
 	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
 
-	return find_window_re(display, re);
+	return wait_window_re(display, re, 0);
 }
 
 static unsigned long wait_window(const char *display, const char *what,
@@ -366,14 +374,26 @@ static unsigned long wait_window(const char *display, const char *what,
 static bool wait_window_gone(const char *display, const char *what,
 			     int timeout_ms)
 {
-	int64_t deadline = lh_now_ms() + timeout_ms;
+	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
 
-	while (find_window(display, what) != 0) {
-		if (lh_now_ms() >= deadline)
-			return false;
-		g_usleep(100 * 1000);
-	}
-	return true;
+	return window_wait(display, re, true, timeout_ms, NULL) == 0;
+}
+
+/* Until window w has stopped drawing (`e2e-target --drawn`): what a
+ * screenshot of it waits for.  Best effort: a window that keeps
+ * drawing is shot as it is. */
+static void wait_drawn(const char *display, unsigned long w)
+{
+	g_autofree char *id = g_strdup_printf("%lu", w);
+	char *argv[] = { (char *)g_getenv("LL_E2E_TARGET"),
+			 "--drawn",
+			 id,
+			 "--timeout",
+			 "5000",
+			 NULL };
+
+	if (run(argv, display, NULL, 15000, NULL, NULL) != 0)
+		g_test_message("window %lu still drawing after 5 s", w);
 }
 
 /* Focuses window w and types keys (xdotool syntax) with XTest: what a
@@ -387,15 +407,18 @@ static void press(const char *display, unsigned long w, const char *keys)
 
 	/* no --sync: it waits forever when the pointer is there already */
 	g_assert_cmpint(xdo(display, NULL, "mousemove", "--window", id, "20",
-			    "20", NULL), ==, 0);
+			    "20", NULL),
+			==, 0);
 	g_assert_cmpint(xdo(display, NULL, "windowfocus", "--sync", id, NULL),
 			==, 0);
 	g_assert_cmpint(xdo(display, &focus, "getwindowfocus", NULL), ==, 0);
 	if (strtoul(focus, NULL, 10) != w)
 		g_error("window %lu did not get the keyboard focus (%s has "
-			"it)", w, focus);
+			"it)",
+			w, focus);
 	g_assert_cmpint(xdo(display, NULL, "key", "--clearmodifiers", keys,
-			    NULL), ==, 0);
+			    NULL),
+			==, 0);
 }
 
 static void geometry(const char *display, unsigned long w, int *x, int *y,
@@ -407,7 +430,8 @@ static void geometry(const char *display, unsigned long w, int *x, int *y,
 	int i;
 
 	g_assert_cmpint(xdo(display, &out, "getwindowgeometry", "--shell", id,
-			    NULL), ==, 0);
+			    NULL),
+			==, 0);
 	lines = g_strsplit(out, "\n", -1);
 	*x = *y = *width = *height = -1;
 	for (i = 0; lines[i] != NULL; i++) {
@@ -424,7 +448,8 @@ static void geometry(const char *display, unsigned long w, int *x, int *y,
 	g_assert_cmpint(*height, >, 0);
 }
 
-/* A PNG of one window (or "root") into the artifacts folder. */
+/* A PNG of one window (or "root") into the artifacts folder, once the
+ * window has drawn. */
 static void screenshot(const char *display, unsigned long w, const char *name)
 {
 	g_autofree char *id = w ? g_strdup_printf("%lu", w) : g_strdup("root");
@@ -433,6 +458,8 @@ static void screenshot(const char *display, unsigned long w, const char *name)
 	g_autofree char *err = NULL;
 	int st;
 
+	if (w != 0)
+		wait_drawn(display, w);
 	st = run(argv, display, NULL, 20000, NULL, &err);
 	if (st != 0)
 		g_error("import -window %s %s: exit %d: %s", id, path, st,
@@ -462,17 +489,7 @@ static size_t target_log_len(void)
 /* Waits until the log, from offset `from`, contains `needle`. */
 static bool target_log_wait(size_t from, const char *needle, int timeout_ms)
 {
-	int64_t deadline = lh_now_ms() + timeout_ms;
-
-	for (;;) {
-		g_autofree char *t = target_log_text();
-
-		if (strlen(t) >= from && strstr(t + from, needle) != NULL)
-			return true;
-		if (lh_now_ms() >= deadline)
-			return false;
-		g_usleep(50 * 1000);
-	}
+	return lt_wait_file(E.target_log, from, needle, 1, timeout_ms);
 }
 
 /* The key names logged since `from`, modifiers left out, joined by ' '. */
@@ -512,21 +529,18 @@ static void start_target(void)
 						     NULL);
 	g_autofree char *x = g_strdup_printf("%d", PIC_X);
 	g_autofree char *y = g_strdup_printf("%d", PIC_Y);
-	char *argv[] = { (char *)g_getenv("LL_E2E_TARGET"), "--x", x, "--y",
-			 y, "--log", E.target_log, NULL };
-	int64_t deadline = lh_now_ms() + 15000;
+	char *argv[] = { (char *)g_getenv("LL_E2E_TARGET"),
+			 "--x",
+			 x,
+			 "--y",
+			 y,
+			 "--log",
+			 E.target_log,
+			 NULL };
 
 	E.target = spawn_bg(argv, E.disp_user, out_path, -1);
-	for (;;) {
-		g_autofree char *t = NULL;
-
-		if (g_file_get_contents(out_path, &t, NULL, NULL) &&
-		    strstr(t, "ready ") != NULL)
-			break;
-		if (lh_now_ms() > deadline)
-			g_error("e2e-target did not draw its picture");
-		g_usleep(50 * 1000);
-	}
+	if (!lt_wait_file(out_path, 0, "ready ", 1, 15000))
+		g_error("e2e-target did not draw its picture");
 }
 
 /* ---- pictures ---- */
@@ -642,33 +656,26 @@ static void assert_applet_ok(int st, const char *tag)
  */
 static void wait_armed(const char *tag, int n)
 {
-	g_autofree char *path = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
-	int64_t deadline = lh_now_ms() + 10000;
+	g_autofree char *path = g_strdup_printf("%s/applet-%s.log", E.dir,
+						tag);
 
-	for (;;) {
-		g_autofree char *log = NULL;
-		const char *at;
-		int seen = 0;
-
-		g_file_get_contents(path, &log, NULL, NULL);
-		for (at = log; at != NULL &&
-			       (at = strstr(at, "accepts answers now")) != NULL;
-		     at++)
-			seen++;
-		if (seen >= n)
-			return;
-		if (lh_now_ms() > deadline)
-			g_error("the applet's permission window %d was not "
-				"armed within 10 s", n);
-		g_usleep(20 * 1000);
-	}
+	if (!lt_wait_file(path, 0, "accepts answers now", n, 10000))
+		g_error("the applet's permission window %d was not armed "
+			"within 10 s",
+			n);
 }
 
 static GPid start_applet(const struct pin *p, const char *tag)
 {
 	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
-	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"), "--relay", E.url,
-			 "--ca", E.relay->ca_cert, "--pin", p->pin, NULL };
+	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"),
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--pin",
+			 p->pin,
+			 NULL };
 
 	return spawn_bg(argv, E.disp_user, log, -1);
 }
@@ -719,29 +726,16 @@ static void kill_holders(void)
 		g_test_message("killing the left-over session holder %d",
 			       (int)pid);
 		kill(pid, SIGKILL);
-		g_usleep(100 * 1000);
+		if (!lt_wait_pid_exit(pid, 5000))
+			g_error("the session holder %d outlived SIGKILL",
+				(int)pid);
 	}
 }
 
+/* Not our child: exited (a zombie of whoever reaps it counts). */
 static bool pid_gone_within(GPid pid, int timeout_ms)
 {
-	int64_t deadline = lh_now_ms() + timeout_ms;
-
-	/* not our child: kill(0) until it is gone (or a zombie of init) */
-	while (kill(pid, 0) == 0) {
-		g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
-		g_autofree char *stat = NULL;
-		const char *p;
-
-		if (g_file_get_contents(path, &stat, NULL, NULL) &&
-		    (p = strrchr(stat, ')')) != NULL && p[1] == ' ' &&
-		    p[2] == 'Z')
-			return true;
-		if (lh_now_ms() >= deadline)
-			return false;
-		g_usleep(10 * 1000);
-	}
-	return true;
+	return lt_wait_pid_exit(pid, timeout_ms);
 }
 
 /* `session status ID`: the first line (the state), caps in *caps. */
@@ -756,10 +750,32 @@ static int status(const char *id, char **state, char **caps)
 		return st;
 	nl = strchr(out, '\n');
 	if (state != NULL)
-		*state = nl ? g_strndup(out, (gsize)(nl - out)) : g_strdup(out);
+		*state = nl ? g_strndup(out, (gsize)(nl - out))
+			    : g_strdup(out);
 	if (caps != NULL)
 		*caps = g_strdup(nl ? nl + 1 : "");
 	return 0;
+}
+
+/*
+ * Waits until the applet has handled all the input the technician sent
+ * before: the snapshot's full update request goes out after it (the
+ * holder's RFB client sends in order), and the applet's RFB server
+ * answers it only after reading everything that came earlier.  Input the
+ * applet let through is then with the X server: the user's next key or
+ * click comes after it.
+ */
+static void rfb_barrier(const char *id)
+{
+	g_autofree char *png = g_build_filename(E.dir, "barrier.png", NULL);
+	g_autofree char *err = NULL;
+	int st;
+
+	st = cli(NULL, 40000, NULL, &err, "session", "snapshot", id, png,
+		 NULL);
+	if (st != 0)
+		g_error("`session snapshot` (as a barrier): exit %d: %s", st,
+			err);
 }
 
 static void assert_wait_granted(const char *id, const char *want_caps)
@@ -781,7 +797,8 @@ static void assert_wait_denied(const char *id)
 
 	if (st != 3)
 		g_error("`session wait` after Deny: exit %d (want 3, denied): "
-			"%s%s", st, out, err);
+			"%s%s",
+			st, out, err);
 	g_assert_nonnull(strstr(err, "denied"));
 }
 
@@ -809,11 +826,12 @@ static void test_deny(void)
 	dlg = wait_window(E.disp_user, "Permission request", 30000);
 	if (dlg == 0)
 		g_error("no consent dialog (\"%s – Permission request\") on "
-			"the user's screen within 30 s", E.product);
+			"the user's screen within 30 s",
+			E.product);
 	wait_armed("deny", 1);
 	press(E.disp_user, dlg, "alt+d");
-	g_assert_true(wait_window_gone(E.disp_user, "Permission request",
-				       3000));
+	g_assert_true(
+		wait_window_gone(E.disp_user, "Permission request", 3000));
 	assert_wait_denied(p.id);
 
 	st = cli(NULL, 30000, &out, &err, "session", "snapshot", p.id, png,
@@ -830,17 +848,19 @@ static void test_deny(void)
 	/* the technician ends: the applet goes within 2 s */
 	t0 = lh_now_ms();
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
-			    NULL), ==, 0);
+			    NULL),
+			==, 0);
 	st = wait_exit(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0));
 	if (st == -2)
 		g_error("the applet was still running %d ms after `session "
-			"end`", END_WITHIN_MS);
+			"end`",
+			END_WITHIN_MS);
 	assert_applet_ok(st, "deny");
 	if (!pid_gone_within(holder, END_WITHIN_MS)) {
 		kill(holder, SIGKILL);
 		g_error("the agent's session holder (pid %d) was still "
-			"running %d ms after `session end`", (int)holder,
-			END_WITHIN_MS);
+			"running %d ms after `session end`",
+			(int)holder, END_WITHIN_MS);
 	}
 	pin_clear(&p);
 }
@@ -880,13 +900,15 @@ static void test_allow_and_control(void)
 	st = cli(NULL, 40000, &out, &err, "session", "snapshot", p.id, png,
 		 NULL);
 	if (st != 0)
-		g_error("`session snapshot` after Allow: exit %d: %s", st, err);
+		g_error("`session snapshot` after Allow: exit %d: %s", st,
+			err);
 	assert_picture(png);
 
 	bar = wait_window(E.disp_user, "Session", 10000);
 	if (bar == 0)
 		g_error("no session bar (\"%s – Session\") while a session "
-			"runs", E.product);
+			"runs",
+			E.product);
 	screenshot(E.disp_user, bar, "session-bar.png");
 
 	/* no control yet: refused by the agent, nothing reaches the window */
@@ -899,18 +921,20 @@ static void test_allow_and_control(void)
 
 	/* a fresh dialog has the focus on Deny: Space answers Deny */
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
-			    p.id, "control", NULL), ==, 0);
+			    p.id, "control", NULL),
+			==, 0);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
 	wait_armed("allow", 2);
 	press(E.disp_user, dlg, "space");
 	assert_wait_denied(p.id);
-	g_assert_true(wait_window_gone(E.disp_user, "Permission request",
-				       3000));
+	g_assert_true(
+		wait_window_gone(E.disp_user, "Permission request", 3000));
 
 	/* asked again, allowed this time */
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
-			    p.id, "control", NULL), ==, 0);
+			    p.id, "control", NULL),
+			==, 0);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
 	wait_armed("allow", 3);
@@ -919,18 +943,22 @@ static void test_allow_and_control(void)
 
 	/* a click and text reach the window */
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "click", p.id,
-			    cx, cy, NULL), ==, 0);
+			    cx, cy, NULL),
+			==, 0);
 	if (!target_log_wait(mark, "button 1 60 50\n", 3000)) {
 		g_autofree char *t = target_log_text();
 
 		g_error("the agent's click did not reach the window at "
-			"(%s,%s); its log: %s", cx, cy, t);
+			"(%s,%s); its log: %s",
+			cx, cy, t);
 	}
 	mark = target_log_len();
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "type", p.id,
-			    "Hi é", NULL), ==, 0);
+			    "Hi é", NULL),
+			==, 0);
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
-			    "Return", NULL), ==, 0);
+			    "Return", NULL),
+			==, 0);
 	target_log_wait(mark, "key Return ", 3000);
 	keys = target_keys_since(mark);
 	g_assert_cmpstr(keys, ==, "H i space eacute Return");
@@ -938,7 +966,8 @@ static void test_allow_and_control(void)
 	/* a consent dialog is open: the agent's clicks and keys aimed at it
 	 * never answer it */
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
-			    p.id, "chat", NULL), ==, 0);
+			    p.id, "chat", NULL),
+			==, 0);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
 	/* armed: the clicks below reach a dialog that takes answers */
@@ -959,13 +988,16 @@ static void test_allow_and_control(void)
 		}
 	}
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
-			    "alt+a", NULL), ==, 0);
+			    "alt+a", NULL),
+			==, 0);
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
-			    "space", NULL), ==, 0);
+			    "space", NULL),
+			==, 0);
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "key", p.id,
-			    "Return", NULL), ==, 0);
+			    "Return", NULL),
+			==, 0);
 	g_test_message("%d clicks and 3 keys sent at the open dialog", n);
-	g_usleep(500 * 1000);
+	rfb_barrier(p.id);
 	if (find_window(E.disp_user, "Permission request") != dlg)
 		g_error("the consent dialog was answered or closed by the "
 			"technician's own input");
@@ -975,6 +1007,8 @@ static void test_allow_and_control(void)
 	g_assert_cmpstr(out, ==, "waiting for consent");
 	/* nothing went elsewhere either */
 	g_assert_cmpuint(target_log_len(), ==, mark);
+	/* The user's Deny comes after anything of the technician's that
+	 * reached the X server: had that answered, this would fail. */
 	press(E.disp_user, dlg, "alt+d");
 	assert_wait_denied(p.id);
 	g_clear_pointer(&out, g_free);
@@ -982,7 +1016,8 @@ static void test_allow_and_control(void)
 	g_assert_cmpint(status(p.id, &out, &err), ==, 0);
 	g_assert_cmpstr(err, ==, "view\ncontrol\n");
 
-	/* Stop control on the bar: control ends at once */
+	/* Stop control on the bar: control ends at once (each `session
+	 * status` is a round trip to the holder) */
 	press(E.disp_user, bar, "alt+s");
 	t0 = lh_now_ms();
 	for (;;) {
@@ -993,8 +1028,8 @@ static void test_allow_and_control(void)
 			break;
 		if (lh_now_ms() - t0 > 2000)
 			g_error("control still granted 2 s after Stop "
-				"control: %s", err);
-		g_usleep(50 * 1000);
+				"control: %s",
+				err);
 	}
 	g_assert_cmpstr(err, ==, "view\n");
 	mark = target_log_len();
@@ -1004,7 +1039,7 @@ static void test_allow_and_control(void)
 	g_assert_cmpint(st, ==, 3);
 	st = cli(NULL, 15000, NULL, NULL, "session", "type", p.id, "x", NULL);
 	g_assert_cmpint(st, ==, 3);
-	g_usleep(300 * 1000);
+	rfb_barrier(p.id);
 	g_assert_cmpuint(target_log_len(), ==, mark);
 
 	/* the user ends on the bar: the agent's side goes within 2 s */
@@ -1029,7 +1064,8 @@ static void test_allow_and_control(void)
 			END_WITHIN_MS);
 	assert_applet_ok(st, "allow");
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "status", p.id,
-			    NULL), ==, 5);
+			    NULL),
+			==, 5);
 	pin_clear(&p);
 }
 
@@ -1089,55 +1125,52 @@ static void test_gui_viewer(void)
 	g_autofree char *viewer_re = g_strdup_printf("^%s Agent – Session ",
 						     E.product);
 	g_autofree char *clip = NULL;
-	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"), "--relay", E.url,
-			 "--ca", E.relay->ca_cert, "--profile", gui_profile,
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--profile",
+			 gui_profile,
 			 NULL };
-	char *clip_argv[] = { (char *)g_getenv("LL_E2E_TARGET"),
-			      "--clipboard", NULL };
+	char *clip_argv[] = { (char *)g_getenv("LL_E2E_TARGET"), "--clipboard",
+			      "--timeout", "10000", NULL };
 	struct pin p = { NULL, NULL };
-	unsigned long main_win, viewer = 0, dlg;
+	unsigned long main_win, viewer, dlg;
 	GPid gui, applet;
 	int64_t t0;
-	int st, i, best = 0;
+	int st, best = 0;
 
+	/* made here, so that the wait for its profile.ini can watch it */
+	g_assert_cmpint(g_mkdir_with_parents(gui_profile, 0700), ==, 0);
 	gui = spawn_bg(argv, E.disp_agent, gui_log, -1);
 	main_win = wait_window_re(E.disp_agent, main_re, 30000);
 	if (main_win == 0)
 		g_error("no \"%s Agent\" window on the agent's display within "
-			"30 s (see %s)", E.product, gui_log);
-	g_usleep(300 * 1000);
+			"30 s (see %s)",
+			E.product, gui_log);
 	press(E.disp_agent, main_win, "alt+u");
 	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
-			    TECH_USER, NULL), ==, 0);
+			    TECH_USER, NULL),
+			==, 0);
 	press(E.disp_agent, main_win, "alt+p");
 	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
-			    TECH_PASSWORD, NULL), ==, 0);
+			    TECH_PASSWORD, NULL),
+			==, 0);
 	press(E.disp_agent, main_win, "alt+l");
-	/* logged in once the GUI remembers the relay in its profile */
-	t0 = lh_now_ms();
-	for (;;) {
-		g_autofree char *text = NULL;
-
-		if (g_file_get_contents(ini, &text, NULL, NULL) &&
-		    strstr(text, "relay=") != NULL)
-			break;
-		if (lh_now_ms() - t0 > 20000)
-			g_error("the GUI agent did not log in within 20 s "
-				"(see %s)", gui_log);
-		g_usleep(100 * 1000);
-	}
-	g_usleep(500 * 1000);
-	for (i = 0; i < 2 && viewer == 0; i++) {
-		press(E.disp_agent, main_win, "alt+n");
-		viewer = wait_window_re(E.disp_agent, viewer_re, 15000);
-	}
+	/* logged in once the GUI remembers the relay in its profile: it
+	 * shows the sessions view (New PIN) in the same step */
+	if (!lt_wait_file(ini, 0, "relay=", 1, 20000))
+		g_error("the GUI agent did not log in within 20 s (see %s)",
+			gui_log);
+	press(E.disp_agent, main_win, "alt+n");
+	viewer = wait_window_re(E.disp_agent, viewer_re, 15000);
 	if (viewer == 0)
 		g_error("New PIN (Alt+N) opened no session window on the "
 			"agent's display");
-	g_usleep(500 * 1000);
 	press(E.disp_agent, viewer, "alt+c");
-	g_usleep(300 * 1000);
-	st = run(clip_argv, E.disp_agent, NULL, 10000, &clip, NULL);
+	/* waits for the clipboard to have an owner */
+	st = run(clip_argv, E.disp_agent, NULL, 20000, &clip, NULL);
 	if (st != 0)
 		g_error("the PIN's Copy button (Alt+C) put nothing on the "
 			"clipboard");
@@ -1155,16 +1188,17 @@ static void test_gui_viewer(void)
 	press(E.disp_user, dlg, "alt+a");
 
 	/* the viewer shows the user's screen: the known picture's colours
-	 * appear in a screenshot of it */
+	 * appear in a screenshot of it (each taken once the viewer has
+	 * stopped drawing) */
 	t0 = lh_now_ms();
 	do {
-		g_usleep(500 * 1000);
 		screenshot(E.disp_agent, viewer, "agent-viewer.png");
 		best = palette_min_count(shot);
 	} while (best < 16 && lh_now_ms() - t0 < 15000);
 	if (best < 16)
 		g_error("the GUI agent's viewer does not show the user's "
-			"screen within 15 s (see %s)", shot);
+			"screen within 15 s (see %s)",
+			shot);
 
 	/* End session in the viewer: the applet goes within 2 s */
 	press(E.disp_agent, viewer, "alt+e");
@@ -1172,9 +1206,14 @@ static void test_gui_viewer(void)
 	st = wait_exit(applet, END_WITHIN_MS);
 	if (st == -2)
 		g_error("the applet was still running %d ms after End "
-			"session in the GUI agent", END_WITHIN_MS);
+			"session in the GUI agent",
+			END_WITHIN_MS);
 	assert_applet_ok(st, "gui");
-	g_usleep(300 * 1000);
+	/* the viewer shows the end once the GUI has logged it */
+	if (!lt_wait_file(gui_log, 0, ": ended here (", 1, 10000))
+		g_error("the GUI agent did not log the end of the session "
+			"(see %s)",
+			gui_log);
 	screenshot(E.disp_agent, viewer, "agent-viewer-ended.png");
 	stop_proc(&gui);
 	pin_clear(&p);
@@ -1222,8 +1261,8 @@ static void test_no_secrets_in_logs(void)
 		for (j = 0; j < E.secrets->len; j++)
 			if (strstr(text, E.secrets->pdata[j]) != NULL)
 				g_error("a secret (#%u: password, token, "
-					"PINs) is in %s", j,
-					(char *)logs->pdata[i]);
+					"PINs) is in %s",
+					j, (char *)logs->pdata[i]);
 	}
 	g_test_message("%u logs checked for %u secrets", logs->len,
 		       E.secrets->len);

@@ -148,6 +148,26 @@ int ll_api_audit(struct ll_relay *relay, int64_t org_id, const char *actor,
 		 const char *source_ip, const char *session_id,
 		 json_t *detail);
 
+/* ---- refusals, aggregated (refusals.c) ---- */
+#define LL_REFUSALS_MAX 4096     /* keys in one window's table */
+#define LL_REFUSALS_AUTH_ROWS 20 /* single rows per window, proven caller */
+/*
+ * Counts one refusal under its key.  True when it is to be written as its
+ * own record now (the first of its key in this window, or one of the first
+ * LL_REFUSALS_AUTH_ROWS of an authenticated caller's); false when it is
+ * only counted for the window's summary.  may_write false: counted in any
+ * case (a refusal that must not touch the store).
+ */
+bool ll_api_refusal_note(struct ll_relay *relay, const char *source_ip,
+			 const char *action, const char *outcome,
+			 const char *actor, int64_t org_id, bool authenticated,
+			 bool may_write, int64_t now);
+/* Writes the summary records of the window and starts a new one. */
+void ll_api_refusals_flush(struct ll_relay *relay, int64_t now);
+/* Flushes when refusal_window_s have passed (once a second). */
+void ll_api_refusals_tick(struct ll_relay *relay, int64_t now);
+void ll_api_refusals_free(struct ll_relay *relay);
+
 /* ---- handlers, one per row of the route table (api.c) ---- */
 void ll_api_handle_login(struct ll_api_ctx *ctx);
 void ll_api_handle_logout(struct ll_api_ctx *ctx);

@@ -28,6 +28,7 @@
 
 struct bufferevent;
 struct evconnlistener;
+struct ll_cidr_list;
 struct event;
 struct ll_pair;
 
@@ -40,6 +41,24 @@ struct ll_pair;
 #define LL_CORE_HTTP_IN_MAX (256 * 1024)
 /* URL cap; the other HTTP limits come from the config. */
 #define LL_CORE_MAX_URL 2048
+/*
+ * File descriptors kept for the relay itself, outside every connection
+ * slot: stdio, the listener, epoll and libevent's signal and notify
+ * fds, the store (database, WAL, shared memory, journal), the key and
+ * certificate files a reload opens, and whatever a library opens on its
+ * own (docs/ARCHITECTURE.md, "Connection slots").
+ */
+#define LL_CORE_FD_RESERVE 64
+/* How long accepting pauses when the process is out of descriptors. */
+#define LL_CORE_ACCEPT_PAUSE_MS 100
+#define LL_CORE_ACCEPT_PAUSE_LONG_MS 1000
+
+/* Who may read /metrics (metrics.c), from the configuration. */
+struct ll_core_metrics_access {
+	struct ll_cidr_list *allow; /* metrics_allow */
+	uint8_t token_sha[32];      /* SHA-256 of the metrics token */
+	bool has_token;             /* metrics_token_file is set */
+};
 
 struct ll_core {
 	struct ll_relay *relay;
@@ -47,10 +66,17 @@ struct ll_core {
 	bool own_base;
 	struct evconnlistener *listener;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_accept_retry;
-	GHashTable *unauth;    /* peer text (owned) -> count */
+	GHashTable *unauth; /* peer text (owned) -> count */
+	/* Connections not yet authenticated, least recently active first:
+	 * the head is the one to evict when max_unauth is reached. */
+	struct ll_conn *unauth_head, *unauth_tail;
+	size_t n_unauth;
+	size_t fd_limit;       /* RLIMIT_NOFILE, raised to the hard limit */
+	size_t max_unauth;     /* relay-wide cap, from cfg and fd_limit */
 	GHashTable *pairs;     /* session id (in pair) -> ll_pair */
 	struct ll_conn *conns; /* every open connection */
 	struct ll_http_limits limits;
+	struct ll_core_metrics_access metrics_access;
 	const char *listen_override; /* --listen, or NULL for cfg.listen */
 	char *listen_now;            /* what we bound (to warn on reload) */
 	bool stopping;
@@ -69,6 +95,8 @@ enum ll_conn_state {
 
 struct ll_conn {
 	struct ll_conn *prev, *next; /* core->conns */
+	/* core->unauth_head's list while unauth_counted */
+	struct ll_conn *unauth_prev, *unauth_next;
 	struct ll_core *core;
 	struct bufferevent *bev;           /* NULL once DEAD */
 	struct ll_http_req_parser *parser; /* HTTP states only */
@@ -89,8 +117,12 @@ struct ll_conn {
 };
 
 /* ---- server.c (and ll_core_run, ll_relay.h) ---- */
-/* Gives back the connection's slot in the per-address unauth table. */
+/* Gives back the connection's slot among the unauthenticated (its
+ * address's and the relay's). */
 void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c);
+/* The client did something (handshake done, request bytes): the
+ * connection is no longer the oldest idle one. */
+void ll_core_unauth_touch(struct ll_core *core, struct ll_conn *c);
 
 /* ---- conn.c ---- */
 /* Takes ownership of fd (closed on failure). */
@@ -125,5 +157,15 @@ void ll_pair_end_all(struct ll_core *core, const char *reason);
 /* ---- metrics.c ---- */
 /* Prometheus text for /metrics (malloc'd), or NULL on no memory. */
 char *ll_core_metrics_text(const struct ll_relay *relay);
+/* Reads metrics_allow and the token file of cfg, and on success replaces
+ * *out with them; on failure *out is untouched and errbuf says why. */
+int ll_core_metrics_access_load(const struct ll_relay_config *cfg,
+				struct ll_core_metrics_access *out,
+				char *errbuf, size_t errlen);
+void ll_core_metrics_access_clear(struct ll_core_metrics_access *a);
+/* May this request from peer (textual address) read /metrics? */
+bool ll_core_metrics_allowed(const struct ll_core_metrics_access *a,
+			     const char *peer,
+			     const struct ll_http_request *req);
 
 #endif
