@@ -16,6 +16,37 @@
 #include "cmd.h"
 #include "ll_relay_api.h"
 
+#if LL_TEST_HOOKS
+/* The hidden options of test builds: the test clock and the hash gate
+ * (see ll_test_clock_use() and ll_password_test_gate_use()). */
+static int test_hooks_use(const char *test_clock, const char *test_hash_gate)
+{
+	int r;
+
+	if (test_clock != NULL) {
+		if ((r = ll_test_clock_use(test_clock)) != 0) {
+			fprintf(stderr, "lifeline-relay: test clock %s: %s\n",
+				test_clock, ll_strerror(r));
+			return r;
+		}
+		ll_warn("test clock: the wall clock follows %s (a test "
+			"build; never in production)",
+			test_clock);
+	}
+	if (test_hash_gate != NULL) {
+		if ((r = ll_password_test_gate_use(test_hash_gate)) != 0) {
+			fprintf(stderr, "lifeline-relay: test hash gate: %s\n",
+				ll_strerror(r));
+			return r;
+		}
+		ll_warn("test hash gate: hashes wait while %s exists (a test "
+			"build; never in production)",
+			test_hash_gate);
+	}
+	return LL_OK;
+}
+#endif
+
 int ll_cmd_serve(int argc, char **argv)
 {
 	g_autofree char *state_dir = NULL;
@@ -83,26 +114,8 @@ int ll_cmd_serve(int argc, char **argv)
 
 	ll_log_set_ident("lifeline-relay");
 #if LL_TEST_HOOKS
-	if (test_clock != NULL) {
-		if ((r = ll_test_clock_use(test_clock)) != 0) {
-			fprintf(stderr, "lifeline-relay: test clock %s: %s\n",
-				test_clock, ll_strerror(r));
-			return 1;
-		}
-		ll_warn("test clock: the wall clock follows %s (a test "
-			"build; never in production)",
-			test_clock);
-	}
-	if (test_hash_gate != NULL) {
-		if ((r = ll_password_test_gate_use(test_hash_gate)) != 0) {
-			fprintf(stderr, "lifeline-relay: test hash gate: %s\n",
-				ll_strerror(r));
-			return 1;
-		}
-		ll_warn("test hash gate: hashes wait while %s exists (a test "
-			"build; never in production)",
-			test_hash_gate);
-	}
+	if (test_hooks_use(test_clock, test_hash_gate) != 0)
+		return 1;
 #endif
 	memset(&relay, 0, sizeof(relay));
 	errbuf[0] = '\0';

@@ -265,27 +265,7 @@ static void test_parse(void)
 	g_assert_cmpint(l.expires_in, ==, 60);
 	g_assert_cmpuint(l.technician.caps, ==, LL_CAP_VIEW);
 	g_assert_cmpuint(l.technician.n_permissions, ==, 2);
-	/* an older relay says nothing: no one-time password */
-	g_assert_false(l.password_change_required);
 	ll_api_login_clear(&l);
-	memset(&l, 0, sizeof(l));
-	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
-					     ":60,\"password_change_required\""
-					     ":true,\"technician\":{\"id\":3,"
-					     "\"name\":\"Al\",\"org\":\"O\","
-					     "\"permissions\":[]}}"),
-					   &l, &e),
-			==, 0);
-	g_assert_true(l.password_change_required);
-	ll_api_login_clear(&l);
-	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
-					     ":60,\"password_change_required\""
-					     ":1,\"technician\":{\"id\":3,"
-					     "\"name\":\"Al\",\"org\":\"O\","
-					     "\"permissions\":[]}}"),
-					   &l, &e),
-			==, LL_ERR_SCHEMA);
-	g_assert_nonnull(strstr(e.message, "password_change_required"));
 	/* a missing member, named; the output untouched */
 	memset(&l, 0, sizeof(l));
 	l.token = (char *)sentinel;
@@ -414,6 +394,43 @@ static void test_parse(void)
 	g_assert_nonnull(strstr(e.message, "\"technician\""));
 	g_assert_null(d.ticket);
 }
+
+/* password_change_required: a boolean, absent from older relays. */
+static void test_parse_one_time(void)
+{
+	struct ll_client_error e;
+	struct ll_api_login l;
+
+	memset(&l, 0, sizeof(l));
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
+					     ":60,\"technician\":{\"id\":3,"
+					     "\"name\":\"Al\",\"org\":\"O\","
+					     "\"permissions\":[]}}"),
+					   &l, &e),
+			==, 0);
+	g_assert_false(l.password_change_required);
+	ll_api_login_clear(&l);
+	memset(&l, 0, sizeof(l));
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
+					     ":60,\"password_change_required\""
+					     ":true,\"technician\":{\"id\":3,"
+					     "\"name\":\"Al\",\"org\":\"O\","
+					     "\"permissions\":[]}}"),
+					   &l, &e),
+			==, 0);
+	g_assert_true(l.password_change_required);
+	ll_api_login_clear(&l);
+	memset(&l, 0, sizeof(l));
+	g_assert_cmpint(ll_api_parse_login(P("{\"token\":\"tk\",\"expires_in\""
+					     ":60,\"password_change_required\""
+					     ":1,\"technician\":{\"id\":3,"
+					     "\"name\":\"Al\",\"org\":\"O\","
+					     "\"permissions\":[]}}"),
+					   &l, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "password_change_required"));
+	g_assert_null(l.token);
+}
 #undef P
 
 int main(int argc, char **argv)
@@ -425,5 +442,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/unit/curl-map", test_curl_map);
 	g_test_add_func("/client/unit/args", test_args);
 	g_test_add_func("/client/unit/parse", test_parse);
+	g_test_add_func("/client/unit/parse-one-time", test_parse_one_time);
 	return g_test_run();
 }
