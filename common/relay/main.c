@@ -18,6 +18,7 @@ static const struct {
 	{ "technician", ll_cmd_technician,
 	  "add, disable, enable, list technicians; set passwords" },
 	{ "audit", ll_cmd_audit, "verify or export the audit log" },
+	{ "policy", ll_cmd_policy, "set, unset or show an org's policy" },
 };
 
 static void usage(FILE *f)

@@ -200,6 +200,29 @@ int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 				      size_t *n_out);
 
+/* ---- org policy ----
+ * KEY = VALUE text per org.  The store keeps what it is given; which keys
+ * exist, their values and defaults are the relay's (docs/API.md). */
+struct ll_policy_entry {
+	char *key;
+	char *value;
+};
+void ll_policy_entries_free(struct ll_policy_entry *list, size_t n);
+
+/* The value set for key in org (caller frees); LL_ERR_NOT_FOUND when the
+ * org has not set it. */
+int ll_store_policy_get(struct ll_store *st, int64_t org_id, const char *key,
+			char **value_out);
+/* Sets or replaces; LL_ERR_NOT_FOUND for an unknown org. */
+int ll_store_policy_set(struct ll_store *st, int64_t org_id, const char *key,
+			const char *value);
+/* LL_ERR_NOT_FOUND when the org had not set it. */
+int ll_store_policy_unset(struct ll_store *st, int64_t org_id,
+			  const char *key);
+/* What the org has set, by key. */
+int ll_store_policy_list(struct ll_store *st, int64_t org_id,
+			 struct ll_policy_entry **out, size_t *n_out);
+
 /* ---- audit: append-only, SHA-256 hash chain ---- */
 struct ll_audit_event {
 	int64_t org_id;    /* 0 when unknown */

@@ -90,6 +90,14 @@ static const char *const migrations[] = {
 	"  seq INTEGER NOT NULL,"
 	"  hash BLOB NOT NULL"
 	");",
+	/* 2: per-org policy, KEY = VALUE as text; which keys exist and what
+	 * values they take is the relay's table (common/relay/core/policy.c). */
+	"CREATE TABLE org_policy ("
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (org_id, key)"
+	") WITHOUT ROWID;",
 };
 
 /*

@@ -117,6 +117,16 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " WHERE t.disabled = 1"
 				       " AND s.state IN (0, 1) ORDER BY s.id",
 
+	[STMT_POLICY_GET] = "SELECT value FROM org_policy"
+			    " WHERE org_id = ? AND key = ?",
+	[STMT_POLICY_SET] = "INSERT INTO org_policy (org_id, key, value)"
+			    " VALUES (?, ?, ?) ON CONFLICT (org_id, key)"
+			    " DO UPDATE SET value = excluded.value",
+	[STMT_POLICY_UNSET] = "DELETE FROM org_policy"
+			      " WHERE org_id = ? AND key = ?",
+	[STMT_POLICY_LIST] = "SELECT key, value FROM org_policy"
+			     " WHERE org_id = ? ORDER BY key",
+
 	[STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit"
 			    " ORDER BY seq DESC LIMIT 1",
 	[STMT_AUDIT_INSERT] = "INSERT INTO audit"

@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct fx {
 	char *dir;
@@ -1287,6 +1287,61 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 	free(out);
 }
 
+/* ---- org policy ---- */
+
+static void test_policy(struct fx *f, gconstpointer data)
+{
+	struct ll_policy_entry *list = NULL;
+	char *v = (char *)"untouched";
+	int64_t other = 0;
+	size_t n = 0;
+
+	g_assert_cmpint(ll_store_org_create(f->st, "other", 100, &other), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpstr(v, ==, "untouched");
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "8"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "a_key", "x"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_OK);
+	g_assert_cmpstr(v, ==, "8");
+	free(v);
+	/* replaced, not added */
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "10"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_list(f->st, f->org, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_cmpstr(list[0].key, ==, "a_key");
+	g_assert_cmpstr(list[1].key, ==, "pin_length");
+	g_assert_cmpstr(list[1].value, ==, "10");
+	ll_policy_entries_free(list, n);
+	/* per org */
+	g_assert_cmpint(ll_store_policy_get(f->st, other, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_list(f->st, other, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	ll_policy_entries_free(list, n);
+	/* unset */
+	g_assert_cmpint(ll_store_policy_unset(f->st, f->org, "pin_length"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_unset(f->st, f->org, "pin_length"), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	/* an org that does not exist */
+	g_assert_cmpint(ll_store_policy_set(f->st, 9999, "pin_length", "8"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "", "8"), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "k", NULL), ==,
+			LL_ERR_INVALID_ARG);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1305,6 +1360,7 @@ int main(int argc, char **argv)
 	ADD("/store/session/redeem", test_session_redeem);
 	ADD("/store/session/claim_stream", test_session_claim);
 	ADD("/store/session/lifecycle", test_session_lifecycle);
+	ADD("/store/policy", test_policy);
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);
 	ADD("/store/audit/triggers", test_audit_triggers);

@@ -54,12 +54,49 @@ struct ll_relay_config {
 	int64_t redeem_burst;        /* default 30 */
 	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
 	int64_t max_sessions;        /* live paired sessions, default 10000 */
-	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
+	int64_t redeem_fail_budget;  /* unscoped failed redeems per PIN
+					 * lifetime, relay-wide, 1000 */
+	int64_t redeem_fail_budget_org; /* those naming an org, per org, 100
+					 * (policy redeem_fail_budget) */
+	int64_t log_level;              /* 0 error .. 3 debug, default 2 */
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 			 char *errbuf, size_t errlen);
 void ll_relay_config_clear(struct ll_relay_config *cfg);
+
+/* ---- org policy (policy.c): the one table of per-org keys ----
+ * Stored as text per org (ll_store_policy_*); read per request, so a
+ * change takes effect without a restart.  docs/API.md lists the keys. */
+enum ll_policy_type {
+	LL_POLICY_INT, /* a decimal integer in [min, max] */
+};
+struct ll_policy_key {
+	const char *name;
+	enum ll_policy_type type;
+	int64_t min, max;
+	int64_t def;         /* the default ... */
+	ptrdiff_t def_cfg;   /* ... unless >= 0: the relay.conf field
+			       * (offset in struct ll_relay_config) */
+	const char *summary; /* one line for `policy show` and the docs */
+};
+extern const struct ll_policy_key ll_policy_keys[];
+extern const size_t ll_policy_key_count;
+/* The key of that name, or NULL. */
+const struct ll_policy_key *ll_policy_key_find(const char *name);
+/* Checks text as a value of k: LL_OK with *out, or LL_ERR_INVALID_ARG
+ * with a sentence in errbuf. */
+int ll_policy_parse_int(const struct ll_policy_key *k, const char *text,
+			int64_t *out, char *errbuf, size_t errlen);
+/* k's default under this configuration. */
+int64_t ll_policy_default_int(const struct ll_policy_key *k,
+			      const struct ll_relay_config *cfg);
+/* The integer policy `name` of an org: what it set, else the default.
+ * *set_out (may be NULL) says whether the org set it.  A stored value that
+ * does not check counts as unset (logged). */
+int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
+		      int64_t org_id, const char *name, int64_t *out,
+		      bool *set_out);
 
 /* ---- counters for /metrics ---- */
 struct ll_relay_metrics {
@@ -199,6 +236,11 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 /* ---- admin command helpers (state.c) ---- */
 /* Prints "lifeline-relay: MESSAGE" as one line on stderr. */
 void ll_cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The org an admin command acts on: --org ORG, or the only one.  Fails
+ * with one clear line (ll_cmd_fail) and returns non-zero; *name_out is the
+ * org's name (caller frees). */
+int ll_cmd_org_resolve(struct ll_store *st, const char *org, int64_t *id_out,
+		       char **name_out);
 /* Audit for admin commands (actor "cli"), detail may be NULL (stolen). */
 int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
 			const char *action, const char *outcome,

@@ -40,6 +40,8 @@ static const struct int_key int_keys[] = {
 	IK(redeem_burst, 1, 1000000, 30),
 	IK(stream_buffer_bytes, 4096, 67108864, 262144),
 	IK(max_sessions, 1, 10000000, 10000),
+	IK(redeem_fail_budget, 1, 1000000000, 1000),
+	IK(redeem_fail_budget_org, 1, 1000000000, 100),
 	IK(log_level, 0, 3, 2),
 };
 

@@ -94,6 +94,38 @@ void ll_cmd_fail(const char *fmt, ...)
 	fprintf(stderr, "lifeline-relay: %s\n", line);
 }
 
+int ll_cmd_org_resolve(struct ll_store *st, const char *org, int64_t *id_out,
+		       char **name_out)
+{
+	int64_t id = 0;
+	int r;
+
+	if (org != NULL) {
+		r = ll_store_org_find(st, org, &id);
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_cmd_fail("org '%s' not found", org);
+			return 1;
+		}
+	} else {
+		r = ll_store_org_default(st, &id);
+		if (r == LL_ERR_CONFLICT) {
+			ll_cmd_fail("this relay has several orgs: name one "
+				    "with --org");
+			return 1;
+		}
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_cmd_fail("this relay has no org yet (run init)");
+			return 1;
+		}
+	}
+	if (r != LL_OK || ll_store_org_name(st, id, name_out) != LL_OK) {
+		ll_cmd_fail("cannot read orgs: %s", ll_store_errmsg(st));
+		return 1;
+	}
+	*id_out = id;
+	return 0;
+}
+
 int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
 			const char *action, const char *outcome,
 			json_t *detail)
