@@ -321,6 +321,27 @@ static void test_parse(void)
 	g_assert_cmpstr(p.pin, ==, "012345");
 	g_assert_cmpint(p.expires_at_unix, >, 0);
 	ll_api_pin_clear(&p);
+	/* an org's PINs may be longer: 6..10 digits */
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"0123456789\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, 0);
+	g_assert_cmpstr(p.pin, ==, "0123456789");
+	ll_api_pin_clear(&p);
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"01234567890\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"01234\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, LL_ERR_SCHEMA);
 	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
 					   "\"01234x\",\"expires_at\":"
 					   "\"2026-01-02T03:04:05Z\","

@@ -27,10 +27,11 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	json_t *body = NULL;
 	const char *lock;
 	char id[LL_SESSION_ID_LEN + 1];
-	char pin[LL_PIN_DIGITS + 1];
+	char pin[LL_PIN_MAX_DIGITS + 1];
 	char expires[40];
 	char *ticket = NULL;
 	uint8_t pin_mac[LL_HASH_LEN], ticket_hash[LL_HASH_LEN];
+	int64_t digits = LL_PIN_MIN_DIGITS;
 	int i, r = LL_ERR_CONFLICT;
 
 	memset(pin, 0, sizeof(pin));
@@ -46,6 +47,12 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
 			    "field \"lock\" must be \"any\", \"website\" or "
 			    "\"shortcut\"");
+		goto out;
+	}
+	/* The org's PIN length, as its policy says now. */
+	if (ll_policy_get_int(relay->store, &relay->cfg, t->org_id,
+			      "pin_length", &digits, NULL) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
 	if (ll_api_new_session_id(id) != 0 ||
@@ -65,7 +72,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	sn.expires_at = ctx->now + relay->cfg.pin_lifetime_s;
 	/* PINs are unique among live PINs: draw again on a collision. */
 	for (i = 0; i < PIN_ATTEMPTS && r == LL_ERR_CONFLICT; i++) {
-		if (ll_pin_generate(pin) != 0 ||
+		if (ll_pin_generate((int)digits, pin) != 0 ||
 		    ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
 			r = LL_ERR_CRYPTO;
 			break;
