@@ -1,14 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * PINs against a real relay: an org's policy (`lifeline-relay policy`)
- * and the length of its PINs.
+ * PINs against a real relay: an org's policy (`lifeline-relay policy`),
+ * the length of its PINs, and the guess budgets that keep a botnet from
+ * trying its way through them (docs/SECURITY.md, "Guessing PINs"):
+ * 10^4 wrong guesses from 1,000 addresses get at most the relay's budget
+ * evaluated, while the org's own PIN still redeems with the org named.
  *
  * Source addresses 127.0.x.y keep the per-address limits of one test away
  * from the others (Linux routes all of 127/8 to lo).
  */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "harness.h"
+
+/* relay.conf defaults: redeem_fail_budget, redeem_fail_budget_org, and
+ * pin_lifetime_s */
+#define RELAY_BUDGET 1000
+#define ORG_BUDGET 100
+#define PIN_LIFETIME_S 1200
+/* the botnet: GUESSES wrong PINs, GUESSES / ADDRESSES from each address
+ * (under the per-address limit, redeem_burst 30), THREADS at a time */
+#define GUESSES 10000
+#define ADDRESSES 1000
+#define THREADS 4
 
 static struct lh_relay *relay;
 static char *token;
@@ -197,6 +215,296 @@ static void test_pin_length(void)
 	lh_resp_free(r);
 }
 
+/* ---- guess budgets ---- */
+
+static double metric(const char *name_and_label)
+{
+	struct lh_resp *m = lh_get(relay, "/metrics", NULL);
+	double v;
+
+	g_assert_cmpint(m->status, ==, 200);
+	v = lh_metric_sum(m->body, name_and_label, NULL);
+	lh_resp_free(m);
+	return v;
+}
+
+struct guesser {
+	int first, n_addr; /* its addresses: index first .. first+n_addr-1 */
+	const char *not_this; /* the real PIN, never guessed */
+	int evaluated;        /* answered pin_invalid: the relay looked */
+	int limited;          /* answered 429 rate_limited */
+	int other;
+	int64_t min_retry, max_retry;
+	char err[160];
+};
+
+/* 127.0.10.1 .. 127.0.13.250: every guesser's own addresses */
+static void guess_addr(int i, char out[32])
+{
+	snprintf(out, 32, "127.0.%d.%d", 10 + i / 250, 1 + i % 250);
+}
+
+static gpointer guess_thread(gpointer data)
+{
+	struct guesser *g = data;
+	const int per = GUESSES / ADDRESSES;
+	int a, k;
+
+	g->min_retry = INT64_MAX;
+	for (a = g->first; a < g->first + g->n_addr; a++) {
+		GString *reqs = g_string_new(NULL);
+		struct lh_conn *c = NULL;
+		char src[32], errbuf[256] = "";
+		int rv;
+
+		guess_addr(a, src);
+		/* per requests on one connection, pipelined */
+		for (k = 0; k < per; k++) {
+			char pin[16], body[64];
+
+			snprintf(pin, sizeof(pin), "%06d",
+				 (a * per + k) * 97 % 1000000);
+			if (strcmp(pin, g->not_this) == 0)
+				pin[0] = pin[0] == '9' ? '0' : pin[0] + 1;
+			snprintf(body, sizeof(body), "{\"pin\":\"%s\"}", pin);
+			g_string_append_printf(
+				reqs,
+				"POST /api/v1/pins/redeem HTTP/1.1\r\n"
+				"Host: 127.0.0.1\r\n"
+				"Content-Type: application/json\r\n"
+				"Content-Length: %zu\r\n%s\r\n%s",
+				strlen(body),
+				k == per - 1 ? "Connection: close\r\n" : "",
+				body);
+		}
+		rv = lh_connect_try(relay, src, NULL, &c, errbuf,
+				    sizeof(errbuf));
+		if (rv == LL_OK)
+			rv = lh_conn_write_all(c, reqs->str, reqs->len);
+		for (k = 0; rv == LL_OK && k < per; k++) {
+			struct lh_resp *r = NULL;
+			const char *code, *ra;
+
+			rv = lh_read_response(c, 30000, &r);
+			if (rv != LL_OK)
+				break;
+			code = lh_resp_error_code(r);
+			ra = lh_resp_header(r, "Retry-After");
+			if (r->status == 404 &&
+			    g_strcmp0(code, "pin_invalid") == 0)
+				g->evaluated++;
+			else if (r->status == 429 &&
+				 g_strcmp0(code, "rate_limited") == 0 &&
+				 ra != NULL) {
+				int64_t s = g_ascii_strtoll(ra, NULL, 10);
+
+				g->limited++;
+				g->min_retry = MIN(g->min_retry, s);
+				g->max_retry = MAX(g->max_retry, s);
+			} else {
+				g->other++;
+			}
+			lh_resp_free(r);
+		}
+		if (rv != LL_OK && g->err[0] == '\0')
+			snprintf(g->err, sizeof(g->err), "from %s: %s %s", src,
+				 ll_strerror(rv), errbuf);
+		lh_conn_free(c);
+		g_string_free(reqs, TRUE);
+	}
+	return NULL;
+}
+
+static void test_guess_budget(void)
+{
+	struct guesser g[THREADS];
+	GThread *th[THREADS];
+	struct lh_pin p = { 0 };
+	struct lh_resp *r;
+	double failed_before;
+	int evaluated = 0, limited = 0, other = 0, i;
+	int64_t t0, ms, min_retry = INT64_MAX, max_retry = 0;
+	json_t *recs, *detail;
+
+	/* wrong PINs tried by the tests before count too */
+	failed_before = MAX(0, metric("lifeline_redeem_failures_total{scope="
+				      "\"relay\"}"));
+	lh_pin_new(relay, token, NULL, &p);
+
+	t0 = lh_now_ms();
+	for (i = 0; i < THREADS; i++) {
+		memset(&g[i], 0, sizeof(g[i]));
+		g[i].first = i * (ADDRESSES / THREADS);
+		g[i].n_addr = ADDRESSES / THREADS;
+		g[i].not_this = p.pin;
+		th[i] = g_thread_new("guesser", guess_thread, &g[i]);
+	}
+	for (i = 0; i < THREADS; i++) {
+		g_thread_join(th[i]);
+		if (g[i].err[0] != '\0')
+			g_error("guesser %d: %s", i, g[i].err);
+		evaluated += g[i].evaluated;
+		limited += g[i].limited;
+		other += g[i].other;
+		min_retry = MIN(min_retry, g[i].min_retry);
+		max_retry = MAX(max_retry, g[i].max_retry);
+	}
+	ms = lh_now_ms() - t0;
+	g_test_message("%d wrong guesses from %d addresses in %" G_GINT64_FORMAT
+		       " ms: %d evaluated (pin_invalid), %d refused "
+		       "rate_limited, %d other",
+		       GUESSES, ADDRESSES, ms, evaluated, limited, other);
+
+	/* At most the relay's budget was evaluated, then every guess was
+	 * refused without a look at the PINs. */
+	g_assert_cmpint(other, ==, 0);
+	g_assert_cmpint(evaluated + limited, ==, GUESSES);
+	g_assert_cmpint(evaluated, <=, RELAY_BUDGET);
+	g_assert_cmpint(evaluated, >=, RELAY_BUDGET - (int)failed_before);
+	/* Retry-After: when the oldest failures leave the window */
+	g_assert_cmpint(min_retry, >=, 1);
+	g_assert_cmpint(max_retry, <=, PIN_LIFETIME_S + 2 * 20);
+
+	/* The real PIN, unscoped: refused like every other guess ... */
+	r = redeem(p.pin, NULL, "127.0.2.1");
+	lh_assert_error(r, 429, "rate_limited");
+	g_assert_nonnull(lh_resp_header(r, "Retry-After"));
+	g_assert_null(lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	/* ... a name that is no org spends the relay's budget too ... */
+	r = redeem(p.pin, "no-such-org", "127.0.2.1");
+	lh_assert_error(r, 429, "rate_limited");
+	lh_resp_free(r);
+	/* ... but with its org named it still redeems. */
+	r = redeem(p.pin, "default", "127.0.2.2");
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpstr(lh_resp_str(r, "session_id"), ==, p.session_id);
+	lh_resp_free(r);
+
+	/* Admins see it: one audit record for the exhaustion (not one per
+	 * refused guess), and /metrics. */
+	g_assert_true(lh_relay_wait_log(relay, "relay-wide guess budget spent",
+					1, 10000));
+	recs = audit_records("pin.budget_exhausted");
+	g_assert_cmpuint(json_array_size(recs), ==, 1);
+	detail = json_object_get(json_array_get(recs, 0), "detail");
+	g_assert_cmpstr(json_string_value(json_object_get(detail, "scope")),
+			==, "relay");
+	g_assert_cmpint(json_integer_value(json_object_get(detail, "budget")),
+			==, RELAY_BUDGET);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(detail, "failures")),
+			>=, RELAY_BUDGET);
+	json_decref(recs);
+	g_assert_cmpfloat(metric("lifeline_redeem_budget_exhausted{scope="
+				 "\"relay\"}"),
+			  ==, 1);
+	g_assert_cmpfloat(metric("lifeline_redeem_budget_exhausted_total{"
+				 "scope=\"relay\"}"),
+			  ==, 1);
+	g_assert_cmpfloat(metric("lifeline_redeem_budget_refusals_total{"
+				 "scope=\"relay\"}"),
+			  >=, limited);
+	g_assert_cmpfloat(metric("lifeline_redeem_failures_total{scope="
+				 "\"relay\"}"),
+			  ==, RELAY_BUDGET);
+	lh_pin_clear(&p);
+}
+
+/*
+ * An org's own budget: redeems naming it spend it and, once it is spent,
+ * are refused too -- even with the right PIN (the price: a botnet can
+ * lock an org's scoped redeems for up to one PIN lifetime).
+ */
+static void test_guess_budget_org(void)
+{
+	struct lh_pin p = { 0 };
+	struct lh_resp *r;
+	json_t *recs, *detail;
+	char src[32];
+	int i;
+
+	g_assert_cmpint(policy(NULL, NULL, "set", "redeem_fail_budget", "5"),
+			==, 0);
+	lh_pin_new(relay, token, NULL, &p);
+	for (i = 0; i < 5; i++) {
+		snprintf(src, sizeof(src), "127.0.3.%d", i + 1);
+		r = redeem(strcmp(p.pin, "000000") ? "000000" : "000001",
+			   "default", src);
+		lh_assert_error(r, 404, "pin_invalid");
+		lh_resp_free(r);
+	}
+	r = redeem("000002", "default", "127.0.3.10");
+	lh_assert_error(r, 429, "rate_limited");
+	g_assert_nonnull(strstr(r->body, "for this organisation"));
+	lh_resp_free(r);
+	r = redeem(p.pin, "default", "127.0.3.11");
+	lh_assert_error(r, 429, "rate_limited");
+	g_assert_nonnull(lh_resp_header(r, "Retry-After"));
+	lh_resp_free(r);
+
+	g_assert_true(lh_relay_wait_log(relay,
+					"guess budget of org default spent", 1,
+					10000));
+	recs = audit_records("pin.budget_exhausted");
+	g_assert_cmpuint(json_array_size(recs), ==, 2);
+	detail = json_object_get(json_array_get(recs, 1), "detail");
+	g_assert_cmpstr(json_string_value(json_object_get(detail, "scope")),
+			==, "org");
+	g_assert_cmpstr(json_string_value(json_object_get(detail, "org")), ==,
+			"default");
+	g_assert_cmpint(json_integer_value(json_object_get(detail, "budget")),
+			==, 5);
+	json_decref(recs);
+	g_assert_cmpfloat(metric("lifeline_redeem_budget_exhausted{scope="
+				 "\"org\"}"),
+			  ==, 1);
+	g_assert_cmpfloat(metric("lifeline_redeem_failures_total{scope="
+				 "\"org\"}"),
+			  ==, 5);
+
+	/* Raising the budget takes effect at once, and the sweep says so. */
+	g_assert_cmpint(policy(NULL, NULL, "set", "redeem_fail_budget", "6"),
+			==, 0);
+	r = redeem(p.pin, "default", "127.0.3.12");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+	g_assert_true(lh_relay_wait_log(
+		relay, "guess budget of org default recovered", 1, 10000));
+	g_assert_cmpint(policy(NULL, NULL, "unset", "redeem_fail_budget",
+			       NULL),
+			==, 0);
+	lh_pin_clear(&p);
+}
+
+/* One PIN lifetime later both budgets are whole again. */
+static void test_guess_budget_recovers(void)
+{
+	struct lh_pin p = { 0 };
+	struct lh_resp *r;
+	json_t *recs;
+
+	if (!lh_relay_clock_advance(relay, PIN_LIFETIME_S + 2 * 20)) {
+		g_test_skip(
+			"needs -Dtest_hooks=true (the relay's test clock)");
+		return;
+	}
+	g_assert_true(lh_relay_wait_log(relay,
+					"guess budget of the relay recovered",
+					1, 10000));
+	recs = audit_records("pin.budget_recovered");
+	g_assert_cmpuint(json_array_size(recs), ==, 2);
+	json_decref(recs);
+	g_assert_cmpfloat(metric("lifeline_redeem_budget_exhausted{scope="
+				 "\"relay\"}"),
+			  ==, 0);
+	lh_pin_new(relay, token, NULL, &p);
+	r = redeem(p.pin, NULL, "127.0.4.1");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+}
+
 static void test_stop_and_verify(void)
 {
 	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
@@ -205,19 +513,45 @@ static void test_stop_and_verify(void)
 
 int main(int argc, char **argv)
 {
+	g_autofree char *db = NULL, *conf = NULL;
 	int rc;
 
 	lh_init(&argc, &argv);
-	relay = lh_relay_new("pins", NULL);
+	/*
+	 * Every refused guess is an audit record, each a synchronous commit:
+	 * on a slow disk 10^4 of them take half a minute.  The store on a
+	 * tmpfs keeps the botnet test to seconds; what it measures (how many
+	 * guesses the relay evaluates) does not depend on the disk.
+	 */
+	if (g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)) {
+		db = g_strdup_printf("/dev/shm/lifeline-test-pins-%d.db",
+				     (int)getpid());
+		conf = g_strdup_printf("db_file=%s\n", db);
+	}
+	relay = lh_relay_new("pins", conf);
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);
 	token = lh_login(relay, "alice", LH_CANARY_PASSWORD);
 
 	g_test_add_func("/pins/policy-cli", test_policy_cli);
 	g_test_add_func("/pins/length", test_pin_length);
+	g_test_add_func("/pins/guess-budget", test_guess_budget);
+	g_test_add_func("/pins/guess-budget-org", test_guess_budget_org);
+	g_test_add_func("/pins/guess-budget-recovers",
+			test_guess_budget_recovers);
 	g_test_add_func("/pins/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(token);
 	lh_relay_free(relay);
+	if (db != NULL) {
+		static const char *const sfx[] = { "", "-wal", "-shm" };
+		size_t i;
+
+		for (i = 0; i < G_N_ELEMENTS(sfx); i++) {
+			g_autofree char *f = g_strconcat(db, sfx[i], NULL);
+
+			g_unlink(f);
+		}
+	}
 	return rc;
 }

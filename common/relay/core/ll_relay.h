@@ -29,6 +29,7 @@
 struct event_base;
 struct ll_tls_ctx;
 struct ll_ratelimit;
+struct ll_windows;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -98,6 +99,15 @@ int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
 		      int64_t org_id, const char *name, int64_t *out,
 		      bool *set_out);
 
+/* The two budgets of failed PIN redeems (docs/SECURITY.md): redeems that
+ * name no org (or an unknown one) spend the relay's, those that name an
+ * org spend that org's. */
+enum ll_redeem_scope {
+	LL_REDEEM_SCOPE_RELAY = 0,
+	LL_REDEEM_SCOPE_ORG = 1,
+};
+#define LL_REDEEM_SCOPE_COUNT 2
+
 /* ---- counters for /metrics ---- */
 struct ll_relay_metrics {
 	uint64_t sessions_live;   /* paired now */
@@ -107,6 +117,11 @@ struct ll_relay_metrics {
 	uint64_t requests_total;
 	/* refusals by API error code (index: enum ll_api_code) */
 	uint64_t refusals[32];
+	/* PIN-guess budgets, by enum ll_redeem_scope */
+	uint64_t redeem_failures[LL_REDEEM_SCOPE_COUNT]; /* counted */
+	uint64_t redeem_budget_refusals[LL_REDEEM_SCOPE_COUNT];
+	uint64_t redeem_budget_exhausted_total[LL_REDEEM_SCOPE_COUNT];
+	uint64_t redeem_budget_exhausted[LL_REDEEM_SCOPE_COUNT]; /* now */
 };
 
 /* ---- the relay object (one per process, lives on the loop) ---- */
@@ -118,6 +133,9 @@ struct ll_relay {
 	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
+	/* failed redeems per PIN lifetime, key org id (0: relay-wide); the
+	 * API's budgets (api_pins.c) */
+	struct ll_windows *redeem_fails;
 	struct ll_relay_metrics metrics;
 	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
 	void *core; /* core-private state (pairs, conns) */

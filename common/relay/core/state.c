@@ -225,6 +225,7 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 	struct ll_relay_config cfg;
 	struct ll_store *st = NULL;
 	struct ll_ratelimit *rl_login = NULL, *rl_redeem = NULL;
+	struct ll_windows *fails = NULL;
 	uint8_t key[32];
 	struct stat sb;
 	int r;
@@ -259,7 +260,8 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 				    LL_RATELIMIT_DEFAULT_ENTRIES);
 	rl_redeem = ll_ratelimit_new(cfg.redeem_rate_per_min, cfg.redeem_burst,
 				     LL_RATELIMIT_DEFAULT_ENTRIES);
-	if (rl_login == NULL || rl_redeem == NULL) {
+	fails = ll_windows_new();
+	if (rl_login == NULL || rl_redeem == NULL || fails == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		r = LL_ERR_NOMEM;
 		goto out;
@@ -272,11 +274,14 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 	relay->rl_login = rl_login;
 	relay->rl_redeem = rl_redeem;
 	rl_login = rl_redeem = NULL;
+	relay->redeem_fails = fails;
+	fails = NULL;
 	r = LL_OK;
 out:
 	ll_wipe(key, sizeof(key));
 	ll_ratelimit_free(rl_login);
 	ll_ratelimit_free(rl_redeem);
+	ll_windows_free(fails);
 	ll_store_close(st);
 	ll_relay_config_clear(&cfg);
 	return r;
@@ -290,6 +295,7 @@ void ll_relay_close_state(struct ll_relay *relay)
 	relay->store = NULL;
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_login);
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_redeem);
+	LL_FREE_AND_NULL(ll_windows_free, relay->redeem_fails);
 	ll_relay_config_clear(&relay->cfg);
 	ll_wipe(relay->at_rest_key, sizeof(relay->at_rest_key));
 }

@@ -145,5 +145,8 @@ void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 			 const char *reason, uint64_t bytes_agent_to_applet,
 			 uint64_t bytes_applet_to_agent);
 void ll_api_periodic(struct ll_relay *relay);
+/* Once a second (ll_api_periodic): audits a guess budget that became
+ * exhausted or recovered, and updates its /metrics gauge (api_pins.c). */
+void ll_api_redeem_budgets_sweep(struct ll_relay *relay);
 
 #endif
