@@ -195,6 +195,17 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
  * waiting streams).  Caller frees each id and the array. */
 int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 				 char ***ids_out, size_t *n_out);
+/*
+ * Live PINs (issued, not redeemed, not expired at now, session not over)
+ * of a technician or of an org: how many, and when the first of them
+ * expires (0 when none).
+ */
+int ll_store_pins_live_of_technician(struct ll_store *st,
+				     int64_t technician_id, int64_t now,
+				     int64_t *count_out,
+				     int64_t *first_expiry_out);
+int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
+			      int64_t *count_out, int64_t *first_expiry_out);
 /* Ids of waiting or connected sessions whose technician is disabled
  * (the relay ends them).  Caller frees each id and the array. */
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,

@@ -97,7 +97,13 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL,"
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY (org_id, key)"
-	") WITHOUT ROWID;",
+	") WITHOUT ROWID;"
+	/* Live PINs per technician and per org, counted at every new PIN
+	 * (the caps of issue 7), without scanning all history. */
+	"CREATE INDEX sessions_live_technician"
+	"  ON sessions(technician_id, expires_at) WHERE pin_live = 1;"
+	"CREATE INDEX sessions_live_org"
+	"  ON sessions(org_id, expires_at) WHERE pin_live = 1;",
 };
 
 /*

@@ -445,3 +445,39 @@ int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 {
 	return collect_ids(st, STMT_SESSION_EXPIRE, &now, ids_out, n_out);
 }
+
+static int pins_live(struct ll_store *st, int stmt, int64_t id, int64_t now,
+		     int64_t *count_out, int64_t *first_expiry_out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || count_out == NULL || first_expiry_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, id)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
+	    (r = step_row(st, s)) != LL_OK)
+		goto out;
+	*count_out = sqlite3_column_int64(s, 0);
+	*first_expiry_out = sqlite3_column_int64(s, 1); /* NULL reads 0 */
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_pins_live_of_technician(struct ll_store *st,
+				     int64_t technician_id, int64_t now,
+				     int64_t *count_out,
+				     int64_t *first_expiry_out)
+{
+	return pins_live(st, STMT_SESSION_LIVE_PINS_TECH, technician_id, now,
+			 count_out, first_expiry_out);
+}
+
+int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
+			      int64_t *count_out, int64_t *first_expiry_out)
+{
+	return pins_live(st, STMT_SESSION_LIVE_PINS_ORG, org_id, now,
+			 count_out, first_expiry_out);
+}

@@ -116,6 +116,14 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " ON t.id = s.technician_id"
 				       " WHERE t.disabled = 1"
 				       " AND s.state IN (0, 1) ORDER BY s.id",
+	[STMT_SESSION_LIVE_PINS_TECH] = "SELECT count(*), min(expires_at)"
+					" FROM sessions"
+					" WHERE technician_id = ?1"
+					" AND pin_live = 1 AND expires_at > ?2",
+	[STMT_SESSION_LIVE_PINS_ORG] = "SELECT count(*), min(expires_at)"
+				       " FROM sessions"
+				       " WHERE org_id = ?1"
+				       " AND pin_live = 1 AND expires_at > ?2",
 
 	[STMT_POLICY_GET] = "SELECT value FROM org_policy"
 			    " WHERE org_id = ? AND key = ?",

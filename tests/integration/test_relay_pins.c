@@ -5,6 +5,8 @@
  * trying its way through them (docs/SECURITY.md, "Guessing PINs"):
  * 10^4 wrong guesses from 1,000 addresses get at most the relay's budget
  * evaluated, while the org's own PIN still redeems with the org named.
+ * Then the limits on making PINs: how fast one technician may, and how
+ * many live PINs a technician and an org may hold.
  *
  * Source addresses 127.0.x.y keep the per-address limits of one test away
  * from the others (Linux routes all of 127/8 to lo).
@@ -27,6 +29,12 @@
 #define GUESSES 10000
 #define ADDRESSES 1000
 #define THREADS 4
+/* relay.conf defaults: session_create_burst, session_create_rate_per_min */
+#define CREATE_BURST 20
+#define CREATE_PER_MIN 60
+/* the second relay's caps */
+#define CAP_TECH 3
+#define CAP_ORG 5
 
 static struct lh_relay *relay;
 static char *token;
@@ -505,6 +513,147 @@ static void test_guess_budget_recovers(void)
 	lh_pin_clear(&p);
 }
 
+/* ---- limits on new PINs ---- */
+
+static void assert_retry_after(const struct lh_resp *r, int64_t lo, int64_t hi)
+{
+	const char *ra = lh_resp_header(r, "Retry-After");
+	int64_t s;
+
+	g_assert_nonnull(ra);
+	s = g_ascii_strtoll(ra, NULL, 10);
+	g_assert_cmpint(s, >=, lo);
+	g_assert_cmpint(s, <=, hi);
+}
+
+/*
+ * How many sessions can one technician make per second?  Each is deleted
+ * at once, so only the creation rate limits.  Time itself is under test:
+ * the loop runs for a fixed 3 s.
+ */
+static void test_creation_rate(void)
+{
+	g_autofree char *tok = lh_login(relay, "erin", LH_CANARY_PASSWORD);
+	struct lh_conn *c = lh_connect(relay, "127.0.5.1");
+	struct lh_req q = { .method = "POST",
+			    .path = "/api/v1/sessions",
+			    .bearer = tok,
+			    .body = "{}",
+			    .conn = c };
+	struct lh_resp *r, *refused = NULL;
+	int64_t t0 = lh_now_ms(), ms;
+	int made = 0;
+
+	while ((ms = lh_now_ms() - t0) < 3000) {
+		r = lh_do(relay, &q);
+		if (r->status == 201) {
+			g_autofree char *path = g_strdup_printf(
+				"/api/v1/sessions/%s",
+				lh_resp_str(r, "session_id"));
+			struct lh_req d = { .method = "DELETE",
+					    .path = path,
+					    .bearer = tok,
+					    .conn = c };
+			struct lh_resp *dr;
+
+			lh_secret("pin", lh_resp_str(r, "pin"));
+			lh_secret("ticket", lh_resp_str(r, "ticket"));
+			made++;
+			dr = lh_do(relay, &d);
+			g_assert_cmpint(dr->status, ==, 204);
+			lh_resp_free(dr);
+			lh_resp_free(r);
+		} else if (refused == NULL) {
+			refused = r;
+		} else {
+			lh_assert_error(r, 429, "rate_limited");
+			lh_resp_free(r);
+		}
+	}
+	g_test_message("one technician made %d sessions in %" G_GINT64_FORMAT
+		       " ms (%.1f per second)",
+		       made, ms, made * 1000.0 / (double)ms);
+	/* the burst, then one a second */
+	g_assert_cmpint(made, <=,
+			CREATE_BURST + (ms / 1000 + 1) * CREATE_PER_MIN / 60);
+	g_assert_nonnull(refused);
+	lh_assert_error(refused, 429, "rate_limited");
+	assert_retry_after(refused, 1, 60 / CREATE_PER_MIN + 1);
+	lh_resp_free(refused);
+	lh_conn_free(c);
+}
+
+static struct lh_relay *caps;
+
+static struct lh_resp *pin_new_try(struct lh_relay *r, const char *tok)
+{
+	struct lh_resp *resp = lh_post(r, "/api/v1/sessions", tok, NULL);
+
+	if (resp->status == 201) {
+		lh_secret("pin", lh_resp_str(resp, "pin"));
+		lh_secret("ticket", lh_resp_str(resp, "ticket"));
+	}
+	return resp;
+}
+
+static void test_live_pin_caps(void)
+{
+	g_autofree char *ann = NULL, *bob = NULL;
+	struct lh_pin p[CAP_TECH];
+	struct lh_resp *r;
+	g_autofree char *ticket = NULL;
+	int i;
+
+	caps = lh_relay_new("pins-caps", "max_live_pins_per_technician=3\n"
+					 "max_live_pins_per_org=5\n");
+	lh_tech_add(caps, "ann", LH_CANARY_PASSWORD, false);
+	lh_tech_add(caps, "bob", LH_CANARY_PASSWORD, false);
+	lh_relay_start(caps);
+	ann = lh_login(caps, "ann", LH_CANARY_PASSWORD);
+	bob = lh_login(caps, "bob", LH_CANARY_PASSWORD);
+
+	/* A technician's live PINs: 429 beyond the cap, until one of them
+	 * expires (Retry-After) ... */
+	for (i = 0; i < CAP_TECH; i++)
+		lh_pin_new(caps, ann, NULL, &p[i]);
+	r = pin_new_try(caps, ann);
+	lh_assert_error(r, 429, "rate_limited");
+	g_assert_nonnull(strstr(r->body, "live PINs"));
+	assert_retry_after(r, PIN_LIFETIME_S - 60, PIN_LIFETIME_S);
+	lh_resp_free(r);
+	/* ... or is used: a redeemed PIN is not live */
+	ticket = lh_redeem(caps, p[0].pin, p[0].session_id);
+	lh_pin_clear(&p[0]);
+	lh_pin_new(caps, ann, NULL, &p[0]);
+
+	/* The org's live PINs: 409 conflict beyond its cap, for everyone */
+	lh_pin_clear(&p[1]);
+	lh_pin_new(caps, bob, NULL, &p[1]);
+	r = pin_new_try(caps, bob);
+	g_assert_cmpint(r->status, ==, 201);
+	lh_resp_free(r);
+	r = pin_new_try(caps, bob);
+	lh_assert_error(r, 409, "conflict");
+	g_assert_nonnull(strstr(r->body, "organisation"));
+	lh_resp_free(r);
+
+	/* Expired PINs are not live: one lifetime later both make PINs
+	 * again. */
+	if (lh_relay_clock_advance(caps, PIN_LIFETIME_S + 1)) {
+		r = pin_new_try(caps, bob);
+		g_assert_cmpint(r->status, ==, 201);
+		lh_resp_free(r);
+		r = pin_new_try(caps, ann);
+		g_assert_cmpint(r->status, ==, 201);
+		lh_resp_free(r);
+	}
+	for (i = 0; i < CAP_TECH; i++)
+		lh_pin_clear(&p[i]);
+	g_assert_cmpint(lh_relay_stop(caps, 10000), ==, 0);
+	lh_audit_verify_intact(caps);
+	lh_relay_free(caps);
+}
+
 static void test_stop_and_verify(void)
 {
 	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
@@ -530,6 +679,7 @@ int main(int argc, char **argv)
 	}
 	relay = lh_relay_new("pins", conf);
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
+	lh_tech_add(relay, "erin", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);
 	token = lh_login(relay, "alice", LH_CANARY_PASSWORD);
 
@@ -539,6 +689,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/pins/guess-budget-org", test_guess_budget_org);
 	g_test_add_func("/pins/guess-budget-recovers",
 			test_guess_budget_recovers);
+	g_test_add_func("/pins/creation-rate", test_creation_rate);
+	g_test_add_func("/pins/live-pin-caps", test_live_pin_caps);
 	g_test_add_func("/pins/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(token);

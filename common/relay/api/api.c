@@ -326,6 +326,8 @@ int ll_api_ratelimits_sync(struct ll_relay *relay)
 	} want[] = {
 		{ &relay->rl_login, c->login_rate_per_min, c->login_burst },
 		{ &relay->rl_redeem, c->redeem_rate_per_min, c->redeem_burst },
+		{ &relay->rl_session_create, c->session_create_rate_per_min,
+		  c->session_create_burst },
 	};
 	int64_t rate, burst;
 	size_t i;

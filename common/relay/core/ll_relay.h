@@ -59,7 +59,11 @@ struct ll_relay_config {
 					 * lifetime, relay-wide, 1000 */
 	int64_t redeem_fail_budget_org; /* those naming an org, per org, 100
 					 * (policy redeem_fail_budget) */
-	int64_t log_level;              /* 0 error .. 3 debug, default 2 */
+	int64_t max_live_pins_per_technician; /* default 20 */
+	int64_t max_live_pins_per_org; /* 1000; at most 1/1000 of the space */
+	int64_t session_create_rate_per_min; /* per technician, default 60 */
+	int64_t session_create_burst;        /* default 20 */
+	int64_t log_level; /* 0 error .. 3 debug, default 2 */
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
@@ -133,6 +137,7 @@ struct ll_relay {
 	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
+	struct ll_ratelimit *rl_session_create; /* key "technician:ID" */
 	/* failed redeems per PIN lifetime, key org id (0: relay-wide); the
 	 * API's budgets (api_pins.c) */
 	struct ll_windows *redeem_fails;

@@ -42,6 +42,10 @@ static const struct int_key int_keys[] = {
 	IK(max_sessions, 1, 10000000, 10000),
 	IK(redeem_fail_budget, 1, 1000000000, 1000),
 	IK(redeem_fail_budget_org, 1, 1000000000, 100),
+	IK(max_live_pins_per_technician, 1, 1000000, 20),
+	IK(max_live_pins_per_org, 1, 10000000, 1000),
+	IK(session_create_rate_per_min, 1, 1000000, 60),
+	IK(session_create_burst, 1, 1000000, 20),
 	IK(log_level, 0, 3, 2),
 };
 

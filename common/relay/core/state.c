@@ -225,6 +225,7 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 	struct ll_relay_config cfg;
 	struct ll_store *st = NULL;
 	struct ll_ratelimit *rl_login = NULL, *rl_redeem = NULL;
+	struct ll_ratelimit *rl_create = NULL;
 	struct ll_windows *fails = NULL;
 	uint8_t key[32];
 	struct stat sb;
@@ -260,8 +261,12 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 				    LL_RATELIMIT_DEFAULT_ENTRIES);
 	rl_redeem = ll_ratelimit_new(cfg.redeem_rate_per_min, cfg.redeem_burst,
 				     LL_RATELIMIT_DEFAULT_ENTRIES);
+	rl_create = ll_ratelimit_new(cfg.session_create_rate_per_min,
+				     cfg.session_create_burst,
+				     LL_RATELIMIT_DEFAULT_ENTRIES);
 	fails = ll_windows_new();
-	if (rl_login == NULL || rl_redeem == NULL || fails == NULL) {
+	if (rl_login == NULL || rl_redeem == NULL || rl_create == NULL ||
+	    fails == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		r = LL_ERR_NOMEM;
 		goto out;
@@ -274,6 +279,8 @@ int ll_relay_open_state(const char *state_dir, struct ll_relay *relay,
 	relay->rl_login = rl_login;
 	relay->rl_redeem = rl_redeem;
 	rl_login = rl_redeem = NULL;
+	relay->rl_session_create = rl_create;
+	rl_create = NULL;
 	relay->redeem_fails = fails;
 	fails = NULL;
 	r = LL_OK;
@@ -281,6 +288,7 @@ out:
 	ll_wipe(key, sizeof(key));
 	ll_ratelimit_free(rl_login);
 	ll_ratelimit_free(rl_redeem);
+	ll_ratelimit_free(rl_create);
 	ll_windows_free(fails);
 	ll_store_close(st);
 	ll_relay_config_clear(&cfg);
@@ -295,6 +303,7 @@ void ll_relay_close_state(struct ll_relay *relay)
 	relay->store = NULL;
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_login);
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_redeem);
+	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_session_create);
 	LL_FREE_AND_NULL(ll_windows_free, relay->redeem_fails);
 	ll_relay_config_clear(&relay->cfg);
 	ll_wipe(relay->at_rest_key, sizeof(relay->at_rest_key));

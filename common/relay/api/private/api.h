@@ -127,7 +127,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx);
 
-/* Makes sure relay->rl_login / rl_redeem exist and follow relay->cfg. */
+/* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and
+ * follow relay->cfg. */
 int ll_api_ratelimits_sync(struct ll_relay *relay);
 /* 429 rate_limited with Retry-After when the address is over its rate. */
 int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl);
