@@ -206,6 +206,13 @@ int ll_store_pins_live_of_technician(struct ll_store *st,
 				     int64_t *first_expiry_out);
 int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
 			      int64_t *count_out, int64_t *first_expiry_out);
+/* Marks redeemed sessions whose streams have not met within connect_s of
+ * the redeem (redeemed_at + connect_s <= now) as expired, and hands back
+ * their ids (the relay closes the stream that waits).  Caller frees each
+ * id and the array. */
+int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
+					int64_t connect_s, char ***ids_out,
+					size_t *n_out);
 /* Ids of waiting or connected sessions whose technician is disabled
  * (the relay ends them).  Caller frees each id and the array. */
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,

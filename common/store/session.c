@@ -410,9 +410,9 @@ out:
 }
 
 /* Runs a prepared statement whose rows are one id each (an optional
- * ?1 = now) and hands back the ids. */
-static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
-		       char ***ids_out, size_t *n_out)
+ * ?1 = now, ?2 = arg) and hands back the ids. */
+static int collect_ids2(struct ll_store *st, int stmt, const int64_t *now,
+			const int64_t *arg, char ***ids_out, size_t *n_out)
 {
 	sqlite3_stmt *s = NULL;
 	void *ids = NULL;
@@ -423,6 +423,7 @@ static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
 	    (now != NULL && (r = bind_i64(st, s, 1, *now)) != LL_OK) ||
+	    (arg != NULL && (r = bind_i64(st, s, 2, *arg)) != LL_OK) ||
 	    (r = ll_store_collect(st, s, sizeof(**ids_out), id_row,
 				  id_list_free, &ids, &n)) != LL_OK)
 		goto out;
@@ -431,6 +432,12 @@ static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
 out:
 	ll_store_stmt_done(s);
 	return r;
+}
+
+static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
+		       char ***ids_out, size_t *n_out)
+{
+	return collect_ids2(st, stmt, now, NULL, ids_out, n_out);
 }
 
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
@@ -480,4 +487,12 @@ int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
 {
 	return pins_live(st, STMT_SESSION_LIVE_PINS_ORG, org_id, now,
 			 count_out, first_expiry_out);
+}
+
+int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
+					int64_t connect_s, char ***ids_out,
+					size_t *n_out)
+{
+	return collect_ids2(st, STMT_SESSION_EXPIRE_UNCONNECTED, &now,
+			    &connect_s, ids_out, n_out);
 }

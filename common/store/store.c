@@ -108,6 +108,13 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				" ended_at = ?1, end_reason = 'expired'"
 				" WHERE state = 0 AND pin_used = 0"
 				" AND expires_at <= ?1 RETURNING id",
+	[STMT_SESSION_EXPIRE_UNCONNECTED] = "UPDATE sessions SET state = 3,"
+					    " pin_live = 0, ended_at = ?1,"
+					    " end_reason = 'not connected"
+					    " in time'"
+					    " WHERE state = 0 AND pin_used = 1"
+					    " AND redeemed_at <= ?1 - ?2"
+					    " RETURNING id",
 	[STMT_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions"
 			      " WHERE technician_id = ?"
 			      " ORDER BY created_at DESC, rowid DESC LIMIT ?",

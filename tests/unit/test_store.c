@@ -865,6 +865,83 @@ static void test_session_lifecycle(struct fx *f, gconstpointer data)
 			"unknown");
 }
 
+/* Live PINs per technician and org; redeemed sessions that never connect
+ * expire one PIN lifetime after the redeem. */
+static void test_session_limits(struct fx *f, gconstpointer data)
+{
+	char id1[LL_SESSION_ID_LEN + 1], id2[LL_SESSION_ID_LEN + 1];
+	uint8_t t[LL_HASH_LEN];
+	int64_t n = -1, first = -1;
+	char **ids = NULL;
+	size_t n_ids = 99;
+	struct ll_session *s = NULL;
+
+	make_id(id1, 1);
+	make_id(id2, 2);
+	g_assert_cmpint(ll_store_pins_live_of_technician(f->st, f->tech, 1000,
+							 &n, &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(first, ==, 0);
+	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
+	g_assert_cmpint(new_session(f, 2, 0x12, 1000), ==, LL_OK);
+	g_assert_cmpint(new_session(f, 3, 0x13, 1100), ==, LL_OK);
+	g_assert_cmpint(ll_store_pins_live_of_technician(f->st, f->tech, 1100,
+							 &n, &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 3);
+	g_assert_cmpint(first, ==, 2200);
+	/* a redeemed PIN is not live */
+	fill(t, 0x41);
+	g_assert_cmpint(ll_store_session_redeem(f->st, id1, t, 1010), ==,
+			LL_OK);
+	fill(t, 0x42);
+	g_assert_cmpint(ll_store_session_redeem(f->st, id2, t, 1020), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(first, ==, 2300);
+	/* nor is an expired one, swept or not */
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 2300, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, 999, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+
+	/* id2 connects; id1 never does and expires at 1010 + 1200 */
+	g_assert_cmpint(ll_store_session_set_connected(f->st, id2, 1030), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 2209, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 2210, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 1);
+	g_assert_cmpstr(ids[0], ==, id1);
+	free(ids[0]);
+	free(ids);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 9999, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_get(f->st, id1, &s), ==, LL_OK);
+	g_assert_cmpint(s->state, ==, LL_SESSION_EXPIRED);
+	g_assert_cmpint(s->ended_at, ==, 2210);
+	ll_session_free(s);
+	g_assert_cmpint(ll_store_session_get(f->st, id2, &s), ==, LL_OK);
+	g_assert_cmpint(s->state, ==, LL_SESSION_CONNECTED);
+	ll_session_free(s);
+}
+
 /* ---- audit ---- */
 
 static void append_n(struct fx *f, int n, int64_t ts0)
@@ -1360,6 +1437,7 @@ int main(int argc, char **argv)
 	ADD("/store/session/redeem", test_session_redeem);
 	ADD("/store/session/claim_stream", test_session_claim);
 	ADD("/store/session/lifecycle", test_session_lifecycle);
+	ADD("/store/session/limits", test_session_limits);
 	ADD("/store/policy", test_policy);
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);

@@ -54,8 +54,8 @@ struct ll_relay_config {
 	int64_t redeem_rate_per_min; /* per source address, default 30 */
 	int64_t redeem_burst;        /* default 30 */
 	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
-	int64_t max_sessions;        /* live paired sessions, default 10000 */
-	int64_t redeem_fail_budget;  /* unscoped failed redeems per PIN
+	int64_t max_sessions; /* sessions with a stream here, default 10000 */
+	int64_t redeem_fail_budget;     /* unscoped failed redeems per PIN
 					 * lifetime, relay-wide, 1000 */
 	int64_t redeem_fail_budget_org; /* those naming an org, per org, 100
 					 * (policy redeem_fail_budget) */
@@ -243,6 +243,13 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override);
 /* Closes both streams of a session (DELETE, technician disabled). */
 void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
 			    const char *reason);
+/* Sessions with a stream here now: paired ones and those whose first
+ * stream waits for its peer.  max_sessions caps this. */
+uint64_t ll_relay_sessions_here(const struct ll_relay *relay);
+/* True when one stream of this session is here, waiting for its peer (so
+ * the other side's stream adds no session). */
+bool ll_relay_session_waiting(const struct ll_relay *relay,
+			      const char *session_id);
 /* Counts a refusal for /metrics. */
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
 

@@ -103,6 +103,19 @@ json_t *ll_api_permissions_json(const struct ll_technician *t);
 json_t *ll_api_capabilities_json(const struct ll_technician *t);
 bool ll_api_capability_known(const char *cap);
 
+/* A session's tickets may still report events (POST .../events) this long
+ * after its end, so that the closing reports of both sides ("ended",
+ * sent while the streams close) reach the audit; streams never. */
+#define LL_API_TICKET_GRACE_S 30
+/*
+ * Is the session over at now: ended or expired, or past a deadline the
+ * once-a-second sweep has not yet acted on -- an unredeemed PIN past its
+ * expires_at, a redeemed session whose streams have not met within
+ * pin_lifetime_s of the redeem (api_stream.c)?
+ */
+bool ll_api_session_over(const struct ll_relay *relay,
+			 const struct ll_session *s, int64_t now);
+
 /* Lowercase hex of 16 CSPRNG bytes into out[33]. */
 int ll_api_new_session_id(char out[LL_SESSION_ID_LEN + 1]);
 bool ll_api_session_id_valid(const char *s);
