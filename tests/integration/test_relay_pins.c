@@ -13,7 +13,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -687,6 +686,18 @@ static void test_stop_and_verify(void)
 	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
 }
 
+static void db_remove(const char *db)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(sfx); i++) {
+		g_autofree char *f = g_strconcat(db, sfx[i], NULL);
+
+		g_unlink(f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_autofree char *db = NULL, *conf = NULL;
@@ -700,8 +711,11 @@ int main(int argc, char **argv)
 	 * guesses the relay evaluates) does not depend on the disk.
 	 */
 	if (g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)) {
-		db = g_strdup_printf("/dev/shm/lifeline-test-pins-%d.db",
-				     (int)getpid());
+		/* One name per build directory: a run that died leaves at
+		 * most this one behind, and the next run clears it. */
+		db = g_strdup_printf("/dev/shm/lifeline-test-pins-%08x.db",
+				     g_str_hash(lh_tmpdir()));
+		db_remove(db);
 		conf = g_strdup_printf("db_file=%s\n", db);
 	}
 	relay = lh_relay_new("pins", conf);
@@ -722,15 +736,7 @@ int main(int argc, char **argv)
 	rc = g_test_run();
 	g_free(token);
 	lh_relay_free(relay);
-	if (db != NULL) {
-		static const char *const sfx[] = { "", "-wal", "-shm" };
-		size_t i;
-
-		for (i = 0; i < G_N_ELEMENTS(sfx); i++) {
-			g_autofree char *f = g_strconcat(db, sfx[i], NULL);
-
-			g_unlink(f);
-		}
-	}
+	if (db != NULL)
+		db_remove(db);
 	return rc;
 }
