@@ -11,6 +11,7 @@
 
 #include "ll_crypto.h"
 #include "ll_ui.h"
+#include "ll_util.h"
 #include "applet.h"
 
 #define LL_TYPE_APPLET_PIN_WINDOW (ll_applet_pin_window_get_type())
@@ -66,31 +67,31 @@ struct ll_pin_window {
 };
 
 /* Digits only: people read PINs out as "123 456" or "123-456". */
-static bool normalise(const char *text, char out[7])
+static bool normalise(const char *text, char out[LL_PIN_MAX_DIGITS + 1])
 {
 	size_t n = 0;
 
 	for (; *text != '\0'; text++) {
 		if (*text == ' ' || *text == '-')
 			continue;
-		if (!g_ascii_isdigit(*text) || n == 6)
+		if (!g_ascii_isdigit(*text) || n == LL_PIN_MAX_DIGITS)
 			return false;
 		out[n++] = *text;
 	}
 	out[n] = '\0';
-	return n == 6;
+	return ll_pin_well_formed(out);
 }
 
 static void submit(struct ll_pin_window *w)
 {
-	char pin[7];
+	char pin[LL_PIN_MAX_DIGITS + 1];
 
 	if (!gtk_widget_get_sensitive(w->entry))
 		return;
 	if (!normalise(gtk_entry_get_text(GTK_ENTRY(w->entry)), pin)) {
 		ll_pin_window_show_error(
-			w, "A PIN has 6 digits. Please check it with your "
-			   "technician.");
+			w, "A PIN has 6 to 10 digits. Please check it with "
+			   "your technician.");
 		gtk_widget_grab_focus(w->entry);
 		return;
 	}

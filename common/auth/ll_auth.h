@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define LL_PIN_DIGITS 6
+#include "ll_util.h"
 
 /* PHC string "$argon2id$v=19$m=19456,t=2,p=1$salt$hash"; NULL on error. */
 char *ll_password_hash_new(const char *password);
@@ -25,10 +25,10 @@ int ll_password_verify_dummy(const char *password);
  * alphabet, ~100 bits.  Caller frees with ll_secret_free. */
 char *ll_password_generate_new(void);
 
-/* Six digits from the CSPRNG, NUL-terminated into out[7]. */
-int ll_pin_generate(char out[LL_PIN_DIGITS + 1]);
-/* True if s is exactly six ASCII digits. */
-bool ll_pin_well_formed(const char *s);
+/* digits (LL_PIN_MIN_DIGITS..LL_PIN_MAX_DIGITS) digits from the CSPRNG,
+ * uniform over all 10^digits PINs, NUL-terminated into out.  Checked with
+ * ll_pin_well_formed (ll_util.h). */
+int ll_pin_generate(int digits, char out[LL_PIN_MAX_DIGITS + 1]);
 
 /* SHA-256 of a bearer token or ticket, for storage and lookup. */
 int ll_secret_hash(const char *secret, uint8_t out[32]);

@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct fx {
 	char *dir;
@@ -865,6 +865,83 @@ static void test_session_lifecycle(struct fx *f, gconstpointer data)
 			"unknown");
 }
 
+/* Live PINs per technician and org; redeemed sessions that never connect
+ * expire one PIN lifetime after the redeem. */
+static void test_session_limits(struct fx *f, gconstpointer data)
+{
+	char id1[LL_SESSION_ID_LEN + 1], id2[LL_SESSION_ID_LEN + 1];
+	uint8_t t[LL_HASH_LEN];
+	int64_t n = -1, first = -1;
+	char **ids = NULL;
+	size_t n_ids = 99;
+	struct ll_session *s = NULL;
+
+	make_id(id1, 1);
+	make_id(id2, 2);
+	g_assert_cmpint(ll_store_pins_live_of_technician(f->st, f->tech, 1000,
+							 &n, &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(first, ==, 0);
+	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
+	g_assert_cmpint(new_session(f, 2, 0x12, 1000), ==, LL_OK);
+	g_assert_cmpint(new_session(f, 3, 0x13, 1100), ==, LL_OK);
+	g_assert_cmpint(ll_store_pins_live_of_technician(f->st, f->tech, 1100,
+							 &n, &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 3);
+	g_assert_cmpint(first, ==, 2200);
+	/* a redeemed PIN is not live */
+	fill(t, 0x41);
+	g_assert_cmpint(ll_store_session_redeem(f->st, id1, t, 1010), ==,
+			LL_OK);
+	fill(t, 0x42);
+	g_assert_cmpint(ll_store_session_redeem(f->st, id2, t, 1020), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(first, ==, 2300);
+	/* nor is an expired one, swept or not */
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 2300, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, 999, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+
+	/* id2 connects; id1 never does and expires at 1010 + 1200 */
+	g_assert_cmpint(ll_store_session_set_connected(f->st, id2, 1030), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 2209, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 2210, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 1);
+	g_assert_cmpstr(ids[0], ==, id1);
+	free(ids[0]);
+	free(ids);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 9999, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_get(f->st, id1, &s), ==, LL_OK);
+	g_assert_cmpint(s->state, ==, LL_SESSION_EXPIRED);
+	g_assert_cmpint(s->ended_at, ==, 2210);
+	ll_session_free(s);
+	g_assert_cmpint(ll_store_session_get(f->st, id2, &s), ==, LL_OK);
+	g_assert_cmpint(s->state, ==, LL_SESSION_CONNECTED);
+	ll_session_free(s);
+}
+
 /* ---- audit ---- */
 
 static void append_n(struct fx *f, int n, int64_t ts0)
@@ -1390,6 +1467,61 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 	free(out);
 }
 
+/* ---- org policy ---- */
+
+static void test_policy(struct fx *f, gconstpointer data)
+{
+	struct ll_policy_entry *list = NULL;
+	char *v = (char *)"untouched";
+	int64_t other = 0;
+	size_t n = 0;
+
+	g_assert_cmpint(ll_store_org_create(f->st, "other", 100, &other), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpstr(v, ==, "untouched");
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "8"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "a_key", "x"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_OK);
+	g_assert_cmpstr(v, ==, "8");
+	free(v);
+	/* replaced, not added */
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "10"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_list(f->st, f->org, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_cmpstr(list[0].key, ==, "a_key");
+	g_assert_cmpstr(list[1].key, ==, "pin_length");
+	g_assert_cmpstr(list[1].value, ==, "10");
+	ll_policy_entries_free(list, n);
+	/* per org */
+	g_assert_cmpint(ll_store_policy_get(f->st, other, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_list(f->st, other, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	ll_policy_entries_free(list, n);
+	/* unset */
+	g_assert_cmpint(ll_store_policy_unset(f->st, f->org, "pin_length"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_unset(f->st, f->org, "pin_length"), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	/* an org that does not exist */
+	g_assert_cmpint(ll_store_policy_set(f->st, 9999, "pin_length", "8"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "", "8"), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "k", NULL), ==,
+			LL_ERR_INVALID_ARG);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1408,6 +1540,8 @@ int main(int argc, char **argv)
 	ADD("/store/session/redeem", test_session_redeem);
 	ADD("/store/session/claim_stream", test_session_claim);
 	ADD("/store/session/lifecycle", test_session_lifecycle);
+	ADD("/store/session/limits", test_session_limits);
+	ADD("/store/policy", test_policy);
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);
 	ADD("/store/audit/triggers", test_audit_triggers);
