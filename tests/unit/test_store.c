@@ -1467,6 +1467,124 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 	free(out);
 }
 
+/* ---- upgrades ---- */
+
+/*
+ * What each migration added, newest first, to take a store back to the
+ * version before it: the migrations only ever add (migrate.c), so a
+ * store that loses them is what an older relay made.  Version 1 (until
+ * the keyed audit chain) also made only the first two append-only
+ * triggers; the others come with every open now.
+ */
+static const char *const added_by[] = {
+	[3] = "DROP TABLE org_policy;"
+	      "DROP INDEX sessions_live_technician;"
+	      "DROP INDEX sessions_live_org;",
+	[2] = "DROP INDEX audit_keyed;"
+	      "DROP TRIGGER audit_extend_only;"
+	      "DROP TRIGGER audit_head_follows;"
+	      "DROP TRIGGER audit_head_no_update;",
+};
+
+/* The schema as text, ordered by name: what two stores must share. */
+static char *schema_of(const char *path)
+{
+	GString *out = g_string_new(NULL);
+	sqlite3 *db = raw_open(path);
+	sqlite3_stmt *s;
+
+	g_assert_cmpint(sqlite3_prepare_v2(db,
+					   "SELECT type, name, sql FROM"
+					   " sqlite_schema ORDER BY name",
+					   -1, &s, NULL),
+			==, SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(s, 0);
+		const char *name = (const char *)sqlite3_column_text(s, 1);
+		const char *sql = (const char *)sqlite3_column_text(s, 2);
+
+		g_string_append_printf(out, "%s %s: %s\n", type, name,
+				       sql ? sql : "-");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return g_string_free(out, FALSE);
+}
+
+/*
+ * A store made by an older relay (version 1: the first release; 2: the
+ * keyed audit chain), with an org, a technician, a live PIN and audit
+ * records, opened by this one: migrated to the newest version, the
+ * same schema as a fresh store, its data kept, and what the newer
+ * migrations brought works (an org policy; the live-PIN counts).
+ */
+static void test_open_upgrade(struct fx *f, gconstpointer data)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	const int from = GPOINTER_TO_INT(data);
+	char *fresh_path = g_build_filename(f->dir, "fresh.db", NULL);
+	char *want, *got, *pragma, *v = NULL;
+	struct ll_store *fresh = NULL;
+	struct ll_audit_verify av;
+	int64_t id = 0, n = -1, first = -1;
+	sqlite3 *db;
+	int k;
+
+	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
+	append_n(f, 5, 1000);
+	ll_store_close(f->st);
+	f->st = NULL;
+	db = raw_open(f->path);
+	for (k = SCHEMA_VERSION; k > from; k--)
+		g_assert_cmpint(raw_exec(db, added_by[k]), ==, SQLITE_OK);
+	pragma = g_strdup_printf("PRAGMA user_version = %d", from);
+	g_assert_cmpint(raw_exec(db, pragma), ==, SQLITE_OK);
+	g_free(pragma);
+	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
+				    " WHERE name = 'org_policy'"),
+			==, 0);
+	sqlite3_close(db);
+
+	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
+			SCHEMA_VERSION);
+	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sessions"), ==, 1);
+	sqlite3_close(db);
+	g_assert_cmpint(ll_store_open(fresh_path, &fresh), ==, LL_OK);
+	ll_store_close(fresh);
+	want = schema_of(fresh_path);
+	got = schema_of(f->path);
+	g_assert_cmpstr(got, ==, want);
+
+	g_assert_cmpint(ll_store_org_find(f->st, "acme", &id), ==, LL_OK);
+	g_assert_cmpint(id, ==, f->org);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &av), ==, LL_OK);
+	g_assert_cmpint(av.fault, ==, LL_AUDIT_INTACT);
+	g_assert_cmpint(av.n_records, ==, 5);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "8"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_OK);
+	g_assert_cmpstr(v, ==, "8");
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(first, ==, 2200);
+
+	free(v);
+	g_free(want);
+	g_free(got);
+	for (k = 0; k < (int)G_N_ELEMENTS(sfx); k++) {
+		char *p = g_strconcat(fresh_path, sfx[k], NULL);
+
+		g_unlink(p);
+		g_free(p);
+	}
+	g_free(fresh_path);
+}
+
 /* ---- org policy ---- */
 
 static void test_policy(struct fx *f, gconstpointer data)
@@ -1529,6 +1647,12 @@ int main(int argc, char **argv)
 	g_test_add(name, struct fx, NULL, fx_setup, fn, fx_teardown)
 	ADD("/store/open/fresh_reopen", test_open_fresh_reopen);
 	ADD("/store/open/newer_or_broken", test_open_newer);
+	g_test_add("/store/open/upgrade_from_v1", struct fx,
+		   GINT_TO_POINTER(1), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v2", struct fx,
+		   GINT_TO_POINTER(2), fx_setup, test_open_upgrade,
+		   fx_teardown);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/two_handles", test_two_handles);
 	ADD("/store/orgs", test_orgs);
