@@ -66,7 +66,8 @@ struct ll_pin_window {
 	bool freeing;
 };
 
-/* Digits only: people read PINs out as "123 456" or "123-456". */
+/* Digits only: people read PINs out as "123 456", "123-456" or
+ * "12345 67890". */
 static bool normalise(const char *text, char out[LL_PIN_MAX_DIGITS + 1])
 {
 	size_t n = 0;
@@ -200,8 +201,12 @@ struct ll_pin_window *ll_pin_window_new(struct ll_applet *a,
 	fill(t);
 
 	w->entry = t->entry;
-	gtk_entry_set_max_length(GTK_ENTRY(w->entry), 11);
-	gtk_entry_set_width_chars(GTK_ENTRY(w->entry), 10);
+	/* Room for the longest PIN read out with a separator between any
+	 * two digits ("12 34 56 78 90"); its usual forms ("12345 67890",
+	 * what the agent shows) fit the width. */
+	gtk_entry_set_max_length(GTK_ENTRY(w->entry),
+				 2 * LL_PIN_MAX_DIGITS - 1);
+	gtk_entry_set_width_chars(GTK_ENTRY(w->entry), LL_PIN_MAX_DIGITS + 2);
 	gtk_entry_set_input_purpose(GTK_ENTRY(w->entry),
 				    GTK_INPUT_PURPOSE_DIGITS);
 	w->button = t->button;
