@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
-
 #include "harness.h"
 
 /* relay.conf defaults: redeem_fail_budget, redeem_fail_budget_org, and
@@ -686,39 +684,12 @@ static void test_stop_and_verify(void)
 	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
 }
 
-static void db_remove(const char *db)
-{
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	size_t i;
-
-	for (i = 0; i < G_N_ELEMENTS(sfx); i++) {
-		g_autofree char *f = g_strconcat(db, sfx[i], NULL);
-
-		g_unlink(f);
-	}
-}
-
 int main(int argc, char **argv)
 {
-	g_autofree char *db = NULL, *conf = NULL;
 	int rc;
 
 	lh_init(&argc, &argv);
-	/*
-	 * Every refused guess is an audit record, each a synchronous commit:
-	 * on a slow disk 10^4 of them take half a minute.  The store on a
-	 * tmpfs keeps the botnet test to seconds; what it measures (how many
-	 * guesses the relay evaluates) does not depend on the disk.
-	 */
-	if (g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)) {
-		/* One name per build directory: a run that died leaves at
-		 * most this one behind, and the next run clears it. */
-		db = g_strdup_printf("/dev/shm/lifeline-test-pins-%08x.db",
-				     g_str_hash(lh_tmpdir()));
-		db_remove(db);
-		conf = g_strdup_printf("db_file=%s\n", db);
-	}
-	relay = lh_relay_new("pins", conf);
+	relay = lh_relay_new("pins", NULL);
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
 	lh_tech_add(relay, "erin", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);
@@ -736,7 +707,5 @@ int main(int argc, char **argv)
 	rc = g_test_run();
 	g_free(token);
 	lh_relay_free(relay);
-	if (db != NULL)
-		db_remove(db);
 	return rc;
 }
