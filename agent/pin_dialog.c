@@ -59,6 +59,21 @@ static void on_copy(GtkWidget *w, gpointer data)
 		-1);
 }
 
+/* Groups of three (6, 9 digits) or four (8), else two halves. */
+static char *pin_spaced(const char *pin, size_t n)
+{
+	size_t group = n % 3 == 0 ? 3 : n % 4 == 0 ? 4 : (n + 1) / 2;
+	GString *s = g_string_sized_new(2 * n);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && i % group == 0)
+			g_string_append_c(s, ' ');
+		g_string_append_c(s, pin[i]);
+	}
+	return g_string_free(s, FALSE);
+}
+
 GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)
 {
 	struct pin_panel *p = g_new0(struct pin_panel, 1);
@@ -70,9 +85,8 @@ GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)
 
 	p->pin = g_strdup(pin);
 	p->expires_at = expires_at_unix;
-	/* "123 456": easier to read out */
-	spaced = n == 6 ? g_strdup_printf("%.3s %.3s", pin, pin + 3)
-			: g_strdup(pin);
+	/* "123 456", "1234 5678": easier to read out */
+	spaced = pin_spaced(pin, n);
 	hint = gtk_label_new("Read this PIN to the person you help. They "
 			     "enter it in the applet.");
 	gtk_box_pack_start(GTK_BOX(box), hint, FALSE, FALSE, 0);

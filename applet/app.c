@@ -269,16 +269,6 @@ void ll_applet_pin_cancelled(struct ll_applet *a)
 
 /* ---- command line ---- */
 
-static bool pin_ok(const char *pin)
-{
-	size_t i;
-
-	for (i = 0; pin[i] != '\0'; i++)
-		if (!g_ascii_isdigit(pin[i]))
-			return false;
-	return i == 6;
-}
-
 static int usage(const char *message)
 {
 	fprintf(stderr, "lifeline-applet: %s\nTry 'lifeline-applet --help'.\n",
@@ -315,7 +305,7 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		{ "ca", 0, 0, G_OPTION_ARG_FILENAME, &a->ca_file,
 		  "An extra certificate authority to trust (PEM)", "FILE" },
 		{ "pin", 0, 0, G_OPTION_ARG_STRING, &a->pin,
-		  "The 6-digit PIN your technician gave you", "PIN" },
+		  "The PIN (6 to 10 digits) your technician gave you", "PIN" },
 		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel,
 		  "Join a support channel (not supported yet)", "TOKEN" },
 		{ "monitor", 0, 0, G_OPTION_ARG_STRING, &a->monitor,
@@ -361,8 +351,8 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		r = usage("--relay must be an https:// URL");
 		goto out;
 	}
-	if (a->pin != NULL && !pin_ok(a->pin)) {
-		r = usage("--pin must be 6 digits");
+	if (a->pin != NULL && !ll_pin_well_formed(a->pin)) {
+		r = usage("--pin must be 6 to 10 digits");
 		goto out;
 	}
 out:

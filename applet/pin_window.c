@@ -11,6 +11,7 @@
 
 #include "ll_crypto.h"
 #include "ll_ui.h"
+#include "ll_util.h"
 #include "applet.h"
 
 #define LL_TYPE_APPLET_PIN_WINDOW (ll_applet_pin_window_get_type())
@@ -65,32 +66,33 @@ struct ll_pin_window {
 	bool freeing;
 };
 
-/* Digits only: people read PINs out as "123 456" or "123-456". */
-static bool normalise(const char *text, char out[7])
+/* Digits only: people read PINs out as "123 456", "123-456" or
+ * "12345 67890". */
+static bool normalise(const char *text, char out[LL_PIN_MAX_DIGITS + 1])
 {
 	size_t n = 0;
 
 	for (; *text != '\0'; text++) {
 		if (*text == ' ' || *text == '-')
 			continue;
-		if (!g_ascii_isdigit(*text) || n == 6)
+		if (!g_ascii_isdigit(*text) || n == LL_PIN_MAX_DIGITS)
 			return false;
 		out[n++] = *text;
 	}
 	out[n] = '\0';
-	return n == 6;
+	return ll_pin_well_formed(out);
 }
 
 static void submit(struct ll_pin_window *w)
 {
-	char pin[7];
+	char pin[LL_PIN_MAX_DIGITS + 1];
 
 	if (!gtk_widget_get_sensitive(w->entry))
 		return;
 	if (!normalise(gtk_entry_get_text(GTK_ENTRY(w->entry)), pin)) {
 		ll_pin_window_show_error(
-			w, "A PIN has 6 digits. Please check it with your "
-			   "technician.");
+			w, "A PIN has 6 to 10 digits. Please check it with "
+			   "your technician.");
 		gtk_widget_grab_focus(w->entry);
 		return;
 	}
@@ -199,8 +201,12 @@ struct ll_pin_window *ll_pin_window_new(struct ll_applet *a,
 	fill(t);
 
 	w->entry = t->entry;
-	gtk_entry_set_max_length(GTK_ENTRY(w->entry), 11);
-	gtk_entry_set_width_chars(GTK_ENTRY(w->entry), 10);
+	/* Room for the longest PIN read out with a separator between any
+	 * two digits ("12 34 56 78 90"); its usual forms ("12345 67890",
+	 * what the agent shows) fit the width. */
+	gtk_entry_set_max_length(GTK_ENTRY(w->entry),
+				 2 * LL_PIN_MAX_DIGITS - 1);
+	gtk_entry_set_width_chars(GTK_ENTRY(w->entry), LL_PIN_MAX_DIGITS + 2);
 	gtk_entry_set_input_purpose(GTK_ENTRY(w->entry),
 				    GTK_INPUT_PURPOSE_DIGITS);
 	w->button = t->button;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define LL_PIN_DIGITS 6
+#include "ll_util.h"
 
 /* A password a person chooses: LL_PASSWORD_MIN..LL_PASSWORD_MAX bytes. */
 #define LL_PASSWORD_MIN 8
@@ -45,10 +45,10 @@ const char *ll_password_problem(const char *password);
  * alphabet, ~100 bits.  Caller frees with ll_secret_free. */
 char *ll_password_generate_new(void);
 
-/* Six digits from the CSPRNG, NUL-terminated into out[7]. */
-int ll_pin_generate(char out[LL_PIN_DIGITS + 1]);
-/* True if s is exactly six ASCII digits. */
-bool ll_pin_well_formed(const char *s);
+/* digits (LL_PIN_MIN_DIGITS..LL_PIN_MAX_DIGITS) digits from the CSPRNG,
+ * uniform over all 10^digits PINs, NUL-terminated into out.  Checked with
+ * ll_pin_well_formed (ll_util.h). */
+int ll_pin_generate(int digits, char out[LL_PIN_MAX_DIGITS + 1]);
 
 /* SHA-256 of a bearer token or ticket, for storage and lookup. */
 int ll_secret_hash(const char *secret, uint8_t out[32]);

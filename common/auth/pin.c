@@ -7,40 +7,27 @@
 #include "ll_crypto.h"
 #include "ll_util.h"
 
-#define LL_PIN_SPACE 1000000u /* 10^LL_PIN_DIGITS */
-
-int ll_pin_generate(char out[LL_PIN_DIGITS + 1])
+int ll_pin_generate(int digits, char out[LL_PIN_MAX_DIGITS + 1])
 {
-	char buf[LL_PIN_DIGITS + 2];
-	uint32_t v;
-	int r;
+	char buf[LL_PIN_MAX_DIGITS + 1];
+	uint32_t v = 0;
+	int i, r = LL_OK;
 
-	if (out == NULL)
+	if (out == NULL || digits < LL_PIN_MIN_DIGITS ||
+	    digits > LL_PIN_MAX_DIGITS)
 		return LL_ERR_INVALID_ARG;
-	/* Uniform over all 10^6 PINs, leading zeros included. */
-	if ((r = ll_random_uniform(LL_PIN_SPACE, &v)) != LL_OK)
-		return r;
-	if (snprintf(buf, sizeof(buf), "%06u", (unsigned)v) != LL_PIN_DIGITS) {
-		ll_wipe(&v, sizeof(v));
-		return LL_ERR_INTERNAL;
+	/* Digit by digit: uniform over all 10^digits PINs, leading zeros
+	 * included, whatever the length (10^10 does not fit a uint32). */
+	for (i = 0; i < digits && r == LL_OK; i++) {
+		r = ll_random_uniform(10, &v);
+		buf[i] = (char)('0' + v);
 	}
-	memcpy(out, buf, LL_PIN_DIGITS + 1);
+	buf[digits] = '\0';
+	if (r == LL_OK)
+		memcpy(out, buf, (size_t)digits + 1);
 	ll_wipe(buf, sizeof(buf));
 	ll_wipe(&v, sizeof(v));
-	return LL_OK;
-}
-
-bool ll_pin_well_formed(const char *s)
-{
-	size_t i;
-
-	if (s == NULL)
-		return false;
-	for (i = 0; i < LL_PIN_DIGITS; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	}
-	return s[LL_PIN_DIGITS] == '\0';
+	return r;
 }
 
 int ll_secret_hash(const char *secret, uint8_t out[32])

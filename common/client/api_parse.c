@@ -319,7 +319,6 @@ int ll_client_parse_pin(json_t *root, struct ll_api_pin *out,
 			struct ll_client_error *err)
 {
 	struct ll_api_pin p = { 0 };
-	size_t i;
 	int r;
 
 	if ((r = get_str(root, "session_id", true, 128, &p.session_id, err)) !=
@@ -329,10 +328,7 @@ int ll_client_parse_pin(json_t *root, struct ll_api_pin *out,
 		    0 ||
 	    (r = get_str(root, "ticket", true, 1024, &p.ticket, err)) != 0)
 		goto out;
-	for (i = 0; p.pin[i] != '\0'; i++)
-		if (!g_ascii_isdigit(p.pin[i]))
-			break;
-	if (i != 6 || p.pin[i] != '\0') {
+	if (!ll_pin_well_formed(p.pin)) {
 		r = schema_err(err, NULL, "pin");
 		goto out;
 	}

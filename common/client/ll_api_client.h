@@ -143,7 +143,7 @@ void ll_api_login_clear(struct ll_api_login *l);
 
 struct ll_api_pin {
 	char *session_id;
-	char *pin;        /* 6 digits; secret */
+	char *pin;        /* 6..10 digits; secret */
 	char *expires_at; /* RFC 3339 as sent */
 	int64_t expires_at_unix;
 	char *ticket; /* agent ticket; secret */

@@ -9,7 +9,7 @@
  * Strict: the body is one JSON object (duplicate keys refused, at most
  * LL_API_MAX_RESPONSE bytes); required members present with the right
  * JSON type; strings without NUL and within their caps; times RFC 3339;
- * a PIN is 6 digits; stream_path starts with '/'.  Members not named are
+ * a PIN is 6..10 digits (ll_pin_well_formed); stream_path starts with '/'.  Members not named are
  * ignored (the API may grow).
  *
  * Each returns LL_OK with *out filled (the caller clears it with the

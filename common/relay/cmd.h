@@ -13,5 +13,6 @@ int ll_cmd_serve(int argc, char **argv);
 int ll_cmd_technician(int argc, char **argv);
 int ll_cmd_audit(int argc, char **argv);
 int ll_cmd_brand(int argc, char **argv);
+int ll_cmd_policy(int argc, char **argv);
 
 #endif

@@ -159,7 +159,6 @@ static int tech_open(struct tech_cmd *c, const struct tech_opts *o,
 		     bool any_org)
 {
 	char errbuf[512];
-	int r;
 
 	memset(c, 0, sizeof(*c));
 	if (ll_relay_open_state(o->state_dir ? o->state_dir
@@ -170,31 +169,8 @@ static int tech_open(struct tech_cmd *c, const struct tech_opts *o,
 	}
 	if (o->org == NULL && any_org)
 		return 0;
-	if (o->org != NULL) {
-		r = ll_store_org_find(c->relay.store, o->org, &c->org_id);
-		if (r == LL_ERR_NOT_FOUND) {
-			ll_cmd_fail("org '%s' not found", o->org);
-			return 1;
-		}
-	} else {
-		r = ll_store_org_default(c->relay.store, &c->org_id);
-		if (r == LL_ERR_CONFLICT) {
-			ll_cmd_fail("this relay has several orgs: name one "
-				    "with --org");
-			return 1;
-		}
-		if (r == LL_ERR_NOT_FOUND) {
-			ll_cmd_fail("this relay has no org yet (run init)");
-			return 1;
-		}
-	}
-	if (r != LL_OK ||
-	    ll_store_org_name(c->relay.store, c->org_id, &c->org_name) != 0) {
-		ll_cmd_fail("cannot read orgs: %s",
-			    ll_store_errmsg(c->relay.store));
-		return 1;
-	}
-	return 0;
+	return ll_cmd_org_resolve(c->relay.store, o->org, &c->org_id,
+				  &c->org_name);
 }
 
 static int tech_add(struct tech_cmd *c, const struct tech_opts *o,

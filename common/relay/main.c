@@ -19,6 +19,7 @@ static const struct {
 	  "add, disable, enable, list technicians; set passwords" },
 	{ "audit", ll_cmd_audit, "verify or export the audit log" },
 	{ "brand", ll_cmd_brand, "check a brand folder (branding/NAME)" },
+	{ "policy", ll_cmd_policy, "set, unset or show an org's policy" },
 };
 
 static void usage(FILE *f)

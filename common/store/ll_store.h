@@ -214,10 +214,51 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
  * waiting streams).  Caller frees each id and the array. */
 int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 				 char ***ids_out, size_t *n_out);
+/*
+ * Live PINs (issued, not redeemed, not expired at now, session not over)
+ * of a technician or of an org: how many, and when the first of them
+ * expires (0 when none).
+ */
+int ll_store_pins_live_of_technician(struct ll_store *st,
+				     int64_t technician_id, int64_t now,
+				     int64_t *count_out,
+				     int64_t *first_expiry_out);
+int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
+			      int64_t *count_out, int64_t *first_expiry_out);
+/* Marks redeemed sessions whose streams have not met within connect_s of
+ * the redeem (redeemed_at + connect_s <= now) as expired, and hands back
+ * their ids (the relay closes the stream that waits).  Caller frees each
+ * id and the array. */
+int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
+					int64_t connect_s, char ***ids_out,
+					size_t *n_out);
 /* Ids of waiting or connected sessions whose technician is disabled
  * (the relay ends them).  Caller frees each id and the array. */
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 				      size_t *n_out);
+
+/* ---- org policy ----
+ * KEY = VALUE text per org.  The store keeps what it is given; which keys
+ * exist, their values and defaults are the relay's (docs/API.md). */
+struct ll_policy_entry {
+	char *key;
+	char *value;
+};
+void ll_policy_entries_free(struct ll_policy_entry *list, size_t n);
+
+/* The value set for key in org (caller frees); LL_ERR_NOT_FOUND when the
+ * org has not set it. */
+int ll_store_policy_get(struct ll_store *st, int64_t org_id, const char *key,
+			char **value_out);
+/* Sets or replaces; LL_ERR_NOT_FOUND for an unknown org. */
+int ll_store_policy_set(struct ll_store *st, int64_t org_id, const char *key,
+			const char *value);
+/* LL_ERR_NOT_FOUND when the org had not set it. */
+int ll_store_policy_unset(struct ll_store *st, int64_t org_id,
+			  const char *key);
+/* What the org has set, by key. */
+int ll_store_policy_list(struct ll_store *st, int64_t org_id,
+			 struct ll_policy_entry **out, size_t *n_out);
 
 /* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {

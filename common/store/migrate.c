@@ -99,6 +99,20 @@ static const char *const migrations[] = {
 	"  ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE technicians"
 	"  ADD COLUMN password_expires_at INTEGER NOT NULL DEFAULT 0;",
+	/* 4: per-org policy, KEY = VALUE as text; which keys exist and what
+	 * values they take is the relay's table (common/relay/core/policy.c). */
+	"CREATE TABLE org_policy ("
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (org_id, key)"
+	") WITHOUT ROWID;"
+	/* Live PINs per technician and per org, counted at every new PIN
+	 * (the caps of issue 7), without scanning all history. */
+	"CREATE INDEX sessions_live_technician"
+	"  ON sessions(technician_id, expires_at) WHERE pin_live = 1;"
+	"CREATE INDEX sessions_live_org"
+	"  ON sessions(org_id, expires_at) WHERE pin_live = 1;",
 };
 
 /*

@@ -410,9 +410,9 @@ out:
 }
 
 /* Runs a prepared statement whose rows are one id each (an optional
- * ?1 = now) and hands back the ids. */
-static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
-		       char ***ids_out, size_t *n_out)
+ * ?1 = now, ?2 = arg) and hands back the ids. */
+static int collect_ids2(struct ll_store *st, int stmt, const int64_t *now,
+			const int64_t *arg, char ***ids_out, size_t *n_out)
 {
 	sqlite3_stmt *s = NULL;
 	void *ids = NULL;
@@ -423,6 +423,7 @@ static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
 	    (now != NULL && (r = bind_i64(st, s, 1, *now)) != LL_OK) ||
+	    (arg != NULL && (r = bind_i64(st, s, 2, *arg)) != LL_OK) ||
 	    (r = ll_store_collect(st, s, sizeof(**ids_out), id_row,
 				  id_list_free, &ids, &n)) != LL_OK)
 		goto out;
@@ -431,6 +432,12 @@ static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
 out:
 	ll_store_stmt_done(s);
 	return r;
+}
+
+static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
+		       char ***ids_out, size_t *n_out)
+{
+	return collect_ids2(st, stmt, now, NULL, ids_out, n_out);
 }
 
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
@@ -444,4 +451,48 @@ int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 				 char ***ids_out, size_t *n_out)
 {
 	return collect_ids(st, STMT_SESSION_EXPIRE, &now, ids_out, n_out);
+}
+
+static int pins_live(struct ll_store *st, int stmt, int64_t id, int64_t now,
+		     int64_t *count_out, int64_t *first_expiry_out)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (st == NULL || count_out == NULL || first_expiry_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
+	    (r = bind_i64(st, s, 1, id)) != LL_OK ||
+	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
+	    (r = step_row(st, s)) != LL_OK)
+		goto out;
+	*count_out = sqlite3_column_int64(s, 0);
+	*first_expiry_out = sqlite3_column_int64(s, 1); /* NULL reads 0 */
+out:
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_pins_live_of_technician(struct ll_store *st,
+				     int64_t technician_id, int64_t now,
+				     int64_t *count_out,
+				     int64_t *first_expiry_out)
+{
+	return pins_live(st, STMT_SESSION_LIVE_PINS_TECH, technician_id, now,
+			 count_out, first_expiry_out);
+}
+
+int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
+			      int64_t *count_out, int64_t *first_expiry_out)
+{
+	return pins_live(st, STMT_SESSION_LIVE_PINS_ORG, org_id, now,
+			 count_out, first_expiry_out);
+}
+
+int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
+					int64_t connect_s, char ***ids_out,
+					size_t *n_out)
+{
+	return collect_ids2(st, STMT_SESSION_EXPIRE_UNCONNECTED, &now,
+			    &connect_s, ids_out, n_out);
 }

@@ -122,6 +122,13 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				" ended_at = ?1, end_reason = 'expired'"
 				" WHERE state = 0 AND pin_used = 0"
 				" AND expires_at <= ?1 RETURNING id",
+	[STMT_SESSION_EXPIRE_UNCONNECTED] = "UPDATE sessions SET state = 3,"
+					    " pin_live = 0, ended_at = ?1,"
+					    " end_reason = 'not connected"
+					    " in time'"
+					    " WHERE state = 0 AND pin_used = 1"
+					    " AND redeemed_at <= ?1 - ?2"
+					    " RETURNING id",
 	[STMT_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions"
 			      " WHERE technician_id = ?"
 			      " ORDER BY created_at DESC, rowid DESC LIMIT ?",
@@ -130,6 +137,24 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " ON t.id = s.technician_id"
 				       " WHERE t.disabled = 1"
 				       " AND s.state IN (0, 1) ORDER BY s.id",
+	[STMT_SESSION_LIVE_PINS_TECH] = "SELECT count(*), min(expires_at)"
+					" FROM sessions"
+					" WHERE technician_id = ?1"
+					" AND pin_live = 1 AND expires_at > ?2",
+	[STMT_SESSION_LIVE_PINS_ORG] = "SELECT count(*), min(expires_at)"
+				       " FROM sessions"
+				       " WHERE org_id = ?1"
+				       " AND pin_live = 1 AND expires_at > ?2",
+
+	[STMT_POLICY_GET] = "SELECT value FROM org_policy"
+			    " WHERE org_id = ? AND key = ?",
+	[STMT_POLICY_SET] = "INSERT INTO org_policy (org_id, key, value)"
+			    " VALUES (?, ?, ?) ON CONFLICT (org_id, key)"
+			    " DO UPDATE SET value = excluded.value",
+	[STMT_POLICY_UNSET] = "DELETE FROM org_policy"
+			      " WHERE org_id = ? AND key = ?",
+	[STMT_POLICY_LIST] = "SELECT key, value FROM org_policy"
+			     " WHERE org_id = ? ORDER BY key",
 
 	[STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit"
 			    " ORDER BY seq DESC LIMIT 1",

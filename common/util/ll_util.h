@@ -62,6 +62,17 @@ const char *ll_side_name(enum ll_side side);
  * (*out untouched). */
 int ll_side_from_name(const char *name, enum ll_side *out);
 
+/*
+ * A PIN is LL_PIN_MIN_DIGITS to LL_PIN_MAX_DIGITS ASCII digits; each org
+ * chooses its length (policy pin_length, docs/API.md).  The relay that
+ * makes and redeems PINs, the client that parses them and the applet
+ * that reads what the user typed all check them with this one rule.
+ */
+#define LL_PIN_MIN_DIGITS 6
+#define LL_PIN_MAX_DIGITS 10
+/* True if s is 6..10 ASCII digits and nothing else. */
+bool ll_pin_well_formed(const char *s);
+
 /* Wall clock, seconds since the epoch. */
 int64_t ll_now_unix(void);
 /*

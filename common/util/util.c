@@ -42,6 +42,18 @@ int ll_side_from_name(const char *name, enum ll_side *out)
 	return LL_ERR_INVALID_ARG;
 }
 
+bool ll_pin_well_formed(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	return s[i] == '\0' && i >= LL_PIN_MIN_DIGITS &&
+	       i <= LL_PIN_MAX_DIGITS;
+}
+
 #if LL_TEST_HOOKS
 /*
  * The test clock (see ll_util.h).  Compiled only with -Dtest_hooks=true,

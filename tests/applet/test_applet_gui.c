@@ -1777,6 +1777,49 @@ static void test_pin_window(void)
 	lh_pin_clear(&pin);
 }
 
+/*
+ * A PIN of 10 digits (the org's policy pin_length) typed as people read
+ * it out, "123-456-7890": the field takes all of it and it connects.
+ */
+static void test_pin_window_long(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *typed, *spoken;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy", "set",
+				     "pin_length", "10", NULL),
+			==, 0);
+	lh_pin_new(relay, token, NULL, &pin);
+	g_assert_cmpuint(strlen(pin.pin), ==, 10);
+	spoken = g_strdup_printf("%.3s-%.3s-%.4s", pin.pin, pin.pin + 3,
+				 pin.pin + 6);
+	applet_start(&ap, NULL, "pin-window-long");
+	win = wait_window("Enter PIN", &ap, 20000);
+	g_assert_nonnull(win);
+	typed = tool((const char *const[]){ "xdotool", "type", "--delay", "20",
+					    spoken, NULL });
+	g_free(typed);
+	key("Return");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed || ap.exited, 20000);
+	g_assert_true(ag.ready);
+	g_assert_true(wait_window_gone("Enter PIN", 5000));
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	g_assert_true(applet_wait(&ap, 10000));
+	g_assert_cmpint(ap.status, ==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
+				     "unset", "pin_length", NULL),
+			==, 0);
+	g_free(spoken);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const tools[] = { "Xvfb", "xdotool", "import" };
@@ -1814,6 +1857,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/held-keys-attack", test_held_keys_attack);
 	g_test_add_func("/applet/consent-held-key", test_consent_held_key);
 	g_test_add_func("/applet/pin-window", test_pin_window);
+	g_test_add_func("/applet/pin-window-long", test_pin_window_long);
 	rc = g_test_run();
 
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);

@@ -243,6 +243,36 @@ static void test_args(void)
 
 /* ll_api_parse.h: the strict parsers of the relay's answers. */
 #define P(s) (s), strlen(s)
+/* An org's PINs may be longer (policy pin_length): 6..10 digits. */
+static void test_parse_pin_length(void)
+{
+	struct ll_client_error e;
+	struct ll_api_pin p;
+
+	memset(&e, 0, sizeof(e));
+	memset(&p, 0, sizeof(p));
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"0123456789\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, 0);
+	g_assert_cmpstr(p.pin, ==, "0123456789");
+	ll_api_pin_clear(&p);
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"01234567890\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_pin(P("{\"session_id\":\"ab\",\"pin\":"
+					   "\"01234\",\"expires_at\":"
+					   "\"2026-01-02T03:04:05Z\","
+					   "\"ticket\":\"t\"}"),
+					 &p, &e),
+			==, LL_ERR_SCHEMA);
+}
+
 static void test_parse(void)
 {
 	struct ll_client_error e;
@@ -443,5 +473,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/unit/args", test_args);
 	g_test_add_func("/client/unit/parse", test_parse);
 	g_test_add_func("/client/unit/parse-one-time", test_parse_one_time);
+	g_test_add_func("/client/unit/parse-pin-length",
+			test_parse_pin_length);
 	return g_test_run();
 }

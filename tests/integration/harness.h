@@ -223,7 +223,8 @@ struct lh_pin {
 	char *pin;
 	char *agent_ticket;
 };
-/* POST /sessions with lock (NULL = none sent). */
+/* POST /sessions with lock (NULL = none sent); asserts 201 and a PIN of
+ * 6..10 digits. */
 void lh_pin_new(struct lh_relay *r, const char *token, const char *lock,
 		struct lh_pin *out);
 void lh_pin_clear(struct lh_pin *p);

@@ -224,42 +224,53 @@ static void test_generate(void)
 
 static void test_pin_format(void)
 {
-	char pin[LL_PIN_DIGITS + 1];
+	char pin[LL_PIN_MAX_DIGITS + 1];
+	int digits;
 
+	for (digits = LL_PIN_MIN_DIGITS; digits <= LL_PIN_MAX_DIGITS;
+	     digits++) {
+		memset(pin, 'x', sizeof(pin));
+		g_assert_cmpint(ll_pin_generate(digits, pin), ==, LL_OK);
+		g_assert_cmpuint(strlen(pin), ==, (size_t)digits);
+		g_assert_true(ll_pin_well_formed(pin));
+	}
+	g_assert_cmpint(ll_pin_generate(6, NULL), ==, LL_ERR_INVALID_ARG);
 	memset(pin, 'x', sizeof(pin));
-	g_assert_cmpint(ll_pin_generate(pin), ==, LL_OK);
-	g_assert_cmpuint(strlen(pin), ==, 6);
-	g_assert_true(ll_pin_well_formed(pin));
-	g_assert_cmpint(ll_pin_generate(NULL), ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_generate(5, pin), ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_generate(11, pin), ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(pin[0], ==, 'x');
 
 	g_assert_true(ll_pin_well_formed("000000"));
 	g_assert_true(ll_pin_well_formed("999999"));
+	g_assert_true(ll_pin_well_formed("1234567"));
+	g_assert_true(ll_pin_well_formed("0123456789"));
 	g_assert_false(ll_pin_well_formed(NULL));
 	g_assert_false(ll_pin_well_formed(""));
 	g_assert_false(ll_pin_well_formed("12345"));
-	g_assert_false(ll_pin_well_formed("1234567"));
+	g_assert_false(ll_pin_well_formed("01234567890"));
 	g_assert_false(ll_pin_well_formed("12a456"));
 	g_assert_false(ll_pin_well_formed(" 12345"));
-	g_assert_false(ll_pin_well_formed("12345 "));
-	g_assert_false(ll_pin_well_formed("-12345"));
-	g_assert_false(ll_pin_well_formed("\xef\xbc\x91\x32\x33\x34\x35"));
+	g_assert_false(ll_pin_well_formed("123456 "));
+	g_assert_false(ll_pin_well_formed("-123456"));
+	g_assert_false(ll_pin_well_formed("123456\n"));
+	g_assert_false(ll_pin_well_formed("\xef\xbc\x91\x32\x33\x34\x35\x36"));
 }
 
 static void test_pin_distribution(void)
 {
 	enum { N = 20000 };
-	unsigned digit[LL_PIN_DIGITS][10] = { { 0 } };
+	unsigned digit[LL_PIN_MIN_DIGITS][10] = { { 0 } };
 	GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
 	unsigned dups = 0, low = 0, i, j;
 	double sum = 0;
 
 	for (i = 0; i < N; i++) {
-		char pin[LL_PIN_DIGITS + 1];
+		char pin[LL_PIN_MAX_DIGITS + 1];
 		long v;
 
-		g_assert_cmpint(ll_pin_generate(pin), ==, LL_OK);
+		g_assert_cmpint(ll_pin_generate(6, pin), ==, LL_OK);
 		g_assert_true(ll_pin_well_formed(pin));
-		for (j = 0; j < LL_PIN_DIGITS; j++)
+		for (j = 0; j < LL_PIN_MIN_DIGITS; j++)
 			digit[j][pin[j] - '0']++;
 		v = strtol(pin, NULL, 10);
 		sum += (double)v;
@@ -268,7 +279,7 @@ static void test_pin_distribution(void)
 			dups++;
 	}
 	/* Every digit in every position ~2000 times (sd ~42). */
-	for (j = 0; j < LL_PIN_DIGITS; j++)
+	for (j = 0; j < LL_PIN_MIN_DIGITS; j++)
 		for (i = 0; i < 10; i++) {
 			g_assert_cmpuint(digit[j][i], >, 1700);
 			g_assert_cmpuint(digit[j][i], <, 2300);

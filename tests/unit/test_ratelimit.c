@@ -229,6 +229,124 @@ static void test_peek(void)
 	ll_ratelimit_free(rl);
 }
 
+/* ---- windows ---- */
+
+static void test_window_span(void)
+{
+	struct ll_window w = { 0 };
+	int i;
+
+	/* span 1200 s: 20 s buckets, 61 of them counted */
+	for (i = 0; i < 5; i++)
+		ll_window_add(&w, 1200, 1000);
+	g_assert_cmpuint(ll_window_count(&w, 1200, 1000), ==, 5);
+	/* counted for at least the span ... */
+	g_assert_cmpuint(ll_window_count(&w, 1200, 1000 + 1199), ==, 5);
+	g_assert_cmpuint(ll_window_count(&w, 1200, 2219), ==, 5);
+	/* ... and at most two buckets longer */
+	g_assert_cmpuint(ll_window_count(&w, 1200, 2220), ==, 0);
+	g_assert_cmpuint(ll_window_count(&w, 1200, 1000000), ==, 0);
+}
+
+static void test_window_retry_after(void)
+{
+	struct ll_window w = { 0 };
+
+	ll_window_add(&w, 1200, 0);
+	ll_window_add(&w, 1200, 0);
+	ll_window_add(&w, 1200, 600);
+	ll_window_add(&w, 1200, 600);
+	g_assert_cmpint(ll_window_retry_after(&w, 1200, 700, 5), ==, 0);
+	/* the two of t=0 leave at 1220 */
+	g_assert_cmpint(ll_window_retry_after(&w, 1200, 700, 3), ==, 520);
+	g_assert_cmpint(ll_window_retry_after(&w, 1200, 700, 4), ==, 520);
+	/* below 1 only once the two of t=600 leave too, at 1820 */
+	g_assert_cmpint(ll_window_retry_after(&w, 1200, 700, 1), ==, 1120);
+	g_assert_cmpint(ll_window_retry_after(&w, 1200, 1819, 1), ==, 1);
+	g_assert_cmpint(ll_window_retry_after(&w, 1200, 1820, 1), ==, 0);
+}
+
+/* Against a list of every event: the window counts at least those of the
+ * last span_s seconds and at most those of two buckets more. */
+static void test_window_bounds_random(void)
+{
+	static const int64_t spans[] = { 1, 7, 61, 62, 63, 600, 1200, 86400 };
+	size_t k;
+
+	for (k = 0; k < G_N_ELEMENTS(spans); k++) {
+		int64_t span = spans[k], width = (span + 61) / 62;
+		int64_t times[400], t = g_test_rand_int_range(0, 100000);
+		struct ll_window w = { 0 };
+		int n = 0, i, j;
+
+		for (i = 0; i < 400; i++) {
+			uint64_t lo = 0, hi = 0, got;
+
+			t += g_test_rand_int_range(0, (int)(span / 8 + 2));
+			if (g_test_rand_bit()) {
+				ll_window_add(&w, span, t);
+				times[n++] = t;
+			}
+			got = ll_window_count(&w, span, t);
+			for (j = 0; j < n; j++) {
+				if (times[j] > t - span)
+					lo++;
+				if (times[j] > t - span - 2 * width)
+					hi++;
+			}
+			g_assert_cmpuint(got, >=, lo);
+			g_assert_cmpuint(got, <=, hi);
+		}
+	}
+}
+
+static void test_window_respan_and_clock(void)
+{
+	struct ll_window w = { 0 };
+
+	ll_window_add(&w, 1200, 5000);
+	ll_window_add(&w, 1200, 5600);
+	/* a shorter span (config reload) keeps what was counted */
+	g_assert_cmpuint(ll_window_count(&w, 60, 5601), ==, 2);
+	g_assert_cmpuint(ll_window_count(&w, 60, 5661), ==, 2);
+	g_assert_cmpuint(ll_window_count(&w, 60, 5700), ==, 0);
+	/* a clock that goes back keeps the events */
+	ll_window_add(&w, 60, 9000);
+	g_assert_cmpuint(ll_window_count(&w, 60, 8000), ==, 1);
+	g_assert_cmpuint(ll_window_count(&w, 60, 9000), ==, 1);
+	g_assert_cmpint(ll_window_retry_after(&w, 60, 9000, 1), >=, 60);
+}
+
+static void count_windows(struct ll_window *w, void *user)
+{
+	int64_t *sum = user;
+
+	*sum += w->key;
+}
+
+static void test_windows_per_key(void)
+{
+	struct ll_windows *ws = ll_windows_new();
+	struct ll_window *a, *b;
+	int64_t sum = 0;
+
+	g_assert_nonnull(ws);
+	g_assert_null(ll_windows_get(ws, 7, false));
+	a = ll_windows_get(ws, 7, true);
+	b = ll_windows_get(ws, 0, true);
+	g_assert_nonnull(a);
+	g_assert_nonnull(b);
+	g_assert_true(a != b);
+	g_assert_true(ll_windows_get(ws, 7, true) == a);
+	ll_window_add(a, 100, 10);
+	g_assert_cmpuint(ll_window_count(a, 100, 10), ==, 1);
+	g_assert_cmpuint(ll_window_count(b, 100, 10), ==, 0);
+	ll_windows_foreach(ws, count_windows, &sum);
+	g_assert_cmpint(sum, ==, 7);
+	ll_windows_free(ws);
+	ll_windows_free(NULL);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -246,6 +364,14 @@ int main(int argc, char **argv)
 	g_test_add_func("/ratelimit/configure", test_configure);
 	g_test_add_func("/ratelimit/peek", test_peek);
 	g_test_add_func("/ratelimit/bad_args", test_bad_args);
+	g_test_add_func("/ratelimit/window-span", test_window_span);
+	g_test_add_func("/ratelimit/window-retry-after",
+			test_window_retry_after);
+	g_test_add_func("/ratelimit/window-bounds-random",
+			test_window_bounds_random);
+	g_test_add_func("/ratelimit/window-respan-and-clock",
+			test_window_respan_and_clock);
+	g_test_add_func("/ratelimit/windows-per-key", test_windows_per_key);
 	g_test_add_func("/ratelimit/clock_backwards_and_odd_keys",
 			test_clock_backwards_and_odd_keys);
 	return g_test_run();

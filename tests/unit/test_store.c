@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 struct fx {
 	char *dir;
@@ -527,6 +527,41 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
 	ll_technician_free(t);
 }
 
+/*
+ * What each migration added, newest first, to take a store back to the
+ * version before it: the migrations only ever add (migrate.c), so a
+ * store that loses them is what an older relay made.  Version 1 (until
+ * the keyed audit chain) also made only the first two append-only
+ * triggers; the others come with every open now.
+ */
+static const char *const added_by[] = {
+	[4] = "DROP TABLE org_policy;"
+	      "DROP INDEX sessions_live_technician;"
+	      "DROP INDEX sessions_live_org;",
+	[3] = "ALTER TABLE technicians DROP COLUMN must_change_password;"
+	      "ALTER TABLE technicians DROP COLUMN password_expires_at;",
+	[2] = "DROP INDEX audit_keyed;"
+	      "DROP TRIGGER audit_extend_only;"
+	      "DROP TRIGGER audit_head_follows;"
+	      "DROP TRIGGER audit_head_no_update;",
+};
+
+/* Takes the store at path back to the version `to`, as an older relay
+ * left it. */
+static void store_take_back(const char *path, int to)
+{
+	sqlite3 *db = raw_open(path);
+	char *pragma;
+	int k;
+
+	for (k = SCHEMA_VERSION; k > to; k--)
+		g_assert_cmpint(raw_exec(db, added_by[k]), ==, SQLITE_OK);
+	pragma = g_strdup_printf("PRAGMA user_version = %d", to);
+	g_assert_cmpint(raw_exec(db, pragma), ==, SQLITE_OK);
+	g_free(pragma);
+	sqlite3_close(db);
+}
+
 /* A file made before one-time passwords (schema 2) gets the columns,
  * every existing password staying valid as it was. */
 static void test_migrate_one_time(struct fx *f, gconstpointer data)
@@ -536,14 +571,7 @@ static void test_migrate_one_time(struct fx *f, gconstpointer data)
 
 	ll_store_close(f->st);
 	f->st = NULL;
-	db = raw_open(f->path);
-	g_assert_cmpint(raw_exec(db, "ALTER TABLE technicians"
-				     " DROP COLUMN must_change_password;"
-				     "ALTER TABLE technicians"
-				     " DROP COLUMN password_expires_at;"
-				     "PRAGMA user_version = 2"),
-			==, SQLITE_OK);
-	sqlite3_close(db);
+	store_take_back(f->path, 2);
 	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
 	db = raw_open(f->path);
 	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
@@ -982,6 +1010,83 @@ static void test_session_lifecycle(struct fx *f, gconstpointer data)
 	g_assert_cmpstr(ll_session_state_name(LL_SESSION_ENDED), ==, "ended");
 	g_assert_cmpstr(ll_session_state_name((enum ll_session_state)9), ==,
 			"unknown");
+}
+
+/* Live PINs per technician and org; redeemed sessions that never connect
+ * expire one PIN lifetime after the redeem. */
+static void test_session_limits(struct fx *f, gconstpointer data)
+{
+	char id1[LL_SESSION_ID_LEN + 1], id2[LL_SESSION_ID_LEN + 1];
+	uint8_t t[LL_HASH_LEN];
+	int64_t n = -1, first = -1;
+	char **ids = NULL;
+	size_t n_ids = 99;
+	struct ll_session *s = NULL;
+
+	make_id(id1, 1);
+	make_id(id2, 2);
+	g_assert_cmpint(ll_store_pins_live_of_technician(f->st, f->tech, 1000,
+							 &n, &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(first, ==, 0);
+	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
+	g_assert_cmpint(new_session(f, 2, 0x12, 1000), ==, LL_OK);
+	g_assert_cmpint(new_session(f, 3, 0x13, 1100), ==, LL_OK);
+	g_assert_cmpint(ll_store_pins_live_of_technician(f->st, f->tech, 1100,
+							 &n, &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 3);
+	g_assert_cmpint(first, ==, 2200);
+	/* a redeemed PIN is not live */
+	fill(t, 0x41);
+	g_assert_cmpint(ll_store_session_redeem(f->st, id1, t, 1010), ==,
+			LL_OK);
+	fill(t, 0x42);
+	g_assert_cmpint(ll_store_session_redeem(f->st, id2, t, 1020), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(first, ==, 2300);
+	/* nor is an expired one, swept or not */
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 2300, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, 999, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 0);
+
+	/* id2 connects; id1 never does and expires at 1010 + 1200 */
+	g_assert_cmpint(ll_store_session_set_connected(f->st, id2, 1030), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 2209, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 2210, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 1);
+	g_assert_cmpstr(ids[0], ==, id1);
+	free(ids[0]);
+	free(ids);
+	g_assert_cmpint(ll_store_session_expire_unconnected(f->st, 9999, 1200,
+							    &ids, &n_ids),
+			==, LL_OK);
+	g_assert_cmpuint(n_ids, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_get(f->st, id1, &s), ==, LL_OK);
+	g_assert_cmpint(s->state, ==, LL_SESSION_EXPIRED);
+	g_assert_cmpint(s->ended_at, ==, 2210);
+	ll_session_free(s);
+	g_assert_cmpint(ll_store_session_get(f->st, id2, &s), ==, LL_OK);
+	g_assert_cmpint(s->state, ==, LL_SESSION_CONNECTED);
+	ll_session_free(s);
 }
 
 /* ---- audit ---- */
@@ -1509,6 +1614,158 @@ static void test_audit_export(struct fx *f, gconstpointer data)
 	free(out);
 }
 
+/* ---- upgrades ---- */
+
+/* The schema as text, ordered by name: what two stores must share. */
+static char *schema_of(const char *path)
+{
+	GString *out = g_string_new(NULL);
+	sqlite3 *db = raw_open(path);
+	sqlite3_stmt *s;
+
+	g_assert_cmpint(sqlite3_prepare_v2(db,
+					   "SELECT type, name, sql FROM"
+					   " sqlite_schema ORDER BY name",
+					   -1, &s, NULL),
+			==, SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(s, 0);
+		const char *name = (const char *)sqlite3_column_text(s, 1);
+		const char *sql = (const char *)sqlite3_column_text(s, 2);
+
+		g_string_append_printf(out, "%s %s: %s\n", type, name,
+				       sql ? sql : "-");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return g_string_free(out, FALSE);
+}
+
+/*
+ * A store made by an older relay (version 1: the first release; 2: the
+ * keyed audit chain; 3: one-time passwords), with an org, a technician, a live PIN and audit
+ * records, opened by this one: migrated to the newest version, the
+ * same schema as a fresh store, its data kept, and what the newer
+ * migrations brought works (an org policy; the live-PIN counts).
+ */
+static void test_open_upgrade(struct fx *f, gconstpointer data)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	const int from = GPOINTER_TO_INT(data);
+	char *fresh_path = g_build_filename(f->dir, "fresh.db", NULL);
+	char *want, *got, *v = NULL;
+	struct ll_store *fresh = NULL;
+	struct ll_audit_verify av;
+	int64_t id = 0, n = -1, first = -1;
+	sqlite3 *db;
+	int k;
+
+	g_assert_cmpint(new_session(f, 1, 0x11, 1000), ==, LL_OK);
+	append_n(f, 5, 1000);
+	ll_store_close(f->st);
+	f->st = NULL;
+	store_take_back(f->path, from);
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
+				    " WHERE name = 'org_policy'"),
+			==, 0);
+	sqlite3_close(db);
+
+	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
+			SCHEMA_VERSION);
+	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sessions"), ==, 1);
+	sqlite3_close(db);
+	g_assert_cmpint(ll_store_open(fresh_path, &fresh), ==, LL_OK);
+	ll_store_close(fresh);
+	want = schema_of(fresh_path);
+	got = schema_of(f->path);
+	g_assert_cmpstr(got, ==, want);
+
+	g_assert_cmpint(ll_store_org_find(f->st, "acme", &id), ==, LL_OK);
+	g_assert_cmpint(id, ==, f->org);
+	g_assert_cmpint(ll_store_audit_verify_ex(f->st, &av), ==, LL_OK);
+	g_assert_cmpint(av.fault, ==, LL_AUDIT_INTACT);
+	g_assert_cmpint(av.n_records, ==, 5);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "8"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_OK);
+	g_assert_cmpstr(v, ==, "8");
+	g_assert_cmpint(ll_store_pins_live_of_org(f->st, f->org, 1100, &n,
+						  &first),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(first, ==, 2200);
+
+	free(v);
+	g_free(want);
+	g_free(got);
+	for (k = 0; k < (int)G_N_ELEMENTS(sfx); k++) {
+		char *p = g_strconcat(fresh_path, sfx[k], NULL);
+
+		g_unlink(p);
+		g_free(p);
+	}
+	g_free(fresh_path);
+}
+
+/* ---- org policy ---- */
+
+static void test_policy(struct fx *f, gconstpointer data)
+{
+	struct ll_policy_entry *list = NULL;
+	char *v = (char *)"untouched";
+	int64_t other = 0;
+	size_t n = 0;
+
+	g_assert_cmpint(ll_store_org_create(f->st, "other", 100, &other), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpstr(v, ==, "untouched");
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "8"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "a_key", "x"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_OK);
+	g_assert_cmpstr(v, ==, "8");
+	free(v);
+	/* replaced, not added */
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "pin_length", "10"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_policy_list(f->st, f->org, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_cmpstr(list[0].key, ==, "a_key");
+	g_assert_cmpstr(list[1].key, ==, "pin_length");
+	g_assert_cmpstr(list[1].value, ==, "10");
+	ll_policy_entries_free(list, n);
+	/* per org */
+	g_assert_cmpint(ll_store_policy_get(f->st, other, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_list(f->st, other, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	ll_policy_entries_free(list, n);
+	/* unset */
+	g_assert_cmpint(ll_store_policy_unset(f->st, f->org, "pin_length"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_policy_unset(f->st, f->org, "pin_length"), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_get(f->st, f->org, "pin_length", &v),
+			==, LL_ERR_NOT_FOUND);
+	/* an org that does not exist */
+	g_assert_cmpint(ll_store_policy_set(f->st, 9999, "pin_length", "8"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "", "8"), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_store_policy_set(f->st, f->org, "k", NULL), ==,
+			LL_ERR_INVALID_ARG);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1516,6 +1773,15 @@ int main(int argc, char **argv)
 	g_test_add(name, struct fx, NULL, fx_setup, fn, fx_teardown)
 	ADD("/store/open/fresh_reopen", test_open_fresh_reopen);
 	ADD("/store/open/newer_or_broken", test_open_newer);
+	g_test_add("/store/open/upgrade_from_v1", struct fx,
+		   GINT_TO_POINTER(1), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v2", struct fx,
+		   GINT_TO_POINTER(2), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v3", struct fx,
+		   GINT_TO_POINTER(3), fx_setup, test_open_upgrade,
+		   fx_teardown);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/two_handles", test_two_handles);
 	ADD("/store/orgs", test_orgs);
@@ -1530,6 +1796,8 @@ int main(int argc, char **argv)
 	ADD("/store/session/redeem", test_session_redeem);
 	ADD("/store/session/claim_stream", test_session_claim);
 	ADD("/store/session/lifecycle", test_session_lifecycle);
+	ADD("/store/session/limits", test_session_limits);
+	ADD("/store/policy", test_policy);
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);
 	ADD("/store/audit/triggers", test_audit_triggers);

@@ -342,6 +342,8 @@ int ll_api_ratelimits_sync(struct ll_relay *relay)
 		{ &relay->rl_login, c->login_rate_per_min, c->login_burst },
 		{ &relay->rl_redeem, c->redeem_rate_per_min, c->redeem_burst },
 		{ &relay->rl_unauth, c->unauth_rate_per_min, c->unauth_burst },
+		{ &relay->rl_session_create, c->session_create_rate_per_min,
+		  c->session_create_burst },
 	};
 	int64_t rate, burst;
 	size_t i;
@@ -438,12 +440,19 @@ static int ctx_audit(struct ll_api_ctx *ctx)
  * actor ("applet", or the session's technician for the agent's ticket).
  * LL_ERR_NOT_FOUND with nothing filled when the bearer is no ticket, so
  * the caller may try it as a token.
+ *
+ * A ticket dies with its session and with its technician's account
+ * (either side's ticket): 404 not_found once the session is over (the
+ * answer a stream of an ended session always had; events get
+ * LL_API_TICKET_GRACE_S after the end for the closing reports), 403
+ * account_disabled while the technician is disabled.
  */
 static int auth_ticket(struct ll_api_ctx *ctx, const char *bearer)
 {
 	struct ll_relay *relay = ctx->relay;
 	enum ll_side side = LL_SIDE_AGENT;
 	struct ll_session *s = NULL;
+	struct ll_technician *t = NULL;
 	uint8_t hash[LL_HASH_LEN];
 	int r;
 
@@ -464,18 +473,36 @@ static int auth_ticket(struct ll_api_ctx *ctx, const char *bearer)
 	ctx->org_id = s->org_id;
 	if (ctx->session_id[0] == '\0')
 		memcpy(ctx->session_id, s->id, sizeof(ctx->session_id));
-	if (side == LL_SIDE_APPLET) {
-		snprintf(ctx->actor, sizeof(ctx->actor), "applet");
-		return LL_OK;
-	}
-	if (ll_store_technician_get(relay->store, s->technician_id,
-				    &ctx->tech) != LL_OK) {
+	ll_api_detail_set(ctx, "side", json_string(ll_side_name(side)));
+	if (ll_store_technician_get(relay->store, s->technician_id, &t) !=
+	    LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return LL_ERR_INTERNAL;
 	}
-	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
-		 ctx->tech->username);
-	return LL_OK;
+	if (side == LL_SIDE_APPLET) {
+		snprintf(ctx->actor, sizeof(ctx->actor), "applet");
+	} else {
+		snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
+			 t->username);
+		ctx->tech = t;
+	}
+	if (t->disabled) {
+		r = LL_ERR_DISABLED;
+		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
+			    "the technician's account is disabled");
+	} else if (ll_api_session_over(relay, s, ctx->now) &&
+		   (ctx->upgrade || s->state != LL_SESSION_ENDED ||
+		    ctx->now >= s->ended_at + LL_API_TICKET_GRACE_S)) {
+		r = LL_ERR_EXPIRED;
+		ll_api_detail_set(ctx, "state",
+				  json_string(
+					  ll_session_state_name(s->state)));
+		ll_api_fail(ctx, LL_API_NOT_FOUND,
+			    "this session has ended or expired");
+	}
+	if (t != ctx->tech)
+		ll_technician_free(t);
+	return r;
 }
 
 /* ---- the route table ---- */

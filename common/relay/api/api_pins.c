@@ -5,6 +5,14 @@
  * gives, each with its own answer; every way a PIN can be wrong for this
  * caller (malformed, unknown, used, another org's) is the one answer
  * pin_invalid so PINs cannot be enumerated.
+ *
+ * Guess budgets (docs/SECURITY.md, "Guessing PINs"): beyond the limit per
+ * source address, failed redeems are counted per PIN lifetime, for the
+ * org a redeem names (policy redeem_fail_budget) or, when it names none or
+ * an unknown one, for the whole relay (redeem_fail_budget).  Once a budget
+ * is spent its redeems are refused before the PIN is even looked at, so
+ * however many addresses guess, at most the two budgets' worth of guesses
+ * are ever evaluated against an org's PINs per lifetime.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +20,217 @@
 #include "ll_auth.h"
 #include "ll_crypto.h"
 #include "ll_util.h"
+#include "ll_ratelimit.h"
 #include "ll_relay.h"
 #include "api.h"
 
 #define PIN_INVALID_MSG "this PIN is not valid"
+
+/* ll_window flags of a budget (the window's owner is this file). */
+#define BUDGET_TRIPPED 0x1   /* spent since the sweep last looked */
+#define BUDGET_ANNOUNCED 0x2 /* its exhaustion is in the audit */
+
+static const char *const scope_names[LL_REDEEM_SCOPE_COUNT] = {
+	[LL_REDEEM_SCOPE_RELAY] = "relay",
+	[LL_REDEEM_SCOPE_ORG] = "org",
+};
+
+/* The budget a redeem spends when it fails. */
+struct budget {
+	struct ll_window *w; /* NULL: none (no memory); not counted */
+	enum ll_redeem_scope scope;
+	int64_t org_id; /* the org named, when it exists; else 0 */
+	uint64_t limit;
+};
+
+static int budget_limit(struct ll_relay *relay, int64_t org_id,
+			uint64_t *limit)
+{
+	int64_t v = relay->cfg.redeem_fail_budget;
+	int r = LL_OK;
+
+	if (org_id != 0)
+		r = ll_policy_get_int(relay->store, &relay->cfg, org_id,
+				      "redeem_fail_budget", &v, NULL);
+	*limit = v > 0 ? (uint64_t)v : 1;
+	return r;
+}
+
+/* Did this answer spend a guess?  Every way the PIN was wrong for the
+ * caller, not refusals that never looked at it. */
+static bool spends_guess(enum ll_api_code code)
+{
+	switch (code) {
+	case LL_API_PIN_INVALID:
+	case LL_API_PIN_EXPIRED:
+	case LL_API_PIN_LOCKED_WEBSITE:
+	case LL_API_PIN_LOCKED_SHORTCUT:
+	case LL_API_ORIGIN_NOT_ALLOWED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The redeem's budget: the org it names when that org exists (no state is
+ * ever made for a name that is not an org), else the relay's.  A spent
+ * budget refuses the redeem here, before any PIN is looked up: 429
+ * rate_limited with Retry-After (when the oldest failures leave the
+ * window).
+ */
+static int budget_open(struct ll_api_ctx *ctx, const char *org,
+		       struct budget *b)
+{
+	struct ll_relay *relay = ctx->relay;
+	int64_t span = relay->cfg.pin_lifetime_s, retry;
+	char msg[200], hdr[64];
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->scope = LL_REDEEM_SCOPE_RELAY;
+	if (org != NULL) {
+		r = ll_store_org_find(relay->store, org, &b->org_id);
+		if (r == LL_OK)
+			b->scope = LL_REDEEM_SCOPE_ORG;
+		else if (r != LL_ERR_NOT_FOUND)
+			goto internal;
+		else
+			b->org_id = 0;
+	}
+	if (budget_limit(relay, b->org_id, &b->limit) != LL_OK)
+		goto internal;
+	b->w = ll_windows_get(relay->redeem_fails, b->org_id, true);
+	if (b->w == NULL)
+		goto internal;
+	if (ll_window_count(b->w, span, ctx->now) < b->limit)
+		return LL_OK;
+
+	retry = ll_window_retry_after(b->w, span, ctx->now, b->limit);
+	if (!(b->w->flags & BUDGET_ANNOUNCED))
+		b->w->flags |= BUDGET_TRIPPED;
+	relay->metrics.redeem_budget_refusals[b->scope]++;
+	snprintf(msg, sizeof(msg),
+		 b->scope == LL_REDEEM_SCOPE_ORG
+			 ? "too many wrong PINs were tried for this "
+			   "organisation; retry in %lld s"
+			 : "too many wrong PINs were tried on this server; "
+			   "retry in %lld s, or use your organisation's "
+			   "support page",
+		 (long long)retry);
+	ll_api_fail(ctx, LL_API_RATE_LIMITED, msg);
+	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)retry);
+	ctx->resp->extra_headers = strdup(hdr);
+	ll_api_detail_set(ctx, "budget", json_string(scope_names[b->scope]));
+	ll_api_detail_set(ctx, "retry_after", json_integer(retry));
+	b->w = NULL; /* a refusal spends nothing */
+	return LL_ERR_TOO_LARGE;
+internal:
+	ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	b->w = NULL;
+	return LL_ERR_INTERNAL;
+}
+
+/* The redeem failed after its PIN was looked at: one guess spent. */
+static void budget_spend(struct ll_api_ctx *ctx, struct budget *b)
+{
+	struct ll_relay *relay = ctx->relay;
+	int64_t span = relay->cfg.pin_lifetime_s;
+
+	ll_window_add(b->w, span, ctx->now);
+	relay->metrics.redeem_failures[b->scope]++;
+	if (ll_window_count(b->w, span, ctx->now) >= b->limit &&
+	    !(b->w->flags & BUDGET_ANNOUNCED))
+		b->w->flags |= BUDGET_TRIPPED;
+}
+
+struct budget_sweep {
+	struct ll_relay *relay;
+	int64_t now;
+};
+
+/* Writes pin.budget_exhausted / pin.budget_recovered for one window. */
+static void budget_announce(struct ll_relay *relay, struct ll_window *w,
+			    bool exhausted, uint64_t count, uint64_t limit,
+			    int64_t now)
+{
+	enum ll_redeem_scope scope = w->key != 0 ? LL_REDEEM_SCOPE_ORG
+						 : LL_REDEEM_SCOPE_RELAY;
+	int64_t span = relay->cfg.pin_lifetime_s;
+	int64_t retry = ll_window_retry_after(w, span, now, limit);
+	char *org = NULL;
+	json_t *detail;
+
+	if (w->key != 0 &&
+	    ll_store_org_name(relay->store, w->key, &org) != LL_OK)
+		org = NULL;
+	detail = json_pack("{s:s,s:I,s:I,s:I}", "scope", scope_names[scope],
+			   "failures", (json_int_t)count, "budget",
+			   (json_int_t)limit, "window_s", (json_int_t)span);
+	if (detail != NULL && org != NULL)
+		json_object_set_new(detail, "org", json_string(org));
+	if (detail != NULL && exhausted)
+		json_object_set_new(detail, "retry_after",
+				    json_integer(retry));
+	ll_api_audit(relay, w->key, "relay",
+		     exhausted ? "pin.budget_exhausted"
+			       : "pin.budget_recovered",
+		     "ok", NULL, NULL, detail);
+	json_decref(detail);
+	if (exhausted && scope == LL_REDEEM_SCOPE_ORG)
+		ll_warn("guess budget of org %s spent: %llu failed redeems "
+			"naming it within %lld s; such redeems are refused "
+			"for up to %lld s",
+			org ? org : "?", (unsigned long long)count,
+			(long long)span, (long long)retry);
+	else if (exhausted)
+		ll_warn("relay-wide guess budget spent: %llu failed redeems "
+			"naming no org within %lld s; such redeems are "
+			"refused for up to %lld s",
+			(unsigned long long)count, (long long)span,
+			(long long)retry);
+	else
+		ll_info("guess budget of %s%s recovered",
+			scope == LL_REDEEM_SCOPE_ORG ? "org " : "the relay",
+			org ? org : "");
+	free(org);
+}
+
+static void budget_sweep_one(struct ll_window *w, void *user)
+{
+	struct budget_sweep *sw = user;
+	struct ll_relay *relay = sw->relay;
+	enum ll_redeem_scope scope = w->key != 0 ? LL_REDEEM_SCOPE_ORG
+						 : LL_REDEEM_SCOPE_RELAY;
+	uint64_t count, limit = 0;
+
+	count = ll_window_count(w, relay->cfg.pin_lifetime_s, sw->now);
+	if (count == 0 && w->flags == 0)
+		return;
+	if (budget_limit(relay, w->key, &limit) != LL_OK)
+		return; /* logged by the store; look again next second */
+	if (!(w->flags & BUDGET_ANNOUNCED) &&
+	    ((w->flags & BUDGET_TRIPPED) || count >= limit)) {
+		budget_announce(relay, w, true, count, limit, sw->now);
+		w->flags = BUDGET_ANNOUNCED;
+		relay->metrics.redeem_budget_exhausted_total[scope]++;
+	} else if ((w->flags & BUDGET_ANNOUNCED) && count < limit) {
+		budget_announce(relay, w, false, count, limit, sw->now);
+		w->flags = 0;
+	}
+	if (w->flags & BUDGET_ANNOUNCED)
+		relay->metrics.redeem_budget_exhausted[scope]++;
+}
+
+void ll_api_redeem_budgets_sweep(struct ll_relay *relay)
+{
+	struct budget_sweep sw = { .relay = relay, .now = ll_now_unix() };
+	int i;
+
+	for (i = 0; i < LL_REDEEM_SCOPE_COUNT; i++)
+		relay->metrics.redeem_budget_exhausted[i] = 0;
+	ll_windows_foreach(relay->redeem_fails, budget_sweep_one, &sw);
+}
 
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 {
@@ -31,7 +246,7 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	const char *pin, *org, *origin;
 	char *ticket = NULL;
 	uint8_t pin_mac[LL_HASH_LEN], ticket_hash[LL_HASH_LEN];
-	int64_t org_id = 0;
+	struct budget b = { 0 };
 	int r;
 
 	snprintf(ctx->actor, sizeof(ctx->actor), "applet");
@@ -48,7 +263,11 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	if (org != NULL)
 		ll_api_detail_set(ctx, "org", ll_api_json_text(org, 64));
 
-	/* 2. the PIN exists, is unused and belongs to the org asked for */
+	/* 2. the guess budget of the org named, or of the relay */
+	if (budget_open(ctx, org, &b) != LL_OK)
+		goto out;
+
+	/* 3. the PIN exists, is unused and belongs to the org asked for */
 	if (!ll_pin_well_formed(pin)) {
 		ll_api_detail_set(ctx, "why", json_string("malformed"));
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
@@ -75,28 +294,21 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		goto out;
 	}
-	if (org != NULL) {
-		r = ll_store_org_find(relay->store, org, &org_id);
-		if (r != LL_OK && r != LL_ERR_NOT_FOUND) {
-			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-			goto out;
-		}
-		if (r == LL_ERR_NOT_FOUND || org_id != s->org_id) {
-			ll_api_detail_set(ctx, "why",
-					  json_string("other_org"));
-			ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
-			goto out;
-		}
+	/* b.org_id is 0 for a name that is no org */
+	if (org != NULL && b.org_id != s->org_id) {
+		ll_api_detail_set(ctx, "why", json_string("other_org"));
+		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
+		goto out;
 	}
 
-	/* 3. still within its lifetime */
+	/* 4. still within its lifetime */
 	if (s->state == LL_SESSION_EXPIRED || s->expires_at <= ctx->now) {
 		ll_api_fail(ctx, LL_API_PIN_EXPIRED,
 			    "this PIN has expired; ask for a new one");
 		goto out;
 	}
 
-	/* 4. lock mode */
+	/* 5. lock mode */
 	origin = ll_http_request_header(ctx->req->http, "Origin");
 	if (s->lock != NULL && strcmp(s->lock, "website") == 0) {
 		if (origin == NULL) {
@@ -175,6 +387,8 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	if (caps != NULL)
 		ll_api_detail_set(ctx, "capabilities", json_incref(caps));
 out:
+	if (b.w != NULL && spends_guess(ctx->resp->code))
+		budget_spend(ctx, &b);
 	ll_wipe(pin_mac, sizeof(pin_mac));
 	ll_wipe(ticket_hash, sizeof(ticket_hash));
 	ll_secret_free(ticket);

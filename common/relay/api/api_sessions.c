@@ -9,11 +9,104 @@
 #include "ll_auth.h"
 #include "ll_crypto.h"
 #include "ll_util.h"
+#include "ll_ratelimit.h"
 #include "ll_relay.h"
 #include "api.h"
 
 #define PIN_ATTEMPTS 20
 #define LIST_LIMIT 200
+
+/* 10^digits / 1000: an org may hold at most 1 in 1,000 of its PIN space
+ * live, so that one guess hits at most that much of it (SECURITY.md). */
+static int64_t org_pin_cap(int64_t digits, int64_t configured)
+{
+	int64_t space_share = 1;
+
+	for (; digits > 3; digits--)
+		space_share *= 10;
+	return configured < space_share ? configured : space_share;
+}
+
+/* Retry-After for a refusal that lasts until `until` (Unix seconds). */
+static void retry_until(struct ll_api_ctx *ctx, int64_t until)
+{
+	int64_t retry = until > ctx->now ? until - ctx->now : 1;
+	char hdr[64];
+
+	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)retry);
+	ctx->resp->extra_headers = strdup(hdr);
+	ll_api_detail_set(ctx, "retry_after", json_integer(retry));
+}
+
+/*
+ * Limits on new PINs (issue 7 item 7): how fast a technician makes them
+ * (session_create_rate_per_min, a token bucket), and how many live PINs
+ * a technician (max_live_pins_per_technician, 429 rate_limited until the
+ * first of them expires) and an org (max_live_pins_per_org, 409 conflict)
+ * hold at once, so that nobody can fill the PIN space of every org.
+ */
+static int pin_limits(struct ll_api_ctx *ctx, int64_t digits)
+{
+	struct ll_relay *relay = ctx->relay;
+	const struct ll_technician *t = ctx->tech;
+	int64_t n = 0, first = 0, cap, retry = 0;
+	char key[48], msg[200];
+	int r;
+
+	snprintf(key, sizeof(key), "technician:%lld", (long long)t->id);
+	r = ll_ratelimit_take(relay->rl_session_create, key, ll_now_mono_ms(),
+			      &retry);
+	if (r == LL_ERR_TOO_LARGE) {
+		snprintf(msg, sizeof(msg),
+			 "too many new sessions from this technician; retry "
+			 "in %lld s",
+			 (long long)retry);
+		ll_api_fail(ctx, LL_API_RATE_LIMITED, msg);
+		ll_api_detail_set(ctx, "limit",
+				  json_string("session_create_rate"));
+		retry_until(ctx, ctx->now + retry);
+		return r;
+	}
+	if (r != LL_OK)
+		goto internal;
+
+	if (ll_store_pins_live_of_technician(relay->store, t->id, ctx->now, &n,
+					     &first) != LL_OK)
+		goto internal;
+	cap = relay->cfg.max_live_pins_per_technician;
+	if (n >= cap) {
+		snprintf(msg, sizeof(msg),
+			 "this technician has %lld live PINs, the most "
+			 "allowed; end a session or wait until a PIN is used "
+			 "or expires",
+			 (long long)n);
+		ll_api_fail(ctx, LL_API_RATE_LIMITED, msg);
+		ll_api_detail_set(ctx, "limit",
+				  json_string("max_live_pins_per_technician"));
+		retry_until(ctx, first);
+		return LL_ERR_TOO_LARGE;
+	}
+
+	if (ll_store_pins_live_of_org(relay->store, t->org_id, ctx->now, &n,
+				      &first) != LL_OK)
+		goto internal;
+	cap = org_pin_cap(digits, relay->cfg.max_live_pins_per_org);
+	if (n >= cap) {
+		snprintf(msg, sizeof(msg),
+			 "this organisation has %lld live PINs, the most "
+			 "allowed; wait until a PIN is used or expires",
+			 (long long)n);
+		ll_api_fail(ctx, LL_API_CONFLICT, msg);
+		ll_api_detail_set(ctx, "limit",
+				  json_string("max_live_pins_per_org"));
+		retry_until(ctx, first);
+		return LL_ERR_CONFLICT;
+	}
+	return LL_OK;
+internal:
+	ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	return LL_ERR_INTERNAL;
+}
 
 void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 {
@@ -27,10 +120,11 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	json_t *body = NULL;
 	const char *lock;
 	char id[LL_SESSION_ID_LEN + 1];
-	char pin[LL_PIN_DIGITS + 1];
+	char pin[LL_PIN_MAX_DIGITS + 1];
 	char expires[40];
 	char *ticket = NULL;
 	uint8_t pin_mac[LL_HASH_LEN], ticket_hash[LL_HASH_LEN];
+	int64_t digits = LL_PIN_MIN_DIGITS;
 	int i, r = LL_ERR_CONFLICT;
 
 	memset(pin, 0, sizeof(pin));
@@ -48,6 +142,14 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 			    "\"shortcut\"");
 		goto out;
 	}
+	/* The org's PIN length, as its policy says now. */
+	if (ll_policy_get_int(relay->store, &relay->cfg, t->org_id,
+			      "pin_length", &digits, NULL) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	if (pin_limits(ctx, digits) != LL_OK)
+		goto out;
 	if (ll_api_new_session_id(id) != 0 ||
 	    (ticket = ll_random_token_new(32)) == NULL ||
 	    ll_secret_hash(ticket, ticket_hash) != 0) {
@@ -65,7 +167,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	sn.expires_at = ctx->now + relay->cfg.pin_lifetime_s;
 	/* PINs are unique among live PINs: draw again on a collision. */
 	for (i = 0; i < PIN_ATTEMPTS && r == LL_ERR_CONFLICT; i++) {
-		if (ll_pin_generate(pin) != 0 ||
+		if (ll_pin_generate((int)digits, pin) != 0 ||
 		    ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
 			r = LL_ERR_CRYPTO;
 			break;

@@ -3,7 +3,8 @@
  * Streams seen from the API: who may open one (a ticket opens its side's
  * one stream once; the upgrade runs through the request envelope of
  * api.c), what gets recorded when the core pairs and ends them, and the
- * once-a-second sweep (expired PINs, disabled technicians).
+ * once-a-second sweep (expired PINs, redeemed sessions that never
+ * connected, disabled technicians, guess budgets).
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,27 +20,47 @@
  * envelope: claims that side's one stream.  Success is the 101, which the
  * core sends once the envelope has committed the audit record.
  */
+bool ll_api_session_over(const struct ll_relay *relay,
+			 const struct ll_session *s, int64_t now)
+{
+	if (s->state == LL_SESSION_ENDED || s->state == LL_SESSION_EXPIRED)
+		return true;
+	if (s->state != LL_SESSION_WAITING)
+		return false;
+	if (!s->pin_used)
+		return s->expires_at <= now;
+	return s->redeemed_at + relay->cfg.pin_lifetime_s <= now;
+}
+
+/*
+ * Waiting streams count toward max_sessions: a stream that would start a
+ * session here (no stream of it waits yet) is refused once paired and
+ * waiting sessions reach the cap.  The second stream of a waiting session
+ * adds none, so pairing is never refused.
+ */
+static bool sessions_full(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+
+	if (ll_relay_session_waiting(relay, ctx->session->id) ||
+	    ll_relay_sessions_here(relay) < (uint64_t)relay->cfg.max_sessions)
+		return false;
+	ll_api_fail(ctx, LL_API_RATE_LIMITED,
+		    "the relay carries as many sessions as it may");
+	ctx->resp->extra_headers = strdup("Retry-After: 10\r\n");
+	ll_api_detail_set(ctx, "limit", json_string("max_sessions"));
+	return true;
+}
+
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 {
 	const struct ll_session *s = ctx->session;
 	int r;
 
-	ll_api_detail_set(ctx, "side", json_string(ll_side_name(ctx->side)));
-	if (ctx->side == LL_SIDE_AGENT && ctx->tech->disabled) {
-		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
-			    "this technician account is disabled");
+	/* The envelope refused tickets of sessions that are over and of
+	 * disabled technicians (auth_ticket, api.c). */
+	if (sessions_full(ctx))
 		return;
-	}
-	if (s->state == LL_SESSION_ENDED || s->state == LL_SESSION_EXPIRED ||
-	    (s->state == LL_SESSION_WAITING && !s->pin_used &&
-	     s->expires_at <= ctx->now)) {
-		ll_api_detail_set(ctx, "state",
-				  json_string(
-					  ll_session_state_name(s->state)));
-		ll_api_fail(ctx, LL_API_NOT_FOUND,
-			    "this session has ended or expired");
-		return;
-	}
 	r = ll_store_session_claim_stream(ctx->relay->store, s->id, ctx->side);
 	if (r == LL_ERR_CONFLICT) {
 		ll_api_fail(ctx, LL_API_CONFLICT,
@@ -121,6 +142,7 @@ void ll_api_periodic(struct ll_relay *relay)
 
 	if (relay == NULL || relay->store == NULL)
 		return;
+	ll_api_redeem_budgets_sweep(relay);
 	/* A PIN that ran out unredeemed ends its session; the agent's
 	 * stream, waiting for an applet that can no longer come, closes. */
 	if (ll_store_session_expire_list(relay->store, ll_now_unix(), &ids,
@@ -132,6 +154,27 @@ void ll_api_periodic(struct ll_relay *relay)
 	for (i = 0; i < n; i++) {
 		ll_info("session %s: PIN expired unredeemed", ids[i]);
 		ll_relay_session_close(relay, ids[i], "PIN expired");
+		free(ids[i]);
+	}
+	free(ids);
+	ids = NULL;
+	n = 0;
+	/* A redeemed session whose streams did not meet within a PIN
+	 * lifetime of the redeem expires; the stream that waits closes. */
+	if (ll_store_session_expire_unconnected(relay->store, ll_now_unix(),
+						relay->cfg.pin_lifetime_s,
+						&ids, &n) != LL_OK) {
+		ll_warn("cannot expire unconnected sessions: %s",
+			ll_store_errmsg(relay->store));
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		ll_info("session %s: expired, its streams did not meet within "
+			"%lld s of the redeem",
+			ids[i], (long long)relay->cfg.pin_lifetime_s);
+		ll_relay_session_close(relay, ids[i],
+				       "session expired: not connected in "
+				       "time");
 		free(ids[i]);
 	}
 	free(ids);

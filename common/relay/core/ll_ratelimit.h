@@ -56,4 +56,46 @@ size_t ll_ratelimit_count(const struct ll_ratelimit *rl);
 /* The bucket key for an address ("192.0.2.1", "2001:db8:1:2::/64"). */
 void ll_ratelimit_key(const char *ip, char out[LL_RATELIMIT_KEY_MAX]);
 
+/*
+ * Events counted over a sliding window of span_s seconds, one window per
+ * key (the failed PIN redeems of an org, key = its id; 0 = relay-wide).
+ * Each window has LL_WINDOW_BUCKETS buckets of equal width, so its memory
+ * is fixed however many events it counts.  It never under-counts: an event
+ * is counted for at least span_s seconds and less than two buckets'
+ * widths (about span_s / 31) longer.  Times are Unix seconds; a clock that goes
+ * back keeps the events where they are.
+ */
+#define LL_WINDOW_BUCKETS 64
+
+struct ll_window {
+	int64_t key;
+	int64_t span_s;  /* the span the buckets were laid out for */
+	int64_t width_s; /* seconds per bucket */
+	int64_t newest;  /* index (time / width_s) of the newest bucket */
+	uint32_t count[LL_WINDOW_BUCKETS]; /* by index % LL_WINDOW_BUCKETS */
+	unsigned flags;                    /* the owner's, untouched here */
+};
+struct ll_windows;
+
+struct ll_windows *ll_windows_new(void);
+void ll_windows_free(struct ll_windows *ws);
+/* The window of key; an empty one is made when create and there is none
+ * (NULL when not, or out of memory).  Valid until ll_windows_free. */
+struct ll_window *ll_windows_get(struct ll_windows *ws, int64_t key,
+				 bool create);
+/* Calls fn for every window, in no particular order. */
+void ll_windows_foreach(struct ll_windows *ws,
+			void (*fn)(struct ll_window *w, void *user),
+			void *user);
+
+/* Counts one event at now.  A new span_s (a reloaded configuration) keeps
+ * every event counted so far, in the newest bucket. */
+void ll_window_add(struct ll_window *w, int64_t span_s, int64_t now);
+/* Events within the window ending at now. */
+uint64_t ll_window_count(struct ll_window *w, int64_t span_s, int64_t now);
+/* Whole seconds (>= 1) until fewer than limit events are in the window,
+ * or 0 when that is already so. */
+int64_t ll_window_retry_after(struct ll_window *w, int64_t span_s, int64_t now,
+			      uint64_t limit);
+
 #endif

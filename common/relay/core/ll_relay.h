@@ -33,6 +33,7 @@ struct ll_tls_ctx;
 struct ll_ratelimit;
 struct ll_refusals;
 struct ll_workpool;
+struct ll_windows;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -58,11 +59,19 @@ struct ll_relay_config {
 	int64_t redeem_rate_per_min; /* per source address, default 30 */
 	int64_t redeem_burst;        /* default 30 */
 	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
-	int64_t max_sessions;        /* live paired sessions, default 10000 */
 	int64_t hash_workers;        /* threads hashing passwords, default 2 */
 	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
 	int64_t otp_lifetime_s;      /* generated one-time password, 86400 */
-	int64_t log_level;           /* 0 error .. 3 debug, default 2 */
+	int64_t max_sessions; /* sessions with a stream here, default 10000 */
+	int64_t redeem_fail_budget;     /* unscoped failed redeems per PIN
+					 * lifetime, relay-wide, 1000 */
+	int64_t redeem_fail_budget_org; /* those naming an org, per org, 100
+					 * (policy redeem_fail_budget) */
+	int64_t max_live_pins_per_technician; /* default 20 */
+	int64_t max_live_pins_per_org; /* 1000; at most 1/1000 of the space */
+	int64_t session_create_rate_per_min; /* per technician, default 60 */
+	int64_t session_create_burst;        /* default 20 */
+	int64_t log_level; /* 0 error .. 3 debug, default 2 */
 	/* the audit chain's key and checkpoints (ll_checkpoint.h) */
 	char *audit_key_file;       /* STATE_DIR/audit.key (0600) */
 	char *audit_sign_key_file;  /* STATE_DIR/audit-sign.key (0600) */
@@ -83,6 +92,48 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 			 char *errbuf, size_t errlen);
 void ll_relay_config_clear(struct ll_relay_config *cfg);
 
+/* ---- org policy (policy.c): the one table of per-org keys ----
+ * Stored as text per org (ll_store_policy_*); read per request, so a
+ * change takes effect without a restart.  docs/API.md lists the keys. */
+enum ll_policy_type {
+	LL_POLICY_INT, /* a decimal integer in [min, max] */
+};
+struct ll_policy_key {
+	const char *name;
+	enum ll_policy_type type;
+	int64_t min, max;
+	int64_t def;         /* the default ... */
+	ptrdiff_t def_cfg;   /* ... unless >= 0: the relay.conf field
+			       * (offset in struct ll_relay_config) */
+	const char *summary; /* one line for `policy show` and the docs */
+};
+extern const struct ll_policy_key ll_policy_keys[];
+extern const size_t ll_policy_key_count;
+/* The key of that name, or NULL. */
+const struct ll_policy_key *ll_policy_key_find(const char *name);
+/* Checks text as a value of k: LL_OK with *out, or LL_ERR_INVALID_ARG
+ * with a sentence in errbuf. */
+int ll_policy_parse_int(const struct ll_policy_key *k, const char *text,
+			int64_t *out, char *errbuf, size_t errlen);
+/* k's default under this configuration. */
+int64_t ll_policy_default_int(const struct ll_policy_key *k,
+			      const struct ll_relay_config *cfg);
+/* The integer policy `name` of an org: what it set, else the default.
+ * *set_out (may be NULL) says whether the org set it.  A stored value that
+ * does not check counts as unset (logged). */
+int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
+		      int64_t org_id, const char *name, int64_t *out,
+		      bool *set_out);
+
+/* The two budgets of failed PIN redeems (docs/SECURITY.md): redeems that
+ * name no org (or an unknown one) spend the relay's, those that name an
+ * org spend that org's. */
+enum ll_redeem_scope {
+	LL_REDEEM_SCOPE_RELAY = 0,
+	LL_REDEEM_SCOPE_ORG = 1,
+};
+#define LL_REDEEM_SCOPE_COUNT 2
+
 /* ---- counters for /metrics ---- */
 struct ll_relay_metrics {
 	uint64_t sessions_live;   /* paired now */
@@ -94,6 +145,11 @@ struct ll_relay_metrics {
 	uint64_t requests_total;
 	/* refusals by API error code (index: enum ll_api_code) */
 	uint64_t refusals[32];
+	/* PIN-guess budgets, by enum ll_redeem_scope */
+	uint64_t redeem_failures[LL_REDEEM_SCOPE_COUNT]; /* counted */
+	uint64_t redeem_budget_refusals[LL_REDEEM_SCOPE_COUNT];
+	uint64_t redeem_budget_exhausted_total[LL_REDEEM_SCOPE_COUNT];
+	uint64_t redeem_budget_exhausted[LL_REDEEM_SCOPE_COUNT]; /* now */
 };
 
 /* ---- the audit chain's anchor outside the database (checkpoint.c) ----
@@ -123,6 +179,10 @@ struct ll_relay {
 	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */
 	struct ll_refusals *refusals;   /* the API's aggregation table */
 	struct ll_relay_audit audit;    /* keys and the last checkpoint */
+	struct ll_ratelimit *rl_session_create; /* key "technician:ID" */
+	/* failed redeems per PIN lifetime, key org id (0: relay-wide); the
+	 * API's budgets (api_pins.c) */
+	struct ll_windows *redeem_fails;
 	struct ll_relay_metrics metrics;
 	const struct ll_relay_api_ops *api; /* set before ll_core_run() */
 	/* Password hashing off the loop (ll_workpool.h); made and joined
@@ -243,6 +303,13 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override);
 /* Closes both streams of a session (DELETE, technician disabled). */
 void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
 			    const char *reason);
+/* Sessions with a stream here now: paired ones and those whose first
+ * stream waits for its peer.  max_sessions caps this. */
+uint64_t ll_relay_sessions_here(const struct ll_relay *relay);
+/* True when one stream of this session is here, waiting for its peer (so
+ * the other side's stream adds no session). */
+bool ll_relay_session_waiting(const struct ll_relay *relay,
+			      const char *session_id);
 /* Counts a refusal for /metrics. */
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
 /* The answer to a request dispatch left LL_API_PENDING: sent (and resp
@@ -288,6 +355,11 @@ int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
 /* ---- admin command helpers (state.c) ---- */
 /* Prints "lifeline-relay: MESSAGE" as one line on stderr. */
 void ll_cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The org an admin command acts on: --org ORG, or the only one.  Fails
+ * with one clear line (ll_cmd_fail) and returns non-zero; *name_out is the
+ * org's name (caller frees). */
+int ll_cmd_org_resolve(struct ll_store *st, const char *org, int64_t *id_out,
+		       char **name_out);
 /* Audit for admin commands (actor "cli"), detail may be NULL (stolen). */
 int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
 			const char *action, const char *outcome,

@@ -97,6 +97,25 @@ static void metric(GString *s, const char *name, const char *type,
 			       name, help, name, type, name, value);
 }
 
+/* One sample per guess-budget scope; the label has two values, never an
+ * org's name, so the series stay few however many orgs there are. */
+static void scoped(GString *s, const char *name, const char *type,
+		   const char *help,
+		   const uint64_t value[LL_REDEEM_SCOPE_COUNT])
+{
+	static const char *const scopes[LL_REDEEM_SCOPE_COUNT] = {
+		[LL_REDEEM_SCOPE_RELAY] = "relay",
+		[LL_REDEEM_SCOPE_ORG] = "org",
+	};
+	int i;
+
+	g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+			       name, type);
+	for (i = 0; i < LL_REDEEM_SCOPE_COUNT; i++)
+		g_string_append_printf(s, "%s{scope=\"%s\"} %" PRIu64 "\n",
+				       name, scopes[i], value[i]);
+}
+
 char *ll_core_metrics_text(const struct ll_relay *relay)
 {
 	const struct ll_relay_metrics *m = &relay->metrics;
@@ -156,6 +175,19 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 			"lifeline_refusals_total{code=\"%s\"} %" PRIu64 "\n",
 			name, sum);
 	}
+	scoped(s, "lifeline_redeem_failures_total", "counter",
+	       "Failed PIN redeems counted against a guess budget.",
+	       m->redeem_failures);
+	scoped(s, "lifeline_redeem_budget_refusals_total", "counter",
+	       "PIN redeems refused because their guess budget was spent.",
+	       m->redeem_budget_refusals);
+	scoped(s, "lifeline_redeem_budget_exhausted_total", "counter",
+	       "Times a guess budget became exhausted.",
+	       m->redeem_budget_exhausted_total);
+	scoped(s, "lifeline_redeem_budget_exhausted", "gauge",
+	       "Guess budgets exhausted now (the relay's: 0 or 1; orgs: how "
+	       "many).",
+	       m->redeem_budget_exhausted);
 	/* A plain malloc'd string: the response frees raw_body with free(). */
 	out = strdup(s->str);
 	g_string_free(s, TRUE);

@@ -239,3 +239,22 @@ void ll_relay_session_close(struct ll_relay *relay, const char *session_id,
 		return;
 	ll_pair_end(p, NULL, reason != NULL ? reason : "closed");
 }
+
+uint64_t ll_relay_sessions_here(const struct ll_relay *relay)
+{
+	if (relay == NULL)
+		return 0;
+	return relay->metrics.sessions_live + relay->metrics.streams_waiting;
+}
+
+bool ll_relay_session_waiting(const struct ll_relay *relay,
+			      const char *session_id)
+{
+	const struct ll_core *core = relay != NULL ? relay->core : NULL;
+	const struct ll_pair *p;
+
+	if (core == NULL || session_id == NULL)
+		return false;
+	p = g_hash_table_lookup(core->pairs, session_id);
+	return p != NULL && !p->paired;
+}

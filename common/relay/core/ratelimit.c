@@ -225,3 +225,172 @@ int ll_ratelimit_peek(const struct ll_ratelimit *rl, const char *ip,
 	*retry_after_s = secs < 1 ? 1 : secs;
 	return LL_ERR_TOO_LARGE;
 }
+
+/* ---- windows: events over a sliding time span ---- */
+
+struct ll_windows {
+	GHashTable *table; /* &window->key -> struct ll_window * (owned) */
+};
+
+struct ll_windows *ll_windows_new(void)
+{
+	struct ll_windows *ws = calloc(1, sizeof(*ws));
+
+	if (ws == NULL)
+		return NULL;
+	ws->table = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+					  free);
+	return ws;
+}
+
+void ll_windows_free(struct ll_windows *ws)
+{
+	if (ws == NULL)
+		return;
+	g_hash_table_destroy(ws->table);
+	free(ws);
+}
+
+struct ll_window *ll_windows_get(struct ll_windows *ws, int64_t key,
+				 bool create)
+{
+	struct ll_window *w;
+
+	if (ws == NULL)
+		return NULL;
+	w = g_hash_table_lookup(ws->table, &key);
+	if (w != NULL || !create)
+		return w;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->key = key;
+	g_hash_table_insert(ws->table, &w->key, w);
+	return w;
+}
+
+void ll_windows_foreach(struct ll_windows *ws,
+			void (*fn)(struct ll_window *w, void *user),
+			void *user)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (ws == NULL)
+		return;
+	g_hash_table_iter_init(&it, ws->table);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		fn(v, user);
+}
+
+/*
+ * The bucket width for a span: LL_WINDOW_BUCKETS - 2 buckets of it cover
+ * the span, so that with the newest bucket (partly elapsed) counted too,
+ * no event younger than span_s ever drops out.
+ */
+static int64_t window_width(int64_t span_s)
+{
+	const int64_t n = LL_WINDOW_BUCKETS - 2;
+
+	return span_s < 1 ? 1 : (span_s + n - 1) / n;
+}
+
+/* Buckets counted, the newest included: they reach back at least span_s
+ * from any moment within the newest one. */
+static int64_t window_len(const struct ll_window *w)
+{
+	return (w->span_s + w->width_s - 1) / w->width_s + 1;
+}
+
+static uint32_t *window_slot(struct ll_window *w, int64_t index)
+{
+	int64_t n = LL_WINDOW_BUCKETS;
+
+	return &w->count[((index % n) + n) % n];
+}
+
+static uint64_t window_sum(struct ll_window *w)
+{
+	uint64_t sum = 0;
+	int64_t i, len = window_len(w);
+
+	for (i = 0; i < len; i++)
+		sum += *window_slot(w, w->newest - i);
+	return sum;
+}
+
+/* Moves the newest bucket to now, emptying the buckets it passes. */
+static void window_advance(struct ll_window *w, int64_t span_s, int64_t now)
+{
+	int64_t cur, i;
+	uint64_t kept;
+
+	if (span_s < 1)
+		span_s = 1;
+	if (now < 0)
+		now = 0;
+	if (w->span_s != span_s) {
+		/* New layout (or the first use): what was counted stays,
+		 * all in the newest bucket, so nothing leaves early. */
+		kept = w->span_s > 0 ? window_sum(w) : 0;
+		memset(w->count, 0, sizeof(w->count));
+		w->span_s = span_s;
+		w->width_s = window_width(span_s);
+		w->newest = now / w->width_s;
+		*window_slot(w, w->newest) = kept > UINT32_MAX
+						     ? UINT32_MAX
+						     : (uint32_t)kept;
+		return;
+	}
+	cur = now / w->width_s;
+	if (cur <= w->newest)
+		return; /* same bucket, or the clock went back */
+	for (i = w->newest + 1; i <= cur && i <= w->newest + LL_WINDOW_BUCKETS;
+	     i++)
+		*window_slot(w, i) = 0;
+	w->newest = cur;
+}
+
+void ll_window_add(struct ll_window *w, int64_t span_s, int64_t now)
+{
+	uint32_t *slot;
+
+	if (w == NULL)
+		return;
+	window_advance(w, span_s, now);
+	slot = window_slot(w, w->newest);
+	if (*slot < UINT32_MAX)
+		(*slot)++;
+}
+
+uint64_t ll_window_count(struct ll_window *w, int64_t span_s, int64_t now)
+{
+	if (w == NULL)
+		return 0;
+	window_advance(w, span_s, now);
+	return window_sum(w);
+}
+
+int64_t ll_window_retry_after(struct ll_window *w, int64_t span_s, int64_t now,
+			      uint64_t limit)
+{
+	uint64_t total = ll_window_count(w, span_s, now);
+	int64_t i, len, index, wait;
+
+	if (w == NULL || total < limit)
+		return 0;
+	len = window_len(w);
+	if (now < 0)
+		now = 0;
+	/* Oldest bucket first: when it leaves, is the count below limit? */
+	for (i = len - 1; i >= 0; i--) {
+		index = w->newest - i;
+		total -= *window_slot(w, index);
+		if (total < limit) {
+			/* bucket `index` leaves once `index + len` is the
+			 * newest */
+			wait = (index + len) * w->width_s - now;
+			return wait < 1 ? 1 : wait;
+		}
+	}
+	return w->span_s; /* limit 0: never below it */
+}

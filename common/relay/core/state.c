@@ -99,6 +99,38 @@ void ll_cmd_fail(const char *fmt, ...)
 	fprintf(stderr, "lifeline-relay: %s\n", line);
 }
 
+int ll_cmd_org_resolve(struct ll_store *st, const char *org, int64_t *id_out,
+		       char **name_out)
+{
+	int64_t id = 0;
+	int r;
+
+	if (org != NULL) {
+		r = ll_store_org_find(st, org, &id);
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_cmd_fail("org '%s' not found", org);
+			return 1;
+		}
+	} else {
+		r = ll_store_org_default(st, &id);
+		if (r == LL_ERR_CONFLICT) {
+			ll_cmd_fail("this relay has several orgs: name one "
+				    "with --org");
+			return 1;
+		}
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_cmd_fail("this relay has no org yet (run init)");
+			return 1;
+		}
+	}
+	if (r != LL_OK || ll_store_org_name(st, id, name_out) != LL_OK) {
+		ll_cmd_fail("cannot read orgs: %s", ll_store_errmsg(st));
+		return 1;
+	}
+	*id_out = id;
+	return 0;
+}
+
 int ll_cmd_audit_append(struct ll_store *st, int64_t org_id,
 			const char *action, const char *outcome,
 			json_t *detail)
@@ -516,6 +548,8 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 	struct ll_relay_config cfg;
 	struct ll_store *st = NULL;
 	struct ll_ratelimit *rl_login = NULL, *rl_redeem = NULL;
+	struct ll_ratelimit *rl_create = NULL;
+	struct ll_windows *fails = NULL;
 	uint8_t key[32];
 	struct stat sb;
 	int r;
@@ -550,7 +584,12 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 				    LL_RATELIMIT_DEFAULT_ENTRIES);
 	rl_redeem = ll_ratelimit_new(cfg.redeem_rate_per_min, cfg.redeem_burst,
 				     LL_RATELIMIT_DEFAULT_ENTRIES);
-	if (rl_login == NULL || rl_redeem == NULL) {
+	rl_create = ll_ratelimit_new(cfg.session_create_rate_per_min,
+				     cfg.session_create_burst,
+				     LL_RATELIMIT_DEFAULT_ENTRIES);
+	fails = ll_windows_new();
+	if (rl_login == NULL || rl_redeem == NULL || rl_create == NULL ||
+	    fails == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		r = LL_ERR_NOMEM;
 		goto out;
@@ -563,6 +602,10 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 	relay->rl_login = rl_login;
 	relay->rl_redeem = rl_redeem;
 	rl_login = rl_redeem = NULL;
+	relay->rl_session_create = rl_create;
+	rl_create = NULL;
+	relay->redeem_fails = fails;
+	fails = NULL;
 	if ((r = audit_keys_open(relay, writer, errbuf, errlen)) != LL_OK) {
 		ll_relay_close_state(relay);
 		goto out;
@@ -572,6 +615,8 @@ out:
 	ll_wipe(key, sizeof(key));
 	ll_ratelimit_free(rl_login);
 	ll_ratelimit_free(rl_redeem);
+	ll_ratelimit_free(rl_create);
+	ll_windows_free(fails);
 	ll_store_close(st);
 	ll_relay_config_clear(&cfg);
 	return r;
@@ -600,6 +645,8 @@ void ll_relay_close_state(struct ll_relay *relay)
 	relay->store = NULL;
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_login);
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_redeem);
+	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_session_create);
+	LL_FREE_AND_NULL(ll_windows_free, relay->redeem_fails);
 	LL_FREE_AND_NULL(ll_ratelimit_free, relay->rl_unauth);
 	ll_relay_config_clear(&relay->cfg);
 	ll_wipe(relay->audit.sign_key, sizeof(relay->audit.sign_key));

@@ -134,6 +134,19 @@ json_t *ll_api_permissions_json(const struct ll_technician *t);
 json_t *ll_api_capabilities_json(const struct ll_technician *t);
 bool ll_api_capability_known(const char *cap);
 
+/* A session's tickets may still report events (POST .../events) this long
+ * after its end, so that the closing reports of both sides ("ended",
+ * sent while the streams close) reach the audit; streams never. */
+#define LL_API_TICKET_GRACE_S 30
+/*
+ * Is the session over at now: ended or expired, or past a deadline the
+ * once-a-second sweep has not yet acted on -- an unredeemed PIN past its
+ * expires_at, a redeemed session whose streams have not met within
+ * pin_lifetime_s of the redeem (api_stream.c)?
+ */
+bool ll_api_session_over(const struct ll_relay *relay,
+			 const struct ll_session *s, int64_t now);
+
 /* Lowercase hex of 16 CSPRNG bytes into out[33]. */
 int ll_api_new_session_id(char out[LL_SESSION_ID_LEN + 1]);
 bool ll_api_session_id_valid(const char *s);
@@ -179,7 +192,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx);
 
-/* Makes sure relay->rl_login / rl_redeem exist and follow relay->cfg. */
+/* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and
+ * follow relay->cfg. */
 int ll_api_ratelimits_sync(struct ll_relay *relay);
 /* 429 rate_limited with Retry-After when the address is over its rate. */
 int ll_api_ratelimit_check(struct ll_api_ctx *ctx, struct ll_ratelimit *rl);
@@ -198,5 +212,8 @@ void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 			 const char *reason, uint64_t bytes_agent_to_applet,
 			 uint64_t bytes_applet_to_agent);
 void ll_api_periodic(struct ll_relay *relay);
+/* Once a second (ll_api_periodic): audits a guess budget that became
+ * exhausted or recovered, and updates its /metrics gauge (api_pins.c). */
+void ll_api_redeem_budgets_sweep(struct ll_relay *relay);
 
 #endif

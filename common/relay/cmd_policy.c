@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifeline-relay policy set KEY VALUE | unset KEY | show [--json]
+ *                [--org ORG]
+ *
+ * Per-org policy: the keys, their values and defaults are the table of
+ * common/relay/core/policy.c (docs/API.md lists them).  Every change is
+ * written to the audit log (actor "cli") with the old and the new value,
+ * in the same transaction as the change.  A running relay reads policy
+ * per request, so a change takes effect without a restart.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "ll_store.h"
+#include "ll_util.h"
+#include "ll_relay.h"
+#include "cmd.h"
+
+struct policy_opts {
+	gchar *state_dir;
+	gchar *org;
+	gboolean json;
+};
+
+struct policy_cmd {
+	struct ll_relay relay;
+	int64_t org_id;
+	char *org_name;
+};
+
+static void policy_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: lifeline-relay policy set KEY VALUE [--org ORG]\n"
+		   "       lifeline-relay policy unset KEY [--org ORG]\n"
+		   "       lifeline-relay policy show [--org ORG] [--json]\n"
+		   "All take --state-dir DIR (default " LL_DEFAULT_STATE_DIR
+		   ").\n\nKeys:\n");
+	for (i = 0; i < ll_policy_key_count; i++)
+		fprintf(f, "  %-20s %s\n", ll_policy_keys[i].name,
+			ll_policy_keys[i].summary);
+}
+
+/* The org's value of k now, and whether it is the org's own. */
+static int current(struct policy_cmd *c, const struct ll_policy_key *k,
+		   int64_t *v, bool *set)
+{
+	int r = ll_policy_get_int(c->relay.store, &c->relay.cfg, c->org_id,
+				  k->name, v, set);
+
+	if (r != LL_OK)
+		ll_cmd_fail("cannot read the policy of org '%s': %s",
+			    c->org_name, ll_store_errmsg(c->relay.store));
+	return r;
+}
+
+/*
+ * Sets (value != NULL) or unsets k, audited as policy.set / policy.unset
+ * with the value in force before and after.
+ */
+static int policy_change(struct policy_cmd *c, const struct ll_policy_key *k,
+			 const char *value)
+{
+	struct ll_store *st = c->relay.store;
+	int64_t old = 0, now = 0;
+	bool old_set = false;
+	char errbuf[160], text[32];
+	int r;
+
+	if (value != NULL) {
+		if (ll_policy_parse_int(k, value, &now, errbuf,
+					sizeof(errbuf)) != LL_OK) {
+			ll_cmd_fail("policy set: %s", errbuf);
+			return 2;
+		}
+		/* stored in its plain form: "08" is kept as "8" */
+		snprintf(text, sizeof(text), "%lld", (long long)now);
+	} else {
+		now = ll_policy_default_int(k, &c->relay.cfg);
+	}
+	if ((r = ll_store_begin(st)) != LL_OK)
+		goto store_err;
+	if (current(c, k, &old, &old_set) != LL_OK) {
+		ll_store_rollback(st);
+		return 1;
+	}
+	if (value == NULL && !old_set) {
+		ll_store_rollback(st);
+		printf("policy: %s was not set for org '%s'; it stays at its "
+		       "default %lld\n",
+		       k->name, c->org_name, (long long)now);
+		return 0;
+	}
+	r = value != NULL ? ll_store_policy_set(st, c->org_id, k->name, text)
+			  : ll_store_policy_unset(st, c->org_id, k->name);
+	if (r != LL_OK ||
+	    (r = ll_cmd_audit_append(
+		     st, c->org_id, value ? "policy.set" : "policy.unset",
+		     "ok",
+		     json_pack("{s:s,s:s,s:I,s:I,s:b,s:b}", "org", c->org_name,
+			       "key", k->name, "old", (json_int_t)old, "new",
+			       (json_int_t)now, "old_default", !old_set,
+			       "new_default", value == NULL))) != LL_OK ||
+	    (r = ll_store_commit(st)) != LL_OK) {
+		ll_store_rollback(st);
+		goto store_err;
+	}
+	printf("policy: %s = %lld%s for org '%s' (was %lld%s)\n", k->name,
+	       (long long)now, value == NULL ? ", the default," : "",
+	       c->org_name, (long long)old, old_set ? "" : ", the default");
+	return 0;
+store_err:
+	ll_cmd_fail("cannot change the policy of org '%s': %s", c->org_name,
+		    ll_store_errmsg(st));
+	return 1;
+}
+
+static int policy_show(struct policy_cmd *c, const struct policy_opts *o)
+{
+	json_t *doc = json_object();
+	char *text;
+	int64_t v;
+	size_t i;
+	bool set;
+	int rc = 1;
+
+	if (doc == NULL)
+		goto nomem;
+	if (!o->json)
+		printf("%-20s %-12s %s\n", "KEY", "VALUE", "SOURCE");
+	for (i = 0; i < ll_policy_key_count; i++) {
+		const struct ll_policy_key *k = &ll_policy_keys[i];
+
+		if (current(c, k, &v, &set) != LL_OK)
+			goto out;
+		if (o->json) {
+			if (json_object_set_new(doc, k->name,
+						json_integer((json_int_t)v)))
+				goto nomem;
+		} else {
+			printf("%-20s %-12lld %s\n", k->name, (long long)v,
+			       set ? "org" : "default");
+		}
+	}
+	if (o->json) {
+		text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (text == NULL)
+			goto nomem;
+		printf("%s\n", text);
+		free(text);
+	}
+	fflush(stdout);
+	rc = 0;
+	goto out;
+nomem:
+	ll_cmd_fail("out of memory");
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* The arguments after the subcommand's options: KEY [VALUE]. */
+static int policy_args(const char *sub, int argc, char **argv,
+		       const struct ll_policy_key **k, const char **value)
+{
+	int want = strcmp(sub, "set") == 0     ? 3
+		   : strcmp(sub, "unset") == 0 ? 2
+					       : 1;
+
+	if (argc != want) {
+		ll_cmd_fail("policy %s: %s", sub,
+			    want == 3   ? "takes KEY VALUE"
+			    : want == 2 ? "takes one KEY"
+					: "takes no argument");
+		return 2;
+	}
+	if (want == 1)
+		return 0;
+	if ((*k = ll_policy_key_find(argv[1])) == NULL) {
+		ll_cmd_fail("policy %s: unknown key '%s' (lifeline-relay "
+			    "policy --help lists them)",
+			    sub, argv[1]);
+		return 2;
+	}
+	if (want == 3)
+		*value = argv[2];
+	return 0;
+}
+
+int ll_cmd_policy(int argc, char **argv)
+{
+	struct policy_opts o;
+	GOptionEntry common[] = {
+		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
+		  "state directory (default " LL_DEFAULT_STATE_DIR ")",
+		  "DIR" },
+		{ "org", 0, 0, G_OPTION_ARG_STRING, &o.org,
+		  "organisation (default: the only one)", "ORG" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionEntry show_opts[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+		  "print {KEY: VALUE, ...} as JSON instead of a table", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	const struct ll_policy_key *k = NULL;
+	GOptionContext *oc = NULL;
+	GError *gerr = NULL;
+	struct policy_cmd c;
+	const char *sub, *value = NULL;
+	char errbuf[512];
+	int rc = 2;
+
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	if (argc < 2) {
+		policy_usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		policy_usage(stdout);
+		return 0;
+	}
+	if (strcmp(sub, "set") != 0 && strcmp(sub, "unset") != 0 &&
+	    strcmp(sub, "show") != 0) {
+		ll_cmd_fail("policy: unknown subcommand '%s' (set, unset, "
+			    "show)",
+			    sub);
+		return 2;
+	}
+	oc = g_option_context_new(strcmp(sub, "set") == 0     ? "KEY VALUE"
+				  : strcmp(sub, "unset") == 0 ? "KEY"
+							      : "- show the "
+								"policy");
+	g_option_context_add_main_entries(oc, common, NULL);
+	if (strcmp(sub, "show") == 0)
+		g_option_context_add_main_entries(oc, show_opts, NULL);
+	/* argv[1] (the subcommand) plays argv[0] for the parser */
+	argc -= 1;
+	argv += 1;
+	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
+		ll_cmd_fail("policy %s: %s", sub, gerr->message);
+		goto out;
+	}
+	if ((rc = policy_args(sub, argc, argv, &k, &value)) != 0)
+		goto out;
+	rc = 1;
+	if (ll_relay_open_state(o.state_dir ? o.state_dir
+					    : LL_DEFAULT_STATE_DIR,
+				&c.relay, errbuf, sizeof(errbuf)) != 0) {
+		ll_cmd_fail("%s", errbuf);
+		goto out;
+	}
+	if (ll_cmd_org_resolve(c.relay.store, o.org, &c.org_id, &c.org_name) !=
+	    0)
+		goto out;
+	if (strcmp(sub, "show") == 0)
+		rc = policy_show(&c, &o);
+	else
+		rc = policy_change(&c, k, value);
+out:
+	ll_relay_close_state(&c.relay);
+	free(c.org_name);
+	g_clear_error(&gerr);
+	if (oc != NULL)
+		g_option_context_free(oc);
+	g_free(o.state_dir);
+	g_free(o.org);
+	return rc;
+}
