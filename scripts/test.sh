@@ -4,11 +4,12 @@
 # the clients of a second brand, opened beside the first (brand_gui);
 # the source checks (scripts/checksrc.sh); the suites again under
 # ASan+UBSan (the test setup 'asan' of meson.build); and each libFuzzer
-# target for a bounded time (the suite 'fuzz').  The last line is
-# "N passed, N failed".
+# target for a bounded time (the suite 'fuzz'); last, the packages (the
+# suite 'package': built, linted, installed into fresh Debian 12 roots).
+# The last line is "N passed, N failed".
 #
 #   scripts/test.sh            everything (what CI runs)
-#   scripts/test.sh --quick    the plain build's suites only
+#   scripts/test.sh --quick    the plain build's suites only (no packages)
 # LL_FUZZ_SECONDS (default 45) bounds each fuzz target's run.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -103,7 +104,7 @@ if build build-test --werror -Dbuildtype=debugoptimized -Dtest_hooks=true; then
 	plain_built=1
 	note "all suites, then the TLS scan and the log canary"
 	run_suites plain build-test "" --num-processes "$jobs" \
-		--no-suite tls --no-suite canary
+		--no-suite tls --no-suite canary --no-suite package
 	run_suites plain-tls-canary build-test "" --num-processes 1 \
 		--suite tls --suite canary
 else
@@ -151,6 +152,16 @@ if [ "$quick" -eq 0 ]; then
 			--suite fuzz
 	else
 		fail "fuzz build"
+	fi
+
+	# After everything else: it builds the packages from this tree and
+	# debootstraps a Debian 12 root once a day (build-test/package-cache).
+	note "packages: build, lint, install into fresh roots (suite package)"
+	if [ "$plain_built" -eq 1 ]; then
+		run_suites package build-test "" --num-processes 1 \
+			--suite package
+	else
+		fail "packages: the plain build failed"
 	fi
 fi
 
