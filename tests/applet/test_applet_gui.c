@@ -119,29 +119,6 @@ static void die_with_parent(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
-static gboolean tick_done(gpointer data)
-{
-	return G_SOURCE_REMOVE;
-}
-
-/*
- * One round of the default main context, blocking until one of its
- * sources fired or ms passed.  The technician's session, the applet's
- * exit and the e2e-target waits all report there, so a wait on them
- * wakes at once; ms only bounds how late a wait sees state outside the
- * loop (the applet's log file, /proc).
- */
-static void iterate(int ms)
-{
-	GSource *t = g_timeout_source_new((guint)ms);
-
-	g_source_set_callback(t, tick_done, NULL, NULL);
-	g_source_attach(t, NULL);
-	g_main_context_iteration(NULL, TRUE);
-	g_source_destroy(t);
-	g_source_unref(t);
-}
-
 static void focus_window(const char *win)
 {
 	char *out = tool((const char *const[]){ "xdotool", "windowfocus",
@@ -157,7 +134,7 @@ static void focus_window(const char *win)
 	do {                                                                  \
 		int64_t end_ = lh_now_ms() + (ms);                            \
 		while (!(cond) && lh_now_ms() < end_)                         \
-			iterate(WAIT_TICK_MS);                                \
+			lt_iterate(WAIT_TICK_MS);                             \
 	} while (0)
 
 /*
@@ -282,7 +259,7 @@ static bool viewer_read(struct agent *ag, void *buf, size_t len,
 			len -= (size_t)n;
 		} else {
 			/* the bridge writes from the main context */
-			iterate(WAIT_TICK_MS);
+			lt_iterate(WAIT_TICK_MS);
 		}
 	}
 	return len == 0;
@@ -468,7 +445,7 @@ static bool wait_log(struct applet *ap, const char *needle, int count,
 			return true;
 		if (lh_now_ms() >= end || ap->exited)
 			return false;
-		iterate(WAIT_TICK_MS);
+		lt_iterate(WAIT_TICK_MS);
 	}
 }
 
@@ -542,7 +519,7 @@ static bool audit_has(const char *type, const char *what, int timeout_ms)
 		/* nothing tells when the applet's report is in: look again
 		 * (each look runs the relay's CLI) */
 		if (!found)
-			iterate(100);
+			lt_iterate(100);
 	}
 	g_free(out);
 	return found;

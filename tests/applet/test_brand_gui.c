@@ -70,29 +70,11 @@ static void die_with_parent(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
-static gboolean tick_done(gpointer data)
-{
-	return G_SOURCE_REMOVE;
-}
-
-/* One round of the default main context (the technician's session and
- * the waits below report there), at most ms long. */
-static void iterate(int ms)
-{
-	GSource *t = g_timeout_source_new((guint)ms);
-
-	g_source_set_callback(t, tick_done, NULL, NULL);
-	g_source_attach(t, NULL);
-	g_main_context_iteration(NULL, TRUE);
-	g_source_destroy(t);
-	g_source_unref(t);
-}
-
 #define WAIT_FOR(cond, ms)                                                    \
 	do {                                                                  \
 		int64_t end_ = lh_now_ms() + (ms);                            \
 		while (!(cond) && lh_now_ms() < end_)                         \
-			iterate(20);                                          \
+			lt_iterate(20);                                       \
 	} while (0)
 
 struct run {
@@ -373,7 +355,7 @@ static bool proc_wait_log(struct proc *pr, const char *needle, int ms)
 		g_file_get_contents(pr->log, &text, NULL, NULL);
 		found = text != NULL && strstr(text, needle) != NULL;
 		if (!found)
-			iterate(20);
+			lt_iterate(20);
 	}
 	g_free(text);
 	return found;
@@ -471,7 +453,7 @@ static bool listed(int before, int ms)
 		/* nothing tells when the request is in: look again (each
 		 * look runs the relay's CLI) */
 		if (!found)
-			iterate(200);
+			lt_iterate(200);
 	}
 	return found;
 }

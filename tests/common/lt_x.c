@@ -118,8 +118,7 @@ static gboolean tick_done(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* One round of the default main context, at most ms long. */
-static void iterate(int ms)
+void lt_iterate(int ms)
 {
 	GSource *t = g_timeout_source_new((guint)ms);
 
@@ -138,7 +137,7 @@ static void run_until(struct x_wait *w, int ms, bool (*stop)(void *data),
 
 	while (!w->done && !(stop != NULL && stop(stop_data)) &&
 	       g_get_monotonic_time() / 1000 < end)
-		iterate(20);
+		lt_iterate(20);
 }
 
 int lt_x_target(const char *display, const char *const *args, int limit_ms,

@@ -48,4 +48,13 @@ bool lt_x_wait_window(const char *display, const char *re, bool gone,
 		      int timeout_ms, bool (*stop)(void *data),
 		      void *stop_data, char **id);
 
+/*
+ * One round of the default main context, blocking until one of its
+ * sources fired or ms passed.  What the tests wait on (a session, a
+ * child's exit, e2e-target) reports there, so a wait wakes at once; ms
+ * only bounds how late a wait sees state outside the loop (a log file,
+ * /proc).
+ */
+void lt_iterate(int ms);
+
 #endif
