@@ -471,7 +471,7 @@ static int start_holder(struct ll_cli *cli, const struct ll_relay_opts *o,
 {
 	GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
 	struct spawn_setup ss;
-	GError *gerr = NULL;
+	g_autoptr(GError) gerr = NULL;
 	char *status = NULL, *line;
 	int in_fd = -1, out_fd = -1, r = LL_ERR_IO;
 	size_t off = 0, len;
@@ -506,7 +506,6 @@ static int start_holder(struct ll_cli *cli, const struct ll_relay_opts *o,
 				      NULL, &in_fd, &out_fd, NULL, &gerr)) {
 		*err = g_strdup_printf("cannot start the session holder: %s",
 				       gerr->message);
-		g_error_free(gerr);
 		goto out;
 	}
 	/* the ticket goes over a pipe, never in argv */
@@ -900,7 +899,7 @@ static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
 {
 	const struct ll_cli_command *cmd;
 	GOptionContext *octx;
-	GError *gerr = NULL;
+	g_autoptr(GError) gerr = NULL;
 	char *m;
 	size_t i, j, max = ll_cli_n_globals + 1;
 	int k, r = 0;
@@ -953,7 +952,6 @@ static int cmdline_parse(struct ll_cli *cli, struct cmdline *cl, int argc,
 				: "");
 		r = usage(cli, NULL, m);
 		g_free(m);
-		g_error_free(gerr);
 	}
 	g_option_context_free(octx);
 	if (r != 0)

@@ -98,10 +98,8 @@ static void holder_client_free(struct ll_holder_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->watch != 0)
-		g_source_remove(c->watch);
-	if (c->timer != 0)
-		g_source_remove(c->timer);
+	g_clear_handle_id(&c->watch, g_source_remove);
+	g_clear_handle_id(&c->timer, g_source_remove);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->in != NULL)
@@ -266,10 +264,7 @@ static bool snap_try(struct ll_holder_client *c)
 		return false;
 	/* the client now belongs to the RFB request until snap_done */
 	forget(h, c);
-	if (c->timer != 0) {
-		g_source_remove(c->timer);
-		c->timer = 0;
-	}
+	g_clear_handle_id(&c->timer, g_source_remove);
 	if ((r = ll_rfbc_snapshot(h->rfb, c->path, snap_done, c)) != 0)
 		reply_err(c, "failed",
 			  "no framebuffer: the screen "
@@ -740,10 +735,7 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 	(void)s;
 	h->ended = true;
 	/* no new clients from now on */
-	if (h->listen_watch != 0) {
-		g_source_remove(h->listen_watch);
-		h->listen_watch = 0;
-	}
+	g_clear_handle_id(&h->listen_watch, g_source_remove);
 	unlink(h->sock_path);
 	while (h->enders != NULL) {
 		c = h->enders->data;
@@ -881,7 +873,7 @@ int ll_agent_holder_main(int argc, char **argv)
 	struct ll_stream *stream = NULL;
 	struct holder h;
 	GOptionContext *octx;
-	GError *gerr = NULL;
+	g_autoptr(GError) gerr = NULL;
 	uint32_t caps = LL_CAP_VIEW | LL_CAP_CONTROL;
 	const char *one[1];
 	int64_t wait_s;
@@ -895,7 +887,6 @@ int ll_agent_holder_main(int argc, char **argv)
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &gerr)) {
 		status_line("error: %s", gerr->message);
-		g_error_free(gerr);
 		goto out;
 	}
 	if (profile_dir == NULL || relay == NULL ||
@@ -977,10 +968,8 @@ int ll_agent_holder_main(int argc, char **argv)
 	g_main_loop_run(h.loop);
 	h.exit_code = 0;
 out:
-	if (h.expiry_timer != 0)
-		g_source_remove(h.expiry_timer);
-	if (h.listen_watch != 0)
-		g_source_remove(h.listen_watch);
+	g_clear_handle_id(&h.expiry_timer, g_source_remove);
+	g_clear_handle_id(&h.listen_watch, g_source_remove);
 	if (h.listen_fd >= 0) {
 		close(h.listen_fd);
 		unlink(h.sock_path);

@@ -241,7 +241,7 @@ static void pw_change(struct pw_dialog *d)
 	const char *n = gtk_entry_get_text(GTK_ENTRY(d->new_pw));
 	const char *a = gtk_entry_get_text(GTK_ENTRY(d->again));
 	struct pw_job *j;
-	GTask *task;
+	g_autoptr(GTask) task = NULL;
 
 	if (o[0] == '\0' || n[0] == '\0') {
 		gtk_label_set_text(GTK_LABEL(d->error),
@@ -270,7 +270,6 @@ static void pw_change(struct pw_dialog *d)
 	task = g_task_new(d->dialog, NULL, pw_done, d);
 	g_task_set_task_data(task, j, pw_job_free);
 	g_task_run_in_thread(task, pw_thread);
-	g_object_unref(task);
 }
 
 static void pw_response(GtkDialog *dialog, gint response, gpointer data)
@@ -362,7 +361,7 @@ static void on_login(GtkWidget *w, gpointer data)
 {
 	struct login_form *f = data;
 	struct login_job *j;
-	GTask *task;
+	g_autoptr(GTask) task = NULL;
 	char *url = entry_text(f->url);
 
 	(void)w;
@@ -395,7 +394,6 @@ static void on_login(GtkWidget *w, gpointer data)
 	task = g_task_new(f->grid, NULL, login_done, f);
 	g_task_set_task_data(task, j, login_job_free);
 	g_task_run_in_thread(task, login_thread);
-	g_object_unref(task);
 }
 
 static GtkWidget *row(GtkGrid *grid, int y, const char *label,

@@ -44,8 +44,7 @@ static void panel_gone(gpointer data, GObject *where)
 	struct pin_panel *p = data;
 
 	(void)where;
-	if (p->timer != 0)
-		g_source_remove(p->timer);
+	g_clear_handle_id(&p->timer, g_source_remove);
 	ll_secret_free(p->pin);
 	g_free(p);
 }
@@ -180,7 +179,7 @@ static void pin_done(GObject *src, GAsyncResult *res, gpointer data)
 void ll_pin_new_start(struct ll_gui *g)
 {
 	struct pin_job *j;
-	GTask *task;
+	g_autoptr(GTask) task = NULL;
 
 	if (g->conn.token == NULL)
 		return;
@@ -190,5 +189,4 @@ void ll_pin_new_start(struct ll_gui *g)
 	task = g_task_new(g->window, NULL, pin_done, g);
 	g_task_set_task_data(task, j, pin_job_free);
 	g_task_run_in_thread(task, pin_thread);
-	g_object_unref(task);
 }

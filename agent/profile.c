@@ -50,10 +50,8 @@ static char *key_or_null(GKeyFile *kf, const char *key)
 {
 	char *v = g_key_file_get_string(kf, PROFILE_GROUP, key, NULL);
 
-	if (v != NULL && v[0] == '\0') {
-		g_free(v);
-		v = NULL;
-	}
+	if (v != NULL && v[0] == '\0')
+		g_clear_pointer(&v, g_free);
 	return v;
 }
 

@@ -298,20 +298,19 @@ static char *rfbc_password(rfbClient *cl)
 
 static int rfbc_write_png(rfbClient *cl, const char *path, char **msg)
 {
-	GdkPixbuf *pb = NULL;
-	GError *gerr = NULL;
-	char *tmp = NULL;
+	g_autoptr(GdkPixbuf) pb = NULL;
+	g_autoptr(GError) gerr = NULL;
+	g_autofree char *tmp = NULL;
 	const uint8_t *src;
 	uint8_t *dst;
 	uint32_t px, rmax, gmax, bmax;
-	int x, y, stride, r = LL_ERR_INTERNAL;
+	int x, y, stride;
 
 	pb = gdk_pixbuf_new(GDK_COLORSPACE_RGB, FALSE, 8, cl->width,
 			    cl->height);
 	if (pb == NULL) {
 		*msg = g_strdup("out of memory for the picture");
-		r = LL_ERR_NOMEM;
-		goto out;
+		return LL_ERR_NOMEM;
 	}
 	stride = gdk_pixbuf_get_rowstride(pb);
 	rmax = cl->format.redMax ? cl->format.redMax : 255;
@@ -338,25 +337,16 @@ static int rfbc_write_png(rfbClient *cl, const char *path, char **msg)
 	if (!gdk_pixbuf_save(pb, tmp, "png", &gerr, NULL)) {
 		*msg = g_strdup_printf("cannot write %s: %s", path,
 				       gerr->message);
-		r = LL_ERR_IO;
 		unlink(tmp);
-		goto out;
+		return LL_ERR_IO;
 	}
 	if (rename(tmp, path) != 0) {
 		*msg = g_strdup_printf("cannot write %s: %s", path,
 				       g_strerror(errno));
-		r = LL_ERR_IO;
 		unlink(tmp);
-		goto out;
+		return LL_ERR_IO;
 	}
-	r = LL_OK;
-out:
-	if (gerr != NULL)
-		g_error_free(gerr);
-	g_free(tmp);
-	if (pb != NULL)
-		g_object_unref(pb);
-	return r;
+	return LL_OK;
 }
 
 static void rfbc_finish_snaps(struct ll_rfbc *c, bool complete, int err,
@@ -382,8 +372,7 @@ static void rfbc_finish_snaps(struct ll_rfbc *c, bool complete, int err,
 			continue;
 		}
 		rfbc_post(c, POST_DONE, r, msg, cmd->done, cmd->user);
-		g_free(msg);
-		msg = NULL;
+		g_clear_pointer(&msg, g_free);
 		g_ptr_array_remove_index(c->snaps, i);
 	}
 }

@@ -64,10 +64,8 @@ static void update_monitors(struct viewer *v)
 	}
 	if (serial == v->mon_serial && n > 0)
 		return;
-	if (serial != v->mon_serial) {
-		g_free(v->mon_note);
-		v->mon_note = NULL;
-	}
+	if (serial != v->mon_serial)
+		g_clear_pointer(&v->mon_note, g_free);
 	v->mon_serial = serial;
 	v->filling = true;
 	gtk_combo_box_text_remove_all(GTK_COMBO_BOX_TEXT(v->monitor));

@@ -288,10 +288,7 @@ static void answer(struct ll_consent_dialog *d, enum ll_consent_answer ans)
 	if (!d->armed && ans != LL_CONSENT_TIMEOUT && ans != LL_CONSENT_DENY)
 		return;
 	d->answered = true;
-	if (d->timer != 0) {
-		g_source_remove(d->timer);
-		d->timer = 0;
-	}
+	g_clear_handle_id(&d->timer, g_source_remove);
 	/* May free d: nothing after this. */
 	d->on_answer(ans, d->user);
 }
@@ -488,10 +485,8 @@ void ll_consent_dialog_free(struct ll_consent_dialog *d)
 	d->freeing = true;
 	d->answered = true;
 	dialogs = g_slist_remove(dialogs, d);
-	if (d->timer != 0)
-		g_source_remove(d->timer);
-	if (d->arm_timer != 0)
-		g_source_remove(d->arm_timer);
+	g_clear_handle_id(&d->timer, g_source_remove);
+	g_clear_handle_id(&d->arm_timer, g_source_remove);
 	drop_held(d);
 	if (d->win != NULL)
 		gtk_widget_destroy(d->win);

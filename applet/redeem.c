@@ -138,7 +138,7 @@ void ll_applet_redeem_start(
 	void (*done)(struct ll_applet_redeemed *res, void *user), void *user)
 {
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
-	GTask *task;
+	g_autoptr(GTask) task = NULL;
 
 	j->opts = *o;
 	j->opts.url = j->url = g_strdup(o->url);
@@ -151,5 +151,4 @@ void ll_applet_redeem_start(
 	g_task_set_task_data(task, j, redeem_job_free);
 	g_task_set_return_on_cancel(task, FALSE);
 	g_task_run_in_thread(task, redeem_thread);
-	g_object_unref(task);
 }

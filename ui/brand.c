@@ -75,10 +75,10 @@ static void install_css(const struct ll_brand *b)
 		[LL_BRAND_HEADER_BG] = "ll_header_bg",
 		[LL_BRAND_HEADER_TEXT] = "ll_header_text",
 	};
-	GtkCssProvider *css = gtk_css_provider_new();
+	g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
+	g_autoptr(GBytes) sheet = NULL;
+	g_autoptr(GError) e = NULL;
 	GString *text = g_string_new(NULL);
-	GBytes *sheet;
-	GError *e = NULL;
 	gsize len;
 	const char *data;
 	size_t i;
@@ -91,16 +91,12 @@ static void install_css(const struct ll_brand *b)
 	if (sheet != NULL) {
 		data = g_bytes_get_data(sheet, &len);
 		g_string_append_len(text, data, (gssize)len);
-		g_bytes_unref(sheet);
 	}
-	if (!gtk_css_provider_load_from_data(css, text->str, -1, &e)) {
+	if (!gtk_css_provider_load_from_data(css, text->str, -1, &e))
 		g_warning("brand.css: %s", e->message);
-		g_clear_error(&e);
-	}
 	gtk_style_context_add_provider_for_screen(
 		gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
 		GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-	g_object_unref(css);
 	g_string_free(text, TRUE);
 }
 

@@ -29,8 +29,8 @@ static void draw_logo(LlBrandHeader *h)
 {
 	int scale = gtk_widget_get_scale_factor(GTK_WIDGET(h));
 	int px = h->compact ? LOGO_COMPACT_PX : LOGO_PX;
+	g_autoptr(GdkPixbuf) p = NULL;
 	cairo_surface_t *s;
-	GdkPixbuf *p;
 
 	p = gdk_pixbuf_new_from_resource_at_scale(LOGO_RESOURCE, -1,
 						  px * scale, TRUE, NULL);
@@ -43,7 +43,6 @@ static void draw_logo(LlBrandHeader *h)
 	s = gdk_cairo_surface_create_from_pixbuf(p, scale, NULL);
 	gtk_image_set_from_surface(GTK_IMAGE(h->logo), s);
 	cairo_surface_destroy(s);
-	g_object_unref(p);
 }
 
 static void on_scale(GObject *obj, GParamSpec *ps, gpointer data)

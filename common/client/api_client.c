@@ -5,6 +5,7 @@
  * answer through the strict parsers (api_parse.c), and the secrets wiped
  * on the way.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,41 @@ static int call(struct ll_api_client *c, const char *method, const char *path,
 			      expect, resp, NULL, err);
 }
 
+/*
+ * A request body of string members from key, value pairs ending with a
+ * NULL key; a NULL value leaves its key out.  NULL when a value is not
+ * valid UTF-8 text (json_string refuses it) or memory runs out.
+ */
+static json_t *body_new(const char *key, ...)
+{
+	json_t *body = json_object();
+	const char *value;
+	va_list ap;
+
+	va_start(ap, key);
+	for (; body != NULL && key != NULL; key = va_arg(ap, const char *)) {
+		value = va_arg(ap, const char *);
+		if (value != NULL &&
+		    json_object_set_new(body, key, json_string(value)) != 0) {
+			json_decref(body);
+			body = NULL;
+		}
+	}
+	va_end(ap);
+	return body;
+}
+
+/* Frees a request body, its members wiped first: they are passwords,
+ * PINs and codes, or harmless. */
+static void body_free(json_t *body)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(body, key, v) ll_client_json_wipe(body, key);
+	json_decref(body);
+}
+
 /* Login and login/mfa share the answer; 401 mfa_required carries the
  * mfa_token (at the top level or inside the error object). */
 static int login_common(struct ll_api_client *c, const char *path,
@@ -41,7 +77,6 @@ static int login_common(struct ll_api_client *c, const char *path,
 			   &e);
 	if (r == LL_OK) {
 		r = ll_client_parse_login(root, out, err);
-		ll_client_json_wipe(root, "token");
 		json_decref(root);
 		if (r == LL_OK &&
 		    (r = ll_api_client_set_token(c, out->token)) != 0) {
@@ -78,22 +113,16 @@ int ll_api_login(struct ll_api_client *c, const char *user, const char *org,
 				    "user and password are needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	body = json_pack("{s:s,s:s}", "username", user, "password", password);
-	if (body != NULL && org != NULL &&
-	    json_object_set_new(body, "org", json_string(org)) != 0) {
-		json_decref(body);
-		body = NULL;
-	}
+	body = body_new("username", user, "password", password, "org", org,
+			NULL);
 	if (body == NULL) {
-		/* json_pack fails on invalid UTF-8 too. */
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "user, org or password is not valid "
 				    "UTF-8 text");
 		return LL_ERR_INVALID_ARG;
 	}
 	r = login_common(c, "/api/v1/login", body, out, err);
-	ll_client_json_wipe(body, "password");
-	json_decref(body);
+	body_free(body);
 	return r;
 }
 
@@ -110,16 +139,14 @@ int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
 				    "the MFA token and code are needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	body = json_pack("{s:s,s:s}", "mfa_token", mfa_token, "code", code);
+	body = body_new("mfa_token", mfa_token, "code", code, NULL);
 	if (body == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the code is not valid text");
 		return LL_ERR_INVALID_ARG;
 	}
 	r = login_common(c, "/api/v1/login/mfa", body, out, err);
-	ll_client_json_wipe(body, "mfa_token");
-	ll_client_json_wipe(body, "code");
-	json_decref(body);
+	body_free(body);
 	return r;
 }
 
@@ -169,17 +196,15 @@ int ll_api_password_change(struct ll_api_client *c, const char *old_password,
 				    "the old and the new password are needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	body = json_pack("{s:s,s:s}", "old_password", old_password,
-			 "new_password", new_password);
+	body = body_new("old_password", old_password, "new_password",
+			new_password, NULL);
 	if (body == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "a password is not valid UTF-8 text");
 		return LL_ERR_INVALID_ARG;
 	}
 	r = call(c, "POST", "/api/v1/password", body, 204, NULL, err);
-	ll_client_json_wipe(body, "old_password");
-	ll_client_json_wipe(body, "new_password");
-	json_decref(body);
+	body_free(body);
 	return r;
 }
 
@@ -194,20 +219,15 @@ int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 		return r;
 	if (out == NULL)
 		return LL_ERR_INVALID_ARG;
-	body = lock != NULL ? json_pack("{s:s}", "lock", lock) : json_object();
-	if (body == NULL) {
+	if ((body = body_new("lock", lock, NULL)) == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0, "bad lock");
 		return LL_ERR_INVALID_ARG;
 	}
-	if ((r = call(c, "POST", "/api/v1/sessions", body, 201, &root, err)) !=
-	    0)
-		goto out;
-	r = ll_client_parse_pin(root, out, err);
-out:
-	ll_client_json_wipe(root, "pin");
-	ll_client_json_wipe(root, "ticket");
+	if ((r = call(c, "POST", "/api/v1/sessions", body, 201, &root, err)) ==
+	    LL_OK)
+		r = ll_client_parse_pin(root, out, err);
 	json_decref(root);
-	json_decref(body);
+	body_free(body);
 	return r;
 }
 
@@ -311,25 +331,15 @@ int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 				    "a PIN is needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	body = json_pack("{s:s}", "pin", pin);
-	if (body != NULL && org != NULL &&
-	    json_object_set_new(body, "org", json_string(org)) != 0) {
-		json_decref(body);
-		body = NULL;
-	}
-	if (body == NULL) {
+	if ((body = body_new("pin", pin, "org", org, NULL)) == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the PIN or org is not valid text");
 		return LL_ERR_INVALID_ARG;
 	}
 	if ((r = ll_client_call(c, "POST", "/api/v1/pins/redeem", NULL, body,
-				200, &root, NULL, err)) != 0)
-		goto out;
-	r = ll_client_parse_redeem(root, out, err);
-out:
-	ll_client_json_wipe(root, "ticket");
+				200, &root, NULL, err)) == LL_OK)
+		r = ll_client_parse_redeem(root, out, err);
 	json_decref(root);
-	ll_client_json_wipe(body, "pin");
-	json_decref(body);
+	body_free(body);
 	return r;
 }

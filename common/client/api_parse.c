@@ -295,6 +295,7 @@ int ll_client_parse_login(json_t *root, struct ll_api_login *out,
 	memset(&l, 0, sizeof(l));
 out:
 	ll_api_login_clear(&l);
+	ll_client_json_wipe(root, "token");
 	return r;
 }
 
@@ -340,6 +341,8 @@ int ll_client_parse_pin(json_t *root, struct ll_api_pin *out,
 	memset(&p, 0, sizeof(p));
 out:
 	ll_api_pin_clear(&p);
+	ll_client_json_wipe(root, "pin");
+	ll_client_json_wipe(root, "ticket");
 	return r;
 }
 
@@ -436,24 +439,32 @@ int ll_client_parse_redeem(json_t *root, struct ll_api_redeem *out,
 	memset(&d, 0, sizeof(d));
 out:
 	ll_api_redeem_clear(&d);
+	ll_client_json_wipe(root, "ticket");
 	return r;
 }
 
 /* ------------------------------------------------ parsers over the body */
 
-int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
-		       struct ll_client_error *err)
+/* What every parser over bytes does first: the answer's object in *root
+ * (the caller's), or an error in err. */
+static int body_load(const char *body, size_t len, const void *out,
+		     json_t **root, struct ll_client_error *err)
 {
-	json_t *root = NULL;
-	int r;
-
 	ll_client_error_clear(err);
 	if (out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	return ll_client_load_object(body, len, root, err);
+}
+
+int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
+		       struct ll_client_error *err)
+{
+	json_t *root;
+	int r;
+
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_login(root, out, err);
-	ll_client_json_wipe(root, "token");
 	json_decref(root);
 	return r;
 }
@@ -461,13 +472,10 @@ int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
 int ll_api_parse_mfa_token(const char *body, size_t len, char **mfa_token,
 			   struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (mfa_token == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, mfa_token, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_mfa_token(root, mfa_token, err);
 	json_decref(root);
@@ -477,17 +485,12 @@ int ll_api_parse_mfa_token(const char *body, size_t len, char **mfa_token,
 int ll_api_parse_pin(const char *body, size_t len, struct ll_api_pin *out,
 		     struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_pin(root, out, err);
-	ll_client_json_wipe(root, "pin");
-	ll_client_json_wipe(root, "ticket");
 	json_decref(root);
 	return r;
 }
@@ -496,13 +499,10 @@ int ll_api_parse_sessions(const char *body, size_t len,
 			  struct ll_api_session_list *out,
 			  struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_sessions(root, out, err);
 	json_decref(root);
@@ -512,16 +512,12 @@ int ll_api_parse_sessions(const char *body, size_t len,
 int ll_api_parse_redeem(const char *body, size_t len,
 			struct ll_api_redeem *out, struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_redeem(root, out, err);
-	ll_client_json_wipe(root, "ticket");
 	json_decref(root);
 	return r;
 }

@@ -202,15 +202,28 @@ static int on_hello(struct ll_mux *m, const struct ll_frame *f,
 	return 0;
 }
 
-static int on_data(struct ll_mux *m, const struct ll_frame *f,
-		   struct ll_mux_event *ev)
+/* The open channel frame f is for; NULL, the mux failed and *r saying
+ * why, when the peer names a channel that is not open. */
+static struct chan *frame_chan(struct ll_mux *m, const struct ll_frame *f,
+			       int *r)
 {
 	struct chan *c = chan_find(m, f->channel);
 
 	if (c == NULL)
-		return mux_fail(m, LL_ERR_PROTOCOL,
-				"DATA on channel %u, which is not open",
-				f->channel);
+		*r = mux_fail(m, LL_ERR_PROTOCOL,
+			      "%s on channel %u, which is not open",
+			      ll_frame_type_name(f->type), f->channel);
+	return c;
+}
+
+static int on_data(struct ll_mux *m, const struct ll_frame *f,
+		   struct ll_mux_event *ev)
+{
+	struct chan *c;
+	int r;
+
+	if ((c = frame_chan(m, f, &r)) == NULL)
+		return r;
 	if (f->len > c->recv_window)
 		return mux_fail(m, LL_ERR_PROTOCOL,
 				"DATA of %u bytes on channel %u beyond the "
@@ -230,12 +243,11 @@ static int on_data(struct ll_mux *m, const struct ll_frame *f,
 static int on_window(struct ll_mux *m, const struct ll_frame *f,
 		     struct ll_mux_event *ev)
 {
-	struct chan *c = chan_find(m, f->channel);
+	struct chan *c;
+	int r;
 
-	if (c == NULL)
-		return mux_fail(m, LL_ERR_PROTOCOL,
-				"WINDOW on channel %u, which is not open",
-				f->channel);
+	if ((c = frame_chan(m, f, &r)) == NULL)
+		return r;
 	if (c->state == C_CLOSE_SENT)
 		return 0;
 	if (f->u.window_increment > UINT32_MAX - c->send_credit)
@@ -276,16 +288,14 @@ static int on_open(struct ll_mux *m, const struct ll_frame *f,
 static int on_close(struct ll_mux *m, const struct ll_frame *f,
 		    struct ll_mux_event *ev)
 {
-	struct chan *c = chan_find(m, f->channel);
+	struct chan *c;
 	int r;
 
 	if (f->channel == LL_MUX_CHANNEL_CONTROL)
 		return mux_fail(m, LL_ERR_PROTOCOL,
 				"CLOSE of the control channel");
-	if (c == NULL)
-		return mux_fail(m, LL_ERR_PROTOCOL,
-				"CLOSE of channel %u, which is not open",
-				f->channel);
+	if ((c = frame_chan(m, f, &r)) == NULL)
+		return r;
 	if (c->state == C_OPEN) {
 		/* Answer, so the peer knows when the id is free again. */
 		if ((r = ll_frame_put_close(m->out, c->id)) != 0)

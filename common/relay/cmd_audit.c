@@ -303,22 +303,18 @@ static int audit_export(struct ll_relay *relay, const char *format,
 
 int ll_cmd_audit(int argc, char **argv)
 {
-	gchar *state_dir = NULL, *format = NULL, *since = NULL;
+	static const char *const subs[] = { "verify", "export", NULL };
+	struct ll_cmd_opts o = { 0 };
+	gchar *format = NULL, *since = NULL;
 	gchar **extra_cps = NULL;
-	GOptionEntry common[] = {
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
-		  "state directory (default " LL_DEFAULT_STATE_DIR ")",
-		  "DIR" },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
-	GOptionEntry verify_opts[] = {
+	const GOptionEntry verify_opts[] = {
 		{ "checkpoint", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &extra_cps,
 		  "also check against the checkpoints in FILE (a copy kept "
 		  "elsewhere, syslog or journal lines)",
 		  "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
-	GOptionEntry export_opts[] = {
+	const GOptionEntry export_opts[] = {
 		{ "format", 0, 0, G_OPTION_ARG_STRING, &format,
 		  "jsonl (default) or csv", "FORMAT" },
 		{ "since", 0, 0, G_OPTION_ARG_STRING, &since,
@@ -326,42 +322,22 @@ int ll_cmd_audit(int argc, char **argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	struct ll_relay relay;
-	GOptionContext *oc = NULL;
-	GError *gerr = NULL;
 	char errbuf[512];
 	const char *sub;
+	bool verify;
 	int rc = 2;
 
 	memset(&relay, 0, sizeof(relay));
-	if (argc < 2) {
-		audit_usage(stderr);
-		return 2;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		audit_usage(stdout);
-		return 0;
-	}
-	if (strcmp(sub, "verify") != 0 && strcmp(sub, "export") != 0) {
-		ll_cmd_fail("audit: unknown subcommand '%s' (verify, export)",
-			    sub);
-		return 2;
-	}
-	oc = g_option_context_new(strcmp(sub, "verify") == 0
-					  ? "- check the audit chain and its "
-					    "checkpoints"
-					  : "- write audit records to stdout");
-	g_option_context_add_main_entries(oc, common, NULL);
-	if (strcmp(sub, "export") == 0)
-		g_option_context_add_main_entries(oc, export_opts, NULL);
-	else
-		g_option_context_add_main_entries(oc, verify_opts, NULL);
-	argc -= 1;
-	argv += 1;
-	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
-		ll_cmd_fail("audit %s: %s", sub, gerr->message);
+	if (!ll_cmd_subcommand("audit", argc, argv, subs, audit_usage, &sub,
+			       &rc))
+		return rc;
+	verify = strcmp(sub, "verify") == 0;
+	if (!ll_cmd_parse("audit", sub,
+			  verify ? "- check the audit chain and its checkpoints"
+				 : "- write audit records to stdout",
+			  &o, false, verify ? verify_opts : export_opts, &argc,
+			  &argv))
 		goto out;
-	}
 	if (argc > 1) {
 		ll_cmd_fail("audit %s: unexpected argument '%s'", sub,
 			    argv[1]);
@@ -375,22 +351,18 @@ int ll_cmd_audit(int argc, char **argv)
 	}
 	rc = 1;
 	/* A reader: verify and export create and append nothing. */
-	if (ll_relay_open_state_ro(state_dir ? state_dir
-					     : LL_DEFAULT_STATE_DIR,
-				   &relay, errbuf, sizeof(errbuf)) != 0) {
+	if (ll_relay_open_state_ro(ll_cmd_state_dir(&o), &relay, errbuf,
+				   sizeof(errbuf)) != 0) {
 		ll_cmd_fail("%s", errbuf);
 		goto out;
 	}
-	if (strcmp(sub, "verify") == 0)
+	if (verify)
 		rc = audit_verify(&relay, extra_cps);
 	else
 		rc = audit_export(&relay, format, since);
 out:
 	ll_relay_close_state(&relay);
-	g_clear_error(&gerr);
-	if (oc != NULL)
-		g_option_context_free(oc);
-	g_free(state_dir);
+	ll_cmd_opts_clear(&o);
 	g_free(format);
 	g_free(since);
 	g_strfreev(extra_cps);

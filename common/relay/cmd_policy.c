@@ -19,18 +19,6 @@
 #include "ll_relay.h"
 #include "cmd.h"
 
-struct policy_opts {
-	gchar *state_dir;
-	gchar *org;
-	gboolean json;
-};
-
-struct policy_cmd {
-	struct ll_relay relay;
-	int64_t org_id;
-	char *org_name;
-};
-
 static void policy_usage(FILE *f)
 {
 	size_t i;
@@ -46,7 +34,7 @@ static void policy_usage(FILE *f)
 }
 
 /* The org's value of k now, and whether it is the org's own. */
-static int current(struct policy_cmd *c, const struct ll_policy_key *k,
+static int current(struct ll_cmd_org *c, const struct ll_policy_key *k,
 		   int64_t *v, bool *set)
 {
 	int r = ll_policy_get_int(c->relay.store, &c->relay.cfg, c->org_id,
@@ -62,7 +50,7 @@ static int current(struct policy_cmd *c, const struct ll_policy_key *k,
  * Sets (value != NULL) or unsets k, audited as policy.set / policy.unset
  * with the value in force before and after.
  */
-static int policy_change(struct policy_cmd *c, const struct ll_policy_key *k,
+static int policy_change(struct ll_cmd_org *c, const struct ll_policy_key *k,
 			 const char *value)
 {
 	struct ll_store *st = c->relay.store;
@@ -119,7 +107,7 @@ store_err:
 	return 1;
 }
 
-static int policy_show(struct policy_cmd *c, const struct policy_opts *o)
+static int policy_show(struct ll_cmd_org *c, bool json)
 {
 	json_t *doc = json_object();
 	char *text;
@@ -130,14 +118,14 @@ static int policy_show(struct policy_cmd *c, const struct policy_opts *o)
 
 	if (doc == NULL)
 		goto nomem;
-	if (!o->json)
+	if (!json)
 		printf("%-20s %-12s %s\n", "KEY", "VALUE", "SOURCE");
 	for (i = 0; i < ll_policy_key_count; i++) {
 		const struct ll_policy_key *k = &ll_policy_keys[i];
 
 		if (current(c, k, &v, &set) != LL_OK)
 			goto out;
-		if (o->json) {
+		if (json) {
 			if (json_object_set_new(doc, k->name,
 						json_integer((json_int_t)v)))
 				goto nomem;
@@ -146,7 +134,7 @@ static int policy_show(struct policy_cmd *c, const struct policy_opts *o)
 			       set ? "org" : "default");
 		}
 	}
-	if (o->json) {
+	if (json) {
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (text == NULL)
 			goto nomem;
@@ -193,83 +181,41 @@ static int policy_args(const char *sub, int argc, char **argv,
 
 int ll_cmd_policy(int argc, char **argv)
 {
-	struct policy_opts o;
-	GOptionEntry common[] = {
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
-		  "state directory (default " LL_DEFAULT_STATE_DIR ")",
-		  "DIR" },
-		{ "org", 0, 0, G_OPTION_ARG_STRING, &o.org,
-		  "organisation (default: the only one)", "ORG" },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
-	GOptionEntry show_opts[] = {
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+	static const char *const subs[] = { "set", "unset", "show", NULL };
+	struct ll_cmd_opts o = { 0 };
+	struct ll_cmd_org c = { 0 };
+	gboolean json = FALSE;
+	const GOptionEntry show_opts[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
 		  "print {KEY: VALUE, ...} as JSON instead of a table", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	const struct ll_policy_key *k = NULL;
-	GOptionContext *oc = NULL;
-	GError *gerr = NULL;
-	struct policy_cmd c;
 	const char *sub, *value = NULL;
-	char errbuf[512];
 	int rc = 2;
 
-	memset(&o, 0, sizeof(o));
-	memset(&c, 0, sizeof(c));
-	if (argc < 2) {
-		policy_usage(stderr);
-		return 2;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		policy_usage(stdout);
-		return 0;
-	}
-	if (strcmp(sub, "set") != 0 && strcmp(sub, "unset") != 0 &&
-	    strcmp(sub, "show") != 0) {
-		ll_cmd_fail("policy: unknown subcommand '%s' (set, unset, "
-			    "show)",
-			    sub);
-		return 2;
-	}
-	oc = g_option_context_new(strcmp(sub, "set") == 0     ? "KEY VALUE"
-				  : strcmp(sub, "unset") == 0 ? "KEY"
-							      : "- show the "
-								"policy");
-	g_option_context_add_main_entries(oc, common, NULL);
-	if (strcmp(sub, "show") == 0)
-		g_option_context_add_main_entries(oc, show_opts, NULL);
-	/* argv[1] (the subcommand) plays argv[0] for the parser */
-	argc -= 1;
-	argv += 1;
-	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
-		ll_cmd_fail("policy %s: %s", sub, gerr->message);
+	if (!ll_cmd_subcommand("policy", argc, argv, subs, policy_usage, &sub,
+			       &rc))
+		return rc;
+	if (!ll_cmd_parse("policy", sub,
+			  strcmp(sub, "set") == 0     ? "KEY VALUE"
+			  : strcmp(sub, "unset") == 0 ? "KEY"
+						      : "- show the policy",
+			  &o, true,
+			  strcmp(sub, "show") == 0 ? show_opts : NULL, &argc,
+			  &argv))
 		goto out;
-	}
 	if ((rc = policy_args(sub, argc, argv, &k, &value)) != 0)
 		goto out;
 	rc = 1;
-	if (ll_relay_open_state(o.state_dir ? o.state_dir
-					    : LL_DEFAULT_STATE_DIR,
-				&c.relay, errbuf, sizeof(errbuf)) != 0) {
-		ll_cmd_fail("%s", errbuf);
-		goto out;
-	}
-	if (ll_cmd_org_resolve(c.relay.store, o.org, &c.org_id, &c.org_name) !=
-	    0)
+	if (ll_cmd_org_open(&c, &o, false) != 0)
 		goto out;
 	if (strcmp(sub, "show") == 0)
-		rc = policy_show(&c, &o);
+		rc = policy_show(&c, json);
 	else
 		rc = policy_change(&c, k, value);
 out:
-	ll_relay_close_state(&c.relay);
-	free(c.org_name);
-	g_clear_error(&gerr);
-	if (oc != NULL)
-		g_option_context_free(oc);
-	g_free(o.state_dir);
-	g_free(o.org);
+	ll_cmd_org_close(&c);
+	ll_cmd_opts_clear(&o);
 	return rc;
 }

@@ -28,17 +28,10 @@
 #define USERNAME_MAX 64
 
 struct tech_opts {
-	gchar *state_dir;
-	gchar *org;
+	struct ll_cmd_opts cmd;
 	gboolean admin;
 	gboolean password_stdin;
 	gboolean json;
-};
-
-struct tech_cmd {
-	struct ll_relay relay;
-	int64_t org_id;
-	char *org_name;
 };
 
 static bool username_valid(const char *u)
@@ -125,7 +118,7 @@ static bool password_new(const struct tech_opts *o, char **pw, char **hash)
  * the administrator's explicit choice and stays valid (the store's
  * set_password already made it so).  Returns the expiry, 0 for none.
  */
-static int password_one_time(struct tech_cmd *c, const struct tech_opts *o,
+static int password_one_time(struct ll_cmd_org *c, const struct tech_opts *o,
 			     int64_t id, int64_t *expires_at)
 {
 	*expires_at = 0;
@@ -155,25 +148,7 @@ static void password_print(const struct tech_opts *o, const char *pw,
 }
 
 /* Opens the state and resolves the org (unless any org will do). */
-static int tech_open(struct tech_cmd *c, const struct tech_opts *o,
-		     bool any_org)
-{
-	char errbuf[512];
-
-	memset(c, 0, sizeof(*c));
-	if (ll_relay_open_state(o->state_dir ? o->state_dir
-					     : LL_DEFAULT_STATE_DIR,
-				&c->relay, errbuf, sizeof(errbuf)) != 0) {
-		ll_cmd_fail("%s", errbuf);
-		return 1;
-	}
-	if (o->org == NULL && any_org)
-		return 0;
-	return ll_cmd_org_resolve(c->relay.store, o->org, &c->org_id,
-				  &c->org_name);
-}
-
-static int tech_add(struct tech_cmd *c, const struct tech_opts *o,
+static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 		    const char *user)
 {
 	struct ll_store *st = c->relay.store;
@@ -216,7 +191,7 @@ out:
 	return rc;
 }
 
-static int tech_set_disabled(struct tech_cmd *c, const char *user,
+static int tech_set_disabled(struct ll_cmd_org *c, const char *user,
 			     bool disabled)
 {
 	struct ll_store *st = c->relay.store;
@@ -265,7 +240,7 @@ out:
 	return rc;
 }
 
-static int tech_passwd(struct tech_cmd *c, const struct tech_opts *o,
+static int tech_passwd(struct ll_cmd_org *c, const struct tech_opts *o,
 		       const char *user)
 {
 	struct ll_store *st = c->relay.store;
@@ -313,7 +288,7 @@ out:
 	return rc;
 }
 
-static int tech_list(struct tech_cmd *c, const struct tech_opts *o)
+static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 {
 	struct ll_technician **list = NULL;
 	size_t n = 0, i;
@@ -323,8 +298,9 @@ static int tech_list(struct tech_cmd *c, const struct tech_opts *o)
 	int rc = 1;
 
 	/* without --org every org's technicians are listed */
-	if (ll_store_technician_list(c->relay.store, o->org ? c->org_id : 0,
-				     &list, &n) != 0) {
+	if (ll_store_technician_list(c->relay.store,
+				     o->cmd.org ? c->org_id : 0, &list,
+				     &n) != 0) {
 		ll_cmd_fail("cannot list technicians: %s",
 			    ll_store_errmsg(c->relay.store));
 		goto out;
@@ -406,14 +382,6 @@ static void tech_usage(FILE *f)
 int ll_cmd_technician(int argc, char **argv)
 {
 	struct tech_opts o;
-	GOptionEntry common[] = {
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
-		  "state directory (default " LL_DEFAULT_STATE_DIR ")",
-		  "DIR" },
-		{ "org", 0, 0, G_OPTION_ARG_STRING, &o.org,
-		  "organisation (default: the only one)", "ORG" },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
 	GOptionEntry add_opts[] = {
 		{ "admin", 0, 0, G_OPTION_ARG_NONE, &o.admin,
 		  "give the technician the admin and reports permissions",
@@ -435,49 +403,28 @@ int ll_cmd_technician(int argc, char **argv)
 				       &o.json,
 				       "print JSON instead of a table", NULL },
 				     { NULL, 0, 0, 0, NULL, NULL, NULL } };
-	GOptionContext *oc = NULL;
-	GError *gerr = NULL;
-	struct tech_cmd c;
+	static const char *const subs[] = { "add",  "disable", "enable",
+					    "list", "passwd",  NULL };
+	struct ll_cmd_org c = { 0 };
+	const GOptionEntry *extra = NULL;
 	const char *sub, *user = NULL;
-	char title[64];
 	int rc = 2;
 
 	memset(&o, 0, sizeof(o));
-	memset(&c, 0, sizeof(c));
-	if (argc < 2) {
-		tech_usage(stderr);
-		return 2;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		tech_usage(stdout);
-		return 0;
-	}
-	if (strcmp(sub, "add") != 0 && strcmp(sub, "disable") != 0 &&
-	    strcmp(sub, "enable") != 0 && strcmp(sub, "list") != 0 &&
-	    strcmp(sub, "passwd") != 0) {
-		ll_cmd_fail("technician: unknown subcommand '%s' (add, "
-			    "disable, enable, list, passwd)",
-			    sub);
-		return 2;
-	}
-	snprintf(title, sizeof(title), "%s",
-		 strcmp(sub, "list") == 0 ? "- list technicians" : "USER");
-	oc = g_option_context_new(title);
-	g_option_context_add_main_entries(oc, common, NULL);
+	if (!ll_cmd_subcommand("technician", argc, argv, subs, tech_usage,
+			       &sub, &rc))
+		return rc;
 	if (strcmp(sub, "add") == 0)
-		g_option_context_add_main_entries(oc, add_opts, NULL);
+		extra = add_opts;
 	else if (strcmp(sub, "passwd") == 0)
-		g_option_context_add_main_entries(oc, passwd_opts, NULL);
+		extra = passwd_opts;
 	else if (strcmp(sub, "list") == 0)
-		g_option_context_add_main_entries(oc, list_opts, NULL);
-	/* argv[1] (the subcommand) plays argv[0] for the parser */
-	argc -= 1;
-	argv += 1;
-	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
-		ll_cmd_fail("technician %s: %s", sub, gerr->message);
+		extra = list_opts;
+	if (!ll_cmd_parse("technician", sub,
+			  strcmp(sub, "list") == 0 ? "- list technicians"
+						   : "USER",
+			  &o.cmd, true, extra, &argc, &argv))
 		goto out;
-	}
 	if (strcmp(sub, "list") == 0) {
 		if (argc > 1) {
 			ll_cmd_fail("technician list: unexpected argument "
@@ -502,7 +449,7 @@ int ll_cmd_technician(int argc, char **argv)
 		}
 	}
 	rc = 1;
-	if (tech_open(&c, &o, strcmp(sub, "list") == 0) != 0)
+	if (ll_cmd_org_open(&c, &o.cmd, strcmp(sub, "list") == 0) != 0)
 		goto out;
 	if (strcmp(sub, "add") == 0)
 		rc = tech_add(&c, &o, user);
@@ -515,12 +462,7 @@ int ll_cmd_technician(int argc, char **argv)
 	else
 		rc = tech_list(&c, &o);
 out:
-	ll_relay_close_state(&c.relay);
-	free(c.org_name);
-	g_clear_error(&gerr);
-	if (oc != NULL)
-		g_option_context_free(oc);
-	g_free(o.state_dir);
-	g_free(o.org);
+	ll_cmd_org_close(&c);
+	ll_cmd_opts_clear(&o.cmd);
 	return rc;
 }

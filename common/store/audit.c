@@ -203,14 +203,11 @@ out:
  * chain has none. */
 static int audit_keyed_from(struct ll_store *st, int64_t *seq)
 {
-	sqlite3_stmt *s = NULL;
 	int r;
 
 	*seq = 0;
-	if ((r = ll_store_stmt(st, STMT_AUDIT_KEYED_FROM, &s)) != LL_OK)
-		return r;
-	r = one_i64(st, s, seq);
-	ll_store_stmt_done(s);
+	r = ll_store_get(st, STMT_AUDIT_KEYED_FROM, NO_ARGS, ll_store_row_i64,
+			 seq);
 	return r == LL_ERR_NOT_FOUND ? LL_OK : r;
 }
 
@@ -294,14 +291,8 @@ static int audit_insert(struct ll_store *st, struct audit_rec *rec,
 	if ((r = ll_store_step_done(st, s)) != LL_OK)
 		goto out;
 	ll_store_stmt_done(s);
-	if ((r = ll_store_stmt(st, STMT_AUDIT_HEAD_SET, &s)) != LL_OK)
-		goto out;
-	if (sqlite3_bind_int64(s, 1, rec->seq) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 2, hash, LL_HASH_LEN, SQLITE_STATIC) != 0) {
-		r = ll_store_sqlite_err(st, sqlite3_errcode(st->db));
-		goto out;
-	}
-	r = ll_store_step_done(st, s);
+	r = ll_store_exec(st, STMT_AUDIT_HEAD_SET,
+			  STORE_ARGS(ARG_I64(rec->seq), ARG_HASH(hash)));
 out:
 	ll_store_stmt_done(s);
 	return r;
@@ -385,28 +376,23 @@ int ll_store_audit_head(struct ll_store *st, int64_t *seq_out,
 	return LL_OK;
 }
 
+static int mac_row(sqlite3_stmt *s, void *out)
+{
+	const void *b = sqlite3_column_blob(s, 0);
+
+	if (sqlite3_column_bytes(s, 0) != LL_HASH_LEN || b == NULL)
+		return LL_ERR_MALFORMED;
+	memcpy(out, b, LL_HASH_LEN);
+	return LL_OK;
+}
+
 int ll_store_audit_mac_at(struct ll_store *st, int64_t seq,
 			  uint8_t mac_out[LL_HASH_LEN])
 {
-	sqlite3_stmt *s = NULL;
-	const void *b;
-	int r;
-
 	if (st == NULL || mac_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_AUDIT_MAC_AT, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, seq)) != LL_OK ||
-	    (r = step_row(st, s)) != LL_OK)
-		goto out;
-	b = sqlite3_column_blob(s, 0);
-	if (sqlite3_column_bytes(s, 0) != LL_HASH_LEN || b == NULL) {
-		r = LL_ERR_MALFORMED;
-		goto out;
-	}
-	memcpy(mac_out, b, LL_HASH_LEN);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_AUDIT_MAC_AT, STORE_ARGS(ARG_I64(seq)),
+			    mac_row, mac_out);
 }
 
 /* Fills rec from a row of STMT_AUDIT_ALL / STMT_AUDIT_SINCE. */
@@ -785,12 +771,9 @@ int ll_store_audit_export(struct ll_store *st, FILE *out, const char *format,
 		csv = false;
 	else
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_AUDIT_SINCE, &s)) != LL_OK)
+	if ((r = ll_store_prep(st, STMT_AUDIT_SINCE,
+			       STORE_ARGS(ARG_I64(since)), &s)) != LL_OK)
 		goto out;
-	if ((rc = sqlite3_bind_int64(s, 1, since)) != SQLITE_OK) {
-		r = ll_store_sqlite_err(st, rc);
-		goto out;
-	}
 	if (csv && fputs("seq,time,org_id,actor,action,outcome,source_ip,"
 			 "session_id,detail,prev_hash,hash\r\n",
 			 out) == EOF) {

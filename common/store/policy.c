@@ -31,63 +31,30 @@ static bool key_ok(const char *key)
 int ll_store_policy_get(struct ll_store *st, int64_t org_id, const char *key,
 			char **value_out)
 {
-	sqlite3_stmt *s = NULL;
-	char *v;
-	int r;
-
 	if (st == NULL || !key_ok(key) || value_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_POLICY_GET, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 2, key)) != LL_OK ||
-	    (r = step_row(st, s)) != LL_OK)
-		goto out;
-	if ((v = dup_col(s, 0)) == NULL) {
-		r = LL_ERR_NOMEM;
-		goto out;
-	}
-	*value_out = v;
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_POLICY_GET,
+			    STORE_ARGS(ARG_I64(org_id), ARG_TEXT(key)),
+			    ll_store_row_text, value_out);
 }
 
 int ll_store_policy_set(struct ll_store *st, int64_t org_id, const char *key,
 			const char *value)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || !key_ok(key) || value == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_POLICY_SET, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 2, key)) != LL_OK ||
-	    (r = bind_text(st, s, 3, value)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec(st, STMT_POLICY_SET,
+			     STORE_ARGS(ARG_I64(org_id), ARG_TEXT(key),
+					ARG_TEXT(value)));
 }
 
 int ll_store_policy_unset(struct ll_store *st, int64_t org_id, const char *key)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || !key_ok(key))
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_POLICY_UNSET, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 2, key)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (sqlite3_changes(st->db) == 0)
-		r = LL_ERR_NOT_FOUND;
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec_changed(st, STMT_POLICY_UNSET,
+				     STORE_ARGS(ARG_I64(org_id),
+						ARG_TEXT(key)));
 }
 
 /* ll_store_collect's callbacks for a policy list. */
@@ -113,21 +80,18 @@ static void policy_list_free(void *list, size_t n)
 int ll_store_policy_list(struct ll_store *st, int64_t org_id,
 			 struct ll_policy_entry **out, size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
-	void *list = NULL;
-	size_t n = 0;
+	void *list;
+	size_t n;
 	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_POLICY_LIST, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(**out), policy_row,
-				  policy_list_free, &list, &n)) != LL_OK)
-		goto out;
-	*out = list;
-	*n_out = n;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_list(st, STMT_POLICY_LIST, STORE_ARGS(ARG_I64(org_id)),
+			  sizeof(**out), policy_row, policy_list_free, &list,
+			  &n);
+	if (r == LL_OK) {
+		*out = list;
+		*n_out = n;
+	}
 	return r;
 }

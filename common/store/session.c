@@ -108,7 +108,7 @@ static int session_from_row(sqlite3_stmt *s, struct ll_session **out)
 	return LL_OK;
 }
 
-/* ll_store_collect's callbacks for a session list. */
+/* Row callbacks (ll_store_get, ll_store_list) for sessions. */
 static int session_row(sqlite3_stmt *s, void *elem)
 {
 	return session_from_row(s, elem);
@@ -119,18 +119,9 @@ static void session_list_free(void *list, size_t n)
 	ll_session_list_free(list, n);
 }
 
-static int session_one(struct ll_store *st, sqlite3_stmt *s,
-		       struct ll_session **out)
-{
-	int r = step_row(st, s);
-
-	return r == LL_OK ? session_from_row(s, out) : r;
-}
-
 int ll_store_session_create(struct ll_store *st,
 			    const struct ll_session_new *n)
 {
-	sqlite3_stmt *s = NULL;
 	int r;
 
 	if (st == NULL || n == NULL || !session_id_ok(n->id) ||
@@ -140,29 +131,21 @@ int ll_store_session_create(struct ll_store *st,
 	if ((r = ll_store_begin(st)) != LL_OK)
 		return r;
 	/* PINs past their lifetime no longer count as live, even before
-	 * ll_store_session_expire has run over them. */
-	if ((r = ll_store_stmt(st, STMT_SESSION_KILL_EXPIRED_PIN, &s)) != 0 ||
-	    (r = bind_blob(st, s, 1, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, n->created_at)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	ll_store_stmt_done(s);
-	/* The partial unique index on live pin_macs turns a live duplicate
-	 * into LL_ERR_CONFLICT. */
-	if ((r = ll_store_stmt(st, STMT_SESSION_INSERT, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, n->id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, n->org_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 3, n->technician_id)) != LL_OK ||
-	    (r = bind_text(st, s, 4, n->lock)) != LL_OK ||
-	    (r = bind_blob(st, s, 5, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
-	    (r = bind_blob(st, s, 6, n->agent_ticket_hash, LL_HASH_LEN)) !=
-		    0 ||
-	    (r = bind_i64(st, s, 7, n->created_at)) != LL_OK ||
-	    (r = bind_i64(st, s, 8, n->expires_at)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-out:
-	ll_store_stmt_done(s);
+	 * ll_store_session_expire has run over them.  Then the partial
+	 * unique index on live pin_macs turns a live duplicate into
+	 * LL_ERR_CONFLICT. */
+	if ((r = ll_store_exec(st, STMT_SESSION_KILL_EXPIRED_PIN,
+			       STORE_ARGS(ARG_HASH(n->pin_mac),
+					  ARG_I64(n->created_at)))) == LL_OK)
+		r = ll_store_exec(st, STMT_SESSION_INSERT,
+				  STORE_ARGS(ARG_TEXT(n->id),
+					     ARG_I64(n->org_id),
+					     ARG_I64(n->technician_id),
+					     ARG_TEXT(n->lock),
+					     ARG_HASH(n->pin_mac),
+					     ARG_HASH(n->agent_ticket_hash),
+					     ARG_I64(n->created_at),
+					     ARG_I64(n->expires_at)));
 	return ll_store_tx_end(st, r);
 }
 
@@ -170,68 +153,70 @@ int ll_store_session_find_by_pin(struct ll_store *st,
 				 const uint8_t pin_mac[LL_HASH_LEN],
 				 struct ll_session **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || pin_mac == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_BY_PIN, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, pin_mac, LL_HASH_LEN)) != LL_OK)
-		goto out;
-	r = session_one(st, s, out);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_SESSION_BY_PIN,
+			    STORE_ARGS(ARG_HASH(pin_mac)), session_row, out);
 }
 
 /* For an UPDATE that matched nothing: NOT_FOUND, or the session's state
  * (through *state) so the caller can say why. */
 static int session_state(struct ll_store *st, const char *id, int64_t *state)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
+	return ll_store_get(st, STMT_SESSION_STATE, STORE_ARGS(ARG_TEXT(id)),
+			    ll_store_row_i64, state);
+}
 
-	if ((r = ll_store_stmt(st, STMT_SESSION_STATE, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, id)) != LL_OK)
-		goto out;
-	r = one_i64(st, s, state);
-out:
-	ll_store_stmt_done(s);
-	return r;
+/* Why a redeem changed nothing, from STMT_SESSION_REDEEM_CHECK's row. */
+static int redeem_refusal_row(sqlite3_stmt *s, void *out)
+{
+	int *refusal = out;
+
+	if (sqlite3_column_int(s, 0) != 0 ||
+	    sqlite3_column_int(s, 1) != LL_SESSION_WAITING)
+		*refusal = LL_ERR_CONFLICT;
+	else
+		*refusal = LL_ERR_EXPIRED;
+	return LL_OK;
 }
 
 int ll_store_session_redeem(struct ll_store *st, const char *session_id,
 			    const uint8_t applet_ticket_hash[LL_HASH_LEN],
 			    int64_t now)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
+	int r, refusal;
 
 	if (st == NULL || session_id == NULL || applet_ticket_hash == NULL)
 		return LL_ERR_INVALID_ARG;
 	/* One UPDATE guarded by pin_used = 0: of two concurrent redeems
 	 * exactly one changes the row. */
-	if ((r = ll_store_stmt(st, STMT_SESSION_REDEEM, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, applet_ticket_hash, LL_HASH_LEN)) != 0 ||
-	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
-	    (r = bind_text(st, s, 3, session_id)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (sqlite3_changes(st->db) > 0)
-		goto out;
+	r = ll_store_exec_changed(st, STMT_SESSION_REDEEM,
+				  STORE_ARGS(ARG_HASH(applet_ticket_hash),
+					     ARG_I64(now),
+					     ARG_TEXT(session_id)));
+	if (r != LL_ERR_NOT_FOUND)
+		return r;
 	/* Nothing changed: say why. */
-	ll_store_stmt_done(s);
-	if ((r = ll_store_stmt(st, STMT_SESSION_REDEEM_CHECK, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, session_id)) != LL_OK ||
-	    (r = step_row(st, s)) != LL_OK)
-		goto out;
-	if (sqlite3_column_int(s, 0) != 0 ||
-	    sqlite3_column_int(s, 1) != LL_SESSION_WAITING)
-		r = LL_ERR_CONFLICT;
-	else
-		r = LL_ERR_EXPIRED;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_get(st, STMT_SESSION_REDEEM_CHECK,
+			 STORE_ARGS(ARG_TEXT(session_id)), redeem_refusal_row,
+			 &refusal);
+	return r == LL_OK ? refusal : r;
+}
+
+/* A row of STMT_SESSION_BY_TICKET: the session, then whose ticket. */
+struct session_side {
+	struct ll_session *se;
+	enum ll_side side;
+};
+
+static int session_side_row(sqlite3_stmt *s, void *out)
+{
+	struct session_side *ss = out;
+	int r;
+
+	if ((r = session_from_row(s, &ss->se)) == LL_OK)
+		ss->side = sqlite3_column_int(s, 16) ? LL_SIDE_APPLET
+						     : LL_SIDE_AGENT;
 	return r;
 }
 
@@ -240,93 +225,71 @@ int ll_store_session_find_by_ticket(struct ll_store *st,
 				    struct ll_session **out,
 				    enum ll_side *side_out)
 {
-	sqlite3_stmt *s = NULL;
-	struct ll_session *se = NULL;
+	struct session_side ss;
 	int r;
 
 	if (st == NULL || ticket_hash == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_BY_TICKET, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, ticket_hash, LL_HASH_LEN)) != LL_OK ||
-	    (r = session_one(st, s, &se)) != LL_OK)
-		goto out;
+	if ((r = ll_store_get(st, STMT_SESSION_BY_TICKET,
+			      STORE_ARGS(ARG_HASH(ticket_hash)),
+			      session_side_row, &ss)) != LL_OK)
+		return r;
 	if (side_out != NULL)
-		*side_out = sqlite3_column_int(s, 16) ? LL_SIDE_APPLET
-						      : LL_SIDE_AGENT;
-	*out = se;
-out:
-	ll_store_stmt_done(s);
-	return r;
+		*side_out = ss.side;
+	*out = ss.se;
+	return LL_OK;
 }
 
 int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
 				  enum ll_side side)
 {
-	sqlite3_stmt *s = NULL;
 	int64_t state;
 	int r;
 
 	if (st == NULL || session_id == NULL ||
 	    (side != LL_SIDE_AGENT && side != LL_SIDE_APPLET))
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st,
-			       side == LL_SIDE_AGENT
-				       ? STMT_SESSION_CLAIM_AGENT
-				       : STMT_SESSION_CLAIM_APPLET,
-			       &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, session_id)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
+	r = ll_store_exec_changed(st,
+				  side == LL_SIDE_AGENT
+					  ? STMT_SESSION_CLAIM_AGENT
+					  : STMT_SESSION_CLAIM_APPLET,
+				  STORE_ARGS(ARG_TEXT(session_id)));
+	if (r == LL_ERR_NOT_FOUND) {
 		r = session_state(st, session_id, &state);
 		if (r == LL_OK)
 			r = state >= LL_SESSION_ENDED ? LL_ERR_EXPIRED
 						      : LL_ERR_CONFLICT;
 	}
-out:
-	ll_store_stmt_done(s);
 	return r;
 }
 
 int ll_store_session_get(struct ll_store *st, const char *session_id,
 			 struct ll_session **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || session_id == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_GET, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, session_id)) != LL_OK)
-		goto out;
-	r = session_one(st, s, out);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_SESSION_GET,
+			    STORE_ARGS(ARG_TEXT(session_id)), session_row,
+			    out);
 }
 
 int ll_store_session_set_connected(struct ll_store *st, const char *session_id,
 				   int64_t now)
 {
-	sqlite3_stmt *s = NULL;
 	int64_t state;
 	int r;
 
 	if (st == NULL || session_id == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_CONNECT, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, now)) != LL_OK ||
-	    (r = bind_text(st, s, 2, session_id)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
+	r = ll_store_exec_changed(st, STMT_SESSION_CONNECT,
+				  STORE_ARGS(ARG_I64(now),
+					     ARG_TEXT(session_id)));
+	if (r == LL_ERR_NOT_FOUND) {
 		/* Already connected is fine; over is not. */
 		r = session_state(st, session_id, &state);
 		if (r == LL_OK && state != LL_SESSION_CONNECTED)
 			r = LL_ERR_CONFLICT;
 	}
-out:
-	ll_store_stmt_done(s);
 	return r;
 }
 
@@ -335,35 +298,24 @@ int ll_store_session_end(struct ll_store *st, const char *session_id,
 			 uint64_t bytes_agent_to_applet,
 			 uint64_t bytes_applet_to_agent)
 {
-	sqlite3_stmt *s = NULL;
 	int64_t state;
 	int r;
 
 	if (st == NULL || session_id == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_END, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, now)) != LL_OK ||
-	    (r = bind_text(st, s, 2, reason ? reason : "ended")) != LL_OK ||
-	    (r = bind_i64(st, s, 3, clamp_u64(bytes_agent_to_applet))) != 0 ||
-	    (r = bind_i64(st, s, 4, clamp_u64(bytes_applet_to_agent))) != 0 ||
-	    (r = bind_text(st, s, 5, session_id)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (sqlite3_changes(st->db) == 0)
+	r = ll_store_exec_changed(
+		st, STMT_SESSION_END,
+		STORE_ARGS(ARG_I64(now), ARG_TEXT(reason ? reason : "ended"),
+			   ARG_I64(clamp_u64(bytes_agent_to_applet)),
+			   ARG_I64(clamp_u64(bytes_applet_to_agent)),
+			   ARG_TEXT(session_id)));
+	/* An ended session stays ended: only a missing one is an error. */
+	if (r == LL_ERR_NOT_FOUND)
 		r = session_state(st, session_id, &state);
-out:
-	ll_store_stmt_done(s);
 	return r;
 }
 
 /* ll_store_collect's callbacks for a list of ids. */
-static int id_row(sqlite3_stmt *s, void *elem)
-{
-	char **id = elem;
-
-	return (*id = dup_col(s, 0)) != NULL ? LL_OK : LL_ERR_NOMEM;
-}
-
 static void id_list_free(void *list, size_t n)
 {
 	char **ids = list;
@@ -389,87 +341,87 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 			  size_t limit, struct ll_session ***out,
 			  size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
-	void *list = NULL;
-	size_t n = 0;
+	void *list;
+	size_t n;
 	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_LIST, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, clamp_u64(limit))) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(**out), session_row,
-				  session_list_free, &list, &n)) != LL_OK)
-		goto out;
-	*out = list;
-	*n_out = n;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_list(st, STMT_SESSION_LIST,
+			  STORE_ARGS(ARG_I64(technician_id),
+				     ARG_I64(clamp_u64(limit))),
+			  sizeof(**out), session_row, session_list_free, &list,
+			  &n);
+	if (r == LL_OK) {
+		*out = list;
+		*n_out = n;
+	}
 	return r;
 }
 
-/* Runs a prepared statement whose rows are one id each (an optional
- * ?1 = now, ?2 = arg) and hands back the ids. */
-static int collect_ids2(struct ll_store *st, int stmt, const int64_t *now,
-			const int64_t *arg, char ***ids_out, size_t *n_out)
+/* Runs statement stmt, whose rows are one id each, with args and hands
+ * back the ids. */
+static int collect_ids(struct ll_store *st, enum ll_stmt stmt,
+		       const struct ll_store_arg *args, size_t n_args,
+		       char ***ids_out, size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
-	void *ids = NULL;
-	size_t n = 0;
+	void *ids;
+	size_t n;
 	int r;
 
 	if (st == NULL || ids_out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
-	    (now != NULL && (r = bind_i64(st, s, 1, *now)) != LL_OK) ||
-	    (arg != NULL && (r = bind_i64(st, s, 2, *arg)) != LL_OK) ||
-	    (r = ll_store_collect(st, s, sizeof(**ids_out), id_row,
-				  id_list_free, &ids, &n)) != LL_OK)
-		goto out;
-	*ids_out = ids;
-	*n_out = n;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_list(st, stmt, args, n_args, sizeof(**ids_out),
+			  ll_store_row_text, id_list_free, &ids, &n);
+	if (r == LL_OK) {
+		*ids_out = ids;
+		*n_out = n;
+	}
 	return r;
-}
-
-static int collect_ids(struct ll_store *st, int stmt, const int64_t *now,
-		       char ***ids_out, size_t *n_out)
-{
-	return collect_ids2(st, stmt, now, NULL, ids_out, n_out);
 }
 
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 				      size_t *n_out)
 {
-	return collect_ids(st, STMT_SESSION_LIVE_DISABLED, NULL, ids_out,
+	return collect_ids(st, STMT_SESSION_LIVE_DISABLED, NO_ARGS, ids_out,
 			   n_out);
 }
 
 int ll_store_session_expire_list(struct ll_store *st, int64_t now,
 				 char ***ids_out, size_t *n_out)
 {
-	return collect_ids(st, STMT_SESSION_EXPIRE, &now, ids_out, n_out);
+	return collect_ids(st, STMT_SESSION_EXPIRE, STORE_ARGS(ARG_I64(now)),
+			   ids_out, n_out);
 }
 
-static int pins_live(struct ll_store *st, int stmt, int64_t id, int64_t now,
-		     int64_t *count_out, int64_t *first_expiry_out)
+struct pins_live {
+	int64_t count, first_expiry;
+};
+
+static int pins_live_row(sqlite3_stmt *s, void *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct pins_live *p = out;
+
+	p->count = sqlite3_column_int64(s, 0);
+	p->first_expiry = sqlite3_column_int64(s, 1); /* NULL reads 0 */
+	return LL_OK;
+}
+
+static int pins_live(struct ll_store *st, enum ll_stmt stmt, int64_t id,
+		     int64_t now, int64_t *count_out,
+		     int64_t *first_expiry_out)
+{
+	struct pins_live p;
 	int r;
 
 	if (st == NULL || count_out == NULL || first_expiry_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, stmt, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
-	    (r = step_row(st, s)) != LL_OK)
-		goto out;
-	*count_out = sqlite3_column_int64(s, 0);
-	*first_expiry_out = sqlite3_column_int64(s, 1); /* NULL reads 0 */
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_get(st, stmt, STORE_ARGS(ARG_I64(id), ARG_I64(now)),
+			 pins_live_row, &p);
+	if (r == LL_OK) {
+		*count_out = p.count;
+		*first_expiry_out = p.first_expiry;
+	}
 	return r;
 }
 
@@ -493,6 +445,7 @@ int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
 					int64_t connect_s, char ***ids_out,
 					size_t *n_out)
 {
-	return collect_ids2(st, STMT_SESSION_EXPIRE_UNCONNECTED, &now,
-			    &connect_s, ids_out, n_out);
+	return collect_ids(st, STMT_SESSION_EXPIRE_UNCONNECTED,
+			   STORE_ARGS(ARG_I64(now), ARG_I64(connect_s)),
+			   ids_out, n_out);
 }

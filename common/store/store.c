@@ -244,14 +244,7 @@ int ll_store_step_done(struct ll_store *st, sqlite3_stmt *s)
 
 int ll_store_run(struct ll_store *st, enum ll_stmt id)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	if ((r = ll_store_stmt(st, id, &s)) != LL_OK)
-		return r;
-	r = ll_store_step_done(st, s);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec(st, id, NO_ARGS);
 }
 
 int ll_store_collect(struct ll_store *st, sqlite3_stmt *s, size_t size,
@@ -290,13 +283,108 @@ out:
 	return r;
 }
 
-/* Steps an UPDATE or DELETE: LL_ERR_NOT_FOUND when it matched no row. */
-static int step_changed(struct ll_store *st, sqlite3_stmt *s)
+static int bind_arg(struct ll_store *st, sqlite3_stmt *s, int i,
+		    const struct ll_store_arg *a)
 {
-	int r = ll_store_step_done(st, s);
+	switch (a->type) {
+	case LL_STORE_I64:
+		return bind_i64(st, s, i, a->i64);
+	case LL_STORE_TEXT:
+		return bind_text(st, s, i, a->text);
+	case LL_STORE_HASH:
+		return bind_blob(st, s, i, a->hash, LL_HASH_LEN);
+	}
+	return LL_ERR_INTERNAL;
+}
 
+int ll_store_prep(struct ll_store *st, enum ll_stmt id,
+		  const struct ll_store_arg *args, size_t n_args,
+		  sqlite3_stmt **out)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int r;
+
+	if ((r = ll_store_stmt(st, id, &s)) != LL_OK)
+		return r;
+	for (i = 0; i < n_args; i++) {
+		if ((r = bind_arg(st, s, (int)i + 1, &args[i])) != LL_OK) {
+			ll_store_stmt_done(s);
+			return r;
+		}
+	}
+	*out = s;
+	return LL_OK;
+}
+
+int ll_store_exec(struct ll_store *st, enum ll_stmt id,
+		  const struct ll_store_arg *args, size_t n_args)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = ll_store_prep(st, id, args, n_args, &s)) != LL_OK)
+		return r;
+	r = ll_store_step_done(st, s);
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_exec_changed(struct ll_store *st, enum ll_stmt id,
+			  const struct ll_store_arg *args, size_t n_args)
+{
+	int r = ll_store_exec(st, id, args, n_args);
+
+	/* sqlite3_changes() outlives the statement's reset. */
 	if (r == LL_OK && sqlite3_changes(st->db) == 0)
 		r = LL_ERR_NOT_FOUND;
+	return r;
+}
+
+int ll_store_get(struct ll_store *st, enum ll_stmt id,
+		 const struct ll_store_arg *args, size_t n_args,
+		 int (*row)(sqlite3_stmt *s, void *out), void *out)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = ll_store_prep(st, id, args, n_args, &s)) != LL_OK)
+		return r;
+	if ((r = step_row(st, s)) == LL_OK)
+		r = row(s, out);
+	ll_store_stmt_done(s);
+	return r;
+}
+
+int ll_store_row_i64(sqlite3_stmt *s, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(s, 0);
+	return LL_OK;
+}
+
+int ll_store_row_text(sqlite3_stmt *s, void *out)
+{
+	char *t = dup_col(s, 0);
+
+	if (t == NULL)
+		return LL_ERR_NOMEM;
+	*(char **)out = t;
+	return LL_OK;
+}
+
+int ll_store_list(struct ll_store *st, enum ll_stmt id,
+		  const struct ll_store_arg *args, size_t n_args, size_t size,
+		  int (*row)(sqlite3_stmt *s, void *elem),
+		  void (*free_list)(void *list, size_t n), void **out,
+		  size_t *n_out)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = ll_store_prep(st, id, args, n_args, &s)) != LL_OK)
+		return r;
+	r = ll_store_collect(st, s, size, row, free_list, out, n_out);
+	ll_store_stmt_done(s);
 	return r;
 }
 
@@ -489,61 +577,31 @@ int ll_store_tx_end(struct ll_store *st, int r)
 int ll_store_org_create(struct ll_store *st, const char *name, int64_t now,
 			int64_t *id_out)
 {
-	sqlite3_stmt *s = NULL;
 	int r;
 
 	if (st == NULL || name == NULL || name[0] == '\0')
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_ORG_CREATE, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, name)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (id_out != NULL)
+	r = ll_store_exec(st, STMT_ORG_CREATE,
+			  STORE_ARGS(ARG_TEXT(name), ARG_I64(now)));
+	if (r == LL_OK && id_out != NULL)
 		*id_out = sqlite3_last_insert_rowid(st->db);
-out:
-	ll_store_stmt_done(s);
 	return r;
 }
 
 int ll_store_org_find(struct ll_store *st, const char *name, int64_t *id_out)
 {
-	sqlite3_stmt *s = NULL;
-	int64_t id = 0;
-	int r;
-
 	if (st == NULL || name == NULL || id_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_ORG_FIND, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, name)) != LL_OK ||
-	    (r = one_i64(st, s, &id)) != LL_OK)
-		goto out;
-	*id_out = id;
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_ORG_FIND, STORE_ARGS(ARG_TEXT(name)),
+			    ll_store_row_i64, id_out);
 }
 
 int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out)
 {
-	sqlite3_stmt *s = NULL;
-	char *name;
-	int r;
-
 	if (st == NULL || name_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_ORG_NAME, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, id)) != LL_OK ||
-	    (r = step_row(st, s)) != LL_OK)
-		goto out;
-	if ((name = dup_col(s, 0)) == NULL) {
-		r = LL_ERR_NOMEM;
-		goto out;
-	}
-	*name_out = name;
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_ORG_NAME, STORE_ARGS(ARG_I64(id)),
+			    ll_store_row_text, name_out);
 }
 
 int ll_store_org_default(struct ll_store *st, int64_t *id_out)
@@ -618,15 +676,7 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 	return LL_OK;
 }
 
-static int tech_one(struct ll_store *st, sqlite3_stmt *s,
-		    struct ll_technician **out)
-{
-	int r = step_row(st, s);
-
-	return r == LL_OK ? tech_from_row(s, out) : r;
-}
-
-/* ll_store_collect's callbacks for a technician list. */
+/* Row callbacks (ll_store_get, ll_store_list) for technicians. */
 static int tech_row(sqlite3_stmt *s, void *elem)
 {
 	return tech_from_row(s, elem);
@@ -641,160 +691,101 @@ int ll_store_technician_add(struct ll_store *st, int64_t org_id,
 			    const char *username, const char *pw_hash,
 			    bool is_admin, int64_t now, int64_t *id_out)
 {
-	sqlite3_stmt *s = NULL;
 	int r;
 
 	if (st == NULL || username == NULL || username[0] == '\0' ||
 	    pw_hash == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_ADD, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 2, username)) != LL_OK ||
-	    (r = bind_text(st, s, 3, pw_hash)) != LL_OK ||
-	    (r = bind_i64(st, s, 4, is_admin)) != LL_OK ||
-	    (r = bind_i64(st, s, 5, now)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (id_out != NULL)
+	r = ll_store_exec(st, STMT_TECH_ADD,
+			  STORE_ARGS(ARG_I64(org_id), ARG_TEXT(username),
+				     ARG_TEXT(pw_hash), ARG_I64(is_admin),
+				     ARG_I64(now)));
+	if (r == LL_OK && id_out != NULL)
 		*id_out = sqlite3_last_insert_rowid(st->db);
-out:
-	ll_store_stmt_done(s);
 	return r;
 }
 
 int ll_store_technician_find(struct ll_store *st, int64_t org_id,
 			     const char *username, struct ll_technician **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || username == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_FIND, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 2, username)) != LL_OK)
-		goto out;
-	r = tech_one(st, s, out);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_TECH_FIND,
+			    STORE_ARGS(ARG_I64(org_id), ARG_TEXT(username)),
+			    tech_row, out);
 }
 
 int ll_store_technician_get(struct ll_store *st, int64_t id,
 			    struct ll_technician **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_GET, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, id)) != LL_OK)
-		goto out;
-	r = tech_one(st, s, out);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_TECH_GET, STORE_ARGS(ARG_I64(id)),
+			    tech_row, out);
 }
 
 int ll_store_technician_set_disabled(struct ll_store *st, int64_t org_id,
 				     const char *username, bool disabled)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || username == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_SET_DISABLED, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, disabled)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 3, username)) != LL_OK)
-		goto out;
-	r = step_changed(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec_changed(st, STMT_TECH_SET_DISABLED,
+				     STORE_ARGS(ARG_I64(disabled),
+						ARG_I64(org_id),
+						ARG_TEXT(username)));
 }
 
 int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
 				     const char *username, const char *pw_hash)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || username == NULL || pw_hash == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_SET_PASSWORD, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, pw_hash)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 3, username)) != LL_OK)
-		goto out;
-	r = step_changed(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec_changed(st, STMT_TECH_SET_PASSWORD,
+				     STORE_ARGS(ARG_TEXT(pw_hash),
+						ARG_I64(org_id),
+						ARG_TEXT(username)));
 }
 
 int ll_store_technician_set_one_time(struct ll_store *st, int64_t id,
 				     int64_t expires_at)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || expires_at <= 0)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_SET_ONE_TIME, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, expires_at)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, id)) != LL_OK)
-		goto out;
-	r = step_changed(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec_changed(st, STMT_TECH_SET_ONE_TIME,
+				     STORE_ARGS(ARG_I64(expires_at),
+						ARG_I64(id)));
 }
 
 int ll_store_technician_change_password(struct ll_store *st, int64_t id,
 					const char *old_hash,
 					const char *new_hash)
 {
-	sqlite3_stmt *s = NULL;
 	int r;
 
 	if (st == NULL || old_hash == NULL || new_hash == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_CHANGE_PASSWORD, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, new_hash)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, id)) != LL_OK ||
-	    (r = bind_text(st, s, 3, old_hash)) != LL_OK)
-		goto out;
-	r = step_changed(st, s);
+	r = ll_store_exec_changed(st, STMT_TECH_CHANGE_PASSWORD,
+				  STORE_ARGS(ARG_TEXT(new_hash), ARG_I64(id),
+					     ARG_TEXT(old_hash)));
 	/* No row: no such technician, or its hash is no longer old_hash. */
-	if (r == LL_ERR_NOT_FOUND)
-		r = LL_ERR_CONFLICT;
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return r == LL_ERR_NOT_FOUND ? LL_ERR_CONFLICT : r;
 }
 
 int ll_store_technician_list(struct ll_store *st, int64_t org_id,
 			     struct ll_technician ***out, size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
-	void *list = NULL;
-	size_t n = 0;
+	void *list;
+	size_t n;
 	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TECH_LIST, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(**out), tech_row,
-				  tech_list_free, &list, &n)) != LL_OK)
-		goto out;
-	*out = list;
-	*n_out = n;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_list(st, STMT_TECH_LIST, STORE_ARGS(ARG_I64(org_id)),
+			  sizeof(**out), tech_row, tech_list_free, &list, &n);
+	if (r == LL_OK) {
+		*out = list;
+		*n_out = n;
+	}
 	return r;
 }
 
@@ -803,62 +794,50 @@ out:
 int ll_store_token_add(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
 		       int64_t technician_id, int64_t now, int64_t expires_at)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || hash == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TOKEN_ADD, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, technician_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 3, now)) != LL_OK ||
-	    (r = bind_i64(st, s, 4, expires_at)) != LL_OK ||
-	    (r = bind_i64(st, s, 5, now)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec(st, STMT_TOKEN_ADD,
+			     STORE_ARGS(ARG_HASH(hash), ARG_I64(technician_id),
+					ARG_I64(now), ARG_I64(expires_at),
+					ARG_I64(now)));
 }
 
 static int token_delete(struct ll_store *st, const uint8_t *hash)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
+	return ll_store_exec_changed(st, STMT_TOKEN_DELETE,
+				     STORE_ARGS(ARG_HASH(hash)));
+}
 
-	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK)
-		goto out;
-	r = step_changed(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+struct token_row {
+	int64_t tech, expires_at, last_used;
+};
+
+static int token_row(sqlite3_stmt *s, void *out)
+{
+	struct token_row *t = out;
+
+	t->tech = sqlite3_column_int64(s, 0);
+	t->expires_at = sqlite3_column_int64(s, 1);
+	t->last_used = sqlite3_column_int64(s, 2);
+	return LL_OK;
 }
 
 int ll_store_token_check(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
 			 int64_t now, int64_t idle_timeout,
 			 int64_t *technician_id_out)
 {
-	sqlite3_stmt *s = NULL;
-	int64_t tech = 0, expires_at, last_used;
+	struct token_row t = { 0 };
 	int r;
 
 	if (st == NULL || hash == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_begin(st)) != LL_OK)
 		return r;
-	if ((r = ll_store_stmt(st, STMT_TOKEN_GET, &s)) != LL_OK ||
-	    (r = bind_blob(st, s, 1, hash, LL_HASH_LEN)) != LL_OK ||
-	    (r = step_row(st, s)) != LL_OK)
+	if ((r = ll_store_get(st, STMT_TOKEN_GET, STORE_ARGS(ARG_HASH(hash)),
+			      token_row, &t)) != LL_OK)
 		goto out;
-	tech = sqlite3_column_int64(s, 0);
-	expires_at = sqlite3_column_int64(s, 1);
-	last_used = sqlite3_column_int64(s, 2);
-	ll_store_stmt_done(s);
-	s = NULL;
-
-	if (now >= expires_at ||
-	    (idle_timeout > 0 && now - last_used > idle_timeout)) {
+	if (now >= t.expires_at ||
+	    (idle_timeout > 0 && now - t.last_used > idle_timeout)) {
 		/* Delete, and commit the deletion: the token is dead. */
 		if ((r = token_delete(st, hash)) == LL_OK)
 			r = ll_store_commit(st);
@@ -868,18 +847,12 @@ int ll_store_token_check(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
 	}
 	/* Spare the fsync when nothing changes (several requests in one
 	 * second). */
-	if (now > last_used) {
-		if ((r = ll_store_stmt(st, STMT_TOKEN_TOUCH, &s)) != LL_OK ||
-		    (r = bind_i64(st, s, 1, now)) != LL_OK ||
-		    (r = bind_blob(st, s, 2, hash, LL_HASH_LEN)) != LL_OK ||
-		    (r = ll_store_step_done(st, s)) != LL_OK)
-			goto out;
-	}
-	r = LL_OK;
+	if (now > t.last_used)
+		r = ll_store_exec(st, STMT_TOKEN_TOUCH,
+				  STORE_ARGS(ARG_I64(now), ARG_HASH(hash)));
 out:
-	ll_store_stmt_done(s);
 	if ((r = ll_store_tx_end(st, r)) == LL_OK && technician_id_out)
-		*technician_id_out = tech;
+		*technician_id_out = t.tech;
 	return r;
 }
 
@@ -893,35 +866,19 @@ int ll_store_token_delete(struct ll_store *st, const uint8_t hash[LL_HASH_LEN])
 int ll_store_token_delete_for_technician(struct ll_store *st,
 					 int64_t technician_id)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE_TECH, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec(st, STMT_TOKEN_DELETE_TECH,
+			     STORE_ARGS(ARG_I64(technician_id)));
 }
 
 int ll_store_token_delete_for_technician_but(struct ll_store *st,
 					     int64_t technician_id,
 					     const uint8_t keep[LL_HASH_LEN])
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || keep == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_TOKEN_DELETE_TECH_BUT, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, technician_id)) != LL_OK ||
-	    (r = bind_blob(st, s, 2, keep, LL_HASH_LEN)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec(st, STMT_TOKEN_DELETE_TECH_BUT,
+			     STORE_ARGS(ARG_I64(technician_id),
+					ARG_HASH(keep)));
 }

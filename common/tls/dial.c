@@ -199,16 +199,17 @@ out:
 	return r;
 }
 
-int ll_tls_write_all(struct ll_tls_conn *c, const void *buf, size_t len)
+/* Writes src (when it is not NULL) or reads into dst, len bytes in all,
+ * waiting as the conn asks: the loop of both functions below. */
+static int transfer_all(struct ll_tls_conn *c, const uint8_t *src,
+			uint8_t *dst, size_t len)
 {
-	const uint8_t *p = buf;
 	size_t n;
 	int r;
 
-	if (c == NULL || (buf == NULL && len > 0))
-		return LL_ERR_INVALID_ARG;
 	while (len > 0) {
-		r = ll_tls_conn_write(c, p, len, &n);
+		r = src != NULL ? ll_tls_conn_write(c, src, len, &n)
+				: ll_tls_conn_read(c, dst, len, &n);
 		if (r == LL_ERR_WANT_READ || r == LL_ERR_WANT_WRITE) {
 			/* Also serves a conn on a non-blocking socket. */
 			if ((r = wait_want(ll_tls_conn_fd(c), r, -1)) != LL_OK)
@@ -217,31 +218,25 @@ int ll_tls_write_all(struct ll_tls_conn *c, const void *buf, size_t len)
 		}
 		if (r != LL_OK)
 			return r;
-		p += n;
+		if (src != NULL)
+			src += n;
+		else
+			dst += n;
 		len -= n;
 	}
 	return LL_OK;
 }
 
-int ll_tls_read_full(struct ll_tls_conn *c, void *buf, size_t len)
+int ll_tls_write_all(struct ll_tls_conn *c, const void *buf, size_t len)
 {
-	uint8_t *p = buf;
-	size_t n;
-	int r;
-
 	if (c == NULL || (buf == NULL && len > 0))
 		return LL_ERR_INVALID_ARG;
-	while (len > 0) {
-		r = ll_tls_conn_read(c, p, len, &n);
-		if (r == LL_ERR_WANT_READ || r == LL_ERR_WANT_WRITE) {
-			if ((r = wait_want(ll_tls_conn_fd(c), r, -1)) != LL_OK)
-				return r;
-			continue;
-		}
-		if (r != LL_OK)
-			return r;
-		p += n;
-		len -= n;
-	}
-	return LL_OK;
+	return transfer_all(c, buf, NULL, len);
+}
+
+int ll_tls_read_full(struct ll_tls_conn *c, void *buf, size_t len)
+{
+	if (c == NULL || (buf == NULL && len > 0))
+		return LL_ERR_INVALID_ARG;
+	return transfer_all(c, NULL, buf, len);
 }

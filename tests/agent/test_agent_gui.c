@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "lt_x.h"
 
 #define NEW_PW "Gui-Chosen-Pw-8642"
 
@@ -25,12 +26,8 @@ static char *dir;
 
 static void child_setup(gpointer data)
 {
-	int keep_fd = GPOINTER_TO_INT(data) - 1;
-
 	/* an aborted test leaves nothing behind */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (keep_fd >= 0)
-		fcntl(keep_fd, F_SETFD, 0);
 }
 
 static char **child_env(const char *display)
@@ -47,8 +44,7 @@ static char **child_env(const char *display)
 				TRUE);
 }
 
-static GPid spawn_bg(char **argv, const char *display, const char *log,
-		     int keep_fd)
+static GPid spawn_bg(char **argv, const char *display, const char *log)
 {
 	g_auto(GStrv) env = child_env(display);
 	GError *error = NULL;
@@ -62,8 +58,8 @@ static GPid spawn_bg(char **argv, const char *display, const char *log,
 	if (!g_spawn_async_with_fds(NULL, argv, env,
 				    G_SPAWN_DO_NOT_REAP_CHILD |
 					    G_SPAWN_SEARCH_PATH,
-				    child_setup, GINT_TO_POINTER(keep_fd + 1),
-				    &pid, in_fd, out_fd, out_fd, &error))
+				    child_setup, NULL, &pid, in_fd, out_fd,
+				    out_fd, &error))
 		g_error("cannot start %s: %s", argv[0], error->message);
 	close(in_fd);
 	close(out_fd);
@@ -79,49 +75,6 @@ static void stop(GPid pid)
 	kill(pid, SIGTERM);
 	if (waitpid(pid, &st, 0) < 0 && errno != ECHILD)
 		g_test_message("waitpid: %s", g_strerror(errno));
-}
-
-/* Xvfb -displayfd: its display ":N" once it says so. */
-static GPid start_xvfb(char **display)
-{
-	g_autofree char *log = g_build_filename(dir, "xvfb.log", NULL);
-	g_autofree char *fdarg = NULL;
-	const char *xvfb = g_getenv("LL_XVFB");
-	char buf[32];
-	size_t len = 0;
-	struct pollfd p;
-	int64_t deadline = lh_now_ms() + 20000;
-	int pfd[2];
-	GPid pid;
-	ssize_t n;
-
-	g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
-	fdarg = g_strdup_printf("%d", pfd[1]);
-	{
-		char *argv[] = { (char *)xvfb, "-displayfd", fdarg,
-				 "-screen",    "0",          "1024x768x24",
-				 "-nolisten",  "tcp",        "-noreset",
-				 NULL };
-
-		pid = spawn_bg(argv, NULL, log, pfd[1]);
-	}
-	close(pfd[1]);
-	p.fd = pfd[0];
-	p.events = POLLIN;
-	while (memchr(buf, '\n', len) == NULL) {
-		if (lh_now_ms() > deadline || len + 1 >= sizeof(buf))
-			g_error("Xvfb did not report its display");
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			g_error("Xvfb exited; see %s", log);
-		len += (size_t)n;
-	}
-	close(pfd[0]);
-	buf[len] = '\0';
-	*display = g_strdup_printf(":%d", atoi(buf));
-	return pid;
 }
 
 /* xdotool ARGS... on display; its exit status, stdout in *out. */
@@ -157,17 +110,14 @@ static unsigned long find_window(const char *display, const char *re)
 	return strtoul(out, NULL, 10);
 }
 
+/* The visible window whose title matches re, waiting for it. */
 static unsigned long wait_window(const char *display, const char *re)
 {
-	int64_t deadline = lh_now_ms() + 30000;
-	unsigned long w;
+	g_autofree char *id = NULL;
 
-	while ((w = find_window(display, re)) == 0) {
-		if (lh_now_ms() > deadline)
-			g_error("no window \"%s\" within 30 s", re);
-		g_usleep(100 * 1000);
-	}
-	return w;
+	if (!lt_x_wait_window(display, re, false, 30000, NULL, NULL, &id))
+		g_error("no window \"%s\" within 30 s", re);
+	return strtoul(id, NULL, 10);
 }
 
 /* Focuses w (pointer over it too: there is no window manager) and
@@ -219,13 +169,15 @@ static void test_one_time_password(void)
 {
 	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *display = NULL, *out = NULL, *err = NULL;
+	g_autofree char *out = NULL, *err = NULL, *xvfb_log = NULL;
 	g_autofree char *otp = NULL, *url = NULL, *profile = NULL;
 	g_autofree char *log = NULL, *main_re = NULL, *dlg_re = NULL;
 	unsigned long main_win, dlg;
 	struct lh_resp *r;
 	json_t *body;
-	GPid xvfb, gui;
+	struct lt_xvfb *xvfb;
+	const char *display;
+	GPid gui;
 
 	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
 		g_test_skip("needs Xvfb and xdotool");
@@ -241,7 +193,9 @@ static void test_one_time_password(void)
 	lh_secret("password", NEW_PW);
 
 	dir = relay->dir;
-	xvfb = start_xvfb(&display);
+	xvfb_log = g_build_filename(dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
 	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
 	profile = g_build_filename(relay->dir, "gui-profile", NULL);
 	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
@@ -255,7 +209,7 @@ static void test_one_time_password(void)
 				 profile,
 				 NULL };
 
-		gui = spawn_bg(argv, display, log, -1);
+		gui = spawn_bg(argv, display, log);
 	}
 	main_re = g_strdup_printf("^%s Agent$", product);
 	dlg_re = g_strdup_printf("^%s Agent – Choose a new password$",
@@ -303,7 +257,7 @@ static void test_one_time_password(void)
 	lh_resp_free(r);
 
 	stop(gui);
-	stop(xvfb);
+	lt_xvfb_stop(xvfb);
 	lh_relay_free(relay);
 }
 

@@ -24,47 +24,14 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-static GSubprocess *xvfb;
-static char *display; /* ":N" */
+#include "lt_x.h"
+
+static struct lt_xvfb *xvfb;
 
 /* Children die with the test, even when an assertion aborts it. */
 static void die_with_parent(gpointer data)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void start_xvfb(void)
-{
-	GSubprocessLauncher *l;
-	GError *e = NULL;
-	struct pollfd pfd;
-	char buf[32] = "";
-	ssize_t n = 0, got = 0;
-	int fds[2];
-
-	g_assert_cmpint(pipe(fds), ==, 0);
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-				      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_subprocess_launcher_take_fd(l, fds[1], 3);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	xvfb = g_subprocess_launcher_spawn(l, &e, "Xvfb", "-displayfd", "3",
-					   "-screen", "0", "800x600x24",
-					   "-nolisten", "tcp", NULL);
-	g_assert_no_error(e);
-	g_object_unref(l);
-	/* Xvfb writes the display number and a newline when ready. */
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (got < (ssize_t)sizeof(buf) - 1 && strchr(buf, '\n') == NULL) {
-		g_assert_cmpint(poll(&pfd, 1, 15000), ==, 1);
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);
-		g_assert_cmpint(n, >, 0);
-		got += n;
-		buf[got] = '\0';
-	}
-	close(fds[0]);
-	display = g_strdup_printf(":%d", atoi(buf));
-	g_test_message("Xvfb on %s", display);
 }
 
 /* The stand-in relay: listening on 127.0.0.1, port in *port. */
@@ -138,7 +105,8 @@ static void check_wiped(const char *const *pin_args, const char *pin,
 	g_unlink(log); /* the launcher appends */
 	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	g_subprocess_launcher_setenv(l, "DISPLAY", display, TRUE);
+	g_subprocess_launcher_setenv(l, "DISPLAY", lt_xvfb_display(xvfb),
+				     TRUE);
 	g_subprocess_launcher_setenv(l, "GDK_BACKEND", "x11", TRUE);
 	g_subprocess_launcher_set_stderr_file_path(l, log);
 	proc = g_subprocess_launcher_spawnv(l,
@@ -208,13 +176,11 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_assert_nonnull(g_getenv("LL_APPLET_BIN"));
 	g_assert_nonnull(g_getenv("LL_TEST_TMPDIR"));
-	start_xvfb();
+	xvfb = lt_xvfb_start("800x600x24", NULL);
 	g_test_add_func("/applet-argv/pin-separate", test_pin_separate);
 	g_test_add_func("/applet-argv/pin-equals", test_pin_equals);
 	g_test_add_func("/applet-argv/pin-twice", test_pin_twice);
 	rc = g_test_run();
-	g_subprocess_force_exit(xvfb);
-	g_object_unref(xvfb);
-	g_free(display);
+	lt_xvfb_stop(xvfb);
 	return rc;
 }

@@ -39,6 +39,7 @@
 #include <X11/extensions/Xrandr.h>
 
 #include "harness.h"
+#include "lt_x.h"
 #include "ll_api_client.h"
 #include "ll_buf.h"
 #include "ll_control.h"
@@ -47,8 +48,8 @@
 
 static struct lh_relay *relay;
 static char *token;
-static GSubprocess *xvfb;
-static char *display; /* ":N" */
+static struct lt_xvfb *xvfb;
+static const char *display; /* ":N" */
 
 /* ---- helpers ---- */
 
@@ -118,63 +119,6 @@ static void die_with_parent(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
-static void start_xvfb(void)
-{
-	GSubprocessLauncher *l;
-	GError *e = NULL;
-	struct pollfd pfd;
-	char buf[32] = "";
-	ssize_t n = 0, got = 0;
-	int fds[2];
-
-	g_assert_cmpint(pipe(fds), ==, 0);
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-				      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_subprocess_launcher_take_fd(l, fds[1], 3);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	xvfb = g_subprocess_launcher_spawn(l, &e, "Xvfb", "-displayfd", "3",
-					   "-screen", "0", "1024x768x24",
-					   "-nolisten", "tcp", NULL);
-	g_assert_no_error(e);
-	g_object_unref(l);
-	/* Xvfb writes the display number and a newline when ready. */
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (got < (ssize_t)sizeof(buf) - 1 && strchr(buf, '\n') == NULL) {
-		g_assert_cmpint(poll(&pfd, 1, 15000), ==, 1);
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);
-		g_assert_cmpint(n, >, 0);
-		got += n;
-		buf[got] = '\0';
-	}
-	close(fds[0]);
-	display = g_strdup_printf(":%d", atoi(buf));
-	g_test_message("Xvfb on %s", display);
-}
-
-static gboolean tick_done(gpointer data)
-{
-	return G_SOURCE_REMOVE;
-}
-
-/*
- * One round of the default main context, blocking until one of its
- * sources fired or ms passed.  The technician's session, the applet's
- * exit and the e2e-target waits all report there, so a wait on them
- * wakes at once; ms only bounds how late a wait sees state outside the
- * loop (the applet's log file, /proc).
- */
-static void iterate(int ms)
-{
-	GSource *t = g_timeout_source_new((guint)ms);
-
-	g_source_set_callback(t, tick_done, NULL, NULL);
-	g_source_attach(t, NULL);
-	g_main_context_iteration(NULL, TRUE);
-	g_source_destroy(t);
-	g_source_unref(t);
-}
-
 static void focus_window(const char *win)
 {
 	char *out = tool((const char *const[]){ "xdotool", "windowfocus",
@@ -190,7 +134,7 @@ static void focus_window(const char *win)
 	do {                                                                  \
 		int64_t end_ = lh_now_ms() + (ms);                            \
 		while (!(cond) && lh_now_ms() < end_)                         \
-			iterate(WAIT_TICK_MS);                                \
+			lt_iterate(WAIT_TICK_MS);                             \
 	} while (0)
 
 /*
@@ -315,7 +259,7 @@ static bool viewer_read(struct agent *ag, void *buf, size_t len,
 			len -= (size_t)n;
 		} else {
 			/* the bridge writes from the main context */
-			iterate(WAIT_TICK_MS);
+			lt_iterate(WAIT_TICK_MS);
 		}
 	}
 	return len == 0;
@@ -501,7 +445,7 @@ static bool wait_log(struct applet *ap, const char *needle, int count,
 			return true;
 		if (lh_now_ms() >= end || ap->exited)
 			return false;
-		iterate(WAIT_TICK_MS);
+		lt_iterate(WAIT_TICK_MS);
 	}
 }
 
@@ -512,106 +456,40 @@ static void wait_armed(struct applet *ap, int n)
 	g_assert_true(wait_log(ap, "accepts answers now", n, 10000));
 }
 
-struct x_wait {
-	bool done;
-	int status;
-	char *out;
-};
-
-static void x_wait_done(GObject *src, GAsyncResult *res, gpointer data)
+static bool applet_gone(void *data)
 {
-	struct x_wait *w = data;
-	GSubprocess *p = G_SUBPROCESS(src);
+	const struct applet *ap = data;
 
-	g_subprocess_communicate_utf8_finish(p, res, &w->out, NULL, NULL);
-	w->status = g_subprocess_get_if_exited(p)
-			    ? g_subprocess_get_exit_status(p)
-			    : -1;
-	w->done = true;
-}
-
-/*
- * Runs `e2e-target ARGS...` (waits for X events: see
- * tests/e2e/session/e2e_target.c) on our display while the main context
- * runs, and stops it early when the applet ap (may be NULL) exits.  Its
- * exit status (0: the event came; -1 stopped), its stdout in *out (may
- * be NULL).
- */
-static int x_wait(struct applet *ap, char **out, const char *const *args)
-{
-	GSubprocessLauncher *l = g_subprocess_launcher_new(
-		G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-	GPtrArray *argv = g_ptr_array_new();
-	char **env = tool_env();
-	struct x_wait w = { .status = -1 };
-	GSubprocess *p;
-	GError *e = NULL;
-
-	g_ptr_array_add(argv, (char *)g_getenv("LL_E2E_TARGET"));
-	for (; *args != NULL; args++)
-		g_ptr_array_add(argv, (char *)*args);
-	g_ptr_array_add(argv, NULL);
-	g_subprocess_launcher_set_environ(l, env);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata,
-					 &e);
-	g_assert_no_error(e);
-	g_subprocess_communicate_utf8_async(p, NULL, NULL, x_wait_done, &w);
-	WAIT_FOR(w.done || (ap != NULL && ap->exited), 60000);
-	if (!w.done) {
-		g_subprocess_force_exit(p);
-		WAIT_FOR(w.done, 10000);
-		g_assert_true(w.done);
-		w.status = -1;
-	}
-	if (out != NULL)
-		*out = g_steal_pointer(&w.out);
-	g_free(w.out);
-	g_object_unref(p);
-	g_object_unref(l);
-	g_ptr_array_unref(argv);
-	g_strfreev(env);
-	return w.status;
+	return ap != NULL && ap->exited;
 }
 
 /* The id of a mapped window whose title matches name (a regex), once
  * there is one; NULL after timeout_ms or when the applet ap exited. */
 static char *wait_window(const char *name, struct applet *ap, int timeout_ms)
 {
-	char *ms = g_strdup_printf("%d", timeout_ms), *id = NULL;
-	int st;
+	char *id = NULL;
 
-	st = x_wait(ap, &id,
-		    (const char *const[]){ "--window", name, "--timeout", ms,
-					   NULL });
-	g_free(ms);
-	if (st != 0 || id == NULL || id[0] == '\0') {
-		g_free(id);
+	if (!lt_x_wait_window(display, name, false, timeout_ms, applet_gone,
+			      ap, &id))
 		return NULL;
-	}
-	return g_strstrip(id);
+	return id;
 }
 
 /* Until no mapped window's title matches name. */
 static bool wait_window_gone(const char *name, int timeout_ms)
 {
-	char *ms = g_strdup_printf("%d", timeout_ms);
-	int st;
-
-	st = x_wait(NULL, NULL,
-		    (const char *const[]){ "--window", name, "--gone",
-					   "--timeout", ms, NULL });
-	g_free(ms);
-	return st == 0;
+	return lt_x_wait_window(display, name, true, timeout_ms, NULL, NULL,
+				NULL);
 }
 
 /* Until the window has stopped drawing: what a screenshot waits for.
  * Best effort: one that keeps drawing is shot as it is. */
 static void wait_drawn(const char *win)
 {
-	if (x_wait(NULL, NULL,
-		   (const char *const[]){ "--drawn", win, "--timeout", "5000",
-					  NULL }) != 0)
+	if (lt_x_target(display,
+			(const char *const[]){ "--drawn", win, "--timeout",
+					       "5000", NULL },
+			60000, NULL, NULL, NULL) != 0)
 		g_test_message("window %s still drawing after 5 s", win);
 }
 
@@ -641,7 +519,7 @@ static bool audit_has(const char *type, const char *what, int timeout_ms)
 		/* nothing tells when the applet's report is in: look again
 		 * (each look runs the relay's CLI) */
 		if (!found)
-			iterate(100);
+			lt_iterate(100);
 	}
 	g_free(out);
 	return found;
@@ -1843,7 +1721,8 @@ int main(int argc, char **argv)
 		g_free(path);
 	}
 	lh_init(&argc, &argv);
-	start_xvfb();
+	xvfb = lt_xvfb_start("1024x768x24", NULL);
+	display = lt_xvfb_display(xvfb);
 	relay = lh_relay_new("applet_gui", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "alice", "Alice-Passw0rd-long", false);
@@ -1863,9 +1742,6 @@ int main(int argc, char **argv)
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);
 	lh_relay_free(relay);
 	g_free(token);
-	g_subprocess_send_signal(xvfb, SIGTERM);
-	g_subprocess_wait(xvfb, NULL, NULL);
-	g_object_unref(xvfb);
-	g_free(display);
+	lt_xvfb_stop(xvfb);
 	return rc;
 }

@@ -30,6 +30,7 @@
 #include <glib/gstdio.h>
 
 #include "harness.h"
+#include "lt_x.h"
 #include "ll_brand.h"
 #include "ll_control.h"
 #include "ll_session_io.h"
@@ -47,8 +48,8 @@ struct brand {
 
 static struct lh_relay *relay;
 static char *token;
-static GSubprocess *xvfb;
-static char *display; /* ":N" */
+static struct lt_xvfb *xvfb;
+static const char *display; /* ":N" */
 
 /* ---- X helpers ---- */
 
@@ -69,63 +70,11 @@ static void die_with_parent(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
-static void start_xvfb(void)
-{
-	GSubprocessLauncher *l;
-	GError *e = NULL;
-	struct pollfd pfd;
-	char buf[32] = "";
-	ssize_t n, got = 0;
-	int fds[2];
-
-	g_assert_cmpint(pipe(fds), ==, 0);
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-				      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_subprocess_launcher_take_fd(l, fds[1], 3);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	xvfb = g_subprocess_launcher_spawn(l, &e, "Xvfb", "-displayfd", "3",
-					   "-screen", "0", "1024x768x24",
-					   "-nolisten", "tcp", NULL);
-	g_assert_no_error(e);
-	g_object_unref(l);
-	/* Xvfb writes the display number and a newline when ready. */
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (got < (ssize_t)sizeof(buf) - 1 && strchr(buf, '\n') == NULL) {
-		g_assert_cmpint(poll(&pfd, 1, 15000), ==, 1);
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);
-		g_assert_cmpint(n, >, 0);
-		got += n;
-		buf[got] = '\0';
-	}
-	close(fds[0]);
-	display = g_strdup_printf(":%s", g_strstrip(buf));
-	g_test_message("Xvfb on %s", display);
-}
-
-static gboolean tick_done(gpointer data)
-{
-	return G_SOURCE_REMOVE;
-}
-
-/* One round of the default main context (the technician's session and
- * the waits below report there), at most ms long. */
-static void iterate(int ms)
-{
-	GSource *t = g_timeout_source_new((guint)ms);
-
-	g_source_set_callback(t, tick_done, NULL, NULL);
-	g_source_attach(t, NULL);
-	g_main_context_iteration(NULL, TRUE);
-	g_source_destroy(t);
-	g_source_unref(t);
-}
-
 #define WAIT_FOR(cond, ms)                                                    \
 	do {                                                                  \
 		int64_t end_ = lh_now_ms() + (ms);                            \
 		while (!(cond) && lh_now_ms() < end_)                         \
-			iterate(20);                                          \
+			lt_iterate(20);                                       \
 	} while (0)
 
 struct run {
@@ -188,21 +137,14 @@ static char *re_escape(const char *s)
 	return g_string_free(r, FALSE);
 }
 
-/* The id of the mapped window titled exactly title, waiting for it (the
- * X server's events, through e2e-target --window). */
+/* The id of the mapped window titled exactly title, waiting for it. */
 static char *wait_window(const char *title)
 {
 	char *re = re_escape(title), *id = NULL;
-	int st;
 
-	st = run(&id,
-		 (const char *const[]){ g_getenv("LL_E2E_TARGET"), "--window",
-					re, "--timeout", "30000", NULL });
-	g_free(re);
-	if (st != 0) {
-		g_free(id);
+	if (!lt_x_wait_window(display, re, false, 30000, NULL, NULL, &id))
 		g_error("no window \"%s\" within 30 s", title);
-	}
+	g_free(re);
 	return id;
 }
 
@@ -413,7 +355,7 @@ static bool proc_wait_log(struct proc *pr, const char *needle, int ms)
 		g_file_get_contents(pr->log, &text, NULL, NULL);
 		found = text != NULL && strstr(text, needle) != NULL;
 		if (!found)
-			iterate(20);
+			lt_iterate(20);
 	}
 	g_free(text);
 	return found;
@@ -511,7 +453,7 @@ static bool listed(int before, int ms)
 		/* nothing tells when the request is in: look again (each
 		 * look runs the relay's CLI) */
 		if (!found)
-			iterate(200);
+			lt_iterate(200);
 	}
 	return found;
 }
@@ -633,7 +575,8 @@ int main(int argc, char **argv)
 	}
 	g_strfreev(pairs);
 
-	start_xvfb();
+	xvfb = lt_xvfb_start("1024x768x24", NULL);
+	display = lt_xvfb_display(xvfb);
 	relay = lh_relay_new("brand_gui", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, TECH, TECH_PASSWORD, false);
@@ -650,10 +593,7 @@ int main(int argc, char **argv)
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);
 	lh_relay_free(relay);
 	g_free(token);
-	g_subprocess_send_signal(xvfb, SIGTERM);
-	g_subprocess_wait(xvfb, NULL, NULL);
-	g_object_unref(xvfb);
-	g_free(display);
+	lt_xvfb_stop(xvfb);
 	g_ptr_array_unref(brands);
 	return rc;
 }

@@ -84,7 +84,8 @@ int ll_client_load_object(const char *body, size_t len, json_t **out,
 void ll_client_json_wipe(json_t *obj, const char *key);
 
 /* The answers' objects to results, as ll_api_parse.h describes them
- * (*out untouched on failure).  The mfa_token is wiped in root. */
+ * (*out untouched on failure).  The secrets they read (token,
+ * mfa_token, pin, ticket) are wiped in root, success or not. */
 int ll_client_parse_login(json_t *root, struct ll_api_login *out,
 			  struct ll_client_error *err);
 int ll_client_parse_mfa_token(json_t *root, char **out,

@@ -172,6 +172,58 @@ static inline int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
 }
 
 /*
+ * A statement's parameters, bound in order to ?1, ?2, ...  Pass them to
+ * the functions below as STORE_ARGS(ARG_I64(id), ARG_TEXT(name), ...),
+ * or NO_ARGS; the values are bound SQLITE_STATIC, like bind_text().
+ */
+struct ll_store_arg {
+	enum { LL_STORE_I64, LL_STORE_TEXT, LL_STORE_HASH } type;
+	int64_t i64;
+	const char *text;    /* NULL binds NULL */
+	const uint8_t *hash; /* LL_HASH_LEN bytes */
+};
+
+#define ARG_I64(v) ((struct ll_store_arg){ .type = LL_STORE_I64, .i64 = (v) })
+#define ARG_TEXT(v)                                                           \
+	((struct ll_store_arg){ .type = LL_STORE_TEXT, .text = (v) })
+#define ARG_HASH(v)                                                           \
+	((struct ll_store_arg){ .type = LL_STORE_HASH, .hash = (v) })
+/* Expands to two arguments: the array and its length. */
+#define STORE_ARGS(...)                                                       \
+	(const struct ll_store_arg[]){ __VA_ARGS__ },                         \
+		(sizeof((const struct ll_store_arg[]){ __VA_ARGS__ }) /       \
+		 sizeof(struct ll_store_arg))
+#define NO_ARGS NULL, 0
+
+/*
+ * The prepared statement for id with args bound.  On failure *out is
+ * untouched and the statement reset; on success the caller ends it with
+ * ll_store_stmt_done().
+ */
+int ll_store_prep(struct ll_store *st, enum ll_stmt id,
+		  const struct ll_store_arg *args, size_t n_args,
+		  sqlite3_stmt **out);
+/* Runs statement id, which returns no rows, and ends it. */
+int ll_store_exec(struct ll_store *st, enum ll_stmt id,
+		  const struct ll_store_arg *args, size_t n_args);
+/* ll_store_exec for an UPDATE or DELETE: LL_ERR_NOT_FOUND when it
+ * changed no row. */
+int ll_store_exec_changed(struct ll_store *st, enum ll_stmt id,
+			  const struct ll_store_arg *args, size_t n_args);
+/*
+ * Runs statement id expecting one row and hands it to row(s, out), which
+ * fills out (ll_store_collect's row callbacks fit); LL_ERR_NOT_FOUND when
+ * there is no row, and then out is untouched.
+ */
+int ll_store_get(struct ll_store *st, enum ll_stmt id,
+		 const struct ll_store_arg *args, size_t n_args,
+		 int (*row)(sqlite3_stmt *s, void *out), void *out);
+/* Row callbacks for a first column that is an int64_t, or text (a
+ * strdup'ed char *). */
+int ll_store_row_i64(sqlite3_stmt *s, void *out);
+int ll_store_row_text(sqlite3_stmt *s, void *out);
+
+/*
  * Steps a bound statement to its end, one array element per row: row()
  * fills the element (size bytes, a pointer) it is handed.  On success
  * *out and *n_out get the array; on failure free_list(array, n) undoes
@@ -181,5 +233,11 @@ int ll_store_collect(struct ll_store *st, sqlite3_stmt *s, size_t size,
 		     int (*row)(sqlite3_stmt *s, void *elem),
 		     void (*free_list)(void *list, size_t n), void **out,
 		     size_t *n_out);
+/* ll_store_collect over statement id run with args, ended after. */
+int ll_store_list(struct ll_store *st, enum ll_stmt id,
+		  const struct ll_store_arg *args, size_t n_args, size_t size,
+		  int (*row)(sqlite3_stmt *s, void *elem),
+		  void (*free_list)(void *list, size_t n), void **out,
+		  size_t *n_out);
 
 #endif

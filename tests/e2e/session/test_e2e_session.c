@@ -45,6 +45,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
 #include "harness.h"
+#include "lt_x.h"
 #include "lt_wait.h"
 #include "e2e_picture.h"
 
@@ -67,8 +68,8 @@ static struct {
 	char *url;
 	char *profile;
 	char *product;
-	GPid xvfb_user, xvfb_agent;
-	char *disp_user, *disp_agent; /* ":N" */
+	struct lt_xvfb *xvfb_user, *xvfb_agent;
+	const char *disp_user, *disp_agent; /* ":N" */
 	GPid target;
 	char *target_log;
 	GPtrArray *secrets; /* PINs and the password used */
@@ -78,14 +79,8 @@ static struct {
 
 static void child_setup(gpointer data)
 {
-	int keep_fd = GPOINTER_TO_INT(data) - 1;
-
-	/* an aborted test leaves nothing behind; GLib has marked every fd
-	 * above 2 close-on-exec by now: keep_fd (Xvfb's -displayfd) is the
-	 * one to pass on */
+	/* an aborted test leaves nothing behind */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (keep_fd >= 0)
-		fcntl(keep_fd, F_SETFD, 0);
 }
 
 /* The environment for a program on display (NULL: none). */
@@ -107,8 +102,7 @@ static char **child_env(const char *display)
 }
 
 /* Starts argv in the background, stdout+stderr appended to log_path. */
-static GPid spawn_bg(char **argv, const char *display, const char *log_path,
-		     int keep_fd)
+static GPid spawn_bg(char **argv, const char *display, const char *log_path)
 {
 	g_auto(GStrv) env = child_env(display);
 	GError *error = NULL;
@@ -123,8 +117,8 @@ static GPid spawn_bg(char **argv, const char *display, const char *log_path,
 	if (!g_spawn_async_with_fds(NULL, argv, env,
 				    G_SPAWN_DO_NOT_REAP_CHILD |
 					    G_SPAWN_SEARCH_PATH,
-				    child_setup, GINT_TO_POINTER(keep_fd + 1),
-				    &pid, in_fd, out_fd, out_fd, &error))
+				    child_setup, NULL, &pid, in_fd, out_fd,
+				    out_fd, &error))
 		g_error("cannot start %s: %s", argv[0], error->message);
 	close(in_fd);
 	close(out_fd);
@@ -258,51 +252,16 @@ static int cli(const char *stdin_text, int timeout_ms, char **out, char **err,
 
 /* ---- X servers and windows ---- */
 
-static GPid start_xvfb(const char *name, char **display)
+/* An Xvfb of the test's own, its output in E.dir/xvfb-NAME.log. */
+static struct lt_xvfb *start_xvfb(const char *name, const char **display)
 {
 	g_autofree char *log = g_strdup_printf("%s/xvfb-%s.log", E.dir, name);
-	g_autofree char *fdarg = NULL, *screen = NULL;
-	const char *xvfb = g_getenv("LL_XVFB");
-	char buf[32];
-	size_t len = 0;
-	struct pollfd p;
-	int64_t deadline;
-	int pfd[2];
-	GPid pid;
-	ssize_t n;
+	g_autofree char *screen = g_strdup_printf("%dx%dx24", SCREEN_W,
+						  SCREEN_H);
+	struct lt_xvfb *x = lt_xvfb_start(screen, log);
 
-	if (xvfb == NULL)
-		xvfb = "Xvfb";
-	g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
-	fdarg = g_strdup_printf("%d", pfd[1]);
-	screen = g_strdup_printf("%dx%dx24", SCREEN_W, SCREEN_H);
-	{
-		char *argv[] = { (char *)xvfb, "-displayfd", fdarg,
-				 "-screen",    "0",          screen,
-				 "-nolisten",  "tcp",        "-noreset",
-				 NULL };
-
-		pid = spawn_bg(argv, NULL, log, pfd[1]);
-	}
-	close(pfd[1]);
-	deadline = lh_now_ms() + 20000;
-	p.fd = pfd[0];
-	p.events = POLLIN;
-	while (memchr(buf, '\n', len) == NULL) {
-		if (lh_now_ms() > deadline || len + 1 >= sizeof(buf))
-			g_error("Xvfb (%s) did not report its display", name);
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			g_error("Xvfb (%s) exited; see %s", name, log);
-		len += (size_t)n;
-	}
-	close(pfd[0]);
-	buf[len] = '\0';
-	*display = g_strdup_printf(":%d", atoi(buf));
-	g_test_message("Xvfb %s on %s", name, *display);
-	return pid;
+	*display = lt_xvfb_display(x);
+	return x;
 }
 
 /* xdotool ARGS... on display; exit status, stdout in *out. */
@@ -322,37 +281,16 @@ static int xdo(const char *display, char **out, ...)
 	return run((char **)argv->pdata, display, NULL, 10000, out, NULL);
 }
 
-/*
- * `e2e-target --window RE [--gone] --timeout MS` on display: waits on the
- * X server's events for a mapped window whose title matches the regex
- * (or, gone, for none).  Exit status 0 when it came; out gets the id.
- */
-static int window_wait(const char *display, const char *re, bool gone,
-		       int timeout_ms, char **out)
-{
-	g_autofree char *ms = g_strdup_printf("%d", timeout_ms);
-	char *argv[] = { (char *)g_getenv("LL_E2E_TARGET"),
-			 "--window",
-			 (char *)re,
-			 "--timeout",
-			 ms,
-			 gone ? "--gone" : NULL,
-			 NULL };
-
-	return run(argv, display, NULL, timeout_ms + 10000, out, NULL);
-}
-
 /* The first visible window whose title matches the regex, waiting up to
  * timeout_ms for it (0: one look); 0 when there is none. */
 static unsigned long wait_window_re(const char *display, const char *re,
 				    int timeout_ms)
 {
-	g_autofree char *out = NULL;
+	g_autofree char *id = NULL;
 
-	if (window_wait(display, re, false, timeout_ms, &out) != 0 ||
-	    out == NULL)
+	if (!lt_x_wait_window(display, re, false, timeout_ms, NULL, NULL, &id))
 		return 0;
-	return strtoul(out, NULL, 10);
+	return strtoul(id, NULL, 10);
 }
 
 /* The applet's window titled exactly "PRODUCT – what", or 0. */
@@ -376,7 +314,8 @@ static bool wait_window_gone(const char *display, const char *what,
 {
 	g_autofree char *re = g_strdup_printf("^%s – %s$", E.product, what);
 
-	return window_wait(display, re, true, timeout_ms, NULL) == 0;
+	return lt_x_wait_window(display, re, true, timeout_ms, NULL, NULL,
+				NULL);
 }
 
 /* Until window w has stopped drawing (`e2e-target --drawn`): what a
@@ -538,7 +477,7 @@ static void start_target(void)
 			 E.target_log,
 			 NULL };
 
-	E.target = spawn_bg(argv, E.disp_user, out_path, -1);
+	E.target = spawn_bg(argv, E.disp_user, out_path);
 	if (!lt_wait_file(out_path, 0, "ready ", 1, 15000))
 		g_error("e2e-target did not draw its picture");
 }
@@ -677,7 +616,7 @@ static GPid start_applet(const struct pin *p, const char *tag)
 			 p->pin,
 			 NULL };
 
-	return spawn_bg(argv, E.disp_user, log, -1);
+	return spawn_bg(argv, E.disp_user, log);
 }
 
 /* The CLI's session holder whose command line holds arg (a session id
@@ -1143,7 +1082,7 @@ static void test_gui_viewer(void)
 
 	/* made here, so that the wait for its profile.ini can watch it */
 	g_assert_cmpint(g_mkdir_with_parents(gui_profile, 0700), ==, 0);
-	gui = spawn_bg(argv, E.disp_agent, gui_log, -1);
+	gui = spawn_bg(argv, E.disp_agent, gui_log);
 	main_win = wait_window_re(E.disp_agent, main_re, 30000);
 	if (main_win == 0)
 		g_error("no \"%s Agent\" window on the agent's display within "
@@ -1337,8 +1276,8 @@ static void teardown(void)
 	lh_relay_free(E.relay);
 	if (E.secrets != NULL)
 		g_ptr_array_unref(E.secrets);
-	stop_proc(&E.xvfb_agent);
-	stop_proc(&E.xvfb_user);
+	lt_xvfb_stop(E.xvfb_agent);
+	lt_xvfb_stop(E.xvfb_user);
 }
 
 int main(int argc, char **argv)
