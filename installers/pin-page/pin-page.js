@@ -51,8 +51,10 @@
 		input.removeAttribute("aria-invalid");
 		document.getElementById("result-tech").textContent =
 			answer.technician.name;
-		document.getElementById("result-tech-org").textContent =
-			answer.technician.org;
+		var techOrg = document.getElementById("result-tech-org");
+		/* the page may know the org by a nicer name already */
+		if (!techOrg.textContent)
+			techOrg.textContent = answer.technician.org;
 		launch.href = answer.launch_uri;
 		if (answer.download) {
 			dl.action = api + answer.download_path;

@@ -353,7 +353,7 @@ struct page_view {
 	const char *error; /* plain words, or NULL */
 	/* a PIN that passed every check */
 	const char *pin;
-	const char *tech, *tech_org;
+	const char *tech;
 	bool download; /* a portable applet is offered */
 };
 
@@ -378,6 +378,12 @@ static void page_head(GString *h, const struct ll_page *pg,
 		g_string_append(h, "/pin-page.css\">\n<script src=\"");
 		org_path(h, v->org);
 		g_string_append(h, "/pin-page.js\" defer></script>\n");
+	}
+	if (pg->logo != NULL && v->org != NULL) {
+		/* else the browser asks for /favicon.ico, a 404 */
+		g_string_append(h, "<link rel=\"icon\" href=\"");
+		org_path(h, v->org);
+		g_string_append(h, "/logo\">\n");
 	}
 	g_string_append(h, "</head>\n<body>\n<header class=\"band\">\n");
 	if (pg->logo != NULL && v->org != NULL) {
@@ -451,7 +457,8 @@ static void page_result(GString *h, const struct ll_page *pg,
 			"<p>Your technician is <strong id=\"result-tech\">");
 	html_text(h, v->tech);
 	g_string_append(h, "</strong> of <strong id=\"result-tech-org\">");
-	html_text(h, v->tech_org);
+	/* the name people know the org by: the brand's, when it has one */
+	html_text(h, pg->branded ? pg->brand->org : v->org);
 	g_string_append(h, "</strong>.</p>\n<p class=\"step\">If ");
 	html_text(h, product);
 	g_string_append(h, " is installed on this computer:</p>\n"
@@ -726,7 +733,6 @@ static void page_post_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 
 	(void)s;
 	v->tech = t->username;
-	v->tech_org = t->org_name ? t->org_name : v->org;
 	ctx->resp->code = LL_API_OK;
 	page_answer(ctx, v, 200);
 	ll_api_detail_set(ctx, "technician", json_string(t->username));
