@@ -351,8 +351,8 @@ class Chromium:
     def close(self):
         try:
             self.send('Browser.close', session=False, timeout=10)
-        except SystemExit:
-            pass
+        except (SystemExit, OSError):
+            pass  # already gone: the kill below is enough
         try:
             self.proc.wait(timeout=DEADLINE_S)
         except subprocess.TimeoutExpired:

@@ -148,9 +148,11 @@ def one_brand(brand):
         err = with_js(b, relay, brand, pin, dl_dir)
         without_js(b, relay, brand, pin, err)
     finally:
-        if b is not None:
-            b.close()
-        relay.stop()
+        try:
+            if b is not None:
+                b.close()
+        finally:
+            relay.stop()
     check(pin not in relay.log(), '%s: no PIN in the relay log' % brand)
 
 
