@@ -14,6 +14,7 @@ PACKAGES="
  xvfb xauth xdotool x11-utils imagemagick x11vnc
  testssl.sh jq nginx libnginx-mod-stream procps curl
  debhelper dpkg-dev lintian rpm rpmlint appstream patchelf debootstrap socat
+ chromium python3
 "
 
 missing=""

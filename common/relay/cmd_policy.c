@@ -10,6 +10,7 @@
  * per request, so a change takes effect without a restart.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -33,17 +34,26 @@ static void policy_usage(FILE *f)
 			ll_policy_keys[i].summary);
 }
 
-/* The org's value of k now, and whether it is the org's own. */
+/* The org's value of k now (plain text, caller frees), and whether it is
+ * the org's own. */
 static int current(struct ll_cmd_org *c, const struct ll_policy_key *k,
-		   int64_t *v, bool *set)
+		   char **v, bool *set)
 {
-	int r = ll_policy_get_int(c->relay.store, &c->relay.cfg, c->org_id,
-				  k->name, v, set);
+	int r = ll_policy_get_text(c->relay.store, &c->relay.cfg, c->org_id,
+				   k->name, v, set);
 
 	if (r != LL_OK)
 		ll_cmd_fail("cannot read the policy of org '%s': %s",
 			    c->org_name, ll_store_errmsg(c->relay.store));
 	return r;
+}
+
+/* A value as JSON: integers as numbers, the rest as strings. */
+static json_t *value_json(const struct ll_policy_key *k, const char *text)
+{
+	if (k->type == LL_POLICY_INT)
+		return json_integer((json_int_t)strtoll(text, NULL, 10));
+	return json_string(text);
 }
 
 /*
@@ -54,64 +64,69 @@ static int policy_change(struct ll_cmd_org *c, const struct ll_policy_key *k,
 			 const char *value)
 {
 	struct ll_store *st = c->relay.store;
-	int64_t old = 0, now = 0;
+	char *old = NULL, *now = NULL;
 	bool old_set = false;
-	char errbuf[160], text[32];
-	int r;
+	char errbuf[256];
+	int r, rc = 1;
 
 	if (value != NULL) {
-		if (ll_policy_parse_int(k, value, &now, errbuf,
-					sizeof(errbuf)) != LL_OK) {
+		/* stored in its plain form: "08" is kept as "8" */
+		if (ll_policy_parse(k, value, &now, errbuf, sizeof(errbuf)) !=
+		    LL_OK) {
 			ll_cmd_fail("policy set: %s", errbuf);
 			return 2;
 		}
-		/* stored in its plain form: "08" is kept as "8" */
-		snprintf(text, sizeof(text), "%lld", (long long)now);
-	} else {
-		now = ll_policy_default_int(k, &c->relay.cfg);
+	} else if ((now = ll_policy_default_text(k, &c->relay.cfg)) == NULL) {
+		ll_cmd_fail("out of memory");
+		return 1;
 	}
 	if ((r = ll_store_begin(st)) != LL_OK)
 		goto store_err;
 	if (current(c, k, &old, &old_set) != LL_OK) {
 		ll_store_rollback(st);
-		return 1;
+		goto out;
 	}
 	if (value == NULL && !old_set) {
 		ll_store_rollback(st);
 		printf("policy: %s was not set for org '%s'; it stays at its "
-		       "default %lld\n",
-		       k->name, c->org_name, (long long)now);
-		return 0;
+		       "default %s\n",
+		       k->name, c->org_name, now);
+		rc = 0;
+		goto out;
 	}
-	r = value != NULL ? ll_store_policy_set(st, c->org_id, k->name, text)
+	r = value != NULL ? ll_store_policy_set(st, c->org_id, k->name, now)
 			  : ll_store_policy_unset(st, c->org_id, k->name);
 	if (r != LL_OK ||
 	    (r = ll_cmd_audit_append(
 		     st, c->org_id, value ? "policy.set" : "policy.unset",
 		     "ok",
-		     json_pack("{s:s,s:s,s:I,s:I,s:b,s:b}", "org", c->org_name,
-			       "key", k->name, "old", (json_int_t)old, "new",
-			       (json_int_t)now, "old_default", !old_set,
-			       "new_default", value == NULL))) != LL_OK ||
+		     json_pack("{s:s,s:s,s:o,s:o,s:b,s:b}", "org", c->org_name,
+			       "key", k->name, "old", value_json(k, old),
+			       "new", value_json(k, now), "old_default",
+			       !old_set, "new_default", value == NULL))) !=
+		    LL_OK ||
 	    (r = ll_store_commit(st)) != LL_OK) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	printf("policy: %s = %lld%s for org '%s' (was %lld%s)\n", k->name,
-	       (long long)now, value == NULL ? ", the default," : "",
-	       c->org_name, (long long)old, old_set ? "" : ", the default");
-	return 0;
+	printf("policy: %s = %s%s for org '%s' (was %s%s)\n", k->name, now,
+	       value == NULL ? ", the default," : "", c->org_name, old,
+	       old_set ? "" : ", the default");
+	rc = 0;
+	goto out;
 store_err:
 	ll_cmd_fail("cannot change the policy of org '%s': %s", c->org_name,
 		    ll_store_errmsg(st));
-	return 1;
+out:
+	free(old);
+	free(now);
+	return rc;
 }
 
 static int policy_show(struct ll_cmd_org *c, bool json)
 {
 	json_t *doc = json_object();
-	char *text;
-	int64_t v;
+	char *text, *v = NULL;
 	size_t i;
 	bool set;
 	int rc = 1;
@@ -127,12 +142,14 @@ static int policy_show(struct ll_cmd_org *c, bool json)
 			goto out;
 		if (json) {
 			if (json_object_set_new(doc, k->name,
-						json_integer((json_int_t)v)))
+						value_json(k, v)))
 				goto nomem;
 		} else {
-			printf("%-20s %-12lld %s\n", k->name, (long long)v,
+			printf("%-20s %-12s %s\n", k->name,
+			       v[0] != '\0' ? v : "(none)",
 			       set ? "org" : "default");
 		}
+		LL_FREE_AND_NULL(free, v);
 	}
 	if (json) {
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -147,6 +164,7 @@ static int policy_show(struct ll_cmd_org *c, bool json)
 nomem:
 	ll_cmd_fail("out of memory");
 out:
+	free(v);
 	json_decref(doc);
 	return rc;
 }

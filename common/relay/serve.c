@@ -127,6 +127,12 @@ int ll_cmd_serve(int argc, char **argv)
 		return 1;
 	}
 
+	errbuf[0] = '\0';
+	if (ll_api_page_open(&relay, errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "lifeline-relay: %s\n", errbuf);
+		goto out;
+	}
+
 	memset(&opts, 0, sizeof(opts));
 	opts.cert_file = relay.cfg.cert_file;
 	opts.key_file = relay.cfg.key_file;

@@ -259,6 +259,10 @@ int ll_store_policy_unset(struct ll_store *st, int64_t org_id,
 /* What the org has set, by key. */
 int ll_store_policy_list(struct ll_store *st, int64_t org_id,
 			 struct ll_policy_entry **out, size_t *n_out);
+/* Every org's value of one key: each entry's key is the org's id in
+ * decimal, its value what that org set (orgs that did not: absent). */
+int ll_store_policy_list_key(struct ll_store *st, const char *key,
+			     struct ll_policy_entry **out, size_t *n_out);
 
 /* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {

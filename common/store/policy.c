@@ -95,3 +95,25 @@ int ll_store_policy_list(struct ll_store *st, int64_t org_id,
 	}
 	return r;
 }
+
+int ll_store_policy_list_key(struct ll_store *st, const char *key,
+			     struct ll_policy_entry **out, size_t *n_out)
+{
+	sqlite3_stmt *s = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	int r;
+
+	if (st == NULL || key == NULL || out == NULL || n_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_POLICY_OF_KEY, &s)) != LL_OK ||
+	    (r = bind_text(st, s, 1, key)) != LL_OK ||
+	    (r = ll_store_collect(st, s, sizeof(**out), policy_row,
+				  policy_list_free, &list, &n)) != LL_OK)
+		goto out;
+	*out = list;
+	*n_out = n;
+out:
+	ll_store_stmt_done(s);
+	return r;
+}

@@ -155,6 +155,9 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			      " WHERE org_id = ? AND key = ?",
 	[STMT_POLICY_LIST] = "SELECT key, value FROM org_policy"
 			     " WHERE org_id = ? ORDER BY key",
+	[STMT_POLICY_OF_KEY] = "SELECT CAST(org_id AS TEXT), value"
+			       " FROM org_policy WHERE key = ?"
+			       " ORDER BY org_id",
 
 	[STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit"
 			    " ORDER BY seq DESC LIMIT 1",

@@ -433,7 +433,7 @@ static void test_method_not_allowed(void)
 			   "/api/v1/sessions/00000000000000000000000000000000",
 			   "DELETE");
 	assert_not_allowed("GET", "/api/v1/sessions/x/events", "POST");
-	assert_not_allowed("DELETE", "/api/v1/pins/redeem", "POST");
+	assert_not_allowed("DELETE", "/api/v1/pins/redeem", "POST, OPTIONS");
 }
 
 /* Paths next to the routes: no route (404), and a malformed session id,

@@ -29,6 +29,19 @@ enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 	return code;
 }
 
+void ll_api_header_add(struct ll_api_ctx *ctx, const char *line)
+{
+	struct ll_api_response *resp = ctx->resp;
+	size_t old = resp->extra_headers ? strlen(resp->extra_headers) : 0;
+	size_t n = strlen(line);
+	char *h = realloc(resp->extra_headers, old + n + 1);
+
+	if (h == NULL)
+		return; /* the answer goes without it */
+	memcpy(h + old, line, n + 1);
+	resp->extra_headers = h;
+}
+
 void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key, json_t *value)
 {
 	if (value == NULL)
@@ -521,6 +534,13 @@ enum api_auth {
 /* Open to a token whose one-time password is still to be changed; every
  * other token route answers 403 password_change_required then. */
 #define ROUTE_BEFORE_PW_CHANGE 0x2
+/* Changes nothing and reveals nothing (the PIN page and its files, a CORS
+ * preflight): no transaction and no audit record when it succeeds, so
+ * that loading a page does not write the store; a refusal is recorded
+ * and counted as any other. */
+#define ROUTE_NO_AUDIT 0x4
+/* Answered as the PIN page (HTML) also when refused (api_page.c). */
+#define ROUTE_PAGE 0x8
 
 struct api_route {
 	const char *method;
@@ -581,6 +601,27 @@ static const struct api_route routes[] = {
 	  "session.event", ll_api_handle_session_event, 0 },
 	{ "POST", "/api/v1/pins/redeem", AUTH_NONE, "pin.redeem",
 	  ll_api_handle_pin_redeem, 0 },
+	{ "OPTIONS", "/api/v1/pins/redeem", AUTH_NONE, "pin.preflight",
+	  ll_api_handle_pin_preflight, ROUTE_NO_AUDIT },
+	{ "POST", "/api/v1/pins/check", AUTH_NONE, "pin.check",
+	  ll_api_handle_pin_check, 0 },
+	{ "OPTIONS", "/api/v1/pins/check", AUTH_NONE, "pin.preflight",
+	  ll_api_handle_pin_preflight, ROUTE_NO_AUDIT },
+	/* the PIN page (api_page.c, docs/API.md "The PIN page") */
+	{ "GET", "/", AUTH_NONE, "page.view", ll_api_handle_page_default,
+	  ROUTE_NO_AUDIT | ROUTE_PAGE },
+	{ "GET", "/o/{org}/", AUTH_NONE, "page.view", ll_api_handle_page,
+	  ROUTE_NO_AUDIT | ROUTE_PAGE },
+	{ "POST", "/o/{org}/", AUTH_NONE, "pin.check", ll_api_handle_page_post,
+	  ROUTE_PAGE },
+	{ "GET", "/o/{org}/pin-page.css", AUTH_NONE, "page.view",
+	  ll_api_handle_page_css, ROUTE_NO_AUDIT },
+	{ "GET", "/o/{org}/pin-page.js", AUTH_NONE, "page.view",
+	  ll_api_handle_page_js, ROUTE_NO_AUDIT },
+	{ "GET", "/o/{org}/logo", AUTH_NONE, "page.view",
+	  ll_api_handle_page_logo, ROUTE_NO_AUDIT },
+	{ "POST", "/o/{org}/applet", AUTH_NONE, "pin.download",
+	  ll_api_handle_page_applet, ROUTE_PAGE },
 	{ "GET", "/api/v1/stream", AUTH_TICKET, "stream.open",
 	  ll_api_handle_stream_open, ROUTE_UPGRADE },
 };
@@ -1088,8 +1129,10 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 	const char *id;
 
 	route = route_find(ctx, allow, sizeof(allow));
-	if (route != NULL)
+	if (route != NULL) {
 		ctx->action = route->action;
+		ctx->page = (route->flags & ROUTE_PAGE) != 0;
+	}
 	if (ll_api_ratelimits_sync(relay) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return api_refused(ctx);
@@ -1126,7 +1169,16 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 				      "Upgrade and Upgrade: lifeline/1");
 		return api_refused(ctx);
 	}
-	if (relay->store == NULL || ll_store_begin(relay->store) != 0) {
+	if (relay->store == NULL) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return api_refused(ctx);
+	}
+	if (route->flags & ROUTE_NO_AUDIT) {
+		/* AUTH_NONE rows only: nothing to roll back or record */
+		route->handler(ctx);
+		return served(ctx) ? LL_API_ANSWERED : api_refused(ctx);
+	}
+	if (ll_store_begin(relay->store) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return api_refused(ctx);
 	}
@@ -1197,6 +1249,8 @@ enum ll_api_dispatch ll_api_dispatch(struct ll_relay *relay,
 	ctx_init(ctx, relay, req, &ctx->answer, false);
 	if (api_serve(ctx) == LL_API_PENDING)
 		return LL_API_PENDING;
+	if (ctx->page && ctx->answer.code != LL_API_OK)
+		ll_api_page_refused(ctx);
 	*resp = ctx->answer;
 	memset(&ctx->answer, 0, sizeof(ctx->answer));
 	ctx_free(ctx);
@@ -1246,6 +1300,7 @@ void ll_api_shutdown(struct ll_relay *relay)
 		return;
 	ll_api_refusals_flush(relay, ll_now_unix());
 	ll_api_refusals_free(relay);
+	ll_api_page_close(relay);
 }
 
 const struct ll_relay_api_ops ll_api_ops = {

@@ -15,6 +15,7 @@
  * are ever evaluated against an org's PINs per lifetime.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ll_auth.h"
@@ -232,52 +233,71 @@ void ll_api_redeem_budgets_sweep(struct ll_relay *relay)
 	ll_windows_foreach(relay->redeem_fails, budget_sweep_one, &sw);
 }
 
-void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
+/*
+ * CORS for the PIN endpoints (docs/API.md, "CORS"): every answer varies
+ * by Origin; Access-Control-Allow-Origin is added only when the request's
+ * Origin is exactly one of allowed_origins of org_id (the org named, else
+ * the PIN's), never "*", and no credentials are ever allowed.
+ */
+static void cors_headers(struct ll_api_ctx *ctx, int64_t org_id)
 {
-	static const struct ll_api_field fields[] = {
-		{ "pin", JSON_STRING, true, 64 },
-		{ "org", JSON_STRING, false, 128 },
-		{ NULL, 0, false, 0 },
-	};
+	const char *origin = ll_http_request_header(ctx->req->http, "Origin");
+	char *list = NULL, hdr[LL_POLICY_ORIGIN_LEN + 64];
+
+	ll_api_header_add(ctx, "Vary: Origin\r\n");
+	if (origin == NULL || org_id == 0 ||
+	    ll_policy_get_text(ctx->relay->store, &ctx->relay->cfg, org_id,
+			       "allowed_origins", &list, NULL) != LL_OK)
+		return;
+	if (ll_policy_origin_listed(list, origin)) {
+		snprintf(hdr, sizeof(hdr),
+			 "Access-Control-Allow-Origin: %s\r\n", origin);
+		ll_api_header_add(ctx, hdr);
+	}
+	free(list);
+}
+
+/* Is this Origin one the org approved (allowed_origins)? */
+static int origin_approved(struct ll_api_ctx *ctx, int64_t org_id,
+			   const char *origin, bool *ok)
+{
+	char *list = NULL;
+	int r;
+
+	*ok = false;
+	r = ll_policy_get_text(ctx->relay->store, &ctx->relay->cfg, org_id,
+			       "allowed_origins", &list, NULL);
+	if (r == LL_OK)
+		*ok = ll_policy_origin_listed(list, origin);
+	free(list);
+	return r;
+}
+
+/* Steps 3 to 5 of a check (see ll_api_pin_check): *s_out on success. */
+static void pin_rules(struct ll_api_ctx *ctx, const char *pin, const char *org,
+		      const struct budget *b, struct ll_session **s_out,
+		      struct ll_technician **t_out)
+{
 	struct ll_relay *relay = ctx->relay;
 	struct ll_session *s = NULL;
 	struct ll_technician *t = NULL;
-	json_t *body = NULL, *caps = NULL;
-	const char *pin, *org, *origin;
-	char *ticket = NULL;
-	uint8_t pin_mac[LL_HASH_LEN], ticket_hash[LL_HASH_LEN];
-	struct budget b = { 0 };
+	uint8_t pin_mac[LL_HASH_LEN];
+	const char *origin;
+	bool approved;
 	int r;
-
-	snprintf(ctx->actor, sizeof(ctx->actor), "applet");
-	memset(pin_mac, 0, sizeof(pin_mac));
-	memset(ticket_hash, 0, sizeof(ticket_hash));
-
-	/* 1. rate limit per source address */
-	if (ll_api_ratelimit_check(ctx, relay->rl_redeem) != 0)
-		goto out;
-	if (ll_api_parse_body(ctx, fields, false, &body) != 0)
-		goto out;
-	pin = json_string_value(json_object_get(body, "pin"));
-	org = json_string_value(json_object_get(body, "org"));
-	if (org != NULL)
-		ll_api_detail_set(ctx, "org", ll_api_json_text(org, 64));
-
-	/* 2. the guess budget of the org named, or of the relay */
-	if (budget_open(ctx, org, &b) != LL_OK)
-		goto out;
 
 	/* 3. the PIN exists, is unused and belongs to the org asked for */
 	if (!ll_pin_well_formed(pin)) {
 		ll_api_detail_set(ctx, "why", json_string("malformed"));
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
-		goto out;
+		return;
 	}
 	if (ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		goto out;
+		return;
 	}
 	r = ll_store_session_find_by_pin(relay->store, pin_mac, &s);
+	ll_wipe(pin_mac, sizeof(pin_mac));
 	if (r == LL_ERR_NOT_FOUND) {
 		ll_api_detail_set(ctx, "why", json_string("unknown"));
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
@@ -294,8 +314,8 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		goto out;
 	}
-	/* b.org_id is 0 for a name that is no org */
-	if (org != NULL && b.org_id != s->org_id) {
+	/* b->org_id is 0 for a name that is no org */
+	if (org != NULL && b->org_id != s->org_id) {
 		ll_api_detail_set(ctx, "why", json_string("other_org"));
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		goto out;
@@ -317,13 +337,19 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 				    "organisation's support website");
 			goto out;
 		}
-		/* No org has approved domains yet, so no Origin passes. */
 		ll_api_detail_set(ctx, "origin",
 				  ll_api_json_text(origin, 128));
-		ll_api_fail(ctx, LL_API_ORIGIN_NOT_ALLOWED,
-			    "this website is not approved for this "
-			    "organisation's PINs");
-		goto out;
+		if (origin_approved(ctx, s->org_id, origin, &approved) !=
+		    LL_OK) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			goto out;
+		}
+		if (!approved) {
+			ll_api_fail(ctx, LL_API_ORIGIN_NOT_ALLOWED,
+				    "this website is not approved for this "
+				    "organisation's PINs");
+			goto out;
+		}
 	}
 	if (s->lock != NULL && strcmp(s->lock, "shortcut") == 0) {
 		/* Channel credentials arrive with channels (later). */
@@ -346,7 +372,49 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		goto out;
 	}
+	*s_out = s;
+	*t_out = t;
+	s = NULL;
+	t = NULL;
+out:
+	ll_session_free(s);
+	ll_technician_free(t);
+}
 
+void ll_api_pin_check(struct ll_api_ctx *ctx, const char *pin, const char *org,
+		      ll_api_pin_then then, void *user)
+{
+	struct ll_session *s = NULL;
+	struct ll_technician *t = NULL;
+	struct budget b = { 0 };
+
+	if (org != NULL)
+		ll_api_detail_set(ctx, "org", ll_api_json_text(org, 64));
+	/* 2. the guess budget of the org named, or of the relay */
+	if (budget_open(ctx, org, &b) == LL_OK) {
+		pin_rules(ctx, pin, org, &b, &s, &t);
+		if (s != NULL)
+			then(ctx, s, t, user);
+	}
+	if (b.w != NULL && spends_guess(ctx->resp->code))
+		budget_spend(ctx, &b);
+	cors_headers(ctx, b.org_id != 0 ? b.org_id : ctx->org_id);
+	ll_session_free(s);
+	ll_technician_free(t);
+}
+
+/* The redeem proper, once every rule passed: the applet's ticket. */
+static void redeem_then(struct ll_api_ctx *ctx, const struct ll_session *s,
+			const struct ll_technician *t, void *user)
+{
+	struct ll_relay *relay = ctx->relay;
+	uint8_t ticket_hash[LL_HASH_LEN];
+	json_t *caps = NULL;
+	char *ticket = NULL;
+	int r;
+
+	(void)user;
+	memset(ticket_hash, 0, sizeof(ticket_hash));
 	if ((ticket = ll_random_token_new(32)) == NULL ||
 	    ll_secret_hash(ticket, ticket_hash) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
@@ -355,7 +423,7 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	r = ll_store_session_redeem(relay->store, s->id, ticket_hash,
 				    ctx->now);
 	if (r == LL_ERR_EXPIRED) {
-		/* its lifetime ended between the check above and now */
+		/* its lifetime ended between the check and now */
 		ll_api_fail(ctx, LL_API_PIN_EXPIRED,
 			    "this PIN has expired; ask for a new one");
 		goto out;
@@ -387,21 +455,102 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	if (caps != NULL)
 		ll_api_detail_set(ctx, "capabilities", json_incref(caps));
 out:
-	if (b.w != NULL && spends_guess(ctx->resp->code))
-		budget_spend(ctx, &b);
-	ll_wipe(pin_mac, sizeof(pin_mac));
 	ll_wipe(ticket_hash, sizeof(ticket_hash));
 	ll_secret_free(ticket);
 	json_decref(caps);
-	ll_session_free(s);
-	ll_technician_free(t);
-	/* the PIN lives in the parsed body: wipe it before freeing */
-	if (body != NULL) {
-		json_t *p = json_object_get(body, "pin");
+}
 
-		if (json_is_string(p) && json_string_length(p) > 0)
-			ll_wipe((char *)json_string_value(p),
-				json_string_length(p));
-	}
+/* The PIN lives in the parsed body: wipe it before freeing. */
+static void body_free(json_t *body)
+{
+	json_t *p;
+
+	if (body == NULL)
+		return;
+	p = json_object_get(body, "pin");
+	if (json_is_string(p) && json_string_length(p) > 0)
+		ll_wipe((char *)json_string_value(p), json_string_length(p));
 	json_decref(body);
+}
+
+/* {"pin", "org"?}, after the limit per address (step 1). */
+static int pin_body(struct ll_api_ctx *ctx, json_t **body)
+{
+	static const struct ll_api_field fields[] = {
+		{ "pin", JSON_STRING, true, 64 },
+		{ "org", JSON_STRING, false, 128 },
+		{ NULL, 0, false, 0 },
+	};
+
+	/* 1. rate limit per source address */
+	if (ll_api_ratelimit_check(ctx, ctx->relay->rl_redeem) != 0)
+		return LL_ERR_TOO_LARGE;
+	return ll_api_parse_body(ctx, fields, false, body);
+}
+
+void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
+{
+	json_t *body = NULL;
+
+	snprintf(ctx->actor, sizeof(ctx->actor), "applet");
+	if (pin_body(ctx, &body) == LL_OK)
+		ll_api_pin_check(
+			ctx, json_string_value(json_object_get(body, "pin")),
+			json_string_value(json_object_get(body, "org")),
+			redeem_then, NULL);
+	else
+		cors_headers(ctx, 0);
+	body_free(body);
+}
+
+void ll_api_handle_pin_check(struct ll_api_ctx *ctx)
+{
+	json_t *body = NULL;
+	const char *pin;
+
+	ll_api_detail_set(ctx, "via", json_string("api"));
+	if (pin_body(ctx, &body) == LL_OK) {
+		pin = json_string_value(json_object_get(body, "pin"));
+		ll_api_pin_check(ctx, pin,
+				 json_string_value(
+					 json_object_get(body, "org")),
+				 ll_api_page_check_answer, &pin);
+	} else
+		cors_headers(ctx, 0);
+	body_free(body);
+}
+
+/*
+ * OPTIONS on a PIN endpoint: the CORS preflight.  The org is in the body
+ * that is still to come, so an Origin passes when some org of the relay
+ * lists it; the request itself is then answered for its own org only
+ * (cors_headers).  Nothing is looked up or recorded beyond that.
+ */
+void ll_api_handle_pin_preflight(struct ll_api_ctx *ctx)
+{
+	const char *origin = ll_http_request_header(ctx->req->http, "Origin");
+	struct ll_policy_entry *list = NULL;
+	char hdr[LL_POLICY_ORIGIN_LEN + 64];
+	size_t i, n = 0;
+	bool ok = false;
+
+	if (origin != NULL &&
+	    ll_store_policy_list_key(ctx->relay->store, "allowed_origins",
+				     &list, &n) == LL_OK) {
+		for (i = 0; i < n && !ok; i++)
+			ok = ll_policy_origin_listed(list[i].value, origin);
+		ll_policy_entries_free(list, n);
+	}
+	ctx->resp->status = 204;
+	ctx->resp->code = LL_API_OK;
+	ll_api_header_add(ctx, "Vary: Origin\r\n");
+	if (!ok)
+		return;
+	snprintf(hdr, sizeof(hdr),
+		 "Access-Control-Allow-Origin: %s\r\n"
+		 "Access-Control-Allow-Methods: POST\r\n"
+		 "Access-Control-Allow-Headers: Content-Type\r\n"
+		 "Access-Control-Max-Age: 600\r\n",
+		 origin);
+	ll_api_header_add(ctx, hdr);
 }

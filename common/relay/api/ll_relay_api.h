@@ -17,4 +17,14 @@ extern const struct ll_relay_api_ops ll_api_ops;
  * in the current window and frees the API's state. */
 void ll_api_shutdown(struct ll_relay *relay);
 
+/*
+ * Before the loop (serve): loads the PIN page's brand (relay.conf
+ * brand_dir, checked as `brand check` does) and looks at the portable
+ * applet it offers (portable_applet).  A brand with problems or an
+ * applet file that cannot be read: < 0, every problem logged and the
+ * first in errbuf, and the relay does not start.  On SIGHUP the page
+ * loads again and keeps the previous brand when the new one fails.
+ */
+int ll_api_page_open(struct ll_relay *relay, char *errbuf, size_t errlen);
+
 #endif

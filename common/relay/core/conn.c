@@ -38,12 +38,12 @@
 
 #define LL_CONN_LINGER_MS 2000
 
-/* On every answer, 101 included. */
+/* On every answer, 101 included, with a Content-Security-Policy: the
+ * answer's own (struct ll_api_response csp) or LL_CSP_DEFAULT. */
 static const char security_headers[] =
 	"Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n"
 	"X-Content-Type-Options: nosniff\r\n"
 	"X-Frame-Options: DENY\r\n"
-	"Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
 	"Referrer-Policy: no-referrer\r\n"
 	"Cache-Control: no-store\r\n";
 
@@ -320,7 +320,9 @@ static void conn_respond(struct ll_conn *c, const struct ll_http_request *req,
 					   : "text/plain; charset=utf-8";
 	}
 	if (body != NULL)
-		blen = strlen(body);
+		blen = body == resp->raw_body && resp->raw_len > 0
+			       ? resp->raw_len
+			       : strlen(body);
 	status = resp->status;
 	if (status < 100 || status > 599)
 		status = resp->code != LL_API_OK
@@ -350,6 +352,8 @@ static void conn_respond(struct ll_conn *c, const struct ll_http_request *req,
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
 			    ll_http_reason(status), date);
 	evbuffer_add(out, security_headers, sizeof(security_headers) - 1);
+	evbuffer_add_printf(out, "Content-Security-Policy: %s\r\n",
+			    resp->csp ? resp->csp : LL_CSP_DEFAULT);
 	if (body != NULL && status != 204 && status != 304)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
 	if (status != 204 && status != 304)
@@ -527,8 +531,8 @@ static void conn_stream_request(struct ll_conn *c,
 			    "HTTP/1.1 101 Switching Protocols\r\n"
 			    "Connection: Upgrade\r\n"
 			    "Upgrade: lifeline/1\r\n"
-			    "%s\r\n",
-			    security_headers);
+			    "%sContent-Security-Policy: %s\r\n\r\n",
+			    security_headers, LL_CSP_DEFAULT);
 
 	/* From here on the connection carries raw bytes: no parser, no
 	 * timer, no slot among the unauthenticated. */
@@ -553,6 +557,12 @@ static void conn_stream_request(struct ll_conn *c,
 	return;
 drop:
 	ll_api_response_clear(&refusal);
+}
+
+bool ll_core_api_path(const char *path)
+{
+	return strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/") == 0 ||
+	       strncmp(path, "/o/", 3) == 0;
 }
 
 static void conn_handle_request(struct ll_conn *c,
@@ -609,7 +619,7 @@ static void conn_handle_request(struct ll_conn *c,
 		}
 		return;
 	}
-	if (strncmp(path, "/api/v1/", 8) == 0) {
+	if (ll_core_api_path(path)) {
 		c->areq = areq;
 		c->areq.conn = c;
 		if (relay->api->dispatch(relay, &c->areq, &resp) ==

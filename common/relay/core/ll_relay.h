@@ -34,6 +34,7 @@ struct ll_ratelimit;
 struct ll_refusals;
 struct ll_workpool;
 struct ll_windows;
+struct ll_page;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -86,6 +87,12 @@ struct ll_relay_config {
 	 * file of the bearer token that reads it from anywhere (or NULL). */
 	char *metrics_allow;
 	char *metrics_token_file;
+
+	/* The PIN page (docs/API.md, "The PIN page"): the brand folder it
+	 * shows (NULL: Lifeline's plain look), and the portable applet it
+	 * offers for download (NULL: no download). */
+	char *brand_dir;
+	char *portable_applet;
 };
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
@@ -96,7 +103,8 @@ void ll_relay_config_clear(struct ll_relay_config *cfg);
  * Stored as text per org (ll_store_policy_*); read per request, so a
  * change takes effect without a restart.  docs/API.md lists the keys. */
 enum ll_policy_type {
-	LL_POLICY_INT, /* a decimal integer in [min, max] */
+	LL_POLICY_INT,     /* a decimal integer in [min, max] */
+	LL_POLICY_ORIGINS, /* exact web origins, comma-separated; may be "" */
 };
 struct ll_policy_key {
 	const char *name;
@@ -115,15 +123,36 @@ const struct ll_policy_key *ll_policy_key_find(const char *name);
  * with a sentence in errbuf. */
 int ll_policy_parse_int(const struct ll_policy_key *k, const char *text,
 			int64_t *out, char *errbuf, size_t errlen);
+/*
+ * Checks text as a value of k, of any type: LL_OK with its plain form in
+ * *canon_out (malloc'd; "08" is "8", "https://a, https://b" is
+ * "https://a,https://b"), or LL_ERR_INVALID_ARG with a sentence in errbuf.
+ */
+int ll_policy_parse(const struct ll_policy_key *k, const char *text,
+		    char **canon_out, char *errbuf, size_t errlen);
 /* k's default under this configuration. */
 int64_t ll_policy_default_int(const struct ll_policy_key *k,
 			      const struct ll_relay_config *cfg);
+/* The same in its plain text form (malloc'd). */
+char *ll_policy_default_text(const struct ll_policy_key *k,
+			     const struct ll_relay_config *cfg);
 /* The integer policy `name` of an org: what it set, else the default.
  * *set_out (may be NULL) says whether the org set it.  A stored value that
  * does not check counts as unset (logged). */
 int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
 		      int64_t org_id, const char *name, int64_t *out,
 		      bool *set_out);
+/* The same for a policy of any type, as its plain text (malloc'd). */
+int ll_policy_get_text(struct ll_store *st, const struct ll_relay_config *cfg,
+		       int64_t org_id, const char *name, char **out,
+		       bool *set_out);
+/* Origins per list, and bytes per origin, allowed_origins may hold. */
+#define LL_POLICY_ORIGINS_MAX 32
+#define LL_POLICY_ORIGIN_LEN 200
+/* Is origin (an Origin header's value) exactly one of list's (a plain
+ * LL_POLICY_ORIGINS value)?  Byte for byte: no case folding, no default
+ * ports. */
+bool ll_policy_origin_listed(const char *list, const char *origin);
 
 /* The two budgets of failed PIN redeems (docs/SECURITY.md): redeems that
  * name no org (or an unknown one) spend the relay's, those that name an
@@ -188,7 +217,11 @@ struct ll_relay {
 	/* Password hashing off the loop (ll_workpool.h); made and joined
 	 * by ll_core_run, NULL outside it (admin commands hash inline). */
 	struct ll_workpool *pool;
-	void *core; /* core-private state (pairs, conns) */
+	/* Counts the configurations loaded (start, each SIGHUP that took),
+	 * so that what the API built from cfg knows when to build again. */
+	uint64_t cfg_gen;
+	struct ll_page *page; /* the API's PIN page (api_page.c) */
+	void *core;           /* core-private state (pairs, conns) */
 };
 
 /* ---- API error codes (docs/API.md), one table ---- */
@@ -231,10 +264,17 @@ struct ll_api_response {
 	json_t *body;             /* owned; NULL for no body */
 	char *extra_headers;      /* owned; "Name: v\r\n..." or NULL */
 	const char *content_type; /* NULL = application/json */
-	char *raw_body;           /* owned; non-JSON body (metrics) */
-	enum ll_api_code code;    /* LL_API_OK or the refusal */
-	bool logged;              /* the API already logged the refusal */
+	char *raw_body;           /* owned; non-JSON body (metrics, page) */
+	size_t raw_len;           /* its bytes; 0: strlen(raw_body) */
+	/* The Content-Security-Policy value; NULL: LL_CSP_DEFAULT.  Only
+	 * the PIN page and its files need more. */
+	const char *csp;
+	enum ll_api_code code; /* LL_API_OK or the refusal */
+	bool logged;           /* the API already logged the refusal */
 };
+/* The policy of every answer that does not set its own: nothing may load
+ * or run, nobody may frame it. */
+#define LL_CSP_DEFAULT "default-src 'none'; frame-ancestors 'none'"
 /* Fills resp as the API's error object with that code and sentence. */
 void ll_api_error(struct ll_api_response *resp, enum ll_api_code code,
 		  const char *message);
@@ -264,8 +304,9 @@ enum ll_api_dispatch {
  * ll_core_run() (the API's table is ll_api_ops, ll_relay_api.h).
  */
 struct ll_relay_api_ops {
-	/* Everything under /api/v1/ except the stream upgrade (the core does
-	 * /healthz, /metrics and the upgrade's framing). */
+	/* Everything under /api/v1/ except the stream upgrade, and the PIN
+	 * page's paths (ll_core_api_path; the core does /healthz, /metrics
+	 * and the upgrade's framing). */
 	enum ll_api_dispatch (*dispatch)(struct ll_relay *relay,
 					 const struct ll_api_request *req,
 					 struct ll_api_response *resp);

@@ -23,6 +23,11 @@ const struct ll_policy_key ll_policy_keys[] = {
 	  "failed redeems naming the org per PIN lifetime before such "
 	  "redeems are refused (default: redeem_fail_budget_org of "
 	  "relay.conf)" },
+	{ "allowed_origins", LL_POLICY_ORIGINS, 0, LL_POLICY_ORIGINS_MAX, 0,
+	  NO_CFG,
+	  "web origins (https://help.example.com, comma-separated; empty: "
+	  "none) whose pages may call the PIN endpoints and redeem the "
+	  "org's website-locked PINs" },
 };
 const size_t ll_policy_key_count = LL_ARRAY_SIZE(ll_policy_keys);
 
@@ -104,4 +109,194 @@ int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
 	if (set_out != NULL)
 		*set_out = set;
 	return LL_OK;
+}
+
+/* ---- origins (LL_POLICY_ORIGINS) ---- */
+
+static bool host_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '.';
+}
+
+static bool v6_byte(char c)
+{
+	return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9') || c == ':' ||
+	       c == '.';
+}
+
+/*
+ * One origin as a browser serialises it (RFC 6454): "https://" or
+ * "http://", a lowercase host name or a [v6] literal, an optional port
+ * that is not the scheme's default; no path, no slash, no user.
+ */
+static bool origin_valid(const char *o, size_t n)
+{
+	size_t i = 0, h, port_start;
+	bool https;
+	long port = 0;
+
+	if (n > 8 && memcmp(o, "https://", 8) == 0) {
+		https = true;
+		i = 8;
+	} else if (n > 7 && memcmp(o, "http://", 7) == 0) {
+		https = false;
+		i = 7;
+	} else {
+		return false;
+	}
+	h = i;
+	if (o[i] == '[') {
+		for (i++; i < n && v6_byte(o[i]); i++)
+			;
+		if (i >= n || o[i] != ']' || i == h + 1)
+			return false;
+		i++;
+	} else {
+		for (; i < n && host_byte(o[i]); i++)
+			;
+		if (i == h || o[h] == '.' || o[h] == '-' || o[i - 1] == '.')
+			return false;
+	}
+	if (i == n)
+		return true;
+	if (o[i] != ':')
+		return false;
+	port_start = ++i;
+	for (; i < n && o[i] >= '0' && o[i] <= '9'; i++)
+		port = port * 10 + (o[i] - '0');
+	return i == n && i > port_start && i - port_start <= 5 &&
+	       o[port_start] != '0' && port <= 65535 &&
+	       port != (https ? 443 : 80);
+}
+
+static int parse_origins(const struct ll_policy_key *k, const char *text,
+			 char **canon_out, char *errbuf, size_t errlen)
+{
+	size_t len = strlen(text), n = 0, a, b, used = 0;
+	const char *p = text;
+	char *out = malloc(len + 1);
+
+	if (out == NULL)
+		return LL_ERR_NOMEM;
+	out[0] = '\0';
+	while (*p != '\0') {
+		/* one entry: blanks around it are allowed */
+		while (*p == ' ')
+			p++;
+		a = (size_t)(p - text);
+		while (*p != '\0' && *p != ',')
+			p++;
+		b = (size_t)(p - text);
+		while (b > a && text[b - 1] == ' ')
+			b--;
+		if (b - a > LL_POLICY_ORIGIN_LEN ||
+		    !origin_valid(text + a, b - a)) {
+			snprintf(errbuf, errlen,
+				 "%s: entry %zu is not an origin as a browser "
+				 "sends it: https://HOST or https://HOST:PORT, "
+				 "lowercase, no path or trailing slash, no "
+				 "default port",
+				 k->name, n + 1);
+			free(out);
+			return LL_ERR_INVALID_ARG;
+		}
+		if (++n > (size_t)k->max) {
+			snprintf(errbuf, errlen, "%s: at most %lld origins",
+				 k->name, (long long)k->max);
+			free(out);
+			return LL_ERR_INVALID_ARG;
+		}
+		if (used > 0)
+			out[used++] = ',';
+		memcpy(out + used, text + a, b - a);
+		used += b - a;
+		out[used] = '\0';
+		if (*p == ',' && *++p == '\0') {
+			snprintf(errbuf, errlen, "%s: a comma ends the list",
+				 k->name);
+			free(out);
+			return LL_ERR_INVALID_ARG;
+		}
+	}
+	*canon_out = out;
+	return LL_OK;
+}
+
+int ll_policy_parse(const struct ll_policy_key *k, const char *text,
+		    char **canon_out, char *errbuf, size_t errlen)
+{
+	char buf[32];
+	int64_t v;
+	int r;
+
+	if (k == NULL || text == NULL || canon_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (k->type == LL_POLICY_ORIGINS)
+		return parse_origins(k, text, canon_out, errbuf, errlen);
+	if ((r = ll_policy_parse_int(k, text, &v, errbuf, errlen)) != LL_OK)
+		return r;
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	return (*canon_out = strdup(buf)) != NULL ? LL_OK : LL_ERR_NOMEM;
+}
+
+char *ll_policy_default_text(const struct ll_policy_key *k,
+			     const struct ll_relay_config *cfg)
+{
+	char buf[32];
+
+	if (k->type == LL_POLICY_ORIGINS)
+		return strdup("");
+	snprintf(buf, sizeof(buf), "%lld",
+		 (long long)ll_policy_default_int(k, cfg));
+	return strdup(buf);
+}
+
+int ll_policy_get_text(struct ll_store *st, const struct ll_relay_config *cfg,
+		       int64_t org_id, const char *name, char **out,
+		       bool *set_out)
+{
+	const struct ll_policy_key *k = ll_policy_key_find(name);
+	char *text = NULL, *v = NULL, err[200];
+	bool set = false;
+	int r;
+
+	if (k == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	r = ll_store_policy_get(st, org_id, name, &text);
+	if (r == LL_OK) {
+		if (ll_policy_parse(k, text, &v, err, sizeof(err)) == LL_OK)
+			set = true;
+		else
+			ll_warn("org %lld: policy %s: %s; using the default",
+				(long long)org_id, name, err);
+	} else if (r != LL_ERR_NOT_FOUND) {
+		return r;
+	}
+	free(text);
+	if (v == NULL && (v = ll_policy_default_text(k, cfg)) == NULL)
+		return LL_ERR_NOMEM;
+	*out = v;
+	if (set_out != NULL)
+		*set_out = set;
+	return LL_OK;
+}
+
+bool ll_policy_origin_listed(const char *list, const char *origin)
+{
+	size_t n;
+	const char *p = list, *e;
+
+	if (list == NULL || origin == NULL || origin[0] == '\0')
+		return false;
+	n = strlen(origin);
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == n && memcmp(p, origin, n) == 0)
+			return true;
+		p = *e == ',' ? e + 1 : e;
+	}
+	return false;
 }

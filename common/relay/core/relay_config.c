@@ -85,6 +85,9 @@ static const struct str_key str_keys[] = {
 	/* Empty: no address may read /metrics, only the token holder. */
 	SK(metrics_allow, "127.0.0.0/8,::1/128", false, true),
 	SK(metrics_token_file, NULL, true, false),
+	/* The PIN page's brand and portable applet (unset: none). */
+	SK(brand_dir, NULL, true, false),
+	SK(portable_applet, NULL, true, false),
 };
 
 static char *cfg_path_new(const char *dir, const char *file)

@@ -597,6 +597,7 @@ static void core_reload(struct ll_core *core)
 				ll_workpool_workers(relay->pool));
 		ll_relay_config_clear(&relay->cfg);
 		relay->cfg = ncfg;
+		relay->cfg_gen++;
 		core_limits_from_cfg(core);
 		core_slots_from_cfg(core);
 		core_log_metrics_access(core);

@@ -43,6 +43,7 @@ struct ll_api_ctx {
 	struct ll_api_response *resp;
 	int64_t now;
 	bool upgrade; /* serving the stream upgrade */
+	bool page;    /* a route answered as the PIN page (ROUTE_PAGE) */
 	struct ll_api_param params[LL_API_PARAMS_MAX];
 	size_t n_params;
 	/* who the envelope authenticated, as the route asked; owned */
@@ -90,6 +91,9 @@ void ll_api_defer(struct ll_api_ctx *ctx, void (*work)(void *job),
 		  void (*job_free)(void *job));
 
 /* ---- helpers (api.c) ---- */
+/* Appends a header line ("Name: value\r\n") to the answer.  After any
+ * ll_api_fail (which starts the answer afresh). */
+void ll_api_header_add(struct ll_api_ctx *ctx, const char *line);
 /* Fills ctx->resp with the error and returns code (for `return api_..`). */
 enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 			     const char *message);
@@ -190,6 +194,47 @@ void ll_api_handle_session_list(struct ll_api_ctx *ctx);
 void ll_api_handle_session_delete(struct ll_api_ctx *ctx);
 void ll_api_handle_session_event(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
+void ll_api_handle_pin_check(struct ll_api_ctx *ctx);
+void ll_api_handle_pin_preflight(struct ll_api_ctx *ctx);
+/* the PIN page (api_page.c) */
+void ll_api_handle_page_default(struct ll_api_ctx *ctx);
+void ll_api_handle_page(struct ll_api_ctx *ctx);
+void ll_api_handle_page_post(struct ll_api_ctx *ctx);
+void ll_api_handle_page_css(struct ll_api_ctx *ctx);
+void ll_api_handle_page_js(struct ll_api_ctx *ctx);
+void ll_api_handle_page_logo(struct ll_api_ctx *ctx);
+void ll_api_handle_page_applet(struct ll_api_ctx *ctx);
+
+/* ---- PIN checks (api_pins.c) ---- */
+/* What runs once every rule of a PIN passed (s and t are the caller's). */
+typedef void (*ll_api_pin_then)(struct ll_api_ctx *ctx,
+				const struct ll_session *s,
+				const struct ll_technician *t, void *user);
+/*
+ * Every rule of POST /api/v1/pins/redeem but its rate limit per address
+ * (the caller's first step), in its order: the guess budget of org (or of
+ * the relay), the PIN (known, unused, org's), its lifetime, its lock (the
+ * request's Origin against allowed_origins), its technician.  Then
+ * then(ctx, ...) does the caller's part (a redeem, or an answer that only
+ * says the PIN is good).  Every failure that looked at the PIN, then's
+ * included, spends one guess, the same for each caller; the CORS headers
+ * of the PIN endpoints are added at the end.  Results are in ctx->resp.
+ */
+void ll_api_pin_check(struct ll_api_ctx *ctx, const char *pin, const char *org,
+		      ll_api_pin_then then, void *user);
+
+/* ---- the PIN page (api_page.c) ---- */
+/* The answer of a check that passed (POST /api/v1/pins/check), an
+ * ll_api_pin_then whose user is a (const char **) to the PIN: where to
+ * go next, and who the technician is. */
+void ll_api_page_check_answer(struct ll_api_ctx *ctx,
+			      const struct ll_session *s,
+			      const struct ll_technician *t, void *user);
+/* A refused request to a page route: its answer becomes the page with
+ * the refusal in plain words (the JSON error object goes). */
+void ll_api_page_refused(struct ll_api_ctx *ctx);
+/* Frees the page's state (ll_api_shutdown). */
+void ll_api_page_close(struct ll_relay *relay);
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx);
 
 /* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and

@@ -123,6 +123,9 @@ void ll_core_unauth_release(struct ll_core *core, struct ll_conn *c);
 /* The client did something (handshake done, request bytes): the
  * connection is no longer the oldest idle one. */
 void ll_core_unauth_touch(struct ll_core *core, struct ll_conn *c);
+/* Paths the API serves (relay->api->dispatch): everything under
+ * /api/v1/, and the PIN page's "/" and "/o/..." (docs/API.md). */
+bool ll_core_api_path(const char *path);
 
 /* ---- conn.c ---- */
 /* Takes ownership of fd (closed on failure). */
