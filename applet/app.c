@@ -9,6 +9,8 @@
 #include <glib-unix.h>
 #include <gtk/gtk.h>
 
+#include "ll_appconf.h"
+#include "ll_build.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_ui.h"
@@ -25,7 +27,9 @@
 	"  1  internal failure\n"                                             \
 	"  2  bad command line\n"                                             \
 	"  3  the support server could not be reached or refused the PIN\n"   \
-	"  4  the connection was lost during the session\n"
+	"  4  the connection was lost during the session\n"                   \
+	"  5  the support configuration was refused (altered, not trusted, "  \
+	"or another server asked for)\n"
 
 struct ll_applet {
 	GtkApplication *app;
@@ -35,8 +39,15 @@ struct ll_applet {
 	GPtrArray *windows; /* tracked toplevels (not owned) */
 	char *relay_url;
 	char *ca_file;
-	char *pin; /* from --pin; wiped once used */
+	char *pin; /* from --pin or a lifeline: link; wiped once used */
 	char *monitor;
+	/* What the signed configuration binds us to (appconf.c); *_pem
+	 * and spki_pin NULL without one.  org also from a link. */
+	char *ca_pem;
+	char *spki_pin;
+	char *org;
+	char *channel;      /* the configuration's channel credential */
+	char *test_etc_dir; /* test builds: instead of /etc/lifeline */
 	int exit_code;
 	bool quitting;
 	guint sig_term, sig_int;
@@ -224,6 +235,10 @@ static void on_activate(GtkApplication *app, gpointer data)
 	struct ll_applet_session_opts so = {
 		.relay_url = a->relay_url,
 		.ca_file = a->ca_file,
+		.ca_pem = a->ca_pem,
+		.spki_pin = a->spki_pin,
+		.org = a->org,
+		.channel = a->channel,
 		.monitor = a->monitor,
 	};
 
@@ -290,7 +305,124 @@ static void wipe_pin_args(char **args, int n)
 			ll_wipe(args[i + 1], strlen(args[i + 1]));
 		else if (strncmp(args[i], "--pin=", 6) == 0)
 			ll_wipe(args[i] + 6, strlen(args[i] + 6));
+		else if (g_str_has_prefix(args[i], "lifeline:"))
+			ll_wipe(args[i], strlen(args[i])); /* holds the PIN */
 	}
+}
+
+/*
+ * A lifeline: link (docs/API.md section 7): `lifeline:pin?code=PIN`
+ * with an optional `&org=ORG`, nothing else.  It never names a relay:
+ * the applet connects only where its configuration (or the person's own
+ * --relay) says.  NULL, or a sentence for usage().
+ */
+static const char *parse_link(struct ll_applet *a, const char *uri)
+{
+	const char *q = uri + strlen("lifeline:");
+	char **params = NULL, *org = NULL;
+	const char *bad = NULL;
+	int i;
+
+	if (!g_str_has_prefix(q, "pin?"))
+		return "a lifeline: link must be lifeline:pin?code=PIN";
+	params = g_strsplit(q + 4, "&", 3);
+	for (i = 0; params[i] != NULL && bad == NULL; i++) {
+		const char *p = params[i];
+
+		if (g_str_has_prefix(p, "code=") && a->pin == NULL)
+			a->pin = g_strdup(p + 5);
+		else if (g_str_has_prefix(p, "org=") && org == NULL)
+			org = g_uri_unescape_string(p + 4, "/");
+		else
+			bad = "a lifeline: link may carry code= and org= "
+			      "only, once each";
+	}
+	if (bad == NULL && (a->pin == NULL || !ll_pin_well_formed(a->pin)))
+		bad = "the link's PIN must be 6 to 10 digits";
+	if (bad == NULL && params[0] != NULL && org != NULL &&
+	    (org[0] == '\0' || strlen(org) > 128 ||
+	     strpbrk(org, "\r\n\t") != NULL))
+		bad = "the link's org is not an org name";
+	if (bad == NULL && org != NULL) {
+		a->org = org;
+		org = NULL;
+	}
+	g_free(org);
+	if (params != NULL) {
+		for (i = 0; params[i] != NULL; i++)
+			ll_wipe(params[i], strlen(params[i]));
+		g_strfreev(params);
+	}
+	return bad;
+}
+
+/* The URL without a trailing '/', to compare two spellings of one. */
+static char *url_norm(const char *url)
+{
+	size_t n = strlen(url);
+
+	return g_strndup(url, n > 0 && url[n - 1] == '/' ? n - 1 : n);
+}
+
+/*
+ * The signed configuration, then what it binds: the relay (a --relay
+ * elsewhere is refused, never preferred), its pin and root, the org (a
+ * link for another org is refused), the channel.  Returns -1 to go on,
+ * or an exit code after one line on stderr.
+ */
+static int apply_config(struct ll_applet *a, const char *file_arg)
+{
+	struct ll_appconf c = { 0 };
+	bool found = false;
+	char *why = NULL, *want = NULL, *have = NULL;
+	int r = LL_APPLET_EXIT_CONFIG;
+
+	if (ll_applet_conf_load(file_arg, a->test_etc_dir,
+				a->test_etc_dir != NULL, &c, &found,
+				&why) != LL_OK) {
+		fprintf(stderr, "lifeline-applet: %s\n", why);
+		goto out;
+	}
+	if (!found) {
+		r = -1;
+		goto out;
+	}
+	if (a->relay_url != NULL) {
+		want = url_norm(a->relay_url);
+		have = url_norm(c.relay_url);
+		if (strcmp(want, have) != 0) {
+			fprintf(stderr,
+				"lifeline-applet: this applet is configured "
+				"for the support server %s and connects to no "
+				"other (refusing --relay %s)\n",
+				have, a->relay_url);
+			goto out;
+		}
+	}
+	if (a->org != NULL && strcmp(a->org, c.org) != 0) {
+		fprintf(stderr,
+			"lifeline-applet: this link is for the organisation "
+			"'%s', but this applet belongs to '%s'\n",
+			a->org, c.org);
+		goto out;
+	}
+	g_free(a->relay_url);
+	a->relay_url = g_strdup(c.relay_url);
+	a->spki_pin = g_strdup(c.relay_pin);
+	a->ca_pem = ll_appconf_ca_pem_new(&c);
+	g_free(a->org);
+	a->org = g_strdup(c.org);
+	a->channel = g_strdup(c.channel);
+	ll_info("configured for %s, org '%s' (signed configuration of "
+		"%lld)",
+		c.relay_url, c.org, (long long)c.created);
+	r = -1;
+out:
+	g_free(why);
+	g_free(want);
+	g_free(have);
+	ll_appconf_clear(&c);
+	return r;
 }
 
 /* Returns -1 to go on, or an exit code. */
@@ -312,8 +444,14 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		  "Share only this monitor (default: all)", "NAME" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest,
 		  NULL, "[FILE.lifeline | lifeline:URI]" },
+#if LL_TEST_HOOKS
+		{ "test-etc-dir", 0, G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_FILENAME, &a->test_etc_dir, NULL, NULL },
+#endif
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
+	const char *file_arg = NULL, *bad;
+	int i;
 	GOptionContext *ctx;
 	char **args = g_new(char *, (gsize)*argc + 1);
 	int nargs = *argc;
@@ -335,24 +473,37 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		r = usage("--channel is not supported yet");
 		goto out;
 	}
-	if (rest != NULL && rest[0] != NULL) {
-		r = usage(g_str_has_prefix(rest[0], "lifeline:")
-				  ? "lifeline: links are not supported yet"
-			  : g_str_has_suffix(rest[0], ".lifeline")
-				  ? ".lifeline files are not supported yet"
-				  : "unexpected argument");
-		goto out;
-	}
-	if (a->relay_url == NULL) {
-		r = usage("no support server: give --relay URL");
-		goto out;
-	}
-	if (!g_str_has_prefix(a->relay_url, "https://")) {
-		r = usage("--relay must be an https:// URL");
+	if (rest != NULL && rest[0] != NULL && rest[1] != NULL) {
+		r = usage("give one FILE.lifeline or one lifeline: link");
 		goto out;
 	}
 	if (a->pin != NULL && !ll_pin_well_formed(a->pin)) {
 		r = usage("--pin must be 6 to 10 digits");
+		goto out;
+	}
+	if (rest != NULL && rest[0] != NULL &&
+	    g_str_has_prefix(rest[0], "lifeline:")) {
+		if (a->pin != NULL) {
+			r = usage("give --pin or a lifeline: link, not both");
+			goto out;
+		}
+		if ((bad = parse_link(a, rest[0])) != NULL) {
+			r = usage(bad);
+			goto out;
+		}
+	} else if (rest != NULL && rest[0] != NULL) {
+		file_arg = rest[0];
+	}
+	if (a->relay_url != NULL &&
+	    !g_str_has_prefix(a->relay_url, "https://")) {
+		r = usage("--relay must be an https:// URL");
+		goto out;
+	}
+	if ((r = apply_config(a, file_arg)) >= 0)
+		goto out;
+	if (a->relay_url == NULL) {
+		r = usage("no support server: give --relay URL, or install "
+			  "your organisation's support configuration");
 		goto out;
 	}
 out:
@@ -361,6 +512,10 @@ out:
 	g_free(args);
 	g_clear_error(&err);
 	g_free(channel);
+	/* GOption's copies of a lifeline: link hold its PIN too. */
+	for (i = 0; rest != NULL && rest[i] != NULL; i++)
+		if (g_str_has_prefix(rest[i], "lifeline:"))
+			ll_wipe(rest[i], strlen(rest[i]));
 	g_strfreev(rest);
 	g_option_context_free(ctx);
 	return r;
@@ -400,6 +555,11 @@ int ll_applet_main(int argc, char **argv)
 	ll_input_gate_free(a.gate);
 out:
 	ll_secret_free(a.pin);
+	ll_secret_free(a.channel);
+	g_free(a.ca_pem);
+	g_free(a.spki_pin);
+	g_free(a.org);
+	g_free(a.test_etc_dir);
 	g_free(a.relay_url);
 	g_free(a.ca_file);
 	g_free(a.monitor);

@@ -44,6 +44,9 @@
  *   3  relay or redeem error: relay unreachable, TLS refused, PIN wrong
  *      or expired, stream refused
  *   4  connection lost during the session
+ *   5  the signed configuration was refused: altered, signed by a key
+ *      this computer does not trust, an unsafe system file, or a relay
+ *      or org other than the configuration's was asked for
  */
 enum ll_applet_exit {
 	LL_APPLET_EXIT_OK = 0,
@@ -51,7 +54,24 @@ enum ll_applet_exit {
 	LL_APPLET_EXIT_USAGE = 2,
 	LL_APPLET_EXIT_RELAY = 3,
 	LL_APPLET_EXIT_LOST = 4,
+	LL_APPLET_EXIT_CONFIG = 5,
 };
+
+/* Where the system's configuration is installed (docs/API.md section 11). */
+#define LL_APPLET_ETC_DIR "/etc/lifeline"
+
+struct ll_appconf;
+/*
+ * The signed configuration in force (appconf.c): this binary's trailer,
+ * else file_arg (a FILE.lifeline, may be NULL), else ETC_DIR/applet.conf.
+ * etc_dir NULL is LL_APPLET_ETC_DIR; test_dir (test builds) lets files
+ * there be owned by us instead of root.  LL_OK with *found false when
+ * there is none; a negative ll_err and one line in *why (g_free) when
+ * one is there but refused.
+ */
+int ll_applet_conf_load(const char *file_arg, const char *etc_dir,
+			bool test_dir, struct ll_appconf *out, bool *found,
+			char **why);
 
 /* Seconds a permission request waits for an answer before it is denied. */
 #define LL_APPLET_CONSENT_TIMEOUT_S 60
@@ -125,6 +145,13 @@ struct ll_applet_session;
 struct ll_applet_session_opts {
 	const char *relay_url;
 	const char *ca_file; /* NULL: system CAs only */
+	/* From a signed configuration (appconf.c), each NULL without one:
+	 * the relay's root as PEM, its key's pin, the org sent with every
+	 * redeem, and the channel credential for joining the channel. */
+	const char *ca_pem;
+	const char *spki_pin;
+	const char *org;
+	const char *channel;
 	const char *display; /* X display for capture; NULL = $DISPLAY */
 	const char *monitor; /* monitor to share; NULL = all */
 };

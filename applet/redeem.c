@@ -22,6 +22,8 @@ struct redeem_job {
 	char *url;
 	char *ca_file;
 	char *spki_pin;
+	char *ca_pem;
+	char *org;
 	char pin[16];
 	bool at_stream; /* the PIN was redeemed */
 	struct ll_client_error err;
@@ -40,6 +42,8 @@ static void redeem_job_free(gpointer data)
 	g_free(j->url);
 	g_free(j->ca_file);
 	g_free(j->spki_pin);
+	g_free(j->ca_pem);
+	g_free(j->org);
 	g_free(j);
 }
 
@@ -55,7 +59,7 @@ static void redeem_thread(GTask *task, gpointer src, gpointer data,
 		r = j->err.code != 0 ? j->err.code : LL_ERR_NOMEM;
 		goto out;
 	}
-	r = ll_api_pin_redeem(c, j->pin, NULL, &j->res.redeem, &j->err);
+	r = ll_api_pin_redeem(c, j->pin, j->org, &j->res.redeem, &j->err);
 	ll_wipe(j->pin, sizeof(j->pin));
 	if (r != 0)
 		goto out;
@@ -133,9 +137,11 @@ static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
 	g_free(words);
 }
 
-void ll_applet_redeem_start(
-	const struct ll_relay_opts *o, const char *pin, GCancellable *cancel,
-	void (*done)(struct ll_applet_redeemed *res, void *user), void *user)
+void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
+			    const char *org, GCancellable *cancel,
+			    void (*done)(struct ll_applet_redeemed *res,
+					 void *user),
+			    void *user)
 {
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
 	g_autoptr(GTask) task = NULL;
@@ -144,6 +150,8 @@ void ll_applet_redeem_start(
 	j->opts.url = j->url = g_strdup(o->url);
 	j->opts.ca_file = j->ca_file = g_strdup(o->ca_file);
 	j->opts.spki_pin = j->spki_pin = g_strdup(o->spki_pin);
+	j->opts.ca_pem = j->ca_pem = g_strdup(o->ca_pem);
+	j->org = g_strdup(org);
 	g_strlcpy(j->pin, pin, sizeof(j->pin));
 	j->done = done;
 	j->user = user;

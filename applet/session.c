@@ -21,6 +21,7 @@
 
 #include "ll_api_client.h"
 #include "ll_control.h"
+#include "ll_crypto.h"
 #include "ll_reporter.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
@@ -43,12 +44,14 @@ static void begin_end(struct ll_applet_session *s, int code, const char *why,
 
 /* ---- small helpers ---- */
 
-static void fill_relay_opts(struct ll_relay_opts *o, const char *url,
-			    const char *ca_file, int timeout_ms)
+static void fill_relay_opts(struct ll_relay_opts *o,
+			    const struct ll_applet_session *s, int timeout_ms)
 {
 	memset(o, 0, sizeof(*o));
-	o->url = url;
-	o->ca_file = ca_file;
+	o->url = s->relay_url;
+	o->ca_file = s->ca_file;
+	o->ca_pem = s->ca_pem;
+	o->spki_pin = s->spki_pin;
 	o->timeout_ms = timeout_ms;
 	o->connect_timeout_ms = SESSION_CONNECT_TIMEOUT_MS;
 }
@@ -94,8 +97,7 @@ static void reporter_start(struct ll_applet_session *s)
 	struct ll_relay_opts o;
 	struct ll_client_error err;
 
-	fill_relay_opts(&o, s->relay_url, s->ca_file,
-			SESSION_EVENT_TIMEOUT_MS);
+	fill_relay_opts(&o, s, SESSION_EVENT_TIMEOUT_MS);
 	if (ll_reporter_new(&o, s->redeem.session_id, s->redeem.ticket, &ro,
 			    &s->rep, &err) != 0)
 		ll_warn("session %s: no audit reports: %s",
@@ -513,8 +515,8 @@ void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 		return;
 	s->on_redeem_error = on_redeem_error;
 	s->state = LL_APPLET_REDEEMING;
-	fill_relay_opts(&o, s->relay_url, s->ca_file, SESSION_API_TIMEOUT_MS);
-	ll_applet_redeem_start(&o, pin, s->cancel, on_redeemed, s);
+	fill_relay_opts(&o, s, SESSION_API_TIMEOUT_MS);
+	ll_applet_redeem_start(&o, pin, s->org, s->cancel, on_redeemed, s);
 }
 
 struct ll_applet_session *ll_applet_session_new(
@@ -526,6 +528,10 @@ struct ll_applet_session *ll_applet_session_new(
 	s->a = a;
 	s->relay_url = g_strdup(o->relay_url);
 	s->ca_file = g_strdup(o->ca_file);
+	s->ca_pem = g_strdup(o->ca_pem);
+	s->spki_pin = g_strdup(o->spki_pin);
+	s->org = g_strdup(o->org);
+	s->channel = g_strdup(o->channel);
 	s->display = g_strdup(o->display);
 	s->monitor = g_strdup(o->monitor);
 	s->done = done;
@@ -550,6 +556,10 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	g_object_unref(s->cancel);
 	g_free(s->relay_url);
 	g_free(s->ca_file);
+	g_free(s->ca_pem);
+	g_free(s->spki_pin);
+	g_free(s->org);
+	ll_secret_free(s->channel);
 	g_free(s->display);
 	g_free(s->monitor);
 	g_free(s);

@@ -47,6 +47,10 @@ struct ll_applet_session {
 	struct ll_applet *a;
 	char *relay_url;
 	char *ca_file;
+	char *ca_pem;
+	char *spki_pin;
+	char *org;
+	char *channel; /* a credential: wiped */
 	char *display;
 	char *monitor;
 	void (*done)(int exit_code, const char *why, void *user);
@@ -116,13 +120,16 @@ struct ll_applet_redeemed {
 };
 
 /*
- * Redeems pin (copied, then wiped) at the relay of o (copied) and opens
+ * Redeems pin (copied, then wiped) at the relay of o (copied), naming
+ * org when it is not NULL (an applet with a signed configuration), and opens
  * the applet's stream with the ticket, in a GTask thread bounded by o's
  * timeouts.  `done` runs once on the main loop, unless `cancel` was
  * cancelled by then; what it did not take over is freed after it.
  */
-void ll_applet_redeem_start(
-	const struct ll_relay_opts *o, const char *pin, GCancellable *cancel,
-	void (*done)(struct ll_applet_redeemed *res, void *user), void *user);
+void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
+			    const char *org, GCancellable *cancel,
+			    void (*done)(struct ll_applet_redeemed *res,
+					 void *user),
+			    void *user);
 
 #endif

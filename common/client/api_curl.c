@@ -24,7 +24,7 @@ struct ll_api_client {
 	CURL *curl;
 	char *url;     /* base, no trailing '/' */
 	char *token;   /* secret */
-	char *ca_blob; /* system bundle + ca_file, or NULL */
+	char *ca_blob; /* system bundle + ca_file + ca_pem, or NULL */
 	size_t ca_blob_len;
 	const atomic_bool *cancel; /* another thread's "give up", or NULL */
 	char errbuf[CURL_ERROR_SIZE];
@@ -48,45 +48,60 @@ void ll_client_curl_init(void)
 }
 
 /*
- * ca_file is an extra anchor: libcurl's CAINFO would replace the system
- * bundle, so hand it the system bundle with ca_file appended instead.
- * When the default bundle cannot be read, ca_file alone goes to CAINFO
+ * ca_file and ca_pem are extra anchors: libcurl's CAINFO would replace
+ * the system bundle, so hand it the system bundle with them appended
+ * instead (without it under no_system_cas).  When the default bundle
+ * cannot be read and there is no ca_pem, ca_file alone goes to CAINFO
  * (and the default CA path, if libcurl has one, still applies).
  */
-static int build_ca_blob(struct ll_api_client *c, const char *ca_file,
+static int build_ca_blob(struct ll_api_client *c,
+			 const struct ll_relay_opts *o,
 			 struct ll_client_error *err)
 {
 	char *sys_path = NULL, *sys = NULL, *extra = NULL;
 	gsize sys_len = 0, extra_len = 0;
 	GError *gerr = NULL;
+	GString *blob;
 	int r = LL_ERR_CONFIG;
 
-	if (!g_file_get_contents(ca_file, &extra, &extra_len, &gerr)) {
+	if (o->ca_file != NULL &&
+	    !g_file_get_contents(o->ca_file, &extra, &extra_len, &gerr)) {
 		ll_client_error_set(err, r, 0, "cannot read the CA file: %s",
 				    gerr->message);
 		g_error_free(gerr);
 		return r;
 	}
-	if (curl_easy_getinfo(c->curl, CURLINFO_CAINFO, &sys_path) !=
-		    CURLE_OK ||
-	    sys_path == NULL ||
-	    !g_file_get_contents(sys_path, &sys, &sys_len, NULL)) {
+	if (!o->no_system_cas &&
+	    (curl_easy_getinfo(c->curl, CURLINFO_CAINFO, &sys_path) !=
+		     CURLE_OK ||
+	     sys_path == NULL ||
+	     !g_file_get_contents(sys_path, &sys, &sys_len, NULL)) &&
+	    o->ca_pem == NULL) {
 		/* No readable default bundle: CAINFO = ca_file. */
 		g_free(extra);
 		return LL_OK;
 	}
-	c->ca_blob_len = sys_len + 1 + extra_len;
+	blob = g_string_new(NULL);
+	if (sys != NULL)
+		g_string_append_len(g_string_append_len(blob, sys,
+							(gssize)sys_len),
+				    "\n", 1);
+	if (extra != NULL)
+		g_string_append_len(g_string_append_len(blob, extra,
+							(gssize)extra_len),
+				    "\n", 1);
+	if (o->ca_pem != NULL)
+		g_string_append(blob, o->ca_pem);
+	c->ca_blob_len = blob->len;
 	if ((c->ca_blob = malloc(c->ca_blob_len)) == NULL) {
 		c->ca_blob_len = 0;
 		r = LL_ERR_NOMEM;
 		ll_client_error_set(err, r, 0, "out of memory");
-		goto out;
+	} else {
+		memcpy(c->ca_blob, blob->str, blob->len);
+		r = LL_OK;
 	}
-	memcpy(c->ca_blob, sys, sys_len);
-	c->ca_blob[sys_len] = '\n';
-	memcpy(c->ca_blob + sys_len + 1, extra, extra_len);
-	r = LL_OK;
-out:
+	g_string_free(blob, TRUE);
 	g_free(sys);
 	g_free(extra);
 	return r;
@@ -106,7 +121,7 @@ struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
 				    "no relay options");
 		return NULL;
 	}
-	if (o->no_system_cas && o->ca_file == NULL) {
+	if (o->no_system_cas && o->ca_file == NULL && o->ca_pem == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "no trust anchor: no_system_cas without "
 				    "a CA file");
@@ -128,8 +143,8 @@ struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
 	}
 	c->url = u.base;
 	u.base = NULL;
-	if (o->ca_file != NULL && !o->no_system_cas &&
-	    (r = build_ca_blob(c, o->ca_file, err)) != 0)
+	if (((o->ca_file != NULL && !o->no_system_cas) || o->ca_pem != NULL) &&
+	    (r = build_ca_blob(c, o, err)) != 0)
 		goto fail;
 
 	tmo = o->timeout_ms > 0 ? o->timeout_ms : LL_API_DEFAULT_TIMEOUT_MS;
@@ -164,7 +179,10 @@ struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
 					  .flags = CURL_BLOB_NOCOPY };
 
 		if (curl_easy_setopt(c->curl, CURLOPT_CAINFO_BLOB, &blob) !=
-		    CURLE_OK) {
+			    CURLE_OK ||
+		    (o->no_system_cas &&
+		     curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL) !=
+			     CURLE_OK)) {
 			ll_client_error_set(err, LL_ERR_INTERNAL, 0,
 					    "libcurl cannot take a CA bundle "
 					    "in memory");

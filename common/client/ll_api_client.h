@@ -16,7 +16,9 @@
  *    ll_tls_client_opts: libcurl's CURLOPT_CAINFO would replace the system
  *    bundle, so the client hands libcurl the system bundle (CURLINFO_CAINFO
  *    default path) with ca_file appended, as an in-memory CAINFO blob.
- *    With no_system_cas only ca_file is trusted (tests).
+ *    With no_system_cas only ca_file is trusted (tests).  ca_pem is one
+ *    more extra anchor, as text (ll_appconf.h relay_ca), added the same
+ *    way to libcurl and to the stream's TLS context.
  *  - spki_pin ("sha256//BASE64", curl's format) goes to
  *    CURLOPT_PINNEDPUBLICKEY, checked in addition to verification.
  *  - Responses are capped (LL_API_MAX_RESPONSE) and parsed strictly with
@@ -48,6 +50,8 @@ struct ll_relay_opts {
 	const char *url;        /* "https://HOST[:PORT]" (a trailing '/'
 				   * is fine, any other path is refused) */
 	const char *ca_file;    /* extra trust anchor (PEM) or NULL */
+	const char *ca_pem;     /* another as PEM text (a signed applet
+				 * configuration's relay_ca) or NULL */
 	bool no_system_cas;     /* trust only ca_file (tests) */
 	const char *spki_pin;   /* "sha256//BASE64" or NULL */
 	int timeout_ms;         /* whole request; 0 = default */

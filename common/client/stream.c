@@ -419,6 +419,7 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 	deadline = ll_now_mono_ms() + tmo;
 
 	to.ca_file = relay->ca_file;
+	to.ca_pem = relay->ca_pem;
 	to.no_system_cas = relay->no_system_cas;
 	to.spki_pin = relay->spki_pin;
 	if ((ctx = ll_tls_client_ctx_new(&to, &r, tlserr, sizeof(tlserr))) ==

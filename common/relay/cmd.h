@@ -22,6 +22,7 @@ int ll_cmd_technician(int argc, char **argv);
 int ll_cmd_audit(int argc, char **argv);
 int ll_cmd_brand(int argc, char **argv);
 int ll_cmd_policy(int argc, char **argv);
+int ll_cmd_applet_config(int argc, char **argv);
 
 /* The plumbing of the commands with subcommands (cmd_common.c). */
 

@@ -165,7 +165,8 @@ static int init_refuse_existing(const char *dir,
 {
 	const char *const paths[] = { cfg->db_file, cfg->at_rest_key_file,
 				      cfg->audit_key_file,
-				      cfg->audit_sign_key_file };
+				      cfg->audit_sign_key_file,
+				      cfg->applet_sign_key_file };
 	size_t i;
 
 	for (i = 0; i < LL_ARRAY_SIZE(paths); i++) {
@@ -202,6 +203,7 @@ static int init_state(const char *dir, const struct ll_relay_config *cfg,
 		      struct ll_relay *relay)
 {
 	struct ll_store *st = NULL;
+	uint8_t priv[32], pub[32];
 	char errbuf[512];
 	int r;
 
@@ -216,6 +218,15 @@ static int init_state(const char *dir, const struct ll_relay_config *cfg,
 	created_add(made, cfg->audit_key_file);
 	created_add(made, cfg->audit_sign_key_file);
 	created_add(made, cfg->audit_sign_pub_file);
+	if (r != 0) {
+		ll_cmd_fail("%s", errbuf);
+		return -1;
+	}
+	r = ll_relay_applet_key_get(cfg, priv, pub, NULL, errbuf,
+				    sizeof(errbuf));
+	ll_wipe(priv, sizeof(priv));
+	created_add(made, cfg->applet_sign_key_file);
+	created_add(made, cfg->applet_sign_pub_file);
 	if (r != 0) {
 		ll_cmd_fail("%s", errbuf);
 		return -1;
@@ -254,6 +265,9 @@ static void init_report(const char *dir, bool made_dir,
 	       "(0600, public key %s)\n",
 	       cfg->audit_key_file, cfg->audit_sign_key_file,
 	       cfg->audit_sign_pub_file);
+	printf("created applet configuration signing key %s (0600, public "
+	       "key %s)\n",
+	       cfg->applet_sign_key_file, cfg->applet_sign_pub_file);
 	printf("created store %s with org '%s'\n", cfg->db_file, org);
 	if (made_cert)
 		printf("created self-signed certificate %s (key %s) for "

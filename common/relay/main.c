@@ -20,6 +20,8 @@ static const struct {
 	{ "audit", ll_cmd_audit, "verify or export the audit log" },
 	{ "brand", ll_cmd_brand, "check a brand folder (branding/NAME)" },
 	{ "policy", ll_cmd_policy, "set, unset or show an org's policy" },
+	{ "applet-config", ll_cmd_applet_config,
+	  "write a signed applet configuration (FILE.lifeline)" },
 };
 
 static void usage(FILE *f)
@@ -29,7 +31,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: lifeline-relay COMMAND [OPTIONS]\n"
 		   "       lifeline-relay COMMAND --help\n\nCommands:\n");
 	for (i = 0; i < LL_ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name,
+		fprintf(f, "  %-14s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(f, "\nEvery command takes --state-dir DIR (default %s).\n",
 		LL_DEFAULT_STATE_DIR);

@@ -416,3 +416,120 @@ out:
 	ERR_clear_error();
 	return r;
 }
+
+/*
+ * What an applet configuration needs of the relay's certificate file
+ * (ll_tls.h): the anchor to carry and the names it is valid for.
+ */
+int ll_tls_cert_anchor_der(const char *cert_path, uint8_t **der, size_t *len)
+{
+	STACK_OF(X509_INFO) *infos = NULL;
+	X509 *last = NULL;
+	EVP_PKEY *key;
+	unsigned char *out = NULL;
+	BIO *bio;
+	int n, r = LL_ERR_NOT_FOUND, i;
+
+	if (cert_path == NULL || der == NULL || len == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((bio = BIO_new_file(cert_path, "r")) == NULL) {
+		ERR_clear_error();
+		return LL_ERR_IO;
+	}
+	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (infos == NULL) {
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	for (i = 0; i < sk_X509_INFO_num(infos); i++)
+		if (sk_X509_INFO_value(infos, i)->x509 != NULL)
+			last = sk_X509_INFO_value(infos, i)->x509;
+	if (last == NULL) {
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	/* A root: issued by itself and signed with its own key (a relay's
+	 * self-signed certificate is one, whatever its key usage says).  A
+	 * chain that stops below its root is anchored in the system's CAs. */
+	key = X509_get0_pubkey(last);
+	if (X509_NAME_cmp(X509_get_subject_name(last),
+			  X509_get_issuer_name(last)) != 0 ||
+	    key == NULL || X509_verify(last, key) != 1)
+		goto out;
+	if ((n = i2d_X509(last, &out)) <= 0) {
+		r = LL_ERR_CRYPTO;
+		goto out;
+	}
+	*der = malloc((size_t)n);
+	if (*der == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*der, out, (size_t)n);
+	*len = (size_t)n;
+	r = LL_OK;
+out:
+	OPENSSL_free(out);
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	ERR_clear_error();
+	return r;
+}
+
+int ll_tls_cert_first_dns(const char *cert_path, char *out, size_t outlen)
+{
+	GENERAL_NAMES *sans;
+	X509 *x = NULL;
+	int i, r;
+
+	if (out == NULL || outlen == 0)
+		return LL_ERR_INVALID_ARG;
+	if ((r = read_cert(cert_path, &x)) != LL_OK)
+		return r;
+	r = LL_ERR_NOT_FOUND;
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		const char *s;
+		int n;
+
+		if (g->type != GEN_DNS)
+			continue;
+		s = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		n = ASN1_STRING_length(g->d.dNSName);
+		/* A wildcard names no one host to connect to. */
+		if (n <= 0 || (size_t)n >= outlen || s[0] == '*' ||
+		    memchr(s, '\0', (size_t)n) != NULL)
+			continue;
+		memcpy(out, s, (size_t)n);
+		out[n] = '\0';
+		r = LL_OK;
+		break;
+	}
+	GENERAL_NAMES_free(sans);
+	X509_free(x);
+	ERR_clear_error();
+	return r;
+}
+
+int ll_tls_cert_check_host(const char *cert_path, const char *host)
+{
+	X509 *x = NULL;
+	int r, ok;
+
+	if (host == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = read_cert(cert_path, &x)) != LL_OK)
+		return r;
+	/* As the clients check it: SANs only, IP literals as addresses. */
+	ok = X509_check_ip_asc(x, host, 0);
+	if (ok != 1)
+		ok = X509_check_host(
+			x, host, strlen(host),
+			X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+				X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+			NULL);
+	X509_free(x);
+	ERR_clear_error();
+	return ok == 1 ? LL_OK : LL_ERR_TLS_VERIFY;
+}

@@ -27,6 +27,8 @@ struct ll_tls_server_opts {
 
 struct ll_tls_client_opts {
 	const char *ca_file; /* extra trust anchor (PEM); NULL = system only */
+	const char *ca_pem;  /* another, as PEM text (a signed applet
+			      * configuration's anchor); NULL = none */
 	bool no_system_cas;  /* trust only ca_file (tests) */
 	/* "sha256//BASE64" of the server's SubjectPublicKeyInfo (curl's
 	 * format); checked in addition to normal verification.  NULL = none. */
@@ -120,5 +122,17 @@ int ll_tls_selfsigned_create(const char *key_path, const char *cert_path,
 int ll_tls_cert_fingerprint(const char *cert_path, char *out, size_t outlen);
 /* "sha256//BASE64" SPKI pin of the first certificate in a PEM file. */
 int ll_tls_cert_spki_pin(const char *cert_path, char *out, size_t outlen);
+/*
+ * The trust anchor of a PEM chain: the DER of its last certificate when
+ * that one is a root (issued by itself, self-signed), malloc'd; else
+ * LL_ERR_NOT_FOUND (the chain ends at a CA the system trusts).
+ */
+int ll_tls_cert_anchor_der(const char *cert_path, uint8_t **der, size_t *len);
+/* The first DNS name (not a wildcard) of the first certificate's SANs;
+ * LL_ERR_NOT_FOUND when it has none. */
+int ll_tls_cert_first_dns(const char *cert_path, char *out, size_t outlen);
+/* LL_OK when the first certificate is valid for host (a DNS name or an
+ * IP literal) as clients check it, else LL_ERR_TLS_VERIFY. */
+int ll_tls_cert_check_host(const char *cert_path, const char *host);
 
 #endif

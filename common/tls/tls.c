@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -383,6 +384,27 @@ out:
 	return ctx_done(ctx, r, err);
 }
 
+/* Every certificate of a PEM text into the context's trust store. */
+static int add_ca_pem(struct ll_tls_ctx *ctx, const char *pem)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx->ssl_ctx);
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x;
+	int n = 0, r = LL_OK;
+
+	if (bio == NULL)
+		return LL_ERR_NOMEM;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) != 1)
+			r = LL_ERR_CRYPTO;
+		X509_free(x);
+		n++;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	return n == 0 ? LL_ERR_MALFORMED : r;
+}
+
 struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
 					 int *err, char *errbuf, size_t errlen)
 {
@@ -396,7 +418,7 @@ struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
 		err = &dummy;
 	if (o == NULL)
 		o = &defaults;
-	if (o->no_system_cas && o->ca_file == NULL) {
+	if (o->no_system_cas && o->ca_file == NULL && o->ca_pem == NULL) {
 		*err = LL_ERR_INVALID_ARG;
 		ll_tls_errf(errbuf, errlen,
 			    "no trust anchor: no_system_cas without a CA file");
@@ -417,6 +439,12 @@ struct ll_tls_ctx *ll_tls_client_ctx_new(const struct ll_tls_client_opts *o,
 	    SSL_CTX_load_verify_locations(ctx->ssl_ctx, o->ca_file, NULL) !=
 		    1) {
 		r = load_failure("CA file", o->ca_file, errbuf, errlen);
+		goto out;
+	}
+	if (o->ca_pem != NULL && (r = add_ca_pem(ctx, o->ca_pem)) != LL_OK) {
+		ll_tls_errf(errbuf, errlen,
+			    "the configuration's trust anchor "
+			    "is not a certificate");
 		goto out;
 	}
 	if (o->spki_pin != NULL && (r = pins_parse(o->spki_pin, d)) != 0) {

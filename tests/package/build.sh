@@ -3,8 +3,7 @@
 # (the other package tests use them): the .deb and .rpm of the three
 # programs, the portable applet, and a shortcut package for the org "acme"
 # with the example brand.  The shortcut's configuration comes from
-# `lifeline-relay applet-config` when this relay has it; until then from a
-# placeholder file (the generator does not read it, the applet will).
+# `lifeline-relay applet-config` (the generator installs the key it names).
 . "$(dirname "$0")/lib.sh"
 need_tools dpkg-buildpackage dh rpmbuild patchelf lintian git
 
@@ -12,20 +11,14 @@ rm -rf "$DIST"
 mkdir -p "$DIST"
 config=$LL_PKG_DIR/acme.lifeline
 rm -f "$config"
-if "${LL_RELAY_BIN:?}" --help | grep -q '^  applet-config '; then
-	state=$(mktemp -d)
-	trap 'rm -rf "$state"' EXIT
-	"$LL_RELAY_BIN" init --state-dir "$state/s" --org acme >/dev/null ||
-		fail "lifeline-relay init for the applet configuration"
-	"$LL_RELAY_BIN" applet-config --state-dir "$state/s" --org acme \
-		--out "$config" ||
-		fail "lifeline-relay applet-config --org acme --out FILE"
-	log "shortcut configuration: made by lifeline-relay applet-config"
-else
-	printf '%s\n' "# placeholder: lifeline-relay applet-config is not built yet" \
-		>"$config"
-	log "shortcut configuration: a PLACEHOLDER (no applet-config in this relay)"
-fi
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+"${LL_RELAY_BIN:?}" init --state-dir "$state/s" --org acme >/dev/null ||
+	fail "lifeline-relay init for the applet configuration"
+"$LL_RELAY_BIN" applet-config --state-dir "$state/s" --org acme \
+	--out "$config" ||
+	fail "lifeline-relay applet-config --org acme --out FILE"
+log "shortcut configuration: made by lifeline-relay applet-config"
 
 # The plain build has run the unit suite already: not again in the
 # Debian build (and its meson build leaves the tests out).

@@ -12,7 +12,11 @@
 #      /etc/lifeline/relay.conf.  READY=1 once it listens; SIGHUP gives
 #      RELOADING=1 then READY=1.
 #   3. A technician (lifeline-relay technician add), the installed
-#      agent's CLI makes a PIN, the installed applet redeems it on an Xvfb;
+#      agent's CLI makes a PIN; the relay's own signed applet
+#      configuration (applet-config, public_url set to where it listens)
+#      and its key installed in /etc/lifeline in place of the shortcut's,
+#      as the organisation's next shortcut package would; the installed
+#      applet, with no --relay or --ca, redeems the PIN on an Xvfb;
 #      Allow (Alt+A) in its permission window, `session wait` sees view
 #      and control granted, a snapshot of the user's screen.
 #   4. SIGTERM: STOPPING=1, a clean stop; `audit verify` finds the chain
@@ -64,6 +68,8 @@ unit=$ROOT/lib/systemd/system/lifeline-relay.service
 [ -f "$unit" ] || fail "no lifeline-relay.service"
 cmp -s "$ROOT/etc/lifeline/applet.conf" "$LL_PKG_DIR/acme.lifeline" ||
 	fail "/etc/lifeline/applet.conf is not the shortcut's configuration"
+[ -f "$ROOT/etc/lifeline/applet-config.pub" ] ||
+	fail "the shortcut installed no /etc/lifeline/applet-config.pub"
 [ "$(stat -c %a "$ROOT/etc/lifeline/applet.conf")" = 644 ] ||
 	fail "/etc/lifeline/applet.conf is not mode 0644"
 for f in lifeline-applet lifeline-agent lifeline-shortcut-acme; do
@@ -134,11 +140,22 @@ pin=$(sed -n 1p "$LL_PKG_DIR/pin.txt")
 sid=$(sed -n 2p "$LL_PKG_DIR/pin.txt")
 [ "${#pin}" -eq 6 ] && [ -n "$sid" ] || fail "pin new printed no PIN and session id"
 
+# This relay's configuration: the applet reads /etc/lifeline/applet.conf
+# and trusts it through /etc/lifeline/applet-config.pub (docs/SECURITY.md).
+printf 'public_url = https://127.0.0.1:%s\n' "$port" \
+	>>"$ROOT/etc/lifeline/relay.conf"
+in_root runuser -u lifeline -- lifeline-relay applet-config --org acme \
+	--out /var/lib/lifeline/acme.lifeline >/dev/null ||
+	fail "lifeline-relay applet-config in the root"
+install -m 0644 "$ROOT/var/lib/lifeline/acme.lifeline" \
+	"$ROOT/etc/lifeline/applet.conf"
+install -m 0644 "$ROOT/var/lib/lifeline/applet-sign.pub" \
+	"$ROOT/etc/lifeline/applet-config.pub"
+
 start_xvfb
 applet_log=$LL_PKG_DIR/applet.log
 as_user env DISPLAY="$DISPLAY" NO_AT_BRIDGE=1 lifeline-applet \
-	--relay "https://127.0.0.1:$port" --ca /tmp/ca.pem --pin "$pin" \
-	>"$applet_log" 2>&1 &
+	--pin "$pin" >"$applet_log" 2>&1 &
 applet_pid=$!
 applet_running() { ! gone "$applet_pid"; }
 armed() { has_line "$applet_log" 'accepts answers now' || ! applet_running; }

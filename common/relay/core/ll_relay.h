@@ -74,9 +74,14 @@ struct ll_relay_config {
 	int64_t session_create_burst;        /* default 20 */
 	int64_t log_level; /* 0 error .. 3 debug, default 2 */
 	/* the audit chain's key and checkpoints (ll_checkpoint.h) */
-	char *audit_key_file;       /* STATE_DIR/audit.key (0600) */
-	char *audit_sign_key_file;  /* STATE_DIR/audit-sign.key (0600) */
-	char *audit_sign_pub_file;  /* STATE_DIR/audit-sign.pub */
+	char *audit_key_file;      /* STATE_DIR/audit.key (0600) */
+	char *audit_sign_key_file; /* STATE_DIR/audit-sign.key (0600) */
+	char *audit_sign_pub_file; /* STATE_DIR/audit-sign.pub */
+	/* the applet configurations' signing key (ll_appconf.h) and the
+	 * URL they name (NULL: from the certificate and listen) */
+	char *applet_sign_key_file; /* STATE_DIR/applet-sign.key (0600) */
+	char *applet_sign_pub_file; /* STATE_DIR/applet-sign.pub */
+	char *public_url;
 	int64_t audit_checkpoint_s; /* checkpoint interval, default 60 */
 	/* refusals: aggregated per window, unauthenticated ones limited */
 	int64_t refusal_window_s;    /* default 60 */
@@ -380,6 +385,15 @@ void ll_relay_close_state(struct ll_relay *relay);
 /* Makes whichever of the audit key (32 CSPRNG bytes, 0600), the Ed25519
  * signing key (0600) and its public key (PEM, 0644) are missing, at the
  * paths cfg names; never over an existing file. */
+/*
+ * The Ed25519 key that signs applet configurations
+ * (cfg->applet_sign_key_file, 0600, and its PEM public key beside):
+ * made when missing (init, or the first applet-config of a state made
+ * before), then read.  *made says whether it was made now (may be NULL).
+ */
+int ll_relay_applet_key_get(const struct ll_relay_config *cfg,
+			    uint8_t priv[32], uint8_t pub[32], bool *made,
+			    char *errbuf, size_t errlen);
 int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
 			       size_t errlen);
 /* Reads the 32-byte at-rest key, refusing group/other access. */

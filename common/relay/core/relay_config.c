@@ -82,6 +82,9 @@ static const struct str_key str_keys[] = {
 	SK(audit_key_file, "audit.key", true, false),
 	SK(audit_sign_key_file, "audit-sign.key", true, false),
 	SK(audit_sign_pub_file, "audit-sign.pub", true, false),
+	SK(applet_sign_key_file, "applet-sign.key", true, false),
+	SK(applet_sign_pub_file, "applet-sign.pub", true, false),
+	SK(public_url, NULL, false, false),
 	/* Empty: no address may read /metrics, only the token holder. */
 	SK(metrics_allow, "127.0.0.0/8,::1/128", false, true),
 	SK(metrics_token_file, NULL, true, false),
@@ -221,6 +224,14 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		snprintf(errbuf, errlen,
 			 "%s: listen '%s' is not HOST:PORT (port 0..65535)",
 			 conf_path, c.listen);
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	if (c.public_url != NULL &&
+	    strncmp(c.public_url, "https://", 8) != 0) {
+		snprintf(errbuf, errlen,
+			 "%s: public_url '%s' is not an https:// URL",
+			 conf_path, c.public_url);
 		r = LL_ERR_CONFIG;
 		goto out;
 	}

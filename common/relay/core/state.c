@@ -403,6 +403,55 @@ static int read_pub_file(const char *path, uint8_t pub[32], char *errbuf,
 	return r;
 }
 
+int ll_relay_applet_key_get(const struct ll_relay_config *cfg,
+			    uint8_t priv[32], uint8_t pub[32], bool *made,
+			    char *errbuf, size_t errlen)
+{
+	uint8_t want[32];
+	int r;
+
+	if (made != NULL)
+		*made = false;
+	errbuf[0] = '\0';
+	if (!file_exists(cfg->applet_sign_key_file)) {
+		if ((r = ll_ed25519_keygen(priv, pub)) != LL_OK ||
+		    (r = write_new_file(cfg->applet_sign_key_file, priv, 32,
+					0600, errbuf, errlen)) != LL_OK)
+			goto out;
+		if (made != NULL)
+			*made = true;
+	} else if ((r = read_key_file(cfg->applet_sign_key_file,
+				      "applet configuration signing key", priv,
+				      errbuf, errlen)) != LL_OK ||
+		   (r = ll_ed25519_public(priv, pub)) != LL_OK) {
+		goto out;
+	}
+	/* The public key beside it, made again when it went missing; one
+	 * that names another key is refused rather than trusted. */
+	if (!file_exists(cfg->applet_sign_pub_file)) {
+		r = write_pub_file(cfg->applet_sign_pub_file, pub, errbuf,
+				   errlen);
+	} else if ((r = read_pub_file(cfg->applet_sign_pub_file, want, errbuf,
+				      errlen)) == LL_OK &&
+		   memcmp(want, pub, 32) != 0) {
+		snprintf(errbuf, errlen,
+			 "%s is not the public key of %s: restore the pair "
+			 "from your backup",
+			 cfg->applet_sign_pub_file, cfg->applet_sign_key_file);
+		r = LL_ERR_CONFIG;
+	}
+out:
+	if (r != LL_OK) {
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, errlen,
+				 "cannot make the applet configuration "
+				 "signing key: %s",
+				 ll_strerror(r));
+		ll_wipe(priv, 32);
+	}
+	return r;
+}
+
 /* The head the latest checkpoint file names, so that a process writes a
  * checkpoint only when its head differs (a hint, not a check). */
 static void audit_last_checkpoint(struct ll_relay *relay)

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The signed applet configuration (ll_appconf.h): one table of fields
+ * drives the parser and the writer, so what the relay writes is exactly
+ * what the applet accepts.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_appconf.h"
+#include "ll_buf.h"
+#include "ll_crypto.h"
+#include "ll_util.h"
+
+#define HEADER "lifeline-applet-config "
+#define SIG_KEY "sig"
+
+enum field_kind {
+	F_URL,   /* https://HOST[:PORT] */
+	F_PIN,   /* sha256//BASE64 (44 characters) */
+	F_CA,    /* base64url DER */
+	F_NAME,  /* org: printable ASCII, no blank at either end */
+	F_SLUG,  /* brand: A-Z a-z 0-9 . _ - */
+	F_TOKEN, /* channel: base64url alphabet */
+	F_TIME,  /* decimal seconds since 1970 */
+	F_KEY,   /* base64url of 32 bytes */
+};
+
+struct field {
+	const char *name;
+	enum field_kind kind;
+	bool optional;
+	size_t min, max; /* length of the value as written */
+	size_t offset;   /* of its member in struct ll_appconf */
+};
+
+#define FIELD(n, k, o, lo, hi)                                                \
+	{                                                                     \
+#n, k, o, lo, hi, offsetof(struct ll_appconf, n)              \
+	}
+
+/* The order is the format's; a line out of order is refused. */
+static const struct field fields[] = {
+	FIELD(relay_url, F_URL, false, 9, 300),
+	FIELD(relay_pin, F_PIN, false, 52, 52),
+	FIELD(relay_ca, F_CA, true, 2, (LL_APPCONF_CA_MAX * 4 + 2) / 3),
+	FIELD(org, F_NAME, false, 1, 128),
+	FIELD(brand, F_SLUG, false, 1, 64),
+	FIELD(channel, F_TOKEN, true, 16, 256),
+	FIELD(created, F_TIME, false, 1, 18),
+	FIELD(sign_key, F_KEY, false, 43, 43),
+};
+
+static void say(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_b64url(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static bool all_of(const char *v, size_t n, bool (*ok)(char c))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!ok(v[i]))
+			return false;
+	return true;
+}
+
+static bool is_host_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+static bool is_v6_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+}
+
+static bool is_slug_char(char c)
+{
+	return is_host_char(c) || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_b64_char(char c)
+{
+	return is_b64url(c) || c == '+' || c == '/';
+}
+
+/* https://HOST[:PORT]: a DNS name or an [IPv6] or IPv4 literal, a port
+ * 1..65535 without leading zeros, no path, no user, no query. */
+static bool url_ok(const char *v, size_t n)
+{
+	const char *h, *end = v + n, *colon;
+	size_t hn;
+	long port = 0;
+
+	if (n < 9 || memcmp(v, "https://", 8) != 0)
+		return false;
+	h = v + 8;
+	if (*h == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+
+		if (close == NULL || close == h + 1 ||
+		    !all_of(h + 1, (size_t)(close - h - 1), is_v6_char))
+			return false;
+		colon = close + 1 < end ? close + 1 : NULL;
+		if (colon != NULL && *colon != ':')
+			return false;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		hn = (size_t)((colon != NULL ? colon : end) - h);
+		if (hn == 0 || hn > 253 || !all_of(h, hn, is_host_char) ||
+		    h[0] == '.' || h[0] == '-')
+			return false;
+	}
+	if (colon == NULL)
+		return true;
+	if (colon + 1 == end || colon[1] == '0' || end - colon - 1 > 5 ||
+	    !all_of(colon + 1, (size_t)(end - colon - 1), is_digit))
+		return false;
+	for (h = colon + 1; h < end; h++)
+		port = port * 10 + (*h - '0');
+	return port >= 1 && port <= 65535;
+}
+
+/* The value's rule, by kind; n is within the field's min..max. */
+static bool value_ok(const struct field *f, const char *v, size_t n)
+{
+	switch (f->kind) {
+	case F_URL:
+		return url_ok(v, n);
+	case F_PIN:
+		return memcmp(v, "sha256//", 8) == 0 &&
+		       all_of(v + 8, 43, is_b64_char) && v[51] == '=';
+	case F_NAME:
+		return all_of(v, n, is_name_char) && v[0] != ' ' &&
+		       v[n - 1] != ' ';
+	case F_SLUG:
+		return all_of(v, n, is_slug_char);
+	case F_TIME:
+		return all_of(v, n, is_digit) && (v[0] != '0' || n == 1);
+	case F_CA:
+	case F_TOKEN:
+	case F_KEY:
+		return all_of(v, n, is_b64url);
+	}
+	return false;
+}
+
+void ll_appconf_clear(struct ll_appconf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->relay_url);
+	free(c->relay_pin);
+	free(c->relay_ca);
+	free(c->org);
+	free(c->brand);
+	ll_secret_free(c->channel);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Stores a checked value into its member of c. */
+static int store_value(const struct field *f, const char *v, size_t n,
+		       struct ll_appconf *c, char *why, size_t whylen)
+{
+	char *text, **member;
+	size_t got = 0;
+	int r;
+
+	if ((text = malloc(n + 1)) == NULL)
+		return LL_ERR_NOMEM;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	switch (f->kind) {
+	case F_TIME: {
+		int64_t t = 0;
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			t = t * 10 + (text[i] - '0');
+		c->created = t;
+		free(text);
+		return LL_OK;
+	}
+	case F_KEY:
+		r = ll_base64url_decode(text, c->sign_key, sizeof(c->sign_key),
+					&got);
+		free(text);
+		if (r != LL_OK || got != sizeof(c->sign_key)) {
+			say(why, whylen, "sign_key is not a 32-byte key");
+			return LL_ERR_MALFORMED;
+		}
+		return LL_OK;
+	case F_CA:
+		if ((c->relay_ca = malloc(n)) == NULL) {
+			free(text);
+			return LL_ERR_NOMEM;
+		}
+		r = ll_base64url_decode(text, c->relay_ca, n, &got);
+		free(text);
+		if (r != LL_OK || got == 0 || got > LL_APPCONF_CA_MAX) {
+			say(why, whylen, "relay_ca is not base64url");
+			return LL_ERR_MALFORMED;
+		}
+		c->relay_ca_len = got;
+		return LL_OK;
+	default:
+		member = (char **)((char *)c + f->offset);
+		*member = text;
+		return LL_OK;
+	}
+}
+
+/* One line of the view, without its LF; LL_ERR_TRUNCATED without LF. */
+static int get_line(struct ll_buf_view *v, const char **line, size_t *n)
+{
+	const uint8_t *p, *lf;
+	size_t rest = ll_view_remaining(v);
+	int r;
+
+	if (rest == 0)
+		return LL_ERR_TRUNCATED;
+	if ((r = ll_view_get_ptr(v, 0, &p)) != LL_OK)
+		return r;
+	if ((lf = memchr(p, '\n', rest)) == NULL)
+		return LL_ERR_TRUNCATED;
+	*n = (size_t)(lf - p);
+	*line = (const char *)p;
+	return ll_view_get_ptr(v, *n + 1, &p);
+}
+
+/* "KEY=VALUE": KEY must be name. */
+static bool split(const char *line, size_t n, const char *name,
+		  const char **value, size_t *vn)
+{
+	size_t kn = strlen(name);
+
+	if (n <= kn || memcmp(line, name, kn) != 0 || line[kn] != '=')
+		return false;
+	*value = line + kn + 1;
+	*vn = n - kn - 1;
+	return true;
+}
+
+static int parse_header(struct ll_buf_view *v, char *why, size_t whylen)
+{
+	const char *line;
+	size_t n, hn = strlen(HEADER);
+	int r;
+
+	if ((r = get_line(v, &line, &n)) != LL_OK) {
+		say(why, whylen,
+		    "it is not a Lifeline applet configuration "
+		    "(no first line)");
+		return r == LL_ERR_TRUNCATED ? LL_ERR_MALFORMED : r;
+	}
+	if (n <= hn || memcmp(line, HEADER, hn) != 0) {
+		say(why, whylen,
+		    "it is not a Lifeline applet configuration (its first "
+		    "line is not \"" HEADER "%d\")",
+		    LL_APPCONF_VERSION);
+		return LL_ERR_MALFORMED;
+	}
+	if (n != hn + 1 || line[hn] != '0' + LL_APPCONF_VERSION) {
+		say(why, whylen,
+		    "it is a configuration of another version (%.*s) than "
+		    "this applet reads (%d)",
+		    (int)(n - hn > 16 ? 16 : n - hn), line + hn,
+		    LL_APPCONF_VERSION);
+		return LL_ERR_BAD_VERSION;
+	}
+	return LL_OK;
+}
+
+static int parse_fields(struct ll_buf_view *v, struct ll_appconf *c,
+			const char **line, size_t *n, char *why, size_t whylen)
+{
+	size_t i = 0, vn;
+	const char *val;
+	int r;
+
+	if ((r = get_line(v, line, n)) != LL_OK)
+		goto truncated;
+	for (i = 0; i < LL_ARRAY_SIZE(fields); i++) {
+		const struct field *f = &fields[i];
+
+		if (!split(*line, *n, f->name, &val, &vn)) {
+			if (f->optional)
+				continue;
+			say(why, whylen, "line %zu: expected %s=", i + 2,
+			    f->name);
+			return LL_ERR_MALFORMED;
+		}
+		if (vn < f->min || vn > f->max || !value_ok(f, val, vn)) {
+			say(why, whylen, "%s has a value this format refuses",
+			    f->name);
+			return LL_ERR_MALFORMED;
+		}
+		if ((r = store_value(f, val, vn, c, why, whylen)) != LL_OK)
+			return r;
+		if ((r = get_line(v, line, n)) != LL_OK)
+			goto truncated;
+	}
+	return LL_OK;
+truncated:
+	say(why, whylen, "it is cut short (no signature)");
+	return LL_ERR_TRUNCATED;
+}
+
+int ll_appconf_parse(const void *data, size_t len, struct ll_appconf *out,
+		     char *why, size_t whylen)
+{
+	struct ll_appconf c = { 0 };
+	struct ll_buf_view v;
+	uint8_t sig[LL_ED25519_SIG_LEN];
+	char sigtext[LL_ED25519_SIG_LEN * 2];
+	const char *line = NULL, *val;
+	size_t n = 0, vn, signed_len, got = 0;
+	int r;
+
+	if (data == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (len > LL_APPCONF_MAX) {
+		say(why, whylen, "it is larger than %d bytes", LL_APPCONF_MAX);
+		return LL_ERR_TOO_LARGE;
+	}
+	ll_buf_view_init(&v, data, len);
+	if ((r = parse_header(&v, why, whylen)) != LL_OK ||
+	    (r = parse_fields(&v, &c, &line, &n, why, whylen)) != LL_OK)
+		goto out;
+	/* Signed: every byte before the sig line. */
+	signed_len = (size_t)(line - (const char *)data);
+	if (!split(line, n, SIG_KEY, &val, &vn)) {
+		say(why, whylen, "expected sig= after sign_key=");
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	if (vn != 86 || !all_of(val, vn, is_b64url)) {
+		say(why, whylen, "sig is not a 64-byte signature");
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	memcpy(sigtext, val, vn);
+	sigtext[vn] = '\0';
+	if (ll_base64url_decode(sigtext, sig, sizeof(sig), &got) != LL_OK ||
+	    got != sizeof(sig)) {
+		say(why, whylen, "sig is not a 64-byte signature");
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	if (ll_view_remaining(&v) != 0) {
+		say(why, whylen, "something follows its signature");
+		r = LL_ERR_MALFORMED;
+		goto out;
+	}
+	r = ll_ed25519_verify(c.sign_key, data, signed_len, sig);
+	if (r == LL_ERR_AUTH_FAILED)
+		say(why, whylen,
+		    "its signature does not match: it was "
+		    "altered after it was made");
+	else if (r != LL_OK)
+		say(why, whylen, "its signature cannot be checked (%s)",
+		    ll_strerror(r));
+	if (r != LL_OK)
+		goto out;
+	*out = c;
+	memset(&c, 0, sizeof(c));
+out:
+	ll_appconf_clear(&c);
+	return r;
+}
+
+bool ll_appconf_signed_by(const struct ll_appconf *c,
+			  const uint8_t pub[LL_APPCONF_KEY_LEN])
+{
+	return c != NULL && pub != NULL &&
+	       ll_ct_equal(c->sign_key, pub, LL_APPCONF_KEY_LEN);
+}
+
+/* The text of one field of c, or NULL when c has none (malloc'd). */
+static char *field_text(const struct field *f, const struct ll_appconf *c,
+			const uint8_t pub[LL_APPCONF_KEY_LEN])
+{
+	char num[24];
+
+	switch (f->kind) {
+	case F_TIME:
+		snprintf(num, sizeof(num), "%lld", (long long)c->created);
+		return strdup(num);
+	case F_KEY:
+		return ll_base64url_new(pub, LL_APPCONF_KEY_LEN);
+	case F_CA:
+		return c->relay_ca == NULL ? NULL
+					   : ll_base64url_new(c->relay_ca,
+							      c->relay_ca_len);
+	default: {
+		const char *s = *(char *const *)((const char *)c + f->offset);
+
+		return s != NULL ? strdup(s) : NULL;
+	}
+	}
+}
+
+static int format_fields(struct ll_buf *b, const struct ll_appconf *c,
+			 const uint8_t pub[LL_APPCONF_KEY_LEN], char *why,
+			 size_t whylen)
+{
+	size_t i, n;
+	char *t;
+	int r = LL_OK;
+
+	for (i = 0; i < LL_ARRAY_SIZE(fields) && r == LL_OK; i++) {
+		const struct field *f = &fields[i];
+
+		if ((t = field_text(f, c, pub)) == NULL) {
+			if (f->optional && (f->kind != F_CA || !c->relay_ca))
+				continue;
+			say(why, whylen, "no %s", f->name);
+			return LL_ERR_INVALID_ARG;
+		}
+		n = strlen(t);
+		if (n < f->min || n > f->max || !value_ok(f, t, n) ||
+		    (f->kind == F_TIME && c->created <= 0)) {
+			say(why, whylen, "%s '%s' is not allowed here",
+			    f->name,
+			    f->kind == F_TOKEN || f->kind == F_CA ? "..." : t);
+			r = LL_ERR_INVALID_ARG;
+		} else {
+			r = ll_buf_putf(b, "%s=%s\n", f->name, t);
+		}
+		ll_secret_free(t);
+	}
+	return r;
+}
+
+int ll_appconf_format(const struct ll_appconf *c,
+		      const uint8_t priv[LL_APPCONF_KEY_LEN], char **out,
+		      size_t *out_len, char *why, size_t whylen)
+{
+	uint8_t pub[LL_APPCONF_KEY_LEN], sig[LL_ED25519_SIG_LEN];
+	struct ll_buf *b;
+	char *sigtext = NULL, *text;
+	size_t len;
+	int r;
+
+	if (c == NULL || priv == NULL || out == NULL || out_len == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((b = ll_buf_new(LL_APPCONF_MAX)) == NULL)
+		return LL_ERR_NOMEM;
+	if ((r = ll_ed25519_public(priv, pub)) != LL_OK ||
+	    (r = ll_buf_putf(b, HEADER "%d\n", LL_APPCONF_VERSION)) != LL_OK ||
+	    (r = format_fields(b, c, pub, why, whylen)) != LL_OK ||
+	    (r = ll_ed25519_sign(priv, ll_buf_data(b), ll_buf_len(b), sig)) !=
+		    LL_OK)
+		goto out;
+	if ((sigtext = ll_base64url_new(sig, sizeof(sig))) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = ll_buf_putf(b, SIG_KEY "=%s\n", sigtext)) != LL_OK ||
+	    (r = ll_buf_put_u8(b, 0)) != LL_OK)
+		goto out;
+	len = ll_buf_len(b) - 1;
+	if ((text = malloc(len + 1)) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(text, ll_buf_data(b), len + 1);
+	*out = text;
+	*out_len = len;
+out:
+	if (r == LL_ERR_TOO_LARGE)
+		say(why, whylen,
+		    "the configuration would be larger than %d "
+		    "bytes",
+		    LL_APPCONF_MAX);
+	free(sigtext);
+	ll_buf_free(b);
+	return r;
+}
+
+int ll_appconf_trailer_make(size_t cfg_len,
+			    uint8_t out[LL_APPCONF_TRAILER_LEN])
+{
+	if (out == NULL || cfg_len == 0 || cfg_len > LL_APPCONF_MAX)
+		return LL_ERR_INVALID_ARG;
+	out[0] = (uint8_t)(cfg_len >> 24);
+	out[1] = (uint8_t)(cfg_len >> 16);
+	out[2] = (uint8_t)(cfg_len >> 8);
+	out[3] = (uint8_t)cfg_len;
+	memcpy(out + 4, LL_APPCONF_MAGIC, LL_APPCONF_MAGIC_LEN);
+	return LL_OK;
+}
+
+int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
+			     uint64_t file_size, size_t *cfg_len)
+{
+	struct ll_buf_view v;
+	uint32_t n;
+
+	if (tail == NULL || cfg_len == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (file_size < LL_APPCONF_TRAILER_LEN ||
+	    memcmp(tail + 4, LL_APPCONF_MAGIC, LL_APPCONF_MAGIC_LEN) != 0)
+		return LL_ERR_NOT_FOUND;
+	ll_buf_view_init(&v, tail, 4);
+	if (ll_view_get_u32(&v, &n) != LL_OK)
+		return LL_ERR_INTERNAL;
+	if (n == 0 || n > LL_APPCONF_MAX ||
+	    n > file_size - LL_APPCONF_TRAILER_LEN)
+		return LL_ERR_MALFORMED;
+	*cfg_len = n;
+	return LL_OK;
+}
+
+char *ll_appconf_ca_pem_new(const struct ll_appconf *c)
+{
+	static const char head[] = "-----BEGIN CERTIFICATE-----\n";
+	static const char tail[] = "-----END CERTIFICATE-----\n";
+	char *b64, *pem, *p;
+	size_t n, padded, i, size;
+
+	if (c == NULL || c->relay_ca == NULL)
+		return NULL;
+	if ((b64 = ll_base64url_new(c->relay_ca, c->relay_ca_len)) == NULL)
+		return NULL;
+	n = strlen(b64);
+	padded = (n + 3) / 4 * 4;
+	/* PEM is base64 with padding, in lines of 64. */
+	size = sizeof(head) + padded + padded / 64 + 1 + sizeof(tail);
+	if ((pem = malloc(size)) == NULL) {
+		free(b64);
+		return NULL;
+	}
+	p = pem + snprintf(pem, size, "%s", head);
+	for (i = 0; i < padded; i++) {
+		char ch = i >= n ? '=' : b64[i];
+
+		*p++ = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+		if (i % 64 == 63 || i + 1 == padded)
+			*p++ = '\n';
+	}
+	snprintf(p, size - (size_t)(p - pem), "%s", tail);
+	free(b64);
+	return pem;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The signed applet configuration (docs/API.md section 7, "Signed applet
+ * configuration"; trust model in docs/SECURITY.md): what binds an applet
+ * to one organisation's relay.  The relay writes it (`lifeline-relay
+ * applet-config`), the applet reads it from its own binary (a trailer),
+ * a `.lifeline` file or /etc/lifeline/applet.conf.
+ *
+ * The format, version 1: UTF-8 text, lines ended by LF alone, the keys in
+ * this order, each once, optional ones marked:
+ *
+ *   lifeline-applet-config 1
+ *   relay_url=https://HOST[:PORT]
+ *   relay_pin=sha256//BASE64          SPKI SHA-256 of the relay's key
+ *   relay_ca=BASE64URL                (optional) DER of the trust anchor
+ *   org=ORG
+ *   brand=NAME
+ *   channel=TOKEN                     (optional) the channel credential
+ *   created=UNIX
+ *   sign_key=BASE64URL                the Ed25519 public key (32 bytes)
+ *   sig=BASE64URL                     Ed25519 over every byte before "sig="
+ *
+ * Nothing may follow the sig line.  The parser is sans-I/O and strict:
+ * anything else is refused, so that one configuration has one meaning.
+ * Parsing checks the signature against the key the text names; whether
+ * that key is trusted is the caller's decision (ll_appconf_signed_by).
+ *
+ * Trailer (a configuration appended to the applet binary): the
+ * configuration's bytes, then their length as a 4-byte big-endian
+ * integer, then the 8 bytes LL_APPCONF_MAGIC, at the very end of the file.
+ */
+#ifndef LL_APPCONF_H
+#define LL_APPCONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define LL_APPCONF_VERSION 1
+#define LL_APPCONF_MAX 16384 /* bytes of a whole configuration */
+#define LL_APPCONF_MAGIC "LLAPPCF1"
+#define LL_APPCONF_MAGIC_LEN 8
+#define LL_APPCONF_TRAILER_LEN (4 + LL_APPCONF_MAGIC_LEN)
+#define LL_APPCONF_KEY_LEN 32  /* = LL_ED25519_KEY_LEN */
+#define LL_APPCONF_CA_MAX 8192 /* bytes of relay_ca's DER */
+
+struct ll_appconf {
+	char *relay_url;   /* "https://HOST[:PORT]" */
+	char *relay_pin;   /* "sha256//BASE64" */
+	uint8_t *relay_ca; /* DER, or NULL */
+	size_t relay_ca_len;
+	char *org;
+	char *brand;
+	char *channel; /* a credential: wiped by _clear; NULL when none */
+	int64_t created;
+	uint8_t sign_key[LL_APPCONF_KEY_LEN];
+};
+
+/* Frees the members (the channel wiped) and zeroes c.  NULL ok. */
+void ll_appconf_clear(struct ll_appconf *c);
+
+/*
+ * Parses and checks data[0..len): the syntax and the signature against
+ * the key it names.  LL_OK and *out filled, or: LL_ERR_TOO_LARGE (over
+ * LL_APPCONF_MAX), LL_ERR_TRUNCATED (ends before its sig line is
+ * complete), LL_ERR_BAD_VERSION (not version 1), LL_ERR_MALFORMED
+ * (anything else that breaks the format), LL_ERR_AUTH_FAILED (the
+ * signature does not verify: altered).  why (may be NULL) gets a sentence
+ * in plain words on failure.  out is untouched on failure.
+ */
+int ll_appconf_parse(const void *data, size_t len, struct ll_appconf *out,
+		     char *why, size_t whylen);
+
+/* True when c was signed with pub (compared in constant time). */
+bool ll_appconf_signed_by(const struct ll_appconf *c,
+			  const uint8_t pub[LL_APPCONF_KEY_LEN]);
+
+/*
+ * The text of c, signed with priv (c->sign_key is ignored: the key is
+ * priv's).  Every field is checked by the parser's rules first:
+ * LL_ERR_INVALID_ARG and a sentence in why for a value the parser would
+ * refuse.  *out is malloc'd and NUL-terminated (free it with
+ * ll_secret_free: it may hold the channel credential).
+ */
+int ll_appconf_format(const struct ll_appconf *c,
+		      const uint8_t priv[LL_APPCONF_KEY_LEN], char **out,
+		      size_t *out_len, char *why, size_t whylen);
+
+/* The trailer that follows a configuration of cfg_len bytes. */
+int ll_appconf_trailer_make(size_t cfg_len,
+			    uint8_t out[LL_APPCONF_TRAILER_LEN]);
+/*
+ * The last LL_APPCONF_TRAILER_LEN bytes of a file of file_size bytes:
+ * LL_ERR_NOT_FOUND when they are no trailer (no magic), LL_ERR_MALFORMED
+ * when the length is 0, over LL_APPCONF_MAX or longer than the file, else
+ * LL_OK and the configuration's length.
+ */
+int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
+			     uint64_t file_size, size_t *cfg_len);
+
+/*
+ * The PEM text of the relay_ca anchor ("-----BEGIN CERTIFICATE-----"),
+ * malloc'd; NULL when c has none or out of memory.
+ */
+char *ll_appconf_ca_pem_new(const struct ll_appconf *c);
+
+#endif

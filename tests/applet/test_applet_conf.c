@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The signed applet configuration end to end: `lifeline-relay init` and
+ * `applet-config` of a real relay on 127.0.0.1, and the real applet (on
+ * its own Xvfb) reading the configuration from a FILE.lifeline, from its
+ * own binary's trailer and from the system folder (the test hook
+ * --test-etc-dir of a -Dtest_hooks build stands in for /etc/lifeline).
+ *
+ * Events waited for: the relay's log line of the applet's stream, and the
+ * applet's exit (pidfd).  A refused configuration must end the applet
+ * with exit 5 and exactly one line on stderr, before any window.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "harness.h"
+#include "ll_appconf.h"
+#include "ll_build.h"
+#include "ll_crypto.h"
+#include "lt_wait.h"
+
+static struct lh_relay *relay;
+static char *token;
+static char *etc_dir;   /* trusts the relay's key */
+static char *empty_dir; /* trusts nothing */
+static char *conf_path; /* the relay's configuration, FILE.lifeline */
+static GSubprocess *xvfb;
+static char *display;
+
+static void die_with_parent(gpointer data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void start_xvfb(void)
+{
+	GSubprocessLauncher *l;
+	GError *e = NULL;
+	struct pollfd pfd;
+	char buf[32] = "";
+	ssize_t n, got = 0;
+	int fds[2];
+
+	g_assert_cmpint(pipe(fds), ==, 0);
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+				      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	g_subprocess_launcher_take_fd(l, fds[1], 3);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	xvfb = g_subprocess_launcher_spawn(l, &e, "Xvfb", "-displayfd", "3",
+					   "-screen", "0", "800x600x24",
+					   "-nolisten", "tcp", NULL);
+	g_assert_no_error(e);
+	g_object_unref(l);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	while (got < (ssize_t)sizeof(buf) - 1 && strchr(buf, '\n') == NULL) {
+		g_assert_cmpint(poll(&pfd, 1, 15000), ==, 1);
+		n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got);
+		g_assert_cmpint(n, >, 0);
+		got += n;
+		buf[got] = '\0';
+	}
+	close(fds[0]);
+	display = g_strdup_printf(":%d", atoi(buf));
+}
+
+struct applet {
+	GSubprocess *proc;
+	char *log;
+};
+
+/* The applet (bin NULL: the build's) with args; stderr to a log. */
+static void applet_start(struct applet *ap, const char *bin, const char *tag,
+			 const char *const *args)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	GSubprocessLauncher *l;
+	char **env = g_get_environ();
+	GError *e = NULL;
+
+	env = g_environ_setenv(env, "DISPLAY", display, TRUE);
+	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
+	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
+	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
+	g_ptr_array_add(argv, (char *)(bin ? bin : g_getenv("LL_APPLET_BIN")));
+	for (; *args != NULL; args++)
+		g_ptr_array_add(argv, (char *)*args);
+	g_ptr_array_add(argv, NULL);
+	ap->log = g_strdup_printf("%s/appconf-%s.log", lh_tmpdir(), tag);
+	g_unlink(ap->log);
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_environ(l, env);
+	g_subprocess_launcher_set_stderr_file_path(l, ap->log);
+	ap->proc = g_subprocess_launcher_spawnv(
+		l, (const char *const *)argv->pdata, &e);
+	g_assert_no_error(e);
+	g_object_unref(l);
+	g_strfreev(env);
+	g_ptr_array_free(argv, TRUE);
+}
+
+/* Waits for the exit (the event, with a deadline); its status. */
+static int applet_wait(struct applet *ap, int timeout_ms)
+{
+	const char *id = g_subprocess_get_identifier(ap->proc);
+
+	if (id != NULL)
+		g_assert_true(lt_wait_pid_exit(atoi(id), timeout_ms));
+	g_assert_true(g_subprocess_wait(ap->proc, NULL, NULL));
+	g_assert_true(g_subprocess_get_if_exited(ap->proc));
+	return g_subprocess_get_exit_status(ap->proc);
+}
+
+static char *applet_stderr(struct applet *ap)
+{
+	char *text = NULL;
+
+	g_assert_true(g_file_get_contents(ap->log, &text, NULL, NULL));
+	return text;
+}
+
+static void applet_clear(struct applet *ap)
+{
+	g_clear_object(&ap->proc);
+	g_free(ap->log);
+}
+
+/* Runs the applet to a refusal: exit 5, one line naming `expect`. */
+static void assert_refused(const char *bin, const char *tag,
+			   const char *const *args, const char *expect)
+{
+	struct applet ap = { 0 };
+	char *err;
+
+	applet_start(&ap, bin, tag, args);
+	g_assert_cmpint(applet_wait(&ap, 20000), ==, 5);
+	err = applet_stderr(&ap);
+	g_test_message("%s: %s", tag, err);
+	g_assert_nonnull(strstr(err, expect));
+	/* one line, and it is the whole of stderr */
+	g_assert_true(g_str_has_prefix(err, "lifeline-applet: "));
+	g_assert_nonnull(strchr(err, '\n'));
+	g_assert_cmpstr(strchr(err, '\n') + 1, ==, "");
+	g_free(err);
+	applet_clear(&ap);
+}
+
+/* A fresh PIN of the relay's technician. */
+static char *new_pin(void)
+{
+	struct lh_pin p = { 0 };
+	char *pin;
+
+	lh_pin_new(relay, token, NULL, &p);
+	pin = g_strdup(p.pin);
+	lh_pin_clear(&p);
+	return pin;
+}
+
+/* The applet redeemed with its org named and opened its stream. */
+static void assert_redeems(const char *bin, const char *tag,
+			   const char *const *args_before_pin)
+{
+	struct applet ap = { 0 };
+	GPtrArray *args = g_ptr_array_new();
+	char *pin = new_pin(), *out = NULL, *line, *end;
+	int before = lh_relay_log_count(relay, "applet stream waiting");
+
+	for (; *args_before_pin != NULL; args_before_pin++)
+		g_ptr_array_add(args, (char *)*args_before_pin);
+	g_ptr_array_add(args, "--pin");
+	g_ptr_array_add(args, pin);
+	g_ptr_array_add(args, NULL);
+	applet_start(&ap, bin, tag, (const char *const *)args->pdata);
+	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
+					before + 1, 30000));
+	/* The redeem named the configuration's org. */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+				     "export", NULL),
+			==, 0);
+	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
+	g_assert_nonnull(line);
+	end = strchr(line, '\n');
+	if (end != NULL)
+		*end = '\0';
+	g_assert_nonnull(strstr(line, "\"org\":\"default\""));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	g_free(out);
+	g_free(pin);
+	applet_clear(&ap);
+	g_ptr_array_free(args, TRUE);
+}
+
+/* ---- the relay's side ---- */
+
+static void test_init_key(void)
+{
+	char *key = g_build_filename(relay->state_dir, "applet-sign.key",
+				     NULL);
+	char *pub = g_build_filename(relay->state_dir, "applet-sign.pub",
+				     NULL);
+	struct stat sb;
+
+	g_assert_cmpint(stat(key, &sb), ==, 0);
+	g_assert_cmpint(sb.st_mode & 0777, ==, 0600);
+	g_assert_cmpint(sb.st_size, ==, 32);
+	g_assert_cmpint(stat(pub, &sb), ==, 0);
+	g_free(key);
+	g_free(pub);
+}
+
+static void test_relay_command(void)
+{
+	struct ll_appconf c = { 0 };
+	uint8_t pub[32];
+	char *text = NULL, *pem = NULL, *err = NULL, *url, pin[64];
+	char *pub_path = g_build_filename(relay->state_dir, "applet-sign.pub",
+					  NULL);
+	size_t len = 0;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "applet-config",
+				     "--org", "default", "--out", conf_path,
+				     NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(conf_path, &text, &len, NULL));
+	g_assert_true(g_file_get_contents(pub_path, &pem, NULL, NULL));
+	g_assert_cmpint(ll_ed25519_public_from_pem(pem, pub), ==, LL_OK);
+	g_assert_cmpint(ll_appconf_parse(text, len, &c, NULL, 0), ==, LL_OK);
+	g_assert_true(ll_appconf_signed_by(&c, pub));
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	g_assert_cmpstr(c.relay_url, ==, url);
+	g_assert_cmpstr(c.org, ==, "default");
+	g_assert_cmpint(ll_tls_cert_spki_pin(relay->cert_file, pin,
+					     sizeof(pin)),
+			==, LL_OK);
+	g_assert_cmpstr(c.relay_pin, ==, pin);
+	/* cert_file ends with the test CA: the configuration carries it */
+	g_assert_nonnull(c.relay_ca);
+	ll_appconf_clear(&c);
+
+	/* Refusals, each one line. */
+	g_free(err);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "applet-config",
+				     "--org", "nope", "--out", "x.lifeline",
+				     NULL),
+			==, 1);
+	g_assert_nonnull(strstr(err, "org 'nope' not found"));
+	g_free(err);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "applet-config",
+				     "--org", "default", "--channel", "desk",
+				     "--out", "x.lifeline", NULL),
+			==, 1);
+	g_assert_nonnull(strstr(err, "no channel desk in org default"));
+	g_free(err);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "applet-config",
+				     "--org", "default", NULL),
+			==, 2);
+	g_assert_cmpint(lh_audit_verify_intact(relay), >, 0);
+	g_free(err);
+	g_free(url);
+	g_free(text);
+	g_free(pem);
+	g_free(pub_path);
+}
+
+/* ---- the applet's side ---- */
+
+static void test_file_redeems_with_org(void)
+{
+	assert_redeems(NULL, "file",
+		       (const char *const[]){ "--test-etc-dir", etc_dir,
+					      conf_path, NULL });
+}
+
+static void test_system_conf_redeems(void)
+{
+	char *dst = g_build_filename(etc_dir, "applet.conf", NULL);
+	char *text = NULL;
+
+	g_assert_true(g_file_get_contents(conf_path, &text, NULL, NULL));
+	g_assert_true(g_file_set_contents(dst, text, -1, NULL));
+	g_assert_cmpint(chmod(dst, 0644), ==, 0);
+	assert_redeems(NULL, "etc",
+		       (const char *const[]){ "--test-etc-dir", etc_dir,
+					      NULL });
+	/* Written by others: refused, never used. */
+	g_assert_cmpint(chmod(dst, 0664), ==, 0);
+	assert_refused(NULL, "etc-unsafe",
+		       (const char *const[]){ "--test-etc-dir", etc_dir,
+					      "--pin", "123456", NULL },
+		       "writable by root alone");
+	g_unlink(dst);
+	g_free(text);
+	g_free(dst);
+}
+
+/* A copy of the applet with the configuration appended (the portable
+ * applet's way), trusting nothing else. */
+static char *applet_with_trailer(const char *name, bool tamper)
+{
+	char *bin = g_build_filename(lh_tmpdir(), name, NULL);
+	char *tr = g_build_filename(lh_tmpdir(), "appconf.trailer", NULL);
+	char *exe = NULL, *t = NULL, *all;
+	size_t elen = 0, tlen = 0;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--trailer", "--out",
+				     tr, NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(g_getenv("LL_APPLET_BIN"), &exe,
+					  &elen, NULL));
+	g_assert_true(g_file_get_contents(tr, &t, &tlen, NULL));
+	if (tamper)
+		t[44] ^= 1; /* 127.0.0.1 becomes 137.0.0.1 */
+	all = g_malloc(elen + tlen);
+	memcpy(all, exe, elen);
+	memcpy(all + elen, t, tlen);
+	g_unlink(bin);
+	g_assert_true(
+		g_file_set_contents(bin, all, (gssize)(elen + tlen), NULL));
+	g_assert_cmpint(chmod(bin, 0755), ==, 0);
+	g_free(all);
+	g_free(exe);
+	g_free(t);
+	g_free(tr);
+	return bin;
+}
+
+static void test_trailer(void)
+{
+	char *bin = applet_with_trailer("lifeline-applet-trailer", false);
+	char *bad = applet_with_trailer("lifeline-applet-tampered", true);
+
+	assert_redeems(bin, "trailer",
+		       (const char *const[]){ "--test-etc-dir", empty_dir,
+					      NULL });
+	assert_refused(bad, "trailer-tampered",
+		       (const char *const[]){ "--test-etc-dir", empty_dir,
+					      "--pin", "123456", NULL },
+		       "appended to this program");
+	g_free(bin);
+	g_free(bad);
+}
+
+static void test_tampered_file(void)
+{
+	char *path = g_build_filename(lh_tmpdir(), "tampered.lifeline", NULL);
+	char *text = NULL, *p;
+
+	g_assert_true(g_file_get_contents(conf_path, &text, NULL, NULL));
+	p = strstr(text, "org=default");
+	p[4] = 'e'; /* another org, same length */
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	assert_refused(NULL, "tampered",
+		       (const char *const[]){ "--test-etc-dir", etc_dir, path,
+					      "--pin", "123456", NULL },
+		       "altered");
+	g_free(text);
+	g_free(path);
+}
+
+static void test_other_relay(void)
+{
+	assert_refused(NULL, "other-relay",
+		       (const char *const[]){ "--test-etc-dir", etc_dir,
+					      "--relay", "https://127.0.0.1:1",
+					      conf_path, "--pin", "123456",
+					      NULL },
+		       "connects to no other");
+	/* A link for another org than the installed configuration's. */
+	{
+		char *dst = g_build_filename(etc_dir, "applet.conf", NULL);
+		char *text = NULL;
+
+		g_assert_true(
+			g_file_get_contents(conf_path, &text, NULL, NULL));
+		g_assert_true(g_file_set_contents(dst, text, -1, NULL));
+		g_assert_cmpint(chmod(dst, 0644), ==, 0);
+		assert_refused(NULL, "link-other-org",
+			       (const char *const[]){
+				       "--test-etc-dir", etc_dir,
+				       "lifeline:pin?code=123456&org=other",
+				       NULL },
+			       "this link is for the organisation 'other'");
+		g_unlink(dst);
+		g_free(text);
+		g_free(dst);
+	}
+}
+
+/*
+ * A hostile peer: its own relay, its own key, a configuration pointing
+ * at itself.  This computer trusts only the first relay's key: refused,
+ * and the hostile relay never hears from the applet.
+ */
+static void test_foreign_key(void)
+{
+	struct lh_relay *evil = lh_relay_new("appconf-evil", NULL);
+	char *path = g_build_filename(lh_tmpdir(), "evil.lifeline", NULL);
+	char *conf = g_build_filename(evil->state_dir, "relay.conf", NULL);
+	char *text = NULL, *more;
+
+	lh_relay_start(evil);
+	g_assert_true(g_file_get_contents(conf, &text, NULL, NULL));
+	more = g_strdup_printf("%spublic_url = https://127.0.0.1:%u\n", text,
+			       evil->port);
+	g_assert_true(g_file_set_contents(conf, more, -1, NULL));
+	g_assert_cmpint(lh_relay_cmd(evil, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--out", path, NULL),
+			==, 0);
+	assert_refused(NULL, "foreign-key",
+		       (const char *const[]){ "--test-etc-dir", etc_dir, path,
+					      "--pin", "123456", NULL },
+		       "not made by a support server this computer trusts");
+	g_assert_cmpint(lh_relay_log_count(evil, "stream waiting"), ==, 0);
+	g_assert_cmpint(lh_relay_log_count(evil, "pins/redeem"), ==, 0);
+	lh_relay_stop(evil, 10000);
+	lh_relay_free(evil);
+	g_free(text);
+	g_free(more);
+	g_free(conf);
+	g_free(path);
+}
+
+/* The relay's key changes under the configuration: the pin refuses it,
+ * although the certificate still chains to a trusted CA.  Last: it
+ * changes the relay. */
+static void test_spki_mismatch(void)
+{
+	struct applet ap = { 0 };
+	char *leaf = NULL, *ca = NULL, *chain, *pin = new_pin(), *err;
+	int reloads = lh_relay_log_count(relay, "SIGHUP: reloading");
+
+	lh_make_leaf(relay, relay->cert_file, relay->key_file, NULL);
+	g_assert_true(
+		g_file_get_contents(relay->cert_file, &leaf, NULL, NULL));
+	g_assert_true(g_file_get_contents(relay->ca_cert, &ca, NULL, NULL));
+	chain = g_strconcat(leaf, ca, NULL);
+	g_assert_true(g_file_set_contents(relay->cert_file, chain, -1, NULL));
+	lh_relay_signal(relay, SIGHUP);
+	g_assert_true(lh_relay_wait_log(relay, "SIGHUP: reloading",
+					reloads + 1, 10000));
+	g_assert_true(lh_relay_wait_log(relay, "ready", 1, 10000));
+	applet_start(&ap, NULL, "spki",
+		     (const char *const[]){ "--test-etc-dir", etc_dir,
+					    conf_path, "--pin", pin, NULL });
+	g_assert_cmpint(applet_wait(&ap, 30000), ==, 3);
+	err = applet_stderr(&ap);
+	g_test_message("spki: %s", err);
+	g_assert_nonnull(strstr(err, "could not be verified"));
+	g_free(err);
+	applet_clear(&ap);
+	g_free(leaf);
+	g_free(ca);
+	g_free(chain);
+	g_free(pin);
+}
+
+/* The relay: its certificate file ends with the test CA (so the
+ * configuration carries it and the applet needs no --ca), public_url
+ * names the port it got. */
+static void setup(void)
+{
+	char *leaf = NULL, *ca = NULL, *chain, *conf, *text = NULL, *more;
+
+	relay = lh_relay_new("appconf", NULL);
+	g_assert_true(
+		g_file_get_contents(relay->cert_file, &leaf, NULL, NULL));
+	g_assert_true(g_file_get_contents(relay->ca_cert, &ca, NULL, NULL));
+	chain = g_strconcat(leaf, ca, NULL);
+	g_assert_true(g_file_set_contents(relay->cert_file, chain, -1, NULL));
+	lh_relay_start(relay);
+	conf = g_build_filename(relay->state_dir, "relay.conf", NULL);
+	g_assert_true(g_file_get_contents(conf, &text, NULL, NULL));
+	more = g_strdup_printf("%spublic_url = https://127.0.0.1:%u\n", text,
+			       relay->port);
+	g_assert_true(g_file_set_contents(conf, more, -1, NULL));
+	lh_tech_add(relay, "tech", LH_CANARY_PASSWORD, false);
+	token = lh_login(relay, "tech", LH_CANARY_PASSWORD);
+
+	etc_dir = g_build_filename(lh_tmpdir(), "appconf-etc", NULL);
+	empty_dir = g_build_filename(lh_tmpdir(), "appconf-empty", NULL);
+	g_mkdir_with_parents(etc_dir, 0755);
+	g_mkdir_with_parents(empty_dir, 0755);
+	g_assert_cmpint(chmod(etc_dir, 0755), ==, 0);
+	g_assert_cmpint(chmod(empty_dir, 0755), ==, 0);
+	g_free(text);
+	text = g_build_filename(relay->state_dir, "applet-sign.pub", NULL);
+	g_free(more);
+	more = g_build_filename(etc_dir, "applet-config.pub", NULL);
+	g_free(leaf);
+	g_assert_true(g_file_get_contents(text, &leaf, NULL, NULL));
+	g_assert_true(g_file_set_contents(more, leaf, -1, NULL));
+	g_assert_cmpint(chmod(more, 0644), ==, 0);
+	conf_path = g_build_filename(lh_tmpdir(), "appconf.lifeline", NULL);
+	g_free(leaf);
+	g_free(ca);
+	g_free(chain);
+	g_free(conf);
+	g_free(text);
+	g_free(more);
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	lh_init(&argc, &argv);
+	if (!LL_TEST_HOOKS || g_getenv("LL_APPLET_BIN") == NULL) {
+		printf("1..0 # SKIP needs -Dtest_hooks=true and "
+		       "LL_APPLET_BIN\n");
+		return 0;
+	}
+	start_xvfb();
+	setup();
+	g_test_add_func("/appconf/init-key", test_init_key);
+	g_test_add_func("/appconf/relay-command", test_relay_command);
+	g_test_add_func("/appconf/file-redeems-with-org",
+			test_file_redeems_with_org);
+	g_test_add_func("/appconf/system-conf", test_system_conf_redeems);
+	g_test_add_func("/appconf/trailer", test_trailer);
+	g_test_add_func("/appconf/tampered", test_tampered_file);
+	g_test_add_func("/appconf/other-relay", test_other_relay);
+	g_test_add_func("/appconf/foreign-key", test_foreign_key);
+	g_test_add_func("/appconf/spki-mismatch", test_spki_mismatch);
+	r = g_test_run();
+	lh_relay_stop(relay, 10000);
+	lh_relay_free(relay);
+	g_subprocess_send_signal(xvfb, SIGTERM);
+	g_subprocess_wait(xvfb, NULL, NULL);
+	return r;
+}

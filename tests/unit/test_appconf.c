@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The signed applet configuration (common/appconf): format, parse,
+ * signature, trailer. */
+#include <string.h>
+
+#include <glib.h>
+
+#include "ll_appconf.h"
+#include "ll_crypto.h"
+#include "ll_err.h"
+
+static uint8_t priv[32], pub[32];
+
+static void sample(struct ll_appconf *c, bool optional)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+	memset(c, 0, sizeof(*c));
+	c->relay_url = g_strdup("https://relay.example.com:8443");
+	c->relay_pin = g_strdup(
+		"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+	c->org = g_strdup("acme");
+	c->brand = g_strdup("example-corp");
+	c->created = 1767225600;
+	if (optional) {
+		c->channel = g_strdup("Zm9vYmFyYmF6cXV4cXV1eHF1dXg");
+		c->relay_ca = g_memdup2(der, sizeof(der));
+		c->relay_ca_len = sizeof(der);
+	}
+}
+
+/* A signed text (g_free) from the sample. */
+static char *make(bool optional, size_t *len)
+{
+	struct ll_appconf c;
+	char *text = NULL, *copy, why[200] = "";
+
+	sample(&c, optional);
+	g_assert_cmpint(ll_appconf_format(&c, priv, &text, len, why,
+					  sizeof(why)),
+			==, LL_OK);
+	ll_appconf_clear(&c);
+	copy = g_strndup(text, *len);
+	ll_secret_free(text);
+	return copy;
+}
+
+static int parse(const char *text, size_t len, struct ll_appconf *out,
+		 char *why)
+{
+	return ll_appconf_parse(text, len, out, why, 200);
+}
+
+static void test_roundtrip(void)
+{
+	struct ll_appconf c = { 0 };
+	char why[200], *pem;
+	size_t len;
+	char *text = make(true, &len);
+
+	g_assert_true(g_str_has_prefix(text, "lifeline-applet-config 1\n"));
+	g_assert_cmpint(parse(text, len, &c, why), ==, LL_OK);
+	g_assert_cmpstr(c.relay_url, ==, "https://relay.example.com:8443");
+	g_assert_cmpstr(c.org, ==, "acme");
+	g_assert_cmpstr(c.brand, ==, "example-corp");
+	g_assert_cmpstr(c.channel, ==, "Zm9vYmFyYmF6cXV4cXV1eHF1dXg");
+	g_assert_cmpint(c.created, ==, 1767225600);
+	g_assert_cmpuint(c.relay_ca_len, ==, 5);
+	g_assert_true(ll_appconf_signed_by(&c, pub));
+	pem = ll_appconf_ca_pem_new(&c);
+	g_assert_cmpstr(pem, ==,
+			"-----BEGIN CERTIFICATE-----\nMAMCAQE=\n"
+			"-----END CERTIFICATE-----\n");
+	free(pem);
+	ll_appconf_clear(&c);
+	g_free(text);
+
+	/* Without the optional fields. */
+	text = make(false, &len);
+	g_assert_null(strstr(text, "channel="));
+	g_assert_cmpint(parse(text, len, &c, why), ==, LL_OK);
+	g_assert_null(c.channel);
+	g_assert_null(c.relay_ca);
+	ll_appconf_clear(&c);
+	g_free(text);
+}
+
+/* Every single byte changed anywhere: refused, never accepted. */
+static void test_tampered_byte(void)
+{
+	struct ll_appconf c = { 0 };
+	char why[200];
+	size_t len, i;
+	char *text = make(true, &len);
+
+	for (i = 0; i < len; i++) {
+		char saved = text[i];
+		int r;
+
+		text[i] = (char)(saved ^ 0x01);
+		r = parse(text, len, &c, why);
+		g_assert_cmpint(r, !=, LL_OK);
+		text[i] = saved;
+	}
+	/* A value changed by hand into another valid value: signature. */
+	{
+		char *p = strstr(text, "org=acme");
+
+		p[4] = 'b';
+		g_assert_cmpint(parse(text, len, &c, why), ==,
+				LL_ERR_AUTH_FAILED);
+		g_assert_nonnull(strstr(why, "altered"));
+	}
+	g_free(text);
+}
+
+static void test_foreign_key(void)
+{
+	struct ll_appconf c = { 0 };
+	uint8_t other_priv[32], other_pub[32];
+	char why[200];
+	size_t len;
+	char *text = make(false, &len);
+
+	g_assert_cmpint(ll_ed25519_keygen(other_priv, other_pub), ==, LL_OK);
+	g_assert_cmpint(parse(text, len, &c, why), ==, LL_OK);
+	g_assert_true(ll_appconf_signed_by(&c, pub));
+	g_assert_false(ll_appconf_signed_by(&c, other_pub));
+	ll_appconf_clear(&c);
+	g_free(text);
+}
+
+static void test_truncated(void)
+{
+	struct ll_appconf c = { 0 };
+	char why[200];
+	size_t len, n;
+	char *text = make(true, &len);
+
+	for (n = 0; n < len; n++)
+		g_assert_cmpint(parse(text, n, &c, why), !=, LL_OK);
+	g_assert_cmpint(parse(text, len - 1, &c, why), ==, LL_ERR_TRUNCATED);
+	g_free(text);
+}
+
+static void test_version(void)
+{
+	struct ll_appconf c = { 0 };
+	char why[200];
+	size_t len;
+	char *text = make(false, &len);
+
+	text[strlen("lifeline-applet-config ")] = '2';
+	g_assert_cmpint(parse(text, len, &c, why), ==, LL_ERR_BAD_VERSION);
+	g_assert_nonnull(strstr(why, "another version"));
+	g_free(text);
+	g_assert_cmpint(parse("hello\n", 6, &c, why), ==, LL_ERR_MALFORMED);
+	g_assert_nonnull(strstr(why, "not a Lifeline applet configuration"));
+}
+
+static void test_trailing_garbage(void)
+{
+	struct ll_appconf c = { 0 };
+	char why[200];
+	size_t len;
+	char *text = make(false, &len);
+	char *more = g_strconcat(text, "x\n", NULL);
+	char *crlf;
+
+	g_assert_cmpint(parse(more, len + 2, &c, why), ==, LL_ERR_MALFORMED);
+	g_assert_nonnull(strstr(why, "follows its signature"));
+	/* A NUL inside: the length says it is there. */
+	g_assert_cmpint(parse(text, len + 1, &c, why), ==, LL_ERR_MALFORMED);
+	/* CRLF line ends are another text. */
+	crlf = g_strjoinv("\r\n", g_strsplit(text, "\n", -1));
+	g_assert_cmpint(parse(crlf, strlen(crlf), &c, why), !=, LL_OK);
+	g_free(crlf);
+	g_free(more);
+	g_free(text);
+}
+
+/* What the writer refuses: values the parser would refuse. */
+static void test_format_refuses(void)
+{
+	static const struct {
+		size_t off;
+		const char *value;
+	} bad[] = {
+		{ offsetof(struct ll_appconf, relay_url), "http://x" },
+		{ offsetof(struct ll_appconf, relay_url), "https://h/path" },
+		{ offsetof(struct ll_appconf, relay_url), "https://h:0" },
+		{ offsetof(struct ll_appconf, relay_url), "https://h:65536" },
+		{ offsetof(struct ll_appconf, relay_pin), "sha256//short=" },
+		{ offsetof(struct ll_appconf, org), "" },
+		{ offsetof(struct ll_appconf, org), "a\nb" },
+		{ offsetof(struct ll_appconf, brand), "no spaces" },
+		{ offsetof(struct ll_appconf, channel), "short" },
+	};
+	char why[200], *text = NULL;
+	size_t i, len;
+
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct ll_appconf c;
+		char **m;
+
+		sample(&c, false);
+		m = (char **)((char *)&c + bad[i].off);
+		g_free(*m);
+		*m = g_strdup(bad[i].value);
+		why[0] = '\0';
+		g_assert_cmpint(ll_appconf_format(&c, priv, &text, &len, why,
+						  sizeof(why)),
+				==, LL_ERR_INVALID_ARG);
+		g_assert_cmpstr(why, !=, "");
+		ll_appconf_clear(&c);
+	}
+}
+
+static void test_accepts_urls(void)
+{
+	static const char *const good[] = {
+		"https://localhost",
+		"https://127.0.0.1:8443",
+		"https://[::1]:8443",
+		"https://relay.example.com",
+	};
+	size_t i, len;
+
+	for (i = 0; i < G_N_ELEMENTS(good); i++) {
+		struct ll_appconf c, back = { 0 };
+		char why[200], *text = NULL;
+
+		sample(&c, false);
+		g_free(c.relay_url);
+		c.relay_url = g_strdup(good[i]);
+		g_assert_cmpint(ll_appconf_format(&c, priv, &text, &len, why,
+						  sizeof(why)),
+				==, LL_OK);
+		g_assert_cmpint(parse(text, len, &back, why), ==, LL_OK);
+		g_assert_cmpstr(back.relay_url, ==, good[i]);
+		ll_appconf_clear(&back);
+		ll_appconf_clear(&c);
+		ll_secret_free(text);
+	}
+}
+
+static void test_trailer(void)
+{
+	uint8_t t[LL_APPCONF_TRAILER_LEN];
+	size_t n = 0;
+
+	g_assert_cmpint(ll_appconf_trailer_make(700, t), ==, LL_OK);
+	g_assert_cmpmem(t + 4, 8, LL_APPCONF_MAGIC, 8);
+	g_assert_cmpint(ll_appconf_trailer_parse(t, 100000, &n), ==, LL_OK);
+	g_assert_cmpuint(n, ==, 700);
+	/* Longer than the file before the trailer. */
+	g_assert_cmpint(ll_appconf_trailer_parse(t, 700 + 11, &n), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_appconf_trailer_parse(t, 700 + 12, &n), ==, LL_OK);
+	/* No magic: an applet without a trailer. */
+	t[11] ^= 1;
+	g_assert_cmpint(ll_appconf_trailer_parse(t, 100000, &n), ==,
+			LL_ERR_NOT_FOUND);
+	/* Length 0 and over the cap. */
+	g_assert_cmpint(ll_appconf_trailer_make(0, t), ==, LL_ERR_INVALID_ARG);
+	memset(t, 0, 4);
+	memcpy(t + 4, LL_APPCONF_MAGIC, 8);
+	g_assert_cmpint(ll_appconf_trailer_parse(t, 100000, &n), ==,
+			LL_ERR_MALFORMED);
+	t[1] = 0x01; /* 65536 */
+	g_assert_cmpint(ll_appconf_trailer_parse(t, 1000000, &n), ==,
+			LL_ERR_MALFORMED);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_assert_cmpint(ll_ed25519_keygen(priv, pub), ==, LL_OK);
+	g_test_add_func("/appconf/roundtrip", test_roundtrip);
+	g_test_add_func("/appconf/tampered-byte", test_tampered_byte);
+	g_test_add_func("/appconf/foreign-key", test_foreign_key);
+	g_test_add_func("/appconf/truncated", test_truncated);
+	g_test_add_func("/appconf/version", test_version);
+	g_test_add_func("/appconf/trailing-garbage", test_trailing_garbage);
+	g_test_add_func("/appconf/format-refuses", test_format_refuses);
+	g_test_add_func("/appconf/urls", test_accepts_urls);
+	g_test_add_func("/appconf/trailer", test_trailer);
+	return g_test_run();
+}
