@@ -20,6 +20,8 @@ static const struct {
 	{ "audit", ll_cmd_audit, "verify or export the audit log" },
 	{ "brand", ll_cmd_brand, "check a brand folder (branding/NAME)" },
 	{ "policy", ll_cmd_policy, "set, unset or show an org's policy" },
+	{ "channel", ll_cmd_channel,
+	  "add, list, remove channels (calling cards)" },
 };
 
 static void usage(FILE *f)

@@ -264,7 +264,6 @@ int ll_store_policy_list(struct ll_store *st, int64_t org_id,
  * A channel belongs to an org; its credential is derived, never stored
  * (ll_channel_credential, ll_auth.h): the store keeps the random handle
  * (its public half, by which join finds the channel). */
-#define LL_CHANNEL_HANDLE_LEN 16
 struct ll_channel {
 	int64_t id;
 	int64_t org_id;
