@@ -558,9 +558,9 @@ out:
 	return r;
 }
 
-int ll_store_session_create_picked(
-	struct ll_store *st, const struct ll_session_new *n,
-	const uint8_t applet_ticket_hash[LL_HASH_LEN])
+int ll_store_session_create_picked(struct ll_store *st,
+				   const struct ll_session_new *n,
+				   const char *entry_id)
 {
 	sqlite3_stmt *s = NULL;
 	int r;
@@ -568,7 +568,7 @@ int ll_store_session_create_picked(
 	if (st == NULL || n == NULL || n->id == NULL ||
 	    strlen(n->id) != LL_SESSION_ID_LEN || n->lock == NULL ||
 	    n->pin_mac == NULL || n->agent_ticket_hash == NULL ||
-	    applet_ticket_hash == NULL)
+	    entry_id == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_stmt(st, STMT_SESSION_INSERT_PICKED, &s)) != LL_OK ||
 	    (r = bind_text(st, s, 1, n->id)) != LL_OK ||
@@ -578,12 +578,11 @@ int ll_store_session_create_picked(
 	    (r = bind_blob(st, s, 5, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
 	    (r = bind_blob(st, s, 6, n->agent_ticket_hash, LL_HASH_LEN)) !=
 		    LL_OK ||
-	    (r = bind_blob(st, s, 7, applet_ticket_hash, LL_HASH_LEN)) !=
-		    LL_OK ||
+	    (r = bind_text(st, s, 7, entry_id)) != LL_OK ||
 	    (r = bind_i64(st, s, 8, n->created_at)) != LL_OK ||
 	    (r = bind_i64(st, s, 9, n->expires_at)) != LL_OK)
 		goto out;
-	r = ll_store_step_done(st, s);
+	r = entry_update(st, s); /* no such entry: LL_ERR_CONFLICT */
 out:
 	ll_store_stmt_done(s);
 	return r;

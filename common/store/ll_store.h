@@ -368,12 +368,12 @@ int ll_store_queue_cancel(struct ll_store *st, const char *id, int64_t now);
 int ll_store_queue_expire(struct ll_store *st, int64_t now,
 			  int64_t forget_before, struct ll_queue_entry ***out,
 			  size_t *n_out);
-/* A session a technician picked up from a queue: already redeemed (its
- * applet ticket is the entry's), no live PIN (pin_mac is a random
- * stand-in), lock "shortcut". */
-int ll_store_session_create_picked(
-	struct ll_store *st, const struct ll_session_new *s,
-	const uint8_t applet_ticket_hash[LL_HASH_LEN]);
+/* A session a technician picked up from queue entry entry_id: already
+ * redeemed (its applet ticket is the entry's), no live PIN (pin_mac is a
+ * random stand-in).  LL_ERR_CONFLICT when there is no such entry. */
+int ll_store_session_create_picked(struct ll_store *st,
+				   const struct ll_session_new *s,
+				   const char *entry_id);
 
 /* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {

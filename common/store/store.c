@@ -157,15 +157,17 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " WHERE org_id = ?1"
 				       " AND pin_live = 1 AND expires_at > ?2",
 
-	/* A channel pickup: redeemed at birth, its PIN never live. */
+	/* A channel pickup: redeemed at birth with the queue entry's ticket
+	 * as the applet's, its PIN never live. */
 	[STMT_SESSION_INSERT_PICKED] = "INSERT INTO sessions"
 				       " (id, org_id, technician_id, lock,"
 				       " pin_mac, agent_ticket_hash,"
 				       " applet_ticket_hash, created_at,"
 				       " expires_at, pin_live, pin_used,"
 				       " redeemed_at)"
-				       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-				       " ?8, ?9, 0, 1, ?8)",
+				       " SELECT ?1, ?2, ?3, ?4, ?5, ?6,"
+				       " ticket_hash, ?8, ?9, 0, 1, ?8"
+				       " FROM queue_entries WHERE id = ?7",
 
 	[STMT_CHANNEL_ADD] = "INSERT INTO channels"
 			     " (org_id, name, group_name, handle, created_at)"
