@@ -36,6 +36,8 @@ struct ll_applet {
 	char *relay_url;
 	char *ca_file;
 	char *pin; /* from --pin; wiped once used */
+	char *channel; /* from --channel: a channel credential (secret) */
+	struct ll_applet_channel *chan;
 	char *monitor;
 	int exit_code;
 	bool quitting;
@@ -242,6 +244,12 @@ static void on_activate(GtkApplication *app, gpointer data)
 	/* Alive until ll_applet_quit(), whatever windows come and go. */
 	g_application_hold(G_APPLICATION(app));
 	a->session = ll_applet_session_new(a, &so, on_session_done, a);
+	if (a->channel != NULL) {
+		a->chan = ll_applet_channel_new(a, a->session, a->relay_url,
+						a->ca_file, a->channel);
+		ll_wipe(a->channel, strlen(a->channel));
+		return;
+	}
 	if (a->pin != NULL) {
 		ll_applet_session_start(a->session, a->pin, NULL);
 		ll_wipe(a->pin, strlen(a->pin));
@@ -286,17 +294,20 @@ static void wipe_pin_args(char **args, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(args[i], "--pin") == 0 && i + 1 < n)
+		if ((strcmp(args[i], "--pin") == 0 ||
+		     strcmp(args[i], "--channel") == 0) &&
+		    i + 1 < n)
 			ll_wipe(args[i + 1], strlen(args[i + 1]));
 		else if (strncmp(args[i], "--pin=", 6) == 0)
 			ll_wipe(args[i] + 6, strlen(args[i] + 6));
+		else if (strncmp(args[i], "--channel=", 10) == 0)
+			ll_wipe(args[i] + 10, strlen(args[i] + 10));
 	}
 }
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 {
-	char *channel = NULL;
 	char **rest = NULL;
 	GError *err = NULL;
 	GOptionEntry entries[] = {
@@ -306,8 +317,10 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		  "An extra certificate authority to trust (PEM)", "FILE" },
 		{ "pin", 0, 0, G_OPTION_ARG_STRING, &a->pin,
 		  "The PIN (6 to 10 digits) your technician gave you", "PIN" },
-		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel,
-		  "Join a support channel (not supported yet)", "TOKEN" },
+		{ "channel", 0, 0, G_OPTION_ARG_STRING, &a->channel,
+		  "Wait for a technician in a support channel (a "
+		  "shortcut's credential)",
+		  "TOKEN" },
 		{ "monitor", 0, 0, G_OPTION_ARG_STRING, &a->monitor,
 		  "Share only this monitor (default: all)", "NAME" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest,
@@ -331,8 +344,14 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		r = usage(err->message);
 		goto out;
 	}
-	if (channel != NULL) {
-		r = usage("--channel is not supported yet");
+	if (a->channel != NULL &&
+	    !ll_channel_credential_well_formed(a->channel)) {
+		r = usage(
+			"--channel must be a channel credential (llch1_...)");
+		goto out;
+	}
+	if (a->channel != NULL && a->pin != NULL) {
+		r = usage("give --pin or --channel, not both");
 		goto out;
 	}
 	if (rest != NULL && rest[0] != NULL) {
@@ -360,7 +379,6 @@ out:
 	wipe_pin_args(args, nargs);
 	g_free(args);
 	g_clear_error(&err);
-	g_free(channel);
 	g_strfreev(rest);
 	g_option_context_free(ctx);
 	return r;
@@ -393,6 +411,8 @@ int ll_applet_main(int argc, char **argv)
 
 	g_source_remove(a.sig_term);
 	g_source_remove(a.sig_int);
+	/* Leaves a queue still waited in; joins the channel's worker. */
+	LL_FREE_AND_NULL(ll_applet_channel_free, a.chan);
 	/* Joins the RFB thread and waits for queued audit reports. */
 	LL_FREE_AND_NULL(ll_applet_session_free, a.session);
 	g_object_unref(a.app);
@@ -400,6 +420,7 @@ int ll_applet_main(int argc, char **argv)
 	ll_input_gate_free(a.gate);
 out:
 	ll_secret_free(a.pin);
+	ll_secret_free(a.channel);
 	g_free(a.relay_url);
 	g_free(a.ca_file);
 	g_free(a.monitor);

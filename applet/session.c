@@ -503,6 +503,16 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 				    on_bar_end, s);
 }
 
+void ll_applet_session_start_picked(struct ll_applet_session *s,
+				    struct ll_applet_redeemed *res)
+{
+	if (s->state != LL_APPLET_IDLE)
+		return;
+	s->on_redeem_error = NULL;
+	s->state = LL_APPLET_REDEEMING;
+	on_redeemed(res, s);
+}
+
 void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 			     void (*on_redeem_error)(const char *message,
 						     void *user))
