@@ -1498,6 +1498,85 @@ static void test_channel_cancel(void)
 	g_assert_null(queue_entry("Cancel me"));
 }
 
+/*
+ * The agent's GUI shows the queue (screenshot artifacts/channels/
+ * agent-queue.png) and Pick up (Alt+P) opens the session: the user is
+ * asked for consent as always.
+ */
+static void test_channel_agent_gui(void)
+{
+	g_autofree char *cred = channel_add("helpdesk");
+	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-q-profile",
+							NULL);
+	g_autofree char *ini = g_build_filename(gui_profile, "profile.ini",
+						NULL);
+	g_autofree char *gui_log = g_build_filename(E.dir, "agent-gui-q.log",
+						    NULL);
+	g_autofree char *main_re = g_strdup_printf("^%s Agent$", E.product);
+	g_autofree char *viewer_re = g_strdup_printf("^%s Agent – Session ",
+						     E.product);
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--profile",
+			 gui_profile,
+			 NULL };
+	unsigned long win, main_win, viewer, dlg;
+	GPid gui, applet;
+	int st;
+
+	applet = start_applet_channel(cred, "channel-gui");
+	win = wait_window(E.disp_user, "Waiting for a technician", 30000);
+	g_assert_cmpuint(win, !=, 0);
+	g_assert_cmpint(xdo(E.disp_user, NULL, "type", "--delay", "5",
+			    "Outlook keeps asking for my password", NULL),
+			==, 0);
+	press(E.disp_user, win, "Return");
+	applet_log_wait("channel-gui", "channel: waiting in the queue", 1,
+			20000);
+
+	g_assert_cmpint(g_mkdir_with_parents(gui_profile, 0700), ==, 0);
+	gui = spawn_bg(argv, E.disp_agent, gui_log, -1);
+	main_win = wait_window_re(E.disp_agent, main_re, 30000);
+	g_assert_cmpuint(main_win, !=, 0);
+	press(E.disp_agent, main_win, "alt+u");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    TECH_USER, NULL),
+			==, 0);
+	press(E.disp_agent, main_win, "alt+p");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    TECH_PASSWORD, NULL),
+			==, 0);
+	press(E.disp_agent, main_win, "alt+l");
+	if (!lt_wait_file(ini, 0, "relay=", 1, 20000))
+		g_error("the GUI agent did not log in within 20 s");
+	if (!lt_wait_file(gui_log, 0, "queue: 1 waiting", 1, 20000))
+		g_error("the GUI agent's queue did not show the user within "
+			"20 s (see %s)",
+			gui_log);
+	screenshot_channels(E.disp_agent, main_win, "agent-queue.png");
+
+	/* the first row is selected: Pick up */
+	press(E.disp_agent, main_win, "alt+p");
+	viewer = wait_window_re(E.disp_agent, viewer_re, 20000);
+	if (viewer == 0)
+		g_error("Pick up (Alt+P) opened no session window");
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog after the GUI's pickup");
+	wait_armed("channel-gui", 1);
+	press(E.disp_user, dlg, "alt+d");
+	g_assert_true(
+		wait_window_gone(E.disp_user, "Permission request", 5000));
+
+	stop_proc(&gui);
+	/* the agent's side went away: the applet ends */
+	st = wait_exit(applet, 15000);
+	g_assert_cmpint(st, >=, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *tools[] = { "Xvfb", "xdotool", "import" };
@@ -1521,6 +1600,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/gui-viewer", test_gui_viewer);
 	g_test_add_func("/e2e/session/channel", test_channel);
 	g_test_add_func("/e2e/session/channel-cancel", test_channel_cancel);
+	g_test_add_func("/e2e/session/channel-agent-gui",
+			test_channel_agent_gui);
 	g_test_add_func("/e2e/session/no-secrets-in-logs",
 			test_no_secrets_in_logs);
 	r = g_test_run();
