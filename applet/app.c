@@ -35,7 +35,7 @@ struct ll_applet {
 	GPtrArray *windows; /* tracked toplevels (not owned) */
 	char *relay_url;
 	char *ca_file;
-	char *pin; /* from --pin; wiped once used */
+	char *pin;     /* from --pin; wiped once used */
 	char *channel; /* from --channel: a channel credential (secret) */
 	struct ll_applet_channel *chan;
 	char *monitor;
