@@ -695,3 +695,71 @@ int ll_api_parse_redeem(const char *body, size_t len,
 	json_decref(root);
 	return r;
 }
+
+int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
+		      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_join(root, out, err);
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
+			      struct ll_api_queue_status *out,
+			      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_queue_status(root, ticket, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_queue_list(const char *body, size_t len,
+			    struct ll_api_queue_list *out,
+			    struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_queue_list(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
+			struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_pickup(root, out, err);
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	return r;
+}

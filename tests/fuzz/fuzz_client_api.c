@@ -3,7 +3,7 @@
  * The client's parsing of the relay's answers (common/client, through
  * ll_api_parse.h): what a hostile relay, or anything between it and us,
  * may put in a response body.  The first byte picks the parser, the rest
- * is the body.  Every parser must refuse or accept without a crash, leak
+ * is the body (0xf0..0xf3: the channel queue's four answers).  Every parser must refuse or accept without a crash, leak
  * or read past the body; on refusal the output stays untouched and the
  * error is a sentence; on success the strings are within their caps.
  */
@@ -15,6 +15,7 @@
 #include "ll_api_parse.h"
 #include "ll_control.h"
 #include "ll_err.h"
+#include "ll_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ll_api_pin p;
 	struct ll_api_session_list sl;
 	struct ll_api_redeem d;
+	struct ll_api_join jn;
+	struct ll_api_queue_status qs;
+	struct ll_api_queue_list ql;
 	const char *body;
 	char *mt = (char *)data; /* a sentinel: untouched on failure */
 	size_t len, i;
@@ -52,7 +56,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0, sizeof(p));
 	memset(&sl, 0, sizeof(sl));
 	memset(&d, 0, sizeof(d));
-	switch (data[0] % 6) {
+	memset(&jn, 0, sizeof(jn));
+	memset(&qs, 0, sizeof(qs));
+	memset(&ql, 0, sizeof(ql));
+	switch (data[0] >= 0xf0 ? 6 + (data[0] & 3) : data[0] % 6) {
+	case 6:
+		r = ll_api_parse_join(body, len, &jn, &e);
+		if (r != 0)
+			check_error(r, &e);
+		else if (jn.ticket == NULL || jn.entry_id == NULL ||
+			 jn.position < 1 || jn.poll_interval_s < 1)
+			abort();
+		ll_api_join_clear(&jn);
+		break;
+	case 7:
+		r = ll_api_parse_queue_status(body, len, "a-queue-ticket", &qs,
+					      &e);
+		if (r != 0)
+			check_error(r, &e);
+		else if (qs.picked ? (qs.redeem.ticket == NULL ||
+				      strcmp(qs.redeem.ticket,
+					     "a-queue-ticket") != 0 ||
+				      qs.redeem.stream_path[0] != '/')
+				   : qs.position < 1)
+			abort();
+		ll_api_queue_status_clear(&qs);
+		break;
+	case 8:
+		r = ll_api_parse_queue_list(body, len, &ql, &e);
+		if (r != 0) {
+			check_error(r, &e);
+			if (ql.entries != NULL || ql.n_entries != 0)
+				abort();
+		} else {
+			for (i = 0; i < ql.n_entries; i++)
+				if (ql.entries[i].entry_id == NULL ||
+				    ql.entries[i].channel == NULL)
+					abort();
+		}
+		ll_api_queue_list_clear(&ql);
+		break;
+	case 9:
+		r = ll_api_parse_pickup(body, len, &p, &e);
+		if (r != 0) {
+			check_error(r, &e);
+			if (p.ticket != NULL)
+				abort();
+		} else if (p.ticket == NULL || p.session_id == NULL ||
+			   p.pin != NULL) {
+			abort();
+		}
+		ll_api_pin_clear(&p);
+		break;
 	case 0:
 		r = ll_api_parse_login(body, len, &l, &e);
 		if (r != 0) {
@@ -84,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_error(r, &e);
 			if (p.pin != NULL)
 				abort();
-		} else if (p.pin == NULL || strlen(p.pin) != 6 ||
-			   p.ticket == NULL || p.session_id == NULL) {
+		} else if (!ll_pin_well_formed(p.pin) || p.ticket == NULL ||
+			   p.session_id == NULL) {
 			abort();
 		}
 		ll_api_pin_clear(&p);
