@@ -26,40 +26,22 @@ static void check_error(int r, const struct ll_client_error *e)
 		abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The channel queue's four answers (first bytes 0xf0..0xf3). */
+static void queue_answers(int which, const char *body, size_t len)
 {
 	struct ll_client_error e;
-	struct ll_api_login l;
-	struct ll_api_pin p;
-	struct ll_api_session_list sl;
-	struct ll_api_redeem d;
 	struct ll_api_join jn;
 	struct ll_api_queue_status qs;
 	struct ll_api_queue_list ql;
-	const char *body;
-	char *mt = (char *)data; /* a sentinel: untouched on failure */
-	size_t len, i;
+	struct ll_api_pin p;
+	size_t i;
 	int r;
 
-	if (size < 1)
-		return 0;
-	/* The body without a terminating NUL, as libcurl's buffer may be
-	 * read: a copy of exactly len bytes lets ASan see any overread. */
-	len = size - 1;
-	body = len > 0 ? malloc(len) : NULL;
-	if (len > 0) {
-		if (body == NULL)
-			return 0;
-		memcpy((char *)body, data + 1, len);
-	}
-	memset(&l, 0, sizeof(l));
-	memset(&p, 0, sizeof(p));
-	memset(&sl, 0, sizeof(sl));
-	memset(&d, 0, sizeof(d));
 	memset(&jn, 0, sizeof(jn));
 	memset(&qs, 0, sizeof(qs));
 	memset(&ql, 0, sizeof(ql));
-	switch (data[0] >= 0xf0 ? 6 + (data[0] & 3) : data[0] % 6) {
+	memset(&p, 0, sizeof(p));
+	switch (which + 6) {
 	case 6:
 		r = ll_api_parse_join(body, len, &jn, &e);
 		if (r != 0)
@@ -108,6 +90,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		ll_api_pin_clear(&p);
 		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ll_client_error e;
+	struct ll_api_login l;
+	struct ll_api_pin p;
+	struct ll_api_session_list sl;
+	struct ll_api_redeem d;
+	const char *body;
+	char *mt = (char *)data; /* a sentinel: untouched on failure */
+	size_t len, i;
+	int r;
+
+	if (size < 1)
+		return 0;
+	/* The body without a terminating NUL, as libcurl's buffer may be
+	 * read: a copy of exactly len bytes lets ASan see any overread. */
+	len = size - 1;
+	body = len > 0 ? malloc(len) : NULL;
+	if (len > 0) {
+		if (body == NULL)
+			return 0;
+		memcpy((char *)body, data + 1, len);
+	}
+	memset(&l, 0, sizeof(l));
+	memset(&p, 0, sizeof(p));
+	memset(&sl, 0, sizeof(sl));
+	memset(&d, 0, sizeof(d));
+	if (data[0] >= 0xf0) {
+		queue_answers(data[0] & 3, body, len);
+		free((char *)body);
+		return 0;
+	}
+	switch (data[0] % 6) {
 	case 0:
 		r = ll_api_parse_login(body, len, &l, &e);
 		if (r != 0) {
