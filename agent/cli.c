@@ -823,6 +823,98 @@ out:
 	return r;
 }
 
+/* ---- the channel queue ---- */
+
+int ll_cli_run_queue_list(struct ll_cli *cli, const struct ll_cli_req *req)
+{
+	struct ll_api_queue_list l;
+	struct ll_client_error e;
+	struct ll_api_client *c;
+	json_t *arr;
+	size_t i;
+	int r;
+
+	(void)req;
+	if ((r = client_with_token(cli, &c)) != 0)
+		return r;
+	memset(&l, 0, sizeof(l));
+	ll_client_error_clear(&e);
+	if (ll_api_queue_list(c, &l, &e) != 0) {
+		r = api_fail(cli, "cannot list the queue", &e);
+		goto out;
+	}
+	arr = json_array();
+	for (i = 0; i < l.n_entries; i++) {
+		const struct ll_api_queue_item *q = &l.entries[i];
+		/* the relay's display rule made it one printable line */
+		const char *d = q->description ? q->description : "";
+
+		if (cli->json)
+			json_array_append_new(
+				arr,
+				json_pack("{s:s,s:s,s:s?,s:I,s:I,s:I}",
+					  "entry_id", q->entry_id, "channel",
+					  q->channel, "description",
+					  q->description, "position",
+					  (json_int_t)q->position,
+					  "waiting_since",
+					  (json_int_t)q->waiting_since,
+					  "waiting_s",
+					  (json_int_t)q->waiting_s));
+		else
+			printf("%s %s %lld%s%s\n", q->entry_id, q->channel,
+			       (long long)q->waiting_s, d[0] ? " " : "", d);
+	}
+	if (cli->json)
+		print_json(json_pack("{s:o}", "entries", arr));
+	else
+		json_decref(arr);
+	fflush(stdout);
+out:
+	ll_api_queue_list_clear(&l);
+	ll_api_client_free(c);
+	return r;
+}
+
+int ll_cli_run_queue_pickup(struct ll_cli *cli, const struct ll_cli_req *req)
+{
+	struct ll_relay_opts o;
+	struct ll_client_error e;
+	struct ll_api_client *c = NULL;
+	struct ll_api_pin pin;
+	char *err = NULL;
+	int r;
+
+	memset(&pin, 0, sizeof(pin));
+	ll_client_error_clear(&e);
+	if ((r = client_with_token(cli, &c)) != 0)
+		goto out;
+	need_relay(cli, &o);
+	if (ll_api_queue_pickup(c, ll_cli_req_str(req, "id"), &pin, &e) != 0) {
+		r = api_fail(cli, "no pickup", &e);
+		goto out;
+	}
+	if (start_holder(cli, &o, &pin, ll_cli_req_str(req, "request"),
+			 &err) != 0) {
+		/* a session nobody holds is of no use: end it */
+		ll_api_session_delete(c, pin.session_id, NULL);
+		r = fail(cli, LL_EXIT_ERROR, "holder", "%s", err);
+		goto out;
+	}
+	if (cli->json)
+		print_json(json_pack("{s:s,s:s}", "session_id", pin.session_id,
+				     "expires_at", pin.expires_at));
+	else
+		printf("%s\n", pin.session_id);
+	fflush(stdout);
+	r = 0;
+out:
+	ll_api_pin_clear(&pin);
+	ll_api_client_free(c);
+	g_free(err);
+	return r;
+}
+
 /* ---- the command line ---- */
 
 /* An option of the command line and where GOption puts it. */

@@ -94,7 +94,9 @@ static const struct ll_cli_param p_id = {
 	.name = "ID",
 	.key = "id",
 	.type = LL_CLI_SESSION,
-	.help = "the session_id that `pin new` printed",
+	.help = "the session_id that `pin new` printed (or `queue "
+		"pickup`; for `queue pickup` itself, the entry_id that "
+		"`queue list` printed)",
 };
 static const struct ll_cli_param p_timeout = {
 	.name = "--timeout",
@@ -211,6 +213,22 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.summary = "Prints the technician's sessions on the relay, "
 			   "each as its session_id and state.",
 		.run = ll_cli_run_session_list,
+	},
+	{
+		.words = "queue list",
+		.summary = "Prints who waits in the organisation's channel "
+			   "queues, oldest first: entry_id, channel, seconds "
+			   "waited and the user's description.",
+		.run = ll_cli_run_queue_list,
+	},
+	{
+		.words = "queue pickup",
+		.params = { &p_id, &p_request },
+		.summary = "Picks up a waiting user and prints the new "
+			   "session_id; a background holder keeps the "
+			   "session for the session commands, as for `pin "
+			   "new`.",
+		.run = ll_cli_run_queue_pickup,
 	},
 	{
 		.words = "session status",

@@ -202,6 +202,8 @@ int ll_cli_run_password_change(struct ll_cli *cli,
 			       const struct ll_cli_req *req);
 int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req);
 int ll_cli_run_session_list(struct ll_cli *cli, const struct ll_cli_req *req);
+int ll_cli_run_queue_list(struct ll_cli *cli, const struct ll_cli_req *req);
+int ll_cli_run_queue_pickup(struct ll_cli *cli, const struct ll_cli_req *req);
 
 void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req,
 		       json_t *answer);

@@ -38,6 +38,13 @@ struct ll_gui {
 	GtkWidget *status;
 	GtkWidget *who;
 	GtkWidget *new_pin;
+	/* queue_view.c */
+	GtkListStore *queue;
+	GtkWidget *queue_tree;
+	GtkWidget *queue_label;
+	GtkWidget *pickup;
+	guint queue_timer;
+	bool queue_busy; /* a list request is in flight */
 };
 
 /* app.c */
@@ -53,6 +60,13 @@ void ll_main_window_show_sessions(struct ll_gui *g);
 void ll_main_window_show_login(struct ll_gui *g);
 void ll_main_window_refresh(struct ll_gui *g);
 void ll_main_window_status(struct ll_gui *g, const char *text);
+
+/* queue_view.c: who waits in the org's channel queues, with Pick up;
+ * refreshed every few seconds between start and stop */
+GtkWidget *ll_queue_view_new(struct ll_gui *g);
+void ll_queue_view_start(struct ll_gui *g);
+void ll_queue_view_stop(struct ll_gui *g);
+void ll_queue_view_refresh(struct ll_gui *g);
 
 /* pin_dialog.c: the PIN, large, with a copy button and a countdown */
 GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix);

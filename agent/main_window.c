@@ -132,10 +132,12 @@ void ll_main_window_show_sessions(struct ll_gui *g)
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->sessions_view);
 	/* Not Log out, where the focus would land by itself. */
 	gtk_widget_grab_focus(g->new_pin);
+	ll_queue_view_start(g);
 }
 
 void ll_main_window_show_login(struct ll_gui *g)
 {
+	ll_queue_view_stop(g);
 	gtk_list_store_clear(g->sessions);
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
 }
@@ -150,6 +152,7 @@ static void on_refresh(GtkWidget *w, gpointer data)
 {
 	(void)w;
 	ll_main_window_refresh(data);
+	ll_queue_view_refresh(data);
 }
 
 static void logout_thread(GTask *task, gpointer src, gpointer data,
@@ -207,6 +210,8 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	g_signal_connect(b, "clicked", G_CALLBACK(on_logout), g);
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), ll_queue_view_new(g), FALSE, FALSE,
+			   0);
 
 	g->sessions = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
 					 G_TYPE_STRING, G_TYPE_STRING);

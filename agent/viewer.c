@@ -334,7 +334,13 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
 
-	v->pin_panel = ll_pin_panel_new(pin->pin, pin->expires_at_unix);
+	/* a user picked up from the queue has no PIN to read out */
+	v->pin_panel = pin->pin != NULL
+			       ? ll_pin_panel_new(pin->pin,
+						  pin->expires_at_unix)
+			       : gtk_label_new("You picked this user up from "
+					       "the queue. Waiting for their "
+					       "applet to connect\u2026");
 	gtk_box_pack_start(GTK_BOX(box), v->pin_panel, FALSE, FALSE, 12);
 
 	v->display = vnc_display_new();

@@ -40,13 +40,16 @@ struct ll_applet {
 	char *relay_url;
 	char *ca_file;
 	char *pin; /* from --pin or a lifeline: link; wiped once used */
+	/* A channel credential (secret): from --channel or the signed
+	 * configuration; wiped once used. */
+	char *channel;
+	struct ll_applet_channel *chan;
 	char *monitor;
 	/* What the signed configuration binds us to (appconf.c); *_pem
 	 * and spki_pin NULL without one.  org also from a link. */
 	char *ca_pem;
 	char *spki_pin;
 	char *org;
-	char *channel;      /* the configuration's channel credential */
 	char *test_etc_dir; /* test builds: instead of /etc/lifeline */
 	int exit_code;
 	bool quitting;
@@ -238,7 +241,6 @@ static void on_activate(GtkApplication *app, gpointer data)
 		.ca_pem = a->ca_pem,
 		.spki_pin = a->spki_pin,
 		.org = a->org,
-		.channel = a->channel,
 		.monitor = a->monitor,
 	};
 
@@ -257,6 +259,12 @@ static void on_activate(GtkApplication *app, gpointer data)
 	/* Alive until ll_applet_quit(), whatever windows come and go. */
 	g_application_hold(G_APPLICATION(app));
 	a->session = ll_applet_session_new(a, &so, on_session_done, a);
+	if (a->channel != NULL) {
+		a->chan = ll_applet_channel_new(a, a->session, &so,
+						a->channel);
+		ll_wipe(a->channel, strlen(a->channel));
+		return;
+	}
 	if (a->pin != NULL) {
 		ll_applet_session_start(a->session, a->pin, NULL);
 		ll_wipe(a->pin, strlen(a->pin));
@@ -301,10 +309,14 @@ static void wipe_pin_args(char **args, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(args[i], "--pin") == 0 && i + 1 < n)
+		if ((strcmp(args[i], "--pin") == 0 ||
+		     strcmp(args[i], "--channel") == 0) &&
+		    i + 1 < n)
 			ll_wipe(args[i + 1], strlen(args[i + 1]));
 		else if (strncmp(args[i], "--pin=", 6) == 0)
 			ll_wipe(args[i] + 6, strlen(args[i] + 6));
+		else if (strncmp(args[i], "--channel=", 10) == 0)
+			ll_wipe(args[i] + 10, strlen(args[i] + 10));
 		else if (g_str_has_prefix(args[i], "lifeline:"))
 			ll_wipe(args[i], strlen(args[i])); /* holds the PIN */
 	}
@@ -412,7 +424,10 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 	a->ca_pem = ll_appconf_ca_pem_new(&c);
 	g_free(a->org);
 	a->org = g_strdup(c.org);
-	a->channel = g_strdup(c.channel);
+	/* The configuration's channel, unless the person came with a PIN
+	 * (a link, --pin) or a channel of their own. */
+	if (a->channel == NULL && a->pin == NULL && c.channel != NULL)
+		a->channel = g_strdup(c.channel);
 	ll_info("configured for %s, org '%s' (signed configuration of "
 		"%lld)",
 		c.relay_url, c.org, (long long)c.created);
@@ -428,7 +443,6 @@ out:
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 {
-	char *channel = NULL;
 	char **rest = NULL;
 	GError *err = NULL;
 	GOptionEntry entries[] = {
@@ -438,8 +452,10 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		  "An extra certificate authority to trust (PEM)", "FILE" },
 		{ "pin", 0, 0, G_OPTION_ARG_STRING, &a->pin,
 		  "The PIN (6 to 10 digits) your technician gave you", "PIN" },
-		{ "channel", 0, 0, G_OPTION_ARG_STRING, &channel,
-		  "Join a support channel (not supported yet)", "TOKEN" },
+		{ "channel", 0, 0, G_OPTION_ARG_STRING, &a->channel,
+		  "Wait for a technician in a support channel (a "
+		  "shortcut's credential)",
+		  "TOKEN" },
 		{ "monitor", 0, 0, G_OPTION_ARG_STRING, &a->monitor,
 		  "Share only this monitor (default: all)", "NAME" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest,
@@ -469,8 +485,14 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		r = usage(err->message);
 		goto out;
 	}
-	if (channel != NULL) {
-		r = usage("--channel is not supported yet");
+	if (a->channel != NULL &&
+	    !ll_channel_credential_well_formed(a->channel)) {
+		r = usage(
+			"--channel must be a channel credential (llch1_...)");
+		goto out;
+	}
+	if (a->channel != NULL && a->pin != NULL) {
+		r = usage("give --pin or --channel, not both");
 		goto out;
 	}
 	if (rest != NULL && rest[0] != NULL && rest[1] != NULL) {
@@ -511,7 +533,6 @@ out:
 	wipe_pin_args(args, nargs);
 	g_free(args);
 	g_clear_error(&err);
-	g_free(channel);
 	/* GOption's copies of a lifeline: link hold its PIN too. */
 	for (i = 0; rest != NULL && rest[i] != NULL; i++)
 		if (g_str_has_prefix(rest[i], "lifeline:"))
@@ -548,6 +569,8 @@ int ll_applet_main(int argc, char **argv)
 
 	g_source_remove(a.sig_term);
 	g_source_remove(a.sig_int);
+	/* Leaves a queue still waited in; joins the channel's worker. */
+	LL_FREE_AND_NULL(ll_applet_channel_free, a.chan);
 	/* Joins the RFB thread and waits for queued audit reports. */
 	LL_FREE_AND_NULL(ll_applet_session_free, a.session);
 	g_object_unref(a.app);

@@ -7,6 +7,8 @@
  *   pin_window.c      "PRODUCT – Enter PIN"
  *   consent_dialog.c  "PRODUCT – Permission request"
  *   session_bar.c     "PRODUCT – Session"
+ *   waiting_window.c  "PRODUCT – Waiting for a technician" (a channel)
+ *   channel.c         the channel's flow: join, wait, picked up, cancel
  *   session.c         the session state machine (stream, control,
  *                     consent, audit events, endings); its insides are
  *                     shared with the next two in session_int.h
@@ -138,6 +140,22 @@ void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
 void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text);
 void ll_session_bar_free(struct ll_session_bar *b);
 
+struct ll_waiting_window;
+/* on_ask gets what the user typed (may be ""); on_cancel is Cancel,
+ * Close and the window's close button alike (the window stays until
+ * freed). */
+struct ll_waiting_window *ll_waiting_window_new(
+	struct ll_applet *a,
+	void (*on_ask)(const char *description, void *user),
+	void (*on_cancel)(void *user), void *user);
+/* A plain sentence, with the spinner when busy. */
+void ll_waiting_window_set_status(struct ll_waiting_window *w,
+				  const char *status, bool busy);
+/* What went wrong; Cancel becomes Close. */
+void ll_waiting_window_show_error(struct ll_waiting_window *w,
+				  const char *message);
+void ll_waiting_window_free(struct ll_waiting_window *w);
+
 /* ---- session (session.c, session_rfb.c, redeem.c) ---- */
 
 struct ll_applet_session;
@@ -147,11 +165,10 @@ struct ll_applet_session_opts {
 	const char *ca_file; /* NULL: system CAs only */
 	/* From a signed configuration (appconf.c), each NULL without one:
 	 * the relay's root as PEM, its key's pin, the org sent with every
-	 * redeem, and the channel credential for joining the channel. */
+	 * redeem. */
 	const char *ca_pem;
 	const char *spki_pin;
 	const char *org;
-	const char *channel;
 	const char *display; /* X display for capture; NULL = $DISPLAY */
 	const char *monitor; /* monitor to share; NULL = all */
 };
@@ -170,6 +187,11 @@ struct ll_applet_session *ll_applet_session_new(
 void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 			     void (*on_redeem_error)(const char *message,
 						     void *user));
+struct ll_applet_redeemed;
+/* A channel's technician picked the user up (channel.c): run the
+ * session as after a redeem, taking res's redeem and stream over. */
+void ll_applet_session_start_picked(struct ll_applet_session *s,
+				    struct ll_applet_redeemed *res);
 /* The user asked to end (window closed, End session). */
 void ll_applet_session_end_by_user(struct ll_applet_session *s);
 void ll_applet_session_free(struct ll_applet_session *s);
@@ -180,6 +202,19 @@ void ll_applet_session_free(struct ll_applet_session *s);
 void ll_applet_pin_done(struct ll_applet *a);
 /* The user closed the PIN window (pin_window.c). */
 void ll_applet_pin_cancelled(struct ll_applet *a);
+
+/* ---- channels (channel.c) ---- */
+struct ll_applet_channel;
+/* Shows the waiting window for the channel credential (copied; the
+ * caller wipes its own) and runs the flow, on the relay of o (whose
+ * strings are copied); the session s runs once a technician picks the
+ * user up. */
+struct ll_applet_channel *ll_applet_channel_new(
+	struct ll_applet *a, struct ll_applet_session *s,
+	const struct ll_applet_session_opts *o, const char *credential);
+/* Stops the flow (leaving the queue when still in it) and waits for its
+ * worker. */
+void ll_applet_channel_free(struct ll_applet_channel *c);
 
 struct ll_input_gate *ll_applet_gate(struct ll_applet *a);
 /* Ends the process's main loop with that exit code. */

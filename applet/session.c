@@ -505,6 +505,16 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 				    on_bar_end, s);
 }
 
+void ll_applet_session_start_picked(struct ll_applet_session *s,
+				    struct ll_applet_redeemed *res)
+{
+	if (s->state != LL_APPLET_IDLE)
+		return;
+	s->on_redeem_error = NULL;
+	s->state = LL_APPLET_REDEEMING;
+	on_redeemed(res, s);
+}
+
 void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 			     void (*on_redeem_error)(const char *message,
 						     void *user))
@@ -531,7 +541,6 @@ struct ll_applet_session *ll_applet_session_new(
 	s->ca_pem = g_strdup(o->ca_pem);
 	s->spki_pin = g_strdup(o->spki_pin);
 	s->org = g_strdup(o->org);
-	s->channel = g_strdup(o->channel);
 	s->display = g_strdup(o->display);
 	s->monitor = g_strdup(o->monitor);
 	s->done = done;
@@ -559,7 +568,6 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	g_free(s->ca_pem);
 	g_free(s->spki_pin);
 	g_free(s->org);
-	ll_secret_free(s->channel);
 	g_free(s->display);
 	g_free(s->monitor);
 	g_free(s);

@@ -50,7 +50,6 @@ struct ll_applet_session {
 	char *ca_pem;
 	char *spki_pin;
 	char *org;
-	char *channel; /* a credential: wiped */
 	char *display;
 	char *monitor;
 	void (*done)(int exit_code, const char *why, void *user);

@@ -56,4 +56,21 @@ int ll_secret_hash(const char *secret, uint8_t out[32]);
  * not reveal live PINs.  key is the 32-byte at-rest key. */
 int ll_pin_mac(const uint8_t key[32], const char *pin, uint8_t out[32]);
 
+/*
+ * Channel credentials (channel.c; the shape is ll_util.h's).  The MAC is
+ * HMAC-SHA256(key, "lifeline channel credential v1" NUL, the id as 8
+ * bytes big-endian, the handle); key is the 32-byte at-rest key.
+ */
+int ll_channel_credential_mac(const uint8_t key[32], int64_t channel_id,
+			      const uint8_t handle[LL_CHANNEL_HANDLE_LEN],
+			      uint8_t out[32]);
+/* The credential text; NULL on error.  Free with ll_secret_free. */
+char *ll_channel_credential_new(const uint8_t key[32], int64_t channel_id,
+				const uint8_t handle[LL_CHANNEL_HANDLE_LEN]);
+/* Splits a credential into its handle and MAC: LL_ERR_MALFORMED when it
+ * does not have the shape. */
+int ll_channel_credential_parse(const char *text,
+				uint8_t handle[LL_CHANNEL_HANDLE_LEN],
+				uint8_t mac[32]);
+
 #endif

@@ -343,3 +343,106 @@ int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 	body_free(body);
 	return r;
 }
+
+/* ---- channels ---- */
+
+int ll_api_channel_join(struct ll_api_client *c, const char *credential,
+			const char *description, struct ll_api_join *out,
+			struct ll_client_error *err)
+{
+	json_t *body = NULL, *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (c == NULL || credential == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	body = json_pack("{s:s}", "credential", credential);
+	if (body != NULL && description != NULL && description[0] != '\0' &&
+	    json_object_set_new(body, "description",
+				json_string(description)) != 0) {
+		ll_client_json_wipe(body, "credential");
+		json_decref(body);
+		body = NULL;
+	}
+	if (body == NULL) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "the description is not valid text");
+		return LL_ERR_INVALID_ARG;
+	}
+	if ((r = ll_client_call(c, "POST", "/api/v1/channels/join", NULL, body,
+				201, &root, NULL, err)) == 0)
+		r = ll_client_parse_join(root, out, err);
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	ll_client_json_wipe(body, "credential");
+	json_decref(body);
+	return r;
+}
+
+int ll_api_queue_status(struct ll_api_client *c, const char *ticket,
+			struct ll_api_queue_status *out,
+			struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (c == NULL || ticket == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_call(c, "GET", "/api/v1/queue/entry", ticket, NULL,
+				200, &root, NULL, err)) == 0)
+		r = ll_client_parse_queue_status(root, ticket, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_queue_cancel(struct ll_api_client *c, const char *ticket,
+			struct ll_client_error *err)
+{
+	ll_client_error_clear(err);
+	if (c == NULL || ticket == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_client_call(c, "DELETE", "/api/v1/queue/entry", ticket, NULL,
+			      204, NULL, NULL, err);
+}
+
+int ll_api_queue_list(struct ll_api_client *c, struct ll_api_queue_list *out,
+		      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = call(c, "GET", "/api/v1/queue", NULL, 200, &root, err)) == 0)
+		r = ll_client_parse_queue_list(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_queue_pickup(struct ll_api_client *c, const char *entry_id,
+			struct ll_api_pin *out, struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	char *path;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	/* an entry id has the shape of a session id: the same check */
+	if (out == NULL ||
+	    (path = ll_client_session_path(entry_id, "", err)) == NULL)
+		return LL_ERR_INVALID_ARG;
+	g_free(path);
+	path = g_strconcat("/api/v1/queue/", entry_id, "/pickup", NULL);
+	if ((r = call(c, "POST", path, NULL, 201, &root, err)) == 0)
+		r = ll_client_parse_pickup(root, out, err);
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	g_free(path);
+	return r;
+}

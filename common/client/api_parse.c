@@ -443,6 +443,176 @@ out:
 	return r;
 }
 
+/* ---- channels ---- */
+
+void ll_api_join_clear(struct ll_api_join *j)
+{
+	if (j == NULL)
+		return;
+	free(j->entry_id);
+	ll_secret_free(j->ticket);
+	free(j->org);
+	free(j->channel);
+	memset(j, 0, sizeof(*j));
+}
+
+void ll_api_queue_status_clear(struct ll_api_queue_status *s)
+{
+	if (s == NULL)
+		return;
+	ll_api_redeem_clear(&s->redeem);
+	memset(s, 0, sizeof(*s));
+}
+
+void ll_api_queue_list_clear(struct ll_api_queue_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n_entries; i++) {
+		free(l->entries[i].entry_id);
+		free(l->entries[i].channel);
+		free(l->entries[i].description);
+	}
+	free(l->entries);
+	memset(l, 0, sizeof(*l));
+}
+
+int ll_client_parse_join(json_t *root, struct ll_api_join *out,
+			 struct ll_client_error *err)
+{
+	struct ll_api_join j = { 0 };
+	int r;
+
+	if ((r = get_str(root, "entry_id", true, 128, &j.entry_id, err)) !=
+		    0 ||
+	    (r = get_str(root, "ticket", true, 1024, &j.ticket, err)) != 0 ||
+	    (r = get_str(root, "org", true, 1024, &j.org, err)) != 0 ||
+	    (r = get_str(root, "channel", true, 1024, &j.channel, err)) != 0 ||
+	    (r = get_int(root, "position", true, 1, &j.position, err)) != 0 ||
+	    (r = get_time(root, "expires_at", false, &j.expires_at, err)) !=
+		    0 ||
+	    (r = get_int(root, "poll_interval_s", true, 1, &j.poll_interval_s,
+			 err)) != 0)
+		goto out;
+	*out = j;
+	memset(&j, 0, sizeof(j));
+out:
+	ll_api_join_clear(&j);
+	return r;
+}
+
+int ll_client_parse_queue_status(json_t *root, const char *ticket,
+				 struct ll_api_queue_status *out,
+				 struct ll_client_error *err)
+{
+	struct ll_api_queue_status q = { 0 };
+	char *state = NULL;
+	int r;
+
+	if ((r = get_str(root, "state", true, 32, &state, err)) != 0)
+		return r;
+	if (strcmp(state, "picked") == 0) {
+		/* a redeem's answer but for the ticket, which the waiting
+		 * applet holds already: parsed by the same rules */
+		q.picked = true;
+		if (ticket == NULL ||
+		    json_object_set_new(root, "ticket", json_string(ticket)) !=
+			    0) {
+			r = schema_err(err, NULL, "ticket");
+			goto out;
+		}
+		r = ll_client_parse_redeem(root, &q.redeem, err);
+		ll_client_json_wipe(root, "ticket");
+		json_object_del(root, "ticket");
+	} else if (strcmp(state, "waiting") == 0) {
+		if ((r = get_int(root, "position", true, 1, &q.position,
+				 err)) == 0 &&
+		    (r = get_int(root, "waiting_s", true, 0, &q.waiting_s,
+				 err)) == 0)
+			r = get_int(root, "poll_interval_s", true, 1,
+				    &q.poll_interval_s, err);
+	} else {
+		r = schema_err(err, NULL, "state");
+	}
+	if (r == 0) {
+		*out = q;
+		memset(&q, 0, sizeof(q));
+	}
+out:
+	ll_api_queue_status_clear(&q);
+	free(state);
+	return r;
+}
+
+int ll_client_parse_queue_list(json_t *root, struct ll_api_queue_list *out,
+			       struct ll_client_error *err)
+{
+	json_t *a = json_object_get(root, "entries"), *v;
+	struct ll_api_queue_list l = { 0 };
+	size_t i, n;
+	int r = 0;
+
+	if (!json_is_array(a) || (n = json_array_size(a)) > 10000)
+		return schema_err(err, NULL, "entries");
+	if (n > 0 && (l.entries = calloc(n, sizeof(*l.entries))) == NULL) {
+		ll_client_error_set(err, LL_ERR_NOMEM, 0, "out of memory");
+		return LL_ERR_NOMEM;
+	}
+	json_array_foreach(a, i, v)
+	{
+		struct ll_api_queue_item *e = &l.entries[i];
+
+		l.n_entries = i + 1;
+		if (!json_is_object(v)) {
+			r = schema_err(err, "entries", "entry");
+			goto out;
+		}
+		if ((r = get_str(v, "entry_id", true, 128, &e->entry_id,
+				 err)) != 0 ||
+		    (r = get_str(v, "channel", true, 1024, &e->channel,
+				 err)) != 0 ||
+		    (r = get_str(v, "description", false, 4096,
+				 &e->description, err)) != 0 ||
+		    (r = get_int(v, "position", true, 1, &e->position, err)) !=
+			    0 ||
+		    (r = get_time(v, "waiting_since", true, &e->waiting_since,
+				  err)) != 0 ||
+		    (r = get_int(v, "waiting_s", true, 0, &e->waiting_s,
+				 err)) != 0)
+			goto out;
+	}
+	*out = l;
+	memset(&l, 0, sizeof(l));
+out:
+	ll_api_queue_list_clear(&l);
+	return r;
+}
+
+int ll_client_parse_pickup(json_t *root, struct ll_api_pin *out,
+			   struct ll_client_error *err)
+{
+	struct ll_api_pin p = { 0 };
+	int r;
+
+	if ((r = get_str(root, "session_id", true, 128, &p.session_id, err)) !=
+		    0 ||
+	    (r = get_str(root, "ticket", true, 1024, &p.ticket, err)) != 0 ||
+	    (r = get_str(root, "expires_at", true, 64, &p.expires_at, err)) !=
+		    0)
+		goto out;
+	if (ll_parse_rfc3339(p.expires_at, &p.expires_at_unix) != 0) {
+		r = schema_err(err, NULL, "expires_at");
+		goto out;
+	}
+	*out = p;
+	memset(&p, 0, sizeof(p));
+out:
+	ll_api_pin_clear(&p);
+	return r;
+}
+
 /* ------------------------------------------------ parsers over the body */
 
 /* What every parser over bytes does first: the answer's object in *root
@@ -518,6 +688,74 @@ int ll_api_parse_redeem(const char *body, size_t len,
 	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_redeem(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
+		      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_join(root, out, err);
+	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
+			      struct ll_api_queue_status *out,
+			      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_queue_status(root, ticket, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_queue_list(const char *body, size_t len,
+			    struct ll_api_queue_list *out,
+			    struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_queue_list(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
+			struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+		return r;
+	r = ll_client_parse_pickup(root, out, err);
+	ll_client_json_wipe(root, "ticket");
 	json_decref(root);
 	return r;
 }

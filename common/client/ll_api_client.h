@@ -181,6 +181,45 @@ struct ll_api_redeem {
 };
 void ll_api_redeem_clear(struct ll_api_redeem *r);
 
+/* 201 of POST /api/v1/channels/join: the waiting applet's place. */
+struct ll_api_join {
+	char *entry_id;
+	char *ticket; /* the queue ticket, later the applet's; secret */
+	char *org;    /* the org and channel as the relay knows them */
+	char *channel;
+	int64_t position; /* 1: next */
+	int64_t expires_at;
+	int64_t poll_interval_s;
+};
+void ll_api_join_clear(struct ll_api_join *j);
+
+/* 200 of GET /api/v1/queue/entry: still waiting, or picked up (then
+ * redeem is filled as a PIN redeem's answer, its ticket the queue
+ * ticket). */
+struct ll_api_queue_status {
+	bool picked;
+	int64_t position;
+	int64_t waiting_s;
+	int64_t poll_interval_s;
+	struct ll_api_redeem redeem;
+};
+void ll_api_queue_status_clear(struct ll_api_queue_status *s);
+
+/* 200 of GET /api/v1/queue: who waits in the technician's org. */
+struct ll_api_queue_item {
+	char *entry_id;
+	char *channel;
+	char *description; /* NULL when none; the relay's display rule */
+	int64_t position;
+	int64_t waiting_since;
+	int64_t waiting_s;
+};
+struct ll_api_queue_list {
+	struct ll_api_queue_item *entries;
+	size_t n_entries;
+};
+void ll_api_queue_list_clear(struct ll_api_queue_list *l);
+
 /* ---- calls ---- */
 
 /*
@@ -231,5 +270,28 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,
 		      struct ll_client_error *err);
+
+/* ---- channels (calling cards) ---- */
+/* POST /api/v1/channels/join {credential, description?}: no bearer.
+ * 401 unauthorized: the credential is not (or no longer) valid. */
+int ll_api_channel_join(struct ll_api_client *c, const char *credential,
+			const char *description, struct ll_api_join *out,
+			struct ll_client_error *err);
+/* GET /api/v1/queue/entry with the queue ticket: 404 not_found once the
+ * entry no longer waits (left, expired, its session over). */
+int ll_api_queue_status(struct ll_api_client *c, const char *ticket,
+			struct ll_api_queue_status *out,
+			struct ll_client_error *err);
+/* DELETE /api/v1/queue/entry with the queue ticket (204). */
+int ll_api_queue_cancel(struct ll_api_client *c, const char *ticket,
+			struct ll_client_error *err);
+/* GET /api/v1/queue with the token. */
+int ll_api_queue_list(struct ll_api_client *c, struct ll_api_queue_list *out,
+		      struct ll_client_error *err);
+/* POST /api/v1/queue/ID/pickup with the token: the new session as a new
+ * PIN's answer without a PIN (out->pin NULL).  409 conflict
+ * (LL_ERR_CONFLICT): another technician was first. */
+int ll_api_queue_pickup(struct ll_api_client *c, const char *entry_id,
+			struct ll_api_pin *out, struct ll_client_error *err);
 
 #endif

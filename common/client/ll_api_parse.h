@@ -49,6 +49,21 @@ int ll_api_parse_sessions(const char *body, size_t len,
 int ll_api_parse_redeem(const char *body, size_t len,
 			struct ll_api_redeem *out,
 			struct ll_client_error *err);
+/* 201 of POST /api/v1/channels/join. */
+int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
+		      struct ll_client_error *err);
+/* 200 of GET /api/v1/queue/entry; ticket is the queue ticket the caller
+ * holds (the picked answer's, which the relay does not send again). */
+int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
+			      struct ll_api_queue_status *out,
+			      struct ll_client_error *err);
+/* 200 of GET /api/v1/queue. */
+int ll_api_parse_queue_list(const char *body, size_t len,
+			    struct ll_api_queue_list *out,
+			    struct ll_client_error *err);
+/* 201 of POST /api/v1/queue/ID/pickup (pin NULL). */
+int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
+			struct ll_client_error *err);
 
 /*
  * Fills err from an HTTP error answer whose body may be the API's error

@@ -23,6 +23,7 @@ int ll_cmd_audit(int argc, char **argv);
 int ll_cmd_brand(int argc, char **argv);
 int ll_cmd_policy(int argc, char **argv);
 int ll_cmd_applet_config(int argc, char **argv);
+int ll_cmd_channel(int argc, char **argv);
 
 /* The plumbing of the commands with subcommands (cmd_common.c). */
 
@@ -68,5 +69,15 @@ int ll_cmd_org_open(struct ll_cmd_org *c, const struct ll_cmd_opts *o,
 		    bool any_org);
 /* Closes what ll_cmd_org_open opened; a zeroed c is fine. */
 void ll_cmd_org_close(struct ll_cmd_org *c);
+struct ll_relay;
+/*
+ * The credential of channel `name` of org `org` (NULL: the only org),
+ * derived again from the at-rest key (cmd_channel.c): for `applet-config
+ * --channel NAME`.  relay is an open state (ll_relay_open_state).  Fails
+ * with one line on stderr (ll_cmd_fail) and returns non-zero; *out is
+ * freed with ll_secret_free.
+ */
+int ll_cmd_channel_credential(struct ll_relay *relay, const char *org,
+			      const char *name, char **out);
 
 #endif

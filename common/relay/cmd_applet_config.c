@@ -40,22 +40,6 @@ struct appconf_opts {
 	gboolean trailer;
 };
 
-/*
- * The credential of channel `name` of the org, for the configuration's
- * channel field (malloc'd, a secret).  Channels (`lifeline-relay channel
- * add`) keep their credentials in the store; until this relay has them,
- * no channel exists, and the answer says so as it will for a wrong name.
- */
-static int channel_credential(struct ll_relay *relay, int64_t org_id,
-			      const char *org, const char *name, char **token)
-{
-	(void)relay;
-	(void)org_id;
-	(void)token;
-	ll_cmd_fail("no channel %s in org %s", name, org);
-	return LL_ERR_NOT_FOUND;
-}
-
 /* The URL the applets will use: public_url, else https://NAME:PORT with
  * the certificate's first DNS name and the listen port. */
 static char *public_url(const struct ll_relay_config *cfg)
@@ -180,8 +164,7 @@ static int make_config(struct ll_relay *relay, const struct appconf_opts *o,
 	int rc = 1;
 
 	if (o->channel != NULL &&
-	    channel_credential(relay, org_id, org, o->channel, &c.channel) !=
-		    LL_OK)
+	    ll_cmd_channel_credential(relay, org, o->channel, &c.channel) != 0)
 		goto out;
 	if ((c.relay_url = public_url(&relay->cfg)) == NULL ||
 	    from_certificate(&relay->cfg, &c) != LL_OK)

@@ -22,6 +22,8 @@ static const struct {
 	{ "policy", ll_cmd_policy, "set, unset or show an org's policy" },
 	{ "applet-config", ll_cmd_applet_config,
 	  "write a signed applet configuration (FILE.lifeline)" },
+	{ "channel", ll_cmd_channel,
+	  "add, list, remove channels (calling cards)" },
 };
 
 static void usage(FILE *f)

@@ -264,6 +264,121 @@ int ll_store_policy_list(struct ll_store *st, int64_t org_id,
 int ll_store_policy_list_key(struct ll_store *st, const char *key,
 			     struct ll_policy_entry **out, size_t *n_out);
 
+/* ---- channels (calling cards) and their queue ----
+ * A channel belongs to an org; its credential is derived, never stored
+ * (ll_channel_credential, ll_auth.h): the store keeps the random handle
+ * (its public half, by which join finds the channel). */
+struct ll_channel {
+	int64_t id;
+	int64_t org_id;
+	char *org_name;
+	char *name;
+	char *group_name; /* NULL: any technician of the org */
+	uint8_t handle[LL_CHANNEL_HANDLE_LEN];
+	int64_t created_at;
+};
+void ll_channel_free(struct ll_channel *c);
+void ll_channel_list_free(struct ll_channel **list, size_t n);
+/* LL_ERR_CONFLICT for a name (or handle) taken in that org. */
+int ll_store_channel_add(struct ll_store *st, int64_t org_id, const char *name,
+			 const char *group_name,
+			 const uint8_t handle[LL_CHANNEL_HANDLE_LEN],
+			 int64_t now, int64_t *id_out);
+int ll_store_channel_find(struct ll_store *st, int64_t org_id,
+			  const char *name, struct ll_channel **out);
+int ll_store_channel_by_handle(struct ll_store *st,
+			       const uint8_t handle[LL_CHANNEL_HANDLE_LEN],
+			       struct ll_channel **out);
+int ll_store_channel_get(struct ll_store *st, int64_t id,
+			 struct ll_channel **out);
+/* Deletes the channel; its waiting entries end as cancelled (their
+ * ids handed back, caller frees).  LL_ERR_NOT_FOUND: no such channel. */
+int ll_store_channel_remove(struct ll_store *st, int64_t org_id,
+			    const char *name, char ***cancelled_out,
+			    size_t *n_out);
+/* org_id 0: every org's, by org and name. */
+int ll_store_channel_list(struct ll_store *st, int64_t org_id,
+			  struct ll_channel ***out, size_t *n_out);
+
+enum ll_queue_state {
+	LL_QUEUE_WAITING = 0,
+	LL_QUEUE_PICKED = 1,    /* a technician took it: a session exists */
+	LL_QUEUE_CANCELLED = 2, /* the user left (or the channel went) */
+	LL_QUEUE_EXPIRED = 3,   /* not asked for in time, or waited too long */
+};
+const char *ll_queue_state_name(enum ll_queue_state s);
+
+struct ll_queue_entry {
+	char id[LL_SESSION_ID_LEN + 1]; /* 32 hex, like a session id */
+	int64_t channel_id;
+	int64_t org_id;
+	char *channel_name; /* NULL once the channel is removed */
+	char *description;  /* as stored: printable, bounded; may be NULL */
+	enum ll_queue_state state;
+	int64_t created_at;
+	int64_t expires_at; /* the longest it may wait */
+	int64_t deadline;   /* gone unless asked for again before */
+	char session_id[LL_SESSION_ID_LEN + 1]; /* "" until picked */
+	int64_t technician_id;                  /* 0 until picked */
+};
+void ll_queue_entry_free(struct ll_queue_entry *e);
+void ll_queue_entry_list_free(struct ll_queue_entry **list, size_t n);
+
+struct ll_queue_entry_new {
+	const char *id;
+	int64_t channel_id;
+	int64_t org_id;
+	const uint8_t *ticket_hash; /* LL_HASH_LEN */
+	const char *description;    /* NULL or printable text */
+	const char *source_ip;      /* NULL or text */
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t deadline;
+};
+int ll_store_queue_add(struct ll_store *st,
+		       const struct ll_queue_entry_new *e);
+int ll_store_queue_get(struct ll_store *st, const char *id,
+		       struct ll_queue_entry **out);
+int ll_store_queue_by_ticket(struct ll_store *st,
+			     const uint8_t ticket_hash[LL_HASH_LEN],
+			     struct ll_queue_entry **out);
+/* Waiting entries alive at now (deadline > now) of an org (0: all), and
+ * of those from source_ip when not NULL. */
+int ll_store_queue_count(struct ll_store *st, int64_t org_id,
+			 const char *source_ip, int64_t now,
+			 int64_t *count_out);
+/* 1 + the live waiting entries of the org that came before e. */
+int ll_store_queue_position(struct ll_store *st,
+			    const struct ll_queue_entry *e, int64_t now,
+			    int64_t *pos_out);
+/* The org's live waiting entries, oldest first (limit rows). */
+int ll_store_queue_list(struct ll_store *st, int64_t org_id, int64_t now,
+			size_t limit, struct ll_queue_entry ***out,
+			size_t *n_out);
+/* Moves a waiting entry's deadline (the waiting applet asked again). */
+int ll_store_queue_touch(struct ll_store *st, const char *id,
+			 int64_t deadline);
+/* Takes a waiting entry, alive at now, for technician_id and session_id:
+ * LL_ERR_CONFLICT when it is not waiting (someone else was first, the
+ * user left) or no longer alive. */
+int ll_store_queue_pickup(struct ll_store *st, const char *id,
+			  int64_t technician_id, const char *session_id,
+			  int64_t now);
+/* Ends a waiting entry as cancelled: LL_ERR_CONFLICT when not waiting. */
+int ll_store_queue_cancel(struct ll_store *st, const char *id, int64_t now);
+/* Ends waiting entries past their deadline as expired and hands back
+ * those entries (caller frees); forgets ended entries whose end is
+ * before forget_before. */
+int ll_store_queue_expire(struct ll_store *st, int64_t now,
+			  int64_t forget_before, struct ll_queue_entry ***out,
+			  size_t *n_out);
+/* A session a technician picked up from queue entry entry_id: already
+ * redeemed (its applet ticket is the entry's), no live PIN (pin_mac is a
+ * random stand-in).  LL_ERR_CONFLICT when there is no such entry. */
+int ll_store_session_create_picked(struct ll_store *st,
+				   const struct ll_session_new *s,
+				   const char *entry_id);
+
 /* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {
 	int64_t org_id;    /* 0 when unknown */

@@ -113,6 +113,44 @@ static const char *const migrations[] = {
 	"  ON sessions(technician_id, expires_at) WHERE pin_live = 1;"
 	"CREATE INDEX sessions_live_org"
 	"  ON sessions(org_id, expires_at) WHERE pin_live = 1;",
+	/* 5: channels (calling cards) and their queue.  A channel's
+	 * credential is never stored: it is derived from the at-rest key,
+	 * the channel's id and its random handle (ll_channel_credential,
+	 * ll_auth.h), the handle being the credential's public half by
+	 * which join finds the channel.  group_name: the technician group
+	 * that may pick its callers up (groups come with issue 11; until
+	 * then any technician of the org may).  A queue entry's ticket is
+	 * kept as SHA-256; at pickup it becomes the applet's ticket of
+	 * the new session.  deadline: the entry's end unless the waiting
+	 * applet asks again before (min of last poll + grace and
+	 * expires_at). */
+	"CREATE TABLE channels ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  name TEXT NOT NULL,"
+	"  group_name TEXT,"
+	"  handle BLOB NOT NULL UNIQUE CHECK (length(handle) = 16),"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (org_id, name)"
+	");"
+	"CREATE TABLE queue_entries ("
+	"  id TEXT PRIMARY KEY,"
+	"  channel_id INTEGER NOT NULL,"
+	"  org_id INTEGER NOT NULL,"
+	"  ticket_hash BLOB NOT NULL UNIQUE CHECK (length(ticket_hash) = 32),"
+	"  description TEXT,"
+	"  source_ip TEXT,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  deadline INTEGER NOT NULL,"
+	"  session_id TEXT,"
+	"  technician_id INTEGER,"
+	"  ended_at INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX queue_waiting"
+	"  ON queue_entries(org_id, created_at) WHERE state = 0;"
+	"CREATE INDEX queue_ended ON queue_entries(ended_at) WHERE state != 0;",
 };
 
 /*

@@ -29,6 +29,17 @@
 	" bytes_agent_to_applet, bytes_applet_to_agent, agent_stream_used,"   \
 	" applet_stream_used"
 
+#define CHANNEL_COLS                                                          \
+	"c.id, c.org_id, o.name, c.name, c.group_name, c.handle,"             \
+	" c.created_at"
+#define CHANNEL_FROM " FROM channels c JOIN orgs o ON o.id = c.org_id"
+#define QUEUE_COLS                                                            \
+	"q.id, q.channel_id, q.org_id, c.name, q.description, q.state,"       \
+	" q.created_at, q.expires_at, q.deadline, q.session_id,"              \
+	" q.technician_id"
+#define QUEUE_FROM                                                            \
+	" FROM queue_entries q LEFT JOIN channels c ON c.id = q.channel_id"
+
 static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_BEGIN_READ] = "BEGIN DEFERRED",
@@ -145,6 +156,70 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " FROM sessions"
 				       " WHERE org_id = ?1"
 				       " AND pin_live = 1 AND expires_at > ?2",
+
+	/* A channel pickup: redeemed at birth with the queue entry's ticket
+	 * as the applet's, its PIN never live. */
+	[STMT_SESSION_INSERT_PICKED] = "INSERT INTO sessions"
+				       " (id, org_id, technician_id, lock,"
+				       " pin_mac, agent_ticket_hash,"
+				       " applet_ticket_hash, created_at,"
+				       " expires_at, pin_live, pin_used,"
+				       " redeemed_at)"
+				       " SELECT ?1, ?2, ?3, ?4, ?5, ?6,"
+				       " ticket_hash, ?8, ?9, 0, 1, ?8"
+				       " FROM queue_entries WHERE id = ?7",
+
+	[STMT_CHANNEL_ADD] = "INSERT INTO channels"
+			     " (org_id, name, group_name, handle, created_at)"
+			     " VALUES (?, ?, ?, ?, ?)",
+	[STMT_CHANNEL_FIND] = "SELECT " CHANNEL_COLS CHANNEL_FROM
+			      " WHERE c.org_id = ? AND c.name = ?",
+	[STMT_CHANNEL_BY_HANDLE] = "SELECT " CHANNEL_COLS CHANNEL_FROM
+				   " WHERE c.handle = ?",
+	[STMT_CHANNEL_GET] = "SELECT " CHANNEL_COLS CHANNEL_FROM
+			     " WHERE c.id = ?",
+	[STMT_CHANNEL_DELETE] = "DELETE FROM channels WHERE id = ?",
+	[STMT_CHANNEL_CANCEL_WAITING] = "UPDATE queue_entries SET state = 2,"
+					" ended_at = ?2"
+					" WHERE channel_id = ?1 AND state = 0"
+					" RETURNING id",
+	[STMT_CHANNEL_LIST] = "SELECT " CHANNEL_COLS CHANNEL_FROM
+			      " WHERE ?1 = 0 OR c.org_id = ?1"
+			      " ORDER BY o.name, c.name",
+	[STMT_QUEUE_ADD] = "INSERT INTO queue_entries"
+			   " (id, channel_id, org_id, ticket_hash, description,"
+			   " source_ip, created_at, expires_at, deadline)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_QUEUE_GET] = "SELECT " QUEUE_COLS QUEUE_FROM " WHERE q.id = ?",
+	[STMT_QUEUE_BY_TICKET] = "SELECT " QUEUE_COLS QUEUE_FROM
+				 " WHERE q.ticket_hash = ?",
+	[STMT_QUEUE_COUNT] = "SELECT count(*) FROM queue_entries"
+			     " WHERE (?1 = 0 OR org_id = ?1) AND state = 0"
+			     " AND deadline > ?2"
+			     " AND (?3 IS NULL OR source_ip = ?3)",
+	[STMT_QUEUE_POSITION] = "SELECT count(*) FROM queue_entries"
+				" WHERE org_id = ?1 AND state = 0"
+				" AND deadline > ?2 AND (created_at < ?3"
+				" OR (created_at = ?3 AND rowid <= (SELECT"
+				" rowid FROM queue_entries WHERE id = ?4)))",
+	[STMT_QUEUE_LIST] = "SELECT " QUEUE_COLS QUEUE_FROM
+			    " WHERE q.org_id = ?1 AND q.state = 0"
+			    " AND q.deadline > ?2"
+			    " ORDER BY q.created_at, q.rowid LIMIT ?3",
+	[STMT_QUEUE_TOUCH] = "UPDATE queue_entries SET deadline = ?2"
+			     " WHERE id = ?1 AND state = 0",
+	[STMT_QUEUE_PICKUP] = "UPDATE queue_entries SET state = 1,"
+			      " technician_id = ?2, session_id = ?3,"
+			      " ended_at = ?4"
+			      " WHERE id = ?1 AND state = 0 AND deadline > ?4",
+	[STMT_QUEUE_CANCEL] = "UPDATE queue_entries SET state = 2,"
+			      " ended_at = ?2 WHERE id = ?1 AND state = 0",
+	[STMT_QUEUE_EXPIRE] = "UPDATE queue_entries SET state = 3,"
+			      " ended_at = ?1"
+			      " WHERE state = 0 AND deadline <= ?1"
+			      " RETURNING id, channel_id, org_id, created_at",
+	[STMT_QUEUE_FORGET] = "DELETE FROM queue_entries"
+			      " WHERE state != 0 AND ended_at < ?",
 
 	[STMT_POLICY_GET] = "SELECT value FROM org_policy"
 			    " WHERE org_id = ? AND key = ?",

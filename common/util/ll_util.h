@@ -73,6 +73,19 @@ int ll_side_from_name(const char *name, enum ll_side *out);
 /* True if s is 6..10 ASCII digits and nothing else. */
 bool ll_pin_well_formed(const char *s);
 
+/*
+ * A channel credential (docs/SECURITY.md, "Channel credentials"):
+ * "llch1_" and the unpadded base64url of the channel's 16-byte handle
+ * followed by a 32-byte MAC, 70 characters in all.  The relay derives it
+ * (ll_channel_credential_new, ll_auth.h); the applet checks its shape
+ * with this one rule before it sends it anywhere.
+ */
+#define LL_CHANNEL_CREDENTIAL_PREFIX "llch1_"
+#define LL_CHANNEL_HANDLE_LEN 16
+#define LL_CHANNEL_CREDENTIAL_LEN 70
+/* True if s has the shape of a channel credential. */
+bool ll_channel_credential_well_formed(const char *s);
+
 /* Wall clock, seconds since the epoch. */
 int64_t ll_now_unix(void);
 /*

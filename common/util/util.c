@@ -54,6 +54,21 @@ bool ll_pin_well_formed(const char *s)
 	       i <= LL_PIN_MAX_DIGITS;
 }
 
+bool ll_channel_credential_well_formed(const char *s)
+{
+	const size_t pre = sizeof(LL_CHANNEL_CREDENTIAL_PREFIX) - 1;
+	size_t i;
+
+	if (s == NULL || strncmp(s, LL_CHANNEL_CREDENTIAL_PREFIX, pre) != 0)
+		return false;
+	for (i = pre;
+	     (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+	     (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_';
+	     i++)
+		;
+	return s[i] == '\0' && i == LL_CHANNEL_CREDENTIAL_LEN;
+}
+
 #if LL_TEST_HOOKS
 /*
  * The test clock (see ll_util.h).  Compiled only with -Dtest_hooks=true,

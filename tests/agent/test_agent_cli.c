@@ -248,19 +248,18 @@ static void fa_pump(struct fa *f, int timeout_ms)
 	fa_flush(f);
 }
 
-static struct fa *fa_join(const char *pin)
+/* A stand-in applet on the session of an applet ticket. */
+static struct fa *fa_join_ticket(const char *ticket)
 {
 	struct ll_mux_config cfg;
 	struct lh_resp *resp = NULL;
 	struct fa *f = g_new0(struct fa, 1);
-	char *ticket = lh_redeem(relay, pin, NULL);
 	int64_t end = lh_now_ms() + 10000;
 
 	g_assert_cmpint(lh_stream_begin_try(relay, ticket, &f->c), ==, LL_OK);
 	g_assert_cmpint(lh_stream_finish_try(f->c, 10000, &resp), ==, LL_OK);
 	g_assert_cmpint(resp->status, ==, 101);
 	lh_resp_free(resp);
-	g_free(ticket);
 	ll_mux_config_default(&cfg);
 	cfg.side = LL_SIDE_APPLET;
 	f->mux = ll_mux_new(&cfg);
@@ -272,6 +271,15 @@ static struct fa *fa_join(const char *pin)
 	while (!ll_mux_ready(f->mux) && !f->closed && lh_now_ms() < end)
 		fa_pump(f, 100);
 	g_assert_true(ll_mux_ready(f->mux));
+	return f;
+}
+
+static struct fa *fa_join(const char *pin)
+{
+	char *ticket = lh_redeem(relay, pin, NULL);
+	struct fa *f = fa_join_ticket(ticket);
+
+	g_free(ticket);
 	return f;
 }
 
@@ -1495,6 +1503,87 @@ static void test_forbidden_encoding(void)
 	pin_clear(&p);
 }
 
+/*
+ * The channel queue: a user joins with the channel's credential, `queue
+ * list` shows them, `queue pickup` prints the new session and its holder
+ * asks the (stand-in) applet for consent on the stream the queue ticket
+ * opens; a second pickup of the same entry is refused.
+ */
+static void test_queue(void)
+{
+	g_autofree char *cred = NULL, *entry = NULL, *ticket = NULL;
+	g_autofree char *id = NULL;
+	json_t *body, *j;
+	struct lh_resp *resp;
+	struct run r = { 0 };
+	struct ll_control_msg *m;
+	struct fa *f;
+
+	g_assert_nonnull(profile);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &cred, NULL, "channel",
+				     "add", "desk", NULL),
+			==, 0);
+	g_strstrip(cred);
+	lh_secret("channel credential", cred);
+	body = json_pack("{s:s,s:s}", "credential", cred, "description",
+			 "printer\x1b[2J jammed");
+	resp = lh_post(relay, "/api/v1/channels/join", NULL, body);
+	json_decref(body);
+	g_assert_cmpint(resp->status, ==, 201);
+	entry = g_strdup(lh_resp_str(resp, "entry_id"));
+	ticket = g_strdup(lh_resp_str(resp, "ticket"));
+	lh_secret("queue ticket", ticket);
+	lh_resp_free(resp);
+
+	cli(&r, profile, NULL, "queue", "list", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, entry));
+	g_assert_nonnull(strstr(r.out, " desk "));
+	/* the escape arrives as U+FFFD, never as a byte for the terminal */
+	g_assert_null(strchr(r.out, 0x1b));
+	g_assert_nonnull(strstr(r.out, "printer\xef\xbf\xbd[2J jammed"));
+	run_clear(&r);
+	cli(&r, profile, NULL, "--json", "queue", "list", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	j = json_loads(r.out, 0, NULL);
+	g_assert_nonnull(j);
+	g_assert_cmpuint(json_array_size(json_object_get(j, "entries")), ==,
+			 1);
+	json_decref(j);
+	run_clear(&r);
+
+	cli(&r, profile, NULL, "queue", "pickup", entry, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	id = g_strdup(g_strstrip(r.out));
+	g_assert_cmpuint(strlen(id), ==, 32);
+	run_clear(&r);
+	/* first one wins */
+	cli(&r, profile, NULL, "queue", "pickup", entry, NULL);
+	g_assert_cmpint(r.status, !=, 0);
+	g_assert_nonnull(strstr(r.err, "already picked"));
+	run_clear(&r);
+	cli(&r, profile, NULL, "queue", "list", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_null(strstr(r.out, entry));
+	run_clear(&r);
+
+	/* the waiting applet learns it and opens the session's stream */
+	resp = lh_get(relay, "/api/v1/queue/entry", ticket);
+	g_assert_cmpint(resp->status, ==, 200);
+	g_assert_cmpstr(lh_resp_str(resp, "state"), ==, "picked");
+	g_assert_cmpstr(lh_resp_str(resp, "session_id"), ==, id);
+	lh_resp_free(resp);
+	f = fa_join_ticket(ticket);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
+	ll_control_msg_free(m);
+	cli(&r, profile, NULL, "session", "end", id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	assert_holder_gone(profile, id);
+	fa_free(f);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1518,6 +1607,7 @@ int main(int argc, char **argv)
 			test_forbidden_encoding);
 	g_test_add_func("/agent/cli/timeout_and_end_unjoined",
 			test_timeout_and_end_unjoined);
+	g_test_add_func("/agent/cli/queue", test_queue);
 	rc = g_test_run();
 	lh_relay_stop(relay, 5000);
 	lh_relay_free(relay);

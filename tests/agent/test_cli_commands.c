@@ -122,6 +122,8 @@ static void test_synopsis(void)
 		"password change",
 		"pin new [--lock any|website|shortcut] [--request CAP,...]",
 		"session list",
+		"queue list",
+		"queue pickup ID [--request CAP,...]",
 		"session status ID",
 		"session wait ID [--timeout S]",
 		"session request ID CAP...",

@@ -3,7 +3,7 @@
  * The client's parsing of the relay's answers (common/client, through
  * ll_api_parse.h): what a hostile relay, or anything between it and us,
  * may put in a response body.  The first byte picks the parser, the rest
- * is the body.  Every parser must refuse or accept without a crash, leak
+ * is the body (0xf0..0xf3: the channel queue's four answers).  Every parser must refuse or accept without a crash, leak
  * or read past the body; on refusal the output stays untouched and the
  * error is a sentence; on success the strings are within their caps.
  */
@@ -15,6 +15,7 @@
 #include "ll_api_parse.h"
 #include "ll_control.h"
 #include "ll_err.h"
+#include "ll_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +24,73 @@ static void check_error(int r, const struct ll_client_error *e)
 	if (r >= 0 || e->code != r || e->message[0] == '\0' ||
 	    memchr(e->message, '\0', sizeof(e->message)) == NULL)
 		abort();
+}
+
+/* The channel queue's four answers (first bytes 0xf0..0xf3). */
+static void queue_answers(int which, const char *body, size_t len)
+{
+	struct ll_client_error e;
+	struct ll_api_join jn;
+	struct ll_api_queue_status qs;
+	struct ll_api_queue_list ql;
+	struct ll_api_pin p;
+	size_t i;
+	int r;
+
+	memset(&jn, 0, sizeof(jn));
+	memset(&qs, 0, sizeof(qs));
+	memset(&ql, 0, sizeof(ql));
+	memset(&p, 0, sizeof(p));
+	switch (which + 6) {
+	case 6:
+		r = ll_api_parse_join(body, len, &jn, &e);
+		if (r != 0)
+			check_error(r, &e);
+		else if (jn.ticket == NULL || jn.entry_id == NULL ||
+			 jn.position < 1 || jn.poll_interval_s < 1)
+			abort();
+		ll_api_join_clear(&jn);
+		break;
+	case 7:
+		r = ll_api_parse_queue_status(body, len, "a-queue-ticket", &qs,
+					      &e);
+		if (r != 0)
+			check_error(r, &e);
+		else if (qs.picked ? (qs.redeem.ticket == NULL ||
+				      strcmp(qs.redeem.ticket,
+					     "a-queue-ticket") != 0 ||
+				      qs.redeem.stream_path[0] != '/')
+				   : qs.position < 1)
+			abort();
+		ll_api_queue_status_clear(&qs);
+		break;
+	case 8:
+		r = ll_api_parse_queue_list(body, len, &ql, &e);
+		if (r != 0) {
+			check_error(r, &e);
+			if (ql.entries != NULL || ql.n_entries != 0)
+				abort();
+		} else {
+			for (i = 0; i < ql.n_entries; i++)
+				if (ql.entries[i].entry_id == NULL ||
+				    ql.entries[i].channel == NULL)
+					abort();
+		}
+		ll_api_queue_list_clear(&ql);
+		break;
+	case 9:
+		r = ll_api_parse_pickup(body, len, &p, &e);
+		if (r != 0) {
+			check_error(r, &e);
+			if (p.ticket != NULL)
+				abort();
+		} else if (p.ticket == NULL || p.session_id == NULL ||
+			   p.pin != NULL) {
+			abort();
+		}
+		ll_api_pin_clear(&p);
+		break;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +120,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0, sizeof(p));
 	memset(&sl, 0, sizeof(sl));
 	memset(&d, 0, sizeof(d));
+	if (data[0] >= 0xf0) {
+		queue_answers(data[0] & 3, body, len);
+		free((char *)body);
+		return 0;
+	}
 	switch (data[0] % 6) {
 	case 0:
 		r = ll_api_parse_login(body, len, &l, &e);
@@ -84,8 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_error(r, &e);
 			if (p.pin != NULL)
 				abort();
-		} else if (p.pin == NULL || strlen(p.pin) != 6 ||
-			   p.ticket == NULL || p.session_id == NULL) {
+		} else if (!ll_pin_well_formed(p.pin) || p.ticket == NULL ||
+			   p.session_id == NULL) {
 			abort();
 		}
 		ll_api_pin_clear(&p);

@@ -217,7 +217,7 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 	GString *entry;
 	const char *a;
 	va_list ap;
-	bool stdin_pw = false, generated;
+	bool stdin_pw = false, generated, channel;
 	int st;
 	guint i;
 
@@ -238,8 +238,9 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 	g_assert_true(g_file_get_contents(epath, &etext, NULL, NULL));
 
 	/* Everything the relay prints is a log the canary reads -- but
-	 * for the one-time password `technician add|passwd` hands out on
-	 * stdout: that is where it is meant to go, not a log. */
+	 * for the one-time password `technician add|passwd` and the
+	 * credential `channel add` hand out on stdout: that is where they
+	 * are meant to go, not a log. */
 	entry = g_string_new("$ lifeline-relay");
 	for (i = 1; argv->pdata[i] != NULL; i++) {
 		g_string_append_printf(entry, " %s", (char *)argv->pdata[i]);
@@ -251,9 +252,13 @@ int lh_relay_cmd(struct lh_relay *r, const char *stdin_text, char **out,
 		    (strcmp(argv->pdata[2], "add") == 0 ||
 		     strcmp(argv->pdata[2], "passwd") == 0) &&
 		    !stdin_pw && st == 0;
+	channel = argv->len > 3 && strcmp(argv->pdata[1], "channel") == 0 &&
+		  strcmp(argv->pdata[2], "add") == 0 && st == 0;
 	g_string_append_printf(entry,
 			       "\n[exit %d]\n[stdout]\n%s\n[stderr]\n%s\n", st,
-			       generated ? "(a generated password)" : otext,
+			       generated ? "(a generated password)"
+			       : channel ? "(a channel credential)"
+					 : otext,
 			       etext);
 	logs = logs_dir();
 	logname = g_strdup_printf("%s-admin.log", r->name);

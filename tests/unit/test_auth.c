@@ -360,6 +360,45 @@ static void test_problem(void)
 	g_assert_nonnull(ll_password_problem(big));
 }
 
+/* A channel credential: its shape, its round trip, and that the MAC binds
+ * the key, the channel id and the handle. */
+static void test_channel_credential(void)
+{
+	uint8_t key[32], handle[LL_CHANNEL_HANDLE_LEN];
+	uint8_t h2[LL_CHANNEL_HANDLE_LEN], mac[32], want[32];
+	char *a, *b;
+
+	memset(key, 1, sizeof(key));
+	memset(handle, 2, sizeof(handle));
+	a = ll_channel_credential_new(key, 7, handle);
+	g_assert_nonnull(a);
+	g_assert_cmpuint(strlen(a), ==, LL_CHANNEL_CREDENTIAL_LEN);
+	g_assert_true(ll_channel_credential_well_formed(a));
+	g_assert_cmpint(ll_channel_credential_parse(a, h2, mac), ==, LL_OK);
+	g_assert_cmpmem(h2, sizeof(h2), handle, sizeof(handle));
+	g_assert_cmpint(ll_channel_credential_mac(key, 7, handle, want), ==,
+			LL_OK);
+	g_assert_cmpmem(mac, sizeof(mac), want, sizeof(want));
+	/* another id, another key: another MAC */
+	b = ll_channel_credential_new(key, 8, handle);
+	g_assert_cmpstr(a, !=, b);
+	ll_secret_free(b);
+	key[0] ^= 1;
+	b = ll_channel_credential_new(key, 7, handle);
+	g_assert_cmpstr(a, !=, b);
+	ll_secret_free(b);
+	/* shape */
+	a[LL_CHANNEL_CREDENTIAL_LEN - 1] = '\0';
+	g_assert_false(ll_channel_credential_well_formed(a));
+	g_assert_cmpint(ll_channel_credential_parse(a, h2, mac), ==,
+			LL_ERR_MALFORMED);
+	g_assert_false(ll_channel_credential_well_formed(NULL));
+	g_assert_false(ll_channel_credential_well_formed(
+		"llch1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="));
+	g_assert_false(ll_channel_credential_well_formed("123456"));
+	ll_secret_free(a);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -373,5 +412,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/auth/pin/distribution", test_pin_distribution);
 	g_test_add_func("/auth/secret_hash", test_secret_hash);
 	g_test_add_func("/auth/pin_mac", test_pin_mac);
+	g_test_add_func("/auth/channel_credential", test_channel_credential);
 	return g_test_run();
 }

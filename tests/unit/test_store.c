@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 struct fx {
 	char *dir;
@@ -535,6 +535,8 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[5] = "DROP TABLE channels;"
+	      "DROP TABLE queue_entries;",
 	[4] = "DROP TABLE org_policy;"
 	      "DROP INDEX sessions_live_technician;"
 	      "DROP INDEX sessions_live_org;",
@@ -1667,8 +1669,13 @@ static void test_open_upgrade(struct fx *f, gconstpointer data)
 	store_take_back(f->path, from);
 	db = raw_open(f->path);
 	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
-				    " WHERE name = 'org_policy'"),
+				    " WHERE name = 'channels'"),
 			==, 0);
+	if (from < 4)
+		g_assert_cmpint(raw_int(db,
+					"SELECT count(*) FROM sqlite_schema"
+					" WHERE name = 'org_policy'"),
+				==, 0);
 	sqlite3_close(db);
 
 	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
@@ -1766,6 +1773,110 @@ static void test_policy(struct fx *f, gconstpointer data)
 			LL_ERR_INVALID_ARG);
 }
 
+/* A waiting entry of channel ch, id made of c, created at t. */
+static void queue_add(struct fx *f, int64_t ch, char c, int64_t t,
+		      const char *ip)
+{
+	struct ll_queue_entry_new e = { 0 };
+	char id[LL_SESSION_ID_LEN + 1];
+	uint8_t th[LL_HASH_LEN];
+
+	memset(id, c, LL_SESSION_ID_LEN);
+	id[LL_SESSION_ID_LEN] = '\0';
+	memset(th, c, sizeof(th));
+	e.id = id;
+	e.channel_id = ch;
+	e.org_id = f->org;
+	e.ticket_hash = th;
+	e.description = "printer";
+	e.source_ip = ip;
+	e.created_at = t;
+	e.expires_at = t + 3600;
+	e.deadline = t + 30;
+	g_assert_cmpint(ll_store_queue_add(f->st, &e), ==, LL_OK);
+}
+
+static void test_channels_queue(struct fx *f, gconstpointer data)
+{
+	uint8_t handle[LL_CHANNEL_HANDLE_LEN], th[LL_HASH_LEN];
+	struct ll_queue_entry **list = NULL, *e = NULL;
+	struct ll_channel *c = NULL;
+	char **ids = NULL;
+	int64_t ch = 0, n = 0;
+	size_t k = 0;
+
+	(void)data;
+	memset(handle, 7, sizeof(handle));
+	g_assert_cmpint(ll_store_channel_add(f->st, f->org, "desk", NULL,
+					     handle, 100, &ch),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_channel_add(f->st, f->org, "desk", "g",
+					     handle, 100, NULL),
+			==, LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_channel_by_handle(f->st, handle, &c), ==,
+			LL_OK);
+	g_assert_cmpint(c->id, ==, ch);
+	g_assert_cmpstr(c->name, ==, "desk");
+	g_assert_null(c->group_name);
+	ll_channel_free(c);
+
+	queue_add(f, ch, 'a', 1000, "192.0.2.1");
+	queue_add(f, ch, 'b', 1001, "192.0.2.1");
+	queue_add(f, ch, 'c', 1002, "192.0.2.2");
+	g_assert_cmpint(ll_store_queue_count(f->st, f->org, NULL, 1010, &n),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 3);
+	g_assert_cmpint(ll_store_queue_count(f->st, f->org, "192.0.2.1", 1010,
+					     &n),
+			==, LL_OK);
+	g_assert_cmpint(n, ==, 2);
+	memset(th, 'b', sizeof(th));
+	g_assert_cmpint(ll_store_queue_by_ticket(f->st, th, &e), ==, LL_OK);
+	g_assert_cmpstr(e->channel_name, ==, "desk");
+	g_assert_cmpint(ll_store_queue_position(f->st, e, 1010, &n), ==,
+			LL_OK);
+	g_assert_cmpint(n, ==, 2);
+	/* exactly one pickup wins */
+	g_assert_cmpint(ll_store_queue_pickup(
+				f->st, e->id, f->tech,
+				"0123456789abcdef0123456789abcdef", 1010),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_queue_pickup(
+				f->st, e->id, f->tech,
+				"0123456789abcdef0123456789abcdee", 1010),
+			==, LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_queue_cancel(f->st, e->id, 1010), ==,
+			LL_ERR_CONFLICT);
+	ll_queue_entry_free(e);
+	/* a deadline passed: not listed, expired by the sweep */
+	g_assert_cmpint(
+		ll_store_queue_touch(f->st, "cccccccccccccccccccccccccccccccc",
+				     1100),
+		==, LL_OK);
+	g_assert_cmpint(ll_store_queue_list(f->st, f->org, 1050, 10, &list,
+					    &k),
+			==, LL_OK);
+	g_assert_cmpuint(k, ==, 1);
+	g_assert_cmpint(list[0]->id[0], ==, 'c');
+	ll_queue_entry_list_free(list, k);
+	g_assert_cmpint(ll_store_queue_expire(f->st, 1050, 0, &list, &k), ==,
+			LL_OK);
+	g_assert_cmpuint(k, ==, 1);
+	g_assert_cmpint(list[0]->id[0], ==, 'a');
+	ll_queue_entry_list_free(list, k);
+	/* removing the channel cancels who still waits */
+	g_assert_cmpint(ll_store_channel_remove(f->st, f->org, "desk", &ids,
+						&k),
+			==, LL_OK);
+	g_assert_cmpuint(k, ==, 1);
+	g_assert_cmpint(ids[0][0], ==, 'c');
+	free(ids[0]);
+	free(ids);
+	g_assert_cmpint(ll_store_channel_remove(f->st, f->org, "desk", &ids,
+						&k),
+			==, LL_ERR_NOT_FOUND);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1781,6 +1892,9 @@ int main(int argc, char **argv)
 		   fx_teardown);
 	g_test_add("/store/open/upgrade_from_v3", struct fx,
 		   GINT_TO_POINTER(3), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v4", struct fx,
+		   GINT_TO_POINTER(4), fx_setup, test_open_upgrade,
 		   fx_teardown);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/two_handles", test_two_handles);
@@ -1798,6 +1912,7 @@ int main(int argc, char **argv)
 	ADD("/store/session/lifecycle", test_session_lifecycle);
 	ADD("/store/session/limits", test_session_limits);
 	ADD("/store/policy", test_policy);
+	ADD("/store/channels_queue", test_channels_queue);
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);
 	ADD("/store/audit/triggers", test_audit_triggers);

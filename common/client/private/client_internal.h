@@ -96,5 +96,15 @@ int ll_client_parse_sessions(json_t *root, struct ll_api_session_list *out,
 			     struct ll_client_error *err);
 int ll_client_parse_redeem(json_t *root, struct ll_api_redeem *out,
 			   struct ll_client_error *err);
+int ll_client_parse_join(json_t *root, struct ll_api_join *out,
+			 struct ll_client_error *err);
+/* ticket: the queue ticket the caller holds, the redeem's when picked */
+int ll_client_parse_queue_status(json_t *root, const char *ticket,
+				 struct ll_api_queue_status *out,
+				 struct ll_client_error *err);
+int ll_client_parse_queue_list(json_t *root, struct ll_api_queue_list *out,
+			       struct ll_client_error *err);
+int ll_client_parse_pickup(json_t *root, struct ll_api_pin *out,
+			   struct ll_client_error *err);
 
 #endif

@@ -624,6 +624,18 @@ static const struct api_route routes[] = {
 	  ll_api_handle_page_applet, ROUTE_PAGE },
 	{ "GET", "/api/v1/stream", AUTH_TICKET, "stream.open",
 	  ll_api_handle_stream_open, ROUTE_UPGRADE },
+	/* channels: the waiting applet (its queue ticket checked by the
+	 * handler), then the technicians */
+	{ "POST", "/api/v1/channels/join", AUTH_NONE, "channel.join",
+	  ll_api_handle_channel_join, 0 },
+	{ "GET", "/api/v1/queue/entry", AUTH_NONE, "queue.wait",
+	  ll_api_handle_queue_wait, 0 },
+	{ "DELETE", "/api/v1/queue/entry", AUTH_NONE, "queue.cancel",
+	  ll_api_handle_queue_cancel, 0 },
+	{ "GET", "/api/v1/queue", AUTH_TOKEN, "queue.list",
+	  ll_api_handle_queue_list, 0 },
+	{ "POST", "/api/v1/queue/{entry}/pickup", AUTH_TOKEN, "queue.pickup",
+	  ll_api_handle_queue_pickup, 0 },
 };
 
 /* ---- path patterns ---- */
@@ -646,6 +658,7 @@ static const struct {
 	bool (*valid)(const char *value);
 } placeholders[] = {
 	{ "id", false, ll_api_session_id_valid },
+	{ "entry", false, ll_api_session_id_valid }, /* a queue entry's id */
 	{ "org", true, name_valid },
 	{ "name", true, name_valid },
 };
@@ -1082,7 +1095,8 @@ static enum ll_api_dispatch api_finish(struct ll_api_ctx *ctx)
 		return api_refused(ctx);
 
 	/* Success: the audit record commits together with the action. */
-	if (ctx_audit(ctx) != 0 || ll_store_commit(relay->store) != 0) {
+	if ((!ctx->audit_quiet && ctx_audit(ctx) != 0) ||
+	    ll_store_commit(relay->store) != 0) {
 		ll_store_rollback(relay->store);
 		ctx->in_tx = false;
 		ll_error("%s from %s: the audit record could not be written; "

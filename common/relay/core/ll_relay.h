@@ -87,6 +87,10 @@ struct ll_relay_config {
 	int64_t refusal_window_s;    /* default 60 */
 	int64_t unauth_rate_per_min; /* anonymous 401/404 per address, 60 */
 	int64_t unauth_burst;        /* default 60 */
+	/* channel queues (api_channels.c) */
+	int64_t queue_max_per_org;     /* waiting end users, default 200 */
+	int64_t queue_max_per_address; /* of those from one address, 10 */
+	int64_t queue_wait_s;          /* the longest one waits, 3600 */
 
 	/* Who may read /metrics: CIDRs (loopback; "" for none), and the
 	 * file of the bearer token that reads it from anywhere (or NULL). */
@@ -184,6 +188,7 @@ struct ll_relay_metrics {
 	uint64_t redeem_budget_refusals[LL_REDEEM_SCOPE_COUNT];
 	uint64_t redeem_budget_exhausted_total[LL_REDEEM_SCOPE_COUNT];
 	uint64_t redeem_budget_exhausted[LL_REDEEM_SCOPE_COUNT]; /* now */
+	uint64_t queue_waiting; /* end users waiting in channel queues */
 };
 
 /* ---- the audit chain's anchor outside the database (checkpoint.c) ----

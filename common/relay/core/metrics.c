@@ -142,6 +142,8 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	       m->connections_evicted);
 	metric(s, "lifeline_requests_total", "counter",
 	       "HTTP requests received.", m->requests_total);
+	metric(s, "lifeline_queue_waiting", "gauge",
+	       "End users waiting in channel queues now.", m->queue_waiting);
 
 	g_string_append(s, "# HELP lifeline_refusals_total Requests and "
 			   "connections refused, by API error code.\n"

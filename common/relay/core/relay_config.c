@@ -57,6 +57,9 @@ static const struct int_key int_keys[] = {
 	IK(refusal_window_s, 1, 3600, 60),
 	IK(unauth_rate_per_min, 1, 1000000, 60),
 	IK(unauth_burst, 1, 1000000, 60),
+	IK(queue_max_per_org, 1, 1000000, 200),
+	IK(queue_max_per_address, 1, 1000000, 10),
+	IK(queue_wait_s, 60, 7 * 86400, 3600),
 };
 
 /* String keys (paths resolve against the state dir when relative). */

@@ -1280,6 +1280,242 @@ static void teardown(void)
 	lt_xvfb_stop(E.xvfb_user);
 }
 
+/* ---- channels (calling cards) ---- */
+
+/* `channel add NAME` on the relay: the credential (a secret). */
+static char *channel_add(const char *name)
+{
+	char *out = NULL;
+
+	g_assert_cmpint(lh_relay_cmd(E.relay, NULL, &out, NULL, "channel",
+				     "add", name, NULL),
+			==, 0);
+	g_strstrip(out);
+	lh_secret("channel credential", out);
+	g_ptr_array_add(E.secrets, g_strdup(out));
+	return out;
+}
+
+static GPid start_applet_channel(const char *cred, const char *tag)
+{
+	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
+	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"),
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--channel",
+			 (char *)cred,
+			 NULL };
+
+	return spawn_bg(argv, E.disp_user, log);
+}
+
+/* The applet `tag` logged needle (n times) within timeout_ms. */
+static void applet_log_wait(const char *tag, const char *needle, int n,
+			    int timeout_ms)
+{
+	g_autofree char *path = g_strdup_printf("%s/applet-%s.log", E.dir,
+						tag);
+
+	if (!lt_wait_file(path, 0, needle, n, timeout_ms))
+		g_error("the applet %s did not log \"%s\" within %d ms", tag,
+			needle, timeout_ms);
+}
+
+/* The entry_id of the queue's only entry whose description has `what`. */
+static char *queue_entry(const char *what)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	g_auto(GStrv) lines = NULL;
+	char *id = NULL;
+	int i;
+
+	if (cli(NULL, 15000, &out, &err, "queue", "list", NULL) != 0)
+		g_error("`queue list` failed: %s", err);
+	lines = g_strsplit(out, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++)
+		if (strstr(lines[i], what) != NULL) {
+			g_assert_null(id);
+			id = g_strndup(lines[i], 32);
+		}
+	return id;
+}
+
+/* A PNG of window w as artifacts/channels/NAME. */
+static void screenshot_channels(const char *display, unsigned long w,
+				const char *name)
+{
+	g_autofree char *dir = g_build_filename(E.artifacts, "..", "channels",
+						NULL);
+	g_autofree char *rel = g_build_filename("..", "channels", name, NULL);
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+	screenshot(display, w, rel);
+}
+
+/*
+ * The calling card: the applet on a channel shows the waiting window,
+ * the user types what they need and asks, the technician sees them in
+ * `queue list`, picks them up, and the permission window asks as for
+ * any session; Allow, and the session works.
+ */
+static void test_channel(void)
+{
+	g_autofree char *cred = channel_add("desk");
+	g_autofree char *out = NULL, *err = NULL, *entry = NULL, *id = NULL;
+	unsigned long win, dlg;
+	GPid applet;
+	int st;
+
+	applet = start_applet_channel(cred, "channel");
+	win = wait_window(E.disp_user, "Waiting for a technician", 30000);
+	if (win == 0)
+		g_error("no \"%s – Waiting for a technician\" window within "
+			"30 s",
+			E.product);
+	/* the description field has the focus; Enter asks */
+	press(E.disp_user, win, "ctrl+a");
+	g_assert_cmpint(xdo(E.disp_user, NULL, "type", "--delay", "5",
+			    "My printer says paper jam", NULL),
+			==, 0);
+	press(E.disp_user, win, "Return");
+	applet_log_wait("channel", "channel: waiting in the queue", 1, 20000);
+	entry = queue_entry("My printer says paper jam");
+	g_assert_nonnull(entry);
+	/* a second poll has updated the window with the time waited */
+	screenshot_channels(E.disp_user, win, "waiting.png");
+
+	st = cli(NULL, 30000, &out, &err, "queue", "pickup", entry, NULL);
+	if (st != 0)
+		g_error("`queue pickup` failed (%d): %s", st, err);
+	id = g_strdup(g_strstrip(out));
+	g_assert_cmpuint(strlen(id), ==, 32);
+	g_assert_null(queue_entry("My printer says paper jam"));
+
+	/* consent is asked as for any session */
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog after the pickup within 30 s");
+	g_assert_true(wait_window_gone(E.disp_user, "Waiting for a technician",
+				       5000));
+	wait_armed("channel", 1);
+	press(E.disp_user, dlg, "alt+a");
+	assert_wait_granted(id, "view\ncontrol\n");
+	rfb_barrier(id);
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", id,
+			    NULL),
+			==, 0);
+	st = wait_exit(applet, 10000);
+	assert_applet_ok(st, "channel");
+}
+
+/* Cancel leaves the queue: the entry is gone, the applet exits 0. */
+static void test_channel_cancel(void)
+{
+	g_autofree char *cred = channel_add("front-desk");
+	g_autofree char *entry = NULL;
+	unsigned long win;
+	GPid applet;
+	int st;
+
+	applet = start_applet_channel(cred, "channel-cancel");
+	win = wait_window(E.disp_user, "Waiting for a technician", 30000);
+	g_assert_cmpuint(win, !=, 0);
+	g_assert_cmpint(xdo(E.disp_user, NULL, "type", "--delay", "5",
+			    "Cancel me", NULL),
+			==, 0);
+	press(E.disp_user, win, "Return");
+	applet_log_wait("channel-cancel", "channel: waiting in the queue", 1,
+			20000);
+	entry = queue_entry("Cancel me");
+	g_assert_nonnull(entry);
+	press(E.disp_user, win, "alt+c");
+	st = wait_exit(applet, 15000);
+	assert_applet_ok(st, "channel-cancel");
+	g_assert_null(queue_entry("Cancel me"));
+}
+
+/*
+ * The agent's GUI shows the queue (screenshot artifacts/channels/
+ * agent-queue.png) and Pick up (Alt+P) opens the session: the user is
+ * asked for consent as always.
+ */
+static void test_channel_agent_gui(void)
+{
+	g_autofree char *cred = channel_add("helpdesk");
+	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-q-profile",
+							NULL);
+	g_autofree char *ini = g_build_filename(gui_profile, "profile.ini",
+						NULL);
+	g_autofree char *gui_log = g_build_filename(E.dir, "agent-gui-q.log",
+						    NULL);
+	g_autofree char *main_re = g_strdup_printf("^%s Agent$", E.product);
+	g_autofree char *viewer_re = g_strdup_printf("^%s Agent – Session ",
+						     E.product);
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--profile",
+			 gui_profile,
+			 NULL };
+	unsigned long win, main_win, viewer, dlg;
+	GPid gui, applet;
+	int st;
+
+	applet = start_applet_channel(cred, "channel-gui");
+	win = wait_window(E.disp_user, "Waiting for a technician", 30000);
+	g_assert_cmpuint(win, !=, 0);
+	g_assert_cmpint(xdo(E.disp_user, NULL, "type", "--delay", "5",
+			    "Outlook keeps asking for my password", NULL),
+			==, 0);
+	press(E.disp_user, win, "Return");
+	applet_log_wait("channel-gui", "channel: waiting in the queue", 1,
+			20000);
+
+	g_assert_cmpint(g_mkdir_with_parents(gui_profile, 0700), ==, 0);
+	gui = spawn_bg(argv, E.disp_agent, gui_log);
+	main_win = wait_window_re(E.disp_agent, main_re, 30000);
+	g_assert_cmpuint(main_win, !=, 0);
+	press(E.disp_agent, main_win, "alt+u");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    TECH_USER, NULL),
+			==, 0);
+	press(E.disp_agent, main_win, "alt+p");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    TECH_PASSWORD, NULL),
+			==, 0);
+	press(E.disp_agent, main_win, "alt+l");
+	if (!lt_wait_file(ini, 0, "relay=", 1, 20000))
+		g_error("the GUI agent did not log in within 20 s");
+	if (!lt_wait_file(gui_log, 0, "queue: 1 waiting", 1, 20000))
+		g_error("the GUI agent's queue did not show the user within "
+			"20 s (see %s)",
+			gui_log);
+	screenshot_channels(E.disp_agent, main_win, "agent-queue.png");
+
+	/* the first row is selected: Pick up */
+	press(E.disp_agent, main_win, "alt+p");
+	viewer = wait_window_re(E.disp_agent, viewer_re, 20000);
+	if (viewer == 0)
+		g_error("Pick up (Alt+P) opened no session window");
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog after the GUI's pickup");
+	wait_armed("channel-gui", 1);
+	press(E.disp_user, dlg, "alt+d");
+	g_assert_true(
+		wait_window_gone(E.disp_user, "Permission request", 5000));
+
+	stop_proc(&gui);
+	/* the agent's side went away: the applet ends */
+	st = wait_exit(applet, 15000);
+	g_assert_cmpint(st, >=, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *tools[] = { "Xvfb", "xdotool", "import" };
@@ -1301,6 +1537,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/allow-and-control",
 			test_allow_and_control);
 	g_test_add_func("/e2e/session/gui-viewer", test_gui_viewer);
+	g_test_add_func("/e2e/session/channel", test_channel);
+	g_test_add_func("/e2e/session/channel-cancel", test_channel_cancel);
+	g_test_add_func("/e2e/session/channel-agent-gui",
+			test_channel_agent_gui);
 	g_test_add_func("/e2e/session/no-secrets-in-logs",
 			test_no_secrets_in_logs);
 	r = g_test_run();

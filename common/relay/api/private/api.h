@@ -59,6 +59,10 @@ struct ll_api_ctx {
 	int64_t org_id;
 	char session_id[LL_SESSION_ID_LEN + 1]; /* "" when none */
 	json_t *detail;                         /* owned; never secrets */
+	/* A success that changed nothing and that its caller repeats every
+	 * few seconds (a waiting applet asking again, the agent's queue
+	 * view): not written to the audit.  Refusals always are. */
+	bool audit_quiet;
 	/* done after the commit, before the answer leaves */
 	bool close_after;
 	char close_reason[64];
@@ -236,6 +240,11 @@ void ll_api_page_refused(struct ll_api_ctx *ctx);
 /* Frees the page's state (ll_api_shutdown). */
 void ll_api_page_close(struct ll_relay *relay);
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx);
+void ll_api_handle_channel_join(struct ll_api_ctx *ctx);
+void ll_api_handle_queue_wait(struct ll_api_ctx *ctx);
+void ll_api_handle_queue_cancel(struct ll_api_ctx *ctx);
+void ll_api_handle_queue_list(struct ll_api_ctx *ctx);
+void ll_api_handle_queue_pickup(struct ll_api_ctx *ctx);
 
 /* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and
  * follow relay->cfg. */
@@ -260,5 +269,9 @@ void ll_api_periodic(struct ll_relay *relay);
 /* Once a second (ll_api_periodic): audits a guess budget that became
  * exhausted or recovered, and updates its /metrics gauge (api_pins.c). */
 void ll_api_redeem_budgets_sweep(struct ll_relay *relay);
+/* Once a second (ll_api_periodic): ends queue entries whose waiting
+ * applet stopped asking or that waited too long, audits each, and
+ * updates the queue's /metrics gauge (api_channels.c). */
+void ll_api_queue_sweep(struct ll_relay *relay);
 
 #endif
