@@ -13,7 +13,7 @@ PACKAGES="
  libglib2.0-dev-bin librsvg2-bin desktop-file-utils
  xvfb xauth xdotool x11-utils imagemagick x11vnc
  testssl.sh jq nginx libnginx-mod-stream procps curl
- debhelper dpkg-dev lintian rpm rpmlint appstream patchelf debootstrap socat
+ build-essential debhelper dpkg-dev lintian rpm rpmlint appstream patchelf debootstrap socat
  chromium python3
 "
 
