@@ -368,6 +368,32 @@ static const char *parse_link(struct ll_applet *a, const char *uri)
 	return bad;
 }
 
+/*
+ * A portable applet downloaded from the PIN page carries the PIN and org
+ * at its end: taken as a lifeline: link's (docs/API.md, "The PIN page").
+ * Returns -1 to go on, or an exit code after one line on stderr.
+ */
+static int pin_from_download(struct ll_applet *a)
+{
+	char *pin = NULL, *org = NULL, *why = NULL;
+
+	if (ll_applet_pin_trailer_load(&pin, &org, &why) != LL_OK) {
+		fprintf(stderr, "lifeline-applet: %s\n", why);
+		g_free(why);
+		return LL_APPLET_EXIT_CONFIG;
+	}
+	if (pin != NULL) {
+		a->pin = g_strdup(pin);
+		ll_secret_free(pin);
+		g_free(a->org);
+		a->org = org;
+		ll_info("the PIN this program was downloaded with, for org "
+			"'%s'",
+			a->org);
+	}
+	return -1;
+}
+
 /* The URL without a trailing '/', to compare two spellings of one. */
 static char *url_norm(const char *url)
 {
@@ -521,6 +547,9 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		r = usage("--relay must be an https:// URL");
 		goto out;
 	}
+	if (a->pin == NULL && a->channel == NULL && file_arg == NULL &&
+	    (r = pin_from_download(a)) >= 0)
+		goto out;
 	if ((r = apply_config(a, file_arg)) >= 0)
 		goto out;
 	if (a->relay_url == NULL) {

@@ -145,28 +145,82 @@ static int parse_from(const char *text, size_t len, const char *what,
 }
 
 /*
+ * This program's own file (/proc/self/exe, whatever its name), open, and
+ * where what was appended to it ends: its size, less the PIN page's
+ * trailer when it has one (read into pin and org).  -1 without /proc.
+ */
+static int exe_open(off_t *end, char **pin, char **org, char **why)
+{
+	uint8_t tail[LL_PIN_TRAILER_TAIL + LL_PIN_TRAILER_MAX];
+	char *p = NULL, *o = NULL;
+	struct stat sb;
+	size_t n, tlen = 0;
+	int fd, r;
+
+	if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return -1;
+	}
+	*end = sb.st_size;
+	n = (uint64_t)sb.st_size < sizeof(tail) ? (size_t)sb.st_size
+						: sizeof(tail);
+	if (pread(fd, tail, n, sb.st_size - (off_t)n) != (ssize_t)n)
+		return fd;
+	r = ll_pin_trailer_parse(tail, n, (uint64_t)sb.st_size, &p, &o, &tlen);
+	if (r == LL_OK) {
+		*end -= (off_t)tlen;
+		if (pin != NULL) {
+			*pin = p;
+			*org = o;
+			p = o = NULL;
+		}
+	} else if (r != LL_ERR_NOT_FOUND && why != NULL) {
+		*why = g_strdup("the PIN this program was downloaded with is "
+				"damaged: download it again from your "
+				"organisation's page");
+	}
+	if (p != NULL)
+		ll_secret_free(p);
+	g_free(o);
+	ll_wipe(tail, sizeof(tail));
+	return fd;
+}
+
+int ll_applet_pin_trailer_load(char **pin, char **org, char **why)
+{
+	off_t end = 0;
+	int fd;
+
+	*pin = *org = *why = NULL;
+	if ((fd = exe_open(&end, pin, org, why)) >= 0)
+		close(fd);
+	return *why != NULL ? LL_ERR_MALFORMED : LL_OK;
+}
+
+/*
  * The configuration appended to this program's own file (a portable
- * applet's), if any.  /proc/self/exe is the file we run from, whatever
- * its name.
+ * applet's), if any, before the PIN page's trailer when there is one.
  */
 static int load_trailer(struct ll_appconf *out, bool *found, char **why)
 {
 	uint8_t tail[LL_APPCONF_TRAILER_LEN];
 	char *text = NULL;
-	struct stat sb;
+	off_t end = 0;
 	size_t len = 0;
 	int fd, r;
 
 	*found = false;
-	if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = exe_open(&end, NULL, NULL, NULL)) < 0)
 		return LL_OK; /* no /proc: no trailer to read */
-	if (fstat(fd, &sb) != 0 || sb.st_size < LL_APPCONF_TRAILER_LEN ||
-	    pread(fd, tail, sizeof(tail),
-		  sb.st_size - LL_APPCONF_TRAILER_LEN) != sizeof(tail)) {
+	if (end < LL_APPCONF_TRAILER_LEN ||
+	    pread(fd, tail, sizeof(tail), end - LL_APPCONF_TRAILER_LEN) !=
+		    sizeof(tail)) {
 		close(fd);
 		return LL_OK;
 	}
-	r = ll_appconf_trailer_parse(tail, (uint64_t)sb.st_size, &len);
+	r = ll_appconf_trailer_parse(tail, (uint64_t)end, &len);
 	if (r == LL_ERR_NOT_FOUND) {
 		close(fd);
 		return LL_OK;
@@ -174,7 +228,7 @@ static int load_trailer(struct ll_appconf *out, bool *found, char **why)
 	if (r == LL_OK) {
 		text = g_malloc(len);
 		if (pread(fd, text, len,
-			  sb.st_size - LL_APPCONF_TRAILER_LEN - (off_t)len) !=
+			  end - LL_APPCONF_TRAILER_LEN - (off_t)len) !=
 		    (ssize_t)len)
 			r = LL_ERR_IO;
 	}

@@ -508,37 +508,148 @@ out:
 	return r;
 }
 
+/*
+ * Both trailers end the same way: the length of what they carry as a
+ * 4-byte big-endian integer, then 8 bytes of magic.
+ */
+static void tail_make(size_t len, const char *magic, uint8_t out[12])
+{
+	out[0] = (uint8_t)(len >> 24);
+	out[1] = (uint8_t)(len >> 16);
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	memcpy(out + 4, magic, 8);
+}
+
+/* The length the 12 bytes at tail announce, checked against max and
+ * against the file they end (file_size bytes). */
+static int tail_parse(const uint8_t tail[12], const char *magic,
+		      uint64_t file_size, size_t max, size_t *len)
+{
+	struct ll_buf_view v;
+	uint32_t n;
+
+	if (file_size < 12 || memcmp(tail + 4, magic, 8) != 0)
+		return LL_ERR_NOT_FOUND;
+	ll_buf_view_init(&v, tail, 4);
+	if (ll_view_get_u32(&v, &n) != LL_OK)
+		return LL_ERR_INTERNAL;
+	if (n == 0 || n > max || n > file_size - 12)
+		return LL_ERR_MALFORMED;
+	*len = n;
+	return LL_OK;
+}
+
 int ll_appconf_trailer_make(size_t cfg_len,
 			    uint8_t out[LL_APPCONF_TRAILER_LEN])
 {
 	if (out == NULL || cfg_len == 0 || cfg_len > LL_APPCONF_MAX)
 		return LL_ERR_INVALID_ARG;
-	out[0] = (uint8_t)(cfg_len >> 24);
-	out[1] = (uint8_t)(cfg_len >> 16);
-	out[2] = (uint8_t)(cfg_len >> 8);
-	out[3] = (uint8_t)cfg_len;
-	memcpy(out + 4, LL_APPCONF_MAGIC, LL_APPCONF_MAGIC_LEN);
+	tail_make(cfg_len, LL_APPCONF_MAGIC, out);
 	return LL_OK;
 }
 
 int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
 			     uint64_t file_size, size_t *cfg_len)
 {
-	struct ll_buf_view v;
-	uint32_t n;
-
 	if (tail == NULL || cfg_len == NULL)
 		return LL_ERR_INVALID_ARG;
-	if (file_size < LL_APPCONF_TRAILER_LEN ||
-	    memcmp(tail + 4, LL_APPCONF_MAGIC, LL_APPCONF_MAGIC_LEN) != 0)
+	return tail_parse(tail, LL_APPCONF_MAGIC, file_size, LL_APPCONF_MAX,
+			  cfg_len);
+}
+
+/* An org name as a link or a PIN trailer may carry it. */
+static bool pin_org_ok(const char *org, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 128)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)org[i] < 0x20 || org[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
+			size_t *out_len)
+{
+	size_t plen;
+	char *payload;
+	uint8_t *buf;
+
+	if (pin == NULL || org == NULL || out == NULL || out_len == NULL ||
+	    !ll_pin_well_formed(pin) || !pin_org_ok(org, strlen(org)))
+		return LL_ERR_INVALID_ARG;
+	plen = strlen("pin=\norg=\n") + strlen(pin) + strlen(org);
+	if (plen > LL_PIN_TRAILER_MAX)
+		return LL_ERR_INVALID_ARG;
+	if ((buf = malloc(plen + LL_PIN_TRAILER_TAIL + 1)) == NULL)
+		return LL_ERR_NOMEM;
+	payload = (char *)buf;
+	payload = mempcpy(payload, "pin=", 4);
+	payload = mempcpy(payload, pin, strlen(pin));
+	payload = mempcpy(payload, "\norg=", 5);
+	payload = mempcpy(payload, org, strlen(org));
+	*payload = '\n';
+	tail_make(plen, LL_PIN_TRAILER_MAGIC, buf + plen);
+	buf[plen + LL_PIN_TRAILER_TAIL] = '\0'; /* for ll_secret_free */
+	*out = buf;
+	*out_len = plen + LL_PIN_TRAILER_TAIL;
+	return LL_OK;
+}
+
+/* One "KEY=VALUE\n" line of the payload at *p (before end) whose key is
+ * key: the value, malloc'd; NULL when it is not that line. */
+static char *pin_line(const char **p, const char *end, const char *key)
+{
+	size_t k = strlen(key);
+	const char *nl;
+	char *v;
+
+	if ((size_t)(end - *p) <= k || memcmp(*p, key, k) != 0 ||
+	    (*p)[k] != '=' ||
+	    (nl = memchr(*p + k + 1, '\n', (size_t)(end - *p - k - 1))) ==
+		    NULL)
+		return NULL;
+	v = strndup(*p + k + 1, (size_t)(nl - *p - k - 1));
+	*p = nl + 1;
+	return v;
+}
+
+int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
+			 char **pin, char **org, size_t *trailer_len)
+{
+	const char *p, *end;
+	char *pv = NULL, *ov = NULL;
+	size_t len;
+	int r;
+
+	if (tail == NULL || pin == NULL || org == NULL ||
+	    trailer_len == NULL || n > file_size)
+		return LL_ERR_INVALID_ARG;
+	if (n < LL_PIN_TRAILER_TAIL)
 		return LL_ERR_NOT_FOUND;
-	ll_buf_view_init(&v, tail, 4);
-	if (ll_view_get_u32(&v, &n) != LL_OK)
-		return LL_ERR_INTERNAL;
-	if (n == 0 || n > LL_APPCONF_MAX ||
-	    n > file_size - LL_APPCONF_TRAILER_LEN)
+	r = tail_parse(tail + n - LL_PIN_TRAILER_TAIL, LL_PIN_TRAILER_MAGIC,
+		       file_size, LL_PIN_TRAILER_MAX, &len);
+	if (r != LL_OK)
+		return r;
+	if (len > n - LL_PIN_TRAILER_TAIL)
+		return LL_ERR_MALFORMED; /* the caller read too little */
+	end = (const char *)tail + n - LL_PIN_TRAILER_TAIL;
+	p = end - len;
+	if (memchr(p, '\0', len) != NULL ||
+	    (pv = pin_line(&p, end, "pin")) == NULL ||
+	    (ov = pin_line(&p, end, "org")) == NULL || p != end ||
+	    !ll_pin_well_formed(pv) || !pin_org_ok(ov, strlen(ov))) {
+		if (pv != NULL)
+			ll_secret_free(pv);
+		free(ov);
 		return LL_ERR_MALFORMED;
-	*cfg_len = n;
+	}
+	*pin = pv;
+	*org = ov;
+	*trailer_len = len + LL_PIN_TRAILER_TAIL;
 	return LL_OK;
 }
 

@@ -221,6 +221,35 @@ static void test_init_key(void)
 	g_free(pub);
 }
 
+/* applet-config --channel NAME carries the channel's credential, the
+ * one `channel add` printed. */
+static void test_relay_channel(void)
+{
+	struct ll_appconf c = { 0 };
+	char *cred = NULL, *text = NULL;
+	size_t len = 0;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &cred, NULL, "channel",
+				     "add", "frontdesk", NULL),
+			==, 0);
+	g_strchomp(cred);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--channel",
+				     "frontdesk", "--out", conf_path, NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(conf_path, &text, &len, NULL));
+	g_assert_cmpint(ll_appconf_parse(text, len, &c, NULL, 0), ==, LL_OK);
+	g_assert_cmpstr(c.channel, ==, cred);
+	ll_appconf_clear(&c);
+	/* the configuration the later tests use names no channel */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--out", conf_path,
+				     NULL),
+			==, 0);
+	ll_secret_free(cred);
+	g_free(text);
+}
+
 static void test_relay_command(void)
 {
 	struct ll_appconf c = { 0 };
@@ -262,8 +291,9 @@ static void test_relay_command(void)
 				     "--org", "default", "--channel", "desk",
 				     "--out", "x.lifeline", NULL),
 			==, 1);
-	g_assert_nonnull(strstr(err, "no channel desk in org default"));
+	g_assert_nonnull(strstr(err, "no channel 'desk' in org 'default'"));
 	g_free(err);
+	test_relay_channel();
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "applet-config",
 				     "--org", "default", NULL),
 			==, 2);
@@ -306,35 +336,54 @@ static void test_system_conf_redeems(void)
 	g_free(dst);
 }
 
-/* A copy of the applet with the configuration appended (the portable
- * applet's way), trusting nothing else. */
-static char *applet_with_trailer(const char *name, bool tamper)
+/* A copy of the applet named name with tail appended. */
+static char *applet_copy(const char *name, const void *tail, size_t tlen)
 {
 	char *bin = g_build_filename(lh_tmpdir(), name, NULL);
-	char *tr = g_build_filename(lh_tmpdir(), "appconf.trailer", NULL);
-	char *exe = NULL, *t = NULL, *all;
-	size_t elen = 0, tlen = 0;
+	char *exe = NULL, *all;
+	size_t elen = 0;
 
-	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
-				     "--org", "default", "--trailer", "--out",
-				     tr, NULL),
-			==, 0);
 	g_assert_true(g_file_get_contents(g_getenv("LL_APPLET_BIN"), &exe,
 					  &elen, NULL));
-	g_assert_true(g_file_get_contents(tr, &t, &tlen, NULL));
-	if (tamper)
-		t[44] ^= 1; /* 127.0.0.1 becomes 137.0.0.1 */
 	all = g_malloc(elen + tlen);
 	memcpy(all, exe, elen);
-	memcpy(all + elen, t, tlen);
+	memcpy(all + elen, tail, tlen);
 	g_unlink(bin);
 	g_assert_true(
 		g_file_set_contents(bin, all, (gssize)(elen + tlen), NULL));
 	g_assert_cmpint(chmod(bin, 0755), ==, 0);
 	g_free(all);
 	g_free(exe);
-	g_free(t);
+	return bin;
+}
+
+/* The relay's configuration with its trailer (applet-config --trailer),
+ * tampered when asked. */
+static char *config_trailer(bool tamper, size_t *len)
+{
+	char *tr = g_build_filename(lh_tmpdir(), "appconf.trailer", NULL);
+	char *t = NULL;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--trailer", "--out",
+				     tr, NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(tr, &t, len, NULL));
+	if (tamper)
+		t[44] ^= 1; /* 127.0.0.1 becomes 137.0.0.1 */
 	g_free(tr);
+	return t;
+}
+
+/* A copy of the applet with the configuration appended (the portable
+ * applet's way), trusting nothing else. */
+static char *applet_with_trailer(const char *name, bool tamper)
+{
+	size_t tlen = 0;
+	char *t = config_trailer(tamper, &tlen), *bin;
+
+	bin = applet_copy(name, t, tlen);
+	g_free(t);
 	return bin;
 }
 
@@ -352,6 +401,58 @@ static void test_trailer(void)
 		       "appended to this program");
 	g_free(bin);
 	g_free(bad);
+}
+
+/*
+ * The PIN page's download: a portable applet bound by its configuration,
+ * then the PIN and org appended (ll_pin_trailer_make, as the relay's
+ * POST /o/ORG/applet does).  Started with no argument at all, it redeems
+ * that PIN for that org; a damaged PIN trailer is refused in one line.
+ */
+static void test_pin_trailer(void)
+{
+	size_t clen = 0, plen = 0;
+	char *conf = config_trailer(false, &clen), *pin = new_pin(), *bin;
+	char *out = NULL, *line;
+	uint8_t *pt = NULL, *all;
+	struct applet ap = { 0 };
+	int before = lh_relay_log_count(relay, "applet stream waiting");
+
+	g_assert_cmpint(ll_pin_trailer_make(pin, "default", &pt, &plen), ==,
+			LL_OK);
+	all = g_malloc(clen + plen);
+	memcpy(all, conf, clen);
+	memcpy(all + clen, pt, plen);
+	bin = applet_copy("lifeline-applet-download", all, clen + plen);
+	applet_start(&ap, bin, "download",
+		     (const char *const[]){ "--test-etc-dir", empty_dir,
+					    NULL });
+	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
+					before + 1, 30000));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+				     "export", NULL),
+			==, 0);
+	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
+	g_assert_nonnull(line);
+	g_assert_nonnull(strstr(line, "\"org\":\"default\""));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	applet_clear(&ap);
+	g_free(bin);
+
+	/* One byte of the PIN's line changed: refused, never ignored. */
+	all[clen + 2] ^= 0x20; /* "pin=" becomes "pIn=" */
+	bin = applet_copy("lifeline-applet-download-bad", all, clen + plen);
+	assert_refused(bin, "download-damaged",
+		       (const char *const[]){ "--test-etc-dir", empty_dir,
+					      NULL },
+		       "downloaded with is damaged");
+	ll_secret_free((char *)pt);
+	g_free(all);
+	g_free(conf);
+	g_free(pin);
+	g_free(out);
+	g_free(bin);
 }
 
 static void test_tampered_file(void)
@@ -531,6 +632,7 @@ int main(int argc, char **argv)
 			test_file_redeems_with_org);
 	g_test_add_func("/appconf/system-conf", test_system_conf_redeems);
 	g_test_add_func("/appconf/trailer", test_trailer);
+	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
 	g_test_add_func("/appconf/tampered", test_tampered_file);
 	g_test_add_func("/appconf/other-relay", test_other_relay);
 	g_test_add_func("/appconf/foreign-key", test_foreign_key);

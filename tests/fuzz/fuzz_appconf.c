@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "ll_appconf.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,6 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					       n,
 				       n, &c, why, sizeof(why));
 	ll_appconf_clear(&c);
+	{
+		char *pin = NULL, *org = NULL;
+		size_t tlen = 0;
+
+		if (ll_pin_trailer_parse(data, size, size, &pin, &org,
+					 &tlen) == LL_OK) {
+			ll_secret_free(pin);
+			free(org);
+		}
+	}
 	if (ll_appconf_parse(data, size, &c, why, sizeof(why)) == LL_OK) {
 		free(ll_appconf_ca_pem_new(&c));
 		(void)ll_appconf_signed_by(&c, zero);

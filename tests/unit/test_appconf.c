@@ -272,6 +272,73 @@ static void test_trailer(void)
 			LL_ERR_MALFORMED);
 }
 
+/* Parses the PIN trailer at the end of file[0..n), read whole. */
+static int pin_parse(const uint8_t *file, size_t n, char **pin, char **org,
+		     size_t *tlen)
+{
+	return ll_pin_trailer_parse(file, n, n, pin, org, tlen);
+}
+
+/* The PIN page's download trailer: made, read back after a binary, and
+ * every damage refused as malformed, never taken. */
+static void test_pin_trailer(void)
+{
+	static const char bin[] = "\x7f"
+				  "ELF....binary";
+	uint8_t *t = NULL, file[512];
+	char *pin = NULL, *org = NULL, *long_org;
+	size_t tlen = 0, got = 0, i, n;
+
+	g_assert_cmpint(ll_pin_trailer_make("0123456789", "acme corp", &t,
+					    &tlen),
+			==, LL_OK);
+	memcpy(file, bin, sizeof(bin));
+	memcpy(file + sizeof(bin), t, tlen);
+	n = sizeof(bin) + tlen;
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==, LL_OK);
+	g_assert_cmpstr(pin, ==, "0123456789");
+	g_assert_cmpstr(org, ==, "acme corp");
+	g_assert_cmpuint(got, ==, tlen);
+	ll_secret_free(pin);
+	g_free(org);
+
+	/* no trailer at all */
+	g_assert_cmpint(pin_parse(file, sizeof(bin), &pin, &org, &got), ==,
+			LL_ERR_NOT_FOUND);
+	/* each byte of its frame (keys, line ends, length) changed:
+	 * refused; a changed digit is just another PIN */
+	{
+		const size_t p0 = sizeof(bin), end = n - 12;
+		const size_t at[] = { p0,      p0 + 1,  p0 + 2,  p0 + 3,
+				      p0 + 14, p0 + 15, p0 + 18, end - 1,
+				      end,     end + 1, end + 2, end + 3 };
+
+		for (i = 0; i < G_N_ELEMENTS(at); i++) {
+			file[at[i]] ^= 0x01;
+			g_assert_cmpint(pin_parse(file, n, &pin, &org, &got),
+					==, LL_ERR_MALFORMED);
+			file[at[i]] ^= 0x01;
+		}
+	}
+	/* cut short: the length runs past the start of what was read */
+	g_assert_cmpint(ll_pin_trailer_parse(file + n - 14, 14, n, &pin, &org,
+					     &got),
+			==, LL_ERR_MALFORMED);
+
+	/* what the maker refuses, the parser would too */
+	g_assert_cmpint(ll_pin_trailer_make("12345", "acme", &t, &tlen), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", "a\nb", &t, &tlen), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", "", &t, &tlen), ==,
+			LL_ERR_INVALID_ARG);
+	long_org = g_strnfill(129, 'o');
+	g_assert_cmpint(ll_pin_trailer_make("123456", long_org, &t, &tlen), ==,
+			LL_ERR_INVALID_ARG);
+	g_free(long_org);
+	ll_secret_free((char *)t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -285,5 +352,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/format-refuses", test_format_refuses);
 	g_test_add_func("/appconf/urls", test_accepts_urls);
 	g_test_add_func("/appconf/trailer", test_trailer);
+	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
 	return g_test_run();
 }

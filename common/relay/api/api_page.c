@@ -22,6 +22,7 @@
 
 #include <glib.h>
 
+#include "ll_appconf.h"
 #include "ll_brand.h"
 #include "ll_crypto.h"
 #include "ll_form.h"
@@ -41,9 +42,6 @@
 	"default-src 'none'; style-src 'unsafe-inline'; "                     \
 	"frame-ancestors 'none'; sandbox"
 
-/* The portable applet's trailer (docs/API.md, "The download"). */
-#define TRAILER_MAGIC "LLPINv1\n"
-#define TRAILER_MAGIC_LEN 8
 /* The largest portable applet the relay hands out. */
 #define APPLET_MAX_BYTES ((off_t)64 * 1024 * 1024)
 #define LOGO_MAX_BYTES (1024 * 1024)
@@ -816,12 +814,11 @@ static void download_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 	const struct download *d = user;
 	const char *path = ctx->relay->cfg.portable_applet;
 	struct ll_api_response *resp = ctx->resp;
-	char *name, *payload, hdr[256];
-	size_t plen, flen;
-	uint8_t *body;
+	char *name, hdr[256];
+	size_t tlen = 0, flen;
+	uint8_t *body, *trailer = NULL;
 	gchar *file = NULL;
 	gsize n = 0;
-	uint32_t be;
 
 	(void)s;
 	if (path == NULL) {
@@ -836,28 +833,26 @@ static void download_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return;
 	}
-	payload = g_strdup_printf("pin=%s\norg=%s\n", d->pin, d->org);
-	plen = strlen(payload);
+	if (ll_pin_trailer_make(d->pin, d->org, &trailer, &tlen) != LL_OK) {
+		g_free(file);
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return;
+	}
 	flen = n;
-	body = malloc(flen + plen + 4 + TRAILER_MAGIC_LEN);
+	body = malloc(flen + tlen);
 	if (body == NULL) {
-		ll_wipe(payload, plen);
-		g_free(payload);
+		ll_secret_free((char *)trailer);
 		g_free(file);
 		ll_api_fail(ctx, LL_API_INTERNAL, "out of memory");
 		return;
 	}
 	memcpy(body, file, flen);
-	memcpy(body + flen, payload, plen);
-	be = GUINT32_TO_BE((uint32_t)plen);
-	memcpy(body + flen + plen, &be, 4);
-	memcpy(body + flen + plen + 4, TRAILER_MAGIC, TRAILER_MAGIC_LEN);
-	ll_wipe(payload, plen);
-	g_free(payload);
+	memcpy(body + flen, trailer, tlen);
+	ll_secret_free((char *)trailer);
 	g_free(file);
 
 	resp->raw_body = (char *)body;
-	resp->raw_len = flen + plen + 4 + TRAILER_MAGIC_LEN;
+	resp->raw_len = flen + tlen;
 	resp->content_type = "application/octet-stream";
 	resp->status = 200;
 	resp->code = LL_API_OK;
