@@ -25,17 +25,10 @@
 
 #define CHANNEL_NAME_MAX 64
 
+/* What add and list take beyond the common options. */
 struct channel_opts {
-	gchar *state_dir;
-	gchar *org;
 	gchar *group;
 	gboolean json;
-};
-
-struct channel_cmd {
-	struct ll_relay relay;
-	int64_t org_id;
-	char *org_name;
 };
 
 /* Channel and group names: 1..64 of A-Z a-z 0-9 . _ -, starting with a
@@ -91,7 +84,7 @@ int ll_cmd_channel_credential(struct ll_relay *relay, const char *org,
 	return 0;
 }
 
-static int channel_add(struct channel_cmd *c, const struct channel_opts *o,
+static int channel_add(struct ll_cmd_org *c, const struct channel_opts *o,
 		       const char *name)
 {
 	struct ll_store *st = c->relay.store;
@@ -149,7 +142,7 @@ store_err:
 	return 1;
 }
 
-static int channel_remove(struct channel_cmd *c, const char *name)
+static int channel_remove(struct ll_cmd_org *c, const char *name)
 {
 	struct ll_store *st = c->relay.store;
 	char **ids = NULL;
@@ -190,7 +183,7 @@ store_err:
 	return 1;
 }
 
-static int channel_list(struct channel_cmd *c, const struct channel_opts *o)
+static int channel_list(struct ll_cmd_org *c, const struct channel_opts *o)
 {
 	struct ll_channel **list = NULL;
 	json_t *arr = NULL, *doc = NULL;
@@ -198,8 +191,8 @@ static int channel_list(struct channel_cmd *c, const struct channel_opts *o)
 	char when[40], *text;
 	int rc = 1;
 
-	if (ll_store_channel_list(c->relay.store, o->org ? c->org_id : 0,
-				  &list, &n) != LL_OK) {
+	if (ll_store_channel_list(c->relay.store, c->org_id, &list, &n) !=
+	    LL_OK) {
 		ll_cmd_fail("cannot list channels: %s",
 			    ll_store_errmsg(c->relay.store));
 		return 1;
@@ -295,102 +288,54 @@ static int channel_args(const char *sub, int argc, char **argv,
 	return 0;
 }
 
-static int channel_run(const char *sub, const struct channel_opts *o,
-		       const char *name)
-{
-	struct channel_cmd c;
-	char errbuf[512];
-	int rc = 1;
-
-	memset(&c, 0, sizeof(c));
-	if (ll_relay_open_state(o->state_dir ? o->state_dir
-					     : LL_DEFAULT_STATE_DIR,
-				&c.relay, errbuf, sizeof(errbuf)) != 0) {
-		ll_cmd_fail("%s", errbuf);
-		goto out;
-	}
-	if (!(strcmp(sub, "list") == 0 && o->org == NULL) &&
-	    ll_cmd_org_resolve(c.relay.store, o->org, &c.org_id,
-			       &c.org_name) != 0)
-		goto out;
-	if (strcmp(sub, "add") == 0)
-		rc = channel_add(&c, o, name);
-	else if (strcmp(sub, "remove") == 0)
-		rc = channel_remove(&c, name);
-	else
-		rc = channel_list(&c, o);
-out:
-	ll_relay_close_state(&c.relay);
-	free(c.org_name);
-	return rc;
-}
-
 int ll_cmd_channel(int argc, char **argv)
 {
-	struct channel_opts o;
-	GOptionEntry common[] = {
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
-		  "state directory (default " LL_DEFAULT_STATE_DIR ")",
-		  "DIR" },
-		{ "org", 0, 0, G_OPTION_ARG_STRING, &o.org,
-		  "organisation (default: the only one)", "ORG" },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
-	GOptionEntry add_opts[] = {
+	static const char *const subs[] = { "add", "list", "remove", NULL };
+	struct ll_cmd_opts co = { 0 };
+	struct ll_cmd_org c = { 0 };
+	struct channel_opts o = { 0 };
+	const GOptionEntry add_opts[] = {
 		{ "group", 0, 0, G_OPTION_ARG_STRING, &o.group,
 		  "the technician group that may pick callers up (until "
 		  "groups exist: any technician of the org)",
 		  "G" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
-	GOptionEntry list_opts[] = { { "json", 0, 0, G_OPTION_ARG_NONE,
-				       &o.json,
-				       "print JSON instead of a table", NULL },
-				     { NULL, 0, 0, 0, NULL, NULL, NULL } };
-	GOptionContext *oc = NULL;
-	GError *gerr = NULL;
+	const GOptionEntry list_opts[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+		  "print JSON instead of a table", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
 	const char *sub, *name = NULL;
+	bool list;
 	int rc = 2;
 
-	memset(&o, 0, sizeof(o));
-	if (argc < 2) {
-		channel_usage(stderr);
-		return 2;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		channel_usage(stdout);
-		return 0;
-	}
-	if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 &&
-	    strcmp(sub, "remove") != 0) {
-		ll_cmd_fail("channel: unknown subcommand '%s' (add, list, "
-			    "remove)",
-			    sub);
-		return 2;
-	}
-	oc = g_option_context_new(strcmp(sub, "list") == 0 ? "- list channels"
-							   : "NAME");
-	g_option_context_add_main_entries(oc, common, NULL);
-	if (strcmp(sub, "add") == 0)
-		g_option_context_add_main_entries(oc, add_opts, NULL);
-	else if (strcmp(sub, "list") == 0)
-		g_option_context_add_main_entries(oc, list_opts, NULL);
-	/* argv[1] (the subcommand) plays argv[0] for the parser */
-	argc -= 1;
-	argv += 1;
-	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
-		ll_cmd_fail("channel %s: %s", sub, gerr->message);
+	if (!ll_cmd_subcommand("channel", argc, argv, subs, channel_usage,
+			       &sub, &rc))
+		return rc;
+	list = strcmp(sub, "list") == 0;
+	if (!ll_cmd_parse("channel", sub, list ? "- list channels" : "NAME",
+			  &co, true,
+			  strcmp(sub, "add") == 0 ? add_opts
+			  : list                  ? list_opts
+						  : NULL,
+			  &argc, &argv))
 		goto out;
-	}
-	if ((rc = channel_args(sub, argc, argv, &o, &name)) == 0)
-		rc = channel_run(sub, &o, name);
+	if ((rc = channel_args(sub, argc, argv, &o, &name)) != 0)
+		goto out;
+	rc = 1;
+	/* list without --org: every org's channels (org_id 0) */
+	if (ll_cmd_org_open(&c, &co, list) != 0)
+		goto out;
+	if (strcmp(sub, "add") == 0)
+		rc = channel_add(&c, &o, name);
+	else if (strcmp(sub, "remove") == 0)
+		rc = channel_remove(&c, name);
+	else
+		rc = channel_list(&c, &o);
 out:
-	g_clear_error(&gerr);
-	if (oc != NULL)
-		g_option_context_free(oc);
-	g_free(o.state_dir);
-	g_free(o.org);
+	ll_cmd_org_close(&c);
+	ll_cmd_opts_clear(&co);
 	g_free(o.group);
 	return rc;
 }
