@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "lt_wait.h"
 #include "lt_x.h"
 
 #define NEW_PW "Gui-Chosen-Pw-8642"
@@ -145,24 +146,9 @@ static void keys(const char *display, unsigned long w, const char *what,
 /* Waits for count lines of the GUI's log holding needle. */
 static void wait_log(const char *log, const char *needle, int count)
 {
-	int64_t deadline = lh_now_ms() + 30000;
-
-	for (;;) {
-		g_autofree char *text = NULL;
-		const char *p;
-		int n = 0;
-
-		if (g_file_get_contents(log, &text, NULL, NULL))
-			for (p = text; (p = strstr(p, needle)) != NULL; p++)
-				n++;
-		if (n >= count)
-			return;
-		if (lh_now_ms() > deadline)
-			g_error("the agent did not log \"%s\" within 30 s "
-				"(see %s)",
-				needle, log);
-		g_usleep(100 * 1000);
-	}
+	if (!lt_wait_file(log, 0, needle, count, 30000))
+		g_error("the agent did not log \"%s\" within 30 s (see %s)",
+			needle, log);
 }
 
 static void test_one_time_password(void)

@@ -88,6 +88,20 @@ bool lt_wait_file(const char *path, size_t from, const char *needle, int count,
 	return found;
 }
 
+bool lt_wait_until(bool (*cond)(void *data), void *data, int timeout_ms,
+		   int tick_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	while (!cond(data)) {
+		if (now_ms() >= deadline)
+			return false;
+		/* no event to wait on: the tick at which we look again */
+		g_usleep((gulong)tick_ms * 1000);
+	}
+	return true;
+}
+
 bool lt_wait_peer_read(int fd, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;

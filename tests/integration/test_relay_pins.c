@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "lt_wait.h"
 
 /* relay.conf defaults: redeem_fail_budget, redeem_fail_budget_org, and
  * pin_lifetime_s */
@@ -239,18 +240,25 @@ static double metric(const char *name_and_label)
  * log line.  (Cheaper to poll than the log, which the refused guesses
  * made long.)
  */
+struct gauge_want {
+	const char *name;
+	double want;
+};
+
+static bool gauge_is(void *data)
+{
+	const struct gauge_want *g = data;
+
+	return metric(g->name) == g->want;
+}
+
 static bool wait_exhausted(const char *scope, double want, int timeout_ms)
 {
 	g_autofree char *name = g_strdup_printf(
 		"lifeline_redeem_budget_exhausted{scope=\"%s\"}", scope);
-	int64_t deadline = lh_now_ms() + timeout_ms;
+	struct gauge_want g = { name, want };
 
-	while (metric(name) != want) {
-		if (lh_now_ms() > deadline)
-			return false;
-		g_usleep(50 * 1000);
-	}
-	return true;
+	return lt_wait_until(gauge_is, &g, timeout_ms, 50);
 }
 
 struct guesser {

@@ -33,6 +33,7 @@
 #include <glib/gstdio.h>
 
 #include "harness.h"
+#include "lt_wait.h"
 
 /* The requirement: /healthz and a login answer within this. */
 #define ANSWER_MS 1000
@@ -148,20 +149,20 @@ static int accept_queue(void)
 
 /* Waits until the relay has taken every queued connection (accepted,
  * refused or evicted another for it).  False after timeout_ms. */
+static bool accept_queue_empty(void *unused)
+{
+	int q = accept_queue();
+
+	g_assert_cmpint(q, >=, 0);
+	return q == 0;
+}
+
 static bool wait_accept_queue_empty(int timeout_ms)
 {
-	int64_t deadline = lh_now_ms() + timeout_ms;
-	int q;
-
-	while ((q = accept_queue()) != 0) {
-		g_assert_cmpint(q, >, 0);
-		if (lh_now_ms() > deadline) {
-			g_test_message("accept queue still holds %d", q);
-			return false;
-		}
-		g_usleep(10 * 1000);
-	}
-	return true;
+	if (lt_wait_until(accept_queue_empty, NULL, timeout_ms, 10))
+		return true;
+	g_test_message("accept queue still holds %d", accept_queue());
+	return false;
 }
 
 /* The relay has taken the whole flood off its accept queue (not the
@@ -252,18 +253,18 @@ static double metric(const char *name)
 
 /* Waits until the relay holds at most n unauthenticated connections
  * besides the one asking (it let go of a closed flood). */
+static bool unauth_at_most(void *n)
+{
+	return metric("lifeline_connections_unauthenticated") <=
+	       *(double *)n + 1;
+}
+
 static void wait_unauth_at_most(double n)
 {
-	int64_t deadline = lh_now_ms() + 20000;
-	double v;
-
-	while ((v = metric("lifeline_connections_unauthenticated")) > n + 1) {
-		if (lh_now_ms() > deadline)
-			g_error("the relay still holds %g unauthenticated "
-				"connections",
-				v);
-		g_usleep(20 * 1000);
-	}
+	if (!lt_wait_until(unauth_at_most, &n, 20000, 20))
+		g_error("the relay still holds %g unauthenticated "
+			"connections",
+			metric("lifeline_connections_unauthenticated"));
 }
 
 /* ---- the tests ---- */
