@@ -89,7 +89,7 @@ bool lt_wait_file(const char *path, size_t from, const char *needle, int count,
 }
 
 bool lt_wait_until(bool (*cond)(void *data), void *data, int timeout_ms,
-		   int tick_ms)
+		   int tick_us)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 
@@ -97,26 +97,22 @@ bool lt_wait_until(bool (*cond)(void *data), void *data, int timeout_ms,
 		if (now_ms() >= deadline)
 			return false;
 		/* no event to wait on: the tick at which we look again */
-		g_usleep((gulong)tick_ms * 1000);
+		g_usleep((gulong)tick_us);
 	}
 	return true;
 }
 
-bool lt_wait_peer_read(int fd, int timeout_ms)
+static bool peer_read_all(void *data)
 {
-	int64_t deadline = now_ms() + timeout_ms;
 	int unread = -1;
 
-	/*
-	 * No event says the peer has read: poll the kernel's count of our
-	 * bytes still queued for it (SIOCOUTQ), with a short tick.
-	 */
-	for (;;) {
-		g_assert_cmpint(ioctl(fd, SIOCOUTQ, &unread), ==, 0);
-		if (unread == 0)
-			return true;
-		if (now_ms() >= deadline)
-			return false;
-		g_usleep(200);
-	}
+	g_assert_cmpint(ioctl(*(int *)data, SIOCOUTQ, &unread), ==, 0);
+	return unread == 0;
+}
+
+bool lt_wait_peer_read(int fd, int timeout_ms)
+{
+	/* No event says the peer has read: poll the kernel's count of our
+	 * bytes still queued for it (SIOCOUTQ), with a short tick. */
+	return lt_wait_until(peer_read_all, &fd, timeout_ms, 200);
 }

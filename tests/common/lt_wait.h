@@ -35,11 +35,11 @@ bool lt_wait_file(const char *path, size_t from, const char *needle, int count,
 bool lt_wait_peer_read(int fd, int timeout_ms);
 
 /*
- * Waits until cond(data) is true, asking every tick_ms: for a state that
+ * Waits until cond(data) is true, asking every tick_us: for a state that
  * sends no event (a gauge of /metrics, a count the kernel keeps).  The
  * one place such polls sleep between looks.  True when it became true.
  */
 bool lt_wait_until(bool (*cond)(void *data), void *data, int timeout_ms,
-		   int tick_ms);
+		   int tick_us);
 
 #endif

@@ -302,7 +302,7 @@ static void test_close_mid_hash(void)
 	g_assert_true(lh_relay_wait_log(r, "test hash gate: ", 1, WAIT_MS));
 	lh_conn_free(c);
 	/* Wait until the relay has seen the close. */
-	g_assert_true(lt_wait_until(only_ours_open, r, WAIT_MS, 20));
+	g_assert_true(lt_wait_until(only_ours_open, r, WAIT_MS, 20000));
 	g_assert_true(lh_relay_hash_gate(r, false));
 	g_assert_true(lh_relay_wait_log(r, "answer dropped", 1, WAIT_MS));
 	/* The outcome is on record; the pipelined login never ran. */

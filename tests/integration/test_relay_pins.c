@@ -258,7 +258,7 @@ static bool wait_exhausted(const char *scope, double want, int timeout_ms)
 		"lifeline_redeem_budget_exhausted{scope=\"%s\"}", scope);
 	struct gauge_want g = { name, want };
 
-	return lt_wait_until(gauge_is, &g, timeout_ms, 50);
+	return lt_wait_until(gauge_is, &g, timeout_ms, 50000);
 }
 
 struct guesser {

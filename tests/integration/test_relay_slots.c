@@ -159,7 +159,7 @@ static bool accept_queue_empty(void *unused)
 
 static bool wait_accept_queue_empty(int timeout_ms)
 {
-	if (lt_wait_until(accept_queue_empty, NULL, timeout_ms, 10))
+	if (lt_wait_until(accept_queue_empty, NULL, timeout_ms, 10000))
 		return true;
 	g_test_message("accept queue still holds %d", accept_queue());
 	return false;
@@ -261,7 +261,7 @@ static bool unauth_at_most(void *n)
 
 static void wait_unauth_at_most(double n)
 {
-	if (!lt_wait_until(unauth_at_most, &n, 20000, 20))
+	if (!lt_wait_until(unauth_at_most, &n, 20000, 20000))
 		g_error("the relay still holds %g unauthenticated "
 			"connections",
 			metric("lifeline_connections_unauthenticated"));
