@@ -371,6 +371,8 @@ static int bind_arg(struct ll_store *st, sqlite3_stmt *s, int i,
 		return bind_text(st, s, i, a->text);
 	case LL_STORE_HASH:
 		return bind_blob(st, s, i, a->hash, LL_HASH_LEN);
+	case LL_STORE_HANDLE:
+		return bind_blob(st, s, i, a->handle, LL_CHANNEL_HANDLE_LEN);
 	}
 	return LL_ERR_INTERNAL;
 }
