@@ -29,6 +29,18 @@ enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 	return code;
 }
 
+bool ll_api_answer(struct ll_api_ctx *ctx, int status, json_t *body)
+{
+	if (body == NULL) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return false;
+	}
+	ctx->resp->body = body;
+	ctx->resp->status = status;
+	ctx->resp->code = LL_API_OK;
+	return true;
+}
+
 void ll_api_header_add(struct ll_api_ctx *ctx, const char *line)
 {
 	struct ll_api_response *resp = ctx->resp;
