@@ -119,24 +119,6 @@ int ll_store_channel_get(struct ll_store *st, int64_t id,
 			    channel_row, out);
 }
 
-/* ll_store_collect's callbacks for a list of ids. */
-static int id_row(sqlite3_stmt *s, void *elem)
-{
-	char **id = elem;
-
-	return (*id = dup_col(s, 0)) != NULL ? LL_OK : LL_ERR_NOMEM;
-}
-
-static void id_list_free(void *list, size_t n)
-{
-	char **ids = list;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-}
-
 int ll_store_channel_remove(struct ll_store *st, int64_t org_id,
 			    const char *name, char ***cancelled_out,
 			    size_t *n_out)
@@ -152,10 +134,11 @@ int ll_store_channel_remove(struct ll_store *st, int64_t org_id,
 		return r;
 	if ((r = ll_store_channel_find(st, org_id, name, &c)) != LL_OK)
 		goto out;
-	if ((r = ll_store_list(
-		     st, STMT_CHANNEL_CANCEL_WAITING,
-		     STORE_ARGS(ARG_I64(c->id), ARG_I64(ll_now_unix())),
-		     sizeof(char *), id_row, id_list_free, &ids, &n)) == LL_OK)
+	if ((r = ll_store_list(st, STMT_CHANNEL_CANCEL_WAITING,
+			       STORE_ARGS(ARG_I64(c->id),
+					  ARG_I64(ll_now_unix())),
+			       sizeof(char *), ll_store_row_text,
+			       ll_store_text_list_free, &ids, &n)) == LL_OK)
 		r = ll_store_exec(st, STMT_CHANNEL_DELETE,
 				  STORE_ARGS(ARG_I64(c->id)));
 out:
@@ -165,7 +148,7 @@ out:
 		*cancelled_out = ids;
 		*n_out = n;
 	} else {
-		id_list_free(ids, n);
+		ll_store_text_list_free(ids, n);
 	}
 	return r;
 }

@@ -452,6 +452,16 @@ int ll_store_row_text(sqlite3_stmt *s, void *out)
 	return LL_OK;
 }
 
+void ll_store_text_list_free(void *list, size_t n)
+{
+	char **texts = list;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+}
+
 int ll_store_list(struct ll_store *st, enum ll_stmt id,
 		  const struct ll_store_arg *args, size_t n_args, size_t size,
 		  int (*row)(sqlite3_stmt *s, void *elem),

@@ -252,6 +252,9 @@ int ll_store_get(struct ll_store *st, enum ll_stmt id,
  * strdup'ed char *). */
 int ll_store_row_i64(sqlite3_stmt *s, void *out);
 int ll_store_row_text(sqlite3_stmt *s, void *out);
+/* ll_store_collect's free_list for rows of ll_store_row_text: frees
+ * each string, then the array. */
+void ll_store_text_list_free(void *list, size_t n);
 
 /*
  * Steps a bound statement to its end, one array element per row: row()
