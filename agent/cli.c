@@ -542,7 +542,19 @@ out:
 	return r;
 }
 
-int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req)
+/* What gives the CLI a session to hold: a new PIN, or a queue entry
+ * picked up. */
+typedef int (*session_get_fn)(struct ll_api_client *c, const char *arg,
+			      struct ll_api_pin *out,
+			      struct ll_client_error *err);
+
+/*
+ * Has the relay make a session with get(arg), starts its holder and
+ * prints it (with its PIN when show_pin); what says what failed.
+ */
+static int run_held_session(struct ll_cli *cli, const struct ll_cli_req *req,
+			    session_get_fn get, const char *arg,
+			    const char *what, bool show_pin)
 {
 	struct ll_relay_opts o;
 	struct ll_client_error e;
@@ -556,23 +568,28 @@ int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req)
 	if ((r = client_with_token(cli, &c)) != 0)
 		goto out;
 	need_relay(cli, &o);
-	if (ll_api_pin_new(c, ll_cli_req_str(req, "lock"), &pin, &e) != 0) {
-		r = api_fail(cli, "no PIN", &e);
+	if (get(c, arg, &pin, &e) != 0) {
+		r = api_fail(cli, what, &e);
 		goto out;
 	}
 	if (start_holder(cli, &o, &pin, ll_cli_req_str(req, "request"),
 			 &err) != 0) {
-		/* a PIN nobody holds is of no use: withdraw it */
+		/* a session nobody holds is of no use: withdraw it */
 		ll_api_session_delete(c, pin.session_id, NULL);
 		r = fail(cli, LL_EXIT_ERROR, "holder", "%s", err);
 		goto out;
 	}
-	if (cli->json)
+	if (show_pin && cli->json)
 		print_json(json_pack("{s:s,s:s,s:s}", "pin", pin.pin,
 				     "session_id", pin.session_id,
 				     "expires_at", pin.expires_at));
-	else
+	else if (show_pin)
 		printf("%s\n%s\n", pin.pin, pin.session_id);
+	else if (cli->json)
+		print_json(json_pack("{s:s,s:s}", "session_id", pin.session_id,
+				     "expires_at", pin.expires_at));
+	else
+		printf("%s\n", pin.session_id);
 	fflush(stdout);
 	r = 0;
 out:
@@ -580,6 +597,12 @@ out:
 	ll_api_client_free(c);
 	g_free(err);
 	return r;
+}
+
+int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req)
+{
+	return run_held_session(cli, req, ll_api_pin_new,
+				ll_cli_req_str(req, "lock"), "no PIN", true);
 }
 
 /* ---- session commands: the holder's socket ---- */
@@ -878,41 +901,8 @@ out:
 
 int ll_cli_run_queue_pickup(struct ll_cli *cli, const struct ll_cli_req *req)
 {
-	struct ll_relay_opts o;
-	struct ll_client_error e;
-	struct ll_api_client *c = NULL;
-	struct ll_api_pin pin;
-	char *err = NULL;
-	int r;
-
-	memset(&pin, 0, sizeof(pin));
-	ll_client_error_clear(&e);
-	if ((r = client_with_token(cli, &c)) != 0)
-		goto out;
-	need_relay(cli, &o);
-	if (ll_api_queue_pickup(c, ll_cli_req_str(req, "id"), &pin, &e) != 0) {
-		r = api_fail(cli, "no pickup", &e);
-		goto out;
-	}
-	if (start_holder(cli, &o, &pin, ll_cli_req_str(req, "request"),
-			 &err) != 0) {
-		/* a session nobody holds is of no use: end it */
-		ll_api_session_delete(c, pin.session_id, NULL);
-		r = fail(cli, LL_EXIT_ERROR, "holder", "%s", err);
-		goto out;
-	}
-	if (cli->json)
-		print_json(json_pack("{s:s,s:s}", "session_id", pin.session_id,
-				     "expires_at", pin.expires_at));
-	else
-		printf("%s\n", pin.session_id);
-	fflush(stdout);
-	r = 0;
-out:
-	ll_api_pin_clear(&pin);
-	ll_api_client_free(c);
-	g_free(err);
-	return r;
+	return run_held_session(cli, req, ll_api_queue_pickup,
+				ll_cli_req_str(req, "id"), "no pickup", false);
 }
 
 /* ---- the command line ---- */

@@ -356,15 +356,10 @@ int ll_api_channel_join(struct ll_api_client *c, const char *credential,
 	ll_client_error_clear(err);
 	if (c == NULL || credential == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	body = json_pack("{s:s}", "credential", credential);
-	if (body != NULL && description != NULL && description[0] != '\0' &&
-	    json_object_set_new(body, "description",
-				json_string(description)) != 0) {
-		ll_client_json_wipe(body, "credential");
-		json_decref(body);
-		body = NULL;
-	}
-	if (body == NULL) {
+	if (description != NULL && description[0] == '\0')
+		description = NULL;
+	if ((body = body_new("credential", credential, "description",
+			     description, NULL)) == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the description is not valid text");
 		return LL_ERR_INVALID_ARG;
@@ -374,8 +369,7 @@ int ll_api_channel_join(struct ll_api_client *c, const char *credential,
 		r = ll_client_parse_join(root, out, err);
 	ll_client_json_wipe(root, "ticket");
 	json_decref(root);
-	ll_client_json_wipe(body, "credential");
-	json_decref(body);
+	body_free(body);
 	return r;
 }
 

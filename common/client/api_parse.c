@@ -695,13 +695,10 @@ int ll_api_parse_redeem(const char *body, size_t len,
 int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
 		      struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_join(root, out, err);
 	ll_client_json_wipe(root, "ticket");
@@ -713,13 +710,10 @@ int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
 			      struct ll_api_queue_status *out,
 			      struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_queue_status(root, ticket, out, err);
 	json_decref(root);
@@ -730,13 +724,10 @@ int ll_api_parse_queue_list(const char *body, size_t len,
 			    struct ll_api_queue_list *out,
 			    struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_queue_list(root, out, err);
 	json_decref(root);
@@ -746,13 +737,10 @@ int ll_api_parse_queue_list(const char *body, size_t len,
 int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
 			struct ll_client_error *err)
 {
-	json_t *root = NULL;
+	json_t *root;
 	int r;
 
-	ll_client_error_clear(err);
-	if (out == NULL)
-		return LL_ERR_INVALID_ARG;
-	if ((r = ll_client_load_object(body, len, &root, err)) != 0)
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
 		return r;
 	r = ll_client_parse_pickup(root, out, err);
 	ll_client_json_wipe(root, "ticket");

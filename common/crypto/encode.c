@@ -34,7 +34,7 @@ char *ll_hex_new(const void *data, size_t len)
 	return s;
 }
 
-static int hexval(char c)
+int ll_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -61,7 +61,7 @@ int ll_hex_decode(const char *hex, uint8_t *out, size_t out_size,
 	if (len % 2 != 0)
 		return LL_ERR_MALFORMED;
 	for (i = 0; i < len; i++) {
-		if (hexval(hex[i]) < 0)
+		if (ll_hex_digit(hex[i]) < 0)
 			return LL_ERR_MALFORMED;
 	}
 	if (len / 2 > out_size)
@@ -69,8 +69,8 @@ int ll_hex_decode(const char *hex, uint8_t *out, size_t out_size,
 	if (out == NULL && len > 0)
 		return LL_ERR_INVALID_ARG;
 	for (i = 0; i < len / 2; i++)
-		out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 |
-				   hexval(hex[2 * i + 1]));
+		out[i] = (uint8_t)(ll_hex_digit(hex[2 * i]) << 4 |
+				   ll_hex_digit(hex[2 * i + 1]));
 	*out_len = len / 2;
 	return LL_OK;
 }

@@ -118,6 +118,8 @@ void ll_secret_free(char *s);
  * either case.
  */
 char *ll_hex_new(const void *data, size_t len); /* lowercase */
+/* The value of one hex digit of either case; -1 for any other byte. */
+int ll_hex_digit(int c);
 int ll_hex_decode(const char *hex, uint8_t *out, size_t out_size,
 		  size_t *out_len);
 char *ll_base64url_new(const void *data, size_t len); /* no padding */

@@ -11,17 +11,6 @@
 #include "ll_util.h"
 #include "ll_form.h"
 
-static int hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* What the serialiser leaves as it is. */
 static bool plain_byte(uint8_t c)
 {
@@ -58,8 +47,8 @@ static int decode_part(struct ll_buf_view *v, uint8_t stop, char *out,
 		*v = peek;
 		if (c == '%') {
 			if (ll_view_get_ptr(v, 2, &p) != LL_OK ||
-			    (hi = hex_value(p[0])) < 0 ||
-			    (lo = hex_value(p[1])) < 0) {
+			    (hi = ll_hex_digit(p[0])) < 0 ||
+			    (lo = ll_hex_digit(p[1])) < 0) {
 				set_why(why, whylen,
 					"a %-escape is not two hex digits");
 				return LL_ERR_MALFORMED;

@@ -61,14 +61,7 @@ static int channel_from_row(sqlite3_stmt *s, struct ll_channel **out)
 	return LL_OK;
 }
 
-static int channel_one(struct ll_store *st, sqlite3_stmt *s,
-		       struct ll_channel **out)
-{
-	int r = step_row(st, s);
-
-	return r == LL_OK ? channel_from_row(s, out) : r;
-}
-
+/* Row callbacks (ll_store_get, ll_store_list) for channels. */
 static int channel_row(sqlite3_stmt *s, void *elem)
 {
 	return channel_from_row(s, elem);
@@ -84,90 +77,46 @@ int ll_store_channel_add(struct ll_store *st, int64_t org_id, const char *name,
 			 const uint8_t handle[LL_CHANNEL_HANDLE_LEN],
 			 int64_t now, int64_t *id_out)
 {
-	sqlite3_stmt *s = NULL;
 	int r;
 
 	if (st == NULL || name == NULL || name[0] == '\0' || handle == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_ADD, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_text(st, s, 2, name)) != LL_OK ||
-	    (r = bind_text(st, s, 3, group_name)) != LL_OK ||
-	    (r = bind_blob(st, s, 4, handle, LL_CHANNEL_HANDLE_LEN)) !=
-		    LL_OK ||
-	    (r = bind_i64(st, s, 5, now)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
-	if (id_out != NULL)
+	r = ll_store_exec(st, STMT_CHANNEL_ADD,
+			  STORE_ARGS(ARG_I64(org_id), ARG_TEXT(name),
+				     ARG_TEXT(group_name), ARG_HANDLE(handle),
+				     ARG_I64(now)));
+	if (r == LL_OK && id_out != NULL)
 		*id_out = sqlite3_last_insert_rowid(st->db);
-out:
-	ll_store_stmt_done(s);
 	return r;
 }
 
 int ll_store_channel_find(struct ll_store *st, int64_t org_id,
 			  const char *name, struct ll_channel **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || name == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_FIND, &s)) == LL_OK &&
-	    (r = bind_i64(st, s, 1, org_id)) == LL_OK &&
-	    (r = bind_text(st, s, 2, name)) == LL_OK)
-		r = channel_one(st, s, out);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_CHANNEL_FIND,
+			    STORE_ARGS(ARG_I64(org_id), ARG_TEXT(name)),
+			    channel_row, out);
 }
 
 int ll_store_channel_by_handle(struct ll_store *st,
 			       const uint8_t handle[LL_CHANNEL_HANDLE_LEN],
 			       struct ll_channel **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || handle == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_BY_HANDLE, &s)) == LL_OK &&
-	    (r = bind_blob(st, s, 1, handle, LL_CHANNEL_HANDLE_LEN)) == LL_OK)
-		r = channel_one(st, s, out);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_CHANNEL_BY_HANDLE,
+			    STORE_ARGS(ARG_HANDLE(handle)), channel_row, out);
 }
 
 int ll_store_channel_get(struct ll_store *st, int64_t id,
 			 struct ll_channel **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_GET, &s)) == LL_OK &&
-	    (r = bind_i64(st, s, 1, id)) == LL_OK)
-		r = channel_one(st, s, out);
-	ll_store_stmt_done(s);
-	return r;
-}
-
-/* ll_store_collect's callbacks for a list of ids. */
-static int id_row(sqlite3_stmt *s, void *elem)
-{
-	char **id = elem;
-
-	return (*id = dup_col(s, 0)) != NULL ? LL_OK : LL_ERR_NOMEM;
-}
-
-static void id_list_free(void *list, size_t n)
-{
-	char **ids = list;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	return ll_store_get(st, STMT_CHANNEL_GET, STORE_ARGS(ARG_I64(id)),
+			    channel_row, out);
 }
 
 int ll_store_channel_remove(struct ll_store *st, int64_t org_id,
@@ -175,7 +124,6 @@ int ll_store_channel_remove(struct ll_store *st, int64_t org_id,
 			    size_t *n_out)
 {
 	struct ll_channel *c = NULL;
-	sqlite3_stmt *s = NULL;
 	void *ids = NULL;
 	size_t n = 0;
 	int r;
@@ -186,27 +134,21 @@ int ll_store_channel_remove(struct ll_store *st, int64_t org_id,
 		return r;
 	if ((r = ll_store_channel_find(st, org_id, name, &c)) != LL_OK)
 		goto out;
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_CANCEL_WAITING, &s)) !=
-		    LL_OK ||
-	    (r = bind_i64(st, s, 1, c->id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, ll_now_unix())) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(char *), id_row, id_list_free,
-				  &ids, &n)) != LL_OK)
-		goto out;
-	ll_store_stmt_done(s);
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_DELETE, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, c->id)) != LL_OK ||
-	    (r = ll_store_step_done(st, s)) != LL_OK)
-		goto out;
+	if ((r = ll_store_list(st, STMT_CHANNEL_CANCEL_WAITING,
+			       STORE_ARGS(ARG_I64(c->id),
+					  ARG_I64(ll_now_unix())),
+			       sizeof(char *), ll_store_row_text,
+			       ll_store_text_list_free, &ids, &n)) == LL_OK)
+		r = ll_store_exec(st, STMT_CHANNEL_DELETE,
+				  STORE_ARGS(ARG_I64(c->id)));
 out:
-	ll_store_stmt_done(s);
 	ll_channel_free(c);
 	r = ll_store_tx_end(st, r);
 	if (r == LL_OK) {
 		*cancelled_out = ids;
 		*n_out = n;
 	} else {
-		id_list_free(ids, n);
+		ll_store_text_list_free(ids, n);
 	}
 	return r;
 }
@@ -214,22 +156,19 @@ out:
 int ll_store_channel_list(struct ll_store *st, int64_t org_id,
 			  struct ll_channel ***out, size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
 	void *list = NULL;
 	size_t n = 0;
 	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_CHANNEL_LIST, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(**out), channel_row,
-				  channel_list_free, &list, &n)) != LL_OK)
-		goto out;
-	*out = list;
-	*n_out = n;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_list(st, STMT_CHANNEL_LIST, STORE_ARGS(ARG_I64(org_id)),
+			  sizeof(**out), channel_row, channel_list_free, &list,
+			  &n);
+	if (r == LL_OK) {
+		*out = list;
+		*n_out = n;
+	}
 	return r;
 }
 
@@ -309,14 +248,7 @@ static int entry_from_row(sqlite3_stmt *s, struct ll_queue_entry **out)
 	return LL_OK;
 }
 
-static int entry_one(struct ll_store *st, sqlite3_stmt *s,
-		     struct ll_queue_entry **out)
-{
-	int r = step_row(st, s);
-
-	return r == LL_OK ? entry_from_row(s, out) : r;
-}
-
+/* Row callbacks (ll_store_get, ll_store_list) for queue entries. */
 static int entry_row(sqlite3_stmt *s, void *elem)
 {
 	return entry_from_row(s, elem);
@@ -329,127 +261,91 @@ static void entry_list_free(void *list, size_t n)
 
 int ll_store_queue_add(struct ll_store *st, const struct ll_queue_entry_new *e)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || e == NULL || e->id == NULL ||
 	    strlen(e->id) != LL_SESSION_ID_LEN || e->ticket_hash == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_ADD, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, e->id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, e->channel_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 3, e->org_id)) != LL_OK ||
-	    (r = bind_blob(st, s, 4, e->ticket_hash, LL_HASH_LEN)) != LL_OK ||
-	    (r = bind_text(st, s, 5, e->description)) != LL_OK ||
-	    (r = bind_text(st, s, 6, e->source_ip)) != LL_OK ||
-	    (r = bind_i64(st, s, 7, e->created_at)) != LL_OK ||
-	    (r = bind_i64(st, s, 8, e->expires_at)) != LL_OK ||
-	    (r = bind_i64(st, s, 9, e->deadline)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_exec(
+		st, STMT_QUEUE_ADD,
+		STORE_ARGS(ARG_TEXT(e->id), ARG_I64(e->channel_id),
+			   ARG_I64(e->org_id), ARG_HASH(e->ticket_hash),
+			   ARG_TEXT(e->description), ARG_TEXT(e->source_ip),
+			   ARG_I64(e->created_at), ARG_I64(e->expires_at),
+			   ARG_I64(e->deadline)));
 }
 
 int ll_store_queue_get(struct ll_store *st, const char *id,
 		       struct ll_queue_entry **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || id == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_GET, &s)) == LL_OK &&
-	    (r = bind_text(st, s, 1, id)) == LL_OK)
-		r = entry_one(st, s, out);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_QUEUE_GET, STORE_ARGS(ARG_TEXT(id)),
+			    entry_row, out);
 }
 
 int ll_store_queue_by_ticket(struct ll_store *st,
 			     const uint8_t ticket_hash[LL_HASH_LEN],
 			     struct ll_queue_entry **out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || ticket_hash == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_BY_TICKET, &s)) == LL_OK &&
-	    (r = bind_blob(st, s, 1, ticket_hash, LL_HASH_LEN)) == LL_OK)
-		r = entry_one(st, s, out);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_QUEUE_BY_TICKET,
+			    STORE_ARGS(ARG_HASH(ticket_hash)), entry_row, out);
 }
 
 int ll_store_queue_count(struct ll_store *st, int64_t org_id,
 			 const char *source_ip, int64_t now,
 			 int64_t *count_out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || count_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_COUNT, &s)) == LL_OK &&
-	    (r = bind_i64(st, s, 1, org_id)) == LL_OK &&
-	    (r = bind_i64(st, s, 2, now)) == LL_OK &&
-	    (r = bind_text(st, s, 3, source_ip)) == LL_OK)
-		r = one_i64(st, s, count_out);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_QUEUE_COUNT,
+			    STORE_ARGS(ARG_I64(org_id), ARG_I64(now),
+				       ARG_TEXT(source_ip)),
+			    ll_store_row_i64, count_out);
 }
 
 int ll_store_queue_position(struct ll_store *st,
 			    const struct ll_queue_entry *e, int64_t now,
 			    int64_t *pos_out)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || e == NULL || pos_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_POSITION, &s)) == LL_OK &&
-	    (r = bind_i64(st, s, 1, e->org_id)) == LL_OK &&
-	    (r = bind_i64(st, s, 2, now)) == LL_OK &&
-	    (r = bind_i64(st, s, 3, e->created_at)) == LL_OK &&
-	    (r = bind_text(st, s, 4, e->id)) == LL_OK)
-		r = one_i64(st, s, pos_out);
-	ll_store_stmt_done(s);
-	return r;
+	return ll_store_get(st, STMT_QUEUE_POSITION,
+			    STORE_ARGS(ARG_I64(e->org_id), ARG_I64(now),
+				       ARG_I64(e->created_at),
+				       ARG_TEXT(e->id)),
+			    ll_store_row_i64, pos_out);
 }
 
 int ll_store_queue_list(struct ll_store *st, int64_t org_id, int64_t now,
 			size_t limit, struct ll_queue_entry ***out,
 			size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
 	void *list = NULL;
 	size_t n = 0;
 	int r;
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_LIST, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, org_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, now)) != LL_OK ||
-	    (r = bind_i64(st, s, 3, (int64_t)limit)) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(**out), entry_row,
-				  entry_list_free, &list, &n)) != LL_OK)
-		goto out;
-	*out = list;
-	*n_out = n;
-out:
-	ll_store_stmt_done(s);
+	r = ll_store_list(st, STMT_QUEUE_LIST,
+			  STORE_ARGS(ARG_I64(org_id), ARG_I64(now),
+				     ARG_I64((int64_t)limit)),
+			  sizeof(**out), entry_row, entry_list_free, &list,
+			  &n);
+	if (r == LL_OK) {
+		*out = list;
+		*n_out = n;
+	}
 	return r;
 }
 
 /* Runs a guarded UPDATE of one entry: LL_ERR_CONFLICT when it changed
- * nothing. */
-static int entry_update(struct ll_store *st, sqlite3_stmt *s)
+ * nothing.  (Not ll_store_exec_changed: its LL_ERR_NOT_FOUND would also
+ * stand for a foreign key refused.) */
+static int entry_update(struct ll_store *st, enum ll_stmt id,
+			const struct ll_store_arg *args, size_t n_args)
 {
-	int r = ll_store_step_done(st, s);
+	int r = ll_store_exec(st, id, args, n_args);
 
 	if (r == LL_OK && sqlite3_changes(st->db) == 0)
 		r = LL_ERR_CONFLICT;
@@ -458,51 +354,29 @@ static int entry_update(struct ll_store *st, sqlite3_stmt *s)
 
 int ll_store_queue_touch(struct ll_store *st, const char *id, int64_t deadline)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || id == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_TOUCH, &s)) == LL_OK &&
-	    (r = bind_text(st, s, 1, id)) == LL_OK &&
-	    (r = bind_i64(st, s, 2, deadline)) == LL_OK)
-		r = entry_update(st, s);
-	ll_store_stmt_done(s);
-	return r;
+	return entry_update(st, STMT_QUEUE_TOUCH,
+			    STORE_ARGS(ARG_TEXT(id), ARG_I64(deadline)));
 }
 
 int ll_store_queue_pickup(struct ll_store *st, const char *id,
 			  int64_t technician_id, const char *session_id,
 			  int64_t now)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || id == NULL || session_id == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_PICKUP, &s)) == LL_OK &&
-	    (r = bind_text(st, s, 1, id)) == LL_OK &&
-	    (r = bind_i64(st, s, 2, technician_id)) == LL_OK &&
-	    (r = bind_text(st, s, 3, session_id)) == LL_OK &&
-	    (r = bind_i64(st, s, 4, now)) == LL_OK)
-		r = entry_update(st, s);
-	ll_store_stmt_done(s);
-	return r;
+	return entry_update(st, STMT_QUEUE_PICKUP,
+			    STORE_ARGS(ARG_TEXT(id), ARG_I64(technician_id),
+				       ARG_TEXT(session_id), ARG_I64(now)));
 }
 
 int ll_store_queue_cancel(struct ll_store *st, const char *id, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || id == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_CANCEL, &s)) == LL_OK &&
-	    (r = bind_text(st, s, 1, id)) == LL_OK &&
-	    (r = bind_i64(st, s, 2, now)) == LL_OK)
-		r = entry_update(st, s);
-	ll_store_stmt_done(s);
-	return r;
+	return entry_update(st, STMT_QUEUE_CANCEL,
+			    STORE_ARGS(ARG_TEXT(id), ARG_I64(now)));
 }
 
 /* A row of STMT_QUEUE_EXPIRE's RETURNING: id, channel_id, org_id,
@@ -527,7 +401,6 @@ int ll_store_queue_expire(struct ll_store *st, int64_t now,
 			  int64_t forget_before, struct ll_queue_entry ***out,
 			  size_t *n_out)
 {
-	sqlite3_stmt *s = NULL;
 	void *list = NULL;
 	size_t n = 0;
 	int r;
@@ -536,18 +409,11 @@ int ll_store_queue_expire(struct ll_store *st, int64_t now,
 		return LL_ERR_INVALID_ARG;
 	if ((r = ll_store_begin(st)) != LL_OK)
 		return r;
-	if ((r = ll_store_stmt(st, STMT_QUEUE_EXPIRE, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, now)) != LL_OK ||
-	    (r = ll_store_collect(st, s, sizeof(**out), expired_row,
-				  entry_list_free, &list, &n)) != LL_OK)
-		goto out;
-	ll_store_stmt_done(s);
-	if ((r = ll_store_stmt(st, STMT_QUEUE_FORGET, &s)) != LL_OK ||
-	    (r = bind_i64(st, s, 1, forget_before)) != LL_OK)
-		goto out;
-	r = ll_store_step_done(st, s);
-out:
-	ll_store_stmt_done(s);
+	if ((r = ll_store_list(st, STMT_QUEUE_EXPIRE, STORE_ARGS(ARG_I64(now)),
+			       sizeof(**out), expired_row, entry_list_free,
+			       &list, &n)) == LL_OK)
+		r = ll_store_exec(st, STMT_QUEUE_FORGET,
+				  STORE_ARGS(ARG_I64(forget_before)));
 	r = ll_store_tx_end(st, r);
 	if (r == LL_OK) {
 		*out = list;
@@ -562,28 +428,18 @@ int ll_store_session_create_picked(struct ll_store *st,
 				   const struct ll_session_new *n,
 				   const char *entry_id)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
-
 	if (st == NULL || n == NULL || n->id == NULL ||
 	    strlen(n->id) != LL_SESSION_ID_LEN || n->lock == NULL ||
 	    n->pin_mac == NULL || n->agent_ticket_hash == NULL ||
 	    entry_id == NULL)
 		return LL_ERR_INVALID_ARG;
-	if ((r = ll_store_stmt(st, STMT_SESSION_INSERT_PICKED, &s)) != LL_OK ||
-	    (r = bind_text(st, s, 1, n->id)) != LL_OK ||
-	    (r = bind_i64(st, s, 2, n->org_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 3, n->technician_id)) != LL_OK ||
-	    (r = bind_text(st, s, 4, n->lock)) != LL_OK ||
-	    (r = bind_blob(st, s, 5, n->pin_mac, LL_HASH_LEN)) != LL_OK ||
-	    (r = bind_blob(st, s, 6, n->agent_ticket_hash, LL_HASH_LEN)) !=
-		    LL_OK ||
-	    (r = bind_text(st, s, 7, entry_id)) != LL_OK ||
-	    (r = bind_i64(st, s, 8, n->created_at)) != LL_OK ||
-	    (r = bind_i64(st, s, 9, n->expires_at)) != LL_OK)
-		goto out;
-	r = entry_update(st, s); /* no such entry: LL_ERR_CONFLICT */
-out:
-	ll_store_stmt_done(s);
-	return r;
+	/* No such entry: LL_ERR_CONFLICT. */
+	return entry_update(st, STMT_SESSION_INSERT_PICKED,
+			    STORE_ARGS(ARG_TEXT(n->id), ARG_I64(n->org_id),
+				       ARG_I64(n->technician_id),
+				       ARG_TEXT(n->lock), ARG_HASH(n->pin_mac),
+				       ARG_HASH(n->agent_ticket_hash),
+				       ARG_TEXT(entry_id),
+				       ARG_I64(n->created_at),
+				       ARG_I64(n->expires_at)));
 }

@@ -315,17 +315,6 @@ int ll_store_session_end(struct ll_store *st, const char *session_id,
 	return r;
 }
 
-/* ll_store_collect's callbacks for a list of ids. */
-static void id_list_free(void *list, size_t n)
-{
-	char **ids = list;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-}
-
 int ll_store_session_expire(struct ll_store *st, int64_t now)
 {
 	char **ids = NULL;
@@ -333,7 +322,7 @@ int ll_store_session_expire(struct ll_store *st, int64_t now)
 	int r;
 
 	r = ll_store_session_expire_list(st, now, &ids, &n);
-	id_list_free(ids, n);
+	ll_store_text_list_free(ids, n);
 	return r;
 }
 
@@ -372,7 +361,8 @@ static int collect_ids(struct ll_store *st, enum ll_stmt stmt,
 	if (st == NULL || ids_out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
 	r = ll_store_list(st, stmt, args, n_args, sizeof(**ids_out),
-			  ll_store_row_text, id_list_free, &ids, &n);
+			  ll_store_row_text, ll_store_text_list_free, &ids,
+			  &n);
 	if (r == LL_OK) {
 		*ids_out = ids;
 		*n_out = n;

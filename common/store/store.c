@@ -371,6 +371,8 @@ static int bind_arg(struct ll_store *st, sqlite3_stmt *s, int i,
 		return bind_text(st, s, i, a->text);
 	case LL_STORE_HASH:
 		return bind_blob(st, s, i, a->hash, LL_HASH_LEN);
+	case LL_STORE_HANDLE:
+		return bind_blob(st, s, i, a->handle, LL_CHANNEL_HANDLE_LEN);
 	}
 	return LL_ERR_INTERNAL;
 }
@@ -448,6 +450,16 @@ int ll_store_row_text(sqlite3_stmt *s, void *out)
 		return LL_ERR_NOMEM;
 	*(char **)out = t;
 	return LL_OK;
+}
+
+void ll_store_text_list_free(void *list, size_t n)
+{
+	char **texts = list;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
 }
 
 int ll_store_list(struct ll_store *st, enum ll_stmt id,

@@ -758,6 +758,38 @@ int64_t lh_audit_verify_intact(struct lh_relay *r)
 	return g_ascii_strtoll(n, NULL, 10);
 }
 
+int64_t lh_relay_stop_verify(struct lh_relay *r)
+{
+	g_assert_cmpint(lh_relay_stop(r, 10000), ==, 0);
+	return lh_audit_verify_intact(r);
+}
+
+json_t *lh_audit_records(struct lh_relay *r, const char *action)
+{
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	json_t *all = json_array();
+	guint i;
+
+	g_assert_cmpint(lh_relay_cmd(r, NULL, &out, NULL, "audit", "export",
+				     NULL),
+			==, 0);
+	lines = g_strsplit(out, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		json_t *rec;
+
+		if (lines[i][0] == '\0')
+			continue;
+		rec = json_loads(lines[i], 0, NULL);
+		g_assert_nonnull(rec);
+		if (g_strcmp0(json_string_value(json_object_get(rec, "action")),
+			      action) == 0)
+			json_array_append(all, rec);
+		json_decref(rec);
+	}
+	return all;
+}
+
 /* ---- sockets and TLS ---- */
 
 static int wait_fd(int fd, short events, int timeout_ms)

@@ -294,6 +294,12 @@ double lh_metric_sum(const char *metrics_text, ...) G_GNUC_NULL_TERMINATED;
 /* Runs `audit verify` on the (stopped) relay's state and asserts it exits
  * 0 with "audit: N records, chain intact"; returns N. */
 int64_t lh_audit_verify_intact(struct lh_relay *r);
+/* Stops the relay (asserting a clean exit within 10 s), then
+ * lh_audit_verify_intact; returns the number of records. */
+int64_t lh_relay_stop_verify(struct lh_relay *r);
+/* The relay's audit records (`audit export`, jsonl) whose action is
+ * `action`, as a new array. */
+json_t *lh_audit_records(struct lh_relay *r, const char *action);
 
 /* Milliseconds on the monotonic clock. */
 int64_t lh_now_ms(void);

@@ -30,37 +30,10 @@ static char *cred;       /* channel "desk" of org default */
 static char *cred_other; /* channel "desk" of org "other" */
 static char *tok_alice, *tok_bob, *tok_mallory;
 
-/* Audit records (jsonl export) whose action is `action`, as an array. */
-static json_t *audit_records(const char *action)
-{
-	g_autofree char *out = NULL;
-	g_auto(GStrv) lines = NULL;
-	json_t *all = json_array();
-	guint i;
-
-	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
-				     "export", NULL),
-			==, 0);
-	lines = g_strsplit(out, "\n", -1);
-	for (i = 0; lines[i] != NULL; i++) {
-		json_t *rec;
-
-		if (lines[i][0] == '\0')
-			continue;
-		rec = json_loads(lines[i], 0, NULL);
-		g_assert_nonnull(rec);
-		if (g_strcmp0(json_string_value(json_object_get(rec, "action")),
-			      action) == 0)
-			json_array_append(all, rec);
-		json_decref(rec);
-	}
-	return all;
-}
-
 /* How many records of action have outcome. */
 static size_t audit_count(const char *action, const char *outcome)
 {
-	json_t *all = audit_records(action), *rec;
+	json_t *all = lh_audit_records(relay, action), *rec;
 	size_t i, n = 0;
 
 	json_array_foreach(all, i, rec)
@@ -560,8 +533,7 @@ static void test_cli(void)
 
 static void test_stop_and_verify(void)
 {
-	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
-	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
+	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
 }
 
 /* A second org, made in the store as `org add` (issue 11) will. */

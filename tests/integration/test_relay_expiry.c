@@ -334,15 +334,13 @@ out:
 		lh_pin_clear(&pins[i]);
 	for (i = 0; i <= FILL_TECHS; i++)
 		g_free(toks[i]);
-	g_assert_cmpint(lh_relay_stop(cr, 10000), ==, 0);
-	lh_audit_verify_intact(cr);
+	lh_relay_stop_verify(cr);
 	lh_relay_free(cr);
 }
 
 static void test_stop_and_verify(void)
 {
-	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
-	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
+	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
 }
 
 int main(int argc, char **argv)

@@ -55,33 +55,6 @@ static json_t *policy_json(void)
 	return j;
 }
 
-/* Audit records (jsonl export) whose action is `action`, as an array. */
-static json_t *audit_records(const char *action)
-{
-	g_autofree char *out = NULL;
-	g_auto(GStrv) lines = NULL;
-	json_t *all = json_array();
-	guint i;
-
-	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
-				     "export", NULL),
-			==, 0);
-	lines = g_strsplit(out, "\n", -1);
-	for (i = 0; lines[i] != NULL; i++) {
-		json_t *rec;
-
-		if (lines[i][0] == '\0')
-			continue;
-		rec = json_loads(lines[i], 0, NULL);
-		g_assert_nonnull(rec);
-		if (g_strcmp0(json_string_value(json_object_get(rec, "action")),
-			      action) == 0)
-			json_array_append(all, rec);
-		json_decref(rec);
-	}
-	return all;
-}
-
 static void test_policy_cli(void)
 {
 	g_autofree char *out = NULL, *err = NULL;
@@ -123,7 +96,7 @@ static void test_policy_cli(void)
 				json_object_get(j, "redeem_fail_budget")),
 			==, 250);
 	json_decref(j);
-	recs = audit_records("policy.set");
+	recs = lh_audit_records(relay, "policy.set");
 	g_assert_cmpuint(json_array_size(recs), >=, 1);
 	last = json_array_get(recs, json_array_size(recs) - 1);
 	g_assert_cmpstr(json_string_value(json_object_get(last, "actor")), ==,
@@ -143,7 +116,7 @@ static void test_policy_cli(void)
 	g_assert_cmpint(policy(&out, NULL, "unset", "redeem_fail_budget",
 			       NULL),
 			==, 0);
-	recs = audit_records("policy.unset");
+	recs = lh_audit_records(relay, "policy.unset");
 	g_assert_cmpuint(json_array_size(recs), ==, 1);
 	detail = json_object_get(json_array_get(recs, 0), "detail");
 	g_assert_cmpint(json_integer_value(json_object_get(detail, "old")), ==,
@@ -156,7 +129,7 @@ static void test_policy_cli(void)
 			       NULL),
 			==, 0);
 	g_assert_nonnull(strstr(out, "was not set"));
-	recs = audit_records("policy.unset");
+	recs = lh_audit_records(relay, "policy.unset");
 	g_assert_cmpuint(json_array_size(recs), ==, 1);
 	json_decref(recs);
 }
@@ -420,7 +393,7 @@ static void test_guess_budget(void)
 	g_assert_cmpint(lh_relay_log_count(relay,
 					   "relay-wide guess budget spent"),
 			==, 1);
-	recs = audit_records("pin.budget_exhausted");
+	recs = lh_audit_records(relay, "pin.budget_exhausted");
 	g_assert_cmpuint(json_array_size(recs), ==, 1);
 	detail = json_object_get(json_array_get(recs, 0), "detail");
 	g_assert_cmpstr(json_string_value(json_object_get(detail, "scope")),
@@ -482,7 +455,7 @@ static void test_guess_budget_org(void)
 	g_assert_cmpint(
 		lh_relay_log_count(relay, "guess budget of org default spent"),
 		==, 1);
-	recs = audit_records("pin.budget_exhausted");
+	recs = lh_audit_records(relay, "pin.budget_exhausted");
 	g_assert_cmpuint(json_array_size(recs), ==, 2);
 	detail = json_object_get(json_array_get(recs, 1), "detail");
 	g_assert_cmpstr(json_string_value(json_object_get(detail, "scope")),
@@ -532,7 +505,7 @@ static void test_guess_budget_recovers(void)
 	g_assert_cmpint(lh_relay_log_count(
 				relay, "guess budget of the relay recovered"),
 			==, 1);
-	recs = audit_records("pin.budget_recovered");
+	recs = lh_audit_records(relay, "pin.budget_recovered");
 	g_assert_cmpuint(json_array_size(recs), ==, 2);
 	json_decref(recs);
 	g_assert_cmpfloat(metric("lifeline_redeem_budget_exhausted{scope="
@@ -681,15 +654,13 @@ static void test_live_pin_caps(void)
 	}
 	for (i = 0; i < CAP_TECH; i++)
 		lh_pin_clear(&p[i]);
-	g_assert_cmpint(lh_relay_stop(caps, 10000), ==, 0);
-	lh_audit_verify_intact(caps);
+	lh_relay_stop_verify(caps);
 	lh_relay_free(caps);
 }
 
 static void test_stop_and_verify(void)
 {
-	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
-	g_assert_cmpint(lh_audit_verify_intact(relay), >=, 10);
+	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
 }
 
 int main(int argc, char **argv)

@@ -29,6 +29,18 @@ enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 	return code;
 }
 
+bool ll_api_answer(struct ll_api_ctx *ctx, int status, json_t *body)
+{
+	if (body == NULL) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return false;
+	}
+	ctx->resp->body = body;
+	ctx->resp->status = status;
+	ctx->resp->code = LL_API_OK;
+	return true;
+}
+
 void ll_api_header_add(struct ll_api_ctx *ctx, const char *line)
 {
 	struct ll_api_response *resp = ctx->resp;
@@ -663,17 +675,6 @@ static const struct {
 	{ "name", true, name_valid },
 };
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copies (decoding %XX when asked) seg[0..n) into out; false when it does
  * not fit or an escape is malformed or a NUL. */
 static bool segment_copy(const char *seg, size_t n, bool decode,
@@ -688,8 +689,8 @@ static bool segment_copy(const char *seg, size_t n, bool decode,
 		if (c == '%') {
 			if (!decode || i + 2 >= n)
 				return false;
-			hi = hex_digit(seg[i + 1]);
-			lo = hex_digit(seg[i + 2]);
+			hi = ll_hex_digit(seg[i + 1]);
+			lo = ll_hex_digit(seg[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
 			c = (char)(hi << 4 | lo);

@@ -293,19 +293,15 @@ static void wait_picked(struct ll_api_ctx *ctx, const struct ll_queue_entry *e)
 		goto out;
 	}
 	caps = ll_api_capabilities_json(t);
-	ctx->resp->body = json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:O,s:s}",
-				    "state", "picked", "entry_id", e->id,
-				    "session_id", s->id, "technician", "name",
-				    t->username, "org",
-				    t->org_name ? t->org_name : "",
-				    "capabilities", caps, "stream_path",
-				    "/api/v1/stream");
-	if (ctx->resp->body == NULL) {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	if (!ll_api_answer(ctx, 200,
+			   json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:O,s:s}",
+				     "state", "picked", "entry_id", e->id,
+				     "session_id", s->id, "technician", "name",
+				     t->username, "org",
+				     t->org_name ? t->org_name : "",
+				     "capabilities", caps, "stream_path",
+				     "/api/v1/stream")))
 		goto out;
-	}
-	ctx->resp->status = 200;
-	ctx->resp->code = LL_API_OK;
 	ll_api_detail_set(ctx, "technician", json_string(t->username));
 out:
 	json_decref(caps);
@@ -339,19 +335,15 @@ void ll_api_handle_queue_wait(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	ctx->resp->body = json_pack("{s:s,s:s,s:I,s:I,s:o,s:i}", "state",
-				    "waiting", "entry_id", e->id, "position",
-				    (json_int_t)pos, "waiting_s",
-				    (json_int_t)(ctx->now - e->created_at),
-				    "expires_at",
-				    ll_api_time_json(e->expires_at),
-				    "poll_interval_s", QUEUE_POLL_S);
-	if (ctx->resp->body == NULL) {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	if (!ll_api_answer(ctx, 200,
+			   json_pack("{s:s,s:s,s:I,s:I,s:o,s:i}", "state",
+				     "waiting", "entry_id", e->id, "position",
+				     (json_int_t)pos, "waiting_s",
+				     (json_int_t)(ctx->now - e->created_at),
+				     "expires_at",
+				     ll_api_time_json(e->expires_at),
+				     "poll_interval_s", QUEUE_POLL_S)))
 		goto out;
-	}
-	ctx->resp->status = 200;
-	ctx->resp->code = LL_API_OK;
 	ctx->audit_quiet = true; /* asked every QUEUE_POLL_S */
 out:
 	ll_queue_entry_free(e);

@@ -439,18 +439,14 @@ static void redeem_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 		goto out;
 	}
 	caps = ll_api_capabilities_json(t);
-	ctx->resp->body = json_pack("{s:s,s:s,s:{s:s,s:s},s:O,s:s}",
-				    "session_id", s->id, "ticket", ticket,
-				    "technician", "name", t->username, "org",
-				    t->org_name ? t->org_name : "",
-				    "capabilities", caps, "stream_path",
-				    "/api/v1/stream");
-	if (ctx->resp->body == NULL) {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	if (!ll_api_answer(ctx, 200,
+			   json_pack("{s:s,s:s,s:{s:s,s:s},s:O,s:s}",
+				     "session_id", s->id, "ticket", ticket,
+				     "technician", "name", t->username, "org",
+				     t->org_name ? t->org_name : "",
+				     "capabilities", caps, "stream_path",
+				     "/api/v1/stream")))
 		goto out;
-	}
-	ctx->resp->status = 200;
-	ctx->resp->code = LL_API_OK;
 	ll_api_detail_set(ctx, "technician", json_string(t->username));
 	if (caps != NULL)
 		ll_api_detail_set(ctx, "capabilities", json_incref(caps));

@@ -199,10 +199,16 @@ static inline int one_i64(struct ll_store *st, sqlite3_stmt *s, int64_t *out)
  * or NO_ARGS; the values are bound SQLITE_STATIC, like bind_text().
  */
 struct ll_store_arg {
-	enum { LL_STORE_I64, LL_STORE_TEXT, LL_STORE_HASH } type;
+	enum {
+		LL_STORE_I64,
+		LL_STORE_TEXT,
+		LL_STORE_HASH,
+		LL_STORE_HANDLE
+	} type;
 	int64_t i64;
-	const char *text;    /* NULL binds NULL */
-	const uint8_t *hash; /* LL_HASH_LEN bytes */
+	const char *text;      /* NULL binds NULL */
+	const uint8_t *hash;   /* LL_HASH_LEN bytes */
+	const uint8_t *handle; /* LL_CHANNEL_HANDLE_LEN bytes */
 };
 
 #define ARG_I64(v) ((struct ll_store_arg){ .type = LL_STORE_I64, .i64 = (v) })
@@ -210,6 +216,8 @@ struct ll_store_arg {
 	((struct ll_store_arg){ .type = LL_STORE_TEXT, .text = (v) })
 #define ARG_HASH(v)                                                           \
 	((struct ll_store_arg){ .type = LL_STORE_HASH, .hash = (v) })
+#define ARG_HANDLE(v)                                                         \
+	((struct ll_store_arg){ .type = LL_STORE_HANDLE, .handle = (v) })
 /* Expands to two arguments: the array and its length. */
 #define STORE_ARGS(...)                                                       \
 	(const struct ll_store_arg[]){ __VA_ARGS__ },                         \
@@ -244,6 +252,9 @@ int ll_store_get(struct ll_store *st, enum ll_stmt id,
  * strdup'ed char *). */
 int ll_store_row_i64(sqlite3_stmt *s, void *out);
 int ll_store_row_text(sqlite3_stmt *s, void *out);
+/* ll_store_collect's free_list for rows of ll_store_row_text: frees
+ * each string, then the array. */
+void ll_store_text_list_free(void *list, size_t n);
 
 /*
  * Steps a bound statement to its end, one array element per row: row()

@@ -101,6 +101,9 @@ void ll_api_header_add(struct ll_api_ctx *ctx, const char *line);
 /* Fills ctx->resp with the error and returns code (for `return api_..`). */
 enum ll_api_code ll_api_fail(struct ll_api_ctx *ctx, enum ll_api_code code,
 			     const char *message);
+/* Answers status with body (stolen), or 500 internal_error when body is
+ * NULL (a json_pack out of memory): false then. */
+bool ll_api_answer(struct ll_api_ctx *ctx, int status, json_t *body);
 /* Adds key: value to the audit detail (value reference is stolen). */
 void ll_api_detail_set(struct ll_api_ctx *ctx, const char *key, json_t *value);
 /* A JSON string of untrusted text through the display rule (ll_text.h),
