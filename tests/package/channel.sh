@@ -17,7 +17,7 @@
 #      user, on an Xvfb of the host (B shares the host's network
 #      namespace, so loopback and X's abstract socket).
 #   The waiting window "PRODUCT – Waiting for a technician" (PRODUCT: the
-#      applet package's brand), a description typed, Enter; the
+#      applet package's brand, the shortcut's), a description typed; the
 #      technician's `lifeline-agent --cli queue list` (this build's
 #      agent) shows it, `queue pickup ID` makes the session, the
 #      permission window asks, Alt+A, `session wait` sees view and
@@ -153,6 +153,10 @@ ls "$B"/usr/share/icons/hicolor/*/apps/lifeline-shortcut-"$ORG".* \
 brand_name=$(sed -n 's/^X-Lifeline-Brand=//p' \
 	"$B/usr/share/applications/lifeline-applet.desktop")
 [ -n "$brand_name" ] || fail "lifeline-applet.desktop names no brand"
+# package_build makes the packages in the org's brand: the shortcut's
+# brand is the applet's, on every window.
+[ "$brand_name" = "$(basename "$BRAND")" ] ||
+	fail "the applet package is of brand $brand_name, the shortcut of $(basename "$BRAND")"
 product=$(sed -n 's/^product_name *= *//p' \
 	"$LL_SOURCE_ROOT/branding/$brand_name/branding.ini")
 [ -n "$product" ] || fail "no product_name in branding/$brand_name"
