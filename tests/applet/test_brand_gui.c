@@ -11,11 +11,15 @@
  *   its top band is the brand's header_bg; the PIN typed there starts the
  *   session; the consent dialog shows the same name and band, the
  *   session bar the same name; the agent's main window is "PRODUCT
- *   Agent", with the band, logged in with a session listed.
+ *   Agent", with the band, logged in with a session listed; the applet
+ *   on a channel (--channel, a credential of `channel add`) shows "PRODUCT
+ *   – Waiting for a technician" with the band, asks with a description,
+ *   waits in the queue and leaves it with Cancel (exit 0).
  *
  * Each window is captured into LL_ARTIFACTS_DIR (artifacts/brands/) as
- * NAME-pin-window.png, NAME-consent-dialog.png, NAME-session-bar.png and
- * NAME-agent-main-window.png: what end users and technicians see.  The
+ * NAME-pin-window.png, NAME-consent-dialog.png, NAME-session-bar.png,
+ * NAME-agent-main-window.png and NAME-waiting-window.png: what end users
+ * and technicians see.  The
  * technician's side of the session is played by this test with the client
  * library's session pump, as in test_applet_gui.c.
  */
@@ -427,6 +431,48 @@ static void applet_windows(const struct brand *br)
 	g_free(url);
 }
 
+/* The waiting window of a channel (the calling card), waiting in the
+ * queue; Cancel leaves it. */
+static void waiting_window(const struct brand *br)
+{
+	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	char *name = g_strdup_printf("desk-%s", br->name);
+	char *tag = g_strdup_printf("brand-%s-waiting", br->name);
+	char *cred = NULL, *t, *win;
+	struct proc ap;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &cred, NULL, "channel",
+				     "add", name, NULL),
+			==, 0);
+	g_strstrip(cred);
+	lh_secret("channel credential", cred);
+	proc_start(&ap, tag,
+		   (const char *const[]){ br->applet, "--relay", url, "--ca",
+					  relay->ca_cert, "--channel", cred,
+					  NULL });
+	t = title(br, "Waiting for a technician");
+	win = wait_window(t);
+	check_wm_class(win, "lifeline-applet");
+	/* the description field has the focus; Enter asks */
+	key("ctrl+a");
+	type("My printer says paper jam");
+	key("Return");
+	g_assert_true(
+		proc_wait_log(&ap, "channel: waiting in the queue", 20000));
+	shot(br, win, "waiting-window", true);
+	key("alt+c");
+	WAIT_FOR(ap.exited, 10000);
+	g_assert_true(ap.exited);
+	g_assert_cmpint(ap.status, ==, 0);
+	proc_finish(&ap);
+	g_free(win);
+	g_free(t);
+	g_free(cred);
+	g_free(tag);
+	g_free(name);
+	g_free(url);
+}
+
 /* How many times the audit records a session list. */
 static int n_listed(void)
 {
@@ -503,6 +549,7 @@ static void test_brand(gconstpointer data)
 	g_test_message("brand %s: \"%s\" of %s", br->name, br->b->product,
 		       br->b->org);
 	applet_windows(br);
+	waiting_window(br);
 	agent_window(br);
 }
 

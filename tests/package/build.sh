@@ -1,8 +1,10 @@
 #!/bin/bash
 # package_build: scripts/package.sh makes every package into LL_PKG_DIR/dist
 # (the other package tests use them): the .deb and .rpm of the three
-# programs, the portable applet, and a shortcut package for the org "acme"
-# with the example brand.  The shortcut's configuration comes from
+# programs, the portable applet, and a shortcut package for the org "acme",
+# all in the example brand (branding/example-corp), as an organisation
+# builds them (README.md, "Deploy to an organisation"): every window the
+# later tests open shows that brand, not Lifeline's own.  The shortcut's configuration comes from
 # `lifeline-relay applet-config` (the generator installs the key it names).
 . "$(dirname "$0")/lib.sh"
 need_tools dpkg-buildpackage dh rpmbuild patchelf lintian git
@@ -24,7 +26,7 @@ log "shortcut configuration: made by lifeline-relay applet-config"
 # Debian build (and its meson build leaves the tests out).
 start=$(date +%s)
 DEB_BUILD_OPTIONS=nocheck "$LL_SOURCE_ROOT/scripts/package.sh" \
-	--out "$DIST" --jobs "$(nproc)" \
+	--out "$DIST" --jobs "$(nproc)" --branding example-corp \
 	--shortcut "acme:$config:$LL_SOURCE_ROOT/branding/example-corp" ||
 	fail "scripts/package.sh failed"
 log "built in $(($(date +%s) - start)) s"
