@@ -33,16 +33,7 @@ static void child_setup(gpointer data)
 
 static char **child_env(const char *display)
 {
-	char **env = g_get_environ();
-
-	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
-	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
-	env = g_environ_setenv(env, "GDK_BACKEND", "x11", TRUE);
-	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
-	/* window titles carry an en dash: xdotool matches UTF-8 */
-	env = g_environ_setenv(env, "LC_ALL", "C.UTF-8", TRUE);
-	return g_environ_setenv(env, "DISPLAY", display ? display : ":99",
-				TRUE);
+	return lt_x_env(display != NULL ? display : ":99");
 }
 
 static GPid spawn_bg(char **argv, const char *display, const char *log)

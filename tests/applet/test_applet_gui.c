@@ -55,13 +55,7 @@ static const char *display; /* ":N" */
 
 static char **tool_env(void)
 {
-	char **env = g_get_environ();
-
-	env = g_environ_setenv(env, "DISPLAY", display, TRUE);
-	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
-	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
-	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
-	return env;
+	return lt_x_env(display);
 }
 
 /* Runs a tool on our display; returns its stdout (trimmed), or NULL if

@@ -59,13 +59,7 @@ static const char *display; /* ":N" */
 
 static char **tool_env(void)
 {
-	char **env = g_get_environ();
-
-	env = g_environ_setenv(env, "DISPLAY", display, TRUE);
-	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
-	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
-	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
-	return env;
+	return lt_x_env(display);
 }
 
 /* Children die with the test, even when an assertion aborts it. */
@@ -81,70 +75,24 @@ static void die_with_parent(gpointer data)
 			lt_iterate(20);                                       \
 	} while (0)
 
-struct run {
-	bool done;
-	int status;
-	char *out;
-};
-
-static void run_done(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct run *w = data;
-	GSubprocess *p = G_SUBPROCESS(src);
-
-	g_subprocess_communicate_utf8_finish(p, res, &w->out, NULL, NULL);
-	w->status = g_subprocess_get_if_exited(p)
-			    ? g_subprocess_get_exit_status(p)
-			    : -1;
-	w->done = true;
-}
-
 /* Runs a program on our display while the main context runs; its exit
  * status, its stdout (trimmed) in *out (may be NULL). */
 static int run(char **out, const char *const *argv)
 {
-	GSubprocessLauncher *l;
-	GSubprocess *p;
-	struct run w = { 0 };
-	char **env = tool_env();
-	GError *e = NULL;
+	char *o = NULL;
+	int status = lt_x_run(display, argv, 90000, NULL, NULL, &o);
 
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-	g_subprocess_launcher_set_environ(l, env);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	p = g_subprocess_launcher_spawnv(l, argv, &e);
-	g_assert_no_error(e);
-	g_subprocess_communicate_utf8_async(p, NULL, NULL, run_done, &w);
-	WAIT_FOR(w.done, 90000);
-	g_assert_true(w.done);
 	if (out != NULL)
-		*out = w.out != NULL ? g_strstrip(g_steal_pointer(&w.out))
-				     : NULL;
-	g_free(w.out);
-	g_object_unref(p);
-	g_object_unref(l);
-	g_strfreev(env);
-	return w.status;
-}
-
-/* The extended regex that matches exactly s. */
-static char *re_escape(const char *s)
-{
-	GString *r = g_string_new("^");
-
-	for (; *s != '\0'; s++) {
-		if (strchr(".[]()*+?{}|^$\\", *s) != NULL)
-			g_string_append_c(r, '\\');
-		g_string_append_c(r, *s);
-	}
-	g_string_append_c(r, '$');
-	return g_string_free(r, FALSE);
+		*out = o != NULL ? g_strstrip(o) : NULL;
+	else
+		g_free(o);
+	return status;
 }
 
 /* The id of the mapped window titled exactly title, waiting for it. */
 static char *wait_window(const char *title)
 {
-	char *re = re_escape(title), *id = NULL;
+	char *re = lt_x_title_re(title), *id = NULL;
 
 	if (!lt_x_wait_window(display, re, false, 30000, NULL, NULL, &id))
 		g_error("no window \"%s\" within 30 s", title);

@@ -140,25 +140,61 @@ static void run_until(struct x_wait *w, int ms, bool (*stop)(void *data),
 		lt_iterate(20);
 }
 
+char **lt_x_env(const char *display)
+{
+	char **env = g_get_environ();
+
+	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
+	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
+	env = g_environ_setenv(env, "GDK_BACKEND", "x11", TRUE);
+	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
+	/* window titles carry an en dash: xdotool matches UTF-8 */
+	env = g_environ_setenv(env, "LC_ALL", "C.UTF-8", TRUE);
+	if (display != NULL)
+		return g_environ_setenv(env, "DISPLAY", display, TRUE);
+	return g_environ_unsetenv(env, "DISPLAY");
+}
+
+char *lt_x_title_re(const char *title)
+{
+	GString *r = g_string_new("^");
+
+	for (; *title != '\0'; title++) {
+		if (strchr(".[]()*+?{}|^$\\", *title) != NULL)
+			g_string_append_c(r, '\\');
+		g_string_append_c(r, *title);
+	}
+	g_string_append_c(r, '$');
+	return g_string_free(r, FALSE);
+}
+
 int lt_x_target(const char *display, const char *const *args, int limit_ms,
 		bool (*stop)(void *data), void *stop_data, char **out)
 {
-	g_autoptr(GSubprocessLauncher) l = NULL;
-	g_autoptr(GSubprocess) p = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) e = NULL;
-	struct x_wait w = { .status = -1 };
 
 	g_assert_nonnull(g_getenv("LL_E2E_TARGET"));
 	g_ptr_array_add(argv, (char *)g_getenv("LL_E2E_TARGET"));
 	for (; *args != NULL; args++)
 		g_ptr_array_add(argv, (char *)*args);
 	g_ptr_array_add(argv, NULL);
+	return lt_x_run(display, (const char *const *)argv->pdata, limit_ms,
+			stop, stop_data, out);
+}
+
+int lt_x_run(const char *display, const char *const *argv, int limit_ms,
+	     bool (*stop)(void *data), void *stop_data, char **out)
+{
+	g_autoptr(GSubprocessLauncher) l = NULL;
+	g_autoptr(GSubprocess) p = NULL;
+	g_autoptr(GError) e = NULL;
+	g_auto(GStrv) env = lt_x_env(display);
+	struct x_wait w = { .status = -1 };
+
 	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-	g_subprocess_launcher_setenv(l, "DISPLAY", display, TRUE);
+	g_subprocess_launcher_set_environ(l, env);
 	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata,
-					 &e);
+	p = g_subprocess_launcher_spawnv(l, argv, &e);
 	g_assert_no_error(e);
 	g_subprocess_communicate_utf8_async(p, NULL, NULL, x_wait_done, &w);
 	run_until(&w, limit_ms, stop, stop_data);

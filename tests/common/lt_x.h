@@ -27,6 +27,26 @@ const char *lt_xvfb_display(const struct lt_xvfb *x);
 void lt_xvfb_stop(struct lt_xvfb *x);
 
 /*
+ * The environment of a program on display (NULL: none) for a test:
+ * DISPLAY, GDK on X11, no accessibility bus, no session bus, GSettings
+ * in memory, a UTF-8 locale (g_strfreev).
+ */
+char **lt_x_env(const char *display);
+
+/*
+ * Runs argv (found on the PATH) on display with lt_x_env, the default
+ * main context running meanwhile.  Gives up, killing it, when stop (may
+ * be NULL) returns true for stop_data or after limit_ms.  Its exit
+ * status (-1: given up or killed by a signal); its stdout in *out (may
+ * be NULL; the caller's).
+ */
+int lt_x_run(const char *display, const char *const *argv, int limit_ms,
+	     bool (*stop)(void *data), void *stop_data, char **out);
+
+/* The extended regex that matches exactly title (g_free). */
+char *lt_x_title_re(const char *title);
+
+/*
  * Runs e2e-target ARGS... (LL_E2E_TARGET) on display, the default main
  * context running meanwhile: it waits for X events (a window, its
  * drawing, the clipboard) with its own --timeout.  Gives up, killing it,

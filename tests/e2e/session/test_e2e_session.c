@@ -86,19 +86,7 @@ static void child_setup(gpointer data)
 /* The environment for a program on display (NULL: none). */
 static char **child_env(const char *display)
 {
-	char **env = g_get_environ();
-
-	env = g_environ_unsetenv(env, "DBUS_SESSION_BUS_ADDRESS");
-	env = g_environ_setenv(env, "NO_AT_BRIDGE", "1", TRUE);
-	env = g_environ_setenv(env, "GDK_BACKEND", "x11", TRUE);
-	env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
-	/* window titles carry an en dash: xdotool matches UTF-8 */
-	env = g_environ_setenv(env, "LC_ALL", "C.UTF-8", TRUE);
-	if (display != NULL)
-		env = g_environ_setenv(env, "DISPLAY", display, TRUE);
-	else
-		env = g_environ_unsetenv(env, "DISPLAY");
-	return env;
+	return lt_x_env(display);
 }
 
 /* Starts argv in the background, stdout+stderr appended to log_path. */
