@@ -168,9 +168,10 @@ bool ll_ca_file_usable(const char *path, char **why)
 	bool ok;
 
 	if (!g_file_get_contents(path, &data, &len, &e)) {
-		*why = g_strdup_printf("cannot read the certificate file %s "
-				       "(--ca): %s",
-				       path, e->message);
+		/* GLib's message names the file */
+		*why = g_strdup_printf("cannot read the certificate file "
+				       "given with --ca: %s",
+				       e->message);
 		g_error_free(e);
 		return false;
 	}

@@ -418,7 +418,7 @@ static void applet_start_args(struct applet *ap, const char *pin,
 	else
 		ap->proc = g_subprocess_launcher_spawn(
 			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
-			"--ca", relay->ca_cert, NULL);
+			"--ca", relay->ca_cert, extra, NULL);
 	g_assert_no_error(e);
 	g_subprocess_wait_async(ap->proc, NULL, applet_exited, ap);
 	g_object_unref(l);
@@ -1732,6 +1732,41 @@ static void test_ended_lost(void)
 	lh_pin_clear(&pin);
 }
 
+/* Waiting in a channel's queue when the channel is withdrawn (its entry
+ * goes with it): the wait ends in "Session ended", status 3. */
+static void test_ended_queue_gone(void)
+{
+	struct applet ap;
+	char *cred = NULL, *arg, *win;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &cred, NULL, "channel",
+				     "add", "desk-gone", NULL),
+			==, 0);
+	g_strstrip(cred);
+	lh_secret("channel credential", cred);
+	arg = g_strdup_printf("--channel=%s", cred);
+	applet_start_args(&ap, NULL, "ended-queue-gone", arg);
+	win = wait_window("Waiting for a technician", &ap, 20000);
+	g_assert_nonnull(win);
+	focus_window(win);
+	key("Return");
+	g_assert_true(
+		wait_log(&ap, "channel: waiting in the queue", 1, 20000));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "channel",
+				     "remove", "desk-gone", NULL),
+			==, 0);
+	applet_close_ended(&ap, "queue_gone",
+			   "You are no longer waiting for a technician (it "
+			   "took too long, or the support shortcut was "
+			   "withdrawn). Please start again.",
+			   3);
+	g_assert_true(wait_window_gone("Waiting for a technician", 5000));
+	applet_finish(&ap);
+	g_free(win);
+	g_free(arg);
+	g_free(cred);
+}
+
 /*
  * A PIN that expired before the user came (--pin, so there is no PIN
  * window to say it in): "Session ended" says so, status 3.  Moves the
@@ -1898,6 +1933,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/ended/consent-timeout",
 			test_ended_consent_timeout);
 	g_test_add_func("/applet/ended/lost", test_ended_lost);
+	g_test_add_func("/applet/ended/queue-gone", test_ended_queue_gone);
 	/* last: it moves the relay's clock a day ahead */
 	g_test_add_func("/applet/ended/pin-expired", test_ended_pin_expired);
 	rc = g_test_run();
