@@ -149,6 +149,19 @@ bool ll_agent_session_peer_joined(const struct ll_agent_session *s);
 const char *ll_agent_session_id(const struct ll_agent_session *s);
 /* Why it ended (NULL while running). */
 const char *ll_agent_session_end_reason(const struct ll_agent_session *s);
+/* Once it ended: the true reason, where the caller knows better than the
+ * stream (the relay closes a waiting stream without saying why). */
+void ll_agent_session_set_end_reason(struct ll_agent_session *s,
+				     const char *reason);
+/* What the technician is told when nobody redeemed the PIN in time. */
+#define LL_AGENT_END_PIN_EXPIRED "The PIN expired before the user entered it"
+/*
+ * After a session ended before the user joined: asks the relay (with the
+ * technician's token) whether its PIN expired, bounded by a short
+ * timeout.  True only when the relay says so.
+ */
+bool ll_agent_session_pin_expired(const struct ll_relay_opts *relay,
+				  const char *token, const char *session_id);
 /* "view, control" (caller frees); "nothing" for 0. */
 char *ll_agent_caps_text(uint32_t caps);
 /* "view,control" / "view control" / ["view"] list to bits; 0 and *err on an

@@ -118,6 +118,16 @@ int ll_agent_gui_main(int argc, char **argv)
 			g_ptr_array_add(rest, argv[i]);
 	}
 	g_ptr_array_add(rest, NULL);
+	/* A wrong --ca fails here, before the login window. */
+	if (g.conn.ca_file != NULL &&
+	    !ll_ca_file_usable(g.conn.ca_file, &err)) {
+		g_printerr("lifeline-agent: %s\n", err);
+		g_free(err);
+		g_free(g.conn.ca_file);
+		g_free(g.conn.url);
+		g_ptr_array_unref(rest);
+		return 2;
+	}
 	if (ll_profile_open(profile_dir, &g.profile, &err) != 0) {
 		g_printerr("lifeline-agent: %s\n", err);
 		g_free(err);

@@ -1182,6 +1182,11 @@ int ll_agent_cli_main(int argc, char **argv)
 		r = usage(&cli, NULL, err);
 		goto out;
 	}
+	/* A wrong --ca fails here, in plain words, before any request. */
+	if (cli.ca_file != NULL && !ll_ca_file_usable(cli.ca_file, &err)) {
+		r = usage(&cli, NULL, err);
+		goto out;
+	}
 	if (ll_profile_open(cli.profile_dir, &cli.profile, &err) != 0) {
 		r = fail(&cli, LL_EXIT_ERROR, "io", "%s", err);
 		goto out;

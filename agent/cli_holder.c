@@ -91,6 +91,8 @@ struct holder {
 	GList *enders;   /* waiting for the end */
 	GList *monitorers; /* waiting for a monitor list or an answer */
 	bool ended;
+	bool pin_expired; /* our own timer ended it: nobody came */
+	struct ll_relay_opts ro;
 	int exit_code;
 };
 
@@ -732,8 +734,27 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 	struct holder *h = user;
 	struct ll_holder_client *c;
 
-	(void)s;
 	h->ended = true;
+	/*
+	 * Before the user joined, the relay closes our stream without a
+	 * word when the PIN runs out: ask it, so the technician reads the
+	 * true reason and not "connection lost".
+	 */
+	if (!ll_agent_session_peer_joined(s)) {
+		char *token = NULL;
+
+		if (!h->pin_expired &&
+		    ll_profile_get_token(h->profile, &token) == 0)
+			h->pin_expired = ll_agent_session_pin_expired(&h->ro,
+								      token,
+								      h->id);
+		ll_secret_free(token);
+		if (h->pin_expired) {
+			ll_agent_session_set_end_reason(
+				s, LL_AGENT_END_PIN_EXPIRED);
+			reason = ll_agent_session_end_reason(s);
+		}
+	}
 	/* no new clients from now on */
 	g_clear_handle_id(&h->listen_watch, g_source_remove);
 	unlink(h->sock_path);
@@ -754,6 +775,7 @@ static gboolean on_expiry(gpointer data)
 	h->expiry_timer = 0;
 	if (!ll_agent_session_peer_joined(h->sess)) {
 		ll_info("session %s: the PIN expired; nobody joined", h->id);
+		h->pin_expired = true;
 		if (ll_agent_session_end(h->sess, "the PIN expired") != 0)
 			g_main_loop_quit(h->loop);
 	}
@@ -920,6 +942,7 @@ int ll_agent_holder_main(int argc, char **argv)
 	}
 	ro.url = relay;
 	ro.ca_file = ca;
+	h.ro = ro;
 	ll_client_error_clear(&cerr);
 	if ((r = ll_stream_open(&ro, NULL, ticket, &stream, &cerr)) != 0) {
 		status_line("error: cannot open the session stream: %s",

@@ -371,6 +371,53 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		s->cbs.on_ended(s, s->end_reason, s->user);
 }
 
+void ll_agent_session_set_end_reason(struct ll_agent_session *s,
+				     const char *reason)
+{
+	if (!s->ended || reason == NULL)
+		return;
+	g_free(s->end_reason);
+	s->end_reason = g_strdup(reason);
+	ll_info("session %s: %s", s->id, s->end_reason);
+	changed(s);
+}
+
+/* The relay's answer is quick; a hung one must not hold the end up. */
+#define PIN_EXPIRED_ASK_MS 5000
+
+bool ll_agent_session_pin_expired(const struct ll_relay_opts *relay,
+				  const char *token, const char *session_id)
+{
+	struct ll_relay_opts o = *relay;
+	struct ll_api_session_list l = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+	bool expired = false;
+	size_t i;
+
+	if (token == NULL || session_id == NULL)
+		return false;
+	o.timeout_ms = PIN_EXPIRED_ASK_MS;
+	o.connect_timeout_ms = PIN_EXPIRED_ASK_MS;
+	ll_client_error_clear(&e);
+	if ((c = ll_api_client_new(&o, &e)) == NULL)
+		goto out;
+	if (ll_api_client_set_token(c, token) != 0 ||
+	    ll_api_sessions_list(c, &l, &e) != 0) {
+		ll_warn("session %s: cannot ask the relay how it ended: %s",
+			session_id, e.message);
+		goto out;
+	}
+	for (i = 0; i < l.n_sessions; i++)
+		if (strcmp(l.sessions[i].session_id, session_id) == 0)
+			expired = l.sessions[i].state != NULL &&
+				  strcmp(l.sessions[i].state, "expired") == 0;
+out:
+	ll_api_session_list_clear(&l);
+	ll_api_client_free(c);
+	return expired;
+}
+
 int ll_agent_session_new(struct ll_stream *stream,
 			 const struct ll_relay_opts *relay,
 			 const char *session_id, const char *ticket,

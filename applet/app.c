@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 #include <gtk/gtk.h>
 
+#include "ll_api_client.h"
 #include "ll_appconf.h"
 #include "ll_build.h"
 #include "ll_control.h"
@@ -36,6 +37,9 @@ struct ll_applet {
 	struct ll_input_gate *gate;
 	struct ll_applet_session *session;
 	struct ll_pin_window *pin_win;
+	struct ll_ended_window *ended_win;
+	int ended_code;     /* the exit code once ended_win closes */
+	bool signalled;     /* asked to stop: no window waits for a person */
 	GPtrArray *windows; /* tracked toplevels (not owned) */
 	char *relay_url;
 	char *ca_file;
@@ -50,7 +54,8 @@ struct ll_applet {
 	char *ca_pem;
 	char *spki_pin;
 	char *org;
-	char *test_etc_dir; /* test builds: instead of /etc/lifeline */
+	char *test_etc_dir;         /* test builds: instead of /etc/lifeline */
+	int test_consent_timeout_s; /* test builds: shorter consent wait */
 	int exit_code;
 	bool quitting;
 	guint sig_term, sig_int;
@@ -187,27 +192,55 @@ void ll_applet_quit(struct ll_applet *a, int exit_code)
 	a->exit_code = exit_code;
 	if (a->pin_win != NULL)
 		LL_FREE_AND_NULL(ll_pin_window_free, a->pin_win);
+	LL_FREE_AND_NULL(ll_ended_window_free, a->ended_win);
 	g_application_release(G_APPLICATION(a->app));
 	g_application_quit(G_APPLICATION(a->app));
 }
 
-static void on_session_done(int exit_code, const char *why, void *user)
+static void on_ended_close(void *user)
 {
 	struct ll_applet *a = user;
 
-	/* One line for whoever started us (scripts, a terminal). */
-	fprintf(stderr, "lifeline-applet: %s\n", why);
-	ll_applet_quit(a, exit_code);
+	ll_applet_quit(a, a->ended_code);
 }
 
-static void on_redeem_error(const char *message, void *user)
+void ll_applet_ended(struct ll_applet *a, enum ll_applet_end end)
+{
+	char *words = ll_applet_end_words(end);
+
+	/* One line for whoever started us (scripts, a terminal). */
+	fprintf(stderr, "lifeline-applet: %s\n", words);
+	g_free(words);
+	if (a->quitting || a->ended_win != NULL)
+		return;
+	/* The windows of the session are gone by now: nothing is left
+	 * that could share or control anything. */
+	if (a->pin_win != NULL)
+		LL_FREE_AND_NULL(ll_pin_window_free, a->pin_win);
+	a->ended_code = ll_applet_end_exit_code(end);
+	if (!ll_applet_end_shown(end) || a->signalled) {
+		ll_applet_quit(a, a->ended_code);
+		return;
+	}
+	a->ended_win = ll_ended_window_new(a, end, on_ended_close, a);
+}
+
+static void on_session_done(enum ll_applet_end end, void *user)
+{
+	ll_applet_ended(user, end);
+}
+
+static void on_redeem_error(enum ll_applet_end end, void *user)
 {
 	struct ll_applet *a = user;
+	char *words = ll_applet_end_words(end);
 
+	ll_info("the PIN window says (%s): %s", ll_applet_end_tag(end), words);
 	if (a->pin_win != NULL) {
 		ll_pin_window_set_busy(a->pin_win, false, NULL);
-		ll_pin_window_show_error(a->pin_win, message);
+		ll_pin_window_show_error(a->pin_win, words);
 	}
+	g_free(words);
 }
 
 /* The PIN window hands the PIN over: connect (the window stays while we
@@ -225,7 +258,10 @@ static gboolean on_signal(gpointer data)
 	struct ll_applet *a = data;
 
 	fprintf(stderr, "lifeline-applet: stopping on a signal\n");
-	if (a->session != NULL)
+	a->signalled = true;
+	if (a->ended_win != NULL)
+		ll_applet_quit(a, a->ended_code);
+	else if (a->session != NULL)
 		ll_applet_session_end_by_user(a->session);
 	else
 		ll_applet_quit(a, LL_APPLET_EXIT_OK);
@@ -242,6 +278,7 @@ static void on_activate(GtkApplication *app, gpointer data)
 		.spki_pin = a->spki_pin,
 		.org = a->org,
 		.monitor = a->monitor,
+		.consent_timeout_s = a->test_consent_timeout_s,
 	};
 
 	if (a->session != NULL)
@@ -489,10 +526,13 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 #if LL_TEST_HOOKS
 		{ "test-etc-dir", 0, G_OPTION_FLAG_HIDDEN,
 		  G_OPTION_ARG_FILENAME, &a->test_etc_dir, NULL, NULL },
+		{ "test-consent-timeout", 0, G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_INT, &a->test_consent_timeout_s, NULL, NULL },
 #endif
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	const char *file_arg = NULL, *bad;
+	char *why = NULL;
 	int i;
 	GOptionContext *ctx;
 	char **args = g_new(char *, (gsize)*argc + 1);
@@ -541,6 +581,12 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		}
 	} else if (rest != NULL && rest[0] != NULL) {
 		file_arg = rest[0];
+	}
+	/* Before any window: a PIN typed for nothing is worse than this. */
+	if (a->ca_file != NULL && !ll_ca_file_usable(a->ca_file, &why)) {
+		r = usage(why);
+		g_free(why);
+		goto out;
 	}
 	if (a->relay_url != NULL &&
 	    !g_str_has_prefix(a->relay_url, "https://")) {

@@ -8,6 +8,8 @@
  *   consent_dialog.c  "PRODUCT – Permission request"
  *   session_bar.c     "PRODUCT – Session"
  *   waiting_window.c  "PRODUCT – Waiting for a technician" (a channel)
+ *   ended_window.c    "PRODUCT – Session ended", and the table of the
+ *                     ways a session ends (enum ll_applet_end)
  *   channel.c         the channel's flow: join, wait, picked up, cancel
  *   session.c         the session state machine (stream, control,
  *                     consent, audit events, endings); its insides are
@@ -58,6 +60,55 @@ enum ll_applet_exit {
 	LL_APPLET_EXIT_LOST = 4,
 	LL_APPLET_EXIT_CONFIG = 5,
 };
+
+/*
+ * Why the applet's session ended (or never started): one row each in
+ * ended_window.c, with its name in the log, its exit code, whether
+ * "PRODUCT – Session ended" says so, and the sentence it says.
+ */
+enum ll_applet_end {
+	LL_APPLET_END_CLOSED = 0,    /* the PIN window closed: no window */
+	LL_APPLET_END_CANCELLED,     /* closed while connecting: no window */
+	LL_APPLET_END_QUEUE_LEFT,    /* Cancel in the waiting window */
+	LL_APPLET_END_USER,          /* the user's End session */
+	LL_APPLET_END_TECHNICIAN,    /* the technician's End */
+	LL_APPLET_END_NOT_REQUESTED, /* "I did not ask for this" */
+	LL_APPLET_END_CONSENT_TIMEOUT,
+	LL_APPLET_END_LOST,         /* the support server's stream broke */
+	LL_APPLET_END_FAILED,       /* a protocol error */
+	LL_APPLET_END_START_FAILED, /* could not start here */
+	/* the redeem (redeem.c), in the PIN window when there is one */
+	LL_APPLET_END_PIN_INVALID,
+	LL_APPLET_END_PIN_EXPIRED,
+	LL_APPLET_END_RATE_LIMITED,
+	LL_APPLET_END_PIN_LOCKED_WEBSITE,
+	LL_APPLET_END_PIN_LOCKED_SHORTCUT,
+	LL_APPLET_END_IP_NOT_ALLOWED,
+	LL_APPLET_END_UNTRUSTED,   /* TLS verification failed */
+	LL_APPLET_END_UNREACHABLE, /* no answer from the support server */
+	LL_APPLET_END_NOT_STARTED, /* PIN redeemed, stream refused */
+	LL_APPLET_END_REFUSED,     /* any other refusal */
+	/* a channel (channel.c) */
+	LL_APPLET_END_SHORTCUT_INVALID,
+	LL_APPLET_END_QUEUE_BUSY,
+	LL_APPLET_END_QUEUE_GONE, /* the entry expired or was removed */
+	LL_APPLET_END_PICKUP_FAILED,
+	LL_APPLET_END_N
+};
+
+/* Its name in the log ("pin_expired"). */
+const char *ll_applet_end_tag(enum ll_applet_end e);
+/* Its exit code (enum ll_applet_exit). */
+int ll_applet_end_exit_code(enum ll_applet_end e);
+/* Whether "PRODUCT – Session ended" says so. */
+bool ll_applet_end_shown(enum ll_applet_end e);
+/* What happened and what to do next, in plain words (g_free). */
+char *ll_applet_end_words(enum ll_applet_end e);
+struct ll_client_error;
+/* A failed call to the support server as an end: the API code, else
+ * the kind of failure (at_stream: the PIN was redeemed already). */
+enum ll_applet_end ll_applet_end_of_error(const struct ll_client_error *e,
+					  bool at_stream);
 
 /* Where the system's configuration is installed (docs/API.md section 11). */
 #define LL_APPLET_ETC_DIR "/etc/lifeline"
@@ -159,10 +210,16 @@ struct ll_waiting_window *ll_waiting_window_new(
 /* A plain sentence, with the spinner when busy. */
 void ll_waiting_window_set_status(struct ll_waiting_window *w,
 				  const char *status, bool busy);
-/* What went wrong; Cancel becomes Close. */
-void ll_waiting_window_show_error(struct ll_waiting_window *w,
-				  const char *message);
 void ll_waiting_window_free(struct ll_waiting_window *w);
+
+struct ll_ended_window;
+/* "PRODUCT – Session ended" saying e's words; on_close is Close, Escape
+ * and the window's close button alike (the window stays until freed). */
+struct ll_ended_window *ll_ended_window_new(struct ll_applet *a,
+					    enum ll_applet_end e,
+					    void (*on_close)(void *user),
+					    void *user);
+void ll_ended_window_free(struct ll_ended_window *w);
 
 /* ---- session (session.c, session_rfb.c, redeem.c) ---- */
 
@@ -179,21 +236,24 @@ struct ll_applet_session_opts {
 	const char *org;
 	const char *display; /* X display for capture; NULL = $DISPLAY */
 	const char *monitor; /* monitor to share; NULL = all */
+	/* Seconds a permission request waits; 0 is
+	 * LL_APPLET_CONSENT_TIMEOUT_S (test builds may shorten it). */
+	int consent_timeout_s;
 };
 
 /*
  * A session of the applet; `done` is called on the main loop once it has
- * ended (exit code, a sentence for the user), after which the session may
+ * ended (why, and what the log should add), after which the session may
  * be freed.
  */
 struct ll_applet_session *ll_applet_session_new(
 	struct ll_applet *a, const struct ll_applet_session_opts *o,
-	void (*done)(int exit_code, const char *why, void *user), void *user);
+	void (*done)(enum ll_applet_end end, void *user), void *user);
 /* Redeems pin (wiped after use), then runs the session.  Errors of the
  * redeem step come back through on_redeem_error when it is set (the PIN
  * window shows them and lets the user try again), else through done. */
 void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
-			     void (*on_redeem_error)(const char *message,
+			     void (*on_redeem_error)(enum ll_applet_end end,
 						     void *user));
 struct ll_applet_redeemed;
 /* A channel's technician picked the user up (channel.c): run the
@@ -227,6 +287,9 @@ void ll_applet_channel_free(struct ll_applet_channel *c);
 struct ll_input_gate *ll_applet_gate(struct ll_applet *a);
 /* Ends the process's main loop with that exit code. */
 void ll_applet_quit(struct ll_applet *a, int exit_code);
+/* The way out after end: "PRODUCT – Session ended" when its row says so
+ * (the applet quits when it is closed), else at once; e's exit code. */
+void ll_applet_ended(struct ll_applet *a, enum ll_applet_end end);
 int ll_applet_main(int argc, char **argv);
 
 #endif

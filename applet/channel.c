@@ -36,7 +36,7 @@
 enum chan_event {
 	EV_WAITING,   /* position, waiting_s */
 	EV_RETRYING,  /* the relay did not answer; asking again */
-	EV_FAILED,    /* text: for the person at the screen */
+	EV_FAILED,    /* end, and text for the log */
 	EV_CANCELLED, /* the user left the queue */
 	EV_PICKED,    /* res: the session's redeem and stream */
 };
@@ -57,7 +57,6 @@ struct ll_applet_channel {
 	struct ll_applet_session *s;
 	struct ll_waiting_window *win;
 	bool closed; /* freed by the applet: events are dropped */
-	bool failed;
 	bool leaving;
 };
 
@@ -65,6 +64,7 @@ struct chan_msg {
 	struct ll_applet_channel *c;
 	enum chan_event ev;
 	int64_t position, waiting_s;
+	enum ll_applet_end end;
 	char *text;
 	struct ll_applet_redeemed res;
 };
@@ -132,13 +132,13 @@ static gboolean on_event(gpointer data)
 				true);
 		break;
 	case EV_FAILED:
-		c->failed = true;
-		fprintf(stderr, "lifeline-applet: %s\n", m->text);
-		ll_waiting_window_show_error(c->win, m->text);
+		ll_warn("channel: %s", m->text);
+		/* The waiting is over: "Session ended" says why. */
+		LL_FREE_AND_NULL(ll_waiting_window_free, c->win);
+		ll_applet_ended(c->a, m->end);
 		break;
 	case EV_CANCELLED:
-		fprintf(stderr, "lifeline-applet: you left the queue\n");
-		ll_applet_quit(c->a, LL_APPLET_EXIT_OK);
+		ll_applet_ended(c->a, LL_APPLET_END_QUEUE_LEFT);
 		break;
 	case EV_PICKED:
 		ll_info("channel: a technician picked the user up");
@@ -178,12 +178,14 @@ static struct chan_msg *msg_new(struct ll_applet_channel *c,
 	return m;
 }
 
-static void post_text(struct ll_applet_channel *c, enum chan_event ev,
-		      char *text)
+/* The flow failed: end, with what the library said for the log. */
+static void post_failed(struct ll_applet_channel *c, enum ll_applet_end end,
+			const char *why)
 {
-	struct chan_msg *m = msg_new(c, ev);
+	struct chan_msg *m = msg_new(c, EV_FAILED);
 
-	m->text = text;
+	m->end = end;
+	m->text = g_strdup(why != NULL && why[0] != '\0' ? why : "failed");
 	post(m);
 }
 
@@ -209,13 +211,10 @@ static void on_cancel(void *user)
 {
 	struct ll_applet_channel *c = user;
 
-	if (c->thread == NULL || c->failed) {
+	if (c->thread == NULL) {
 		/* not in any queue: nothing to leave */
-		fprintf(stderr, "lifeline-applet: %s\n",
-			c->failed ? "no technician could be reached"
-				  : "you closed the window");
-		ll_applet_quit(c->a, c->failed ? LL_APPLET_EXIT_RELAY
-					       : LL_APPLET_EXIT_OK);
+		fprintf(stderr, "lifeline-applet: you closed the window\n");
+		ll_applet_quit(c->a, LL_APPLET_EXIT_OK);
 		return;
 	}
 	if (c->leaving)
@@ -241,30 +240,17 @@ static bool wait_stop(struct ll_applet_channel *c, int64_t ms)
 	return stop;
 }
 
-/* What went wrong, for the person at the screen. */
-static char *failure_words(const struct ll_client_error *e, bool joined)
+/* What went wrong, as an end (ended_window.c). */
+static enum ll_applet_end failure_end(const struct ll_client_error *e,
+				      bool joined)
 {
 	if (!joined && strcmp(e->api_code, "unauthorized") == 0)
-		return g_strdup("This support shortcut does not work (any "
-				"more). Please ask your IT department for a "
-				"new one.");
+		return LL_APPLET_END_SHORTCUT_INVALID;
 	if (strcmp(e->api_code, "rate_limited") == 0)
-		return g_strdup("Too many people are waiting right now. "
-				"Please try again in a few minutes.");
+		return LL_APPLET_END_QUEUE_BUSY;
 	if (joined && strcmp(e->api_code, "not_found") == 0)
-		return g_strdup("You are no longer waiting for a technician "
-				"(it took too long, or the support shortcut "
-				"was withdrawn). Please start again.");
-	if (e->code == LL_ERR_TLS_VERIFY)
-		return g_strdup_printf("The support server's identity could "
-				       "not be verified, so the applet did "
-				       "not connect (%s).",
-				       e->message);
-	if (e->http_status == 0)
-		return g_strdup_printf("Cannot reach the support server: %s",
-				       e->message);
-	return g_strdup(e->message[0] != '\0' ? e->message
-					      : "Something went wrong.");
+		return LL_APPLET_END_QUEUE_GONE;
+	return ll_applet_end_of_error(e, false);
 }
 
 /* Picked up: opens the session's stream with the queue ticket. */
@@ -277,10 +263,7 @@ static void picked(struct ll_applet_channel *c, struct ll_api_queue_status *st)
 	ll_client_error_clear(&err);
 	if (ll_stream_open(&c->opts, st->redeem.stream_path, st->redeem.ticket,
 			   &stream, &err) != 0) {
-		post_text(c, EV_FAILED,
-			  g_strdup_printf("A technician picked you up but the "
-					  "session could not start: %s",
-					  err.message));
+		post_failed(c, LL_APPLET_END_PICKUP_FAILED, err.message);
 		return;
 	}
 	m = msg_new(c, EV_PICKED);
@@ -314,7 +297,7 @@ static void wait_loop(struct ll_applet_channel *c, struct ll_api_client *api,
 				post(msg_new(c, EV_RETRYING));
 				continue;
 			}
-			post_text(c, EV_FAILED, failure_words(&err, true));
+			post_failed(c, failure_end(&err, true), err.message);
 			return;
 		}
 		fails = 0;
@@ -343,13 +326,13 @@ static gpointer worker(gpointer data)
 	memset(&j, 0, sizeof(j));
 	ll_client_error_clear(&err);
 	if ((api = ll_api_client_new(&c->opts, &err)) == NULL) {
-		post_text(c, EV_FAILED, failure_words(&err, false));
+		post_failed(c, failure_end(&err, false), err.message);
 		goto out;
 	}
 	r = ll_api_channel_join(api, c->credential, c->description, &j, &err);
 	ll_wipe(c->credential, strlen(c->credential));
 	if (r != 0) {
-		post_text(c, EV_FAILED, failure_words(&err, false));
+		post_failed(c, failure_end(&err, false), err.message);
 		goto out;
 	}
 	m = msg_new(c, EV_WAITING);

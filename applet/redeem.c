@@ -5,7 +5,7 @@
  * stream.  Both block (libcurl, TLS), so they run in a GTask thread on a
  * copy of what they need and the UI never waits.  Back on the main loop
  * the outcome, with what went wrong put in plain words for the person at
- * the screen, goes to the session (session.c).
+ * the screen (ll_applet_end_of_error), goes to the session (session.c).
  */
 #include <string.h>
 
@@ -72,69 +72,22 @@ out:
 	g_task_return_boolean(task, TRUE);
 }
 
-/* What went wrong, for the person at the screen. */
-static char *redeem_words(const struct redeem_job *j)
-{
-	const struct ll_client_error *e = &j->err;
-	const char *c = e->api_code;
-
-	if (strcmp(c, "pin_invalid") == 0)
-		return g_strdup("This PIN is not valid. Please check the "
-				"digits with your technician.");
-	if (strcmp(c, "pin_expired") == 0)
-		return g_strdup("This PIN has expired. Please ask your "
-				"technician for a new one.");
-	if (strcmp(c, "rate_limited") == 0)
-		return e->retry_after > 0
-			       ? g_strdup_printf(
-					 "Too many attempts. Please wait %d "
-					 "seconds and try again.",
-					 e->retry_after)
-			       : g_strdup(
-					 "Too many attempts. Please wait a moment "
-					 "and try again.");
-	if (strcmp(c, "pin_locked_website") == 0)
-		return g_strdup("This PIN can only be used on your support "
-				"organisation's web page.");
-	if (strcmp(c, "pin_locked_shortcut") == 0)
-		return g_strdup("This PIN can only be used with your "
-				"organisation's support shortcut.");
-	if (strcmp(c, "end_user_ip_not_allowed") == 0)
-		return g_strdup("Your technician may not support this "
-				"computer from the network it is on now.");
-	if (e->code == LL_ERR_TLS_VERIFY)
-		return g_strdup_printf("The support server's identity could "
-				       "not be verified, so the applet did "
-				       "not connect (%s).",
-				       e->message);
-	if (e->http_status == 0 && !j->at_stream)
-		return g_strdup_printf("Cannot reach the support server: %s",
-				       e->message);
-	if (j->at_stream)
-		return g_strdup_printf("The support server accepted the PIN "
-				       "but the session could not start: %s",
-				       e->message);
-	if (e->message[0] != '\0')
-		return g_strdup(e->message);
-	return g_strdup(ll_strerror(j->res.err));
-}
-
 static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
 {
 	GTask *task = G_TASK(result);
 	struct redeem_job *j = g_task_get_task_data(task);
-	char *words = NULL;
 
 	/* The session may be gone: call back only if not cancelled. */
 	if (g_cancellable_is_cancelled(g_task_get_cancellable(task)))
 		return;
 	if (j->res.err != 0) {
-		words = redeem_words(j);
-		j->res.why = j->err.message;
-		j->res.words = words;
+		/* The libraries' words (OpenSSL, libcurl) to the log only. */
+		j->res.why = j->err.message[0] != '\0'
+				     ? j->err.message
+				     : ll_strerror(j->res.err);
+		j->res.end = ll_applet_end_of_error(&j->err, j->at_stream);
 	}
 	j->done(&j->res, j->user);
-	g_free(words);
 }
 
 void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,

@@ -38,8 +38,9 @@
 /* The technician's name and org in our windows: bytes, cut beyond. */
 #define SHOWN_NAME_MAX 256
 
-static void finish(struct ll_applet_session *s, int code, const char *why);
-static void begin_end(struct ll_applet_session *s, int code, const char *why,
+static void finish(struct ll_applet_session *s, enum ll_applet_end end,
+		   const char *detail);
+static void begin_end(struct ll_applet_session *s, enum ll_applet_end end,
 		      const char *peer_reason);
 
 /* ---- small helpers ---- */
@@ -185,9 +186,7 @@ static void on_consent_answer(enum ll_consent_answer ans, void *user)
 		if (!s->ever_granted) {
 			/* Nobody is at the screen: do not leave a session
 			 * open that nobody watches. */
-			begin_end(s, LL_APPLET_EXIT_OK,
-				  "Nobody answered the permission request in "
-				  "time, so the session was ended.",
+			begin_end(s, LL_APPLET_END_CONSENT_TIMEOUT,
 				  "consent timeout: the user did not answer");
 			return;
 		}
@@ -198,9 +197,7 @@ static void on_consent_answer(enum ll_consent_answer ans, void *user)
 		send_deny(s, id);
 		report(s, "not_requested", caps,
 		       "the user says they did not ask for this session");
-		begin_end(s, LL_APPLET_EXIT_OK,
-			  "You said you did not ask for this session. It was "
-			  "ended and reported to the administrators.",
+		begin_end(s, LL_APPLET_END_NOT_REQUESTED,
 			  "the user did not ask for this session");
 		return;
 	}
@@ -240,7 +237,7 @@ static void handle_request(struct ll_applet_session *s, uint32_t id,
 	ll_input_gate_set_consent_open(ll_applet_gate(s->a), true);
 	s->consent = ll_consent_dialog_new(s->a, s->redeem.technician.name,
 					   s->redeem.technician.org, ask,
-					   LL_APPLET_CONSENT_TIMEOUT_S,
+					   s->consent_timeout_s,
 					   on_consent_answer, s);
 	gate_changed(s);
 	ll_applet_status(s, "The technician asks for your permission.");
@@ -352,44 +349,38 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		      int err, const char *reason, void *user)
 {
 	struct ll_applet_session *s = user;
-	char *t;
+	/* The stream's own kinds of end, as the user is told them. */
+	static const enum ll_applet_end of_stream[] = {
+		/* we closed it without ending: a protocol error */
+		[LL_SESSION_END_LOCAL] = LL_APPLET_END_FAILED,
+		[LL_SESSION_END_PEER] = LL_APPLET_END_TECHNICIAN,
+		[LL_SESSION_END_LOST] = LL_APPLET_END_LOST,
+		[LL_SESSION_END_ERROR] = LL_APPLET_END_FAILED,
+	};
 
 	if (s->state == LL_APPLET_ENDING) {
-		finish(s, s->end_code, s->end_why);
+		finish(s, s->end, reason);
 		return;
 	}
-	switch (why) {
-	case LL_SESSION_END_LOCAL:
-		finish(s, s->end_code, s->end_why);
-		break;
-	case LL_SESSION_END_PEER:
-		/* reason passed the display rule in the session pump. */
-		t = g_strdup_printf("The technician ended the session (%s).",
-				    reason);
-		finish(s, LL_APPLET_EXIT_OK, t);
-		g_free(t);
-		break;
-	case LL_SESSION_END_LOST:
-		finish(s, LL_APPLET_EXIT_LOST,
-		       "The connection to the support server was lost.");
-		break;
-	case LL_SESSION_END_ERROR:
-	default:
-		t = g_strdup_printf("The session failed: %s.", reason);
-		finish(s, LL_APPLET_EXIT_LOST, t);
-		g_free(t);
-		break;
-	}
+	/* reason passed the display rule in the session pump; it goes to
+	 * the log only. */
+	finish(s,
+	       (size_t)why < G_N_ELEMENTS(of_stream) && of_stream[why] != 0
+		       ? of_stream[why]
+		       : LL_APPLET_END_FAILED,
+	       reason);
 }
 
 /* ---- endings ---- */
 
-static void finish(struct ll_applet_session *s, int code, const char *why)
+static void finish(struct ll_applet_session *s, enum ll_applet_end end,
+		   const char *detail)
 {
 	if (s->state == LL_APPLET_DONE)
 		return;
 	s->state = LL_APPLET_DONE;
-	ll_info("session over: %s", why);
+	ll_info("session over (%s)%s%s", ll_applet_end_tag(end),
+		detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	ll_applet_rfb_stop(s);
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	s->granted = 0;
@@ -397,17 +388,16 @@ static void finish(struct ll_applet_session *s, int code, const char *why)
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
-	s->done(code, why, s->user);
+	s->done(end, s->user);
 }
 
-static void begin_end(struct ll_applet_session *s, int code, const char *why,
+static void begin_end(struct ll_applet_session *s, enum ll_applet_end end,
 		      const char *peer_reason)
 {
 	if (s->state != LL_APPLET_RUNNING)
 		return;
 	s->state = LL_APPLET_ENDING;
-	s->end_code = code;
-	g_strlcpy(s->end_why, why, sizeof(s->end_why));
+	s->end = end;
 	/* Nothing more is shared from this moment on. */
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	s->granted = 0;
@@ -416,7 +406,7 @@ static void begin_end(struct ll_applet_session *s, int code, const char *why,
 	report(s, "ended", 0, peer_reason);
 	ll_applet_status(s, "Ending the session\u2026");
 	if (s->io == NULL || ll_session_io_end(s->io, peer_reason) != 0)
-		finish(s, code, why);
+		finish(s, end, peer_reason);
 	/* else on_closed(LOCAL) finishes. */
 }
 
@@ -426,15 +416,14 @@ void ll_applet_session_end_by_user(struct ll_applet_session *s)
 	case LL_APPLET_IDLE:
 		/* RUNNING, so that finish() reports once */
 		s->state = LL_APPLET_RUNNING;
-		finish(s, LL_APPLET_EXIT_OK, "You closed the applet.");
+		finish(s, LL_APPLET_END_CLOSED, NULL);
 		break;
 	case LL_APPLET_REDEEMING:
 		/* The worker is bounded by its timeouts; finish after it. */
 		s->end_requested = true;
 		break;
 	case LL_APPLET_RUNNING:
-		begin_end(s, LL_APPLET_EXIT_OK, "You ended the session.",
-			  "the user ended the session");
+		begin_end(s, LL_APPLET_END_USER, "the user ended the session");
 		break;
 	default:
 		break;
@@ -461,7 +450,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 
 	if (s->end_requested) {
 		s->state = LL_APPLET_RUNNING;
-		finish(s, LL_APPLET_EXIT_OK, "You cancelled the connection.");
+		finish(s, LL_APPLET_END_CANCELLED, NULL);
 		return;
 	}
 	if (res->err != 0) {
@@ -469,10 +458,10 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 			ll_strerror(res->err));
 		if (s->on_redeem_error != NULL) {
 			s->state = LL_APPLET_IDLE;
-			s->on_redeem_error(res->words, s->user);
+			s->on_redeem_error(res->end, s->user);
 		} else {
 			s->state = LL_APPLET_RUNNING;
-			finish(s, LL_APPLET_EXIT_RELAY, res->words);
+			finish(s, res->end, res->why);
 		}
 		return;
 	}
@@ -487,7 +476,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	r = ll_session_io_new(res->stream, &io_opts, &cbs, s, &s->io);
 	if (r != 0) {
 		s->state = LL_APPLET_RUNNING;
-		finish(s, LL_APPLET_EXIT_FAILURE, "Cannot start the session.");
+		finish(s, LL_APPLET_END_START_FAILED, ll_strerror(r));
 		return;
 	}
 	res->stream = NULL;
@@ -516,7 +505,7 @@ void ll_applet_session_start_picked(struct ll_applet_session *s,
 }
 
 void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
-			     void (*on_redeem_error)(const char *message,
+			     void (*on_redeem_error)(enum ll_applet_end end,
 						     void *user))
 {
 	struct ll_relay_opts o;
@@ -531,7 +520,7 @@ void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 
 struct ll_applet_session *ll_applet_session_new(
 	struct ll_applet *a, const struct ll_applet_session_opts *o,
-	void (*done)(int exit_code, const char *why, void *user), void *user)
+	void (*done)(enum ll_applet_end end, void *user), void *user)
 {
 	struct ll_applet_session *s = g_new0(struct ll_applet_session, 1);
 
@@ -543,6 +532,9 @@ struct ll_applet_session *ll_applet_session_new(
 	s->org = g_strdup(o->org);
 	s->display = g_strdup(o->display);
 	s->monitor = g_strdup(o->monitor);
+	s->consent_timeout_s = o->consent_timeout_s > 0
+				       ? o->consent_timeout_s
+				       : LL_APPLET_CONSENT_TIMEOUT_S;
 	s->done = done;
 	s->user = user;
 	s->cancel = g_cancellable_new();

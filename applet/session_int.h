@@ -52,9 +52,10 @@ struct ll_applet_session {
 	char *org;
 	char *display;
 	char *monitor;
-	void (*done)(int exit_code, const char *why, void *user);
+	int consent_timeout_s;
+	void (*done)(enum ll_applet_end end, void *user);
 	void *user;
-	void (*on_redeem_error)(const char *message, void *user);
+	void (*on_redeem_error)(enum ll_applet_end end, void *user);
 
 	enum ll_applet_state state;
 	GCancellable *cancel;
@@ -79,8 +80,7 @@ struct ll_applet_session {
 
 	struct ll_reporter *rep; /* audit reports, in order */
 
-	int end_code;
-	char end_why[320];
+	enum ll_applet_end end; /* once ENDING */
 };
 
 /* ---- session.c ---- */
@@ -110,8 +110,8 @@ void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
 struct ll_applet_redeemed {
 	int err;                     /* LL_OK or a negative ll_err */
 	const char *why;             /* on failure: for the log */
-	const char *words;           /* on failure: for the person at the
-					* screen, in plain words */
+	enum ll_applet_end end;      /* on failure: what the person at the
+					* screen is told */
 	struct ll_api_redeem redeem; /* on success: take it over (and zero
 					* it) */
 	struct ll_stream *stream;    /* on success: take it over (and set

@@ -167,18 +167,6 @@ void ll_waiting_window_set_status(struct ll_waiting_window *w,
 	gtk_label_set_text(GTK_LABEL(w->t->status), status);
 }
 
-void ll_waiting_window_show_error(struct ll_waiting_window *w,
-				  const char *message)
-{
-	char *m = g_markup_printf_escaped("<b>%s</b>", message);
-
-	ll_waiting_window_set_status(w, "", false);
-	gtk_label_set_markup(GTK_LABEL(w->t->status), m);
-	g_free(m);
-	gtk_button_set_label(GTK_BUTTON(w->t->cancel), "_Close");
-	gtk_widget_grab_focus(w->t->cancel);
-}
-
 void ll_waiting_window_free(struct ll_waiting_window *w)
 {
 	if (w == NULL)

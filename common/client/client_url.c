@@ -156,3 +156,32 @@ bad:
 			    "that is not a session id");
 	return NULL;
 }
+
+/* Read to the end: a CA bundle is small; anything larger is not one. */
+#define CA_FILE_MAX (4u * 1024u * 1024u)
+
+bool ll_ca_file_usable(const char *path, char **why)
+{
+	char *data = NULL;
+	gsize len = 0;
+	GError *e = NULL;
+	bool ok;
+
+	if (!g_file_get_contents(path, &data, &len, &e)) {
+		/* GLib's message names the file */
+		*why = g_strdup_printf("cannot read the certificate file "
+				       "given with --ca: %s",
+				       e->message);
+		g_error_free(e);
+		return false;
+	}
+	ok = len <= CA_FILE_MAX &&
+	     g_strstr_len(data, (gssize)len, "-----BEGIN CERTIFICATE-----") !=
+		     NULL;
+	g_free(data);
+	if (!ok)
+		*why = g_strdup_printf("the file %s (--ca) holds no PEM "
+				       "certificate",
+				       path);
+	return ok;
+}

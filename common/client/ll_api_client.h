@@ -59,6 +59,14 @@ struct ll_relay_opts {
 };
 
 /*
+ * Whether a --ca file can serve as a trust anchor: readable, and holding
+ * a PEM certificate.  Checked when a program starts, before it asks
+ * anybody for anything, so a wrong path fails there in plain words and
+ * not later as a TLS library's message.  false with *why (g_free) set.
+ */
+bool ll_ca_file_usable(const char *path, char **why);
+
+/*
  * What went wrong, for a person and for code.
  *   code        the negative ll_err also returned
  *   http_status 0 when no HTTP answer came (transport failure)

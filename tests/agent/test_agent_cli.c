@@ -1442,6 +1442,37 @@ static void test_timeout_and_end_unjoined(void)
 }
 
 /*
+ * Nobody enters the PIN in time: the relay ends the session and closes
+ * the holder's stream without a word; the CLI says the true reason, not
+ * "connection lost".  Moves the relay's clock past the PIN's lifetime
+ * (1200 s by default; the login token's 12 h stay valid): the last test.
+ */
+static void test_pin_expired(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+
+	g_assert_nonnull(profile);
+	pin_new(NULL, &p);
+	if (!lh_relay_clock_advance(relay, 1300)) {
+		g_test_skip("needs -Dtest_hooks=true (the relay's clock)");
+		pin_clear(&p);
+		return;
+	}
+	/* waits for the relay's sweep to end the session (once a second) */
+	cli(&r, profile, NULL, "session", "wait", p.id, "--timeout", "30",
+	    NULL);
+	g_test_message("session wait: status %d: %s", r.status, r.err);
+	g_assert_cmpint(r.status, ==, 5);
+	g_assert_nonnull(
+		strstr(r.err, "The PIN expired before the user entered it"));
+	g_assert_null(strstr(r.err, "connection lost"));
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+	pin_clear(&p);
+}
+
+/*
  * A hostile applet answers with an encoding the agent does not use
  * (Hextile): the RFB filter on channel 1 ends the session with its reason
  * before libvncclient's decoder sees a byte of it; the CLI says so, the
@@ -1608,6 +1639,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli/timeout_and_end_unjoined",
 			test_timeout_and_end_unjoined);
 	g_test_add_func("/agent/cli/queue", test_queue);
+	/* last: it moves the relay's clock */
+	g_test_add_func("/agent/cli/pin_expired", test_pin_expired);
 	rc = g_test_run();
 	lh_relay_stop(relay, 5000);
 	lh_relay_free(relay);

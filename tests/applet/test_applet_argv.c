@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <gio/gio.h>
 #include <glib.h>
@@ -169,6 +170,62 @@ static void test_pin_twice(void)
 	check_wiped(args, "864200", "twice-last");
 }
 
+/* Runs the applet with --ca ca and a PIN: its exit status, stderr in
+ * *err.  A relay that listens and never answers stands by: the applet
+ * must not get as far as connecting. */
+static int run_with_ca(const char *ca, char **err)
+{
+	uint16_t port;
+	int lfd = listen_local(&port);
+	g_autofree char *url = g_strdup_printf("https://127.0.0.1:%u", port);
+	const char *argv[] = { g_getenv("LL_APPLET_BIN"),
+			       "--relay",
+			       url,
+			       "--ca",
+			       ca,
+			       "--pin",
+			       "123456",
+			       NULL };
+	char **env = g_get_environ();
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	GError *e = NULL;
+	int st = -1;
+
+	env = g_environ_setenv(env, "DISPLAY", lt_xvfb_display(xvfb), TRUE);
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, env, 0, NULL, NULL,
+				   NULL, err, &st, &e));
+	g_assert_no_error(e);
+	/* nothing came to the relay: refused before the PIN went out */
+	g_assert_cmpint(poll(&pfd, 1, 0), ==, 0);
+	close(lfd);
+	g_strfreev(env);
+	return g_spawn_check_wait_status(st, NULL) ? 0
+	       : WIFEXITED(st)                     ? WEXITSTATUS(st)
+						   : -1;
+}
+
+/* A --ca file that is not there, or holds no certificate, fails at
+ * start with one line and exit 2, before any window. */
+static void test_ca_missing(void)
+{
+	g_autofree char *missing = g_build_filename(g_getenv("LL_TEST_TMPDIR"),
+						    "no-such-ca.pem", NULL);
+	g_autofree char *empty = g_build_filename(g_getenv("LL_TEST_TMPDIR"),
+						  "not-a-ca.pem", NULL);
+	g_autofree char *err = NULL, *err2 = NULL;
+
+	g_unlink(missing);
+	g_assert_cmpint(run_with_ca(missing, &err), ==, 2);
+	g_test_message("stderr: %s", err);
+	g_assert_nonnull(
+		strstr(err, "cannot read the certificate file given"));
+	g_assert_true(g_file_set_contents(empty, "hello\n", -1, NULL));
+	g_assert_cmpint(run_with_ca(empty, &err2), ==, 2);
+	g_test_message("stderr: %s", err2);
+	g_assert_nonnull(strstr(err2, "holds no PEM certificate"));
+	g_unlink(empty);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -178,6 +235,7 @@ int main(int argc, char **argv)
 	g_assert_nonnull(g_getenv("LL_TEST_TMPDIR"));
 	xvfb = lt_xvfb_start("800x600x24", NULL);
 	g_test_add_func("/applet-argv/pin-separate", test_pin_separate);
+	g_test_add_func("/applet-argv/ca-missing", test_ca_missing);
 	g_test_add_func("/applet-argv/pin-equals", test_pin_equals);
 	g_test_add_func("/applet-argv/pin-twice", test_pin_twice);
 	rc = g_test_run();

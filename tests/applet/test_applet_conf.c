@@ -557,6 +557,12 @@ static void test_spki_mismatch(void)
 	applet_start(&ap, NULL, "spki",
 		     (const char *const[]){ "--test-etc-dir", etc_dir,
 					    conf_path, "--pin", pin, NULL });
+	/* "Session ended" says so (and waits for a person; a signal ends
+	 * it with the end's status) */
+	g_assert_true(lt_wait_file(ap.log, 0,
+				   "Session ended\" shown (untrusted)", 1,
+				   30000));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
 	g_assert_cmpint(applet_wait(&ap, 30000), ==, 3);
 	err = applet_stderr(&ap);
 	g_test_message("spki: %s", err);

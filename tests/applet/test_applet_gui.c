@@ -83,20 +83,29 @@ static char *tool(const char *const *argv)
 
 static void wait_drawn(const char *win);
 
-/* A PNG of the screen into LL_ARTIFACTS_DIR, once win (may be NULL) has
- * drawn. */
-static void screenshot(const char *name, const char *win)
+/* A PNG of the screen into LL_ARTIFACTS_DIR (or its sibling folder
+ * sub, when not NULL), once win (may be NULL) has drawn. */
+static void screenshot_in(const char *sub, const char *name, const char *win)
 {
-	const char *dir = g_getenv("LL_ARTIFACTS_DIR");
-	char *path;
+	const char *base = g_getenv("LL_ARTIFACTS_DIR");
+	char *dir, *path;
 	char *out;
 
-	if (dir == NULL || dir[0] == '\0')
+	if (base == NULL || base[0] == '\0')
 		return;
 	if (win != NULL)
 		wait_drawn(win);
+	if (sub != NULL) {
+		char *up = g_path_get_dirname(base);
+
+		dir = g_build_filename(up, sub, NULL);
+		g_free(up);
+	} else {
+		dir = g_strdup(base);
+	}
 	g_mkdir_with_parents(dir, 0755);
 	path = g_strdup_printf("%s/%s.png", dir, name);
+	g_free(dir);
 	out = tool((const char *const[]){ "import", "-window", "root", path,
 					  NULL });
 	if (out == NULL)
@@ -105,6 +114,11 @@ static void screenshot(const char *name, const char *win)
 		g_test_message("screenshot: %s", path);
 	g_free(out);
 	g_free(path);
+}
+
+static void screenshot(const char *name, const char *win)
+{
+	screenshot_in(NULL, name, win);
 }
 
 /* Children die with the test, even when an assertion aborts it. */
@@ -359,7 +373,17 @@ static void applet_exited(GObject *src, GAsyncResult *res, gpointer data)
 	ap->exited = true;
 }
 
+static void applet_start_args(struct applet *ap, const char *pin,
+			      const char *tag, const char *extra);
+
 static void applet_start(struct applet *ap, const char *pin, const char *tag)
+{
+	applet_start_args(ap, pin, tag, NULL);
+}
+
+/* With one more option (extra, may be NULL) after the usual ones. */
+static void applet_start_args(struct applet *ap, const char *pin,
+			      const char *tag, const char *extra)
 {
 	GSubprocessLauncher *l;
 	char **env = tool_env();
@@ -384,11 +408,11 @@ static void applet_start(struct applet *ap, const char *pin, const char *tag)
 	if (pin != NULL)
 		ap->proc = g_subprocess_launcher_spawn(
 			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
-			"--ca", relay->ca_cert, "--pin", pin, NULL);
+			"--ca", relay->ca_cert, "--pin", pin, extra, NULL);
 	else
 		ap->proc = g_subprocess_launcher_spawn(
 			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
-			"--ca", relay->ca_cert, NULL);
+			"--ca", relay->ca_cert, extra, NULL);
 	g_assert_no_error(e);
 	g_subprocess_wait_async(ap->proc, NULL, applet_exited, ap);
 	g_object_unref(l);
@@ -494,6 +518,50 @@ static void key(const char *keys)
 
 	g_assert_nonnull(out);
 	g_free(out);
+}
+
+/* What "Session ended" says first after these ends (applet/ended_window.c). */
+#define ENDED_TECHNICIAN                                                      \
+	"The technician ended the session. Nobody can see your screen now."
+#define ENDED_USER "You ended the session. Nobody can see your screen now."
+
+/*
+ * The session is over: "PRODUCT – Session ended" maps, says words (the
+ * applet logs the text it shows, there being no AT-SPI here), is shot to
+ * artifacts/ended/TAG.png, and its Close (Alt+C) ends the applet with
+ * exit status want_status.
+ */
+static void applet_close_ended(struct applet *ap, const char *tag,
+			       const char *words, int want_status)
+{
+	char *win = wait_window("Session ended$", ap, 15000);
+	char *line = g_strdup_printf("Session ended\" shown (%s): %s", tag,
+				     words);
+	char *log;
+
+	g_assert_nonnull(win);
+	if (!wait_log(ap, line, 1, 5000)) {
+		log = applet_log(ap);
+		g_error("the applet's \"Session ended\" window does not say "
+			"'%s'; its log:\n%s",
+			line, log);
+	}
+	/* Said once: the window's line and the one for scripts only. */
+	log = applet_log(ap);
+	g_assert_null(strstr(strstr(log, line) + strlen(line), line));
+	g_free(log);
+	/* Nothing else of the session is left on the screen. */
+	g_assert_true(wait_window_gone("Session$", 5000));
+	g_assert_true(wait_window_gone("Permission request", 5000));
+	screenshot_in("ended", tag, win);
+	/* It waits for the person: not gone before Close. */
+	g_assert_false(ap->exited);
+	focus_window(win);
+	key("alt+c");
+	g_assert_true(applet_wait(ap, 10000));
+	g_assert_cmpint(ap->status, ==, want_status);
+	g_free(line);
+	g_free(win);
 }
 
 /* The audit shows a consent record with that outcome (polls: the applet
@@ -648,11 +716,11 @@ static void test_deny(void)
 	/* The technician ends: the applet leaves with status 0. */
 	g_assert_cmpint(ll_session_io_end(ag.io, "the technician is done"), ==,
 			0);
-	g_assert_true(applet_wait(&ap, 10000));
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
 	log = applet_log(&ap);
 	g_test_message("applet log:\n%s", log);
-	g_assert_cmpint(ap.status, ==, 0);
-	g_assert_nonnull(strstr(log, "technician ended the session"));
+	/* the technician's own words go to the log only */
+	g_assert_nonnull(strstr(log, "(technician): the technician is done"));
 	/* Secrets never in the applet's output. */
 	g_assert_null(strstr(log, pin.pin));
 	g_assert_null(strstr(log, pin.agent_ticket));
@@ -759,11 +827,9 @@ static void test_allow(void)
 	/* The user ends with Alt+E on the session bar. */
 	focus_window(win);
 	key("alt+e");
-	g_assert_true(applet_wait(&ap, 10000));
+	applet_close_ended(&ap, "user", ENDED_USER, 0);
 	log = applet_log(&ap);
 	g_test_message("applet log:\n%s", log);
-	g_assert_cmpint(ap.status, ==, 0);
-	g_assert_nonnull(strstr(log, "You ended the session"));
 	WAIT_FOR(ag.closed, 5000);
 	g_assert_true(ag.closed);
 	g_assert_true(audit_has("ended", "the user ended the session", 20000));
@@ -1008,10 +1074,9 @@ static void test_monitors(void)
 
 	g_assert_cmpint(ll_session_io_end(ag.io, "the technician is done"), ==,
 			0);
-	g_assert_true(applet_wait(&ap, 10000));
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
 	log = applet_log(&ap);
 	g_test_message("applet log:\n%s", log);
-	g_assert_cmpint(ap.status, ==, 0);
 	g_free(log);
 	g_free(win);
 	agent_free(&ag);
@@ -1203,7 +1268,7 @@ static void test_stop_end_stress(void)
 				 5000);
 		}
 		key("alt+e");
-		g_assert_true(applet_wait(&ap, 15000));
+		applet_close_ended(&ap, "user", ENDED_USER, 0);
 		atomic_store(&f.stop, true);
 		g_thread_join(t);
 		log = applet_log(&ap);
@@ -1504,9 +1569,8 @@ static void test_held_keys_attack(void)
 	g_assert_cmpint(target_keys(&tg, mark, NULL), ==, 0);
 
 	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
-	g_assert_true(applet_wait(&ap, 10000));
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
 	log = applet_log(&ap);
-	g_assert_cmpint(ap.status, ==, 0);
 	g_free(log);
 	g_free(bar);
 	g_free(win);
@@ -1553,8 +1617,7 @@ static void test_consent_held_key(void)
 	g_assert_cmpint(ag.n_grant, ==, 0);
 	g_assert_cmpint(ag.n_deny, ==, 1);
 	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
-	g_assert_true(applet_wait(&ap, 10000));
-	g_assert_cmpint(ap.status, ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
 	g_free(win);
 	agent_free(&ag);
 	applet_finish(&ap);
@@ -1580,11 +1643,14 @@ static void test_not_requested(void)
 	g_assert_nonnull(win);
 	wait_armed(&ap, 1);
 	key("alt+n");
-	g_assert_true(applet_wait(&ap, 15000));
+	applet_close_ended(&ap, "not_requested",
+			   "You said you did not ask for this session. The "
+			   "session was ended and reported to ",
+			   0);
 	log = applet_log(&ap);
 	g_test_message("applet log:\n%s", log);
-	g_assert_cmpint(ap.status, ==, 0);
-	g_assert_nonnull(strstr(log, "did not ask for this session"));
+	g_assert_nonnull(strstr(log, "'s administrators. Nobody can see "
+				     "your screen now."));
 	WAIT_FOR(ag.closed, 5000);
 	g_assert_cmpint(ag.n_deny, ==, 1);
 	g_assert_cmpint(ag.n_open, ==, 0);
@@ -1592,6 +1658,135 @@ static void test_not_requested(void)
 	g_free(log);
 	g_free(win);
 	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/* ---- the ways a session ends, each in "Session ended" ---- */
+
+/* Nobody answers the first permission request: the session ends (a
+ * shortened wait, a hidden option of test builds). */
+static void test_ended_consent_timeout(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start_args(&ap, pin.pin, "ended-timeout",
+			  "--test-consent-timeout=3");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	applet_close_ended(&ap, "consent_timeout",
+			   "Nobody answered the permission request in time, "
+			   "so the session was ended. Nobody can see your "
+			   "screen now.",
+			   0);
+	WAIT_FOR(ag.closed, 5000);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_cmpint(ag.n_open, ==, 0);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/* The stream to the support server breaks (the technician's side
+ * vanishes without an end, so the relay closes ours): status 4. */
+static void test_ended_lost(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *bar;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "ended-lost");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	bar = wait_window("Session$", &ap, 20000);
+	g_assert_nonnull(bar);
+	/* no end message: the stream just goes */
+	ll_session_io_free(ag.io);
+	ag.io = NULL;
+	applet_close_ended(&ap, "lost",
+			   "The connection to the support server was lost, "
+			   "so the session ended. Nobody can see your screen "
+			   "now.",
+			   4);
+	g_free(bar);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/* Waiting in a channel's queue when the channel is withdrawn (its entry
+ * goes with it): the wait ends in "Session ended", status 3. */
+static void test_ended_queue_gone(void)
+{
+	struct applet ap;
+	char *cred = NULL, *arg, *win;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &cred, NULL, "channel",
+				     "add", "desk-gone", NULL),
+			==, 0);
+	g_strstrip(cred);
+	lh_secret("channel credential", cred);
+	arg = g_strdup_printf("--channel=%s", cred);
+	applet_start_args(&ap, NULL, "ended-queue-gone", arg);
+	win = wait_window("Waiting for a technician", &ap, 20000);
+	g_assert_nonnull(win);
+	focus_window(win);
+	key("Return");
+	g_assert_true(
+		wait_log(&ap, "channel: waiting in the queue", 1, 20000));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "channel",
+				     "remove", "desk-gone", NULL),
+			==, 0);
+	applet_close_ended(&ap, "queue_gone",
+			   "You are no longer waiting for a technician (it "
+			   "took too long, or the support shortcut was "
+			   "withdrawn). Please start again.",
+			   3);
+	g_assert_true(wait_window_gone("Waiting for a technician", 5000));
+	applet_finish(&ap);
+	g_free(win);
+	g_free(arg);
+	g_free(cred);
+}
+
+/*
+ * A PIN that expired before the user came (--pin, so there is no PIN
+ * window to say it in): "Session ended" says so, status 3.  Moves the
+ * relay's clock: the last test of the file.
+ */
+static void test_ended_pin_expired(void)
+{
+	struct lh_pin pin = { 0 };
+	struct applet ap;
+	char *log;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	if (!lh_relay_clock_advance(relay, 24 * 3600)) {
+		g_test_skip("needs -Dtest_hooks=true (the relay's clock)");
+		lh_pin_clear(&pin);
+		return;
+	}
+	applet_start(&ap, pin.pin, "ended-pin-expired");
+	applet_close_ended(&ap, "pin_expired",
+			   "This PIN has expired. Please ask your technician "
+			   "for a new one.",
+			   3);
+	log = applet_log(&ap);
+	/* what the relay said goes to the log; the person reads the table */
+	g_assert_nonnull(strstr(log, "connecting failed"));
+	g_free(log);
 	applet_finish(&ap);
 	lh_pin_clear(&pin);
 }
@@ -1641,8 +1836,7 @@ static void test_pin_window(void)
 	g_assert_true(wait_window_gone("Enter PIN", 5000));
 
 	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
-	g_assert_true(applet_wait(&ap, 10000));
-	g_assert_cmpint(ap.status, ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
 	g_free(win);
 	agent_free(&ag);
 	applet_finish(&ap);
@@ -1680,8 +1874,7 @@ static void test_pin_window_long(void)
 	g_assert_true(wait_window_gone("Enter PIN", 5000));
 
 	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
-	g_assert_true(applet_wait(&ap, 10000));
-	g_assert_cmpint(ap.status, ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
 				     "unset", "pin_length", NULL),
 			==, 0);
@@ -1731,6 +1924,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/consent-held-key", test_consent_held_key);
 	g_test_add_func("/applet/pin-window", test_pin_window);
 	g_test_add_func("/applet/pin-window-long", test_pin_window_long);
+	g_test_add_func("/applet/ended/consent-timeout",
+			test_ended_consent_timeout);
+	g_test_add_func("/applet/ended/lost", test_ended_lost);
+	g_test_add_func("/applet/ended/queue-gone", test_ended_queue_gone);
+	/* last: it moves the relay's clock a day ahead */
+	g_test_add_func("/applet/ended/pin-expired", test_ended_pin_expired);
 	rc = g_test_run();
 
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);

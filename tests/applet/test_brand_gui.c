@@ -369,6 +369,17 @@ static void applet_windows(const struct brand *br)
 	g_free(t);
 
 	g_assert_cmpint(ll_session_io_end(tech.io, "done"), ==, 0);
+	/* "Session ended", in the brand's look; Close ends the applet */
+	t = title(br, "Session ended");
+	win = wait_window(t);
+	shot(br, win, "session-ended", true);
+	g_assert_cmpint(run(NULL,
+			    (const char *const[]){ "xdotool", "windowfocus",
+						   "--sync", win, NULL }),
+			==, 0);
+	key("alt+c");
+	g_free(win);
+	g_free(t);
 	WAIT_FOR(ap.exited, 10000);
 	g_assert_true(ap.exited);
 	g_assert_cmpint(ap.status, ==, 0);

@@ -249,6 +249,13 @@ wait_for 20 "the window '$product – Session'" has_bar
 import -window root "$LL_ARTIFACTS_DIR/channel-session.png" ||
 	fail "screenshot of the session bar"
 agent session end "$sid" || fail "session end"
+# "Session ended" says so and waits for the person: Close (Alt+C).
+ended() { [ -n "$(window_of 'Session ended$')" ] || ! applet_running; }
+wait_for 20 "the window 'Session ended'" ended
+win=$(window_of 'Session ended$')
+[ -n "$win" ] || fail "the applet exited without saying the session ended"
+xdotool windowfocus --sync "$win"
+xdotool key --clearmodifiers alt+c
 wait_for 20 "the applet's exit after the session ended" gone "$applet_pid"
 st=0
 wait "$applet_pid" || st=$?

@@ -182,6 +182,13 @@ agent session snapshot "$sid" /tmp/snapshot.png ||
 	fail "session snapshot"
 cp "$ROOT/tmp/snapshot.png" "$LL_ARTIFACTS_DIR/install-snapshot.png"
 agent session end "$sid" || fail "session end"
+# "Session ended" says so and waits for the person: Close (Alt+C).
+ended() { [ -n "$(window_of 'Session ended$')" ] || ! applet_running; }
+wait_for 20 "the window 'Session ended'" ended
+win=$(window_of 'Session ended$')
+[ -n "$win" ] || fail "the applet exited without saying the session ended"
+xdotool windowfocus --sync "$win"
+xdotool key --clearmodifiers alt+c
 wait_for 20 "the applet's exit after the session ended" gone "$applet_pid"
 st=0
 wait "$applet_pid" || st=$?

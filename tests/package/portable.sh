@@ -109,10 +109,26 @@ after=$(files)
 }
 
 # ---- 3. the applet's own exit status ----
+# The unreachable server is said in "Session ended", which waits for
+# the person: Close (Alt+C) ends the applet with its status.
 log2=$LL_PKG_DIR/portable-2.log
-st=0
 "${as_user[@]}" sh /home/user/Downloads/lifeline-applet-portable.run \
-	--relay https://127.0.0.1:9 --pin 123456 >"$log2" 2>&1 || st=$?
+	--relay https://127.0.0.1:9 --pin 123456 >"$log2" 2>&1 &
+pid=$!
+ended() { [ -n "$(window_of 'Session ended')" ] || gone "$pid"; }
+wait_for 60 "the window 'Session ended'" ended
+gone "$pid" && {
+	tail_log "$log2"
+	fail "the portable applet exited without saying why"
+}
+win=$(window_of 'Session ended')
+import -window root "$LL_ARTIFACTS_DIR/portable-ended.png" ||
+	fail "screenshot of the Session ended window"
+xdotool windowfocus --sync "$win"
+xdotool key --clearmodifiers alt+c
+wait_for 20 "the applet's exit after Close" gone "$pid"
+st=0
+wait "$pid" || st=$?
 [ "$st" -eq 3 ] || {
 	tail_log "$log2"
 	fail "with an unreachable relay the portable applet exited $st, want 3"

@@ -592,6 +592,24 @@ static void wait_armed(const char *tag, int n)
 			n);
 }
 
+/*
+ * The session ended for the user: within timeout_ms the applet shows
+ * "PRODUCT – Session ended" (by then nothing is shared: its session's
+ * windows and sharing are gone before it maps), which waits for the
+ * person; Close (Alt+C) ends the applet.  Its exit status, or -2 when
+ * the window did not come.
+ */
+static int close_ended(GPid applet, int timeout_ms)
+{
+	unsigned long win = wait_window(E.disp_user, "Session ended",
+					timeout_ms > 0 ? timeout_ms : 1);
+
+	if (win == 0)
+		return -2;
+	press(E.disp_user, win, "alt+c");
+	return wait_exit(applet, 10000);
+}
+
 static GPid start_applet(const struct pin *p, const char *tag)
 {
 	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
@@ -777,10 +795,10 @@ static void test_deny(void)
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
 			    NULL),
 			==, 0);
-	st = wait_exit(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0));
+	st = close_ended(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0));
 	if (st == -2)
-		g_error("the applet was still running %d ms after `session "
-			"end`",
+		g_error("the applet did not say \"Session ended\" within %d "
+			"ms of `session end`",
 			END_WITHIN_MS);
 	assert_applet_ok(st, "deny");
 	if (!pid_gone_within(holder, END_WITHIN_MS)) {
@@ -985,10 +1003,9 @@ static void test_allow_and_control(void)
 				: "is gone: the session ended, the process "
 				  "lingers");
 	}
-	st = wait_exit(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0) + 1);
+	st = close_ended(applet, END_WITHIN_MS - (int)(lh_now_ms() - t0) + 1);
 	if (st == -2)
-		g_error("the applet was still running %d ms after End session",
-			END_WITHIN_MS);
+		g_error("no \"Session ended\" %d ms after End", END_WITHIN_MS);
 	assert_applet_ok(st, "allow");
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "status", p.id,
 			    NULL),
@@ -1130,10 +1147,10 @@ static void test_gui_viewer(void)
 	/* End session in the viewer: the applet goes within 2 s */
 	press(E.disp_agent, viewer, "alt+e");
 	t0 = lh_now_ms();
-	st = wait_exit(applet, END_WITHIN_MS);
+	st = close_ended(applet, END_WITHIN_MS);
 	if (st == -2)
-		g_error("the applet was still running %d ms after End "
-			"session in the GUI agent",
+		g_error("the applet did not say \"Session ended\" within %d "
+			"ms of End session in the GUI agent",
 			END_WITHIN_MS);
 	assert_applet_ok(st, "gui");
 	/* the viewer shows the end once the GUI has logged it */
@@ -1395,7 +1412,7 @@ static void test_channel(void)
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", id,
 			    NULL),
 			==, 0);
-	st = wait_exit(applet, 10000);
+	st = close_ended(applet, 10000);
 	assert_applet_ok(st, "channel");
 }
 
@@ -1500,7 +1517,7 @@ static void test_channel_agent_gui(void)
 
 	stop_proc(&gui);
 	/* the agent's side went away: the applet ends */
-	st = wait_exit(applet, 15000);
+	st = close_ended(applet, 15000);
 	g_assert_cmpint(st, >=, 0);
 }
 
