@@ -58,6 +58,24 @@ int ll_profile_clear_token(const struct ll_profile *p);
 char *ll_profile_socket_path(const struct ll_profile *p, const char *id);
 /* DIR/ID.log: the holder's log (no secrets in it). */
 char *ll_profile_log_path(const struct ll_profile *p, const char *id);
+/*
+ * Trust on first use (DIR/known_relays, 0600): the certificate a
+ * technician trusted for a relay ("host:port", ll_relay_hostport) after
+ * comparing its SHA-256 fingerprint.  It is an extra trust anchor for
+ * that relay, never a switch that turns verification off.
+ * ll_profile_known_relay: LL_ERR_NOT_FOUND when none is stored; *pem and
+ * *fp (either may be NULL) are the caller's.
+ */
+int ll_profile_known_relay(const struct ll_profile *p, const char *hostport,
+			   char **pem, char **fp);
+int ll_profile_trust_relay(const struct ll_profile *p, const char *hostport,
+			   const char *pem, const char *fp, char **err);
+/* DIR/known_relays (caller frees), for the texts that name it. */
+char *ll_profile_known_relays_path(const struct ll_profile *p);
+/* "host:port" of an https:// URL (lower case, port 443 by default;
+ * caller frees), and the host without brackets and the port; NULL when
+ * it is not such a URL. */
+char *ll_relay_hostport(const char *url, char **host, uint16_t *port);
 /* True for 1..64 characters of [0-9a-fA-F] (what the relay hands out). */
 bool ll_agent_session_id_ok(const char *id);
 

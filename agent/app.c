@@ -4,6 +4,10 @@
  *
  *   lifeline-agent [--relay URL] [--ca FILE] [--profile DIR]
  *
+ * --help lists them with --cli (main.c sends `--cli ...` to cli.c before
+ * GTK starts); they are taken out of argv here, so GApplication's table
+ * below serves the help text only.
+ *
  * The token of a GUI login is kept in memory only; the profile remembers
  * the relay, user and org to fill the login form next time.
  */
@@ -13,6 +17,7 @@
 #include "ll_build.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_log.h"
 #include "ll_ui.h"
 #include "ll_util.h"
 
@@ -22,6 +27,7 @@ struct ll_gui_conn *ll_gui_conn_copy(const struct ll_gui_conn *c)
 
 	n->url = g_strdup(c->url);
 	n->ca_file = g_strdup(c->ca_file);
+	n->ca_pem = g_strdup(c->ca_pem);
 	n->token = g_strdup(c->token);
 	return n;
 }
@@ -32,6 +38,7 @@ void ll_gui_conn_free(struct ll_gui_conn *c)
 		return;
 	g_free(c->url);
 	g_free(c->ca_file);
+	g_free(c->ca_pem);
 	ll_secret_free(c->token);
 	g_free(c);
 }
@@ -44,6 +51,7 @@ struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
 
 	o.url = c->url;
 	o.ca_file = c->ca_file;
+	o.ca_pem = c->ca_pem;
 	if ((cl = ll_api_client_new(&o, e)) == NULL)
 		return NULL;
 	if (c->token != NULL && ll_api_client_set_token(cl, c->token) != 0) {
@@ -61,10 +69,13 @@ void ll_gui_logged_in(struct ll_gui *g)
 	/* remember where and who (not the token) */
 	g_free(g->profile->relay);
 	g->profile->relay = g_strdup(g->conn.url);
+	g_free(g->profile->ca_file);
+	g->profile->ca_file = g_strdup(g->conn.ca_file);
 	if (ll_profile_save(g->profile, &err) != 0) {
 		ll_warn("%s", err);
 		g_free(err);
 	}
+	ll_info("login: logged in to %s", g->conn.url);
 	ll_main_window_show_sessions(g);
 	ll_main_window_refresh(g);
 }
@@ -75,6 +86,27 @@ void ll_gui_logged_out(struct ll_gui *g)
 	g->conn.token = NULL;
 	ll_main_window_show_login(g);
 }
+
+/* What --help says; parsed above, before GTK sees argv. */
+static const GOptionEntry help_entries[] = {
+	{ "relay", 0, 0, G_OPTION_ARG_STRING, NULL,
+	  "The relay to log in to (https://HOST[:PORT]); default: the "
+	  "profile's last one",
+	  "URL" },
+	{ "ca", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+	  "An extra trust anchor (PEM) for a relay whose certificate a "
+	  "private CA signed",
+	  "FILE" },
+	{ "profile", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+	  "Where the agent keeps its settings and trusted relay "
+	  "certificates (default ~/.config/lifeline-agent)",
+	  "DIR" },
+	{ "cli", 0, 0, G_OPTION_ARG_NONE, NULL,
+	  "As the first option: the scriptable command line instead of "
+	  "the window (lifeline-agent --cli --help)",
+	  NULL },
+	{ NULL, 0, 0, 0, NULL, NULL, NULL },
+};
 
 static void on_activate(GtkApplication *app, gpointer data)
 {
@@ -107,15 +139,35 @@ int ll_agent_gui_main(int argc, char **argv)
 	/* our three options; the rest is GTK's */
 	g_ptr_array_add(rest, argv[0]);
 	for (i = 1; i < argc; i++) {
-		if (i + 1 < argc && strcmp(argv[i], "--relay") == 0)
-			g.conn.url = g_strdup(argv[++i]);
-		else if (i + 1 < argc && strcmp(argv[i], "--ca") == 0)
-			g.conn.ca_file = g_canonicalize_filename(argv[++i],
-								 NULL);
-		else if (i + 1 < argc && strcmp(argv[i], "--profile") == 0)
-			profile_dir = argv[++i];
-		else
+		const char *v = NULL;
+		bool separate = false;
+
+		if (g_str_has_prefix(argv[i], "--relay=") ||
+		    g_str_has_prefix(argv[i], "--ca=") ||
+		    g_str_has_prefix(argv[i], "--profile=")) {
+			v = strchr(argv[i], '=') + 1;
+		} else if (i + 1 < argc &&
+			   (strcmp(argv[i], "--relay") == 0 ||
+			    strcmp(argv[i], "--ca") == 0 ||
+			    strcmp(argv[i], "--profile") == 0)) {
+			v = argv[i + 1];
+			separate = true;
+		}
+		if (v == NULL) {
 			g_ptr_array_add(rest, argv[i]);
+			continue;
+		}
+		if (g_str_has_prefix(argv[i], "--relay")) {
+			g_free(g.conn.url);
+			g.conn.url = g_strdup(v);
+		} else if (g_str_has_prefix(argv[i], "--ca")) {
+			g_free(g.conn.ca_file);
+			g.conn.ca_file = g_canonicalize_filename(v, NULL);
+		} else {
+			profile_dir = (char *)v;
+		}
+		if (separate)
+			i++;
 	}
 	g_ptr_array_add(rest, NULL);
 	/* A wrong --ca fails here, before the login window. */
@@ -142,6 +194,8 @@ int ll_agent_gui_main(int argc, char **argv)
 	g_set_prgname("lifeline-agent");
 	g.app = gtk_application_new("org.lifeline.Agent",
 				    G_APPLICATION_NON_UNIQUE);
+	g_application_add_main_option_entries(G_APPLICATION(g.app),
+					      help_entries);
 	g_signal_connect(g.app, "activate", G_CALLBACK(on_activate), &g);
 	status = g_application_run(G_APPLICATION(g.app), (int)rest->len - 1,
 				   (char **)rest->pdata);
@@ -150,6 +204,7 @@ int ll_agent_gui_main(int argc, char **argv)
 	ll_secret_free(g.conn.token);
 	g_free(g.conn.url);
 	g_free(g.conn.ca_file);
+	g_free(g.conn.ca_pem);
 	g_free(g.tech_name);
 	g_free(g.tech_org);
 	ll_profile_free(g.profile);

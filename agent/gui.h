@@ -15,6 +15,9 @@
 struct ll_gui_conn {
 	char *url;
 	char *ca_file;
+	/* the relay's certificate the technician trusted on first use
+	 * (ll_profile_known_relay), an extra anchor; NULL when none */
+	char *ca_pem;
 	char *token; /* NULL before login */
 };
 struct ll_gui_conn *ll_gui_conn_copy(const struct ll_gui_conn *c);
@@ -30,6 +33,8 @@ struct ll_gui {
 	struct ll_gui_conn conn;
 	char *tech_name;
 	char *tech_org;
+	/* viewer.c: the sessions whose window is open and not ended */
+	unsigned live_sessions;
 	/* main_window.c */
 	GtkWidget *stack;
 	GtkWidget *login_view;
@@ -53,6 +58,8 @@ void ll_gui_logged_out(struct ll_gui *g);
 
 /* login_window.c: the login form (relay URL, user, password, org, TOTP) */
 GtkWidget *ll_login_view_new(struct ll_gui *g);
+/* Puts the keyboard focus in the form's first empty field. */
+void ll_login_view_focus(struct ll_gui *g);
 
 /* main_window.c: "PRODUCT Agent" with the login view and the sessions */
 GtkWindow *ll_main_window_new(struct ll_gui *g);

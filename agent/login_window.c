@@ -10,18 +10,32 @@
  * password" asks for the old one (filled in from the form), the new one
  * and the new one again, changes it (ll_api_password_change, in a GTask)
  * and then goes on as after any login.  Cancel goes back to the form.
+ *
+ * Trust on first use: when the relay's certificate does not verify
+ * against the system's CAs or the CA file, the login asks the relay for
+ * the certificate it presents (ll_tls_peer_cert_fetch, which refuses it
+ * all the same) and "PRODUCT Agent – Check the relay's certificate"
+ * shows its SHA-256 fingerprint in groups to compare with the one
+ * `lifeline-relay init` (and scripts/run.sh) printed.  Trusting stores
+ * it in the profile (ll_profile_trust_relay) as an extra anchor for this
+ * relay and logs in again: verification stays on.  A relay that later
+ * presents another certificate is refused: "PRODUCT Agent – The relay's
+ * certificate has changed" has no button that goes on; only removing
+ * the stored entry lets a new certificate be compared and trusted.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gui.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_tls.h"
 #include "ll_ui.h"
 
 struct login_form {
 	struct ll_gui *g;
-	GtkWidget *url, *user, *password, *org, *code, *button, *error;
+	GtkWidget *url, *user, *password, *org, *code, *ca, *button, *error;
 	GtkWidget *spinner;
 	GtkWidget *grid;
 };
@@ -29,7 +43,12 @@ struct login_form {
 struct login_job {
 	struct ll_gui_conn *conn;
 	char *user, *org, *password, *code;
+	/* the relay as the profile knows it: "host:port", and the
+	 * fingerprint trusted for it (NULL when none) */
+	char *hostport, *host, *known_fp;
+	uint16_t port;
 	/* results */
+	char *peer_pem, *peer_fp; /* what an unverified relay presented */
 	char *token, *name, *torg;
 	bool need_code;
 	bool must_change; /* a one-time password */
@@ -43,6 +62,11 @@ static void login_job_free(gpointer data)
 	ll_gui_conn_free(j->conn);
 	g_free(j->user);
 	g_free(j->org);
+	g_free(j->hostport);
+	g_free(j->host);
+	g_free(j->known_fp);
+	g_free(j->peer_pem);
+	g_free(j->peer_fp);
 	ll_secret_free(j->password);
 	ll_secret_free(j->code);
 	ll_secret_free(j->token);
@@ -50,6 +74,23 @@ static void login_job_free(gpointer data)
 	g_free(j->torg);
 	g_free(j->error);
 	g_free(j);
+}
+
+/* In the worker: the certificate the relay presents, for the technician
+ * to compare (or to notice that it changed). */
+static void fetch_peer_cert(struct login_job *j)
+{
+	char fp[96], why[256] = "";
+	char *pem = NULL;
+
+	if (ll_tls_peer_cert_fetch(j->host, j->port, 10000, &pem, fp,
+				   sizeof(fp), why, sizeof(why)) != LL_OK) {
+		ll_info("login: no certificate from %s: %s", j->hostport, why);
+		return;
+	}
+	j->peer_pem = g_strdup(pem);
+	j->peer_fp = g_strdup(fp);
+	free(pem);
 }
 
 static void login_thread(GTask *task, gpointer src, gpointer data,
@@ -91,6 +132,8 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 fail:
 	j->error = g_strdup(e.message[0] != '\0' ? e.message
 						 : ll_strerror(e.code));
+	if (e.code == LL_ERR_TLS_VERIFY)
+		fetch_peer_cert(j);
 out:
 	ll_api_login_clear(&l);
 	ll_api_login_clear(&l2);
@@ -99,6 +142,8 @@ out:
 }
 
 static void password_dialog_run(struct login_form *f, struct login_job *j);
+static void trust_dialog_run(struct login_form *f, struct login_job *j);
+static void changed_dialog_run(struct login_form *f, struct login_job *j);
 static GtkWidget *row(GtkGrid *grid, int y, const char *label,
 		      GtkWidget *entry);
 
@@ -113,6 +158,10 @@ static void logged_in(struct login_form *f, struct login_job *j)
 	gtk_entry_set_text(GTK_ENTRY(f->code), "");
 	g_free(g->conn.url);
 	g->conn.url = g_strdup(j->conn->url);
+	g_free(g->conn.ca_file);
+	g->conn.ca_file = g_strdup(j->conn->ca_file);
+	g_free(g->conn.ca_pem);
+	g->conn.ca_pem = g_strdup(j->conn->ca_pem);
 	ll_secret_free(g->conn.token);
 	g->conn.token = g_steal_pointer(&j->token);
 	g_free(g->tech_name);
@@ -134,6 +183,15 @@ static void login_done(GObject *src, GAsyncResult *res, gpointer data)
 	(void)src;
 	gtk_spinner_stop(GTK_SPINNER(f->spinner));
 	gtk_widget_set_sensitive(f->button, TRUE);
+	if (j->error != NULL && j->peer_fp != NULL &&
+	    (j->known_fp == NULL || strcmp(j->known_fp, j->peer_fp) != 0)) {
+		gtk_label_set_text(GTK_LABEL(f->error), j->error);
+		if (j->known_fp == NULL)
+			trust_dialog_run(f, j);
+		else
+			changed_dialog_run(f, j);
+		return;
+	}
 	if (j->error != NULL) {
 		gtk_label_set_text(GTK_LABEL(f->error), j->error);
 		if (j->need_code)
@@ -348,6 +406,224 @@ static void password_dialog_run(struct login_form *f, struct login_job *j)
 	gtk_widget_grab_focus(d->new_pw);
 }
 
+/* ---- the relay's certificate: trust on first use, or changed ---- */
+
+/*
+ * "AB:CD:...": 4 lines of two groups of four bytes, to read aloud and
+ * compare a group at a time with what the relay's administrator has.
+ */
+static char *fingerprint_grouped(const char *fp)
+{
+	GString *s = g_string_new(NULL);
+	size_t i, n = strlen(fp);
+
+	for (i = 0; i < n; i += 3) {
+		if (i > 0 && i % 24 == 0)
+			g_string_append_c(s, '\n');
+		else if (i > 0 && i % 12 == 0)
+			g_string_append(s, "   ");
+		else if (i > 0)
+			g_string_append_c(s, ':');
+		g_string_append_len(s, fp + i, MIN(2, n - i));
+	}
+	return g_string_free(s, FALSE);
+}
+
+static GtkWidget *fingerprint_label(const char *fp)
+{
+	g_autofree char *grouped = fingerprint_grouped(fp);
+	g_autofree char *markup = g_markup_printf_escaped(
+		"<span font_family='monospace' size='large' "
+		"weight='bold'>%s</span>",
+		grouped);
+	GtkWidget *l = gtk_label_new(NULL);
+
+	gtk_label_set_markup(GTK_LABEL(l), markup);
+	gtk_label_set_selectable(GTK_LABEL(l), TRUE);
+	atk_object_set_name(gtk_widget_get_accessible(l),
+			    "SHA-256 fingerprint");
+	return l;
+}
+
+static GtkWidget *wrapped(const char *text)
+{
+	GtkWidget *l = gtk_label_new(text);
+
+	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
+	gtk_label_set_max_width_chars(GTK_LABEL(l), 60);
+	gtk_label_set_xalign(GTK_LABEL(l), 0);
+	return l;
+}
+
+struct trust_dialog {
+	struct login_form *f;
+	struct login_job *j; /* owned */
+};
+
+static void on_login(GtkWidget *w, gpointer data);
+
+static void trust_response(GtkDialog *dialog, gint response, gpointer data)
+{
+	struct trust_dialog *d = data;
+	struct login_form *f = d->f;
+	struct login_job *j = d->j;
+	char *err = NULL;
+
+	if (response == GTK_RESPONSE_ACCEPT) {
+		if (ll_profile_trust_relay(f->g->profile, j->hostport,
+					   j->peer_pem, j->peer_fp,
+					   &err) != 0) {
+			gtk_label_set_text(GTK_LABEL(f->error), err);
+			g_free(err);
+		} else {
+			ll_info("login: the technician trusted the "
+				"certificate of %s, SHA-256 %s",
+				j->hostport, j->peer_fp);
+			gtk_widget_destroy(GTK_WIDGET(dialog));
+			login_job_free(j);
+			g_free(d);
+			on_login(NULL, f);
+			return;
+		}
+	} else {
+		ll_info("login: the relay's certificate was not trusted");
+		gtk_label_set_text(GTK_LABEL(f->error),
+				   "Not logged in: the relay's certificate "
+				   "is not trusted.");
+	}
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+	login_job_free(j);
+	g_free(d);
+}
+
+static GtkWidget *cert_dialog_new(struct login_form *f, const char *what,
+				  GtkWidget **box)
+{
+	g_autofree char *title = g_strdup_printf("%s Agent \u2013 %s",
+						 ll_ui_brand()->product, what);
+	GtkWidget *dialog = gtk_dialog_new();
+
+	gtk_window_set_title(GTK_WINDOW(dialog), title);
+	gtk_window_set_transient_for(GTK_WINDOW(dialog), f->g->window);
+	gtk_window_set_modal(GTK_WINDOW(dialog), TRUE);
+	gtk_window_set_destroy_with_parent(GTK_WINDOW(dialog), TRUE);
+	*box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	gtk_container_set_border_width(GTK_CONTAINER(*box), 18);
+	gtk_container_add(GTK_CONTAINER(gtk_dialog_get_content_area(
+				  GTK_DIALOG(dialog))),
+			  *box);
+	return dialog;
+}
+
+/* Takes j over. */
+static void trust_dialog_run(struct login_form *f, struct login_job *job)
+{
+	struct trust_dialog *d = g_new0(struct trust_dialog, 1);
+	struct login_job *j = g_new0(struct login_job, 1);
+	g_autofree char *intro = NULL;
+	GtkWidget *dialog, *box, *head, *b;
+
+	*j = *job;
+	memset(job, 0, sizeof(*job));
+	d->f = f;
+	d->j = j;
+	ll_info("login: %s presents a certificate this computer cannot "
+		"verify; showing its fingerprint",
+		j->hostport);
+	dialog = cert_dialog_new(f, "Check the relay\u2019s certificate",
+				 &box);
+	head = gtk_label_new(NULL);
+	gtk_label_set_markup(GTK_LABEL(head),
+			     "<span size='large' weight='bold'>Is this your "
+			     "relay?</span>");
+	gtk_label_set_xalign(GTK_LABEL(head), 0);
+	gtk_box_pack_start(GTK_BOX(box), head, FALSE, FALSE, 0);
+	intro = g_strdup_printf(
+		"The relay at %s presents a certificate that is not signed by "
+		"an authority this computer trusts, nor by a CA file you "
+		"chose. Compare its SHA-256 fingerprint with the one the "
+		"relay\u2019s administrator has (lifeline-relay init printed "
+		"it as \u201ccertificate SHA-256 fingerprint\u201d, "
+		"scripts/run.sh prints it at every start):",
+		j->hostport);
+	gtk_box_pack_start(GTK_BOX(box), wrapped(intro), FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fingerprint_label(j->peer_fp), FALSE,
+			   FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box),
+			   wrapped("Trust it only if every group is the "
+				   "same. It is remembered for this relay; "
+				   "should the relay ever present another "
+				   "certificate, you will be warned and not "
+				   "logged in."),
+			   FALSE, FALSE, 0);
+	b = gtk_dialog_add_button(GTK_DIALOG(dialog), "_Cancel",
+				  GTK_RESPONSE_CANCEL);
+	gtk_dialog_add_button(GTK_DIALOG(dialog), "_Trust and log in",
+			      GTK_RESPONSE_ACCEPT);
+	g_signal_connect(dialog, "response", G_CALLBACK(trust_response), d);
+	gtk_widget_show_all(dialog);
+	/* careful by default: Return does not trust */
+	gtk_widget_grab_focus(b);
+}
+
+static void changed_response(GtkDialog *dialog, gint response, gpointer data)
+{
+	(void)response;
+	(void)data;
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+/* The loud refusal: nothing here logs in. */
+static void changed_dialog_run(struct login_form *f, struct login_job *j)
+{
+	g_autofree char *path = ll_profile_known_relays_path(f->g->profile);
+	g_autofree char *text = NULL;
+	GtkWidget *dialog, *box, *head, *l, *b;
+
+	ll_warn("login: REFUSED: the certificate of %s changed: SHA-256 %s, "
+		"trusted %s",
+		j->hostport, j->peer_fp, j->known_fp);
+	gtk_label_set_text(GTK_LABEL(f->error),
+			   "Not logged in: the relay\u2019s certificate has "
+			   "changed.");
+	dialog = cert_dialog_new(f, "The relay\u2019s certificate has changed",
+				 &box);
+	head = gtk_label_new(NULL);
+	gtk_label_set_markup(GTK_LABEL(head),
+			     "<span size='x-large' weight='bold' "
+			     "foreground='#c01c28'>Warning: the relay\u2019s "
+			     "certificate has CHANGED</span>");
+	gtk_label_set_xalign(GTK_LABEL(head), 0);
+	gtk_box_pack_start(GTK_BOX(box), head, FALSE, FALSE, 0);
+	text = g_strdup_printf("%s now presents a certificate with this "
+			       "SHA-256 fingerprint:",
+			       j->hostport);
+	gtk_box_pack_start(GTK_BOX(box), wrapped(text), FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fingerprint_label(j->peer_fp), FALSE,
+			   FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), wrapped("but you trusted this one:"),
+			   FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fingerprint_label(j->known_fp), FALSE,
+			   FALSE, 0);
+	g_clear_pointer(&text, g_free);
+	text = g_strdup_printf(
+		"Somebody may be intercepting the connection, or the relay "
+		"got a new certificate. You are not logged in. Ask the "
+		"relay\u2019s administrator. Only if they confirm a new "
+		"certificate, remove the group [%s] from %s and log in again "
+		"to compare the new fingerprint.",
+		j->hostport, path);
+	l = wrapped(text);
+	gtk_label_set_selectable(GTK_LABEL(l), TRUE);
+	gtk_box_pack_start(GTK_BOX(box), l, FALSE, FALSE, 0);
+	b = gtk_dialog_add_button(GTK_DIALOG(dialog), "_Close",
+				  GTK_RESPONSE_CLOSE);
+	g_signal_connect(dialog, "response", G_CALLBACK(changed_response),
+			 NULL);
+	gtk_widget_show_all(dialog);
+	gtk_widget_grab_focus(b);
+}
+
 static char *entry_text(GtkWidget *e)
 {
 	const char *t = gtk_entry_get_text(GTK_ENTRY(e));
@@ -377,6 +653,21 @@ static void on_login(GtkWidget *w, gpointer data)
 	j->conn->url = url;
 	ll_secret_free(j->conn->token);
 	j->conn->token = NULL;
+	g_free(j->conn->ca_file);
+	j->conn->ca_file = gtk_file_chooser_get_filename(
+		GTK_FILE_CHOOSER(f->ca));
+	/* a certificate trusted for this relay is one more anchor */
+	g_clear_pointer(&j->conn->ca_pem, g_free);
+	j->hostport = ll_relay_hostport(url, &j->host, &j->port);
+	if (j->hostport == NULL) {
+		gtk_label_set_text(GTK_LABEL(f->error),
+				   "This is not a relay address "
+				   "(https://HOST or https://HOST:PORT).");
+		login_job_free(j);
+		return;
+	}
+	ll_profile_known_relay(f->g->profile, j->hostport, &j->conn->ca_pem,
+			       &j->known_fp);
 	j->user = entry_text(f->user);
 	j->org = entry_text(f->org);
 	j->password = g_strdup(gtk_entry_get_text(GTK_ENTRY(f->password)));
@@ -451,11 +742,24 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 	gtk_entry_set_placeholder_text(GTK_ENTRY(f->code),
 				       "authenticator code, if asked");
 	gtk_entry_set_input_purpose(GTK_ENTRY(f->code), GTK_INPUT_PURPOSE_PIN);
+	/* an extra trust anchor for a relay with a private CA (--ca) */
+	f->ca = row(GTK_GRID(grid), 6, "C_A file",
+		    gtk_file_chooser_button_new("Choose the relay\u2019s CA "
+						"certificate (PEM)",
+						GTK_FILE_CHOOSER_ACTION_OPEN));
+	gtk_widget_set_tooltip_text(f->ca, "Optional: the certificate of the "
+					   "authority that signed the "
+					   "relay\u2019s certificate, when "
+					   "it is not one this computer "
+					   "trusts");
+	if (g->conn.ca_file != NULL)
+		gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(f->ca),
+					      g->conn.ca_file);
 	f->error = gtk_label_new("");
 	gtk_label_set_line_wrap(GTK_LABEL(f->error), TRUE);
 	gtk_style_context_add_class(gtk_widget_get_style_context(f->error),
 				    "error");
-	gtk_grid_attach(GTK_GRID(grid), f->error, 0, 6, 2, 1);
+	gtk_grid_attach(GTK_GRID(grid), f->error, 0, 7, 2, 1);
 	box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	f->spinner = gtk_spinner_new();
 	f->button = gtk_button_new_with_mnemonic("_Log in");
@@ -463,11 +767,28 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 	gtk_widget_set_can_default(f->button, TRUE);
 	gtk_box_pack_end(GTK_BOX(box), f->button, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(box), f->spinner, FALSE, FALSE, 0);
-	gtk_grid_attach(GTK_GRID(grid), box, 0, 7, 2, 1);
+	gtk_grid_attach(GTK_GRID(grid), box, 0, 8, 2, 1);
 	g_signal_connect(f->button, "clicked", G_CALLBACK(on_login), f);
 	g_signal_connect(f->password, "activate", G_CALLBACK(on_login), f);
 	g_signal_connect(f->code, "activate", G_CALLBACK(on_login), f);
 	f->grid = grid;
+	g_object_set_data(G_OBJECT(grid), "ll-login-form", f);
 	g_object_weak_ref(G_OBJECT(grid), form_gone, f);
 	return grid;
+}
+
+void ll_login_view_focus(struct ll_gui *g)
+{
+	struct login_form *f = g_object_get_data(G_OBJECT(g->login_view),
+						 "ll-login-form");
+	GtkWidget *order[] = { f->url, f->user, f->password };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(order); i++) {
+		if (gtk_entry_get_text(GTK_ENTRY(order[i]))[0] == '\0') {
+			gtk_widget_grab_focus(order[i]);
+			return;
+		}
+	}
+	gtk_widget_grab_focus(f->button);
 }

@@ -9,6 +9,7 @@
 #include "gui.h"
 #include "ll_build.h"
 #include "ll_err.h"
+#include "ll_log.h"
 #include "ll_ui.h"
 #include "ll_util.h"
 
@@ -140,6 +141,7 @@ void ll_main_window_show_login(struct ll_gui *g)
 	ll_queue_view_stop(g);
 	gtk_list_store_clear(g->sessions);
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
+	ll_login_view_focus(g);
 }
 
 static void on_new_pin(GtkWidget *w, gpointer data)
@@ -274,6 +276,41 @@ static GtkWidget *status_row(struct ll_gui *g)
 	return row;
 }
 
+/*
+ * Closing this window while sessions run would leave their windows
+ * without the list and the queue (and quit with the last one closed):
+ * it is refused with a message saying how to end them.
+ */
+static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
+{
+	struct ll_gui *g = data;
+	GtkWidget *dlg;
+
+	(void)ev;
+	if (g->live_sessions == 0)
+		return FALSE;
+	ll_info("main window: not closed, %u sessions running",
+		g->live_sessions);
+	dlg = gtk_message_dialog_new(GTK_WINDOW(w),
+				     GTK_DIALOG_MODAL |
+					     GTK_DIALOG_DESTROY_WITH_PARENT,
+				     GTK_MESSAGE_INFO, GTK_BUTTONS_CLOSE,
+				     g->live_sessions == 1
+					     ? "A session is still running"
+					     : "%u sessions are still running",
+				     g->live_sessions);
+	gtk_message_dialog_format_secondary_text(
+		GTK_MESSAGE_DIALOG(dlg),
+		"This window stays open while a session runs, so that you "
+		"can reach it. End the session in its window first (End "
+		"session), then close this one.");
+	gtk_window_set_title(GTK_WINDOW(dlg), "Sessions still running");
+	g_signal_connect(dlg, "response", G_CALLBACK(gtk_widget_destroy),
+			 NULL);
+	gtk_widget_show(dlg);
+	return TRUE;
+}
+
 GtkWindow *ll_main_window_new(struct ll_gui *g)
 {
 	const struct ll_brand *b = ll_ui_brand();
@@ -296,7 +333,9 @@ GtkWindow *ll_main_window_new(struct ll_gui *g)
 	gtk_box_pack_start(GTK_BOX(box), g->stack, TRUE, TRUE, 0);
 	gtk_box_pack_start(GTK_BOX(box), status_row(g), FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(win), box);
+	g_signal_connect(win, "delete-event", G_CALLBACK(on_delete), g);
 	gtk_widget_show_all(win);
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
+	ll_login_view_focus(g);
 	return GTK_WINDOW(win);
 }

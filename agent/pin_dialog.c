@@ -18,6 +18,8 @@ struct pin_panel {
 	int64_t expires_at;
 	guint timer;
 	char *pin;
+	GtkWidget *copied; /* "Copied" beside the button, for a moment */
+	guint copied_timer;
 };
 
 static gboolean tick(gpointer data)
@@ -45,8 +47,18 @@ static void panel_gone(gpointer data, GObject *where)
 
 	(void)where;
 	g_clear_handle_id(&p->timer, g_source_remove);
+	g_clear_handle_id(&p->copied_timer, g_source_remove);
 	ll_secret_free(p->pin);
 	g_free(p);
+}
+
+static gboolean copied_gone(gpointer data)
+{
+	struct pin_panel *p = data;
+
+	gtk_label_set_text(GTK_LABEL(p->copied), "");
+	p->copied_timer = 0;
+	return G_SOURCE_REMOVE;
 }
 
 static void on_copy(GtkWidget *w, gpointer data)
@@ -56,6 +68,10 @@ static void on_copy(GtkWidget *w, gpointer data)
 	gtk_clipboard_set_text(
 		gtk_widget_get_clipboard(w, GDK_SELECTION_CLIPBOARD), p->pin,
 		-1);
+	/* the feedback is read, then goes: a time on purpose */
+	gtk_label_set_text(GTK_LABEL(p->copied), "Copied");
+	g_clear_handle_id(&p->copied_timer, g_source_remove);
+	p->copied_timer = g_timeout_add_seconds(3, copied_gone, p);
 }
 
 /* Groups of three (6, 9 digits) or four (8), else two halves. */
@@ -102,6 +118,12 @@ GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)
 	gtk_widget_set_valign(copy, GTK_ALIGN_CENTER);
 	gtk_box_pack_start(GTK_BOX(row), label, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(row), copy, FALSE, FALSE, 0);
+	/* the width reserved, so that the PIN does not move */
+	p->copied = gtk_label_new("");
+	gtk_label_set_width_chars(GTK_LABEL(p->copied), 7);
+	atk_object_set_name(gtk_widget_get_accessible(p->copied),
+			    "Copy feedback");
+	gtk_box_pack_start(GTK_BOX(row), p->copied, FALSE, FALSE, 0);
 	gtk_widget_set_halign(row, GTK_ALIGN_CENTER);
 	gtk_box_pack_start(GTK_BOX(box), row, FALSE, FALSE, 0);
 	p->countdown = gtk_label_new("");
@@ -147,6 +169,7 @@ static void pin_thread(GTask *task, gpointer src, gpointer data,
 	ll_client_error_clear(&e);
 	o.url = j->conn->url;
 	o.ca_file = j->conn->ca_file;
+	o.ca_pem = j->conn->ca_pem;
 	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
 	    ll_api_pin_new(c, NULL, &j->pin, &e) != 0) {
 		j->error = g_strdup_printf("No PIN: %s", e.message);

@@ -248,3 +248,105 @@ char *ll_profile_log_path(const struct ll_profile *p, const char *id)
 		return NULL;
 	return g_strdup_printf("%s/%s.log", p->dir, id);
 }
+
+/*
+ * DIR/known_relays: the relays whose certificate the technician trusted
+ * after comparing its fingerprint (trust on first use), one group per
+ * "host:port" with the certificate's SHA-256 fingerprint and its PEM.
+ */
+#define KNOWN_RELAYS "known_relays"
+
+static GKeyFile *known_relays_load(const struct ll_profile *p)
+{
+	char *path = g_build_filename(p->dir, KNOWN_RELAYS, NULL);
+	GKeyFile *kf = g_key_file_new();
+
+	g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL);
+	g_free(path);
+	return kf;
+}
+
+char *ll_profile_known_relays_path(const struct ll_profile *p)
+{
+	return g_build_filename(p->dir, KNOWN_RELAYS, NULL);
+}
+
+int ll_profile_known_relay(const struct ll_profile *p, const char *hostport,
+			   char **pem, char **fp)
+{
+	GKeyFile *kf = known_relays_load(p);
+	char *f = g_key_file_get_string(kf, hostport, "fingerprint", NULL);
+	char *c = g_key_file_get_string(kf, hostport, "certificate", NULL);
+	int r = LL_ERR_NOT_FOUND;
+
+	if (f != NULL && c != NULL && f[0] != '\0' && c[0] != '\0') {
+		if (pem != NULL)
+			*pem = g_steal_pointer(&c);
+		if (fp != NULL)
+			*fp = g_steal_pointer(&f);
+		r = LL_OK;
+	}
+	g_free(f);
+	g_free(c);
+	g_key_file_free(kf);
+	return r;
+}
+
+int ll_profile_trust_relay(const struct ll_profile *p, const char *hostport,
+			   const char *pem, const char *fp, char **err)
+{
+	GKeyFile *kf = known_relays_load(p);
+	char *data;
+	gsize len;
+	int r;
+
+	g_key_file_set_string(kf, hostport, "fingerprint", fp);
+	g_key_file_set_string(kf, hostport, "certificate", pem);
+	data = g_key_file_to_data(kf, &len, NULL);
+	r = write_private(p->dir, KNOWN_RELAYS, data, len, err);
+	g_free(data);
+	g_key_file_free(kf);
+	return r;
+}
+
+char *ll_relay_hostport(const char *url, char **host, uint16_t *port)
+{
+	const char *a, *end, *hend;
+	char *h, *key;
+	guint64 pn = 443;
+
+	if (url == NULL || !g_str_has_prefix(url, "https://"))
+		return NULL;
+	a = url + strlen("https://");
+	end = a + strcspn(a, "/?#@");
+	if (end == a || *end == '@')
+		return NULL;
+	if (a[0] == '[') {
+		/* an IPv6 literal: its colons are not the port's */
+		if ((hend = memchr(a, ']', (size_t)(end - a))) == NULL)
+			return NULL;
+		hend++;
+	} else if ((hend = memchr(a, ':', (size_t)(end - a))) == NULL) {
+		hend = end;
+	}
+	if (hend == a || (hend < end && *hend != ':'))
+		return NULL;
+	if (hend < end) {
+		g_autofree char *ps = g_strndup(hend + 1,
+						(size_t)(end - hend - 1));
+
+		if (!g_ascii_string_to_unsigned(ps, 10, 1, 65535, &pn, NULL))
+			return NULL;
+	}
+	h = g_ascii_strdown(a, hend - a);
+	key = g_strdup_printf("%s:%u", h, (unsigned)pn);
+	if (host != NULL) {
+		/* without IPv6 brackets, as TLS and getaddrinfo want it */
+		*host = h[0] == '[' ? g_strndup(h + 1, strlen(h) - 2)
+				    : g_strdup(h);
+	}
+	if (port != NULL)
+		*port = (uint16_t)pn;
+	g_free(h);
+	return key;
+}

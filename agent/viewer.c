@@ -5,7 +5,11 @@
  * ended and why), the remote screen in gtk-vnc's VncDisplay, and the
  * buttons Scale to fit (else 1:1), Request control and End session, and
  * a Monitor drop-down filled from the applet's "monitors" message (it
- * comes once view is granted) that sends select_monitor.
+ * comes once view is granted) that sends select_monitor; a single
+ * monitor is the whole screen and offered once.  1:1 gives the display
+ * the remote screen's size, so the window scrolls.  End session and
+ * closing the window ask "End the session with NAME?" first while the
+ * session runs.
  * The only file of the agent that includes gtk-vnc.
  *
  * The VncDisplay reads our end of a socketpair bridged to mux channel 1
@@ -27,6 +31,7 @@
 #include "gui.h"
 #include "ll_control.h"
 #include "ll_err.h"
+#include "ll_log.h"
 #include "ll_stream.h"
 #include "ll_text.h"
 #include "ll_ui.h"
@@ -41,8 +46,19 @@ struct viewer {
 	/* the monitor list as last shown, and the applet's last refusal */
 	unsigned mon_serial, err_serial;
 	bool filling;
+	bool live;          /* counted in g->live_sessions */
+	GtkWidget *confirm; /* "End the session with NAME?" while shown */
 	char *mon_note;
 };
+
+/* Not counted as running any more (ended, or the window gone). */
+static void viewer_not_live(struct viewer *v)
+{
+	if (!v->live)
+		return;
+	v->live = false;
+	v->g->live_sessions--;
+}
 
 /* The drop-down follows the applet's list; a refusal goes to the state
  * line until the next list. */
@@ -52,7 +68,7 @@ static void update_monitors(struct viewer *v)
 	const struct ll_control_monitor *m;
 	const char *current = NULL, *msg = NULL;
 	unsigned serial = 0, eserial;
-	size_t n = 0, i;
+	size_t n = 0, i, real = 0, shown_n = 0;
 	char *label;
 
 	m = ll_agent_session_monitors(v->sess, &n, &current, &serial);
@@ -70,6 +86,15 @@ static void update_monitors(struct viewer *v)
 	v->filling = true;
 	gtk_combo_box_text_remove_all(GTK_COMBO_BOX_TEXT(v->monitor));
 	for (i = 0; i < n; i++) {
+		if (strcmp(m[i].name, "all") != 0)
+			real++;
+	}
+	for (i = 0; i < n; i++) {
+		/* One monitor is the whole screen: not offered twice. */
+		if (real == 1 && strcmp(m[i].name, "all") != 0 &&
+		    (current == NULL || strcmp(current, m[i].name) != 0))
+			continue;
+		shown_n++;
 		/* The label is shown, the id (the applet's own name) goes
 		 * back in select_monitor. */
 		ll_text_printable(shown, sizeof(shown), m[i].name,
@@ -86,7 +111,7 @@ static void update_monitors(struct viewer *v)
 	if (current != NULL)
 		gtk_combo_box_set_active_id(GTK_COMBO_BOX(v->monitor),
 					    current);
-	gtk_widget_set_sensitive(v->monitor, n > 1);
+	gtk_widget_set_sensitive(v->monitor, shown_n > 1);
 	v->filling = false;
 }
 
@@ -222,9 +247,36 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 
 	(void)s;
 	(void)reason;
+	viewer_not_live(v);
+	/* nothing left to confirm */
+	if (v->confirm != NULL)
+		gtk_widget_destroy(v->confirm);
 	on_rfb_closed(s, v);
 	update(v);
 	ll_main_window_refresh(v->g);
+}
+
+/* 1:1: the display asks for the remote screen's size, so that the
+ * scrolled window scrolls; to fit, it takes what it is given. */
+static void size_display(struct viewer *v)
+{
+	bool fit = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(v->fit));
+	int w = vnc_display_get_width(VNC_DISPLAY(v->display));
+	int h = vnc_display_get_height(VNC_DISPLAY(v->display));
+
+	if (fit || w <= 0 || h <= 0)
+		gtk_widget_set_size_request(v->display, -1, -1);
+	else
+		gtk_widget_set_size_request(v->display, w, h);
+}
+
+static void on_desktop_resize(GtkWidget *w, int width, int height,
+			      gpointer data)
+{
+	(void)w;
+	(void)width;
+	(void)height;
+	size_display(data);
 }
 
 static void on_fit(GtkToggleButton *b, gpointer data)
@@ -233,6 +285,7 @@ static void on_fit(GtkToggleButton *b, gpointer data)
 	gboolean fit = gtk_toggle_button_get_active(b);
 
 	vnc_display_set_scaling(VNC_DISPLAY(v->display), fit);
+	size_display(v);
 	gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(v->scroll),
 				       fit ? GTK_POLICY_NEVER
 					   : GTK_POLICY_AUTOMATIC,
@@ -248,12 +301,89 @@ static void on_request(GtkWidget *w, gpointer data)
 	ll_agent_session_request(v->sess, LL_CAP_VIEW | LL_CAP_CONTROL, NULL);
 }
 
+static void confirm_response(GtkDialog *d, gint response, gpointer data)
+{
+	struct viewer *v = data;
+	bool close = GPOINTER_TO_INT(
+		g_object_get_data(G_OBJECT(d), "ll-close-window"));
+
+	gtk_widget_destroy(GTK_WIDGET(d));
+	if (response != GTK_RESPONSE_ACCEPT) {
+		ll_info("session %s: the technician keeps the session",
+			ll_agent_session_id(v->sess));
+		return;
+	}
+	if (ll_agent_session_state(v->sess) != LL_AGENT_ENDED)
+		ll_agent_session_end(v->sess,
+				     close ? "the technician closed the viewer"
+					   : "the technician ended the "
+					     "session");
+	if (close)
+		gtk_widget_destroy(v->win);
+}
+
+/*
+ * "End the session with NAME?" -- NAME is who the technician sees in
+ * this window: the session as its title names it.  close: the window
+ * goes too.
+ */
+static void confirm_end(struct viewer *v, bool close)
+{
+	g_autofree char *name = NULL;
+	GtkWidget *d, *b;
+
+	if (v->confirm != NULL) {
+		gtk_window_present(GTK_WINDOW(v->confirm));
+		return;
+	}
+	name = g_strdup_printf("the user of session %.8s",
+			       ll_agent_session_id(v->sess));
+	d = gtk_message_dialog_new(GTK_WINDOW(v->win),
+				   GTK_DIALOG_MODAL |
+					   GTK_DIALOG_DESTROY_WITH_PARENT,
+				   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+				   "End the session with %s?", name);
+	gtk_message_dialog_format_secondary_text(
+		GTK_MESSAGE_DIALOG(d),
+		"Their screen is no longer shared, and the session cannot "
+		"be resumed: a new one needs a new PIN.");
+	gtk_window_set_title(GTK_WINDOW(d), "End the session?");
+	b = gtk_dialog_add_button(GTK_DIALOG(d), "_Keep session",
+				  GTK_RESPONSE_CANCEL);
+	gtk_dialog_add_button(GTK_DIALOG(d), "_End session",
+			      GTK_RESPONSE_ACCEPT);
+	gtk_style_context_add_class(gtk_widget_get_style_context(
+					    gtk_dialog_get_widget_for_response(
+						    GTK_DIALOG(d),
+						    GTK_RESPONSE_ACCEPT)),
+				    "destructive-action");
+	g_object_set_data(G_OBJECT(d), "ll-close-window",
+			  GINT_TO_POINTER(close));
+	v->confirm = d;
+	g_object_add_weak_pointer(G_OBJECT(d), (gpointer *)&v->confirm);
+	g_signal_connect(d, "response", G_CALLBACK(confirm_response), v);
+	ll_info("session %s: asking the technician to confirm the end",
+		ll_agent_session_id(v->sess));
+	gtk_widget_show_all(d);
+	gtk_widget_grab_focus(b);
+}
+
 static void on_end(GtkWidget *w, gpointer data)
+{
+	(void)w;
+	confirm_end(data, false);
+}
+
+static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
 {
 	struct viewer *v = data;
 
 	(void)w;
-	ll_agent_session_end(v->sess, "the technician ended the session");
+	(void)ev;
+	if (ll_agent_session_state(v->sess) == LL_AGENT_ENDED)
+		return FALSE;
+	confirm_end(v, true);
+	return TRUE;
 }
 
 static void on_destroy(GtkWidget *w, gpointer data)
@@ -261,6 +391,12 @@ static void on_destroy(GtkWidget *w, gpointer data)
 	struct viewer *v = data;
 
 	(void)w;
+	viewer_not_live(v);
+	if (v->confirm != NULL) {
+		g_object_remove_weak_pointer(G_OBJECT(v->confirm),
+					     (gpointer *)&v->confirm);
+		v->confirm = NULL;
+	}
 	if (ll_agent_session_state(v->sess) != LL_AGENT_ENDED)
 		ll_agent_session_end(v->sess, "the technician closed the "
 					      "viewer");
@@ -288,6 +424,7 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	v->g = g;
 	o.url = g->conn.url;
 	o.ca_file = g->conn.ca_file;
+	o.ca_pem = g->conn.ca_pem;
 	/* view and control in one question: the user sees both lines */
 	r = ll_agent_session_new(stream, &o, pin->session_id, pin->ticket,
 				 LL_CAP_VIEW | LL_CAP_CONTROL, &cbs, v,
@@ -352,6 +489,8 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 			 "vnc-initialized", G_CALLBACK(on_initialized), v);
 	g_signal_connect(v->display, "vnc-disconnected",
 			 G_CALLBACK(on_vnc_disconnected), v);
+	g_signal_connect(v->display, "vnc-desktop-resize",
+			 G_CALLBACK(on_desktop_resize), v);
 	v->scroll = gtk_scrolled_window_new(NULL, NULL);
 	gtk_container_add(GTK_CONTAINER(v->scroll), v->display);
 	gtk_box_pack_start(GTK_BOX(box), v->scroll, TRUE, TRUE, 0);
@@ -359,7 +498,10 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(v->fit), TRUE);
 
 	gtk_container_add(GTK_CONTAINER(v->win), box);
+	g_signal_connect(v->win, "delete-event", G_CALLBACK(on_delete), v);
 	g_signal_connect(v->win, "destroy", G_CALLBACK(on_destroy), v);
+	v->live = true;
+	g->live_sessions++;
 	gtk_widget_show_all(v->win);
 	update(v);
 }

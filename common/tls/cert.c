@@ -85,11 +85,28 @@ static int read_cert(const char *path, X509 **out)
 	return LL_OK;
 }
 
-int ll_tls_cert_fingerprint(const char *cert_path, char *out, size_t outlen)
+int ll_tls_x509_fingerprint(X509 *x, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
+
+	if (x == NULL || out == NULL || outlen < 96)
+		return LL_ERR_INVALID_ARG;
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
+		ERR_clear_error();
+		return LL_ERR_CRYPTO;
+	}
+	for (i = 0; i < mdlen; i++) {
+		out[3 * i] = hex[md[i] >> 4];
+		out[3 * i + 1] = hex[md[i] & 0xf];
+		out[3 * i + 2] = i + 1 < mdlen ? ':' : '\0';
+	}
+	return LL_OK;
+}
+
+int ll_tls_cert_fingerprint(const char *cert_path, char *out, size_t outlen)
+{
 	X509 *x = NULL;
 	int r;
 
@@ -97,18 +114,8 @@ int ll_tls_cert_fingerprint(const char *cert_path, char *out, size_t outlen)
 		return LL_ERR_INVALID_ARG;
 	if ((r = read_cert(cert_path, &x)) != LL_OK)
 		return r;
-	if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
-		r = LL_ERR_CRYPTO;
-		goto out;
-	}
-	for (i = 0; i < mdlen; i++) {
-		out[3 * i] = hex[md[i] >> 4];
-		out[3 * i + 1] = hex[md[i] & 0xf];
-		out[3 * i + 2] = i + 1 < mdlen ? ':' : '\0';
-	}
-out:
+	r = ll_tls_x509_fingerprint(x, out, outlen);
 	X509_free(x);
-	ERR_clear_error();
 	return r;
 }
 

@@ -103,6 +103,19 @@ void ll_tls_conn_free(struct ll_tls_conn *c, bool close_fd);
 int ll_tls_dial(struct ll_tls_ctx *ctx, const char *host, uint16_t port,
 		int timeout_ms, struct ll_tls_conn **out, char *errbuf,
 		size_t errlen);
+/*
+ * Trust on first use: the certificate host:port presents, so that a
+ * person can compare its fingerprint with the one the server's
+ * administrator reads out.  Verification is not switched off for this:
+ * the probe's own check refuses every certificate, so the handshake
+ * always fails and nothing is sent after the ClientHello; only the leaf
+ * it was shown is kept.  *pem gets it as PEM (malloc'd, caller free()s),
+ * fp its "AB:CD:..." SHA-256 as ll_tls_cert_fingerprint (fplen >= 96).
+ * errbuf gets a sentence when no certificate came (the dial's error).
+ */
+int ll_tls_peer_cert_fetch(const char *host, uint16_t port, int timeout_ms,
+			   char **pem, char *fp, size_t fplen, char *errbuf,
+			   size_t errlen);
 /* Blocking helpers that loop over partial I/O on a blocking conn. */
 int ll_tls_write_all(struct ll_tls_conn *c, const void *buf, size_t len);
 int ll_tls_read_full(struct ll_tls_conn *c, void *buf, size_t len);

@@ -495,6 +495,63 @@ void ll_tls_ctx_free(struct ll_tls_ctx *ctx)
 	free(ctx);
 }
 
+/* The leaf a probe was shown; the probe's check refuses every chain. */
+static int capture_verify(X509_STORE_CTX *sc, void *arg)
+{
+	X509 **leaf = arg;
+	X509 *x = X509_STORE_CTX_get0_cert(sc);
+
+	if (*leaf == NULL && x != NULL && X509_up_ref(x) == 1)
+		*leaf = x;
+	X509_STORE_CTX_set_error(sc, X509_V_ERR_APPLICATION_VERIFICATION);
+	return 0;
+}
+
+int ll_tls_peer_cert_fetch(const char *host, uint16_t port, int timeout_ms,
+			   char **pem, char *fp, size_t fplen, char *errbuf,
+			   size_t errlen)
+{
+	static const struct ll_tls_client_opts o;
+	struct ll_tls_conn *c = NULL;
+	struct ll_tls_ctx *ctx;
+	X509 *leaf = NULL;
+	BIO *bio = NULL;
+	char *data, *copy;
+	long n;
+	int r;
+
+	if (pem == NULL || fp == NULL || fplen < 96)
+		return LL_ERR_INVALID_ARG;
+	if ((ctx = ll_tls_client_ctx_new(&o, &r, errbuf, errlen)) == NULL)
+		return r;
+	SSL_CTX_set_cert_verify_callback(ctx->ssl_ctx, capture_verify, &leaf);
+	r = ll_tls_dial(ctx, host, port, timeout_ms, &c, errbuf, errlen);
+	/* cannot succeed: capture_verify refuses */
+	ll_tls_conn_free(c, true);
+	ll_tls_ctx_free(ctx);
+	if (leaf == NULL)
+		return r != LL_OK ? r : LL_ERR_TLS;
+	r = LL_ERR_NOMEM;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509(bio, leaf) != 1 ||
+	    (n = BIO_get_mem_data(bio, &data)) <= 0 ||
+	    (copy = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	memcpy(copy, data, (size_t)n);
+	copy[n] = '\0';
+	if ((r = ll_tls_x509_fingerprint(leaf, fp, fplen)) != LL_OK) {
+		free(copy);
+		goto out;
+	}
+	*pem = copy;
+	ll_tls_errf(errbuf, errlen, "%s", "");
+out:
+	BIO_free(bio);
+	X509_free(leaf);
+	ERR_clear_error();
+	return r;
+}
+
 static bool is_ip_literal(const char *host)
 {
 	unsigned char buf[sizeof(struct in6_addr)];

@@ -6,6 +6,15 @@
  * comes up, a new password typed twice (after a mistyped repetition,
  * which keeps the dialog up) changes it, and the agent goes on logged in;
  * the relay then takes the new password, and no longer asks for a change.
+ *
+ * careful: `--help` lists --relay, --ca, --profile and --cli.  Against a
+ * relay with a self-signed certificate like init's and no --ca, the login
+ * shows "Check the relay's certificate" with its fingerprint; Alt+T
+ * trusts it and logs in (stored in the profile).  A New PIN's session
+ * window asks "End the session with ...?" on End session: Escape keeps
+ * it, Alt+E ends it.  After the relay reloads another certificate on the
+ * same port, the next login is refused with "The relay's certificate has
+ * changed" and nothing logs in.  Screenshots to LL_ARTIFACTS_DIR.
  * Exit 77 (skipped) without Xvfb or xdotool.
  */
 #include <errno.h>
@@ -18,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ll_tls.h"
 #include "lt_wait.h"
 #include "lt_x.h"
 
@@ -238,9 +248,245 @@ static void test_one_time_password(void)
 	lh_relay_free(relay);
 }
 
+/* Lines of the GUI's log holding needle, now. */
+static int log_count(const char *log, const char *needle)
+{
+	g_autofree char *text = NULL;
+	const char *p;
+	int n = 0;
+
+	if (!g_file_get_contents(log, &text, NULL, NULL))
+		return 0;
+	for (p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* The whole screen to LL_ARTIFACTS_DIR/NAME.png (none without it). */
+static void screenshot(const char *display, const char *name)
+{
+	const char *adir = g_getenv("LL_ARTIFACTS_DIR");
+	g_autofree char *path = NULL;
+	g_auto(GStrv) env = child_env(display);
+	int st = -1;
+
+	if (adir == NULL || adir[0] == '\0')
+		return;
+	g_mkdir_with_parents(adir, 0755);
+	path = g_strdup_printf("%s/%s.png", adir, name);
+	{
+		char *argv[] = { "import", "-window", "root", path, NULL };
+
+		if (!g_spawn_sync(NULL, argv, env, G_SPAWN_SEARCH_PATH, NULL,
+				  NULL, NULL, NULL, &st, NULL) ||
+		    st != 0)
+			g_test_message("screenshot %s failed", path);
+	}
+}
+
+static void test_help(void)
+{
+	g_autofree char *out = NULL;
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"), "--help", NULL };
+	static const char *const opts[] = { "--relay=URL", "--ca=FILE",
+					    "--profile=DIR", "--cli" };
+	size_t i;
+	int st;
+
+	g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL,
+				   NULL, &out, NULL, &st, NULL));
+	g_assert_true(g_spawn_check_wait_status(st, NULL));
+	for (i = 0; i < G_N_ELEMENTS(opts); i++)
+		if (strstr(out, opts[i]) == NULL)
+			g_error("--help does not list %s:\n%s", opts[i], out);
+}
+
+/* Replaces the relay's certificate with a fresh self-signed one, as
+ * `lifeline-relay init` makes them; its fingerprint in fp. */
+static void self_signed(struct lh_relay *relay, char *fp, size_t fplen)
+{
+	char why[256];
+
+	/* it writes new files only */
+	unlink(relay->key_file);
+	unlink(relay->cert_file);
+	g_assert_cmpint(ll_tls_selfsigned_create(relay->key_file,
+						 relay->cert_file, "localhost",
+						 NULL, why, sizeof(why)),
+			==, 0);
+	g_assert_cmpint(ll_tls_cert_fingerprint(relay->cert_file, fp, fplen),
+			==, 0);
+}
+
+/* Waits until the relay presents the certificate with fingerprint fp. */
+static void wait_presented(struct lh_relay *relay, const char *fp)
+{
+	int64_t deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	char got[96], why[256];
+	char *pem = NULL;
+
+	for (;;) {
+		got[0] = '\0';
+		if (ll_tls_peer_cert_fetch("127.0.0.1", relay->port, 5000,
+					   &pem, got, sizeof(got), why,
+					   sizeof(why)) == 0)
+			free(pem);
+		pem = NULL;
+		if (strcmp(got, fp) == 0)
+			return;
+		if (g_get_monotonic_time() > deadline)
+			g_error("the relay does not present %s", fp);
+		/* polling the relay's state: each probe is a new
+		 * connection, answered once the reload is done */
+		lt_iterate(50);
+	}
+}
+
+/* End session asks first: Escape keeps the session, Alt+E ends it. */
+static void end_session_asks(const char *display, unsigned long main_win,
+			     const char *log)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	g_autofree char *session_re = g_strdup_printf("^%s Agent – Session ",
+						      product);
+	unsigned long w;
+
+	keys(display, main_win, "alt+n", false);
+	w = wait_window(display, session_re);
+	keys(display, w, "alt+e", false);
+	wait_log(log, "asking the technician to confirm the end", 1);
+	g_assert_cmpuint(wait_window(display, "^End the session\\?$"), !=, 0);
+	screenshot(display, "agent-end-session-confirm");
+	keys(display, wait_window(display, "^End the session\\?$"), "Escape",
+	     false);
+	wait_log(log, "the technician keeps the session", 1);
+	g_assert_cmpint(log_count(log, "the technician ended"), ==, 0);
+	keys(display, w, "alt+e", false);
+	wait_log(log, "asking the technician to confirm the end", 2);
+	keys(display, wait_window(display, "^End the session\\?$"), "alt+e",
+	     false);
+	wait_log(log, "the technician ended the session", 1);
+}
+
+static void test_careful(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *trust_re = NULL;
+	g_autofree char *changed_re = NULL, *known = NULL, *stored = NULL;
+	g_autofree char *logtext = NULL;
+	char fp1[96], fp2[96];
+	unsigned long main_win, w;
+	struct lt_xvfb *xvfb;
+	const char *display;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-careful", NULL);
+	self_signed(relay, fp1, sizeof(fp1));
+	lh_relay_start(relay);
+	lh_tech_add(relay, "tina", NEW_PW, false);
+	lh_secret("password", NEW_PW);
+
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		/* no --ca: the system's CAs do not know this relay */
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	trust_re = g_strdup_printf("^%s Agent – Check the relay’s "
+				   "certificate$",
+				   product);
+	changed_re = g_strdup_printf("^%s Agent – The relay’s certificate "
+				     "has changed$",
+				     product);
+	main_win = wait_window(display, main_re);
+	/* the relay is filled in: the focus starts in User */
+	keys(display, main_win, "tina", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "Return", false);
+
+	w = wait_window(display, trust_re);
+	wait_log(log, "presents a certificate this computer cannot verify", 1);
+	screenshot(display, "agent-trust-relay");
+	g_assert_cmpint(log_count(log, "login: logged in"), ==, 0);
+	keys(display, w, "alt+t", false);
+	wait_log(log, "login: logged in", 1);
+	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
+	g_assert_nonnull(strstr(logtext, fp1));
+	known = g_build_filename(profile, "known_relays", NULL);
+	g_assert_true(g_file_get_contents(known, &stored, NULL, NULL));
+	g_assert_nonnull(strstr(stored, fp1));
+
+	end_session_asks(display, main_win, log);
+
+	/* another certificate on the same port: refused, loudly */
+	self_signed(relay, fp2, sizeof(fp2));
+	g_assert_cmpstr(fp1, !=, fp2);
+	lh_relay_signal(relay, SIGHUP);
+	wait_presented(relay, fp2);
+	/* later, a new start of the agent with the same profile: user
+	 * and relay are filled in, the focus is in Password */
+	stop(gui);
+	if (!lt_x_wait_window(display, main_re, true, 30000, NULL, NULL, NULL))
+		g_error("the first agent's window stays");
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "Return", false);
+	w = wait_window(display, changed_re);
+	wait_log(log, "REFUSED: the certificate of", 1);
+	screenshot(display, "agent-relay-certificate-changed");
+	g_clear_pointer(&logtext, g_free);
+	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
+	g_assert_nonnull(strstr(logtext, fp2));
+	/* no click-through: Close, and still not logged in again */
+	keys(display, w, "alt+c", false);
+	if (!lt_x_wait_window(display, changed_re, true, 30000, NULL, NULL,
+			      NULL))
+		g_error("the warning did not close");
+	g_assert_cmpint(log_count(log, "login: logged in"), ==, 1);
+	g_clear_pointer(&stored, g_free);
+	g_assert_true(g_file_get_contents(known, &stored, NULL, NULL));
+	g_assert_nonnull(strstr(stored, fp1));
+	g_assert_null(strstr(stored, fp2));
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_free(relay);
+}
+
 int main(int argc, char **argv)
 {
 	lh_init(&argc, &argv);
+	g_test_add_func("/agent/gui/help", test_help);
+	g_test_add_func("/agent/gui/careful", test_careful);
 	g_test_add_func("/agent/gui/one-time-password",
 			test_one_time_password);
 	return g_test_run();

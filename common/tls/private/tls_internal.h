@@ -16,6 +16,10 @@ int ll_tls_x509_spki_hash(X509 *x, uint8_t out[32]);
 /* The same as "sha256//BASE64" into out (outlen > LL_TLS_SPKI_PIN_LEN). */
 int ll_tls_x509_spki_pin(X509 *x, char *out, size_t outlen);
 
+/* "AB:CD:..." SHA-256 of x's DER (out >= 96 bytes), as
+ * ll_tls_cert_fingerprint. */
+int ll_tls_x509_fingerprint(X509 *x, char *out, size_t outlen);
+
 /* snprintf into an optional error buffer (buf may be NULL). */
 void ll_tls_errf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
