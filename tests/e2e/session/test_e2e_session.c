@@ -1080,7 +1080,7 @@ static void test_gui_viewer(void)
 	char *clip_argv[] = { (char *)g_getenv("LL_E2E_TARGET"), "--clipboard",
 			      "--timeout", "10000", NULL };
 	struct pin p = { NULL, NULL };
-	unsigned long main_win, viewer, dlg;
+	unsigned long main_win, viewer, dlg, confirm;
 	GPid gui, applet;
 	int64_t t0;
 	int st, best = 0;
@@ -1144,8 +1144,13 @@ static void test_gui_viewer(void)
 			"screen within 15 s (see %s)",
 			shot);
 
-	/* End session in the viewer: the applet goes within 2 s */
+	/* End session in the viewer asks first (agent/viewer.c
+	 * confirm_end); End session there: the applet goes within 2 s */
 	press(E.disp_agent, viewer, "alt+e");
+	confirm = wait_window_re(E.disp_agent, "^End the session\\?$", 10000);
+	if (confirm == 0)
+		g_error("End session (Alt+E) in the GUI agent asked nothing");
+	press(E.disp_agent, confirm, "alt+e");
 	t0 = lh_now_ms();
 	st = close_ended(applet, END_WITHIN_MS);
 	if (st == -2)
