@@ -130,7 +130,9 @@ static int parse_pairs(struct ll_buf_view *v,
 		}
 		if (r == LL_OK && (got[i] = strdup(value)) == NULL)
 			r = LL_ERR_NOMEM;
-		ll_wipe(value, value_len);
+		/* all of it: a value refused part way has no value_len, and
+		 * its decoded bytes may be a PIN */
+		ll_wipe(value, sizeof(value));
 		if (r != LL_OK)
 			return r;
 		if (ll_view_remaining(v) == 0)

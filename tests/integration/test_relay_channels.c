@@ -493,6 +493,7 @@ static void test_cli(void)
 			 2);
 	json_decref(j);
 	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "channel", "add",
 				     "desk", "--org", "default", NULL),
 			==, 1);

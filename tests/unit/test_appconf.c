@@ -165,6 +165,7 @@ static void test_trailing_garbage(void)
 	size_t len;
 	char *text = make(false, &len);
 	char *more = g_strconcat(text, "x\n", NULL);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	char *crlf;
 
 	g_assert_cmpint(parse(more, len + 2, &c, why), ==, LL_ERR_MALFORMED);
@@ -172,7 +173,7 @@ static void test_trailing_garbage(void)
 	/* A NUL inside: the length says it is there. */
 	g_assert_cmpint(parse(text, len + 1, &c, why), ==, LL_ERR_MALFORMED);
 	/* CRLF line ends are another text. */
-	crlf = g_strjoinv("\r\n", g_strsplit(text, "\n", -1));
+	crlf = g_strjoinv("\r\n", lines);
 	g_assert_cmpint(parse(crlf, strlen(crlf), &c, why), !=, LL_OK);
 	g_free(crlf);
 	g_free(more);
