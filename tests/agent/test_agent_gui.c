@@ -35,37 +35,15 @@
 
 static char *dir;
 
-static void child_setup(gpointer data)
-{
-	/* an aborted test leaves nothing behind */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static char **child_env(const char *display)
 {
 	return lt_x_env(display != NULL ? display : ":99");
 }
 
+/* Starts argv in the background, stdout+stderr appended to log. */
 static GPid spawn_bg(char **argv, const char *display, const char *log)
 {
-	g_auto(GStrv) env = child_env(display);
-	GError *error = NULL;
-	GPid pid = 0;
-	int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int out_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			  0600);
-
-	g_assert_cmpint(in_fd, >=, 0);
-	g_assert_cmpint(out_fd, >=, 0);
-	if (!g_spawn_async_with_fds(NULL, argv, env,
-				    G_SPAWN_DO_NOT_REAP_CHILD |
-					    G_SPAWN_SEARCH_PATH,
-				    child_setup, NULL, &pid, in_fd, out_fd,
-				    out_fd, &error))
-		g_error("cannot start %s: %s", argv[0], error->message);
-	close(in_fd);
-	close(out_fd);
-	return pid;
+	return lt_x_spawn(argv, display != NULL ? display : ":99", log);
 }
 
 static void stop(GPid pid)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Xvfb and window waits for the GUI and e2e tests (lt_x.h). */
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -153,6 +154,35 @@ char **lt_x_env(const char *display)
 	if (display != NULL)
 		return g_environ_setenv(env, "DISPLAY", display, TRUE);
 	return g_environ_unsetenv(env, "DISPLAY");
+}
+
+static void die_with_test(gpointer data)
+{
+	(void)data;
+	/* an aborted test leaves nothing behind */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+int lt_x_spawn(char **argv, const char *display, const char *log_path)
+{
+	g_auto(GStrv) env = lt_x_env(display);
+	GError *error = NULL;
+	GPid pid = 0;
+	int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int out_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0600);
+
+	g_assert_cmpint(in_fd, >=, 0);
+	g_assert_cmpint(out_fd, >=, 0);
+	if (!g_spawn_async_with_fds(NULL, argv, env,
+				    G_SPAWN_DO_NOT_REAP_CHILD |
+					    G_SPAWN_SEARCH_PATH,
+				    die_with_test, NULL, &pid, in_fd, out_fd,
+				    out_fd, &error))
+		g_error("cannot start %s: %s", argv[0], error->message);
+	close(in_fd);
+	close(out_fd);
+	return pid;
 }
 
 char *lt_x_title_re(const char *title)

@@ -43,6 +43,14 @@ char **lt_x_env(const char *display);
 int lt_x_run(const char *display, const char *const *argv, int limit_ms,
 	     bool (*stop)(void *data), void *stop_data, char **out);
 
+/*
+ * Starts argv (found on the PATH) in the background on display (NULL:
+ * none) with lt_x_env, stdin from /dev/null, stdout and stderr appended
+ * to log_path; it dies with the test (SIGKILL), even when an assertion
+ * aborts it.  Not reaped: the caller waits for it.
+ */
+int lt_x_spawn(char **argv, const char *display, const char *log_path);
+
 /* The extended regex that matches exactly title (g_free). */
 char *lt_x_title_re(const char *title);
 
