@@ -24,6 +24,7 @@ static const struct {
 	  "write a signed applet configuration (FILE.lifeline)" },
 	{ "channel", ll_cmd_channel,
 	  "add, list, remove channels (calling cards)" },
+	{ "org", ll_cmd_org, "set or show an org's display name" },
 };
 
 static void usage(FILE *f)
