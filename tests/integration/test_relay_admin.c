@@ -6,7 +6,8 @@
  * on reload keeping the old one, and SIGTERM ending cleanly with live
  * sessions; then a restart on the same state.  Display names (`technician
  * add|set --name`, `org set --name`, `init --org-name`) as the redeem
- * answer carries them.
+ * answer carries them; a relay killed (SIGKILL) with a live session and
+ * started again on the same state ends it as relay_restart.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -451,6 +452,86 @@ static void test_init_org_name(void)
 	g_assert_nonnull(strstr(out, "\"ACME Help Desk\""));
 }
 
+/*
+ * A relay that dies (SIGKILL: no shutdown code runs) with a connected
+ * session and a waiting one whose agent stream was open: started again
+ * on the same state, it ends both as relay_restart (audited), and a
+ * session whose streams never opened still waits.
+ */
+static void test_crash_restart(void)
+{
+	g_autofree char *tok = NULL;
+	struct lh_session s = { 0 }, w = { 0 };
+	struct lh_pin idle = { 0 };
+	struct lh_conn *a, *b, *waiting;
+	struct lh_resp *r;
+	json_t *sess;
+	size_t i;
+	int seen = 0;
+
+	lh_relay_start(relay);
+	tok = lh_login(relay, "dave", LH_CANARY_PASSWORD);
+	lh_session_new(relay, tok, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	lh_session_new(relay, tok, &w);
+	g_assert_cmpint(lh_stream_begin_try(relay, w.pin.agent_ticket,
+					    &waiting),
+			==, LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(waiting, 10000, &r), ==, LL_OK);
+	g_assert_cmpint(r->status, ==, 101);
+	lh_resp_free(r);
+	lh_pin_new(relay, tok, NULL, &idle);
+
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	json_array_foreach(json_object_get(r->json, "sessions"), i,
+			   sess) if (g_strcmp0(member(sess, "session_id"),
+					       s.pin.session_id) == 0)
+		g_assert_cmpstr(member(sess, "state"), ==, "connected");
+	lh_resp_free(r);
+
+	lh_relay_signal(relay, SIGKILL);
+	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, -1);
+	g_assert_cmpint(lh_conn_wait_closed(a, 2000), ==, LL_OK);
+	g_assert_cmpint(lh_conn_wait_closed(b, 2000), ==, LL_OK);
+	lh_relay_start(relay);
+	g_assert_true(
+		lh_relay_wait_log(relay, "ended (relay_restart)", 2, 10000));
+
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "sessions"), i, sess)
+	{
+		const char *id = member(sess, "session_id");
+
+		if (g_strcmp0(id, s.pin.session_id) == 0 ||
+		    g_strcmp0(id, w.pin.session_id) == 0) {
+			g_assert_cmpstr(member(sess, "state"), ==, "ended");
+			g_assert_cmpstr(member(sess, "end_reason"), ==,
+					"relay_restart");
+			seen++;
+		} else if (g_strcmp0(id, idle.session_id) == 0) {
+			g_assert_cmpstr(member(sess, "state"), ==, "waiting");
+			seen++;
+		}
+	}
+	g_assert_cmpint(seen, ==, 3);
+	lh_resp_free(r);
+	g_assert_cmpint(audit_count("session.end", "relay_restart"), ==, 2);
+	/* A second start finds nothing more to end. */
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	lh_relay_start(relay);
+	g_assert_cmpint(audit_count("session.end", "relay_restart"), ==, 2);
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	lh_audit_verify_intact(relay);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_conn_free(waiting);
+	lh_session_clear(&s);
+	lh_session_clear(&w);
+	lh_pin_clear(&idle);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -469,6 +550,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/admin/init-org-name", test_init_org_name);
 	g_test_add_func("/admin/sigterm", test_sigterm);
 	g_test_add_func("/admin/restart", test_restart);
+	g_test_add_func("/admin/crash-restart", test_crash_restart);
 	rc = g_test_run();
 	lh_relay_free(relay);
 	return rc;
