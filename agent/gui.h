@@ -40,6 +40,9 @@ struct ll_gui {
 	GtkWidget *login_view;
 	GtkWidget *sessions_view;
 	GtkListStore *sessions;
+	GtkWidget *sessions_tree;
+	guint sessions_timer;
+	bool sessions_busy; /* a list request is in flight */
 	GtkWidget *status;
 	GtkWidget *who;
 	GtkWidget *new_pin;
@@ -61,7 +64,8 @@ GtkWidget *ll_login_view_new(struct ll_gui *g);
 /* Puts the keyboard focus in the form's first empty field. */
 void ll_login_view_focus(struct ll_gui *g);
 
-/* main_window.c: "PRODUCT Agent" with the login view and the sessions */
+/* main_window.c: "PRODUCT Agent" with the login view and the sessions,
+ * refreshed every few seconds while logged in */
 GtkWindow *ll_main_window_new(struct ll_gui *g);
 void ll_main_window_show_sessions(struct ll_gui *g);
 void ll_main_window_show_login(struct ll_gui *g);

@@ -3,6 +3,9 @@
  * The main window, "PRODUCT Agent" (docs/API.md section 8): the login
  * form until a login succeeds, then the technician's sessions (GET
  * /api/v1/sessions in a GTask thread) with New PIN, Refresh and Log out.
+ * The list asks again every SESSIONS_REFRESH_S by itself, so that a
+ * session's state (connected, ended by the user, ended by a relay
+ * restart: issue 9 item 3) never stays stale on screen.
  */
 #include <string.h>
 
@@ -10,8 +13,11 @@
 #include "ll_build.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_text.h"
 #include "ll_ui.h"
 #include "ll_util.h"
+
+#define SESSIONS_REFRESH_S 5
 
 enum { COL_ID, COL_STATE, COL_CREATED, COL_EXPIRES, N_COLS };
 
@@ -20,6 +26,7 @@ struct list_job {
 	struct ll_api_session_list list;
 	char *error;
 	bool unauthorized;
+	bool quiet; /* the timer's: the status line keeps what it said */
 };
 
 static void list_job_free(gpointer data)
@@ -66,15 +73,98 @@ static char *when(int64_t t)
 	return s;
 }
 
+/* The rows now, id to state (both owned by the table). */
+static GHashTable *rows_now(struct ll_gui *g)
+{
+	GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					      g_free);
+	GtkTreeModel *m = GTK_TREE_MODEL(g->sessions);
+	GtkTreeIter it;
+	char *id, *state;
+	gboolean ok;
+
+	for (ok = gtk_tree_model_get_iter_first(m, &it); ok;
+	     ok = gtk_tree_model_iter_next(m, &it)) {
+		gtk_tree_model_get(m, &it, COL_ID, &id, COL_STATE, &state, -1);
+		g_hash_table_replace(h, id, state);
+	}
+	return h;
+}
+
+/* The selected row's session id (g_free), NULL for none. */
+static char *selected_id(struct ll_gui *g)
+{
+	GtkTreeSelection *sel;
+	GtkTreeModel *m;
+	GtkTreeIter it;
+	char *id = NULL;
+
+	if (g->sessions_tree == NULL)
+		return NULL;
+	sel = gtk_tree_view_get_selection(GTK_TREE_VIEW(g->sessions_tree));
+	if (gtk_tree_selection_get_selected(sel, &m, &it))
+		gtk_tree_model_get(m, &it, COL_ID, &id, -1);
+	return id;
+}
+
+/* "sessions: ID is STATE (REASON)", the relay's words made printable. */
+static void log_change(const struct ll_api_session_info *s)
+{
+	char *line, *shown;
+
+	line = g_strdup_printf("%s is %s%s%s%s", s->session_id, s->state,
+			       s->end_reason ? " (" : "",
+			       s->end_reason ? s->end_reason : "",
+			       s->end_reason ? ")" : "");
+	shown = ll_text_printable_new(line, strlen(line), 512);
+	ll_info("sessions: %s", shown ? shown : "?");
+	free(shown);
+	g_free(line);
+}
+
+/* Replaces the rows by the list, keeping the selection; a new row or a
+ * changed state is logged (the GUI tests wait for it). */
+static void rows_set(struct ll_gui *g, const struct ll_api_session_list *l)
+{
+	GHashTable *was = rows_now(g);
+	char *keep = selected_id(g), *c, *e;
+	const char *old;
+	GtkTreeIter it;
+	size_t i;
+
+	gtk_list_store_clear(g->sessions);
+	for (i = 0; i < l->n_sessions; i++) {
+		const struct ll_api_session_info *s = &l->sessions[i];
+
+		c = when(s->created_at);
+		e = when(s->expires_at);
+		gtk_list_store_insert_with_values(g->sessions, &it, -1, COL_ID,
+						  s->session_id, COL_STATE,
+						  s->state, COL_CREATED, c,
+						  COL_EXPIRES, e, -1);
+		g_free(c);
+		g_free(e);
+		old = g_hash_table_lookup(was, s->session_id);
+		if (old == NULL || strcmp(old, s->state) != 0)
+			log_change(s);
+		if (keep != NULL && strcmp(keep, s->session_id) == 0)
+			gtk_tree_selection_select_iter(
+				gtk_tree_view_get_selection(
+					GTK_TREE_VIEW(g->sessions_tree)),
+				&it);
+	}
+	g_free(keep);
+	g_hash_table_unref(was);
+}
+
 static void list_done(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct ll_gui *g = data;
 	struct list_job *j = g_task_get_task_data(G_TASK(res));
-	GtkTreeIter it;
-	char *c, *e, *msg;
-	size_t i;
+	char *msg;
 
 	(void)src;
+	g->sessions_busy = false;
 	if (j->error != NULL) {
 		msg = g_strdup_printf("Could not list sessions: %s", j->error);
 		ll_main_window_status(g, msg);
@@ -83,37 +173,44 @@ static void list_done(GObject *src, GAsyncResult *res, gpointer data)
 			ll_gui_logged_out(g);
 		return;
 	}
-	gtk_list_store_clear(g->sessions);
-	for (i = 0; i < j->list.n_sessions; i++) {
-		c = when(j->list.sessions[i].created_at);
-		e = when(j->list.sessions[i].expires_at);
-		gtk_list_store_insert_with_values(
-			g->sessions, &it, -1, COL_ID,
-			j->list.sessions[i].session_id, COL_STATE,
-			j->list.sessions[i].state, COL_CREATED, c, COL_EXPIRES,
-			e, -1);
-		g_free(c);
-		g_free(e);
-	}
+	/* logged out while the request was on its way */
+	if (g->conn.token == NULL)
+		return;
+	rows_set(g, &j->list);
+	if (j->quiet)
+		return;
 	msg = g_strdup_printf("%zu session%s", j->list.n_sessions,
 			      j->list.n_sessions == 1 ? "" : "s");
 	ll_main_window_status(g, msg);
 	g_free(msg);
 }
 
-void ll_main_window_refresh(struct ll_gui *g)
+static void refresh(struct ll_gui *g, bool quiet)
 {
 	struct list_job *j;
 	GTask *task;
 
-	if (g->conn.token == NULL)
+	if (g->conn.token == NULL || g->sessions_busy)
 		return;
+	g->sessions_busy = true;
 	j = g_new0(struct list_job, 1);
+	j->quiet = quiet;
 	j->conn = ll_gui_conn_copy(&g->conn);
 	task = g_task_new(g->window, NULL, list_done, g);
 	g_task_set_task_data(task, j, list_job_free);
 	g_task_run_in_thread(task, list_thread);
 	g_object_unref(task);
+}
+
+void ll_main_window_refresh(struct ll_gui *g)
+{
+	refresh(g, false);
+}
+
+static gboolean on_tick(gpointer data)
+{
+	refresh(data, true);
+	return G_SOURCE_CONTINUE;
 }
 
 void ll_main_window_status(struct ll_gui *g, const char *text)
@@ -134,10 +231,16 @@ void ll_main_window_show_sessions(struct ll_gui *g)
 	/* Not Log out, where the focus would land by itself. */
 	gtk_widget_grab_focus(g->new_pin);
 	ll_queue_view_start(g);
+	if (g->sessions_timer == 0)
+		g->sessions_timer = g_timeout_add_seconds(SESSIONS_REFRESH_S,
+							  on_tick, g);
 }
 
 void ll_main_window_show_login(struct ll_gui *g)
 {
+	if (g->sessions_timer != 0)
+		g_source_remove(g->sessions_timer);
+	g->sessions_timer = 0;
 	ll_queue_view_stop(g);
 	gtk_list_store_clear(g->sessions);
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
@@ -218,6 +321,7 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	g->sessions = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
 					 G_TYPE_STRING, G_TYPE_STRING);
 	tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(g->sessions));
+	g->sessions_tree = tree;
 	g_object_unref(g->sessions);
 	for (i = 0; i < N_COLS; i++)
 		gtk_tree_view_append_column(

@@ -94,6 +94,16 @@ char *ll_applet_title(const char *what)
 	return g_strdup_printf("%s \u2013 %s", ll_ui_brand()->product, what);
 }
 
+void ll_applet_who(const char *name, const char *org, bool sentence_start,
+		   const char **name_out, const char **org_out)
+{
+	if (name != NULL && name[0] != '\0')
+		*name_out = name;
+	else
+		*name_out = sentence_start ? "A technician" : "a technician";
+	*org_out = org != NULL && org[0] != '\0' ? org : "your support team";
+}
+
 struct ll_input_gate *ll_applet_gate(struct ll_applet *a)
 {
 	return a->gate;

@@ -154,6 +154,16 @@ struct ll_applet;
 void ll_applet_track_window(struct ll_applet *a, GtkWindow *w);
 /* "PRODUCT – what" (g_free). */
 char *ll_applet_title(const char *what);
+/*
+ * Who asks, in the words an end user reads: the technician's and the
+ * org's display names as the relay sent them (already sanitised), or
+ * plain words when there is none ("A technician" at the start of a
+ * sentence, "a technician" inside one; "your support team").  The login
+ * name and the org's id ("default") are never shown.  The results point
+ * into name, org or static text.
+ */
+void ll_applet_who(const char *name, const char *org, bool sentence_start,
+		   const char **name_out, const char **org_out);
 
 struct ll_pin_window;
 /* on_submit gets the PIN the user typed (digits only). */
@@ -175,8 +185,8 @@ enum ll_consent_answer {
 
 struct ll_consent_dialog;
 /*
- * Shows the dialog for caps asked by `name` of `org` (as the relay
- * verified them).  on_answer is called once (never from inside _new or
+ * Shows the dialog for caps asked by `name` of `org` (the display names
+ * the relay sent, NULL when none: ll_applet_who).  on_answer is called once (never from inside _new or
  * _free); the dialog stays until freed.
  */
 struct ll_consent_dialog *ll_consent_dialog_new(

@@ -51,6 +51,7 @@ struct _LlAppletConsentWindow {
 	GtkWindow parent;
 	GtkWidget *head;
 	GtkWidget *list;
+	GtkWidget *contacted;
 	GtkWidget *warning;
 	GtkWidget *countdown;
 	GtkWidget *not_requested;
@@ -69,6 +70,8 @@ static void ll_applet_consent_window_class_init(LlAppletConsentWindowClass *k)
 		wk, "/org/lifeline/applet/consent_dialog.ui");
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, head);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, list);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
+					     contacted);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
 					     warning);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
@@ -385,20 +388,33 @@ static gboolean on_map(GtkWidget *w, GdkEvent *ev, gpointer data)
 	return FALSE;
 }
 
-/* Who asks (bold, as the relay verified it), what for, and the brand's
- * warning. */
+/* Who asks (bold, as the relay verified it), what for, whom the user
+ * should have contacted, and the brand's warning. */
 static void fill(LlAppletConsentWindow *t, const char *name, const char *org,
 		 uint32_t caps)
 {
 	const struct ll_brand *b = ll_ui_brand();
-	struct ll_brand_vars v = { .technician = name, .technician_org = org };
+	struct ll_brand_vars v;
 	GtkWidget *line;
-	char *text;
+	char *text, *esc;
 	uint32_t bit;
 
+	ll_applet_who(name, org, true, &v.technician, &v.technician_org);
 	text = ll_brand_format(b, LL_BRAND_CONSENT_INTRO, &v, true);
 	gtk_label_set_markup(GTK_LABEL(t->head), text);
 	g_free(text);
+	/* What the user reads, in the log too: the GUI tests wait for it,
+	 * and a support call can see who asked. */
+	text = ll_brand_format(b, LL_BRAND_CONSENT_INTRO, &v, false);
+	ll_info("consent: %s", text);
+	g_free(text);
+	esc = g_markup_escape_text(v.technician_org, -1);
+	text = g_strdup_printf("<b>Only allow this if you contacted %s for "
+			       "help.</b>",
+			       esc);
+	gtk_label_set_markup(GTK_LABEL(t->contacted), text);
+	g_free(text);
+	g_free(esc);
 	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1) {
 		if (!(caps & bit))
 			continue;

@@ -235,10 +235,10 @@ static void handle_request(struct ll_applet_session *s, uint32_t id,
 	/* Gate closed, and every key and button the technician held
 	 * released, before the dialog exists. */
 	ll_input_gate_set_consent_open(ll_applet_gate(s->a), true);
-	s->consent = ll_consent_dialog_new(s->a, s->redeem.technician.name,
-					   s->redeem.technician.org, ask,
-					   s->consent_timeout_s,
-					   on_consent_answer, s);
+	s->consent = ll_consent_dialog_new(
+		s->a, s->redeem.technician.display_name,
+		s->redeem.technician.org_display_name, ask,
+		s->consent_timeout_s, on_consent_answer, s);
 	gate_changed(s);
 	ll_applet_status(s, "The technician asks for your permission.");
 }
@@ -471,6 +471,8 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	memset(&res->redeem, 0, sizeof(res->redeem));
 	make_shown(&s->redeem.technician.name);
 	make_shown(&s->redeem.technician.org);
+	make_shown(&s->redeem.technician.display_name);
+	make_shown(&s->redeem.technician.org_display_name);
 	ll_session_io_opts_default(&io_opts);
 	io_opts.side = LL_SIDE_APPLET;
 	r = ll_session_io_new(res->stream, &io_opts, &cbs, s, &s->io);
@@ -489,9 +491,9 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	hello.u.hello.version = LL_CONTROL_VERSION;
 	hello.u.hello.role = LL_SIDE_APPLET;
 	ll_applet_send_ctl(s, &hello);
-	s->bar = ll_session_bar_new(s->a, s->redeem.technician.name,
-				    s->redeem.technician.org, on_stop_control,
-				    on_bar_end, s);
+	s->bar = ll_session_bar_new(s->a, s->redeem.technician.display_name,
+				    s->redeem.technician.org_display_name,
+				    on_stop_control, on_bar_end, s);
 }
 
 void ll_applet_session_start_picked(struct ll_applet_session *s,

@@ -10,6 +10,7 @@
 
 #include "ll_control.h"
 #include "ll_ui.h"
+#include "ll_util.h"
 #include "applet.h"
 
 /* The layout: the template session_bar.ui, under the brand's header. */
@@ -116,7 +117,7 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 					  void *user)
 {
 	struct ll_session_bar *bar = g_new0(struct ll_session_bar, 1);
-	struct ll_brand_vars v = { .technician = name, .technician_org = org };
+	struct ll_brand_vars v;
 	LlAppletSessionBar *t;
 	char *title = ll_applet_title("Session");
 	char *markup;
@@ -138,9 +139,14 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	ll_applet_track_window(a, GTK_WINDOW(bar->win));
 
 	/* Who is connected, as the relay verified it, in bold. */
+	ll_applet_who(name, org, false, &v.technician, &v.technician_org);
 	markup = ll_brand_format(ll_ui_brand(), LL_BRAND_SESSION_BAR_INTRO, &v,
 				 true);
 	gtk_label_set_markup(GTK_LABEL(t->who), markup);
+	g_free(markup);
+	markup = ll_brand_format(ll_ui_brand(), LL_BRAND_SESSION_BAR_INTRO, &v,
+				 false);
+	ll_info("session bar: %s", markup);
 	g_free(markup);
 	bar->may = t->may;
 	bar->status = t->status;

@@ -71,11 +71,11 @@ static const struct {
 				     "%TECHNICIAN% of %TECHNICIAN_ORG% asks "
 				     "for permission to:",
 				     P_BRAND | P_WHO, P_WHO, 200 },
+	/* Under the applet's own first line, "Only allow this if you
+	 * contacted ORG for help." (consent_dialog.c): not said twice. */
 	[LL_BRAND_CONSENT_WARNING] = { "consent_warning",
-				       "Only allow this if you asked for help "
-				       "yourself. If a stranger called you "
-				       "and asked you to do this, choose "
-				       "Deny.",
+				       "If a stranger called you and asked "
+				       "you to do this, choose Deny.",
 				       P_BRAND, 0, 300 },
 	[LL_BRAND_SESSION_BAR_INTRO] = { "session_bar_intro",
 					 "Connected to %TECHNICIAN% of "

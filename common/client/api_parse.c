@@ -206,6 +206,8 @@ void ll_api_technician_clear(struct ll_api_technician *t)
 		return;
 	free(t->name);
 	free(t->org);
+	free(t->display_name);
+	free(t->org_display_name);
 	if (t->permissions != NULL)
 		for (i = 0; t->permissions[i] != NULL; i++)
 			free(t->permissions[i]);
@@ -425,6 +427,11 @@ int ll_client_parse_redeem(json_t *root, struct ll_api_redeem *out,
 	    (r = get_str(t, "name", true, 1024, &d.technician.name, err)) !=
 		    0 ||
 	    (r = get_str(t, "org", true, 1024, &d.technician.org, err)) != 0 ||
+	    /* optional: relays before issue 9 do not send them */
+	    (r = get_str(t, "display_name", false, 1024,
+			 &d.technician.display_name, err)) != 0 ||
+	    (r = get_str(t, "org_display_name", false, 1024,
+			 &d.technician.org_display_name, err)) != 0 ||
 	    (r = get_names(root, "capabilities", NULL, NULL, &d.capabilities,
 			   err)) != 0 ||
 	    (r = get_str(root, "stream_path", true, 256, &d.stream_path,

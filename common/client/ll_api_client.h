@@ -134,6 +134,10 @@ struct ll_api_technician {
 	int64_t id; /* 0 when the API did not say (redeem) */
 	char *name;
 	char *org;
+	/* What end users read for who asks (redeem and pickup only): NULL
+	 * when the relay has none, or is older.  Unsanitised. */
+	char *display_name;
+	char *org_display_name;
 	char **permissions; /* NULL-terminated; NULL for redeem */
 	size_t n_permissions;
 	uint32_t caps; /* LL_CAP_* among the permissions */

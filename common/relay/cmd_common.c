@@ -9,8 +9,31 @@
 
 #include <glib.h>
 
+#include "ll_text.h"
 #include "ll_relay.h"
 #include "cmd.h"
+
+bool ll_cmd_display_name_ok(const char *what, const char *name)
+{
+	char buf[LL_TEXT_PRINTABLE_SIZE(LL_DISPLAY_NAME_MAX)];
+	size_t n = strlen(name);
+
+	if (n == 0 || n > LL_DISPLAY_NAME_MAX) {
+		ll_cmd_fail("%s: a display name is 1 to %d bytes", what,
+			    LL_DISPLAY_NAME_MAX);
+		return false;
+	}
+	/* Refused rather than changed: what the administrator typed is
+	 * what end users will read, or nothing. */
+	if (ll_text_printable(buf, sizeof(buf), name, n) != n ||
+	    strcmp(buf, name) != 0) {
+		ll_cmd_fail("%s: a display name is one line of printable "
+			    "UTF-8 (no control or bidi characters)",
+			    what);
+		return false;
+	}
+	return true;
+}
 
 bool ll_cmd_subcommand(const char *cmd, int argc, char **argv,
 		       const char *const subs[], void (*usage)(FILE *f),

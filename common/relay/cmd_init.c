@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * lifeline-relay init --state-dir DIR [--org ORG]
+ * lifeline-relay init --state-dir DIR [--org ORG] [--org-name "Name"]
  *
  * Creates DIR (0700), the at-rest key (0600, CSPRNG), the audit key and
  * the checkpoint signing key pair, the store with the first org (its audit
@@ -286,7 +286,7 @@ static void init_report(const char *dir, bool made_dir,
 
 int ll_cmd_init(int argc, char **argv)
 {
-	gchar *state_dir = NULL, *org = NULL;
+	gchar *state_dir = NULL, *org = NULL, *org_name = NULL;
 	GOptionEntry entries[] = {
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 		  "state directory to create (default " LL_DEFAULT_STATE_DIR
@@ -295,6 +295,10 @@ int ll_cmd_init(int argc, char **argv)
 		{ "org", 0, 0, G_OPTION_ARG_STRING, &org,
 		  "name of the first organisation (default \"default\")",
 		  "ORG" },
+		{ "org-name", 0, 0, G_OPTION_ARG_STRING, &org_name,
+		  "its display name, the words end users see "
+		  "(\"Example Corp IT\")",
+		  "NAME" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionContext *oc;
@@ -334,6 +338,10 @@ int ll_cmd_init(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	if (org_name != NULL && !ll_cmd_display_name_ok("init", org_name)) {
+		rc = 2;
+		goto out;
+	}
 
 	if (init_dir(dir, &made) != 0)
 		goto undo;
@@ -351,7 +359,9 @@ int ll_cmd_init(int argc, char **argv)
 		goto undo;
 	st = relay.store;
 	if ((r = ll_store_begin(st)) != 0 ||
-	    (r = ll_store_org_create(st, org, ll_now_unix(), &org_id)) != 0) {
+	    (r = ll_store_org_create(st, org, ll_now_unix(), &org_id)) != 0 ||
+	    (org_name != NULL &&
+	     (r = ll_store_org_set_display_name(st, org_id, org_name)) != 0)) {
 		ll_cmd_fail("cannot create org '%s': %s", org,
 			    ll_store_errmsg(st));
 		goto undo;
@@ -361,8 +371,9 @@ int ll_cmd_init(int argc, char **argv)
 	    0)
 		goto undo;
 
-	detail = json_pack("{s:s,s:b,s:s}", "org", org, "self_signed_cert",
-			   made_cert, "certificate_sha256", fp);
+	detail = json_pack("{s:s,s:b,s:s,s:s?}", "org", org,
+			   "self_signed_cert", made_cert, "certificate_sha256",
+			   fp, "org_display_name", org_name);
 	if ((r = ll_cmd_audit_append(st, org_id, "init", "ok", detail)) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_cmd_fail("cannot write the audit log: %s", ll_strerror(r));
@@ -389,6 +400,7 @@ out:
 	init_paths_clear(&paths);
 	g_free(state_dir);
 	g_free(org);
+	g_free(org_name);
 	g_clear_error(&gerr);
 	g_option_context_free(oc);
 	return rc;

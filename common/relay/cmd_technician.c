@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * lifeline-relay technician add|disable|enable|list|passwd ...
+ * lifeline-relay technician add|disable|enable|list|passwd|set ...
  *
  * A generated password (add or passwd without --password-stdin) is a
  * one-time password: the technician must change it at the first login,
@@ -32,6 +32,7 @@ struct tech_opts {
 	gboolean admin;
 	gboolean password_stdin;
 	gboolean json;
+	gchar *name; /* --name: the display name */
 };
 
 static bool username_valid(const char *u)
@@ -162,6 +163,8 @@ static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 		goto store_err;
 	r = ll_store_technician_add(st, c->org_id, user, hash, o->admin,
 				    ll_now_unix(), &id);
+	if (r == LL_OK && o->name != NULL)
+		r = ll_store_technician_set_display_name(st, id, o->name);
 	if (r == LL_ERR_CONFLICT) {
 		ll_store_rollback(st);
 		ll_cmd_fail("technician '%s' already exists in org '%s'", user,
@@ -169,12 +172,13 @@ static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 		goto out;
 	}
 	if (r != 0 || (r = password_one_time(c, o, id, &expires_at)) != 0 ||
-	    (r = ll_cmd_audit_append(st, c->org_id, "technician.add", "ok",
-				     json_pack("{s:s,s:I,s:b,s:b}", "username",
-					       user, "technician_id",
-					       (json_int_t)id, "admin",
-					       o->admin, "one_time_password",
-					       !o->password_stdin))) != 0 ||
+	    (r = ll_cmd_audit_append(
+		     st, c->org_id, "technician.add", "ok",
+		     json_pack("{s:s,s:I,s:b,s:b,s:s?}", "username", user,
+			       "technician_id", (json_int_t)id, "admin",
+			       o->admin, "one_time_password",
+			       !o->password_stdin, "display_name",
+			       o->name))) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
@@ -288,6 +292,47 @@ out:
 	return rc;
 }
 
+static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
+		    const char *user)
+{
+	struct ll_store *st = c->relay.store;
+	struct ll_technician *t = NULL;
+	int rc = 1, r;
+
+	if ((r = ll_store_begin(st)) != 0)
+		goto store_err;
+	r = ll_store_technician_find(st, c->org_id, user, &t);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_store_rollback(st);
+		ll_cmd_fail("technician '%s' not found in org '%s'", user,
+			    c->org_name);
+		goto out;
+	}
+	if (r != 0 ||
+	    (r = ll_store_technician_set_display_name(st, t->id, o->name)) !=
+		    0 ||
+	    (r = ll_cmd_audit_append(st, c->org_id, "technician.set", "ok",
+				     json_pack("{s:s,s:I,s:s}", "username",
+					       user, "technician_id",
+					       (json_int_t)t->id,
+					       "display_name", o->name))) !=
+		    0 ||
+	    (r = ll_store_commit(st)) != 0) {
+		ll_store_rollback(st);
+		goto store_err;
+	}
+	printf("technician '%s' in org '%s' is shown as \"%s\"\n", user,
+	       c->org_name, o->name);
+	rc = 0;
+	goto out;
+store_err:
+	ll_cmd_fail("cannot change technician '%s': %s", user,
+		    ll_store_errmsg(st));
+out:
+	ll_technician_free(t);
+	return rc;
+}
+
 static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 {
 	struct ll_technician **list = NULL;
@@ -331,6 +376,11 @@ static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 					    t->password_expires_at > 0
 						    ? json_string(when)
 						    : json_null());
+			json_object_set_new(item, "display_name",
+					    t->display_name
+						    ? json_string(
+							      t->display_name)
+						    : json_null());
 		}
 		doc = json_pack("{s:O}", "technicians", arr);
 		if (doc == NULL ||
@@ -369,7 +419,9 @@ static void tech_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: lifeline-relay technician add USER [--org ORG] "
-		"[--admin] [--password-stdin]\n"
+		"[--name \"Display Name\"] [--admin] [--password-stdin]\n"
+		"       lifeline-relay technician set USER [--org ORG] "
+		"--name \"Display Name\"\n"
 		"       lifeline-relay technician disable USER [--org ORG]\n"
 		"       lifeline-relay technician enable USER [--org ORG]\n"
 		"       lifeline-relay technician passwd USER [--org ORG] "
@@ -383,6 +435,8 @@ int ll_cmd_technician(int argc, char **argv)
 {
 	struct tech_opts o;
 	GOptionEntry add_opts[] = {
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
+		  "the display name end users see (\"Ann Smith\")", "NAME" },
 		{ "admin", 0, 0, G_OPTION_ARG_NONE, &o.admin,
 		  "give the technician the admin and reports permissions",
 		  NULL },
@@ -399,12 +453,18 @@ int ll_cmd_technician(int argc, char **argv)
 		  NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
+	GOptionEntry set_opts[] = {
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
+		  "the display name end users see (\"Ann Smith\")", "NAME" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
 	GOptionEntry list_opts[] = { { "json", 0, 0, G_OPTION_ARG_NONE,
 				       &o.json,
 				       "print JSON instead of a table", NULL },
 				     { NULL, 0, 0, 0, NULL, NULL, NULL } };
 	static const char *const subs[] = { "add",  "disable", "enable",
-					    "list", "passwd",  NULL };
+					    "list", "passwd",  "set",
+					    NULL };
 	struct ll_cmd_org c = { 0 };
 	const GOptionEntry *extra = NULL;
 	const char *sub, *user = NULL;
@@ -420,6 +480,8 @@ int ll_cmd_technician(int argc, char **argv)
 		extra = passwd_opts;
 	else if (strcmp(sub, "list") == 0)
 		extra = list_opts;
+	else if (strcmp(sub, "set") == 0)
+		extra = set_opts;
 	if (!ll_cmd_parse("technician", sub,
 			  strcmp(sub, "list") == 0 ? "- list technicians"
 						   : "USER",
@@ -448,6 +510,12 @@ int ll_cmd_technician(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (strcmp(sub, "set") == 0 && o.name == NULL) {
+		ll_cmd_fail("technician set: say what to change (--name)");
+		goto out;
+	}
+	if (o.name != NULL && !ll_cmd_display_name_ok("technician", o.name))
+		goto out;
 	rc = 1;
 	if (ll_cmd_org_open(&c, &o.cmd, strcmp(sub, "list") == 0) != 0)
 		goto out;
@@ -459,10 +527,13 @@ int ll_cmd_technician(int argc, char **argv)
 		rc = tech_set_disabled(&c, user, false);
 	else if (strcmp(sub, "passwd") == 0)
 		rc = tech_passwd(&c, &o, user);
+	else if (strcmp(sub, "set") == 0)
+		rc = tech_set(&c, &o, user);
 	else
 		rc = tech_list(&c, &o);
 out:
 	ll_cmd_org_close(&c);
 	ll_cmd_opts_clear(&o.cmd);
+	g_free(o.name);
 	return rc;
 }

@@ -16,7 +16,7 @@ static const struct {
 	{ "init", ll_cmd_init, "create a new state directory" },
 	{ "serve", ll_cmd_serve, "run the relay in the foreground" },
 	{ "technician", ll_cmd_technician,
-	  "add, disable, enable, list technicians; set passwords" },
+	  "add, disable, enable, list technicians; passwords, names" },
 	{ "audit", ll_cmd_audit, "verify or export the audit log" },
 	{ "brand", ll_cmd_brand, "check a brand folder (branding/NAME)" },
 	{ "policy", ll_cmd_policy, "set, unset or show an org's policy" },
@@ -24,6 +24,7 @@ static const struct {
 	  "write a signed applet configuration (FILE.lifeline)" },
 	{ "channel", ll_cmd_channel,
 	  "add, list, remove channels (calling cards)" },
+	{ "org", ll_cmd_org, "set or show an org's display name" },
 };
 
 static void usage(FILE *f)

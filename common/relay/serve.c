@@ -146,9 +146,12 @@ int ll_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 
-	/* Records appended while the relay was down (admin commands, the
-	 * keying of an old chain) get their checkpoint now. */
 	relay.api = &ll_api_ops;
+	if (ll_api_sessions_recover(&relay) != 0)
+		goto out;
+	/* Records appended while the relay was down (admin commands, the
+	 * keying of an old chain, the sessions just ended) get their
+	 * checkpoint now. */
 	(void)ll_relay_checkpoint(&relay, false);
 	if ((r = ll_core_run(&relay, listen)) == 0)
 		rc = 0;

@@ -53,6 +53,14 @@ int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out);
 /* The only org when exactly one exists (single-tenant default):
  * LL_ERR_NOT_FOUND when there is none, LL_ERR_CONFLICT when several. */
 int ll_store_org_default(struct ll_store *st, int64_t *id_out);
+/* The org's display name, the words end users see (caller frees; NULL,
+ * with LL_OK, when none was set); LL_ERR_NOT_FOUND for no such org. */
+int ll_store_org_display_name(struct ll_store *st, int64_t id,
+			      char **name_out);
+/* Sets it (NULL: none); LL_ERR_NOT_FOUND for no such org.  The caller
+ * checks the text (ll_text_printable). */
+int ll_store_org_set_display_name(struct ll_store *st, int64_t id,
+				  const char *name);
 
 /* ---- technicians ----
  * add: LL_ERR_CONFLICT for a username taken in that org, LL_ERR_NOT_FOUND
@@ -70,6 +78,10 @@ struct ll_technician {
 	 * and is refused from password_expires_at on (0: never). */
 	bool must_change_password;
 	int64_t password_expires_at;
+	/* What end users see for who asks; NULL when never set (shown
+	 * in plain words then, never the username or the org's name). */
+	char *display_name;
+	char *org_display_name;
 };
 void ll_technician_free(struct ll_technician *t);
 void ll_technician_list_free(struct ll_technician **list, size_t n);
@@ -92,6 +104,10 @@ int ll_store_technician_set_password(struct ll_store *st, int64_t org_id,
  * first login and is refused from expires_at (> 0) on. */
 int ll_store_technician_set_one_time(struct ll_store *st, int64_t id,
 				     int64_t expires_at);
+/* Sets the display name (NULL: none); LL_ERR_NOT_FOUND for no such
+ * technician. */
+int ll_store_technician_set_display_name(struct ll_store *st, int64_t id,
+					 const char *name);
 /* The technician's own change: replaces old_hash by new_hash (no longer
  * one-time), only while the stored hash is still old_hash; otherwise
  * (changed meanwhile, or no such technician) LL_ERR_CONFLICT. */
@@ -232,6 +248,13 @@ int ll_store_pins_live_of_org(struct ll_store *st, int64_t org_id, int64_t now,
 int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
 					int64_t connect_s, char ***ids_out,
 					size_t *n_out);
+/* At the relay's start, when no stream is live: ends (state ended, the
+ * given reason) every connected session and every waiting one whose
+ * ticket already opened its one stream, none of which can go on, and
+ * hands back their ids.  Caller frees each id and the array. */
+int ll_store_session_end_orphaned(struct ll_store *st, int64_t now,
+				  const char *reason, char ***ids_out,
+				  size_t *n_out);
 /* Ids of waiting or connected sessions whose technician is disabled
  * (the relay ends them).  Caller frees each id and the array. */
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,

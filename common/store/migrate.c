@@ -151,6 +151,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX queue_waiting"
 	"  ON queue_entries(org_id, created_at) WHERE state = 0;"
 	"CREATE INDEX queue_ended ON queue_entries(ended_at) WHERE state != 0;",
+	/* 6: display names, the words end users see for who asks (issue 9
+	 * item 4); NULL until an administrator sets one, and the login
+	 * name and org id are never shown in their place. */
+	"ALTER TABLE technicians ADD COLUMN display_name TEXT;"
+	"ALTER TABLE orgs ADD COLUMN display_name TEXT;",
 };
 
 /*

@@ -439,3 +439,14 @@ int ll_store_session_expire_unconnected(struct ll_store *st, int64_t now,
 			   STORE_ARGS(ARG_I64(now), ARG_I64(connect_s)),
 			   ids_out, n_out);
 }
+
+int ll_store_session_end_orphaned(struct ll_store *st, int64_t now,
+				  const char *reason, char ***ids_out,
+				  size_t *n_out)
+{
+	if (reason == NULL)
+		return LL_ERR_INVALID_ARG;
+	return collect_ids(st, STMT_SESSION_END_ORPHANED,
+			   STORE_ARGS(ARG_I64(now), ARG_TEXT(reason)), ids_out,
+			   n_out);
+}

@@ -20,7 +20,7 @@
 #define TECH_COLS                                                             \
 	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"          \
 	" t.disabled, t.created_at, t.must_change_password,"                  \
-	" t.password_expires_at"
+	" t.password_expires_at, t.display_name, o.display_name"
 #define TECH_FROM " FROM technicians t JOIN orgs o ON o.id = t.org_id"
 
 #define SESSION_COLS                                                          \
@@ -53,6 +53,9 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_ORG_FIND] = "SELECT id FROM orgs WHERE name = ?",
 	[STMT_ORG_NAME] = "SELECT name FROM orgs WHERE id = ?",
 	[STMT_ORG_FIRST_TWO] = "SELECT id FROM orgs ORDER BY id LIMIT 2",
+	[STMT_ORG_DISPLAY_NAME] = "SELECT display_name FROM orgs WHERE id = ?",
+	[STMT_ORG_SET_DISPLAY_NAME] = "UPDATE orgs SET display_name = ?"
+				      " WHERE id = ?",
 
 	[STMT_TECH_ADD] = "INSERT INTO technicians"
 			  " (org_id, username, pw_hash, is_admin, created_at)"
@@ -78,6 +81,8 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_TECH_LIST] = "SELECT " TECH_COLS TECH_FROM
 			   " WHERE ?1 = 0 OR t.org_id = ?1"
 			   " ORDER BY o.name, t.username",
+	[STMT_TECH_SET_DISPLAY_NAME] = "UPDATE technicians SET display_name = ?"
+				       " WHERE id = ?",
 
 	[STMT_TOKEN_ADD] = "INSERT INTO tokens"
 			   " (hash, technician_id, created_at, expires_at,"
@@ -140,6 +145,16 @@ static const char *const stmt_sql[STMT__COUNT] = {
 					    " WHERE state = 0 AND pin_used = 1"
 					    " AND redeemed_at <= ?1 - ?2"
 					    " RETURNING id",
+	/* At start no stream is live: a connected session, or a waiting
+	 * one whose ticket already spent its one stream, can never go on
+	 * (issue 9 item 3). */
+	[STMT_SESSION_END_ORPHANED] = "UPDATE sessions SET state = 2,"
+				      " pin_live = 0, ended_at = ?1,"
+				      " end_reason = ?2"
+				      " WHERE state = 1 OR (state = 0 AND"
+				      " (agent_stream_used = 1 OR"
+				      " applet_stream_used = 1))"
+				      " RETURNING id",
 	[STMT_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions"
 			      " WHERE technician_id = ?"
 			      " ORDER BY created_at DESC, rowid DESC LIMIT ?",
@@ -694,6 +709,33 @@ int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out)
 			    ll_store_row_text, name_out);
 }
 
+/* A text column that may be NULL (then *out is NULL). */
+static int row_text_or_null(sqlite3_stmt *s, void *out)
+{
+	if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
+		*(char **)out = NULL;
+		return LL_OK;
+	}
+	return ll_store_row_text(s, out);
+}
+
+int ll_store_org_display_name(struct ll_store *st, int64_t id, char **name_out)
+{
+	if (st == NULL || name_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_get(st, STMT_ORG_DISPLAY_NAME, STORE_ARGS(ARG_I64(id)),
+			    row_text_or_null, name_out);
+}
+
+int ll_store_org_set_display_name(struct ll_store *st, int64_t id,
+				  const char *name)
+{
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec_changed(st, STMT_ORG_SET_DISPLAY_NAME,
+				     STORE_ARGS(ARG_TEXT(name), ARG_I64(id)));
+}
+
 int ll_store_org_default(struct ll_store *st, int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
@@ -728,6 +770,8 @@ void ll_technician_free(struct ll_technician *t)
 	free(t->org_name);
 	free(t->username);
 	free(t->pw_hash);
+	free(t->display_name);
+	free(t->org_display_name);
 	free(t);
 }
 
@@ -758,6 +802,14 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 	t->created_at = sqlite3_column_int64(s, 7);
 	t->must_change_password = sqlite3_column_int(s, 8) != 0;
 	t->password_expires_at = sqlite3_column_int64(s, 9);
+	/* NULL (never set) stays NULL: the caller says it in plain words */
+	if ((sqlite3_column_type(s, 10) != SQLITE_NULL &&
+	     (t->display_name = dup_col(s, 10)) == NULL) ||
+	    (sqlite3_column_type(s, 11) != SQLITE_NULL &&
+	     (t->org_display_name = dup_col(s, 11)) == NULL)) {
+		ll_technician_free(t);
+		return LL_ERR_NOMEM;
+	}
 	if (t->org_name == NULL || t->username == NULL || t->pw_hash == NULL) {
 		ll_technician_free(t);
 		return LL_ERR_NOMEM;
@@ -844,6 +896,15 @@ int ll_store_technician_set_one_time(struct ll_store *st, int64_t id,
 	return ll_store_exec_changed(st, STMT_TECH_SET_ONE_TIME,
 				     STORE_ARGS(ARG_I64(expires_at),
 						ARG_I64(id)));
+}
+
+int ll_store_technician_set_display_name(struct ll_store *st, int64_t id,
+					 const char *name)
+{
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec_changed(st, STMT_TECH_SET_DISPLAY_NAME,
+				     STORE_ARGS(ARG_TEXT(name), ARG_I64(id)));
 }
 
 int ll_store_technician_change_password(struct ll_store *st, int64_t id,

@@ -15,6 +15,8 @@
  * it, Alt+E ends it.  After the relay reloads another certificate on the
  * same port, the next login is refused with "The relay's certificate has
  * changed" and nothing logs in.  Screenshots to LL_ARTIFACTS_DIR.
+ * The session list then refreshes itself: a session made and ended
+ * through the API shows up and ends in it without a click.
  * Exit 77 (skipped) without Xvfb or xdotool.
  */
 #include <errno.h>
@@ -220,6 +222,29 @@ static void test_one_time_password(void)
 	g_assert_true(json_is_false(
 		json_object_get(r->json, "password_change_required")));
 	lh_resp_free(r);
+
+	/* The list keeps itself true, with nobody pressing Refresh: a PIN
+	 * made elsewhere (the technician's CLI, say) shows up, and its end
+	 * shows too (issue 9 item 3). */
+	{
+		g_autofree char *tok = lh_login(relay, "gina", NEW_PW);
+		g_autofree char *path = NULL, *needle = NULL;
+		struct lh_pin pin = { 0 };
+
+		lh_pin_new(relay, tok, NULL, &pin);
+		needle = g_strdup_printf("sessions: %s is waiting",
+					 pin.session_id);
+		wait_log(log, needle, 1);
+		path = g_strdup_printf("/api/v1/sessions/%s", pin.session_id);
+		r = lh_delete(relay, path, tok);
+		g_assert_cmpint(r->status, ==, 204);
+		lh_resp_free(r);
+		g_free(needle);
+		needle = g_strdup_printf("sessions: %s is ended",
+					 pin.session_id);
+		wait_log(log, needle, 1);
+		lh_pin_clear(&pin);
+	}
 
 	stop(gui);
 	lt_xvfb_stop(xvfb);

@@ -664,6 +664,17 @@ static void test_deny(void)
 	g_assert_nonnull(win);
 	wait_armed(&ap, 1);
 	screenshot("applet-consent-dialog", win);
+	/* No display names set yet: plain words, never the login name, the
+	 * org's id or what the technician's side claims (its hello). */
+	log = applet_log(&ap);
+	g_assert_nonnull(strstr(log, "consent: A technician of your support "
+				     "team asks for permission to:"));
+	g_assert_nonnull(strstr(log, "session bar: Connected to a technician "
+				     "of your support team"));
+	g_assert_null(strstr(log, "alice"));
+	g_assert_null(strstr(log, "default"));
+	g_assert_null(strstr(log, "bank"));
+	g_free(log);
 
 	/* The dialog has the keyboard focus ... */
 	focus = tool(
@@ -725,6 +736,68 @@ static void test_deny(void)
 	g_assert_null(strstr(log, pin.pin));
 	g_assert_null(strstr(log, pin.agent_ticket));
 	g_free(log);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/*
+ * With display names set by the administrator (technician set --name,
+ * org set --name), the permission window and the bar name them, with the
+ * warning naming the org; login name, org id and the technician side's
+ * claim are never shown.  Screenshots in artifacts/names/.
+ */
+static void test_display_names(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *log, *bar;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "alice", "--name", "Alice Smith",
+				     NULL),
+			==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "org", "set",
+				     "default", "--name", "Example Corp IT",
+				     NULL),
+			==, 0);
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "names");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
+
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(&ap, 1);
+	screenshot_in("names", "applet-consent-display-names", win);
+	log = applet_log(&ap);
+	g_test_message("applet log:\n%s", log);
+	g_assert_nonnull(strstr(log, "consent: Alice Smith of Example Corp IT "
+				     "asks for permission to:"));
+	g_assert_nonnull(strstr(log, "session bar: Connected to Alice Smith "
+				     "of Example Corp IT"));
+	g_assert_null(strstr(log, "alice"));
+	g_assert_null(strstr(log, "default"));
+	g_assert_null(strstr(log, "bank"));
+	g_free(log);
+
+	key("alt+d");
+	WAIT_FOR(ag.n_deny > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_true(wait_window_gone("Permission request", 5000));
+	bar = wait_window("Session", &ap, 2000);
+	g_assert_nonnull(bar);
+	screenshot_in("names", "applet-session-bar-display-names", bar);
+	g_free(bar);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "the technician is done"), ==,
+			0);
+	g_assert_true(applet_wait(&ap, 10000));
+	g_assert_cmpint(ap.status, ==, 0);
 	g_free(win);
 	agent_free(&ag);
 	applet_finish(&ap);
@@ -1930,6 +2003,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/ended/queue-gone", test_ended_queue_gone);
 	/* last: it moves the relay's clock a day ahead */
 	g_test_add_func("/applet/ended/pin-expired", test_ended_pin_expired);
+	g_test_add_func("/applet/display-names", test_display_names);
 	rc = g_test_run();
 
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);

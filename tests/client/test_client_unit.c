@@ -273,6 +273,49 @@ static void test_parse_pin_length(void)
 			==, LL_ERR_SCHEMA);
 }
 
+/* The redeem answer's display names (issue 9): strings or null, absent
+ * from older relays; anything else is refused. */
+static void test_parse_display_names(void)
+{
+	struct ll_client_error e;
+	struct ll_api_redeem d;
+
+	memset(&d, 0, sizeof(d));
+	/* an older relay: no display names */
+	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
+					      "\"ticket\":\"t\",\"technician\""
+					      ":{\"name\":\"n\",\"org\":\"o\"},"
+					      "\"capabilities\":[],"
+					      "\"stream_path\":\"/s\"}"),
+					    &d, &e),
+			==, 0);
+	g_assert_null(d.technician.display_name);
+	g_assert_null(d.technician.org_display_name);
+	ll_api_redeem_clear(&d);
+	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
+					      "\"ticket\":\"t\",\"technician\""
+					      ":{\"name\":\"n\",\"org\":\"o\","
+					      "\"display_name\":\"Ann Smith\","
+					      "\"org_display_name\":null},"
+					      "\"capabilities\":[],"
+					      "\"stream_path\":\"/s\"}"),
+					    &d, &e),
+			==, 0);
+	g_assert_cmpstr(d.technician.name, ==, "n");
+	g_assert_cmpstr(d.technician.display_name, ==, "Ann Smith");
+	g_assert_null(d.technician.org_display_name);
+	ll_api_redeem_clear(&d);
+	g_assert_cmpint(ll_api_parse_redeem(P("{\"session_id\":\"a\","
+					      "\"ticket\":\"t\",\"technician\""
+					      ":{\"name\":\"n\",\"org\":\"o\","
+					      "\"org_display_name\":7},"
+					      "\"capabilities\":[],"
+					      "\"stream_path\":\"/s\"}"),
+					    &d, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_nonnull(strstr(e.message, "\"org_display_name\""));
+}
+
 static void test_parse(void)
 {
 	struct ll_client_error e;
@@ -472,6 +515,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/unit/curl-map", test_curl_map);
 	g_test_add_func("/client/unit/args", test_args);
 	g_test_add_func("/client/unit/parse", test_parse);
+	g_test_add_func("/client/unit/parse-display-names",
+			test_parse_display_names);
 	g_test_add_func("/client/unit/parse-one-time", test_parse_one_time);
 	g_test_add_func("/client/unit/parse-pin-length",
 			test_parse_pin_length);

@@ -185,7 +185,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		} else if (d.ticket == NULL || d.stream_path == NULL ||
 			   d.stream_path[0] != '/' ||
-			   (d.capabilities & ~LL_CAP_ALL) != 0) {
+			   (d.capabilities & ~LL_CAP_ALL) != 0 ||
+			   (d.technician.display_name != NULL &&
+			    strlen(d.technician.display_name) > 1024) ||
+			   (d.technician.org_display_name != NULL &&
+			    strlen(d.technician.org_display_name) > 1024)) {
 			abort();
 		}
 		ll_api_redeem_clear(&d);

@@ -4,7 +4,10 @@
  * refused, token refused, live session closed), SIGHUP reloading a new
  * certificate for new connections while old ones go on, a bad certificate
  * on reload keeping the old one, and SIGTERM ending cleanly with live
- * sessions; then a restart on the same state.
+ * sessions; then a restart on the same state.  Display names (`technician
+ * add|set --name`, `org set --name`, `init --org-name`) as the redeem
+ * answer carries them; a relay killed (SIGKILL) with a live session and
+ * started again on the same state ends it as relay_restart.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -289,6 +292,246 @@ static void test_restart(void)
 	g_free(sigterm_session);
 }
 
+/* How many audit records of action mention needle. */
+static int audit_count(const char *action, const char *needle)
+{
+	json_t *all = lh_audit_records(relay, action), *rec;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(all, i, rec)
+	{
+		char *text = json_dumps(rec, 0);
+
+		if (needle == NULL || strstr(text, needle) != NULL)
+			n++;
+		free(text);
+	}
+	json_decref(all);
+	return n;
+}
+
+/* A new PIN of tok's, redeemed: the answer's technician object. */
+static json_t *redeemed_technician(const char *tok)
+{
+	struct lh_pin pin = { 0 };
+	struct lh_resp *r;
+	json_t *body, *t;
+
+	lh_pin_new(relay, tok, NULL, &pin);
+	body = json_pack("{ss}", "pin", pin.pin);
+	r = lh_post(relay, "/api/v1/pins/redeem", NULL, body);
+	json_decref(body);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	t = json_incref(json_object_get(r->json, "technician"));
+	g_assert_nonnull(t);
+	lh_resp_free(r);
+	lh_pin_clear(&pin);
+	return t;
+}
+
+static const char *member(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void test_display_names(void)
+{
+	g_autofree char *in = g_strdup_printf("%s\n", LH_CANARY_PASSWORD);
+	g_autofree char *tok = NULL, *ctok = NULL, *out = NULL, *err = NULL;
+	json_t *t;
+
+	/* Unset: null, and name and org as they always were. */
+	ctok = lh_login(relay, "carol", LH_CANARY_PASSWORD);
+	t = redeemed_technician(ctok);
+	g_assert_cmpstr(member(t, "name"), ==, "carol");
+	g_assert_cmpstr(member(t, "org"), ==, "default");
+	g_assert_true(json_is_null(json_object_get(t, "display_name")));
+	g_assert_true(json_is_null(json_object_get(t, "org_display_name")));
+	json_decref(t);
+
+	g_assert_cmpint(lh_relay_cmd(relay, in, NULL, NULL, "technician",
+				     "add", "erin", "--name", "Erin Example",
+				     "--password-stdin", NULL),
+			==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "org", "set",
+				     "default", "--name", "Example Corp IT",
+				     NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, "Example Corp IT"));
+	g_clear_pointer(&out, g_free);
+	tok = lh_login(relay, "erin", LH_CANARY_PASSWORD);
+	t = redeemed_technician(tok);
+	g_assert_cmpstr(member(t, "name"), ==, "erin");
+	g_assert_cmpstr(member(t, "org"), ==, "default");
+	g_assert_cmpstr(member(t, "display_name"), ==, "Erin Example");
+	g_assert_cmpstr(member(t, "org_display_name"), ==, "Example Corp IT");
+	json_decref(t);
+
+	/* set takes effect at the next redeem, without a restart */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "erin", "--name", "Erin E.", NULL),
+			==, 0);
+	t = redeemed_technician(tok);
+	g_assert_cmpstr(member(t, "display_name"), ==, "Erin E.");
+	json_decref(t);
+	g_assert_cmpint(audit_count("technician.set", "Erin E."), ==, 1);
+	g_assert_cmpint(audit_count("technician.add", "Erin Example"), ==, 1);
+	g_assert_cmpint(audit_count("org.set", "Example Corp IT"), ==, 1);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "org", "show",
+				     "default", "--json", NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, "\"Example Corp IT\""));
+
+	/* Refused: controls and bidi overrides, empty, too long; no such
+	 * technician or org; set without --name. */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "technician",
+				     "set", "erin", "--name", "Erin\x1b[31m",
+				     NULL),
+			==, 2);
+	g_assert_nonnull(strstr(err, "printable"));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "org", "set",
+				     "default", "--name",
+				     "\xe2\x80\xae"
+				     "TI proC",
+				     NULL),
+			==, 2);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "org", "set",
+				     "default", "--name", "", NULL),
+			==, 2);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "nobody", "--name", "N", NULL),
+			==, 1);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "org", "set",
+				     "nosuch", "--name", "N", NULL),
+			==, 1);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "erin", NULL),
+			==, 2);
+	t = redeemed_technician(tok);
+	g_assert_cmpstr(member(t, "display_name"), ==, "Erin E.");
+	g_assert_cmpstr(member(t, "org_display_name"), ==, "Example Corp IT");
+	json_decref(t);
+}
+
+/* init --org-name: the first org's display name from the start. */
+static void test_init_org_name(void)
+{
+	const char *bin = g_getenv("LL_RELAY_BIN");
+	g_autofree char *dir = g_build_filename(lh_tmpdir(), "init-org-name",
+						NULL);
+	g_autofree char *out = NULL, *err = NULL;
+	GError *e = NULL;
+	int st = -1;
+
+	g_assert_nonnull(bin);
+	if (g_file_test(dir, G_FILE_TEST_EXISTS)) {
+		g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+
+		g_assert_true(
+			g_spawn_command_line_sync(rm, NULL, NULL, &st, NULL));
+	}
+	g_assert_true(
+		g_spawn_sync(NULL,
+			     (char *[]){ (char *)bin, "init", "--state-dir",
+					 dir, "--org", "acme", "--org-name",
+					 "ACME Help Desk", NULL },
+			     NULL, 0, NULL, NULL, NULL, &err, &st, &e));
+	g_assert_no_error(e);
+	g_test_message("init: %s", err);
+	g_assert_cmpint(st, ==, 0);
+	g_clear_pointer(&err, g_free);
+	g_assert_true(
+		g_spawn_sync(NULL,
+			     (char *[]){ (char *)bin, "org", "show", "acme",
+					 "--json", "--state-dir", dir, NULL },
+			     NULL, 0, NULL, NULL, &out, &err, &st, &e));
+	g_assert_no_error(e);
+	g_assert_cmpint(st, ==, 0);
+	g_assert_nonnull(strstr(out, "\"ACME Help Desk\""));
+}
+
+/*
+ * A relay that dies (SIGKILL: no shutdown code runs) with a connected
+ * session and a waiting one whose agent stream was open: started again
+ * on the same state, it ends both as relay_restart (audited), and a
+ * session whose streams never opened still waits.
+ */
+static void test_crash_restart(void)
+{
+	g_autofree char *tok = NULL;
+	struct lh_session s = { 0 }, w = { 0 };
+	struct lh_pin idle = { 0 };
+	struct lh_conn *a, *b, *waiting;
+	struct lh_resp *r;
+	json_t *sess;
+	size_t i;
+	int seen = 0;
+
+	lh_relay_start(relay);
+	tok = lh_login(relay, "dave", LH_CANARY_PASSWORD);
+	lh_session_new(relay, tok, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	lh_session_new(relay, tok, &w);
+	g_assert_cmpint(lh_stream_begin_try(relay, w.pin.agent_ticket,
+					    &waiting),
+			==, LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(waiting, 10000, &r), ==, LL_OK);
+	g_assert_cmpint(r->status, ==, 101);
+	lh_resp_free(r);
+	lh_pin_new(relay, tok, NULL, &idle);
+
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	json_array_foreach(json_object_get(r->json, "sessions"), i,
+			   sess) if (g_strcmp0(member(sess, "session_id"),
+					       s.pin.session_id) == 0)
+		g_assert_cmpstr(member(sess, "state"), ==, "connected");
+	lh_resp_free(r);
+
+	lh_relay_signal(relay, SIGKILL);
+	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, -1);
+	g_assert_cmpint(lh_conn_wait_closed(a, 2000), ==, LL_OK);
+	g_assert_cmpint(lh_conn_wait_closed(b, 2000), ==, LL_OK);
+	lh_relay_start(relay);
+	g_assert_true(
+		lh_relay_wait_log(relay, "ended (relay_restart)", 2, 10000));
+
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "sessions"), i, sess)
+	{
+		const char *id = member(sess, "session_id");
+
+		if (g_strcmp0(id, s.pin.session_id) == 0 ||
+		    g_strcmp0(id, w.pin.session_id) == 0) {
+			g_assert_cmpstr(member(sess, "state"), ==, "ended");
+			g_assert_cmpstr(member(sess, "end_reason"), ==,
+					"relay_restart");
+			seen++;
+		} else if (g_strcmp0(id, idle.session_id) == 0) {
+			g_assert_cmpstr(member(sess, "state"), ==, "waiting");
+			seen++;
+		}
+	}
+	g_assert_cmpint(seen, ==, 3);
+	lh_resp_free(r);
+	g_assert_cmpint(audit_count("session.end", "relay_restart"), ==, 2);
+	/* A second start finds nothing more to end. */
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	lh_relay_start(relay);
+	g_assert_cmpint(audit_count("session.end", "relay_restart"), ==, 2);
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	lh_audit_verify_intact(relay);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_conn_free(waiting);
+	lh_session_clear(&s);
+	lh_session_clear(&w);
+	lh_pin_clear(&idle);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -303,8 +546,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/admin/technician-unknown",
 			test_unknown_technician_cmd);
 	g_test_add_func("/admin/sighup-reload", test_sighup_reload);
+	g_test_add_func("/admin/display-names", test_display_names);
+	g_test_add_func("/admin/init-org-name", test_init_org_name);
 	g_test_add_func("/admin/sigterm", test_sigterm);
 	g_test_add_func("/admin/restart", test_restart);
+	g_test_add_func("/admin/crash-restart", test_crash_restart);
 	rc = g_test_run();
 	lh_relay_free(relay);
 	return rc;

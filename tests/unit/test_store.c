@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 struct fx {
 	char *dir;
@@ -535,6 +535,8 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[6] = "ALTER TABLE technicians DROP COLUMN display_name;"
+	      "ALTER TABLE orgs DROP COLUMN display_name;",
 	[5] = "DROP TABLE channels;"
 	      "DROP TABLE queue_entries;",
 	[4] = "DROP TABLE org_policy;"
@@ -585,6 +587,139 @@ static void test_migrate_one_time(struct fx *f, gconstpointer data)
 	g_assert_false(t->must_change_password);
 	g_assert_cmpint(t->password_expires_at, ==, 0);
 	ll_technician_free(t);
+}
+
+/* A file made before display names (schema 5) gets the columns, empty:
+ * every technician and org reads NULL (shown in plain words), and
+ * setting them works. */
+static void test_migrate_display_names(struct fx *f, gconstpointer data)
+{
+	struct ll_technician *t = NULL;
+	char *v = (char *)"untouched";
+	sqlite3 *db;
+
+	ll_store_close(f->st);
+	f->st = NULL;
+	store_take_back(f->path, 5);
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM pragma_table_info("
+				    "'technicians') WHERE name ="
+				    " 'display_name'"),
+			==, 0);
+	sqlite3_close(db);
+	g_assert_cmpint(ll_store_open(f->path, &f->st), ==, LL_OK);
+	db = raw_open(f->path);
+	g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==,
+			SCHEMA_VERSION);
+	sqlite3_close(db);
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_cmpstr(t->username, ==, "alice");
+	g_assert_null(t->display_name);
+	g_assert_null(t->org_display_name);
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_org_display_name(f->st, f->org, &v), ==,
+			LL_OK);
+	g_assert_null(v);
+
+	g_assert_cmpint(ll_store_technician_set_display_name(f->st, f->tech,
+							     "Alice Smith"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_org_set_display_name(f->st, f->org,
+						      "ACME IT"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_cmpstr(t->display_name, ==, "Alice Smith");
+	g_assert_cmpstr(t->org_display_name, ==, "ACME IT");
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_org_display_name(f->st, f->org, &v), ==,
+			LL_OK);
+	g_assert_cmpstr(v, ==, "ACME IT");
+	free(v);
+	/* NULL takes it away again; unknown ids are not found */
+	g_assert_cmpint(ll_store_technician_set_display_name(f->st, f->tech,
+							     NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_null(t->display_name);
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_technician_set_display_name(f->st, 9999, "x"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_org_set_display_name(f->st, 9999, "x"), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_org_display_name(f->st, 9999, &v), ==,
+			LL_ERR_NOT_FOUND);
+}
+
+/*
+ * The relay's start: connected sessions, and waiting ones whose ticket
+ * spent its stream, end as relay_restart; a waiting session that opened
+ * no stream (its agent may still come) and ended ones are left alone.
+ */
+static void test_session_end_orphaned(struct fx *f, gconstpointer data)
+{
+	char id[4][LL_SESSION_ID_LEN + 1];
+	struct ll_session *s = NULL;
+	char **ids = NULL;
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		make_id(id[i], i + 1);
+		g_assert_cmpint(new_session(f, i + 1, 0x20 + (int)i, 1000), ==,
+				LL_OK);
+	}
+	/* 1: connected; 2: the agent's stream opened, waiting; 3: nothing
+	 * opened; 4: connected, then ended */
+	g_assert_cmpint(ll_store_session_claim_stream(f->st, id[0],
+						      LL_SIDE_AGENT),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_session_set_connected(f->st, id[0], 1010), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_session_claim_stream(f->st, id[1],
+						      LL_SIDE_AGENT),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_session_set_connected(f->st, id[3], 1010), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_session_end(f->st, id[3], 1020, "closed", 0,
+					     0),
+			==, LL_OK);
+
+	g_assert_cmpint(ll_store_session_end_orphaned(f->st, 1100,
+						      "relay_restart", &ids,
+						      &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 2);
+	for (i = 0; i < 2; i++) {
+		g_assert_true(strcmp(ids[i], id[0]) == 0 ||
+			      strcmp(ids[i], id[1]) == 0);
+		free(ids[i]);
+	}
+	free(ids);
+	for (i = 0; i < 4; i++) {
+		g_assert_cmpint(ll_store_session_get(f->st, id[i], &s), ==,
+				LL_OK);
+		if (i < 2) {
+			g_assert_cmpint(s->state, ==, LL_SESSION_ENDED);
+			g_assert_cmpstr(s->end_reason, ==, "relay_restart");
+			g_assert_cmpint(s->ended_at, ==, 1100);
+		} else if (i == 2) {
+			g_assert_cmpint(s->state, ==, LL_SESSION_WAITING);
+		} else {
+			g_assert_cmpstr(s->end_reason, ==, "closed");
+		}
+		ll_session_free(s);
+		s = NULL;
+	}
+	/* Nothing left to end the second time. */
+	g_assert_cmpint(ll_store_session_end_orphaned(f->st, 1200,
+						      "relay_restart", &ids,
+						      &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	free(ids);
 }
 
 /* A password change keeps the token it was made with, and no other. */
@@ -1668,9 +1803,11 @@ static void test_open_upgrade(struct fx *f, gconstpointer data)
 	f->st = NULL;
 	store_take_back(f->path, from);
 	db = raw_open(f->path);
-	g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema"
-				    " WHERE name = 'channels'"),
-			==, 0);
+	if (from < 5)
+		g_assert_cmpint(raw_int(db,
+					"SELECT count(*) FROM sqlite_schema"
+					" WHERE name = 'channels'"),
+				==, 0);
 	if (from < 4)
 		g_assert_cmpint(raw_int(db,
 					"SELECT count(*) FROM sqlite_schema"
@@ -1896,6 +2033,10 @@ int main(int argc, char **argv)
 	g_test_add("/store/open/upgrade_from_v4", struct fx,
 		   GINT_TO_POINTER(4), fx_setup, test_open_upgrade,
 		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v5", struct fx,
+		   GINT_TO_POINTER(5), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/two_handles", test_two_handles);
 	ADD("/store/orgs", test_orgs);
@@ -1910,6 +2051,7 @@ int main(int argc, char **argv)
 	ADD("/store/session/redeem", test_session_redeem);
 	ADD("/store/session/claim_stream", test_session_claim);
 	ADD("/store/session/lifecycle", test_session_lifecycle);
+	ADD("/store/session/end_orphaned", test_session_end_orphaned);
 	ADD("/store/session/limits", test_session_limits);
 	ADD("/store/policy", test_policy);
 	ADD("/store/channels_queue", test_channels_queue);

@@ -154,6 +154,14 @@ json_t *ll_api_capabilities_json(const struct ll_technician *t)
 	return a;
 }
 
+json_t *ll_api_technician_shown(const struct ll_technician *t)
+{
+	return json_pack("{s:s,s:s,s:s?,s:s?}", "name", t->username, "org",
+			 t->org_name ? t->org_name : "", "display_name",
+			 t->display_name, "org_display_name",
+			 t->org_display_name);
+}
+
 json_t *ll_api_permissions_json(const struct ll_technician *t)
 {
 	json_t *a = ll_api_capabilities_json(t);

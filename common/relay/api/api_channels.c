@@ -294,11 +294,10 @@ static void wait_picked(struct ll_api_ctx *ctx, const struct ll_queue_entry *e)
 	}
 	caps = ll_api_capabilities_json(t);
 	if (!ll_api_answer(ctx, 200,
-			   json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:O,s:s}",
-				     "state", "picked", "entry_id", e->id,
-				     "session_id", s->id, "technician", "name",
-				     t->username, "org",
-				     t->org_name ? t->org_name : "",
+			   json_pack("{s:s,s:s,s:s,s:o,s:O,s:s}", "state",
+				     "picked", "entry_id", e->id, "session_id",
+				     s->id, "technician",
+				     ll_api_technician_shown(t),
 				     "capabilities", caps, "stream_path",
 				     "/api/v1/stream")))
 		goto out;

@@ -440,10 +440,9 @@ static void redeem_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 	}
 	caps = ll_api_capabilities_json(t);
 	if (!ll_api_answer(ctx, 200,
-			   json_pack("{s:s,s:s,s:{s:s,s:s},s:O,s:s}",
-				     "session_id", s->id, "ticket", ticket,
-				     "technician", "name", t->username, "org",
-				     t->org_name ? t->org_name : "",
+			   json_pack("{s:s,s:s,s:o,s:O,s:s}", "session_id",
+				     s->id, "ticket", ticket, "technician",
+				     ll_api_technician_shown(t),
 				     "capabilities", caps, "stream_path",
 				     "/api/v1/stream")))
 		goto out;

@@ -13,6 +13,7 @@
 #include "ll_crypto.h"
 #include "ll_util.h"
 #include "ll_relay.h"
+#include "ll_relay_api.h"
 #include "api.h"
 
 /*
@@ -131,6 +132,57 @@ void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 		session_id, reason, (unsigned long long)bytes_agent_to_applet,
 		(unsigned long long)bytes_applet_to_agent);
 	ll_session_free(s);
+}
+
+int ll_api_sessions_recover(struct ll_relay *relay)
+{
+	static const char reason[] = "relay_restart";
+	char **ids = NULL;
+	size_t n = 0, i;
+	json_t *detail;
+	int r;
+
+	if (relay == NULL || relay->store == NULL)
+		return LL_ERR_INVALID_ARG;
+	/* One transaction: the ends and their records, or neither. */
+	if ((r = ll_store_begin(relay->store)) != LL_OK ||
+	    (r = ll_store_session_end_orphaned(relay->store, ll_now_unix(),
+					       reason, &ids, &n)) != LL_OK) {
+		if (r != LL_OK)
+			ll_store_rollback(relay->store);
+		ll_error("cannot end the sessions of the last run: %s",
+			 ll_store_errmsg(relay->store));
+		return r;
+	}
+	for (i = 0; i < n; i++) {
+		struct ll_session *s = NULL;
+		int64_t org_id = 0;
+
+		if (ll_store_session_get(relay->store, ids[i], &s) == LL_OK)
+			org_id = s->org_id;
+		ll_session_free(s);
+		detail = json_pack("{s:s}", "reason", reason);
+		if (r == LL_OK)
+			r = ll_api_audit(relay, org_id, "relay", "session.end",
+					 "ok", NULL, ids[i], detail);
+		json_decref(detail);
+		ll_info("session %s: ended (%s)", ids[i], reason);
+		free(ids[i]);
+	}
+	free(ids);
+	if (r == LL_OK)
+		r = ll_store_commit(relay->store);
+	if (r != LL_OK) {
+		ll_store_rollback(relay->store);
+		ll_error("cannot end the sessions of the last run: %s",
+			 ll_store_errmsg(relay->store));
+		return r;
+	}
+	if (n > 0)
+		ll_info("%zu sessions ended (relay_restart): their streams "
+			"did not outlive the last run of the relay",
+			n);
+	return LL_OK;
 }
 
 void ll_api_periodic(struct ll_relay *relay)

@@ -18,6 +18,14 @@ extern const struct ll_relay_api_ops ll_api_ops;
 void ll_api_shutdown(struct ll_relay *relay);
 
 /*
+ * Before the loop (serve), when no stream can be live: ends the sessions
+ * that a crash or restart left connected (or waiting with a stream
+ * spent), reason "relay_restart", each with an audit record, so that no
+ * session stays `connected` forever.  < 0 when the store failed.
+ */
+int ll_api_sessions_recover(struct ll_relay *relay);
+
+/*
  * Before the loop (serve): loads the PIN page's brand (relay.conf
  * brand_dir, checked as `brand check` does) and looks at the portable
  * applet it offers (portable_applet).  A brand with problems or an

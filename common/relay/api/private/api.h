@@ -144,6 +144,11 @@ json_t *ll_api_permissions_json(const struct ll_technician *t);
 /* Capabilities a technician may ask an end user for. */
 json_t *ll_api_capabilities_json(const struct ll_technician *t);
 bool ll_api_capability_known(const char *cap);
+/* Who asks, as the end user's applet gets it (redeem, pickup): "name"
+ * and "org" (the login name and the org's name, kept for older
+ * applets), "display_name" and "org_display_name" (null when none was
+ * set).  A new reference; NULL when out of memory. */
+json_t *ll_api_technician_shown(const struct ll_technician *t);
 
 /* A session's tickets may still report events (POST .../events) this long
  * after its end, so that the closing reports of both sides ("ended",

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifeline-relay org set ORG --name "Display Name" | show ORG [--json]
+ *
+ * An org's display name is what end users read for who asks (the
+ * applet's permission window and session bar, through the redeem
+ * answer); the org's name (ORG, "default") is an identifier they never
+ * see.  `init --org-name` sets the first org's; this command changes it
+ * later.  A change is written to the audit log (actor "cli") with the
+ * old and the new value, in the same transaction; a running relay reads
+ * it at every redeem, so it takes effect without a restart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "ll_store.h"
+#include "ll_util.h"
+#include "ll_relay.h"
+#include "cmd.h"
+
+struct org_opts {
+	struct ll_cmd_opts cmd;
+	gchar *name;
+	gboolean json;
+};
+
+static void org_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: lifeline-relay org set ORG --name \"Display Name\"\n"
+		"       lifeline-relay org show ORG [--json]\n"
+		"Both take --state-dir DIR (default " LL_DEFAULT_STATE_DIR
+		").\n");
+}
+
+static int org_set(struct ll_cmd_org *c, const struct org_opts *o)
+{
+	struct ll_store *st = c->relay.store;
+	char *old = NULL;
+	int rc = 1, r;
+
+	if ((r = ll_store_begin(st)) != 0 ||
+	    (r = ll_store_org_display_name(st, c->org_id, &old)) != 0 ||
+	    (r = ll_store_org_set_display_name(st, c->org_id, o->name)) != 0 ||
+	    (r = ll_cmd_audit_append(st, c->org_id, "org.set", "ok",
+				     json_pack("{s:s,s:s?,s:s}", "org",
+					       c->org_name, "old_display_name",
+					       old, "display_name",
+					       o->name))) != 0 ||
+	    (r = ll_store_commit(st)) != 0) {
+		ll_store_rollback(st);
+		ll_cmd_fail("cannot change org '%s': %s", c->org_name,
+			    ll_store_errmsg(st));
+		goto out;
+	}
+	printf("org '%s' is shown as \"%s\"\n", c->org_name, o->name);
+	rc = 0;
+out:
+	free(old);
+	return rc;
+}
+
+static int org_show(struct ll_cmd_org *c, const struct org_opts *o)
+{
+	char *name = NULL, *text;
+	json_t *doc;
+	int rc = 1;
+
+	if (ll_store_org_display_name(c->relay.store, c->org_id, &name) != 0) {
+		ll_cmd_fail("cannot read org '%s': %s", c->org_name,
+			    ll_store_errmsg(c->relay.store));
+		return 1;
+	}
+	if (o->json) {
+		doc = json_pack("{s:s,s:s?}", "org", c->org_name,
+				"display_name", name);
+		text = doc ? json_dumps(doc,
+					JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+			   : NULL;
+		json_decref(doc);
+		if (text == NULL) {
+			ll_cmd_fail("out of memory");
+			goto out;
+		}
+		printf("%s\n", text);
+		free(text);
+	} else {
+		printf("org:          %s\ndisplay name: %s\n", c->org_name,
+		       name ? name
+			    : "(none: end users read \"a technician\")");
+	}
+	rc = 0;
+out:
+	free(name);
+	return rc;
+}
+
+int ll_cmd_org(int argc, char **argv)
+{
+	struct org_opts o;
+	GOptionEntry set_opts[] = {
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
+		  "the display name end users see (\"Example Corp IT\")",
+		  "NAME" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL }
+	};
+	GOptionEntry show_opts[] = { { "json", 0, 0, G_OPTION_ARG_NONE,
+				       &o.json, "print JSON instead of text",
+				       NULL },
+				     { NULL, 0, 0, 0, NULL, NULL, NULL } };
+	static const char *const subs[] = { "set", "show", NULL };
+	struct ll_cmd_org c = { 0 };
+	const char *sub;
+	bool set;
+	int rc = 2;
+
+	memset(&o, 0, sizeof(o));
+	if (!ll_cmd_subcommand("org", argc, argv, subs, org_usage, &sub, &rc))
+		return rc;
+	set = strcmp(sub, "set") == 0;
+	/* ORG is the argument here, not --org */
+	if (!ll_cmd_parse("org", sub, "ORG", &o.cmd, false,
+			  set ? set_opts : show_opts, &argc, &argv))
+		goto out;
+	if (argc != 2) {
+		ll_cmd_fail("org %s: %s", sub,
+			    argc < 2 ? "name one ORG"
+				     : "takes exactly one ORG");
+		goto out;
+	}
+	if (set && o.name == NULL) {
+		ll_cmd_fail("org set: say what to change (--name)");
+		goto out;
+	}
+	if (set && !ll_cmd_display_name_ok("org set", o.name))
+		goto out;
+	o.cmd.org = g_strdup(argv[1]);
+	rc = 1;
+	if (ll_cmd_org_open(&c, &o.cmd, false) != 0)
+		goto out;
+	rc = set ? org_set(&c, &o) : org_show(&c, &o);
+out:
+	ll_cmd_org_close(&c);
+	ll_cmd_opts_clear(&o.cmd);
+	g_free(o.name);
+	return rc;
+}
