@@ -54,6 +54,9 @@ struct ll_applet {
 	char *ca_pem;
 	char *spki_pin;
 	char *org;
+	/* Who helps, in the words of the redeem's answer (org display
+	 * name): what "Session ended" names; NULL before. */
+	char *org_name;
 	char *test_etc_dir;         /* test builds: instead of /etc/lifeline */
 	int test_consent_timeout_s; /* test builds: shorter consent wait */
 	int exit_code;
@@ -214,9 +217,22 @@ static void on_ended_close(void *user)
 	ll_applet_quit(a, a->ended_code);
 }
 
+void ll_applet_set_org_name(struct ll_applet *a, const char *name)
+{
+	g_free(a->org_name);
+	a->org_name = g_strdup(name);
+}
+
+const char *ll_applet_org_name(const struct ll_applet *a)
+{
+	if (a->org_name != NULL && a->org_name[0] != '\0')
+		return a->org_name;
+	return ll_ui_brand()->org;
+}
+
 void ll_applet_ended(struct ll_applet *a, enum ll_applet_end end)
 {
-	char *words = ll_applet_end_words(end);
+	char *words = ll_applet_end_words(a, end);
 
 	/* One line for whoever started us (scripts, a terminal). */
 	fprintf(stderr, "lifeline-applet: %s\n", words);
@@ -243,7 +259,7 @@ static void on_session_done(enum ll_applet_end end, void *user)
 static void on_redeem_error(enum ll_applet_end end, void *user)
 {
 	struct ll_applet *a = user;
-	char *words = ll_applet_end_words(end);
+	char *words = ll_applet_end_words(a, end);
 
 	ll_info("the PIN window says (%s): %s", ll_applet_end_tag(end), words);
 	if (a->pin_win != NULL) {
@@ -667,6 +683,7 @@ out:
 	g_free(a.ca_pem);
 	g_free(a.spki_pin);
 	g_free(a.org);
+	g_free(a.org_name);
 	g_free(a.test_etc_dir);
 	g_free(a.relay_url);
 	g_free(a.ca_file);

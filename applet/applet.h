@@ -61,6 +61,8 @@ enum ll_applet_exit {
 	LL_APPLET_EXIT_CONFIG = 5,
 };
 
+struct ll_applet;
+
 /*
  * Why the applet's session ended (or never started): one row each in
  * ended_window.c, with its name in the log, its exit code, whether
@@ -102,8 +104,9 @@ const char *ll_applet_end_tag(enum ll_applet_end e);
 int ll_applet_end_exit_code(enum ll_applet_end e);
 /* Whether "PRODUCT – Session ended" says so. */
 bool ll_applet_end_shown(enum ll_applet_end e);
-/* What happened and what to do next, in plain words (g_free). */
-char *ll_applet_end_words(enum ll_applet_end e);
+/* What happened and what to do next, in plain words (g_free), naming
+ * the org that helps as ll_applet_org_name says, else the brand's. */
+char *ll_applet_end_words(const struct ll_applet *a, enum ll_applet_end e);
 struct ll_client_error;
 /* A failed call to the support server as an end: the API code, else
  * the kind of failure (at_stream: the PIN was redeemed already). */
@@ -300,6 +303,10 @@ void ll_applet_quit(struct ll_applet *a, int exit_code);
 /* The way out after end: "PRODUCT – Session ended" when its row says so
  * (the applet quits when it is closed), else at once; e's exit code. */
 void ll_applet_ended(struct ll_applet *a, enum ll_applet_end end);
+/* Who helps, from the redeem's answer (the org's display name), for
+ * the words of an end; ll_applet_org_name gives it, else the brand's. */
+void ll_applet_set_org_name(struct ll_applet *a, const char *name);
+const char *ll_applet_org_name(const struct ll_applet *a);
 int ll_applet_main(int argc, char **argv);
 
 #endif

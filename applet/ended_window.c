@@ -232,9 +232,9 @@ bool ll_applet_end_shown(enum ll_applet_end e)
 	return row(e)->window;
 }
 
-char *ll_applet_end_words(enum ll_applet_end e)
+char *ll_applet_end_words(const struct ll_applet *a, enum ll_applet_end e)
 {
-	const char *org = ll_ui_brand()->org;
+	const char *org = ll_applet_org_name(a);
 	char **parts = g_strsplit(row(e)->text, ORG, -1);
 	char *t = g_strjoinv(org != NULL && org[0] != '\0'
 				     ? org
@@ -348,7 +348,7 @@ struct ll_ended_window *ll_ended_window_new(struct ll_applet *a,
 {
 	struct ll_ended_window *w = g_new0(struct ll_ended_window, 1);
 	char *title = ll_applet_title("Session ended");
-	char *words = ll_applet_end_words(e);
+	char *words = ll_applet_end_words(a, e);
 
 	w->on_close = on_close;
 	w->user = user;

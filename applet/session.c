@@ -473,6 +473,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	make_shown(&s->redeem.technician.org);
 	make_shown(&s->redeem.technician.display_name);
 	make_shown(&s->redeem.technician.org_display_name);
+	ll_applet_set_org_name(s->a, s->redeem.technician.org_display_name);
 	ll_session_io_opts_default(&io_opts);
 	io_opts.side = LL_SIDE_APPLET;
 	r = ll_session_io_new(res->stream, &io_opts, &cbs, s, &s->io);
