@@ -49,6 +49,7 @@ struct viewer {
 	bool live;          /* counted in g->live_sessions */
 	GtkWidget *confirm; /* "End the session with NAME?" while shown */
 	char *mon_note;
+	GCancellable *asking; /* the relay is asked why it ended */
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -240,6 +241,76 @@ static void on_rfb_closed(struct ll_agent_session *s, void *user)
 	v->screen_open = false;
 }
 
+/* What asking the relay why a session ended needs, in its thread. */
+struct end_ask {
+	struct ll_gui_conn *conn;
+	char *session_id;
+};
+
+static void end_ask_free(gpointer data)
+{
+	struct end_ask *q = data;
+
+	ll_gui_conn_free(q->conn);
+	g_free(q->session_id);
+	g_free(q);
+}
+
+static void end_ask_thread(GTask *task, gpointer src, gpointer data,
+			   GCancellable *cancel)
+{
+	struct end_ask *q = data;
+	struct ll_relay_opts o = { 0 };
+
+	(void)src;
+	(void)cancel;
+	o.url = q->conn->url;
+	o.ca_file = q->conn->ca_file;
+	o.ca_pem = q->conn->ca_pem;
+	g_task_return_boolean(task,
+			      ll_agent_session_pin_expired(&o, q->conn->token,
+							   q->session_id));
+}
+
+/* v is still there unless the ask was cancelled (the window gone). */
+static void end_ask_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct viewer *v = data;
+	g_autoptr(GError) err = NULL;
+	bool expired = g_task_propagate_boolean(G_TASK(res), &err);
+
+	(void)src;
+	if (err != NULL)
+		return;
+	g_clear_object(&v->asking);
+	if (!expired)
+		return;
+	ll_agent_session_set_end_reason(v->sess, LL_AGENT_END_PIN_EXPIRED);
+	update(v);
+}
+
+/*
+ * Before the user joined, the relay closes our stream without a word when
+ * the PIN runs out: ask it, off the main loop, so that the technician
+ * reads the true reason and not "connection lost" (as the CLI's holder
+ * does).
+ */
+static void ask_why_ended(struct viewer *v)
+{
+	g_autoptr(GTask) task = NULL;
+	struct end_ask *q;
+
+	if (ll_agent_session_peer_joined(v->sess) || v->asking != NULL)
+		return;
+	q = g_new0(struct end_ask, 1);
+	q->conn = ll_gui_conn_copy(&v->g->conn);
+	q->session_id = g_strdup(ll_agent_session_id(v->sess));
+	v->asking = g_cancellable_new();
+	task = g_task_new(NULL, v->asking, end_ask_done, v);
+	g_task_set_task_data(task, q, end_ask_free);
+	g_task_run_in_thread(task, end_ask_thread);
+}
+
 static void on_ended(struct ll_agent_session *s, const char *reason,
 		     void *user)
 {
@@ -248,6 +319,7 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 	(void)s;
 	(void)reason;
 	viewer_not_live(v);
+	ask_why_ended(v);
 	/* nothing left to confirm */
 	if (v->confirm != NULL)
 		gtk_widget_destroy(v->confirm);
@@ -402,6 +474,11 @@ static void on_destroy(GtkWidget *w, gpointer data)
 					      "viewer");
 	/* an orderly end in progress finishes in the background */
 	ll_agent_session_free(v->sess);
+	if (v->asking != NULL) {
+		/* its answer finds no viewer to tell */
+		g_cancellable_cancel(v->asking);
+		g_clear_object(&v->asking);
+	}
 	g_free(v->mon_note);
 	g_free(v);
 }

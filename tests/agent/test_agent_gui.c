@@ -16,7 +16,9 @@
  * same port, the next login is refused with "The relay's certificate has
  * changed" and nothing logs in.  Screenshots to LL_ARTIFACTS_DIR.
  * The session list then refreshes itself: a session made and ended
- * through the API shows up and ends in it without a click.
+ * through the API shows up and ends in it without a click; a New PIN
+ * nobody entered ends, when it runs out, with "The PIN expired before
+ * the user entered it" in its window.
  * Exit 77 (skipped) without Xvfb or xdotool.
  */
 #include <errno.h>
@@ -132,6 +134,28 @@ static void wait_log(const char *log, const char *needle, int count)
 			needle, log);
 }
 
+static void screenshot(const char *display, const char *name);
+
+/*
+ * A New PIN nobody entered: when it runs out, the session window says so,
+ * not "connection lost" (issue 9 item 1).  Last of a test: it moves the
+ * relay's clock past the PIN's lifetime (1200 s), not past the token's
+ * idle time (1800 s).
+ */
+static void pin_runs_out(struct lh_relay *relay, const char *display,
+			 unsigned long main_win, const char *log)
+{
+	g_autofree char *session_re = g_strdup_printf("^%s Agent – Session ",
+						      g_getenv("LL_PRODUCT"));
+
+	keys(display, main_win, "alt+n", false);
+	wait_window(display, session_re);
+	if (!lh_relay_clock_advance(relay, 1300))
+		return; /* without -Dtest_hooks=true */
+	wait_log(log, "The PIN expired before the user entered it", 1);
+	screenshot(display, "agent-pin-expired");
+}
+
 static void test_one_time_password(void)
 {
 	const char *product = g_getenv("LL_PRODUCT");
@@ -245,6 +269,8 @@ static void test_one_time_password(void)
 		wait_log(log, needle, 1);
 		lh_pin_clear(&pin);
 	}
+
+	pin_runs_out(relay, display, main_win, log);
 
 	stop(gui);
 	lt_xvfb_stop(xvfb);
