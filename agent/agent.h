@@ -58,6 +58,9 @@ int ll_profile_clear_token(const struct ll_profile *p);
 char *ll_profile_socket_path(const struct ll_profile *p, const char *id);
 /* DIR/ID.log: the holder's log (no secrets in it). */
 char *ll_profile_log_path(const struct ll_profile *p, const char *id);
+/* DIR/ID.ended: why the session's holder ended, written before it stops
+ * answering, so that a command that comes too late still says why. */
+char *ll_profile_ended_path(const struct ll_profile *p, const char *id);
 /*
  * Trust on first use (DIR/known_relays, 0600): the certificate a
  * technician trusted for a relay ("host:port", ll_relay_hostport) after
@@ -182,6 +185,10 @@ bool ll_agent_session_pin_expired(const struct ll_relay_opts *relay,
 				  const char *token, const char *session_id);
 /* "view, control" (caller frees); "nothing" for 0. */
 char *ll_agent_caps_text(uint32_t caps);
+/* Who sits at the applet, "NAME on HOST" (the OS user's full name and the
+ * computer's host name, printable), once the applet said so after view
+ * was granted; NULL before. */
+const char *ll_agent_session_who(const struct ll_agent_session *s);
 /* "view,control" / "view control" / ["view"] list to bits; 0 and *err on an
  * unknown name. */
 uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err);

@@ -54,6 +54,7 @@
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_text.h"
 #include "ll_util.h"
 
 struct ll_cli {
@@ -608,6 +609,31 @@ int ll_cli_run_pin_new(struct ll_cli *cli, const struct ll_cli_req *req)
 /* ---- session commands: the holder's socket ---- */
 
 /*
+ * The session's holder does not answer: it ended.  Its reason when it
+ * left one (PROFILE/ID.ended, written as it ended), else otherwise
+ * (which it frees).
+ */
+static int holder_gone(struct ll_cli *cli, const char *id, char *otherwise)
+{
+	char *path = ll_profile_ended_path(cli->profile, id);
+	char *why = NULL, *shown;
+	int r;
+
+	if (path != NULL && g_file_get_contents(path, &why, NULL, NULL)) {
+		shown = ll_text_printable_new(why, strlen(why), 512);
+		r = fail(cli, LL_EXIT_ENDED, "ended", "the session ended: %s",
+			 shown != NULL ? shown : "?");
+		free(shown);
+	} else {
+		r = fail(cli, LL_EXIT_ENDED, "ended", "%s", otherwise);
+	}
+	g_free(otherwise);
+	g_free(why);
+	g_free(path);
+	return r;
+}
+
+/*
  * One request line to the session's holder; *a gets its answer.  An exit
  * code (the failure said) when there is none.  timeout_ms < 0: no limit.
  */
@@ -633,10 +659,12 @@ static int holder_call(struct ll_cli *cli, const char *id, const char *req,
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		r = fail(cli, LL_EXIT_ENDED, "ended",
-			 "no session %s here: it has ended, or it was not "
-			 "started by `pin new` with this profile",
-			 id);
+		r = holder_gone(cli, id,
+				g_strdup_printf("no session %s here: it has "
+						"ended, or it was not started "
+						"by `pin new` with this "
+						"profile",
+						id));
 		goto out;
 	}
 	text = g_strdup_printf("%s\n", req);
@@ -669,8 +697,10 @@ static int holder_call(struct ll_cli *cli, const char *id, const char *req,
 				       &len);
 	}
 	if (got == 0) {
-		r = fail(cli, LL_EXIT_ENDED, "ended",
-			 "the session holder went away without an answer");
+		r = holder_gone(cli, id,
+				g_strdup_printf("the session holder of %s "
+						"went away without an answer",
+						id));
 		goto out;
 	}
 	if (got < 0 || ll_cli_answer_parse(in->str, len, a) != 0) {

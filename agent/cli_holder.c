@@ -513,11 +513,12 @@ void ll_holder_status(struct ll_holder_client *c, const struct ll_cli_req *req)
 
 	(void)req;
 	state = g_strdup(ll_agent_state_text(ll_agent_session_state(h->sess)));
-	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:s?}", "ok", 1, "session_id",
-			   h->id, "state", state, "capabilities",
+	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:s?,s:s?}", "ok", 1,
+			   "session_id", h->id, "state", state, "capabilities",
 			   ll_cli_caps_json(ll_agent_session_caps(h->sess)),
 			   "joined", ll_agent_session_peer_joined(h->sess),
-			   "ended", ll_agent_session_end_reason(h->sess)));
+			   "ended", ll_agent_session_end_reason(h->sess),
+			   "user", ll_agent_session_who(h->sess)));
 	g_free(state);
 }
 
@@ -728,6 +729,24 @@ static gboolean quit_idle(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* PROFILE/ID.ended holds the reason (a command that comes after the
+ * holder stopped answering prints it). */
+static void record_end(struct holder *h, const char *reason)
+{
+	char *path = ll_profile_ended_path(h->profile, h->id);
+	GError *err = NULL;
+
+	if (path == NULL)
+		return;
+	if (!g_file_set_contents(path, reason != NULL ? reason : "ended", -1,
+				 &err)) {
+		ll_warn("session %s: cannot record its end: %s", h->id,
+			err->message);
+		g_error_free(err);
+	}
+	g_free(path);
+}
+
 static void on_ended(struct ll_agent_session *s, const char *reason,
 		     void *user)
 {
@@ -755,7 +774,9 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 			reason = ll_agent_session_end_reason(s);
 		}
 	}
-	/* no new clients from now on */
+	/* no new clients from now on; one that connected too late reads
+	 * why from the profile */
+	record_end(h, reason);
 	g_clear_handle_id(&h->listen_watch, g_source_remove);
 	unlink(h->sock_path);
 	while (h->enders != NULL) {

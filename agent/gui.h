@@ -35,6 +35,8 @@ struct ll_gui {
 	char *tech_org;
 	/* viewer.c: the sessions whose window is open and not ended */
 	unsigned live_sessions;
+	/* viewer.c: session id -> "NAME on HOST" the applet told */
+	GHashTable *users;
 	/* main_window.c */
 	GtkWidget *stack;
 	GtkWidget *login_view;

@@ -19,7 +19,7 @@
 
 #define SESSIONS_REFRESH_S 5
 
-enum { COL_ID, COL_STATE, COL_CREATED, COL_EXPIRES, N_COLS };
+enum { COL_ID, COL_USER, COL_STATE, COL_CREATED, COL_EXPIRES, N_COLS };
 
 struct list_job {
 	struct ll_gui_conn *conn;
@@ -128,7 +128,7 @@ static void rows_set(struct ll_gui *g, const struct ll_api_session_list *l)
 {
 	GHashTable *was = rows_now(g);
 	char *keep = selected_id(g), *c, *e;
-	const char *old;
+	const char *old, *who;
 	GtkTreeIter it;
 	size_t i;
 
@@ -138,10 +138,11 @@ static void rows_set(struct ll_gui *g, const struct ll_api_session_list *l)
 
 		c = when(s->created_at);
 		e = when(s->expires_at);
-		gtk_list_store_insert_with_values(g->sessions, &it, -1, COL_ID,
-						  s->session_id, COL_STATE,
-						  s->state, COL_CREATED, c,
-						  COL_EXPIRES, e, -1);
+		who = g_hash_table_lookup(g->users, s->session_id);
+		gtk_list_store_insert_with_values(
+			g->sessions, &it, -1, COL_ID, s->session_id, COL_USER,
+			who != NULL ? who : "", COL_STATE, s->state,
+			COL_CREATED, c, COL_EXPIRES, e, -1);
 		g_free(c);
 		g_free(e);
 		old = g_hash_table_lookup(was, s->session_id);
@@ -291,8 +292,8 @@ static void on_logout(GtkWidget *w, gpointer data)
 
 static GtkWidget *sessions_view(struct ll_gui *g)
 {
-	static const char *const titles[] = { "Session", "State", "Created",
-					      "Expires" };
+	static const char *const titles[] = { "Session", "User", "State",
+					      "Created", "Expires" };
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
 	GtkWidget *bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	GtkWidget *tree, *sw, *b;
@@ -319,7 +320,8 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 			   0);
 
 	g->sessions = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
-					 G_TYPE_STRING, G_TYPE_STRING);
+					 G_TYPE_STRING, G_TYPE_STRING,
+					 G_TYPE_STRING);
 	tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(g->sessions));
 	g->sessions_tree = tree;
 	g_object_unref(g->sessions);

@@ -249,6 +249,13 @@ char *ll_profile_log_path(const struct ll_profile *p, const char *id)
 	return g_strdup_printf("%s/%s.log", p->dir, id);
 }
 
+char *ll_profile_ended_path(const struct ll_profile *p, const char *id)
+{
+	if (!ll_agent_session_id_ok(id))
+		return NULL;
+	return g_strdup_printf("%s/%s.ended", p->dir, id);
+}
+
 /*
  * DIR/known_relays: the relays whose certificate the technician trusted
  * after comparing its fingerprint (trust on first use), one group per

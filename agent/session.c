@@ -58,6 +58,9 @@ struct ll_agent_session {
 	char *err_code;
 	char *err_message;
 	unsigned err_serial;
+	/* "NAME on HOST" from the applet's user_info, printable; NULL
+	 * before it came */
+	char *who;
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -243,6 +246,19 @@ static void on_control(struct ll_session_io *io,
 				  strlen(s->mon_current));
 		ll_info("session %s: %zu monitors, showing %s", s->id,
 			s->n_mons, shown);
+		break;
+	case LL_CONTROL_USER_INFO:
+		/* who sits there: the applet sends it with view only */
+		if (!(s->caps & LL_CAP_VIEW) || s->who != NULL)
+			return;
+		text = g_strdup_printf("%s on %s", msg->u.user_info.name,
+				       msg->u.user_info.host);
+		s->who = ll_text_printable_new(
+			text, strlen(text),
+			LL_CONTROL_MAX_USER_NAME + LL_CONTROL_MAX_HOST_NAME + 4);
+		g_free(text);
+		ll_info("session %s: the user is %s", s->id,
+			s->who != NULL ? s->who : "?");
 		break;
 	default:
 		/* hello, chat, files: nothing to do here yet */
@@ -478,6 +494,7 @@ void ll_agent_session_free(struct ll_agent_session *s)
 	g_free(s->mon_current);
 	g_free(s->err_code);
 	g_free(s->err_message);
+	free(s->who);
 	g_free(s);
 }
 
@@ -592,6 +609,11 @@ int ll_agent_session_select_monitor(struct ll_agent_session *s,
 	m.type = LL_CONTROL_SELECT_MONITOR;
 	m.u.select_monitor.name = (char *)name;
 	return ll_session_io_send_control(s->io, &m);
+}
+
+const char *ll_agent_session_who(const struct ll_agent_session *s)
+{
+	return s->who;
 }
 
 unsigned ll_agent_session_last_error(const struct ll_agent_session *s,

@@ -50,6 +50,7 @@ struct viewer {
 	GtkWidget *confirm; /* "End the session with NAME?" while shown */
 	char *mon_note;
 	GCancellable *asking; /* the relay is asked why it ended */
+	bool named;           /* the title names who sits there */
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -135,6 +136,28 @@ static void on_monitor(GtkComboBox *box, gpointer data)
 	}
 }
 
+/*
+ * Once the applet said who sits there (after view was granted): the
+ * window's title and the main window's row name the user and the
+ * computer, so that among twenty sessions the technician finds this one.
+ */
+static void name_user(struct viewer *v)
+{
+	const char *who = ll_agent_session_who(v->sess);
+	const char *id = ll_agent_session_id(v->sess);
+	char *title;
+
+	if (v->named || who == NULL)
+		return;
+	v->named = true;
+	title = g_strdup_printf("%s Agent \u2013 Session %.8s \u2013 %s",
+				ll_ui_brand()->product, id, who);
+	gtk_window_set_title(GTK_WINDOW(v->win), title);
+	g_free(title);
+	g_hash_table_replace(v->g->users, g_strdup(id), g_strdup(who));
+	ll_main_window_refresh(v->g);
+}
+
 static void update(struct viewer *v)
 {
 	enum ll_agent_state st = ll_agent_session_state(v->sess);
@@ -179,6 +202,7 @@ static void update(struct viewer *v)
 					 !ll_agent_session_pending(v->sess) &&
 					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
+	name_user(v);
 }
 
 static void on_initialized(VncConnection *conn, gpointer data)

@@ -143,12 +143,51 @@ static void send_deny(struct ll_applet_session *s, uint32_t id)
 	ll_applet_send_ctl(s, &m);
 }
 
+/*
+ * Who sits here, for the technician's list and window titles: the OS
+ * user's full name (else the login name) and the computer's host name,
+ * made printable and cut to the control schema's caps.  Only once view
+ * is granted (a name is as personal as the screen), once, and the bar
+ * says so: nothing about the user leaves unannounced.
+ */
+static void tell_who(struct ll_applet_session *s)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_USER_INFO };
+	char name[LL_CONTROL_MAX_USER_NAME + 1];
+	char host[LL_CONTROL_MAX_HOST_NAME + 1];
+	const char *real = g_get_real_name();
+	char *words;
+
+	if (s->told_who || !(s->granted & LL_CAP_VIEW))
+		return;
+	/* GLib says "Unknown" when the account has no full name. */
+	if (real == NULL || real[0] == '\0' || strcmp(real, "Unknown") == 0)
+		real = g_get_user_name();
+	ll_text_printable(name, sizeof(name), real, strlen(real));
+	ll_text_printable(host, sizeof(host), g_get_host_name(),
+			  strlen(g_get_host_name()));
+	if (name[0] == '\0' || host[0] == '\0')
+		return;
+	s->told_who = true;
+	m.u.user_info.name = name;
+	m.u.user_info.host = host;
+	ll_applet_send_ctl(s, &m);
+	words = g_strdup_printf("You gave permission. The technician also "
+				"sees your name (%s) and this computer's "
+				"name (%s).",
+				name, host);
+	ll_info("told the technician who: %s", words);
+	ll_applet_status(s, words);
+	g_free(words);
+}
+
 /* Enforce what is granted now. */
 static void apply_grants(struct ll_applet_session *s)
 {
 	gate_changed(s);
 	if ((s->granted & LL_CAP_VIEW) && s->rfb == NULL)
 		ll_applet_rfb_start(s);
+	tell_who(s);
 }
 
 static void on_consent_answer(enum ll_consent_answer ans, void *user)

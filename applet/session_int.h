@@ -65,6 +65,7 @@ struct ll_applet_session {
 	struct ll_session_io *io;
 	uint32_t granted;
 	bool ever_granted;
+	bool told_who; /* user_info sent (once view was granted) */
 
 	struct ll_consent_dialog *consent;
 	uint32_t ask_id;

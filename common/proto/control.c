@@ -62,6 +62,7 @@ static const char *const f_error[] = { "type", "code", "message", NULL };
 static const char *const f_monitors[] = { "type", "monitors", "current",
 					  NULL };
 static const char *const f_select[] = { "type", "name", NULL };
+static const char *const f_user[] = { "type", "name", "host", NULL };
 static const char *const f_monitor[] = { "name",  "x",      "y",
 					 "width", "height", NULL };
 
@@ -82,6 +83,7 @@ static const struct {
 	{ LL_CONTROL_ERROR, "error", f_error },
 	{ LL_CONTROL_MONITORS, "monitors", f_monitors },
 	{ LL_CONTROL_SELECT_MONITOR, "select_monitor", f_select },
+	{ LL_CONTROL_USER_INFO, "user_info", f_user },
 };
 
 const char *ll_control_type_name(int type)
@@ -123,6 +125,10 @@ void ll_control_msg_free(struct ll_control_msg *m)
 		break;
 	case LL_CONTROL_SELECT_MONITOR:
 		free(m->u.select_monitor.name);
+		break;
+	case LL_CONTROL_USER_INFO:
+		free(m->u.user_info.name);
+		free(m->u.user_info.host);
 		break;
 	default:
 		break;
@@ -307,35 +313,42 @@ static bool valid_code(const char *s)
 	return true;
 }
 
-bool ll_control_monitor_name_ok(const char *name)
+/* 1..max bytes without control characters: a name shown to people on
+ * both sides (a monitor's, the user's, the computer's). */
+static bool label_ok(const char *name, size_t max)
 {
 	size_t len;
 
 	if (name == NULL)
 		return false;
 	len = strlen(name);
-	if (len == 0 || len > LL_CONTROL_MAX_MONITOR_NAME)
+	if (len == 0 || len > max)
 		return false;
 	for (; *name != '\0'; name++) {
 		unsigned char ch = (unsigned char)*name;
 
-		/* Shown to people on both sides: no controls. */
 		if (ch < 0x20 || ch == 0x7f)
 			return false;
 	}
 	return true;
 }
 
-/* A monitor name field: get_str's rules plus the name rules. */
-static int get_mon_name(struct pctx *c, json_t *o, const char *key, char **out)
+bool ll_control_monitor_name_ok(const char *name)
+{
+	return label_ok(name, LL_CONTROL_MAX_MONITOR_NAME);
+}
+
+/* A required name field of at most max bytes: get_str's rules plus
+ * label_ok's. */
+static int get_label(struct pctx *c, json_t *o, const char *key, size_t max,
+		     char **out)
 {
 	char *s = NULL;
 	int r;
 
-	if ((r = get_str(c, o, key, true, LL_CONTROL_MAX_MONITOR_NAME, false,
-			 &s)) != 0)
+	if ((r = get_str(c, o, key, true, max, false, &s)) != 0)
 		return r;
-	if (!ll_control_monitor_name_ok(s)) {
+	if (!label_ok(s, max)) {
 		free(s);
 		return perr(c, LL_ERR_SCHEMA,
 			    "field \"%s\" must not hold control characters",
@@ -343,6 +356,11 @@ static int get_mon_name(struct pctx *c, json_t *o, const char *key, char **out)
 	}
 	*out = s;
 	return 0;
+}
+
+static int get_mon_name(struct pctx *c, json_t *o, const char *key, char **out)
+{
+	return get_label(c, o, key, LL_CONTROL_MAX_MONITOR_NAME, out);
 }
 
 /* An integer in [min, max], min may be negative. */
@@ -548,6 +566,12 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		return parse_monitors(c, o, m);
 	case LL_CONTROL_SELECT_MONITOR:
 		return get_mon_name(c, o, "name", &m->u.select_monitor.name);
+	case LL_CONTROL_USER_INFO:
+		if ((r = get_label(c, o, "name", LL_CONTROL_MAX_USER_NAME,
+				   &m->u.user_info.name)) != 0)
+			return r;
+		return get_label(c, o, "host", LL_CONTROL_MAX_HOST_NAME,
+				 &m->u.user_info.host);
 	}
 	return perr(c, LL_ERR_INTERNAL, "unhandled type");
 }
@@ -808,6 +832,10 @@ static int build(const struct ll_control_msg *m, json_t *o)
 		return build_monitors(m, o);
 	case LL_CONTROL_SELECT_MONITOR:
 		return set_str(o, "name", m->u.select_monitor.name);
+	case LL_CONTROL_USER_INFO:
+		if ((r = set_str(o, "name", m->u.user_info.name)) != 0)
+			return r;
+		return set_str(o, "host", m->u.user_info.host);
 	}
 	return LL_ERR_UNKNOWN_TYPE;
 }

@@ -20,6 +20,10 @@
  *                is the whole desktop) and which one it shares now;
  *                sent only once `view` is granted (it is screen geometry)
  *   select_monitor {type, name}                agent picks one ("all" ok)
+ *   user_info    {type, name, host}            applet tells who sits at
+ *                the screen (the OS user's full name) and the computer's
+ *                host name; sent once `view` is granted, and the user is
+ *                told so
  *
  * Field rules: id 0..2^32-1; capabilities a non-empty array of distinct
  * names of LL_CAP_*; channel 2..65535 (file channels); size and offset
@@ -30,7 +34,8 @@
  * entries with distinct names; a monitor name (also select_monitor's and
  * current, which must be one of the names) is 1..64 bytes without
  * control characters; x and y -65535..65535, width and height 1..65535
- * (what RFB can describe).
+ * (what RFB can describe).  user_info: name 1..256 bytes, host 1..255
+ * bytes, neither with control characters.
  *
  * Errors: LL_ERR_TOO_LARGE (message or a string over its cap),
  * LL_ERR_BAD_JSON (not JSON, duplicate keys, trailing bytes),
@@ -60,6 +65,8 @@ struct ll_buf;
 #define LL_CONTROL_MAX_SIZE 9007199254740992ULL /* 2^53: exact in JSON */
 #define LL_CONTROL_MAX_MONITORS 16u
 #define LL_CONTROL_MAX_MONITOR_NAME 64u
+#define LL_CONTROL_MAX_USER_NAME 256u
+#define LL_CONTROL_MAX_HOST_NAME 255u
 #define LL_CONTROL_MAX_COORD 65535
 /* Size for the error sentence buffer of the parse functions. */
 #define LL_CONTROL_ERR_LEN 160
@@ -92,6 +99,7 @@ enum ll_control_type {
 	LL_CONTROL_ERROR,
 	LL_CONTROL_MONITORS,
 	LL_CONTROL_SELECT_MONITOR,
+	LL_CONTROL_USER_INFO,
 };
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
@@ -159,6 +167,10 @@ struct ll_control_msg {
 		struct {
 			char *name;
 		} select_monitor;
+		struct {
+			char *name; /* the OS user's full name */
+			char *host;
+		} user_info;
 	} u;
 };
 

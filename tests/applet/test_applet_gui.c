@@ -178,6 +178,9 @@ struct agent {
 	struct ll_control_msg *monitors; /* the latest */
 	char error_code[64];
 	char error_message[1100];
+	int user_info_seq; /* 0 until user_info came */
+	char user_name[LL_CONTROL_MAX_USER_NAME + 1];
+	char user_host[LL_CONTROL_MAX_HOST_NAME + 1];
 };
 
 static void ag_ready(struct ll_session_io *io, void *user)
@@ -217,6 +220,12 @@ static void ag_control(struct ll_session_io *io,
 		ll_buf_free(b);
 		g_test_message("monitors: %zu, current %s", m->u.monitors.n,
 			       m->u.monitors.current);
+	} else if (m->type == LL_CONTROL_USER_INFO) {
+		ag->user_info_seq = ++ag->seq;
+		g_strlcpy(ag->user_name, m->u.user_info.name,
+			  sizeof(ag->user_name));
+		g_strlcpy(ag->user_host, m->u.user_info.host,
+			  sizeof(ag->user_host));
 	} else if (m->type == LL_CONTROL_ERROR) {
 		ag->n_error++;
 		g_strlcpy(ag->error_code, m->u.error.code,
@@ -691,6 +700,8 @@ static void test_deny(void)
 	WAIT_FOR(ag.n_deny > 0 || ag.closed, 10000);
 	g_assert_cmpint(ag.n_deny, ==, 1);
 	g_assert_cmpint(ag.n_grant, ==, 0);
+	/* nothing about the user leaves without view */
+	g_assert_cmpint(ag.user_info_seq, ==, 0);
 	g_assert_cmpuint(ag.last_id, ==, 1);
 	/* Nothing of the screen left before the answer: no channel, no RFB
 	 * byte.  The applet sends in order on one stream, so whatever it
@@ -834,6 +845,15 @@ static void test_allow(void)
 	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
 	g_assert_false(ag.open_before_grant);
 	g_assert_cmpint(ag.n_open, ==, 1);
+	/* who sits here, only after the grant, and the bar says so */
+	WAIT_FOR(ag.user_info_seq > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.user_info_seq, >, ag.grant_seq);
+	g_assert_cmpstr(ag.user_host, ==, g_get_host_name());
+	g_assert_cmpstr(ag.user_name, !=, "");
+	g_assert_true(wait_log(&ap, "told the technician who: You gave "
+				    "permission. The technician also sees "
+				    "your name (",
+			       1, 5000));
 
 	/* RFB 3.8 through the relay: no authentication inside the tunnel,
 	 * the screen's real size, real pixels from the X11 capture. */

@@ -6,7 +6,11 @@
 #      shortcut package (dependencies from Debian's mirror); the user
 #      lifeline, its state directory, relay.conf's link, the unit, the
 #      shortcut's /etc/lifeline/applet.conf are there.
-#   2. `lifeline-relay init` and the unit's ExecStart line as lifeline
+#   2. The README's "Run a relay": a certificate of the org's own in
+#      /etc/lifeline/tls (root:lifeline 0640, as the README installs
+#      it), cert_file/key_file appended to relay.conf, `init --org acme
+#      --org-name`, the first administrator (`technician add admin
+#      --admin --name`) listed as an admin; the unit's ExecStart line as lifeline
 #      (no systemd in a chroot: setpriv, with NoNewPrivileges and UMask as
 #      the unit has them, and NOTIFY_SOCKET); listen comes from
 #      /etc/lifeline/relay.conf.  READY=1 once it listens; SIGHUP gives
@@ -19,12 +23,13 @@
 #      applet, with no --relay or --ca, redeems the PIN on an Xvfb;
 #      Allow (Alt+A) in its permission window, `session wait` sees view
 #      and control granted, a snapshot of the user's screen.
-#   4. SIGTERM: STOPPING=1, a clean stop; `audit verify` finds the chain
-#      intact.
+#   4. The README's backup while the relay runs (sqlite3 .backup as
+#      lifeline) opens as a store; SIGTERM: STOPPING=1, a clean stop;
+#      `audit verify` finds the chain intact.
 # Screenshots: artifacts/package/install-*.png.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_tools unshare chroot Xvfb xdotool import socat
+need_tools unshare chroot Xvfb xdotool import socat openssl
 need_dist
 own_mount_namespace "$@"
 
@@ -81,13 +86,32 @@ done
 sed -i 's/^#listen = .*/listen = 127.0.0.1:0/' "$ROOT/etc/lifeline/relay.conf"
 grep -qx 'listen = 127.0.0.1:0' "$ROOT/etc/lifeline/relay.conf" ||
 	fail "relay.conf has no #listen line to set"
+# The org's own certificate (here its own CA, for 127.0.0.1), installed
+# with the README's lines; certbot's files would be root's alone too.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+	-days 2 -keyout "$ROOT/root/privkey.pem" -out "$ROOT/root/fullchain.pem" \
+	2>/dev/null || fail "openssl: the test certificate"
+in_root install -d -o root -g lifeline -m 0750 /etc/lifeline/tls
+in_root install -o root -g lifeline -m 0640 /root/fullchain.pem /etc/lifeline/tls/
+in_root install -o root -g lifeline -m 0640 /root/privkey.pem /etc/lifeline/tls/
+cat >>"$ROOT/etc/lifeline/relay.conf" <<'CONF'
+cert_file = /etc/lifeline/tls/fullchain.pem
+key_file = /etc/lifeline/tls/privkey.pem
+CONF
 in_root runuser -u lifeline -- lifeline-relay init --org acme \
-	>"$LL_PKG_DIR/init.log" 2>&1 || {
+	--org-name "ACME IT" >"$LL_PKG_DIR/init.log" 2>&1 || {
 	tail_log "$LL_PKG_DIR/init.log"
 	fail "lifeline-relay init as lifeline"
 }
-grep -q 'certificate SHA-256 fingerprint' "$LL_PKG_DIR/init.log" ||
-	fail "init did not print the certificate's fingerprint"
+[ ! -e "$ROOT/var/lib/lifeline/cert.pem" ] ||
+	fail "init made a self-signed certificate beside cert_file"
+in_root runuser -u lifeline -- lifeline-relay technician add admin --admin \
+	--name "ACME IT Administrator" >/dev/null 2>&1 ||
+	fail "technician add admin --admin"
+in_root runuser -u lifeline -- lifeline-relay technician list |
+	grep -q '^admin  *acme  *admin  *enabled' ||
+	fail "the README's first administrator is not an admin"
 password="package-test-$$-$RANDOM$RANDOM"
 printf '%s\n' "$password" | in_root runuser -u lifeline -- \
 	lifeline-relay technician add tech --org acme --password-stdin >/dev/null ||
@@ -127,7 +151,7 @@ wait_for 10 "RELOADING=1 then READY=1 after SIGHUP" \
 log "after SIGHUP: $(notified)"
 
 # ---- 3. a PIN, redeemed by the installed applet ----
-install -m 0644 "$ROOT/var/lib/lifeline/cert.pem" "$ROOT/tmp/ca.pem"
+install -m 0644 "$ROOT/root/fullchain.pem" "$ROOT/tmp/ca.pem"
 agent() {
 	as_user lifeline-agent --cli --relay "https://127.0.0.1:$port" \
 		--ca /tmp/ca.pem "$@"
@@ -197,7 +221,13 @@ wait "$applet_pid" || st=$?
 	fail "the applet exited with $st after the session ended (want 0)"
 }
 
-# ---- 4. stop, then the audit chain ----
+# ---- 4. the README's backup while it runs, stop, the audit chain ----
+root_apt install sqlite3
+in_root runuser -u lifeline -- sqlite3 /var/lib/lifeline/lifeline.db \
+	".backup '/var/lib/lifeline/backup.db'" || fail "sqlite3 .backup"
+[ "$(in_root runuser -u lifeline -- sqlite3 /var/lib/lifeline/backup.db \
+	'SELECT count(*) FROM technicians')" = 2 ] ||
+	fail "the backup does not hold the two technicians"
 kill -TERM "$relay_pid"
 wait_for 20 "the relay's exit after SIGTERM" gone "$relay_pid"
 st=0

@@ -463,6 +463,62 @@ static void test_serialize_roundtrip(void)
 }
 
 /* monitors (applet -> agent) and select_monitor (agent -> applet). */
+/* user_info: who sits at the applet, in names people read. */
+static void test_user_info(void)
+{
+	struct ll_control_msg *m, in = { .type = LL_CONTROL_USER_INFO };
+	struct ll_buf *b = ll_buf_new(1 << 12);
+	char *json, name257[258], host256[257];
+
+	m = parse_ok("{\"type\":\"user_info\",\"name\":\"Jos\\u00e9 "
+		     "Garc\\u00eda\",\"host\":\"pc-01.example\"}");
+	g_assert_cmpint(m->type, ==, LL_CONTROL_USER_INFO);
+	g_assert_cmpstr(m->u.user_info.name, ==, "Jos\xc3\xa9 Garc\xc3\xad" "a");
+	g_assert_cmpstr(m->u.user_info.host, ==, "pc-01.example");
+	g_assert_cmpstr(ll_control_type_name(LL_CONTROL_USER_INFO), ==,
+			"user_info");
+	ll_control_msg_free(m);
+
+	parse_bad("{\"type\":\"user_info\",\"name\":\"a\"}", LL_ERR_SCHEMA,
+		  "missing field \"host\"");
+	parse_bad("{\"type\":\"user_info\",\"host\":\"h\"}", LL_ERR_SCHEMA,
+		  "missing field \"name\"");
+	parse_bad("{\"type\":\"user_info\",\"name\":\"\",\"host\":\"h\"}",
+		  LL_ERR_SCHEMA, "is empty");
+	parse_bad("{\"type\":\"user_info\",\"name\":\"a\\u001b[2J\","
+		  "\"host\":\"h\"}",
+		  LL_ERR_SCHEMA, "control characters");
+	parse_bad("{\"type\":\"user_info\",\"name\":\"a\",\"host\":"
+		  "\"h\\n\"}",
+		  LL_ERR_SCHEMA, "control characters");
+	parse_bad("{\"type\":\"user_info\",\"name\":\"a\",\"host\":\"h\","
+		  "\"photo\":\"x\"}",
+		  LL_ERR_SCHEMA, "photo");
+	memset(name257, 'n', 257);
+	name257[257] = '\0';
+	json = g_strdup_printf("{\"type\":\"user_info\",\"name\":\"%s\","
+			       "\"host\":\"h\"}",
+			       name257);
+	parse_bad(json, LL_ERR_TOO_LARGE, "over 256 bytes");
+	g_free(json);
+	memset(host256, 'h', 256);
+	host256[256] = '\0';
+	json = g_strdup_printf("{\"type\":\"user_info\",\"name\":\"a\","
+			       "\"host\":\"%s\"}",
+			       host256);
+	parse_bad(json, LL_ERR_TOO_LARGE, "over 255 bytes");
+	g_free(json);
+
+	/* what the applet builds travels, and nothing with a control */
+	in.u.user_info.name = "Jane Doe";
+	in.u.user_info.host = "pc-01";
+	g_assert_cmpint(ll_control_serialize(&in, b), ==, 0);
+	ll_buf_reset(b);
+	in.u.user_info.host = "pc\x07";
+	g_assert_cmpint(ll_control_serialize(&in, b), !=, 0);
+	ll_buf_free(b);
+}
+
 static void test_monitors(void)
 {
 	struct ll_control_msg *m, in, *out = NULL;
@@ -813,5 +869,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/control/serialize_invalid", test_serialize_invalid);
 	g_test_add_func("/control/decode_framing", test_decode_framing);
 	g_test_add_func("/control/monitors", test_monitors);
+	g_test_add_func("/control/user_info", test_user_info);
 	return g_test_run();
 }

@@ -1125,6 +1125,18 @@ static void test_gui_viewer(void)
 		g_error("the GUI agent's viewer does not show the user's "
 			"screen within 15 s (see %s)",
 			shot);
+	/* its title names who sits there, as the applet told after view
+	 * (the OS user and host name of the user's side: this machine) */
+	{
+		g_autofree char *named_re = g_strdup_printf(
+			"^%s Agent – Session [0-9a-f]{8} – .+ on %s$",
+			E.product, g_get_host_name());
+
+		if (wait_window_re(E.disp_agent, named_re, 10000) != viewer)
+			g_error("the session window's title does not name "
+				"the user and computer (%s)",
+				named_re);
+	}
 
 	/* End session in the viewer asks first (agent/viewer.c
 	 * confirm_end); End session there: the applet goes within 2 s */
