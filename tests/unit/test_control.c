@@ -473,7 +473,9 @@ static void test_user_info(void)
 	m = parse_ok("{\"type\":\"user_info\",\"name\":\"Jos\\u00e9 "
 		     "Garc\\u00eda\",\"host\":\"pc-01.example\"}");
 	g_assert_cmpint(m->type, ==, LL_CONTROL_USER_INFO);
-	g_assert_cmpstr(m->u.user_info.name, ==, "Jos\xc3\xa9 Garc\xc3\xad" "a");
+	g_assert_cmpstr(m->u.user_info.name, ==,
+			"Jos\xc3\xa9 Garc\xc3\xad"
+			"a");
 	g_assert_cmpstr(m->u.user_info.host, ==, "pc-01.example");
 	g_assert_cmpstr(ll_control_type_name(LL_CONTROL_USER_INFO), ==,
 			"user_info");
