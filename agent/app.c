@@ -136,7 +136,8 @@ int ll_agent_gui_main(int argc, char **argv)
 	int i, status;
 
 	memset(&g, 0, sizeof(g));
-	g.users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g.users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					g_free);
 	/* our three options; the rest is GTK's */
 	g_ptr_array_add(rest, argv[0]);
 	for (i = 1; i < argc; i++) {

@@ -139,10 +139,12 @@ static void rows_set(struct ll_gui *g, const struct ll_api_session_list *l)
 		c = when(s->created_at);
 		e = when(s->expires_at);
 		who = g_hash_table_lookup(g->users, s->session_id);
-		gtk_list_store_insert_with_values(
-			g->sessions, &it, -1, COL_ID, s->session_id, COL_USER,
-			who != NULL ? who : "", COL_STATE, s->state,
-			COL_CREATED, c, COL_EXPIRES, e, -1);
+		gtk_list_store_insert_with_values(g->sessions, &it, -1, COL_ID,
+						  s->session_id, COL_USER,
+						  who != NULL ? who : "",
+						  COL_STATE, s->state,
+						  COL_CREATED, c, COL_EXPIRES,
+						  e, -1);
 		g_free(c);
 		g_free(e);
 		old = g_hash_table_lookup(was, s->session_id);

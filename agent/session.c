@@ -255,7 +255,8 @@ static void on_control(struct ll_session_io *io,
 				       msg->u.user_info.host);
 		s->who = ll_text_printable_new(
 			text, strlen(text),
-			LL_CONTROL_MAX_USER_NAME + LL_CONTROL_MAX_HOST_NAME + 4);
+			LL_CONTROL_MAX_USER_NAME + LL_CONTROL_MAX_HOST_NAME +
+				4);
 		g_free(text);
 		ll_info("session %s: the user is %s", s->id,
 			s->who != NULL ? s->who : "?");

@@ -951,6 +951,33 @@ static void test_password_change(void)
 	g_free(prof);
 }
 
+/*
+ * Who sits there (issue 9 item 4), as the applet says after view: `session
+ * status --json` names them; a bidi override in the name is shown as
+ * U+FFFD.
+ */
+static void user_info_shown(struct fa *f, GArray *evs, const char *id)
+{
+	struct ll_control_msg ui = { .type = LL_CONTROL_USER_INFO };
+	struct run r = { 0 };
+	int64_t end;
+
+	ui.u.user_info.name = "Jane \xe2\x80\xae"
+			      "Doe";
+	ui.u.user_info.host = "pc-01";
+	fa_control(f, &ui);
+	end = lh_now_ms() + 10000;
+	do {
+		run_clear(&r);
+		cli_pumping(&r, f, evs, profile, "--json", "session", "status",
+			    id, NULL);
+		g_assert_cmpint(r.status, ==, 0);
+	} while (strstr(r.out, "\"user\"") == NULL && lh_now_ms() < end);
+	g_assert_nonnull(strstr(r.out, "\"user\":\"Jane \xef\xbf\xbd"
+				       "Doe on pc-01\""));
+	run_clear(&r);
+}
+
 static void test_view_then_control(void)
 {
 	struct pin p = { 0 };
@@ -1039,26 +1066,7 @@ static void test_view_then_control(void)
 	g_assert_cmpstr(r.out, ==, "view\ncontrol\n");
 	run_clear(&r);
 
-	/* who sits there (issue 9 item 4), as the applet says after view;
-	 * a bidi override in it is shown as U+FFFD */
-	{
-		struct ll_control_msg ui = { .type = LL_CONTROL_USER_INFO };
-
-		ui.u.user_info.name = "Jane \xe2\x80\xae" "Doe";
-		ui.u.user_info.host = "pc-01";
-		fa_control(f, &ui);
-		end = lh_now_ms() + 10000;
-		do {
-			run_clear(&r);
-			cli_pumping(&r, f, evs, profile, "--json", "session",
-				    "status", p.id, NULL);
-			g_assert_cmpint(r.status, ==, 0);
-		} while (strstr(r.out, "\"user\"") == NULL &&
-			 lh_now_ms() < end);
-		g_assert_nonnull(strstr(r.out, "\"user\":\"Jane "
-					       "\xef\xbf\xbd" "Doe on pc-01\""));
-		run_clear(&r);
-	}
+	user_info_shown(f, evs, p.id);
 
 	cli_pumping(&r, f, evs, profile, "session", "click", p.id, "3", "4",
 		    "--button", "3", NULL);

@@ -850,9 +850,10 @@ static void test_allow(void)
 	g_assert_cmpint(ag.user_info_seq, >, ag.grant_seq);
 	g_assert_cmpstr(ag.user_host, ==, g_get_host_name());
 	g_assert_cmpstr(ag.user_name, !=, "");
-	g_assert_true(wait_log(&ap, "told the technician who: You gave "
-				    "permission. The technician also sees "
-				    "your name (",
+	g_assert_true(wait_log(&ap,
+			       "told the technician who: You gave "
+			       "permission. The technician also sees "
+			       "your name (",
 			       1, 5000));
 
 	/* RFB 3.8 through the relay: no authentication inside the tunnel,

@@ -1037,6 +1037,21 @@ static int palette_min_count(const char *png)
  * joins, Allow, the viewer shows the user's screen (screenshot), then
  * End session in the viewer: the applet exits within 2 s.
  */
+/* The session window's title names who sits there, as the applet told
+ * after view (the OS user and host name of the user's side: this
+ * machine). */
+static void viewer_names_user(unsigned long viewer)
+{
+	g_autofree char *named_re = g_strdup_printf(
+		"^%s Agent – Session [0-9a-f]{8} – .+ on %s$", E.product,
+		g_get_host_name());
+
+	if (wait_window_re(E.disp_agent, named_re, 10000) != viewer)
+		g_error("the session window's title does not name the user "
+			"and computer (%s)",
+			named_re);
+}
+
 static void test_gui_viewer(void)
 {
 	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-profile",
@@ -1125,18 +1140,7 @@ static void test_gui_viewer(void)
 		g_error("the GUI agent's viewer does not show the user's "
 			"screen within 15 s (see %s)",
 			shot);
-	/* its title names who sits there, as the applet told after view
-	 * (the OS user and host name of the user's side: this machine) */
-	{
-		g_autofree char *named_re = g_strdup_printf(
-			"^%s Agent – Session [0-9a-f]{8} – .+ on %s$",
-			E.product, g_get_host_name());
-
-		if (wait_window_re(E.disp_agent, named_re, 10000) != viewer)
-			g_error("the session window's title does not name "
-				"the user and computer (%s)",
-				named_re);
-	}
+	viewer_names_user(viewer);
 
 	/* End session in the viewer asks first (agent/viewer.c
 	 * confirm_end); End session there: the applet goes within 2 s */
