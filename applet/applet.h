@@ -7,6 +7,8 @@
  *   pin_window.c      "PRODUCT – Enter PIN"
  *   consent_dialog.c  "PRODUCT – Permission request"
  *   session_bar.c     "PRODUCT – Session"
+ *   share_frame.c     "PRODUCT – Screen shared", the frame around what
+ *                     the technician sees
  *   waiting_window.c  "PRODUCT – Waiting for a technician" (a channel)
  *   ended_window.c    "PRODUCT – Session ended", and the table of the
  *                     ways a session ends (enum ll_applet_end)
@@ -204,10 +206,27 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 /* Refreshes "what they may do now" and a status line. */
 void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
 			   const char *status);
-/* What of the screen is shown ("Shown: monitor DP-1 only ..."); NULL
- * hides the line (nothing is shared). */
-void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text);
+/*
+ * What of the screen is shown ("Shown: monitor DP-1 only ..."), and
+ * where: area is the shared monitor in root coordinates (device pixels),
+ * NULL for the whole desktop.  Frames it (share_frame.c).  text NULL
+ * hides the line and the frame (nothing is shared).
+ */
+void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text,
+				const GdkRectangle *area);
 void ll_session_bar_free(struct ll_session_bar *b);
+
+struct ll_share_frame;
+/*
+ * "PRODUCT – Screen shared": thin input-transparent strips in the brand's
+ * accent colour along the edges of area (root coordinates, device
+ * pixels), or of every monitor when area is NULL.
+ */
+struct ll_share_frame *ll_share_frame_new(GdkDisplay *dpy,
+					  const GdkRectangle *area);
+/* Back above windows raised since (the bar was brought back). */
+void ll_share_frame_raise(struct ll_share_frame *f);
+void ll_share_frame_free(struct ll_share_frame *f);
 
 struct ll_waiting_window;
 /* on_ask gets what the user typed (may be ""); on_cancel is Cancel,
