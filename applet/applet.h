@@ -214,6 +214,10 @@ void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
  */
 void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text,
 				const GdkRectangle *area);
+/* A sentence for the person in the status line (a second start). */
+void ll_session_bar_notice(struct ll_session_bar *b, const char *text);
+/* Raises the bar (and the frame) above other windows. */
+void ll_session_bar_present(struct ll_session_bar *b);
 void ll_session_bar_free(struct ll_session_bar *b);
 
 struct ll_share_frame;
@@ -299,6 +303,9 @@ void ll_applet_session_free(struct ll_applet_session *s);
 void ll_applet_pin_done(struct ll_applet *a);
 /* The user closed the PIN window (pin_window.c). */
 void ll_applet_pin_cancelled(struct ll_applet *a);
+/* The session bar exists (NULL: no more): a second start of the applet
+ * says so there (session_bar.c). */
+void ll_applet_set_session_bar(struct ll_applet *a, struct ll_session_bar *b);
 
 /* ---- channels (channel.c) ---- */
 struct ll_applet_channel;

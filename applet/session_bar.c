@@ -211,6 +211,7 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	g_signal_connect(bar->win, "destroy", G_CALLBACK(on_destroy), bar);
 	g_signal_connect(bar->win, "window-state-event",
 			 G_CALLBACK(on_window_state), bar);
+	ll_applet_set_session_bar(a, bar);
 
 	ll_session_bar_update(bar, 0, "Waiting for the technician\u2026");
 	gtk_widget_show_all(bar->win);
@@ -251,11 +252,28 @@ void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text,
 						area);
 }
 
+void ll_session_bar_notice(struct ll_session_bar *bar, const char *text)
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	gtk_label_set_text(GTK_LABEL(bar->status), text);
+	ll_info("session bar says: %s", text);
+}
+
+void ll_session_bar_present(struct ll_session_bar *bar)
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	gtk_window_present(GTK_WINDOW(bar->win));
+	ll_share_frame_raise(bar->frame);
+}
+
 void ll_session_bar_free(struct ll_session_bar *bar)
 {
 	if (bar == NULL)
 		return;
 	bar->freeing = true;
+	ll_applet_set_session_bar(bar->a, NULL);
 	if (bar->restore_id != 0)
 		g_source_remove(bar->restore_id);
 	/* Gone the moment the session is: nothing is shared any more. */
