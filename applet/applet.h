@@ -9,6 +9,8 @@
  *   session_bar.c     "PRODUCT – Session"
  *   share_frame.c     "PRODUCT – Screen shared", the frame around what
  *                     the technician sees
+ *   tray.c            the session's tray icon (libayatana-appindicator3,
+ *                     loaded when there)
  *   waiting_window.c  "PRODUCT – Waiting for a technician" (a channel)
  *   ended_window.c    "PRODUCT – Session ended", and the table of the
  *                     ways a session ends (enum ll_applet_end)
@@ -231,6 +233,20 @@ struct ll_share_frame *ll_share_frame_new(GdkDisplay *dpy,
 /* Back above windows raised since (the bar was brought back). */
 void ll_share_frame_raise(struct ll_share_frame *f);
 void ll_share_frame_free(struct ll_share_frame *f);
+
+struct ll_tray;
+/*
+ * The session's tray icon (tray.c) titled title, its menu Show the
+ * session window, Stop control (off until ll_tray_set_control) and End
+ * session calling back with user.  NULL where no tray library is
+ * installed; where the desktop has no tray it is simply not seen.
+ */
+struct ll_tray *ll_tray_new(const char *title,
+			    void (*on_stop_control)(void *user),
+			    void (*on_end)(void *user),
+			    void (*on_show)(void *user), void *user);
+void ll_tray_set_control(struct ll_tray *t, bool control);
+void ll_tray_free(struct ll_tray *t);
 
 struct ll_waiting_window;
 /* on_ask gets what the user typed (may be ""); on_cancel is Cancel,

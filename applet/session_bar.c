@@ -66,6 +66,7 @@ struct ll_session_bar {
 	bool freeing;
 	uint32_t granted;
 	struct ll_share_frame *frame; /* while the screen is shared */
+	struct ll_tray *tray;         /* NULL without a tray library */
 	guint restore_id;             /* an idle that brings the bar back */
 };
 
@@ -81,6 +82,25 @@ static void on_end_clicked(GtkButton *b, gpointer data)
 	struct ll_session_bar *bar = data;
 
 	bar->on_end(bar->user);
+}
+
+static void on_tray_stop(void *data)
+{
+	struct ll_session_bar *bar = data;
+
+	bar->on_stop_control(bar->user);
+}
+
+static void on_tray_end(void *data)
+{
+	struct ll_session_bar *bar = data;
+
+	bar->on_end(bar->user);
+}
+
+static void on_tray_show(void *data)
+{
+	ll_session_bar_present(data);
 }
 
 static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
@@ -212,6 +232,8 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	g_signal_connect(bar->win, "window-state-event",
 			 G_CALLBACK(on_window_state), bar);
 	ll_applet_set_session_bar(a, bar);
+	bar->tray = ll_tray_new(gtk_window_get_title(GTK_WINDOW(bar->win)),
+				on_tray_stop, on_tray_end, on_tray_show, bar);
 
 	ll_session_bar_update(bar, 0, "Waiting for the technician\u2026");
 	gtk_widget_show_all(bar->win);
@@ -235,6 +257,7 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 	if (status != NULL)
 		gtk_label_set_text(GTK_LABEL(bar->status), status);
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
+	ll_tray_set_control(bar->tray, (granted & LL_CAP_CONTROL) != 0);
 }
 
 void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text,
@@ -278,6 +301,7 @@ void ll_session_bar_free(struct ll_session_bar *bar)
 		g_source_remove(bar->restore_id);
 	/* Gone the moment the session is: nothing is shared any more. */
 	LL_FREE_AND_NULL(ll_share_frame_free, bar->frame);
+	LL_FREE_AND_NULL(ll_tray_free, bar->tray);
 	if (bar->win != NULL)
 		gtk_widget_destroy(bar->win);
 	g_free(bar);
