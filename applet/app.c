@@ -37,6 +37,7 @@ struct ll_applet {
 	struct ll_input_gate *gate;
 	struct ll_applet_session *session;
 	struct ll_pin_window *pin_win;
+	struct ll_session_bar *bar; /* while there is one (not owned) */
 	struct ll_ended_window *ended_win;
 	int ended_code;     /* the exit code once ended_win closes */
 	bool signalled;     /* asked to stop: no window waits for a person */
@@ -61,6 +62,7 @@ struct ll_applet {
 	int test_consent_timeout_s; /* test builds: shorter consent wait */
 	int exit_code;
 	bool quitting;
+	bool started; /* the first command line was taken */
 	guint sig_term, sig_int;
 };
 
@@ -294,9 +296,9 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void on_activate(GtkApplication *app, gpointer data)
+/* This process's own command line: the applet's windows and session. */
+static void start(GApplication *app, struct ll_applet *a)
 {
-	struct ll_applet *a = data;
 	struct ll_applet_session_opts so = {
 		.relay_url = a->relay_url,
 		.ca_file = a->ca_file,
@@ -307,8 +309,9 @@ static void on_activate(GtkApplication *app, gpointer data)
 		.consent_timeout_s = a->test_consent_timeout_s,
 	};
 
-	if (a->session != NULL)
+	if (a->started)
 		return;
+	a->started = true;
 	/*
 	 * WM_CLASS "lifeline-applet", "lifeline-applet" (docs/API.md), not GDK's
 	 * capitalised default.  Set once GDK is up (it would replace an
@@ -334,6 +337,96 @@ static void on_activate(GtkApplication *app, gpointer data)
 		return;
 	}
 	a->pin_win = ll_pin_window_new(a, on_pin, a);
+}
+
+void ll_applet_set_session_bar(struct ll_applet *a, struct ll_session_bar *b)
+{
+	a->bar = b;
+}
+
+/* What the person should be looking at: the newest window still shown
+ * (a permission request above the bar above the PIN window). */
+static GtkWindow *current_window(struct ll_applet *a)
+{
+	guint i;
+
+	for (i = a->windows->len; i > 0; i--) {
+		GtkWidget *w = g_ptr_array_index(a->windows, i - 1);
+
+		if (gtk_widget_get_visible(w))
+			return GTK_WINDOW(w);
+	}
+	return NULL;
+}
+
+/*
+ * Another start of the applet (a second click, a lifeline: link) came
+ * here instead of opening a window of its own (docs/API.md section 7).
+ * It raises what is on the screen and, when it brought a PIN, says in
+ * plain words that it was not used.  Nothing here answers, grants or
+ * starts anything: a permission request stays the person's to answer,
+ * and its PIN or link is never applied, during a session or before one.
+ */
+static void second_start(struct ll_applet *a, bool with_pin)
+{
+	const char *product = ll_ui_brand()->product;
+	GtkWindow *w = current_window(a);
+	char *t = NULL;
+
+	ll_info("another start of the applet: %s; its %s not used",
+		w != NULL ? "the running window is raised"
+			  : "no window to raise",
+		with_pin ? "PIN is" : "arguments are");
+	if (a->bar != NULL) {
+		t = g_strdup_printf("%s is already running a session. "
+				    "End it before you start another.",
+				    product);
+		ll_session_bar_notice(a->bar, t);
+	} else if (a->pin_win != NULL && with_pin) {
+		t = g_strdup_printf("%s is already open. Type the PIN your "
+				    "technician gave you here.",
+				    product);
+		ll_pin_window_show_error(a->pin_win, t);
+		ll_info("the PIN window says: %s", t);
+	}
+	g_free(t);
+	/* The newest window only: never the bar above a permission request
+	 * that waits for an answer. */
+	if (w != NULL)
+		gtk_window_present(w);
+}
+
+/*
+ * Every start of the applet lands here in the first one (GApplication
+ * hands a later start's command line over on the session bus).  What a
+ * later start forwards is only whether it came with a PIN: its options
+ * were parsed, checked and wiped in its own process (parse_args), and no
+ * secret crosses the bus.
+ */
+static int on_command_line(GApplication *app, GApplicationCommandLine *cl,
+			   gpointer data)
+{
+	struct ll_applet *a = data;
+	int argc = 0;
+	char **argv = g_application_command_line_get_arguments(cl, &argc);
+	bool with_pin = argc > 1 && g_strcmp0(argv[1], "with-pin") == 0;
+
+	g_strfreev(argv);
+	if (!g_application_command_line_get_is_remote(cl))
+		start(app, a);
+	else if (!a->quitting)
+		second_start(a, with_pin);
+	return LL_APPLET_EXIT_OK;
+}
+
+/* Activated over D-Bus (org.freedesktop.Application): as a second start
+ * without arguments. */
+static void on_activate(GApplication *app, gpointer data)
+{
+	struct ll_applet *a = data;
+
+	if (a->started && !a->quitting)
+		second_start(a, false);
 }
 
 /* Called by the session once redeem succeeded. */
@@ -643,10 +736,32 @@ out:
 	return r;
 }
 
+/*
+ * One applet per X display and user: the D-Bus name of the GApplication
+ * is org.lifeline.Applet plus the display ("org.lifeline.Applet.x_0" on
+ * ":0"), so that a user logged in twice (a local and a remote desktop,
+ * one session bus) gets an applet on each.  g_free.
+ */
+static char *app_id(void)
+{
+	const char *d = gdk_get_display_arg_name();
+	GString *id = g_string_new("org.lifeline.Applet.x");
+	const char *p;
+
+	if (d == NULL)
+		d = g_getenv("DISPLAY");
+	for (p = d != NULL ? d : ""; *p != '\0' && id->len < 200; p++)
+		g_string_append_c(id, g_ascii_isalnum(*p) ? *p : '_');
+	return g_string_free(id, FALSE);
+}
+
 int ll_applet_main(int argc, char **argv)
 {
 	struct ll_applet a = { 0 };
-	char *run_argv[] = { argv[0], NULL };
+	char *run_argv[] = { argv[0], NULL, NULL };
+	GError *err = NULL;
+	bool remote;
+	char *id;
 	int r;
 
 	g_set_prgname("lifeline-applet");
@@ -657,15 +772,40 @@ int ll_applet_main(int argc, char **argv)
 	a.exit_code = LL_APPLET_EXIT_FAILURE;
 	a.gate = ll_input_gate_new();
 	a.windows = g_ptr_array_new();
-	a.app = gtk_application_new("org.lifeline.Applet",
-				    G_APPLICATION_NON_UNIQUE);
+	/*
+	 * Unique: a second start hands over to the first and exits 0
+	 * (on_command_line).  Without a session bus GApplication cannot
+	 * tell and every start runs on its own, as before.
+	 */
+	id = app_id();
+	a.app = gtk_application_new(id, G_APPLICATION_HANDLES_COMMAND_LINE);
+	g_free(id);
+	g_signal_connect(a.app, "command-line", G_CALLBACK(on_command_line),
+			 &a);
 	g_signal_connect(a.app, "activate", G_CALLBACK(on_activate), &a);
 	a.sig_term = g_unix_signal_add(SIGTERM, on_signal, &a);
 	a.sig_int = g_unix_signal_add(SIGINT, on_signal, &a);
-	/* Options are parsed above: GApplication sees none. */
-	if (g_application_run(G_APPLICATION(a.app), 1, run_argv) != 0 &&
-	    !a.quitting)
-		a.exit_code = LL_APPLET_EXIT_FAILURE;
+	/* Options are parsed above: GApplication sees only whether this
+	 * start came with a PIN (a word, never the PIN). */
+	if (a.pin != NULL || a.channel != NULL)
+		run_argv[1] = "with-pin";
+	if (!g_application_register(G_APPLICATION(a.app), NULL, &err)) {
+		fprintf(stderr, "lifeline-applet: %s\n", err->message);
+		g_clear_error(&err);
+	} else {
+		remote = g_application_get_is_remote(G_APPLICATION(a.app));
+		r = g_application_run(G_APPLICATION(a.app),
+				      run_argv[1] != NULL ? 2 : 1, run_argv);
+		if (remote) {
+			/* One line for whoever started us (scripts, a
+			 * terminal), as at every other way out. */
+			fprintf(stderr,
+				"lifeline-applet: already running on "
+				"this display: brought to the front\n");
+			a.exit_code = r; /* the first applet's answer: 0 */
+		} else if (r != 0 && !a.quitting)
+			a.exit_code = LL_APPLET_EXIT_FAILURE;
+	}
 	r = a.exit_code;
 
 	g_source_remove(a.sig_term);

@@ -7,6 +7,10 @@
  *   pin_window.c      "PRODUCT – Enter PIN"
  *   consent_dialog.c  "PRODUCT – Permission request"
  *   session_bar.c     "PRODUCT – Session"
+ *   share_frame.c     "PRODUCT – Screen shared", the frame around what
+ *                     the technician sees
+ *   tray.c            the session's tray icon (libayatana-appindicator3,
+ *                     loaded when there)
  *   waiting_window.c  "PRODUCT – Waiting for a technician" (a channel)
  *   ended_window.c    "PRODUCT – Session ended", and the table of the
  *                     ways a session ends (enum ll_applet_end)
@@ -207,10 +211,45 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 /* Refreshes "what they may do now" and a status line. */
 void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
 			   const char *status);
-/* What of the screen is shown ("Shown: monitor DP-1 only ..."); NULL
- * hides the line (nothing is shared). */
-void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text);
+/*
+ * What of the screen is shown ("Shown: monitor DP-1 only ..."), and
+ * where: area is the shared monitor in root coordinates (device pixels),
+ * NULL for the whole desktop.  Frames it (share_frame.c).  text NULL
+ * hides the line and the frame (nothing is shared).
+ */
+void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text,
+				const GdkRectangle *area);
+/* A sentence for the person in the status line (a second start). */
+void ll_session_bar_notice(struct ll_session_bar *b, const char *text);
+/* Raises the bar (and the frame) above other windows. */
+void ll_session_bar_present(struct ll_session_bar *b);
 void ll_session_bar_free(struct ll_session_bar *b);
+
+struct ll_share_frame;
+/*
+ * "PRODUCT – Screen shared": thin input-transparent strips in the brand's
+ * accent colour along the edges of area (root coordinates, device
+ * pixels), or of every monitor when area is NULL.
+ */
+struct ll_share_frame *ll_share_frame_new(GdkDisplay *dpy,
+					  const GdkRectangle *area);
+/* Back above windows raised since (the bar was brought back). */
+void ll_share_frame_raise(struct ll_share_frame *f);
+void ll_share_frame_free(struct ll_share_frame *f);
+
+struct ll_tray;
+/*
+ * The session's tray icon (tray.c) titled title, its menu Show the
+ * session window, Stop control (off until ll_tray_set_control) and End
+ * session calling back with user.  NULL where no tray library is
+ * installed; where the desktop has no tray it is simply not seen.
+ */
+struct ll_tray *ll_tray_new(const char *title,
+			    void (*on_stop_control)(void *user),
+			    void (*on_end)(void *user),
+			    void (*on_show)(void *user), void *user);
+void ll_tray_set_control(struct ll_tray *t, bool control);
+void ll_tray_free(struct ll_tray *t);
 
 struct ll_waiting_window;
 /* on_ask gets what the user typed (may be ""); on_cancel is Cancel,
@@ -283,6 +322,9 @@ void ll_applet_session_free(struct ll_applet_session *s);
 void ll_applet_pin_done(struct ll_applet *a);
 /* The user closed the PIN window (pin_window.c). */
 void ll_applet_pin_cancelled(struct ll_applet *a);
+/* The session bar exists (NULL: no more): a second start of the applet
+ * says so there (session_bar.c). */
+void ll_applet_set_session_bar(struct ll_applet *a, struct ll_session_bar *b);
 
 /* ---- channels (channel.c) ---- */
 struct ll_applet_channel;

@@ -4,7 +4,10 @@
  * windows, on every workspace.  Who is connected (as the relay verified
  * it), what they may do right now, _Stop control and _End session.
  * Closing the bar ends the session: a session nobody can see must not go
- * on.
+ * on.  While anything is granted it cannot be made to disappear: kept
+ * above, listed in the taskbar, brought back when minimised; and while
+ * the screen is shared a frame (share_frame.c) marks the monitor(s) the
+ * technician sees.
  */
 #include <gtk/gtk.h>
 
@@ -61,6 +64,10 @@ struct ll_session_bar {
 	void (*on_end)(void *user);
 	void *user;
 	bool freeing;
+	uint32_t granted;
+	struct ll_share_frame *frame; /* while the screen is shared */
+	struct ll_tray *tray;         /* NULL without a tray library */
+	guint restore_id;             /* an idle that brings the bar back */
 };
 
 static void on_stop(GtkButton *b, gpointer data)
@@ -77,6 +84,25 @@ static void on_end_clicked(GtkButton *b, gpointer data)
 	bar->on_end(bar->user);
 }
 
+static void on_tray_stop(void *data)
+{
+	struct ll_session_bar *bar = data;
+
+	bar->on_stop_control(bar->user);
+}
+
+static void on_tray_end(void *data)
+{
+	struct ll_session_bar *bar = data;
+
+	bar->on_end(bar->user);
+}
+
+static void on_tray_show(void *data)
+{
+	ll_session_bar_present(data);
+}
+
 static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
 {
 	struct ll_session_bar *bar = data;
@@ -90,6 +116,48 @@ static void on_destroy(GtkWidget *w, gpointer data)
 	struct ll_session_bar *bar = data;
 
 	bar->win = NULL;
+}
+
+/* Whether the bar must stay in sight: something is granted or shown. */
+static bool must_show(const struct ll_session_bar *bar)
+{
+	return bar->granted != 0 || bar->frame != NULL;
+}
+
+static gboolean restore(gpointer data)
+{
+	struct ll_session_bar *bar = data;
+
+	bar->restore_id = 0;
+	if (bar->win == NULL || !must_show(bar))
+		return G_SOURCE_REMOVE;
+	gtk_window_deiconify(GTK_WINDOW(bar->win));
+	gtk_window_set_keep_above(GTK_WINDOW(bar->win), TRUE);
+	gtk_window_present(GTK_WINDOW(bar->win));
+	ll_share_frame_raise(bar->frame);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * Minimised, or no longer above, while something is granted: back it
+ * comes (from an idle: not inside the window manager's own change).  The
+ * person ends what they granted with the bar's buttons, not by hiding
+ * it.
+ */
+static gboolean on_window_state(GtkWidget *w, GdkEventWindowState *ev,
+				gpointer data)
+{
+	struct ll_session_bar *bar = data;
+	bool hidden = (ev->new_window_state & GDK_WINDOW_STATE_ICONIFIED) != 0;
+	bool below = (ev->changed_mask & GDK_WINDOW_STATE_ABOVE) != 0 &&
+		     !(ev->new_window_state & GDK_WINDOW_STATE_ABOVE);
+
+	if (!must_show(bar) || (!hidden && !below) || bar->restore_id != 0)
+		return FALSE;
+	ll_info("session bar: %s while something is shared; shown again",
+		hidden ? "minimised" : "no longer above other windows");
+	bar->restore_id = g_idle_add(restore, bar);
+	return FALSE;
 }
 
 /* Top right of the primary monitor's work area, out of the way. */
@@ -134,8 +202,12 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	gtk_window_set_keep_above(GTK_WINDOW(bar->win), TRUE);
 	gtk_window_stick(GTK_WINDOW(bar->win));
 	gtk_window_set_resizable(GTK_WINDOW(bar->win), FALSE);
+	/* A normal window, in the taskbar and the window switcher: panels
+	 * leave utility windows out, and the bar must not be out of sight. */
 	gtk_window_set_type_hint(GTK_WINDOW(bar->win),
-				 GDK_WINDOW_TYPE_HINT_UTILITY);
+				 GDK_WINDOW_TYPE_HINT_NORMAL);
+	gtk_window_set_skip_taskbar_hint(GTK_WINDOW(bar->win), FALSE);
+	gtk_window_set_skip_pager_hint(GTK_WINDOW(bar->win), FALSE);
 	ll_applet_track_window(a, GTK_WINDOW(bar->win));
 
 	/* Who is connected, as the relay verified it, in bold. */
@@ -157,6 +229,11 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	g_signal_connect(t->end, "clicked", G_CALLBACK(on_end_clicked), bar);
 	g_signal_connect(bar->win, "delete-event", G_CALLBACK(on_delete), bar);
 	g_signal_connect(bar->win, "destroy", G_CALLBACK(on_destroy), bar);
+	g_signal_connect(bar->win, "window-state-event",
+			 G_CALLBACK(on_window_state), bar);
+	ll_applet_set_session_bar(a, bar);
+	bar->tray = ll_tray_new(gtk_window_get_title(GTK_WINDOW(bar->win)),
+				on_tray_stop, on_tray_end, on_tray_show, bar);
 
 	ll_session_bar_update(bar, 0, "Waiting for the technician\u2026");
 	gtk_widget_show_all(bar->win);
@@ -171,6 +248,7 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 
 	if (bar == NULL || bar->win == NULL)
 		return;
+	bar->granted = granted;
 	caps = ll_applet_caps_sentence(granted, "Nothing yet");
 	t = g_strdup_printf("Allowed now: %s", caps);
 	gtk_label_set_text(GTK_LABEL(bar->may), t);
@@ -179,14 +257,38 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 	if (status != NULL)
 		gtk_label_set_text(GTK_LABEL(bar->status), status);
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
+	ll_tray_set_control(bar->tray, (granted & LL_CAP_CONTROL) != 0);
 }
 
-void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text)
+void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text,
+				const GdkRectangle *area)
 {
 	if (bar == NULL || bar->win == NULL)
 		return;
 	gtk_label_set_text(GTK_LABEL(bar->sharing), text != NULL ? text : "");
 	gtk_widget_set_visible(bar->sharing, text != NULL);
+	/* Anew each time: the technician may have switched monitors. */
+	LL_FREE_AND_NULL(ll_share_frame_free, bar->frame);
+	if (text != NULL)
+		bar->frame = ll_share_frame_new(gtk_widget_get_display(
+							bar->win),
+						area);
+}
+
+void ll_session_bar_notice(struct ll_session_bar *bar, const char *text)
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	gtk_label_set_text(GTK_LABEL(bar->status), text);
+	ll_info("session bar says: %s", text);
+}
+
+void ll_session_bar_present(struct ll_session_bar *bar)
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	gtk_window_present(GTK_WINDOW(bar->win));
+	ll_share_frame_raise(bar->frame);
 }
 
 void ll_session_bar_free(struct ll_session_bar *bar)
@@ -194,6 +296,12 @@ void ll_session_bar_free(struct ll_session_bar *bar)
 	if (bar == NULL)
 		return;
 	bar->freeing = true;
+	ll_applet_set_session_bar(bar->a, NULL);
+	if (bar->restore_id != 0)
+		g_source_remove(bar->restore_id);
+	/* Gone the moment the session is: nothing is shared any more. */
+	LL_FREE_AND_NULL(ll_share_frame_free, bar->frame);
+	LL_FREE_AND_NULL(ll_tray_free, bar->tray);
 	if (bar->win != NULL)
 		gtk_widget_destroy(bar->win);
 	g_free(bar);

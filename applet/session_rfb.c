@@ -180,7 +180,7 @@ void ll_applet_rfb_stop(struct ll_applet_session *s)
 	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb);
 	LL_FREE_AND_NULL(link_unref, s->link);
 	ll_input_gate_set_injector(ll_applet_gate(s->a), NULL);
-	ll_session_bar_set_sharing(s->bar, NULL);
+	ll_session_bar_set_sharing(s->bar, NULL, NULL);
 }
 
 static void fail_screen(struct ll_applet_session *s, const char *what, int r)
@@ -301,6 +301,7 @@ static void update_sharing(struct ll_applet_session *s,
 			   const struct rfb_msg *m)
 {
 	const struct ll_control_monitor *c = NULL;
+	GdkRectangle area, *where = NULL;
 	char *t;
 	size_t i;
 
@@ -318,7 +319,15 @@ static void update_sharing(struct ll_applet_session *s,
 						c->name, c->width, c->height)
 			      : g_strdup_printf("Shown: monitor %s only",
 						m->current);
-	ll_session_bar_set_sharing(s->bar, t);
+	/* The whole desktop is framed monitor by monitor (share_frame.c). */
+	if (c != NULL && strcmp(m->current, LL_PLATFORM_ALL) != 0) {
+		area.x = c->x;
+		area.y = c->y;
+		area.width = (int)c->width;
+		area.height = (int)c->height;
+		where = &area;
+	}
+	ll_session_bar_set_sharing(s->bar, t, where);
 	g_free(t);
 }
 

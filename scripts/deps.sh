@@ -12,6 +12,7 @@ PACKAGES="
  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
  libglib2.0-dev-bin librsvg2-bin desktop-file-utils
  xvfb xauth xdotool x11-utils imagemagick x11vnc
+ openbox dbus-daemon libayatana-appindicator3-1
  testssl.sh jq nginx libnginx-mod-stream procps curl
  build-essential debhelper dpkg-dev lintian rpm rpmlint appstream patchelf debootstrap socat
  chromium python3

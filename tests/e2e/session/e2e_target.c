@@ -140,32 +140,46 @@ static char *window_title(Display *dpy, Window w)
 }
 
 /*
- * The first mapped top-level window whose title matches re, or None.
- * Every top-level window reports its property changes from now on: a
- * title set after this look wakes the wait.
+ * The first mapped window whose title matches re under w, looking depth
+ * levels down, or None.  Every window looked at reports its property
+ * changes and its children's mapping from now on: a title set or a
+ * window mapped after this look wakes the wait.
  */
-static Window find_window(Display *dpy, const regex_t *re)
+static Window find_under(Display *dpy, Window w, int depth, const regex_t *re)
 {
-	Window root = DefaultRootWindow(dpy), parent, *kids = NULL, found = 0;
+	Window root, parent, *kids = NULL, found = 0;
 	XWindowAttributes wa;
 	unsigned int n, i;
 	char *title;
 
-	if (!XQueryTree(dpy, root, &root, &parent, &kids, &n))
+	if (!XQueryTree(dpy, w, &root, &parent, &kids, &n))
 		return 0;
 	for (i = 0; i < n && found == 0; i++) {
-		XSelectInput(dpy, kids[i], PropertyChangeMask);
+		XSelectInput(dpy, kids[i],
+			     PropertyChangeMask | SubstructureNotifyMask);
 		if (!XGetWindowAttributes(dpy, kids[i], &wa) ||
 		    wa.map_state != IsViewable)
 			continue;
 		title = window_title(dpy, kids[i]);
 		if (title != NULL && regexec(re, title, 0, NULL, 0) == 0)
 			found = kids[i];
+		else if (title == NULL && depth > 1)
+			found = find_under(dpy, kids[i], depth - 1, re);
 		free(title);
 	}
 	if (kids != NULL)
 		XFree(kids);
 	return found;
+}
+
+/*
+ * The first mapped top-level window whose title matches re, or None: a
+ * child of the root, or, under a window manager that reparents (the
+ * applet_bar test runs openbox), a client inside its frame.
+ */
+static Window find_window(Display *dpy, const regex_t *re)
+{
+	return find_under(dpy, DefaultRootWindow(dpy), 3, re);
 }
 
 static int wait_window(Display *dpy, const char *pattern, bool gone,
