@@ -56,6 +56,7 @@ struct ll_applet {
 	char *org;
 	char *test_etc_dir;         /* test builds: instead of /etc/lifeline */
 	int test_consent_timeout_s; /* test builds: shorter consent wait */
+	int test_consent_hold_s;    /* test builds: shorter hold-back */
 	int exit_code;
 	bool quitting;
 	guint sig_term, sig_int;
@@ -289,6 +290,7 @@ static void on_activate(GtkApplication *app, gpointer data)
 		.org = a->org,
 		.monitor = a->monitor,
 		.consent_timeout_s = a->test_consent_timeout_s,
+		.consent_hold_s = a->test_consent_hold_s,
 	};
 
 	if (a->session != NULL)
@@ -538,6 +540,8 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		  G_OPTION_ARG_FILENAME, &a->test_etc_dir, NULL, NULL },
 		{ "test-consent-timeout", 0, G_OPTION_FLAG_HIDDEN,
 		  G_OPTION_ARG_INT, &a->test_consent_timeout_s, NULL, NULL },
+		{ "test-consent-hold", 0, G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_INT, &a->test_consent_hold_s, NULL, NULL },
 #endif
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
