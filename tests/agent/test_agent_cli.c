@@ -1464,6 +1464,7 @@ static void request_answered(struct fa *f, const char *id, const char *cap,
 static void test_request_answers(void)
 {
 	struct pin p = { 0 };
+	struct run r = { 0 };
 	struct ll_control_msg *m, e = { .type = LL_CONTROL_END };
 	struct fa *f;
 
@@ -1478,6 +1479,10 @@ static void test_request_answers(void)
 	request_answered(f, p.id, "view,control", LL_CAP_VIEW, 0, 0, 0,
 			 "ok, partly; allowed: view\n");
 	g_assert_cmpuint(f->asked_caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
+	cli_pumping(&r, f, NULL, profile, "session", "click", p.id, "1", "1",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 3); /* no control with View only */
+	run_clear(&r);
 	request_answered(f, p.id, "control", 0, LL_DENY_DECLINED, 30, 3,
 			 "The user declined; you can ask again in 30 s.");
 	request_answered(f, p.id, "control", 0, LL_DENY_HELD_BACK, 25, 7,
