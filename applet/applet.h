@@ -6,7 +6,8 @@
  *   app.c             GtkApplication, command line, window bookkeeping
  *   pin_window.c      "PRODUCT – Enter PIN"
  *   consent_dialog.c  "PRODUCT – Permission request"
- *   avatar.c          the technician's initial in the dialog and the bar
+ *   avatar.c          the technician's photo (the brand's) or initial in
+ *                     the dialog and the bar
  *   session_bar.c     "PRODUCT – Session"
  *   waiting_window.c  "PRODUCT – Waiting for a technician" (a channel)
  *   ended_window.c    "PRODUCT – Session ended", and the table of the
@@ -171,8 +172,9 @@ char *ll_applet_title(const char *what);
  */
 void ll_applet_who(const char *name, const char *org, bool sentence_start,
 		   const char **name_out, const char **org_out);
-/* avatar.c: label (class ll-avatar) shows the initial of name, else of
- * org (the relay's display names), and is hidden without either. */
+/* avatar.c: label (class ll-avatar) shows the brand's photo, else the
+ * initial of name, else of org (the relay's display names), and is
+ * hidden without any. */
 void ll_applet_avatar_fill(GtkWidget *label, const char *name,
 			   const char *org);
 

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The technician's avatar in the consent dialog and the session bar: the
- * initial of the name the relay verified (never what the technician's
- * side claims), in the brand's accent colour (ui/brand.css .ll-avatar).
+ * brand's photo when it has one (avatar.png, docs/API.md section 13),
+ * else the initial of the name the relay verified (never what the
+ * technician's side claims), in the brand's accent colour (ui/brand.css
+ * .ll-avatar).
  */
 #include <gtk/gtk.h>
 
 #include "applet.h"
+
+/* The brand's photo (branding/meson.build stages it when there). */
+#define LL_APPLET_AVATAR_RESOURCE "/org/lifeline/brand/avatar.png"
 
 void ll_applet_avatar_fill(GtkWidget *label, const char *name, const char *org)
 {
@@ -17,6 +22,16 @@ void ll_applet_avatar_fill(GtkWidget *label, const char *name, const char *org)
 
 	/* Shown here or not at all, whatever show_all does later. */
 	gtk_widget_set_no_show_all(label, TRUE);
+	if (g_resources_get_info(LL_APPLET_AVATAR_RESOURCE, 0, NULL, NULL,
+				 NULL)) {
+		/* brand.css draws it (.ll-avatar.photo), clipped round */
+		gtk_label_set_text(GTK_LABEL(label), "");
+		gtk_style_context_add_class(gtk_widget_get_style_context(
+						    label),
+					    "photo");
+		gtk_widget_show(label);
+		return;
+	}
 	/* The first letter or digit: names are sanitised already
 	 * (session.c make_shown), but may start with a quote or a
 	 * bracket. */
