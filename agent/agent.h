@@ -164,6 +164,15 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason);
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s);
 uint32_t ll_agent_session_caps(const struct ll_agent_session *s);
 enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s);
+/* Why the latest request was denied, as the applet said (LL_DENY_UNSAID
+ * when it did not, or when it was not denied); *retry_after (may be NULL)
+ * the seconds after which it may be asked again as the deny came, 0 when
+ * not said. */
+enum ll_deny_reason ll_agent_session_deny_reason(
+	const struct ll_agent_session *s, uint32_t *retry_after);
+/* What the technician reads about a deny ("The user declined; you can ask
+ * again in 30 s.", ...; g_free), the CLI and the GUI alike. */
+char *ll_agent_deny_text(enum ll_deny_reason why, uint32_t retry_after);
 /* True while a request is out without an answer. */
 bool ll_agent_session_pending(const struct ll_agent_session *s);
 bool ll_agent_session_peer_joined(const struct ll_agent_session *s);
@@ -229,12 +238,14 @@ int ll_agent_holder_main(int argc, char **argv);
 /* Exit codes of the CLI (documented in cli.c). */
 enum {
 	LL_EXIT_OK = 0,
-	LL_EXIT_ERROR = 1,   /* anything else */
-	LL_EXIT_USAGE = 2,   /* bad command line */
-	LL_EXIT_DENIED = 3,  /* the user said no / refused: no cap */
-	LL_EXIT_TIMEOUT = 4, /* session wait --timeout passed */
-	LL_EXIT_ENDED = 5,   /* the session is over (or no holder) */
-	LL_EXIT_AUTH = 6,    /* login refused / not logged in */
+	LL_EXIT_ERROR = 1,     /* anything else */
+	LL_EXIT_USAGE = 2,     /* bad command line */
+	LL_EXIT_DENIED = 3,    /* the user said no / refused: no cap */
+	LL_EXIT_TIMEOUT = 4,   /* session wait --timeout passed */
+	LL_EXIT_ENDED = 5,     /* the session is over (or no holder) */
+	LL_EXIT_AUTH = 6,      /* login refused / not logged in */
+	LL_EXIT_HELD_BACK = 7, /* asked again too soon after a no */
+	LL_EXIT_NO_MORE = 8,   /* the user said no three times */
 };
 
 /* ---- GUI ---- */

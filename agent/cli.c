@@ -29,7 +29,9 @@
  * also {"error": {"code", "message"}} on stdout).  Exit status:
  *   0 success, 1 error, 2 bad command line, 3 not allowed by the user
  *   (denied, no view, no control), 4 timed out, 5 session over or no
- *   holder for it, 6 login refused or not logged in.
+ *   holder for it, 6 login refused or not logged in, 7 asked again too
+ *   soon after the user said no (not shown to them), 8 the user said no
+ *   three times (no more requests are shown in this session).
  *
  * `pin new` asks the relay for a PIN and starts the session's holder
  * (cli_holder.c), which asks the user for --request (default
@@ -774,6 +776,27 @@ void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req, json_t *answer)
 {
 	(void)req;
 	print_strings(out, json_object_get(answer, "capabilities"));
+}
+
+void ll_cli_print_granted(FILE *out, const struct ll_cli_req *req,
+			  json_t *answer)
+{
+	uint32_t asked = ll_cli_req_caps(req, "capabilities"), got = 0;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(answer, "capabilities"), i, v)
+		got |= ll_cap_from_name(json_string_value(v));
+	if ((asked & ~got) == 0) {
+		fputs("ok\n", out);
+		return;
+	}
+	/* Allowed in part (View only): say what the user kept back. */
+	fputs("ok, partly; allowed:", out);
+	json_array_foreach(json_object_get(answer, "capabilities"), i,
+			   v) if (json_is_string(v))
+		fprintf(out, " %s", json_string_value(v));
+	fputs("\n", out);
 }
 
 void ll_cli_print_status(FILE *out, const struct ll_cli_req *req,

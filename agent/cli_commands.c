@@ -251,11 +251,13 @@ const struct ll_cli_command ll_cli_commands[] = {
 	},
 	{
 		.words = "session request",
-		.params = { &p_id, &p_caps },
-		.answer_ms = HOLDER_ANSWER_MS,
-		.summary = "Asks the user for more capabilities; `session "
-			   "wait` tells the answer.",
+		.params = { &p_id, &p_caps, &p_timeout },
+		.answer_ms = 0,
+		.summary = "Asks the user for more capabilities and waits for "
+			   "the answer: prints ok (exit 3 when denied, 7 when "
+			   "held back after a recent no, 8 after three).",
 		.holder = ll_holder_request,
+		.print = ll_cli_print_granted,
 	},
 	{
 		.words = "session snapshot",
@@ -340,6 +342,8 @@ static const struct {
 	{ LL_EXIT_TIMEOUT, "timed out" },
 	{ LL_EXIT_ENDED, "session over" },
 	{ LL_EXIT_AUTH, "not logged in / refused" },
+	{ LL_EXIT_HELD_BACK, "held back: the user said no just now" },
+	{ LL_EXIT_NO_MORE, "the user said no three times" },
 };
 
 /*
@@ -350,12 +354,14 @@ static const struct {
 	const char *code;
 	int exit;
 } answer_codes[] = {
-	{ "usage", LL_EXIT_USAGE },      /* the request is not one */
-	{ "denied", LL_EXIT_DENIED },    /* the user said no */
-	{ "timeout", LL_EXIT_TIMEOUT },  /* wait --timeout passed */
-	{ "ended", LL_EXIT_ENDED },      /* the session is over */
-	{ "failed", LL_EXIT_ERROR },     /* anything else */
-	{ "no_monitor", LL_EXIT_ERROR }, /* the applet has no such one */
+	{ "usage", LL_EXIT_USAGE },         /* the request is not one */
+	{ "denied", LL_EXIT_DENIED },       /* the user said no */
+	{ "held_back", LL_EXIT_HELD_BACK }, /* asked again too soon */
+	{ "no_more", LL_EXIT_NO_MORE },     /* said no three times */
+	{ "timeout", LL_EXIT_TIMEOUT },     /* wait --timeout passed */
+	{ "ended", LL_EXIT_ENDED },         /* the session is over */
+	{ "failed", LL_EXIT_ERROR },        /* anything else */
+	{ "no_monitor", LL_EXIT_ERROR },    /* the applet has no such one */
 };
 
 int ll_cli_answer_exit(const char *code)

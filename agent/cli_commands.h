@@ -207,6 +207,9 @@ int ll_cli_run_queue_pickup(struct ll_cli *cli, const struct ll_cli_req *req);
 
 void ll_cli_print_caps(FILE *out, const struct ll_cli_req *req,
 		       json_t *answer);
+/* `session request`: "ok", or what was allowed when not all of it. */
+void ll_cli_print_granted(FILE *out, const struct ll_cli_req *req,
+			  json_t *answer);
 void ll_cli_print_status(FILE *out, const struct ll_cli_req *req,
 			 json_t *answer);
 void ll_cli_print_path(FILE *out, const struct ll_cli_req *req,

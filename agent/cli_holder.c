@@ -22,14 +22,14 @@
  * row's handler here, which answers:
  *   status     -> session_id, state, capabilities, joined, ended
  *   wait       -> capabilities, once the user answered
- *   request    -> id
+ *   request    -> capabilities, once the user answered (as wait)
  *   snapshot   -> path, width, height
  *   click, type, key -> (keys)
  *   monitors   -> monitors, current
  *   monitor    -> monitors, current (= the name asked for)
  *   end        -> ended, once ended
- * Answer codes: usage, denied, no_view, no_control, timeout, ended,
- * failed, no_monitor (the applet refused the monitor; the sentence is
+ * Answer codes: usage, denied, held_back, no_more (the applet's reason of
+ * a deny), no_view, no_control, timeout, ended, failed, no_monitor (the applet refused the monitor; the sentence is
  * its reason).
  */
 #include <errno.h>
@@ -194,6 +194,26 @@ static bool allowed(struct ll_holder_client *c)
 
 /* ---- wait ---- */
 
+/* The user's no, with the applet's reason: its own code (and exit
+ * status) for a request held back or refused for good. */
+static void reply_denied(struct ll_holder_client *c)
+{
+	static const char *const codes[] = {
+		[LL_DENY_UNSAID] = "denied",
+		[LL_DENY_DECLINED] = "denied",
+		[LL_DENY_HELD_BACK] = "held_back",
+		[LL_DENY_NO_MORE] = "no_more",
+	};
+	uint32_t retry = 0;
+	enum ll_deny_reason why = ll_agent_session_deny_reason(c->h->sess,
+							       &retry);
+	char *text = ll_agent_deny_text(why, retry);
+
+	reply_err(c, (size_t)why < G_N_ELEMENTS(codes) ? codes[why] : "denied",
+		  text);
+	g_free(text);
+}
+
 /* Answers a waiter if its condition holds; true if it did. */
 static bool wait_check(struct ll_holder_client *c)
 {
@@ -207,7 +227,7 @@ static bool wait_check(struct ll_holder_client *c)
 		return false;
 	switch (ll_agent_session_answer(s)) {
 	case LL_ANSWER_DENIED:
-		reply_err(c, "denied", "denied by the user");
+		reply_denied(c);
 		return true;
 	case LL_ANSWER_GRANTED:
 		reply(c,
@@ -552,7 +572,9 @@ void ll_holder_request(struct ll_holder_client *c,
 		reply_err(c, "failed", ll_strerror(r));
 		return;
 	}
-	reply(c, json_pack("{s:b,s:i}", "ok", 1, "id", (int)id));
+	/* The answer is the user's, as for `session wait`: an "ok" before
+	 * it would tell a script nothing. */
+	ll_holder_wait(c, req);
 }
 
 void ll_holder_snapshot(struct ll_holder_client *c,

@@ -48,6 +48,8 @@ struct ll_agent_session {
 	bool pending;
 	uint32_t pending_id;
 	enum ll_agent_answer answer;
+	enum ll_deny_reason deny_reason; /* of the latest deny */
+	uint32_t retry_after;
 	char *end_reason;
 	/* the applet's latest monitor list (after a view grant) */
 	struct ll_control_monitor *mons;
@@ -156,6 +158,8 @@ static int send_request(struct ll_agent_session *s, uint32_t caps,
 	s->pending = true;
 	s->pending_id = s->next_id++;
 	s->answer = LL_ANSWER_NONE;
+	s->deny_reason = LL_DENY_UNSAID;
+	s->retry_after = 0;
 	if (id != NULL)
 		*id = s->pending_id;
 	return LL_OK;
@@ -206,10 +210,19 @@ static void on_control(struct ll_session_io *io,
 		if (s->pending && msg->u.deny.id == s->pending_id) {
 			s->pending = false;
 			s->answer = LL_ANSWER_DENIED;
+			s->deny_reason = msg->u.deny.reason;
+			s->retry_after = msg->u.deny.retry_after;
 		}
-		ll_info("session %s: the user denied request %u", s->id,
-			(unsigned)msg->u.deny.id);
-		ll_reporter_send(s->rep, "consent", 0, "denied");
+		text = ll_agent_deny_text(msg->u.deny.reason,
+					  msg->u.deny.retry_after);
+		ll_info("session %s: request %u denied: %s", s->id,
+			(unsigned)msg->u.deny.id, text);
+		g_free(text);
+		ll_reporter_send(s->rep, "consent", 0,
+				 msg->u.deny.reason != LL_DENY_UNSAID
+					 ? ll_deny_reason_name(
+						   msg->u.deny.reason)
+					 : "denied");
 		break;
 	case LL_CONTROL_REVOKE:
 		s->caps &= ~msg->u.revoke.caps;
@@ -549,6 +562,36 @@ enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s)
 uint32_t ll_agent_session_caps(const struct ll_agent_session *s)
 {
 	return s->caps;
+}
+
+enum ll_deny_reason ll_agent_session_deny_reason(
+	const struct ll_agent_session *s, uint32_t *retry_after)
+{
+	bool denied = s->answer == LL_ANSWER_DENIED;
+
+	if (retry_after != NULL)
+		*retry_after = denied ? s->retry_after : 0;
+	return denied ? s->deny_reason : LL_DENY_UNSAID;
+}
+
+char *ll_agent_deny_text(enum ll_deny_reason why, uint32_t retry_after)
+{
+	switch (why) {
+	case LL_DENY_NO_MORE:
+		return g_strdup("The user declined three times; no more "
+				"requests in this session.");
+	case LL_DENY_DECLINED:
+	case LL_DENY_HELD_BACK:
+		/* Held back: the user said no a moment ago and is not
+		 * asked again yet; to the technician it is the same no. */
+		if (retry_after > 0)
+			return g_strdup_printf("The user declined; you can "
+					       "ask again in %u s.",
+					       (unsigned)retry_after);
+		return g_strdup("The user declined.");
+	default:
+		return g_strdup("The user denied the request.");
+	}
 }
 
 enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s)

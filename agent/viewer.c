@@ -158,6 +158,22 @@ static void name_user(struct viewer *v)
 	ll_main_window_refresh(v->g);
 }
 
+/* The applet's answer as the technician reads it (while viewing, a
+ * refused control request keeps the picture). */
+static char *deny_text(struct viewer *v, enum ll_agent_state st)
+{
+	uint32_t retry = 0;
+	enum ll_deny_reason why = ll_agent_session_deny_reason(v->sess,
+							       &retry);
+	char *t = ll_agent_deny_text(why, retry), *all;
+
+	if (st != LL_AGENT_VIEWING)
+		return t;
+	all = g_strdup_printf("Viewing (no control). %s", t);
+	g_free(t);
+	return all;
+}
+
 static void update(struct viewer *v)
 {
 	enum ll_agent_state st = ll_agent_session_state(v->sess);
@@ -168,9 +184,9 @@ static void update(struct viewer *v)
 	if (st == LL_AGENT_ENDED)
 		text = g_strdup_printf("Ended: %s",
 				       ll_agent_session_end_reason(v->sess));
-	else if (st == LL_AGENT_ACTIVE &&
+	else if ((st == LL_AGENT_ACTIVE || st == LL_AGENT_VIEWING) &&
 		 ll_agent_session_answer(v->sess) == LL_ANSWER_DENIED)
-		text = g_strdup("The user denied the request.");
+		text = deny_text(v, st);
 	else if (st == LL_AGENT_WAIT_PEER)
 		text = g_strdup("Waiting for the user to enter the PIN.");
 	else if (st == LL_AGENT_WAIT_CONSENT)

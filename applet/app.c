@@ -60,6 +60,7 @@ struct ll_applet {
 	char *org_name;
 	char *test_etc_dir;         /* test builds: instead of /etc/lifeline */
 	int test_consent_timeout_s; /* test builds: shorter consent wait */
+	int test_consent_hold_s;    /* test builds: shorter hold-back */
 	int exit_code;
 	bool quitting;
 	bool started; /* the first command line was taken */
@@ -307,6 +308,7 @@ static void start(GApplication *app, struct ll_applet *a)
 		.org = a->org,
 		.monitor = a->monitor,
 		.consent_timeout_s = a->test_consent_timeout_s,
+		.consent_hold_s = a->test_consent_hold_s,
 	};
 
 	if (a->started)
@@ -647,6 +649,8 @@ static int parse_args(struct ll_applet *a, int *argc, char ***argv)
 		  G_OPTION_ARG_FILENAME, &a->test_etc_dir, NULL, NULL },
 		{ "test-consent-timeout", 0, G_OPTION_FLAG_HIDDEN,
 		  G_OPTION_ARG_INT, &a->test_consent_timeout_s, NULL, NULL },
+		{ "test-consent-hold", 0, G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_INT, &a->test_consent_hold_s, NULL, NULL },
 #endif
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};

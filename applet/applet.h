@@ -6,6 +6,8 @@
  *   app.c             GtkApplication, command line, window bookkeeping
  *   pin_window.c      "PRODUCT – Enter PIN"
  *   consent_dialog.c  "PRODUCT – Permission request"
+ *   avatar.c          the technician's photo (the brand's) or initial in
+ *                     the dialog and the bar
  *   session_bar.c     "PRODUCT – Session"
  *   share_frame.c     "PRODUCT – Screen shared", the frame around what
  *                     the technician sees
@@ -145,6 +147,12 @@ int ll_applet_pin_trailer_load(char **pin, char **org, char **why);
 #define LL_APPLET_CONSENT_TIMEOUT_S 60
 /* Milliseconds from mapping a permission window until it takes answers. */
 #define LL_APPLET_CONSENT_ARM_MS 1000
+/* No pestering (session.c hold_back): after the user refused a
+ * capability, a new request for it within this many seconds is denied
+ * without asking; after this many refusals of it in one session, every
+ * further one is. */
+#define LL_APPLET_CONSENT_HOLD_S 30
+#define LL_APPLET_CONSENT_MAX_DENIALS 3
 
 /* Plain words for one LL_CAP_* bit ("See your screen", ...). */
 const char *ll_applet_cap_words(uint32_t cap);
@@ -171,6 +179,11 @@ char *ll_applet_title(const char *what);
  */
 void ll_applet_who(const char *name, const char *org, bool sentence_start,
 		   const char **name_out, const char **org_out);
+/* avatar.c: label (class ll-avatar) shows the brand's photo, else the
+ * initial of name, else of org (the relay's display names), and is
+ * hidden without any. */
+void ll_applet_avatar_fill(GtkWidget *label, const char *name,
+			   const char *org);
 
 struct ll_pin_window;
 /* on_submit gets the PIN the user typed (digits only). */
@@ -188,6 +201,7 @@ enum ll_consent_answer {
 	LL_CONSENT_DENY,
 	LL_CONSENT_TIMEOUT,
 	LL_CONSENT_NOT_REQUESTED, /* "I did not ask for this" */
+	LL_CONSENT_VIEW_ONLY,     /* view allowed, the rest refused */
 };
 
 struct ll_consent_dialog;
@@ -291,6 +305,9 @@ struct ll_applet_session_opts {
 	/* Seconds a permission request waits; 0 is
 	 * LL_APPLET_CONSENT_TIMEOUT_S (test builds may shorten it). */
 	int consent_timeout_s;
+	/* Seconds a refused capability is held back; 0 is
+	 * LL_APPLET_CONSENT_HOLD_S (test builds may shorten it). */
+	int consent_hold_s;
 };
 
 /*

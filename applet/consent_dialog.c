@@ -4,9 +4,13 @@
  * Consent; docs/API.md section 8).
  *
  * Who asks (name and org as the relay verified them at redeem, never what
- * the technician's side claims in the stream), one line per capability in
- * plain words, _Allow and _Deny.  The focus starts on Deny and there is
- * no default button, so Enter or Space typed by accident refuses.  No
+ * the technician's side claims in the stream, with the technician's
+ * initial), one line per capability in plain words, _Allow and _Deny;
+ * when view is asked together with more (control), Allow _all, _View
+ * only and _Deny, so the user can let the technician watch without
+ * handing over the mouse.  The focus starts on Deny, drawn with a ring
+ * that is always visible, and there is no default button, so Enter or
+ * Space typed by accident refuses.  No
  * answer in time is a refusal; the countdown is shown.  Closing the
  * window is a refusal.  "I did not ask for this" ends the session and
  * flags it.  While this window exists the session keeps the input gate
@@ -49,6 +53,7 @@ G_DECLARE_FINAL_TYPE(LlAppletConsentWindow, ll_applet_consent_window, LL,
 
 struct _LlAppletConsentWindow {
 	GtkWindow parent;
+	GtkWidget *avatar;
 	GtkWidget *head;
 	GtkWidget *list;
 	GtkWidget *contacted;
@@ -56,6 +61,7 @@ struct _LlAppletConsentWindow {
 	GtkWidget *countdown;
 	GtkWidget *not_requested;
 	GtkWidget *deny;
+	GtkWidget *view_only;
 	GtkWidget *allow;
 };
 
@@ -68,6 +74,8 @@ static void ll_applet_consent_window_class_init(LlAppletConsentWindowClass *k)
 	g_type_ensure(LL_TYPE_BRAND_HEADER);
 	gtk_widget_class_set_template_from_resource(
 		wk, "/org/lifeline/applet/consent_dialog.ui");
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
+					     avatar);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, head);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, list);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
@@ -79,6 +87,8 @@ static void ll_applet_consent_window_class_init(LlAppletConsentWindowClass *k)
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
 					     not_requested);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, deny);
+	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow,
+					     view_only);
 	gtk_widget_class_bind_template_child(wk, LlAppletConsentWindow, allow);
 }
 
@@ -91,7 +101,7 @@ struct ll_consent_dialog {
 	struct ll_applet *a;
 	GtkWidget *win;
 	GtkWidget *countdown;
-	GtkWidget *answers[3]; /* insensitive until armed */
+	GtkWidget *answers[4]; /* insensitive until armed; NULL: not shown */
 	GtkWidget *focus;      /* Deny */
 	guint timer;
 	guint arm_timer;
@@ -324,6 +334,11 @@ static void on_allow(GtkButton *b, gpointer data)
 	answer(data, LL_CONSENT_ALLOW);
 }
 
+static void on_view_only(GtkButton *b, gpointer data)
+{
+	answer(data, LL_CONSENT_VIEW_ONLY);
+}
+
 static void on_deny(GtkButton *b, gpointer data)
 {
 	answer(data, LL_CONSENT_DENY);
@@ -366,8 +381,12 @@ static gboolean on_armed(gpointer data)
 #endif
 	d->armed = true;
 	for (i = 0; i < G_N_ELEMENTS(d->answers); i++)
-		gtk_widget_set_sensitive(d->answers[i], TRUE);
+		if (d->answers[i] != NULL)
+			gtk_widget_set_sensitive(d->answers[i], TRUE);
 	gtk_widget_grab_focus(d->focus);
+	/* The ring on Deny shows where Enter and Space go, before any key
+	 * was typed (GTK otherwise draws it only after one). */
+	gtk_window_set_focus_visible(GTK_WINDOW(d->win), TRUE);
 	/* Tests and the screen benchmark wait for this line. */
 	ll_info("consent: the permission window accepts answers now");
 	return G_SOURCE_REMOVE;
@@ -400,6 +419,7 @@ static void fill(LlAppletConsentWindow *t, const char *name, const char *org,
 	uint32_t bit;
 
 	ll_applet_who(name, org, true, &v.technician, &v.technician_org);
+	ll_applet_avatar_fill(t->avatar, name, org);
 	text = ll_brand_format(b, LL_BRAND_CONSENT_INTRO, &v, true);
 	gtk_label_set_markup(GTK_LABEL(t->head), text);
 	g_free(text);
@@ -437,7 +457,8 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 {
 	struct ll_consent_dialog *d = g_new0(struct ll_consent_dialog, 1);
 	LlAppletConsentWindow *t;
-	GtkWidget *allow, *deny, *link;
+	GtkWidget *allow, *deny, *link, *view_only;
+	bool choice;
 	char *title = ll_applet_title("Permission request");
 	size_t i;
 
@@ -466,18 +487,36 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 	link = t->not_requested;
 	deny = t->deny;
 	allow = t->allow;
+	view_only = t->view_only;
+	/* View only: when view comes with more.  A hidden button takes no
+	 * mnemonic, and it is not among the answers that arming enables. */
+	choice = (caps & LL_CAP_VIEW) && (caps & ~(uint32_t)LL_CAP_VIEW);
+	if (choice) {
+		gtk_button_set_label(GTK_BUTTON(allow), "Allow _all");
+		atk_object_set_name(gtk_widget_get_accessible(allow),
+				    "Allow all");
+	} else {
+		gtk_widget_hide(view_only);
+		gtk_widget_set_no_show_all(view_only, TRUE);
+	}
 	/* No default: Enter never means Allow. */
 	gtk_widget_set_can_default(deny, FALSE);
+	gtk_widget_set_can_default(view_only, FALSE);
 	gtk_widget_set_can_default(allow, FALSE);
 	d->focus = deny;
 	d->answers[0] = allow;
 	d->answers[1] = deny;
 	d->answers[2] = link;
+	d->answers[3] = choice ? view_only : NULL;
 	for (i = 0; i < G_N_ELEMENTS(d->answers); i++)
-		gtk_widget_set_sensitive(d->answers[i], FALSE);
+		if (d->answers[i] != NULL)
+			gtk_widget_set_sensitive(d->answers[i], FALSE);
 
 	g_signal_connect(allow, "clicked", G_CALLBACK(on_allow), d);
 	g_signal_connect(deny, "clicked", G_CALLBACK(on_deny), d);
+	if (choice)
+		g_signal_connect(view_only, "clicked",
+				 G_CALLBACK(on_view_only), d);
 	g_signal_connect(link, "activate-link", G_CALLBACK(on_not_requested),
 			 d);
 	g_signal_connect(d->win, "delete-event", G_CALLBACK(on_delete), d);

@@ -75,6 +75,10 @@ static void make_shown(char **text)
 
 void ll_applet_status(struct ll_applet_session *s, const char *status)
 {
+	/* What the user reads, in the log too (the GUI tests wait for it,
+	 * there being no AT-SPI there). */
+	if (status != NULL && s->bar != NULL)
+		ll_info("session bar says: %s", status);
 	ll_session_bar_update(s->bar, s->granted, status);
 }
 
@@ -135,11 +139,14 @@ static void send_grant(struct ll_applet_session *s, uint32_t id, uint32_t caps)
 	ll_applet_send_ctl(s, &m);
 }
 
-static void send_deny(struct ll_applet_session *s, uint32_t id)
+static void send_deny_why(struct ll_applet_session *s, uint32_t id,
+			  enum ll_deny_reason why, uint32_t retry_after)
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_DENY };
 
 	m.u.deny.id = id;
+	m.u.deny.reason = why;
+	m.u.deny.retry_after = retry_after;
 	ll_applet_send_ctl(s, &m);
 }
 
@@ -181,6 +188,105 @@ static void tell_who(struct ll_applet_session *s)
 	g_free(words);
 }
 
+static void send_deny(struct ll_applet_session *s, uint32_t id)
+{
+	send_deny_why(s, id, LL_DENY_UNSAID, 0);
+}
+
+/* ---- no pestering ---- */
+
+G_STATIC_ASSERT(LL_CAP_ALL == (1u << LL_APPLET_CAPS) - 1);
+
+static int64_t hold_ms(const struct ll_applet_session *s)
+{
+	return (int64_t)s->consent_hold_s * 1000;
+}
+
+/*
+ * The user refused caps (how: "denied", ...): counted per capability and
+ * reported with the count.  Returns the highest count among caps.
+ */
+static unsigned note_refused(struct ll_applet_session *s, uint32_t caps,
+			     const char *how)
+{
+	int64_t now = ll_now_mono_ms();
+	unsigned i, most = 0;
+	char *words, *why;
+
+	for (i = 0; i < LL_APPLET_CAPS; i++) {
+		if (!(caps & (1u << i)))
+			continue;
+		s->denials[i]++;
+		s->denied_ms[i] = now;
+		most = MAX(most, s->denials[i]);
+	}
+	words = ll_applet_caps_sentence(caps, "nothing");
+	why = g_strdup_printf("%s (refusal %u of %u for this capability in "
+			      "this session)",
+			      how, most, LL_APPLET_CONSENT_MAX_DENIALS);
+	report(s, "consent", caps, why);
+	ll_info("the user refused: %s: %s", words, why);
+	g_free(why);
+	g_free(words);
+	return most;
+}
+
+/*
+ * A request for capabilities the user refused three times, or refused
+ * less than the hold-back time ago, is denied without a dialog: a
+ * technician must not be able to wear the user down by asking again and
+ * again.  True when it was (reported to the audit with the counts).
+ */
+static bool hold_back(struct ll_applet_session *s, uint32_t id, uint32_t ask)
+{
+	int64_t now = ll_now_mono_ms(), wait = 0;
+	uint32_t no_more = 0, held = 0, bit;
+	unsigned i, n = 0;
+	char *words, *why;
+
+	for (i = 0; i < LL_APPLET_CAPS; i++) {
+		bit = 1u << i;
+		if (!(ask & bit) || s->denials[i] == 0)
+			continue;
+		if (s->denials[i] >= LL_APPLET_CONSENT_MAX_DENIALS) {
+			no_more |= bit;
+		} else if (now - s->denied_ms[i] < hold_ms(s)) {
+			held |= bit;
+			wait = MAX(wait, s->denied_ms[i] + hold_ms(s) - now);
+		}
+	}
+	if (no_more == 0 && held == 0)
+		return false;
+	for (i = 0; i < LL_APPLET_CAPS; i++) {
+		if (!((no_more | held) & (1u << i)))
+			continue;
+		s->held[i]++;
+		n = MAX(n, s->held[i]);
+	}
+	words = ll_applet_caps_sentence(no_more | held, "nothing");
+	if (no_more != 0) {
+		why = g_strdup_printf("not shown: the user refused %u times "
+				      "(%u requests held back)",
+				      LL_APPLET_CONSENT_MAX_DENIALS, n);
+		send_deny_why(s, id, LL_DENY_NO_MORE, 0);
+	} else {
+		/* Rounded up: asking again after that many seconds is
+		 * shown. */
+		uint32_t left = (uint32_t)((wait + 999) / 1000);
+
+		why = g_strdup_printf("not shown: asked again within %d s of "
+				      "a refusal, %u s left (%u requests "
+				      "held back)",
+				      s->consent_hold_s, left, n);
+		send_deny_why(s, id, LL_DENY_HELD_BACK, left);
+	}
+	report(s, "consent", no_more | held, why);
+	ll_info("consent: a request for %s was %s", words, why);
+	g_free(why);
+	g_free(words);
+	return true;
+}
+
 /* Enforce what is granted now. */
 static void apply_grants(struct ll_applet_session *s)
 {
@@ -212,10 +318,29 @@ static void on_consent_answer(enum ll_consent_answer ans, void *user)
 		ll_applet_status(s, "You gave permission.");
 		apply_grants(s);
 		break;
+	case LL_CONSENT_VIEW_ONLY:
+		/* The dialog offers it only when view and more are asked
+		 * together: view is granted, the rest refused (and counted
+		 * as refused, so it is not asked again at once). */
+		s->granted |= LL_CAP_VIEW;
+		s->ever_granted = true;
+		send_grant(s, id, LL_CAP_VIEW);
+		report(s, "consent", LL_CAP_VIEW, "allowed (view only)");
+		ll_info("the user allowed view only");
+		note_refused(s, caps & ~s->granted, "denied (view only)");
+		ll_applet_status(s, "You allowed viewing only. The technician "
+				    "cannot control your computer.");
+		apply_grants(s);
+		break;
 	case LL_CONSENT_DENY:
-		send_deny(s, id);
-		report(s, "consent", caps, "denied");
-		ll_info("the user denied the request");
+		/* The technician learns when they may ask again, or that
+		 * they may not. */
+		if (note_refused(s, caps & ~s->granted, "denied") >=
+		    LL_APPLET_CONSENT_MAX_DENIALS)
+			send_deny_why(s, id, LL_DENY_NO_MORE, 0);
+		else
+			send_deny_why(s, id, LL_DENY_DECLINED,
+				      (uint32_t)s->consent_hold_s);
 		ll_applet_status(s, "You refused the request.");
 		break;
 	case LL_CONSENT_TIMEOUT:
@@ -269,6 +394,8 @@ static void handle_request(struct ll_applet_session *s, uint32_t id,
 		apply_grants(s);
 		return;
 	}
+	if (hold_back(s, id, ask))
+		return;
 	s->ask_id = id;
 	s->ask_caps = caps;
 	/* Gate closed, and every key and button the technician held
@@ -577,6 +704,11 @@ struct ll_applet_session *ll_applet_session_new(
 	s->consent_timeout_s = o->consent_timeout_s > 0
 				       ? o->consent_timeout_s
 				       : LL_APPLET_CONSENT_TIMEOUT_S;
+	/* It travels as a deny's retry_after: within that field's range. */
+	s->consent_hold_s = CLAMP(o->consent_hold_s > 0
+					  ? o->consent_hold_s
+					  : LL_APPLET_CONSENT_HOLD_S,
+				  1, (int)LL_CONTROL_MAX_RETRY_AFTER);
 	s->done = done;
 	s->user = user;
 	s->cancel = g_cancellable_new();

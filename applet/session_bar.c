@@ -2,7 +2,7 @@
 /*
  * "PRODUCT – Session": visible for the whole session, above other
  * windows, on every workspace.  Who is connected (as the relay verified
- * it), what they may do right now, _Stop control and _End session.
+ * it, with the technician's initial), what they may do right now, _Stop control and _End session.
  * Closing the bar ends the session: a session nobody can see must not go
  * on.  While anything is granted it cannot be made to disappear: kept
  * above, listed in the taskbar, brought back when minimised; and while
@@ -23,6 +23,7 @@ G_DECLARE_FINAL_TYPE(LlAppletSessionBar, ll_applet_session_bar, LL,
 
 struct _LlAppletSessionBar {
 	GtkWindow parent;
+	GtkWidget *avatar;
 	GtkWidget *who;
 	GtkWidget *may;
 	GtkWidget *status;
@@ -40,6 +41,7 @@ static void ll_applet_session_bar_class_init(LlAppletSessionBarClass *k)
 	g_type_ensure(LL_TYPE_BRAND_HEADER);
 	gtk_widget_class_set_template_from_resource(
 		wk, "/org/lifeline/applet/session_bar.ui");
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, avatar);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, who);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, may);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, status);
@@ -212,6 +214,7 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 
 	/* Who is connected, as the relay verified it, in bold. */
 	ll_applet_who(name, org, false, &v.technician, &v.technician_org);
+	ll_applet_avatar_fill(t->avatar, name, org);
 	markup = ll_brand_format(ll_ui_brand(), LL_BRAND_SESSION_BAR_INTRO, &v,
 				 true);
 	gtk_label_set_markup(GTK_LABEL(t->who), markup);

@@ -43,6 +43,8 @@ struct ll_reporter;
 struct ll_session_io;
 struct ll_stream;
 
+#define LL_APPLET_CAPS 5 /* bits of LL_CAP_ALL */
+
 struct ll_applet_session {
 	struct ll_applet *a;
 	char *relay_url;
@@ -53,6 +55,7 @@ struct ll_applet_session {
 	char *display;
 	char *monitor;
 	int consent_timeout_s;
+	int consent_hold_s;
 	void (*done)(enum ll_applet_end end, void *user);
 	void *user;
 	void (*on_redeem_error)(enum ll_applet_end end, void *user);
@@ -70,6 +73,12 @@ struct ll_applet_session {
 	struct ll_consent_dialog *consent;
 	uint32_t ask_id;
 	uint32_t ask_caps;
+	/* No pestering, per capability (index: LL_CAP_* bit number): the
+	 * user's refusals in this session, when the latest was (monotonic
+	 * ms), and the requests denied since without asking. */
+	unsigned denials[LL_APPLET_CAPS];
+	int64_t denied_ms[LL_APPLET_CAPS];
+	unsigned held[LL_APPLET_CAPS];
 
 	struct ll_session_bar *bar;
 

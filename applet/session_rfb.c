@@ -283,7 +283,8 @@ static void on_rfb_msg_ready(struct ll_applet_session *s)
 		s, (s->granted & LL_CAP_CONTROL)
 			   ? "The technician sees your screen and may control "
 			     "it."
-			   : "The technician sees your screen.");
+			   : "The technician sees your screen (view only: "
+			     "no control).");
 }
 
 static void send_error(struct ll_applet_session *s, const char *code,

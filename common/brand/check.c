@@ -22,6 +22,10 @@ const unsigned ll_brand_icon_sizes[LL_BRAND_N_ICON_SIZES] = { 16, 32,  48,
  * crowd out the organisation's name. */
 #define LOGO_SHOWN 48
 #define LOGO_MAX_RATIO 4.0
+/* The technician's photo (optional, avatar.png) is shown in a disc 44 px
+ * wide: square, sharp on a 2x screen, not needlessly large. */
+#define AVATAR_MIN 88
+#define AVATAR_MAX 512
 
 enum kind { K_INI, K_LOGO_SVG, K_LOGO_PNG, K_ICON_SVG, K_ICON_PNG };
 
@@ -161,7 +165,8 @@ static bool note_file(const char *name)
 static bool known_file(const char *name)
 {
 	static const char *const fixed[] = { "branding.ini", "logo.svg",
-					     "logo.png", "icon.svg" };
+					     "logo.png", "icon.svg",
+					     "avatar.png" };
 	char *png;
 	size_t i;
 	bool known = false;
@@ -189,8 +194,31 @@ static void check_unknown(struct check *c)
 			problem(c, name,
 				"is not a file a brand holds (branding.ini, "
 				"logo.svg, logo.png, icon.svg, "
-				"icon-SIZE.png; notes as *.md or *.txt)");
+				"icon-SIZE.png, avatar.png; notes as *.md "
+				"or *.txt)");
 	g_dir_close(d);
+}
+
+/* avatar.png, the technician's photo: optional; when there, square. */
+static void check_avatar(struct check *c)
+{
+	char why[128];
+	char *data;
+	size_t len;
+	bool absent;
+	uint32_t w, h;
+
+	if ((data = slurp(c, "avatar.png", &len, &absent)) == NULL)
+		return;
+	if (ll_brand_png_size((const uint8_t *)data, len, &w, &h, why,
+			      sizeof(why)) != 0)
+		problem(c, "avatar.png", "%s", why);
+	else if (w != h || w < AVATAR_MIN || w > AVATAR_MAX)
+		problem(c, "avatar.png",
+			"is %ux%u; the technician's photo must be square, "
+			"%u to %u pixels",
+			w, h, AVATAR_MIN, AVATAR_MAX);
+	g_free(data);
 }
 
 static void check_ini(struct check *c, struct ll_brand **out)
@@ -236,6 +264,7 @@ unsigned ll_brand_check_dir(const char *dir, enum ll_brand_check_mode mode,
 		check_svg(&c, "icon.svg", true, &c.icon_svg);
 	}
 	check_png(&c, "logo.png", 0, c.logo_svg, "logo.svg");
+	check_avatar(&c);
 	for (i = 0; i < LL_BRAND_N_ICON_SIZES; i++) {
 		png = g_strdup_printf("icon-%u.png", ll_brand_icon_sizes[i]);
 		check_png(&c, png, ll_brand_icon_sizes[i], c.icon_svg,

@@ -47,11 +47,49 @@ uint32_t ll_cap_from_name(const char *name)
 	return 0;
 }
 
+static const char *const deny_reasons[] = {
+	[LL_DENY_DECLINED] = "declined",
+	[LL_DENY_HELD_BACK] = "held_back",
+	[LL_DENY_NO_MORE] = "no_more",
+};
+
+const char *ll_deny_reason_name(enum ll_deny_reason r)
+{
+	if ((size_t)r >= sizeof(deny_reasons) / sizeof(deny_reasons[0]))
+		return NULL;
+	return deny_reasons[r];
+}
+
+static bool deny_reason_from_name(const char *name, enum ll_deny_reason *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(deny_reasons) / sizeof(deny_reasons[0]); i++) {
+		if (deny_reasons[i] != NULL &&
+		    strcmp(deny_reasons[i], name) == 0) {
+			*r = (enum ll_deny_reason)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* retry_after: required with held_back, allowed with declined. */
+static bool deny_retry_ok(enum ll_deny_reason r, uint32_t retry_after)
+{
+	if (retry_after > LL_CONTROL_MAX_RETRY_AFTER)
+		return false;
+	if (r == LL_DENY_HELD_BACK)
+		return retry_after > 0;
+	return r == LL_DENY_DECLINED || retry_after == 0;
+}
+
 /* Allowed fields per type, "type" included; NULL-terminated. */
 static const char *const f_hello[] = { "type", "version", "role",
 				       "name", "org",     NULL };
 static const char *const f_req[] = { "type", "id", "capabilities", NULL };
-static const char *const f_deny[] = { "type", "id", NULL };
+static const char *const f_deny[] = { "type", "id", "reason", "retry_after",
+				      NULL };
 static const char *const f_revoke[] = { "type", "capabilities", NULL };
 static const char *const f_chat[] = { "type", "text", NULL };
 static const char *const f_offer[] = { "type", "channel", "name",
@@ -465,6 +503,34 @@ static int parse_monitors(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		    "field \"current\" names no monitor of the list");
 }
 
+static int parse_deny(struct pctx *c, json_t *o, struct ll_control_msg *m)
+{
+	uint64_t n = 0;
+	char *s = NULL;
+	bool ok;
+	int r;
+
+	if ((r = get_str(c, o, "reason", false, 16, false, &s)) != 0)
+		return r;
+	if (s != NULL) {
+		ok = deny_reason_from_name(s, &m->u.deny.reason);
+		free(s);
+		if (!ok)
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"reason\" must be \"declined\", "
+				    "\"held_back\" or \"no_more\"");
+	}
+	if ((r = get_u64(c, o, "retry_after", false,
+			 LL_CONTROL_MAX_RETRY_AFTER, 1, &n, NULL)) != 0)
+		return r;
+	m->u.deny.retry_after = (uint32_t)n;
+	if (!deny_retry_ok(m->u.deny.reason, m->u.deny.retry_after))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"retry_after\" goes with reason "
+			    "\"held_back\" (required) or \"declined\"");
+	return 0;
+}
+
 static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 {
 	uint64_t n = 0;
@@ -509,7 +575,7 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		    0)
 			return r;
 		m->u.deny.id = (uint32_t)n;
-		return 0;
+		return parse_deny(c, o, m);
 	case LL_CONTROL_REVOKE:
 		return get_caps(c, o, &m->u.revoke.caps);
 	case LL_CONTROL_CHAT:
@@ -797,7 +863,20 @@ static int build(const struct ll_control_msg *m, json_t *o)
 			return r;
 		return set(o, "capabilities", caps_array(m->u.request.caps));
 	case LL_CONTROL_DENY:
-		return set(o, "id", json_integer(m->u.deny.id));
+		if (!deny_retry_ok(m->u.deny.reason, m->u.deny.retry_after) ||
+		    (m->u.deny.reason != LL_DENY_UNSAID &&
+		     ll_deny_reason_name(m->u.deny.reason) == NULL))
+			return LL_ERR_SCHEMA;
+		if ((r = set(o, "id", json_integer(m->u.deny.id))) != 0)
+			return r;
+		if (m->u.deny.reason != LL_DENY_UNSAID &&
+		    (r = set_str(o, "reason",
+				 ll_deny_reason_name(m->u.deny.reason))) != 0)
+			return r;
+		if (m->u.deny.retry_after == 0)
+			return 0;
+		return set(o, "retry_after",
+			   json_integer(m->u.deny.retry_after));
 	case LL_CONTROL_REVOKE:
 		return set(o, "capabilities", caps_array(m->u.revoke.caps));
 	case LL_CONTROL_CHAT:

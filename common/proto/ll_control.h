@@ -8,7 +8,7 @@
  *   hello        {type, version: 1, role: "agent"|"applet", name?, org?}
  *   request      {type, id, capabilities: [...]}   agent asks for caps
  *   grant        {type, id, capabilities: [...]}   applet answers yes
- *   deny         {type, id}                        applet answers no
+ *   deny         {type, id, reason?, retry_after?} applet answers no
  *   revoke       {type, capabilities: [...]}       applet takes caps back
  *   chat         {type, text}
  *   file_offer   {type, channel, name, size, sha256}
@@ -34,8 +34,14 @@
  * entries with distinct names; a monitor name (also select_monitor's and
  * current, which must be one of the names) is 1..64 bytes without
  * control characters; x and y -65535..65535, width and height 1..65535
- * (what RFB can describe).  user_info: name 1..256 bytes, host 1..255
- * bytes, neither with control characters.
+ * (what RFB can describe).  deny: reason one of "declined" (the user
+ * said no), "held_back" (asked again too soon after a no; not shown to
+ * the user), "no_more" (the user said no three times: nothing more is
+ * shown in this session), absent when not said; retry_after 1..3600
+ * seconds, required with "held_back", allowed with "declined", refused
+ * otherwise (when the same capabilities may be asked again).
+ * user_info: name 1..256 bytes, host 1..255 bytes, neither with control
+ * characters.
  *
  * Errors: LL_ERR_TOO_LARGE (message or a string over its cap),
  * LL_ERR_BAD_JSON (not JSON, duplicate keys, trailing bytes),
@@ -104,6 +110,17 @@ enum ll_control_type {
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
 
+/* Why a request was denied: deny's "reason" (see above). */
+enum ll_deny_reason {
+	LL_DENY_UNSAID = 0, /* no reason field */
+	LL_DENY_DECLINED,
+	LL_DENY_HELD_BACK,
+	LL_DENY_NO_MORE,
+};
+#define LL_CONTROL_MAX_RETRY_AFTER 3600u
+/* "declined", ...; NULL for LL_DENY_UNSAID and anything else. */
+const char *ll_deny_reason_name(enum ll_deny_reason r);
+
 /* One entry of a monitors message (coordinates of the whole desktop). */
 struct ll_control_monitor {
 	char name[LL_CONTROL_MAX_MONITOR_NAME + 1];
@@ -135,6 +152,8 @@ struct ll_control_msg {
 		} grant;
 		struct {
 			uint32_t id;
+			enum ll_deny_reason reason;
+			uint32_t retry_after; /* s; 0 when absent */
 		} deny;
 		struct {
 			uint32_t caps;

@@ -12,7 +12,10 @@
  *    picture the fake applet sent, pixel for pixel;
  *  - request control, grant: click and text reach the applet as RFB
  *    events (UTF-8 with a non-Latin-1 character); revoke: refused again;
- *  - deny: "denied by the user", snapshot "no framebuffer ...";
+ *  - deny: "The user denied the request.", snapshot "no framebuffer
+ *    ...";
+ *  - session request waits for the answer: "ok", View only's part, and
+ *    the applet's reasons of a deny in words with exit 3, 7 and 8;
  *  - session end: the holder exits and removes its socket; the applet
  *    side ending does the same; wait --timeout: "timed out".
  *  - monitors: refused (and nothing sent) before view; the applet's list
@@ -171,6 +174,13 @@ struct fa {
 	int fb_w, fb_h;
 	/* the refusal of an unknown monitor says this (NULL: the usual) */
 	const char *refusal;
+	/* the user's answer to the next request while a CLI runs: grant
+	 * answer_caps, or with 0 deny with this reason and wait */
+	bool answer_request;
+	uint32_t answer_caps;
+	enum ll_deny_reason answer_reason;
+	uint32_t answer_retry;
+	uint32_t asked_caps; /* what that request asked for */
 };
 
 static void fa_flush(struct fa *f)
@@ -352,6 +362,33 @@ static void fa_grant(struct fa *f, uint32_t id, uint32_t caps)
 	m.u.grant.id = id;
 	m.u.grant.caps = caps;
 	fa_control(f, &m);
+}
+
+/* The user answers the request the CLI sent (f->answer_request). */
+static void fa_answer_request(struct fa *f)
+{
+	struct ll_control_msg *m, d = { .type = LL_CONTROL_DENY };
+	GList *l;
+
+	for (l = f->msgs.head; l != NULL; l = l->next) {
+		m = l->data;
+		if (m->type == LL_CONTROL_REQUEST)
+			break;
+	}
+	if (l == NULL)
+		return;
+	g_queue_delete_link(&f->msgs, l);
+	f->answer_request = false;
+	f->asked_caps = m->u.request.caps;
+	if (f->answer_caps != 0) {
+		fa_grant(f, m->u.request.id, f->answer_caps);
+	} else {
+		d.u.deny.id = m->u.request.id;
+		d.u.deny.reason = f->answer_reason;
+		d.u.deny.retry_after = f->answer_retry;
+		fa_control(f, &d);
+	}
+	ll_control_msg_free(m);
 }
 
 /* ---- the fake RFB server on channel 1 ---- */
@@ -658,6 +695,8 @@ static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 		fa_rfb_serve(f, evs);
 		if (f->answer_monitors)
 			fa_answer_monitors(f);
+		if (f->answer_request)
+			fa_answer_request(f);
 		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
 			g_string_append_len(o, buf, n);
 		while ((n = read(err_fd, buf, sizeof(buf))) > 0)
@@ -1051,15 +1090,15 @@ static void test_view_then_control(void)
 	g_object_unref(pb);
 	g_assert_cmpuint(evs->len, ==, 0); /* nothing leaked through */
 
-	/* ask for control, get it: input arrives */
+	/* ask for control and wait for the grant: input arrives */
+	f->answer_request = true;
+	f->answer_caps = LL_CAP_CONTROL;
 	cli_pumping(&r, f, evs, profile, "session", "request", p.id, "control",
 		    NULL);
 	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "ok\n");
+	g_assert_cmpuint(f->asked_caps, ==, LL_CAP_CONTROL);
 	run_clear(&r);
-	m = fa_expect(f, LL_CONTROL_REQUEST);
-	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_CONTROL);
-	fa_grant(f, m->u.request.id, LL_CAP_CONTROL);
-	ll_control_msg_free(m);
 	cli_pumping(&r, f, evs, profile, "session", "wait", p.id, "--timeout",
 		    "20", NULL);
 	g_assert_cmpint(r.status, ==, 0);
@@ -1406,7 +1445,7 @@ static void test_deny(void)
 	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, "--timeout",
 		    "20", NULL);
 	g_assert_cmpint(r.status, ==, 3);
-	g_assert_nonnull(strstr(r.err, "denied by the user"));
+	g_assert_nonnull(strstr(r.err, "The user denied the request."));
 	run_clear(&r);
 	cli_pumping(&r, f, NULL, profile, "--json", "session", "snapshot",
 		    p.id, png, NULL);
@@ -1423,6 +1462,69 @@ static void test_deny(void)
 	assert_holder_gone(profile, p.id);
 	fa_free(f);
 	g_free(png);
+	pin_clear(&p);
+}
+
+/*
+ * `session request` waits for the user's answer: ok (or what part was
+ * allowed, View only), and for each kind of no its own plain sentence
+ * and exit status: declined 3, held back 7, no more 8.
+ */
+static void request_answered(struct fa *f, const char *id, const char *cap,
+			     uint32_t grant, enum ll_deny_reason why,
+			     uint32_t retry, int status, const char *says)
+{
+	struct run r = { 0 };
+
+	f->answer_request = true;
+	f->answer_caps = grant;
+	f->answer_reason = why;
+	f->answer_retry = retry;
+	cli_pumping(&r, f, NULL, profile, "session", "request", id, cap, NULL);
+	g_assert_false(f->answer_request); /* it waited for the answer */
+	g_assert_cmpint(r.status, ==, status);
+	g_assert_nonnull(strstr(status == 0 ? r.out : r.err, says));
+	/* the sentence is the applet's reason in words, not a code */
+	if (status != 0)
+		g_assert_cmpstr(r.out, ==, "");
+	run_clear(&r);
+}
+
+static void test_request_answers(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m, e = { .type = LL_CONTROL_END };
+	struct fa *f;
+
+	g_assert_nonnull(profile);
+	pin_new("view", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	fa_grant(f, m->u.request.id, LL_CAP_VIEW);
+	ll_control_msg_free(m);
+
+	/* View only: asked view and control, allowed view */
+	request_answered(f, p.id, "view,control", LL_CAP_VIEW, 0, 0, 0,
+			 "ok, partly; allowed: view\n");
+	g_assert_cmpuint(f->asked_caps, ==, LL_CAP_VIEW | LL_CAP_CONTROL);
+	cli_pumping(&r, f, NULL, profile, "session", "click", p.id, "1", "1",
+		    NULL);
+	g_assert_cmpint(r.status, ==, 3); /* no control with View only */
+	run_clear(&r);
+	request_answered(f, p.id, "control", 0, LL_DENY_DECLINED, 30, 3,
+			 "The user declined; you can ask again in 30 s.");
+	request_answered(f, p.id, "control", 0, LL_DENY_HELD_BACK, 25, 7,
+			 "The user declined; you can ask again in 25 s.");
+	request_answered(f, p.id, "control", 0, LL_DENY_NO_MORE, 0, 8,
+			 "The user declined three times; no more requests "
+			 "in this session.");
+	request_answered(f, p.id, "control", 0, LL_DENY_UNSAID, 0, 3,
+			 "The user denied the request.");
+	e.u.end.reason = "the user ended the session";
+	fa_control(f, &e);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
 	pin_clear(&p);
 }
 
@@ -1661,6 +1763,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli/view_then_control",
 			test_view_then_control);
 	g_test_add_func("/agent/cli/deny", test_deny);
+	g_test_add_func("/agent/cli/request_answers", test_request_answers);
 	g_test_add_func("/agent/cli/monitors", test_monitors);
 	g_test_add_func("/agent/cli/hostile_names", test_hostile_names);
 	g_test_add_func("/agent/cli/forbidden_encoding",

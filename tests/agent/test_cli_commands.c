@@ -63,8 +63,11 @@ static void test_table(void)
 			g_assert_cmpint(a->params[0]->type, ==,
 					LL_CLI_SESSION);
 			g_assert_cmpstr(a->params[0]->key, ==, "id");
+			/* only the user's answer may take unbounded */
 			g_assert_true(a->answer_ms > 0 ||
-				      strcmp(a->words, "session wait") == 0);
+				      strcmp(a->words, "session wait") == 0 ||
+				      strcmp(a->words, "session request") ==
+					      0);
 		}
 		options = false;
 		for (j = 0; j < n_params(a); j++) {
@@ -126,7 +129,7 @@ static void test_synopsis(void)
 		"queue pickup ID [--request CAP,...]",
 		"session status ID",
 		"session wait ID [--timeout S]",
-		"session request ID CAP...",
+		"session request ID CAP... [--timeout S]",
 		"session snapshot ID FILE.png",
 		"session click ID X Y [--button N]",
 		"session type ID TEXT",
@@ -253,6 +256,11 @@ static void test_round_trip(void)
 		       NULL);
 	g_assert_cmpuint(ll_cli_req_caps(r, "capabilities"), ==,
 			 LL_CAP_VIEW | LL_CAP_CONTROL | LL_CAP_CHAT);
+	g_assert_false(ll_cli_req_has(r, "timeout"));
+	ll_cli_req_free(r);
+	r = round_trip("session request", (const char *[]){ ID, "view", NULL },
+		       (const char *[]){ NULL, NULL, "45" });
+	g_assert_cmpint(ll_cli_req_int(r, "timeout"), ==, 45);
 	ll_cli_req_free(r);
 
 	/* relative on the command line, absolute on the wire */
@@ -336,7 +344,7 @@ static void test_argv_refused(void)
 		     (const char *[]){ NULL, NULL, NULL, "9" },
 		     "--button is 1..8");
 	argv_refused("session request", (const char *[]){ ID, NULL }, NULL,
-		     "session request ID CAP...");
+		     "session request ID CAP... [--timeout S]");
 	argv_refused("session request",
 		     (const char *[]){ ID, "view", "fly", NULL }, NULL,
 		     "unknown capability \"fly\"");
@@ -436,6 +444,8 @@ static void test_answers(void)
 	} codes[] = {
 		{ "usage", LL_EXIT_USAGE },
 		{ "denied", LL_EXIT_DENIED },
+		{ "held_back", LL_EXIT_HELD_BACK },
+		{ "no_more", LL_EXIT_NO_MORE },
 		{ "no_view", LL_EXIT_DENIED },
 		{ "no_control", LL_EXIT_DENIED },
 		{ "no_files", LL_EXIT_DENIED },

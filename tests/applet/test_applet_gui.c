@@ -46,6 +46,13 @@
 #include "ll_session_io.h"
 #include "ll_stream.h"
 
+/* applet/applet.h: a refused capability is held back this long, and not
+ * asked again after this many refusals. */
+#define HOLD_S 30
+#define MAX_DENIALS 3
+/* The hold-back of the no-pestering test (--test-consent-hold). */
+#define TEST_HOLD_S 2
+
 static struct lh_relay *relay;
 static char *token;
 static struct lt_xvfb *xvfb;
@@ -165,6 +172,8 @@ struct agent {
 	enum ll_session_end why;
 	int n_grant, n_deny, n_revoke;
 	uint32_t last_id;
+	enum ll_deny_reason deny_reason; /* of the latest deny */
+	uint32_t retry_after;
 	uint32_t revoke_caps;
 	uint32_t grant_caps;
 	int n_open;
@@ -201,6 +210,11 @@ static void ag_control(struct ll_session_io *io,
 	} else if (m->type == LL_CONTROL_DENY) {
 		ag->n_deny++;
 		ag->last_id = m->u.deny.id;
+		ag->deny_reason = m->u.deny.reason;
+		ag->retry_after = m->u.deny.retry_after;
+		g_test_message("deny %u: %s, retry after %u s", m->u.deny.id,
+			       ll_deny_reason_name(m->u.deny.reason),
+			       m->u.deny.retry_after);
 	} else if (m->type == LL_CONTROL_REVOKE) {
 		ag->n_revoke++;
 		ag->revoke_caps = m->u.revoke.caps;
@@ -352,6 +366,16 @@ static void agent_send_hello_and_request(struct agent *ag, uint32_t caps)
 	g_assert_cmpint(ll_session_io_send_control(ag->io, &req), ==, 0);
 }
 
+/* The technician asks (again) for caps. */
+static void agent_request(struct agent *ag, uint32_t id, uint32_t caps)
+{
+	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
+
+	req.u.request.id = id;
+	req.u.request.caps = caps;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &req), ==, 0);
+}
+
 static void agent_free(struct agent *ag)
 {
 	if (ag->viewer_fd >= 0)
@@ -474,6 +498,20 @@ static bool wait_log(struct applet *ap, const char *needle, int count,
 			return false;
 		lt_iterate(WAIT_TICK_MS);
 	}
+}
+
+/* How often the applet's log says needle by now. */
+static int log_count(struct applet *ap, const char *needle)
+{
+	char *log = applet_log(ap), *p = log;
+	int n = 0;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	g_free(log);
+	return n;
 }
 
 /* The n-th permission window of this applet takes answers now (it is
@@ -715,23 +753,22 @@ static void test_deny(void)
 	g_free(bar);
 	g_assert_true(audit_has("consent", "denied", 20000));
 
-	/* A later request asks again; Space on the focused button is Deny. */
-	{
-		struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
-
-		req.u.request.id = 2;
-		req.u.request.caps = LL_CAP_VIEW;
-		g_assert_cmpint(ll_session_io_send_control(ag.io, &req), ==,
-				0);
-	}
-	g_free(win);
-	win = wait_window("Permission request", &ap, 20000);
-	g_assert_nonnull(win);
-	wait_armed(&ap, 2);
-	key("space");
+	/* The technician is told when they may ask again ... */
+	g_assert_cmpint(ag.deny_reason, ==, LL_DENY_DECLINED);
+	g_assert_cmpuint(ag.retry_after, ==, HOLD_S);
+	/* ... and asking again at once is held back: denied without a
+	 * dialog, and the technician is told how long to wait. */
+	agent_request(&ag, 2, LL_CAP_VIEW);
 	WAIT_FOR(ag.n_deny > 1 || ag.closed, 10000);
 	g_assert_cmpint(ag.n_deny, ==, 2);
 	g_assert_cmpuint(ag.last_id, ==, 2);
+	g_assert_cmpint(ag.deny_reason, ==, LL_DENY_HELD_BACK);
+	g_assert_cmpuint(ag.retry_after, >=, 1);
+	g_assert_cmpuint(ag.retry_after, <=, HOLD_S);
+	/* The dialog is made before the answer is sent: there was none. */
+	g_assert_cmpint(log_count(&ap, "asks for permission to:"), ==, 1);
+	g_assert_true(wait_window_gone("Permission request", 5000));
+	g_assert_true(audit_has("consent", "not shown: asked again", 20000));
 	/* nor after the first deny (read in order, as above) */
 	g_assert_cmpint(ag.n_open, ==, 0);
 
@@ -1695,8 +1732,8 @@ static void test_consent_held_key(void)
 	agent_connect(&ag, pin.agent_ticket);
 	WAIT_FOR(ag.ready || ag.closed, 20000);
 	g_assert_true(ag.ready);
-	g_free(tool(
-		(const char *const[]){ "xdotool", "keydown", "alt+a", NULL }));
+	g_free(tool((const char *const[]){ "xdotool", "keydown", "alt+a+v",
+					   NULL }));
 	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
@@ -1705,7 +1742,7 @@ static void test_consent_held_key(void)
 	 * 660 ms, 25 times a second) into the window that has the focus. */
 	spin(1500);
 	g_assert_cmpint(ag.n_grant + ag.n_deny, ==, 0);
-	g_free(tool((const char *const[]){ "xdotool", "keyup", "a", "alt",
+	g_free(tool((const char *const[]){ "xdotool", "keyup", "v", "a", "alt",
 					   NULL }));
 	/* The first answer the technician gets is the user's Deny, so the
 	 * release above answered nothing. */
@@ -1715,6 +1752,233 @@ static void test_consent_held_key(void)
 	g_assert_cmpint(ag.n_deny, ==, 1);
 	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
 	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
+/* Clicks the Deny button of the permission window win with the mouse, as
+ * the user would: Deny is left of Allow, at the bottom right (the layout
+ * of applet/consent_dialog.ui with two answers). */
+static void click_deny(const char *win)
+{
+	char *geo = tool((const char *const[]){ "xdotool", "getwindowgeometry",
+						"--shell", win, NULL });
+	int x = -1, y = -1, w = -1, h = -1;
+	char **lines, **l, *px, *py;
+
+	g_assert_nonnull(geo);
+	lines = g_strsplit(geo, "\n", -1);
+	for (l = lines; *l != NULL; l++) {
+		sscanf(*l, "X=%d", &x);
+		sscanf(*l, "Y=%d", &y);
+		sscanf(*l, "WIDTH=%d", &w);
+		sscanf(*l, "HEIGHT=%d", &h);
+	}
+	g_strfreev(lines);
+	g_free(geo);
+	g_assert_cmpint(w, >, 300);
+	g_test_message("permission window at %d,%d %dx%d", x, y, w, h);
+	px = g_strdup_printf("%d", x + w - 158);
+	py = g_strdup_printf("%d", y + h - 40);
+	g_free(tool((const char *const[]){ "xdotool", "mousemove", px, py,
+					   "click", "1", NULL }));
+	g_free(px);
+	g_free(py);
+}
+
+/* The technician asks again for caps: denied without a dialog for the
+ * reason why; true when it was (no new dialog was made: the applet makes
+ * it before it would answer). */
+static void expect_held(struct agent *ag, struct applet *ap, uint32_t id,
+			uint32_t caps, enum ll_deny_reason why)
+{
+	int dialogs = log_count(ap, "asks for permission to:");
+	int denies = ag->n_deny;
+
+	agent_request(ag, id, caps);
+	WAIT_FOR(ag->n_deny > denies || ag->closed, 10000);
+	g_assert_cmpint(ag->n_deny, ==, denies + 1);
+	g_assert_cmpuint(ag->last_id, ==, id);
+	g_assert_cmpint(ag->deny_reason, ==, why);
+	if (why == LL_DENY_HELD_BACK) {
+		g_assert_cmpuint(ag->retry_after, >=, 1);
+		g_assert_cmpuint(ag->retry_after, <=, TEST_HOLD_S);
+	} else {
+		g_assert_cmpuint(ag->retry_after, ==, 0);
+	}
+	g_assert_cmpint(log_count(ap, "asks for permission to:"), ==, dialogs);
+	g_assert_true(wait_window_gone("Permission request", 5000));
+}
+
+/* The technician asks for caps: the n-th dialog of the applet, armed. */
+static char *expect_dialog(struct agent *ag, struct applet *ap, uint32_t id,
+			   uint32_t caps, int n)
+{
+	char *win;
+
+	agent_request(ag, id, caps);
+	win = wait_window("Permission request", ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(ap, n);
+	g_assert_cmpint(log_count(ap, "asks for permission to:"), ==, n);
+	return win;
+}
+
+/* The user's no, as the technician hears it. */
+static void expect_deny(struct agent *ag, int n, enum ll_deny_reason why,
+			uint32_t retry)
+{
+	WAIT_FOR(ag->n_deny >= n || ag->n_grant > 0 || ag->closed, 10000);
+	g_assert_cmpint(ag->n_grant, ==, 0);
+	g_assert_cmpint(ag->n_deny, ==, n);
+	g_assert_cmpint(ag->deny_reason, ==, why);
+	g_assert_cmpuint(ag->retry_after, ==, retry);
+	g_assert_true(wait_window_gone("Permission request", 5000));
+}
+
+/*
+ * No pestering (issue 9.5), with the hold-back shortened to TEST_HOLD_S
+ * (--test-consent-hold, test builds only): a refused capability asked
+ * again at once is denied without a dialog ("held_back", with the
+ * seconds left); once the hold-back is over it is asked again; after
+ * three refusals ("no_more") it is never shown again in this session,
+ * however long the technician waits, while another capability still is.
+ * Every way of refusing counts: Enter (on the focused Deny; an Enter
+ * typed before the window took answers refuses nothing), a click on
+ * Deny, Alt+D.
+ */
+static void test_no_pestering(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win,
+		*arg = g_strdup_printf("--test-consent-hold=%d", TEST_HOLD_S);
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start_args(&ap, pin.pin, "no-pestering", arg);
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	/* Enter at once, before the window takes answers (it arms 1 s
+	 * after it maps): dropped, nothing is answered. */
+	key("Return");
+	wait_armed(&ap, 1);
+	g_assert_cmpint(ag.n_grant + ag.n_deny, ==, 0);
+	/* Enter now: on Deny, where the focus is.  Refusal 1. */
+	key("Return");
+	expect_deny(&ag, 1, LL_DENY_DECLINED, TEST_HOLD_S);
+	g_free(win);
+
+	expect_held(&ag, &ap, 2, LL_CAP_VIEW, LL_DENY_HELD_BACK);
+	g_assert_true(audit_has("consent", "not shown: asked again", 20000));
+
+	/* Time itself is under test: the hold-back ends. */
+	spin(TEST_HOLD_S * 1000 + 100);
+	win = expect_dialog(&ag, &ap, 3, LL_CAP_VIEW, 2);
+	click_deny(win); /* refusal 2 */
+	expect_deny(&ag, 3, LL_DENY_DECLINED, TEST_HOLD_S);
+	g_free(win);
+
+	spin(TEST_HOLD_S * 1000 + 100); /* as above */
+	win = expect_dialog(&ag, &ap, 4, LL_CAP_VIEW, 3);
+	key("alt+d"); /* refusal 3: no more */
+	expect_deny(&ag, 4, LL_DENY_NO_MORE, 0);
+	g_free(win);
+
+	expect_held(&ag, &ap, 5, LL_CAP_VIEW, LL_DENY_NO_MORE);
+	spin(TEST_HOLD_S * 1000 + 100); /* as above: waiting does not help */
+	expect_held(&ag, &ap, 6, LL_CAP_VIEW | LL_CAP_CONTROL,
+		    LL_DENY_NO_MORE);
+	g_assert_true(audit_has("consent",
+				"not shown: the user refused 3 "
+				"times",
+				20000));
+
+	/* Per capability: control was never refused, it is asked. */
+	win = expect_dialog(&ag, &ap, 7, LL_CAP_CONTROL, 4);
+	key("alt+d");
+	expect_deny(&ag, 7, LL_DENY_DECLINED, TEST_HOLD_S);
+	g_free(win);
+	g_assert_cmpint(ag.n_open, ==, 0);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+	g_free(arg);
+}
+
+/*
+ * View only: asked for view and control together, the dialog offers
+ * Allow all, View only and Deny, with the focus (and a visible ring) on
+ * Deny, and the technician's initial (display names are set by now).
+ * Alt+V grants view alone: the screen channel opens, control is not
+ * granted, the bar says so, and asking for control at once is held back.
+ * Before/after screenshots in artifacts/consent/.
+ */
+static void test_view_only(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *bar, *focus;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "view-only");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_VIEW | LL_CAP_CONTROL);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(&ap, 1);
+	focus = tool(
+		(const char *const[]){ "xdotool", "getwindowfocus", NULL });
+	g_assert_cmpstr(focus, ==, win);
+	g_free(focus);
+	screenshot_in("consent", "after-consent-dialog", win);
+	g_assert_cmpint(ag.n_grant + ag.n_deny, ==, 0);
+
+	ag.bridge = true;
+	key("alt+v");
+	WAIT_FOR((ag.n_grant > 0 && ag.viewer_fd >= 0) || ag.n_deny > 0 ||
+			 ag.closed,
+		 15000);
+	g_assert_cmpint(ag.n_deny, ==, 0);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_VIEW);
+	g_assert_cmpint(ag.n_open, ==, 1); /* the screen, as allowed */
+	g_assert_true(wait_log(&ap, "the user allowed view only", 1, 5000));
+	g_assert_true(wait_window_gone("Permission request", 5000));
+	g_assert_true(wait_log(&ap,
+			       "session bar says: The technician sees your "
+			       "screen (view only: no control).",
+			       1, 10000));
+	bar = wait_window("Session", &ap, 5000);
+	g_assert_nonnull(bar);
+	screenshot_in("consent", "after-session-bar-view-only", bar);
+	g_assert_true(audit_has("consent", "allowed (view only)", 20000));
+	g_assert_true(audit_has("consent", "denied (view only)", 20000));
+
+	/* Control was refused with View only: asking for it at once is
+	 * held back, without a dialog. */
+	agent_request(&ag, 2, LL_CAP_CONTROL);
+	WAIT_FOR(ag.n_deny > 0 || ag.n_grant > 1 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpint(ag.n_deny, ==, 1);
+	g_assert_cmpint(ag.deny_reason, ==, LL_DENY_HELD_BACK);
+	g_assert_cmpint(log_count(&ap, "asks for permission to:"), ==, 1);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	g_free(bar);
 	g_free(win);
 	agent_free(&ag);
 	applet_finish(&ap);
@@ -2019,6 +2283,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/stop-end-stress", test_stop_end_stress);
 	g_test_add_func("/applet/held-keys-attack", test_held_keys_attack);
 	g_test_add_func("/applet/consent-held-key", test_consent_held_key);
+	g_test_add_func("/applet/consent-no-pestering", test_no_pestering);
 	g_test_add_func("/applet/pin-window", test_pin_window);
 	g_test_add_func("/applet/pin-window-long", test_pin_window_long);
 	g_test_add_func("/applet/ended/consent-timeout",
@@ -2028,6 +2293,8 @@ int main(int argc, char **argv)
 	/* last: it moves the relay's clock a day ahead */
 	g_test_add_func("/applet/ended/pin-expired", test_ended_pin_expired);
 	g_test_add_func("/applet/display-names", test_display_names);
+	/* after display-names: its screenshots show the names */
+	g_test_add_func("/applet/consent-view-only", test_view_only);
 	rc = g_test_run();
 
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);

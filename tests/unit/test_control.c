@@ -88,6 +88,22 @@ static void test_parse_valid(void)
 
 	m = parse_ok("{\"type\":\"deny\",\"id\":7}");
 	g_assert_cmpuint(m->u.deny.id, ==, 7);
+	g_assert_cmpint(m->u.deny.reason, ==, LL_DENY_UNSAID);
+	g_assert_cmpuint(m->u.deny.retry_after, ==, 0);
+	ll_control_msg_free(m);
+
+	m = parse_ok("{\"type\":\"deny\",\"id\":7,\"reason\":"
+		     "\"held_back\",\"retry_after\":25}");
+	g_assert_cmpint(m->u.deny.reason, ==, LL_DENY_HELD_BACK);
+	g_assert_cmpuint(m->u.deny.retry_after, ==, 25);
+	ll_control_msg_free(m);
+	m = parse_ok("{\"type\":\"deny\",\"id\":7,\"reason\":"
+		     "\"declined\"}");
+	g_assert_cmpint(m->u.deny.reason, ==, LL_DENY_DECLINED);
+	ll_control_msg_free(m);
+	m = parse_ok("{\"type\":\"deny\",\"id\":7,\"reason\":"
+		     "\"no_more\"}");
+	g_assert_cmpint(m->u.deny.reason, ==, LL_DENY_NO_MORE);
 	ll_control_msg_free(m);
 
 	m = parse_ok("{\"type\":\"revoke\",\"capabilities\":[\"control\"]}");
@@ -212,6 +228,25 @@ static void test_schema(void)
 		  "\"name\":null}",
 		  LL_ERR_SCHEMA, "\"name\"");
 	parse_bad("{\"type\":\"deny\",\"id\":true}", LL_ERR_SCHEMA, "\"id\"");
+	/* deny's reason and retry_after: known words, and a wait only
+	 * where the same thing may be asked again */
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"reason\":\"maybe\"}",
+		  LL_ERR_SCHEMA, "\"reason\"");
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"reason\":\"\"}",
+		  LL_ERR_SCHEMA, "\"reason\"");
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"reason\":\"held_back\"}",
+		  LL_ERR_SCHEMA, "\"retry_after\"");
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"reason\":\"no_more\","
+		  "\"retry_after\":5}",
+		  LL_ERR_SCHEMA, "\"retry_after\"");
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"retry_after\":5}",
+		  LL_ERR_SCHEMA, "\"retry_after\"");
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"reason\":\"held_back\","
+		  "\"retry_after\":0}",
+		  LL_ERR_SCHEMA, "\"retry_after\"");
+	parse_bad("{\"type\":\"deny\",\"id\":1,\"reason\":\"held_back\","
+		  "\"retry_after\":3601}",
+		  LL_ERR_SCHEMA, "\"retry_after\"");
 	parse_bad("{\"type\":\"deny\",\"id\":-1}", LL_ERR_SCHEMA,
 		  "\"id\" out of range");
 	parse_bad("{\"type\":\"deny\",\"id\":4294967296}", LL_ERR_SCHEMA,
@@ -416,7 +451,28 @@ static void test_serialize_roundtrip(void)
 	in.u.deny.id = 3;
 	roundtrip(&in, &out);
 	g_assert_cmpuint(out->u.deny.id, ==, 3);
+	g_assert_cmpint(out->u.deny.reason, ==, LL_DENY_UNSAID);
 	ll_control_msg_free(out);
+	in.u.deny.reason = LL_DENY_HELD_BACK;
+	in.u.deny.retry_after = 30;
+	roundtrip(&in, &out);
+	g_assert_cmpint(out->u.deny.reason, ==, LL_DENY_HELD_BACK);
+	g_assert_cmpuint(out->u.deny.retry_after, ==, 30);
+	ll_control_msg_free(out);
+	{
+		struct ll_buf *b = ll_buf_new(256);
+
+		/* what the parser refuses is never sent */
+		in.u.deny.reason = LL_DENY_NO_MORE;
+		g_assert_cmpint(ll_control_serialize(&in, b), ==,
+				LL_ERR_SCHEMA);
+		in.u.deny.reason = 9;
+		in.u.deny.retry_after = 0;
+		g_assert_cmpint(ll_control_serialize(&in, b), ==,
+				LL_ERR_SCHEMA);
+		g_assert_cmpuint(ll_buf_len(b), ==, 0);
+		ll_buf_free(b);
+	}
 
 	memset(&in, 0, sizeof(in));
 	in.type = LL_CONTROL_CHAT;

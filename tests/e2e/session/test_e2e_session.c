@@ -726,7 +726,84 @@ static void assert_wait_denied(const char *id)
 		g_error("`session wait` after Deny: exit %d (want 3, denied): "
 			"%s%s",
 			st, out, err);
-	g_assert_nonnull(strstr(err, "denied"));
+	g_assert_nonnull(strstr(err, "The user declined; you can ask again in "
+				     "30 s."));
+}
+
+/* `session request ID caps` in the background: it waits for the user's
+ * answer (request_done). */
+static GPid request_bg(const char *id, const char *caps, const char *tag,
+		       char **log)
+{
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+			 "--cli",
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--profile",
+			 E.profile,
+			 "session",
+			 "request",
+			 (char *)id,
+			 (char *)caps,
+			 "--timeout",
+			 "40",
+			 NULL };
+
+	*log = g_strdup_printf("%s/request-%s.log", E.dir, tag);
+	g_unlink(*log); /* appended to */
+	return spawn_bg(argv, NULL, *log);
+}
+
+/* The request answered: its exit status and what it said (stdout and
+ * stderr, in its log). */
+static void request_done(GPid pid, char *log, int want, const char *says)
+{
+	g_autofree char *text = NULL;
+	int st = wait_exit(pid, 50000);
+
+	g_file_get_contents(log, &text, NULL, NULL);
+	g_test_message("session request -> %d: %s", st, text ? text : "");
+	if (st != want || text == NULL || strstr(text, says) == NULL)
+		g_error("`session request`: exit %d (want %d), said \"%s\" "
+			"(want \"%s\")",
+			st, want, text ? text : "", says);
+	g_free(log);
+}
+
+/*
+ * A fresh dialog has the focus on Deny: Space answers Deny, and `session
+ * request` waits for that answer (exit 3, when to ask again).  Asked
+ * again at once: held back without a dialog (the applet answers before
+ * it would make one), and the technician is told (exit 7).  The n-th
+ * dialog of the applet tag.
+ */
+static void deny_then_held_back(const char *id, const char *tag, int n)
+{
+	g_autofree char *err = NULL;
+	unsigned long dlg;
+	char *req_log;
+	GPid req;
+	int st;
+
+	req = request_bg(id, "sysinfo", "sysinfo", &req_log);
+	dlg = wait_window(E.disp_user, "Permission request", 15000);
+	g_assert_cmpuint(dlg, !=, 0);
+	wait_armed(tag, n);
+	press(E.disp_user, dlg, "space");
+	request_done(req, req_log, 3,
+		     "lifeline-agent: The user declined; you can ask again "
+		     "in 30 s.");
+	g_assert_true(
+		wait_window_gone(E.disp_user, "Permission request", 3000));
+	st = cli(NULL, 15000, NULL, &err, "session", "request", id, "sysinfo",
+		 NULL);
+	g_assert_cmpint(st, ==, 7);
+	g_assert_nonnull(strstr(err, "The user declined; you can ask again "
+				     "in "));
+	g_assert_cmpuint(find_window(E.disp_user, "Permission request"), ==,
+			 0);
 }
 
 /* ---- tests ---- */
@@ -805,7 +882,8 @@ static void test_allow_and_control(void)
 	g_autofree char *cy = g_strdup_printf("%d", PIC_Y + 50);
 	struct pin p;
 	unsigned long dlg, bar;
-	GPid applet, holder;
+	GPid applet, holder, req;
+	char *req_log;
 	size_t mark;
 	int64_t t0;
 	int st, dx, dy, dw, dh, x, y, n;
@@ -846,26 +924,15 @@ static void test_allow_and_control(void)
 	g_assert_cmpint(st, ==, 3);
 	g_assert_nonnull(strstr(err, "control"));
 
-	/* a fresh dialog has the focus on Deny: Space answers Deny */
-	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
-			    p.id, "control", NULL),
-			==, 0);
-	dlg = wait_window(E.disp_user, "Permission request", 15000);
-	g_assert_cmpuint(dlg, !=, 0);
-	wait_armed("allow", 2);
-	press(E.disp_user, dlg, "space");
-	assert_wait_denied(p.id);
-	g_assert_true(
-		wait_window_gone(E.disp_user, "Permission request", 3000));
+	deny_then_held_back(p.id, "allow", 2);
 
-	/* asked again, allowed this time */
-	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
-			    p.id, "control", NULL),
-			==, 0);
+	/* control: allowed */
+	req = request_bg(p.id, "control", "control", &req_log);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
 	wait_armed("allow", 3);
 	press(E.disp_user, dlg, "alt+a");
+	request_done(req, req_log, 0, "ok\n");
 	assert_wait_granted(p.id, "view\ncontrol\n");
 
 	/* a click and text reach the window */
@@ -892,9 +959,7 @@ static void test_allow_and_control(void)
 
 	/* a consent dialog is open: the agent's clicks and keys aimed at it
 	 * never answer it */
-	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "request",
-			    p.id, "chat", NULL),
-			==, 0);
+	req = request_bg(p.id, "chat", "chat", &req_log);
 	dlg = wait_window(E.disp_user, "Permission request", 15000);
 	g_assert_cmpuint(dlg, !=, 0);
 	/* armed: the clicks below reach a dialog that takes answers */
@@ -937,6 +1002,7 @@ static void test_allow_and_control(void)
 	/* The user's Deny comes after anything of the technician's that
 	 * reached the X server: had that answered, this would fail. */
 	press(E.disp_user, dlg, "alt+d");
+	request_done(req, req_log, 3, "The user declined");
 	assert_wait_denied(p.id);
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
