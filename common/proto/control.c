@@ -62,6 +62,7 @@ static const char *const f_error[] = { "type", "code", "message", NULL };
 static const char *const f_monitors[] = { "type", "monitors", "current",
 					  NULL };
 static const char *const f_select[] = { "type", "name", NULL };
+static const char *const f_ping[] = { "type", "seq", NULL };
 static const char *const f_monitor[] = { "name",  "x",      "y",
 					 "width", "height", NULL };
 
@@ -82,6 +83,8 @@ static const struct {
 	{ LL_CONTROL_ERROR, "error", f_error },
 	{ LL_CONTROL_MONITORS, "monitors", f_monitors },
 	{ LL_CONTROL_SELECT_MONITOR, "select_monitor", f_select },
+	{ LL_CONTROL_PING, "ping", f_ping },
+	{ LL_CONTROL_PONG, "pong", f_ping },
 };
 
 const char *ll_control_type_name(int type)
@@ -548,6 +551,13 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		return parse_monitors(c, o, m);
 	case LL_CONTROL_SELECT_MONITOR:
 		return get_mon_name(c, o, "name", &m->u.select_monitor.name);
+	case LL_CONTROL_PING:
+	case LL_CONTROL_PONG:
+		if ((r = get_u64(c, o, "seq", true, UINT32_MAX, 0, &n,
+				 NULL)) != 0)
+			return r;
+		m->u.ping.seq = (uint32_t)n;
+		return 0;
 	}
 	return perr(c, LL_ERR_INTERNAL, "unhandled type");
 }
@@ -808,6 +818,9 @@ static int build(const struct ll_control_msg *m, json_t *o)
 		return build_monitors(m, o);
 	case LL_CONTROL_SELECT_MONITOR:
 		return set_str(o, "name", m->u.select_monitor.name);
+	case LL_CONTROL_PING:
+	case LL_CONTROL_PONG:
+		return set(o, "seq", json_integer(m->u.ping.seq));
 	}
 	return LL_ERR_UNKNOWN_TYPE;
 }

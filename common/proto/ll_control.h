@@ -20,8 +20,11 @@
  *                is the whole desktop) and which one it shares now;
  *                sent only once `view` is granted (it is screen geometry)
  *   select_monitor {type, name}                agent picks one ("all" ok)
+ *   ping         {type, seq}                   liveness (ll_session_io),
+ *                                              either side, every ~2 s
+ *   pong         {type, seq}                   the answer, seq echoed
  *
- * Field rules: id 0..2^32-1; capabilities a non-empty array of distinct
+ * Field rules: id and seq 0..2^32-1; capabilities a non-empty array of distinct
  * names of LL_CAP_*; channel 2..65535 (file channels); size and offset
  * 0..2^53; sha256 64 lowercase hex digits; name 1..255 bytes without '/',
  * '\\', control characters, "." or ".."; chat text 1..4096 bytes; other
@@ -92,6 +95,8 @@ enum ll_control_type {
 	LL_CONTROL_ERROR,
 	LL_CONTROL_MONITORS,
 	LL_CONTROL_SELECT_MONITOR,
+	LL_CONTROL_PING,
+	LL_CONTROL_PONG,
 };
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
@@ -159,6 +164,9 @@ struct ll_control_msg {
 		struct {
 			char *name;
 		} select_monitor;
+		struct {
+			uint32_t seq;
+		} ping; /* also pong */
 	} u;
 };
 
