@@ -1756,6 +1756,7 @@ static void test_stall_resume(void)
 {
 	g_autofree char *alog = g_strdup_printf("%s/applet-stall.log", E.dir);
 	g_autofree char *hlog = NULL, *png = NULL, *err = NULL;
+	char *state = NULL;
 	struct proxy x = { 0 };
 	struct pin p;
 	GPid applet, holder;
@@ -1786,6 +1787,10 @@ static void test_stall_resume(void)
 	g_assert_cmpint(ta, <=, 5500);
 	g_assert_cmpint(th, <=, 5500);
 	screenshot(E.disp_user, bar, "stall-session-bar.png");
+	/* the CLI says so too (its holder answers on its own socket) */
+	g_assert_cmpint(status(p.id, &state, NULL), ==, 0);
+	g_assert_nonnull(strstr(state, STALLED_TEXT));
+	g_clear_pointer(&state, g_free);
 
 	amark = file_len(alog);
 	hmark = file_len(hlog);
@@ -1798,6 +1803,9 @@ static void test_stall_resume(void)
 	/* the same grants, no new question: the picture and the input
 	 * flow again */
 	g_assert_true(find_window(E.disp_user, "Permission request") == 0);
+	g_assert_cmpint(status(p.id, &state, NULL), ==, 0);
+	g_assert_cmpstr(state, ==, "controlling");
+	g_clear_pointer(&state, g_free);
 	png = g_build_filename(E.dir, "stall-after.png", NULL);
 	st = cli(NULL, 40000, NULL, &err, "session", "snapshot", p.id, png,
 		 NULL);
