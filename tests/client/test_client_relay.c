@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <stddef.h>
@@ -1329,6 +1330,61 @@ static void test_session_stall(void)
 	g_main_loop_unref(loop);
 }
 
+/*
+ * A frozen relay (SIGSTOP: its sockets stay open, nothing moves): both
+ * ends notice the stall on their own, and go on once it runs again.
+ */
+static void test_session_frozen_relay(void)
+{
+	static const struct ll_session_io_cbs cbs = {
+		.on_ready = live_ready,
+		.on_stall = live_stall,
+		.on_closed = live_closed,
+	};
+	struct ll_api_client *tech = tech_client();
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct live ag = { .name = "agent", .loop = loop };
+	struct live ap = { .name = "applet", .loop = loop };
+	struct ll_session_io *sag = NULL, *sap = NULL;
+	struct ll_session_io_opts o;
+	struct sess s;
+	bool ok;
+
+	sess_new(tech, &s);
+	ll_session_io_opts_default(&o);
+	o.ping_interval_ms = 200;
+	o.stall_ms = 700;
+	o.dead_ms = -1; /* this test ends it */
+	o.side = LL_SIDE_AGENT;
+	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
+					  &ag, &sag),
+			==, LL_OK);
+	o.side = LL_SIDE_APPLET;
+	g_assert_cmpint(ll_session_io_new(stream_open(s.red.ticket), &o, &cbs,
+					  &ap, &sap),
+			==, LL_OK);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, ready), true,
+				 10000));
+	lh_relay_signal(relay, SIGSTOP);
+	ok = live_until(&ag, &ap, offsetof(struct live, stalled), true, 5000);
+	/* the relay runs again whatever happened, for the other tests */
+	lh_relay_signal(relay, SIGCONT);
+	g_assert_true(ok);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, stalled),
+				 false, 5000));
+	g_assert_false(ag.closed || ap.closed);
+	g_assert_cmpint(ll_session_io_end(sag, "done"), ==, LL_OK);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, closed), true,
+				 10000));
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOCAL);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_PEER);
+	ll_session_io_free(sag);
+	ll_session_io_free(sap);
+	sess_clear(&s);
+	ll_api_client_free(tech);
+	g_main_loop_unref(loop);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1348,6 +1404,8 @@ int main(int argc, char **argv)
 			test_session_transfer);
 	g_test_add_func("/client/session/endings", test_session_endings);
 	g_test_add_func("/client/session/stall", test_session_stall);
+	g_test_add_func("/client/session/frozen-relay",
+			test_session_frozen_relay);
 	g_test_add_func("/client/session/malformed-control",
 			test_malformed_control);
 	rc = g_test_run();
