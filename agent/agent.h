@@ -163,6 +163,11 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason);
 
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s);
 uint32_t ll_agent_session_caps(const struct ll_agent_session *s);
+/* True while the stream is silent (ll_session_io.h, Liveness): the GUI
+ * and the holder say LL_AGENT_STALLED_TEXT. */
+bool ll_agent_session_stalled(const struct ll_agent_session *s);
+#define LL_AGENT_STALLED_TEXT                                                 \
+	"Connection interrupted \u2014 reconnecting\u2026"
 enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s);
 /* Why the latest request was denied, as the applet said (LL_DENY_UNSAID
  * when it did not, or when it was not denied); *retry_after (may be NULL)

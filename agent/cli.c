@@ -806,7 +806,12 @@ void ll_cli_print_status(FILE *out, const struct ll_cli_req *req,
 		json_object_get(answer, "state"));
 
 	(void)req;
-	fprintf(out, "%s\n", state != NULL ? state : "unknown");
+	/* While the stream is stalled the grants are not in force: the
+	 * state line says so rather than "viewing". */
+	fprintf(out, "%s%s\n", state != NULL ? state : "unknown",
+		json_is_true(json_object_get(answer, "interrupted"))
+			? " (" LL_AGENT_STALLED_TEXT ")"
+			: "");
 	print_strings(out, json_object_get(answer, "capabilities"));
 }
 

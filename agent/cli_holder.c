@@ -533,10 +533,11 @@ void ll_holder_status(struct ll_holder_client *c, const struct ll_cli_req *req)
 
 	(void)req;
 	state = g_strdup(ll_agent_state_text(ll_agent_session_state(h->sess)));
-	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:s?,s:s?}", "ok", 1,
+	reply(c, json_pack("{s:b,s:s,s:s,s:o,s:b,s:b,s:s?,s:s?}", "ok", 1,
 			   "session_id", h->id, "state", state, "capabilities",
 			   ll_cli_caps_json(ll_agent_session_caps(h->sess)),
 			   "joined", ll_agent_session_peer_joined(h->sess),
+			   "interrupted", ll_agent_session_stalled(h->sess),
 			   "ended", ll_agent_session_end_reason(h->sess),
 			   "user", ll_agent_session_who(h->sess)));
 	g_free(state);

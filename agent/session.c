@@ -367,6 +367,23 @@ static void on_channel_close(struct ll_session_io *io, uint16_t channel,
 		s->cbs.on_rfb_closed(s, s->user);
 }
 
+/* The stream went silent, or spoke again (ll_session_io.h, Liveness).
+ * The applet stops sharing on its side; the viewer keeps its last
+ * picture until the applet reopens channel 1. */
+static void on_stall(struct ll_session_io *io, bool stalled, void *user)
+{
+	struct ll_agent_session *s = user;
+
+	(void)io;
+	if (stalled)
+		ll_info("session %s: %s (nothing from the relay for %d s)",
+			s->id, LL_AGENT_STALLED_TEXT,
+			LL_SESSION_STALL_MS / 1000);
+	else
+		ll_info("session %s: connection restored", s->id);
+	changed(s);
+}
+
 static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		      int err, const char *reason, void *user)
 {
@@ -386,6 +403,7 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 						reason);
 		break;
 	case LL_SESSION_END_LOST:
+	case LL_SESSION_END_SILENT:
 		s->end_reason = g_strdup_printf("connection lost (%s)",
 						reason);
 		break;
@@ -460,6 +478,7 @@ int ll_agent_session_new(struct ll_stream *stream,
 		.on_control = on_control,
 		.on_channel_open = on_channel_open,
 		.on_channel_close = on_channel_close,
+		.on_stall = on_stall,
 		.on_closed = on_closed,
 	};
 	struct ll_session_io_opts o;
@@ -542,6 +561,11 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
 		return LL_ERR_CLOSED;
 	return ll_session_io_end(s->io,
 				 reason != NULL ? reason : "technician ended");
+}
+
+bool ll_agent_session_stalled(const struct ll_agent_session *s)
+{
+	return !s->ended && s->io != NULL && ll_session_io_stalled(s->io);
 }
 
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s)

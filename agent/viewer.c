@@ -184,6 +184,8 @@ static void update(struct viewer *v)
 	if (st == LL_AGENT_ENDED)
 		text = g_strdup_printf("Ended: %s",
 				       ll_agent_session_end_reason(v->sess));
+	else if (ll_agent_session_stalled(v->sess))
+		text = g_strdup(LL_AGENT_STALLED_TEXT);
 	else if ((st == LL_AGENT_ACTIVE || st == LL_AGENT_VIEWING) &&
 		 ll_agent_session_answer(v->sess) == LL_ANSWER_DENIED)
 		text = deny_text(v, st);

@@ -83,6 +83,7 @@ enum ll_applet_end {
 	LL_APPLET_END_NOT_REQUESTED, /* "I did not ask for this" */
 	LL_APPLET_END_CONSENT_TIMEOUT,
 	LL_APPLET_END_LOST,         /* the support server's stream broke */
+	LL_APPLET_END_STALLED,      /* the stream went silent for good */
 	LL_APPLET_END_FAILED,       /* a protocol error */
 	LL_APPLET_END_START_FAILED, /* could not start here */
 	/* the redeem (redeem.c), in the PIN window when there is one */
@@ -103,6 +104,11 @@ enum ll_applet_end {
 	LL_APPLET_END_PICKUP_FAILED,
 	LL_APPLET_END_N
 };
+
+/* The session bar's status while the stream is silent (session.c
+ * on_stall; ll_session_io.h, Liveness). */
+#define LL_APPLET_STALLED_TEXT                                                \
+	"Connection interrupted \u2014 reconnecting\u2026"
 
 /* Its name in the log ("pin_expired"). */
 const char *ll_applet_end_tag(enum ll_applet_end e);

@@ -90,6 +90,15 @@ static const struct end_row ends[LL_APPLET_END_N] = {
 			" If you still need help, check that this computer is "
 			"online and start again.",
 	},
+	[LL_APPLET_END_STALLED] = {
+		.tag = "stalled",
+		.exit_code = LL_APPLET_EXIT_LOST,
+		.window = true,
+		.text = "The connection to the support server was lost and "
+			"could not be restored." NOBODY_SEES
+			" If you still need help, check that this computer is "
+			"online and start again.",
+	},
 	[LL_APPLET_END_FAILED] = {
 		.tag = "failed",
 		.exit_code = LL_APPLET_EXIT_LOST,

@@ -124,7 +124,8 @@ static void gate_changed(struct ll_applet_session *s)
 	struct ll_input_gate *g = ll_applet_gate(s->a);
 
 	ll_input_gate_set_control(g, (s->granted & LL_CAP_CONTROL) != 0 &&
-					     s->state == LL_APPLET_RUNNING);
+					     s->state == LL_APPLET_RUNNING &&
+					     !s->stalled);
 	/* Each call that closes the gate has released every held key and
 	 * button by the time it returns (before any dialog maps). */
 	ll_input_gate_set_consent_open(g, s->consent != NULL);
@@ -451,6 +452,34 @@ static void on_ready(struct ll_session_io *io, void *user)
 			 "Connected. Nothing is shared until you allow it.");
 }
 
+/*
+ * The stream went silent (ll_session_io.h, Liveness): fail closed at once
+ * (input gate shut with held keys released, sharing stopped, channel 1
+ * closed) and say so.  The grants are kept: when the stream speaks again
+ * before it is declared dead, what was allowed resumes as it was, never
+ * more.
+ */
+static void on_stall(struct ll_session_io *io, bool stalled, void *user)
+{
+	struct ll_applet_session *s = user;
+
+	if (s->state != LL_APPLET_RUNNING)
+		return;
+	s->stalled = stalled;
+	gate_changed(s);
+	if (stalled) {
+		ll_applet_rfb_stop(s);
+		ll_applet_status(s, LL_APPLET_STALLED_TEXT);
+		ll_info("connection interrupted: nothing from the support "
+			"server for %d s; sharing and input stopped",
+			LL_SESSION_STALL_MS / 1000);
+		return;
+	}
+	ll_info("connection restored");
+	ll_applet_status(s, "Connection restored.");
+	apply_grants(s);
+}
+
 static void on_control(struct ll_session_io *io,
 		       const struct ll_control_msg *msg, void *user)
 {
@@ -522,6 +551,7 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		[LL_SESSION_END_PEER] = LL_APPLET_END_TECHNICIAN,
 		[LL_SESSION_END_LOST] = LL_APPLET_END_LOST,
 		[LL_SESSION_END_ERROR] = LL_APPLET_END_FAILED,
+		[LL_SESSION_END_SILENT] = LL_APPLET_END_STALLED,
 	};
 
 	if (s->state == LL_APPLET_ENDING) {
@@ -609,6 +639,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 		.on_control = on_control,
 		.on_channel_open = on_channel_open,
 		.on_channel_close = on_channel_close,
+		.on_stall = on_stall,
 		.on_closed = on_closed,
 	};
 	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };

@@ -66,6 +66,9 @@ struct ll_applet_session {
 
 	struct ll_api_redeem redeem;
 	struct ll_session_io *io;
+	/* the stream is silent (ll_session_io.h, Liveness): nothing is
+	 * shared and the input gate stays closed until it speaks again */
+	bool stalled;
 	uint32_t granted;
 	bool ever_granted;
 	bool told_who; /* user_info sent (once view was granted) */

@@ -45,7 +45,8 @@ struct rfb_msg {
 	size_t n_mons;
 	char current[LL_PLATFORM_MONITOR_NAME_MAX];
 	int err;
-	bool answer; /* to a select_monitor */
+	bool answer;    /* to a select_monitor */
+	unsigned tries; /* RFB_MSG_READY: channel 1 still closing */
 	char requested[LL_CONTROL_MAX_MONITOR_NAME + 1];
 };
 
@@ -61,7 +62,8 @@ static void link_unref(struct ll_applet_rfb_link *l)
 		g_free(l);
 }
 
-static void on_rfb_msg_ready(struct ll_applet_session *s);
+static void on_rfb_msg_ready(struct ll_applet_session *s,
+			     const struct rfb_msg *m);
 static void on_rfb_msg_ended(struct ll_applet_session *s, const char *why);
 static void on_rfb_msg_monitors(struct ll_applet_session *s,
 				const struct rfb_msg *m);
@@ -73,7 +75,7 @@ static gboolean rfb_msg_dispatch(gpointer data)
 
 	if (s != NULL) {
 		if (m->kind == RFB_MSG_READY)
-			on_rfb_msg_ready(s);
+			on_rfb_msg_ready(s, m);
 		else if (m->kind == RFB_MSG_MONITORS)
 			on_rfb_msg_monitors(s, m);
 		else
@@ -221,7 +223,9 @@ void ll_applet_rfb_start(struct ll_applet_session *s)
 	int sv[2] = { -1, -1 };
 	int r;
 
-	if (s->rfb != NULL || s->state != LL_APPLET_RUNNING)
+	/* While the stream is stalled nothing is shared (fail closed):
+	 * on_stall(false) in session.c starts again. */
+	if (s->rfb != NULL || s->state != LL_APPLET_RUNNING || s->stalled)
 		return;
 	if ((r = ll_platform_open(NULL, s->display, &p)) != 0) {
 		fail_screen(s, "cannot open the display", r);
@@ -259,14 +263,33 @@ void ll_applet_rfb_start(struct ll_applet_session *s)
 	ll_applet_status(s, "Starting to share your screen\u2026");
 }
 
+/* Tries of a channel 1 still closing, READY_RETRY_MS apart. */
+#define READY_RETRIES 100
+#define READY_RETRY_MS 50
+
 /* libvncserver's client exists: now, and only now, open channel 1. */
-static void on_rfb_msg_ready(struct ll_applet_session *s)
+static void on_rfb_msg_ready(struct ll_applet_session *s,
+			     const struct rfb_msg *m)
 {
+	struct rfb_msg *again;
 	int r;
 
 	if (s->io == NULL || s->bridge_fd < 0 || s->state != LL_APPLET_RUNNING)
 		return;
-	if ((r = ll_session_io_channel_open(s->io, LL_MUX_CHANNEL_RFB)) != 0) {
+	r = ll_session_io_channel_open(s->io, LL_MUX_CHANNEL_RFB);
+	if (r == LL_ERR_CONFLICT && m->tries < READY_RETRIES &&
+	    s->link != NULL) {
+		/* Sharing restarts after a stall (session.c on_stall)
+		 * while the close of the old channel 1 may still wait for
+		 * the technician's answer: the id is free once it came. */
+		again = g_new0(struct rfb_msg, 1);
+		again->link = link_ref(s->link);
+		again->kind = RFB_MSG_READY;
+		again->tries = m->tries + 1;
+		g_timeout_add(READY_RETRY_MS, rfb_msg_dispatch, again);
+		return;
+	}
+	if (r != 0) {
 		fail_screen(s, "cannot open the screen channel", r);
 		ll_applet_rfb_stop(s);
 		return;

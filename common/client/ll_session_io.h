@@ -30,6 +30,17 @@
  * Calling ll_session_io_free() or any other function from inside any
  * callback is safe: the pump holds its own reference while dispatching.
  *
+ * Liveness: once READY, each side sends control "ping" every
+ * ping_interval_ms and answers the peer's with "pong" (both handled here,
+ * never delivered to on_control).  Any byte read from the stream counts
+ * as a sign of life.  With none for stall_ms the session is STALLED:
+ * on_stall(true) tells the application at once (the applet then stops
+ * sharing and input, fail closed); the first byte after it brings
+ * on_stall(false).  With none for dead_ms the stream is declared dead and
+ * the session ends: on_closed(LL_SESSION_END_SILENT).  A frozen relay or
+ * a network black hole keeps the TCP connection open and silent for
+ * minutes, which neither TCP nor TLS would notice this early.
+ *
  * Control messages travel as ll_control_encode() frames (u32 length +
  * JSON).  A control message that does not parse ends the session with an
  * ERROR frame to the peer and on_closed(err = the parse error).
@@ -73,8 +84,12 @@ enum ll_session_end {
 				   * gone, session deleted, network lost */
 	LL_SESSION_END_ERROR,     /* a protocol or TLS error, ours or the
 				   * peer's (ERROR frame), or hard close */
+	LL_SESSION_END_SILENT,    /* no byte from the stream for dead_ms
+				   * (see Liveness): a frozen relay or a
+				   * network black hole */
 };
-/* "ended here", "ended by the other side", "connection lost", "error". */
+/* "ended here", "ended by the other side", "connection lost", "error",
+ * "no sign of life". */
 const char *ll_session_end_name(enum ll_session_end why);
 
 /*
@@ -106,8 +121,11 @@ struct ll_session_io_cbs {
 	 * should bridge instead to get backpressure. */
 	void (*on_channel_data)(struct ll_session_io *s, uint16_t channel,
 				const uint8_t *data, size_t len, void *user);
+	/* Nothing came from the stream for stall_ms (stalled true), or
+	 * bytes came again after that (false).  See Liveness. */
+	void (*on_stall)(struct ll_session_io *s, bool stalled, void *user);
 	/* The session is over (exactly once; see Lifetime).  err is LL_OK
-	 * for LOCAL/PEER/LOST endings, the negative ll_err otherwise.
+	 * for LOCAL/PEER/LOST/SILENT endings, the negative ll_err otherwise.
 	 * reason is a sentence for a person (never NULL), already through
 	 * ll_text_printable() (ll_text.h): show it as it is. */
 	void (*on_closed)(struct ll_session_io *s, enum ll_session_end why,
@@ -124,8 +142,17 @@ struct ll_session_io_opts {
 	/* Fail with LL_ERR_TIMEOUT if the peer's HELLO does not come in
 	 * time; 0 = wait forever (the other side may join much later). */
 	int hello_timeout_ms;
+	/* Liveness (see above); 0 = LL_SESSION_PING_MS, LL_SESSION_STALL_MS,
+	 * LL_SESSION_DEAD_MS.  dead_ms < 0: never declared dead here (the
+	 * stall is still reported). */
+	int ping_interval_ms;
+	int stall_ms;
+	int dead_ms;
 	GMainContext *context; /* NULL = the thread-default context */
 };
+#define LL_SESSION_PING_MS 2000
+#define LL_SESSION_STALL_MS 5000
+#define LL_SESSION_DEAD_MS 15000
 /* side agent, the defaults above. */
 void ll_session_io_opts_default(struct ll_session_io_opts *o);
 
@@ -145,6 +172,8 @@ void ll_session_io_free(struct ll_session_io *s);
 enum ll_session_io_state ll_session_io_get_state(const struct ll_session_io *s);
 /* The mux side this session speaks as. */
 enum ll_side ll_session_io_side(const struct ll_session_io *s);
+/* True between on_stall(true) and on_stall(false). */
+bool ll_session_io_stalled(const struct ll_session_io *s);
 
 /*
  * Queue a control message (serialised with ll_control_encode; checked

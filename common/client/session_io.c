@@ -76,6 +76,12 @@ struct ll_session_io {
 	gint64 hello_deadline; /* 0 = none */
 	bool wake;
 
+	/* Liveness (ll_session_io.h), monotonic us; active once READY. */
+	gint64 last_life;
+	gint64 next_ping;
+	uint32_t ping_seq;
+	bool stalled;
+
 	struct ll_session_io_cbs cbs;
 	void *user;
 	struct ll_session_io_opts opts;
@@ -141,6 +147,8 @@ const char *ll_session_end_name(enum ll_session_end why)
 		return "connection lost";
 	case LL_SESSION_END_ERROR:
 		return "error";
+	case LL_SESSION_END_SILENT:
+		return "no sign of life";
 	}
 	return "unknown";
 }
@@ -458,6 +466,11 @@ enum ll_session_io_state ll_session_io_get_state(const struct ll_session_io *s)
 enum ll_side ll_session_io_side(const struct ll_session_io *s)
 {
 	return s->opts.side;
+}
+
+bool ll_session_io_stalled(const struct ll_session_io *s)
+{
+	return s->stalled;
 }
 
 uint64_t ll_session_io_bytes_in(const struct ll_session_io *s)
@@ -790,6 +803,18 @@ static void control_input(struct ll_session_io *s, const uint8_t *data,
 			return;
 		}
 		ll_buf_consume(s->ctrl_in, (size_t)n);
+		if (msg->type == LL_CONTROL_PING ||
+		    msg->type == LL_CONTROL_PONG) {
+			/* Liveness is the pump's own business; a full
+			 * queue is no reason to end (the reading itself
+			 * was the sign of life). */
+			if (msg->type == LL_CONTROL_PING) {
+				msg->type = LL_CONTROL_PONG;
+				(void)ll_control_encode(msg, s->ctrl_out);
+			}
+			ll_control_msg_free(msg);
+			continue;
+		}
 		if (msg->type == LL_CONTROL_END) {
 			s->peer_said_end = true;
 			set_reason(s->peer_reason, msg->u.end.reason,
@@ -818,6 +843,8 @@ static void handle_event(struct ll_session_io *s,
 		if (s->state == LL_SESSION_IO_HANDSHAKE) {
 			s->state = LL_SESSION_IO_READY;
 			s->hello_deadline = 0;
+			s->last_life = g_get_monotonic_time();
+			s->next_ping = s->last_life;
 			if (s->cbs.on_ready != NULL)
 				s->cbs.on_ready(s, s->user);
 		}
@@ -907,6 +934,85 @@ static void feed(struct ll_session_io *s)
 	}
 }
 
+static int opt_ms(int v, int def)
+{
+	return v != 0 ? v : def;
+}
+
+/* A byte came: the stream lives.  May call on_stall(false). */
+static void life(struct ll_session_io *s)
+{
+	s->last_life = g_get_monotonic_time();
+	if (!s->stalled)
+		return;
+	s->stalled = false;
+	if (!s->detached && s->cbs.on_stall != NULL)
+		s->cbs.on_stall(s, false, s->user);
+}
+
+/*
+ * Liveness once READY: a ping when one is due, then the verdict on the
+ * silence so far.  Time itself is what this judges, so it runs from the
+ * dispatch whatever woke it (update_watches sets the next deadline).
+ */
+static void run_liveness(struct ll_session_io *s)
+{
+	gint64 now = g_get_monotonic_time(), quiet;
+	int dead = opt_ms(s->opts.dead_ms, LL_SESSION_DEAD_MS);
+	struct ll_control_msg m;
+	char msg[REASON_LEN];
+
+	if (s->state != LL_SESSION_IO_READY || s->detached)
+		return;
+	if (now >= s->next_ping) {
+		memset(&m, 0, sizeof(m));
+		m.type = LL_CONTROL_PING;
+		m.u.ping.seq = s->ping_seq++;
+		/* A full queue already says plenty to the peer. */
+		(void)ll_control_encode(&m, s->ctrl_out);
+		s->next_ping = now + (gint64)opt_ms(s->opts.ping_interval_ms,
+						    LL_SESSION_PING_MS) *
+					     1000;
+	}
+	quiet = now - s->last_life;
+	if (dead > 0 && quiet >= (gint64)dead * 1000) {
+		snprintf(msg, sizeof(msg),
+			 "no sign of life from the other side for %d s",
+			 (int)(quiet / 1000000));
+		teardown(s, LL_SESSION_END_SILENT, LL_OK, msg);
+		return;
+	}
+	if (!s->stalled &&
+	    quiet >= (gint64)opt_ms(s->opts.stall_ms, LL_SESSION_STALL_MS) *
+			     1000) {
+		s->stalled = true;
+		if (s->cbs.on_stall != NULL)
+			s->cbs.on_stall(s, true, s->user);
+	}
+}
+
+/* When run_liveness has something to do next (monotonic us). */
+static gint64 liveness_deadline(const struct ll_session_io *s)
+{
+	gint64 t = s->next_ping;
+	int dead = opt_ms(s->opts.dead_ms, LL_SESSION_DEAD_MS);
+	gint64 d;
+
+	if (!s->stalled) {
+		d = s->last_life +
+		    (gint64)opt_ms(s->opts.stall_ms, LL_SESSION_STALL_MS) *
+			    1000;
+		if (d < t)
+			t = d;
+	}
+	if (dead > 0) {
+		d = s->last_life + (gint64)dead * 1000;
+		if (d < t)
+			t = d;
+	}
+	return t;
+}
+
 static void read_stream(struct ll_session_io *s)
 {
 	size_t total = 0, n;
@@ -933,6 +1039,10 @@ static void read_stream(struct ll_session_io *s)
 		s->rlen += n;
 		s->bytes_in += n;
 		total += n;
+		if (n > 0)
+			life(s);
+		if (s->detached || !is_open_state(s))
+			return;
 		feed(s);
 		if (s->rlen == RBUF_CAP) {
 			/* Cannot happen with frames capped at half of it. */
@@ -1237,6 +1347,8 @@ static void update_watches(struct ll_session_io *s)
 		ready = s->end_deadline;
 	else if (s->state == LL_SESSION_IO_HANDSHAKE && s->hello_deadline > 0)
 		ready = s->hello_deadline;
+	else if (s->state == LL_SESSION_IO_READY && !s->detached)
+		ready = liveness_deadline(s);
 	g_source_set_ready_time(s->src, ready);
 }
 
@@ -1273,6 +1385,7 @@ static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	}
 	if (is_open_state(s) && !s->detached)
 		run_bridges(s);
+	run_liveness(s);
 	if (s->state == LL_SESSION_IO_READY ||
 	    s->state == LL_SESSION_IO_ENDING)
 		pump_control(s);

@@ -101,6 +101,7 @@ static const char *const f_monitors[] = { "type", "monitors", "current",
 					  NULL };
 static const char *const f_select[] = { "type", "name", NULL };
 static const char *const f_user[] = { "type", "name", "host", NULL };
+static const char *const f_ping[] = { "type", "seq", NULL };
 static const char *const f_monitor[] = { "name",  "x",      "y",
 					 "width", "height", NULL };
 
@@ -122,6 +123,8 @@ static const struct {
 	{ LL_CONTROL_MONITORS, "monitors", f_monitors },
 	{ LL_CONTROL_SELECT_MONITOR, "select_monitor", f_select },
 	{ LL_CONTROL_USER_INFO, "user_info", f_user },
+	{ LL_CONTROL_PING, "ping", f_ping },
+	{ LL_CONTROL_PONG, "pong", f_ping },
 };
 
 const char *ll_control_type_name(int type)
@@ -638,6 +641,13 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 			return r;
 		return get_label(c, o, "host", LL_CONTROL_MAX_HOST_NAME,
 				 &m->u.user_info.host);
+	case LL_CONTROL_PING:
+	case LL_CONTROL_PONG:
+		if ((r = get_u64(c, o, "seq", true, UINT32_MAX, 0, &n,
+				 NULL)) != 0)
+			return r;
+		m->u.ping.seq = (uint32_t)n;
+		return 0;
 	}
 	return perr(c, LL_ERR_INTERNAL, "unhandled type");
 }
@@ -915,6 +925,9 @@ static int build(const struct ll_control_msg *m, json_t *o)
 		if ((r = set_str(o, "name", m->u.user_info.name)) != 0)
 			return r;
 		return set_str(o, "host", m->u.user_info.host);
+	case LL_CONTROL_PING:
+	case LL_CONTROL_PONG:
+		return set(o, "seq", json_integer(m->u.ping.seq));
 	}
 	return LL_ERR_UNKNOWN_TYPE;
 }

@@ -24,8 +24,11 @@
  *                the screen (the OS user's full name) and the computer's
  *                host name; sent once `view` is granted, and the user is
  *                told so
+ *   ping         {type, seq}                   liveness (ll_session_io),
+ *                                              either side, every ~2 s
+ *   pong         {type, seq}                   the answer, seq echoed
  *
- * Field rules: id 0..2^32-1; capabilities a non-empty array of distinct
+ * Field rules: id and seq 0..2^32-1; capabilities a non-empty array of distinct
  * names of LL_CAP_*; channel 2..65535 (file channels); size and offset
  * 0..2^53; sha256 64 lowercase hex digits; name 1..255 bytes without '/',
  * '\\', control characters, "." or ".."; chat text 1..4096 bytes; other
@@ -106,6 +109,8 @@ enum ll_control_type {
 	LL_CONTROL_MONITORS,
 	LL_CONTROL_SELECT_MONITOR,
 	LL_CONTROL_USER_INFO,
+	LL_CONTROL_PING,
+	LL_CONTROL_PONG,
 };
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
@@ -190,6 +195,9 @@ struct ll_control_msg {
 			char *name; /* the OS user's full name */
 			char *host;
 		} user_info;
+		struct {
+			uint32_t seq;
+		} ping; /* also pong */
 	} u;
 };
 

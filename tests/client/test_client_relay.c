@@ -10,9 +10,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -1141,6 +1144,247 @@ static void test_password_change(void)
 	ll_api_client_free(c);
 }
 
+/* ---- liveness: a black hole between the applet's end and the relay ---- */
+
+struct live {
+	const char *name;
+	GMainLoop *loop;
+	bool ready, stalled, closed;
+	int stalls, resumes;
+	enum ll_session_end why;
+};
+
+static void live_ready(struct ll_session_io *s, void *user)
+{
+	((struct live *)user)->ready = true;
+	g_main_loop_quit(((struct live *)user)->loop);
+}
+
+static void live_stall(struct ll_session_io *s, bool stalled, void *user)
+{
+	struct live *l = user;
+
+	g_assert_true(l->stalled != stalled);
+	g_assert_true(ll_session_io_stalled(s) == stalled);
+	l->stalled = stalled;
+	if (stalled)
+		l->stalls++;
+	else
+		l->resumes++;
+	g_test_message("%s: %s", l->name, stalled ? "stalled" : "live again");
+	g_main_loop_quit(l->loop);
+}
+
+static void live_closed(struct ll_session_io *s, enum ll_session_end why,
+			int err, const char *reason, void *user)
+{
+	struct live *l = user;
+
+	l->closed = true;
+	l->why = why;
+	g_test_message("%s: closed (%s): %s", l->name,
+		       ll_session_end_name(why), reason);
+	g_main_loop_quit(l->loop);
+}
+
+static gboolean live_deadline(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs the loop until both sides' field is want, within timeout_ms. */
+static bool live_until(struct live *a, struct live *b, size_t field, bool want,
+		       int timeout_ms)
+{
+	bool late = false;
+	guint t = g_timeout_add((guint)timeout_ms, live_deadline, &late);
+
+	while (!late && (*(bool *)((char *)a + field) != want ||
+			 *(bool *)((char *)b + field) != want))
+		g_main_context_iteration(NULL, TRUE);
+	if (!late)
+		g_source_remove(t);
+	return !late;
+}
+
+static void proxy_say(int in, int out, const char *cmd, char *ans, size_t len)
+{
+	struct pollfd p = { .fd = out, .events = POLLIN };
+	size_t n = 0;
+	char c;
+
+	if (cmd != NULL)
+		g_assert_cmpint(write(in, cmd, strlen(cmd)), ==,
+				(gssize)strlen(cmd));
+	while (n + 1 < len) {
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+		g_assert_cmpint(read(out, &c, 1), ==, 1);
+		if (c == '\n')
+			break;
+		ans[n++] = c;
+	}
+	ans[n] = '\0';
+}
+
+/*
+ * The pump's liveness (ll_session_io.h) with short figures: an idle
+ * session stays live on its pings alone; a black hole (ll-pause-proxy
+ * paused) is a stall on both sides, traffic again ends it, and a longer
+ * one ends the session on both sides as SILENT.
+ */
+static void test_session_stall(void)
+{
+	static const struct ll_session_io_cbs cbs = {
+		.on_ready = live_ready,
+		.on_stall = live_stall,
+		.on_closed = live_closed,
+	};
+	struct ll_api_client *tech = tech_client();
+	char port[16], ans[64];
+	char *argv[] = { (char *)g_getenv("LL_PAUSE_PROXY"), "127.0.0.1", port,
+			 NULL };
+	g_autofree char *purl = NULL;
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct live ag = { .name = "agent", .loop = loop };
+	struct live ap = { .name = "applet", .loop = loop };
+	struct ll_session_io *sag = NULL, *sap = NULL;
+	struct ll_session_io_opts o;
+	struct ll_relay_opts ro;
+	struct ll_client_error e;
+	struct ll_stream *st = NULL;
+	struct sess s;
+	GPid pid;
+	int pin, pout;
+	unsigned n = 0;
+	bool quiet;
+	guint t;
+
+	g_assert_nonnull(argv[0]);
+	g_snprintf(port, sizeof(port), "%u", relay->port);
+	g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
+					       G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+					       NULL, &pid, &pin, &pout, NULL,
+					       NULL));
+	proxy_say(pin, pout, NULL, ans, sizeof(ans));
+	g_assert_cmpint(sscanf(ans, "port %u", &n), ==, 1);
+	purl = g_strdup_printf("https://127.0.0.1:%u", n);
+
+	sess_new(tech, &s);
+	ll_session_io_opts_default(&o);
+	o.ping_interval_ms = 200;
+	o.stall_ms = 700;
+	o.dead_ms = 2000;
+	o.side = LL_SIDE_AGENT;
+	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
+					  &ag, &sag),
+			==, LL_OK);
+	relay_opts(&ro);
+	ro.url = purl;
+	if (ll_stream_open(&ro, NULL, s.red.ticket, &st, &e) != 0)
+		g_error("stream through the proxy: %s", e.message);
+	o.side = LL_SIDE_APPLET;
+	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, &ap, &sap), ==, LL_OK);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, ready), true,
+				 10000));
+
+	/* Idle but alive: the pings alone keep it so.  Time itself is
+	 * under test: five stall periods without a stall. */
+	quiet = false;
+	t = g_timeout_add(3500, live_deadline, &quiet);
+	while (!quiet && ag.stalls == 0 && ap.stalls == 0)
+		g_main_context_iteration(NULL, TRUE);
+	if (!quiet)
+		g_source_remove(t);
+	g_assert_cmpint(ag.stalls, ==, 0);
+	g_assert_cmpint(ap.stalls, ==, 0);
+
+	proxy_say(pin, pout, "pause\n", ans, sizeof(ans));
+	g_assert_cmpstr(ans, ==, "ok pause");
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, stalled),
+				 true, 5000));
+	g_assert_cmpint(ll_session_io_get_state(sag), ==, LL_SESSION_IO_READY);
+	g_assert_cmpint(ll_session_io_get_state(sap), ==, LL_SESSION_IO_READY);
+	proxy_say(pin, pout, "resume\n", ans, sizeof(ans));
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, stalled),
+				 false, 5000));
+	g_assert_false(ag.closed || ap.closed);
+
+	proxy_say(pin, pout, "pause\n", ans, sizeof(ans));
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, closed), true,
+				 10000));
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_SILENT);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_SILENT);
+	g_assert_cmpint(ag.stalls, ==, 2);
+	g_assert_cmpint(ap.stalls, ==, 2);
+
+	proxy_say(pin, pout, "quit\n", ans, sizeof(ans));
+	close(pin);
+	close(pout);
+	/* it exits once it said "ok quit" */
+	g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+	ll_session_io_free(sag);
+	ll_session_io_free(sap);
+	sess_clear(&s);
+	ll_api_client_free(tech);
+	g_main_loop_unref(loop);
+}
+
+/*
+ * A frozen relay (SIGSTOP: its sockets stay open, nothing moves): both
+ * ends notice the stall on their own, and go on once it runs again.
+ */
+static void test_session_frozen_relay(void)
+{
+	static const struct ll_session_io_cbs cbs = {
+		.on_ready = live_ready,
+		.on_stall = live_stall,
+		.on_closed = live_closed,
+	};
+	struct ll_api_client *tech = tech_client();
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct live ag = { .name = "agent", .loop = loop };
+	struct live ap = { .name = "applet", .loop = loop };
+	struct ll_session_io *sag = NULL, *sap = NULL;
+	struct ll_session_io_opts o;
+	struct sess s;
+	bool ok;
+
+	sess_new(tech, &s);
+	ll_session_io_opts_default(&o);
+	o.ping_interval_ms = 200;
+	o.stall_ms = 700;
+	o.dead_ms = -1; /* this test ends it */
+	o.side = LL_SIDE_AGENT;
+	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
+					  &ag, &sag),
+			==, LL_OK);
+	o.side = LL_SIDE_APPLET;
+	g_assert_cmpint(ll_session_io_new(stream_open(s.red.ticket), &o, &cbs,
+					  &ap, &sap),
+			==, LL_OK);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, ready), true,
+				 10000));
+	lh_relay_signal(relay, SIGSTOP);
+	ok = live_until(&ag, &ap, offsetof(struct live, stalled), true, 5000);
+	/* the relay runs again whatever happened, for the other tests */
+	lh_relay_signal(relay, SIGCONT);
+	g_assert_true(ok);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, stalled),
+				 false, 5000));
+	g_assert_false(ag.closed || ap.closed);
+	g_assert_cmpint(ll_session_io_end(sag, "done"), ==, LL_OK);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, closed), true,
+				 10000));
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOCAL);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_PEER);
+	ll_session_io_free(sag);
+	ll_session_io_free(sap);
+	sess_clear(&s);
+	ll_api_client_free(tech);
+	g_main_loop_unref(loop);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1159,6 +1403,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/session/transfer-slow-reader",
 			test_session_transfer);
 	g_test_add_func("/client/session/endings", test_session_endings);
+	g_test_add_func("/client/session/stall", test_session_stall);
+	g_test_add_func("/client/session/frozen-relay",
+			test_session_frozen_relay);
 	g_test_add_func("/client/session/malformed-control",
 			test_malformed_control);
 	rc = g_test_run();

@@ -909,6 +909,33 @@ static void test_decode_framing(void)
 	ll_buf_free(b);
 }
 
+/* ping and pong: the session pump's liveness (ll_session_io.h). */
+static void test_ping(void)
+{
+	struct ll_control_msg in, *out = NULL, *m;
+
+	m = parse_ok("{\"type\":\"ping\",\"seq\":4294967295}");
+	g_assert_cmpint(m->type, ==, LL_CONTROL_PING);
+	g_assert_cmpuint(m->u.ping.seq, ==, 4294967295u);
+	ll_control_msg_free(m);
+	m = parse_ok("{\"type\":\"pong\",\"seq\":0}");
+	g_assert_cmpint(m->type, ==, LL_CONTROL_PONG);
+	ll_control_msg_free(m);
+	parse_bad("{\"type\":\"ping\"}", LL_ERR_SCHEMA, "seq");
+	parse_bad("{\"type\":\"ping\",\"seq\":4294967296}", LL_ERR_SCHEMA,
+		  "seq");
+	parse_bad("{\"type\":\"pong\",\"seq\":\"1\"}", LL_ERR_SCHEMA, "seq");
+	parse_bad("{\"type\":\"pong\",\"seq\":1,\"t\":2}", LL_ERR_SCHEMA,
+		  "unknown field \"t\"");
+	memset(&in, 0, sizeof(in));
+	in.type = LL_CONTROL_PONG;
+	in.u.ping.seq = 77;
+	roundtrip(&in, &out);
+	g_assert_cmpint(out->type, ==, LL_CONTROL_PONG);
+	g_assert_cmpuint(out->u.ping.seq, ==, 77);
+	ll_control_msg_free(out);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -928,5 +955,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/control/decode_framing", test_decode_framing);
 	g_test_add_func("/control/monitors", test_monitors);
 	g_test_add_func("/control/user_info", test_user_info);
+	g_test_add_func("/control/ping", test_ping);
 	return g_test_run();
 }

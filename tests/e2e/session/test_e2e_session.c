@@ -1061,6 +1061,203 @@ static void test_allow_and_control(void)
 	pin_clear(&p);
 }
 
+/* ---- stalls (ll_session_io.h, Liveness) ---- */
+
+/* The applet's status while its stream is silent (applet/applet.h). */
+#define STALLED_TEXT "Connection interrupted \u2014 reconnecting\u2026"
+/* The session goes on when the stream speaks again before this, and
+ * ends after it (LL_SESSION_DEAD_MS). */
+#define DEAD_MS 15000
+
+/* ll-pause-proxy between the applet and the relay (tests/common). */
+struct proxy {
+	GPid pid;
+	int in, out; /* its stdin, its stdout */
+	char *url;
+};
+
+static char *proxy_line(struct proxy *x, int timeout_ms)
+{
+	GString *l = g_string_new(NULL);
+	struct pollfd p = { .fd = x->out, .events = POLLIN };
+	int64_t deadline = lh_now_ms() + timeout_ms;
+	char c;
+
+	for (;;) {
+		int64_t left = deadline - lh_now_ms();
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0 ||
+		    read(x->out, &c, 1) != 1)
+			g_error("ll-pause-proxy said nothing (so far: %s)",
+				l->str);
+		if (c == '\n')
+			return g_string_free(l, FALSE);
+		g_string_append_c(l, c);
+	}
+}
+
+static void proxy_start(struct proxy *x)
+{
+	char port[16];
+	char *argv[] = { (char *)g_getenv("LL_PAUSE_PROXY"), "127.0.0.1", port,
+			 NULL };
+	g_autofree char *l = NULL;
+	GError *e = NULL;
+	unsigned n = 0;
+
+	g_assert_nonnull(argv[0]);
+	g_snprintf(port, sizeof(port), "%u", E.relay->port);
+	if (!g_spawn_async_with_pipes(NULL, argv, NULL,
+				      G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
+				      NULL, &x->pid, &x->in, &x->out, NULL,
+				      &e))
+		g_error("ll-pause-proxy: %s", e->message);
+	l = proxy_line(x, 5000);
+	g_assert_cmpint(sscanf(l, "port %u", &n), ==, 1);
+	x->url = g_strdup_printf("https://127.0.0.1:%u", n);
+}
+
+/* A command, done once the proxy answers: its time (ms). */
+static int64_t proxy_cmd(struct proxy *x, const char *cmd)
+{
+	g_autofree char *line = g_strdup_printf("%s\n", cmd);
+	g_autofree char *want = g_strdup_printf("ok %s", cmd);
+	g_autofree char *got = NULL;
+
+	g_assert_cmpint(write(x->in, line, strlen(line)), ==,
+			(gssize)strlen(line));
+	got = proxy_line(x, 5000);
+	g_assert_cmpstr(got, ==, want);
+	return lh_now_ms();
+}
+
+static void proxy_stop(struct proxy *x)
+{
+	if (x->pid > 0) {
+		proxy_cmd(x, "quit");
+		close(x->in);
+		close(x->out);
+		if (wait_exit(x->pid, 5000) == -2)
+			stop_proc(&x->pid);
+	}
+	x->pid = 0;
+	g_free(x->url);
+}
+
+static GPid start_applet_via(const struct pin *p, const char *tag,
+			     const char *url)
+{
+	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
+	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"),
+			 "--relay",
+			 (char *)url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--pin",
+			 p->pin,
+			 NULL };
+
+	return spawn_bg(argv, E.disp_user, log);
+}
+
+static size_t file_len(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+/* Waits for needle in path after from: the ms since t0, or fails. */
+static int64_t wait_log_since(const char *path, size_t from,
+			      const char *needle, int timeout_ms, int64_t t0,
+			      const char *what)
+{
+	if (!lt_wait_file(path, from, needle, 1, timeout_ms)) {
+		g_autofree char *log = NULL;
+
+		g_file_get_contents(path, &log, NULL, NULL);
+		g_error("%s: \"%s\" not in %s within %d ms; the log:\n%s",
+			what, needle, path, timeout_ms, log ? log : "");
+	}
+	return lh_now_ms() - t0;
+}
+
+/* One side's wait of wait_both, on a thread of its own. */
+struct side_wait {
+	const char *path, *needle, *what;
+	size_t from;
+	int timeout_ms;
+	int64_t t0, took;
+};
+
+static gpointer side_wait_run(gpointer data)
+{
+	struct side_wait *w = data;
+
+	w->took = wait_log_since(w->path, w->from, w->needle, w->timeout_ms,
+				 w->t0, w->what);
+	return NULL;
+}
+
+/* Both sides' lines waited for at once, so that each time is its own
+ * (ms since t0 into *ta, *th). */
+static void wait_both(const char *alog, size_t amark, const char *aneedle,
+		      const char *hlog, size_t hmark, const char *hneedle,
+		      int timeout_ms, int64_t t0, int64_t *ta, int64_t *th)
+{
+	struct side_wait h = {
+		hlog, hneedle, "agent", hmark, timeout_ms, t0, 0
+	};
+	GThread *t = g_thread_new("wait-agent", side_wait_run, &h);
+
+	*ta = wait_log_since(alog, amark, aneedle, timeout_ms, t0, "applet");
+	g_thread_join(t);
+	*th = h.took;
+}
+
+/* A session through the proxy with everything granted: the picture
+ * arrives, a click reaches the window. */
+static GPid stall_session(struct pin *p, struct proxy *x, const char *tag,
+			  GPid *holder)
+{
+	g_autofree char *png = g_build_filename(E.dir, "stall.png", NULL);
+	g_autofree char *err = NULL;
+	unsigned long dlg;
+	GPid applet;
+	int st;
+
+	pin_new("view,control", p);
+	*holder = find_holder(p->id);
+	g_assert_cmpint(*holder, >, 0);
+	proxy_start(x);
+	applet = start_applet_via(p, tag, x->url);
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("no consent dialog on the user's screen within 30 s");
+	wait_armed(tag, 1);
+	press(E.disp_user, dlg, "alt+a");
+	assert_wait_granted(p->id, "view\ncontrol\n");
+	st = cli(NULL, 40000, NULL, &err, "session", "snapshot", p->id, png,
+		 NULL);
+	if (st != 0)
+		g_error("`session snapshot`: exit %d: %s", st, err);
+	assert_picture(png);
+	return applet;
+}
+
+static void assert_click_reaches(const char *id)
+{
+	g_autofree char *cx = g_strdup_printf("%d", PIC_X + 60);
+	g_autofree char *cy = g_strdup_printf("%d", PIC_Y + 50);
+	size_t mark = target_log_len();
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "click", id,
+			    cx, cy, NULL),
+			==, 0);
+	if (!target_log_wait(mark, "button 1 60 50\n", 5000))
+		g_error("the agent's click did not reach the window");
+}
+
 /* Pixels of the snapshot png that are exactly each palette colour of the
  * known picture: a scaled view keeps the inside of its 16-pixel blocks
  * exact, so the agent's viewer shows the user's screen when every colour
@@ -1095,6 +1292,39 @@ static int palette_min_count(const char *png)
 		if (counts[i] < min)
 			min = counts[i];
 	return min;
+}
+
+/*
+ * A black hole on the applet's path while the GUI agent views: its
+ * session window says "Connection interrupted — reconnecting…"
+ * (screenshot); traffic again, and the viewer shows the user's screen
+ * again on the new channel 1.
+ */
+static void gui_stall(struct proxy *x, unsigned long viewer,
+		      const char *gui_log, const char *shot)
+{
+	size_t mark = file_len(gui_log);
+	int64_t t0 = proxy_cmd(x, "pause");
+	int best = 0;
+
+	g_test_message("GUI agent noticed the stall %" G_GINT64_FORMAT
+		       " ms after the pause",
+		       wait_log_since(gui_log, mark, STALLED_TEXT, 8000, t0,
+				      "GUI agent"));
+	screenshot(E.disp_agent, viewer, "agent-viewer-interrupted.png");
+	mark = file_len(gui_log);
+	t0 = proxy_cmd(x, "resume");
+	wait_log_since(gui_log, mark, "connection restored", 8000, t0,
+		       "GUI agent");
+	t0 = lh_now_ms();
+	do {
+		screenshot(E.disp_agent, viewer, "agent-viewer.png");
+		best = palette_min_count(shot);
+	} while (best < 16 && lh_now_ms() - t0 < 15000);
+	if (best < 16)
+		g_error("the GUI agent's viewer does not show the user's "
+			"screen again within 15 s of the resume (see %s)",
+			shot);
 }
 
 /*
@@ -1143,6 +1373,7 @@ static void test_gui_viewer(void)
 	char *clip_argv[] = { (char *)g_getenv("LL_E2E_TARGET"), "--clipboard",
 			      "--timeout", "10000", NULL };
 	struct pin p = { NULL, NULL };
+	struct proxy x = { 0 };
 	unsigned long main_win, viewer, dlg, confirm;
 	GPid gui, applet;
 	int64_t t0;
@@ -1186,7 +1417,9 @@ static void test_gui_viewer(void)
 	g_assert_cmpuint(strlen(p.pin), ==, 6);
 	lh_secret("pin", p.pin);
 	g_ptr_array_add(E.secrets, g_strdup(p.pin));
-	applet = start_applet(&p, "gui");
+	/* through ll-pause-proxy: the stall below */
+	proxy_start(&x);
+	applet = start_applet_via(&p, "gui", x.url);
 
 	dlg = wait_window(E.disp_user, "Permission request", 30000);
 	if (dlg == 0)
@@ -1207,6 +1440,8 @@ static void test_gui_viewer(void)
 			"screen within 15 s (see %s)",
 			shot);
 	viewer_names_user(viewer);
+
+	gui_stall(&x, viewer, gui_log, shot);
 
 	/* End session in the viewer asks first (agent/viewer.c
 	 * confirm_end); End session there: the applet goes within 2 s */
@@ -1229,6 +1464,7 @@ static void test_gui_viewer(void)
 			gui_log);
 	screenshot(E.disp_agent, viewer, "agent-viewer-ended.png");
 	stop_proc(&gui);
+	proxy_stop(&x);
 	pin_clear(&p);
 }
 
@@ -1590,6 +1826,133 @@ static void test_channel_agent_gui(void)
 	g_assert_cmpint(st, >=, 0);
 }
 
+/*
+ * A black hole shorter than the dead line: within 5 s of the pause the
+ * applet stops sharing and input and says "Connection interrupted", the
+ * agent's holder says so too; once traffic flows again the session goes
+ * on with what was granted: the picture arrives again on a new channel
+ * 1 and the technician's click reaches the window.  The detection times
+ * are printed (bench/stall prints them too).
+ */
+static void test_stall_resume(void)
+{
+	g_autofree char *alog = g_strdup_printf("%s/applet-stall.log", E.dir);
+	g_autofree char *hlog = NULL, *png = NULL, *err = NULL;
+	char *state = NULL;
+	struct proxy x = { 0 };
+	struct pin p;
+	GPid applet, holder;
+	unsigned long bar;
+	size_t amark, hmark;
+	int64_t t0, ta, th;
+	int st;
+
+	applet = stall_session(&p, &x, "stall", &holder);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+	assert_click_reaches(p.id);
+	bar = wait_window(E.disp_user, "Session", 10000);
+	g_assert_cmpuint(bar, !=, 0);
+
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "pause");
+	wait_both(alog, amark, "sharing and input stopped", hlog, hmark,
+		  STALLED_TEXT, 8000, t0, &ta, &th);
+	g_test_message("stall detected: applet %" G_GINT64_FORMAT
+		       " ms, agent %" G_GINT64_FORMAT " ms after the pause",
+		       ta, th);
+	printf("# stall detection: applet %" G_GINT64_FORMAT
+	       " ms, agent %" G_GINT64_FORMAT " ms\n",
+	       ta, th);
+	/* Fail closed within 5 s (a little slack for the log's write and
+	 * the test's wake-up; time itself is under test here). */
+	g_assert_cmpint(ta, <=, 5500);
+	g_assert_cmpint(th, <=, 5500);
+	screenshot(E.disp_user, bar, "stall-session-bar.png");
+	/* the CLI says so too (its holder answers on its own socket) */
+	g_assert_cmpint(status(p.id, &state, NULL), ==, 0);
+	g_assert_nonnull(strstr(state, STALLED_TEXT));
+	g_clear_pointer(&state, g_free);
+
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "resume");
+	wait_both(alog, amark, "connection restored", hlog, hmark,
+		  "connection restored", 8000, t0, &ta, &th);
+	g_test_message("resumed: applet %" G_GINT64_FORMAT
+		       " ms, agent %" G_GINT64_FORMAT " ms after the resume",
+		       ta, th);
+	/* the same grants, no new question: the picture and the input
+	 * flow again */
+	g_assert_true(find_window(E.disp_user, "Permission request") == 0);
+	g_assert_cmpint(status(p.id, &state, NULL), ==, 0);
+	g_assert_cmpstr(state, ==, "controlling");
+	g_clear_pointer(&state, g_free);
+	png = g_build_filename(E.dir, "stall-after.png", NULL);
+	st = cli(NULL, 40000, NULL, &err, "session", "snapshot", p.id, png,
+		 NULL);
+	if (st != 0)
+		g_error("`session snapshot` after the resume: exit %d: %s", st,
+			err);
+	assert_picture(png);
+	assert_click_reaches(p.id);
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
+			    NULL),
+			==, 0);
+	st = close_ended(applet, 10000);
+	assert_applet_ok(st, "stall");
+	g_assert_true(pid_gone_within(holder, 10000));
+	proxy_stop(&x);
+	pin_clear(&p);
+}
+
+/*
+ * A black hole past the dead line: both sides end with their message
+ * (the applet's "Session ended" says the connection was lost and could
+ * not be restored, exit 4), and the relay records the streams' end.
+ */
+static void test_stall_dead(void)
+{
+	g_autofree char *alog = g_strdup_printf("%s/applet-dead.log", E.dir);
+	g_autofree char *hlog = NULL, *needle = NULL;
+	struct proxy x = { 0 };
+	struct pin p;
+	GPid applet, holder;
+	unsigned long win;
+	size_t amark, hmark;
+	int64_t t0, ta, th;
+	int st;
+
+	applet = stall_session(&p, &x, "dead", &holder);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "pause");
+	wait_both(alog, amark, "session over (stalled)", hlog, hmark,
+		  "connection lost (no sign of life", DEAD_MS + 5000, t0, &ta,
+		  &th);
+	g_test_message("declared dead: applet %" G_GINT64_FORMAT
+		       " ms, agent %" G_GINT64_FORMAT " ms after the pause",
+		       ta, th);
+	printf("# dead line: applet %" G_GINT64_FORMAT
+	       " ms, agent %" G_GINT64_FORMAT " ms\n",
+	       ta, th);
+	win = wait_window(E.disp_user, "Session ended", 10000);
+	g_assert_cmpuint(win, !=, 0);
+	screenshot(E.disp_user, win, "stall-session-ended.png");
+	press(E.disp_user, win, "alt+c");
+	st = wait_exit(applet, 10000);
+	g_assert_cmpint(st, ==, 4);
+	g_assert_true(pid_gone_within(holder, 10000));
+	/* the agent's stream closed: the relay ended the pair, on record */
+	needle = g_strdup_printf("session %s: ended (", p.id);
+	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	proxy_cmd(&x, "cut");
+	proxy_stop(&x);
+	pin_clear(&p);
+}
+
 int main(int argc, char **argv)
 {
 	const char *tools[] = { "Xvfb", "xdotool", "import" };
@@ -1615,6 +1978,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/channel-cancel", test_channel_cancel);
 	g_test_add_func("/e2e/session/channel-agent-gui",
 			test_channel_agent_gui);
+	g_test_add_func("/e2e/session/stall-resume", test_stall_resume);
+	g_test_add_func("/e2e/session/stall-dead", test_stall_dead);
 	g_test_add_func("/e2e/session/no-secrets-in-logs",
 			test_no_secrets_in_logs);
 	r = g_test_run();
