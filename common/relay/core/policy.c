@@ -307,9 +307,9 @@ static size_t origin_normalise(const char *in, size_t n, char *out)
 	}
 	if (colon != NULL) {
 		port = o - host_end;
-		if ((port == 4 && memcmp(colon, ":443", 4) == 0 &&
+		if ((port == 4 && o >= 8 && memcmp(colon, ":443", 4) == 0 &&
 		     memcmp(out, "https://", 8) == 0) ||
-		    (port == 3 && memcmp(colon, ":80", 3) == 0 &&
+		    (port == 3 && o >= 7 && memcmp(colon, ":80", 3) == 0 &&
 		     memcmp(out, "http://", 7) == 0))
 			o = host_end;
 	}
