@@ -718,6 +718,61 @@ static void test_technician_cidrs(void)
 	lh_resp_free(r);
 }
 
+/* ---- 6. end_user_cidrs ---- */
+
+static void test_end_user_cidrs(void)
+{
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+
+	policy_ok("end_user_cidrs", "127.0.7.0/24, 2001:db8::/32");
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, "127.0.6.1");
+	lh_assert_error(r, 403, "end_user_ip_not_allowed");
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "end_user_ip_not_allowed", &recs);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"client_addr")),
+			==, "127.0.6.1");
+	json_decref(recs);
+	/* the PIN page's check says the same */
+	{
+		g_autofree char *body = g_strdup_printf(
+			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+		struct lh_req q = { .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .body = body,
+				    .src_ip = "127.0.6.2" };
+
+		r = lh_do(relay, &q);
+		lh_assert_error(r, 403, "end_user_ip_not_allowed");
+		lh_resp_free(r);
+	}
+	/* a proxy's word counts only when the org trusts it */
+	r = redeem_pin(p.pin, "default", NULL, NULL,
+		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
+	lh_assert_error(r, 403, "end_user_ip_not_allowed");
+	lh_resp_free(r);
+	policy_ok("trusted_proxies", "127.0.6.3");
+	r = redeem_pin(p.pin, "default", NULL, NULL,
+		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	policy_ok("trusted_proxies", NULL);
+	/* from inside */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, "127.0.7.5");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	policy_ok("end_user_cidrs", NULL);
+}
+
 static void test_stop_and_verify(void)
 {
 	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
@@ -747,6 +802,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/lock-shortcut", test_lock_shortcut);
 	g_test_add_func("/policy/origin-matrix", test_origin_matrix);
 	g_test_add_func("/policy/technician-cidrs", test_technician_cidrs);
+	g_test_add_func("/policy/end-user-cidrs", test_end_user_cidrs);
 	g_test_add_func("/policy/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(admin_tok);

@@ -67,6 +67,7 @@ static bool spends_guess(enum ll_api_code code)
 	case LL_API_PIN_LOCKED_WEBSITE:
 	case LL_API_PIN_LOCKED_SHORTCUT:
 	case LL_API_ORIGIN_NOT_ALLOWED:
+	case LL_API_END_USER_IP_NOT_ALLOWED:
 		return true;
 	default:
 		return false;
@@ -498,6 +499,10 @@ static void pin_rules(struct ll_api_ctx *ctx, const struct ll_api_pin_ask *ask,
 			    "this PIN has expired; ask for a new one");
 		goto out;
 	}
+
+	/* the end user's network, as the org allows it */
+	if (ll_api_end_user_ip_refused(ctx, s->org_id))
+		goto out;
 
 	/* 5. and 6. */
 	if (!origin_and_lock_ok(ctx, s, ask))

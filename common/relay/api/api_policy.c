@@ -211,14 +211,16 @@ int ll_api_client_addr(struct ll_api_ctx *ctx, int64_t org_id, char *out,
 	return LL_OK;
 }
 
-bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
+/* Is the client outside org_id's ranges `key`?  Fills the refusal. */
+static bool ip_refused(struct ll_api_ctx *ctx, int64_t org_id, const char *key,
+		       enum ll_api_code code, const char *message)
 {
 	struct ll_cidr_list *allow = NULL;
 	char *text = NULL, err[200], addr[64];
 	bool refused = true;
 
 	if (ll_policy_get_text(ctx->relay->store, &ctx->relay->cfg, org_id,
-			       "technician_cidrs", &text, NULL) != LL_OK ||
+			       key, &text, NULL) != LL_OK ||
 	    ll_api_client_addr(ctx, org_id, addr, sizeof(addr)) != LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
@@ -238,11 +240,25 @@ bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
 		goto out;
 	}
 	ll_api_detail_set(ctx, "client_addr", json_string(addr));
-	ll_api_fail(ctx, LL_API_IP_NOT_ALLOWED,
-		    "your organisation does not allow technicians to work "
-		    "from this network (technician_cidrs)");
+	ll_api_fail(ctx, code, message);
 out:
 	ll_cidr_list_free(allow);
 	free(text);
 	return refused;
+}
+
+bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
+{
+	return ip_refused(ctx, org_id, "technician_cidrs",
+			  LL_API_IP_NOT_ALLOWED,
+			  "your organisation does not allow technicians to "
+			  "work from this network (technician_cidrs)");
+}
+
+bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
+{
+	return ip_refused(ctx, org_id, "end_user_cidrs",
+			  LL_API_END_USER_IP_NOT_ALLOWED,
+			  "this organisation's technicians may not support "
+			  "a computer on this network (end_user_cidrs)");
 }

@@ -39,6 +39,9 @@ const struct ll_policy_key ll_policy_keys[] = {
 	{ "technician_cidrs", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
 	  "IPv4/IPv6 ranges (comma-separated; empty: any) the org's "
 	  "technicians may log in and work from" },
+	{ "end_user_cidrs", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
+	  "IPv4/IPv6 ranges (comma-separated; empty: any) from which the "
+	  "org's PINs may be redeemed" },
 	{ "trusted_proxies", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
 	  "reverse proxies (ranges; empty: none) whose X-Forwarded-For / "
 	  "Forwarded name the client for technician_cidrs" },
