@@ -82,12 +82,19 @@ static const struct {
 			 "one." },
 	{ "rate_limited", "There were too many tries. Please wait a few "
 			  "minutes, then try again." },
-	{ "pin_locked_website", "This PIN cannot be used here. Ask your "
-				"technician how to connect." },
-	{ "pin_locked_shortcut", "This PIN cannot be used here. Ask your "
-				 "technician how to connect." },
-	{ "origin_not_allowed", "This PIN cannot be used here. Ask your "
-				"technician how to connect." },
+	/* a refused path: say where the PIN does work */
+	{ "pin_locked_website", "This PIN only works on your organisation's "
+				"support web page. Open that page and type "
+				"the PIN there." },
+	{ "pin_locked_shortcut", "This PIN only works in your organisation's "
+				 "support program (the shortcut it gave "
+				 "you). Open that and type the PIN there." },
+	{ "origin_not_allowed", "This page is not one of your organisation's "
+				"support pages. Type the PIN only on the "
+				"page your technician named." },
+	{ "end_user_ip_not_allowed", "Your technician may not support this "
+				     "computer from the network it is on "
+				     "now." },
 	{ "bad_request", "Type the PIN your technician gave you: 6 to 10 "
 			 "digits." },
 	{ "not_found", "There is no support page at this address. Check the "
