@@ -344,10 +344,9 @@ static int parse_origins(const struct ll_policy_key *k, const char *text,
 		if (b - a > LL_POLICY_ORIGIN_LEN ||
 		    !origin_valid(norm, b - a)) {
 			snprintf(errbuf, errlen,
-				 "%s: entry %zu is not an origin as a browser "
-				 "sends it: https://HOST or https://HOST:PORT, "
-				 "lowercase, no path or trailing slash, no "
-				 "default port",
+				 "%s: entry %zu is not a web origin: "
+				 "https://HOST or http://HOST, with :PORT when "
+				 "needed, no path or trailing slash",
 				 k->name, n + 1);
 			free(out);
 			return LL_ERR_INVALID_ARG;
