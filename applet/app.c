@@ -44,7 +44,8 @@ struct ll_applet {
 	GPtrArray *windows; /* tracked toplevels (not owned) */
 	char *relay_url;
 	char *ca_file;
-	char *pin; /* from --pin or a lifeline: link; wiped once used */
+	char *pin;    /* from --pin or a lifeline: link; wiped once used */
+	char *launch; /* the link's launch token (secret), or NULL */
 	/* A channel credential (secret): from --channel or the signed
 	 * configuration; wiped once used. */
 	char *channel;
@@ -306,6 +307,7 @@ static void start(GApplication *app, struct ll_applet *a)
 		.ca_pem = a->ca_pem,
 		.spki_pin = a->spki_pin,
 		.org = a->org,
+		.launch = a->launch,
 		.monitor = a->monitor,
 		.consent_timeout_s = a->test_consent_timeout_s,
 		.consent_hold_s = a->test_consent_hold_s,
@@ -482,7 +484,8 @@ static void wipe_pin_args(char **args, int n)
 
 /*
  * A lifeline: link (docs/API.md section 7): `lifeline:pin?code=PIN`
- * with an optional `&org=ORG`, nothing else.  It never names a relay:
+ * with an optional `&org=ORG` and `&launch=TOKEN` (the PIN page's, for a
+ * website-locked PIN), nothing else.  It never names a relay:
  * the applet connects only where its configuration (or the person's own
  * --relay) says.  NULL, or a sentence for usage().
  */
@@ -495,7 +498,7 @@ static const char *parse_link(struct ll_applet *a, const char *uri)
 
 	if (!g_str_has_prefix(q, "pin?"))
 		return "a lifeline: link must be lifeline:pin?code=PIN";
-	params = g_strsplit(q + 4, "&", 3);
+	params = g_strsplit(q + 4, "&", 4);
 	for (i = 0; params[i] != NULL && bad == NULL; i++) {
 		const char *p = params[i];
 
@@ -503,12 +506,18 @@ static const char *parse_link(struct ll_applet *a, const char *uri)
 			a->pin = g_strdup(p + 5);
 		else if (g_str_has_prefix(p, "org=") && org == NULL)
 			org = g_uri_unescape_string(p + 4, "/");
+		else if (g_str_has_prefix(p, "launch=") && a->launch == NULL)
+			a->launch = g_strdup(p + 7);
 		else
-			bad = "a lifeline: link may carry code= and org= "
-			      "only, once each";
+			bad = "a lifeline: link may carry code=, org= and "
+			      "launch= only, once each";
 	}
 	if (bad == NULL && (a->pin == NULL || !ll_pin_well_formed(a->pin)))
 		bad = "the link's PIN must be 6 to 10 digits";
+	if (bad == NULL && a->launch != NULL &&
+	    (strlen(a->launch) != LL_APPLET_LAUNCH_MAX ||
+	     strspn(a->launch, "0123456789abcdef") != LL_APPLET_LAUNCH_MAX))
+		bad = "the link's launch token is not one";
 	if (bad == NULL && params[0] != NULL && org != NULL &&
 	    (org[0] == '\0' || strlen(org) > 128 ||
 	     strpbrk(org, "\r\n\t") != NULL))
@@ -823,6 +832,7 @@ int ll_applet_main(int argc, char **argv)
 	ll_input_gate_free(a.gate);
 out:
 	ll_secret_free(a.pin);
+	ll_secret_free(a.launch);
 	ll_secret_free(a.channel);
 	g_free(a.ca_pem);
 	g_free(a.spki_pin);

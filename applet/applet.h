@@ -297,6 +297,9 @@ void ll_ended_window_free(struct ll_ended_window *w);
 
 struct ll_applet_session;
 
+/* Bytes of the PIN page's launch token (64 hex digits, docs/API.md). */
+#define LL_APPLET_LAUNCH_MAX 64
+
 struct ll_applet_session_opts {
 	const char *relay_url;
 	const char *ca_file; /* NULL: system CAs only */
@@ -306,6 +309,9 @@ struct ll_applet_session_opts {
 	const char *ca_pem;
 	const char *spki_pin;
 	const char *org;
+	/* The PIN page's launch token from a lifeline: link (launch=), for
+	 * website-locked PINs; NULL: none. */
+	const char *launch;
 	const char *display; /* X display for capture; NULL = $DISPLAY */
 	const char *monitor; /* monitor to share; NULL = all */
 	/* Seconds a permission request waits; 0 is

@@ -25,7 +25,8 @@ struct redeem_job {
 	char *ca_pem;
 	char *org;
 	char pin[16];
-	bool at_stream; /* the PIN was redeemed */
+	char launch[LL_APPLET_LAUNCH_MAX + 1]; /* "" when none */
+	bool at_stream;                        /* the PIN was redeemed */
 	struct ll_client_error err;
 	struct ll_applet_redeemed res;
 	void (*done)(struct ll_applet_redeemed *res, void *user);
@@ -37,6 +38,7 @@ static void redeem_job_free(gpointer data)
 	struct redeem_job *j = data;
 
 	ll_wipe(j->pin, sizeof(j->pin));
+	ll_wipe(j->launch, sizeof(j->launch));
 	ll_api_redeem_clear(&j->res.redeem);
 	ll_stream_free(j->res.stream);
 	g_free(j->url);
@@ -59,7 +61,9 @@ static void redeem_thread(GTask *task, gpointer src, gpointer data,
 		r = j->err.code != 0 ? j->err.code : LL_ERR_NOMEM;
 		goto out;
 	}
-	r = ll_api_pin_redeem(c, j->pin, j->org, &j->res.redeem, &j->err);
+	r = ll_api_pin_redeem_launch(c, j->pin, j->org,
+				     j->launch[0] != '\0' ? j->launch : NULL,
+				     &j->res.redeem, &j->err);
 	ll_wipe(j->pin, sizeof(j->pin));
 	if (r != 0)
 		goto out;
@@ -90,11 +94,10 @@ static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
 	j->done(&j->res, j->user);
 }
 
-void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
-			    const char *org, GCancellable *cancel,
-			    void (*done)(struct ll_applet_redeemed *res,
-					 void *user),
-			    void *user)
+void ll_applet_redeem_start(
+	const struct ll_relay_opts *o, const char *pin, const char *org,
+	const char *launch, GCancellable *cancel,
+	void (*done)(struct ll_applet_redeemed *res, void *user), void *user)
 {
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
 	g_autoptr(GTask) task = NULL;
@@ -106,6 +109,8 @@ void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
 	j->opts.ca_pem = j->ca_pem = g_strdup(o->ca_pem);
 	j->org = g_strdup(org);
 	g_strlcpy(j->pin, pin, sizeof(j->pin));
+	if (launch != NULL)
+		g_strlcpy(j->launch, launch, sizeof(j->launch));
 	j->done = done;
 	j->user = user;
 	task = g_task_new(NULL, cancel, redeem_done, NULL);

@@ -715,7 +715,8 @@ void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 	s->on_redeem_error = on_redeem_error;
 	s->state = LL_APPLET_REDEEMING;
 	fill_relay_opts(&o, s, SESSION_API_TIMEOUT_MS);
-	ll_applet_redeem_start(&o, pin, s->org, s->cancel, on_redeemed, s);
+	ll_applet_redeem_start(&o, pin, s->org, s->launch, s->cancel,
+			       on_redeemed, s);
 }
 
 struct ll_applet_session *ll_applet_session_new(
@@ -730,6 +731,7 @@ struct ll_applet_session *ll_applet_session_new(
 	s->ca_pem = g_strdup(o->ca_pem);
 	s->spki_pin = g_strdup(o->spki_pin);
 	s->org = g_strdup(o->org);
+	s->launch = g_strdup(o->launch);
 	s->display = g_strdup(o->display);
 	s->monitor = g_strdup(o->monitor);
 	s->consent_timeout_s = o->consent_timeout_s > 0
@@ -765,6 +767,9 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	g_free(s->ca_pem);
 	g_free(s->spki_pin);
 	g_free(s->org);
+	if (s->launch != NULL)
+		ll_wipe(s->launch, strlen(s->launch));
+	g_free(s->launch);
 	g_free(s->display);
 	g_free(s->monitor);
 	g_free(s);

@@ -52,6 +52,7 @@ struct ll_applet_session {
 	char *ca_pem;
 	char *spki_pin;
 	char *org;
+	char *launch; /* the link's launch token (secret), or NULL */
 	char *display;
 	char *monitor;
 	int consent_timeout_s;
@@ -133,15 +134,15 @@ struct ll_applet_redeemed {
 
 /*
  * Redeems pin (copied, then wiped) at the relay of o (copied), naming
- * org when it is not NULL (an applet with a signed configuration), and opens
+ * org when it is not NULL (an applet with a signed configuration), with
+ * the PIN page's launch token when not NULL (copied, then wiped), and opens
  * the applet's stream with the ticket, in a GTask thread bounded by o's
  * timeouts.  `done` runs once on the main loop, unless `cancel` was
  * cancelled by then; what it did not take over is freed after it.
  */
-void ll_applet_redeem_start(const struct ll_relay_opts *o, const char *pin,
-			    const char *org, GCancellable *cancel,
-			    void (*done)(struct ll_applet_redeemed *res,
-					 void *user),
-			    void *user);
+void ll_applet_redeem_start(
+	const struct ll_relay_opts *o, const char *pin, const char *org,
+	const char *launch, GCancellable *cancel,
+	void (*done)(struct ll_applet_redeemed *res, void *user), void *user);
 
 #endif

@@ -322,6 +322,14 @@ int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,
 		      struct ll_client_error *err)
 {
+	return ll_api_pin_redeem_launch(c, pin, org, NULL, out, err);
+}
+
+int ll_api_pin_redeem_launch(struct ll_api_client *c, const char *pin,
+			     const char *org, const char *launch,
+			     struct ll_api_redeem *out,
+			     struct ll_client_error *err)
+{
 	json_t *body = NULL, *root = NULL;
 	int r;
 
@@ -331,7 +339,8 @@ int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 				    "a PIN is needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	if ((body = body_new("pin", pin, "org", org, NULL)) == NULL) {
+	if ((body = body_new("pin", pin, "org", org, "launch", launch,
+			     NULL)) == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the PIN or org is not valid text");
 		return LL_ERR_INVALID_ARG;

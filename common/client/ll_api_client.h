@@ -282,6 +282,12 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,
 		      struct ll_client_error *err);
+/* The same with the launch token of the PIN page's lifeline: link
+ * (launch=; NULL: none), which a website-locked PIN needs. */
+int ll_api_pin_redeem_launch(struct ll_api_client *c, const char *pin,
+			     const char *org, const char *launch,
+			     struct ll_api_redeem *out,
+			     struct ll_client_error *err);
 
 /* ---- channels (calling cards) ---- */
 /* POST /api/v1/channels/join {credential, description?}: no bearer.

@@ -30,7 +30,7 @@ static void policy_usage(FILE *f)
 		   "All take --state-dir DIR (default " LL_DEFAULT_STATE_DIR
 		   ").\n\nKeys:\n");
 	for (i = 0; i < ll_policy_key_count; i++)
-		fprintf(f, "  %-20s %s\n", ll_policy_keys[i].name,
+		fprintf(f, "  %-26s %s\n", ll_policy_keys[i].name,
 			ll_policy_keys[i].summary);
 }
 
@@ -46,14 +46,6 @@ static int current(struct ll_cmd_org *c, const struct ll_policy_key *k,
 		ll_cmd_fail("cannot read the policy of org '%s': %s",
 			    c->org_name, ll_store_errmsg(c->relay.store));
 	return r;
-}
-
-/* A value as JSON: integers as numbers, the rest as strings. */
-static json_t *value_json(const struct ll_policy_key *k, const char *text)
-{
-	if (k->type == LL_POLICY_INT)
-		return json_integer((json_int_t)strtoll(text, NULL, 10));
-	return json_string(text);
 }
 
 /*
@@ -101,8 +93,9 @@ static int policy_change(struct ll_cmd_org *c, const struct ll_policy_key *k,
 		     st, c->org_id, value ? "policy.set" : "policy.unset",
 		     "ok",
 		     json_pack("{s:s,s:s,s:o,s:o,s:b,s:b}", "org", c->org_name,
-			       "key", k->name, "old", value_json(k, old),
-			       "new", value_json(k, now), "old_default",
+			       "key", k->name, "old",
+			       ll_policy_value_json(k, old), "new",
+			       ll_policy_value_json(k, now), "old_default",
 			       !old_set, "new_default", value == NULL))) !=
 		    LL_OK ||
 	    (r = ll_store_commit(st)) != LL_OK) {
@@ -134,7 +127,7 @@ static int policy_show(struct ll_cmd_org *c, bool json)
 	if (doc == NULL)
 		goto nomem;
 	if (!json)
-		printf("%-20s %-12s %s\n", "KEY", "VALUE", "SOURCE");
+		printf("%-26s %-12s %s\n", "KEY", "VALUE", "SOURCE");
 	for (i = 0; i < ll_policy_key_count; i++) {
 		const struct ll_policy_key *k = &ll_policy_keys[i];
 
@@ -142,10 +135,10 @@ static int policy_show(struct ll_cmd_org *c, bool json)
 			goto out;
 		if (json) {
 			if (json_object_set_new(doc, k->name,
-						value_json(k, v)))
+						ll_policy_value_json(k, v)))
 				goto nomem;
 		} else {
-			printf("%-20s %-12s %s\n", k->name,
+			printf("%-26s %-12s %s\n", k->name,
 			       v[0] != '\0' ? v : "(none)",
 			       set ? "org" : "default");
 		}

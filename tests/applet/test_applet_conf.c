@@ -502,6 +502,85 @@ static void test_other_relay(void)
 }
 
 /*
+ * A website-locked PIN from the PIN page's link: the applet passes the
+ * link's launch token on, and the PIN redeems with it (docs/API.md, "PIN
+ * locks"); a link with something else as the token is refused.
+ */
+static void test_launch_link(void)
+{
+	char *dst = g_build_filename(etc_dir, "applet.conf", NULL);
+	char *text = NULL, *out = NULL, *body, *link, *line, *end;
+	const char *uri, *l;
+	struct lh_pin p = { 0 };
+	struct applet ap = { 0 };
+	struct lh_resp *r;
+	int before = lh_relay_log_count(relay, "applet stream waiting");
+
+	g_assert_true(g_file_get_contents(conf_path, &text, NULL, NULL));
+	g_assert_true(g_file_set_contents(dst, text, -1, NULL));
+	g_assert_cmpint(chmod(dst, 0644), ==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy", "set",
+				     "allowed_origins",
+				     "https://help.example.com", NULL),
+			==, 0);
+	lh_pin_new(relay, token, "website", &p);
+	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+	r = lh_do(relay, &(struct lh_req){
+				 .method = "POST",
+				 .path = "/api/v1/pins/check",
+				 .body = body,
+				 .headers = "Origin: https://help.example.com"
+					    "\r\n" });
+	g_assert_cmpint(r->status, ==, 200);
+	uri = lh_resp_str(r, "launch_uri");
+	l = strstr(uri, "&launch=");
+	g_assert_nonnull(l);
+	lh_secret("launch token", l + 8);
+	link = g_strdup(uri);
+	lh_resp_free(r);
+
+	/* a usage error (2), as for any malformed link */
+	applet_start(&ap, NULL, "link-bad-launch",
+		     (const char *const[]){ "--test-etc-dir", etc_dir,
+					    "lifeline:pin?code=123456&"
+					    "launch=../../x",
+					    NULL });
+	g_assert_cmpint(applet_wait(&ap, 20000), ==, 2);
+	line = applet_stderr(&ap);
+	g_assert_nonnull(strstr(line, "launch token"));
+	g_free(line);
+	applet_clear(&ap);
+	memset(&ap, 0, sizeof(ap));
+	applet_start(&ap, NULL, "link-launch",
+		     (const char *const[]){ "--test-etc-dir", etc_dir, link,
+					    NULL });
+	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
+					before + 1, 30000));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+				     "export", NULL),
+			==, 0);
+	/* the last redeem that passed is this website PIN's */
+	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
+	g_assert_nonnull(line);
+	if ((end = strchr(line, '\n')) != NULL)
+		*end = '\0';
+	g_assert_nonnull(strstr(line, p.session_id));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	applet_clear(&ap);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
+				     "unset", "allowed_origins", NULL),
+			==, 0);
+	g_unlink(dst);
+	lh_pin_clear(&p);
+	g_free(link);
+	g_free(body);
+	g_free(out);
+	g_free(text);
+	g_free(dst);
+}
+
+/*
  * A hostile peer: its own relay, its own key, a configuration pointing
  * at itself.  This computer trusts only the first relay's key: refused,
  * and the hostile relay never hears from the applet.
@@ -641,6 +720,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
 	g_test_add_func("/appconf/tampered", test_tampered_file);
 	g_test_add_func("/appconf/other-relay", test_other_relay);
+	g_test_add_func("/appconf/launch-link", test_launch_link);
 	g_test_add_func("/appconf/foreign-key", test_foreign_key);
 	g_test_add_func("/appconf/spki-mismatch", test_spki_mismatch);
 	r = g_test_run();

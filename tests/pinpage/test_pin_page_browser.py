@@ -8,13 +8,17 @@ without it, and both ways say the same words.  Screenshots of the empty,
 error and success states (and 200% zoom) go to
 artifacts/pin-page/BRAND-STATE.png.  Exit 77 (skip) without chromium."""
 
+import functools
+import http.server
+import json
 import os
 import shutil
 import struct
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pinpage_lib import Chromium, Relay, check, fail  # noqa: E402
+from pinpage_lib import Chromium, Relay, check, fail, header  # noqa: E402
 
 SRC = os.environ['LL_SOURCE_ROOT']
 ART = os.path.join(SRC, 'artifacts', 'pin-page')
@@ -124,6 +128,116 @@ def without_js(b, relay, brand, pin, js_error):
           '%s, no JS: no other console error or CSP violation' % brand)
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve_copy(relay, host):
+    """The org's own copy of the PIN page (installers/pin-page/) on
+    http://HOST:PORT/, as its README says to set it up."""
+    d = os.path.join(relay.dir, 'copy-' + host)
+    os.makedirs(d, exist_ok=True)
+    src = os.path.join(SRC, 'installers', 'pin-page')
+    html = open(os.path.join(src, 'index.html')).read()
+    with open(os.path.join(d, 'index.html'), 'w') as f:
+        f.write(html.replace('RELAY', relay.base).replace('ORG', ORG))
+    for name in ('pin-page.js', 'pin-page.css'):
+        shutil.copy(os.path.join(src, name), d)
+    with open(os.path.join(d, 'logo.svg'), 'w') as f:
+        f.write('<svg xmlns="http://www.w3.org/2000/svg" width="1" '
+                'height="1"/>')
+    srv = http.server.ThreadingHTTPServer(
+        (host, 0), functools.partial(QuietHandler, directory=d))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, 'http://%s:%d' % (host, srv.server_port)
+
+
+def audit(relay):
+    return [json.loads(line) for line in
+            relay.cmd('audit', 'export').stdout.splitlines()]
+
+
+def check_refusals(relay, origin):
+    return [r for r in audit(relay) if r['outcome'] == 'origin_not_allowed'
+            and (r.get('detail') or {}).get('origin') == origin]
+
+
+def checks_passed(relay):
+    return len([r for r in audit(relay) if r['action'] == 'pin.check' and
+                r['outcome'] == 'ok'])
+
+
+def org_copies(b, relay):
+    """Domain validation: the same page from an allowed origin redeems a
+    website-locked PIN; a copy on another loopback origin cannot, with
+    JavaScript or without."""
+    good, good_origin = serve_copy(relay, '127.0.0.2')
+    bad, bad_origin = serve_copy(relay, '127.0.0.3')
+    try:
+        relay.cmd('policy', 'set', 'allowed_origins', good_origin,
+                  '--org', ORG)
+        pin = relay.new_pin('website')
+        passed = checks_passed(relay)
+        b.send('Emulation.setScriptExecutionDisabled', {'value': False})
+        b.navigate(bad_origin + '/')
+        b.type_and_enter('#pin', pin)
+        err = b.evaluate(WAIT_ERROR)
+        check(err and b.evaluate(
+            "document.getElementById('result').hidden"),
+            'copy on a foreign origin, JS: no launch link (%s)' % err)
+        # the preflight gave it no Access-Control-Allow-Origin, so the
+        # browser never sent the check itself
+        check(checks_passed(relay) == passed,
+              'copy on a foreign origin, JS: no check passed')
+        st, h, _ = relay.request('OPTIONS', '/api/v1/pins/check',
+                                 headers={'Origin': bad_origin})
+        check(not header(h, 'Access-Control-Allow-Origin'),
+              'copy on a foreign origin: its preflight is refused')
+        b.send('Emulation.setScriptExecutionDisabled', {'value': True})
+        b.navigate(bad_origin + '/')
+        b.type_and_enter('#pin', pin)
+        b.wait_event('Page.loadEventFired')
+        body = b.evaluate('document.body.innerHTML')
+        check('lifeline:pin' not in body,
+              'copy on a foreign origin, no JS: no launch link')
+        check(any(check_refusals(relay, o)
+                  for o in (bad_origin, 'null', '(none)')),
+              'copy on a foreign origin, no JS: refused '
+              'origin_not_allowed, audited')
+        check(checks_passed(relay) == passed,
+              'copy on a foreign origin, no JS: no check passed')
+
+        b.send('Emulation.setScriptExecutionDisabled', {'value': False})
+        b.navigate(good_origin + '/')
+        b.type_and_enter('#pin', pin)
+        res = b.evaluate(WAIT_RESULT)
+        check(res['href'].startswith(
+            'lifeline:pin?code=%s&org=%s&launch=' % (pin, ORG)),
+            'copy on the allowed origin, JS: the launch link, with the '
+            'launch token of a website PIN')
+        launch = res['href'].split('&launch=', 1)[1]
+        b.send('Emulation.setScriptExecutionDisabled', {'value': True})
+        b.navigate(good_origin + '/')
+        b.type_and_enter('#pin', pin)
+        b.wait_event('Page.loadEventFired')
+        check('launch=' + launch in b.evaluate('document.body.innerHTML'),
+              'copy on the allowed origin, no JS: the same launch link')
+        st, _, body = relay.request('POST', '/api/v1/pins/redeem',
+                                    {'pin': pin, 'org': ORG})
+        check(st == 403 and b'pin_locked_website' in body,
+              'the website PIN without the launch token: refused')
+        st, _, body = relay.request('POST', '/api/v1/pins/redeem',
+                                    {'pin': pin, 'org': ORG,
+                                     'launch': launch})
+        check(st == 200, 'the applet the page launched redeems it')
+    finally:
+        good.shutdown()
+        bad.shutdown()
+        relay.cmd('policy', 'unset', 'allowed_origins', '--org', ORG)
+    return pin
+
+
 def one_brand(brand):
     relay = Relay('pinpage-browser-' + brand, org=ORG)
     applet = os.path.join(relay.dir, 'applet.run')
@@ -147,6 +261,8 @@ def one_brand(brand):
         os.makedirs(dl_dir, exist_ok=True)
         err = with_js(b, relay, brand, pin, dl_dir)
         without_js(b, relay, brand, pin, err)
+        if brand == 'default':
+            pin2 = org_copies(b, relay)
     finally:
         try:
             if b is not None:
@@ -154,6 +270,8 @@ def one_brand(brand):
         finally:
             relay.stop()
     check(pin not in relay.log(), '%s: no PIN in the relay log' % brand)
+    if brand == 'default':
+        check(pin2 not in relay.log(), 'no PIN of the copies in the log')
 
 
 def main():

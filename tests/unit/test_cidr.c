@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Address ranges of the relay's configuration (common/relay/core/cidr.c). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
 #include "ll_err.h"
 #include "ll_cidr.h"
+#include "ll_relay.h"
 
 static struct ll_cidr_list *parse_ok(const char *text)
 {
@@ -138,6 +140,111 @@ static void test_refused(void)
 			LL_ERR_INVALID_ARG);
 }
 
+/* The client a trusted proxy names: its own (last) entry only. */
+static void test_forwarded(void)
+{
+	static const struct {
+		const char *fwd, *xff, *want; /* want NULL: none */
+	} cases[] = {
+		{ NULL, "10.1.2.3", "10.1.2.3" },
+		{ NULL, " 10.9.9.9 , 10.1.2.3 ", "10.1.2.3" },
+		{ NULL, "10.1.2.3, 2001:db8::1", "2001:db8::1" },
+		{ NULL, "10.1.2.3,", NULL },
+		{ NULL, "evil.example", NULL },
+		{ NULL, "10.1.2.3:80", NULL },
+		{ NULL, "", NULL },
+		{ "for=192.0.2.60;proto=http", "10.0.0.1", "192.0.2.60" },
+		{ "for=1.1.1.1, For=\"[2001:db8:cafe::17]:4711\"", NULL,
+		  "2001:db8:cafe::17" },
+		{ "proto=https;for=\"192.0.2.43:47011\"", NULL, "192.0.2.43" },
+		{ "for=unknown", "10.0.0.1", NULL },
+		{ "for=_hidden", NULL, NULL },
+		{ "for=\"[2001:db8::1\"", NULL, NULL },
+		{ "proto=https", NULL, NULL },
+		{ "for=\"", NULL, NULL },
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		bool ok = ll_cidr_forwarded_client(cases[i].fwd, cases[i].xff,
+						   out, sizeof(out));
+
+		g_test_message("case %zu", i);
+		g_assert_cmpint(ok, ==, cases[i].want != NULL);
+		if (ok)
+			g_assert_cmpstr(out, ==, cases[i].want);
+	}
+	g_assert_false(ll_cidr_forwarded_client(NULL, NULL, out, sizeof(out)));
+	/* too long for out: refused, not cut */
+	g_assert_false(ll_cidr_forwarded_client(NULL, "2001:db8::1", out, 8));
+}
+
+/* Policy values of the CIDR and origin kinds, as policy set keeps them. */
+static void test_policy_values(void)
+{
+	static const struct {
+		const char *key, *in, *want; /* want NULL: refused */
+	} cases[] = {
+		{ "technician_cidrs", " 10.0.0.0/8 , fd00::/8",
+		  "10.0.0.0/8,"
+		  "fd00::/8" },
+		{ "technician_cidrs", "", "" },
+		{ "technician_cidrs", "10.0.0.1/8", NULL },
+		{ "trusted_proxies", "::1/129", NULL },
+		{ "end_user_cidrs", "192.0.2.7", "192.0.2.7" },
+		{ "allowed_origins", "HTTPS://Help.Example.COM.",
+		  "https://help.example.com" },
+		{ "allowed_origins",
+		  "https://a.example:443, http://b.example:80",
+		  "https://a.example,http://b.example" },
+		{ "allowed_origins", "https://a.example.:8443",
+		  "https://a.example:8443" },
+		{ "allowed_origins", "http://a.example:443",
+		  "http://a.example:443" },
+		{ "allowed_origins", "https://[::1]:8443",
+		  "https://[::1]:8443" },
+		{ "allowed_origins", "https://a.example..", NULL },
+		{ "allowed_origins", "https://.", NULL },
+		{ "allowed_origins", "https://a.example/", NULL },
+		{ "allowed_origins", "https://*.example", NULL },
+		{ "allowed_origins", "null", NULL },
+		{ "require_org_scoped_redeem", "true", "true" },
+		{ "require_org_scoped_redeem", "TRUE", NULL },
+		{ "pin_lock_default", "shortcut", "shortcut" },
+		{ "pin_lock_default", "none", NULL },
+	};
+	char err[256], *canon;
+	size_t i;
+	int r;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		canon = NULL;
+		r = ll_policy_parse(ll_policy_key_find(cases[i].key),
+				    cases[i].in, &canon, err, sizeof(err));
+		g_test_message("%s = '%s': %s", cases[i].key, cases[i].in,
+			       r == LL_OK ? canon : err);
+		if (cases[i].want == NULL) {
+			g_assert_cmpint(r, ==, LL_ERR_INVALID_ARG);
+			g_assert_nonnull(strstr(err, cases[i].key));
+		} else {
+			g_assert_cmpint(r, ==, LL_OK);
+			g_assert_cmpstr(canon, ==, cases[i].want);
+		}
+		free(canon);
+	}
+	/* the request's Origin: byte for byte against the plain list */
+	g_assert_true(ll_policy_origin_listed("https://a.example,https://b",
+					      "https://b"));
+	g_assert_false(ll_policy_origin_listed("https://a.example",
+					       "https://a.example."));
+	g_assert_false(ll_policy_origin_listed("https://a.example",
+					       "https://A.example"));
+	g_assert_false(ll_policy_origin_listed("https://a.example",
+					       "https://a.exampl"));
+	g_assert_false(ll_policy_origin_listed("https://a.example", ""));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -145,5 +252,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cidr/prefixes", test_prefixes);
 	g_test_add_func("/cidr/empty", test_empty);
 	g_test_add_func("/cidr/refused", test_refused);
+	g_test_add_func("/cidr/forwarded", test_forwarded);
+	g_test_add_func("/cidr/policy-values", test_policy_values);
 	return g_test_run();
 }

@@ -355,6 +355,11 @@ static int auth_token(struct ll_api_ctx *ctx, struct ll_technician **tech_out)
 		r = LL_ERR_DISABLED;
 		goto out;
 	}
+	/* a live token from outside the org's ranges counts for nothing */
+	if (ll_api_technician_ip_refused(ctx, t->org_id)) {
+		r = LL_ERR_AUTH_FAILED;
+		goto out;
+	}
 	*tech_out = t;
 	t = NULL;
 	r = LL_OK;
@@ -656,6 +661,11 @@ static const struct api_route routes[] = {
 	  ll_api_handle_queue_list, 0 },
 	{ "POST", "/api/v1/queue/{entry}/pickup", AUTH_TOKEN, "queue.pickup",
 	  ll_api_handle_queue_pickup, 0 },
+	/* the org's policy (api_policy.c) */
+	{ "GET", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.show",
+	  ll_api_handle_policy_get, 0 },
+	{ "PUT", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.set",
+	  ll_api_handle_policy_put, 0 },
 };
 
 /* ---- path patterns ---- */

@@ -49,7 +49,7 @@ static int64_t min64(int64_t a, int64_t b)
  * MAC): one HMAC and one constant-time compare, so that neither the
  * answer nor its time tells a guesser which.
  */
-static int channel_of_credential(struct ll_api_ctx *ctx, const char *cred,
+int ll_api_channel_of_credential(struct ll_api_ctx *ctx, const char *cred,
 				 struct ll_channel **out)
 {
 	struct ll_relay *relay = ctx->relay;
@@ -213,10 +213,10 @@ void ll_api_handle_channel_join(struct ll_api_ctx *ctx)
 	if (ll_api_ratelimit_check(ctx, ctx->relay->rl_redeem) != 0 ||
 	    ll_api_parse_body(ctx, fields, false, &body) != 0)
 		goto out;
-	if (channel_of_credential(ctx,
-				  json_string_value(
-					  json_object_get(body, "credential")),
-				  &ch) != LL_OK)
+	if (ll_api_channel_of_credential(
+		    ctx,
+		    json_string_value(json_object_get(body, "credential")),
+		    &ch) != LL_OK)
 		goto out;
 	ctx->org_id = ch->org_id;
 	ll_api_detail_set(ctx, "channel", json_string(ch->name));

@@ -105,6 +105,11 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 			goto out;
 		}
 	}
+	/* from outside the org's ranges: refused before any password */
+	if (r == LL_OK && ll_api_technician_ip_refused(ctx, org_id)) {
+		ctx->org_id = org_id;
+		goto out;
+	}
 	if (r == LL_OK) {
 		ctx->org_id = org_id;
 		r = ll_store_technician_find(relay->store, org_id, username,

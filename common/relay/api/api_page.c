@@ -82,12 +82,19 @@ static const struct {
 			 "one." },
 	{ "rate_limited", "There were too many tries. Please wait a few "
 			  "minutes, then try again." },
-	{ "pin_locked_website", "This PIN cannot be used here. Ask your "
-				"technician how to connect." },
-	{ "pin_locked_shortcut", "This PIN cannot be used here. Ask your "
-				 "technician how to connect." },
-	{ "origin_not_allowed", "This PIN cannot be used here. Ask your "
-				"technician how to connect." },
+	/* a refused path: say where the PIN does work */
+	{ "pin_locked_website", "This PIN only works on your organisation's "
+				"support web page. Open that page and type "
+				"the PIN there." },
+	{ "pin_locked_shortcut", "This PIN only works in your organisation's "
+				 "support program (the shortcut it gave "
+				 "you). Open that and type the PIN there." },
+	{ "origin_not_allowed", "This page is not one of your organisation's "
+				"support pages. Type the PIN only on the "
+				"page your technician named." },
+	{ "end_user_ip_not_allowed", "Your technician may not support this "
+				     "computer from the network it is on "
+				     "now." },
 	{ "bad_request", "Type the PIN your technician gave you: 6 to 10 "
 			 "digits." },
 	{ "not_found", "There is no support page at this address. Check the "
@@ -334,14 +341,20 @@ static void html_brand_text(GString *out, const struct ll_brand *b,
 	g_free(s);
 }
 
-/* The launch link: lifeline:pin?code=DIGITS&org=ORG (docs/API.md). */
-static char *launch_uri_new(const char *pin, const char *org)
+/* The launch link: lifeline:pin?code=DIGITS&org=ORG, with &launch=TOKEN
+ * for a website-locked PIN (docs/API.md). */
+static char *launch_uri_new(const char *pin, const char *org,
+			    const char *launch)
 {
 	GString *u = g_string_new("lifeline:pin?code=");
 
 	g_string_append(u, pin);
 	g_string_append(u, "&org=");
 	pct_encode(u, org);
+	if (launch != NULL) {
+		g_string_append(u, "&launch=");
+		g_string_append(u, launch);
+	}
 	return g_string_free(u, FALSE);
 }
 
@@ -352,6 +365,7 @@ struct page_view {
 	/* a PIN that passed every check */
 	const char *pin;
 	const char *tech;
+	char *launch;  /* its launch token (website lock), or NULL; owned */
 	bool download; /* a portable applet is offered */
 };
 
@@ -443,7 +457,7 @@ static void page_result(GString *h, const struct ll_page *pg,
 			const struct page_view *v)
 {
 	const char *product = pg->brand->product;
-	char *uri = v->pin ? launch_uri_new(v->pin, v->org) : NULL;
+	char *uri = v->pin ? launch_uri_new(v->pin, v->org, v->launch) : NULL;
 
 	g_string_append(h, "<section id=\"result\" class=\"result\" "
 			   "aria-labelledby=\"result-heading\"");
@@ -729,10 +743,12 @@ static void page_post_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 {
 	struct page_view *v = user;
 
-	(void)s;
 	v->tech = t->username;
+	v->launch = ll_api_launch_token_new(ctx, s);
 	ctx->resp->code = LL_API_OK;
 	page_answer(ctx, v, 200);
+	ll_secret_free(v->launch);
+	v->launch = NULL;
 	ll_api_detail_set(ctx, "technician", json_string(t->username));
 }
 
@@ -765,11 +781,13 @@ void ll_api_page_check_answer(struct ll_api_ctx *ctx,
 	const char *org = t->org_name ? t->org_name : "";
 	const char *const *pin = user; /* the PIN the caller checked */
 	GString *dl = g_string_new(NULL);
-	char *uri;
+	char *uri, *launch;
 
 	org_path(dl, org);
 	g_string_append(dl, "/applet");
-	uri = launch_uri_new(*pin, org);
+	launch = ll_api_launch_token_new(ctx, s);
+	uri = launch_uri_new(*pin, org, launch);
+	ll_secret_free(launch);
 	ctx->resp->body = json_pack("{s:s,s:s,s:b,s:s,s:o,s:{s:s,s:s}}", "org",
 				    org, "launch_uri", uri, "download",
 				    relay->cfg.portable_applet != NULL,

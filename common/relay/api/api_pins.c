@@ -67,6 +67,7 @@ static bool spends_guess(enum ll_api_code code)
 	case LL_API_PIN_LOCKED_WEBSITE:
 	case LL_API_PIN_LOCKED_SHORTCUT:
 	case LL_API_ORIGIN_NOT_ALLOWED:
+	case LL_API_END_USER_IP_NOT_ALLOWED:
 		return true;
 	default:
 		return false;
@@ -273,17 +274,173 @@ static int origin_approved(struct ll_api_ctx *ctx, int64_t org_id,
 	return r;
 }
 
-/* Steps 3 to 5 of a check (see ll_api_pin_check): *s_out on success. */
-static void pin_rules(struct ll_api_ctx *ctx, const char *pin, const char *org,
+/*
+ * The launch token of a session: HMAC(at-rest key, label, session id) in
+ * hex.  The PIN page's check hands it out in its lifeline: link for a
+ * website-locked PIN (a check that passed the Origin rule); the applet
+ * started from the link redeems with it.  Bound to the PIN's session and
+ * as single-use as the PIN, it needs no state of its own.
+ */
+static int launch_token(struct ll_relay *relay, const char *session_id,
+			char out[LL_HASH_LEN * 2 + 1])
+{
+	static const char label[] = "lifeline launch token v1";
+	uint8_t data[sizeof(label) + LL_SESSION_ID_LEN], mac[32];
+	char *hex;
+	int r;
+
+	memcpy(data, label, sizeof(label));
+	memcpy(data + sizeof(label), session_id, LL_SESSION_ID_LEN);
+	r = ll_hmac_sha256(relay->at_rest_key, 32, data, sizeof(data), mac);
+	if (r != LL_OK)
+		return r;
+	hex = ll_hex_new(mac, sizeof(mac));
+	ll_wipe(mac, sizeof(mac));
+	if (hex == NULL)
+		return LL_ERR_NOMEM;
+	memcpy(out, hex, LL_HASH_LEN * 2 + 1);
+	ll_secret_free(hex);
+	return LL_OK;
+}
+
+char *ll_api_launch_token_new(struct ll_api_ctx *ctx,
+			      const struct ll_session *s)
+{
+	char tok[LL_HASH_LEN * 2 + 1];
+
+	if (s->lock == NULL || strcmp(s->lock, "website") != 0 ||
+	    launch_token(ctx->relay, s->id, tok) != LL_OK)
+		return NULL;
+	return strdup(tok);
+}
+
+static bool launch_token_ok(struct ll_api_ctx *ctx, const struct ll_session *s,
+			    const char *given)
+{
+	char want[LL_HASH_LEN * 2 + 1];
+	bool ok;
+
+	if (given == NULL || strlen(given) != LL_HASH_LEN * 2 ||
+	    launch_token(ctx->relay, s->id, want) != LL_OK)
+		return false;
+	ok = ll_ct_equal(want, given, LL_HASH_LEN * 2);
+	ll_wipe(want, sizeof(want));
+	return ok;
+}
+
+/*
+ * The request comes from the relay's own pages (its PIN page, /o/ORG/):
+ * Sec-Fetch-Site: same-origin, which only the browser sets (a form POST
+ * of a page with Referrer-Policy: no-referrer carries Origin: null), or
+ * an Origin of https:// and the Host.
+ */
+static bool same_origin(struct ll_api_ctx *ctx, const char *origin)
+{
+	const struct ll_http_request *http = ctx->req->http;
+	const char *host = ll_http_request_header(http, "Host");
+	const char *site = ll_http_request_header(http, "Sec-Fetch-Site");
+
+	if (site != NULL && strcmp(site, "same-origin") == 0)
+		return true;
+	return origin != NULL && host != NULL && host[0] != '\0' &&
+	       strncmp(origin, "https://", 8) == 0 &&
+	       strcmp(origin + 8, host) == 0;
+}
+
+/*
+ * A browser's request: it has an Origin, or the Sec-Fetch-* headers every
+ * current browser sends (and no native client does); such a request whose
+ * Origin is missing or "null" is refused like a foreign one.
+ */
+static bool from_browser(struct ll_api_ctx *ctx, const char *origin)
+{
+	const struct ll_http_request *http = ctx->req->http;
+
+	return origin != NULL ||
+	       ll_http_request_header(http, "Sec-Fetch-Site") != NULL ||
+	       ll_http_request_header(http, "Sec-Fetch-Mode") != NULL ||
+	       ll_http_request_header(http, "Sec-Fetch-Dest") != NULL;
+}
+
+/* The shortcut's proof: a channel credential of the PIN's org. */
+static bool shortcut_ok(struct ll_api_ctx *ctx, const struct ll_session *s,
+			const char *credential)
+{
+	struct ll_channel *ch = NULL;
+	bool ok;
+
+	if (credential == NULL)
+		return false;
+	ok = ll_api_channel_of_credential(ctx, credential, &ch) == LL_OK &&
+	     ch->org_id == s->org_id;
+	ll_channel_free(ch);
+	/* a credential that failed is this PIN's lock refusal, not 401 */
+	ctx->resp->code = LL_API_OK;
+	return ok;
+}
+
+/* Steps 5 and 6 of a check: fills the refusal and returns false. */
+static bool origin_and_lock_ok(struct ll_api_ctx *ctx,
+			       const struct ll_session *s,
+			       const struct ll_api_pin_ask *ask)
+{
+	const char *origin;
+	bool browser, approved;
+
+	/* 5. where it comes from: a browser only from the org's approved
+	 * origins (or the relay's own PIN page), compared exactly, never by
+	 * Referer */
+	origin = ll_http_request_header(ctx->req->http, "Origin");
+	browser = from_browser(ctx, origin);
+	if (browser && !same_origin(ctx, origin)) {
+		ll_api_detail_set(ctx, "origin",
+				  origin ? ll_api_json_text(origin, 128)
+					 : json_string("(none)"));
+		approved = false;
+		if (origin != NULL && origin_approved(ctx, s->org_id, origin,
+						      &approved) != LL_OK) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			return false;
+		}
+		if (!approved) {
+			ll_api_fail(ctx, LL_API_ORIGIN_NOT_ALLOWED,
+				    "this web page is not one of the "
+				    "organisation's support pages; enter the "
+				    "PIN on the page your technician named");
+			return false;
+		}
+	}
+
+	/* 6. its lock */
+	if (s->lock != NULL && strcmp(s->lock, "website") == 0 && !browser &&
+	    !launch_token_ok(ctx, s, ask->launch)) {
+		ll_api_fail(ctx, LL_API_PIN_LOCKED_WEBSITE,
+			    "this PIN can only be entered on the "
+			    "organisation's support web page");
+		return false;
+	}
+	if (s->lock != NULL && strcmp(s->lock, "shortcut") == 0 &&
+	    (browser || !shortcut_ok(ctx, s, ask->channel))) {
+		ll_api_fail(ctx, LL_API_PIN_LOCKED_SHORTCUT,
+			    "this PIN can only be entered in the "
+			    "organisation's support shortcut");
+		return false;
+	}
+
+	return true;
+}
+
+/* Steps 3 to 6 of a check (see ll_api_pin_check): *s_out on success. */
+static void pin_rules(struct ll_api_ctx *ctx, const struct ll_api_pin_ask *ask,
 		      const struct budget *b, struct ll_session **s_out,
 		      struct ll_technician **t_out)
 {
+	const char *pin = ask->pin, *org = ask->org;
 	struct ll_relay *relay = ctx->relay;
 	struct ll_session *s = NULL;
 	struct ll_technician *t = NULL;
 	uint8_t pin_mac[LL_HASH_LEN];
-	const char *origin;
-	bool approved;
+	bool scoped = false;
 	int r;
 
 	/* 3. the PIN exists, is unused and belongs to the org asked for */
@@ -320,6 +477,21 @@ static void pin_rules(struct ll_api_ctx *ctx, const char *pin, const char *org,
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		goto out;
 	}
+	/* an org that wants every redeem to name it: the same answer, so
+	 * that nobody learns the PIN is good elsewhere */
+	if (org == NULL &&
+	    (ll_policy_get_bool(relay->store, &relay->cfg, s->org_id,
+				"require_org_scoped_redeem",
+				&scoped) != LL_OK ||
+	     scoped)) {
+		if (!scoped) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			goto out;
+		}
+		ll_api_detail_set(ctx, "why", json_string("org_not_named"));
+		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
+		goto out;
+	}
 
 	/* 4. still within its lifetime */
 	if (s->state == LL_SESSION_EXPIRED || s->expires_at <= ctx->now) {
@@ -328,36 +500,13 @@ static void pin_rules(struct ll_api_ctx *ctx, const char *pin, const char *org,
 		goto out;
 	}
 
-	/* 5. lock mode */
-	origin = ll_http_request_header(ctx->req->http, "Origin");
-	if (s->lock != NULL && strcmp(s->lock, "website") == 0) {
-		if (origin == NULL) {
-			ll_api_fail(ctx, LL_API_PIN_LOCKED_WEBSITE,
-				    "this PIN can only be used on the "
-				    "organisation's support website");
-			goto out;
-		}
-		ll_api_detail_set(ctx, "origin",
-				  ll_api_json_text(origin, 128));
-		if (origin_approved(ctx, s->org_id, origin, &approved) !=
-		    LL_OK) {
-			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-			goto out;
-		}
-		if (!approved) {
-			ll_api_fail(ctx, LL_API_ORIGIN_NOT_ALLOWED,
-				    "this website is not approved for this "
-				    "organisation's PINs");
-			goto out;
-		}
-	}
-	if (s->lock != NULL && strcmp(s->lock, "shortcut") == 0) {
-		/* Channel credentials arrive with channels (later). */
-		ll_api_fail(ctx, LL_API_PIN_LOCKED_SHORTCUT,
-			    "this PIN can only be used from the "
-			    "organisation's support shortcut");
+	/* the end user's network, as the org allows it */
+	if (ll_api_end_user_ip_refused(ctx, s->org_id))
 		goto out;
-	}
+
+	/* 5. and 6. */
+	if (!origin_and_lock_ok(ctx, s, ask))
+		goto out;
 
 	/* The technician who will be shown to the end user. */
 	r = ll_store_technician_get(relay->store, s->technician_id, &t);
@@ -384,6 +533,16 @@ out:
 void ll_api_pin_check(struct ll_api_ctx *ctx, const char *pin, const char *org,
 		      ll_api_pin_then then, void *user)
 {
+	struct ll_api_pin_ask ask = { .pin = pin, .org = org };
+
+	ll_api_pin_check_ask(ctx, &ask, then, user);
+}
+
+void ll_api_pin_check_ask(struct ll_api_ctx *ctx,
+			  const struct ll_api_pin_ask *ask,
+			  ll_api_pin_then then, void *user)
+{
+	const char *org = ask->org;
 	struct ll_session *s = NULL;
 	struct ll_technician *t = NULL;
 	struct budget b = { 0 };
@@ -392,7 +551,7 @@ void ll_api_pin_check(struct ll_api_ctx *ctx, const char *pin, const char *org,
 		ll_api_detail_set(ctx, "org", ll_api_json_text(org, 64));
 	/* 2. the guess budget of the org named, or of the relay */
 	if (budget_open(ctx, org, &b) == LL_OK) {
-		pin_rules(ctx, pin, org, &b, &s, &t);
+		pin_rules(ctx, ask, &b, &s, &t);
 		if (s != NULL)
 			then(ctx, s, t, user);
 	}
@@ -462,9 +621,15 @@ static void body_free(json_t *body)
 
 	if (body == NULL)
 		return;
-	p = json_object_get(body, "pin");
-	if (json_is_string(p) && json_string_length(p) > 0)
-		ll_wipe((char *)json_string_value(p), json_string_length(p));
+	static const char *const secret[] = { "pin", "launch", "channel" };
+	size_t i;
+
+	for (i = 0; i < LL_ARRAY_SIZE(secret); i++) {
+		p = json_object_get(body, secret[i]);
+		if (json_is_string(p) && json_string_length(p) > 0)
+			ll_wipe((char *)json_string_value(p),
+				json_string_length(p));
+	}
 	json_decref(body);
 }
 
@@ -474,6 +639,8 @@ static int pin_body(struct ll_api_ctx *ctx, json_t **body)
 	static const struct ll_api_field fields[] = {
 		{ "pin", JSON_STRING, true, 64 },
 		{ "org", JSON_STRING, false, 128 },
+		{ "launch", JSON_STRING, false, 128 },
+		{ "channel", JSON_STRING, false, 256 },
 		{ NULL, 0, false, 0 },
 	};
 
@@ -488,12 +655,18 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 	json_t *body = NULL;
 
 	snprintf(ctx->actor, sizeof(ctx->actor), "applet");
-	if (pin_body(ctx, &body) == LL_OK)
-		ll_api_pin_check(
-			ctx, json_string_value(json_object_get(body, "pin")),
-			json_string_value(json_object_get(body, "org")),
-			redeem_then, NULL);
-	else
+	if (pin_body(ctx, &body) == LL_OK) {
+		struct ll_api_pin_ask ask = {
+			.pin = json_string_value(json_object_get(body, "pin")),
+			.org = json_string_value(json_object_get(body, "org")),
+			.launch = json_string_value(
+				json_object_get(body, "launch")),
+			.channel = json_string_value(
+				json_object_get(body, "channel")),
+		};
+
+		ll_api_pin_check_ask(ctx, &ask, redeem_then, NULL);
+	} else
 		cors_headers(ctx, 0);
 	body_free(body);
 }

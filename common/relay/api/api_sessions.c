@@ -119,6 +119,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	struct ll_session_new sn;
 	json_t *body = NULL;
 	const char *lock;
+	char *lock_default = NULL;
 	char id[LL_SESSION_ID_LEN + 1];
 	char pin[LL_PIN_MAX_DIGITS + 1];
 	char expires[40];
@@ -133,10 +134,17 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	if (ll_api_parse_body(ctx, fields, true, &body) != 0)
 		goto out;
 	lock = json_string_value(json_object_get(body, "lock"));
-	if (lock == NULL)
-		lock = "any";
-	if (strcmp(lock, "any") != 0 && strcmp(lock, "website") != 0 &&
-	    strcmp(lock, "shortcut") != 0) {
+	if (lock == NULL) {
+		/* none asked for: the org's default, as its policy says now */
+		if (ll_policy_get_text(relay->store, &relay->cfg, t->org_id,
+				       "pin_lock_default", &lock_default,
+				       NULL) != LL_OK) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			goto out;
+		}
+		lock = lock_default;
+	}
+	if (!ll_pin_lock_valid(lock)) {
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
 			    "field \"lock\" must be \"any\", \"website\" or "
 			    "\"shortcut\"");
@@ -184,9 +192,9 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	}
 	memcpy(ctx->session_id, id, sizeof(id));
 	ll_format_rfc3339(sn.expires_at, expires, sizeof(expires));
-	ctx->resp->body = json_pack("{s:s,s:s,s:s,s:s}", "session_id", id,
+	ctx->resp->body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "session_id", id,
 				    "pin", pin, "expires_at", expires,
-				    "ticket", ticket);
+				    "ticket", ticket, "lock", lock);
 	if (ctx->resp->body == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
@@ -200,6 +208,7 @@ out:
 	ll_wipe(pin_mac, sizeof(pin_mac));
 	ll_wipe(ticket_hash, sizeof(ticket_hash));
 	ll_secret_free(ticket);
+	free(lock_default);
 	json_decref(body);
 }
 

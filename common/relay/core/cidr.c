@@ -196,3 +196,101 @@ size_t ll_cidr_list_len(const struct ll_cidr_list *l)
 {
 	return l != NULL ? l->n : 0;
 }
+
+/* [s, e) without blanks around it, copied to out when it fits. */
+static bool copy_trimmed(const char *s, const char *e, char *out,
+			 size_t outlen)
+{
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (s == e || (size_t)(e - s) >= outlen)
+		return false;
+	memcpy(out, s, (size_t)(e - s));
+	out[e - s] = '\0';
+	return true;
+}
+
+static bool is_address(const char *s)
+{
+	uint8_t buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* The for= value of one Forwarded element [s, e), unquoted, without
+ * brackets or port. */
+static bool forwarded_for(const char *s, const char *e, char *out,
+			  size_t outlen)
+{
+	const char *p = s, *v = NULL, *ve;
+	size_t n;
+
+	while (p < e) {
+		while (p < e && (*p == ' ' || *p == '\t' || *p == ';'))
+			p++;
+		v = p;
+		while (p < e && *p != ';')
+			p++;
+		if (p - v > 4 && (v[0] == 'f' || v[0] == 'F') &&
+		    (v[1] == 'o' || v[1] == 'O') &&
+		    (v[2] == 'r' || v[2] == 'R') && v[3] == '=')
+			break;
+		v = NULL;
+	}
+	if (p > e || v == NULL)
+		return false;
+	v += 4;
+	ve = p;
+	if (ve > v && *v == '"') {
+		if (ve - v < 2 || ve[-1] != '"')
+			return false;
+		v++;
+		ve--;
+	}
+	if (ve > v && *v == '[') {
+		/* "[v6]" or "[v6]:port" */
+		const char *close = memchr(v, ']', (size_t)(ve - v));
+
+		if (close == NULL)
+			return false;
+		v++;
+		ve = close;
+	} else {
+		/* "v4" or "v4:port" */
+		const char *colon = memchr(v, ':', (size_t)(ve - v));
+
+		if (colon != NULL)
+			ve = colon;
+	}
+	n = (size_t)(ve - v);
+	if (n == 0 || n >= outlen)
+		return false;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return true;
+}
+
+bool ll_cidr_forwarded_client(const char *forwarded, const char *xff,
+			      char *out, size_t outlen)
+{
+	const char *h = forwarded != NULL ? forwarded : xff;
+	const char *last, *end;
+	bool ok;
+
+	if (h == NULL || out == NULL || outlen == 0)
+		return false;
+	end = h + strlen(h);
+	last = strrchr(h, ',');
+	last = last != NULL ? last + 1 : h;
+	if (forwarded != NULL)
+		ok = forwarded_for(last, end, out, outlen);
+	else
+		ok = copy_trimmed(last, end, out, outlen);
+	if (ok && is_address(out))
+		return true;
+	out[0] = '\0';
+	return false;
+}

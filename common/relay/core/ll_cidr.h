@@ -34,4 +34,16 @@ bool ll_cidr_list_match(const struct ll_cidr_list *l, const char *addr);
 /* How many items the list has. */
 size_t ll_cidr_list_len(const struct ll_cidr_list *l);
 
+/*
+ * The client a reverse proxy names: the last element of Forwarded (its
+ * for= parameter, RFC 7239: quotes, [v6] brackets and a port removed)
+ * when that header is present, else the last item of X-Forwarded-For.
+ * The last one is the proxy's own addition; those before it are the
+ * client's word.  Either may be NULL.  True with the address text in
+ * out (at most outlen bytes with NUL) when that is an IPv4 or IPv6
+ * address; false otherwise (the caller keeps the peer's address).
+ */
+bool ll_cidr_forwarded_client(const char *forwarded, const char *xff,
+			      char *out, size_t outlen);
+
 #endif

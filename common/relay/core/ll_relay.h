@@ -114,7 +114,15 @@ void ll_relay_config_clear(struct ll_relay_config *cfg);
 enum ll_policy_type {
 	LL_POLICY_INT,     /* a decimal integer in [min, max] */
 	LL_POLICY_ORIGINS, /* exact web origins, comma-separated; may be "" */
+	LL_POLICY_BOOL,    /* "true" or "false"; def 0 or 1 */
+	LL_POLICY_LOCK,    /* a PIN lock: "any", "website", "shortcut"; def
+			    * indexes ll_pin_locks[] */
+	LL_POLICY_CIDRS,   /* IPv4/IPv6 ranges, comma-separated; may be "" */
 };
+/* The PIN locks, in the order LL_POLICY_LOCK defaults index. */
+extern const char *const ll_pin_locks[3];
+/* Is s one of ll_pin_locks? */
+bool ll_pin_lock_valid(const char *s);
 struct ll_policy_key {
 	const char *name;
 	enum ll_policy_type type;
@@ -155,6 +163,20 @@ int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
 int ll_policy_get_text(struct ll_store *st, const struct ll_relay_config *cfg,
 		       int64_t org_id, const char *name, char **out,
 		       bool *set_out);
+/* A boolean policy: what the org set, else the default. */
+int ll_policy_get_bool(struct ll_store *st, const struct ll_relay_config *cfg,
+		       int64_t org_id, const char *name, bool *out);
+/* A value (plain text of k's type) as JSON: integers as numbers, booleans
+ * as true/false, the rest as strings.  New reference, NULL on no memory. */
+json_t *ll_policy_value_json(const struct ll_policy_key *k, const char *text);
+/*
+ * A value of k from JSON (the API's PUT): a string is read as on the
+ * command line, an integer as its decimal text, true/false as the words.
+ * LL_OK with *canon_out as ll_policy_parse, else LL_ERR_INVALID_ARG with
+ * a sentence in errbuf.
+ */
+int ll_policy_parse_json(const struct ll_policy_key *k, const json_t *v,
+			 char **canon_out, char *errbuf, size_t errlen);
 /* Origins per list, and bytes per origin, allowed_origins may hold. */
 #define LL_POLICY_ORIGINS_MAX 32
 #define LL_POLICY_ORIGIN_LEN 200

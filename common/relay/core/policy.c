@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ll_util.h"
+#include "ll_cidr.h"
 #include "ll_relay.h"
 
 #define NO_CFG ((ptrdiff_t)-1)
@@ -28,6 +29,22 @@ const struct ll_policy_key ll_policy_keys[] = {
 	  "web origins (https://help.example.com, comma-separated; empty: "
 	  "none) whose pages may call the PIN endpoints and redeem the "
 	  "org's website-locked PINs" },
+	{ "require_org_scoped_redeem", LL_POLICY_BOOL, 0, 1, 0, NO_CFG,
+	  "true: a redeem must name the org (org-bound applet, the org's PIN "
+	  "page); one naming no org cannot redeem the org's PINs" },
+	{ "pin_lock_default", LL_POLICY_LOCK, 0, 2, 0, NO_CFG,
+	  "the lock of a new PIN whose technician names none: any, website "
+	  "(the org's PIN page only) or shortcut (signed config or channel "
+	  "credential only)" },
+	{ "technician_cidrs", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
+	  "IPv4/IPv6 ranges (comma-separated; empty: any) the org's "
+	  "technicians may log in and work from" },
+	{ "end_user_cidrs", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
+	  "IPv4/IPv6 ranges (comma-separated; empty: any) from which the "
+	  "org's PINs may be redeemed" },
+	{ "trusted_proxies", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
+	  "reverse proxies (ranges; empty: none) whose X-Forwarded-For / "
+	  "Forwarded name the client for technician_cidrs" },
 };
 const size_t ll_policy_key_count = LL_ARRAY_SIZE(ll_policy_keys);
 
@@ -111,6 +128,94 @@ int ll_policy_get_int(struct ll_store *st, const struct ll_relay_config *cfg,
 	return LL_OK;
 }
 
+/* ---- booleans and PIN locks ---- */
+
+const char *const ll_pin_locks[3] = { "any", "website", "shortcut" };
+
+bool ll_pin_lock_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < LL_ARRAY_SIZE(ll_pin_locks); i++)
+		if (strcmp(s, ll_pin_locks[i]) == 0)
+			return true;
+	return false;
+}
+
+static int parse_word(const struct ll_policy_key *k, const char *text,
+		      char **canon_out, char *errbuf, size_t errlen)
+{
+	static const char *const bools[2] = { "false", "true" };
+	const char *const *words = k->type == LL_POLICY_BOOL ? bools
+							     : ll_pin_locks;
+	size_t i, n = k->type == LL_POLICY_BOOL ? 2 : 3;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(text, words[i]) == 0)
+			return (*canon_out = strdup(words[i])) != NULL
+				       ? LL_OK
+				       : LL_ERR_NOMEM;
+	snprintf(errbuf, errlen, "%s must be %s", k->name,
+		 k->type == LL_POLICY_BOOL ? "true or false"
+					   : "any, website or shortcut");
+	return LL_ERR_INVALID_ARG;
+}
+
+static const char *default_word(const struct ll_policy_key *k)
+{
+	if (k->type == LL_POLICY_BOOL)
+		return k->def ? "true" : "false";
+	if (k->type == LL_POLICY_LOCK)
+		return ll_pin_locks[k->def];
+	return "";
+}
+
+int ll_policy_get_bool(struct ll_store *st, const struct ll_relay_config *cfg,
+		       int64_t org_id, const char *name, bool *out)
+{
+	const struct ll_policy_key *k = ll_policy_key_find(name);
+	char *v = NULL;
+	int r;
+
+	if (k == NULL || k->type != LL_POLICY_BOOL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_policy_get_text(st, cfg, org_id, name, &v, NULL)) != 0)
+		return r;
+	*out = strcmp(v, "true") == 0;
+	free(v);
+	return LL_OK;
+}
+
+/* ---- address ranges (LL_POLICY_CIDRS): checked by ll_cidr.h ---- */
+
+static int parse_cidrs(const struct ll_policy_key *k, const char *text,
+		       char **canon_out, char *errbuf, size_t errlen)
+{
+	struct ll_cidr_list *l = NULL;
+	char why[200];
+	size_t i, o = 0;
+	char *out;
+	int r;
+
+	r = ll_cidr_list_parse(text, &l, why, sizeof(why));
+	if (r == LL_ERR_NOMEM)
+		return r;
+	if (r != LL_OK) {
+		snprintf(errbuf, errlen, "%s: %s", k->name, why);
+		return LL_ERR_INVALID_ARG;
+	}
+	ll_cidr_list_free(l);
+	/* the plain form: the items without the blanks around them */
+	if ((out = malloc(strlen(text) + 1)) == NULL)
+		return LL_ERR_NOMEM;
+	for (i = 0; text[i] != '\0'; i++)
+		if (text[i] != ' ' && text[i] != '\t')
+			out[o++] = text[i];
+	out[o] = '\0';
+	*canon_out = out;
+	return LL_OK;
+}
+
 /* ---- origins (LL_POLICY_ORIGINS) ---- */
 
 static bool host_byte(char c)
@@ -170,12 +275,56 @@ static bool origin_valid(const char *o, size_t n)
 	       port != (https ? 443 : 80);
 }
 
+/*
+ * An entry as an administrator may write it, in the form a browser
+ * serialises (and so the only form ll_policy_origin_listed matches):
+ * scheme and host in lowercase, no trailing dot on the host, no default
+ * port.  Writes at most n bytes to out; returns the new length.
+ */
+static size_t origin_normalise(const char *in, size_t n, char *out)
+{
+	size_t i, o = 0, host_end = n, port;
+	const char *colon = NULL;
+
+	for (i = 0; i < n; i++)
+		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32)
+							: in[i];
+	o = n;
+	/* the host ends at the port's colon (not inside a [v6] literal) */
+	for (i = n; i > 0; i--) {
+		if (out[i - 1] == ']' || out[i - 1] == '/')
+			break;
+		if (out[i - 1] == ':') {
+			colon = out + i - 1;
+			host_end = i - 1;
+			break;
+		}
+	}
+	if (host_end > 0 && out[host_end - 1] == '.' &&
+	    (host_end < 2 || out[host_end - 2] != '/')) {
+		memmove(out + host_end - 1, out + host_end, o - host_end);
+		o--;
+		host_end--;
+		if (colon != NULL)
+			colon--;
+	}
+	if (colon != NULL) {
+		port = o - host_end;
+		if ((port == 4 && o >= 8 && memcmp(colon, ":443", 4) == 0 &&
+		     memcmp(out, "https://", 8) == 0) ||
+		    (port == 3 && o >= 7 && memcmp(colon, ":80", 3) == 0 &&
+		     memcmp(out, "http://", 7) == 0))
+			o = host_end;
+	}
+	return o;
+}
+
 static int parse_origins(const struct ll_policy_key *k, const char *text,
 			 char **canon_out, char *errbuf, size_t errlen)
 {
 	size_t len = strlen(text), n = 0, a, b, used = 0;
 	const char *p = text;
-	char *out = malloc(len + 1);
+	char *out = malloc(len + 1), norm[LL_POLICY_ORIGIN_LEN + 1];
 
 	if (out == NULL)
 		return LL_ERR_NOMEM;
@@ -190,13 +339,14 @@ static int parse_origins(const struct ll_policy_key *k, const char *text,
 		b = (size_t)(p - text);
 		while (b > a && text[b - 1] == ' ')
 			b--;
+		if (b - a <= LL_POLICY_ORIGIN_LEN)
+			b = a + origin_normalise(text + a, b - a, norm);
 		if (b - a > LL_POLICY_ORIGIN_LEN ||
-		    !origin_valid(text + a, b - a)) {
+		    !origin_valid(norm, b - a)) {
 			snprintf(errbuf, errlen,
-				 "%s: entry %zu is not an origin as a browser "
-				 "sends it: https://HOST or https://HOST:PORT, "
-				 "lowercase, no path or trailing slash, no "
-				 "default port",
+				 "%s: entry %zu is not a web origin: "
+				 "https://HOST or http://HOST, with :PORT when "
+				 "needed, no path or trailing slash",
 				 k->name, n + 1);
 			free(out);
 			return LL_ERR_INVALID_ARG;
@@ -209,7 +359,7 @@ static int parse_origins(const struct ll_policy_key *k, const char *text,
 		}
 		if (used > 0)
 			out[used++] = ',';
-		memcpy(out + used, text + a, b - a);
+		memcpy(out + used, norm, b - a);
 		used += b - a;
 		out[used] = '\0';
 		if (*p == ',' && *++p == '\0') {
@@ -234,6 +384,10 @@ int ll_policy_parse(const struct ll_policy_key *k, const char *text,
 		return LL_ERR_INVALID_ARG;
 	if (k->type == LL_POLICY_ORIGINS)
 		return parse_origins(k, text, canon_out, errbuf, errlen);
+	if (k->type == LL_POLICY_CIDRS)
+		return parse_cidrs(k, text, canon_out, errbuf, errlen);
+	if (k->type == LL_POLICY_BOOL || k->type == LL_POLICY_LOCK)
+		return parse_word(k, text, canon_out, errbuf, errlen);
 	if ((r = ll_policy_parse_int(k, text, &v, errbuf, errlen)) != LL_OK)
 		return r;
 	snprintf(buf, sizeof(buf), "%lld", (long long)v);
@@ -245,8 +399,8 @@ char *ll_policy_default_text(const struct ll_policy_key *k,
 {
 	char buf[32];
 
-	if (k->type == LL_POLICY_ORIGINS)
-		return strdup("");
+	if (k->type != LL_POLICY_INT)
+		return strdup(default_word(k));
 	snprintf(buf, sizeof(buf), "%lld",
 		 (long long)ll_policy_default_int(k, cfg));
 	return strdup(buf);
@@ -299,4 +453,36 @@ bool ll_policy_origin_listed(const char *list, const char *origin)
 		p = *e == ',' ? e + 1 : e;
 	}
 	return false;
+}
+
+json_t *ll_policy_value_json(const struct ll_policy_key *k, const char *text)
+{
+	if (k->type == LL_POLICY_INT)
+		return json_integer((json_int_t)strtoll(text, NULL, 10));
+	if (k->type == LL_POLICY_BOOL)
+		return json_boolean(strcmp(text, "true") == 0);
+	return json_string(text);
+}
+
+int ll_policy_parse_json(const struct ll_policy_key *k, const json_t *v,
+			 char **canon_out, char *errbuf, size_t errlen)
+{
+	char buf[32];
+
+	if (json_is_string(v))
+		return ll_policy_parse(k, json_string_value(v), canon_out,
+				       errbuf, errlen);
+	if (json_is_integer(v) && k->type == LL_POLICY_INT) {
+		snprintf(buf, sizeof(buf), "%lld",
+			 (long long)json_integer_value(v));
+		return ll_policy_parse(k, buf, canon_out, errbuf, errlen);
+	}
+	if (json_is_boolean(v) && k->type == LL_POLICY_BOOL)
+		return ll_policy_parse(k, json_is_true(v) ? "true" : "false",
+				       canon_out, errbuf, errlen);
+	snprintf(errbuf, errlen, "%s must be %s", k->name,
+		 k->type == LL_POLICY_INT    ? "an integer"
+		 : k->type == LL_POLICY_BOOL ? "true or false"
+					     : "a string");
+	return LL_ERR_INVALID_ARG;
 }

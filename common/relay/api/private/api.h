@@ -234,6 +234,24 @@ typedef void (*ll_api_pin_then)(struct ll_api_ctx *ctx,
  */
 void ll_api_pin_check(struct ll_api_ctx *ctx, const char *pin, const char *org,
 		      ll_api_pin_then then, void *user);
+/* What a redeem may carry besides the PIN: the org it names, and the
+ * proofs of where it comes from for locked PINs (docs/API.md). */
+struct ll_api_pin_ask {
+	const char *pin;
+	const char *org;     /* NULL: none named */
+	const char *launch;  /* the PIN page's launch token (website) */
+	const char *channel; /* a channel credential (shortcut) */
+};
+void ll_api_pin_check_ask(struct ll_api_ctx *ctx,
+			  const struct ll_api_pin_ask *ask,
+			  ll_api_pin_then then, void *user);
+/* The launch token of a website-locked session (malloc'd), else NULL. */
+char *ll_api_launch_token_new(struct ll_api_ctx *ctx,
+			      const struct ll_session *s);
+/* The channel of a credential (api_channels.c): 401 unauthorized filled
+ * when it is none. */
+int ll_api_channel_of_credential(struct ll_api_ctx *ctx, const char *cred,
+				 struct ll_channel **out);
 
 /* ---- the PIN page (api_page.c) ---- */
 /* The answer of a check that passed (POST /api/v1/pins/check), an
@@ -253,6 +271,18 @@ void ll_api_handle_queue_wait(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_cancel(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_list(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_pickup(struct ll_api_ctx *ctx);
+void ll_api_handle_policy_get(struct ll_api_ctx *ctx);
+/* The client's address for org_id's rules: the peer, or what a proxy of
+ * the org's trusted_proxies says in Forwarded / X-Forwarded-For. */
+int ll_api_client_addr(struct ll_api_ctx *ctx, int64_t org_id, char *out,
+		       size_t outlen);
+/* Outside org_id's technician_cidrs (or an internal error): fills the
+ * refusal (403 ip_not_allowed) and returns true. */
+bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
+/* The same for a PIN of org_id redeemed outside its end_user_cidrs (403
+ * end_user_ip_not_allowed). */
+bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
+void ll_api_handle_policy_put(struct ll_api_ctx *ctx);
 
 /* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and
  * follow relay->cfg. */

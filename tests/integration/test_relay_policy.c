@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * An organisation's connection policies against a real relay (issue 10):
+ * administration by the CLI and by GET/PUT /api/v1/orgs/ORG/policy, a
+ * second org (`org add`), PINs that redeem only for their own org, PIN
+ * locks (website with the PIN page's launch token, shortcut with a
+ * channel credential), the Origin rule of browser redeems with its matrix
+ * of look-alikes, and technician_cidrs with trusted_proxies.  Every
+ * refusal is checked for its code and for its audit record.
+ *
+ * Each refused case comes from its own source address (127.0.x.y): the
+ * first refusal of an (address, action, code) is written to the audit on
+ * its own, so each case has a record of its own to look for.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define ALLOWED "https://example.com"
+
+static struct lh_relay *relay;
+static char *admin_tok;  /* alice, admin of "default" */
+static char *plain_tok;  /* bob, of "default" */
+static char *acme_tok;   /* carol, admin of "acme" */
+static int next_src = 1; /* 127.0.9.N: a fresh address per refusal */
+
+static const char *fresh_src(void)
+{
+	static char buf[32];
+
+	g_assert_cmpint(next_src, <, 255);
+	snprintf(buf, sizeof(buf), "127.0.9.%d", next_src++);
+	return buf;
+}
+
+static int policy(char **out, char **err, const char *a1, const char *a2,
+		  const char *a3, const char *a4, const char *a5)
+{
+	return lh_relay_cmd(relay, NULL, out, err, "policy", a1, a2, a3, a4,
+			    a5, NULL);
+}
+
+static void policy_ok(const char *key, const char *value)
+{
+	g_assert_cmpint(value ? policy(NULL, NULL, "set", key, value, "--org",
+				       "default")
+			      : policy(NULL, NULL, "unset", key, "--org",
+				       "default", NULL),
+			==, 0);
+}
+
+/* The newest audit record of action whose outcome is code, asserted to
+ * exist; borrowed from *recs (caller frees *recs). */
+static json_t *audit_find(const char *action, const char *code, json_t **recs)
+{
+	size_t i;
+	json_t *r;
+
+	*recs = lh_audit_records(relay, action);
+	for (i = json_array_size(*recs); i > 0; i--) {
+		r = json_array_get(*recs, i - 1);
+		if (strcmp(json_string_value(json_object_get(r, "outcome")),
+			   code) == 0)
+			return r;
+	}
+	g_error("no audit record %s / %s", action, code);
+	return NULL;
+}
+
+/* Login with an org, from src (NULL: default address), extra headers. */
+static struct lh_resp *login_try(const char *org, const char *user,
+				 const char *src, const char *headers)
+{
+	g_autofree char *body = g_strdup_printf(
+		"{\"org\":\"%s\",\"username\":\"%s\",\"password\":\"%s\"}",
+		org, user, LH_CANARY_PASSWORD);
+	struct lh_req q = { .method = "POST",
+			    .path = "/api/v1/login",
+			    .body = body,
+			    .src_ip = src,
+			    .headers = headers };
+
+	return lh_do(relay, &q);
+}
+
+static char *login(const char *org, const char *user)
+{
+	struct lh_resp *r = login_try(org, user, NULL, NULL);
+	char *tok;
+
+	g_assert_cmpint(r->status, ==, 200);
+	tok = g_strdup(lh_resp_str(r, "token"));
+	lh_secret("token", tok);
+	lh_resp_free(r);
+	return tok;
+}
+
+/* POST /pins/redeem with a raw JSON body and extra headers. */
+static struct lh_resp *redeem_try(const char *body, const char *headers,
+				  const char *src)
+{
+	struct lh_req q = { .method = "POST",
+			    .path = "/api/v1/pins/redeem",
+			    .body = body,
+			    .headers = headers,
+			    .src_ip = src };
+
+	return lh_do(relay, &q);
+}
+
+static struct lh_resp *redeem_pin(const char *pin, const char *org,
+				  const char *extra_field,
+				  const char *extra_value, const char *headers,
+				  const char *src)
+{
+	json_t *b = json_pack("{s:s}", "pin", pin);
+	struct lh_resp *r;
+	char *text;
+
+	if (org != NULL)
+		json_object_set_new(b, "org", json_string(org));
+	if (extra_field != NULL)
+		json_object_set_new(b, extra_field, json_string(extra_value));
+	text = json_dumps(b, JSON_COMPACT);
+	r = redeem_try(text, headers, src);
+	free(text);
+	json_decref(b);
+	return r;
+}
+
+/* ---- 1. administration ---- */
+
+static void test_org_add(void)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "org", "add",
+				     "acme", "--name", "Acme IT", NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, "acme"));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "org", "add",
+				     "acme", "--name", "Again", NULL),
+			==, 1);
+	g_assert_nonnull(strstr(err, "exists already"));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "org", "add",
+				     "Bad Name", "--name", "x", NULL),
+			==, 2);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "org", "add",
+				     "noname", NULL),
+			==, 2);
+	g_assert_cmpint(lh_relay_cmd(relay, LH_CANARY_PASSWORD "\n", NULL,
+				     NULL, "technician", "add", "carol",
+				     "--org", "acme", "--admin",
+				     "--password-stdin", NULL),
+			==, 0);
+	acme_tok = login("acme", "carol");
+	json_decref(lh_audit_records(relay, "org.add"));
+}
+
+static void test_policy_cli(void)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	json_t *recs, *rec, *d, *j;
+	static const char *const bad[][2] = {
+		{ "require_org_scoped_redeem", "yes" },
+		{ "require_org_scoped_redeem", "1" },
+		{ "pin_lock_default", "web" },
+		{ "technician_cidrs", "10.0.0.1/8" },
+		{ "technician_cidrs", "10.0.0.0/33" },
+		{ "technician_cidrs", "example.com" },
+		{ "trusted_proxies", "::1/129" },
+		{ "allowed_origins", "https://example.com/path" },
+		{ "allowed_origins", "null" },
+		{ "allowed_origins", "*" },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_assert_cmpint(policy(NULL, &err, "set", bad[i][0], bad[i][1],
+				       "--org", "default"),
+				==, 2);
+		g_assert_nonnull(strstr(err, bad[i][0]));
+		g_clear_pointer(&err, g_free);
+	}
+	/* an origin as an admin writes it, stored as a browser sends it */
+	g_assert_cmpint(policy(&out, NULL, "set", "allowed_origins",
+			       "HTTPS://Example.COM.:443, "
+			       "https://app.example.com:8443",
+			       "--org", "default"),
+			==, 0);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(policy(&out, NULL, "show", "--json", "--org",
+			       "default", NULL),
+			==, 0);
+	j = json_loads(out, 0, NULL);
+	g_assert_nonnull(j);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(j, "allowed_origins")),
+			==, ALLOWED ",https://app.example.com:8443");
+	g_assert_true(json_is_false(
+		json_object_get(j, "require_org_scoped_redeem")));
+	g_assert_cmpstr(json_string_value(
+				json_object_get(j, "pin_lock_default")),
+			==, "any");
+	g_assert_cmpstr(json_string_value(
+				json_object_get(j, "technician_cidrs")),
+			==, "");
+	json_decref(j);
+
+	g_assert_cmpint(policy(NULL, NULL, "set", "technician_cidrs",
+			       " 10.0.0.0/8 , fd00::/8", "--org", "default"),
+			==, 0);
+	rec = audit_find("policy.set", "ok", &recs);
+	d = json_object_get(rec, "detail");
+	g_assert_cmpstr(json_string_value(json_object_get(d, "key")), ==,
+			"technician_cidrs");
+	g_assert_cmpstr(json_string_value(json_object_get(d, "old")), ==, "");
+	g_assert_cmpstr(json_string_value(json_object_get(d, "new")), ==,
+			"10.0.0.0/8,fd00::/8");
+	json_decref(recs);
+	policy_ok("technician_cidrs", NULL);
+	rec = audit_find("policy.unset", "ok", &recs);
+	d = json_object_get(rec, "detail");
+	g_assert_cmpstr(json_string_value(json_object_get(d, "old")), ==,
+			"10.0.0.0/8,fd00::/8");
+	json_decref(recs);
+}
+
+static struct lh_resp *policy_req(const char *method, const char *org,
+				  const char *token, const char *body)
+{
+	g_autofree char *path = g_strdup_printf("/api/v1/orgs/%s/policy", org);
+	struct lh_req q = {
+		.method = method, .path = path, .bearer = token, .body = body
+	};
+
+	return lh_do(relay, &q);
+}
+
+static void test_policy_api(void)
+{
+	struct lh_resp *r;
+	json_t *recs, *rec, *ch;
+	struct lh_pin p;
+
+	r = policy_req("GET", "default", admin_tok, NULL);
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(r->json, "pin_length")),
+			==, 6);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(r->json, "allowed_origins")),
+			==, ALLOWED ",https://app.example.com:8443");
+	lh_resp_free(r);
+
+	/* not an admin; another org's admin; a PUT by them */
+	r = policy_req("GET", "default", plain_tok, NULL);
+	lh_assert_error(r, 403, "forbidden");
+	lh_resp_free(r);
+	r = policy_req("GET", "default", acme_tok, NULL);
+	lh_assert_error(r, 403, "forbidden");
+	lh_resp_free(r);
+	r = policy_req("PUT", "default", acme_tok,
+		       "{\"pin_lock_default\":\"website\"}");
+	lh_assert_error(r, 403, "forbidden");
+	lh_resp_free(r);
+	rec = audit_find("policy.set", "forbidden", &recs);
+	json_decref(recs);
+	r = policy_req("GET", "default", NULL, NULL);
+	lh_assert_error(r, 401, "unauthorized");
+	lh_resp_free(r);
+
+	/* a bad value or key changes nothing, not even the good keys */
+	r = policy_req("PUT", "default", admin_tok,
+		       "{\"pin_length\":8,\"technician_cidrs\":\"10.1/8\"}");
+	lh_assert_error(r, 400, "bad_request");
+	g_assert_nonnull(strstr(r->body, "technician_cidrs"));
+	lh_resp_free(r);
+	r = policy_req("PUT", "default", admin_tok,
+		       "{\"pin_length\":8,\"no_such_key\":1}");
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	r = policy_req("PUT", "default", admin_tok, "{\"pin_length\":true}");
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	r = policy_req("GET", "default", admin_tok, NULL);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(r->json, "pin_length")),
+			==, 6);
+	lh_resp_free(r);
+
+	/* a good PUT: audited with old and new, in force at once */
+	r = policy_req("PUT", "default", admin_tok,
+		       "{\"pin_length\":8,\"pin_lock_default\":\"website\","
+		       "\"require_org_scoped_redeem\":false}");
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(r->json, "pin_length")),
+			==, 8);
+	lh_resp_free(r);
+	rec = audit_find("policy.set", "ok", &recs);
+	g_assert_cmpstr(json_string_value(json_object_get(rec, "actor")), ==,
+			"technician:alice");
+	ch = json_object_get(json_object_get(rec, "detail"), "changes");
+	/* require_org_scoped_redeem was false by default, now the org's */
+	g_assert_cmpuint(json_array_size(ch), ==, 3);
+	g_assert_true(json_is_true(
+		json_object_get(json_array_get(ch, 2), "old_default")));
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_array_get(ch, 0), "key")),
+			==, "pin_length");
+	g_assert_cmpint(json_integer_value(
+				json_object_get(json_array_get(ch, 0), "old")),
+			==, 6);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(json_array_get(ch, 0), "new")),
+			==, 8);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_array_get(ch, 1), "new")),
+			==, "website");
+	json_decref(recs);
+	lh_pin_new(relay, admin_tok, NULL, &p);
+	g_assert_cmpuint(strlen(p.pin), ==, 8);
+	lh_pin_clear(&p);
+	r = lh_get(relay, "/api/v1/sessions", admin_tok);
+	g_assert_cmpstr(json_string_value(json_object_get(
+				json_array_get(json_object_get(r->json,
+							       "sessions"),
+					       0),
+				"lock")),
+			==, "website");
+	lh_resp_free(r);
+
+	/* null unsets */
+	r = policy_req("PUT", "default", admin_tok,
+		       "{\"pin_length\":null,\"pin_lock_default\":null}");
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(r->json, "pin_length")),
+			==, 6);
+	lh_resp_free(r);
+}
+
+/* ---- 2. a PIN redeems for its own org only ---- */
+
+static void test_org_scoped(void)
+{
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+
+	lh_pin_new(relay, admin_tok, "any", &p);
+	/* named another org (one that exists, one that does not) */
+	r = redeem_pin(p.pin, "acme", NULL, NULL, NULL, fresh_src());
+	lh_assert_error(r, 404, "pin_invalid");
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "pin_invalid", &recs);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"why")),
+			==, "other_org");
+	json_decref(recs);
+	r = redeem_pin(p.pin, "nobody", NULL, NULL, NULL, fresh_src());
+	lh_assert_error(r, 404, "pin_invalid");
+	lh_resp_free(r);
+
+	/* the org asks every redeem to name it */
+	policy_ok("require_org_scoped_redeem", "true");
+	r = redeem_pin(p.pin, NULL, NULL, NULL, NULL, fresh_src());
+	lh_assert_error(r, 404, "pin_invalid");
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "pin_invalid", &recs);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"why")),
+			==, "org_not_named");
+	json_decref(recs);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	policy_ok("require_org_scoped_redeem", NULL);
+
+	/* unset: a redeem naming no org works again */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, NULL, NULL, NULL, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+}
+
+/* ---- 3. PIN locks ---- */
+
+static char *channel_add(const char *name, const char *org)
+{
+	char *out = NULL;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "channel", "add",
+				     name, "--org", org, NULL),
+			==, 0);
+	g_strstrip(out);
+	lh_secret("channel credential", out);
+	return out;
+}
+
+static void test_lock_website(void)
+{
+	g_autofree char *launch = NULL;
+	struct lh_resp *r;
+	struct lh_pin p;
+	const char *uri, *l;
+	json_t *recs;
+
+	lh_pin_new(relay, admin_tok, "website", &p);
+	/* the applet without the page's token */
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	lh_assert_error(r, 403, "pin_locked_website");
+	g_assert_nonnull(strstr(r->body, "support web page"));
+	lh_resp_free(r);
+	audit_find("pin.redeem", "pin_locked_website", &recs);
+	json_decref(recs);
+	/* a forged token */
+	r = redeem_pin(p.pin, "default", "launch",
+		       "00000000000000000000000000000000"
+		       "00000000000000000000000000000000",
+		       NULL, fresh_src());
+	lh_assert_error(r, 403, "pin_locked_website");
+	lh_resp_free(r);
+
+	/* the PIN page's check (from an allowed origin) hands out the
+	 * launch link with the token; the applet redeems with it */
+	{
+		g_autofree char *body = g_strdup_printf(
+			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+		struct lh_req q = { .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .body = body,
+				    .headers = "Origin: " ALLOWED "\r\n" };
+
+		r = lh_do(relay, &q);
+	}
+	g_assert_cmpint(r->status, ==, 200);
+	uri = lh_resp_str(r, "launch_uri");
+	g_assert_nonnull(uri);
+	l = strstr(uri, "&launch=");
+	g_assert_nonnull(l);
+	launch = g_strdup(l + 8);
+	lh_secret("launch token", launch);
+	lh_resp_free(r);
+	r = redeem_pin(p.pin, "default", "launch", launch, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	/* one time: the PIN is used now */
+	r = redeem_pin(p.pin, "default", "launch", launch, NULL, fresh_src());
+	lh_assert_error(r, 404, "pin_invalid");
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+
+	/* another website PIN's token does not open this one */
+	lh_pin_new(relay, admin_tok, "website", &p);
+	r = redeem_pin(p.pin, "default", "launch", launch, NULL, fresh_src());
+	lh_assert_error(r, 403, "pin_locked_website");
+	lh_resp_free(r);
+	/* an 'any' PIN's check hands out no token */
+	lh_pin_clear(&p);
+	lh_pin_new(relay, admin_tok, "any", &p);
+	{
+		g_autofree char *body = g_strdup_printf(
+			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+		struct lh_req q = { .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .body = body,
+				    .headers = "Origin: " ALLOWED "\r\n" };
+
+		r = lh_do(relay, &q);
+	}
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_null(strstr(lh_resp_str(r, "launch_uri"), "launch="));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+}
+
+static void test_lock_shortcut(void)
+{
+	g_autofree char *cred = channel_add("desk", "default");
+	g_autofree char *other = channel_add("acme-desk", "acme");
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs;
+
+	lh_pin_new(relay, admin_tok, "shortcut", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	g_assert_nonnull(strstr(r->body, "shortcut"));
+	lh_resp_free(r);
+	audit_find("pin.redeem", "pin_locked_shortcut", &recs);
+	json_decref(recs);
+	/* another org's credential, a forged one */
+	r = redeem_pin(p.pin, "default", "channel", other, NULL, fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	lh_resp_free(r);
+	r = redeem_pin(p.pin, "default", "channel", "llc1_AAAA", NULL,
+		       fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	lh_resp_free(r);
+	/* from the org's web page: not the shortcut either */
+	r = redeem_pin(p.pin, "default", "channel", cred,
+		       "Origin: " ALLOWED "\r\n", fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	lh_resp_free(r);
+	r = redeem_pin(p.pin, "default", "channel", cred, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+
+	/* the org's default lock applies when the technician names none */
+	policy_ok("pin_lock_default", "shortcut");
+	lh_pin_new(relay, admin_tok, NULL, &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	/* ... and an explicit lock overrides it */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	policy_ok("pin_lock_default", NULL);
+}
+
+/* ---- 4. the Origin of browser redeems ---- */
+
+static void test_origin_matrix(void)
+{
+	static const char *const refused[] = {
+		"Origin: null\r\n",
+		"Origin: null\r\nSec-Fetch-Site: cross-site\r\n",
+		/* a browser's request (Sec-Fetch-*) without Origin */
+		"Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: cors\r\n",
+		"Origin: https://evil-example.com\r\n",
+		"Origin: https://example.com.evil.net\r\n",
+		"Origin: https://help.example.com\r\n",
+		"Origin: http://example.com\r\n",
+		"Origin: https://example.com:8443\r\n",
+		"Origin: https://EXAMPLE.COM\r\n",
+		"Origin: https://example.com.\r\n",
+		"Origin: https://exampleXcom\r\n",
+		/* a punycode look-alike (exаmple.com, Cyrillic a) */
+		"Origin: https://xn--exmple-4nf.com\r\n",
+		"Origin: https://example.com/\r\n",
+		"Origin: https://app.example.com\r\n",
+		"Origin: https://example.com:443\r\n",
+		"Origin: \r\n",
+		/* Referer does not count */
+		"Origin: https://evil.net\r\nReferer: " ALLOWED "/\r\n",
+	};
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+	size_t i;
+
+	lh_pin_new(relay, admin_tok, "any", &p);
+	for (i = 0; i < G_N_ELEMENTS(refused); i++) {
+		const char *src = fresh_src();
+
+		r = redeem_pin(p.pin, "default", NULL, NULL, refused[i], src);
+		if (r->status != 403)
+			g_error("case %zu (%s): %d %s", i, refused[i],
+				r->status, r->body);
+		lh_assert_error(r, 403, "origin_not_allowed");
+		g_assert_null(
+			lh_resp_header(r, "Access-Control-Allow-Origin"));
+		g_assert_cmpstr(lh_resp_header(r, "Vary"), ==, "Origin");
+		lh_resp_free(r);
+		/* the preflight reflects none of them either */
+		{
+			struct lh_req q = { .method = "OPTIONS",
+					    .path = "/api/v1/pins/redeem",
+					    .headers = refused[i] };
+
+			r = lh_do(relay, &q);
+			g_assert_cmpint(r->status, ==, 204);
+			g_assert_null(
+				lh_resp_header(r,
+					       "Access-Control-Allow-Origin"));
+			lh_resp_free(r);
+		}
+		/* the refusal's own audit record, from its address */
+		recs = lh_audit_records(relay, "pin.redeem");
+		rec = NULL;
+		for (size_t k = 0; k < json_array_size(recs); k++) {
+			json_t *x = json_array_get(recs, k);
+
+			if (g_strcmp0(json_string_value(
+					      json_object_get(x, "source_ip")),
+				      src) == 0)
+				rec = x;
+		}
+		g_assert_nonnull(rec);
+		g_assert_cmpstr(json_string_value(
+					json_object_get(rec, "outcome")),
+				==, "origin_not_allowed");
+		json_decref(recs);
+	}
+	/* the allowed origin, exactly: redeems, and is the one reflected */
+	r = redeem_pin(p.pin, "default", NULL, NULL,
+		       "Origin: " ALLOWED "\r\nReferer: https://evil.net/\r\n"
+		       "Sec-Fetch-Site: cross-site\r\n",
+		       fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpstr(lh_resp_header(r, "Access-Control-Allow-Origin"), ==,
+			ALLOWED);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+
+	/* another org's allowed origin is not this org's */
+	g_assert_cmpint(policy(NULL, NULL, "set", "allowed_origins",
+			       "https://acme.example", "--org", "acme"),
+			==, 0);
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL,
+		       "Origin: https://acme.example\r\n", fresh_src());
+	lh_assert_error(r, 403, "origin_not_allowed");
+	g_assert_null(lh_resp_header(r, "Access-Control-Allow-Origin"));
+	lh_resp_free(r);
+	/* a native client (no Origin, no Sec-Fetch-*) is no browser */
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+}
+
+/* ---- 5. technician_cidrs and trusted_proxies ---- */
+
+static void test_technician_cidrs(void)
+{
+	g_autofree char *tok = NULL;
+	struct lh_resp *r;
+	json_t *recs, *rec;
+
+	tok = login("default", "bob");
+	policy_ok("technician_cidrs", "10.0.0.0/8, fd00::/8, 127.0.8.1/32");
+	/* login from outside */
+	r = login_try("default", "bob", "127.0.8.2", NULL);
+	lh_assert_error(r, 403, "ip_not_allowed");
+	g_assert_null(lh_resp_str(r, "token"));
+	lh_resp_free(r);
+	rec = audit_find("login", "ip_not_allowed", &recs);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"client_addr")),
+			==, "127.0.8.2");
+	json_decref(recs);
+	/* a live token from outside */
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	lh_assert_error(r, 403, "ip_not_allowed");
+	lh_resp_free(r);
+	audit_find("session.list", "ip_not_allowed", &recs);
+	json_decref(recs);
+	/* from inside */
+	r = login_try("default", "bob", "127.0.8.1", NULL);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("token", lh_resp_str(r, "token"));
+	lh_resp_free(r);
+	/* another org's ranges are its own */
+	r = lh_get(relay, "/api/v1/sessions", acme_tok);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+
+	/* X-Forwarded-For is nobody's word until trusted_proxies says */
+	r = login_try("default", "bob", "127.0.8.5",
+		      "X-Forwarded-For: 10.1.2.3\r\n");
+	lh_assert_error(r, 403, "ip_not_allowed");
+	lh_resp_free(r);
+	policy_ok("trusted_proxies", "127.0.8.5");
+	r = login_try("default", "bob", "127.0.8.5",
+		      "X-Forwarded-For: 10.1.2.3\r\n");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("token", lh_resp_str(r, "token"));
+	lh_resp_free(r);
+	r = login_try("default", "bob", "127.0.8.5",
+		      "Forwarded: for=\"[fd00::7]:4711\";proto=https\r\n");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("token", lh_resp_str(r, "token"));
+	lh_resp_free(r);
+	/* only the proxy's own (last) entry counts */
+	r = login_try("default", "bob", "127.0.8.5",
+		      "X-Forwarded-For: 10.1.2.3, 192.0.2.1\r\n");
+	lh_assert_error(r, 403, "ip_not_allowed");
+	lh_resp_free(r);
+	/* from an address that is no trusted proxy */
+	r = login_try("default", "bob", "127.0.8.6",
+		      "X-Forwarded-For: 10.1.2.3\r\n");
+	lh_assert_error(r, 403, "ip_not_allowed");
+	lh_resp_free(r);
+	/* garbage from the proxy: its own address counts, outside */
+	r = login_try("default", "bob", "127.0.8.5",
+		      "X-Forwarded-For: not-an-address\r\n");
+	lh_assert_error(r, 403, "ip_not_allowed");
+	lh_resp_free(r);
+
+	policy_ok("trusted_proxies", NULL);
+	policy_ok("technician_cidrs", NULL);
+	/* no restart: the old token works again */
+	r = lh_get(relay, "/api/v1/sessions", tok);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+}
+
+/* ---- 6. end_user_cidrs ---- */
+
+static void test_end_user_cidrs(void)
+{
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+
+	policy_ok("end_user_cidrs", "127.0.7.0/24, 2001:db8::/32");
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, "127.0.6.1");
+	lh_assert_error(r, 403, "end_user_ip_not_allowed");
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "end_user_ip_not_allowed", &recs);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"client_addr")),
+			==, "127.0.6.1");
+	json_decref(recs);
+	/* the PIN page's check says the same */
+	{
+		g_autofree char *body = g_strdup_printf(
+			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+		struct lh_req q = { .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .body = body,
+				    .src_ip = "127.0.6.2" };
+
+		r = lh_do(relay, &q);
+		lh_assert_error(r, 403, "end_user_ip_not_allowed");
+		lh_resp_free(r);
+	}
+	/* a proxy's word counts only when the org trusts it */
+	r = redeem_pin(p.pin, "default", NULL, NULL,
+		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
+	lh_assert_error(r, 403, "end_user_ip_not_allowed");
+	lh_resp_free(r);
+	policy_ok("trusted_proxies", "127.0.6.3");
+	r = redeem_pin(p.pin, "default", NULL, NULL,
+		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	policy_ok("trusted_proxies", NULL);
+	/* from inside */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, "127.0.7.5");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	policy_ok("end_user_cidrs", NULL);
+}
+
+static void test_stop_and_verify(void)
+{
+	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	lh_init(&argc, &argv);
+	relay = lh_relay_new("policy",
+			     "redeem_burst=1000\nredeem_rate_per_min=1000\n"
+			     "session_create_burst=1000\n"
+			     "session_create_rate_per_min=1000\n"
+			     "login_burst=1000\nlogin_rate_per_min=1000\n");
+	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, true);
+	lh_tech_add(relay, "bob", LH_CANARY_PASSWORD, false);
+	lh_relay_start(relay);
+	admin_tok = login("default", "alice");
+	plain_tok = login("default", "bob");
+
+	g_test_add_func("/policy/org-add", test_org_add);
+	g_test_add_func("/policy/cli", test_policy_cli);
+	g_test_add_func("/policy/api", test_policy_api);
+	g_test_add_func("/policy/org-scoped", test_org_scoped);
+	g_test_add_func("/policy/lock-website", test_lock_website);
+	g_test_add_func("/policy/lock-shortcut", test_lock_shortcut);
+	g_test_add_func("/policy/origin-matrix", test_origin_matrix);
+	g_test_add_func("/policy/technician-cidrs", test_technician_cidrs);
+	g_test_add_func("/policy/end-user-cidrs", test_end_user_cidrs);
+	g_test_add_func("/policy/stop-and-audit-verify", test_stop_and_verify);
+	rc = g_test_run();
+	g_free(admin_tok);
+	g_free(plain_tok);
+	g_free(acme_tok);
+	lh_relay_free(relay);
+	return rc;
+}
