@@ -33,6 +33,7 @@ struct ll_gui {
 	struct ll_gui_conn conn;
 	char *tech_name;
 	char *tech_org;
+	bool admin; /* the login answer's permissions name "admin" */
 	/* viewer.c: the sessions whose window is open and not ended */
 	unsigned live_sessions;
 	/* viewer.c: session id -> "NAME on HOST" the applet told */
@@ -48,6 +49,8 @@ struct ll_gui {
 	GtkWidget *status;
 	GtkWidget *who;
 	GtkWidget *new_pin;
+	GtkWidget *policies_btn; /* shown to admins only */
+	GtkWidget *policies;     /* policy_view.c's window while open */
 	/* queue_view.c */
 	GtkListStore *queue;
 	GtkWidget *queue_tree;
@@ -73,6 +76,10 @@ void ll_main_window_show_sessions(struct ll_gui *g);
 void ll_main_window_show_login(struct ll_gui *g);
 void ll_main_window_refresh(struct ll_gui *g);
 void ll_main_window_status(struct ll_gui *g, const char *text);
+
+/* policy_view.c: "PRODUCT Agent – Policies", the org's connection
+ * policies for an admin (raised when already open) */
+void ll_policy_window_open(struct ll_gui *g);
 
 /* queue_view.c: who waits in the org's channel queues, with Pick up;
  * refreshed every few seconds between start and stop */

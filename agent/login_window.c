@@ -43,6 +43,7 @@ struct login_form {
 struct login_job {
 	struct ll_gui_conn *conn;
 	char *user, *org, *password, *code;
+	bool admin; /* the answer's permissions name "admin" */
 	/* the relay as the profile knows it: "host:port", and the
 	 * fingerprint trusted for it (NULL when none) */
 	char *hostport, *host, *known_fp;
@@ -128,6 +129,9 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 	j->must_change = l.password_change_required;
 	j->name = g_strdup(l.technician.name);
 	j->torg = g_strdup(l.technician.org);
+	for (size_t i = 0; i < l.technician.n_permissions; i++)
+		if (strcmp(l.technician.permissions[i], "admin") == 0)
+			j->admin = true;
 	goto out;
 fail:
 	j->error = g_strdup(e.message[0] != '\0' ? e.message
@@ -168,6 +172,7 @@ static void logged_in(struct login_form *f, struct login_job *j)
 	g->tech_name = g_strdup(j->name);
 	g_free(g->tech_org);
 	g->tech_org = g_strdup(j->torg);
+	g->admin = j->admin;
 	g_free(g->profile->user);
 	g->profile->user = g_strdup(j->user);
 	g_free(g->profile->org);

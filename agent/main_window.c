@@ -230,6 +230,9 @@ void ll_main_window_show_sessions(struct ll_gui *g)
 
 	gtk_label_set_text(GTK_LABEL(g->who), who);
 	g_free(who);
+	gtk_widget_set_visible(g->policies_btn, g->admin);
+	ll_info("policies: %s", g->admin ? "offered (an admin)"
+					 : "not offered (not an admin)");
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->sessions_view);
 	/* Not Log out, where the focus would land by itself. */
 	gtk_widget_grab_focus(g->new_pin);
@@ -246,6 +249,10 @@ void ll_main_window_show_login(struct ll_gui *g)
 	g->sessions_timer = 0;
 	ll_queue_view_stop(g);
 	gtk_list_store_clear(g->sessions);
+	/* another login may be no admin */
+	if (g->policies != NULL)
+		gtk_widget_destroy(g->policies);
+	g->admin = false;
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
 	ll_login_view_focus(g);
 }
@@ -292,6 +299,12 @@ static void on_logout(GtkWidget *w, gpointer data)
 	ll_gui_logged_out(g);
 }
 
+static void on_policies(GtkButton *b, gpointer data)
+{
+	(void)b;
+	ll_policy_window_open(data);
+}
+
 static GtkWidget *sessions_view(struct ll_gui *g)
 {
 	static const char *const titles[] = { "Session", "User", "State",
@@ -317,6 +330,12 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	b = gtk_button_new_with_mnemonic("Log _out");
 	g_signal_connect(b, "clicked", G_CALLBACK(on_logout), g);
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	b = gtk_button_new_with_mnemonic("Polic_ies");
+	g->policies_btn = b;
+	g_signal_connect(b, "clicked", G_CALLBACK(on_policies), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	/* shown after login, to admins (ll_main_window_show_sessions) */
+	gtk_widget_set_no_show_all(b, TRUE);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), ll_queue_view_new(g), FALSE, FALSE,
 			   0);

@@ -251,6 +251,50 @@ int ll_api_sessions_list(struct ll_api_client *c,
 	return r;
 }
 
+/* An org's name as the relay's URLs take it (org add: [a-z0-9._-]). */
+static bool org_name_ok(const char *org)
+{
+	size_t n = org != NULL ? strlen(org) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	return strspn(org, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+int ll_api_org_policy(struct ll_api_client *c, const char *org,
+		      json_t *changes, json_t **out,
+		      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	char *path;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (out == NULL || !org_name_ok(org) ||
+	    (changes != NULL && !json_is_object(changes))) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "not an org's name, or no policy");
+		return LL_ERR_INVALID_ARG;
+	}
+	path = g_strdup_printf("/api/v1/orgs/%s/policy", org);
+	r = call(c, changes != NULL ? "PUT" : "GET", path, changes, 200, &root,
+		 err);
+	g_free(path);
+	if (r != 0)
+		return r;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		ll_client_error_set(err, LL_ERR_PROTOCOL, 200,
+				    "the relay's policy answer is not an "
+				    "object");
+		return LL_ERR_PROTOCOL;
+	}
+	*out = root;
+	return 0;
+}
+
 int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
 			  struct ll_client_error *err)
 {

@@ -336,6 +336,26 @@ static void slist_free_wiped(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
+/* GET and DELETE without a body; POST and PUT with body_json (or an
+ * empty one). */
+static void set_method(CURL *curl, const char *method, const char *body_json)
+{
+	const char *pb = body_json != NULL ? body_json : "";
+
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL);
+	if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0) {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+		if (method[0] == 'D')
+			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
+					 "DELETE");
+		return;
+	}
+	/* POSTFIELDS, not COPYPOSTFIELDS: no copy of secrets. */
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(pb));
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, pb);
+	if (strcmp(method, "POST") != 0)
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+}
 /*
  * One request.  body_json: a JSON text (secret: the caller wipes it) or
  * NULL.  bearer: NULL = none.  expect: the success status.  On success
@@ -383,20 +403,7 @@ static int request(struct ll_api_client *c, const char *method,
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
-	if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0) {
-		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-		if (method[0] == 'D')
-			curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
-					 "DELETE");
-	} else {
-		const char *pb = body_json != NULL ? body_json : "";
-
-		/* POSTFIELDS, not COPYPOSTFIELDS: no copy of secrets. */
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE,
-				 (long)strlen(pb));
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, pb);
-	}
+	set_method(c->curl, method, body_json);
 	cc = curl_easy_perform(c->curl);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);

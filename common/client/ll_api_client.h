@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <jansson.h>
 
 #define LL_API_MAX_RESPONSE (1024u * 1024u)
 #define LL_API_DEFAULT_TIMEOUT_MS 30000
@@ -269,6 +270,15 @@ int ll_api_sessions_list(struct ll_api_client *c,
 /* DELETE /api/v1/sessions/ID; 204. */
 int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
 			  struct ll_client_error *err);
+/*
+ * An org's connection policies (admins): GET /api/v1/orgs/ORG/policy when
+ * changes is NULL, else PUT with changes ({KEY: VALUE or null}, all or
+ * nothing).  On 200 *out is the whole policy as the relay now has it,
+ * {KEY: VALUE} (caller json_decref's it).  ORG is 1..64 of [a-z0-9._-].
+ */
+int ll_api_org_policy(struct ll_api_client *c, const char *org,
+		      json_t *changes, json_t **out,
+		      struct ll_client_error *err);
 /*
  * POST /api/v1/sessions/ID/events {type, capabilities?, reason?}; 204.
  * type: "consent", "revoke", "not_requested" or "ended".  bearer is

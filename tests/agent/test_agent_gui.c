@@ -458,6 +458,8 @@ static void test_careful(void)
 	g_assert_cmpint(log_count(log, "login: logged in"), ==, 0);
 	keys(display, w, "alt+t", false);
 	wait_log(log, "login: logged in", 1);
+	/* no admin: no Policies button (issue 10 item 8) */
+	wait_log(log, "policies: not offered (not an admin)", 1);
 	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
 	g_assert_nonnull(strstr(logtext, fp1));
 	known = g_build_filename(profile, "known_relays", NULL);
@@ -511,11 +513,103 @@ static void test_careful(void)
 	lh_relay_free(relay);
 }
 
+/*
+ * An admin's Policies window (issue 10 item 8): Polic_ies (Alt+I) shows
+ * the org's policy, the focus in its first value (pin_length); a new
+ * value saved (Alt+S) is what the relay now has; a value it refuses
+ * changes nothing and says why.  test_careful checks that a technician
+ * who is no admin is not offered the button.
+ */
+static void test_policies(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *pol_re = NULL;
+	g_autofree char *tok = NULL;
+	unsigned long main_win, w;
+	struct lt_xvfb *xvfb;
+	struct lh_resp *r;
+	const char *display;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-policies", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_secret("password", NEW_PW);
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	pol_re = g_strdup_printf("^%s Agent – Policies$", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "ada", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "policies: offered (an admin)", 1);
+
+	keys(display, main_win, "alt+i", false);
+	w = wait_window(display, pol_re);
+	wait_log(log, "policies: shown", 1);
+	keys(display, w, "ctrl+a", false);
+	keys(display, w, "8", true);
+	keys(display, w, "alt+s", false);
+	wait_log(log, "policies: saved 1 change", 1);
+	screenshot(display, "agent-policies");
+	tok = lh_login(relay, "ada", NEW_PW);
+	r = lh_get(relay, "/api/v1/orgs/default/policy", tok);
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(r->json, "pin_length")),
+			==, 8);
+	lh_resp_free(r);
+
+	/* out of range: the relay refuses, nothing changes, it says why */
+	keys(display, w, "alt+s", false);
+	wait_log(log, "policies: nothing changed", 1);
+	keys(display, w, "ctrl+a", false);
+	keys(display, w, "99", true);
+	keys(display, w, "alt+s", false);
+	wait_log(log, "policies: Nothing was changed: ", 1);
+	screenshot(display, "agent-policies-refused");
+	r = lh_get(relay, "/api/v1/orgs/default/policy", tok);
+	g_assert_cmpint(json_integer_value(
+				json_object_get(r->json, "pin_length")),
+			==, 8);
+	lh_resp_free(r);
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_free(relay);
+}
+
 int main(int argc, char **argv)
 {
 	lh_init(&argc, &argv);
 	g_test_add_func("/agent/gui/help", test_help);
 	g_test_add_func("/agent/gui/careful", test_careful);
+	g_test_add_func("/agent/gui/policies", test_policies);
 	g_test_add_func("/agent/gui/one-time-password",
 			test_one_time_password);
 	return g_test_run();
