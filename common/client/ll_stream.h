@@ -20,7 +20,8 @@
  *     101 + lifeline/1 = success.  Anything else is an error in *err with
  *     the HTTP status and, when the body is the API's error object, its
  *     code and message (401 unauthorized: bad or used ticket, 404, 409
- *     conflict: this side's stream is already open, 410/403 ...).
+ *     conflict: this side's stream is already open in a session that
+ *     never connected, 410/403 ...).
  *
  * The ticket is a secret: never logged, request bytes wiped after use.
  */
