@@ -7,8 +7,11 @@
  * through ll-pause-proxy (tests/common/pause_proxy.c); both run the
  * session pump the programs use.  Then, BENCH_ROUNDS times: pause the
  * proxy, time until each side's on_stall(true); resume, time until
- * on_stall(false).  Last: pause for good, time until each side declares
- * the stream dead (on_closed).  Figures are printed, never judged.
+ * on_stall(false).  Then: pause for good, time until each side declares
+ * the stream dead (on_closed).  Last: cut and resume, both sides come
+ * back with their tickets within the relay's grace (ll_stream_reopen),
+ * time until both new pumps are READY.  Figures are printed, never
+ * judged.
  *
  * The pause starts at a different moment of the 2 s ping cycle each
  * round (a wait of round * BENCH_PHASE_MS, default 400, before it: time
@@ -191,7 +194,7 @@ static void opts(struct ll_relay_opts *o, const char *url)
 }
 
 static void start_end(struct end *e, enum ll_side side, const char *url,
-		      const char *ticket)
+		      const char *ticket, bool again)
 {
 	static const struct ll_session_io_cbs cbs = {
 		.on_ready = cb_ready,
@@ -204,7 +207,10 @@ static void start_end(struct end *e, enum ll_side side, const char *url,
 	struct ll_stream *st = NULL;
 
 	opts(&o, url);
-	if (ll_stream_open(&o, NULL, ticket, &st, &err) != 0)
+	if ((again ? ll_stream_reopen(&o, NULL, ticket,
+				      ll_now_mono_ms() + LL_STREAM_GRACE_MS,
+				      NULL, NULL, &st, &err)
+		   : ll_stream_open(&o, NULL, ticket, &st, &err)) != 0)
 		g_error("%s stream: %s", e->name, err.message);
 	ll_session_io_opts_default(&so);
 	so.side = side;
@@ -246,8 +252,8 @@ static void bench(void)
 	    ll_api_pin_redeem(app, pin.pin, NULL, &red, &err) != 0)
 		g_error("redeem: %s", err.message);
 	loop = g_main_loop_new(NULL, FALSE);
-	start_end(&ends[0], LL_SIDE_AGENT, url, pin.ticket);
-	start_end(&ends[1], LL_SIDE_APPLET, purl, red.ticket);
+	start_end(&ends[0], LL_SIDE_AGENT, url, pin.ticket, false);
+	start_end(&ends[1], LL_SIDE_APPLET, purl, red.ticket, false);
 	if (!run_until(is_ready))
 		g_error("the two ends never met");
 
@@ -280,7 +286,20 @@ static void bench(void)
 	printf("dead line: agent %.0f ms (%s), applet %.0f ms (%s)\n",
 	       ms(ends[0].t_closed - t0), ends[0].reason,
 	       ms(ends[1].t_closed - t0), ends[1].reason);
+	/* The black hole ends within the relay's grace: both come back. */
 	proxy_cmd("cut");
+	t0 = proxy_cmd("resume");
+	for (i = 0; i < 2; i++) {
+		LL_FREE_AND_NULL(ll_session_io_free, ends[i].io);
+		ends[i].ready = ends[i].closed = false;
+	}
+	start_end(&ends[0], LL_SIDE_AGENT, url, pin.ticket, true);
+	start_end(&ends[1], LL_SIDE_APPLET, purl, red.ticket, true);
+	if (!run_until(is_ready))
+		g_error("the two ends did not meet again");
+	printf("back after the black hole: %.0f ms (both pumps ready "
+	       "again)\n",
+	       ms(g_get_monotonic_time() - t0));
 	proxy_cmd("quit");
 	waitpid(proxy_pid, NULL, 0);
 	for (i = 0; i < 2; i++)

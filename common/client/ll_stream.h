@@ -20,7 +20,8 @@
  *     101 + lifeline/1 = success.  Anything else is an error in *err with
  *     the HTTP status and, when the body is the API's error object, its
  *     code and message (401 unauthorized: bad or used ticket, 404, 409
- *     conflict: this side's stream is already open, 410/403 ...).
+ *     conflict: this side's stream is already open in a session that
+ *     never connected, 410/403 ...).
  *
  * The ticket is a secret: never logged, request bytes wiped after use.
  */
@@ -60,5 +61,33 @@ void ll_stream_free(struct ll_stream *s);
 int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 		   const char *ticket, struct ll_stream **out,
 		   struct ll_client_error *err);
+
+/*
+ * How long a client tries to come back after its stream was lost: the
+ * relay's default stream_grace_s (docs/API.md, section 2), the same for
+ * both sides.
+ */
+#define LL_STREAM_GRACE_MS 60000
+/* Longest wait between two tries of ll_stream_reopen. */
+#define LL_STREAM_REOPEN_MAX_WAIT_MS 8000
+
+/*
+ * Coming back after a lost stream (issue 9.2; the relay's grace,
+ * docs/ARCHITECTURE.md flow 4 step 6): ll_stream_open with the same
+ * ticket until it succeeds, waiting 1, 2, 4 ... s between tries (at most
+ * LL_STREAM_REOPEN_MAX_WAIT_MS), each try bounded by what is left.
+ * Stops with the last error when the relay says the session is over or
+ * the ticket is no good (404, 401, 403, 409: trying again cannot help)
+ * or is not the relay we trust (LL_ERR_TLS_VERIFY),
+ * when deadline_ms (ll_now_mono_ms) has passed (LL_ERR_TIMEOUT unless a
+ * try said more), or when *cancel (may be NULL) becomes true
+ * (LL_ERR_CLOSED; looked at between tries and every 100 ms of a
+ * wait).  Blocking, like ll_stream_open: for a worker thread, never the
+ * GTK main loop.  *tries (may be NULL) counts the attempts.
+ */
+int ll_stream_reopen(const struct ll_relay_opts *relay, const char *path,
+		     const char *ticket, int64_t deadline_ms,
+		     const volatile int *cancel, unsigned *tries,
+		     struct ll_stream **out, struct ll_client_error *err);
 
 #endif

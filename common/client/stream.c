@@ -508,3 +508,74 @@ out:
 	ll_client_url_clear(&u);
 	return r;
 }
+
+/* Whether trying again can help after ll_stream_open failed with r. */
+static bool reopen_final(int r)
+{
+	switch (r) {
+	case LL_ERR_NOT_FOUND:   /* the session is over */
+	case LL_ERR_AUTH_FAILED: /* not (or no longer) a ticket */
+	case LL_ERR_DISABLED:
+	case LL_ERR_CONFLICT: /* a session that never connected */
+	case LL_ERR_EXPIRED:
+	case LL_ERR_BAD_VERSION:
+	case LL_ERR_TLS_VERIFY: /* not the relay we trusted */
+	case LL_ERR_INVALID_ARG:
+	case LL_ERR_NOMEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int ll_stream_reopen(const struct ll_relay_opts *relay, const char *path,
+		     const char *ticket, int64_t deadline_ms,
+		     const volatile int *cancel, unsigned *tries,
+		     struct ll_stream **out, struct ll_client_error *err)
+{
+	struct ll_relay_opts o;
+	int64_t left, wait_ms = 1000, until;
+	int r = LL_ERR_TIMEOUT;
+	bool tried = false;
+
+	if (relay == NULL || ticket == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (tries != NULL)
+		*tries = 0;
+	for (;;) {
+		if (cancel != NULL && *cancel) {
+			ll_client_error_set(err, LL_ERR_CLOSED, 0,
+					    "coming back was cancelled");
+			return LL_ERR_CLOSED;
+		}
+		left = deadline_ms - ll_now_mono_ms();
+		if (left <= 0)
+			break;
+		o = *relay;
+		/* No try may outlast the grace. */
+		if (o.timeout_ms <= 0 || o.timeout_ms > left)
+			o.timeout_ms = (int)left;
+		if (o.connect_timeout_ms <= 0 || o.connect_timeout_ms > left)
+			o.connect_timeout_ms = (int)left;
+		if (tries != NULL)
+			(*tries)++;
+		tried = true;
+		r = ll_stream_open(&o, path, ticket, out, err);
+		if (r == LL_OK || reopen_final(r))
+			return r;
+		ll_info("the stream could not be opened again (%s); next try "
+			"in %lld s",
+			ll_strerror(r), (long long)(wait_ms / 1000));
+		until = MIN(ll_now_mono_ms() + wait_ms, deadline_ms);
+		while (ll_now_mono_ms() < until &&
+		       !(cancel != NULL && *cancel))
+			g_usleep(100 * 1000);
+		wait_ms = MIN(wait_ms * 2, LL_STREAM_REOPEN_MAX_WAIT_MS);
+	}
+	if (!tried || r == LL_OK)
+		r = LL_ERR_TIMEOUT;
+	if (!tried)
+		ll_client_error_set(err, r, 0,
+				    "the time to come back had passed");
+	return r;
+}

@@ -203,8 +203,9 @@ int ll_store_session_find_by_ticket(struct ll_store *st,
 				    struct ll_session **out,
 				    enum ll_side *side_out);
 /* Atomically marks that side's stream as opened: LL_ERR_CONFLICT if a
- * stream was already opened with it, LL_ERR_EXPIRED if the session is
- * ended or expired. */
+ * stream was already opened with it while the session waits (a connected
+ * session's sides may attach again: the relay's grace, pair.c),
+ * LL_ERR_EXPIRED if the session is ended or expired. */
 int ll_store_session_claim_stream(struct ll_store *st, const char *session_id,
 				  enum ll_side side);
 int ll_store_session_get(struct ll_store *st, const char *session_id,

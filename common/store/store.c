@@ -117,13 +117,16 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				   " UNION ALL"
 				   " SELECT " SESSION_COLS ", 1 FROM sessions"
 				   " WHERE applet_ticket_hash = ?1 LIMIT 1",
+	/* Once while waiting; again and again once connected (state 1),
+	 * to come back after a lost stream (the relay's grace). */
 	[STMT_SESSION_CLAIM_AGENT] = "UPDATE sessions SET agent_stream_used = 1"
-				     " WHERE id = ? AND agent_stream_used = 0"
-				     " AND state IN (0, 1)",
-	[STMT_SESSION_CLAIM_APPLET] = "UPDATE sessions"
-				      " SET applet_stream_used = 1"
-				      " WHERE id = ? AND applet_stream_used = 0"
-				      " AND state IN (0, 1)",
+				     " WHERE id = ? AND (state = 1 OR"
+				     " (agent_stream_used = 0 AND state = 0))",
+	[STMT_SESSION_CLAIM_APPLET] =
+		"UPDATE sessions"
+		" SET applet_stream_used = 1"
+		" WHERE id = ? AND (state = 1 OR"
+		" (applet_stream_used = 0 AND state = 0))",
 	[STMT_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions"
 			     " WHERE id = ?",
 	[STMT_SESSION_STATE] = "SELECT state FROM sessions WHERE id = ?",

@@ -64,6 +64,8 @@ void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len);
 /* Sends close_notify on an SSL driven by someone else (libevent) before
  * its owner shuts the socket, so the peer sees a clean end. */
 int ll_tls_ssl_close_notify(struct ssl_st *ssl);
+/* True once the peer's close_notify came: it ended on purpose. */
+bool ll_tls_ssl_got_close_notify(const struct ssl_st *ssl);
 /* True when an OpenSSL error code (as libevent reports them) means the
  * peer closed TCP without close_notify: an end, not an attack. */
 bool ll_tls_err_is_unexpected_eof(unsigned long err);

@@ -977,6 +977,12 @@ int ll_tls_ssl_close_notify(struct ssl_st *ssl)
 	return rc >= 0 ? LL_OK : LL_ERR_TLS;
 }
 
+bool ll_tls_ssl_got_close_notify(const struct ssl_st *ssl)
+{
+	return ssl != NULL &&
+	       (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
 bool ll_tls_err_is_unexpected_eof(unsigned long err)
 {
 	return ERR_GET_LIB(err) == ERR_LIB_SSL &&

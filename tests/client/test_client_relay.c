@@ -4,7 +4,9 @@
  * 127.0.0.1: API calls through libcurl with their error codes, streams
  * with TLS and ticket failures, and two session pumps in one GMainLoop
  * exchanging control messages and bridging channel 1 to socketpairs with
- * a slow reader that must hold the sender back.
+ * a slow reader that must hold the sender back; coming back with the
+ * same tickets after a black hole past the dead line (ll_stream_reopen
+ * and the relay's grace).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1385,6 +1387,199 @@ static void test_session_frozen_relay(void)
 	g_main_loop_unref(loop);
 }
 
+/* ---- coming back after the dead line: the relay's grace ---- */
+
+struct reopen {
+	struct ll_relay_opts ro;
+	const char *ticket;
+	int64_t deadline_ms;
+	volatile int cancel;
+	unsigned tries;
+	int r;
+	struct ll_stream *st;
+	struct ll_client_error e;
+};
+
+static gpointer reopen_thread(gpointer data)
+{
+	struct reopen *ro = data;
+
+	ro->r = ll_stream_reopen(&ro->ro, NULL, ro->ticket, ro->deadline_ms,
+				 &ro->cancel, &ro->tries, &ro->st, &ro->e);
+	return NULL;
+}
+
+/* The relay's audit records of action for session id. */
+static int audit_count(const char *action, const char *id)
+{
+	json_t *all = lh_audit_records(relay, action), *rec;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(all, i, rec)
+		n += g_strcmp0(json_string_value(
+				       json_object_get(rec, "session_id")),
+			       id) == 0;
+	json_decref(all);
+	return n;
+}
+
+/* Starts ll-pause-proxy in front of the relay: its URL (g_free). */
+static char *proxy_spawn(GPid *pid, int *pin, int *pout)
+{
+	char port[16], ans[64];
+	char *argv[] = { (char *)g_getenv("LL_PAUSE_PROXY"), "127.0.0.1", port,
+			 NULL };
+	unsigned n = 0;
+
+	g_assert_nonnull(argv[0]);
+	g_snprintf(port, sizeof(port), "%u", relay->port);
+	g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
+					       G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+					       NULL, pid, pin, pout, NULL,
+					       NULL));
+	proxy_say(*pin, *pout, NULL, ans, sizeof(ans));
+	g_assert_cmpint(sscanf(ans, "port %u", &n), ==, 1);
+	return g_strdup_printf("https://127.0.0.1:%u", n);
+}
+
+static void proxy_quit(GPid pid, int pin, int pout)
+{
+	char ans[64];
+
+	proxy_say(pin, pout, "quit\n", ans, sizeof(ans));
+	close(pin);
+	close(pout);
+	/* it exits once it said "ok quit" */
+	g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+}
+
+/*
+ * A black hole (ll-pause-proxy between the applet's end and the relay)
+ * past the dead line: both pumps end as SILENT without a close_notify,
+ * so the relay keeps the session in its grace.  Each side comes back
+ * with its own ticket (ll_stream_reopen; the applet's first try hangs in
+ * the black hole until the proxy cuts it), a fresh pair of pumps speaks
+ * HELLO again, and the audit shows the interruption and the return.
+ * After a deliberate end, coming back is refused at once.
+ */
+static void test_session_reconnect(void)
+{
+	static const struct ll_session_io_cbs cbs = {
+		.on_ready = live_ready,
+		.on_stall = live_stall,
+		.on_closed = live_closed,
+	};
+	struct ll_api_client *tech = tech_client();
+	char ans[64];
+	g_autofree char *purl = NULL;
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct live ag = { .name = "agent", .loop = loop };
+	struct live ap = { .name = "applet", .loop = loop };
+	struct live ag2 = { .name = "agent again", .loop = loop };
+	struct live ap2 = { .name = "applet again", .loop = loop };
+	struct ll_session_io *sag = NULL, *sap = NULL;
+	struct ll_session_io_opts o;
+	struct ll_relay_opts ro;
+	struct ll_client_error e;
+	struct ll_stream *st = NULL;
+	struct reopen back = { 0 };
+	GThread *th;
+	struct sess s;
+	int64_t t0;
+	unsigned tries = 0;
+	GPid pid;
+	int pin, pout;
+
+	purl = proxy_spawn(&pid, &pin, &pout);
+	sess_new(tech, &s);
+	ll_session_io_opts_default(&o);
+	o.ping_interval_ms = 200;
+	o.stall_ms = 700;
+	o.dead_ms = 2000;
+	o.side = LL_SIDE_AGENT;
+	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
+					  &ag, &sag),
+			==, LL_OK);
+	relay_opts(&ro);
+	ro.url = purl;
+	if (ll_stream_open(&ro, NULL, s.red.ticket, &st, &e) != 0)
+		g_error("stream through the proxy: %s", e.message);
+	o.side = LL_SIDE_APPLET;
+	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, &ap, &sap), ==, LL_OK);
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, ready), true,
+				 10000));
+
+	proxy_say(pin, pout, "pause\n", ans, sizeof(ans));
+	g_assert_true(live_until(&ag, &ap, offsetof(struct live, closed), true,
+				 10000));
+	g_assert_cmpint(ag.why, ==, LL_SESSION_END_SILENT);
+	g_assert_cmpint(ap.why, ==, LL_SESSION_END_SILENT);
+	LL_FREE_AND_NULL(ll_session_io_free, sag);
+	LL_FREE_AND_NULL(ll_session_io_free, sap);
+
+	/* The applet's end tries through the black hole, each try short. */
+	back.ro = ro;
+	back.ro.timeout_ms = 1500;
+	back.ro.connect_timeout_ms = 1500;
+	back.ticket = s.red.ticket;
+	back.deadline_ms = ll_now_mono_ms() + LL_STREAM_GRACE_MS;
+	th = g_thread_new("reopen", reopen_thread, &back);
+	/* The agent's end comes back at once and waits for its peer. */
+	relay_opts(&ro);
+	g_assert_cmpint(ll_stream_reopen(&ro, NULL, s.pin.ticket,
+					 ll_now_mono_ms() + LL_STREAM_GRACE_MS,
+					 NULL, &tries, &st, &e),
+			==, LL_OK);
+	g_assert_cmpuint(tries, ==, 1);
+	o.side = LL_SIDE_AGENT;
+	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, &ag2, &sag), ==,
+			LL_OK);
+
+	/* The black hole ends: every connection cut, traffic flows. */
+	proxy_say(pin, pout, "cut\n", ans, sizeof(ans));
+	g_assert_cmpstr(ans, ==, "ok cut");
+	proxy_say(pin, pout, "resume\n", ans, sizeof(ans));
+	t0 = lh_now_ms();
+	g_thread_join(th);
+	if (back.r != LL_OK)
+		g_error("the applet's end did not come back: %s",
+			back.e.message);
+	o.side = LL_SIDE_APPLET;
+	g_assert_cmpint(ll_session_io_new(back.st, &o, &cbs, &ap2, &sap), ==,
+			LL_OK);
+	g_assert_true(live_until(&ag2, &ap2, offsetof(struct live, ready),
+				 true, 10000));
+	g_test_message("back %" G_GINT64_FORMAT
+		       " ms after the black hole ended (%u tries)",
+		       lh_now_ms() - t0, back.tries);
+	printf("# time to resume: %" G_GINT64_FORMAT " ms\n",
+	       lh_now_ms() - t0);
+	g_assert_cmpint(audit_count("stream.interrupted", s.pin.session_id),
+			==, 1);
+	g_assert_cmpint(audit_count("stream.resumed", s.pin.session_id), ==,
+			1);
+
+	/* A deliberate end: no way back, and nobody waits a grace for it. */
+	g_assert_cmpint(ll_session_io_end(sag, "done"), ==, LL_OK);
+	g_assert_true(live_until(&ag2, &ap2, offsetof(struct live, closed),
+				 true, 10000));
+	g_assert_cmpint(ag2.why, ==, LL_SESSION_END_LOCAL);
+	g_assert_cmpint(ap2.why, ==, LL_SESSION_END_PEER);
+	g_assert_cmpint(ll_stream_reopen(&ro, NULL, s.pin.ticket,
+					 ll_now_mono_ms() + LL_STREAM_GRACE_MS,
+					 NULL, &tries, &st, &e),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpuint(tries, ==, 1);
+
+	proxy_quit(pid, pin, pout);
+	ll_session_io_free(sag);
+	ll_session_io_free(sap);
+	sess_clear(&s);
+	ll_api_client_free(tech);
+	g_main_loop_unref(loop);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1404,6 +1599,7 @@ int main(int argc, char **argv)
 			test_session_transfer);
 	g_test_add_func("/client/session/endings", test_session_endings);
 	g_test_add_func("/client/session/stall", test_session_stall);
+	g_test_add_func("/client/session/reconnect", test_session_reconnect);
 	g_test_add_func("/client/session/frozen-relay",
 			test_session_frozen_relay);
 	g_test_add_func("/client/session/malformed-control",

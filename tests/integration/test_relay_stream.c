@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Streams through the real relay: pairing, 100 MiB each way at the same
- * time with SHA-256 compared at both ends, a third stream refused, a slow
- * reader that must not grow the relay's memory, DELETE and a leaving peer
- * closing both sides.
+ * time with SHA-256 compared at both ends, a third stream replacing its
+ * side, a slow reader that must not grow the relay's memory, DELETE and a
+ * leaving peer closing both sides, and the grace after a lost stream:
+ * both sides come back with their tickets, or the session ends as lost.
  */
 #include <string.h>
 #include <unistd.h>
@@ -82,33 +83,117 @@ static void test_pair_big(void)
 	lh_session_clear(&s);
 }
 
-static struct lh_resp *stream_try(const char *ticket)
+static struct lh_resp *stream_try_on(struct lh_relay *on, const char *ticket)
 {
 	struct lh_conn *c = NULL;
 	struct lh_resp *r = NULL;
 
-	g_assert_cmpint(lh_stream_begin_try(relay, ticket, &c), ==, LL_OK);
+	g_assert_cmpint(lh_stream_begin_try(on, ticket, &c), ==, LL_OK);
 	g_assert_cmpint(lh_stream_finish_try(c, 10000, &r), ==, LL_OK);
 	lh_conn_free(c);
 	return r;
 }
 
-static void test_third_stream(void)
+static struct lh_resp *stream_try(const char *ticket)
+{
+	return stream_try_on(relay, ticket);
+}
+
+/* Opens one side's stream, asserting the 101. */
+static struct lh_conn *stream_attach(struct lh_relay *r, const char *ticket)
+{
+	struct lh_conn *c = NULL;
+	struct lh_resp *resp = NULL;
+
+	g_assert_cmpint(lh_stream_begin_try(r, ticket, &c), ==, LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(c, 15000, &resp), ==, LL_OK);
+	if (resp->status != 101)
+		g_error("stream upgrade: %d %s", resp->status, resp->body);
+	lh_resp_free(resp);
+	return c;
+}
+
+/* Leaves on purpose: TLS close_notify, then the socket. */
+static void stream_end_cleanly(struct lh_conn *c)
+{
+	g_assert_cmpint(ll_tls_conn_shutdown(c->tls), ==, LL_OK);
+	lh_conn_free(c);
+}
+
+/* Audit records of action for session id; the detail's reason of the
+ * last one into *reason (owned) when reason is non-NULL. */
+static int audit_count(struct lh_relay *r, const char *action, const char *id,
+		       char **reason)
+{
+	json_t *all = lh_audit_records(r, action), *rec;
+	const char *sid, *why;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(all, i, rec)
+	{
+		sid = json_string_value(json_object_get(rec, "session_id"));
+		if (g_strcmp0(sid, id) != 0)
+			continue;
+		n++;
+		why = json_string_value(
+			json_object_get(json_object_get(rec, "detail"),
+					"reason"));
+		if (reason != NULL) {
+			g_free(*reason);
+			*reason = g_strdup(why);
+		}
+	}
+	json_decref(all);
+	return n;
+}
+
+static double metric_now(struct lh_relay *r, const char *name)
+{
+	struct lh_resp *m = lh_get(r, "/metrics", NULL);
+	double v = lh_metric_sum(m->body, name, NULL);
+
+	lh_resp_free(m);
+	return v;
+}
+
+static void test_waiting_side_once(void)
 {
 	struct lh_session s = { 0 };
 	struct lh_conn *a, *b;
 	struct lh_resp *r;
 
+	/* Before the session ever paired there is nothing to come back
+	 * to: a side's ticket opens one stream while the first waits. */
 	lh_session_new(relay, token, &s);
-	lh_pair_open(relay, &s, &a, &b);
-
-	/* Either ticket again: that side already has its stream. */
+	a = stream_attach(relay, s.pin.agent_ticket);
 	r = stream_try(s.pin.agent_ticket);
 	lh_assert_error(r, 409, "conflict");
 	lh_resp_free(r);
-	r = stream_try(s.applet_ticket);
-	lh_assert_error(r, 409, "conflict");
-	lh_resp_free(r);
+	b = stream_attach(relay, s.applet_ticket);
+	lh_pair_ping(a, b);
+	stream_end_cleanly(a);
+	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
+static void test_third_stream(void)
+{
+	g_autofree char *why = NULL;
+	struct lh_session s = { 0 }, other = { 0 };
+	struct lh_conn *a, *b, *a2, *b2, *o;
+	struct lh_resp *r;
+
+	lh_session_new(relay, token, &s);
+	lh_session_new(relay, token, &other);
+	lh_pair_open(relay, &s, &a, &b);
+
+	/* Another session's ticket opens that session's stream, never one
+	 * of this session's sides. */
+	o = stream_attach(relay, other.pin.agent_ticket);
+	lh_pair_ping(a, b);
+	lh_conn_free(o);
 	lh_secret("ticket",
 		  "bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
 	r = stream_try("bm90LWEtdGlja2V0LW5vdC1hLXRpY2tldC1ub3QtYS10aWNr");
@@ -123,15 +208,40 @@ static void test_third_stream(void)
 	/* The refusals did not disturb the pair. */
 	lh_pair_ping(a, b);
 
-	/* A ticket opens one stream once: not again after it closed. */
-	lh_conn_free(a);
+	/* The agent's ticket again while its stream looks open (a black
+	 * hole the relay cannot see): the newer stream wins, both old ones
+	 * close, and with the applet back the two new ones pair. */
+	a2 = stream_attach(relay, s.pin.agent_ticket);
+	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
 	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	lh_conn_free(a);
 	lh_conn_free(b);
+	b2 = stream_attach(relay, s.applet_ticket);
+	lh_pair_ping(a2, b2);
+	g_assert_cmpint(audit_count(relay, "stream.interrupted",
+				    s.pin.session_id, &why),
+			==, 1);
+	g_assert_cmpstr(why, ==, "agent_replaced");
+	g_assert_cmpint(audit_count(relay, "stream.resumed", s.pin.session_id,
+				    NULL),
+			==, 1);
+
+	/* A deliberate end (close_notify) ends the session: no way back. */
+	stream_end_cleanly(a2);
+	g_assert_cmpint(lh_conn_wait_closed(b2, 3000), ==, LL_OK);
+	lh_conn_free(b2);
 	r = stream_try(s.pin.agent_ticket);
-	g_assert_cmpint(r->status, >=, 400);
-	g_assert_cmpint(r->status, <, 500);
+	lh_assert_error(r, 404, "not_found");
 	lh_resp_free(r);
+	r = stream_try(s.applet_ticket);
+	lh_assert_error(r, 404, "not_found");
+	lh_resp_free(r);
+	g_assert_cmpint(audit_count(relay, "stream.ended", s.pin.session_id,
+				    &why),
+			==, 1);
+	g_assert_cmpstr(why, ==, "agent_closed");
 	lh_session_clear(&s);
+	lh_session_clear(&other);
 }
 
 static void test_bytes_before_peer(void)
@@ -263,18 +373,100 @@ static void test_delete_closes_both(void)
 
 static void test_peer_leaves(void)
 {
+	g_autofree char *path = NULL, *why = NULL;
 	struct lh_session s = { 0 };
 	struct lh_conn *a, *b;
+	struct lh_resp *r;
+	double base;
 
+	/* Earlier tests left sessions in their grace. */
+	base = metric_now(relay, "lifeline_sessions_interrupted");
 	lh_session_new(relay, token, &s);
 	lh_pair_open(relay, &s, &a, &b);
 	lh_pair_ping(a, b);
-	/* The applet vanishes without a TLS goodbye. */
+	/* The applet vanishes without a TLS goodbye: a loss, not an end.
+	 * The agent's stream closes too (both start again fresh) and the
+	 * session waits for both in its grace. */
 	shutdown(b->fd, SHUT_RDWR);
 	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
 	lh_conn_free(a);
 	lh_conn_free(b);
+	g_assert_cmpfloat(metric_now(relay, "lifeline_sessions_interrupted"),
+			  ==, base + 1.0);
+	g_assert_cmpint(audit_count(relay, "stream.interrupted",
+				    s.pin.session_id, &why),
+			==, 1);
+	g_assert_cmpstr(why, ==, "applet_closed");
+
+	/* Back in the other order; the first one back waits. */
+	b = stream_attach(relay, s.applet_ticket);
+	/* ...and is lost again: still the same grace, no second record. */
+	shutdown(b->fd, SHUT_RDWR);
+	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	lh_conn_free(b);
+	b = stream_attach(relay, s.applet_ticket);
+	a = stream_attach(relay, s.pin.agent_ticket);
+	lh_pair_ping(a, b);
+	g_assert_cmpint(audit_count(relay, "stream.interrupted",
+				    s.pin.session_id, NULL),
+			==, 1);
+	g_assert_cmpint(audit_count(relay, "stream.resumed", s.pin.session_id,
+				    NULL),
+			==, 1);
+	g_assert_cmpfloat(metric_now(relay, "lifeline_sessions_interrupted"),
+			  ==, base);
+
+	/* DELETE in grace ends it too, and then no ticket brings it back. */
+	shutdown(a->fd, SHUT_RDWR);
+	g_assert_cmpint(lh_conn_wait_closed(b, 3000), ==, LL_OK);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	path = g_strdup_printf("/api/v1/sessions/%s", s.pin.session_id);
+	r = lh_delete(relay, path, token);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	r = stream_try(s.applet_ticket);
+	lh_assert_error(r, 404, "not_found");
+	lh_resp_free(r);
+	g_assert_cmpfloat(metric_now(relay, "lifeline_sessions_interrupted"),
+			  ==, base);
 	lh_session_clear(&s);
+}
+
+static void test_grace_runs_out(void)
+{
+	struct lh_relay *r = lh_relay_new("stream-grace",
+					  "stream_grace_s=5\n");
+	g_autofree char *tok = NULL, *why = NULL;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_resp *resp;
+	int64_t t0;
+
+	lh_tech_add(r, "alice", LH_CANARY_PASSWORD, false);
+	lh_relay_start(r);
+	tok = lh_login(r, "alice", LH_CANARY_PASSWORD);
+	lh_session_new(r, tok, &s);
+	lh_pair_open(r, &s, &a, &b);
+	lh_pair_ping(a, b);
+	t0 = lh_now_ms();
+	lh_conn_free(b);
+	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
+	lh_conn_free(a);
+	/* Time is under test: nobody comes back within stream_grace_s. */
+	g_assert_true(lh_relay_wait_log(r, "ended (lost)", 1, 15000));
+	g_test_message("ended as lost %" G_GINT64_FORMAT " ms after the loss",
+		       lh_now_ms() - t0);
+	g_assert_cmpint(lh_now_ms() - t0, >=, 4000);
+	resp = stream_try_on(r, s.pin.agent_ticket);
+	lh_assert_error(resp, 404, "not_found");
+	lh_resp_free(resp);
+	g_assert_cmpint(audit_count(r, "stream.ended", s.pin.session_id, &why),
+			==, 1);
+	g_assert_cmpstr(why, ==, "lost");
+	lh_session_clear(&s);
+	g_assert_cmpint(lh_relay_stop_verify(r), >=, 5);
+	lh_relay_free(r);
 }
 
 static void test_many_pairs(void)
@@ -322,13 +514,15 @@ int main(int argc, char **argv)
 	lh_relay_start(relay);
 	token = lh_login(relay, "alice", LH_CANARY_PASSWORD);
 
-	g_test_add_func("/stream/third-refused", test_third_stream);
+	g_test_add_func("/stream/waiting-side-once", test_waiting_side_once);
+	g_test_add_func("/stream/third-replaces", test_third_stream);
 	g_test_add_func("/stream/bytes-before-peer", test_bytes_before_peer);
 	g_test_add_func("/stream/pair-100mib-each-way", test_pair_big);
 	g_test_add_func("/stream/slow-reader", test_slow_reader);
 	g_test_add_func("/stream/many-pairs", test_many_pairs);
 	g_test_add_func("/stream/delete-closes-both", test_delete_closes_both);
 	g_test_add_func("/stream/peer-leaves", test_peer_leaves);
+	g_test_add_func("/stream/grace-runs-out", test_grace_runs_out);
 	g_test_add_func("/stream/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(token);

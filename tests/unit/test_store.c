@@ -1002,6 +1002,15 @@ static void test_session_claim(struct fx *f, gconstpointer data)
 	g_assert_true(s->agent_stream_used);
 	g_assert_true(s->applet_stream_used);
 	ll_session_free(s);
+	/* Once connected, each side may come back (the relay's grace). */
+	g_assert_cmpint(ll_store_session_set_connected(f->st, id1, 1010), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_session_claim_stream(f->st, id1,
+						      LL_SIDE_AGENT),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_session_claim_stream(f->st, id1,
+						      LL_SIDE_APPLET),
+			==, LL_OK);
 
 	g_assert_cmpint(ll_store_session_end(f->st, id2, 1100, "x", 0, 0), ==,
 			LL_OK);

@@ -1340,6 +1340,7 @@ const struct ll_relay_api_ops ll_api_ops = {
 	.dispatch = ll_api_dispatch,
 	.stream_authorize = ll_api_stream_authorize,
 	.stream_paired = ll_api_stream_paired,
+	.stream_interrupted = ll_api_stream_interrupted,
 	.stream_ended = ll_api_stream_ended,
 	.periodic = api_periodic,
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Streams seen from the API: who may open one (a ticket opens its side's
- * one stream once; the upgrade runs through the request envelope of
+ * stream once while the session waits, and again once it connected, to
+ * come back after a loss; the upgrade runs through the request envelope of
  * api.c), what gets recorded when the core pairs and ends them, and the
  * once-a-second sweep (expired PINs, redeemed sessions that never
  * connected, disabled technicians, guess budgets).
@@ -81,7 +82,8 @@ void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 	ctx->resp->code = LL_API_OK;
 }
 
-void ll_api_stream_paired(struct ll_relay *relay, const char *session_id)
+void ll_api_stream_paired(struct ll_relay *relay, const char *session_id,
+			  bool resumed)
 {
 	struct ll_session *s = NULL;
 	int64_t org_id = 0;
@@ -90,13 +92,37 @@ void ll_api_stream_paired(struct ll_relay *relay, const char *session_id)
 		return;
 	if (ll_store_session_get(relay->store, session_id, &s) == LL_OK)
 		org_id = s->org_id;
-	if (ll_store_session_set_connected(relay->store, session_id,
+	if (!resumed &&
+	    ll_store_session_set_connected(relay->store, session_id,
 					   ll_now_unix()) != LL_OK)
 		ll_error("session %s: cannot record that it connected: %s",
 			 session_id, ll_store_errmsg(relay->store));
-	ll_api_audit(relay, org_id, "relay", "stream.paired", "ok", NULL,
+	ll_api_audit(relay, org_id, "relay",
+		     resumed ? "stream.resumed" : "stream.paired", "ok", NULL,
 		     session_id, NULL);
-	ll_info("session %s: streams paired", session_id);
+	ll_info("session %s: streams paired%s", session_id,
+		resumed ? " again" : "");
+	ll_session_free(s);
+}
+
+void ll_api_stream_interrupted(struct ll_relay *relay, const char *session_id,
+			       const char *reason)
+{
+	struct ll_session *s = NULL;
+	int64_t org_id = 0;
+	json_t *detail;
+
+	if (relay->store == NULL || session_id == NULL)
+		return;
+	if (ll_store_session_get(relay->store, session_id, &s) == LL_OK)
+		org_id = s->org_id;
+	/* The session stays connected in the store: its tickets may open
+	 * their side's stream again (ll_store_session_claim_stream). */
+	detail = json_pack("{s:s,s:I}", "reason", reason != NULL ? reason : "",
+			   "grace_s", (json_int_t)relay->cfg.stream_grace_s);
+	ll_api_audit(relay, org_id, "relay", "stream.interrupted", "ok", NULL,
+		     session_id, detail);
+	json_decref(detail);
 	ll_session_free(s);
 }
 

@@ -189,7 +189,9 @@ void ll_conn_close(struct ll_conn *c, const char *reason)
 	if (c->state == LL_CONN_DEAD)
 		return;
 	ll_conn_ref(c);
-	if (c->pair != NULL)
+	if (c->pair != NULL && c->stream_lost)
+		ll_pair_lost(c->pair, c, reason != NULL ? reason : "lost");
+	else if (c->pair != NULL)
 		ll_pair_end(c->pair, c, reason != NULL ? reason : "closed");
 	c->state = LL_CONN_DEAD;
 	if (c->timer != NULL)
@@ -844,6 +846,19 @@ static bool conn_error_text(struct ll_conn *c, short what, char *buf,
 	return (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
 }
 
+/*
+ * Deliberate or lost?  An end that leaves on purpose sends the control
+ * "end" and then closes TLS with close_notify (session_io.c, END_SHUTDOWN);
+ * a crash, a reset, a cut cable or a proxy giving up does not.  The
+ * relay never parses the stream, so the close_notify is what it goes by
+ * (docs/ARCHITECTURE.md, flow 6).
+ */
+static bool stream_ended_cleanly(struct ll_conn *c)
+{
+	return c->bev != NULL && ll_tls_ssl_got_close_notify(
+					 bufferevent_openssl_get_ssl(c->bev));
+}
+
 static const char *stream_end_reason(const struct ll_conn *c, bool eof)
 {
 	if (c->side == LL_SIDE_AGENT)
@@ -888,6 +903,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	case LL_CONN_PAIRED:
 		if (!eof)
 			ll_info("peer %s: stream error: %s", c->peer, why);
+		c->stream_lost = !stream_ended_cleanly(c);
 		ll_conn_close(c, stream_end_reason(c, eof));
 		break;
 	case LL_CONN_CLOSING:

@@ -60,6 +60,7 @@ struct ll_relay_config {
 	int64_t redeem_rate_per_min; /* per source address, default 30 */
 	int64_t redeem_burst;        /* default 30 */
 	int64_t stream_buffer_bytes; /* per direction in flight, 262144 */
+	int64_t stream_grace_s;      /* a lost stream may come back, 60 */
 	int64_t hash_workers;        /* threads hashing passwords, default 2 */
 	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
 	int64_t otp_lifetime_s;      /* generated one-time password, 86400 */
@@ -196,9 +197,10 @@ enum ll_redeem_scope {
 
 /* ---- counters for /metrics ---- */
 struct ll_relay_metrics {
-	uint64_t sessions_live;   /* paired now */
-	uint64_t streams_waiting; /* upgraded, peer not yet here */
-	uint64_t bytes_forwarded; /* both directions */
+	uint64_t sessions_live;        /* paired now */
+	uint64_t streams_waiting;      /* upgraded, peer not yet here */
+	uint64_t sessions_interrupted; /* lost a stream, in grace */
+	uint64_t bytes_forwarded;      /* both directions */
 	uint64_t connections_open;
 	uint64_t connections_unauth;  /* not yet upgraded to a stream */
 	uint64_t connections_evicted; /* closed to make room for new ones */
@@ -356,8 +358,15 @@ struct ll_relay_api_ops {
 				char session_id_out[LL_SESSION_ID_LEN + 1],
 				enum ll_side *side_out,
 				struct ll_api_response *refusal);
-	/* The core reports stream life events; the API records them. */
-	void (*stream_paired)(struct ll_relay *relay, const char *session_id);
+	/* The core reports stream life events; the API records them.
+	 * resumed: paired again after an interruption. */
+	void (*stream_paired)(struct ll_relay *relay, const char *session_id,
+			      bool resumed);
+	/* A paired session lost a stream and waits stream_grace_s for
+	 * both sides to come back (then stream_paired, or stream_ended
+	 * with "lost"). */
+	void (*stream_interrupted)(struct ll_relay *relay,
+				   const char *session_id, const char *reason);
 	void (*stream_ended)(struct ll_relay *relay, const char *session_id,
 			     const char *reason,
 			     uint64_t bytes_agent_to_applet,

@@ -130,6 +130,9 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	metric(s, "lifeline_streams_waiting", "gauge",
 	       "Upgraded streams whose peer has not arrived yet.",
 	       m->streams_waiting);
+	metric(s, "lifeline_sessions_interrupted", "gauge",
+	       "Sessions that lost a stream and wait for it to come back.",
+	       m->sessions_interrupted);
 	metric(s, "lifeline_bytes_forwarded_total", "counter",
 	       "Stream bytes forwarded, both directions.", m->bytes_forwarded);
 	metric(s, "lifeline_connections_open", "gauge",

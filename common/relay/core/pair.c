@@ -11,6 +11,15 @@
  * a write low-watermark of half that; its write callback resumes the
  * source.  So a reader that stops reading costs at most about
  * stream_buffer_bytes + one read chunk per direction.
+ *
+ * Grace (issue 9.2): a paired session whose stream is lost (closed
+ * without a TLS close_notify, or replaced by a new attach of the same
+ * side) is not ended.  Both streams close, so that both ends notice and
+ * start again with a fresh mux HELLO, and the pair stays in core->pairs
+ * empty, in grace, for stream_grace_s: each side may attach again with
+ * its ticket, and when both are back the pair forwards again.  Nobody
+ * back in time: ll_pair_grace_sweep ends it as "lost".  A deliberate end
+ * (close_notify after the control "end") ends the pair as before.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +37,11 @@ struct ll_pair {
 	struct ll_core *core;
 	struct ll_conn *conn[2]; /* by enum ll_side */
 	uint64_t bytes[2];       /* read from conn[i], sent to the other */
-	bool paired;
+	bool paired;             /* forwarding now */
+	bool connected;          /* has been paired: a loss leads to grace */
+	bool grace; /* lost, waiting for both sides to come back */
 	bool ended;
+	int64_t grace_until_ms; /* monotonic, while grace */
 	char id[LL_SESSION_ID_LEN + 1];
 };
 
@@ -75,7 +87,88 @@ bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
 {
 	struct ll_pair *p = g_hash_table_lookup(core->pairs, session_id);
 
-	return p != NULL && p->conn[side] != NULL;
+	/* A connected session's side is replaced instead (ll_pair_attach). */
+	return p != NULL && p->conn[side] != NULL && !p->connected;
+}
+
+/*
+ * The pair lost a stream (lost: that side's, which its caller closes; or
+ * NULL when a new attach replaces a stream still open).  Both streams go
+ * (the one that stays would carry a mux the newcomer does not know), the
+ * pair stays, empty, in grace.  The grace runs from the first loss; a
+ * stream that comes back and is lost again before its peer returns does
+ * not extend it.
+ */
+static void pair_interrupt(struct ll_pair *p, struct ll_conn *lost,
+			   const char *reason)
+{
+	struct ll_relay *relay = p->core->relay;
+	struct ll_conn *gone[2] = { p->conn[0], p->conn[1] };
+	char id[LL_SESSION_ID_LEN + 1];
+	bool first = !p->grace;
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		if (gone[s] == NULL)
+			continue;
+		gone[s]->pair = NULL;
+		p->conn[s] = NULL;
+		ll_conn_ref(gone[s]);
+	}
+	if (p->paired) {
+		relay->metrics.sessions_live--;
+		relay->metrics.sessions_interrupted++;
+	}
+	p->paired = false;
+	if (first) {
+		p->grace = true;
+		p->grace_until_ms = ll_now_mono_ms() +
+				    relay->cfg.stream_grace_s * 1000;
+	}
+	/* Closed at once, without close_notify: for that end, too, the
+	 * stream broke; it comes back with its ticket. */
+	for (s = 0; s < 2; s++) {
+		if (gone[s] == NULL)
+			continue;
+		if (gone[s] != lost)
+			ll_conn_close(gone[s], NULL);
+		ll_conn_unref(gone[s]);
+	}
+	g_strlcpy(id, p->id, sizeof(id));
+	ll_info("session %s: stream interrupted (%s), %lld s to come back", id,
+		reason,
+		(long long)((p->grace_until_ms - ll_now_mono_ms() + 999) /
+			    1000));
+	if (first)
+		relay->api->stream_interrupted(relay, id, reason);
+}
+
+void ll_pair_lost(struct ll_pair *p, struct ll_conn *culprit,
+		  const char *reason)
+{
+	if (p->ended)
+		return;
+	if (!p->connected) {
+		/* Never paired: nothing to resume, as before. */
+		ll_pair_end(p, culprit, reason);
+		return;
+	}
+	pair_interrupt(p, culprit, reason);
+}
+
+void ll_pair_grace_sweep(struct ll_core *core)
+{
+	GList *all = g_hash_table_get_values(core->pairs), *l;
+	int64_t now = ll_now_mono_ms();
+
+	/* Ending one pair never ends another, so the list stays valid. */
+	for (l = all; l != NULL; l = l->next) {
+		struct ll_pair *p = l->data;
+
+		if (p->grace && now >= p->grace_until_ms)
+			ll_pair_end(p, NULL, "lost");
+	}
+	g_list_free(all);
 }
 
 int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
@@ -86,11 +179,20 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 	struct ll_conn *other;
 	char id[LL_SESSION_ID_LEN + 1];
 	size_t limit = stream_limit(core);
+	bool resumed;
 
 	if (strlen(session_id) > LL_SESSION_ID_LEN)
 		return LL_ERR_INVALID_ARG;
-	if (p != NULL && p->conn[side] != NULL)
-		return LL_ERR_CONFLICT;
+	if (p != NULL && p->conn[side] != NULL) {
+		if (!p->connected)
+			return LL_ERR_CONFLICT;
+		/* The ticket's holder is back while its old stream looks
+		 * open (a black hole the relay cannot see): the newer
+		 * stream wins, the session starts again from grace. */
+		pair_interrupt(p, NULL,
+			       side == LL_SIDE_AGENT ? "agent_replaced"
+						     : "applet_replaced");
+	}
 	/* Both directions read in big chunks but never hold more than the
 	 * stream budget unforwarded (while waiting, that is the cap). */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, limit);
@@ -115,12 +217,26 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 	p->conn[side] = c;
 	c->pair = p;
 	c->side = (uint8_t)side;
+	if (other == NULL) {
+		/* The first side back of a session in grace. */
+		c->state = LL_CONN_WAITING;
+		ll_info("peer %s: session %s: %s stream back, waiting",
+			c->peer, p->id, ll_side_name(side));
+		return LL_OK;
+	}
 	c->state = LL_CONN_PAIRED;
 	other->state = LL_CONN_PAIRED;
 	p->paired = true;
-	relay->metrics.streams_waiting--;
+	resumed = p->grace;
+	if (resumed)
+		relay->metrics.sessions_interrupted--;
+	else
+		relay->metrics.streams_waiting--;
 	relay->metrics.sessions_live++;
-	ll_info("peer %s: session %s: paired", c->peer, p->id);
+	p->connected = true;
+	p->grace = false;
+	ll_info("peer %s: session %s: %s", c->peer, p->id,
+		resumed ? "paired again" : "paired");
 
 	/* The newcomer's 101 is already queued ahead of these bytes. */
 	ll_conn_ref(c);
@@ -131,7 +247,7 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 	ll_conn_unref(other);
 	ll_conn_unref(c);
 	/* Last: the API may close the session from inside (p is gone). */
-	relay->api->stream_paired(relay, id);
+	relay->api->stream_paired(relay, id, resumed);
 	return LL_OK;
 }
 
@@ -174,6 +290,7 @@ void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
 	uint64_t a2b = p->bytes[LL_SIDE_AGENT];
 	uint64_t b2a = p->bytes[LL_SIDE_APPLET];
 	bool paired = p->paired;
+	bool grace = p->grace;
 	int s;
 
 	if (p->ended)
@@ -192,6 +309,8 @@ void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
 			p->conn[s]->pair = NULL;
 	if (paired)
 		relay->metrics.sessions_live--;
+	else if (grace)
+		relay->metrics.sessions_interrupted--;
 	else
 		relay->metrics.streams_waiting--;
 	g_strlcpy(id, p->id, sizeof(id));
@@ -244,7 +363,8 @@ uint64_t ll_relay_sessions_here(const struct ll_relay *relay)
 {
 	if (relay == NULL)
 		return 0;
-	return relay->metrics.sessions_live + relay->metrics.streams_waiting;
+	return relay->metrics.sessions_live + relay->metrics.streams_waiting +
+	       relay->metrics.sessions_interrupted;
 }
 
 bool ll_relay_session_waiting(const struct ll_relay *relay,

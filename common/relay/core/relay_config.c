@@ -42,6 +42,7 @@ static const struct int_key int_keys[] = {
 	IK(redeem_rate_per_min, 1, 1000000, 30),
 	IK(redeem_burst, 1, 1000000, 30),
 	IK(stream_buffer_bytes, 4096, 67108864, 262144),
+	IK(stream_grace_s, 5, 3600, 60),
 	IK(max_sessions, 1, 10000000, 10000),
 	IK(hash_workers, 1, 64, 2),
 	IK(hash_queue, 1, 100000, 64),

@@ -648,8 +648,10 @@ static void core_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!core->stopping)
-		core->relay->api->periodic(core->relay);
+	if (core->stopping)
+		return;
+	ll_pair_grace_sweep(core);
+	core->relay->api->periodic(core->relay);
 }
 
 /* ---- run ---- */

@@ -1068,6 +1068,9 @@ static void test_allow_and_control(void)
 /* The session goes on when the stream speaks again before this, and
  * ends after it (LL_SESSION_DEAD_MS). */
 #define DEAD_MS 15000
+/* The relay's stream_grace_s here: how long a session whose stream was
+ * lost waits for both sides to come back. */
+#define GRACE_S 5
 
 /* ll-pause-proxy between the applet and the relay (tests/common). */
 struct proxy {
@@ -1551,7 +1554,10 @@ static void setup(void)
 	E.xvfb_user = start_xvfb("user", &E.disp_user);
 	E.xvfb_agent = start_xvfb("agent", &E.disp_agent);
 
-	E.relay = lh_relay_new("e2e-session", NULL);
+	/* The shortest grace after a lost stream (stream-dead waits for
+	 * it to run out). */
+	E.relay = lh_relay_new("e2e-session",
+			       "stream_grace_s=" G_STRINGIFY(GRACE_S) "\n");
 	lh_relay_start(E.relay);
 	lh_tech_add(E.relay, TECH_USER, TECH_PASSWORD, false);
 	E.url = g_strdup_printf("https://127.0.0.1:%u", E.relay->port);
@@ -1910,7 +1916,8 @@ static void test_stall_resume(void)
 /*
  * A black hole past the dead line: both sides end with their message
  * (the applet's "Session ended" says the connection was lost and could
- * not be restored, exit 4), and the relay records the streams' end.
+ * not be restored, exit 4), and the relay records the streams' loss and,
+ * nobody coming back within its grace, the session's end as lost.
  */
 static void test_stall_dead(void)
 {
@@ -1945,9 +1952,14 @@ static void test_stall_dead(void)
 	st = wait_exit(applet, 10000);
 	g_assert_cmpint(st, ==, 4);
 	g_assert_true(pid_gone_within(holder, 10000));
-	/* the agent's stream closed: the relay ended the pair, on record */
-	needle = g_strdup_printf("session %s: ended (", p.id);
+	/* the agent's stream closed without a goodbye: a loss, the session
+	 * waits for its sides in the grace, then ends, on record */
+	needle = g_strdup_printf("session %s: stream interrupted (", p.id);
 	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	g_free(needle);
+	needle = g_strdup_printf("session %s: ended (lost)", p.id);
+	g_assert_true(
+		lh_relay_wait_log(E.relay, needle, 1, GRACE_S * 1000 + 10000));
 	proxy_cmd(&x, "cut");
 	proxy_stop(&x);
 	pin_clear(&p);

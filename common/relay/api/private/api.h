@@ -299,7 +299,10 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 			    char session_id_out[LL_SESSION_ID_LEN + 1],
 			    enum ll_side *side_out,
 			    struct ll_api_response *refusal);
-void ll_api_stream_paired(struct ll_relay *relay, const char *session_id);
+void ll_api_stream_paired(struct ll_relay *relay, const char *session_id,
+			  bool resumed);
+void ll_api_stream_interrupted(struct ll_relay *relay, const char *session_id,
+			       const char *reason);
 void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 			 const char *reason, uint64_t bytes_agent_to_applet,
 			 uint64_t bytes_applet_to_agent);

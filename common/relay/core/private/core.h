@@ -12,7 +12,8 @@
  *    callback is only marked DEAD and freed when the last reference goes;
  *  - a pair lives in core->pairs from the first side's upgrade until
  *    ll_pair_end(), which detaches both connections, tells the API once
- *    and frees the pair.
+ *    and frees the pair; a lost stream of a paired session detaches
+ *    both connections but keeps the pair, in grace (pair.c).
  */
 #ifndef LL_RELAY_CORE_H
 #define LL_RELAY_CORE_H
@@ -109,6 +110,7 @@ struct ll_conn {
 	bool unauth_counted;         /* holds a slot in core->unauth */
 	bool req_started;            /* head timer armed for a request */
 	bool read_paused;            /* EV_READ off for back-pressure */
+	bool stream_lost;            /* ended without close_notify */
 	char peer[INET6_ADDRSTRLEN]; /* textual source address */
 	/* The request the API answers later (LL_API_PENDING), owned, and
 	 * what it was handed; the API holds a reference on c until then. */
@@ -145,7 +147,8 @@ GHashTable *ll_pair_table_new(void);
 /* c has just been answered 101; its bytes after the head are in its input. */
 int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 		   const char *session_id, enum ll_side side);
-/* True when that side of the session already has a stream here. */
+/* True when that side of the session already has a stream here that a
+ * new one may not replace (the session never paired). */
 bool ll_pair_side_taken(struct ll_core *core, const char *session_id,
 			enum ll_side side);
 /* Stream callbacks, called by conn.c with a reference held. */
@@ -154,6 +157,13 @@ void ll_pair_on_write(struct ll_conn *c);
 /* Ends c's pair because c went away (or culprit NULL: closes both). */
 void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
 		 const char *reason);
+/* culprit's stream broke (no close_notify): a paired session goes into
+ * grace (both streams closed, the pair kept for stream_grace_s); one
+ * that never paired ends as with ll_pair_end. */
+void ll_pair_lost(struct ll_pair *p, struct ll_conn *culprit,
+		  const char *reason);
+/* Ends the pairs whose grace ran out ("lost"); once a second. */
+void ll_pair_grace_sweep(struct ll_core *core);
 /* Ends every pair (shutdown). */
 void ll_pair_end_all(struct ll_core *core, const char *reason);
 
