@@ -244,11 +244,12 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 	const char *user = ll_cli_req_str(req, "user");
 	const char *org = ll_cli_req_str(req, "org");
 	const char *code = ll_cli_req_str(req, "code");
+	bool recovery = ll_cli_req_has(req, "recovery-code-stdin");
 	struct ll_relay_opts o;
 	struct ll_client_error e;
 	struct ll_api_client *c = NULL;
 	struct ll_api_login l, l2;
-	char *pw = NULL, *err = NULL;
+	char *pw = NULL, *err = NULL, *rc = NULL;
 	int r;
 
 	memset(&l, 0, sizeof(l));
@@ -270,13 +271,23 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 		goto out;
 	}
 	if (l.mfa_token != NULL) {
-		if (code == NULL) {
+		if (code == NULL && !recovery) {
 			r = fail(cli, LL_EXIT_AUTH, "mfa_required",
 				 "this account needs a TOTP code: add --code "
-				 "CODE");
+				 "CODE (or --recovery-code-stdin)");
 			goto out;
 		}
-		if (ll_api_login_mfa(c, l.mfa_token, code, &l2, &e) != 0) {
+		/* a recovery code never in argv: from stdin, like the
+		 * password (and after it) */
+		if (recovery &&
+		    (rc = read_secret(cli, NULL, "recovery code")) == NULL) {
+			r = LL_EXIT_USAGE;
+			goto out;
+		}
+		if ((rc != NULL ? ll_api_login_recovery(c, l.mfa_token, rc,
+							&l2, &e)
+				: ll_api_login_mfa(c, l.mfa_token, code, &l2,
+						   &e)) != 0) {
 			r = api_fail(cli, "login refused", &e);
 			goto out;
 		}
@@ -324,6 +335,7 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 	r = 0;
 out:
 	ll_secret_free(pw);
+	ll_secret_free(rc);
 	ll_api_login_clear(&l);
 	ll_api_login_clear(&l2);
 	ll_api_client_free(c);
@@ -406,6 +418,77 @@ int ll_cli_run_password_change(struct ll_cli *cli,
 out:
 	ll_secret_free(old_pw);
 	ll_secret_free(new_pw);
+	ll_api_client_free(c);
+	return r;
+}
+
+/* ---- mfa enroll, mfa confirm ---- */
+
+int ll_cli_run_mfa_enroll(struct ll_cli *cli, const struct ll_cli_req *req)
+{
+	struct ll_client_error e;
+	struct ll_api_client *c = NULL;
+	char *uri = NULL;
+	int r;
+
+	(void)req;
+	if ((r = client_with_token(cli, &c)) != 0)
+		return r;
+	ll_client_error_clear(&e);
+	if (ll_api_mfa_enroll(c, &uri, &e) != 0) {
+		r = api_fail(cli, "enrolment refused", &e);
+		goto out;
+	}
+	/* The seed goes to stdout only, for the authenticator app. */
+	if (cli->json)
+		print_json(json_pack("{s:s}", "otpauth_uri", uri));
+	else
+		printf("%s\n", uri);
+	if (!cli->json)
+		fputs("add it to an authenticator app, then: lifeline-agent "
+		      "--cli mfa confirm CODE\n",
+		      stderr);
+out:
+	ll_secret_free(uri);
+	ll_api_client_free(c);
+	return r;
+}
+
+int ll_cli_run_mfa_confirm(struct ll_cli *cli, const struct ll_cli_req *req)
+{
+	const char *code = ll_cli_req_str(req, "code");
+	struct ll_client_error e;
+	struct ll_api_client *c = NULL;
+	char **codes = NULL;
+	json_t *list = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if ((r = client_with_token(cli, &c)) != 0)
+		return r;
+	ll_client_error_clear(&e);
+	if (ll_api_mfa_confirm(c, code, &codes, &n, &e) != 0) {
+		r = api_fail(cli, "second factor not confirmed", &e);
+		goto out;
+	}
+	if (cli->json) {
+		list = json_array();
+		for (i = 0; list != NULL && i < n; i++)
+			json_array_append_new(list, json_string(codes[i]));
+		print_json(json_pack("{s:o?}", "recovery_codes", list));
+	} else {
+		for (i = 0; i < n; i++)
+			printf("%s\n", codes[i]);
+		fputs("the second factor is on; keep these recovery codes "
+		      "somewhere safe: each logs in once instead of a code "
+		      "(login --recovery-code-stdin), and they are not shown "
+		      "again\n",
+		      stderr);
+	}
+out:
+	for (i = 0; i < n; i++)
+		ll_secret_free(codes[i]);
+	free(codes);
 	ll_api_client_free(c);
 	return r;
 }

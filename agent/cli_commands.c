@@ -75,6 +75,20 @@ static const struct ll_cli_param p_code = {
 	.type = LL_CLI_WORD,
 	.help = "the authenticator's code, for an account with MFA",
 };
+static const struct ll_cli_param p_recovery_stdin = {
+	.name = "--recovery-code-stdin",
+	.key = "recovery-code-stdin",
+	.type = LL_CLI_FLAG,
+	.help = "answer MFA with a recovery code, read as one line from "
+		"standard input (after the password's line with "
+		"--password-stdin)",
+};
+static const struct ll_cli_param p_mfa_code = {
+	.name = "CODE",
+	.key = "code",
+	.type = LL_CLI_WORD,
+	.help = "the authenticator's current code for the new seed",
+};
 static const struct ll_cli_param p_lock = {
 	.name = "--lock",
 	.metavar = "any|website|shortcut",
@@ -183,9 +197,25 @@ const size_t ll_cli_n_globals = G_N_ELEMENTS(ll_cli_globals);
 const struct ll_cli_command ll_cli_commands[] = {
 	{
 		.words = "login",
-		.params = { &p_user, &p_org, &p_password_stdin, &p_code },
+		.params = { &p_user, &p_org, &p_password_stdin, &p_code,
+			    &p_recovery_stdin },
 		.summary = "Logs in and keeps the token in the profile.",
 		.run = ll_cli_run_login,
+	},
+	{
+		.words = "mfa enroll",
+		.summary = "Starts setting up a second factor: prints the "
+			   "otpauth URI (the seed) for an authenticator app; "
+			   "`mfa confirm` finishes.",
+		.run = ll_cli_run_mfa_enroll,
+	},
+	{
+		.words = "mfa confirm",
+		.params = { &p_mfa_code },
+		.summary = "Finishes setting up the second factor with the "
+			   "app's current code and prints the 10 recovery "
+			   "codes, one a line: they are shown this once.",
+		.run = ll_cli_run_mfa_confirm,
 	},
 	{
 		.words = "logout",

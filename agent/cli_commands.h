@@ -197,6 +197,8 @@ bool ll_cli_help_command(FILE *out, const char *const *words, size_t n);
 /* ---- cli.c: the commands the CLI runs itself, and printers ---- */
 
 int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req);
+int ll_cli_run_mfa_enroll(struct ll_cli *cli, const struct ll_cli_req *req);
+int ll_cli_run_mfa_confirm(struct ll_cli *cli, const struct ll_cli_req *req);
 int ll_cli_run_logout(struct ll_cli *cli, const struct ll_cli_req *req);
 int ll_cli_run_password_change(struct ll_cli *cli,
 			       const struct ll_cli_req *req);

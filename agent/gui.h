@@ -92,6 +92,8 @@ void ll_queue_view_refresh(struct ll_gui *g);
 GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix);
 /* Asks the relay for a PIN and opens the session's window. */
 void ll_pin_new_start(struct ll_gui *g);
+/* mfa_dialog.c: "Two-factor sign-in", the enrolment with a QR code */
+void ll_mfa_dialog_start(struct ll_gui *g);
 
 /* viewer.c: one session's window (PIN panel until the user joins, then
  * the screen).  Takes over stream; pin and ticket are copied. */

@@ -263,6 +263,12 @@ static void on_new_pin(GtkWidget *w, gpointer data)
 	ll_pin_new_start(data);
 }
 
+static void on_mfa(GtkWidget *w, gpointer data)
+{
+	(void)w;
+	ll_mfa_dialog_start(data);
+}
+
 static void on_refresh(GtkWidget *w, gpointer data)
 {
 	(void)w;
@@ -336,6 +342,11 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	/* shown after login, to admins (ll_main_window_show_sessions) */
 	gtk_widget_set_no_show_all(b, TRUE);
+	b = gtk_button_new_with_mnemonic("_Two-factor...");
+	gtk_widget_set_tooltip_text(b, "Set up two-factor sign-in with an "
+				       "authenticator app");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_mfa), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), ll_queue_view_new(g), FALSE, FALSE,
 			   0);

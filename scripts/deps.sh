@@ -16,6 +16,7 @@ PACKAGES="
  testssl.sh jq nginx libnginx-mod-stream procps curl
  build-essential debhelper dpkg-dev lintian rpm rpmlint appstream patchelf debootstrap socat
  chromium python3
+ oathtool libqrencode-dev zbar-tools
 "
 
 missing=""

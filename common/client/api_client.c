@@ -15,6 +15,7 @@
 #include "client_internal.h"
 #include "ll_api_client.h"
 #include "ll_control.h"
+#include "ll_crypto.h"
 #include "ll_util.h"
 
 /* A call with the client's token as the bearer (need_token checked). */
@@ -126,20 +127,21 @@ int ll_api_login(struct ll_api_client *c, const char *user, const char *org,
 	return r;
 }
 
-int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
-		     const char *code, struct ll_api_login *out,
-		     struct ll_client_error *err)
+/* POST /api/v1/login/mfa with the mfa_token and key: value. */
+static int login_second(struct ll_api_client *c, const char *mfa_token,
+			const char *key, const char *value,
+			struct ll_api_login *out, struct ll_client_error *err)
 {
 	json_t *body;
 	int r;
 
 	ll_client_error_clear(err);
-	if (c == NULL || mfa_token == NULL || code == NULL || out == NULL) {
+	if (c == NULL || mfa_token == NULL || value == NULL || out == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the MFA token and code are needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	body = body_new("mfa_token", mfa_token, "code", code, NULL);
+	body = body_new("mfa_token", mfa_token, key, value, NULL);
 	if (body == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the code is not valid text");
@@ -148,6 +150,21 @@ int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
 	r = login_common(c, "/api/v1/login/mfa", body, out, err);
 	body_free(body);
 	return r;
+}
+
+int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
+		     const char *code, struct ll_api_login *out,
+		     struct ll_client_error *err)
+{
+	return login_second(c, mfa_token, "code", code, out, err);
+}
+
+int ll_api_login_recovery(struct ll_api_client *c, const char *mfa_token,
+			  const char *recovery_code, struct ll_api_login *out,
+			  struct ll_client_error *err)
+{
+	return login_second(c, mfa_token, "recovery_code", recovery_code, out,
+			    err);
 }
 
 static int need_token(struct ll_api_client *c, struct ll_client_error *err)
@@ -491,5 +508,92 @@ int ll_api_queue_pickup(struct ll_api_client *c, const char *entry_id,
 	ll_client_json_wipe(root, "ticket");
 	json_decref(root);
 	g_free(path);
+	return r;
+}
+
+int ll_api_mfa_enroll(struct ll_api_client *c, char **uri_out,
+		      struct ll_client_error *err)
+{
+	json_t *body = NULL, *root = NULL, *u;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (uri_out == NULL || (body = json_object()) == NULL)
+		return LL_ERR_INVALID_ARG;
+	r = call(c, "POST", "/api/v1/mfa/enroll", body, 200, &root, err);
+	json_decref(body);
+	if (r != 0)
+		return r;
+	u = json_object_get(root, "otpauth_uri");
+	if (!json_is_string(u) ||
+	    strncmp(json_string_value(u), "otpauth://totp/", 15) != 0) {
+		ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+				    "the relay's answer has no otpauth_uri");
+		r = LL_ERR_SCHEMA;
+	} else if ((*uri_out = strdup(json_string_value(u))) == NULL) {
+		r = LL_ERR_NOMEM;
+	}
+	/* the seed is in there: wipe the parsed answer */
+	ll_client_json_wipe(root, "otpauth_uri");
+	ll_client_json_wipe(root, "secret");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_mfa_confirm(struct ll_api_client *c, const char *code,
+		       char ***codes_out, size_t *n_out,
+		       struct ll_client_error *err)
+{
+	json_t *body, *root = NULL, *list, *v;
+	char **codes = NULL;
+	size_t i, n = 0;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (code == NULL || codes_out == NULL || n_out == NULL ||
+	    (body = body_new("code", code, NULL)) == NULL) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "a code is needed");
+		return LL_ERR_INVALID_ARG;
+	}
+	r = call(c, "POST", "/api/v1/mfa/confirm", body, 200, &root, err);
+	body_free(body);
+	if (r != 0)
+		return r;
+	list = json_object_get(root, "recovery_codes");
+	if (!json_is_array(list) || json_array_size(list) == 0 ||
+	    json_array_size(list) > 100 ||
+	    (codes = calloc(json_array_size(list), sizeof(*codes))) == NULL) {
+		ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+				    "the relay's answer has no recovery_codes");
+		r = LL_ERR_SCHEMA;
+		goto out;
+	}
+	json_array_foreach(list, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) > 64 ||
+		    (codes[n] = strdup(json_string_value(v))) == NULL) {
+			ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+					    "a recovery code is not text");
+			r = LL_ERR_SCHEMA;
+			goto out;
+		}
+		n++;
+		ll_wipe((char *)json_string_value(v), json_string_length(v));
+	}
+	*codes_out = codes;
+	*n_out = n;
+	codes = NULL;
+out:
+	if (codes != NULL) {
+		for (i = 0; i < n; i++)
+			ll_secret_free(codes[i]);
+		free(codes);
+	}
+	json_decref(root);
 	return r;
 }

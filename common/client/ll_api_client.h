@@ -247,6 +247,20 @@ int ll_api_login(struct ll_api_client *c, const char *user, const char *org,
 int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
 		     const char *code, struct ll_api_login *out,
 		     struct ll_client_error *err);
+/* The same with a single-use recovery code instead of a TOTP code. */
+int ll_api_login_recovery(struct ll_api_client *c, const char *mfa_token,
+			  const char *recovery_code, struct ll_api_login *out,
+			  struct ll_client_error *err);
+/* POST /api/v1/mfa/enroll: the otpauth URI of a new seed (malloc'd,
+ * secret: it holds the seed; ll_secret_free). */
+int ll_api_mfa_enroll(struct ll_api_client *c, char **uri_out,
+		      struct ll_client_error *err);
+/* POST /api/v1/mfa/confirm {code}: MFA is on; the recovery codes, shown
+ * this once (an array of n malloc'd secrets, caller frees each with
+ * ll_secret_free, then the array with free). */
+int ll_api_mfa_confirm(struct ll_api_client *c, const char *code,
+		       char ***codes_out, size_t *n_out,
+		       struct ll_client_error *err);
 /* POST /api/v1/logout with the token (204); the token is cleared. */
 int ll_api_logout(struct ll_api_client *c, struct ll_client_error *err);
 /*

@@ -132,4 +132,40 @@ int ll_base64url_decode(const char *text, uint8_t *out, size_t out_size,
  */
 char *ll_random_token_new(size_t nbytes);
 
+/*
+ * One-time passwords (totp.c): HOTP (RFC 4226) and TOTP (RFC 6238, T0 = 0,
+ * 30 s steps).  Lifeline's own TOTP is what authenticator apps do: SHA-1,
+ * 6 digits; the other hashes and lengths are for the RFC's vectors.
+ * out has room for digits + 1 bytes.
+ */
+enum ll_otp_hash { LL_OTP_SHA1, LL_OTP_SHA256, LL_OTP_SHA512 };
+#define LL_OTP_DIGITS_MIN 6
+#define LL_OTP_DIGITS_MAX 8
+#define LL_TOTP_DIGITS 6
+#define LL_TOTP_STEP_S 30
+#define LL_TOTP_SEED_LEN 20 /* 160 bits, RFC 4226's recommendation */
+int ll_hotp(enum ll_otp_hash hash, const void *key, size_t key_len,
+	    uint64_t counter, int digits, char *out);
+/* The time step of unix_time (floor(t / 30)). */
+int64_t ll_totp_step(int64_t unix_time);
+/* LL_ERR_INVALID_ARG for a time before 1970. */
+int ll_totp(enum ll_otp_hash hash, const void *key, size_t key_len,
+	    int64_t unix_time, int digits, char *out);
+/*
+ * Checks a 6-digit SHA-1 code against the steps within +-window of
+ * unix_time, taking only steps after after_step (the last one used, so
+ * that a code is good once).  LL_OK with the matching step (the earliest
+ * one, when several match) in *step_out; LL_ERR_AUTH_FAILED otherwise.
+ * Constant time in where the match was.
+ */
+int ll_totp_verify(const void *key, size_t key_len, const char *code,
+		   int64_t unix_time, int window, int64_t after_step,
+		   int64_t *step_out);
+
+/* Base32 (RFC 4648, upper case, no padding), as in otpauth URIs.  The
+ * decoder takes either case and optional trailing '='. */
+char *ll_base32_new(const void *data, size_t len);
+int ll_base32_decode(const char *text, uint8_t *out, size_t out_size,
+		     size_t *out_len);
+
 #endif

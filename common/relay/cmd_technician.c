@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * lifeline-relay technician add|disable|enable|list|passwd|set ...
+ * lifeline-relay technician add|disable|enable|list|passwd|set|unlock|
+ * mfa-reset ...
  *
  * A generated password (add or passwd without --password-stdin) is a
  * one-time password: the technician must change it at the first login,
@@ -244,6 +245,79 @@ out:
 	return rc;
 }
 
+/*
+ * unlock: lifts the lock that 10 wrong second-factor codes in a row put
+ * on the account.  mfa-reset: forgets the technician's second factor
+ * (seed, recovery codes, lock) and revokes its tokens, for a lost phone;
+ * with the org's mfa_required policy the next login enrols again.
+ */
+static int tech_mfa_change(struct ll_cmd_org *c, const char *user, bool reset)
+{
+	struct ll_store *st = c->relay.store;
+	struct ll_technician *t = NULL;
+	struct ll_mfa m;
+	const char *action = reset ? "technician.mfa_reset"
+				   : "technician.unlock";
+	bool was_locked = false, enrolled = false;
+	int rc = 1, r;
+
+	if ((r = ll_store_begin(st)) != 0)
+		goto store_err;
+	r = ll_store_technician_find(st, c->org_id, user, &t);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_store_rollback(st);
+		ll_cmd_fail("technician '%s' not found in org '%s'", user,
+			    c->org_name);
+		goto out;
+	}
+	if (r != 0)
+		goto tx_err;
+	r = ll_store_mfa_get(st, t->id, &m);
+	if (r == LL_OK) {
+		was_locked = m.locked;
+		enrolled = m.seed_len > 0;
+		ll_wipe(&m, sizeof(m));
+	} else if (r != LL_ERR_NOT_FOUND) {
+		goto tx_err;
+	}
+	if (reset && r == LL_OK)
+		r = ll_store_mfa_reset(st, t->id);
+	else if (!reset && was_locked)
+		r = ll_store_mfa_unlock(st, t->id);
+	else
+		r = LL_OK;
+	if (r != LL_OK ||
+	    (reset &&
+	     (r = ll_store_token_delete_for_technician(st, t->id)) != 0) ||
+	    (r = ll_cmd_audit_append(st, c->org_id, action, "ok",
+				     json_pack("{s:s,s:I,s:b,s:b}", "username",
+					       user, "technician_id",
+					       (json_int_t)t->id, "was_locked",
+					       was_locked, "was_enrolled",
+					       enrolled))) != 0 ||
+	    (r = ll_store_commit(st)) != 0)
+		goto tx_err;
+	if (reset)
+		printf("technician '%s' in org '%s': second factor %s; its "
+		       "tokens are revoked\n",
+		       user, c->org_name,
+		       enrolled ? "removed"
+				: "was not set up (nothing removed)");
+	else
+		printf("technician '%s' in org '%s' %s\n", user, c->org_name,
+		       was_locked ? "unlocked" : "was not locked");
+	rc = 0;
+	goto out;
+tx_err:
+	ll_store_rollback(st);
+store_err:
+	ll_cmd_fail("cannot change technician '%s': %s", user,
+		    ll_store_errmsg(st));
+out:
+	ll_technician_free(t);
+	return rc;
+}
+
 static int tech_passwd(struct ll_cmd_org *c, const struct tech_opts *o,
 		       const char *user)
 {
@@ -427,6 +501,8 @@ static void tech_usage(FILE *f)
 		"       lifeline-relay technician passwd USER [--org ORG] "
 		"[--password-stdin]\n"
 		"       lifeline-relay technician list [--org ORG] [--json]\n"
+		"       lifeline-relay technician unlock USER [--org ORG]\n"
+		"       lifeline-relay technician mfa-reset USER [--org ORG]\n"
 		"All take --state-dir DIR (default " LL_DEFAULT_STATE_DIR
 		").\n");
 }
@@ -462,9 +538,9 @@ int ll_cmd_technician(int argc, char **argv)
 				       &o.json,
 				       "print JSON instead of a table", NULL },
 				     { NULL, 0, 0, 0, NULL, NULL, NULL } };
-	static const char *const subs[] = { "add",  "disable", "enable",
-					    "list", "passwd",  "set",
-					    NULL };
+	static const char *const subs[] = { "add",    "disable",   "enable",
+					    "list",   "passwd",    "set",
+					    "unlock", "mfa-reset", NULL };
 	struct ll_cmd_org c = { 0 };
 	const GOptionEntry *extra = NULL;
 	const char *sub, *user = NULL;
@@ -529,6 +605,10 @@ int ll_cmd_technician(int argc, char **argv)
 		rc = tech_passwd(&c, &o, user);
 	else if (strcmp(sub, "set") == 0)
 		rc = tech_set(&c, &o, user);
+	else if (strcmp(sub, "unlock") == 0)
+		rc = tech_mfa_change(&c, user, false);
+	else if (strcmp(sub, "mfa-reset") == 0)
+		rc = tech_mfa_change(&c, user, true);
 	else
 		rc = tech_list(&c, &o);
 out:

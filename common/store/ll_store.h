@@ -403,6 +403,67 @@ int ll_store_session_create_picked(struct ll_store *st,
 				   const struct ll_session_new *s,
 				   const char *entry_id);
 
+/* ---- second factor (TOTP), mfa.c ----
+ * One row per technician who ever began an enrolment.  Seeds come and go
+ * sealed (the relay seals them under the at-rest key, docs/SECURITY.md);
+ * recovery codes as keyed hashes.  No row: no MFA, no lock. */
+#define LL_MFA_SEALED_MAX 128
+struct ll_mfa {
+	int64_t technician_id;
+	uint8_t seed[LL_MFA_SEALED_MAX]; /* sealed; seed_len 0: not enrolled */
+	size_t seed_len;
+	uint8_t pending_seed[LL_MFA_SEALED_MAX]; /* an enrolment under way */
+	size_t pending_len;
+	int64_t pending_at;
+	int64_t enabled_at;
+	int64_t last_step; /* the newest TOTP step used, -1: none */
+	int64_t failures;  /* wrong codes in a row */
+	bool locked;
+};
+/* LL_ERR_NOT_FOUND: no row (never enrolled, or reset). */
+int ll_store_mfa_get(struct ll_store *st, int64_t technician_id,
+		     struct ll_mfa *out);
+/* Starts (or starts over) an enrolment. */
+int ll_store_mfa_set_pending(struct ll_store *st, int64_t technician_id,
+			     const uint8_t *sealed, size_t len, int64_t now);
+/* The pending seed, sealed again as the seed, becomes the one: MFA is on,
+ * step is used.  LL_ERR_NOT_FOUND when nothing is pending. */
+int ll_store_mfa_confirm(struct ll_store *st, int64_t technician_id,
+			 const uint8_t *sealed, size_t len, int64_t step,
+			 int64_t now);
+/* Takes a TOTP step (and clears the failures) only when it is newer than
+ * the last one used: LL_ERR_CONFLICT otherwise, a code used twice. */
+int ll_store_mfa_use_step(struct ll_store *st, int64_t technician_id,
+			  int64_t step);
+/* One more wrong code; the lock_at'th in a row locks the account.  The
+ * row afterwards in *after (may be NULL). */
+int ll_store_mfa_fail(struct ll_store *st, int64_t technician_id,
+		      int64_t lock_at, struct ll_mfa *after);
+int ll_store_mfa_clear_failures(struct ll_store *st, int64_t technician_id);
+/* Lifts the lock and clears the failures; LL_ERR_NOT_FOUND: no row. */
+int ll_store_mfa_unlock(struct ll_store *st, int64_t technician_id);
+/* Forgets seed, lock and recovery codes; LL_ERR_NOT_FOUND: no row. */
+int ll_store_mfa_reset(struct ll_store *st, int64_t technician_id);
+/* Replaces the technician's recovery codes by these keyed hashes. */
+int ll_store_mfa_recovery_set(struct ll_store *st, int64_t technician_id,
+			      const uint8_t (*macs)[LL_HASH_LEN], size_t n);
+/* Spends one: LL_ERR_NOT_FOUND when unknown or already used. */
+int ll_store_mfa_recovery_use(struct ll_store *st, int64_t technician_id,
+			      const uint8_t mac[LL_HASH_LEN], int64_t now);
+int ll_store_mfa_recovery_left(struct ll_store *st, int64_t technician_id,
+			       int64_t *n_out);
+/* A login waiting for its second step, by the SHA-256 of its mfa_token;
+ * get answers LL_ERR_NOT_FOUND also once it expired. */
+int ll_store_mfa_challenge_add(struct ll_store *st,
+			       const uint8_t hash[LL_HASH_LEN],
+			       int64_t technician_id, int64_t now,
+			       int64_t expires_at);
+int ll_store_mfa_challenge_get(struct ll_store *st,
+			       const uint8_t hash[LL_HASH_LEN], int64_t now,
+			       int64_t *technician_id_out);
+int ll_store_mfa_challenge_delete(struct ll_store *st,
+				  const uint8_t hash[LL_HASH_LEN]);
+
 /* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {
 	int64_t org_id;    /* 0 when unknown */

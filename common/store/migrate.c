@@ -156,6 +156,34 @@ static const char *const migrations[] = {
 	 * name and org id are never shown in their place. */
 	"ALTER TABLE technicians ADD COLUMN display_name TEXT;"
 	"ALTER TABLE orgs ADD COLUMN display_name TEXT;",
+	/* 7: the second factor (issue 11 item 1).  Seeds are sealed by
+	 * the relay (AES-256-GCM under the at-rest key, the technician id
+	 * and the column as associated data), recovery codes kept as keyed
+	 * hashes; nothing here opens without the key.  failures counts
+	 * wrong codes in a row, locked stops logins until `technician
+	 * unlock`.  A login's second step waits in mfa_challenges. */
+	"CREATE TABLE technician_mfa ("
+	"  technician_id INTEGER PRIMARY KEY,"
+	"  seed BLOB,"
+	"  pending_seed BLOB,"
+	"  pending_at INTEGER NOT NULL DEFAULT 0,"
+	"  enabled_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_step INTEGER NOT NULL DEFAULT -1,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  locked INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE mfa_recovery_codes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  technician_id INTEGER NOT NULL,"
+	"  code_mac BLOB NOT NULL CHECK (length(code_mac) = 32),"
+	"  used_at INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (technician_id, code_mac)"
+	");"
+	"CREATE TABLE mfa_challenges ("
+	"  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+	"  technician_id INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	");",
 };
 
 /*

@@ -239,6 +239,52 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_QUEUE_FORGET] = "DELETE FROM queue_entries"
 			      " WHERE state != 0 AND ended_at < ?",
 
+	[STMT_MFA_GET] = "SELECT seed, pending_seed, pending_at, enabled_at,"
+			 " last_step, failures, locked FROM technician_mfa"
+			 " WHERE technician_id = ?",
+	/* A new enrolment starts over, but neither a lock nor the
+	 * failures before it go away with it. */
+	[STMT_MFA_SET_PENDING] = "INSERT INTO technician_mfa"
+				 " (technician_id, pending_seed, pending_at)"
+				 " VALUES (?1, ?2, ?3)"
+				 " ON CONFLICT (technician_id) DO UPDATE"
+				 " SET pending_seed = ?2, pending_at = ?3",
+	[STMT_MFA_CONFIRM] = "UPDATE technician_mfa SET seed = ?2,"
+			     " pending_seed = NULL, pending_at = 0,"
+			     " enabled_at = ?3, last_step = ?4, failures = 0"
+			     " WHERE technician_id = ?1"
+			     " AND pending_seed IS NOT NULL",
+	[STMT_MFA_USE_STEP] = "UPDATE technician_mfa SET last_step = ?2,"
+			      " failures = 0"
+			      " WHERE technician_id = ?1 AND last_step < ?2",
+	[STMT_MFA_FAIL] = "UPDATE technician_mfa SET failures = failures + 1,"
+			  " locked = locked OR failures + 1 >= ?2"
+			  " WHERE technician_id = ?1",
+	[STMT_MFA_FAILURES] = "UPDATE technician_mfa SET failures = 0"
+			      " WHERE technician_id = ?",
+	[STMT_MFA_UNLOCK] = "UPDATE technician_mfa SET locked = 0,"
+			    " failures = 0 WHERE technician_id = ?",
+	[STMT_MFA_DELETE] =
+		"DELETE FROM technician_mfa WHERE technician_id = ?",
+	[STMT_MFA_RECOVERY_DELETE] = "DELETE FROM mfa_recovery_codes"
+				     " WHERE technician_id = ?",
+	[STMT_MFA_RECOVERY_ADD] = "INSERT INTO mfa_recovery_codes"
+				  " (technician_id, code_mac) VALUES (?, ?)",
+	[STMT_MFA_RECOVERY_USE] = "UPDATE mfa_recovery_codes SET used_at = ?3"
+				  " WHERE technician_id = ?1"
+				  " AND code_mac = ?2 AND used_at = 0",
+	[STMT_MFA_RECOVERY_LEFT] = "SELECT count(*) FROM mfa_recovery_codes"
+				   " WHERE technician_id = ? AND used_at = 0",
+	[STMT_MFA_CHALLENGE_ADD] = "INSERT INTO mfa_challenges"
+				   " (hash, technician_id, expires_at)"
+				   " VALUES (?, ?, ?)",
+	[STMT_MFA_CHALLENGE_GET] = "SELECT technician_id FROM mfa_challenges"
+				   " WHERE hash = ?1 AND expires_at > ?2",
+	[STMT_MFA_CHALLENGE_DELETE] = "DELETE FROM mfa_challenges"
+				      " WHERE hash = ?",
+	[STMT_MFA_CHALLENGE_EXPIRE] = "DELETE FROM mfa_challenges"
+				      " WHERE expires_at <= ?",
+
 	[STMT_POLICY_GET] = "SELECT value FROM org_policy"
 			    " WHERE org_id = ? AND key = ?",
 	[STMT_POLICY_SET] = "INSERT INTO org_policy (org_id, key, value)"
@@ -391,6 +437,14 @@ static int bind_arg(struct ll_store *st, sqlite3_stmt *s, int i,
 		return bind_blob(st, s, i, a->hash, LL_HASH_LEN);
 	case LL_STORE_HANDLE:
 		return bind_blob(st, s, i, a->handle, LL_CHANNEL_HANDLE_LEN);
+	case LL_STORE_BLOB:
+		if (a->blob == NULL || a->blob_len > INT32_MAX) {
+			int rc = sqlite3_bind_null(s, i);
+
+			return rc == SQLITE_OK ? LL_OK
+					       : ll_store_sqlite_err(st, rc);
+		}
+		return bind_blob(st, s, i, a->blob, (int)a->blob_len);
 	}
 	return LL_ERR_INTERNAL;
 }

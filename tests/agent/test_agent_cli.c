@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1746,6 +1747,118 @@ static void test_queue(void)
 	fa_free(f);
 }
 
+/* oathtool --totp -b SEED at unix time t (an implementation other than
+ * the relay's). */
+static char *oathtool_code(const char *b32, int64_t t)
+{
+	char now[32], *out = NULL;
+	char *argv[] = { "oathtool", "--totp", "-b", (char *)b32,
+			 "-N",       now,      NULL };
+	int status = -1;
+
+	snprintf(now, sizeof(now), "@%lld", (long long)t);
+	g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+				   NULL, &out, NULL, &status, NULL));
+	g_assert_cmpint(status, ==, 0);
+	return g_strchomp(out);
+}
+
+/*
+ * The second factor from the CLI, on a relay of its own (many logins
+ * in a row: its login rate is opened up): `mfa enroll` prints the URI,
+ * `mfa confirm CODE` the 10 recovery codes; then login answers
+ * mfa_required without --code, logs in with one, and with a recovery
+ * code read from stdin after the password.
+ */
+static void test_mfa(void)
+{
+	struct lh_relay *saved = relay, *mr;
+	char *saved_url = relay_url, *prof = new_profile("p-mfa");
+	g_autofree char *b32 = NULL, *code = NULL, *both = NULL;
+	g_auto(GStrv) lines = NULL;
+	const char *p;
+	struct run r = { 0 };
+	char *pw_line = g_strdup_printf("%s\n", TECH_PW);
+
+	mr = lh_relay_new("agent-mfa", "login_rate_per_min=100000\n"
+				       "login_burst=100000\n");
+	lh_relay_start(mr);
+	relay = mr;
+	relay_url = g_strdup_printf("https://127.0.0.1:%u", mr->port);
+	lh_tech_add(mr, "mara", TECH_PW, false);
+
+	cli(&r, prof, pw_line, "login", "--user", "mara", "--password-stdin",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	cli(&r, prof, NULL, "mfa", "confirm", "123456", NULL);
+	g_assert_cmpint(r.status, !=, 0);
+	g_assert_nonnull(strstr(r.err, "mfa/enroll"));
+	run_clear(&r);
+
+	cli(&r, prof, NULL, "mfa", "enroll", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "otpauth://totp/Lifeline:"));
+	p = strstr(r.out, "secret=");
+	g_assert_nonnull(p);
+	b32 = g_strndup(p + 7, strcspn(p + 7, "&\n"));
+	lh_secret("seed", b32);
+	run_clear(&r);
+
+	code = oathtool_code(b32, (int64_t)time(NULL) + mr->clock_offset);
+	cli(&r, prof, NULL, "mfa", "confirm", code, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	lines = g_strsplit(g_strchomp(r.out), "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 10);
+	for (guint i = 0; i < 10; i++) {
+		g_assert_cmpuint(strlen(lines[i]), ==, 11);
+		lh_secret("recovery", lines[i]);
+	}
+	g_assert_nonnull(strstr(r.err, "recovery codes"));
+	run_clear(&r);
+
+	/* login: the code is asked for, then taken (a later step than the
+	 * one confirm used). */
+	cli(&r, prof, pw_line, "login", "--user", "mara", "--password-stdin",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_nonnull(strstr(r.err, "--code"));
+	run_clear(&r);
+	g_free(code);
+	code = oathtool_code(b32, (int64_t)time(NULL) + mr->clock_offset + 30);
+	cli(&r, prof, pw_line, "login", "--user", "mara", "--password-stdin",
+	    "--code", code, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "logged in as "));
+	run_clear(&r);
+	/* the same code again: refused */
+	cli(&r, prof, pw_line, "login", "--user", "mara", "--password-stdin",
+	    "--code", code, NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	run_clear(&r);
+
+	/* a recovery code: from stdin, after the password's line */
+	both = g_strdup_printf("%s\n%s\n", TECH_PW, lines[3]);
+	cli(&r, prof, both, "login", "--user", "mara", "--password-stdin",
+	    "--recovery-code-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "logged in as "));
+	run_clear(&r);
+	cli(&r, prof, both, "login", "--user", "mara", "--password-stdin",
+	    "--recovery-code-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 6);
+	g_assert_null(strstr(r.err, lines[3]));
+	run_clear(&r);
+
+	lh_relay_stop(mr, 5000);
+	lh_relay_free(mr);
+	g_free(relay_url);
+	relay = saved;
+	relay_url = saved_url;
+	g_free(pw_line);
+	g_free(prof);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1760,6 +1873,7 @@ int main(int argc, char **argv)
 
 	g_test_add_func("/agent/cli/login", test_login);
 	g_test_add_func("/agent/cli/password_change", test_password_change);
+	g_test_add_func("/agent/cli/mfa", test_mfa);
 	g_test_add_func("/agent/cli/view_then_control",
 			test_view_then_control);
 	g_test_add_func("/agent/cli/deny", test_deny);

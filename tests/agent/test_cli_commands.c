@@ -120,7 +120,10 @@ static void test_synopsis(void)
 {
 	/* docs/API.md's agent command line, and the help before the table */
 	static const char *const lines[] = {
-		"login --user U [--org O] [--password-stdin] [--code TOTP]",
+		"login --user U [--org O] [--password-stdin] [--code TOTP] "
+		"[--recovery-code-stdin]",
+		"mfa enroll",
+		"mfa confirm CODE",
 		"logout",
 		"password change",
 		"pin new [--lock any|website|shortcut] [--request CAP,...]",

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <glib.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ll_crypto.h"
@@ -762,6 +764,204 @@ static void test_wipe(void)
 	ll_secret_free(s);
 }
 
+/* RFC 4226 appendix D: the secret "12345678901234567890", counts 0..9. */
+static void test_hotp_rfc4226(void)
+{
+	static const char *const want[] = {
+		"755224", "287082", "359152", "969429", "338314",
+		"254676", "287922", "162583", "399871", "520489",
+	};
+	const char *key = "12345678901234567890";
+	char out[LL_OTP_DIGITS_MAX + 1];
+	uint64_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(want); i++) {
+		g_assert_cmpint(ll_hotp(LL_OTP_SHA1, key, 20, i, 6, out), ==,
+				LL_OK);
+		g_assert_cmpstr(out, ==, want[i]);
+	}
+}
+
+/* RFC 6238 appendix B (8 digits), with the RFC's seed for each hash; the
+ * last two rows are past 2038 (a 32-bit time_t would wrap). */
+static void test_totp_rfc6238(void)
+{
+	static const char *const seed[] = {
+		[LL_OTP_SHA1] = "12345678901234567890",
+		[LL_OTP_SHA256] = "12345678901234567890123456789012",
+		[LL_OTP_SHA512] = "1234567890123456789012345678901234567890"
+				  "123456789012345678901234",
+	};
+	static const struct {
+		int64_t t;
+		const char *code[3];
+	} v[] = {
+		{ 59, { "94287082", "46119246", "90693936" } },
+		{ 1111111109, { "07081804", "68084774", "25091201" } },
+		{ 1111111111, { "14050471", "67062674", "99943326" } },
+		{ 1234567890, { "89005924", "91819424", "93441116" } },
+		{ 2000000000, { "69279037", "90698825", "38618901" } },
+		{ 20000000000, { "65353130", "77737706", "47863826" } },
+	};
+	char out[LL_OTP_DIGITS_MAX + 1];
+	size_t i;
+	int h;
+
+	for (i = 0; i < G_N_ELEMENTS(v); i++) {
+		for (h = LL_OTP_SHA1; h <= LL_OTP_SHA512; h++) {
+			g_assert_cmpint(ll_totp((enum ll_otp_hash)h, seed[h],
+						strlen(seed[h]), v[i].t, 8,
+						out),
+					==, LL_OK);
+			g_assert_cmpstr(out, ==, v[i].code[h]);
+		}
+	}
+	/* The 6-digit code is the 8-digit one's last six. */
+	g_assert_cmpint(ll_totp(LL_OTP_SHA1, seed[0], 20, 59, 6, out), ==,
+			LL_OK);
+	g_assert_cmpstr(out, ==, "287082");
+	g_assert_cmpint(ll_totp_step(59), ==, 1);
+	g_assert_cmpint(ll_totp_step(60), ==, 2);
+	g_assert_cmpint(ll_totp_step(-1), ==, -1);
+	g_assert_cmpint(ll_totp(LL_OTP_SHA1, seed[0], 20, -1, 6, out), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_hotp(LL_OTP_SHA1, seed[0], 20, 0, 5, out), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_hotp(LL_OTP_SHA1, seed[0], 20, 0, 9, out), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_hotp(LL_OTP_SHA1, seed[0], 0, 0, 6, out), ==,
+			LL_ERR_INVALID_ARG);
+}
+
+/* The window, the replay rule and the refusals of ll_totp_verify. */
+static void test_totp_verify(void)
+{
+	const char *key = "12345678901234567890";
+	const int64_t t = 1111111111; /* step 37037037 */
+	char code[8];
+	int64_t step = 0;
+	int d;
+
+	for (d = -2; d <= 2; d++) {
+		g_assert_cmpint(ll_totp(LL_OTP_SHA1, key, 20, t + d * 30, 6,
+					code),
+				==, LL_OK);
+		step = 0;
+		g_assert_cmpint(ll_totp_verify(key, 20, code, t, 1, 0, &step),
+				==,
+				d >= -1 && d <= 1 ? LL_OK
+						  : LL_ERR_AUTH_FAILED);
+		if (d >= -1 && d <= 1)
+			g_assert_cmpint(step, ==, 37037037 + d);
+	}
+	/* Used once: the same step again is refused, a later one taken. */
+	g_assert_cmpint(ll_totp(LL_OTP_SHA1, key, 20, t, 6, code), ==, LL_OK);
+	g_assert_cmpint(ll_totp_verify(key, 20, code, t, 1, 37037037, &step),
+			==, LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(ll_totp_verify(key, 20, code, t, 1, 37037036, &step),
+			==, LL_OK);
+	g_assert_cmpint(step, ==, 37037037);
+	g_assert_cmpint(ll_totp_verify(key, 20, "14050", t, 1, 0, &step), ==,
+			LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(ll_totp_verify(key, 20, "1405047", t, 1, 0, &step), ==,
+			LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(ll_totp_verify(key, 20, "", t, 1, 0, &step), ==,
+			LL_ERR_AUTH_FAILED);
+	g_assert_cmpint(ll_totp_verify(key, 20, NULL, t, 1, 0, &step), ==,
+			LL_ERR_INVALID_ARG);
+}
+
+/* RFC 4648 section 10, without padding; decoding takes either case. */
+static void test_base32(void)
+{
+	static const struct {
+		const char *plain, *b32;
+	} v[] = {
+		{ "", "" },
+		{ "f", "MY" },
+		{ "fo", "MZXQ" },
+		{ "foo", "MZXW6" },
+		{ "foob", "MZXW6YQ" },
+		{ "fooba", "MZXW6YTB" },
+		{ "foobar", "MZXW6YTBOI" },
+	};
+	uint8_t buf[16];
+	size_t i, n;
+	char *s, *lower;
+
+	for (i = 0; i < G_N_ELEMENTS(v); i++) {
+		s = ll_base32_new(v[i].plain, strlen(v[i].plain));
+		g_assert_cmpstr(s, ==, v[i].b32);
+		free(s);
+		g_assert_cmpint(ll_base32_decode(v[i].b32, buf, sizeof(buf),
+						 &n),
+				==, LL_OK);
+		g_assert_cmpmem(buf, n, v[i].plain, strlen(v[i].plain));
+		lower = g_ascii_strdown(v[i].b32, -1);
+		g_assert_cmpint(ll_base32_decode(lower, buf, sizeof(buf), &n),
+				==, LL_OK);
+		g_assert_cmpmem(buf, n, v[i].plain, strlen(v[i].plain));
+		g_free(lower);
+	}
+	g_assert_cmpint(ll_base32_decode("MZXW6===", buf, sizeof(buf), &n), ==,
+			LL_OK);
+	g_assert_cmpmem(buf, n, "foo", 3);
+	g_assert_cmpint(ll_base32_decode("MZXW1", buf, sizeof(buf), &n), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_base32_decode("M", buf, sizeof(buf), &n), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_base32_decode("MZ", buf, sizeof(buf), &n), ==,
+			LL_ERR_MALFORMED); /* spare bits not zero */
+	g_assert_cmpint(ll_base32_decode("MZ=XW6", buf, sizeof(buf), &n), ==,
+			LL_ERR_MALFORMED);
+	g_assert_cmpint(ll_base32_decode("MZXW6YTBOI", buf, 5, &n), ==,
+			LL_ERR_TOO_LARGE);
+}
+
+/*
+ * oathtool (OATH Toolkit) as an independent oracle: random seeds through
+ * base32 into its --totp, at times before and after 2038.  The build
+ * environment installs it (scripts/deps.sh); its absence fails the test.
+ */
+static void test_totp_oathtool(void)
+{
+	static const int64_t times[] = { 59, 1700000000, 2147483647,
+					 2147483648, 4102444800 };
+	uint8_t seed[LL_TOTP_SEED_LEN];
+	char mine[LL_OTP_DIGITS_MAX + 1], now[32], *b32, *out = NULL;
+	int round, status;
+	size_t i;
+
+	for (round = 0; round < 4; round++) {
+		g_assert_cmpint(ll_random_bytes(seed, sizeof(seed)), ==,
+				LL_OK);
+		b32 = ll_base32_new(seed, sizeof(seed));
+		g_assert_nonnull(b32);
+		for (i = 0; i < G_N_ELEMENTS(times); i++) {
+			char *argv[] = { "oathtool", "--totp", "-b", b32,
+					 "-N",       now,      NULL };
+			GError *err = NULL;
+
+			snprintf(now, sizeof(now), "@%lld",
+				 (long long)times[i]);
+			g_assert_true(g_spawn_sync(NULL, argv, NULL,
+						   G_SPAWN_SEARCH_PATH, NULL,
+						   NULL, &out, NULL, &status,
+						   &err));
+			g_assert_no_error(err);
+			g_assert_cmpint(status, ==, 0);
+			g_strchomp(out);
+			g_assert_cmpint(ll_totp(LL_OTP_SHA1, seed,
+						sizeof(seed), times[i], 6,
+						mine),
+					==, LL_OK);
+			g_assert_cmpstr(mine, ==, out);
+			g_free(out);
+		}
+		free(b32);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -782,5 +982,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/crypto/ct_equal", test_ct_equal);
 	g_test_add_func("/crypto/wipe", test_wipe);
 	g_test_add_func("/crypto/ed25519", test_ed25519);
+	g_test_add_func("/crypto/hotp_rfc4226", test_hotp_rfc4226);
+	g_test_add_func("/crypto/totp_rfc6238", test_totp_rfc6238);
+	g_test_add_func("/crypto/totp_verify", test_totp_verify);
+	g_test_add_func("/crypto/base32", test_base32);
+	g_test_add_func("/crypto/totp_oathtool", test_totp_oathtool);
 	return g_test_run();
 }

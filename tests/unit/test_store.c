@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 struct fx {
 	char *dir;
@@ -535,6 +535,9 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[7] = "DROP TABLE technician_mfa;"
+	      "DROP TABLE mfa_recovery_codes;"
+	      "DROP TABLE mfa_challenges;",
 	[6] = "ALTER TABLE technicians DROP COLUMN display_name;"
 	      "ALTER TABLE orgs DROP COLUMN display_name;",
 	[5] = "DROP TABLE channels;"
@@ -2023,6 +2026,99 @@ static void test_channels_queue(struct fx *f, gconstpointer data)
 			==, LL_ERR_NOT_FOUND);
 }
 
+/* ---- second factor ---- */
+
+static void test_mfa(struct fx *f, gconstpointer data)
+{
+	uint8_t a[40], b[48], mac[2][LL_HASH_LEN], h[LL_HASH_LEN];
+	struct ll_mfa m;
+	int64_t n = 0, tech = 0;
+	int i;
+
+	memset(a, 0xa1, sizeof(a));
+	memset(b, 0xb2, sizeof(b));
+	g_assert_cmpint(ll_store_mfa_get(f->st, f->tech, &m), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_mfa_confirm(f->st, f->tech, b, sizeof(b), 5,
+					     100),
+			==, LL_ERR_NOT_FOUND);
+	/* Pending, then confirmed: the seed moves, the step is used. */
+	g_assert_cmpint(ll_store_mfa_set_pending(f->st, f->tech, a, sizeof(a),
+						 100),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_get(f->st, f->tech, &m), ==, LL_OK);
+	g_assert_cmpmem(m.pending_seed, m.pending_len, a, sizeof(a));
+	g_assert_cmpuint(m.seed_len, ==, 0);
+	g_assert_cmpint(m.last_step, ==, -1);
+	g_assert_cmpint(ll_store_mfa_confirm(f->st, f->tech, b, sizeof(b), 5,
+					     101),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_get(f->st, f->tech, &m), ==, LL_OK);
+	g_assert_cmpmem(m.seed, m.seed_len, b, sizeof(b));
+	g_assert_cmpuint(m.pending_len, ==, 0);
+	g_assert_cmpint(m.enabled_at, ==, 101);
+	g_assert_cmpint(m.last_step, ==, 5);
+	/* A step is good once, and only forward. */
+	g_assert_cmpint(ll_store_mfa_use_step(f->st, f->tech, 5), ==,
+			LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_mfa_use_step(f->st, f->tech, 4), ==,
+			LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_mfa_use_step(f->st, f->tech, 6), ==, LL_OK);
+	/* Failures lock on the 10th in a row; a good code clears them. */
+	g_assert_cmpint(ll_store_mfa_fail(f->st, f->tech, 10, &m), ==, LL_OK);
+	g_assert_cmpint(m.failures, ==, 1);
+	g_assert_cmpint(ll_store_mfa_use_step(f->st, f->tech, 7), ==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_get(f->st, f->tech, &m), ==, LL_OK);
+	g_assert_cmpint(m.failures, ==, 0);
+	for (i = 1; i <= 10; i++) {
+		g_assert_cmpint(ll_store_mfa_fail(f->st, f->tech, 10, &m), ==,
+				LL_OK);
+		g_assert_cmpint(m.failures, ==, i);
+		g_assert_cmpint(m.locked, ==, i == 10);
+	}
+	g_assert_cmpint(ll_store_mfa_unlock(f->st, f->tech), ==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_get(f->st, f->tech, &m), ==, LL_OK);
+	g_assert_false(m.locked);
+	g_assert_cmpint(m.failures, ==, 0);
+	/* Recovery codes: each good once; replaced as a set. */
+	fill(mac[0], 1);
+	fill(mac[1], 2);
+	g_assert_cmpint(ll_store_mfa_recovery_set(f->st, f->tech, mac, 2), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_mfa_recovery_left(f->st, f->tech, &n), ==,
+			LL_OK);
+	g_assert_cmpint(n, ==, 2);
+	g_assert_cmpint(ll_store_mfa_recovery_use(f->st, f->tech, mac[0], 9),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_recovery_use(f->st, f->tech, mac[0], 9),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_mfa_recovery_left(f->st, f->tech, &n), ==,
+			LL_OK);
+	g_assert_cmpint(n, ==, 1);
+	/* Challenges: found until they expire. */
+	fill(h, 7);
+	g_assert_cmpint(ll_store_mfa_challenge_add(f->st, h, f->tech, 100,
+						   400),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_challenge_get(f->st, h, 399, &tech), ==,
+			LL_OK);
+	g_assert_cmpint(tech, ==, f->tech);
+	g_assert_cmpint(ll_store_mfa_challenge_get(f->st, h, 400, &tech), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_mfa_challenge_delete(f->st, h), ==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_challenge_get(f->st, h, 1, &tech), ==,
+			LL_ERR_NOT_FOUND);
+	/* Reset forgets everything. */
+	g_assert_cmpint(ll_store_mfa_reset(f->st, f->tech), ==, LL_OK);
+	g_assert_cmpint(ll_store_mfa_get(f->st, f->tech, &m), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_mfa_recovery_left(f->st, f->tech, &n), ==,
+			LL_OK);
+	g_assert_cmpint(n, ==, 0);
+	g_assert_cmpint(ll_store_mfa_reset(f->st, f->tech), ==,
+			LL_ERR_NOT_FOUND);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -2045,6 +2141,9 @@ int main(int argc, char **argv)
 	g_test_add("/store/open/upgrade_from_v5", struct fx,
 		   GINT_TO_POINTER(5), fx_setup, test_open_upgrade,
 		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v6", struct fx,
+		   GINT_TO_POINTER(6), fx_setup, test_open_upgrade,
+		   fx_teardown);
 	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/two_handles", test_two_handles);
@@ -2063,6 +2162,7 @@ int main(int argc, char **argv)
 	ADD("/store/session/end_orphaned", test_session_end_orphaned);
 	ADD("/store/session/limits", test_session_limits);
 	ADD("/store/policy", test_policy);
+	ADD("/store/mfa", test_mfa);
 	ADD("/store/channels_queue", test_channels_queue);
 	ADD("/store/audit/encoding", test_audit_encoding);
 	ADD("/store/audit/chain", test_audit_chain);

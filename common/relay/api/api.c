@@ -559,6 +559,7 @@ enum api_auth {
 /* Open to a token whose one-time password is still to be changed; every
  * other token route answers 403 password_change_required then. */
 #define ROUTE_BEFORE_PW_CHANGE 0x2
+#define ROUTE_BEFORE_MFA_ENROL 0x40
 /* Changes nothing and reveals nothing (the PIN page and its files, a CORS
  * preflight): no transaction and no audit record when it succeeds, so
  * that loading a page does not write the store; a refusal is recorded
@@ -604,7 +605,9 @@ struct api_route {
  *    and succeeds with the 101 (the core checks the Upgrade headers
  *    first and switches protocols after); ROUTE_BEFORE_PW_CHANGE when a
  *    technician who must still change a one-time password may call it
- *    (every other row answers them 403 password_change_required).
+ *    (every other row answers them 403 password_change_required);
+ *    ROUTE_BEFORE_MFA_ENROL when one whose org wants a second factor
+ *    they have not set up may (else 403 mfa_enrollment_required).
  * A per-address rate limit is the handler's first call
  * (ll_api_ratelimit_check), so that its refusal names the handler's actor.
  */
@@ -612,10 +615,17 @@ static const struct api_route routes[] = {
 	/* method, pattern, auth, action, handler, flags */
 	{ "POST", "/api/v1/login", AUTH_NONE, "login", ll_api_handle_login,
 	  0 },
+	{ "POST", "/api/v1/login/mfa", AUTH_NONE, "login.mfa",
+	  ll_api_handle_login_mfa, 0 },
 	{ "POST", "/api/v1/logout", AUTH_TOKEN, "logout", ll_api_handle_logout,
-	  ROUTE_BEFORE_PW_CHANGE },
+	  ROUTE_BEFORE_PW_CHANGE | ROUTE_BEFORE_MFA_ENROL },
 	{ "POST", "/api/v1/password", AUTH_TOKEN, "password.change",
-	  ll_api_handle_password_change, ROUTE_BEFORE_PW_CHANGE },
+	  ll_api_handle_password_change,
+	  ROUTE_BEFORE_PW_CHANGE | ROUTE_BEFORE_MFA_ENROL },
+	{ "POST", "/api/v1/mfa/enroll", AUTH_TOKEN, "mfa.enroll",
+	  ll_api_handle_mfa_enroll, ROUTE_BEFORE_MFA_ENROL },
+	{ "POST", "/api/v1/mfa/confirm", AUTH_TOKEN, "mfa.confirm",
+	  ll_api_handle_mfa_confirm, ROUTE_BEFORE_MFA_ENROL },
 	{ "GET", "/api/v1/sessions", AUTH_TOKEN, "session.list",
 	  ll_api_handle_session_list, 0 },
 	{ "POST", "/api/v1/sessions", AUTH_TOKEN, "session.create",
@@ -837,6 +847,22 @@ static int auth_token_route(struct ll_api_ctx *ctx,
 			    "this account's one-time password must be changed "
 			    "first (POST /api/v1/password)");
 		return LL_ERR_AUTH_FAILED;
+	}
+	if (!(route->flags & ROUTE_BEFORE_MFA_ENROL)) {
+		bool enrol = false;
+
+		if ((r = ll_api_mfa_enrol_required(ctx, ctx->tech, &enrol)) !=
+		    LL_OK) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			return r;
+		}
+		if (enrol) {
+			ll_api_fail(ctx, LL_API_MFA_ENROLLMENT_REQUIRED,
+				    "this org asks for a second factor: set "
+				    "one up first (POST /api/v1/mfa/enroll, "
+				    "then /api/v1/mfa/confirm)");
+			return LL_ERR_AUTH_FAILED;
+		}
 	}
 	return LL_OK;
 }
@@ -1095,6 +1121,10 @@ static enum ll_api_dispatch api_refused(struct ll_api_ctx *ctx)
 	ctx->in_tx = false;
 	if (ctx->resp->code == LL_API_OK)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	if (ctx->after_rollback != NULL) {
+		ctx->after_rollback(ctx);
+		ctx->after_rollback = NULL;
+	}
 	refusal_record(ctx, true);
 	return LL_API_ANSWERED;
 }

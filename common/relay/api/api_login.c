@@ -162,12 +162,9 @@ static void login_resume(struct ll_api_ctx *ctx)
 	struct ll_relay *relay = ctx->relay;
 	struct login_job *j = ctx->job;
 	struct ll_technician *t = NULL;
-	json_t *perms = NULL;
-	char *token = NULL;
-	uint8_t hash[LL_HASH_LEN];
+	bool enrol = false;
 	int r;
 
-	memset(hash, 0, sizeof(hash));
 	/* An unknown org or user and a wrong password: one answer. */
 	if (j->phc == NULL || j->result == LL_ERR_AUTH_FAILED) {
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
@@ -194,7 +191,22 @@ static void login_resume(struct ll_api_ctx *ctx)
 	}
 	if (login_refused(ctx, t))
 		goto out;
+	if (ll_api_mfa_login(ctx, t, &enrol))
+		goto out;
+	ll_api_login_issue(ctx, t, enrol);
+out:
+	ll_technician_free(t);
+}
 
+void ll_api_login_issue(struct ll_api_ctx *ctx, const struct ll_technician *t,
+			bool enrol_required)
+{
+	struct ll_relay *relay = ctx->relay;
+	json_t *perms = NULL;
+	char *token = NULL;
+	uint8_t hash[LL_HASH_LEN];
+
+	memset(hash, 0, sizeof(hash));
 	if ((token = ll_random_token_new(32)) == NULL ||
 	    ll_secret_hash(token, hash) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
@@ -206,14 +218,16 @@ static void login_resume(struct ll_api_ctx *ctx)
 		goto out;
 	}
 	perms = ll_api_permissions_json(t);
-	/* password_change_required: every other request of this token
-	 * answers 403 until POST /api/v1/password (api.c, authenticate). */
+	/* password_change_required and mfa_enrollment_required: every
+	 * other request of this token answers 403 until the password is
+	 * changed / the second factor set up (api.c, authenticate). */
 	ctx->resp->body = json_pack(
-		"{s:s,s:I,s:b,s:{s:I,s:s,s:s,s:o}}", "token", token,
+		"{s:s,s:I,s:b,s:b,s:{s:I,s:s,s:s,s:o}}", "token", token,
 		"expires_in", (json_int_t)relay->cfg.token_lifetime_s,
 		"password_change_required", t->must_change_password,
-		"technician", "id", (json_int_t)t->id, "name", t->username,
-		"org", t->org_name ? t->org_name : "", "permissions", perms);
+		"mfa_enrollment_required", enrol_required, "technician", "id",
+		(json_int_t)t->id, "name", t->username, "org",
+		t->org_name ? t->org_name : "", "permissions", perms);
 	perms = NULL; /* "o" steals it, also on failure */
 	if (ctx->resp->body == NULL) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
@@ -226,10 +240,11 @@ static void login_resume(struct ll_api_ctx *ctx)
 	if (t->must_change_password)
 		ll_api_detail_set(ctx, "password_change_required",
 				  json_true());
+	if (enrol_required)
+		ll_api_detail_set(ctx, "mfa_enrollment_required", json_true());
 out:
 	ll_wipe(hash, sizeof(hash));
 	ll_secret_free(token);
-	ll_technician_free(t);
 	json_decref(perms);
 }
 

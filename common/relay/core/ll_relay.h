@@ -281,6 +281,8 @@ enum ll_api_code {
 	LL_API_UNSUPPORTED_VERSION,
 	LL_API_INTERNAL,
 	LL_API_PASSWORD_CHANGE_REQUIRED,
+	LL_API_MFA_ENROLLMENT_REQUIRED,
+	LL_API_ACCOUNT_LOCKED,
 	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */
 	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */
 	LL_API_HEADERS_TOO_LARGE,  /* "bad_request", 431 */

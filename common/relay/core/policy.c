@@ -45,6 +45,9 @@ const struct ll_policy_key ll_policy_keys[] = {
 	{ "trusted_proxies", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
 	  "reverse proxies (ranges; empty: none) whose X-Forwarded-For / "
 	  "Forwarded name the client for technician_cidrs" },
+	{ "mfa_required", LL_POLICY_BOOL, 0, 1, 0, NO_CFG,
+	  "true: every technician of the org must have a second factor "
+	  "(TOTP); one without it is made to enrol at their next login" },
 };
 const size_t ll_policy_key_count = LL_ARRAY_SIZE(ll_policy_keys);
 

@@ -92,6 +92,23 @@ enum ll_stmt {
 	STMT_POLICY_LIST,
 	STMT_POLICY_OF_KEY,
 
+	STMT_MFA_GET,
+	STMT_MFA_SET_PENDING,
+	STMT_MFA_CONFIRM,
+	STMT_MFA_USE_STEP,
+	STMT_MFA_FAIL,
+	STMT_MFA_FAILURES,
+	STMT_MFA_UNLOCK,
+	STMT_MFA_DELETE,
+	STMT_MFA_RECOVERY_DELETE,
+	STMT_MFA_RECOVERY_ADD,
+	STMT_MFA_RECOVERY_USE,
+	STMT_MFA_RECOVERY_LEFT,
+	STMT_MFA_CHALLENGE_ADD,
+	STMT_MFA_CHALLENGE_GET,
+	STMT_MFA_CHALLENGE_DELETE,
+	STMT_MFA_CHALLENGE_EXPIRE,
+
 	STMT_AUDIT_LAST,
 	STMT_AUDIT_INSERT,
 	STMT_AUDIT_HEAD_SET,
@@ -207,12 +224,15 @@ struct ll_store_arg {
 		LL_STORE_I64,
 		LL_STORE_TEXT,
 		LL_STORE_HASH,
-		LL_STORE_HANDLE
+		LL_STORE_HANDLE,
+		LL_STORE_BLOB
 	} type;
 	int64_t i64;
 	const char *text;      /* NULL binds NULL */
 	const uint8_t *hash;   /* LL_HASH_LEN bytes */
 	const uint8_t *handle; /* LL_CHANNEL_HANDLE_LEN bytes */
+	const uint8_t *blob;   /* blob_len bytes; NULL binds NULL */
+	size_t blob_len;
 };
 
 #define ARG_I64(v) ((struct ll_store_arg){ .type = LL_STORE_I64, .i64 = (v) })
@@ -222,6 +242,9 @@ struct ll_store_arg {
 	((struct ll_store_arg){ .type = LL_STORE_HASH, .hash = (v) })
 #define ARG_HANDLE(v)                                                         \
 	((struct ll_store_arg){ .type = LL_STORE_HANDLE, .handle = (v) })
+#define ARG_BLOB(v, n)                                                        \
+	((struct ll_store_arg){                                               \
+		.type = LL_STORE_BLOB, .blob = (v), .blob_len = (n) })
 /* Expands to two arguments: the array and its length. */
 #define STORE_ARGS(...)                                                       \
 	(const struct ll_store_arg[]){ __VA_ARGS__ },                         \

@@ -75,6 +75,13 @@ struct ll_api_ctx {
 	void (*job_resume)(struct ll_api_ctx *ctx);
 	void (*job_free)(void *job);
 	struct ll_api_response answer; /* resp of a dispatched request */
+	/* Run after a refusal's rollback, before it is recorded: the few
+	 * writes a refusal must leave behind (a wrong second-factor code
+	 * counts toward the lock; mfa_required's login waits for its
+	 * second step).  It may change the answer. */
+	void (*after_rollback)(struct ll_api_ctx *ctx);
+	int64_t mfa_tech_id;
+	uint8_t mfa_hash[LL_HASH_LEN];
 };
 
 /*
@@ -199,6 +206,25 @@ void ll_api_refusals_free(struct ll_relay *relay);
 
 /* ---- handlers, one per row of the route table (api.c) ---- */
 void ll_api_handle_login(struct ll_api_ctx *ctx);
+void ll_api_handle_login_mfa(struct ll_api_ctx *ctx);
+void ll_api_handle_mfa_enroll(struct ll_api_ctx *ctx);
+void ll_api_handle_mfa_confirm(struct ll_api_ctx *ctx);
+/* The end of every successful login (api_login.c): a token for t, and
+ * the login's 200.  enrol_required: the org asks for a second factor t
+ * does not have yet (the token may then only enrol). */
+void ll_api_login_issue(struct ll_api_ctx *ctx, const struct ll_technician *t,
+			bool enrol_required);
+/*
+ * The second factor's part of a password login (api_mfa.c), once the
+ * password checked: true when it answered (401 mfa_required with an
+ * mfa_token, 403 account_locked, 500); false to go on with the token,
+ * *enrol_required telling whether the org wants t to enrol first.
+ */
+bool ll_api_mfa_login(struct ll_api_ctx *ctx, const struct ll_technician *t,
+		      bool *enrol_required);
+/* Does the org of t want a second factor that t has not set up? */
+int ll_api_mfa_enrol_required(struct ll_api_ctx *ctx,
+			      const struct ll_technician *t, bool *out);
 void ll_api_handle_logout(struct ll_api_ctx *ctx);
 void ll_api_handle_password_change(struct ll_api_ctx *ctx);
 void ll_api_handle_session_create(struct ll_api_ctx *ctx);
