@@ -270,6 +270,7 @@ answered:
 static void failure_count(struct ll_api_ctx *ctx)
 {
 	struct ll_mfa m;
+	json_t *d;
 
 	if (ll_store_mfa_fail(ctx->relay->store, ctx->mfa_tech_id,
 			      LL_MFA_LOCK_AT, &m) != LL_OK) {
@@ -282,12 +283,14 @@ static void failure_count(struct ll_api_ctx *ctx)
 		ll_warn("technician %lld: locked after %d wrong codes in a "
 			"row",
 			(long long)ctx->mfa_tech_id, LL_MFA_LOCK_AT);
+		/* ll_api_audit does not take the detail */
+		d = json_pack("{s:I,s:i}", "technician_id",
+			      (json_int_t)ctx->mfa_tech_id, "failures",
+			      LL_MFA_LOCK_AT);
 		(void)ll_api_audit(ctx->relay, ctx->org_id, ctx->actor,
 				   "technician.lock", "ok",
-				   ctx->req->source_ip, NULL,
-				   json_pack("{s:I,s:i}", "technician_id",
-					     (json_int_t)ctx->mfa_tech_id,
-					     "failures", LL_MFA_LOCK_AT));
+				   ctx->req->source_ip, NULL, d);
+		json_decref(d);
 	}
 	ll_wipe(&m, sizeof(m));
 }
