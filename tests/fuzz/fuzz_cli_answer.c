@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			req->cmd->print(devnull, req, a.body);
 		json_dumpf(a.body, devnull, JSON_COMPACT);
 	} else {
-		if (a.exit < LL_EXIT_ERROR || a.exit > LL_EXIT_AUTH ||
+		if (a.exit < LL_EXIT_ERROR || a.exit > LL_EXIT_LAST ||
 		    a.code == NULL || a.code[0] == '\0' || a.message == NULL ||
 		    a.message[0] == '\0' || a.body != NULL)
 			abort();
