@@ -739,11 +739,13 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
 	if (s->ended)
 		return LL_ERR_CLOSED;
 	if (s->io == NULL) {
-		/* Reconnecting: nothing to say it on; end here at once. */
-		end_now(s, g_strdup_printf("ended here (%s)",
-					   reason != NULL
-						   ? reason
-						   : "technician ended"));
+		/* Reconnecting: no stream to say it on.  End here at once,
+		 * and tell the relay through the audit report, which ends
+		 * a session in its grace (the applet is not kept waiting). */
+		if (reason == NULL)
+			reason = "technician ended";
+		ll_reporter_send(s->rep, "ended", 0, reason);
+		end_now(s, g_strdup_printf("ended here (%s)", reason));
 		return LL_OK;
 	}
 	return ll_session_io_end(s->io,
