@@ -1829,8 +1829,10 @@ static void test_channel_agent_gui(void)
 		wait_window_gone(E.disp_user, "Permission request", 5000));
 
 	stop_proc(&gui);
-	/* the agent's side went away: the applet ends */
-	st = close_ended(applet, 15000);
+	/* the agent's side went away without a goodbye: the applet tries
+	 * to come back while the relay keeps the session in its grace,
+	 * then ends */
+	st = close_ended(applet, GRACE_S * 1000 + 15000);
 	g_assert_cmpint(st, >=, 0);
 }
 
@@ -2009,6 +2011,53 @@ static void test_stall_reconnect(void)
 }
 
 /*
+ * End session on the applet's bar while both sides try to come back: the
+ * applet ends at once, and its `ended` report (held in the black hole
+ * until the traffic flows again) ends the session on the relay at once,
+ * not when the grace runs out; the agent, whose stream is closed, ends
+ * too.
+ */
+static void test_stall_end_reconnecting(void)
+{
+	g_autofree char *alog = g_strdup_printf("%s/applet-endrc.log", E.dir);
+	g_autofree char *hlog = NULL, *needle = NULL;
+	struct proxy x = { 0 };
+	struct pin p;
+	GPid applet, holder;
+	unsigned long bar;
+	size_t amark, hmark;
+	int64_t t0, ta, th;
+	int st;
+
+	applet = stall_session(&p, &x, "endrc", &holder);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+	bar = wait_window(E.disp_user, "Session", 10000);
+	g_assert_cmpuint(bar, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "pause");
+	wait_both(alog, amark, APPLET_RECONNECTING, hlog, hmark,
+		  AGENT_RECONNECTING, DEAD_MS + 5000, t0, &ta, &th);
+	amark = file_len(alog);
+	press(E.disp_user, bar, "alt+e");
+	wait_log_since(alog, amark, "session over (user)", 5000, lh_now_ms(),
+		       "applet");
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "resume");
+	needle = g_strdup_printf("session %s: stream ended (ended by the "
+				 "applet while interrupted)",
+				 p.id);
+	/* well before the grace (GRACE_S) would have run out */
+	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	wait_log_since(hlog, hmark, "connection lost (", 20000, t0, "agent");
+	g_assert_true(pid_gone_within(holder, 10000));
+	st = close_ended(applet, 10000);
+	assert_applet_ok(st, "endrc");
+	proxy_stop(&x);
+	pin_clear(&p);
+}
+
+/*
  * A black hole past the dead line and past the relay's grace: both sides
  * try to come back, the relay records the streams' loss and, nobody
  * coming back within its grace, the session's end as lost; then both
@@ -2095,6 +2144,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/stall-resume", test_stall_resume);
 	g_test_add_func("/e2e/session/stall-reconnect",
 			test_stall_reconnect);
+	g_test_add_func("/e2e/session/stall-end-reconnecting",
+			test_stall_end_reconnecting);
 	g_test_add_func("/e2e/session/stall-dead", test_stall_dead);
 	g_test_add_func("/e2e/session/no-secrets-in-logs",
 			test_no_secrets_in_logs);
