@@ -1333,6 +1333,43 @@ static void gui_stall(struct proxy *x, unsigned long viewer,
 }
 
 /*
+ * A black hole past the dead line while the GUI agent views: its session
+ * window keeps saying "Connection interrupted — reconnecting…" while both
+ * sides come back; traffic again within the relay's grace, and the viewer
+ * (gtk-vnc opened again on the new channel 1) shows the user's screen,
+ * with no permission window on the user's side.
+ */
+static void gui_reconnect(struct proxy *x, unsigned long viewer,
+			  const char *gui_log, const char *shot)
+{
+	size_t mark = file_len(gui_log);
+	int64_t t0 = proxy_cmd(x, "pause");
+	int best = 0;
+
+	wait_log_since(gui_log, mark, STALLED_TEXT " (no sign of life",
+		       DEAD_MS + 5000, t0, "GUI agent");
+	screenshot(E.disp_agent, viewer, "agent-viewer-reconnecting.png");
+	mark = file_len(gui_log);
+	t0 = proxy_cmd(x, "resume");
+	g_test_message("GUI agent back %" G_GINT64_FORMAT
+		       " ms after the black hole",
+		       wait_log_since(gui_log, mark,
+				      "still allowed after the reconnect",
+				      GRACE_S * 1000, t0, "GUI agent"));
+	g_assert_true(find_window(E.disp_user, "Permission request") == 0);
+	t0 = lh_now_ms();
+	do {
+		screenshot(E.disp_agent, viewer, "agent-viewer.png");
+		best = palette_min_count(shot);
+	} while (best < 16 && lh_now_ms() - t0 < 15000);
+	if (best < 16)
+		g_error("the GUI agent's viewer does not show the user's "
+			"screen again within 15 s of the reconnect (see %s)",
+			shot);
+	screenshot(E.disp_agent, viewer, "agent-viewer-reconnected.png");
+}
+
+/*
  * The technician's GUI on the second display: log in with the keyboard,
  * New PIN, the PIN read from the Copy button (clipboard), the applet
  * joins, Allow, the viewer shows the user's screen (screenshot), then
@@ -1447,6 +1484,7 @@ static void test_gui_viewer(void)
 	viewer_names_user(viewer);
 
 	gui_stall(&x, viewer, gui_log, shot);
+	gui_reconnect(&x, viewer, gui_log, shot);
 
 	/* End session in the viewer asks first (agent/viewer.c
 	 * confirm_end); End session there: the applet goes within 2 s */
