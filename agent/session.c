@@ -480,12 +480,12 @@ static void on_reopened(int err, struct ll_stream *stream,
 		ll_warn("session %s: could not come back after %u tries: %s",
 			s->id, tries,
 			cerr->message[0] != '\0' ? cerr->message
-						  : ll_strerror(err));
-		end_now(s, g_strdup_printf("connection lost (%s; it could "
-					   "not be restored)",
-					   s->lost_reason != NULL
-						   ? s->lost_reason
-						   : "?"));
+						 : ll_strerror(err));
+		end_now(s,
+			g_strdup_printf("connection lost (%s; it could "
+					"not be restored)",
+					s->lost_reason != NULL ? s->lost_reason
+							       : "?"));
 		return;
 	}
 	ll_info("session %s: stream reopened (try %u), waiting for the "
@@ -756,9 +756,8 @@ bool ll_agent_session_stalled(const struct ll_agent_session *s)
 {
 	/* Also while the stream is being reopened and until the applet said
 	 * again what is granted. */
-	return !s->ended &&
-	       (s->io == NULL || s->resumed || s->await_resumed ||
-		ll_session_io_stalled(s->io));
+	return !s->ended && (s->io == NULL || s->resumed || s->await_resumed ||
+			     ll_session_io_stalled(s->io));
 }
 
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s)

@@ -589,7 +589,7 @@ static void on_reopened(int err, struct ll_stream *stream,
 			"%s (%s)",
 			tries,
 			cerr->message[0] != '\0' ? cerr->message
-						  : ll_strerror(err),
+						 : ll_strerror(err),
 			ll_strerror(err));
 		finish(s, LL_APPLET_END_STALLED,
 		       "the stream could not be reopened within the grace");

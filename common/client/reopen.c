@@ -79,9 +79,8 @@ static gpointer worker(gpointer data)
 	GSource *src;
 
 	ll_client_error_clear(&j->cerr);
-	j->err = ll_stream_reopen(&j->opts, j->path, j->ticket,
-				  j->deadline_ms, &j->cancel, &j->tries,
-				  &j->stream, &j->cerr);
+	j->err = ll_stream_reopen(&j->opts, j->path, j->ticket, j->deadline_ms,
+				  &j->cancel, &j->tries, &j->stream, &j->cerr);
 	/* The worker's reference goes with the source. */
 	src = g_idle_source_new();
 	g_source_set_callback(src, deliver, j, deliver_unref);

@@ -1607,7 +1607,8 @@ static void test_reconnect(void)
 
 	/* the applet's side breaks: no end, no close_notify */
 	fa_free(f);
-	g_assert_true(lt_wait_file(logp, 0, "reconnecting\u2026 (connection "
+	g_assert_true(lt_wait_file(logp, 0,
+				   "reconnecting\u2026 (connection "
 				   "lost",
 				   1, 10000));
 	cli(&r, profile, NULL, "session", "status", p.id, NULL);
@@ -1625,10 +1626,12 @@ static void test_reconnect(void)
 	g_assert_true(g_str_has_prefix(r.out, "viewing\n"));
 	g_assert_null(strstr(r.out, "control"));
 	run_clear(&r);
-	g_assert_true(lt_wait_file(logp, 0, "which was not granted before: "
+	g_assert_true(lt_wait_file(logp, 0,
+				   "which was not granted before: "
 				   "ignored",
 				   1, 5000));
-	g_assert_true(lt_wait_file(logp, 0, "still allowed after the "
+	g_assert_true(lt_wait_file(logp, 0,
+				   "still allowed after the "
 				   "reconnect: view",
 				   1, 5000));
 	/* the first request is not asked again */

@@ -450,8 +450,7 @@ static void test_ended_report_in_grace(void)
 	lh_session_new(relay, token, &s);
 	lh_pair_open(relay, &s, &a, &b);
 	lh_pair_ping(a, b);
-	path = g_strdup_printf("/api/v1/sessions/%s/events",
-			       s.pin.session_id);
+	path = g_strdup_printf("/api/v1/sessions/%s/events", s.pin.session_id);
 	/* paired: recorded, nothing more (the stream's end does it) */
 	r = lh_post(relay, path, s.applet_ticket, body);
 	g_assert_cmpint(r->status, ==, 204);

@@ -1971,8 +1971,8 @@ static void test_stall_resume(void)
  */
 static void test_stall_reconnect(void)
 {
-	g_autofree char *alog =
-		g_strdup_printf("%s/applet-reconnect.log", E.dir);
+	g_autofree char *alog = g_strdup_printf("%s/applet-reconnect.log",
+						E.dir);
 	g_autofree char *hlog = NULL, *png = NULL, *err = NULL;
 	g_autofree char *needle = NULL;
 	char *state = NULL;
@@ -2011,8 +2011,10 @@ static void test_stall_reconnect(void)
 	hmark = file_len(hlog);
 	t0 = proxy_cmd(&x, "resume");
 	wait_both(alog, amark, "connection restored: the session resumes",
-		  hlog, hmark, "still allowed after the reconnect: view, "
-		  "control", GRACE_S * 1000, t0, &ta, &th);
+		  hlog, hmark,
+		  "still allowed after the reconnect: view, "
+		  "control",
+		  GRACE_S * 1000, t0, &ta, &th);
 	g_test_message("back: applet %" G_GINT64_FORMAT
 		       " ms, agent %" G_GINT64_FORMAT " ms after the resume",
 		       ta, th);
@@ -2180,8 +2182,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/channel-agent-gui",
 			test_channel_agent_gui);
 	g_test_add_func("/e2e/session/stall-resume", test_stall_resume);
-	g_test_add_func("/e2e/session/stall-reconnect",
-			test_stall_reconnect);
+	g_test_add_func("/e2e/session/stall-reconnect", test_stall_reconnect);
 	g_test_add_func("/e2e/session/stall-end-reconnecting",
 			test_stall_end_reconnecting);
 	g_test_add_func("/e2e/session/stall-dead", test_stall_dead);
