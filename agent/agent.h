@@ -155,7 +155,8 @@ int ll_agent_session_new(struct ll_stream *stream,
 void ll_agent_session_free(struct ll_agent_session *s);
 
 /* Ask the user for caps (added to what is granted).  *id (may be NULL)
- * gets the request id.  LL_ERR_CLOSED after the end. */
+ * gets the request id.  LL_ERR_CLOSED after the end, and while the
+ * stream is being reopened (ll_agent_session_stalled). */
 int ll_agent_session_request(struct ll_agent_session *s, uint32_t caps,
 			     uint32_t *id);
 /* Orderly end, telling the applet why. */
@@ -163,8 +164,14 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason);
 
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s);
 uint32_t ll_agent_session_caps(const struct ll_agent_session *s);
-/* True while the stream is silent (ll_session_io.h, Liveness): the GUI
- * and the holder say LL_AGENT_STALLED_TEXT. */
+/* True while the stream is silent (ll_session_io.h, Liveness), and after
+ * it was lost while it comes back (the session keeps its grants, reopens
+ * the stream with its ticket in a worker thread within the relay's grace
+ * and, once back, takes the applet's grant id 0 as what is still granted,
+ * never more; the viewer gets on_rfb_closed at the loss and on_rfb again
+ * when the applet reopens channel 1): the GUI and the holder say
+ * LL_AGENT_STALLED_TEXT.  If it cannot come back it ends with "connection
+ * lost (...)"; ll_agent_session_end while it tries ends at once. */
 bool ll_agent_session_stalled(const struct ll_agent_session *s);
 #define LL_AGENT_STALLED_TEXT                                                 \
 	"Connection interrupted \u2014 reconnecting\u2026"

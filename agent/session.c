@@ -21,7 +21,9 @@
 
 #include "agent.h"
 #include "ll_control.h"
+#include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_reopen.h"
 #include "ll_reporter.h"
 #include "ll_stream.h"
 #include "ll_text.h"
@@ -63,6 +65,23 @@ struct ll_agent_session {
 	/* "NAME on HOST" from the applet's user_info, printable; NULL
 	 * before it came */
 	char *who;
+
+	/* Coming back after a lost stream (issue 9.2): the relay and our
+	 * ticket (wiped on free) to reopen our side's stream with, the
+	 * worker while it tries (io is NULL then), and the grants as they
+	 * were at the loss: the applet's grant id 0 on the new stream is
+	 * taken as the truth, never as more than that. */
+	struct ll_relay_opts relay;
+	char *relay_url;
+	char *relay_ca_file;
+	char *relay_ca_pem;
+	char *relay_spki_pin;
+	char *ticket;
+	struct ll_reopen *reopen;
+	bool resumed;       /* on a stream that came back, before READY */
+	bool await_resumed; /* READY again, grant id 0 not yet come */
+	uint32_t caps_before;
+	char *lost_reason; /* the pump's words at the first loss */
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -179,11 +198,54 @@ static void on_ready(struct ll_session_io *io, void *user)
 	if ((r = ll_session_io_send_control(io, &m)) != 0)
 		ll_warn("session %s: cannot send hello: %s", s->id,
 			ll_strerror(r));
+	if (s->resumed) {
+		/* Back after a loss: hello again, never the first request
+		 * again; what is granted is what the applet's grant id 0
+		 * says (none comes when nothing is granted). */
+		s->resumed = false;
+		s->await_resumed = true;
+		s->caps = 0;
+		ll_info("session %s: connection restored", s->id);
+		changed(s);
+		return;
+	}
 	if (s->initial_caps != 0 &&
 	    (r = send_request(s, s->initial_caps, NULL)) != 0)
 		ll_warn("session %s: cannot send the request: %s", s->id,
 			ll_strerror(r));
 	changed(s);
+}
+
+/*
+ * The applet's grant id 0 (ll_control.h): what is still granted after the
+ * stream came back.  Taken as the truth, but never as more than was
+ * granted at the loss: consent is given at the applet's dialog, and a
+ * reconnect shows none.  Anything wider is logged and ignored, and so is
+ * a grant id 0 at any other time.
+ */
+static void resumed_grant(struct ll_agent_session *s, uint32_t caps)
+{
+	char *text;
+
+	if (!s->await_resumed) {
+		ll_warn("session %s: ignoring a grant that answers no "
+			"request",
+			s->id);
+		return;
+	}
+	s->await_resumed = false;
+	if (caps & ~s->caps_before) {
+		text = ll_agent_caps_text(caps & ~s->caps_before);
+		ll_warn("session %s: the applet says %s is granted after the "
+			"reconnect, which was not granted before: ignored",
+			s->id, text);
+		g_free(text);
+	}
+	s->caps = caps & s->caps_before;
+	text = ll_agent_caps_text(s->caps);
+	ll_info("session %s: still allowed after the reconnect: %s", s->id,
+		text);
+	g_free(text);
 }
 
 static void on_control(struct ll_session_io *io,
@@ -195,6 +257,10 @@ static void on_control(struct ll_session_io *io,
 
 	switch (msg->type) {
 	case LL_CONTROL_GRANT:
+		if (msg->u.grant.id == LL_CONTROL_GRANT_RESUMED) {
+			resumed_grant(s, msg->u.grant.caps);
+			break;
+		}
 		s->caps |= msg->u.grant.caps;
 		if (s->pending && msg->u.grant.id == s->pending_id) {
 			s->pending = false;
@@ -384,6 +450,92 @@ static void on_stall(struct ll_session_io *io, bool stalled, void *user)
 	changed(s);
 }
 
+static void start_io(struct ll_agent_session *s, struct ll_stream *stream,
+		     int *r);
+
+static void end_now(struct ll_agent_session *s, char *reason)
+{
+	s->ended = true;
+	s->pending = false;
+	s->caps = 0;
+	s->await_resumed = false;
+	LL_FREE_AND_NULL(ll_reopen_free, s->reopen);
+	g_free(s->end_reason);
+	s->end_reason = reason;
+	ll_info("session %s: %s", s->id, s->end_reason);
+	changed(s);
+	if (s->cbs.on_ended != NULL)
+		s->cbs.on_ended(s, s->end_reason, s->user);
+}
+
+static void on_reopened(int err, struct ll_stream *stream,
+			const struct ll_client_error *cerr, unsigned tries,
+			void *user)
+{
+	struct ll_agent_session *s = user;
+	int r;
+
+	s->reopen = NULL; /* the worker freed itself */
+	if (err != 0) {
+		ll_warn("session %s: could not come back after %u tries: %s",
+			s->id, tries,
+			cerr->message[0] != '\0' ? cerr->message
+						 : ll_strerror(err));
+		end_now(s,
+			g_strdup_printf("connection lost (%s; it could "
+					"not be restored)",
+					s->lost_reason != NULL ? s->lost_reason
+							       : "?"));
+		return;
+	}
+	ll_info("session %s: stream reopened (try %u), waiting for the "
+		"user's side to come back",
+		s->id, tries);
+	s->resumed = true;
+	start_io(s, stream, &r);
+	if (r != 0) {
+		ll_stream_free(stream);
+		end_now(s, g_strdup_printf("connection lost (%s)",
+					   ll_strerror(r)));
+	}
+}
+
+/*
+ * The stream broke without an `end` after the user had joined: keep the
+ * session and what was granted, say "reconnecting", detach the viewer
+ * (the applet opens channel 1 anew once back) and try our ticket again
+ * within the relay's grace in a worker thread.  False when it cannot.
+ */
+static bool start_reconnect(struct ll_agent_session *s,
+			    enum ll_session_end why, const char *reason)
+{
+	if (!s->joined || s->ticket == NULL ||
+	    (why != LL_SESSION_END_LOST && why != LL_SESSION_END_SILENT))
+		return false;
+	/* The pump is closed; free it (safe inside its callbacks). */
+	LL_FREE_AND_NULL(ll_session_io_free, s->io);
+	if (!s->await_resumed)
+		s->caps_before = s->caps;
+	s->await_resumed = false;
+	s->resumed = false;
+	/* The question went with the stream; the technician may ask
+	 * again. */
+	s->pending = false;
+	s->reopen = ll_reopen_start(&s->relay, NULL, s->ticket,
+				    ll_now_mono_ms() + LL_STREAM_GRACE_MS,
+				    NULL, on_reopened, s);
+	if (s->reopen == NULL)
+		return false;
+	if (s->lost_reason == NULL)
+		s->lost_reason = g_strdup(reason);
+	ll_info("session %s: %s (%s: %s)", s->id, LL_AGENT_STALLED_TEXT,
+		ll_session_end_name(why), reason);
+	if (s->cbs.on_rfb_closed != NULL)
+		s->cbs.on_rfb_closed(s, s->user);
+	changed(s);
+	return true;
+}
+
 static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		      int err, const char *reason, void *user)
 {
@@ -391,6 +543,8 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 
 	(void)io;
 	(void)err;
+	if (start_reconnect(s, why, reason))
+		return;
 	s->ended = true;
 	s->pending = false;
 	s->caps = 0;
@@ -473,15 +627,6 @@ int ll_agent_session_new(struct ll_stream *stream,
 			 const struct ll_agent_session_cbs *cbs, void *user,
 			 struct ll_agent_session **out)
 {
-	static const struct ll_session_io_cbs io_cbs = {
-		.on_ready = on_ready,
-		.on_control = on_control,
-		.on_channel_open = on_channel_open,
-		.on_channel_close = on_channel_close,
-		.on_stall = on_stall,
-		.on_closed = on_closed,
-	};
-	struct ll_session_io_opts o;
 	struct ll_relay_opts ro;
 	struct ll_client_error err;
 	struct ll_agent_session *s;
@@ -503,10 +648,14 @@ int ll_agent_session_new(struct ll_stream *stream,
 	if (cbs != NULL)
 		s->cbs = *cbs;
 	s->user = user;
-	ll_session_io_opts_default(&o);
-	o.side = LL_SIDE_AGENT;
-	if ((r = ll_session_io_new(stream, &o, &io_cbs, s, &s->io)) != 0) {
-		s->io = NULL;
+	s->relay = *relay;
+	s->relay.url = s->relay_url = g_strdup(relay->url);
+	s->relay.ca_file = s->relay_ca_file = g_strdup(relay->ca_file);
+	s->relay.ca_pem = s->relay_ca_pem = g_strdup(relay->ca_pem);
+	s->relay.spki_pin = s->relay_spki_pin = g_strdup(relay->spki_pin);
+	s->ticket = g_strdup(ticket);
+	start_io(s, stream, &r);
+	if (r != 0) {
 		ll_agent_session_free(s);
 		return r;
 	}
@@ -514,11 +663,40 @@ int ll_agent_session_new(struct ll_stream *stream,
 	return LL_OK;
 }
 
+/* Pumps stream (taken over when *r is LL_OK) as the agent's side. */
+static void start_io(struct ll_agent_session *s, struct ll_stream *stream,
+		     int *r)
+{
+	static const struct ll_session_io_cbs io_cbs = {
+		.on_ready = on_ready,
+		.on_control = on_control,
+		.on_channel_open = on_channel_open,
+		.on_channel_close = on_channel_close,
+		.on_stall = on_stall,
+		.on_closed = on_closed,
+	};
+	struct ll_session_io_opts o;
+
+	ll_session_io_opts_default(&o);
+	o.side = LL_SIDE_AGENT;
+	if ((*r = ll_session_io_new(stream, &o, &io_cbs, s, &s->io)) != 0)
+		s->io = NULL;
+}
+
 void ll_agent_session_free(struct ll_agent_session *s)
 {
 	if (s == NULL)
 		return;
+	ll_reopen_free(s->reopen);
 	ll_session_io_free(s->io);
+	if (s->ticket != NULL)
+		ll_wipe(s->ticket, strlen(s->ticket));
+	g_free(s->ticket);
+	g_free(s->relay_url);
+	g_free(s->relay_ca_file);
+	g_free(s->relay_ca_pem);
+	g_free(s->relay_spki_pin);
+	g_free(s->lost_reason);
 	/* Sends the reports still queued, bounded by its drain time. */
 	ll_reporter_free(s->rep);
 	g_free(s->id);
@@ -538,7 +716,8 @@ int ll_agent_session_request(struct ll_agent_session *s, uint32_t caps,
 
 	if (s == NULL || caps == 0 || (caps & ~LL_CAP_ALL) != 0)
 		return LL_ERR_INVALID_ARG;
-	if (s->ended)
+	/* ended, or reconnecting (nothing to ask on: ask again once back) */
+	if (s->ended || s->io == NULL)
 		return LL_ERR_CLOSED;
 	if (!s->joined) {
 		/* asked together with the first request once they join */
@@ -559,13 +738,26 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
 		return LL_ERR_INVALID_ARG;
 	if (s->ended)
 		return LL_ERR_CLOSED;
+	if (s->io == NULL) {
+		/* Reconnecting: no stream to say it on.  End here at once,
+		 * and tell the relay through the audit report, which ends
+		 * a session in its grace (the applet is not kept waiting). */
+		if (reason == NULL)
+			reason = "technician ended";
+		ll_reporter_send(s->rep, "ended", 0, reason);
+		end_now(s, g_strdup_printf("ended here (%s)", reason));
+		return LL_OK;
+	}
 	return ll_session_io_end(s->io,
 				 reason != NULL ? reason : "technician ended");
 }
 
 bool ll_agent_session_stalled(const struct ll_agent_session *s)
 {
-	return !s->ended && s->io != NULL && ll_session_io_stalled(s->io);
+	/* Also while the stream is being reopened and until the applet said
+	 * again what is granted. */
+	return !s->ended && (s->io == NULL || s->resumed || s->await_resumed ||
+			     ll_session_io_stalled(s->io));
 }
 
 enum ll_agent_state ll_agent_session_state(const struct ll_agent_session *s)
@@ -669,7 +861,7 @@ int ll_agent_session_select_monitor(struct ll_agent_session *s,
 	if (!ll_control_monitor_name_ok(name) ||
 	    !g_utf8_validate(name, -1, NULL))
 		return LL_ERR_SCHEMA;
-	if (s->ended)
+	if (s->ended || s->io == NULL)
 		return LL_ERR_CLOSED;
 	if (!(s->caps & LL_CAP_VIEW))
 		return LL_ERR_DISABLED;

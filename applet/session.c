@@ -14,6 +14,14 @@
  * sharing in session_rfb.c) and reported to the relay's audit (POST
  * /api/v1/sessions/ID/events with our ticket) through the ordered
  * reporter of common/client (ll_reporter.h).
+ *
+ * A stream lost without an `end` after the technician had joined does not
+ * end RUNNING: the session keeps its grants, stays failed closed (as in a
+ * stall), and the reopen worker (ll_reopen.h) tries our ticket again
+ * within the relay's grace; on a new stream we say hello and, once the
+ * technician's console is back, grant id 0 with what is still granted,
+ * then share it again.  No dialog is shown for it (docs/ARCHITECTURE.md,
+ * flow 6).
  */
 #include <string.h>
 
@@ -22,6 +30,7 @@
 #include "ll_api_client.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
+#include "ll_reopen.h"
 #include "ll_reporter.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
@@ -42,6 +51,7 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 		   const char *detail);
 static void begin_end(struct ll_applet_session *s, enum ll_applet_end end,
 		      const char *peer_reason);
+static int start_io(struct ll_applet_session *s, struct ll_stream *stream);
 
 /* ---- small helpers ---- */
 
@@ -446,10 +456,30 @@ static void on_bar_end(void *user)
 static void on_ready(struct ll_session_io *io, void *user)
 {
 	struct ll_applet_session *s = user;
+	struct ll_control_msg m = { .type = LL_CONTROL_GRANT };
 
-	ll_info("the technician's console joined the session");
-	ll_applet_status(s,
-			 "Connected. Nothing is shared until you allow it.");
+	s->was_ready = true;
+	if (!s->resumed) {
+		ll_info("the technician's console joined the session");
+		ll_applet_status(s, "Connected. Nothing is shared until you "
+				    "allow it.");
+		return;
+	}
+	/* Back after a lost stream: say again what the user had granted,
+	 * exactly that (grant id 0, docs/API.md section 5, Liveness; the
+	 * agent takes it as the truth, never as more than it had), then
+	 * share it again.  No dialog: consent was given in this session and
+	 * not taken back. */
+	s->resumed = false;
+	s->stalled = false;
+	m.u.grant.id = LL_CONTROL_GRANT_RESUMED;
+	m.u.grant.caps = s->granted;
+	ll_applet_send_ctl(s, &m);
+	report(s, "consent", s->granted, "still granted after a reconnect");
+	ll_info("connection restored: the session resumes with what was "
+		"granted");
+	ll_applet_status(s, "Connection restored.");
+	apply_grants(s);
 }
 
 /*
@@ -540,6 +570,73 @@ static void on_channel_close(struct ll_session_io *io, uint16_t channel,
 				    "screen.");
 }
 
+/* ---- coming back after a lost stream (issue 9.2) ---- */
+
+static void on_reopened(int err, struct ll_stream *stream,
+			const struct ll_client_error *cerr, unsigned tries,
+			void *user)
+{
+	struct ll_applet_session *s = user;
+	int r;
+
+	s->reopen = NULL; /* the worker freed itself */
+	if (s->state != LL_APPLET_RUNNING) {
+		ll_stream_free(stream);
+		return;
+	}
+	if (err != 0) {
+		ll_warn("could not come back to the session after %u tries: "
+			"%s (%s)",
+			tries,
+			cerr->message[0] != '\0' ? cerr->message
+						 : ll_strerror(err),
+			ll_strerror(err));
+		finish(s, LL_APPLET_END_STALLED,
+		       "the stream could not be reopened within the grace");
+		return;
+	}
+	ll_info("stream reopened (try %u): waiting for the technician's "
+		"console to come back",
+		tries);
+	s->resumed = true;
+	if ((r = start_io(s, stream)) != 0) {
+		ll_stream_free(stream);
+		finish(s, LL_APPLET_END_STALLED, ll_strerror(r));
+	}
+}
+
+/*
+ * The stream broke without an `end` (closed, or declared dead by the
+ * pump): keep the session and its grants, stay failed closed (gate shut,
+ * nothing shared, any open question withdrawn: it went with the stream
+ * and the technician may ask again), and try the ticket again within the
+ * relay's grace in a worker thread.  False when it cannot even start.
+ */
+static bool start_reconnect(struct ll_applet_session *s,
+			    enum ll_session_end why, const char *reason)
+{
+	struct ll_relay_opts o;
+
+	fill_relay_opts(&o, s, SESSION_API_TIMEOUT_MS);
+	s->stalled = true;
+	s->resumed = false;
+	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
+	gate_changed(s);
+	ll_applet_rfb_stop(s);
+	/* Safe inside the pump's callbacks (it holds its own reference). */
+	LL_FREE_AND_NULL(ll_session_io_free, s->io);
+	s->reopen = ll_reopen_start(&o, s->redeem.stream_path,
+				    s->redeem.ticket,
+				    ll_now_mono_ms() + LL_STREAM_GRACE_MS,
+				    NULL, on_reopened, s);
+	if (s->reopen == NULL)
+		return false;
+	ll_info("connection interrupted (%s: %s): reconnecting",
+		ll_session_end_name(why), reason);
+	ll_applet_status(s, LL_APPLET_STALLED_TEXT);
+	return true;
+}
+
 static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		      int err, const char *reason, void *user)
 {
@@ -558,6 +655,10 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 		finish(s, s->end, reason);
 		return;
 	}
+	if ((why == LL_SESSION_END_LOST || why == LL_SESSION_END_SILENT) &&
+	    s->state == LL_APPLET_RUNNING && s->was_ready &&
+	    start_reconnect(s, why, reason))
+		return;
 	/* reason passed the display rule in the session pump; it goes to
 	 * the log only. */
 	finish(s,
@@ -577,6 +678,7 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 	s->state = LL_APPLET_DONE;
 	ll_info("session over (%s)%s%s", ll_applet_end_tag(end),
 		detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	LL_FREE_AND_NULL(ll_reopen_free, s->reopen);
 	ll_applet_rfb_stop(s);
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	s->granted = 0;
@@ -599,8 +701,11 @@ static void begin_end(struct ll_applet_session *s, enum ll_applet_end end,
 	s->granted = 0;
 	gate_changed(s);
 	ll_applet_rfb_stop(s);
+	/* While coming back this report is also what tells the relay the
+	 * session is over, so it does not wait out its grace. */
 	report(s, "ended", 0, peer_reason);
 	ll_applet_status(s, "Ending the session\u2026");
+	LL_FREE_AND_NULL(ll_reopen_free, s->reopen);
 	if (s->io == NULL || ll_session_io_end(s->io, peer_reason) != 0)
 		finish(s, end, peer_reason);
 	/* else on_closed(LOCAL) finishes. */
@@ -630,9 +735,12 @@ void ll_applet_session_end_by_user(struct ll_applet_session *s)
 
 /* The redeem worker is back (redeem.c): run the session, or say why
  * not. */
-static void on_redeemed(struct ll_applet_redeemed *res, void *user)
+/*
+ * Pumps stream (taken over on success) as the applet's side and says
+ * hello: at the start, and again on each stream that comes back.
+ */
+static int start_io(struct ll_applet_session *s, struct ll_stream *stream)
 {
-	struct ll_applet_session *s = user;
 	struct ll_session_io_opts io_opts;
 	struct ll_session_io_cbs cbs = {
 		.on_ready = on_ready,
@@ -643,6 +751,21 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 		.on_closed = on_closed,
 	};
 	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };
+	int r;
+
+	ll_session_io_opts_default(&io_opts);
+	io_opts.side = LL_SIDE_APPLET;
+	if ((r = ll_session_io_new(stream, &io_opts, &cbs, s, &s->io)) != 0)
+		return r;
+	hello.u.hello.version = LL_CONTROL_VERSION;
+	hello.u.hello.role = LL_SIDE_APPLET;
+	ll_applet_send_ctl(s, &hello);
+	return 0;
+}
+
+static void on_redeemed(struct ll_applet_redeemed *res, void *user)
+{
+	struct ll_applet_session *s = user;
 	int r;
 
 	if (s->end_requested) {
@@ -671,9 +794,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	make_shown(&s->redeem.technician.display_name);
 	make_shown(&s->redeem.technician.org_display_name);
 	ll_applet_set_org_name(s->a, s->redeem.technician.org_display_name);
-	ll_session_io_opts_default(&io_opts);
-	io_opts.side = LL_SIDE_APPLET;
-	r = ll_session_io_new(res->stream, &io_opts, &cbs, s, &s->io);
+	r = start_io(s, res->stream);
 	if (r != 0) {
 		s->state = LL_APPLET_RUNNING;
 		finish(s, LL_APPLET_END_START_FAILED, ll_strerror(r));
@@ -685,10 +806,6 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 		s->redeem.session_id);
 	reporter_start(s);
 	ll_applet_pin_done(s->a);
-
-	hello.u.hello.version = LL_CONTROL_VERSION;
-	hello.u.hello.role = LL_SIDE_APPLET;
-	ll_applet_send_ctl(s, &hello);
 	s->bar = ll_session_bar_new(s->a, s->redeem.technician.display_name,
 				    s->redeem.technician.org_display_name,
 				    on_stop_control, on_bar_end, s);
@@ -754,6 +871,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	if (s == NULL)
 		return;
 	g_cancellable_cancel(s->cancel);
+	LL_FREE_AND_NULL(ll_reopen_free, s->reopen);
 	ll_applet_rfb_stop(s);
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);

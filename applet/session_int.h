@@ -39,6 +39,7 @@ enum ll_applet_state {
 };
 
 struct ll_applet_rfb_link;
+struct ll_reopen;
 struct ll_reporter;
 struct ll_session_io;
 struct ll_stream;
@@ -70,6 +71,16 @@ struct ll_applet_session {
 	/* the stream is silent (ll_session_io.h, Liveness): nothing is
 	 * shared and the input gate stays closed until it speaks again */
 	bool stalled;
+	/* the peer's HELLO came on this session's stream at least once:
+	 * the relay lets us come back only to a connected session */
+	bool was_ready;
+	/* coming back after a lost stream (issue 9.2): io is NULL, stalled
+	 * stays true (fail closed), the grants are kept, and the reopen
+	 * worker (ll_reopen.h) tries the ticket again within the grace */
+	struct ll_reopen *reopen;
+	/* set when a new stream starts: on its READY the grants are said
+	 * again (grant id 0) and applied */
+	bool resumed;
 	uint32_t granted;
 	bool ever_granted;
 	bool told_who; /* user_info sent (once view was granted) */

@@ -68,6 +68,16 @@ struct ll_buf;
 
 #define LL_CONTROL_VERSION 1
 #define LL_CONTROL_MAX_MSG 65536u
+/*
+ * A grant with this id answers no request: after a lost stream came back
+ * (docs/API.md section 5, Liveness) the applet says with it, right after
+ * its hello, what the user still grants.  The agent takes it as the truth
+ * but never as more than was granted before the loss (it intersects, and
+ * logs and ignores anything wider); nothing granted: no such grant is
+ * sent (capabilities may not be empty).  Agents number their requests
+ * from 1.
+ */
+#define LL_CONTROL_GRANT_RESUMED 0u
 #define LL_CONTROL_MAX_CHAT 4096u
 #define LL_CONTROL_MAX_FILENAME 255u
 #define LL_CONTROL_MAX_STRING 1024u

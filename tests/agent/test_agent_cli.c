@@ -1574,6 +1574,82 @@ static void test_timeout_and_end_unjoined(void)
 }
 
 /*
+ * Coming back (issue 9.2): the applet's stream breaks without a goodbye
+ * (no close_notify: a loss, the relay keeps the session in its grace);
+ * the holder says it reconnects and reopens its side with its ticket;
+ * the applet comes back with its own.  On the new stream the holder says
+ * hello but never its first request again, and takes the applet's grant
+ * id 0 only as far as it had it before the loss: view, not the control
+ * the grant also names.
+ */
+static void test_reconnect(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct ll_control_msg *m;
+	struct fa *f;
+	char *ticket, *logp;
+	GList *l;
+
+	g_assert_nonnull(profile);
+	pin_new("view", &p);
+	logp = g_strdup_printf("%s/%s.log", profile, p.id);
+	ticket = lh_redeem(relay, p.pin, NULL);
+	f = fa_join_ticket(ticket);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	fa_grant(f, m->u.request.id, LL_CAP_VIEW);
+	ll_control_msg_free(m);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, "--timeout",
+		    "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "view\n");
+	run_clear(&r);
+
+	/* the applet's side breaks: no end, no close_notify */
+	fa_free(f);
+	g_assert_true(lt_wait_file(logp, 0,
+				   "reconnecting\u2026 (connection "
+				   "lost",
+				   1, 10000));
+	cli(&r, profile, NULL, "session", "status", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "(Connection interrupted"));
+	run_clear(&r);
+
+	/* back with the applet's own ticket: the holder is there too */
+	f = fa_join_ticket(ticket);
+	m = fa_expect(f, LL_CONTROL_HELLO);
+	ll_control_msg_free(m);
+	fa_grant(f, LL_CONTROL_GRANT_RESUMED, LL_CAP_VIEW | LL_CAP_CONTROL);
+	cli_pumping(&r, f, NULL, profile, "session", "status", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "viewing\n"));
+	g_assert_null(strstr(r.out, "control"));
+	run_clear(&r);
+	g_assert_true(lt_wait_file(logp, 0,
+				   "which was not granted before: "
+				   "ignored",
+				   1, 5000));
+	g_assert_true(lt_wait_file(logp, 0,
+				   "still allowed after the "
+				   "reconnect: view",
+				   1, 5000));
+	/* the first request is not asked again */
+	for (l = f->msgs.head; l != NULL; l = l->next)
+		g_assert_cmpint(((struct ll_control_msg *)l->data)->type, !=,
+				LL_CONTROL_REQUEST);
+
+	cli_pumping(&r, f, NULL, profile, "session", "end", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	g_free(ticket);
+	g_free(logp);
+	pin_clear(&p);
+}
+
+/*
  * Nobody enters the PIN in time: the relay ends the session and closes
  * the holder's stream without a word; the CLI says the true reason, not
  * "connection lost".  Moves the relay's clock past the PIN's lifetime
@@ -1886,6 +1962,7 @@ int main(int argc, char **argv)
 			test_timeout_and_end_unjoined);
 	g_test_add_func("/agent/cli/queue", test_queue);
 	/* last: it moves the relay's clock */
+	g_test_add_func("/agent/cli/reconnect", test_reconnect);
 	g_test_add_func("/agent/cli/pin_expired", test_pin_expired);
 	rc = g_test_run();
 	lh_relay_stop(relay, 5000);

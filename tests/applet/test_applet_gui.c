@@ -52,6 +52,9 @@
 #define MAX_DENIALS 3
 /* The hold-back of the no-pestering test (--test-consent-hold). */
 #define TEST_HOLD_S 2
+/* The relay's stream_grace_s here (its least): how long a session whose
+ * stream was lost waits for its sides to come back. */
+#define GRACE_S 5
 
 static struct lh_relay *relay;
 static char *token;
@@ -2058,7 +2061,10 @@ static void test_ended_consent_timeout(void)
 }
 
 /* The stream to the support server breaks (the technician's side
- * vanishes without an end, so the relay closes ours): status 4. */
+ * vanishes without an end, so the relay closes ours): the applet tries to
+ * come back within the relay's grace (GRACE_S here), says so, and once
+ * the grace is over and the relay says the session is gone it ends with
+ * "could not be restored", status 4. */
 static void test_ended_lost(void)
 {
 	struct lh_pin pin = { 0 };
@@ -2076,10 +2082,11 @@ static void test_ended_lost(void)
 	/* no end message: the stream just goes */
 	ll_session_io_free(ag.io);
 	ag.io = NULL;
-	applet_close_ended(&ap, "lost",
-			   "The connection to the support server was lost, "
-			   "so the session ended. Nobody can see your screen "
-			   "now.",
+	g_assert_true(wait_log(&ap, "reconnecting", 1, 10000));
+	applet_close_ended(&ap, "stalled",
+			   "The connection to the support server was lost "
+			   "and could not be restored. Nobody can see your "
+			   "screen now.",
 			   4);
 	g_free(bar);
 	agent_free(&ag);
@@ -2271,7 +2278,10 @@ int main(int argc, char **argv)
 	lh_init(&argc, &argv);
 	xvfb = lt_xvfb_start("1024x768x24", NULL);
 	display = lt_xvfb_display(xvfb);
-	relay = lh_relay_new("applet_gui", NULL);
+	/* The shortest grace after a lost stream (ended/lost waits for it
+	 * to run out). */
+	relay = lh_relay_new("applet_gui",
+			     "stream_grace_s=" G_STRINGIFY(GRACE_S) "\n");
 	lh_relay_start(relay);
 	lh_tech_add(relay, "alice", "Alice-Passw0rd-long", false);
 	token = lh_login(relay, "alice", "Alice-Passw0rd-long");

@@ -433,6 +433,53 @@ static void test_peer_leaves(void)
 	lh_session_clear(&s);
 }
 
+/*
+ * A side that ends while its stream is being reopened reports `ended`
+ * with its ticket: in the grace that ends the session at once (the other
+ * side is not kept waiting); while the pair runs it is only recorded.
+ */
+static void test_ended_report_in_grace(void)
+{
+	g_autofree char *path = NULL, *why = NULL;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_resp *r;
+	json_t *body = json_pack("{s:s,s:s}", "type", "ended", "reason",
+				 "the user ended the session");
+
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	path = g_strdup_printf("/api/v1/sessions/%s/events", s.pin.session_id);
+	/* paired: recorded, nothing more (the stream's end does it) */
+	r = lh_post(relay, path, s.applet_ticket, body);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	lh_pair_ping(a, b);
+
+	/* lost, and the agent is back and waits for the applet */
+	shutdown(b->fd, SHUT_RDWR);
+	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	a = stream_attach(relay, s.pin.agent_ticket);
+	r = lh_post(relay, path, s.applet_ticket, body);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	/* the waiting agent's stream closes, the session is over */
+	g_assert_cmpint(lh_conn_wait_closed(a, 3000), ==, LL_OK);
+	lh_conn_free(a);
+	g_assert_cmpint(audit_count(relay, "stream.ended", s.pin.session_id,
+				    &why),
+			==, 1);
+	g_assert_cmpstr(why, ==, "ended by the applet while interrupted");
+	r = stream_try(s.applet_ticket);
+	lh_assert_error(r, 404, "not_found");
+	lh_resp_free(r);
+	json_decref(body);
+	lh_session_clear(&s);
+}
+
 static void test_grace_runs_out(void)
 {
 	struct lh_relay *r = lh_relay_new("stream-grace",
@@ -522,6 +569,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/stream/many-pairs", test_many_pairs);
 	g_test_add_func("/stream/delete-closes-both", test_delete_closes_both);
 	g_test_add_func("/stream/peer-leaves", test_peer_leaves);
+	g_test_add_func("/stream/ended-report-in-grace",
+			test_ended_report_in_grace);
 	g_test_add_func("/stream/grace-runs-out", test_grace_runs_out);
 	g_test_add_func("/stream/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();

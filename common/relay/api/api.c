@@ -1159,6 +1159,9 @@ static enum ll_api_dispatch api_finish(struct ll_api_ctx *ctx)
 	}
 	ctx->in_tx = false;
 	job_drop(ctx);
+	if (ctx->close_if_interrupted &&
+	    ll_relay_session_interrupted(relay, ctx->session_id))
+		ctx->close_after = true;
 	if (ctx->close_after) {
 		ll_relay_session_close(relay, ctx->session_id,
 				       ctx->close_reason);

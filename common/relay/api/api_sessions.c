@@ -396,6 +396,19 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 		ll_api_detail_set(ctx, "capabilities", json_deep_copy(caps));
 	if (reason != NULL)
 		ll_api_detail_set(ctx, "reason", json_string(reason));
+	if (strcmp(type, "ended") == 0 && ctx->by_ticket) {
+		/*
+		 * A side that ends while its stream is being reopened has no
+		 * stream to say `end` on: its report ends a session waiting
+		 * in its grace at once (after the commit), so the other side
+		 * is not kept waiting for it.  The ticket could end the
+		 * session anyway (`end` and close_notify); outside the grace
+		 * the stream's own end does it, in order with the stream.
+		 */
+		ctx->close_if_interrupted = true;
+		snprintf(ctx->close_reason, sizeof(ctx->close_reason),
+			 "ended by the %s while interrupted", side_name);
+	}
 	if (strcmp(type, "not_requested") == 0) {
 		/* the end user says nobody asked them: flag it */
 		ll_api_detail_set(ctx, "flag", json_string("not_requested"));

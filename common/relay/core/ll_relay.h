@@ -394,6 +394,10 @@ uint64_t ll_relay_sessions_here(const struct ll_relay *relay);
  * the other side's stream adds no session). */
 bool ll_relay_session_waiting(const struct ll_relay *relay,
 			      const char *session_id);
+/* True while this session's stream was lost and it waits in its grace
+ * for its sides to come back (flow 4, step 6). */
+bool ll_relay_session_interrupted(const struct ll_relay *relay,
+				  const char *session_id);
 /* Counts a refusal for /metrics. */
 void ll_relay_count_refusal(struct ll_relay *relay, enum ll_api_code code);
 /* The answer to a request dispatch left LL_API_PENDING: sent (and resp

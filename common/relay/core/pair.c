@@ -367,6 +367,18 @@ uint64_t ll_relay_sessions_here(const struct ll_relay *relay)
 	       relay->metrics.sessions_interrupted;
 }
 
+bool ll_relay_session_interrupted(const struct ll_relay *relay,
+				  const char *session_id)
+{
+	const struct ll_core *core = relay != NULL ? relay->core : NULL;
+	const struct ll_pair *p;
+
+	if (core == NULL || session_id == NULL)
+		return false;
+	p = g_hash_table_lookup(core->pairs, session_id);
+	return p != NULL && p->grace;
+}
+
 bool ll_relay_session_waiting(const struct ll_relay *relay,
 			      const char *session_id)
 {

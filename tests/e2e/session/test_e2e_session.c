@@ -1069,8 +1069,10 @@ static void test_allow_and_control(void)
  * ends after it (LL_SESSION_DEAD_MS). */
 #define DEAD_MS 15000
 /* The relay's stream_grace_s here: how long a session whose stream was
- * lost waits for both sides to come back. */
-#define GRACE_S 5
+ * lost waits for both sides to come back.  Comfortably longer than a
+ * reconnect takes once traffic flows again (stall-reconnect), short
+ * enough for stall-dead to wait it out. */
+#define GRACE_S 20
 
 /* ll-pause-proxy between the applet and the relay (tests/common). */
 struct proxy {
@@ -1331,6 +1333,43 @@ static void gui_stall(struct proxy *x, unsigned long viewer,
 }
 
 /*
+ * A black hole past the dead line while the GUI agent views: its session
+ * window keeps saying "Connection interrupted — reconnecting…" while both
+ * sides come back; traffic again within the relay's grace, and the viewer
+ * (gtk-vnc opened again on the new channel 1) shows the user's screen,
+ * with no permission window on the user's side.
+ */
+static void gui_reconnect(struct proxy *x, unsigned long viewer,
+			  const char *gui_log, const char *shot)
+{
+	size_t mark = file_len(gui_log);
+	int64_t t0 = proxy_cmd(x, "pause");
+	int best = 0;
+
+	wait_log_since(gui_log, mark, STALLED_TEXT " (no sign of life",
+		       DEAD_MS + 5000, t0, "GUI agent");
+	screenshot(E.disp_agent, viewer, "agent-viewer-reconnecting.png");
+	mark = file_len(gui_log);
+	t0 = proxy_cmd(x, "resume");
+	g_test_message("GUI agent back %" G_GINT64_FORMAT
+		       " ms after the black hole",
+		       wait_log_since(gui_log, mark,
+				      "still allowed after the reconnect",
+				      GRACE_S * 1000, t0, "GUI agent"));
+	g_assert_true(find_window(E.disp_user, "Permission request") == 0);
+	t0 = lh_now_ms();
+	do {
+		screenshot(E.disp_agent, viewer, "agent-viewer.png");
+		best = palette_min_count(shot);
+	} while (best < 16 && lh_now_ms() - t0 < 15000);
+	if (best < 16)
+		g_error("the GUI agent's viewer does not show the user's "
+			"screen again within 15 s of the reconnect (see %s)",
+			shot);
+	screenshot(E.disp_agent, viewer, "agent-viewer-reconnected.png");
+}
+
+/*
  * The technician's GUI on the second display: log in with the keyboard,
  * New PIN, the PIN read from the Copy button (clipboard), the applet
  * joins, Allow, the viewer shows the user's screen (screenshot), then
@@ -1445,6 +1484,7 @@ static void test_gui_viewer(void)
 	viewer_names_user(viewer);
 
 	gui_stall(&x, viewer, gui_log, shot);
+	gui_reconnect(&x, viewer, gui_log, shot);
 
 	/* End session in the viewer asks first (agent/viewer.c
 	 * confirm_end); End session there: the applet goes within 2 s */
@@ -1554,8 +1594,8 @@ static void setup(void)
 	E.xvfb_user = start_xvfb("user", &E.disp_user);
 	E.xvfb_agent = start_xvfb("agent", &E.disp_agent);
 
-	/* The shortest grace after a lost stream (stream-dead waits for
-	 * it to run out). */
+	/* A short grace after a lost stream (stall-dead waits for it to
+	 * run out). */
 	E.relay = lh_relay_new("e2e-session",
 			       "stream_grace_s=" G_STRINGIFY(GRACE_S) "\n");
 	lh_relay_start(E.relay);
@@ -1827,8 +1867,10 @@ static void test_channel_agent_gui(void)
 		wait_window_gone(E.disp_user, "Permission request", 5000));
 
 	stop_proc(&gui);
-	/* the agent's side went away: the applet ends */
-	st = close_ended(applet, 15000);
+	/* the agent's side went away without a goodbye: the applet tries
+	 * to come back while the relay keeps the session in its grace,
+	 * then ends */
+	st = close_ended(applet, GRACE_S * 1000 + 15000);
 	g_assert_cmpint(st, >=, 0);
 }
 
@@ -1913,11 +1955,154 @@ static void test_stall_resume(void)
 	pin_clear(&p);
 }
 
+/* The applet's and the agent's log lines once the pump declared the
+ * stream dead and they try to come back (ll_session_end_name(SILENT)). */
+#define APPLET_RECONNECTING "connection interrupted (no sign of life"
+#define AGENT_RECONNECTING STALLED_TEXT " (no sign of life"
+
 /*
- * A black hole past the dead line: both sides end with their message
- * (the applet's "Session ended" says the connection was lost and could
- * not be restored, exit 4), and the relay records the streams' loss and,
- * nobody coming back within its grace, the session's end as lost.
+ * A black hole past the dead line, then traffic again within the relay's
+ * grace: both pumps declare the stream dead, both sides keep the session
+ * and say "reconnecting" (the applet fails closed), both come back with
+ * their tickets (the applet's try waits in the black hole), the relay
+ * pairs them again, and the session goes on with what was granted: no
+ * permission window, the picture again on a new channel 1, the click
+ * reaches the window.
+ */
+static void test_stall_reconnect(void)
+{
+	g_autofree char *alog = g_strdup_printf("%s/applet-reconnect.log",
+						E.dir);
+	g_autofree char *hlog = NULL, *png = NULL, *err = NULL;
+	g_autofree char *needle = NULL;
+	char *state = NULL;
+	struct proxy x = { 0 };
+	struct pin p;
+	GPid applet, holder;
+	unsigned long bar;
+	size_t amark, hmark;
+	int64_t t0, ta, th;
+	int st;
+
+	applet = stall_session(&p, &x, "reconnect", &holder);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+	bar = wait_window(E.disp_user, "Session", 10000);
+	g_assert_cmpuint(bar, !=, 0);
+
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "pause");
+	wait_both(alog, amark, APPLET_RECONNECTING, hlog, hmark,
+		  AGENT_RECONNECTING, DEAD_MS + 5000, t0, &ta, &th);
+	g_test_message("reconnecting: applet %" G_GINT64_FORMAT
+		       " ms, agent %" G_GINT64_FORMAT " ms after the pause",
+		       ta, th);
+	/* past the dead line and still there, failed closed */
+	g_assert_true(find_window(E.disp_user, "Session ended") == 0);
+	screenshot(E.disp_user, bar, "stall-reconnecting.png");
+	g_assert_cmpint(status(p.id, &state, NULL), ==, 0);
+	g_assert_nonnull(strstr(state, STALLED_TEXT));
+	g_clear_pointer(&state, g_free);
+	needle = g_strdup_printf("session %s: stream interrupted (", p.id);
+	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	g_clear_pointer(&needle, g_free);
+
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "resume");
+	wait_both(alog, amark, "connection restored: the session resumes",
+		  hlog, hmark,
+		  "still allowed after the reconnect: view, "
+		  "control",
+		  GRACE_S * 1000, t0, &ta, &th);
+	g_test_message("back: applet %" G_GINT64_FORMAT
+		       " ms, agent %" G_GINT64_FORMAT " ms after the resume",
+		       ta, th);
+	printf("# reconnect: applet %" G_GINT64_FORMAT
+	       " ms, agent %" G_GINT64_FORMAT " ms after the black hole\n",
+	       ta, th);
+	/* logged right after the stream.resumed audit record */
+	needle = g_strdup_printf("session %s: streams paired again", p.id);
+	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	g_clear_pointer(&needle, g_free);
+	/* the same grants, no new question */
+	g_assert_true(find_window(E.disp_user, "Permission request") == 0);
+	g_assert_cmpint(status(p.id, &state, NULL), ==, 0);
+	g_assert_cmpstr(state, ==, "controlling");
+	g_clear_pointer(&state, g_free);
+	png = g_build_filename(E.dir, "reconnect-after.png", NULL);
+	st = cli(NULL, 40000, NULL, &err, "session", "snapshot", p.id, png,
+		 NULL);
+	if (st != 0)
+		g_error("`session snapshot` after the reconnect: exit %d: %s",
+			st, err);
+	assert_picture(png);
+	assert_click_reaches(p.id);
+	screenshot(E.disp_user, bar, "stall-reconnected.png");
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
+			    NULL),
+			==, 0);
+	st = close_ended(applet, 10000);
+	assert_applet_ok(st, "reconnect");
+	g_assert_true(pid_gone_within(holder, 10000));
+	proxy_stop(&x);
+	pin_clear(&p);
+}
+
+/*
+ * End session on the applet's bar while both sides try to come back: the
+ * applet ends at once, and its `ended` report (held in the black hole
+ * until the traffic flows again) ends the session on the relay at once,
+ * not when the grace runs out; the agent, whose stream is closed, ends
+ * too.
+ */
+static void test_stall_end_reconnecting(void)
+{
+	g_autofree char *alog = g_strdup_printf("%s/applet-endrc.log", E.dir);
+	g_autofree char *hlog = NULL, *needle = NULL;
+	struct proxy x = { 0 };
+	struct pin p;
+	GPid applet, holder;
+	unsigned long bar;
+	size_t amark, hmark;
+	int64_t t0, ta, th;
+	int st;
+
+	applet = stall_session(&p, &x, "endrc", &holder);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+	bar = wait_window(E.disp_user, "Session", 10000);
+	g_assert_cmpuint(bar, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "pause");
+	wait_both(alog, amark, APPLET_RECONNECTING, hlog, hmark,
+		  AGENT_RECONNECTING, DEAD_MS + 5000, t0, &ta, &th);
+	amark = file_len(alog);
+	press(E.disp_user, bar, "alt+e");
+	wait_log_since(alog, amark, "session over (user)", 5000, lh_now_ms(),
+		       "applet");
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "resume");
+	needle = g_strdup_printf("session %s: stream ended (ended by the "
+				 "applet while interrupted)",
+				 p.id);
+	/* well before the grace (GRACE_S) would have run out */
+	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	wait_log_since(hlog, hmark, "connection lost (", 20000, t0, "agent");
+	g_assert_true(pid_gone_within(holder, 10000));
+	st = close_ended(applet, 10000);
+	assert_applet_ok(st, "endrc");
+	proxy_stop(&x);
+	pin_clear(&p);
+}
+
+/*
+ * A black hole past the dead line and past the relay's grace: both sides
+ * try to come back, the relay records the streams' loss and, nobody
+ * coming back within its grace, the session's end as lost; then both
+ * end with their message (the applet's "Session ended" says the
+ * connection was lost and could not be restored, exit 4).
  */
 static void test_stall_dead(void)
 {
@@ -1936,15 +2121,29 @@ static void test_stall_dead(void)
 	amark = file_len(alog);
 	hmark = file_len(hlog);
 	t0 = proxy_cmd(&x, "pause");
-	wait_both(alog, amark, "session over (stalled)", hlog, hmark,
-		  "connection lost (no sign of life", DEAD_MS + 5000, t0, &ta,
-		  &th);
+	wait_both(alog, amark, APPLET_RECONNECTING, hlog, hmark,
+		  AGENT_RECONNECTING, DEAD_MS + 5000, t0, &ta, &th);
 	g_test_message("declared dead: applet %" G_GINT64_FORMAT
 		       " ms, agent %" G_GINT64_FORMAT " ms after the pause",
 		       ta, th);
 	printf("# dead line: applet %" G_GINT64_FORMAT
 	       " ms, agent %" G_GINT64_FORMAT " ms\n",
 	       ta, th);
+	/* the agent's stream closed without a goodbye: a loss, the session
+	 * waits for its sides in the grace (the applet's try hangs in the
+	 * black hole), then ends, on record */
+	needle = g_strdup_printf("session %s: stream interrupted (", p.id);
+	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
+	g_free(needle);
+	needle = g_strdup_printf("session %s: ended (lost)", p.id);
+	g_assert_true(
+		lh_relay_wait_log(E.relay, needle, 1, GRACE_S * 1000 + 10000));
+	/* traffic again, too late: the relay says the session is over */
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	t0 = proxy_cmd(&x, "resume");
+	wait_both(alog, amark, "session over (stalled)", hlog, hmark,
+		  "connection lost (", 30000, t0, &ta, &th);
 	win = wait_window(E.disp_user, "Session ended", 10000);
 	g_assert_cmpuint(win, !=, 0);
 	screenshot(E.disp_user, win, "stall-session-ended.png");
@@ -1952,14 +2151,6 @@ static void test_stall_dead(void)
 	st = wait_exit(applet, 10000);
 	g_assert_cmpint(st, ==, 4);
 	g_assert_true(pid_gone_within(holder, 10000));
-	/* the agent's stream closed without a goodbye: a loss, the session
-	 * waits for its sides in the grace, then ends, on record */
-	needle = g_strdup_printf("session %s: stream interrupted (", p.id);
-	g_assert_true(lh_relay_wait_log(E.relay, needle, 1, 10000));
-	g_free(needle);
-	needle = g_strdup_printf("session %s: ended (lost)", p.id);
-	g_assert_true(
-		lh_relay_wait_log(E.relay, needle, 1, GRACE_S * 1000 + 10000));
 	proxy_cmd(&x, "cut");
 	proxy_stop(&x);
 	pin_clear(&p);
@@ -1991,6 +2182,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/channel-agent-gui",
 			test_channel_agent_gui);
 	g_test_add_func("/e2e/session/stall-resume", test_stall_resume);
+	g_test_add_func("/e2e/session/stall-reconnect", test_stall_reconnect);
+	g_test_add_func("/e2e/session/stall-end-reconnecting",
+			test_stall_end_reconnecting);
 	g_test_add_func("/e2e/session/stall-dead", test_stall_dead);
 	g_test_add_func("/e2e/session/no-secrets-in-logs",
 			test_no_secrets_in_logs);

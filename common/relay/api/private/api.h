@@ -65,6 +65,9 @@ struct ll_api_ctx {
 	bool audit_quiet;
 	/* done after the commit, before the answer leaves */
 	bool close_after;
+	/* close_after, but only for a session whose stream was lost and
+	 * waits in its grace (a side's `ended` report while it comes back) */
+	bool close_if_interrupted;
 	char close_reason[64];
 	/* the envelope's own: its transaction, and the slow part of the
 	 * work handed to the worker pool (ll_api_defer) */
