@@ -196,6 +196,32 @@ out:
 	return rc;
 }
 
+/*
+ * Begins the store's transaction and finds USER in the org: 0 with *t
+ * (the transaction open), or 1 with the failure said and nothing left
+ * open.
+ */
+static int tech_begin_find(struct ll_cmd_org *c, const char *user,
+			   struct ll_technician **t)
+{
+	struct ll_store *st = c->relay.store;
+	int r;
+
+	if ((r = ll_store_begin(st)) == 0) {
+		r = ll_store_technician_find(st, c->org_id, user, t);
+		if (r == 0)
+			return 0;
+		ll_store_rollback(st);
+	}
+	if (r == LL_ERR_NOT_FOUND)
+		ll_cmd_fail("technician '%s' not found in org '%s'", user,
+			    c->org_name);
+	else
+		ll_cmd_fail("cannot change technician '%s': %s", user,
+			    ll_store_errmsg(st));
+	return 1;
+}
+
 static int tech_set_disabled(struct ll_cmd_org *c, const char *user,
 			     bool disabled)
 {
@@ -205,17 +231,9 @@ static int tech_set_disabled(struct ll_cmd_org *c, const char *user,
 				      : "technician.enable";
 	int rc = 1, r;
 
-	if ((r = ll_store_begin(st)) != 0)
-		goto store_err;
-	r = ll_store_technician_find(st, c->org_id, user, &t);
-	if (r == LL_ERR_NOT_FOUND) {
-		ll_store_rollback(st);
-		ll_cmd_fail("technician '%s' not found in org '%s'", user,
-			    c->org_name);
+	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	}
-	if (r != 0 ||
-	    (r = ll_store_technician_set_disabled(st, c->org_id, user,
+	if ((r = ll_store_technician_set_disabled(st, c->org_id, user,
 						  disabled)) != 0 ||
 	    (disabled &&
 	     (r = ll_store_token_delete_for_technician(st, t->id)) != 0) ||
@@ -261,17 +279,8 @@ static int tech_mfa_change(struct ll_cmd_org *c, const char *user, bool reset)
 	bool was_locked = false, enrolled = false;
 	int rc = 1, r;
 
-	if ((r = ll_store_begin(st)) != 0)
-		goto store_err;
-	r = ll_store_technician_find(st, c->org_id, user, &t);
-	if (r == LL_ERR_NOT_FOUND) {
-		ll_store_rollback(st);
-		ll_cmd_fail("technician '%s' not found in org '%s'", user,
-			    c->org_name);
+	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	}
-	if (r != 0)
-		goto tx_err;
 	r = ll_store_mfa_get(st, t->id, &m);
 	if (r == LL_OK) {
 		was_locked = m.locked;
@@ -310,7 +319,6 @@ static int tech_mfa_change(struct ll_cmd_org *c, const char *user, bool reset)
 	goto out;
 tx_err:
 	ll_store_rollback(st);
-store_err:
 	ll_cmd_fail("cannot change technician '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
@@ -373,17 +381,9 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 	struct ll_technician *t = NULL;
 	int rc = 1, r;
 
-	if ((r = ll_store_begin(st)) != 0)
-		goto store_err;
-	r = ll_store_technician_find(st, c->org_id, user, &t);
-	if (r == LL_ERR_NOT_FOUND) {
-		ll_store_rollback(st);
-		ll_cmd_fail("technician '%s' not found in org '%s'", user,
-			    c->org_name);
+	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	}
-	if (r != 0 ||
-	    (r = ll_store_technician_set_display_name(st, t->id, o->name)) !=
+	if ((r = ll_store_technician_set_display_name(st, t->id, o->name)) !=
 		    0 ||
 	    (r = ll_cmd_audit_append(st, c->org_id, "technician.set", "ok",
 				     json_pack("{s:s,s:I,s:s}", "username",
