@@ -292,7 +292,7 @@ static void wait_picked(struct ll_api_ctx *ctx, const struct ll_queue_entry *e)
 		entry_gone(ctx, "session_over");
 		goto out;
 	}
-	caps = ll_api_capabilities_json(t);
+	caps = ll_api_session_caps_json(s, t);
 	if (!ll_api_answer(ctx, 200,
 			   json_pack("{s:s,s:s,s:s,s:o,s:O,s:s}", "state",
 				     "picked", "entry_id", e->id, "session_id",
@@ -466,6 +466,7 @@ static void pickup_session(struct ll_api_ctx *ctx,
 	sn.id = id;
 	sn.org_id = e->org_id;
 	sn.technician_id = ctx->tech->id;
+	sn.permissions = ll_relay_capabilities(ctx->tech);
 	sn.lock = "shortcut";
 	sn.pin_mac = pin_mac;
 	sn.agent_ticket_hash = ticket_hash;

@@ -168,6 +168,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	sn.id = id;
 	sn.org_id = t->org_id;
 	sn.technician_id = t->id;
+	sn.permissions = ll_relay_capabilities(t);
 	sn.lock = lock;
 	sn.pin_mac = pin_mac;
 	sn.agent_ticket_hash = ticket_hash;

@@ -27,6 +27,7 @@
 
 #include "ll_http.h"
 #include "ll_store.h"
+#include "ll_control.h"
 
 struct event_base;
 struct ll_tls_ctx;
@@ -167,6 +168,20 @@ int ll_policy_get_text(struct ll_store *st, const struct ll_relay_config *cfg,
 /* A boolean policy: what the org set, else the default. */
 int ll_policy_get_bool(struct ll_store *st, const struct ll_relay_config *cfg,
 		       int64_t org_id, const char *name, bool *out);
+
+/*
+ * A technician's permissions (LL_PERM_* of ll_control.h), the one rule
+ * (docs/API.md, "Groups and permissions"): in a group, exactly its
+ * permissions; without one, what technicians held before groups: every
+ * capability (LL_PERM_NO_GROUP).  An administrator (--admin) holds
+ * reports and admin besides, group or not.
+ */
+#define LL_PERM_NO_GROUP LL_CAP_ALL
+uint32_t ll_relay_permissions(const struct ll_technician *t);
+/* The capabilities its tickets may carry: the permissions the protocol
+ * has a capability for (clipboard is none yet). */
+uint32_t ll_relay_capabilities(const struct ll_technician *t);
+
 /* A value (plain text of k's type) as JSON: integers as numbers, booleans
  * as true/false, the rest as strings.  New reference, NULL on no memory. */
 json_t *ll_policy_value_json(const struct ll_policy_key *k, const char *text);

@@ -153,6 +153,12 @@ bool ll_api_password_expired(struct ll_api_ctx *ctx,
 json_t *ll_api_permissions_json(const struct ll_technician *t);
 /* Capabilities a technician may ask an end user for. */
 json_t *ll_api_capabilities_json(const struct ll_technician *t);
+/* A session's: what its tickets carry and its technician still holds
+ * (the redeem answer's "capabilities"). */
+json_t *ll_api_session_caps_json(const struct ll_session *s,
+				 const struct ll_technician *t);
+/* A permission mask as the array of its names, in table order. */
+json_t *ll_api_perms_json(uint32_t mask);
 bool ll_api_capability_known(const char *cap);
 /* Who asks, as the end user's applet gets it (redeem, pickup): "name"
  * and "org" (the login name and the org's name, kept for older
