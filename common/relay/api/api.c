@@ -674,6 +674,17 @@ static const struct api_route routes[] = {
 	  ll_api_handle_policy_get, 0 },
 	{ "PUT", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.set",
 	  ll_api_handle_policy_put, 0 },
+	/* technician groups of the admin's org (api_groups.c) */
+	{ "GET", "/api/v1/groups", AUTH_ADMIN, "group.list",
+	  ll_api_handle_group_list, 0 },
+	{ "POST", "/api/v1/groups", AUTH_ADMIN, "group.add",
+	  ll_api_handle_group_add, 0 },
+	{ "PUT", "/api/v1/groups/{name}", AUTH_ADMIN, "group.set",
+	  ll_api_handle_group_set, 0 },
+	{ "DELETE", "/api/v1/groups/{name}", AUTH_ADMIN, "group.remove",
+	  ll_api_handle_group_delete, 0 },
+	{ "PUT", "/api/v1/technicians/{name}/group", AUTH_ADMIN,
+	  "technician.set", ll_api_handle_technician_group, 0 },
 };
 
 /* ---- path patterns ---- */
@@ -879,7 +890,7 @@ static int authenticate(struct ll_api_ctx *ctx, const struct api_route *route)
 	case AUTH_ADMIN:
 		if ((r = auth_token_route(ctx, route)) != 0)
 			return r;
-		if (!ctx->tech->is_admin) {
+		if ((ll_relay_permissions(ctx->tech) & LL_PERM_ADMIN) == 0) {
 			ll_api_fail(ctx, LL_API_FORBIDDEN,
 				    "this needs the admin permission");
 			return LL_ERR_AUTH_FAILED;

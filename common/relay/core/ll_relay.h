@@ -181,6 +181,11 @@ uint32_t ll_relay_permissions(const struct ll_technician *t);
 /* The capabilities its tickets may carry: the permissions the protocol
  * has a capability for (clipboard is none yet). */
 uint32_t ll_relay_capabilities(const struct ll_technician *t);
+/* A group's name: 1-64 of A-Z a-z 0-9 . _ - and spaces, starting with a
+ * letter or digit, not ending with a space (directory groups map to
+ * these names). */
+#define LL_GROUP_NAME_MAX 64
+bool ll_group_name_valid(const char *name);
 
 /* A value (plain text of k's type) as JSON: integers as numbers, booleans
  * as true/false, the rest as strings.  New reference, NULL on no memory. */
@@ -298,6 +303,7 @@ enum ll_api_code {
 	LL_API_PASSWORD_CHANGE_REQUIRED,
 	LL_API_MFA_ENROLLMENT_REQUIRED,
 	LL_API_ACCOUNT_LOCKED,
+	LL_API_CAPABILITY_NOT_PERMITTED,
 	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */
 	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */
 	LL_API_HEADERS_TOO_LARGE,  /* "bad_request", 431 */

@@ -507,3 +507,21 @@ uint32_t ll_relay_capabilities(const struct ll_technician *t)
 {
 	return ll_relay_permissions(t) & LL_CAP_ALL;
 }
+
+bool ll_group_name_valid(const char *name)
+{
+	size_t i, n;
+
+	if (name == NULL || (n = strlen(name)) == 0 || n > LL_GROUP_NAME_MAX ||
+	    name[n - 1] == ' ')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') ||
+		      (i > 0 && (c == '.' || c == '_' || c == '-' || c == ' '))))
+			return false;
+	}
+	return true;
+}

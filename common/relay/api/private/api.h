@@ -318,6 +318,14 @@ bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
  * end_user_ip_not_allowed). */
 bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
 void ll_api_handle_policy_put(struct ll_api_ctx *ctx);
+/* Technician groups (api_groups.c): GET/POST /api/v1/groups,
+ * PUT/DELETE /api/v1/groups/{name}, PUT
+ * /api/v1/technicians/{name}/group; administrators only. */
+void ll_api_handle_group_list(struct ll_api_ctx *ctx);
+void ll_api_handle_group_add(struct ll_api_ctx *ctx);
+void ll_api_handle_group_set(struct ll_api_ctx *ctx);
+void ll_api_handle_group_delete(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_group(struct ll_api_ctx *ctx);
 
 /* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and
  * follow relay->cfg. */
