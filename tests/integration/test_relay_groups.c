@@ -605,6 +605,65 @@ static void test_withdraw_ends_session(void)
 			==, 0);
 }
 
+/* How many of the queue's entries the token's technician sees are
+ * entry. */
+static int queue_has(const char *tok, const char *entry)
+{
+	struct lh_resp *r = lh_get(relay, "/api/v1/queue", tok);
+	json_t *v;
+	size_t i;
+	int n = 0;
+
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "entries"), i, v)
+		n += g_strcmp0(json_string_value(
+				       json_object_get(v, "entry_id")),
+			       entry) == 0;
+	lh_resp_free(r);
+	return n;
+}
+
+/* A channel with a group: only the group's members see its callers and
+ * pick them up; the others get forbidden. */
+static void test_channel_group(void)
+{
+	g_autofree char *cred = NULL, *member = NULL, *other = NULL;
+	g_autofree char *entry = NULL, *path = NULL;
+	json_t *body;
+	struct lh_resp *r;
+
+	group_cmd("add", "desk", "view,control");
+	tech_in_group("erin", "desk");
+	g_assert_cmpint(cli(&cred, NULL, "channel", "add", "desk-line",
+			    "--group", "desk"),
+			==, 0);
+	g_strstrip(cred);
+	lh_secret("channel credential", cred);
+	member = lh_login(relay, "erin", LH_CANARY_PASSWORD);
+	other = lh_login(relay, "fred", LH_CANARY_PASSWORD);
+
+	body = json_pack("{s:s}", "credential", cred);
+	r = lh_post(relay, "/api/v1/channels/join", NULL, body);
+	json_decref(body);
+	g_assert_cmpint(r->status, ==, 201);
+	entry = g_strdup(lh_resp_str(r, "entry_id"));
+	lh_secret("queue ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+
+	g_assert_cmpint(queue_has(member, entry), ==, 1);
+	g_assert_cmpint(queue_has(other, entry), ==, 0);
+	path = g_strdup_printf("/api/v1/queue/%s/pickup", entry);
+	r = lh_post(relay, path, other, NULL);
+	lh_assert_error(r, 403, "forbidden");
+	lh_resp_free(r);
+	r = lh_post(relay, path, member, NULL);
+	g_assert_cmpint(r->status, ==, 201);
+	lh_resp_free(r);
+	g_assert_cmpint(cli(NULL, NULL, "technician", "set", "erin",
+			    "--no-group", NULL),
+			==, 0);
+}
+
 /* `technician add --group`: in the group from the start. */
 static void test_add_with_group(void)
 {
@@ -648,6 +707,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/groups/withdraw-ends-session",
 			test_withdraw_ends_session);
 	g_test_add_func("/groups/add-with-group", test_add_with_group);
+	g_test_add_func("/groups/channel-group", test_channel_group);
 	rc = g_test_run();
 	g_assert_cmpint(lh_relay_stop_verify(relay), >, 0);
 	lh_relay_free(relay);
