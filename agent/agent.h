@@ -257,15 +257,15 @@ int ll_agent_holder_main(int argc, char **argv);
 /* Exit codes of the CLI (documented in cli.c). */
 enum {
 	LL_EXIT_OK = 0,
-	LL_EXIT_ERROR = 1,             /* anything else */
-	LL_EXIT_USAGE = 2,             /* bad command line */
-	LL_EXIT_DENIED = 3,            /* the user said no / refused: no cap */
-	LL_EXIT_TIMEOUT = 4,           /* session wait --timeout passed */
-	LL_EXIT_ENDED = 5,             /* the session is over (or no holder) */
-	LL_EXIT_AUTH = 6,              /* login refused / not logged in */
-	LL_EXIT_HELD_BACK = 7,         /* asked again too soon after a no */
-	LL_EXIT_NO_MORE = 8,           /* the user said no three times */
-	LL_EXIT_NOT_PERMITTED = 9,     /* the technician's group does not
+	LL_EXIT_ERROR = 1,         /* anything else */
+	LL_EXIT_USAGE = 2,         /* bad command line */
+	LL_EXIT_DENIED = 3,        /* the user said no / refused: no cap */
+	LL_EXIT_TIMEOUT = 4,       /* session wait --timeout passed */
+	LL_EXIT_ENDED = 5,         /* the session is over (or no holder) */
+	LL_EXIT_AUTH = 6,          /* login refused / not logged in */
+	LL_EXIT_HELD_BACK = 7,     /* asked again too soon after a no */
+	LL_EXIT_NO_MORE = 8,       /* the user said no three times */
+	LL_EXIT_NOT_PERMITTED = 9, /* the technician's group does not
 					* permit that capability */
 	LL_EXIT_LAST = LL_EXIT_NOT_PERMITTED /* the highest: keep it last */
 };

@@ -1576,7 +1576,8 @@ static void test_not_permitted(void)
 	cli_pumping(&r, f, NULL, profile, "--json", "session", "request", p.id,
 		    "files", NULL);
 	g_assert_cmpint(r.status, ==, 9);
-	g_assert_nonnull(strstr(r.out, "\"code\":\"capability_not_permitted\""));
+	g_assert_nonnull(
+		strstr(r.out, "\"code\":\"capability_not_permitted\""));
 	run_clear(&r);
 	/* chat is permitted: asked, and the first request the applet
 	 * sees (neither refused one was sent) */
