@@ -204,6 +204,16 @@ void ll_agent_session_set_end_reason(struct ll_agent_session *s,
 				     const char *reason);
 /* What the technician is told when nobody redeemed the PIN in time. */
 #define LL_AGENT_END_PIN_EXPIRED "The PIN expired before the user entered it"
+/* The relay's end_reason of the session (GET /api/v1/sessions; caller
+ * g_free()s), NULL when it cannot say.  Ends the relay decides (a
+ * permission withdrawn: docs/API.md section 4) reach us as a closed
+ * stream: this is how the technician reads why. */
+char *ll_agent_session_relay_end_reason(const struct ll_relay_opts *relay,
+					const char *token,
+					const char *session_id);
+#define LL_AGENT_END_PERMISSION_WITHDRAWN                                     \
+	"The relay ended the session: your group no longer permits what it "  \
+	"was allowed"
 /*
  * After a session ended before the user joined: asks the relay (with the
  * technician's token) whether its PIN expired, bounded by a short
