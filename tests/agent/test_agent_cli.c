@@ -1562,6 +1562,14 @@ static void test_not_permitted(void)
 	g_assert_true(g_file_get_contents(ini, &text, NULL, NULL));
 	g_assert_nonnull(strstr(text, "capabilities=view,chat"));
 
+	/* a PIN whose first request the group does not permit: none */
+	cli(&r, profile, NULL, "pin", "new", "--request", "view,control",
+	    NULL);
+	g_assert_cmpint(r.status, ==, 9);
+	g_assert_nonnull(strstr(r.err, "your group does not permit control"));
+	g_assert_cmpstr(r.out, ==, "");
+	run_clear(&r);
+
 	pin_new("view", &p);
 	f = fa_join(p.pin);
 	m = fa_expect(f, LL_CONTROL_REQUEST);
