@@ -147,11 +147,6 @@ json_t *ll_api_perms_json(uint32_t mask)
 	return a;
 }
 
-json_t *ll_api_capabilities_json(const struct ll_technician *t)
-{
-	return ll_api_perms_json(ll_relay_capabilities(t));
-}
-
 json_t *ll_api_session_caps_json(const struct ll_session *s,
 				 const struct ll_technician *t)
 {

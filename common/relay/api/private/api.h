@@ -151,8 +151,6 @@ bool ll_api_password_expired(struct ll_api_ctx *ctx,
 
 /* Permissions of a technician as a JSON array (new reference). */
 json_t *ll_api_permissions_json(const struct ll_technician *t);
-/* Capabilities a technician may ask an end user for. */
-json_t *ll_api_capabilities_json(const struct ll_technician *t);
 /* A session's: what its tickets carry and its technician still holds
  * (the redeem answer's "capabilities"). */
 json_t *ll_api_session_caps_json(const struct ll_session *s,
