@@ -307,6 +307,15 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 	cli->profile->user = g_strdup(user);
 	g_free(cli->profile->org);
 	cli->profile->org = g_strdup(org);
+	g_free(cli->profile->capabilities);
+	cli->profile->capabilities = NULL;
+	if (l.technician.permissions != NULL) {
+		char caps[LL_PERM_TEXT_MAX];
+
+		if (ll_perm_format(l.technician.caps, caps, sizeof(caps)) ==
+		    LL_OK)
+			cli->profile->capabilities = g_strdup(caps);
+	}
 	if (ll_profile_save(cli->profile, &err) != 0 ||
 	    ll_profile_set_token(cli->profile, l.token, &err) != 0) {
 		r = fail(cli, LL_EXIT_ERROR, "io", "%s", err);
@@ -646,9 +655,20 @@ static int run_held_session(struct ll_cli *cli, const struct ll_cli_req *req,
 	struct ll_client_error e;
 	struct ll_api_client *c = NULL;
 	struct ll_api_pin pin;
-	char *err = NULL;
+	char *err = NULL, names[LL_PERM_TEXT_MAX];
+	uint32_t beyond = ll_cli_req_caps(req, "request") &
+			  ~ll_profile_caps(cli->profile);
 	int r;
 
+	/* --request beyond the group's permissions: the applet would
+	 * refuse it unseen, so no session is made for it */
+	if (ll_cli_req_has(req, "request") && beyond != 0) {
+		if (ll_perm_format(beyond, names, sizeof(names)) != LL_OK)
+			names[0] = '\0';
+		return fail(cli, LL_EXIT_NOT_PERMITTED,
+			    "capability_not_permitted",
+			    "your group does not permit %s", names);
+	}
 	memset(&pin, 0, sizeof(pin));
 	ll_client_error_clear(&e);
 	if ((r = client_with_token(cli, &c)) != 0)
