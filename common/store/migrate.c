@@ -184,6 +184,18 @@ static const char *const migrations[] = {
 	"  technician_id INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL"
 	");",
+	/* 8: technician groups, on branch groups: this empty stand-in
+	 * keeps the numbers apart until the merge puts it here. */
+	"",
+	/* 9: directory technicians (issue 12).  directory_dn not NULL:
+	 * the account is the directory's, its pw_hash the marker
+	 * LL_STORE_DIRECTORY_PW (no password verifies against it), and
+	 * only the directory logs it in.  directory_disabled: the sync
+	 * disabled it (so the sync may enable it again, never an account
+	 * an administrator disabled). */
+	"ALTER TABLE technicians ADD COLUMN directory_dn TEXT;"
+	"ALTER TABLE technicians ADD COLUMN directory_disabled INTEGER"
+	"  NOT NULL DEFAULT 0;",
 };
 
 /*

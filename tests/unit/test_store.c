@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 9
 
 struct fx {
 	char *dir;
@@ -535,6 +535,9 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[9] = "ALTER TABLE technicians DROP COLUMN directory_dn;"
+	      "ALTER TABLE technicians DROP COLUMN directory_disabled;",
+	[8] = "", /* technician groups: branch groups */
 	[7] = "DROP TABLE technician_mfa;"
 	      "DROP TABLE mfa_recovery_codes;"
 	      "DROP TABLE mfa_challenges;",
