@@ -198,7 +198,8 @@ int ll_ldap_filter_build(const char *tmpl, const char *value, char **out)
 	size_t cap, n = 0, el, i;
 	int r = LL_ERR_INVALID_ARG;
 
-	if (tmpl == NULL || out == NULL)
+	if (tmpl == NULL || out == NULL ||
+	    (value != NULL && strlen(value) > LL_LDAP_VALUE_MAX))
 		return LL_ERR_INVALID_ARG;
 	esc = value != NULL ? ll_ldap_escape_value(value, strlen(value))
 			    : strdup("*");
