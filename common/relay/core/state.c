@@ -49,6 +49,7 @@ static const struct {
 	[LL_API_MFA_ENROLLMENT_REQUIRED] = { "mfa_enrollment_required", 403 },
 	[LL_API_ACCOUNT_LOCKED] = { "account_locked", 403 },
 	[LL_API_DIRECTORY_UNAVAILABLE] = { "directory_unavailable", 503 },
+	[LL_API_CAPABILITY_NOT_PERMITTED] = { "capability_not_permitted", 403 },
 	[LL_API_METHOD_NOT_ALLOWED] = { "bad_request", 405 },
 	[LL_API_URI_TOO_LONG] = { "bad_request", 414 },
 	[LL_API_HEADERS_TOO_LARGE] = { "bad_request", 431 },
