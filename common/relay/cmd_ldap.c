@@ -124,7 +124,7 @@ static int ldap_sync_one(struct ll_relay *relay,
 			    org, err);
 		goto out;
 	}
-	r = ll_api_ldap_sync_apply(relay, org_id, users, n, &who, &cnt);
+	r = ll_api_ldap_sync_apply(relay, org_id, cfg, users, n, &who, &cnt);
 	if (r != LL_OK) {
 		ll_cmd_fail("ldap sync: org %s: %s: %s", org, ll_strerror(r),
 			    ll_store_errmsg(relay->store));

@@ -11,7 +11,11 @@
  *   carol  member of helpdesk
  *   dave   member of helpdesk, userAccountControl 514 (AD's disabled
  *          bit 0x2; slapd knows the attribute from the schema below)
+ *   frank  member of ghosts, mapped to a technician group that does
+ *          not exist
  *
+ * group_map maps helpdesk to the technician group "support", admins to
+ * "admins" and ghosts to "ghost" (never made).
  * and a local technician "root" (break-glass admin) with a password of
  * its own.  Users are changed with ldapmodify, as the directory's
  * administrator would.
@@ -43,6 +47,7 @@
 #define BOB_PW "Bob-Dir-Pw-22"
 #define CAROL_PW "Carol-Dir-Pw-40"
 #define DAVE_PW "Dave-Dir-Pw-93"
+#define FRANK_PW "Frank-Dir-Pw-75"
 #define ROOT_PW "Root-Local-Pw-66"
 #define HELPDESK "cn=helpdesk,ou=groups," BASE
 #define ALICE_DN "uid=alice,ou=people," BASE
@@ -78,13 +83,16 @@ static const char data_ldif[] =
 	USER_LDIF("bob", "Bob Outside", BOB_PW, "512")
 	USER_LDIF("carol", "Carol Member", CAROL_PW, "512")
 	USER_LDIF("dave", "Dave Disabled", DAVE_PW, "514")
+	USER_LDIF("frank", "Frank Ghost", FRANK_PW, "512")
 	/* clang-format on */
 	"dn: " HELPDESK "\nobjectClass: groupOfNames\ncn: helpdesk\n"
 	"member: " ALICE_DN "\n"
 	"member: uid=carol,ou=people," BASE "\n"
 	"member: uid=dave,ou=people," BASE "\n\n"
 	"dn: cn=admins,ou=groups," BASE "\nobjectClass: groupOfNames\n"
-	"cn: admins\nmember: cn=svc," BASE "\n";
+	"cn: admins\nmember: cn=svc," BASE "\n\n"
+	"dn: cn=ghosts,ou=groups," BASE "\nobjectClass: groupOfNames\n"
+	"cn: ghosts\nmember: uid=frank,ou=people," BASE "\n";
 
 struct slapd {
 	char *dir;
@@ -286,7 +294,8 @@ static void relay_conf_write(const char *uri, bool starttls,
 		"user_filter = (&(objectClass=inetOrgPerson)(uid=%%s))\n"
 		"group_base = ou=groups," BASE "\n"
 		"group_map = " HELPDESK "=support;"
-		"cn=admins,ou=groups," BASE "=admins\n"
+		"cn=admins,ou=groups," BASE "=admins;"
+		"cn=ghosts,ou=groups," BASE "=ghost\n"
 		"sync_interval_s = 3600\n",
 		text, uri, starttls ? "true" : "false", ca_file, pw);
 	g_assert_true(g_file_set_contents(path, conf, -1, NULL));
@@ -367,13 +376,18 @@ static void test_serve_sync(void)
 
 	g_assert_true(
 		lh_relay_wait_log(relay, "directory sync of org", 1, 20000));
-	g_assert_cmpint(lh_relay_log_count(relay, "3 users in mapped groups, "
-						  "3 added"),
+	g_assert_cmpint(lh_relay_log_count(relay, "4 users in mapped groups, "
+						  "3 added, 0 updated, 0 "
+						  "disabled, 0 enabled, 1 "
+						  "skipped"),
 			==, 1);
+	g_assert_null(technician("frank"));
 	t = technician("carol");
 	g_assert_nonnull(t);
 	g_assert_cmpstr(json_string_value(json_object_get(t, "display_name")),
 			==, "Carol Member");
+	g_assert_cmpstr(json_string_value(json_object_get(t, "group")), ==,
+			"support");
 	g_assert_false(json_is_true(json_object_get(t, "disabled")));
 	json_decref(t);
 	g_assert_true(technician_disabled("dave"));
@@ -392,6 +406,11 @@ static void test_login_ok(void)
 				json_object_get(resp->json, "technician"),
 				"name")),
 			==, "alice");
+	/* the permissions of "support", the group helpdesk maps to */
+	g_assert_cmpuint(json_array_size(json_object_get(
+				 json_object_get(resp->json, "technician"),
+				 "permissions")),
+			 ==, 3);
 	lh_resp_free(resp);
 	t = technician("alice");
 	g_assert_cmpstr(json_string_value(json_object_get(t, "display_name")),
@@ -430,6 +449,10 @@ static void test_login_refused(void)
 	/* right password, in no mapped group */
 	login_refused("bob", BOB_PW, 403, "forbidden");
 	g_assert_null(technician("bob"));
+	/* right password, mapped to a technician group that does not exist
+	 * (without a group it would have every permission) */
+	login_refused("frank", FRANK_PW, 403, "forbidden");
+	g_assert_null(technician("frank"));
 	/* right password, disabled in the directory */
 	login_refused("dave", DAVE_PW, 403, "account_disabled");
 }
@@ -543,7 +566,8 @@ static void test_starttls(void)
 /*
  * alice, logged in with a live session, leaves the mapped group: `ldap
  * sync` disables her, the running relay ends her session, she can no
- * longer log in.  Back in the group, the sync enables her again.  carol,
+ * longer log in.  Back in a mapped group, the sync enables her again, in
+ * the technician group that one maps to.  carol,
  * disabled in the directory (the AD bit), is disabled here by the sync.
  */
 static void test_sync_removed(void)
@@ -552,7 +576,7 @@ static void test_sync_removed(void)
 	g_autofree char *out = NULL, *out2 = NULL;
 	struct lh_conn *agent = NULL, *applet = NULL;
 	struct lh_session s;
-	json_t *recs;
+	json_t *recs, *t;
 
 	lh_session_new(relay, token, &s);
 	lh_pair_open(relay, &s, &agent, &applet);
@@ -562,7 +586,7 @@ static void test_sync_removed(void)
 		    "dn: uid=carol,ou=people," BASE "\nchangetype: modify\n"
 		    "replace: userAccountControl\nuserAccountControl: 514\n");
 	g_assert_cmpint(ldap_sync(&out, NULL), ==, 0);
-	g_assert_nonnull(strstr(out, "2 users in mapped groups"));
+	g_assert_nonnull(strstr(out, "3 users in mapped groups"));
 	g_assert_nonnull(strstr(out, "2 disabled"));
 	g_assert_true(technician_disabled("alice"));
 	g_assert_true(technician_disabled("carol"));
@@ -585,11 +609,16 @@ static void test_sync_removed(void)
 	g_assert_cmpuint(json_array_size(recs), >=, 2);
 	json_decref(recs);
 
-	ldap_modify("dn: " HELPDESK "\nchangetype: modify\n"
+	/* back, in the other mapped group: enabled, and its group follows */
+	ldap_modify("dn: cn=admins,ou=groups," BASE "\nchangetype: modify\n"
 		    "add: member\nmember: " ALICE_DN "\n");
 	g_assert_cmpint(ldap_sync(&out2, NULL), ==, 0);
-	g_assert_nonnull(strstr(out2, "1 enabled"));
+	g_assert_nonnull(strstr(out2, "1 updated, 0 disabled, 1 enabled"));
 	g_assert_false(technician_disabled("alice"));
+	t = technician("alice");
+	g_assert_cmpstr(json_string_value(json_object_get(t, "group")), ==,
+			"admins");
+	json_decref(t);
 	g_free(lh_login(relay, "alice", ALICE_PW));
 	/* an account the administrator disabled stays disabled */
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
@@ -633,6 +662,7 @@ int main(int argc, char **argv)
 	lh_secret("password", BOB_PW);
 	lh_secret("password", CAROL_PW);
 	lh_secret("password", DAVE_PW);
+	lh_secret("password", FRANK_PW);
 	lh_secret("password", SVC_PW);
 	lh_secret("password", ROOT_PW);
 	relay = lh_relay_new("ldap", RATES);
@@ -643,6 +673,14 @@ int main(int argc, char **argv)
 	g_assert_cmpint(chmod(pw, 0600), ==, 0);
 	relay_conf_ldaps();
 	lh_tech_add(relay, "root", ROOT_PW, true);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "add",
+				     "support", "--permissions",
+				     "view,control,chat", NULL),
+			==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "add",
+				     "admins", "--permissions",
+				     "view,control,files,chat,admin", NULL),
+			==, 0);
 	lh_relay_start(relay);
 
 	g_test_add_func("/ldap/serve-sync", test_serve_sync);

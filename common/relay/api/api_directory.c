@@ -105,9 +105,9 @@ static int dir_disable(struct ll_relay *relay, const struct ll_technician *t,
 			 json_pack("{s:s}", "reason", why));
 }
 
-/* A directory technician that exists: DN, display name, state. */
+/* A directory technician that exists: DN, display name, group, state. */
 static int dir_update(struct ll_relay *relay, const struct ll_technician *t,
-		      const struct ll_ldap_user *u,
+		      const struct ll_ldap_user *u, const char *group,
 		      const struct ll_dir_actor *who,
 		      struct ll_dir_counts *cnt)
 {
@@ -126,6 +126,13 @@ static int dir_update(struct ll_relay *relay, const struct ll_technician *t,
 			d = json_object();
 		json_object_set_new(d, "display_name",
 				    name ? json_string(name) : json_null());
+	}
+	if (r == LL_OK && str_differs(t->group_name, group) &&
+	    (r = ll_store_technician_set_group(relay->store, t->org_id,
+					       t->username, group)) == LL_OK) {
+		if (d == NULL)
+			d = json_object();
+		json_object_set_new(d, "group", json_string(group));
 	}
 	if (r == LL_OK && d != NULL) {
 		cnt->updated++;
@@ -152,13 +159,68 @@ static int dir_update(struct ll_relay *relay, const struct ll_technician *t,
 	return LL_OK;
 }
 
+/*
+ * The technician group group_map gives u, which must exist in the org:
+ * a directory technician without a group would have every permission
+ * (no group: the rights of before groups).  NULL when it does not.
+ */
+static const char *dir_group(struct ll_relay *relay, int64_t org_id,
+			     const struct ll_ldap_config *c,
+			     const struct ll_ldap_user *u)
+{
+	struct ll_group *g = NULL;
+	const char *name;
+	int r;
+
+	if (u->map_index < 0 || (size_t)u->map_index >= c->n_map)
+		return NULL;
+	name = c->map[u->map_index].tech_group;
+	r = ll_store_group_find(relay->store, org_id, name, &g);
+	ll_group_free(g);
+	if (r != LL_OK) {
+		ll_warn("directory: user %s: technician group '%s' of "
+			"group_map: %s; left out (lifeline-relay group add)",
+			u->dn, name, ll_strerror(r));
+		return NULL;
+	}
+	return name;
+}
+
+/* A technician made for the directory, in its group. */
+static int dir_add(struct ll_relay *relay, int64_t org_id,
+		   const struct ll_ldap_user *u, const char *group,
+		   const struct ll_dir_actor *who, struct ll_dir_counts *cnt,
+		   int64_t *id)
+{
+	char *name = dir_display_name(u);
+	int r;
+
+	r = ll_store_technician_add_directory(relay->store, org_id, u->login,
+					      u->dn, name, u->disabled,
+					      ll_now_unix(), id);
+	if (r == LL_OK)
+		r = ll_store_technician_set_group(relay->store, org_id,
+						  u->login, group);
+	if (r == LL_OK) {
+		cnt->added++;
+		r = dir_audit(relay, org_id, who, "technician.add", u->login,
+			      *id,
+			      json_pack("{s:s,s:s?,s:s,s:b}", "dn", u->dn,
+					"display_name", name, "group", group,
+					"disabled", u->disabled));
+	}
+	free(name);
+	return r;
+}
+
 int ll_api_ldap_user_apply(struct ll_relay *relay, int64_t org_id,
+			   const struct ll_ldap_config *c,
 			   const struct ll_ldap_user *u,
 			   const struct ll_dir_actor *who,
 			   struct ll_dir_counts *cnt, int64_t *id_out)
 {
 	struct ll_technician *t = NULL;
-	char *name = NULL;
+	const char *group;
 	int64_t id = 0;
 	int r;
 
@@ -169,21 +231,13 @@ int ll_api_ldap_user_apply(struct ll_relay *relay, int64_t org_id,
 		cnt->skipped++;
 		return LL_ERR_INVALID_ARG;
 	}
+	if ((group = dir_group(relay, org_id, c, u)) == NULL) {
+		cnt->skipped++;
+		return LL_ERR_NOT_FOUND;
+	}
 	r = ll_store_technician_find(relay->store, org_id, u->login, &t);
 	if (r == LL_ERR_NOT_FOUND) {
-		name = dir_display_name(u);
-		r = ll_store_technician_add_directory(relay->store, org_id,
-						      u->login, u->dn, name,
-						      u->disabled,
-						      ll_now_unix(), &id);
-		if (r == LL_OK) {
-			cnt->added++;
-			r = dir_audit(relay, org_id, who, "technician.add",
-				      u->login, id,
-				      json_pack("{s:s,s:s?,s:b}", "dn", u->dn,
-						"display_name", name,
-						"disabled", u->disabled));
-		}
+		r = dir_add(relay, org_id, u, group, who, cnt, &id);
 	} else if (r == LL_OK && t->directory_dn == NULL) {
 		/* A local account of that name stays local (a break-glass
 		 * admin must not become the directory's). */
@@ -194,12 +248,11 @@ int ll_api_ldap_user_apply(struct ll_relay *relay, int64_t org_id,
 		r = LL_ERR_CONFLICT;
 	} else if (r == LL_OK) {
 		id = t->id;
-		r = dir_update(relay, t, u, who, cnt);
+		r = dir_update(relay, t, u, group, who, cnt);
 	}
 	if (r == LL_OK && id_out != NULL)
 		*id_out = id;
 	ll_technician_free(t);
-	free(name);
 	return r;
 }
 
@@ -216,6 +269,7 @@ static bool dir_listed(const struct ll_technician *t,
 }
 
 int ll_api_ldap_sync_apply(struct ll_relay *relay, int64_t org_id,
+			   const struct ll_ldap_config *c,
 			   struct ll_ldap_user *const *users, size_t n,
 			   const struct ll_dir_actor *who,
 			   struct ll_dir_counts *cnt)
@@ -228,11 +282,11 @@ int ll_api_ldap_sync_apply(struct ll_relay *relay, int64_t org_id,
 	if ((r = ll_store_begin(relay->store)) != LL_OK)
 		return r;
 	for (i = 0; i < n; i++) {
-		r = ll_api_ldap_user_apply(relay, org_id, users[i], who, cnt,
-					   NULL);
+		r = ll_api_ldap_user_apply(relay, org_id, c, users[i], who,
+					   cnt, NULL);
 		/* a user we cannot take is skipped (and said), not fatal */
 		if (r != LL_OK && r != LL_ERR_CONFLICT &&
-		    r != LL_ERR_INVALID_ARG)
+		    r != LL_ERR_INVALID_ARG && r != LL_ERR_NOT_FOUND)
 			goto fail;
 	}
 	if ((r = ll_store_technician_list(relay->store, org_id, &techs,
@@ -325,8 +379,8 @@ static void dir_done(void *arg, bool cancelled)
 		goto out;
 	}
 	if ((r = ll_api_ldap_org(relay, j->cfg, &org_id)) != LL_OK ||
-	    (r = ll_api_ldap_sync_apply(relay, org_id, j->users, j->n_users,
-					&who, &cnt)) != LL_OK) {
+	    (r = ll_api_ldap_sync_apply(relay, org_id, j->cfg, j->users,
+					j->n_users, &who, &cnt)) != LL_OK) {
 		ll_warn("directory sync of org %s: %s",
 			j->cfg->org ? j->cfg->org : "(first)", ll_strerror(r));
 		goto out;

@@ -183,8 +183,14 @@ static void dir_resume(struct ll_api_ctx *ctx)
 
 	if (!dir_answer(ctx, j))
 		goto out;
-	r = ll_api_ldap_user_apply(ctx->relay, ctx->org_id, j->user, &who,
-				   &cnt, &id);
+	r = ll_api_ldap_user_apply(ctx->relay, ctx->org_id, j->cfg, j->user,
+				   &who, &cnt, &id);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_api_fail(ctx, LL_API_FORBIDDEN,
+			    "the technician group this account's directory "
+			    "group maps to does not exist");
+		goto out;
+	}
 	if (r == LL_ERR_CONFLICT || r == LL_ERR_INVALID_ARG) {
 		/* a local account of that name, or a name we cannot take */
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);

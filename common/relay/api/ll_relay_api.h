@@ -56,14 +56,17 @@ int ll_api_ldap_org(struct ll_relay *relay, const struct ll_ldap_config *c,
 const struct ll_ldap_config *ll_api_ldap_config(struct ll_relay *relay,
 						int64_t org_id);
 /*
- * Makes the org's technician u->login what the directory says of u (a
- * member of a mapped group): added when missing, DN and display name
- * followed, disabled or enabled again as the directory says; each
- * change audited.  LL_ERR_CONFLICT: a local account has that name (left
- * alone); LL_ERR_INVALID_ARG: the login name is no technician's.  In the
- * caller's transaction, if any.  *id_out (may be NULL): the technician.
+ * Makes the org's technician u->login what the directory (c) says of u,
+ * a member of a mapped group: added when missing, DN, display name and
+ * technician group (group_map) followed, disabled or enabled again as
+ * the directory says; each change audited.  LL_ERR_CONFLICT: a local
+ * account has that name (left alone); LL_ERR_INVALID_ARG: the login name
+ * is no technician's; LL_ERR_NOT_FOUND: its technician group does not
+ * exist in the org.  In the caller's transaction, if any.  *id_out (may
+ * be NULL): the technician.
  */
 int ll_api_ldap_user_apply(struct ll_relay *relay, int64_t org_id,
+			   const struct ll_ldap_config *c,
 			   const struct ll_ldap_user *u,
 			   const struct ll_dir_actor *who,
 			   struct ll_dir_counts *cnt, int64_t *id_out);
@@ -73,6 +76,7 @@ int ll_api_ldap_user_apply(struct ll_relay *relay, int64_t org_id,
  * in one transaction (nothing changes on failure).
  */
 int ll_api_ldap_sync_apply(struct ll_relay *relay, int64_t org_id,
+			   const struct ll_ldap_config *c,
 			   struct ll_ldap_user *const *users, size_t n,
 			   const struct ll_dir_actor *who,
 			   struct ll_dir_counts *cnt);
