@@ -632,6 +632,49 @@ static void test_sync_removed(void)
 			==, 0);
 }
 
+/* relay.conf with extra appended to its [ldap] group: what `ldap test`
+ * says of it (exit non-zero, the sentence in *err). */
+static void conf_refused(const char *extra, const char *says)
+{
+	g_autofree char *path = g_build_filename(relay->state_dir,
+						 "relay.conf", NULL);
+	g_autofree char *good = NULL, *bad = NULL, *err = NULL;
+
+	g_assert_true(g_file_get_contents(path, &good, NULL, NULL));
+	bad = g_strdup_printf("%s%s", good, extra);
+	g_assert_true(g_file_set_contents(path, bad, -1, NULL));
+	g_assert_cmpint(lh_relay_cmd(relay, ALICE_PW "\n", NULL, &err, "ldap",
+				     "test", "alice", NULL),
+			!=, 0);
+	if (strstr(err, says) == NULL)
+		g_error("'%s' does not say '%s'", err, says);
+	g_assert_true(g_file_set_contents(path, good, -1, NULL));
+}
+
+/* relay.conf's [ldap] groups are as strict as [relay]. */
+static void test_config_refused(void)
+{
+	conf_refused("bind_pasword_file = x\n",
+		     "unknown key 'bind_pasword_file' "
+		     "in [ldap]");
+	conf_refused("[ldapx]\nuri = ldaps://x\n", "unknown group [ldapx]");
+	conf_refused("[ldap other]\nuri = ldap://127.0.0.1\n",
+		     "[ldap other] bind_dn is missing");
+	/* the password file must be its owner's alone */
+	{
+		g_autofree char *pw = g_build_filename(relay->dir, "ldap.pw",
+						       NULL);
+		g_autofree char *err = NULL;
+
+		g_assert_cmpint(chmod(pw, 0640), ==, 0);
+		g_assert_cmpint(lh_relay_cmd(relay, ALICE_PW "\n", NULL, &err,
+					     "ldap", "test", "alice", NULL),
+				!=, 0);
+		g_assert_nonnull(strstr(err, "chmod 600"));
+		g_assert_cmpint(chmod(pw, 0600), ==, 0);
+	}
+}
+
 /* The directory down: its own code, never "wrong password"; a sync
  * changes nothing; the local account still logs in. */
 static void test_directory_down(void)
@@ -693,6 +736,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ldap/test-command", test_ldap_test_command);
 	g_test_add_func("/ldap/starttls", test_starttls);
 	g_test_add_func("/ldap/sync-removed", test_sync_removed);
+	g_test_add_func("/ldap/config-refused", test_config_refused);
 	g_test_add_func("/ldap/directory-down", test_directory_down);
 	r = g_test_run();
 	slapd_stop();
