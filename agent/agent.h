@@ -204,6 +204,16 @@ void ll_agent_session_set_end_reason(struct ll_agent_session *s,
 				     const char *reason);
 /* What the technician is told when nobody redeemed the PIN in time. */
 #define LL_AGENT_END_PIN_EXPIRED "The PIN expired before the user entered it"
+/* The relay's end_reason of the session (GET /api/v1/sessions; caller
+ * g_free()s), NULL when it cannot say.  Ends the relay decides (a
+ * permission withdrawn: docs/API.md section 4) reach us as a closed
+ * stream: this is how the technician reads why. */
+char *ll_agent_session_relay_end_reason(const struct ll_relay_opts *relay,
+					const char *token,
+					const char *session_id);
+#define LL_AGENT_END_PERMISSION_WITHDRAWN                                     \
+	"The relay ended the session: your group no longer permits what it "  \
+	"was allowed"
 /*
  * After a session ended before the user joined: asks the relay (with the
  * technician's token) whether its PIN expired, bounded by a short
@@ -257,15 +267,15 @@ int ll_agent_holder_main(int argc, char **argv);
 /* Exit codes of the CLI (documented in cli.c). */
 enum {
 	LL_EXIT_OK = 0,
-	LL_EXIT_ERROR = 1,             /* anything else */
-	LL_EXIT_USAGE = 2,             /* bad command line */
-	LL_EXIT_DENIED = 3,            /* the user said no / refused: no cap */
-	LL_EXIT_TIMEOUT = 4,           /* session wait --timeout passed */
-	LL_EXIT_ENDED = 5,             /* the session is over (or no holder) */
-	LL_EXIT_AUTH = 6,              /* login refused / not logged in */
-	LL_EXIT_HELD_BACK = 7,         /* asked again too soon after a no */
-	LL_EXIT_NO_MORE = 8,           /* the user said no three times */
-	LL_EXIT_NOT_PERMITTED = 9,     /* the technician's group does not
+	LL_EXIT_ERROR = 1,         /* anything else */
+	LL_EXIT_USAGE = 2,         /* bad command line */
+	LL_EXIT_DENIED = 3,        /* the user said no / refused: no cap */
+	LL_EXIT_TIMEOUT = 4,       /* session wait --timeout passed */
+	LL_EXIT_ENDED = 5,         /* the session is over (or no holder) */
+	LL_EXIT_AUTH = 6,          /* login refused / not logged in */
+	LL_EXIT_HELD_BACK = 7,     /* asked again too soon after a no */
+	LL_EXIT_NO_MORE = 8,       /* the user said no three times */
+	LL_EXIT_NOT_PERMITTED = 9, /* the technician's group does not
 					* permit that capability */
 	LL_EXIT_LAST = LL_EXIT_NOT_PERMITTED /* the highest: keep it last */
 };

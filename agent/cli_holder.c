@@ -807,6 +807,21 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 				s, LL_AGENT_END_PIN_EXPIRED);
 			reason = ll_agent_session_end_reason(s);
 		}
+	} else if (h->enders == NULL) {
+		/* not our own end: the relay may have ended it for a
+		 * permission withdrawn, which reaches us as a lost stream */
+		char *token = NULL, *why = NULL;
+
+		if (ll_profile_get_token(h->profile, &token) == 0)
+			why = ll_agent_session_relay_end_reason(&h->ro, token,
+								h->id);
+		ll_secret_free(token);
+		if (why != NULL && strcmp(why, "permission withdrawn") == 0) {
+			ll_agent_session_set_end_reason(
+				s, LL_AGENT_END_PERMISSION_WITHDRAWN);
+			reason = ll_agent_session_end_reason(s);
+		}
+		g_free(why);
 	}
 	/* no new clients from now on; one that connected too late reads
 	 * why from the profile */

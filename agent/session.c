@@ -587,6 +587,40 @@ void ll_agent_session_set_end_reason(struct ll_agent_session *s,
 /* The relay's answer is quick; a hung one must not hold the end up. */
 #define PIN_EXPIRED_ASK_MS 5000
 
+char *ll_agent_session_relay_end_reason(const struct ll_relay_opts *relay,
+					const char *token,
+					const char *session_id)
+{
+	struct ll_relay_opts o = *relay;
+	struct ll_api_session_list l = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c;
+	char *reason = NULL;
+	size_t i;
+
+	if (token == NULL || session_id == NULL)
+		return NULL;
+	o.timeout_ms = PIN_EXPIRED_ASK_MS;
+	o.connect_timeout_ms = PIN_EXPIRED_ASK_MS;
+	ll_client_error_clear(&e);
+	if ((c = ll_api_client_new(&o, &e)) == NULL)
+		goto out;
+	if (ll_api_client_set_token(c, token) != 0 ||
+	    ll_api_sessions_list(c, &l, &e) != 0) {
+		ll_warn("session %s: cannot ask the relay how it ended: %s",
+			session_id, e.message);
+		goto out;
+	}
+	for (i = 0; i < l.n_sessions && reason == NULL; i++)
+		if (strcmp(l.sessions[i].session_id, session_id) == 0 &&
+		    l.sessions[i].end_reason != NULL)
+			reason = g_strdup(l.sessions[i].end_reason);
+out:
+	ll_api_session_list_clear(&l);
+	ll_api_client_free(c);
+	return reason;
+}
+
 bool ll_agent_session_pin_expired(const struct ll_relay_opts *relay,
 				  const char *token, const char *session_id)
 {

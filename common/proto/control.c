@@ -18,11 +18,14 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } caps[] = {
-	{ LL_CAP_VIEW, "view" },       { LL_CAP_CONTROL, "control" },
-	{ LL_CAP_FILES, "files" },     { LL_CAP_CHAT, "chat" },
+	{ LL_CAP_VIEW, "view" },
+	{ LL_CAP_CONTROL, "control" },
+	{ LL_CAP_FILES, "files" },
+	{ LL_CAP_CHAT, "chat" },
 	{ LL_CAP_SYSINFO, "sysinfo" },
 	/* permissions only, never a capability on the wire */
-	{ LL_PERM_CLIPBOARD, "clipboard" }, { LL_PERM_REPORTS, "reports" },
+	{ LL_PERM_CLIPBOARD, "clipboard" },
+	{ LL_PERM_REPORTS, "reports" },
 	{ LL_PERM_ADMIN, "admin" },
 };
 

@@ -114,9 +114,8 @@ static int group_change(struct ll_cmd_org *c, const char *name, bool remove,
 	r = remove ? ll_store_group_remove(st, c->org_id, name)
 		   : ll_store_group_set_permissions(st, c->org_id, name,
 						    perms);
-	detail = remove ? json_pack("{s:s,s:I,s:o}", "group", name,
-				    "group_id", (json_int_t)g->id,
-				    "old_permissions",
+	detail = remove ? json_pack("{s:s,s:I,s:o}", "group", name, "group_id",
+				    (json_int_t)g->id, "old_permissions",
 				    perms_json(g->permissions))
 			: json_pack("{s:s,s:I,s:o,s:o}", "group", name,
 				    "group_id", (json_int_t)g->id,

@@ -35,7 +35,7 @@ struct tech_opts {
 	gboolean admin;
 	gboolean password_stdin;
 	gboolean json;
-	gchar *name; /* --name: the display name */
+	gchar *name;  /* --name: the display name */
 	gchar *group; /* --group: the technician group */
 	gboolean no_group;
 };
@@ -160,7 +160,8 @@ static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 	}
 	if (r == LL_OK && o->group != NULL &&
 	    (r = ll_store_technician_set_group(st, c->org_id, user,
-					       o->group)) == LL_ERR_NOT_FOUND) {
+					       o->group)) ==
+		    LL_ERR_NOT_FOUND) {
 		ll_store_rollback(st);
 		ll_cmd_fail("group '%s' not found in org '%s' (group add)",
 			    o->group, c->org_name);
@@ -169,8 +170,8 @@ static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 	if (r != 0 || (r = password_one_time(c, o, id, &expires_at)) != 0 ||
 	    (r = ll_cmd_audit_append(
 		     st, c->org_id, "technician.add", "ok",
-		     json_pack("{s:s,s:I,s:b,s:b,s:s?,s:s?}", "username",
-			       user, "technician_id", (json_int_t)id, "admin",
+		     json_pack("{s:s,s:I,s:b,s:b,s:s?,s:s?}", "username", user,
+			       "technician_id", (json_int_t)id, "admin",
 			       o->admin, "one_time_password",
 			       !o->password_stdin, "display_name", o->name,
 			       "group", o->group))) != 0 ||
@@ -389,7 +390,8 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 		r = ll_store_technician_set_display_name(st, t->id, o->name);
 	if (r == LL_OK && set_group &&
 	    (r = ll_store_technician_set_group(st, c->org_id, user,
-					       o->group)) == LL_ERR_NOT_FOUND) {
+					       o->group)) ==
+		    LL_ERR_NOT_FOUND) {
 		ll_store_rollback(st);
 		ll_cmd_fail("group '%s' not found in org '%s' (group add)",
 			    o->group, c->org_name);
@@ -485,7 +487,8 @@ static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 						    : json_null());
 			json_object_set_new(item, "group",
 					    t->group_name
-						    ? json_string(t->group_name)
+						    ? json_string(
+							      t->group_name)
 						    : json_null());
 		}
 		doc = json_pack("{s:O}", "technicians", arr);
@@ -520,6 +523,29 @@ out:
 	json_decref(arr);
 	ll_technician_list_free(list, n);
 	return rc;
+}
+
+/* The options of set and add, checked before the store is opened. */
+static bool tech_opts_ok(const char *sub, const struct tech_opts *o)
+{
+	if (strcmp(sub, "set") == 0 && o->name == NULL && o->group == NULL &&
+	    !o->no_group) {
+		ll_cmd_fail("technician set: say what to change (--name, "
+			    "--group or --no-group)");
+		return false;
+	}
+	if (o->group != NULL && o->no_group) {
+		ll_cmd_fail("technician set: --group and --no-group do not go "
+			    "together");
+		return false;
+	}
+	if (o->group != NULL && !ll_group_name_valid(o->group)) {
+		ll_cmd_fail("technician %s: '%s' is not a valid group name",
+			    sub, o->group);
+		return false;
+	}
+	return o->name == NULL ||
+	       ll_cmd_display_name_ok("technician", o->name);
 }
 
 static void tech_usage(FILE *f)
@@ -628,23 +654,7 @@ int ll_cmd_technician(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (strcmp(sub, "set") == 0 && o.name == NULL && o.group == NULL &&
-	    !o.no_group) {
-		ll_cmd_fail("technician set: say what to change (--name, "
-			    "--group or --no-group)");
-		goto out;
-	}
-	if (o.group != NULL && o.no_group) {
-		ll_cmd_fail("technician set: --group and --no-group do not go "
-			    "together");
-		goto out;
-	}
-	if (o.group != NULL && !ll_group_name_valid(o.group)) {
-		ll_cmd_fail("technician %s: '%s' is not a valid group name",
-			    sub, o.group);
-		goto out;
-	}
-	if (o.name != NULL && !ll_cmd_display_name_ok("technician", o.name))
+	if (!tech_opts_ok(sub, &o))
 		goto out;
 	rc = 1;
 	if (ll_cmd_org_open(&c, &o.cmd, strcmp(sub, "list") == 0) != 0)

@@ -124,7 +124,8 @@ int ll_store_group_list(struct ll_store *st, int64_t org_id,
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
 	r = ll_store_list(st, STMT_GROUP_LIST, STORE_ARGS(ARG_I64(org_id)),
-			  sizeof(**out), group_row, group_list_free, &list, &n);
+			  sizeof(**out), group_row, group_list_free, &list,
+			  &n);
 	if (r == LL_OK) {
 		*out = list;
 		*n_out = n;

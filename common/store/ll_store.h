@@ -336,9 +336,8 @@ int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
  * tickets carry a permission the technician no longer holds: its group's
  * permissions, or no_group for a technician without a group (the relay
  * ends them).  Caller frees each id and the array. */
-int ll_store_session_live_not_permitted(struct ll_store *st,
-					uint32_t no_group, char ***ids_out,
-					size_t *n_out);
+int ll_store_session_live_not_permitted(struct ll_store *st, uint32_t no_group,
+					char ***ids_out, size_t *n_out);
 
 /* ---- org policy ----
  * KEY = VALUE text per org.  The store keeps what it is given; which keys

@@ -379,9 +379,8 @@ int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 			   n_out);
 }
 
-int ll_store_session_live_not_permitted(struct ll_store *st,
-					 uint32_t no_group, char ***ids_out,
-					 size_t *n_out)
+int ll_store_session_live_not_permitted(struct ll_store *st, uint32_t no_group,
+					char ***ids_out, size_t *n_out)
 {
 	return collect_ids(st, STMT_SESSION_LIVE_NOT_PERMITTED,
 			   STORE_ARGS(ARG_I64(no_group)), ids_out, n_out);

@@ -1537,9 +1537,9 @@ static void test_request_answers(void)
  */
 static void test_not_permitted(void)
 {
-	char *saved = profile, *ini, *text = NULL;
+	char *saved = profile, *ini, *text = NULL, *ended, *why = NULL;
 	char *pw_line = g_strdup_printf("%s\n", TECH_PW);
-	struct ll_control_msg *m, e = { .type = LL_CONTROL_END };
+	struct ll_control_msg *m;
 	struct pin p = { 0 };
 	struct run r = { 0 };
 	struct fa *f;
@@ -1576,18 +1576,29 @@ static void test_not_permitted(void)
 	cli_pumping(&r, f, NULL, profile, "--json", "session", "request", p.id,
 		    "files", NULL);
 	g_assert_cmpint(r.status, ==, 9);
-	g_assert_nonnull(strstr(r.out, "\"code\":\"capability_not_permitted\""));
+	g_assert_nonnull(
+		strstr(r.out, "\"code\":\"capability_not_permitted\""));
 	run_clear(&r);
 	/* chat is permitted: asked, and the first request the applet
 	 * sees (neither refused one was sent) */
 	request_answered(f, p.id, "chat", LL_CAP_CHAT, 0, 0, 0, "ok");
 	g_assert_cmpuint(f->asked_caps, ==, LL_CAP_CHAT);
 
-	e.u.end.reason = "the user ended the session";
-	fa_control(f, &e);
+	/* the group loses chat: the relay ends the session, and the
+	 * holder records why in plain words */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "set",
+				     "viewers", "--permissions", "view", NULL),
+			==, 0);
 	assert_holder_gone(profile, p.id);
+	ended = g_strdup_printf("%s/%s.ended", profile, p.id);
+	g_assert_true(g_file_get_contents(ended, &why, NULL, NULL));
+	g_assert_cmpstr(why, ==,
+			"The relay ended the session: your group no longer "
+			"permits what it was allowed");
 	fa_free(f);
 	pin_clear(&p);
+	g_free(ended);
+	g_free(why);
 	g_free(text);
 	g_free(ini);
 	g_free(pw_line);

@@ -50,10 +50,9 @@ static char *names(json_t *o, const char *key)
 static struct lh_resp *req(const char *method, const char *path,
 			   const char *bearer, const char *body)
 {
-	struct lh_req q = { .method = method,
-			    .path = path,
-			    .bearer = bearer,
-			    .body = body };
+	struct lh_req q = {
+		.method = method, .path = path, .bearer = bearer, .body = body
+	};
 
 	return lh_do(relay, &q);
 }
@@ -118,15 +117,13 @@ static json_t *last_audit(const char *action)
 	return rec;
 }
 
-static void test_cli(void)
+/* What the CLI refuses, and how it says so. */
+static void test_cli_refusals(void)
 {
-	g_autofree char *out = NULL, *err = NULL, *old = NULL, *now = NULL;
-	json_t *doc, *g, *rec, *d;
-	size_t i;
-	bool seen = false;
+	g_autofree char *err = NULL;
 
-	group_cmd("add", "cli-group", "view,chat");
-	g_assert_cmpint(cli(NULL, &err, "group", "add", "cli-group",
+	group_cmd("add", "cli-refused", "view,chat");
+	g_assert_cmpint(cli(NULL, &err, "group", "add", "cli-refused",
 			    "--permissions", "view"),
 			!=, 0);
 	g_assert_nonnull(strstr(err, "already exists"));
@@ -152,7 +149,24 @@ static void test_cli(void)
 			    "nope"),
 			==, 1);
 	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "technician",
+				     "set", "erin", "--group", "cli-refused",
+				     "--no-group", NULL),
+			==, 2);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(cli(NULL, NULL, "group", "remove", "cli-refused", NULL,
+			    NULL),
+			==, 0);
+}
 
+static void test_cli(void)
+{
+	g_autofree char *out = NULL, *err = NULL, *old = NULL, *now = NULL;
+	json_t *doc, *g, *rec, *d;
+	size_t i;
+	bool seen = false;
+
+	group_cmd("add", "cli-group", "view,chat");
 	tech_in_group("erin", "cli-group");
 	/* with a member it stays */
 	g_assert_cmpint(cli(NULL, &err, "group", "remove", "cli-group", NULL,
@@ -236,8 +250,9 @@ static void test_cli(void)
 			==, 1);
 	g_clear_pointer(&err, g_free);
 	rec = last_audit("group.remove");
-	g_assert_cmpstr(json_string_value(json_object_get(
-				json_object_get(rec, "detail"), "group")),
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"group")),
 			==, "cli-group");
 	json_decref(rec);
 }
@@ -316,10 +331,10 @@ static void test_redeem_every_capability(void)
 				==, "capability_not_permitted");
 		json_decref(rec);
 		g_free(body);
-		body = g_strdup_printf("{\"type\":\"consent\","
-				       "\"capabilities\":[\"%s\"]}",
-				       all_caps[(i + 1) %
-						G_N_ELEMENTS(all_caps)]);
+		body = g_strdup_printf(
+			"{\"type\":\"consent\","
+			"\"capabilities\":[\"%s\"]}",
+			all_caps[(i + 1) % G_N_ELEMENTS(all_caps)]);
 		r = req("POST", path, s.applet_ticket, body);
 		g_assert_cmpint(r->status, ==, 204);
 		lh_resp_free(r);
@@ -351,8 +366,8 @@ static void test_redeem_every_capability(void)
 }
 
 /* The admin API: every route refused to a technician without admin
- * (forbidden), then what each does for an administrator. */
-static void test_api(void)
+ * (forbidden) and to no one at all (unauthorized). */
+static void test_api_forbidden(void)
 {
 	static const struct {
 		const char *method, *path, *body;
@@ -366,13 +381,11 @@ static void test_api(void)
 		{ "PUT", "/api/v1/technicians/erin/group",
 		  "{\"group\":\"api-group\"}" },
 	};
-	g_autofree char *user = NULL, *adm = NULL, *p = NULL;
+	g_autofree char *user = NULL;
 	struct lh_resp *r;
-	json_t *rec, *d;
 	size_t i;
 
 	user = lh_login(relay, "erin", LH_CANARY_PASSWORD);
-	adm = lh_login(relay, "root", LH_CANARY_PASSWORD);
 	for (i = 0; i < G_N_ELEMENTS(routes); i++) {
 		r = req(routes[i].method, routes[i].path, user,
 			routes[i].body);
@@ -383,6 +396,16 @@ static void test_api(void)
 		lh_assert_error(r, 401, "unauthorized");
 		lh_resp_free(r);
 	}
+}
+
+/* What each admin route does for an administrator. */
+static void test_api(void)
+{
+	g_autofree char *user = NULL, *adm = NULL, *p = NULL;
+	struct lh_resp *r;
+	json_t *rec, *d;
+
+	adm = lh_login(relay, "root", LH_CANARY_PASSWORD);
 
 	r = req("POST", "/api/v1/groups", adm,
 		"{\"name\":\"api-group\",\"permissions\":[\"view\",\"chat\"]}");
@@ -442,8 +465,7 @@ static void test_api(void)
 		"{\"group\":\"api-group\"}");
 	lh_assert_error(r, 404, "not_found");
 	lh_resp_free(r);
-	r = req("PUT", "/api/v1/technicians/erin/group", adm,
-		"{\"group\":7}");
+	r = req("PUT", "/api/v1/technicians/erin/group", adm, "{\"group\":7}");
 	lh_assert_error(r, 400, "bad_request");
 	lh_resp_free(r);
 
@@ -524,8 +546,9 @@ static const char *end_reason(const char *tok, const char *id)
 		if (g_strcmp0(json_string_value(
 				      json_object_get(v, "session_id")),
 			      id) == 0)
-			if ((e = json_string_value(json_object_get(
-				     v, "end_reason"))) != NULL)
+			if ((e = json_string_value(
+				     json_object_get(v, "end_reason"))) !=
+			    NULL)
 				g_strlcpy(reason, e, sizeof(reason));
 	}
 	lh_resp_free(r);
@@ -700,9 +723,11 @@ int main(int argc, char **argv)
 	lh_relay_start(relay);
 
 	g_test_add_func("/groups/cli", test_cli);
+	g_test_add_func("/groups/cli-refusals", test_cli_refusals);
 	g_test_add_func("/groups/login-permissions", test_login_permissions);
 	g_test_add_func("/groups/redeem-every-capability",
 			test_redeem_every_capability);
+	g_test_add_func("/groups/api-forbidden", test_api_forbidden);
 	g_test_add_func("/groups/api", test_api);
 	g_test_add_func("/groups/withdraw-ends-session",
 			test_withdraw_ends_session);

@@ -56,9 +56,17 @@ static void test_caps(void)
 static void test_perms(void)
 {
 	static const char *const bad[] = {
-		"view,",     ",view",   "view,,chat",   "view,view",
-		"View",      "view ",   "all",          "view,control,nope",
-		"sysinfoxx", "admin,x", "clipboardclipboard",
+		"view,",
+		",view",
+		"view,,chat",
+		"view,view",
+		"View",
+		"view ",
+		"all",
+		"view,control,nope",
+		"sysinfoxx",
+		"admin,x",
+		"clipboardclipboard",
 	};
 	char text[LL_PERM_TEXT_MAX];
 	uint32_t m = 0x1234;
@@ -90,7 +98,8 @@ static void test_perms(void)
 	}
 	g_assert_cmpint(ll_perm_parse_list(NULL, &m), ==, LL_ERR_MALFORMED);
 
-	g_assert_cmpint(ll_perm_format(LL_PERM_ALL, text, sizeof(text)), ==, 0);
+	g_assert_cmpint(ll_perm_format(LL_PERM_ALL, text, sizeof(text)), ==,
+			0);
 	g_assert_cmpstr(text, ==,
 			"view,control,files,chat,sysinfo,clipboard,reports,"
 			"admin");
@@ -102,8 +111,8 @@ static void test_perms(void)
 	g_assert_cmpstr(text, ==, "");
 	g_assert_cmpint(ll_perm_format(LL_CAP_VIEW | LL_CAP_CHAT, text, 9), ==,
 			LL_ERR_TOO_LARGE);
-	g_assert_cmpint(ll_perm_format(LL_CAP_VIEW | LL_CAP_CHAT, text, 10), ==,
-			0);
+	g_assert_cmpint(ll_perm_format(LL_CAP_VIEW | LL_CAP_CHAT, text, 10),
+			==, 0);
 	g_assert_cmpstr(text, ==, "view,chat");
 }
 

@@ -739,22 +739,7 @@ static void test_groups(struct fx *f, gconstpointer data)
 {
 	struct ll_technician *t = NULL;
 	struct ll_group **list = NULL, *g = NULL;
-	struct ll_session *s = NULL;
-	char id[LL_SESSION_ID_LEN + 1];
-	uint8_t mac[LL_HASH_LEN], ticket[LL_HASH_LEN];
-	struct ll_session_new sn = {
-		.id = id,
-		.org_id = f->org,
-		.technician_id = f->tech,
-		.lock = "any",
-		.pin_mac = mac,
-		.agent_ticket_hash = ticket,
-		.created_at = 1000,
-		.expires_at = 2200,
-		.permissions = 0x3, /* view, control */
-	};
 	int64_t other = 0, gid = 0;
-	char **ids = NULL;
 	size_t n = 0;
 
 	g_assert_cmpint(ll_store_org_create(f->st, "other", 100, &other), ==,
@@ -813,6 +798,55 @@ static void test_groups(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(n, ==, 2);
 	ll_group_list_free(list, n);
 
+	/* removal: refused with members, then done */
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      "helpdesk"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
+			LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_group_find(f->st, f->org, "helpdesk", &g), ==,
+			LL_OK);
+	g_assert_cmpint(g->members, ==, 1);
+	ll_group_free(g);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_group_find(f->st, other, "helpdesk", &g), ==,
+			LL_OK);
+	ll_group_free(g);
+}
+
+/* A session keeps the permissions it was made with; those past what its
+ * technician's group (or no group) holds now are found, live ones only. */
+static void test_groups_sessions(struct fx *f, gconstpointer data)
+{
+	struct ll_session *s = NULL;
+	char id[LL_SESSION_ID_LEN + 1];
+	uint8_t mac[LL_HASH_LEN], ticket[LL_HASH_LEN];
+	struct ll_session_new sn = {
+		.id = id,
+		.org_id = f->org,
+		.technician_id = f->tech,
+		.lock = "any",
+		.pin_mac = mac,
+		.agent_ticket_hash = ticket,
+		.created_at = 1000,
+		.expires_at = 2200,
+		.permissions = 0x3, /* view, control */
+	};
+	char **ids = NULL;
+	size_t n = 0;
+
+	g_assert_cmpint(ll_store_group_add(f->st, f->org, "helpdesk", 0x3, 100,
+					   NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      "helpdesk"),
+			==, LL_OK);
 	/* a session carries what it was made with */
 	make_id(id, 7);
 	fill(mac, 0x70);
@@ -864,27 +898,6 @@ static void test_groups(struct fx *f, gconstpointer data)
 			==, LL_OK);
 	g_assert_cmpuint(n, ==, 0);
 	free(ids);
-
-	/* removal: refused with members, then done */
-	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
-						      "helpdesk"),
-			==, LL_OK);
-	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
-			LL_ERR_CONFLICT);
-	g_assert_cmpint(ll_store_group_find(f->st, f->org, "helpdesk", &g), ==,
-			LL_OK);
-	g_assert_cmpint(g->members, ==, 1);
-	ll_group_free(g);
-	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
-						      NULL),
-			==, LL_OK);
-	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
-			LL_OK);
-	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
-			LL_ERR_NOT_FOUND);
-	g_assert_cmpint(ll_store_group_find(f->st, other, "helpdesk", &g), ==,
-			LL_OK);
-	ll_group_free(g);
 }
 
 /* A password change keeps the token it was made with, and no other. */
@@ -2396,6 +2409,7 @@ int main(int argc, char **argv)
 	ADD("/store/session/end_orphaned", test_session_end_orphaned);
 	ADD("/store/session/limits", test_session_limits);
 	ADD("/store/groups", test_groups);
+	ADD("/store/groups/sessions", test_groups_sessions);
 	ADD("/store/policy", test_policy);
 	ADD("/store/mfa", test_mfa);
 	ADD("/store/channels_queue", test_channels_queue);

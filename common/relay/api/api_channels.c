@@ -386,8 +386,8 @@ out:
  * meanwhile counts as open (its entries are ending).  LL_OK with *mine,
  * or a store error.
  */
-static int channel_mine(struct ll_api_ctx *ctx, int64_t channel_id,
-			bool *mine, char **group_out)
+static int channel_mine(struct ll_api_ctx *ctx, int64_t channel_id, bool *mine,
+			char **group_out)
 {
 	struct ll_channel *ch = NULL;
 	int r = ll_store_channel_get(ctx->relay->store, channel_id, &ch);
@@ -464,8 +464,8 @@ static bool pickup_refused(struct ll_api_ctx *ctx,
 		return true;
 	}
 	if (!mine) {
-		ll_api_detail_set(ctx, "channel_group", ll_api_json_text(group,
-									 64));
+		ll_api_detail_set(ctx, "channel_group",
+				  ll_api_json_text(group, 64));
 		free(group);
 		ll_api_fail(ctx, LL_API_FORBIDDEN,
 			    "this channel's callers are for the technicians "

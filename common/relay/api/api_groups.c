@@ -38,8 +38,7 @@ static const char *path_group(struct ll_api_ctx *ctx)
 }
 
 /* "permissions": an array of distinct names of the table; 400 else. */
-static bool perms_from_json(struct ll_api_ctx *ctx, json_t *arr,
-			    uint32_t *out)
+static bool perms_from_json(struct ll_api_ctx *ctx, json_t *arr, uint32_t *out)
 {
 	uint32_t mask = 0, bit;
 	json_t *v;
@@ -47,8 +46,9 @@ static bool perms_from_json(struct ll_api_ctx *ctx, json_t *arr,
 
 	json_array_foreach(arr, i, v)
 	{
-		bit = json_is_string(v) ? ll_perm_from_name(json_string_value(v))
-					: 0;
+		bit = json_is_string(v)
+			      ? ll_perm_from_name(json_string_value(v))
+			      : 0;
 		if (bit == 0 || (mask & bit) != 0) {
 			ll_api_fail(ctx, LL_API_BAD_REQUEST,
 				    "field \"permissions\" must list each of "
@@ -68,9 +68,9 @@ void ll_api_handle_group_list(struct ll_api_ctx *ctx)
 	json_t *arr = json_array(), *item;
 	size_t n = 0, i;
 
-	if (arr == NULL || ll_store_group_list(ctx->relay->store,
-					       ctx->tech->org_id, &list,
-					       &n) != LL_OK) {
+	if (arr == NULL ||
+	    ll_store_group_list(ctx->relay->store, ctx->tech->org_id, &list,
+				&n) != LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
@@ -120,9 +120,9 @@ void ll_api_handle_group_add(struct ll_api_ctx *ctx)
 			    "a group of that name exists already");
 		goto out;
 	}
-	if (r != LL_OK || ll_store_group_find(ctx->relay->store,
-					      ctx->tech->org_id, name,
-					      &g) != LL_OK) {
+	if (r != LL_OK ||
+	    ll_store_group_find(ctx->relay->store, ctx->tech->org_id, name,
+				&g) != LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
@@ -156,8 +156,9 @@ void ll_api_handle_group_set(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such group");
 		goto out;
 	}
-	if (r != LL_OK || ll_store_group_set_permissions(
-				  st, ctx->tech->org_id, name, perms) != LL_OK) {
+	if (r != LL_OK ||
+	    ll_store_group_set_permissions(st, ctx->tech->org_id, name,
+					   perms) != LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
@@ -245,9 +246,9 @@ void ll_api_handle_technician_group(struct ll_api_ctx *ctx)
 		return;
 	group = json_string_value(json_object_get(body, "group"));
 	ll_api_detail_set(ctx, "username", ll_api_json_text(user, 64));
-	r = user != NULL ? ll_store_technician_find(st, ctx->tech->org_id,
-						    user, &t)
-			 : LL_ERR_NOT_FOUND;
+	r = user != NULL
+		    ? ll_store_technician_find(st, ctx->tech->org_id, user, &t)
+		    : LL_ERR_NOT_FOUND;
 	if (r == LL_ERR_NOT_FOUND) {
 		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such technician");
 		goto out;
@@ -261,8 +262,9 @@ void ll_api_handle_technician_group(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such group");
 		goto out;
 	}
-	if (r != LL_OK || ll_store_technician_set_group(st, ctx->tech->org_id,
-							user, group) != LL_OK) {
+	if (r != LL_OK ||
+	    ll_store_technician_set_group(st, ctx->tech->org_id, user,
+					  group) != LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}

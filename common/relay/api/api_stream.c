@@ -292,8 +292,7 @@ void ll_api_periodic(struct ll_relay *relay)
 	n = 0;
 	/* The store is the channel: `technician disable`, `group set`
 	 * and the API change it, from this process or the CLI's. */
-	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) ==
-	    LL_OK)
+	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) == LL_OK)
 		end_sessions(relay, ids, n, "technician disabled",
 			     "its technician was disabled");
 	else

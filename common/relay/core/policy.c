@@ -520,7 +520,8 @@ bool ll_group_name_valid(const char *name)
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') ||
-		      (i > 0 && (c == '.' || c == '_' || c == '-' || c == ' '))))
+		      (i > 0 &&
+		       (c == '.' || c == '_' || c == '-' || c == ' '))))
 			return false;
 	}
 	return true;
