@@ -465,12 +465,19 @@ static void test_login_injection(void)
 		"al*", "alice)(uid=*",   "*)(uid=*",
 		"*",   "alice)(|(uid=*", "alice\\2a",
 	};
+	g_autofree char *log = NULL;
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(names); i++)
 		login_refused(names[i], ALICE_PW, 401, "unauthorized");
 	g_assert_cmpint(lh_relay_log_count(relay, "matches several users"), ==,
 			0);
+	/* nor into the log: the name is logged made printable */
+	login_refused("x\nlifeline-relay: info: forged", ALICE_PW, 401,
+		      "unauthorized");
+	log = lh_relay_log(relay);
+	g_assert_nonnull(strstr(log, "info: forged"));
+	g_assert_null(strstr(log, "\nlifeline-relay: info: forged"));
 }
 
 static void test_password_is_directorys(void)
@@ -632,6 +639,38 @@ static void test_sync_removed(void)
 			==, 0);
 }
 
+/* serve syncs again every sync_interval_s (3600 here: the test moves the
+ * relay's clock): a display name changed in the directory follows,
+ * audited with actor "directory". */
+static void test_serve_sync_interval(void)
+{
+	json_t *t, *recs, *rec;
+	bool by_directory = false;
+	size_t i;
+
+	ldap_modify("dn: uid=carol,ou=people," BASE "\nchangetype: modify\n"
+		    "replace: cn\ncn: Carol Renamed\n");
+	if (!lh_relay_clock_advance(relay, 3600)) {
+		g_test_skip("needs -Dtest_hooks=true (the test clock)");
+		return;
+	}
+	g_assert_true(
+		lh_relay_wait_log(relay, "directory sync of org", 2, 20000));
+	t = technician("carol");
+	g_assert_cmpstr(json_string_value(json_object_get(t, "display_name")),
+			==, "Carol Renamed");
+	json_decref(t);
+	recs = lh_audit_records(relay, "technician.set");
+	json_array_foreach(recs, i, rec)
+	{
+		if (strcmp(json_string_value(json_object_get(rec, "actor")),
+			   "directory") == 0)
+			by_directory = true;
+	}
+	g_assert_true(by_directory);
+	json_decref(recs);
+}
+
 /* relay.conf with extra appended to its [ldap] group: what `ldap test`
  * says of it (exit non-zero, the sentence in *err). */
 static void conf_refused(const char *extra, const char *says)
@@ -736,6 +775,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ldap/test-command", test_ldap_test_command);
 	g_test_add_func("/ldap/starttls", test_starttls);
 	g_test_add_func("/ldap/sync-removed", test_sync_removed);
+	g_test_add_func("/ldap/serve-sync-interval", test_serve_sync_interval);
 	g_test_add_func("/ldap/config-refused", test_config_refused);
 	g_test_add_func("/ldap/directory-down", test_directory_down);
 	r = g_test_run();

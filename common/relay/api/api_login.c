@@ -14,6 +14,7 @@
 #include "ll_auth.h"
 #include "ll_crypto.h"
 #include "ll_ldap.h"
+#include "ll_text.h"
 #include "ll_util.h"
 #include "ll_relay.h"
 #include "ll_relay_api.h"
@@ -135,7 +136,12 @@ static void dir_login_start(struct ll_api_ctx *ctx,
 static bool dir_answer(struct ll_api_ctx *ctx, struct dir_login_job *j)
 {
 	if (j->result == LL_ERR_AUTH_FAILED) {
-		ll_info("login: directory: %s: %s", j->login, j->err);
+		/* the name as typed, made printable: no forged log lines */
+		char *who = ll_text_printable_new(j->login, strlen(j->login),
+						  64);
+
+		ll_info("login: directory: %s: %s", who ? who : "?", j->err);
+		free(who);
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
 		return false;
 	}
