@@ -29,6 +29,8 @@
 /* The groups of one user we look at, and the users of one sync. */
 #define LL_LDAP_GROUPS_MAX 1000
 #define LL_LDAP_USERS_MAX 100000
+/* Users a page of the sync's search asks for (below AD's 1000). */
+#define LL_LDAP_PAGE 500
 /* AD's userAccountControl: ACCOUNTDISABLE. */
 #define UAC_ACCOUNTDISABLE 0x2
 #define UAC_ATTRIBUTE "userAccountControl"
@@ -513,58 +515,122 @@ static int member_dn_cmp(const void *a, const void *b)
 			  ((const struct member *)b)->dn);
 }
 
-/* The users of user_base that are members: each with its map_index. */
+/* The users a sync collects: at most one per member. */
+struct sync_acc {
+	const struct ll_ldap_config *c;
+	const struct members *m;
+	struct ll_ldap_user **list;
+	size_t n;
+};
+
+/* One entry of the user search: kept when it is a member. */
+static int sync_entry(LDAP *ld, LDAPMessage *e, struct sync_acc *a)
+{
+	struct ll_ldap_user *u = NULL;
+	struct member key, *hit;
+	int r;
+
+	if ((r = entry_user(ld, e, a->c, &u)) == LL_ERR_MALFORMED)
+		return LL_OK; /* no login name: not a user we can have */
+	if (r != LL_OK)
+		return r;
+	if ((key.dn = dn_norm(u->dn)) == NULL) {
+		ll_ldap_user_free(u);
+		return LL_ERR_NOMEM;
+	}
+	key.map_index = -1;
+	hit = bsearch(&key, a->m->v, a->m->n, sizeof(*a->m->v), member_dn_cmp);
+	free(key.dn);
+	if (hit == NULL || a->n >= a->m->n) {
+		ll_ldap_user_free(u);
+		return LL_OK;
+	}
+	u->map_index = hit->map_index;
+	a->list[a->n++] = u;
+	return LL_OK;
+}
+
+/*
+ * The users of user_base that are members, page by page (RFC 2696, not
+ * critical: a server without paging answers in one go), so that a
+ * directory with more users than its size limit (AD: 1000, slapd: 500
+ * by default) is read whole.
+ */
 static int sync_users(LDAP *ld, const struct ll_ldap_config *c,
 		      const struct members *m, struct ll_ldap_user ***out,
 		      size_t *n_out, char *errbuf, size_t errlen)
 {
 	const char *attrs[] = { c->login_attribute, c->display_name_attribute,
 				UAC_ATTRIBUTE, NULL };
-	struct ll_ldap_user **list = NULL, *u = NULL;
+	struct sync_acc a = { c, m, NULL, 0 };
+	struct berval cookie = { 0, NULL };
+	LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL };
+	LDAPControl **rctrls = NULL, *pr;
 	LDAPMessage *res = NULL, *e;
-	struct member key, *hit;
+	struct timeval tv = { LL_LDAP_TIMEOUT_S, 0 };
 	char *filter = NULL;
-	size_t n = 0, cap;
-	int rc, r;
+	ber_int_t total;
+	int rc, err, r;
 
 	if ((r = ll_ldap_filter_build(c->user_filter, NULL, &filter)) != 0)
 		return r;
-	rc = dir_search(ld, c->user_base, LDAP_SCOPE_SUBTREE, filter, attrs,
-			LL_LDAP_USERS_MAX, &res);
-	r = LL_ERR_UNAVAILABLE;
-	if (rc != LDAP_SUCCESS) {
-		dir_say(ld, rc, errbuf, errlen, "search of user_base");
+	if ((a.list = calloc(m->n + 1, sizeof(*a.list))) == NULL) {
+		r = LL_ERR_NOMEM;
 		goto out;
 	}
-	r = LL_ERR_NOMEM;
-	cap = (size_t)ldap_count_entries(ld, res);
-	if ((list = calloc(cap + 1, sizeof(*list))) == NULL)
-		goto out;
-	for (e = ldap_first_entry(ld, res); e != NULL && n < cap;
-	     e = ldap_next_entry(ld, e)) {
-		if ((rc = entry_user(ld, e, c, &u)) == LL_ERR_MALFORMED)
-			continue; /* no login name: not a user we can have */
-		if (rc != LL_OK || (key.dn = dn_norm(u->dn)) == NULL)
+	do {
+		r = LL_ERR_UNAVAILABLE;
+		rc = ldap_create_page_control(ld, LL_LDAP_PAGE, &cookie, 0,
+					      &page);
+		ldap_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (rc != LDAP_SUCCESS) {
+			dir_say(ld, rc, errbuf, errlen, "paged search");
 			goto out;
-		key.map_index = -1;
-		hit = bsearch(&key, m->v, m->n, sizeof(*m->v), member_dn_cmp);
-		free(key.dn);
-		if (hit == NULL) {
-			LL_FREE_AND_NULL(ll_ldap_user_free, u);
-			continue;
 		}
-		u->map_index = hit->map_index;
-		list[n++] = u;
-		u = NULL;
-	}
-	*out = list;
-	*n_out = n;
-	list = NULL;
+		ctrls[0] = page;
+		rc = ldap_search_ext_s(ld, c->user_base, LDAP_SCOPE_SUBTREE,
+				       filter, (char **)attrs, 0, ctrls, NULL,
+				       &tv, LL_LDAP_USERS_MAX, &res);
+		LL_FREE_AND_NULL(ldap_control_free, page);
+		if (rc != LDAP_SUCCESS) {
+			dir_say(ld, rc, errbuf, errlen, "search of user_base");
+			goto out;
+		}
+		for (e = ldap_first_entry(ld, res); e != NULL;
+		     e = ldap_next_entry(ld, e))
+			if ((r = sync_entry(ld, e, &a)) != LL_OK)
+				goto out;
+		r = LL_ERR_UNAVAILABLE;
+		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL,
+				       &rctrls, 0);
+		if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS) {
+			dir_say(ld, rc != LDAP_SUCCESS ? rc : err, errbuf,
+				errlen, "search of user_base");
+			goto out;
+		}
+		pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls,
+				       NULL);
+		if (pr != NULL &&
+		    ldap_parse_pageresponse_control(ld, pr, &total, &cookie) !=
+			    LDAP_SUCCESS) {
+			snprintf(errbuf, errlen, "a bad paged results answer");
+			goto out;
+		}
+		LL_FREE_AND_NULL(ldap_controls_free, rctrls);
+		LL_FREE_AND_NULL(ldap_msgfree, res);
+	} while (cookie.bv_len > 0);
+	*out = a.list;
+	*n_out = a.n;
+	a.list = NULL;
 	r = LL_OK;
 out:
-	ll_ldap_user_free(u);
-	ll_ldap_user_list_free(list, n);
+	ldap_memfree(cookie.bv_val);
+	ldap_control_free(page);
+	ldap_controls_free(rctrls);
 	ldap_msgfree(res);
+	ll_ldap_user_list_free(a.list, a.n);
 	free(filter);
 	return r;
 }

@@ -174,6 +174,9 @@ static void slapd_setup(void)
 		"include /etc/ldap/schema/inetorgperson.schema\n" SCHEMA
 		"pidfile %s/slapd.pid\n"
 		"modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+		/* fewer than the users: the sync must page (RFC 2696) */
+		"sizelimit size.soft=2 size.hard=2 size.pr=unlimited"
+		" size.prtotal=unlimited\n"
 		"TLSCACertificateFile %s\nTLSCertificateFile %s\n"
 		"TLSCertificateKeyFile %s\n"
 		"database mdb\nmaxsize 10485760\nsuffix \"" BASE "\"\n"
