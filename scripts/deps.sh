@@ -17,6 +17,7 @@ PACKAGES="
  build-essential debhelper dpkg-dev lintian rpm rpmlint appstream patchelf debootstrap socat
  chromium python3
  oathtool libqrencode-dev zbar-tools
+ libldap-dev slapd ldap-utils
 "
 
 missing=""
@@ -35,6 +36,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 echo "deps: installing:$missing"
+# noninteractive: slapd's package asks nothing and configures a default
+# directory.  Whether it starts a system slapd or not (policy-rc.d) is
+# of no matter: the tests run slapd of their own on free loopback ports.
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086

@@ -41,6 +41,11 @@ int ll_password_test_gate_use(const char *path);
  * standard input.
  */
 const char *ll_password_problem(const char *password);
+
+/* Technicians' user names: 1 to LL_USERNAME_MAX of A-Z a-z 0-9 . _ - @,
+ * starting with a letter or digit (the CLI's and the directory's). */
+#define LL_USERNAME_MAX 64
+bool ll_username_valid(const char *u);
 /* A generated one-time password: 20 characters from an unambiguous
  * alphabet, ~100 bits.  Caller frees with ll_secret_free. */
 char *ll_password_generate_new(void);

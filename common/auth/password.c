@@ -263,6 +263,24 @@ int ll_password_verify_dummy(const char *password)
 	return LL_ERR_AUTH_FAILED;
 }
 
+bool ll_username_valid(const char *u)
+{
+	size_t i, n;
+
+	if (u == NULL || (n = strlen(u)) == 0 || n > LL_USERNAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = u[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') ||
+		      (i > 0 &&
+		       (c == '.' || c == '_' || c == '-' || c == '@'))))
+			return false;
+	}
+	return true;
+}
+
 const char *ll_password_problem(const char *password)
 {
 	size_t i, n;

@@ -28,7 +28,7 @@
 #include "ll_relay.h"
 #include "cmd.h"
 
-#define USERNAME_MAX 64
+#define USERNAME_MAX LL_USERNAME_MAX
 
 struct tech_opts {
 	struct ll_cmd_opts cmd;
@@ -39,24 +39,6 @@ struct tech_opts {
 	gchar *group; /* --group: the technician group */
 	gboolean no_group;
 };
-
-static bool username_valid(const char *u)
-{
-	size_t i, n = strlen(u);
-
-	if (n == 0 || n > USERNAME_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = u[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') ||
-		      (i > 0 &&
-		       (c == '.' || c == '_' || c == '-' || c == '@'))))
-			return false;
-	}
-	return true;
-}
 
 /* One line from stdin, without its newline; NULL with a message. */
 static char *password_from_stdin(void)
@@ -356,6 +338,12 @@ static int tech_passwd(struct ll_cmd_org *c, const struct tech_opts *o,
 	}
 	if (r != 0)
 		goto store_err;
+	if (t->directory_dn != NULL) {
+		ll_cmd_fail("technician '%s' in org '%s' is the directory's: "
+			    "its password is set there",
+			    user, c->org_name);
+		goto out;
+	}
 	if (!password_new(o, &pw, &hash))
 		goto out;
 	if ((r = ll_store_begin(st)) != 0)
@@ -658,7 +646,7 @@ int ll_cmd_technician(int argc, char **argv)
 			goto out;
 		}
 		user = argv[1];
-		if (!username_valid(user)) {
+		if (!ll_username_valid(user)) {
 			ll_cmd_fail("technician %s: '%s' is not a valid user "
 				    "name (1-%d of A-Z a-z 0-9 . _ - @, "
 				    "starting with a letter or digit)",

@@ -25,6 +25,8 @@ static const struct {
 	{ "channel", ll_cmd_channel,
 	  "add, list, remove channels (calling cards)" },
 	{ "org", ll_cmd_org, "set or show an org's display name" },
+	{ "ldap", ll_cmd_ldap,
+	  "check the directory login (test USER) or synchronise (sync)" },
 	{ "group", ll_cmd_group,
 	  "add, set, list, remove technician groups (permissions)" },
 };

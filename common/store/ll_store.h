@@ -53,6 +53,9 @@ int ll_store_org_name(struct ll_store *st, int64_t id, char **name_out);
 /* The only org when exactly one exists (single-tenant default):
  * LL_ERR_NOT_FOUND when there is none, LL_ERR_CONFLICT when several. */
 int ll_store_org_default(struct ll_store *st, int64_t *id_out);
+/* The first org made (the lowest id, `init`'s): LL_ERR_NOT_FOUND when
+ * there is none. */
+int ll_store_org_first(struct ll_store *st, int64_t *id_out);
 /* The org's display name, the words end users see (caller frees; NULL,
  * with LL_OK, when none was set); LL_ERR_NOT_FOUND for no such org. */
 int ll_store_org_display_name(struct ll_store *st, int64_t id,
@@ -82,6 +85,11 @@ struct ll_technician {
 	 * in plain words then, never the username or the org's name). */
 	char *display_name;
 	char *org_display_name;
+	/* A directory technician (issue 12): its DN, NULL for a local
+	 * account.  Its pw_hash is LL_STORE_DIRECTORY_PW: it has no local
+	 * password, only the directory logs it in. */
+	char *directory_dn;
+	bool directory_disabled; /* the directory's sync disabled it */
 	/* The technician's group (NULL: none) and its permissions
 	 * (LL_PERM_* of ll_control.h; 0 without a group).  What they
 	 * make the technician's rights is the relay's rule
@@ -89,6 +97,9 @@ struct ll_technician {
 	char *group_name;
 	uint32_t group_permissions;
 };
+/* The pw_hash of a directory technician: no PHC string, so no password
+ * verifies against it. */
+#define LL_STORE_DIRECTORY_PW "!directory"
 void ll_technician_free(struct ll_technician *t);
 void ll_technician_list_free(struct ll_technician **list, size_t n);
 
@@ -126,6 +137,21 @@ int ll_store_technician_set_group(struct ll_store *st, int64_t org_id,
 int ll_store_technician_change_password(struct ll_store *st, int64_t id,
 					const char *old_hash,
 					const char *new_hash);
+/* A directory technician: no password (LL_STORE_DIRECTORY_PW), its DN
+ * and display name (may be NULL), disabled as the directory says.
+ * LL_ERR_CONFLICT for a username taken in that org. */
+int ll_store_technician_add_directory(struct ll_store *st, int64_t org_id,
+				      const char *username, const char *dn,
+				      const char *display_name, bool disabled,
+				      int64_t now, int64_t *id_out);
+/* Its DN, as the directory now names it. */
+int ll_store_technician_set_directory_dn(struct ll_store *st, int64_t id,
+					 const char *dn);
+/* The directory's word on the account: disabled sets both disabled and
+ * directory_disabled; enabled clears both, but only when the directory
+ * was what disabled it (LL_ERR_CONFLICT when an administrator did). */
+int ll_store_technician_set_directory_disabled(struct ll_store *st, int64_t id,
+					       bool disabled);
 /* org_id 0 lists every org. */
 int ll_store_technician_list(struct ll_store *st, int64_t org_id,
 			     struct ll_technician ***out, size_t *n_out);

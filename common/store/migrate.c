@@ -206,6 +206,15 @@ static const char *const migrations[] = {
 	"  WHERE group_id IS NOT NULL;"
 	"ALTER TABLE sessions"
 	"  ADD COLUMN permissions INTEGER NOT NULL DEFAULT 31;",
+	/* 9: directory technicians (issue 12).  directory_dn not NULL:
+	 * the account is the directory's, its pw_hash the marker
+	 * LL_STORE_DIRECTORY_PW (no password verifies against it), and
+	 * only the directory logs it in.  directory_disabled: the sync
+	 * disabled it (so the sync may enable it again, never an account
+	 * an administrator disabled). */
+	"ALTER TABLE technicians ADD COLUMN directory_dn TEXT;"
+	"ALTER TABLE technicians ADD COLUMN directory_disabled INTEGER"
+	"  NOT NULL DEFAULT 0;",
 };
 
 /*

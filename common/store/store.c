@@ -21,7 +21,7 @@
 	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"          \
 	" t.disabled, t.created_at, t.must_change_password,"                  \
 	" t.password_expires_at, t.display_name, o.display_name,"             \
-	" g.name, g.permissions"
+	" g.name, g.permissions, t.directory_dn, t.directory_disabled"
 #define TECH_FROM                                                             \
 	" FROM technicians t JOIN orgs o ON o.id = t.org_id"                  \
 	" LEFT JOIN tech_groups g ON g.id = t.group_id"
@@ -91,6 +91,21 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			   " ORDER BY o.name, t.username",
 	[STMT_TECH_SET_DISPLAY_NAME] = "UPDATE technicians SET display_name = ?"
 				       " WHERE id = ?",
+	[STMT_TECH_ADD_DIRECTORY] =
+		"INSERT INTO technicians"
+		" (org_id, username, pw_hash, is_admin, created_at,"
+		" directory_dn, display_name, disabled, directory_disabled)"
+		" VALUES (?1, ?2, '" LL_STORE_DIRECTORY_PW "', 0, ?3, ?4, ?5,"
+		" ?6, ?6)",
+	[STMT_TECH_SET_DIRECTORY_DN] = "UPDATE technicians SET directory_dn = ?"
+				       " WHERE id = ? AND directory_dn"
+				       " IS NOT NULL",
+	[STMT_TECH_DIRECTORY_DISABLE] = "UPDATE technicians SET disabled = 1,"
+					" directory_disabled = 1 WHERE id = ?",
+	[STMT_TECH_DIRECTORY_ENABLE] = "UPDATE technicians SET disabled = 0,"
+				       " directory_disabled = 0 WHERE id = ?"
+				       " AND (disabled = 0 OR"
+				       " directory_disabled = 1)",
 	/* ?3 NULL: no group; a name not of the org changes nothing. */
 	[STMT_TECH_SET_GROUP] = "UPDATE technicians SET group_id ="
 				" (SELECT id FROM tech_groups"
@@ -860,6 +875,21 @@ out:
 	return r;
 }
 
+int ll_store_org_first(struct ll_store *st, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id = 0;
+	int r;
+
+	if (st == NULL || id_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_store_stmt(st, STMT_ORG_FIRST_TWO, &s)) == LL_OK &&
+	    (r = one_i64(st, s, &id)) == LL_OK)
+		*id_out = id;
+	ll_store_stmt_done(s);
+	return r;
+}
+
 /* ---- technicians ---- */
 
 void ll_technician_free(struct ll_technician *t)
@@ -871,6 +901,7 @@ void ll_technician_free(struct ll_technician *t)
 	free(t->pw_hash);
 	free(t->display_name);
 	free(t->org_display_name);
+	free(t->directory_dn);
 	free(t->group_name);
 	free(t);
 }
@@ -903,13 +934,16 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 	t->must_change_password = sqlite3_column_int(s, 8) != 0;
 	t->password_expires_at = sqlite3_column_int64(s, 9);
 	t->group_permissions = (uint32_t)sqlite3_column_int64(s, 13);
+	t->directory_disabled = sqlite3_column_int(s, 15) != 0;
 	/* NULL (never set) stays NULL: the caller says it in plain words */
 	if ((sqlite3_column_type(s, 10) != SQLITE_NULL &&
 	     (t->display_name = dup_col(s, 10)) == NULL) ||
 	    (sqlite3_column_type(s, 11) != SQLITE_NULL &&
 	     (t->org_display_name = dup_col(s, 11)) == NULL) ||
 	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
-	     (t->group_name = dup_col(s, 12)) == NULL)) {
+	     (t->group_name = dup_col(s, 12)) == NULL) ||
+	    (sqlite3_column_type(s, 14) != SQLITE_NULL &&
+	     (t->directory_dn = dup_col(s, 14)) == NULL)) {
 		ll_technician_free(t);
 		return LL_ERR_NOMEM;
 	}
@@ -1033,6 +1067,51 @@ int ll_store_technician_change_password(struct ll_store *st, int64_t id,
 				  STORE_ARGS(ARG_TEXT(new_hash), ARG_I64(id),
 					     ARG_TEXT(old_hash)));
 	/* No row: no such technician, or its hash is no longer old_hash. */
+	return r == LL_ERR_NOT_FOUND ? LL_ERR_CONFLICT : r;
+}
+
+int ll_store_technician_add_directory(struct ll_store *st, int64_t org_id,
+				      const char *username, const char *dn,
+				      const char *display_name, bool disabled,
+				      int64_t now, int64_t *id_out)
+{
+	int r;
+
+	if (st == NULL || username == NULL || username[0] == '\0' ||
+	    dn == NULL || dn[0] == '\0')
+		return LL_ERR_INVALID_ARG;
+	r = ll_store_exec(st, STMT_TECH_ADD_DIRECTORY,
+			  STORE_ARGS(ARG_I64(org_id), ARG_TEXT(username),
+				     ARG_I64(now), ARG_TEXT(dn),
+				     ARG_TEXT(display_name),
+				     ARG_I64(disabled)));
+	if (r == LL_OK && id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return r;
+}
+
+int ll_store_technician_set_directory_dn(struct ll_store *st, int64_t id,
+					 const char *dn)
+{
+	if (st == NULL || dn == NULL || dn[0] == '\0')
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec_changed(st, STMT_TECH_SET_DIRECTORY_DN,
+				     STORE_ARGS(ARG_TEXT(dn), ARG_I64(id)));
+}
+
+int ll_store_technician_set_directory_disabled(struct ll_store *st, int64_t id,
+					       bool disabled)
+{
+	int r;
+
+	if (st == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (disabled)
+		return ll_store_exec_changed(st, STMT_TECH_DIRECTORY_DISABLE,
+					     STORE_ARGS(ARG_I64(id)));
+	r = ll_store_exec_changed(st, STMT_TECH_DIRECTORY_ENABLE,
+				  STORE_ARGS(ARG_I64(id)));
+	/* no row: an administrator disabled it (or no such technician) */
 	return r == LL_ERR_NOT_FOUND ? LL_ERR_CONFLICT : r;
 }
 

@@ -35,6 +35,7 @@ static const char *const messages[] = {
 	[-LL_ERR_DISABLED] = "disabled",
 	[-LL_ERR_SCHEMA_VERSION] =
 		"database was written by a newer version of Lifeline",
+	[-LL_ERR_UNAVAILABLE] = "service unavailable",
 };
 
 _Static_assert(sizeof(messages) / sizeof(messages[0]) == -LL_ERR_LAST,

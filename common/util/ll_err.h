@@ -37,7 +37,9 @@ enum ll_err {
 	LL_ERR_TIMEOUT = -26,     /* took too long */
 	LL_ERR_DISABLED = -27,    /* account or object disabled */
 	LL_ERR_SCHEMA_VERSION = -28, /* database is newer than this program */
-	LL_ERR_LAST = -29            /* keep last: count of codes */
+	LL_ERR_UNAVAILABLE = -29,    /* a service needed (a directory) is
+				      * unreachable or refused us */
+	LL_ERR_LAST = -30            /* keep last: count of codes */
 };
 
 /* A static, human sentence for an error code; never NULL. */

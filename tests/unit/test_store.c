@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 struct fx {
 	char *dir;
@@ -535,6 +535,8 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[9] = "ALTER TABLE technicians DROP COLUMN directory_dn;"
+	      "ALTER TABLE technicians DROP COLUMN directory_disabled;",
 	[8] = "DROP INDEX technicians_group;"
 	      "ALTER TABLE technicians DROP COLUMN group_id;"
 	      "ALTER TABLE sessions DROP COLUMN permissions;"
@@ -2292,6 +2294,73 @@ static void test_mfa(struct fx *f, gconstpointer data)
 			LL_ERR_NOT_FOUND);
 }
 
+/* Directory technicians (issue 12): no password of their own, their DN,
+ * and a disabled flag the sync may lift only when it set it. */
+static void test_directory(struct fx *f, gconstpointer data)
+{
+	struct ll_technician *t = NULL;
+	int64_t id = 0, first = 0;
+
+	g_assert_cmpint(ll_store_technician_add_directory(f->st, f->org, "bob",
+							  "uid=bob,dc=x",
+							  "Bob B", false, 200,
+							  &id),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_add_directory(
+				f->st, f->org, "alice", "uid=alice,dc=x", NULL,
+				false, 200, NULL),
+			==, LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_technician_get(f->st, id, &t), ==, LL_OK);
+	g_assert_cmpstr(t->pw_hash, ==, LL_STORE_DIRECTORY_PW);
+	g_assert_cmpstr(t->directory_dn, ==, "uid=bob,dc=x");
+	g_assert_cmpstr(t->display_name, ==, "Bob B");
+	g_assert_false(t->disabled);
+	g_assert_false(t->directory_disabled);
+	ll_technician_free(t);
+	/* a local account has no DN, and its DN cannot be set */
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_null(t->directory_dn);
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_technician_set_directory_dn(f->st, f->tech,
+							     "uid=a,dc=x"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_directory_dn(f->st, id,
+							     "uid=b2,dc=x"),
+			==, LL_OK);
+	/* disabled by the directory, enabled by it again */
+	g_assert_cmpint(ll_store_technician_set_directory_disabled(f->st, id,
+								   true),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_get(f->st, id, &t), ==, LL_OK);
+	g_assert_true(t->disabled);
+	g_assert_true(t->directory_disabled);
+	g_assert_cmpstr(t->directory_dn, ==, "uid=b2,dc=x");
+	ll_technician_free(t);
+	g_assert_cmpint(ll_store_technician_set_directory_disabled(f->st, id,
+								   false),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_get(f->st, id, &t), ==, LL_OK);
+	g_assert_false(t->disabled);
+	g_assert_false(t->directory_disabled);
+	ll_technician_free(t);
+	/* disabled by an administrator: the directory cannot enable it */
+	g_assert_cmpint(ll_store_technician_set_disabled(f->st, f->org, "bob",
+							 true),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_set_directory_disabled(f->st, id,
+								   false),
+			==, LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_technician_get(f->st, id, &t), ==, LL_OK);
+	g_assert_true(t->disabled);
+	ll_technician_free(t);
+	/* the first org is the lowest id */
+	g_assert_cmpint(ll_store_org_create(f->st, "second", 300, NULL), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_org_first(f->st, &first), ==, LL_OK);
+	g_assert_cmpint(first, ==, f->org);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -2299,6 +2368,8 @@ int main(int argc, char **argv)
 	g_test_add(name, struct fx, NULL, fx_setup, fn, fx_teardown)
 	ADD("/store/open/fresh_reopen", test_open_fresh_reopen);
 	ADD("/store/open/newer_or_broken", test_open_newer);
+	g_test_add("/store/technician/directory", struct fx, NULL, fx_setup,
+		   test_directory, fx_teardown);
 	g_test_add("/store/open/upgrade_from_v1", struct fx,
 		   GINT_TO_POINTER(1), fx_setup, test_open_upgrade,
 		   fx_teardown);

@@ -1371,6 +1371,7 @@ void ll_api_shutdown(struct ll_relay *relay)
 	ll_api_refusals_flush(relay, ll_now_unix());
 	ll_api_refusals_free(relay);
 	ll_api_page_close(relay);
+	ll_api_dir_sync_free(relay);
 }
 
 const struct ll_relay_api_ops ll_api_ops = {

@@ -13,8 +13,11 @@
 
 #include "ll_auth.h"
 #include "ll_crypto.h"
+#include "ll_ldap.h"
+#include "ll_text.h"
 #include "ll_util.h"
 #include "ll_relay.h"
+#include "ll_relay_api.h"
 #include "api.h"
 
 #define LOGIN_FAILED "wrong username or password"
@@ -61,6 +64,155 @@ static void body_free(json_t *body)
 }
 
 static void login_resume(struct ll_api_ctx *ctx);
+static bool login_refused(struct ll_api_ctx *ctx,
+			  const struct ll_technician *t);
+
+/*
+ * Directory login (ll_ldap.h, docs/SECURITY.md "Directory login"): the
+ * search and the bind run on the worker pool with a copy of the org's
+ * configuration; dir_resume applies what the directory said.
+ */
+struct dir_login_job {
+	struct ll_ldap_config *cfg;
+	char *login;
+	char *password; /* secret */
+	int result;     /* ll_ldap_login's */
+	struct ll_ldap_user *user;
+	char err[512]; /* what happened, never the password */
+};
+
+static void dir_login_job_free(void *arg)
+{
+	struct dir_login_job *j = arg;
+
+	ll_secret_free(j->password);
+	free(j->login);
+	ll_ldap_user_free(j->user);
+	ll_ldap_config_free(j->cfg);
+	free(j);
+}
+
+static void dir_login_work(void *arg)
+{
+	struct dir_login_job *j = arg;
+
+	j->result = ll_ldap_login(j->cfg, j->login, j->password, &j->user,
+				  j->err, sizeof(j->err));
+	LL_FREE_AND_NULL(ll_secret_free, j->password);
+}
+
+static void dir_resume(struct ll_api_ctx *ctx);
+
+/* Hands the login to the directory of the org (cfg). */
+static void dir_login_start(struct ll_api_ctx *ctx,
+			    const struct ll_ldap_config *cfg,
+			    const char *username, const char *password)
+{
+	struct dir_login_job *j;
+
+	ll_api_detail_set(ctx, "directory", json_true());
+	/* An empty password would be an anonymous bind, which many
+	 * directories answer "success": refused before any bind. */
+	if (password[0] == '\0') {
+		ll_api_detail_set(ctx, "reason",
+				  json_string("empty password"));
+		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->cfg = ll_ldap_config_dup(cfg)) == NULL ||
+	    (j->login = strdup(username)) == NULL ||
+	    (j->password = strdup(password)) == NULL) {
+		if (j != NULL)
+			dir_login_job_free(j);
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return;
+	}
+	ll_api_defer(ctx, dir_login_work, dir_resume, j, dir_login_job_free);
+}
+
+/* What the directory answered, as the API's answer; true when the
+ * login goes on. */
+static bool dir_answer(struct ll_api_ctx *ctx, struct dir_login_job *j)
+{
+	if (j->result == LL_ERR_AUTH_FAILED) {
+		/* the name as typed, made printable: no forged log lines */
+		char *who = ll_text_printable_new(j->login, strlen(j->login),
+						  64);
+
+		ll_info("login: directory: %s: %s", who ? who : "?", j->err);
+		free(who);
+		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
+		return false;
+	}
+	if (j->result != LL_OK) {
+		ll_warn("login: directory unavailable: %s: %s",
+			ll_strerror(j->result), j->err);
+		ll_api_detail_set(ctx, "reason",
+				  ll_api_json_text(j->err, 200));
+		ll_api_fail(ctx, LL_API_DIRECTORY_UNAVAILABLE,
+			    "the directory cannot be reached; try again "
+			    "later");
+		return false;
+	}
+	if (ll_username_valid(j->user->login))
+		snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s",
+			 j->user->login);
+	if (j->user->disabled) {
+		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
+			    "this account is disabled in the directory");
+		return false;
+	}
+	if (j->user->map_index < 0) {
+		ll_api_fail(ctx, LL_API_FORBIDDEN,
+			    "this account is in no directory group that "
+			    "may use this relay");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * On the loop: the technician made what the directory says (added at
+ * its first login), then the same refusals, second factor and token as
+ * a local login.
+ */
+static void dir_resume(struct ll_api_ctx *ctx)
+{
+	struct dir_login_job *j = ctx->job;
+	struct ll_dir_actor who = { ctx->actor, ctx->req->source_ip };
+	struct ll_dir_counts cnt = { 0 };
+	struct ll_technician *t = NULL;
+	bool enrol = false;
+	int64_t id = 0;
+	int r;
+
+	if (!dir_answer(ctx, j))
+		goto out;
+	r = ll_api_ldap_user_apply(ctx->relay, ctx->org_id, j->cfg, j->user,
+				   &who, &cnt, &id);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_api_fail(ctx, LL_API_FORBIDDEN,
+			    "the technician group this account's directory "
+			    "group maps to does not exist");
+		goto out;
+	}
+	if (r == LL_ERR_CONFLICT || r == LL_ERR_INVALID_ARG) {
+		/* a local account of that name, or a name we cannot take */
+		ll_api_fail(ctx, LL_API_UNAUTHORIZED, LOGIN_FAILED);
+		goto out;
+	}
+	if (r != LL_OK || (r = ll_store_technician_get(ctx->relay->store, id,
+						       &t)) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	if (login_refused(ctx, t) || ll_api_mfa_login(ctx, t, &enrol))
+		goto out;
+	ll_api_login_issue(ctx, t, enrol);
+out:
+	ll_technician_free(t);
+}
 
 /*
  * The first half: rate limit, body, org and technician; the password is
@@ -75,6 +227,7 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 		{ NULL, 0, false, 0 },
 	};
 	struct ll_relay *relay = ctx->relay;
+	const struct ll_ldap_config *dir;
 	struct ll_technician *t = NULL;
 	struct login_job *j = NULL;
 	json_t *body = NULL;
@@ -119,6 +272,18 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
+	/* Not a local account, in an org with a directory: the
+	 * directory's to answer.  Local accounts (a break-glass admin)
+	 * keep their password. */
+	if (org_id != 0 && (t == NULL || t->directory_dn != NULL) &&
+	    (dir = ll_api_ldap_config(relay, org_id)) != NULL) {
+		dir_login_start(ctx, dir, username, password);
+		goto out;
+	}
+	/* A directory technician without its directory: no password of
+	 * its own (pw_hash is a marker), so the dummy verification. */
+	if (t != NULL && t->directory_dn != NULL)
+		LL_FREE_AND_NULL(ll_technician_free, t);
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->password = strdup(password)) == NULL ||
 	    (t != NULL && (j->phc = strdup(t->pw_hash)) == NULL)) {

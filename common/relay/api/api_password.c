@@ -88,6 +88,13 @@ void ll_api_handle_password_change(struct ll_api_ctx *ctx)
 		goto out;
 	if (ll_api_parse_body(ctx, fields, false, &body) != 0)
 		goto out;
+	/* A directory technician's password is the directory's. */
+	if (t->directory_dn != NULL) {
+		ll_api_fail(ctx, LL_API_FORBIDDEN,
+			    "this account's password is the directory's: "
+			    "change it there");
+		goto out;
+	}
 	old_pw = json_string_value(json_object_get(body, "old_password"));
 	new_pw = json_string_value(json_object_get(body, "new_password"));
 	ll_api_detail_set(ctx, "one_time_password",

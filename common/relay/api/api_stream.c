@@ -252,6 +252,7 @@ void ll_api_periodic(struct ll_relay *relay)
 		return;
 	ll_api_redeem_budgets_sweep(relay);
 	ll_api_queue_sweep(relay);
+	ll_api_dir_sync_tick(relay);
 	/* A PIN that ran out unredeemed ends its session; the agent's
 	 * stream, waiting for an applet that can no longer come, closes. */
 	if (ll_store_session_expire_list(relay->store, ll_now_unix(), &ids,

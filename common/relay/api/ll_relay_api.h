@@ -35,4 +35,54 @@ int ll_api_sessions_recover(struct ll_relay *relay);
  */
 int ll_api_page_open(struct ll_relay *relay, char *errbuf, size_t errlen);
 
+/* ---- directory technicians (api_directory.c, ll_ldap.h) ---- */
+struct ll_ldap_config;
+struct ll_ldap_user;
+/* Who the audit says changed a technician for the directory: "cli" for
+ * `ldap sync`, "directory" for the sync of `serve`, the technician at
+ * its login; and from where (may be NULL). */
+struct ll_dir_actor {
+	const char *actor;
+	const char *source_ip;
+};
+/* What a sync changed. */
+struct ll_dir_counts {
+	unsigned added, updated, disabled, enabled, skipped;
+};
+/* The org a configuration is for ([ldap]: the first org). */
+int ll_api_ldap_org(struct ll_relay *relay, const struct ll_ldap_config *c,
+		    int64_t *org_id);
+/* The org's configuration, or NULL when it has none. */
+const struct ll_ldap_config *ll_api_ldap_config(struct ll_relay *relay,
+						int64_t org_id);
+/*
+ * Makes the org's technician u->login what the directory (c) says of u,
+ * a member of a mapped group: added when missing, DN, display name and
+ * technician group (group_map) followed, disabled or enabled again as
+ * the directory says; each change audited.  LL_ERR_CONFLICT: a local
+ * account has that name (left alone); LL_ERR_INVALID_ARG: the login name
+ * is no technician's; LL_ERR_NOT_FOUND: its technician group does not
+ * exist in the org.  In the caller's transaction, if any.  *id_out (may
+ * be NULL): the technician.
+ */
+int ll_api_ldap_user_apply(struct ll_relay *relay, int64_t org_id,
+			   const struct ll_ldap_config *c,
+			   const struct ll_ldap_user *u,
+			   const struct ll_dir_actor *who,
+			   struct ll_dir_counts *cnt, int64_t *id_out);
+/*
+ * A sync (users from ll_ldap_sync_read): each user applied as above,
+ * then every directory technician of the org not among them disabled;
+ * in one transaction (nothing changes on failure).
+ */
+int ll_api_ldap_sync_apply(struct ll_relay *relay, int64_t org_id,
+			   const struct ll_ldap_config *c,
+			   struct ll_ldap_user *const *users, size_t n,
+			   const struct ll_dir_actor *who,
+			   struct ll_dir_counts *cnt);
+/* From ll_api_periodic: starts the sync of each [ldap] group that is due
+ * (every sync_interval_s, the first at once) on the worker pool. */
+void ll_api_dir_sync_tick(struct ll_relay *relay);
+void ll_api_dir_sync_free(struct ll_relay *relay);
+
 #endif

@@ -36,6 +36,8 @@ struct ll_refusals;
 struct ll_workpool;
 struct ll_windows;
 struct ll_page;
+struct ll_ldap_config;
+struct ll_dir_sync;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -104,7 +106,14 @@ struct ll_relay_config {
 	 * offers for download (NULL: no download). */
 	char *brand_dir;
 	char *portable_applet;
+
+	/* Directory login: one per [ldap] / [ldap ORG] group (ll_ldap.h),
+	 * in file order; the [ldap] group's org is NULL (the first org). */
+	struct ll_ldap_config **ldap;
+	size_t n_ldap;
 };
+/* The most [ldap] groups relay.conf may have. */
+#define LL_RELAY_LDAP_MAX 64
 /* Defaults, then STATE_DIR/relay.conf when present (strict keys). */
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 			 char *errbuf, size_t errlen);
@@ -275,7 +284,9 @@ struct ll_relay {
 	 * so that what the API built from cfg knows when to build again. */
 	uint64_t cfg_gen;
 	struct ll_page *page; /* the API's PIN page (api_page.c) */
-	void *core;           /* core-private state (pairs, conns) */
+	/* the API's directory synchronisation (api_directory.c) */
+	struct ll_dir_sync *dir_sync;
+	void *core; /* core-private state (pairs, conns) */
 };
 
 /* ---- API error codes (docs/API.md), one table ---- */
@@ -303,6 +314,7 @@ enum ll_api_code {
 	LL_API_PASSWORD_CHANGE_REQUIRED,
 	LL_API_MFA_ENROLLMENT_REQUIRED,
 	LL_API_ACCOUNT_LOCKED,
+	LL_API_DIRECTORY_UNAVAILABLE, /* the directory cannot be asked */
 	LL_API_CAPABILITY_NOT_PERMITTED,
 	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */
 	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */

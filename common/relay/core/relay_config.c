@@ -2,11 +2,13 @@
 /* The relay's configuration: defaults, then STATE_DIR/relay.conf. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "ll_cidr.h"
 #include "ll_config.h"
+#include "ll_ldap.h"
 #include "ll_util.h"
 #include "ll_relay.h"
 
@@ -139,17 +141,84 @@ void ll_relay_config_clear(struct ll_relay_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->state_dir);
+	for (i = 0; i < cfg->n_ldap; i++)
+		ll_ldap_config_free(cfg->ldap[i]);
+	free(cfg->ldap);
 	for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
 		free(*(char **)((char *)cfg + str_keys[i].offset));
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* The [ldap] and [ldap ORG] groups' names, in file order. */
+struct ldap_groups {
+	const char *names[LL_RELAY_LDAP_MAX + 1];
+	size_t n;
+	bool too_many;
+};
+
+static void ldap_group_seen(const char *group, const char *key,
+			    const char *value, unsigned line, void *user)
+{
+	struct ldap_groups *g = user;
+
+	(void)value;
+	(void)line;
+	if (key != NULL || !ll_ldap_group_name(group, NULL))
+		return;
+	if (g->n == LL_RELAY_LDAP_MAX)
+		g->too_many = true;
+	else
+		g->names[g->n++] = group;
+}
+
+/*
+ * Every group is [relay] or an LDAP one, with their keys only; then each
+ * LDAP group into c->ldap.
+ */
+static int config_file_check(const struct ll_config *file, const char *dir,
+			     const char *const *relay_keys,
+			     struct ll_relay_config *c, char *errbuf,
+			     size_t errlen)
+{
+	const char *groups[LL_RELAY_LDAP_MAX + 2];
+	const char *const *key_lists[LL_RELAY_LDAP_MAX + 2];
+	struct ldap_groups lg = { .n = 0 };
+	size_t i;
+	int r;
+
+	ll_config_foreach(file, ldap_group_seen, &lg);
+	if (lg.too_many) {
+		snprintf(errbuf, errlen, "%s: more than %d [ldap] groups",
+			 ll_config_name(file), LL_RELAY_LDAP_MAX);
+		return LL_ERR_CONFIG;
+	}
+	groups[0] = GROUP;
+	key_lists[0] = relay_keys;
+	for (i = 0; i < lg.n; i++) {
+		groups[i + 1] = lg.names[i];
+		key_lists[i + 1] = ll_ldap_config_keys;
+	}
+	groups[lg.n + 1] = NULL;
+	key_lists[lg.n + 1] = NULL;
+	r = ll_config_check_keys(file, groups, key_lists, errbuf, errlen);
+	if (r != LL_OK || lg.n == 0)
+		return r;
+	if ((c->ldap = calloc(lg.n, sizeof(*c->ldap))) == NULL)
+		return LL_ERR_NOMEM;
+	for (i = 0; i < lg.n; i++) {
+		r = ll_ldap_config_parse(file, lg.names[i], dir,
+					 &c->ldap[c->n_ldap], errbuf, errlen);
+		if (r != LL_OK)
+			return r;
+		c->n_ldap++;
+	}
+	return LL_OK;
+}
+
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 			 char *errbuf, size_t errlen)
 {
-	static const char *const groups[] = { GROUP, NULL };
 	const char *keys[LL_ARRAY_SIZE(int_keys) + LL_ARRAY_SIZE(str_keys) + 1];
-	const char *const *key_lists[] = { keys, NULL };
 	struct ll_relay_config c;
 	struct ll_config *file = NULL;
 	char *conf_path = NULL;
@@ -178,8 +247,8 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
 			keys[k++] = str_keys[i].name;
 		keys[k] = NULL;
-		r = ll_config_check_keys(file, groups, key_lists, errbuf,
-					 errlen);
+		r = config_file_check(file, state_dir, keys, &c, errbuf,
+				      errlen);
 		if (r != LL_OK)
 			goto out;
 	} else if (errno != ENOENT) {
