@@ -132,6 +132,43 @@ static bool listen_valid(const char *s)
 	       strlen(colon + 1) <= 5;
 }
 
+/* The groups a relay.conf may have: [relay], and the [oidc] groups
+ * (oidc_config.c) with their own keys. */
+struct groups_list {
+	const char *names[66];
+	const char *const *keys[66];
+	size_t n;
+};
+
+static void groups_collect(const char *group, const char *key,
+			   const char *value, unsigned line, void *user)
+{
+	struct groups_list *g = user;
+
+	(void)value;
+	(void)line;
+	if (key != NULL || !ll_relay_oidc_group(group) ||
+	    g->n + 2 >= LL_ARRAY_SIZE(g->names))
+		return; /* an extra group is refused as unknown */
+	g->names[g->n] = group;
+	g->keys[g->n++] = ll_relay_oidc_keys;
+}
+
+static int check_keys(const struct ll_config *file, const char *const *keys,
+		      char *errbuf, size_t errlen)
+{
+	struct groups_list g;
+
+	memset(&g, 0, sizeof(g));
+	g.names[0] = GROUP;
+	g.keys[0] = keys;
+	g.n = 1;
+	ll_config_foreach(file, groups_collect, &g);
+	g.names[g.n] = NULL;
+	g.keys[g.n] = NULL;
+	return ll_config_check_keys(file, g.names, g.keys, errbuf, errlen);
+}
+
 void ll_relay_config_clear(struct ll_relay_config *cfg)
 {
 	size_t i;
@@ -139,6 +176,7 @@ void ll_relay_config_clear(struct ll_relay_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->state_dir);
+	ll_relay_oidc_config_clear(cfg);
 	for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
 		free(*(char **)((char *)cfg + str_keys[i].offset));
 	memset(cfg, 0, sizeof(*cfg));
@@ -147,9 +185,7 @@ void ll_relay_config_clear(struct ll_relay_config *cfg)
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 			 char *errbuf, size_t errlen)
 {
-	static const char *const groups[] = { GROUP, NULL };
 	const char *keys[LL_ARRAY_SIZE(int_keys) + LL_ARRAY_SIZE(str_keys) + 1];
-	const char *const *key_lists[] = { keys, NULL };
 	struct ll_relay_config c;
 	struct ll_config *file = NULL;
 	char *conf_path = NULL;
@@ -178,8 +214,7 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
 			keys[k++] = str_keys[i].name;
 		keys[k] = NULL;
-		r = ll_config_check_keys(file, groups, key_lists, errbuf,
-					 errlen);
+		r = check_keys(file, keys, errbuf, errlen);
 		if (r != LL_OK)
 			goto out;
 	} else if (errno != ENOENT) {
@@ -246,6 +281,8 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		goto out;
 	}
 	ll_cidr_list_free(allow);
+	if ((r = ll_relay_oidc_config_load(file, &c, errbuf, errlen)) != LL_OK)
+		goto out;
 	*cfg = c;
 	memset(&c, 0, sizeof(c));
 	r = LL_OK;
