@@ -44,6 +44,9 @@ enum sso_state {
 	SSO_EXCHANGING, /* the callback came: its state is spent */
 	SSO_DONE,       /* a technician signed in: tech_id */
 	SSO_FAILED,     /* refused: code and message */
+	SSO_SPENT,      /* over (taken, or a wrong verifier): kept until it
+			 * expires so that its callback, replayed, is told
+			 * apart from a made-up one */
 };
 
 struct sso_flow {
@@ -99,6 +102,13 @@ static void flow_remove(struct ll_relay *relay, struct sso_flow *f)
 			return;
 		}
 	}
+}
+
+/* Over: nothing more to give, its callback a replay from now on. */
+static void flow_spend(struct sso_flow *f)
+{
+	f->st = SSO_SPENT;
+	f->tech_id = 0;
 }
 
 /* By sso_id or by state, compared in constant time. */
@@ -873,9 +883,10 @@ static void callback_resume(struct ll_api_ctx *ctx)
 	struct sso_flow *f = flow_find(ctx->relay, j->id, NULL);
 	const struct ll_oidc_conf *c;
 
-	if (f == NULL) {
+	if (f == NULL || f->st != SSO_EXCHANGING) {
+		/* gone, or ended meanwhile (a wrong verifier) */
 		flow_fail(ctx, NULL, LL_API_SSO_FAILED, "expired_sign_in",
-			  "this sign-in took too long");
+			  "this sign-in is over");
 		return;
 	}
 	c = conf_of(ctx, f->org_name, f->org_default);
@@ -913,7 +924,7 @@ void ll_api_handle_login_sso_token(struct ll_api_ctx *ctx)
 		      json_string_value(json_object_get(body, "sso_id")),
 		      NULL);
 	verifier = json_string_value(json_object_get(body, "code_verifier"));
-	if (f == NULL || f->expires_at <= ctx->now) {
+	if (f == NULL || f->expires_at <= ctx->now || f->st == SSO_SPENT) {
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED,
 			    "this sign-in is unknown or over");
 		goto out;
@@ -924,7 +935,7 @@ void ll_api_handle_login_sso_token(struct ll_api_ctx *ctx)
 	    !ll_ct_streq(challenge, f->challenge)) {
 		/* whoever asks does not hold the verifier: the sign-in
 		 * is no good to anyone any more */
-		flow_remove(ctx->relay, f);
+		flow_spend(f);
 		ll_api_detail_set(ctx, "reason", json_string("verifier"));
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED,
 			    "this sign-in is unknown or over");
@@ -940,17 +951,17 @@ void ll_api_handle_login_sso_token(struct ll_api_ctx *ctx)
 	}
 	if (f->st == SSO_FAILED) {
 		ll_api_fail(ctx, f->code, f->message);
-		flow_remove(ctx->relay, f);
+		flow_spend(f);
 		goto out;
 	}
 	if (ll_store_technician_get(ctx->relay->store, f->tech_id, &t) !=
 	    LL_OK) {
 		ll_api_fail(ctx, LL_API_UNAUTHORIZED,
 			    "this sign-in is unknown or over");
-		flow_remove(ctx->relay, f);
+		flow_spend(f);
 		goto out;
 	}
-	flow_remove(ctx->relay, f); /* one token per sign-in */
+	flow_spend(f); /* one token per sign-in */
 	snprintf(ctx->actor, sizeof(ctx->actor), "technician:%s", t->username);
 	if (t->disabled) {
 		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
