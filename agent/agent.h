@@ -37,7 +37,14 @@ struct ll_profile {
 	char *ca_file; /* NULL when none */
 	char *user;
 	char *org;
+	/* The capabilities the last login's permissions name ("view,chat";
+	 * its group's, docs/API.md "Groups and permissions"); NULL when
+	 * not known (a profile from before groups): nothing is checked. */
+	char *capabilities;
 };
+/* The capabilities of the profile as LL_CAP_*; LL_CAP_ALL when not
+ * known (the relay and the applet still refuse what is not permitted). */
+uint32_t ll_profile_caps(const struct ll_profile *p);
 
 /* Opens (creating) dir, or the default g_get_user_config_dir()/
  * lifeline-agent when dir is NULL.  *err gets a sentence on failure. */
@@ -250,15 +257,17 @@ int ll_agent_holder_main(int argc, char **argv);
 /* Exit codes of the CLI (documented in cli.c). */
 enum {
 	LL_EXIT_OK = 0,
-	LL_EXIT_ERROR = 1,             /* anything else */
-	LL_EXIT_USAGE = 2,             /* bad command line */
-	LL_EXIT_DENIED = 3,            /* the user said no / refused: no cap */
-	LL_EXIT_TIMEOUT = 4,           /* session wait --timeout passed */
-	LL_EXIT_ENDED = 5,             /* the session is over (or no holder) */
-	LL_EXIT_AUTH = 6,              /* login refused / not logged in */
-	LL_EXIT_HELD_BACK = 7,         /* asked again too soon after a no */
-	LL_EXIT_NO_MORE = 8,           /* the user said no three times */
-	LL_EXIT_LAST = LL_EXIT_NO_MORE /* the highest: keep it last */
+	LL_EXIT_ERROR = 1,         /* anything else */
+	LL_EXIT_USAGE = 2,         /* bad command line */
+	LL_EXIT_DENIED = 3,        /* the user said no / refused: no cap */
+	LL_EXIT_TIMEOUT = 4,       /* session wait --timeout passed */
+	LL_EXIT_ENDED = 5,         /* the session is over (or no holder) */
+	LL_EXIT_AUTH = 6,          /* login refused / not logged in */
+	LL_EXIT_HELD_BACK = 7,     /* asked again too soon after a no */
+	LL_EXIT_NO_MORE = 8,       /* the user said no three times */
+	LL_EXIT_NOT_PERMITTED = 9, /* the technician's group does not
+					* permit that capability */
+	LL_EXIT_LAST = LL_EXIT_NOT_PERMITTED /* the highest: keep it last */
 };
 
 /* ---- GUI ---- */

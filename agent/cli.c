@@ -260,6 +260,15 @@ static int login_keep(struct ll_cli *cli, const struct ll_relay_opts *o,
 	cli->profile->user = g_strdup(user);
 	g_free(cli->profile->org);
 	cli->profile->org = g_strdup(org);
+	g_free(cli->profile->capabilities);
+	cli->profile->capabilities = NULL;
+	if (l->technician.permissions != NULL) {
+		char caps[LL_PERM_TEXT_MAX];
+
+		if (ll_perm_format(l->technician.caps, caps, sizeof(caps)) ==
+		    LL_OK)
+			cli->profile->capabilities = g_strdup(caps);
+	}
 	if (ll_profile_save(cli->profile, &err) != 0 ||
 	    ll_profile_set_token(cli->profile, l->token, &err) != 0) {
 		r = fail(cli, LL_EXIT_ERROR, "io", "%s", err);

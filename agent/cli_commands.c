@@ -382,6 +382,7 @@ static const struct {
 	{ LL_EXIT_AUTH, "not logged in / refused" },
 	{ LL_EXIT_HELD_BACK, "held back: the user said no just now" },
 	{ LL_EXIT_NO_MORE, "the user said no three times" },
+	{ LL_EXIT_NOT_PERMITTED, "your group does not permit that" },
 };
 
 /*
@@ -400,6 +401,8 @@ static const struct {
 	{ "ended", LL_EXIT_ENDED },         /* the session is over */
 	{ "failed", LL_EXIT_ERROR },        /* anything else */
 	{ "no_monitor", LL_EXIT_ERROR },    /* the applet has no such one */
+	/* beyond the technician's permissions: never sent */
+	{ "capability_not_permitted", LL_EXIT_NOT_PERMITTED },
 };
 
 int ll_cli_answer_exit(const char *code)

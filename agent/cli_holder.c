@@ -560,6 +560,9 @@ void ll_holder_request(struct ll_holder_client *c,
 		       const struct ll_cli_req *req)
 {
 	struct holder *h = c->h;
+	uint32_t caps = ll_cli_req_caps(req, "capabilities");
+	uint32_t beyond = caps & ~ll_profile_caps(h->profile);
+	char names[LL_PERM_TEXT_MAX], *msg;
 	uint32_t id = 0;
 	int r;
 
@@ -567,9 +570,17 @@ void ll_holder_request(struct ll_holder_client *c,
 		reply_ended(c);
 		return;
 	}
-	if ((r = ll_agent_session_request(h->sess,
-					  ll_cli_req_caps(req, "capabilities"),
-					  &id)) != 0) {
+	/* what the group does not permit is not asked for: the applet
+	 * would refuse it unseen (docs/API.md "Groups and permissions") */
+	if (beyond != 0) {
+		if (ll_perm_format(beyond, names, sizeof(names)) != LL_OK)
+			names[0] = '\0';
+		msg = g_strdup_printf("your group does not permit %s", names);
+		reply_err(c, "capability_not_permitted", msg);
+		g_free(msg);
+		return;
+	}
+	if ((r = ll_agent_session_request(h->sess, caps, &id)) != 0) {
 		reply_err(c, "failed", ll_strerror(r));
 		return;
 	}

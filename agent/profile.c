@@ -43,6 +43,7 @@ void ll_profile_free(struct ll_profile *p)
 	g_free(p->ca_file);
 	g_free(p->user);
 	g_free(p->org);
+	g_free(p->capabilities);
 	g_free(p);
 }
 
@@ -97,6 +98,7 @@ int ll_profile_open(const char *dir, struct ll_profile **out, char **err)
 		p->ca_file = key_or_null(kf, "ca");
 		p->user = key_or_null(kf, "user");
 		p->org = key_or_null(kf, "org");
+		p->capabilities = key_or_null(kf, "capabilities");
 	}
 	*out = p;
 	p = NULL;
@@ -169,6 +171,9 @@ int ll_profile_save(const struct ll_profile *p, char **err)
 		g_key_file_set_string(kf, PROFILE_GROUP, "user", p->user);
 	if (p->org != NULL)
 		g_key_file_set_string(kf, PROFILE_GROUP, "org", p->org);
+	if (p->capabilities != NULL)
+		g_key_file_set_string(kf, PROFILE_GROUP, "capabilities",
+				      p->capabilities);
 	data = g_key_file_to_data(kf, &len, NULL);
 	r = write_private(p->dir, "profile.ini", data, len, err);
 	g_free(data);
@@ -356,4 +361,16 @@ char *ll_relay_hostport(const char *url, char **host, uint16_t *port)
 		*port = (uint16_t)pn;
 	g_free(h);
 	return key;
+}
+
+uint32_t ll_profile_caps(const struct ll_profile *p)
+{
+	uint32_t m = 0;
+
+	/* a profile edited into nonsense checks nothing here: the applet
+	 * is the enforcer */
+	if (p == NULL || p->capabilities == NULL ||
+	    ll_perm_parse_list(p->capabilities, &m) != LL_OK)
+		return LL_CAP_ALL;
+	return m & LL_CAP_ALL;
 }

@@ -384,9 +384,11 @@ static void handle_request(struct ll_applet_session *s, uint32_t id,
 	uint32_t ask;
 
 	if (caps & ~s->redeem.capabilities) {
-		/* The relay did not give this technician that right. */
+		/* The relay did not give this technician that right (its
+		 * group, docs/API.md "Groups and permissions"): refused
+		 * unseen, and reported as such to the relay's audit. */
 		send_deny(s, id);
-		report(s, "consent", caps,
+		report(s, "not_permitted", caps & ~s->redeem.capabilities,
 		       "refused: not permitted for this technician");
 		ll_applet_status(s, "A request beyond this technician's "
 				    "rights was refused.");

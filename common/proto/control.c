@@ -18,23 +18,29 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } caps[] = {
-	{ LL_CAP_VIEW, "view" },       { LL_CAP_CONTROL, "control" },
-	{ LL_CAP_FILES, "files" },     { LL_CAP_CHAT, "chat" },
+	{ LL_CAP_VIEW, "view" },
+	{ LL_CAP_CONTROL, "control" },
+	{ LL_CAP_FILES, "files" },
+	{ LL_CAP_CHAT, "chat" },
 	{ LL_CAP_SYSINFO, "sysinfo" },
+	/* permissions only, never a capability on the wire */
+	{ LL_PERM_CLIPBOARD, "clipboard" },
+	{ LL_PERM_REPORTS, "reports" },
+	{ LL_PERM_ADMIN, "admin" },
 };
 
-const char *ll_cap_name(uint32_t cap)
+const char *ll_perm_name(uint32_t bit)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		if (caps[i].bit == cap)
+		if (caps[i].bit == bit)
 			return caps[i].name;
 	}
 	return NULL;
 }
 
-uint32_t ll_cap_from_name(const char *name)
+uint32_t ll_perm_from_name(const char *name)
 {
 	size_t i;
 
@@ -45,6 +51,67 @@ uint32_t ll_cap_from_name(const char *name)
 			return caps[i].bit;
 	}
 	return 0;
+}
+
+const char *ll_cap_name(uint32_t cap)
+{
+	return (cap & ~LL_CAP_ALL) == 0 ? ll_perm_name(cap) : NULL;
+}
+
+uint32_t ll_cap_from_name(const char *name)
+{
+	return ll_perm_from_name(name) & LL_CAP_ALL;
+}
+
+int ll_perm_parse_list(const char *text, uint32_t *out)
+{
+	char name[16];
+	const char *p, *end;
+	uint32_t mask = 0, bit;
+	size_t n;
+
+	if (text == NULL)
+		return LL_ERR_MALFORMED;
+	if (*text == '\0') {
+		*out = 0;
+		return LL_OK;
+	}
+	for (p = text;; p = end + 1) {
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n == 0 || n >= sizeof(name))
+			return LL_ERR_MALFORMED;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		bit = ll_perm_from_name(name);
+		if (bit == 0 || (mask & bit) != 0)
+			return LL_ERR_MALFORMED;
+		mask |= bit;
+		if (end == NULL)
+			break;
+	}
+	*out = mask;
+	return LL_OK;
+}
+
+int ll_perm_format(uint32_t mask, char *buf, size_t len)
+{
+	size_t i, at = 0, n;
+
+	if (buf == NULL || len == 0)
+		return LL_ERR_TOO_LARGE;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if ((mask & caps[i].bit) == 0)
+			continue;
+		n = strlen(caps[i].name) + (at > 0);
+		if (at + n + 1 > len)
+			return LL_ERR_TOO_LARGE;
+		snprintf(buf + at, len - at, "%s%s", at > 0 ? "," : "",
+			 caps[i].name);
+		at += n;
+	}
+	return LL_OK;
 }
 
 static const char *const deny_reasons[] = {
@@ -773,7 +840,7 @@ static json_t *caps_array(uint32_t mask)
 	if (a == NULL)
 		return NULL;
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		if ((mask & caps[i].bit) &&
+		if ((mask & caps[i].bit & LL_CAP_ALL) &&
 		    json_array_append_new(a, json_string(caps[i].name)) != 0) {
 			json_decref(a);
 			return NULL;

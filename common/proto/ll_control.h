@@ -105,6 +105,34 @@ const char *ll_cap_name(uint32_t cap);
 /* The bit for a name, or 0 if unknown. */
 uint32_t ll_cap_from_name(const char *name);
 
+/*
+ * Permissions of technicians (their groups, docs/API.md "Groups and
+ * permissions"): the capabilities above, the same bits, and what only the
+ * relay knows of.  clipboard is a permission the protocol has no
+ * capability for yet, so no ticket carries it.  One table (control.c)
+ * names them all.
+ */
+#define LL_PERM_CLIPBOARD (1u << 5)
+#define LL_PERM_REPORTS (1u << 6)
+#define LL_PERM_ADMIN (1u << 7)
+#define LL_PERM_ALL 0xffu
+/* Longest text ll_perm_format writes, NUL included. */
+#define LL_PERM_TEXT_MAX 64u
+
+/* The name of one permission bit (capabilities included); NULL else. */
+const char *ll_perm_name(uint32_t bit);
+/* The bit of a permission's name, or 0 if unknown. */
+uint32_t ll_perm_from_name(const char *name);
+/*
+ * A comma-separated list of permission names ("view,control"; "" is
+ * none) into a mask.  LL_ERR_MALFORMED for an unknown name, an empty item or
+ * a name given twice; *out untouched then.
+ */
+int ll_perm_parse_list(const char *text, uint32_t *out);
+/* The mask as such a list, in table order ("" for none); unknown bits
+ * are left out.  LL_ERR_TOO_LARGE when len is short. */
+int ll_perm_format(uint32_t mask, char *buf, size_t len);
+
 enum ll_control_type {
 	LL_CONTROL_HELLO = 1,
 	LL_CONTROL_REQUEST,

@@ -11,7 +11,9 @@
  * Every change is written to the audit log (actor "cli") in the same
  * transaction as the change.  Disabling an account or setting a new
  * password deletes its tokens; a running relay ends the account's live
- * sessions within a second (ll_api_periodic).
+ * sessions within a second (ll_api_periodic); so does moving it to a
+ * group that grants less (--group, docs/API.md "Groups and
+ * permissions").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +35,9 @@ struct tech_opts {
 	gboolean admin;
 	gboolean password_stdin;
 	gboolean json;
-	gchar *name; /* --name: the display name */
+	gchar *name;  /* --name: the display name */
+	gchar *group; /* --group: the technician group */
+	gboolean no_group;
 };
 
 static bool username_valid(const char *u)
@@ -172,14 +176,23 @@ static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 			    c->org_name);
 		goto out;
 	}
+	if (r == LL_OK && o->group != NULL &&
+	    (r = ll_store_technician_set_group(st, c->org_id, user,
+					       o->group)) ==
+		    LL_ERR_NOT_FOUND) {
+		ll_store_rollback(st);
+		ll_cmd_fail("group '%s' not found in org '%s' (group add)",
+			    o->group, c->org_name);
+		goto out;
+	}
 	if (r != 0 || (r = password_one_time(c, o, id, &expires_at)) != 0 ||
 	    (r = ll_cmd_audit_append(
 		     st, c->org_id, "technician.add", "ok",
-		     json_pack("{s:s,s:I,s:b,s:b,s:s?}", "username", user,
+		     json_pack("{s:s,s:I,s:b,s:b,s:s?,s:s?}", "username", user,
 			       "technician_id", (json_int_t)id, "admin",
 			       o->admin, "one_time_password",
-			       !o->password_stdin, "display_name",
-			       o->name))) != 0 ||
+			       !o->password_stdin, "display_name", o->name,
+			       "group", o->group))) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
@@ -379,24 +392,53 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 {
 	struct ll_store *st = c->relay.store;
 	struct ll_technician *t = NULL;
-	int rc = 1, r;
+	bool set_group = o->group != NULL || o->no_group;
+	json_t *detail;
+	int rc = 1, r = LL_OK;
 
 	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	if ((r = ll_store_technician_set_display_name(st, t->id, o->name)) !=
-		    0 ||
+	if (o->name != NULL)
+		r = ll_store_technician_set_display_name(st, t->id, o->name);
+	if (r == LL_OK && set_group &&
+	    (r = ll_store_technician_set_group(st, c->org_id, user,
+					       o->group)) ==
+		    LL_ERR_NOT_FOUND) {
+		ll_store_rollback(st);
+		ll_cmd_fail("group '%s' not found in org '%s' (group add)",
+			    o->group, c->org_name);
+		goto out;
+	}
+	detail = json_pack("{s:s,s:I}", "username", user, "technician_id",
+			   (json_int_t)t->id);
+	if (detail != NULL && o->name != NULL)
+		json_object_set_new(detail, "display_name",
+				    json_string(o->name));
+	/* the old group and the new, null for none */
+	if (detail != NULL && set_group) {
+		json_object_set_new(detail, "old_group",
+				    t->group_name ? json_string(t->group_name)
+						  : json_null());
+		json_object_set_new(detail, "group",
+				    o->group ? json_string(o->group)
+					     : json_null());
+	}
+	if (r != 0 ||
 	    (r = ll_cmd_audit_append(st, c->org_id, "technician.set", "ok",
-				     json_pack("{s:s,s:I,s:s}", "username",
-					       user, "technician_id",
-					       (json_int_t)t->id,
-					       "display_name", o->name))) !=
-		    0 ||
+				     detail)) != 0 ||
 	    (r = ll_store_commit(st)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	printf("technician '%s' in org '%s' is shown as \"%s\"\n", user,
-	       c->org_name, o->name);
+	if (o->name != NULL)
+		printf("technician '%s' in org '%s' is shown as \"%s\"\n",
+		       user, c->org_name, o->name);
+	if (o->group != NULL)
+		printf("technician '%s' in org '%s' is in group '%s'\n", user,
+		       c->org_name, o->group);
+	else if (o->no_group)
+		printf("technician '%s' in org '%s' is in no group\n", user,
+		       c->org_name);
 	rc = 0;
 	goto out;
 store_err:
@@ -455,6 +497,11 @@ static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 						    ? json_string(
 							      t->display_name)
 						    : json_null());
+			json_object_set_new(item, "group",
+					    t->group_name
+						    ? json_string(
+							      t->group_name)
+						    : json_null());
 		}
 		doc = json_pack("{s:O}", "technicians", arr);
 		if (doc == NULL ||
@@ -465,16 +512,17 @@ static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		printf("%-24s %-16s %-10s %-9s %s\n", "USER", "ORG", "ROLE",
-		       "STATE", "CREATED");
+		printf("%-24s %-16s %-10s %-9s %-20s %s\n", "USER", "ORG",
+		       "ROLE", "STATE", "CREATED", "GROUP");
 		for (i = 0; i < n; i++) {
 			const struct ll_technician *t = list[i];
 
 			ll_format_rfc3339(t->created_at, when, sizeof(when));
-			printf("%-24s %-16s %-10s %-9s %s\n", t->username,
-			       t->org_name ? t->org_name : "-",
+			printf("%-24s %-16s %-10s %-9s %-20s %s\n",
+			       t->username, t->org_name ? t->org_name : "-",
 			       t->is_admin ? "admin" : "technician",
-			       t->disabled ? "disabled" : "enabled", when);
+			       t->disabled ? "disabled" : "enabled", when,
+			       t->group_name ? t->group_name : "-");
 		}
 	}
 	fflush(stdout);
@@ -489,13 +537,37 @@ out:
 	return rc;
 }
 
+/* The options of set and add, checked before the store is opened. */
+static bool tech_opts_ok(const char *sub, const struct tech_opts *o)
+{
+	if (strcmp(sub, "set") == 0 && o->name == NULL && o->group == NULL &&
+	    !o->no_group) {
+		ll_cmd_fail("technician set: say what to change (--name, "
+			    "--group or --no-group)");
+		return false;
+	}
+	if (o->group != NULL && o->no_group) {
+		ll_cmd_fail("technician set: --group and --no-group do not go "
+			    "together");
+		return false;
+	}
+	if (o->group != NULL && !ll_group_name_valid(o->group)) {
+		ll_cmd_fail("technician %s: '%s' is not a valid group name",
+			    sub, o->group);
+		return false;
+	}
+	return o->name == NULL ||
+	       ll_cmd_display_name_ok("technician", o->name);
+}
+
 static void tech_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: lifeline-relay technician add USER [--org ORG] "
-		"[--name \"Display Name\"] [--admin] [--password-stdin]\n"
+		"[--name \"Display Name\"] [--group G] [--admin] "
+		"[--password-stdin]\n"
 		"       lifeline-relay technician set USER [--org ORG] "
-		"--name \"Display Name\"\n"
+		"[--name \"Display Name\"] [--group G | --no-group]\n"
 		"       lifeline-relay technician disable USER [--org ORG]\n"
 		"       lifeline-relay technician enable USER [--org ORG]\n"
 		"       lifeline-relay technician passwd USER [--org ORG] "
@@ -513,6 +585,8 @@ int ll_cmd_technician(int argc, char **argv)
 	GOptionEntry add_opts[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
 		  "the display name end users see (\"Ann Smith\")", "NAME" },
+		{ "group", 0, 0, G_OPTION_ARG_STRING, &o.group,
+		  "put the technician into this group (group add)", "G" },
 		{ "admin", 0, 0, G_OPTION_ARG_NONE, &o.admin,
 		  "give the technician the admin and reports permissions",
 		  NULL },
@@ -532,6 +606,12 @@ int ll_cmd_technician(int argc, char **argv)
 	GOptionEntry set_opts[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &o.name,
 		  "the display name end users see (\"Ann Smith\")", "NAME" },
+		{ "group", 0, 0, G_OPTION_ARG_STRING, &o.group,
+		  "move the technician into this group (group add)", "G" },
+		{ "no-group", 0, 0, G_OPTION_ARG_NONE, &o.no_group,
+		  "take the technician out of its group (every capability "
+		  "again)",
+		  NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionEntry list_opts[] = { { "json", 0, 0, G_OPTION_ARG_NONE,
@@ -586,11 +666,7 @@ int ll_cmd_technician(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (strcmp(sub, "set") == 0 && o.name == NULL) {
-		ll_cmd_fail("technician set: say what to change (--name)");
-		goto out;
-	}
-	if (o.name != NULL && !ll_cmd_display_name_ok("technician", o.name))
+	if (!tech_opts_ok(sub, &o))
 		goto out;
 	rc = 1;
 	if (ll_cmd_org_open(&c, &o.cmd, strcmp(sub, "list") == 0) != 0)
@@ -615,5 +691,6 @@ out:
 	ll_cmd_org_close(&c);
 	ll_cmd_opts_clear(&o.cmd);
 	g_free(o.name);
+	g_free(o.group);
 	return rc;
 }

@@ -25,6 +25,8 @@ static const struct {
 	{ "channel", ll_cmd_channel,
 	  "add, list, remove channels (calling cards)" },
 	{ "org", ll_cmd_org, "set or show an org's display name" },
+	{ "group", ll_cmd_group,
+	  "add, set, list, remove technician groups (permissions)" },
 };
 
 static void usage(FILE *f)

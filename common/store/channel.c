@@ -441,5 +441,6 @@ int ll_store_session_create_picked(struct ll_store *st,
 				       ARG_HASH(n->agent_ticket_hash),
 				       ARG_TEXT(entry_id),
 				       ARG_I64(n->created_at),
-				       ARG_I64(n->expires_at)));
+				       ARG_I64(n->expires_at),
+				       ARG_I64(n->permissions)));
 }

@@ -82,6 +82,12 @@ struct ll_technician {
 	 * in plain words then, never the username or the org's name). */
 	char *display_name;
 	char *org_display_name;
+	/* The technician's group (NULL: none) and its permissions
+	 * (LL_PERM_* of ll_control.h; 0 without a group).  What they
+	 * make the technician's rights is the relay's rule
+	 * (ll_relay_permissions). */
+	char *group_name;
+	uint32_t group_permissions;
 };
 void ll_technician_free(struct ll_technician *t);
 void ll_technician_list_free(struct ll_technician **list, size_t n);
@@ -108,6 +114,12 @@ int ll_store_technician_set_one_time(struct ll_store *st, int64_t id,
  * technician. */
 int ll_store_technician_set_display_name(struct ll_store *st, int64_t id,
 					 const char *name);
+/* Puts the technician into the org's group group_name, or into none
+ * (NULL).  LL_ERR_NOT_FOUND when there is no such technician or no such
+ * group in the org. */
+int ll_store_technician_set_group(struct ll_store *st, int64_t org_id,
+				  const char *username,
+				  const char *group_name);
 /* The technician's own change: replaces old_hash by new_hash (no longer
  * one-time), only while the stored hash is still old_hash; otherwise
  * (changed meanwhile, or no such technician) LL_ERR_CONFLICT. */
@@ -117,6 +129,36 @@ int ll_store_technician_change_password(struct ll_store *st, int64_t id,
 /* org_id 0 lists every org. */
 int ll_store_technician_list(struct ll_store *st, int64_t org_id,
 			     struct ll_technician ***out, size_t *n_out);
+
+/* ---- technician groups (group.c) ----
+ * Per org; permissions is an opaque bitmask to the store (the relay's
+ * LL_PERM_*). */
+struct ll_group {
+	int64_t id;
+	int64_t org_id;
+	char *org_name;
+	char *name;
+	uint32_t permissions;
+	int64_t created_at;
+	int64_t members; /* technicians in it */
+};
+void ll_group_free(struct ll_group *g);
+void ll_group_list_free(struct ll_group **list, size_t n);
+/* LL_ERR_CONFLICT for a name taken in that org. */
+int ll_store_group_add(struct ll_store *st, int64_t org_id, const char *name,
+		       uint32_t permissions, int64_t now, int64_t *id_out);
+int ll_store_group_find(struct ll_store *st, int64_t org_id, const char *name,
+			struct ll_group **out);
+/* LL_ERR_NOT_FOUND: no such group. */
+int ll_store_group_set_permissions(struct ll_store *st, int64_t org_id,
+				   const char *name, uint32_t permissions);
+/* LL_ERR_NOT_FOUND: no such group; LL_ERR_CONFLICT while technicians
+ * are in it (left without a group they would hold every capability). */
+int ll_store_group_remove(struct ll_store *st, int64_t org_id,
+			  const char *name);
+/* org_id 0: every org's, by org and name. */
+int ll_store_group_list(struct ll_store *st, int64_t org_id,
+			struct ll_group ***out, size_t *n_out);
 
 /* ---- bearer tokens (stored as SHA-256) ---- */
 int ll_store_token_add(struct ll_store *st, const uint8_t hash[LL_HASH_LEN],
@@ -166,6 +208,9 @@ struct ll_session {
 	uint64_t bytes_applet_to_agent;
 	bool agent_stream_used; /* the ticket opened its one stream */
 	bool applet_stream_used;
+	/* The capabilities its tickets carry (LL_CAP_*): what its
+	 * technician held when it was made. */
+	uint32_t permissions;
 };
 void ll_session_free(struct ll_session *s);
 void ll_session_list_free(struct ll_session **list, size_t n);
@@ -179,6 +224,7 @@ struct ll_session_new {
 	const uint8_t *agent_ticket_hash; /* LL_HASH_LEN */
 	int64_t created_at;
 	int64_t expires_at;
+	uint32_t permissions; /* the capabilities its tickets carry */
 };
 /*
  * LL_ERR_CONFLICT when a live (unused, unexpired at created_at) session
@@ -260,6 +306,12 @@ int ll_store_session_end_orphaned(struct ll_store *st, int64_t now,
  * (the relay ends them).  Caller frees each id and the array. */
 int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 				      size_t *n_out);
+/* Ids of waiting or connected sessions of enabled technicians whose
+ * tickets carry a permission the technician no longer holds: its group's
+ * permissions, or no_group for a technician without a group (the relay
+ * ends them).  Caller frees each id and the array. */
+int ll_store_session_live_not_permitted(struct ll_store *st, uint32_t no_group,
+					char ***ids_out, size_t *n_out);
 
 /* ---- org policy ----
  * KEY = VALUE text per org.  The store keeps what it is given; which keys

@@ -184,6 +184,28 @@ static const char *const migrations[] = {
 	"  technician_id INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL"
 	");",
+	/* 8: technician groups and their permissions (issue 11 item 3).
+	 * permissions is the relay's bitmask (LL_PERM_*, ll_control.h);
+	 * group_id NULL: no group, the rights technicians had before
+	 * groups.  A session keeps the capabilities its tickets carry, so
+	 * the relay's tick can end it once its technician no longer holds
+	 * one of them; sessions from before had every capability there
+	 * was then (view, control, files, chat, sysinfo: 31). */
+	"CREATE TABLE tech_groups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  name TEXT NOT NULL,"
+	"  permissions INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (org_id, name)"
+	");"
+	/* no REFERENCES: the store keeps a group with members from going
+	 * (ll_store_group_remove) */
+	"ALTER TABLE technicians ADD COLUMN group_id INTEGER;"
+	"CREATE INDEX technicians_group ON technicians(group_id)"
+	"  WHERE group_id IS NOT NULL;"
+	"ALTER TABLE sessions"
+	"  ADD COLUMN permissions INTEGER NOT NULL DEFAULT 31;",
 };
 
 /*

@@ -99,6 +99,7 @@ static int session_from_row(sqlite3_stmt *s, struct ll_session **out)
 	se->bytes_applet_to_agent = (uint64_t)sqlite3_column_int64(s, 13);
 	se->agent_stream_used = sqlite3_column_int(s, 14) != 0;
 	se->applet_stream_used = sqlite3_column_int(s, 15) != 0;
+	se->permissions = (uint32_t)sqlite3_column_int64(s, 16);
 	if (se->lock == NULL || (sqlite3_column_type(s, 11) != SQLITE_NULL &&
 				 (se->end_reason = dup_col(s, 11)) == NULL)) {
 		ll_session_free(se);
@@ -145,7 +146,8 @@ int ll_store_session_create(struct ll_store *st,
 					     ARG_HASH(n->pin_mac),
 					     ARG_HASH(n->agent_ticket_hash),
 					     ARG_I64(n->created_at),
-					     ARG_I64(n->expires_at)));
+					     ARG_I64(n->expires_at),
+					     ARG_I64(n->permissions)));
 	return ll_store_tx_end(st, r);
 }
 
@@ -215,7 +217,7 @@ static int session_side_row(sqlite3_stmt *s, void *out)
 	int r;
 
 	if ((r = session_from_row(s, &ss->se)) == LL_OK)
-		ss->side = sqlite3_column_int(s, 16) ? LL_SIDE_APPLET
+		ss->side = sqlite3_column_int(s, 17) ? LL_SIDE_APPLET
 						     : LL_SIDE_AGENT;
 	return r;
 }
@@ -375,6 +377,13 @@ int ll_store_session_live_of_disabled(struct ll_store *st, char ***ids_out,
 {
 	return collect_ids(st, STMT_SESSION_LIVE_DISABLED, NO_ARGS, ids_out,
 			   n_out);
+}
+
+int ll_store_session_live_not_permitted(struct ll_store *st, uint32_t no_group,
+					char ***ids_out, size_t *n_out)
+{
+	return collect_ids(st, STMT_SESSION_LIVE_NOT_PERMITTED,
+			   STORE_ARGS(ARG_I64(no_group)), ids_out, n_out);
 }
 
 int ll_store_session_expire_list(struct ll_store *st, int64_t now,

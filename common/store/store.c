@@ -20,14 +20,22 @@
 #define TECH_COLS                                                             \
 	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"          \
 	" t.disabled, t.created_at, t.must_change_password,"                  \
-	" t.password_expires_at, t.display_name, o.display_name"
-#define TECH_FROM " FROM technicians t JOIN orgs o ON o.id = t.org_id"
+	" t.password_expires_at, t.display_name, o.display_name,"             \
+	" g.name, g.permissions"
+#define TECH_FROM                                                             \
+	" FROM technicians t JOIN orgs o ON o.id = t.org_id"                  \
+	" LEFT JOIN tech_groups g ON g.id = t.group_id"
 
 #define SESSION_COLS                                                          \
 	"id, org_id, technician_id, lock, state, pin_used, created_at,"       \
 	" expires_at, redeemed_at, connected_at, ended_at, end_reason,"       \
 	" bytes_agent_to_applet, bytes_applet_to_agent, agent_stream_used,"   \
-	" applet_stream_used"
+	" applet_stream_used, permissions"
+
+#define GROUP_COLS                                                            \
+	"g.id, g.org_id, o.name, g.name, g.permissions, g.created_at,"        \
+	" (SELECT count(*) FROM technicians t WHERE t.group_id = g.id)"
+#define GROUP_FROM " FROM tech_groups g JOIN orgs o ON o.id = g.org_id"
 
 #define CHANNEL_COLS                                                          \
 	"c.id, c.org_id, o.name, c.name, c.group_name, c.handle,"             \
@@ -83,6 +91,31 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			   " ORDER BY o.name, t.username",
 	[STMT_TECH_SET_DISPLAY_NAME] = "UPDATE technicians SET display_name = ?"
 				       " WHERE id = ?",
+	/* ?3 NULL: no group; a name not of the org changes nothing. */
+	[STMT_TECH_SET_GROUP] = "UPDATE technicians SET group_id ="
+				" (SELECT id FROM tech_groups"
+				" WHERE org_id = ?1 AND name = ?3)"
+				" WHERE org_id = ?1 AND username = ?2"
+				" AND (?3 IS NULL OR EXISTS (SELECT 1"
+				" FROM tech_groups"
+				" WHERE org_id = ?1 AND name = ?3))",
+
+	[STMT_GROUP_ADD] = "INSERT INTO tech_groups"
+			   " (org_id, name, permissions, created_at)"
+			   " VALUES (?, ?, ?, ?)",
+	[STMT_GROUP_FIND] = "SELECT " GROUP_COLS GROUP_FROM
+			    " WHERE g.org_id = ? AND g.name = ?",
+	[STMT_GROUP_SET_PERMISSIONS] = "UPDATE tech_groups SET permissions = ?"
+				       " WHERE org_id = ? AND name = ?",
+	/* Only without members: a technician left without a group would
+	 * get every capability (no group: the rights of before groups). */
+	[STMT_GROUP_REMOVE] = "DELETE FROM tech_groups"
+			      " WHERE org_id = ?1 AND name = ?2"
+			      " AND NOT EXISTS (SELECT 1 FROM technicians"
+			      " WHERE group_id = tech_groups.id)",
+	[STMT_GROUP_LIST] = "SELECT " GROUP_COLS GROUP_FROM
+			    " WHERE ?1 = 0 OR g.org_id = ?1"
+			    " ORDER BY o.name, g.name",
 
 	[STMT_TOKEN_ADD] = "INSERT INTO tokens"
 			   " (hash, technician_id, created_at, expires_at,"
@@ -100,8 +133,9 @@ static const char *const stmt_sql[STMT__COUNT] = {
 					  " AND expires_at <= ?",
 	[STMT_SESSION_INSERT] = "INSERT INTO sessions"
 				" (id, org_id, technician_id, lock, pin_mac,"
-				" agent_ticket_hash, created_at, expires_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				" agent_ticket_hash, created_at, expires_at,"
+				" permissions)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_SESSION_BY_PIN] = "SELECT " SESSION_COLS " FROM sessions"
 				" WHERE pin_mac = ?"
 				" ORDER BY created_at DESC, rowid DESC LIMIT 1",
@@ -166,6 +200,14 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " ON t.id = s.technician_id"
 				       " WHERE t.disabled = 1"
 				       " AND s.state IN (0, 1) ORDER BY s.id",
+	/* ?1: what a technician without a group holds. */
+	[STMT_SESSION_LIVE_NOT_PERMITTED] =
+		"SELECT s.id FROM sessions s"
+		" JOIN technicians t ON t.id = s.technician_id"
+		" LEFT JOIN tech_groups g ON g.id = t.group_id"
+		" WHERE s.state IN (0, 1) AND t.disabled = 0"
+		" AND (s.permissions & ~coalesce(g.permissions, ?1)) != 0"
+		" ORDER BY s.id",
 	[STMT_SESSION_LIVE_PINS_TECH] = "SELECT count(*), min(expires_at)"
 					" FROM sessions"
 					" WHERE technician_id = ?1"
@@ -182,9 +224,9 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				       " pin_mac, agent_ticket_hash,"
 				       " applet_ticket_hash, created_at,"
 				       " expires_at, pin_live, pin_used,"
-				       " redeemed_at)"
+				       " redeemed_at, permissions)"
 				       " SELECT ?1, ?2, ?3, ?4, ?5, ?6,"
-				       " ticket_hash, ?8, ?9, 0, 1, ?8"
+				       " ticket_hash, ?8, ?9, 0, 1, ?8, ?10"
 				       " FROM queue_entries WHERE id = ?7",
 
 	[STMT_CHANNEL_ADD] = "INSERT INTO channels"
@@ -829,6 +871,7 @@ void ll_technician_free(struct ll_technician *t)
 	free(t->pw_hash);
 	free(t->display_name);
 	free(t->org_display_name);
+	free(t->group_name);
 	free(t);
 }
 
@@ -859,11 +902,14 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 	t->created_at = sqlite3_column_int64(s, 7);
 	t->must_change_password = sqlite3_column_int(s, 8) != 0;
 	t->password_expires_at = sqlite3_column_int64(s, 9);
+	t->group_permissions = (uint32_t)sqlite3_column_int64(s, 13);
 	/* NULL (never set) stays NULL: the caller says it in plain words */
 	if ((sqlite3_column_type(s, 10) != SQLITE_NULL &&
 	     (t->display_name = dup_col(s, 10)) == NULL) ||
 	    (sqlite3_column_type(s, 11) != SQLITE_NULL &&
-	     (t->org_display_name = dup_col(s, 11)) == NULL)) {
+	     (t->org_display_name = dup_col(s, 11)) == NULL) ||
+	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
+	     (t->group_name = dup_col(s, 12)) == NULL)) {
 		ll_technician_free(t);
 		return LL_ERR_NOMEM;
 	}
@@ -962,6 +1008,17 @@ int ll_store_technician_set_display_name(struct ll_store *st, int64_t id,
 		return LL_ERR_INVALID_ARG;
 	return ll_store_exec_changed(st, STMT_TECH_SET_DISPLAY_NAME,
 				     STORE_ARGS(ARG_TEXT(name), ARG_I64(id)));
+}
+
+int ll_store_technician_set_group(struct ll_store *st, int64_t org_id,
+				  const char *username, const char *group_name)
+{
+	if (st == NULL || username == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec_changed(st, STMT_TECH_SET_GROUP,
+				     STORE_ARGS(ARG_I64(org_id),
+						ARG_TEXT(username),
+						ARG_TEXT(group_name)));
 }
 
 int ll_store_technician_change_password(struct ll_store *st, int64_t id,

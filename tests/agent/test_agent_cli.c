@@ -1529,6 +1529,73 @@ static void test_request_answers(void)
 	pin_clear(&p);
 }
 
+/*
+ * A technician whose group permits view and chat: the login keeps them
+ * in the profile, and `session request` of anything else is refused
+ * there (exit 9, capability_not_permitted) without a word to the applet;
+ * what the group permits is asked as ever.
+ */
+static void test_not_permitted(void)
+{
+	char *saved = profile, *ini, *text = NULL;
+	char *pw_line = g_strdup_printf("%s\n", TECH_PW);
+	struct ll_control_msg *m, e = { .type = LL_CONTROL_END };
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct fa *f;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "add",
+				     "viewers", "--permissions", "view,chat",
+				     NULL),
+			==, 0);
+	lh_tech_add(relay, "vera", TECH_PW, false);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "vera", "--group", "viewers",
+				     NULL),
+			==, 0);
+	profile = new_profile("p-viewers");
+	cli(&r, profile, pw_line, "login", "--user", "vera",
+	    "--password-stdin", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	ini = g_build_filename(profile, "profile.ini", NULL);
+	g_assert_true(g_file_get_contents(ini, &text, NULL, NULL));
+	g_assert_nonnull(strstr(text, "capabilities=view,chat"));
+
+	pin_new("view", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	fa_grant(f, m->u.request.id, LL_CAP_VIEW);
+	ll_control_msg_free(m);
+
+	cli_pumping(&r, f, NULL, profile, "session", "request", p.id,
+		    "view,control", NULL);
+	g_assert_cmpint(r.status, ==, 9);
+	g_assert_nonnull(strstr(r.err, "your group does not permit control"));
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "request", p.id,
+		    "files", NULL);
+	g_assert_cmpint(r.status, ==, 9);
+	g_assert_nonnull(
+		strstr(r.out, "\"code\":\"capability_not_permitted\""));
+	run_clear(&r);
+	/* chat is permitted: asked, and the first request the applet
+	 * sees (neither refused one was sent) */
+	request_answered(f, p.id, "chat", LL_CAP_CHAT, 0, 0, 0, "ok");
+	g_assert_cmpuint(f->asked_caps, ==, LL_CAP_CHAT);
+
+	e.u.end.reason = "the user ended the session";
+	fa_control(f, &e);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	pin_clear(&p);
+	g_free(text);
+	g_free(ini);
+	g_free(pw_line);
+	g_free(profile);
+	profile = saved;
+}
+
 static void test_timeout_and_end_unjoined(void)
 {
 	struct pin p = { 0 };
@@ -1954,6 +2021,7 @@ int main(int argc, char **argv)
 			test_view_then_control);
 	g_test_add_func("/agent/cli/deny", test_deny);
 	g_test_add_func("/agent/cli/request_answers", test_request_answers);
+	g_test_add_func("/agent/cli/not_permitted", test_not_permitted);
 	g_test_add_func("/agent/cli/monitors", test_monitors);
 	g_test_add_func("/agent/cli/hostile_names", test_hostile_names);
 	g_test_add_func("/agent/cli/forbidden_encoding",

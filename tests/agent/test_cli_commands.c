@@ -446,6 +446,7 @@ static void test_answers(void)
 		{ "denied", LL_EXIT_DENIED },
 		{ "held_back", LL_EXIT_HELD_BACK },
 		{ "no_more", LL_EXIT_NO_MORE },
+		{ "capability_not_permitted", LL_EXIT_NOT_PERMITTED },
 		{ "no_view", LL_EXIT_DENIED },
 		{ "no_control", LL_EXIT_DENIED },
 		{ "no_files", LL_EXIT_DENIED },

@@ -1988,6 +1988,63 @@ static void test_view_only(void)
 	lh_pin_clear(&pin);
 }
 
+/*
+ * A hostile agent of a technician whose group permits view and chat
+ * asks for control: the applet refuses without a dialog (the redeem
+ * answer did not list control) and reports it to the relay's audit as
+ * not_permitted; a permitted request afterwards is the first and only
+ * one the user is asked.
+ */
+static void test_not_permitted(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *tok;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "add",
+				     "chatters", "--permissions", "view,chat",
+				     NULL),
+			==, 0);
+	lh_tech_add(relay, "bea", "Bea-Passw0rd-long", false);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "bea", "--group", "chatters",
+				     NULL),
+			==, 0);
+	tok = lh_login(relay, "bea", "Bea-Passw0rd-long");
+	lh_pin_new(relay, tok, NULL, &pin);
+	applet_start(&ap, pin.pin, "not-permitted");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+
+	/* control alone, then with view: both refused unseen */
+	agent_send_hello_and_request(&ag, LL_CAP_CONTROL);
+	WAIT_FOR(ag.n_deny >= 1 || ag.n_grant > 0 || ag.closed, 10000);
+	agent_request(&ag, 2, LL_CAP_VIEW | LL_CAP_FILES);
+	WAIT_FOR(ag.n_deny >= 2 || ag.n_grant > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_grant, ==, 0);
+	g_assert_cmpint(ag.n_deny, ==, 2);
+	g_assert_false(ag.closed);
+	g_assert_true(audit_has("not_permitted",
+				"refused: not permitted for this technician",
+				20000));
+
+	/* view is permitted: the dialog, asked for the first time */
+	win = expect_dialog(&ag, &ap, 3, LL_CAP_VIEW, 1);
+	key("alt+d");
+	expect_deny(&ag, 3, LL_DENY_DECLINED, HOLD_S);
+	g_free(win);
+	g_assert_cmpint(ag.n_open, ==, 0);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+	g_free(tok);
+}
+
 /* "I did not ask for this" (Alt+N) ends the session and flags it in the
  * audit. */
 static void test_not_requested(void)
@@ -2290,6 +2347,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/consent-allow", test_allow);
 	g_test_add_func("/applet/monitors", test_monitors);
 	g_test_add_func("/applet/not-requested", test_not_requested);
+	g_test_add_func("/applet/not-permitted", test_not_permitted);
 	g_test_add_func("/applet/stop-end-stress", test_stop_end_stress);
 	g_test_add_func("/applet/held-keys-attack", test_held_keys_attack);
 	g_test_add_func("/applet/consent-held-key", test_consent_held_key);

@@ -10,6 +10,28 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The same bytes as a permission list (groups, the relay's CLI and API):
+ * what parses formats back to the same mask. */
+static void fuzz_perms(const uint8_t *data, size_t size)
+{
+	char text[LL_PERM_TEXT_MAX], *s;
+	uint32_t m = 0, back = 0;
+
+	if ((s = malloc(size + 1)) == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (ll_perm_parse_list(s, &m) == 0) {
+		if ((m & ~LL_PERM_ALL) != 0 ||
+		    ll_perm_format(m, text, sizeof(text)) != 0 ||
+		    ll_perm_parse_list(text, &back) != 0 || back != m)
+			abort();
+	} else if (m != 0) {
+		abort();
+	}
+	free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ll_control_msg *m = NULL, *back = NULL;
@@ -39,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ll_buf_free(b);
 		ll_control_msg_free(m);
 	}
+	fuzz_perms(data, size);
 	m = NULL;
 	r = ll_control_decode(data, size, &m, NULL, 0);
 	if (r > 0) {

@@ -53,6 +53,69 @@ static void test_caps(void)
 	g_assert_null(ll_control_type_name(0));
 }
 
+static void test_perms(void)
+{
+	static const char *const bad[] = {
+		"view,",
+		",view",
+		"view,,chat",
+		"view,view",
+		"View",
+		"view ",
+		"all",
+		"view,control,nope",
+		"sysinfoxx",
+		"admin,x",
+		"clipboardclipboard",
+	};
+	char text[LL_PERM_TEXT_MAX];
+	uint32_t m = 0x1234;
+	size_t i;
+
+	/* the capabilities keep their bits; the rest are permissions only */
+	g_assert_cmpuint(ll_perm_from_name("view"), ==, LL_CAP_VIEW);
+	g_assert_cmpuint(ll_perm_from_name("clipboard"), ==,
+			 LL_PERM_CLIPBOARD);
+	g_assert_cmpuint(ll_perm_from_name("admin"), ==, LL_PERM_ADMIN);
+	g_assert_cmpuint(ll_cap_from_name("clipboard"), ==, 0);
+	g_assert_null(ll_cap_name(LL_PERM_REPORTS));
+	g_assert_cmpstr(ll_perm_name(LL_PERM_REPORTS), ==, "reports");
+
+	g_assert_cmpint(ll_perm_parse_list("", &m), ==, 0);
+	g_assert_cmpuint(m, ==, 0);
+	g_assert_cmpint(ll_perm_parse_list("view,control,files,chat,clipboard,"
+					   "sysinfo,reports,admin",
+					   &m),
+			==, 0);
+	g_assert_cmpuint(m, ==, LL_PERM_ALL);
+	g_assert_cmpint(ll_perm_parse_list("chat,view", &m), ==, 0);
+	g_assert_cmpuint(m, ==, LL_CAP_CHAT | LL_CAP_VIEW);
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		m = 0x1234;
+		if (ll_perm_parse_list(bad[i], &m) != LL_ERR_MALFORMED)
+			g_error("\"%s\" was taken", bad[i]);
+		g_assert_cmpuint(m, ==, 0x1234);
+	}
+	g_assert_cmpint(ll_perm_parse_list(NULL, &m), ==, LL_ERR_MALFORMED);
+
+	g_assert_cmpint(ll_perm_format(LL_PERM_ALL, text, sizeof(text)), ==,
+			0);
+	g_assert_cmpstr(text, ==,
+			"view,control,files,chat,sysinfo,clipboard,reports,"
+			"admin");
+	g_assert_cmpint(ll_perm_format(LL_CAP_CHAT | LL_CAP_VIEW | 1u << 20,
+				       text, sizeof(text)),
+			==, 0);
+	g_assert_cmpstr(text, ==, "view,chat");
+	g_assert_cmpint(ll_perm_format(0, text, sizeof(text)), ==, 0);
+	g_assert_cmpstr(text, ==, "");
+	g_assert_cmpint(ll_perm_format(LL_CAP_VIEW | LL_CAP_CHAT, text, 9), ==,
+			LL_ERR_TOO_LARGE);
+	g_assert_cmpint(ll_perm_format(LL_CAP_VIEW | LL_CAP_CHAT, text, 10),
+			==, 0);
+	g_assert_cmpstr(text, ==, "view,chat");
+}
+
 static void test_parse_valid(void)
 {
 	struct ll_control_msg *m;
@@ -940,6 +1003,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/control/caps", test_caps);
+	g_test_add_func("/control/perms", test_perms);
 	g_test_add_func("/control/parse_valid", test_parse_valid);
 	g_test_add_func("/control/bad_json", test_bad_json);
 	g_test_add_func("/control/truncated_every_byte",

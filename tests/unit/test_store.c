@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 struct fx {
 	char *dir;
@@ -535,6 +535,10 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[8] = "DROP INDEX technicians_group;"
+	      "ALTER TABLE technicians DROP COLUMN group_id;"
+	      "ALTER TABLE sessions DROP COLUMN permissions;"
+	      "DROP TABLE tech_groups;",
 	[7] = "DROP TABLE technician_mfa;"
 	      "DROP TABLE mfa_recovery_codes;"
 	      "DROP TABLE mfa_challenges;",
@@ -720,6 +724,175 @@ static void test_session_end_orphaned(struct fx *f, gconstpointer data)
 	g_assert_cmpint(ll_store_session_end_orphaned(f->st, 1200,
 						      "relay_restart", &ids,
 						      &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	free(ids);
+}
+
+/* Groups: per org, unique names, members counted, removal refused while
+ * technicians are in one; a technician's group and its permissions come
+ * with the technician; live sessions carrying more than their
+ * technician's group holds are found. */
+static void test_groups(struct fx *f, gconstpointer data)
+{
+	struct ll_technician *t = NULL;
+	struct ll_group **list = NULL, *g = NULL;
+	int64_t other = 0, gid = 0;
+	size_t n = 0;
+
+	g_assert_cmpint(ll_store_org_create(f->st, "other", 100, &other), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_group_add(f->st, f->org, "helpdesk", 0x3, 100,
+					   &gid),
+			==, LL_OK);
+	g_assert_cmpint(gid, >, 0);
+	g_assert_cmpint(ll_store_group_add(f->st, f->org, "helpdesk", 0x1, 100,
+					   NULL),
+			==, LL_ERR_CONFLICT);
+	/* the same name in another org is another group */
+	g_assert_cmpint(ll_store_group_add(f->st, other, "helpdesk", 0x1, 100,
+					   NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_add(f->st, f->org, "", 0x1, 100, NULL),
+			==, LL_ERR_INVALID_ARG);
+
+	/* no group: NULL name, no permissions of its own */
+	g_assert_cmpint(ll_store_technician_get(f->st, f->tech, &t), ==,
+			LL_OK);
+	g_assert_null(t->group_name);
+	g_assert_cmpuint(t->group_permissions, ==, 0);
+	ll_technician_free(t);
+	t = NULL;
+
+	/* another org's group, an unknown group, an unknown technician */
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      "nope"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, other, "alice",
+						      "helpdesk"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "bob",
+						      "helpdesk"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      "helpdesk"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_find(f->st, f->org, "alice", &t),
+			==, LL_OK);
+	g_assert_cmpstr(t->group_name, ==, "helpdesk");
+	g_assert_cmpuint(t->group_permissions, ==, 0x3);
+	ll_technician_free(t);
+	t = NULL;
+
+	g_assert_cmpint(ll_store_group_list(f->st, f->org, &list, &n), ==,
+			LL_OK);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpstr(list[0]->name, ==, "helpdesk");
+	g_assert_cmpstr(list[0]->org_name, ==, "acme");
+	g_assert_cmpint(list[0]->members, ==, 1);
+	g_assert_cmpuint(list[0]->permissions, ==, 0x3);
+	ll_group_list_free(list, n);
+	g_assert_cmpint(ll_store_group_list(f->st, 0, &list, &n), ==, LL_OK);
+	g_assert_cmpuint(n, ==, 2);
+	ll_group_list_free(list, n);
+
+	/* removal: refused with members, then done */
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      "helpdesk"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
+			LL_ERR_CONFLICT);
+	g_assert_cmpint(ll_store_group_find(f->st, f->org, "helpdesk", &g), ==,
+			LL_OK);
+	g_assert_cmpint(g->members, ==, 1);
+	ll_group_free(g);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
+			LL_OK);
+	g_assert_cmpint(ll_store_group_remove(f->st, f->org, "helpdesk"), ==,
+			LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_group_find(f->st, other, "helpdesk", &g), ==,
+			LL_OK);
+	ll_group_free(g);
+}
+
+/* A session keeps the permissions it was made with; those past what its
+ * technician's group (or no group) holds now are found, live ones only. */
+static void test_groups_sessions(struct fx *f, gconstpointer data)
+{
+	struct ll_session *s = NULL;
+	char id[LL_SESSION_ID_LEN + 1];
+	uint8_t mac[LL_HASH_LEN], ticket[LL_HASH_LEN];
+	struct ll_session_new sn = {
+		.id = id,
+		.org_id = f->org,
+		.technician_id = f->tech,
+		.lock = "any",
+		.pin_mac = mac,
+		.agent_ticket_hash = ticket,
+		.created_at = 1000,
+		.expires_at = 2200,
+		.permissions = 0x3, /* view, control */
+	};
+	char **ids = NULL;
+	size_t n = 0;
+
+	g_assert_cmpint(ll_store_group_add(f->st, f->org, "helpdesk", 0x3, 100,
+					   NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      "helpdesk"),
+			==, LL_OK);
+	/* a session carries what it was made with */
+	make_id(id, 7);
+	fill(mac, 0x70);
+	fill(ticket, 0x71);
+	g_assert_cmpint(ll_store_session_create(f->st, &sn), ==, LL_OK);
+	g_assert_cmpint(ll_store_session_get(f->st, id, &s), ==, LL_OK);
+	g_assert_cmpuint(s->permissions, ==, 0x3);
+	ll_session_free(s);
+	g_assert_cmpint(ll_store_session_live_not_permitted(f->st, 0x1f, &ids,
+							    &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	free(ids);
+
+	/* the group loses control: the session is past its permissions */
+	g_assert_cmpint(ll_store_group_set_permissions(f->st, f->org,
+						       "helpdesk", 0x1),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_set_permissions(f->st, f->org, "nope",
+						       0x1),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_session_live_not_permitted(f->st, 0x1f, &ids,
+							    &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpstr(ids[0], ==, id);
+	free(ids[0]);
+	free(ids);
+	/* out of the group: no group holds no_group */
+	g_assert_cmpint(ll_store_technician_set_group(f->st, f->org, "alice",
+						      NULL),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_session_live_not_permitted(f->st, 0x1f, &ids,
+							    &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 0);
+	free(ids);
+	g_assert_cmpint(ll_store_session_live_not_permitted(f->st, 0x1, &ids,
+							    &n),
+			==, LL_OK);
+	g_assert_cmpuint(n, ==, 1);
+	free(ids[0]);
+	free(ids);
+	/* an ended session is no longer looked at */
+	g_assert_cmpint(ll_store_session_end(f->st, id, 1100, "closed", 0, 0),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_session_live_not_permitted(f->st, 0x1, &ids,
+							    &n),
 			==, LL_OK);
 	g_assert_cmpuint(n, ==, 0);
 	free(ids);
@@ -2144,6 +2317,9 @@ int main(int argc, char **argv)
 	g_test_add("/store/open/upgrade_from_v6", struct fx,
 		   GINT_TO_POINTER(6), fx_setup, test_open_upgrade,
 		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v7", struct fx,
+		   GINT_TO_POINTER(7), fx_setup, test_open_upgrade,
+		   fx_teardown);
 	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/two_handles", test_two_handles);
@@ -2161,6 +2337,8 @@ int main(int argc, char **argv)
 	ADD("/store/session/lifecycle", test_session_lifecycle);
 	ADD("/store/session/end_orphaned", test_session_end_orphaned);
 	ADD("/store/session/limits", test_session_limits);
+	ADD("/store/groups", test_groups);
+	ADD("/store/groups/sessions", test_groups_sessions);
 	ADD("/store/policy", test_policy);
 	ADD("/store/mfa", test_mfa);
 	ADD("/store/channels_queue", test_channels_queue);

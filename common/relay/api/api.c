@@ -129,29 +129,33 @@ bool ll_api_password_expired(struct ll_api_ctx *ctx,
 	return true;
 }
 
-/* ---- permissions ---- */
-static const char *const capabilities[] = { "view", "control", "files", "chat",
-					    "sysinfo" };
-
+/* ---- permissions: names from the one table (ll_control.h) ---- */
 bool ll_api_capability_known(const char *cap)
 {
-	size_t i;
+	return ll_cap_from_name(cap) != 0;
+}
 
-	for (i = 0; i < LL_ARRAY_SIZE(capabilities); i++)
-		if (strcmp(cap, capabilities[i]) == 0)
-			return true;
-	return false;
+json_t *ll_api_perms_json(uint32_t mask)
+{
+	json_t *a = json_array();
+	uint32_t bit;
+
+	for (bit = 1; a != NULL && bit != 0 && bit <= LL_PERM_ALL; bit <<= 1)
+		if ((mask & bit) != 0 && ll_perm_name(bit) != NULL)
+			json_array_append_new(a,
+					      json_string(ll_perm_name(bit)));
+	return a;
 }
 
 json_t *ll_api_capabilities_json(const struct ll_technician *t)
 {
-	json_t *a = json_array();
-	size_t i;
+	return ll_api_perms_json(ll_relay_capabilities(t));
+}
 
-	(void)t; /* technician groups will narrow this later */
-	for (i = 0; a != NULL && i < LL_ARRAY_SIZE(capabilities); i++)
-		json_array_append_new(a, json_string(capabilities[i]));
-	return a;
+json_t *ll_api_session_caps_json(const struct ll_session *s,
+				 const struct ll_technician *t)
+{
+	return ll_api_perms_json(s->permissions & ll_relay_capabilities(t));
 }
 
 json_t *ll_api_technician_shown(const struct ll_technician *t)
@@ -164,13 +168,7 @@ json_t *ll_api_technician_shown(const struct ll_technician *t)
 
 json_t *ll_api_permissions_json(const struct ll_technician *t)
 {
-	json_t *a = ll_api_capabilities_json(t);
-
-	if (a != NULL && t->is_admin) {
-		json_array_append_new(a, json_string("reports"));
-		json_array_append_new(a, json_string("admin"));
-	}
-	return a;
+	return ll_api_perms_json(ll_relay_permissions(t));
 }
 
 /* ---- JSON bodies ---- */
@@ -683,6 +681,17 @@ static const struct api_route routes[] = {
 	  ll_api_handle_policy_get, 0 },
 	{ "PUT", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.set",
 	  ll_api_handle_policy_put, 0 },
+	/* technician groups of the admin's org (api_groups.c) */
+	{ "GET", "/api/v1/groups", AUTH_ADMIN, "group.list",
+	  ll_api_handle_group_list, 0 },
+	{ "POST", "/api/v1/groups", AUTH_ADMIN, "group.add",
+	  ll_api_handle_group_add, 0 },
+	{ "PUT", "/api/v1/groups/{name}", AUTH_ADMIN, "group.set",
+	  ll_api_handle_group_set, 0 },
+	{ "DELETE", "/api/v1/groups/{name}", AUTH_ADMIN, "group.remove",
+	  ll_api_handle_group_delete, 0 },
+	{ "PUT", "/api/v1/technicians/{name}/group", AUTH_ADMIN,
+	  "technician.set", ll_api_handle_technician_group, 0 },
 };
 
 /* ---- path patterns ---- */
@@ -888,7 +897,7 @@ static int authenticate(struct ll_api_ctx *ctx, const struct api_route *route)
 	case AUTH_ADMIN:
 		if ((r = auth_token_route(ctx, route)) != 0)
 			return r;
-		if (!ctx->tech->is_admin) {
+		if ((ll_relay_permissions(ctx->tech) & LL_PERM_ADMIN) == 0) {
 			ll_api_fail(ctx, LL_API_FORBIDDEN,
 				    "this needs the admin permission");
 			return LL_ERR_AUTH_FAILED;

@@ -292,7 +292,7 @@ static void wait_picked(struct ll_api_ctx *ctx, const struct ll_queue_entry *e)
 		entry_gone(ctx, "session_over");
 		goto out;
 	}
-	caps = ll_api_capabilities_json(t);
+	caps = ll_api_session_caps_json(s, t);
 	if (!ll_api_answer(ctx, 200,
 			   json_pack("{s:s,s:s,s:s,s:o,s:O,s:s}", "state",
 				     "picked", "entry_id", e->id, "session_id",
@@ -380,10 +380,35 @@ out:
 }
 
 /*
- * Technicians of the entry's org see and pick up its entries.  The
- * channel's group (issue 11) will narrow this to the group's members;
- * until groups exist any technician of the org may (docs/API.md).
+ * Whether the caller may see and pick up the callers of channel_id: a
+ * channel with a group is for that group's members, one without for any
+ * technician of the org (docs/API.md "Channels").  A channel removed
+ * meanwhile counts as open (its entries are ending).  LL_OK with *mine,
+ * or a store error.
  */
+static int channel_mine(struct ll_api_ctx *ctx, int64_t channel_id, bool *mine,
+			char **group_out)
+{
+	struct ll_channel *ch = NULL;
+	int r = ll_store_channel_get(ctx->relay->store, channel_id, &ch);
+
+	if (r == LL_ERR_NOT_FOUND) {
+		*mine = true;
+		return LL_OK;
+	}
+	if (r != LL_OK)
+		return r;
+	*mine = ch->group_name == NULL ||
+		(ctx->tech->group_name != NULL &&
+		 strcmp(ch->group_name, ctx->tech->group_name) == 0);
+	if (group_out != NULL && ch->group_name != NULL)
+		*group_out = strdup(ch->group_name);
+	ll_channel_free(ch);
+	return LL_OK;
+}
+
+/* Technicians of the entry's org see and pick up its entries, those of
+ * a channel with a group only its members (channel_mine). */
 void ll_api_handle_queue_list(struct ll_api_ctx *ctx)
 {
 	struct ll_queue_entry **list = NULL;
@@ -396,7 +421,12 @@ void ll_api_handle_queue_list(struct ll_api_ctx *ctx)
 		goto internal;
 	for (i = 0; i < n; i++) {
 		const struct ll_queue_entry *e = list[i];
+		bool mine = false;
 
+		if (channel_mine(ctx, e->channel_id, &mine, NULL) != LL_OK)
+			goto internal;
+		if (!mine)
+			continue;
 		item = json_pack("{s:s,s:s,s:s?,s:I,s:o,s:I,s:o}", "entry_id",
 				 e->id, "channel",
 				 e->channel_name ? e->channel_name : "",
@@ -426,6 +456,23 @@ out:
 static bool pickup_refused(struct ll_api_ctx *ctx,
 			   const struct ll_queue_entry *e)
 {
+	char *group = NULL;
+	bool mine = false;
+
+	if (channel_mine(ctx, e->channel_id, &mine, &group) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return true;
+	}
+	if (!mine) {
+		ll_api_detail_set(ctx, "channel_group",
+				  ll_api_json_text(group, 64));
+		free(group);
+		ll_api_fail(ctx, LL_API_FORBIDDEN,
+			    "this channel's callers are for the technicians "
+			    "of its group");
+		return true;
+	}
+	free(group);
 	if (e->state == LL_QUEUE_PICKED) {
 		ll_api_fail(ctx, LL_API_CONFLICT,
 			    "another technician has already picked this user "
@@ -466,6 +513,7 @@ static void pickup_session(struct ll_api_ctx *ctx,
 	sn.id = id;
 	sn.org_id = e->org_id;
 	sn.technician_id = ctx->tech->id;
+	sn.permissions = ll_relay_capabilities(ctx->tech);
 	sn.lock = "shortcut";
 	sn.pin_mac = pin_mac;
 	sn.agent_ticket_hash = ticket_hash;

@@ -597,7 +597,7 @@ static void redeem_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	caps = ll_api_capabilities_json(t);
+	caps = ll_api_session_caps_json(s, t);
 	if (!ll_api_answer(ctx, 200,
 			   json_pack("{s:s,s:s,s:o,s:O,s:s}", "session_id",
 				     s->id, "ticket", ticket, "technician",

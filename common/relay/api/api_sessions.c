@@ -168,6 +168,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	sn.id = id;
 	sn.org_id = t->org_id;
 	sn.technician_id = t->id;
+	sn.permissions = ll_relay_capabilities(t);
 	sn.lock = lock;
 	sn.pin_mac = pin_mac;
 	sn.agent_ticket_hash = ticket_hash;
@@ -339,7 +340,23 @@ void ll_api_handle_session_delete(struct ll_api_ctx *ctx)
 }
 
 static const char *const event_types[] = { "consent", "revoke",
-					   "not_requested", "ended" };
+					   "not_requested", "ended",
+					   "not_permitted" };
+
+/* The capabilities the session's tickets carry that its technician still
+ * holds: what a consent may grant. */
+static int session_caps(struct ll_api_ctx *ctx, uint32_t *out)
+{
+	struct ll_technician *t = NULL;
+	int r;
+
+	r = ll_store_technician_get(ctx->relay->store,
+				    ctx->session->technician_id, &t);
+	if (r == LL_OK)
+		*out = ctx->session->permissions & ll_relay_capabilities(t);
+	ll_technician_free(t);
+	return r;
+}
 
 void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 {
@@ -353,6 +370,7 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 	json_t *body = NULL, *caps, *c;
 	const char *type, *reason, *side_name;
 	char msg[160];
+	uint32_t asked = 0, allowed = 0;
 	size_t i;
 	bool known = false;
 
@@ -371,7 +389,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 	if (!known) {
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
 			    "field \"type\" must be \"consent\", \"revoke\", "
-			    "\"not_requested\" or \"ended\"");
+			    "\"not_requested\", \"not_permitted\" or "
+			    "\"ended\"");
 		goto out;
 	}
 	caps = json_object_get(body, "capabilities");
@@ -386,8 +405,26 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 			ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
 			goto out;
 		}
+		asked |= ll_cap_from_name(json_string_value(c));
 	}
 	reason = json_string_value(json_object_get(body, "reason"));
+	/* A grant beyond the technician's permissions is no grant: the
+	 * applet refuses such a request itself (docs/API.md "Groups and
+	 * permissions"); a report of one is refused and recorded so. */
+	if (strcmp(type, "consent") == 0) {
+		if (session_caps(ctx, &allowed) != LL_OK) {
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			goto out;
+		}
+		if ((asked & ~allowed) != 0) {
+			ll_api_detail_set(ctx, "not_permitted",
+					  ll_api_perms_json(asked & ~allowed));
+			ll_api_fail(ctx, LL_API_CAPABILITY_NOT_PERMITTED,
+				    "the technician's group does not permit "
+				    "every capability of this consent");
+			goto out;
+		}
+	}
 
 	side_name = ll_side_name(ctx->by_ticket ? ctx->side : LL_SIDE_AGENT);
 	ll_api_detail_set(ctx, "type", json_string(type));
@@ -408,6 +445,14 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 		ctx->close_if_interrupted = true;
 		snprintf(ctx->close_reason, sizeof(ctx->close_reason),
 			 "ended by the %s while interrupted", side_name);
+	}
+	if (strcmp(type, "not_permitted") == 0) {
+		/* the applet refused, unseen by its user, a request the
+		 * technician may not make */
+		ll_api_detail_set(ctx, "flag", json_string("not_permitted"));
+		ll_warn("session %s: the applet refused a request beyond the "
+			"technician's permissions",
+			s->id);
 	}
 	if (strcmp(type, "not_requested") == 0) {
 		/* the end user says nobody asked them: flag it */

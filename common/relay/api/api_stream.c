@@ -211,12 +211,42 @@ int ll_api_sessions_recover(struct ll_relay *relay)
 	return LL_OK;
 }
 
+/* Ends each of ids (freeing them) for reason: both streams, the store's
+ * record, the audit. */
+static void end_sessions(struct ll_relay *relay, char **ids, size_t n,
+			 const char *reason, const char *why)
+{
+	json_t *detail;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct ll_session *s = NULL;
+		int64_t org_id = 0;
+
+		if (ll_store_session_get(relay->store, ids[i], &s) == LL_OK)
+			org_id = s->org_id;
+		ll_session_free(s);
+		/* The core ends paired sessions with their byte counts;
+		 * the store end below covers sessions without streams. */
+		ll_relay_session_close(relay, ids[i], reason);
+		if (ll_store_session_end(relay->store, ids[i], ll_now_unix(),
+					 reason, 0, 0) != LL_OK)
+			ll_error("session %s: cannot record its end: %s",
+				 ids[i], ll_store_errmsg(relay->store));
+		detail = json_pack("{s:s}", "reason", reason);
+		ll_api_audit(relay, org_id, "relay", "session.end", "ok", NULL,
+			     ids[i], detail);
+		json_decref(detail);
+		ll_info("session %s: ended because %s", ids[i], why);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
 void ll_api_periodic(struct ll_relay *relay)
 {
-	static const char reason[] = "technician disabled";
 	char **ids = NULL;
 	size_t n = 0, i;
-	json_t *detail;
 
 	if (relay == NULL || relay->store == NULL)
 		return;
@@ -259,34 +289,22 @@ void ll_api_periodic(struct ll_relay *relay)
 	free(ids);
 	ids = NULL;
 	n = 0;
-	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) !=
-	    LL_OK) {
+	/* The store is the channel: `technician disable`, `group set`
+	 * and the API change it, from this process or the CLI's. */
+	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) == LL_OK)
+		end_sessions(relay, ids, n, "technician disabled",
+			     "its technician was disabled");
+	else
 		ll_warn("cannot look for sessions of disabled technicians: %s",
 			ll_store_errmsg(relay->store));
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		struct ll_session *s = NULL;
-		int64_t org_id = 0;
-
-		if (ll_store_session_get(relay->store, ids[i], &s) == LL_OK)
-			org_id = s->org_id;
-		ll_session_free(s);
-		/* The core ends paired sessions with their byte counts;
-		 * the store end below covers sessions without streams. */
-		ll_relay_session_close(relay, ids[i], reason);
-		if (ll_store_session_end(relay->store, ids[i], ll_now_unix(),
-					 reason, 0, 0) != LL_OK)
-			ll_error("session %s: cannot record its end: %s",
-				 ids[i], ll_store_errmsg(relay->store));
-		detail = json_pack("{s:s}", "reason", reason);
-		ll_api_audit(relay, org_id, "relay", "session.end", "ok", NULL,
-			     ids[i], detail);
-		json_decref(detail);
-		ll_info("session %s: ended because its technician was "
-			"disabled",
-			ids[i]);
-		free(ids[i]);
-	}
-	free(ids);
+	ids = NULL;
+	n = 0;
+	if (ll_store_session_live_not_permitted(relay->store, LL_PERM_NO_GROUP,
+						&ids, &n) == LL_OK)
+		end_sessions(relay, ids, n, "permission withdrawn",
+			     "its technician no longer holds a permission it "
+			     "carries");
+	else
+		ll_warn("cannot look for sessions past their permissions: %s",
+			ll_store_errmsg(relay->store));
 }

@@ -27,6 +27,7 @@
 
 #include "ll_http.h"
 #include "ll_store.h"
+#include "ll_control.h"
 
 struct event_base;
 struct ll_tls_ctx;
@@ -211,6 +212,25 @@ int ll_policy_get_text(struct ll_store *st, const struct ll_relay_config *cfg,
 /* A boolean policy: what the org set, else the default. */
 int ll_policy_get_bool(struct ll_store *st, const struct ll_relay_config *cfg,
 		       int64_t org_id, const char *name, bool *out);
+
+/*
+ * A technician's permissions (LL_PERM_* of ll_control.h), the one rule
+ * (docs/API.md, "Groups and permissions"): in a group, exactly its
+ * permissions; without one, what technicians held before groups: every
+ * capability (LL_PERM_NO_GROUP).  An administrator (--admin) holds
+ * reports and admin besides, group or not.
+ */
+#define LL_PERM_NO_GROUP LL_CAP_ALL
+uint32_t ll_relay_permissions(const struct ll_technician *t);
+/* The capabilities its tickets may carry: the permissions the protocol
+ * has a capability for (clipboard is none yet). */
+uint32_t ll_relay_capabilities(const struct ll_technician *t);
+/* A group's name: 1-64 of A-Z a-z 0-9 . _ - and spaces, starting with a
+ * letter or digit, not ending with a space (directory groups map to
+ * these names). */
+#define LL_GROUP_NAME_MAX 64
+bool ll_group_name_valid(const char *name);
+
 /* A value (plain text of k's type) as JSON: integers as numbers, booleans
  * as true/false, the rest as strings.  New reference, NULL on no memory. */
 json_t *ll_policy_value_json(const struct ll_policy_key *k, const char *text);
@@ -328,6 +348,7 @@ enum ll_api_code {
 	LL_API_PASSWORD_CHANGE_REQUIRED,
 	LL_API_MFA_ENROLLMENT_REQUIRED,
 	LL_API_ACCOUNT_LOCKED,
+	LL_API_CAPABILITY_NOT_PERMITTED,
 	LL_API_DIRECTORY_UNAVAILABLE, /* the IdP or directory is down, 503 */
 	LL_API_SSO_FAILED,         /* the IdP's answer failed a check, 401 */
 	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */

@@ -13,6 +13,7 @@
 #include "ll_util.h"
 #include "ll_cidr.h"
 #include "ll_relay.h"
+#include "ll_control.h"
 
 #define NO_CFG ((ptrdiff_t)-1)
 
@@ -488,4 +489,40 @@ int ll_policy_parse_json(const struct ll_policy_key *k, const json_t *v,
 		 : k->type == LL_POLICY_BOOL ? "true or false"
 					     : "a string");
 	return LL_ERR_INVALID_ARG;
+}
+
+uint32_t ll_relay_permissions(const struct ll_technician *t)
+{
+	uint32_t p;
+
+	if (t == NULL)
+		return 0;
+	p = t->group_name != NULL ? t->group_permissions : LL_PERM_NO_GROUP;
+	if (t->is_admin)
+		p |= LL_PERM_REPORTS | LL_PERM_ADMIN;
+	return p & LL_PERM_ALL;
+}
+
+uint32_t ll_relay_capabilities(const struct ll_technician *t)
+{
+	return ll_relay_permissions(t) & LL_CAP_ALL;
+}
+
+bool ll_group_name_valid(const char *name)
+{
+	size_t i, n;
+
+	if (name == NULL || (n = strlen(name)) == 0 || n > LL_GROUP_NAME_MAX ||
+	    name[n - 1] == ' ')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') ||
+		      (i > 0 &&
+		       (c == '.' || c == '_' || c == '-' || c == ' '))))
+			return false;
+	}
+	return true;
 }

@@ -49,6 +49,8 @@ static const struct {
 					      403 },
 	[LL_API_MFA_ENROLLMENT_REQUIRED] = { "mfa_enrollment_required", 403 },
 	[LL_API_ACCOUNT_LOCKED] = { "account_locked", 403 },
+	[LL_API_CAPABILITY_NOT_PERMITTED] = { "capability_not_permitted",
+					      403 },
 	[LL_API_DIRECTORY_UNAVAILABLE] = { "directory_unavailable", 503 },
 	[LL_API_SSO_FAILED] = { "sso_failed", 401 },
 	[LL_API_METHOD_NOT_ALLOWED] = { "bad_request", 405 },

@@ -154,6 +154,12 @@ bool ll_api_password_expired(struct ll_api_ctx *ctx,
 json_t *ll_api_permissions_json(const struct ll_technician *t);
 /* Capabilities a technician may ask an end user for. */
 json_t *ll_api_capabilities_json(const struct ll_technician *t);
+/* A session's: what its tickets carry and its technician still holds
+ * (the redeem answer's "capabilities"). */
+json_t *ll_api_session_caps_json(const struct ll_session *s,
+				 const struct ll_technician *t);
+/* A permission mask as the array of its names, in table order. */
+json_t *ll_api_perms_json(uint32_t mask);
 bool ll_api_capability_known(const char *cap);
 /* Who asks, as the end user's applet gets it (redeem, pickup): "name"
  * and "org" (the login name and the org's name, kept for older
@@ -323,6 +329,14 @@ bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
  * end_user_ip_not_allowed). */
 bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
 void ll_api_handle_policy_put(struct ll_api_ctx *ctx);
+/* Technician groups (api_groups.c): GET/POST /api/v1/groups,
+ * PUT/DELETE /api/v1/groups/{name}, PUT
+ * /api/v1/technicians/{name}/group; administrators only. */
+void ll_api_handle_group_list(struct ll_api_ctx *ctx);
+void ll_api_handle_group_add(struct ll_api_ctx *ctx);
+void ll_api_handle_group_set(struct ll_api_ctx *ctx);
+void ll_api_handle_group_delete(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_group(struct ll_api_ctx *ctx);
 
 /* Makes sure relay->rl_login, rl_redeem and rl_session_create exist and
  * follow relay->cfg. */
