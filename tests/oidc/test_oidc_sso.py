@@ -286,6 +286,7 @@ def main():
     redirect = relay.base + '/api/v1/sso/callback'
     issuer = provider.ask('client %s %s' % (redirect, SECRET),
                           'ready ').split()[1]
+    relay.cmd('group', 'add', 'techs', '--permissions', 'view,control')
     configure(relay, issuer, cert)
     profile = os.path.join(relay.dir, 'profile')
     b = Chromium(['--ignore-certificate-errors-spki-list=%s,%s' %
@@ -319,6 +320,13 @@ def run(b, relay, provider, profile, issuer, cert):
                                             'password': 'any-password'})
     check(st == 401 and ans['error']['code'] == 'unauthorized',
           'an SSO technician has no password to log in with')
+    techs = json.loads(relay.cmd('technician', 'list',
+                                 '--json').stdout)['technicians']
+    alice = [t for t in techs if t['name'] == 'alice']
+    check(len(alice) == 1 and alice[0]['group'] == 'techs' and
+          not alice[0]['admin'] and
+          alice[0]['display_name'] == 'Test alice',
+          'alice is in the group group_map names (%s)' % alice)
     audit = relay.cmd('audit', 'export').stdout
     check('"login.sso.callback"' in audit and '"login.sso"' in audit,
           'the sign-in is in the audit')

@@ -833,6 +833,30 @@ static int technician_for(struct ll_api_ctx *ctx, struct sso_flow *f,
 	return LL_OK;
 }
 
+/* The technician group group_map chose; one the org does not have is
+ * the configuration's mistake, told to the administrator in the log. */
+static int set_group(struct ll_api_ctx *ctx, struct sso_flow *f,
+		     const struct ll_technician *t, const char *group)
+{
+	int r;
+
+	if (t->group_name != NULL && strcmp(t->group_name, group) == 0)
+		return LL_OK;
+	r = ll_store_technician_set_group(ctx->relay->store, f->org_id,
+					  t->username, group);
+	if (r == LL_ERR_NOT_FOUND) {
+		ll_warn("sso: group_map names the technician group '%s', "
+			"which this org does not have",
+			group);
+		flow_fail(ctx, f, LL_API_FORBIDDEN, "no_such_group",
+			  "your technician group is not set up here");
+	} else if (r != LL_OK) {
+		flow_fail(ctx, f, LL_API_INTERNAL, "internal",
+			  "internal error");
+	}
+	return r;
+}
+
 static void signed_in(struct ll_api_ctx *ctx, struct sso_flow *f,
 		      const struct ll_oidc_conf *c, const json_t *claims)
 {
@@ -859,6 +883,9 @@ static void signed_in(struct ll_api_ctx *ctx, struct sso_flow *f,
 		ll_api_detail_set(ctx, "group", json_string(group));
 	if (mfa_refused(ctx, f, c, claims) ||
 	    technician_for(ctx, f, user, &t) != LL_OK)
+		goto out;
+	/* the group follows the provider's at every sign-in */
+	if (group != NULL && set_group(ctx, f, t, group) != LL_OK)
 		goto out;
 	name = json_string_value(json_object_get(claims, "name"));
 	if (name != NULL && name[0] != '\0' &&
