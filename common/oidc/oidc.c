@@ -157,6 +157,60 @@ static const char *alg_kty(const char *alg)
 	return NULL;
 }
 
+/*
+ * Is s[0..n) base64url as cjose can decode it?  Debian's libcjose asserts
+ * (aborts) on a length of 4k+1 (tests/fuzz/fuzz_oidc found it), so every
+ * base64url text goes through this before cjose sees it.
+ */
+static bool b64url_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_'))
+			return false;
+	return n % 4 != 1;
+}
+
+/* A compact JWS: three base64url parts, none of them cjose's trap. */
+static bool compact_ok(const char *jwt)
+{
+	const char *p = jwt, *dot;
+	int parts;
+
+	for (parts = 1; parts <= 3; parts++) {
+		dot = strchr(p, '.');
+		if ((dot == NULL) != (parts == 3))
+			return false;
+		if (!b64url_ok(p, dot ? (size_t)(dot - p) : strlen(p)))
+			return false;
+		if (dot != NULL)
+			p = dot + 1;
+	}
+	return true;
+}
+
+/* Every string member of a JWK that cjose decodes as base64url. */
+static bool jwk_ok(const json_t *k)
+{
+	static const char *const b64[] = { "n", "e", "x",  "y",  "k", "d",
+					   "p", "q", "dp", "dq", "qi" };
+	size_t i;
+
+	for (i = 0; i < LL_ARRAY_SIZE(b64); i++) {
+		const json_t *v = json_object_get(k, b64[i]);
+
+		if (v != NULL &&
+		    (!json_is_string(v) ||
+		     !b64url_ok(json_string_value(v), json_string_length(v))))
+			return false;
+	}
+	return true;
+}
+
 /* Could this JWK have signed with alg under kid (NULL: any key)? */
 static bool key_fits(const json_t *k, const char *alg, const char *kty,
 		     const char *kid)
@@ -191,7 +245,8 @@ static int jws_verify_jwks(cjose_jws_t *jws, const json_t *keys,
 		cjose_jwk_t *jwk;
 		char *text;
 
-		if (!json_is_object(k) || !key_fits(k, alg, alg_kty(alg), kid))
+		if (!json_is_object(k) ||
+		    !key_fits(k, alg, alg_kty(alg), kid) || !jwk_ok(k))
 			continue;
 		if ((text = json_dumps(k, JSON_COMPACT)) == NULL)
 			return LL_ERR_NOMEM;
@@ -220,6 +275,8 @@ static enum ll_oidc_failure jws_check(const char *jwt, const json_t *keys,
 	size_t plain_len = 0;
 	bool ok = false;
 
+	if (!compact_ok(jwt))
+		return LL_OIDC_MALFORMED;
 	jws = cjose_jws_import(jwt, strlen(jwt), &cerr);
 	if (jws == NULL)
 		return LL_OIDC_MALFORMED;
