@@ -169,6 +169,39 @@ def configure(relay, issuer, cert, extra=''):
             relay.cond.wait(end - time.monotonic())
 
 
+def refused_configs(relay, issuer, cert):
+    """[oidc] groups the relay refuses, each with a line naming why (an
+    admin command reads relay.conf as serve does)."""
+    conf = os.path.join(relay.state, 'relay.conf')
+    secret = os.path.join(relay.state, 'idp-secret')
+    good = ('[oidc]\nissuer = %s\nclient_id = lifeline\n'
+            'client_secret_file = idp-secret\nca_file = %s\n' %
+            (issuer, cert))
+    cases = [
+        ('[relay]\n' + good, 0o600, 'needs public_url'),
+        ('[relay]\npublic_url = %s\n%s' % (relay.base, good), 0o644,
+         'accessible to group or others'),
+        ('[relay]\npublic_url = %s\n%sclient_secret = x\n' %
+         (relay.base, good), 0o600, "unknown key 'client_secret'"),
+        ('[relay]\npublic_url = %s\n%s' %
+         (relay.base, good.replace('https://', 'http://', 1)), 0o600,
+         'needs issuer (https://)'),
+        ('[relay]\npublic_url = %s\n%sgroup_map = techs\n' %
+         (relay.base, good), 0o600, 'group_map is GROUP=TECHNICIAN_GROUP'),
+    ]
+    with open(secret, 'w') as f:
+        f.write(SECRET + '\n')
+    for text, mode, why in cases:
+        with open(conf, 'w') as f:
+            f.write(text)
+        os.chmod(secret, mode)
+        p = relay.cmd('policy', 'show', ok=False)
+        check(p.returncode != 0 and why in p.stderr and
+              SECRET not in p.stderr,
+              'relay.conf refused: %s (%s)' % (why, p.stderr.strip()))
+    os.chmod(secret, 0o600)
+
+
 class Agent:
     """`lifeline-agent --cli --json login --sso` until it prints the
     provider's URL."""
@@ -287,6 +320,7 @@ def main():
     issuer = provider.ask('client %s %s' % (redirect, SECRET),
                           'ready ').split()[1]
     relay.cmd('group', 'add', 'techs', '--permissions', 'view,control')
+    refused_configs(relay, issuer, cert)
     configure(relay, issuer, cert)
     profile = os.path.join(relay.dir, 'profile')
     b = Chromium(['--ignore-certificate-errors-spki-list=%s,%s' %
