@@ -146,7 +146,9 @@ def configure(relay, issuer, cert, extra=''):
         f.write(SECRET + '\n')
     os.chmod(secret, 0o600)
     with open(os.path.join(relay.state, 'relay.conf'), 'w') as f:
-        f.write('[relay]\nlog_level = 3\npublic_url = %s\n\n'
+        # one address signs in many times here: login's bucket wider
+        f.write('[relay]\nlog_level = 3\npublic_url = %s\n'
+                'login_burst = 100\n\n'
                 '[oidc]\nissuer = %s\nclient_id = lifeline\n'
                 'client_secret_file = idp-secret\nca_file = %s\n'
                 'scopes = openid profile groups\n'
@@ -206,7 +208,7 @@ class Agent:
     """`lifeline-agent --cli --json login --sso` until it prints the
     provider's URL."""
 
-    def __init__(self, relay, profile, *extra):
+    def __init__(self, relay, profile, *extra, url=True):
         self.proc = subprocess.Popen(
             [AGENT, '--cli', '--relay', relay.base, '--ca',
              os.path.join(relay.state, 'cert.pem'), '--profile', profile,
@@ -218,6 +220,8 @@ class Agent:
         if self.url is None:
             self.proc.wait(timeout=DEADLINE_S)
             self.result = json.loads(line)
+            if url:
+                fail('login --sso printed no URL: %s' % line)
         else:
             self.result = None
 
@@ -285,6 +289,14 @@ def verifier_bound(relay):
     v = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b'=').decode()
     ch = base64.urlsafe_b64encode(
         hashlib.sha256(v.encode()).digest()).rstrip(b'=').decode()
+    for org in ('no-such-org', ORG + '-x'):
+        st, ans = post(relay, '/api/v1/login/sso',
+                       {'org': org, 'code_challenge': ch})
+        check(st == 400 and 'not set up' in ans['error']['message'],
+              'an unknown org is an org without single sign-on')
+    st, ans = post(relay, '/api/v1/login/sso',
+                   {'code_challenge': ch[:-1]})
+    check(st == 400, 'a challenge that is no S256 one: 400')
     st, ans = post(relay, '/api/v1/login/sso', {'code_challenge': ch})
     check(st == 200 and ans['authorize_url'].startswith('https://'),
           'login/sso answers the provider URL')
@@ -409,7 +421,7 @@ def run(b, relay, provider, profile, issuer, cert):
 
     # the provider down
     provider.stop()
-    a = Agent(relay, profile)
+    a = Agent(relay, profile, url=False)
     st, res = a.finish()
     check(st != 0 and res['error']['code'] == 'directory_unavailable',
           'the provider down: 503 directory_unavailable (%s)' % res)

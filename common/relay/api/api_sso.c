@@ -347,7 +347,10 @@ static bool sso_org(struct ll_api_ctx *ctx, const char *org,
 		return false;
 	}
 	if (r == LL_ERR_NOT_FOUND) {
-		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such org");
+		/* as an org without single sign-on: names stay unconfirmed */
+		ctx->org_id = 0;
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "single sign-on is not set up for this org");
 		return false;
 	}
 	if (r != LL_OK) {
