@@ -229,7 +229,11 @@ class Agent:
         """(exit status, the result line as JSON)."""
         if self.result is None:
             self.result = json.loads(self.out.wait('{'))
-        return self.proc.wait(timeout=DEADLINE_S), self.result
+        st = self.proc.wait(timeout=DEADLINE_S)
+        err = self.proc.stderr.read()
+        if 'Sanitizer' in err:
+            fail('the agent under a sanitizer: %s' % err)
+        return st, self.result
 
 
 def body_text(b):
