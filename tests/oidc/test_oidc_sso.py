@@ -139,7 +139,7 @@ def spki(cert):
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def configure(relay, issuer, cert, extra=''):
+def configure(relay, issuer, cert, extra='', group='oidc'):
     """relay.conf with [oidc], then SIGHUP and wait for the reload."""
     secret = os.path.join(relay.state, 'idp-secret')
     with open(secret, 'w') as f:
@@ -149,11 +149,11 @@ def configure(relay, issuer, cert, extra=''):
         # one address signs in many times here: login's bucket wider
         f.write('[relay]\nlog_level = 3\npublic_url = %s\n'
                 'login_burst = 100\n\n'
-                '[oidc]\nissuer = %s\nclient_id = lifeline\n'
+                '[%s]\nissuer = %s\nclient_id = lifeline\n'
                 'client_secret_file = idp-secret\nca_file = %s\n'
                 'scopes = openid profile groups\n'
                 'group_map = lifeline-techs=techs\n%s' %
-                (relay.base, issuer, cert, extra))
+                (relay.base, group, issuer, cert, extra))
     with relay.cond:
         seen = len(relay.lines)
     relay.proc.send_signal(1)  # SIGHUP
@@ -423,9 +423,28 @@ def run(b, relay, provider, profile, issuer, cert):
           '(no_mapped_group)' in res['error']['message'],
           'a user in no mapped group: 403 forbidden (%s)' % res)
 
+    # a further org with a group of its own: [oidc ORG]
+    relay.cmd('org', 'add', 'branch', '--name', 'Branch')
+    relay.cmd('group', 'add', 'techs', '--org', 'branch', '--permissions',
+              'view')
+    configure(relay, issuer, cert, '', group='oidc branch')
+    b.send('Network.clearBrowserCookies')
+    a = Agent(relay, profile, '--org', 'branch')
+    sign_in_form(b, relay, a.url, 'alice')
+    st, res = a.finish()
+    check(st == 0 and res['org'] == 'branch',
+          '[oidc branch]: alice signs in to the org branch (%s)' % res)
+    for extra, why in ((['--org', ORG], 'not set up'),
+                       ([], 'several orgs')):
+        a = Agent(relay, profile, *extra, url=False)
+        st, res = a.finish()
+        check(st != 0 and res['error']['code'] == 'bad_request' and
+              why in res['error']['message'],
+              '%s: refused (%s)' % (extra or 'no org', res))
+
     # the provider down
     provider.stop()
-    a = Agent(relay, profile, url=False)
+    a = Agent(relay, profile, '--org', 'branch', url=False)
     st, res = a.finish()
     check(st != 0 and res['error']['code'] == 'directory_unavailable',
           'the provider down: 503 directory_unavailable (%s)' % res)
