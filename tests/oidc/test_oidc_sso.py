@@ -381,8 +381,11 @@ def run(b, relay, provider, profile, issuer, cert):
     check('"login.sso.callback"' in audit and '"login.sso"' in audit,
           'the sign-in is in the audit')
 
-    # the callback once more: its state (and the code) are spent
-    st, _, body = relay.request('GET', callback[len(relay.base):])
+    # the callback once more: its state (and the code) are spent; with
+    # the parameters Google adds it is still read (and still a replay)
+    st, _, body = relay.request('GET', callback[len(relay.base):] +
+                                '&scope=openid+profile&authuser=0'
+                                '&prompt=none&hd=example.com')
     check(st == 401 and b'(replayed)' in body,
           'a replayed callback: 401 sso_failed (replayed)')
     relay.wait_log('(replayed)')

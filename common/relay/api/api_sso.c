@@ -615,8 +615,23 @@ static struct callback_job *callback_job_new(const struct sso_flow *f,
 
 static void callback_resume(struct ll_api_ctx *ctx);
 
-/* The callback's query (RFC 6749 4.1.2, RFC 9207's iss). */
-enum { Q_CODE, Q_STATE, Q_ISS, Q_ERROR, Q_ERROR_DESC, Q_ERROR_URI, Q_SSTATE };
+/* The callback's query (RFC 6749 4.1.2, RFC 9207's iss), and what
+ * providers add that we do not use (Keycloak's and Azure's session_state,
+ * Google's scope, authuser, prompt and hd): the form parser refuses any
+ * other name. */
+enum {
+	Q_CODE,
+	Q_STATE,
+	Q_ISS,
+	Q_ERROR,
+	Q_ERROR_DESC,
+	Q_ERROR_URI,
+	Q_SSTATE,
+	Q_SCOPE,
+	Q_AUTHUSER,
+	Q_PROMPT,
+	Q_HD
+};
 static const struct ll_form_field query_fields[] = {
 	[Q_CODE] = { "code", 2048, false },
 	[Q_STATE] = { "state", 128, true },
@@ -625,6 +640,10 @@ static const struct ll_form_field query_fields[] = {
 	[Q_ERROR_DESC] = { "error_description", 1024, false },
 	[Q_ERROR_URI] = { "error_uri", 2048, false },
 	[Q_SSTATE] = { "session_state", 512, false },
+	[Q_SCOPE] = { "scope", 1024, false },
+	[Q_AUTHUSER] = { "authuser", 16, false },
+	[Q_PROMPT] = { "prompt", 64, false },
+	[Q_HD] = { "hd", 256, false },
 };
 #define N_QUERY LL_ARRAY_SIZE(query_fields)
 
