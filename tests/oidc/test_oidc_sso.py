@@ -408,6 +408,11 @@ def run(b, relay, provider, profile, issuer, cert):
     sign_in_session(b, relay, a.url)
     st, res = a.finish()
     check(st == 0, 'mfa_required: alice, whose amr has otp, signs in (%s)' % res)
+    p = subprocess.run([AGENT, '--cli', '--profile', profile, 'session',
+                        'list'], capture_output=True, text=True,
+                       timeout=DEADLINE_S)
+    check(p.returncode == 0, 'and her token works: the relay asks no '
+          'second factor of its own (%s)' % p.stderr.strip())
     b.send('Network.clearBrowserCookies')
     a = Agent(relay, profile)
     sign_in_form(b, relay, a.url, 'bob')
