@@ -239,6 +239,139 @@ static char *read_password(struct ll_cli *cli, bool from_stdin)
 	return read_secret(cli, "Password: ", "password");
 }
 
+/* A login's end: where and who in the profile, then the token, and the
+ * line that says who is logged in. */
+static int login_keep(struct ll_cli *cli, const struct ll_relay_opts *o,
+		      const char *user, const char *org,
+		      const struct ll_api_login *l)
+{
+	char *err = NULL;
+	int r;
+
+	/* remember where and who, then the token */
+	g_free(cli->profile->relay);
+	cli->profile->relay = g_strdup(o->url);
+	if (cli->ca_file != NULL) {
+		g_free(cli->profile->ca_file);
+		cli->profile->ca_file = g_canonicalize_filename(cli->ca_file,
+								NULL);
+	}
+	g_free(cli->profile->user);
+	cli->profile->user = g_strdup(user);
+	g_free(cli->profile->org);
+	cli->profile->org = g_strdup(org);
+	g_free(cli->profile->capabilities);
+	cli->profile->capabilities = NULL;
+	if (l->technician.permissions != NULL) {
+		char caps[LL_PERM_TEXT_MAX];
+
+		if (ll_perm_format(l->technician.caps, caps, sizeof(caps)) ==
+		    LL_OK)
+			cli->profile->capabilities = g_strdup(caps);
+	}
+	if (ll_profile_save(cli->profile, &err) != 0 ||
+	    ll_profile_set_token(cli->profile, l->token, &err) != 0) {
+		r = fail(cli, LL_EXIT_ERROR, "io", "%s", err);
+		g_free(err);
+		return r;
+	}
+	if (l->password_change_required) {
+		/* The token is kept: `password change` needs it, and it
+		 * serves nothing else until then. */
+		r = fail(cli, LL_EXIT_AUTH, "password_change_required",
+			 "logged in as %s (%s) with a one-time password: "
+			 "%s",
+			 l->technician.name != NULL ? l->technician.name
+						    : user,
+			 l->technician.org != NULL ? l->technician.org : "-",
+			 PASSWORD_CHANGE_HINT);
+		return r;
+	}
+	if (cli->json)
+		print_json(json_pack("{s:s,s:s?,s:s?,s:I}", "user", user,
+				     "name", l->technician.name, "org",
+				     l->technician.org, "expires_in",
+				     (json_int_t)l->expires_in));
+	else
+		printf("logged in as %s (%s)\n",
+		       l->technician.name != NULL ? l->technician.name : user,
+		       l->technician.org != NULL ? l->technician.org : "-");
+	return 0;
+}
+
+/* How long `login --sso` waits for the browser: the relay's sign-in
+ * lifetime (api_sso.c). */
+#define SSO_WAIT_S 600
+
+/*
+ * login --sso: the sign-in's URL on stdout for the system browser, then
+ * the relay is asked every poll interval until the browser is back.  The
+ * PKCE verifier stays here: the relay only ever sees its challenge until
+ * the one request that takes the token.
+ */
+static int login_sso(struct ll_cli *cli, const char *org)
+{
+	struct ll_relay_opts o;
+	struct ll_client_error e;
+	struct ll_api_client *c = NULL;
+	struct ll_api_login l;
+	uint8_t h[LL_SHA256_LEN];
+	char *verifier = NULL, *challenge = NULL, *url = NULL, *id = NULL;
+	int64_t deadline = ll_now_mono_ms() + SSO_WAIT_S * 1000;
+	int poll = 1, r;
+
+	memset(&l, 0, sizeof(l));
+	ll_client_error_clear(&e);
+	if ((r = need_relay(cli, &o)) != 0)
+		return r;
+	if ((verifier = ll_random_token_new(32)) == NULL ||
+	    ll_sha256(verifier, strlen(verifier), h) != 0 ||
+	    (challenge = ll_base64url_new(h, sizeof(h))) == NULL) {
+		r = fail(cli, LL_EXIT_ERROR, "internal", "out of memory");
+		goto out;
+	}
+	if ((c = ll_api_client_new(&o, &e)) == NULL) {
+		r = api_fail(cli, "cannot use the relay", &e);
+		goto out;
+	}
+	if (ll_api_login_sso_start(c, org, challenge, &url, &id, &poll, &e) !=
+	    0) {
+		r = api_fail(cli, "single sign-on refused", &e);
+		goto out;
+	}
+	if (cli->json)
+		print_json(json_pack("{s:s}", "authorize_url", url));
+	else
+		printf("%s\n", url);
+	fflush(stdout);
+	fprintf(stderr, "lifeline-agent: open the URL above in a browser "
+			"to sign in; waiting\n");
+	while ((r = ll_api_login_sso_token(c, id, verifier, &l, &e)) ==
+	       LL_ERR_WANT_READ) {
+		if (ll_now_mono_ms() >= deadline) {
+			r = fail(cli, LL_EXIT_TIMEOUT, "timeout",
+				 "nobody signed in within %d s", SSO_WAIT_S);
+			goto out;
+		}
+		/* the relay's pace: it says how often to ask */
+		g_usleep((gulong)poll * G_USEC_PER_SEC);
+	}
+	if (r != 0) {
+		r = api_fail(cli, "single sign-on refused", &e);
+		goto out;
+	}
+	r = login_keep(cli, &o, l.technician.name, org, &l);
+out:
+	ll_wipe(h, sizeof(h));
+	ll_secret_free(verifier);
+	free(challenge);
+	free(url);
+	ll_secret_free(id);
+	ll_api_login_clear(&l);
+	ll_api_client_free(c);
+	return r;
+}
+
 int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 {
 	const char *user = ll_cli_req_str(req, "user");
@@ -255,6 +388,17 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 	memset(&l, 0, sizeof(l));
 	memset(&l2, 0, sizeof(l2));
 	ll_client_error_clear(&e);
+	if (ll_cli_req_has(req, "sso")) {
+		if (user != NULL || code != NULL || recovery ||
+		    ll_cli_req_has(req, "password-stdin"))
+			return fail(cli, LL_EXIT_USAGE, "bad_request",
+				    "--sso signs in through the identity "
+				    "provider: no --user, password or code");
+		return login_sso(cli, org);
+	}
+	if (user == NULL)
+		return fail(cli, LL_EXIT_USAGE, "bad_request",
+			    "login needs --user U (or --sso)");
 	if ((r = need_relay(cli, &o)) != 0)
 		goto out;
 	if ((pw = read_password(cli, ll_cli_req_has(req, "password-stdin"))) ==
@@ -295,53 +439,7 @@ int ll_cli_run_login(struct ll_cli *cli, const struct ll_cli_req *req)
 		l = l2;
 		memset(&l2, 0, sizeof(l2));
 	}
-	/* remember where and who, then the token */
-	g_free(cli->profile->relay);
-	cli->profile->relay = g_strdup(o.url);
-	if (cli->ca_file != NULL) {
-		g_free(cli->profile->ca_file);
-		cli->profile->ca_file = g_canonicalize_filename(cli->ca_file,
-								NULL);
-	}
-	g_free(cli->profile->user);
-	cli->profile->user = g_strdup(user);
-	g_free(cli->profile->org);
-	cli->profile->org = g_strdup(org);
-	g_free(cli->profile->capabilities);
-	cli->profile->capabilities = NULL;
-	if (l.technician.permissions != NULL) {
-		char caps[LL_PERM_TEXT_MAX];
-
-		if (ll_perm_format(l.technician.caps, caps, sizeof(caps)) ==
-		    LL_OK)
-			cli->profile->capabilities = g_strdup(caps);
-	}
-	if (ll_profile_save(cli->profile, &err) != 0 ||
-	    ll_profile_set_token(cli->profile, l.token, &err) != 0) {
-		r = fail(cli, LL_EXIT_ERROR, "io", "%s", err);
-		goto out;
-	}
-	if (l.password_change_required) {
-		/* The token is kept: `password change` needs it, and it
-		 * serves nothing else until then. */
-		r = fail(cli, LL_EXIT_AUTH, "password_change_required",
-			 "logged in as %s (%s) with a one-time password: "
-			 "%s",
-			 l.technician.name != NULL ? l.technician.name : user,
-			 l.technician.org != NULL ? l.technician.org : "-",
-			 PASSWORD_CHANGE_HINT);
-		goto out;
-	}
-	if (cli->json)
-		print_json(json_pack("{s:s,s:s?,s:s?,s:I}", "user", user,
-				     "name", l.technician.name, "org",
-				     l.technician.org, "expires_in",
-				     (json_int_t)l.expires_in));
-	else
-		printf("logged in as %s (%s)\n",
-		       l.technician.name != NULL ? l.technician.name : user,
-		       l.technician.org != NULL ? l.technician.org : "-");
-	r = 0;
+	r = login_keep(cli, &o, user, org, &l);
 out:
 	ll_secret_free(pw);
 	ll_secret_free(rc);

@@ -51,8 +51,14 @@ static const struct ll_cli_param p_user = {
 	.metavar = "U",
 	.key = "user",
 	.type = LL_CLI_WORD,
-	.flags = LL_CLI_REQUIRED,
-	.help = "the technician's login name",
+	.help = "the technician's login name (all but --sso)",
+};
+static const struct ll_cli_param p_sso = {
+	.name = "--sso",
+	.key = "sso",
+	.type = LL_CLI_FLAG,
+	.help = "sign in through the organisation's identity provider: "
+		"prints the URL to open in a browser and waits",
 };
 static const struct ll_cli_param p_org = {
 	.name = "--org",
@@ -198,8 +204,10 @@ const struct ll_cli_command ll_cli_commands[] = {
 	{
 		.words = "login",
 		.params = { &p_user, &p_org, &p_password_stdin, &p_code,
-			    &p_recovery_stdin },
-		.summary = "Logs in and keeps the token in the profile.",
+			    &p_recovery_stdin, &p_sso },
+		.summary = "Logs in (with --user and a password, or --sso "
+			   "through the organisation's identity provider) "
+			   "and keeps the token in the profile.",
 		.run = ll_cli_run_login,
 	},
 	{

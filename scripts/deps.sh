@@ -9,6 +9,7 @@ PACKAGES="
  libssl-dev openssl ca-certificates libevent-dev libsqlite3-dev sqlite3
  libjansson-dev libglib2.0-dev libargon2-dev libhttp-parser-dev zlib1g-dev
  libgtk-3-dev libvncserver-dev libgtk-vnc-2.0-dev libcurl4-openssl-dev
+ libcjose-dev
  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
  libglib2.0-dev-bin librsvg2-bin desktop-file-utils
  xvfb xauth xdotool x11-utils imagemagick x11vnc
@@ -27,6 +28,12 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
+# The single sign-on test's OpenID provider runs on Node (tests/oidc/,
+# `npm ci` from its lock file): Debian's nodejs and npm, unless a node
+# with its npm is already installed (a NodeSource nodejs bundles npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 if [ -z "$missing" ]; then
 	exit 0
 fi

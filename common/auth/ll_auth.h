@@ -17,6 +17,11 @@
 #define LL_PASSWORD_MIN 8
 #define LL_PASSWORD_MAX 1024
 
+/* The password hash of a technician who signs in through the org's
+ * identity provider (api_sso.c): no PHC string, so no password ever
+ * matches; password login treats the account as unknown. */
+#define LL_PW_HASH_SSO "!sso"
+
 /* PHC string "$argon2id$v=19$m=19456,t=2,p=1$salt$hash"; NULL on error. */
 char *ll_password_hash_new(const char *password);
 /* LL_OK when password matches (constant time), LL_ERR_AUTH_FAILED when

@@ -511,6 +511,90 @@ int ll_api_queue_pickup(struct ll_api_client *c, const char *entry_id,
 	return r;
 }
 
+int ll_api_login_sso_start(struct ll_api_client *c, const char *org,
+			   const char *code_challenge, char **authorize_url,
+			   char **sso_id, int *poll_interval_s,
+			   struct ll_client_error *err)
+{
+	json_t *body, *root = NULL;
+	const char *url, *id;
+	json_int_t poll;
+	int r;
+
+	ll_client_error_clear(err);
+	if (c == NULL || code_challenge == NULL || authorize_url == NULL ||
+	    sso_id == NULL || poll_interval_s == NULL)
+		return LL_ERR_INVALID_ARG;
+	body = body_new("org", org, "code_challenge", code_challenge, NULL);
+	if (body == NULL) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "the org is not valid UTF-8 text");
+		return LL_ERR_INVALID_ARG;
+	}
+	r = ll_client_call(c, "POST", "/api/v1/login/sso", NULL, body, 200,
+			   &root, NULL, err);
+	json_decref(body);
+	if (r != 0)
+		return r;
+	url = json_string_value(json_object_get(root, "authorize_url"));
+	id = json_string_value(json_object_get(root, "sso_id"));
+	poll = json_integer_value(json_object_get(root, "poll_interval"));
+	if (url == NULL || strncmp(url, "https://", 8) != 0 ||
+	    strlen(url) > 8192 || id == NULL || strlen(id) > 64 || poll < 1 ||
+	    poll > 60) {
+		ll_client_error_set(err, LL_ERR_SCHEMA, 0,
+				    "the relay's answer is not a sign-in");
+		r = LL_ERR_SCHEMA;
+	} else if ((*authorize_url = strdup(url)) == NULL ||
+		   (*sso_id = strdup(id)) == NULL) {
+		LL_FREE_AND_NULL(free, *authorize_url);
+		r = LL_ERR_NOMEM;
+	} else {
+		*poll_interval_s = (int)poll;
+	}
+	ll_client_json_wipe(root, "sso_id");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_login_sso_token(struct ll_api_client *c, const char *sso_id,
+			   const char *code_verifier, struct ll_api_login *out,
+			   struct ll_client_error *err)
+{
+	struct ll_client_error e;
+	json_t *body, *root = NULL;
+	int r;
+
+	ll_client_error_clear(err);
+	if (c == NULL || sso_id == NULL || code_verifier == NULL ||
+	    out == NULL)
+		return LL_ERR_INVALID_ARG;
+	body = body_new("sso_id", sso_id, "code_verifier", code_verifier,
+			NULL);
+	if (body == NULL)
+		return LL_ERR_NOMEM;
+	ll_client_error_clear(&e);
+	r = ll_client_call(c, "POST", "/api/v1/login/sso/token", NULL, body,
+			   200, &root, NULL, &e);
+	body_free(body);
+	/* 202: the browser has not come back yet */
+	if (r == LL_ERR_PROTOCOL && e.http_status == 202)
+		return LL_ERR_WANT_READ;
+	if (r != LL_OK) {
+		if (err != NULL)
+			*err = e;
+		return r;
+	}
+	r = ll_client_parse_login(root, out, err);
+	ll_client_json_wipe(root, "token");
+	json_decref(root);
+	if (r == LL_OK && (r = ll_api_client_set_token(c, out->token)) != 0) {
+		ll_api_login_clear(out);
+		ll_client_error_set(err, r, 0, "out of memory");
+	}
+	return r;
+}
+
 int ll_api_mfa_enroll(struct ll_api_client *c, char **uri_out,
 		      struct ll_client_error *err)
 {

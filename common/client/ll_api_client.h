@@ -251,6 +251,22 @@ int ll_api_login_mfa(struct ll_api_client *c, const char *mfa_token,
 int ll_api_login_recovery(struct ll_api_client *c, const char *mfa_token,
 			  const char *recovery_code, struct ll_api_login *out,
 			  struct ll_client_error *err);
+/*
+ * Single sign-on (docs/API.md, "Single sign-on").  sso_start: POST
+ * /api/v1/login/sso {org?, code_challenge}; the provider's URL for the
+ * browser and the sign-in's id (both malloc'd; the id with
+ * ll_secret_free).  sso_token: POST /api/v1/login/sso/token {sso_id,
+ * code_verifier}; as ll_api_login once signed in (out filled, token
+ * kept), LL_ERR_WANT_READ while the sign-in is still under way (ask
+ * again after poll_interval), else the refusal (sso_failed, ...).
+ */
+int ll_api_login_sso_start(struct ll_api_client *c, const char *org,
+			   const char *code_challenge, char **authorize_url,
+			   char **sso_id, int *poll_interval_s,
+			   struct ll_client_error *err);
+int ll_api_login_sso_token(struct ll_api_client *c, const char *sso_id,
+			   const char *code_verifier, struct ll_api_login *out,
+			   struct ll_client_error *err);
 /* POST /api/v1/mfa/enroll: the otpauth URI of a new seed (malloc'd,
  * secret: it holds the seed; ll_secret_free). */
 int ll_api_mfa_enroll(struct ll_api_client *c, char **uri_out,

@@ -25,8 +25,8 @@
 
 /* Bodies longer than this are refused before anything is decoded. */
 #define LL_FORM_MAX_BODY 4096
-/* Fields one call may know. */
-#define LL_FORM_MAX_FIELDS 8
+/* Fields one call may know (the SSO callback's query knows 11). */
+#define LL_FORM_MAX_FIELDS 16
 
 struct ll_form_field {
 	const char *name; /* as the form's <input name=...> */

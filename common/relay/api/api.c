@@ -610,6 +610,13 @@ static const struct api_route routes[] = {
 	  0 },
 	{ "POST", "/api/v1/login/mfa", AUTH_NONE, "login.mfa",
 	  ll_api_handle_login_mfa, 0 },
+	/* single sign-on (api_sso.c) */
+	{ "POST", "/api/v1/login/sso", AUTH_NONE, "login.sso.start",
+	  ll_api_handle_login_sso, 0 },
+	{ "GET", "/api/v1/sso/callback", AUTH_NONE, "login.sso.callback",
+	  ll_api_handle_sso_callback, 0 },
+	{ "POST", "/api/v1/login/sso/token", AUTH_NONE, "login.sso",
+	  ll_api_handle_login_sso_token, 0 },
 	{ "POST", "/api/v1/logout", AUTH_TOKEN, "logout", ll_api_handle_logout,
 	  ROUTE_BEFORE_PW_CHANGE | ROUTE_BEFORE_MFA_ENROL },
 	{ "POST", "/api/v1/password", AUTH_TOKEN, "password.change",
@@ -1292,6 +1299,17 @@ static enum ll_api_dispatch job_resume(struct ll_api_ctx *ctx, bool cancelled)
 	return api_finish(ctx);
 }
 
+/* A refusal of a route a browser opens: a page rather than JSON. */
+static void refused_page(struct ll_api_ctx *ctx)
+{
+	if (ctx->resp->code == LL_API_OK)
+		return;
+	if (ctx->page)
+		ll_api_page_refused(ctx);
+	else if (ctx->sso_page)
+		ll_api_sso_page_refused(ctx);
+}
+
 /* The pool is done with the job (on the loop): resume, then answer. */
 static void job_done(void *arg, bool cancelled)
 {
@@ -1299,6 +1317,7 @@ static void job_done(void *arg, bool cancelled)
 
 	if (job_resume(ctx, cancelled) == LL_API_PENDING)
 		return;
+	refused_page(ctx);
 	ll_relay_api_answer(ctx->relay, ctx->req, ctx->resp);
 	ctx_free(ctx);
 }
@@ -1319,8 +1338,7 @@ enum ll_api_dispatch ll_api_dispatch(struct ll_relay *relay,
 	ctx_init(ctx, relay, req, &ctx->answer, false);
 	if (api_serve(ctx) == LL_API_PENDING)
 		return LL_API_PENDING;
-	if (ctx->page && ctx->answer.code != LL_API_OK)
-		ll_api_page_refused(ctx);
+	refused_page(ctx);
 	*resp = ctx->answer;
 	memset(&ctx->answer, 0, sizeof(ctx->answer));
 	ctx_free(ctx);
@@ -1360,6 +1378,7 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 static void api_periodic(struct ll_relay *relay)
 {
 	ll_api_periodic(relay);
+	ll_api_sso_sweep(relay);
 	ll_api_refusals_tick(relay, ll_now_unix());
 	ll_relay_checkpoint_tick(relay);
 }
@@ -1372,6 +1391,7 @@ void ll_api_shutdown(struct ll_relay *relay)
 	ll_api_refusals_free(relay);
 	ll_api_page_close(relay);
 	ll_api_dir_sync_free(relay);
+	ll_api_sso_close(relay);
 }
 
 const struct ll_relay_api_ops ll_api_ops = {

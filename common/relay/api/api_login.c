@@ -286,7 +286,8 @@ void ll_api_handle_login(struct ll_api_ctx *ctx)
 		LL_FREE_AND_NULL(ll_technician_free, t);
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->password = strdup(password)) == NULL ||
-	    (t != NULL && (j->phc = strdup(t->pw_hash)) == NULL)) {
+	    (t != NULL && strcmp(t->pw_hash, LL_PW_HASH_SSO) != 0 &&
+	     (j->phc = strdup(t->pw_hash)) == NULL)) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}

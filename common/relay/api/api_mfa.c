@@ -177,7 +177,9 @@ int ll_api_mfa_enrol_required(struct ll_api_ctx *ctx,
 			       "mfa_required", &required);
 	if (r != LL_OK)
 		return r;
-	if (!required) {
+	/* a technician of the org's identity provider: its second factor
+	 * is the provider's, checked at each sign-in (mfa_amr, api_sso.c) */
+	if (!required || strcmp(t->pw_hash, LL_PW_HASH_SSO) == 0) {
 		*out = false;
 		return LL_OK;
 	}

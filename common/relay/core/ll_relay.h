@@ -38,6 +38,30 @@ struct ll_windows;
 struct ll_page;
 struct ll_ldap_config;
 struct ll_dir_sync;
+struct ll_sso;
+struct ll_config;
+
+/* ---- single sign-on: relay.conf's [oidc] and [oidc ORG] groups ----
+ * (oidc_config.c; docs/API.md, "Single sign-on").  One per group. */
+struct ll_oidc_group_map {
+	char *idp_group;  /* a value of the groups claim */
+	char *technician; /* the technician group it maps to */
+};
+struct ll_oidc_conf {
+	char *org;    /* [oidc ORG]; NULL for [oidc] */
+	char *issuer; /* https://, as the provider names itself */
+	char *client_id;
+	char *client_secret;  /* read from client_secret_file; a secret */
+	char *ca_file;        /* the provider's trust anchor; NULL: system */
+	char *scopes;         /* default "openid profile email" */
+	char *username_claim; /* default "preferred_username" */
+	char *groups_claim;   /* default "groups" */
+	char *mfa_amr;        /* an amr value that satisfies mfa_required */
+	struct ll_oidc_group_map *group_map; /* NULL: no group needed */
+	size_t n_group_map;
+	char *redirect_uri; /* public_url + LL_OIDC_CALLBACK_PATH */
+};
+#define LL_OIDC_CALLBACK_PATH "/api/v1/sso/callback"
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -111,6 +135,9 @@ struct ll_relay_config {
 	 * in file order; the [ldap] group's org is NULL (the first org). */
 	struct ll_ldap_config **ldap;
 	size_t n_ldap;
+	/* single sign-on: the [oidc] groups, in file order */
+	struct ll_oidc_conf *oidc;
+	size_t n_oidc;
 };
 /* The most [ldap] groups relay.conf may have. */
 #define LL_RELAY_LDAP_MAX 64
@@ -118,6 +145,22 @@ struct ll_relay_config {
 int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 			 char *errbuf, size_t errlen);
 void ll_relay_config_clear(struct ll_relay_config *cfg);
+/* Is group one of the [oidc] groups ("oidc", "oidc ORG")? */
+bool ll_relay_oidc_group(const char *group);
+/* The keys an [oidc] group may have (NULL-terminated). */
+extern const char *const ll_relay_oidc_keys[];
+/* Reads every [oidc] group of file into cfg->oidc (relay_config.c calls
+ * it once the [relay] group is read: public_url makes the callback). */
+int ll_relay_oidc_config_load(const struct ll_config *file,
+			      struct ll_relay_config *cfg, char *errbuf,
+			      size_t errlen);
+void ll_relay_oidc_config_clear(struct ll_relay_config *cfg);
+/* The [oidc] group for an org: [oidc ORG] by name, else [oidc] when
+ * is_default (the relay's only org, or the one a request named none
+ * for).  NULL when none. */
+const struct ll_oidc_conf *ll_relay_oidc_find(const struct ll_relay_config *cfg,
+					      const char *org_name,
+					      bool is_default);
 
 /* ---- org policy (policy.c): the one table of per-org keys ----
  * Stored as text per org (ll_store_policy_*); read per request, so a
@@ -286,7 +329,8 @@ struct ll_relay {
 	struct ll_page *page; /* the API's PIN page (api_page.c) */
 	/* the API's directory synchronisation (api_directory.c) */
 	struct ll_dir_sync *dir_sync;
-	void *core; /* core-private state (pairs, conns) */
+	struct ll_sso *sso; /* the API's sign-ins in flight (api_sso.c) */
+	void *core;         /* core-private state (pairs, conns) */
 };
 
 /* ---- API error codes (docs/API.md), one table ---- */
@@ -314,8 +358,9 @@ enum ll_api_code {
 	LL_API_PASSWORD_CHANGE_REQUIRED,
 	LL_API_MFA_ENROLLMENT_REQUIRED,
 	LL_API_ACCOUNT_LOCKED,
-	LL_API_DIRECTORY_UNAVAILABLE, /* the directory cannot be asked */
 	LL_API_CAPABILITY_NOT_PERMITTED,
+	LL_API_DIRECTORY_UNAVAILABLE, /* the IdP or directory is down, 503 */
+	LL_API_SSO_FAILED,         /* the IdP's answer failed a check, 401 */
 	LL_API_METHOD_NOT_ALLOWED, /* code string "bad_request", status 405 */
 	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */
 	LL_API_HEADERS_TOO_LARGE,  /* "bad_request", 431 */
@@ -481,6 +526,13 @@ int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 #define LL_METRICS_TOKEN_MAX 256
 int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
 				char *errbuf, size_t errlen);
+
+/* A secret kept in a file of its own (an IdP's client secret): one line
+ * of at most LL_SECRET_LINE_MAX printable bytes (one line end allowed) of
+ * a file only its owner may read; *out malloc'd (ll_secret_free). */
+#define LL_SECRET_LINE_MAX 1024
+int ll_relay_read_secret_line(const char *path, const char *what, char **out,
+			      char *errbuf, size_t errlen);
 
 /* ---- admin command helpers (state.c) ---- */
 /* Prints "lifeline-relay: MESSAGE" as one line on stderr. */

@@ -144,69 +144,99 @@ void ll_relay_config_clear(struct ll_relay_config *cfg)
 	for (i = 0; i < cfg->n_ldap; i++)
 		ll_ldap_config_free(cfg->ldap[i]);
 	free(cfg->ldap);
+	ll_relay_oidc_config_clear(cfg);
 	for (i = 0; i < LL_ARRAY_SIZE(str_keys); i++)
 		free(*(char **)((char *)cfg + str_keys[i].offset));
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* The [ldap] and [ldap ORG] groups' names, in file order. */
-struct ldap_groups {
-	const char *names[LL_RELAY_LDAP_MAX + 1];
-	size_t n;
-	bool too_many;
+static bool ldap_group(const char *group)
+{
+	return ll_ldap_group_name(group, NULL);
+}
+
+/* The groups a relay.conf may have besides [relay]: directories
+ * (ll_ldap.h) and identity providers (oidc_config.c), each kind with its
+ * own keys and at most LL_RELAY_LDAP_MAX of it. */
+static const struct {
+	const char *what;
+	bool (*is)(const char *group);
+	const char *const *keys;
+} group_kinds[] = {
+	{ "[ldap]", ldap_group, ll_ldap_config_keys },
+	{ "[oidc]", ll_relay_oidc_group, ll_relay_oidc_keys },
 };
 
-static void ldap_group_seen(const char *group, const char *key,
-			    const char *value, unsigned line, void *user)
+/* The groups' names and key lists, [relay] first, in file order. */
+struct groups_list {
+	const char *names[LL_ARRAY_SIZE(group_kinds) * LL_RELAY_LDAP_MAX + 2];
+	const char *const *keys[LL_ARRAY_SIZE(group_kinds) * LL_RELAY_LDAP_MAX +
+				2];
+	size_t count[LL_ARRAY_SIZE(group_kinds)];
+	size_t n;
+	const char *too_many; /* the kind of which there are too many */
+};
+
+static void group_seen(const char *group, const char *key, const char *value,
+		       unsigned line, void *user)
 {
-	struct ldap_groups *g = user;
+	struct groups_list *g = user;
+	size_t k;
 
 	(void)value;
 	(void)line;
-	if (key != NULL || !ll_ldap_group_name(group, NULL))
+	if (key != NULL)
 		return;
-	if (g->n == LL_RELAY_LDAP_MAX)
-		g->too_many = true;
-	else
-		g->names[g->n++] = group;
+	for (k = 0; k < LL_ARRAY_SIZE(group_kinds); k++) {
+		if (!group_kinds[k].is(group))
+			continue;
+		if (g->count[k] == LL_RELAY_LDAP_MAX) {
+			g->too_many = group_kinds[k].what;
+			return;
+		}
+		g->count[k]++;
+		g->names[g->n] = group;
+		g->keys[g->n++] = group_kinds[k].keys;
+		return;
+	}
+	/* any other group is refused as unknown by ll_config_check_keys */
 }
 
 /*
- * Every group is [relay] or an LDAP one, with their keys only; then each
- * LDAP group into c->ldap.
+ * Every group is [relay], a directory or an identity provider, with their
+ * keys only; then each directory group into c->ldap (the identity
+ * providers are ll_relay_oidc_config_load's).
  */
 static int config_file_check(const struct ll_config *file, const char *dir,
 			     const char *const *relay_keys,
 			     struct ll_relay_config *c, char *errbuf,
 			     size_t errlen)
 {
-	const char *groups[LL_RELAY_LDAP_MAX + 2];
-	const char *const *key_lists[LL_RELAY_LDAP_MAX + 2];
-	struct ldap_groups lg = { .n = 0 };
+	struct groups_list g;
 	size_t i;
 	int r;
 
-	ll_config_foreach(file, ldap_group_seen, &lg);
-	if (lg.too_many) {
-		snprintf(errbuf, errlen, "%s: more than %d [ldap] groups",
-			 ll_config_name(file), LL_RELAY_LDAP_MAX);
+	memset(&g, 0, sizeof(g));
+	g.names[0] = GROUP;
+	g.keys[0] = relay_keys;
+	g.n = 1;
+	ll_config_foreach(file, group_seen, &g);
+	if (g.too_many != NULL) {
+		snprintf(errbuf, errlen, "%s: more than %d %s groups",
+			 ll_config_name(file), LL_RELAY_LDAP_MAX, g.too_many);
 		return LL_ERR_CONFIG;
 	}
-	groups[0] = GROUP;
-	key_lists[0] = relay_keys;
-	for (i = 0; i < lg.n; i++) {
-		groups[i + 1] = lg.names[i];
-		key_lists[i + 1] = ll_ldap_config_keys;
-	}
-	groups[lg.n + 1] = NULL;
-	key_lists[lg.n + 1] = NULL;
-	r = ll_config_check_keys(file, groups, key_lists, errbuf, errlen);
-	if (r != LL_OK || lg.n == 0)
+	g.names[g.n] = NULL;
+	g.keys[g.n] = NULL;
+	r = ll_config_check_keys(file, g.names, g.keys, errbuf, errlen);
+	if (r != LL_OK || g.count[0] == 0)
 		return r;
-	if ((c->ldap = calloc(lg.n, sizeof(*c->ldap))) == NULL)
+	if ((c->ldap = calloc(g.count[0], sizeof(*c->ldap))) == NULL)
 		return LL_ERR_NOMEM;
-	for (i = 0; i < lg.n; i++) {
-		r = ll_ldap_config_parse(file, lg.names[i], dir,
+	for (i = 1; i < g.n; i++) {
+		if (g.keys[i] != ll_ldap_config_keys)
+			continue;
+		r = ll_ldap_config_parse(file, g.names[i], dir,
 					 &c->ldap[c->n_ldap], errbuf, errlen);
 		if (r != LL_OK)
 			return r;
@@ -315,6 +345,8 @@ int ll_relay_config_load(const char *state_dir, struct ll_relay_config *cfg,
 		goto out;
 	}
 	ll_cidr_list_free(allow);
+	if ((r = ll_relay_oidc_config_load(file, &c, errbuf, errlen)) != LL_OK)
+		goto out;
 	*cfg = c;
 	memset(&c, 0, sizeof(c));
 	r = LL_OK;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,9 +49,10 @@ static const struct {
 					      403 },
 	[LL_API_MFA_ENROLLMENT_REQUIRED] = { "mfa_enrollment_required", 403 },
 	[LL_API_ACCOUNT_LOCKED] = { "account_locked", 403 },
-	[LL_API_DIRECTORY_UNAVAILABLE] = { "directory_unavailable", 503 },
 	[LL_API_CAPABILITY_NOT_PERMITTED] = { "capability_not_permitted",
 					      403 },
+	[LL_API_DIRECTORY_UNAVAILABLE] = { "directory_unavailable", 503 },
+	[LL_API_SSO_FAILED] = { "sso_failed", 401 },
 	[LL_API_METHOD_NOT_ALLOWED] = { "bad_request", 405 },
 	[LL_API_URI_TOO_LONG] = { "bad_request", 414 },
 	[LL_API_HEADERS_TOO_LARGE] = { "bad_request", 431 },
@@ -294,6 +296,45 @@ int ll_relay_read_metrics_token(const char *path, uint8_t hash[32],
 		goto out;
 	}
 	r = ll_sha256(buf, got, hash);
+out:
+	ll_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int ll_relay_read_secret_line(const char *path, const char *what, char **out,
+			      char *errbuf, size_t errlen)
+{
+	uint8_t buf[LL_SECRET_LINE_MAX + 3];
+	size_t got = 0, i;
+	char *s;
+	int r;
+
+	r = read_private_file(path, what, buf, sizeof(buf), &got, errbuf,
+			      errlen);
+	if (r != LL_OK)
+		goto out;
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	if (got > 0 && buf[got - 1] == '\r')
+		got--;
+	for (i = 0; i < got; i++)
+		if (buf[i] < 0x20 || buf[i] == 0x7f)
+			break;
+	if (got == 0 || got > LL_SECRET_LINE_MAX || i < got) {
+		snprintf(errbuf, errlen,
+			 "%s %s must hold one line of 1 to %d printable "
+			 "characters",
+			 what, path, LL_SECRET_LINE_MAX);
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
+	if ((s = malloc(got + 1)) == NULL) {
+		r = LL_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(s, buf, got);
+	s[got] = '\0';
+	*out = s;
 out:
 	ll_wipe(buf, sizeof(buf));
 	return r;

@@ -42,8 +42,9 @@ struct ll_api_ctx {
 	const struct ll_api_request *req;
 	struct ll_api_response *resp;
 	int64_t now;
-	bool upgrade; /* serving the stream upgrade */
-	bool page;    /* a route answered as the PIN page (ROUTE_PAGE) */
+	bool upgrade;  /* serving the stream upgrade */
+	bool page;     /* a route answered as the PIN page (ROUTE_PAGE) */
+	bool sso_page; /* the SSO callback: refusals as a plain page */
 	struct ll_api_param params[LL_API_PARAMS_MAX];
 	size_t n_params;
 	/* who the envelope authenticated, as the route asked; owned */
@@ -233,6 +234,16 @@ bool ll_api_mfa_login(struct ll_api_ctx *ctx, const struct ll_technician *t,
 int ll_api_mfa_enrol_required(struct ll_api_ctx *ctx,
 			      const struct ll_technician *t, bool *out);
 void ll_api_handle_logout(struct ll_api_ctx *ctx);
+/* single sign-on (api_sso.c) */
+void ll_api_handle_login_sso(struct ll_api_ctx *ctx);
+void ll_api_handle_sso_callback(struct ll_api_ctx *ctx);
+void ll_api_handle_login_sso_token(struct ll_api_ctx *ctx);
+/* The callback's refusal as the plain page a browser shows. */
+void ll_api_sso_page_refused(struct ll_api_ctx *ctx);
+/* Once a second: drops the sign-ins past their lifetime. */
+void ll_api_sso_sweep(struct ll_relay *relay);
+/* Frees the sign-ins in flight (ll_api_shutdown). */
+void ll_api_sso_close(struct ll_relay *relay);
 void ll_api_handle_password_change(struct ll_api_ctx *ctx);
 void ll_api_handle_session_create(struct ll_api_ctx *ctx);
 void ll_api_handle_session_list(struct ll_api_ctx *ctx);
