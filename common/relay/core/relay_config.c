@@ -170,8 +170,8 @@ static const struct {
 /* The groups' names and key lists, [relay] first, in file order. */
 struct groups_list {
 	const char *names[LL_ARRAY_SIZE(group_kinds) * LL_RELAY_LDAP_MAX + 2];
-	const char *const *keys[LL_ARRAY_SIZE(group_kinds) * LL_RELAY_LDAP_MAX +
-				2];
+	const char *const
+		*keys[LL_ARRAY_SIZE(group_kinds) * LL_RELAY_LDAP_MAX + 2];
 	size_t count[LL_ARRAY_SIZE(group_kinds)];
 	size_t n;
 	const char *too_many; /* the kind of which there are too many */
