@@ -25,6 +25,7 @@ int ll_cmd_policy(int argc, char **argv);
 int ll_cmd_applet_config(int argc, char **argv);
 int ll_cmd_channel(int argc, char **argv);
 int ll_cmd_org(int argc, char **argv);
+int ll_cmd_key(int argc, char **argv);
 
 /* Display names (technicians', orgs'): what end users read for who asks;
  * stored only when ll_text_printable leaves them as they are. */

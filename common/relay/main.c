@@ -25,6 +25,7 @@ static const struct {
 	{ "channel", ll_cmd_channel,
 	  "add, list, remove channels (calling cards)" },
 	{ "org", ll_cmd_org, "set or show an org's display name" },
+	{ "key", ll_cmd_key, "rotate the at-rest key" },
 };
 
 static void usage(FILE *f)

@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 9
 
 struct fx {
 	char *dir;
@@ -538,6 +538,8 @@ static const char *const added_by[] = {
 	[7] = "DROP TABLE technician_mfa;"
 	      "DROP TABLE mfa_recovery_codes;"
 	      "DROP TABLE mfa_challenges;",
+	[9] = "DROP TABLE at_rest_state;",
+	[8] = "",
 	[6] = "ALTER TABLE technicians DROP COLUMN display_name;"
 	      "ALTER TABLE orgs DROP COLUMN display_name;",
 	[5] = "DROP TABLE channels;"

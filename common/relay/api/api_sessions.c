@@ -176,7 +176,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	/* PINs are unique among live PINs: draw again on a collision. */
 	for (i = 0; i < PIN_ATTEMPTS && r == LL_ERR_CONFLICT; i++) {
 		if (ll_pin_generate((int)digits, pin) != 0 ||
-		    ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
+		    ll_pin_mac(relay->mac_key, pin, pin_mac) != 0) {
 			r = LL_ERR_CRYPTO;
 			break;
 		}

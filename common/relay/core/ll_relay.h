@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "ll_crypto.h"
 #include "ll_http.h"
 #include "ll_store.h"
 
@@ -236,7 +237,10 @@ struct ll_relay {
 	struct event_base *base;
 	struct ll_store *store;
 	struct ll_tls_ctx *tls;  /* swapped on SIGHUP */
-	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
+	uint8_t at_rest_key[32]; /* seals secrets at rest (atrest.c) */
+	uint8_t mac_key[32];     /* keys the keyed hashes (atrest.c) */
+	int key_lock_fd;         /* at-rest.key.lock, shared while held */
+	bool key_locked;
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
 	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */
@@ -441,6 +445,31 @@ int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
 /* Reads the 32-byte at-rest key, refusing group/other access. */
 int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 			      size_t errlen);
+/* ---- the at-rest key (atrest.c; docs/SECURITY.md, "Rotating the
+ * at-rest key") ---- */
+/* The key's id: 16 hex digits of HMAC(key, "lifeline at-rest key id"). */
+void ll_relay_key_id(const uint8_t key[32], char out[LL_KEY_ID_LEN + 1]);
+/* A TOTP seed sealed (AES-256-GCM) under key, bound to the technician
+ * and the column ("seed", "pending_seed"); out holds LL_MFA_SEALED_MAX. */
+int ll_relay_seed_seal(const uint8_t key[32], int64_t tech_id,
+		       const char *column,
+		       const uint8_t seed[LL_TOTP_SEED_LEN], uint8_t *out,
+		       size_t *out_len);
+int ll_relay_seed_open(const uint8_t key[32], int64_t tech_id,
+		       const char *column, const uint8_t *in, size_t in_len,
+		       uint8_t seed[LL_TOTP_SEED_LEN]);
+/* For open_state, the store open: takes the key's lock (shared), finishes
+ * or drops a rotation cut short, reads the key, checks it is the store's
+ * and opens the MAC key. */
+int ll_relay_at_rest_open(struct ll_relay *relay, char *errbuf, size_t errlen);
+void ll_relay_key_unlock(struct ll_relay *relay);
+/* `key rotate`: a new key, every sealed value sealed again under it in
+ * one transaction (audited "key.rotate"), then the key file replaced.
+ * LL_ERR_CONFLICT while another process holds the key.  crash_at
+ * ("before-commit", "after-commit", test builds only) exits there. */
+int ll_relay_key_rotate(struct ll_relay *relay, const char *crash_at,
+			char *errbuf, size_t errlen);
+
 /* The metrics token: one line (LL_METRICS_TOKEN_MIN..MAX bytes of
  * b64token, one line end allowed) of a file only its owner may read.
  * Gives its SHA-256, never the token. */
