@@ -273,7 +273,9 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 			ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
 			goto schema;
 		}
-		if (json_typeof(v) != f->type) {
+		/* JSON_TRUE in fields[] stands for a boolean */
+		if (json_typeof(v) != f->type &&
+		    !(f->type == JSON_TRUE && json_is_boolean(v))) {
 			snprintf(msg, sizeof(msg),
 				 "field \"%s\" must be %s, not %s", f->name,
 				 json_type_word(f->type),
@@ -672,6 +674,18 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/queue/{entry}/pickup", AUTH_TOKEN, "queue.pickup",
 	  ll_api_handle_queue_pickup, 0 },
 	/* the org's policy (api_policy.c) */
+	{ "GET", "/api/v1/technicians", AUTH_ADMIN, "technician.list",
+	  ll_api_handle_technician_list, 0 },
+	{ "POST", "/api/v1/technicians", AUTH_ADMIN, "technician.add",
+	  ll_api_handle_technician_add, 0 },
+	{ "PATCH", "/api/v1/technicians/{name}", AUTH_ADMIN, "technician.set",
+	  ll_api_handle_technician_patch, 0 },
+	{ "POST", "/api/v1/technicians/{name}/unlock", AUTH_ADMIN,
+	  "technician.unlock", ll_api_handle_technician_unlock, 0 },
+	{ "POST", "/api/v1/technicians/{name}/mfa-reset", AUTH_ADMIN,
+	  "technician.mfa_reset", ll_api_handle_technician_mfa_reset, 0 },
+	{ "POST", "/api/v1/technicians/{name}/password", AUTH_ADMIN,
+	  "technician.passwd", ll_api_handle_technician_password, 0 },
 	{ "GET", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.show",
 	  ll_api_handle_policy_get, 0 },
 	{ "PUT", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.set",

@@ -470,6 +470,51 @@ void ll_relay_key_unlock(struct ll_relay *relay);
 int ll_relay_key_rotate(struct ll_relay *relay, const char *crash_at,
 			char *errbuf, size_t errlen);
 
+/* ---- administering technicians (techadmin.c): the one code path of
+ * `lifeline-relay technician ...` and /api/v1/technicians ----
+ * Each runs inside the caller's transaction, adds to detail (an object)
+ * who it changed and the values before and after, and leaves the audit
+ * record and the commit to the caller. */
+/* A login name: 1..64 of A-Z a-z 0-9 . _ - @, starting with a letter or
+ * digit. */
+#define LL_TECH_USERNAME_MAX 64
+bool ll_tech_username_valid(const char *username);
+/* Display names (technicians', orgs'): what end users read for who asks;
+ * only what ll_text_printable leaves as it is, 1..LL_DISPLAY_NAME_MAX
+ * bytes. */
+#define LL_DISPLAY_NAME_MAX 128
+bool ll_tech_display_name_ok(const char *name);
+struct ll_tech_new {
+	int64_t org_id;
+	const char *username;
+	const char *pw_hash;      /* PHC string */
+	const char *display_name; /* may be NULL */
+	bool admin;               /* the admin and reports permissions */
+	bool one_time;            /* a generated password (expires) */
+};
+/* LL_ERR_CONFLICT: the name is taken in the org. */
+int ll_tech_add(struct ll_relay *relay, const struct ll_tech_new *n,
+		int64_t *id_out, int64_t *expires_at, json_t *detail);
+/* Disabling also deletes the technician's tokens. */
+int ll_tech_set_disabled(struct ll_relay *relay, const struct ll_technician *t,
+			 bool disabled, json_t *detail);
+int ll_tech_set_display_name(struct ll_relay *relay,
+			     const struct ll_technician *t, const char *name,
+			     json_t *detail);
+/* unlock (reset false): lifts the second factor's lock; reset: forgets
+ * the second factor and deletes the technician's tokens. */
+int ll_tech_mfa_change(struct ll_relay *relay, const struct ll_technician *t,
+		       bool reset, bool *was_locked, bool *was_enrolled,
+		       json_t *detail);
+/* A new password hash (a generated one is one-time: *expires_at); the
+ * technician's tokens are deleted. */
+int ll_tech_set_password(struct ll_relay *relay, const struct ll_technician *t,
+			 const char *pw_hash, bool is_one_time,
+			 int64_t *expires_at, json_t *detail);
+/* How many enabled admins the org of t has besides t. */
+int ll_tech_other_admins(struct ll_relay *relay, const struct ll_technician *t,
+			 size_t *n_out);
+
 /* The metrics token: one line (LL_METRICS_TOKEN_MIN..MAX bytes of
  * b64token, one line end allowed) of a file only its owner may read.
  * Gives its SHA-256, never the token. */

@@ -301,6 +301,12 @@ void ll_api_handle_queue_cancel(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_list(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_pickup(struct ll_api_ctx *ctx);
 void ll_api_handle_policy_get(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_list(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_add(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_patch(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_unlock(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_mfa_reset(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_password(struct ll_api_ctx *ctx);
 /* The client's address for org_id's rules: the peer, or what a proxy of
  * the org's trusted_proxies says in Forwarded / X-Forwarded-For. */
 int ll_api_client_addr(struct ll_api_ctx *ctx, int64_t org_id, char *out,
