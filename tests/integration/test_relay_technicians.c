@@ -238,6 +238,34 @@ static void check_refusals(struct lh_relay *r, const char *bob)
 	g_assert_cmpint(login_status(r, "bob", PW), ==, 200);
 }
 
+/* A locked second factor: unlocked, then reset. */
+static void check_unlock_reset(struct lh_relay *r, const char *root,
+			       const char *bob)
+{
+	struct lh_resp *resp;
+	json_t *t;
+
+	bob_locked(r, bob);
+	g_assert_cmpint(login_status(r, "bob", PW), ==, 403);
+	t = listed(r, root, "bob");
+	g_assert_true(flag(t, "locked"));
+	g_assert_true(flag(t, "mfa"));
+	json_decref(t);
+	resp = req(r, "POST", "/api/v1/technicians/bob/unlock", root, NULL);
+	g_assert_cmpint(resp->status, ==, 200);
+	g_assert_true(json_is_true(json_object_get(resp->json, "was_locked")));
+	lh_resp_free(resp);
+	g_assert_cmpint(login_status(r, "bob", PW), ==, 401); /* code next */
+	resp = req(r, "POST", "/api/v1/technicians/bob/mfa-reset", root, NULL);
+	g_assert_cmpint(resp->status, ==, 200);
+	lh_resp_free(resp);
+	g_assert_cmpint(login_status(r, "bob", PW), ==, 200);
+	t = listed(r, root, "bob");
+	g_assert_false(flag(t, "mfa"));
+	g_assert_false(flag(t, "locked"));
+	json_decref(t);
+}
+
 static void test_technicians(void)
 {
 	struct lh_relay *r = lh_relay_new("technicians", RATES);
@@ -304,26 +332,7 @@ static void test_technicians(void)
 	g_assert_cmpint(login_status(r, "carol", pw), ==, 401);
 	g_assert_cmpint(login_status(r, "carol", pw2), ==, 200);
 
-	/* a locked second factor: unlocked, then reset */
-	bob_locked(r, bob);
-	g_assert_cmpint(login_status(r, "bob", PW), ==, 403);
-	t = listed(r, root, "bob");
-	g_assert_true(flag(t, "locked"));
-	g_assert_true(flag(t, "mfa"));
-	json_decref(t);
-	resp = req(r, "POST", "/api/v1/technicians/bob/unlock", root, NULL);
-	g_assert_cmpint(resp->status, ==, 200);
-	g_assert_true(json_is_true(json_object_get(resp->json, "was_locked")));
-	lh_resp_free(resp);
-	g_assert_cmpint(login_status(r, "bob", PW), ==, 401); /* code next */
-	resp = req(r, "POST", "/api/v1/technicians/bob/mfa-reset", root, NULL);
-	g_assert_cmpint(resp->status, ==, 200);
-	lh_resp_free(resp);
-	g_assert_cmpint(login_status(r, "bob", PW), ==, 200);
-	t = listed(r, root, "bob");
-	g_assert_false(flag(t, "mfa"));
-	g_assert_false(flag(t, "locked"));
-	json_decref(t);
+	check_unlock_reset(r, root, bob);
 
 	/* the last enabled admin stays */
 	resp = req(r, "PATCH", "/api/v1/technicians/root", root,
