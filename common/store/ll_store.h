@@ -222,6 +222,11 @@ int ll_store_session_end(struct ll_store *st, const char *session_id,
 /* Marks waiting sessions whose unused PIN expired (expires_at <= now) as
  * expired.  Redeemed sessions waiting for their streams are left alone. */
 int ll_store_session_expire(struct ll_store *st, int64_t now);
+/* The org's connected sessions (streams paired, or in their grace after
+ * a loss), the oldest first (limit rows): the Live page's. */
+int ll_store_session_connected(struct ll_store *st, int64_t org_id,
+			       size_t limit, struct ll_session ***out,
+			       size_t *n_out);
 /* A technician's sessions, newest first (limit rows). */
 int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 			  size_t limit, struct ll_session ***out,

@@ -161,6 +161,10 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions"
 			      " WHERE technician_id = ?"
 			      " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+	[STMT_SESSION_CONNECTED_ORG] = "SELECT " SESSION_COLS " FROM sessions"
+				       " WHERE org_id = ? AND state = 1"
+				       " ORDER BY connected_at, rowid"
+				       " LIMIT ?",
 	[STMT_SESSION_LIVE_DISABLED] = "SELECT s.id FROM sessions s"
 				       " JOIN technicians t"
 				       " ON t.id = s.technician_id"

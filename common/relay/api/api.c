@@ -674,6 +674,8 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/queue/{entry}/pickup", AUTH_TOKEN, "queue.pickup",
 	  ll_api_handle_queue_pickup, 0 },
 	/* the org's policy (api_policy.c) */
+	{ "GET", "/api/v1/live", AUTH_ADMIN, "live.list", ll_api_handle_live,
+	  0 },
 	{ "GET", "/api/v1/technicians", AUTH_ADMIN, "technician.list",
 	  ll_api_handle_technician_list, 0 },
 	{ "POST", "/api/v1/technicians", AUTH_ADMIN, "technician.add",
@@ -998,6 +1000,14 @@ void ll_api_defer(struct ll_api_ctx *ctx, void (*work)(void *job),
 	ctx->deferred = true;
 }
 
+void ll_api_park(struct ll_api_ctx *ctx, int64_t until,
+		 void (*resume)(struct ll_api_ctx *ctx))
+{
+	ctx->parked = true;
+	ctx->park_until = until;
+	ctx->park_resume = resume;
+}
+
 static void job_drop(struct ll_api_ctx *ctx)
 {
 	if (ctx->job != NULL)
@@ -1154,6 +1164,19 @@ static enum ll_api_dispatch api_finish(struct ll_api_ctx *ctx)
 
 	if (ctx->deferred && ctx->resp->code == LL_API_OK)
 		return job_submit(ctx);
+	if (ctx->parked && ctx->resp->code == LL_API_OK) {
+		/* nothing stays open on the loop's connection meanwhile */
+		ctx->parked = false;
+		if (ll_store_commit(relay->store) != 0) {
+			ll_store_rollback(relay->store);
+			ctx->in_tx = false;
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			return api_refused(ctx);
+		}
+		ctx->in_tx = false;
+		ll_api_live_hold(relay, ctx);
+		return LL_API_PENDING;
+	}
 	if (!served(ctx))
 		return api_refused(ctx);
 
@@ -1302,6 +1325,23 @@ static enum ll_api_dispatch job_resume(struct ll_api_ctx *ctx, bool cancelled)
 	return api_finish(ctx);
 }
 
+void ll_api_parked_resume(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+
+	ctx->now = ll_now_unix();
+	if (ll_store_begin(relay->store) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	} else {
+		ctx->in_tx = true;
+		ctx->park_resume(ctx);
+	}
+	if (api_finish(ctx) == LL_API_PENDING)
+		return; /* held again */
+	ll_relay_api_answer(relay, ctx->req, ctx->resp);
+	ctx_free(ctx);
+}
+
 /* The pool is done with the job (on the loop): resume, then answer. */
 static void job_done(void *arg, bool cancelled)
 {
@@ -1370,6 +1410,7 @@ int ll_api_stream_authorize(struct ll_relay *relay,
 static void api_periodic(struct ll_relay *relay)
 {
 	ll_api_periodic(relay);
+	ll_api_live_tick(relay, ll_now_unix());
 	ll_api_refusals_tick(relay, ll_now_unix());
 	ll_relay_checkpoint_tick(relay);
 }
@@ -1390,4 +1431,5 @@ const struct ll_relay_api_ops ll_api_ops = {
 	.stream_interrupted = ll_api_stream_interrupted,
 	.stream_ended = ll_api_stream_ended,
 	.periodic = api_periodic,
+	.stopping = ll_api_live_stop,
 };

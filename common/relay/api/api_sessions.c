@@ -409,6 +409,9 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 		snprintf(ctx->close_reason, sizeof(ctx->close_reason),
 			 "ended by the %s while interrupted", side_name);
 	}
+	if (strcmp(type, "consent") == 0 || strcmp(type, "revoke") == 0)
+		ll_api_live_caps(ctx->relay, s->id,
+				 strcmp(type, "consent") == 0, caps);
 	if (strcmp(type, "not_requested") == 0) {
 		/* the end user says nobody asked them: flag it */
 		ll_api_detail_set(ctx, "flag", json_string("not_requested"));

@@ -36,6 +36,7 @@ struct ll_refusals;
 struct ll_workpool;
 struct ll_windows;
 struct ll_page;
+struct ll_live;
 
 /* ---- configuration: STATE_DIR/relay.conf, group [relay] ---- */
 struct ll_relay_config {
@@ -201,6 +202,7 @@ struct ll_relay_metrics {
 	uint64_t sessions_live;        /* paired now */
 	uint64_t streams_waiting;      /* upgraded, peer not yet here */
 	uint64_t sessions_interrupted; /* lost a stream, in grace */
+	uint64_t live_polls_held;      /* GET /api/v1/live held (api_live.c) */
 	uint64_t bytes_forwarded;      /* both directions */
 	uint64_t connections_open;
 	uint64_t connections_unauth;  /* not yet upgraded to a stream */
@@ -259,7 +261,11 @@ struct ll_relay {
 	 * so that what the API built from cfg knows when to build again. */
 	uint64_t cfg_gen;
 	struct ll_page *page; /* the API's PIN page (api_page.c) */
-	void *core;           /* core-private state (pairs, conns) */
+	/* The live sessions' version, counted up at every change of what the
+	 * Live page shows, and the long-polls waiting for it (api_live.c). */
+	uint64_t live_version;
+	struct ll_live *live;
+	void *core; /* core-private state (pairs, conns) */
 };
 
 /* ---- API error codes (docs/API.md), one table ---- */
@@ -381,6 +387,10 @@ struct ll_relay_api_ops {
 	 * sessions of disabled technicians (through
 	 * ll_relay_session_close). */
 	void (*periodic)(struct ll_relay *relay);
+	/* The relay stops: its connections are closed; requests the API
+	 * holds (LL_API_PENDING without a job, the Live long-poll) are
+	 * answered now, to nobody. */
+	void (*stopping)(struct ll_relay *relay);
 };
 
 /* Runs the loop until SIGTERM/SIGINT.  relay is open (ll_relay_open_state),
@@ -400,6 +410,11 @@ bool ll_relay_session_waiting(const struct ll_relay *relay,
 			      const char *session_id);
 /* True while this session's stream was lost and it waits in its grace
  * for its sides to come back (flow 4, step 6). */
+/* The bytes a session's streams forwarded so far, each way; false when
+ * this relay holds no stream of it. */
+bool ll_relay_session_bytes(const struct ll_relay *relay,
+			    const char *session_id, uint64_t *agent_to_applet,
+			    uint64_t *applet_to_agent);
 bool ll_relay_session_interrupted(const struct ll_relay *relay,
 				  const char *session_id);
 /* Counts a refusal for /metrics. */
