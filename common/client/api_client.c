@@ -355,6 +355,38 @@ int ll_api_technicians(struct ll_api_client *c, const char *method,
 	return 0;
 }
 
+int ll_api_live(struct ll_api_client *c, int64_t since, json_t **out,
+		struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	char *path;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	path = since >= 0 ? g_strdup_printf("/api/v1/live?since=%lld",
+					    (long long)since)
+			  : g_strdup("/api/v1/live");
+	r = call(c, "GET", path, NULL, 200, &root, err);
+	g_free(path);
+	if (r != 0)
+		return r;
+	if (!json_is_object(root) ||
+	    !json_is_integer(json_object_get(root, "version")) ||
+	    !json_is_array(json_object_get(root, "sessions"))) {
+		json_decref(root);
+		ll_client_error_set(err, LL_ERR_PROTOCOL, 200,
+				    "the relay's live answer is not "
+				    "{\"version\", \"sessions\"}");
+		return LL_ERR_PROTOCOL;
+	}
+	*out = root;
+	return 0;
+}
+
 int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
 			  struct ll_client_error *err)
 {

@@ -461,6 +461,7 @@ static void test_careful(void)
 	/* no admin: no Policies button (issue 10 item 8) */
 	wait_log(log, "policies: not offered (not an admin)", 1);
 	wait_log(log, "technicians: not offered (not an admin)", 1);
+	wait_log(log, "live: not offered (not an admin)", 1);
 	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
 	g_assert_nonnull(strstr(logtext, fp1));
 	known = g_build_filename(profile, "known_relays", NULL);
@@ -950,6 +951,120 @@ static void test_technicians(void)
 	lh_relay_free(relay);
 }
 
+/*
+ * An admin's Live window (issue 11 item 5): Li_ve (Alt+V) lists the org's
+ * live sessions, kept current by the relay's long-poll: bob's session
+ * shows up when its streams pair and shows the capabilities the end
+ * user granted, without a click; End session (Alt+E) ends it (the
+ * streams close) and the row goes.
+ */
+static void test_live(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *live_re = NULL;
+	g_autofree char *bob = NULL, *path = NULL, *ended = NULL;
+	struct lh_conn *agent = NULL, *applet = NULL;
+	struct lh_session s;
+	unsigned long main_win, w;
+	struct lt_xvfb *xvfb;
+	struct lh_resp *r;
+	const char *display;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-live", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_tech_add(relay, "bob", NEW_PW, false);
+	lh_secret("password", NEW_PW);
+	bob = lh_login(relay, "bob", NEW_PW);
+	lh_session_new(relay, bob, &s);
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	live_re = g_strdup_printf("^%s Agent – Live$", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "ada", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "live: offered (an admin)", 1);
+	keys(display, main_win, "alt+v", false);
+	w = wait_window(display, live_re);
+	wait_log(log, "live: 0 sessions live", 1);
+
+	/* no click from here: the long-poll brings each change */
+	lh_pair_open(relay, &s, &agent, &applet);
+	wait_log(log, "live: 1 session live", 1);
+	path = g_strdup_printf("/api/v1/sessions/%s/events", s.pin.session_id);
+	{
+		struct lh_req q = { .method = "POST",
+				    .path = path,
+				    .bearer = s.applet_ticket,
+				    .body = "{\"type\":\"consent\","
+					    "\"capabilities\":[\"view\"]}" };
+
+		r = lh_do(relay, &q);
+		g_assert_cmpint(r->status, ==, 204);
+		lh_resp_free(r);
+	}
+	wait_log(log, "live: 1 session live", 2);
+	lh_pair_ping(agent, applet);
+	screenshot(display, "agent-live");
+
+	keys(display, w, "alt+e", false);
+	ended = g_strdup_printf("live: ended %s", s.pin.session_id);
+	wait_log(log, ended, 1);
+	wait_log(log, "live: 0 sessions live", 2);
+	g_assert_cmpint(lh_conn_wait_closed(agent, 10000), ==, 0);
+	screenshot(display, "agent-live-ended");
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_stop_verify(relay);
+	{
+		json_t *recs = lh_audit_records(relay, "session.delete");
+		json_t *rec;
+		size_t i, n = 0;
+
+		json_array_foreach(recs, i, rec)
+		{
+			if (strcmp(json_string_value(
+					   json_object_get(rec, "actor")),
+				   "technician:ada") == 0)
+				n++;
+		}
+		g_assert_cmpuint(n, ==, 1);
+		json_decref(recs);
+	}
+	lh_conn_free(agent);
+	lh_conn_free(applet);
+	lh_session_clear(&s);
+	lh_relay_free(relay);
+}
+
 int main(int argc, char **argv)
 {
 	lh_init(&argc, &argv);
@@ -957,6 +1072,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/gui/careful", test_careful);
 	g_test_add_func("/agent/gui/policies", test_policies);
 	g_test_add_func("/agent/gui/technicians", test_technicians);
+	g_test_add_func("/agent/gui/live", test_live);
 	g_test_add_func("/agent/gui/one-time-password",
 			test_one_time_password);
 	g_test_add_func("/agent/gui/mfa-enrol", test_mfa_enrol);
