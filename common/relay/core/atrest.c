@@ -164,6 +164,12 @@ static int lock_take(struct ll_relay *relay, const char *key_file,
 	if (path == NULL)
 		return LL_ERR_NOMEM;
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EROFS || errno == EACCES)) {
+		/* A state nobody here may write (an auditor's copy): no
+		 * rotation can run on it either. */
+		free(path);
+		return LL_OK;
+	}
 	if (fd < 0 || flock_retry(fd, LOCK_SH) != 0) {
 		snprintf(errbuf, errlen, "cannot lock %s: %s", path,
 			 strerror(errno));
@@ -209,6 +215,15 @@ static int finish_rotation(struct ll_relay *relay, const char *key_file,
 		return LL_OK;
 	}
 	/* Whoever rotated is gone (it held the lock exclusively). */
+	if (!relay->key_locked) {
+		snprintf(errbuf, errlen,
+			 "a rotation of the at-rest key was cut short (%s "
+			 "exists): open the state once where it can be "
+			 "written",
+			 tmp);
+		r = LL_ERR_CONFIG;
+		goto out;
+	}
 	if (flock_retry(relay->key_lock_fd, LOCK_EX) != 0) {
 		r = LL_ERR_IO;
 		goto out;
