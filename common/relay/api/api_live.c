@@ -197,10 +197,21 @@ static json_t *session_json(struct ll_api_ctx *ctx, const struct ll_session *s)
 static void live_answer(struct ll_api_ctx *ctx)
 {
 	struct ll_session **list = NULL;
+	struct ll_technician *t = NULL;
 	json_t *arr = json_array(), *o;
 	size_t n = 0, i;
 
 	ctx->audit_quiet = true;
+	/* after a hold: the admin as they are now */
+	if (ll_store_technician_get(ctx->relay->store, ctx->tech->id, &t) !=
+		    LL_OK ||
+	    t->disabled || !t->is_admin) {
+		ll_api_fail(ctx,
+			    t != NULL && t->disabled ? LL_API_ACCOUNT_DISABLED
+						     : LL_API_FORBIDDEN,
+			    "no longer an enabled administrator");
+		goto out;
+	}
 	if (arr == NULL ||
 	    ll_store_session_connected(ctx->relay->store, ctx->tech->org_id,
 				       LL_LIVE_SESSIONS_MAX, &list,
@@ -220,6 +231,7 @@ static void live_answer(struct ll_api_ctx *ctx)
 				(json_int_t)ctx->relay->live_version,
 				"sessions", arr));
 out:
+	ll_technician_free(t);
 	json_decref(arr);
 	ll_session_list_free(list, n);
 }
