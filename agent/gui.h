@@ -49,8 +49,12 @@ struct ll_gui {
 	GtkWidget *status;
 	GtkWidget *who;
 	GtkWidget *new_pin;
-	GtkWidget *policies_btn; /* shown to admins only */
-	GtkWidget *policies;     /* policy_view.c's window while open */
+	GtkWidget *policies_btn;    /* shown to admins only */
+	GtkWidget *policies;        /* policy_view.c's window while open */
+	GtkWidget *technicians_btn; /* shown to admins only */
+	GtkWidget *technicians; /* technicians_view.c's window while open */
+	GtkWidget *live_btn;    /* shown to admins only */
+	GtkWidget *live;        /* live_view.c's window while open */
 	/* queue_view.c */
 	GtkListStore *queue;
 	GtkWidget *queue_tree;
@@ -80,6 +84,14 @@ void ll_main_window_status(struct ll_gui *g, const char *text);
 /* policy_view.c: "PRODUCT Agent – Policies", the org's connection
  * policies for an admin (raised when already open) */
 void ll_policy_window_open(struct ll_gui *g);
+
+/* technicians_view.c: "PRODUCT Agent – Technicians", the org's
+ * technicians for an admin (raised when already open) */
+void ll_technicians_window_open(struct ll_gui *g);
+
+/* live_view.c: "PRODUCT Agent – Live", the org's live sessions for an
+ * admin, kept current by a long-poll, with End session */
+void ll_live_window_open(struct ll_gui *g);
 
 /* queue_view.c: who waits in the org's channel queues, with Pick up;
  * refreshed every few seconds between start and stop */

@@ -233,6 +233,12 @@ void ll_main_window_show_sessions(struct ll_gui *g)
 	gtk_widget_set_visible(g->policies_btn, g->admin);
 	ll_info("policies: %s", g->admin ? "offered (an admin)"
 					 : "not offered (not an admin)");
+	gtk_widget_set_visible(g->technicians_btn, g->admin);
+	gtk_widget_set_visible(g->live_btn, g->admin);
+	ll_info("live: %s", g->admin ? "offered (an admin)"
+				     : "not offered (not an admin)");
+	ll_info("technicians: %s", g->admin ? "offered (an admin)"
+					    : "not offered (not an admin)");
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->sessions_view);
 	/* Not Log out, where the focus would land by itself. */
 	gtk_widget_grab_focus(g->new_pin);
@@ -252,6 +258,10 @@ void ll_main_window_show_login(struct ll_gui *g)
 	/* another login may be no admin */
 	if (g->policies != NULL)
 		gtk_widget_destroy(g->policies);
+	if (g->technicians != NULL)
+		gtk_widget_destroy(g->technicians);
+	if (g->live != NULL)
+		gtk_widget_destroy(g->live);
 	g->admin = false;
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
 	ll_login_view_focus(g);
@@ -311,6 +321,18 @@ static void on_policies(GtkButton *b, gpointer data)
 	ll_policy_window_open(data);
 }
 
+static void on_technicians(GtkButton *b, gpointer data)
+{
+	(void)b;
+	ll_technicians_window_open(data);
+}
+
+static void on_live(GtkButton *b, gpointer data)
+{
+	(void)b;
+	ll_live_window_open(data);
+}
+
 static GtkWidget *sessions_view(struct ll_gui *g)
 {
 	static const char *const titles[] = { "Session", "User", "State",
@@ -341,6 +363,16 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	g_signal_connect(b, "clicked", G_CALLBACK(on_policies), g);
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	/* shown after login, to admins (ll_main_window_show_sessions) */
+	gtk_widget_set_no_show_all(b, TRUE);
+	b = gtk_button_new_with_mnemonic("Li_ve");
+	g->live_btn = b;
+	g_signal_connect(b, "clicked", G_CALLBACK(on_live), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	gtk_widget_set_no_show_all(b, TRUE);
+	b = gtk_button_new_with_mnemonic("Tec_hnicians");
+	g->technicians_btn = b;
+	g_signal_connect(b, "clicked", G_CALLBACK(on_technicians), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	gtk_widget_set_no_show_all(b, TRUE);
 	b = gtk_button_new_with_mnemonic("_Two-factor...");
 	gtk_widget_set_tooltip_text(b, "Set up two-factor sign-in with an "

@@ -312,6 +312,81 @@ int ll_api_org_policy(struct ll_api_client *c, const char *org,
 	return 0;
 }
 
+int ll_api_technicians(struct ll_api_client *c, const char *method,
+		       const char *name, const char *action, json_t *body,
+		       json_t **out, struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	size_t n = name != NULL ? strlen(name) : 0;
+	char *path;
+	long expect;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	/* a login name's characters need no escaping in a path */
+	if (out == NULL ||
+	    (name != NULL &&
+	     (n == 0 || n > 64 ||
+	      strspn(name,
+		     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		     "0123456789._-@") != n)) ||
+	    (action != NULL && name == NULL)) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "not a technician's name");
+		return LL_ERR_INVALID_ARG;
+	}
+	path = g_strdup_printf("/api/v1/technicians%s%s%s%s", name ? "/" : "",
+			       name ? name : "", action ? "/" : "",
+			       action ? action : "");
+	expect = strcmp(method, "POST") == 0 && name == NULL ? 201 : 200;
+	r = call(c, method, path, body, expect, &root, err);
+	g_free(path);
+	if (r != 0)
+		return r;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		ll_client_error_set(err, LL_ERR_PROTOCOL, (int)expect,
+				    "the relay's answer is not an object");
+		return LL_ERR_PROTOCOL;
+	}
+	*out = root;
+	return 0;
+}
+
+int ll_api_live(struct ll_api_client *c, int64_t since, json_t **out,
+		struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	char *path;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (out == NULL)
+		return LL_ERR_INVALID_ARG;
+	path = since >= 0 ? g_strdup_printf("/api/v1/live?since=%lld",
+					    (long long)since)
+			  : g_strdup("/api/v1/live");
+	r = call(c, "GET", path, NULL, 200, &root, err);
+	g_free(path);
+	if (r != 0)
+		return r;
+	if (!json_is_object(root) ||
+	    !json_is_integer(json_object_get(root, "version")) ||
+	    !json_is_array(json_object_get(root, "sessions"))) {
+		json_decref(root);
+		ll_client_error_set(err, LL_ERR_PROTOCOL, 200,
+				    "the relay's live answer is not "
+				    "{\"version\", \"sessions\"}");
+		return LL_ERR_PROTOCOL;
+	}
+	*out = root;
+	return 0;
+}
+
 int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
 			  struct ll_client_error *err)
 {

@@ -310,6 +310,22 @@ int ll_api_org_policy(struct ll_api_client *c, const char *org,
 		      json_t *changes, json_t **out,
 		      struct ll_client_error *err);
 /*
+ * The org's live sessions (admins): GET /api/v1/live, a long-poll held by
+ * the relay up to 25 s while its version is since (-1: answer at once).
+ * On 200 *out is {"version", "sessions": [...]} (caller json_decref's).
+ */
+int ll_api_live(struct ll_api_client *c, int64_t since, json_t **out,
+		struct ll_client_error *err);
+/*
+ * The org's technicians (admins; docs/API.md, /api/v1/technicians):
+ * METHOD /api/v1/technicians[/NAME[/ACTION]] with body (may be NULL).
+ * On success (201 for a POST without NAME, else 200) *out is the answer
+ * object (caller json_decref's it; it may hold a one-time password).
+ */
+int ll_api_technicians(struct ll_api_client *c, const char *method,
+		       const char *name, const char *action, json_t *body,
+		       json_t **out, struct ll_client_error *err);
+/*
  * POST /api/v1/sessions/ID/events {type, capabilities?, reason?}; 204.
  * type: "consent", "revoke", "not_requested" or "ended".  bearer is
  * either side's ticket, or NULL for the client's token.  caps 0 = no

@@ -27,10 +27,8 @@ int ll_cmd_channel(int argc, char **argv);
 int ll_cmd_org(int argc, char **argv);
 int ll_cmd_ldap(int argc, char **argv);
 int ll_cmd_group(int argc, char **argv);
+int ll_cmd_key(int argc, char **argv);
 
-/* Display names (technicians', orgs'): what end users read for who asks;
- * stored only when ll_text_printable leaves them as they are. */
-#define LL_DISPLAY_NAME_MAX 128
 /* True when name may be a display name; else false after saying why,
  * what (the command) first. */
 bool ll_cmd_display_name_ok(const char *what, const char *name);

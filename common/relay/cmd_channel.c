@@ -72,8 +72,7 @@ int ll_cmd_channel_credential(struct ll_relay *relay, const char *org,
 		free(org_name);
 		return 1;
 	}
-	cred = ll_channel_credential_new(relay->at_rest_key, ch->id,
-					 ch->handle);
+	cred = ll_channel_credential_new(relay->mac_key, ch->id, ch->handle);
 	ll_channel_free(ch);
 	free(org_name);
 	if (cred == NULL) {
@@ -116,8 +115,8 @@ static int channel_add(struct ll_cmd_org *c, const struct channel_opts *o,
 		ll_store_rollback(st);
 		goto store_err;
 	}
-	if ((cred = ll_channel_credential_new(c->relay.at_rest_key, id,
-					      handle)) == NULL) {
+	if ((cred = ll_channel_credential_new(c->relay.mac_key, id, handle)) ==
+	    NULL) {
 		ll_store_rollback(st);
 		ll_cmd_fail("cannot derive the channel's credential");
 		return 1;

@@ -9,13 +9,11 @@
 
 #include <glib.h>
 
-#include "ll_text.h"
 #include "ll_relay.h"
 #include "cmd.h"
 
 bool ll_cmd_display_name_ok(const char *what, const char *name)
 {
-	char buf[LL_TEXT_PRINTABLE_SIZE(LL_DISPLAY_NAME_MAX)];
 	size_t n = strlen(name);
 
 	if (n == 0 || n > LL_DISPLAY_NAME_MAX) {
@@ -23,10 +21,7 @@ bool ll_cmd_display_name_ok(const char *what, const char *name)
 			    LL_DISPLAY_NAME_MAX);
 		return false;
 	}
-	/* Refused rather than changed: what the administrator typed is
-	 * what end users will read, or nothing. */
-	if (ll_text_printable(buf, sizeof(buf), name, n) != n ||
-	    strcmp(buf, name) != 0) {
+	if (!ll_tech_display_name_ok(name)) {
 		ll_cmd_fail("%s: a display name is one line of printable "
 			    "UTF-8 (no control or bidi characters)",
 			    what);

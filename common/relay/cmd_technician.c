@@ -100,23 +100,6 @@ static bool password_new(const struct tech_opts *o, char **pw, char **hash)
 	return true;
 }
 
-/*
- * A generated password is a one-time password: it must be changed at
- * first login and expires otp_lifetime_s from now.  One given on stdin is
- * the administrator's explicit choice and stays valid (the store's
- * set_password already made it so).  Returns the expiry, 0 for none.
- */
-static int password_one_time(struct ll_cmd_org *c, const struct tech_opts *o,
-			     int64_t id, int64_t *expires_at)
-{
-	*expires_at = 0;
-	if (o->password_stdin)
-		return LL_OK;
-	*expires_at = ll_now_unix() + c->relay.cfg.otp_lifetime_s;
-	return ll_store_technician_set_one_time(c->relay.store, id,
-						*expires_at);
-}
-
 /* A generated password is shown once: the only line on stdout, for
  * scripts; what it is goes to stderr. */
 static void password_print(const struct tech_opts *o, const char *pw,
@@ -135,50 +118,68 @@ static void password_print(const struct tech_opts *o, const char *pw,
 		when);
 }
 
-/* Opens the state and resolves the org (unless any org will do). */
+/* Audits detail (stolen) as action and commits: 0, or the store's error
+ * with everything rolled back. */
+static int tech_commit(struct ll_cmd_org *c, const char *action,
+		       json_t *detail)
+{
+	struct ll_store *st = c->relay.store;
+	int r;
+
+	if ((r = ll_cmd_audit_append(st, c->org_id, action, "ok", detail)) !=
+		    0 ||
+	    (r = ll_store_commit(st)) != 0)
+		ll_store_rollback(st);
+	return r;
+}
+
 static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 		    const char *user)
 {
 	struct ll_store *st = c->relay.store;
+	struct ll_tech_new n = { .org_id = c->org_id,
+				 .username = user,
+				 .display_name = o->name,
+				 .admin = o->admin,
+				 .one_time = !o->password_stdin };
 	char *pw = NULL, *hash = NULL;
-	int64_t id = 0, expires_at = 0;
+	int64_t expires_at = 0;
+	json_t *detail = NULL;
 	int rc = 1, r;
 
 	if (!password_new(o, &pw, &hash))
 		goto out;
+	n.pw_hash = hash;
 	if ((r = ll_store_begin(st)) != 0)
 		goto store_err;
-	r = ll_store_technician_add(st, c->org_id, user, hash, o->admin,
-				    ll_now_unix(), &id);
-	if (r == LL_OK && o->name != NULL)
-		r = ll_store_technician_set_display_name(st, id, o->name);
+	detail = json_object();
+	r = ll_tech_add(&c->relay, &n, NULL, &expires_at, detail);
 	if (r == LL_ERR_CONFLICT) {
 		ll_store_rollback(st);
 		ll_cmd_fail("technician '%s' already exists in org '%s'", user,
 			    c->org_name);
 		goto out;
 	}
-	if (r == LL_OK && o->group != NULL &&
-	    (r = ll_store_technician_set_group(st, c->org_id, user,
-					       o->group)) ==
-		    LL_ERR_NOT_FOUND) {
-		ll_store_rollback(st);
-		ll_cmd_fail("group '%s' not found in org '%s' (group add)",
-			    o->group, c->org_name);
-		goto out;
+	if (r == LL_OK && o->group != NULL) {
+		r = ll_store_technician_set_group(st, c->org_id, user,
+						  o->group);
+		if (r == LL_ERR_NOT_FOUND) {
+			ll_store_rollback(st);
+			ll_cmd_fail("group '%s' not found in org '%s' (group "
+				    "add)",
+				    o->group, c->org_name);
+			goto out;
+		}
+		if (r == LL_OK)
+			json_object_set_new(detail, "group",
+					    json_string(o->group));
 	}
-	if (r != 0 || (r = password_one_time(c, o, id, &expires_at)) != 0 ||
-	    (r = ll_cmd_audit_append(
-		     st, c->org_id, "technician.add", "ok",
-		     json_pack("{s:s,s:I,s:b,s:b,s:s?,s:s?}", "username", user,
-			       "technician_id", (json_int_t)id, "admin",
-			       o->admin, "one_time_password",
-			       !o->password_stdin, "display_name", o->name,
-			       "group", o->group))) != 0 ||
-	    (r = ll_store_commit(st)) != 0) {
+	if (r != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
+	if (tech_commit(c, "technician.add", g_steal_pointer(&detail)) != 0)
+		goto store_err;
 	password_print(o, pw, expires_at);
 	rc = 0;
 	goto out;
@@ -186,6 +187,7 @@ store_err:
 	ll_cmd_fail("cannot add technician '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
+	json_decref(detail);
 	ll_secret_free(pw);
 	free(hash);
 	return rc;
@@ -224,23 +226,17 @@ static int tech_set_disabled(struct ll_cmd_org *c, const char *user,
 	struct ll_technician *t = NULL;
 	const char *action = disabled ? "technician.disable"
 				      : "technician.enable";
-	int rc = 1, r;
+	json_t *detail = json_object();
+	int rc = 1;
 
 	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	if ((r = ll_store_technician_set_disabled(st, c->org_id, user,
-						  disabled)) != 0 ||
-	    (disabled &&
-	     (r = ll_store_token_delete_for_technician(st, t->id)) != 0) ||
-	    (r = ll_cmd_audit_append(
-		     st, c->org_id, action, "ok",
-		     json_pack("{s:s,s:I,s:b}", "username", user,
-			       "technician_id", (json_int_t)t->id,
-			       "was_disabled", t->disabled))) != 0 ||
-	    (r = ll_store_commit(st)) != 0) {
+	if (ll_tech_set_disabled(&c->relay, t, disabled, detail) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
+	if (tech_commit(c, action, g_steal_pointer(&detail)) != 0)
+		goto store_err;
 	if (disabled)
 		printf("technician '%s' in org '%s' disabled; its tokens are "
 		       "revoked and a running relay ends its sessions\n",
@@ -254,6 +250,7 @@ store_err:
 	ll_cmd_fail("cannot change technician '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
+	json_decref(detail);
 	ll_technician_free(t);
 	return rc;
 }
@@ -268,39 +265,21 @@ static int tech_mfa_change(struct ll_cmd_org *c, const char *user, bool reset)
 {
 	struct ll_store *st = c->relay.store;
 	struct ll_technician *t = NULL;
-	struct ll_mfa m;
 	const char *action = reset ? "technician.mfa_reset"
 				   : "technician.unlock";
+	json_t *detail = json_object();
 	bool was_locked = false, enrolled = false;
-	int rc = 1, r;
+	int rc = 1;
 
 	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	r = ll_store_mfa_get(st, t->id, &m);
-	if (r == LL_OK) {
-		was_locked = m.locked;
-		enrolled = m.seed_len > 0;
-		ll_wipe(&m, sizeof(m));
-	} else if (r != LL_ERR_NOT_FOUND) {
-		goto tx_err;
+	if (ll_tech_mfa_change(&c->relay, t, reset, &was_locked, &enrolled,
+			       detail) != 0) {
+		ll_store_rollback(st);
+		goto store_err;
 	}
-	if (reset && r == LL_OK)
-		r = ll_store_mfa_reset(st, t->id);
-	else if (!reset && was_locked)
-		r = ll_store_mfa_unlock(st, t->id);
-	else
-		r = LL_OK;
-	if (r != LL_OK ||
-	    (reset &&
-	     (r = ll_store_token_delete_for_technician(st, t->id)) != 0) ||
-	    (r = ll_cmd_audit_append(st, c->org_id, action, "ok",
-				     json_pack("{s:s,s:I,s:b,s:b}", "username",
-					       user, "technician_id",
-					       (json_int_t)t->id, "was_locked",
-					       was_locked, "was_enrolled",
-					       enrolled))) != 0 ||
-	    (r = ll_store_commit(st)) != 0)
-		goto tx_err;
+	if (tech_commit(c, action, g_steal_pointer(&detail)) != 0)
+		goto store_err;
 	if (reset)
 		printf("technician '%s' in org '%s': second factor %s; its "
 		       "tokens are revoked\n",
@@ -312,11 +291,11 @@ static int tech_mfa_change(struct ll_cmd_org *c, const char *user, bool reset)
 		       was_locked ? "unlocked" : "was not locked");
 	rc = 0;
 	goto out;
-tx_err:
-	ll_store_rollback(st);
+store_err:
 	ll_cmd_fail("cannot change technician '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
+	json_decref(detail);
 	ll_technician_free(t);
 	return rc;
 }
@@ -328,6 +307,7 @@ static int tech_passwd(struct ll_cmd_org *c, const struct tech_opts *o,
 	struct ll_technician *t = NULL;
 	char *pw = NULL, *hash = NULL;
 	int64_t expires_at = 0;
+	json_t *detail = NULL;
 	int rc = 1, r;
 
 	r = ll_store_technician_find(st, c->org_id, user, &t);
@@ -348,20 +328,14 @@ static int tech_passwd(struct ll_cmd_org *c, const struct tech_opts *o,
 		goto out;
 	if ((r = ll_store_begin(st)) != 0)
 		goto store_err;
-	if ((r = ll_store_technician_set_password(st, c->org_id, user,
-						  hash)) != 0 ||
-	    (r = password_one_time(c, o, t->id, &expires_at)) != 0 ||
-	    (r = ll_store_token_delete_for_technician(st, t->id)) != 0 ||
-	    (r = ll_cmd_audit_append(st, c->org_id, "technician.passwd", "ok",
-				     json_pack("{s:s,s:I,s:b}", "username",
-					       user, "technician_id",
-					       (json_int_t)t->id,
-					       "one_time_password",
-					       !o->password_stdin))) != 0 ||
-	    (r = ll_store_commit(st)) != 0) {
+	detail = json_object();
+	if ((r = ll_tech_set_password(&c->relay, t, hash, !o->password_stdin,
+				      &expires_at, detail)) != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
+	if (tech_commit(c, "technician.passwd", g_steal_pointer(&detail)) != 0)
+		goto store_err;
 	password_print(o, pw, expires_at);
 	rc = 0;
 	goto out;
@@ -369,6 +343,7 @@ store_err:
 	ll_cmd_fail("cannot set the password of '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
+	json_decref(detail);
 	ll_technician_free(t);
 	ll_secret_free(pw);
 	free(hash);
@@ -381,13 +356,13 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 	struct ll_store *st = c->relay.store;
 	struct ll_technician *t = NULL;
 	bool set_group = o->group != NULL || o->no_group;
-	json_t *detail;
+	json_t *detail = json_object();
 	int rc = 1, r = LL_OK;
 
 	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
 	if (o->name != NULL)
-		r = ll_store_technician_set_display_name(st, t->id, o->name);
+		r = ll_tech_set_display_name(&c->relay, t, o->name, detail);
 	if (r == LL_OK && set_group &&
 	    (r = ll_store_technician_set_group(st, c->org_id, user,
 					       o->group)) ==
@@ -397,13 +372,11 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 			    o->group, c->org_name);
 		goto out;
 	}
-	detail = json_pack("{s:s,s:I}", "username", user, "technician_id",
-			   (json_int_t)t->id);
-	if (detail != NULL && o->name != NULL)
-		json_object_set_new(detail, "display_name",
-				    json_string(o->name));
 	/* the old group and the new, null for none */
-	if (detail != NULL && set_group) {
+	if (r == LL_OK && set_group) {
+		json_object_set_new(detail, "username", json_string(user));
+		json_object_set_new(detail, "technician_id",
+				    json_integer((json_int_t)t->id));
 		json_object_set_new(detail, "old_group",
 				    t->group_name ? json_string(t->group_name)
 						  : json_null());
@@ -411,13 +384,12 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 				    o->group ? json_string(o->group)
 					     : json_null());
 	}
-	if (r != 0 ||
-	    (r = ll_cmd_audit_append(st, c->org_id, "technician.set", "ok",
-				     detail)) != 0 ||
-	    (r = ll_store_commit(st)) != 0) {
+	if (r != 0) {
 		ll_store_rollback(st);
 		goto store_err;
 	}
+	if (tech_commit(c, "technician.set", g_steal_pointer(&detail)) != 0)
+		goto store_err;
 	if (o->name != NULL)
 		printf("technician '%s' in org '%s' is shown as \"%s\"\n",
 		       user, c->org_name, o->name);
@@ -433,6 +405,7 @@ store_err:
 	ll_cmd_fail("cannot change technician '%s': %s", user,
 		    ll_store_errmsg(st));
 out:
+	json_decref(detail);
 	ll_technician_free(t);
 	return rc;
 }
@@ -650,7 +623,7 @@ int ll_cmd_technician(int argc, char **argv)
 			ll_cmd_fail("technician %s: '%s' is not a valid user "
 				    "name (1-%d of A-Z a-z 0-9 . _ - @, "
 				    "starting with a letter or digit)",
-				    sub, user, USERNAME_MAX);
+				    sub, user, LL_USERNAME_MAX);
 			goto out;
 		}
 	}

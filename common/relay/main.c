@@ -29,6 +29,7 @@ static const struct {
 	  "check the directory login (test USER) or synchronise (sync)" },
 	{ "group", ll_cmd_group,
 	  "add, set, list, remove technician groups (permissions)" },
+	{ "key", ll_cmd_key, "rotate the at-rest key" },
 };
 
 static void usage(FILE *f)

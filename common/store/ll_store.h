@@ -294,6 +294,11 @@ int ll_store_session_end(struct ll_store *st, const char *session_id,
 /* Marks waiting sessions whose unused PIN expired (expires_at <= now) as
  * expired.  Redeemed sessions waiting for their streams are left alone. */
 int ll_store_session_expire(struct ll_store *st, int64_t now);
+/* The org's connected sessions (streams paired, or in their grace after
+ * a loss), the oldest first (limit rows): the Live page's. */
+int ll_store_session_connected(struct ll_store *st, int64_t org_id,
+			       size_t limit, struct ll_session ***out,
+			       size_t *n_out);
 /* A technician's sessions, newest first (limit rows). */
 int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 			  size_t limit, struct ll_session ***out,
@@ -541,6 +546,24 @@ int ll_store_mfa_challenge_get(struct ll_store *st,
 			       int64_t *technician_id_out);
 int ll_store_mfa_challenge_delete(struct ll_store *st,
 				  const uint8_t hash[LL_HASH_LEN]);
+
+/* Every row holding a sealed seed (seed or pending_seed), for `key
+ * rotate`; free with free() after wiping. */
+int ll_store_mfa_sealed_list(struct ll_store *st, struct ll_mfa **out,
+			     size_t *n_out);
+/* Replaces a row's two sealed columns by m's (length 0: NULL). */
+int ll_store_mfa_reseal(struct ll_store *st, const struct ll_mfa *m);
+
+/* ---- the at-rest key's state (mfa.c; docs/SECURITY.md, "Rotating the
+ * at-rest key") ----
+ * key_id: ll_relay_key_id of the key everything is sealed under (16 hex
+ * digits); mac_key: the key of the keyed hashes, sealed under it.
+ * LL_ERR_NOT_FOUND: never rotated. */
+#define LL_KEY_ID_LEN 16
+int ll_store_at_rest_get(struct ll_store *st, char key_id[LL_KEY_ID_LEN + 1],
+			 uint8_t *mac_sealed, size_t size, size_t *len_out);
+int ll_store_at_rest_set(struct ll_store *st, const char *key_id,
+			 const uint8_t *mac_sealed, size_t len, int64_t now);
 
 /* ---- audit: append-only, chained (keyed with HMAC-SHA256) ---- */
 struct ll_audit_event {

@@ -220,3 +220,94 @@ int ll_store_mfa_challenge_delete(struct ll_store *st,
 	return ll_store_exec(st, STMT_MFA_CHALLENGE_DELETE,
 			     STORE_ARGS(ARG_HASH(hash)));
 }
+
+static int sealed_row(sqlite3_stmt *s, void *elem)
+{
+	struct ll_mfa *m = elem;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if ((r = mfa_row(s, m)) == LL_OK)
+		m->technician_id = sqlite3_column_int64(s, 7);
+	return r;
+}
+
+static void sealed_list_free(void *list, size_t n)
+{
+	ll_wipe(list, n * sizeof(struct ll_mfa));
+	free(list);
+}
+
+int ll_store_mfa_sealed_list(struct ll_store *st, struct ll_mfa **out,
+			     size_t *n_out)
+{
+	if (st == NULL || out == NULL || n_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_list(st, STMT_MFA_SEALED_LIST, NO_ARGS,
+			     sizeof(struct ll_mfa), sealed_row,
+			     sealed_list_free, (void **)out, n_out);
+}
+
+int ll_store_mfa_reseal(struct ll_store *st, const struct ll_mfa *m)
+{
+	if (st == NULL || m == NULL || m->seed_len > LL_MFA_SEALED_MAX ||
+	    m->pending_len > LL_MFA_SEALED_MAX)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec_changed(
+		st, STMT_MFA_RESEAL,
+		STORE_ARGS(ARG_I64(m->technician_id),
+			   ARG_BLOB(m->seed_len ? m->seed : NULL, m->seed_len),
+			   ARG_BLOB(m->pending_len ? m->pending_seed : NULL,
+				    m->pending_len)));
+}
+
+struct at_rest_row {
+	char *key_id;
+	uint8_t *buf;
+	size_t size, len;
+};
+
+static int at_rest_row(sqlite3_stmt *s, void *out)
+{
+	struct at_rest_row *a = out;
+	const unsigned char *id = sqlite3_column_text(s, 0);
+	const void *b = sqlite3_column_blob(s, 1);
+	int n = sqlite3_column_bytes(s, 1);
+
+	if (id == NULL || strlen((const char *)id) != LL_KEY_ID_LEN ||
+	    b == NULL || n <= 0)
+		return LL_ERR_MALFORMED;
+	if ((size_t)n > a->size)
+		return LL_ERR_TOO_LARGE;
+	memcpy(a->key_id, id, LL_KEY_ID_LEN + 1);
+	memcpy(a->buf, b, (size_t)n);
+	a->len = (size_t)n;
+	return LL_OK;
+}
+
+int ll_store_at_rest_get(struct ll_store *st, char key_id[LL_KEY_ID_LEN + 1],
+			 uint8_t *mac_sealed, size_t size, size_t *len_out)
+{
+	struct at_rest_row a = { key_id, mac_sealed, size, 0 };
+	int r;
+
+	if (st == NULL || key_id == NULL || mac_sealed == NULL ||
+	    len_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	r = ll_store_get(st, STMT_AT_REST_GET, NO_ARGS, at_rest_row, &a);
+	if (r == LL_OK)
+		*len_out = a.len;
+	return r;
+}
+
+int ll_store_at_rest_set(struct ll_store *st, const char *key_id,
+			 const uint8_t *mac_sealed, size_t len, int64_t now)
+{
+	if (st == NULL || key_id == NULL || strlen(key_id) != LL_KEY_ID_LEN ||
+	    mac_sealed == NULL || len == 0)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec(st, STMT_AT_REST_SET,
+			     STORE_ARGS(ARG_TEXT(key_id),
+					ARG_BLOB(mac_sealed, len),
+					ARG_I64(now)));
+}

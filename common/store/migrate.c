@@ -215,6 +215,20 @@ static const char *const migrations[] = {
 	"ALTER TABLE technicians ADD COLUMN directory_dn TEXT;"
 	"ALTER TABLE technicians ADD COLUMN directory_disabled INTEGER"
 	"  NOT NULL DEFAULT 0;",
+	/* 10: the at-rest key's rotation (issue 11 item 2, `lifeline-relay
+	 * key rotate`).  key_id names the key every sealed value is sealed
+	 * under now (what a relay checks its key file against, and how it
+	 * finishes a rotation cut short); mac_key is the key of the keyed
+	 * hashes (PIN MACs, recovery codes, channel credentials), which
+	 * cannot be computed again without their input: sealed under the
+	 * at-rest key like a seed.  No row: never rotated, the at-rest key
+	 * is both. */
+	"CREATE TABLE at_rest_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  key_id TEXT NOT NULL,"
+	"  mac_key BLOB NOT NULL,"
+	"  rotated_at INTEGER NOT NULL"
+	");",
 };
 
 /*

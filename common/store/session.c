@@ -350,6 +350,28 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 	return r;
 }
 
+int ll_store_session_connected(struct ll_store *st, int64_t org_id,
+			       size_t limit, struct ll_session ***out,
+			       size_t *n_out)
+{
+	void *list;
+	size_t n;
+	int r;
+
+	if (st == NULL || out == NULL || n_out == NULL)
+		return LL_ERR_INVALID_ARG;
+	r = ll_store_list(st, STMT_SESSION_CONNECTED_ORG,
+			  STORE_ARGS(ARG_I64(org_id),
+				     ARG_I64(clamp_u64(limit))),
+			  sizeof(**out), session_row, session_list_free, &list,
+			  &n);
+	if (r == LL_OK) {
+		*out = list;
+		*n_out = n;
+	}
+	return r;
+}
+
 /* Runs statement stmt, whose rows are one id each, with args and hands
  * back the ids. */
 static int collect_ids(struct ll_store *st, enum ll_stmt stmt,

@@ -210,6 +210,10 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions"
 			      " WHERE technician_id = ?"
 			      " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+	[STMT_SESSION_CONNECTED_ORG] = "SELECT " SESSION_COLS " FROM sessions"
+				       " WHERE org_id = ? AND state = 1"
+				       " ORDER BY connected_at, rowid"
+				       " LIMIT ?",
 	[STMT_SESSION_LIVE_DISABLED] = "SELECT s.id FROM sessions s"
 				       " JOIN technicians t"
 				       " ON t.id = s.technician_id"
@@ -337,6 +341,21 @@ static const char *const stmt_sql[STMT__COUNT] = {
 				   " VALUES (?, ?, ?)",
 	[STMT_MFA_CHALLENGE_GET] = "SELECT technician_id FROM mfa_challenges"
 				   " WHERE hash = ?1 AND expires_at > ?2",
+	[STMT_MFA_SEALED_LIST] = "SELECT seed, pending_seed, pending_at,"
+				 " enabled_at, last_step, failures, locked,"
+				 " technician_id FROM technician_mfa"
+				 " WHERE seed IS NOT NULL"
+				 " OR pending_seed IS NOT NULL"
+				 " ORDER BY technician_id",
+	[STMT_MFA_RESEAL] = "UPDATE technician_mfa SET seed = ?2,"
+			    " pending_seed = ?3 WHERE technician_id = ?1",
+	[STMT_AT_REST_GET] = "SELECT key_id, mac_key FROM at_rest_state"
+			     " WHERE id = 1",
+	[STMT_AT_REST_SET] = "INSERT INTO at_rest_state"
+			     " (id, key_id, mac_key, rotated_at)"
+			     " VALUES (1, ?1, ?2, ?3)"
+			     " ON CONFLICT (id) DO UPDATE SET key_id = ?1,"
+			     " mac_key = ?2, rotated_at = ?3",
 	[STMT_MFA_CHALLENGE_DELETE] = "DELETE FROM mfa_challenges"
 				      " WHERE hash = ?",
 	[STMT_MFA_CHALLENGE_EXPIRE] = "DELETE FROM mfa_challenges"

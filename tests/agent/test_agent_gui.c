@@ -460,6 +460,8 @@ static void test_careful(void)
 	wait_log(log, "login: logged in", 1);
 	/* no admin: no Policies button (issue 10 item 8) */
 	wait_log(log, "policies: not offered (not an admin)", 1);
+	wait_log(log, "technicians: not offered (not an admin)", 1);
+	wait_log(log, "live: not offered (not an admin)", 1);
 	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
 	g_assert_nonnull(strstr(logtext, fp1));
 	known = g_build_filename(profile, "known_relays", NULL);
@@ -766,12 +768,311 @@ static void test_policies(void)
 	lh_relay_free(relay);
 }
 
+/* The technician name's entry of GET /api/v1/technicians as admin. */
+static json_t *tech_listed(struct lh_relay *relay, const char *tok,
+			   const char *name)
+{
+	struct lh_resp *r = lh_get(relay, "/api/v1/technicians", tok);
+	json_t *t, *found = NULL;
+	size_t i;
+
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "technicians"), i, t)
+	{
+		if (strcmp(json_string_value(json_object_get(t, "name")),
+			   name) == 0)
+			found = json_deep_copy(t);
+	}
+	lh_resp_free(r);
+	g_assert_nonnull(found);
+	return found;
+}
+
+static void tech_state_is(struct lh_relay *relay, const char *tok,
+			  const char *key, const char *want)
+{
+	json_t *t = tech_listed(relay, tok, "carol");
+	json_t *v = json_object_get(t, key);
+
+	if (json_is_string(v))
+		g_assert_cmpstr(json_string_value(v), ==, want);
+	else
+		g_assert_cmpstr(json_is_true(v) ? "true" : "false", ==, want);
+	json_decref(t);
+}
+
+/* On the selected carol: each action of the Technicians window. */
+static void tech_actions(struct lh_relay *relay, const char *tok,
+			 const char *display, unsigned long w, const char *log)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	g_autofree char *pw_re = g_strdup_printf(
+		"^%s Agent – One-time password$", product);
+	g_autofree char *dn_re = g_strdup_printf("^%s Agent – Display name$",
+						 product);
+	unsigned long d;
+
+	keys(display, w, "alt+n", false);
+	d = wait_window(display, dn_re);
+	keys(display, d, "ctrl+a", false);
+	keys(display, d, "Carol Cee", true);
+	keys(display, d, "Return", false);
+	wait_log(log, "technicians: carol is shown as \"Carol Cee\"", 1);
+	wait_log(log, "technicians: shown 2", 2);
+	tech_state_is(relay, tok, "display_name", "Carol Cee");
+	keys(display, w, "alt+d", false);
+	wait_log(log, "technicians: carol disabled", 1);
+	wait_log(log, "technicians: shown 2", 3);
+	tech_state_is(relay, tok, "disabled", "true");
+	screenshot(display, "agent-technicians");
+	keys(display, w, "alt+e", false);
+	wait_log(log, "technicians: carol enabled", 1);
+	wait_log(log, "technicians: shown 2", 4);
+	tech_state_is(relay, tok, "disabled", "false");
+	keys(display, w, "alt+u", false);
+	wait_log(log, "technicians: carol unlocked", 1);
+	wait_log(log, "technicians: shown 2", 5);
+	keys(display, w, "alt+t", false);
+	wait_log(log, "technicians: carol: second factor reset", 1);
+	wait_log(log, "technicians: shown 2", 6);
+	keys(display, w, "alt+p", false);
+	wait_log(log, "technicians: carol: new one-time password", 1);
+	d = wait_window(display, pw_re);
+	wait_log(log, "technicians: one-time password of carol shown", 2);
+	keys(display, d, "Escape", false);
+	wait_log(log, "technicians: shown 2", 7);
+}
+
+/*
+ * An admin's Technicians window (issue 11 item 4): Tec_hnicians (Alt+H)
+ * lists the org's technicians; Add (Alt+A) makes carol, whose one-time
+ * password is shown once in a window of its own (Copy, Close); Display
+ * name (Alt+N), Disable (Alt+D), Enable (Alt+E), Unlock (Alt+U), Reset
+ * two-factor (Alt+T) and New password (Alt+P) act on the selected one,
+ * each checked through the relay.  test_careful checks that a technician
+ * who is no admin is not offered the button.
+ */
+static void test_technicians(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *tech_re = NULL;
+	g_autofree char *add_re = NULL, *pw_re = NULL;
+	g_autofree char *tok = NULL;
+	unsigned long main_win, w, d;
+	struct lt_xvfb *xvfb;
+	const char *display;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-technicians", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_secret("password", NEW_PW);
+	tok = lh_login(relay, "ada", NEW_PW);
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	tech_re = g_strdup_printf("^%s Agent – Technicians$", product);
+	add_re = g_strdup_printf("^%s Agent – Add a technician$", product);
+	pw_re = g_strdup_printf("^%s Agent – One-time password$", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "ada", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "technicians: offered (an admin)", 1);
+
+	keys(display, main_win, "alt+h", false);
+	w = wait_window(display, tech_re);
+	wait_log(log, "technicians: shown 1", 1);
+
+	/* Add: the one-time password in a window of its own */
+	keys(display, w, "alt+a", false);
+	d = wait_window(display, add_re);
+	keys(display, d, "carol", true);
+	keys(display, d, "alt+d", false);
+	keys(display, d, "Carol C", true);
+	screenshot(display, "agent-technicians-add");
+	keys(display, d, "Return", false);
+	wait_log(log, "technicians: added carol", 1);
+	d = wait_window(display, pw_re);
+	wait_log(log, "technicians: one-time password of carol shown", 1);
+	screenshot(display, "agent-technicians-password");
+	keys(display, d, "alt+o", false);
+	wait_log(log, "technicians: one-time password copied", 1);
+	keys(display, d, "Escape", false);
+	wait_log(log, "technicians: shown 2", 1);
+	tech_state_is(relay, tok, "display_name", "Carol C");
+	tech_state_is(relay, tok, "password_change_required", "true");
+
+	tech_actions(relay, tok, display, w, log);
+	g_assert_cmpint(log_count(log, "Nothing was changed"), ==, 0);
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_stop_verify(relay);
+	{
+		json_t *recs = lh_audit_records(relay, "technician.set");
+		json_t *rec;
+		size_t i, n = 0;
+
+		json_array_foreach(recs, i, rec)
+		{
+			if (strcmp(json_string_value(
+					   json_object_get(rec, "actor")),
+				   "technician:ada") == 0)
+				n++;
+		}
+		g_assert_cmpuint(n, ==, 3); /* name, disable, enable */
+		json_decref(recs);
+	}
+	lh_relay_free(relay);
+}
+
+/*
+ * An admin's Live window (issue 11 item 5): Li_ve (Alt+V) lists the org's
+ * live sessions, kept current by the relay's long-poll: bob's session
+ * shows up when its streams pair and shows the capabilities the end
+ * user granted, without a click; End session (Alt+E) ends it (the
+ * streams close) and the row goes.
+ */
+static void test_live(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *live_re = NULL;
+	g_autofree char *bob = NULL, *path = NULL, *ended = NULL;
+	struct lh_conn *agent = NULL, *applet = NULL;
+	struct lh_session s;
+	unsigned long main_win, w;
+	struct lt_xvfb *xvfb;
+	struct lh_resp *r;
+	const char *display;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-live", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_tech_add(relay, "bob", NEW_PW, false);
+	lh_secret("password", NEW_PW);
+	bob = lh_login(relay, "bob", NEW_PW);
+	lh_session_new(relay, bob, &s);
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	live_re = g_strdup_printf("^%s Agent – Live$", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "ada", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "live: offered (an admin)", 1);
+	keys(display, main_win, "alt+v", false);
+	w = wait_window(display, live_re);
+	wait_log(log, "live: 0 sessions live", 1);
+
+	/* no click from here: the long-poll brings each change */
+	lh_pair_open(relay, &s, &agent, &applet);
+	wait_log(log, "live: 1 session live", 1);
+	path = g_strdup_printf("/api/v1/sessions/%s/events", s.pin.session_id);
+	{
+		struct lh_req q = { .method = "POST",
+				    .path = path,
+				    .bearer = s.applet_ticket,
+				    .body = "{\"type\":\"consent\","
+					    "\"capabilities\":[\"view\"]}" };
+
+		r = lh_do(relay, &q);
+		g_assert_cmpint(r->status, ==, 204);
+		lh_resp_free(r);
+	}
+	wait_log(log, "live: 1 session live", 2);
+	lh_pair_ping(agent, applet);
+	screenshot(display, "agent-live");
+
+	keys(display, w, "alt+e", false);
+	ended = g_strdup_printf("live: ended %s", s.pin.session_id);
+	wait_log(log, ended, 1);
+	wait_log(log, "live: 0 sessions live", 2);
+	g_assert_cmpint(lh_conn_wait_closed(agent, 10000), ==, 0);
+	screenshot(display, "agent-live-ended");
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_stop_verify(relay);
+	{
+		json_t *recs = lh_audit_records(relay, "session.delete");
+		json_t *rec;
+		size_t i, n = 0;
+
+		json_array_foreach(recs, i, rec)
+		{
+			if (strcmp(json_string_value(
+					   json_object_get(rec, "actor")),
+				   "technician:ada") == 0)
+				n++;
+		}
+		g_assert_cmpuint(n, ==, 1);
+		json_decref(recs);
+	}
+	lh_conn_free(agent);
+	lh_conn_free(applet);
+	lh_session_clear(&s);
+	lh_relay_free(relay);
+}
+
 int main(int argc, char **argv)
 {
 	lh_init(&argc, &argv);
 	g_test_add_func("/agent/gui/help", test_help);
 	g_test_add_func("/agent/gui/careful", test_careful);
 	g_test_add_func("/agent/gui/policies", test_policies);
+	g_test_add_func("/agent/gui/technicians", test_technicians);
+	g_test_add_func("/agent/gui/live", test_live);
 	g_test_add_func("/agent/gui/one-time-password",
 			test_one_time_password);
 	g_test_add_func("/agent/gui/mfa-enrol", test_mfa_enrol);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -519,10 +520,180 @@ static void test_mfa_policy(void)
 	lh_relay_free(r);
 }
 
+/* The at-rest key file's 32 bytes. */
+static GBytes *key_bytes(struct lh_relay *r)
+{
+	g_autofree char *path = g_strdup_printf("%s/at-rest.key",
+						r->state_dir);
+	gchar *data = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+	g_assert_cmpuint(len, ==, 32);
+	return g_bytes_new_take(data, len);
+}
+
+/* Whether alice's sealed seed opens under key (the relay's associated
+ * data: "lifeline mfa v1" NUL, the row id big-endian, the column), and
+ * then that it is the seed b32 spells. */
+static bool seed_opens(struct lh_relay *r, GBytes *key, const char *b32)
+{
+	g_autofree char *path = g_strdup_printf("%s/lifeline.db",
+						r->state_dir);
+	uint8_t aad[64], out[64], want[LL_TOTP_SEED_LEN];
+	static const char label[] = "lifeline mfa v1";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t n = sizeof(label), len = 0, wn = 0;
+	int64_t id;
+	int i, rc;
+
+	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_prepare_v2(db,
+					   "SELECT m.technician_id, m.seed"
+					   " FROM technician_mfa m JOIN"
+					   " technicians t ON t.id ="
+					   " m.technician_id WHERE"
+					   " t.username = 'alice'",
+					   -1, &s, NULL),
+			==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_step(s), ==, SQLITE_ROW);
+	id = sqlite3_column_int64(s, 0);
+	memcpy(aad, label, n);
+	for (i = 0; i < 8; i++)
+		aad[n + (size_t)i] = (uint8_t)((uint64_t)id >> (8 * (7 - i)));
+	memcpy(aad + n + 8, "seed", 4);
+	rc = ll_aead_open(g_bytes_get_data(key, NULL), aad, n + 12,
+			  sqlite3_column_blob(s, 1),
+			  (size_t)sqlite3_column_bytes(s, 1), out, sizeof(out),
+			  &len);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	if (rc != LL_OK)
+		return false;
+	g_assert_cmpint(ll_base32_decode(b32, want, sizeof(want), &wn), ==,
+			LL_OK);
+	g_assert_cmpmem(out, len, want, wn);
+	return true;
+}
+
+/* `key rotate --test-crash-at WHERE`: dies there (exit 99). */
+static void rotate_crash(struct lh_relay *r, const char *where)
+{
+	g_autofree char *tmp = g_strdup_printf("%s/at-rest.key.new",
+					       r->state_dir);
+
+	g_assert_cmpint(lh_relay_cmd(r, NULL, NULL, NULL, "key", "rotate",
+				     "--test-crash-at", where, NULL),
+			==, 99);
+	g_assert_true(g_file_test(tmp, G_FILE_TEST_EXISTS));
+}
+
+/* A relay started again logs alice in with a code of a fresh step. */
+static void login_again(struct lh_relay *r, const char *b32)
+{
+	lh_relay_start(r);
+	g_assert_true(lh_relay_clock_advance(r, 2 * STEP));
+	g_free(login_with_code(r, "alice", b32, relay_now(r)));
+	lh_relay_stop_verify(r);
+}
+
+/*
+ * `lifeline-relay key rotate` (issue 11 item 2): refused while serve
+ * runs; a crash before the commit leaves the old key working, one after
+ * it is finished by the next start; after it, oathtool's codes and a
+ * recovery code (a keyed hash: the MAC key stays) still log in, the old
+ * key opens no seed and is refused as the store's key, and the database
+ * holds no seed.
+ */
+static void test_mfa_key_rotate(void)
+{
+	struct lh_relay *r = lh_relay_new("mfa-rotate", RATES);
+	g_autofree char *token = NULL, *b32 = NULL, *out = NULL, *err = NULL;
+	g_autofree char *key_path = NULL, *mt = NULL;
+	g_autoptr(GBytes) k0 = NULL;
+	g_autoptr(GBytes) k1 = NULL;
+	g_autoptr(GBytes) k2 = NULL;
+	g_auto(GStrv) rc = NULL;
+	struct lh_resp *resp;
+	GByteArray *bytes;
+
+	lh_relay_start(r);
+	if (!lh_relay_clock_advance(r, 0)) {
+		g_test_skip("needs -Dtest_hooks=true");
+		lh_relay_free(r);
+		return;
+	}
+	lh_tech_add(r, "alice", PW, false);
+	token = lh_login(r, "alice", PW);
+	b32 = enrol(r, token, &rc);
+	g_assert_cmpint(lh_relay_cmd(r, NULL, NULL, &err, "key", "rotate",
+				     NULL),
+			==, 1);
+	g_assert_nonnull(strstr(err, "stop `lifeline-relay serve`"));
+	lh_relay_stop_verify(r);
+	k0 = key_bytes(r);
+	g_assert_true(seed_opens(r, k0, b32));
+
+	/* Cut short before the commit: the old key stays, the new goes. */
+	rotate_crash(r, "before-commit");
+	login_again(r, b32);
+	g_assert_true(
+		lh_relay_wait_log(r, "a rotation that never committed", 1, 1));
+	g_assert_true(g_bytes_equal(k0, k1 = key_bytes(r)));
+	g_clear_pointer(&k1, g_bytes_unref);
+	g_assert_true(seed_opens(r, k0, b32));
+
+	/* Cut short after it: the next start finishes the rename. */
+	rotate_crash(r, "after-commit");
+	login_again(r, b32);
+	g_assert_true(lh_relay_wait_log(r, "finished the rotation", 1, 1));
+	k1 = key_bytes(r);
+	g_assert_false(g_bytes_equal(k0, k1));
+	g_assert_false(seed_opens(r, k0, b32));
+	g_assert_true(seed_opens(r, k1, b32));
+
+	/* A whole one. */
+	g_assert_cmpint(lh_relay_cmd(r, NULL, &out, NULL, "key", "rotate",
+				     NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, "at-rest key rotated"));
+	k2 = key_bytes(r);
+	g_assert_false(g_bytes_equal(k1, k2));
+	g_assert_false(seed_opens(r, k0, b32));
+	g_assert_false(seed_opens(r, k1, b32));
+	g_assert_true(seed_opens(r, k2, b32));
+	login_again(r, b32);
+	lh_relay_start(r);
+	mt = login_mfa_token(r, "alice");
+	resp = login_mfa(r, mt, "recovery_code", rc[3]);
+	g_assert_cmpint(resp->status, ==, 200);
+	lh_secret("token", lh_resp_str(resp, "token"));
+	lh_resp_free(resp);
+	lh_relay_stop_verify(r);
+	g_assert_cmpuint(records_with(r, "key.rotate", "ok"), ==, 2);
+	bytes = db_bytes(r);
+	assert_no_seed(bytes, b32);
+	g_byte_array_unref(bytes);
+
+	/* The old key file back: refused, it is not the store's key. */
+	key_path = g_strdup_printf("%s/at-rest.key", r->state_dir);
+	g_assert_true(g_file_set_contents(key_path, g_bytes_get_data(k1, NULL),
+					  32, NULL));
+	g_assert_cmpint(chmod(key_path, 0600), ==, 0);
+	g_free(err);
+	g_assert_cmpint(lh_relay_cmd(r, NULL, NULL, &err, "technician", "list",
+				     NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "is not the key the store is sealed"));
+	lh_relay_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	lh_init(&argc, &argv);
 	g_test_add_func("/relay/mfa/flow", test_mfa_flow);
 	g_test_add_func("/relay/mfa/policy", test_mfa_policy);
+	g_test_add_func("/relay/mfa/key-rotate", test_mfa_key_rotate);
 	return g_test_run();
 }

@@ -535,6 +535,7 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[10] = "DROP TABLE at_rest_state;",
 	[9] = "ALTER TABLE technicians DROP COLUMN directory_dn;"
 	      "ALTER TABLE technicians DROP COLUMN directory_disabled;",
 	[8] = "DROP INDEX technicians_group;"

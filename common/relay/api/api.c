@@ -266,7 +266,9 @@ int ll_api_parse_body(struct ll_api_ctx *ctx,
 			ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
 			goto schema;
 		}
-		if (json_typeof(v) != f->type) {
+		/* JSON_TRUE in fields[] stands for a boolean */
+		if (json_typeof(v) != f->type &&
+		    !(f->type == JSON_TRUE && json_is_boolean(v))) {
 			snprintf(msg, sizeof(msg),
 				 "field \"%s\" must be %s, not %s", f->name,
 				 json_type_word(f->type),
@@ -672,6 +674,20 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/queue/{entry}/pickup", AUTH_TOKEN, "queue.pickup",
 	  ll_api_handle_queue_pickup, 0 },
 	/* the org's policy (api_policy.c) */
+	{ "GET", "/api/v1/live", AUTH_ADMIN, "live.list", ll_api_handle_live,
+	  0 },
+	{ "GET", "/api/v1/technicians", AUTH_ADMIN, "technician.list",
+	  ll_api_handle_technician_list, 0 },
+	{ "POST", "/api/v1/technicians", AUTH_ADMIN, "technician.add",
+	  ll_api_handle_technician_add, 0 },
+	{ "PATCH", "/api/v1/technicians/{name}", AUTH_ADMIN, "technician.set",
+	  ll_api_handle_technician_patch, 0 },
+	{ "POST", "/api/v1/technicians/{name}/unlock", AUTH_ADMIN,
+	  "technician.unlock", ll_api_handle_technician_unlock, 0 },
+	{ "POST", "/api/v1/technicians/{name}/mfa-reset", AUTH_ADMIN,
+	  "technician.mfa_reset", ll_api_handle_technician_mfa_reset, 0 },
+	{ "POST", "/api/v1/technicians/{name}/password", AUTH_ADMIN,
+	  "technician.passwd", ll_api_handle_technician_password, 0 },
 	{ "GET", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.show",
 	  ll_api_handle_policy_get, 0 },
 	{ "PUT", "/api/v1/orgs/{org}/policy", AUTH_ADMIN, "policy.set",
@@ -995,6 +1011,14 @@ void ll_api_defer(struct ll_api_ctx *ctx, void (*work)(void *job),
 	ctx->deferred = true;
 }
 
+void ll_api_park(struct ll_api_ctx *ctx, int64_t until,
+		 void (*resume)(struct ll_api_ctx *ctx))
+{
+	ctx->parked = true;
+	ctx->park_until = until;
+	ctx->park_resume = resume;
+}
+
 static void job_drop(struct ll_api_ctx *ctx)
 {
 	if (ctx->job != NULL)
@@ -1151,6 +1175,19 @@ static enum ll_api_dispatch api_finish(struct ll_api_ctx *ctx)
 
 	if (ctx->deferred && ctx->resp->code == LL_API_OK)
 		return job_submit(ctx);
+	if (ctx->parked && ctx->resp->code == LL_API_OK) {
+		/* nothing stays open on the loop's connection meanwhile */
+		ctx->parked = false;
+		if (ll_store_commit(relay->store) != 0) {
+			ll_store_rollback(relay->store);
+			ctx->in_tx = false;
+			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+			return api_refused(ctx);
+		}
+		ctx->in_tx = false;
+		ll_api_live_hold(relay, ctx);
+		return LL_API_PENDING;
+	}
 	if (!served(ctx))
 		return api_refused(ctx);
 
@@ -1310,6 +1347,23 @@ static void refused_page(struct ll_api_ctx *ctx)
 		ll_api_sso_page_refused(ctx);
 }
 
+void ll_api_parked_resume(struct ll_api_ctx *ctx)
+{
+	struct ll_relay *relay = ctx->relay;
+
+	ctx->now = ll_now_unix();
+	if (ll_store_begin(relay->store) != 0) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+	} else {
+		ctx->in_tx = true;
+		ctx->park_resume(ctx);
+	}
+	if (api_finish(ctx) == LL_API_PENDING)
+		return; /* held again */
+	ll_relay_api_answer(relay, ctx->req, ctx->resp);
+	ctx_free(ctx);
+}
+
 /* The pool is done with the job (on the loop): resume, then answer. */
 static void job_done(void *arg, bool cancelled)
 {
@@ -1379,6 +1433,7 @@ static void api_periodic(struct ll_relay *relay)
 {
 	ll_api_periodic(relay);
 	ll_api_sso_sweep(relay);
+	ll_api_live_tick(relay, ll_now_unix());
 	ll_api_refusals_tick(relay, ll_now_unix());
 	ll_relay_checkpoint_tick(relay);
 }
@@ -1401,4 +1456,5 @@ const struct ll_relay_api_ops ll_api_ops = {
 	.stream_interrupted = ll_api_stream_interrupted,
 	.stream_ended = ll_api_stream_ended,
 	.periodic = api_periodic,
+	.stopping = ll_api_live_stop,
 };

@@ -67,8 +67,8 @@ int ll_api_channel_of_credential(struct ll_api_ctx *ctx, const char *cred,
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	if (ll_channel_credential_mac(relay->at_rest_key, ch ? ch->id : 1,
-				      handle, want) != LL_OK) {
+	if (ll_channel_credential_mac(relay->mac_key, ch ? ch->id : 1, handle,
+				      want) != LL_OK) {
 		r = LL_ERR_INTERNAL;
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;

@@ -35,52 +35,22 @@
 #define LL_MFA_RECOVERY_CHARS 10 /* 50 bits, shown as xxxxx-xxxxx */
 #define LL_MFA_ISSUER "Lifeline"
 
-/* "lifeline mfa v1" NUL, the technician id (8 bytes big-endian), the
- * column: what a sealed seed is bound to. */
-static size_t seal_aad(int64_t tech_id, const char *column, uint8_t *aad,
-		       size_t size)
-{
-	static const char label[] = "lifeline mfa v1";
-	size_t n = sizeof(label), c = strlen(column);
-	int i;
-
-	if (n + 8 + c > size)
-		return 0;
-	memcpy(aad, label, n);
-	for (i = 0; i < 8; i++)
-		aad[n + (size_t)i] = (uint8_t)((uint64_t)tech_id >>
-					       (8 * (7 - i)));
-	memcpy(aad + n + 8, column, c);
-	return n + 8 + c;
-}
-
+/* The seal is core's (atrest.c), so that `key rotate` opens what the
+ * API sealed. */
 static int seed_seal(const struct ll_relay *relay, int64_t tech_id,
 		     const char *column, const uint8_t seed[LL_TOTP_SEED_LEN],
 		     uint8_t *out, size_t *out_len)
 {
-	uint8_t aad[64];
-	size_t n = seal_aad(tech_id, column, aad, sizeof(aad));
-
-	return ll_aead_seal(relay->at_rest_key, aad, n, seed, LL_TOTP_SEED_LEN,
-			    out, LL_MFA_SEALED_MAX, out_len);
+	return ll_relay_seed_seal(relay->at_rest_key, tech_id, column, seed,
+				  out, out_len);
 }
 
 static int seed_open(const struct ll_relay *relay, int64_t tech_id,
 		     const char *column, const uint8_t *in, size_t in_len,
 		     uint8_t seed[LL_TOTP_SEED_LEN])
 {
-	uint8_t aad[64], buf[LL_MFA_SEALED_MAX];
-	size_t n = seal_aad(tech_id, column, aad, sizeof(aad)), len = 0;
-	int r;
-
-	r = ll_aead_open(relay->at_rest_key, aad, n, in, in_len, buf,
-			 sizeof(buf), &len);
-	if (r == LL_OK && len != LL_TOTP_SEED_LEN)
-		r = LL_ERR_MALFORMED;
-	if (r == LL_OK)
-		memcpy(seed, buf, LL_TOTP_SEED_LEN);
-	ll_wipe(buf, sizeof(buf));
-	return r;
+	return ll_relay_seed_open(relay->at_rest_key, tech_id, column, in,
+				  in_len, seed);
 }
 
 /*
@@ -119,7 +89,7 @@ static int recovery_mac(const struct ll_relay *relay, int64_t tech_id,
 		ll_wipe(msg, sizeof(msg));
 		return LL_ERR_MALFORMED;
 	}
-	r = ll_hmac_sha256(relay->at_rest_key, 32, msg, n + k, out);
+	r = ll_hmac_sha256(relay->mac_key, 32, msg, n + k, out);
 	ll_wipe(msg, sizeof(msg));
 	return r;
 }

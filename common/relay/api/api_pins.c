@@ -291,7 +291,7 @@ static int launch_token(struct ll_relay *relay, const char *session_id,
 
 	memcpy(data, label, sizeof(label));
 	memcpy(data + sizeof(label), session_id, LL_SESSION_ID_LEN);
-	r = ll_hmac_sha256(relay->at_rest_key, 32, data, sizeof(data), mac);
+	r = ll_hmac_sha256(relay->mac_key, 32, data, sizeof(data), mac);
 	if (r != LL_OK)
 		return r;
 	hex = ll_hex_new(mac, sizeof(mac));
@@ -449,7 +449,7 @@ static void pin_rules(struct ll_api_ctx *ctx, const struct ll_api_pin_ask *ask,
 		ll_api_fail(ctx, LL_API_PIN_INVALID, PIN_INVALID_MSG);
 		return;
 	}
-	if (ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
+	if (ll_pin_mac(relay->mac_key, pin, pin_mac) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return;
 	}

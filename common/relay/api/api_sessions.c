@@ -177,7 +177,7 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx)
 	/* PINs are unique among live PINs: draw again on a collision. */
 	for (i = 0; i < PIN_ATTEMPTS && r == LL_ERR_CONFLICT; i++) {
 		if (ll_pin_generate((int)digits, pin) != 0 ||
-		    ll_pin_mac(relay->at_rest_key, pin, pin_mac) != 0) {
+		    ll_pin_mac(relay->mac_key, pin, pin_mac) != 0) {
 			r = LL_ERR_CRYPTO;
 			break;
 		}
@@ -454,6 +454,9 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 			"technician's permissions",
 			s->id);
 	}
+	if (strcmp(type, "consent") == 0 || strcmp(type, "revoke") == 0)
+		ll_api_live_caps(ctx->relay, s->id,
+				 strcmp(type, "consent") == 0, caps);
 	if (strcmp(type, "not_requested") == 0) {
 		/* the end user says nobody asked them: flag it */
 		ll_api_detail_set(ctx, "flag", json_string("not_requested"));

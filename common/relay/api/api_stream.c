@@ -103,6 +103,7 @@ void ll_api_stream_paired(struct ll_relay *relay, const char *session_id,
 	ll_info("session %s: streams paired%s", session_id,
 		resumed ? " again" : "");
 	ll_session_free(s);
+	ll_api_live_changed(relay);
 }
 
 void ll_api_stream_interrupted(struct ll_relay *relay, const char *session_id,
@@ -124,6 +125,7 @@ void ll_api_stream_interrupted(struct ll_relay *relay, const char *session_id,
 		     session_id, detail);
 	json_decref(detail);
 	ll_session_free(s);
+	ll_api_live_changed(relay);
 }
 
 void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
@@ -158,6 +160,7 @@ void ll_api_stream_ended(struct ll_relay *relay, const char *session_id,
 		session_id, reason, (unsigned long long)bytes_agent_to_applet,
 		(unsigned long long)bytes_applet_to_agent);
 	ll_session_free(s);
+	ll_api_live_ended(relay, session_id);
 }
 
 int ll_api_sessions_recover(struct ll_relay *relay)

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "ll_crypto.h"
 #include "ll_http.h"
 #include "ll_store.h"
 #include "ll_control.h"
@@ -36,6 +37,7 @@ struct ll_refusals;
 struct ll_workpool;
 struct ll_windows;
 struct ll_page;
+struct ll_live;
 struct ll_ldap_config;
 struct ll_dir_sync;
 struct ll_sso;
@@ -272,6 +274,7 @@ struct ll_relay_metrics {
 	uint64_t sessions_live;        /* paired now */
 	uint64_t streams_waiting;      /* upgraded, peer not yet here */
 	uint64_t sessions_interrupted; /* lost a stream, in grace */
+	uint64_t live_polls_held;      /* GET /api/v1/live held (api_live.c) */
 	uint64_t bytes_forwarded;      /* both directions */
 	uint64_t connections_open;
 	uint64_t connections_unauth;  /* not yet upgraded to a stream */
@@ -308,7 +311,10 @@ struct ll_relay {
 	struct event_base *base;
 	struct ll_store *store;
 	struct ll_tls_ctx *tls;  /* swapped on SIGHUP */
-	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
+	uint8_t at_rest_key[32]; /* seals secrets at rest (atrest.c) */
+	uint8_t mac_key[32];     /* keys the keyed hashes (atrest.c) */
+	int key_lock_fd;         /* at-rest.key.lock, shared while held */
+	bool key_locked;
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
 	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */
@@ -330,7 +336,11 @@ struct ll_relay {
 	/* the API's directory synchronisation (api_directory.c) */
 	struct ll_dir_sync *dir_sync;
 	struct ll_sso *sso; /* the API's sign-ins in flight (api_sso.c) */
-	void *core;         /* core-private state (pairs, conns) */
+	/* The live sessions' version, counted up at every change of what the
+	 * Live page shows, and the long-polls waiting for it (api_live.c). */
+	uint64_t live_version;
+	struct ll_live *live;
+	void *core; /* core-private state (pairs, conns) */
 };
 
 /* ---- API error codes (docs/API.md), one table ---- */
@@ -455,6 +465,10 @@ struct ll_relay_api_ops {
 	 * sessions of disabled technicians (through
 	 * ll_relay_session_close). */
 	void (*periodic)(struct ll_relay *relay);
+	/* The relay stops: its connections are closed; requests the API
+	 * holds (LL_API_PENDING without a job, the Live long-poll) are
+	 * answered now, to nobody. */
+	void (*stopping)(struct ll_relay *relay);
 };
 
 /* Runs the loop until SIGTERM/SIGINT.  relay is open (ll_relay_open_state),
@@ -474,6 +488,11 @@ bool ll_relay_session_waiting(const struct ll_relay *relay,
 			      const char *session_id);
 /* True while this session's stream was lost and it waits in its grace
  * for its sides to come back (flow 4, step 6). */
+/* The bytes a session's streams forwarded so far, each way; false when
+ * this relay holds no stream of it. */
+bool ll_relay_session_bytes(const struct ll_relay *relay,
+			    const char *session_id, uint64_t *agent_to_applet,
+			    uint64_t *applet_to_agent);
 bool ll_relay_session_interrupted(const struct ll_relay *relay,
 				  const char *session_id);
 /* Counts a refusal for /metrics. */
@@ -519,6 +538,72 @@ int ll_relay_audit_keys_create(const struct ll_relay_config *cfg, char *errbuf,
 /* Reads the 32-byte at-rest key, refusing group/other access. */
 int ll_relay_read_at_rest_key(const char *path, uint8_t key[32], char *errbuf,
 			      size_t errlen);
+/* ---- the at-rest key (atrest.c; docs/SECURITY.md, "Rotating the
+ * at-rest key") ---- */
+/* The key's id: 16 hex digits of HMAC(key, "lifeline at-rest key id"). */
+void ll_relay_key_id(const uint8_t key[32], char out[LL_KEY_ID_LEN + 1]);
+/* A TOTP seed sealed (AES-256-GCM) under key, bound to the technician
+ * and the column ("seed", "pending_seed"); out holds LL_MFA_SEALED_MAX. */
+int ll_relay_seed_seal(const uint8_t key[32], int64_t tech_id,
+		       const char *column,
+		       const uint8_t seed[LL_TOTP_SEED_LEN], uint8_t *out,
+		       size_t *out_len);
+int ll_relay_seed_open(const uint8_t key[32], int64_t tech_id,
+		       const char *column, const uint8_t *in, size_t in_len,
+		       uint8_t seed[LL_TOTP_SEED_LEN]);
+/* For open_state, the store open: takes the key's lock (shared), finishes
+ * or drops a rotation cut short, reads the key, checks it is the store's
+ * and opens the MAC key. */
+int ll_relay_at_rest_open(struct ll_relay *relay, char *errbuf, size_t errlen);
+void ll_relay_key_unlock(struct ll_relay *relay);
+/* `key rotate`: a new key, every sealed value sealed again under it in
+ * one transaction (audited "key.rotate"), then the key file replaced.
+ * LL_ERR_CONFLICT while another process holds the key.  crash_at
+ * ("before-commit", "after-commit", test builds only) exits there. */
+int ll_relay_key_rotate(struct ll_relay *relay, const char *crash_at,
+			char *errbuf, size_t errlen);
+
+/* ---- administering technicians (techadmin.c): the one code path of
+ * `lifeline-relay technician ...` and /api/v1/technicians ----
+ * Each runs inside the caller's transaction, adds to detail (an object)
+ * who it changed and the values before and after, and leaves the audit
+ * record and the commit to the caller. */
+/* Display names (technicians', orgs'): what end users read for who asks;
+ * only what ll_text_printable leaves as it is, 1..LL_DISPLAY_NAME_MAX
+ * bytes. */
+#define LL_DISPLAY_NAME_MAX 128
+bool ll_tech_display_name_ok(const char *name);
+struct ll_tech_new {
+	int64_t org_id;
+	const char *username;
+	const char *pw_hash;      /* PHC string */
+	const char *display_name; /* may be NULL */
+	bool admin;               /* the admin and reports permissions */
+	bool one_time;            /* a generated password (expires) */
+};
+/* LL_ERR_CONFLICT: the name is taken in the org. */
+int ll_tech_add(struct ll_relay *relay, const struct ll_tech_new *n,
+		int64_t *id_out, int64_t *expires_at, json_t *detail);
+/* Disabling also deletes the technician's tokens. */
+int ll_tech_set_disabled(struct ll_relay *relay, const struct ll_technician *t,
+			 bool disabled, json_t *detail);
+int ll_tech_set_display_name(struct ll_relay *relay,
+			     const struct ll_technician *t, const char *name,
+			     json_t *detail);
+/* unlock (reset false): lifts the second factor's lock; reset: forgets
+ * the second factor and deletes the technician's tokens. */
+int ll_tech_mfa_change(struct ll_relay *relay, const struct ll_technician *t,
+		       bool reset, bool *was_locked, bool *was_enrolled,
+		       json_t *detail);
+/* A new password hash (a generated one is one-time: *expires_at); the
+ * technician's tokens are deleted. */
+int ll_tech_set_password(struct ll_relay *relay, const struct ll_technician *t,
+			 const char *pw_hash, bool is_one_time,
+			 int64_t *expires_at, json_t *detail);
+/* How many enabled admins the org of t has besides t. */
+int ll_tech_other_admins(struct ll_relay *relay, const struct ll_technician *t,
+			 size_t *n_out);
+
 /* The metrics token: one line (LL_METRICS_TOKEN_MIN..MAX bytes of
  * b64token, one line end allowed) of a file only its owner may read.
  * Gives its SHA-256, never the token. */

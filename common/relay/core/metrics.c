@@ -133,6 +133,9 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	metric(s, "lifeline_sessions_interrupted", "gauge",
 	       "Sessions that lost a stream and wait for it to come back.",
 	       m->sessions_interrupted);
+	metric(s, "lifeline_live_polls_held", "gauge",
+	       "Live page long-polls waiting for a change.",
+	       m->live_polls_held);
 	metric(s, "lifeline_bytes_forwarded_total", "counter",
 	       "Stream bytes forwarded, both directions.", m->bytes_forwarded);
 	metric(s, "lifeline_connections_open", "gauge",

@@ -390,3 +390,20 @@ bool ll_relay_session_waiting(const struct ll_relay *relay,
 	p = g_hash_table_lookup(core->pairs, session_id);
 	return p != NULL && !p->paired;
 }
+
+bool ll_relay_session_bytes(const struct ll_relay *relay,
+			    const char *session_id, uint64_t *agent_to_applet,
+			    uint64_t *applet_to_agent)
+{
+	const struct ll_core *core = relay != NULL ? relay->core : NULL;
+	const struct ll_pair *p;
+
+	if (core == NULL || session_id == NULL)
+		return false;
+	p = g_hash_table_lookup(core->pairs, session_id);
+	if (p == NULL)
+		return false;
+	*agent_to_applet = p->bytes[LL_SIDE_AGENT];
+	*applet_to_agent = p->bytes[LL_SIDE_APPLET];
+	return true;
+}

@@ -538,6 +538,8 @@ static void core_stop(struct ll_core *core)
 	ll_pair_end_all(core, "relay_shutdown");
 	while (core->conns != NULL)
 		ll_conn_close(core->conns, "relay_shutdown");
+	if (core->relay->api != NULL && core->relay->api->stopping != NULL)
+		core->relay->api->stopping(core->relay);
 	/*
 	 * After the connections: the hashes still running finish and the
 	 * waiting ones are cancelled, and each answer, its connection gone,

@@ -645,7 +645,6 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 	struct ll_ratelimit *rl_login = NULL, *rl_redeem = NULL;
 	struct ll_ratelimit *rl_create = NULL;
 	struct ll_windows *fails = NULL;
-	uint8_t key[32];
 	struct stat sb;
 	int r;
 
@@ -667,9 +666,6 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 		r = errno == ENOENT ? LL_ERR_NOT_FOUND : LL_ERR_IO;
 		goto out;
 	}
-	if ((r = ll_relay_read_at_rest_key(cfg.at_rest_key_file, key, errbuf,
-					   errlen)) != 0)
-		goto out;
 	if ((r = ll_store_open(cfg.db_file, &st)) != 0) {
 		snprintf(errbuf, errlen, "cannot open store %s: %s",
 			 cfg.db_file, ll_strerror(r));
@@ -693,7 +689,6 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 	memset(&cfg, 0, sizeof(cfg));
 	relay->store = st;
 	st = NULL;
-	memcpy(relay->at_rest_key, key, sizeof(key));
 	relay->rl_login = rl_login;
 	relay->rl_redeem = rl_redeem;
 	rl_login = rl_redeem = NULL;
@@ -701,13 +696,13 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 	rl_create = NULL;
 	relay->redeem_fails = fails;
 	fails = NULL;
-	if ((r = audit_keys_open(relay, writer, errbuf, errlen)) != LL_OK) {
+	if ((r = ll_relay_at_rest_open(relay, errbuf, errlen)) != LL_OK ||
+	    (r = audit_keys_open(relay, writer, errbuf, errlen)) != LL_OK) {
 		ll_relay_close_state(relay);
 		goto out;
 	}
 	r = LL_OK;
 out:
-	ll_wipe(key, sizeof(key));
 	ll_ratelimit_free(rl_login);
 	ll_ratelimit_free(rl_redeem);
 	ll_ratelimit_free(rl_create);
@@ -747,4 +742,6 @@ void ll_relay_close_state(struct ll_relay *relay)
 	ll_wipe(relay->audit.sign_key, sizeof(relay->audit.sign_key));
 	memset(&relay->audit, 0, sizeof(relay->audit));
 	ll_wipe(relay->at_rest_key, sizeof(relay->at_rest_key));
+	ll_wipe(relay->mac_key, sizeof(relay->mac_key));
+	ll_relay_key_unlock(relay);
 }

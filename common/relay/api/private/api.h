@@ -78,6 +78,10 @@ struct ll_api_ctx {
 	void (*job_work)(void *job);
 	void (*job_resume)(struct ll_api_ctx *ctx);
 	void (*job_free)(void *job);
+	/* a request held until something changes (ll_api_park) */
+	bool parked;
+	int64_t park_until;
+	void (*park_resume)(struct ll_api_ctx *ctx);
 	struct ll_api_response answer; /* resp of a dispatched request */
 	/* Run after a refusal's rollback, before it is recorded: the few
 	 * writes a refusal must leave behind (a wrong second-factor code
@@ -104,6 +108,38 @@ struct ll_api_ctx {
 void ll_api_defer(struct ll_api_ctx *ctx, void (*work)(void *job),
 		  void (*resume)(struct ll_api_ctx *ctx), void *job,
 		  void (*job_free)(void *job));
+
+/*
+ * A long-poll: once the handler's transaction is committed the request
+ * is held (no answer, no worker) until api_live.c resumes it: at
+ * ll_api_live_changed, at until (ll_now_unix) or when the relay stops.
+ * resume(ctx) then runs in a new transaction and ends like a handler.
+ * The handler leaves the response a success; the caller bounds how many
+ * are held.
+ */
+void ll_api_park(struct ll_api_ctx *ctx, int64_t until,
+		 void (*resume)(struct ll_api_ctx *ctx));
+/* The envelope's end of a held request (api.c): resume, answer, free. */
+void ll_api_parked_resume(struct ll_api_ctx *ctx);
+
+/* ---- the Live page (api_live.c) ---- */
+/* What the Live page shows changed (a stream paired, was lost, ended;
+ * capabilities were granted or revoked): the version counts up and the
+ * held long-polls are answered soon after, on the loop. */
+void ll_api_live_changed(struct ll_relay *relay);
+/* The end user's answers (session events) as the Live page shows them:
+ * consent adds caps, revoke takes them away (all when caps is empty). */
+void ll_api_live_caps(struct ll_relay *relay, const char *session_id,
+		      bool granted, const json_t *caps);
+/* A session ended: its capabilities forgotten, the version counted up. */
+void ll_api_live_ended(struct ll_relay *relay, const char *session_id);
+/* Once a second: answers the long-polls whose time is up. */
+void ll_api_live_tick(struct ll_relay *relay, int64_t now);
+/* Holds a parked request (the envelope's, api.c). */
+void ll_api_live_hold(struct ll_relay *relay, struct ll_api_ctx *ctx);
+/* The relay stops: every held long-poll answered (to nobody), freed. */
+void ll_api_live_stop(struct ll_relay *relay);
+void ll_api_handle_live(struct ll_api_ctx *ctx);
 
 /* ---- helpers (api.c) ---- */
 /* Appends a header line ("Name: value\r\n") to the answer.  After any
@@ -316,6 +352,12 @@ void ll_api_handle_queue_cancel(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_list(struct ll_api_ctx *ctx);
 void ll_api_handle_queue_pickup(struct ll_api_ctx *ctx);
 void ll_api_handle_policy_get(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_list(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_add(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_patch(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_unlock(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_mfa_reset(struct ll_api_ctx *ctx);
+void ll_api_handle_technician_password(struct ll_api_ctx *ctx);
 /* The client's address for org_id's rules: the peer, or what a proxy of
  * the org's trusted_proxies says in Forwarded / X-Forwarded-For. */
 int ll_api_client_addr(struct ll_api_ctx *ctx, int64_t org_id, char *out,

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * "PRODUCT Agent – Live": every live session of the admin's org (issue 11
+ * item 5): technician, what the end user granted, state, duration, bytes.
+ * One GET /api/v1/live long-poll is always under way in a GTask thread
+ * while the window is open: the relay holds it until the list changes,
+ * the answer refreshes the rows and the next poll asks with the answer's
+ * version.  Closing the window cancels the poll (curl's progress
+ * callback sees the flag).  End session ends the selected one (DELETE
+ * /api/v1/sessions/ID, which an admin may do for any session of the
+ * org); the next answer shows it gone.  Only admins see the button
+ * (main_window.c); the relay refuses everyone else.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "gui.h"
+#include "ll_api_client.h"
+#include "ll_log.h"
+#include "ll_text.h"
+#include "ll_ui.h"
+#include "ll_util.h"
+
+#define LIVE_RETRY_S 2 /* after a failed poll */
+
+enum {
+	COL_ID,
+	COL_TECH,
+	COL_CAPS,
+	COL_STATE,
+	COL_DURATION,
+	COL_BYTES,
+	N_COLS
+};
+
+struct live_view {
+	struct ll_gui *g;
+	GtkWidget *win, *tree, *status;
+	GtkListStore *store;
+	GCancellable *poll; /* the long-poll under way */
+	atomic_bool *stop;  /* its curl's cancel flag, shared */
+	guint retry;
+	int64_t version; /* -1 before the first answer */
+};
+
+struct live_job {
+	struct ll_gui_conn *conn;
+	atomic_bool *stop; /* owned by the job when it outlives the view */
+	int64_t since;
+	char *end_id; /* an End: the session to end */
+	json_t *answer;
+	char *error;
+};
+
+static void job_free(gpointer data)
+{
+	struct live_job *j = data;
+
+	ll_gui_conn_free(j->conn);
+	g_free(j->stop);
+	g_free(j->end_id);
+	json_decref(j->answer);
+	g_free(j->error);
+	g_free(j);
+}
+
+static void job_thread(GTask *task, gpointer src, gpointer data,
+		       GCancellable *cancel)
+{
+	struct live_job *j = data;
+	struct ll_client_error e;
+	struct ll_api_client *c;
+	int r = -1;
+
+	(void)src;
+	(void)cancel;
+	ll_client_error_clear(&e);
+	if ((c = ll_gui_client_new(j->conn, &e)) != NULL) {
+		if (j->stop != NULL)
+			ll_api_client_set_cancel(c, j->stop);
+		r = j->end_id != NULL
+			    ? ll_api_session_delete(c, j->end_id, &e)
+			    : ll_api_live(c, j->since, &j->answer, &e);
+	}
+	if (r != 0)
+		j->error = g_strdup(e.message[0] != '\0'
+					    ? e.message
+					    : ll_strerror(e.code));
+	ll_api_client_free(c);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void status(struct live_view *v, const char *text)
+{
+	gtk_label_set_text(GTK_LABEL(v->status), text);
+	ll_info("live: %s", text);
+}
+
+static char *caps_text(json_t *caps)
+{
+	GString *s = g_string_new(NULL);
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(caps, i, c)
+	{
+		if (!json_is_string(c))
+			continue;
+		g_string_append_printf(s, "%s%s", s->len > 0 ? ", " : "",
+				       json_string_value(c));
+	}
+	if (s->len == 0)
+		g_string_append(s, "none yet");
+	return g_string_free(s, FALSE);
+}
+
+static char *text_of(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL ? ll_text_printable_new(s, strlen(s), 128)
+			 : g_strdup("");
+}
+
+static void fill_row(struct live_view *v, GtkTreeIter *it, json_t *s)
+{
+	json_int_t d = json_integer_value(json_object_get(s, "duration_s"));
+	char *id = text_of(json_object_get(s, "session_id"));
+	char *tech = text_of(json_object_get(s, "technician"));
+	char *caps = caps_text(json_object_get(s, "capabilities"));
+	char *state = text_of(json_object_get(s, "state"));
+	char *dur = g_strdup_printf("%lld:%02lld", (long long)(d / 60),
+				    (long long)(d % 60));
+	char *bytes = g_strdup_printf(
+		"%" JSON_INTEGER_FORMAT " / %" JSON_INTEGER_FORMAT,
+		json_integer_value(
+			json_object_get(s, "bytes_agent_to_applet")),
+		json_integer_value(
+			json_object_get(s, "bytes_applet_to_agent")));
+
+	gtk_list_store_set(v->store, it, COL_ID, id, COL_TECH, tech, COL_CAPS,
+			   caps, COL_STATE, state, COL_DURATION, dur,
+			   COL_BYTES, bytes, -1);
+	free(id);
+	free(tech);
+	g_free(caps);
+	free(state);
+	g_free(dur);
+	g_free(bytes);
+}
+
+/* The rows of an answer; the selected session stays selected, the first
+ * one is selected when none is. */
+static void fill(struct live_view *v, json_t *sessions)
+{
+	GtkTreeSelection *sel;
+	GtkTreeModel *m;
+	GtkTreeIter it;
+	char *keep = NULL;
+	bool kept = false;
+	json_t *s;
+	size_t i;
+
+	sel = gtk_tree_view_get_selection(GTK_TREE_VIEW(v->tree));
+	if (gtk_tree_selection_get_selected(sel, &m, &it))
+		gtk_tree_model_get(m, &it, COL_ID, &keep, -1);
+	gtk_list_store_clear(v->store);
+	json_array_foreach(sessions, i, s)
+	{
+		gtk_list_store_append(v->store, &it);
+		fill_row(v, &it, s);
+		if (keep != NULL &&
+		    g_strcmp0(json_string_value(
+				      json_object_get(s, "session_id")),
+			      keep) == 0) {
+			gtk_tree_selection_select_iter(sel, &it);
+			kept = true;
+		}
+	}
+	if (!kept &&
+	    gtk_tree_model_get_iter_first(GTK_TREE_MODEL(v->store), &it))
+		gtk_tree_selection_select_iter(sel, &it);
+	g_free(keep);
+}
+
+static void poll_start(struct live_view *v);
+
+static gboolean on_retry(gpointer data)
+{
+	struct live_view *v = data;
+
+	v->retry = 0;
+	poll_start(v);
+	return G_SOURCE_REMOVE;
+}
+
+static void poll_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct live_view *v = data;
+	struct live_job *j = g_task_get_task_data(G_TASK(res));
+	g_autoptr(GError) err = NULL;
+	json_t *sessions;
+	char *text;
+
+	(void)src;
+	if (!g_task_propagate_boolean(G_TASK(res), &err))
+		return; /* cancelled: the window is gone */
+	g_clear_object(&v->poll);
+	v->stop = NULL; /* the job's, freed with it */
+	if (j->error != NULL) {
+		text = g_strdup_printf("Cannot read the live sessions: %s "
+				       "(trying again)",
+				       j->error);
+		status(v, text);
+		g_free(text);
+		v->retry = g_timeout_add_seconds(LIVE_RETRY_S, on_retry, v);
+		return;
+	}
+	sessions = json_object_get(j->answer, "sessions");
+	fill(v, sessions);
+	v->version = json_integer_value(json_object_get(j->answer, "version"));
+	text = g_strdup_printf("%zu session%s live", json_array_size(sessions),
+			       json_array_size(sessions) == 1 ? "" : "s");
+	status(v, text);
+	g_free(text);
+	poll_start(v);
+}
+
+/* The next long-poll, with the last answer's version. */
+static void poll_start(struct live_view *v)
+{
+	g_autoptr(GTask) task = NULL;
+	struct live_job *j = g_new0(struct live_job, 1);
+
+	j->conn = ll_gui_conn_copy(&v->g->conn);
+	j->since = v->version;
+	j->stop = g_new0(atomic_bool, 1);
+	v->stop = j->stop;
+	v->poll = g_cancellable_new();
+	task = g_task_new(NULL, v->poll, poll_done, v);
+	g_task_set_task_data(task, j, job_free);
+	g_task_run_in_thread(task, job_thread);
+}
+
+static void end_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct live_job *j = g_task_get_task_data(G_TASK(res));
+	char *text;
+
+	(void)src;
+	(void)data;
+	/* the window may be gone: log only (the poll shows the rest) */
+	if (j->error != NULL)
+		text = g_strdup_printf("session %s not ended: %s", j->end_id,
+				       j->error);
+	else
+		text = g_strdup_printf("ended %s", j->end_id);
+	ll_info("live: %s", text);
+	g_free(text);
+}
+
+static void on_end(GtkButton *b, gpointer data)
+{
+	struct live_view *v = data;
+	g_autoptr(GTask) task = NULL;
+	GtkTreeSelection *sel;
+	GtkTreeModel *m;
+	GtkTreeIter it;
+	struct live_job *j;
+	char *id = NULL;
+
+	(void)b;
+	sel = gtk_tree_view_get_selection(GTK_TREE_VIEW(v->tree));
+	if (gtk_tree_selection_get_selected(sel, &m, &it))
+		gtk_tree_model_get(m, &it, COL_ID, &id, -1);
+	if (id == NULL) {
+		status(v, "no session selected");
+		return;
+	}
+	j = g_new0(struct live_job, 1);
+	j->conn = ll_gui_conn_copy(&v->g->conn);
+	j->end_id = id;
+	ll_info("live: ending %s", id);
+	task = g_task_new(NULL, NULL, end_done, NULL);
+	g_task_set_task_data(task, j, job_free);
+	g_task_run_in_thread(task, job_thread);
+}
+
+static void on_close(GtkButton *b, gpointer data)
+{
+	struct live_view *v = data;
+
+	(void)b;
+	gtk_widget_destroy(v->win);
+}
+
+static void on_destroy(GtkWidget *w, gpointer data)
+{
+	struct live_view *v = data;
+
+	(void)w;
+	if (v->retry != 0)
+		g_source_remove(v->retry);
+	if (v->poll != NULL) {
+		/* the thread gives up its request; its answer finds no
+		 * window (the flag is the job's, freed with it) */
+		atomic_store(v->stop, true);
+		g_cancellable_cancel(v->poll);
+		g_clear_object(&v->poll);
+	}
+	g_object_unref(v->store);
+	v->g->live = NULL;
+	g_free(v);
+}
+
+static GtkWidget *list_new(struct live_view *v)
+{
+	static const char *const titles[N_COLS] = {
+		"Session", "Technician", "Granted",
+		"State",   "Duration",   "Bytes sent / received"
+	};
+	GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
+	int i;
+
+	v->store = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
+				      G_TYPE_STRING, G_TYPE_STRING,
+				      G_TYPE_STRING, G_TYPE_STRING);
+	v->tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(v->store));
+	for (i = 0; i < N_COLS; i++)
+		gtk_tree_view_append_column(
+			GTK_TREE_VIEW(v->tree),
+			gtk_tree_view_column_new_with_attributes(
+				titles[i], gtk_cell_renderer_text_new(),
+				"text", i, NULL));
+	atk_object_set_name(gtk_widget_get_accessible(v->tree),
+			    "Live sessions");
+	gtk_container_add(GTK_CONTAINER(sw), v->tree);
+	return sw;
+}
+
+void ll_live_window_open(struct ll_gui *g)
+{
+	struct live_view *v;
+	GtkWidget *box, *bar, *b;
+	char *title;
+
+	if (g->live != NULL) {
+		gtk_window_present(GTK_WINDOW(g->live));
+		return;
+	}
+	v = g_new0(struct live_view, 1);
+	v->g = g;
+	v->version = -1;
+	v->win = gtk_application_window_new(g->app);
+	g->live = v->win;
+	title = g_strdup_printf("%s Agent \u2013 Live",
+				ll_ui_brand()->product);
+	gtk_window_set_title(GTK_WINDOW(v->win), title);
+	g_free(title);
+	gtk_window_set_transient_for(GTK_WINDOW(v->win), g->window);
+	gtk_window_set_default_size(GTK_WINDOW(v->win), 900, 360);
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
+	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
+	title = g_strdup_printf("Live sessions of %s",
+				g->tech_org != NULL ? g->tech_org : "?");
+	gtk_box_pack_start(GTK_BOX(box), gtk_label_new(title), FALSE, FALSE,
+			   0);
+	g_free(title);
+	gtk_box_pack_start(GTK_BOX(box), list_new(v), TRUE, TRUE, 0);
+	v->status = gtk_label_new("Reading the live sessions\u2026");
+	gtk_widget_set_halign(v->status, GTK_ALIGN_START);
+	gtk_box_pack_start(GTK_BOX(box), v->status, FALSE, FALSE, 0);
+	bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	b = gtk_button_new_with_mnemonic("_End session");
+	ll_ui_add_class(b, "ll-accent");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_end), v);
+	gtk_box_pack_start(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	b = gtk_button_new_with_mnemonic("_Close");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_close), v);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
+	gtk_container_add(GTK_CONTAINER(v->win), box);
+	g_signal_connect(v->win, "destroy", G_CALLBACK(on_destroy), v);
+	gtk_widget_show_all(v->win);
+	poll_start(v);
+}
