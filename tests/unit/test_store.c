@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 
 struct fx {
 	char *dir;
@@ -2391,6 +2391,12 @@ int main(int argc, char **argv)
 		   fx_teardown);
 	g_test_add("/store/open/upgrade_from_v7", struct fx,
 		   GINT_TO_POINTER(7), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v8", struct fx,
+		   GINT_TO_POINTER(8), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v9", struct fx,
+		   GINT_TO_POINTER(9), fx_setup, test_open_upgrade,
 		   fx_teardown);
 	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);
