@@ -55,6 +55,7 @@ struct ll_applet {
 	 * and spki_pin NULL without one.  org also from a link. */
 	char *ca_pem;
 	char *spki_pin;
+	char *relay_hosts; /* the configuration's, or NULL */
 	char *org;
 	/* Who helps, in the words of the redeem's answer (org display
 	 * name): what "Session ended" names; NULL before. */
@@ -306,6 +307,7 @@ static void start(GApplication *app, struct ll_applet *a)
 		.ca_file = a->ca_file,
 		.ca_pem = a->ca_pem,
 		.spki_pin = a->spki_pin,
+		.relay_hosts = a->relay_hosts,
 		.org = a->org,
 		.launch = a->launch,
 		.monitor = a->monitor,
@@ -561,25 +563,30 @@ static int pin_from_download(struct ll_applet *a)
 	return -1;
 }
 
-/* The URL without a trailing '/', to compare two spellings of one. */
-static char *url_norm(const char *url)
+/* ":PORT" of an https:// URL the configuration format accepts, or "". */
+static const char *url_port(const char *url)
 {
-	size_t n = strlen(url);
+	const char *h = url + strlen("https://");
+	const char *p = *h == '[' ? strchr(h, ']') : h;
 
-	return g_strndup(url, n > 0 && url[n - 1] == '/' ? n - 1 : n);
+	p = p != NULL ? strchr(p, ':') : NULL;
+	return p != NULL ? p : "";
 }
 
 /*
  * The signed configuration, then what it binds: the relay (a --relay
- * elsewhere is refused, never preferred), its pin and root, the org (a
- * link for another org is refused), the channel.  Returns -1 to go on,
+ * to a host not in its relay_hosts, or to another port, is refused,
+ * never preferred; one to another listed host is taken, with the
+ * configuration's pin and root), the
+ * hosts the client may contact at all, the org (a link for another org
+ * is refused), the channel.  Returns -1 to go on,
  * or an exit code after one line on stderr.
  */
 static int apply_config(struct ll_applet *a, const char *file_arg)
 {
 	struct ll_appconf c = { 0 };
 	bool found = false;
-	char *why = NULL, *want = NULL, *have = NULL;
+	char *why = NULL, *host = NULL;
 	int r = LL_APPLET_EXIT_CONFIG;
 
 	if (ll_applet_conf_load(file_arg, a->test_etc_dir,
@@ -592,17 +599,19 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 		r = -1;
 		goto out;
 	}
-	if (a->relay_url != NULL) {
-		want = url_norm(a->relay_url);
-		have = url_norm(c.relay_url);
-		if (strcmp(want, have) != 0) {
-			fprintf(stderr,
-				"lifeline-applet: this applet is configured "
-				"for the support server %s and connects to no "
-				"other (refusing --relay %s)\n",
-				have, a->relay_url);
-			goto out;
-		}
+	/* (a trailing '/' is another spelling of the same URL) */
+	if (a->relay_url != NULL && g_str_has_suffix(a->relay_url, "/"))
+		a->relay_url[strlen(a->relay_url) - 1] = '\0';
+	if (a->relay_url != NULL &&
+	    ((host = ll_appconf_url_host(a->relay_url)) == NULL ||
+	     !ll_appconf_host_listed(&c, host) ||
+	     strcmp(url_port(a->relay_url), url_port(c.relay_url)) != 0)) {
+		fprintf(stderr,
+			"lifeline-applet: this applet is configured for the "
+			"support server %s (%s) and connects to no other "
+			"(refusing --relay %s)\n",
+			c.relay_url, c.relay_hosts, a->relay_url);
+		goto out;
 	}
 	if (a->org != NULL && strcmp(a->org, c.org) != 0) {
 		fprintf(stderr,
@@ -611,9 +620,10 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 			a->org, c.org);
 		goto out;
 	}
-	g_free(a->relay_url);
-	a->relay_url = g_strdup(c.relay_url);
+	if (a->relay_url == NULL)
+		a->relay_url = g_strdup(c.relay_url);
 	a->spki_pin = g_strdup(c.relay_pin);
+	a->relay_hosts = g_strdup(c.relay_hosts);
 	a->ca_pem = ll_appconf_ca_pem_new(&c);
 	g_free(a->org);
 	a->org = g_strdup(c.org);
@@ -621,14 +631,13 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 	 * (a link, --pin) or a channel of their own. */
 	if (a->channel == NULL && a->pin == NULL && c.channel != NULL)
 		a->channel = g_strdup(c.channel);
-	ll_info("configured for %s, org '%s' (signed configuration of "
-		"%lld)",
-		c.relay_url, c.org, (long long)c.created);
+	ll_info("configured for %s (hosts %s), org '%s' (signed "
+		"configuration of %lld)",
+		a->relay_url, c.relay_hosts, c.org, (long long)c.created);
 	r = -1;
 out:
 	g_free(why);
-	g_free(want);
-	g_free(have);
+	free(host);
 	ll_appconf_clear(&c);
 	return r;
 }
@@ -836,6 +845,7 @@ out:
 	ll_secret_free(a.channel);
 	g_free(a.ca_pem);
 	g_free(a.spki_pin);
+	g_free(a.relay_hosts);
 	g_free(a.org);
 	g_free(a.org_name);
 	g_free(a.test_etc_dir);

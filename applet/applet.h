@@ -308,6 +308,9 @@ struct ll_applet_session_opts {
 	 * redeem. */
 	const char *ca_pem;
 	const char *spki_pin;
+	/* "h1,h2": the only hosts contacted (the configuration's
+	 * relay_hosts), or NULL */
+	const char *relay_hosts;
 	const char *org;
 	/* The PIN page's launch token from a lifeline: link (launch=), for
 	 * website-locked PINs; NULL: none. */

@@ -22,6 +22,7 @@ struct redeem_job {
 	char *url;
 	char *ca_file;
 	char *spki_pin;
+	char *relay_hosts;
 	char *ca_pem;
 	char *org;
 	char pin[16];
@@ -44,6 +45,7 @@ static void redeem_job_free(gpointer data)
 	g_free(j->url);
 	g_free(j->ca_file);
 	g_free(j->spki_pin);
+	g_free(j->relay_hosts);
 	g_free(j->ca_pem);
 	g_free(j->org);
 	g_free(j);
@@ -106,6 +108,7 @@ void ll_applet_redeem_start(
 	j->opts.url = j->url = g_strdup(o->url);
 	j->opts.ca_file = j->ca_file = g_strdup(o->ca_file);
 	j->opts.spki_pin = j->spki_pin = g_strdup(o->spki_pin);
+	j->opts.allowed_hosts = j->relay_hosts = g_strdup(o->allowed_hosts);
 	j->opts.ca_pem = j->ca_pem = g_strdup(o->ca_pem);
 	j->org = g_strdup(org);
 	g_strlcpy(j->pin, pin, sizeof(j->pin));

@@ -63,6 +63,7 @@ static void fill_relay_opts(struct ll_relay_opts *o,
 	o->ca_file = s->ca_file;
 	o->ca_pem = s->ca_pem;
 	o->spki_pin = s->spki_pin;
+	o->allowed_hosts = s->relay_hosts;
 	o->timeout_ms = timeout_ms;
 	o->connect_timeout_ms = SESSION_CONNECT_TIMEOUT_MS;
 }
@@ -847,6 +848,7 @@ struct ll_applet_session *ll_applet_session_new(
 	s->ca_file = g_strdup(o->ca_file);
 	s->ca_pem = g_strdup(o->ca_pem);
 	s->spki_pin = g_strdup(o->spki_pin);
+	s->relay_hosts = g_strdup(o->relay_hosts);
 	s->org = g_strdup(o->org);
 	s->launch = g_strdup(o->launch);
 	s->display = g_strdup(o->display);
@@ -884,6 +886,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	g_free(s->ca_file);
 	g_free(s->ca_pem);
 	g_free(s->spki_pin);
+	g_free(s->relay_hosts);
 	g_free(s->org);
 	if (s->launch != NULL)
 		ll_wipe(s->launch, strlen(s->launch));

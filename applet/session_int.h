@@ -52,6 +52,7 @@ struct ll_applet_session {
 	char *ca_file;
 	char *ca_pem;
 	char *spki_pin;
+	char *relay_hosts;
 	char *org;
 	char *launch; /* the link's launch token (secret), or NULL */
 	char *display;

@@ -48,13 +48,18 @@
  * ll_stream.  Strings are copied by the functions that take this.
  */
 struct ll_relay_opts {
-	const char *url;        /* "https://HOST[:PORT]" (a trailing '/'
+	const char *url;      /* "https://HOST[:PORT]" (a trailing '/'
 				   * is fine, any other path is refused) */
-	const char *ca_file;    /* extra trust anchor (PEM) or NULL */
-	const char *ca_pem;     /* another as PEM text (a signed applet
+	const char *ca_file;  /* extra trust anchor (PEM) or NULL */
+	const char *ca_pem;   /* another as PEM text (a signed applet
 				 * configuration's relay_ca) or NULL */
-	bool no_system_cas;     /* trust only ca_file (tests) */
-	const char *spki_pin;   /* "sha256//BASE64" or NULL */
+	bool no_system_cas;   /* trust only ca_file (tests) */
+	const char *spki_pin; /* "sha256//BASE64" or NULL */
+	/* "h1,h2": the only hosts that may be contacted (a signed applet
+	 * configuration's relay_hosts, ll_appconf.h), checked before any
+	 * byte goes to the relay or to a proxy; NULL: any.  Redirects are
+	 * never followed, whatever this says. */
+	const char *allowed_hosts;
 	int timeout_ms;         /* whole request; 0 = default */
 	int connect_timeout_ms; /* TCP + proxy + TLS; 0 = default */
 };

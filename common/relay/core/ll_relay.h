@@ -83,6 +83,9 @@ struct ll_relay_config {
 	char *applet_sign_key_file; /* STATE_DIR/applet-sign.key (0600) */
 	char *applet_sign_pub_file; /* STATE_DIR/applet-sign.pub */
 	char *public_url;
+	/* The host names signed applet configurations allow, "h1,h2"
+	 * (applet-config; NULL: public_url's host alone). */
+	char *relay_hosts;
 	int64_t audit_checkpoint_s; /* checkpoint interval, default 60 */
 	/* refusals: aggregated per window, unauthenticated ones limited */
 	int64_t refusal_window_s;    /* default 60 */
