@@ -55,7 +55,8 @@ struct ll_applet {
 	 * and spki_pin NULL without one.  org also from a link. */
 	char *ca_pem;
 	char *spki_pin;
-	char *relay_hosts; /* the configuration's, or NULL */
+	char *relay_hosts;   /* the configuration's, or NULL */
+	char *applet_config; /* its signed text (secret), or NULL */
 	char *org;
 	/* Who helps, in the words of the redeem's answer (org display
 	 * name): what "Session ended" names; NULL before. */
@@ -308,6 +309,7 @@ static void start(GApplication *app, struct ll_applet *a)
 		.ca_pem = a->ca_pem,
 		.spki_pin = a->spki_pin,
 		.relay_hosts = a->relay_hosts,
+		.applet_config = a->applet_config,
 		.org = a->org,
 		.launch = a->launch,
 		.monitor = a->monitor,
@@ -586,11 +588,11 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 {
 	struct ll_appconf c = { 0 };
 	bool found = false;
-	char *why = NULL, *host = NULL;
+	char *why = NULL, *host = NULL, *text = NULL;
 	int r = LL_APPLET_EXIT_CONFIG;
 
 	if (ll_applet_conf_load(file_arg, a->test_etc_dir,
-				a->test_etc_dir != NULL, &c, &found,
+				a->test_etc_dir != NULL, &c, &text, &found,
 				&why) != LL_OK) {
 		fprintf(stderr, "lifeline-applet: %s\n", why);
 		goto out;
@@ -624,6 +626,8 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 		a->relay_url = g_strdup(c.relay_url);
 	a->spki_pin = g_strdup(c.relay_pin);
 	a->relay_hosts = g_strdup(c.relay_hosts);
+	a->applet_config = text;
+	text = NULL;
 	a->ca_pem = ll_appconf_ca_pem_new(&c);
 	g_free(a->org);
 	a->org = g_strdup(c.org);
@@ -636,6 +640,8 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 		a->relay_url, c.relay_hosts, c.org, (long long)c.created);
 	r = -1;
 out:
+	if (text != NULL)
+		ll_secret_free(text);
 	g_free(why);
 	free(host);
 	ll_appconf_clear(&c);
@@ -846,6 +852,8 @@ out:
 	g_free(a.ca_pem);
 	g_free(a.spki_pin);
 	g_free(a.relay_hosts);
+	if (a.applet_config != NULL)
+		ll_secret_free(a.applet_config);
 	g_free(a.org);
 	g_free(a.org_name);
 	g_free(a.test_etc_dir);

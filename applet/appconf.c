@@ -203,7 +203,8 @@ int ll_applet_pin_trailer_load(char **pin, char **org, char **why)
  * The configuration appended to this program's own file (a portable
  * applet's), if any, before the PIN page's trailer when there is one.
  */
-static int load_trailer(struct ll_appconf *out, bool *found, char **why)
+static int load_trailer(struct ll_appconf *out, bool *found, char **raw,
+			char **why)
 {
 	uint8_t tail[LL_APPCONF_TRAILER_LEN];
 	char *text = NULL;
@@ -241,15 +242,19 @@ static int load_trailer(struct ll_appconf *out, bool *found, char **why)
 	}
 	r = parse_from(text, len, "the configuration appended to this program",
 		       out, why);
-	g_free(text);
 	*found = r == LL_OK;
+	if (r == LL_OK) {
+		*raw = g_strndup(text, len);
+		ll_wipe(text, len);
+	}
+	g_free(text);
 	return r;
 }
 
 /* FILE.lifeline (or a file:// URI of one): taken only when signed by a
  * key this computer trusts. */
 static int load_file(const char *arg, const struct trust *t,
-		     struct ll_appconf *out, char **why)
+		     struct ll_appconf *out, char **raw, char **why)
 {
 	char *path = g_str_has_prefix(arg, "file://")
 			     ? g_filename_from_uri(arg, NULL, NULL)
@@ -278,6 +283,10 @@ static int load_file(const char *arg, const struct trust *t,
 		ll_appconf_clear(out);
 		r = LL_ERR_AUTH_FAILED;
 	}
+	if (r == LL_OK) {
+		*raw = text;
+		text = NULL;
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -288,7 +297,8 @@ out:
 
 /* ETC/applet.conf, installed by the organisation's shortcut package. */
 static int load_system(const char *dir, uid_t owner, const struct trust *t,
-		       struct ll_appconf *out, bool *found, char **why)
+		       struct ll_appconf *out, bool *found, char **raw,
+		       char **why)
 {
 	char *text = NULL, *what = g_build_filename(dir, CONF_FILE, NULL);
 	size_t len = 0;
@@ -315,43 +325,54 @@ static int load_system(const char *dir, uid_t owner, const struct trust *t,
 		r = LL_ERR_AUTH_FAILED;
 	}
 	*found = r == LL_OK;
+	if (r == LL_OK) {
+		*raw = text;
+		text = NULL;
+	}
 	ll_secret_free(text);
 	g_free(what);
 	return r;
 }
 
 int ll_applet_conf_load(const char *file_arg, const char *etc_dir,
-			bool test_dir, struct ll_appconf *out, bool *found,
-			char **why)
+			bool test_dir, struct ll_appconf *out, char **text,
+			bool *found, char **why)
 {
 	struct trust t = { .n = 0 };
 	struct ll_appconf trailer = { 0 };
 	uid_t owner = test_dir ? geteuid() : 0;
 	bool have_trailer = false;
+	char *trailer_text = NULL;
 	int r;
 
 	*found = false;
 	*why = NULL;
+	*text = NULL;
 	if (etc_dir == NULL)
 		etc_dir = LL_APPLET_ETC_DIR;
 	if ((r = trust_installed_key(etc_dir, owner, &t, why)) != LL_OK ||
-	    (r = load_trailer(&trailer, &have_trailer, why)) != LL_OK)
+	    (r = load_trailer(&trailer, &have_trailer, &trailer_text, why)) !=
+		    LL_OK)
 		goto out;
 	if (have_trailer)
 		memcpy(t.keys[t.n++], trailer.sign_key, LL_APPCONF_KEY_LEN);
 	if (file_arg != NULL) {
-		if ((r = load_file(file_arg, &t, out, why)) == LL_OK)
+		if ((r = load_file(file_arg, &t, out, text, why)) == LL_OK)
 			*found = true;
 		goto out;
 	}
 	if (have_trailer) {
 		*out = trailer;
 		memset(&trailer, 0, sizeof(trailer));
+		*text = trailer_text;
+		trailer_text = NULL;
 		*found = true;
 		goto out;
 	}
-	r = load_system(etc_dir, owner, &t, out, found, why);
+	r = load_system(etc_dir, owner, &t, out, found, text, why);
 out:
+	if (trailer_text != NULL)
+		ll_secret_free(trailer_text);
 	ll_appconf_clear(&trailer);
 	ll_wipe(&t, sizeof(t));
 	return r;

@@ -135,11 +135,13 @@ struct ll_appconf;
  * etc_dir NULL is LL_APPLET_ETC_DIR; test_dir (test builds) lets files
  * there be owned by us instead of root.  LL_OK with *found false when
  * there is none; a negative ll_err and one line in *why (g_free) when
- * one is there but refused.
+ * one is there but refused.  *text: the configuration's signed text as
+ * read (ll_secret_free: it may hold a channel credential), what a
+ * redeem sends as its proof; NULL when none.
  */
 int ll_applet_conf_load(const char *file_arg, const char *etc_dir,
-			bool test_dir, struct ll_appconf *out, bool *found,
-			char **why);
+			bool test_dir, struct ll_appconf *out, char **text,
+			bool *found, char **why);
 
 /*
  * The PIN and org the PIN page's download appended to this program
@@ -312,6 +314,10 @@ struct ll_applet_session_opts {
 	 * relay_hosts), or NULL */
 	const char *relay_hosts;
 	const char *org;
+	/* The signed configuration's text, sent with every redeem: the
+	 * proof a shortcut-locked PIN asks for (docs/SECURITY.md, "What a
+	 * PIN lock proves"); NULL without one. */
+	const char *applet_config;
 	/* The PIN page's launch token from a lifeline: link (launch=), for
 	 * website-locked PINs; NULL: none. */
 	const char *launch;

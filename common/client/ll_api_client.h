@@ -317,6 +317,19 @@ int ll_api_pin_redeem_launch(struct ll_api_client *c, const char *pin,
 			     const char *org, const char *launch,
 			     struct ll_api_redeem *out,
 			     struct ll_client_error *err);
+/* Everything a redeem may carry (NULL members are not sent). */
+struct ll_api_redeem_ask {
+	const char *pin;
+	const char *org;
+	const char *launch; /* the PIN page's launch token (website) */
+	/* the applet's signed configuration, its text whole (shortcut;
+	 * docs/SECURITY.md, "What a PIN lock proves") */
+	const char *applet_config;
+};
+int ll_api_pin_redeem_ask(struct ll_api_client *c,
+			  const struct ll_api_redeem_ask *ask,
+			  struct ll_api_redeem *out,
+			  struct ll_client_error *err);
 
 /* ---- channels (calling cards) ---- */
 /* POST /api/v1/channels/join {credential, description?}: no bearer.

@@ -159,25 +159,33 @@ static void assert_refused(const char *bin, const char *tag,
 	applet_clear(&ap);
 }
 
-/* A fresh PIN of the relay's technician. */
-static char *new_pin(void)
+/* A fresh PIN of the relay's technician, with lock (NULL: the
+ * default). */
+static char *new_pin_locked(const char *lock)
 {
 	struct lh_pin p = { 0 };
 	char *pin;
 
-	lh_pin_new(relay, token, NULL, &p);
+	lh_pin_new(relay, token, lock, &p);
 	pin = g_strdup(p.pin);
 	lh_pin_clear(&p);
 	return pin;
 }
 
-/* The applet redeemed with its org named and opened its stream. */
-static void assert_redeems(const char *bin, const char *tag,
-			   const char *const *args_before_pin)
+static char *new_pin(void)
+{
+	return new_pin_locked(NULL);
+}
+
+/* The applet redeemed a PIN of lock with its org named and opened its
+ * stream. */
+static void assert_redeems_locked(const char *bin, const char *tag,
+				  const char *const *args_before_pin,
+				  const char *lock)
 {
 	struct applet ap = { 0 };
 	GPtrArray *args = g_ptr_array_new();
-	char *pin = new_pin(), *out = NULL, *line, *end;
+	char *pin = new_pin_locked(lock), *out = NULL, *line, *end;
 	int before = lh_relay_log_count(relay, "applet stream waiting");
 
 	for (; *args_before_pin != NULL; args_before_pin++)
@@ -204,6 +212,12 @@ static void assert_redeems(const char *bin, const char *tag,
 	g_free(pin);
 	applet_clear(&ap);
 	g_ptr_array_free(args, TRUE);
+}
+
+static void assert_redeems(const char *bin, const char *tag,
+			   const char *const *args_before_pin)
+{
+	assert_redeems_locked(bin, tag, args_before_pin, NULL);
 }
 
 /* ---- the relay's side ---- */
@@ -583,6 +597,45 @@ static void test_launch_link(void)
 	g_free(dst);
 }
 
+/*
+ * A shortcut-locked PIN: the applet bound by the org's configuration
+ * sends it with the redeem, and the PIN redeems (from the file and from
+ * the trailer); the same applet without a configuration is refused, and
+ * says where the PIN works.
+ */
+static void test_shortcut_pin(void)
+{
+	struct applet ap = { 0 };
+	char *bin = applet_with_trailer("lifeline-applet-shortcut", false);
+	char *pin = new_pin_locked("shortcut"), *url, *err;
+
+	assert_redeems_locked(NULL, "shortcut-file",
+			      (const char *const[]){ "--test-etc-dir", etc_dir,
+						     conf_path, NULL },
+			      "shortcut");
+	assert_redeems_locked(bin, "shortcut-trailer",
+			      (const char *const[]){ "--test-etc-dir",
+						     empty_dir, NULL },
+			      "shortcut");
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	applet_start(&ap, NULL, "shortcut-unbound",
+		     (const char *const[]){
+			     "--test-etc-dir", empty_dir, "--relay", url,
+			     "--ca", relay->ca_cert, "--pin", pin, NULL });
+	g_assert_true(
+		lt_wait_file(ap.log, 0, "Session ended\" shown", 1, 30000));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	err = applet_stderr(&ap);
+	g_test_message("shortcut-unbound: %s", err);
+	g_assert_nonnull(strstr(err, "pin_locked_shortcut"));
+	g_free(err);
+	applet_clear(&ap);
+	g_free(url);
+	g_free(pin);
+	g_free(bin);
+}
+
 /* ---- relay_hosts: the only hosts a bound applet contacts ---- */
 
 static struct lh_relay *relay_b; /* on 127.0.0.2: never to be contacted */
@@ -900,6 +953,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
 	g_test_add_func("/appconf/tampered", test_tampered_file);
 	g_test_add_func("/appconf/other-relay", test_other_relay);
+	g_test_add_func("/appconf/shortcut-pin", test_shortcut_pin);
 	g_test_add_func("/appconf/relay-hosts", test_relay_hosts);
 	g_test_add_func("/appconf/relay-redirect", test_relay_redirect);
 	g_test_add_func("/appconf/launch-link", test_launch_link);

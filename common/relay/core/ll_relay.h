@@ -240,6 +240,11 @@ struct ll_relay {
 	struct ll_store *store;
 	struct ll_tls_ctx *tls;  /* swapped on SIGHUP */
 	uint8_t at_rest_key[32]; /* PIN MACs, later: secrets at rest */
+	/* The applet configurations' public key (applet-sign.pub), read
+	 * when the state opens: what a shortcut-locked PIN's signed
+	 * configuration must be signed with.  false: none to be had. */
+	uint8_t applet_pub[32];
+	bool have_applet_pub;
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
 	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */
