@@ -458,7 +458,7 @@ static bool origin_and_lock_ok(struct ll_api_ctx *ctx,
 			       const struct ll_api_pin_ask *ask)
 {
 	const char *origin;
-	bool browser, approved;
+	bool browser, approved, shortcut, internal = false;
 
 	/* 5. where it comes from: a browser only from the org's approved
 	 * origins (or the relay's own PIN page), compared exactly, never by
@@ -492,8 +492,18 @@ static bool origin_and_lock_ok(struct ll_api_ctx *ctx,
 			    "organisation's support web page");
 		return false;
 	}
-	if (s->lock != NULL && strcmp(s->lock, "shortcut") == 0 &&
-	    (browser || !shortcut_ok(ctx, s, ask))) {
+	/* internal_only: a redeem only in the org's bound applet, whatever
+	 * the lock (the PIN page may still check it, from inside) */
+	if (ask->redeem &&
+	    ll_policy_get_bool(ctx->relay->store, &ctx->relay->cfg, s->org_id,
+			       "internal_only", &internal) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return false;
+	}
+	shortcut = s->lock != NULL && strcmp(s->lock, "shortcut") == 0;
+	if ((shortcut || internal) && (browser || !shortcut_ok(ctx, s, ask))) {
+		if (internal)
+			ll_api_detail_set(ctx, "internal_only", json_true());
 		ll_api_fail(ctx, LL_API_PIN_LOCKED_SHORTCUT,
 			    "this PIN can only be entered in the "
 			    "organisation's support shortcut");
@@ -741,6 +751,7 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 				json_object_get(body, "channel")),
 			.applet_config = json_string_value(
 				json_object_get(body, "applet_config")),
+			.redeem = true,
 		};
 
 		ll_api_pin_check_ask(ctx, &ask, redeem_then, NULL);

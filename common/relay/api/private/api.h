@@ -272,6 +272,7 @@ struct ll_api_pin_ask {
 	const char *channel; /* a channel credential (shortcut) */
 	/* the applet's signed configuration, as text (shortcut) */
 	const char *applet_config;
+	bool redeem; /* a redeem (not the PIN page's check) */
 };
 void ll_api_pin_check_ask(struct ll_api_ctx *ctx,
 			  const struct ll_api_pin_ask *ask,
