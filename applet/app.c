@@ -540,15 +540,16 @@ static const char *parse_link(struct ll_applet *a, const char *uri)
 }
 
 /*
- * A portable applet downloaded from the PIN page carries the PIN and org
- * at its end: taken as a lifeline: link's (docs/API.md, "The PIN page").
+ * A portable applet downloaded from the PIN page carries the PIN, org
+ * and, for a website-locked PIN, the page's launch token at its end:
+ * taken as a lifeline: link's (docs/API.md, "The PIN page").
  * Returns -1 to go on, or an exit code after one line on stderr.
  */
 static int pin_from_download(struct ll_applet *a)
 {
-	char *pin = NULL, *org = NULL, *why = NULL;
+	char *pin = NULL, *org = NULL, *launch = NULL, *why = NULL;
 
-	if (ll_applet_pin_trailer_load(&pin, &org, &why) != LL_OK) {
+	if (ll_applet_pin_trailer_load(&pin, &org, &launch, &why) != LL_OK) {
 		fprintf(stderr, "lifeline-applet: %s\n", why);
 		g_free(why);
 		return LL_APPLET_EXIT_CONFIG;
@@ -558,9 +559,15 @@ static int pin_from_download(struct ll_applet *a)
 		ll_secret_free(pin);
 		g_free(a->org);
 		a->org = org;
+		if (launch != NULL) {
+			ll_secret_free(a->launch);
+			a->launch = g_strdup(launch);
+			ll_secret_free(launch);
+		}
 		ll_info("the PIN this program was downloaded with, for org "
-			"'%s'",
-			a->org);
+			"'%s'%s",
+			a->org,
+			a->launch != NULL ? " (with its launch token)" : "");
 	}
 	return -1;
 }

@@ -147,12 +147,14 @@ static int parse_from(const char *text, size_t len, const char *what,
 /*
  * This program's own file (/proc/self/exe, whatever its name), open, and
  * where what was appended to it ends: its size, less the PIN page's
- * trailer when it has one (read into pin and org).  -1 without /proc.
+ * trailer when it has one (read into pin, org and launch).  -1 without
+ * /proc.
  */
-static int exe_open(off_t *end, char **pin, char **org, char **why)
+static int exe_open(off_t *end, char **pin, char **org, char **launch,
+		    char **why)
 {
 	uint8_t tail[LL_PIN_TRAILER_TAIL + LL_PIN_TRAILER_MAX];
-	char *p = NULL, *o = NULL;
+	char *p = NULL, *o = NULL, *l = NULL;
 	struct stat sb;
 	size_t n, tlen = 0;
 	int fd, r;
@@ -168,13 +170,15 @@ static int exe_open(off_t *end, char **pin, char **org, char **why)
 						: sizeof(tail);
 	if (pread(fd, tail, n, sb.st_size - (off_t)n) != (ssize_t)n)
 		return fd;
-	r = ll_pin_trailer_parse(tail, n, (uint64_t)sb.st_size, &p, &o, &tlen);
+	r = ll_pin_trailer_parse(tail, n, (uint64_t)sb.st_size, &p, &o, &l,
+				 &tlen);
 	if (r == LL_OK) {
 		*end -= (off_t)tlen;
 		if (pin != NULL) {
 			*pin = p;
 			*org = o;
-			p = o = NULL;
+			*launch = l;
+			p = o = l = NULL;
 		}
 	} else if (r != LL_ERR_NOT_FOUND && why != NULL) {
 		*why = g_strdup("the PIN this program was downloaded with is "
@@ -183,18 +187,21 @@ static int exe_open(off_t *end, char **pin, char **org, char **why)
 	}
 	if (p != NULL)
 		ll_secret_free(p);
+	if (l != NULL)
+		ll_secret_free(l);
 	g_free(o);
 	ll_wipe(tail, sizeof(tail));
 	return fd;
 }
 
-int ll_applet_pin_trailer_load(char **pin, char **org, char **why)
+int ll_applet_pin_trailer_load(char **pin, char **org, char **launch,
+			       char **why)
 {
 	off_t end = 0;
 	int fd;
 
-	*pin = *org = *why = NULL;
-	if ((fd = exe_open(&end, pin, org, why)) >= 0)
+	*pin = *org = *launch = *why = NULL;
+	if ((fd = exe_open(&end, pin, org, launch, why)) >= 0)
 		close(fd);
 	return *why != NULL ? LL_ERR_MALFORMED : LL_OK;
 }
@@ -213,7 +220,7 @@ static int load_trailer(struct ll_appconf *out, bool *found, char **raw,
 	int fd, r;
 
 	*found = false;
-	if ((fd = exe_open(&end, NULL, NULL, NULL)) < 0)
+	if ((fd = exe_open(&end, NULL, NULL, NULL, NULL)) < 0)
 		return LL_OK; /* no /proc: no trailer to read */
 	if (end < LL_APPCONF_TRAILER_LEN ||
 	    pread(fd, tail, sizeof(tail), end - LL_APPCONF_TRAILER_LEN) !=

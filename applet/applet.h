@@ -144,12 +144,15 @@ int ll_applet_conf_load(const char *file_arg, const char *etc_dir,
 			bool *found, char **why);
 
 /*
- * The PIN and org the PIN page's download appended to this program
- * (ll_appconf.h, LL_PIN_TRAILER_MAGIC): LL_OK with *pin (ll_secret_free)
- * and *org (g_free) set, or both NULL when there is none; a negative
- * ll_err and one line in *why (g_free) when the trailer is damaged.
+ * The PIN, org and launch token the PIN page's download appended to this
+ * program (ll_appconf.h, LL_PIN_TRAILER_MAGIC): LL_OK with *pin
+ * (ll_secret_free), *org (g_free) and *launch (ll_secret_free; NULL but
+ * for a website-locked PIN) set, or all NULL when there is none; a
+ * negative ll_err and one line in *why (g_free) when the trailer is
+ * damaged.
  */
-int ll_applet_pin_trailer_load(char **pin, char **org, char **why);
+int ll_applet_pin_trailer_load(char **pin, char **org, char **launch,
+			       char **why);
 
 /* Seconds a permission request waits for an answer before it is denied. */
 #define LL_APPLET_CONSENT_TIMEOUT_S 60

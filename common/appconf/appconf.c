@@ -752,17 +752,27 @@ static bool pin_org_ok(const char *org, size_t n)
 	return true;
 }
 
-int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
-			size_t *out_len)
+/* A launch token as the PIN page makes it: 64 lower-case hex digits. */
+static bool launch_ok(const char *v)
+{
+	return v != NULL && strlen(v) == LL_PIN_TRAILER_LAUNCH_LEN &&
+	       strspn(v, "0123456789abcdef") == LL_PIN_TRAILER_LAUNCH_LEN;
+}
+
+int ll_pin_trailer_make(const char *pin, const char *org, const char *launch,
+			uint8_t **out, size_t *out_len)
 {
 	size_t plen;
 	char *payload;
 	uint8_t *buf;
 
 	if (pin == NULL || org == NULL || out == NULL || out_len == NULL ||
-	    !ll_pin_well_formed(pin) || !pin_org_ok(org, strlen(org)))
+	    !ll_pin_well_formed(pin) || !pin_org_ok(org, strlen(org)) ||
+	    (launch != NULL && !launch_ok(launch)))
 		return LL_ERR_INVALID_ARG;
 	plen = strlen("pin=\norg=\n") + strlen(pin) + strlen(org);
+	if (launch != NULL)
+		plen += strlen("launch=\n") + LL_PIN_TRAILER_LAUNCH_LEN;
 	if (plen > LL_PIN_TRAILER_MAX)
 		return LL_ERR_INVALID_ARG;
 	if ((buf = malloc(plen + LL_PIN_TRAILER_TAIL + 1)) == NULL)
@@ -772,7 +782,12 @@ int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
 	payload = mempcpy(payload, pin, strlen(pin));
 	payload = mempcpy(payload, "\norg=", 5);
 	payload = mempcpy(payload, org, strlen(org));
-	*payload = '\n';
+	payload = mempcpy(payload, "\n", 1);
+	if (launch != NULL) {
+		payload = mempcpy(payload, "launch=", 7);
+		payload = mempcpy(payload, launch, LL_PIN_TRAILER_LAUNCH_LEN);
+		payload = mempcpy(payload, "\n", 1);
+	}
 	tail_make(plen, LL_PIN_TRAILER_MAGIC, buf + plen);
 	buf[plen + LL_PIN_TRAILER_TAIL] = '\0'; /* for ll_secret_free */
 	*out = buf;
@@ -799,14 +814,15 @@ static char *pin_line(const char **p, const char *end, const char *key)
 }
 
 int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
-			 char **pin, char **org, size_t *trailer_len)
+			 char **pin, char **org, char **launch,
+			 size_t *trailer_len)
 {
 	const char *p, *end;
-	char *pv = NULL, *ov = NULL;
+	char *pv = NULL, *ov = NULL, *lv = NULL;
 	size_t len;
 	int r;
 
-	if (tail == NULL || pin == NULL || org == NULL ||
+	if (tail == NULL || pin == NULL || org == NULL || launch == NULL ||
 	    trailer_len == NULL || n > file_size)
 		return LL_ERR_INVALID_ARG;
 	if (n < LL_PIN_TRAILER_TAIL)
@@ -821,15 +837,20 @@ int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
 	p = end - len;
 	if (memchr(p, '\0', len) != NULL ||
 	    (pv = pin_line(&p, end, "pin")) == NULL ||
-	    (ov = pin_line(&p, end, "org")) == NULL || p != end ||
-	    !ll_pin_well_formed(pv) || !pin_org_ok(ov, strlen(ov))) {
+	    (ov = pin_line(&p, end, "org")) == NULL ||
+	    (p != end && (lv = pin_line(&p, end, "launch")) == NULL) ||
+	    p != end || !ll_pin_well_formed(pv) ||
+	    !pin_org_ok(ov, strlen(ov)) || (lv != NULL && !launch_ok(lv))) {
 		if (pv != NULL)
 			ll_secret_free(pv);
+		if (lv != NULL)
+			ll_secret_free(lv);
 		free(ov);
 		return LL_ERR_MALFORMED;
 	}
 	*pin = pv;
 	*org = ov;
+	*launch = lv;
 	*trailer_len = len + LL_PIN_TRAILER_TAIL;
 	return LL_OK;
 }

@@ -128,7 +128,9 @@ int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
 
 /*
  * The PIN page's download trailer (docs/API.md, "The PIN page"): the
- * payload "pin=DIGITS\norg=ORG\n" (at most LL_PIN_TRAILER_MAX bytes),
+ * payload "pin=DIGITS\norg=ORG\n", then for a website-locked PIN
+ * "launch=TOKEN\n" (64 lower-case hex digits, the page's launch token)
+ * (at most LL_PIN_TRAILER_MAX bytes),
  * its length as a 4-byte big-endian integer, then LL_PIN_TRAILER_MAGIC,
  * appended after anything a portable applet already ends with (its
  * configuration's trailer included).  Not signed: it says no more than
@@ -137,21 +139,25 @@ int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
 #define LL_PIN_TRAILER_MAGIC "LLPINv1\n"
 #define LL_PIN_TRAILER_MAX 256
 #define LL_PIN_TRAILER_TAIL (4 + 8) /* length and magic */
-/* The trailer for pin (6..10 digits) and org (1..128 bytes, no control
- * characters), malloc'd into *out (free with ll_secret_free: it holds
- * the PIN).  LL_ERR_INVALID_ARG for a value the parser would refuse. */
-int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
-			size_t *out_len);
+#define LL_PIN_TRAILER_LAUNCH_LEN 64
+/* The trailer for pin (6..10 digits), org (1..128 bytes, no control
+ * characters) and launch (NULL: none), malloc'd into *out (free with
+ * ll_secret_free: it holds the PIN).  LL_ERR_INVALID_ARG for a value the
+ * parser would refuse. */
+int ll_pin_trailer_make(const char *pin, const char *org, const char *launch,
+			uint8_t **out, size_t *out_len);
 /*
  * tail: the last n bytes of a file of file_size bytes (n at most
  * file_size; LL_PIN_TRAILER_TAIL + LL_PIN_TRAILER_MAX are enough).
  * LL_ERR_NOT_FOUND when the file ends in no such trailer,
  * LL_ERR_MALFORMED when it does but the trailer is bad, else LL_OK with
- * *pin and *org malloc'd (ll_secret_free, free) and *trailer_len the
- * bytes the whole trailer takes at the end of the file.
+ * *pin, *org and *launch (NULL when the trailer has none) malloc'd
+ * (ll_secret_free, free, ll_secret_free) and *trailer_len the bytes the
+ * whole trailer takes at the end of the file.
  */
 int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
-			 char **pin, char **org, size_t *trailer_len);
+			 char **pin, char **org, char **launch,
+			 size_t *trailer_len);
 
 /*
  * The PEM text of the relay_ca anchor ("-----BEGIN CERTIFICATE-----"),

@@ -435,8 +435,8 @@ static void test_pin_trailer(void)
 	struct applet ap = { 0 };
 	int before = lh_relay_log_count(relay, "applet stream waiting");
 
-	g_assert_cmpint(ll_pin_trailer_make(pin, "default", &pt, &plen), ==,
-			LL_OK);
+	g_assert_cmpint(ll_pin_trailer_make(pin, "default", NULL, &pt, &plen),
+			==, LL_OK);
 	all = g_malloc(clen + plen);
 	memcpy(all, conf, clen);
 	memcpy(all + clen, pt, plen);
@@ -811,6 +811,79 @@ static void test_relay_redirect(void)
 }
 
 /*
+ * The PIN page's download of a website-locked PIN: its trailer carries
+ * the page's launch token (as POST /o/ORG/applet makes it), and the
+ * portable applet started with no argument redeems the PIN with it.
+ */
+static void test_download_launch(void)
+{
+	size_t clen = 0, plen = 0;
+	char *conf = config_trailer(false, &clen), *bin, *body, *launch;
+	char *out = NULL, *line, *end;
+	const char *l;
+	uint8_t *pt = NULL, *all;
+	struct lh_pin p = { 0 };
+	struct applet ap = { 0 };
+	struct lh_resp *r;
+	int before = lh_relay_log_count(relay, "applet stream waiting");
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy", "set",
+				     "allowed_origins",
+				     "https://help.example.com", NULL),
+			==, 0);
+	lh_pin_new(relay, token, "website", &p);
+	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+	r = lh_do(relay, &(struct lh_req){
+				 .method = "POST",
+				 .path = "/api/v1/pins/check",
+				 .body = body,
+				 .headers = "Origin: https://help.example.com"
+					    "\r\n" });
+	g_assert_cmpint(r->status, ==, 200);
+	l = strstr(lh_resp_str(r, "launch_uri"), "&launch=");
+	g_assert_nonnull(l);
+	launch = g_strdup(l + 8);
+	lh_secret("launch token", launch);
+	lh_resp_free(r);
+
+	g_assert_cmpint(ll_pin_trailer_make(p.pin, "default", launch, &pt,
+					    &plen),
+			==, LL_OK);
+	all = g_malloc(clen + plen);
+	memcpy(all, conf, clen);
+	memcpy(all + clen, pt, plen);
+	bin = applet_copy("lifeline-applet-download-website", all,
+			  clen + plen);
+	applet_start(&ap, bin, "download-website",
+		     (const char *const[]){ "--test-etc-dir", empty_dir,
+					    NULL });
+	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
+					before + 1, 30000));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+				     "export", NULL),
+			==, 0);
+	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
+	g_assert_nonnull(line);
+	if ((end = strchr(line, '\n')) != NULL)
+		*end = '\0';
+	g_assert_nonnull(strstr(line, p.session_id));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	applet_clear(&ap);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
+				     "unset", "allowed_origins", NULL),
+			==, 0);
+	ll_secret_free((char *)pt);
+	lh_pin_clear(&p);
+	g_free(all);
+	g_free(bin);
+	g_free(conf);
+	g_free(body);
+	g_free(launch);
+	g_free(out);
+}
+
+/*
  * A hostile peer: its own relay, its own key, a configuration pointing
  * at itself.  This computer trusts only the first relay's key: refused,
  * and the hostile relay never hears from the applet.
@@ -957,6 +1030,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/relay-hosts", test_relay_hosts);
 	g_test_add_func("/appconf/relay-redirect", test_relay_redirect);
 	g_test_add_func("/appconf/launch-link", test_launch_link);
+	g_test_add_func("/appconf/download-launch", test_download_launch);
 	g_test_add_func("/appconf/foreign-key", test_foreign_key);
 	g_test_add_func("/appconf/spki-mismatch", test_spki_mismatch);
 	r = g_test_run();

@@ -31,12 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       n, &c, why, sizeof(why));
 	ll_appconf_clear(&c);
 	{
-		char *pin = NULL, *org = NULL;
+		char *pin = NULL, *org = NULL, *launch = NULL;
 		size_t tlen = 0;
 
-		if (ll_pin_trailer_parse(data, size, size, &pin, &org,
+		if (ll_pin_trailer_parse(data, size, size, &pin, &org, &launch,
 					 &tlen) == LL_OK) {
 			ll_secret_free(pin);
+			if (launch != NULL)
+				ll_secret_free(launch);
 			free(org);
 		}
 	}

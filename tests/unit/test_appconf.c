@@ -277,10 +277,13 @@ static void test_trailer(void)
 }
 
 /* Parses the PIN trailer at the end of file[0..n), read whole. */
+static char *last_launch; /* what the last pin_parse found */
+
 static int pin_parse(const uint8_t *file, size_t n, char **pin, char **org,
 		     size_t *tlen)
 {
-	return ll_pin_trailer_parse(file, n, n, pin, org, tlen);
+	g_clear_pointer(&last_launch, ll_secret_free);
+	return ll_pin_trailer_parse(file, n, n, pin, org, &last_launch, tlen);
 }
 
 /* The PIN page's download trailer: made, read back after a binary, and
@@ -293,8 +296,8 @@ static void test_pin_trailer(void)
 	char *pin = NULL, *org = NULL, *long_org;
 	size_t tlen = 0, got = 0, i, n;
 
-	g_assert_cmpint(ll_pin_trailer_make("0123456789", "acme corp", &t,
-					    &tlen),
+	g_assert_cmpint(ll_pin_trailer_make("0123456789", "acme corp", NULL,
+					    &t, &tlen),
 			==, LL_OK);
 	memcpy(file, bin, sizeof(bin));
 	memcpy(file + sizeof(bin), t, tlen);
@@ -303,6 +306,7 @@ static void test_pin_trailer(void)
 	g_assert_cmpstr(pin, ==, "0123456789");
 	g_assert_cmpstr(org, ==, "acme corp");
 	g_assert_cmpuint(got, ==, tlen);
+	g_assert_null(last_launch);
 	ll_secret_free(pin);
 	g_free(org);
 
@@ -326,21 +330,71 @@ static void test_pin_trailer(void)
 	}
 	/* cut short: the length runs past the start of what was read */
 	g_assert_cmpint(ll_pin_trailer_parse(file + n - 14, 14, n, &pin, &org,
-					     &got),
+					     &last_launch, &got),
 			==, LL_ERR_MALFORMED);
 
 	/* what the maker refuses, the parser would too */
-	g_assert_cmpint(ll_pin_trailer_make("12345", "acme", &t, &tlen), ==,
-			LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_pin_trailer_make("123456", "a\nb", &t, &tlen), ==,
-			LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_pin_trailer_make("123456", "", &t, &tlen), ==,
+	g_assert_cmpint(ll_pin_trailer_make("12345", "acme", NULL, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", "a\nb", NULL, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", "", NULL, &t, &tlen), ==,
 			LL_ERR_INVALID_ARG);
 	long_org = g_strnfill(129, 'o');
-	g_assert_cmpint(ll_pin_trailer_make("123456", long_org, &t, &tlen), ==,
-			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", long_org, NULL, &t,
+					    &tlen),
+			==, LL_ERR_INVALID_ARG);
 	g_free(long_org);
 	ll_secret_free((char *)t);
+}
+
+/* The download of a website-locked PIN: the launch token in the trailer,
+ * read back; a token of another form refused by both sides. */
+static void test_pin_trailer_launch(void)
+{
+	static const char bin[] = "ELF";
+	char tok[65], *pin = NULL, *org = NULL, *l;
+	uint8_t *t = NULL, file[512];
+	size_t tlen = 0, got = 0, n;
+
+	memset(tok, 'a', 64);
+	tok[64] = '\0';
+	tok[0] = '0';
+	tok[63] = 'f';
+	g_assert_cmpint(ll_pin_trailer_make("123456", "acme", tok, &t, &tlen),
+			==, LL_OK);
+	memcpy(file, bin, sizeof(bin));
+	memcpy(file + sizeof(bin), t, tlen);
+	n = sizeof(bin) + tlen;
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==, LL_OK);
+	g_assert_cmpstr(last_launch, ==, tok);
+	g_assert_cmpuint(got, ==, tlen);
+	ll_secret_free(pin);
+	g_free(org);
+	/* a digit of the token that is no lower-case hex, a changed key, a
+	 * missing line end: refused */
+	l = memmem(file, n, "launch=", 7);
+	g_assert_nonnull(l);
+	l[7 + 5] = 'A';
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==,
+			LL_ERR_MALFORMED);
+	l[7 + 5] = 'a';
+	l[1] ^= 0x20;
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==,
+			LL_ERR_MALFORMED);
+	l[1] ^= 0x20;
+	l[7 + 64] = 'x';
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==,
+			LL_ERR_MALFORMED);
+	ll_secret_free((char *)t);
+	/* the maker: 64 lower-case hex digits or nothing */
+	tok[63] = '\0';
+	g_assert_cmpint(ll_pin_trailer_make("123456", "acme", tok, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	tok[63] = 'F';
+	g_assert_cmpint(ll_pin_trailer_make("123456", "acme", tok, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	g_clear_pointer(&last_launch, ll_secret_free);
 }
 
 /* body signed as the writer would sign it, whatever it says. */
@@ -524,5 +578,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/relay-hosts", test_relay_hosts);
 	g_test_add_func("/appconf/trailer", test_trailer);
 	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
+	g_test_add_func("/appconf/pin-trailer-launch",
+			test_pin_trailer_launch);
 	return g_test_run();
 }
