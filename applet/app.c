@@ -586,10 +586,10 @@ static const char *url_port(const char *url)
  * The signed configuration, then what it binds: the relay (a --relay
  * to a host not in its relay_hosts, or to another port, is refused,
  * never preferred; one to another listed host is taken, with the
- * configuration's pin and root), the
- * hosts the client may contact at all, the org (a link for another org
- * is refused), the channel.  Returns -1 to go on,
- * or an exit code after one line on stderr.
+ * configuration's pin and root), the hosts the client may contact at
+ * all, the org (a link for another org is refused), the channel, and
+ * the text every redeem sends as its proof.  Returns -1 to go on, or an
+ * exit code after one line on stderr.
  */
 static int apply_config(struct ll_applet *a, const char *file_arg)
 {
