@@ -55,6 +55,8 @@ struct ll_applet {
 	 * and spki_pin NULL without one.  org also from a link. */
 	char *ca_pem;
 	char *spki_pin;
+	char *relay_hosts;   /* the configuration's, or NULL */
+	char *applet_config; /* its signed text (secret), or NULL */
 	char *org;
 	/* Who helps, in the words of the redeem's answer (org display
 	 * name): what "Session ended" names; NULL before. */
@@ -306,6 +308,8 @@ static void start(GApplication *app, struct ll_applet *a)
 		.ca_file = a->ca_file,
 		.ca_pem = a->ca_pem,
 		.spki_pin = a->spki_pin,
+		.relay_hosts = a->relay_hosts,
+		.applet_config = a->applet_config,
 		.org = a->org,
 		.launch = a->launch,
 		.monitor = a->monitor,
@@ -536,15 +540,16 @@ static const char *parse_link(struct ll_applet *a, const char *uri)
 }
 
 /*
- * A portable applet downloaded from the PIN page carries the PIN and org
- * at its end: taken as a lifeline: link's (docs/API.md, "The PIN page").
+ * A portable applet downloaded from the PIN page carries the PIN, org
+ * and, for a website-locked PIN, the page's launch token at its end:
+ * taken as a lifeline: link's (docs/API.md, "The PIN page").
  * Returns -1 to go on, or an exit code after one line on stderr.
  */
 static int pin_from_download(struct ll_applet *a)
 {
-	char *pin = NULL, *org = NULL, *why = NULL;
+	char *pin = NULL, *org = NULL, *launch = NULL, *why = NULL;
 
-	if (ll_applet_pin_trailer_load(&pin, &org, &why) != LL_OK) {
+	if (ll_applet_pin_trailer_load(&pin, &org, &launch, &why) != LL_OK) {
 		fprintf(stderr, "lifeline-applet: %s\n", why);
 		g_free(why);
 		return LL_APPLET_EXIT_CONFIG;
@@ -554,36 +559,47 @@ static int pin_from_download(struct ll_applet *a)
 		ll_secret_free(pin);
 		g_free(a->org);
 		a->org = org;
+		if (launch != NULL) {
+			ll_secret_free(a->launch);
+			a->launch = g_strdup(launch);
+			ll_secret_free(launch);
+		}
 		ll_info("the PIN this program was downloaded with, for org "
-			"'%s'",
-			a->org);
+			"'%s'%s",
+			a->org,
+			a->launch != NULL ? " (with its launch token)" : "");
 	}
 	return -1;
 }
 
-/* The URL without a trailing '/', to compare two spellings of one. */
-static char *url_norm(const char *url)
+/* ":PORT" of an https:// URL the configuration format accepts, or "". */
+static const char *url_port(const char *url)
 {
-	size_t n = strlen(url);
+	const char *h = url + strlen("https://");
+	const char *p = *h == '[' ? strchr(h, ']') : h;
 
-	return g_strndup(url, n > 0 && url[n - 1] == '/' ? n - 1 : n);
+	p = p != NULL ? strchr(p, ':') : NULL;
+	return p != NULL ? p : "";
 }
 
 /*
  * The signed configuration, then what it binds: the relay (a --relay
- * elsewhere is refused, never preferred), its pin and root, the org (a
- * link for another org is refused), the channel.  Returns -1 to go on,
- * or an exit code after one line on stderr.
+ * to a host not in its relay_hosts, or to another port, is refused,
+ * never preferred; one to another listed host is taken, with the
+ * configuration's pin and root), the hosts the client may contact at
+ * all, the org (a link for another org is refused), the channel, and
+ * the text every redeem sends as its proof.  Returns -1 to go on, or an
+ * exit code after one line on stderr.
  */
 static int apply_config(struct ll_applet *a, const char *file_arg)
 {
 	struct ll_appconf c = { 0 };
 	bool found = false;
-	char *why = NULL, *want = NULL, *have = NULL;
+	char *why = NULL, *host = NULL, *text = NULL;
 	int r = LL_APPLET_EXIT_CONFIG;
 
 	if (ll_applet_conf_load(file_arg, a->test_etc_dir,
-				a->test_etc_dir != NULL, &c, &found,
+				a->test_etc_dir != NULL, &c, &text, &found,
 				&why) != LL_OK) {
 		fprintf(stderr, "lifeline-applet: %s\n", why);
 		goto out;
@@ -592,17 +608,19 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 		r = -1;
 		goto out;
 	}
-	if (a->relay_url != NULL) {
-		want = url_norm(a->relay_url);
-		have = url_norm(c.relay_url);
-		if (strcmp(want, have) != 0) {
-			fprintf(stderr,
-				"lifeline-applet: this applet is configured "
-				"for the support server %s and connects to no "
-				"other (refusing --relay %s)\n",
-				have, a->relay_url);
-			goto out;
-		}
+	/* (a trailing '/' is another spelling of the same URL) */
+	if (a->relay_url != NULL && g_str_has_suffix(a->relay_url, "/"))
+		a->relay_url[strlen(a->relay_url) - 1] = '\0';
+	if (a->relay_url != NULL &&
+	    ((host = ll_appconf_url_host(a->relay_url)) == NULL ||
+	     !ll_appconf_host_listed(&c, host) ||
+	     strcmp(url_port(a->relay_url), url_port(c.relay_url)) != 0)) {
+		fprintf(stderr,
+			"lifeline-applet: this applet is configured for the "
+			"support server %s (%s) and connects to no other "
+			"(refusing --relay %s)\n",
+			c.relay_url, c.relay_hosts, a->relay_url);
+		goto out;
 	}
 	if (a->org != NULL && strcmp(a->org, c.org) != 0) {
 		fprintf(stderr,
@@ -611,9 +629,12 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 			a->org, c.org);
 		goto out;
 	}
-	g_free(a->relay_url);
-	a->relay_url = g_strdup(c.relay_url);
+	if (a->relay_url == NULL)
+		a->relay_url = g_strdup(c.relay_url);
 	a->spki_pin = g_strdup(c.relay_pin);
+	a->relay_hosts = g_strdup(c.relay_hosts);
+	a->applet_config = text;
+	text = NULL;
 	a->ca_pem = ll_appconf_ca_pem_new(&c);
 	g_free(a->org);
 	a->org = g_strdup(c.org);
@@ -621,14 +642,15 @@ static int apply_config(struct ll_applet *a, const char *file_arg)
 	 * (a link, --pin) or a channel of their own. */
 	if (a->channel == NULL && a->pin == NULL && c.channel != NULL)
 		a->channel = g_strdup(c.channel);
-	ll_info("configured for %s, org '%s' (signed configuration of "
-		"%lld)",
-		c.relay_url, c.org, (long long)c.created);
+	ll_info("configured for %s (hosts %s), org '%s' (signed "
+		"configuration of %lld)",
+		a->relay_url, c.relay_hosts, c.org, (long long)c.created);
 	r = -1;
 out:
+	if (text != NULL)
+		ll_secret_free(text);
 	g_free(why);
-	g_free(want);
-	g_free(have);
+	free(host);
 	ll_appconf_clear(&c);
 	return r;
 }
@@ -836,6 +858,9 @@ out:
 	ll_secret_free(a.channel);
 	g_free(a.ca_pem);
 	g_free(a.spki_pin);
+	g_free(a.relay_hosts);
+	if (a.applet_config != NULL)
+		ll_secret_free(a.applet_config);
 	g_free(a.org);
 	g_free(a.org_name);
 	g_free(a.test_etc_dir);

@@ -147,12 +147,14 @@ static int parse_from(const char *text, size_t len, const char *what,
 /*
  * This program's own file (/proc/self/exe, whatever its name), open, and
  * where what was appended to it ends: its size, less the PIN page's
- * trailer when it has one (read into pin and org).  -1 without /proc.
+ * trailer when it has one (read into pin, org and launch).  -1 without
+ * /proc.
  */
-static int exe_open(off_t *end, char **pin, char **org, char **why)
+static int exe_open(off_t *end, char **pin, char **org, char **launch,
+		    char **why)
 {
 	uint8_t tail[LL_PIN_TRAILER_TAIL + LL_PIN_TRAILER_MAX];
-	char *p = NULL, *o = NULL;
+	char *p = NULL, *o = NULL, *l = NULL;
 	struct stat sb;
 	size_t n, tlen = 0;
 	int fd, r;
@@ -168,13 +170,15 @@ static int exe_open(off_t *end, char **pin, char **org, char **why)
 						: sizeof(tail);
 	if (pread(fd, tail, n, sb.st_size - (off_t)n) != (ssize_t)n)
 		return fd;
-	r = ll_pin_trailer_parse(tail, n, (uint64_t)sb.st_size, &p, &o, &tlen);
+	r = ll_pin_trailer_parse(tail, n, (uint64_t)sb.st_size, &p, &o, &l,
+				 &tlen);
 	if (r == LL_OK) {
 		*end -= (off_t)tlen;
 		if (pin != NULL) {
 			*pin = p;
 			*org = o;
-			p = o = NULL;
+			*launch = l;
+			p = o = l = NULL;
 		}
 	} else if (r != LL_ERR_NOT_FOUND && why != NULL) {
 		*why = g_strdup("the PIN this program was downloaded with is "
@@ -183,18 +187,21 @@ static int exe_open(off_t *end, char **pin, char **org, char **why)
 	}
 	if (p != NULL)
 		ll_secret_free(p);
+	if (l != NULL)
+		ll_secret_free(l);
 	g_free(o);
 	ll_wipe(tail, sizeof(tail));
 	return fd;
 }
 
-int ll_applet_pin_trailer_load(char **pin, char **org, char **why)
+int ll_applet_pin_trailer_load(char **pin, char **org, char **launch,
+			       char **why)
 {
 	off_t end = 0;
 	int fd;
 
-	*pin = *org = *why = NULL;
-	if ((fd = exe_open(&end, pin, org, why)) >= 0)
+	*pin = *org = *launch = *why = NULL;
+	if ((fd = exe_open(&end, pin, org, launch, why)) >= 0)
 		close(fd);
 	return *why != NULL ? LL_ERR_MALFORMED : LL_OK;
 }
@@ -203,7 +210,8 @@ int ll_applet_pin_trailer_load(char **pin, char **org, char **why)
  * The configuration appended to this program's own file (a portable
  * applet's), if any, before the PIN page's trailer when there is one.
  */
-static int load_trailer(struct ll_appconf *out, bool *found, char **why)
+static int load_trailer(struct ll_appconf *out, bool *found, char **raw,
+			char **why)
 {
 	uint8_t tail[LL_APPCONF_TRAILER_LEN];
 	char *text = NULL;
@@ -212,7 +220,7 @@ static int load_trailer(struct ll_appconf *out, bool *found, char **why)
 	int fd, r;
 
 	*found = false;
-	if ((fd = exe_open(&end, NULL, NULL, NULL)) < 0)
+	if ((fd = exe_open(&end, NULL, NULL, NULL, NULL)) < 0)
 		return LL_OK; /* no /proc: no trailer to read */
 	if (end < LL_APPCONF_TRAILER_LEN ||
 	    pread(fd, tail, sizeof(tail), end - LL_APPCONF_TRAILER_LEN) !=
@@ -241,15 +249,19 @@ static int load_trailer(struct ll_appconf *out, bool *found, char **why)
 	}
 	r = parse_from(text, len, "the configuration appended to this program",
 		       out, why);
-	g_free(text);
 	*found = r == LL_OK;
+	if (r == LL_OK) {
+		*raw = g_strndup(text, len);
+		ll_wipe(text, len);
+	}
+	g_free(text);
 	return r;
 }
 
 /* FILE.lifeline (or a file:// URI of one): taken only when signed by a
  * key this computer trusts. */
 static int load_file(const char *arg, const struct trust *t,
-		     struct ll_appconf *out, char **why)
+		     struct ll_appconf *out, char **raw, char **why)
 {
 	char *path = g_str_has_prefix(arg, "file://")
 			     ? g_filename_from_uri(arg, NULL, NULL)
@@ -278,6 +290,10 @@ static int load_file(const char *arg, const struct trust *t,
 		ll_appconf_clear(out);
 		r = LL_ERR_AUTH_FAILED;
 	}
+	if (r == LL_OK) {
+		*raw = text;
+		text = NULL;
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -288,7 +304,8 @@ out:
 
 /* ETC/applet.conf, installed by the organisation's shortcut package. */
 static int load_system(const char *dir, uid_t owner, const struct trust *t,
-		       struct ll_appconf *out, bool *found, char **why)
+		       struct ll_appconf *out, bool *found, char **raw,
+		       char **why)
 {
 	char *text = NULL, *what = g_build_filename(dir, CONF_FILE, NULL);
 	size_t len = 0;
@@ -315,43 +332,54 @@ static int load_system(const char *dir, uid_t owner, const struct trust *t,
 		r = LL_ERR_AUTH_FAILED;
 	}
 	*found = r == LL_OK;
+	if (r == LL_OK) {
+		*raw = text;
+		text = NULL;
+	}
 	ll_secret_free(text);
 	g_free(what);
 	return r;
 }
 
 int ll_applet_conf_load(const char *file_arg, const char *etc_dir,
-			bool test_dir, struct ll_appconf *out, bool *found,
-			char **why)
+			bool test_dir, struct ll_appconf *out, char **text,
+			bool *found, char **why)
 {
 	struct trust t = { .n = 0 };
 	struct ll_appconf trailer = { 0 };
 	uid_t owner = test_dir ? geteuid() : 0;
 	bool have_trailer = false;
+	char *trailer_text = NULL;
 	int r;
 
 	*found = false;
 	*why = NULL;
+	*text = NULL;
 	if (etc_dir == NULL)
 		etc_dir = LL_APPLET_ETC_DIR;
 	if ((r = trust_installed_key(etc_dir, owner, &t, why)) != LL_OK ||
-	    (r = load_trailer(&trailer, &have_trailer, why)) != LL_OK)
+	    (r = load_trailer(&trailer, &have_trailer, &trailer_text, why)) !=
+		    LL_OK)
 		goto out;
 	if (have_trailer)
 		memcpy(t.keys[t.n++], trailer.sign_key, LL_APPCONF_KEY_LEN);
 	if (file_arg != NULL) {
-		if ((r = load_file(file_arg, &t, out, why)) == LL_OK)
+		if ((r = load_file(file_arg, &t, out, text, why)) == LL_OK)
 			*found = true;
 		goto out;
 	}
 	if (have_trailer) {
 		*out = trailer;
 		memset(&trailer, 0, sizeof(trailer));
+		*text = trailer_text;
+		trailer_text = NULL;
 		*found = true;
 		goto out;
 	}
-	r = load_system(etc_dir, owner, &t, out, found, why);
+	r = load_system(etc_dir, owner, &t, out, found, text, why);
 out:
+	if (trailer_text != NULL)
+		ll_secret_free(trailer_text);
 	ll_appconf_clear(&trailer);
 	ll_wipe(&t, sizeof(t));
 	return r;

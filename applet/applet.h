@@ -135,19 +135,24 @@ struct ll_appconf;
  * etc_dir NULL is LL_APPLET_ETC_DIR; test_dir (test builds) lets files
  * there be owned by us instead of root.  LL_OK with *found false when
  * there is none; a negative ll_err and one line in *why (g_free) when
- * one is there but refused.
+ * one is there but refused.  *text: the configuration's signed text as
+ * read (ll_secret_free: it may hold a channel credential), what a
+ * redeem sends as its proof; NULL when none.
  */
 int ll_applet_conf_load(const char *file_arg, const char *etc_dir,
-			bool test_dir, struct ll_appconf *out, bool *found,
-			char **why);
+			bool test_dir, struct ll_appconf *out, char **text,
+			bool *found, char **why);
 
 /*
- * The PIN and org the PIN page's download appended to this program
- * (ll_appconf.h, LL_PIN_TRAILER_MAGIC): LL_OK with *pin (ll_secret_free)
- * and *org (g_free) set, or both NULL when there is none; a negative
- * ll_err and one line in *why (g_free) when the trailer is damaged.
+ * The PIN, org and launch token the PIN page's download appended to this
+ * program (ll_appconf.h, LL_PIN_TRAILER_MAGIC): LL_OK with *pin
+ * (ll_secret_free), *org (g_free) and *launch (ll_secret_free; NULL but
+ * for a website-locked PIN) set, or all NULL when there is none; a
+ * negative ll_err and one line in *why (g_free) when the trailer is
+ * damaged.
  */
-int ll_applet_pin_trailer_load(char **pin, char **org, char **why);
+int ll_applet_pin_trailer_load(char **pin, char **org, char **launch,
+			       char **why);
 
 /* Seconds a permission request waits for an answer before it is denied. */
 #define LL_APPLET_CONSENT_TIMEOUT_S 60
@@ -308,7 +313,14 @@ struct ll_applet_session_opts {
 	 * redeem. */
 	const char *ca_pem;
 	const char *spki_pin;
+	/* "h1,h2": the only hosts contacted (the configuration's
+	 * relay_hosts), or NULL */
+	const char *relay_hosts;
 	const char *org;
+	/* The signed configuration's text, sent with every redeem: the
+	 * proof a shortcut-locked PIN asks for (docs/SECURITY.md, "What a
+	 * PIN lock proves"); NULL without one. */
+	const char *applet_config;
 	/* The PIN page's launch token from a lifeline: link (launch=), for
 	 * website-locked PINs; NULL: none. */
 	const char *launch;

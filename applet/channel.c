@@ -49,7 +49,7 @@ struct ll_applet_channel {
 	GThread *thread;
 	/* the worker's copies */
 	struct ll_relay_opts opts;
-	char *url, *ca_file, *ca_pem, *spki_pin;
+	char *url, *ca_file, *ca_pem, *spki_pin, *relay_hosts;
 	char *credential; /* secret: wiped once sent */
 	char *description;
 	/* main loop only */
@@ -81,6 +81,7 @@ static void chan_unref(struct ll_applet_channel *c)
 	g_free(c->ca_file);
 	g_free(c->ca_pem);
 	g_free(c->spki_pin);
+	g_free(c->relay_hosts);
 	g_mutex_clear(&c->lock);
 	g_cond_clear(&c->cond);
 	g_free(c);
@@ -365,11 +366,13 @@ struct ll_applet_channel *ll_applet_channel_new(
 	c->ca_file = g_strdup(o->ca_file);
 	c->ca_pem = g_strdup(o->ca_pem);
 	c->spki_pin = g_strdup(o->spki_pin);
+	c->relay_hosts = g_strdup(o->relay_hosts);
 	c->credential = g_strdup(credential);
 	c->opts.url = c->url;
 	c->opts.ca_file = c->ca_file;
 	c->opts.ca_pem = c->ca_pem;
 	c->opts.spki_pin = c->spki_pin;
+	c->opts.allowed_hosts = c->relay_hosts;
 	c->opts.timeout_ms = CHANNEL_TIMEOUT_MS;
 	c->opts.connect_timeout_ms = CHANNEL_CONNECT_TIMEOUT_MS;
 	c->win = ll_waiting_window_new(a, on_ask, on_cancel, c);

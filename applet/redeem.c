@@ -22,8 +22,10 @@ struct redeem_job {
 	char *url;
 	char *ca_file;
 	char *spki_pin;
+	char *relay_hosts;
 	char *ca_pem;
 	char *org;
+	char *applet_config; /* secret: may hold a channel credential */
 	char pin[16];
 	char launch[LL_APPLET_LAUNCH_MAX + 1]; /* "" when none */
 	bool at_stream;                        /* the PIN was redeemed */
@@ -44,8 +46,11 @@ static void redeem_job_free(gpointer data)
 	g_free(j->url);
 	g_free(j->ca_file);
 	g_free(j->spki_pin);
+	g_free(j->relay_hosts);
 	g_free(j->ca_pem);
 	g_free(j->org);
+	if (j->applet_config != NULL)
+		ll_secret_free(j->applet_config);
 	g_free(j);
 }
 
@@ -61,9 +66,15 @@ static void redeem_thread(GTask *task, gpointer src, gpointer data,
 		r = j->err.code != 0 ? j->err.code : LL_ERR_NOMEM;
 		goto out;
 	}
-	r = ll_api_pin_redeem_launch(c, j->pin, j->org,
-				     j->launch[0] != '\0' ? j->launch : NULL,
-				     &j->res.redeem, &j->err);
+	r = ll_api_pin_redeem_ask(c,
+				  &(struct ll_api_redeem_ask){
+					  .pin = j->pin,
+					  .org = j->org,
+					  .launch = j->launch[0] != '\0'
+							    ? j->launch
+							    : NULL,
+					  .applet_config = j->applet_config },
+				  &j->res.redeem, &j->err);
 	ll_wipe(j->pin, sizeof(j->pin));
 	if (r != 0)
 		goto out;
@@ -95,8 +106,8 @@ static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
 }
 
 void ll_applet_redeem_start(
-	const struct ll_relay_opts *o, const char *pin, const char *org,
-	const char *launch, GCancellable *cancel,
+	const struct ll_relay_opts *o, const struct ll_api_redeem_ask *ask,
+	GCancellable *cancel,
 	void (*done)(struct ll_applet_redeemed *res, void *user), void *user)
 {
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
@@ -106,11 +117,13 @@ void ll_applet_redeem_start(
 	j->opts.url = j->url = g_strdup(o->url);
 	j->opts.ca_file = j->ca_file = g_strdup(o->ca_file);
 	j->opts.spki_pin = j->spki_pin = g_strdup(o->spki_pin);
+	j->opts.allowed_hosts = j->relay_hosts = g_strdup(o->allowed_hosts);
 	j->opts.ca_pem = j->ca_pem = g_strdup(o->ca_pem);
-	j->org = g_strdup(org);
-	g_strlcpy(j->pin, pin, sizeof(j->pin));
-	if (launch != NULL)
-		g_strlcpy(j->launch, launch, sizeof(j->launch));
+	j->org = g_strdup(ask->org);
+	j->applet_config = g_strdup(ask->applet_config);
+	g_strlcpy(j->pin, ask->pin, sizeof(j->pin));
+	if (ask->launch != NULL)
+		g_strlcpy(j->launch, ask->launch, sizeof(j->launch));
 	j->done = done;
 	j->user = user;
 	task = g_task_new(NULL, cancel, redeem_done, NULL);

@@ -63,6 +63,7 @@ static void fill_relay_opts(struct ll_relay_opts *o,
 	o->ca_file = s->ca_file;
 	o->ca_pem = s->ca_pem;
 	o->spki_pin = s->spki_pin;
+	o->allowed_hosts = s->relay_hosts;
 	o->timeout_ms = timeout_ms;
 	o->connect_timeout_ms = SESSION_CONNECT_TIMEOUT_MS;
 }
@@ -834,8 +835,13 @@ void ll_applet_session_start(struct ll_applet_session *s, const char *pin,
 	s->on_redeem_error = on_redeem_error;
 	s->state = LL_APPLET_REDEEMING;
 	fill_relay_opts(&o, s, SESSION_API_TIMEOUT_MS);
-	ll_applet_redeem_start(&o, pin, s->org, s->launch, s->cancel,
-			       on_redeemed, s);
+	ll_applet_redeem_start(&o,
+			       &(struct ll_api_redeem_ask){
+				       .pin = pin,
+				       .org = s->org,
+				       .launch = s->launch,
+				       .applet_config = s->applet_config },
+			       s->cancel, on_redeemed, s);
 }
 
 struct ll_applet_session *ll_applet_session_new(
@@ -849,8 +855,10 @@ struct ll_applet_session *ll_applet_session_new(
 	s->ca_file = g_strdup(o->ca_file);
 	s->ca_pem = g_strdup(o->ca_pem);
 	s->spki_pin = g_strdup(o->spki_pin);
+	s->relay_hosts = g_strdup(o->relay_hosts);
 	s->org = g_strdup(o->org);
 	s->launch = g_strdup(o->launch);
+	s->applet_config = g_strdup(o->applet_config);
 	s->display = g_strdup(o->display);
 	s->monitor = g_strdup(o->monitor);
 	s->consent_timeout_s = o->consent_timeout_s > 0
@@ -886,10 +894,13 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	g_free(s->ca_file);
 	g_free(s->ca_pem);
 	g_free(s->spki_pin);
+	g_free(s->relay_hosts);
 	g_free(s->org);
 	if (s->launch != NULL)
 		ll_wipe(s->launch, strlen(s->launch));
 	g_free(s->launch);
+	if (s->applet_config != NULL)
+		ll_secret_free(s->applet_config);
 	g_free(s->display);
 	g_free(s->monitor);
 	g_free(s);

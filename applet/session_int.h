@@ -52,6 +52,8 @@ struct ll_applet_session {
 	char *ca_file;
 	char *ca_pem;
 	char *spki_pin;
+	char *relay_hosts;
+	char *applet_config; /* the signed configuration (secret), or NULL */
 	char *org;
 	char *launch; /* the link's launch token (secret), or NULL */
 	char *display;
@@ -144,16 +146,17 @@ struct ll_applet_redeemed {
 };
 
 /*
- * Redeems pin (copied, then wiped) at the relay of o (copied), naming
- * org when it is not NULL (an applet with a signed configuration), with
- * the PIN page's launch token when not NULL (copied, then wiped), and opens
+ * Redeems ask->pin (copied, then wiped) at the relay of o (copied),
+ * naming ask->org when it is not NULL (an applet with a signed
+ * configuration), with the PIN page's launch token and the signed
+ * configuration's text when not NULL (copied, then wiped), and opens
  * the applet's stream with the ticket, in a GTask thread bounded by o's
  * timeouts.  `done` runs once on the main loop, unless `cancel` was
  * cancelled by then; what it did not take over is freed after it.
  */
 void ll_applet_redeem_start(
-	const struct ll_relay_opts *o, const char *pin, const char *org,
-	const char *launch, GCancellable *cancel,
+	const struct ll_relay_opts *o, const struct ll_api_redeem_ask *ask,
+	GCancellable *cancel,
 	void (*done)(struct ll_applet_redeemed *res, void *user), void *user);
 
 #endif

@@ -26,6 +26,7 @@ enum field_kind {
 	F_TOKEN, /* channel: base64url alphabet */
 	F_TIME,  /* decimal seconds since 1970 */
 	F_KEY,   /* base64url of 32 bytes */
+	F_HOSTS, /* relay_hosts: host names separated by ',' */
 };
 
 struct field {
@@ -34,23 +35,29 @@ struct field {
 	bool optional;
 	size_t min, max; /* length of the value as written */
 	size_t offset;   /* of its member in struct ll_appconf */
+	int since;       /* the first version that has it */
 };
 
-#define FIELD(n, k, o, lo, hi)                                                \
+#define FIELD(n, k, o, lo, hi, v)                                             \
 	{                                                                     \
-#n, k, o, lo, hi, offsetof(struct ll_appconf, n)              \
+#n, k, o, lo, hi, offsetof(struct ll_appconf, n), v           \
 	}
 
-/* The order is the format's; a line out of order is refused. */
+/*
+ * The order is the format's; a line out of order is refused.  A field of
+ * a later version than the text's is no line of that text at all (a
+ * version 1 text with relay_hosts= is refused).
+ */
 static const struct field fields[] = {
-	FIELD(relay_url, F_URL, false, 9, 300),
-	FIELD(relay_pin, F_PIN, false, 52, 52),
-	FIELD(relay_ca, F_CA, true, 2, (LL_APPCONF_CA_MAX * 4 + 2) / 3),
-	FIELD(org, F_NAME, false, 1, 128),
-	FIELD(brand, F_SLUG, false, 1, 64),
-	FIELD(channel, F_TOKEN, true, 16, 256),
-	FIELD(created, F_TIME, false, 1, 18),
-	FIELD(sign_key, F_KEY, false, 43, 43),
+	FIELD(relay_url, F_URL, false, 9, 300, 1),
+	FIELD(relay_pin, F_PIN, false, 52, 52, 1),
+	FIELD(relay_hosts, F_HOSTS, false, 1, LL_APPCONF_HOSTS_MAX, 2),
+	FIELD(relay_ca, F_CA, true, 2, (LL_APPCONF_CA_MAX * 4 + 2) / 3, 1),
+	FIELD(org, F_NAME, false, 1, 128, 1),
+	FIELD(brand, F_SLUG, false, 1, 64, 1),
+	FIELD(channel, F_TOKEN, true, 16, 256, 1),
+	FIELD(created, F_TIME, false, 1, 18, 1),
+	FIELD(sign_key, F_KEY, false, 43, 43, 1),
 };
 
 static void say(char *why, size_t whylen, const char *fmt, ...)
@@ -151,6 +158,55 @@ static bool url_ok(const char *v, size_t n)
 	return port >= 1 && port <= 65535;
 }
 
+static bool is_lower_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '.';
+}
+
+static bool is_lower_v6_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ':' ||
+	       c == '.';
+}
+
+/* One entry of relay_hosts, in its one spelling: a lower-case DNS name
+ * or IPv4 literal (no empty label, no trailing dot) or a lower-case
+ * IPv6 literal without brackets. */
+static bool host_entry_ok(const char *h, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 253)
+		return false;
+	if (memchr(h, ':', n) != NULL)
+		return n >= 2 && all_of(h, n, is_lower_v6_char);
+	if (!all_of(h, n, is_lower_host_char) || h[0] == '.' || h[0] == '-' ||
+	    h[n - 1] == '.')
+		return false;
+	for (i = 1; i < n; i++)
+		if (h[i] == '.' && h[i - 1] == '.')
+			return false;
+	return true;
+}
+
+/* "H1,H2,...": 1 to LL_APPCONF_HOSTS_N entries, each host_entry_ok. */
+static bool hosts_ok(const char *v, size_t n)
+{
+	const char *p = v, *end = v + n, *comma;
+	size_t count = 0;
+
+	for (;;) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (!host_entry_ok(p, (size_t)((comma ? comma : end) - p)) ||
+		    ++count > LL_APPCONF_HOSTS_N)
+			return false;
+		if (comma == NULL)
+			return true;
+		p = comma + 1;
+	}
+}
+
 /* The value's rule, by kind; n is within the field's min..max. */
 static bool value_ok(const struct field *f, const char *v, size_t n)
 {
@@ -167,6 +223,8 @@ static bool value_ok(const struct field *f, const char *v, size_t n)
 		return all_of(v, n, is_slug_char);
 	case F_TIME:
 		return all_of(v, n, is_digit) && (v[0] != '0' || n == 1);
+	case F_HOSTS:
+		return hosts_ok(v, n);
 	case F_CA:
 	case F_TOKEN:
 	case F_KEY:
@@ -175,12 +233,81 @@ static bool value_ok(const struct field *f, const char *v, size_t n)
 	return false;
 }
 
+char *ll_appconf_url_host(const char *url)
+{
+	const char *h, *end;
+	char *host;
+	size_t i, n;
+
+	if (url == NULL || !url_ok(url, strlen(url)))
+		return NULL;
+	h = url + strlen("https://");
+	if (*h == '[') {
+		h++;
+		end = strchr(h, ']');
+	} else if ((end = strchr(h, ':')) == NULL) {
+		end = h + strlen(h);
+	}
+	n = (size_t)(end - h);
+	if ((host = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		host[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] + 32)
+						     : h[i];
+	host[n] = '\0';
+	return host;
+}
+
+/* Whether host (n bytes, any case) is an entry of the list. */
+static bool list_has(const char *list, const char *host, size_t n)
+{
+	const char *p = list, *comma;
+	size_t len, i;
+
+	while (p != NULL && *p != '\0') {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == n) {
+			for (i = 0; i < n; i++) {
+				char a = host[i] >= 'A' && host[i] <= 'Z'
+						 ? (char)(host[i] + 32)
+						 : host[i];
+				if (a != p[i])
+					break;
+			}
+			if (i == n)
+				return true;
+		}
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+bool ll_appconf_hosts_list_has(const char *list, const char *host)
+{
+	size_t n;
+
+	if (list == NULL || host == NULL)
+		return false;
+	n = strlen(host);
+	/* "[::1]" as a URL spells it is the entry "::1" */
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+		return list_has(list, host + 1, n - 2);
+	return list_has(list, host, n);
+}
+
+bool ll_appconf_host_listed(const struct ll_appconf *c, const char *host)
+{
+	return c != NULL && ll_appconf_hosts_list_has(c->relay_hosts, host);
+}
+
 void ll_appconf_clear(struct ll_appconf *c)
 {
 	if (c == NULL)
 		return;
 	free(c->relay_url);
 	free(c->relay_pin);
+	free(c->relay_hosts);
 	free(c->relay_ca);
 	free(c->org);
 	free(c->brand);
@@ -271,7 +398,8 @@ static bool split(const char *line, size_t n, const char *name,
 	return true;
 }
 
-static int parse_header(struct ll_buf_view *v, char *why, size_t whylen)
+static int parse_header(struct ll_buf_view *v, int *version, char *why,
+			size_t whylen)
 {
 	const char *line;
 	size_t n, hn = strlen(HEADER);
@@ -290,19 +418,22 @@ static int parse_header(struct ll_buf_view *v, char *why, size_t whylen)
 		    LL_APPCONF_VERSION);
 		return LL_ERR_MALFORMED;
 	}
-	if (n != hn + 1 || line[hn] != '0' + LL_APPCONF_VERSION) {
+	if (n != hn + 1 || line[hn] < '1' ||
+	    line[hn] > '0' + LL_APPCONF_VERSION) {
 		say(why, whylen,
 		    "it is a configuration of another version (%.*s) than "
-		    "this applet reads (%d)",
+		    "this applet reads (1 to %d)",
 		    (int)(n - hn > 16 ? 16 : n - hn), line + hn,
 		    LL_APPCONF_VERSION);
 		return LL_ERR_BAD_VERSION;
 	}
+	*version = line[hn] - '0';
 	return LL_OK;
 }
 
-static int parse_fields(struct ll_buf_view *v, struct ll_appconf *c,
-			const char **line, size_t *n, char *why, size_t whylen)
+static int parse_fields(struct ll_buf_view *v, int version,
+			struct ll_appconf *c, const char **line, size_t *n,
+			char *why, size_t whylen)
 {
 	size_t i = 0, vn;
 	const char *val;
@@ -313,6 +444,8 @@ static int parse_fields(struct ll_buf_view *v, struct ll_appconf *c,
 	for (i = 0; i < LL_ARRAY_SIZE(fields); i++) {
 		const struct field *f = &fields[i];
 
+		if (f->since > version)
+			continue;
 		if (!split(*line, *n, f->name, &val, &vn)) {
 			if (f->optional)
 				continue;
@@ -336,6 +469,29 @@ truncated:
 	return LL_ERR_TRUNCATED;
 }
 
+/*
+ * relay_hosts of a version 1 text: its URL's host alone.  Then, of every
+ * version: the URL's own host must be listed, or the configuration
+ * would contradict itself.
+ */
+static int check_hosts(struct ll_appconf *c, char *why, size_t whylen)
+{
+	char *host = ll_appconf_url_host(c->relay_url);
+	int r = LL_OK;
+
+	if (host == NULL)
+		return LL_ERR_NOMEM;
+	if (c->relay_hosts == NULL && (c->relay_hosts = strdup(host)) == NULL)
+		r = LL_ERR_NOMEM;
+	else if (!ll_appconf_host_listed(c, host)) {
+		say(why, whylen,
+		    "relay_url's host %s is not one of its relay_hosts", host);
+		r = LL_ERR_MALFORMED;
+	}
+	free(host);
+	return r;
+}
+
 int ll_appconf_parse(const void *data, size_t len, struct ll_appconf *out,
 		     char *why, size_t whylen)
 {
@@ -345,7 +501,7 @@ int ll_appconf_parse(const void *data, size_t len, struct ll_appconf *out,
 	char sigtext[LL_ED25519_SIG_LEN * 2];
 	const char *line = NULL, *val;
 	size_t n = 0, vn, signed_len, got = 0;
-	int r;
+	int r, version = 0;
 
 	if (data == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
@@ -354,8 +510,10 @@ int ll_appconf_parse(const void *data, size_t len, struct ll_appconf *out,
 		return LL_ERR_TOO_LARGE;
 	}
 	ll_buf_view_init(&v, data, len);
-	if ((r = parse_header(&v, why, whylen)) != LL_OK ||
-	    (r = parse_fields(&v, &c, &line, &n, why, whylen)) != LL_OK)
+	if ((r = parse_header(&v, &version, why, whylen)) != LL_OK ||
+	    (r = parse_fields(&v, version, &c, &line, &n, why, whylen)) !=
+		    LL_OK ||
+	    (r = check_hosts(&c, why, whylen)) != LL_OK)
 		goto out;
 	/* Signed: every byte before the sig line. */
 	signed_len = (size_t)(line - (const char *)data);
@@ -422,6 +580,10 @@ static char *field_text(const struct field *f, const struct ll_appconf *c,
 		return c->relay_ca == NULL ? NULL
 					   : ll_base64url_new(c->relay_ca,
 							      c->relay_ca_len);
+	case F_HOSTS: /* none given: the URL's host alone */
+		return c->relay_hosts != NULL
+			       ? strdup(c->relay_hosts)
+			       : ll_appconf_url_host(c->relay_url);
 	default: {
 		const char *s = *(char *const *)((const char *)c + f->offset);
 
@@ -430,12 +592,23 @@ static char *field_text(const struct field *f, const struct ll_appconf *c,
 	}
 }
 
+/* The host of c's URL into buf ("" when the URL is refused: the
+ * URL's own line says why). */
+static const char *url_host_of(const struct ll_appconf *c, char buf[256])
+{
+	char *h = ll_appconf_url_host(c->relay_url);
+
+	snprintf(buf, 256, "%s", h != NULL ? h : "");
+	free(h);
+	return buf;
+}
+
 static int format_fields(struct ll_buf *b, const struct ll_appconf *c,
 			 const uint8_t pub[LL_APPCONF_KEY_LEN], char *why,
 			 size_t whylen)
 {
 	size_t i, n;
-	char *t;
+	char *t, hbuf[256];
 	int r = LL_OK;
 
 	for (i = 0; i < LL_ARRAY_SIZE(fields) && r == LL_OK; i++) {
@@ -453,6 +626,14 @@ static int format_fields(struct ll_buf *b, const struct ll_appconf *c,
 			say(why, whylen, "%s '%s' is not allowed here",
 			    f->name,
 			    f->kind == F_TOKEN || f->kind == F_CA ? "..." : t);
+			r = LL_ERR_INVALID_ARG;
+		} else if (f->kind == F_HOSTS &&
+			   !ll_appconf_hosts_list_has(t,
+						      url_host_of(c, hbuf))) {
+			say(why, whylen,
+			    "relay_hosts '%s' does not name %s, the host of "
+			    "relay_url",
+			    t, hbuf);
 			r = LL_ERR_INVALID_ARG;
 		} else {
 			r = ll_buf_putf(b, "%s=%s\n", f->name, t);
@@ -571,17 +752,27 @@ static bool pin_org_ok(const char *org, size_t n)
 	return true;
 }
 
-int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
-			size_t *out_len)
+/* A launch token as the PIN page makes it: 64 lower-case hex digits. */
+static bool launch_ok(const char *v)
+{
+	return v != NULL && strlen(v) == LL_PIN_TRAILER_LAUNCH_LEN &&
+	       strspn(v, "0123456789abcdef") == LL_PIN_TRAILER_LAUNCH_LEN;
+}
+
+int ll_pin_trailer_make(const char *pin, const char *org, const char *launch,
+			uint8_t **out, size_t *out_len)
 {
 	size_t plen;
 	char *payload;
 	uint8_t *buf;
 
 	if (pin == NULL || org == NULL || out == NULL || out_len == NULL ||
-	    !ll_pin_well_formed(pin) || !pin_org_ok(org, strlen(org)))
+	    !ll_pin_well_formed(pin) || !pin_org_ok(org, strlen(org)) ||
+	    (launch != NULL && !launch_ok(launch)))
 		return LL_ERR_INVALID_ARG;
 	plen = strlen("pin=\norg=\n") + strlen(pin) + strlen(org);
+	if (launch != NULL)
+		plen += strlen("launch=\n") + LL_PIN_TRAILER_LAUNCH_LEN;
 	if (plen > LL_PIN_TRAILER_MAX)
 		return LL_ERR_INVALID_ARG;
 	if ((buf = malloc(plen + LL_PIN_TRAILER_TAIL + 1)) == NULL)
@@ -591,7 +782,12 @@ int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
 	payload = mempcpy(payload, pin, strlen(pin));
 	payload = mempcpy(payload, "\norg=", 5);
 	payload = mempcpy(payload, org, strlen(org));
-	*payload = '\n';
+	payload = mempcpy(payload, "\n", 1);
+	if (launch != NULL) {
+		payload = mempcpy(payload, "launch=", 7);
+		payload = mempcpy(payload, launch, LL_PIN_TRAILER_LAUNCH_LEN);
+		payload = mempcpy(payload, "\n", 1);
+	}
 	tail_make(plen, LL_PIN_TRAILER_MAGIC, buf + plen);
 	buf[plen + LL_PIN_TRAILER_TAIL] = '\0'; /* for ll_secret_free */
 	*out = buf;
@@ -618,14 +814,15 @@ static char *pin_line(const char **p, const char *end, const char *key)
 }
 
 int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
-			 char **pin, char **org, size_t *trailer_len)
+			 char **pin, char **org, char **launch,
+			 size_t *trailer_len)
 {
 	const char *p, *end;
-	char *pv = NULL, *ov = NULL;
+	char *pv = NULL, *ov = NULL, *lv = NULL;
 	size_t len;
 	int r;
 
-	if (tail == NULL || pin == NULL || org == NULL ||
+	if (tail == NULL || pin == NULL || org == NULL || launch == NULL ||
 	    trailer_len == NULL || n > file_size)
 		return LL_ERR_INVALID_ARG;
 	if (n < LL_PIN_TRAILER_TAIL)
@@ -640,15 +837,20 @@ int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
 	p = end - len;
 	if (memchr(p, '\0', len) != NULL ||
 	    (pv = pin_line(&p, end, "pin")) == NULL ||
-	    (ov = pin_line(&p, end, "org")) == NULL || p != end ||
-	    !ll_pin_well_formed(pv) || !pin_org_ok(ov, strlen(ov))) {
+	    (ov = pin_line(&p, end, "org")) == NULL ||
+	    (p != end && (lv = pin_line(&p, end, "launch")) == NULL) ||
+	    p != end || !ll_pin_well_formed(pv) ||
+	    !pin_org_ok(ov, strlen(ov)) || (lv != NULL && !launch_ok(lv))) {
 		if (pv != NULL)
 			ll_secret_free(pv);
+		if (lv != NULL)
+			ll_secret_free(lv);
 		free(ov);
 		return LL_ERR_MALFORMED;
 	}
 	*pin = pv;
 	*org = ov;
+	*launch = lv;
 	*trailer_len = len + LL_PIN_TRAILER_TAIL;
 	return LL_OK;
 }

@@ -6,12 +6,14 @@
  * applet-config`), the applet reads it from its own binary (a trailer),
  * a `.lifeline` file or /etc/lifeline/applet.conf.
  *
- * The format, version 1: UTF-8 text, lines ended by LF alone, the keys in
+ * The format, version 2: UTF-8 text, lines ended by LF alone, the keys in
  * this order, each once, optional ones marked:
  *
- *   lifeline-applet-config 1
+ *   lifeline-applet-config 2
  *   relay_url=https://HOST[:PORT]
  *   relay_pin=sha256//BASE64          SPKI SHA-256 of the relay's key
+ *   relay_hosts=H1[,H2...]            the only hosts the applet may
+ *                                     connect to (relay_url's among them)
  *   relay_ca=BASE64URL                (optional) DER of the trust anchor
  *   org=ORG
  *   brand=NAME
@@ -20,7 +22,17 @@
  *   sign_key=BASE64URL                the Ed25519 public key (32 bytes)
  *   sig=BASE64URL                     Ed25519 over every byte before "sig="
  *
- * Nothing may follow the sig line.  The parser is sans-I/O and strict:
+ * Nothing may follow the sig line.
+ *
+ * Versions: a field added changes the version, so that an older applet
+ * says "another version" rather than misreading the text.  The parser
+ * reads every version up to LL_APPCONF_VERSION, the writer writes only
+ * the newest.  Version 1 is version 2 without relay_hosts (a version 1
+ * text that has the line is refused); read, its relay_hosts is the
+ * URL's host alone.  relay_hosts entries are written in one spelling:
+ * lower case, no trailing dot, IPv6 literals without brackets; at most
+ * LL_APPCONF_HOSTS_N of them.
+ *  The parser is sans-I/O and strict:
  * anything else is refused, so that one configuration has one meaning.
  * Parsing checks the signature against the key the text names; whether
  * that key is trusted is the caller's decision (ll_appconf_signed_by).
@@ -36,17 +48,22 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define LL_APPCONF_VERSION 1
+#define LL_APPCONF_VERSION 2
 #define LL_APPCONF_MAX 16384 /* bytes of a whole configuration */
 #define LL_APPCONF_MAGIC "LLAPPCF1"
 #define LL_APPCONF_MAGIC_LEN 8
 #define LL_APPCONF_TRAILER_LEN (4 + LL_APPCONF_MAGIC_LEN)
-#define LL_APPCONF_KEY_LEN 32  /* = LL_ED25519_KEY_LEN */
-#define LL_APPCONF_CA_MAX 8192 /* bytes of relay_ca's DER */
+#define LL_APPCONF_KEY_LEN 32     /* = LL_ED25519_KEY_LEN */
+#define LL_APPCONF_CA_MAX 8192    /* bytes of relay_ca's DER */
+#define LL_APPCONF_HOSTS_N 16     /* entries of relay_hosts */
+#define LL_APPCONF_HOSTS_MAX 1024 /* bytes of relay_hosts */
 
 struct ll_appconf {
-	char *relay_url;   /* "https://HOST[:PORT]" */
-	char *relay_pin;   /* "sha256//BASE64" */
+	char *relay_url; /* "https://HOST[:PORT]" */
+	char *relay_pin; /* "sha256//BASE64" */
+	/* "h1,h2": set by the parser for every version; for the writer,
+	 * NULL is the URL's host alone. */
+	char *relay_hosts;
 	uint8_t *relay_ca; /* DER, or NULL */
 	size_t relay_ca_len;
 	char *org;
@@ -70,6 +87,17 @@ void ll_appconf_clear(struct ll_appconf *c);
  */
 int ll_appconf_parse(const void *data, size_t len, struct ll_appconf *out,
 		     char *why, size_t whylen);
+
+/* The host of an https:// URL the format accepts, lower case and
+ * without IPv6 brackets, malloc'd; NULL for another URL. */
+char *ll_appconf_url_host(const char *url);
+/*
+ * Whether host (any case; an IPv6 literal with or without brackets) is
+ * an entry of list, a relay_hosts value ("h1,h2").  false for NULLs.
+ */
+bool ll_appconf_hosts_list_has(const char *list, const char *host);
+/* The same against c->relay_hosts. */
+bool ll_appconf_host_listed(const struct ll_appconf *c, const char *host);
 
 /* True when c was signed with pub (compared in constant time). */
 bool ll_appconf_signed_by(const struct ll_appconf *c,
@@ -100,7 +128,9 @@ int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
 
 /*
  * The PIN page's download trailer (docs/API.md, "The PIN page"): the
- * payload "pin=DIGITS\norg=ORG\n" (at most LL_PIN_TRAILER_MAX bytes),
+ * payload "pin=DIGITS\norg=ORG\n", then for a website-locked PIN
+ * "launch=TOKEN\n" (64 lower-case hex digits, the page's launch token)
+ * (at most LL_PIN_TRAILER_MAX bytes),
  * its length as a 4-byte big-endian integer, then LL_PIN_TRAILER_MAGIC,
  * appended after anything a portable applet already ends with (its
  * configuration's trailer included).  Not signed: it says no more than
@@ -109,21 +139,25 @@ int ll_appconf_trailer_parse(const uint8_t tail[LL_APPCONF_TRAILER_LEN],
 #define LL_PIN_TRAILER_MAGIC "LLPINv1\n"
 #define LL_PIN_TRAILER_MAX 256
 #define LL_PIN_TRAILER_TAIL (4 + 8) /* length and magic */
-/* The trailer for pin (6..10 digits) and org (1..128 bytes, no control
- * characters), malloc'd into *out (free with ll_secret_free: it holds
- * the PIN).  LL_ERR_INVALID_ARG for a value the parser would refuse. */
-int ll_pin_trailer_make(const char *pin, const char *org, uint8_t **out,
-			size_t *out_len);
+#define LL_PIN_TRAILER_LAUNCH_LEN 64
+/* The trailer for pin (6..10 digits), org (1..128 bytes, no control
+ * characters) and launch (NULL: none), malloc'd into *out (free with
+ * ll_secret_free: it holds the PIN).  LL_ERR_INVALID_ARG for a value the
+ * parser would refuse. */
+int ll_pin_trailer_make(const char *pin, const char *org, const char *launch,
+			uint8_t **out, size_t *out_len);
 /*
  * tail: the last n bytes of a file of file_size bytes (n at most
  * file_size; LL_PIN_TRAILER_TAIL + LL_PIN_TRAILER_MAX are enough).
  * LL_ERR_NOT_FOUND when the file ends in no such trailer,
  * LL_ERR_MALFORMED when it does but the trailer is bad, else LL_OK with
- * *pin and *org malloc'd (ll_secret_free, free) and *trailer_len the
- * bytes the whole trailer takes at the end of the file.
+ * *pin, *org and *launch (NULL when the trailer has none) malloc'd
+ * (ll_secret_free, free, ll_secret_free) and *trailer_len the bytes the
+ * whole trailer takes at the end of the file.
  */
 int ll_pin_trailer_parse(const uint8_t *tail, size_t n, uint64_t file_size,
-			 char **pin, char **org, size_t *trailer_len);
+			 char **pin, char **org, char **launch,
+			 size_t *trailer_len);
 
 /*
  * The PEM text of the relay_ca anchor ("-----BEGIN CERTIFICATE-----"),

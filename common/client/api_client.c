@@ -466,16 +466,29 @@ int ll_api_pin_redeem_launch(struct ll_api_client *c, const char *pin,
 			     struct ll_api_redeem *out,
 			     struct ll_client_error *err)
 {
+	struct ll_api_redeem_ask ask = { .pin = pin,
+					 .org = org,
+					 .launch = launch };
+
+	return ll_api_pin_redeem_ask(c, &ask, out, err);
+}
+
+int ll_api_pin_redeem_ask(struct ll_api_client *c,
+			  const struct ll_api_redeem_ask *ask,
+			  struct ll_api_redeem *out,
+			  struct ll_client_error *err)
+{
 	json_t *body = NULL, *root = NULL;
 	int r;
 
 	ll_client_error_clear(err);
-	if (c == NULL || pin == NULL || out == NULL) {
+	if (c == NULL || ask == NULL || ask->pin == NULL || out == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "a PIN is needed");
 		return LL_ERR_INVALID_ARG;
 	}
-	if ((body = body_new("pin", pin, "org", org, "launch", launch,
+	if ((body = body_new("pin", ask->pin, "org", ask->org, "launch",
+			     ask->launch, "applet_config", ask->applet_config,
 			     NULL)) == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "the PIN or org is not valid text");

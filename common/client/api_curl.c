@@ -133,8 +133,11 @@ struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
 				    o->ca_file, strerror(errno));
 		return NULL;
 	}
-	if (ll_client_url_parse(o->url, &u, err) != 0)
+	if (ll_client_url_parse(o->url, &u, err) != 0 ||
+	    ll_client_url_allowed(o->allowed_hosts, &u, err) != 0) {
+		ll_client_url_clear(&u);
 		return NULL;
+	}
 	ll_client_curl_init();
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->curl = curl_easy_init()) == NULL) {
@@ -156,8 +159,11 @@ struct ll_api_client *ll_api_client_new(const struct ll_relay_opts *o,
 		    CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https") !=
 		    CURLE_OK ||
+	    /* A redirect is an answer like any other, never followed:
+	     * the relay is the URL's host and no other. */
 	    curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L) !=
 		    CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 0L) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L) !=
 		    CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L) !=

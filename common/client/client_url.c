@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "client_internal.h"
+#include "ll_appconf.h"
 #include "ll_util.h"
 
 void ll_client_url_clear(struct ll_client_url *u)
@@ -23,6 +24,20 @@ void ll_client_url_clear(struct ll_client_url *u)
 	free(u->host);
 	free(u->host_hdr);
 	memset(u, 0, sizeof(*u));
+}
+
+int ll_client_url_allowed(const char *allowed_hosts,
+			  const struct ll_client_url *u,
+			  struct ll_client_error *err)
+{
+	if (allowed_hosts == NULL ||
+	    ll_appconf_hosts_list_has(allowed_hosts, u->host))
+		return LL_OK;
+	ll_client_error_set(err, LL_ERR_CONFIG, 0,
+			    "%s is not a host of the support server this "
+			    "program is configured for (%s): not contacted",
+			    u->host, allowed_hosts);
+	return LL_ERR_CONFIG;
 }
 
 /* curl_url_get into a malloc'd copy (or NULL when the part is absent). */

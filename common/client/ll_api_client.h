@@ -48,13 +48,18 @@
  * ll_stream.  Strings are copied by the functions that take this.
  */
 struct ll_relay_opts {
-	const char *url;        /* "https://HOST[:PORT]" (a trailing '/'
+	const char *url;      /* "https://HOST[:PORT]" (a trailing '/'
 				   * is fine, any other path is refused) */
-	const char *ca_file;    /* extra trust anchor (PEM) or NULL */
-	const char *ca_pem;     /* another as PEM text (a signed applet
+	const char *ca_file;  /* extra trust anchor (PEM) or NULL */
+	const char *ca_pem;   /* another as PEM text (a signed applet
 				 * configuration's relay_ca) or NULL */
-	bool no_system_cas;     /* trust only ca_file (tests) */
-	const char *spki_pin;   /* "sha256//BASE64" or NULL */
+	bool no_system_cas;   /* trust only ca_file (tests) */
+	const char *spki_pin; /* "sha256//BASE64" or NULL */
+	/* "h1,h2": the only hosts that may be contacted (a signed applet
+	 * configuration's relay_hosts, ll_appconf.h), checked before any
+	 * byte goes to the relay or to a proxy; NULL: any.  Redirects are
+	 * never followed, whatever this says. */
+	const char *allowed_hosts;
 	int timeout_ms;         /* whole request; 0 = default */
 	int connect_timeout_ms; /* TCP + proxy + TLS; 0 = default */
 };
@@ -344,6 +349,19 @@ int ll_api_pin_redeem_launch(struct ll_api_client *c, const char *pin,
 			     const char *org, const char *launch,
 			     struct ll_api_redeem *out,
 			     struct ll_client_error *err);
+/* Everything a redeem may carry (NULL members are not sent). */
+struct ll_api_redeem_ask {
+	const char *pin;
+	const char *org;
+	const char *launch; /* the PIN page's launch token (website) */
+	/* the applet's signed configuration, its text whole (shortcut;
+	 * docs/SECURITY.md, "What a PIN lock proves") */
+	const char *applet_config;
+};
+int ll_api_pin_redeem_ask(struct ll_api_client *c,
+			  const struct ll_api_redeem_ask *ask,
+			  struct ll_api_redeem *out,
+			  struct ll_client_error *err);
 
 /* ---- channels (calling cards) ---- */
 /* POST /api/v1/channels/join {credential, description?}: no bearer.

@@ -412,8 +412,9 @@ int ll_stream_open(const struct ll_relay_opts *relay, const char *path,
 	}
 	if (path == NULL)
 		path = LL_STREAM_DEFAULT_PATH;
-	if ((r = ll_client_url_parse(relay->url, &u, err)) != 0)
-		return r;
+	if ((r = ll_client_url_parse(relay->url, &u, err)) != 0 ||
+	    (r = ll_client_url_allowed(relay->allowed_hosts, &u, err)) != 0)
+		goto out;
 	tmo = relay->timeout_ms > 0 ? relay->timeout_ms
 				    : LL_STREAM_DEFAULT_TIMEOUT_MS;
 	deadline = ll_now_mono_ms() + tmo;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lifeline-relay applet-config --org ORG [--channel NAME] [--brand NAME]
- *                [--trailer] --out FILE
+ *                [--relay-host HOST]... [--trailer] --out FILE
  *
  * Writes a signed applet configuration (common/appconf/ll_appconf.h;
  * docs/API.md section 1, the format in section 7): this relay's public
@@ -10,8 +10,9 @@
  * --channel, the channel's credential.  It is signed with the applet
  * configuration key (STATE_DIR/applet-sign.key, made here for a state
  * that predates it).  Everything is checked here, where an admin can fix
- * it, rather than on thousands of desktops: the URL's host must be one
- * the certificate is valid for.  Each configuration made is audited
+ * it, rather than on thousands of desktops: the URL's host, and every
+ * other host the applets may use (--relay-host, else relay.conf's
+ * relay_hosts), must be one the certificate is valid for.  Each configuration made is audited
  * (applet.config_made).
  */
 #include <errno.h>
@@ -36,6 +37,7 @@ struct appconf_opts {
 	gchar *org;
 	gchar *channel;
 	gchar *brand;
+	gchar **relay_hosts;
 	gchar *out;
 	gboolean trailer;
 };
@@ -66,25 +68,56 @@ static char *public_url(const struct ll_relay_config *cfg)
 	return g_strdup_printf("https://%s%s", name, colon);
 }
 
-/* The host of a URL ll_appconf accepted the form of ("[::1]" → "::1"). */
-static char *url_host(const char *url)
+/*
+ * relay_hosts: the URL's host first, then the others (--relay-host,
+ * else relay.conf's relay_hosts) in the format's one spelling (lower
+ * case, no trailing dot, no IPv6 brackets), each once.  The format's
+ * writer checks the rest of its rules.
+ */
+static char *relay_hosts(const struct appconf_opts *o,
+			 const struct ll_relay_config *cfg, const char *host)
 {
-	const char *h = url + strlen("https://");
-	const char *end;
+	g_auto(GStrv) conf = NULL;
+	GString *list = g_string_new(host);
+	gchar **more = o->relay_hosts;
+	size_t i, n;
 
-	if (*h == '[')
-		return g_strndup(h + 1, (gsize)(strchr(h, ']') - h - 1));
-	end = strchr(h, ':');
-	return end != NULL ? g_strndup(h, (gsize)(end - h)) : g_strdup(h);
+	if (more == NULL && cfg->relay_hosts != NULL)
+		more = conf = g_strsplit(cfg->relay_hosts, ",", -1);
+	for (i = 0; more != NULL && more[i] != NULL; i++) {
+		char *h = g_ascii_strdown(g_strstrip(more[i]), -1);
+
+		n = strlen(h);
+		if (n > 1 && h[n - 1] == '.')
+			h[--n] = '\0';
+		if (n > 2 && h[0] == '[' && h[n - 1] == ']') {
+			memmove(h, h + 1, n - 2);
+			h[n - 2] = '\0';
+		}
+		if (!ll_appconf_hosts_list_has(list->str, h))
+			g_string_append_printf(list, ",%s", h);
+		g_free(h);
+	}
+	return g_string_free(list, FALSE);
 }
 
-/* What the relay's certificate says: the pin, the anchor, the host. */
-static int from_certificate(const struct ll_relay_config *cfg,
+/* What the relay's certificate says: the pin, the anchor, the hosts. */
+static int from_certificate(const struct appconf_opts *o,
+			    const struct ll_relay_config *cfg,
 			    struct ll_appconf *c)
 {
 	char pin[64];
-	char *host = url_host(c->relay_url);
+	char *host = ll_appconf_url_host(c->relay_url);
+	g_auto(GStrv) hosts = NULL;
+	size_t i;
 	int r;
+
+	if (host == NULL) {
+		ll_cmd_fail("the relay's public URL %s is not https://HOST"
+			    "[:PORT] (set public_url in relay.conf)",
+			    c->relay_url);
+		return LL_ERR_CONFIG;
+	}
 
 	if ((r = ll_tls_cert_spki_pin(cfg->cert_file, pin, sizeof(pin))) !=
 	    LL_OK) {
@@ -98,6 +131,18 @@ static int from_certificate(const struct ll_relay_config *cfg,
 			    "in relay.conf, or a certificate for that name)",
 			    cfg->cert_file, host, c->relay_url);
 		goto out;
+	}
+	c->relay_hosts = relay_hosts(o, cfg, host);
+	hosts = g_strsplit(c->relay_hosts, ",", -1);
+	for (i = 1; hosts[i] != NULL; i++) {
+		if (ll_tls_cert_check_host(cfg->cert_file, hosts[i]) !=
+		    LL_OK) {
+			ll_cmd_fail("the certificate %s is not valid for the "
+				    "relay host %s: applets would refuse it",
+				    cfg->cert_file, hosts[i]);
+			r = LL_ERR_CONFIG;
+			goto out;
+		}
 	}
 	c->relay_pin = strdup(pin);
 	r = ll_tls_cert_anchor_der(cfg->cert_file, &c->relay_ca,
@@ -167,7 +212,7 @@ static int make_config(struct ll_relay *relay, const struct appconf_opts *o,
 	    ll_cmd_channel_credential(relay, org, o->channel, &c.channel) != 0)
 		goto out;
 	if ((c.relay_url = public_url(&relay->cfg)) == NULL ||
-	    from_certificate(&relay->cfg, &c) != LL_OK)
+	    from_certificate(o, &relay->cfg, &c) != LL_OK)
 		goto out;
 	c.org = strdup(org);
 	c.brand = strdup(o->brand != NULL ? o->brand : "default");
@@ -192,16 +237,15 @@ static int make_config(struct ll_relay *relay, const struct appconf_opts *o,
 		goto out;
 	key_id = ll_base64url_new(pub, sizeof(pub));
 	if (ll_store_begin(relay->store) != LL_OK ||
-	    ll_cmd_audit_append(relay->store, org_id, "applet.config_made",
-				"ok",
-				json_pack("{s:s,s:s,s:s,s:o,s:s,s:b}", "org",
-					  org, "relay_url", c.relay_url,
-					  "brand", c.brand, "channel",
-					  o->channel ? json_string(o->channel)
-						     : json_null(),
-					  "sign_key", key_id ? key_id : "",
-					  "trailer", o->trailer != FALSE)) !=
-		    LL_OK ||
+	    ll_cmd_audit_append(
+		    relay->store, org_id, "applet.config_made", "ok",
+		    json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:b}", "org", org,
+			      "relay_url", c.relay_url, "relay_hosts",
+			      c.relay_hosts, "brand", c.brand, "channel",
+			      o->channel ? json_string(o->channel)
+					 : json_null(),
+			      "sign_key", key_id ? key_id : "", "trailer",
+			      o->trailer != FALSE)) != LL_OK ||
 	    ll_store_commit(relay->store) != LL_OK) {
 		ll_store_rollback(relay->store);
 		ll_cmd_fail("wrote %s, but cannot audit it: %s", o->out,
@@ -235,6 +279,11 @@ int ll_cmd_applet_config(int argc, char **argv)
 		{ "brand", 0, 0, G_OPTION_ARG_STRING, &o.brand,
 		  "the brand of the org's applets (default: default)",
 		  "NAME" },
+		{ "relay-host", 0, 0, G_OPTION_ARG_STRING_ARRAY,
+		  &o.relay_hosts,
+		  "another host name of this relay the applets may use "
+		  "(repeatable; default: relay.conf's relay_hosts)",
+		  "HOST" },
 		{ "out", 0, 0, G_OPTION_ARG_FILENAME, &o.out,
 		  "write it to FILE.lifeline", "FILE" },
 		{ "trailer", 0, 0, G_OPTION_ARG_NONE, &o.trailer,
@@ -285,6 +334,7 @@ out:
 	g_free(o.org);
 	g_free(o.channel);
 	g_free(o.brand);
+	g_strfreev(o.relay_hosts);
 	g_free(o.out);
 	return rc;
 }

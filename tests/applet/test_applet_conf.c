@@ -10,11 +10,14 @@
  * applet's exit (pidfd).  A refused configuration must end the applet
  * with exit 5 and exactly one line on stderr, before any window.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <poll.h>
 #include <unistd.h>
@@ -156,25 +159,33 @@ static void assert_refused(const char *bin, const char *tag,
 	applet_clear(&ap);
 }
 
-/* A fresh PIN of the relay's technician. */
-static char *new_pin(void)
+/* A fresh PIN of the relay's technician, with lock (NULL: the
+ * default). */
+static char *new_pin_locked(const char *lock)
 {
 	struct lh_pin p = { 0 };
 	char *pin;
 
-	lh_pin_new(relay, token, NULL, &p);
+	lh_pin_new(relay, token, lock, &p);
 	pin = g_strdup(p.pin);
 	lh_pin_clear(&p);
 	return pin;
 }
 
-/* The applet redeemed with its org named and opened its stream. */
-static void assert_redeems(const char *bin, const char *tag,
-			   const char *const *args_before_pin)
+static char *new_pin(void)
+{
+	return new_pin_locked(NULL);
+}
+
+/* The applet redeemed a PIN of lock with its org named and opened its
+ * stream. */
+static void assert_redeems_locked(const char *bin, const char *tag,
+				  const char *const *args_before_pin,
+				  const char *lock)
 {
 	struct applet ap = { 0 };
 	GPtrArray *args = g_ptr_array_new();
-	char *pin = new_pin(), *out = NULL, *line, *end;
+	char *pin = new_pin_locked(lock), *out = NULL, *line, *end;
 	int before = lh_relay_log_count(relay, "applet stream waiting");
 
 	for (; *args_before_pin != NULL; args_before_pin++)
@@ -201,6 +212,12 @@ static void assert_redeems(const char *bin, const char *tag,
 	g_free(pin);
 	applet_clear(&ap);
 	g_ptr_array_free(args, TRUE);
+}
+
+static void assert_redeems(const char *bin, const char *tag,
+			   const char *const *args_before_pin)
+{
+	assert_redeems_locked(bin, tag, args_before_pin, NULL);
 }
 
 /* ---- the relay's side ---- */
@@ -418,8 +435,8 @@ static void test_pin_trailer(void)
 	struct applet ap = { 0 };
 	int before = lh_relay_log_count(relay, "applet stream waiting");
 
-	g_assert_cmpint(ll_pin_trailer_make(pin, "default", &pt, &plen), ==,
-			LL_OK);
+	g_assert_cmpint(ll_pin_trailer_make(pin, "default", NULL, &pt, &plen),
+			==, LL_OK);
 	all = g_malloc(clen + plen);
 	memcpy(all, conf, clen);
 	memcpy(all + clen, pt, plen);
@@ -581,6 +598,292 @@ static void test_launch_link(void)
 }
 
 /*
+ * A shortcut-locked PIN: the applet bound by the org's configuration
+ * sends it with the redeem, and the PIN redeems (from the file and from
+ * the trailer); the same applet without a configuration is refused, and
+ * says where the PIN works.
+ */
+static void test_shortcut_pin(void)
+{
+	struct applet ap = { 0 };
+	char *bin = applet_with_trailer("lifeline-applet-shortcut", false);
+	char *pin = new_pin_locked("shortcut"), *url, *err;
+
+	assert_redeems_locked(NULL, "shortcut-file",
+			      (const char *const[]){ "--test-etc-dir", etc_dir,
+						     conf_path, NULL },
+			      "shortcut");
+	assert_redeems_locked(bin, "shortcut-trailer",
+			      (const char *const[]){ "--test-etc-dir",
+						     empty_dir, NULL },
+			      "shortcut");
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	applet_start(&ap, NULL, "shortcut-unbound",
+		     (const char *const[]){
+			     "--test-etc-dir", empty_dir, "--relay", url,
+			     "--ca", relay->ca_cert, "--pin", pin, NULL });
+	g_assert_true(
+		lt_wait_file(ap.log, 0, "Session ended\" shown", 1, 30000));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	err = applet_stderr(&ap);
+	g_test_message("shortcut-unbound: %s", err);
+	g_assert_nonnull(strstr(err, "pin_locked_shortcut"));
+	g_free(err);
+	applet_clear(&ap);
+	g_free(url);
+	g_free(pin);
+	g_free(bin);
+}
+
+/* ---- relay_hosts: the only hosts a bound applet contacts ---- */
+
+static struct lh_relay *relay_b; /* on 127.0.0.2: never to be contacted */
+
+/* Lines of relay_b's log about a peer: each a connection it took. */
+static int b_contacts(void)
+{
+	return lh_relay_log_count(relay_b, "peer ");
+}
+
+/* A listening socket on 127.0.0.1 that accepts nothing: a proxy that
+ * would see every CONNECT queued on it.  Its port into *port. */
+static int silent_proxy(uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 8), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &sl), ==, 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Whether a connection waits on the listening fd (now: its peer has
+ * exited, whatever it connected is queued). */
+static bool connection_queued(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * The applet with org A's configuration and --relay naming relay B on
+ * 127.0.0.2 (a host not in its relay_hosts): refused before anything is
+ * sent, B logs no connection, and the environment's proxy gets none
+ * either.  A configuration listing a second host of A (localhost) may be
+ * pointed at it with --relay, and redeems there.
+ */
+static void test_relay_hosts(void)
+{
+	g_autofree char *b_url = NULL, *proxy = NULL, *a_local = NULL;
+	g_autofree char *hosts_conf = NULL, *text = NULL;
+	struct ll_appconf c = { 0 };
+	uint16_t pport = 0;
+	size_t len = 0;
+	int pfd = silent_proxy(&pport);
+
+	b_url = g_strdup_printf("https://127.0.0.2:%u", relay_b->port);
+	proxy = g_strdup_printf("http://127.0.0.1:%u", pport);
+	g_assert_cmpint(b_contacts(), ==, 0);
+	for (int via_proxy = 0; via_proxy < 2; via_proxy++) {
+		if (via_proxy)
+			g_setenv("https_proxy", proxy, TRUE);
+		assert_refused(NULL, via_proxy ? "relay-b-proxy" : "relay-b",
+			       (const char *const[]){
+				       "--test-etc-dir", etc_dir, "--relay",
+				       b_url, conf_path, "--pin", "123456",
+				       NULL },
+			       "connects to no other");
+		g_unsetenv("https_proxy");
+	}
+	g_assert_false(connection_queued(pfd));
+	g_assert_cmpint(b_contacts(), ==, 0);
+
+	/* a second host of relay A: listed, taken */
+	hosts_conf = g_build_filename(lh_tmpdir(), "hosts.lifeline", NULL);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--relay-host",
+				     "LocalHost", "--out", hosts_conf, NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(hosts_conf, &text, &len, NULL));
+	g_assert_cmpint(ll_appconf_parse(text, len, &c, NULL, 0), ==, LL_OK);
+	g_assert_cmpstr(c.relay_hosts, ==, "127.0.0.1,localhost");
+	ll_appconf_clear(&c);
+	/* one the certificate is not valid for: refused there */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--relay-host",
+				     "127.0.0.2", "--out", "x.lifeline", NULL),
+			==, 1);
+	a_local = g_strdup_printf("https://localhost:%u", relay->port);
+	assert_redeems(NULL, "relay-host-local",
+		       (const char *const[]){ "--test-etc-dir", etc_dir,
+					      "--relay", a_local, hosts_conf,
+					      NULL });
+	/* but not with the configuration that does not list it */
+	assert_refused(NULL, "relay-host-unlisted",
+		       (const char *const[]){ "--test-etc-dir", etc_dir,
+					      "--relay", a_local, conf_path,
+					      "--pin", "123456", NULL },
+		       "connects to no other");
+	g_assert_cmpint(b_contacts(), ==, 0);
+	close(pfd);
+}
+
+/*
+ * A relay host of the configuration that answers the redeem with a
+ * redirect to relay B (tests/common/redirect_server.py with relay A's
+ * key, so the pin holds): the applet does not follow it; it ends the
+ * attempt, and B logs no connection.
+ */
+static void test_relay_redirect(void)
+{
+	char *conf = g_build_filename(relay->state_dir, "relay.conf", NULL);
+	g_autofree char *saved = NULL, *moved = NULL, *b_url = NULL;
+	g_autofree char *path = NULL, *rlog = NULL, *reqs = NULL;
+	GSubprocessLauncher *l;
+	GDataInputStream *in;
+	GSubprocess *rd;
+	struct applet ap = { 0 };
+	GError *e = NULL;
+	unsigned port = 0;
+	char *line;
+
+	b_url = g_strdup_printf("https://127.0.0.2:%u", relay_b->port);
+	rlog = g_build_filename(lh_tmpdir(), "redirect-requests.log", NULL);
+	g_assert_true(g_file_set_contents(rlog, "", 0, NULL));
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	rd = g_subprocess_launcher_spawn(l, &e, "python3",
+					 g_getenv("LL_REDIRECT_SERVER"),
+					 relay->cert_file, relay->key_file,
+					 b_url, rlog, NULL);
+	g_assert_no_error(e);
+	g_object_unref(l);
+	in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(rd));
+	line = g_data_input_stream_read_line(in, NULL, NULL, &e);
+	g_assert_no_error(e);
+	g_assert_nonnull(line);
+	g_assert_cmpint(sscanf(line, "port %u", &port), ==, 1);
+	g_free(line);
+	g_object_unref(in);
+
+	/* A configuration for it: public_url names it for a moment. */
+	g_assert_true(g_file_get_contents(conf, &saved, NULL, NULL));
+	moved = g_strdup_printf("%s", saved);
+	line = strstr(moved, "public_url = ");
+	g_assert_nonnull(line);
+	*line = '\0';
+	line = g_strdup_printf("%spublic_url = https://127.0.0.1:%u\n", moved,
+			       port);
+	g_assert_true(g_file_set_contents(conf, line, -1, NULL));
+	g_free(line);
+	path = g_build_filename(lh_tmpdir(), "redirect.lifeline", NULL);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "applet-config",
+				     "--org", "default", "--out", path, NULL),
+			==, 0);
+	g_assert_true(g_file_set_contents(conf, saved, -1, NULL));
+
+	applet_start(&ap, NULL, "redirect",
+		     (const char *const[]){ "--test-etc-dir", etc_dir, path,
+					    "--pin", "123456", NULL });
+	g_assert_true(
+		lt_wait_file(rlog, 0, "POST /api/v1/pins/redeem", 1, 30000));
+	/* the attempt is over once its end is shown: whatever libcurl
+	 * would have followed, it would have followed by then */
+	g_assert_true(
+		lt_wait_file(ap.log, 0, "Session ended\" shown", 1, 30000));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	applet_clear(&ap);
+	g_assert_true(g_file_get_contents(rlog, &reqs, NULL, NULL));
+	g_assert_cmpstr(reqs, ==, "POST /api/v1/pins/redeem\n");
+	g_assert_cmpint(b_contacts(), ==, 0);
+	g_subprocess_send_signal(rd, SIGTERM);
+	g_subprocess_wait(rd, NULL, NULL);
+	g_object_unref(rd);
+	g_free(conf);
+}
+
+/*
+ * The PIN page's download of a website-locked PIN: its trailer carries
+ * the page's launch token (as POST /o/ORG/applet makes it), and the
+ * portable applet started with no argument redeems the PIN with it.
+ */
+static void test_download_launch(void)
+{
+	size_t clen = 0, plen = 0;
+	char *conf = config_trailer(false, &clen), *bin, *body, *launch;
+	char *out = NULL, *line, *end;
+	const char *l;
+	uint8_t *pt = NULL, *all;
+	struct lh_pin p = { 0 };
+	struct applet ap = { 0 };
+	struct lh_resp *r;
+	int before = lh_relay_log_count(relay, "applet stream waiting");
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy", "set",
+				     "allowed_origins",
+				     "https://help.example.com", NULL),
+			==, 0);
+	lh_pin_new(relay, token, "website", &p);
+	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+	r = lh_do(relay, &(struct lh_req){
+				 .method = "POST",
+				 .path = "/api/v1/pins/check",
+				 .body = body,
+				 .headers = "Origin: https://help.example.com"
+					    "\r\n" });
+	g_assert_cmpint(r->status, ==, 200);
+	l = strstr(lh_resp_str(r, "launch_uri"), "&launch=");
+	g_assert_nonnull(l);
+	launch = g_strdup(l + 8);
+	lh_secret("launch token", launch);
+	lh_resp_free(r);
+
+	g_assert_cmpint(ll_pin_trailer_make(p.pin, "default", launch, &pt,
+					    &plen),
+			==, LL_OK);
+	all = g_malloc(clen + plen);
+	memcpy(all, conf, clen);
+	memcpy(all + clen, pt, plen);
+	bin = applet_copy("lifeline-applet-download-website", all,
+			  clen + plen);
+	applet_start(&ap, bin, "download-website",
+		     (const char *const[]){ "--test-etc-dir", empty_dir,
+					    NULL });
+	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
+					before + 1, 30000));
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+				     "export", NULL),
+			==, 0);
+	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
+	g_assert_nonnull(line);
+	if ((end = strchr(line, '\n')) != NULL)
+		*end = '\0';
+	g_assert_nonnull(strstr(line, p.session_id));
+	g_subprocess_send_signal(ap.proc, SIGTERM);
+	(void)applet_wait(&ap, 30000);
+	applet_clear(&ap);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
+				     "unset", "allowed_origins", NULL),
+			==, 0);
+	ll_secret_free((char *)pt);
+	lh_pin_clear(&p);
+	g_free(all);
+	g_free(bin);
+	g_free(conf);
+	g_free(body);
+	g_free(launch);
+	g_free(out);
+}
+
+/*
  * A hostile peer: its own relay, its own key, a configuration pointing
  * at itself.  This computer trusts only the first relay's key: refused,
  * and the hostile relay never hears from the applet.
@@ -711,6 +1014,9 @@ int main(int argc, char **argv)
 	}
 	start_xvfb();
 	setup();
+	relay_b = lh_relay_new("appconf-b", NULL);
+	relay_b->listen_host = "127.0.0.2";
+	lh_relay_start(relay_b);
 	g_test_add_func("/appconf/init-key", test_init_key);
 	g_test_add_func("/appconf/relay-command", test_relay_command);
 	g_test_add_func("/appconf/file-redeems-with-org",
@@ -720,12 +1026,18 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
 	g_test_add_func("/appconf/tampered", test_tampered_file);
 	g_test_add_func("/appconf/other-relay", test_other_relay);
+	g_test_add_func("/appconf/shortcut-pin", test_shortcut_pin);
+	g_test_add_func("/appconf/relay-hosts", test_relay_hosts);
+	g_test_add_func("/appconf/relay-redirect", test_relay_redirect);
 	g_test_add_func("/appconf/launch-link", test_launch_link);
+	g_test_add_func("/appconf/download-launch", test_download_launch);
 	g_test_add_func("/appconf/foreign-key", test_foreign_key);
 	g_test_add_func("/appconf/spki-mismatch", test_spki_mismatch);
 	r = g_test_run();
 	lh_relay_stop(relay, 10000);
 	lh_relay_free(relay);
+	lh_relay_stop(relay_b, 10000);
+	lh_relay_free(relay_b);
 	g_subprocess_send_signal(xvfb, SIGTERM);
 	g_subprocess_wait(xvfb, NULL, NULL);
 	return r;

@@ -4,6 +4,10 @@
  * (https_proxy, no_proxy), as an end user behind a company proxy has it:
  * API calls and the session stream both tunnel with CONNECT; no_proxy
  * bypasses it; a refused tunnel and an https:// proxy give clear errors.
+ * With a list of allowed hosts (a signed applet configuration's
+ * relay_hosts), a host not on it is contacted neither directly nor
+ * through the proxy, and a listed relay's redirect to another is not
+ * followed: a second relay on 127.0.0.2 logs no connection.
  *
  * The proxy here is a tiny CONNECT-only forwarder (one thread per
  * connection) that counts the tunnels it made; it is test scaffolding,
@@ -17,7 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "harness.h"
 #include "ll_api_client.h"
@@ -25,6 +34,7 @@
 #include "ll_stream.h"
 
 static struct lh_relay *relay;
+static struct lh_relay *relay_b; /* on 127.0.0.2: never to be contacted */
 static char *relay_url;
 
 /* ---- the proxy ---- */
@@ -32,8 +42,9 @@ static char *relay_url;
 struct proxy {
 	int lfd;
 	uint16_t port;
-	atomic_int tunnels; /* CONNECTs answered 200 */
-	atomic_int refused; /* CONNECTs answered 502 */
+	atomic_int accepted; /* connections to the proxy */
+	atomic_int tunnels;  /* CONNECTs answered 200 */
+	atomic_int refused;  /* CONNECTs answered 502 */
 	atomic_bool stop;
 	char last_target[128];
 	GThread *thread;
@@ -142,6 +153,7 @@ static gpointer proxy_thread(gpointer data)
 			continue;
 		if ((cfd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
+		atomic_fetch_add(&p->accepted, 1);
 		t = g_new0(struct tunnel, 1);
 		t->p = p;
 		t->cfd = cfd;
@@ -295,6 +307,151 @@ static void test_through_proxy(void)
 	proxy_stop(&p);
 }
 
+/* ---- allowed hosts ---- */
+
+/* tests/common/redirect_server.py: every request answered 307. */
+struct redirector {
+	GSubprocess *proc;
+	uint16_t port;
+	char *log; /* one line per request it was sent */
+};
+
+static void die_with_parent(gpointer data)
+{
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void redirector_start(struct redirector *rd, const char *location)
+{
+	GSubprocessLauncher *l;
+	GDataInputStream *in;
+	GError *e = NULL;
+	unsigned port = 0;
+	char *line;
+
+	rd->log = g_build_filename(lh_tmpdir(), "redirect-requests.log", NULL);
+	g_assert_true(g_file_set_contents(rd->log, "", 0, NULL));
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	rd->proc = g_subprocess_launcher_spawn(l, &e, "python3",
+					       g_getenv("LL_REDIRECT_SERVER"),
+					       relay->cert_file,
+					       relay->key_file, location,
+					       rd->log, NULL);
+	g_assert_no_error(e);
+	g_object_unref(l);
+	/* Its first line, once it listens (EOF if it died: NULL). */
+	in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(rd->proc));
+	line = g_data_input_stream_read_line(in, NULL, NULL, &e);
+	g_assert_no_error(e);
+	g_assert_nonnull(line);
+	g_assert_cmpint(sscanf(line, "port %u", &port), ==, 1);
+	rd->port = (uint16_t)port;
+	g_free(line);
+	g_object_unref(in);
+}
+
+static void redirector_stop(struct redirector *rd)
+{
+	g_subprocess_send_signal(rd->proc, SIGTERM);
+	g_subprocess_wait(rd->proc, NULL, NULL);
+	g_clear_object(&rd->proc);
+	g_free(rd->log);
+}
+
+/* Lines of relay_b's log about a peer: each a connection it took. */
+static int b_contacts(void)
+{
+	return lh_relay_log_count(relay_b, "peer ");
+}
+
+static void test_allowed_hosts(void)
+{
+	struct proxy p;
+	struct ll_relay_opts o;
+	struct ll_client_error e;
+	struct ll_api_redeem red = { 0 };
+	struct ll_api_client *c;
+	struct ll_stream *st = NULL;
+	struct redirector rd = { 0 };
+	g_autofree char *proxy_url = NULL, *b_url = NULL, *r_url = NULL;
+	g_autofree char *b_target = NULL, *reqs = NULL, *r_target = NULL;
+	int r, tunnels;
+
+	proxy_start(&p);
+	clear_proxy_env();
+	proxy_url = g_strdup_printf("http://127.0.0.1:%u", p.port);
+	b_url = g_strdup_printf("https://127.0.0.2:%u", relay_b->port);
+	b_target = g_strdup_printf("127.0.0.2:%u", relay_b->port);
+	g_assert_cmpint(b_contacts(), ==, 0);
+
+	/* B is not on the list: neither it nor the proxy hears a byte,
+	 * directly or through the proxy. */
+	relay_opts(&o);
+	o.url = b_url;
+	o.allowed_hosts = "127.0.0.1,localhost";
+	for (int via_proxy = 0; via_proxy < 2; via_proxy++) {
+		if (via_proxy)
+			g_setenv("https_proxy", proxy_url, TRUE);
+		c = ll_api_client_new(&o, &e);
+		g_assert_null(c);
+		g_assert_cmpint(e.code, ==, LL_ERR_CONFIG);
+		g_test_message("refused: %s", e.message);
+		g_assert_nonnull(strstr(e.message, "not contacted"));
+		r = ll_stream_open(&o, NULL, "x-ticket-x", &st, &e);
+		g_assert_cmpint(r, ==, LL_ERR_CONFIG);
+		g_assert_null(st);
+	}
+	g_assert_cmpint(atomic_load(&p.accepted), ==, 0);
+	g_assert_cmpint(b_contacts(), ==, 0);
+
+	/* The counters do count: with B listed, the stream's CONNECT goes
+	 * to B through the proxy (and fails there, B's certificate is of
+	 * another CA), and B logs the connection. */
+	o.allowed_hosts = "127.0.0.2";
+	r = ll_stream_open(&o, NULL, "x-ticket-x", &st, &e);
+	g_assert_cmpint(r, !=, LL_OK);
+	g_assert_cmpint(atomic_load(&p.tunnels), ==, 1);
+	g_assert_cmpstr(p.last_target, ==, b_target);
+	g_assert_true(lh_relay_wait_log(relay_b, "peer ", 1, 10000));
+	clear_proxy_env();
+
+	/* A listed relay host that answers with a redirect to B: the
+	 * answer is an error, the redirect not followed (libcurl would
+	 * have followed it before the call returned). */
+	redirector_start(&rd, b_url);
+	r_url = g_strdup_printf("https://127.0.0.1:%u", rd.port);
+	r_target = g_strdup_printf("127.0.0.1:%u", rd.port);
+	o.url = r_url;
+	o.allowed_hosts = "127.0.0.1";
+	int before = b_contacts();
+	for (int via_proxy = 0; via_proxy < 2; via_proxy++) {
+		if (via_proxy)
+			g_setenv("https_proxy", proxy_url, TRUE);
+		tunnels = atomic_load(&p.tunnels);
+		c = ll_api_client_new(&o, &e);
+		g_assert_nonnull(c);
+		r = ll_api_pin_redeem(c, "123456", "default", &red, &e);
+		g_assert_cmpint(r, !=, LL_OK);
+		g_assert_cmpint(e.http_status, ==, 307);
+		ll_api_client_free(c);
+		if (via_proxy) {
+			g_assert_cmpint(atomic_load(&p.tunnels), ==,
+					tunnels + 1);
+			g_assert_cmpstr(p.last_target, ==, r_target);
+		}
+	}
+	g_assert_true(g_file_get_contents(rd.log, &reqs, NULL, NULL));
+	g_assert_cmpstr(reqs, ==,
+			"POST /api/v1/pins/redeem\n"
+			"POST /api/v1/pins/redeem\n");
+	g_assert_cmpint(b_contacts(), ==, before);
+	clear_proxy_env();
+	redirector_stop(&rd);
+	proxy_stop(&p);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -304,11 +461,16 @@ int main(int argc, char **argv)
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);
 	relay_url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	relay_b = lh_relay_new("client-proxy-b", NULL);
+	relay_b->listen_host = "127.0.0.2";
+	lh_relay_start(relay_b);
 
 	g_test_add_func("/client/proxy/connect-and-no-proxy",
 			test_through_proxy);
+	g_test_add_func("/client/proxy/allowed-hosts", test_allowed_hosts);
 	rc = g_test_run();
 	g_free(relay_url);
 	lh_relay_free(relay);
+	lh_relay_free(relay_b);
 	return rc;
 }

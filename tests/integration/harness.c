@@ -489,10 +489,10 @@ struct lh_relay *lh_relay_new(const char *name, const char *conf_extra)
 	return r;
 }
 
-static bool parse_port(const char *log, uint16_t *port)
+static bool parse_port(const char *log, const char *host, uint16_t *port)
 {
-	static const char marker[] =
-		"lifeline-relay: listening on https://127.0.0.1:";
+	g_autofree char *marker = g_strdup_printf(
+		"lifeline-relay: listening on https://%s:", host);
 	const char *p = strstr(log, marker);
 	char *end = NULL;
 	unsigned long v;
@@ -511,13 +511,15 @@ void lh_relay_start(struct lh_relay *r)
 {
 	g_autofree char *logs = logs_dir();
 	g_autofree char *fname = NULL;
+	const char *host = r->listen_host ? r->listen_host : "127.0.0.1";
+	g_autofree char *listen = g_strdup_printf("%s:0", host);
 	GError *error = NULL;
 	char *argv[] = { (char *)g_getenv("LL_RELAY_BIN"),
 			 "serve",
 			 "--state-dir",
 			 r->state_dir,
 			 "--listen",
-			 "127.0.0.1:0",
+			 listen,
 			 NULL,
 			 NULL,
 			 NULL,
@@ -563,7 +565,7 @@ void lh_relay_start(struct lh_relay *r)
 	for (;;) {
 		g_autofree char *log = lh_relay_log(r);
 
-		if (parse_port(log, &r->port))
+		if (parse_port(log, host, &r->port))
 			break;
 		if (!lh_relay_alive(r))
 			g_error("relay exited before listening; log:\n%s",

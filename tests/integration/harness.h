@@ -58,6 +58,9 @@ struct lh_relay {
 	char *hash_gate;      /* dir/hash-gate: lh_relay_hash_gate() */
 	int64_t clock_offset; /* seconds the relay's wall clock is ahead */
 	GPid pid;             /* 0 when not running */
+	/* The loopback address lh_relay_start listens on, set before it;
+	 * NULL: 127.0.0.1. */
+	const char *listen_host;
 	uint16_t port;
 	int n_starts;
 	int n_cmds;
@@ -74,7 +77,8 @@ struct lh_relay {
  * be NULL), then `lifeline-relay init`.  Not started yet.
  */
 struct lh_relay *lh_relay_new(const char *name, const char *conf_extra);
-/* Starts `serve --listen 127.0.0.1:0`, waits for the listening line. */
+/* Starts `serve --listen HOST:0` (HOST: r->listen_host, else 127.0.0.1),
+ * waits for the listening line. */
 void lh_relay_start(struct lh_relay *r);
 /* SIGTERM and wait up to timeout_ms: the exit status (0..255), or -1 if it
  * died by a signal, or -2 if it had to be killed after the timeout. */

@@ -4,7 +4,8 @@
  * administration by the CLI and by GET/PUT /api/v1/orgs/ORG/policy, a
  * second org (`org add`), PINs that redeem only for their own org, PIN
  * locks (website with the PIN page's launch token, shortcut with a
- * channel credential), the Origin rule of browser redeems with its matrix
+ * channel credential or the org's signed applet configuration), the
+ * Origin rule of browser redeems with its matrix
  * of look-alikes, and technician_cidrs with trusted_proxies.  Every
  * refusal is checked for its code and for its audit record.
  *
@@ -537,6 +538,135 @@ static void test_lock_shortcut(void)
 	policy_ok("pin_lock_default", NULL);
 }
 
+/* relay.conf's public_url set to url (applet-config reads it; the
+ * running relay does not). */
+static void set_public_url(struct lh_relay *r, const char *url)
+{
+	g_autofree char *conf = g_build_filename(r->state_dir, "relay.conf",
+						 NULL);
+	g_autofree char *text = NULL, *more = NULL;
+	char *p;
+
+	g_assert_true(g_file_get_contents(conf, &text, NULL, NULL));
+	if ((p = strstr(text, "public_url = ")) != NULL)
+		*p = '\0';
+	more = g_strdup_printf("%spublic_url = %s\n", text, url);
+	g_assert_true(g_file_set_contents(conf, more, -1, NULL));
+}
+
+/* A signed applet configuration of r for org, as text (g_free). */
+static char *applet_config(struct lh_relay *r, const char *org,
+			   const char *url)
+{
+	g_autofree char *path = g_build_filename(r->dir, "policy.lifeline",
+						 NULL);
+	char *text = NULL;
+
+	set_public_url(r, url);
+	g_assert_cmpint(lh_relay_cmd(r, NULL, NULL, NULL, "applet-config",
+				     "--org", org, "--out", path, NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+/* A redeem of a fresh shortcut PIN with conf as its proof (and headers)
+ * refused as pin_locked_shortcut, audited with why. */
+static void assert_config_refused(const char *conf, const char *headers,
+				  const char *why)
+{
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+
+	lh_pin_new(relay, admin_tok, "shortcut", &p);
+	r = redeem_pin(p.pin, "default", "applet_config", conf, headers,
+		       fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	g_assert_nonnull(strstr(r->body, "shortcut"));
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "pin_locked_shortcut", &recs);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"why")),
+			==, why);
+	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
+			==, p.session_id);
+	json_decref(recs);
+	lh_pin_clear(&p);
+}
+
+/*
+ * A shortcut PIN redeemed with the org's signed applet configuration as
+ * its proof (what an applet bound by the shortcut sends): allowed; and
+ * refused for another org's configuration, a configuration altered, one
+ * signed by another relay's key, one for another relay host, garbage,
+ * and from a browser even with a good one.
+ */
+static void test_lock_shortcut_config(void)
+{
+	struct lh_relay *evil = lh_relay_new("policy-evil", NULL);
+	g_autofree char *conf = applet_config(relay, "default",
+					      "https://127.0.0.1:8443");
+	g_autofree char *acme = applet_config(relay, "acme",
+					      "https://127.0.0.1:8443");
+	g_autofree char *elsewhere = applet_config(relay, "default",
+						   "https://localhost:8443");
+	g_autofree char *foreign = applet_config(evil, "default",
+						 "https://127.0.0.1:8443");
+	g_autofree char *altered = g_strdup(conf);
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+	char *o;
+
+	lh_pin_new(relay, admin_tok, "shortcut", &p);
+	r = redeem_pin(p.pin, "default", "applet_config", conf, NULL,
+		       fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "ok", &recs);
+	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
+			==, p.session_id);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"proof")),
+			==, "applet_config");
+	/* the configuration itself is never in the record */
+	o = json_dumps(rec, JSON_COMPACT);
+	g_assert_null(strstr(o, "sign_key"));
+	g_assert_null(strstr(o, "relay_pin"));
+	free(o);
+	json_decref(recs);
+	lh_pin_clear(&p);
+
+	assert_config_refused(acme, NULL, "config_other_org");
+	o = strstr(altered, "org=default");
+	o[4] = 'e'; /* "deeault": same length, signature broken */
+	assert_config_refused(altered, NULL, "config_invalid");
+	assert_config_refused("lifeline-applet-config 2\n", NULL,
+			      "config_invalid");
+	assert_config_refused(foreign, NULL, "config_foreign_key");
+	assert_config_refused(elsewhere, NULL, "config_other_relay");
+	/* from the org's web page: a good configuration, but a browser */
+	lh_pin_new(relay, admin_tok, "shortcut", &p);
+	r = redeem_pin(p.pin, "default", "applet_config", conf,
+		       "Origin: " ALLOWED "\r\n", fresh_src());
+	lh_assert_error(r, 403, "pin_locked_shortcut");
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	/* an 'any' PIN does not mind one */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", "applet_config", acme, NULL,
+		       fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+	lh_relay_free(evil);
+}
+
 /* ---- 4. the Origin of browser redeems ---- */
 
 static void test_origin_matrix(void)
@@ -773,6 +903,131 @@ static void test_end_user_cidrs(void)
 	policy_ok("end_user_cidrs", NULL);
 }
 
+/* A redeem of a fresh PIN (lock any) with field=value from src, refused
+ * with code and audited with the detail key=want (NULL: not checked). */
+static void assert_internal_refused(const char *field, const char *value,
+				    const char *headers, const char *src,
+				    int status, const char *code,
+				    const char *key, const char *want)
+{
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec, *d;
+
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", field, value, headers, src);
+	lh_assert_error(r, status, code);
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", code, &recs);
+	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
+			==, p.session_id);
+	d = json_object_get(rec, "detail");
+	if (key != NULL)
+		g_assert_cmpstr(json_string_value(json_object_get(d, key)), ==,
+				want);
+	json_decref(recs);
+	lh_pin_clear(&p);
+}
+
+/*
+ * internal_only: the org's PINs (whatever their lock) redeem only from
+ * its end_user_cidrs, none while they are empty, and only with the
+ * org-bound applet's proof (its signed configuration or a channel
+ * credential), never from a browser.  The PIN page may still check a PIN
+ * from inside.
+ */
+static void test_internal_only(void)
+{
+	g_autofree char *conf = applet_config(relay, "default",
+					      "https://127.0.0.1:8443");
+	g_autofree char *acme = applet_config(relay, "acme",
+					      "https://127.0.0.1:8443");
+	g_autofree char *cred = channel_add("inside-desk", "default");
+	g_autofree char *body = NULL;
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec;
+
+	policy_ok("internal_only", "true");
+	/* no ranges: no address is inside */
+	assert_internal_refused("applet_config", conf, NULL, "127.0.5.1", 403,
+				"end_user_ip_not_allowed", "why", "no_ranges");
+	policy_ok("end_user_cidrs", "127.0.5.0/24");
+	/* outside, with every proof */
+	{
+		g_autofree char *src = g_strdup(fresh_src());
+
+		assert_internal_refused("applet_config", conf, NULL, src, 403,
+					"end_user_ip_not_allowed",
+					"client_addr", src);
+	}
+	/* inside, but no proof, a browser, another org's configuration */
+	assert_internal_refused(NULL, NULL, NULL, "127.0.5.2", 403,
+				"pin_locked_shortcut", "why", "no_proof");
+	assert_internal_refused("applet_config", conf,
+				"Origin: " ALLOWED "\r\n", "127.0.5.3", 403,
+				"pin_locked_shortcut", NULL, NULL);
+	assert_internal_refused("applet_config", acme, NULL, "127.0.5.4", 403,
+				"pin_locked_shortcut", "why",
+				"config_other_org");
+	rec = audit_find("pin.redeem", "pin_locked_shortcut", &recs);
+	g_assert_true(
+		json_is_true(json_object_get(json_object_get(rec, "detail"),
+					     "internal_only")));
+	json_decref(recs);
+
+	/* inside, in the bound applet: by configuration, by channel */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", "applet_config", conf, NULL,
+		       "127.0.5.5");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "ok", &recs);
+	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
+			==, p.session_id);
+	json_decref(recs);
+	lh_pin_clear(&p);
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", "channel", cred, NULL, "127.0.5.6");
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+
+	/* the PIN page's check from inside passes (the redeem is the
+	 * bound applet's), from outside not */
+	lh_pin_new(relay, admin_tok, "any", &p);
+	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
+	r = lh_do(relay,
+		  &(struct lh_req){ .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .body = body,
+				    .src_ip = "127.0.5.7",
+				    .headers = "Origin: " ALLOWED "\r\n" });
+	g_assert_cmpint(r->status, ==, 200);
+	lh_resp_free(r);
+	r = lh_do(relay,
+		  &(struct lh_req){ .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .body = body,
+				    .src_ip = fresh_src(),
+				    .headers = "Origin: " ALLOWED "\r\n" });
+	lh_assert_error(r, 403, "end_user_ip_not_allowed");
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+
+	/* off again: as before */
+	policy_ok("internal_only", NULL);
+	policy_ok("end_user_cidrs", NULL);
+	lh_pin_new(relay, admin_tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+	lh_pin_clear(&p);
+}
+
 static void test_stop_and_verify(void)
 {
 	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
@@ -800,9 +1055,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/org-scoped", test_org_scoped);
 	g_test_add_func("/policy/lock-website", test_lock_website);
 	g_test_add_func("/policy/lock-shortcut", test_lock_shortcut);
+	g_test_add_func("/policy/lock-shortcut-config",
+			test_lock_shortcut_config);
 	g_test_add_func("/policy/origin-matrix", test_origin_matrix);
 	g_test_add_func("/policy/technician-cidrs", test_technician_cidrs);
 	g_test_add_func("/policy/end-user-cidrs", test_end_user_cidrs);
+	g_test_add_func("/policy/internal-only", test_internal_only);
 	g_test_add_func("/policy/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(admin_tok);

@@ -8,6 +8,7 @@ PIN in the relay's log."""
 
 import json
 import os
+import re
 import struct
 import sys
 
@@ -117,7 +118,7 @@ def budget(relay):
     check(st == 429 and b'too many tries' in body,
           'the page says so in plain words')
     st, _, body = relay.request('GET', '/metrics')
-    check(b'lifeline_redeem_failures_total{scope="org"} 7' in body,
+    check(b'lifeline_redeem_failures_total{scope="org"} 8' in body,
           'the failures are counted against the org')
     st, _, body = relay.request('POST', '/o/example/', 'pin=1&pin=2', FORM)
     check(st == 400, 'a form that repeats a field is refused')
@@ -191,6 +192,36 @@ def cors(relay):
     return [pin, locked]
 
 
+def website_download(relay):
+    """A website-locked PIN downloaded from the relay's own page: the
+    trailer carries the page's launch token after the PIN and org, and
+    with it the PIN redeems as from the page's link."""
+    locked = relay.new_pin('website')
+    page = dict(FORM, **{'Sec-Fetch-Site': 'same-origin'})
+    st, _, body = relay.request('POST', '/o/example/applet',
+                                'pin=' + locked, page)
+    applet = open(os.path.join(relay.dir, 'applet.run'), 'rb').read()
+    check(st == 200 and body.startswith(applet), 'the download of a '
+          'website-locked PIN is the applet with a trailer')
+    tail = body[len(applet):]
+    (n,) = struct.unpack('>I', tail[-12:-8])
+    payload = tail[:-12].decode()
+    m = re.fullmatch('pin=%s\norg=example\nlaunch=([0-9a-f]{64})\n' %
+                     locked, payload)
+    check(tail[-8:] == b'LLPINv1\n' and n == len(payload) and m,
+          'its trailer: pin, org and the launch token')
+    st, _, body = relay.request('POST', '/api/v1/pins/redeem',
+                                {'pin': locked, 'org': 'example'})
+    check(st == 403 and b'pin_locked_website' in body,
+          'without the token the downloaded PIN is still locked')
+    st, _, body = relay.request('POST', '/api/v1/pins/redeem',
+                                {'pin': locked, 'org': 'example',
+                                 'launch': m.group(1)})
+    check(st == 200 and 'ticket' in json.loads(body),
+          'with the trailer\'s token it redeems, as the download does')
+    return [locked, m.group(1)]
+
+
 def main():
     relay = Relay('pinpage-http', conf=(
         'brand_dir = %s/branding/example-corp\n'
@@ -212,10 +243,12 @@ def main():
     try:
         relay.technician()
         page_headers(relay)
-        pins = cors(relay)
-        # cors() spent 4 guesses (two foreign origins, the locked PIN's
-        # two refusals): 3 more
-        relay.cmd('policy', 'set', 'redeem_fail_budget', '7')
+        secrets = website_download(relay)
+        pins = cors(relay) + secrets
+        # website_download() spent 1 guess (the PIN without its token),
+        # cors() 4 (two foreign origins, the locked PIN's two
+        # refusals): 3 more
+        relay.cmd('policy', 'set', 'redeem_fail_budget', '8')
         budget(relay)
     finally:
         relay.stop()

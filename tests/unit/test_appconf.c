@@ -58,9 +58,12 @@ static void test_roundtrip(void)
 	size_t len;
 	char *text = make(true, &len);
 
-	g_assert_true(g_str_has_prefix(text, "lifeline-applet-config 1\n"));
+	g_assert_true(g_str_has_prefix(text, "lifeline-applet-config 2\n"));
+	/* no relay_hosts given: the URL's host alone */
+	g_assert_nonnull(strstr(text, "\nrelay_hosts=relay.example.com\n"));
 	g_assert_cmpint(parse(text, len, &c, why), ==, LL_OK);
 	g_assert_cmpstr(c.relay_url, ==, "https://relay.example.com:8443");
+	g_assert_cmpstr(c.relay_hosts, ==, "relay.example.com");
 	g_assert_cmpstr(c.org, ==, "acme");
 	g_assert_cmpstr(c.brand, ==, "example-corp");
 	g_assert_cmpstr(c.channel, ==, "Zm9vYmFyYmF6cXV4cXV1eHF1dXg");
@@ -150,7 +153,7 @@ static void test_version(void)
 	size_t len;
 	char *text = make(false, &len);
 
-	text[strlen("lifeline-applet-config ")] = '2';
+	text[strlen("lifeline-applet-config ")] = '3';
 	g_assert_cmpint(parse(text, len, &c, why), ==, LL_ERR_BAD_VERSION);
 	g_assert_nonnull(strstr(why, "another version"));
 	g_free(text);
@@ -274,10 +277,13 @@ static void test_trailer(void)
 }
 
 /* Parses the PIN trailer at the end of file[0..n), read whole. */
+static char *last_launch; /* what the last pin_parse found */
+
 static int pin_parse(const uint8_t *file, size_t n, char **pin, char **org,
 		     size_t *tlen)
 {
-	return ll_pin_trailer_parse(file, n, n, pin, org, tlen);
+	g_clear_pointer(&last_launch, ll_secret_free);
+	return ll_pin_trailer_parse(file, n, n, pin, org, &last_launch, tlen);
 }
 
 /* The PIN page's download trailer: made, read back after a binary, and
@@ -290,8 +296,8 @@ static void test_pin_trailer(void)
 	char *pin = NULL, *org = NULL, *long_org;
 	size_t tlen = 0, got = 0, i, n;
 
-	g_assert_cmpint(ll_pin_trailer_make("0123456789", "acme corp", &t,
-					    &tlen),
+	g_assert_cmpint(ll_pin_trailer_make("0123456789", "acme corp", NULL,
+					    &t, &tlen),
 			==, LL_OK);
 	memcpy(file, bin, sizeof(bin));
 	memcpy(file + sizeof(bin), t, tlen);
@@ -300,6 +306,7 @@ static void test_pin_trailer(void)
 	g_assert_cmpstr(pin, ==, "0123456789");
 	g_assert_cmpstr(org, ==, "acme corp");
 	g_assert_cmpuint(got, ==, tlen);
+	g_assert_null(last_launch);
 	ll_secret_free(pin);
 	g_free(org);
 
@@ -323,21 +330,237 @@ static void test_pin_trailer(void)
 	}
 	/* cut short: the length runs past the start of what was read */
 	g_assert_cmpint(ll_pin_trailer_parse(file + n - 14, 14, n, &pin, &org,
-					     &got),
+					     &last_launch, &got),
 			==, LL_ERR_MALFORMED);
 
 	/* what the maker refuses, the parser would too */
-	g_assert_cmpint(ll_pin_trailer_make("12345", "acme", &t, &tlen), ==,
-			LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_pin_trailer_make("123456", "a\nb", &t, &tlen), ==,
-			LL_ERR_INVALID_ARG);
-	g_assert_cmpint(ll_pin_trailer_make("123456", "", &t, &tlen), ==,
+	g_assert_cmpint(ll_pin_trailer_make("12345", "acme", NULL, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", "a\nb", NULL, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", "", NULL, &t, &tlen), ==,
 			LL_ERR_INVALID_ARG);
 	long_org = g_strnfill(129, 'o');
-	g_assert_cmpint(ll_pin_trailer_make("123456", long_org, &t, &tlen), ==,
-			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_pin_trailer_make("123456", long_org, NULL, &t,
+					    &tlen),
+			==, LL_ERR_INVALID_ARG);
 	g_free(long_org);
 	ll_secret_free((char *)t);
+}
+
+/* The download of a website-locked PIN: the launch token in the trailer,
+ * read back; a token of another form refused by both sides. */
+static void test_pin_trailer_launch(void)
+{
+	static const char bin[] = "ELF";
+	char tok[65], *pin = NULL, *org = NULL, *l;
+	uint8_t *t = NULL, file[512];
+	size_t tlen = 0, got = 0, n;
+
+	memset(tok, 'a', 64);
+	tok[64] = '\0';
+	tok[0] = '0';
+	tok[63] = 'f';
+	g_assert_cmpint(ll_pin_trailer_make("123456", "acme", tok, &t, &tlen),
+			==, LL_OK);
+	memcpy(file, bin, sizeof(bin));
+	memcpy(file + sizeof(bin), t, tlen);
+	n = sizeof(bin) + tlen;
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==, LL_OK);
+	g_assert_cmpstr(last_launch, ==, tok);
+	g_assert_cmpuint(got, ==, tlen);
+	ll_secret_free(pin);
+	g_free(org);
+	/* a digit of the token that is no lower-case hex, a changed key, a
+	 * missing line end: refused */
+	l = memmem(file, n, "launch=", 7);
+	g_assert_nonnull(l);
+	l[7 + 5] = 'A';
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==,
+			LL_ERR_MALFORMED);
+	l[7 + 5] = 'a';
+	l[1] ^= 0x20;
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==,
+			LL_ERR_MALFORMED);
+	l[1] ^= 0x20;
+	l[7 + 64] = 'x';
+	g_assert_cmpint(pin_parse(file, n, &pin, &org, &got), ==,
+			LL_ERR_MALFORMED);
+	ll_secret_free((char *)t);
+	/* the maker: 64 lower-case hex digits or nothing */
+	tok[63] = '\0';
+	g_assert_cmpint(ll_pin_trailer_make("123456", "acme", tok, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	tok[63] = 'F';
+	g_assert_cmpint(ll_pin_trailer_make("123456", "acme", tok, &t, &tlen),
+			==, LL_ERR_INVALID_ARG);
+	g_clear_pointer(&last_launch, ll_secret_free);
+}
+
+/* body signed as the writer would sign it, whatever it says. */
+static char *sign_text(const char *body)
+{
+	uint8_t sig[LL_ED25519_SIG_LEN];
+	char *s64, *text;
+
+	g_assert_cmpint(ll_ed25519_sign(priv, body, strlen(body), sig), ==,
+			LL_OK);
+	s64 = ll_base64url_new(sig, sizeof(sig));
+	text = g_strdup_printf("%ssig=%s\n", body, s64);
+	free(s64);
+	return text;
+}
+
+/* A text of version v with the relay_hosts line hosts (NULL: none),
+ * signed. */
+static char *hosts_text(int v, const char *url, const char *hosts)
+{
+	char *k = ll_base64url_new(pub, sizeof(pub));
+	char *line = hosts != NULL ? g_strdup_printf("relay_hosts=%s\n", hosts)
+				   : g_strdup("");
+	char *body = g_strdup_printf(
+		"lifeline-applet-config %d\nrelay_url=%s\n"
+		"relay_pin=sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+		"\n%sorg=acme\nbrand=default\ncreated=1767225600\n"
+		"sign_key=%s\n",
+		v, url, line, k);
+	char *text = sign_text(body);
+
+	free(k);
+	g_free(line);
+	g_free(body);
+	return text;
+}
+
+static int parse_str(const char *text, struct ll_appconf *c, char *why)
+{
+	return parse(text, strlen(text), c, why);
+}
+
+/*
+ * relay_hosts (version 2): the list read back, a version 1 text still
+ * read (its URL's host alone), and every list that breaks the one
+ * spelling, or leaves out the URL's own host, refused.
+ */
+static void test_relay_hosts(void)
+{
+	static const char *const bad[] = {
+		"",
+		"relay.example.com,",
+		",relay.example.com",
+		"relay.example.com,,b.example.com",
+		"Relay.example.com",
+		"relay.example.com.",
+		"relay..example.com",
+		".relay.example.com",
+		"-relay.example.com",
+		"relay.example.com,[::1]",
+		"relay.example.com,a b",
+		"relay.example.com;b.example.com",
+		"relay.example.com,*.example.com",
+		"relay.example.com,b.example.com:8443",
+		"b.example.com", /* not the URL's host */
+	};
+	const char *url = "https://relay.example.com:8443";
+	struct ll_appconf c = { 0 };
+	char why[200], *text, *many;
+	GString *g;
+	size_t i;
+
+	text = hosts_text(2, url, "relay.example.com,127.0.0.2,::1,b.example");
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_OK);
+	g_assert_cmpstr(c.relay_hosts, ==,
+			"relay.example.com,127.0.0.2,::1,b.example");
+	g_assert_true(ll_appconf_host_listed(&c, "relay.example.com"));
+	g_assert_true(ll_appconf_host_listed(&c, "RELAY.Example.com"));
+	g_assert_true(ll_appconf_host_listed(&c, "127.0.0.2"));
+	g_assert_true(ll_appconf_host_listed(&c, "::1"));
+	g_assert_true(ll_appconf_host_listed(&c, "[::1]"));
+	g_assert_true(ll_appconf_host_listed(&c, "b.example"));
+	g_assert_false(ll_appconf_host_listed(&c, "127.0.0.1"));
+	g_assert_false(ll_appconf_host_listed(&c, "example.com"));
+	g_assert_false(ll_appconf_host_listed(&c, "b.example.com"));
+	g_assert_false(ll_appconf_host_listed(&c, "relay.example.com."));
+	g_assert_false(ll_appconf_host_listed(&c, "relay.example"));
+	g_assert_false(ll_appconf_host_listed(&c, ""));
+	ll_appconf_clear(&c);
+	g_free(text);
+
+	/* version 1: no line, the URL's host (lower case) alone */
+	text = hosts_text(1, "https://Relay.Example.com", NULL);
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_OK);
+	g_assert_cmpstr(c.relay_hosts, ==, "relay.example.com");
+	ll_appconf_clear(&c);
+	g_free(text);
+	text = hosts_text(1, "https://[::1]:8443", NULL);
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_OK);
+	g_assert_cmpstr(c.relay_hosts, ==, "::1");
+	ll_appconf_clear(&c);
+	g_free(text);
+	/* ... and a version 1 text with the line is refused */
+	text = hosts_text(1, url, "relay.example.com");
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_ERR_MALFORMED);
+	g_free(text);
+	/* version 2 without it */
+	text = hosts_text(2, url, NULL);
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_ERR_MALFORMED);
+	g_assert_nonnull(strstr(why, "relay_hosts"));
+	g_free(text);
+
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		text = hosts_text(2, url, bad[i]);
+		g_assert_cmpint(parse_str(text, &c, why), ==,
+				LL_ERR_MALFORMED);
+		g_free(text);
+	}
+	text = hosts_text(2, url, "b.example.com");
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_ERR_MALFORMED);
+	g_assert_nonnull(strstr(why, "not one of its relay_hosts"));
+	g_free(text);
+
+	/* 16 entries, not 17 */
+	g = g_string_new("relay.example.com");
+	for (i = 1; i < LL_APPCONF_HOSTS_N; i++)
+		g_string_append_printf(g, ",h%zu.example.com", i);
+	text = hosts_text(2, url, g->str);
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_OK);
+	ll_appconf_clear(&c);
+	g_free(text);
+	g_string_append(g, ",h99.example.com");
+	many = g_string_free(g, FALSE);
+	text = hosts_text(2, url, many);
+	g_assert_cmpint(parse_str(text, &c, why), ==, LL_ERR_MALFORMED);
+	g_free(text);
+	g_free(many);
+
+	/* The writer: a list round trip, and what the parser would refuse
+	 * refused. */
+	{
+		struct ll_appconf w;
+		size_t len = 0;
+
+		sample(&w, false);
+		w.relay_hosts = g_strdup(
+			"relay.example.com,relay2.example.com");
+		g_assert_cmpint(ll_appconf_format(&w, priv, &text, &len, why,
+						  sizeof(why)),
+				==, LL_OK);
+		g_assert_cmpint(parse(text, len, &c, why), ==, LL_OK);
+		g_assert_cmpstr(c.relay_hosts, ==, w.relay_hosts);
+		ll_appconf_clear(&c);
+		ll_secret_free(text);
+		for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+			g_free(w.relay_hosts);
+			w.relay_hosts = g_strdup(bad[i]);
+			why[0] = '\0';
+			g_assert_cmpint(ll_appconf_format(&w, priv, &text,
+							  &len, why,
+							  sizeof(why)),
+					==, LL_ERR_INVALID_ARG);
+			g_assert_cmpstr(why, !=, "");
+		}
+		ll_appconf_clear(&w);
+	}
 }
 
 int main(int argc, char **argv)
@@ -352,7 +575,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/appconf/trailing-garbage", test_trailing_garbage);
 	g_test_add_func("/appconf/format-refuses", test_format_refuses);
 	g_test_add_func("/appconf/urls", test_accepts_urls);
+	g_test_add_func("/appconf/relay-hosts", test_relay_hosts);
 	g_test_add_func("/appconf/trailer", test_trailer);
 	g_test_add_func("/appconf/pin-trailer", test_pin_trailer);
+	g_test_add_func("/appconf/pin-trailer-launch",
+			test_pin_trailer_launch);
 	return g_test_run();
 }

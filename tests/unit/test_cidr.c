@@ -211,6 +211,8 @@ static void test_policy_values(void)
 		{ "allowed_origins", "null", NULL },
 		{ "require_org_scoped_redeem", "true", "true" },
 		{ "require_org_scoped_redeem", "TRUE", NULL },
+		{ "internal_only", "false", "false" },
+		{ "internal_only", "1", NULL },
 		{ "pin_lock_default", "shortcut", "shortcut" },
 		{ "pin_lock_default", "none", NULL },
 	};

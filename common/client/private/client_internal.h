@@ -46,6 +46,16 @@ struct ll_client_url {
 int ll_client_url_parse(const char *url, struct ll_client_url *out,
 			struct ll_client_error *err);
 void ll_client_url_clear(struct ll_client_url *u);
+/*
+ * Whether u's host may be contacted at all: always without a list
+ * (allowed_hosts NULL), else only when it is one of allowed_hosts (a
+ * signed configuration's relay_hosts, ll_appconf.h).  Checked before
+ * anything is sent, to the host or to a proxy; LL_ERR_CONFIG with err
+ * filled when not.
+ */
+int ll_client_url_allowed(const char *allowed_hosts,
+			  const struct ll_client_url *u,
+			  struct ll_client_error *err);
 
 /* "/api/v1/sessions/ID[suffix]" (g_free) with ID checked to be a plain
  * token, so it cannot change the path; NULL with err filled. */

@@ -832,13 +832,13 @@ static void download_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 	const struct download *d = user;
 	const char *path = ctx->relay->cfg.portable_applet;
 	struct ll_api_response *resp = ctx->resp;
-	char *name, hdr[256];
+	char *name, hdr[256], *launch;
 	size_t tlen = 0, flen;
+	int r;
 	uint8_t *body, *trailer = NULL;
 	gchar *file = NULL;
 	gsize n = 0;
 
-	(void)s;
 	if (path == NULL) {
 		ll_api_fail(ctx, LL_API_NOT_FOUND,
 			    "this relay offers no applet download");
@@ -851,7 +851,12 @@ static void download_then(struct ll_api_ctx *ctx, const struct ll_session *s,
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return;
 	}
-	if (ll_pin_trailer_make(d->pin, d->org, &trailer, &tlen) != LL_OK) {
+	/* a website-locked PIN's launch token, as the page's link has it: the
+	 * download is started as the link would be */
+	launch = ll_api_launch_token_new(ctx, s);
+	r = ll_pin_trailer_make(d->pin, d->org, launch, &trailer, &tlen);
+	ll_secret_free(launch);
+	if (r != LL_OK) {
 		g_free(file);
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		return;

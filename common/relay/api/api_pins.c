@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_appconf.h"
 #include "ll_auth.h"
 #include "ll_crypto.h"
 #include "ll_util.h"
@@ -362,20 +363,92 @@ static bool from_browser(struct ll_api_ctx *ctx, const char *origin)
 	       ll_http_request_header(http, "Sec-Fetch-Dest") != NULL;
 }
 
-/* The shortcut's proof: a channel credential of the PIN's org. */
+/* The host of the request's Host header, without its port, as the
+ * client named this relay (malloc'd); NULL without one. */
+static char *request_host(struct ll_api_ctx *ctx)
+{
+	const char *h = ll_http_request_header(ctx->req->http, "Host");
+	const char *end;
+
+	if (h == NULL || h[0] == '\0')
+		return NULL;
+	if (h[0] == '[') {
+		end = strchr(h, ']');
+		return end != NULL ? strndup(h + 1, (size_t)(end - h - 1))
+				   : NULL;
+	}
+	end = strchr(h, ':');
+	return strndup(h, end != NULL ? (size_t)(end - h) : strlen(h));
+}
+
+/*
+ * The applet's signed configuration as a shortcut's proof
+ * (docs/SECURITY.md, "What a PIN lock proves"): it parses, it is signed
+ * with this relay's applet key, it is for the PIN's org, and the host
+ * this request came to is one of its relay_hosts.  NULL when it passes,
+ * else what failed (for the audit).
+ */
+static const char *appconf_refusal(struct ll_api_ctx *ctx,
+				   const struct ll_session *s,
+				   const char *text)
+{
+	struct ll_relay *relay = ctx->relay;
+	struct ll_appconf c = { 0 };
+	const char *why = NULL;
+	char *host = NULL;
+	int64_t org_id = 0;
+
+	if (!relay->have_applet_pub)
+		return "config_no_key";
+	if (ll_appconf_parse(text, strlen(text), &c, NULL, 0) != LL_OK)
+		return "config_invalid";
+	if (!ll_appconf_signed_by(&c, relay->applet_pub))
+		why = "config_foreign_key";
+	else if (ll_store_org_find(relay->store, c.org, &org_id) != LL_OK ||
+		 org_id != s->org_id)
+		why = "config_other_org";
+	else if ((host = request_host(ctx)) == NULL ||
+		 !ll_appconf_host_listed(&c, host))
+		why = "config_other_relay";
+	free(host);
+	ll_appconf_clear(&c);
+	return why;
+}
+
+/*
+ * The shortcut's proof: a channel credential of the PIN's org, or the
+ * org's signed applet configuration.  Which one passed, or why neither
+ * did, goes to the audit ("proof" / "why").
+ */
 static bool shortcut_ok(struct ll_api_ctx *ctx, const struct ll_session *s,
-			const char *credential)
+			const struct ll_api_pin_ask *ask)
 {
 	struct ll_channel *ch = NULL;
-	bool ok;
+	const char *why = "no_proof";
+	bool ok = false;
 
-	if (credential == NULL)
-		return false;
-	ok = ll_api_channel_of_credential(ctx, credential, &ch) == LL_OK &&
-	     ch->org_id == s->org_id;
-	ll_channel_free(ch);
-	/* a credential that failed is this PIN's lock refusal, not 401 */
-	ctx->resp->code = LL_API_OK;
+	if (ask->channel != NULL) {
+		ok = ll_api_channel_of_credential(ctx, ask->channel, &ch) ==
+			     LL_OK &&
+		     ch->org_id == s->org_id;
+		ll_channel_free(ch);
+		/* a credential that failed is this PIN's lock refusal, not
+		 * 401 */
+		ctx->resp->code = LL_API_OK;
+		why = "channel_invalid";
+		if (ok)
+			ll_api_detail_set(ctx, "proof",
+					  json_string("channel"));
+	}
+	if (!ok && ask->applet_config != NULL) {
+		why = appconf_refusal(ctx, s, ask->applet_config);
+		ok = why == NULL;
+		if (ok)
+			ll_api_detail_set(ctx, "proof",
+					  json_string("applet_config"));
+	}
+	if (!ok)
+		ll_api_detail_set(ctx, "why", json_string(why));
 	return ok;
 }
 
@@ -385,7 +458,7 @@ static bool origin_and_lock_ok(struct ll_api_ctx *ctx,
 			       const struct ll_api_pin_ask *ask)
 {
 	const char *origin;
-	bool browser, approved;
+	bool browser, approved, shortcut, internal = false;
 
 	/* 5. where it comes from: a browser only from the org's approved
 	 * origins (or the relay's own PIN page), compared exactly, never by
@@ -419,8 +492,18 @@ static bool origin_and_lock_ok(struct ll_api_ctx *ctx,
 			    "organisation's support web page");
 		return false;
 	}
-	if (s->lock != NULL && strcmp(s->lock, "shortcut") == 0 &&
-	    (browser || !shortcut_ok(ctx, s, ask->channel))) {
+	/* internal_only: a redeem only in the org's bound applet, whatever
+	 * the lock (the PIN page may still check it, from inside) */
+	if (ask->redeem &&
+	    ll_policy_get_bool(ctx->relay->store, &ctx->relay->cfg, s->org_id,
+			       "internal_only", &internal) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return false;
+	}
+	shortcut = s->lock != NULL && strcmp(s->lock, "shortcut") == 0;
+	if ((shortcut || internal) && (browser || !shortcut_ok(ctx, s, ask))) {
+		if (internal)
+			ll_api_detail_set(ctx, "internal_only", json_true());
 		ll_api_fail(ctx, LL_API_PIN_LOCKED_SHORTCUT,
 			    "this PIN can only be entered in the "
 			    "organisation's support shortcut");
@@ -621,7 +704,9 @@ static void body_free(json_t *body)
 
 	if (body == NULL)
 		return;
-	static const char *const secret[] = { "pin", "launch", "channel" };
+	/* a configuration may hold a channel credential */
+	static const char *const secret[] = { "pin", "launch", "channel",
+					      "applet_config" };
 	size_t i;
 
 	for (i = 0; i < LL_ARRAY_SIZE(secret); i++) {
@@ -641,6 +726,7 @@ static int pin_body(struct ll_api_ctx *ctx, json_t **body)
 		{ "org", JSON_STRING, false, 128 },
 		{ "launch", JSON_STRING, false, 128 },
 		{ "channel", JSON_STRING, false, 256 },
+		{ "applet_config", JSON_STRING, false, LL_APPCONF_MAX },
 		{ NULL, 0, false, 0 },
 	};
 
@@ -663,6 +749,9 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 				json_object_get(body, "launch")),
 			.channel = json_string_value(
 				json_object_get(body, "channel")),
+			.applet_config = json_string_value(
+				json_object_get(body, "applet_config")),
+			.redeem = true,
 		};
 
 		ll_api_pin_check_ask(ctx, &ask, redeem_then, NULL);

@@ -211,9 +211,11 @@ int ll_api_client_addr(struct ll_api_ctx *ctx, int64_t org_id, char *out,
 	return LL_OK;
 }
 
-/* Is the client outside org_id's ranges `key`?  Fills the refusal. */
+/* Is the client outside org_id's ranges `key`?  Fills the refusal.
+ * An empty list is any address, or none when empty_is_none. */
 static bool ip_refused(struct ll_api_ctx *ctx, int64_t org_id, const char *key,
-		       enum ll_api_code code, const char *message)
+		       bool empty_is_none, enum ll_api_code code,
+		       const char *message)
 {
 	struct ll_cidr_list *allow = NULL;
 	char *text = NULL, err[200], addr[64];
@@ -225,9 +227,15 @@ static bool ip_refused(struct ll_api_ctx *ctx, int64_t org_id, const char *key,
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	/* empty: any address */
-	if (text[0] == '\0') {
+	/* empty: any address (or none) */
+	if (text[0] == '\0' && !empty_is_none) {
 		refused = false;
+		goto out;
+	}
+	if (text[0] == '\0') {
+		ll_api_detail_set(ctx, "client_addr", json_string(addr));
+		ll_api_detail_set(ctx, "why", json_string("no_ranges"));
+		ll_api_fail(ctx, code, message);
 		goto out;
 	}
 	if (ll_cidr_list_parse(text, &allow, err, sizeof(err)) != LL_OK) {
@@ -249,16 +257,31 @@ out:
 
 bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
 {
-	return ip_refused(ctx, org_id, "technician_cidrs",
+	return ip_refused(ctx, org_id, "technician_cidrs", false,
 			  LL_API_IP_NOT_ALLOWED,
 			  "your organisation does not allow technicians to "
 			  "work from this network (technician_cidrs)");
 }
 
+/*
+ * internal_only makes the org's ranges a must: while they are empty no
+ * address is the org's own network, so nothing redeems (closed, rather
+ * than open to the world by an oversight).
+ */
 bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
 {
-	return ip_refused(ctx, org_id, "end_user_cidrs",
+	bool internal = false;
+
+	if (ll_policy_get_bool(ctx->relay->store, &ctx->relay->cfg, org_id,
+			       "internal_only", &internal) != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return true;
+	}
+	return ip_refused(ctx, org_id, "end_user_cidrs", internal,
 			  LL_API_END_USER_IP_NOT_ALLOWED,
-			  "this organisation's technicians may not support "
-			  "a computer on this network (end_user_cidrs)");
+			  internal ? "this organisation's PINs work only from "
+				     "its own network (internal_only)"
+				   : "this organisation's technicians may not "
+				     "support a computer on this network "
+				     "(end_user_cidrs)");
 }

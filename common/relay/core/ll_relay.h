@@ -112,6 +112,9 @@ struct ll_relay_config {
 	char *applet_sign_key_file; /* STATE_DIR/applet-sign.key (0600) */
 	char *applet_sign_pub_file; /* STATE_DIR/applet-sign.pub */
 	char *public_url;
+	/* The host names signed applet configurations allow, "h1,h2"
+	 * (applet-config; NULL: public_url's host alone). */
+	char *relay_hosts;
 	int64_t audit_checkpoint_s; /* checkpoint interval, default 60 */
 	/* refusals: aggregated per window, unauthenticated ones limited */
 	int64_t refusal_window_s;    /* default 60 */
@@ -315,6 +318,11 @@ struct ll_relay {
 	uint8_t mac_key[32];     /* keys the keyed hashes (atrest.c) */
 	int key_lock_fd;         /* at-rest.key.lock, shared while held */
 	bool key_locked;
+	/* The applet configurations' public key (applet-sign.pub), read
+	 * when the state opens: what a shortcut-locked PIN's signed
+	 * configuration must be signed with.  false: none to be had. */
+	uint8_t applet_pub[32];
+	bool have_applet_pub;
 	struct ll_ratelimit *rl_login;
 	struct ll_ratelimit *rl_redeem;
 	struct ll_ratelimit *rl_unauth; /* anonymous 401/404 refusals */

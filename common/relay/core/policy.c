@@ -46,6 +46,10 @@ const struct ll_policy_key ll_policy_keys[] = {
 	{ "trusted_proxies", LL_POLICY_CIDRS, 0, LL_CIDR_LIST_MAX, 0, NO_CFG,
 	  "reverse proxies (ranges; empty: none) whose X-Forwarded-For / "
 	  "Forwarded name the client for technician_cidrs" },
+	{ "internal_only", LL_POLICY_BOOL, 0, 1, 0, NO_CFG,
+	  "true: the org's PINs redeem only from its end_user_cidrs (none "
+	  "while they are empty) and only in its org-bound applet (signed "
+	  "configuration or channel credential), never from a browser" },
 	{ "mfa_required", LL_POLICY_BOOL, 0, 1, 0, NO_CFG,
 	  "true: every technician of the org must have a second factor "
 	  "(TOTP); one without it is made to enrol at their next login" },

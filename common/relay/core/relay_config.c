@@ -91,6 +91,7 @@ static const struct str_key str_keys[] = {
 	SK(applet_sign_key_file, "applet-sign.key", true, false),
 	SK(applet_sign_pub_file, "applet-sign.pub", true, false),
 	SK(public_url, NULL, false, false),
+	SK(relay_hosts, NULL, false, false),
 	/* Empty: no address may read /metrics, only the token holder. */
 	SK(metrics_allow, "127.0.0.0/8,::1/128", false, true),
 	SK(metrics_token_file, NULL, true, false),

@@ -701,6 +701,12 @@ static int open_state(const char *state_dir, struct ll_relay *relay,
 		ll_relay_close_state(relay);
 		goto out;
 	}
+	/* None yet (a state older than the key, made by applet-config):
+	 * no configuration is accepted as a PIN's proof. */
+	relay->have_applet_pub = read_pub_file(relay->cfg.applet_sign_pub_file,
+					       relay->applet_pub, errbuf,
+					       errlen) == LL_OK;
+	errbuf[0] = '\0';
 	r = LL_OK;
 out:
 	ll_ratelimit_free(rl_login);

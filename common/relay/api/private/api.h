@@ -321,6 +321,9 @@ struct ll_api_pin_ask {
 	const char *org;     /* NULL: none named */
 	const char *launch;  /* the PIN page's launch token (website) */
 	const char *channel; /* a channel credential (shortcut) */
+	/* the applet's signed configuration, as text (shortcut) */
+	const char *applet_config;
+	bool redeem; /* a redeem (not the PIN page's check) */
 };
 void ll_api_pin_check_ask(struct ll_api_ctx *ctx,
 			  const struct ll_api_pin_ask *ask,
