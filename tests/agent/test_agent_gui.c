@@ -843,6 +843,42 @@ static void tech_actions(struct lh_relay *relay, const char *tok,
 	wait_log(log, "technicians: shown 2", 7);
 }
 
+/* Group (Alt+G) on the selected carol: the combo offers "No group" and
+ * the org's groups; Down picks Helpdesk, then back to No group. */
+static void tech_group(struct lh_relay *relay, const char *tok,
+		       const char *display, unsigned long w, const char *log)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	g_autofree char *grp_re = g_strdup_printf("^%s Agent – Group$",
+						  product);
+	json_t *t;
+	unsigned long d;
+
+	t = tech_listed(relay, tok, "carol");
+	g_assert_true(json_is_null(json_object_get(t, "group")));
+	json_decref(t);
+	keys(display, w, "alt+g", false);
+	d = wait_window(display, grp_re);
+	wait_log(log, "technicians: group of carol asked", 1);
+	keys(display, d, "Down", false);
+	screenshot(display, "agent-technicians-group");
+	keys(display, d, "alt+s", false);
+	wait_log(log, "technicians: carol is in group Helpdesk", 1);
+	wait_log(log, "technicians: shown 2", 9);
+	tech_state_is(relay, tok, "group", "Helpdesk");
+	screenshot(display, "agent-technicians-grouped");
+	keys(display, w, "alt+g", false);
+	d = wait_window(display, grp_re);
+	wait_log(log, "technicians: group of carol asked", 2);
+	keys(display, d, "Up", false);
+	keys(display, d, "alt+s", false);
+	wait_log(log, "technicians: carol is in no group", 1);
+	wait_log(log, "technicians: shown 2", 10);
+	t = tech_listed(relay, tok, "carol");
+	g_assert_true(json_is_null(json_object_get(t, "group")));
+	json_decref(t);
+}
+
 /*
  * An admin's Technicians window (issue 11 item 4): Tec_hnicians (Alt+H)
  * lists the org's technicians; Add (Alt+A) makes carol, whose one-time
@@ -928,6 +964,20 @@ static void test_technicians(void)
 	tech_state_is(relay, tok, "password_change_required", "true");
 
 	tech_actions(relay, tok, display, w, log);
+	{
+		json_t *body = json_pack("{s:s,s:[s]}", "name", "Helpdesk",
+					 "permissions", "view");
+		struct lh_resp *r = lh_post(relay, "/api/v1/groups", tok,
+					    body);
+
+		g_assert_cmpint(r->status, ==, 201);
+		lh_resp_free(r);
+		json_decref(body);
+	}
+	/* the list reads the groups anew */
+	keys(display, w, "alt+r", false);
+	wait_log(log, "technicians: shown 2", 8);
+	tech_group(relay, tok, display, w, log);
 	g_assert_cmpint(log_count(log, "Nothing was changed"), ==, 0);
 
 	stop(gui);
@@ -945,7 +995,8 @@ static void test_technicians(void)
 				   "technician:ada") == 0)
 				n++;
 		}
-		g_assert_cmpuint(n, ==, 3); /* name, disable, enable */
+		/* name, disable, enable, group, no group */
+		g_assert_cmpuint(n, ==, 5);
 		json_decref(recs);
 	}
 	lh_relay_free(relay);
