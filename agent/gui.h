@@ -26,6 +26,10 @@ void ll_gui_conn_free(struct ll_gui_conn *c);
 struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
 					struct ll_client_error *e);
 
+/* The tooltip of a control asking for what the technician's group does
+ * not permit (the login answer's permissions, ll_profile_caps). */
+#define LL_GUI_NOT_PERMITTED "Your group does not permit this"
+
 struct ll_gui {
 	GtkApplication *app;
 	GtkWindow *window;

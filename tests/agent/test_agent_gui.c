@@ -470,6 +470,8 @@ static void test_careful(void)
 	g_assert_nonnull(strstr(stored, fp1));
 
 	end_session_asks(display, main_win, log);
+	/* in no group: every capability, Request control is not greyed */
+	g_assert_cmpint(log_count(log, "Request control greyed out"), ==, 0);
 
 	/* another certificate on the same port: refused, loudly */
 	self_signed(relay, fp2, sizeof(fp2));
@@ -1157,6 +1159,85 @@ static void test_groups(void)
 }
 
 /*
+ * A technician in a view-only group (issue 11 item 4): the login answer's
+ * permissions reach the session window, whose Request control is greyed
+ * out with "Your group does not permit this" (test_careful: not so for a
+ * technician in no group).
+ */
+static void test_view_only(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *session_re = NULL;
+	g_autofree char *tok = NULL;
+	unsigned long main_win;
+	struct lt_xvfb *xvfb;
+	struct lh_resp *r;
+	const char *display;
+	json_t *body;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-view-only", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_tech_add(relay, "carol", NEW_PW, false);
+	lh_secret("password", NEW_PW);
+	tok = lh_login(relay, "ada", NEW_PW);
+	body = json_pack("{s:s,s:[s]}", "name", "Viewers", "permissions",
+			 "view");
+	r = lh_post(relay, "/api/v1/groups", tok, body);
+	g_assert_cmpint(r->status, ==, 201);
+	lh_resp_free(r);
+	json_decref(body);
+	carol_group(relay, tok, "Viewers");
+
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	session_re = g_strdup_printf("^%s Agent – Session ", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "carol", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "login: logged in", 1);
+	g_assert_cmpint(log_count(log, "Request control greyed out"), ==, 0);
+	keys(display, main_win, "alt+n", false);
+	wait_window(display, session_re);
+	wait_log(log,
+		 "Request control greyed out: Your group does not "
+		 "permit this",
+		 1);
+	screenshot(display, "agent-view-only");
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_free(relay);
+}
+
+/*
  * An admin's Live window (issue 11 item 5): Li_ve (Alt+V) lists the org's
  * live sessions, kept current by the relay's long-poll: bob's session
  * shows up when its streams pair and shows the capabilities the end
@@ -1279,6 +1360,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/gui/technicians", test_technicians);
 	g_test_add_func("/agent/gui/live", test_live);
 	g_test_add_func("/agent/gui/groups", test_groups);
+	g_test_add_func("/agent/gui/view-only", test_view_only);
 	g_test_add_func("/agent/gui/one-time-password",
 			test_one_time_password);
 	g_test_add_func("/agent/gui/mfa-enrol", test_mfa_enrol);
