@@ -26,6 +26,10 @@ void ll_gui_conn_free(struct ll_gui_conn *c);
 struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
 					struct ll_client_error *e);
 
+/* The tooltip of a control asking for what the technician's group does
+ * not permit (the login answer's permissions, ll_profile_caps). */
+#define LL_GUI_NOT_PERMITTED "Your group does not permit this"
+
 struct ll_gui {
 	GtkApplication *app;
 	GtkWindow *window;
@@ -55,6 +59,8 @@ struct ll_gui {
 	GtkWidget *technicians; /* technicians_view.c's window while open */
 	GtkWidget *live_btn;    /* shown to admins only */
 	GtkWidget *live;        /* live_view.c's window while open */
+	GtkWidget *groups_btn;  /* shown to admins only */
+	GtkWidget *groups;      /* groups_view.c's window while open */
 	/* queue_view.c */
 	GtkListStore *queue;
 	GtkWidget *queue_tree;
@@ -92,6 +98,10 @@ void ll_technicians_window_open(struct ll_gui *g);
 /* live_view.c: "PRODUCT Agent – Live", the org's live sessions for an
  * admin, kept current by a long-poll, with End session */
 void ll_live_window_open(struct ll_gui *g);
+
+/* groups_view.c: "PRODUCT Agent – Groups", the org's technician groups
+ * and their permissions for an admin (raised when already open) */
+void ll_groups_window_open(struct ll_gui *g);
 
 /* queue_view.c: who waits in the org's channel queues, with Pick up;
  * refreshed every few seconds between start and stop */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "gui.h"
+#include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_log.h"
@@ -44,6 +45,9 @@ struct login_job {
 	struct ll_gui_conn *conn;
 	char *user, *org, *password, *code;
 	bool admin; /* the answer's permissions name "admin" */
+	/* the capabilities among them, as the profile keeps them (NULL:
+	 * an older relay named none, ll_profile_caps allows all) */
+	char *caps;
 	/* the relay as the profile knows it: "host:port", and the
 	 * fingerprint trusted for it (NULL when none) */
 	char *hostport, *host, *known_fp;
@@ -73,6 +77,7 @@ static void login_job_free(gpointer data)
 	ll_secret_free(j->token);
 	g_free(j->name);
 	g_free(j->torg);
+	g_free(j->caps);
 	g_free(j->error);
 	g_free(j);
 }
@@ -129,6 +134,13 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 	j->must_change = l.password_change_required;
 	j->name = g_strdup(l.technician.name);
 	j->torg = g_strdup(l.technician.org);
+	if (l.technician.permissions != NULL) {
+		char caps[LL_PERM_TEXT_MAX];
+
+		if (ll_perm_format(l.technician.caps, caps, sizeof(caps)) ==
+		    LL_OK)
+			j->caps = g_strdup(caps);
+	}
 	for (size_t i = 0; i < l.technician.n_permissions; i++)
 		if (strcmp(l.technician.permissions[i], "admin") == 0)
 			j->admin = true;
@@ -173,6 +185,9 @@ static void logged_in(struct login_form *f, struct login_job *j)
 	g_free(g->tech_org);
 	g->tech_org = g_strdup(j->torg);
 	g->admin = j->admin;
+	/* what the viewer greys out; the applet enforces it */
+	g_free(g->profile->capabilities);
+	g->profile->capabilities = g_steal_pointer(&j->caps);
 	g_free(g->profile->user);
 	g->profile->user = g_strdup(j->user);
 	g_free(g->profile->org);

@@ -239,6 +239,9 @@ void ll_main_window_show_sessions(struct ll_gui *g)
 				     : "not offered (not an admin)");
 	ll_info("technicians: %s", g->admin ? "offered (an admin)"
 					    : "not offered (not an admin)");
+	gtk_widget_set_visible(g->groups_btn, g->admin);
+	ll_info("groups: %s", g->admin ? "offered (an admin)"
+				       : "not offered (not an admin)");
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->sessions_view);
 	/* Not Log out, where the focus would land by itself. */
 	gtk_widget_grab_focus(g->new_pin);
@@ -262,6 +265,8 @@ void ll_main_window_show_login(struct ll_gui *g)
 		gtk_widget_destroy(g->technicians);
 	if (g->live != NULL)
 		gtk_widget_destroy(g->live);
+	if (g->groups != NULL)
+		gtk_widget_destroy(g->groups);
 	g->admin = false;
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
 	ll_login_view_focus(g);
@@ -333,6 +338,12 @@ static void on_live(GtkButton *b, gpointer data)
 	ll_live_window_open(data);
 }
 
+static void on_groups(GtkButton *b, gpointer data)
+{
+	(void)b;
+	ll_groups_window_open(data);
+}
+
 static GtkWidget *sessions_view(struct ll_gui *g)
 {
 	static const char *const titles[] = { "Session", "User", "State",
@@ -372,6 +383,11 @@ static GtkWidget *sessions_view(struct ll_gui *g)
 	b = gtk_button_new_with_mnemonic("Tec_hnicians");
 	g->technicians_btn = b;
 	g_signal_connect(b, "clicked", G_CALLBACK(on_technicians), g);
+	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	gtk_widget_set_no_show_all(b, TRUE);
+	b = gtk_button_new_with_mnemonic("_Groups");
+	g->groups_btn = b;
+	g_signal_connect(b, "clicked", G_CALLBACK(on_groups), g);
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	gtk_widget_set_no_show_all(b, TRUE);
 	b = gtk_button_new_with_mnemonic("_Two-factor...");

@@ -4,7 +4,8 @@
  * (issue 11 item 4) through /api/v1/technicians, in GTask threads: the
  * list (name, display name, role, state, second factor), and Add, Display
  * name, Disable, Enable, Unlock, Reset two-factor, New password on the
- * selected one.  A generated one-time password is shown once, in a window
+ * selected one, and Group (a combo of the org's groups and "No group").
+ * A generated one-time password is shown once, in a window
  * of its own the admin can copy it from; it is never logged, and the
  * window forgets it when closed.  Only admins see the button
  * (main_window.c); the relay refuses everyone else.
@@ -19,7 +20,15 @@
 #include "ll_ui.h"
 #include "ll_util.h"
 
-enum { COL_NAME, COL_DISPLAY, COL_ROLE, COL_STATE, COL_MFA, N_COLS };
+enum {
+	COL_NAME,
+	COL_DISPLAY,
+	COL_ROLE,
+	COL_STATE,
+	COL_MFA,
+	COL_GROUP,
+	N_COLS
+};
 
 struct tech_view {
 	struct ll_gui *g;
@@ -27,6 +36,7 @@ struct tech_view {
 	GtkListStore *store;
 	GCancellable *busy; /* a request in flight */
 	char *select;       /* the name to select once the list is back */
+	GPtrArray *groups;  /* the org's group names, as last read */
 };
 
 /* One request, in its thread. */
@@ -38,6 +48,7 @@ struct tech_job {
 	json_t *body;
 	char *done; /* what the status says once it worked */
 	json_t *answer;
+	json_t *groups; /* with the list: GET /api/v1/groups */
 	char *error;
 };
 
@@ -56,6 +67,7 @@ static void job_free(gpointer data)
 	if (json_is_string(pw))
 		ll_wipe((char *)json_string_value(pw), json_string_length(pw));
 	json_decref(j->answer);
+	json_decref(j->groups);
 	g_free(j->error);
 	g_free(j);
 }
@@ -66,13 +78,25 @@ static void job_thread(GTask *task, gpointer src, gpointer data,
 	struct tech_job *j = data;
 	struct ll_client_error e;
 	struct ll_api_client *c;
+	int r = -1;
 
 	(void)src;
 	(void)cancel;
 	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_technicians(c, j->method, j->name, j->action, j->body,
-			       &j->answer, &e) != 0)
+	c = ll_gui_client_new(j->conn, &e);
+	if (c != NULL && j->action != NULL && strcmp(j->action, "group") == 0)
+		/* 204, no answer */
+		r = ll_api_technician_group(
+			c, j->name,
+			json_string_value(json_object_get(j->body, "group")),
+			&e);
+	else if (c != NULL)
+		r = ll_api_technicians(c, j->method, j->name, j->action,
+				       j->body, &j->answer, &e);
+	/* the list comes with the groups a technician may be put in */
+	if (c != NULL && r == 0 && j->done == NULL)
+		r = ll_api_groups(c, "GET", NULL, NULL, &j->groups, &e);
+	if (c == NULL || r != 0)
 		j->error = g_strdup(e.message[0] != '\0'
 					    ? e.message
 					    : ll_strerror(e.code));
@@ -113,6 +137,7 @@ static void fill(struct tech_view *v, json_t *list)
 	{
 		char *name = shown(json_object_get(t, "name"));
 		char *dn = shown(json_object_get(t, "display_name"));
+		char *group = shown(json_object_get(t, "group"));
 
 		gtk_list_store_append(v->store, &it);
 		gtk_list_store_set(
@@ -124,11 +149,28 @@ static void fill(struct tech_view *v, json_t *list)
 			flag(t, "locked") ? "locked"
 			: flag(t, "mfa")  ? "on"
 					  : "off",
-			-1);
+			COL_GROUP, group, -1);
 		if (v->select != NULL && strcmp(name, v->select) == 0)
 			gtk_tree_selection_select_iter(sel, &it);
 		free(name);
 		free(dn);
+		free(group);
+	}
+}
+
+static void groups_keep(struct tech_view *v, json_t *list)
+{
+	json_t *grp;
+	size_t i;
+
+	g_ptr_array_set_size(v->groups, 0);
+	json_array_foreach(list, i, grp)
+	{
+		const char *n = json_string_value(
+			json_object_get(grp, "name"));
+
+		if (n != NULL)
+			g_ptr_array_add(v->groups, g_strdup(n));
 	}
 }
 
@@ -205,6 +247,7 @@ static void job_done(GObject *src, GAsyncResult *res, gpointer data)
 	}
 	if (j->done == NULL) {
 		fill(v, json_object_get(j->answer, "technicians"));
+		groups_keep(v, json_object_get(j->groups, "groups"));
 		text = g_strdup_printf("shown %zu",
 				       json_array_size(json_object_get(
 					       j->answer, "technicians")));
@@ -362,6 +405,63 @@ static void on_display_name(GtkButton *b, gpointer data)
 	gtk_widget_destroy(dlg);
 }
 
+/* Group: the org's groups in a combo, "No group" first, the current one
+ * chosen. */
+static void on_group(GtkButton *b, gpointer data)
+{
+	struct tech_view *v = data;
+	g_autofree char *name = selected(v), *was = NULL;
+	GtkWidget *grid, *dlg, *combo, *label;
+	GtkTreeSelection *sel;
+	GtkTreeModel *m;
+	GtkTreeIter it;
+	g_autofree char *group = NULL;
+	guint i;
+
+	(void)b;
+	if (name == NULL)
+		return;
+	sel = gtk_tree_view_get_selection(GTK_TREE_VIEW(v->tree));
+	if (gtk_tree_selection_get_selected(sel, &m, &it))
+		gtk_tree_model_get(m, &it, COL_GROUP, &was, -1);
+	dlg = dialog_new(v, "Group", "_Save", &grid);
+	label = gtk_label_new_with_mnemonic("_Group");
+	combo = gtk_combo_box_text_new();
+	gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(combo), "", "No group");
+	gtk_combo_box_set_active(GTK_COMBO_BOX(combo), 0);
+	for (i = 0; i < v->groups->len; i++) {
+		const char *n = g_ptr_array_index(v->groups, i);
+
+		gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(combo), n, n);
+		if (was != NULL && strcmp(was, n) == 0)
+			gtk_combo_box_set_active(GTK_COMBO_BOX(combo),
+						 (gint)i + 1);
+	}
+	gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
+	gtk_widget_set_halign(label, GTK_ALIGN_END);
+	gtk_grid_attach(GTK_GRID(grid), label, 0, 0, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), combo, 1, 0, 1, 1);
+	gtk_widget_show_all(dlg);
+	gtk_widget_grab_focus(combo);
+	ll_info("technicians: group of %s asked", name);
+	if (gtk_dialog_run(GTK_DIALOG(dlg)) == GTK_RESPONSE_OK) {
+		group = g_strdup(
+			gtk_combo_box_get_active_id(GTK_COMBO_BOX(combo)));
+		g_free(v->select);
+		v->select = g_strdup(name);
+		if (group == NULL || group[0] == '\0')
+			request(v, "PUT", name, "group",
+				json_pack("{s:n}", "group"),
+				g_strdup_printf("%s is in no group", name));
+		else
+			request(v, "PUT", name, "group",
+				json_pack("{s:s}", "group", group),
+				g_strdup_printf("%s is in group %s", name,
+						group));
+	}
+	gtk_widget_destroy(dlg);
+}
+
 /* A change of the selected technician with no questions: which is its
  * "what" data (on the button). */
 static void on_change(GtkButton *b, gpointer data)
@@ -416,21 +516,23 @@ static void on_destroy(GtkWidget *w, gpointer data)
 	}
 	g_object_unref(v->store);
 	g_free(v->select);
+	g_ptr_array_unref(v->groups);
 	v->g->technicians = NULL;
 	g_free(v);
 }
 
 static GtkWidget *list_new(struct tech_view *v)
 {
-	static const char *const titles[N_COLS] = { "Login name",
-						    "Display name", "Role",
-						    "State", "Two-factor" };
+	static const char *const titles[N_COLS] = {
+		"Login name", "Display name", "Role",
+		"State",      "Two-factor",   "Group"
+	};
 	GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
 	int i;
 
 	v->store = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
 				      G_TYPE_STRING, G_TYPE_STRING,
-				      G_TYPE_STRING);
+				      G_TYPE_STRING, G_TYPE_STRING);
 	v->tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(v->store));
 	for (i = 0; i < N_COLS; i++)
 		gtk_tree_view_append_column(
@@ -465,6 +567,9 @@ static GtkWidget *buttons_new(struct tech_view *v)
 	b = gtk_button_new_with_mnemonic("Display _name\u2026");
 	g_signal_connect(b, "clicked", G_CALLBACK(on_display_name), v);
 	gtk_box_pack_start(GTK_BOX(bar), b, FALSE, FALSE, 0);
+	b = gtk_button_new_with_mnemonic("_Group\u2026");
+	g_signal_connect(b, "clicked", G_CALLBACK(on_group), v);
+	gtk_box_pack_start(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	for (i = 0; i < LL_ARRAY_SIZE(changes); i++) {
 		b = gtk_button_new_with_mnemonic(changes[i].label);
 		g_object_set_data(G_OBJECT(b), "what",
@@ -493,6 +598,7 @@ void ll_technicians_window_open(struct ll_gui *g)
 	}
 	v = g_new0(struct tech_view, 1);
 	v->g = g;
+	v->groups = g_ptr_array_new_with_free_func(g_free);
 	v->win = gtk_application_window_new(g->app);
 	g->technicians = v->win;
 	title = g_strdup_printf("%s Agent \u2013 Technicians",

@@ -217,6 +217,8 @@ static void update(struct viewer *v)
 				  !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->req,
 				 joined && st != LL_AGENT_ENDED &&
+					 (ll_profile_caps(v->g->profile) &
+					  LL_CAP_CONTROL) &&
 					 !ll_agent_session_pending(v->sess) &&
 					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
@@ -544,10 +546,13 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	o.url = g->conn.url;
 	o.ca_file = g->conn.ca_file;
 	o.ca_pem = g->conn.ca_pem;
-	/* view and control in one question: the user sees both lines */
+	/* view and control in one question: the user sees both lines;
+	 * only what the technician's group permits (the applet would
+	 * refuse the rest unseen) */
 	r = ll_agent_session_new(stream, &o, pin->session_id, pin->ticket,
-				 LL_CAP_VIEW | LL_CAP_CONTROL, &cbs, v,
-				 &v->sess);
+				 (LL_CAP_VIEW | LL_CAP_CONTROL) &
+					 ll_profile_caps(g->profile),
+				 &cbs, v, &v->sess);
 	if (r != 0) {
 		ll_stream_free(stream);
 		ll_main_window_status(g, "Cannot start the session.");
@@ -575,6 +580,11 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	gtk_box_pack_end(GTK_BOX(bar), v->end, FALSE, FALSE, 0);
 	v->req = gtk_button_new_with_mnemonic("_Request control");
 	g_signal_connect(v->req, "clicked", G_CALLBACK(on_request), v);
+	if (!(ll_profile_caps(g->profile) & LL_CAP_CONTROL)) {
+		gtk_widget_set_tooltip_text(v->req, LL_GUI_NOT_PERMITTED);
+		ll_info("session %.8s: Request control greyed out: %s",
+			pin->session_id, LL_GUI_NOT_PERMITTED);
+	}
 	gtk_box_pack_end(GTK_BOX(bar), v->req, FALSE, FALSE, 0);
 	v->monitor = gtk_combo_box_text_new();
 	atk_object_set_name(gtk_widget_get_accessible(v->monitor), "Monitor");

@@ -387,6 +387,74 @@ int ll_api_live(struct ll_api_client *c, int64_t since, json_t **out,
 	return 0;
 }
 
+int ll_api_groups(struct ll_api_client *c, const char *method,
+		  const char *name, json_t *body, json_t **out,
+		  struct ll_client_error *err)
+{
+	g_autofree char *esc = NULL, *path = NULL;
+	bool del = strcmp(method, "DELETE") == 0;
+	json_t *root = NULL;
+	long expect;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (out == NULL ||
+	    (name != NULL && (name[0] == '\0' || strlen(name) > 64))) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "not a group's name");
+		return LL_ERR_INVALID_ARG;
+	}
+	*out = NULL;
+	if (name != NULL)
+		esc = g_uri_escape_string(name, NULL, FALSE);
+	path = g_strdup_printf("/api/v1/groups%s%s", esc ? "/" : "",
+			       esc ? esc : "");
+	expect = del ? 204 : strcmp(method, "POST") == 0 ? 201 : 200;
+	r = call(c, method, path, body, expect, del ? NULL : &root, err);
+	if (r != 0 || del)
+		return r;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		ll_client_error_set(err, LL_ERR_PROTOCOL, (int)expect,
+				    "the relay's answer is not an object");
+		return LL_ERR_PROTOCOL;
+	}
+	*out = root;
+	return 0;
+}
+
+int ll_api_technician_group(struct ll_api_client *c, const char *name,
+			    const char *group, struct ll_client_error *err)
+{
+	g_autofree char *path = NULL;
+	json_t *body;
+	int r;
+
+	ll_client_error_clear(err);
+	if ((r = need_token(c, err)) != 0)
+		return r;
+	if (name == NULL || name[0] == '\0' || strlen(name) > 64 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789._-@") != strlen(name)) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "not a technician's name");
+		return LL_ERR_INVALID_ARG;
+	}
+	body = json_pack("{s:o}", "group",
+			 group != NULL ? json_string(group) : json_null());
+	if (body == NULL) {
+		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
+				    "not a group's name");
+		return LL_ERR_INVALID_ARG;
+	}
+	path = g_strdup_printf("/api/v1/technicians/%s/group", name);
+	r = call(c, "PUT", path, body, 204, NULL, err);
+	json_decref(body);
+	return r;
+}
+
 int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
 			  struct ll_client_error *err)
 {

@@ -331,6 +331,22 @@ int ll_api_technicians(struct ll_api_client *c, const char *method,
 		       const char *name, const char *action, json_t *body,
 		       json_t **out, struct ll_client_error *err);
 /*
+ * The org's technician groups (admins; docs/API.md, /api/v1/groups):
+ * METHOD /api/v1/groups[/NAME] with body (may be NULL).  GET and PUT
+ * answer 200, POST without NAME 201, each with *out the answer object
+ * (caller json_decref's it); DELETE answers 204 and leaves *out NULL.
+ * NAME is escaped for the path (a group's name may hold spaces).
+ */
+int ll_api_groups(struct ll_api_client *c, const char *method,
+		  const char *name, json_t *body, json_t **out,
+		  struct ll_client_error *err);
+/*
+ * PUT /api/v1/technicians/NAME/group {"group": group}; 204.  group NULL
+ * takes the technician out of any group.
+ */
+int ll_api_technician_group(struct ll_api_client *c, const char *name,
+			    const char *group, struct ll_client_error *err);
+/*
  * POST /api/v1/sessions/ID/events {type, capabilities?, reason?}; 204.
  * type: "consent", "revoke", "not_requested" or "ended".  bearer is
  * either side's ticket, or NULL for the client's token.  caps 0 = no

@@ -462,6 +462,7 @@ static void test_careful(void)
 	wait_log(log, "policies: not offered (not an admin)", 1);
 	wait_log(log, "technicians: not offered (not an admin)", 1);
 	wait_log(log, "live: not offered (not an admin)", 1);
+	wait_log(log, "groups: not offered (not an admin)", 1);
 	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
 	g_assert_nonnull(strstr(logtext, fp1));
 	known = g_build_filename(profile, "known_relays", NULL);
@@ -469,6 +470,8 @@ static void test_careful(void)
 	g_assert_nonnull(strstr(stored, fp1));
 
 	end_session_asks(display, main_win, log);
+	/* in no group: every capability, Request control is not greyed */
+	g_assert_cmpint(log_count(log, "Request control greyed out"), ==, 0);
 
 	/* another certificate on the same port: refused, loudly */
 	self_signed(relay, fp2, sizeof(fp2));
@@ -843,6 +846,42 @@ static void tech_actions(struct lh_relay *relay, const char *tok,
 	wait_log(log, "technicians: shown 2", 7);
 }
 
+/* Group (Alt+G) on the selected carol: the combo offers "No group" and
+ * the org's groups; Down picks Helpdesk, then back to No group. */
+static void tech_group(struct lh_relay *relay, const char *tok,
+		       const char *display, unsigned long w, const char *log)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	g_autofree char *grp_re = g_strdup_printf("^%s Agent – Group$",
+						  product);
+	json_t *t;
+	unsigned long d;
+
+	t = tech_listed(relay, tok, "carol");
+	g_assert_true(json_is_null(json_object_get(t, "group")));
+	json_decref(t);
+	keys(display, w, "alt+g", false);
+	d = wait_window(display, grp_re);
+	wait_log(log, "technicians: group of carol asked", 1);
+	keys(display, d, "Down", false);
+	screenshot(display, "agent-technicians-group");
+	keys(display, d, "alt+s", false);
+	wait_log(log, "technicians: carol is in group Helpdesk", 1);
+	wait_log(log, "technicians: shown 2", 9);
+	tech_state_is(relay, tok, "group", "Helpdesk");
+	screenshot(display, "agent-technicians-grouped");
+	keys(display, w, "alt+g", false);
+	d = wait_window(display, grp_re);
+	wait_log(log, "technicians: group of carol asked", 2);
+	keys(display, d, "Up", false);
+	keys(display, d, "alt+s", false);
+	wait_log(log, "technicians: carol is in no group", 1);
+	wait_log(log, "technicians: shown 2", 10);
+	t = tech_listed(relay, tok, "carol");
+	g_assert_true(json_is_null(json_object_get(t, "group")));
+	json_decref(t);
+}
+
 /*
  * An admin's Technicians window (issue 11 item 4): Tec_hnicians (Alt+H)
  * lists the org's technicians; Add (Alt+A) makes carol, whose one-time
@@ -928,6 +967,20 @@ static void test_technicians(void)
 	tech_state_is(relay, tok, "password_change_required", "true");
 
 	tech_actions(relay, tok, display, w, log);
+	{
+		json_t *body = json_pack("{s:s,s:[s]}", "name", "Helpdesk",
+					 "permissions", "view");
+		struct lh_resp *r = lh_post(relay, "/api/v1/groups", tok,
+					    body);
+
+		g_assert_cmpint(r->status, ==, 201);
+		lh_resp_free(r);
+		json_decref(body);
+	}
+	/* the list reads the groups anew */
+	keys(display, w, "alt+r", false);
+	wait_log(log, "technicians: shown 2", 8);
+	tech_group(relay, tok, display, w, log);
 	g_assert_cmpint(log_count(log, "Nothing was changed"), ==, 0);
 
 	stop(gui);
@@ -945,9 +998,242 @@ static void test_technicians(void)
 				   "technician:ada") == 0)
 				n++;
 		}
-		g_assert_cmpuint(n, ==, 3); /* name, disable, enable */
+		/* name, disable, enable, group, no group */
+		g_assert_cmpuint(n, ==, 5);
 		json_decref(recs);
 	}
+	lh_relay_free(relay);
+}
+
+/* The permissions of group name as GET /api/v1/groups lists them,
+ * "view,control" ("" for none); NULL when there is no such group. */
+static char *group_perms(struct lh_relay *relay, const char *tok,
+			 const char *name)
+{
+	struct lh_resp *r = lh_get(relay, "/api/v1/groups", tok);
+	GString *out = NULL;
+	json_t *grp, *p;
+	size_t i, k;
+
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "groups"), i, grp)
+	{
+		if (strcmp(json_string_value(json_object_get(grp, "name")),
+			   name) != 0)
+			continue;
+		out = g_string_new("");
+		json_array_foreach(json_object_get(grp, "permissions"), k, p)
+			g_string_append_printf(out, "%s%s", k ? "," : "",
+					       json_string_value(p));
+	}
+	lh_resp_free(r);
+	return out != NULL ? g_string_free(out, FALSE) : NULL;
+}
+
+/* PUT /api/v1/technicians/carol/group {"group": group}, 204. */
+static void carol_group(struct lh_relay *relay, const char *tok,
+			const char *group)
+{
+	g_autofree char *body = g_strdup_printf("{\"group\": %s%s%s}",
+						group ? "\"" : "",
+						group ? group : "null",
+						group ? "\"" : "");
+	struct lh_req q = { .method = "PUT",
+			    .path = "/api/v1/technicians/carol/group",
+			    .bearer = tok,
+			    .body = body };
+	struct lh_resp *r = lh_do(relay, &q);
+
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+}
+
+/*
+ * An admin's Groups window (issue 11 item 3): _Groups (Alt+G) lists the
+ * org's groups with a check box per permission; Add (Alt+A) makes
+ * "Help desk" (a name with a space), which grants nothing; the
+ * selected group's check boxes (Alt+P: the first, view; Tab: control)
+ * and Save (Alt+S) give it view and control; Remove (Alt+M) is refused
+ * while carol is in it, with the relay's sentence, and works once she
+ * is not.  Each step checked through the API.
+ */
+static void test_groups(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *grp_re = NULL;
+	g_autofree char *add_re = NULL, *tok = NULL, *perms = NULL;
+	unsigned long main_win, w, d;
+	struct lt_xvfb *xvfb;
+	const char *display;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-groups", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_tech_add(relay, "carol", NEW_PW, false);
+	lh_secret("password", NEW_PW);
+	tok = lh_login(relay, "ada", NEW_PW);
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	grp_re = g_strdup_printf("^%s Agent – Groups$", product);
+	add_re = g_strdup_printf("^%s Agent – Add a group$", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "ada", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "groups: offered (an admin)", 1);
+
+	keys(display, main_win, "alt+g", false);
+	w = wait_window(display, grp_re);
+	wait_log(log, "groups: shown 0", 1);
+
+	/* add */
+	keys(display, w, "alt+a", false);
+	d = wait_window(display, add_re);
+	keys(display, d, "Help desk", true);
+	keys(display, d, "Return", false);
+	wait_log(log, "groups: added Help desk", 1);
+	wait_log(log, "groups: shown 1", 1);
+	perms = group_perms(relay, tok, "Help desk");
+	g_assert_cmpstr(perms, ==, "");
+	g_clear_pointer(&perms, g_free);
+
+	/* change: view and control */
+	keys(display, w, "alt+p", false);
+	keys(display, w, "space", false);
+	keys(display, w, "Tab", false);
+	keys(display, w, "space", false);
+	keys(display, w, "alt+s", false);
+	wait_log(log, "groups: saved 1 group", 1);
+	wait_log(log, "groups: shown 1", 2);
+	perms = group_perms(relay, tok, "Help desk");
+	g_assert_cmpstr(perms, ==, "view,control");
+	g_clear_pointer(&perms, g_free);
+	screenshot(display, "agent-groups");
+
+	/* remove: refused while carol is in it, with the relay's words */
+	carol_group(relay, tok, "Help desk");
+	keys(display, w, "alt+m", false);
+	wait_log(log,
+		 "groups: Nothing was changed: the group still has "
+		 "technicians; move them to another group first",
+		 1);
+	screenshot(display, "agent-groups-refused");
+	perms = group_perms(relay, tok, "Help desk");
+	g_assert_cmpstr(perms, ==, "view,control");
+	g_clear_pointer(&perms, g_free);
+	carol_group(relay, tok, NULL);
+	keys(display, w, "alt+m", false);
+	wait_log(log, "groups: removed Help desk", 1);
+	wait_log(log, "groups: shown 0", 2);
+	g_assert_null(group_perms(relay, tok, "Help desk"));
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
+	lh_relay_free(relay);
+}
+
+/*
+ * A technician in a view-only group (issue 11 item 4): the login answer's
+ * permissions reach the session window, whose Request control is greyed
+ * out with "Your group does not permit this" (test_careful: not so for a
+ * technician in no group).
+ */
+static void test_view_only(void)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+	struct lh_relay *relay;
+	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
+	g_autofree char *log = NULL, *main_re = NULL, *session_re = NULL;
+	g_autofree char *tok = NULL;
+	unsigned long main_win;
+	struct lt_xvfb *xvfb;
+	struct lh_resp *r;
+	const char *display;
+	json_t *body;
+	GPid gui;
+
+	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
+		g_test_skip("needs Xvfb and xdotool");
+		return;
+	}
+	relay = lh_relay_new("agent-view-only", NULL);
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_tech_add(relay, "carol", NEW_PW, false);
+	lh_secret("password", NEW_PW);
+	tok = lh_login(relay, "ada", NEW_PW);
+	body = json_pack("{s:s,s:[s]}", "name", "Viewers", "permissions",
+			 "view");
+	r = lh_post(relay, "/api/v1/groups", tok, body);
+	g_assert_cmpint(r->status, ==, 201);
+	lh_resp_free(r);
+	json_decref(body);
+	carol_group(relay, tok, "Viewers");
+
+	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
+	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	display = lt_xvfb_display(xvfb);
+	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	{
+		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+				 "--relay",
+				 url,
+				 "--ca",
+				 relay->ca_cert,
+				 "--profile",
+				 profile,
+				 NULL };
+
+		gui = spawn_bg(argv, display, log);
+	}
+	main_re = g_strdup_printf("^%s Agent$", product);
+	session_re = g_strdup_printf("^%s Agent – Session ", product);
+	main_win = wait_window(display, main_re);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "carol", true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+l", false);
+	wait_log(log, "login: logged in", 1);
+	g_assert_cmpint(log_count(log, "Request control greyed out"), ==, 0);
+	keys(display, main_win, "alt+n", false);
+	wait_window(display, session_re);
+	wait_log(log,
+		 "Request control greyed out: Your group does not "
+		 "permit this",
+		 1);
+	screenshot(display, "agent-view-only");
+
+	stop(gui);
+	lt_xvfb_stop(xvfb);
 	lh_relay_free(relay);
 }
 
@@ -1073,6 +1359,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/gui/policies", test_policies);
 	g_test_add_func("/agent/gui/technicians", test_technicians);
 	g_test_add_func("/agent/gui/live", test_live);
+	g_test_add_func("/agent/gui/groups", test_groups);
+	g_test_add_func("/agent/gui/view-only", test_view_only);
 	g_test_add_func("/agent/gui/one-time-password",
 			test_one_time_password);
 	g_test_add_func("/agent/gui/mfa-enrol", test_mfa_enrol);

@@ -1580,6 +1580,94 @@ static void test_session_reconnect(void)
 	g_main_loop_unref(loop);
 }
 
+/*
+ * The group calls (issue 11): ll_api_groups adds, lists, changes and
+ * removes a group whose name needs escaping in the path;
+ * ll_api_technician_group moves alice in and out, and the relay's 409 for
+ * removing a group with members, 404 for an unknown group and 403 for a
+ * technician who is no admin come back as errors.
+ */
+static void test_api_groups(void)
+{
+	struct ll_relay_opts o;
+	struct ll_api_login l = { 0 };
+	struct ll_client_error e;
+	struct ll_api_client *c, *alice;
+	json_t *out = NULL, *body, *grp;
+	bool found = false;
+	size_t i;
+	int r;
+
+	relay_opts(&o);
+	c = client_new(&o);
+	g_assert_cmpint(ll_api_login(c, "gina", NULL, LH_CANARY_PASSWORD, &l,
+				     &e),
+			==, LL_OK);
+	lh_secret("token", l.token);
+	ll_api_login_clear(&l);
+	alice = tech_client();
+
+	body = json_pack("{s:s,s:[s]}", "name", "Front desk", "permissions",
+			 "view");
+	r = ll_api_groups(c, "POST", NULL, body, &out, &e);
+	json_decref(body);
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_cmpstr(json_string_value(json_object_get(out, "name")), ==,
+			"Front desk");
+	json_decref(out);
+
+	body = json_pack("{s:[s,s]}", "permissions", "view", "control");
+	r = ll_api_groups(c, "PUT", "Front desk", body, &out, &e);
+	json_decref(body);
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_cmpuint(json_array_size(json_object_get(out, "permissions")),
+			 ==, 2);
+	json_decref(out);
+
+	r = ll_api_groups(c, "GET", NULL, NULL, &out, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	json_array_foreach(json_object_get(out, "groups"), i, grp)
+	{
+		if (g_str_equal(json_string_value(json_object_get(grp, "name")),
+				"Front desk"))
+			found = true;
+	}
+	g_assert_true(found);
+	json_decref(out);
+
+	/* alice is no admin */
+	r = ll_api_groups(alice, "GET", NULL, NULL, &out, &e);
+	g_assert_cmpint(e.http_status, ==, 403);
+	g_assert_cmpint(r, <, 0);
+	g_assert_null(out);
+
+	g_assert_cmpint(ll_api_technician_group(c, "alice", "Front desk", &e),
+			==, LL_OK);
+	r = ll_api_groups(c, "DELETE", "Front desk", NULL, &out, &e);
+	g_assert_cmpint(r, <, 0);
+	g_assert_cmpint(e.http_status, ==, 409);
+	g_assert_cmpstr(e.api_code, ==, "conflict");
+	g_assert_cmpstr(e.message, ==,
+			"the group still has technicians; move them to "
+			"another group first");
+	r = ll_api_technician_group(c, "alice", "No such", &e);
+	g_assert_cmpint(r, ==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(e.http_status, ==, 404);
+	r = ll_api_technician_group(c, "../alice", NULL, &e);
+	g_assert_cmpint(r, ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(e.http_status, ==, 0);
+	g_assert_cmpint(ll_api_technician_group(c, "alice", NULL, &e), ==,
+			LL_OK);
+	r = ll_api_groups(c, "DELETE", "Front desk", NULL, &out, &e);
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_null(out);
+	r = ll_api_groups(c, "DELETE", "Front desk", NULL, &out, &e);
+	g_assert_cmpint(r, ==, LL_ERR_NOT_FOUND);
+
+	ll_api_client_free(alice);
+	ll_api_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1588,12 +1676,14 @@ int main(int argc, char **argv)
 	/* more logins than the default burst of 10 */
 	relay = lh_relay_new("client", "login_burst=100\n");
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
+	lh_tech_add(relay, "gina", LH_CANARY_PASSWORD, true);
 	lh_relay_start(relay);
 	relay_url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
 
 	g_test_add_func("/client/api/calls-and-errors", test_api_calls);
 	g_test_add_func("/client/api/transport-errors", test_api_transport);
 	g_test_add_func("/client/api/password-change", test_password_change);
+	g_test_add_func("/client/api/groups", test_api_groups);
 	g_test_add_func("/client/stream/errors", test_stream_errors);
 	g_test_add_func("/client/session/transfer-slow-reader",
 			test_session_transfer);

@@ -52,10 +52,12 @@ static json_t *tech_json(struct ll_api_ctx *ctx, const struct ll_technician *t)
 		locked = m.locked;
 		ll_wipe(&m, sizeof(m));
 	}
-	o = json_pack("{s:s,s:o,s:b,s:b,s:b,s:b,s:b}", "name", t->username,
+	o = json_pack("{s:s,s:o,s:o,s:b,s:b,s:b,s:b,s:b}", "name", t->username,
 		      "display_name",
 		      t->display_name ? json_string(t->display_name)
 				      : json_null(),
+		      "group",
+		      t->group_name ? json_string(t->group_name) : json_null(),
 		      "admin", t->is_admin, "disabled", t->disabled, "locked",
 		      locked, "mfa", mfa, "password_change_required",
 		      t->must_change_password);
