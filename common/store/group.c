@@ -15,6 +15,7 @@ void ll_group_free(struct ll_group *g)
 		return;
 	free(g->org_name);
 	free(g->name);
+	free(g->end_user_cidrs);
 	free(g);
 }
 
@@ -43,6 +44,11 @@ static int group_row(sqlite3_stmt *s, void *elem)
 	g->permissions = (uint32_t)sqlite3_column_int64(s, 4);
 	g->created_at = sqlite3_column_int64(s, 5);
 	g->members = sqlite3_column_int64(s, 6);
+	if (sqlite3_column_type(s, 7) != SQLITE_NULL &&
+	    (g->end_user_cidrs = dup_col(s, 7)) == NULL) {
+		ll_group_free(g);
+		return LL_ERR_NOMEM;
+	}
 	if (g->org_name == NULL || g->name == NULL) {
 		ll_group_free(g);
 		return LL_ERR_NOMEM;
@@ -88,6 +94,17 @@ int ll_store_group_set_permissions(struct ll_store *st, int64_t org_id,
 		return LL_ERR_INVALID_ARG;
 	return ll_store_exec_changed(st, STMT_GROUP_SET_PERMISSIONS,
 				     STORE_ARGS(ARG_I64(permissions),
+						ARG_I64(org_id),
+						ARG_TEXT(name)));
+}
+
+int ll_store_group_set_end_user_cidrs(struct ll_store *st, int64_t org_id,
+				      const char *name, const char *cidrs)
+{
+	if (st == NULL || name == NULL)
+		return LL_ERR_INVALID_ARG;
+	return ll_store_exec_changed(st, STMT_GROUP_SET_END_USER_CIDRS,
+				     STORE_ARGS(ARG_TEXT(cidrs ? cidrs : ""),
 						ARG_I64(org_id),
 						ARG_TEXT(name)));
 }

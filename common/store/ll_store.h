@@ -96,6 +96,10 @@ struct ll_technician {
 	 * (ll_relay_permissions). */
 	char *group_name;
 	uint32_t group_permissions;
+	/* Its group's end_user_cidrs (NULL: none, or no group): where
+	 * the technician's PINs may be redeemed from, besides the org's
+	 * own ranges. */
+	char *group_end_user_cidrs;
 };
 /* The pw_hash of a directory technician: no PHC string, so no password
  * verifies against it. */
@@ -167,6 +171,9 @@ struct ll_group {
 	uint32_t permissions;
 	int64_t created_at;
 	int64_t members; /* technicians in it */
+	/* Where its technicians' PINs redeem from (the text of the
+	 * end_user_cidrs policy); NULL: no restriction of the group's. */
+	char *end_user_cidrs;
 };
 void ll_group_free(struct ll_group *g);
 void ll_group_list_free(struct ll_group **list, size_t n);
@@ -178,6 +185,10 @@ int ll_store_group_find(struct ll_store *st, int64_t org_id, const char *name,
 /* LL_ERR_NOT_FOUND: no such group. */
 int ll_store_group_set_permissions(struct ll_store *st, int64_t org_id,
 				   const char *name, uint32_t permissions);
+/* cidrs NULL or "": none.  LL_ERR_NOT_FOUND: no such group.  The
+ * caller checks the text (the relay's policy parser). */
+int ll_store_group_set_end_user_cidrs(struct ll_store *st, int64_t org_id,
+				      const char *name, const char *cidrs);
 /* LL_ERR_NOT_FOUND: no such group; LL_ERR_CONFLICT while technicians
  * are in it (left without a group they would hold every capability). */
 int ll_store_group_remove(struct ll_store *st, int64_t org_id,

@@ -229,6 +229,10 @@ static const char *const migrations[] = {
 	"  mac_key BLOB NOT NULL,"
 	"  rotated_at INTEGER NOT NULL"
 	");",
+	/* 11: end-user ranges per technician group (issue 10 item 6): the
+	 * text of the end_user_cidrs policy, checked by the relay before
+	 * it is stored; NULL: the group adds no restriction. */
+	"ALTER TABLE tech_groups ADD COLUMN end_user_cidrs TEXT;",
 };
 
 /*

@@ -21,7 +21,8 @@
 	"t.id, t.org_id, o.name, t.username, t.pw_hash, t.is_admin,"          \
 	" t.disabled, t.created_at, t.must_change_password,"                  \
 	" t.password_expires_at, t.display_name, o.display_name,"             \
-	" g.name, g.permissions, t.directory_dn, t.directory_disabled"
+	" g.name, g.permissions, t.directory_dn, t.directory_disabled,"       \
+	" g.end_user_cidrs"
 #define TECH_FROM                                                             \
 	" FROM technicians t JOIN orgs o ON o.id = t.org_id"                  \
 	" LEFT JOIN tech_groups g ON g.id = t.group_id"
@@ -34,7 +35,8 @@
 
 #define GROUP_COLS                                                            \
 	"g.id, g.org_id, o.name, g.name, g.permissions, g.created_at,"        \
-	" (SELECT count(*) FROM technicians t WHERE t.group_id = g.id)"
+	" (SELECT count(*) FROM technicians t WHERE t.group_id = g.id),"      \
+	" g.end_user_cidrs"
 #define GROUP_FROM " FROM tech_groups g JOIN orgs o ON o.id = g.org_id"
 
 #define CHANNEL_COLS                                                          \
@@ -122,6 +124,10 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			    " WHERE g.org_id = ? AND g.name = ?",
 	[STMT_GROUP_SET_PERMISSIONS] = "UPDATE tech_groups SET permissions = ?"
 				       " WHERE org_id = ? AND name = ?",
+	/* "" is stored as NULL: one way to say "no ranges" */
+	[STMT_GROUP_SET_END_USER_CIDRS] = "UPDATE tech_groups"
+					  " SET end_user_cidrs = nullif(?, '')"
+					  " WHERE org_id = ? AND name = ?",
 	/* Only without members: a technician left without a group would
 	 * get every capability (no group: the rights of before groups). */
 	[STMT_GROUP_REMOVE] = "DELETE FROM tech_groups"
@@ -922,6 +928,7 @@ void ll_technician_free(struct ll_technician *t)
 	free(t->org_display_name);
 	free(t->directory_dn);
 	free(t->group_name);
+	free(t->group_end_user_cidrs);
 	free(t);
 }
 
@@ -962,7 +969,9 @@ static int tech_from_row(sqlite3_stmt *s, struct ll_technician **out)
 	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
 	     (t->group_name = dup_col(s, 12)) == NULL) ||
 	    (sqlite3_column_type(s, 14) != SQLITE_NULL &&
-	     (t->directory_dn = dup_col(s, 14)) == NULL)) {
+	     (t->directory_dn = dup_col(s, 14)) == NULL) ||
+	    (sqlite3_column_type(s, 16) != SQLITE_NULL &&
+	     (t->group_end_user_cidrs = dup_col(s, 16)) == NULL)) {
 		ll_technician_free(t);
 		return LL_ERR_NOMEM;
 	}

@@ -903,6 +903,309 @@ static void test_end_user_cidrs(void)
 	policy_ok("end_user_cidrs", NULL);
 }
 
+/* ---- 6b. end_user_cidrs per technician group ---- */
+
+static int group_cli(char **err, const char *a1, const char *a2,
+		     const char *a3, const char *a4, const char *a5)
+{
+	/* the options first: a5 may be the NULL that ends the list */
+	return lh_relay_cmd(relay, NULL, NULL, err, "group", a1, "--org",
+			    "default", a2, a3, a4, a5, NULL);
+}
+
+/* A redeem of a fresh PIN of tok's technician from src: its status; a
+ * refusal must be end_user_ip_not_allowed, audited for that session with
+ * the client's address and detail.why = why (NULL: the org's ranges,
+ * which say no why).  Refusals are aggregated per source address: a
+ * refused src is used once. */
+static int group_redeem(const char *tok, const char *headers, const char *src,
+			const char *why)
+{
+	struct lh_resp *r;
+	struct lh_pin p;
+	json_t *recs, *rec, *d;
+	int status;
+
+	lh_pin_new(relay, tok, "any", &p);
+	r = redeem_pin(p.pin, "default", NULL, NULL, headers, src);
+	status = r->status;
+	if (status == 200) {
+		lh_secret("ticket", lh_resp_str(r, "ticket"));
+		lh_resp_free(r);
+		lh_pin_clear(&p);
+		return status;
+	}
+	lh_assert_error(r, 403, "end_user_ip_not_allowed");
+	lh_resp_free(r);
+	rec = audit_find("pin.redeem", "end_user_ip_not_allowed", &recs);
+	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
+			==, p.session_id);
+	d = json_object_get(rec, "detail");
+	g_assert_cmpstr(json_string_value(json_object_get(d, "why")), ==, why);
+	g_assert_cmpstr(json_string_value(json_object_get(d, "group")), ==,
+			why ? "field" : NULL);
+	g_assert_nonnull(json_string_value(json_object_get(d, "client_addr")));
+	json_decref(recs);
+	lh_pin_clear(&p);
+	return status;
+}
+
+/* The group's end_user_cidrs as `group list --json` shows it (NULL:
+ * null); "missing" when there is no such group. */
+static char *group_listed_cidrs(const char *name)
+{
+	g_autofree char *out = NULL;
+	json_t *doc, *g;
+	char *ret = g_strdup("missing");
+	size_t i;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "group", "list",
+				     "--json", "--org", "default", NULL),
+			==, 0);
+	doc = json_loads(out, 0, NULL);
+	g_assert_nonnull(doc);
+	json_array_foreach(json_object_get(doc, "groups"), i, g)
+	{
+		if (strcmp(json_string_value(json_object_get(g, "name")),
+			   name) != 0)
+			continue;
+		g_free(ret);
+		g_assert_true(json_object_get(g, "end_user_cidrs") != NULL);
+		ret = g_strdup(json_string_value(
+			json_object_get(g, "end_user_cidrs")));
+	}
+	json_decref(doc);
+	return ret;
+}
+
+/*
+ * A group's end_user_cidrs: its technicians' PINs redeem (and check)
+ * only from its ranges; another group's, or no group's, are not
+ * touched; with the org's ranges set too, both must allow.  dave is in
+ * "field" (127.0.8.0/24), erin in "desk" (no ranges).
+ */
+static void test_group_end_user_cidrs(void)
+{
+	g_autofree char *err = NULL, *dave = NULL, *erin = NULL, *v = NULL;
+	json_t *rec, *d;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "group", "add",
+				     "field", "--permissions",
+				     "view,control,files,chat,sysinfo",
+				     "--end-user-cidrs", " 127.0.8.0/24 ",
+				     "--org", "default", NULL),
+			==, 0);
+	rec = lh_audit_records(relay, "group.add");
+	d = json_object_get(json_array_get(rec, json_array_size(rec) - 1),
+			    "detail");
+	g_assert_cmpstr(json_string_value(
+				json_object_get(d, "end_user_cidrs")),
+			==, "127.0.8.0/24");
+	json_decref(rec);
+	g_assert_cmpint(group_cli(&err, "add", "desk", "--permissions",
+				  "view,control,files,chat,sysinfo", NULL),
+			==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "dave", "--group", "field",
+				     "--org", "default", NULL),
+			==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "erin", "--group", "desk", "--org",
+				     "default", NULL),
+			==, 0);
+	dave = login("default", "dave");
+	erin = login("default", "erin");
+
+	/* outside the group's ranges: the redeem and the PIN check */
+	g_assert_cmpint(group_redeem(dave, NULL, "127.0.10.1",
+				     "group_end_user_cidrs"),
+			==, 403);
+	{
+		struct lh_pin p;
+		g_autofree char *body = NULL;
+		struct lh_req q = { .method = "POST",
+				    .path = "/api/v1/pins/check",
+				    .src_ip = "127.0.10.2" };
+		struct lh_resp *r;
+
+		lh_pin_new(relay, dave, "any", &p);
+		body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}",
+				       p.pin);
+		q.body = body;
+		r = lh_do(relay, &q);
+		lh_assert_error(r, 403, "end_user_ip_not_allowed");
+		lh_resp_free(r);
+		q.src_ip = "127.0.8.2";
+		r = lh_do(relay, &q);
+		g_assert_cmpint(r->status, ==, 200);
+		lh_resp_free(r);
+		lh_pin_clear(&p);
+	}
+	/* inside; and the other group, without ranges, from anywhere */
+	g_assert_cmpint(group_redeem(dave, NULL, "127.0.8.5", NULL), ==, 200);
+	g_assert_cmpint(group_redeem(erin, NULL, "127.0.6.1", NULL), ==, 200);
+	g_assert_cmpint(group_redeem(admin_tok, NULL, "127.0.6.1", NULL), ==,
+			200);
+	/* the address the org's trusted proxy names, as the org's check */
+	g_assert_cmpint(group_redeem(dave, "X-Forwarded-For: 127.0.8.9\r\n",
+				     "127.0.10.3", "group_end_user_cidrs"),
+			==, 403);
+	policy_ok("trusted_proxies", "127.0.10.3");
+	g_assert_cmpint(group_redeem(dave, "X-Forwarded-For: 127.0.8.9\r\n",
+				     "127.0.10.3", NULL),
+			==, 200);
+	policy_ok("trusted_proxies", NULL);
+
+	/* org and group both set: both must allow */
+	policy_ok("end_user_cidrs", "127.0.7.0/24,127.0.8.0/25");
+	g_assert_cmpint(group_redeem(dave, NULL, "127.0.8.200", NULL), ==,
+			403); /* the group's, not the org's */
+	g_assert_cmpint(group_redeem(dave, NULL, "127.0.7.5",
+				     "group_end_user_cidrs"),
+			==, 403); /* the org's, not the group's */
+	g_assert_cmpint(group_redeem(dave, NULL, "127.0.8.5", NULL), ==, 200);
+	g_assert_cmpint(group_redeem(erin, NULL, "127.0.8.201", NULL), ==,
+			403);
+	g_assert_cmpint(group_redeem(erin, NULL, "127.0.7.5", NULL), ==, 200);
+	policy_ok("end_user_cidrs", NULL);
+
+	/* bad ranges: refused, nothing changed */
+	g_assert_cmpint(group_cli(&err, "set", "field", "--end-user-cidrs",
+				  "127.0.8.1/24", NULL),
+			==, 2);
+	g_assert_nonnull(strstr(err, "address bits set past the prefix"));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, &err, "group", "add",
+				     "bad", "--permissions", "view",
+				     "--end-user-cidrs", "300.0.0.0/8",
+				     "--org", "default", NULL),
+			==, 2);
+	g_assert_nonnull(strstr(err, "'300.0.0.0' is not an IPv4"));
+	g_clear_pointer(&err, g_free);
+	v = group_listed_cidrs("field");
+	g_assert_cmpstr(v, ==, "127.0.8.0/24");
+	g_clear_pointer(&v, g_free);
+	v = group_listed_cidrs("bad");
+	g_assert_cmpstr(v, ==, "missing");
+	g_clear_pointer(&v, g_free);
+
+	/* "" clears: dave's PINs redeem wherever the org allows */
+	g_assert_cmpint(group_cli(&err, "set", "field", "--end-user-cidrs", "",
+				  NULL),
+			==, 0);
+	rec = lh_audit_records(relay, "group.set");
+	d = json_object_get(json_array_get(rec, json_array_size(rec) - 1),
+			    "detail");
+	g_assert_cmpstr(json_string_value(
+				json_object_get(d, "old_end_user_cidrs")),
+			==, "127.0.8.0/24");
+	g_assert_true(json_is_null(json_object_get(d, "end_user_cidrs")));
+	g_assert_null(json_object_get(d, "permissions"));
+	json_decref(rec);
+	v = group_listed_cidrs("field");
+	g_assert_null(v);
+	g_assert_cmpint(group_redeem(dave, NULL, "127.0.6.1", NULL), ==, 200);
+}
+
+/* The same through the API: shown, set, cleared, bad values refused. */
+static void test_group_end_user_cidrs_api(void)
+{
+	struct lh_req q = { .bearer = admin_tok };
+	g_autofree char *v = NULL;
+	struct lh_resp *r;
+	json_t *rec, *d, *g;
+	const char *msg;
+	size_t i;
+	bool seen = false;
+
+	q.method = "POST";
+	q.path = "/api/v1/groups";
+	q.body = "{\"name\":\"api-cidrs\",\"permissions\":[\"view\"],"
+		 "\"end_user_cidrs\":\"10.1.0.0/16 , 2001:db8::/32\"}";
+	r = lh_do(relay, &q);
+	g_assert_cmpint(r->status, ==, 201);
+	g_assert_cmpstr(lh_resp_str(r, "end_user_cidrs"), ==,
+			"10.1.0.0/16,2001:db8::/32");
+	lh_resp_free(r);
+	q.body = "{\"name\":\"api-bad\",\"permissions\":[\"view\"],"
+		 "\"end_user_cidrs\":\"10.1.0.1/16\"}";
+	r = lh_do(relay, &q);
+	lh_assert_error(r, 400, "bad_request");
+	msg = json_string_value(
+		json_object_get(json_object_get(r->json, "error"), "message"));
+	g_assert_nonnull(msg);
+	g_assert_nonnull(strstr(msg, "end_user_cidrs"));
+	g_assert_nonnull(strstr(msg, "address bits set past the prefix"));
+	lh_resp_free(r);
+	v = group_listed_cidrs("api-bad");
+	g_assert_cmpstr(v, ==, "missing");
+	g_clear_pointer(&v, g_free);
+
+	q.method = "PUT";
+	q.path = "/api/v1/groups/api-cidrs";
+	q.body = "{\"end_user_cidrs\":\"nonsense\"}";
+	r = lh_do(relay, &q);
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	q.body = "{}";
+	r = lh_do(relay, &q);
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	v = group_listed_cidrs("api-cidrs");
+	g_assert_cmpstr(v, ==, "10.1.0.0/16,2001:db8::/32");
+	g_clear_pointer(&v, g_free);
+	q.body = "{\"end_user_cidrs\":\"10.2.0.0/16\"}";
+	r = lh_do(relay, &q);
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_cmpstr(lh_resp_str(r, "end_user_cidrs"), ==, "10.2.0.0/16");
+	g_assert_cmpuint(json_array_size(
+				 json_object_get(r->json, "permissions")),
+			 ==, 1);
+	lh_resp_free(r);
+	rec = audit_find("group.set", "ok", &d);
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"old_end_user_cidrs")),
+			==, "10.1.0.0/16,2001:db8::/32");
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"end_user_cidrs")),
+			==, "10.2.0.0/16");
+	json_decref(d);
+
+	q.method = "GET";
+	q.path = "/api/v1/groups";
+	q.body = NULL;
+	r = lh_do(relay, &q);
+	g_assert_cmpint(r->status, ==, 200);
+	json_array_foreach(json_object_get(r->json, "groups"), i, g)
+	{
+		const char *name = json_string_value(
+			json_object_get(g, "name"));
+
+		if (strcmp(name, "api-cidrs") == 0) {
+			g_assert_cmpstr(json_string_value(json_object_get(
+						g, "end_user_cidrs")),
+					==, "10.2.0.0/16");
+			seen = true;
+		} else if (strcmp(name, "desk") == 0) {
+			g_assert_true(json_is_null(
+				json_object_get(g, "end_user_cidrs")));
+		}
+	}
+	g_assert_true(seen);
+	lh_resp_free(r);
+
+	q.method = "PUT";
+	q.path = "/api/v1/groups/api-cidrs";
+	q.body = "{\"end_user_cidrs\":\"\"}";
+	r = lh_do(relay, &q);
+	g_assert_cmpint(r->status, ==, 200);
+	g_assert_true(
+		json_is_null(json_object_get(r->json, "end_user_cidrs")));
+	lh_resp_free(r);
+}
+
 /* A redeem of a fresh PIN (lock any) with field=value from src, refused
  * with code and audited with the detail key=want (NULL: not checked). */
 static void assert_internal_refused(const char *field, const char *value,
@@ -1045,6 +1348,8 @@ int main(int argc, char **argv)
 			     "login_burst=1000\nlogin_rate_per_min=1000\n");
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, true);
 	lh_tech_add(relay, "bob", LH_CANARY_PASSWORD, false);
+	lh_tech_add(relay, "dave", LH_CANARY_PASSWORD, false);
+	lh_tech_add(relay, "erin", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);
 	admin_tok = login("default", "alice");
 	plain_tok = login("default", "bob");
@@ -1060,6 +1365,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/origin-matrix", test_origin_matrix);
 	g_test_add_func("/policy/technician-cidrs", test_technician_cidrs);
 	g_test_add_func("/policy/end-user-cidrs", test_end_user_cidrs);
+	g_test_add_func("/policy/group-end-user-cidrs",
+			test_group_end_user_cidrs);
+	g_test_add_func("/policy/group-end-user-cidrs-api",
+			test_group_end_user_cidrs_api);
 	g_test_add_func("/policy/internal-only", test_internal_only);
 	g_test_add_func("/policy/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();

@@ -17,7 +17,7 @@
 #include "ll_err.h"
 #include "ll_store.h"
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 
 struct fx {
 	char *dir;
@@ -535,6 +535,7 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[11] = "ALTER TABLE tech_groups DROP COLUMN end_user_cidrs;",
 	[10] = "DROP TABLE at_rest_state;",
 	[9] = "ALTER TABLE technicians DROP COLUMN directory_dn;"
 	      "ALTER TABLE technicians DROP COLUMN directory_disabled;",
@@ -784,8 +785,37 @@ static void test_groups(struct fx *f, gconstpointer data)
 			==, LL_OK);
 	g_assert_cmpstr(t->group_name, ==, "helpdesk");
 	g_assert_cmpuint(t->group_permissions, ==, 0x3);
+	g_assert_null(t->group_end_user_cidrs);
 	ll_technician_free(t);
 	t = NULL;
+
+	/* the group's end-user ranges: the technician sees them; "" is none */
+	g_assert_cmpint(ll_store_group_set_end_user_cidrs(f->st, f->org,
+							  "nope",
+							  "10.0.0.0/8"),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_group_set_end_user_cidrs(f->st, f->org,
+							  "helpdesk",
+							  "10.0.0.0/8"),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_technician_find(f->st, f->org, "alice", &t),
+			==, LL_OK);
+	g_assert_cmpstr(t->group_end_user_cidrs, ==, "10.0.0.0/8");
+	ll_technician_free(t);
+	t = NULL;
+	g_assert_cmpint(ll_store_group_find(f->st, f->org, "helpdesk", &g), ==,
+			LL_OK);
+	g_assert_cmpstr(g->end_user_cidrs, ==, "10.0.0.0/8");
+	ll_group_free(g);
+	g = NULL;
+	g_assert_cmpint(ll_store_group_set_end_user_cidrs(f->st, f->org,
+							  "helpdesk", ""),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_group_find(f->st, f->org, "helpdesk", &g), ==,
+			LL_OK);
+	g_assert_null(g->end_user_cidrs);
+	ll_group_free(g);
+	g = NULL;
 
 	g_assert_cmpint(ll_store_group_list(f->st, f->org, &list, &n), ==,
 			LL_OK);
@@ -2397,6 +2427,9 @@ int main(int argc, char **argv)
 		   fx_teardown);
 	g_test_add("/store/open/upgrade_from_v9", struct fx,
 		   GINT_TO_POINTER(9), fx_setup, test_open_upgrade,
+		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v10", struct fx,
+		   GINT_TO_POINTER(10), fx_setup, test_open_upgrade,
 		   fx_teardown);
 	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);

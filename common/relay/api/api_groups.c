@@ -6,21 +6,60 @@
  * Each change's audit record has the old value and the new.  Narrowing
  * ends the live sessions that carry a permission taken away at the
  * relay's next tick (ll_api_periodic), as the CLI's changes do.
+ * end_user_cidrs limits where the group's technicians' PINs redeem
+ * from (ll_api_end_user_ip_refused), besides the org's own ranges.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ll_control.h"
 #include "ll_util.h"
 #include "ll_relay.h"
+#include "ll_cidr.h"
 #include "api.h"
+
+/* The longest end_user_cidrs text accepted: the policy value's bound */
+#define CIDRS_CAP (LL_CIDR_LIST_MAX * 64)
+
+/* A group's ranges as the API and the audit show them: null for none. */
+static json_t *cidrs_json(const char *cidrs)
+{
+	return cidrs != NULL && cidrs[0] != '\0' ? json_string(cidrs)
+						 : json_null();
+}
 
 /* A group as the API shows it. */
 static json_t *group_json(const struct ll_group *g)
 {
-	return json_pack("{s:s,s:o,s:I}", "name", g->name, "permissions",
+	return json_pack("{s:s,s:o,s:I,s:o}", "name", g->name, "permissions",
 			 ll_api_perms_json(g->permissions), "members",
-			 (json_int_t)g->members);
+			 (json_int_t)g->members, "end_user_cidrs",
+			 cidrs_json(g->end_user_cidrs));
+}
+
+/* "end_user_cidrs" of the body, when there: its plain form ("" for
+ * none) in *out; 400 naming the problem when it is no list of ranges. */
+static bool cidrs_from_body(struct ll_api_ctx *ctx, json_t *body, char **out)
+{
+	json_t *v = json_object_get(body, "end_user_cidrs");
+	char err[200] = "", msg[300];
+	int r;
+
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	r = ll_group_cidrs_parse(json_string_value(v), out, err, sizeof(err));
+	if (r == LL_OK)
+		return true;
+	if (r != LL_ERR_INVALID_ARG) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		return false;
+	}
+	snprintf(msg, sizeof(msg), "field \"end_user_cidrs\": %s", err);
+	ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
+	return false;
 }
 
 /* The {name} of the path as a group name; 404 when it cannot be one
@@ -92,10 +131,12 @@ void ll_api_handle_group_add(struct ll_api_ctx *ctx)
 	static const struct ll_api_field fields[] = {
 		{ "name", JSON_STRING, true, LL_GROUP_NAME_MAX },
 		{ "permissions", JSON_ARRAY, true, 16 },
+		{ "end_user_cidrs", JSON_STRING, false, CIDRS_CAP },
 		{ NULL, 0, false, 0 },
 	};
 	struct ll_group *g = NULL;
 	json_t *body = NULL;
+	char *cidrs = NULL;
 	const char *name;
 	uint32_t perms = 0;
 	int r;
@@ -111,10 +152,15 @@ void ll_api_handle_group_add(struct ll_api_ctx *ctx)
 	}
 	ll_api_detail_set(ctx, "group", json_string(name));
 	if (!perms_from_json(ctx, json_object_get(body, "permissions"),
-			     &perms))
+			     &perms) ||
+	    !cidrs_from_body(ctx, body, &cidrs))
 		goto out;
 	r = ll_store_group_add(ctx->relay->store, ctx->tech->org_id, name,
 			       perms, ctx->now, NULL);
+	if (r == LL_OK && cidrs != NULL)
+		r = ll_store_group_set_end_user_cidrs(ctx->relay->store,
+						      ctx->tech->org_id, name,
+						      cidrs);
 	if (r == LL_ERR_CONFLICT) {
 		ll_api_fail(ctx, LL_API_CONFLICT,
 			    "a group of that name exists already");
@@ -127,8 +173,10 @@ void ll_api_handle_group_add(struct ll_api_ctx *ctx)
 		goto out;
 	}
 	ll_api_detail_set(ctx, "permissions", ll_api_perms_json(perms));
+	ll_api_detail_set(ctx, "end_user_cidrs", cidrs_json(cidrs));
 	ll_api_answer(ctx, 201, group_json(g));
 out:
+	free(cidrs);
 	ll_group_free(g);
 	json_decref(body);
 }
@@ -136,38 +184,66 @@ out:
 void ll_api_handle_group_set(struct ll_api_ctx *ctx)
 {
 	static const struct ll_api_field fields[] = {
-		{ "permissions", JSON_ARRAY, true, 16 },
+		{ "permissions", JSON_ARRAY, false, 16 },
+		{ "end_user_cidrs", JSON_STRING, false, CIDRS_CAP },
 		{ NULL, 0, false, 0 },
 	};
 	struct ll_store *st = ctx->relay->store;
 	struct ll_group *g = NULL;
+	json_t *body = NULL, *perms_v;
+	char *cidrs = NULL;
 	const char *name;
-	json_t *body = NULL;
 	uint32_t perms = 0;
 	int r;
 
 	if ((name = path_group(ctx)) == NULL ||
-	    ll_api_parse_body(ctx, fields, false, &body) != LL_OK ||
-	    !perms_from_json(ctx, json_object_get(body, "permissions"),
-			     &perms))
+	    ll_api_parse_body(ctx, fields, false, &body) != LL_OK)
+		goto out;
+	perms_v = json_object_get(body, "permissions");
+	if (perms_v == NULL &&
+	    json_object_get(body, "end_user_cidrs") == NULL) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "say what to change: \"permissions\" and/or "
+			    "\"end_user_cidrs\"");
+		goto out;
+	}
+	if ((perms_v != NULL && !perms_from_json(ctx, perms_v, &perms)) ||
+	    !cidrs_from_body(ctx, body, &cidrs))
 		goto out;
 	r = ll_store_group_find(st, ctx->tech->org_id, name, &g);
 	if (r == LL_ERR_NOT_FOUND) {
 		ll_api_fail(ctx, LL_API_NOT_FOUND, "no such group");
 		goto out;
 	}
-	if (r != LL_OK ||
-	    ll_store_group_set_permissions(st, ctx->tech->org_id, name,
-					   perms) != LL_OK) {
+	if (r == LL_OK && perms_v != NULL)
+		r = ll_store_group_set_permissions(st, ctx->tech->org_id, name,
+						   perms);
+	if (r == LL_OK && cidrs != NULL)
+		r = ll_store_group_set_end_user_cidrs(st, ctx->tech->org_id,
+						      name, cidrs);
+	if (r != LL_OK) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 		goto out;
 	}
-	ll_api_detail_set(ctx, "old_permissions",
-			  ll_api_perms_json(g->permissions));
-	ll_api_detail_set(ctx, "permissions", ll_api_perms_json(perms));
-	g->permissions = perms;
+	if (perms_v != NULL) {
+		ll_api_detail_set(ctx, "old_permissions",
+				  ll_api_perms_json(g->permissions));
+		ll_api_detail_set(ctx, "permissions",
+				  ll_api_perms_json(perms));
+		g->permissions = perms;
+	}
+	if (cidrs != NULL) {
+		ll_api_detail_set(ctx, "old_end_user_cidrs",
+				  cidrs_json(g->end_user_cidrs));
+		ll_api_detail_set(ctx, "end_user_cidrs", cidrs_json(cidrs));
+		free(g->end_user_cidrs);
+		g->end_user_cidrs = cidrs[0] != '\0' ? cidrs : NULL;
+		if (g->end_user_cidrs != NULL)
+			cidrs = NULL;
+	}
 	ll_api_answer(ctx, 200, group_json(g));
 out:
+	free(cidrs);
 	ll_group_free(g);
 	json_decref(body);
 }

@@ -583,20 +583,22 @@ static void pin_rules(struct ll_api_ctx *ctx, const struct ll_api_pin_ask *ask,
 		goto out;
 	}
 
-	/* the end user's network, as the org allows it */
-	if (ll_api_end_user_ip_refused(ctx, s->org_id))
+	/* The technician who will be shown to the end user (its group's
+	 * ranges are checked with the org's). */
+	r = ll_store_technician_get(relay->store, s->technician_id, &t);
+	if (r != LL_OK) {
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+
+	/* the end user's network, as the org and the group allow it */
+	if (ll_api_end_user_ip_refused(ctx, s->org_id, t))
 		goto out;
 
 	/* 5. and 6. */
 	if (!origin_and_lock_ok(ctx, s, ask))
 		goto out;
 
-	/* The technician who will be shown to the end user. */
-	r = ll_store_technician_get(relay->store, s->technician_id, &t);
-	if (r != LL_OK) {
-		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
-		goto out;
-	}
 	if (t->disabled) {
 		/* the periodic sweep ends it; do not hand it out meanwhile */
 		ll_api_detail_set(ctx, "why",

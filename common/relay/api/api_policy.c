@@ -264,11 +264,49 @@ bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
 }
 
 /*
+ * The technician's group's ranges, after the org's: both must allow.
+ * The same client address as the org's check (its trusted_proxies).
+ */
+static bool group_ip_refused(struct ll_api_ctx *ctx, int64_t org_id,
+			     const struct ll_technician *t)
+{
+	struct ll_cidr_list *allow = NULL;
+	char err[200], addr[64];
+	bool refused = true;
+
+	if (t == NULL || t->group_end_user_cidrs == NULL ||
+	    t->group_end_user_cidrs[0] == '\0')
+		return false;
+	if (ll_api_client_addr(ctx, org_id, addr, sizeof(addr)) != LL_OK ||
+	    ll_cidr_list_parse(t->group_end_user_cidrs, &allow, err,
+			       sizeof(err)) != LL_OK) {
+		/* group set checks every value: a store edited by hand */
+		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
+		goto out;
+	}
+	if (ll_cidr_list_match(allow, addr)) {
+		refused = false;
+		goto out;
+	}
+	ll_api_detail_set(ctx, "client_addr", json_string(addr));
+	ll_api_detail_set(ctx, "why", json_string("group_end_user_cidrs"));
+	ll_api_detail_set(ctx, "group", json_string(t->group_name));
+	/* the group's name is the org's business, not the end user's */
+	ll_api_fail(ctx, LL_API_END_USER_IP_NOT_ALLOWED,
+		    "your technician may not support a computer on this "
+		    "network (end_user_cidrs)");
+out:
+	ll_cidr_list_free(allow);
+	return refused;
+}
+
+/*
  * internal_only makes the org's ranges a must: while they are empty no
  * address is the org's own network, so nothing redeems (closed, rather
  * than open to the world by an oversight).
  */
-bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
+bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id,
+				const struct ll_technician *t)
 {
 	bool internal = false;
 
@@ -283,5 +321,6 @@ bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id)
 				     "its own network (internal_only)"
 				   : "this organisation's technicians may not "
 				     "support a computer on this network "
-				     "(end_user_cidrs)");
+				     "(end_user_cidrs)") ||
+	       group_ip_refused(ctx, org_id, t);
 }

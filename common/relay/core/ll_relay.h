@@ -243,6 +243,10 @@ uint32_t ll_relay_capabilities(const struct ll_technician *t);
  * these names). */
 #define LL_GROUP_NAME_MAX 64
 bool ll_group_name_valid(const char *name);
+/* A group's end_user_cidrs: the policy key's parser and plain form
+ * ("" for none), with its sentence in errbuf on LL_ERR_INVALID_ARG. */
+int ll_group_cidrs_parse(const char *text, char **canon_out, char *errbuf,
+			 size_t errlen);
 
 /* A value (plain text of k's type) as JSON: integers as numbers, booleans
  * as true/false, the rest as strings.  New reference, NULL on no memory. */

@@ -530,3 +530,10 @@ bool ll_group_name_valid(const char *name)
 	}
 	return true;
 }
+
+int ll_group_cidrs_parse(const char *text, char **canon_out, char *errbuf,
+			 size_t errlen)
+{
+	return ll_policy_parse(ll_policy_key_find("end_user_cidrs"), text,
+			       canon_out, errbuf, errlen);
+}

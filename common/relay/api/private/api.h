@@ -368,9 +368,11 @@ int ll_api_client_addr(struct ll_api_ctx *ctx, int64_t org_id, char *out,
 /* Outside org_id's technician_cidrs (or an internal error): fills the
  * refusal (403 ip_not_allowed) and returns true. */
 bool ll_api_technician_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
-/* The same for a PIN of org_id redeemed outside its end_user_cidrs (403
- * end_user_ip_not_allowed). */
-bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id);
+/* The same for a PIN of org_id redeemed outside its end_user_cidrs, or
+ * outside those of its technician t's group (403
+ * end_user_ip_not_allowed; t may be NULL: the org's only). */
+bool ll_api_end_user_ip_refused(struct ll_api_ctx *ctx, int64_t org_id,
+				const struct ll_technician *t);
 void ll_api_handle_policy_put(struct ll_api_ctx *ctx);
 /* Technician groups (api_groups.c): GET/POST /api/v1/groups,
  * PUT/DELETE /api/v1/groups/{name}, PUT
