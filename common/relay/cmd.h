@@ -33,6 +33,11 @@ int ll_cmd_key(int argc, char **argv);
  * what (the command) first. */
 bool ll_cmd_display_name_ok(const char *what, const char *name);
 
+/* Prints doc as the --json answer of a list or show command: indented,
+ * keys in their order, one final newline.  false: out of memory, nothing
+ * printed. */
+bool ll_cmd_print_json(const json_t *doc);
+
 /* The plumbing of the commands with subcommands (cmd_common.c). */
 
 /* The options they all take: --state-dir, and --org where it means

@@ -187,7 +187,7 @@ static int channel_list(struct ll_cmd_org *c, const struct channel_opts *o)
 	struct ll_channel **list = NULL;
 	json_t *arr = NULL, *doc = NULL;
 	size_t n = 0, i;
-	char when[40], *text;
+	char when[40];
 	int rc = 1;
 
 	if (ll_store_channel_list(c->relay.store, c->org_id, &list, &n) !=
@@ -222,13 +222,8 @@ static int channel_list(struct ll_cmd_org *c, const struct channel_opts *o)
 	}
 	if (o->json) {
 		doc = json_pack("{s:O}", "channels", arr);
-		if (doc == NULL ||
-		    (text = json_dumps(doc, JSON_INDENT(2) |
-						    JSON_PRESERVE_ORDER)) ==
-			    NULL)
+		if (!ll_cmd_print_json(doc))
 			goto nomem;
-		printf("%s\n", text);
-		free(text);
 	}
 	fflush(stdout);
 	rc = 0;

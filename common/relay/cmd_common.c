@@ -5,6 +5,7 @@
  * ones, opening the state and the org.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -27,6 +28,19 @@ bool ll_cmd_display_name_ok(const char *what, const char *name)
 			    what);
 		return false;
 	}
+	return true;
+}
+
+bool ll_cmd_print_json(const json_t *doc)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) |
+							   JSON_PRESERVE_ORDER)
+				 : NULL;
+
+	if (text == NULL)
+		return false;
+	printf("%s\n", text);
+	free(text);
 	return true;
 }
 

@@ -212,7 +212,6 @@ static int group_list(struct ll_cmd_org *c, const struct group_opts *o)
 	struct ll_group **list = NULL;
 	json_t *arr = NULL, *doc = NULL, *item;
 	char text[LL_PERM_TEXT_MAX];
-	char *dump;
 	size_t n = 0, i;
 	int rc = 1;
 
@@ -251,12 +250,8 @@ static int group_list(struct ll_cmd_org *c, const struct group_opts *o)
 			goto nomem;
 	}
 	doc = json_pack("{s:O}", "groups", arr);
-	if (doc == NULL ||
-	    (dump = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
-		    NULL)
+	if (!ll_cmd_print_json(doc))
 		goto nomem;
-	printf("%s\n", dump);
-	free(dump);
 	fflush(stdout);
 	rc = 0;
 	goto out;

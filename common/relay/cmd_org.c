@@ -133,7 +133,8 @@ out:
 
 static int org_show(struct ll_cmd_org *c, const struct org_opts *o)
 {
-	char *name = NULL, *text;
+	char *name = NULL;
+	bool ok;
 	json_t *doc;
 	int rc = 1;
 
@@ -145,16 +146,12 @@ static int org_show(struct ll_cmd_org *c, const struct org_opts *o)
 	if (o->json) {
 		doc = json_pack("{s:s,s:s?}", "org", c->org_name,
 				"display_name", name);
-		text = doc ? json_dumps(doc,
-					JSON_INDENT(2) | JSON_PRESERVE_ORDER)
-			   : NULL;
+		ok = ll_cmd_print_json(doc);
 		json_decref(doc);
-		if (text == NULL) {
+		if (!ok) {
 			ll_cmd_fail("out of memory");
 			goto out;
 		}
-		printf("%s\n", text);
-		free(text);
 	} else {
 		printf("org:          %s\ndisplay name: %s\n", c->org_name,
 		       name ? name

@@ -119,7 +119,7 @@ out:
 static int policy_show(struct ll_cmd_org *c, bool json)
 {
 	json_t *doc = json_object();
-	char *text, *v = NULL;
+	char *v = NULL;
 	size_t i;
 	bool set;
 	int rc = 1;
@@ -145,11 +145,8 @@ static int policy_show(struct ll_cmd_org *c, bool json)
 		LL_FREE_AND_NULL(free, v);
 	}
 	if (json) {
-		text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (text == NULL)
+		if (!ll_cmd_print_json(doc))
 			goto nomem;
-		printf("%s\n", text);
-		free(text);
 	}
 	fflush(stdout);
 	rc = 0;

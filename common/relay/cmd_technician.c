@@ -416,7 +416,6 @@ static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 	size_t n = 0, i;
 	json_t *arr = NULL, *doc = NULL;
 	char when[40];
-	char *text;
 	int rc = 1;
 
 	/* without --org every org's technicians are listed */
@@ -465,13 +464,8 @@ static int tech_list(struct ll_cmd_org *c, const struct tech_opts *o)
 						    : json_null());
 		}
 		doc = json_pack("{s:O}", "technicians", arr);
-		if (doc == NULL ||
-		    (text = json_dumps(doc, JSON_INDENT(2) |
-						    JSON_PRESERVE_ORDER)) ==
-			    NULL)
+		if (!ll_cmd_print_json(doc))
 			goto nomem;
-		printf("%s\n", text);
-		free(text);
 	} else {
 		printf("%-24s %-16s %-10s %-9s %-20s %s\n", "USER", "ORG",
 		       "ROLE", "STATE", "CREATED", "GROUP");
