@@ -937,6 +937,32 @@ static void status_line(const char *fmt, ...)
 	fflush(stdout);
 }
 
+/*
+ * The first request: --request, else view and control as far as the
+ * login's group permits (the applet would refuse the rest unseen, as the
+ * GUI's viewer knows too; a --request beyond it never got this far).
+ * 0 after saying why.
+ */
+static uint32_t first_request_caps(const char *request,
+				   const struct ll_profile *p)
+{
+	const char *one[1] = { request };
+	char *err = NULL;
+	uint32_t caps;
+
+	if (request == NULL) {
+		caps = (LL_CAP_VIEW | LL_CAP_CONTROL) & ll_profile_caps(p);
+		if (caps == 0)
+			status_line("error: your group permits neither view "
+				    "nor control");
+		return caps;
+	}
+	if ((caps = ll_agent_caps_parse(one, 1, &err)) == 0)
+		status_line("error: %s", err);
+	g_free(err);
+	return caps;
+}
+
 int ll_agent_holder_main(int argc, char **argv)
 {
 	static const struct ll_agent_session_cbs cbs = {
@@ -966,8 +992,7 @@ int ll_agent_holder_main(int argc, char **argv)
 	struct holder h;
 	GOptionContext *octx;
 	g_autoptr(GError) gerr = NULL;
-	uint32_t caps = LL_CAP_VIEW | LL_CAP_CONTROL;
-	const char *one[1];
+	uint32_t caps;
 	int64_t wait_s;
 	int r, fd;
 
@@ -987,13 +1012,6 @@ int ll_agent_holder_main(int argc, char **argv)
 			    "--session");
 		goto out;
 	}
-	if (request != NULL) {
-		one[0] = request;
-		if ((caps = ll_agent_caps_parse(one, 1, &err)) == 0) {
-			status_line("error: %s", err);
-			goto out;
-		}
-	}
 	if ((ticket = read_ticket()) == NULL) {
 		status_line("error: no ticket on stdin");
 		goto out;
@@ -1002,6 +1020,8 @@ int ll_agent_holder_main(int argc, char **argv)
 		status_line("error: %s", err);
 		goto out;
 	}
+	if ((caps = first_request_caps(request, h.profile)) == 0)
+		goto out;
 	h.id = g_strdup(id);
 	h.sock_path = ll_profile_socket_path(h.profile, id);
 	if (h.sock_path == NULL) {

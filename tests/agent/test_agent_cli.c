@@ -1570,6 +1570,18 @@ static void test_not_permitted(void)
 	g_assert_cmpstr(r.out, ==, "");
 	run_clear(&r);
 
+	/* no --request: the default view and control narrowed to what
+	 * the group permits, so the applet is asked for view alone */
+	pin_new(NULL, &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_VIEW);
+	ll_control_msg_free(m);
+	fa_free(f);
+	cli(&r, profile, NULL, "session", "end", p.id, NULL);
+	run_clear(&r);
+	pin_clear(&p);
+
 	pin_new("view", &p);
 	f = fa_join(p.pin);
 	m = fa_expect(f, LL_CONTROL_REQUEST);
