@@ -570,38 +570,19 @@ void ll_groups_window_open(struct ll_gui *g)
 {
 	struct groups_view *v;
 	GtkWidget *box;
-	char *title;
 
 	G_STATIC_ASSERT(LL_PERM_ALL == (1u << N_PERMS) - 1);
-	if (g->groups != NULL) {
-		gtk_window_present(GTK_WINDOW(g->groups));
+	if (ll_admin_window_raise(g->groups))
 		return;
-	}
 	v = g_new0(struct groups_view, 1);
 	v->g = g;
-	v->win = gtk_application_window_new(g->app);
+	v->win = ll_admin_window_new(g, "Groups", 900, 360,
+				     "Technician groups", &box);
 	g->groups = v->win;
-	title = g_strdup_printf("%s Agent \u2013 Groups",
-				ll_ui_brand()->product);
-	gtk_window_set_title(GTK_WINDOW(v->win), title);
-	g_free(title);
-	gtk_window_set_transient_for(GTK_WINDOW(v->win), g->window);
-	gtk_window_set_default_size(GTK_WINDOW(v->win), 900, 360);
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
-	title = g_strdup_printf("Technician groups of %s",
-				g->tech_org != NULL ? g->tech_org : "?");
-	gtk_box_pack_start(GTK_BOX(box), gtk_label_new(title), FALSE, FALSE,
-			   0);
-	g_free(title);
 	gtk_box_pack_start(GTK_BOX(box), list_new(v), TRUE, TRUE, 0);
 	gtk_box_pack_start(GTK_BOX(box), checks_new(v), FALSE, FALSE, 0);
-	v->status = gtk_label_new("Reading the list\u2026");
-	gtk_label_set_line_wrap(GTK_LABEL(v->status), TRUE);
-	gtk_widget_set_halign(v->status, GTK_ALIGN_START);
-	gtk_box_pack_start(GTK_BOX(box), v->status, FALSE, FALSE, 0);
+	v->status = ll_admin_status_new(box, "Reading the list\u2026", true);
 	gtk_box_pack_start(GTK_BOX(box), buttons_new(v), FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(v->win), box);
 	g_signal_connect(v->win, "destroy", G_CALLBACK(on_destroy), v);
 	gtk_widget_show_all(v->win);
 	refresh(v);

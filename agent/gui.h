@@ -87,6 +87,23 @@ void ll_main_window_show_login(struct ll_gui *g);
 void ll_main_window_refresh(struct ll_gui *g);
 void ll_main_window_status(struct ll_gui *g, const char *text);
 
+/* admin_window.c: the frame of the admin windows below.  Presents win
+ * and says true when it is open already. */
+bool ll_admin_window_raise(GtkWidget *win);
+/* A window "PRODUCT Agent – WHAT" of width x height, transient for the
+ * main window, holding *box (vertical, border 12) with the heading
+ * "HEADING of ORG"; the caller packs the rest into *box. */
+GtkWidget *ll_admin_window_new(struct ll_gui *g, const char *what, int width,
+			       int height, const char *heading,
+			       GtkWidget **box);
+/* The status label at box's end so far, line-wrapped when wrap. */
+GtkWidget *ll_admin_status_new(GtkWidget *box, const char *text, bool wrap);
+/* A scrolled list of n text columns titled titles, named name for
+ * accessibility; fills *store (n G_TYPE_STRING columns) and *tree. */
+GtkWidget *ll_admin_list_new(const char *const *titles, int n,
+			     const char *name, GtkListStore **store,
+			     GtkWidget **tree);
+
 /* policy_view.c: "PRODUCT Agent – Policies", the org's connection
  * policies for an admin (raised when already open) */
 void ll_policy_window_open(struct ll_gui *g);

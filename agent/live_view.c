@@ -319,57 +319,27 @@ static GtkWidget *list_new(struct live_view *v)
 		"Session", "Technician", "Granted",
 		"State",   "Duration",   "Bytes sent / received"
 	};
-	GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
-	int i;
 
-	v->store = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
-				      G_TYPE_STRING, G_TYPE_STRING,
-				      G_TYPE_STRING, G_TYPE_STRING);
-	v->tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(v->store));
-	for (i = 0; i < N_COLS; i++)
-		gtk_tree_view_append_column(
-			GTK_TREE_VIEW(v->tree),
-			gtk_tree_view_column_new_with_attributes(
-				titles[i], gtk_cell_renderer_text_new(),
-				"text", i, NULL));
-	atk_object_set_name(gtk_widget_get_accessible(v->tree),
-			    "Live sessions");
-	gtk_container_add(GTK_CONTAINER(sw), v->tree);
-	return sw;
+	return ll_admin_list_new(titles, N_COLS, "Live sessions", &v->store,
+				 &v->tree);
 }
 
 void ll_live_window_open(struct ll_gui *g)
 {
 	struct live_view *v;
 	GtkWidget *box, *bar, *b;
-	char *title;
 
-	if (g->live != NULL) {
-		gtk_window_present(GTK_WINDOW(g->live));
+	if (ll_admin_window_raise(g->live))
 		return;
-	}
 	v = g_new0(struct live_view, 1);
 	v->g = g;
 	v->version = -1;
-	v->win = gtk_application_window_new(g->app);
+	v->win = ll_admin_window_new(g, "Live", 900, 360, "Live sessions",
+				     &box);
 	g->live = v->win;
-	title = g_strdup_printf("%s Agent \u2013 Live",
-				ll_ui_brand()->product);
-	gtk_window_set_title(GTK_WINDOW(v->win), title);
-	g_free(title);
-	gtk_window_set_transient_for(GTK_WINDOW(v->win), g->window);
-	gtk_window_set_default_size(GTK_WINDOW(v->win), 900, 360);
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
-	title = g_strdup_printf("Live sessions of %s",
-				g->tech_org != NULL ? g->tech_org : "?");
-	gtk_box_pack_start(GTK_BOX(box), gtk_label_new(title), FALSE, FALSE,
-			   0);
-	g_free(title);
 	gtk_box_pack_start(GTK_BOX(box), list_new(v), TRUE, TRUE, 0);
-	v->status = gtk_label_new("Reading the live sessions\u2026");
-	gtk_widget_set_halign(v->status, GTK_ALIGN_START);
-	gtk_box_pack_start(GTK_BOX(box), v->status, FALSE, FALSE, 0);
+	v->status = ll_admin_status_new(box, "Reading the live sessions\u2026",
+					false);
 	bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	b = gtk_button_new_with_mnemonic("_End session");
 	ll_ui_add_class(b, "ll-accent");
@@ -379,7 +349,6 @@ void ll_live_window_open(struct ll_gui *g)
 	g_signal_connect(b, "clicked", G_CALLBACK(on_close), v);
 	gtk_box_pack_end(GTK_BOX(bar), b, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(v->win), box);
 	g_signal_connect(v->win, "destroy", G_CALLBACK(on_destroy), v);
 	gtk_widget_show_all(v->win);
 	poll_start(v);

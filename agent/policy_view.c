@@ -256,40 +256,23 @@ void ll_policy_window_open(struct ll_gui *g)
 {
 	struct policy_view *p;
 	GtkWidget *box, *bar, *b, *sw;
-	char *title;
 
-	if (g->policies != NULL) {
-		gtk_window_present(GTK_WINDOW(g->policies));
+	if (ll_admin_window_raise(g->policies))
 		return;
-	}
 	p = g_new0(struct policy_view, 1);
 	p->g = g;
 	p->entries = g_ptr_array_new();
-	p->win = gtk_application_window_new(g->app);
+	p->win = ll_admin_window_new(g, "Policies", 640, 480,
+				     "Connection policies", &box);
 	g->policies = p->win;
-	title = g_strdup_printf("%s Agent \u2013 Policies",
-				ll_ui_brand()->product);
-	gtk_window_set_title(GTK_WINDOW(p->win), title);
-	g_free(title);
-	gtk_window_set_transient_for(GTK_WINDOW(p->win), g->window);
-	gtk_window_set_default_size(GTK_WINDOW(p->win), 640, 480);
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
-	title = g_strdup_printf("Connection policies of %s",
-				g->tech_org != NULL ? g->tech_org : "?");
-	gtk_box_pack_start(GTK_BOX(box), gtk_label_new(title), FALSE, FALSE,
-			   0);
-	g_free(title);
 	p->grid = gtk_grid_new();
 	gtk_grid_set_row_spacing(GTK_GRID(p->grid), 6);
 	gtk_grid_set_column_spacing(GTK_GRID(p->grid), 12);
 	sw = gtk_scrolled_window_new(NULL, NULL);
 	gtk_container_add(GTK_CONTAINER(sw), p->grid);
 	gtk_box_pack_start(GTK_BOX(box), sw, TRUE, TRUE, 0);
-	p->status = gtk_label_new("Reading the policies\u2026");
-	gtk_label_set_line_wrap(GTK_LABEL(p->status), TRUE);
-	gtk_widget_set_halign(p->status, GTK_ALIGN_START);
-	gtk_box_pack_start(GTK_BOX(box), p->status, FALSE, FALSE, 0);
+	p->status = ll_admin_status_new(box, "Reading the policies\u2026",
+					true);
 	bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	b = gtk_button_new_with_mnemonic("_Close");
 	g_signal_connect(b, "clicked", G_CALLBACK(on_close), p);
@@ -299,7 +282,6 @@ void ll_policy_window_open(struct ll_gui *g)
 	g_signal_connect(p->save, "clicked", G_CALLBACK(on_save), p);
 	gtk_box_pack_end(GTK_BOX(bar), p->save, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(p->win), box);
 	g_signal_connect(p->win, "destroy", G_CALLBACK(on_destroy), p);
 	gtk_widget_show_all(p->win);
 	request(p, NULL);

@@ -527,22 +527,9 @@ static GtkWidget *list_new(struct tech_view *v)
 		"Login name", "Display name", "Role",
 		"State",      "Two-factor",   "Group"
 	};
-	GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
-	int i;
 
-	v->store = gtk_list_store_new(N_COLS, G_TYPE_STRING, G_TYPE_STRING,
-				      G_TYPE_STRING, G_TYPE_STRING,
-				      G_TYPE_STRING, G_TYPE_STRING);
-	v->tree = gtk_tree_view_new_with_model(GTK_TREE_MODEL(v->store));
-	for (i = 0; i < N_COLS; i++)
-		gtk_tree_view_append_column(
-			GTK_TREE_VIEW(v->tree),
-			gtk_tree_view_column_new_with_attributes(
-				titles[i], gtk_cell_renderer_text_new(),
-				"text", i, NULL));
-	atk_object_set_name(gtk_widget_get_accessible(v->tree), "Technicians");
-	gtk_container_add(GTK_CONTAINER(sw), v->tree);
-	return sw;
+	return ll_admin_list_new(titles, N_COLS, "Technicians", &v->store,
+				 &v->tree);
 }
 
 static GtkWidget *buttons_new(struct tech_view *v)
@@ -590,37 +577,18 @@ void ll_technicians_window_open(struct ll_gui *g)
 {
 	struct tech_view *v;
 	GtkWidget *box;
-	char *title;
 
-	if (g->technicians != NULL) {
-		gtk_window_present(GTK_WINDOW(g->technicians));
+	if (ll_admin_window_raise(g->technicians))
 		return;
-	}
 	v = g_new0(struct tech_view, 1);
 	v->g = g;
 	v->groups = g_ptr_array_new_with_free_func(g_free);
-	v->win = gtk_application_window_new(g->app);
+	v->win = ll_admin_window_new(g, "Technicians", 900, 420, "Technicians",
+				     &box);
 	g->technicians = v->win;
-	title = g_strdup_printf("%s Agent \u2013 Technicians",
-				ll_ui_brand()->product);
-	gtk_window_set_title(GTK_WINDOW(v->win), title);
-	g_free(title);
-	gtk_window_set_transient_for(GTK_WINDOW(v->win), g->window);
-	gtk_window_set_default_size(GTK_WINDOW(v->win), 900, 420);
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 12);
-	title = g_strdup_printf("Technicians of %s",
-				g->tech_org != NULL ? g->tech_org : "?");
-	gtk_box_pack_start(GTK_BOX(box), gtk_label_new(title), FALSE, FALSE,
-			   0);
-	g_free(title);
 	gtk_box_pack_start(GTK_BOX(box), list_new(v), TRUE, TRUE, 0);
-	v->status = gtk_label_new("Reading the list\u2026");
-	gtk_label_set_line_wrap(GTK_LABEL(v->status), TRUE);
-	gtk_widget_set_halign(v->status, GTK_ALIGN_START);
-	gtk_box_pack_start(GTK_BOX(box), v->status, FALSE, FALSE, 0);
+	v->status = ll_admin_status_new(box, "Reading the list\u2026", true);
 	gtk_box_pack_start(GTK_BOX(box), buttons_new(v), FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(v->win), box);
 	g_signal_connect(v->win, "destroy", G_CALLBACK(on_destroy), v);
 	gtk_widget_show_all(v->win);
 	request(v, "GET", NULL, NULL, NULL, NULL);
