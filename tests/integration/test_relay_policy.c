@@ -908,6 +908,9 @@ static void test_end_user_cidrs(void)
 static int group_cli(char **err, const char *a1, const char *a2,
 		     const char *a3, const char *a4, const char *a5)
 {
+	/* what an earlier command said is done with (lh_relay_cmd sets
+	 * *err, even to "", without looking at it) */
+	g_clear_pointer(err, g_free);
 	/* the options first: a5 may be the NULL that ends the list */
 	return lh_relay_cmd(relay, NULL, NULL, err, "group", a1, "--org",
 			    "default", a2, a3, a4, a5, NULL);
