@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 
 #include "harness.h"
+#include "lt_wait.h"
 
 #define SLAPD "/usr/sbin/slapd"
 #define SLAPADD "/usr/sbin/slapadd"
@@ -101,6 +102,7 @@ struct slapd {
 	GPid pid;
 	uint16_t port_ldaps;
 	uint16_t port_ldap; /* StartTLS */
+	bool exited;        /* it ended on its own (reaped) */
 };
 
 static struct lh_relay *relay;
@@ -210,6 +212,18 @@ static bool port_open(uint16_t port)
 }
 
 /* Starts slapd and waits until both its ports accept connections. */
+/* Both ports listen, or slapd is gone (sd.exited, reaped). */
+static bool slapd_up_or_gone(void *data)
+{
+	int st;
+
+	(void)data;
+	if (waitpid(sd.pid, &st, WNOHANG) == sd.pid)
+		sd.exited = true;
+	return sd.exited ||
+	       (port_open(sd.port_ldaps) && port_open(sd.port_ldap));
+}
+
 static void slapd_start(void)
 {
 	g_autofree char *urls = NULL, *log = NULL;
@@ -217,9 +231,9 @@ static void slapd_start(void)
 		SLAPD, "-f", sd.conf, "-h", NULL, "-d", "stats", NULL
 	};
 	GError *error = NULL;
-	int64_t deadline;
-	int log_fd, in_fd, st;
+	int log_fd, in_fd;
 
+	sd.exited = false;
 	sd.port_ldaps = free_port();
 	sd.port_ldap = free_port();
 	urls = g_strdup_printf("ldaps://127.0.0.1:%u/ ldap://127.0.0.1:%u/",
@@ -235,15 +249,11 @@ static void slapd_start(void)
 		g_error("spawn slapd: %s", error->message);
 	close(log_fd);
 	close(in_fd);
-	deadline = lh_now_ms() + 20000;
-	while (!(port_open(sd.port_ldaps) && port_open(sd.port_ldap))) {
-		if (waitpid(sd.pid, &st, WNOHANG) == sd.pid) {
-			g_file_get_contents(sd.log, &log, NULL, NULL);
-			g_error("slapd exited: %s", log);
-		}
-		if (lh_now_ms() > deadline)
-			g_error("slapd: no port after 20 s");
-		g_usleep(20 * 1000); /* polling the port, with a deadline */
+	if (!lt_wait_until(slapd_up_or_gone, NULL, 20000, 20 * 1000))
+		g_error("slapd: no port after 20 s");
+	if (sd.exited) {
+		g_file_get_contents(sd.log, &log, NULL, NULL);
+		g_error("slapd exited: %s", log);
 	}
 }
 

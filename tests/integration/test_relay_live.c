@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "lt_wait.h"
 
 #define PW "Live-Test-Pw-1"
 /* Far below the relay's hold (LL_LIVE_HOLD_S, 25 s). */
@@ -201,23 +202,28 @@ static void refusals(struct live_fx *f)
 	lh_resp_free(resp);
 }
 
+struct held {
+	struct lh_relay *r;
+	double want, got;
+};
+
+static bool held_is(void *data)
+{
+	struct held *h = data;
+	struct lh_resp *resp = lh_get(h->r, "/metrics", NULL);
+
+	h->got = lh_metric_sum(resp->body, "lifeline_live_polls_held", NULL);
+	lh_resp_free(resp);
+	return h->got == h->want;
+}
+
 /* Waits until n long-polls are held (the relay's metrics say so). */
 static void held_wait(struct lh_relay *r, double n)
 {
-	int64_t until = lh_now_ms() + 10000;
-	struct lh_resp *resp;
-	double got = -1;
+	struct held h = { r, n, -1 };
 
-	while (lh_now_ms() < until) {
-		resp = lh_get(r, "/metrics", NULL);
-		got = lh_metric_sum(resp->body, "lifeline_live_polls_held",
-				    NULL);
-		lh_resp_free(resp);
-		if (got == n)
-			return;
-		g_usleep(20 * 1000); /* polling a gauge, with a deadline */
-	}
-	g_error("%g long-polls held, not %g", got, n);
+	if (!lt_wait_until(held_is, &h, 10000, 20 * 1000))
+		g_error("%g long-polls held, not %g", h.got, n);
 }
 
 static void test_live(void)
