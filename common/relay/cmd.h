@@ -33,6 +33,12 @@ int ll_cmd_key(int argc, char **argv);
  * what (the command) first. */
 bool ll_cmd_display_name_ok(const char *what, const char *name);
 
+/* True when a subcommand got exactly its one argument (argv[1]); else
+ * false after saying "CMD SUB: name one WHAT" (none) or "takes exactly
+ * one META" (more). */
+bool ll_cmd_one_arg(const char *cmd, const char *sub, int argc,
+		    const char *what, const char *meta);
+
 /* Prints doc as the --json answer of a list or show command: indented,
  * keys in their order, one final newline.  false: out of memory, nothing
  * printed. */

@@ -263,12 +263,8 @@ static int channel_args(const char *sub, int argc, char **argv,
 		}
 		return 0;
 	}
-	if (argc != 2) {
-		ll_cmd_fail("channel %s: %s", sub,
-			    argc < 2 ? "name one NAME"
-				     : "takes exactly one NAME");
+	if (!ll_cmd_one_arg("channel", sub, argc, "NAME", "NAME"))
 		return 2;
-	}
 	*name = argv[1];
 	if (!channel_name_valid(*name) ||
 	    (o->group != NULL && !channel_name_valid(o->group))) {

@@ -31,6 +31,18 @@ bool ll_cmd_display_name_ok(const char *what, const char *name)
 	return true;
 }
 
+bool ll_cmd_one_arg(const char *cmd, const char *sub, int argc,
+		    const char *what, const char *meta)
+{
+	if (argc == 2)
+		return true;
+	if (argc < 2)
+		ll_cmd_fail("%s %s: name one %s", cmd, sub, what);
+	else
+		ll_cmd_fail("%s %s: takes exactly one %s", cmd, sub, meta);
+	return false;
+}
+
 bool ll_cmd_print_json(const json_t *doc)
 {
 	char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) |

@@ -331,12 +331,8 @@ int ll_cmd_group(int argc, char **argv)
 		goto out;
 	}
 	if (!list) {
-		if (argc != 2) {
-			ll_cmd_fail("group %s: %s", sub,
-				    argc < 2 ? "name one group"
-					     : "takes exactly one NAME");
+		if (!ll_cmd_one_arg("group", sub, argc, "group", "NAME"))
 			goto out;
-		}
 		name = argv[1];
 		if (!ll_group_name_valid(name)) {
 			ll_cmd_fail("group %s: '%s' is not a valid group name "

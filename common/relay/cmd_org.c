@@ -190,12 +190,8 @@ int ll_cmd_org(int argc, char **argv)
 	if (!ll_cmd_parse("org", sub, "ORG", &o.cmd, false,
 			  set ? set_opts : show_opts, &argc, &argv))
 		goto out;
-	if (argc != 2) {
-		ll_cmd_fail("org %s: %s", sub,
-			    argc < 2 ? "name one ORG"
-				     : "takes exactly one ORG");
+	if (!ll_cmd_one_arg("org", sub, argc, "ORG", "ORG"))
 		goto out;
-	}
 	if (set && o.name == NULL) {
 		ll_cmd_fail("org %s: %s", sub,
 			    sub[0] == 'a' ? "give the org's display name "

@@ -606,12 +606,8 @@ int ll_cmd_technician(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		if (argc != 2) {
-			ll_cmd_fail("technician %s: %s", sub,
-				    argc < 2 ? "name one USER"
-					     : "takes exactly one USER");
+		if (!ll_cmd_one_arg("technician", sub, argc, "USER", "USER"))
 			goto out;
-		}
 		user = argv[1];
 		if (!ll_username_valid(user)) {
 			ll_cmd_fail("technician %s: '%s' is not a valid user "
