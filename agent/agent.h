@@ -9,6 +9,7 @@
  *                   the RFB channel's bridge
  *   cli.c           the command line of docs/API.md section 6
  *   cli_holder.c    the background session holder and its socket
+ *   chat.c          a session's chat: its lines, the transcript's upload
  *   rfb_client.c    headless RFB (libvncclient), see ll_rfbc.h
  *   app.c, login_window.c, main_window.c, pin_dialog.c, viewer.c: GUI
  *   policy_view.c, technicians_view.c, live_view.c: an admin's windows
@@ -23,6 +24,8 @@
 
 #include "ll_api_client.h"
 #include "ll_session_io.h"
+
+struct ll_chat_log;
 
 /* ---- profile.c ---- */
 
@@ -257,6 +260,38 @@ int ll_agent_session_select_monitor(struct ll_agent_session *s,
  * a serial that grows with each error. */
 unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
 				     const char **code, const char **message);
+
+/*
+ * Chat (chat.c, docs/API.md "Chat"): sends one line to the user (UTF-8,
+ * 1..LL_CONTROL_MAX_CHAT bytes) and keeps it.  LL_ERR_DISABLED: chat is
+ * not granted; LL_ERR_CLOSED; LL_ERR_TOO_LARGE, LL_ERR_INVALID_ARG,
+ * LL_ERR_MALFORMED for text that cannot travel.
+ */
+int ll_agent_session_chat_send(struct ll_agent_session *s, const char *text);
+/* The lines said both ways (ll_chat.h), and a serial that grows with
+ * each one kept. */
+const struct ll_chat_log *ll_agent_session_chat(const struct ll_agent_session *s,
+						unsigned *serial);
+
+/* ---- chat.c: the session's chat (the session's own use) ---- */
+
+struct ll_agent_chat;
+/* relay and ticket (secret) stay the caller's and must outlive it. */
+struct ll_agent_chat *ll_agent_chat_new(const char *session_id,
+					const struct ll_relay_opts *relay,
+					const char *ticket);
+/* Waits for the lines still being uploaded (each bounded in time). */
+void ll_agent_chat_free(struct ll_agent_chat *c);
+const struct ll_chat_log *ll_agent_chat_log(const struct ll_agent_chat *c);
+unsigned ll_agent_chat_serial(const struct ll_agent_chat *c);
+/* A chat message from the applet: kept when chat is granted (caps) and
+ * the applet does not flood; else refused with a control error to it.
+ * True when a line was kept. */
+bool ll_agent_chat_received(struct ll_agent_chat *c, struct ll_session_io *io,
+			    uint32_t caps, const char *text);
+/* ll_agent_session_chat_send's work. */
+int ll_agent_chat_send(struct ll_agent_chat *c, struct ll_session_io *io,
+		       uint32_t caps, const char *text);
 
 /* ---- cli.c / cli_holder.c ---- */
 

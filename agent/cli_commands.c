@@ -186,6 +186,13 @@ static const struct ll_cli_param p_monitor = {
 		"desktop",
 };
 
+static const struct ll_cli_param p_chat = {
+	.name = "TEXT",
+	.key = "text",
+	.type = LL_CLI_CHAT,
+	.help = "what to write to the user: UTF-8, 1..4096 bytes",
+};
+
 const struct ll_cli_param *const ll_cli_globals[] = {
 	&p_relay,
 	&p_ca,
@@ -283,9 +290,10 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.answer_ms = 0,
 		.summary = "Waits until the user has joined and answered the "
 			   "latest request; prints the capabilities allowed "
-			   "(exit 3 when denied).",
+			   "(exit 3 when denied), then each chat line of the "
+			   "user's not yet printed, after \"chat \".",
 		.holder = ll_holder_wait,
-		.print = ll_cli_print_caps,
+		.print = ll_cli_print_wait,
 	},
 	{
 		.words = "session request",
@@ -356,6 +364,25 @@ const struct ll_cli_command ll_cli_commands[] = {
 			   "prints the monitors as `session monitors` does.",
 		.holder = ll_holder_monitor,
 		.print = ll_cli_print_monitors,
+	},
+	{
+		.words = "session chat",
+		.params = { &p_id, &p_chat },
+		.needs = LL_CAP_CHAT,
+		.refusal = "refused: the user has not allowed chat",
+		.answer_ms = HOLDER_ANSWER_MS,
+		.summary = "Writes one line to the user's chat window.",
+		.holder = ll_holder_chat,
+	},
+	{
+		.words = "session chat-log",
+		.params = { &p_id },
+		.answer_ms = HOLDER_ANSWER_MS,
+		.summary = "Prints the session's chat so far, a line each: "
+			   "HH:MM:SS, who said it (technician or user), the "
+			   "text.",
+		.holder = ll_holder_chat_log,
+		.print = ll_cli_print_chat_log,
 	},
 	{
 		.words = "session end",
@@ -571,6 +598,14 @@ static int value_check(const struct ll_cli_param *p, struct ll_cli_value *v,
 			*err = g_strdup_printf("%s is not valid UTF-8",
 					       p->name);
 			return LL_ERR_MALFORMED;
+		}
+		break;
+	case LL_CLI_CHAT:
+		if (!g_utf8_validate(s, -1, NULL) || s[0] == '\0' ||
+		    strlen(s) > LL_CONTROL_MAX_CHAT) {
+			*err = g_strdup_printf("%s is UTF-8, 1..%u bytes",
+					       p->name, LL_CONTROL_MAX_CHAT);
+			return LL_ERR_INVALID_ARG;
 		}
 		break;
 	case LL_CLI_URL:

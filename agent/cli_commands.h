@@ -49,6 +49,7 @@ enum ll_cli_type {
 	LL_CLI_KEYSYM,   /* a key or a chord: Return, ctrl+alt+Delete */
 	LL_CLI_MONITOR,  /* one of the applet's monitor names, or all */
 	LL_CLI_CAPS,     /* capability names: view control / view,control */
+	LL_CLI_CHAT,     /* a chat line: UTF-8, 1..LL_CONTROL_MAX_CHAT bytes */
 };
 
 /* ll_cli_param.flags */
@@ -238,5 +239,25 @@ void ll_holder_monitors(struct ll_holder_client *c,
 void ll_holder_monitor(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 void ll_holder_end(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_chat(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_chat_log(struct ll_holder_client *c,
+			const struct ll_cli_req *req);
+
+/* ---- cli_chat.c: chat lines in answers and on the terminal ---- */
+
+struct ll_chat_log;
+/* The lines after seq after_seq (only the user's when user_only) as a
+ * JSON array of {seq, time, from, text}. */
+json_t *ll_cli_chat_json(const struct ll_chat_log *log, uint64_t after_seq,
+			 bool user_only);
+/* The latest line's seq (0: none yet). */
+uint64_t ll_cli_chat_last_seq(const struct ll_chat_log *log);
+/* `session chat-log`: "HH:MM:SS SENDER: TEXT" a line. */
+void ll_cli_print_chat_log(FILE *out, const struct ll_cli_req *req,
+			   json_t *answer);
+/* `session wait`: the capabilities, then "chat " and each new line of
+ * the user's. */
+void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req,
+		       json_t *answer);
 
 #endif

@@ -28,6 +28,9 @@
  *   monitors   -> monitors, current
  *   monitor    -> monitors, current (= the name asked for)
  *   end        -> ended, once ended
+ *   chat       -> (the line sent)
+ *   chat-log   -> lines [{seq, time, from, text}]; wait adds chat, the
+ *                 user's lines since the previous wait
  * Answer codes: usage, denied, held_back, no_more (the applet's reason of
  * a deny), no_view, no_control, timeout, ended, failed, no_monitor (the applet refused the monitor; the sentence is
  * its reason).
@@ -92,6 +95,7 @@ struct holder {
 	GList *monitorers; /* waiting for a monitor list or an answer */
 	bool ended;
 	bool pin_expired; /* our own timer ended it: nobody came */
+	uint64_t chat_waited; /* the user's chat lines `wait` printed */
 	struct ll_relay_opts ro;
 	int exit_code;
 };
@@ -214,6 +218,20 @@ static void reply_denied(struct ll_holder_client *c)
 	g_free(text);
 }
 
+/* `session wait` prints the user's chat lines it has not printed yet. */
+static json_t *wait_chat(struct ll_holder_client *c)
+{
+	const struct ll_chat_log *log;
+	json_t *lines;
+
+	if (c->req->cmd->holder != ll_holder_wait)
+		return NULL;
+	log = ll_agent_session_chat(c->h->sess, NULL);
+	lines = ll_cli_chat_json(log, c->h->chat_waited, true);
+	c->h->chat_waited = ll_cli_chat_last_seq(log);
+	return lines;
+}
+
 /* Answers a waiter if its condition holds; true if it did. */
 static bool wait_check(struct ll_holder_client *c)
 {
@@ -230,9 +248,9 @@ static bool wait_check(struct ll_holder_client *c)
 		reply_denied(c);
 		return true;
 	case LL_ANSWER_GRANTED:
-		reply(c,
-		      json_pack("{s:b,s:o}", "ok", 1, "capabilities",
-				ll_cli_caps_json(ll_agent_session_caps(s))));
+		reply(c, json_pack("{s:b,s:o,s:o*}", "ok", 1, "capabilities",
+				   ll_cli_caps_json(ll_agent_session_caps(s)),
+				   "chat", wait_chat(c)));
 		return true;
 	default:
 		return false;
@@ -613,6 +631,31 @@ void ll_holder_end(struct ll_holder_client *c, const struct ll_cli_req *req)
 	}
 	h->enders = g_list_append(h->enders, c);
 	ll_agent_session_end(h->sess, "the technician ended the session");
+}
+
+/* ---- chat ---- */
+
+void ll_holder_chat(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	int r = ll_agent_session_chat_send(c->h->sess,
+					   ll_cli_req_str(req, "text"));
+
+	if (r == LL_ERR_CLOSED)
+		reply_ended(c);
+	else if (r != 0)
+		reply_err(c, "failed", ll_strerror(r));
+	else
+		reply(c, json_pack("{s:b}", "ok", 1));
+}
+
+void ll_holder_chat_log(struct ll_holder_client *c,
+			const struct ll_cli_req *req)
+{
+	(void)req;
+	reply(c, json_pack("{s:b,s:o}", "ok", 1, "lines",
+			   ll_cli_chat_json(ll_agent_session_chat(c->h->sess,
+								  NULL),
+					    0, false)));
 }
 
 /* ---- requests ---- */

@@ -82,6 +82,7 @@ struct ll_agent_session {
 	bool await_resumed; /* READY again, grant id 0 not yet come */
 	uint32_t caps_before;
 	char *lost_reason; /* the pump's words at the first loss */
+	struct ll_agent_chat *chat; /* chat.c */
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -340,8 +341,13 @@ static void on_control(struct ll_session_io *io,
 		ll_info("session %s: the user is %s", s->id,
 			s->who != NULL ? s->who : "?");
 		break;
+	case LL_CONTROL_CHAT:
+		if (!ll_agent_chat_received(s->chat, io, s->caps,
+					    msg->u.chat.text))
+			return;
+		break;
 	default:
-		/* hello, chat, files: nothing to do here yet */
+		/* hello, files: nothing to do here yet */
 		return;
 	}
 	(void)io;
@@ -688,6 +694,7 @@ int ll_agent_session_new(struct ll_stream *stream,
 	s->relay.ca_pem = s->relay_ca_pem = g_strdup(relay->ca_pem);
 	s->relay.spki_pin = s->relay_spki_pin = g_strdup(relay->spki_pin);
 	s->ticket = g_strdup(ticket);
+	s->chat = ll_agent_chat_new(s->id, &s->relay, s->ticket);
 	start_io(s, stream, &r);
 	if (r != 0) {
 		ll_agent_session_free(s);
@@ -723,6 +730,8 @@ void ll_agent_session_free(struct ll_agent_session *s)
 		return;
 	ll_reopen_free(s->reopen);
 	ll_session_io_free(s->io);
+	/* before the ticket and the relay's strings it uploads with */
+	ll_agent_chat_free(s->chat);
 	if (s->ticket != NULL)
 		ll_wipe(s->ticket, strlen(s->ticket));
 	g_free(s->ticket);
@@ -918,4 +927,21 @@ unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
 	if (message != NULL)
 		*message = s->err_message;
 	return s->err_serial;
+}
+
+int ll_agent_session_chat_send(struct ll_agent_session *s, const char *text)
+{
+	if (s == NULL || text == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (s->ended || s->chat == NULL)
+		return LL_ERR_CLOSED;
+	return ll_agent_chat_send(s->chat, s->io, s->caps, text);
+}
+
+const struct ll_chat_log *ll_agent_session_chat(const struct ll_agent_session *s,
+						unsigned *serial)
+{
+	if (serial != NULL)
+		*serial = ll_agent_chat_serial(s->chat);
+	return ll_agent_chat_log(s->chat);
 }
