@@ -134,6 +134,16 @@ void ll_pin_new_start(struct ll_gui *g);
 /* mfa_dialog.c: "Two-factor sign-in", the enrolment with a QR code */
 void ll_mfa_dialog_start(struct ll_gui *g);
 
+/* chat_pane.c: the viewer's chat (its widget lives in the viewer's
+ * window; the pane is freed with it, after the window). */
+struct ll_chat_pane;
+struct ll_chat_pane *ll_chat_pane_new(struct ll_agent_session *sess,
+				      uint32_t permitted);
+GtkWidget *ll_chat_pane_widget(struct ll_chat_pane *p);
+/* The session changed: new lines shown, writing as granted. */
+void ll_chat_pane_update(struct ll_chat_pane *p);
+void ll_chat_pane_free(struct ll_chat_pane *p);
+
 /* viewer.c: one session's window (PIN panel until the user joins, then
  * the screen).  Takes over stream; pin and ticket are copied. */
 void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,

@@ -9,7 +9,7 @@
  * monitor is the whole screen and offered once.  1:1 gives the display
  * the remote screen's size, so the window scrolls.  End session and
  * closing the window ask "End the session with NAME?" first while the
- * session runs.
+ * session runs.  Beside the screen, the chat pane (chat_pane.c).
  * The only file of the agent that includes gtk-vnc.
  *
  * The VncDisplay reads our end of a socketpair bridged to mux channel 1
@@ -51,6 +51,7 @@ struct viewer {
 	char *mon_note;
 	GCancellable *asking; /* the relay is asked why it ended */
 	bool named;           /* the title names who sits there */
+	struct ll_chat_pane *chat; /* chat_pane.c, beside the screen */
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -223,6 +224,7 @@ static void update(struct viewer *v)
 					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
 	name_user(v);
+	ll_chat_pane_update(v->chat);
 }
 
 static void on_initialized(VncConnection *conn, gpointer data)
@@ -524,6 +526,7 @@ static void on_destroy(GtkWidget *w, gpointer data)
 		g_clear_object(&v->asking);
 	}
 	g_free(v->mon_note);
+	ll_chat_pane_free(v->chat);
 	g_free(v);
 }
 
@@ -538,7 +541,7 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	};
 	struct ll_relay_opts o = { 0 };
 	struct viewer *v = g_new0(struct viewer, 1);
-	GtkWidget *box, *bar;
+	GtkWidget *box, *bar, *paned;
 	char *title;
 	int r;
 
@@ -622,7 +625,13 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 			 G_CALLBACK(on_desktop_resize), v);
 	v->scroll = gtk_scrolled_window_new(NULL, NULL);
 	gtk_container_add(GTK_CONTAINER(v->scroll), v->display);
-	gtk_box_pack_start(GTK_BOX(box), v->scroll, TRUE, TRUE, 0);
+	/* the screen, and the chat beside it */
+	paned = gtk_paned_new(GTK_ORIENTATION_HORIZONTAL);
+	gtk_paned_pack1(GTK_PANED(paned), v->scroll, TRUE, FALSE);
+	v->chat = ll_chat_pane_new(v->sess, ll_profile_caps(g->profile));
+	gtk_paned_pack2(GTK_PANED(paned), ll_chat_pane_widget(v->chat), FALSE,
+			FALSE);
+	gtk_box_pack_start(GTK_BOX(box), paned, TRUE, TRUE, 0);
 	g_signal_connect(v->fit, "toggled", G_CALLBACK(on_fit), v);
 	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(v->fit), TRUE);
 

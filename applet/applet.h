@@ -250,6 +250,31 @@ void ll_session_bar_notice(struct ll_session_bar *b, const char *text);
 void ll_session_bar_present(struct ll_session_bar *b);
 void ll_session_bar_free(struct ll_session_bar *b);
 
+struct ll_chat_line;
+struct ll_chat_window;
+/*
+ * "PRODUCT – Chat" (chat_window.c): the lines (already sanitised), with
+ * the technician's name (NULL: "Technician") on theirs, and a line to
+ * write; on_send gets what the user wrote (never from inside _new or
+ * _free).  Closing it hides it.
+ */
+struct ll_chat_window *ll_chat_window_new(struct ll_applet *a,
+					  const char *technician,
+					  void (*on_send)(const char *text,
+							  void *user),
+					  void *user);
+void ll_chat_window_add(struct ll_chat_window *w,
+			const struct ll_chat_line *line);
+/* A sentence under the lines (NULL: none). */
+void ll_chat_window_note(struct ll_chat_window *w, const char *text);
+void ll_chat_window_set_writable(struct ll_chat_window *w, bool writable);
+void ll_chat_window_present(struct ll_chat_window *w);
+void ll_chat_window_free(struct ll_chat_window *w);
+/* The session bar's _Chat button, shown once on_chat is set and usable
+ * while chat is granted. */
+void ll_session_bar_set_chat(struct ll_session_bar *b,
+			     void (*on_chat)(void *user));
+
 struct ll_share_frame;
 /*
  * "PRODUCT – Screen shared": thin input-transparent strips in the brand's

@@ -91,6 +91,7 @@ void ll_applet_status(struct ll_applet_session *s, const char *status)
 	if (status != NULL && s->bar != NULL)
 		ll_info("session bar says: %s", status);
 	ll_session_bar_update(s->bar, s->granted, status);
+	ll_applet_chat_sync(s);
 }
 
 void ll_applet_send_ctl(struct ll_applet_session *s,
@@ -454,6 +455,11 @@ static void on_bar_end(void *user)
 	ll_applet_session_end_by_user(user);
 }
 
+static void on_bar_chat(void *user)
+{
+	ll_applet_chat_open(user);
+}
+
 /* ---- the stream ---- */
 
 static void on_ready(struct ll_session_io *io, void *user)
@@ -533,6 +539,9 @@ static void on_control(struct ll_session_io *io,
 	case LL_CONTROL_SELECT_MONITOR:
 		ll_applet_rfb_select_monitor(s, msg->u.select_monitor.name);
 		break;
+	case LL_CONTROL_CHAT:
+		ll_applet_chat_received(s, msg->u.chat.text);
+		break;
 	case LL_CONTROL_ERROR:
 		ll_warn("the technician's console reported an error (%s)",
 			msg->u.error.code);
@@ -541,8 +550,8 @@ static void on_control(struct ll_session_io *io,
 		/* on_closed(PEER) follows. */
 		break;
 	default:
-		/* grant/deny/revoke are ours to send; chat and files are not
-		 * offered by this applet yet. */
+		/* grant/deny/revoke are ours to send; files are not offered
+		 * by this applet yet. */
 		ll_debug("ignoring control %s",
 			 ll_control_type_name(msg->type));
 		break;
@@ -686,6 +695,7 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	s->granted = 0;
 	gate_changed(s);
+	ll_applet_chat_free(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
@@ -812,6 +822,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	s->bar = ll_session_bar_new(s->a, s->redeem.technician.display_name,
 				    s->redeem.technician.org_display_name,
 				    on_stop_control, on_bar_end, s);
+	ll_session_bar_set_chat(s->bar, on_bar_chat);
 }
 
 void ll_applet_session_start_picked(struct ll_applet_session *s,
@@ -884,6 +895,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	LL_FREE_AND_NULL(ll_reopen_free, s->reopen);
 	ll_applet_rfb_stop(s);
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
+	ll_applet_chat_free(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	/* Sends the audit reports still queued, bounded by its drain time. */

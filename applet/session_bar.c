@@ -2,7 +2,8 @@
 /*
  * "PRODUCT – Session": visible for the whole session, above other
  * windows, on every workspace.  Who is connected (as the relay verified
- * it, with the technician's initial), what they may do right now, _Stop control and _End session.
+ * it, with the technician's initial), what they may do right now,
+ * _Chat (while chat is granted), _Stop control and _End session.
  * Closing the bar ends the session: a session nobody can see must not go
  * on.  While anything is granted it cannot be made to disappear: kept
  * above, listed in the taskbar, brought back when minimised; and while
@@ -29,6 +30,7 @@ struct _LlAppletSessionBar {
 	GtkWidget *status;
 	GtkWidget *sharing;
 	GtkWidget *stop;
+	GtkWidget *chat;
 	GtkWidget *end;
 };
 
@@ -47,6 +49,7 @@ static void ll_applet_session_bar_class_init(LlAppletSessionBarClass *k)
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, status);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, sharing);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, stop);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, chat);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, end);
 }
 
@@ -62,6 +65,8 @@ struct ll_session_bar {
 	GtkWidget *status;
 	GtkWidget *sharing;
 	GtkWidget *stop;
+	GtkWidget *chat;
+	void (*on_chat)(void *user);
 	void (*on_stop_control)(void *user);
 	void (*on_end)(void *user);
 	void *user;
@@ -77,6 +82,23 @@ static void on_stop(GtkButton *b, gpointer data)
 	struct ll_session_bar *bar = data;
 
 	bar->on_stop_control(bar->user);
+}
+
+static void on_chat_clicked(GtkButton *b, gpointer data)
+{
+	struct ll_session_bar *bar = data;
+
+	if (bar->on_chat != NULL)
+		bar->on_chat(bar->user);
+}
+
+void ll_session_bar_set_chat(struct ll_session_bar *bar,
+			     void (*on_chat)(void *user))
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	bar->on_chat = on_chat;
+	gtk_widget_set_visible(bar->chat, on_chat != NULL);
 }
 
 static void on_end_clicked(GtkButton *b, gpointer data)
@@ -227,9 +249,12 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	bar->status = t->status;
 	bar->sharing = t->sharing;
 	bar->stop = t->stop;
+	bar->chat = t->chat;
 
 	g_signal_connect(bar->stop, "clicked", G_CALLBACK(on_stop), bar);
 	g_signal_connect(t->end, "clicked", G_CALLBACK(on_end_clicked), bar);
+	g_signal_connect(bar->chat, "clicked", G_CALLBACK(on_chat_clicked),
+			 bar);
 	g_signal_connect(bar->win, "delete-event", G_CALLBACK(on_delete), bar);
 	g_signal_connect(bar->win, "destroy", G_CALLBACK(on_destroy), bar);
 	g_signal_connect(bar->win, "window-state-event",
@@ -260,6 +285,7 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 	if (status != NULL)
 		gtk_label_set_text(GTK_LABEL(bar->status), status);
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
+	gtk_widget_set_sensitive(bar->chat, (granted & LL_CAP_CHAT) != 0);
 	ll_tray_set_control(bar->tray, (granted & LL_CAP_CONTROL) != 0);
 }
 

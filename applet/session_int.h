@@ -9,6 +9,8 @@
  *   session_rfb.c  screen sharing, only after `view` is granted: the RFB
  *                  server and its thread's messages marshalled to the main
  *                  loop, the monitors, channel 1
+ *   session_chat.c the chat: the technician's lines shown, the user's
+ *                  sent, only while `chat` is granted
  *   redeem.c       the redeem worker: the PIN redeemed and the stream
  *                  opened in a GTask thread, the outcome handed back
  *
@@ -39,6 +41,8 @@ enum ll_applet_state {
 };
 
 struct ll_applet_rfb_link;
+struct ll_chat_log;
+struct ll_chat_window;
 struct ll_reopen;
 struct ll_reporter;
 struct ll_session_io;
@@ -107,6 +111,11 @@ struct ll_applet_session {
 
 	struct ll_reporter *rep; /* audit reports, in order */
 
+	/* chat (session_chat.c): made at the first line or opening */
+	struct ll_chat_log *chat;
+	struct ll_chat_window *chat_win;
+	bool chat_flood_told;
+
 	enum ll_applet_end end; /* once ENDING */
 };
 
@@ -130,6 +139,18 @@ void ll_applet_rfb_stop(struct ll_applet_session *s);
  * and the screen is shared; an error message to the technician else. */
 void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
 				  const char *name);
+
+/* ---- session_chat.c ---- */
+
+/* The technician's chat message: shown while `chat` is granted, refused
+ * (control error not_granted) otherwise. */
+void ll_applet_chat_received(struct ll_applet_session *s, const char *text);
+/* The session bar's _Chat: the window, shown (only with the grant). */
+void ll_applet_chat_open(struct ll_applet_session *s);
+/* The grants changed: the window may be written in only with chat. */
+void ll_applet_chat_sync(struct ll_applet_session *s);
+/* The window and the lines gone (the session's end). */
+void ll_applet_chat_free(struct ll_applet_session *s);
 
 /* ---- redeem.c ---- */
 
