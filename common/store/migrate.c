@@ -233,6 +233,19 @@ static const char *const migrations[] = {
 	 * text of the end_user_cidrs policy, checked by the relay before
 	 * it is stored; NULL: the group adds no restriction. */
 	"ALTER TABLE tech_groups ADD COLUMN end_user_cidrs TEXT;",
+	/* 12 (chat, issue 13 item 2; renumber when merged after others):
+	 * the chat lines an org keeps (policy keep_chat).  text is sealed
+	 * by the relay (AES-256-GCM under the at-rest key, bound to the row
+	 * id and "text"; core/atrest.c), X'' only inside the transaction
+	 * that inserts the row; said_at in ms. */
+	"CREATE TABLE chat_lines ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session_id TEXT NOT NULL,"
+	"  said_by TEXT NOT NULL CHECK (said_by IN ('technician', 'user')),"
+	"  said_at INTEGER NOT NULL,"
+	"  text BLOB NOT NULL"
+	");"
+	"CREATE INDEX chat_lines_session ON chat_lines(session_id, id);",
 };
 
 /*
