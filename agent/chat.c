@@ -138,7 +138,8 @@ static int keep(struct ll_agent_chat *c, enum ll_chat_from from, bool peer,
 	job = g_new0(struct chat_job, 1);
 	job->from = from;
 	job->time_ms = line->time_ms;
-	job->text = g_strdup(line->text);
+	/* as it travelled: the relay applies the display rule itself */
+	job->text = g_strdup(text);
 	g_thread_pool_push(c->upload, job, NULL);
 	return LL_OK;
 }

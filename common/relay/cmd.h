@@ -28,6 +28,7 @@ int ll_cmd_org(int argc, char **argv);
 int ll_cmd_ldap(int argc, char **argv);
 int ll_cmd_group(int argc, char **argv);
 int ll_cmd_key(int argc, char **argv);
+int ll_cmd_chat(int argc, char **argv);
 
 /* True when name may be a display name; else false after saying why,
  * what (the command) first. */

@@ -30,6 +30,7 @@ static const struct {
 	{ "group", ll_cmd_group,
 	  "add, set, list, remove technician groups (permissions)" },
 	{ "key", ll_cmd_key, "rotate the at-rest key" },
+	{ "chat", ll_cmd_chat, "show a session's kept chat transcript" },
 };
 
 static void usage(FILE *f)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The at-rest key (docs/SECURITY.md, "Rotating the at-rest key"): what it
- * seals (the second factor's seeds, the key of the keyed hashes), the
+ * seals (the second factor's seeds, the key of the keyed hashes, the
+ * kept chat lines), the
  * lock every process holding it takes, finishing a rotation cut short,
  * and `lifeline-relay key rotate` itself.
  *
@@ -32,6 +33,7 @@
 #include "ll_log.h"
 #include "ll_util.h"
 #include "ll_relay.h"
+#include "ll_store_chat.h"
 
 void ll_relay_key_id(const uint8_t key[32], char out[LL_KEY_ID_LEN + 1])
 {
@@ -110,6 +112,90 @@ int ll_relay_seed_open(const uint8_t key[32], int64_t tech_id,
 {
 	return sealed_open(key, seed_label, sizeof(seed_label), tech_id,
 			   column, in, in_len, seed, LL_TOTP_SEED_LEN);
+}
+
+/* ---- chat lines (policy keep_chat) ---- */
+
+static const char chat_label[] = "lifeline chat v1";
+
+int ll_relay_chat_seal(const uint8_t key[32], int64_t row, const char *text,
+		       uint8_t **out, size_t *out_len)
+{
+	uint8_t aad[64];
+	size_t n = seal_aad(chat_label, sizeof(chat_label), row, "text", aad,
+			    sizeof(aad));
+	size_t len = strlen(text), cap = len + LL_AEAD_OVERHEAD;
+	uint8_t *buf;
+	int r;
+
+	if (cap > LL_STORE_CHAT_SEALED_MAX)
+		return LL_ERR_TOO_LARGE;
+	if ((buf = malloc(cap)) == NULL)
+		return LL_ERR_NOMEM;
+	r = ll_aead_seal(key, aad, n, text, len, buf, cap, out_len);
+	if (r != LL_OK) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	return LL_OK;
+}
+
+int ll_relay_chat_open(const uint8_t key[32], int64_t row, const uint8_t *in,
+		       size_t in_len, char **text)
+{
+	uint8_t aad[64];
+	size_t n = seal_aad(chat_label, sizeof(chat_label), row, "text", aad,
+			    sizeof(aad));
+	size_t len = 0;
+	char *buf;
+	int r;
+
+	if (in_len < LL_AEAD_OVERHEAD || in_len > LL_STORE_CHAT_SEALED_MAX)
+		return LL_ERR_MALFORMED;
+	if ((buf = malloc(in_len - LL_AEAD_OVERHEAD + 1)) == NULL)
+		return LL_ERR_NOMEM;
+	r = ll_aead_open(key, aad, n, in, in_len, (uint8_t *)buf,
+			 in_len - LL_AEAD_OVERHEAD, &len);
+	if (r != LL_OK) {
+		free(buf);
+		return r;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	return LL_OK;
+}
+
+/* Opens every kept chat line under old and seals it under new. */
+static int reseal_chat(struct ll_store *st, const uint8_t old[32],
+		       const uint8_t new[32], size_t *count)
+{
+	struct ll_chat_row *rows = NULL;
+	uint8_t *sealed = NULL;
+	size_t n = 0, i, len = 0;
+	char *text = NULL;
+	int r;
+
+	if ((r = ll_store_chat_list(st, NULL, &rows, &n)) != LL_OK)
+		return r;
+	for (i = 0; i < n && r == LL_OK; i++) {
+		r = ll_relay_chat_open(old, rows[i].id, rows[i].sealed,
+				       rows[i].sealed_len, &text);
+		if (r == LL_OK)
+			r = ll_relay_chat_seal(new, rows[i].id, text, &sealed,
+					       &len);
+		if (r == LL_OK)
+			r = ll_store_chat_set_sealed(st, rows[i].id, sealed,
+						     len);
+		if (r == LL_OK)
+			(*count)++;
+		if (text != NULL)
+			ll_wipe(text, strlen(text));
+		LL_FREE_AND_NULL(free, text);
+		LL_FREE_AND_NULL(free, sealed);
+	}
+	ll_chat_rows_free(rows, n);
+	return r;
 }
 
 /* ---- the lock ---- */
@@ -403,7 +489,7 @@ static int rotate_store(struct ll_relay *relay, const uint8_t new[32],
 {
 	struct ll_store *st = relay->store;
 	uint8_t aad[64], sealed[LL_MFA_SEALED_MAX];
-	size_t n, len = 0, seeds = 0;
+	size_t n, len = 0, seeds = 0, chat = 0;
 	int r;
 
 	if ((r = ll_store_begin(st)) != LL_OK)
@@ -411,6 +497,13 @@ static int rotate_store(struct ll_relay *relay, const uint8_t new[32],
 	if ((r = reseal_seeds(st, relay->at_rest_key, new, &seeds)) != LL_OK) {
 		snprintf(errbuf, errlen,
 			 "a sealed seed does not open under the current "
+			 "at-rest key: %s",
+			 ll_strerror(r));
+		goto out;
+	}
+	if ((r = reseal_chat(st, relay->at_rest_key, new, &chat)) != LL_OK) {
+		snprintf(errbuf, errlen,
+			 "a kept chat line does not open under the current "
 			 "at-rest key: %s",
 			 ll_strerror(r));
 		goto out;
@@ -423,9 +516,10 @@ static int rotate_store(struct ll_relay *relay, const uint8_t new[32],
 				      ll_now_unix())) != LL_OK)
 		goto out;
 	r = ll_cmd_audit_append(st, 0, "key.rotate", "ok",
-				json_pack("{s:s,s:s,s:I}", "old_key_id",
+				json_pack("{s:s,s:s,s:I,s:I}", "old_key_id",
 					  id_old, "new_key_id", id_new,
-					  "seeds", (json_int_t)seeds));
+					  "seeds", (json_int_t)seeds,
+					  "chat_lines", (json_int_t)chat));
 out:
 	if (r == LL_OK)
 		r = ll_store_commit(st);

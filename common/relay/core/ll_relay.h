@@ -387,6 +387,7 @@ enum ll_api_code {
 	LL_API_URI_TOO_LONG,       /* "bad_request", 414 */
 	LL_API_HEADERS_TOO_LARGE,  /* "bad_request", 431 */
 	LL_API_TIMEOUT,            /* "bad_request", 408 */
+	LL_API_CHAT_NOT_KEPT,      /* the org keeps no chat transcript, 409 */
 	LL_API_CODE_COUNT
 };
 /* "rate_limited" etc., and the HTTP status that goes with it. */
@@ -563,6 +564,14 @@ int ll_relay_seed_seal(const uint8_t key[32], int64_t tech_id,
 int ll_relay_seed_open(const uint8_t key[32], int64_t tech_id,
 		       const char *column, const uint8_t *in, size_t in_len,
 		       uint8_t seed[LL_TOTP_SEED_LEN]);
+/* A kept chat line's text sealed (AES-256-GCM) under key, bound to its
+ * row id and the column "text" (*out: the caller frees); and opened
+ * (*text NUL-terminated, the caller wipes and frees).  LL_ERR_TOO_LARGE
+ * beyond LL_STORE_CHAT_SEALED_MAX. */
+int ll_relay_chat_seal(const uint8_t key[32], int64_t row, const char *text,
+		       uint8_t **out, size_t *out_len);
+int ll_relay_chat_open(const uint8_t key[32], int64_t row, const uint8_t *in,
+		       size_t in_len, char **text);
 /* For open_state, the store open: takes the key's lock (shared), finishes
  * or drops a rotation cut short, reads the key, checks it is the store's
  * and opens the MAC key. */

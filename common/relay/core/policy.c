@@ -53,6 +53,10 @@ const struct ll_policy_key ll_policy_keys[] = {
 	{ "mfa_required", LL_POLICY_BOOL, 0, 1, 0, NO_CFG,
 	  "true: every technician of the org must have a second factor "
 	  "(TOTP); one without it is made to enrol at their next login" },
+	{ "keep_chat", LL_POLICY_BOOL, 0, 1, 0, NO_CFG,
+	  "true: the org keeps its sessions' chat transcripts, sealed at rest "
+	  "(AES-256-GCM) and readable by its admins; false: chat lines are "
+	  "never stored" },
 };
 const size_t ll_policy_key_count = LL_ARRAY_SIZE(ll_policy_keys);
 

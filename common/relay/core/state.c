@@ -57,6 +57,7 @@ static const struct {
 	[LL_API_URI_TOO_LONG] = { "bad_request", 414 },
 	[LL_API_HEADERS_TOO_LARGE] = { "bad_request", 431 },
 	[LL_API_TIMEOUT] = { "bad_request", 408 },
+	[LL_API_CHAT_NOT_KEPT] = { "chat_not_kept", 409 },
 };
 
 const char *ll_api_code_name(enum ll_api_code code)

@@ -285,6 +285,9 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx);
 void ll_api_handle_session_list(struct ll_api_ctx *ctx);
 void ll_api_handle_session_delete(struct ll_api_ctx *ctx);
 void ll_api_handle_session_event(struct ll_api_ctx *ctx);
+/* api_chat.c: the chat transcript (policy keep_chat) */
+void ll_api_handle_chat_post(struct ll_api_ctx *ctx);
+void ll_api_handle_chat_get(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_check(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_preflight(struct ll_api_ctx *ctx);
