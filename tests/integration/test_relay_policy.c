@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "harness.h"
+#include "ll_control.h"
+#include "ll_text.h"
 
 #define ALLOWED "https://example.com"
 
@@ -1334,6 +1336,156 @@ static void test_internal_only(void)
 	lh_pin_clear(&p);
 }
 
+/* ---- the chat transcript (issue 13 item 2) ---- */
+
+#define CHAT_PLAIN "Kept-Chat-Line-7c1e"
+
+/* POST /sessions/ID/chat with bearer and a body. */
+static struct lh_resp *chat_post(const char *id, const char *bearer,
+				 json_t *body)
+{
+	g_autofree char *path = g_strdup_printf("/api/v1/sessions/%s/chat",
+						id);
+	struct lh_resp *r = lh_post(relay, path, bearer, body);
+
+	json_decref(body);
+	return r;
+}
+
+static json_t *chat_line(const char *from, const char *text)
+{
+	return json_pack("{s:s,s:I,s:s}", "from", from, "time",
+			 (json_int_t)lh_now_ms(), "text", text);
+}
+
+/* True when any file of the store (the database, its WAL) holds needle:
+ * what a copy of the store without the key would give away. */
+static bool store_has(const char *needle)
+{
+	static const char *const files[] = { "lifeline.db", "lifeline.db-wal",
+					     "lifeline.db-journal" };
+	bool found = false;
+	gchar *data;
+	gsize len;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *p = g_build_filename(relay->state_dir,
+						      files[i], NULL);
+
+		if (!g_file_get_contents(p, &data, &len, NULL))
+			continue;
+		found = found ||
+			memmem(data, len, needle, strlen(needle)) != NULL;
+		g_free(data);
+	}
+	return found;
+}
+
+/*
+ * keep_chat off (the default): a line is refused with 409 chat_not_kept,
+ * recorded as a refusal, and nothing is stored.  On: kept sealed (no
+ * plaintext in any file of the store), sanitised, readable by an admin
+ * of the org through the API and `chat show` (each audited, never with
+ * the text), sealed again by `key rotate`.  Bad lines and wrong callers
+ * get their own answers.
+ */
+static void test_keep_chat(void)
+{
+	g_autofree char *path = NULL;
+	g_autofree char *out = NULL;
+	char big[LL_CONTROL_MAX_CHAT + 2];
+	struct lh_pin pin = { 0 };
+	struct lh_resp *r;
+	json_t *recs, *rec, *lines;
+	const char *text;
+	char *dump;
+
+	lh_pin_new(relay, plain_tok, NULL, &pin);
+	path = g_strdup_printf("/api/v1/sessions/%s/chat", pin.session_id);
+	r = chat_post(pin.session_id, pin.agent_ticket,
+		      chat_line("user", CHAT_PLAIN " off"));
+	lh_assert_error(r, 409, "chat_not_kept");
+	lh_resp_free(r);
+	rec = audit_find("session.chat", "chat_not_kept", &recs);
+	g_assert_nonnull(rec);
+	json_decref(recs);
+
+	policy_ok("keep_chat", "true");
+	/* a token is not the session's ticket */
+	r = chat_post(pin.session_id, plain_tok, chat_line("user", "x"));
+	g_assert_cmpint(r->status, ==, 401);
+	lh_resp_free(r);
+	r = chat_post(pin.session_id, pin.agent_ticket,
+		      chat_line("admin", "x"));
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r = chat_post(pin.session_id, pin.agent_ticket,
+		      chat_line("user", big));
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	/* a bidi override and a bell: kept as U+FFFD */
+	r = chat_post(pin.session_id, pin.agent_ticket,
+		      chat_line("user", CHAT_PLAIN " \xe2\x80\xae\x07!"));
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	r = chat_post(pin.session_id, pin.agent_ticket,
+		      chat_line("technician", "second line"));
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	rec = audit_find("session.chat", "ok", &recs);
+	g_assert_cmpint(json_integer_value(json_object_get(
+				json_object_get(rec, "detail"), "bytes")),
+			==, strlen("second line"));
+	dump = json_dumps(rec, 0);
+	g_assert_null(strstr(dump, CHAT_PLAIN));
+	free(dump);
+	json_decref(recs);
+	g_assert_false(store_has(CHAT_PLAIN));
+
+	/* an admin of the org reads it; a plain technician may not */
+	r = lh_get(relay, path, plain_tok);
+	lh_assert_error(r, 403, "forbidden");
+	lh_resp_free(r);
+	r = lh_get(relay, path, admin_tok);
+	g_assert_cmpint(r->status, ==, 200);
+	lines = json_object_get(r->json, "lines");
+	g_assert_cmpint(json_array_size(lines), ==, 2);
+	text = json_string_value(
+		json_object_get(json_array_get(lines, 0), "text"));
+	g_assert_cmpstr(text, ==,
+			CHAT_PLAIN " " LL_TEXT_REPLACEMENT LL_TEXT_REPLACEMENT
+				   "!");
+	g_assert_cmpstr(json_string_value(json_object_get(
+				json_array_get(lines, 1), "from")),
+			==, "technician");
+	lh_resp_free(r);
+	rec = audit_find("session.chat.read", "ok", &recs);
+	json_decref(recs);
+
+	/* the command line, while serve runs; then after a rotation */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "chat", "show",
+				     pin.session_id, NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, " user: " CHAT_PLAIN " "));
+	g_assert_nonnull(strstr(out, " technician: second line"));
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(lh_relay_stop(relay, 10000), ==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "key", "rotate",
+				     NULL),
+			==, 0);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "chat", "show",
+				     pin.session_id, "--json", NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, CHAT_PLAIN));
+	g_assert_false(store_has(CHAT_PLAIN));
+	lh_relay_start(relay);
+	policy_ok("keep_chat", NULL);
+	lh_pin_clear(&pin);
+}
+
 static void test_stop_and_verify(void)
 {
 	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
@@ -1373,6 +1525,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/group-end-user-cidrs-api",
 			test_group_end_user_cidrs_api);
 	g_test_add_func("/policy/internal-only", test_internal_only);
+	g_test_add_func("/policy/keep-chat", test_keep_chat);
 	g_test_add_func("/policy/stop-and-audit-verify", test_stop_and_verify);
 	rc = g_test_run();
 	g_free(admin_tok);
