@@ -4,7 +4,7 @@
  * person at the screen sees it, each line with its time and who wrote
  * it, and a line to write back.  Opened by the technician's first line
  * or the session bar's _Chat button, once `chat` is granted; closing it
- * only hides it (the lines stay with the session).  What is shown was
+ * (or Escape) only hides it (the lines stay with the session).  What is shown was
  * sanitised by ll_chat.h; what is written goes to the session
  * (session_chat.c), which checks the grant again.
  */
@@ -59,6 +59,15 @@ static void on_send_clicked(GtkButton *b, gpointer data)
 static gboolean on_delete(GtkWidget *widget, GdkEvent *ev, gpointer data)
 {
 	/* hidden, not gone: the session bar's _Chat shows it again */
+	gtk_widget_hide(widget);
+	return TRUE;
+}
+
+/* Escape puts it away, as closing does. */
+static gboolean on_key(GtkWidget *widget, GdkEventKey *ev, gpointer data)
+{
+	if (ev->keyval != GDK_KEY_Escape)
+		return FALSE;
 	gtk_widget_hide(widget);
 	return TRUE;
 }
@@ -131,6 +140,7 @@ struct ll_chat_window *ll_chat_window_new(struct ll_applet *a,
 	g_signal_connect(w->send, "clicked", G_CALLBACK(on_send_clicked), w);
 	g_signal_connect(w->win, "delete-event", G_CALLBACK(on_delete), w);
 	g_signal_connect(w->win, "destroy", G_CALLBACK(on_destroy), w);
+	g_signal_connect(w->win, "key-press-event", G_CALLBACK(on_key), NULL);
 	gtk_widget_show_all(w->win);
 	gtk_widget_grab_focus(w->entry);
 	return w;

@@ -13,6 +13,7 @@
 
 #include <gtk/gtk.h>
 
+#include "ll_build.h"
 #include "ll_chat.h"
 #include "ll_control.h"
 #include "ll_err.h"

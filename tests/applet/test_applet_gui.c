@@ -42,9 +42,11 @@
 #include "lt_x.h"
 #include "ll_api_client.h"
 #include "ll_buf.h"
+#include "ll_chat.h"
 #include "ll_control.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
+#include "ll_text.h"
 
 /* applet/applet.h: a refused capability is held back this long, and not
  * asked again after this many refusals. */
@@ -193,6 +195,8 @@ struct agent {
 	int user_info_seq; /* 0 until user_info came */
 	char user_name[LL_CONTROL_MAX_USER_NAME + 1];
 	char user_host[LL_CONTROL_MAX_HOST_NAME + 1];
+	int n_chat;
+	char chat_text[LL_CONTROL_MAX_CHAT + 1]; /* the latest */
 };
 
 static void ag_ready(struct ll_session_io *io, void *user)
@@ -243,6 +247,10 @@ static void ag_control(struct ll_session_io *io,
 			  sizeof(ag->user_name));
 		g_strlcpy(ag->user_host, m->u.user_info.host,
 			  sizeof(ag->user_host));
+	} else if (m->type == LL_CONTROL_CHAT) {
+		ag->n_chat++;
+		g_strlcpy(ag->chat_text, m->u.chat.text,
+			  sizeof(ag->chat_text));
 	} else if (m->type == LL_CONTROL_ERROR) {
 		ag->n_error++;
 		g_strlcpy(ag->error_code, m->u.error.code,
@@ -2045,6 +2053,120 @@ static void test_not_permitted(void)
 	g_free(tok);
 }
 
+/* ---- chat (issue 13 item 2) ---- */
+
+static void agent_chat(struct agent *ag, const char *text)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_CHAT };
+
+	m.u.chat.text = (char *)text;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+}
+
+/* Until the agent got its n-th control error; asserts its code. */
+static void expect_error(struct agent *ag, int n, const char *code)
+{
+	WAIT_FOR(ag->n_error >= n || ag->closed, 10000);
+	g_assert_cmpint(ag->n_error, ==, n);
+	g_assert_cmpstr(ag->error_code, ==, code);
+}
+
+/*
+ * Chat before control, both ways, and a hostile technician's console:
+ * a line before `chat` is granted is refused (not_granted) and shows
+ * nothing; once granted (chat alone, no screen) the line opens
+ * "PRODUCT – Chat" with controls and bidi overrides shown as U+FFFD; what
+ * the user types there reaches the technician; a flood is cut at the
+ * burst with one chat_flood error, the applet still answering; the
+ * session bar's Chat brings the window back after it was closed.
+ */
+static void test_chat(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *win, *chat, *bar;
+	int i, shown;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "chat");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_CHAT);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	/* asked, not yet answered: refused unseen */
+	agent_chat(&ag, "before the grant");
+	expect_error(&ag, 1, "not_granted");
+	g_assert_true(wait_log(&ap, "chat from the technician refused: chat "
+				    "is not granted",
+			       1, 5000));
+	g_assert_cmpint(log_count(&ap, "chat window:"), ==, 0);
+
+	wait_armed(&ap, 1);
+	key("alt+a");
+	WAIT_FOR(ag.n_grant > 0 || ag.closed, 15000);
+	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_CHAT);
+	agent_chat(&ag, "Hello\xe2\x80\xae evil\x07 \xe2\x81\xa6x\nsecond line");
+	chat = wait_window("Chat$", &ap, 10000);
+	g_assert_nonnull(chat);
+	g_assert_true(wait_log(&ap,
+			       "test: chat window shows: Hello" LL_TEXT_REPLACEMENT
+			       " evil" LL_TEXT_REPLACEMENT " " LL_TEXT_REPLACEMENT
+			       "x\nsecond line",
+			       1, 5000));
+	g_assert_cmpint(ag.n_open, ==, 0); /* no screen with chat alone */
+
+	/* the user answers in the window */
+	focus_window(chat);
+	g_free(tool((const char *const[]){ "xdotool", "type", "--delay", "5",
+					   "Thanks, I see it", NULL }));
+	key("Return");
+	WAIT_FOR(ag.n_chat > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_chat, ==, 1);
+	g_assert_cmpstr(ag.chat_text, ==, "Thanks, I see it");
+	g_assert_true(wait_log(&ap, "line 2 from the user shown", 1, 5000));
+	screenshot_in("chat", "applet-chat-window", chat);
+
+	/* a flood: the burst is shown, the rest dropped, told once */
+	for (i = 0; i < 200; i++)
+		agent_chat(&ag, "flood");
+	expect_error(&ag, 2, "chat_flood");
+	g_assert_true(wait_log(&ap, "chat flood from the technician", 1,
+			       5000));
+	shown = log_count(&ap, "from the technician shown");
+	g_assert_cmpint(shown, >=, LL_CHAT_BURST);
+	g_assert_cmpint(shown, <=, 1 + LL_CHAT_BURST + 2);
+	g_assert_cmpint(log_count(&ap, "chat flood from the technician"), ==,
+			1);
+	g_assert_false(ag.closed);
+
+	/* put away by the user (Escape), back through the bar's _Chat */
+	focus_window(chat);
+	key("Escape");
+	g_assert_true(wait_window_gone("Chat$", 5000));
+	bar = wait_window("Session$", &ap, 5000);
+	g_assert_nonnull(bar);
+	focus_window(bar);
+	key("alt+c");
+	g_assert_true(wait_log(&ap, "chat window opened from the session bar",
+			       1, 5000));
+	g_free(chat);
+	chat = wait_window("Chat$", &ap, 5000);
+	g_assert_nonnull(chat);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	g_assert_true(wait_window_gone("Chat$", 5000));
+	g_free(bar);
+	g_free(chat);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
 /* "I did not ask for this" (Alt+N) ends the session and flags it in the
  * audit. */
 static void test_not_requested(void)
@@ -2348,6 +2470,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/monitors", test_monitors);
 	g_test_add_func("/applet/not-requested", test_not_requested);
 	g_test_add_func("/applet/not-permitted", test_not_permitted);
+	g_test_add_func("/applet/chat", test_chat);
 	g_test_add_func("/applet/stop-end-stress", test_stop_end_stress);
 	g_test_add_func("/applet/held-keys-attack", test_held_keys_attack);
 	g_test_add_func("/applet/consent-held-key", test_consent_held_key);
