@@ -2,8 +2,8 @@
 /*
  * The viewer's chat pane (docs/API.md, "Chat"): the session's lines as
  * the agent's session keeps them (ll_chat.h: sanitised, bounded), each
- * with its time and who wrote it, a line to write to the user, and
- * _Request chat while the user has not allowed it.  Writing is possible
+ * with its time and who wrote it, a line to write to the user (_Message,
+ * _Send), and Request c_hat while the user has not allowed it.  Writing is possible
  * only while chat is granted; the applet enforces it again.
  */
 #include <string.h>
@@ -68,7 +68,7 @@ struct ll_chat_pane *ll_chat_pane_new(struct ll_agent_session *sess,
 				      uint32_t permitted)
 {
 	struct ll_chat_pane *p = g_new0(struct ll_chat_pane, 1);
-	GtkWidget *scroll, *row, *title;
+	GtkWidget *scroll, *row, *title, *label;
 
 	p->sess = sess;
 	p->permitted = permitted;
@@ -97,6 +97,9 @@ struct ll_chat_pane *ll_chat_pane_new(struct ll_agent_session *sess,
 	gtk_box_pack_start(GTK_BOX(p->box), p->note, FALSE, FALSE, 0);
 	row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 	p->entry = gtk_entry_new();
+	label = gtk_label_new_with_mnemonic("_Message:");
+	gtk_label_set_mnemonic_widget(GTK_LABEL(label), p->entry);
+	gtk_box_pack_start(GTK_BOX(row), label, FALSE, FALSE, 0);
 	atk_object_set_name(gtk_widget_get_accessible(p->entry),
 			    "Chat message");
 	gtk_entry_set_placeholder_text(GTK_ENTRY(p->entry),

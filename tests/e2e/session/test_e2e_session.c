@@ -848,6 +848,13 @@ static void test_deny(void)
 	g_clear_pointer(&out, g_free);
 	g_assert_cmpint(status(p.id, &out, &err), ==, 0);
 	g_assert_cmpstr(err, ==, "");
+	/* chat was never granted: refused by the holder, nothing shown */
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(cli(NULL, 15000, NULL, &err, "session", "chat", p.id,
+			    "hello?", NULL),
+			==, 3);
+	g_assert_nonnull(strstr(err, "not allowed chat"));
+	g_assert_cmpuint(find_window(E.disp_user, "Chat"), ==, 0);
 
 	/* the technician ends: the applet goes within 2 s */
 	t0 = lh_now_ms();
@@ -866,6 +873,95 @@ static void test_deny(void)
 			"running %d ms after `session end`",
 			(int)holder, END_WITHIN_MS);
 	}
+	pin_clear(&p);
+}
+
+/* The applet's log (test builds) says the chat window shows text. */
+static void applet_shows(const char *tag, const char *text)
+{
+	g_autofree char *path = g_strdup_printf("%s/applet-%s.log", E.dir,
+						tag);
+	g_autofree char *needle = g_strdup_printf("chat window shows: %s",
+						  text);
+
+	if (!lt_wait_file(path, 0, needle, 1, 10000))
+		g_error("the applet's chat window did not show '%s' within "
+			"10 s",
+			text);
+}
+
+/* The user writes in "PRODUCT – Chat" (window w) and presses Return. */
+static void user_writes(unsigned long w, const char *text)
+{
+	press(E.disp_user, w, "ctrl+a");
+	g_assert_cmpint(xdo(E.disp_user, NULL, "type", "--delay", "5", text,
+			    NULL),
+			==, 0);
+	press(E.disp_user, w, "Return");
+}
+
+/*
+ * Chat with the CLI, before any control: `pin new --request chat`, the
+ * user allows it, `session chat` opens "PRODUCT – Chat" with the line
+ * (a bidi override shown as U+FFFD), what the user writes back is
+ * printed by `session wait` (once) and `session chat-log` with time and
+ * sender.
+ */
+static void test_chat_cli(void)
+{
+	g_autofree char *out = NULL, *err = NULL, *hlog = NULL;
+	struct pin p;
+	unsigned long dlg, chat;
+	GPid applet;
+	int st;
+
+	pin_new("chat", &p);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+	applet = start_applet(&p, "chat");
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	g_assert_cmpuint(dlg, !=, 0);
+	wait_armed("chat", 1);
+	press(E.disp_user, dlg, "alt+a");
+	assert_wait_granted(p.id, "chat\n");
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "chat", p.id,
+			    "Hi, I am looking \xe2\x80\xae at it", NULL),
+			==, 0);
+	chat = wait_window(E.disp_user, "Chat", 10000);
+	if (chat == 0)
+		g_error("`session chat` opened no \"%s – Chat\" on the "
+			"user's screen",
+			E.product);
+	applet_shows("chat", "Hi, I am looking \xef\xbf\xbd at it");
+	user_writes(chat, "Thank you, go ahead");
+	if (!lt_wait_file(hlog, 0, "chat line from the user", 1, 10000))
+		g_error("the holder got no chat line from the user");
+	screenshot(E.disp_user, chat, "applet-chat.png");
+
+	st = cli(NULL, 40000, &out, &err, "session", "wait", p.id,
+		 "--timeout", "25", NULL);
+	g_assert_cmpint(st, ==, 0);
+	g_assert_nonnull(strstr(out, "chat\nchat "));
+	g_assert_nonnull(strstr(out, " user: Thank you, go ahead\n"));
+	g_clear_pointer(&out, g_free);
+	/* printed once by wait */
+	g_assert_cmpint(cli(NULL, 40000, &out, NULL, "session", "wait", p.id,
+			    "--timeout", "25", NULL),
+			==, 0);
+	g_assert_cmpstr(out, ==, "chat\n");
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(cli(NULL, 15000, &out, NULL, "session", "chat-log",
+			    p.id, NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, " technician: Hi, I am looking "
+				     "\xef\xbf\xbd at it\n"));
+	g_assert_nonnull(strstr(out, " user: Thank you, go ahead\n"));
+	g_assert_true(g_ascii_isdigit(out[0]) && out[2] == ':');
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
+			    NULL),
+			==, 0);
+	assert_applet_ok(close_ended(applet, 10000), "chat");
 	pin_clear(&p);
 }
 
@@ -1390,6 +1486,49 @@ static void viewer_names_user(unsigned long viewer)
 			named_re);
 }
 
+/*
+ * The viewer's chat pane: Request chat (Alt+H), the user allows it and
+ * opens "PRODUCT – Chat" from the session bar (Alt+C) and writes; the
+ * pane shows it; the technician answers in the pane (Alt+M, Return) and
+ * the user's window shows that.  Screenshots of both.
+ */
+static void gui_chat(unsigned long viewer, const char *gui_log)
+{
+	unsigned long dlg, bar, chat;
+
+	press(E.disp_agent, viewer, "alt+h");
+	dlg = wait_window(E.disp_user, "Permission request", 20000);
+	if (dlg == 0)
+		g_error("Request chat (Alt+H) in the viewer asked nothing");
+	wait_armed("gui", 2);
+	press(E.disp_user, dlg, "alt+a");
+	if (!lt_wait_file(gui_log, 0, "the user allowed view, control, chat",
+			  1, 10000))
+		g_error("the GUI agent was not allowed chat (see %s)",
+			gui_log);
+	bar = wait_window(E.disp_user, "Session", 5000);
+	g_assert_cmpuint(bar, !=, 0);
+	press(E.disp_user, bar, "alt+c");
+	chat = wait_window(E.disp_user, "Chat", 10000);
+	if (chat == 0)
+		g_error("the session bar's Chat (Alt+C) opened no chat window");
+	user_writes(chat, "Can you see the icon?");
+	if (!lt_wait_file(gui_log, 0, "chat pane shows 1 more line", 1, 10000))
+		g_error("the viewer's chat pane did not show the user's line "
+			"(see %s)",
+			gui_log);
+	press(E.disp_agent, viewer, "alt+m");
+	g_assert_cmpint(xdo(E.disp_agent, NULL, "type", "--delay", "5",
+			    "Yes, top left", NULL),
+			==, 0);
+	press(E.disp_agent, viewer, "Return");
+	applet_shows("gui", "Yes, top left");
+	screenshot(E.disp_agent, viewer, "agent-viewer-chat.png");
+	screenshot(E.disp_user, chat, "applet-chat-gui.png");
+	press(E.disp_user, chat, "Escape");
+	g_assert_true(wait_window_gone(E.disp_user, "Chat", 5000));
+}
+
 static void test_gui_viewer(void)
 {
 	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-profile",
@@ -1482,6 +1621,7 @@ static void test_gui_viewer(void)
 			"screen within 15 s (see %s)",
 			shot);
 	viewer_names_user(viewer);
+	gui_chat(viewer, gui_log);
 
 	gui_stall(&x, viewer, gui_log, shot);
 	gui_reconnect(&x, viewer, gui_log, shot);
@@ -2176,6 +2316,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/deny", test_deny);
 	g_test_add_func("/e2e/session/allow-and-control",
 			test_allow_and_control);
+	g_test_add_func("/e2e/session/chat-cli", test_chat_cli);
 	g_test_add_func("/e2e/session/gui-viewer", test_gui_viewer);
 	g_test_add_func("/e2e/session/channel", test_channel);
 	g_test_add_func("/e2e/session/channel-cancel", test_channel_cancel);
