@@ -270,8 +270,8 @@ unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
 int ll_agent_session_chat_send(struct ll_agent_session *s, const char *text);
 /* The lines said both ways (ll_chat.h), and a serial that grows with
  * each one kept. */
-const struct ll_chat_log *ll_agent_session_chat(const struct ll_agent_session *s,
-						unsigned *serial);
+const struct ll_chat_log *ll_agent_session_chat(
+	const struct ll_agent_session *s, unsigned *serial);
 
 /* ---- chat.c: the session's chat (the session's own use) ---- */
 

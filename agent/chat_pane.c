@@ -172,19 +172,20 @@ void ll_chat_pane_update(struct ll_chat_pane *p)
 	if (added > 0) {
 		gtk_text_buffer_get_end_iter(p->buf, &end);
 		gtk_text_buffer_place_cursor(p->buf, &end);
-		gtk_text_view_scroll_to_mark(
-			GTK_TEXT_VIEW(p->view),
-			gtk_text_buffer_get_insert(p->buf), 0, FALSE, 0, 0);
+		gtk_text_view_scroll_to_mark(GTK_TEXT_VIEW(p->view),
+					     gtk_text_buffer_get_insert(
+						     p->buf),
+					     0, FALSE, 0, 0);
 		ll_info("session %.8s: chat pane shows %zu more line(s)",
 			ll_agent_session_id(p->sess), added);
 	}
 	gtk_widget_set_sensitive(p->entry, can);
 	gtk_widget_set_sensitive(p->send, can);
 	gtk_widget_set_visible(p->ask, !can);
-	gtk_widget_set_sensitive(p->ask,
-				 running && ll_agent_session_peer_joined(p->sess) &&
-					 !ll_agent_session_pending(p->sess) &&
-					 (p->permitted & LL_CAP_CHAT) != 0);
+	gtk_widget_set_sensitive(
+		p->ask, running && ll_agent_session_peer_joined(p->sess) &&
+				!ll_agent_session_pending(p->sess) &&
+				(p->permitted & LL_CAP_CHAT) != 0);
 }
 
 void ll_chat_pane_free(struct ll_chat_pane *p)

@@ -39,12 +39,13 @@ json_t *ll_cli_chat_json(const struct ll_chat_log *log, uint64_t after_seq,
 		if (line->seq <= after_seq ||
 		    (user_only && line->from != LL_CHAT_USER))
 			continue;
-		json_array_append_new(
-			arr, json_pack("{s:I,s:I,s:s,s:s}", "seq",
-				       (json_int_t)line->seq, "time",
-				       (json_int_t)line->time_ms, "from",
-				       ll_chat_from_name(line->from), "text",
-				       line->text));
+		json_array_append_new(arr,
+				      json_pack("{s:I,s:I,s:s,s:s}", "seq",
+						(json_int_t)line->seq, "time",
+						(json_int_t)line->time_ms,
+						"from",
+						ll_chat_from_name(line->from),
+						"text", line->text));
 	}
 	return arr;
 }
@@ -101,8 +102,7 @@ void ll_cli_print_chat_log(FILE *out, const struct ll_cli_req *req,
 	print_lines(out, answer, "lines", "");
 }
 
-void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req,
-		       json_t *answer)
+void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req, json_t *answer)
 {
 	ll_cli_print_caps(out, req, answer);
 	print_lines(out, answer, "chat", "chat ");

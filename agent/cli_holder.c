@@ -95,7 +95,8 @@ struct holder {
 	GList *monitorers; /* waiting for a monitor list or an answer */
 	bool ended;
 	bool pin_expired; /* our own timer ended it: nobody came */
-	uint64_t chat_waited; /* the user's chat lines `wait` printed */
+	/* the user's chat lines `wait` printed */
+	uint64_t chat_waited;
 	struct ll_relay_opts ro;
 	int exit_code;
 };

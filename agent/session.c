@@ -82,7 +82,8 @@ struct ll_agent_session {
 	bool await_resumed; /* READY again, grant id 0 not yet come */
 	uint32_t caps_before;
 	char *lost_reason; /* the pump's words at the first loss */
-	struct ll_agent_chat *chat; /* chat.c */
+	/* the chat's lines and their upload (chat.c) */
+	struct ll_agent_chat *chat;
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -938,8 +939,8 @@ int ll_agent_session_chat_send(struct ll_agent_session *s, const char *text)
 	return ll_agent_chat_send(s->chat, s->io, s->caps, text);
 }
 
-const struct ll_chat_log *ll_agent_session_chat(const struct ll_agent_session *s,
-						unsigned *serial)
+const struct ll_chat_log *ll_agent_session_chat(
+	const struct ll_agent_session *s, unsigned *serial)
 {
 	if (serial != NULL)
 		*serial = ll_agent_chat_serial(s->chat);

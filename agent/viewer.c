@@ -51,7 +51,8 @@ struct viewer {
 	char *mon_note;
 	GCancellable *asking; /* the relay is asked why it ended */
 	bool named;           /* the title names who sits there */
-	struct ll_chat_pane *chat; /* chat_pane.c, beside the screen */
+	/* chat_pane.c, beside the screen */
+	struct ll_chat_pane *chat;
 };
 
 /* Not counted as running any more (ended, or the window gone). */

@@ -258,11 +258,9 @@ struct ll_chat_window;
  * write; on_send gets what the user wrote (never from inside _new or
  * _free).  Closing it hides it.
  */
-struct ll_chat_window *ll_chat_window_new(struct ll_applet *a,
-					  const char *technician,
-					  void (*on_send)(const char *text,
-							  void *user),
-					  void *user);
+struct ll_chat_window *ll_chat_window_new(
+	struct ll_applet *a, const char *technician,
+	void (*on_send)(const char *text, void *user), void *user);
 void ll_chat_window_add(struct ll_chat_window *w,
 			const struct ll_chat_line *line);
 /* A sentence under the lines (NULL: none). */

@@ -79,11 +79,9 @@ static void on_destroy(GtkWidget *widget, gpointer data)
 	w->win = NULL;
 }
 
-struct ll_chat_window *ll_chat_window_new(struct ll_applet *a,
-					  const char *technician,
-					  void (*on_send)(const char *text,
-							  void *user),
-					  void *user)
+struct ll_chat_window *ll_chat_window_new(
+	struct ll_applet *a, const char *technician,
+	void (*on_send)(const char *text, void *user), void *user)
 {
 	struct ll_chat_window *w = g_new0(struct ll_chat_window, 1);
 	GtkWidget *box, *row, *scroll;
@@ -159,12 +157,11 @@ void ll_chat_window_add(struct ll_chat_window *w,
 	t = g_date_time_new_from_unix_local(line->time_ms / 1000);
 	if (t != NULL) {
 		g_snprintf(stamp, sizeof(stamp), "%02d:%02d ",
-			   g_date_time_get_hour(t),
-			   g_date_time_get_minute(t));
+			   g_date_time_get_hour(t), g_date_time_get_minute(t));
 		g_date_time_unref(t);
 	}
 	who = line->from == LL_CHAT_USER ? "You"
-	      : w->technician != NULL   ? w->technician
+	      : w->technician != NULL    ? w->technician
 					 : "Technician";
 	gtk_text_buffer_get_end_iter(w->buf, &end);
 	if (gtk_text_buffer_get_char_count(w->buf) > 0)

@@ -40,8 +40,8 @@ int ll_chat_from_parse(const char *name)
 {
 	size_t i;
 
-	for (i = 0; name != NULL && i < sizeof(from_names) /
-						 sizeof(from_names[0]);
+	for (i = 0;
+	     name != NULL && i < sizeof(from_names) / sizeof(from_names[0]);
 	     i++)
 		if (strcmp(name, from_names[i]) == 0)
 			return (int)i;
@@ -134,8 +134,8 @@ static char *sanitise(const char *text, size_t len)
 	return out;
 }
 
-int ll_chat_log_add(struct ll_chat_log *log, enum ll_chat_from from,
-		    bool peer, const char *text, size_t len, int64_t wall_ms,
+int ll_chat_log_add(struct ll_chat_log *log, enum ll_chat_from from, bool peer,
+		    const char *text, size_t len, int64_t wall_ms,
 		    int64_t mono_ms, const struct ll_chat_line **out)
 {
 	struct ll_chat_line *line;

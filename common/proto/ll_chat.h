@@ -46,10 +46,10 @@ const char *ll_chat_from_name(enum ll_chat_from from);
 int ll_chat_from_parse(const char *name);
 
 struct ll_chat_line {
-	uint64_t seq;        /* 1, 2, ... in the order said */
-	int64_t time_ms;     /* wall clock, ms since the epoch */
+	uint64_t seq;    /* 1, 2, ... in the order said */
+	int64_t time_ms; /* wall clock, ms since the epoch */
 	enum ll_chat_from from;
-	char *text;          /* sanitised as above */
+	char *text; /* sanitised as above */
 };
 
 struct ll_chat_log;
@@ -66,8 +66,8 @@ void ll_chat_log_free(struct ll_chat_log *log);
  * NULL) points at the kept line, valid until the next add or free.
  * LL_ERR_NOMEM.  Nothing is kept on error.
  */
-int ll_chat_log_add(struct ll_chat_log *log, enum ll_chat_from from,
-		    bool peer, const char *text, size_t len, int64_t wall_ms,
+int ll_chat_log_add(struct ll_chat_log *log, enum ll_chat_from from, bool peer,
+		    const char *text, size_t len, int64_t wall_ms,
 		    int64_t mono_ms, const struct ll_chat_line **out);
 
 /* Lines kept, oldest first: index 0..count-1. */
@@ -82,7 +82,6 @@ uint64_t ll_chat_log_dropped(const struct ll_chat_log *log);
  * indented by four spaces (caller frees).  sender NULL: the role's name.
  * NULL without memory.
  */
-char *ll_chat_line_format(const struct ll_chat_line *line,
-			  const char *sender);
+char *ll_chat_line_format(const struct ll_chat_line *line, const char *sender);
 
 #endif

@@ -97,8 +97,7 @@ static int chat_show(struct ll_relay *relay, const char *id, bool as_json)
 			r = LL_ERR_NOMEM;
 		json_decref(doc);
 	} else {
-		json_array_foreach(lines, i, v)
-			print_line(v);
+		json_array_foreach(lines, i, v) print_line(v);
 		if (json_array_size(lines) == 0)
 			printf("(no chat kept for this session)\n");
 	}
@@ -111,11 +110,9 @@ int ll_cmd_chat(int argc, char **argv)
 {
 	static const char *const subs[] = { "show", NULL };
 	gboolean as_json = FALSE;
-	GOptionEntry extra[] = {
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json,
-		  "print JSON instead of text", NULL },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL }
-	};
+	GOptionEntry extra[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &as_json,
+				   "print JSON instead of text", NULL },
+				 { NULL, 0, 0, 0, NULL, NULL, NULL } };
 	struct ll_cmd_opts o = { 0 };
 	struct ll_relay relay;
 	const char *sub = NULL;

@@ -20,8 +20,7 @@ int ll_store_chat_insert(struct ll_store *st, const char *session_id,
 	sqlite3_stmt *s = NULL;
 	int r;
 
-	if (st == NULL || session_id == NULL || said_by == NULL ||
-	    row == NULL)
+	if (st == NULL || session_id == NULL || said_by == NULL || row == NULL)
 		return LL_ERR_INVALID_ARG;
 	if ((r = prepare(st,
 			 "INSERT INTO chat_lines (session_id, said_by, "

@@ -2099,8 +2099,9 @@ static void test_chat(void)
 	/* asked, not yet answered: refused unseen */
 	agent_chat(&ag, "before the grant");
 	expect_error(&ag, 1, "not_granted");
-	g_assert_true(wait_log(&ap, "chat from the technician refused: chat "
-				    "is not granted",
+	g_assert_true(wait_log(&ap,
+			       "chat from the technician refused: chat "
+			       "is not granted",
 			       1, 5000));
 	g_assert_cmpint(log_count(&ap, "chat window:"), ==, 0);
 
@@ -2108,14 +2109,16 @@ static void test_chat(void)
 	key("alt+a");
 	WAIT_FOR(ag.n_grant > 0 || ag.closed, 15000);
 	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_CHAT);
-	agent_chat(&ag, "Hello\xe2\x80\xae evil\x07 \xe2\x81\xa6x\nsecond line");
+	agent_chat(&ag,
+		   "Hello\xe2\x80\xae evil\x07 \xe2\x81\xa6x\nsecond line");
 	chat = wait_window("Chat$", &ap, 10000);
 	g_assert_nonnull(chat);
-	g_assert_true(wait_log(&ap,
-			       "test: chat window shows: Hello" LL_TEXT_REPLACEMENT
-			       " evil" LL_TEXT_REPLACEMENT " " LL_TEXT_REPLACEMENT
-			       "x\nsecond line",
-			       1, 5000));
+	g_assert_true(
+		wait_log(&ap,
+			 "test: chat window shows: Hello" LL_TEXT_REPLACEMENT
+			 " evil" LL_TEXT_REPLACEMENT " " LL_TEXT_REPLACEMENT
+			 "x\nsecond line",
+			 1, 5000));
 	g_assert_cmpint(ag.n_open, ==, 0); /* no screen with chat alone */
 
 	/* the user answers in the window */
@@ -2133,8 +2136,8 @@ static void test_chat(void)
 	for (i = 0; i < 200; i++)
 		agent_chat(&ag, "flood");
 	expect_error(&ag, 2, "chat_flood");
-	g_assert_true(wait_log(&ap, "chat flood from the technician", 1,
-			       5000));
+	g_assert_true(
+		wait_log(&ap, "chat flood from the technician", 1, 5000));
 	shown = log_count(&ap, "from the technician shown");
 	g_assert_cmpint(shown, >=, LL_CHAT_BURST);
 	g_assert_cmpint(shown, <=, 1 + LL_CHAT_BURST + 2);

@@ -53,9 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		mono += data[0] * 10;
 		if (m->type == LL_CONTROL_CHAT &&
-		    ll_chat_log_add(log, LL_CHAT_TECHNICIAN, true, m->u.chat.text,
-				    strlen(m->u.chat.text), 0, mono,
-				    &l) == LL_OK)
+		    ll_chat_log_add(log, LL_CHAT_TECHNICIAN, true,
+				    m->u.chat.text, strlen(m->u.chat.text), 0,
+				    mono, &l) == LL_OK)
 			check(l);
 		ll_control_msg_free(m);
 		data += n;

@@ -1436,8 +1436,9 @@ static void test_keep_chat(void)
 	g_assert_cmpint(r->status, ==, 204);
 	lh_resp_free(r);
 	rec = audit_find("session.chat", "ok", &recs);
-	g_assert_cmpint(json_integer_value(json_object_get(
-				json_object_get(rec, "detail"), "bytes")),
+	g_assert_cmpint(json_integer_value(
+				json_object_get(json_object_get(rec, "detail"),
+						"bytes")),
 			==, strlen("second line"));
 	dump = json_dumps(rec, 0);
 	g_assert_null(strstr(dump, CHAT_PLAIN));
@@ -1458,8 +1459,9 @@ static void test_keep_chat(void)
 	g_assert_cmpstr(text, ==,
 			CHAT_PLAIN " " LL_TEXT_REPLACEMENT LL_TEXT_REPLACEMENT
 				   "!");
-	g_assert_cmpstr(json_string_value(json_object_get(
-				json_array_get(lines, 1), "from")),
+	g_assert_cmpstr(json_string_value(
+				json_object_get(json_array_get(lines, 1),
+						"from")),
 			==, "technician");
 	lh_resp_free(r);
 	rec = audit_find("session.chat.read", "ok", &recs);

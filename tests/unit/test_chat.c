@@ -8,8 +8,7 @@
 #include "ll_err.h"
 
 static const struct ll_chat_line *add(struct ll_chat_log *log, bool peer,
-				      const char *text, int64_t mono,
-				      int want)
+				      const char *text, int64_t mono, int want)
 {
 	const struct ll_chat_line *l = NULL;
 

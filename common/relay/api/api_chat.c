@@ -68,11 +68,11 @@ void ll_api_handle_chat_post(struct ll_api_ctx *ctx)
 	} else {
 		ll_api_detail_set(ctx, "line", json_integer(row));
 		ll_api_detail_set(ctx, "from",
-				  json_deep_copy(json_object_get(body,
-								 "from")));
+				  json_deep_copy(
+					  json_object_get(body, "from")));
 		ll_api_detail_set(ctx, "bytes",
-				  json_integer((json_int_t)
-						       json_string_length(text)));
+				  json_integer((json_int_t)json_string_length(
+					  text)));
 		ctx->resp->status = 204;
 		ctx->resp->code = LL_API_OK;
 	}
@@ -101,8 +101,8 @@ void ll_api_handle_chat_get(struct ll_api_ctx *ctx)
 		snprintf(ctx->session_id, sizeof(ctx->session_id), "%s",
 			 s->id);
 		ll_api_detail_set(ctx, "lines",
-				  json_integer((json_int_t)json_array_size(
-					  lines)));
+				  json_integer(
+					  (json_int_t)json_array_size(lines)));
 		ll_api_answer(ctx, 200,
 			      json_pack("{s:s,s:o}", "session_id", s->id,
 					"lines", lines));

@@ -31,8 +31,7 @@ int ll_relay_chat_keep(struct ll_relay *relay, const char *session_id,
 	r = ll_chat_log_add(log, (enum ll_chat_from)from_v, false, text, len,
 			    said_ms, 0, &line);
 	if (r == LL_OK &&
-	    (r = ll_store_chat_count(relay->store, session_id, &n)) ==
-		    LL_OK &&
+	    (r = ll_store_chat_count(relay->store, session_id, &n)) == LL_OK &&
 	    n >= LL_STORE_CHAT_MAX_LINES)
 		r = LL_ERR_CONFLICT;
 	if (r == LL_OK)
@@ -73,10 +72,10 @@ int ll_relay_chat_read(struct ll_relay *relay, const char *session_id,
 				       &text);
 		if (r == LL_OK &&
 		    json_array_append_new(
-			    arr, json_pack("{s:I,s:s,s:s}", "time",
-					   (json_int_t)rows[i].said_at_ms,
-					   "from", rows[i].said_by, "text",
-					   text)) != 0)
+			    arr,
+			    json_pack("{s:I,s:s,s:s}", "time",
+				      (json_int_t)rows[i].said_at_ms, "from",
+				      rows[i].said_by, "text", text)) != 0)
 			r = LL_ERR_NOMEM;
 		if (text != NULL)
 			ll_wipe(text, strlen(text));

@@ -938,8 +938,8 @@ static void test_chat_cli(void)
 		g_error("the holder got no chat line from the user");
 	screenshot(E.disp_user, chat, "applet-chat.png");
 
-	st = cli(NULL, 40000, &out, &err, "session", "wait", p.id,
-		 "--timeout", "25", NULL);
+	st = cli(NULL, 40000, &out, &err, "session", "wait", p.id, "--timeout",
+		 "25", NULL);
 	g_assert_cmpint(st, ==, 0);
 	g_assert_nonnull(strstr(out, "chat\nchat "));
 	g_assert_nonnull(strstr(out, " user: Thank you, go ahead\n"));
