@@ -187,7 +187,7 @@ static const struct ll_cli_param p_monitor = {
 };
 
 static const struct ll_cli_param p_chat = {
-	.name = "TEXT",
+	.name = "MESSAGE",
 	.key = "text",
 	.type = LL_CLI_CHAT,
 	.help = "what to write to the user: UTF-8, 1..4096 bytes",

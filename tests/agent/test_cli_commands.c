@@ -139,6 +139,8 @@ static void test_synopsis(void)
 		"session key ID KEYSYM",
 		"session monitors ID",
 		"session monitor ID NAME|all",
+		"session chat ID MESSAGE",
+		"session chat-log ID",
 		"session end ID",
 	};
 	size_t i;

@@ -16,8 +16,9 @@
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_store.h"
+#include "ll_store_chat.h"
 
-#define SCHEMA_VERSION 11
+#define SCHEMA_VERSION 12
 
 struct fx {
 	char *dir;
@@ -535,6 +536,7 @@ static void test_technician_one_time(struct fx *f, gconstpointer data)
  * triggers; the others come with every open now.
  */
 static const char *const added_by[] = {
+	[12] = "DROP TABLE chat_lines;", /* the chat migration */
 	[11] = "ALTER TABLE tech_groups DROP COLUMN end_user_cidrs;",
 	[10] = "DROP TABLE at_rest_state;",
 	[9] = "ALTER TABLE technicians DROP COLUMN directory_dn;"
@@ -2234,6 +2236,50 @@ static void test_channels_queue(struct fx *f, gconstpointer data)
 
 /* ---- second factor ---- */
 
+/* Kept chat lines (ll_store_chat.h): only sealed bytes, in order. */
+static void test_chat(struct fx *f, gconstpointer data)
+{
+	struct ll_chat_row *rows = NULL;
+	uint8_t sealed[40];
+	int64_t id = 0, id2 = 0, n = -1;
+	size_t len = 0;
+
+	memset(sealed, 0x5c, sizeof(sealed));
+	g_assert_cmpint(ll_store_chat_insert(f->st, "s1", "user", 1000, &id),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_chat_set_sealed(f->st, id, sealed,
+						 sizeof(sealed)),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_chat_insert(f->st, "s1", "technician", 2000,
+					     &id2),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_chat_insert(f->st, "s2", "user", 3000, &n),
+			==, LL_OK);
+	g_assert_cmpint(ll_store_chat_insert(f->st, "s1", "admin", 4000, &n),
+			!=, LL_OK);
+	g_assert_cmpint(ll_store_chat_set_sealed(f->st, 9999, sealed,
+						 sizeof(sealed)),
+			==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_store_chat_set_sealed(f->st, id, sealed, 0), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_store_chat_count(f->st, "s1", &n), ==, LL_OK);
+	g_assert_cmpint(n, ==, 2);
+	g_assert_cmpint(ll_store_chat_list(f->st, "s1", &rows, &len), ==,
+			LL_OK);
+	g_assert_cmpuint(len, ==, 2);
+	g_assert_cmpint(rows[0].id, ==, id);
+	g_assert_cmpstr(rows[0].said_by, ==, "user");
+	g_assert_cmpint(rows[0].said_at_ms, ==, 1000);
+	g_assert_cmpmem(rows[0].sealed, rows[0].sealed_len, sealed,
+			sizeof(sealed));
+	g_assert_cmpuint(rows[1].sealed_len, ==, 0);
+	ll_chat_rows_free(rows, len);
+	g_assert_cmpint(ll_store_chat_list(f->st, NULL, &rows, &len), ==,
+			LL_OK);
+	g_assert_cmpuint(len, ==, 3);
+	ll_chat_rows_free(rows, len);
+}
+
 static void test_mfa(struct fx *f, gconstpointer data)
 {
 	uint8_t a[40], b[48], mac[2][LL_HASH_LEN], h[LL_HASH_LEN];
@@ -2431,8 +2477,12 @@ int main(int argc, char **argv)
 	g_test_add("/store/open/upgrade_from_v10", struct fx,
 		   GINT_TO_POINTER(10), fx_setup, test_open_upgrade,
 		   fx_teardown);
+	g_test_add("/store/open/upgrade_from_v11", struct fx,
+		   GINT_TO_POINTER(11), fx_setup, test_open_upgrade,
+		   fx_teardown);
 	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);
+	ADD("/store/chat", test_chat);
 	ADD("/store/two_handles", test_two_handles);
 	ADD("/store/orgs", test_orgs);
 	g_test_add_func("/store/orgs/default_empty", test_org_default_empty);
