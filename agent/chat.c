@@ -7,9 +7,11 @@
  * org's policy keep_chat is on.
  *
  * The upload runs in a thread pool of one thread, so lines reach the
- * relay in the order said; the first 409 chat_not_kept (the org keeps no
- * transcript) stops it for the rest of the session.  Lines are only ever
- * uploaded with the session's own agent ticket.
+ * relay in the order said.  The first 409 chat_not_kept (the org keeps
+ * no transcript), or any failure (the relay unreachable), stops it for
+ * the rest of the session, and at most CHAT_UPLOAD_QUEUE lines wait:
+ * the session's end waits for one upload's timeout at most.  Lines are
+ * only ever uploaded with the session's own agent ticket.
  */
 #include <string.h>
 
@@ -22,6 +24,8 @@
 
 /* Each upload may take this long: the session's end waits for them. */
 #define CHAT_UPLOAD_TIMEOUT_MS 5000
+/* Lines waiting for the relay at most; beyond, a line is not uploaded. */
+#define CHAT_UPLOAD_QUEUE 32u
 
 struct ll_agent_chat {
 	char *id;
@@ -55,8 +59,10 @@ static void upload_one(gpointer data, gpointer user)
 	o.connect_timeout_ms = CHAT_UPLOAD_TIMEOUT_MS;
 	ll_client_error_clear(&e);
 	if ((api = ll_api_client_new(&o, &e)) == NULL) {
-		ll_warn("session %s: chat line not kept: %s", c->id,
-			e.message);
+		g_atomic_int_set(&c->not_kept, 1);
+		ll_warn("session %s: chat line not kept: %s; the transcript "
+			"stops here",
+			c->id, e.message);
 		goto out;
 	}
 	r = ll_api_chat_post(api, c->id, c->ticket,
@@ -69,8 +75,12 @@ static void upload_one(gpointer data, gpointer user)
 			"transcript",
 			c->id);
 	} else if (r != 0) {
-		ll_warn("session %s: chat line not kept: %s", c->id,
-			e.message);
+		/* one failure ends the uploads: the session's end must not
+		 * wait for each line's timeout in turn */
+		g_atomic_int_set(&c->not_kept, 1);
+		ll_warn("session %s: chat line not kept: %s; the transcript "
+			"stops here",
+			c->id, e.message);
 	}
 	ll_api_client_free(api);
 out:
@@ -135,6 +145,14 @@ static int keep(struct ll_agent_chat *c, enum ll_chat_from from, bool peer,
 	c->flood_told = false;
 	if (g_atomic_int_get(&c->not_kept))
 		return LL_OK;
+	if (g_thread_pool_unprocessed(c->upload) >= CHAT_UPLOAD_QUEUE) {
+		/* the relay is not keeping up: the session's end must not
+		 * wait for a long queue */
+		ll_warn("session %s: chat line not kept: %u lines wait for "
+			"the relay",
+			c->id, g_thread_pool_unprocessed(c->upload));
+		return LL_OK;
+	}
 	job = g_new0(struct chat_job, 1);
 	job->from = from;
 	job->time_ms = line->time_ms;

@@ -187,7 +187,7 @@ static const struct ll_cli_param p_monitor = {
 };
 
 static const struct ll_cli_param p_chat = {
-	.name = "MESSAGE",
+	.name = "TEXT",
 	.key = "text",
 	.type = LL_CLI_CHAT,
 	.help = "what to write to the user: UTF-8, 1..4096 bytes",

@@ -900,12 +900,25 @@ static void user_writes(unsigned long w, const char *text)
 	press(E.disp_user, w, "Return");
 }
 
+/* `chat show ID` (the relay's kept transcript) holds both lines. */
+static bool transcript_has_both(void *data)
+{
+	g_autofree char *out = NULL;
+
+	if (lh_relay_cmd(E.relay, NULL, &out, NULL, "chat", "show",
+			 (const char *)data, NULL) != 0)
+		return false;
+	return strstr(out, " technician: Hi, I am looking") != NULL &&
+	       strstr(out, " user: Thank you, go ahead") != NULL;
+}
+
 /*
  * Chat with the CLI, before any control: `pin new --request chat`, the
  * user allows it, `session chat` opens "PRODUCT – Chat" with the line
  * (a bidi override shown as U+FFFD), what the user writes back is
  * printed by `session wait` (once) and `session chat-log` with time and
- * sender.
+ * sender.  The org keeps transcripts (keep_chat): the holder's uploads
+ * are in `chat show`.
  */
 static void test_chat_cli(void)
 {
@@ -915,6 +928,9 @@ static void test_chat_cli(void)
 	GPid applet;
 	int st;
 
+	g_assert_cmpint(lh_relay_cmd(E.relay, NULL, NULL, NULL, "policy",
+				     "set", "keep_chat", "true", NULL),
+			==, 0);
 	pin_new("chat", &p);
 	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
 	applet = start_applet(&p, "chat");
@@ -957,6 +973,12 @@ static void test_chat_cli(void)
 				     "\xef\xbf\xbd at it\n"));
 	g_assert_nonnull(strstr(out, " user: Thank you, go ahead\n"));
 	g_assert_true(g_ascii_isdigit(out[0]) && out[2] == ':');
+	/* each line went to the relay, kept sealed */
+	if (!lt_wait_until(transcript_has_both, p.id, 10000, 200000))
+		g_error("the relay's transcript lacks the session's lines");
+	g_assert_cmpint(lh_relay_cmd(E.relay, NULL, NULL, NULL, "policy",
+				     "unset", "keep_chat", NULL),
+			==, 0);
 
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
 			    NULL),
