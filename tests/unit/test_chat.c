@@ -4,6 +4,7 @@
 
 #include <glib.h>
 
+#include "ll_buf.h"
 #include "ll_chat.h"
 #include "ll_err.h"
 
@@ -104,6 +105,33 @@ static void test_flood(void)
 	ll_chat_log_free(log);
 }
 
+/* What a hostile peer's oversized chat meets first: the control parser's
+ * cap, with the field named; nothing that big is ever sent either. */
+static void test_oversized_message(void)
+{
+	GString *j = g_string_new("{\"type\":\"chat\",\"text\":\"");
+	struct ll_control_msg *m = NULL, out = { .type = LL_CONTROL_CHAT };
+	struct ll_buf *b = ll_buf_new(LL_CONTROL_MAX_MSG);
+	char err[LL_CONTROL_ERR_LEN] = "";
+	char *big;
+
+	big = g_strnfill(LL_CONTROL_MAX_CHAT + 1, 'a');
+	g_string_append(j, big);
+	g_string_append(j, "\"}");
+	g_assert_cmpint(ll_control_parse(j->str, j->len, &m, err, sizeof(err)),
+			==, LL_ERR_TOO_LARGE);
+	g_assert_null(m);
+	g_assert_nonnull(strstr(err, "text"));
+	out.u.chat.text = big;
+	g_assert_cmpint(ll_control_serialize(&out, b), ==, LL_ERR_TOO_LARGE);
+	g_assert_cmpuint(ll_buf_len(b), ==, 0);
+	big[LL_CONTROL_MAX_CHAT] = '\0';
+	g_assert_cmpint(ll_control_serialize(&out, b), ==, LL_OK);
+	ll_buf_free(b);
+	g_free(big);
+	g_string_free(j, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -111,5 +139,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/chat/limits", test_limits);
 	g_test_add_func("/chat/ring", test_ring);
 	g_test_add_func("/chat/flood", test_flood);
+	g_test_add_func("/chat/oversized-message", test_oversized_message);
 	return g_test_run();
 }
