@@ -267,6 +267,9 @@ void ll_chat_window_add(struct ll_chat_window *w,
 void ll_chat_window_note(struct ll_chat_window *w, const char *text);
 void ll_chat_window_set_writable(struct ll_chat_window *w, bool writable);
 void ll_chat_window_present(struct ll_chat_window *w);
+/* A new line came: shown and focused when it was hidden, else only
+ * marked urgent (no focus taken while the user works elsewhere). */
+void ll_chat_window_reveal(struct ll_chat_window *w);
 void ll_chat_window_free(struct ll_chat_window *w);
 /* The session bar's _Chat button, shown once on_chat is set and usable
  * while chat is granted. */

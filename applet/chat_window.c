@@ -201,8 +201,23 @@ void ll_chat_window_present(struct ll_chat_window *w)
 {
 	if (w == NULL || w->win == NULL)
 		return;
+	gtk_window_set_urgency_hint(GTK_WINDOW(w->win), FALSE);
 	gtk_window_present(GTK_WINDOW(w->win));
 	gtk_widget_grab_focus(w->entry);
+}
+
+void ll_chat_window_reveal(struct ll_chat_window *w)
+{
+	if (w == NULL || w->win == NULL)
+		return;
+	if (!gtk_widget_get_visible(w->win)) {
+		ll_chat_window_present(w);
+		return;
+	}
+	/* in sight already: no focus taken from what the user (or, with
+	 * control, the technician) is typing elsewhere */
+	if (!gtk_window_is_active(GTK_WINDOW(w->win)))
+		gtk_window_set_urgency_hint(GTK_WINDOW(w->win), TRUE);
 }
 
 void ll_chat_window_free(struct ll_chat_window *w)

@@ -128,7 +128,7 @@ void ll_applet_chat_received(struct ll_applet_session *s, const char *text)
 	}
 	s->chat_flood_told = false;
 	show(s, line);
-	ll_chat_window_present(s->chat_win);
+	ll_chat_window_reveal(s->chat_win);
 }
 
 void ll_applet_chat_open(struct ll_applet_session *s)
