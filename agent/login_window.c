@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The login form: relay URL, user, password, organisation (optional) and
- * a TOTP code when the account needs one.  The call runs in a GTask
+ * a second-factor code when the account needs one: 6 digits are the
+ * authenticator's TOTP code, anything else is tried as one of the
+ * single-use recovery codes (the account's phone may be lost).  The call runs in a GTask
  * thread; the API's own sentence is shown when it refuses ("wrong
  * username or password", "this account is disabled", ...).
  *
@@ -99,6 +101,42 @@ static void fetch_peer_cert(struct login_job *j)
 	free(pem);
 }
 
+/* Six digits: the authenticator's code; else a recovery code. */
+static bool is_totp_code(const char *code)
+{
+	size_t i;
+
+	for (i = 0; code[i] != '\0'; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return false;
+	return i == 6;
+}
+
+/* The second step of an mfa_required login, with whichever code the
+ * form holds; a refused code said in plain words. */
+static int login_second_factor(struct ll_api_client *c, struct login_job *j,
+			       const char *mfa_token, struct ll_api_login *out,
+			       struct ll_client_error *e)
+{
+	bool totp;
+	int r;
+
+	g_strchomp(j->code);
+	totp = is_totp_code(j->code);
+	r = totp ? ll_api_login_mfa(c, mfa_token, j->code, out, e)
+		 : ll_api_login_recovery(c, mfa_token, j->code, out, e);
+	if (r != 0 && strcmp(e->api_code, "invalid_mfa_code") == 0)
+		g_strlcpy(e->message,
+			  totp ? "This code was not accepted: it is "
+				 "mistyped, too old, or was already used. "
+				 "Wait for the next code and try again."
+			       : "This recovery code was not accepted: it "
+				 "is mistyped, or it was already used. "
+				 "Each recovery code works only once.",
+			  sizeof(e->message));
+	return r;
+}
+
 static void login_thread(GTask *task, gpointer src, gpointer data,
 			 GCancellable *cancel)
 {
@@ -121,10 +159,11 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 			j->need_code = true;
 			j->error = g_strdup("This account needs the 6-digit "
 					    "code from your authenticator "
-					    "app.");
+					    "app, or one of your recovery "
+					    "codes.");
 			goto out;
 		}
-		if (ll_api_login_mfa(c, l.mfa_token, j->code, &l2, &e) != 0)
+		if (login_second_factor(c, j, l.mfa_token, &l2, &e) != 0)
 			goto fail;
 		ll_api_login_clear(&l);
 		l = l2;
@@ -213,6 +252,8 @@ static void login_done(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	if (j->error != NULL) {
+		/* the relay's sentence or ours: never a secret */
+		ll_info("login: refused: %s", j->error);
 		gtk_label_set_text(GTK_LABEL(f->error), j->error);
 		if (j->need_code)
 			gtk_widget_grab_focus(f->code);
@@ -760,8 +801,11 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 		gtk_entry_set_text(GTK_ENTRY(f->org), g->profile->org);
 	f->code = row(GTK_GRID(grid), 5, "_Code", gtk_entry_new());
 	gtk_entry_set_placeholder_text(GTK_ENTRY(f->code),
-				       "authenticator code, if asked");
-	gtk_entry_set_input_purpose(GTK_ENTRY(f->code), GTK_INPUT_PURPOSE_PIN);
+				       "authenticator or recovery code, if "
+				       "asked");
+	/* free form: a recovery code has letters and a dash */
+	gtk_entry_set_input_purpose(GTK_ENTRY(f->code),
+				    GTK_INPUT_PURPOSE_FREE_FORM);
 	/* an extra trust anchor for a relay with a private CA (--ca) */
 	f->ca = row(GTK_GRID(grid), 6, "C_A file",
 		    gtk_file_chooser_button_new("Choose the relay\u2019s CA "
