@@ -1410,6 +1410,8 @@ static void test_live(void)
 		lh_resp_free(r);
 	}
 	wait_log(log, "live: 1 session live", 2);
+	/* the end user as the relay knows them: the applet's address */
+	wait_log(log, "end user 127.0.0.1, granted view", 1);
 	lh_pair_ping(agent, applet);
 	screenshot(display, "agent-live");
 

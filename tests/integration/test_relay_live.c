@@ -255,6 +255,10 @@ static void test_live(void)
 			==, f.s.pin.session_id);
 	g_assert_cmpstr(json_string_value(json_object_get(s, "technician")),
 			==, "bob");
+	/* the end user as the relay knows them: their applet's address */
+	g_assert_cmpstr(json_string_value(
+				json_object_get(s, "end_user_address")),
+			==, "127.0.0.1");
 	g_assert_true(json_is_integer(json_object_get(s, "duration_s")));
 	v = version_of(doc);
 	json_decref(doc);

@@ -57,6 +57,7 @@ static bool sessions_full(struct ll_api_ctx *ctx)
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 {
 	const struct ll_session *s = ctx->session;
+	char addr[64];
 	int r;
 
 	/* The envelope refused tickets of sessions that are over and of
@@ -80,6 +81,11 @@ void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 	}
 	ctx->resp->status = 101;
 	ctx->resp->code = LL_API_OK;
+	/* the end user as the Live page shows them (the relay never learns
+	 * their name): the address the org's end_user_cidrs judge */
+	if (ctx->side == LL_SIDE_APPLET &&
+	    ll_api_client_addr(ctx, s->org_id, addr, sizeof(addr)) == LL_OK)
+		ll_api_live_applet_addr(ctx->relay, s->id, addr);
 }
 
 void ll_api_stream_paired(struct ll_relay *relay, const char *session_id,

@@ -133,6 +133,9 @@ void ll_api_live_caps(struct ll_relay *relay, const char *session_id,
 		      bool granted, const json_t *caps);
 /* A session ended: its capabilities forgotten, the version counted up. */
 void ll_api_live_ended(struct ll_relay *relay, const char *session_id);
+/* The end user's address (their applet's stream) for the Live page. */
+void ll_api_live_applet_addr(struct ll_relay *relay, const char *session_id,
+			     const char *addr);
 /* Once a second: answers the long-polls whose time is up. */
 void ll_api_live_tick(struct ll_relay *relay, int64_t now);
 /* Holds a parked request (the envelope's, api.c). */
