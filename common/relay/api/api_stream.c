@@ -302,7 +302,7 @@ void ll_api_periodic(struct ll_relay *relay)
 	/* The store is the channel: `technician disable`, `group set`
 	 * and the API change it, from this process or the CLI's. */
 	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) == LL_OK)
-		end_sessions(relay, ids, n, "technician disabled",
+		end_sessions(relay, ids, n, LL_END_TECHNICIAN_DISABLED,
 			     "its technician was disabled");
 	else
 		ll_warn("cannot look for sessions of disabled technicians: %s",
@@ -311,7 +311,7 @@ void ll_api_periodic(struct ll_relay *relay)
 	n = 0;
 	if (ll_store_session_live_not_permitted(relay->store, LL_PERM_NO_GROUP,
 						&ids, &n) == LL_OK)
-		end_sessions(relay, ids, n, "permission withdrawn",
+		end_sessions(relay, ids, n, LL_END_PERMISSION_WITHDRAWN,
 			     "its technician no longer holds a permission it "
 			     "carries");
 	else

@@ -45,6 +45,9 @@ struct ll_api_ctx {
 	bool upgrade;  /* serving the stream upgrade */
 	bool page;     /* a route answered as the PIN page (ROUTE_PAGE) */
 	bool sso_page; /* the SSO callback: refusals as a plain page */
+	/* ROUTE_TICKET_DISABLED: a ticket of a disabled technician is let
+	 * through (the applet asks why its session ended) */
+	bool ticket_disabled_ok;
 	struct ll_api_param params[LL_API_PARAMS_MAX];
 	size_t n_params;
 	/* who the envelope authenticated, as the route asked; owned */
@@ -288,6 +291,15 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx);
 void ll_api_handle_session_list(struct ll_api_ctx *ctx);
 void ll_api_handle_session_delete(struct ll_api_ctx *ctx);
 void ll_api_handle_session_event(struct ll_api_ctx *ctx);
+/* GET /api/v1/sessions/ID/end (api_session_end.c): the applet learns why
+ * the relay ended its session. */
+void ll_api_handle_session_end(struct ll_api_ctx *ctx);
+/* The fixed code of a session's end ("permission_withdrawn", "closed",
+ * ...), NULL while it is not over. */
+const char *ll_api_end_code(const struct ll_session *s);
+/* End reasons the relay itself writes (the store's end_reason). */
+#define LL_END_PERMISSION_WITHDRAWN "permission withdrawn"
+#define LL_END_TECHNICIAN_DISABLED "technician disabled"
 void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_check(struct ll_api_ctx *ctx);
 void ll_api_handle_pin_preflight(struct ll_api_ctx *ctx);
