@@ -522,6 +522,28 @@ out:
 	return r;
 }
 
+int ll_api_session_end_reason(struct ll_api_client *c, const char *session_id,
+			      const char *ticket,
+			      struct ll_api_session_end *out,
+			      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	char *path;
+	int r;
+
+	ll_client_error_clear(err);
+	if (c == NULL || ticket == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((path = ll_client_session_path(session_id, "/end", err)) == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_call(c, "GET", path, ticket, NULL, 200, &root, NULL,
+				err)) == LL_OK)
+		r = ll_client_parse_session_end(root, out, err);
+	json_decref(root);
+	g_free(path);
+	return r;
+}
+
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,
 		      struct ll_client_error *err)

@@ -727,6 +727,58 @@ int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
 	return r;
 }
 
+/* A word of [a-z_] of at most max - 1 bytes into out[max]; absent or
+ * null is "" when not required. */
+static int get_word(json_t *o, const char *key, bool required, char *out,
+		    size_t max, struct ll_client_error *err)
+{
+	char *s = NULL;
+	size_t i;
+	int r;
+
+	if ((r = get_str(o, key, required, max - 1, &s, err)) != LL_OK)
+		return r;
+	for (i = 0; s != NULL && s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_')) {
+			free(s);
+			return schema_err(err, NULL, key);
+		}
+	if (s != NULL && i == 0)
+		r = schema_err(err, NULL, key);
+	else
+		g_strlcpy(out, s != NULL ? s : "", max);
+	free(s);
+	return r;
+}
+
+int ll_client_parse_session_end(json_t *root, struct ll_api_session_end *out,
+				struct ll_client_error *err)
+{
+	struct ll_api_session_end e = { { 0 }, { 0 } };
+	int r;
+
+	if ((r = get_word(root, "state", true, e.state, sizeof(e.state),
+			  err)) == LL_OK &&
+	    (r = get_word(root, "end_reason", false, e.end_reason,
+			  sizeof(e.end_reason), err)) == LL_OK)
+		*out = e;
+	return r;
+}
+
+int ll_api_parse_session_end(const char *body, size_t len,
+			     struct ll_api_session_end *out,
+			     struct ll_client_error *err)
+{
+	json_t *root;
+	int r;
+
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
+		return r;
+	r = ll_client_parse_session_end(root, out, err);
+	json_decref(root);
+	return r;
+}
+
 int ll_api_parse_queue_list(const char *body, size_t len,
 			    struct ll_api_queue_list *out,
 			    struct ll_client_error *err)

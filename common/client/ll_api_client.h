@@ -355,6 +355,25 @@ int ll_api_technician_group(struct ll_api_client *c, const char *name,
 int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 			 const char *bearer, const char *type, uint32_t caps,
 			 const char *reason, struct ll_client_error *err);
+/*
+ * 200 of GET /api/v1/sessions/ID/end: the session's state and, once it is
+ * over, why the relay says it ended, as a fixed code ("permission_withdrawn",
+ * "technician_disabled", "ended_by_admin", "closed", ...; docs/API.md).
+ * Both are checked words of [a-z_]: never text to show as it is.
+ */
+struct ll_api_session_end {
+	char state[16];      /* "waiting", "connected", "ended", "expired" */
+	char end_reason[32]; /* "" while the session is not over */
+};
+/*
+ * GET /api/v1/sessions/ID/end with the applet's ticket of that session
+ * (bearer); 200.  Good while the session lives and for 30 s after its
+ * end, as the events; then 404 not_found.
+ */
+int ll_api_session_end_reason(struct ll_api_client *c, const char *session_id,
+			      const char *ticket,
+			      struct ll_api_session_end *out,
+			      struct ll_client_error *err);
 /* POST /api/v1/pins/redeem {pin, org?}; 200.  No token needed. */
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,

@@ -57,6 +57,11 @@ int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
 int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
 			      struct ll_api_queue_status *out,
 			      struct ll_client_error *err);
+/* 200 of GET /api/v1/sessions/ID/end: state (required) and end_reason
+ * (null while not over), each a word of [a-z_] within its array. */
+int ll_api_parse_session_end(const char *body, size_t len,
+			     struct ll_api_session_end *out,
+			     struct ll_client_error *err);
 /* 200 of GET /api/v1/queue. */
 int ll_api_parse_queue_list(const char *body, size_t len,
 			    struct ll_api_queue_list *out,

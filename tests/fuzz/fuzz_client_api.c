@@ -3,8 +3,9 @@
  * The client's parsing of the relay's answers (common/client, through
  * ll_api_parse.h): what a hostile relay, or anything between it and us,
  * may put in a response body.  The first byte picks the parser, the rest
- * is the body (0xf0..0xf3: the channel queue's four answers).  Every parser must refuse or accept without a crash, leak
- * or read past the body; on refusal the output stays untouched and the
+ * is the body (0xf0..0xf3: the channel queue's four answers; 0xe0..0xef:
+ * the session's end reason).  Every parser must refuse or accept without a
+ * crash, leak or read past the body; on refusal the output stays untouched and the
  * error is a sentence; on success the strings are within their caps.
  */
 #include <stdint.h>
@@ -93,6 +94,41 @@ static void queue_answers(int which, const char *body, size_t len)
 	}
 }
 
+/* GET /api/v1/sessions/ID/end (first bytes 0xe0..0xef): two words of
+ * [a-z_] within their arrays, or nothing changed. */
+static void session_end_answer(const char *body, size_t len)
+{
+	struct ll_client_error e;
+	struct ll_api_session_end se;
+	size_t i;
+	int r;
+
+	memset(&se, 'x', sizeof(se));
+	r = ll_api_parse_session_end(body, len, &se, &e);
+	if (r != 0) {
+		check_error(r, &e);
+		for (i = 0; i < sizeof(se); i++)
+			if (((const char *)&se)[i] != 'x')
+				abort();
+		return;
+	}
+	if (se.state[0] == '\0' ||
+	    strspn(se.state, "abcdefghijklmnopqrstuvwxyz_") !=
+		    strlen(se.state) ||
+	    strspn(se.end_reason, "abcdefghijklmnopqrstuvwxyz_") !=
+		    strlen(se.end_reason))
+		abort();
+}
+
+/* The answers picked by first bytes 0xe0..0xff. */
+static void other_answers(uint8_t first, const char *body, size_t len)
+{
+	if (first >= 0xf0)
+		queue_answers(first & 3, body, len);
+	else
+		session_end_answer(body, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ll_client_error e;
@@ -120,8 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0, sizeof(p));
 	memset(&sl, 0, sizeof(sl));
 	memset(&d, 0, sizeof(d));
-	if (data[0] >= 0xf0) {
-		queue_answers(data[0] & 3, body, len);
+	if (data[0] >= 0xe0) {
+		other_answers(data[0], body, len);
 		free((char *)body);
 		return 0;
 	}

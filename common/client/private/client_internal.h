@@ -116,5 +116,7 @@ int ll_client_parse_queue_list(json_t *root, struct ll_api_queue_list *out,
 			       struct ll_client_error *err);
 int ll_client_parse_pickup(json_t *root, struct ll_api_pin *out,
 			   struct ll_client_error *err);
+int ll_client_parse_session_end(json_t *root, struct ll_api_session_end *out,
+				struct ll_client_error *err);
 
 #endif
