@@ -504,6 +504,47 @@ static void test_parse_one_time(void)
 	g_assert_nonnull(strstr(e.message, "password_change_required"));
 	g_assert_null(l.token);
 }
+
+/* The session's end as the relay tells the applet: two words of [a-z_],
+ * nothing else; on refusal the output is untouched. */
+static void test_parse_session_end(void)
+{
+	static const char *const bad[] = {
+		"{\"end_reason\":\"closed\"}",
+		"{\"state\":\"\",\"end_reason\":null}",
+		"{\"state\":\"ended\",\"end_reason\":\"Your PC is "
+		"infected\"}",
+		"{\"state\":\"ended\",\"end_reason\":\"a\\u0000b\"}",
+		"{\"state\":\"ended\",\"end_reason\":\""
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+		"{\"state\":\"ended\",\"end_reason\":7}",
+		"{\"state\":\"ended\",\"state\":\"ended\"}",
+	};
+	struct ll_client_error e;
+	struct ll_api_session_end se;
+	size_t i;
+
+	g_assert_cmpint(ll_api_parse_session_end(
+				P("{\"state\":\"ended\",\"end_reason\":"
+				  "\"permission_withdrawn\",\"more\":1}"),
+				&se, &e),
+			==, 0);
+	g_assert_cmpstr(se.state, ==, "ended");
+	g_assert_cmpstr(se.end_reason, ==, "permission_withdrawn");
+	g_assert_cmpint(ll_api_parse_session_end(
+				P("{\"state\":\"connected\",\"end_reason\":"
+				  "null}"),
+				&se, &e),
+			==, 0);
+	g_assert_cmpstr(se.end_reason, ==, "");
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		memset(&se, 'x', sizeof(se));
+		g_assert_cmpint(ll_api_parse_session_end(P(bad[i]), &se, &e),
+				<, 0);
+		g_assert_cmpint(se.state[0], ==, 'x');
+		g_assert_cmpint(e.message[0], !=, '\0');
+	}
+}
 #undef P
 
 int main(int argc, char **argv)
@@ -520,5 +561,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/unit/parse-one-time", test_parse_one_time);
 	g_test_add_func("/client/unit/parse-pin-length",
 			test_parse_pin_length);
+	g_test_add_func("/client/unit/parse-session-end",
+			test_parse_session_end);
 	return g_test_run();
 }
