@@ -316,11 +316,14 @@ static int login_sso(struct ll_cli *cli, const char *org)
 	struct ll_api_client *c = NULL;
 	struct ll_api_login l;
 	uint8_t h[LL_SHA256_LEN];
-	char *verifier = NULL, *challenge = NULL, *url = NULL, *id = NULL;
+	struct ll_api_sso s;
+	char *verifier = NULL, *challenge = NULL;
 	int64_t deadline = ll_now_mono_ms() + SSO_WAIT_S * 1000;
-	int poll = 1, r;
+	int64_t poll;
+	int r;
 
 	memset(&l, 0, sizeof(l));
+	memset(&s, 0, sizeof(s));
 	ll_client_error_clear(&e);
 	if ((r = need_relay(cli, &o)) != 0)
 		return r;
@@ -334,20 +337,21 @@ static int login_sso(struct ll_cli *cli, const char *org)
 		r = api_fail(cli, "cannot use the relay", &e);
 		goto out;
 	}
-	if (ll_api_login_sso_start(c, org, challenge, &url, &id, &poll, &e) !=
-	    0) {
+	if (ll_api_login_sso_start(c, org, challenge, &s, &e) != 0) {
 		r = api_fail(cli, "single sign-on refused", &e);
 		goto out;
 	}
 	if (cli->json)
-		print_json(json_pack("{s:s}", "authorize_url", url));
+		print_json(
+			json_pack("{s:s}", "authorize_url", s.authorize_url));
 	else
-		printf("%s\n", url);
+		printf("%s\n", s.authorize_url);
 	fflush(stdout);
 	fprintf(stderr, "lifeline-agent: open the URL above in a browser "
 			"to sign in; waiting\n");
-	while ((r = ll_api_login_sso_token(c, id, verifier, &l, &e)) ==
-	       LL_ERR_WANT_READ) {
+	poll = s.poll_interval_s;
+	while ((r = ll_api_login_sso_token(c, s.sso_id, verifier, &l, &poll,
+					   &e)) == LL_ERR_WANT_READ) {
 		if (ll_now_mono_ms() >= deadline) {
 			r = fail(cli, LL_EXIT_TIMEOUT, "timeout",
 				 "nobody signed in within %d s", SSO_WAIT_S);
@@ -365,8 +369,7 @@ out:
 	ll_wipe(h, sizeof(h));
 	ll_secret_free(verifier);
 	free(challenge);
-	free(url);
-	ll_secret_free(id);
+	ll_api_sso_clear(&s);
 	ll_api_login_clear(&l);
 	ll_api_client_free(c);
 	return r;
