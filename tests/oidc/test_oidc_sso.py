@@ -455,6 +455,10 @@ def gui(b, relay, issuer):
         g.screenshot(main, 'agent-sso-signed-in')
     finally:
         g.stop()
+    with open(os.path.join(g.dir, 'agent-gui.log')) as f:
+        log = f.read()
+    check('Sanitizer' not in log and 'runtime error' not in log,
+          'the GUI ran clean (under the asan setup: ASan and UBSan)')
 
 
 def post(relay, path, body):
