@@ -12,6 +12,7 @@
  *   chat.c          a session's chat: its lines, the transcript's upload
  *   rfb_client.c    headless RFB (libvncclient), see ll_rfbc.h
  *   app.c, login_window.c, main_window.c, pin_dialog.c, viewer.c: GUI
+ *   sso_window.c    the login form's single sign-on (login.h)
  *   policy_view.c, technicians_view.c, live_view.c: an admin's windows
  */
 #ifndef LL_AGENT_H

@@ -56,6 +56,7 @@
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_sso.h"
 #include "ll_text.h"
 #include "ll_util.h"
 
@@ -299,15 +300,9 @@ static int login_keep(struct ll_cli *cli, const struct ll_relay_opts *o,
 	return 0;
 }
 
-/* How long `login --sso` waits for the browser: the relay's sign-in
- * lifetime (api_sso.c). */
-#define SSO_WAIT_S 600
-
 /*
  * login --sso: the sign-in's URL on stdout for the system browser, then
- * the relay is asked every poll interval until the browser is back.  The
- * PKCE verifier stays here: the relay only ever sees its challenge until
- * the one request that takes the token.
+ * the wait for the browser's return (ll_sso.h, shared with the GUI).
  */
 static int login_sso(struct ll_cli *cli, const char *org)
 {
@@ -315,58 +310,37 @@ static int login_sso(struct ll_cli *cli, const char *org)
 	struct ll_client_error e;
 	struct ll_api_client *c = NULL;
 	struct ll_api_login l;
-	uint8_t h[LL_SHA256_LEN];
-	char *verifier = NULL, *challenge = NULL, *url = NULL, *id = NULL;
-	int64_t deadline = ll_now_mono_ms() + SSO_WAIT_S * 1000;
-	int poll = 1, r;
+	struct ll_sso *s = NULL;
+	int r;
 
 	memset(&l, 0, sizeof(l));
 	ll_client_error_clear(&e);
 	if ((r = need_relay(cli, &o)) != 0)
 		return r;
-	if ((verifier = ll_random_token_new(32)) == NULL ||
-	    ll_sha256(verifier, strlen(verifier), h) != 0 ||
-	    (challenge = ll_base64url_new(h, sizeof(h))) == NULL) {
-		r = fail(cli, LL_EXIT_ERROR, "internal", "out of memory");
-		goto out;
-	}
 	if ((c = ll_api_client_new(&o, &e)) == NULL) {
 		r = api_fail(cli, "cannot use the relay", &e);
 		goto out;
 	}
-	if (ll_api_login_sso_start(c, org, challenge, &url, &id, &poll, &e) !=
-	    0) {
+	if ((s = ll_sso_start(c, org, &e)) == NULL) {
 		r = api_fail(cli, "single sign-on refused", &e);
 		goto out;
 	}
 	if (cli->json)
-		print_json(json_pack("{s:s}", "authorize_url", url));
+		print_json(json_pack("{s:s}", "authorize_url", ll_sso_url(s)));
 	else
-		printf("%s\n", url);
+		printf("%s\n", ll_sso_url(s));
 	fflush(stdout);
 	fprintf(stderr, "lifeline-agent: open the URL above in a browser "
 			"to sign in; waiting\n");
-	while ((r = ll_api_login_sso_token(c, id, verifier, &l, &e)) ==
-	       LL_ERR_WANT_READ) {
-		if (ll_now_mono_ms() >= deadline) {
-			r = fail(cli, LL_EXIT_TIMEOUT, "timeout",
-				 "nobody signed in within %d s", SSO_WAIT_S);
-			goto out;
-		}
-		/* the relay's pace: it says how often to ask */
-		g_usleep((gulong)poll * G_USEC_PER_SEC);
-	}
-	if (r != 0) {
+	r = ll_sso_wait(s, c, NULL, &l, &e);
+	if (r == LL_ERR_EXPIRED && e.api_code[0] == '\0')
+		r = fail(cli, LL_EXIT_TIMEOUT, "timeout", "%s", e.message);
+	else if (r != 0)
 		r = api_fail(cli, "single sign-on refused", &e);
-		goto out;
-	}
-	r = login_keep(cli, &o, l.technician.name, org, &l);
+	else
+		r = login_keep(cli, &o, l.technician.name, org, &l);
 out:
-	ll_wipe(h, sizeof(h));
-	ll_secret_free(verifier);
-	free(challenge);
-	free(url);
-	ll_secret_free(id);
+	ll_sso_free(s);
 	ll_api_login_clear(&l);
 	ll_api_client_free(c);
 	return r;

@@ -26,6 +26,7 @@
 enum {
 	COL_ID,
 	COL_TECH,
+	COL_USER, /* the end user's address: the relay knows no name */
 	COL_CAPS,
 	COL_STATE,
 	COL_DURATION,
@@ -127,6 +128,7 @@ static void fill_row(struct live_view *v, GtkTreeIter *it, json_t *s)
 	json_int_t d = json_integer_value(json_object_get(s, "duration_s"));
 	char *id = text_of(json_object_get(s, "session_id"));
 	char *tech = text_of(json_object_get(s, "technician"));
+	char *user = text_of(json_object_get(s, "end_user_address"));
 	char *caps = caps_text(json_object_get(s, "capabilities"));
 	char *state = text_of(json_object_get(s, "state"));
 	char *dur = g_strdup_printf("%lld:%02lld", (long long)(d / 60),
@@ -138,11 +140,16 @@ static void fill_row(struct live_view *v, GtkTreeIter *it, json_t *s)
 		json_integer_value(
 			json_object_get(s, "bytes_applet_to_agent")));
 
-	gtk_list_store_set(v->store, it, COL_ID, id, COL_TECH, tech, COL_CAPS,
-			   caps, COL_STATE, state, COL_DURATION, dur,
-			   COL_BYTES, bytes, -1);
+	gtk_list_store_set(v->store, it, COL_ID, id, COL_TECH, tech, COL_USER,
+			   user, COL_CAPS, caps, COL_STATE, state,
+			   COL_DURATION, dur, COL_BYTES, bytes, -1);
+	/* the row as shown, for the log (an answer comes on a change, or
+	 * every 25 s) */
+	ll_info("live: row %.8s: %s, end user %s, granted %s", id, tech,
+		user[0] != '\0' ? user : "unknown", caps);
 	free(id);
 	free(tech);
+	free(user);
 	g_free(caps);
 	free(state);
 	g_free(dur);
@@ -315,10 +322,13 @@ static void on_destroy(GtkWidget *w, gpointer data)
 
 static GtkWidget *list_new(struct live_view *v)
 {
-	static const char *const titles[N_COLS] = {
-		"Session", "Technician", "Granted",
-		"State",   "Duration",   "Bytes sent / received"
-	};
+	static const char *const titles[N_COLS] = { "Session",
+						    "Technician",
+						    "End user",
+						    "Granted",
+						    "State",
+						    "Duration",
+						    "Bytes sent / received" };
 
 	return ll_admin_list_new(titles, N_COLS, "Live sessions", &v->store,
 				 &v->tree);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The login form: relay URL, user, password, organisation (optional) and
- * a TOTP code when the account needs one.  The call runs in a GTask
+ * a second-factor code when the account needs one: 6 digits are the
+ * authenticator's TOTP code, anything else is tried as one of the
+ * single-use recovery codes (the account's phone may be lost).  The call runs in a GTask
  * thread; the API's own sentence is shown when it refuses ("wrong
- * username or password", "this account is disabled", ...).
+ * username or password", "this account is disabled", ...).  "Sign in
+ * with single sign-on" takes the other way in, through the org's
+ * identity provider in the browser (sso_window.c); both end in
+ * ll_login_finish (login.h).
  *
  * A one-time password (the login answer's password_change_required) must
  * be changed before anything else: "PRODUCT Agent – Choose a new
@@ -26,41 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gui.h"
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_sso.h"
 #include "ll_tls.h"
 #include "ll_ui.h"
+#include "login.h"
 
-struct login_form {
-	struct ll_gui *g;
-	GtkWidget *url, *user, *password, *org, *code, *ca, *button, *error;
-	GtkWidget *spinner;
-	GtkWidget *grid;
-};
-
-struct login_job {
-	struct ll_gui_conn *conn;
-	char *user, *org, *password, *code;
-	bool admin; /* the answer's permissions name "admin" */
-	/* the capabilities among them, as the profile keeps them (NULL:
-	 * an older relay named none, ll_profile_caps allows all) */
-	char *caps;
-	/* the relay as the profile knows it: "host:port", and the
-	 * fingerprint trusted for it (NULL when none) */
-	char *hostport, *host, *known_fp;
-	uint16_t port;
-	/* results */
-	char *peer_pem, *peer_fp; /* what an unverified relay presented */
-	char *token, *name, *torg;
-	bool need_code;
-	bool must_change; /* a one-time password */
-	char *error;
-};
-
-static void login_job_free(gpointer data)
+void ll_login_job_free(gpointer data)
 {
 	struct login_job *j = data;
 
@@ -79,6 +59,7 @@ static void login_job_free(gpointer data)
 	g_free(j->torg);
 	g_free(j->caps);
 	g_free(j->error);
+	ll_sso_free(j->flow);
 	g_free(j);
 }
 
@@ -97,6 +78,68 @@ static void fetch_peer_cert(struct login_job *j)
 	j->peer_pem = g_strdup(pem);
 	j->peer_fp = g_strdup(fp);
 	free(pem);
+}
+
+/* Six digits: the authenticator's code; else a recovery code. */
+static bool is_totp_code(const char *code)
+{
+	size_t i;
+
+	for (i = 0; code[i] != '\0'; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return false;
+	return i == 6;
+}
+
+/* The second step of an mfa_required login, with whichever code the
+ * form holds; a refused code said in plain words. */
+static int login_second_factor(struct ll_api_client *c, struct login_job *j,
+			       const char *mfa_token, struct ll_api_login *out,
+			       struct ll_client_error *e)
+{
+	bool totp;
+	int r;
+
+	g_strchomp(j->code);
+	totp = is_totp_code(j->code);
+	r = totp ? ll_api_login_mfa(c, mfa_token, j->code, out, e)
+		 : ll_api_login_recovery(c, mfa_token, j->code, out, e);
+	if (r != 0 && strcmp(e->api_code, "invalid_mfa_code") == 0)
+		g_strlcpy(e->message,
+			  totp ? "This code was not accepted: it is "
+				 "mistyped, too old, or was already used. "
+				 "Wait for the next code and try again."
+			       : "This recovery code was not accepted: it "
+				 "is mistyped, or it was already used. "
+				 "Each recovery code works only once.",
+			  sizeof(e->message));
+	return r;
+}
+
+void ll_login_job_take(struct login_job *j, const struct ll_api_login *l)
+{
+	j->token = g_strdup(l->token);
+	j->must_change = l->password_change_required;
+	j->name = g_strdup(l->technician.name);
+	j->torg = g_strdup(l->technician.org);
+	if (l->technician.permissions != NULL) {
+		char caps[LL_PERM_TEXT_MAX];
+
+		if (ll_perm_format(l->technician.caps, caps, sizeof(caps)) ==
+		    LL_OK)
+			j->caps = g_strdup(caps);
+	}
+	for (size_t i = 0; i < l->technician.n_permissions; i++)
+		if (strcmp(l->technician.permissions[i], "admin") == 0)
+			j->admin = true;
+}
+
+void ll_login_job_failed(struct login_job *j, const struct ll_client_error *e)
+{
+	j->error = g_strdup(e->message[0] != '\0' ? e->message
+						  : ll_strerror(e->code));
+	if (e->code == LL_ERR_TLS_VERIFY)
+		fetch_peer_cert(j);
 }
 
 static void login_thread(GTask *task, gpointer src, gpointer data,
@@ -121,35 +164,20 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 			j->need_code = true;
 			j->error = g_strdup("This account needs the 6-digit "
 					    "code from your authenticator "
-					    "app.");
+					    "app, or one of your recovery "
+					    "codes.");
 			goto out;
 		}
-		if (ll_api_login_mfa(c, l.mfa_token, j->code, &l2, &e) != 0)
+		if (login_second_factor(c, j, l.mfa_token, &l2, &e) != 0)
 			goto fail;
 		ll_api_login_clear(&l);
 		l = l2;
 		memset(&l2, 0, sizeof(l2));
 	}
-	j->token = g_strdup(l.token);
-	j->must_change = l.password_change_required;
-	j->name = g_strdup(l.technician.name);
-	j->torg = g_strdup(l.technician.org);
-	if (l.technician.permissions != NULL) {
-		char caps[LL_PERM_TEXT_MAX];
-
-		if (ll_perm_format(l.technician.caps, caps, sizeof(caps)) ==
-		    LL_OK)
-			j->caps = g_strdup(caps);
-	}
-	for (size_t i = 0; i < l.technician.n_permissions; i++)
-		if (strcmp(l.technician.permissions[i], "admin") == 0)
-			j->admin = true;
+	ll_login_job_take(j, &l);
 	goto out;
 fail:
-	j->error = g_strdup(e.message[0] != '\0' ? e.message
-						 : ll_strerror(e.code));
-	if (e.code == LL_ERR_TLS_VERIFY)
-		fetch_peer_cert(j);
+	ll_login_job_failed(j, &e);
 out:
 	ll_api_login_clear(&l);
 	ll_api_login_clear(&l2);
@@ -195,14 +223,19 @@ static void logged_in(struct login_form *f, struct login_job *j)
 	ll_gui_logged_in(g);
 }
 
-static void login_done(GObject *src, GAsyncResult *res, gpointer data)
+void ll_login_form_busy(struct login_form *f, bool busy)
 {
-	struct login_form *f = data;
-	struct login_job *j = g_task_get_task_data(G_TASK(res));
+	if (busy)
+		gtk_spinner_start(GTK_SPINNER(f->spinner));
+	else
+		gtk_spinner_stop(GTK_SPINNER(f->spinner));
+	gtk_widget_set_sensitive(f->button, !busy);
+	gtk_widget_set_sensitive(f->sso_button, !busy);
+}
 
-	(void)src;
-	gtk_spinner_stop(GTK_SPINNER(f->spinner));
-	gtk_widget_set_sensitive(f->button, TRUE);
+void ll_login_finish(struct login_form *f, struct login_job *j)
+{
+	ll_login_form_busy(f, false);
 	if (j->error != NULL && j->peer_fp != NULL &&
 	    (j->known_fp == NULL || strcmp(j->known_fp, j->peer_fp) != 0)) {
 		gtk_label_set_text(GTK_LABEL(f->error), j->error);
@@ -213,6 +246,8 @@ static void login_done(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	if (j->error != NULL) {
+		/* the relay's sentence, as the form shows it */
+		ll_info("login: refused: %s", j->error);
 		gtk_label_set_text(GTK_LABEL(f->error), j->error);
 		if (j->need_code)
 			gtk_widget_grab_focus(f->code);
@@ -229,6 +264,12 @@ static void login_done(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	logged_in(f, j);
+}
+
+static void login_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	(void)src;
+	ll_login_finish(data, g_task_get_task_data(G_TASK(res)));
 }
 
 /* ---- "Choose a new password", after a one-time password ---- */
@@ -279,7 +320,7 @@ static void pw_thread(GTask *task, gpointer src, gpointer data,
 static void pw_dialog_free(struct pw_dialog *d)
 {
 	gtk_widget_destroy(d->dialog);
-	login_job_free(d->login);
+	ll_login_job_free(d->login);
 	g_free(d);
 }
 
@@ -487,6 +528,7 @@ static void trust_response(GtkDialog *dialog, gint response, gpointer data)
 	struct trust_dialog *d = data;
 	struct login_form *f = d->f;
 	struct login_job *j = d->j;
+	bool sso = j->sso;
 	char *err = NULL;
 
 	if (response == GTK_RESPONSE_ACCEPT) {
@@ -500,9 +542,13 @@ static void trust_response(GtkDialog *dialog, gint response, gpointer data)
 				"certificate of %s, SHA-256 %s",
 				j->hostport, j->peer_fp);
 			gtk_widget_destroy(GTK_WIDGET(dialog));
-			login_job_free(j);
+			ll_login_job_free(j);
 			g_free(d);
-			on_login(NULL, f);
+			/* the same way in again, now with the anchor */
+			if (sso)
+				ll_sso_login_start(f);
+			else
+				on_login(NULL, f);
 			return;
 		}
 	} else {
@@ -512,7 +558,7 @@ static void trust_response(GtkDialog *dialog, gint response, gpointer data)
 				   "is not trusted.");
 	}
 	gtk_widget_destroy(GTK_WIDGET(dialog));
-	login_job_free(j);
+	ll_login_job_free(j);
 	g_free(d);
 }
 
@@ -653,19 +699,16 @@ static char *entry_text(GtkWidget *e)
 	return t[0] != '\0' ? g_strdup(t) : NULL;
 }
 
-static void on_login(GtkWidget *w, gpointer data)
+struct login_job *ll_login_job_new(struct login_form *f)
 {
-	struct login_form *f = data;
 	struct login_job *j;
-	g_autoptr(GTask) task = NULL;
 	char *url = entry_text(f->url);
 
-	(void)w;
 	if (url == NULL || !g_str_has_prefix(url, "https://")) {
 		gtk_label_set_text(GTK_LABEL(f->error),
 				   "The relay address starts with https://");
 		g_free(url);
-		return;
+		return NULL;
 	}
 	j = g_new0(struct login_job, 1);
 	j->conn = ll_gui_conn_copy(&f->g->conn);
@@ -683,28 +726,45 @@ static void on_login(GtkWidget *w, gpointer data)
 		gtk_label_set_text(GTK_LABEL(f->error),
 				   "This is not a relay address "
 				   "(https://HOST or https://HOST:PORT).");
-		login_job_free(j);
-		return;
+		ll_login_job_free(j);
+		return NULL;
 	}
 	ll_profile_known_relay(f->g->profile, j->hostport, &j->conn->ca_pem,
 			       &j->known_fp);
-	j->user = entry_text(f->user);
 	j->org = entry_text(f->org);
+	return j;
+}
+
+static void on_login(GtkWidget *w, gpointer data)
+{
+	struct login_form *f = data;
+	struct login_job *j;
+	g_autoptr(GTask) task = NULL;
+
+	(void)w;
+	if ((j = ll_login_job_new(f)) == NULL)
+		return;
+	j->user = entry_text(f->user);
 	j->password = g_strdup(gtk_entry_get_text(GTK_ENTRY(f->password)));
 	j->code = entry_text(f->code);
 	if (j->user == NULL || j->password[0] == '\0') {
 		gtk_label_set_text(GTK_LABEL(f->error),
 				   "Enter your user name and password.");
-		login_job_free(j);
+		ll_login_job_free(j);
 		return;
 	}
-	gtk_widget_set_sensitive(f->button, FALSE);
-	gtk_spinner_start(GTK_SPINNER(f->spinner));
+	ll_login_form_busy(f, true);
 	gtk_label_set_text(GTK_LABEL(f->error), "");
 	/* the task holds the form's widget (and so f) until it is done */
 	task = g_task_new(f->grid, NULL, login_done, f);
-	g_task_set_task_data(task, j, login_job_free);
+	g_task_set_task_data(task, j, ll_login_job_free);
 	g_task_run_in_thread(task, login_thread);
+}
+
+static void on_sso(GtkWidget *w, gpointer data)
+{
+	(void)w;
+	ll_sso_login_start(data);
 }
 
 static GtkWidget *row(GtkGrid *grid, int y, const char *label,
@@ -760,8 +820,11 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 		gtk_entry_set_text(GTK_ENTRY(f->org), g->profile->org);
 	f->code = row(GTK_GRID(grid), 5, "_Code", gtk_entry_new());
 	gtk_entry_set_placeholder_text(GTK_ENTRY(f->code),
-				       "authenticator code, if asked");
-	gtk_entry_set_input_purpose(GTK_ENTRY(f->code), GTK_INPUT_PURPOSE_PIN);
+				       "authenticator or recovery code, if "
+				       "asked");
+	/* free form: a recovery code has letters and a dash */
+	gtk_entry_set_input_purpose(GTK_ENTRY(f->code),
+				    GTK_INPUT_PURPOSE_FREE_FORM);
 	/* an extra trust anchor for a relay with a private CA (--ca) */
 	f->ca = row(GTK_GRID(grid), 6, "C_A file",
 		    gtk_file_chooser_button_new("Choose the relay\u2019s CA "
@@ -788,7 +851,17 @@ GtkWidget *ll_login_view_new(struct ll_gui *g)
 	gtk_box_pack_end(GTK_BOX(box), f->button, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(box), f->spinner, FALSE, FALSE, 0);
 	gtk_grid_attach(GTK_GRID(grid), box, 0, 8, 2, 1);
+	/* the org's identity provider in the browser (sso_window.c): no
+	 * user or password here */
+	f->sso_button = gtk_button_new_with_mnemonic("Sign in with "
+						     "_single sign-on");
+	gtk_widget_set_tooltip_text(f->sso_button,
+				    "Sign in in your web browser with your "
+				    "organisation\u2019s account");
+	gtk_widget_set_halign(f->sso_button, GTK_ALIGN_END);
+	gtk_grid_attach(GTK_GRID(grid), f->sso_button, 0, 9, 2, 1);
 	g_signal_connect(f->button, "clicked", G_CALLBACK(on_login), f);
+	g_signal_connect(f->sso_button, "clicked", G_CALLBACK(on_sso), f);
 	g_signal_connect(f->password, "activate", G_CALLBACK(on_login), f);
 	g_signal_connect(f->code, "activate", G_CALLBACK(on_login), f);
 	f->grid = grid;

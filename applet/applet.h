@@ -19,11 +19,13 @@
  *   channel.c         the channel's flow: join, wait, picked up, cancel
  *   session.c         the session state machine (stream, control,
  *                     consent, audit events, endings); its insides are
- *                     shared with the next two in session_int.h
+ *                     shared with the next three in session_int.h
  *   session_rfb.c     screen sharing after the view grant: the RFB
  *                     server's thread and messages, monitors, channel 1
  *   redeem.c          the redeem worker (PIN redeemed, stream opened in a
  *                     GTask thread)
+ *   end_reason.c      asks the relay why it ended the session after the
+ *                     stream closed without an `end` (GTask thread)
  *   input_gate.c      what the technician's input may do right now,
  *                     shared between the GTK thread and the RFB thread
  *   rfb_server.c      libvncserver on its own thread (the only file that
@@ -102,6 +104,10 @@ enum ll_applet_end {
 	LL_APPLET_END_QUEUE_BUSY,
 	LL_APPLET_END_QUEUE_GONE, /* the entry expired or was removed */
 	LL_APPLET_END_PICKUP_FAILED,
+	/* the relay ended it, as it says when asked (end_reason.c) */
+	LL_APPLET_END_PERMISSION_WITHDRAWN,
+	LL_APPLET_END_TECHNICIAN_DISABLED,
+	LL_APPLET_END_ENDED_BY_ADMIN,
 	LL_APPLET_END_N
 };
 

@@ -217,6 +217,34 @@ static const struct end_row ends[LL_APPLET_END_N] = {
 		.text = "A technician picked you up, but the session could not "
 			"start. Please start again.",
 	},
+	/* The relay ended it on purpose and said why when asked
+	 * (end_reason.c): no lost connection, nothing to check here. */
+	[LL_APPLET_END_PERMISSION_WITHDRAWN] = {
+		.tag = "permission_withdrawn",
+		.exit_code = LL_APPLET_EXIT_OK,
+		.window = true,
+		.text = "Your technician is no longer allowed by " ORG " to "
+			"give this kind of help, so the session was ended. You "
+			"did nothing wrong." NOBODY_SEES
+			" If you still need help, contact " ORG " again.",
+	},
+	[LL_APPLET_END_TECHNICIAN_DISABLED] = {
+		.tag = "technician_disabled",
+		.exit_code = LL_APPLET_EXIT_OK,
+		.window = true,
+		.text = "Your technician's account was switched off by " ORG
+			", so the session was ended. You did nothing wrong."
+			NOBODY_SEES
+			" If you still need help, contact " ORG " again.",
+	},
+	[LL_APPLET_END_ENDED_BY_ADMIN] = {
+		.tag = "ended_by_admin",
+		.exit_code = LL_APPLET_EXIT_OK,
+		.window = true,
+		.text = "An administrator at " ORG " ended the session. You did "
+			"nothing wrong." NOBODY_SEES
+			" If you still need help, contact " ORG " again.",
+	},
 };
 
 static const struct end_row *row(enum ll_applet_end e)

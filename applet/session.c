@@ -682,14 +682,32 @@ static void on_closed(struct ll_session_io *io, enum ll_session_end why,
 
 /* ---- endings ---- */
 
+/* The end as the relay named it, or the stream's own. */
+static void finish_told(enum ll_applet_end end, void *user)
+{
+	struct ll_applet_session *s = user;
+
+	ll_info("session over (%s)", ll_applet_end_tag(end));
+	s->done(end, s->user);
+}
+
 static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 		   const char *detail)
 {
+	struct ll_relay_opts o;
+	bool ask;
+
 	if (s->state == LL_APPLET_DONE)
 		return;
+	/* a stream that closed without an `end` may be the relay's doing
+	 * (a permission withdrawn, the technician disabled, an admin): it
+	 * says which, after everything here is shut */
+	ask = ll_applet_end_reason_asks(end) && s->redeem.ticket != NULL;
 	s->state = LL_APPLET_DONE;
-	ll_info("session over (%s)%s%s", ll_applet_end_tag(end),
-		detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	ll_info("%s (%s)%s%s%s", ask ? "stream over" : "session over",
+		ll_applet_end_tag(end), detail != NULL ? ": " : "",
+		detail != NULL ? detail : "",
+		ask ? "; asking the relay why" : "");
 	LL_FREE_AND_NULL(ll_reopen_free, s->reopen);
 	ll_applet_rfb_stop(s);
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
@@ -699,6 +717,14 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
+	if (ask) {
+		fill_relay_opts(&o, s, SESSION_EVENT_TIMEOUT_MS);
+		o.connect_timeout_ms = SESSION_EVENT_TIMEOUT_MS;
+		ll_applet_end_reason_start(&o, s->redeem.session_id,
+					   s->redeem.ticket, end, s->cancel,
+					   finish_told, s);
+		return;
+	}
 	s->done(end, s->user);
 }
 

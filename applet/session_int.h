@@ -13,6 +13,8 @@
  *                  sent, only while `chat` is granted
  *   redeem.c       the redeem worker: the PIN redeemed and the stream
  *                  opened in a GTask thread, the outcome handed back
+ *   end_reason.c   after a stream closed without an `end`: the relay
+ *                  asked why it ended the session, in a GTask thread
  *
  * Main loop only, unless a comment says otherwise.
  */
@@ -179,5 +181,22 @@ void ll_applet_redeem_start(
 	const struct ll_relay_opts *o, const struct ll_api_redeem_ask *ask,
 	GCancellable *cancel,
 	void (*done)(struct ll_applet_redeemed *res, void *user), void *user);
+
+/* ---- end_reason.c ---- */
+
+typedef void (*ll_applet_end_reason_fn)(enum ll_applet_end end, void *user);
+/* Whether an end of the stream's own (it closed without an `end`) may
+ * be the relay's doing, so that the relay is asked why. */
+bool ll_applet_end_reason_asks(enum ll_applet_end end);
+/*
+ * Asks the relay of o (copied) why session_id ended, with the applet's
+ * ticket (copied, wiped), in a GTask thread bounded by o's timeouts.
+ * `done` runs once on the main loop, unless `cancel` was cancelled by
+ * then, with the end the relay names, else with end.
+ */
+void ll_applet_end_reason_start(const struct ll_relay_opts *o,
+				const char *session_id, const char *ticket,
+				enum ll_applet_end end, GCancellable *cancel,
+				ll_applet_end_reason_fn done, void *user);
 
 #endif

@@ -522,6 +522,28 @@ out:
 	return r;
 }
 
+int ll_api_session_end_reason(struct ll_api_client *c, const char *session_id,
+			      const char *ticket,
+			      struct ll_api_session_end *out,
+			      struct ll_client_error *err)
+{
+	json_t *root = NULL;
+	char *path;
+	int r;
+
+	ll_client_error_clear(err);
+	if (c == NULL || ticket == NULL || out == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((path = ll_client_session_path(session_id, "/end", err)) == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = ll_client_call(c, "GET", path, ticket, NULL, 200, &root, NULL,
+				err)) == LL_OK)
+		r = ll_client_parse_session_end(root, out, err);
+	json_decref(root);
+	g_free(path);
+	return r;
+}
+
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,
 		      struct ll_client_error *err)
@@ -668,18 +690,14 @@ int ll_api_queue_pickup(struct ll_api_client *c, const char *entry_id,
 }
 
 int ll_api_login_sso_start(struct ll_api_client *c, const char *org,
-			   const char *code_challenge, char **authorize_url,
-			   char **sso_id, int *poll_interval_s,
+			   const char *code_challenge, struct ll_api_sso *out,
 			   struct ll_client_error *err)
 {
 	json_t *body, *root = NULL;
-	const char *url, *id;
-	json_int_t poll;
 	int r;
 
 	ll_client_error_clear(err);
-	if (c == NULL || code_challenge == NULL || authorize_url == NULL ||
-	    sso_id == NULL || poll_interval_s == NULL)
+	if (c == NULL || code_challenge == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
 	body = body_new("org", org, "code_challenge", code_challenge, NULL);
 	if (body == NULL) {
@@ -690,35 +708,20 @@ int ll_api_login_sso_start(struct ll_api_client *c, const char *org,
 	r = ll_client_call(c, "POST", "/api/v1/login/sso", NULL, body, 200,
 			   &root, NULL, err);
 	json_decref(body);
-	if (r != 0)
-		return r;
-	url = json_string_value(json_object_get(root, "authorize_url"));
-	id = json_string_value(json_object_get(root, "sso_id"));
-	poll = json_integer_value(json_object_get(root, "poll_interval"));
-	if (url == NULL || strncmp(url, "https://", 8) != 0 ||
-	    strlen(url) > 8192 || id == NULL || strlen(id) > 64 || poll < 1 ||
-	    poll > 60) {
-		ll_client_error_set(err, LL_ERR_SCHEMA, 0,
-				    "the relay's answer is not a sign-in");
-		r = LL_ERR_SCHEMA;
-	} else if ((*authorize_url = strdup(url)) == NULL ||
-		   (*sso_id = strdup(id)) == NULL) {
-		LL_FREE_AND_NULL(free, *authorize_url);
-		r = LL_ERR_NOMEM;
-	} else {
-		*poll_interval_s = (int)poll;
-	}
-	ll_client_json_wipe(root, "sso_id");
+	if (r == 0)
+		r = ll_client_parse_sso(root, out, err);
 	json_decref(root);
 	return r;
 }
 
 int ll_api_login_sso_token(struct ll_api_client *c, const char *sso_id,
 			   const char *code_verifier, struct ll_api_login *out,
+			   int64_t *poll_interval_s,
 			   struct ll_client_error *err)
 {
 	struct ll_client_error e;
-	json_t *body, *root = NULL;
+	json_t *body, *root = NULL, *pending = NULL;
+	int64_t poll;
 	int r;
 
 	ll_client_error_clear(err);
@@ -731,11 +734,20 @@ int ll_api_login_sso_token(struct ll_api_client *c, const char *sso_id,
 		return LL_ERR_NOMEM;
 	ll_client_error_clear(&e);
 	r = ll_client_call(c, "POST", "/api/v1/login/sso/token", NULL, body,
-			   200, &root, NULL, &e);
+			   200, &root, &pending, &e);
 	body_free(body);
-	/* 202: the browser has not come back yet */
-	if (r == LL_ERR_PROTOCOL && e.http_status == 202)
-		return LL_ERR_WANT_READ;
+	/* 202: the browser has not come back yet; its body names the pace */
+	if (r == LL_ERR_PROTOCOL && e.http_status == 202) {
+		if ((r = ll_client_parse_sso_pending(pending, &poll, err)) ==
+		    0) {
+			if (poll_interval_s != NULL)
+				*poll_interval_s = poll;
+			r = LL_ERR_WANT_READ;
+		}
+		json_decref(pending);
+		return r;
+	}
+	json_decref(pending);
 	if (r != LL_OK) {
 		if (err != NULL)
 			*err = e;

@@ -620,6 +620,93 @@ out:
 	return r;
 }
 
+/* ---- single sign-on ---- */
+
+void ll_api_sso_clear(struct ll_api_sso *s)
+{
+	if (s == NULL)
+		return;
+	free(s->authorize_url);
+	ll_secret_free(s->sso_id);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The pace the relay names for login/sso/token: at least a second (a
+ * relay cannot make the agent hammer it), at most a minute (nor make it
+ * miss the browser's return for long). */
+static int get_poll(json_t *root, int64_t *out, struct ll_client_error *err)
+{
+	int64_t v;
+	int r;
+
+	if ((r = get_int(root, "poll_interval", true, 1, &v, err)) != 0)
+		return r;
+	if (v > 60)
+		return schema_err(err, NULL, "poll_interval");
+	*out = v;
+	return LL_OK;
+}
+
+/* What the agent hands the system browser: a web page, never a file: or
+ * another program's scheme, and no space or control character that a
+ * launcher could split or show otherwise. */
+static bool browser_url(const char *u)
+{
+	const unsigned char *p;
+
+	if (strncmp(u, "https://", 8) != 0 || u[8] == '\0')
+		return false;
+	for (p = (const unsigned char *)u; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+int ll_client_parse_sso(json_t *root, struct ll_api_sso *out,
+			struct ll_client_error *err)
+{
+	struct ll_api_sso s = { 0 };
+	int r;
+
+	if ((r = get_str(root, "authorize_url", true, 8192, &s.authorize_url,
+			 err)) != 0 ||
+	    (r = get_str(root, "sso_id", true, 64, &s.sso_id, err)) != 0 ||
+	    (r = get_int(root, "expires_in", true, 1, &s.expires_in, err)) !=
+		    0 ||
+	    (r = get_poll(root, &s.poll_interval_s, err)) != 0)
+		goto out;
+	if (!browser_url(s.authorize_url)) {
+		r = schema_err(err, NULL, "authorize_url");
+		goto out;
+	}
+	if (s.sso_id[0] == '\0') {
+		r = schema_err(err, NULL, "sso_id");
+		goto out;
+	}
+	*out = s;
+	memset(&s, 0, sizeof(s));
+out:
+	ll_api_sso_clear(&s);
+	ll_client_json_wipe(root, "sso_id");
+	return r;
+}
+
+int ll_client_parse_sso_pending(json_t *root, int64_t *poll_interval_s,
+				struct ll_client_error *err)
+{
+	char *status = NULL;
+	int64_t poll = 0;
+	int r;
+
+	if ((r = get_str(root, "status", true, 32, &status, err)) == 0 &&
+	    strcmp(status, "pending") != 0)
+		r = schema_err(err, NULL, "status");
+	if (r == 0 && (r = get_poll(root, &poll, err)) == 0)
+		*poll_interval_s = poll;
+	free(status);
+	return r;
+}
+
 /* ------------------------------------------------ parsers over the body */
 
 /* What every parser over bytes does first: the answer's object in *root
@@ -727,6 +814,58 @@ int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
 	return r;
 }
 
+/* A word of [a-z_] of at most max - 1 bytes into out[max]; absent or
+ * null is "" when not required. */
+static int get_word(json_t *o, const char *key, bool required, char *out,
+		    size_t max, struct ll_client_error *err)
+{
+	char *s = NULL;
+	size_t i;
+	int r;
+
+	if ((r = get_str(o, key, required, max - 1, &s, err)) != LL_OK)
+		return r;
+	for (i = 0; s != NULL && s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_')) {
+			free(s);
+			return schema_err(err, NULL, key);
+		}
+	if (s != NULL && i == 0)
+		r = schema_err(err, NULL, key);
+	else
+		g_strlcpy(out, s != NULL ? s : "", max);
+	free(s);
+	return r;
+}
+
+int ll_client_parse_session_end(json_t *root, struct ll_api_session_end *out,
+				struct ll_client_error *err)
+{
+	struct ll_api_session_end e = { { 0 }, { 0 } };
+	int r;
+
+	if ((r = get_word(root, "state", true, e.state, sizeof(e.state),
+			  err)) == LL_OK &&
+	    (r = get_word(root, "end_reason", false, e.end_reason,
+			  sizeof(e.end_reason), err)) == LL_OK)
+		*out = e;
+	return r;
+}
+
+int ll_api_parse_session_end(const char *body, size_t len,
+			     struct ll_api_session_end *out,
+			     struct ll_client_error *err)
+{
+	json_t *root;
+	int r;
+
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
+		return r;
+	r = ll_client_parse_session_end(root, out, err);
+	json_decref(root);
+	return r;
+}
+
 int ll_api_parse_queue_list(const char *body, size_t len,
 			    struct ll_api_queue_list *out,
 			    struct ll_client_error *err)
@@ -751,6 +890,33 @@ int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
 		return r;
 	r = ll_client_parse_pickup(root, out, err);
 	ll_client_json_wipe(root, "ticket");
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_sso(const char *body, size_t len, struct ll_api_sso *out,
+		     struct ll_client_error *err)
+{
+	json_t *root;
+	int r;
+
+	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
+		return r;
+	r = ll_client_parse_sso(root, out, err);
+	json_decref(root);
+	return r;
+}
+
+int ll_api_parse_sso_pending(const char *body, size_t len,
+			     int64_t *poll_interval_s,
+			     struct ll_client_error *err)
+{
+	json_t *root;
+	int r;
+
+	if ((r = body_load(body, len, poll_interval_s, &root, err)) != LL_OK)
+		return r;
+	r = ll_client_parse_sso_pending(root, poll_interval_s, err);
 	json_decref(root);
 	return r;
 }

@@ -163,6 +163,15 @@ struct ll_api_login {
 };
 void ll_api_login_clear(struct ll_api_login *l);
 
+/* 200 of POST /api/v1/login/sso: a single sign-on under way. */
+struct ll_api_sso {
+	char *authorize_url; /* https://: the provider's page, for a browser */
+	char *sso_id;        /* names the sign-in; secret: wiped by _clear */
+	int64_t expires_in;  /* seconds the sign-in lives at the relay */
+	int64_t poll_interval_s; /* the pace of login/sso/token, 1..60 */
+};
+void ll_api_sso_clear(struct ll_api_sso *s);
+
 struct ll_api_pin {
 	char *session_id;
 	char *pin;        /* 6..10 digits; secret */
@@ -257,20 +266,20 @@ int ll_api_login_recovery(struct ll_api_client *c, const char *mfa_token,
 			  const char *recovery_code, struct ll_api_login *out,
 			  struct ll_client_error *err);
 /*
- * Single sign-on (docs/API.md, "Single sign-on").  sso_start: POST
- * /api/v1/login/sso {org?, code_challenge}; the provider's URL for the
- * browser and the sign-in's id (both malloc'd; the id with
- * ll_secret_free).  sso_token: POST /api/v1/login/sso/token {sso_id,
- * code_verifier}; as ll_api_login once signed in (out filled, token
- * kept), LL_ERR_WANT_READ while the sign-in is still under way (ask
- * again after poll_interval), else the refusal (sso_failed, ...).
+ * Single sign-on (docs/API.md, "Single sign-on"); ll_sso.h drives the
+ * two calls.  sso_start: POST /api/v1/login/sso {org?, code_challenge};
+ * *out filled (ll_api_sso_clear).  sso_token: POST
+ * /api/v1/login/sso/token {sso_id, code_verifier}; as ll_api_login once
+ * signed in (out filled, token kept), LL_ERR_WANT_READ while the sign-in
+ * is still under way (202: ask again after *poll_interval_s, which the
+ * answer updates; may be NULL), else the refusal (sso_failed, ...).
  */
 int ll_api_login_sso_start(struct ll_api_client *c, const char *org,
-			   const char *code_challenge, char **authorize_url,
-			   char **sso_id, int *poll_interval_s,
+			   const char *code_challenge, struct ll_api_sso *out,
 			   struct ll_client_error *err);
 int ll_api_login_sso_token(struct ll_api_client *c, const char *sso_id,
 			   const char *code_verifier, struct ll_api_login *out,
+			   int64_t *poll_interval_s,
 			   struct ll_client_error *err);
 /* POST /api/v1/mfa/enroll: the otpauth URI of a new seed (malloc'd,
  * secret: it holds the seed; ll_secret_free). */
@@ -355,6 +364,25 @@ int ll_api_technician_group(struct ll_api_client *c, const char *name,
 int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 			 const char *bearer, const char *type, uint32_t caps,
 			 const char *reason, struct ll_client_error *err);
+/*
+ * 200 of GET /api/v1/sessions/ID/end: the session's state and, once it is
+ * over, why the relay says it ended, as a fixed code ("permission_withdrawn",
+ * "technician_disabled", "ended_by_admin", "closed", ...; docs/API.md).
+ * Both are checked words of [a-z_]: never text to show as it is.
+ */
+struct ll_api_session_end {
+	char state[16];      /* "waiting", "connected", "ended", "expired" */
+	char end_reason[32]; /* "" while the session is not over */
+};
+/*
+ * GET /api/v1/sessions/ID/end with the applet's ticket of that session
+ * (bearer); 200.  Good while the session lives and for 30 s after its
+ * end, as the events; then 404 not_found.
+ */
+int ll_api_session_end_reason(struct ll_api_client *c, const char *session_id,
+			      const char *ticket,
+			      struct ll_api_session_end *out,
+			      struct ll_client_error *err);
 /* POST /api/v1/pins/redeem {pin, org?}; 200.  No token needed. */
 int ll_api_pin_redeem(struct ll_api_client *c, const char *pin,
 		      const char *org, struct ll_api_redeem *out,

@@ -57,6 +57,11 @@ int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
 int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
 			      struct ll_api_queue_status *out,
 			      struct ll_client_error *err);
+/* 200 of GET /api/v1/sessions/ID/end: state (required) and end_reason
+ * (null while not over), each a word of [a-z_] within its array. */
+int ll_api_parse_session_end(const char *body, size_t len,
+			     struct ll_api_session_end *out,
+			     struct ll_client_error *err);
 /* 200 of GET /api/v1/queue. */
 int ll_api_parse_queue_list(const char *body, size_t len,
 			    struct ll_api_queue_list *out,
@@ -64,6 +69,16 @@ int ll_api_parse_queue_list(const char *body, size_t len,
 /* 201 of POST /api/v1/queue/ID/pickup (pin NULL). */
 int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
 			struct ll_client_error *err);
+/* 200 of POST /api/v1/login/sso: authorize_url (https://, at most 8192
+ * bytes), sso_id (at most 64; secret), expires_in (>= 1), poll_interval
+ * (1..60). */
+int ll_api_parse_sso(const char *body, size_t len, struct ll_api_sso *out,
+		     struct ll_client_error *err);
+/* 202 of POST /api/v1/login/sso/token: {"status": "pending",
+ * "poll_interval"} (1..60) into *poll_interval_s. */
+int ll_api_parse_sso_pending(const char *body, size_t len,
+			     int64_t *poll_interval_s,
+			     struct ll_client_error *err);
 
 /*
  * Fills err from an HTTP error answer whose body may be the API's error

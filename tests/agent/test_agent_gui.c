@@ -564,6 +564,96 @@ static char *totp_at(const char *b32, const struct lh_relay *relay)
 	return g_strchomp(out);
 }
 
+/* Turns user's second factor on through the API: one of the recovery
+ * codes the confirm answers (g_free). */
+static char *mfa_by_api(struct lh_relay *relay, const char *user)
+{
+	g_autofree char *tok = lh_login(relay, user, NEW_PW);
+	g_autofree char *code = NULL;
+	struct lh_resp *r;
+	json_t *body;
+	char *rc;
+
+	r = lh_post(relay, "/api/v1/mfa/enroll", tok, NULL);
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("seed", lh_resp_str(r, "secret"));
+	code = totp_at(lh_resp_str(r, "secret"), relay);
+	lh_resp_free(r);
+	r = lh_post(relay, "/api/v1/mfa/confirm", tok,
+		    body = json_pack("{ss}", "code", code));
+	json_decref(body);
+	g_assert_cmpint(r->status, ==, 200);
+	rc = g_strdup(json_string_value(
+		json_array_get(json_object_get(r->json, "recovery_codes"),
+			       3)));
+	g_assert_nonnull(rc);
+	lh_secret("recovery code", rc);
+	lh_resp_free(r);
+	return rc;
+}
+
+/* Logs out, and in as user with code in the form's Code field. */
+static void gui_login_code(const char *display, unsigned long main_win,
+			   const char *user, const char *code)
+{
+	keys(display, main_win, "alt+o", false);
+	keys(display, main_win, "alt+u", false);
+	keys(display, main_win, "ctrl+a", false);
+	keys(display, main_win, user, true);
+	keys(display, main_win, "alt+p", false);
+	keys(display, main_win, "ctrl+a", false);
+	keys(display, main_win, NEW_PW, true);
+	keys(display, main_win, "alt+c", false);
+	keys(display, main_win, "ctrl+a", false);
+	keys(display, main_win, code, true);
+	keys(display, main_win, "alt+l", false);
+}
+
+/*
+ * The phone is lost: the login form's Code field takes a recovery code
+ * as well (anything but 6 digits is tried as one), once; the same code
+ * again is refused with a sentence that says why.
+ */
+static void mfa_recovery_login(const char *display, unsigned long main_win,
+			       const char *log, struct lh_relay *relay,
+			       int logins)
+{
+	g_autofree char *rc = NULL;
+
+	lh_tech_add(relay, "hana", NEW_PW, false);
+	rc = mfa_by_api(relay, "hana");
+	gui_login_code(display, main_win, "hana", rc);
+	wait_log(log, "login: logged in to", logins + 1);
+	screenshot(display, "agent-mfa-login-recovery-code");
+	gui_login_code(display, main_win, "hana", rc);
+	wait_log(log,
+		 "login: refused: This recovery code was not accepted: it is "
+		 "mistyped, or it was already used. Each recovery code works "
+		 "only once.",
+		 1);
+	screenshot(display, "agent-mfa-recovery-code-used");
+	/* both went to the relay as recovery codes, not as TOTP codes */
+	{
+		json_t *all = lh_audit_records(relay, "login.mfa"), *rec;
+		size_t n = json_array_size(all);
+		const char *want[] = { "ok", "invalid_mfa_code" };
+
+		g_assert_cmpuint(n, >=, 2);
+		for (size_t i = 0; i < 2; i++) {
+			rec = json_array_get(all, n - 2 + i);
+			g_assert_cmpstr(json_string_value(
+						json_object_get(rec,
+								"outcome")),
+					==, want[i]);
+			g_assert_cmpstr(json_string_value(json_object_get(
+						json_object_get(rec, "detail"),
+						"method")),
+					==, "recovery_code");
+		}
+		json_decref(all);
+	}
+}
+
 /*
  * Two-factor sign-in from the GUI (issue 11): the QR code the window
  * shows, read back by zbarimg, is the otpauth URI of a seed; oathtool's
@@ -583,6 +673,7 @@ static void test_mfa_enrol(void)
 	json_t *body;
 	struct lt_xvfb *xvfb;
 	const char *display;
+	int logins = 1;
 	GPid gui;
 
 	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
@@ -673,7 +764,9 @@ static void test_mfa_enrol(void)
 		screenshot(display, "agent-mfa-login-code");
 		keys(display, main_win, "alt+l", false);
 		wait_log(log, "login: logged in to", 2);
+		logins++;
 	}
+	mfa_recovery_login(display, main_win, log, relay, logins);
 
 	stop(gui);
 	lt_xvfb_stop(xvfb);
@@ -1317,6 +1410,8 @@ static void test_live(void)
 		lh_resp_free(r);
 	}
 	wait_log(log, "live: 1 session live", 2);
+	/* the end user as the relay knows them: the applet's address */
+	wait_log(log, "end user 127.0.0.1, granted view", 1);
 	lh_pair_ping(agent, applet);
 	screenshot(display, "agent-live");
 

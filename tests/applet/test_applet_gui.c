@@ -2276,6 +2276,87 @@ static void test_ended_lost(void)
 	lh_pin_clear(&pin);
 }
 
+/* A session of tok's technician with view granted by the user's Allow. */
+static void granted_session(const char *tok, const char *tag,
+			    struct lh_pin *pin, struct agent *ag,
+			    struct applet *ap)
+{
+	char *win;
+
+	lh_pin_new(relay, tok, NULL, pin);
+	applet_start(ap, pin->pin, tag);
+	agent_connect(ag, pin->agent_ticket);
+	WAIT_FOR(ag->ready || ag->closed, 20000);
+	g_assert_true(ag->ready);
+	agent_send_hello_and_request(ag, LL_CAP_VIEW);
+	win = wait_window("Permission request", ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(ap, 1);
+	ag->bridge = true;
+	key("alt+a");
+	WAIT_FOR((ag->n_grant > 0 && ag->viewer_fd >= 0) || ag->closed, 15000);
+	g_assert_cmpint(ag->n_grant, ==, 1);
+	g_free(win);
+}
+
+/*
+ * The relay ends a session on its own (issue 11): the technician's group
+ * loses the permission the session holds (`group set`), or an
+ * administrator ends it (DELETE).  The stream just closes; the applet
+ * asks the relay why, and "Session ended" says so in plain words instead
+ * of "the connection was lost".
+ */
+static void test_ended_by_relay(void)
+{
+	struct lh_pin pin = { 0 }, pin2 = { 0 };
+	struct agent ag, ag2;
+	struct applet ap, ap2;
+	char *tok, *adm, *path;
+	struct lh_resp *r;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "add",
+				     "helpers", "--permissions",
+				     "view,control", NULL),
+			==, 0);
+	lh_tech_add(relay, "cai", "Cai-Passw0rd-long", false);
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "technician",
+				     "set", "cai", "--group", "helpers", NULL),
+			==, 0);
+	tok = lh_login(relay, "cai", "Cai-Passw0rd-long");
+	granted_session(tok, "ended-withdrawn", &pin, &ag, &ap);
+	/* view, which the user granted, is no longer the group's */
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "group", "set",
+				     "helpers", "--permissions", "control",
+				     NULL),
+			==, 0);
+	applet_close_ended(&ap, "permission_withdrawn",
+			   "Your technician is no longer allowed by ", 0);
+	g_assert_cmpint(log_count(&ap, "session over (stalled)"), ==, 0);
+	g_assert_true(wait_log(&ap,
+			       "the relay says the session is ended "
+			       "(permission_withdrawn)",
+			       1, 1000));
+	agent_free(&ag);
+	applet_finish(&ap);
+
+	/* an administrator ends alice's session from the Live page */
+	lh_tech_add(relay, "ada", "Ada-Passw0rd-long", true);
+	adm = lh_login(relay, "ada", "Ada-Passw0rd-long");
+	granted_session(token, "ended-admin", &pin2, &ag2, &ap2);
+	path = g_strdup_printf("/api/v1/sessions/%s", pin2.session_id);
+	r = lh_delete(relay, path, adm);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	applet_close_ended(&ap2, "ended_by_admin", "An administrator at ", 0);
+	agent_free(&ag2);
+	applet_finish(&ap2);
+	lh_pin_clear(&pin);
+	lh_pin_clear(&pin2);
+	g_free(path);
+	g_free(adm);
+	g_free(tok);
+}
+
 /* Waiting in a channel's queue when the channel is withdrawn (its entry
  * goes with it): the wait ends in "Session ended", status 3. */
 static void test_ended_queue_gone(void)
@@ -2483,6 +2564,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/ended/consent-timeout",
 			test_ended_consent_timeout);
 	g_test_add_func("/applet/ended/lost", test_ended_lost);
+	g_test_add_func("/applet/ended/by-relay", test_ended_by_relay);
 	g_test_add_func("/applet/ended/queue-gone", test_ended_queue_gone);
 	/* last: it moves the relay's clock a day ahead */
 	g_test_add_func("/applet/ended/pin-expired", test_ended_pin_expired);

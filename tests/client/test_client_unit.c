@@ -504,6 +504,123 @@ static void test_parse_one_time(void)
 	g_assert_nonnull(strstr(e.message, "password_change_required"));
 	g_assert_null(l.token);
 }
+
+/* The session's end as the relay tells the applet: two words of [a-z_],
+ * nothing else; on refusal the output is untouched. */
+static void test_parse_session_end(void)
+{
+	static const char *const bad[] = {
+		"{\"end_reason\":\"closed\"}",
+		"{\"state\":\"\",\"end_reason\":null}",
+		"{\"state\":\"ended\",\"end_reason\":\"Your PC is "
+		"infected\"}",
+		"{\"state\":\"ended\",\"end_reason\":\"a\\u0000b\"}",
+		"{\"state\":\"ended\",\"end_reason\":\""
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+		"{\"state\":\"ended\",\"end_reason\":7}",
+		"{\"state\":\"ended\",\"state\":\"ended\"}",
+	};
+	struct ll_client_error e;
+	struct ll_api_session_end se;
+	size_t i;
+
+	g_assert_cmpint(ll_api_parse_session_end(
+				P("{\"state\":\"ended\",\"end_reason\":"
+				  "\"permission_withdrawn\",\"more\":1}"),
+				&se, &e),
+			==, 0);
+	g_assert_cmpstr(se.state, ==, "ended");
+	g_assert_cmpstr(se.end_reason, ==, "permission_withdrawn");
+	g_assert_cmpint(ll_api_parse_session_end(
+				P("{\"state\":\"connected\",\"end_reason\":"
+				  "null}"),
+				&se, &e),
+			==, 0);
+	g_assert_cmpstr(se.end_reason, ==, "");
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		memset(&se, 'x', sizeof(se));
+		g_assert_cmpint(ll_api_parse_session_end(P(bad[i]), &se, &e),
+				<, 0);
+		g_assert_cmpint(se.state[0], ==, 'x');
+		g_assert_cmpint(e.message[0], !=, '\0');
+	}
+}
+
+/* The single sign-on answers (ll_api_parse_sso*): what the agent hands
+ * the system browser is an https:// page and nothing a launcher could
+ * split; the pace is 1..60 s, so a relay can neither make the agent
+ * hammer it nor miss the browser's return for long. */
+static void test_parse_sso(void)
+{
+	static const char *const bad[] = {
+		/* another scheme, for another program */
+		"{\"authorize_url\":\"file:///etc/passwd\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":1}",
+		"{\"authorize_url\":\"http://idp/a\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":1}",
+		"{\"authorize_url\":\"https://\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":1}",
+		/* a space or a control character */
+		"{\"authorize_url\":\"https://idp/a --b\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":1}",
+		"{\"authorize_url\":\"https://idp/a\\nb\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":1}",
+		/* the pace */
+		"{\"authorize_url\":\"https://idp/a\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":0}",
+		"{\"authorize_url\":\"https://idp/a\",\"sso_id\":\"i\","
+		"\"expires_in\":600,\"poll_interval\":61}",
+		"{\"authorize_url\":\"https://idp/a\",\"sso_id\":\"i\","
+		"\"expires_in\":600}",
+		/* no sign-in */
+		"{\"authorize_url\":\"https://idp/a\",\"sso_id\":\"\","
+		"\"expires_in\":600,\"poll_interval\":1}",
+		"{\"authorize_url\":\"https://idp/a\",\"expires_in\":600,"
+		"\"poll_interval\":1}",
+		"{\"authorize_url\":\"https://idp/a\",\"sso_id\":\"i\","
+		"\"expires_in\":0,\"poll_interval\":1}",
+	};
+	struct ll_client_error e;
+	struct ll_api_sso s;
+	int64_t poll = 7;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	g_assert_cmpint(ll_api_parse_sso(P("{\"authorize_url\":\"https://"
+					   "idp/a?b=c%20d\",\"sso_id\":\"i1\","
+					   "\"expires_in\":600,"
+					   "\"poll_interval\":2}"),
+					 &s, &e),
+			==, 0);
+	g_assert_cmpstr(s.authorize_url, ==, "https://idp/a?b=c%20d");
+	g_assert_cmpstr(s.sso_id, ==, "i1");
+	g_assert_cmpint(s.expires_in, ==, 600);
+	g_assert_cmpint(s.poll_interval_s, ==, 2);
+	ll_api_sso_clear(&s);
+	g_assert_null(s.sso_id);
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_assert_cmpint(ll_api_parse_sso(P(bad[i]), &s, &e), ==,
+				LL_ERR_SCHEMA);
+		g_assert_null(s.authorize_url);
+		g_assert_nonnull(strstr(e.message, "\""));
+	}
+	g_assert_cmpint(ll_api_parse_sso_pending(P("{\"status\":\"pending\","
+						   "\"poll_interval\":3}"),
+						 &poll, &e),
+			==, 0);
+	g_assert_cmpint(poll, ==, 3);
+	g_assert_cmpint(ll_api_parse_sso_pending(P("{\"status\":\"done\","
+						   "\"poll_interval\":3}"),
+						 &poll, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_sso_pending(P("{\"status\":\"pending\","
+						   "\"poll_interval\":600}"),
+						 &poll, &e),
+			==, LL_ERR_SCHEMA);
+	g_assert_cmpint(ll_api_parse_sso_pending(P("[1]"), &poll, &e), ==,
+			LL_ERR_SCHEMA);
+	g_assert_cmpint(poll, ==, 3);
+}
 #undef P
 
 int main(int argc, char **argv)
@@ -520,5 +637,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/unit/parse-one-time", test_parse_one_time);
 	g_test_add_func("/client/unit/parse-pin-length",
 			test_parse_pin_length);
+	g_test_add_func("/client/unit/parse-session-end",
+			test_parse_session_end);
+	g_test_add_func("/client/unit/parse-sso", test_parse_sso);
 	return g_test_run();
 }

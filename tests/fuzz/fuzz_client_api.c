@@ -3,8 +3,11 @@
  * The client's parsing of the relay's answers (common/client, through
  * ll_api_parse.h): what a hostile relay, or anything between it and us,
  * may put in a response body.  The first byte picks the parser, the rest
- * is the body (0xf0..0xf3: the channel queue's four answers).  Every parser must refuse or accept without a crash, leak
- * or read past the body; on refusal the output stays untouched and the
+ * is the body (0xf0..0xf3: the channel queue's four answers; 0xe0..0xe7:
+ * single sign-on's two, the start and the pending poll; 0xe8..0xef:
+ * the session's end reason).  Every parser must refuse or accept without
+ * a crash, leak or read past the body; on refusal the output stays
+ * untouched and the
  * error is a sentence; on success the strings are within their caps.
  */
 #include <stdint.h>
@@ -93,13 +96,93 @@ static void queue_answers(int which, const char *body, size_t len)
 	}
 }
 
+/* Single sign-on's answers (first bytes 0xe0..0xe7): what the agent
+ * hands the system browser is an https:// page without a space or a
+ * control character, and the pace is 1..60 s. */
+static void sso_answers(int which, const char *body, size_t len)
+{
+	struct ll_client_error e;
+	struct ll_api_sso s;
+	int64_t poll = -1;
+	const char *p;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	if (which == 0) {
+		r = ll_api_parse_sso(body, len, &s, &e);
+		if (r != 0) {
+			check_error(r, &e);
+			if (s.authorize_url != NULL || s.sso_id != NULL)
+				abort();
+		} else {
+			if (s.sso_id == NULL || s.sso_id[0] == '\0' ||
+			    strlen(s.sso_id) > 64 || s.expires_in < 1 ||
+			    s.poll_interval_s < 1 || s.poll_interval_s > 60 ||
+			    strncmp(s.authorize_url, "https://", 8) != 0 ||
+			    strlen(s.authorize_url) > 8192)
+				abort();
+			for (p = s.authorize_url; *p != '\0'; p++)
+				if ((unsigned char)*p <= 0x20 ||
+				    (unsigned char)*p == 0x7f)
+					abort();
+		}
+		ll_api_sso_clear(&s);
+		return;
+	}
+	r = ll_api_parse_sso_pending(body, len, &poll, &e);
+	if (r != 0) {
+		check_error(r, &e);
+		if (poll != -1)
+			abort();
+	} else if (poll < 1 || poll > 60) {
+		abort();
+	}
+}
+
+/* GET /api/v1/sessions/ID/end (first bytes 0xe8..0xef): two words of
+ * [a-z_] within their arrays, or nothing changed. */
+static void session_end_answer(const char *body, size_t len)
+{
+	struct ll_client_error e;
+	struct ll_api_session_end se;
+	size_t i;
+	int r;
+
+	memset(&se, 'x', sizeof(se));
+	r = ll_api_parse_session_end(body, len, &se, &e);
+	if (r != 0) {
+		check_error(r, &e);
+		for (i = 0; i < sizeof(se); i++)
+			if (((const char *)&se)[i] != 'x')
+				abort();
+		return;
+	}
+	if (se.state[0] == '\0' ||
+	    strspn(se.state, "abcdefghijklmnopqrstuvwxyz_") !=
+		    strlen(se.state) ||
+	    strspn(se.end_reason, "abcdefghijklmnopqrstuvwxyz_") !=
+		    strlen(se.end_reason))
+		abort();
+}
+
+/* The answers picked by first bytes 0xe0..0xff. */
+static void other_answers(uint8_t first, const char *body, size_t len)
+{
+	if (first >= 0xf0)
+		queue_answers(first & 3, body, len);
+	else if (first >= 0xe8)
+		session_end_answer(body, len);
+	else
+		sso_answers(first & 1, body, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ll_client_error e;
-	struct ll_api_login l;
-	struct ll_api_pin p;
-	struct ll_api_session_list sl;
-	struct ll_api_redeem d;
+	struct ll_api_login l = { 0 };
+	struct ll_api_pin p = { 0 };
+	struct ll_api_session_list sl = { 0 };
+	struct ll_api_redeem d = { 0 };
 	const char *body;
 	char *mt = (char *)data; /* a sentinel: untouched on failure */
 	size_t len, i;
@@ -120,8 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0, sizeof(p));
 	memset(&sl, 0, sizeof(sl));
 	memset(&d, 0, sizeof(d));
-	if (data[0] >= 0xf0) {
-		queue_answers(data[0] & 3, body, len);
+	if (data[0] >= 0xe0) {
+		other_answers(data[0], body, len);
 		free((char *)body);
 		return 0;
 	}

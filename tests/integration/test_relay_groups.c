@@ -555,6 +555,59 @@ static const char *end_reason(const char *tok, const char *id)
 	return reason;
 }
 
+/* GET /api/v1/sessions/ID/end with bearer: its status, and the
+ * end_reason of a 200 into reason (empty for null). */
+static int end_of(const char *id, const char *bearer, char *reason, size_t len)
+{
+	g_autofree char *path = g_strdup_printf("/api/v1/sessions/%s/end", id);
+	struct lh_resp *r = req("GET", path, bearer, NULL);
+	int status = r->status;
+
+	reason[0] = '\0';
+	if (status == 200) {
+		g_assert_cmpstr(lh_resp_str(r, "state"), ==, "ended");
+		g_strlcpy(reason,
+			  json_is_null(json_object_get(r->json, "end_reason"))
+				  ? ""
+				  : lh_resp_str(r, "end_reason"),
+			  len);
+	}
+	lh_resp_free(r);
+	return status;
+}
+
+/*
+ * The applet learns why the relay ended its session (issue 11) with its
+ * own ticket, as a fixed code; nobody else learns it that way: the
+ * agent's ticket, another session's applet ticket and a token get 404
+ * or 401, and a ticket of no session 401.
+ */
+static void check_end_reason(const struct lh_session *s,
+			     const struct lh_session *other, const char *tok,
+			     const char *want)
+{
+	char reason[64];
+
+	g_assert_cmpint(end_of(s->pin.session_id, s->applet_ticket, reason,
+			       sizeof(reason)),
+			==, 200);
+	g_assert_cmpstr(reason, ==, want);
+	g_assert_cmpint(end_of(s->pin.session_id, s->pin.agent_ticket, reason,
+			       sizeof(reason)),
+			==, 404);
+	g_assert_cmpint(end_of(s->pin.session_id, other->applet_ticket, reason,
+			       sizeof(reason)),
+			==, 404);
+	g_assert_cmpint(end_of(other->pin.session_id, s->applet_ticket, reason,
+			       sizeof(reason)),
+			==, 404);
+	g_assert_cmpint(end_of(s->pin.session_id, tok, reason, sizeof(reason)),
+			==, 401);
+	g_assert_cmpint(end_of(s->pin.session_id, "not-a-ticket", reason,
+			       sizeof(reason)),
+			==, 401);
+}
+
 static void test_withdraw_ends_session(void)
 {
 	g_autofree char *tok = NULL, *tok2 = NULL;
@@ -583,6 +636,19 @@ static void test_withdraw_ends_session(void)
 	g_assert_cmpstr(end_reason(tok, s.pin.session_id), ==,
 			"permission withdrawn");
 	lh_pair_ping(a2, b2); /* fred's goes on */
+	check_end_reason(&s, &s2, tok, "permission_withdrawn");
+	{
+		/* fred's goes on: its applet learns it is not over */
+		g_autofree char *p = g_strdup_printf("/api/v1/sessions/%s/end",
+						     s2.pin.session_id);
+		struct lh_resp *r = req("GET", p, s2.applet_ticket, NULL);
+
+		g_assert_cmpint(r->status, ==, 200);
+		g_assert_cmpstr(lh_resp_str(r, "state"), ==, "connected");
+		g_assert_true(
+			json_is_null(json_object_get(r->json, "end_reason")));
+		lh_resp_free(r);
+	}
 
 	/* a new session carries only view,chat now; moving her to a
 	 * narrower group ends it */
@@ -613,6 +679,33 @@ static void test_withdraw_ends_session(void)
 	g_assert_cmpint(lh_relay_log_count(relay, "no longer holds a "
 						  "permission"),
 			>=, 3);
+
+	/* disabling erin ends her session: its applet learns why all the
+	 * same, for 30 s */
+	{
+		struct lh_session s4 = { 0 };
+		struct lh_conn *a4, *b4;
+		char reason[64];
+
+		live_session(tok, &s4, &a4, &b4);
+		t0 = lh_now_ms();
+		g_assert_cmpint(cli(NULL, NULL, "technician", "disable",
+				    "erin", NULL, NULL),
+				==, 0);
+		wait_ended(a4, b4, t0, "technician disable");
+		check_end_reason(&s4, &s3, tok, "technician_disabled");
+		if (lh_relay_clock_advance(relay, 31))
+			g_assert_cmpint(end_of(s4.pin.session_id,
+					       s4.applet_ticket, reason,
+					       sizeof(reason)),
+					==, 404);
+		g_assert_cmpint(cli(NULL, NULL, "technician", "enable", "erin",
+				    NULL, NULL),
+				==, 0);
+		lh_conn_free(a4);
+		lh_conn_free(b4);
+		lh_session_clear(&s4);
+	}
 
 	lh_conn_free(a2);
 	lh_conn_free(b2);

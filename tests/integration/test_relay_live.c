@@ -150,6 +150,7 @@ static void act_consent(void *arg)
 }
 
 static char *admin_token;
+static struct lh_relay *live_relay;
 
 static void act_end(void *arg)
 {
@@ -226,6 +227,76 @@ static void held_wait(struct lh_relay *r, double n)
 		g_error("%g long-polls held, not %g", h.got, n);
 }
 
+/* An applet stream that comes from 127.0.8.5 and names another client
+ * in X-Forwarded-For, with the agent's stream to pair it. */
+static struct lh_conn *proxied_agent, *proxied_applet;
+
+static void act_pair_proxied(void *arg)
+{
+	const struct lh_session *s = arg;
+	g_autofree char *req = g_strdup_printf(
+		"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		"Connection: Upgrade\r\nUpgrade: lifeline/1\r\n"
+		"Authorization: Bearer %s\r\n"
+		"X-Forwarded-For: 203.0.113.7\r\n\r\n",
+		s->applet_ticket);
+	struct lh_resp *r = NULL;
+
+	proxied_applet = lh_connect(live_relay, "127.0.8.5");
+	g_assert_cmpint(lh_raw_try(proxied_applet, req, strlen(req), 10000,
+				   &r),
+			==, LL_OK);
+	g_assert_cmpint(r->status, ==, 101);
+	lh_resp_free(r);
+	g_assert_cmpint(lh_stream_begin_try(live_relay, s->pin.agent_ticket,
+					    &proxied_agent),
+			==, LL_OK);
+	g_assert_cmpint(lh_stream_finish_try(proxied_agent, 10000, &r), ==,
+			LL_OK);
+	g_assert_cmpint(r->status, ==, 101);
+	lh_resp_free(r);
+}
+
+/*
+ * The end user's address is the org's view of them: a forwarding header
+ * is nobody's word (the peer's address shows) until the org's
+ * trusted_proxies names the peer, then the client it names shows.  A
+ * hostile applet cannot choose what the admin sees.
+ */
+static void proxied_address(const char *tok, int64_t *version,
+			    const char *trusted, const char *want)
+{
+	struct lh_session s = { 0 };
+	g_autofree char *path = NULL;
+	struct lh_resp *r;
+	json_t *doc;
+
+	g_assert_cmpint(lh_relay_cmd(live_relay, NULL, NULL, NULL, "policy",
+				     trusted ? "set" : "unset",
+				     "trusted_proxies",
+				     trusted ? trusted : "--org",
+				     trusted ? "--org" : "default",
+				     trusted ? "default" : NULL, NULL),
+			==, 0);
+	lh_session_new(live_relay, tok, &s);
+	doc = poll_until(live_relay, admin_token, *version, act_pair_proxied,
+			 &s, is_connected);
+	g_assert_cmpstr(json_string_value(json_object_get(first(doc),
+							  "end_user_address")),
+			==, want);
+	*version = version_of(doc);
+	json_decref(doc);
+	path = g_strdup_printf("/api/v1/sessions/%s", s.pin.session_id);
+	r = lh_delete(live_relay, path, admin_token);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	g_assert_cmpint(lh_conn_wait_closed(proxied_agent, 10000), ==, 0);
+	lh_conn_free(proxied_agent);
+	lh_conn_free(proxied_applet);
+	proxied_agent = proxied_applet = NULL;
+	lh_session_clear(&s);
+}
+
 static void test_live(void)
 {
 	struct live_fx f;
@@ -255,6 +326,10 @@ static void test_live(void)
 			==, f.s.pin.session_id);
 	g_assert_cmpstr(json_string_value(json_object_get(s, "technician")),
 			==, "bob");
+	/* the end user as the relay knows them: their applet's address */
+	g_assert_cmpstr(json_string_value(
+				json_object_get(s, "end_user_address")),
+			==, "127.0.0.1");
 	g_assert_true(json_is_integer(json_object_get(s, "duration_s")));
 	v = version_of(doc);
 	json_decref(doc);
@@ -275,6 +350,13 @@ static void test_live(void)
 	v = version_of(doc);
 	json_decref(doc);
 	g_assert_cmpint(lh_conn_wait_closed(f.agent, 10000), ==, 0);
+
+	live_relay = f.r;
+	proxied_address(f.bob, &v, NULL, "127.0.8.5");
+	proxied_address(f.bob, &v, "127.0.8.5", "203.0.113.7");
+	doc = live_now(f.r, admin_token);
+	v = version_of(doc);
+	json_decref(doc);
 
 	/* stopping with a long-poll held: a clean stop, the poll closed */
 	t = poll_start(&p, f.r, admin_token, v);
@@ -298,7 +380,8 @@ static void test_live(void)
 				   "technician:root") == 0)
 				n++;
 		}
-		g_assert_cmpuint(n, ==, 1);
+		/* bob's, and the two of proxied_address */
+		g_assert_cmpuint(n, ==, 3);
 		json_decref(recs);
 	}
 	lh_conn_free(f.agent);

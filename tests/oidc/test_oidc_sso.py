@@ -12,7 +12,10 @@ callback, the agent's token), then each refusal with its code and
 reason: a tampered ID token, a wrong audience, an expired token, another
 nonce, another issuer, a replayed callback (its code), a wrong PKCE
 verifier, a user outside every mapped group, mfa_required without the
-org's amr, and the provider down.  Every wait is for an event (a line
+org's amr, and the provider down.  Then the GUI's "Sign in with single
+sign-on" on an Xvfb of the test's own, its system browser this same
+Chromium: cancelled, refused (the relay's sentence in the form), signed
+in (screenshots in artifacts/oidc/).  Every wait is for an event (a line
 of a program, a CDP event, a process exit) with a deadline.  Exit 77
 (skip) without node/npm or chromium."""
 
@@ -21,6 +24,7 @@ import base64
 import json
 import os
 import queue
+import select
 import shutil
 import subprocess
 import sys
@@ -83,7 +87,9 @@ class Lines:
             self.q.put(line.rstrip('\n'))
         self.q.put(None)
 
-    def wait(self, prefix, timeout=DEADLINE_S):
+    def wait(self, prefix, timeout=DEADLINE_S, anywhere=False):
+        """The next line that starts with prefix (or, anywhere, holds
+        it); the lines before it are passed over."""
         end = time.monotonic() + timeout
         while True:
             left = end - time.monotonic()
@@ -95,7 +101,7 @@ class Lines:
                 continue
             if line is None:
                 fail('the program ended before "%s..."' % prefix)
-            if line.startswith(prefix):
+            if line.startswith(prefix) or (anywhere and prefix in line):
                 return line
 
 
@@ -236,6 +242,122 @@ class Agent:
         return st, self.result
 
 
+class Gui:
+    """The agent's GUI on an Xvfb of its own (-displayfd, as
+    tests/common/lt_x.h starts one), keys sent with xdotool as a person
+    presses them, windows waited for with e2e-target.  Its system
+    browser is a desktop entry, the default for https in a private
+    XDG_CONFIG_HOME, whose program hands the address to this test's
+    Chromium through a FIFO: the GUI opens the browser as on any desktop
+    (gtk_show_uri_on_window), and the sign-in is the real one."""
+
+    def __init__(self, relay):
+        self.target = os.environ['LL_E2E_TARGET']
+        self.xdotool = os.environ['LL_XDOTOOL']
+        self.dir = os.path.join(relay.dir, 'gui')
+        self.xvfb = self.agent = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        data = os.path.join(self.dir, 'data')
+        conf = os.path.join(self.dir, 'config')
+        os.makedirs(os.path.join(data, 'applications'))
+        os.makedirs(conf)
+        fifo = os.path.join(self.dir, 'browser.fifo')
+        os.mkfifo(fifo)
+        prog = os.path.join(self.dir, 'browser')
+        with open(prog, 'w') as f:
+            f.write("#!/bin/sh\n# the system browser: the address to the "
+                    "test's Chromium\nprintf '%%s\\n' \"$1\" > '%s'\n" %
+                    fifo)
+        os.chmod(prog, 0o755)
+        with open(os.path.join(data, 'applications',
+                               'lifeline-test-browser.desktop'), 'w') as f:
+            f.write('[Desktop Entry]\nType=Application\nName=Test browser'
+                    '\nExec=%s %%u\nMimeType=x-scheme-handler/https;\n'
+                    'NoDisplay=true\n' % prog)
+        with open(os.path.join(conf, 'mimeapps.list'), 'w') as f:
+            f.write('[Default Applications]\nx-scheme-handler/https='
+                    'lifeline-test-browser.desktop\n')
+        # read and write: no end of file between two browsers
+        self.browser = Lines(os.fdopen(os.open(fifo, os.O_RDWR), 'r'),
+                             os.path.join(self.dir, 'browser.out'))
+        self.display = self._xvfb()
+        self.env = dict(os.environ, DISPLAY=self.display, NO_AT_BRIDGE='1',
+                        GDK_BACKEND='x11', GSETTINGS_BACKEND='memory',
+                        LC_ALL='C.UTF-8', XDG_DATA_HOME=data,
+                        XDG_CONFIG_HOME=conf)
+        self.env.pop('DBUS_SESSION_BUS_ADDRESS', None)
+        self.agent = subprocess.Popen(
+            [AGENT, '--relay', relay.base, '--ca',
+             os.path.join(relay.state, 'cert.pem'), '--profile',
+             os.path.join(self.dir, 'profile')],
+            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        self.log = Lines(self.agent.stdout,
+                         os.path.join(self.dir, 'agent-gui.log'))
+
+    def _xvfb(self):
+        r, w = os.pipe()
+        self.xvfb = subprocess.Popen(
+            [os.environ['LL_XVFB'], '-displayfd', str(w), '-screen', '0',
+             '1024x768x24', '-nolisten', 'tcp', '-noreset'],
+            pass_fds=[w], stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.dir, 'xvfb.log'), 'w'))
+        os.close(w)
+        # it writes its display number once it takes clients
+        got = b''
+        end = time.monotonic() + DEADLINE_S
+        while not got.endswith(b'\n'):
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                fail('Xvfb named no display within %d s' % DEADLINE_S)
+            more = os.read(r, 32)
+            if not more:
+                fail('Xvfb exited (see %s/xvfb.log)' % self.dir)
+            got += more
+        os.close(r)
+        return ':' + got.decode().strip()
+
+    def window(self, title, gone=False):
+        """The id of the window titled title, once mapped (or until
+        none is)."""
+        p = subprocess.run(
+            [self.target, '--window', '^%s$' % title, '--timeout',
+             str(DEADLINE_S * 1000)] + (['--gone'] if gone else []),
+            env=self.env, capture_output=True, text=True,
+            timeout=DEADLINE_S + 10)
+        check(p.returncode == 0, 'the window "%s" is %s' %
+              (title, 'gone' if gone else 'there'))
+        return p.stdout.strip()
+
+    def keys(self, win, keys):
+        """Focus on win (the pointer over it too: no window manager),
+        then keys."""
+        for args in (['mousemove', '--window', win, '20', '20'],
+                     ['windowfocus', '--sync', win],
+                     ['key', '--clearmodifiers', keys]):
+            subprocess.run([self.xdotool] + args, env=self.env, check=True,
+                           timeout=DEADLINE_S)
+
+    def screenshot(self, win, name):
+        """The screen to LL_ARTIFACTS_DIR/NAME.png once win stopped
+        drawing."""
+        adir = os.environ.get('LL_ARTIFACTS_DIR')
+        if not adir or shutil.which('import') is None:
+            return
+        os.makedirs(adir, exist_ok=True)
+        subprocess.run([self.target, '--drawn', win], env=self.env,
+                       capture_output=True, timeout=DEADLINE_S + 10)
+        subprocess.run(['import', '-window', 'root',
+                        os.path.join(adir, name + '.png')], env=self.env,
+                       capture_output=True, timeout=DEADLINE_S)
+
+    def stop(self):
+        for p in (self.agent, self.xvfb):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(timeout=DEADLINE_S)
+
+
 def body_text(b):
     return b.evaluate('document.body ? document.body.innerText : ""')
 
@@ -280,6 +402,63 @@ def refused(b, relay, profile, mode, code, reason, provider):
     check('Sign-in failed' in page and '(%s)' % reason in page,
           '%s: the browser is told: %s' % (mode, page.strip()))
     relay.wait_log('(%s)' % reason)
+
+
+def gui(b, relay, issuer):
+    """The GUI's "Sign in with single sign-on" (Alt+S): the system
+    browser at the provider and "PRODUCT Agent – Single sign-on" while
+    it is away; Cancel; carol, in no mapped group, refused with the
+    relay's sentence in the form; alice signed in, on to the main
+    window."""
+    if not all(os.environ.get(v) for v in ('LL_XVFB', 'LL_XDOTOOL',
+                                           'LL_E2E_TARGET')):
+        print('SKIP: the GUI\'s single sign-on needs Xvfb and xdotool')
+        return
+    product = os.environ['LL_PRODUCT']
+    main_t = '%s Agent' % product
+    sso_t = '%s Agent \u2013 Single sign-on' % product
+    g = Gui(relay)
+    try:
+        main = g.window(main_t)
+        g.keys(main, 'alt+s')
+        url = g.browser.wait('https://')
+        check(url.startswith(issuer + '/'),
+              'the GUI opens the system browser at the provider')
+        dlg = g.window(sso_t)
+        g.log.wait('single sign-on: waiting for the browser',
+                   anywhere=True)
+        g.screenshot(dlg, 'agent-sso-waiting')
+        g.keys(dlg, 'alt+c')
+        g.log.wait('single sign-on cancelled', anywhere=True)
+        g.window(sso_t, gone=True)
+
+        b.send('Network.clearBrowserCookies')
+        g.keys(main, 'alt+s')
+        sign_in_form(b, relay, g.browser.wait('https://'), 'carol')
+        line = g.log.wait('login: refused: ', anywhere=True)
+        check('you are in none of the groups this organisation lets in '
+              '(no_mapped_group)' in line,
+              'carol: the form shows the relay\'s sentence (%s)' % line)
+        g.window(sso_t, gone=True)
+        g.screenshot(main, 'agent-sso-refused')
+
+        b.send('Network.clearBrowserCookies')
+        g.keys(main, 'alt+s')
+        sign_in_form(b, relay, g.browser.wait('https://'), 'alice')
+        g.log.wait('login: logged in to ' + relay.base, anywhere=True)
+        g.window(sso_t, gone=True)
+        # the main window's sessions, listed with the token
+        line = g.log.wait('policies: ', anywhere=True)
+        check('not offered (not an admin)' in line,
+              'alice signed in through the GUI: the main window, as '
+              'the technician she is (%s)' % line)
+        g.screenshot(main, 'agent-sso-signed-in')
+    finally:
+        g.stop()
+    with open(os.path.join(g.dir, 'agent-gui.log')) as f:
+        log = f.read()
+    check('Sanitizer' not in log and 'runtime error' not in log,
+          'the GUI ran clean (under the asan setup: ASan and UBSan)')
 
 
 def post(relay, path, body):
@@ -430,6 +609,8 @@ def run(b, relay, provider, profile, issuer, cert):
     check(st != 0 and res['error']['code'] == 'forbidden' and
           '(no_mapped_group)' in res['error']['message'],
           'a user in no mapped group: 403 forbidden (%s)' % res)
+
+    gui(b, relay, issuer)
 
     # a further org with a group of its own: [oidc ORG]
     relay.cmd('org', 'add', 'branch', '--name', 'Branch')

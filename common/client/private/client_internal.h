@@ -95,7 +95,7 @@ void ll_client_json_wipe(json_t *obj, const char *key);
 
 /* The answers' objects to results, as ll_api_parse.h describes them
  * (*out untouched on failure).  The secrets they read (token,
- * mfa_token, pin, ticket) are wiped in root, success or not. */
+ * mfa_token, pin, ticket, sso_id) are wiped in root, success or not. */
 int ll_client_parse_login(json_t *root, struct ll_api_login *out,
 			  struct ll_client_error *err);
 int ll_client_parse_mfa_token(json_t *root, char **out,
@@ -116,5 +116,11 @@ int ll_client_parse_queue_list(json_t *root, struct ll_api_queue_list *out,
 			       struct ll_client_error *err);
 int ll_client_parse_pickup(json_t *root, struct ll_api_pin *out,
 			   struct ll_client_error *err);
+int ll_client_parse_session_end(json_t *root, struct ll_api_session_end *out,
+				struct ll_client_error *err);
+int ll_client_parse_sso(json_t *root, struct ll_api_sso *out,
+			struct ll_client_error *err);
+int ll_client_parse_sso_pending(json_t *root, int64_t *poll_interval_s,
+				struct ll_client_error *err);
 
 #endif

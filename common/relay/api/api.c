@@ -519,7 +519,7 @@ static int auth_ticket(struct ll_api_ctx *ctx, const char *bearer)
 			 t->username);
 		ctx->tech = t;
 	}
-	if (t->disabled) {
+	if (t->disabled && !ctx->ticket_disabled_ok) {
 		r = LL_ERR_DISABLED;
 		ll_api_fail(ctx, LL_API_ACCOUNT_DISABLED,
 			    "the technician's account is disabled");
@@ -562,6 +562,10 @@ enum api_auth {
 #define ROUTE_NO_AUDIT 0x4
 /* Answered as the PIN page (HTML) also when refused (api_page.c). */
 #define ROUTE_PAGE 0x8
+/* A ticket whose technician is disabled is let through (it is refused
+ * 403 account_disabled everywhere else): the applet asks why its session
+ * ended, and that is the answer. */
+#define ROUTE_TICKET_DISABLED 0x80
 
 struct api_route {
 	const char *method;
@@ -636,6 +640,9 @@ static const struct api_route routes[] = {
 	  ll_api_handle_session_delete, 0 },
 	{ "POST", "/api/v1/sessions/{id}/events", AUTH_TICKET_OR_TOKEN,
 	  "session.event", ll_api_handle_session_event, 0 },
+	{ "GET", "/api/v1/sessions/{id}/end", AUTH_TICKET,
+	  "session.end_reason", ll_api_handle_session_end,
+	  ROUTE_TICKET_DISABLED },
 	{ "POST", "/api/v1/sessions/{id}/chat", AUTH_TICKET, "session.chat",
 	  ll_api_handle_chat_post, 0 },
 	{ "GET", "/api/v1/sessions/{id}/chat", AUTH_ADMIN, "session.chat.read",
@@ -1250,6 +1257,8 @@ static enum ll_api_dispatch api_serve(struct ll_api_ctx *ctx)
 	if (route != NULL) {
 		ctx->action = route->action;
 		ctx->page = (route->flags & ROUTE_PAGE) != 0;
+		ctx->ticket_disabled_ok = (route->flags &
+					   ROUTE_TICKET_DISABLED) != 0;
 	}
 	if (ll_api_ratelimits_sync(relay) != 0) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "internal error");

@@ -15,9 +15,10 @@
  * The version is the relay's (relay->live_version), one counter for all
  * orgs: a change in another org answers a long-poll too, with the same
  * list; the page then polls again.  The capabilities the end user
- * granted are kept here, in memory, from the session events; the relay
+ * granted are kept here, in memory, from the session events, and so is
+ * the end user's address, from their applet's stream upgrade: the relay
  * never learns the end user's name, only what their applet says to the
- * agent.
+ * agent, so the address is how it shows them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +39,20 @@ struct ll_live {
 	size_t n_held;
 	bool wake_queued;
 	json_t *caps; /* session id -> [capability, ...] */
+	/* session id -> the end user's address, as the org's rules see it
+	 * (its trusted_proxies), from the applet's last stream upgrade */
+	json_t *addrs;
 };
 
 static struct ll_live *live_of(struct ll_relay *relay)
 {
 	if (relay->live == NULL &&
 	    (relay->live = calloc(1, sizeof(*relay->live))) != NULL &&
-	    (relay->live->caps = json_object()) == NULL)
+	    ((relay->live->caps = json_object()) == NULL ||
+	     (relay->live->addrs = json_object()) == NULL)) {
+		json_decref(relay->live->caps);
 		LL_FREE_AND_NULL(free, relay->live);
+	}
 	return relay->live;
 }
 
@@ -137,10 +144,23 @@ void ll_api_live_caps(struct ll_relay *relay, const char *session_id,
 	ll_api_live_changed(relay);
 }
 
+void ll_api_live_applet_addr(struct ll_relay *relay, const char *session_id,
+			     const char *addr)
+{
+	struct ll_live *l = live_of(relay);
+
+	if (l == NULL || session_id == NULL || addr == NULL)
+		return;
+	/* the pairing that follows tells the held long-polls */
+	json_object_set_new(l->addrs, session_id, json_string(addr));
+}
+
 void ll_api_live_ended(struct ll_relay *relay, const char *session_id)
 {
-	if (relay->live != NULL)
+	if (relay->live != NULL) {
 		json_object_del(relay->live->caps, session_id);
+		json_object_del(relay->live->addrs, session_id);
+	}
 	ll_api_live_changed(relay);
 }
 
@@ -154,6 +174,7 @@ void ll_api_live_stop(struct ll_relay *relay)
 	wake(relay, true, 0);
 	if (relay->live != NULL) {
 		json_decref(relay->live->caps);
+		json_decref(relay->live->addrs);
 		LL_FREE_AND_NULL(free, relay->live);
 	}
 }
@@ -165,17 +186,21 @@ static json_t *session_json(struct ll_api_ctx *ctx, const struct ll_session *s)
 	struct ll_technician *t = NULL;
 	uint64_t a2b = s->bytes_agent_to_applet,
 		 b2a = s->bytes_applet_to_agent;
-	json_t *caps = NULL, *o;
+	json_t *caps = NULL, *addr = NULL, *o;
 
-	if (relay->live != NULL)
+	if (relay->live != NULL) {
 		caps = json_object_get(relay->live->caps, s->id);
+		addr = json_object_get(relay->live->addrs, s->id);
+	}
 	(void)ll_relay_session_bytes(relay, s->id, &a2b, &b2a);
 	(void)ll_store_technician_get(relay->store, s->technician_id, &t);
-	o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:I,s:I,s:I}", "session_id",
-		      s->id, "technician", t ? t->username : "",
+	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:o,s:I,s:I,s:I}",
+		      "session_id", s->id, "technician", t ? t->username : "",
 		      "technician_display_name",
 		      t && t->display_name ? json_string(t->display_name)
 					   : json_null(),
+		      "end_user_address",
+		      addr != NULL ? json_incref(addr) : json_null(),
 		      "capabilities", caps ? json_incref(caps) : json_array(),
 		      "state",
 		      ll_relay_session_interrupted(relay, s->id)

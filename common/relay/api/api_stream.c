@@ -57,6 +57,7 @@ static bool sessions_full(struct ll_api_ctx *ctx)
 void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 {
 	const struct ll_session *s = ctx->session;
+	char addr[64];
 	int r;
 
 	/* The envelope refused tickets of sessions that are over and of
@@ -80,6 +81,11 @@ void ll_api_handle_stream_open(struct ll_api_ctx *ctx)
 	}
 	ctx->resp->status = 101;
 	ctx->resp->code = LL_API_OK;
+	/* the end user as the Live page shows them (the relay never learns
+	 * their name): the address the org's end_user_cidrs judge */
+	if (ctx->side == LL_SIDE_APPLET &&
+	    ll_api_client_addr(ctx, s->org_id, addr, sizeof(addr)) == LL_OK)
+		ll_api_live_applet_addr(ctx->relay, s->id, addr);
 }
 
 void ll_api_stream_paired(struct ll_relay *relay, const char *session_id,
@@ -296,7 +302,7 @@ void ll_api_periodic(struct ll_relay *relay)
 	/* The store is the channel: `technician disable`, `group set`
 	 * and the API change it, from this process or the CLI's. */
 	if (ll_store_session_live_of_disabled(relay->store, &ids, &n) == LL_OK)
-		end_sessions(relay, ids, n, "technician disabled",
+		end_sessions(relay, ids, n, LL_END_TECHNICIAN_DISABLED,
 			     "its technician was disabled");
 	else
 		ll_warn("cannot look for sessions of disabled technicians: %s",
@@ -305,7 +311,7 @@ void ll_api_periodic(struct ll_relay *relay)
 	n = 0;
 	if (ll_store_session_live_not_permitted(relay->store, LL_PERM_NO_GROUP,
 						&ids, &n) == LL_OK)
-		end_sessions(relay, ids, n, "permission withdrawn",
+		end_sessions(relay, ids, n, LL_END_PERMISSION_WITHDRAWN,
 			     "its technician no longer holds a permission it "
 			     "carries");
 	else

@@ -45,6 +45,9 @@ struct ll_api_ctx {
 	bool upgrade;  /* serving the stream upgrade */
 	bool page;     /* a route answered as the PIN page (ROUTE_PAGE) */
 	bool sso_page; /* the SSO callback: refusals as a plain page */
+	/* ROUTE_TICKET_DISABLED: a ticket of a disabled technician is let
+	 * through (the applet asks why its session ended) */
+	bool ticket_disabled_ok;
 	struct ll_api_param params[LL_API_PARAMS_MAX];
 	size_t n_params;
 	/* who the envelope authenticated, as the route asked; owned */
@@ -133,6 +136,9 @@ void ll_api_live_caps(struct ll_relay *relay, const char *session_id,
 		      bool granted, const json_t *caps);
 /* A session ended: its capabilities forgotten, the version counted up. */
 void ll_api_live_ended(struct ll_relay *relay, const char *session_id);
+/* The end user's address (their applet's stream) for the Live page. */
+void ll_api_live_applet_addr(struct ll_relay *relay, const char *session_id,
+			     const char *addr);
 /* Once a second: answers the long-polls whose time is up. */
 void ll_api_live_tick(struct ll_relay *relay, int64_t now);
 /* Holds a parked request (the envelope's, api.c). */
@@ -285,6 +291,15 @@ void ll_api_handle_session_create(struct ll_api_ctx *ctx);
 void ll_api_handle_session_list(struct ll_api_ctx *ctx);
 void ll_api_handle_session_delete(struct ll_api_ctx *ctx);
 void ll_api_handle_session_event(struct ll_api_ctx *ctx);
+/* GET /api/v1/sessions/ID/end (api_session_end.c): the applet learns why
+ * the relay ended its session. */
+void ll_api_handle_session_end(struct ll_api_ctx *ctx);
+/* The fixed code of a session's end ("permission_withdrawn", "closed",
+ * ...), NULL while it is not over. */
+const char *ll_api_end_code(const struct ll_session *s);
+/* End reasons the relay itself writes (the store's end_reason). */
+#define LL_END_PERMISSION_WITHDRAWN "permission withdrawn"
+#define LL_END_TECHNICIAN_DISABLED "technician disabled"
 /* api_chat.c: the chat transcript (policy keep_chat) */
 void ll_api_handle_chat_post(struct ll_api_ctx *ctx);
 void ll_api_handle_chat_get(struct ll_api_ctx *ctx);
