@@ -105,6 +105,16 @@ void ll_applet_send_ctl(struct ll_applet_session *s,
 			ll_control_type_name(m->type), ll_strerror(r));
 }
 
+void ll_applet_send_error(struct ll_applet_session *s, const char *code,
+			  const char *message)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_ERROR };
+
+	m.u.error.code = (char *)code;
+	m.u.error.message = (char *)message;
+	ll_applet_send_ctl(s, &m);
+}
+
 /* ---- audit reports ---- */
 
 static void reporter_start(struct ll_applet_session *s)
@@ -128,6 +138,12 @@ static void report(struct ll_applet_session *s, const char *type,
 		ll_reporter_send(s->rep, type, caps, reason);
 }
 
+void ll_applet_report(struct ll_applet_session *s, const char *type,
+		      uint32_t caps, const char *reason)
+{
+	report(s, type, caps, reason);
+}
+
 /* ---- consent ---- */
 
 static void gate_changed(struct ll_applet_session *s)
@@ -140,6 +156,7 @@ static void gate_changed(struct ll_applet_session *s)
 	/* Each call that closes the gate has released every held key and
 	 * button by the time it returns (before any dialog maps). */
 	ll_input_gate_set_consent_open(g, s->consent != NULL);
+	ll_applet_clip_sync(s);
 }
 
 static void send_grant(struct ll_applet_session *s, uint32_t id, uint32_t caps)
@@ -533,6 +550,12 @@ static void on_control(struct ll_session_io *io,
 	case LL_CONTROL_SELECT_MONITOR:
 		ll_applet_rfb_select_monitor(s, msg->u.select_monitor.name);
 		break;
+	case LL_CONTROL_CLIPBOARD:
+		ll_applet_clip_received(s, msg->u.clipboard.text);
+		break;
+	case LL_CONTROL_SYSINFO_REQUEST:
+		ll_applet_sysinfo_answer(s);
+		break;
 	case LL_CONTROL_ERROR:
 		ll_warn("the technician's console reported an error (%s)",
 			msg->u.error.code);
@@ -687,6 +710,7 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 	s->granted = 0;
 	gate_changed(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
+	ll_applet_clip_free(s);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	s->done(end, s->user);
@@ -812,6 +836,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 	s->bar = ll_session_bar_new(s->a, s->redeem.technician.display_name,
 				    s->redeem.technician.org_display_name,
 				    on_stop_control, on_bar_end, s);
+	ll_session_bar_add_clipboard(s->bar, ll_applet_clip_stop, s);
 }
 
 void ll_applet_session_start_picked(struct ll_applet_session *s,
@@ -885,6 +910,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	ll_applet_rfb_stop(s);
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
+	ll_applet_clip_free(s);
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	/* Sends the audit reports still queued, bounded by its drain time. */
 	LL_FREE_AND_NULL(ll_reporter_free, s->rep);

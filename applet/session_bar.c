@@ -62,6 +62,9 @@ struct ll_session_bar {
 	GtkWidget *status;
 	GtkWidget *sharing;
 	GtkWidget *stop;
+	GtkWidget *stop_clip; /* NULL until added */
+	void (*on_stop_clip)(void *user);
+	void *clip_user;
 	void (*on_stop_control)(void *user);
 	void (*on_end)(void *user);
 	void *user;
@@ -261,6 +264,41 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 		gtk_label_set_text(GTK_LABEL(bar->status), status);
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
 	ll_tray_set_control(bar->tray, (granted & LL_CAP_CONTROL) != 0);
+}
+
+static void on_stop_clip_clicked(GtkButton *b, gpointer data)
+{
+	struct ll_session_bar *bar = data;
+
+	(void)b;
+	bar->on_stop_clip(bar->clip_user);
+}
+
+void ll_session_bar_add_clipboard(struct ll_session_bar *bar,
+				  void (*stop)(void *user), void *user)
+{
+	GtkWidget *b;
+
+	if (bar == NULL || bar->win == NULL || bar->stop_clip != NULL)
+		return;
+	bar->on_stop_clip = stop;
+	bar->clip_user = user;
+	/* Beside Stop control, in the same button box. */
+	b = gtk_button_new_with_mnemonic("Stop c_lipboard");
+	atk_object_set_name(gtk_widget_get_accessible(b), "Stop clipboard");
+	gtk_widget_set_no_show_all(b, TRUE);
+	gtk_box_pack_start(GTK_BOX(gtk_widget_get_parent(bar->stop)), b, FALSE,
+			   FALSE, 0);
+	gtk_box_reorder_child(GTK_BOX(gtk_widget_get_parent(bar->stop)), b, 0);
+	g_signal_connect(b, "clicked", G_CALLBACK(on_stop_clip_clicked), bar);
+	bar->stop_clip = b;
+}
+
+void ll_session_bar_set_clipboard(struct ll_session_bar *bar, bool on)
+{
+	if (bar == NULL || bar->win == NULL || bar->stop_clip == NULL)
+		return;
+	gtk_widget_set_visible(bar->stop_clip, on);
 }
 
 void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text,

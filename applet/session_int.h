@@ -9,6 +9,10 @@
  *   session_rfb.c  screen sharing, only after `view` is granted: the RFB
  *                  server and its thread's messages marshalled to the main
  *                  loop, the monitors, channel 1
+ *   clipboard.c    the shared clipboard, only while `clipboard` is
+ *                  granted (issue 13)
+ *   sysinfo.c      the answer to sysinfo_request, only while `sysinfo`
+ *                  is granted (issue 13)
  *   redeem.c       the redeem worker: the PIN redeemed and the stream
  *                  opened in a GTask thread, the outcome handed back
  *
@@ -39,12 +43,14 @@ enum ll_applet_state {
 };
 
 struct ll_applet_rfb_link;
+struct ll_clipsync;
+struct ll_sysinfo;
 struct ll_reopen;
 struct ll_reporter;
 struct ll_session_io;
 struct ll_stream;
 
-#define LL_APPLET_CAPS 5 /* bits of LL_CAP_ALL */
+#define LL_APPLET_CAPS 6 /* bits of LL_CAP_ALL */
 
 struct ll_applet_session {
 	struct ll_applet *a;
@@ -107,6 +113,8 @@ struct ll_applet_session {
 
 	struct ll_reporter *rep; /* audit reports, in order */
 
+	struct ll_clipsync *clip; /* clipboard.c; NULL until first granted */
+
 	enum ll_applet_end end; /* once ENDING */
 };
 
@@ -115,8 +123,34 @@ struct ll_applet_session {
 /* Sends a control message to the technician (logged when it fails). */
 void ll_applet_send_ctl(struct ll_applet_session *s,
 			const struct ll_control_msg *m);
+/* Sends an error message (code [a-z_]+, a sentence) to the technician. */
+void ll_applet_send_error(struct ll_applet_session *s, const char *code,
+			  const char *message);
 /* The session bar's status line. */
 void ll_applet_status(struct ll_applet_session *s, const char *status);
+/* Queued for the relay's audit (POST .../events), in order. */
+void ll_applet_report(struct ll_applet_session *s, const char *type,
+		      uint32_t caps, const char *reason);
+
+/* ---- clipboard.c ---- */
+
+/* Switches the shared clipboard on or off as the grants, the session's
+ * state and the stream say now; the bar's Stop clipboard follows. */
+void ll_applet_clip_sync(struct ll_applet_session *s);
+/* The technician's clipboard text: put on ours only while on, refused
+ * (error not_granted, reported) else. */
+void ll_applet_clip_received(struct ll_applet_session *s, const char *text);
+/* The bar's Stop clipboard (user: the session): revokes `clipboard`. */
+void ll_applet_clip_stop(void *user);
+void ll_applet_clip_free(struct ll_applet_session *s);
+
+/* ---- sysinfo.c ---- */
+
+/* This computer's information, read now (caller ll_sysinfo_free()s). */
+struct ll_sysinfo *ll_applet_sysinfo_read(void);
+/* A sysinfo_request: answered while `sysinfo` is granted, refused (error
+ * not_granted, reported) else. */
+void ll_applet_sysinfo_answer(struct ll_applet_session *s);
 
 /* ---- session_rfb.c ---- */
 
