@@ -132,7 +132,7 @@ static const struct ll_cli_param p_caps = {
 	.key = "capabilities",
 	.type = LL_CLI_CAPS,
 	.flags = LL_CLI_REST,
-	.help = "view, control, files, chat, sysinfo",
+	.help = "view, control, files, chat, sysinfo, clipboard",
 };
 static const struct ll_cli_param p_png = {
 	.name = "FILE.png",
@@ -356,6 +356,19 @@ const struct ll_cli_command ll_cli_commands[] = {
 			   "prints the monitors as `session monitors` does.",
 		.holder = ll_holder_monitor,
 		.print = ll_cli_print_monitors,
+	},
+	{
+		.words = "session sysinfo",
+		.params = { &p_id },
+		.needs = LL_CAP_SYSINFO,
+		.refusal = "no system information: the user has not allowed "
+			   "sysinfo",
+		.answer_ms = HOLDER_ANSWER_MS,
+		.summary = "Asks the user's computer for its system "
+			   "information (OS, kernel, CPU, memory, disks, "
+			   "network, displays, uptime) and prints it.",
+		.holder = ll_holder_sysinfo,
+		.print = ll_cli_print_sysinfo,
 	},
 	{
 		.words = "session end",

@@ -220,6 +220,9 @@ void ll_cli_print_monitors(FILE *out, const struct ll_cli_req *req,
 			   json_t *answer);
 void ll_cli_print_ended(FILE *out, const struct ll_cli_req *req,
 			json_t *answer);
+/* sysinfo_text.c: `session sysinfo`'s lines. */
+void ll_cli_print_sysinfo(FILE *out, const struct ll_cli_req *req,
+			  json_t *answer);
 
 /* ---- cli_holder.c: the holder's handlers ---- */
 
@@ -238,5 +241,7 @@ void ll_holder_monitors(struct ll_holder_client *c,
 void ll_holder_monitor(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 void ll_holder_end(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_sysinfo(struct ll_holder_client *c,
+		       const struct ll_cli_req *req);
 
 #endif
