@@ -171,7 +171,7 @@ static void place(struct ll_session_bar *bar)
 	GdkDisplay *dpy = gtk_widget_get_display(bar->win);
 	GdkMonitor *mon = gdk_display_get_primary_monitor(dpy);
 	GdkRectangle wa;
-	int w, h;
+	int w, h, nat = 0;
 
 	if (mon == NULL)
 		mon = gdk_display_get_monitor(dpy, 0);
@@ -179,6 +179,10 @@ static void place(struct ll_session_bar *bar)
 		return;
 	gdk_monitor_get_workarea(mon, &wa);
 	gtk_window_get_size(GTK_WINDOW(bar->win), &w, &h);
+	/* Not resizable: it takes its natural width (which a button shown
+	 * later makes wider) before its size says so. */
+	gtk_widget_get_preferred_width(bar->win, NULL, &nat);
+	w = MAX(w, nat);
 	gtk_window_move(GTK_WINDOW(bar->win), wa.x + wa.width - w - 16,
 			wa.y + 16);
 }
@@ -298,7 +302,10 @@ void ll_session_bar_set_clipboard(struct ll_session_bar *bar, bool on)
 {
 	if (bar == NULL || bar->win == NULL || bar->stop_clip == NULL)
 		return;
+	if (gtk_widget_get_visible(bar->stop_clip) == on)
+		return;
 	gtk_widget_set_visible(bar->stop_clip, on);
+	place(bar);
 }
 
 void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text,
