@@ -51,6 +51,8 @@ struct viewer {
 	char *mon_note;
 	GCancellable *asking; /* the relay is asked why it ended */
 	bool named;           /* the title names who sits there */
+	struct ll_viewer_clip *clip;  /* clipboard.c */
+	struct ll_sysinfo_pane *info; /* sysinfo_pane.c */
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -222,6 +224,8 @@ static void update(struct viewer *v)
 					 !ll_agent_session_pending(v->sess) &&
 					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
+	ll_viewer_clip_update(v->clip);
+	ll_sysinfo_pane_update(v->info);
 	name_user(v);
 }
 
@@ -258,6 +262,15 @@ static void on_changed(struct ll_agent_session *s, void *user)
 {
 	(void)s;
 	update(user);
+}
+
+static void on_clipboard(struct ll_agent_session *s, const char *text,
+			 void *user)
+{
+	struct viewer *v = user;
+
+	(void)s;
+	ll_viewer_clip_received(v->clip, text);
 }
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
@@ -516,6 +529,8 @@ static void on_destroy(GtkWidget *w, gpointer data)
 	if (ll_agent_session_state(v->sess) != LL_AGENT_ENDED)
 		ll_agent_session_end(v->sess, "the technician closed the "
 					      "viewer");
+	LL_FREE_AND_NULL(ll_viewer_clip_free, v->clip);
+	LL_FREE_AND_NULL(ll_sysinfo_pane_free, v->info);
 	/* an orderly end in progress finishes in the background */
 	ll_agent_session_free(v->sess);
 	if (v->asking != NULL) {
@@ -535,10 +550,11 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 		.on_rfb = on_rfb,
 		.on_rfb_closed = on_rfb_closed,
 		.on_ended = on_ended,
+		.on_clipboard = on_clipboard,
 	};
 	struct ll_relay_opts o = { 0 };
 	struct viewer *v = g_new0(struct viewer, 1);
-	GtkWidget *box, *bar;
+	GtkWidget *box, *bar, *row;
 	char *title;
 	int r;
 
@@ -599,6 +615,7 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 					    "screen pixel (1:1)");
 	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
+	row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 
 	/* a user picked up from the queue has no PIN to read out */
 	v->pin_panel = pin->pin != NULL
@@ -622,7 +639,12 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 			 G_CALLBACK(on_desktop_resize), v);
 	v->scroll = gtk_scrolled_window_new(NULL, NULL);
 	gtk_container_add(GTK_CONTAINER(v->scroll), v->display);
-	gtk_box_pack_start(GTK_BOX(box), v->scroll, TRUE, TRUE, 0);
+	gtk_box_pack_start(GTK_BOX(row), v->scroll, TRUE, TRUE, 0);
+	gtk_box_pack_start(GTK_BOX(box), row, TRUE, TRUE, 0);
+	v->clip = ll_viewer_clip_new(v->sess, ll_profile_caps(g->profile),
+				     GTK_BOX(bar));
+	v->info = ll_sysinfo_pane_new(v->sess, ll_profile_caps(g->profile),
+				      GTK_BOX(bar), GTK_BOX(row));
 	g_signal_connect(v->fit, "toggled", G_CALLBACK(on_fit), v);
 	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(v->fit), TRUE);
 
