@@ -11,9 +11,23 @@
 #include "cli_commands.h"
 #include "ll_sysinfo.h"
 
+/* "16.0 GiB": IEC units, a plain space (scripts split on it; GLib's
+ * g_format_size puts a no-break space there). */
 static char *size_text(uint64_t bytes)
 {
-	return g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
+					     "PiB" };
+	double v = (double)bytes;
+	size_t i = 0;
+
+	if (bytes < 1024)
+		return g_strdup_printf("%u bytes", (unsigned)bytes);
+	v /= 1024;
+	while (v >= 1024 && i + 1 < G_N_ELEMENTS(units)) {
+		v /= 1024;
+		i++;
+	}
+	return g_strdup_printf("%.1f %s", v, units[i]);
 }
 
 static void add_basics(GString *s, const struct ll_sysinfo *si)
