@@ -482,8 +482,9 @@ static bool sysinfo_check(struct ll_holder_client *c)
 	o = json_object();
 	if (o == NULL || ll_sysinfo_to_json(si, o) != 0) {
 		json_decref(o);
-		reply_err(c, "failed", "the system information cannot be "
-				       "described");
+		reply_err(c, "failed",
+			  "the system information cannot be "
+			  "described");
 		return true;
 	}
 	reply(c, json_pack("{s:b,s:o}", "ok", 1, "sysinfo", o));

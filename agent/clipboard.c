@@ -83,11 +83,10 @@ void ll_viewer_clip_update(struct ll_viewer_clip *vc)
 	}
 	gtk_button_set_label(GTK_BUTTON(vc->button),
 			     on ? "Clipboard shared" : "Share clip_board");
-	gtk_widget_set_sensitive(vc->button,
-				 vc->permitted && !on &&
-					 st != LL_AGENT_ENDED &&
-					 ll_agent_session_peer_joined(vc->sess) &&
-					 !ll_agent_session_pending(vc->sess));
+	gtk_widget_set_sensitive(
+		vc->button, vc->permitted && !on && st != LL_AGENT_ENDED &&
+				    ll_agent_session_peer_joined(vc->sess) &&
+				    !ll_agent_session_pending(vc->sess));
 }
 
 void ll_viewer_clip_received(struct ll_viewer_clip *vc, const char *text)

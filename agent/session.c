@@ -263,8 +263,8 @@ static void on_clipboard(struct ll_agent_session *s, const char *text)
 			s->id);
 		return;
 	}
-	ll_info("session %s: %zu bytes of clipboard text from the user",
-		s->id, strlen(text));
+	ll_info("session %s: %zu bytes of clipboard text from the user", s->id,
+		strlen(text));
 	if (s->cbs.on_clipboard != NULL)
 		s->cbs.on_clipboard(s, text, s->user);
 }

@@ -69,11 +69,10 @@ struct ll_sysinfo_pane *ll_sysinfo_pane_new(struct ll_agent_session *sess,
 	p->button = gtk_button_new_with_mnemonic("System _info");
 	atk_object_set_name(gtk_widget_get_accessible(p->button),
 			    "System info");
-	gtk_widget_set_tooltip_text(p->button,
-				    p->permitted
-					    ? "Show the user's OS, CPU, memory, "
-					      "disks, network and displays"
-					    : LL_GUI_NOT_PERMITTED);
+	gtk_widget_set_tooltip_text(
+		p->button, p->permitted ? "Show the user's OS, CPU, memory, "
+					  "disks, network and displays"
+					: LL_GUI_NOT_PERMITTED);
 	if (!p->permitted)
 		ll_info("System info greyed out: %s", LL_GUI_NOT_PERMITTED);
 	g_signal_connect(p->button, "clicked", G_CALLBACK(on_click), p);
@@ -114,7 +113,8 @@ void ll_sysinfo_pane_update(struct ll_sysinfo_pane *p)
 
 	gtk_widget_set_sensitive(p->button,
 				 p->permitted && st != LL_AGENT_ENDED &&
-					 ll_agent_session_peer_joined(p->sess) &&
+					 ll_agent_session_peer_joined(
+						 p->sess) &&
 					 !ll_agent_session_pending(p->sess));
 	if (p->want && !ll_agent_session_pending(p->sess)) {
 		p->want = false;

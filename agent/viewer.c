@@ -51,8 +51,9 @@ struct viewer {
 	char *mon_note;
 	GCancellable *asking; /* the relay is asked why it ended */
 	bool named;           /* the title names who sits there */
-	struct ll_viewer_clip *clip;  /* clipboard.c */
-	struct ll_sysinfo_pane *info; /* sysinfo_pane.c */
+	/* issue 13: clipboard.c, sysinfo_pane.c */
+	struct ll_viewer_clip *clip;
+	struct ll_sysinfo_pane *info;
 };
 
 /* Not counted as running any more (ended, or the window gone). */

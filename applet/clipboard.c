@@ -34,8 +34,9 @@ static void clip_send(const char *text, size_t len, void *user)
 	if (len > LL_CONTROL_MAX_CLIPBOARD) {
 		ll_info("clipboard: %zu bytes copied, over %u: not sent", len,
 			LL_CONTROL_MAX_CLIPBOARD);
-		ll_session_bar_notice(s->bar, "The text you copied is too long "
-					      "to share; it was not sent.");
+		ll_session_bar_notice(s->bar,
+				      "The text you copied is too long "
+				      "to share; it was not sent.");
 		return;
 	}
 	m.u.clipboard.text = (char *)text;
@@ -83,8 +84,7 @@ void ll_applet_clip_stop(void *user)
 	struct ll_applet_session *s = user;
 	struct ll_control_msg m = { .type = LL_CONTROL_REVOKE };
 
-	if (s->state != LL_APPLET_RUNNING ||
-	    !(s->granted & LL_CAP_CLIPBOARD))
+	if (s->state != LL_APPLET_RUNNING || !(s->granted & LL_CAP_CLIPBOARD))
 		return;
 	/* Off here first: nothing more crosses, whatever comes. */
 	s->granted &= ~(uint32_t)LL_CAP_CLIPBOARD;

@@ -402,8 +402,9 @@ static void on_rfb_msg_monitors(struct ll_applet_session *s,
 		/* Its name cannot travel (or no list): say nothing wrong. */
 		ll_warn("the monitor list cannot be sent to the technician");
 		if (m->answer)
-			ll_applet_send_error(s, "monitor_unavailable",
-				   "the monitor list cannot be described");
+			ll_applet_send_error(
+				s, "monitor_unavailable",
+				"the monitor list cannot be described");
 		return;
 	}
 	if (m->answer)
@@ -425,14 +426,14 @@ void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
 	if (!(s->granted & LL_CAP_VIEW)) {
 		/* Not a word about the screen before consent. */
 		ll_applet_send_error(s, "not_granted",
-			   "choosing a monitor needs the "
-			   "view permission");
+				     "choosing a monitor needs the "
+				     "view permission");
 		return;
 	}
 	if (s->rfb == NULL) {
 		ll_applet_send_error(s, "monitor_unavailable",
-			   "the screen is not being "
-			   "shared right now");
+				     "the screen is not being "
+				     "shared right now");
 		return;
 	}
 	if ((r = ll_rfb_server_select_monitor(s->rfb, name)) != 0)

@@ -83,7 +83,7 @@ static uint64_t meminfo_bytes(const char *key)
 static void read_basics(struct ll_sysinfo *si)
 {
 	struct utsname u;
-	char *v, host[256] = "";
+	char *v, host[256] = "", line[64];
 	FILE *f;
 	double up = 0;
 
@@ -93,7 +93,7 @@ static void read_basics(struct ll_sysinfo *si)
 	si->os = fit(v, LL_SYSINFO_MAX_TEXT);
 	g_free(v);
 	v = uname(&u) == 0 ? g_strdup_printf("%s %s %s", u.sysname, u.release,
-					    u.machine)
+					     u.machine)
 			   : NULL;
 	si->kernel = fit(v, LL_SYSINFO_MAX_TEXT);
 	g_free(v);
@@ -107,12 +107,13 @@ static void read_basics(struct ll_sysinfo *si)
 				   (long)LL_SYSINFO_MAX_CPUS);
 	si->memory_total = meminfo_bytes("MemTotal");
 	si->memory_free = MIN(meminfo_bytes("MemAvailable"), si->memory_total);
+	/* "SECONDS.FRACTION IDLE" */
 	if ((f = fopen("/proc/uptime", "re")) != NULL) {
-		if (fscanf(f, "%lf", &up) != 1 || up < 0)
-			up = 0;
+		if (fgets(line, sizeof(line), f) != NULL)
+			up = g_ascii_strtod(line, NULL);
 		fclose(f);
 	}
-	si->uptime = (uint64_t)up;
+	si->uptime = up > 0 && up < 9e15 ? (uint64_t)up : 0;
 }
 
 static bool fs_name_ok(const char *s)
@@ -160,9 +161,10 @@ static void read_disks(struct ll_sysinfo *si)
 		if (i < si->n_disks)
 			continue;
 		d = &si->disks[si->n_disks];
-		if ((d->mount = ll_text_printable_new(
-			     e->mnt_dir, strlen(e->mnt_dir),
-			     LL_SYSINFO_MAX_PATH)) == NULL ||
+		if ((d->mount = ll_text_printable_new(e->mnt_dir,
+						      strlen(e->mnt_dir),
+						      LL_SYSINFO_MAX_PATH)) ==
+			    NULL ||
 		    strcmp(d->mount, e->mnt_dir) != 0) {
 			g_free(d->mount);
 			d->mount = NULL;
@@ -207,8 +209,8 @@ static unsigned prefix_len(const struct sockaddr *mask, int af)
 		b = ((const struct sockaddr_in6 *)mask)->sin6_addr.s6_addr;
 		len = 16;
 	} else {
-		b = (const unsigned char *)&(
-			    (const struct sockaddr_in *)mask)->sin_addr;
+		b = (const unsigned char *)&((const struct sockaddr_in *)mask)
+			    ->sin_addr;
 		len = 4;
 	}
 	for (i = 0; i < len; i++)
@@ -234,10 +236,12 @@ static void read_ifaces(struct ll_sysinfo *si)
 		if (af != AF_INET && af != AF_INET6)
 			continue;
 		src = af == AF_INET6
-			      ? (const void *)&((struct sockaddr_in6 *)
-							a->ifa_addr)->sin6_addr
-			      : (const void *)&((struct sockaddr_in *)
-							a->ifa_addr)->sin_addr;
+			      ? (const void *)&(
+					(struct sockaddr_in6 *)a->ifa_addr)
+					->sin6_addr
+			      : (const void *)&(
+					(struct sockaddr_in *)a->ifa_addr)
+					->sin_addr;
 		if (inet_ntop(af, src, ip, sizeof(ip)) == NULL)
 			continue;
 		snprintf(text, sizeof(text), "%s/%u", ip,
@@ -262,8 +266,7 @@ static void read_displays(struct ll_sysinfo *si)
 
 	if (dpy == NULL)
 		return;
-	n = MIN(gdk_display_get_n_monitors(dpy),
-		(int)LL_CONTROL_MAX_MONITORS);
+	n = MIN(gdk_display_get_n_monitors(dpy), (int)LL_CONTROL_MAX_MONITORS);
 	si->displays = g_new0(struct ll_sysinfo_display, MAX(n, 1));
 	for (i = 0; i < n; i++) {
 		GdkMonitor *m = gdk_display_get_monitor(dpy, i);
@@ -279,10 +282,10 @@ static void read_displays(struct ll_sysinfo *si)
 			continue;
 		}
 		si->displays[si->n_displays].name = name;
-		si->displays[si->n_displays].width =
-			(uint32_t)MIN(g.width, LL_CONTROL_MAX_COORD);
-		si->displays[si->n_displays].height =
-			(uint32_t)MIN(g.height, LL_CONTROL_MAX_COORD);
+		si->displays[si->n_displays].width = (uint32_t)
+			MIN(g.width, LL_CONTROL_MAX_COORD);
+		si->displays[si->n_displays].height = (uint32_t)
+			MIN(g.height, LL_CONTROL_MAX_COORD);
 		si->n_displays++;
 	}
 }

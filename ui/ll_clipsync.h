@@ -20,8 +20,7 @@
 struct ll_clipsync;
 
 /* text: NUL-terminated UTF-8, len bytes (> 0), valid during the call. */
-typedef void (*ll_clipsync_send_fn)(const char *text, size_t len,
-				    void *user);
+typedef void (*ll_clipsync_send_fn)(const char *text, size_t len, void *user);
 
 /* Off at first.  display NULL: the default display. */
 struct ll_clipsync *ll_clipsync_new(GdkDisplay *display,

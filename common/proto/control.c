@@ -614,6 +614,19 @@ static int parse_deny(struct pctx *c, json_t *o, struct ll_control_msg *m)
 	return 0;
 }
 
+/* Issue 13's messages: clipboard, sysinfo_request, sysinfo. */
+static int parse_clip_sysinfo(struct pctx *c, json_t *o,
+			      struct ll_control_msg *m)
+{
+	if (m->type == LL_CONTROL_CLIPBOARD)
+		return get_str(c, o, "text", true, LL_CONTROL_MAX_CLIPBOARD,
+			       false, &m->u.clipboard.text);
+	if (m->type == LL_CONTROL_SYSINFO)
+		return ll_sysinfo_parse_json(o, &m->u.sysinfo.info, c->err,
+					     c->errlen);
+	return 0; /* sysinfo_request: "type" only */
+}
+
 static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 {
 	uint64_t n = 0;
@@ -729,13 +742,9 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		m->u.ping.seq = (uint32_t)n;
 		return 0;
 	case LL_CONTROL_CLIPBOARD:
-		return get_str(c, o, "text", true, LL_CONTROL_MAX_CLIPBOARD,
-			       false, &m->u.clipboard.text);
 	case LL_CONTROL_SYSINFO_REQUEST:
-		return 0;
 	case LL_CONTROL_SYSINFO:
-		return ll_sysinfo_parse_json(o, &m->u.sysinfo.info, c->err,
-					     c->errlen);
+		return parse_clip_sysinfo(c, o, m);
 	}
 	return perr(c, LL_ERR_INTERNAL, "unhandled type");
 }

@@ -101,8 +101,8 @@ struct json_t; /* jansson's json_t */
  * ll_err and a sentence in err naming the field, *out untouched.  to_json
  * adds si's fields to o.
  */
-int ll_sysinfo_parse_json(struct json_t *o, struct ll_sysinfo **out,
-			  char *err, size_t errlen);
+int ll_sysinfo_parse_json(struct json_t *o, struct ll_sysinfo **out, char *err,
+			  size_t errlen);
 int ll_sysinfo_to_json(const struct ll_sysinfo *si, struct json_t *o);
 
 /* An address of an interface as the schema wants it ("ADDR/PREFIX"). */

@@ -25,9 +25,9 @@
 #define MAX_BYTES 9007199254740992ULL /* 2^53: exact in JSON */
 
 const char *const ll_sysinfo_fields[] = {
-	"type",	       "os",	     "kernel", "host",	    "cpu",
-	"cpus",	       "memory_total", "memory_free", "uptime", "disks",
-	"interfaces", "displays",    NULL
+	"type",       "os",           "kernel",      "host",   "cpu",
+	"cpus",       "memory_total", "memory_free", "uptime", "disks",
+	"interfaces", "displays",     NULL
 };
 static const char *const f_disk[] = { "mount", "fs", "total", "free", NULL };
 static const char *const f_iface[] = { "name", "addresses", NULL };
@@ -176,8 +176,8 @@ static int get_num(struct sctx *c, json_t *o, const char *key, uint64_t min,
 	if (v == NULL)
 		return serr(c, LL_ERR_SCHEMA, "missing field \"%s\"", key);
 	if (!json_is_integer(v))
-		return serr(c, LL_ERR_SCHEMA, "field \"%s\" must be an integer",
-			    key);
+		return serr(c, LL_ERR_SCHEMA,
+			    "field \"%s\" must be an integer", key);
 	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
 		return serr(c, LL_ERR_SCHEMA,
@@ -345,8 +345,7 @@ static int parse_lists(struct sctx *c, json_t *o, struct ll_sysinfo *si)
 	if ((r = get_list(c, o, "displays", LL_CONTROL_MAX_MONITORS, &arr,
 			  &n)) != 0)
 		return r;
-	if (n > 0 &&
-	    (si->displays = calloc(n, sizeof(*si->displays))) == NULL)
+	if (n > 0 && (si->displays = calloc(n, sizeof(*si->displays))) == NULL)
 		return serr(c, LL_ERR_NOMEM, "out of memory");
 	c->where = where;
 	json_array_foreach(arr, i, e)
@@ -378,8 +377,8 @@ int ll_sysinfo_parse_json(json_t *o, struct ll_sysinfo **out, char *err,
 	if ((r = get_text(&c, o, "os", LL_SYSINFO_MAX_TEXT, any_text,
 			  "text without control characters", &si->os)) != 0 ||
 	    (r = get_text(&c, o, "kernel", LL_SYSINFO_MAX_TEXT, any_text,
-			  "text without control characters",
-			  &si->kernel)) != 0 ||
+			  "text without control characters", &si->kernel)) !=
+		    0 ||
 	    (r = get_text(&c, o, "host", LL_CONTROL_MAX_HOST_NAME, any_text,
 			  "text without control characters", &si->host)) !=
 		    0 ||

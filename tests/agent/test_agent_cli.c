@@ -1468,12 +1468,12 @@ static void test_hostile_names(void)
 #define SYSINFO_JSON(host, memfree)                                           \
 	"{\"type\":\"sysinfo\",\"os\":\"Debian GNU/Linux 12\","               \
 	"\"kernel\":\"Linux 6.1.0 x86_64\",\"host\":\"" host "\","            \
-	"\"cpu\":\"Ryzen 5\",\"cpus\":8,\"memory_total\":17179869184,"       \
+	"\"cpu\":\"Ryzen 5\",\"cpus\":8,\"memory_total\":17179869184,"        \
 	"\"memory_free\":" memfree ",\"uptime\":93784,"                       \
-	"\"disks\":[{\"mount\":\"/\",\"fs\":\"ext4\",\"total\":"             \
+	"\"disks\":[{\"mount\":\"/\",\"fs\":\"ext4\",\"total\":"              \
 	"107374182400,\"free\":42949672960}],"                                \
 	"\"interfaces\":[{\"name\":\"eth0\",\"addresses\":"                   \
-	"[\"192.0.2.7/24\",\"fe80::1/64\"]}],"                                 \
+	"[\"192.0.2.7/24\",\"fe80::1/64\"]}],"                                \
 	"\"displays\":[{\"name\":\"DP-1\",\"width\":1920,\"height\":1080}]}"
 
 /* A joined session whose user granted caps (asked at pin new). */

@@ -2420,16 +2420,18 @@ static void check_sysinfo(const struct ll_sysinfo *si)
 	g_assert_cmpint(uname(&u), ==, 0);
 	g_assert_cmpstr(si->host, ==, g_get_host_name());
 	g_assert_nonnull(strstr(si->kernel, u.release));
-	g_assert_cmpuint(si->cpus, ==, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	g_assert_cmpuint(si->cpus, ==,
+			 (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
 	g_assert_cmpuint(si->memory_total, >, 0);
 	g_assert_cmpuint(si->memory_free, <=, si->memory_total);
 	g_assert_cmpuint(si->uptime, >, 0);
 	for (i = 0; i < si->n_disks; i++)
 		root = root || strcmp(si->disks[i].mount, "/") == 0;
 	for (i = 0; i < si->n_ifaces; i++)
-		lo = lo || (strcmp(si->ifaces[i].name, "lo") == 0 &&
-			    si->ifaces[i].n_addrs > 0 &&
-			    strcmp(si->ifaces[i].addrs[0], "127.0.0.1/8") == 0);
+		lo = lo ||
+		     (strcmp(si->ifaces[i].name, "lo") == 0 &&
+		      si->ifaces[i].n_addrs > 0 &&
+		      strcmp(si->ifaces[i].addrs[0], "127.0.0.1/8") == 0);
 	g_test_message("sysinfo: %s, %s, %zu disks (/ %s), %zu interfaces",
 		       si->os, si->kernel, si->n_disks,
 		       root ? "among them" : "not a block device here",
@@ -2468,8 +2470,9 @@ static void test_clipboard_sysinfo(void)
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
 	wait_armed(&ap, 1);
-	g_assert_true(wait_log(&ap, "Share text you copy, both ways "
-				    "(clipboard)",
+	g_assert_true(wait_log(&ap,
+			       "Share text you copy, both ways "
+			       "(clipboard)",
 			       1, 1000));
 	screenshot_in("consent", "consent-dialog-clipboard-sysinfo", win);
 
@@ -2505,8 +2508,9 @@ static void test_clipboard_sysinfo(void)
 	g_assert_cmpstr(ag.clip_text, ==, "journalctl -b -p err");
 	/* technician -> user (the copy above loses the clipboard to it) */
 	agent_clip(&ag, "sudo apt install --reinstall cups");
-	g_assert_true(wait_log(&ap, "bytes from the technician put on the "
-				    "clipboard",
+	g_assert_true(wait_log(&ap,
+			       "bytes from the technician put on the "
+			       "clipboard",
 			       1, 10000));
 	text = paste_text();
 	g_assert_cmpstr(text, ==, "sudo apt install --reinstall cups");

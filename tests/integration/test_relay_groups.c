@@ -21,8 +21,8 @@ static struct lh_relay *relay;
  * second (ll_api_periodic); what is left covers a loaded machine. */
 #define END_DEADLINE_MS 2500
 
-static const char *const all_caps[] = { "view", "control", "files", "chat",
-					"sysinfo", "clipboard" };
+static const char *const all_caps[] = { "view", "control", "files",
+					"chat", "sysinfo", "clipboard" };
 
 static int cli(char **out, char **err, const char *a, const char *b,
 	       const char *c, const char *d, const char *e)

@@ -74,8 +74,7 @@ static void test_perms(void)
 
 	/* the capabilities keep their bits; the rest are permissions only */
 	g_assert_cmpuint(ll_perm_from_name("view"), ==, LL_CAP_VIEW);
-	g_assert_cmpuint(ll_perm_from_name("clipboard"), ==,
-			 LL_CAP_CLIPBOARD);
+	g_assert_cmpuint(ll_perm_from_name("clipboard"), ==, LL_CAP_CLIPBOARD);
 	g_assert_cmpuint(ll_perm_from_name("admin"), ==, LL_PERM_ADMIN);
 	g_assert_cmpuint(ll_cap_from_name("clipboard"), ==, LL_CAP_CLIPBOARD);
 	g_assert_cmpstr(ll_cap_name(LL_CAP_CLIPBOARD), ==, "clipboard");

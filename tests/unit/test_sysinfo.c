@@ -149,8 +149,8 @@ static void test_sysinfo_valid(void)
 	g_assert_cmpuint(si->displays[0].height, ==, 1080);
 	/* what is parsed serialises back to the same message */
 	g_assert_cmpint(ll_control_encode(m, b), ==, 0);
-	g_assert_cmpint(ll_control_decode(ll_buf_data(b), ll_buf_len(b),
-					  &back, NULL, 0),
+	g_assert_cmpint(ll_control_decode(ll_buf_data(b), ll_buf_len(b), &back,
+					  NULL, 0),
 			==, (int)ll_buf_len(b));
 	g_assert_cmpstr(back->u.sysinfo.info->ifaces[0].addrs[0], ==,
 			"192.0.2.7/24");
@@ -230,8 +230,9 @@ static void test_sysinfo_bad(void)
 	/* over a list's cap */
 	s = g_string_new("\"disks\":[");
 	for (i = 0; i <= LL_SYSINFO_MAX_DISKS; i++)
-		g_string_append_printf(s, "%s{\"mount\":\"/\",\"fs\":\"x\","
-					  "\"total\":1,\"free\":1}",
+		g_string_append_printf(s,
+				       "%s{\"mount\":\"/\",\"fs\":\"x\","
+				       "\"total\":1,\"free\":1}",
 				       i > 0 ? "," : "");
 	g_string_append_c(s, ']');
 	j = sysinfo_json("disks", s->str);

@@ -322,9 +322,8 @@ static void serve_selection(Display *dpy, const XSelectionRequestEvent *rq,
 		XChangeProperty(dpy, rq->requestor, ev.property, XA_ATOM, 32,
 				PropModeReplace, (unsigned char *)offer, 3);
 	else if (rq->target == utf8 || rq->target == XA_STRING)
-		XChangeProperty(dpy, rq->requestor, ev.property, rq->target,
-				8, PropModeReplace,
-				(const unsigned char *)text,
+		XChangeProperty(dpy, rq->requestor, ev.property, rq->target, 8,
+				PropModeReplace, (const unsigned char *)text,
 				(int)strlen(text));
 	else
 		ev.property = None;
@@ -404,6 +403,20 @@ static int wait_main(int argc, char **argv)
 	return r;
 }
 
+/* The first option of wait_main's commands. */
+static bool is_wait_command(const char *arg)
+{
+	static const char *const cmds[] = { "--window", "--drawn",
+					    "--clipboard", "--set-clipboard" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(arg, cmds[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *log_path = NULL;
@@ -418,10 +431,7 @@ int main(int argc, char **argv)
 	struct pollfd p;
 	bool ready = false;
 
-	if (argc >= 2 && (strcmp(argv[1], "--window") == 0 ||
-			  strcmp(argv[1], "--drawn") == 0 ||
-			  strcmp(argv[1], "--clipboard") == 0 ||
-			  strcmp(argv[1], "--set-clipboard") == 0))
+	if (argc >= 2 && is_wait_command(argv[1]))
 		return wait_main(argc, argv);
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--x") == 0)

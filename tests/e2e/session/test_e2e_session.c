@@ -1405,11 +1405,17 @@ static void gui_clipboard_sysinfo(unsigned long viewer, const char *gui_log)
 	g_autofree char *pasted = NULL;
 	g_autofree char *cp_log = g_strdup_printf("%s/copy.log", E.dir);
 	char *copy_agent[] = { (char *)g_getenv("LL_E2E_TARGET"),
-			       "--set-clipboard", "lsblk -f # from the technician",
-			       "--timeout", "60000", NULL };
+			       "--set-clipboard",
+			       "lsblk -f # from the technician",
+			       "--timeout",
+			       "60000",
+			       NULL };
 	char *copy_user[] = { (char *)g_getenv("LL_E2E_TARGET"),
-			      "--set-clipboard", "Error 0x80070005 # the user's",
-			      "--timeout", "60000", NULL };
+			      "--set-clipboard",
+			      "Error 0x80070005 # the user's",
+			      "--timeout",
+			      "60000",
+			      NULL };
 	char *paste[] = { (char *)g_getenv("LL_E2E_TARGET"), "--clipboard",
 			  "--timeout", "5000", NULL };
 	unsigned long dlg;
@@ -1441,8 +1447,9 @@ static void gui_clipboard_sysinfo(unsigned long viewer, const char *gui_log)
 
 	/* technician -> user */
 	cp = spawn_bg(copy_agent, E.disp_agent, cp_log);
-	if (!lt_wait_file(app_log, 0, "bytes from the technician put on the "
-				      "clipboard",
+	if (!lt_wait_file(app_log, 0,
+			  "bytes from the technician put on the "
+			  "clipboard",
 			  1, 10000))
 		g_error("the technician's copy did not reach the user");
 	g_assert_cmpint(run(paste, E.disp_user, NULL, 10000, &pasted, NULL),
@@ -1453,8 +1460,9 @@ static void gui_clipboard_sysinfo(unsigned long viewer, const char *gui_log)
 	stop_proc(&cp);
 	/* user -> technician */
 	cp = spawn_bg(copy_user, E.disp_user, cp_log);
-	if (!lt_wait_file(gui_log, 0, "bytes from the user put on the "
-				      "clipboard",
+	if (!lt_wait_file(gui_log, 0,
+			  "bytes from the user put on the "
+			  "clipboard",
 			  1, 10000))
 		g_error("the user's copy did not reach the technician");
 	g_assert_cmpint(run(paste, E.disp_agent, NULL, 10000, &pasted, NULL),
