@@ -139,6 +139,7 @@ static void test_synopsis(void)
 		"session key ID KEYSYM",
 		"session monitors ID",
 		"session monitor ID NAME|all",
+		"session sysinfo ID",
 		"session end ID",
 	};
 	size_t i;
@@ -450,6 +451,8 @@ static void test_answers(void)
 		{ "no_view", LL_EXIT_DENIED },
 		{ "no_control", LL_EXIT_DENIED },
 		{ "no_files", LL_EXIT_DENIED },
+		{ "no_sysinfo", LL_EXIT_DENIED },
+		{ "no_clipboard", LL_EXIT_DENIED },
 		{ "timeout", LL_EXIT_TIMEOUT },
 		{ "ended", LL_EXIT_ENDED },
 		{ "failed", LL_EXIT_ERROR },
