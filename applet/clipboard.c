@@ -66,12 +66,9 @@ void ll_applet_clip_received(struct ll_applet_session *s, const char *text)
 {
 	if (!clip_allowed(s) || !ll_clipsync_set_remote(s->clip, text)) {
 		/* The real agent sends none without the grant. */
-		ll_warn("clipboard text from the technician refused: "
-			"`clipboard` is not granted");
-		ll_applet_send_error(s, "not_granted",
-				     "clipboard is not granted");
-		ll_applet_report(s, "not_permitted", LL_CAP_CLIPBOARD,
-				 "refused: clipboard text without the grant");
+		ll_applet_refuse_ungranted(
+			s, LL_CAP_CLIPBOARD, "clipboard is not granted",
+			"refused: clipboard text without the grant");
 		return;
 	}
 	ll_info("clipboard: %zu bytes from the technician put on the "

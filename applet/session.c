@@ -144,6 +144,17 @@ void ll_applet_report(struct ll_applet_session *s, const char *type,
 	report(s, type, caps, reason);
 }
 
+void ll_applet_refuse_ungranted(struct ll_applet_session *s, uint32_t cap,
+				const char *message, const char *reason)
+{
+	ll_warn("refused: %s", message);
+	ll_applet_send_error(s, "not_granted", message);
+	if (s->refusals_reported & cap)
+		return;
+	s->refusals_reported |= cap;
+	report(s, "not_permitted", cap, reason);
+}
+
 /* ---- consent ---- */
 
 static void gate_changed(struct ll_applet_session *s)

@@ -114,6 +114,9 @@ struct ll_applet_session {
 	struct ll_reporter *rep; /* audit reports, in order */
 
 	struct ll_clipsync *clip; /* clipboard.c; NULL until first granted */
+	/* LL_CAP_* whose use without the grant was reported to the audit:
+	 * once each, so a hostile technician cannot flood it */
+	uint32_t refusals_reported;
 
 	enum ll_applet_end end; /* once ENDING */
 };
@@ -131,6 +134,11 @@ void ll_applet_status(struct ll_applet_session *s, const char *status);
 /* Queued for the relay's audit (POST .../events), in order. */
 void ll_applet_report(struct ll_applet_session *s, const char *type,
 		      uint32_t caps, const char *reason);
+/* The technician used cap without the grant (a hostile agent): an error
+ * not_granted with message, and the first time in the session an audit
+ * report not_permitted with reason. */
+void ll_applet_refuse_ungranted(struct ll_applet_session *s, uint32_t cap,
+				const char *message, const char *reason);
 
 /* ---- clipboard.c ---- */
 

@@ -306,11 +306,9 @@ void ll_applet_sysinfo_answer(struct ll_applet_session *s)
 	struct ll_control_msg m = { .type = LL_CONTROL_SYSINFO };
 
 	if (!(s->granted & LL_CAP_SYSINFO) || s->stalled) {
-		ll_warn("a sysinfo request refused: `sysinfo` is not granted");
-		ll_applet_send_error(s, "not_granted",
-				     "sysinfo is not granted");
-		ll_applet_report(s, "not_permitted", LL_CAP_SYSINFO,
-				 "refused: sysinfo_request without the grant");
+		ll_applet_refuse_ungranted(
+			s, LL_CAP_SYSINFO, "sysinfo is not granted",
+			"refused: sysinfo_request without the grant");
 		return;
 	}
 	m.u.sysinfo.info = ll_applet_sysinfo_read();

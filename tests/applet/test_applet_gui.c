@@ -2532,6 +2532,8 @@ static void test_clipboard_sysinfo(void)
 	g_assert_true(audit_has("revoke", "stopped by the user", 20000));
 	agent_clip(&ag, "after the stop");
 	expect_not_granted(&ag, "clipboard");
+	g_assert_cmpint(log_count(&ap, "refused: clipboard is not granted"),
+			==, 2);
 	text = paste_text();
 	g_assert_cmpstr(text, ==, "sudo apt install --reinstall cups");
 	g_free(text);
