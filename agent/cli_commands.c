@@ -780,7 +780,7 @@ json_t *ll_cli_caps_json(uint32_t caps)
 	json_t *a = json_array();
 	uint32_t bit;
 
-	for (bit = 1; bit <= LL_CAP_SYSINFO; bit <<= 1)
+	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1)
 		if (caps & bit)
 			json_array_append_new(a,
 					      json_string(ll_cap_name(bit)));

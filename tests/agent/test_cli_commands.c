@@ -262,6 +262,16 @@ static void test_round_trip(void)
 			 LL_CAP_VIEW | LL_CAP_CONTROL | LL_CAP_CHAT);
 	g_assert_false(ll_cli_req_has(r, "timeout"));
 	ll_cli_req_free(r);
+	/* every capability travels, clipboard (#13) included */
+	r = round_trip("session request",
+		       (const char *[]){ ID, "clipboard", "sysinfo,view",
+					 NULL },
+		       NULL);
+	g_assert_cmpuint(ll_cli_req_caps(r, "capabilities"), ==,
+			 LL_CAP_CLIPBOARD | LL_CAP_SYSINFO | LL_CAP_VIEW);
+	ll_cli_req_free(r);
+	r = round_trip("session sysinfo", (const char *[]){ ID, NULL }, NULL);
+	ll_cli_req_free(r);
 	r = round_trip("session request", (const char *[]){ ID, "view", NULL },
 		       (const char *[]){ NULL, NULL, "45" });
 	g_assert_cmpint(ll_cli_req_int(r, "timeout"), ==, 45);
