@@ -146,6 +146,10 @@ struct ll_agent_session_cbs {
 	 * Exactly once, unless the session is freed first. */
 	void (*on_ended)(struct ll_agent_session *s, const char *reason,
 			 void *user);
+	/* The user's clipboard text (only while `clipboard` is granted);
+	 * valid during the call, never to be logged. */
+	void (*on_clipboard)(struct ll_agent_session *s, const char *text,
+			     void *user);
 };
 
 /*
@@ -293,6 +297,30 @@ bool ll_agent_chat_received(struct ll_agent_chat *c, struct ll_session_io *io,
 /* ll_agent_session_chat_send's work. */
 int ll_agent_chat_send(struct ll_agent_chat *c, struct ll_session_io *io,
 		       uint32_t caps, const char *text);
+
+/*
+ * Sends our clipboard text to the user's (never logged).  LL_ERR_DISABLED
+ * without `clipboard` granted, LL_ERR_TOO_LARGE over
+ * LL_CONTROL_MAX_CLIPBOARD bytes, LL_ERR_CLOSED.
+ */
+int ll_agent_session_send_clipboard(struct ll_agent_session *s,
+				    const char *text);
+/*
+ * Asks the applet for its system information (sysinfo_request); the
+ * answer comes as ll_agent_session_sysinfo with a new serial, or as a
+ * control error.  LL_ERR_DISABLED without `sysinfo` granted, LL_ERR_CLOSED.
+ */
+int ll_agent_session_ask_sysinfo(struct ll_agent_session *s);
+struct ll_sysinfo;
+/* The applet's latest answer, every string printable (ll_text.h); NULL
+ * before one came, or once `sysinfo` is no longer granted.  *serial (may
+ * be NULL) grows with each answer.  Borrowed until the next callback. */
+const struct ll_sysinfo *ll_agent_session_sysinfo(
+	const struct ll_agent_session *s, unsigned *serial);
+
+/* sysinfo_text.c: the lines the viewer's pane and `session sysinfo`
+ * show ("Computer: pc-01", ...; caller g_free()s). */
+char *ll_agent_sysinfo_text(const struct ll_sysinfo *si);
 
 /* ---- cli.c / cli_holder.c ---- */
 

@@ -132,7 +132,7 @@ static const struct ll_cli_param p_caps = {
 	.key = "capabilities",
 	.type = LL_CLI_CAPS,
 	.flags = LL_CLI_REST,
-	.help = "view, control, files, chat, sysinfo",
+	.help = "view, control, files, chat, sysinfo, clipboard",
 };
 static const struct ll_cli_param p_png = {
 	.name = "FILE.png",
@@ -383,6 +383,19 @@ const struct ll_cli_command ll_cli_commands[] = {
 			   "text.",
 		.holder = ll_holder_chat_log,
 		.print = ll_cli_print_chat_log,
+	},
+	{
+		.words = "session sysinfo",
+		.params = { &p_id },
+		.needs = LL_CAP_SYSINFO,
+		.refusal = "no system information: the user has not allowed "
+			   "sysinfo",
+		.answer_ms = HOLDER_ANSWER_MS,
+		.summary = "Asks the user's computer for its system "
+			   "information (OS, kernel, CPU, memory, disks, "
+			   "network, displays, uptime) and prints it.",
+		.holder = ll_holder_sysinfo,
+		.print = ll_cli_print_sysinfo,
 	},
 	{
 		.words = "session end",
@@ -802,7 +815,7 @@ json_t *ll_cli_caps_json(uint32_t caps)
 	json_t *a = json_array();
 	uint32_t bit;
 
-	for (bit = 1; bit <= LL_CAP_SYSINFO; bit <<= 1)
+	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1)
 		if (caps & bit)
 			json_array_append_new(a,
 					      json_string(ll_cap_name(bit)));

@@ -221,6 +221,9 @@ void ll_cli_print_monitors(FILE *out, const struct ll_cli_req *req,
 			   json_t *answer);
 void ll_cli_print_ended(FILE *out, const struct ll_cli_req *req,
 			json_t *answer);
+/* sysinfo_text.c: `session sysinfo`'s lines. */
+void ll_cli_print_sysinfo(FILE *out, const struct ll_cli_req *req,
+			  json_t *answer);
 
 /* ---- cli_holder.c: the holder's handlers ---- */
 
@@ -259,5 +262,7 @@ void ll_cli_print_chat_log(FILE *out, const struct ll_cli_req *req,
  * the user's. */
 void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req,
 		       json_t *answer);
+void ll_holder_sysinfo(struct ll_holder_client *c,
+		       const struct ll_cli_req *req);
 
 #endif

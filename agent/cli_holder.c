@@ -27,6 +27,7 @@
  *   click, type, key -> (keys)
  *   monitors   -> monitors, current
  *   monitor    -> monitors, current (= the name asked for)
+ *   sysinfo    -> sysinfo (ll_sysinfo.h's fields, printable)
  *   end        -> ended, once ended
  *   chat       -> (the line sent)
  *   chat-log   -> lines [{seq, time, from, text}]; wait adds chat, the
@@ -55,6 +56,7 @@
 #include "ll_err.h"
 #include "ll_rfbc.h"
 #include "ll_stream.h"
+#include "ll_sysinfo.h"
 #include "ll_text.h"
 #include "ll_util.h"
 
@@ -62,6 +64,8 @@
 #define FRAME_WAIT_MS 15000
 /* The applet's monitor list follows a grant, its answer a choice. */
 #define MONITOR_WAIT_MS 10000
+/* The applet reads its system information at once. */
+#define SYSINFO_WAIT_MS 10000
 
 struct holder;
 
@@ -76,6 +80,7 @@ struct ll_holder_client {
 	const char *name;       /* monitor: of req */
 	unsigned mon_serial;    /* lists and errors seen when asked */
 	unsigned err_serial;
+	unsigned info_serial; /* sysinfo answers seen when asked */
 	bool answered;
 };
 
@@ -93,6 +98,7 @@ struct holder {
 	GList *snappers; /* waiting for the first picture */
 	GList *enders;   /* waiting for the end */
 	GList *monitorers; /* waiting for a monitor list or an answer */
+	GList *sysinfoers; /* waiting for the applet's sysinfo */
 	bool ended;
 	bool pin_expired; /* our own timer ended it: nobody came */
 	/* the user's chat lines `wait` printed */
@@ -121,6 +127,7 @@ static void forget(struct holder *h, struct ll_holder_client *c)
 	h->snappers = g_list_remove(h->snappers, c);
 	h->enders = g_list_remove(h->enders, c);
 	h->monitorers = g_list_remove(h->monitorers, c);
+	h->sysinfoers = g_list_remove(h->sysinfoers, c);
 }
 
 /* Sends the answer (stealing o), then closes and frees the client. */
@@ -465,6 +472,80 @@ void ll_holder_monitor(struct ll_holder_client *c,
 	monitors_wait(c);
 }
 
+/* ---- sysinfo ---- */
+
+/* Answers a sysinfo request once the applet's answer (newer than the
+ * request) or its error came; true if it did. */
+static bool sysinfo_check(struct ll_holder_client *c)
+{
+	struct ll_agent_session *s = c->h->sess;
+	const struct ll_sysinfo *si;
+	const char *msg = NULL;
+	unsigned serial = 0;
+	json_t *o;
+	char *t;
+
+	if (!allowed(c))
+		return true;
+	si = ll_agent_session_sysinfo(s, &serial);
+	if (ll_agent_session_last_error(s, NULL, &msg) != c->err_serial) {
+		/* msg passed the display rule in session.c. */
+		t = g_strdup_printf("the applet refused: %s",
+				    msg != NULL ? msg : "no reason");
+		reply_err(c, "failed", t);
+		g_free(t);
+		return true;
+	}
+	if (serial == c->info_serial || si == NULL)
+		return false;
+	o = json_object();
+	if (o == NULL || ll_sysinfo_to_json(si, o) != 0) {
+		json_decref(o);
+		reply_err(c, "failed",
+			  "the system information cannot be "
+			  "described");
+		return true;
+	}
+	reply(c, json_pack("{s:b,s:o}", "ok", 1, "sysinfo", o));
+	return true;
+}
+
+static gboolean sysinfo_timeout(gpointer data)
+{
+	struct ll_holder_client *c = data;
+
+	c->timer = 0;
+	reply_err(c, "timeout", "the applet did not answer in time");
+	return G_SOURCE_REMOVE;
+}
+
+static void check_sysinfoers(struct holder *h)
+{
+	GList *l, *next;
+
+	for (l = h->sysinfoers; l != NULL; l = next) {
+		next = l->next;
+		sysinfo_check(l->data);
+	}
+}
+
+void ll_holder_sysinfo(struct ll_holder_client *c,
+		       const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	int r;
+
+	(void)req;
+	ll_agent_session_sysinfo(h->sess, &c->info_serial);
+	c->err_serial = ll_agent_session_last_error(h->sess, NULL, NULL);
+	if ((r = ll_agent_session_ask_sysinfo(h->sess)) != 0) {
+		reply_err(c, "failed", ll_strerror(r));
+		return;
+	}
+	h->sysinfoers = g_list_append(h->sysinfoers, c);
+	c->timer = g_timeout_add(SYSINFO_WAIT_MS, sysinfo_timeout, c);
+}
+
 /* ---- input ---- */
 
 /* Input goes over the screen connection: control needs view too. */
@@ -769,6 +850,7 @@ static void on_changed(struct ll_agent_session *s, void *user)
 	check_waiters(h);
 	check_snappers(h);
 	check_monitorers(h);
+	check_sysinfoers(h);
 }
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
@@ -879,6 +961,7 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 	check_waiters(h);
 	check_snappers(h);
 	check_monitorers(h);
+	check_sysinfoers(h);
 	g_idle_add(quit_idle, h);
 }
 

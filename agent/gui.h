@@ -143,6 +143,25 @@ GtkWidget *ll_chat_pane_widget(struct ll_chat_pane *p);
 /* The session changed: new lines shown, writing as granted. */
 void ll_chat_pane_update(struct ll_chat_pane *p);
 void ll_chat_pane_free(struct ll_chat_pane *p);
+/* clipboard.c: the viewer's Share clipboard button (in bar) and the
+ * shared clipboard while the user grants it */
+struct ll_viewer_clip;
+struct ll_viewer_clip *ll_viewer_clip_new(struct ll_agent_session *sess,
+					  uint32_t permitted, GtkBox *bar);
+/* The session's grants or state changed. */
+void ll_viewer_clip_update(struct ll_viewer_clip *vc);
+/* The user's text (the session's on_clipboard). */
+void ll_viewer_clip_received(struct ll_viewer_clip *vc, const char *text);
+void ll_viewer_clip_free(struct ll_viewer_clip *vc);
+
+/* sysinfo_pane.c: the viewer's System info button (in bar) and its pane
+ * (in row, beside the screen) */
+struct ll_sysinfo_pane;
+struct ll_sysinfo_pane *ll_sysinfo_pane_new(struct ll_agent_session *sess,
+					    uint32_t permitted, GtkBox *bar,
+					    GtkBox *row);
+void ll_sysinfo_pane_update(struct ll_sysinfo_pane *p);
+void ll_sysinfo_pane_free(struct ll_sysinfo_pane *p);
 
 /* viewer.c: one session's window (PIN panel until the user joins, then
  * the screen).  Takes over stream; pin and ticket are copied. */

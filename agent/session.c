@@ -26,6 +26,7 @@
 #include "ll_reopen.h"
 #include "ll_reporter.h"
 #include "ll_stream.h"
+#include "ll_sysinfo.h"
 #include "ll_text.h"
 #include "ll_util.h"
 #include "ll_rfb_filter.h"
@@ -65,6 +66,9 @@ struct ll_agent_session {
 	/* "NAME on HOST" from the applet's user_info, printable; NULL
 	 * before it came */
 	char *who;
+	/* the applet's latest sysinfo answer, printable; NULL before */
+	struct ll_sysinfo *sysinfo;
+	unsigned sysinfo_serial;
 
 	/* Coming back after a lost stream (issue 9.2): the relay and our
 	 * ticket (wiped on free) to reopen our side's stream with, the
@@ -112,7 +116,7 @@ char *ll_agent_caps_text(uint32_t caps)
 	GString *s = g_string_new(NULL);
 	uint32_t bit;
 
-	for (bit = 1; bit <= LL_CAP_SYSINFO; bit <<= 1) {
+	for (bit = 1; bit <= LL_CAP_ALL; bit <<= 1) {
 		if (!(caps & bit))
 			continue;
 		if (s->len > 0)
@@ -139,7 +143,8 @@ uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err)
 			if (bit == 0) {
 				*err = g_strdup_printf(
 					"unknown capability \"%s\" (view, "
-					"control, files, chat, sysinfo)",
+					"control, files, chat, sysinfo, "
+					"clipboard)",
 					g_utf8_validate(parts[j], -1, NULL)
 						? parts[j]
 						: "?");
@@ -152,7 +157,7 @@ uint32_t ll_agent_caps_parse(const char *const *names, int n, char **err)
 	}
 	if (caps == 0)
 		*err = g_strdup("name at least one capability (view, control, "
-				"files, chat, sysinfo)");
+				"files, chat, sysinfo, clipboard)");
 	return caps;
 }
 
@@ -250,6 +255,45 @@ static void resumed_grant(struct ll_agent_session *s, uint32_t caps)
 	g_free(text);
 }
 
+/* The applet's clipboard text: to the viewer only while `clipboard` is
+ * granted (the real applet sends none else); never logged. */
+static void on_clipboard(struct ll_agent_session *s, const char *text)
+{
+	if (!(s->caps & LL_CAP_CLIPBOARD)) {
+		ll_warn("session %s: clipboard text from the applet without "
+			"the grant: dropped",
+			s->id);
+		return;
+	}
+	ll_info("session %s: %zu bytes of clipboard text from the user", s->id,
+		strlen(text));
+	if (s->cbs.on_clipboard != NULL)
+		s->cbs.on_clipboard(s, text, s->user);
+}
+
+/* The applet's answer to sysinfo_request, kept (taken from msg, which
+ * the pump frees right after) once made printable.  False when dropped. */
+static bool on_sysinfo(struct ll_agent_session *s, struct ll_control_msg *msg)
+{
+	struct ll_sysinfo *si = msg->u.sysinfo.info;
+
+	if (!(s->caps & LL_CAP_SYSINFO)) {
+		ll_warn("session %s: sysinfo from the applet without the "
+			"grant: dropped",
+			s->id);
+		return false;
+	}
+	if (ll_sysinfo_make_printable(si) != 0)
+		return false;
+	msg->u.sysinfo.info = NULL;
+	ll_sysinfo_free(s->sysinfo);
+	s->sysinfo = si;
+	s->sysinfo_serial++;
+	ll_info("session %s: system information came (%s, %s)", s->id,
+		si->host, si->os);
+	return true;
+}
+
 static void on_control(struct ll_session_io *io,
 		       const struct ll_control_msg *msg, void *user)
 {
@@ -345,6 +389,13 @@ static void on_control(struct ll_session_io *io,
 	case LL_CONTROL_CHAT:
 		if (!ll_agent_chat_received(s->chat, io, s->caps,
 					    msg->u.chat.text))
+			return;
+		break;
+	case LL_CONTROL_CLIPBOARD:
+		on_clipboard(s, msg->u.clipboard.text);
+		return;
+	case LL_CONTROL_SYSINFO:
+		if (!on_sysinfo(s, (struct ll_control_msg *)msg))
 			return;
 		break;
 	default:
@@ -750,6 +801,7 @@ void ll_agent_session_free(struct ll_agent_session *s)
 	g_free(s->err_code);
 	g_free(s->err_message);
 	free(s->who);
+	ll_sysinfo_free(s->sysinfo);
 	g_free(s);
 }
 
@@ -913,6 +965,44 @@ int ll_agent_session_select_monitor(struct ll_agent_session *s,
 	m.type = LL_CONTROL_SELECT_MONITOR;
 	m.u.select_monitor.name = (char *)name;
 	return ll_session_io_send_control(s->io, &m);
+}
+
+int ll_agent_session_send_clipboard(struct ll_agent_session *s,
+				    const char *text)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_CLIPBOARD };
+
+	if (s == NULL || text == NULL || text[0] == '\0')
+		return LL_ERR_INVALID_ARG;
+	if (s->ended || s->io == NULL)
+		return LL_ERR_CLOSED;
+	if (!(s->caps & LL_CAP_CLIPBOARD))
+		return LL_ERR_DISABLED;
+	if (strlen(text) > LL_CONTROL_MAX_CLIPBOARD)
+		return LL_ERR_TOO_LARGE;
+	m.u.clipboard.text = (char *)text;
+	return ll_session_io_send_control(s->io, &m);
+}
+
+int ll_agent_session_ask_sysinfo(struct ll_agent_session *s)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_SYSINFO_REQUEST };
+
+	if (s == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (s->ended || s->io == NULL)
+		return LL_ERR_CLOSED;
+	if (!(s->caps & LL_CAP_SYSINFO))
+		return LL_ERR_DISABLED;
+	return ll_session_io_send_control(s->io, &m);
+}
+
+const struct ll_sysinfo *ll_agent_session_sysinfo(
+	const struct ll_agent_session *s, unsigned *serial)
+{
+	if (serial != NULL)
+		*serial = s->sysinfo_serial;
+	return (s->caps & LL_CAP_SYSINFO) && !s->ended ? s->sysinfo : NULL;
 }
 
 const char *ll_agent_session_who(const struct ll_agent_session *s)

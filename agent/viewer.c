@@ -53,6 +53,9 @@ struct viewer {
 	bool named;           /* the title names who sits there */
 	/* chat_pane.c, beside the screen */
 	struct ll_chat_pane *chat;
+	/* issue 13: clipboard.c, sysinfo_pane.c */
+	struct ll_viewer_clip *clip;
+	struct ll_sysinfo_pane *info;
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -224,6 +227,8 @@ static void update(struct viewer *v)
 					 !ll_agent_session_pending(v->sess) &&
 					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
+	ll_viewer_clip_update(v->clip);
+	ll_sysinfo_pane_update(v->info);
 	name_user(v);
 	ll_chat_pane_update(v->chat);
 }
@@ -261,6 +266,15 @@ static void on_changed(struct ll_agent_session *s, void *user)
 {
 	(void)s;
 	update(user);
+}
+
+static void on_clipboard(struct ll_agent_session *s, const char *text,
+			 void *user)
+{
+	struct viewer *v = user;
+
+	(void)s;
+	ll_viewer_clip_received(v->clip, text);
 }
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
@@ -519,6 +533,8 @@ static void on_destroy(GtkWidget *w, gpointer data)
 	if (ll_agent_session_state(v->sess) != LL_AGENT_ENDED)
 		ll_agent_session_end(v->sess, "the technician closed the "
 					      "viewer");
+	LL_FREE_AND_NULL(ll_viewer_clip_free, v->clip);
+	LL_FREE_AND_NULL(ll_sysinfo_pane_free, v->info);
 	/* an orderly end in progress finishes in the background */
 	ll_agent_session_free(v->sess);
 	if (v->asking != NULL) {
@@ -539,10 +555,11 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 		.on_rfb = on_rfb,
 		.on_rfb_closed = on_rfb_closed,
 		.on_ended = on_ended,
+		.on_clipboard = on_clipboard,
 	};
 	struct ll_relay_opts o = { 0 };
 	struct viewer *v = g_new0(struct viewer, 1);
-	GtkWidget *box, *bar, *paned;
+	GtkWidget *box, *bar, *paned, *row;
 	char *title;
 	int r;
 
@@ -603,6 +620,7 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 					    "screen pixel (1:1)");
 	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
+	row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 
 	/* a user picked up from the queue has no PIN to read out */
 	v->pin_panel = pin->pin != NULL
@@ -626,13 +644,19 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 			 G_CALLBACK(on_desktop_resize), v);
 	v->scroll = gtk_scrolled_window_new(NULL, NULL);
 	gtk_container_add(GTK_CONTAINER(v->scroll), v->display);
-	/* the screen, and the chat beside it */
+	gtk_box_pack_start(GTK_BOX(row), v->scroll, TRUE, TRUE, 0);
+	/* the screen (and the system information pane), and the chat
+	 * beside them */
 	paned = gtk_paned_new(GTK_ORIENTATION_HORIZONTAL);
-	gtk_paned_pack1(GTK_PANED(paned), v->scroll, TRUE, FALSE);
+	gtk_paned_pack1(GTK_PANED(paned), row, TRUE, FALSE);
 	v->chat = ll_chat_pane_new(v->sess, ll_profile_caps(g->profile));
 	gtk_paned_pack2(GTK_PANED(paned), ll_chat_pane_widget(v->chat), FALSE,
 			FALSE);
 	gtk_box_pack_start(GTK_BOX(box), paned, TRUE, TRUE, 0);
+	v->clip = ll_viewer_clip_new(v->sess, ll_profile_caps(g->profile),
+				     GTK_BOX(bar));
+	v->info = ll_sysinfo_pane_new(v->sess, ll_profile_caps(g->profile),
+				      GTK_BOX(bar), GTK_BOX(row));
 	g_signal_connect(v->fit, "toggled", G_CALLBACK(on_fit), v);
 	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(v->fit), TRUE);
 

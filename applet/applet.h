@@ -250,6 +250,11 @@ void ll_session_bar_update(struct ll_session_bar *b, uint32_t granted,
  */
 void ll_session_bar_set_sharing(struct ll_session_bar *b, const char *text,
 				const GdkRectangle *area);
+/* Adds Stop clipboard (hidden until set on), which calls on_stop. */
+void ll_session_bar_add_clipboard(struct ll_session_bar *b,
+				  void (*on_stop)(void *user), void *user);
+/* Shows Stop clipboard while the clipboard is shared. */
+void ll_session_bar_set_clipboard(struct ll_session_bar *b, bool on);
 /* A sentence for the person in the status line (a second start). */
 void ll_session_bar_notice(struct ll_session_bar *b, const char *text);
 /* Raises the bar (and the frame) above other windows. */

@@ -439,6 +439,7 @@ static void fill(LlAppletConsentWindow *t, const char *name, const char *org,
 		if (!(caps & bit))
 			continue;
 		text = g_strdup_printf("\u2022 %s", ll_applet_cap_words(bit));
+		ll_info("consent: %s", text);
 		line = gtk_label_new(text);
 		g_free(text);
 		gtk_label_set_xalign(GTK_LABEL(line), 0);

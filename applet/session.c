@@ -106,6 +106,16 @@ void ll_applet_send_ctl(struct ll_applet_session *s,
 			ll_control_type_name(m->type), ll_strerror(r));
 }
 
+void ll_applet_send_error(struct ll_applet_session *s, const char *code,
+			  const char *message)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_ERROR };
+
+	m.u.error.code = (char *)code;
+	m.u.error.message = (char *)message;
+	ll_applet_send_ctl(s, &m);
+}
+
 /* ---- audit reports ---- */
 
 static void reporter_start(struct ll_applet_session *s)
@@ -129,6 +139,23 @@ static void report(struct ll_applet_session *s, const char *type,
 		ll_reporter_send(s->rep, type, caps, reason);
 }
 
+void ll_applet_report(struct ll_applet_session *s, const char *type,
+		      uint32_t caps, const char *reason)
+{
+	report(s, type, caps, reason);
+}
+
+void ll_applet_refuse_ungranted(struct ll_applet_session *s, uint32_t cap,
+				const char *message, const char *reason)
+{
+	ll_warn("refused: %s", message);
+	ll_applet_send_error(s, "not_granted", message);
+	if (s->refusals_reported & cap)
+		return;
+	s->refusals_reported |= cap;
+	report(s, "not_permitted", cap, reason);
+}
+
 /* ---- consent ---- */
 
 static void gate_changed(struct ll_applet_session *s)
@@ -141,6 +168,7 @@ static void gate_changed(struct ll_applet_session *s)
 	/* Each call that closes the gate has released every held key and
 	 * button by the time it returns (before any dialog maps). */
 	ll_input_gate_set_consent_open(g, s->consent != NULL);
+	ll_applet_clip_sync(s);
 }
 
 static void send_grant(struct ll_applet_session *s, uint32_t id, uint32_t caps)
@@ -542,6 +570,12 @@ static void on_control(struct ll_session_io *io,
 	case LL_CONTROL_CHAT:
 		ll_applet_chat_received(s, msg->u.chat.text);
 		break;
+	case LL_CONTROL_CLIPBOARD:
+		ll_applet_clip_received(s, msg->u.clipboard.text);
+		break;
+	case LL_CONTROL_SYSINFO_REQUEST:
+		ll_applet_sysinfo_answer(s);
+		break;
 	case LL_CONTROL_ERROR:
 		ll_warn("the technician's console reported an error (%s)",
 			msg->u.error.code);
@@ -715,6 +749,7 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 	gate_changed(s);
 	ll_applet_chat_free(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
+	ll_applet_clip_free(s);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	if (ask) {
@@ -849,6 +884,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 				    s->redeem.technician.org_display_name,
 				    on_stop_control, on_bar_end, s);
 	ll_session_bar_set_chat(s->bar, on_bar_chat);
+	ll_session_bar_add_clipboard(s->bar, ll_applet_clip_stop, s);
 }
 
 void ll_applet_session_start_picked(struct ll_applet_session *s,
@@ -923,6 +959,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	ll_applet_chat_free(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
+	ll_applet_clip_free(s);
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	/* Sends the audit reports still queued, bounded by its drain time. */
 	LL_FREE_AND_NULL(ll_reporter_free, s->rep);

@@ -67,6 +67,9 @@ struct ll_session_bar {
 	GtkWidget *stop;
 	GtkWidget *chat;
 	void (*on_chat)(void *user);
+	GtkWidget *stop_clip; /* NULL until added */
+	void (*on_stop_clip)(void *user);
+	void *clip_user;
 	void (*on_stop_control)(void *user);
 	void (*on_end)(void *user);
 	void *user;
@@ -190,7 +193,7 @@ static void place(struct ll_session_bar *bar)
 	GdkDisplay *dpy = gtk_widget_get_display(bar->win);
 	GdkMonitor *mon = gdk_display_get_primary_monitor(dpy);
 	GdkRectangle wa;
-	int w, h;
+	int w, h, nat = 0;
 
 	if (mon == NULL)
 		mon = gdk_display_get_monitor(dpy, 0);
@@ -198,6 +201,10 @@ static void place(struct ll_session_bar *bar)
 		return;
 	gdk_monitor_get_workarea(mon, &wa);
 	gtk_window_get_size(GTK_WINDOW(bar->win), &w, &h);
+	/* Not resizable: it takes its natural width (which a button shown
+	 * later makes wider) before its size says so. */
+	gtk_widget_get_preferred_width(bar->win, NULL, &nat);
+	w = MAX(w, nat);
 	gtk_window_move(GTK_WINDOW(bar->win), wa.x + wa.width - w - 16,
 			wa.y + 16);
 }
@@ -287,6 +294,44 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
 	gtk_widget_set_sensitive(bar->chat, (granted & LL_CAP_CHAT) != 0);
 	ll_tray_set_control(bar->tray, (granted & LL_CAP_CONTROL) != 0);
+}
+
+static void on_stop_clip_clicked(GtkButton *b, gpointer data)
+{
+	struct ll_session_bar *bar = data;
+
+	(void)b;
+	bar->on_stop_clip(bar->clip_user);
+}
+
+void ll_session_bar_add_clipboard(struct ll_session_bar *bar,
+				  void (*stop)(void *user), void *user)
+{
+	GtkWidget *b;
+
+	if (bar == NULL || bar->win == NULL || bar->stop_clip != NULL)
+		return;
+	bar->on_stop_clip = stop;
+	bar->clip_user = user;
+	/* Beside Stop control, in the same button box. */
+	b = gtk_button_new_with_mnemonic("Stop c_lipboard");
+	atk_object_set_name(gtk_widget_get_accessible(b), "Stop clipboard");
+	gtk_widget_set_no_show_all(b, TRUE);
+	gtk_box_pack_start(GTK_BOX(gtk_widget_get_parent(bar->stop)), b, FALSE,
+			   FALSE, 0);
+	gtk_box_reorder_child(GTK_BOX(gtk_widget_get_parent(bar->stop)), b, 0);
+	g_signal_connect(b, "clicked", G_CALLBACK(on_stop_clip_clicked), bar);
+	bar->stop_clip = b;
+}
+
+void ll_session_bar_set_clipboard(struct ll_session_bar *bar, bool on)
+{
+	if (bar == NULL || bar->win == NULL || bar->stop_clip == NULL)
+		return;
+	if (gtk_widget_get_visible(bar->stop_clip) == on)
+		return;
+	gtk_widget_set_visible(bar->stop_clip, on);
+	place(bar);
 }
 
 void ll_session_bar_set_sharing(struct ll_session_bar *bar, const char *text,

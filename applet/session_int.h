@@ -11,6 +11,10 @@
  *                  loop, the monitors, channel 1
  *   session_chat.c the chat: the technician's lines shown, the user's
  *                  sent, only while `chat` is granted
+ *   clipboard.c    the shared clipboard, only while `clipboard` is
+ *                  granted (issue 13)
+ *   sysinfo.c      the answer to sysinfo_request, only while `sysinfo`
+ *                  is granted (issue 13)
  *   redeem.c       the redeem worker: the PIN redeemed and the stream
  *                  opened in a GTask thread, the outcome handed back
  *   end_reason.c   after a stream closed without an `end`: the relay
@@ -45,12 +49,14 @@ enum ll_applet_state {
 struct ll_applet_rfb_link;
 struct ll_chat_log;
 struct ll_chat_window;
+struct ll_clipsync;
+struct ll_sysinfo;
 struct ll_reopen;
 struct ll_reporter;
 struct ll_session_io;
 struct ll_stream;
 
-#define LL_APPLET_CAPS 5 /* bits of LL_CAP_ALL */
+#define LL_APPLET_CAPS 6 /* bits of LL_CAP_ALL */
 
 struct ll_applet_session {
 	struct ll_applet *a;
@@ -117,6 +123,10 @@ struct ll_applet_session {
 	struct ll_chat_log *chat;
 	struct ll_chat_window *chat_win;
 	bool chat_flood_told;
+	struct ll_clipsync *clip; /* clipboard.c; NULL until first granted */
+	/* LL_CAP_* whose use without the grant was reported to the audit:
+	 * once each, so a hostile technician cannot flood it */
+	uint32_t refusals_reported;
 
 	enum ll_applet_end end; /* once ENDING */
 };
@@ -126,8 +136,39 @@ struct ll_applet_session {
 /* Sends a control message to the technician (logged when it fails). */
 void ll_applet_send_ctl(struct ll_applet_session *s,
 			const struct ll_control_msg *m);
+/* Sends an error message (code [a-z_]+, a sentence) to the technician. */
+void ll_applet_send_error(struct ll_applet_session *s, const char *code,
+			  const char *message);
 /* The session bar's status line. */
 void ll_applet_status(struct ll_applet_session *s, const char *status);
+/* Queued for the relay's audit (POST .../events), in order. */
+void ll_applet_report(struct ll_applet_session *s, const char *type,
+		      uint32_t caps, const char *reason);
+/* The technician used cap without the grant (a hostile agent): an error
+ * not_granted with message, and the first time in the session an audit
+ * report not_permitted with reason. */
+void ll_applet_refuse_ungranted(struct ll_applet_session *s, uint32_t cap,
+				const char *message, const char *reason);
+
+/* ---- clipboard.c ---- */
+
+/* Switches the shared clipboard on or off as the grants, the session's
+ * state and the stream say now; the bar's Stop clipboard follows. */
+void ll_applet_clip_sync(struct ll_applet_session *s);
+/* The technician's clipboard text: put on ours only while on, refused
+ * (error not_granted, reported) else. */
+void ll_applet_clip_received(struct ll_applet_session *s, const char *text);
+/* The bar's Stop clipboard (user: the session): revokes `clipboard`. */
+void ll_applet_clip_stop(void *user);
+void ll_applet_clip_free(struct ll_applet_session *s);
+
+/* ---- sysinfo.c ---- */
+
+/* This computer's information, read now (caller ll_sysinfo_free()s). */
+struct ll_sysinfo *ll_applet_sysinfo_read(void);
+/* A sysinfo_request: answered while `sysinfo` is granted, refused (error
+ * not_granted, reported) else. */
+void ll_applet_sysinfo_answer(struct ll_applet_session *s);
 
 /* ---- session_rfb.c ---- */
 

@@ -310,16 +310,6 @@ static void on_rfb_msg_ready(struct ll_applet_session *s,
 			     "no control).");
 }
 
-static void send_error(struct ll_applet_session *s, const char *code,
-		       const char *message)
-{
-	struct ll_control_msg m = { .type = LL_CONTROL_ERROR };
-
-	m.u.error.code = (char *)code;
-	m.u.error.message = (char *)message;
-	ll_applet_send_ctl(s, &m);
-}
-
 /* What the session bar says is shared. */
 static void update_sharing(struct ll_applet_session *s,
 			   const struct rfb_msg *m)
@@ -381,18 +371,18 @@ static void on_rfb_msg_monitors(struct ll_applet_session *s,
 			t = g_strdup_printf("no monitor named \"%s\" on this "
 					    "screen (there are: %s)",
 					    m->requested, names->str);
-			send_error(s, "unknown_monitor", t);
+			ll_applet_send_error(s, "unknown_monitor", t);
 			g_string_free(names, TRUE);
 		} else if (m->err == LL_ERR_DISABLED) {
 			t = g_strdup_printf("cannot show monitor \"%s\": the "
 					    "viewer cannot follow a change "
 					    "of the screen size",
 					    m->requested);
-			send_error(s, "monitor_unavailable", t);
+			ll_applet_send_error(s, "monitor_unavailable", t);
 		} else {
 			t = g_strdup_printf("cannot show monitor \"%s\": %s",
 					    m->requested, ll_strerror(m->err));
-			send_error(s, "monitor_unavailable", t);
+			ll_applet_send_error(s, "monitor_unavailable", t);
 		}
 		ll_info("monitor \"%s\" not selected: %s", m->requested,
 			ll_strerror(m->err));
@@ -412,8 +402,9 @@ static void on_rfb_msg_monitors(struct ll_applet_session *s,
 		/* Its name cannot travel (or no list): say nothing wrong. */
 		ll_warn("the monitor list cannot be sent to the technician");
 		if (m->answer)
-			send_error(s, "monitor_unavailable",
-				   "the monitor list cannot be described");
+			ll_applet_send_error(
+				s, "monitor_unavailable",
+				"the monitor list cannot be described");
 		return;
 	}
 	if (m->answer)
@@ -434,19 +425,19 @@ void ll_applet_rfb_select_monitor(struct ll_applet_session *s,
 
 	if (!(s->granted & LL_CAP_VIEW)) {
 		/* Not a word about the screen before consent. */
-		send_error(s, "not_granted",
-			   "choosing a monitor needs the "
-			   "view permission");
+		ll_applet_send_error(s, "not_granted",
+				     "choosing a monitor needs the "
+				     "view permission");
 		return;
 	}
 	if (s->rfb == NULL) {
-		send_error(s, "monitor_unavailable",
-			   "the screen is not being "
-			   "shared right now");
+		ll_applet_send_error(s, "monitor_unavailable",
+				     "the screen is not being "
+				     "shared right now");
 		return;
 	}
 	if ((r = ll_rfb_server_select_monitor(s->rfb, name)) != 0)
-		send_error(s, "monitor_unavailable", ll_strerror(r));
+		ll_applet_send_error(s, "monitor_unavailable", ll_strerror(r));
 }
 
 static void on_rfb_msg_ended(struct ll_applet_session *s, const char *why)

@@ -87,7 +87,7 @@ static const struct {
 				   P_BRAND, 0, 300 },
 };
 
-/* [capabilities]: the protocol's names (plus clipboard, #13) and the
+/* [capabilities]: the protocol's names and the
  * words the applet shows for each (docs/API.md section 4). */
 static const struct {
 	const char *key;
@@ -98,7 +98,7 @@ static const struct {
 	{ "files", "Send and receive files" },
 	{ "chat", "Chat with you" },
 	{ "sysinfo", "Read information about this computer" },
-	{ "clipboard", "Use your clipboard (copy and paste)" },
+	{ "clipboard", "Share text you copy, both ways (clipboard)" },
 };
 #define CAP_MAX 60
 

@@ -48,8 +48,7 @@ enum ll_brand_text {
 };
 
 /* The capabilities whose end-user words a brand may set ([capabilities]):
- * the protocol's names (ll_cap_name) and clipboard (docs/API.md,
- * section 4). */
+ * the protocol's names (ll_cap_name; docs/API.md, section 4). */
 #define LL_BRAND_N_CAPS 6
 
 /* Contrast every text/background pair of [colors] must reach (WCAG 2.x,

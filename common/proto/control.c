@@ -12,7 +12,9 @@
 
 #include "ll_buf.h"
 #include "ll_err.h"
+#include "ll_sysinfo.h"
 #include "ll_text.h"
+#include "sysinfo_json.h"
 
 static const struct {
 	uint32_t bit;
@@ -23,8 +25,8 @@ static const struct {
 	{ LL_CAP_FILES, "files" },
 	{ LL_CAP_CHAT, "chat" },
 	{ LL_CAP_SYSINFO, "sysinfo" },
+	{ LL_CAP_CLIPBOARD, "clipboard" },
 	/* permissions only, never a capability on the wire */
-	{ LL_PERM_CLIPBOARD, "clipboard" },
 	{ LL_PERM_REPORTS, "reports" },
 	{ LL_PERM_ADMIN, "admin" },
 };
@@ -169,6 +171,8 @@ static const char *const f_monitors[] = { "type", "monitors", "current",
 static const char *const f_select[] = { "type", "name", NULL };
 static const char *const f_user[] = { "type", "name", "host", NULL };
 static const char *const f_ping[] = { "type", "seq", NULL };
+static const char *const f_clip[] = { "type", "text", NULL };
+static const char *const f_type[] = { "type", NULL };
 static const char *const f_monitor[] = { "name",  "x",      "y",
 					 "width", "height", NULL };
 
@@ -192,6 +196,9 @@ static const struct {
 	{ LL_CONTROL_USER_INFO, "user_info", f_user },
 	{ LL_CONTROL_PING, "ping", f_ping },
 	{ LL_CONTROL_PONG, "pong", f_ping },
+	{ LL_CONTROL_CLIPBOARD, "clipboard", f_clip },
+	{ LL_CONTROL_SYSINFO_REQUEST, "sysinfo_request", f_type },
+	{ LL_CONTROL_SYSINFO, "sysinfo", ll_sysinfo_fields },
 };
 
 const char *ll_control_type_name(int type)
@@ -237,6 +244,12 @@ void ll_control_msg_free(struct ll_control_msg *m)
 	case LL_CONTROL_USER_INFO:
 		free(m->u.user_info.name);
 		free(m->u.user_info.host);
+		break;
+	case LL_CONTROL_CLIPBOARD:
+		free(m->u.clipboard.text);
+		break;
+	case LL_CONTROL_SYSINFO:
+		ll_sysinfo_free(m->u.sysinfo.info);
 		break;
 	default:
 		break;
@@ -601,6 +614,19 @@ static int parse_deny(struct pctx *c, json_t *o, struct ll_control_msg *m)
 	return 0;
 }
 
+/* Issue 13's messages: clipboard, sysinfo_request, sysinfo. */
+static int parse_clip_sysinfo(struct pctx *c, json_t *o,
+			      struct ll_control_msg *m)
+{
+	if (m->type == LL_CONTROL_CLIPBOARD)
+		return get_str(c, o, "text", true, LL_CONTROL_MAX_CLIPBOARD,
+			       false, &m->u.clipboard.text);
+	if (m->type == LL_CONTROL_SYSINFO)
+		return ll_sysinfo_parse_json(o, &m->u.sysinfo.info, c->err,
+					     c->errlen);
+	return 0; /* sysinfo_request: "type" only */
+}
+
 static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 {
 	uint64_t n = 0;
@@ -715,6 +741,10 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 			return r;
 		m->u.ping.seq = (uint32_t)n;
 		return 0;
+	case LL_CONTROL_CLIPBOARD:
+	case LL_CONTROL_SYSINFO_REQUEST:
+	case LL_CONTROL_SYSINFO:
+		return parse_clip_sysinfo(c, o, m);
 	}
 	return perr(c, LL_ERR_INTERNAL, "unhandled type");
 }
@@ -995,6 +1025,12 @@ static int build(const struct ll_control_msg *m, json_t *o)
 	case LL_CONTROL_PING:
 	case LL_CONTROL_PONG:
 		return set(o, "seq", json_integer(m->u.ping.seq));
+	case LL_CONTROL_CLIPBOARD:
+		return set_str(o, "text", m->u.clipboard.text);
+	case LL_CONTROL_SYSINFO_REQUEST:
+		return 0;
+	case LL_CONTROL_SYSINFO:
+		return ll_sysinfo_to_json(m->u.sysinfo.info, o);
 	}
 	return LL_ERR_UNKNOWN_TYPE;
 }

@@ -27,6 +27,14 @@
  *   ping         {type, seq}                   liveness (ll_session_io),
  *                                              either side, every ~2 s
  *   pong         {type, seq}                   the answer, seq echoed
+ *   clipboard    {type, text}                  text copied on one side,
+ *                either way, only while `clipboard` is granted; never
+ *                logged
+ *   sysinfo_request {type}                     agent asks for sysinfo
+ *   sysinfo      {type, os, kernel, host, cpu, cpus, memory_total,
+ *                memory_free, uptime, disks, interfaces, displays}
+ *                the applet's answer, only while `sysinfo` is granted;
+ *                its fields and caps are in ll_sysinfo.h
  *
  * Field rules: id and seq 0..2^32-1; capabilities a non-empty array of distinct
  * names of LL_CAP_*; channel 2..65535 (file channels); size and offset
@@ -44,7 +52,8 @@
  * seconds, required with "held_back", allowed with "declined", refused
  * otherwise (when the same capabilities may be asked again).
  * user_info: name 1..256 bytes, host 1..255 bytes, neither with control
- * characters.
+ * characters.  clipboard: text 1..LL_CONTROL_MAX_CLIPBOARD bytes of
+ * UTF-8 (any characters but NUL; the display rule applies where shown).
  *
  * Errors: LL_ERR_TOO_LARGE (message or a string over its cap),
  * LL_ERR_BAD_JSON (not JSON, duplicate keys, trailing bytes),
@@ -65,6 +74,7 @@
 #include "ll_util.h"
 
 struct ll_buf;
+struct ll_sysinfo;
 
 #define LL_CONTROL_VERSION 1
 #define LL_CONTROL_MAX_MSG 65536u
@@ -79,6 +89,9 @@ struct ll_buf;
  */
 #define LL_CONTROL_GRANT_RESUMED 0u
 #define LL_CONTROL_MAX_CHAT 4096u
+/* Clipboard text: what a person pastes (a command, a log excerpt), with
+ * room left for JSON's escapes within LL_CONTROL_MAX_MSG. */
+#define LL_CONTROL_MAX_CLIPBOARD 16384u
 #define LL_CONTROL_MAX_FILENAME 255u
 #define LL_CONTROL_MAX_STRING 1024u
 #define LL_CONTROL_MAX_SIZE 9007199254740992ULL /* 2^53: exact in JSON */
@@ -97,8 +110,11 @@ enum ll_cap {
 	LL_CAP_FILES = 1u << 2,
 	LL_CAP_CHAT = 1u << 3,
 	LL_CAP_SYSINFO = 1u << 4,
+	/* the same bit as the permission was before it was a capability,
+	 * so stored groups keep their meaning */
+	LL_CAP_CLIPBOARD = 1u << 5,
 };
-#define LL_CAP_ALL 0x1fu
+#define LL_CAP_ALL 0x3fu
 
 /* "view", ... for one bit; NULL for anything else. */
 const char *ll_cap_name(uint32_t cap);
@@ -108,11 +124,8 @@ uint32_t ll_cap_from_name(const char *name);
 /*
  * Permissions of technicians (their groups, docs/API.md "Groups and
  * permissions"): the capabilities above, the same bits, and what only the
- * relay knows of.  clipboard is a permission the protocol has no
- * capability for yet, so no ticket carries it.  One table (control.c)
- * names them all.
+ * relay knows of.  One table (control.c) names them all.
  */
-#define LL_PERM_CLIPBOARD (1u << 5)
 #define LL_PERM_REPORTS (1u << 6)
 #define LL_PERM_ADMIN (1u << 7)
 #define LL_PERM_ALL 0xffu
@@ -149,6 +162,9 @@ enum ll_control_type {
 	LL_CONTROL_USER_INFO,
 	LL_CONTROL_PING,
 	LL_CONTROL_PONG,
+	LL_CONTROL_CLIPBOARD,
+	LL_CONTROL_SYSINFO_REQUEST,
+	LL_CONTROL_SYSINFO,
 };
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
@@ -236,6 +252,12 @@ struct ll_control_msg {
 		struct {
 			uint32_t seq;
 		} ping; /* also pong */
+		struct {
+			char *text; /* never logged */
+		} clipboard;
+		struct {
+			struct ll_sysinfo *info; /* owned when parsed */
+		} sysinfo;
 	} u;
 };
 

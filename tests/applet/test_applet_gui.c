@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -47,6 +48,7 @@
 #include "ll_session_io.h"
 #include "ll_stream.h"
 #include "ll_text.h"
+#include "ll_sysinfo.h"
 
 /* applet/applet.h: a refused capability is held back this long, and not
  * asked again after this many refusals. */
@@ -197,6 +199,10 @@ struct agent {
 	char user_host[LL_CONTROL_MAX_HOST_NAME + 1];
 	int n_chat;
 	char chat_text[LL_CONTROL_MAX_CHAT + 1]; /* the latest */
+	/* issue 13: the user's clipboard texts and sysinfo answers */
+	int n_clip, n_sysinfo;
+	char clip_text[LL_CONTROL_MAX_CLIPBOARD + 1];
+	struct ll_control_msg *sysinfo; /* the latest */
 };
 
 static void ag_ready(struct ll_session_io *io, void *user)
@@ -241,6 +247,21 @@ static void ag_control(struct ll_session_io *io,
 		ll_buf_free(b);
 		g_test_message("monitors: %zu, current %s", m->u.monitors.n,
 			       m->u.monitors.current);
+	} else if (m->type == LL_CONTROL_CLIPBOARD) {
+		ag->n_clip++;
+		g_strlcpy(ag->clip_text, m->u.clipboard.text,
+			  sizeof(ag->clip_text));
+	} else if (m->type == LL_CONTROL_SYSINFO) {
+		struct ll_buf *b = ll_buf_new(LL_CONTROL_MAX_MSG);
+
+		ag->n_sysinfo++;
+		ll_control_msg_free(ag->sysinfo);
+		ag->sysinfo = NULL;
+		g_assert_cmpint(ll_control_serialize(m, b), ==, 0);
+		g_assert_cmpint(ll_control_parse(ll_buf_data(b), ll_buf_len(b),
+						 &ag->sysinfo, NULL, 0),
+				==, 0);
+		ll_buf_free(b);
 	} else if (m->type == LL_CONTROL_USER_INFO) {
 		ag->user_info_seq = ++ag->seq;
 		g_strlcpy(ag->user_name, m->u.user_info.name,
@@ -394,6 +415,7 @@ static void agent_free(struct agent *ag)
 	ll_session_io_free(ag->io);
 	g_byte_array_unref(ag->rfb);
 	ll_control_msg_free(ag->monitors);
+	ll_control_msg_free(ag->sysinfo);
 }
 
 /* ---- the applet ---- */
@@ -2516,6 +2538,242 @@ static void test_pin_window_long(void)
 	lh_pin_clear(&pin);
 }
 
+/* ---- clipboard and system information (issue 13) ---- */
+
+/* Copies text on the user's desktop (e2e-target --set-clipboard), as
+ * someone pressing Ctrl+C: it owns the CLIPBOARD until someone else
+ * takes it. */
+static GSubprocess *copy_text(const char *text)
+{
+	GSubprocessLauncher *l;
+	GSubprocess *p;
+	char **env = tool_env();
+	GInputStream *out;
+	char buf[16];
+	gssize n;
+	GError *e = NULL;
+
+	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_environ(l, env);
+	p = g_subprocess_launcher_spawn(l, &e, g_getenv("LL_E2E_TARGET"),
+					"--set-clipboard", text, "--timeout",
+					"60000", NULL);
+	g_assert_no_error(e);
+	/* "owned" once it is the owner (a blocking read: it says so or
+	 * fails) */
+	out = g_subprocess_get_stdout_pipe(p);
+	n = g_input_stream_read(out, buf, sizeof(buf) - 1, NULL, &e);
+	g_assert_no_error(e);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = '\0';
+	g_assert_nonnull(strstr(buf, "owned"));
+	g_object_unref(l);
+	g_strfreev(env);
+	return p;
+}
+
+static void copy_done(GSubprocess *p)
+{
+	g_subprocess_force_exit(p);
+	g_subprocess_wait(p, NULL, NULL);
+	g_object_unref(p);
+}
+
+/* What the user would paste now. */
+static char *paste_text(void)
+{
+	return tool((const char *const[]){ g_getenv("LL_E2E_TARGET"),
+					   "--clipboard", "--timeout", "5000",
+					   NULL });
+}
+
+/* The technician sends clipboard text, as a hostile one may at any time. */
+static void agent_clip(struct agent *ag, const char *text)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_CLIPBOARD };
+
+	m.u.clipboard.text = (char *)text;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+}
+
+static void agent_ask_sysinfo(struct agent *ag)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_SYSINFO_REQUEST };
+
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+}
+
+/* An error not_granted comes for what was sent without the grant. */
+static void expect_not_granted(struct agent *ag, const char *what)
+{
+	int errors = ag->n_error;
+
+	WAIT_FOR(ag->n_error > errors || ag->closed, 10000);
+	g_assert_cmpint(ag->n_error, ==, errors + 1);
+	g_assert_cmpstr(ag->error_code, ==, "not_granted");
+	g_assert_nonnull(strstr(ag->error_message, what));
+	g_assert_false(ag->closed);
+}
+
+/* The answer checked against this machine's own values. */
+static void check_sysinfo(const struct ll_sysinfo *si)
+{
+	struct utsname u;
+	size_t i;
+	bool root = false, lo = false;
+
+	g_assert_cmpint(uname(&u), ==, 0);
+	g_assert_cmpstr(si->host, ==, g_get_host_name());
+	g_assert_nonnull(strstr(si->kernel, u.release));
+	g_assert_cmpuint(si->cpus, ==,
+			 (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	g_assert_cmpuint(si->memory_total, >, 0);
+	g_assert_cmpuint(si->memory_free, <=, si->memory_total);
+	g_assert_cmpuint(si->uptime, >, 0);
+	for (i = 0; i < si->n_disks; i++)
+		root = root || strcmp(si->disks[i].mount, "/") == 0;
+	for (i = 0; i < si->n_ifaces; i++)
+		lo = lo ||
+		     (strcmp(si->ifaces[i].name, "lo") == 0 &&
+		      si->ifaces[i].n_addrs > 0 &&
+		      strcmp(si->ifaces[i].addrs[0], "127.0.0.1/8") == 0);
+	g_test_message("sysinfo: %s, %s, %zu disks (/ %s), %zu interfaces",
+		       si->os, si->kernel, si->n_disks,
+		       root ? "among them" : "not a block device here",
+		       si->n_ifaces);
+	g_assert_true(lo);
+	/* our Xvfb's one screen */
+	g_assert_cmpuint(si->n_displays, ==, 1);
+	g_assert_cmpuint(si->displays[0].width, ==, 1024);
+	g_assert_cmpuint(si->displays[0].height, ==, 768);
+}
+
+/*
+ * clipboard and sysinfo: nothing before the grant (a hostile technician's
+ * clipboard text and sysinfo_request are refused with not_granted and the
+ * user's clipboard stays as it was; a text copied before the grant never
+ * crosses); the dialog names both; then sysinfo with this machine's
+ * values, copied text both ways; Stop clipboard on the bar revokes it and
+ * nothing crosses either way; asked again and allowed, a new copy
+ * crosses (the one made while it was off does not).
+ */
+static void test_clipboard_sysinfo(void)
+{
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	GSubprocess *cp;
+	char *win, *bar, *text;
+
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_start(&ap, pin.pin, "clipboard");
+	agent_connect(&ag, pin.agent_ticket);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	cp = copy_text("copied before the grant");
+	agent_send_hello_and_request(&ag, LL_CAP_CLIPBOARD | LL_CAP_SYSINFO);
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(&ap, 1);
+	g_assert_true(wait_log(&ap,
+			       "Share text you copy, both ways "
+			       "(clipboard)",
+			       1, 1000));
+	screenshot_in("consent", "consent-dialog-clipboard-sysinfo", win);
+
+	/* While the question is open: nothing is granted. */
+	agent_ask_sysinfo(&ag);
+	expect_not_granted(&ag, "sysinfo");
+	agent_clip(&ag, "rm -rf ~ # pasted by a stranger");
+	expect_not_granted(&ag, "clipboard");
+	text = paste_text();
+	g_assert_cmpstr(text, ==, "copied before the grant");
+	g_free(text);
+	g_assert_true(audit_has("not_permitted",
+				"refused: clipboard text without the grant",
+				20000));
+
+	key("alt+a");
+	WAIT_FOR(ag.n_grant > 0 || ag.n_deny > 0 || ag.closed, 15000);
+	g_assert_cmpint(ag.n_grant, ==, 1);
+	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_CLIPBOARD | LL_CAP_SYSINFO);
+	g_assert_true(wait_log(&ap, "clipboard sharing on", 1, 5000));
+
+	agent_ask_sysinfo(&ag);
+	WAIT_FOR(ag.n_sysinfo > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_sysinfo, ==, 1);
+	check_sysinfo(ag.sysinfo->u.sysinfo.info);
+
+	/* user -> technician: the copy made after the grant is the first
+	 * text that crosses */
+	copy_done(cp);
+	cp = copy_text("journalctl -b -p err");
+	WAIT_FOR(ag.n_clip > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_clip, ==, 1);
+	g_assert_cmpstr(ag.clip_text, ==, "journalctl -b -p err");
+	/* technician -> user (the copy above loses the clipboard to it) */
+	agent_clip(&ag, "sudo apt install --reinstall cups");
+	g_assert_true(wait_log(&ap,
+			       "bytes from the technician put on the "
+			       "clipboard",
+			       1, 10000));
+	text = paste_text();
+	g_assert_cmpstr(text, ==, "sudo apt install --reinstall cups");
+	g_free(text);
+	copy_done(cp);
+	/* ...and is not sent back */
+	g_assert_cmpint(ag.n_clip, ==, 1);
+
+	/* Stop clipboard on the bar: a revoke, and nothing crosses */
+	bar = wait_window("Session", &ap, 5000);
+	g_assert_nonnull(bar);
+	screenshot_in("consent", "session-bar-clipboard", bar);
+	focus_window(bar);
+	key("alt+l");
+	WAIT_FOR(ag.n_revoke > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_revoke, ==, 1);
+	g_assert_cmpuint(ag.revoke_caps, ==, LL_CAP_CLIPBOARD);
+	g_assert_true(wait_log(&ap, "clipboard sharing off", 1, 5000));
+	g_assert_true(audit_has("revoke", "stopped by the user", 20000));
+	agent_clip(&ag, "after the stop");
+	expect_not_granted(&ag, "clipboard");
+	g_assert_cmpint(log_count(&ap, "refused: clipboard is not granted"),
+			==, 2);
+	text = paste_text();
+	g_assert_cmpstr(text, ==, "sudo apt install --reinstall cups");
+	g_free(text);
+	cp = copy_text("copied while it was off");
+	/* sysinfo stays granted */
+	agent_ask_sysinfo(&ag);
+	WAIT_FOR(ag.n_sysinfo > 1 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_sysinfo, ==, 2);
+
+	/* asked again and allowed: only what is copied from now on */
+	g_free(win);
+	win = expect_dialog(&ag, &ap, 2, LL_CAP_CLIPBOARD, 2);
+	key("alt+a");
+	WAIT_FOR(ag.n_grant > 1 || ag.closed, 15000);
+	g_assert_cmpint(ag.n_grant, ==, 2);
+	copy_done(cp);
+	cp = copy_text("copied after the second grant");
+	WAIT_FOR(ag.n_clip > 1 || ag.closed, 10000);
+	g_assert_cmpint(ag.n_clip, ==, 2);
+	g_assert_cmpstr(ag.clip_text, ==, "copied after the second grant");
+	copy_done(cp);
+	/* never logged */
+	g_assert_cmpint(log_count(&ap, "journalctl"), ==, 0);
+	g_assert_cmpint(log_count(&ap, "apt install"), ==, 0);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	g_free(bar);
+	g_free(win);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const tools[] = { "Xvfb", "xdotool", "import" };
@@ -2571,6 +2829,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/display-names", test_display_names);
 	/* after display-names: its screenshots show the names */
 	g_test_add_func("/applet/consent-view-only", test_view_only);
+	g_test_add_func("/applet/clipboard-sysinfo", test_clipboard_sysinfo);
 	rc = g_test_run();
 
 	g_assert_cmpint(lh_relay_stop(relay, 5000), ==, 0);

@@ -21,8 +21,8 @@ static struct lh_relay *relay;
  * second (ll_api_periodic); what is left covers a loaded machine. */
 #define END_DEADLINE_MS 2500
 
-static const char *const all_caps[] = { "view", "control", "files", "chat",
-					"sysinfo" };
+static const char *const all_caps[] = { "view", "control", "files",
+					"chat", "sysinfo", "clipboard" };
 
 static int cli(char **out, char **err, const char *a, const char *b,
 	       const char *c, const char *d, const char *e)
@@ -265,10 +265,11 @@ static void test_login_permissions(void)
 			*admin_grouped = NULL;
 
 	none = login_perms("erin");
-	g_assert_cmpstr(none, ==, "view,control,files,chat,sysinfo");
+	g_assert_cmpstr(none, ==, "view,control,files,chat,sysinfo,clipboard");
 	admin = login_perms("root");
 	g_assert_cmpstr(admin, ==,
-			"view,control,files,chat,sysinfo,reports,admin");
+			"view,control,files,chat,sysinfo,clipboard,reports,"
+			"admin");
 	group_cmd("add", "login-group", "chat,clipboard");
 	tech_in_group("erin", "login-group");
 	tech_in_group("root", "login-group");
@@ -307,9 +308,7 @@ static void test_redeem_every_capability(void)
 				g_string_append_printf(rest, "%s%s",
 						       rest->len ? "," : "",
 						       all_caps[j]);
-		/* clipboard on top: a permission, never a capability */
 		want = g_strdup(rest->str);
-		g_string_append(rest, ",clipboard");
 		group_cmd("set", "each-group", rest->str);
 		g_string_free(rest, TRUE);
 		g_free(tok);

@@ -74,10 +74,10 @@ static void test_perms(void)
 
 	/* the capabilities keep their bits; the rest are permissions only */
 	g_assert_cmpuint(ll_perm_from_name("view"), ==, LL_CAP_VIEW);
-	g_assert_cmpuint(ll_perm_from_name("clipboard"), ==,
-			 LL_PERM_CLIPBOARD);
+	g_assert_cmpuint(ll_perm_from_name("clipboard"), ==, LL_CAP_CLIPBOARD);
 	g_assert_cmpuint(ll_perm_from_name("admin"), ==, LL_PERM_ADMIN);
-	g_assert_cmpuint(ll_cap_from_name("clipboard"), ==, 0);
+	g_assert_cmpuint(ll_cap_from_name("clipboard"), ==, LL_CAP_CLIPBOARD);
+	g_assert_cmpstr(ll_cap_name(LL_CAP_CLIPBOARD), ==, "clipboard");
 	g_assert_null(ll_cap_name(LL_PERM_REPORTS));
 	g_assert_cmpstr(ll_perm_name(LL_PERM_REPORTS), ==, "reports");
 
@@ -137,7 +137,7 @@ static void test_parse_valid(void)
 
 	m = parse_ok(" {\"type\":\"request\",\"id\":4294967295,"
 		     "\"capabilities\":[\"view\",\"control\",\"files\","
-		     "\"chat\",\"sysinfo\"]} ");
+		     "\"chat\",\"sysinfo\",\"clipboard\"]} ");
 	g_assert_cmpint(m->type, ==, LL_CONTROL_REQUEST);
 	g_assert_cmpuint(m->u.request.id, ==, 4294967295u);
 	g_assert_cmpuint(m->u.request.caps, ==, LL_CAP_ALL);

@@ -400,7 +400,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 		    !ll_api_capability_known(json_string_value(c))) {
 			snprintf(msg, sizeof(msg),
 				 "field \"capabilities\" item %zu is not one "
-				 "of view, control, files, chat, sysinfo",
+				 "of view, control, files, chat, sysinfo, "
+				 "clipboard",
 				 i);
 			ll_api_fail(ctx, LL_API_BAD_REQUEST, msg);
 			goto out;

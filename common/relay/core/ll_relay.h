@@ -236,7 +236,7 @@ int ll_policy_get_bool(struct ll_store *st, const struct ll_relay_config *cfg,
 #define LL_PERM_NO_GROUP LL_CAP_ALL
 uint32_t ll_relay_permissions(const struct ll_technician *t);
 /* The capabilities its tickets may carry: the permissions the protocol
- * has a capability for (clipboard is none yet). */
+ * has a capability for. */
 uint32_t ll_relay_capabilities(const struct ll_technician *t);
 /* A group's name: 1-64 of A-Z a-z 0-9 . _ - and spaces, starting with a
  * letter or digit, not ending with a space (directory groups map to

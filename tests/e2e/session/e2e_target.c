@@ -33,6 +33,10 @@
  *   e2e-target --clipboard
  *                     until the CLIPBOARD has an owner (XFixes), then
  *                     prints its text.
+ *   e2e-target --set-clipboard TEXT
+ *                     copies TEXT: owns the CLIPBOARD and serves it (as
+ *                     UTF8_STRING or STRING) until another owner takes
+ *                     it (status 0) or the timeout passed (1).
  */
 #include <errno.h>
 #include <poll.h>
@@ -297,10 +301,62 @@ static int print_clipboard(Display *dpy, int timeout_ms)
 	return 0;
 }
 
+/* One request for our selection: TARGETS, or the text. */
+static void serve_selection(Display *dpy, const XSelectionRequestEvent *rq,
+			    const char *text)
+{
+	Atom targets = XInternAtom(dpy, "TARGETS", False);
+	Atom utf8 = XInternAtom(dpy, "UTF8_STRING", False);
+	Atom offer[] = { targets, utf8, XA_STRING };
+	XSelectionEvent ev = { .type = SelectionNotify,
+			       .display = dpy,
+			       .requestor = rq->requestor,
+			       .selection = rq->selection,
+			       .target = rq->target,
+			       .property = rq->property,
+			       .time = rq->time };
+
+	if (ev.property == None)
+		ev.property = rq->target;
+	if (rq->target == targets)
+		XChangeProperty(dpy, rq->requestor, ev.property, XA_ATOM, 32,
+				PropModeReplace, (unsigned char *)offer, 3);
+	else if (rq->target == utf8 || rq->target == XA_STRING)
+		XChangeProperty(dpy, rq->requestor, ev.property, rq->target, 8,
+				PropModeReplace, (const unsigned char *)text,
+				(int)strlen(text));
+	else
+		ev.property = None;
+	XSendEvent(dpy, rq->requestor, False, 0, (XEvent *)&ev);
+	XFlush(dpy);
+}
+
+static int set_clipboard(Display *dpy, const char *text, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	Atom clip = XInternAtom(dpy, "CLIPBOARD", False);
+	Window w = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 0, 0, 1, 1,
+				       0, 0, 0);
+	XEvent ev;
+
+	XSetSelectionOwner(dpy, clip, w, CurrentTime);
+	if (XGetSelectionOwner(dpy, clip) != w)
+		return 1;
+	printf("owned\n");
+	fflush(stdout);
+	while (!stop && next_event(dpy, deadline, &ev)) {
+		if (ev.type == SelectionClear)
+			return 0;
+		if (ev.type == SelectionRequest)
+			serve_selection(dpy, &ev.xselectionrequest, text);
+	}
+	return 1;
+}
+
 /* e2e-target --window|--drawn|--clipboard ...: see the top of the file. */
 static int wait_main(int argc, char **argv)
 {
-	const char *pattern = NULL, *win = NULL;
+	const char *pattern = NULL, *win = NULL, *set = NULL;
 	bool gone = false, clipboard = false;
 	int timeout_ms = 10000, i, r;
 	Display *dpy;
@@ -312,6 +368,9 @@ static int wait_main(int argc, char **argv)
 			clipboard = true;
 		else if (i + 1 < argc && strcmp(argv[i], "--window") == 0)
 			pattern = argv[++i];
+		else if (i + 1 < argc &&
+			 strcmp(argv[i], "--set-clipboard") == 0)
+			set = argv[++i];
 		else if (i + 1 < argc && strcmp(argv[i], "--drawn") == 0)
 			win = argv[++i];
 		else if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0)
@@ -319,10 +378,12 @@ static int wait_main(int argc, char **argv)
 		else
 			break;
 	}
-	if (i != argc || (pattern != NULL) + (win != NULL) + clipboard != 1) {
+	if (i != argc ||
+	    (pattern != NULL) + (win != NULL) + clipboard + (set != NULL) !=
+		    1) {
 		fprintf(stderr, "usage: e2e-target --window REGEX [--gone] "
 				"| --drawn WINDOW | --clipboard "
-				"[--timeout MS]\n");
+				"| --set-clipboard TEXT [--timeout MS]\n");
 		return 2;
 	}
 	if ((dpy = XOpenDisplay(NULL)) == NULL) {
@@ -334,10 +395,26 @@ static int wait_main(int argc, char **argv)
 		r = wait_window(dpy, pattern, gone, timeout_ms);
 	else if (win != NULL)
 		r = wait_drawn(dpy, (Window)strtoul(win, NULL, 0), timeout_ms);
+	else if (set != NULL)
+		r = set_clipboard(dpy, set, timeout_ms);
 	else
 		r = print_clipboard(dpy, timeout_ms);
 	XCloseDisplay(dpy);
 	return r;
+}
+
+/* The first option of wait_main's commands. */
+static bool is_wait_command(const char *arg)
+{
+	static const char *const cmds[] = { "--window", "--drawn",
+					    "--clipboard", "--set-clipboard" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(arg, cmds[i]) == 0)
+			return true;
+	}
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -354,9 +431,7 @@ int main(int argc, char **argv)
 	struct pollfd p;
 	bool ready = false;
 
-	if (argc >= 2 && (strcmp(argv[1], "--window") == 0 ||
-			  strcmp(argv[1], "--drawn") == 0 ||
-			  strcmp(argv[1], "--clipboard") == 0))
+	if (argc >= 2 && is_wait_command(argv[1]))
 		return wait_main(argc, argv);
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--x") == 0)

@@ -1551,6 +1551,89 @@ static void gui_chat(unsigned long viewer, const char *gui_log)
 	g_assert_true(wait_window_gone(E.disp_user, "Chat", 5000));
 }
 
+/*
+ * Issue 13 in the GUI viewer, with the real applet, after gui_chat
+ * (consent dialogs 3 and 4 of the session): System info (Alt+I)
+ * asks the user for sysinfo, then fills the pane with this machine's
+ * host name (screenshot); Share clipboard (Alt+B), once allowed, carries
+ * a copy on the technician's display to the user's, and one of the
+ * user's back.
+ */
+static void gui_clipboard_sysinfo(unsigned long viewer, const char *gui_log)
+{
+	g_autofree char *shows = g_strdup_printf("sysinfo pane shows %s",
+						 g_get_host_name());
+	g_autofree char *app_log = g_strdup_printf("%s/applet-gui.log", E.dir);
+	g_autofree char *pasted = NULL;
+	g_autofree char *cp_log = g_strdup_printf("%s/copy.log", E.dir);
+	char *copy_agent[] = { (char *)g_getenv("LL_E2E_TARGET"),
+			       "--set-clipboard",
+			       "lsblk -f # from the technician",
+			       "--timeout",
+			       "60000",
+			       NULL };
+	char *copy_user[] = { (char *)g_getenv("LL_E2E_TARGET"),
+			      "--set-clipboard",
+			      "Error 0x80070005 # the user's",
+			      "--timeout",
+			      "60000",
+			      NULL };
+	char *paste[] = { (char *)g_getenv("LL_E2E_TARGET"), "--clipboard",
+			  "--timeout", "5000", NULL };
+	unsigned long dlg;
+	GPid cp;
+
+	/* clipboard texts are never logged (test_no_secrets_in_logs) */
+	g_ptr_array_add(E.secrets, g_strdup(copy_agent[2]));
+	g_ptr_array_add(E.secrets, g_strdup(copy_user[2]));
+	press(E.disp_agent, viewer, "alt+i");
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("System info (Alt+I) asked the user nothing");
+	wait_armed("gui", 3);
+	press(E.disp_user, dlg, "alt+a");
+	if (!lt_wait_file(gui_log, 0, shows, 1, 15000))
+		g_error("the sysinfo pane did not show this machine (see %s)",
+			gui_log);
+	screenshot(E.disp_agent, viewer, "agent-sysinfo-pane.png");
+
+	press(E.disp_agent, viewer, "alt+b");
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	if (dlg == 0)
+		g_error("Share clipboard (Alt+B) asked the user nothing");
+	wait_armed("gui", 4);
+	press(E.disp_user, dlg, "alt+a");
+	if (!lt_wait_file(gui_log, 0, "clipboard sharing on", 1, 10000) ||
+	    !lt_wait_file(app_log, 0, "clipboard sharing on", 1, 10000))
+		g_error("the clipboard was not shared after Allow");
+
+	/* technician -> user */
+	cp = spawn_bg(copy_agent, E.disp_agent, cp_log);
+	if (!lt_wait_file(app_log, 0,
+			  "bytes from the technician put on the "
+			  "clipboard",
+			  1, 10000))
+		g_error("the technician's copy did not reach the user");
+	g_assert_cmpint(run(paste, E.disp_user, NULL, 10000, &pasted, NULL),
+			==, 0);
+	g_assert_cmpstr(g_strstrip(pasted), ==,
+			"lsblk -f # from the technician");
+	g_clear_pointer(&pasted, g_free);
+	stop_proc(&cp);
+	/* user -> technician */
+	cp = spawn_bg(copy_user, E.disp_user, cp_log);
+	if (!lt_wait_file(gui_log, 0,
+			  "bytes from the user put on the "
+			  "clipboard",
+			  1, 10000))
+		g_error("the user's copy did not reach the technician");
+	g_assert_cmpint(run(paste, E.disp_agent, NULL, 10000, &pasted, NULL),
+			==, 0);
+	g_assert_cmpstr(g_strstrip(pasted), ==,
+			"Error 0x80070005 # the user's");
+	stop_proc(&cp);
+}
+
 static void test_gui_viewer(void)
 {
 	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-profile",
@@ -1644,6 +1727,7 @@ static void test_gui_viewer(void)
 			shot);
 	viewer_names_user(viewer);
 	gui_chat(viewer, gui_log);
+	gui_clipboard_sysinfo(viewer, gui_log);
 
 	gui_stall(&x, viewer, gui_log, shot);
 	gui_reconnect(&x, viewer, gui_log, shot);
