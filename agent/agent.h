@@ -258,6 +258,20 @@ int ll_agent_session_select_monitor(struct ll_agent_session *s,
 unsigned ll_agent_session_last_error(const struct ll_agent_session *s,
 				     const char **code, const char **message);
 
+/*
+ * The session's file transfers (ll_xfer_io.h; files travel only while
+ * the user grants `files`): every one that ends is reported to the
+ * relay's audit (type "file") before cbs->on_finished.  cbs (copied;
+ * NULL keeps the last) gets the set's events with user; on_offer left
+ * NULL refuses every offer.  The set is the session's.
+ */
+struct ll_xfer_set_cbs;
+struct ll_xfer_set *ll_agent_session_xfers(struct ll_agent_session *s,
+					   const struct ll_xfer_set_cbs *cbs,
+					   void *user);
+/* session.c's own: the set with the session's audit in front. */
+struct ll_xfer_set *ll_agent_xfers_new(struct ll_agent_session *s);
+
 /* ---- cli.c / cli_holder.c ---- */
 
 /* `lifeline-agent --cli ...`: argv[0] is the program, argv[1] "--cli". */

@@ -238,5 +238,13 @@ void ll_holder_monitors(struct ll_holder_client *c,
 void ll_holder_monitor(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 void ll_holder_end(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_send(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req);
+
+/* ---- cli_files.c ---- */
+
+/* `session send`/`fetch`: what went where, its size and SHA-256. */
+void ll_cli_print_file(FILE *out, const struct ll_cli_req *req,
+		       json_t *answer);
 
 #endif
