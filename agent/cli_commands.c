@@ -379,7 +379,7 @@ const struct ll_cli_command ll_cli_commands[] = {
 	},
 	{
 		.words = "session send",
-		.params = { &p_id, &p_send_file },
+		.params = { &p_id, &p_send_file, &p_timeout },
 		.needs = LL_CAP_FILES,
 		.refusal = "refused: the user has not allowed file transfer",
 		.summary = "Sends a file to the user, who saves or refuses it; "
@@ -389,7 +389,7 @@ const struct ll_cli_command ll_cli_commands[] = {
 	},
 	{
 		.words = "session fetch",
-		.params = { &p_id, &p_fetch_name, &p_fetch_local },
+		.params = { &p_id, &p_fetch_name, &p_fetch_local, &p_timeout },
 		.needs = LL_CAP_FILES,
 		.refusal = "refused: the user has not allowed file transfer",
 		.summary = "Asks the user for a file, who picks it or refuses; "

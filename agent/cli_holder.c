@@ -1025,6 +1025,33 @@ static void on_file_refused(struct ll_xfer_set *set, uint32_t id, void *user)
 		reply_err(c, "refused", "the user refused to send the file");
 }
 
+/* --timeout: the transfer (or the question) is given up, exit 4. */
+static gboolean file_timeout(gpointer data)
+{
+	struct ll_holder_client *c = data;
+
+	c->timer = 0;
+	if (c->xfer != NULL && ll_xfer_state(c->xfer) != LL_XFER_DONE &&
+	    ll_xfer_state(c->xfer) != LL_XFER_FAILED) {
+		/* no answer after this: the client goes first */
+		struct ll_xfer *x = c->xfer;
+
+		reply_err(c, "timeout", "timed out; the transfer is cancelled");
+		ll_xfer_cancel(x);
+		return G_SOURCE_REMOVE;
+	}
+	reply_err(c, "timeout", "timed out");
+	return G_SOURCE_REMOVE;
+}
+
+static void file_wait(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	c->h->filers = g_list_append(c->h->filers, c);
+	if (ll_cli_req_has(req, "timeout"))
+		c->timer = g_timeout_add_seconds(
+			(guint)ll_cli_req_int(req, "timeout"), file_timeout, c);
+}
+
 static const struct ll_xfer_set_cbs holder_xfer_cbs = {
 	.on_offer = on_file_offer,
 	.on_finished = on_file_finished,
@@ -1045,7 +1072,7 @@ void ll_holder_send(struct ll_holder_client *c, const struct ll_cli_req *req)
 				  : "cannot read FILE");
 		return;
 	}
-	h->filers = g_list_append(h->filers, c);
+	file_wait(c, req);
 }
 
 void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req)
@@ -1061,7 +1088,7 @@ void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req)
 		reply_err(c, "failed", ll_strerror(r));
 		return;
 	}
-	h->filers = g_list_append(h->filers, c);
+	file_wait(c, req);
 }
 
 static void status_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

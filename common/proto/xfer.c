@@ -18,9 +18,10 @@
 #include "ll_xfer.h"
 
 /* After a chunk that did not shrink, send this many raw before trying
- * zlib again: deflate on incompressible data costs more CPU than the
- * link saves. */
-#define XFER_SKIP_AFTER_MISS 32u
+ * zlib again, twice as many after each further miss up to the cap:
+ * deflate on incompressible data costs more CPU than the link saves. */
+#define XFER_SKIP_AFTER_MISS 8u
+#define XFER_SKIP_MAX 1024u
 /* Longest extension kept whole when a name is cut. */
 #define XFER_EXT_KEEP 16u
 #define XFER_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -28,7 +29,8 @@
 struct ll_xfer_enc {
 	uint8_t *tmp; /* deflate output, compressBound(LL_XFER_CHUNK) */
 	size_t tmp_size;
-	unsigned skip; /* raw chunks still to send before trying zlib */
+	unsigned skip;   /* raw chunks still to send before trying zlib */
+	unsigned misses; /* tries in a row that did not shrink */
 	uint64_t n_zlib, n_raw;
 };
 
@@ -94,11 +96,16 @@ int ll_xfer_enc_chunk(struct ll_xfer_enc *e, const void *data, size_t len,
 		    zlen > 0 && zlen + zlen / 16 < len) {
 			r = put_chunk(out, LL_XFER_KIND_ZLIB, len, e->tmp,
 				      zlen);
-			if (r == LL_OK)
+			if (r == LL_OK) {
 				e->n_zlib++;
+				e->misses = 0;
+			}
 			return r;
 		}
-		e->skip = XFER_SKIP_AFTER_MISS;
+		e->skip = XFER_SKIP_AFTER_MISS << XFER_MIN(e->misses, 7u);
+		if (e->skip > XFER_SKIP_MAX)
+			e->skip = XFER_SKIP_MAX;
+		e->misses++;
 	}
 	r = put_chunk(out, LL_XFER_KIND_RAW, len, data, len);
 	if (r == LL_OK)
