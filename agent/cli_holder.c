@@ -1036,7 +1036,8 @@ static gboolean file_timeout(gpointer data)
 		/* no answer after this: the client goes first */
 		struct ll_xfer *x = c->xfer;
 
-		reply_err(c, "timeout", "timed out; the transfer is cancelled");
+		reply_err(c, "timeout",
+			  "timed out; the transfer is cancelled");
 		ll_xfer_cancel(x);
 		return G_SOURCE_REMOVE;
 	}
@@ -1049,7 +1050,8 @@ static void file_wait(struct ll_holder_client *c, const struct ll_cli_req *req)
 	c->h->filers = g_list_append(c->h->filers, c);
 	if (ll_cli_req_has(req, "timeout"))
 		c->timer = g_timeout_add_seconds(
-			(guint)ll_cli_req_int(req, "timeout"), file_timeout, c);
+			(guint)ll_cli_req_int(req, "timeout"), file_timeout,
+			c);
 }
 
 static const struct ll_xfer_set_cbs holder_xfer_cbs = {

@@ -51,6 +51,8 @@ struct viewer {
 	char *mon_note;
 	GCancellable *asking; /* the relay is asked why it ended */
 	bool named;           /* the title names who sits there */
+	/* viewer_files.c: Send file and its progress */
+	struct ll_viewer_files *files;
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -222,6 +224,8 @@ static void update(struct viewer *v)
 					 !ll_agent_session_pending(v->sess) &&
 					 !(caps & LL_CAP_CONTROL));
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
+	if (v->files != NULL)
+		ll_viewer_files_update(v->files);
 	name_user(v);
 }
 
@@ -517,6 +521,7 @@ static void on_destroy(GtkWidget *w, gpointer data)
 		ll_agent_session_end(v->sess, "the technician closed the "
 					      "viewer");
 	/* an orderly end in progress finishes in the background */
+	ll_viewer_files_free(v->files);
 	ll_agent_session_free(v->sess);
 	if (v->asking != NULL) {
 		/* its answer finds no viewer to tell */
@@ -598,6 +603,8 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	gtk_widget_set_tooltip_text(v->fit, "Off: one remote pixel per "
 					    "screen pixel (1:1)");
 	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);
+	v->files = ll_viewer_files_new(GTK_WINDOW(v->win), v->sess,
+				       ll_profile_caps(g->profile), bar, box);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
 
 	/* a user picked up from the queue has no PIN to read out */
