@@ -20,7 +20,7 @@
 struct ll_viewer_files {
 	struct ll_agent_session *sess;
 	GtkWindow *parent;
-	GtkWidget *button, *line;
+	GtkWidget *button, *line, *cancel;
 	uint32_t permitted; /* what the technician's group permits */
 	char *waiting;      /* a file to send once `files` is granted */
 	struct ll_xfer *x;  /* the latest sent (borrowed from the set) */
@@ -29,10 +29,16 @@ struct ll_viewer_files {
 static void show(struct ll_viewer_files *vf)
 {
 	char *text, *prog;
+	enum ll_xfer_state st;
 
-	if (vf->x == NULL)
+	if (vf->x == NULL) {
+		gtk_widget_hide(vf->cancel);
 		return;
-	switch (ll_xfer_state(vf->x)) {
+	}
+	st = ll_xfer_state(vf->x);
+	gtk_widget_set_visible(vf->cancel,
+			       st != LL_XFER_DONE && st != LL_XFER_FAILED);
+	switch (st) {
 	case LL_XFER_DONE:
 	case LL_XFER_FAILED:
 		text = g_strdup_printf("%s: %s", ll_xfer_name(vf->x),
@@ -115,6 +121,14 @@ static void on_send(GtkButton *b, gpointer data)
 	g_object_unref(fc);
 }
 
+static void on_cancel(GtkButton *b, gpointer data)
+{
+	struct ll_viewer_files *vf = data;
+
+	if (vf->x != NULL)
+		ll_xfer_cancel(vf->x);
+}
+
 static void on_drop(GtkWidget *w, GdkDragContext *ctx, int x, int y,
 		    GtkSelectionData *sel, guint info, guint time,
 		    gpointer data)
@@ -156,7 +170,11 @@ struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
 	gtk_label_set_ellipsize(GTK_LABEL(vf->line), PANGO_ELLIPSIZE_MIDDLE);
 	atk_object_set_name(gtk_widget_get_accessible(vf->line),
 			    "File transfer");
+	vf->cancel = gtk_button_new_with_mnemonic("Cancel _transfer");
+	gtk_widget_set_no_show_all(vf->cancel, TRUE);
+	g_signal_connect(vf->cancel, "clicked", G_CALLBACK(on_cancel), vf);
 	gtk_box_pack_end(GTK_BOX(bar), vf->button, FALSE, FALSE, 0);
+	gtk_box_pack_end(GTK_BOX(bar), vf->cancel, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(bar), vf->line, FALSE, FALSE, 0);
 	gtk_drag_dest_set(drop, GTK_DEST_DEFAULT_ALL, NULL, 0,
 			  GDK_ACTION_COPY);
