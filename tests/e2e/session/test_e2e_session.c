@@ -2221,7 +2221,6 @@ static void test_files(void)
 	g_autofree char *want = g_build_filename(home, "wanted.log", NULL);
 	g_autofree char *got = g_build_filename(E.dir, "got.log", NULL);
 	g_autofree char *log = g_build_filename(E.dir, "files-cli.log", NULL);
-	g_autofree char *old_home = g_strdup(g_getenv("HOME"));
 	g_autofree char *sha = NULL, *says = NULL;
 	gchar *data = g_malloc(1 << 20);
 	unsigned long win;
@@ -2238,16 +2237,27 @@ static void test_files(void)
 	g_assert_true(g_file_set_contents(want, "the log\n", -1, NULL));
 
 	pin_new("files", &p);
-	/* the applet saves into its own HOME, not the test's */
-	g_setenv("HOME", home, TRUE);
-	g_setenv("XDG_CONFIG_HOME", xdg, TRUE);
-	g_setenv("XDG_DATA_HOME", xdg, TRUE);
-	g_setenv("XDG_CACHE_HOME", xdg, TRUE);
-	applet = start_applet(&p, "files");
-	g_setenv("HOME", old_home, TRUE);
-	g_unsetenv("XDG_CONFIG_HOME");
-	g_unsetenv("XDG_DATA_HOME");
-	g_unsetenv("XDG_CACHE_HOME");
+	/* the applet saves into its own HOME, not the test's; the
+	 * environment is the test's again for the next applets */
+	{
+		static const char *const vars[] = { "HOME", "XDG_CONFIG_HOME",
+						    "XDG_DATA_HOME",
+						    "XDG_CACHE_HOME" };
+		char *old[G_N_ELEMENTS(vars)];
+
+		for (i = 0; i < G_N_ELEMENTS(vars); i++) {
+			old[i] = g_strdup(g_getenv(vars[i]));
+			g_setenv(vars[i], i == 0 ? home : xdg, TRUE);
+		}
+		applet = start_applet(&p, "files");
+		for (i = 0; i < G_N_ELEMENTS(vars); i++) {
+			if (old[i] != NULL)
+				g_setenv(vars[i], old[i], TRUE);
+			else
+				g_unsetenv(vars[i]);
+			g_free(old[i]);
+		}
+	}
 	win = wait_window(E.disp_user, "Permission request", 30000);
 	g_assert_cmpuint(win, !=, 0);
 	wait_armed("files", 1);
