@@ -322,6 +322,20 @@ const struct ll_sysinfo *ll_agent_session_sysinfo(
  * show ("Computer: pc-01", ...; caller g_free()s). */
 char *ll_agent_sysinfo_text(const struct ll_sysinfo *si);
 
+/*
+ * The session's file transfers (ll_xfer_io.h; files travel only while
+ * the user grants `files`): every one that ends is reported to the
+ * relay's audit (type "file") before cbs->on_finished.  cbs (copied;
+ * NULL keeps the last) gets the set's events with user; on_offer left
+ * NULL refuses every offer.  The set is the session's.
+ */
+struct ll_xfer_set_cbs;
+struct ll_xfer_set *ll_agent_session_xfers(struct ll_agent_session *s,
+					   const struct ll_xfer_set_cbs *cbs,
+					   void *user);
+/* session.c's own: the set with the session's audit in front. */
+struct ll_xfer_set *ll_agent_xfers_new(struct ll_agent_session *s);
+
 /* ---- cli.c / cli_holder.c ---- */
 
 /* `lifeline-agent --cli ...`: argv[0] is the program, argv[1] "--cli". */

@@ -192,6 +192,25 @@ static const struct ll_cli_param p_chat = {
 	.type = LL_CLI_CHAT,
 	.help = "what to write to the user: UTF-8, 1..4096 bytes",
 };
+static const struct ll_cli_param p_send_file = {
+	.name = "FILE",
+	.key = "file",
+	.type = LL_CLI_PATH,
+	.help = "the local file to send (a regular file)",
+};
+static const struct ll_cli_param p_fetch_name = {
+	.name = "NAME",
+	.key = "name",
+	.type = LL_CLI_WORD,
+	.help = "the file you ask for, as the user will read it",
+};
+static const struct ll_cli_param p_fetch_local = {
+	.name = "LOCAL",
+	.key = "local",
+	.type = LL_CLI_PATH,
+	.help = "where to save it; never overwritten: an existing LOCAL "
+		"gets a \" (2)\" name",
+};
 
 const struct ll_cli_param *const ll_cli_globals[] = {
 	&p_relay,
@@ -398,6 +417,26 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.print = ll_cli_print_sysinfo,
 	},
 	{
+		.words = "session send",
+		.params = { &p_id, &p_send_file, &p_timeout },
+		.needs = LL_CAP_FILES,
+		.refusal = "refused: the user has not allowed file transfer",
+		.summary = "Sends a file to the user, who saves or refuses it; "
+			   "waits until it is saved and its SHA-256 checked.",
+		.holder = ll_holder_send,
+		.print = ll_cli_print_file,
+	},
+	{
+		.words = "session fetch",
+		.params = { &p_id, &p_fetch_name, &p_fetch_local, &p_timeout },
+		.needs = LL_CAP_FILES,
+		.refusal = "refused: the user has not allowed file transfer",
+		.summary = "Asks the user for a file, who picks it or refuses; "
+			   "saves it as LOCAL and prints where.",
+		.holder = ll_holder_fetch,
+		.print = ll_cli_print_file,
+	},
+	{
 		.words = "session end",
 		.params = { &p_id },
 		.answer_ms = HOLDER_ANSWER_MS,
@@ -441,6 +480,8 @@ static const struct {
 	{ "ended", LL_EXIT_ENDED },         /* the session is over */
 	{ "failed", LL_EXIT_ERROR },        /* anything else */
 	{ "no_monitor", LL_EXIT_ERROR },    /* the applet has no such one */
+	{ "refused", LL_EXIT_DENIED },      /* the user refused the file */
+	{ "cancelled", LL_EXIT_ERROR },     /* a transfer was cancelled */
 	/* beyond the technician's permissions: never sent */
 	{ "capability_not_permitted", LL_EXIT_NOT_PERMITTED },
 };

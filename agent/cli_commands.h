@@ -264,5 +264,13 @@ void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req,
 		       json_t *answer);
 void ll_holder_sysinfo(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
+void ll_holder_send(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req);
+
+/* ---- cli_files.c ---- */
+
+/* `session send`/`fetch`: what went where, its size and SHA-256. */
+void ll_cli_print_file(FILE *out, const struct ll_cli_req *req,
+		       json_t *answer);
 
 #endif

@@ -59,6 +59,8 @@
 #include "ll_sysinfo.h"
 #include "ll_text.h"
 #include "ll_util.h"
+#include "ll_xfer.h"
+#include "ll_xfer_io.h"
 
 /* A snapshot right after a grant may come before the first picture. */
 #define FRAME_WAIT_MS 15000
@@ -82,6 +84,9 @@ struct ll_holder_client {
 	unsigned err_serial;
 	unsigned info_serial; /* sysinfo answers seen when asked */
 	bool answered;
+	/* send / fetch: the transfer, or the request not yet answered */
+	struct ll_xfer *xfer;
+	uint32_t fetch_id;
 };
 
 struct holder {
@@ -99,6 +104,7 @@ struct holder {
 	GList *enders;   /* waiting for the end */
 	GList *monitorers; /* waiting for a monitor list or an answer */
 	GList *sysinfoers; /* waiting for the applet's sysinfo */
+	GList *filers;     /* waiting for a file transfer's end */
 	bool ended;
 	bool pin_expired; /* our own timer ended it: nobody came */
 	/* the user's chat lines `wait` printed */
@@ -128,6 +134,7 @@ static void forget(struct holder *h, struct ll_holder_client *c)
 	h->enders = g_list_remove(h->enders, c);
 	h->monitorers = g_list_remove(h->monitorers, c);
 	h->sysinfoers = g_list_remove(h->sysinfoers, c);
+	h->filers = g_list_remove(h->filers, c);
 }
 
 /* Sends the answer (stealing o), then closes and frees the client. */
@@ -962,6 +969,8 @@ static void on_ended(struct ll_agent_session *s, const char *reason,
 	check_snappers(h);
 	check_monitorers(h);
 	check_sysinfoers(h);
+	while (h->filers != NULL)
+		reply_ended(h->filers->data);
 	g_idle_add(quit_idle, h);
 }
 
@@ -1050,6 +1059,165 @@ static char *read_ticket(void)
 		t = g_strndup(buf, len);
 	memset(buf, 0, sizeof(buf));
 	return t;
+}
+
+/* ---- files: `session send` and `session fetch` ---- */
+
+static struct ll_holder_client *filer_of(struct holder *h,
+					 const struct ll_xfer *x, uint32_t id)
+{
+	GList *l;
+
+	for (l = h->filers; l != NULL; l = l->next) {
+		struct ll_holder_client *c = l->data;
+
+		if ((x != NULL && c->xfer == x) ||
+		    (id != 0 && c->xfer == NULL && c->fetch_id == id))
+			return c;
+	}
+	return NULL;
+}
+
+/* The applet answers our file_request with an offer: into LOCAL. */
+static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
+			  void *user)
+{
+	struct ll_holder_client *c;
+	const char *local;
+	char *dir, *base;
+	int dfd, r = LL_ERR_IO;
+
+	c = filer_of(user, NULL, ll_xfer_request_id(x));
+	if (c == NULL) {
+		/* nothing we asked for: the CLI has nobody to ask */
+		ll_xfer_refuse(x, LL_FILE_REFUSED);
+		return;
+	}
+	c->xfer = x;
+	local = ll_cli_req_str(c->req, "local");
+	dir = g_path_get_dirname(local);
+	base = g_path_get_basename(local);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		r = ll_xfer_accept(x, dfd, base);
+		close(dfd);
+	} else {
+		ll_xfer_refuse(x, LL_FILE_FAILED);
+	}
+	if (r != 0)
+		reply_err(c, "failed", "cannot create the file there");
+	g_free(dir);
+	g_free(base);
+}
+
+static void on_file_finished(struct ll_xfer_set *set, struct ll_xfer *x,
+			     void *user)
+{
+	struct ll_holder_client *c = filer_of(user, x, 0);
+	enum ll_file_cancel_reason why = ll_xfer_reason(x);
+	char *dir, *path, *msg;
+	json_t *o;
+
+	if (c == NULL)
+		return;
+	if (ll_xfer_state(x) != LL_XFER_DONE) {
+		msg = g_strdup_printf("%s: %s", ll_xfer_name(x),
+				      ll_xfer_outcome(x));
+		reply_err(c,
+			  why == LL_FILE_REFUSED     ? "refused"
+			  : why == LL_FILE_CANCELLED ? "cancelled"
+						     : "failed",
+			  msg);
+		g_free(msg);
+		return;
+	}
+	o = json_pack("{s:b,s:s,s:I,s:s}", "ok", 1, "name", ll_xfer_name(x),
+		      "size", (json_int_t)ll_xfer_size(x), "sha256",
+		      ll_xfer_sha256(x));
+	if (ll_xfer_dir(x) == LL_XFER_IN) {
+		dir = g_path_get_dirname(ll_cli_req_str(c->req, "local"));
+		path = g_build_filename(dir, ll_xfer_saved_name(x), NULL);
+		json_object_set_new(o, "path", json_string(path));
+		g_free(dir);
+		g_free(path);
+	}
+	reply(c, o);
+}
+
+static void on_file_refused(struct ll_xfer_set *set, uint32_t id, void *user)
+{
+	struct ll_holder_client *c = filer_of(user, NULL, id);
+
+	if (c != NULL)
+		reply_err(c, "refused", "the user refused to send the file");
+}
+
+/* --timeout: the transfer (or the question) is given up, exit 4. */
+static gboolean file_timeout(gpointer data)
+{
+	struct ll_holder_client *c = data;
+
+	c->timer = 0;
+	if (c->xfer != NULL && ll_xfer_state(c->xfer) != LL_XFER_DONE &&
+	    ll_xfer_state(c->xfer) != LL_XFER_FAILED) {
+		/* no answer after this: the client goes first */
+		struct ll_xfer *x = c->xfer;
+
+		reply_err(c, "timeout",
+			  "timed out; the transfer is cancelled");
+		ll_xfer_cancel(x);
+		return G_SOURCE_REMOVE;
+	}
+	reply_err(c, "timeout", "timed out");
+	return G_SOURCE_REMOVE;
+}
+
+static void file_wait(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	c->h->filers = g_list_append(c->h->filers, c);
+	if (ll_cli_req_has(req, "timeout"))
+		c->timer = g_timeout_add_seconds(
+			(guint)ll_cli_req_int(req, "timeout"), file_timeout,
+			c);
+}
+
+static const struct ll_xfer_set_cbs holder_xfer_cbs = {
+	.on_offer = on_file_offer,
+	.on_finished = on_file_finished,
+	.on_request_refused = on_file_refused,
+};
+
+void ll_holder_send(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	struct ll_xfer_set *set = ll_agent_session_xfers(h->sess, NULL, NULL);
+	int r;
+
+	r = ll_xfer_send_file(set, ll_cli_req_str(req, "file"), 0, &c->xfer);
+	if (r != 0) {
+		reply_err(c, r == LL_ERR_INVALID_ARG ? "usage" : "failed",
+			  r == LL_ERR_INVALID_ARG
+				  ? "FILE must be a regular file"
+				  : "cannot read FILE");
+		return;
+	}
+	file_wait(c, req);
+}
+
+void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	struct ll_xfer_set *set = ll_agent_session_xfers(h->sess, NULL, NULL);
+	char safe[LL_XFER_NAME_MAX + 1];
+	int r;
+
+	/* the applet's parser takes plain names only */
+	ll_xfer_safe_name(ll_cli_req_str(req, "name"), safe, sizeof(safe));
+	if ((r = ll_xfer_request(set, safe, &c->fetch_id)) != 0) {
+		reply_err(c, "failed", ll_strerror(r));
+		return;
+	}
+	file_wait(c, req);
 }
 
 static void status_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -1178,6 +1346,7 @@ int ll_agent_holder_main(int argc, char **argv)
 		goto out;
 	}
 	stream = NULL;
+	ll_agent_session_xfers(h.sess, &holder_xfer_cbs, &h);
 	h.listen_watch = g_unix_fd_add(h.listen_fd, G_IO_IN, listen_readable,
 				       &h);
 	wait_s = expires > 0 ? expires - ll_now_unix() + 30 : 0;
@@ -1222,6 +1391,8 @@ out:
 		reply_err(h.enders->data, "ended", "the holder stopped");
 	while (h.monitorers != NULL)
 		reply_err(h.monitorers->data, "ended", "the holder stopped");
+	while (h.filers != NULL)
+		reply_err(h.filers->data, "ended", "the holder stopped");
 	ll_rfbc_free(h.rfb);
 	/* Sends the audit reports still queued (bounded) before exit. */
 	ll_agent_session_free(h.sess);

@@ -168,4 +168,17 @@ void ll_sysinfo_pane_free(struct ll_sysinfo_pane *p);
 void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 		    const struct ll_api_pin *pin);
 
+/* viewer_files.c: `Send _file…` and its progress line, packed at the end
+ * of bar; files dropped on drop are sent too.  permitted: the profile's
+ * capabilities (the button is greyed out without files). */
+struct ll_viewer_files;
+struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
+					    struct ll_agent_session *sess,
+					    uint32_t permitted, GtkWidget *bar,
+					    GtkWidget *drop);
+/* After every change of the session: the button, a file waiting for the
+ * grant. */
+void ll_viewer_files_update(struct ll_viewer_files *vf);
+void ll_viewer_files_free(struct ll_viewer_files *vf);
+
 #endif

@@ -30,6 +30,7 @@
 #include "ll_text.h"
 #include "ll_util.h"
 #include "ll_rfb_filter.h"
+#include "ll_xfer_io.h"
 
 /* Each audit report (POST .../events) may take this long. */
 #define AGENT_EVENT_TIMEOUT_MS 10000
@@ -88,6 +89,11 @@ struct ll_agent_session {
 	char *lost_reason; /* the pump's words at the first loss */
 	/* the chat's lines and their upload (chat.c) */
 	struct ll_agent_chat *chat;
+
+	/* file transfers (ll_xfer_io.h): the set, and whom it tells */
+	struct ll_xfer_set *xfers;
+	struct ll_xfer_set_cbs xcbs;
+	void *xuser;
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -399,7 +405,11 @@ static void on_control(struct ll_session_io *io,
 			return;
 		break;
 	default:
-		/* hello, files: nothing to do here yet */
+		/* files: only ours while the user grants them */
+		if ((s->caps & LL_CAP_FILES) &&
+		    ll_xfer_set_control(s->xfers, msg))
+			return;
+		/* hello: nothing to do here */
 		return;
 	}
 	(void)io;
@@ -451,6 +461,9 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 	};
 	int sv[2], r;
 
+	if (channel != LL_MUX_CHANNEL_RFB && (s->caps & LL_CAP_FILES) &&
+	    ll_xfer_set_channel_open(s->xfers, channel))
+		return;
 	if (channel != LL_MUX_CHANNEL_RFB || !(s->caps & LL_CAP_VIEW)) {
 		/* nothing we asked for: refuse it */
 		ll_session_io_channel_close(io, channel);
@@ -481,12 +494,24 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 		close(sv[1]);
 }
 
+/* Bytes of a file the user sends us; anything else is refused. */
+static void on_channel_data(struct ll_session_io *io, uint16_t channel,
+			    const uint8_t *data, size_t len, void *user)
+{
+	struct ll_agent_session *s = user;
+
+	if (!ll_xfer_set_channel_data(s->xfers, channel, data, len))
+		ll_session_io_channel_close(io, channel);
+}
+
 static void on_channel_close(struct ll_session_io *io, uint16_t channel,
 			     void *user)
 {
 	struct ll_agent_session *s = user;
 
 	(void)io;
+	if (ll_xfer_set_channel_close(s->xfers, channel))
+		return;
 	if (channel == LL_MUX_CHANNEL_RFB && s->cbs.on_rfb_closed != NULL)
 		s->cbs.on_rfb_closed(s, s->user);
 }
@@ -571,6 +596,7 @@ static bool start_reconnect(struct ll_agent_session *s,
 	    (why != LL_SESSION_END_LOST && why != LL_SESSION_END_SILENT))
 		return false;
 	/* The pump is closed; free it (safe inside its callbacks). */
+	ll_xfer_set_attach(s->xfers, NULL);
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	if (!s->await_resumed)
 		s->caps_before = s->caps;
@@ -747,6 +773,7 @@ int ll_agent_session_new(struct ll_stream *stream,
 	s->relay.spki_pin = s->relay_spki_pin = g_strdup(relay->spki_pin);
 	s->ticket = g_strdup(ticket);
 	s->chat = ll_agent_chat_new(s->id, &s->relay, s->ticket);
+	s->xfers = ll_agent_xfers_new(s);
 	start_io(s, stream, &r);
 	if (r != 0) {
 		ll_agent_session_free(s);
@@ -765,6 +792,7 @@ static void start_io(struct ll_agent_session *s, struct ll_stream *stream,
 		.on_control = on_control,
 		.on_channel_open = on_channel_open,
 		.on_channel_close = on_channel_close,
+		.on_channel_data = on_channel_data,
 		.on_stall = on_stall,
 		.on_closed = on_closed,
 	};
@@ -774,6 +802,7 @@ static void start_io(struct ll_agent_session *s, struct ll_stream *stream,
 	o.side = LL_SIDE_AGENT;
 	if ((*r = ll_session_io_new(stream, &o, &io_cbs, s, &s->io)) != 0)
 		s->io = NULL;
+	ll_xfer_set_attach(s->xfers, s->io);
 }
 
 void ll_agent_session_free(struct ll_agent_session *s)
@@ -781,6 +810,7 @@ void ll_agent_session_free(struct ll_agent_session *s)
 	if (s == NULL)
 		return;
 	ll_reopen_free(s->reopen);
+	ll_xfer_set_free(s->xfers);
 	ll_session_io_free(s->io);
 	/* before the ticket and the relay's strings it uploads with */
 	ll_agent_chat_free(s->chat);
@@ -1035,4 +1065,66 @@ const struct ll_chat_log *ll_agent_session_chat(
 	if (serial != NULL)
 		*serial = ll_agent_chat_serial(s->chat);
 	return ll_agent_chat_log(s->chat);
+}
+
+/* ---- file transfers: the set's events, audited, then to the user ---- */
+
+static void x_offer(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	struct ll_agent_session *s = user;
+
+	if (s->xcbs.on_offer != NULL)
+		s->xcbs.on_offer(set, x, s->xuser);
+	else
+		ll_xfer_refuse(x, LL_FILE_REFUSED);
+}
+
+static void x_changed(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	struct ll_agent_session *s = user;
+
+	if (s->xcbs.on_changed != NULL)
+		s->xcbs.on_changed(set, x, s->xuser);
+}
+
+static void x_finished(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	struct ll_agent_session *s = user;
+	char *text = ll_xfer_audit_text(x);
+
+	ll_reporter_send(s->rep, "file", LL_CAP_FILES, text);
+	g_free(text);
+	if (s->xcbs.on_finished != NULL)
+		s->xcbs.on_finished(set, x, s->xuser);
+}
+
+static void x_refused(struct ll_xfer_set *set, uint32_t id, void *user)
+{
+	struct ll_agent_session *s = user;
+
+	if (s->xcbs.on_request_refused != NULL)
+		s->xcbs.on_request_refused(set, id, s->xuser);
+}
+
+struct ll_xfer_set *ll_agent_xfers_new(struct ll_agent_session *s)
+{
+	static const struct ll_xfer_set_cbs cbs = {
+		.on_offer = x_offer,
+		.on_changed = x_changed,
+		.on_finished = x_finished,
+		.on_request_refused = x_refused,
+	};
+
+	return ll_xfer_set_new(&cbs, s);
+}
+
+struct ll_xfer_set *ll_agent_session_xfers(struct ll_agent_session *s,
+					   const struct ll_xfer_set_cbs *cbs,
+					   void *user)
+{
+	if (cbs != NULL) {
+		s->xcbs = *cbs;
+		s->xuser = user;
+	}
+	return s->xfers;
 }

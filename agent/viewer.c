@@ -56,6 +56,8 @@ struct viewer {
 	/* issue 13: clipboard.c, sysinfo_pane.c */
 	struct ll_viewer_clip *clip;
 	struct ll_sysinfo_pane *info;
+	/* viewer_files.c: Send file and its progress */
+	struct ll_viewer_files *files;
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -229,6 +231,8 @@ static void update(struct viewer *v)
 	gtk_widget_set_sensitive(v->end, st != LL_AGENT_ENDED);
 	ll_viewer_clip_update(v->clip);
 	ll_sysinfo_pane_update(v->info);
+	if (v->files != NULL)
+		ll_viewer_files_update(v->files);
 	name_user(v);
 	ll_chat_pane_update(v->chat);
 }
@@ -536,6 +540,7 @@ static void on_destroy(GtkWidget *w, gpointer data)
 	LL_FREE_AND_NULL(ll_viewer_clip_free, v->clip);
 	LL_FREE_AND_NULL(ll_sysinfo_pane_free, v->info);
 	/* an orderly end in progress finishes in the background */
+	ll_viewer_files_free(v->files);
 	ll_agent_session_free(v->sess);
 	if (v->asking != NULL) {
 		/* its answer finds no viewer to tell */
@@ -619,6 +624,8 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	gtk_widget_set_tooltip_text(v->fit, "Off: one remote pixel per "
 					    "screen pixel (1:1)");
 	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);
+	v->files = ll_viewer_files_new(GTK_WINDOW(v->win), v->sess,
+				       ll_profile_caps(g->profile), bar, box);
 	gtk_box_pack_start(GTK_BOX(box), bar, FALSE, FALSE, 0);
 	row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 

@@ -584,7 +584,9 @@ static void on_control(struct ll_session_io *io,
 		/* on_closed(PEER) follows. */
 		break;
 	default:
-		/* grant/deny/revoke are ours to send; files are not offered
+		if (ll_applet_files_control(s, msg))
+			break;
+		/* grant/deny/revoke are ours to send; nothing else is
 		 * by this applet yet. */
 		ll_debug("ignoring control %s",
 			 ll_control_type_name(msg->type));
@@ -595,8 +597,9 @@ static void on_control(struct ll_session_io *io,
 static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 			    void *user)
 {
-	/* No channel of the technician's is served (files come later). */
-	ll_session_io_channel_close(io, channel);
+	/* Only a file the technician sends while `files` is granted. */
+	if (!ll_applet_files_open(user, channel))
+		ll_session_io_channel_close(io, channel);
 }
 
 static void on_channel_close(struct ll_session_io *io, uint16_t channel,
@@ -604,6 +607,8 @@ static void on_channel_close(struct ll_session_io *io, uint16_t channel,
 {
 	struct ll_applet_session *s = user;
 
+	if (ll_applet_files_close(s, channel))
+		return;
 	if (channel != LL_MUX_CHANNEL_RFB || !s->rfb_channel)
 		return;
 	/* The viewer went away (or libvncserver closed): the channel is
@@ -669,6 +674,7 @@ static bool start_reconnect(struct ll_applet_session *s,
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
 	gate_changed(s);
 	ll_applet_rfb_stop(s);
+	ll_applet_files_detach(s);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	s->reopen = ll_reopen_start(&o, s->redeem.stream_path,
@@ -750,6 +756,7 @@ static void finish(struct ll_applet_session *s, enum ll_applet_end end,
 	ll_applet_chat_free(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	ll_applet_clip_free(s);
+	ll_applet_files_free(s);
 	/* Safe inside the pump's callbacks (it holds its own reference). */
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	if (ask) {
@@ -821,6 +828,7 @@ static int start_io(struct ll_applet_session *s, struct ll_stream *stream)
 		.on_control = on_control,
 		.on_channel_open = on_channel_open,
 		.on_channel_close = on_channel_close,
+		.on_channel_data = ll_applet_files_data,
 		.on_stall = on_stall,
 		.on_closed = on_closed,
 	};
@@ -831,6 +839,7 @@ static int start_io(struct ll_applet_session *s, struct ll_stream *stream)
 	io_opts.side = LL_SIDE_APPLET;
 	if ((r = ll_session_io_new(stream, &io_opts, &cbs, s, &s->io)) != 0)
 		return r;
+	ll_applet_files_attach(s);
 	hello.u.hello.version = LL_CONTROL_VERSION;
 	hello.u.hello.role = LL_SIDE_APPLET;
 	ll_applet_send_ctl(s, &hello);
@@ -960,6 +969,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	ll_applet_chat_free(s);
 	LL_FREE_AND_NULL(ll_session_bar_free, s->bar);
 	ll_applet_clip_free(s);
+	ll_applet_files_free(s);
 	LL_FREE_AND_NULL(ll_session_io_free, s->io);
 	/* Sends the audit reports still queued, bounded by its drain time. */
 	LL_FREE_AND_NULL(ll_reporter_free, s->rep);

@@ -127,6 +127,7 @@ struct ll_applet_session {
 	/* LL_CAP_* whose use without the grant was reported to the audit:
 	 * once each, so a hostile technician cannot flood it */
 	uint32_t refusals_reported;
+	struct ll_applet_files *files; /* transfer.c; NULL before a stream */
 
 	enum ll_applet_end end; /* once ENDING */
 };
@@ -194,6 +195,24 @@ void ll_applet_chat_open(struct ll_applet_session *s);
 void ll_applet_chat_sync(struct ll_applet_session *s);
 /* The window and the lines gone (the session's end). */
 void ll_applet_chat_free(struct ll_applet_session *s);
+/* ---- transfer.c: files, only while `files` is granted ---- */
+
+struct ll_applet_files;
+/* The set on s->io (made at the first stream; again on each new one). */
+void ll_applet_files_attach(struct ll_applet_session *s);
+/* The stream is lost: running transfers wait to resume. */
+void ll_applet_files_detach(struct ll_applet_session *s);
+/* Windows closed, transfers stopped (parts kept). */
+void ll_applet_files_free(struct ll_applet_session *s);
+/* The pump's events; true when they were a file transfer's. */
+bool ll_applet_files_control(struct ll_applet_session *s,
+			     const struct ll_control_msg *m);
+bool ll_applet_files_open(struct ll_applet_session *s, uint16_t channel);
+bool ll_applet_files_close(struct ll_applet_session *s, uint16_t channel);
+/* on_channel_data of the pump: a channel that is not a transfer's is
+ * closed. */
+void ll_applet_files_data(struct ll_session_io *io, uint16_t channel,
+			  const uint8_t *data, size_t len, void *user);
 
 /* ---- redeem.c ---- */
 

@@ -143,6 +143,29 @@ static bool deny_reason_from_name(const char *name, enum ll_deny_reason *r)
 	return false;
 }
 
+/* file_cancel's reasons; index = enum ll_file_cancel_reason. */
+static const char *const file_cancel_reasons[] = {
+	NULL, "refused", "cancelled", "failed", "bad_hash", "not_permitted",
+};
+
+const char *ll_file_cancel_reason_name(enum ll_file_cancel_reason r)
+{
+	if ((size_t)r >= LL_ARRAY_SIZE(file_cancel_reasons))
+		return NULL;
+	return file_cancel_reasons[r];
+}
+
+enum ll_file_cancel_reason ll_file_cancel_reason_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 1; i < LL_ARRAY_SIZE(file_cancel_reasons); i++) {
+		if (strcmp(file_cancel_reasons[i], name) == 0)
+			return (enum ll_file_cancel_reason)i;
+	}
+	return 0;
+}
+
 /* retry_after: required with held_back, allowed with declined. */
 static bool deny_retry_ok(enum ll_deny_reason r, uint32_t retry_after)
 {
@@ -161,8 +184,12 @@ static const char *const f_deny[] = { "type", "id", "reason", "retry_after",
 				      NULL };
 static const char *const f_revoke[] = { "type", "capabilities", NULL };
 static const char *const f_chat[] = { "type", "text", NULL };
-static const char *const f_offer[] = { "type", "channel", "name",
-				       "size", "sha256",  NULL };
+static const char *const f_offer[] = { "type",   "channel", "name", "size",
+				       "sha256", "request", NULL };
+static const char *const f_frequest[] = { "type", "id", "name", NULL };
+static const char *const f_fcancel[] = { "type", "channel", "request",
+					 "reason", NULL };
+static const char *const f_fdone[] = { "type", "channel", NULL };
 static const char *const f_accept[] = { "type", "channel", "offset", NULL };
 static const char *const f_end[] = { "type", "reason", NULL };
 static const char *const f_error[] = { "type", "code", "message", NULL };
@@ -199,6 +226,9 @@ static const struct {
 	{ LL_CONTROL_CLIPBOARD, "clipboard", f_clip },
 	{ LL_CONTROL_SYSINFO_REQUEST, "sysinfo_request", f_type },
 	{ LL_CONTROL_SYSINFO, "sysinfo", ll_sysinfo_fields },
+	{ LL_CONTROL_FILE_REQUEST, "file_request", f_frequest },
+	{ LL_CONTROL_FILE_CANCEL, "file_cancel", f_fcancel },
+	{ LL_CONTROL_FILE_DONE, "file_done", f_fdone },
 };
 
 const char *ll_control_type_name(int type)
@@ -226,6 +256,9 @@ void ll_control_msg_free(struct ll_control_msg *m)
 		break;
 	case LL_CONTROL_FILE_OFFER:
 		free(m->u.file_offer.name);
+		break;
+	case LL_CONTROL_FILE_REQUEST:
+		free(m->u.file_request.name);
 		break;
 	case LL_CONTROL_END:
 		free(m->u.end.reason);
@@ -627,6 +660,98 @@ static int parse_clip_sysinfo(struct pctx *c, json_t *o,
 	return 0; /* sysinfo_request: "type" only */
 }
 
+static int parse_offer(struct pctx *c, json_t *o, struct ll_control_msg *m)
+{
+	uint64_t n = 0;
+	char *s = NULL;
+	int r;
+
+	if ((r = get_u64(c, o, "channel", true, UINT16_MAX, 2, &n, NULL)) != 0)
+		return r;
+	m->u.file_offer.channel = (uint16_t)n;
+	if ((r = get_str(c, o, "name", true, LL_CONTROL_MAX_FILENAME, false,
+			 &m->u.file_offer.name)) != 0)
+		return r;
+	if (!valid_filename(m->u.file_offer.name))
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"name\" must be a plain file name "
+			    "(no '/', '\\', control characters, . "
+			    "or ..)");
+	if ((r = get_u64(c, o, "size", true, LL_CONTROL_MAX_SIZE, 0,
+			 &m->u.file_offer.size, NULL)) != 0)
+		return r;
+	if ((r = get_str(c, o, "sha256", true, 64, false, &s)) != 0)
+		return r;
+	if (!valid_sha256(s)) {
+		free(s);
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"sha256\" must be 64 lowercase hex "
+			    "digits");
+	}
+	memcpy(m->u.file_offer.sha256, s, 65);
+	free(s);
+	if ((r = get_u64(c, o, "request", false, UINT32_MAX, 1, &n, NULL)) !=
+	    0)
+		return r;
+	m->u.file_offer.request = (uint32_t)n;
+	return 0;
+}
+
+/* file_request, file_cancel, file_done (ll_control.h). */
+static int parse_file_more(struct pctx *c, json_t *o, struct ll_control_msg *m)
+{
+	uint64_t n = 0, ch = 0;
+	bool has_ch = false, has_req = false;
+	char *s = NULL;
+	int r;
+
+	switch (m->type) {
+	case LL_CONTROL_FILE_REQUEST:
+		if ((r = get_u64(c, o, "id", true, UINT32_MAX, 1, &n, NULL)) !=
+		    0)
+			return r;
+		m->u.file_request.id = (uint32_t)n;
+		if ((r = get_str(c, o, "name", true, LL_CONTROL_MAX_FILENAME,
+				 false, &m->u.file_request.name)) != 0)
+			return r;
+		if (!valid_filename(m->u.file_request.name))
+			return perr(c, LL_ERR_SCHEMA,
+				    "field \"name\" must be a plain file name "
+				    "(no '/', '\\', control characters, . "
+				    "or ..)");
+		return 0;
+	case LL_CONTROL_FILE_DONE:
+		if ((r = get_u64(c, o, "channel", true, UINT16_MAX, 2, &n,
+				 NULL)) != 0)
+			return r;
+		m->u.file_done.channel = (uint16_t)n;
+		return 0;
+	default:
+		break;
+	}
+	if ((r = get_u64(c, o, "channel", false, UINT16_MAX, 2, &ch,
+			 &has_ch)) != 0 ||
+	    (r = get_u64(c, o, "request", false, UINT32_MAX, 1, &n,
+			 &has_req)) != 0)
+		return r;
+	if (has_ch == has_req)
+		return perr(c, LL_ERR_SCHEMA,
+			    "file_cancel needs exactly one of \"channel\" "
+			    "and \"request\"");
+	m->u.file_cancel.channel = (uint16_t)ch;
+	m->u.file_cancel.request = (uint32_t)n;
+	if ((r = get_str(c, o, "reason", true, 32, false, &s)) != 0)
+		return r;
+	m->u.file_cancel.reason = ll_file_cancel_reason_from_name(s);
+	free(s);
+	if (m->u.file_cancel.reason == 0)
+		return perr(c, LL_ERR_SCHEMA,
+			    "field \"reason\" must be \"refused\", "
+			    "\"cancelled\", \"failed\", \"bad_hash\" or "
+			    "\"not_permitted\"");
+	return 0;
+}
+
 static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 {
 	uint64_t n = 0;
@@ -678,32 +803,11 @@ static int parse_fields(struct pctx *c, json_t *o, struct ll_control_msg *m)
 		return get_str(c, o, "text", true, LL_CONTROL_MAX_CHAT, false,
 			       &m->u.chat.text);
 	case LL_CONTROL_FILE_OFFER:
-		if ((r = get_u64(c, o, "channel", true, UINT16_MAX, 2, &n,
-				 NULL)) != 0)
-			return r;
-		m->u.file_offer.channel = (uint16_t)n;
-		if ((r = get_str(c, o, "name", true, LL_CONTROL_MAX_FILENAME,
-				 false, &m->u.file_offer.name)) != 0)
-			return r;
-		if (!valid_filename(m->u.file_offer.name))
-			return perr(c, LL_ERR_SCHEMA,
-				    "field \"name\" must be a plain file name "
-				    "(no '/', '\\', control characters, . "
-				    "or ..)");
-		if ((r = get_u64(c, o, "size", true, LL_CONTROL_MAX_SIZE, 0,
-				 &m->u.file_offer.size, NULL)) != 0)
-			return r;
-		if ((r = get_str(c, o, "sha256", true, 64, false, &s)) != 0)
-			return r;
-		if (!valid_sha256(s)) {
-			free(s);
-			return perr(c, LL_ERR_SCHEMA,
-				    "field \"sha256\" must be 64 lowercase hex "
-				    "digits");
-		}
-		memcpy(m->u.file_offer.sha256, s, 65);
-		free(s);
-		return 0;
+		return parse_offer(c, o, m);
+	case LL_CONTROL_FILE_REQUEST:
+	case LL_CONTROL_FILE_CANCEL:
+	case LL_CONTROL_FILE_DONE:
+		return parse_file_more(c, o, m);
 	case LL_CONTROL_FILE_ACCEPT:
 		if ((r = get_u64(c, o, "channel", true, UINT16_MAX, 2, &n,
 				 NULL)) != 0)
@@ -939,6 +1043,36 @@ static int build_monitors(const struct ll_control_msg *m, json_t *o)
 	return set_str(o, "current", m->u.monitors.current);
 }
 
+/* file_request, file_cancel, file_done: built, then checked by the
+ * caller's round trip through the parser (ll_control_serialize). */
+static int build_file_more(const struct ll_control_msg *m, json_t *o)
+{
+	const char *rn;
+	int r;
+
+	switch (m->type) {
+	case LL_CONTROL_FILE_REQUEST:
+		if ((r = set(o, "id", json_integer(m->u.file_request.id))) !=
+		    0)
+			return r;
+		return set_str(o, "name", m->u.file_request.name);
+	case LL_CONTROL_FILE_DONE:
+		return set(o, "channel", json_integer(m->u.file_done.channel));
+	default:
+		break;
+	}
+	rn = ll_file_cancel_reason_name(m->u.file_cancel.reason);
+	if (rn == NULL)
+		return LL_ERR_SCHEMA;
+	if (m->u.file_cancel.channel != 0)
+		r = set(o, "channel", json_integer(m->u.file_cancel.channel));
+	else
+		r = set(o, "request", json_integer(m->u.file_cancel.request));
+	if (r != 0)
+		return r;
+	return set_str(o, "reason", rn);
+}
+
 static int build(const struct ll_control_msg *m, json_t *o)
 {
 	const char *tn = ll_control_type_name(m->type);
@@ -999,7 +1133,16 @@ static int build(const struct ll_control_msg *m, json_t *o)
 			     json_integer(
 				     (json_int_t)m->u.file_offer.size))) != 0)
 			return r;
-		return set_str(o, "sha256", m->u.file_offer.sha256);
+		if ((r = set_str(o, "sha256", m->u.file_offer.sha256)) != 0)
+			return r;
+		if (m->u.file_offer.request == 0)
+			return 0;
+		return set(o, "request",
+			   json_integer(m->u.file_offer.request));
+	case LL_CONTROL_FILE_REQUEST:
+	case LL_CONTROL_FILE_CANCEL:
+	case LL_CONTROL_FILE_DONE:
+		return build_file_more(m, o);
 	case LL_CONTROL_FILE_ACCEPT:
 		if (m->u.file_accept.offset > LL_CONTROL_MAX_SIZE)
 			return LL_ERR_SCHEMA;

@@ -11,8 +11,20 @@
  *   deny         {type, id, reason?, retry_after?} applet answers no
  *   revoke       {type, capabilities: [...]}       applet takes caps back
  *   chat         {type, text}
- *   file_offer   {type, channel, name, size, sha256}
+ *   file_offer   {type, channel, name, size, sha256, request?}
+ *                the sender of a file offers it; channel is the one of
+ *                its parity it will open for the data once accepted
+ *                (ll_xfer.h); request: the file_request it answers
  *   file_accept  {type, channel, offset}           offset: resume point
+ *                (bytes the receiver already holds of this very file)
+ *   file_request {type, id, name}               the agent asks the user
+ *                for a file; name is a hint shown to the user; id 1..
+ *   file_cancel  {type, channel | request, reason}  either side: an
+ *                offer refused, a transfer cancelled or failed, or a
+ *                request refused; reason one of "refused", "cancelled",
+ *                "failed", "bad_hash", "not_permitted"
+ *   file_done    {type, channel}                the receiver has the
+ *                whole file and its SHA-256 matched the offer's
  *   end          {type, reason}
  *   error        {type, code, message}
  *   monitors     {type, monitors: [{name, x, y, width, height}], current}
@@ -165,7 +177,23 @@ enum ll_control_type {
 	LL_CONTROL_CLIPBOARD,
 	LL_CONTROL_SYSINFO_REQUEST,
 	LL_CONTROL_SYSINFO,
+	LL_CONTROL_FILE_REQUEST,
+	LL_CONTROL_FILE_CANCEL,
+	LL_CONTROL_FILE_DONE,
 };
+
+/* Why a file transfer or request stopped (file_cancel's "reason"). */
+enum ll_file_cancel_reason {
+	LL_FILE_REFUSED = 1,   /* the receiver (or the user asked) said no */
+	LL_FILE_CANCELLED,     /* someone pressed Cancel */
+	LL_FILE_FAILED,        /* I/O error, bad chunk, session trouble */
+	LL_FILE_BAD_HASH,      /* the SHA-256 did not match */
+	LL_FILE_NOT_PERMITTED, /* files is not granted / permitted */
+};
+/* "refused", ...; NULL for anything else. */
+const char *ll_file_cancel_reason_name(enum ll_file_cancel_reason r);
+/* The reason of a name, 0 if unknown. */
+enum ll_file_cancel_reason ll_file_cancel_reason_from_name(const char *name);
 /* "hello", ...; NULL for anything else. */
 const char *ll_control_type_name(int type);
 
@@ -224,8 +252,21 @@ struct ll_control_msg {
 			uint16_t channel;
 			char *name;
 			uint64_t size;
-			char sha256[65]; /* lowercase hex + NUL */
+			char sha256[65];  /* lowercase hex + NUL */
+			uint32_t request; /* 0 when absent */
 		} file_offer;
+		struct {
+			uint32_t id;
+			char *name;
+		} file_request;
+		struct {
+			uint16_t channel; /* 0 when request is given */
+			uint32_t request; /* 0 when channel is given */
+			enum ll_file_cancel_reason reason;
+		} file_cancel;
+		struct {
+			uint16_t channel;
+		} file_done;
 		struct {
 			uint16_t channel;
 			uint64_t offset;

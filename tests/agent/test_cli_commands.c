@@ -63,11 +63,14 @@ static void test_table(void)
 			g_assert_cmpint(a->params[0]->type, ==,
 					LL_CLI_SESSION);
 			g_assert_cmpstr(a->params[0]->key, ==, "id");
-			/* only the user's answer may take unbounded */
+			/* only the user's answer may take unbounded (a
+			 * file waits for Save, then for its bytes) */
 			g_assert_true(a->answer_ms > 0 ||
 				      strcmp(a->words, "session wait") == 0 ||
 				      strcmp(a->words, "session request") ==
-					      0);
+					      0 ||
+				      strcmp(a->words, "session send") == 0 ||
+				      strcmp(a->words, "session fetch") == 0);
 		}
 		options = false;
 		for (j = 0; j < n_params(a); j++) {
@@ -145,6 +148,8 @@ static void test_synopsis(void)
 		"session chat ID TEXT",
 		"session chat-log ID",
 		"session sysinfo ID",
+		"session send ID FILE [--timeout S]",
+		"session fetch ID NAME LOCAL [--timeout S]",
 		"session end ID",
 	};
 	size_t i;

@@ -49,6 +49,8 @@
 #include "ll_stream.h"
 #include "ll_text.h"
 #include "ll_sysinfo.h"
+#include "ll_xfer.h"
+#include "ll_xfer_io.h"
 
 /* applet/applet.h: a refused capability is held back this long, and not
  * asked again after this many refusals. */
@@ -62,6 +64,8 @@
 
 static struct lh_relay *relay;
 static char *token;
+/* HOME of the next applet (NULL: the test's): where it saves files. */
+static const char *applet_home;
 static struct lt_xvfb *xvfb;
 static const char *display; /* ":N" */
 
@@ -203,6 +207,13 @@ struct agent {
 	int n_clip, n_sysinfo;
 	char clip_text[LL_CONTROL_MAX_CLIPBOARD + 1];
 	struct ll_control_msg *sysinfo; /* the latest */
+	/* files: the agent's own transfer code, and what the applet said
+	 * about a transfer the test drives by hand */
+	struct ll_xfer_set *xs;
+	int n_file_cancel, n_file_accept, n_file_done;
+	enum ll_file_cancel_reason cancel_reason;
+	uint64_t accept_offset;
+	uint16_t accept_channel;
 };
 
 static void ag_ready(struct ll_session_io *io, void *user)
@@ -216,6 +227,18 @@ static void ag_control(struct ll_session_io *io,
 	struct agent *ag = user;
 
 	g_test_message("agent got control %s", ll_control_type_name(m->type));
+	if (m->type == LL_CONTROL_FILE_CANCEL) {
+		ag->n_file_cancel++;
+		ag->cancel_reason = m->u.file_cancel.reason;
+	} else if (m->type == LL_CONTROL_FILE_ACCEPT) {
+		ag->n_file_accept++;
+		ag->accept_offset = m->u.file_accept.offset;
+		ag->accept_channel = m->u.file_accept.channel;
+	} else if (m->type == LL_CONTROL_FILE_DONE) {
+		ag->n_file_done++;
+	}
+	if (ag->xs != NULL && ll_xfer_set_control(ag->xs, m))
+		return;
 	if (m->type == LL_CONTROL_GRANT) {
 		ag->n_grant++;
 		ag->last_id = m->u.grant.id;
@@ -290,6 +313,8 @@ static void ag_open(struct ll_session_io *io, uint16_t ch, void *user)
 	struct agent *ag = user;
 
 	g_test_message("agent: the applet opened channel %u", ch);
+	if (ag->xs != NULL && ll_xfer_set_channel_open(ag->xs, ch))
+		return;
 	ag->n_open++;
 	if (ag->n_grant == 0)
 		ag->open_before_grant = true;
@@ -338,6 +363,8 @@ static void ag_data(struct ll_session_io *io, uint16_t ch, const uint8_t *data,
 {
 	struct agent *ag = user;
 
+	if (ag->xs != NULL && ll_xfer_set_channel_data(ag->xs, ch, data, len))
+		return;
 	if (ch == LL_MUX_CHANNEL_RFB && ag->rfb->len < 65536)
 		g_byte_array_append(ag->rfb, data, (guint)len);
 }
@@ -410,6 +437,7 @@ static void agent_request(struct agent *ag, uint32_t id, uint32_t caps)
 
 static void agent_free(struct agent *ag)
 {
+	ll_xfer_set_free(ag->xs);
 	if (ag->viewer_fd >= 0)
 		close(ag->viewer_fd);
 	ll_session_io_free(ag->io);
@@ -464,6 +492,17 @@ static void applet_start_args(struct applet *ap, const char *pin,
 
 		env = g_environ_setenv(env, "LSAN_OPTIONS", o, TRUE);
 		g_free(o);
+	}
+	if (applet_home != NULL) {
+		/* GTK's own files (recently used, caches) beside it, so the
+		 * folder holds only what the applet saved */
+		char *x = g_strconcat(applet_home, ".xdg", NULL);
+
+		env = g_environ_setenv(env, "HOME", applet_home, TRUE);
+		env = g_environ_setenv(env, "XDG_CONFIG_HOME", x, TRUE);
+		env = g_environ_setenv(env, "XDG_DATA_HOME", x, TRUE);
+		env = g_environ_setenv(env, "XDG_CACHE_HOME", x, TRUE);
+		g_free(x);
 	}
 	ap->log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
 	g_unlink(ap->log); /* the launcher appends */
@@ -2774,6 +2813,417 @@ static void test_clipboard_sysinfo(void)
 	lh_pin_clear(&pin);
 }
 
+/* ---- files ---- */
+
+static struct ll_xfer *offered; /* the latest offer to the test's agent */
+static char *fetch_dir;
+
+static void tx_offer(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	int fd = open(fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	g_assert_cmpint(fd, >=, 0);
+	offered = x;
+	g_assert_cmpint(ll_xfer_accept(x, fd, NULL), ==, 0);
+	close(fd);
+}
+
+static char *sha_hex(const void *data, size_t len)
+{
+	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+}
+
+static void raw_offer(struct agent *ag, uint16_t ch, const char *name,
+		      uint64_t size, const char *sha)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_FILE_OFFER };
+
+	m.u.file_offer.channel = ch;
+	m.u.file_offer.name = (char *)name;
+	m.u.file_offer.size = size;
+	g_strlcpy(m.u.file_offer.sha256, sha, sizeof(m.u.file_offer.sha256));
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+}
+
+/* A hostile technician's channel: opened by hand, bytes written as they
+ * are (chunks or anything), through a bridged socketpair. */
+static int raw_open(struct agent *ag, uint16_t ch)
+{
+	int sv[2];
+
+	g_assert_cmpint(socketpair(AF_UNIX,
+				   SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				   0, sv),
+			==, 0);
+	g_assert_cmpint(ll_session_io_channel_open(ag->io, ch), ==, 0);
+	g_assert_cmpint(ll_session_io_bridge(ag->io, ch, sv[0]), ==, 0);
+	return sv[1];
+}
+
+static void raw_write(int fd, const uint8_t *p, size_t len)
+{
+	int64_t end = lh_now_ms() + 20000;
+	ssize_t n;
+
+	while (len > 0 && lh_now_ms() < end) {
+		n = write(fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else {
+			lt_iterate(WAIT_TICK_MS);
+		}
+	}
+	g_assert_cmpuint(len, ==, 0);
+}
+
+static void raw_chunks(int fd, const uint8_t *data, size_t len)
+{
+	struct ll_xfer_enc *e = ll_xfer_enc_new();
+	struct ll_buf *b = ll_buf_new(2 * len + 4096);
+	size_t off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = MIN(len - off, LL_XFER_CHUNK);
+		g_assert_cmpint(ll_xfer_enc_chunk(e, data + off, n, b), ==, 0);
+	}
+	raw_write(fd, ll_buf_data(b), ll_buf_len(b));
+	ll_buf_free(b);
+	ll_xfer_enc_free(e);
+}
+
+static bool file_is(const char *dir, const char *name, const void *data,
+		    size_t len)
+{
+	char *path = g_build_filename(dir, name, NULL), *got = NULL;
+	gsize n = 0;
+	bool same;
+
+	same = g_file_get_contents(path, &got, &n, NULL) && n == len &&
+	       memcmp(got, data, len) == 0;
+	if (!same)
+		g_test_message("%s: %s", path,
+			       got != NULL ? "other content" : "missing");
+	g_free(got);
+	g_free(path);
+	return same;
+}
+
+static uint64_t file_size(const char *dir, const char *name)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	struct stat st;
+	uint64_t n = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+
+	g_free(path);
+	return n;
+}
+
+static char *part_name(const char *name, const char *sha)
+{
+	return g_strdup_printf(".%s.%.16s.lifeline-part", name, sha);
+}
+
+/* An "Incoming file" window maps; Save (alt+s) or Refuse (alt+r). */
+static char *answer_incoming(struct applet *ap, const char *keys,
+			     const char *shot)
+{
+	char *win = wait_window("Incoming file$", ap, 15000);
+
+	g_assert_nonnull(win);
+	if (shot != NULL)
+		screenshot(shot, win);
+	focus_window(win);
+	key(keys);
+	return win;
+}
+
+static void close_window(char *win)
+{
+	focus_window(win);
+	key("alt+c");
+	g_free(win);
+}
+
+static int n_entries(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	int n = 0;
+
+	while (d != NULL && g_dir_read_name(d) != NULL)
+		n++;
+	if (d != NULL)
+		g_dir_close(d);
+	return n;
+}
+
+/* Sent by the technician's transfer code, saved, SHA-256 checked. */
+static void files_send_save(struct agent *ag, struct applet *ap,
+			    const char *src, const char *home,
+			    const uint8_t *data, size_t len)
+{
+	struct ll_xfer *x = NULL;
+	char *win;
+
+	g_assert_cmpint(ll_xfer_send_file(ag->xs, src, 0, &x), ==, 0);
+	win = answer_incoming(ap, "alt+s", "applet-incoming-file");
+	WAIT_FOR(ll_xfer_state(x) == LL_XFER_DONE ||
+			 ll_xfer_state(x) == LL_XFER_FAILED,
+		 20000);
+	g_assert_cmpint(ll_xfer_state(x), ==, LL_XFER_DONE);
+	g_assert_true(file_is(home, "report.txt", data, len));
+	screenshot("applet-incoming-file-saved", win);
+	close_window(win);
+	g_assert_true(audit_has("\"file\"", "received done size=", 20000));
+
+	/* the same again: refused, nothing written */
+	g_assert_cmpint(ll_xfer_send_file(ag->xs, src, 0, &x), ==, 0);
+	win = answer_incoming(ap, "alt+r", NULL);
+	WAIT_FOR(ll_xfer_state(x) == LL_XFER_FAILED, 10000);
+	g_assert_cmpint(ll_xfer_reason(x), ==, LL_FILE_REFUSED);
+	g_assert_true(ll_xfer_by_peer(x));
+	close_window(win);
+	g_assert_true(audit_has("\"file\"", "received refused", 20000));
+	g_assert_cmpint(n_entries(home), ==, 1);
+}
+
+/* A hostile technician: names that would escape or deceive, bytes past
+ * the size.  Nothing lands outside the folder. */
+static void files_hostile(struct agent *ag, struct applet *ap,
+			  const char *home)
+{
+	static const uint8_t data[] = "four";
+	static const struct {
+		const char *name, *saved;
+	} names[] = {
+		{ "CON", "_CON" },
+		{ "..\xe2\x80\xae"
+		  "txt.exe",
+		  "_txt.exe" },
+		{ ".bashrc", "bashrc" },
+		{ "a:b*?.txt", "a_b__.txt" },
+	};
+	char *sha = sha_hex(data, 4), *win, *up = g_path_get_dirname(home);
+	int fd, n0 = n_entries(home), cancels, n_up = n_entries(up);
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(names); i++) {
+		uint16_t ch = (uint16_t)(100 + 2 * i);
+		int done = ag->n_file_done;
+
+		raw_offer(ag, ch, names[i].name, 4, sha);
+		win = answer_incoming(ap, "alt+s",
+				      i == 1 ? "applet-incoming-"
+					       "file-hostile"
+					     : NULL);
+		WAIT_FOR(ag->n_file_accept > 0 && ag->accept_channel == ch,
+			 10000);
+		fd = raw_open(ag, ch);
+		raw_chunks(fd, data, 4);
+		WAIT_FOR(ag->n_file_done > done, 10000);
+		g_assert_cmpint(ag->n_file_done, ==, done + 1);
+		g_assert_true(file_is(home, names[i].saved, data, 4));
+		close(fd);
+		close_window(win);
+	}
+	/* more than offered: refused, the part removed */
+	cancels = ag->n_file_cancel;
+	raw_offer(ag, 120, "more.txt", 2, sha_hex(data, 2));
+	win = answer_incoming(ap, "alt+s", NULL);
+	WAIT_FOR(ag->accept_channel == 120, 10000);
+	fd = raw_open(ag, 120);
+	raw_chunks(fd, data, 4);
+	WAIT_FOR(ag->n_file_cancel > cancels, 10000);
+	g_assert_cmpint(ag->cancel_reason, ==, LL_FILE_FAILED);
+	close(fd);
+	close_window(win);
+	g_assert_cmpint(n_entries(home), ==, n0 + (int)G_N_ELEMENTS(names));
+	/* nothing beside the folder either */
+	g_assert_cmpint(n_entries(up), ==, n_up);
+	g_free(up);
+	g_free(sha);
+}
+
+/* Cut after two of three chunks, offered again: resumed at the cut
+ * without asking, the whole file's hash checked. */
+static void files_resume(struct agent *ag, struct applet *ap, const char *home)
+{
+	size_t len = 3 * LL_XFER_CHUNK, i;
+	uint8_t *data = g_malloc(len);
+	char *sha, *part, *win;
+	int fd, done = ag->n_file_done;
+
+	for (i = 0; i < len; i++)
+		data[i] = (uint8_t)g_random_int();
+	sha = sha_hex(data, len);
+	part = part_name("big.bin", sha);
+	raw_offer(ag, 130, "big.bin", len, sha);
+	win = answer_incoming(ap, "alt+s", NULL);
+	WAIT_FOR(ag->accept_channel == 130, 10000);
+	g_assert_cmpuint(ag->accept_offset, ==, 0);
+	fd = raw_open(ag, 130);
+	raw_chunks(fd, data, 2 * LL_XFER_CHUNK);
+	WAIT_FOR(file_size(home, part) == 2 * LL_XFER_CHUNK, 10000);
+	g_assert_cmpuint(file_size(home, part), ==, 2 * LL_XFER_CHUNK);
+	/* the stream of this transfer breaks */
+	close(fd);
+	g_assert_cmpint(ll_session_io_channel_close(ag->io, 130), ==, 0);
+	raw_offer(ag, 132, "big.bin", len, sha);
+	WAIT_FOR(ag->accept_channel == 132, 10000);
+	g_assert_cmpuint(ag->accept_offset, ==, 2 * LL_XFER_CHUNK);
+	g_assert_true(wait_log(ap, "resumes at byte 131072", 1, 5000));
+	fd = raw_open(ag, 132);
+	raw_chunks(fd, data + 2 * LL_XFER_CHUNK, LL_XFER_CHUNK);
+	WAIT_FOR(ag->n_file_done > done, 10000);
+	g_assert_true(file_is(home, "big.bin", data, len));
+	g_assert_cmpuint(file_size(home, part), ==, 0);
+	close(fd);
+	close_window(win);
+	g_free(part);
+	g_free(sha);
+	g_free(data);
+}
+
+/* Cancel from the user's window, then from the technician's side. */
+static void files_cancel(struct agent *ag, struct applet *ap, const char *home)
+{
+	size_t len = 2 * LL_XFER_CHUNK;
+	uint8_t *data = g_malloc0(len);
+	struct ll_control_msg m = { .type = LL_CONTROL_FILE_CANCEL };
+	char *sha = sha_hex(data, len), *part = part_name("c.bin", sha);
+	char *win;
+	int fd, cancels = ag->n_file_cancel, n0 = n_entries(home);
+
+	raw_offer(ag, 140, "c.bin", len, sha);
+	win = answer_incoming(ap, "alt+s", NULL);
+	WAIT_FOR(ag->accept_channel == 140, 10000);
+	fd = raw_open(ag, 140);
+	raw_chunks(fd, data, LL_XFER_CHUNK);
+	WAIT_FOR(file_size(home, part) == LL_XFER_CHUNK, 10000);
+	screenshot("applet-incoming-file-progress", win);
+	focus_window(win);
+	key("alt+c"); /* Cancel */
+	WAIT_FOR(ag->n_file_cancel > cancels, 10000);
+	g_assert_cmpint(ag->cancel_reason, ==, LL_FILE_CANCELLED);
+	g_assert_cmpint(n_entries(home), ==, n0);
+	close(fd);
+	close_window(win);
+
+	raw_offer(ag, 142, "c.bin", len, sha);
+	win = answer_incoming(ap, "alt+s", NULL);
+	WAIT_FOR(ag->accept_channel == 142, 10000);
+	fd = raw_open(ag, 142);
+	raw_chunks(fd, data, LL_XFER_CHUNK);
+	WAIT_FOR(file_size(home, part) == LL_XFER_CHUNK, 10000);
+	m.u.file_cancel.channel = 142;
+	m.u.file_cancel.reason = LL_FILE_CANCELLED;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+	g_assert_true(wait_log(ap, "cancelled by the other side", 1, 10000));
+	g_assert_cmpint(n_entries(home), ==, n0);
+	close(fd);
+	close_window(win);
+	g_free(part);
+	g_free(sha);
+	g_free(data);
+}
+
+/* The technician asks; the user picks the file (preselected) and sends. */
+static void files_fetch(struct agent *ag, struct applet *ap, const char *home)
+{
+	static const char text[] = "the log you asked for\n";
+	char *path = g_build_filename(home, "wanted.txt", NULL), *win;
+	uint32_t id = 0;
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	offered = NULL;
+	g_assert_cmpint(ll_xfer_request(ag->xs, "wanted.txt", &id), ==, 0);
+	win = wait_window("Send a file$", ap, 15000);
+	g_assert_nonnull(win);
+	screenshot("applet-send-a-file", win);
+	focus_window(win);
+	key("alt+s");
+	WAIT_FOR(offered != NULL && ll_xfer_state(offered) == LL_XFER_DONE,
+		 20000);
+	g_assert_nonnull(offered);
+	g_assert_cmpuint(ll_xfer_request_id(offered), ==, id);
+	g_assert_true(file_is(fetch_dir, "wanted.txt", text, strlen(text)));
+	win = wait_window("Sending a file$", ap, 5000);
+	g_assert_nonnull(win);
+	close_window(win);
+	g_assert_true(audit_has("\"file\"", "sent done size=", 20000));
+	g_free(path);
+}
+
+static void test_files(void)
+{
+	static const struct ll_xfer_set_cbs cbs = { .on_offer = tx_offer };
+	struct lh_pin pin = { 0 };
+	struct agent ag;
+	struct applet ap;
+	char *base = g_build_filename(lh_tmpdir(), "files", NULL);
+	char *home = g_build_filename(base, "home", NULL);
+	char *src = g_build_filename(lh_tmpdir(), "report.txt", NULL);
+	char *win, *sha;
+	size_t len = 300000, i;
+	uint8_t *data = g_malloc(len);
+
+	/* text that deflates, and a random tail that does not */
+	for (i = 0; i < len; i++)
+		data[i] = i < len / 2 ? "help me\n"[i % 8]
+				      : (uint8_t)g_random_int();
+	g_assert_true(
+		g_file_set_contents(src, (char *)data, (gssize)len, NULL));
+	fetch_dir = g_build_filename(base, "fetched", NULL);
+	/* a clean slate: what an earlier run saved would make twins */
+	g_assert_true(g_spawn_sync(NULL, (char *[]){ "rm", "-rf", base, NULL },
+				   NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+				   NULL, NULL, NULL));
+	g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(fetch_dir, 0700), ==, 0);
+	lh_pin_new(relay, token, NULL, &pin);
+	applet_home = home;
+	applet_start(&ap, pin.pin, "files");
+	applet_home = NULL;
+	agent_connect(&ag, pin.agent_ticket);
+	ag.xs = ll_xfer_set_new(&cbs, &ag);
+	ll_xfer_set_attach(ag.xs, ag.io);
+	WAIT_FOR(ag.ready || ag.closed, 20000);
+	g_assert_true(ag.ready);
+	agent_send_hello_and_request(&ag, LL_CAP_FILES);
+
+	/* before the grant: refused unseen, nothing written */
+	sha = sha_hex("x", 1);
+	raw_offer(&ag, 2, "early.txt", 1, sha);
+	WAIT_FOR(ag.n_file_cancel > 0 || ag.closed, 10000);
+	g_assert_cmpint(ag.cancel_reason, ==, LL_FILE_NOT_PERMITTED);
+	g_free(sha);
+
+	win = wait_window("Permission request", &ap, 20000);
+	g_assert_nonnull(win);
+	wait_armed(&ap, 1);
+	key("alt+a");
+	WAIT_FOR(ag.n_grant > 0 || ag.closed, 10000);
+	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_FILES);
+	g_free(win);
+
+	files_send_save(&ag, &ap, src, home, data, len);
+	files_hostile(&ag, &ap, home);
+	files_resume(&ag, &ap, home);
+	files_cancel(&ag, &ap, home);
+	files_fetch(&ag, &ap, home);
+
+	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
+	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);
+	agent_free(&ag);
+	applet_finish(&ap);
+	lh_pin_clear(&pin);
+	g_free(data);
+	g_free(src);
+	g_free(home);
+	g_free(base);
+	g_clear_pointer(&fetch_dir, g_free);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const tools[] = { "Xvfb", "xdotool", "import" };
@@ -2809,6 +3259,7 @@ int main(int argc, char **argv)
 
 	g_test_add_func("/applet/consent-deny", test_deny);
 	g_test_add_func("/applet/consent-allow", test_allow);
+	g_test_add_func("/applet/files", test_files);
 	g_test_add_func("/applet/monitors", test_monitors);
 	g_test_add_func("/applet/not-requested", test_not_requested);
 	g_test_add_func("/applet/not-permitted", test_not_permitted);

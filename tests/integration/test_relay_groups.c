@@ -337,6 +337,18 @@ static void test_redeem_every_capability(void)
 		r = req("POST", path, s.applet_ticket, body);
 		g_assert_cmpint(r->status, ==, 204);
 		lh_resp_free(r);
+		/* a file's report (#13) needs the files permission, and
+		 * says what moved */
+		g_free(body);
+		body = g_strdup("{\"type\":\"file\",\"reason\":"
+				"\"received done size=4 sha256=ab name=a\"}");
+		r = req("POST", path, s.applet_ticket, body);
+		g_assert_cmpint(r->status, ==,
+				strcmp(all_caps[i], "files") == 0 ? 403 : 204);
+		lh_resp_free(r);
+		r = req("POST", path, s.applet_ticket, "{\"type\":\"file\"}");
+		g_assert_cmpint(r->status, ==, 400);
+		lh_resp_free(r);
 		/* the applet's own report of a refused request */
 		g_free(body);
 		body = g_strdup_printf("{\"type\":\"not_permitted\","

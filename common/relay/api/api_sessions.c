@@ -339,9 +339,9 @@ void ll_api_handle_session_delete(struct ll_api_ctx *ctx)
 		 s->technician_id == t->id ? "technician" : "admin");
 }
 
-static const char *const event_types[] = { "consent", "revoke",
+static const char *const event_types[] = { "consent",       "revoke",
 					   "not_requested", "ended",
-					   "not_permitted" };
+					   "not_permitted", "file" };
 
 /* The capabilities the session's tickets carry that its technician still
  * holds: what a consent may grant. */
@@ -389,8 +389,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 	if (!known) {
 		ll_api_fail(ctx, LL_API_BAD_REQUEST,
 			    "field \"type\" must be \"consent\", \"revoke\", "
-			    "\"not_requested\", \"not_permitted\" or "
-			    "\"ended\"");
+			    "\"not_requested\", \"not_permitted\", "
+			    "\"ended\" or \"file\"");
 		goto out;
 	}
 	caps = json_object_get(body, "capabilities");
@@ -412,7 +412,18 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 	/* A grant beyond the technician's permissions is no grant: the
 	 * applet refuses such a request itself (docs/API.md "Groups and
 	 * permissions"); a report of one is refused and recorded so. */
-	if (strcmp(type, "consent") == 0) {
+	/* A file moves only with the group's `files` permission: a report
+	 * of one without it is refused and recorded so. */
+	if (strcmp(type, "file") == 0) {
+		if (reason == NULL) {
+			ll_api_fail(ctx, LL_API_BAD_REQUEST,
+				    "a \"file\" event needs its \"reason\" "
+				    "(what moved: name, size, SHA-256)");
+			goto out;
+		}
+		asked |= LL_CAP_FILES;
+	}
+	if (strcmp(type, "consent") == 0 || strcmp(type, "file") == 0) {
 		if (session_caps(ctx, &allowed) != LL_OK) {
 			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
 			goto out;

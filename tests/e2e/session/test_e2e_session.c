@@ -2402,6 +2402,150 @@ static void test_stall_dead(void)
 	pin_clear(&p);
 }
 
+/* ---- files (issue 13.1) ---- */
+
+/* `session send|fetch ID ARGS...` in the background: it waits for the
+ * user, who saves, picks or refuses in the applet's window. */
+static GPid files_bg(const char *cmd, const char *id, const char *a1,
+		     const char *a2, const char *log)
+{
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+			 "--cli",
+			 "--relay",
+			 E.url,
+			 "--ca",
+			 E.relay->ca_cert,
+			 "--profile",
+			 E.profile,
+			 "session",
+			 (char *)cmd,
+			 (char *)id,
+			 (char *)a1,
+			 (char *)a2,
+			 NULL };
+
+	g_unlink(log); /* appended to */
+	return spawn_bg(argv, NULL, log);
+}
+
+static void files_done(GPid pid, const char *log, int want, const char *says)
+{
+	g_autofree char *text = NULL;
+	int st = wait_exit(pid, 30000);
+
+	g_file_get_contents(log, &text, NULL, NULL);
+	g_test_message("session send/fetch -> %d: %s", st, text ? text : "");
+	if (st != want || text == NULL || strstr(text, says) == NULL)
+		g_error("`session send/fetch`: exit %d (want %d), said \"%s\" "
+			"(want \"%s\")",
+			st, want, text ? text : "", says);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	g_autofree char *x = NULL, *y = NULL;
+	gsize nx = 0, ny = 0;
+
+	return g_file_get_contents(a, &x, &nx, NULL) &&
+	       g_file_get_contents(b, &y, &ny, NULL) && nx == ny &&
+	       memcmp(x, y, nx) == 0;
+}
+
+/*
+ * The technician sends a file with the real CLI: the user sees
+ * "PRODUCT – Incoming file", saves it (in the download folder: here the
+ * applet's HOME) and the CLI prints its SHA-256; refused, the CLI says so
+ * (exit 3); then the technician fetches a file the user picks in
+ * "PRODUCT – Send a file".
+ */
+static void test_files(void)
+{
+	g_autofree char *home = g_build_filename(E.dir, "files-home", NULL);
+	g_autofree char *xdg = g_build_filename(E.dir, "files-xdg", NULL);
+	g_autofree char *src = g_build_filename(E.dir, "send-me.bin", NULL);
+	g_autofree char *saved = g_build_filename(home, "send-me.bin", NULL);
+	g_autofree char *want = g_build_filename(home, "wanted.log", NULL);
+	g_autofree char *got = g_build_filename(E.dir, "got.log", NULL);
+	g_autofree char *log = g_build_filename(E.dir, "files-cli.log", NULL);
+	g_autofree char *sha = NULL, *says = NULL;
+	gchar *data = g_malloc(1 << 20);
+	unsigned long win;
+	struct pin p;
+	GPid applet, cmd;
+	size_t i;
+
+	for (i = 0; i < 1u << 20; i++)
+		data[i] = i % 3 ? 'a' + (char)(i % 26) : (char)g_random_int();
+	g_assert_true(g_file_set_contents(src, data, 1 << 20, NULL));
+	sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)data,
+					  1 << 20);
+	g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(want, "the log\n", -1, NULL));
+
+	pin_new("files", &p);
+	/* the applet saves into its own HOME, not the test's; the
+	 * environment is the test's again for the next applets */
+	{
+		static const char *const vars[] = { "HOME", "XDG_CONFIG_HOME",
+						    "XDG_DATA_HOME",
+						    "XDG_CACHE_HOME" };
+		char *old[G_N_ELEMENTS(vars)];
+
+		for (i = 0; i < G_N_ELEMENTS(vars); i++) {
+			old[i] = g_strdup(g_getenv(vars[i]));
+			g_setenv(vars[i], i == 0 ? home : xdg, TRUE);
+		}
+		applet = start_applet(&p, "files");
+		for (i = 0; i < G_N_ELEMENTS(vars); i++) {
+			if (old[i] != NULL)
+				g_setenv(vars[i], old[i], TRUE);
+			else
+				g_unsetenv(vars[i]);
+			g_free(old[i]);
+		}
+	}
+	win = wait_window(E.disp_user, "Permission request", 30000);
+	g_assert_cmpuint(win, !=, 0);
+	wait_armed("files", 1);
+	press(E.disp_user, win, "alt+a");
+	assert_wait_granted(p.id, "files\n");
+
+	cmd = files_bg("send", p.id, src, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	screenshot(E.disp_user, win, "files-incoming.png");
+	press(E.disp_user, win, "alt+s");
+	says = g_strdup_printf("sent send-me.bin (1048576 bytes, SHA-256 %s)",
+			       sha);
+	files_done(cmd, log, 0, says);
+	g_assert_true(same_file(src, saved));
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	cmd = files_bg("send", p.id, src, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	press(E.disp_user, win, "alt+r");
+	files_done(cmd, log, 3, "refused");
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	cmd = files_bg("fetch", p.id, "wanted.log", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	screenshot(E.disp_user, win, "files-send-a-file.png");
+	press(E.disp_user, win, "alt+s");
+	files_done(cmd, log, 0, "saved ");
+	g_assert_true(same_file(want, got));
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
+			    NULL),
+			==, 0);
+	assert_applet_ok(close_ended(applet, 10000), "files");
+	pin_clear(&p);
+	g_free(data);
+}
+
 int main(int argc, char **argv)
 {
 	const char *tools[] = { "Xvfb", "xdotool", "import" };
@@ -2424,6 +2568,7 @@ int main(int argc, char **argv)
 			test_allow_and_control);
 	g_test_add_func("/e2e/session/chat-cli", test_chat_cli);
 	g_test_add_func("/e2e/session/gui-viewer", test_gui_viewer);
+	g_test_add_func("/e2e/session/files", test_files);
 	g_test_add_func("/e2e/session/channel", test_channel);
 	g_test_add_func("/e2e/session/channel-cancel", test_channel_cancel);
 	g_test_add_func("/e2e/session/channel-agent-gui",
