@@ -66,6 +66,10 @@ void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len);
 int ll_tls_ssl_close_notify(struct ssl_st *ssl);
 /* True once the peer's close_notify came: it ended on purpose. */
 bool ll_tls_ssl_got_close_notify(const struct ssl_st *ssl);
+/* Takes up to len bytes that ssl has already decrypted and nobody has read
+ * (SSL_pending): for handing a connection to another event loop, whose
+ * socket will not signal them.  Returns how many (0: none). */
+size_t ll_tls_ssl_take_pending(struct ssl_st *ssl, void *buf, size_t len);
 /* True when an OpenSSL error code (as libevent reports them) means the
  * peer closed TCP without close_notify: an end, not an attack. */
 bool ll_tls_err_is_unexpected_eof(unsigned long err);

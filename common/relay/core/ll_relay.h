@@ -93,6 +93,8 @@ struct ll_relay_config {
 	int64_t hash_workers;        /* threads hashing passwords, default 2 */
 	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
 	int64_t otp_lifetime_s;      /* generated one-time password, 86400 */
+	int64_t workers; /* loops forwarding streams (workers.c): 0 one per
+			  * CPU (the default), 1 the main loop alone */
 	int64_t max_sessions; /* sessions with a stream here, default 10000 */
 	int64_t redeem_fail_budget;     /* unscoped failed redeems per PIN
 					 * lifetime, relay-wide, 1000 */
