@@ -220,6 +220,47 @@ static void test_delete_while_forwarding(void)
 	lh_session_clear(&s);
 }
 
+/*
+ * Both at once: an end leaves on purpose (close_notify, the worker ends
+ * the session and reports) while a DELETE for it is on its way to the
+ * worker.  Each session ends exactly once and the relay stays up.
+ */
+static void test_end_races_delete(void)
+{
+	enum { N = 16 };
+	struct lh_session s[N];
+	struct lh_conn *a[N], *b[N];
+	struct lh_resp *r;
+	double live0 = metric_now("lifeline_sessions_live");
+	int i;
+
+	open_many(s, a, b, 0, N);
+	for (i = 0; i < N; i++)
+		lh_pair_ping(a[i], b[i]);
+	for (i = 0; i < N; i++) {
+		g_autofree char *path = g_strdup_printf("/api/v1/sessions/%s",
+							s[i].pin.session_id);
+
+		g_assert_cmpint(ll_tls_conn_shutdown(a[i]->tls), ==, LL_OK);
+		r = lh_delete(relay, path, token);
+		g_assert_cmpint(r->status, ==, 204);
+		lh_resp_free(r);
+	}
+	for (i = 0; i < N; i++) {
+		g_autofree char *line = g_strdup_printf(
+			"session %s: stream ended", s[i].pin.session_id);
+
+		g_assert_cmpint(lh_conn_wait_closed(b[i], 5000), ==, LL_OK);
+		g_assert_true(lh_relay_wait_log(relay, line, 1, 3000));
+		g_assert_cmpint(lh_relay_log_count(relay, line), ==, 1);
+		lh_conn_free(a[i]);
+		lh_conn_free(b[i]);
+		lh_session_clear(&s[i]);
+	}
+	g_assert_true(lh_relay_alive(relay));
+	g_assert_cmpfloat(metric_now("lifeline_sessions_live"), ==, live0);
+}
+
 /* A stream lost on a worker: grace on the main loop, both back, paired
  * again (on whichever loop), then a clean end. */
 static void test_grace_across_loops(void)
@@ -302,6 +343,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/workers/stalled-reader", test_stalled_reader);
 	g_test_add_func("/workers/delete-while-forwarding",
 			test_delete_while_forwarding);
+	g_test_add_func("/workers/end-races-delete", test_end_races_delete);
 	g_test_add_func("/workers/grace-across-loops",
 			test_grace_across_loops);
 	g_test_add_func("/workers/stop-in-transfer", test_stop_in_transfer);

@@ -70,7 +70,7 @@ struct ll_wsess;
 struct ws_stream {
 	struct ll_wsess *ws;
 	struct bufferevent *bev; /* the worker's; NULL once closed */
-	struct event *timer;     /* CLOSING and LINGER */
+	struct event *timer;     /* CLOSING and LINGER; made then */
 	uint8_t side;            /* enum ll_side */
 	uint8_t state;           /* enum ws_state */
 	bool read_paused;
@@ -81,6 +81,7 @@ struct ws_stream {
  * it sends DONE. */
 struct ll_wsess {
 	struct ll_worker *w;
+	uint64_t serial; /* unique: a late CLOSE finds no other session */
 	char id[LL_SESSION_ID_LEN + 1];
 	/* Set by the main loop before HANDOVER. */
 	struct bufferevent *parked[2]; /* main's; own SSL and socket */
@@ -110,6 +111,7 @@ struct wmsg {
 	struct wmsg *next;
 	enum wmsg_kind kind;
 	struct ll_wsess *ws;
+	uint64_t serial;    /* CLOSE: ws's */
 	bool flag;          /* CLOSE: flush; ENDED: lost */
 	const char *reason; /* ENDED: a static string */
 };
@@ -141,6 +143,7 @@ struct ll_worker {
 
 struct ll_workers {
 	struct ll_core *core;
+	uint64_t next_serial;
 	struct wqueue in; /* the main loop's */
 	unsigned n;
 	struct ll_worker *w;
@@ -172,6 +175,7 @@ static void wq_post(struct wqueue *q, enum wmsg_kind kind, struct ll_wsess *ws,
 	}
 	m->kind = kind;
 	m->ws = ws;
+	m->serial = ws != NULL ? ws->serial : 0;
 	m->flag = flag;
 	m->reason = reason;
 	pthread_mutex_lock(&q->mu);
@@ -233,11 +237,18 @@ static void ws_read_cb(struct bufferevent *bev, void *arg);
 static void ws_write_cb(struct bufferevent *bev, void *arg);
 static void ws_event_cb(struct bufferevent *bev, short what, void *arg);
 
+static void ws_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Made when first needed: a forwarding stream has no timer, and an idle
+ * session should cost no more than it must. */
 static void ws_arm(struct ws_stream *st, int64_t ms)
 {
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
 			      .tv_usec = (suseconds_t)((ms % 1000) * 1000) };
 
+	if (st->timer == NULL)
+		st->timer = evtimer_new(st->ws->w->base, ws_timer_cb, st);
+	/* Without memory no deadline: the peer's end still closes it. */
 	if (st->timer != NULL)
 		evtimer_add(st->timer, &tv);
 }
@@ -482,14 +493,13 @@ static int ws_stream_open(struct ll_worker *w, struct ll_wsess *ws, int s)
 	struct ws_stream *st = &ws->st[s];
 
 	st->state = WS_OPEN;
-	st->timer = evtimer_new(w->base, ws_timer_cb, st);
 	/* No CLOSE_ON_FREE: the parked bufferevent on the main loop owns
 	 * SSL and socket.  Deferred callbacks, as on the main loop. */
 	st->bev = bufferevent_openssl_socket_new(w->base, ws->fd[s],
 						 ws->ssl[s],
 						 BUFFEREVENT_SSL_OPEN,
 						 BEV_OPT_DEFER_CALLBACKS);
-	if (st->timer == NULL || st->bev == NULL)
+	if (st->bev == NULL)
 		return LL_ERR_NOMEM;
 	atomic_fetch_add_explicit(&w->streams, 1, memory_order_relaxed);
 	bufferevent_openssl_set_allow_dirty_shutdown(st->bev, 1);
@@ -531,6 +541,24 @@ static void worker_handover(struct ll_worker *w, struct ll_wsess *ws)
 	ws_forward(ws, LL_SIDE_APPLET);
 }
 
+/*
+ * The session a CLOSE is about, if the worker still has it.  The main
+ * loop may send CLOSE while this worker's DONE for that session is on
+ * its way, and free ws when DONE arrives: so m->ws is only compared,
+ * never followed, until it is found among the worker's own sessions
+ * (alive until it posts DONE), and the serial tells it from a later
+ * session at the same address.
+ */
+static struct ll_wsess *worker_find(struct ll_worker *w, const struct wmsg *m)
+{
+	struct ll_wsess *ws;
+
+	for (ws = w->sessions; ws != NULL; ws = ws->next)
+		if (ws == m->ws && ws->serial == m->serial)
+			return ws;
+	return NULL;
+}
+
 static void worker_stop_now(struct ll_worker *w)
 {
 	w->stopping = true;
@@ -544,6 +572,7 @@ static void worker_stop_now(struct ll_worker *w)
 static void worker_in_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ll_worker *w = arg;
+	struct ll_wsess *ws;
 	struct wmsg *m, *next;
 
 	(void)fd;
@@ -555,8 +584,8 @@ static void worker_in_cb(evutil_socket_t fd, short what, void *arg)
 			worker_handover(w, m->ws);
 			break;
 		case WMSG_CLOSE:
-			if (!m->ws->ended)
-				ws_end(m->ws, m->flag);
+			if ((ws = worker_find(w, m)) != NULL && !ws->ended)
+				ws_end(ws, m->flag);
 			break;
 		case WMSG_STOP:
 			worker_stop_now(w);
@@ -797,6 +826,7 @@ struct ll_wsess *ll_workers_handover(struct ll_core *core, const char *id,
 			return NULL;
 		}
 	ws->w = w;
+	ws->serial = ++all->next_serial;
 	g_strlcpy(ws->id, id, sizeof(ws->id));
 	ws->limit = core->relay->cfg.stream_buffer_bytes > 0
 			    ? (size_t)core->relay->cfg.stream_buffer_bytes
