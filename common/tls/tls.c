@@ -989,7 +989,7 @@ size_t ll_tls_ssl_take_pending(struct ssl_st *ssl, void *buf, size_t len)
 	size_t got = 0;
 	int n, want;
 
-	while (ssl != NULL && got < len && SSL_pending(ssl) > 0) {
+	while (ssl != NULL && got < len && SSL_has_pending(ssl)) {
 		want = len - got > INT_MAX ? INT_MAX : (int)(len - got);
 		if ((n = SSL_read(ssl, (char *)buf + got, want)) <= 0)
 			break;
@@ -997,6 +997,19 @@ size_t ll_tls_ssl_take_pending(struct ssl_st *ssl, void *buf, size_t len)
 	}
 	ERR_clear_error();
 	return got;
+}
+
+bool ll_tls_ssl_has_pending(const struct ssl_st *ssl)
+{
+	return ssl != NULL && SSL_has_pending(ssl);
+}
+
+void ll_tls_ssl_read_ahead(struct ssl_st *ssl, size_t bufsize)
+{
+	if (ssl == NULL)
+		return;
+	SSL_set_default_read_buffer_len(ssl, bufsize);
+	SSL_set_read_ahead(ssl, 1);
 }
 
 bool ll_tls_err_is_unexpected_eof(unsigned long err)

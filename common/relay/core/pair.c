@@ -73,6 +73,8 @@ static void pair_forward(struct ll_pair *p, struct ll_conn *src,
 
 	if (src->bev == NULL || dst->bev == NULL)
 		return;
+	if (!src->read_paused)
+		ll_stream_tls_drain(src->bev);
 	in = bufferevent_get_input(src->bev);
 	out = bufferevent_get_output(dst->bev);
 	if ((n = evbuffer_get_length(in)) > 0) {

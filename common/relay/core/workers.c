@@ -274,6 +274,8 @@ static void ws_forward(struct ll_wsess *ws, int s)
 
 	if (src->bev == NULL || dst->bev == NULL || dst->state != WS_OPEN)
 		return;
+	if (!src->read_paused)
+		ll_stream_tls_drain(src->bev);
 	in = bufferevent_get_input(src->bev);
 	out = bufferevent_get_output(dst->bev);
 	if ((n = evbuffer_get_length(in)) > 0) {

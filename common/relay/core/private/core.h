@@ -37,6 +37,10 @@ struct ll_wsess;
 
 /* Most a stream's bufferevent writes per write event. */
 #define LL_CORE_IO_CHUNK (64 * 1024)
+/* What OpenSSL reads from a stream's socket at once (read-ahead): a few
+ * records per read call instead of two calls per record.  Allocated only
+ * while a read is in progress (SSL_MODE_RELEASE_BUFFERS). */
+#define LL_CORE_READ_AHEAD (64 * 1024)
 /* Pipelined HTTP answers waiting to be sent before we stop parsing. */
 #define LL_CORE_HTTP_OUT_MAX (256 * 1024)
 /* Pipelined request bytes held while the API works on an answer
@@ -145,6 +149,14 @@ void ll_conn_close(struct ll_conn *c, const char *reason);
 void ll_conn_close_after_flush(struct ll_conn *c);
 /* Resumes reading a stream's source paused for back-pressure. */
 void ll_conn_set_read_paused(struct ll_conn *c, bool paused);
+/*
+ * A stream reads ahead (ll_tls_ssl_read_ahead): libevent 2.1 takes one
+ * record per socket event and leaves the rest of what OpenSSL read in
+ * OpenSSL, where no socket event will ever announce it.  Whoever reads a
+ * stream calls this before taking its input (and after resuming it):
+ * moves those bytes into the input.  Returns how many.
+ */
+size_t ll_stream_tls_drain(struct bufferevent *bev);
 const char *ll_conn_state_name(enum ll_conn_state s);
 
 /* ---- pair.c ---- */
