@@ -572,7 +572,8 @@ static void conn_stream_request(struct ll_conn *c,
 	 * full stream buffer really holds.
 	 */
 	bufferevent_set_max_single_write(c->bev, LL_CORE_IO_CHUNK);
-	/* Whole records per read from here on (ll_stream_tls_drain). */
+	/* The socket, though, is read LL_CORE_READ_AHEAD at a time: a few
+	 * records per read call (ll_stream_tls_drain takes the rest). */
 	ll_tls_ssl_read_ahead(bufferevent_openssl_get_ssl(c->bev),
 			      LL_CORE_READ_AHEAD);
 	if ((r = ll_pair_attach(core, c, id, side)) != 0) {
