@@ -66,6 +66,18 @@ void ll_tls_ssl_describe_failure(struct ssl_st *ssl, char *buf, size_t len);
 int ll_tls_ssl_close_notify(struct ssl_st *ssl);
 /* True once the peer's close_notify came: it ended on purpose. */
 bool ll_tls_ssl_got_close_notify(const struct ssl_st *ssl);
+/* Takes up to len bytes that ssl holds and its socket will not signal
+ * again: decrypted and not yet read (SSL_pending), and whole records read
+ * ahead (SSL_has_pending).  For a stream read ahead, and for handing a
+ * connection to another event loop.  Returns how many (0: none). */
+size_t ll_tls_ssl_take_pending(struct ssl_st *ssl, void *buf, size_t len);
+/* Does ssl hold bytes its socket will not signal again (above)? */
+bool ll_tls_ssl_has_pending(const struct ssl_st *ssl);
+/* From now on ssl reads ahead, up to bufsize bytes a read: fewer system
+ * calls for a stream (two per record without: header, then body).  Its
+ * reader must then take what ll_tls_ssl_has_pending says is left after
+ * each read, which libevent 2.1 does not. */
+void ll_tls_ssl_read_ahead(struct ssl_st *ssl, size_t bufsize);
 /* True when an OpenSSL error code (as libevent reports them) means the
  * peer closed TCP without close_notify: an end, not an attack. */
 bool ll_tls_err_is_unexpected_eof(unsigned long err);

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -981,6 +982,34 @@ bool ll_tls_ssl_got_close_notify(const struct ssl_st *ssl)
 {
 	return ssl != NULL &&
 	       (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
+size_t ll_tls_ssl_take_pending(struct ssl_st *ssl, void *buf, size_t len)
+{
+	size_t got = 0;
+	int n, want;
+
+	while (ssl != NULL && got < len && SSL_has_pending(ssl)) {
+		want = len - got > INT_MAX ? INT_MAX : (int)(len - got);
+		if ((n = SSL_read(ssl, (char *)buf + got, want)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	ERR_clear_error();
+	return got;
+}
+
+bool ll_tls_ssl_has_pending(const struct ssl_st *ssl)
+{
+	return ssl != NULL && SSL_has_pending(ssl);
+}
+
+void ll_tls_ssl_read_ahead(struct ssl_st *ssl, size_t bufsize)
+{
+	if (ssl == NULL)
+		return;
+	SSL_set_default_read_buffer_len(ssl, bufsize);
+	SSL_set_read_ahead(ssl, 1);
 }
 
 bool ll_tls_err_is_unexpected_eof(unsigned long err)

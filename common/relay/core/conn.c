@@ -128,6 +128,28 @@ void ll_conn_set_read_paused(struct ll_conn *c, bool paused)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
+size_t ll_stream_tls_drain(struct bufferevent *bev)
+{
+	struct ssl_st *ssl = bufferevent_openssl_get_ssl(bev);
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v;
+	size_t n, total = 0;
+
+	/* Bounded: a peer that keeps the socket full cannot hold us here
+	 * beyond what one read pass of libevent's would take. */
+	while (total < LL_CORE_IO_CHUNK && ll_tls_ssl_has_pending(ssl)) {
+		if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
+			break;
+		n = ll_tls_ssl_take_pending(ssl, v.iov_base, v.iov_len);
+		v.iov_len = n;
+		evbuffer_commit_space(in, &v, 1);
+		if (n == 0)
+			break;
+		total += n;
+	}
+	return total;
+}
+
 struct ll_conn *ll_conn_new(struct ll_core *core, int fd, const char *peer)
 {
 	struct ll_relay *relay = core->relay;
@@ -550,6 +572,10 @@ static void conn_stream_request(struct ll_conn *c,
 	 * full stream buffer really holds.
 	 */
 	bufferevent_set_max_single_write(c->bev, LL_CORE_IO_CHUNK);
+	/* The socket, though, is read LL_CORE_READ_AHEAD at a time: a few
+	 * records per read call (ll_stream_tls_drain takes the rest). */
+	ll_tls_ssl_read_ahead(bufferevent_openssl_get_ssl(c->bev),
+			      LL_CORE_READ_AHEAD);
 	if ((r = ll_pair_attach(core, c, id, side)) != 0) {
 		ll_warn("peer %s: stream of session %s not attached: %s",
 			c->peer, id, ll_strerror(r));

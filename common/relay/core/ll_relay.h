@@ -2,12 +2,13 @@
 /*
  * lifeline-relay, built as two libraries and a program:
  *  - the core (core/: server.c, conn.c, pair.c, metrics.c, state.c,
- *    relay_config.c, ratelimit.c, checkpoint.c, cidr.c, workpool.c;
- *    this header, ll_ratelimit.h, ll_checkpoint.h, ll_cidr.h and
- *    ll_workpool.h): libevent loop, TLS, HTTP framing, limits and
- *    timeouts, stream pairing and blind forwarding, /healthz and
- *    /metrics, signals, the configuration and the state on disk, the
- *    worker pool that hashes passwords off the loop;
+ *    relay_config.c, ratelimit.c, checkpoint.c, cidr.c, workpool.c,
+ *    workers.c; this header, ll_ratelimit.h, ll_checkpoint.h,
+ *    ll_cidr.h and ll_workpool.h): libevent loop, TLS, HTTP framing,
+ *    limits and timeouts, stream pairing and blind forwarding (on the
+ *    forwarding loops of workers.c when there are several), /healthz
+ *    and /metrics, signals, the configuration and the state on disk,
+ *    the worker pool that hashes passwords off the loop;
  *  - the API (api/: api*.c; ll_relay_api.h): what each endpoint does,
  *    policies, audit;
  *  - the program (main.c, serve.c, cmd_*.c): the admin subcommands.
@@ -93,6 +94,8 @@ struct ll_relay_config {
 	int64_t hash_workers;        /* threads hashing passwords, default 2 */
 	int64_t hash_queue;          /* hashes waiting beyond those, 64 */
 	int64_t otp_lifetime_s;      /* generated one-time password, 86400 */
+	int64_t workers; /* loops forwarding streams (workers.c): 0 one per
+			  * CPU (the default), 1 the main loop alone */
 	int64_t max_sessions; /* sessions with a stream here, default 10000 */
 	int64_t redeem_fail_budget;     /* unscoped failed redeems per PIN
 					 * lifetime, relay-wide, 1000 */

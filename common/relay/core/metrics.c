@@ -120,11 +120,14 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 {
 	const struct ll_relay_metrics *m = &relay->metrics;
 	GString *s = g_string_sized_new(2048);
+	uint64_t w_bytes, w_streams;
 	const char *name;
 	char *out;
 	uint64_t sum;
 	int i, j;
 
+	/* The worker loops' share (workers.c) of two counters. */
+	ll_workers_counts(relay->core, &w_bytes, &w_streams);
 	metric(s, "lifeline_sessions_live", "gauge",
 	       "Sessions whose two streams are paired now.", m->sessions_live);
 	metric(s, "lifeline_streams_waiting", "gauge",
@@ -137,9 +140,11 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	       "Live page long-polls waiting for a change.",
 	       m->live_polls_held);
 	metric(s, "lifeline_bytes_forwarded_total", "counter",
-	       "Stream bytes forwarded, both directions.", m->bytes_forwarded);
+	       "Stream bytes forwarded, both directions.",
+	       m->bytes_forwarded + w_bytes);
 	metric(s, "lifeline_connections_open", "gauge",
-	       "Client connections open now.", m->connections_open);
+	       "Client connections open now.",
+	       m->connections_open + w_streams);
 	metric(s, "lifeline_connections_unauthenticated", "gauge",
 	       "Client connections not yet upgraded to a stream.",
 	       m->connections_unauth);

@@ -41,6 +41,12 @@ struct ll_pair {
 	bool connected;          /* has been paired: a loss leads to grace */
 	bool grace; /* lost, waiting for both sides to come back */
 	bool ended;
+	/* Paired with workers: waiting for both outputs to flush before
+	 * the handover (no forwarding meanwhile). */
+	bool handing_over;
+	/* Handed over: forwarded by a worker loop (workers.c), conn[] are
+	 * NULL and bytes[] are the worker's. */
+	struct ll_wsess *ws;
 	int64_t grace_until_ms; /* monotonic, while grace */
 	char id[LL_SESSION_ID_LEN + 1];
 };
@@ -67,6 +73,8 @@ static void pair_forward(struct ll_pair *p, struct ll_conn *src,
 
 	if (src->bev == NULL || dst->bev == NULL)
 		return;
+	if (!src->read_paused)
+		ll_stream_tls_drain(src->bev);
 	in = bufferevent_get_input(src->bev);
 	out = bufferevent_get_output(dst->bev);
 	if ((n = evbuffer_get_length(in)) > 0) {
@@ -79,6 +87,45 @@ static void pair_forward(struct ll_pair *p, struct ll_conn *src,
 	if (evbuffer_get_length(out) >= limit && !src->read_paused) {
 		ll_conn_set_read_paused(src, true);
 		bufferevent_setwatermark(dst->bev, EV_WRITE, limit / 2, 0);
+	}
+}
+
+/*
+ * Hands a pair that has just paired to a worker loop once both streams
+ * have sent everything queued (the newcomer's 101): then no TLS record
+ * is half-written and the SSLs can change loops (workers.c).
+ */
+static void pair_try_handover(struct ll_pair *p)
+{
+	struct ll_conn *c[2] = { p->conn[0], p->conn[1] };
+	struct ll_wsess *ws;
+	int s;
+
+	if (!p->handing_over || c[0] == NULL || c[1] == NULL)
+		return;
+	for (s = 0; s < 2; s++)
+		if (c[s]->bev == NULL ||
+		    evbuffer_get_length(bufferevent_get_output(c[s]->bev)) > 0)
+			return;
+	p->handing_over = false;
+	if ((ws = ll_workers_handover(p->core, p->id, c, p->bytes)) == NULL) {
+		ll_warn("session %s: not handed to a worker: out of memory; "
+			"forwarded here",
+			p->id);
+		pair_forward(p, c[0], c[1]);
+		pair_forward(p, c[1], c[0]);
+		return;
+	}
+	p->ws = ws;
+	/* The connections are the worker's now: here they only close. */
+	for (s = 0; s < 2; s++) {
+		ll_conn_ref(c[s]);
+		c[s]->pair = NULL;
+		p->conn[s] = NULL;
+	}
+	for (s = 0; s < 2; s++) {
+		ll_conn_close(c[s], NULL);
+		ll_conn_unref(c[s]);
 	}
 }
 
@@ -114,6 +161,13 @@ static void pair_interrupt(struct ll_pair *p, struct ll_conn *lost,
 		gone[s]->pair = NULL;
 		p->conn[s] = NULL;
 		ll_conn_ref(gone[s]);
+	}
+	p->handing_over = false;
+	if (p->ws != NULL) {
+		/* At once, as below: the ends come back with their tickets. */
+		ll_workers_bytes(p->ws, p->bytes);
+		ll_workers_close(p->ws, false);
+		p->ws = NULL;
 	}
 	if (p->paired) {
 		relay->metrics.sessions_live--;
@@ -183,7 +237,7 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 
 	if (strlen(session_id) > LL_SESSION_ID_LEN)
 		return LL_ERR_INVALID_ARG;
-	if (p != NULL && p->conn[side] != NULL) {
+	if (p != NULL && (p->conn[side] != NULL || p->ws != NULL)) {
 		if (!p->connected)
 			return LL_ERR_CONFLICT;
 		/* The ticket's holder is back while its old stream looks
@@ -238,11 +292,17 @@ int ll_pair_attach(struct ll_core *core, struct ll_conn *c,
 	ll_info("peer %s: session %s: %s", c->peer, p->id,
 		resumed ? "paired again" : "paired");
 
-	/* The newcomer's 101 is already queued ahead of these bytes. */
 	ll_conn_ref(c);
 	ll_conn_ref(other);
-	pair_forward(p, other, c);
-	pair_forward(p, c, other);
+	if (ll_workers_active(core)) {
+		/* Once the 101 is out (ll_pair_on_write). */
+		p->handing_over = true;
+		pair_try_handover(p);
+	} else {
+		/* The newcomer's 101 is already queued ahead of these. */
+		pair_forward(p, other, c);
+		pair_forward(p, c, other);
+	}
 	g_strlcpy(id, p->id, sizeof(id));
 	ll_conn_unref(other);
 	ll_conn_unref(c);
@@ -255,8 +315,9 @@ void ll_pair_on_read(struct ll_conn *c)
 {
 	struct ll_pair *p = c->pair;
 
-	/* A waiting stream keeps its bytes; the read watermark caps them. */
-	if (c->state != LL_CONN_PAIRED || p == NULL)
+	/* A waiting stream keeps its bytes; the read watermark caps them.
+	 * So does one about to be handed to a worker. */
+	if (c->state != LL_CONN_PAIRED || p == NULL || p->handing_over)
 		return;
 	pair_forward(p, c, p->conn[!c->side]);
 }
@@ -268,6 +329,10 @@ void ll_pair_on_write(struct ll_conn *c)
 
 	if (c->state != LL_CONN_PAIRED || p == NULL || c->bev == NULL)
 		return;
+	if (p->handing_over) {
+		pair_try_handover(p);
+		return;
+	}
 	src = p->conn[!c->side];
 	if (src == NULL || !src->read_paused ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
@@ -297,6 +362,14 @@ void ll_pair_end(struct ll_pair *p, struct ll_conn *culprit,
 		return;
 	p->ended = true;
 	g_hash_table_remove(core->pairs, p->id);
+	if (p->ws != NULL) {
+		/* The worker flushes and closes both streams. */
+		ll_workers_bytes(p->ws, p->bytes);
+		ll_workers_close(p->ws, true);
+		p->ws = NULL;
+		a2b = p->bytes[LL_SIDE_AGENT];
+		b2a = p->bytes[LL_SIDE_APPLET];
+	}
 
 	/* The leaver's last bytes still go out to the one who stays. */
 	if (paired && culprit != NULL && p->conn[!culprit->side] != NULL) {
@@ -403,7 +476,41 @@ bool ll_relay_session_bytes(const struct ll_relay *relay,
 	p = g_hash_table_lookup(core->pairs, session_id);
 	if (p == NULL)
 		return false;
+	if (p->ws != NULL) {
+		uint64_t b[2];
+
+		ll_workers_bytes(p->ws, b);
+		*agent_to_applet = b[LL_SIDE_AGENT];
+		*applet_to_agent = b[LL_SIDE_APPLET];
+		return true;
+	}
 	*agent_to_applet = p->bytes[LL_SIDE_AGENT];
 	*applet_to_agent = p->bytes[LL_SIDE_APPLET];
 	return true;
+}
+
+void ll_pair_worker_ended(struct ll_core *core, struct ll_wsess *ws, bool lost,
+			  const char *reason)
+{
+	struct ll_pair *p = g_hash_table_lookup(core->pairs,
+						ll_workers_session_id(ws));
+
+	/* Ended or interrupted from here meanwhile: nothing left to do. */
+	if (p == NULL || p->ws != ws)
+		return;
+	ll_workers_bytes(ws, p->bytes);
+	p->ws = NULL;
+	if (lost)
+		pair_interrupt(p, NULL, reason);
+	else
+		ll_pair_end(p, NULL, reason);
+}
+
+void ll_pair_worker_done(struct ll_core *core, struct ll_wsess *ws)
+{
+	struct ll_pair *p = g_hash_table_lookup(core->pairs,
+						ll_workers_session_id(ws));
+
+	if (p != NULL && p->ws == ws)
+		p->ws = NULL;
 }

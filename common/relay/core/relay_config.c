@@ -47,6 +47,8 @@ static const struct int_key int_keys[] = {
 	IK(stream_grace_s, 5, 3600, 60),
 	IK(max_sessions, 1, 10000000, 10000),
 	IK(hash_workers, 1, 64, 2),
+	/* 0: one per CPU (workers.c, ll_workers_count). */
+	IK(workers, 0, 256, 0),
 	IK(hash_queue, 1, 100000, 64),
 	IK(otp_lifetime_s, 1, 30 * 86400, 86400),
 	IK(redeem_fail_budget, 1, 1000000000, 1000),

@@ -536,6 +536,8 @@ static void core_stop(struct ll_core *core)
 	if (core->listener != NULL)
 		LL_FREE_AND_NULL(evconnlistener_free, core->listener);
 	ll_pair_end_all(core, "relay_shutdown");
+	/* The worker loops close what they forward and end. */
+	ll_workers_stop(core);
 	while (core->conns != NULL)
 		ll_conn_close(core->conns, "relay_shutdown");
 	if (core->relay->api != NULL && core->relay->api->stopping != NULL)
@@ -591,6 +593,11 @@ static void core_reload(struct ll_core *core)
 			ll_warn("reload: a new listen address (%s) takes a "
 				"restart; still on %s",
 				ncfg.listen, core->listen_now);
+		if (ll_workers_count(&ncfg) != ll_workers_count(&relay->cfg))
+			ll_warn("reload: a new workers (%u) takes a restart; "
+				"still %u",
+				ll_workers_count(&ncfg),
+				ll_workers_count(&relay->cfg));
 		if (ncfg.hash_workers !=
 		    (int64_t)ll_workpool_workers(relay->pool))
 			ll_warn("reload: a new hash_workers (%" PRId64
@@ -694,6 +701,8 @@ static void core_free(struct ll_core *core)
 		event_free(core->ev_tick);
 	if (core->ev_accept_retry != NULL)
 		event_free(core->ev_accept_retry);
+	/* Joins the worker loops and frees what they handed back. */
+	ll_workers_free(core);
 	if (core->pairs != NULL)
 		g_hash_table_destroy(core->pairs);
 	if (core->unauth != NULL)
@@ -742,6 +751,12 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 	if (relay->pool == NULL) {
 		ll_error("cannot start %" PRId64 " hash workers: %s",
 			 relay->cfg.hash_workers, ll_strerror(r));
+		goto out;
+	}
+	if ((r = ll_workers_start(core, ll_workers_count(&relay->cfg))) !=
+	    LL_OK) {
+		ll_error("cannot start %u worker loops: %s",
+			 ll_workers_count(&relay->cfg), ll_strerror(r));
 		goto out;
 	}
 	core->pairs = ll_pair_table_new();

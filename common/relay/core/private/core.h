@@ -32,9 +32,15 @@ struct evconnlistener;
 struct ll_cidr_list;
 struct event;
 struct ll_pair;
+struct ll_workers;
+struct ll_wsess;
 
 /* Most a stream's bufferevent writes per write event. */
 #define LL_CORE_IO_CHUNK (64 * 1024)
+/* What OpenSSL reads from a stream's socket at once (read-ahead): a few
+ * records per read call instead of two calls per record.  Allocated only
+ * while a read is in progress (SSL_MODE_RELEASE_BUFFERS). */
+#define LL_CORE_READ_AHEAD (64 * 1024)
 /* Pipelined HTTP answers waiting to be sent before we stop parsing. */
 #define LL_CORE_HTTP_OUT_MAX (256 * 1024)
 /* Pipelined request bytes held while the API works on an answer
@@ -80,6 +86,9 @@ struct ll_core {
 	struct ll_core_metrics_access metrics_access;
 	const char *listen_override; /* --listen, or NULL for cfg.listen */
 	char *listen_now;            /* what we bound (to warn on reload) */
+	/* The forwarding loops (workers.c); NULL with workers = 1: the main
+	 * loop forwards itself. */
+	struct ll_workers *workers;
 	bool stopping;
 	int exit_code;
 };
@@ -140,6 +149,14 @@ void ll_conn_close(struct ll_conn *c, const char *reason);
 void ll_conn_close_after_flush(struct ll_conn *c);
 /* Resumes reading a stream's source paused for back-pressure. */
 void ll_conn_set_read_paused(struct ll_conn *c, bool paused);
+/*
+ * A stream reads ahead (ll_tls_ssl_read_ahead): libevent 2.1 takes one
+ * record per socket event and leaves the rest of what OpenSSL read in
+ * OpenSSL, where no socket event will ever announce it.  Whoever reads a
+ * stream calls this before taking its input (and after resuming it):
+ * moves those bytes into the input.  Returns how many.
+ */
+size_t ll_stream_tls_drain(struct bufferevent *bev);
 const char *ll_conn_state_name(enum ll_conn_state s);
 
 /* ---- pair.c ---- */
@@ -166,6 +183,39 @@ void ll_pair_lost(struct ll_pair *p, struct ll_conn *culprit,
 void ll_pair_grace_sweep(struct ll_core *core);
 /* Ends every pair (shutdown). */
 void ll_pair_end_all(struct ll_core *core, const char *reason);
+
+/* A worker loop (workers.c) reports that a handed-over session's
+ * forwarding ended: lost (no close_notify: grace) or ended, and why. */
+void ll_pair_worker_ended(struct ll_core *core, struct ll_wsess *ws, bool lost,
+			  const char *reason);
+/* ... and that it let go of ws, which is freed next. */
+void ll_pair_worker_done(struct ll_core *core, struct ll_wsess *ws);
+
+/* ---- workers.c: forwarding loops (relay.conf workers) ---- */
+/* How many loops cfg asks for (0: one per CPU). */
+unsigned ll_workers_count(const struct ll_relay_config *cfg);
+/* Starts n forwarding threads (none when n <= 1); core->workers. */
+int ll_workers_start(struct ll_core *core, unsigned n);
+bool ll_workers_active(const struct ll_core *core);
+/* Hands a paired session's two streams (by side; both outputs flushed)
+ * to the least busy loop: their bufferevents leave the main loop (each
+ * conn's bev is NULL after) and bytes[] counts on.  NULL on no memory
+ * (nothing moved). */
+struct ll_wsess *ll_workers_handover(struct ll_core *core, const char *id,
+				     struct ll_conn *conn[2],
+				     const uint64_t bytes[2]);
+/* Ends a handed-over session's forwarding: after flushing, or now. */
+void ll_workers_close(struct ll_wsess *ws, bool flush);
+/* Its bytes so far, by side read. */
+void ll_workers_bytes(const struct ll_wsess *ws, uint64_t bytes[2]);
+const char *ll_workers_session_id(const struct ll_wsess *ws);
+/* Bytes forwarded and streams open on the worker loops, for /metrics. */
+void ll_workers_counts(const struct ll_core *core, uint64_t *bytes,
+		       uint64_t *streams);
+/* Tells every worker to close its streams now and end its loop. */
+void ll_workers_stop(struct ll_core *core);
+/* Stops, joins the threads, frees what they handed back. */
+void ll_workers_free(struct ll_core *core);
 
 /* ---- metrics.c ---- */
 /* Prometheus text for /metrics (malloc'd), or NULL on no memory. */
