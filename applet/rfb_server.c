@@ -220,6 +220,7 @@ static int alloc_fb(const struct ll_capture_format *fmt, char **out)
 		return LL_ERR_INVALID_ARG;
 	if ((fb = calloc(1, fmt->size)) == NULL)
 		return LL_ERR_NOMEM;
+	ll_prefault(fb, fmt->size);
 	*out = fb;
 	return 0;
 }

@@ -334,6 +334,7 @@ static void apply_grants(struct ll_applet_session *s)
 	gate_changed(s);
 	if ((s->granted & LL_CAP_VIEW) && s->rfb == NULL)
 		ll_applet_rfb_start(s);
+	ll_applet_rfb_unprepare(s);
 	tell_who(s);
 }
 
@@ -344,6 +345,10 @@ static void on_consent_answer(enum ll_consent_answer ans, void *user)
 	char *words;
 
 	LL_FREE_AND_NULL(ll_consent_dialog_free, s->consent);
+	/* What was prepared for the screen is used now or never. */
+	if ((ans != LL_CONSENT_ALLOW && ans != LL_CONSENT_VIEW_ONLY) ||
+	    s->state != LL_APPLET_RUNNING)
+		ll_applet_rfb_unprepare(s);
 	gate_changed(s);
 	if (s->state != LL_APPLET_RUNNING)
 		return;
@@ -444,6 +449,8 @@ static void handle_request(struct ll_applet_session *s, uint32_t id,
 	/* Gate closed, and every key and button the technician held
 	 * released, before the dialog exists. */
 	ll_input_gate_set_consent_open(ll_applet_gate(s->a), true);
+	if (ask & LL_CAP_VIEW)
+		ll_applet_rfb_prepare(s);
 	s->consent = ll_consent_dialog_new(
 		s->a, s->redeem.technician.display_name,
 		s->redeem.technician.org_display_name, ask,

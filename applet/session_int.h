@@ -113,6 +113,8 @@ struct ll_applet_session {
 
 	/* screen sharing (session_rfb.c) */
 	struct ll_rfb_server *rfb;
+	/* prepared while the dialog asks for view: nothing captured yet */
+	struct ll_rfb_server *rfb_ready;
 	struct ll_applet_rfb_link *link;
 	int bridge_fd;
 	bool rfb_channel;
@@ -173,6 +175,13 @@ void ll_applet_sysinfo_answer(struct ll_applet_session *s);
 
 /* ---- session_rfb.c ---- */
 
+/* The dialog asks for `view`: set up what takes long (display
+ * connection, shared memory, framebuffer) without capturing anything, so
+ * that the first frame follows the click quickly.  Best effort. */
+void ll_applet_rfb_prepare(struct ll_applet_session *s);
+/* Drops what ll_applet_rfb_prepare set up and the grant did not use.
+ * Idempotent. */
+void ll_applet_rfb_unprepare(struct ll_applet_session *s);
 /* `view` was granted: start sharing the screen (RFB server, thread,
  * socketpair; channel 1 once libvncserver's client exists). */
 void ll_applet_rfb_start(struct ll_applet_session *s);

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Screen sharing of the applet's session (session_int.h), which exists
- * only while `view` is granted: before the grant there is no platform
- * instance, no RFB server and no mux channel 1, so not even the screen
- * size (RFB ServerInit) can leave.  On the grant ll_applet_rfb_start
- * creates the RFB server on a socketpair and its thread; once
- * libvncserver's client exists, channel 1 is opened and bridged to the
- * other end of the socketpair.
+ * only while `view` is granted: before the grant nothing is captured and
+ * there is no RFB thread, no socketpair and no mux channel 1, so not even
+ * the screen size (RFB ServerInit) can leave.  While the consent dialog
+ * asks for view, ll_applet_rfb_prepare may set up the platform instance
+ * and the RFB server (display connection, shared memory, framebuffer:
+ * memory, no pixels), because doing that after the click is most of the
+ * wait for the first frame; a refusal drops it unused.  On the grant
+ * ll_applet_rfb_start starts the RFB server on a socketpair and its
+ * thread, which grabs the first frame; once libvncserver's client
+ * exists, channel 1 is opened and bridged to the other end of the
+ * socketpair.
  *
  * The RFB thread (rfb_server.c) reaches the main loop only through
  * messages posted with g_idle_add on a reference-counted link that
@@ -180,6 +185,7 @@ void ll_applet_rfb_stop(struct ll_applet_session *s)
 	/* Joins the RFB thread (its socket is shut down first); only then
 	 * may our reference to the link go: the thread posts with it. */
 	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb);
+	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb_ready);
 	LL_FREE_AND_NULL(link_unref, s->link);
 	ll_input_gate_set_injector(ll_applet_gate(s->a), NULL);
 	ll_session_bar_set_sharing(s->bar, NULL, NULL);
@@ -215,36 +221,84 @@ static void start_injector(struct ll_applet_session *s)
 	ll_input_gate_set_injector(ll_applet_gate(s->a), inj);
 }
 
-/* `view` was granted: from here on the screen may be shared. */
-void ll_applet_rfb_start(struct ll_applet_session *s)
+/*
+ * The platform instance and the RFB server, not started: no capture, no
+ * thread, no socket.  The link to the main loop is made here too (the
+ * server keeps its callbacks); it goes with ll_applet_rfb_stop or
+ * ll_applet_rfb_unprepare.
+ */
+static int rfb_create(struct ll_applet_session *s, const char **what,
+		      struct ll_rfb_server **out)
 {
 	struct ll_rfb_server_cbs cbs = { 0 };
 	struct ll_platform *p = NULL;
-	int sv[2] = { -1, -1 };
 	int r;
+
+	*what = "cannot open the display";
+	if ((r = ll_platform_open(NULL, s->display, &p)) != 0)
+		return r;
+	if (s->link == NULL) {
+		s->link = g_new0(struct ll_applet_rfb_link, 1);
+		s->link->ref = 1;
+		s->link->s = s;
+	}
+	cbs.client_ready = rfb_cb_ready;
+	cbs.ended = rfb_cb_ended;
+	cbs.monitors = rfb_cb_monitors;
+	cbs.user = s->link;
+	*what = "cannot start screen sharing";
+	r = ll_rfb_server_new(p, ll_applet_gate(s->a), s->monitor,
+			      ll_ui_brand()->product, &cbs, out);
+	if (r != 0)
+		ll_platform_free(p);
+	return r;
+}
+
+void ll_applet_rfb_prepare(struct ll_applet_session *s)
+{
+	const char *what;
+	int r;
+
+	if (s->rfb != NULL || s->rfb_ready != NULL ||
+	    s->state != LL_APPLET_RUNNING)
+		return;
+	/* A failure shows again, and is reported, on the grant. */
+	if ((r = rfb_create(s, &what, &s->rfb_ready)) != 0) {
+		ll_debug("preparing the screen: %s: %s", what, ll_strerror(r));
+		ll_applet_rfb_unprepare(s);
+	}
+}
+
+void ll_applet_rfb_unprepare(struct ll_applet_session *s)
+{
+	LL_FREE_AND_NULL(ll_rfb_server_free, s->rfb_ready);
+	if (s->rfb == NULL && s->link != NULL) {
+		s->link->s = NULL;
+		LL_FREE_AND_NULL(link_unref, s->link);
+	}
+}
+
+/* `view` was granted: from here on the screen may be shared. */
+void ll_applet_rfb_start(struct ll_applet_session *s)
+{
+	const char *what = NULL;
+	int sv[2] = { -1, -1 };
+	int r = 0;
 
 	/* While the stream is stalled nothing is shared (fail closed):
 	 * on_stall(false) in session.c starts again. */
 	if (s->rfb != NULL || s->state != LL_APPLET_RUNNING || s->stalled)
 		return;
-	if ((r = ll_platform_open(NULL, s->display, &p)) != 0) {
-		fail_screen(s, "cannot open the display", r);
-		return;
+	if (s->rfb_ready != NULL) {
+		s->rfb = s->rfb_ready;
+		s->rfb_ready = NULL;
+	} else {
+		r = rfb_create(s, &what, &s->rfb);
 	}
-	s->link = g_new0(struct ll_applet_rfb_link, 1);
-	s->link->ref = 1;
-	s->link->s = s;
-	cbs.client_ready = rfb_cb_ready;
-	cbs.ended = rfb_cb_ended;
-	cbs.monitors = rfb_cb_monitors;
-	cbs.user = s->link;
-	r = ll_rfb_server_new(p, ll_applet_gate(s->a), s->monitor,
-			      ll_ui_brand()->product, &cbs, &s->rfb);
 	if (r == 0)
 		start_injector(s);
 	if (r != 0) {
-		ll_platform_free(p);
-		fail_screen(s, "cannot start screen sharing", r);
+		fail_screen(s, what, r);
 		ll_applet_rfb_stop(s);
 		return;
 	}

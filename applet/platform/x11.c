@@ -257,6 +257,7 @@ static int shm_create(struct x11 *x)
 	}
 	img->data = x->shminfo.shmaddr;
 	x->shminfo.readOnly = False;
+	ll_prefault(x->shminfo.shmaddr, size);
 
 	/* A remote server answers BadAccess here: trap it, do not die. */
 	trap_begin();

@@ -11,6 +11,14 @@
  *
  * Both run until SIGTERM/SIGINT (or --seconds), at fixed positions
  * (--x, --y).  Default 30 frames per second.
+ *
+ * Every frame carries a marker in the window's top-left corner: a strip
+ * of 24 cells of SL_MARK_CELL pixels, black or white, holding the low 16
+ * bits of CLOCK_MONOTONIC in milliseconds when the frame was drawn and an
+ * 8-bit check (bench/screen/screen_viewer.c, --marker, reads it: frames
+ * delivered, and how old each was when it arrived).  Black and white
+ * cells survive lossy encodings; a frame torn between two captures fails
+ * the check and is not counted.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -24,7 +32,48 @@
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 
+#define SL_MARK_CELL 8
+#define SL_MARK_BITS 24
+
 static volatile sig_atomic_t stop;
+
+/* The marker's 24 bits: 16 of time, 8 of check (same in the viewer). */
+static uint32_t mark_value(void)
+{
+	uint32_t t = (uint32_t)(g_get_monotonic_time() / 1000) & 0xffff;
+
+	return t | ((((t >> 8) ^ t ^ 0x5a) & 0xff) << 16);
+}
+
+/* Draws the marker into an XImage-backed pixel array. */
+static void mark_pixels(uint32_t *px, int stride, uint32_t v)
+{
+	int b, i, j;
+
+	for (b = 0; b < SL_MARK_BITS; b++) {
+		uint32_t c = (v >> b) & 1 ? 0xffffff : 0x000000;
+
+		for (j = 0; j < SL_MARK_CELL; j++)
+			for (i = 0; i < SL_MARK_CELL; i++)
+				px[(size_t)j * stride + b * SL_MARK_CELL + i] =
+					c;
+	}
+}
+
+/* Draws the marker into a window. */
+static void mark_window(Display *dpy, Window win, GC gc, uint32_t v)
+{
+	int scr = DefaultScreen(dpy), b;
+
+	for (b = 0; b < SL_MARK_BITS; b++) {
+		XSetForeground(dpy, gc,
+			       (v >> b) & 1 ? WhitePixel(dpy, scr)
+					    : BlackPixel(dpy, scr));
+		XFillRectangle(dpy, win, gc, b * SL_MARK_CELL, 0, SL_MARK_CELL,
+			       SL_MARK_CELL);
+	}
+	XSetForeground(dpy, gc, BlackPixel(dpy, scr));
+}
 
 static void on_signal(int sig)
 {
@@ -126,6 +175,7 @@ static int run_scroll(Display *dpy, int x, int y, int fps, int k,
 					 h - (k - i) * ch + font->ascent, text,
 					 (int)strlen(text));
 		}
+		mark_window(dpy, win, gc, mark_value());
 		XSync(dpy, False);
 		sleep_until(&next, 1000000000L / fps);
 	}
@@ -173,6 +223,7 @@ static int run_anim(Display *dpy, int x, int y, int fps, double seconds)
 				row[i] = (r << 16) | (g << 8) | b;
 			}
 		}
+		mark_pixels(px, w, mark_value());
 		XPutImage(dpy, win, gc, img, 0, 0, 0, 0, (unsigned)w,
 			  (unsigned)h);
 		XSync(dpy, False);

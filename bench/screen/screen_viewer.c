@@ -7,7 +7,11 @@
  *   screen_viewer --vnc HOST:PORT [--connect-timeout S]
  *   screen_viewer --relay URL --ca FILE --user U --password-file F
  *
- * Common: --encodings "zrle copyrect raw" (the agent's set, default).
+ * Common: --encodings "zrle copyrect raw" (the agent's set, default);
+ * --marker X,Y: where the workload's frame marker is on the screen
+ * (bench/screen/screen_load.c draws it: the time each frame was drawn),
+ * read after every update: "measure" then reports frames delivered and
+ * their age on arrival.
  *
  * In --relay mode it is a minimal technician: login, a new PIN (printed),
  * the agent's stream, control hello + a request for view, and once the
@@ -30,7 +34,8 @@
  *   measure SECONDS [PID...]   bytes and updates over SECONDS, CPU seconds
  *                              of each PID (/proc/PID/stat utime+stime):
  *                              "measure secs= rfb_bytes= rfb_Bps=
- *                              wire_bytes= updates= cpu_PID=PERCENT ..."
+ *                              wire_bytes= updates= [frames= fps=
+ *                              age_p50_ms= age_p95_ms=] cpu_PID=PERCENT"
  *   quit
  * Exit status 0 after quit, 1 on any failure (a sentence on stderr).
  */
@@ -65,6 +70,9 @@
 #define SV_SAMPLE_TIMEOUT_MS 5000
 #define SV_MAX_SAMPLES 1000
 #define SV_MAX_PIDS 8
+#define SV_MARK_CELL 8 /* as in screen_load.c */
+#define SV_MARK_BITS 24
+#define SV_MAX_FRAMES 100000
 
 struct sv_pump {
 	int from, to;
@@ -81,6 +89,8 @@ struct sv {
 	const char *password_file;
 	const char *encodings;
 	int connect_timeout_s;
+	const char *marker;
+	int mark_x, mark_y; /* -1: no marker */
 
 	GMainLoop *loop;
 	int exit_code;
@@ -125,6 +135,10 @@ struct sv {
 	int meas_npids;
 	int meas_pids[SV_MAX_PIDS];
 	double meas_cpu0[SV_MAX_PIDS];
+
+	/* frame marker (RFB thread) */
+	uint32_t mark_last;
+	GArray *frame_age_ms; /* of each new frame while measuring */
 
 	char line[512];
 	size_t line_len;
@@ -304,11 +318,51 @@ static void sv_got_update(rfbClient *cl, int x, int y, int w, int h)
 	lat_check(v);
 }
 
+/* Reads the workload's marker: true with its 24 bits if it is whole. */
+static bool mark_read(struct sv *v, uint32_t *value)
+{
+	rfbClient *cl = v->cl;
+	uint32_t m = 0, t;
+	int b, x, y = v->mark_y + SV_MARK_CELL / 2;
+
+	if (v->mark_x < 0 || y >= cl->height ||
+	    v->mark_x + SV_MARK_BITS * SV_MARK_CELL > cl->width)
+		return false;
+	for (b = 0; b < SV_MARK_BITS; b++) {
+		x = v->mark_x + b * SV_MARK_CELL + SV_MARK_CELL / 2;
+		/* green alone: black and white differ in every channel */
+		if (((fb_rgb(cl, x, y) >> 8) & 0xff) >= 128)
+			m |= 1u << b;
+	}
+	t = m & 0xffff;
+	if ((m >> 16) != (((t >> 8) ^ t ^ 0x5a) & 0xff))
+		return false;
+	*value = m;
+	return true;
+}
+
+/* A new frame of the workload: its age (now - drawn) while measuring. */
+static void mark_check(struct sv *v)
+{
+	uint32_t m, now_ms;
+	double age;
+
+	if (!mark_read(v, &m) || m == v->mark_last)
+		return;
+	v->mark_last = m;
+	if (!v->meas_on || v->frame_age_ms->len >= SV_MAX_FRAMES)
+		return;
+	now_ms = (uint32_t)(now_us() / 1000) & 0xffff;
+	age = (double)((now_ms - m) & 0xffff);
+	g_array_append_val(v->frame_age_ms, age);
+}
+
 static void sv_finished_update(rfbClient *cl)
 {
 	struct sv *v = sv_of(cl);
 
 	v->updates++;
+	mark_check(v);
 	if (!v->first_frame && v->cover_left == 0) {
 		v->first_frame = true;
 		out("event name=first_frame t=%.6f w=%d h=%d since_rfb_ms=%.1f",
@@ -461,6 +515,7 @@ static void meas_start(struct sv *v, char **argv, int argc)
 	v->meas_rfb0 = atomic_load(&v->rfb_in);
 	v->meas_wire0 = atomic_load(&v->wire_in);
 	v->meas_upd0 = v->updates;
+	g_array_set_size(v->frame_age_ms, 0);
 }
 
 static void meas_tick(struct sv *v)
@@ -485,6 +540,19 @@ static void meas_tick(struct sv *v)
 			       (unsigned long long)wire, wire / secs,
 			       (unsigned long long)(v->updates - v->meas_upd0),
 			       (v->updates - v->meas_upd0) / secs);
+	if (v->mark_x >= 0) {
+		GArray *a = v->frame_age_ms;
+
+		g_array_sort(a, cmp_double);
+		g_string_append_printf(s,
+				       " frames=%u fps=%.2f age_p50_ms=%.1f "
+				       "age_p95_ms=%.1f",
+				       a->len, a->len / secs,
+				       pct((double *)(void *)a->data,
+					   (int)a->len, 0.5),
+				       pct((double *)(void *)a->data,
+					   (int)a->len, 0.95));
+	}
 	for (i = 0; i < v->meas_npids; i++) {
 		c = cpu_seconds(v->meas_pids[i]);
 		if (c < 0 || v->meas_cpu0[i] < 0)
@@ -888,6 +956,8 @@ int main(int argc, char **argv)
 		  "technician's password", NULL },
 		{ "encodings", 0, 0, G_OPTION_ARG_STRING, &v.encodings,
 		  "RFB encodings, preferred first", NULL },
+		{ "marker", 0, 0, G_OPTION_ARG_STRING, &v.marker,
+		  "the workload's frame marker on screen", "X,Y" },
 		{ "connect-timeout", 0, 0, G_OPTION_ARG_INT,
 		  &v.connect_timeout_s, "seconds", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -900,6 +970,8 @@ int main(int argc, char **argv)
 	v.encodings = "zrle copyrect raw";
 	v.connect_timeout_s = 10;
 	v.up_fd = -1;
+	v.mark_x = v.mark_y = -1;
+	v.frame_age_ms = g_array_new(FALSE, FALSE, sizeof(double));
 	signal(SIGPIPE, SIG_IGN);
 	XInitThreads();
 	ctx = g_option_context_new("- bench/screen's RFB viewer");
@@ -909,6 +981,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_option_context_free(ctx);
+	if (v.marker != NULL &&
+	    (sscanf(v.marker, "%d,%d", &v.mark_x, &v.mark_y) != 2 ||
+	     v.mark_x < 0 || v.mark_y < 0)) {
+		fprintf(stderr, "screen_viewer: --marker X,Y\n");
+		return 2;
+	}
 	if ((v.vnc == NULL) == (v.relay_url == NULL) ||
 	    (v.relay_url != NULL &&
 	     (v.user == NULL || v.password_file == NULL))) {
@@ -948,6 +1026,7 @@ int main(int argc, char **argv)
 			close(v.up_fd);
 	}
 	ll_session_io_free(v.io);
+	g_array_free(v.frame_age_ms, TRUE);
 	g_main_loop_unref(v.loop);
 	return (r != 0 || v.exit_code != 0) ? 1 : 0;
 }

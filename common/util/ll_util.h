@@ -45,6 +45,21 @@ static inline bool ll_size_mul(size_t a, size_t b, size_t *out)
 }
 
 /*
+ * Touches every page of a fresh allocation now, so that the kernel maps
+ * (and zeroes) them here rather than on the first write, which for a
+ * framebuffer would be the first frame, while someone waits for it.  The
+ * writes are volatile: a compiler may drop a memset of calloc'd memory.
+ */
+static inline void ll_prefault(void *p, size_t len)
+{
+	volatile unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i += 4096)
+		b[i] = 0;
+}
+
+/*
  * The two ends of a session, one enum for every layer: the mux's channel
  * parity (the agent opens even ids, the applet odd ones), the control
  * hello's role, the relay's pairing and the store's tickets.  The numbers
