@@ -270,6 +270,8 @@ void ll_main_window_show_login(struct ll_gui *g)
 	g->admin = false;
 	gtk_stack_set_visible_child(GTK_STACK(g->stack), g->login_view);
 	ll_login_view_focus(g);
+	/* tests type into the form only once it is there */
+	ll_info("login: the login form is shown");
 }
 
 static void on_new_pin(GtkWidget *w, gpointer data)

@@ -80,6 +80,20 @@ struct ll_session_bar {
 	guint restore_id;             /* an idle that brings the bar back */
 };
 
+/*
+ * Where Stop control sits in the bar's window, logged each time it is laid
+ * out: the GUI test of the held-keys attack must click it with the mouse
+ * (a key of the user's would end X's auto-repeat of the technician's held
+ * key), and the bar's other buttons come and go with the grants.
+ */
+static void on_stop_allocate(GtkWidget *w, GdkRectangle *a, gpointer data)
+{
+	(void)w;
+	(void)data;
+	ll_info("session bar: Stop control at %d,%d size %dx%d", a->x, a->y,
+		a->width, a->height);
+}
+
 static void on_stop(GtkButton *b, gpointer data)
 {
 	struct ll_session_bar *bar = data;
@@ -259,6 +273,8 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	bar->chat = t->chat;
 
 	g_signal_connect(bar->stop, "clicked", G_CALLBACK(on_stop), bar);
+	g_signal_connect(bar->stop, "size-allocate",
+			 G_CALLBACK(on_stop_allocate), NULL);
 	g_signal_connect(t->end, "clicked", G_CALLBACK(on_end_clicked), bar);
 	g_signal_connect(bar->chat, "clicked", G_CALLBACK(on_chat_clicked),
 			 bar);

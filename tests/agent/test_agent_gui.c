@@ -592,11 +592,15 @@ static char *mfa_by_api(struct lh_relay *relay, const char *user)
 	return rc;
 }
 
-/* Logs out, and in as user with code in the form's Code field. */
+/* Logs out, and in as user with code in the form's Code field (typed
+ * once the form is there: what is typed before goes elsewhere). */
 static void gui_login_code(const char *display, unsigned long main_win,
-			   const char *user, const char *code)
+			   const char *log, const char *user, const char *code)
 {
+	int shown = log_count(log, "login: the login form is shown");
+
 	keys(display, main_win, "alt+o", false);
+	wait_log(log, "login: the login form is shown", shown + 1);
 	keys(display, main_win, "alt+u", false);
 	keys(display, main_win, "ctrl+a", false);
 	keys(display, main_win, user, true);
@@ -622,10 +626,10 @@ static void mfa_recovery_login(const char *display, unsigned long main_win,
 
 	lh_tech_add(relay, "hana", NEW_PW, false);
 	rc = mfa_by_api(relay, "hana");
-	gui_login_code(display, main_win, "hana", rc);
+	gui_login_code(display, main_win, log, "hana", rc);
 	wait_log(log, "login: logged in to", logins + 1);
 	screenshot(display, "agent-mfa-login-recovery-code");
-	gui_login_code(display, main_win, "hana", rc);
+	gui_login_code(display, main_win, log, "hana", rc);
 	wait_log(log,
 		 "login: refused: This recovery code was not accepted: it is "
 		 "mistyped, or it was already used. Each recovery code works "
@@ -749,6 +753,7 @@ static void test_mfa_enrol(void)
 	/* The login form's Code field answers it: out, and in again with
 	 * the next step's code (the confirm's is spent). */
 	keys(display, main_win, "alt+o", false);
+	wait_log(log, "login: the login form is shown", 1);
 	if (lh_relay_clock_advance(relay, 30)) {
 		g_free(code);
 		code = totp_at(b32, relay);

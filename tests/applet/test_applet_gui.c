@@ -1634,26 +1634,37 @@ static bool rfb_thread_in_select(pid_t pid)
 
 /* Clicks the bar's Stop control button (right-aligned in the last row,
  * left of End session). */
-static void click_stop_control(const char *bar)
+/* Clicks the middle of the bar's Stop control, where the applet last
+ * logged it (session_bar.c: the bar's other buttons come and go). */
+static void click_stop_control(struct applet *ap, const char *bar)
 {
 	char *geo = tool((const char *const[]){ "xdotool", "getwindowgeometry",
 						"--shell", bar, NULL });
-	int x = -1, y = -1, w = -1, h = -1;
-	char **lines, **l, *px, *py;
+	int x = -1, y = -1, bx = -1, by = -1, bw = -1, bh = -1;
+	char **lines, **l, *px, *py, *text = NULL;
+	const char *at, *p;
 
 	g_assert_nonnull(geo);
 	lines = g_strsplit(geo, "\n", -1);
 	for (l = lines; *l != NULL; l++) {
 		sscanf(*l, "X=%d", &x);
 		sscanf(*l, "Y=%d", &y);
-		sscanf(*l, "WIDTH=%d", &w);
-		sscanf(*l, "HEIGHT=%d", &h);
 	}
 	g_strfreev(lines);
 	g_free(geo);
-	g_assert_cmpint(w, >, 200);
-	px = g_strdup_printf("%d", x + w - 200);
-	py = g_strdup_printf("%d", y + h - 30);
+	g_assert_true(wait_log(ap, "Stop control at ", 1, 5000));
+	g_assert_true(g_file_get_contents(ap->log, &text, NULL, NULL));
+	for (at = NULL, p = text; (p = strstr(p, "Stop control at ")) != NULL;
+	     p++)
+		at = p;
+	g_assert_nonnull(at);
+	g_assert_cmpint(sscanf(at, "Stop control at %d,%d size %dx%d", &bx,
+			       &by, &bw, &bh),
+			==, 4);
+	g_free(text);
+	g_assert_cmpint(bw, >, 0);
+	px = g_strdup_printf("%d", x + bx + bw / 2);
+	py = g_strdup_printf("%d", y + by + bh / 2);
 	g_free(tool((const char *const[]){ "xdotool", "mousemove", px, py,
 					   "click", "1", NULL }));
 	g_free(px);
@@ -1722,7 +1733,7 @@ static void test_held_keys_attack(void)
 	g_assert_nonnull(bar);
 	target_keys(&tg, 0, &mark);
 	t0 = lh_now_ms();
-	click_stop_control(bar);
+	click_stop_control(&ap, bar);
 	WAIT_FOR(target_has(&tg, mark, "release a ") || ag.closed, 5000);
 	g_assert_true(target_has(&tg, mark, "release a "));
 	g_test_message("held keys released %" G_GINT64_FORMAT " ms after "
