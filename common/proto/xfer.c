@@ -303,6 +303,15 @@ static void cut_name(char *s, size_t max)
 	memmove(s + keep, s + len - ext_len, ext_len + 1);
 }
 
+/* Drops the dots and spaces that end tmp, not before start. */
+static void trim_end(char *tmp, size_t start)
+{
+	size_t end = strlen(tmp);
+
+	while (end > start && (tmp[end - 1] == '.' || tmp[end - 1] == ' '))
+		tmp[--end] = '\0';
+}
+
 bool ll_xfer_safe_name(const char *name, char *out, size_t size)
 {
 	char *tmp;
@@ -337,17 +346,16 @@ bool ll_xfer_safe_name(const char *name, char *out, size_t size)
 	start = 1;
 	while (tmp[start] == '.' || tmp[start] == ' ')
 		start++;
-	end = strlen(tmp);
-	while (end > start && (tmp[end - 1] == '.' || tmp[end - 1] == ' '))
-		end--;
-	tmp[end] = '\0';
-	if (is_device_name(tmp + start))
-		tmp[--start] = '_';
+	trim_end(tmp, start);
 	cut_name(tmp + start, LL_XFER_NAME_MAX);
-	/* a cut may leave a trailing dot or space */
-	end = strlen(tmp);
-	while (end > start && (tmp[end - 1] == '.' || tmp[end - 1] == ' '))
-		tmp[--end] = '\0';
+	trim_end(tmp, start);
+	/* after the cut: a cut can make a device name ("CONIN$   ….txt"
+	 * cut to "CONIN$   .txt") */
+	if (is_device_name(tmp + start)) {
+		tmp[--start] = '_';
+		cut_name(tmp + start, LL_XFER_NAME_MAX);
+		trim_end(tmp, start);
+	}
 	snprintf(out, size, "%s", tmp[start] != '\0' ? tmp + start : "file");
 	changed = strcmp(out, name) != 0;
 	free(tmp);

@@ -227,6 +227,14 @@ static void test_names(void)
 	ll_xfer_safe_name(longname, out, sizeof(out));
 	g_assert_cmpuint(strlen(out), ==, 199);
 	g_free(longname);
+	/* a cut that makes a device name ("CONIN$ ….txt" cut to
+	 * "CONIN$   .txt") is caught after the cut (found by fuzz_xfer) */
+	longname = g_strconcat("CONIN$", g_strnfill(250, ' '), "x.txt", NULL);
+	ll_xfer_safe_name(longname, out, sizeof(out));
+	g_assert_true(g_str_has_prefix(out, "_CONIN$"));
+	g_assert_cmpuint(strlen(out), <=, LL_XFER_NAME_MAX);
+	g_assert_false(ll_xfer_safe_name(out, again, sizeof(again)));
+	g_free(longname);
 }
 
 static void test_messages(void)
