@@ -205,6 +205,10 @@ static void test_names(void)
 		{ "why?*<>|\".txt", "why______.txt" },
 	};
 	char out[LL_XFER_NAME_MAX + 1], again[LL_XFER_NAME_MAX + 1];
+	g_autofree char *a150 = g_strnfill(150, 'a');
+	g_autofree char *b100 = g_strnfill(100, 'b');
+	g_autofree char *a199 = g_strnfill(199, 'a');
+	g_autofree char *sp250 = g_strnfill(250, ' ');
 	char *longname;
 	size_t i;
 
@@ -215,21 +219,20 @@ static void test_names(void)
 		g_assert_false(ll_xfer_safe_name(out, again, sizeof(again)));
 	}
 	/* long: cut at a character boundary, the extension kept */
-	longname = g_strconcat(g_strnfill(150, 'a'),
-			       "\xc3\xa9\xc3\xa9\xc3\xa9",
-			       g_strnfill(100, 'b'), ".tar.gz", NULL);
+	longname = g_strconcat(a150, "\xc3\xa9\xc3\xa9\xc3\xa9", b100,
+			       ".tar.gz", NULL);
 	g_assert_true(ll_xfer_safe_name(longname, out, sizeof(out)));
 	g_assert_cmpuint(strlen(out), <=, LL_XFER_NAME_MAX);
 	g_assert_true(g_str_has_suffix(out, ".gz"));
 	g_assert_true(g_utf8_validate(out, -1, NULL));
 	g_free(longname);
-	longname = g_strconcat(g_strnfill(199, 'a'), "\xc3\xa9x", NULL);
+	longname = g_strconcat(a199, "\xc3\xa9x", NULL);
 	ll_xfer_safe_name(longname, out, sizeof(out));
 	g_assert_cmpuint(strlen(out), ==, 199);
 	g_free(longname);
 	/* a cut that makes a device name ("CONIN$ ….txt" cut to
 	 * "CONIN$   .txt") is caught after the cut (found by fuzz_xfer) */
-	longname = g_strconcat("CONIN$", g_strnfill(250, ' '), "x.txt", NULL);
+	longname = g_strconcat("CONIN$", sp250, "x.txt", NULL);
 	ll_xfer_safe_name(longname, out, sizeof(out));
 	g_assert_true(g_str_has_prefix(out, "_CONIN$"));
 	g_assert_cmpuint(strlen(out), <=, LL_XFER_NAME_MAX);
