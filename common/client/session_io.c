@@ -518,12 +518,19 @@ int ll_session_io_send_control(struct ll_session_io *s,
 	return LL_OK;
 }
 
+static void pump_control(struct ll_session_io *s);
+
 int ll_session_io_channel_open(struct ll_session_io *s, uint16_t channel)
 {
 	int r;
 
 	if (s == NULL)
 		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	/* what was said before goes first: an open must not overtake the
+	 * control message that allows it (the grant after a reconnect) */
+	pump_control(s);
 	if (!is_open_state(s))
 		return LL_ERR_CLOSED;
 	if ((r = ll_mux_open(s->mux, channel)) == 0)
@@ -537,6 +544,9 @@ int ll_session_io_channel_open_next(struct ll_session_io *s, uint16_t *channel)
 
 	if (s == NULL || channel == NULL)
 		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	pump_control(s); /* as ll_session_io_channel_open */
 	if (!is_open_state(s))
 		return LL_ERR_CLOSED;
 	if ((r = ll_mux_open_next(s->mux, channel)) == 0)
