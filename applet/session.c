@@ -519,6 +519,7 @@ static void on_ready(struct ll_session_io *io, void *user)
 	m.u.grant.id = LL_CONTROL_GRANT_RESUMED;
 	m.u.grant.caps = s->granted;
 	ll_applet_send_ctl(s, &m);
+	ll_applet_files_attach(s);
 	report(s, "consent", s->granted, "still granted after a reconnect");
 	ll_info("connection restored: the session resumes with what was "
 		"granted");
@@ -846,7 +847,11 @@ static int start_io(struct ll_applet_session *s, struct ll_stream *stream)
 	io_opts.side = LL_SIDE_APPLET;
 	if ((r = ll_session_io_new(stream, &io_opts, &cbs, s, &s->io)) != 0)
 		return r;
-	ll_applet_files_attach(s);
+	/* back after a loss: in on_ready, after the grant (our transfers
+	 * are offered again at once, and the agent takes file messages only
+	 * once it knows `files` is still granted) */
+	if (!s->resumed)
+		ll_applet_files_attach(s);
 	hello.u.hello.version = LL_CONTROL_VERSION;
 	hello.u.hello.role = LL_SIDE_APPLET;
 	ll_applet_send_ctl(s, &hello);
