@@ -2,6 +2,7 @@
 /*
  * lifeline-relay audit verify [--checkpoint FILE]...
  *                     | export [--format jsonl|csv] [--since T]
+ *                              [--file-sha256 HEX]
  *
  * verify walks the chain (ll_store_audit_verify_ex), then holds it against
  * every signed checkpoint it finds (ll_checkpoint.h): the record each
@@ -24,7 +25,8 @@ static void audit_usage(FILE *f)
 	fprintf(f, "Usage: lifeline-relay audit verify [--state-dir DIR] "
 		   "[--checkpoint FILE]...\n"
 		   "       lifeline-relay audit export [--state-dir DIR] "
-		   "[--format jsonl|csv] [--since RFC3339]\n");
+		   "[--format jsonl|csv] [--since RFC3339] "
+		   "[--file-sha256 HEX]\n");
 }
 
 /* The checkpoints verify holds the chain against. */
@@ -280,11 +282,17 @@ static int audit_verify(struct ll_relay *relay, char **extra)
 }
 
 static int audit_export(struct ll_relay *relay, const char *format,
-			const char *since_text)
+			const char *since_text, const char *sha)
 {
 	int64_t since = 0;
 	int r;
 
+	if (sha != NULL &&
+	    (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)) {
+		ll_cmd_fail("audit export: --file-sha256 takes 64 lowercase "
+			    "hex digits");
+		return 2;
+	}
 	if (since_text != NULL &&
 	    ll_parse_rfc3339(since_text, &since) != LL_OK) {
 		ll_cmd_fail("audit export: --since '%s' is not an RFC 3339 "
@@ -292,7 +300,8 @@ static int audit_export(struct ll_relay *relay, const char *format,
 			    since_text);
 		return 2;
 	}
-	r = ll_store_audit_export(relay->store, stdout, format, since);
+	r = ll_store_audit_export_file(relay->store, stdout, format, since,
+				       sha);
 	if (r != LL_OK || fflush(stdout) != 0) {
 		ll_cmd_fail("audit export: %s (%s)", ll_strerror(r),
 			    ll_store_errmsg(relay->store));
@@ -305,7 +314,7 @@ int ll_cmd_audit(int argc, char **argv)
 {
 	static const char *const subs[] = { "verify", "export", NULL };
 	struct ll_cmd_opts o = { 0 };
-	gchar *format = NULL, *since = NULL;
+	gchar *format = NULL, *since = NULL, *sha = NULL;
 	gchar **extra_cps = NULL;
 	const GOptionEntry verify_opts[] = {
 		{ "checkpoint", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &extra_cps,
@@ -319,6 +328,9 @@ int ll_cmd_audit(int argc, char **argv)
 		  "jsonl (default) or csv", "FORMAT" },
 		{ "since", 0, 0, G_OPTION_ARG_STRING, &since,
 		  "only records at or after this RFC 3339 time", "TIME" },
+		{ "file-sha256", 0, 0, G_OPTION_ARG_STRING, &sha,
+		  "only the records of file transfers of this SHA-256",
+		  "HEX" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	struct ll_relay relay;
@@ -359,12 +371,13 @@ int ll_cmd_audit(int argc, char **argv)
 	if (verify)
 		rc = audit_verify(&relay, extra_cps);
 	else
-		rc = audit_export(&relay, format, since);
+		rc = audit_export(&relay, format, since, sha);
 out:
 	ll_relay_close_state(&relay);
 	ll_cmd_opts_clear(&o);
 	g_free(format);
 	g_free(since);
+	g_free(sha);
 	g_strfreev(extra_cps);
 	return rc;
 }

@@ -755,8 +755,32 @@ out:
 	return r;
 }
 
+/* The record's detail.file.sha256 is sha (a "file" event, #13). */
+static bool rec_of_file(const struct audit_rec *rec, const char *sha)
+{
+	const char *v;
+	json_t *d;
+	bool yes;
+
+	if (rec->text[F_DETAIL] == NULL)
+		return false;
+	d = json_loadb(rec->text[F_DETAIL], rec->len[F_DETAIL], 0, NULL);
+	v = json_string_value(
+		json_object_get(json_object_get(d, "file"), "sha256"));
+	yes = v != NULL && strcmp(v, sha) == 0;
+	json_decref(d);
+	return yes;
+}
+
 int ll_store_audit_export(struct ll_store *st, FILE *out, const char *format,
 			  int64_t since)
+{
+	return ll_store_audit_export_file(st, out, format, since, NULL);
+}
+
+int ll_store_audit_export_file(struct ll_store *st, FILE *out,
+			       const char *format, int64_t since,
+			       const char *file_sha256)
 {
 	struct audit_rec rec;
 	sqlite3_stmt *s = NULL;
@@ -782,6 +806,8 @@ int ll_store_audit_export(struct ll_store *st, FILE *out, const char *format,
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		rec_from_row(s, &rec);
+		if (file_sha256 != NULL && !rec_of_file(&rec, file_sha256))
+			continue;
 		r = csv ? export_csv_row(out, s, &rec)
 			: export_json_row(out, s, &rec);
 		if (r != LL_OK)

@@ -672,5 +672,10 @@ int ll_store_audit_verify(struct ll_store *st, int64_t *n_records,
  * LL_ERR_IO. */
 int ll_store_audit_export(struct ll_store *st, FILE *out, const char *format,
 			  int64_t since);
+/* The same, only the records of a file transfer whose detail.file.sha256
+ * is file_sha256 (NULL: every record): an auditor's search by hash. */
+int ll_store_audit_export_file(struct ll_store *st, FILE *out,
+			       const char *format, int64_t since,
+			       const char *file_sha256);
 
 #endif

@@ -136,6 +136,186 @@ static void test_workload(void)
 	lh_session_clear(&s);
 }
 
+/* A hostile side's `file` objects: each refused 400, each on record as
+ * the refusal it is (never as a file). */
+static void file_fields_hostile(const char *evpath, const char *ticket)
+{
+	static const char *const hostile[] = {
+		/* unknown member */
+		"{\"name\":\"a\",\"size\":1,\"direction\":\"sent\","
+		"\"outcome\":\"done\",\"path\":\"/etc/passwd\"}",
+		/* not a hash */
+		"{\"name\":\"a\",\"size\":1,\"sha256\":\"ABCD\","
+		"\"direction\":\"sent\",\"outcome\":\"done\"}",
+		/* upper case: one spelling of a hash, so a search finds it */
+		"{\"name\":\"a\",\"size\":1,\"sha256\":"
+		"\"5891B5B522D5DF086D0FF0B110FBD9D21BB4FC7163AF34D08286A2E846F6"
+		"BE03\",\"direction\":\"sent\",\"outcome\":\"done\"}",
+		"{\"name\":\"a\",\"size\":-1,\"direction\":\"sent\","
+		"\"outcome\":\"done\"}",
+		"{\"name\":\"a\",\"size\":\"1\",\"direction\":\"sent\","
+		"\"outcome\":\"done\"}",
+		"{\"name\":\"a\",\"size\":1,\"direction\":\"sideways\","
+		"\"outcome\":\"done\"}",
+		"{\"name\":\"a\",\"size\":1,\"direction\":\"sent\","
+		"\"outcome\":\"exploded\"}",
+		"{\"size\":1,\"direction\":\"sent\",\"outcome\":\"done\"}",
+		"{\"name\":7,\"size\":1,\"direction\":\"sent\","
+		"\"outcome\":\"done\"}",
+	};
+	g_autofree char *long_name = NULL;
+	struct lh_resp *r;
+	json_t *ev;
+	size_t i;
+	int bad0;
+
+	bad0 = count_records("session.event", "bad_request");
+	for (i = 0; i < G_N_ELEMENTS(hostile); i++) {
+		json_t *fo = json_loads(hostile[i], 0, NULL);
+
+		g_assert_nonnull(fo);
+		ev = json_pack("{ss ss so}", "type", "file", "reason", "x",
+			       "file", fo);
+		r = lh_post(relay, evpath, ticket, ev);
+		g_test_message("hostile file object %zu -> %d", i, r->status);
+		lh_assert_error(r, 400, "bad_request");
+		lh_resp_free(r);
+		json_decref(ev);
+	}
+	/* a name past 256 bytes; and `file` on another type of event */
+	long_name = g_strnfill(257, 'n');
+	ev = json_pack("{ss ss s{ss sI ss ss}}", "type", "file", "reason", "x",
+		       "file", "name", long_name, "size", (json_int_t)1,
+		       "direction", "sent", "outcome", "done");
+	r = lh_post(relay, evpath, ticket, ev);
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	json_decref(ev);
+	ev = json_pack("{ss s[s] s{ss sI ss ss}}", "type", "consent",
+		       "capabilities", "view", "file", "name", "a", "size",
+		       (json_int_t)1, "direction", "sent", "outcome", "done");
+	r = lh_post(relay, evpath, ticket, ev);
+	lh_assert_error(r, 400, "bad_request");
+	lh_resp_free(r);
+	json_decref(ev);
+	g_assert_cmpint(count_records("session.event", "bad_request"), ==,
+			bad0 + (int)G_N_ELEMENTS(hostile) + 2);
+}
+
+/*
+ * A "file" event's `file` object (#13): the audit keeps what moved as
+ * fields of detail.file, so that an auditor finds a file by its SHA-256
+ * in the export; each member is checked (a hostile side's odd object is
+ * refused 400 and kept as a refusal only, never as a file); the older
+ * form, a reason alone, is still recorded as before.  The chain with
+ * these records verifies in /audit/verify-intact.
+ */
+static void test_file_fields(void)
+{
+	static const char sha[] = "5891b5b522d5df086d0ff0b110fbd9d2"
+				  "1bb4fc7163af34d08286a2e846f6be03";
+	g_autofree char *evpath = NULL, *tok = NULL;
+	struct lh_session s = { 0 };
+	struct lh_resp *r;
+	json_t *ev, *all, *rec, *f, *found = NULL;
+	size_t i;
+	int n_sha = 0;
+
+	/* the workload logged the first token out */
+	tok = lh_login(relay, "erin", LH_CANARY_PASSWORD);
+	lh_session_new(relay, tok, &s);
+	evpath = g_strdup_printf("/api/v1/sessions/%s/events",
+				 s.pin.session_id);
+	/* a name with a bidi override: kept through the display rule */
+	ev = json_pack("{ss s[s] ss s{ss sI ss ss ss}}", "type", "file",
+		       "capabilities", "files", "reason",
+		       "received done size=1048576 sha256=5891 name=x", "file",
+		       "name", "report\xe2\x80\xaegpj.exe", "size",
+		       (json_int_t)1048576, "sha256", sha, "direction",
+		       "received", "outcome", "done");
+	r = lh_post(relay, evpath, s.applet_ticket, ev);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	json_decref(ev);
+	/* the older form: still a record, without fields */
+	ev = json_pack("{ss ss}", "type", "file", "reason",
+		       "sent refused size=3 sha256=- name=old");
+	r = lh_post(relay, evpath, s.applet_ticket, ev);
+	g_assert_cmpint(r->status, ==, 204);
+	lh_resp_free(r);
+	json_decref(ev);
+
+	file_fields_hostile(evpath, s.applet_ticket);
+
+	/* the auditor's search: every record of this hash */
+	all = lh_audit_records(relay, "session.event");
+	json_array_foreach(all, i, rec)
+	{
+		f = json_object_get(json_object_get(rec, "detail"), "file");
+		if (f == NULL)
+			continue;
+		/* only what passed every check became fields */
+		g_assert_cmpstr(json_string_value(
+					json_object_get(rec, "outcome")),
+				==, "ok");
+		if (g_strcmp0(json_string_value(json_object_get(f, "sha256")),
+			      sha) == 0) {
+			n_sha++;
+			found = rec;
+		}
+	}
+	g_assert_cmpint(n_sha, ==, 1);
+	f = json_object_get(json_object_get(found, "detail"), "file");
+	g_assert_cmpstr(json_string_value(
+				json_object_get(found, "session_id")),
+			==, s.pin.session_id);
+	g_assert_cmpint(json_integer_value(json_object_get(f, "size")), ==,
+			1048576);
+	g_assert_cmpstr(json_string_value(json_object_get(f, "direction")), ==,
+			"received");
+	g_assert_cmpstr(json_string_value(json_object_get(f, "outcome")), ==,
+			"done");
+	g_assert_null(strstr(json_string_value(json_object_get(f, "name")),
+			     "\xe2\x80\xae"));
+	g_assert_true(
+		g_str_has_prefix(json_string_value(json_object_get(f, "name")),
+				 "report"));
+	/* the sentence stays where it was */
+	g_assert_nonnull(
+		json_object_get(json_object_get(found, "detail"), "reason"));
+	json_decref(all);
+
+	/* the same search by the CLI: that record alone */
+	{
+		g_autofree char *out = NULL, *err = NULL;
+		g_auto(GStrv) lines = NULL;
+		json_t *one;
+
+		g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "audit",
+					     "export", "--file-sha256", sha,
+					     NULL),
+				==, 0);
+		lines = g_strsplit(out, "\n", -1);
+		g_assert_cmpuint(g_strv_length(lines), ==, 2);
+		g_assert_cmpstr(lines[1], ==, "");
+		one = json_loads(lines[0], 0, NULL);
+		g_assert_nonnull(one);
+		g_assert_cmpstr(
+			json_string_value(json_object_get(
+				json_object_get(json_object_get(one, "detail"),
+						"file"),
+				"sha256")),
+			==, sha);
+		json_decref(one);
+		g_clear_pointer(&out, g_free);
+		g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+					     "export", "--file-sha256",
+					     "5891b5", NULL),
+				==, 2);
+	}
+	lh_session_clear(&s);
+}
+
 static int64_t n_intact;
 
 static void test_verify_intact(void)
@@ -762,6 +942,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/audit/durable-before-answer",
 			test_durable_before_answer);
 	g_test_add_func("/audit/workload", test_workload);
+	g_test_add_func("/audit/file-fields", test_file_fields);
 	g_test_add_func("/audit/verify-intact", test_verify_intact);
 	g_test_add_func("/audit/tamper-update", test_tamper_update);
 	g_test_add_func("/audit/tamper-delete", test_tamper_delete);

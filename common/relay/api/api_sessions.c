@@ -339,6 +339,9 @@ void ll_api_handle_session_delete(struct ll_api_ctx *ctx)
 		 s->technician_id == t->id ? "technician" : "admin");
 }
 
+/* Longest file name a "file" event's `file` object keeps (bytes). */
+#define LL_API_FILE_NAME_MAX 256u
+
 static const char *const event_types[] = { "consent",       "revoke",
 					   "not_requested", "ended",
 					   "not_permitted", "file" };
@@ -358,16 +361,126 @@ static int session_caps(struct ll_api_ctx *ctx, uint32_t *out)
 	return r;
 }
 
+/* What a "file" event's `file` object may say: its words, checked. */
+static const char *const file_directions[] = { "sent", "received", NULL };
+static const char *const file_outcomes[] = { "done",      "refused",
+					     "cancelled", "failed",
+					     "bad_hash",  "not_permitted",
+					     NULL };
+
+static bool word_of(const char *const *words, json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	for (; s != NULL && *words != NULL; words++)
+		if (strcmp(s, *words) == 0)
+			return true;
+	return false;
+}
+
+static bool is_sha256_hex(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && strlen(s) == 64 &&
+	       strspn(s, "0123456789abcdef") == 64;
+}
+
+/*
+ * The `file` object of a "file" event as the audit keeps it, in
+ * detail.file: what moved as fields an auditor can search (its SHA-256
+ * above all), beside the sentence in `reason`.  Strict: the members of
+ * docs/API.md only, each checked; the name through the display rule.
+ * NULL after answering 400.
+ */
+static json_t *file_detail(struct ll_api_ctx *ctx, json_t *in)
+{
+	static const char *const members[] = { "name",    "size",
+					       "sha256",  "direction",
+					       "outcome", NULL };
+	json_t *name = json_object_get(in, "name"),
+	       *size = json_object_get(in, "size"),
+	       *sha = json_object_get(in, "sha256"),
+	       *dir = json_object_get(in, "direction"),
+	       *outc = json_object_get(in, "outcome"), *v;
+	const char *key;
+	json_t *out;
+	size_t i;
+
+	json_object_foreach(in, key, v)
+	{
+		for (i = 0; members[i] != NULL; i++)
+			if (strcmp(key, members[i]) == 0)
+				break;
+		if (members[i] == NULL)
+			goto bad;
+	}
+	if (!json_is_string(name) ||
+	    json_string_length(name) > LL_API_FILE_NAME_MAX ||
+	    !json_is_integer(size) || json_integer_value(size) < 0 ||
+	    (sha != NULL && !json_is_null(sha) && !is_sha256_hex(sha)) ||
+	    !word_of(file_directions, dir) || !word_of(file_outcomes, outc))
+		goto bad;
+	/* sha256 null: the sender had not hashed it yet */
+	out = json_pack("{s:o,s:I,s:O?,s:O,s:O}", "name",
+			ll_api_json_text(json_string_value(name),
+					 LL_API_FILE_NAME_MAX),
+			"size", json_integer_value(size), "sha256", sha,
+			"direction", dir, "outcome", outc);
+	if (out == NULL)
+		ll_api_fail(ctx, LL_API_INTERNAL, "out of memory");
+	return out;
+bad:
+	ll_api_fail(ctx, LL_API_BAD_REQUEST,
+		    "field \"file\" must be {\"name\": at most 256 bytes, "
+		    "\"size\": bytes, \"sha256\"?: 64 lowercase hex "
+		    "digits, \"direction\": \"sent\" or \"received\", "
+		    "\"outcome\": \"done\", \"refused\", \"cancelled\", "
+		    "\"failed\", \"bad_hash\" or \"not_permitted\"}");
+	return NULL;
+}
+
+/*
+ * What a "file" event adds (#13): its `reason` is required, it needs the
+ * `files` permission (into *asked), and its `file` object, if any, is
+ * checked into *file; any other event with a `file` is refused.  Non-zero
+ * after answering 400.
+ */
+static int file_event(struct ll_api_ctx *ctx, json_t *body, const char *type,
+		      uint32_t *asked, json_t **file)
+{
+	json_t *f = json_object_get(body, "file");
+
+	if (strcmp(type, "file") != 0) {
+		if (f == NULL)
+			return 0;
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "field \"file\" belongs to a \"file\" event only");
+		return LL_ERR_SCHEMA;
+	}
+	if (json_object_get(body, "reason") == NULL) {
+		ll_api_fail(ctx, LL_API_BAD_REQUEST,
+			    "a \"file\" event needs its \"reason\" "
+			    "(what moved: name, size, SHA-256)");
+		return LL_ERR_SCHEMA;
+	}
+	*asked |= LL_CAP_FILES;
+	if (f != NULL && (*file = file_detail(ctx, f)) == NULL)
+		return LL_ERR_SCHEMA;
+	return 0;
+}
+
 void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 {
 	static const struct ll_api_field fields[] = {
 		{ "type", JSON_STRING, true, 32 },
 		{ "capabilities", JSON_ARRAY, false, 16 },
 		{ "reason", JSON_STRING, false, 256 },
+		{ "file", JSON_OBJECT, false, 0 },
 		{ NULL, 0, false, 0 },
 	};
 	const struct ll_session *s;
-	json_t *body = NULL, *caps, *c;
+	json_t *body = NULL, *caps, *c, *file = NULL;
 	const char *type, *reason, *side_name;
 	char msg[160];
 	uint32_t asked = 0, allowed = 0;
@@ -414,15 +527,8 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 	 * permissions"); a report of one is refused and recorded so. */
 	/* A file moves only with the group's `files` permission: a report
 	 * of one without it is refused and recorded so. */
-	if (strcmp(type, "file") == 0) {
-		if (reason == NULL) {
-			ll_api_fail(ctx, LL_API_BAD_REQUEST,
-				    "a \"file\" event needs its \"reason\" "
-				    "(what moved: name, size, SHA-256)");
-			goto out;
-		}
-		asked |= LL_CAP_FILES;
-	}
+	if (file_event(ctx, body, type, &asked, &file) != 0)
+		goto out;
 	if (strcmp(type, "consent") == 0 || strcmp(type, "file") == 0) {
 		if (session_caps(ctx, &allowed) != LL_OK) {
 			ll_api_fail(ctx, LL_API_INTERNAL, "internal error");
@@ -445,6 +551,9 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 		ll_api_detail_set(ctx, "capabilities", json_deep_copy(caps));
 	if (reason != NULL)
 		ll_api_detail_set(ctx, "reason", json_string(reason));
+	if (file != NULL)
+		ll_api_detail_set(ctx, "file", file); /* stolen */
+	file = NULL;
 	if (strcmp(type, "ended") == 0 && ctx->by_ticket) {
 		/*
 		 * A side that ends while its stream is being reopened has no
@@ -479,5 +588,6 @@ void ll_api_handle_session_event(struct ll_api_ctx *ctx)
 	ctx->resp->status = 204;
 	ctx->resp->code = LL_API_OK;
 out:
+	json_decref(file);
 	json_decref(body);
 }
