@@ -1090,10 +1090,8 @@ static void x_changed(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
 static void x_finished(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
 {
 	struct ll_agent_session *s = user;
-	char *text = ll_xfer_audit_text(x);
 
-	ll_reporter_send(s->rep, "file", LL_CAP_FILES, text);
-	g_free(text);
+	ll_xfer_report(s->rep, x);
 	if (s->xcbs.on_finished != NULL)
 		s->xcbs.on_finished(set, x, s->xuser);
 }

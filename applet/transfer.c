@@ -324,11 +324,8 @@ static void x_changed(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
 static void x_finished(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
 {
 	struct ll_applet_files *f = user;
-	char *text = ll_xfer_audit_text(x);
 
-	if (f->s->rep != NULL)
-		ll_reporter_send(f->s->rep, "file", LL_CAP_FILES, text);
-	g_free(text);
+	ll_xfer_report(f->s->rep, x);
 }
 
 static void on_pick(GtkDialog *d, int response, gpointer data);

@@ -475,6 +475,15 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 			 const char *bearer, const char *type, uint32_t caps,
 			 const char *reason, struct ll_client_error *err)
 {
+	return ll_api_session_event_file(c, session_id, bearer, type, caps,
+					 reason, NULL, err);
+}
+
+int ll_api_session_event_file(struct ll_api_client *c, const char *session_id,
+			      const char *bearer, const char *type,
+			      uint32_t caps, const char *reason, json_t *file,
+			      struct ll_client_error *err)
+{
 	json_t *body = NULL, *arr = NULL;
 	char *path = NULL;
 	uint32_t bit;
@@ -507,6 +516,8 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 	}
 	if (reason != NULL &&
 	    json_object_set_new(body, "reason", json_string(reason)) != 0)
+		goto bad;
+	if (file != NULL && json_object_set(body, "file", file) != 0)
 		goto bad;
 	r = ll_client_call(c, "POST", path,
 			   bearer != NULL ? bearer : ll_client_token(c), body,

@@ -365,6 +365,14 @@ int ll_api_session_event(struct ll_api_client *c, const char *session_id,
 			 const char *bearer, const char *type, uint32_t caps,
 			 const char *reason, struct ll_client_error *err);
 /*
+ * The same with the event's `file` object (a "file" event: name, size,
+ * sha256, direction, outcome; docs/API.md), NULL for none; borrowed.
+ */
+int ll_api_session_event_file(struct ll_api_client *c, const char *session_id,
+			      const char *bearer, const char *type,
+			      uint32_t caps, const char *reason, json_t *file,
+			      struct ll_client_error *err);
+/*
  * 200 of GET /api/v1/sessions/ID/end: the session's state and, once it is
  * over, why the relay says it ended, as a fixed code ("permission_withdrawn",
  * "technician_disabled", "ended_by_admin", "closed", ...; docs/API.md).

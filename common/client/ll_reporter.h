@@ -76,6 +76,12 @@ int ll_reporter_new(const struct ll_relay_opts *relay, const char *session_id,
  */
 int ll_reporter_send(struct ll_reporter *rep, const char *type, uint32_t caps,
 		     const char *reason);
+/*
+ * The same with the event's `file` object (ll_api_session_event_file),
+ * taken over (json_decref'd whatever the outcome); NULL for none.
+ */
+int ll_reporter_send_file(struct ll_reporter *rep, const char *type,
+			  uint32_t caps, const char *reason, json_t *file);
 
 /*
  * Sends what is queued, waiting at most drain_ms (then the call in flight

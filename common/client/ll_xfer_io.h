@@ -130,6 +130,14 @@ char *ll_xfer_progress_text(const struct ll_xfer *x);
  * printable and cut to fit at a character boundary.
  */
 char *ll_xfer_audit_text(const struct ll_xfer *x);
+/*
+ * Reports an ended transfer to the audit through rep (NULL: none): type
+ * "file" with ll_xfer_audit_text as its reason and the same as fields
+ * (`file`: name, size, sha256, direction, outcome) that an auditor can
+ * search, by hash above all (xfer_audit.c).
+ */
+struct ll_reporter;
+void ll_xfer_report(struct ll_reporter *rep, const struct ll_xfer *x);
 void ll_xfer_set_user(struct ll_xfer *x, void *user);
 void *ll_xfer_get_user(const struct ll_xfer *x);
 

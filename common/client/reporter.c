@@ -24,6 +24,7 @@ struct event {
 	char *type;
 	uint32_t caps;
 	char *reason; /* NULL: none */
+	json_t *file; /* NULL: none; owned */
 };
 
 struct ll_reporter {
@@ -53,6 +54,7 @@ static void event_free(struct event *ev)
 		return;
 	g_free(ev->type);
 	g_free(ev->reason);
+	json_decref(ev->file);
 	g_free(ev);
 }
 
@@ -69,9 +71,9 @@ static void deliver(struct ll_reporter *rep, const struct event *ev)
 				    "the reporter was closed before it could "
 				    "be sent");
 	} else {
-		r = ll_api_session_event(rep->client, rep->session_id,
-					 rep->ticket, ev->type, ev->caps,
-					 ev->reason, &err);
+		r = ll_api_session_event_file(rep->client, rep->session_id,
+					      rep->ticket, ev->type, ev->caps,
+					      ev->reason, ev->file, &err);
 	}
 	if (r == LL_OK) {
 		ll_debug("session %s: audit report \"%s\" sent",
@@ -184,15 +186,24 @@ fail:
 int ll_reporter_send(struct ll_reporter *rep, const char *type, uint32_t caps,
 		     const char *reason)
 {
+	return ll_reporter_send_file(rep, type, caps, reason, NULL);
+}
+
+int ll_reporter_send_file(struct ll_reporter *rep, const char *type,
+			  uint32_t caps, const char *reason, json_t *file)
+{
 	struct event *ev;
 	int r = LL_OK;
 
-	if (rep == NULL || type == NULL)
+	if (rep == NULL || type == NULL) {
+		json_decref(file);
 		return LL_ERR_INVALID_ARG;
+	}
 	ev = g_new0(struct event, 1);
 	ev->type = g_strdup(type);
 	ev->caps = caps;
 	ev->reason = g_strdup(reason);
+	ev->file = file;
 	g_mutex_lock(&rep->lock);
 	if (g_queue_get_length(&rep->queue) >= rep->queue_max) {
 		r = LL_ERR_TOO_LARGE;

@@ -2968,6 +2968,39 @@ static int n_entries(const char *dir)
 	return n;
 }
 
+/* The applet's report of the file (data, len) is in the audit with its
+ * fields (detail.file), found by its SHA-256 as an auditor would. */
+static void audit_file_fields(const void *data, size_t len, const char *dir,
+			      const char *outcome)
+{
+	char *sha = sha_hex(data, len), *out = NULL, *nl;
+	json_t *rec, *f;
+
+	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
+				     "export", "--file-sha256", sha, NULL),
+			==, 0);
+	g_assert_nonnull(out);
+	nl = strchr(out, '\n');
+	g_assert_nonnull(nl);
+	*nl = '\0';
+	rec = json_loads(out, 0, NULL);
+	g_assert_nonnull(rec);
+	f = json_object_get(json_object_get(rec, "detail"), "file");
+	g_assert_cmpstr(json_string_value(json_object_get(f, "sha256")), ==,
+			sha);
+	g_assert_cmpint(json_integer_value(json_object_get(f, "size")), ==,
+			(json_int_t)len);
+	g_assert_cmpstr(json_string_value(json_object_get(f, "direction")), ==,
+			dir);
+	g_assert_cmpstr(json_string_value(json_object_get(f, "outcome")), ==,
+			outcome);
+	g_assert_cmpstr(json_string_value(json_object_get(f, "name")), ==,
+			"report.txt");
+	json_decref(rec);
+	g_free(out);
+	g_free(sha);
+}
+
 /* Sent by the technician's transfer code, saved, SHA-256 checked. */
 static void files_send_save(struct agent *ag, struct applet *ap,
 			    const char *src, const char *home,
@@ -2986,6 +3019,7 @@ static void files_send_save(struct agent *ag, struct applet *ap,
 	screenshot("applet-incoming-file-saved", win);
 	close_window(win);
 	g_assert_true(audit_has("\"file\"", "received done size=", 20000));
+	audit_file_fields(data, len, "received", "done");
 
 	/* the same again: refused, nothing written */
 	g_assert_cmpint(ll_xfer_send_file(ag->xs, src, 0, &x), ==, 0);
@@ -3208,6 +3242,22 @@ static void test_files(void)
 	WAIT_FOR(ag.n_file_cancel > 0 || ag.closed, 10000);
 	g_assert_cmpint(ag.cancel_reason, ==, LL_FILE_NOT_PERMITTED);
 	g_free(sha);
+	/* and a request for a file: no chooser, refused unseen */
+	{
+		struct ll_control_msg m = { .type = LL_CONTROL_FILE_REQUEST };
+
+		m.u.file_request.id = 77;
+		m.u.file_request.name = "early.txt";
+		ag.cancel_reason = 0;
+		g_assert_cmpint(ll_session_io_send_control(ag.io, &m), ==, 0);
+		WAIT_FOR(ag.n_file_cancel > 1 || ag.closed, 10000);
+		g_assert_cmpint(ag.n_file_cancel, ==, 2);
+		g_assert_cmpint(ag.cancel_reason, ==, LL_FILE_NOT_PERMITTED);
+		g_assert_true(wait_log(&ap,
+				       "refused a file request: files "
+				       "are not granted",
+				       1, 5000));
+	}
 
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
