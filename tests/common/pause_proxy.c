@@ -12,6 +12,11 @@
  *   pause    stop forwarding both ways, sockets kept open: to both ends
  *            the network went silent (a black hole, a frozen relay);
  *            connections accepted meanwhile hang as well -> "ok pause"
+ *   pause-after N
+ *            forward N bytes more (both ways together, counted from
+ *            now), then pause as `pause` does: a stream cut at a known
+ *            point, e.g. in the middle of a file  -> "ok pause-after N"
+ *            once paused (not before)
  *   resume   forward again, what waited in the kernels first -> "ok resume"
  *   cut      close every connection now (a reset)           -> "ok cut"
  *   quit     (or EOF) close everything and exit 0
@@ -49,6 +54,11 @@ struct pair {
 
 static struct pair pairs[MAX_PAIRS];
 static bool paused;
+/* pause-after: bytes still to forward before the pause, and the command
+ * to answer then */
+static bool armed;
+static unsigned long long budget;
+static char armed_cmd[64];
 static const char *up_host, *up_port;
 
 static void pair_close(struct pair *p)
@@ -99,6 +109,19 @@ static void accept_one(int lfd)
 	pairs[i].h[1].fd = u;
 }
 
+/* Bytes forwarded: the pause of `pause-after` once its budget is spent. */
+static void count(ssize_t n)
+{
+	if (!armed)
+		return;
+	budget -= (unsigned long long)n;
+	if (budget == 0) {
+		armed = false;
+		paused = true;
+		printf("ok %s\n", armed_cmd);
+	}
+}
+
 /* Moves bytes of pair p as far as the sockets take them; false when the
  * pair is over. */
 static bool pump(struct pair *p, const short *rev)
@@ -119,12 +142,17 @@ static bool pump(struct pair *p, const short *rev)
 				from->eof = true;
 			}
 		}
-		while (from->len > 0) {
-			n = send(to->fd, from->buf + from->off, from->len,
+		while (from->len > 0 && !paused) {
+			size_t want = from->len;
+
+			if (armed && want > budget)
+				want = (size_t)budget;
+			n = send(to->fd, from->buf + from->off, want,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n > 0) {
 				from->off += (size_t)n;
 				from->len -= (size_t)n;
+				count(n);
 				continue;
 			}
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -143,6 +171,11 @@ static bool command(const char *line)
 
 	if (strcmp(line, "pause") == 0) {
 		paused = true;
+	} else if (sscanf(line, "pause-after %llu", &budget) == 1 &&
+		   budget > 0) {
+		armed = true;
+		snprintf(armed_cmd, sizeof(armed_cmd), "%s", line);
+		return true; /* answered once paused */
 	} else if (strcmp(line, "resume") == 0) {
 		paused = false;
 	} else if (strcmp(line, "cut") == 0) {
@@ -248,7 +281,7 @@ int main(int argc, char **argv)
 			accept_one(lfd);
 		if (paused)
 			continue;
-		for (i = 0; i < MAX_PAIRS; i++) {
+		for (i = 0; i < MAX_PAIRS && !paused; i++) {
 			short rev[2] = { pfd[2 + 2 * i].revents,
 					 pfd[3 + 2 * i].revents };
 

@@ -912,6 +912,10 @@ static bool transcript_has_both(void *data)
 	       strstr(out, " user: Thank you, go ahead") != NULL;
 }
 
+static GPid files_bg(const char *cmd, const char *id, const char *a1,
+		     const char *a2, const char *log);
+static void files_done(GPid pid, const char *log, int want, const char *says);
+
 /*
  * Chat with the CLI, before any control: `pin new --request chat`, the
  * user allows it, `session chat` opens "PRODUCT – Chat" with the line
@@ -979,6 +983,22 @@ static void test_chat_cli(void)
 	g_assert_cmpint(lh_relay_cmd(E.relay, NULL, NULL, NULL, "policy",
 				     "unset", "keep_chat", NULL),
 			==, 0);
+
+	/* `files` not granted: the CLI offers nothing and says so (exit
+	 * 3); the user is asked nothing (the applet's own refusal of such
+	 * an offer: applet_gui /applet/files) */
+	{
+		g_autofree char *src = g_build_filename(E.dir, "nogrant.txt",
+							NULL);
+		g_autofree char *log = g_build_filename(E.dir,
+							"nogrant-cli.log",
+							NULL);
+
+		g_assert_true(g_file_set_contents(src, "x\n", -1, NULL));
+		files_done(files_bg("send", p.id, src, NULL, log), log, 3,
+			   "the user has not allowed file transfer");
+		g_assert_true(find_window(E.disp_user, "Incoming file") == 0);
+	}
 
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
 			    NULL),
@@ -2452,6 +2472,44 @@ static bool same_file(const char *a, const char *b)
 }
 
 /*
+ * A session granted `files` whose applet saves into home (its download
+ * folder: its own HOME, not the test's; the environment is the test's
+ * again for the next applets), through url.
+ */
+static GPid files_session(struct pin *p, const char *tag, const char *url,
+			  const char *home, const char *xdg)
+{
+	static const char *const vars[] = { "HOME", "XDG_CONFIG_HOME",
+					    "XDG_DATA_HOME",
+					    "XDG_CACHE_HOME" };
+	char *old[G_N_ELEMENTS(vars)];
+	unsigned long win;
+	GPid applet;
+	size_t i;
+
+	g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+	pin_new("files", p);
+	for (i = 0; i < G_N_ELEMENTS(vars); i++) {
+		old[i] = g_strdup(g_getenv(vars[i]));
+		g_setenv(vars[i], i == 0 ? home : xdg, TRUE);
+	}
+	applet = start_applet_via(p, tag, url);
+	for (i = 0; i < G_N_ELEMENTS(vars); i++) {
+		if (old[i] != NULL)
+			g_setenv(vars[i], old[i], TRUE);
+		else
+			g_unsetenv(vars[i]);
+		g_free(old[i]);
+	}
+	win = wait_window(E.disp_user, "Permission request", 30000);
+	g_assert_cmpuint(win, !=, 0);
+	wait_armed(tag, 1);
+	press(E.disp_user, win, "alt+a");
+	assert_wait_granted(p->id, "files\n");
+	return applet;
+}
+
+/*
  * The technician sends a file with the real CLI: the user sees
  * "PRODUCT – Incoming file", saves it (in the download folder: here the
  * applet's HOME) and the CLI prints its SHA-256; refused, the CLI says so
@@ -2482,33 +2540,7 @@ static void test_files(void)
 	g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
 	g_assert_true(g_file_set_contents(want, "the log\n", -1, NULL));
 
-	pin_new("files", &p);
-	/* the applet saves into its own HOME, not the test's; the
-	 * environment is the test's again for the next applets */
-	{
-		static const char *const vars[] = { "HOME", "XDG_CONFIG_HOME",
-						    "XDG_DATA_HOME",
-						    "XDG_CACHE_HOME" };
-		char *old[G_N_ELEMENTS(vars)];
-
-		for (i = 0; i < G_N_ELEMENTS(vars); i++) {
-			old[i] = g_strdup(g_getenv(vars[i]));
-			g_setenv(vars[i], i == 0 ? home : xdg, TRUE);
-		}
-		applet = start_applet(&p, "files");
-		for (i = 0; i < G_N_ELEMENTS(vars); i++) {
-			if (old[i] != NULL)
-				g_setenv(vars[i], old[i], TRUE);
-			else
-				g_unsetenv(vars[i]);
-			g_free(old[i]);
-		}
-	}
-	win = wait_window(E.disp_user, "Permission request", 30000);
-	g_assert_cmpuint(win, !=, 0);
-	wait_armed("files", 1);
-	press(E.disp_user, win, "alt+a");
-	assert_wait_granted(p.id, "files\n");
+	applet = files_session(&p, "files", E.url, home, xdg);
 
 	cmd = files_bg("send", p.id, src, NULL, log);
 	win = wait_window(E.disp_user, "Incoming file", 20000);
@@ -2538,12 +2570,261 @@ static void test_files(void)
 	files_done(cmd, log, 0, "saved ");
 	g_assert_true(same_file(want, got));
 
+	/* asked again, refused: the CLI says so (exit 3), nothing saved */
+	g_assert_cmpint(g_unlink(got), ==, 0);
+	cmd = files_bg("fetch", p.id, "wanted.log", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	press(E.disp_user, win, "alt+r");
+	files_done(cmd, log, 3, "refused");
+	g_assert_false(g_file_test(got, G_FILE_TEST_EXISTS));
+	g_assert_true(wait_window_gone(E.disp_user, "Send a file", 5000));
+
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
 			    NULL),
 			==, 0);
 	assert_applet_ok(close_ended(applet, 10000), "files");
 	pin_clear(&p);
 	g_free(data);
+}
+
+/* ---- files through a lost stream (issue 13.1: resumable) ---- */
+
+/* The file, and how much of the stream (both ways, TLS and all) the
+ * proxy lets through once the transfer is about to start: the cut falls
+ * in its middle whatever the rate. */
+#define RESUME_SIZE (4u << 20)
+#define RESUME_CUT (1u << 20)
+
+/* A file of RESUME_SIZE that zlib cannot shrink much: its SHA-256. */
+static char *resume_file(const char *path, guint32 seed)
+{
+	GRand *r = g_rand_new_with_seed(seed);
+	guint32 *data = g_malloc(RESUME_SIZE);
+	char *sha;
+	size_t i;
+
+	for (i = 0; i < RESUME_SIZE / 4; i++)
+		data[i] = g_rand_int(r);
+	g_assert_true(
+		g_file_set_contents(path, (char *)data, RESUME_SIZE, NULL));
+	sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)data,
+					  RESUME_SIZE);
+	g_free(data);
+	g_rand_free(r);
+	return sha;
+}
+
+/* The byte a side's log says the transfer `of`/`to` name resumed at,
+ * after from (the line waited for); fails without one. */
+static uint64_t resumed_at(const char *log, size_t from, const char *dir,
+			   const char *name)
+{
+	g_autofree char *needle = g_strdup_printf(
+		"file transfer %s %s resumes at byte ", dir, name);
+	g_autofree char *text = NULL;
+	const char *at;
+
+	wait_log_since(log, from, needle, GRACE_S * 1000, lh_now_ms(),
+		       "resume");
+	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	at = strstr(text + from, needle);
+	g_assert_nonnull(at);
+	return g_ascii_strtoull(at + strlen(needle), NULL, 10);
+}
+
+struct part_look {
+	const char *dir, *prefix;
+	size_t min; /* bytes it must hold */
+	char *path; /* the part once seen */
+};
+
+static bool part_seen(void *data)
+{
+	struct part_look *l = data;
+	GDir *d = g_dir_open(l->dir, 0, NULL);
+	const char *e;
+
+	while (d != NULL && l->path == NULL &&
+	       (e = g_dir_read_name(d)) != NULL) {
+		g_autofree char *p = g_build_filename(l->dir, e, NULL);
+
+		if (g_str_has_prefix(e, l->prefix) &&
+		    g_str_has_suffix(e, ".lifeline-part") &&
+		    file_len(p) >= l->min)
+			l->path = g_steal_pointer(&p);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	return l->path != NULL;
+}
+
+/* The part in dir of a transfer of name, once it holds a byte (g_free). */
+static char *part_of(const char *dir, const char *name)
+{
+	g_autofree char *prefix = g_strdup_printf(".%s.", name);
+	struct part_look l = { dir, prefix, 1, NULL };
+
+	if (!lt_wait_until(part_seen, &l, 10000, 10000))
+		g_error("no part of %s with a byte in it in %s", name, dir);
+	return l.path;
+}
+
+/* The first byte of a part turned over while the stream is down: what
+ * arrived before the cut is no longer what was sent. */
+static void tamper(const char *part)
+{
+	int fd = open(part, O_RDWR | O_CLOEXEC);
+	unsigned char c;
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pread(fd, &c, 1, 0), ==, 1);
+	c ^= 0xff;
+	g_assert_cmpint(pwrite(fd, &c, 1, 0), ==, 1);
+	close(fd);
+}
+
+/*
+ * Lets RESUME_CUT bytes through from now, then black-holes and cuts
+ * both streams (the applet's to the proxy, hence the relay's to the
+ * agent) and lets traffic flow again: both sides come back within the
+ * relay's grace with their tickets.  keys pressed on win start the
+ * transfer; part_dir/name: where the receiver's part is, turned over
+ * while the stream is down when hostile.
+ */
+static void cut_mid_transfer(struct proxy *x, unsigned long win,
+			     const char *keys, const char *part_dir,
+			     const char *name, bool hostile)
+{
+	g_autofree char *cmd = g_strdup_printf("pause-after %u", RESUME_CUT);
+	g_autofree char *line = g_strdup_printf("%s\n", cmd);
+	g_autofree char *ok = g_strdup_printf("ok %s", cmd);
+	g_autofree char *got = NULL, *part = NULL;
+
+	g_assert_cmpint(write(x->in, line, strlen(line)), ==,
+			(gssize)strlen(line));
+	press(E.disp_user, win, keys);
+	/* answered once that much went through: the transfer's middle */
+	got = proxy_line(x, 30000);
+	g_assert_cmpstr(got, ==, ok);
+	part = part_of(part_dir, name);
+	if (hostile)
+		tamper(part);
+	proxy_cmd(x, "cut");
+	proxy_cmd(x, "resume");
+}
+
+/*
+ * A file each way whose stream is lost in the middle (ll-pause-proxy
+ * between the applet and the relay cuts it after RESUME_CUT bytes): both
+ * sides keep the part and the session, come back within the grace, and
+ * the transfer goes on at the part's length -- more than 0, less than
+ * what the proxy let through -- not from 0; the file then arrives whole
+ * (its SHA-256 checked by the receiver and here).  Then a part turned
+ * over during the loss: the resumed transfer ends in a hash mismatch and
+ * leaves no file and no part.
+ */
+static void test_files_resume(void)
+{
+	g_autofree char *home = g_build_filename(E.dir, "resume-home", NULL);
+	g_autofree char *xdg = g_build_filename(E.dir, "resume-xdg", NULL);
+	g_autofree char *src = g_build_filename(E.dir, "big-send.bin", NULL);
+	g_autofree char *saved = g_build_filename(home, "big-send.bin", NULL);
+	g_autofree char *want = g_build_filename(home, "big-want.bin", NULL);
+	g_autofree char *got = g_build_filename(E.dir, "big-got.bin", NULL);
+	g_autofree char *log = g_build_filename(E.dir, "resume-cli.log", NULL);
+	g_autofree char *alog = g_strdup_printf("%s/applet-resume.log", E.dir);
+	g_autofree char *hlog = NULL, *says = NULL, *sha_src = NULL;
+	g_autofree char *sha_want = NULL, *saved_sha = NULL;
+	g_autofree char *evil = g_build_filename(home, "big-evil.bin", NULL);
+	g_autofree char *evil_src = g_build_filename(E.dir, "big-evil.bin",
+						     NULL);
+	g_autofree char *data = NULL;
+	struct proxy x = { 0 };
+	unsigned long win;
+	size_t amark, hmark;
+	uint64_t at, at2;
+	struct pin p;
+	GPid applet, cmd;
+
+	g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+	sha_src = resume_file(src, 13);
+	sha_want = resume_file(want, 31);
+	g_free(resume_file(evil_src, 7));
+	proxy_start(&x);
+	applet = files_session(&p, "resume", x.url, home, xdg);
+	hlog = g_strdup_printf("%s/%s.log", E.profile, p.id);
+
+	/* technician -> user: the applet receives, resumes, verifies */
+	cmd = files_bg("send", p.id, src, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	cut_mid_transfer(&x, win, "alt+s", home, "big-send.bin", false);
+	at = resumed_at(alog, amark, "to", "big-send.bin");
+	at2 = resumed_at(hlog, hmark, "of", "big-send.bin");
+	g_test_message("send: resumed at byte %" G_GUINT64_FORMAT
+		       " of %u after %u bytes through the proxy",
+		       at, RESUME_SIZE, RESUME_CUT);
+	g_assert_cmpuint(at, >, 0);
+	g_assert_cmpuint(at, <, RESUME_CUT);
+	g_assert_cmpuint(at2, ==, at);
+	says = g_strdup_printf("sent big-send.bin (%u bytes, SHA-256 %s)",
+			       RESUME_SIZE, sha_src);
+	files_done(cmd, log, 0, says);
+	g_assert_true(same_file(src, saved));
+	g_assert_true(g_file_get_contents(saved, &data, NULL, NULL));
+	saved_sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+						(guchar *)data, RESUME_SIZE);
+	g_assert_cmpstr(saved_sha, ==, sha_src);
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	/* user -> technician: the holder receives, resumes, verifies */
+	cmd = files_bg("fetch", p.id, "big-want.bin", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	cut_mid_transfer(&x, win, "alt+s", E.dir, "big-got.bin", false);
+	/* logged under the name offered; the part is named after LOCAL */
+	at = resumed_at(hlog, hmark, "to", "big-want.bin");
+	at2 = resumed_at(alog, amark, "of", "big-want.bin");
+	g_test_message("fetch: resumed at byte %" G_GUINT64_FORMAT
+		       " of %u after %u bytes through the proxy",
+		       at, RESUME_SIZE, RESUME_CUT);
+	g_assert_cmpuint(at, >, 0);
+	g_assert_cmpuint(at, <, RESUME_CUT);
+	g_assert_cmpuint(at2, ==, at);
+	files_done(cmd, log, 0, sha_want);
+	g_assert_true(same_file(want, got));
+
+	/* hostile: what the part holds is not what was sent */
+	cmd = files_bg("send", p.id, evil_src, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	cut_mid_transfer(&x, win, "alt+s", home, "big-evil.bin", true);
+	g_assert_cmpuint(resumed_at(alog, amark, "to", "big-evil.bin"), >, 0);
+	files_done(cmd, log, 1, "bad_hash");
+	wait_log_since(alog, amark, "SHA-256 mismatch", 5000, lh_now_ms(),
+		       "applet");
+	g_assert_false(g_file_test(evil, G_FILE_TEST_EXISTS));
+	{
+		struct part_look l = { home, ".big-evil.bin.", 0, NULL };
+
+		g_assert_false(part_seen(&l));
+	}
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
+			    NULL),
+			==, 0);
+	assert_applet_ok(close_ended(applet, 10000), "resume");
+	proxy_stop(&x);
+	pin_clear(&p);
 }
 
 int main(int argc, char **argv)
@@ -2569,6 +2850,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/e2e/session/chat-cli", test_chat_cli);
 	g_test_add_func("/e2e/session/gui-viewer", test_gui_viewer);
 	g_test_add_func("/e2e/session/files", test_files);
+	g_test_add_func("/e2e/session/files-resume", test_files_resume);
 	g_test_add_func("/e2e/session/channel", test_channel);
 	g_test_add_func("/e2e/session/channel-cancel", test_channel_cancel);
 	g_test_add_func("/e2e/session/channel-agent-gui",
