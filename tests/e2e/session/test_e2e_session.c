@@ -2426,8 +2426,8 @@ static void test_stall_dead(void)
 
 /* `session send|fetch ID ARGS...` in the background: it waits for the
  * user, who saves, picks or refuses in the applet's window. */
-static GPid files_bg(const char *cmd, const char *id, const char *a1,
-		     const char *a2, const char *log)
+static GPid files_bg3(const char *cmd, const char *id, const char *a1,
+		      const char *a2, const char *a3, const char *log)
 {
 	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
 			 "--cli",
@@ -2442,10 +2442,17 @@ static GPid files_bg(const char *cmd, const char *id, const char *a1,
 			 (char *)id,
 			 (char *)a1,
 			 (char *)a2,
+			 (char *)a3,
 			 NULL };
 
 	g_unlink(log); /* appended to */
 	return spawn_bg(argv, NULL, log);
+}
+
+static GPid files_bg(const char *cmd, const char *id, const char *a1,
+		     const char *a2, const char *log)
+{
+	return files_bg3(cmd, id, a1, a2, NULL, log);
 }
 
 static void files_done(GPid pid, const char *log, int want, const char *says)
@@ -2525,6 +2532,9 @@ static void test_files(void)
 	g_autofree char *want = g_build_filename(home, "wanted.log", NULL);
 	g_autofree char *got = g_build_filename(E.dir, "got.log", NULL);
 	g_autofree char *log = g_build_filename(E.dir, "files-cli.log", NULL);
+	g_autofree char *alog = g_strdup_printf("%s/applet-files.log", E.dir);
+	g_autofree char *twin = g_build_filename(home, "send-me (2).bin",
+						 NULL);
 	g_autofree char *sha = NULL, *says = NULL;
 	gchar *data = g_malloc(1 << 20);
 	unsigned long win;
@@ -2559,6 +2569,21 @@ static void test_files(void)
 	g_assert_cmpuint(win, !=, 0);
 	press(E.disp_user, win, "alt+r");
 	files_done(cmd, log, 3, "refused");
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	/* the technician gives up before the user answers (--timeout: the
+	 * agent cancels the transfer): the user's window says so, and
+	 * nothing is saved */
+	cmd = files_bg3("send", p.id, src, "--timeout", "2", log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	files_done(cmd, log, 4, "the transfer is cancelled");
+	if (!lt_wait_file(alog, 0, "send-me.bin: cancelled by the other side",
+			  1, 10000))
+		g_error("the applet did not learn of the technician's cancel");
+	screenshot(E.disp_user, win, "files-cancelled-by-technician.png");
+	g_assert_false(g_file_test(twin, G_FILE_TEST_EXISTS));
 	press(E.disp_user, win, "alt+c");
 	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
 
