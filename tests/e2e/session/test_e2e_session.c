@@ -2803,6 +2803,7 @@ static void test_files_resume(void)
 	saved_sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
 						(guchar *)data, RESUME_SIZE);
 	g_assert_cmpstr(saved_sha, ==, sha_src);
+	screenshot(E.disp_user, win, "files-resumed-saved.png");
 	press(E.disp_user, win, "alt+c");
 	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
 
@@ -2841,6 +2842,7 @@ static void test_files_resume(void)
 
 		g_assert_false(part_seen(&l));
 	}
+	screenshot(E.disp_user, win, "files-resumed-bad-hash.png");
 	press(E.disp_user, win, "alt+c");
 	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
 
