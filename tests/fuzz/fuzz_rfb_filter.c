@@ -13,6 +13,11 @@
  *    client to server, 0 = server to client; bits 0-6: length - 1)
  *    and that many bytes for that direction, so both parsers and their
  *    interplay are explored.
+ * The opening asks for Tight and a JPEG quality, so that Tight's fields,
+ * its zlib streams and JPEG markers are reached; the seeds tight_* hold
+ * every kind of Tight rectangle, two of them (tight_libvncserver_*) the
+ * start of what libvncserver 0.9.14 sent a client asking for Tight with
+ * and without a JPEG quality.
  * Checked: no crash, no UB, the filter never passes more than it was
  * given nor holds back a whole item's worth, errors are sticky.
  */
@@ -39,13 +44,13 @@ static const uint8_t
 			0,    0,    0,    0, /* SetPixelFormat */
 			32,   24,   0,    1,    0,    255, 0,
 			255,  0,    255,  16,   8,    0,   0,
-			0,    0,    2,    0,    0,    14, /* SetEncodings, 14 */
+			0,    0,    2,    0,    0,    16, /* SetEncodings, 16 */
 			0,    0,    0,    16,             /* ZRLE */
-			0,    0,    0,    7,    /* Tight: rewritten */
-			0,    0,    0,    1,    /* CopyRect */
-			0,    0,    0,    0,    /* Raw */
-			0xff, 0xff, 0xff, 0x11, /* Cursor */
-			0xff, 0xff, 0xff, 0x10, /* XCursor */
+			0,    0,    0,    7,              /* Tight */
+			0,    0,    0,    1,              /* CopyRect */
+			0,    0,    0,    0,              /* Raw */
+			0xff, 0xff, 0xff, 0x11,           /* Cursor */
+			0xff, 0xff, 0xff, 0x10,           /* XCursor */
 			0,    0,    0,    5,    /* Hextile: rewritten */
 			0xff, 0xff, 0xff, 0x21, /* DesktopSize */
 			0xff, 0xff, 0xfe, 0xcc, /* ExtendedDesktopSize */
@@ -54,6 +59,8 @@ static const uint8_t
 			0xff, 0xff, 0xff, 0x18, /* PointerPos */
 			0xff, 0xff, 0xfe, 0xff, /* PointerChange */
 			0xff, 0xfe, 0x00, 0x01, /* SupportedMessages: rewritten */
+			0xff, 0xff, 0xff, 0xe6, /* JPEG quality 6 */
+			0xff, 0xff, 0xff, 0x06, /* compression level 6 */
 			3,    0,    0,    0,    0,    0,   0x20,
 			0,    0x20, 0, /* FramebufferUpdateRequest */
 		};
