@@ -18,6 +18,7 @@
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_stream.h"
 #include "ll_ui.h"
 #include "ll_util.h"
 
@@ -43,15 +44,22 @@ void ll_gui_conn_free(struct ll_gui_conn *c)
 	g_free(c);
 }
 
+/* The relay and its trust, for the API and for streams alike. */
+static void conn_opts(const struct ll_gui_conn *c, struct ll_relay_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = c->url;
+	o->ca_file = c->ca_file;
+	o->ca_pem = c->ca_pem;
+}
+
 struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
 					struct ll_client_error *e)
 {
-	struct ll_relay_opts o = { 0 };
+	struct ll_relay_opts o;
 	struct ll_api_client *cl;
 
-	o.url = c->url;
-	o.ca_file = c->ca_file;
-	o.ca_pem = c->ca_pem;
+	conn_opts(c, &o);
 	if ((cl = ll_api_client_new(&o, e)) == NULL)
 		return NULL;
 	if (c->token != NULL && ll_api_client_set_token(cl, c->token) != 0) {
@@ -60,6 +68,15 @@ struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
 		return NULL;
 	}
 	return cl;
+}
+
+int ll_gui_stream_open(const struct ll_gui_conn *c, const char *ticket,
+		       struct ll_stream **out, struct ll_client_error *e)
+{
+	struct ll_relay_opts o;
+
+	conn_opts(c, &o);
+	return ll_stream_open(&o, NULL, ticket, out, e);
 }
 
 void ll_gui_logged_in(struct ll_gui *g)

@@ -40,13 +40,11 @@ struct groups_put {
 };
 
 struct groups_job {
-	struct ll_gui_conn *conn;
 	const char *method; /* GET (the list), POST, PUT or DELETE */
 	char *name;         /* POST, DELETE */
 	GArray *puts;       /* PUT: struct groups_put, one per group */
 	char *done;         /* the status once it worked; NULL: the list */
 	json_t *answer;
-	char *error;
 };
 
 static json_t *perms_json(uint32_t perms)
@@ -66,23 +64,22 @@ static void put_clear(gpointer data)
 	g_free(((struct groups_put *)data)->name);
 }
 
-static void job_free(gpointer data)
+static void job_free(void *data)
 {
 	struct groups_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	g_free(j->name);
 	if (j->puts != NULL)
 		g_array_unref(j->puts);
 	g_free(j->done);
 	json_decref(j->answer);
-	g_free(j->error);
 	g_free(j);
 }
 
-static int job_run(struct groups_job *j, struct ll_api_client *c,
-		   struct ll_client_error *e)
+static int job_run(void *job, struct ll_api_client *c,
+		   const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
+	struct groups_job *j = job;
 	json_t *out = NULL, *body;
 	guint i;
 	int r = 0;
@@ -111,25 +108,6 @@ static int job_run(struct groups_job *j, struct ll_api_client *c,
 	}
 	json_decref(out);
 	return r;
-}
-
-static void job_thread(GTask *task, gpointer src, gpointer data,
-		       GCancellable *cancel)
-{
-	struct groups_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
-
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    job_run(j, c, &e) != 0)
-		j->error = g_strdup(e.message[0] != '\0'
-					    ? e.message
-					    : ll_strerror(e.code));
-	ll_api_client_free(c);
-	g_task_return_boolean(task, TRUE);
 }
 
 static void status(struct groups_view *v, const char *text)
@@ -172,24 +150,20 @@ static void fill(struct groups_view *v, json_t *list)
 
 static void request(struct groups_view *v, struct groups_job *j);
 
-static void job_done(GObject *src, GAsyncResult *res, gpointer data)
+static void job_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct groups_view *v = data;
-	struct groups_job *j = g_task_get_task_data(G_TASK(res));
-	g_autoptr(GError) err = NULL;
+	struct groups_view *v = user;
+	struct groups_job *j = job;
 	g_autofree char *text = NULL;
 	struct groups_job *list;
 
-	(void)src;
-	if (!g_task_propagate_boolean(G_TASK(res), &err))
-		return; /* cancelled: the window is gone */
 	g_clear_object(&v->busy);
-	if (j->error != NULL) {
+	if (e->code != 0) {
 		text = g_strdup_printf("%s: %s",
 				       j->done != NULL
 					       ? "Nothing was changed"
 					       : "Cannot read the list",
-				       j->error);
+				       ll_gui_error_text(e));
 		status(v, text);
 		return;
 	}
@@ -210,17 +184,14 @@ static void job_done(GObject *src, GAsyncResult *res, gpointer data)
 /* One request at a time (j is taken). */
 static void request(struct groups_view *v, struct groups_job *j)
 {
-	g_autoptr(GTask) task = NULL;
+	static const struct ll_gui_call how = { job_run, job_done, job_free };
 
 	if (v->busy != NULL) {
 		job_free(j);
 		return;
 	}
-	j->conn = ll_gui_conn_copy(&v->g->conn);
 	v->busy = g_cancellable_new();
-	task = g_task_new(NULL, v->busy, job_done, v);
-	g_task_set_task_data(task, j, job_free);
-	g_task_run_in_thread(task, job_thread);
+	ll_gui_call(&v->g->conn, NULL, v->busy, &how, j, v);
 }
 
 static void refresh(struct groups_view *v)

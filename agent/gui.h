@@ -25,6 +25,34 @@ void ll_gui_conn_free(struct ll_gui_conn *c);
 /* A client for c (in the worker thread); NULL with e filled. */
 struct ll_api_client *ll_gui_client_new(const struct ll_gui_conn *c,
 					struct ll_client_error *e);
+/* The session stream for ticket (in the worker thread): ll_stream_open
+ * with c's relay and trust. */
+int ll_gui_stream_open(const struct ll_gui_conn *c, const char *ticket,
+		       struct ll_stream **out, struct ll_client_error *e);
+
+/*
+ * One request of a window to the relay, run off the main loop
+ * (gui_call.c).  run() is called in a worker thread with a client for a
+ * copy of the connection (and that copy, for a stream to open); it
+ * returns 0 or a negative ll_err with e filled.  done() is then called on
+ * the main loop (if not NULL), e->code 0 when it worked, unless cancel
+ * (may be NULL) was cancelled first: the window that asked is gone.
+ * job_free (may be NULL) frees the job in every case, after done().
+ * hold (a GObject, may be NULL) is kept alive until then, as a GTask's
+ * source object is.
+ */
+struct ll_gui_call {
+	int (*run)(void *job, struct ll_api_client *c,
+		   const struct ll_gui_conn *conn, struct ll_client_error *e);
+	void (*done)(void *job, const struct ll_client_error *e, void *user);
+	void (*job_free)(void *job);
+};
+void ll_gui_call(const struct ll_gui_conn *conn, gpointer hold,
+		 GCancellable *cancel, const struct ll_gui_call *how,
+		 void *job, void *user);
+/* The sentence for a failed call: e's message, else its code's; NULL
+ * when e->code is 0. */
+const char *ll_gui_error_text(const struct ll_client_error *e);
 
 /* The tooltip of a control asking for what the technician's group does
  * not permit (the login answer's permissions, ll_profile_caps). */

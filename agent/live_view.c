@@ -45,50 +45,31 @@ struct live_view {
 };
 
 struct live_job {
-	struct ll_gui_conn *conn;
 	atomic_bool *stop; /* owned by the job when it outlives the view */
 	int64_t since;
 	char *end_id; /* an End: the session to end */
 	json_t *answer;
-	char *error;
 };
 
-static void job_free(gpointer data)
+static void job_free(void *data)
 {
 	struct live_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	g_free(j->stop);
 	g_free(j->end_id);
 	json_decref(j->answer);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void job_thread(GTask *task, gpointer src, gpointer data,
-		       GCancellable *cancel)
+static int job_run(void *job, struct ll_api_client *c,
+		   const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct live_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
-	int r = -1;
+	struct live_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) != NULL) {
-		if (j->stop != NULL)
-			ll_api_client_set_cancel(c, j->stop);
-		r = j->end_id != NULL
-			    ? ll_api_session_delete(c, j->end_id, &e)
-			    : ll_api_live(c, j->since, &j->answer, &e);
-	}
-	if (r != 0)
-		j->error = g_strdup(e.message[0] != '\0'
-					    ? e.message
-					    : ll_strerror(e.code));
-	ll_api_client_free(c);
-	g_task_return_boolean(task, TRUE);
+	if (j->stop != NULL)
+		ll_api_client_set_cancel(c, j->stop);
+	return j->end_id != NULL ? ll_api_session_delete(c, j->end_id, e)
+				 : ll_api_live(c, j->since, &j->answer, e);
 }
 
 static void status(struct live_view *v, const char *text)
@@ -201,23 +182,19 @@ static gboolean on_retry(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void poll_done(GObject *src, GAsyncResult *res, gpointer data)
+static void poll_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct live_view *v = data;
-	struct live_job *j = g_task_get_task_data(G_TASK(res));
-	g_autoptr(GError) err = NULL;
+	struct live_view *v = user;
+	struct live_job *j = job;
 	json_t *sessions;
 	char *text;
 
-	(void)src;
-	if (!g_task_propagate_boolean(G_TASK(res), &err))
-		return; /* cancelled: the window is gone */
 	g_clear_object(&v->poll);
 	v->stop = NULL; /* the job's, freed with it */
-	if (j->error != NULL) {
+	if (e->code != 0) {
 		text = g_strdup_printf("Cannot read the live sessions: %s "
 				       "(trying again)",
-				       j->error);
+				       ll_gui_error_text(e));
 		status(v, text);
 		g_free(text);
 		v->retry = g_timeout_add_seconds(LIVE_RETRY_S, on_retry, v);
@@ -236,30 +213,26 @@ static void poll_done(GObject *src, GAsyncResult *res, gpointer data)
 /* The next long-poll, with the last answer's version. */
 static void poll_start(struct live_view *v)
 {
-	g_autoptr(GTask) task = NULL;
+	static const struct ll_gui_call how = { job_run, poll_done, job_free };
 	struct live_job *j = g_new0(struct live_job, 1);
 
-	j->conn = ll_gui_conn_copy(&v->g->conn);
 	j->since = v->version;
 	j->stop = g_new0(atomic_bool, 1);
 	v->stop = j->stop;
 	v->poll = g_cancellable_new();
-	task = g_task_new(NULL, v->poll, poll_done, v);
-	g_task_set_task_data(task, j, job_free);
-	g_task_run_in_thread(task, job_thread);
+	ll_gui_call(&v->g->conn, NULL, v->poll, &how, j, v);
 }
 
-static void end_done(GObject *src, GAsyncResult *res, gpointer data)
+static void end_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct live_job *j = g_task_get_task_data(G_TASK(res));
+	struct live_job *j = job;
 	char *text;
 
-	(void)src;
-	(void)data;
+	(void)user;
 	/* the window may be gone: log only (the poll shows the rest) */
-	if (j->error != NULL)
+	if (e->code != 0)
 		text = g_strdup_printf("session %s not ended: %s", j->end_id,
-				       j->error);
+				       ll_gui_error_text(e));
 	else
 		text = g_strdup_printf("ended %s", j->end_id);
 	ll_info("live: %s", text);
@@ -268,8 +241,8 @@ static void end_done(GObject *src, GAsyncResult *res, gpointer data)
 
 static void on_end(GtkButton *b, gpointer data)
 {
+	static const struct ll_gui_call how = { job_run, end_done, job_free };
 	struct live_view *v = data;
-	g_autoptr(GTask) task = NULL;
 	GtkTreeSelection *sel;
 	GtkTreeModel *m;
 	GtkTreeIter it;
@@ -285,12 +258,9 @@ static void on_end(GtkButton *b, gpointer data)
 		return;
 	}
 	j = g_new0(struct live_job, 1);
-	j->conn = ll_gui_conn_copy(&v->g->conn);
 	j->end_id = id;
 	ll_info("live: ending %s", id);
-	task = g_task_new(NULL, NULL, end_done, NULL);
-	g_task_set_task_data(task, j, job_free);
-	g_task_run_in_thread(task, job_thread);
+	ll_gui_call(&v->g->conn, NULL, NULL, &how, j, NULL);
 }
 
 static void on_close(GtkButton *b, gpointer data)

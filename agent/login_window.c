@@ -282,39 +282,24 @@ struct pw_dialog {
 };
 
 struct pw_job {
-	struct ll_gui_conn *conn; /* with the login's token */
 	char *old_pw, *new_pw;
-	char *error;
 };
 
-static void pw_job_free(gpointer data)
+static void pw_job_free(void *data)
 {
 	struct pw_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	ll_secret_free(j->old_pw);
 	ll_secret_free(j->new_pw);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void pw_thread(GTask *task, gpointer src, gpointer data,
-		      GCancellable *cancel)
+static int pw_run(void *job, struct ll_api_client *c,
+		  const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct pw_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct pw_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_password_change(c, j->old_pw, j->new_pw, &e) != 0)
-		j->error = g_strdup(e.message[0] != '\0'
-					    ? e.message
-					    : ll_strerror(e.code));
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return ll_api_password_change(c, j->old_pw, j->new_pw, e);
 }
 
 static void pw_dialog_free(struct pw_dialog *d)
@@ -337,15 +322,13 @@ static void pw_busy(struct pw_dialog *d, bool busy)
 					  GTK_RESPONSE_CANCEL, !busy);
 }
 
-static void pw_done(GObject *src, GAsyncResult *res, gpointer data)
+static void pw_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct pw_dialog *d = data;
-	struct pw_job *j = g_task_get_task_data(G_TASK(res));
+	struct pw_dialog *d = user;
 
-	(void)src;
 	pw_busy(d, false);
-	if (j->error != NULL) {
-		gtk_label_set_text(GTK_LABEL(d->error), j->error);
+	if (e->code != 0) {
+		gtk_label_set_text(GTK_LABEL(d->error), ll_gui_error_text(e));
 		return;
 	}
 	ll_info("login: the one-time password is changed");
@@ -359,8 +342,13 @@ static void pw_change(struct pw_dialog *d)
 	const char *o = gtk_entry_get_text(GTK_ENTRY(d->old_pw));
 	const char *n = gtk_entry_get_text(GTK_ENTRY(d->new_pw));
 	const char *a = gtk_entry_get_text(GTK_ENTRY(d->again));
+	static const struct ll_gui_call how = { pw_run, pw_done, pw_job_free };
+	/* the login's relay and token, the window's trust */
+	struct ll_gui_conn conn = { .url = d->login->conn->url,
+				    .ca_file = d->f->g->conn.ca_file,
+				    .ca_pem = d->f->g->conn.ca_pem,
+				    .token = d->login->token };
 	struct pw_job *j;
-	g_autoptr(GTask) task = NULL;
 
 	if (o[0] == '\0' || n[0] == '\0') {
 		gtk_label_set_text(GTK_LABEL(d->error),
@@ -376,19 +364,12 @@ static void pw_change(struct pw_dialog *d)
 		return;
 	}
 	j = g_new0(struct pw_job, 1);
-	j->conn = ll_gui_conn_copy(&d->f->g->conn);
-	g_free(j->conn->url);
-	j->conn->url = g_strdup(d->login->conn->url);
-	ll_secret_free(j->conn->token);
-	j->conn->token = g_strdup(d->login->token);
 	j->old_pw = g_strdup(o);
 	j->new_pw = g_strdup(n);
 	gtk_label_set_text(GTK_LABEL(d->error), "");
 	pw_busy(d, true);
-	/* the task holds the dialog until it is done; Cancel waits */
-	task = g_task_new(d->dialog, NULL, pw_done, d);
-	g_task_set_task_data(task, j, pw_job_free);
-	g_task_run_in_thread(task, pw_thread);
+	/* the call holds the dialog until it is done; Cancel waits */
+	ll_gui_call(&conn, d->dialog, NULL, &how, j, d);
 }
 
 static void pw_response(GtkDialog *dialog, gint response, gpointer data)

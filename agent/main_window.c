@@ -22,42 +22,24 @@
 enum { COL_ID, COL_USER, COL_STATE, COL_CREATED, COL_EXPIRES, N_COLS };
 
 struct list_job {
-	struct ll_gui_conn *conn;
 	struct ll_api_session_list list;
-	char *error;
-	bool unauthorized;
 	bool quiet; /* the timer's: the status line keeps what it said */
 };
 
-static void list_job_free(gpointer data)
+static void list_job_free(void *data)
 {
 	struct list_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	ll_api_session_list_clear(&j->list);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void list_thread(GTask *task, gpointer src, gpointer data,
-			GCancellable *cancel)
+static int list_run(void *job, struct ll_api_client *c,
+		    const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct list_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct list_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_sessions_list(c, &j->list, &e) != 0) {
-		j->error = g_strdup(e.message[0] != '\0'
-					    ? e.message
-					    : ll_strerror(e.code));
-		j->unauthorized = e.code == LL_ERR_AUTH_FAILED;
-	}
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return ll_api_sessions_list(c, &j->list, e);
 }
 
 static char *when(int64_t t)
@@ -160,19 +142,19 @@ static void rows_set(struct ll_gui *g, const struct ll_api_session_list *l)
 	g_hash_table_unref(was);
 }
 
-static void list_done(GObject *src, GAsyncResult *res, gpointer data)
+static void list_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct ll_gui *g = data;
-	struct list_job *j = g_task_get_task_data(G_TASK(res));
+	struct ll_gui *g = user;
+	struct list_job *j = job;
 	char *msg;
 
-	(void)src;
 	g->sessions_busy = false;
-	if (j->error != NULL) {
-		msg = g_strdup_printf("Could not list sessions: %s", j->error);
+	if (e->code != 0) {
+		msg = g_strdup_printf("Could not list sessions: %s",
+				      ll_gui_error_text(e));
 		ll_main_window_status(g, msg);
 		g_free(msg);
-		if (j->unauthorized)
+		if (e->code == LL_ERR_AUTH_FAILED)
 			ll_gui_logged_out(g);
 		return;
 	}
@@ -190,19 +172,16 @@ static void list_done(GObject *src, GAsyncResult *res, gpointer data)
 
 static void refresh(struct ll_gui *g, bool quiet)
 {
+	static const struct ll_gui_call how = { list_run, list_done,
+						list_job_free };
 	struct list_job *j;
-	GTask *task;
 
 	if (g->conn.token == NULL || g->sessions_busy)
 		return;
 	g->sessions_busy = true;
 	j = g_new0(struct list_job, 1);
 	j->quiet = quiet;
-	j->conn = ll_gui_conn_copy(&g->conn);
-	task = g_task_new(g->window, NULL, list_done, g);
-	g_task_set_task_data(task, j, list_job_free);
-	g_task_run_in_thread(task, list_thread);
-	g_object_unref(task);
+	ll_gui_call(&g->conn, g->window, NULL, &how, j, g);
 }
 
 void ll_main_window_refresh(struct ll_gui *g)
@@ -293,32 +272,20 @@ static void on_refresh(GtkWidget *w, gpointer data)
 	ll_queue_view_refresh(data);
 }
 
-static void logout_thread(GTask *task, gpointer src, gpointer data,
-			  GCancellable *cancel)
+static int logout_run(void *job, struct ll_api_client *c,
+		      const struct ll_gui_conn *conn,
+		      struct ll_client_error *e)
 {
-	struct ll_client_error e;
-	struct ll_api_client *c;
-
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(data, &e)) != NULL)
-		ll_api_logout(c, &e);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, TRUE);
+	return ll_api_logout(c, e);
 }
 
 static void on_logout(GtkWidget *w, gpointer data)
 {
+	static const struct ll_gui_call how = { logout_run, NULL, NULL };
 	struct ll_gui *g = data;
-	GTask *task;
 
 	(void)w;
-	task = g_task_new(NULL, NULL, NULL, NULL);
-	g_task_set_task_data(task, ll_gui_conn_copy(&g->conn),
-			     (GDestroyNotify)ll_gui_conn_free);
-	g_task_run_in_thread(task, logout_thread);
-	g_object_unref(task);
+	ll_gui_call(&g->conn, NULL, NULL, &how, NULL, NULL);
 	ll_gui_logged_out(g);
 }
 

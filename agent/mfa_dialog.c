@@ -30,26 +30,22 @@ struct mfa_dialog {
 };
 
 struct mfa_job {
-	struct ll_gui_conn *conn;
 	char *code;
 	char *uri;    /* enroll's answer; secret */
 	char **codes; /* confirm's answer; secrets */
 	size_t n_codes;
-	char *error;
 };
 
-static void mfa_job_free(gpointer data)
+static void mfa_job_free(void *data)
 {
 	struct mfa_job *j = data;
 	size_t i;
 
-	ll_gui_conn_free(j->conn);
 	ll_secret_free(j->code);
 	ll_secret_free(j->uri);
 	for (i = 0; i < j->n_codes; i++)
 		ll_secret_free(j->codes[i]);
 	free(j->codes);
-	g_free(j->error);
 	g_free(j);
 }
 
@@ -116,38 +112,30 @@ static void on_copy(GtkWidget *w, gpointer data)
 		-1);
 }
 
-static void confirm_thread(GTask *task, gpointer src, gpointer data,
-			   GCancellable *cancel)
+static int confirm_run(void *job, struct ll_api_client *c,
+		       const struct ll_gui_conn *conn,
+		       struct ll_client_error *e)
 {
-	struct mfa_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct mfa_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_mfa_confirm(c, j->code, &j->codes, &j->n_codes, &e) != 0)
-		j->error = g_strdup(e.message);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return ll_api_mfa_confirm(c, j->code, &j->codes, &j->n_codes, e);
 }
 
-static void confirm_done(GObject *src, GAsyncResult *res, gpointer data)
+static void confirm_done(void *job, const struct ll_client_error *e,
+			 void *user)
 {
-	struct mfa_dialog *d = data;
-	struct mfa_job *j = g_task_get_task_data(G_TASK(res));
+	struct mfa_dialog *d = user;
+	struct mfa_job *j = job;
 	GString *text;
 	size_t i;
 
-	(void)src;
 	if (d->gone)
 		return; /* the task's reference kept d; the widgets went */
 	d->busy = false;
 	gtk_widget_set_sensitive(d->confirm, TRUE);
-	if (j->error != NULL) {
+	if (e->code != 0) {
 		ll_info("mfa: the code was not taken");
-		gtk_label_set_text(GTK_LABEL(d->error), j->error);
+		gtk_label_set_text(GTK_LABEL(d->error), e->message);
 		gtk_widget_grab_focus(d->code);
 		return;
 	}
@@ -167,9 +155,10 @@ static void confirm_done(GObject *src, GAsyncResult *res, gpointer data)
 
 static void on_confirm(GtkWidget *w, gpointer data)
 {
+	static const struct ll_gui_call how = { confirm_run, confirm_done,
+						mfa_job_free };
 	struct mfa_dialog *d = data;
 	struct mfa_job *j;
-	g_autoptr(GTask) task = NULL;
 	const char *code = gtk_entry_get_text(GTK_ENTRY(d->code));
 
 	(void)w;
@@ -185,12 +174,9 @@ static void on_confirm(GtkWidget *w, gpointer data)
 	gtk_widget_set_sensitive(d->confirm, FALSE);
 	gtk_label_set_text(GTK_LABEL(d->error), "");
 	j = g_new0(struct mfa_job, 1);
-	j->conn = ll_gui_conn_copy(&d->g->conn);
 	j->code = g_strdup(code);
-	/* the window as the source: the task holds it (and so d) */
-	task = g_task_new(d->window, NULL, confirm_done, d);
-	g_task_set_task_data(task, j, mfa_job_free);
-	g_task_run_in_thread(task, confirm_thread);
+	/* the call holds the window (and so d) */
+	ll_gui_call(&d->g->conn, d->window, NULL, &how, j, d);
 }
 
 static GtkWidget *label_new(const char *text)
@@ -294,32 +280,26 @@ static void dialog_open(struct ll_gui *g, char *uri)
 	ll_info("mfa: enrolment started; showing the QR code");
 }
 
-static void enroll_thread(GTask *task, gpointer src, gpointer data,
-			  GCancellable *cancel)
+static int enroll_run(void *job, struct ll_api_client *c,
+		      const struct ll_gui_conn *conn,
+		      struct ll_client_error *e)
 {
-	struct mfa_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct mfa_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_mfa_enroll(c, &j->uri, &e) != 0)
-		j->error = g_strdup_printf("No two-factor sign-in: %s",
-					   e.message);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return ll_api_mfa_enroll(c, &j->uri, e);
 }
 
-static void enroll_done(GObject *src, GAsyncResult *res, gpointer data)
+static void enroll_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct ll_gui *g = data;
-	struct mfa_job *j = g_task_get_task_data(G_TASK(res));
+	struct ll_gui *g = user;
+	struct mfa_job *j = job;
+	char *text;
 
-	(void)src;
-	if (j->error != NULL) {
-		ll_main_window_status(g, j->error);
+	if (e->code != 0) {
+		text = g_strdup_printf("No two-factor sign-in: %s",
+				       e->message);
+		ll_main_window_status(g, text);
+		g_free(text);
 		return;
 	}
 	ll_main_window_status(g, "");
@@ -329,15 +309,12 @@ static void enroll_done(GObject *src, GAsyncResult *res, gpointer data)
 
 void ll_mfa_dialog_start(struct ll_gui *g)
 {
-	struct mfa_job *j;
-	g_autoptr(GTask) task = NULL;
+	static const struct ll_gui_call how = { enroll_run, enroll_done,
+						mfa_job_free };
 
 	if (g->conn.token == NULL)
 		return;
 	ll_main_window_status(g, "Asking the relay for a new seed...");
-	j = g_new0(struct mfa_job, 1);
-	j->conn = ll_gui_conn_copy(&g->conn);
-	task = g_task_new(g->window, NULL, enroll_done, g);
-	g_task_set_task_data(task, j, mfa_job_free);
-	g_task_run_in_thread(task, enroll_thread);
+	ll_gui_call(&g->conn, g->window, NULL, &how, g_new0(struct mfa_job, 1),
+		    g);
 }

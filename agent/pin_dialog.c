@@ -139,58 +139,47 @@ GtkWidget *ll_pin_panel_new(const char *pin, int64_t expires_at_unix)
 /* ---- New PIN ---- */
 
 struct pin_job {
-	struct ll_gui_conn *conn;
 	struct ll_api_pin pin;
 	struct ll_stream *stream;
-	char *error;
+	bool at_stream; /* the PIN was made: its stream failed */
 };
 
-static void pin_job_free(gpointer data)
+static void pin_job_free(void *data)
 {
 	struct pin_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	ll_api_pin_clear(&j->pin);
 	ll_stream_free(j->stream);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void pin_thread(GTask *task, gpointer src, gpointer data,
-		       GCancellable *cancel)
+static int pin_run(void *job, struct ll_api_client *c,
+		   const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct pin_job *j = data;
-	struct ll_relay_opts o = { 0 };
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct pin_job *j = job;
+	int r;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	o.url = j->conn->url;
-	o.ca_file = j->conn->ca_file;
-	o.ca_pem = j->conn->ca_pem;
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_pin_new(c, NULL, &j->pin, &e) != 0) {
-		j->error = g_strdup_printf("No PIN: %s", e.message);
-	} else if (ll_stream_open(&o, NULL, j->pin.ticket, &j->stream, &e) !=
-		   0) {
-		j->error = g_strdup_printf("Cannot open the session: %s",
-					   e.message);
+	if ((r = ll_api_pin_new(c, NULL, &j->pin, e)) != 0)
+		return r;
+	j->at_stream = true;
+	if ((r = ll_gui_stream_open(conn, j->pin.ticket, &j->stream, e)) != 0)
 		ll_api_session_delete(c, j->pin.session_id, NULL);
-	}
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return r;
 }
 
-static void pin_done(GObject *src, GAsyncResult *res, gpointer data)
+static void pin_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct ll_gui *g = data;
-	struct pin_job *j = g_task_get_task_data(G_TASK(res));
+	struct ll_gui *g = user;
+	struct pin_job *j = job;
+	char *text;
 
-	(void)src;
-	if (j->error != NULL) {
-		ll_main_window_status(g, j->error);
+	if (e->code != 0) {
+		text = g_strdup_printf("%s: %s",
+				       j->at_stream ? "Cannot open the session"
+						    : "No PIN",
+				       e->message);
+		ll_main_window_status(g, text);
+		g_free(text);
 		return;
 	}
 	ll_viewer_open(g, j->stream, &j->pin);
@@ -201,15 +190,12 @@ static void pin_done(GObject *src, GAsyncResult *res, gpointer data)
 
 void ll_pin_new_start(struct ll_gui *g)
 {
-	struct pin_job *j;
-	g_autoptr(GTask) task = NULL;
+	static const struct ll_gui_call how = { pin_run, pin_done,
+						pin_job_free };
 
 	if (g->conn.token == NULL)
 		return;
 	ll_main_window_status(g, "Asking the relay for a PIN...");
-	j = g_new0(struct pin_job, 1);
-	j->conn = ll_gui_conn_copy(&g->conn);
-	task = g_task_new(g->window, NULL, pin_done, g);
-	g_task_set_task_data(task, j, pin_job_free);
-	g_task_run_in_thread(task, pin_thread);
+	ll_gui_call(&g->conn, g->window, NULL, &how, g_new0(struct pin_job, 1),
+		    g);
 }

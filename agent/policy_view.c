@@ -28,42 +28,27 @@ struct policy_view {
 
 /* What a request needs in its thread. */
 struct policy_job {
-	struct ll_gui_conn *conn;
 	char *org;
 	json_t *changes; /* NULL: read */
 	json_t *answer;
-	char *error;
 };
 
-static void job_free(gpointer data)
+static void job_free(void *data)
 {
 	struct policy_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	g_free(j->org);
 	json_decref(j->changes);
 	json_decref(j->answer);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void job_thread(GTask *task, gpointer src, gpointer data,
-		       GCancellable *cancel)
+static int job_run(void *job, struct ll_api_client *c,
+		   const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct policy_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct policy_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_org_policy(c, j->org, j->changes, &j->answer, &e) != 0)
-		j->error = g_strdup(e.message[0] != '\0'
-					    ? e.message
-					    : ll_strerror(e.code));
-	ll_api_client_free(c);
-	g_task_return_boolean(task, TRUE);
+	return ll_api_org_policy(c, j->org, j->changes, &j->answer, e);
 }
 
 /* A value of the relay's answer as the row shows it. */
@@ -159,24 +144,20 @@ static json_t *changes_of(struct policy_view *p)
 	return ch;
 }
 
-static void job_done(GObject *src, GAsyncResult *res, gpointer data)
+static void job_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct policy_view *p = data;
-	struct policy_job *j = g_task_get_task_data(G_TASK(res));
-	g_autoptr(GError) err = NULL;
+	struct policy_view *p = user;
+	struct policy_job *j = job;
 	char *text;
 
-	(void)src;
-	if (!g_task_propagate_boolean(G_TASK(res), &err))
-		return; /* cancelled: the window is gone */
 	g_clear_object(&p->busy);
 	gtk_widget_set_sensitive(p->save, TRUE);
-	if (j->error != NULL) {
+	if (e->code != 0) {
 		text = g_strdup_printf("%s: %s",
 				       j->changes != NULL
 					       ? "Nothing was changed"
 					       : "Cannot read the policies",
-				       j->error);
+				       ll_gui_error_text(e));
 		status(p, text);
 		g_free(text);
 		return;
@@ -197,7 +178,7 @@ static void job_done(GObject *src, GAsyncResult *res, gpointer data)
 /* GET (changes NULL) or PUT, in a thread; one at a time. */
 static void request(struct policy_view *p, json_t *changes)
 {
-	g_autoptr(GTask) task = NULL;
+	static const struct ll_gui_call how = { job_run, job_done, job_free };
 	struct policy_job *j;
 
 	if (p->busy != NULL) {
@@ -205,14 +186,11 @@ static void request(struct policy_view *p, json_t *changes)
 		return;
 	}
 	j = g_new0(struct policy_job, 1);
-	j->conn = ll_gui_conn_copy(&p->g->conn);
 	j->org = g_strdup(p->g->tech_org);
 	j->changes = changes;
 	p->busy = g_cancellable_new();
 	gtk_widget_set_sensitive(p->save, FALSE);
-	task = g_task_new(NULL, p->busy, job_done, p);
-	g_task_set_task_data(task, j, job_free);
-	g_task_run_in_thread(task, job_thread);
+	ll_gui_call(&p->g->conn, NULL, p->busy, &how, j, p);
 }
 
 static void on_save(GtkButton *b, gpointer data)

@@ -21,50 +21,29 @@
 enum { QCOL_ID, QCOL_CHANNEL, QCOL_WAITED, QCOL_DESCRIPTION, N_QCOLS };
 
 struct queue_job {
-	struct ll_gui_conn *conn;
 	char *entry_id; /* pickup */
 	struct ll_api_queue_list list;
 	struct ll_api_pin pin;
 	struct ll_stream *stream;
-	char *error;
-	bool unauthorized;
-	bool conflict;
 };
 
-static void queue_job_free(gpointer data)
+static void queue_job_free(void *data)
 {
 	struct queue_job *j = data;
 
-	ll_gui_conn_free(j->conn);
 	g_free(j->entry_id);
 	ll_api_queue_list_clear(&j->list);
 	ll_api_pin_clear(&j->pin);
 	ll_stream_free(j->stream);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void job_error(struct queue_job *j, const struct ll_client_error *e)
+static int list_run(void *job, struct ll_api_client *c,
+		    const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	j->error = g_strdup(e->message[0] != '\0' ? e->message
-						  : ll_strerror(e->code));
-	j->unauthorized = e->code == LL_ERR_AUTH_FAILED;
-	j->conflict = e->code == LL_ERR_CONFLICT;
-}
+	struct queue_job *j = job;
 
-static void list_thread(GTask *task, gpointer src, gpointer data,
-			GCancellable *cancel)
-{
-	struct queue_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
-
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_queue_list(c, &j->list, &e) != 0)
-		job_error(j, &e);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return ll_api_queue_list(c, &j->list, e);
 }
 
 static char *waited(int64_t s)
@@ -77,10 +56,10 @@ static char *waited(int64_t s)
 }
 
 /* The rows again, the selection kept when its entry is still there. */
-static void list_done(GObject *src, GAsyncResult *res, gpointer data)
+static void list_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct ll_gui *g = data;
-	struct queue_job *j = g_task_get_task_data(G_TASK(res));
+	struct ll_gui *g = user;
+	struct queue_job *j = job;
 	GtkTreeSelection *sel;
 	GtkTreeModel *model;
 	GtkTreeIter it;
@@ -88,8 +67,8 @@ static void list_done(GObject *src, GAsyncResult *res, gpointer data)
 	size_t i, before;
 
 	g->queue_busy = false;
-	if (j->error != NULL) {
-		if (j->unauthorized)
+	if (e->code != 0) {
+		if (e->code == LL_ERR_AUTH_FAILED)
 			ll_gui_logged_out(g);
 		return;
 	}
@@ -128,18 +107,14 @@ static void list_done(GObject *src, GAsyncResult *res, gpointer data)
 
 void ll_queue_view_refresh(struct ll_gui *g)
 {
-	struct queue_job *j;
-	GTask *task;
+	static const struct ll_gui_call how = { list_run, list_done,
+						queue_job_free };
 
 	if (g->conn.token == NULL || g->queue_busy)
 		return;
 	g->queue_busy = true;
-	j = g_new0(struct queue_job, 1);
-	j->conn = ll_gui_conn_copy(&g->conn);
-	task = g_task_new(g->window, NULL, list_done, g);
-	g_task_set_task_data(task, j, queue_job_free);
-	g_task_run_in_thread(task, list_thread);
-	g_object_unref(task);
+	ll_gui_call(&g->conn, g->window, NULL, &how,
+		    g_new0(struct queue_job, 1), g);
 }
 
 static gboolean on_tick(gpointer data)
@@ -166,41 +141,33 @@ void ll_queue_view_stop(struct ll_gui *g)
 
 /* ---- Pick up ---- */
 
-static void pickup_thread(GTask *task, gpointer src, gpointer data,
-			  GCancellable *cancel)
+static int pickup_run(void *job, struct ll_api_client *c,
+		      const struct ll_gui_conn *conn,
+		      struct ll_client_error *e)
 {
-	struct queue_job *j = data;
-	struct ll_relay_opts o = { 0 };
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct queue_job *j = job;
+	int r;
 
-	ll_client_error_clear(&e);
-	o.url = j->conn->url;
-	o.ca_file = j->conn->ca_file;
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_api_queue_pickup(c, j->entry_id, &j->pin, &e) != 0) {
-		job_error(j, &e);
-	} else if (ll_stream_open(&o, NULL, j->pin.ticket, &j->stream, &e) !=
-		   0) {
-		job_error(j, &e);
+	if ((r = ll_api_queue_pickup(c, j->entry_id, &j->pin, e)) != 0)
+		return r;
+	if ((r = ll_gui_stream_open(conn, j->pin.ticket, &j->stream, e)) != 0)
 		ll_api_session_delete(c, j->pin.session_id, NULL);
-	}
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return r;
 }
 
-static void pickup_done(GObject *src, GAsyncResult *res, gpointer data)
+static void pickup_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct ll_gui *g = data;
-	struct queue_job *j = g_task_get_task_data(G_TASK(res));
+	struct ll_gui *g = user;
+	struct queue_job *j = job;
 	char *msg;
 
 	gtk_widget_set_sensitive(g->pickup, TRUE);
-	if (j->error != NULL) {
-		msg = j->conflict ? g_strdup("Another technician has already "
-					     "picked this user up.")
-				  : g_strdup_printf("Could not pick up: %s",
-						    j->error);
+	if (e->code != 0) {
+		msg = e->code == LL_ERR_CONFLICT
+			      ? g_strdup("Another technician has already "
+					 "picked this user up.")
+			      : g_strdup_printf("Could not pick up: %s",
+						ll_gui_error_text(e));
 		ll_main_window_status(g, msg);
 		g_free(msg);
 		ll_queue_view_refresh(g);
@@ -218,9 +185,10 @@ static void on_pickup(GtkWidget *w, gpointer data)
 	struct ll_gui *g = data;
 	GtkTreeSelection *sel;
 	GtkTreeModel *model;
+	static const struct ll_gui_call how = { pickup_run, pickup_done,
+						queue_job_free };
 	struct queue_job *j;
 	GtkTreeIter it;
-	GTask *task;
 	char *id = NULL;
 
 	sel = gtk_tree_view_get_selection(GTK_TREE_VIEW(g->queue_tree));
@@ -229,12 +197,8 @@ static void on_pickup(GtkWidget *w, gpointer data)
 	gtk_tree_model_get(model, &it, QCOL_ID, &id, -1);
 	gtk_widget_set_sensitive(g->pickup, FALSE);
 	j = g_new0(struct queue_job, 1);
-	j->conn = ll_gui_conn_copy(&g->conn);
 	j->entry_id = id;
-	task = g_task_new(g->window, NULL, pickup_done, g);
-	g_task_set_task_data(task, j, queue_job_free);
-	g_task_run_in_thread(task, pickup_thread);
-	g_object_unref(task);
+	ll_gui_call(&g->conn, g->window, NULL, &how, j, g);
 }
 
 static void on_row_activated(GtkTreeView *t, GtkTreePath *p,

@@ -41,7 +41,6 @@ struct tech_view {
 
 /* One request, in its thread. */
 struct tech_job {
-	struct ll_gui_conn *conn;
 	const char *method;
 	char *name;   /* NULL: the collection */
 	char *action; /* "unlock", ... or NULL */
@@ -49,15 +48,13 @@ struct tech_job {
 	char *done; /* what the status says once it worked */
 	json_t *answer;
 	json_t *groups; /* with the list: GET /api/v1/groups */
-	char *error;
 };
 
-static void job_free(gpointer data)
+static void job_free(void *data)
 {
 	struct tech_job *j = data;
 	json_t *pw;
 
-	ll_gui_conn_free(j->conn);
 	g_free(j->name);
 	g_free(j->action);
 	g_free(j->done);
@@ -68,40 +65,28 @@ static void job_free(gpointer data)
 		ll_wipe((char *)json_string_value(pw), json_string_length(pw));
 	json_decref(j->answer);
 	json_decref(j->groups);
-	g_free(j->error);
 	g_free(j);
 }
 
-static void job_thread(GTask *task, gpointer src, gpointer data,
-		       GCancellable *cancel)
+static int job_run(void *job, struct ll_api_client *c,
+		   const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct tech_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
-	int r = -1;
+	struct tech_job *j = job;
+	int r;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	c = ll_gui_client_new(j->conn, &e);
-	if (c != NULL && j->action != NULL && strcmp(j->action, "group") == 0)
+	if (j->action != NULL && strcmp(j->action, "group") == 0)
 		/* 204, no answer */
 		r = ll_api_technician_group(
 			c, j->name,
 			json_string_value(json_object_get(j->body, "group")),
-			&e);
-	else if (c != NULL)
+			e);
+	else
 		r = ll_api_technicians(c, j->method, j->name, j->action,
-				       j->body, &j->answer, &e);
+				       j->body, &j->answer, e);
 	/* the list comes with the groups a technician may be put in */
-	if (c != NULL && r == 0 && j->done == NULL)
-		r = ll_api_groups(c, "GET", NULL, NULL, &j->groups, &e);
-	if (c == NULL || r != 0)
-		j->error = g_strdup(e.message[0] != '\0'
-					    ? e.message
-					    : ll_strerror(e.code));
-	ll_api_client_free(c);
-	g_task_return_boolean(task, TRUE);
+	if (r == 0 && j->done == NULL)
+		r = ll_api_groups(c, "GET", NULL, NULL, &j->groups, e);
+	return r;
 }
 
 static void status(struct tech_view *v, const char *text)
@@ -223,24 +208,20 @@ static void password_window(struct tech_view *v, const char *name,
 static void request(struct tech_view *v, const char *method, const char *name,
 		    const char *action, json_t *body, char *done);
 
-static void job_done(GObject *src, GAsyncResult *res, gpointer data)
+static void job_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct tech_view *v = data;
-	struct tech_job *j = g_task_get_task_data(G_TASK(res));
-	g_autoptr(GError) err = NULL;
+	struct tech_view *v = user;
+	struct tech_job *j = job;
 	const char *pw;
 	char *text;
 
-	(void)src;
-	if (!g_task_propagate_boolean(G_TASK(res), &err))
-		return; /* cancelled: the window is gone */
 	g_clear_object(&v->busy);
-	if (j->error != NULL) {
+	if (e->code != 0) {
 		text = g_strdup_printf("%s: %s",
 				       j->done != NULL
 					       ? "Nothing was changed"
 					       : "Cannot read the list",
-				       j->error);
+				       ll_gui_error_text(e));
 		status(v, text);
 		g_free(text);
 		return;
@@ -268,7 +249,7 @@ static void job_done(GObject *src, GAsyncResult *res, gpointer data)
 static void request(struct tech_view *v, const char *method, const char *name,
 		    const char *action, json_t *body, char *done)
 {
-	g_autoptr(GTask) task = NULL;
+	static const struct ll_gui_call how = { job_run, job_done, job_free };
 	struct tech_job *j;
 
 	if (v->busy != NULL) {
@@ -277,16 +258,13 @@ static void request(struct tech_view *v, const char *method, const char *name,
 		return;
 	}
 	j = g_new0(struct tech_job, 1);
-	j->conn = ll_gui_conn_copy(&v->g->conn);
 	j->method = method;
 	j->name = g_strdup(name);
 	j->action = g_strdup(action);
 	j->body = body;
 	j->done = done;
 	v->busy = g_cancellable_new();
-	task = g_task_new(NULL, v->busy, job_done, v);
-	g_task_set_task_data(task, j, job_free);
-	g_task_run_in_thread(task, job_thread);
+	ll_gui_call(&v->g->conn, NULL, v->busy, &how, j, v);
 }
 
 /* The selected technician's name (g_free), or NULL after saying so. */

@@ -304,11 +304,11 @@ static gboolean on_signal(gpointer data)
 static void start(GApplication *app, struct ll_applet *a)
 {
 	struct ll_applet_session_opts so = {
-		.relay_url = a->relay_url,
-		.ca_file = a->ca_file,
-		.ca_pem = a->ca_pem,
-		.spki_pin = a->spki_pin,
-		.relay_hosts = a->relay_hosts,
+		.relay = { .url = a->relay_url,
+			   .ca_file = a->ca_file,
+			   .ca_pem = a->ca_pem,
+			   .spki_pin = a->spki_pin,
+			   .allowed_hosts = a->relay_hosts },
 		.applet_config = a->applet_config,
 		.org = a->org,
 		.launch = a->launch,

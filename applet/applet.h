@@ -46,6 +46,7 @@
 #include <gtk/gtk.h>
 
 #include "applet_rfb.h"
+#include "ll_api_client.h"
 
 /*
  * Exit codes (also in --help):
@@ -343,16 +344,13 @@ struct ll_applet_session;
 #define LL_APPLET_LAUNCH_MAX 64
 
 struct ll_applet_session_opts {
-	const char *relay_url;
-	const char *ca_file; /* NULL: system CAs only */
-	/* From a signed configuration (appconf.c), each NULL without one:
-	 * the relay's root as PEM, its key's pin, the org sent with every
-	 * redeem. */
-	const char *ca_pem;
-	const char *spki_pin;
-	/* "h1,h2": the only hosts contacted (the configuration's
-	 * relay_hosts), or NULL */
-	const char *relay_hosts;
+	/* The relay and its trust: .url, .ca_file (NULL: system CAs only),
+	 * and from a signed configuration (appconf.c), each NULL without
+	 * one: .ca_pem (the relay's root), .spki_pin (its key's pin),
+	 * .allowed_hosts (its relay_hosts, the only hosts contacted).
+	 * Timeouts are the session's own. */
+	struct ll_relay_opts relay;
+	/* From a signed configuration: the org sent with every redeem. */
 	const char *org;
 	/* The signed configuration's text, sent with every redeem: the
 	 * proof a shortcut-locked PIN asks for (docs/SECURITY.md, "What a

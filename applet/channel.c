@@ -48,8 +48,7 @@ struct ll_applet_channel {
 	bool stop; /* under lock: the user cancelled, or the applet quits */
 	GThread *thread;
 	/* the worker's copies */
-	struct ll_relay_opts opts;
-	char *url, *ca_file, *ca_pem, *spki_pin, *relay_hosts;
+	struct ll_relay_opts_copy relay;
 	char *credential; /* secret: wiped once sent */
 	char *description;
 	/* main loop only */
@@ -77,11 +76,7 @@ static void chan_unref(struct ll_applet_channel *c)
 		return;
 	ll_secret_free(c->credential);
 	g_free(c->description);
-	g_free(c->url);
-	g_free(c->ca_file);
-	g_free(c->ca_pem);
-	g_free(c->spki_pin);
-	g_free(c->relay_hosts);
+	ll_relay_opts_copy_clear(&c->relay);
 	g_mutex_clear(&c->lock);
 	g_cond_clear(&c->cond);
 	g_free(c);
@@ -262,8 +257,8 @@ static void picked(struct ll_applet_channel *c, struct ll_api_queue_status *st)
 	struct ll_stream *stream = NULL;
 
 	ll_client_error_clear(&err);
-	if (ll_stream_open(&c->opts, st->redeem.stream_path, st->redeem.ticket,
-			   &stream, &err) != 0) {
+	if (ll_stream_open(&c->relay.opts, st->redeem.stream_path,
+			   st->redeem.ticket, &stream, &err) != 0) {
 		post_failed(c, LL_APPLET_END_PICKUP_FAILED, err.message);
 		return;
 	}
@@ -326,7 +321,7 @@ static gpointer worker(gpointer data)
 
 	memset(&j, 0, sizeof(j));
 	ll_client_error_clear(&err);
-	if ((api = ll_api_client_new(&c->opts, &err)) == NULL) {
+	if ((api = ll_api_client_new(&c->relay.opts, &err)) == NULL) {
 		post_failed(c, failure_end(&err, false), err.message);
 		goto out;
 	}
@@ -362,19 +357,10 @@ struct ll_applet_channel *ll_applet_channel_new(
 	c->s = s;
 	/* The relay and its trust as the session's: a signed
 	 * configuration's root and pin hold for the queue too. */
-	c->url = g_strdup(o->relay_url);
-	c->ca_file = g_strdup(o->ca_file);
-	c->ca_pem = g_strdup(o->ca_pem);
-	c->spki_pin = g_strdup(o->spki_pin);
-	c->relay_hosts = g_strdup(o->relay_hosts);
+	ll_relay_opts_copy_init(&c->relay, &o->relay);
+	c->relay.opts.timeout_ms = CHANNEL_TIMEOUT_MS;
+	c->relay.opts.connect_timeout_ms = CHANNEL_CONNECT_TIMEOUT_MS;
 	c->credential = g_strdup(credential);
-	c->opts.url = c->url;
-	c->opts.ca_file = c->ca_file;
-	c->opts.ca_pem = c->ca_pem;
-	c->opts.spki_pin = c->spki_pin;
-	c->opts.allowed_hosts = c->relay_hosts;
-	c->opts.timeout_ms = CHANNEL_TIMEOUT_MS;
-	c->opts.connect_timeout_ms = CHANNEL_CONNECT_TIMEOUT_MS;
 	c->win = ll_waiting_window_new(a, on_ask, on_cancel, c);
 	return c;
 }

@@ -37,12 +37,7 @@ static const struct {
 };
 
 struct end_job {
-	struct ll_relay_opts opts;
-	char *url;
-	char *ca_file;
-	char *ca_pem;
-	char *spki_pin;
-	char *relay_hosts;
+	struct ll_relay_opts_copy relay;
 	char *session_id;
 	char *ticket; /* secret */
 	enum ll_applet_end end;
@@ -57,11 +52,7 @@ static void end_job_free(gpointer data)
 {
 	struct end_job *j = data;
 
-	g_free(j->url);
-	g_free(j->ca_file);
-	g_free(j->ca_pem);
-	g_free(j->spki_pin);
-	g_free(j->relay_hosts);
+	ll_relay_opts_copy_clear(&j->relay);
 	g_free(j->session_id);
 	if (j->ticket != NULL)
 		ll_secret_free(j->ticket);
@@ -77,7 +68,7 @@ static void end_thread(GTask *task, gpointer src, gpointer data,
 	(void)src;
 	(void)cancel;
 	ll_client_error_clear(&j->cerr);
-	if ((c = ll_api_client_new(&j->opts, &j->cerr)) == NULL)
+	if ((c = ll_api_client_new(&j->relay.opts, &j->cerr)) == NULL)
 		j->err = j->cerr.code != 0 ? j->cerr.code : LL_ERR_NOMEM;
 	else
 		j->err = ll_api_session_end_reason(c, j->session_id, j->ticket,
@@ -127,12 +118,7 @@ void ll_applet_end_reason_start(const struct ll_relay_opts *o,
 	struct end_job *j = g_new0(struct end_job, 1);
 	g_autoptr(GTask) task = NULL;
 
-	j->opts = *o;
-	j->opts.url = j->url = g_strdup(o->url);
-	j->opts.ca_file = j->ca_file = g_strdup(o->ca_file);
-	j->opts.ca_pem = j->ca_pem = g_strdup(o->ca_pem);
-	j->opts.spki_pin = j->spki_pin = g_strdup(o->spki_pin);
-	j->opts.allowed_hosts = j->relay_hosts = g_strdup(o->allowed_hosts);
+	ll_relay_opts_copy_init(&j->relay, o);
 	j->session_id = g_strdup(session_id);
 	j->ticket = g_strdup(ticket);
 	j->end = end;

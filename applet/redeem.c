@@ -18,12 +18,7 @@
 #include "session_int.h"
 
 struct redeem_job {
-	struct ll_relay_opts opts;
-	char *url;
-	char *ca_file;
-	char *spki_pin;
-	char *relay_hosts;
-	char *ca_pem;
+	struct ll_relay_opts_copy relay;
 	char *org;
 	char *applet_config; /* secret: may hold a channel credential */
 	char pin[16];
@@ -43,11 +38,7 @@ static void redeem_job_free(gpointer data)
 	ll_wipe(j->launch, sizeof(j->launch));
 	ll_api_redeem_clear(&j->res.redeem);
 	ll_stream_free(j->res.stream);
-	g_free(j->url);
-	g_free(j->ca_file);
-	g_free(j->spki_pin);
-	g_free(j->relay_hosts);
-	g_free(j->ca_pem);
+	ll_relay_opts_copy_clear(&j->relay);
 	g_free(j->org);
 	if (j->applet_config != NULL)
 		ll_secret_free(j->applet_config);
@@ -62,7 +53,7 @@ static void redeem_thread(GTask *task, gpointer src, gpointer data,
 	int r;
 
 	ll_client_error_clear(&j->err);
-	if ((c = ll_api_client_new(&j->opts, &j->err)) == NULL) {
+	if ((c = ll_api_client_new(&j->relay.opts, &j->err)) == NULL) {
 		r = j->err.code != 0 ? j->err.code : LL_ERR_NOMEM;
 		goto out;
 	}
@@ -79,7 +70,7 @@ static void redeem_thread(GTask *task, gpointer src, gpointer data,
 	if (r != 0)
 		goto out;
 	j->at_stream = true;
-	r = ll_stream_open(&j->opts, j->res.redeem.stream_path,
+	r = ll_stream_open(&j->relay.opts, j->res.redeem.stream_path,
 			   j->res.redeem.ticket, &j->res.stream, &j->err);
 out:
 	ll_api_client_free(c);
@@ -113,12 +104,7 @@ void ll_applet_redeem_start(
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
 	g_autoptr(GTask) task = NULL;
 
-	j->opts = *o;
-	j->opts.url = j->url = g_strdup(o->url);
-	j->opts.ca_file = j->ca_file = g_strdup(o->ca_file);
-	j->opts.spki_pin = j->spki_pin = g_strdup(o->spki_pin);
-	j->opts.allowed_hosts = j->relay_hosts = g_strdup(o->allowed_hosts);
-	j->opts.ca_pem = j->ca_pem = g_strdup(o->ca_pem);
+	ll_relay_opts_copy_init(&j->relay, o);
 	j->org = g_strdup(ask->org);
 	j->applet_config = g_strdup(ask->applet_config);
 	g_strlcpy(j->pin, ask->pin, sizeof(j->pin));

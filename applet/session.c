@@ -58,12 +58,7 @@ static int start_io(struct ll_applet_session *s, struct ll_stream *stream);
 static void fill_relay_opts(struct ll_relay_opts *o,
 			    const struct ll_applet_session *s, int timeout_ms)
 {
-	memset(o, 0, sizeof(*o));
-	o->url = s->relay_url;
-	o->ca_file = s->ca_file;
-	o->ca_pem = s->ca_pem;
-	o->spki_pin = s->spki_pin;
-	o->allowed_hosts = s->relay_hosts;
+	*o = s->relay.opts;
 	o->timeout_ms = timeout_ms;
 	o->connect_timeout_ms = SESSION_CONNECT_TIMEOUT_MS;
 }
@@ -945,11 +940,7 @@ struct ll_applet_session *ll_applet_session_new(
 	struct ll_applet_session *s = g_new0(struct ll_applet_session, 1);
 
 	s->a = a;
-	s->relay_url = g_strdup(o->relay_url);
-	s->ca_file = g_strdup(o->ca_file);
-	s->ca_pem = g_strdup(o->ca_pem);
-	s->spki_pin = g_strdup(o->spki_pin);
-	s->relay_hosts = g_strdup(o->relay_hosts);
+	ll_relay_opts_copy_init(&s->relay, &o->relay);
 	s->org = g_strdup(o->org);
 	s->launch = g_strdup(o->launch);
 	s->applet_config = g_strdup(o->applet_config);
@@ -987,11 +978,7 @@ void ll_applet_session_free(struct ll_applet_session *s)
 	LL_FREE_AND_NULL(ll_reporter_free, s->rep);
 	ll_api_redeem_clear(&s->redeem);
 	g_object_unref(s->cancel);
-	g_free(s->relay_url);
-	g_free(s->ca_file);
-	g_free(s->ca_pem);
-	g_free(s->spki_pin);
-	g_free(s->relay_hosts);
+	ll_relay_opts_copy_clear(&s->relay);
 	g_free(s->org);
 	if (s->launch != NULL)
 		ll_wipe(s->launch, strlen(s->launch));

@@ -78,18 +78,25 @@ struct ll_session_bar {
 	struct ll_share_frame *frame; /* while the screen is shared */
 	struct ll_tray *tray;         /* NULL without a tray library */
 	guint restore_id;             /* an idle that brings the bar back */
+	GdkRectangle stop_at;         /* Stop control's last logged place */
 };
 
 /*
- * Where Stop control sits in the bar's window, logged each time it is laid
- * out: the GUI test of the held-keys attack must click it with the mouse
- * (a key of the user's would end X's auto-repeat of the technician's held
- * key), and the bar's other buttons come and go with the grants.
+ * Where Stop control sits in the bar's window, logged each time it moves
+ * (not on every layout: the bar is laid out again whenever a label
+ * changes): the GUI test of the held-keys attack must click it with the
+ * mouse (a key of the user's would end X's auto-repeat of the
+ * technician's held key), and the bar's other buttons come and go with
+ * the grants.
  */
 static void on_stop_allocate(GtkWidget *w, GdkRectangle *a, gpointer data)
 {
+	struct ll_session_bar *bar = data;
+
 	(void)w;
-	(void)data;
+	if (gdk_rectangle_equal(&bar->stop_at, a))
+		return;
+	bar->stop_at = *a;
 	ll_info("session bar: Stop control at %d,%d size %dx%d", a->x, a->y,
 		a->width, a->height);
 }
@@ -274,7 +281,7 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 
 	g_signal_connect(bar->stop, "clicked", G_CALLBACK(on_stop), bar);
 	g_signal_connect(bar->stop, "size-allocate",
-			 G_CALLBACK(on_stop_allocate), NULL);
+			 G_CALLBACK(on_stop_allocate), bar);
 	g_signal_connect(t->end, "clicked", G_CALLBACK(on_end_clicked), bar);
 	g_signal_connect(bar->chat, "clicked", G_CALLBACK(on_chat_clicked),
 			 bar);

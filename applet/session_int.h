@@ -60,11 +60,7 @@ struct ll_stream;
 
 struct ll_applet_session {
 	struct ll_applet *a;
-	char *relay_url;
-	char *ca_file;
-	char *ca_pem;
-	char *spki_pin;
-	char *relay_hosts;
+	struct ll_relay_opts_copy relay; /* timeouts set per call */
 	char *applet_config; /* the signed configuration (secret), or NULL */
 	char *org;
 	char *launch; /* the link's launch token (secret), or NULL */

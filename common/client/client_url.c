@@ -172,6 +172,27 @@ bad:
 	return NULL;
 }
 
+void ll_relay_opts_copy_init(struct ll_relay_opts_copy *c,
+			     const struct ll_relay_opts *o)
+{
+	c->opts = *o;
+	c->opts.url = c->url = g_strdup(o->url);
+	c->opts.ca_file = c->ca_file = g_strdup(o->ca_file);
+	c->opts.ca_pem = c->ca_pem = g_strdup(o->ca_pem);
+	c->opts.spki_pin = c->spki_pin = g_strdup(o->spki_pin);
+	c->opts.allowed_hosts = c->allowed_hosts = g_strdup(o->allowed_hosts);
+}
+
+void ll_relay_opts_copy_clear(struct ll_relay_opts_copy *c)
+{
+	g_free(c->url);
+	g_free(c->ca_file);
+	g_free(c->ca_pem);
+	g_free(c->spki_pin);
+	g_free(c->allowed_hosts);
+	memset(c, 0, sizeof(*c));
+}
+
 /* Read to the end: a CA bundle is small; anything larger is not one. */
 #define CA_FILE_MAX (4u * 1024u * 1024u)
 

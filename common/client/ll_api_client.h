@@ -65,6 +65,19 @@ struct ll_relay_opts {
 };
 
 /*
+ * ll_relay_opts that owns its strings: for a worker thread or an object
+ * that outlives the caller's opts.  .opts points into the copies.
+ * ll_relay_opts_copy_clear() frees them (and is safe on a zeroed one).
+ */
+struct ll_relay_opts_copy {
+	struct ll_relay_opts opts;
+	char *url, *ca_file, *ca_pem, *spki_pin, *allowed_hosts;
+};
+void ll_relay_opts_copy_init(struct ll_relay_opts_copy *c,
+			     const struct ll_relay_opts *o);
+void ll_relay_opts_copy_clear(struct ll_relay_opts_copy *c);
+
+/*
  * Whether a --ca file can serve as a trust anchor: readable, and holding
  * a PEM certificate.  Checked when a program starts, before it asks
  * anybody for anything, so a wrong path fails there in plain words and

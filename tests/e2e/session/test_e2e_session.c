@@ -45,6 +45,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
 #include "harness.h"
+#include "ll_build.h"
 #include "lt_x.h"
 #include "lt_wait.h"
 #include "e2e_picture.h"
@@ -595,13 +596,15 @@ static int close_ended(GPid applet, int timeout_ms)
 static GPid start_applet(const struct pin *p, const char *tag)
 {
 	g_autofree char *log = g_strdup_printf("%s/applet-%s.log", E.dir, tag);
-	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"),
-			 "--relay",
-			 E.url,
-			 "--ca",
-			 E.relay->ca_cert,
-			 "--pin",
-			 p->pin,
+	char *argv[] = { (char *)g_getenv("LL_APPLET_BIN"), "--relay", E.url,
+			 "--ca", E.relay->ca_cert, "--pin", p->pin,
+			 /* A test build's applet waits longer for an answer
+			  * than the 60 s a user gets: the barrier below sends
+			  * a few hundred clicks at an open dialog, one CLI
+			  * call each, which on a loaded machine can take
+			  * longer than that.  Nothing here waits for a
+			  * timeout. */
+			 LL_TEST_HOOKS ? "--test-consent-timeout=600" : NULL,
 			 NULL };
 
 	return spawn_bg(argv, E.disp_user, log);
@@ -747,8 +750,11 @@ static GPid request_bg(const char *id, const char *caps, const char *tag,
 			 "request",
 			 (char *)id,
 			 (char *)caps,
+			 /* no test waits for it to give up; the barrier in
+			  * allow_and_control keeps one open for a few hundred
+			  * CLI calls, long on a loaded machine */
 			 "--timeout",
-			 "40",
+			 "600",
 			 NULL };
 
 	*log = g_strdup_printf("%s/request-%s.log", E.dir, tag);
@@ -1128,9 +1134,18 @@ static void test_allow_and_control(void)
 			==, 0);
 	g_test_message("%d clicks and 3 keys sent at the open dialog", n);
 	rfb_barrier(p.id);
-	if (find_window(E.disp_user, "Permission request") != dlg)
+	if (find_window(E.disp_user, "Permission request") != dlg) {
+		g_autofree char *path = g_strdup_printf("%s/applet-allow.log",
+							E.dir);
+		g_autofree char *alog = NULL;
+
+		g_assert_true(g_file_get_contents(path, &alog, NULL, NULL));
+		if (strstr(alog, "the permission request timed out") != NULL)
+			g_error("the consent dialog timed out while the "
+				"clicks were sent (a slow machine)");
 		g_error("the consent dialog was answered or closed by the "
 			"technician's own input");
+	}
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
 	g_assert_cmpint(status(p.id, &out, &err), ==, 0);
