@@ -59,11 +59,15 @@ struct xfer_win {
 	GtkWidget *save, *refuse, *cancel, *close;
 };
 
-static const char *sender(const struct ll_applet_files *f)
+/* The technician's name, or words for them at the start of a sentence
+ * (start) or inside one. */
+static const char *sender(const struct ll_applet_files *f, bool start)
 {
 	const char *n = f->s->redeem.technician.display_name;
 
-	return n != NULL && n[0] != '\0' ? n : "The technician";
+	if (n != NULL && n[0] != '\0')
+		return n;
+	return start ? "Your technician" : "your technician";
 }
 
 static void win_destroyed(GtkWidget *w, gpointer data)
@@ -125,8 +129,11 @@ static void show_state(struct xfer_win *xw)
 			GTK_PROGRESS_BAR(xw->progress),
 			(double)ll_xfer_done_bytes(xw->x) /
 				(double)ll_xfer_size(xw->x));
-	if (over)
+	if (over) {
 		text = outcome_text(xw->x);
+		/* what the user read, in the log too (the GUI tests) */
+		ll_info("file window says: %s", text);
+	}
 	else if (st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN)
 		text = g_strdup("Nothing is saved unless you choose Save.");
 	else if (st == LL_XFER_INTERRUPTED)
@@ -141,9 +148,11 @@ static void show_state(struct xfer_win *xw)
 		text = ll_xfer_progress_text(xw->x);
 	gtk_label_set_text(GTK_LABEL(xw->status), text);
 	g_free(text);
+	/* no bar for a file nothing of which moved */
 	gtk_widget_set_visible(xw->progress,
 			       !(st == LL_XFER_OFFERED &&
-				 ll_xfer_dir(xw->x) == LL_XFER_IN));
+				 ll_xfer_dir(xw->x) == LL_XFER_IN) &&
+				       !(over && ll_xfer_done_bytes(xw->x) == 0));
 	gtk_widget_set_visible(xw->save,
 			       st == LL_XFER_OFFERED &&
 				       ll_xfer_dir(xw->x) == LL_XFER_IN);
@@ -247,7 +256,7 @@ static struct xfer_win *win_new(struct ll_applet_files *f, struct ll_xfer *x)
 
 	text = g_strdup_printf(in ? "%s wants to send you a file:"
 				  : "Sending this file to %s:",
-			       sender(f));
+			       sender(f, in));
 	l = gtk_label_new(text);
 	gtk_label_set_xalign(GTK_LABEL(l), 0);
 	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
@@ -383,6 +392,9 @@ static GtkWidget *pick_new(struct ll_applet_files *f, uint32_t id,
 					GTK_RESPONSE_CANCEL, "_Send",
 					GTK_RESPONSE_ACCEPT, NULL);
 	g_free(title);
+	/* its own size would be the whole of a small screen, the question
+	 * and the buttons below its edge */
+	gtk_window_set_default_size(GTK_WINDOW(d), 640, 440);
 	l = gtk_label_new(text);
 	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
 	gtk_file_chooser_set_extra_widget(GTK_FILE_CHOOSER(d), l);
@@ -401,7 +413,7 @@ static void x_request(struct ll_xfer_set *set, uint32_t id, const char *name,
 
 	text = g_strdup_printf("%s asks you for a file: \u201c%s\u201d. "
 			       "Pick the file to send, or refuse.",
-			       sender(f), name);
+			       sender(f, true), name);
 	d = pick_new(f, id, text, "_Refuse");
 	g_free(text);
 	/* the file asked for, if the download folder has one of that name:
@@ -430,7 +442,7 @@ void ll_applet_files_pick(void *user)
 		return;
 	text = g_strdup_printf("Pick a file to send to %s. Nothing is sent "
 			       "until you choose Send.",
-			       sender(f));
+			       sender(f, false));
 	d = pick_new(f, 0, text, "_Cancel");
 	g_free(text);
 	dir = download_dir();
@@ -459,6 +471,7 @@ static void on_pick(GtkDialog *d, int response, gpointer data)
 	} else {
 		ll_info("the user sends a file");
 		win_new(f, x);
+		ll_applet_status(f->s, "You are sending a file.");
 	}
 	gtk_widget_destroy(GTK_WIDGET(d));
 }
