@@ -376,6 +376,17 @@ struct pick {
 	uint32_t id;
 };
 
+static void pick_fit(GtkWidget *w, gpointer data)
+{
+	GdkRectangle wa;
+	GdkMonitor *mon = gdk_display_get_monitor_at_window(
+		gtk_widget_get_display(w), gtk_widget_get_window(w));
+
+	gdk_monitor_get_workarea(mon, &wa);
+	gtk_window_resize(GTK_WINDOW(w), MIN(720, wa.width * 9 / 10),
+			  MIN(480, wa.height * 9 / 10));
+}
+
 /* "PRODUCT – Send a file": a chooser for the file to send, for a
  * request of the technician's (id) or for the bar's Send a file… (0). */
 static GtkWidget *pick_new(struct ll_applet_files *f, uint32_t id,
@@ -392,9 +403,10 @@ static GtkWidget *pick_new(struct ll_applet_files *f, uint32_t id,
 					GTK_RESPONSE_CANCEL, "_Send",
 					GTK_RESPONSE_ACCEPT, NULL);
 	g_free(title);
-	/* its own size would be the whole of a small screen, the question
-	 * and the buttons below its edge */
-	gtk_window_set_default_size(GTK_WINDOW(d), 640, 440);
+	/* its own size (remembered by GTK, or made from the font) can be
+	 * more than a small screen, the question and the buttons below its
+	 * edge: set once it is mapped, after GTK's own */
+	g_signal_connect_after(d, "map", G_CALLBACK(pick_fit), NULL);
 	l = gtk_label_new(text);
 	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
 	gtk_file_chooser_set_extra_widget(GTK_FILE_CHOOSER(d), l);
