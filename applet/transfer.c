@@ -133,8 +133,7 @@ static void show_state(struct xfer_win *xw)
 		text = outcome_text(xw->x);
 		/* what the user read, in the log too (the GUI tests) */
 		ll_info("file window says: %s", text);
-	}
-	else if (st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN)
+	} else if (st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN)
 		text = g_strdup("Nothing is saved unless you choose Save.");
 	else if (st == LL_XFER_INTERRUPTED)
 		text = g_strdup("Connection interrupted \u2014 the transfer "
@@ -149,10 +148,10 @@ static void show_state(struct xfer_win *xw)
 	gtk_label_set_text(GTK_LABEL(xw->status), text);
 	g_free(text);
 	/* no bar for a file nothing of which moved */
-	gtk_widget_set_visible(xw->progress,
-			       !(st == LL_XFER_OFFERED &&
-				 ll_xfer_dir(xw->x) == LL_XFER_IN) &&
-				       !(over && ll_xfer_done_bytes(xw->x) == 0));
+	gtk_widget_set_visible(
+		xw->progress,
+		!(st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN) &&
+			!(over && ll_xfer_done_bytes(xw->x) == 0));
 	gtk_widget_set_visible(xw->save,
 			       st == LL_XFER_OFFERED &&
 				       ll_xfer_dir(xw->x) == LL_XFER_IN);

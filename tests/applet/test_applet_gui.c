@@ -3315,7 +3315,8 @@ static void test_files(void)
 	WAIT_FOR(ag.n_grant > 0 || ag.closed, 10000);
 	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_FILES);
 	g_free(win);
-	g_assert_true(wait_log(&ap, "session bar: Send a file shown", 1, 5000));
+	g_assert_true(
+		wait_log(&ap, "session bar: Send a file shown", 1, 5000));
 	win = wait_window("Session$", &ap, 5000);
 	g_assert_nonnull(win);
 	screenshot("applet-session-bar-send-file", win);
