@@ -62,6 +62,8 @@ static void show(struct ll_viewer_files *vf)
 		break;
 	}
 	gtk_label_set_text(GTK_LABEL(vf->line), text);
+	/* the whole line where the bar cuts it */
+	gtk_widget_set_tooltip_text(vf->line, text);
 	g_free(text);
 }
 
@@ -186,6 +188,8 @@ struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
 	g_signal_connect(vf->button, "clicked", G_CALLBACK(on_send), vf);
 	vf->line = gtk_label_new(NULL);
 	gtk_label_set_ellipsize(GTK_LABEL(vf->line), PANGO_ELLIPSIZE_MIDDLE);
+	/* ellipsized without a width it would be a bare "…" */
+	gtk_label_set_width_chars(GTK_LABEL(vf->line), 24);
 	atk_object_set_name(gtk_widget_get_accessible(vf->line),
 			    "File transfer");
 	vf->cancel = gtk_button_new_with_mnemonic("Cancel _transfer");

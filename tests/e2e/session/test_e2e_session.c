@@ -1639,14 +1639,24 @@ static void applet_log_wait(const char *tag, const char *needle, int n,
 static bool same_file(const char *a, const char *b);
 
 /* A file chooser ch on display: the file's path typed in its location
- * entry, then Enter (the chooser's Send). */
+ * entry, then Enter (the chooser's Send), until it is gone: an Enter
+ * that closed the entry's completion popup instead is pressed again. */
 static void chooser_pick(const char *display, unsigned long ch,
 			 const char *path)
 {
+	int i;
+
 	press(display, ch, "ctrl+l");
 	g_assert_cmpint(xdo(display, NULL, "type", "--delay", "5", path, NULL),
 			==, 0);
-	press(display, ch, "Return");
+	for (i = 0; i < 3; i++) {
+		press(display, ch, "Return");
+		if (lt_x_wait_window(display, "Send a file( to the user)?$",
+				     true, 3000, NULL, NULL, NULL))
+			return;
+		screenshot(display, ch, "chooser-still-open.png");
+	}
+	g_error("the file chooser %lu took no file", ch);
 }
 
 /* The user offers path from the session bar's Send a file…; the
