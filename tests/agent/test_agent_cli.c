@@ -1537,6 +1537,10 @@ static void test_hostile_file(void)
 	uint32_t id;
 
 	g_assert_nonnull(profile);
+	/* a clean slate: an earlier run's file would make a twin */
+	g_assert_true(g_spawn_sync(NULL, (char *[]){ "rm", "-rf", base, NULL },
+				   NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+				   NULL, NULL, NULL));
 	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
 	pin_new("files", &p);
 	f = fa_join(p.pin);
