@@ -1779,7 +1779,7 @@ static void gui_files(unsigned long viewer, const char *gui_log)
 			"the agent's display (see %s)",
 			gui_log);
 	screenshot(E.disp_agent, in, "agent-incoming-file.png");
-	screenshot(E.disp_user, out, "applet-sending-a-file-waiting.png");
+	screenshot(E.disp_user, out, "gui-sending-a-file-waiting.png");
 	press(E.disp_agent, in, "alt+s");
 	if (!lt_wait_file(gui_log, 0,
 			  "file transfer to gui-from-user.log: saved as "
@@ -1804,7 +1804,7 @@ static void gui_files(unsigned long viewer, const char *gui_log)
 			"file window says: Your technician did not accept "
 			"the file.",
 			1, 10000);
-	screenshot(E.disp_user, out, "applet-sending-a-file-refused.png");
+	screenshot(E.disp_user, out, "gui-sending-a-file-refused.png");
 	close_sending(out);
 	press(E.disp_agent, in, "alt+c");
 	g_assert_true(lt_x_wait_window(E.disp_agent, re, true, 5000, NULL,
@@ -2652,7 +2652,7 @@ static void files_from_bar(const char *id, const char *src, const char *sha,
 	applet_log_wait("files", "file window says: Delivered", 1, 10000);
 	close_sending(find_window(E.disp_user, "Sending a file"));
 	cmd = files_bg("receive", id, rdir, NULL, log);
-	out = bar_send("files", src, "applet-bar-send-a-file.png");
+	out = bar_send("files", src, "files-bar-send-a-file.png");
 	says = g_strdup_printf("saved %s/send-me.bin (1048576 bytes, "
 			       "SHA-256 %s)",
 			       rdir, sha);
@@ -2663,7 +2663,7 @@ static void files_from_bar(const char *id, const char *src, const char *sha,
 	close_sending(out);
 
 	out = bar_send("files", evil, NULL);
-	screenshot(E.disp_user, out, "applet-sending-a-file.png");
+	screenshot(E.disp_user, out, "files-sending-a-file.png");
 	cmd = files_bg("receive", id, rdir, NULL, log);
 	plain = g_build_filename(rdir, "bashrc", NULL);
 	g_free(says);
