@@ -212,6 +212,14 @@ static const struct ll_cli_param p_fetch_local = {
 		"gets a \" (2)\" name",
 };
 
+static const struct ll_cli_param p_receive_dir = {
+	.name = "DIR",
+	.key = "dir",
+	.type = LL_CLI_PATH,
+	.help = "the folder to save into, under the file's name made safe; "
+		"never overwritten: an existing name gets a \" (2)\" name",
+};
+
 const struct ll_cli_param *const ll_cli_globals[] = {
 	&p_relay,
 	&p_ca,
@@ -434,6 +442,17 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.summary = "Asks the user for a file, who picks it or refuses; "
 			   "saves it as LOCAL and prints where.",
 		.holder = ll_holder_fetch,
+		.print = ll_cli_print_file,
+	},
+	{
+		.words = "session receive",
+		.params = { &p_id, &p_receive_dir, &p_timeout },
+		.needs = LL_CAP_FILES,
+		.refusal = "refused: the user has not allowed file transfer",
+		.summary = "Accepts the file the user offers from the session "
+			   "bar (the oldest not yet received, else waits for "
+			   "the next) and saves it in DIR; prints where.",
+		.holder = ll_holder_receive,
 		.print = ll_cli_print_file,
 	},
 	{

@@ -266,6 +266,8 @@ void ll_holder_sysinfo(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 void ll_holder_send(struct ll_holder_client *c, const struct ll_cli_req *req);
 void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req);
+void ll_holder_receive(struct ll_holder_client *c,
+		       const struct ll_cli_req *req);
 
 /* ---- cli_files.c ---- */
 

@@ -105,6 +105,7 @@ struct holder {
 	GList *monitorers; /* waiting for a monitor list or an answer */
 	GList *sysinfoers; /* waiting for the applet's sysinfo */
 	GList *filers;     /* waiting for a file transfer's end */
+	GList *offers;     /* the user's offers no `receive` took yet */
 	bool ended;
 	bool pin_expired; /* our own timer ended it: nobody came */
 	/* the user's chat lines `wait` printed */
@@ -1061,7 +1062,7 @@ static char *read_ticket(void)
 	return t;
 }
 
-/* ---- files: `session send` and `session fetch` ---- */
+/* ---- files: `session send`, `session fetch`, `session receive` ---- */
 
 static struct ll_holder_client *filer_of(struct holder *h,
 					 const struct ll_xfer *x, uint32_t id)
@@ -1078,34 +1079,70 @@ static struct ll_holder_client *filer_of(struct holder *h,
 	return NULL;
 }
 
-/* The applet answers our file_request with an offer: into LOCAL. */
-static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
-			  void *user)
+/* Into the folder dir under name (NULL: the offer's, made safe). */
+static void accept_into(struct ll_holder_client *c, struct ll_xfer *x,
+			const char *dir, const char *name)
 {
-	struct ll_holder_client *c;
-	const char *local;
-	char *dir, *base;
 	int dfd, r = LL_ERR_IO;
 
-	c = filer_of(user, NULL, ll_xfer_request_id(x));
-	if (c == NULL) {
-		/* nothing we asked for: the CLI has nobody to ask */
-		ll_xfer_refuse(x, LL_FILE_REFUSED);
-		return;
-	}
 	c->xfer = x;
-	local = ll_cli_req_str(c->req, "local");
-	dir = g_path_get_dirname(local);
-	base = g_path_get_basename(local);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
-		r = ll_xfer_accept(x, dfd, base);
+		r = ll_xfer_accept(x, dfd, name);
 		close(dfd);
 	} else {
 		ll_xfer_refuse(x, LL_FILE_FAILED);
 	}
 	if (r != 0)
 		reply_err(c, "failed", "cannot create the file there");
+}
+
+/* A `session receive` waiting for the user's next offer. */
+static struct ll_holder_client *receiver(struct holder *h)
+{
+	GList *l;
+
+	for (l = h->filers; l != NULL; l = l->next) {
+		struct ll_holder_client *c = l->data;
+
+		if (c->xfer == NULL && ll_cli_req_has(c->req, "dir"))
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * The applet answers our file_request with an offer: into LOCAL.  An
+ * offer the user made from the session bar goes to a waiting `session
+ * receive`, else waits for one (the user sees "waiting for your
+ * technician" and may cancel).
+ */
+static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
+			  void *user)
+{
+	struct holder *h = user;
+	struct ll_holder_client *c;
+	char *dir, *base;
+
+	if (ll_xfer_request_id(x) == 0) {
+		if ((c = receiver(h)) != NULL) {
+			accept_into(c, x, ll_cli_req_str(c->req, "dir"), NULL);
+			return;
+		}
+		ll_info("the user offers a file; waiting for `session "
+			"receive`");
+		h->offers = g_list_append(h->offers, x);
+		return;
+	}
+	c = filer_of(h, NULL, ll_xfer_request_id(x));
+	if (c == NULL) {
+		/* answers nothing we asked for */
+		ll_xfer_refuse(x, LL_FILE_REFUSED);
+		return;
+	}
+	dir = g_path_get_dirname(ll_cli_req_str(c->req, "local"));
+	base = g_path_get_basename(ll_cli_req_str(c->req, "local"));
+	accept_into(c, x, dir, base);
 	g_free(dir);
 	g_free(base);
 }
@@ -1113,11 +1150,14 @@ static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
 static void on_file_finished(struct ll_xfer_set *set, struct ll_xfer *x,
 			     void *user)
 {
-	struct ll_holder_client *c = filer_of(user, x, 0);
+	struct holder *h = user;
+	struct ll_holder_client *c = filer_of(h, x, 0);
 	enum ll_file_cancel_reason why = ll_xfer_reason(x);
 	char *dir, *path, *msg;
 	json_t *o;
 
+	/* an offer the user took back before anyone received it */
+	h->offers = g_list_remove(h->offers, x);
 	if (c == NULL)
 		return;
 	if (ll_xfer_state(x) != LL_XFER_DONE) {
@@ -1135,7 +1175,10 @@ static void on_file_finished(struct ll_xfer_set *set, struct ll_xfer *x,
 		      "size", (json_int_t)ll_xfer_size(x), "sha256",
 		      ll_xfer_sha256(x));
 	if (ll_xfer_dir(x) == LL_XFER_IN) {
-		dir = g_path_get_dirname(ll_cli_req_str(c->req, "local"));
+		dir = ll_cli_req_has(c->req, "dir")
+			      ? g_strdup(ll_cli_req_str(c->req, "dir"))
+			      : g_path_get_dirname(
+					ll_cli_req_str(c->req, "local"));
 		path = g_build_filename(dir, ll_xfer_saved_name(x), NULL);
 		json_object_set_new(o, "path", json_string(path));
 		g_free(dir);
@@ -1218,6 +1261,21 @@ void ll_holder_fetch(struct ll_holder_client *c, const struct ll_cli_req *req)
 		return;
 	}
 	file_wait(c, req);
+}
+
+/* The user's oldest offer not yet received, else the next one. */
+void ll_holder_receive(struct ll_holder_client *c,
+		       const struct ll_cli_req *req)
+{
+	struct holder *h = c->h;
+	struct ll_xfer *x;
+
+	file_wait(c, req);
+	if (h->offers == NULL)
+		return;
+	x = h->offers->data;
+	h->offers = g_list_delete_link(h->offers, h->offers);
+	accept_into(c, x, ll_cli_req_str(req, "dir"), NULL);
 }
 
 static void status_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -1393,6 +1451,7 @@ out:
 		reply_err(h.monitorers->data, "ended", "the holder stopped");
 	while (h.filers != NULL)
 		reply_err(h.filers->data, "ended", "the holder stopped");
+	g_list_free(h.offers);
 	ll_rfbc_free(h.rfb);
 	/* Sends the audit reports still queued (bounded) before exit. */
 	ll_agent_session_free(h.sess);

@@ -209,4 +209,17 @@ struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
 void ll_viewer_files_update(struct ll_viewer_files *vf);
 void ll_viewer_files_free(struct ll_viewer_files *vf);
 
+/* viewer_incoming.c: "PRODUCT Agent – Incoming file", the user's offer x
+ * (borrowed: its changes are passed to _update) from who (NULL: "the
+ * user"); _Save into a folder the technician picks, or _Refuse. */
+struct ll_xfer;
+struct ll_viewer_incoming;
+struct ll_viewer_incoming *ll_viewer_incoming_new(GtkWindow *parent,
+						  struct ll_xfer *x,
+						  const char *who);
+void ll_viewer_incoming_update(struct ll_viewer_incoming *vi);
+/* Closes the window: an offer not answered is refused, a transfer
+ * running is cancelled.  NULL ok. */
+void ll_viewer_incoming_free(struct ll_viewer_incoming *vi);
+
 #endif

@@ -620,7 +620,7 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	gtk_widget_set_sensitive(v->monitor, FALSE);
 	g_signal_connect(v->monitor, "changed", G_CALLBACK(on_monitor), v);
 	gtk_box_pack_end(GTK_BOX(bar), v->monitor, FALSE, FALSE, 0);
-	v->fit = gtk_toggle_button_new_with_mnemonic("Scale to _fit");
+	v->fit = gtk_toggle_button_new_with_mnemonic("Sc_ale to fit");
 	gtk_widget_set_tooltip_text(v->fit, "Off: one remote pixel per "
 					    "screen pixel (1:1)");
 	gtk_box_pack_end(GTK_BOX(bar), v->fit, FALSE, FALSE, 0);

@@ -4,7 +4,9 @@
  * dropped on the window) offers a file to the user, asking for `files`
  * first when it is not granted (the file goes once the user allows it);
  * a line beside the button shows its progress with rate and time left,
- * then the outcome.  The transfer itself is common/client's
+ * then the outcome.  A file the user offers from the applet's session
+ * bar opens "PRODUCT Agent – Incoming file" (viewer_incoming.c), one
+ * window per offer.  The transfer itself is common/client's
  * (ll_xfer_io.h), audited by agent/session.c.
  */
 #include <string.h>
@@ -21,9 +23,10 @@ struct ll_viewer_files {
 	struct ll_agent_session *sess;
 	GtkWindow *parent;
 	GtkWidget *button, *line, *cancel;
-	uint32_t permitted; /* what the technician's group permits */
-	char *waiting;      /* a file to send once `files` is granted */
-	struct ll_xfer *x;  /* the latest sent (borrowed from the set) */
+	uint32_t permitted;  /* what the technician's group permits */
+	char *waiting;       /* a file to send once `files` is granted */
+	struct ll_xfer *x;   /* the latest sent (borrowed from the set) */
+	GPtrArray *incoming; /* struct ll_viewer_incoming *, owned */
 };
 
 static void show(struct ll_viewer_files *vf)
@@ -59,6 +62,8 @@ static void show(struct ll_viewer_files *vf)
 		break;
 	}
 	gtk_label_set_text(GTK_LABEL(vf->line), text);
+	/* the whole line where the bar cuts it */
+	gtk_widget_set_tooltip_text(vf->line, text);
 	g_free(text);
 }
 
@@ -68,6 +73,20 @@ static void on_xfer(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
 
 	if (x == vf->x)
 		show(vf);
+	else if (ll_xfer_dir(x) == LL_XFER_IN)
+		ll_viewer_incoming_update(ll_xfer_get_user(x));
+}
+
+/* The user offers a file (the session bar's Send a file…): asked. */
+static void on_offer(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	struct ll_viewer_files *vf = user;
+	struct ll_viewer_incoming *vi;
+
+	vi = ll_viewer_incoming_new(vf->parent, x,
+				    ll_agent_session_who(vf->sess));
+	ll_xfer_set_user(x, vi);
+	g_ptr_array_add(vf->incoming, vi);
 }
 
 static void send_now(struct ll_viewer_files *vf, const char *path)
@@ -153,6 +172,7 @@ struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
 					    GtkWidget *drop)
 {
 	static const struct ll_xfer_set_cbs cbs = {
+		.on_offer = on_offer,
 		.on_changed = on_xfer,
 		.on_finished = on_xfer,
 	};
@@ -168,6 +188,8 @@ struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
 	g_signal_connect(vf->button, "clicked", G_CALLBACK(on_send), vf);
 	vf->line = gtk_label_new(NULL);
 	gtk_label_set_ellipsize(GTK_LABEL(vf->line), PANGO_ELLIPSIZE_MIDDLE);
+	/* ellipsized without a width it would be a bare "…" */
+	gtk_label_set_width_chars(GTK_LABEL(vf->line), 24);
 	atk_object_set_name(gtk_widget_get_accessible(vf->line),
 			    "File transfer");
 	vf->cancel = gtk_button_new_with_mnemonic("Cancel _transfer");
@@ -180,7 +202,7 @@ struct ll_viewer_files *ll_viewer_files_new(GtkWindow *parent,
 			  GDK_ACTION_COPY);
 	gtk_drag_dest_add_uri_targets(drop);
 	g_signal_connect(drop, "drag-data-received", G_CALLBACK(on_drop), vf);
-	/* offers from the user's side are not asked for here: refused */
+	vf->incoming = g_ptr_array_new();
 	ll_agent_session_xfers(sess, &cbs, vf);
 	return vf;
 }
@@ -204,8 +226,16 @@ void ll_viewer_files_update(struct ll_viewer_files *vf)
 
 void ll_viewer_files_free(struct ll_viewer_files *vf)
 {
+	static const struct ll_xfer_set_cbs none = { 0 };
+	guint i;
+
 	if (vf == NULL)
 		return;
+	/* offers after the viewer are refused, nobody being there to ask */
+	ll_agent_session_xfers(vf->sess, &none, NULL);
+	for (i = 0; i < vf->incoming->len; i++)
+		ll_viewer_incoming_free(g_ptr_array_index(vf->incoming, i));
+	g_ptr_array_free(vf->incoming, TRUE);
 	g_free(vf->waiting);
 	g_free(vf);
 }

@@ -287,6 +287,10 @@ void ll_chat_window_free(struct ll_chat_window *w);
  * while chat is granted. */
 void ll_session_bar_set_chat(struct ll_session_bar *b,
 			     void (*on_chat)(void *user));
+/* The session bar's Send a _file… button (transfer.c's picker), shown
+ * while `files` is granted once on_send is set. */
+void ll_session_bar_set_send(struct ll_session_bar *b,
+			     void (*on_send)(void *user));
 
 struct ll_share_frame;
 /*

@@ -900,6 +900,7 @@ static void on_redeemed(struct ll_applet_redeemed *res, void *user)
 				    s->redeem.technician.org_display_name,
 				    on_stop_control, on_bar_end, s);
 	ll_session_bar_set_chat(s->bar, on_bar_chat);
+	ll_session_bar_set_send(s->bar, ll_applet_files_pick);
 	ll_session_bar_add_clipboard(s->bar, ll_applet_clip_stop, s);
 }
 

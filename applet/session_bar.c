@@ -3,7 +3,8 @@
  * "PRODUCT – Session": visible for the whole session, above other
  * windows, on every workspace.  Who is connected (as the relay verified
  * it, with the technician's initial), what they may do right now,
- * _Chat (while chat is granted), _Stop control and _End session.
+ * _Chat (while chat is granted), Send a _file… (while files are), _Stop
+ * control and _End session.
  * Closing the bar ends the session: a session nobody can see must not go
  * on.  While anything is granted it cannot be made to disappear: kept
  * above, listed in the taskbar, brought back when minimised; and while
@@ -31,6 +32,7 @@ struct _LlAppletSessionBar {
 	GtkWidget *sharing;
 	GtkWidget *stop;
 	GtkWidget *chat;
+	GtkWidget *send;
 	GtkWidget *end;
 };
 
@@ -50,6 +52,7 @@ static void ll_applet_session_bar_class_init(LlAppletSessionBarClass *k)
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, sharing);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, stop);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, chat);
+	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, send);
 	gtk_widget_class_bind_template_child(wk, LlAppletSessionBar, end);
 }
 
@@ -67,6 +70,8 @@ struct ll_session_bar {
 	GtkWidget *stop;
 	GtkWidget *chat;
 	void (*on_chat)(void *user);
+	GtkWidget *send;
+	void (*on_send)(void *user);
 	GtkWidget *stop_clip; /* NULL until added */
 	void (*on_stop_clip)(void *user);
 	void *clip_user;
@@ -123,6 +128,40 @@ void ll_session_bar_set_chat(struct ll_session_bar *bar,
 		return;
 	bar->on_chat = on_chat;
 	gtk_widget_set_visible(bar->chat, on_chat != NULL);
+}
+
+static void on_send_clicked(GtkButton *b, gpointer data)
+{
+	struct ll_session_bar *bar = data;
+
+	if (bar->on_send != NULL && (bar->granted & LL_CAP_FILES))
+		bar->on_send(bar->user);
+}
+
+void ll_session_bar_set_send(struct ll_session_bar *bar,
+			     void (*on_send)(void *user))
+{
+	if (bar == NULL || bar->win == NULL)
+		return;
+	bar->on_send = on_send;
+}
+
+static void place(struct ll_session_bar *bar);
+
+/*
+ * Send a file… is there only while `files` is granted: a button that
+ * could only say "not allowed" would ask the user to allow it.  Logged
+ * when it comes and goes (the GUI tests wait for it).
+ */
+static void show_send(struct ll_session_bar *bar)
+{
+	bool on = bar->on_send != NULL && (bar->granted & LL_CAP_FILES);
+
+	if (gtk_widget_get_visible(bar->send) == on)
+		return;
+	gtk_widget_set_visible(bar->send, on);
+	ll_info("session bar: Send a file %s", on ? "shown" : "hidden");
+	place(bar);
 }
 
 static void on_end_clicked(GtkButton *b, gpointer data)
@@ -278,12 +317,15 @@ struct ll_session_bar *ll_session_bar_new(struct ll_applet *a,
 	bar->sharing = t->sharing;
 	bar->stop = t->stop;
 	bar->chat = t->chat;
+	bar->send = t->send;
 
 	g_signal_connect(bar->stop, "clicked", G_CALLBACK(on_stop), bar);
 	g_signal_connect(bar->stop, "size-allocate",
 			 G_CALLBACK(on_stop_allocate), bar);
 	g_signal_connect(t->end, "clicked", G_CALLBACK(on_end_clicked), bar);
 	g_signal_connect(bar->chat, "clicked", G_CALLBACK(on_chat_clicked),
+			 bar);
+	g_signal_connect(bar->send, "clicked", G_CALLBACK(on_send_clicked),
 			 bar);
 	g_signal_connect(bar->win, "delete-event", G_CALLBACK(on_delete), bar);
 	g_signal_connect(bar->win, "destroy", G_CALLBACK(on_destroy), bar);
@@ -316,6 +358,7 @@ void ll_session_bar_update(struct ll_session_bar *bar, uint32_t granted,
 		gtk_label_set_text(GTK_LABEL(bar->status), status);
 	gtk_widget_set_sensitive(bar->stop, (granted & LL_CAP_CONTROL) != 0);
 	gtk_widget_set_sensitive(bar->chat, (granted & LL_CAP_CHAT) != 0);
+	show_send(bar);
 	ll_tray_set_control(bar->tray, (granted & LL_CAP_CONTROL) != 0);
 }
 

@@ -207,6 +207,9 @@ struct ll_applet_files;
 void ll_applet_files_attach(struct ll_applet_session *s);
 /* The stream is lost: running transfers wait to resume. */
 void ll_applet_files_detach(struct ll_applet_session *s);
+/* The session bar's Send a file…: the user picks a file and offers it
+ * to the technician (user: the session). */
+void ll_applet_files_pick(void *user);
 /* Windows closed, transfers stopped (parts kept). */
 void ll_applet_files_free(struct ll_applet_session *s);
 /* The pump's events; true when they were a file transfer's. */

@@ -12,8 +12,11 @@
  *    (ll_xfer_safe_name) and the file is created only inside the chosen
  *    folder, never over an existing one (ll_xfer_io.h).
  *  - "PRODUCT – Send a file": the technician asks for a file; the user
- *    picks one or refuses.  The file sent shows its progress in a
- *    "PRODUCT – Sending a file" window with _Cancel.
+ *    picks one or refuses; the session bar's Send a _file… opens the
+ *    same chooser for a file the user offers unasked.  The file sent
+ *    shows its progress in a "PRODUCT – Sending a file" window with
+ *    _Cancel, in plain words ("Waiting for your technician to accept
+ *    the file…", "Your technician did not accept the file.").
  *
  * Offers and requests while `files` is not granted are refused unseen
  * ("not_permitted").  Every transfer that ends is reported to the audit
@@ -56,11 +59,15 @@ struct xfer_win {
 	GtkWidget *save, *refuse, *cancel, *close;
 };
 
-static const char *sender(const struct ll_applet_files *f)
+/* The technician's name, or words for them at the start of a sentence
+ * (start) or inside one. */
+static const char *sender(const struct ll_applet_files *f, bool start)
 {
 	const char *n = f->s->redeem.technician.display_name;
 
-	return n != NULL && n[0] != '\0' ? n : "The technician";
+	if (n != NULL && n[0] != '\0')
+		return n;
+	return start ? "Your technician" : "your technician";
 }
 
 static void win_destroyed(GtkWidget *w, gpointer data)
@@ -78,6 +85,35 @@ static void win_destroyed(GtkWidget *w, gpointer data)
 	g_ptr_array_remove(xw->f->wins, xw);
 }
 
+/*
+ * What the technician did, in the user's words; other outcomes are the
+ * transfer's own sentence ("saved as ..."), capitalised.
+ */
+static char *outcome_text(const struct ll_xfer *x)
+{
+	static const struct {
+		enum ll_xfer_dir dir;
+		enum ll_file_cancel_reason why;
+		const char *text;
+	} by_peer[] = {
+		{ LL_XFER_OUT, LL_FILE_REFUSED,
+		  "Your technician did not accept the file." },
+		{ LL_XFER_OUT, LL_FILE_CANCELLED,
+		  "Your technician stopped the transfer." },
+		{ LL_XFER_IN, LL_FILE_CANCELLED,
+		  "Your technician stopped the transfer. Nothing was "
+		  "saved." },
+	};
+	const char *o = ll_xfer_outcome(x);
+	size_t i;
+
+	for (i = 0; ll_xfer_by_peer(x) && i < G_N_ELEMENTS(by_peer); i++)
+		if (by_peer[i].dir == ll_xfer_dir(x) &&
+		    by_peer[i].why == ll_xfer_reason(x))
+			return g_strdup(by_peer[i].text);
+	return g_strdup_printf("%c%s.", g_ascii_toupper(o[0]), o + 1);
+}
+
 static void show_state(struct xfer_win *xw)
 {
 	enum ll_xfer_state st = ll_xfer_state(xw->x);
@@ -93,28 +129,29 @@ static void show_state(struct xfer_win *xw)
 			GTK_PROGRESS_BAR(xw->progress),
 			(double)ll_xfer_done_bytes(xw->x) /
 				(double)ll_xfer_size(xw->x));
-	if (over)
-		/* "saved as ...": a sentence here */
-		text = g_strdup_printf("%c%s.",
-				       g_ascii_toupper(
-					       ll_xfer_outcome(xw->x)[0]),
-				       ll_xfer_outcome(xw->x) + 1);
-	else if (st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN)
+	if (over) {
+		text = outcome_text(xw->x);
+		/* what the user read, in the log too (the GUI tests) */
+		ll_info("file window says: %s", text);
+	} else if (st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN)
 		text = g_strdup("Nothing is saved unless you choose Save.");
 	else if (st == LL_XFER_INTERRUPTED)
 		text = g_strdup("Connection interrupted \u2014 the transfer "
 				"resumes when it is back\u2026");
 	else if (st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_OUT)
-		text = g_strdup("Waiting for the technician\u2026");
+		text = g_strdup("Waiting for your technician to accept "
+				"the file\u2026");
 	else if (st == LL_XFER_HASHING)
 		text = g_strdup("Checking the file\u2026");
 	else
 		text = ll_xfer_progress_text(xw->x);
 	gtk_label_set_text(GTK_LABEL(xw->status), text);
 	g_free(text);
-	gtk_widget_set_visible(xw->progress,
-			       !(st == LL_XFER_OFFERED &&
-				 ll_xfer_dir(xw->x) == LL_XFER_IN));
+	/* no bar for a file nothing of which moved */
+	gtk_widget_set_visible(
+		xw->progress,
+		!(st == LL_XFER_OFFERED && ll_xfer_dir(xw->x) == LL_XFER_IN) &&
+			!(over && ll_xfer_done_bytes(xw->x) == 0));
 	gtk_widget_set_visible(xw->save,
 			       st == LL_XFER_OFFERED &&
 				       ll_xfer_dir(xw->x) == LL_XFER_IN);
@@ -218,7 +255,7 @@ static struct xfer_win *win_new(struct ll_applet_files *f, struct ll_xfer *x)
 
 	text = g_strdup_printf(in ? "%s wants to send you a file:"
 				  : "Sending this file to %s:",
-			       sender(f));
+			       sender(f, in));
 	l = gtk_label_new(text);
 	gtk_label_set_xalign(GTK_LABEL(l), 0);
 	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
@@ -335,28 +372,57 @@ struct pick {
 	uint32_t id;
 };
 
+static void pick_fit(GtkWidget *w, gpointer data)
+{
+	GdkRectangle wa;
+	GdkMonitor *mon = gdk_display_get_monitor_at_window(
+		gtk_widget_get_display(w), gtk_widget_get_window(w));
+
+	gdk_monitor_get_workarea(mon, &wa);
+	gtk_window_resize(GTK_WINDOW(w), MIN(720, wa.width * 9 / 10),
+			  MIN(480, wa.height * 9 / 10));
+}
+
+/* "PRODUCT – Send a file": a chooser for the file to send, for a
+ * request of the technician's (id) or for the bar's Send a file… (0). */
+static GtkWidget *pick_new(struct ll_applet_files *f, uint32_t id,
+			   const char *text, const char *refuse)
+{
+	struct pick *p = g_new0(struct pick, 1);
+	GtkWidget *d, *l;
+	char *title = ll_applet_title("Send a file");
+
+	p->f = f;
+	p->id = id;
+	d = gtk_file_chooser_dialog_new(title, NULL,
+					GTK_FILE_CHOOSER_ACTION_OPEN, refuse,
+					GTK_RESPONSE_CANCEL, "_Send",
+					GTK_RESPONSE_ACCEPT, NULL);
+	g_free(title);
+	/* its own size (remembered by GTK, or made from the font) can be
+	 * more than a small screen, the question and the buttons below its
+	 * edge: set once it is mapped, after GTK's own */
+	g_signal_connect_after(d, "map", G_CALLBACK(pick_fit), NULL);
+	l = gtk_label_new(text);
+	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
+	gtk_file_chooser_set_extra_widget(GTK_FILE_CHOOSER(d), l);
+	g_signal_connect_data(d, "response", G_CALLBACK(on_pick), p,
+			      (GClosureNotify)(void (*)(void))g_free, 0);
+	ll_applet_track_window(f->s->a, GTK_WINDOW(d));
+	return d;
+}
+
 static void x_request(struct ll_xfer_set *set, uint32_t id, const char *name,
 		      void *user)
 {
 	struct ll_applet_files *f = user;
-	struct pick *p = g_new0(struct pick, 1);
-	GtkWidget *d, *l;
-	char *title, *text, *dir, *want;
+	GtkWidget *d;
+	char *text, *dir, *want;
 
-	p->f = f;
-	p->id = id;
-	title = ll_applet_title("Send a file");
-	d = gtk_file_chooser_dialog_new(title, NULL,
-					GTK_FILE_CHOOSER_ACTION_OPEN,
-					"_Refuse", GTK_RESPONSE_CANCEL,
-					"_Send", GTK_RESPONSE_ACCEPT, NULL);
-	g_free(title);
 	text = g_strdup_printf("%s asks you for a file: \u201c%s\u201d. "
 			       "Pick the file to send, or refuse.",
-			       sender(f), name);
-	l = gtk_label_new(text);
-	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
-	gtk_file_chooser_set_extra_widget(GTK_FILE_CHOOSER(d), l);
+			       sender(f, true), name);
+	d = pick_new(f, id, text, "_Refuse");
 	g_free(text);
 	/* the file asked for, if the download folder has one of that name:
 	 * selected, never sent before the user says _Send */
@@ -369,11 +435,29 @@ static void x_request(struct ll_xfer_set *set, uint32_t id, const char *name,
 		gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(d), dir);
 	g_free(want);
 	g_free(dir);
-	g_signal_connect_data(d, "response", G_CALLBACK(on_pick), p,
-			      (GClosureNotify)(void (*)(void))g_free, 0);
-	ll_applet_track_window(f->s->a, GTK_WINDOW(d));
 	gtk_widget_show_all(d);
 	ll_applet_status(f->s, "The technician asks you for a file.");
+}
+
+void ll_applet_files_pick(void *user)
+{
+	struct ll_applet_session *s = user;
+	struct ll_applet_files *f = s->files;
+	GtkWidget *d;
+	char *text, *dir;
+
+	if (f == NULL || !(s->granted & LL_CAP_FILES))
+		return;
+	text = g_strdup_printf("Pick a file to send to %s. Nothing is sent "
+			       "until you choose Send.",
+			       sender(f, false));
+	d = pick_new(f, 0, text, "_Cancel");
+	g_free(text);
+	dir = download_dir();
+	gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(d), dir);
+	g_free(dir);
+	gtk_widget_show_all(d);
+	ll_info("the user picks a file to send");
 }
 
 static void on_pick(GtkDialog *d, int response, gpointer data)
@@ -383,15 +467,19 @@ static void on_pick(GtkDialog *d, int response, gpointer data)
 	g_autofree char *path = NULL;
 	struct ll_xfer *x = NULL;
 
-	if (response == GTK_RESPONSE_ACCEPT)
+	/* files may have been taken back while the chooser was open */
+	if (response == GTK_RESPONSE_ACCEPT && (f->s->granted & LL_CAP_FILES))
 		path = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(d));
 	if (path == NULL ||
 	    ll_xfer_send_file(f->set, path, p->id, &x) != LL_OK) {
-		ll_info("the user refused to send a file");
-		ll_xfer_refuse_request(f->set, p->id);
+		ll_info("the user %s", p->id != 0 ? "refused to send a file"
+						  : "sent no file");
+		if (p->id != 0)
+			ll_xfer_refuse_request(f->set, p->id);
 	} else {
 		ll_info("the user sends a file");
 		win_new(f, x);
+		ll_applet_status(f->s, "You are sending a file.");
 	}
 	gtk_widget_destroy(GTK_WIDGET(d));
 }

@@ -43,6 +43,7 @@
 #include "ll_buf.h"
 #include "ll_control.h"
 #include "ll_mux.h"
+#include "ll_xfer.h"
 #include "lt_wait.h"
 
 #define TECH "alice"
@@ -185,6 +186,10 @@ struct fa {
 	/* issue 13: answer sysinfo_request with this JSON, raw (a hostile
 	 * applet's may break the schema); NULL: no answer */
 	const char *sysinfo_raw;
+	/* issue 13: the bytes of the file offered on file_ch, sent once
+	 * the agent accepts it (NULL: none) */
+	const char *file_data;
+	uint16_t file_ch;
 };
 
 static void fa_flush(struct fa *f)
@@ -700,6 +705,36 @@ static void fa_answer_sysinfo(struct fa *f)
 	fa_raw(f, f->sysinfo_raw);
 }
 
+/* The agent accepted the file offered on f->file_ch: its bytes, in one
+ * chunk, on that channel. */
+static void fa_answer_file(struct fa *f)
+{
+	struct ll_xfer_enc *e;
+	struct ll_buf *b;
+	struct ll_control_msg *m;
+	GList *l;
+
+	for (l = f->msgs.head; l != NULL; l = l->next) {
+		m = l->data;
+		if (m->type == LL_CONTROL_FILE_ACCEPT &&
+		    m->u.file_accept.channel == f->file_ch)
+			break;
+	}
+	if (l == NULL)
+		return;
+	g_queue_delete_link(&f->msgs, l);
+	ll_control_msg_free(m);
+	e = ll_xfer_enc_new();
+	b = ll_buf_new(4096);
+	g_assert_cmpint(ll_xfer_enc_chunk(e, f->file_data,
+					  strlen(f->file_data), b),
+			==, 0);
+	fa_send(f, f->file_ch, ll_buf_data(b), ll_buf_len(b));
+	ll_buf_free(b);
+	ll_xfer_enc_free(e);
+	f->file_data = NULL;
+}
+
 /* Runs the CLI while the fake applet keeps answering. */
 static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 			const char *prof, ...) G_GNUC_NULL_TERMINATED;
@@ -737,6 +772,8 @@ static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 			fa_answer_request(f);
 		if (f->sysinfo_raw != NULL)
 			fa_answer_sysinfo(f);
+		if (f->file_data != NULL)
+			fa_answer_file(f);
 		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
 			g_string_append_len(o, buf, n);
 		while ((n = read(err_fd, buf, sizeof(buf))) > 0)
@@ -1461,6 +1498,111 @@ static void test_hostile_names(void)
 	assert_holder_gone(profile, p.id);
 	fa_free(f);
 	pin_clear(&p);
+}
+
+/* ---- a hostile applet's file (issue 13) ---- */
+
+static int n_entries(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	int n = 0;
+
+	while (d != NULL && g_dir_read_name(d) != NULL)
+		n++;
+	if (d != NULL)
+		g_dir_close(d);
+	return n;
+}
+
+/*
+ * An offer the technician never asked for, made before anyone receives,
+ * with a name that passes the schema but hides its extension and starts
+ * with "..": `session receive` saves it inside DIR under
+ * ll_xfer_safe_name's name, prints that name without the raw controls,
+ * and nothing lands beside DIR.  Then a name that climbs out of the
+ * folder: a malformed message, which ends the session; nothing written.
+ */
+static void test_hostile_file(void)
+{
+	static const char name[] = ".." RLO "gpj.exe";
+	static const char data[] = "four";
+	struct ll_control_msg offer = { .type = LL_CONTROL_FILE_OFFER };
+	char *base = g_build_filename(lh_tmpdir(), "recv-hostile", NULL);
+	char *dir = g_build_filename(base, "in", NULL), *sha, *path, *says;
+	char safe[LL_XFER_NAME_MAX + 1];
+	struct ll_control_msg *m;
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct fa *f;
+	uint32_t id;
+
+	g_assert_nonnull(profile);
+	/* a clean slate: an earlier run's file would make a twin */
+	g_assert_true(g_spawn_sync(NULL, (char *[]){ "rm", "-rf", base, NULL },
+				   NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+				   NULL, NULL, NULL));
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+	pin_new("files", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	id = m->u.request.id;
+	ll_control_msg_free(m);
+	fa_grant(f, id, LL_CAP_FILES);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, "--timeout",
+		    "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+
+	sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, data, -1);
+	/* the channel first, then its offer, as the applet does */
+	g_assert_cmpint(ll_mux_open(f->mux, 3), ==, 0);
+	fa_flush(f);
+	offer.u.file_offer.channel = 3;
+	offer.u.file_offer.name = (char *)name;
+	offer.u.file_offer.size = strlen(data);
+	g_strlcpy(offer.u.file_offer.sha256, sha,
+		  sizeof(offer.u.file_offer.sha256));
+	fa_control(f, &offer);
+	f->file_ch = 3;
+	f->file_data = data;
+	cli_pumping(&r, f, NULL, profile, "session", "receive", p.id, dir,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	ll_xfer_safe_name(name, safe, sizeof(safe));
+	g_assert_null(strchr(safe, '/'));
+	g_assert_null(strstr(safe, RLO));
+	path = g_build_filename(dir, safe, NULL);
+	says = g_strdup_printf("saved %s (4 bytes, SHA-256 %s)\n", path, sha);
+	g_assert_cmpstr(r.out, ==, says);
+	assert_nothing_raw(r.out);
+	g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+	g_assert_cmpint(n_entries(dir), ==, 1);
+	g_assert_cmpint(n_entries(base), ==, 1); /* nothing beside DIR */
+	run_clear(&r);
+	g_free(says);
+
+	/* a name with a path: the schema's error ends the session, nothing
+	 * is written */
+	says = g_strdup_printf("{\"type\":\"file_offer\",\"channel\":5,"
+			       "\"name\":\"../../evil\",\"size\":4,"
+			       "\"sha256\":\"%s\"}",
+			       sha);
+	fa_raw(f, says);
+	cli_pumping(&r, f, NULL, profile, "session", "receive", p.id, dir,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 5);
+	g_assert_nonnull(strstr(r.err, "must be a plain file name"));
+	g_assert_cmpint(n_entries(dir), ==, 1);
+	g_assert_cmpint(n_entries(base), ==, 1);
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
+	fa_free(f);
+	pin_clear(&p);
+	g_free(says);
+	g_free(path);
+	g_free(sha);
+	g_free(dir);
+	g_free(base);
 }
 
 /* ---- system information and clipboard (issue 13) ---- */
@@ -2221,6 +2363,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli/not_permitted", test_not_permitted);
 	g_test_add_func("/agent/cli/monitors", test_monitors);
 	g_test_add_func("/agent/cli/hostile_names", test_hostile_names);
+	g_test_add_func("/agent/cli/hostile_file", test_hostile_file);
 	g_test_add_func("/agent/cli/sysinfo", test_sysinfo);
 	g_test_add_func("/agent/cli/forbidden_encoding",
 			test_forbidden_encoding);

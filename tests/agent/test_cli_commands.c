@@ -65,12 +65,13 @@ static void test_table(void)
 			g_assert_cmpstr(a->params[0]->key, ==, "id");
 			/* only the user's answer may take unbounded (a
 			 * file waits for Save, then for its bytes) */
-			g_assert_true(a->answer_ms > 0 ||
-				      strcmp(a->words, "session wait") == 0 ||
-				      strcmp(a->words, "session request") ==
-					      0 ||
-				      strcmp(a->words, "session send") == 0 ||
-				      strcmp(a->words, "session fetch") == 0);
+			g_assert_true(
+				a->answer_ms > 0 ||
+				strcmp(a->words, "session wait") == 0 ||
+				strcmp(a->words, "session request") == 0 ||
+				strcmp(a->words, "session send") == 0 ||
+				strcmp(a->words, "session fetch") == 0 ||
+				strcmp(a->words, "session receive") == 0);
 		}
 		options = false;
 		for (j = 0; j < n_params(a); j++) {
@@ -150,6 +151,7 @@ static void test_synopsis(void)
 		"session sysinfo ID",
 		"session send ID FILE [--timeout S]",
 		"session fetch ID NAME LOCAL [--timeout S]",
+		"session receive ID DIR [--timeout S]",
 		"session end ID",
 	};
 	size_t i;

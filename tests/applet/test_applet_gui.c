@@ -2828,13 +2828,22 @@ static void test_clipboard_sysinfo(void)
 
 static struct ll_xfer *offered; /* the latest offer to the test's agent */
 static char *fetch_dir;
+/* what the test's technician answers to an offer */
+static enum { OFFER_SAVE = 0, OFFER_REFUSE, OFFER_HOLD } offer_answer;
 
 static void tx_offer(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
 {
-	int fd = open(fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd;
 
-	g_assert_cmpint(fd, >=, 0);
 	offered = x;
+	if (offer_answer == OFFER_REFUSE) {
+		g_assert_cmpint(ll_xfer_refuse(x, LL_FILE_REFUSED), ==, 0);
+		return;
+	}
+	if (offer_answer == OFFER_HOLD)
+		return;
+	fd = open(fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(ll_xfer_accept(x, fd, NULL), ==, 0);
 	close(fd);
 }
@@ -3199,6 +3208,102 @@ static void files_fetch(struct agent *ag, struct applet *ap, const char *home)
 	g_free(path);
 }
 
+/*
+ * The user's own offer from the session bar's Send a file…: picked in
+ * the chooser (its path typed in the location entry), then the test's
+ * technician answers `answer`.  The "Sending a file" window's id.
+ */
+static char *bar_send(struct applet *ap, const char *path, int answer,
+		      const char *shot)
+{
+	char *bar = wait_window("Session$", ap, 5000), *win;
+	int i;
+
+	g_assert_nonnull(bar);
+	offered = NULL;
+	offer_answer = answer;
+	focus_window(bar);
+	key("alt+f");
+	g_free(bar);
+	win = wait_window("Send a file$", ap, 15000);
+	g_assert_nonnull(win);
+	if (shot != NULL)
+		screenshot(shot, win);
+	focus_window(win);
+	key("ctrl+l");
+	g_free(tool((const char *const[]){ "xdotool", "type", "--delay", "5",
+					   path, NULL }));
+	/* an Enter that only closed the entry's completion popup is
+	 * pressed again */
+	for (i = 0; i < 3; i++) {
+		focus_window(win);
+		key("Return");
+		if (wait_window_gone("Send a file$", 3000))
+			break;
+	}
+	g_assert_cmpint(i, <, 3);
+	g_free(win);
+	WAIT_FOR(offered != NULL, 15000);
+	g_assert_nonnull(offered);
+	win = wait_window("Sending a file$", ap, 5000);
+	g_assert_nonnull(win);
+	return win;
+}
+
+/* Sent by the user from the bar: saved (SHA-256 checked), refused,
+ * cancelled by the user, cancelled by the technician. */
+static void files_from_bar(struct agent *ag, struct applet *ap,
+			   const char *home)
+{
+	static const char text[] = "the log the user sends unasked\n";
+	char *path = g_build_filename(home, "mine.log", NULL), *win, *sha;
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	sha = sha_hex(text, strlen(text));
+	win = bar_send(ap, path, OFFER_SAVE, "applet-bar-send-a-file");
+	WAIT_FOR(ll_xfer_state(offered) == LL_XFER_DONE ||
+			 ll_xfer_state(offered) == LL_XFER_FAILED,
+		 20000);
+	g_assert_cmpint(ll_xfer_state(offered), ==, LL_XFER_DONE);
+	g_assert_cmpuint(ll_xfer_request_id(offered), ==, 0);
+	g_assert_cmpstr(ll_xfer_sha256(offered), ==, sha);
+	g_assert_true(file_is(fetch_dir, "mine.log", text, strlen(text)));
+	g_assert_true(wait_log(ap, "file window says: Delivered", 1, 5000));
+	screenshot("applet-sending-a-file-done", win);
+	close_window(win);
+
+	win = bar_send(ap, path, OFFER_REFUSE, NULL);
+	g_assert_true(wait_log(ap,
+			       "file window says: Your technician did not "
+			       "accept the file.",
+			       1, 10000));
+	screenshot("applet-sending-a-file-refused", win);
+	close_window(win);
+
+	/* the user gives up waiting */
+	win = bar_send(ap, path, OFFER_HOLD, NULL);
+	screenshot("applet-sending-a-file-waiting", win);
+	focus_window(win);
+	key("alt+c");
+	WAIT_FOR(ll_xfer_state(offered) == LL_XFER_FAILED, 10000);
+	g_assert_cmpint(ll_xfer_reason(offered), ==, LL_FILE_CANCELLED);
+	g_assert_true(ll_xfer_by_peer(offered));
+	close_window(win);
+
+	/* the technician takes it back */
+	win = bar_send(ap, path, OFFER_HOLD, NULL);
+	g_assert_cmpint(ll_xfer_cancel(offered), ==, 0);
+	g_assert_true(wait_log(ap,
+			       "file window says: Your technician stopped "
+			       "the transfer.",
+			       1, 10000));
+	close_window(win);
+	g_assert_true(file_is(fetch_dir, "mine.log", text, strlen(text)));
+	offer_answer = OFFER_SAVE;
+	g_free(sha);
+	g_free(path);
+}
+
 static void test_files(void)
 {
 	static const struct ll_xfer_set_cbs cbs = { .on_offer = tx_offer };
@@ -3258,6 +3363,9 @@ static void test_files(void)
 				       "are not granted",
 				       1, 5000));
 	}
+	/* nor is there Send a file… on the bar */
+	g_assert_cmpint(log_count(&ap, "session bar: Send a file shown"), ==,
+			0);
 
 	win = wait_window("Permission request", &ap, 20000);
 	g_assert_nonnull(win);
@@ -3266,12 +3374,19 @@ static void test_files(void)
 	WAIT_FOR(ag.n_grant > 0 || ag.closed, 10000);
 	g_assert_cmpuint(ag.grant_caps, ==, LL_CAP_FILES);
 	g_free(win);
+	g_assert_true(
+		wait_log(&ap, "session bar: Send a file shown", 1, 5000));
+	win = wait_window("Session$", &ap, 5000);
+	g_assert_nonnull(win);
+	screenshot("applet-session-bar-send-file", win);
+	g_free(win);
 
 	files_send_save(&ag, &ap, src, home, data, len);
 	files_hostile(&ag, &ap, home);
 	files_resume(&ag, &ap, home);
 	files_cancel(&ag, &ap, home);
 	files_fetch(&ag, &ap, home);
+	files_from_bar(&ag, &ap, home);
 
 	g_assert_cmpint(ll_session_io_end(ag.io, "done"), ==, 0);
 	applet_close_ended(&ap, "technician", ENDED_TECHNICIAN, 0);

@@ -738,24 +738,14 @@ static void assert_wait_denied(const char *id)
 static GPid request_bg(const char *id, const char *caps, const char *tag,
 		       char **log)
 {
-	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-			 "--cli",
-			 "--relay",
-			 E.url,
-			 "--ca",
-			 E.relay->ca_cert,
-			 "--profile",
-			 E.profile,
-			 "session",
-			 "request",
-			 (char *)id,
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"), "--cli", "--relay",
+			 E.url, "--ca", E.relay->ca_cert, "--profile",
+			 E.profile, "session", "request", (char *)id,
 			 (char *)caps,
 			 /* no test waits for it to give up; the barrier in
 			  * allow_and_control keeps one open for a few hundred
 			  * CLI calls, long on a loaded machine */
-			 "--timeout",
-			 "600",
-			 NULL };
+			 "--timeout", "600", NULL };
 
 	*log = g_strdup_printf("%s/request-%s.log", E.dir, tag);
 	g_unlink(*log); /* appended to */
@@ -1669,6 +1659,183 @@ static void gui_clipboard_sysinfo(unsigned long viewer, const char *gui_log)
 	stop_proc(&cp);
 }
 
+static void applet_log_wait(const char *tag, const char *needle, int n,
+			    int timeout_ms);
+static bool same_file(const char *a, const char *b);
+
+/* A file chooser ch on display: the file's path typed in its location
+ * entry, then Enter (the chooser's Send), until it is gone: an Enter
+ * that closed the entry's completion popup instead is pressed again. */
+static void chooser_pick(const char *display, unsigned long ch,
+			 const char *path)
+{
+	int i;
+
+	press(display, ch, "ctrl+l");
+	g_assert_cmpint(xdo(display, NULL, "type", "--delay", "5", path, NULL),
+			==, 0);
+	for (i = 0; i < 3; i++) {
+		press(display, ch, "Return");
+		if (lt_x_wait_window(display, "Send a file( to the user)?$",
+				     true, 3000, NULL, NULL, NULL))
+			return;
+		screenshot(display, ch, "chooser-still-open.png");
+	}
+	g_error("the file chooser %lu took no file", ch);
+}
+
+/* The user offers path from the session bar's Send a file…; the
+ * "Sending a file" window that follows. */
+static unsigned long bar_send(const char *tag, const char *path,
+			      const char *shot)
+{
+	unsigned long bar = wait_window(E.disp_user, "Session", 10000), ch;
+
+	g_assert_cmpuint(bar, !=, 0);
+	applet_log_wait(tag, "session bar: Send a file shown", 1, 10000);
+	press(E.disp_user, bar, "alt+f");
+	ch = wait_window(E.disp_user, "Send a file", 15000);
+	if (ch == 0)
+		g_error("Send a file… (Alt+F) on the session bar opened no "
+			"chooser");
+	if (shot != NULL)
+		screenshot(E.disp_user, ch, shot);
+	chooser_pick(E.disp_user, ch, path);
+	ch = wait_window(E.disp_user, "Sending a file", 15000);
+	g_assert_cmpuint(ch, !=, 0);
+	return ch;
+}
+
+static void close_sending(unsigned long w)
+{
+	press(E.disp_user, w, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Sending a file", 5000));
+}
+
+/* Where the agent's Incoming file window saves by default. */
+static char *download_dir(void)
+{
+	const char *d = g_get_user_special_dir(G_USER_DIRECTORY_DOWNLOAD);
+
+	return g_strdup(d != NULL && g_file_test(d, G_FILE_TEST_IS_DIR)
+				? d
+				: g_get_home_dir());
+}
+
+/*
+ * Files both ways in the GUI (#13).  The viewer's Send _file… asks for
+ * `files`, Cancel _transfer takes the offer back before the user saves,
+ * the next is saved (SHA-256 checked); then the user sends from the
+ * session bar and the technician saves it in "PRODUCT Agent – Incoming
+ * file" (SHA-256 checked), and refuses the next.
+ */
+static void gui_files(unsigned long viewer, const char *gui_log)
+{
+	g_autofree char *dl = download_dir();
+	g_autofree char *to_user = g_build_filename(E.dir, "gui-to-user.bin",
+						    NULL);
+	g_autofree char *from_user = g_build_filename(E.dir,
+						      "gui-from-user.log",
+						      NULL);
+	g_autofree char *saved_user = g_build_filename(dl, "gui-to-user.bin",
+						       NULL);
+	g_autofree char *saved_agent = g_build_filename(dl,
+							"gui-from-user.log",
+							NULL);
+	g_autofree char *re = g_strdup_printf("^%s Agent – Incoming file$",
+					      E.product);
+	gchar *data = g_malloc(200000);
+	unsigned long ch, dlg, in, out;
+	size_t i;
+
+	for (i = 0; i < 200000; i++)
+		data[i] = (char)g_random_int();
+	g_assert_true(g_file_set_contents(to_user, data, 200000, NULL));
+	g_assert_true(
+		g_file_set_contents(from_user, "the user's log\n", -1, NULL));
+	g_unlink(saved_user);
+	g_unlink(saved_agent);
+	g_free(data);
+
+	/* the viewer's Send _file…: files asked for first */
+	press(E.disp_agent, viewer, "alt+f");
+	ch = wait_window_re(E.disp_agent, "^Send a file to the user$", 15000);
+	if (ch == 0)
+		g_error("Send _file… (Alt+F) in the viewer opened no chooser");
+	chooser_pick(E.disp_agent, ch, to_user);
+	dlg = wait_window(E.disp_user, "Permission request", 30000);
+	g_assert_cmpuint(dlg, !=, 0);
+	wait_armed("gui", 5);
+	press(E.disp_user, dlg, "alt+a");
+	in = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(in, !=, 0);
+	screenshot(E.disp_agent, viewer, "agent-viewer-sending.png");
+	/* Cancel _transfer before the user answers */
+	press(E.disp_agent, viewer, "alt+t");
+	applet_log_wait("gui",
+			"file window says: Your technician stopped the "
+			"transfer. Nothing was saved.",
+			1, 10000);
+	press(E.disp_user, in, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	g_assert_false(g_file_test(saved_user, G_FILE_TEST_EXISTS));
+
+	press(E.disp_agent, viewer, "alt+f");
+	ch = wait_window_re(E.disp_agent, "^Send a file to the user$", 15000);
+	g_assert_cmpuint(ch, !=, 0);
+	chooser_pick(E.disp_agent, ch, to_user);
+	in = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(in, !=, 0);
+	press(E.disp_user, in, "alt+s");
+	if (!lt_wait_file(gui_log, 0,
+			  "file transfer of gui-to-user.bin: delivered", 1,
+			  20000))
+		g_error("the viewer's file was not delivered (see %s)",
+			gui_log);
+	g_assert_true(same_file(to_user, saved_user));
+	press(E.disp_user, in, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	/* the user's own file, saved by the technician */
+	out = bar_send("gui", from_user, NULL);
+	in = wait_window_re(E.disp_agent, re, 15000);
+	if (in == 0)
+		g_error("the user's offer opened no Incoming file window on "
+			"the agent's display (see %s)",
+			gui_log);
+	screenshot(E.disp_agent, in, "agent-incoming-file.png");
+	screenshot(E.disp_user, out, "gui-sending-a-file-waiting.png");
+	press(E.disp_agent, in, "alt+s");
+	if (!lt_wait_file(gui_log, 0,
+			  "file transfer to gui-from-user.log: saved as "
+			  "gui-from-user.log (SHA-256 verified)",
+			  1, 20000))
+		g_error("the technician's Save wrote nothing (see %s)",
+			gui_log);
+	g_assert_true(same_file(from_user, saved_agent));
+	screenshot(E.disp_agent, in, "agent-incoming-file-saved.png");
+	press(E.disp_agent, in, "alt+c");
+	g_assert_true(lt_x_wait_window(E.disp_agent, re, true, 5000, NULL,
+				       NULL, NULL));
+	applet_log_wait("gui", "file window says: Delivered", 1, 10000);
+	close_sending(out);
+
+	/* and refused */
+	out = bar_send("gui", from_user, NULL);
+	in = wait_window_re(E.disp_agent, re, 15000);
+	g_assert_cmpuint(in, !=, 0);
+	press(E.disp_agent, in, "alt+r");
+	applet_log_wait("gui",
+			"file window says: Your technician did not accept "
+			"the file.",
+			1, 10000);
+	screenshot(E.disp_user, out, "gui-sending-a-file-refused.png");
+	close_sending(out);
+	press(E.disp_agent, in, "alt+c");
+	g_assert_true(lt_x_wait_window(E.disp_agent, re, true, 5000, NULL,
+				       NULL, NULL));
+}
+
 static void test_gui_viewer(void)
 {
 	g_autofree char *gui_profile = g_build_filename(E.dir, "gui-profile",
@@ -1763,6 +1930,7 @@ static void test_gui_viewer(void)
 	viewer_names_user(viewer);
 	gui_chat(viewer, gui_log);
 	gui_clipboard_sysinfo(viewer, gui_log);
+	gui_files(viewer, gui_log);
 
 	gui_stall(&x, viewer, gui_log, shot);
 	gui_reconnect(&x, viewer, gui_log, shot);
@@ -2532,6 +2700,54 @@ static GPid files_session(struct pin *p, const char *tag, const char *url,
 }
 
 /*
+ * The user sends from the session bar; `session receive` takes it: one
+ * waiting before the offer, one after (the holder kept the offer), the
+ * second with a name the technician's folder must not take as it is
+ * (a dot file: made plain).
+ */
+static void files_from_bar(const char *id, const char *src, const char *sha,
+			   const char *log)
+{
+	g_autofree char *rdir = g_build_filename(E.dir, "received", NULL);
+	g_autofree char *evil_dir = g_build_filename(E.dir, "evil", NULL);
+	g_autofree char *evil = g_build_filename(evil_dir, ".bashrc", NULL);
+	g_autofree char *says = NULL, *got = NULL, *plain = NULL;
+	unsigned long out;
+	GPid cmd;
+
+	g_assert_cmpint(g_mkdir_with_parents(rdir, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(evil_dir, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(evil, "alias ls=rm\n", -1, NULL));
+	/* the fetched file's window first */
+	applet_log_wait("files", "file window says: Delivered", 1, 10000);
+	close_sending(find_window(E.disp_user, "Sending a file"));
+	cmd = files_bg("receive", id, rdir, NULL, log);
+	out = bar_send("files", src, "files-bar-send-a-file.png");
+	says = g_strdup_printf("saved %s/send-me.bin (1048576 bytes, "
+			       "SHA-256 %s)",
+			       rdir, sha);
+	files_done(cmd, log, 0, says);
+	got = g_build_filename(rdir, "send-me.bin", NULL);
+	g_assert_true(same_file(src, got));
+	applet_log_wait("files", "file window says: Delivered", 2, 10000);
+	close_sending(out);
+
+	out = bar_send("files", evil, NULL);
+	screenshot(E.disp_user, out, "files-sending-a-file.png");
+	cmd = files_bg("receive", id, rdir, NULL, log);
+	plain = g_build_filename(rdir, "bashrc", NULL);
+	g_free(says);
+	says = g_strdup_printf("saved %s (", plain);
+	files_done(cmd, log, 0, says);
+	g_assert_true(same_file(evil, plain));
+	g_free(got);
+	got = g_build_filename(rdir, ".bashrc", NULL);
+	g_assert_false(g_file_test(got, G_FILE_TEST_EXISTS));
+	applet_log_wait("files", "file window says: Delivered", 3, 10000);
+	close_sending(out);
+}
+
+/*
  * The technician sends a file with the real CLI: the user sees
  * "PRODUCT – Incoming file", saves it (in the download folder: here the
  * applet's HOME) and the CLI prints its SHA-256; refused, the CLI says so
@@ -2609,6 +2825,7 @@ static void test_files(void)
 	press(E.disp_user, win, "alt+s");
 	files_done(cmd, log, 0, "saved ");
 	g_assert_true(same_file(want, got));
+	files_from_bar(p.id, src, sha, log);
 
 	/* asked again, refused: the CLI says so (exit 3), nothing saved */
 	g_assert_cmpint(g_unlink(got), ==, 0);
