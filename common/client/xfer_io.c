@@ -44,12 +44,16 @@
  * way (its update requests, its credit), so the window grows only while
  * it holds less than XFER_DELAY_MS of the rate it gets: doubled at each
  * XFER_RATE_MS look, up to XFER_WINDOW_MAX.  On a fast idle link it
- * reaches the cap; on a busy one the queue stays short.  At most
+ * reaches the cap; on a busy one the queue stays short.  Why so short:
+ * an animated screen's update (~600 KiB) needs a request and two or three
+ * credit returns, each behind that queue (bench/file-transfer: 20 ms
+ * cost the screen 5x its idle p95 on a loaded machine, 5 ms about 2x,
+ * with a faster transfer too).  At most
  * XFER_MAX_WIDE transfers grow at once, so the bytes in flight toward us
  * stay bounded (16 MiB).
  */
 #define XFER_WINDOW_MAX (4u * 1024u * 1024u)
-#define XFER_DELAY_MS 20
+#define XFER_DELAY_MS 5
 #define XFER_RATE_MS 100
 #define XFER_MAX_WIDE 4
 /* Names tried when NAME exists: "NAME (2)" .. "NAME (99)". */
