@@ -7,6 +7,11 @@
  *   screen_viewer --vnc HOST:PORT [--connect-timeout S]
  *   screen_viewer --relay URL --ca FILE --user U --password-file F
  *
+ * --files (--relay only): also ask for `files` and take the "send"
+ * command below, the technician's file transfer on the same session
+ * (ll_xfer_io.h), so that bench/file-transfer measures the screen while
+ * a file shares its stream.
+ *
  * Common: --encodings "zrle copyrect raw" (the agent's set, default);
  * --marker X,Y: where the workload's frame marker is on the screen
  * (bench/screen/screen_load.c draws it: the time each frame was drawn),
@@ -36,6 +41,13 @@
  *                              "measure secs= rfb_bytes= rfb_Bps=
  *                              wire_bytes= updates= [frames= fps=
  *                              age_p50_ms= age_p95_ms=] cpu_PID=PERCENT"
+ *   send PATH                  (--files) offer the file; once the user
+ *                              saved it and the bytes move, frame ages
+ *                              are collected until it is done, then
+ *                              "measure ..." (as above, over the
+ *                              transfer) and "send state=done|failed
+ *                              bytes= secs= MBps=" (MiB/s from the first
+ *                              byte to the receiver's verified hash)
  *   quit
  * Exit status 0 after quit, 1 on any failure (a sentence on stderr).
  */
@@ -65,6 +77,7 @@
 #include "ll_mux.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
+#include "ll_xfer_io.h"
 
 #define SV_PROBE_SIZE 48
 #define SV_SAMPLE_TIMEOUT_MS 5000
@@ -73,6 +86,12 @@
 #define SV_MARK_CELL 8 /* as in screen_load.c */
 #define SV_MARK_BITS 24
 #define SV_MAX_FRAMES 100000
+
+enum sv_send_phase {
+	SV_SEND_NONE = 0,
+	SV_SEND_RUNNING, /* bytes move: start collecting frame ages */
+	SV_SEND_OVER,    /* done or failed: report them */
+};
 
 struct sv_pump {
 	int from, to;
@@ -91,6 +110,7 @@ struct sv {
 	int connect_timeout_s;
 	const char *marker;
 	int mark_x, mark_y; /* -1: no marker */
+	gboolean files;
 
 	GMainLoop *loop;
 	int exit_code;
@@ -100,6 +120,11 @@ struct sv {
 	struct ll_session_io *io;
 	atomic_uint_least64_t wire_in; /* copied from the main thread */
 	bool rfb_started;
+	struct ll_xfer_set *xs; /* --files */
+	bool sending;
+	int64_t send_t0_us;
+	/* main thread -> RFB thread: frame ages over a transfer */
+	atomic_int send_phase; /* enum sv_send_phase */
 
 	/* RFB */
 	int up_fd;   /* TCP socket or bridged socket */
@@ -569,6 +594,24 @@ static void meas_tick(struct sv *v)
 	v->meas_on = false;
 }
 
+/* The transfer's phases, told by the main thread: a measure that spans
+ * exactly the bytes moving (an hour at most). */
+static void send_tick(struct sv *v)
+{
+	static char m0[] = "measure", m1[] = "3600";
+	char *argv[] = { m0, m1, NULL };
+	int ph = atomic_exchange(&v->send_phase, SV_SEND_NONE);
+
+	if (ph == SV_SEND_RUNNING && !v->meas_on) {
+		meas_start(v, argv, 2);
+	} else if (ph == SV_SEND_OVER && v->meas_on) {
+		v->meas_end_us = now_us();
+		meas_tick(v);
+	}
+}
+
+static gboolean send_idle(gpointer data);
+
 /* Returns false on "quit". */
 static bool run_command(struct sv *v, const char *line)
 {
@@ -588,6 +631,9 @@ static bool run_command(struct sv *v, const char *line)
 		else
 			lat_start(v, atoi(argv[1]), atoi(argv[2]),
 				  atoi(argv[3]), atoi(argv[4]));
+	} else if (strcmp(argv[0], "send") == 0 && argc == 2) {
+		/* xfer_io lives on the main loop */
+		g_idle_add(send_idle, g_strdup(argv[1]));
 	} else if (strcmp(argv[0], "measure") == 0 && argc >= 2) {
 		if (v->meas_on)
 			out("measure error=busy");
@@ -688,7 +734,10 @@ static gpointer rfb_main(gpointer data)
 		p[1].fd = stdin_open ? STDIN_FILENO : -1;
 		p[1].events = POLLIN;
 		p[1].revents = 0;
-		timeout = (v->lat_on || v->meas_on) ? 2 : 200;
+		timeout = (v->lat_on || v->meas_on ||
+			   atomic_load(&v->send_phase) != SV_SEND_NONE)
+				  ? 2
+				  : 200;
 		if (cl->buffered == 0 && poll(p, 2, timeout) < 0 &&
 		    errno != EINTR)
 			break;
@@ -707,6 +756,7 @@ static gpointer rfb_main(gpointer data)
 		}
 		lat_tick(v);
 		meas_tick(v);
+		send_tick(v);
 	}
 out:
 	if (!ok)
@@ -793,12 +843,78 @@ static gboolean wire_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* ---- --files: the technician's side of a transfer (main thread) ---- */
+
+static struct sv *sv_main;
+
+static void xs_changed(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	struct sv *v = user;
+
+	(void)set;
+	if (v->sending || ll_xfer_state(x) != LL_XFER_RUNNING)
+		return;
+	v->sending = true;
+	v->send_t0_us = now_us();
+	out("event name=send_running t=%.6f", now_real());
+	atomic_store(&v->send_phase, SV_SEND_RUNNING);
+}
+
+static void xs_finished(struct ll_xfer_set *set, struct ll_xfer *x, void *user)
+{
+	struct sv *v = user;
+	double secs = (double)(now_us() - v->send_t0_us) / 1e6;
+	uint64_t bytes = ll_xfer_done_bytes(x) - ll_xfer_resumed_at(x);
+
+	(void)set;
+	out("send state=%s bytes=%llu secs=%.3f MBps=%.1f",
+	    ll_xfer_state(x) == LL_XFER_DONE ? "done" : "failed",
+	    (unsigned long long)bytes, v->sending ? secs : 0.0,
+	    v->sending && secs > 0 ? bytes / 1048576.0 / secs : 0.0);
+	v->sending = false;
+	/* after the line above: "measure" follows it */
+	atomic_store(&v->send_phase, SV_SEND_OVER);
+}
+
+static gboolean send_idle(gpointer data)
+{
+	char *path = data;
+	int r;
+
+	if (sv_main->xs == NULL)
+		out("send state=failed error=no_files");
+	else if ((r = ll_xfer_send_file(sv_main->xs, path, 0, NULL)) != 0)
+		out("send state=failed error=%d", r);
+	g_free(path);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_channel_data(struct ll_session_io *io, uint16_t channel,
+			    const uint8_t *data, size_t len, void *user)
+{
+	struct sv *v = user;
+
+	(void)io;
+	if (v->xs != NULL)
+		ll_xfer_set_channel_data(v->xs, channel, data, len);
+}
+
+static void on_channel_close(struct ll_session_io *io, uint16_t channel,
+			     void *user)
+{
+	struct sv *v = user;
+
+	(void)io;
+	if (v->xs != NULL)
+		ll_xfer_set_channel_close(v->xs, channel);
+}
+
 static void on_ready(struct ll_session_io *io, void *user)
 {
+	struct sv *v = user;
 	struct ll_control_msg m;
 	int r;
 
-	(void)user;
 	out("event name=joined t=%.6f", now_real());
 	memset(&m, 0, sizeof(m));
 	m.type = LL_CONTROL_HELLO;
@@ -809,7 +925,7 @@ static void on_ready(struct ll_session_io *io, void *user)
 	memset(&m, 0, sizeof(m));
 	m.type = LL_CONTROL_REQUEST;
 	m.u.request.id = 1;
-	m.u.request.caps = LL_CAP_VIEW;
+	m.u.request.caps = LL_CAP_VIEW | (v->files ? LL_CAP_FILES : 0);
 	if ((r = ll_session_io_send_control(io, &m)) != 0)
 		fprintf(stderr, "screen_viewer: request: %s\n",
 			ll_strerror(r));
@@ -820,6 +936,8 @@ static void on_control(struct ll_session_io *io,
 {
 	struct sv *v = user;
 
+	if (v->xs != NULL && ll_xfer_set_control(v->xs, msg))
+		return;
 	if (msg->type == LL_CONTROL_GRANT) {
 		out("event name=granted t=%.6f", now_real());
 	} else if (msg->type == LL_CONTROL_DENY) {
@@ -835,6 +953,9 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 	struct sv *v = user;
 	int sv_fd[2], r;
 
+	if (channel != LL_MUX_CHANNEL_RFB && v->xs != NULL &&
+	    ll_xfer_set_channel_open(v->xs, channel))
+		return;
 	if (channel != LL_MUX_CHANNEL_RFB || v->rfb_started) {
 		ll_session_io_channel_close(io, channel);
 		return;
@@ -880,6 +1001,8 @@ static int relay_run(struct sv *v)
 		.on_ready = on_ready,
 		.on_control = on_control,
 		.on_channel_open = on_channel_open,
+		.on_channel_data = on_channel_data,
+		.on_channel_close = on_channel_close,
 		.on_closed = on_closed,
 	};
 	struct ll_client_error e;
@@ -926,6 +1049,15 @@ static int relay_run(struct sv *v)
 		goto out;
 	}
 	out("event name=connected t=%.6f", now_real());
+	if (v->files) {
+		static const struct ll_xfer_set_cbs xcbs = {
+			.on_changed = xs_changed,
+			.on_finished = xs_finished,
+		};
+
+		v->xs = ll_xfer_set_new(&xcbs, v);
+		ll_xfer_set_attach(v->xs, v->io);
+	}
 	g_timeout_add(50, wire_tick, v);
 	g_main_loop_run(v->loop);
 	r = 0;
@@ -958,6 +1090,8 @@ int main(int argc, char **argv)
 		  "RFB encodings, preferred first", NULL },
 		{ "marker", 0, 0, G_OPTION_ARG_STRING, &v.marker,
 		  "the workload's frame marker on screen", "X,Y" },
+		{ "files", 0, 0, G_OPTION_ARG_NONE, &v.files,
+		  "also ask for files; take \"send PATH\"", NULL },
 		{ "connect-timeout", 0, 0, G_OPTION_ARG_INT,
 		  &v.connect_timeout_s, "seconds", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -967,6 +1101,7 @@ int main(int argc, char **argv)
 	int r;
 
 	memset(&v, 0, sizeof(v));
+	sv_main = &v;
 	v.encodings = "zrle copyrect raw";
 	v.connect_timeout_s = 10;
 	v.up_fd = -1;
@@ -1025,6 +1160,7 @@ int main(int argc, char **argv)
 		if (v.up_fd >= 0)
 			close(v.up_fd);
 	}
+	ll_xfer_set_free(v.xs);
 	ll_session_io_free(v.io);
 	g_array_free(v.frame_age_ms, TRUE);
 	g_main_loop_unref(v.loop);

@@ -194,6 +194,15 @@ int ll_session_io_channel_open(struct ll_session_io *s, uint16_t channel);
 int ll_session_io_channel_open_next(struct ll_session_io *s,
 				    uint16_t *channel);
 /*
+ * Grant the peer `window` bytes of credit on an open channel instead of
+ * the HELLO's (ll_mux_widen): for a bulk channel, whose rate is window /
+ * round trip.  Call it before the channel's first byte arrives when it is
+ * bridged (the bridge buffers up to one window): LL_ERR_CONFLICT after.
+ * Errors as ll_mux_widen, LL_ERR_CLOSED once ending.
+ */
+int ll_session_io_channel_widen(struct ll_session_io *s, uint16_t channel,
+				uint32_t window);
+/*
  * Close an open channel now (a bridge is torn down: its fd closed, bytes
  * not yet sent dropped).  No on_channel_close follows.  LL_ERR_NOT_FOUND
  * if it is not open.

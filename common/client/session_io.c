@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +30,13 @@
 #define RBUF_CAP (2u * (LL_FRAME_HEADER_LEN + LL_FRAME_MAX_PAYLOAD))
 /* Bytes read from a bridged fd at once. */
 #define BRIDGE_CHUNK (64u * 1024u)
+/* A bridge reads at most this much from its fd per dispatch, as reading
+ * the stream does (READ_BUDGET): neither direction starves the other. */
+#define BRIDGE_BUDGET (1024u * 1024u)
+/* Unsent bytes the kernel may hold for the stream (TCP_NOTSENT_LOWAT). */
+#define UNSENT_MAX (128u * 1024u)
+/* Bytes of bulk channels the mux may hold (out_has_room). */
+#define BULK_QUEUE (256u * 1024u)
 /* Control bytes buffered while a message is incomplete. */
 #define CTRL_IN_MAX (4u + LL_CONTROL_MAX_MSG + LL_FRAME_MAX_PAYLOAD)
 #define END_TIMEOUT_MS 2000
@@ -420,6 +429,15 @@ int ll_session_io_new(struct ll_stream *stream,
 	s->conn = stream->conn;
 	s->fd = fd;
 	set_nonblock(fd);
+	{
+		/* The kernel keeps at most this much unsent: the rest
+		 * waits in the mux, where the screen and WINDOW frames can
+		 * still go ahead of a file (out_has_room).  Best effort. */
+		int lowat = (int)UNSENT_MAX;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+				 sizeof(lowat));
+	}
 	if (stream->extra_len > 0) {
 		memcpy(s->rbuf, stream->extra, stream->extra_len);
 		s->rlen = stream->extra_len;
@@ -554,6 +572,25 @@ int ll_session_io_channel_open_next(struct ll_session_io *s, uint16_t *channel)
 	return r;
 }
 
+int ll_session_io_channel_widen(struct ll_session_io *s, uint16_t channel,
+				uint32_t window)
+{
+	struct bridge *b;
+	int r;
+
+	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	/* A bridge holds up to one window: its buffer is sized on demand
+	 * (bridge_input), so only a buffer already made is in the way. */
+	if ((b = bridge_find(s, channel)) != NULL && b->icap != 0)
+		return LL_ERR_CONFLICT;
+	if ((r = ll_mux_widen(s->mux, channel, window)) == 0)
+		wake(s);
+	return r;
+}
+
 int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel)
 {
 	struct bridge *b;
@@ -674,8 +711,7 @@ static void bridge_input(struct ll_session_io *s, struct bridge *b,
 		return;
 	if (b->icap == 0) {
 		/* At most one window is ever unconsumed. */
-		b->icap = s->opts.initial_window != 0 ? s->opts.initial_window
-						      : LL_MUX_DEFAULT_WINDOW;
+		b->icap = ll_mux_window(s->mux, b->channel);
 		if ((b->ibuf = malloc(b->icap)) == NULL) {
 			b->icap = 0;
 			fail(s, LL_ERR_NOMEM, "out of memory");
@@ -1105,12 +1141,20 @@ static bool bridge_flush_in(struct ll_session_io *s, struct bridge *b)
 	return true;
 }
 
-static bool out_has_room(struct ll_session_io *s)
+/*
+ * Room in the mux for a bridge's bytes.  Leave half the buffer for
+ * control and WINDOW frames.  Bulk channels (files) stop at BULK_QUEUE:
+ * the screen and the frames that pace it (WINDOW, control) queue behind
+ * at most that much of a file, never behind a whole buffer of it.
+ */
+static bool out_has_room(struct ll_session_io *s, uint16_t channel)
 {
 	struct ll_buf *o = ll_mux_out(s->mux);
+	size_t cap = ll_buf_max(o) / 2;
 
-	/* Leave half the buffer for control and WINDOW frames. */
-	return ll_buf_len(o) < ll_buf_max(o) / 2;
+	if (channel != LL_MUX_CHANNEL_RFB && cap > BULK_QUEUE)
+		cap = BULK_QUEUE;
+	return ll_buf_len(o) < cap;
 }
 
 /* Moves read bytes into the mux as far as credit allows; on EOF with
@@ -1121,7 +1165,7 @@ static bool bridge_pump_out(struct ll_session_io *s, struct bridge *b)
 	uint16_t ch;
 	int r;
 
-	if (b->olen > 0 && out_has_room(s)) {
+	if (b->olen > 0 && out_has_room(s, b->channel)) {
 		r = ll_mux_send(s->mux, b->channel, b->obuf + b->ooff, b->olen,
 				&taken);
 		if (r != 0) {
@@ -1148,7 +1192,8 @@ static bool bridge_pump_out(struct ll_session_io *s, struct bridge *b)
 static bool bridge_can_read(struct ll_session_io *s, struct bridge *b)
 {
 	return s->state == LL_SESSION_IO_READY && !b->fd_eof && b->olen == 0 &&
-	       ll_mux_credit(s->mux, b->channel) > 0 && out_has_room(s);
+	       ll_mux_credit(s->mux, b->channel) > 0 &&
+	       out_has_room(s, b->channel);
 }
 
 /* Reads from fd behind what filter.out held back, and lets the filter
@@ -1197,6 +1242,7 @@ static void run_bridges(struct ll_session_io *s)
 	struct bridge *b;
 	GIOCondition rev;
 	unsigned gen;
+	size_t got;
 
 again:
 	gen = s->bridge_gen;
@@ -1217,11 +1263,18 @@ again:
 			goto again;
 		if (gone(s))
 			break;
-		if (((rev & G_IO_IN) != 0 || b->hup) &&
-		    bridge_can_read(s, b)) {
+		if ((rev & G_IO_IN) == 0 && !b->hup)
+			continue;
+		/* Chunk after chunk: a screen update larger than one
+		 * chunk goes out in this dispatch, not one per wake-up
+		 * behind a megabyte of the stream's input each time. */
+		for (got = 0; got < BRIDGE_BUDGET && bridge_can_read(s, b);) {
 			bridge_read(s, b);
 			if (s->bridge_gen != gen)
 				goto again;
+			if (b->olen == 0)
+				break; /* nothing there (or held back) */
+			got += b->olen;
 			bridge_pump_out(s, b);
 			if (s->bridge_gen != gen)
 				goto again;

@@ -21,6 +21,11 @@
  *    WINDOW increment since.  The receiver grants more (WINDOW) only as
  *    the application reports bytes as consumed (ll_mux_consume), so a slow
  *    consumer slows its sender and memory stays bounded.
+ *    A receiver may widen one channel's window beyond the HELLO's
+ *    (ll_mux_widen: a WINDOW frame for the difference): bulk channels
+ *    (files) go as fast as window / round trip allows, while the screen
+ *    keeps the small window that keeps its latency.  Either way the
+ *    sender gets exactly what was granted, and not a byte more.
  *  - Closing: CLOSE from one side is answered by CLOSE from the other; a
  *    channel id is free again once both were sent.  Data still in flight
  *    to a side that sent CLOSE is counted against credit and dropped.
@@ -52,6 +57,8 @@ struct ll_mux;
 #define LL_MUX_CHANNEL_RFB 1
 #define LL_MUX_MAX_CHANNELS 64 /* open at once, control included */
 #define LL_MUX_DEFAULT_WINDOW (256u * 1024u)
+/* Largest window ll_mux_widen grants on one channel. */
+#define LL_MUX_MAX_WINDOW (64u * 1024u * 1024u)
 #define LL_MUX_DEFAULT_OUT_MAX (2u * 1024u * 1024u)
 
 struct ll_mux_config {
@@ -150,6 +157,20 @@ uint32_t ll_mux_credit(const struct ll_mux *m, uint16_t channel);
  * On a channel closed meanwhile it does nothing.
  */
 int ll_mux_consume(struct ll_mux *m, uint16_t channel, size_t n);
+
+/*
+ * Grant the peer a window of `window` bytes on an open channel instead of
+ * the HELLO's initial window (for a bulk channel: files): the difference
+ * is queued at once as a WINDOW increment, and consumed bytes are granted
+ * back in quarters of the new window.  Windows only grow.  Credit stays
+ * strict: data beyond what was granted is still LL_ERR_PROTOCOL.
+ * LL_ERR_NOT_FOUND if the channel is not open, LL_ERR_INVALID_ARG below
+ * the current window or above LL_MUX_MAX_WINDOW, or the frame codec's
+ * error when the outgoing buffer is full.
+ */
+int ll_mux_widen(struct ll_mux *m, uint16_t channel, uint32_t window);
+/* The window we grant on the channel (0 if not open). */
+uint32_t ll_mux_window(const struct ll_mux *m, uint16_t channel);
 
 /*
  * End the session from our side: queue ERROR (code = -err, reason) and

@@ -28,6 +28,7 @@ struct chan {
 	uint16_t id;
 	uint32_t send_credit; /* what we may still send */
 	uint32_t recv_window; /* what the peer may still send */
+	uint32_t window;      /* what we grant in all (ll_mux_widen) */
 	size_t delivered;     /* handed to the application, not consumed */
 	uint32_t pending_ack; /* consumed, not yet granted back */
 };
@@ -100,6 +101,7 @@ static struct chan *chan_alloc(struct ll_mux *m, uint16_t id)
 						       ? m->peer.initial_window
 						       : 0;
 			m->ch[i].recv_window = m->cfg.initial_window;
+			m->ch[i].window = m->cfg.initial_window;
 			return &m->ch[i];
 		}
 	}
@@ -521,9 +523,9 @@ int ll_mux_consume(struct ll_mux *m, uint16_t channel, size_t n)
 	if (n > c->delivered)
 		return LL_ERR_INVALID_ARG;
 	c->delivered -= n;
-	/* pending + window + delivered never exceed our initial window. */
+	/* pending + recv_window + delivered never exceed c->window. */
 	c->pending_ack += (uint32_t)n;
-	threshold = m->cfg.initial_window / 4;
+	threshold = c->window / 4;
 	if (c->pending_ack == 0 || c->pending_ack < threshold)
 		return 0;
 	if ((r = ll_frame_put_window(m->out, channel, c->pending_ack)) != 0)
@@ -533,6 +535,41 @@ int ll_mux_consume(struct ll_mux *m, uint16_t channel, size_t n)
 	c->recv_window += c->pending_ack;
 	c->pending_ack = 0;
 	return 0;
+}
+
+int ll_mux_widen(struct ll_mux *m, uint16_t channel, uint32_t window)
+{
+	struct chan *c;
+	int r;
+
+	if (m == NULL || window > LL_MUX_MAX_WINDOW)
+		return LL_ERR_INVALID_ARG;
+	if (m->dead)
+		return m->err;
+	c = chan_find(m, channel);
+	if (c == NULL || c->state != C_OPEN)
+		return LL_ERR_NOT_FOUND;
+	if (window < c->window)
+		return LL_ERR_INVALID_ARG;
+	if (window == c->window)
+		return 0;
+	if ((r = ll_frame_put_window(m->out, channel, window - c->window)) !=
+	    0)
+		return r;
+	/* The peer may send the difference at once: counted from now. */
+	c->recv_window += window - c->window;
+	c->window = window;
+	return 0;
+}
+
+uint32_t ll_mux_window(const struct ll_mux *m, uint16_t channel)
+{
+	const struct chan *c;
+
+	if (m == NULL)
+		return 0;
+	c = chan_find_const(m, channel);
+	return c != NULL ? c->window : 0;
 }
 
 int ll_mux_fail(struct ll_mux *m, int err, const char *reason)

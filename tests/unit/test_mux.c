@@ -625,6 +625,89 @@ static void test_open_before_hello(void)
 	ll_mux_free(p);
 }
 
+/* A widened channel: the peer gets the larger credit, the others keep
+ * theirs, and credit comes back in quarters of the larger window. */
+static void test_widen(void)
+{
+	static uint8_t blob[4 * WIN];
+	struct ll_mux *a, *p;
+	struct seen s;
+	size_t taken = 0;
+
+	new_pair(&a, &p);
+	seen_init(&s);
+	g_assert_cmpint(ll_mux_open(p, 1), ==, 0);
+	g_assert_cmpint(ll_mux_open(p, 3), ==, 0);
+	g_assert_cmpint(pump(p, a, &s), ==, 0);
+	g_assert_cmpuint(ll_mux_window(a, 3), ==, WIN);
+	g_assert_cmpint(ll_mux_widen(a, 3, WIN - 1), ==, LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_mux_widen(a, 3, LL_MUX_MAX_WINDOW + 1), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_mux_widen(a, 5, 4 * WIN), ==, LL_ERR_NOT_FOUND);
+	g_assert_cmpint(ll_mux_widen(a, 3, 4 * WIN), ==, 0);
+	g_assert_cmpint(ll_mux_widen(a, 3, 4 * WIN), ==, 0); /* no-op */
+	g_assert_cmpuint(ll_mux_window(a, 3), ==, 4 * WIN);
+	g_assert_cmpuint(ll_mux_window(a, 1), ==, WIN);
+	seen_reset(&s);
+	g_assert_cmpint(pump(a, p, &s), ==, 0);
+	g_assert_cmpuint(s.types->len, ==, 1);
+	g_assert_cmpint(seen_type(&s, 0), ==, LL_MUX_EV_WINDOW);
+	g_assert_cmpuint(ll_mux_credit(p, 3), ==, 4 * WIN);
+	g_assert_cmpuint(ll_mux_credit(p, 1), ==, WIN);
+	g_assert_cmpint(ll_mux_send(p, 3, blob, sizeof(blob), &taken), ==, 0);
+	g_assert_cmpuint(taken, ==, 4 * WIN);
+	g_assert_cmpint(pump(p, a, &s), ==, 0);
+	/* A quarter of the HELLO's window is not yet a quarter of this. */
+	g_assert_cmpint(ll_mux_consume(a, 3, WIN / 4), ==, 0);
+	g_assert_cmpuint(ll_buf_len(ll_mux_out(a)), ==, 0);
+	g_assert_cmpint(ll_mux_consume(a, 3, WIN - WIN / 4 - 1), ==, 0);
+	g_assert_cmpuint(ll_buf_len(ll_mux_out(a)), ==, 0);
+	g_assert_cmpint(ll_mux_consume(a, 3, 1), ==, 0);
+	g_assert_cmpuint(ll_buf_len(ll_mux_out(a)), ==,
+			 LL_FRAME_HEADER_LEN + 4);
+	seen_reset(&s);
+	g_assert_cmpint(pump(a, p, &s), ==, 0);
+	g_assert_cmpuint(ll_mux_credit(p, 3), ==, WIN);
+	seen_clear(&s);
+	ll_mux_free(a);
+	ll_mux_free(p);
+}
+
+/* A hostile sender on a widened channel: everything granted is fine,
+ * one byte more ends the session, as on any other channel. */
+static void test_widen_hostile(void)
+{
+	static uint8_t blob[4096];
+	struct ll_mux_event ev;
+	struct ll_buf *in;
+	struct ll_mux *m;
+	size_t i;
+
+	m = ready_agent();
+	in = ll_buf_new(1 << 16);
+	ll_frame_put_open(in, 1);
+	g_assert_cmpint(ll_mux_feed(m, ll_buf_data(in), ll_buf_len(in), &ev),
+			==, (int)ll_buf_len(in));
+	ll_buf_free(in);
+	g_assert_cmpint(ll_mux_widen(m, 1, 8 * WIN), ==, 0);
+	in = ll_buf_new(16 * WIN);
+	for (i = 0; i < 8 * WIN / sizeof(blob); i++)
+		ll_frame_put_data(in, 1, blob, sizeof(blob));
+	for (i = 0; i < ll_buf_len(in);) {
+		int n = ll_mux_feed(m, ll_buf_data(in) + i, ll_buf_len(in) - i,
+				    &ev);
+
+		g_assert_cmpint(n, >, 0);
+		g_assert_cmpint(ev.type, ==, LL_MUX_EV_DATA);
+		i += (size_t)n;
+	}
+	ll_buf_reset(in);
+	ll_frame_put_data(in, 1, blob, 1);
+	expect_violation(m, in, LL_ERR_PROTOCOL);
+	g_assert_cmpuint(ll_mux_window(NULL, 1), ==, 0);
+	g_assert_cmpint(ll_mux_widen(NULL, 1, WIN), ==, LL_ERR_INVALID_ARG);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -640,5 +723,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mux/peer_error_and_fail", test_peer_error_and_fail);
 	g_test_add_func("/mux/error_before_hello", test_error_before_hello);
 	g_test_add_func("/mux/open_before_hello", test_open_before_hello);
+	g_test_add_func("/mux/widen", test_widen);
+	g_test_add_func("/mux/widen_hostile", test_widen_hostile);
 	return g_test_run();
 }
