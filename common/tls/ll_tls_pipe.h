@@ -60,7 +60,8 @@ bool ll_tls_pipe_has_pending(const struct ll_tls_pipe *p);
 /* True once the peer's close_notify came: it ended on purpose. */
 bool ll_tls_pipe_got_close_notify(const struct ll_tls_pipe *p);
 /* For an idle pipe: gives back its empty output buffer and OpenSSL's
- * record buffers (SSL_free_buffers; nothing if they hold bytes). */
+ * record buffers (SSL_free_buffers; nothing if they hold bytes).  A pipe
+ * keeps them while it is busy: the caller trims what went quiet. */
 void ll_tls_pipe_trim(struct ll_tls_pipe *p);
 
 #endif

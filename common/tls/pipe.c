@@ -133,6 +133,10 @@ struct ll_tls_pipe *ll_tls_pipe_new(struct ssl_st *ssl, int fd)
 	/* Frees the SSL's hold on the old write BIO; the same socket BIO
 	 * stays its read BIO. */
 	SSL_set0_wbio(ssl, sink);
+	/* A busy stream keeps its record buffers (one malloc and free of
+	 * 64 KiB and more per read otherwise, and the arena shrinking with
+	 * madvise); ll_tls_pipe_trim gives them back when it goes idle. */
+	SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	return p;
 }
 

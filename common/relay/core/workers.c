@@ -65,6 +65,8 @@
 #define LL_WS_LINGER_MS 2000
 /* Most plaintext one callback moves before the loop serves others. */
 #define LL_WS_PASS_MAX (256 * 1024)
+/* How often a worker looks for sessions that went idle (worker_sweep). */
+#define LL_WS_SWEEP_MS 1000
 
 enum ws_state {
 	WS_OPEN = 0, /* forwarding */
@@ -111,6 +113,7 @@ struct ll_wsess {
 	/* The worker's own. */
 	struct ws_stream st[2];
 	struct ll_wsess *prev, *next; /* w->sessions */
+	uint64_t swept; /* bytes[0] + bytes[1] at the last sweep */
 	bool ended;
 };
 
@@ -151,6 +154,7 @@ struct ll_worker {
 	struct ll_wsess *sessions;
 	struct ll_wsess *done; /* let go of, DONE not yet posted */
 	struct event *done_ev; /* posts them, next loop pass */
+	struct event *sweep;   /* worker_sweep, every LL_WS_SWEEP_MS */
 	uint8_t buf[16384];    /* one record's plaintext, in passing */
 	bool stopping;
 	/* main's own: sessions handed here and not yet DONE */
@@ -303,8 +307,6 @@ static bool ws_flush(struct ws_stream *st)
 		ws_stream_ended(st, LL_ERR_IO);
 		return false;
 	}
-	/* All out: no buffer kept while nothing flows. */
-	ll_tls_pipe_trim(st->pipe);
 	return true;
 }
 
@@ -516,8 +518,6 @@ static void ws_wr_cb(evutil_socket_t fd, short what, void *arg)
 			ws_linger(st);
 		return;
 	}
-	if (r == LL_OK)
-		ll_tls_pipe_trim(st->pipe);
 	if (st->state != WS_OPEN || src->state != WS_OPEN ||
 	    !src->read_paused || ll_tls_pipe_out_len(st->pipe) > ws->limit / 2)
 		return;
@@ -684,6 +684,7 @@ static void worker_stop_now(struct ll_worker *w)
 	/* With its events gone the loop ends once libevent has run what
 	 * is still queued (worker_done_cb). */
 	event_del(w->in.ev);
+	event_del(w->sweep);
 }
 
 static void worker_done_cb(evutil_socket_t fd, short what, void *arg)
@@ -697,6 +698,34 @@ static void worker_done_cb(evutil_socket_t fd, short what, void *arg)
 		w->done = ws->next;
 		ws->next = NULL;
 		wq_post(&w->all->in, WMSG_DONE, ws, false, NULL);
+	}
+}
+
+/*
+ * Idle sessions hold no buffers: a session that forwarded nothing since
+ * the last sweep gives back its pipes' output buffers and OpenSSL's
+ * record buffers (a busy one keeps them: no malloc and free per read).
+ */
+static void worker_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct ll_worker *w = arg;
+	struct ll_wsess *ws;
+	uint64_t b;
+	int s;
+
+	(void)fd;
+	(void)what;
+	for (ws = w->sessions; ws != NULL; ws = ws->next) {
+		b = atomic_load_explicit(&ws->bytes[0], memory_order_relaxed) +
+		    atomic_load_explicit(&ws->bytes[1], memory_order_relaxed);
+		if (b != ws->swept) {
+			ws->swept = b;
+			continue;
+		}
+		for (s = 0; s < 2; s++)
+			if (ws->st[s].state == WS_OPEN &&
+			    !ws->st[s].write_armed)
+				ll_tls_pipe_trim(ws->st[s].pipe);
 	}
 }
 
@@ -809,6 +838,8 @@ unsigned ll_workers_count(const struct ll_relay_config *cfg)
 int ll_workers_start(struct ll_core *core, unsigned n)
 {
 	struct ll_workers *all;
+	struct timeval sweep_tv = { LL_WS_SWEEP_MS / 1000,
+				    (LL_WS_SWEEP_MS % 1000) * 1000 };
 	sigset_t all_sigs, old;
 	unsigned i;
 	int r = LL_OK;
@@ -848,7 +879,10 @@ int ll_workers_start(struct ll_core *core, unsigned n)
 		if ((r = wq_init(&w->in, w->base, worker_in_cb, w)) != LL_OK)
 			break;
 		if ((w->done_ev = event_new(w->base, -1, 0, worker_done_cb,
-					    w)) == NULL) {
+					    w)) == NULL ||
+		    (w->sweep = event_new(w->base, -1, EV_PERSIST,
+					  worker_sweep, w)) == NULL ||
+		    event_add(w->sweep, &sweep_tv) != 0) {
 			r = LL_ERR_NOMEM;
 			break;
 		}
@@ -908,6 +942,8 @@ void ll_workers_free(struct ll_core *core)
 			worker_done_cb(-1, 0, w);
 			event_free(w->done_ev);
 		}
+		if (w->sweep != NULL)
+			event_free(w->sweep);
 		if (w->base != NULL && !w->on_main)
 			event_base_free(w->base);
 	}
