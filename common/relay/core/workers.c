@@ -65,6 +65,9 @@
 #define LL_WS_LINGER_MS 2000
 /* Most plaintext one callback moves before the loop serves others. */
 #define LL_WS_PASS_MAX (256 * 1024)
+/* A pass that moves less than this (a full TLS record) is no bulk
+ * transfer: its pipes give their buffers back at once (ws_pump). */
+#define LL_WS_BULK 16384
 /* How often a worker looks for sessions that went idle (worker_sweep). */
 #define LL_WS_SWEEP_MS 1000
 
@@ -360,8 +363,18 @@ static void ws_pump(struct ll_wsess *ws, int s)
 		if (!ws_flush(dst))
 			return;
 	}
-	if (r != LL_OK && r != LL_ERR_WANT_READ)
+	if (r != LL_OK && r != LL_ERR_WANT_READ) {
 		ws_stream_ended(src, r);
+		return;
+	}
+	/* Less than a full record and nothing more: no bulk transfer here,
+	 * whose buffers would be needed again at once.  Give them back now
+	 * (worker_sweep catches a bulk transfer that stopped). */
+	if (total < LL_WS_BULK) {
+		ll_tls_pipe_trim(src->pipe);
+		if (!dst->write_armed)
+			ll_tls_pipe_trim(dst->pipe);
+	}
 }
 
 static void ws_unlink(struct ll_worker *w, struct ll_wsess *ws)
