@@ -5,8 +5,9 @@
  * side, a slow reader that must not grow the relay's memory, DELETE and a
  * leaving peer closing both sides, and the grace after a lost stream:
  * both sides come back with their tickets, or the session ends as lost.
- * The relay runs with workers=1, so the main loop forwards; the grace
- * relay with the default (a loop per CPU).
+ * The relay runs with workers=1, so the main loop forwards (on the same
+ * TLS pipes as the worker loops: workers.c); the grace relay with the
+ * default (a loop per CPU).
  */
 #include <string.h>
 #include <unistd.h>
@@ -558,8 +559,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	lh_init(&argc, &argv);
-	/* One loop: the main loop forwards (pair.c); test_relay_workers
-	 * runs the same kinds of streams on worker loops. */
+	/* One loop: the main loop forwards (workers.c, without a thread);
+	 * test_relay_workers runs the same kinds of streams on worker
+	 * loops. */
 	relay = lh_relay_new("stream", "workers=1\n");
 	lh_tech_add(relay, "alice", LH_CANARY_PASSWORD, false);
 	lh_relay_start(relay);

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "ll_tls.h"
+#include "ll_tls_pipe.h"
 #include "ll_util.h"
 
 static char *tmpdir;
@@ -903,6 +904,146 @@ static void test_nonblocking(void)
 	ll_tls_ctx_free(cctx);
 }
 
+/* Reads from a non-blocking client conn until want bytes came or it
+ * reports something else than WANT_READ. */
+static int pipe_peer_read(struct ll_tls_conn *c, int fd, uint8_t *buf,
+			  size_t want, size_t *got)
+{
+	size_t n;
+	int r = LL_OK;
+
+	*got = 0;
+	while (*got < want) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		r = ll_tls_conn_read(c, buf + *got, want - *got, &n);
+		if (r == LL_OK) {
+			*got += n;
+			continue;
+		}
+		if (r != LL_ERR_WANT_READ)
+			break;
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+	}
+	return r;
+}
+
+/*
+ * ll_tls_pipe (the relay's forwarding stream): records of several writes
+ * wait in its buffer and leave in one flush; a full socket says
+ * WANT_WRITE and keeps the rest; the write BIO reports no descriptor (a
+ * bufferevent_openssl freed with CLOSE_ON_FREE must not close the
+ * socket); reads see the peer's bytes and its close_notify.
+ */
+static void test_pipe(void)
+{
+	struct ll_tls_ctx *sctx = server_ctx(NULL);
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	struct ll_tls_pipe *p;
+	struct ll_tls_conn *c;
+	static uint8_t data[4 * 16384], back[sizeof(data)];
+	uint8_t buf[64];
+	size_t i, n, got;
+	int sv[2], r, small = 4096;
+	SSL *ss;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+				   sv),
+			==, 0);
+	c = ll_tls_conn_new_client(cctx, sv[0], "localhost");
+	ss = ll_tls_ctx_new_ssl(sctx);
+	g_assert_nonnull(c);
+	g_assert_nonnull(ss);
+	g_assert_cmpint(SSL_set_fd(ss, sv[1]), ==, 1);
+	/* Both handshakes, in turns, as two event loops would. */
+	for (i = 0; i < 1000; i++) {
+		int cr = ll_tls_conn_handshake(c), sr = SSL_do_handshake(ss);
+
+		if (cr == LL_OK && sr == 1)
+			break;
+		g_assert_true(cr == LL_OK || cr == LL_ERR_WANT_READ);
+		g_assert_true(sr == 1 ||
+			      SSL_get_error(ss, sr) == SSL_ERROR_WANT_READ);
+	}
+	g_assert_cmpuint(i, <, 1000);
+
+	p = ll_tls_pipe_new(ss, sv[1]);
+	g_assert_nonnull(p);
+	g_assert_cmpint(BIO_get_fd(SSL_get_wbio(ss), NULL), ==, -1);
+	SSL_free(ss); /* the pipe keeps its own reference */
+
+	/* Four records, nothing on the socket until the flush. */
+	for (i = 0; i < 4; i++)
+		g_assert_cmpint(ll_tls_pipe_write(p, data + i * 16384, 16384),
+				==, LL_OK);
+	g_assert_cmpuint(ll_tls_pipe_out_len(p), >, sizeof(data));
+	g_assert_cmpint(ll_tls_conn_read(c, buf, sizeof(buf), &n), ==,
+			LL_ERR_WANT_READ);
+	/* A small send buffer: the socket fills and keeps the rest. */
+	g_assert_cmpint(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small,
+				   sizeof(small)),
+			==, 0);
+	g_assert_cmpint(ll_tls_pipe_flush(p), ==, LL_ERR_WANT_WRITE);
+	g_assert_cmpuint(ll_tls_pipe_out_len(p), >, 0);
+	got = 0;
+	for (i = 0; (r = ll_tls_pipe_flush(p)) == LL_ERR_WANT_WRITE; i++) {
+		/* The peer takes what came (OpenSSL buffers partial
+		 * records), which makes room for more. */
+		int cr = ll_tls_conn_read(c, back + got, sizeof(back) - got,
+					  &n);
+
+		g_assert_true(cr == LL_OK || cr == LL_ERR_WANT_READ);
+		if (cr == LL_OK)
+			got += n;
+		g_assert_cmpuint(i, <, 100000);
+	}
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_cmpuint(ll_tls_pipe_out_len(p), ==, 0);
+	ll_tls_pipe_trim(p);
+	g_assert_cmpint(pipe_peer_read(c, sv[0], back + got,
+				       sizeof(data) - got, &n),
+			==, LL_OK);
+	g_assert_cmpmem(back, sizeof(back), data, sizeof(data));
+
+	/* The other way, then the peer's clean end. */
+	g_assert_cmpint(ll_tls_pipe_read(p, buf, sizeof(buf), &n), ==,
+			LL_ERR_WANT_READ);
+	g_assert_cmpint(ll_tls_write_all(c, "hello", 5), ==, LL_OK);
+	while ((r = ll_tls_pipe_read(p, buf, sizeof(buf), &n)) ==
+	       LL_ERR_WANT_READ) {
+		struct pollfd pf = { .fd = sv[1], .events = POLLIN };
+
+		g_assert_cmpint(poll(&pf, 1, 5000), ==, 1);
+	}
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_cmpmem(buf, n, "hello", 5);
+	g_assert_false(ll_tls_pipe_got_close_notify(p));
+	g_assert_cmpint(ll_tls_conn_shutdown(c), !=, LL_ERR_TLS);
+	do {
+		struct pollfd pf = { .fd = sv[1], .events = POLLIN };
+
+		r = ll_tls_pipe_read(p, buf, sizeof(buf), &n);
+		if (r == LL_ERR_WANT_READ)
+			g_assert_cmpint(poll(&pf, 1, 5000), ==, 1);
+	} while (r == LL_ERR_WANT_READ);
+	g_assert_cmpint(r, ==, LL_ERR_CLOSED);
+	g_assert_true(ll_tls_pipe_got_close_notify(p));
+
+	/* Our close_notify leaves with the flush. */
+	g_assert_cmpint(ll_tls_pipe_close_notify(p), ==, LL_OK);
+	g_assert_cmpint(ll_tls_pipe_flush(p), ==, LL_OK);
+	g_assert_cmpint(pipe_peer_read(c, sv[0], buf, 1, &n), ==,
+			LL_ERR_CLOSED);
+	ll_tls_pipe_free(p);
+	ll_tls_pipe_free(NULL);
+	ll_tls_conn_free(c, true);
+	close(sv[1]);
+	ll_tls_ctx_free(sctx);
+	ll_tls_ctx_free(cctx);
+}
+
 static void test_ctx_errors(void)
 {
 	char *missing = tmp_file("nope.pem"), *junk = tmp_file("junk2.pem");
@@ -1089,6 +1230,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tls/protocol_versions", test_protocol_versions);
 	g_test_add_func("/tls/new_ssl", test_new_ssl);
 	g_test_add_func("/tls/ssl_helpers", test_ssl_helpers);
+	g_test_add_func("/tls/pipe", test_pipe);
 	g_test_add_func("/tls/nonblocking", test_nonblocking);
 	g_test_add_func("/tls/ctx_errors", test_ctx_errors);
 	g_test_add_func("/tls/dial_errors", test_dial_errors);

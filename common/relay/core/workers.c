@@ -1,28 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Forwarding loops (relay.conf `workers`; docs/ARCHITECTURE.md, "Loops
- * and threads").  With workers = 1 the main loop forwards every paired
- * session itself (pair.c) and nothing here runs.  With workers = N > 1,
- * N threads each run an event loop of their own, and a session whose two
- * streams have paired on the main loop is handed, both streams together,
- * to the least busy of them: forwarding between the two stays on one
- * loop, without locks.  The main loop keeps everything else: accepting,
- * TLS handshakes, HTTP and the API, the store, the session table with
- * waiting and grace (pair.c), and the decisions about a session's life.
+ * and threads").  With workers = N > 1, N threads each run an event
+ * loop of their own, and a session whose two streams have paired on the
+ * main loop is handed, both streams together, to the least busy of them:
+ * forwarding between the two stays on one loop, without locks.  With
+ * workers = 1 the one "worker" is the main loop itself (no thread; the
+ * same messages, the same code).  The main loop keeps everything else:
+ * accepting, TLS handshakes, HTTP and the API, the store, the session
+ * table with waiting and grace (pair.c), and the decisions about a
+ * session's life.  pair.c forwards itself only when a handover cannot
+ * get memory.
+ *
+ * Forwarding is not done with bufferevent_openssl (bench/PROFILE.md) but
+ * with a TLS pipe of our own per stream (ll_tls_pipe.h) on two plain
+ * events: a read callback decrypts what came, encrypts it into the other
+ * side's output and writes that output at once, several records in one
+ * write(2); EPOLLOUT is asked for only when the socket is full.
  *
  * The handover.  Once both streams' outputs are flushed (the 101 is out,
- * so no TLS record is half-written), the main loop disables each
- * stream's bufferevent and parks it: it keeps owning its SSL and socket
- * (BEV_OPT_CLOSE_ON_FREE) but does no more I/O.  The bytes it had read,
- * and those OpenSSL had already decrypted (SSL_pending), travel along.
- * The worker builds a new bufferevent_openssl on its own event_base over
- * the same socket and SSL, in state BUFFEREVENT_SSL_OPEN and without
- * CLOSE_ON_FREE, and forwards as pair.c does (moving evbuffer chains,
- * the same back-pressure).  When the worker has freed both of its
- * bufferevents it says so (DONE), and only then does the main loop free
- * the parked ones, which frees the SSLs and closes the sockets.  So
- * every SSL is used by one thread at a time, and freed after its last
- * user let go.
+ * so no TLS record is half-written), the main loop makes a pipe for each
+ * stream (its own reference on the SSL; the SSL's write BIO becomes the
+ * pipe's, which reports no descriptor), moves what the stream had read
+ * and what OpenSSL had already decrypted into `early`, and frees the
+ * bufferevent: libevent's deferred free then drops only its reference on
+ * the SSL and leaves the socket open.  The worker takes pipes and
+ * sockets and owns them from then on: it frees each pipe (and with the
+ * last reference the SSL) and closes each socket when the stream closes,
+ * and says so once both are gone (DONE); the main loop then frees the
+ * session record.  So every SSL is used by one thread at a time.
  *
  * Messages go through a mutex-guarded list and an eventfd per receiving
  * loop: to a worker HANDOVER, CLOSE (DELETE, a withdrawn permission,
@@ -50,12 +56,20 @@
 #include <event2/event.h>
 
 #include "ll_tls.h"
+#include "ll_tls_pipe.h"
 #include "ll_util.h"
 #include "ll_relay.h"
 #include "core.h"
 
 #define LL_WORKERS_MAX 256
 #define LL_WS_LINGER_MS 2000
+/* Most plaintext one callback moves before the loop serves others. */
+#define LL_WS_PASS_MAX (256 * 1024)
+/* A pass that moves less than this (a full TLS record) is no bulk
+ * transfer: its pipes give their buffers back at once (ws_pump). */
+#define LL_WS_BULK 16384
+/* How often a worker looks for sessions that went idle (worker_sweep). */
+#define LL_WS_SWEEP_MS 1000
 
 enum ws_state {
 	WS_OPEN = 0, /* forwarding */
@@ -66,14 +80,21 @@ enum ws_state {
 
 struct ll_wsess;
 
-/* One stream of a handed-over session, on the worker. */
+/* One stream of a handed-over session, on the worker: a TLS pipe
+ * (ll_tls_pipe.h) on two plain events. */
 struct ws_stream {
 	struct ll_wsess *ws;
-	struct bufferevent *bev; /* the worker's; NULL once closed */
-	struct event *timer;     /* CLOSING and LINGER; made then */
-	uint8_t side;            /* enum ll_side */
-	uint8_t state;           /* enum ws_state */
-	bool read_paused;
+	struct ll_tls_pipe *pipe; /* owns a reference on the SSL */
+	struct event *rd;         /* EV_READ, persistent; off while paused */
+	struct event *wr;         /* EV_WRITE, added only when the socket
+				   * is full (write_armed) */
+	struct event *timer;      /* CLOSING and LINGER; made then */
+	int fd;                   /* owned: closed with the stream */
+	uint8_t side;             /* enum ll_side */
+	uint8_t state;            /* enum ws_state */
+	bool read_paused;         /* back-pressure: the other side's
+				   * output holds limit bytes or more */
+	bool write_armed;
 };
 
 /* A paired session on a worker, shared by the main loop and the worker
@@ -83,9 +104,8 @@ struct ll_wsess {
 	struct ll_worker *w;
 	uint64_t serial; /* unique: a late CLOSE finds no other session */
 	char id[LL_SESSION_ID_LEN + 1];
-	/* Set by the main loop before HANDOVER. */
-	struct bufferevent *parked[2]; /* main's; own SSL and socket */
-	struct ssl_st *ssl[2];
+	/* Set by the main loop before HANDOVER, taken by the worker. */
+	struct ll_tls_pipe *pipe[2];
 	int fd[2];
 	struct evbuffer *early[2]; /* read on main, not yet forwarded */
 	char peer[2][INET6_ADDRSTRLEN];
@@ -96,6 +116,7 @@ struct ll_wsess {
 	/* The worker's own. */
 	struct ws_stream st[2];
 	struct ll_wsess *prev, *next; /* w->sessions */
+	uint64_t swept; /* bytes[0] + bytes[1] at the last sweep */
 	bool ended;
 };
 
@@ -128,11 +149,16 @@ struct ll_worker {
 	struct ll_workers *all;
 	unsigned index;
 	pthread_t thread;
-	bool started;
+	bool started; /* a thread of its own */
+	bool on_main; /* workers = 1: the main loop's base, no thread */
 	struct event_base *base;
 	struct wqueue in;
 	/* the worker's own */
 	struct ll_wsess *sessions;
+	struct ll_wsess *done; /* let go of, DONE not yet posted */
+	struct event *done_ev; /* posts them, next loop pass */
+	struct event *sweep;   /* worker_sweep, every LL_WS_SWEEP_MS */
+	uint8_t buf[16384];    /* one record's plaintext, in passing */
 	bool stopping;
 	/* main's own: sessions handed here and not yet DONE */
 	size_t n_sessions;
@@ -233,11 +259,10 @@ static void wq_clear(struct wqueue *q)
 
 /* ---- the worker side: forwarding ---- */
 
-static void ws_read_cb(struct bufferevent *bev, void *arg);
-static void ws_write_cb(struct bufferevent *bev, void *arg);
-static void ws_event_cb(struct bufferevent *bev, short what, void *arg);
-
+static void ws_rd_cb(evutil_socket_t fd, short what, void *arg);
+static void ws_wr_cb(evutil_socket_t fd, short what, void *arg);
 static void ws_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void ws_stream_ended(struct ws_stream *st, int r);
 
 /* Made when first needed: a forwarding stream has no timer, and an idle
  * session should cost no more than it must. */
@@ -255,40 +280,100 @@ static void ws_arm(struct ws_stream *st, int64_t ms)
 
 static void ws_set_read_paused(struct ws_stream *st, bool paused)
 {
-	if (st->bev == NULL || st->read_paused == paused)
+	if (st->rd == NULL || st->read_paused == paused)
 		return;
 	st->read_paused = paused;
 	if (paused)
-		bufferevent_disable(st->bev, EV_READ);
+		event_del(st->rd);
 	else
-		bufferevent_enable(st->bev, EV_READ);
+		event_add(st->rd, NULL);
 }
 
-/* Moves what side s read to the other side, with back-pressure (pair.c,
- * pair_forward, does the same on the main loop). */
-static void ws_forward(struct ll_wsess *ws, int s)
+/*
+ * Writes st's output now if the socket takes it, else waits for the
+ * socket with EPOLLOUT (armed only then: a forwarded record costs no
+ * epoll_ctl while the socket keeps up).  False when st broke (its end is
+ * handled; st and maybe the session are closed).
+ */
+static bool ws_flush(struct ws_stream *st)
+{
+	int r;
+
+	if (st->write_armed)
+		return true;
+	r = ll_tls_pipe_flush(st->pipe);
+	if (r == LL_ERR_WANT_WRITE) {
+		st->write_armed = event_add(st->wr, NULL) == 0;
+		return true;
+	}
+	if (r != LL_OK) {
+		ws_stream_ended(st, LL_ERR_IO);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Moves what side s has read to the other side (pair.c, pair_forward,
+ * does the same on the main loop): decrypts record by record into the
+ * worker's buffer and encrypts into the other pipe's output, then writes
+ * that output in one go.  Bounded per call, so that one busy session
+ * cannot hold the loop; back-pressure stops reading side s while the
+ * other side's output holds ws->limit bytes or more.
+ */
+static void ws_pump(struct ll_wsess *ws, int s)
 {
 	struct ws_stream *src = &ws->st[s], *dst = &ws->st[!s];
-	struct evbuffer *in, *out;
-	size_t n;
+	struct ll_worker *w = ws->w;
+	size_t n, total = 0;
+	int r = LL_ERR_WANT_READ;
 
-	if (src->bev == NULL || dst->bev == NULL || dst->state != WS_OPEN)
+	if (src->state != WS_OPEN || dst->state != WS_OPEN)
 		return;
-	if (!src->read_paused)
-		ll_stream_tls_drain(src->bev);
-	in = bufferevent_get_input(src->bev);
-	out = bufferevent_get_output(dst->bev);
-	if ((n = evbuffer_get_length(in)) > 0) {
-		if (evbuffer_add_buffer(out, in) != 0)
+	for (;;) {
+		if (ll_tls_pipe_out_len(dst->pipe) >= ws->limit) {
+			ws_set_read_paused(src, true);
+			break;
+		}
+		if (total >= LL_WS_PASS_MAX) {
+			/* More next loop pass, after the other sessions. */
+			event_active(src->rd, EV_READ, 0);
+			break;
+		}
+		r = ll_tls_pipe_read(src->pipe, w->buf, sizeof(w->buf), &n);
+		if (r != LL_OK)
+			break;
+		if (ll_tls_pipe_write(dst->pipe, w->buf, n) != LL_OK) {
+			ws_stream_ended(dst, LL_ERR_NOMEM);
 			return;
-		atomic_fetch_add_explicit(&ws->bytes[s], n,
-					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&ws->w->bytes, n,
-					  memory_order_relaxed);
+		}
+		total += n;
+		/* Read on only while OpenSSL holds bytes that no socket
+		 * event will announce: the socket itself says when it has
+		 * more (one epoll_wait for many streams, instead of one
+		 * read failing with EAGAIN per stream). */
+		if (!ll_tls_pipe_has_pending(src->pipe))
+			break;
 	}
-	if (evbuffer_get_length(out) >= ws->limit && !src->read_paused) {
-		ws_set_read_paused(src, true);
-		bufferevent_setwatermark(dst->bev, EV_WRITE, ws->limit / 2, 0);
+	if (total > 0) {
+		atomic_fetch_add_explicit(&ws->bytes[s], total,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->bytes, total,
+					  memory_order_relaxed);
+		if (!ws_flush(dst))
+			return;
+	}
+	if (r != LL_OK && r != LL_ERR_WANT_READ) {
+		ws_stream_ended(src, r);
+		return;
+	}
+	/* Less than a full record and nothing more: no bulk transfer here,
+	 * whose buffers would be needed again at once.  Give them back now
+	 * (worker_sweep catches a bulk transfer that stopped). */
+	if (total < LL_WS_BULK) {
+		ll_tls_pipe_trim(src->pipe);
+		if (!dst->write_armed)
+			ll_tls_pipe_trim(dst->pipe);
 	}
 }
 
@@ -304,10 +389,10 @@ static void ws_unlink(struct ll_worker *w, struct ll_wsess *ws)
 }
 
 /*
- * Lets go of one stream at once.  The bufferevent is disabled before it
- * is freed, so that none of its events can run SSL_read or SSL_write
- * once the main loop frees the SSL (after DONE); it owns neither SSL nor
- * socket.
+ * Lets go of one stream at once: its events, its pipe (the worker's
+ * reference on the SSL) and its socket.  Once both streams of ws are
+ * gone, DONE is posted from the next loop pass (worker_done_cb), so
+ * that ws stays valid until the callback that closed it returns.
  */
 static void ws_stream_close(struct ws_stream *st)
 {
@@ -319,54 +404,59 @@ static void ws_stream_close(struct ws_stream *st)
 	st->state = WS_DEAD;
 	if (st->timer != NULL)
 		LL_FREE_AND_NULL(event_free, st->timer);
-	if (st->bev != NULL) {
-		bufferevent_disable(st->bev, EV_READ | EV_WRITE);
-		bufferevent_setcb(st->bev, NULL, NULL, NULL, NULL);
-		LL_FREE_AND_NULL(bufferevent_free, st->bev);
+	if (st->wr != NULL)
+		LL_FREE_AND_NULL(event_free, st->wr);
+	if (st->rd != NULL) {
+		LL_FREE_AND_NULL(event_free, st->rd);
 		atomic_fetch_sub_explicit(&w->streams, 1,
 					  memory_order_relaxed);
 	}
+	if (st->pipe != NULL) {
+		LL_FREE_AND_NULL(ll_tls_pipe_free, st->pipe);
+		close(st->fd);
+		st->fd = -1;
+	}
 	if (ws->st[0].state == WS_DEAD && ws->st[1].state == WS_DEAD) {
 		ws_unlink(w, ws);
-		wq_post(&w->all->in, WMSG_DONE, ws, false, NULL);
+		ws->next = w->done;
+		w->done = ws;
+		event_active(w->done_ev, EV_READ, 0);
 	}
 }
 
-/* Output is out: a clean TLS end, shut our write side, and wait briefly
- * for the peer's end (conn.c, conn_linger, does the same). */
+/* Output is out (our close_notify last): shut our write side, and wait
+ * briefly for the peer's end (conn.c, conn_linger, does the same). */
 static void ws_linger(struct ws_stream *st)
 {
-	struct ll_wsess *ws = st->ws;
-
 	st->state = WS_LINGER;
-	ll_tls_ssl_close_notify(ws->ssl[st->side]);
-	if (shutdown(ws->fd[st->side], SHUT_WR) != 0) {
+	if (shutdown(st->fd, SHUT_WR) != 0) {
 		ws_stream_close(st);
 		return;
 	}
-	st->read_paused = false;
-	bufferevent_enable(st->bev, EV_READ);
+	ws_set_read_paused(st, false);
 	ws_arm(st, LL_WS_LINGER_MS);
 }
 
+/* Sends what st still has, then a clean TLS end, then lingers; what the
+ * peer sends meanwhile is read and dropped. */
 static void ws_close_after_flush(struct ws_stream *st)
 {
-	struct evbuffer *in;
+	int r;
 
-	if (st->state != WS_OPEN || st->bev == NULL)
+	if (st->state != WS_OPEN || st->pipe == NULL)
 		return;
-	in = bufferevent_get_input(st->bev);
-	evbuffer_drain(in, evbuffer_get_length(in));
-	if (evbuffer_get_length(bufferevent_get_output(st->bev)) == 0) {
-		ws_linger(st);
-		return;
-	}
 	st->state = WS_CLOSING;
-	st->read_paused = false;
-	bufferevent_setwatermark(st->bev, EV_WRITE, 0, 0);
-	bufferevent_setwatermark(st->bev, EV_READ, 0, 0);
-	bufferevent_enable(st->bev, EV_READ | EV_WRITE);
+	ws_set_read_paused(st, false);
+	ll_tls_pipe_close_notify(st->pipe);
 	ws_arm(st, st->ws->close_ms > 0 ? st->ws->close_ms : 60000);
+	if (st->write_armed)
+		return;
+	if ((r = ll_tls_pipe_flush(st->pipe)) == LL_OK)
+		ws_linger(st);
+	else if (r == LL_ERR_WANT_WRITE)
+		st->write_armed = event_add(st->wr, NULL) == 0;
+	else
+		ws_stream_close(st);
 }
 
 /* The session's forwarding ends here (CLOSE, or a stream's end). */
@@ -383,38 +473,70 @@ static void ws_end(struct ll_wsess *ws, bool flush)
 	}
 }
 
-static void ws_read_cb(struct bufferevent *bev, void *arg)
+/* CLOSING and LINGER: read and drop, until the peer's end. */
+static void ws_discard(struct ws_stream *st)
 {
-	struct ws_stream *st = arg;
-	struct evbuffer *in;
+	size_t n, total = 0;
+	int r;
 
-	if (st->state == WS_OPEN) {
-		ws_forward(st->ws, st->side);
-		return;
+	while (total < LL_WS_PASS_MAX) {
+		r = ll_tls_pipe_read(st->pipe, st->ws->w->buf,
+				     sizeof(st->ws->w->buf), &n);
+		if (r == LL_ERR_WANT_READ)
+			return;
+		if (r != LL_OK) {
+			ws_stream_close(st);
+			return;
+		}
+		total += n;
 	}
-	in = bufferevent_get_input(bev);
-	evbuffer_drain(in, evbuffer_get_length(in));
+	event_active(st->rd, EV_READ, 0);
 }
 
-static void ws_write_cb(struct bufferevent *bev, void *arg)
+static void ws_rd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_stream *st = arg;
+
+	(void)fd;
+	(void)what;
+	if (st->state == WS_OPEN && st->ws->st[!st->side].state == WS_OPEN)
+		ws_pump(st->ws, st->side);
+	else if (st->state != WS_DEAD)
+		ws_discard(st);
+}
+
+/* The socket takes bytes again: the rest of the output, then reading
+ * the other side again once the output is down to half the limit. */
+static void ws_wr_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ws_stream *st = arg;
 	struct ll_wsess *ws = st->ws;
 	struct ws_stream *src = &ws->st[!st->side];
-	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+	int r;
 
+	(void)fd;
+	(void)what;
+	st->write_armed = false;
+	if (st->state == WS_DEAD)
+		return;
+	r = ll_tls_pipe_flush(st->pipe);
+	if (r == LL_ERR_WANT_WRITE) {
+		st->write_armed = event_add(st->wr, NULL) == 0;
+	} else if (r != LL_OK) {
+		ws_stream_ended(st, LL_ERR_IO);
+		return;
+	}
 	if (st->state == WS_CLOSING) {
-		if (left == 0)
+		if (r == LL_OK)
 			ws_linger(st);
 		return;
 	}
 	if (st->state != WS_OPEN || src->state != WS_OPEN ||
-	    !src->read_paused || left > ws->limit / 2)
+	    !src->read_paused || ll_tls_pipe_out_len(st->pipe) > ws->limit / 2)
 		return;
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	ws_set_read_paused(src, false);
-	/* What the source read just before it paused. */
-	ws_forward(ws, !st->side);
+	/* What OpenSSL read ahead before the pause has no event to come. */
+	ws_pump(ws, !st->side);
 }
 
 static const char *ws_end_reason(int side, bool eof)
@@ -424,51 +546,30 @@ static const char *ws_end_reason(int side, bool eof)
 	return eof ? "applet_closed" : "applet_error";
 }
 
-/* Was it the peer's end (a TCP close, with or without close_notify)
- * rather than an error?  As conn.c's conn_error_text, without the log. */
-static bool ws_eof(struct bufferevent *bev, short what)
-{
-	unsigned long e, first = 0;
-
-	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (first == 0)
-			first = e;
-	if (ll_tls_err_is_unexpected_eof(first))
-		return true;
-	return (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
-}
-
 /*
- * A stream ended.  As on the main loop (conn.c, pair.c): an end with
- * close_notify ends the session, the leaver's last bytes still going out
- * to the one who stays; one without is a loss, both streams close at
- * once and the main loop starts the grace.
+ * A stream ended: r is LL_ERR_CLOSED for the peer's end (a TCP close,
+ * with or without close_notify), another error else.  As on the main
+ * loop (conn.c, pair.c): an end with close_notify ends the session, the
+ * leaver's last bytes (already forwarded by ws_pump) still going out to
+ * the one who stays; one without is a loss, both streams close at once
+ * and the main loop starts the grace.
  */
-static void ws_event_cb(struct bufferevent *bev, short what, void *arg)
+static void ws_stream_ended(struct ws_stream *st, int r)
 {
-	struct ws_stream *st = arg;
 	struct ll_wsess *ws = st->ws;
 	int s = st->side;
-	const char *reason;
-	bool eof, lost;
+	bool eof = r == LL_ERR_CLOSED, lost;
 
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
 	if (st->state != WS_OPEN || ws->ended) {
 		ws_stream_close(st);
 		return;
 	}
-	eof = ws_eof(bev, what);
-	lost = !ll_tls_ssl_got_close_notify(ws->ssl[s]);
-	reason = ws_end_reason(s, eof);
+	lost = !ll_tls_pipe_got_close_notify(st->pipe);
 	if (!eof)
 		ll_info("peer %s: stream error", ws->peer[s]);
-	/* The leaver's last bytes are counted before ENDED says how many,
-	 * and ENDED goes before the DONE that the closes below may post
-	 * (one queue, in order: main frees ws at DONE). */
-	if (!lost)
-		ws_forward(ws, s);
-	wq_post(&ws->w->all->in, WMSG_ENDED, ws, lost, reason);
+	/* ENDED goes before the DONE that the closes below may post (one
+	 * queue, in order: main frees ws at DONE). */
+	wq_post(&ws->w->all->in, WMSG_ENDED, ws, lost, ws_end_reason(s, eof));
 	if (lost) {
 		ws_end(ws, false);
 	} else {
@@ -494,22 +595,33 @@ static int ws_stream_open(struct ll_worker *w, struct ll_wsess *ws, int s)
 {
 	struct ws_stream *st = &ws->st[s];
 
-	st->state = WS_OPEN;
-	/* No CLOSE_ON_FREE: the parked bufferevent on the main loop owns
-	 * SSL and socket.  Deferred callbacks, as on the main loop. */
-	st->bev = bufferevent_openssl_socket_new(w->base, ws->fd[s],
-						 ws->ssl[s],
-						 BUFFEREVENT_SSL_OPEN,
-						 BEV_OPT_DEFER_CALLBACKS);
-	if (st->bev == NULL)
+	st->rd = event_new(w->base, st->fd, EV_READ | EV_PERSIST, ws_rd_cb,
+			   st);
+	if (st->rd == NULL)
 		return LL_ERR_NOMEM;
 	atomic_fetch_add_explicit(&w->streams, 1, memory_order_relaxed);
-	bufferevent_openssl_set_allow_dirty_shutdown(st->bev, 1);
-	bufferevent_set_max_single_write(st->bev, LL_CORE_IO_CHUNK);
-	bufferevent_setwatermark(st->bev, EV_READ, 0, ws->limit);
-	bufferevent_setcb(st->bev, ws_read_cb, ws_write_cb, ws_event_cb, st);
-	evbuffer_add_buffer(bufferevent_get_input(st->bev), ws->early[s]);
-	bufferevent_enable(st->bev, EV_READ | EV_WRITE);
+	if ((st->wr = event_new(w->base, st->fd, EV_WRITE, ws_wr_cb, st)) ==
+		    NULL ||
+	    event_add(st->rd, NULL) != 0)
+		return LL_ERR_NOMEM;
+	return LL_OK;
+}
+
+/* The bytes side s sent before the handover, into the other side's
+ * pipe. */
+static int ws_forward_early(struct ll_wsess *ws, int s)
+{
+	struct evbuffer *in = ws->early[s];
+	size_t n = evbuffer_get_length(in);
+	uint8_t *p;
+
+	if (n == 0)
+		return LL_OK;
+	if ((p = evbuffer_pullup(in, -1)) == NULL ||
+	    ll_tls_pipe_write(ws->st[!s].pipe, p, n) != LL_OK)
+		return LL_ERR_NOMEM;
+	atomic_fetch_add_explicit(&ws->bytes[s], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ws->w->bytes, n, memory_order_relaxed);
 	return LL_OK;
 }
 
@@ -521,12 +633,20 @@ static void worker_handover(struct ll_worker *w, struct ll_wsess *ws)
 	if (w->sessions != NULL)
 		w->sessions->prev = ws;
 	w->sessions = ws;
+	/* The streams own pipe and socket from here: ws_stream_close
+	 * frees them, whatever fails below. */
 	for (s = 0; s < 2; s++) {
 		ws->st[s].ws = ws;
 		ws->st[s].side = (uint8_t)s;
+		ws->st[s].state = WS_OPEN;
+		ws->st[s].fd = ws->fd[s];
+		ws->st[s].pipe = ws->pipe[s];
+		ws->pipe[s] = NULL;
 	}
 	for (s = 0; s < 2 && r == LL_OK; s++)
 		r = ws_stream_open(w, ws, s);
+	for (s = 0; s < 2 && r == LL_OK; s++)
+		r = ws_forward_early(ws, s);
 	for (s = 0; s < 2; s++)
 		LL_FREE_AND_NULL(evbuffer_free, ws->early[s]);
 	if (r != LL_OK || w->stopping) {
@@ -538,9 +658,17 @@ static void worker_handover(struct ll_worker *w, struct ll_wsess *ws)
 		ws_end(ws, false);
 		return;
 	}
-	/* The bytes each side sent before the handover. */
-	ws_forward(ws, LL_SIDE_AGENT);
-	ws_forward(ws, LL_SIDE_APPLET);
+	for (s = 0; s < 2; s++)
+		if (ws->st[s].state == WS_OPEN &&
+		    ll_tls_pipe_out_len(ws->st[s].pipe) > 0)
+			ws_flush(&ws->st[s]);
+	/* What each side sent after that, OpenSSL may already hold. */
+	ws_pump(ws, LL_SIDE_AGENT);
+	ws_pump(ws, LL_SIDE_APPLET);
+	/* Most sessions sit idle: no record buffers while they do. */
+	for (s = 0; s < 2; s++)
+		if (ws->st[s].state == WS_OPEN && !ws->st[s].write_armed)
+			ll_tls_pipe_trim(ws->st[s].pipe);
 }
 
 /*
@@ -567,8 +695,51 @@ static void worker_stop_now(struct ll_worker *w)
 	while (w->sessions != NULL)
 		ws_end(w->sessions, false);
 	/* With its events gone the loop ends once libevent has run what
-	 * is still queued (the bufferevents' deferred frees). */
+	 * is still queued (worker_done_cb). */
 	event_del(w->in.ev);
+	event_del(w->sweep);
+}
+
+static void worker_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ll_worker *w = arg;
+	struct ll_wsess *ws;
+
+	(void)fd;
+	(void)what;
+	while ((ws = w->done) != NULL) {
+		w->done = ws->next;
+		ws->next = NULL;
+		wq_post(&w->all->in, WMSG_DONE, ws, false, NULL);
+	}
+}
+
+/*
+ * Idle sessions hold no buffers: a session that forwarded nothing since
+ * the last sweep gives back its pipes' output buffers and OpenSSL's
+ * record buffers (a busy one keeps them: no malloc and free per read).
+ */
+static void worker_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct ll_worker *w = arg;
+	struct ll_wsess *ws;
+	uint64_t b;
+	int s;
+
+	(void)fd;
+	(void)what;
+	for (ws = w->sessions; ws != NULL; ws = ws->next) {
+		b = atomic_load_explicit(&ws->bytes[0], memory_order_relaxed) +
+		    atomic_load_explicit(&ws->bytes[1], memory_order_relaxed);
+		if (b != ws->swept) {
+			ws->swept = b;
+			continue;
+		}
+		for (s = 0; s < 2; s++)
+			if (ws->st[s].state == WS_OPEN &&
+			    !ws->st[s].write_armed)
+				ll_tls_pipe_trim(ws->st[s].pipe);
+	}
 }
 
 static void worker_in_cb(evutil_socket_t fd, short what, void *arg)
@@ -616,9 +787,11 @@ static void wsess_free(struct ll_wsess *ws)
 	int s;
 
 	for (s = 0; s < 2; s++) {
-		/* Frees the SSL and closes the socket (CLOSE_ON_FREE). */
-		if (ws->parked[s] != NULL)
-			bufferevent_free(ws->parked[s]);
+		/* Only if no worker took them (a HANDOVER never read). */
+		if (ws->pipe[s] != NULL) {
+			ll_tls_pipe_free(ws->pipe[s]);
+			close(ws->fd[s]);
+		}
 		if (ws->early[s] != NULL)
 			evbuffer_free(ws->early[s]);
 	}
@@ -678,13 +851,15 @@ unsigned ll_workers_count(const struct ll_relay_config *cfg)
 int ll_workers_start(struct ll_core *core, unsigned n)
 {
 	struct ll_workers *all;
+	struct timeval sweep_tv = { LL_WS_SWEEP_MS / 1000,
+				    (LL_WS_SWEEP_MS % 1000) * 1000 };
 	sigset_t all_sigs, old;
 	unsigned i;
 	int r = LL_OK;
 
 	core->workers = NULL;
-	if (n <= 1)
-		return LL_OK;
+	if (n < 1)
+		n = 1;
 	if ((all = calloc(1, sizeof(*all))) == NULL ||
 	    (all->w = calloc(n, sizeof(*all->w))) == NULL) {
 		free(all);
@@ -706,12 +881,26 @@ int ll_workers_start(struct ll_core *core, unsigned n)
 		w->all = all;
 		w->index = i;
 		w->in.efd = -1;
-		if ((w->base = worker_base_new()) == NULL) {
+		/* One loop: the main loop forwards, through the same code
+		 * (the same TLS pipes), without a thread. */
+		w->on_main = n == 1;
+		w->base = w->on_main ? core->base : worker_base_new();
+		if (w->base == NULL) {
 			r = LL_ERR_NOMEM;
 			break;
 		}
 		if ((r = wq_init(&w->in, w->base, worker_in_cb, w)) != LL_OK)
 			break;
+		if ((w->done_ev = event_new(w->base, -1, 0, worker_done_cb,
+					    w)) == NULL ||
+		    (w->sweep = event_new(w->base, -1, EV_PERSIST,
+					  worker_sweep, w)) == NULL ||
+		    event_add(w->sweep, &sweep_tv) != 0) {
+			r = LL_ERR_NOMEM;
+			break;
+		}
+		if (w->on_main)
+			continue;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			r = LL_ERR_IO;
 			break;
@@ -719,7 +908,9 @@ int ll_workers_start(struct ll_core *core, unsigned n)
 		w->started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == LL_OK)
+	if (r == LL_OK && n == 1)
+		ll_info("forwarding on the main loop");
+	else if (r == LL_OK)
 		ll_info("forwarding on %u worker loops", n);
 	return r;
 }
@@ -737,7 +928,7 @@ void ll_workers_stop(struct ll_core *core)
 	if (all == NULL)
 		return;
 	for (i = 0; i < all->n; i++)
-		if (all->w[i].started)
+		if (all->w[i].started || all->w[i].on_main)
 			wq_post(&all->w[i].in, WMSG_STOP, NULL, false, NULL);
 	/* DONE after this is taken by ll_workers_free. */
 	if (all->in.ev != NULL)
@@ -757,12 +948,19 @@ void ll_workers_free(struct ll_core *core)
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
+		else if (w->on_main && w->in.ev != NULL)
+			worker_in_cb(-1, 0, w); /* its STOP, here and now */
 		wq_clear(&w->in);
-		/* Runs its pending finalizers: every bufferevent is gone. */
-		if (w->base != NULL)
+		if (w->done_ev != NULL) {
+			worker_done_cb(-1, 0, w);
+			event_free(w->done_ev);
+		}
+		if (w->sweep != NULL)
+			event_free(w->sweep);
+		if (w->base != NULL && !w->on_main)
 			event_base_free(w->base);
 	}
-	/* The workers' last DONEs: the parked bufferevents go now. */
+	/* The workers' last DONEs. */
 	main_in_cb(-1, 0, all);
 	wq_clear(&all->in);
 	free(all->w);
@@ -785,7 +983,14 @@ void ll_workers_counts(const struct ll_core *core, uint64_t *bytes,
 	}
 }
 
-/* Takes c's bufferevent off the main loop, parked in ws. */
+/*
+ * Takes c's stream off the main loop: what it read (and OpenSSL holds)
+ * goes into ws->early, its bufferevent is freed.  ws->pipe[side] already
+ * holds a reference on the SSL and the SSL's write BIO is the pipe's,
+ * which reports no descriptor: libevent's free (CLOSE_ON_FREE, deferred
+ * to a later callback on this loop) then drops only its own reference
+ * and leaves the socket open, whatever the worker does meanwhile.
+ */
 static void wsess_park(struct ll_wsess *ws, struct ll_conn *c)
 {
 	int s = c->side;
@@ -794,17 +999,36 @@ static void wsess_park(struct ll_wsess *ws, struct ll_conn *c)
 	size_t n;
 
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
-	bufferevent_setwatermark(bev, EV_READ, 0, 0);
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	ws->parked[s] = bev;
-	ws->ssl[s] = bufferevent_openssl_get_ssl(bev);
-	ws->fd[s] = (int)bufferevent_getfd(bev);
 	evbuffer_add_buffer(ws->early[s], bufferevent_get_input(bev));
-	while ((n = ll_tls_ssl_take_pending(ws->ssl[s], buf, sizeof(buf))) > 0)
+	while ((n = ll_tls_ssl_take_pending(bufferevent_openssl_get_ssl(bev),
+					    buf, sizeof(buf))) > 0)
 		evbuffer_add(ws->early[s], buf, n);
 	g_strlcpy(ws->peer[s], c->peer, sizeof(ws->peer[s]));
 	c->bev = NULL;
+	bufferevent_free(bev);
+}
+
+/* The pipes of both streams, or none (NULL: nothing changed). */
+static int wsess_pipes(struct ll_wsess *ws, struct ll_conn *conn[2])
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		struct bufferevent *bev = conn[s]->bev;
+		struct ssl_st *ssl = bufferevent_openssl_get_ssl(bev);
+		int side = conn[s]->side;
+
+		ws->fd[side] = (int)bufferevent_getfd(bev);
+		ws->pipe[side] = ll_tls_pipe_new(ssl, ws->fd[side]);
+		if (ws->pipe[side] == NULL) {
+			if (s == 1)
+				LL_FREE_AND_NULL(ll_tls_pipe_undo,
+						 ws->pipe[conn[0]->side]);
+			return LL_ERR_NOMEM;
+		}
+	}
+	return LL_OK;
 }
 
 struct ll_wsess *ll_workers_handover(struct ll_core *core, const char *id,
@@ -827,6 +1051,10 @@ struct ll_wsess *ll_workers_handover(struct ll_core *core, const char *id,
 			wsess_free(ws);
 			return NULL;
 		}
+	if (wsess_pipes(ws, conn) != LL_OK) {
+		wsess_free(ws);
+		return NULL;
+	}
 	ws->w = w;
 	ws->serial = ++all->next_serial;
 	g_strlcpy(ws->id, id, sizeof(ws->id));

@@ -86,8 +86,8 @@ struct ll_core {
 	struct ll_core_metrics_access metrics_access;
 	const char *listen_override; /* --listen, or NULL for cfg.listen */
 	char *listen_now;            /* what we bound (to warn on reload) */
-	/* The forwarding loops (workers.c); NULL with workers = 1: the main
-	 * loop forwards itself. */
+	/* The forwarding loops (workers.c; with workers = 1 the main loop
+	 * is the one forwarding loop); NULL if they could not start. */
 	struct ll_workers *workers;
 	bool stopping;
 	int exit_code;
@@ -194,7 +194,8 @@ void ll_pair_worker_done(struct ll_core *core, struct ll_wsess *ws);
 /* ---- workers.c: forwarding loops (relay.conf workers) ---- */
 /* How many loops cfg asks for (0: one per CPU). */
 unsigned ll_workers_count(const struct ll_relay_config *cfg);
-/* Starts n forwarding threads (none when n <= 1); core->workers. */
+/* Starts n forwarding threads (none when n <= 1: the main loop
+ * forwards, through the same code); core->workers. */
 int ll_workers_start(struct ll_core *core, unsigned n);
 bool ll_workers_active(const struct ll_core *core);
 /* Hands a paired session's two streams (by side; both outputs flushed)
