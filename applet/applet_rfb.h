@@ -103,6 +103,18 @@ int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
  */
 int ll_rfb_server_start(struct ll_rfb_server *s, int fd);
 /*
+ * The same in two steps, for a server made while the consent dialog is
+ * open.  open: starts the RFB thread on a socketpair of its own; it makes
+ * libvncserver's client (which writes the RFB version string into the
+ * socketpair and nothing else) and waits: no capture, no read, no
+ * callback.  go, on the grant only: hands the other end of the
+ * socketpair to the caller (to be bridged to the viewer) and lets the
+ * thread grab the first frame and serve.  ll_rfb_server_free() before
+ * go drops all of it unread.
+ */
+int ll_rfb_server_open(struct ll_rfb_server *s);
+int ll_rfb_server_go(struct ll_rfb_server *s, int *peer_fd);
+/*
  * Asks the RFB thread to show monitor `name` (NULL or "all": the whole
  * desktop) from now on: the framebuffer takes the monitor's size (the
  * viewer gets a DesktopSize / ExtendedDesktopSize update) and the answer

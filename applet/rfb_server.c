@@ -33,7 +33,8 @@
  * at the first client byte for 100 ms) cannot be fed by the peer: the
  * client is created before the session layer opens the mux channel, so
  * no byte of the agent's can be in the socket yet; the sniff times out
- * and the plain RFB path is taken.
+ * and the plain RFB path is taken.  Its 100 ms are spent while the
+ * consent dialog is open when the session uses ll_rfb_server_open().
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,14 +48,17 @@
 
 #include <glib.h>
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 
 #include "ll_util.h"
 #include "platform.h"
 #include "applet_rfb.h"
+#include "scroll_detect.h"
 
 #define RFB_LOOP_MS 50        /* longest sleep: pointer position polls */
 #define RFB_POLL_FRAME_MS 100 /* full-frame polling without XDamage */
 #define RFB_DAMAGE_RECTS 32
+#define RFB_SCROLL_RUNS 16 /* rows still to send after a CopyRect */
 
 struct ll_rfb_server {
 	struct ll_platform *p;
@@ -74,14 +78,22 @@ struct ll_rfb_server {
 	int wake[2];          /* GTK thread -> RFB thread */
 	int shut_fd;          /* dup of the client socket */
 	int client_fd;
+	int peer_fd;    /* ll_rfb_server_open's other end, until go */
+	atomic_bool go; /* consent given: capture may start */
 	atomic_bool stop;
 
 	/* RFB thread only. */
 	rfbClientPtr cl;
 	bool client_gone;
+	bool first_grabbed; /* scroll detection from the second grab on */
+	bool damage_held;   /* until the viewer asks (take_held_damage) */
 	int32_t ptr_x, ptr_y;
 	int64_t last_poll_ms;
 	char why[160];
+	/* scroll detection (grab_rect): the damaged band before the grab */
+	uint8_t *scroll_old;
+	size_t scroll_old_size;
+	uint32_t copyrects; /* scrolls sent as CopyRect */
 };
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
@@ -336,6 +348,88 @@ report:
 	return 0;
 }
 
+/* Keeps the band's old rows for scroll detection: false when it is not
+ * worth a look (small, no client, a viewer without CopyRect). */
+static bool keep_old_band(struct ll_rfb_server *s,
+			  const struct ll_capture_rect *rc)
+{
+	size_t need = (size_t)rc->width * 4 * rc->height, y;
+	uint8_t *b;
+
+	if (!s->first_grabbed || s->cl == NULL || !s->cl->useCopyRect ||
+	    rc->width < LL_SCROLL_MIN_WIDTH ||
+	    rc->height < LL_SCROLL_MIN_HEIGHT ||
+	    (uint64_t)rc->x + rc->width > s->fmt.width ||
+	    (uint64_t)rc->y + rc->height > s->fmt.height)
+		return false;
+	if (need > s->scroll_old_size) {
+		if ((b = realloc(s->scroll_old, need)) == NULL)
+			return false;
+		s->scroll_old = b;
+		s->scroll_old_size = need;
+	}
+	for (y = 0; y < rc->height; y++)
+		memcpy(s->scroll_old + y * rc->width * 4,
+		       s->fb + (rc->y + y) * s->fmt.stride + (size_t)rc->x * 4,
+		       (size_t)rc->width * 4);
+	return true;
+}
+
+/*
+ * What changed in a grabbed band, for libvncserver: a scroll becomes a
+ * CopyRect (the viewer moves what it has) and only the rows that are
+ * new are marked; without one only the rows that differ.  The copy is
+ * scheduled first: libvncserver moves pending modified rows along with
+ * it, and rows marked afterwards are taken out of the copy.
+ */
+static void mark_band(struct ll_rfb_server *s,
+		      const struct ll_capture_rect *rc)
+{
+	struct ll_scroll_pic old_pic = { s->scroll_old,
+					 (size_t)rc->width * 4 };
+	struct ll_scroll_pic new_pic = {
+		s->fb + (size_t)rc->y * s->fmt.stride + (size_t)rc->x * 4,
+		s->fmt.stride
+	};
+	struct ll_scroll_run runs[RFB_SCROLL_RUNS];
+	struct ll_scroll sc;
+	int x1 = (int)rc->x, x2 = (int)(rc->x + rc->width);
+	size_t n, i;
+
+	ll_scroll_detect(&old_pic, &new_pic, rc->width, rc->height, &sc);
+	if (sc.dy != 0) {
+		rfbScheduleCopyRect(s->screen, x1, (int)(rc->y + sc.y0), x2,
+				    (int)(rc->y + sc.y1), 0, sc.dy);
+		if (s->copyrects++ == 0)
+			ll_info("screen: scrolling sent as CopyRect (%d rows "
+				"in %ux%u)",
+				sc.dy, rc->width, sc.y1 - sc.y0);
+	}
+	n = ll_scroll_runs(&old_pic, &new_pic, rc->width, rc->height, &sc,
+			   runs, RFB_SCROLL_RUNS);
+	for (i = 0; i < n; i++)
+		rfbMarkRectAsModified(s->screen, x1, (int)(rc->y + runs[i].y),
+				      x2,
+				      (int)(rc->y + runs[i].y + runs[i].h));
+}
+
+/* One damaged rectangle into the framebuffer, and to the viewer. */
+static int grab_rect(struct ll_rfb_server *s, const struct ll_capture_rect *rc)
+{
+	bool look = keep_old_band(s, rc);
+	int r;
+
+	if ((r = ll_platform_grab(s->p, rc, s->fb, s->fmt.size)) != 0)
+		return r;
+	if (look)
+		mark_band(s, rc);
+	else
+		rfbMarkRectAsModified(s->screen, (int)rc->x, (int)rc->y,
+				      (int)(rc->x + rc->width),
+				      (int)(rc->y + rc->height));
+	return 0;
+}
+
 static int update_damage(struct ll_rfb_server *s)
 {
 	struct ll_capture_rect rects[RFB_DAMAGE_RECTS];
@@ -345,15 +439,11 @@ static int update_damage(struct ll_rfb_server *s)
 	if ((r = ll_platform_damage(s->p, rects, RFB_DAMAGE_RECTS, &n)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		r = ll_platform_grab(s->p, &rects[i], s->fb, s->fmt.size);
+		r = grab_rect(s, &rects[i]);
 		if (r == LL_ERR_TOO_LARGE)
 			return resize(s);
 		if (r != 0)
 			return r;
-		rfbMarkRectAsModified(s->screen, (int)rects[i].x,
-				      (int)rects[i].y,
-				      (int)(rects[i].x + rects[i].width),
-				      (int)(rects[i].y + rects[i].height));
 	}
 	return 0;
 }
@@ -437,6 +527,30 @@ static void update_pointer(struct ll_rfb_server *s)
 	s->cl->cursorWasMoved = TRUE;
 }
 
+/*
+ * Damage is grabbed when the viewer asks for a picture, not when it
+ * happens (the platform keeps collecting it meanwhile): the framebuffer
+ * then still holds what the viewer has, so several scrolls that
+ * happened between two of its requests (a slow link) are found as one
+ * against its picture, and pictures it would never see are not
+ * grabbed.  send: an update may go out at once (a request was just
+ * read).
+ */
+static int take_held_damage(struct ll_rfb_server *s, bool send)
+{
+	int r;
+
+	if (!s->damage_held ||
+	    (s->cl != NULL && sraRgnEmpty(s->cl->requestedRegion)))
+		return 0;
+	s->damage_held = false;
+	if ((r = update_damage(s)) != 0)
+		return r;
+	if (send)
+		rfbProcessEvents(s->screen, 0);
+	return 0;
+}
+
 static int handle_platform(struct ll_rfb_server *s, bool readable)
 {
 	unsigned ev = 0;
@@ -452,10 +566,13 @@ static int handle_platform(struct ll_rfb_server *s, bool readable)
 		s->last_poll_ms = now;
 		ev |= LL_PLATFORM_EV_DAMAGE;
 	}
+	if (ev & LL_PLATFORM_EV_DAMAGE)
+		s->damage_held = true;
 	if ((ev & LL_PLATFORM_EV_GEOMETRY) && (r = resize(s)) != 0)
 		return r;
-	if ((ev & (LL_PLATFORM_EV_DAMAGE | LL_PLATFORM_EV_GEOMETRY)) &&
-	    (r = update_damage(s)) != 0)
+	if (ev & LL_PLATFORM_EV_GEOMETRY)
+		s->damage_held = true;
+	if ((r = take_held_damage(s, false)) != 0)
 		return r;
 	/* Monitors came or went: the technician's list follows. */
 	if (ev & LL_PLATFORM_EV_GEOMETRY)
@@ -474,6 +591,37 @@ static void drain(int fd)
 		;
 }
 
+/*
+ * libvncserver's client on our socketpair, then, until
+ * ll_rfb_server_go(), nothing: no capture, no read (the other end
+ * reaches nobody yet).  Made first because rfbNewClient() waits 100 ms
+ * for a WebSocket or TLS client to speak first (webSocketsCheck(); ours
+ * never does): when the session prepares the server while the consent
+ * dialog is open that wait is over before the click.  All it writes is
+ * the RFB version string, into the socketpair.
+ */
+static bool make_client(struct ll_rfb_server *s)
+{
+	struct pollfd pfd = { .fd = s->wake[0], .events = POLLIN };
+
+	/* Closes the socket itself on failure. */
+	s->cl = rfbNewClient(s->screen, s->client_fd);
+	if (s->cl == NULL) {
+		g_strlcpy(s->why, "the screen session could not start",
+			  sizeof(s->why));
+		return false;
+	}
+	s->cl->clientGoneHook = on_client_gone;
+	if (!atomic_load(&s->go))
+		ll_info("screen: RFB client ready, held until consent");
+	while (!atomic_load(&s->go) && !atomic_load(&s->stop)) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		drain(s->wake[0]);
+	}
+	return atomic_load(&s->go) && !atomic_load(&s->stop);
+}
+
 static gpointer rfb_thread(gpointer data)
 {
 	struct ll_rfb_server *s = data;
@@ -483,24 +631,17 @@ static gpointer rfb_thread(gpointer data)
 	int r, pfd_x, timeout;
 
 	g_strlcpy(s->why, "the screen session ended", sizeof(s->why));
+	if (!make_client(s))
+		goto out;
 	/* The first damage call reports the full frame: grab it now. */
 	if ((r = update_damage(s)) != 0) {
 		snprintf(s->why, sizeof(s->why), "screen capture failed: %s",
 			 ll_strerror(r));
-		close(s->client_fd);
 		goto out;
 	}
+	s->first_grabbed = true;
 	if (s->features & LL_PLATFORM_FEAT_CURSOR)
 		update_cursor(s);
-
-	/* Closes the socket itself on failure. */
-	s->cl = rfbNewClient(s->screen, s->client_fd);
-	if (s->cl == NULL) {
-		g_strlcpy(s->why, "the screen session could not start",
-			  sizeof(s->why));
-		goto out;
-	}
-	s->cl->clientGoneHook = on_client_gone;
 	if (s->cbs.client_ready != NULL)
 		s->cbs.client_ready(s->cbs.user);
 	report_monitors(s, 0, NULL);
@@ -546,6 +687,11 @@ static gpointer rfb_thread(gpointer data)
 		/* Reads at most one message per readable client, then sends
 		 * the updates the client asked for. */
 		rfbProcessEvents(s->screen, 0);
+		if ((r = take_held_damage(s, true)) != 0) {
+			snprintf(s->why, sizeof(s->why),
+				 "screen capture failed: %s", ll_strerror(r));
+			break;
+		}
 	}
 	if (s->client_gone && !atomic_load(&s->stop))
 		g_strlcpy(s->why, "the technician's viewer disconnected",
@@ -579,6 +725,7 @@ int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return LL_ERR_NOMEM;
 	s->wake[0] = s->wake[1] = s->shut_fd = s->client_fd = -1;
+	s->peer_fd = -1;
 	s->selects = g_async_queue_new_full(free);
 	s->ptr_x = s->ptr_y = -1;
 	s->gate = gate;
@@ -640,10 +787,9 @@ fail:
 	return r;
 }
 
-int ll_rfb_server_start(struct ll_rfb_server *s, int fd)
+/* The RFB thread on fd, held before the capture until go. */
+static int open_fd(struct ll_rfb_server *s, int fd)
 {
-	int r;
-
 	if (s == NULL || s->thread != NULL || fd < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -664,9 +810,44 @@ int ll_rfb_server_start(struct ll_rfb_server *s, int fd)
 	if (s->thread == NULL) {
 		close(fd);
 		s->client_fd = -1;
-		r = LL_ERR_NOMEM;
+		return LL_ERR_NOMEM;
+	}
+	return 0;
+}
+
+int ll_rfb_server_start(struct ll_rfb_server *s, int fd)
+{
+	if (s != NULL)
+		atomic_store(&s->go, true);
+	return open_fd(s, fd);
+}
+
+int ll_rfb_server_open(struct ll_rfb_server *s)
+{
+	int sv[2], r;
+
+	if (s == NULL || s->thread != NULL)
+		return LL_ERR_INVALID_ARG;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return LL_ERR_IO;
+	/* sv[0] is taken over in every case. */
+	if ((r = open_fd(s, sv[0])) != 0) {
+		close(sv[1]);
 		return r;
 	}
+	s->peer_fd = sv[1];
+	return 0;
+}
+
+int ll_rfb_server_go(struct ll_rfb_server *s, int *peer_fd)
+{
+	if (s == NULL || s->thread == NULL || s->peer_fd < 0 ||
+	    peer_fd == NULL)
+		return LL_ERR_INVALID_ARG;
+	*peer_fd = s->peer_fd;
+	s->peer_fd = -1;
+	atomic_store(&s->go, true);
+	ll_rfb_server_wake(s);
 	return 0;
 }
 
@@ -719,6 +900,9 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	}
 	if (s->shut_fd >= 0)
 		close(s->shut_fd);
+	/* Never bridged: what libvncserver wrote goes unread. */
+	if (s->peer_fd >= 0)
+		close(s->peer_fd);
 	if (s->wake[0] >= 0)
 		close(s->wake[0]);
 	if (s->wake[1] >= 0)
@@ -726,6 +910,9 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	ll_platform_free(s->p);
 	if (s->selects != NULL)
 		g_async_queue_unref(s->selects);
+	if (s->copyrects > 0)
+		ll_info("screen: %u scrolls sent as CopyRect", s->copyrects);
+	free(s->scroll_old);
 	free(s->fb);
 	free(s->desktop_name);
 	free(s->monitor);

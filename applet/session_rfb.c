@@ -6,11 +6,12 @@
  * the screen size (RFB ServerInit) can leave.  While the consent dialog
  * asks for view, ll_applet_rfb_prepare may set up the platform instance
  * and the RFB server (display connection, shared memory, framebuffer:
- * memory, no pixels), because doing that after the click is most of the
- * wait for the first frame; a refusal drops it unused.  On the grant
- * ll_applet_rfb_start starts the RFB server on a socketpair and its
- * thread, which grabs the first frame; once libvncserver's client
- * exists, channel 1 is opened and bridged to the other end of the
+ * memory, no pixels) and libvncserver's client on a socketpair whose
+ * other end reaches nobody (it holds the RFB version string, nothing
+ * else), because doing that after the click is most of the wait for the
+ * first frame; a refusal drops it all unread.  On the grant
+ * ll_applet_rfb_start lets the RFB thread go: it grabs the first frame,
+ * then channel 1 is opened and bridged to the other end of the
  * socketpair.
  *
  * The RFB thread (rfb_server.c) reaches the main loop only through
@@ -263,7 +264,11 @@ void ll_applet_rfb_prepare(struct ll_applet_session *s)
 	    s->state != LL_APPLET_RUNNING)
 		return;
 	/* A failure shows again, and is reported, on the grant. */
-	if ((r = rfb_create(s, &what, &s->rfb_ready)) != 0) {
+	if ((r = rfb_create(s, &what, &s->rfb_ready)) == 0) {
+		what = "cannot start screen sharing";
+		r = ll_rfb_server_open(s->rfb_ready);
+	}
+	if (r != 0) {
 		ll_debug("preparing the screen: %s: %s", what, ll_strerror(r));
 		ll_applet_rfb_unprepare(s);
 	}
@@ -282,7 +287,6 @@ void ll_applet_rfb_unprepare(struct ll_applet_session *s)
 void ll_applet_rfb_start(struct ll_applet_session *s)
 {
 	const char *what = NULL;
-	int sv[2] = { -1, -1 };
 	int r = 0;
 
 	/* While the stream is stalled nothing is shared (fail closed):
@@ -292,8 +296,9 @@ void ll_applet_rfb_start(struct ll_applet_session *s)
 	if (s->rfb_ready != NULL) {
 		s->rfb = s->rfb_ready;
 		s->rfb_ready = NULL;
-	} else {
-		r = rfb_create(s, &what, &s->rfb);
+	} else if ((r = rfb_create(s, &what, &s->rfb)) == 0) {
+		what = "cannot start screen sharing";
+		r = ll_rfb_server_open(s->rfb);
 	}
 	if (r == 0)
 		start_injector(s);
@@ -302,14 +307,8 @@ void ll_applet_rfb_start(struct ll_applet_session *s)
 		ll_applet_rfb_stop(s);
 		return;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		fail_screen(s, "socketpair", LL_ERR_IO);
-		ll_applet_rfb_stop(s);
-		return;
-	}
-	s->bridge_fd = sv[1];
-	/* sv[0] is the server's now, whatever happens. */
-	if ((r = ll_rfb_server_start(s->rfb, sv[0])) != 0) {
+	/* From here on the RFB thread captures. */
+	if ((r = ll_rfb_server_go(s->rfb, &s->bridge_fd)) != 0) {
 		fail_screen(s, "cannot start screen sharing", r);
 		ll_applet_rfb_stop(s);
 		return;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See fake_platform.h. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,33 @@ struct fake {
 	bool first;
 	uint32_t frame;
 	struct ll_fake_input *in;
+	/* ll_fake_platform_scroll: the test's thread adds, ours applies */
+	atomic_int scroll_pending;
+	bool doc;      /* showing the document, from the first scroll on */
+	uint32_t top;  /* its row at the top of the screen */
+	bool scrolled; /* the whole screen is damaged */
 };
 
 static struct fake *to_fake(struct ll_platform *p)
 {
 	return (struct fake *)p;
+}
+
+/* Text-like lines 12 rows high: 9 rows of glyph-ish pixels, 3 blank;
+ * each row its own pattern. */
+uint32_t ll_fake_doc_pixel(uint32_t x, uint32_t y)
+{
+	uint32_t h = x / 2 * 0x9e3779b1u ^ y * 0x85ebca6bu;
+
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return (y % 12 < 9 && (h & 3) == 0) ? 0x000000u : 0xffffffu;
+}
+
+void ll_fake_platform_scroll(struct ll_platform *p, int rows)
+{
+	atomic_fetch_add(&to_fake(p)->scroll_pending, rows);
 }
 
 static int f_open(const char *display, struct ll_platform **out)
@@ -105,6 +128,13 @@ static int f_grab(struct ll_platform *p, const struct ll_capture_rect *rect,
 			h = x->h - y0;
 	}
 	x->frame++;
+	if (x->doc) {
+		for (j = y0; j < y0 + h; j++)
+			for (i = x0; i < x0 + w; i++)
+				px[(size_t)j * x->w + i] = ll_fake_doc_pixel(
+					i, j + x->top);
+		return 0;
+	}
 	for (j = y0; j < y0 + h; j++)
 		for (i = x0; i < x0 + w; i++)
 			px[(size_t)j * x->w + i] = ((i + x->frame) & 0xff)
@@ -118,8 +148,9 @@ static int f_damage(struct ll_platform *p, struct ll_capture_rect *rects,
 {
 	struct fake *x = to_fake(p);
 
-	if (x->first || !x->damage) {
+	if (x->first || !x->damage || x->scrolled) {
 		x->first = false;
+		x->scrolled = false;
 		rects[0].x = rects[0].y = 0;
 		rects[0].width = x->w;
 		rects[0].height = x->h;
@@ -163,12 +194,21 @@ static int f_fd(struct ll_platform *p)
 
 static bool f_pending(struct ll_platform *p)
 {
-	return false;
+	return atomic_load(&to_fake(p)->scroll_pending) != 0;
 }
 
 static int f_dispatch(struct ll_platform *p, unsigned *events)
 {
+	struct fake *x = to_fake(p);
+	int rows = atomic_exchange(&x->scroll_pending, 0);
+
 	*events = 0;
+	if (rows > 0) {
+		x->doc = true;
+		x->top += (uint32_t)rows;
+		x->scrolled = true;
+		*events |= LL_PLATFORM_EV_DAMAGE;
+	}
 	return 0;
 }
 

@@ -32,4 +32,13 @@ int ll_fake_platform_new(uint32_t width, uint32_t height, bool damage,
 			 struct ll_fake_input *counters,
 			 struct ll_platform **out);
 
+/*
+ * From any thread: the screen shows a document (ll_fake_doc_pixel) and
+ * scrolls it up by rows, reported as damage of the whole screen, as a
+ * terminal's scroll is.  Screen pixel (x, y) is then
+ * ll_fake_doc_pixel(x, y + the rows scrolled so far).
+ */
+void ll_fake_platform_scroll(struct ll_platform *p, int rows);
+uint32_t ll_fake_doc_pixel(uint32_t x, uint32_t y);
+
 #endif

@@ -806,6 +806,11 @@ static void test_deny(void)
 	/* ... and nothing is answered but by the user. */
 	g_assert_cmpint(ag.n_grant + ag.n_deny, ==, 0);
 
+	/* The screen server is made while the dialog is open, its RFB
+	 * client on a socketpair that reaches nobody: the deny below must
+	 * drop what it holds, unread. */
+	g_assert_true(wait_log(&ap, "RFB client ready, held until consent", 1,
+			       10000));
 	key("alt+d");
 	WAIT_FOR(ag.n_deny > 0 || ag.closed, 10000);
 	g_assert_cmpint(ag.n_deny, ==, 1);

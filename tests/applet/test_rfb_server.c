@@ -20,6 +20,11 @@
  *                      and the server stops at once when asked.
  *  slow-reader         a viewer that asks for frames and never reads:
  *                      libvncserver blocks in its write; the same holds.
+ *  scroll-copyrect     a server opened and let go in two steps (as the
+ *                      session does around the consent click); the
+ *                      screen scrolls: the viewer gets CopyRects and,
+ *                      applying only incremental updates, ends with the
+ *                      screen's picture exactly.
  */
 #include <errno.h>
 #include <poll.h>
@@ -233,15 +238,16 @@ struct rig {
 	struct ll_fake_input in;
 	struct ready rd;
 	struct ll_rfb_server *srv;
-	int fd; /* the viewer's end */
+	struct ll_platform *cap; /* the server's */
+	int fd;                  /* the viewer's end */
 };
 
-static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
+/* The server, not started. */
+static void rig_make(struct rig *r, uint32_t w, uint32_t h, bool damage)
 {
 	struct ll_rfb_server_cbs cbs = { .client_ready = cb_ready,
 					 .ended = cb_ended };
 	struct ll_platform *p = NULL, *inj = NULL;
-	int sv[2];
 
 	memset(r, 0, sizeof(*r));
 	g_mutex_init(&r->rd.lock);
@@ -250,12 +256,21 @@ static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
 	r->gate = ll_input_gate_new();
 	/* Capture and injection are two instances, as in the applet. */
 	g_assert_cmpint(ll_fake_platform_new(w, h, damage, NULL, &p), ==, 0);
+	r->cap = p;
 	g_assert_cmpint(ll_fake_platform_new(w, h, damage, &r->in, &inj), ==,
 			0);
 	ll_input_gate_set_injector(r->gate, inj);
 	g_assert_cmpint(ll_rfb_server_new(p, r->gate, NULL, "Test desk", &cbs,
 					  &r->srv),
 			==, 0);
+	r->fd = -1;
+}
+
+static void rig_start(struct rig *r, uint32_t w, uint32_t h, bool damage)
+{
+	int sv[2];
+
+	rig_make(r, w, h, damage);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 			==, 0);
 	g_assert_cmpint(ll_rfb_server_start(r->srv, sv[0]), ==, 0);
@@ -557,6 +572,104 @@ static void test_viewer_leaves(void)
 	g_assert_cmpint(rig_stop(&r, false), <, 2000);
 }
 
+/* One FramebufferUpdate, Raw and CopyRect only, applied to view (w
+ * wide, 32 bpp); returns the number of CopyRects. */
+static unsigned apply_update(int fd, uint32_t *view, uint16_t w, uint16_t h)
+{
+	uint8_t hdr[12];
+	uint16_t i, nrects, x, y, rw, rh, sx, sy, j;
+	uint32_t *tmp;
+	unsigned copies = 0;
+
+	g_assert_true(read_exact(fd, hdr, 4, 5000));
+	g_assert_cmpuint(hdr[0], ==, 0);
+	nrects = be16(hdr + 2);
+	for (i = 0; i < nrects; i++) {
+		g_assert_true(read_exact(fd, hdr, 12, 5000));
+		x = be16(hdr);
+		y = be16(hdr + 2);
+		rw = be16(hdr + 4);
+		rh = be16(hdr + 6);
+		g_assert_cmpuint((uint32_t)x + rw, <=, w);
+		g_assert_cmpuint((uint32_t)y + rh, <=, h);
+		if (be32(hdr + 8) == 0) { /* Raw */
+			for (j = 0; j < rh; j++)
+				g_assert_true(read_exact(
+					fd, view + (size_t)(y + j) * w + x,
+					(size_t)rw * 4, 5000));
+			continue;
+		}
+		g_assert_cmpuint(be32(hdr + 8), ==, 1); /* CopyRect */
+		g_assert_true(read_exact(fd, hdr, 4, 5000));
+		sx = be16(hdr);
+		sy = be16(hdr + 2);
+		g_assert_cmpuint((uint32_t)sx + rw, <=, w);
+		g_assert_cmpuint((uint32_t)sy + rh, <=, h);
+		tmp = g_malloc((size_t)rw * rh * 4);
+		for (j = 0; j < rh; j++)
+			memcpy(tmp + (size_t)j * rw,
+			       view + (size_t)(sy + j) * w + sx,
+			       (size_t)rw * 4);
+		for (j = 0; j < rh; j++)
+			memcpy(view + (size_t)(y + j) * w + x,
+			       tmp + (size_t)j * rw, (size_t)rw * 4);
+		g_free(tmp);
+		copies++;
+	}
+	return copies;
+}
+
+static void test_scroll_copyrect(void)
+{
+	/* SetEncodings: CopyRect, Raw */
+	static const uint8_t enc[] = { 2, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0 };
+	struct rig r;
+	uint16_t w, h;
+	uint32_t *view, top = 0, x, y;
+	unsigned copies = 0, step, bad = 0;
+	char *name;
+	int sv[2];
+
+	/* The session's way: opened first, let go on the grant. */
+	rig_make(&r, 320, 240, true);
+	g_assert_cmpint(ll_rfb_server_open(r.srv), ==, 0);
+	g_assert_cmpint(ll_rfb_server_go(r.srv, &r.fd), ==, 0);
+	g_assert_cmpint(r.fd, >=, 0);
+	/* Once only. */
+	g_assert_cmpint(ll_rfb_server_go(r.srv, &sv[0]), ==,
+			LL_ERR_INVALID_ARG);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	write_all(r.fd, enc, sizeof(enc));
+	view = g_malloc0((size_t)w * h * 4);
+	fb_request(r.fd, false, w, h);
+	apply_update(r.fd, view, w, h);
+	/* The first step replaces the picture; the others scroll it. */
+	for (step = 0; step < 6; step++) {
+		ll_fake_platform_scroll(r.cap, 12 + (int)step);
+		top += 12 + step;
+		fb_request(r.fd, true, w, h);
+		copies += apply_update(r.fd, view, w, h);
+	}
+	for (y = 0; y < h; y++) {
+		for (x = 0; x < w; x++) {
+			/* This viewer has no cursor encoding: libvncserver
+			 * draws the 8x8 cursor (hot spot 1,1) at 3,4. */
+			if (x >= 2 && x < 10 && y >= 3 && y < 11)
+				continue;
+			if ((view[(size_t)y * w + x] & 0xffffff) !=
+				    ll_fake_doc_pixel(x, y + top) &&
+			    bad++ == 0)
+				g_test_message("first wrong pixel at %u,%u", x,
+					       y);
+		}
+	}
+	g_assert_cmpuint(bad, ==, 0);
+	g_assert_cmpuint(copies, >=, 4);
+	g_free(view);
+	rig_stop(&r, true);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -567,5 +680,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/rfb/stalled-peer", test_stalled_peer);
 	g_test_add_func("/applet/rfb/slow-reader", test_slow_reader);
 	g_test_add_func("/applet/rfb/viewer-leaves", test_viewer_leaves);
+	g_test_add_func("/applet/rfb/scroll-copyrect", test_scroll_copyrect);
 	return g_test_run();
 }

@@ -16,7 +16,11 @@
  * A press of button 1 takes the keyboard focus (click to focus, as a
  * window manager would do; the test's display has none).  Prints
  * "ready 0xWINDOW" on stdout once the picture is drawn.  Ends on SIGTERM
- * or when the display goes away.
+ * or when the display goes away.  SIGUSR1 scrolls the picture one full
+ * turn, as a terminal or a browser scrolls: SCROLL_STEP rows up at a
+ * time with XCopyArea, the rows that come in drawn at the bottom (the
+ * picture taken as an endless roll), and logs "scrolled N" once the
+ * picture is back where it started.
  *
  * The GUI tests' waits for the X server's events (HACKING.md, "Tests wait
  * for events"), each ending with status 0, or 1 when --timeout MS
@@ -59,11 +63,42 @@
 #include "e2e_picture.h"
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t scroll_asked;
+
+/* Rows per scroll step: a divisor of E2E_PIC_H. */
+#define SCROLL_STEP 16
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	scroll_asked = 1;
+}
+
+/* One full turn of scrolling; the picture ends as it began. */
+static void scroll_turn(Display *dpy, Window win, GC gc, XImage *img,
+			FILE *log)
+{
+	const struct timespec pace = { 0, 30 * 1000 * 1000 };
+	int off;
+
+	for (off = SCROLL_STEP; off <= E2E_PIC_H; off += SCROLL_STEP) {
+		XCopyArea(dpy, win, win, gc, 0, SCROLL_STEP, E2E_PIC_W,
+			  E2E_PIC_H - SCROLL_STEP, 0, 0);
+		XPutImage(dpy, win, gc, img, 0, off - SCROLL_STEP, 0,
+			  E2E_PIC_H - SCROLL_STEP, E2E_PIC_W, SCROLL_STEP);
+		XSync(dpy, False);
+		/* The load's own pace (a time, not a wait for an event):
+		 * a scroll a frame, as people see it. */
+		nanosleep(&pace, NULL);
+	}
+	fprintf(log, "scrolled %d\n", E2E_PIC_H);
+	fflush(log);
 }
 
 static XImage *make_picture(Display *dpy)
@@ -417,6 +452,37 @@ static bool is_wait_command(const char *arg)
 	return false;
 }
 
+/* A key press, as the log says it (see the top of the file). */
+static void log_key_press(Display *dpy, XKeyEvent *key, FILE *log)
+{
+	char buf[32];
+	KeySym ks = NoSymbol;
+	const char *name;
+	bool from_server = false;
+
+	XLookupString(key, buf, sizeof(buf), &ks, NULL);
+	if (ks == NoSymbol) {
+		/* Xlib's copy of the map can lag behind the server's when
+		 * a key was bound just before it was pressed (the applet
+		 * binds é to a spare keycode): ask the server */
+		int per = 0;
+		KeySym *m = XGetKeyboardMapping(dpy, (KeyCode)key->keycode, 1,
+						&per);
+
+		if (m != NULL && per > 0)
+			ks = m[(key->state & ShiftMask) && per > 1 ? 1 : 0];
+		if (m != NULL)
+			XFree(m);
+		from_server = true;
+	}
+	name = XKeysymToString(ks);
+	/* keycode and state after the name, for a person reading the log
+	 * when a key came out wrong */
+	fprintf(log, "key %s %u 0x%x%s\n", name != NULL ? name : "?",
+		key->keycode, key->state, from_server ? " (server map)" : "");
+	fflush(log);
+}
+
 int main(int argc, char **argv)
 {
 	const char *log_path = NULL;
@@ -447,6 +513,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_usr1);
 	if ((log = fopen(log_path, "a")) == NULL) {
 		perror(log_path);
 		return 1;
@@ -475,6 +542,10 @@ int main(int argc, char **argv)
 	p.fd = ConnectionNumber(dpy);
 	p.events = POLLIN;
 	while (!stop) {
+		if (scroll_asked) {
+			scroll_asked = 0;
+			scroll_turn(dpy, win, gc, img, log);
+		}
 		if (XPending(dpy) == 0) {
 			if (poll(&p, 1, 200) < 0 && errno != EINTR)
 				break;
@@ -513,42 +584,9 @@ int main(int argc, char **argv)
 			fflush(log);
 			break;
 		}
-		case KeyPress: {
-			char buf[32];
-			KeySym ks = NoSymbol;
-			const char *name;
-			bool from_server = false;
-
-			XLookupString(&ev.xkey, buf, sizeof(buf), &ks, NULL);
-			if (ks == NoSymbol) {
-				/* Xlib's copy of the map can lag behind the
-				 * server's when a key was bound just before
-				 * it was pressed (the applet binds é to a
-				 * spare keycode): ask the server */
-				int per = 0;
-				KeySym *m = XGetKeyboardMapping(
-					dpy, (KeyCode)ev.xkey.keycode, 1,
-					&per);
-
-				if (m != NULL && per > 0)
-					ks = m[(ev.xkey.state & ShiftMask) &&
-							       per > 1
-						       ? 1
-						       : 0];
-				if (m != NULL)
-					XFree(m);
-				from_server = true;
-			}
-			name = XKeysymToString(ks);
-			/* keycode and state after the name, for a person
-			 * reading the log when a key came out wrong */
-			fprintf(log, "key %s %u 0x%x%s\n",
-				name != NULL ? name : "?", ev.xkey.keycode,
-				ev.xkey.state,
-				from_server ? " (server map)" : "");
-			fflush(log);
+		case KeyPress:
+			log_key_press(dpy, &ev.xkey, log);
 			break;
-		}
 		case MappingNotify:
 			/* the applet maps keysyms without a key (é) to a
 			 * spare keycode for a moment: look the new map up,

@@ -1008,6 +1008,32 @@ static void test_chat_cli(void)
  * technician's own input, Stop control, then the user ends the session
  * from the bar: the agent's holder exits within 2 s.
  */
+/*
+ * The picture scrolls a full turn (e2e-target on SIGUSR1: XCopyArea, a
+ * row band at a time) while the agent watches: the applet sends the
+ * scrolls as CopyRect (its log says so), and the agent's picture ends
+ * exactly as the screen shows it.
+ */
+static void assert_scrolled_picture(const char *id, const char *png)
+{
+	g_autofree char *alog = g_strdup_printf("%s/applet-allow.log", E.dir);
+	g_autofree char *err = NULL;
+	size_t mark = target_log_len();
+	int st;
+
+	g_assert_cmpint(kill(E.target, SIGUSR1), ==, 0);
+	if (!target_log_wait(mark, "scrolled ", 15000))
+		g_error("e2e-target did not scroll");
+	if (!lt_wait_file(alog, 0, "scrolling sent as CopyRect", 1, 10000))
+		g_error("no scroll was sent as CopyRect (%s)", alog);
+	st = cli(NULL, 40000, NULL, &err, "session", "snapshot", id, png,
+		 NULL);
+	if (st != 0)
+		g_error("`session snapshot` after scrolling: exit %d: %s", st,
+			err);
+	assert_picture(png);
+}
+
 static void test_allow_and_control(void)
 {
 	g_autofree char *png = g_build_filename(E.dir, "allow.png", NULL);
@@ -1042,6 +1068,7 @@ static void test_allow_and_control(void)
 		g_error("`session snapshot` after Allow: exit %d: %s", st,
 			err);
 	assert_picture(png);
+	assert_scrolled_picture(p.id, png);
 
 	bar = wait_window(E.disp_user, "Session", 10000);
 	if (bar == 0)
