@@ -54,6 +54,7 @@
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_rfb_quality.h"
 #include "ll_rfbc.h"
 #include "ll_stream.h"
 #include "ll_sysinfo.h"
@@ -99,6 +100,7 @@ struct holder {
 	guint expiry_timer;
 	struct ll_agent_session *sess;
 	struct ll_rfbc *rfb;
+	unsigned band_serial; /* the quality band rfb was last told */
 	GList *waiters;  /* struct ll_holder_client * waiting for an answer */
 	GList *snappers; /* waiting for the first picture */
 	GList *enders;   /* waiting for the end */
@@ -845,6 +847,19 @@ static void rfb_closed(struct ll_rfbc *rfb, int err, const char *why,
 	}
 }
 
+/* The session's quality band changed: the RFB client follows. */
+static void holder_band(struct holder *h)
+{
+	const struct ll_rfb_band *b;
+	unsigned serial;
+
+	b = ll_agent_session_rfb_band(h->sess, &serial);
+	if (h->rfb == NULL || serial == h->band_serial)
+		return;
+	h->band_serial = serial;
+	(void)ll_rfbc_set_quality(h->rfb, b->quality, b->compress);
+}
+
 static void on_changed(struct ll_agent_session *s, void *user)
 {
 	struct holder *h = user;
@@ -858,6 +873,7 @@ static void on_changed(struct ll_agent_session *s, void *user)
 	check_snappers(h);
 	check_monitorers(h);
 	check_sysinfoers(h);
+	holder_band(h);
 }
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
@@ -876,7 +892,10 @@ static void on_rfb(struct ll_agent_session *s, int fd, void *user)
 		ll_warn("session %s: cannot start the RFB client: %s", h->id,
 			ll_strerror(r));
 		close(fd);
+		return;
 	}
+	h->band_serial = 0;
+	holder_band(h);
 }
 
 static void on_rfb_closed(struct ll_agent_session *s, void *user)

@@ -21,6 +21,7 @@
 #include <rfb/rfbclient.h>
 
 #include "ll_err.h"
+#include "ll_rfb_quality.h"
 #include "ll_rfbc.h"
 
 enum rfbc_cmd_type {
@@ -28,6 +29,7 @@ enum rfbc_cmd_type {
 	RFBC_CMD_POINTER,
 	RFBC_CMD_KEY,
 	RFBC_CMD_SNAPSHOT,
+	RFBC_CMD_QUALITY,
 };
 
 struct rfbc_cmd {
@@ -409,6 +411,36 @@ static void rfbc_client_free(rfbClient *cl)
 	rfbClientCleanup(cl);
 }
 
+/* The policy's starting band, before the session measured anything. */
+static void rfbc_quality_default(rfbClient *cl)
+{
+	struct ll_rfb_quality q;
+	const struct ll_rfb_band *b;
+
+	ll_rfb_quality_init(&q, 0);
+	b = ll_rfb_quality_band(&q);
+	cl->appData.enableJPEG = TRUE;
+	cl->appData.qualityLevel = b->quality;
+	cl->appData.compressLevel = b->compress;
+}
+
+/* A new band: SetEncodings again (libvncclient builds it from
+ * appData), only when something changed. */
+static int rfbc_set_quality(rfbClient *cl, int quality, int compress)
+{
+	rfbBool jpeg = quality >= 0;
+
+	if (cl->appData.enableJPEG == jpeg &&
+	    (!jpeg || cl->appData.qualityLevel == quality) &&
+	    cl->appData.compressLevel == compress)
+		return LL_OK;
+	cl->appData.enableJPEG = jpeg;
+	if (jpeg)
+		cl->appData.qualityLevel = quality;
+	cl->appData.compressLevel = compress;
+	return SetFormatAndEncodings(cl) ? LL_OK : LL_ERR_IO;
+}
+
 static int rfbc_connect(struct ll_rfbc *c, int fd, rfbClient **out)
 {
 	static const uint32_t schemes[] = { rfbNoAuth };
@@ -423,7 +455,7 @@ static int rfbc_connect(struct ll_rfbc *c, int fd, rfbClient **out)
 		rfbClientSetClientData(cl, &rfbc_tag, c);
 	cl->sock = fd;
 	cl->appData.encodingsString = LL_RFBC_ENCODINGS;
-	cl->appData.enableJPEG = FALSE;
+	rfbc_quality_default(cl);
 	/* The cursor comes as its own shape so that the picture is the
 	 * screen alone (what the e2e test compares against). */
 	cl->appData.useRemoteCursor = TRUE;
@@ -483,6 +515,8 @@ static int rfbc_run_cmd(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 				   (int64_t)LL_RFBC_SNAPSHOT_TIMEOUT_MS * 1000;
 		g_ptr_array_add(c->snaps, cmd);
 		return 1; /* kept */
+	case RFBC_CMD_QUALITY:
+		return rfbc_set_quality(cl, cmd->x, cmd->y);
 	}
 	return LL_OK;
 }
@@ -638,6 +672,19 @@ int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, ll_rfbc_done_fn done,
 	cmd->path = g_strdup(path);
 	cmd->done = done;
 	cmd->user = user;
+	return rfbc_push(c, cmd);
+}
+
+int ll_rfbc_set_quality(struct ll_rfbc *c, int quality, int compress)
+{
+	struct rfbc_cmd *cmd;
+
+	if (c == NULL || quality > 9 || compress < 0 || compress > 9)
+		return LL_ERR_INVALID_ARG;
+	cmd = g_new0(struct rfbc_cmd, 1);
+	cmd->type = RFBC_CMD_QUALITY;
+	cmd->x = quality < 0 ? -1 : quality;
+	cmd->y = compress;
 	return rfbc_push(c, cmd);
 }
 
