@@ -80,6 +80,7 @@ struct ll_holder_client {
 	GString *in;
 	struct ll_cli_req *req; /* set once the request is parsed */
 	const char *path;       /* snapshot: of req */
+	bool as_shown;          /* snapshot: --as-shown */
 	const char *name;       /* monitor: of req */
 	unsigned mon_serial;    /* lists and errors seen when asked */
 	unsigned err_serial;
@@ -322,7 +323,8 @@ static bool snap_try(struct ll_holder_client *c)
 	/* the client now belongs to the RFB request until snap_done */
 	forget(h, c);
 	g_clear_handle_id(&c->timer, g_source_remove);
-	if ((r = ll_rfbc_snapshot(h->rfb, c->path, snap_done, c)) != 0)
+	if ((r = ll_rfbc_snapshot(h->rfb, c->path, c->as_shown, snap_done,
+				  c)) != 0)
 		reply_err(c, "failed",
 			  "no framebuffer: the screen "
 			  "connection is closed");
@@ -704,6 +706,7 @@ void ll_holder_snapshot(struct ll_holder_client *c,
 	struct holder *h = c->h;
 
 	c->path = ll_cli_req_str(req, "path");
+	c->as_shown = ll_cli_req_has(req, "as_shown");
 	if (snap_try(c))
 		return;
 	h->snappers = g_list_append(h->snappers, c);

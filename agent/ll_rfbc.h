@@ -72,12 +72,13 @@ void ll_rfbc_size(const struct ll_rfbc *c, int *width, int *height);
 
 /*
  * Asks for a full (non-incremental) update and, once it arrived, writes
- * the framebuffer as PNG to path (a temporary file renamed into place).
- * done is called from ctx exactly once (unless the client is freed
- * first).  LL_ERR_CLOSED when the client already ended.
+ * the framebuffer as PNG to path (a temporary file renamed into place);
+ * as_shown: writes it as the updates so far made it, asking for
+ * nothing.  done is called from ctx exactly once (unless the client is
+ * freed first).  LL_ERR_CLOSED when the client already ended.
  */
-int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, ll_rfbc_done_fn done,
-		     void *user);
+int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, bool as_shown,
+		     ll_rfbc_done_fn done, void *user);
 /* Tight's JPEG quality (0..9; negative: no JPEG) and compression level
  * (0..9) from now on: SetEncodings is sent again when they changed.
  * Until the first call the policy's default band applies. */
