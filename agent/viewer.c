@@ -204,8 +204,8 @@ static void send_encodings(struct viewer *v, VncConnection *conn)
 		VNC_CONNECTION_ENCODING_COPY_RECT,
 		VNC_CONNECTION_ENCODING_RAW,
 		/* the band's JPEG quality and compression (set below) */
-		LL_RFB_ENC_QUALITY_0,
-		LL_RFB_ENC_COMPRESS_0,
+		LL_RFB_ENC_QUALITY_FIRST,
+		LL_RFB_ENC_COMPRESS_FIRST,
 		/* pseudo-encodings gtk-vnc needs to follow the screen */
 		VNC_CONNECTION_ENCODING_DESKTOP_RESIZE,
 		VNC_CONNECTION_ENCODING_EXTENDED_DESKTOP_RESIZE,
@@ -216,8 +216,8 @@ static void send_encodings(struct viewer *v, VncConnection *conn)
 	};
 
 	b = ll_agent_session_rfb_band(v->sess, &v->band_serial);
-	encodings[4] = LL_RFB_ENC_QUALITY_0 + b->quality;
-	encodings[5] = LL_RFB_ENC_COMPRESS_0 + b->compress;
+	encodings[4] = LL_RFB_ENC_QUALITY_FIRST + b->quality;
+	encodings[5] = LL_RFB_ENC_COMPRESS_FIRST + b->compress;
 	vnc_connection_set_encodings(conn, G_N_ELEMENTS(encodings), encodings);
 }
 

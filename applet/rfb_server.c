@@ -93,6 +93,7 @@ struct ll_rfb_server {
 	int64_t lossy_ms;
 	bool refreshing;
 	int saved_tight_q, saved_turbo_q;
+	unsigned refreshes;
 };
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
@@ -546,7 +547,11 @@ static void alr_start(struct ll_rfb_server *s)
 	s->refreshing = true;
 	rfbMarkRegionAsModified(s->screen, s->lossy);
 	sraRgnMakeEmpty(s->lossy);
-	ll_log(LL_LOG_DEBUG, "rfb: lossless refresh");
+	/* Once at info: the viewer takes JPEG, and its refresh works. */
+	s->refreshes++;
+	ll_log(s->refreshes == 1 ? LL_LOG_INFO : LL_LOG_DEBUG,
+	       "rfb: lossless refresh of the areas sent as JPEG (%u)",
+	       s->refreshes);
 }
 
 /*

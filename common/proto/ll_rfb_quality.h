@@ -29,10 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* RFB pseudo-encodings the bands are sent as (TightVNC's numbers). */
-#define LL_RFB_ENC_TIGHT 7
-#define LL_RFB_ENC_QUALITY_0 (-32) /* .. -23 = JPEG quality level 9 */
-#define LL_RFB_ENC_COMPRESS_0 (-256) /* .. -247 = compression level 9 */
+/* The RFB pseudo-encodings a band is sent as (TightVNC's numbers; the
+ * same as ll_rfb_filter.h's once the filter passes Tight). */
+#ifndef LL_RFB_ENC_QUALITY_FIRST
+#define LL_RFB_ENC_QUALITY_FIRST (-32) /* quality level 0 .. */
+#define LL_RFB_ENC_COMPRESS_FIRST (-256)
+#endif
 
 #define LL_RFB_QUALITY_WINDOW_MS 1000
 /* A chunk smaller than this is mostly overhead: not a rate sample. */
