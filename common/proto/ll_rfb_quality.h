@@ -29,12 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The RFB pseudo-encodings a band is sent as (TightVNC's numbers; the
- * same as ll_rfb_filter.h's once the filter passes Tight). */
-#ifndef LL_RFB_ENC_QUALITY_FIRST
-#define LL_RFB_ENC_QUALITY_FIRST (-32) /* quality level 0 .. */
-#define LL_RFB_ENC_COMPRESS_FIRST (-256)
-#endif
+/* A band is sent as ll_rfb_filter.h's LL_RFB_ENC_QUALITY_FIRST + quality
+ * and LL_RFB_ENC_COMPRESS_FIRST + compress. */
+#include "ll_rfb_filter.h"
 
 #define LL_RFB_QUALITY_WINDOW_MS 1000
 /* A chunk smaller than this is mostly overhead: not a rate sample. */
