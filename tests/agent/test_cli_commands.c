@@ -297,7 +297,8 @@ static void test_round_trip(void)
 	g_assert_false(ll_cli_req_has(r, "as_shown"));
 	ll_cli_req_free(r);
 	/* --as-shown reaches the holder, and only when given */
-	r = round_trip("session snapshot", (const char *[]){ ID, "s.png", NULL },
+	r = round_trip("session snapshot",
+		       (const char *[]){ ID, "s.png", NULL },
 		       (const char *[]){ NULL, NULL, "" });
 	g_assert_true(ll_cli_req_has(r, "as_shown"));
 	ll_cli_req_free(r);
