@@ -22,9 +22,45 @@
  * ExtendedDesktopSize updating the size).  The Tight tuning levels (JPEG
  * quality, compression level, TurboVNC fine quality and subsampling)
  * may be asked for and pass unchanged: they only tune the server's
- * encoder, and one coming as a rectangle is refused.  An update is only accepted
- * after the client asked for one, so that the pixel format the client set
- * first is the one lengths are computed with.
+ * encoder, and one coming as a rectangle is refused.  An update is only
+ * accepted after the client asked for one, so that the pixel format the
+ * client set first is the one lengths are computed with.
+ *
+ * Tight rectangles (rfbproto, "Tight Encoding") are checked as libvncclient
+ * and gtk-vnc read them, and where the two differ, as strictly as the
+ * stricter: not empty, inside the framebuffer; the compression control's
+ * low 4 bits reset zlib streams, its high 4 are Fill (0x8: one TPIXEL,
+ * any size), JPEG (0x9) or Basic (0x0-0x7: stream id, bit 0x4 an
+ * explicit filter); 0xA-0xF (TightPNG, TurboVNC's raw Tight) are refused.
+ * JPEG and Basic rectangles are at most LL_RFB_FILTER_TIGHT_MAX_WIDTH
+ * wide (libvncclient's Gradient row; servers split at it).  JPEG only
+ * when the client asked for a JPEG quality level, only at 16 or 32 bits
+ * true colour (libvncclient refuses it at 8), its data (a compact
+ * length) beginning with the JPEG start of image FF D8 (gtk-vnc hands it
+ * to a gdk-pixbuf loader that would sniff and decode any image format),
+ * and its markers are followed to the frame header, whose size must be
+ * the rectangle's (gtk-vnc draws w x h pixels from the decoded picture
+ * whatever its size); the rest of the JPEG is skipped.  Filters: Copy,
+ * Palette (2 to 256 colours, then 1-bit indices for 2, 8-bit ones that
+ * must each name a colour), Gradient (true colour over 8 bits only, as
+ * servers send it).  TPIXEL is 3 bytes when the client's format is
+ * 32 bpp, depth 24, true colour with 8-bit maxima, else bpp / 8; gtk-vnc
+ * reads 3 for any depth 24, so a depth-24 format without 8-bit maxima
+ * gets no Tight at all.  Data under 12 bytes comes as it is; longer data
+ * has a compact length (1 to 3 bytes, 22 bits, not 0) and is INFLATED
+ * here on the filter's own
+ * copy of the four zlib streams, which must give exactly the rows of the
+ * rectangle (not a byte more or less, nothing after a stream's end).
+ * Unlike ZRLE (length-capped framing only), Tight is inflated because
+ * libvncclient, until its recent "too many scan lines" fix, wrote every
+ * row its inflate gave into the framebuffer, past the rectangle's
+ * height (a heap overflow on every client still without the fix): a
+ * framing check alone cannot see that, and the cost is small (at most
+ * 4 x 44 KiB of zlib state per session, made only once Tight data
+ * comes, and one inflate of bytes the decoder inflates anyway).  The
+ * JPEG's pixels are not decoded here: its decoders (libjpeg-turbo,
+ * gdk-pixbuf's JPEG loader) are fuzzed upstream, and decoding twice
+ * would double the agent's work for every lossy frame.
  *
  * Client to server (ours, parsed to follow it): the pixel format the
  * client decodes with (SetPixelFormat), the update requests, and the
@@ -53,7 +89,11 @@
  *                        bad pixel format, bytes after a refusal, ...)
  *  LL_ERR_UNKNOWN_TYPE   an encoding or message type not allowed
  *  LL_ERR_TOO_LARGE      a size over its cap (rectangle, ZRLE data,
- *                        clipboard text, name, cursor, colour map)
+ *                        clipboard text, name, cursor, colour map,
+ *                        Tight width, Tight data inflating to more)
+ *  LL_ERR_MALFORMED      Tight zlib data that does not inflate, a JPEG
+ *                        that does not begin as one
+ *  LL_ERR_NOMEM          no memory for a Tight zlib stream
  *  LL_ERR_TRUNCATED      (ll_rfb_filter_server_end) the stream ended
  *                        inside a message
  */
@@ -72,6 +112,7 @@
 #define LL_RFB_FILTER_MAX_CUT_TEXT (1u << 20)    /* server clipboard */
 #define LL_RFB_FILTER_MAX_CLIENT_CUT (16u << 20) /* our own clipboard */
 #define LL_RFB_FILTER_MAX_ZRLE (64u << 20)       /* one ZRLE rectangle */
+#define LL_RFB_FILTER_TIGHT_MAX_WIDTH 2048       /* JPEG and Basic Tight */
 /* Longest item either direction needs whole (the rest is streamed). */
 #define LL_RFB_FILTER_ITEM_MAX 32u
 #define LL_RFB_FILTER_MSG_LEN 192

@@ -5,14 +5,17 @@
  * pixel size and the encodings the client asked for, whether it asked for
  * an update yet.  Every state needs either a whole fixed-size item (read
  * through an ll_buf_view once it is all there) or skips a payload whose
- * length was checked against its cap first; nothing is allocated after
- * ll_rfb_filter_new().
+ * length was checked against its cap first.  Nothing is allocated after
+ * ll_rfb_filter_new() but Tight's zlib streams, on their first data.
  */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define ZLIB_CONST /* next_in points to the const bytes fed */
+#include <zlib.h>
 
 #include "ll_buf.h"
 #include "ll_err.h"
@@ -24,16 +27,23 @@
 /* Server-to-client states. */
 enum sstate {
 	S_VERSION = 0,
-	S_SEC_COUNT,   /* u8 number of security types */
-	S_SEC_TYPE,    /* one type of the list */
-	S_SEC_RESULT,  /* u32 SecurityResult */
-	S_REASON_LEN,  /* u32 length of a refusal reason */
-	S_SERVER_INIT, /* 24 bytes before the name */
-	S_MSG,         /* a server message begins */
-	S_RECT,        /* a rectangle header (+ fixed extra) */
-	S_SCREEN,      /* one ExtendedDesktopSize screen */
-	S_SKIP,        /* payload bytes, then s_after */
-	S_REFUSED,     /* the server refused: nothing may follow */
+	S_SEC_COUNT,     /* u8 number of security types */
+	S_SEC_TYPE,      /* one type of the list */
+	S_SEC_RESULT,    /* u32 SecurityResult */
+	S_REASON_LEN,    /* u32 length of a refusal reason */
+	S_SERVER_INIT,   /* 24 bytes before the name */
+	S_MSG,           /* a server message begins */
+	S_RECT,          /* a rectangle header (+ fixed extra) */
+	S_SCREEN,        /* one ExtendedDesktopSize screen */
+	S_SKIP,          /* payload bytes, then s_after */
+	S_REFUSED,       /* the server refused: nothing may follow */
+	S_TIGHT_FILTER,  /* Tight: the explicit filter id */
+	S_TIGHT_PALETTE, /* Tight: u8 colours - 1 */
+	S_TIGHT_RAW,     /* Tight: pixel data under 12 bytes, as it is */
+	S_TIGHT_LEN,     /* Tight: compact length of the data */
+	S_TIGHT_SOI,     /* Tight: the 2 bytes a JPEG begins with */
+	S_TIGHT_JPEG,    /* Tight: JPEG markers up to the frame header */
+	S_TIGHT_ZDATA,   /* Tight: zlib data, inflated to count */
 };
 
 /* Where a server payload leads once skipped. */
@@ -41,6 +51,7 @@ enum safter {
 	A_MSG = 0,
 	A_RECT_DONE,
 	A_REFUSED,
+	A_TIGHT_DATA, /* a Tight palette, then the pixel data */
 };
 
 /* Client-to-server states. */
@@ -141,6 +152,23 @@ struct ll_rfb_filter {
 	unsigned fb_w, fb_h; /* 0 x 0 before ServerInit */
 	unsigned bpp;        /* bits per pixel the client decodes */
 	bool true_colour;
+	bool pixel24;   /* Tight sends pixels of 3 bytes (TPIXEL) */
+	bool ambiguous; /* decoders disagree on TPIXEL: no Tight */
+	/* The Tight rectangle being read: its size, its stream, its
+	 * kind, its palette (0: none), the inflated bytes still due */
+	unsigned t_w, t_h, t_stream, t_colours;
+	bool t_jpeg;
+	size_t t_out_left;
+	/* The JPEG being scanned: where in its markers, the segment left,
+	 * whether it is the frame header, where in it, its size so far */
+	unsigned j_state;
+	size_t j_seg;
+	bool j_sof;
+	unsigned j_pos;
+	uint32_t j_size;
+	/* Tight's four zlib streams, as the decoder keeps them */
+	z_stream z[4];
+	bool z_active[4];
 
 	/* client -> server */
 	enum cstate cst;
@@ -248,6 +276,15 @@ struct pixel_format {
 	unsigned max[3], shift[3];
 };
 
+/* Tight's TPIXEL rule (rfbproto, "Tight Encoding"; libvncclient's
+ * cutZeros): 3 bytes for 32-bit true colour of depth 24 with 8-bit
+ * maxima, else bpp / 8. */
+static bool pf_pixel24(const struct pixel_format *pf)
+{
+	return pf->true_colour && pf->bpp == 32 && pf->depth == 24 &&
+	       pf->max[0] == 255 && pf->max[1] == 255 && pf->max[2] == 255;
+}
+
 static void read_pf(struct ll_buf_view *v, struct pixel_format *pf)
 {
 	int i;
@@ -295,6 +332,13 @@ struct ll_rfb_filter *ll_rfb_filter_new(void)
 
 void ll_rfb_filter_free(struct ll_rfb_filter *f)
 {
+	int i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < 4; i++)
+		if (f->z_active[i])
+			inflateEnd(&f->z[i]);
 	free(f);
 }
 
@@ -325,6 +369,8 @@ static void rect_done(struct ll_rfb_filter *f)
 	f->sst = f->rects_left > 0 ? S_RECT : S_MSG;
 }
 
+static void tight_data(struct ll_rfb_filter *f);
+
 static void after_skip(struct ll_rfb_filter *f)
 {
 	switch (f->s_after) {
@@ -336,6 +382,9 @@ static void after_skip(struct ll_rfb_filter *f)
 		break;
 	case A_REFUSED:
 		f->sst = S_REFUSED;
+		break;
+	case A_TIGHT_DATA:
+		tight_data(f);
 		break;
 	}
 }
@@ -410,6 +459,8 @@ static size_t rect_extra(uint32_t enc)
 	case LL_RFB_ENC_ZRLE:
 	case LL_RFB_ENC_EXT_DESKTOP_SIZE:
 		return 4;
+	case LL_RFB_ENC_TIGHT:
+		return 1; /* the compression control byte */
 	default:
 		return 0;
 	}
@@ -441,6 +492,376 @@ static int cursor_len(struct ll_rfb_filter *f, bool rich, unsigned x,
 	else
 		*len = 6 + 2 * row * h;
 	return LL_OK;
+}
+
+/* ---------------------------------------------------------------- Tight */
+
+#define TIGHT_MIN_TO_COMPRESS 12 /* less data comes as it is */
+
+/* Bytes of one pixel in Tight's data (TPIXEL). */
+static unsigned tpixel(const struct ll_rfb_filter *f)
+{
+	return f->pixel24 ? 3 : f->bpp / 8;
+}
+
+/* Bits 0-3 of the control byte: the decoder forgets those streams, so
+ * do we (their next data starts a new zlib stream). */
+static void tight_reset(struct ll_rfb_filter *f, unsigned bits)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if ((bits & (1u << i)) && f->z_active[i]) {
+			inflateEnd(&f->z[i]);
+			f->z_active[i] = false;
+		}
+	}
+}
+
+/* The pixel data of a Basic rectangle follows (its filter known). */
+static void tight_data(struct ll_rfb_filter *f)
+{
+	size_t bits = f->t_colours == 2  ? 1
+		      : f->t_colours > 0 ? 8
+					 : (size_t)tpixel(f) * 8;
+
+	/* w <= 2048, h <= 8192, bits <= 32: far from overflowing */
+	f->t_out_left = (f->t_w * bits + 7) / 8 * f->t_h;
+	f->sst = f->t_out_left < TIGHT_MIN_TO_COMPRESS ? S_TIGHT_RAW
+						       : S_TIGHT_LEN;
+}
+
+/* The compression control byte of a w x h rectangle. */
+static int tight_begin(struct ll_rfb_filter *f, unsigned w, unsigned h,
+		       uint8_t ctl)
+{
+	unsigned sub = ctl >> 4;
+
+	tight_reset(f, ctl & 0x0f);
+	if (w == 0 || h == 0)
+		return fail(f, LL_ERR_PROTOCOL, "a Tight rectangle is empty");
+	/* libvncclient reads 3 bytes for depth 24 with 8-bit maxima only,
+	 * gtk-vnc for any depth 24 */
+	if (f->ambiguous)
+		return fail(f, LL_ERR_PROTOCOL,
+			    "a Tight rectangle came for a depth-24 pixel "
+			    "format whose pixel size the decoders disagree on");
+	f->t_w = w;
+	f->t_h = h;
+	f->t_stream = sub & 3;
+	f->t_colours = 0;
+	f->t_jpeg = false;
+	if (sub == 8) { /* Fill: one pixel, any size */
+		begin_skip(f, tpixel(f), A_RECT_DONE);
+		return LL_OK;
+	}
+	if (sub > 9)
+		return fail(f, LL_ERR_UNKNOWN_TYPE,
+			    "Tight compression control 0x%02x is not Fill, "
+			    "JPEG or Basic",
+			    ctl);
+	if (w > LL_RFB_FILTER_TIGHT_MAX_WIDTH)
+		return fail(f, LL_ERR_TOO_LARGE,
+			    "a %ux%u Tight rectangle is wider than %u", w, h,
+			    LL_RFB_FILTER_TIGHT_MAX_WIDTH);
+	if (sub == 9) {
+		if (!f->jpeg_requested)
+			return fail(f, LL_ERR_PROTOCOL,
+				    "a Tight JPEG rectangle came, but the "
+				    "client asked for no JPEG quality");
+		if (!f->true_colour || f->bpp == 8)
+			return fail(f, LL_ERR_PROTOCOL,
+				    "a Tight JPEG rectangle came for a %u-bit "
+				    "%s pixel format",
+				    f->bpp,
+				    f->true_colour ? "true-colour"
+						   : "colour-map");
+		f->t_jpeg = true;
+		f->sst = S_TIGHT_LEN;
+		return LL_OK;
+	}
+	if (sub & 4)
+		f->sst = S_TIGHT_FILTER;
+	else
+		tight_data(f);
+	return LL_OK;
+}
+
+static int tight_filter(struct ll_rfb_filter *f, uint8_t id)
+{
+	switch (id) {
+	case 0: /* Copy */
+		tight_data(f);
+		return 1;
+	case 1: /* Palette: the number of colours follows */
+		f->sst = S_TIGHT_PALETTE;
+		return 1;
+	case 2: /* Gradient: what servers send for true colour only */
+		if (!f->true_colour || f->bpp == 8)
+			return fail(f, LL_ERR_PROTOCOL,
+				    "a Tight Gradient came for a %u-bit %s "
+				    "pixel format",
+				    f->bpp,
+				    f->true_colour ? "true-colour"
+						   : "colour-map");
+		tight_data(f);
+		return 1;
+	default:
+		return fail(f, LL_ERR_UNKNOWN_TYPE,
+			    "Tight filter %u is not Copy, Palette or Gradient",
+			    id);
+	}
+}
+
+/* 8-bit palette indices must name one of the palette's colours. */
+static int tight_indices(struct ll_rfb_filter *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	if (f->t_colours <= 2)
+		return LL_OK;
+	for (i = 0; i < n; i++)
+		if (p[i] >= f->t_colours)
+			return fail(f, LL_ERR_PROTOCOL,
+				    "a Tight palette index %u is past its %u "
+				    "colours",
+				    p[i], f->t_colours);
+	return LL_OK;
+}
+
+/* The compact length: 1 to 3 bytes, 7 + 7 + 8 bits. */
+static int tight_len(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
+{
+	uint32_t len = p[0] & 0x7f;
+	int n = 1;
+
+	if (p[0] & 0x80) {
+		if (avail < 2)
+			return 0;
+		len |= (uint32_t)(p[1] & 0x7f) << 7;
+		n = 2;
+		if (p[1] & 0x80) {
+			if (avail < 3)
+				return 0;
+			len |= (uint32_t)p[2] << 14;
+			n = 3;
+		}
+	}
+	if (len == 0)
+		return fail(f, LL_ERR_PROTOCOL,
+			    "a Tight rectangle has a data length of 0");
+	if (f->t_jpeg) {
+		if (len < 2)
+			return fail(f, LL_ERR_MALFORMED,
+				    "a Tight JPEG of %u byte is too short",
+				    len);
+		f->s_skip = len;
+		f->sst = S_TIGHT_SOI;
+	} else {
+		f->s_skip = len;
+		f->sst = S_TIGHT_ZDATA;
+	}
+	return n;
+}
+
+/* Inflates n bytes of zlib data on the rectangle's stream, counting
+ * what comes out against its rows. */
+static int tight_inflate(struct ll_rfb_filter *f, const uint8_t *p, size_t n)
+{
+	z_stream *z = &f->z[f->t_stream];
+	uint8_t out[4096];
+	size_t got;
+	int zr, r;
+
+	if (!f->z_active[f->t_stream]) {
+		memset(z, 0, sizeof(*z));
+		if (inflateInit(z) != Z_OK)
+			return fail(f, LL_ERR_NOMEM,
+				    "no memory for a Tight zlib stream");
+		f->z_active[f->t_stream] = true;
+	}
+	z->next_in = p;
+	z->avail_in = (uInt)n;
+	do {
+		z->next_out = out;
+		z->avail_out = sizeof(out);
+		zr = inflate(z, Z_SYNC_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+			return fail(f, LL_ERR_MALFORMED,
+				    "Tight data on zlib stream %u does not "
+				    "inflate",
+				    f->t_stream);
+		got = sizeof(out) - z->avail_out;
+		if (got > f->t_out_left)
+			return fail(f, LL_ERR_TOO_LARGE,
+				    "Tight data inflates to more than the "
+				    "pixels of its %ux%u rectangle",
+				    f->t_w, f->t_h);
+		if ((r = tight_indices(f, out, got)) != 0)
+			return r;
+		f->t_out_left -= got;
+	} while (zr == Z_OK && (z->avail_out == 0 || z->avail_in > 0));
+	if (z->avail_in > 0)
+		return fail(f, LL_ERR_PROTOCOL,
+			    "Tight data goes on after its zlib stream ended");
+	return LL_OK;
+}
+
+/* Where a JPEG's marker scan is. */
+enum jstate {
+	J_FF = 0, /* a marker is due */
+	J_CODE,   /* its code */
+	J_LEN1,   /* its segment's length */
+	J_LEN2,
+	J_BODY, /* the segment */
+};
+
+/* One byte of a JPEG's markers; 1 once its frame header was read. */
+static int jpeg_byte(struct ll_rfb_filter *f, uint8_t b)
+{
+	switch (f->j_state) {
+	case J_FF:
+		if (b != 0xff)
+			return fail(f, LL_ERR_MALFORMED,
+				    "a Tight JPEG has no marker where one is "
+				    "due");
+		f->j_state = J_CODE;
+		return 0;
+	case J_CODE:
+		if (b == 0xff) /* fill byte */
+			return 0;
+		if ((b >= 0xd0 && b <= 0xd7) || b == 0x01) { /* no length */
+			f->j_state = J_FF;
+			return 0;
+		}
+		if (b == 0x00 || (b >= 0xd8 && b <= 0xda))
+			return fail(f, LL_ERR_MALFORMED,
+				    "a Tight JPEG has marker 0x%02x before "
+				    "its frame header",
+				    b);
+		/* SOF0-15, not DHT, JPG, DAC */
+		f->j_sof = (b & 0xf0) == 0xc0 && b != 0xc4 && b != 0xc8 &&
+			   b != 0xcc;
+		f->j_state = J_LEN1;
+		return 0;
+	case J_LEN1:
+		f->j_seg = (size_t)b << 8;
+		f->j_state = J_LEN2;
+		return 0;
+	case J_LEN2:
+		f->j_seg |= b;
+		/* a frame header has precision, height, width at least */
+		if (f->j_seg < (f->j_sof ? 7u : 2u))
+			return fail(f, LL_ERR_MALFORMED,
+				    "a Tight JPEG has a segment too short");
+		f->j_seg -= 2;
+		f->j_pos = 0;
+		f->j_size = 0;
+		f->j_state = f->j_seg > 0 ? J_BODY : J_FF;
+		return 0;
+	default: /* J_BODY */
+		if (f->j_sof && f->j_pos >= 1)
+			f->j_size = f->j_size << 8 | b;
+		if (f->j_sof && ++f->j_pos == 5)
+			return 1;
+		if (--f->j_seg == 0)
+			f->j_state = J_FF;
+		return 0;
+	}
+}
+
+/*
+ * A JPEG's markers up to its frame header, whose size must be the
+ * rectangle's: gtk-vnc draws the decoded picture as w x h whatever its
+ * own size.  The rest (tables, scans) is skipped.
+ */
+static int tight_jpeg(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
+{
+	size_t n = avail < f->s_skip ? avail : f->s_skip, i;
+	unsigned jw, jh;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if ((r = jpeg_byte(f, p[i])) < 0)
+			return r;
+		if (r == 0)
+			continue;
+		jh = f->j_size >> 16;
+		jw = f->j_size & 0xffff;
+		if (jw != f->t_w || jh != f->t_h)
+			return fail(f, LL_ERR_PROTOCOL,
+				    "a Tight JPEG of %ux%u came for a %ux%u "
+				    "rectangle",
+				    jw, jh, f->t_w, f->t_h);
+		begin_skip(f, f->s_skip - (i + 1), A_RECT_DONE);
+		return (int)(i + 1);
+	}
+	f->s_skip -= n;
+	if (f->s_skip == 0)
+		return fail(f, LL_ERR_MALFORMED,
+			    "a Tight JPEG ends before its frame header");
+	return (int)n;
+}
+
+static int tight_step(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
+{
+	size_t n;
+	int r;
+
+	switch (f->sst) {
+	case S_TIGHT_FILTER:
+		return tight_filter(f, p[0]);
+	case S_TIGHT_PALETTE:
+		f->t_colours = p[0] + 1u;
+		if (f->t_colours < 2)
+			return fail(f, LL_ERR_PROTOCOL,
+				    "a Tight palette has a single colour");
+		begin_skip(f, (size_t)f->t_colours * tpixel(f), A_TIGHT_DATA);
+		return 1;
+	case S_TIGHT_RAW: /* under 12 bytes: a whole item */
+		n = f->t_out_left;
+		if (avail < n)
+			return 0;
+		if ((r = tight_indices(f, p, n)) != 0)
+			return r;
+		rect_done(f);
+		return (int)n;
+	case S_TIGHT_LEN:
+		return tight_len(f, p, avail);
+	case S_TIGHT_SOI:
+		if (avail < 2)
+			return 0;
+		if (p[0] != 0xff || p[1] != 0xd8)
+			return fail(f, LL_ERR_MALFORMED,
+				    "a Tight JPEG does not begin with a JPEG "
+				    "start of image");
+		f->s_skip -= 2;
+		if (f->s_skip == 0)
+			return fail(
+				f, LL_ERR_MALFORMED,
+				"a Tight JPEG ends before its frame header");
+		f->j_state = J_FF;
+		f->sst = S_TIGHT_JPEG;
+		return 2;
+	case S_TIGHT_JPEG:
+		return tight_jpeg(f, p, avail);
+	case S_TIGHT_ZDATA:
+		n = avail < f->s_skip ? avail : f->s_skip;
+		if ((r = tight_inflate(f, p, n)) != 0)
+			return r;
+		f->s_skip -= n;
+		if (f->s_skip == 0) {
+			if (f->t_out_left != 0)
+				return fail(f, LL_ERR_PROTOCOL,
+					    "Tight data inflates to %zu bytes "
+					    "less than its %ux%u rectangle",
+					    f->t_out_left, f->t_w, f->t_h);
+			rect_done(f);
+		}
+		return (int)n;
+	default:
+		return fail(f, LL_ERR_INTERNAL, "bad Tight state");
+	}
 }
 
 static int server_rect(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
@@ -476,7 +897,7 @@ static int server_rect(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 			    "the client",
 			    (int32_t)enc, enc_name(enc));
 	if ((enc == LL_RFB_ENC_RAW || enc == LL_RFB_ENC_COPYRECT ||
-	     enc == LL_RFB_ENC_ZRLE) &&
+	     enc == LL_RFB_ENC_ZRLE || enc == LL_RFB_ENC_TIGHT) &&
 	    (r = inside(f, "rectangle", x, y, w, h)) != 0)
 		return r;
 	need = 12 + rect_extra(enc);
@@ -547,8 +968,9 @@ static int server_rect(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 		rect_done(f);
 		break;
 	case LL_RFB_ENC_TIGHT:
-		return fail(f, LL_ERR_UNKNOWN_TYPE,
-			    "Tight rectangles are not validated yet");
+		if ((r = tight_begin(f, w, h, p[12])) != 0)
+			return r;
+		break;
 	default:
 		return fail(f, LL_ERR_INTERNAL, "encoding table mismatch");
 	}
@@ -652,6 +1074,8 @@ static int server_init(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 		/* the client decodes in this format until it sets its own */
 		f->bpp = pf.bpp;
 		f->true_colour = pf.true_colour != 0;
+		f->pixel24 = pf_pixel24(&pf);
+		f->ambiguous = pf.depth == 24 && !f->pixel24;
 	}
 	begin_skip(f, name_len, A_MSG);
 	return 24;
@@ -768,6 +1192,14 @@ static int server_step(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 		return fail(f, LL_ERR_PROTOCOL,
 			    "the server sent data after it refused the "
 			    "connection");
+	case S_TIGHT_FILTER:
+	case S_TIGHT_PALETTE:
+	case S_TIGHT_RAW:
+	case S_TIGHT_LEN:
+	case S_TIGHT_SOI:
+	case S_TIGHT_JPEG:
+	case S_TIGHT_ZDATA:
+		return tight_step(f, p, avail);
 	}
 	return fail(f, LL_ERR_INTERNAL, "bad filter state");
 }
@@ -806,6 +1238,8 @@ static int client_set_pf(struct ll_rfb_filter *f, const uint8_t *p)
 			    "during the session");
 	f->bpp = pf.bpp;
 	f->true_colour = pf.true_colour != 0;
+	f->pixel24 = pf_pixel24(&pf);
+	f->ambiguous = pf.depth == 24 && !f->pixel24;
 	f->client_pf = true;
 	return 20;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <zlib.h>
 
 #include "ll_err.h"
 #include "ll_rfb_filter.h"
@@ -207,6 +208,9 @@ static GByteArray *server_all(unsigned bpp, bool tc)
 	return a;
 }
 
+/* Every kind of Tight rectangle (below, with the Tight tests). */
+static void server_tight(GByteArray *a, unsigned bpp, bool tc);
+
 /* ---- feeding as the bridge does ---- */
 
 enum split { WHOLE = 0, BYTES, RANDOM };
@@ -276,6 +280,7 @@ static void valid_run(unsigned bpp, bool tc, enum split split, GRand *rnd)
 	unsigned w, h, b;
 	size_t held;
 
+	server_tight(s2, bpp, tc);
 	g_assert_nonnull(f);
 	g_assert_cmpint(feed(f, true, s1, split, rnd, s_out, &held), ==, 0);
 	g_assert_cmpuint(held, ==, 0);
@@ -566,6 +571,417 @@ static void test_rectangles(void)
 	expect_with(32, true, all_encs, G_N_ELEMENTS(all_encs), false,
 		    one_rect(0, 0, 1, 1, LL_RFB_ENC_RAW), LL_ERR_PROTOCOL,
 		    "before the client asked");
+}
+
+/* ---- Tight ---- */
+
+/* The server's four deflate streams, as a Tight encoder keeps them. */
+struct tz {
+	z_stream z[4];
+	bool on[4];
+};
+
+static void tz_end(struct tz *t)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (t->on[i])
+			deflateEnd(&t->z[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Compact length (1-3 bytes). */
+static void pcompact(GByteArray *a, size_t len)
+{
+	p8(a, (len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+	if (len > 0x7f) {
+		p8(a, ((len >> 7) & 0x7f) | (len > 0x3fff ? 0x80 : 0));
+		if (len > 0x3fff)
+			p8(a, len >> 14);
+	}
+}
+
+/* Deflates n bytes on stream id (a sync flush ends it, as libvncserver
+ * does; finish ends the zlib stream) and appends length and data. */
+static void pzlib(GByteArray *a, struct tz *t, int id, const uint8_t *data,
+		  size_t n, bool finish)
+{
+	uint8_t out[70000];
+	z_stream *z = &t->z[id];
+
+	if (!t->on[id]) {
+		g_assert_cmpint(deflateInit(z, 6), ==, Z_OK);
+		t->on[id] = true;
+	}
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)n;
+	z->next_out = out;
+	z->avail_out = sizeof(out);
+	g_assert_cmpint(deflate(z, finish ? Z_FINISH : Z_SYNC_FLUSH), !=,
+			Z_STREAM_ERROR);
+	g_assert_cmpuint(z->avail_in, ==, 0);
+	pcompact(a, sizeof(out) - z->avail_out);
+	g_byte_array_append(a, out, (guint)(sizeof(out) - z->avail_out));
+}
+
+/* n bytes of pattern v (0: a varied one that deflates badly). */
+static uint8_t *pattern(size_t n, unsigned v)
+{
+	uint8_t *p = g_malloc(n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = v != 0 ? (uint8_t)v : (uint8_t)(i * 2654435761u >> 13);
+	return p;
+}
+
+static void pzpat(GByteArray *a, struct tz *t, int id, size_t n, unsigned v)
+{
+	uint8_t *p = pattern(n, v);
+
+	pzlib(a, t, id, p, n, false);
+	g_free(p);
+}
+
+/* A JPEG's markers as turbojpeg writes them, up to its scan (the
+ * filter looks no further): SOI, APP0, SOF0 of w x h, then body bytes
+ * of the scan. */
+static void pjpeg(GByteArray *a, unsigned w, unsigned h, size_t body)
+{
+	GByteArray *j = g_byte_array_new();
+
+	p16(j, 0xffd8);
+	p16(j, 0xffe0), p16(j, 16);
+	g_byte_array_append(j, (const uint8_t *)"JFIF\0\1\1\0\0\1\0\1\0\0",
+			    14);
+	p16(j, 0xffc0), p16(j, 17), p8(j, 8), p16(j, h), p16(j, w);
+	p8(j, 3), p8(j, 1), p16(j, 0x2200), p8(j, 2), p16(j, 0x1101);
+	p8(j, 3), p16(j, 0x1101);
+	p16(j, 0xffda), p16(j, 12);
+	pfill(j, 10, 0);
+	pfill(j, body, 0x5a);
+	p16(j, 0xffd9);
+	pcompact(a, j->len);
+	g_byte_array_append(a, j->data, j->len);
+	g_byte_array_unref(j);
+}
+
+static unsigned tp_of(unsigned bpp, bool tc)
+{
+	return bpp == 32 && tc ? 3 : bpp / 8;
+}
+
+/* One update of every kind of Tight rectangle the format allows, inside
+ * 32x12 (the end size of server_all). */
+static void server_tight(GByteArray *a, unsigned bpp, bool tc)
+{
+	unsigned tp = tp_of(bpp, tc);
+	bool rich = tc && bpp != 8; /* Gradient and JPEG */
+	struct tz t = { 0 };
+	uint8_t idx[32];
+	size_t i;
+
+	fbu(a, rich ? 8 : 6);
+	rect(a, 0, 0, 32, 12, LL_RFB_ENC_TIGHT); /* Fill, all reset */
+	p8(a, 0x8f);
+	pfill(a, tp, 0x33);
+	rect(a, 1, 1, 1, 1, LL_RFB_ENC_TIGHT); /* under 12 bytes: raw */
+	p8(a, 0x00);
+	pfill(a, tp, 0x44);
+	rect(a, 0, 0, 8, 4, LL_RFB_ENC_TIGHT); /* zlib on stream 0 */
+	p8(a, 0x01);
+	pzpat(a, &t, 0, 8 * 4 * tp, 0);
+	rect(a, 8, 0, 4, 4, LL_RFB_ENC_TIGHT); /* stream 0 goes on */
+	p8(a, 0x00);
+	pzpat(a, &t, 0, 4 * 4 * tp, 0x55);
+	rect(a, 16, 4, 16, 4, LL_RFB_ENC_TIGHT); /* 2 colours, 1 bit */
+	p8(a, 0x52);
+	p8(a, 1);
+	p8(a, 1);
+	pfill(a, 2 * tp, 0x10);
+	pfill(a, 2 * 4, 0xa5);                 /* 8 bytes: raw */
+	rect(a, 0, 4, 8, 4, LL_RFB_ENC_TIGHT); /* 5 colours, stream 2 */
+	p8(a, 0x64);
+	p8(a, 1);
+	p8(a, 4);
+	pfill(a, 5 * tp, 0x20);
+	for (i = 0; i < sizeof(idx); i++)
+		idx[i] = (uint8_t)(i % 5);
+	pzlib(a, &t, 2, idx, sizeof(idx), false);
+	if (rich) {
+		rect(a, 0, 8, 4, 4, LL_RFB_ENC_TIGHT); /* Gradient, 3 */
+		p8(a, 0x78);
+		p8(a, 2);
+		pzpat(a, &t, 3, 4 * 4 * tp, 0);
+		rect(a, 4, 8, 28, 4, LL_RFB_ENC_TIGHT); /* JPEG */
+		p8(a, 0x90);
+		pjpeg(a, 28, 4, 300);
+	}
+	tz_end(&t);
+}
+
+/* The standard hello, client c, then s2: all passes, whole, byte by
+ * byte and in random pieces, and the stream ends cleanly. */
+static void accept_client(unsigned bpp, bool tc, const GByteArray *c,
+			  GByteArray *s2)
+{
+	enum split modes[] = { WHOLE, BYTES, RANDOM };
+	GRand *rnd = g_rand_new_with_seed(7);
+	size_t i, held;
+
+	for (i = 0; i < G_N_ELEMENTS(modes); i++) {
+		struct ll_rfb_filter *f = ll_rfb_filter_new();
+		GByteArray *s1 = server_hello(16, 8, bpp, tc);
+		GByteArray *out = g_byte_array_new();
+		int r;
+
+		g_assert_cmpint(feed(f, true, s1, WHOLE, NULL, NULL, NULL), ==,
+				0);
+		g_assert_cmpint(feed(f, false, c, WHOLE, NULL, NULL, NULL), ==,
+				0);
+		r = feed(f, true, s2, modes[i], rnd, out, &held);
+		if (r != 0)
+			g_error("refused: %s", ll_rfb_filter_error(f));
+		g_assert_cmpuint(held, ==, 0);
+		g_assert_cmpint(ll_rfb_filter_server_end(f, 0), ==, LL_OK);
+		assert_same(out, s2);
+		ll_rfb_filter_free(f);
+		g_byte_array_unref(s1);
+		g_byte_array_unref(out);
+	}
+	g_rand_free(rnd);
+	g_byte_array_unref(s2);
+}
+
+static void accept_tight(GByteArray *s2)
+{
+	GByteArray *c = client_hello(32, true, all_encs,
+				     G_N_ELEMENTS(all_encs), true, false);
+
+	accept_client(32, true, c, s2);
+	g_byte_array_unref(c);
+}
+
+/* A Tight rectangle header with its control byte. */
+static GByteArray *tight_rect(unsigned x, unsigned y, unsigned w, unsigned h,
+			      unsigned ctl)
+{
+	GByteArray *a = one_rect(x, y, w, h, LL_RFB_ENC_TIGHT);
+
+	p8(a, ctl);
+	return a;
+}
+
+static void test_tight_accepted(void)
+{
+	GByteArray *a, *c;
+	struct tz t = { 0 };
+
+	/* a 3-byte compact length: 24 KiB that deflate badly, in a 2048
+	 * wide rectangle (the widest), after a Fill wider than that */
+	a = g_byte_array_new();
+	fbu(a, 3);
+	rect(a, 0, 0, 4096, 8, LL_RFB_ENC_DESKTOP_SIZE);
+	rect(a, 0, 0, 4096, 8, LL_RFB_ENC_TIGHT);
+	p8(a, 0x80);
+	pfill(a, 3, 0);
+	rect(a, 2048, 4, 2048, 4, LL_RFB_ENC_TIGHT);
+	p8(a, 0x01);
+	pzpat(a, &t, 0, 2048 * 4 * 3, 0);
+	g_assert_cmphex(a->data[4 + 12 * 2 + 4 + 12 + 1] & 0x80, ==, 0x80);
+	tz_end(&t);
+	accept_tight(a);
+
+	/* TPIXEL: 4 bytes at depth 32 */
+	c = client_hello(32, true, all_encs, G_N_ELEMENTS(all_encs), true,
+			 false);
+	c->data[12 + 1 + 1 + 4 + 1] = 32; /* depth */
+	a = g_byte_array_new();
+	fbu(a, 1);
+	rect(a, 0, 0, 16, 8, LL_RFB_ENC_TIGHT);
+	p8(a, 0x80);
+	pfill(a, 4, 0x12);
+	p8(a, 2); /* Bell: read where a 3-byte pixel would misplace it */
+	accept_client(32, true, c, a);
+	g_byte_array_unref(c);
+
+	/* a zlib stream that ended may be reset and used again */
+	a = g_byte_array_new();
+	fbu(a, 2);
+	rect(a, 0, 0, 8, 4, LL_RFB_ENC_TIGHT);
+	p8(a, 0x10);
+	{
+		uint8_t *p = pattern(8 * 4 * 3, 0);
+
+		pzlib(a, &t, 1, p, 8 * 4 * 3, true);
+		tz_end(&t);
+		rect(a, 0, 0, 8, 4, LL_RFB_ENC_TIGHT);
+		p8(a, 0x12);
+		pzlib(a, &t, 1, p, 8 * 4 * 3, false);
+		g_free(p);
+	}
+	tz_end(&t);
+	accept_tight(a);
+}
+
+static void test_tight_refused(void)
+{
+	static const int32_t raw_only[] = { LL_RFB_ENC_RAW };
+	struct tz t = { 0 };
+	GByteArray *a;
+	uint8_t idx[32];
+	unsigned ctl;
+
+	/* the control byte */
+	for (ctl = 0xa0; ctl <= 0xf0; ctl += 0x10)
+		expect(tight_rect(0, 0, 8, 4, ctl), LL_ERR_UNKNOWN_TYPE,
+		       "not Fill, JPEG or Basic");
+	a = tight_rect(0, 0, 8, 4, 0x40);
+	p8(a, 3);
+	expect(a, LL_ERR_UNKNOWN_TYPE, "Tight filter 3");
+
+	/* sizes: empty, outside, wider than the decoders' rows */
+	expect(tight_rect(0, 0, 0, 4, 0x80), LL_ERR_PROTOCOL, "empty");
+	expect(tight_rect(9, 0, 8, 4, 0x80), LL_ERR_PROTOCOL, "outside");
+	a = g_byte_array_new();
+	fbu(a, 2);
+	rect(a, 0, 0, 4096, 8, LL_RFB_ENC_DESKTOP_SIZE);
+	rect(a, 0, 0, 2049, 1, LL_RFB_ENC_TIGHT);
+	p8(a, 0x00);
+	expect(a, LL_ERR_TOO_LARGE, "wider than 2048");
+	expect_with(32, true, raw_only, 1, true, tight_rect(0, 0, 1, 1, 0x80),
+		    LL_ERR_UNKNOWN_TYPE, "not asked for");
+
+	/* palettes: 2 to 256 colours, indices inside */
+	a = tight_rect(0, 0, 8, 4, 0x40);
+	p8(a, 1);
+	p8(a, 0);
+	expect(a, LL_ERR_PROTOCOL, "single colour");
+	a = tight_rect(0, 0, 2, 2, 0x40); /* raw indices */
+	p8(a, 1);
+	p8(a, 4);
+	pfill(a, 5 * 3, 0);
+	p8(a, 0), p8(a, 4), p8(a, 5), p8(a, 1);
+	expect(a, LL_ERR_PROTOCOL, "palette index 5 is past its 5");
+	a = tight_rect(0, 0, 8, 4, 0x40); /* inflated indices */
+	p8(a, 1);
+	p8(a, 2);
+	pfill(a, 3 * 3, 0);
+	memset(idx, 1, sizeof(idx));
+	idx[31] = 200;
+	pzlib(a, &t, 0, idx, sizeof(idx), false);
+	tz_end(&t);
+	expect(a, LL_ERR_PROTOCOL, "palette index 200 is past its 3");
+
+	/* zlib data: a length, data that inflates, to the exact size */
+	a = tight_rect(0, 0, 8, 4, 0x00);
+	pcompact(a, 0);
+	expect(a, LL_ERR_PROTOCOL, "data length of 0");
+	a = tight_rect(0, 0, 8, 4, 0x00);
+	pzpat(a, &t, 0, 8 * 4 * 3 + 1, 0);
+	tz_end(&t);
+	expect(a, LL_ERR_TOO_LARGE, "inflates to more");
+	a = tight_rect(0, 0, 8, 4, 0x00);
+	pzpat(a, &t, 0, 8 * 4 * 3 - 5, 0);
+	tz_end(&t);
+	expect(a, LL_ERR_PROTOCOL, "5 bytes less than its 8x4");
+	a = tight_rect(0, 0, 8, 4, 0x00);
+	pcompact(a, 20);
+	pfill(a, 20, 0xff);
+	expect(a, LL_ERR_MALFORMED, "does not inflate");
+	a = tight_rect(0, 0, 8, 4, 0x00);
+	{
+		uint8_t *p = pattern(8 * 4 * 3, 0);
+		guint at;
+
+		pzlib(a, &t, 0, p, 8 * 4 * 3, true);
+		g_free(p);
+		/* one byte more inside the stated length */
+		at = a->len;
+		p8(a, 0);
+		a->data[4 + 12 + 1] += 1; /* 1-byte length: deflate ~96 */
+		g_assert_cmpuint(at, <, 4 + 12 + 1 + 128);
+	}
+	tz_end(&t);
+	expect(a, LL_ERR_PROTOCOL, "goes on after");
+}
+
+static void test_tight_jpeg(void)
+{
+	static const int32_t lossless[] = { LL_RFB_ENC_TIGHT };
+	GByteArray *a;
+
+	/* Gradient and JPEG: true colour over 8 bits only; JPEG only when
+	 * a quality was asked for, beginning as a JPEG does */
+	a = tight_rect(0, 0, 8, 4, 0x40);
+	p8(a, 2);
+	expect_with(8, true, all_encs, G_N_ELEMENTS(all_encs), true, a,
+		    LL_ERR_PROTOCOL, "Gradient came for a 8-bit");
+	expect_with(8, true, all_encs, G_N_ELEMENTS(all_encs), true,
+		    tight_rect(0, 0, 8, 4, 0x90), LL_ERR_PROTOCOL,
+		    "JPEG rectangle came for a 8-bit true-colour");
+	expect_with(32, true, lossless, 1, true, tight_rect(0, 0, 8, 4, 0x90),
+		    LL_ERR_PROTOCOL, "no JPEG quality");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 100);
+	p8(a, 0xff);
+	p8(a, 0xd9);
+	expect(a, LL_ERR_MALFORMED, "start of image");
+	/* its frame header: the rectangle's size, before any scan */
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pjpeg(a, 5, 4, 10);
+	expect(a, LL_ERR_PROTOCOL, "JPEG of 5x4 came for a 8x4");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pjpeg(a, 8, 400, 10);
+	expect(a, LL_ERR_PROTOCOL, "JPEG of 8x400");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 8);
+	p16(a, 0xffd8), p16(a, 0xffda), p16(a, 2), p16(a, 0);
+	expect(a, LL_ERR_MALFORMED, "marker 0xda before its frame header");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 6);
+	p16(a, 0xffd8), p16(a, 0xffe0), p16(a, 0x0010);
+	expect(a, LL_ERR_MALFORMED, "ends before its frame header");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 6);
+	p16(a, 0xffd8), p16(a, 0x1234), p16(a, 0);
+	expect(a, LL_ERR_MALFORMED, "no marker where");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 8);
+	p16(a, 0xffd8), p16(a, 0xffc0), p16(a, 6), p16(a, 0);
+	expect(a, LL_ERR_MALFORMED, "segment too short");
+
+	/* depth 24 without 8-bit maxima: libvncclient reads 4-byte pixels,
+	 * gtk-vnc 3-byte ones */
+	{
+		GByteArray *c = client_hello(32, true, lossless, 1, true,
+					     false);
+		struct ll_rfb_filter *f = ll_rfb_filter_new();
+		GByteArray *s1 = server_hello(16, 8, 32, true);
+
+		c->data[12 + 1 + 1 + 4 + 4] = 0x03; /* red max 1023 */
+		a = tight_rect(0, 0, 8, 4, 0x80);
+		g_assert_cmpint(feed(f, true, s1, WHOLE, NULL, NULL, NULL), ==,
+				0);
+		g_assert_cmpint(feed(f, false, c, WHOLE, NULL, NULL, NULL), ==,
+				0);
+		g_assert_cmpint(feed(f, true, a, WHOLE, NULL, NULL, NULL), ==,
+				LL_ERR_PROTOCOL);
+		g_assert_nonnull(strstr(ll_rfb_filter_error(f), "disagree"));
+		ll_rfb_filter_free(f);
+		g_byte_array_unref(s1);
+		g_byte_array_unref(c);
+		g_byte_array_unref(a);
+	}
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 1);
+	p8(a, 0xff);
+	expect(a, LL_ERR_MALFORMED, "too short");
+	a = tight_rect(0, 0, 8, 4, 0x90);
+	pcompact(a, 2);
+	p16(a, 0xffd8);
+	expect(a, LL_ERR_MALFORMED, "ends before its frame header");
 }
 
 static void test_messages(void)
@@ -870,6 +1286,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/rfb_filter/forbidden_encodings",
 			test_forbidden_encodings);
 	g_test_add_func("/rfb_filter/rectangles", test_rectangles);
+	g_test_add_func("/rfb_filter/tight_accepted", test_tight_accepted);
+	g_test_add_func("/rfb_filter/tight_refused", test_tight_refused);
+	g_test_add_func("/rfb_filter/tight_jpeg", test_tight_jpeg);
 	g_test_add_func("/rfb_filter/messages", test_messages);
 	g_test_add_func("/rfb_filter/handshake", test_handshake);
 	g_test_add_func("/rfb_filter/client", test_client);
