@@ -194,18 +194,19 @@ static char *deny_text(struct viewer *v, enum ll_agent_state st)
  * fallback.  Sent at connect and again whenever the band changes; the
  * applet resends what went out as JPEG losslessly once it is still.
  */
+/*
+ * JPEG in gtk-vnc: off for now.  With it, the e2e test's GUI view did
+ * not show the exact picture within 15 s although the applet refreshes
+ * JPEG areas (the CLI's libvncclient does get the exact picture): to be
+ * found out before the GUI goes lossy.  Tight stays, lossless, with the
+ * band's compression level.
+ */
+#define VIEWER_JPEG 0
+
 static void send_encodings(struct viewer *v, VncConnection *conn)
 {
 	const struct ll_rfb_band *b;
 	gint32 encodings[] = {
-		/* pictures */
-		VNC_CONNECTION_ENCODING_TIGHT,
-		VNC_CONNECTION_ENCODING_ZRLE,
-		VNC_CONNECTION_ENCODING_COPY_RECT,
-		VNC_CONNECTION_ENCODING_RAW,
-		/* the band's JPEG quality and compression (set below) */
-		LL_RFB_ENC_QUALITY_FIRST,
-		LL_RFB_ENC_COMPRESS_FIRST,
 		/* pseudo-encodings gtk-vnc needs to follow the screen */
 		VNC_CONNECTION_ENCODING_DESKTOP_RESIZE,
 		VNC_CONNECTION_ENCODING_EXTENDED_DESKTOP_RESIZE,
@@ -213,12 +214,27 @@ static void send_encodings(struct viewer *v, VncConnection *conn)
 		VNC_CONNECTION_ENCODING_XCURSOR,
 		VNC_CONNECTION_ENCODING_POINTER_CHANGE,
 		VNC_CONNECTION_ENCODING_LAST_RECT,
+		/* pictures */
+		VNC_CONNECTION_ENCODING_TIGHT,
+		VNC_CONNECTION_ENCODING_ZRLE,
+		VNC_CONNECTION_ENCODING_COPY_RECT,
+		VNC_CONNECTION_ENCODING_RAW,
+		/* the band's compression and JPEG quality (set below; the
+		 * quality last, so that it can be left out) */
+		LL_RFB_ENC_COMPRESS_FIRST,
+		LL_RFB_ENC_QUALITY_FIRST,
 	};
 
 	b = ll_agent_session_rfb_band(v->sess, &v->band_serial);
-	encodings[4] = LL_RFB_ENC_QUALITY_FIRST + b->quality;
-	encodings[5] = LL_RFB_ENC_COMPRESS_FIRST + b->compress;
-	vnc_connection_set_encodings(conn, G_N_ELEMENTS(encodings), encodings);
+	encodings[G_N_ELEMENTS(encodings) - 2] =
+		LL_RFB_ENC_COMPRESS_FIRST + b->compress;
+	encodings[G_N_ELEMENTS(encodings) - 1] =
+		LL_RFB_ENC_QUALITY_FIRST + b->quality;
+	/* Without a quality level Tight stays lossless. */
+	vnc_connection_set_encodings(conn,
+				     G_N_ELEMENTS(encodings) -
+					     (VIEWER_JPEG ? 0 : 1),
+				     encodings);
 }
 
 static void on_initialized(VncConnection *conn, gpointer data)
@@ -682,8 +698,8 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	v->display = vnc_display_new();
 	atk_object_set_name(gtk_widget_get_accessible(v->display),
 			    "Remote screen");
-	/* Lossy while things move; our list (send_encodings) counts. */
-	vnc_display_set_lossy_encoding(VNC_DISPLAY(v->display), TRUE);
+	/* gtk-vnc's own first list: JPEG only as VIEWER_JPEG says. */
+	vnc_display_set_lossy_encoding(VNC_DISPLAY(v->display), VIEWER_JPEG);
 	vnc_display_set_read_only(VNC_DISPLAY(v->display), TRUE);
 	g_signal_connect(vnc_display_get_connection(VNC_DISPLAY(v->display)),
 			 "vnc-initialized", G_CALLBACK(on_initialized), v);
