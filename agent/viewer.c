@@ -226,10 +226,10 @@ static void send_encodings(struct viewer *v, VncConnection *conn)
 	};
 
 	b = ll_agent_session_rfb_band(v->sess, &v->band_serial);
-	encodings[G_N_ELEMENTS(encodings) - 2] =
-		LL_RFB_ENC_COMPRESS_FIRST + b->compress;
-	encodings[G_N_ELEMENTS(encodings) - 1] =
-		LL_RFB_ENC_QUALITY_FIRST + b->quality;
+	encodings[G_N_ELEMENTS(encodings) - 2] = LL_RFB_ENC_COMPRESS_FIRST +
+						 b->compress;
+	encodings[G_N_ELEMENTS(encodings) - 1] = LL_RFB_ENC_QUALITY_FIRST +
+						 b->quality;
 	/* Without a quality level Tight stays lossless. */
 	vnc_connection_set_encodings(conn,
 				     G_N_ELEMENTS(encodings) -
