@@ -13,6 +13,11 @@
  *    client to server, 0 = server to client; bits 0-6: length - 1)
  *    and that many bytes for that direction, so both parsers and their
  *    interplay are explored.
+ * The opening asks for Tight and a JPEG quality, so that Tight's fields,
+ * its zlib streams and JPEG markers are reached; the seeds tight_* hold
+ * every kind of Tight rectangle, two of them (tight_libvncserver_*) the
+ * start of what libvncserver 0.9.14 sent a client asking for Tight with
+ * and without a JPEG quality.
  * Checked: no crash, no UB, the filter never passes more than it was
  * given nor holds back a whole item's worth, errors are sticky.
  */
