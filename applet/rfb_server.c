@@ -59,6 +59,9 @@
 #define RFB_POLL_FRAME_MS 100 /* full-frame polling without XDamage */
 #define RFB_DAMAGE_RECTS 32
 #define RFB_SCROLL_RUNS 16 /* rows still to send after a CopyRect */
+/* Lossless refresh: what went out as JPEG is sent again without it once
+ * it has been still this long (TurboVNC's ALR does the same). */
+#define RFB_ALR_MS 250
 
 struct ll_rfb_server {
 	struct ll_platform *p;
@@ -94,6 +97,14 @@ struct ll_rfb_server {
 	uint8_t *scroll_old;
 	size_t scroll_old_size;
 	uint32_t copyrects; /* scrolls sent as CopyRect */
+	/* lossless refresh (alr_*): what may have gone out as JPEG since
+	 * the last refresh, when it last changed, and the client's quality
+	 * while a refresh is on its way */
+	sraRegionPtr lossy;
+	int64_t lossy_ms;
+	bool refreshing;
+	int saved_tight_q, saved_turbo_q;
+	unsigned refreshes;
 };
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
@@ -265,6 +276,7 @@ static int resize(struct ll_rfb_server *s)
 }
 
 static int update_damage(struct ll_rfb_server *s);
+static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2);
 
 /* Tells the session which monitors exist and which one is shown. */
 static void report_monitors(struct ll_rfb_server *s, int err,
@@ -427,6 +439,9 @@ static int grab_rect(struct ll_rfb_server *s, const struct ll_capture_rect *rc)
 		rfbMarkRectAsModified(s->screen, (int)rc->x, (int)rc->y,
 				      (int)(rc->x + rc->width),
 				      (int)(rc->y + rc->height));
+	/* the whole band: a CopyRect's destination may be JPEG's too */
+	alr_add(s, (int)rc->x, (int)rc->y, (int)(rc->x + rc->width),
+		(int)(rc->y + rc->height));
 	return 0;
 }
 
@@ -583,6 +598,99 @@ static int handle_platform(struct ll_rfb_server *s, bool readable)
 	return 0;
 }
 
+/* ---- lossless refresh (RFB thread) ---- */
+
+/*
+ * A viewer that asked for Tight with a JPEG quality gets full-colour
+ * areas as JPEG: fine while they move, wrong once they stop.  Every area
+ * sent while JPEG is on is remembered (libvncserver does not say which
+ * rectangles became JPEG, so all of them: a palette or zlib rectangle
+ * sent again costs little); RFB_ALR_MS after the last change there, it
+ * is marked modified again with the client's JPEG off, and the quality
+ * comes back once that update left.  New damage meanwhile goes out
+ * lossless too, and counts from there.
+ */
+static bool alr_jpeg_on(const struct ll_rfb_server *s)
+{
+	return s->cl != NULL && !s->refreshing &&
+	       s->cl->preferredEncoding == rfbEncodingTight &&
+	       s->cl->turboQualityLevel != -1;
+}
+
+static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2)
+{
+	sraRegionPtr r;
+
+	if (!alr_jpeg_on(s))
+		return;
+	if (s->lossy == NULL && (s->lossy = sraRgnCreate()) == NULL)
+		return;
+	if ((r = sraRgnCreateRect(x1, y1, x2, y2)) == NULL)
+		return;
+	sraRgnOr(s->lossy, r);
+	sraRgnDestroy(r);
+	s->lossy_ms = ll_now_mono_ms();
+}
+
+/* A full update request is sent as JPEG too: remember it. */
+static void alr_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
+{
+	struct ll_rfb_server *s = server_of(cl);
+	int x = Swap16IfLE(m->x), y = Swap16IfLE(m->y);
+
+	if (!m->incremental)
+		alr_add(s, x, y, x + Swap16IfLE(m->w), y + Swap16IfLE(m->h));
+}
+
+/* Before libvncserver sends: start a refresh when the area is still. */
+static void alr_start(struct ll_rfb_server *s)
+{
+	sraRegionPtr screen;
+
+	if (s->lossy == NULL || sraRgnEmpty(s->lossy) || !alr_jpeg_on(s) ||
+	    ll_now_mono_ms() - s->lossy_ms < RFB_ALR_MS)
+		return;
+	screen = sraRgnCreateRect(0, 0, (int)s->fmt.width, (int)s->fmt.height);
+	if (screen == NULL)
+		return;
+	sraRgnAnd(s->lossy, screen);
+	sraRgnDestroy(screen);
+	s->saved_tight_q = s->cl->tightQualityLevel;
+	s->saved_turbo_q = s->cl->turboQualityLevel;
+	s->cl->tightQualityLevel = -1;
+	s->cl->turboQualityLevel = -1;
+	s->refreshing = true;
+	rfbMarkRegionAsModified(s->screen, s->lossy);
+	sraRgnMakeEmpty(s->lossy);
+	/* Once at info: the viewer takes JPEG, and its refresh works. */
+	s->refreshes++;
+	ll_log(s->refreshes == 1 ? LL_LOG_INFO : LL_LOG_DEBUG,
+	       "rfb: lossless refresh of the areas sent as JPEG (%u)",
+	       s->refreshes);
+}
+
+/*
+ * After libvncserver sent: once nothing modified is left to send, the
+ * refresh went out and JPEG comes back.  (A SetEncodings read meanwhile
+ * already set the client's own choice: that one stays.)
+ */
+static void alr_done(struct ll_rfb_server *s)
+{
+	if (!s->refreshing)
+		return;
+	if (s->cl == NULL) {
+		s->refreshing = false;
+		return;
+	}
+	if (!sraRgnEmpty(s->cl->modifiedRegion))
+		return;
+	if (s->cl->turboQualityLevel == -1) {
+		s->cl->tightQualityLevel = s->saved_tight_q;
+		s->cl->turboQualityLevel = s->saved_turbo_q;
+	}
+	s->refreshing = false;
+}
+
 static void drain(int fd)
 {
 	char buf[64];
@@ -612,6 +720,7 @@ static bool make_client(struct ll_rfb_server *s)
 		return false;
 	}
 	s->cl->clientGoneHook = on_client_gone;
+	s->cl->clientFramebufferUpdateRequestHook = alr_on_request;
 	if (!atomic_load(&s->go))
 		ll_info("screen: RFB client ready, held until consent");
 	while (!atomic_load(&s->go) && !atomic_load(&s->stop)) {
@@ -686,7 +795,9 @@ static gpointer rfb_thread(gpointer data)
 		}
 		/* Reads at most one message per readable client, then sends
 		 * the updates the client asked for. */
+		alr_start(s);
 		rfbProcessEvents(s->screen, 0);
+		alr_done(s);
 		if ((r = take_held_damage(s, true)) != 0) {
 			snprintf(s->why, sizeof(s->why),
 				 "screen capture failed: %s", ll_strerror(r));
@@ -913,6 +1024,8 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	if (s->copyrects > 0)
 		ll_info("screen: %u scrolls sent as CopyRect", s->copyrects);
 	free(s->scroll_old);
+	if (s->lossy != NULL)
+		sraRgnDestroy(s->lossy);
 	free(s->fb);
 	free(s->desktop_name);
 	free(s->monitor);
