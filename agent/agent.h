@@ -189,6 +189,13 @@ uint32_t ll_agent_session_caps(const struct ll_agent_session *s);
  * LL_AGENT_STALLED_TEXT.  If it cannot come back it ends with "connection
  * lost (...)"; ll_agent_session_end while it tries ends at once. */
 bool ll_agent_session_stalled(const struct ll_agent_session *s);
+/* The screen's quality band (ll_rfb_quality.h), chosen from what channel
+ * 1 carries; *serial (may be NULL) changes with it, and on_changed is
+ * called: the RFB client then sends SetEncodings with the band's JPEG
+ * quality and compression level. */
+struct ll_rfb_band;
+const struct ll_rfb_band *
+ll_agent_session_rfb_band(const struct ll_agent_session *s, unsigned *serial);
 #define LL_AGENT_STALLED_TEXT                                                 \
 	"Connection interrupted \u2014 reconnecting\u2026"
 enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s);

@@ -13,7 +13,7 @@
  *     session status ID
  *     session wait ID [--timeout S]
  *     session request ID CAP...
- *     session snapshot ID FILE.png
+ *     session snapshot ID FILE.png [--as-shown]
  *     session click ID X Y [--button N]
  *     session type ID TEXT
  *     session key ID KEYSYM           (e.g. Return, ctrl+alt+Delete)

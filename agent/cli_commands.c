@@ -140,6 +140,13 @@ static const struct ll_cli_param p_png = {
 	.type = LL_CLI_PATH,
 	.help = "where to write the picture",
 };
+static const struct ll_cli_param p_as_shown = {
+	.name = "--as-shown",
+	.key = "as_shown",
+	.type = LL_CLI_FLAG,
+	.help = "the picture as the technician sees it now (JPEG while "
+		"things move), without asking the applet for a fresh one",
+};
 static const struct ll_cli_param p_x = {
 	.name = "X",
 	.key = "x",
@@ -326,7 +333,7 @@ const struct ll_cli_command ll_cli_commands[] = {
 	},
 	{
 		.words = "session snapshot",
-		.params = { &p_id, &p_png },
+		.params = { &p_id, &p_png, &p_as_shown },
 		.needs = LL_CAP_VIEW,
 		.refusal = "no framebuffer: the user has not allowed viewing",
 		.answer_ms = SNAPSHOT_ANSWER_MS,

@@ -54,6 +54,7 @@
 #include "ll_control.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_rfb_quality.h"
 #include "ll_rfbc.h"
 #include "ll_stream.h"
 #include "ll_sysinfo.h"
@@ -79,6 +80,7 @@ struct ll_holder_client {
 	GString *in;
 	struct ll_cli_req *req; /* set once the request is parsed */
 	const char *path;       /* snapshot: of req */
+	bool as_shown;          /* snapshot: --as-shown */
 	const char *name;       /* monitor: of req */
 	unsigned mon_serial;    /* lists and errors seen when asked */
 	unsigned err_serial;
@@ -99,6 +101,7 @@ struct holder {
 	guint expiry_timer;
 	struct ll_agent_session *sess;
 	struct ll_rfbc *rfb;
+	unsigned band_serial; /* the quality band rfb was last told */
 	GList *waiters;  /* struct ll_holder_client * waiting for an answer */
 	GList *snappers; /* waiting for the first picture */
 	GList *enders;   /* waiting for the end */
@@ -320,7 +323,8 @@ static bool snap_try(struct ll_holder_client *c)
 	/* the client now belongs to the RFB request until snap_done */
 	forget(h, c);
 	g_clear_handle_id(&c->timer, g_source_remove);
-	if ((r = ll_rfbc_snapshot(h->rfb, c->path, snap_done, c)) != 0)
+	if ((r = ll_rfbc_snapshot(h->rfb, c->path, c->as_shown, snap_done,
+				  c)) != 0)
 		reply_err(c, "failed",
 			  "no framebuffer: the screen "
 			  "connection is closed");
@@ -702,6 +706,7 @@ void ll_holder_snapshot(struct ll_holder_client *c,
 	struct holder *h = c->h;
 
 	c->path = ll_cli_req_str(req, "path");
+	c->as_shown = ll_cli_req_has(req, "as_shown");
 	if (snap_try(c))
 		return;
 	h->snappers = g_list_append(h->snappers, c);
@@ -845,6 +850,19 @@ static void rfb_closed(struct ll_rfbc *rfb, int err, const char *why,
 	}
 }
 
+/* The session's quality band changed: the RFB client follows. */
+static void holder_band(struct holder *h)
+{
+	const struct ll_rfb_band *b;
+	unsigned serial;
+
+	b = ll_agent_session_rfb_band(h->sess, &serial);
+	if (h->rfb == NULL || serial == h->band_serial)
+		return;
+	h->band_serial = serial;
+	(void)ll_rfbc_set_quality(h->rfb, b->quality, b->compress);
+}
+
 static void on_changed(struct ll_agent_session *s, void *user)
 {
 	struct holder *h = user;
@@ -858,6 +876,7 @@ static void on_changed(struct ll_agent_session *s, void *user)
 	check_snappers(h);
 	check_monitorers(h);
 	check_sysinfoers(h);
+	holder_band(h);
 }
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
@@ -876,7 +895,10 @@ static void on_rfb(struct ll_agent_session *s, int fd, void *user)
 		ll_warn("session %s: cannot start the RFB client: %s", h->id,
 			ll_strerror(r));
 		close(fd);
+		return;
 	}
+	h->band_serial = 0;
+	holder_band(h);
 }
 
 static void on_rfb_closed(struct ll_agent_session *s, void *user)

@@ -8,7 +8,8 @@
  * build it on its own.
  *
  * Safety against a hostile applet:
- *  - encodings requested are LL_RFBC_ENCODINGS only (all lossless);
+ *  - encodings requested are LL_RFBC_ENCODINGS only (Tight, with JPEG at
+ *    the quality the session's band allows, then lossless ZRLE);
  *  - only the security type None is accepted (no VNC/ARD/TLS auth parsing);
  *  - the framebuffer is at most LL_RFBC_MAX_DIM on each side, sizes are
  *    computed in size_t with overflow checks;
@@ -31,9 +32,9 @@
 
 #include <glib.h>
 
-/* Lossless only.  "tight" (with its zlib-only mode) is the candidate for
- * later, once its decoder has seen enough fuzzing; no lossy JPEG. */
-#define LL_RFBC_ENCODINGS "zrle copyrect raw"
+/* Tight first (JPEG while things move, ll_rfb_quality.h; the applet
+ * resends the picture losslessly once it is still), ZRLE as fallback. */
+#define LL_RFBC_ENCODINGS "tight zrle copyrect raw"
 #define LL_RFBC_MAX_DIM 8192
 /* How long a snapshot may wait for the frame it asked for. */
 #define LL_RFBC_SNAPSHOT_TIMEOUT_MS 10000
@@ -71,12 +72,17 @@ void ll_rfbc_size(const struct ll_rfbc *c, int *width, int *height);
 
 /*
  * Asks for a full (non-incremental) update and, once it arrived, writes
- * the framebuffer as PNG to path (a temporary file renamed into place).
- * done is called from ctx exactly once (unless the client is freed
- * first).  LL_ERR_CLOSED when the client already ended.
+ * the framebuffer as PNG to path (a temporary file renamed into place);
+ * as_shown: writes it as the updates so far made it, asking for
+ * nothing.  done is called from ctx exactly once (unless the client is
+ * freed first).  LL_ERR_CLOSED when the client already ended.
  */
-int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, ll_rfbc_done_fn done,
-		     void *user);
+int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, bool as_shown,
+		     ll_rfbc_done_fn done, void *user);
+/* Tight's JPEG quality (0..9; negative: no JPEG) and compression level
+ * (0..9) from now on: SetEncodings is sent again when they changed.
+ * Until the first call the policy's default band applies. */
+int ll_rfbc_set_quality(struct ll_rfbc *c, int quality, int compress);
 /* Pointer position and button mask (bit 0 = button 1, ...). */
 int ll_rfbc_pointer(struct ll_rfbc *c, int x, int y, int button_mask);
 /* A key event (X keysym). */

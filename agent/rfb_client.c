@@ -21,6 +21,7 @@
 #include <rfb/rfbclient.h>
 
 #include "ll_err.h"
+#include "ll_rfb_quality.h"
 #include "ll_rfbc.h"
 
 enum rfbc_cmd_type {
@@ -28,6 +29,7 @@ enum rfbc_cmd_type {
 	RFBC_CMD_POINTER,
 	RFBC_CMD_KEY,
 	RFBC_CMD_SNAPSHOT,
+	RFBC_CMD_QUALITY,
 };
 
 struct rfbc_cmd {
@@ -35,6 +37,7 @@ struct rfbc_cmd {
 	int x, y, mask;
 	uint32_t keysym;
 	bool down;
+	bool as_shown; /* snapshot: the picture as it is, nothing asked */
 	char *path;
 	ll_rfbc_done_fn done;
 	void *user;
@@ -66,6 +69,10 @@ struct ll_rfbc {
 	size_t cover_len;
 	size_t covered;
 	bool first_frame_posted;
+	/* Tight's JPEG as the session's band wants it, and whether a fresh
+	 * snapshot holds it off (a snapshot is the exact picture) */
+	bool jpeg_wanted;
+	bool snap_lossless;
 };
 
 /* Tag for rfbClientSetClientData. */
@@ -349,6 +356,8 @@ static int rfbc_write_png(rfbClient *cl, const char *path, char **msg)
 	return LL_OK;
 }
 
+static int rfbc_snap_lossless(struct ll_rfbc *c, bool on);
+
 static void rfbc_finish_snaps(struct ll_rfbc *c, bool complete, int err,
 			      const char *why)
 {
@@ -375,6 +384,9 @@ static void rfbc_finish_snaps(struct ll_rfbc *c, bool complete, int err,
 		g_clear_pointer(&msg, g_free);
 		g_ptr_array_remove_index(c->snaps, i);
 	}
+	/* The last fresh snapshot is done: JPEG as the band wants it. */
+	if (c->snaps->len == 0 && c->snap_lossless && err == 0)
+		(void)rfbc_snap_lossless(c, false);
 }
 
 static void rfbc_finished(rfbClient *cl)
@@ -409,6 +421,56 @@ static void rfbc_client_free(rfbClient *cl)
 	rfbClientCleanup(cl);
 }
 
+/* The policy's starting band, before the session measured anything. */
+static void rfbc_quality_default(rfbClient *cl)
+{
+	struct ll_rfb_quality q;
+	const struct ll_rfb_band *b;
+
+	ll_rfb_quality_init(&q, 0);
+	b = ll_rfb_quality_band(&q);
+	cl->appData.enableJPEG = TRUE;
+	cl->appData.qualityLevel = b->quality;
+	cl->appData.compressLevel = b->compress;
+}
+
+/* SetEncodings again (libvncclient builds it from appData) when what
+ * the band and a fresh snapshot want differs from what was sent. */
+static int rfbc_send_quality(struct ll_rfbc *c, int quality, int compress)
+{
+	rfbClient *cl = c->client;
+	rfbBool jpeg = c->jpeg_wanted && !c->snap_lossless;
+
+	if (cl->appData.enableJPEG == jpeg &&
+	    cl->appData.qualityLevel == quality &&
+	    cl->appData.compressLevel == compress)
+		return LL_OK;
+	cl->appData.enableJPEG = jpeg;
+	cl->appData.qualityLevel = quality;
+	cl->appData.compressLevel = compress;
+	return SetFormatAndEncodings(cl) ? LL_OK : LL_ERR_IO;
+}
+
+/* A new band from the session (quality < 0: no JPEG). */
+static int rfbc_set_quality(struct ll_rfbc *c, int quality, int compress)
+{
+	c->jpeg_wanted = quality >= 0;
+	return rfbc_send_quality(c,
+				 quality >= 0 ? quality
+					      : c->client->appData.qualityLevel,
+				 compress);
+}
+
+/* A fresh snapshot asks with JPEG off, and it comes back after. */
+static int rfbc_snap_lossless(struct ll_rfbc *c, bool on)
+{
+	rfbClient *cl = c->client;
+
+	c->snap_lossless = on;
+	return rfbc_send_quality(c, cl->appData.qualityLevel,
+				 cl->appData.compressLevel);
+}
+
 static int rfbc_connect(struct ll_rfbc *c, int fd, rfbClient **out)
 {
 	static const uint32_t schemes[] = { rfbNoAuth };
@@ -423,7 +485,9 @@ static int rfbc_connect(struct ll_rfbc *c, int fd, rfbClient **out)
 		rfbClientSetClientData(cl, &rfbc_tag, c);
 	cl->sock = fd;
 	cl->appData.encodingsString = LL_RFBC_ENCODINGS;
-	cl->appData.enableJPEG = FALSE;
+	rfbc_quality_default(cl);
+	if (c != NULL)
+		c->jpeg_wanted = true;
 	/* The cursor comes as its own shape so that the picture is the
 	 * screen alone (what the e2e test compares against). */
 	cl->appData.useRemoteCursor = TRUE;
@@ -456,6 +520,20 @@ fail:
 
 /* ---- the thread ---- */
 
+/* The framebuffer as the updates so far made it: what the technician
+ * sees now (JPEG while things moved, until the applet's lossless
+ * refresh). */
+static int rfbc_snapshot_shown(struct ll_rfbc *c, struct rfbc_cmd *cmd)
+{
+	char *msg = NULL;
+	int r;
+
+	r = rfbc_write_png(c->client, cmd->path, &msg);
+	rfbc_post(c, POST_DONE, r, msg, cmd->done, cmd->user);
+	g_free(msg);
+	return LL_OK;
+}
+
 static int rfbc_run_cmd(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 {
 	rfbClient *cl = c->client;
@@ -472,7 +550,12 @@ static int rfbc_run_cmd(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 			return LL_ERR_IO;
 		break;
 	case RFBC_CMD_SNAPSHOT:
-		/* what counts is a picture covered entirely after now */
+		if (cmd->as_shown)
+			return rfbc_snapshot_shown(c, cmd);
+		/* what counts is a picture covered entirely after now, and
+		 * exact: asked for with JPEG off */
+		if (rfbc_snap_lossless(c, true) != 0)
+			return LL_ERR_IO;
 		if (c->cover != NULL)
 			memset(c->cover, 0, c->cover_len);
 		c->covered = 0;
@@ -483,6 +566,8 @@ static int rfbc_run_cmd(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 				   (int64_t)LL_RFBC_SNAPSHOT_TIMEOUT_MS * 1000;
 		g_ptr_array_add(c->snaps, cmd);
 		return 1; /* kept */
+	case RFBC_CMD_QUALITY:
+		return rfbc_set_quality(c, cmd->x, cmd->y);
 	}
 	return LL_OK;
 }
@@ -626,8 +711,8 @@ static int rfbc_push(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 	return LL_OK;
 }
 
-int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, ll_rfbc_done_fn done,
-		     void *user)
+int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, bool as_shown,
+		     ll_rfbc_done_fn done, void *user)
 {
 	struct rfbc_cmd *cmd;
 
@@ -635,9 +720,23 @@ int ll_rfbc_snapshot(struct ll_rfbc *c, const char *path, ll_rfbc_done_fn done,
 		return LL_ERR_INVALID_ARG;
 	cmd = g_new0(struct rfbc_cmd, 1);
 	cmd->type = RFBC_CMD_SNAPSHOT;
+	cmd->as_shown = as_shown;
 	cmd->path = g_strdup(path);
 	cmd->done = done;
 	cmd->user = user;
+	return rfbc_push(c, cmd);
+}
+
+int ll_rfbc_set_quality(struct ll_rfbc *c, int quality, int compress)
+{
+	struct rfbc_cmd *cmd;
+
+	if (c == NULL || quality > 9 || compress < 0 || compress > 9)
+		return LL_ERR_INVALID_ARG;
+	cmd = g_new0(struct rfbc_cmd, 1);
+	cmd->type = RFBC_CMD_QUALITY;
+	cmd->x = quality < 0 ? -1 : quality;
+	cmd->y = compress;
 	return rfbc_push(c, cmd);
 }
 

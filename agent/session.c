@@ -30,6 +30,7 @@
 #include "ll_text.h"
 #include "ll_util.h"
 #include "ll_rfb_filter.h"
+#include "ll_rfb_quality.h"
 #include "ll_xfer_io.h"
 
 /* Each audit report (POST .../events) may take this long. */
@@ -94,6 +95,12 @@ struct ll_agent_session {
 	struct ll_xfer_set *xfers;
 	struct ll_xfer_set_cbs xcbs;
 	void *xuser;
+
+	/* The picture's quality from the link (ll_rfb_quality.h): fed on
+	 * channel 1's bridge, told to the viewer from an idle source. */
+	struct ll_rfb_quality quality;
+	unsigned quality_serial;
+	guint quality_idle;
 };
 
 const char *ll_agent_state_text(enum ll_agent_state st)
@@ -421,17 +428,67 @@ static void on_control(struct ll_session_io *io,
  * bytes reach the RFB client (libvncclient in the holder, gtk-vnc in the
  * GUI) only once validated; a refusal ends the session with its reason.
  */
+/* What channel 1's bridge holds: the filter, and whom it measures for
+ * (the session outlives its pump, and so the bridge). */
+struct rfb_bridge {
+	struct ll_rfb_filter *f;
+	struct ll_agent_session *s;
+};
+
+static void rfb_bridge_free(void *user)
+{
+	struct rfb_bridge *b = user;
+
+	if (b == NULL)
+		return;
+	ll_rfb_filter_free(b->f);
+	g_free(b);
+}
+
+static gboolean quality_told(gpointer data)
+{
+	struct ll_agent_session *s = data;
+
+	s->quality_idle = 0;
+	changed(s);
+	return G_SOURCE_REMOVE;
+}
+
+/* The applet's bytes, once passed, are the link's measure; a new band is
+ * told from the main loop, not from inside the pump's dispatch. */
+static void rfb_measure(struct ll_agent_session *s, size_t len)
+{
+	const struct ll_rfb_band *b;
+
+	if (len == 0 || s->io == NULL)
+		return;
+	ll_rfb_quality_rtt(&s->quality, ll_session_io_rtt_ms(s->io));
+	if (!ll_rfb_quality_bytes(&s->quality, g_get_monotonic_time(), len))
+		return;
+	b = ll_rfb_quality_band(&s->quality);
+	ll_debug("session %s: screen quality %s (link ~%llu KiB/s, rtt "
+		 "%lld ms)",
+		 s->id, b->name,
+		 (unsigned long long)(s->quality.rate_Bps / 1024),
+		 (long long)s->quality.rtt_ms);
+	s->quality_serial++;
+	if (s->quality_idle == 0)
+		s->quality_idle = g_idle_add(quality_told, s);
+}
+
 static int rfb_filter_in(const uint8_t *data, size_t len, size_t *pass,
 			 char *why, size_t why_len, void *user)
 {
-	struct ll_rfb_filter *f = user;
+	struct rfb_bridge *b = user;
 	int r;
 
-	if ((r = ll_rfb_filter_server_chunk(f, data, len, pass)) != 0)
+	if ((r = ll_rfb_filter_server_chunk(b->f, data, len, pass)) != 0)
 		snprintf(why, why_len,
 			 "the remote side sent RFB data outside what we "
 			 "allow: %s",
-			 ll_rfb_filter_error(f));
+			 ll_rfb_filter_error(b->f));
+	else
+		rfb_measure(b->s, *pass);
 	return r;
 }
 
@@ -439,7 +496,7 @@ static int rfb_filter_in(const uint8_t *data, size_t len, size_t *pass,
 static int rfb_filter_out(uint8_t *data, size_t len, size_t *pass, char *why,
 			  size_t why_len, void *user)
 {
-	struct ll_rfb_filter *f = user;
+	struct ll_rfb_filter *f = ((struct rfb_bridge *)user)->f;
 	int r;
 
 	if ((r = ll_rfb_filter_client_chunk(f, data, len, pass)) != 0)
@@ -457,8 +514,9 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 	struct ll_session_io_filter filt = {
 		.in = rfb_filter_in,
 		.out = rfb_filter_out,
-		.free_user = ll_rfb_filter_free_cb,
+		.free_user = rfb_bridge_free,
 	};
+	struct rfb_bridge *rb;
 	int sv[2], r;
 
 	if (channel != LL_MUX_CHANNEL_RFB && (s->caps & LL_CAP_FILES) &&
@@ -475,14 +533,20 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 		ll_session_io_channel_close(io, channel);
 		return;
 	}
-	if ((filt.user = ll_rfb_filter_new()) == NULL)
+	rb = g_new0(struct rfb_bridge, 1);
+	rb->s = s;
+	filt.user = rb;
+	/* A new RFB connection starts from the default band. */
+	ll_rfb_quality_init(&s->quality, g_get_monotonic_time());
+	s->quality_serial++;
+	if ((rb->f = ll_rfb_filter_new()) == NULL)
 		r = LL_ERR_NOMEM;
 	else
 		r = ll_session_io_bridge_filtered(io, channel, sv[0], &filt);
 	if (r != 0) {
 		ll_warn("session %s: cannot bridge the screen channel: %s",
 			s->id, ll_strerror(r));
-		ll_rfb_filter_free(filt.user);
+		rfb_bridge_free(rb);
 		close(sv[0]);
 		close(sv[1]);
 		ll_session_io_channel_close(io, channel);
@@ -754,6 +818,7 @@ int ll_agent_session_new(struct ll_stream *stream,
 	    ticket == NULL || out == NULL)
 		return LL_ERR_INVALID_ARG;
 	s = g_new0(struct ll_agent_session, 1);
+	ll_rfb_quality_init(&s->quality, g_get_monotonic_time());
 	s->id = g_strdup(session_id);
 	ro = *relay;
 	ro.timeout_ms = AGENT_EVENT_TIMEOUT_MS;
@@ -812,6 +877,8 @@ void ll_agent_session_free(struct ll_agent_session *s)
 	ll_reopen_free(s->reopen);
 	ll_xfer_set_free(s->xfers);
 	ll_session_io_free(s->io);
+	if (s->quality_idle != 0)
+		g_source_remove(s->quality_idle);
 	/* before the ticket and the relay's strings it uploads with */
 	ll_agent_chat_free(s->chat);
 	if (s->ticket != NULL)
@@ -876,6 +943,14 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
 	}
 	return ll_session_io_end(s->io,
 				 reason != NULL ? reason : "technician ended");
+}
+
+const struct ll_rfb_band *
+ll_agent_session_rfb_band(const struct ll_agent_session *s, unsigned *serial)
+{
+	if (serial != NULL)
+		*serial = s->quality_serial;
+	return ll_rfb_quality_band(&s->quality);
 }
 
 bool ll_agent_session_stalled(const struct ll_agent_session *s)

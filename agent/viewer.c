@@ -17,8 +17,10 @@
  * unless the user granted control; the applet enforces that again.
  * gtk-vnc sends its own encoding list at connect; right after it, in our
  * "vnc-initialized" handler (connected after VncDisplay's), we send
- * SetEncodings again with only the lossless ones we use, so an honest
- * applet uses those from the first update on.  (Like libvncclient,
+ * SetEncodings again with only the ones we use (Tight with JPEG at the
+ * quality the measured link allows, ZRLE as fallback; again whenever
+ * the session's quality band changes), so an honest applet uses those
+ * from the first update on.  (Like libvncclient,
  * gvnc decodes whatever a server sends: the RFB filter on the channel's
  * bridge, ll_rfb_filter.h, restricts gtk-vnc's own list in place and
  * ends the session before a byte outside our encodings reaches it.)
@@ -32,6 +34,7 @@
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_rfb_quality.h"
 #include "ll_stream.h"
 #include "ll_text.h"
 #include "ll_ui.h"
@@ -58,6 +61,10 @@ struct viewer {
 	struct ll_sysinfo_pane *info;
 	/* viewer_files.c: Send file and its progress */
 	struct ll_viewer_files *files;
+	/* the quality band last sent in SetEncodings, and whether gtk-vnc
+	 * is past its handshake (only then can it send them) */
+	unsigned band_serial;
+	bool vnc_ready;
 };
 
 /* Not counted as running any more (ended, or the window gone). */
@@ -181,6 +188,58 @@ static char *deny_text(struct viewer *v, enum ll_agent_state st)
 	return all;
 }
 
+/*
+ * Our encodings, Tight first with the JPEG quality and compression level
+ * of the session's band (ll_rfb_quality.h), ZRLE as the lossless
+ * fallback.  Sent at connect and again whenever the band changes; the
+ * applet resends what went out as JPEG losslessly once it is still.
+ */
+static void send_encodings(struct viewer *v, VncConnection *conn)
+{
+	const struct ll_rfb_band *b;
+	gint32 encodings[] = {
+		/* pictures */
+		VNC_CONNECTION_ENCODING_TIGHT,
+		VNC_CONNECTION_ENCODING_ZRLE,
+		VNC_CONNECTION_ENCODING_COPY_RECT,
+		VNC_CONNECTION_ENCODING_RAW,
+		/* the band's JPEG quality and compression (set below) */
+		LL_RFB_ENC_QUALITY_FIRST,
+		LL_RFB_ENC_COMPRESS_FIRST,
+		/* pseudo-encodings gtk-vnc needs to follow the screen */
+		VNC_CONNECTION_ENCODING_DESKTOP_RESIZE,
+		VNC_CONNECTION_ENCODING_EXTENDED_DESKTOP_RESIZE,
+		VNC_CONNECTION_ENCODING_RICH_CURSOR,
+		VNC_CONNECTION_ENCODING_XCURSOR,
+		VNC_CONNECTION_ENCODING_POINTER_CHANGE,
+		VNC_CONNECTION_ENCODING_LAST_RECT,
+	};
+
+	b = ll_agent_session_rfb_band(v->sess, &v->band_serial);
+	encodings[4] = LL_RFB_ENC_QUALITY_FIRST + b->quality;
+	encodings[5] = LL_RFB_ENC_COMPRESS_FIRST + b->compress;
+	vnc_connection_set_encodings(conn, G_N_ELEMENTS(encodings), encodings);
+}
+
+static void on_initialized(VncConnection *conn, gpointer data)
+{
+	struct viewer *v = data;
+
+	v->vnc_ready = true;
+	send_encodings(v, conn);
+}
+
+/* The session's band changed: the applet hears it at once. */
+static void update_band(struct viewer *v)
+{
+	unsigned serial;
+
+	ll_agent_session_rfb_band(v->sess, &serial);
+	if (!v->screen_open || !v->vnc_ready || serial == v->band_serial)
+		return;
+	send_encodings(v, vnc_display_get_connection(VNC_DISPLAY(v->display)));
+}
+
 static void update(struct viewer *v)
 {
 	enum ll_agent_state st = ll_agent_session_state(v->sess);
@@ -235,27 +294,7 @@ static void update(struct viewer *v)
 		ll_viewer_files_update(v->files);
 	name_user(v);
 	ll_chat_pane_update(v->chat);
-}
-
-static void on_initialized(VncConnection *conn, gpointer data)
-{
-	static gint32 encodings[] = {
-		/* pseudo-encodings gtk-vnc needs to follow the screen */
-		VNC_CONNECTION_ENCODING_DESKTOP_RESIZE,
-		VNC_CONNECTION_ENCODING_EXTENDED_DESKTOP_RESIZE,
-		VNC_CONNECTION_ENCODING_RICH_CURSOR,
-		VNC_CONNECTION_ENCODING_XCURSOR,
-		VNC_CONNECTION_ENCODING_POINTER_CHANGE,
-		VNC_CONNECTION_ENCODING_LAST_RECT,
-		/* pictures: lossless only (tight is the candidate for
-		 * later, as in the headless client) */
-		VNC_CONNECTION_ENCODING_ZRLE,
-		VNC_CONNECTION_ENCODING_COPY_RECT,
-		VNC_CONNECTION_ENCODING_RAW,
-	};
-
-	(void)data;
-	vnc_connection_set_encodings(conn, G_N_ELEMENTS(encodings), encodings);
+	update_band(v);
 }
 
 static void on_vnc_disconnected(GtkWidget *w, gpointer data)
@@ -264,6 +303,7 @@ static void on_vnc_disconnected(GtkWidget *w, gpointer data)
 
 	(void)w;
 	v->screen_open = false;
+	v->vnc_ready = false;
 }
 
 static void on_changed(struct ll_agent_session *s, void *user)
@@ -288,6 +328,7 @@ static void on_rfb(struct ll_agent_session *s, int fd, void *user)
 	(void)s;
 	if (v->screen_open)
 		vnc_display_close(VNC_DISPLAY(v->display));
+	v->vnc_ready = false;
 	if (!vnc_display_open_fd(VNC_DISPLAY(v->display), fd)) {
 		close(fd);
 		return;
@@ -641,7 +682,9 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	v->display = vnc_display_new();
 	atk_object_set_name(gtk_widget_get_accessible(v->display),
 			    "Remote screen");
-	vnc_display_set_lossy_encoding(VNC_DISPLAY(v->display), FALSE);
+	/* Lossy while things move; our own list (send_encodings) is what
+	 * counts. */
+	vnc_display_set_lossy_encoding(VNC_DISPLAY(v->display), TRUE);
 	vnc_display_set_read_only(VNC_DISPLAY(v->display), TRUE);
 	g_signal_connect(vnc_display_get_connection(VNC_DISPLAY(v->display)),
 			 "vnc-initialized", G_CALLBACK(on_initialized), v);

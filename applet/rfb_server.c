@@ -47,6 +47,7 @@
 
 #include <glib.h>
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 
 #include "ll_util.h"
 #include "platform.h"
@@ -55,6 +56,9 @@
 #define RFB_LOOP_MS 50        /* longest sleep: pointer position polls */
 #define RFB_POLL_FRAME_MS 100 /* full-frame polling without XDamage */
 #define RFB_DAMAGE_RECTS 32
+/* Lossless refresh: what went out as JPEG is sent again without it once
+ * it has been still this long (TurboVNC's ALR does the same). */
+#define RFB_ALR_MS 250
 
 struct ll_rfb_server {
 	struct ll_platform *p;
@@ -82,6 +86,14 @@ struct ll_rfb_server {
 	int32_t ptr_x, ptr_y;
 	int64_t last_poll_ms;
 	char why[160];
+	/* lossless refresh (alr_*): what may have gone out as JPEG since
+	 * the last refresh, when it last changed, and the client's quality
+	 * while a refresh is on its way */
+	sraRegionPtr lossy;
+	int64_t lossy_ms;
+	bool refreshing;
+	int saved_tight_q, saved_turbo_q;
+	unsigned refreshes;
 };
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
@@ -253,6 +265,7 @@ static int resize(struct ll_rfb_server *s)
 }
 
 static int update_damage(struct ll_rfb_server *s);
+static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2);
 
 /* Tells the session which monitors exist and which one is shown. */
 static void report_monitors(struct ll_rfb_server *s, int err,
@@ -354,6 +367,9 @@ static int update_damage(struct ll_rfb_server *s)
 				      (int)rects[i].y,
 				      (int)(rects[i].x + rects[i].width),
 				      (int)(rects[i].y + rects[i].height));
+		alr_add(s, (int)rects[i].x, (int)rects[i].y,
+			(int)(rects[i].x + rects[i].width),
+			(int)(rects[i].y + rects[i].height));
 	}
 	return 0;
 }
@@ -466,6 +482,100 @@ static int handle_platform(struct ll_rfb_server *s, bool readable)
 	return 0;
 }
 
+/* ---- lossless refresh (RFB thread) ---- */
+
+/*
+ * A viewer that asked for Tight with a JPEG quality gets full-colour
+ * areas as JPEG: fine while they move, wrong once they stop.  Every area
+ * sent while JPEG is on is remembered (libvncserver does not say which
+ * rectangles became JPEG, so all of them: a palette or zlib rectangle
+ * sent again costs little); RFB_ALR_MS after the last change there, it
+ * is marked modified again with the client's JPEG off, and the quality
+ * comes back once that update left.  New damage meanwhile goes out
+ * lossless too, and counts from there.
+ */
+static bool alr_jpeg_on(const struct ll_rfb_server *s)
+{
+	return s->cl != NULL && !s->refreshing &&
+	       s->cl->preferredEncoding == rfbEncodingTight &&
+	       s->cl->turboQualityLevel != -1;
+}
+
+static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2)
+{
+	sraRegionPtr r;
+
+	if (!alr_jpeg_on(s))
+		return;
+	if (s->lossy == NULL && (s->lossy = sraRgnCreate()) == NULL)
+		return;
+	if ((r = sraRgnCreateRect(x1, y1, x2, y2)) == NULL)
+		return;
+	sraRgnOr(s->lossy, r);
+	sraRgnDestroy(r);
+	s->lossy_ms = ll_now_mono_ms();
+}
+
+/* A full update request is sent as JPEG too: remember it. */
+static void alr_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
+{
+	struct ll_rfb_server *s = server_of(cl);
+	int x = Swap16IfLE(m->x), y = Swap16IfLE(m->y);
+
+	if (!m->incremental)
+		alr_add(s, x, y, x + Swap16IfLE(m->w), y + Swap16IfLE(m->h));
+}
+
+/* Before libvncserver sends: start a refresh when the area is still. */
+static void alr_start(struct ll_rfb_server *s)
+{
+	sraRegionPtr screen;
+
+	if (s->lossy == NULL || sraRgnEmpty(s->lossy) || !alr_jpeg_on(s) ||
+	    ll_now_mono_ms() - s->lossy_ms < RFB_ALR_MS)
+		return;
+	screen = sraRgnCreateRect(0, 0, (int)s->fmt.width,
+				  (int)s->fmt.height);
+	if (screen == NULL)
+		return;
+	sraRgnAnd(s->lossy, screen);
+	sraRgnDestroy(screen);
+	s->saved_tight_q = s->cl->tightQualityLevel;
+	s->saved_turbo_q = s->cl->turboQualityLevel;
+	s->cl->tightQualityLevel = -1;
+	s->cl->turboQualityLevel = -1;
+	s->refreshing = true;
+	rfbMarkRegionAsModified(s->screen, s->lossy);
+	sraRgnMakeEmpty(s->lossy);
+	/* Once at info: the viewer takes JPEG, and its refresh works. */
+	s->refreshes++;
+	ll_log(s->refreshes == 1 ? LL_LOG_INFO : LL_LOG_DEBUG,
+	       "rfb: lossless refresh of the areas sent as JPEG (%u)",
+	       s->refreshes);
+}
+
+/*
+ * After libvncserver sent: once nothing modified is left to send, the
+ * refresh went out and JPEG comes back.  (A SetEncodings read meanwhile
+ * already set the client's own choice: that one stays.)
+ */
+static void alr_done(struct ll_rfb_server *s)
+{
+	if (!s->refreshing)
+		return;
+	if (s->cl == NULL) {
+		s->refreshing = false;
+		return;
+	}
+	if (!sraRgnEmpty(s->cl->modifiedRegion))
+		return;
+	if (s->cl->turboQualityLevel == -1) {
+		s->cl->tightQualityLevel = s->saved_tight_q;
+		s->cl->turboQualityLevel = s->saved_turbo_q;
+	}
+	s->refreshing = false;
+}
+
 static void drain(int fd)
 {
 	char buf[64];
@@ -501,6 +611,7 @@ static gpointer rfb_thread(gpointer data)
 		goto out;
 	}
 	s->cl->clientGoneHook = on_client_gone;
+	s->cl->clientFramebufferUpdateRequestHook = alr_on_request;
 	if (s->cbs.client_ready != NULL)
 		s->cbs.client_ready(s->cbs.user);
 	report_monitors(s, 0, NULL);
@@ -545,7 +656,9 @@ static gpointer rfb_thread(gpointer data)
 		}
 		/* Reads at most one message per readable client, then sends
 		 * the updates the client asked for. */
+		alr_start(s);
 		rfbProcessEvents(s->screen, 0);
+		alr_done(s);
 	}
 	if (s->client_gone && !atomic_load(&s->stop))
 		g_strlcpy(s->why, "the technician's viewer disconnected",
@@ -726,6 +839,8 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	ll_platform_free(s->p);
 	if (s->selects != NULL)
 		g_async_queue_unref(s->selects);
+	if (s->lossy != NULL)
+		sraRgnDestroy(s->lossy);
 	free(s->fb);
 	free(s->desktop_name);
 	free(s->monitor);

@@ -10,6 +10,9 @@
  * Common: --encodings "zrle copyrect raw" (the agent's set, default);
  * --quality N (0-9: Tight may send JPEG at that TightVNC quality level;
  * default none: no JPEG) and --compress N (0-9, the Tight/zlib level);
+ * --auto-quality: Tight's JPEG quality and compression level chosen as
+ * the agent chooses them (ll_rfb_quality.h, fed by the inbound pump and,
+ * with --relay, the session's round trip), sent again on a change;
  * --marker X,Y: where the workload's frame marker is on the screen
  * (bench/screen/screen_load.c draws it: the time each frame was drawn),
  * read after every update: "measure" then reports frames delivered and
@@ -80,6 +83,7 @@
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_mux.h"
+#include "ll_rfb_quality.h"
 #include "ll_session_io.h"
 #include "ll_stream.h"
 
@@ -96,10 +100,13 @@
 #define SV_TILE_H 1
 #define SV_TEAR_FRAMES 8 /* PSNR: frames before/after a tile may be from */
 
+struct sv;
+
 struct sv_pump {
 	int from, to;
 	atomic_uint_least64_t *count;
 	GThread *thread;
+	struct sv *meter; /* --auto-quality: the inbound pump feeds it */
 };
 
 struct sv {
@@ -114,6 +121,15 @@ struct sv {
 	int connect_timeout_s;
 	const char *marker;
 	int mark_x, mark_y; /* -1: no marker */
+	gboolean auto_quality;
+
+	/* --auto-quality: the agent's policy (ll_rfb_quality.h) on the
+	 * inbound pump's chunks; the RFB thread sends the band */
+	GMutex q_lock;
+	struct ll_rfb_quality q;
+	atomic_uint q_serial;
+	atomic_llong rtt_ms;
+	unsigned q_sent; /* RFB thread */
 
 	GMainLoop *loop;
 	int exit_code;
@@ -205,6 +221,39 @@ static void log_nothing(const char *format, ...)
 	(void)format;
 }
 
+/* ---- --auto-quality: the agent's choice of JPEG quality ---- */
+
+/* The pump thread: the applet's bytes as the agent's bridge sees them. */
+static void auto_bytes(struct sv *v, size_t n)
+{
+	g_mutex_lock(&v->q_lock);
+	ll_rfb_quality_rtt(&v->q, atomic_load(&v->rtt_ms));
+	if (ll_rfb_quality_bytes(&v->q, now_us(), n))
+		atomic_fetch_add(&v->q_serial, 1);
+	g_mutex_unlock(&v->q_lock);
+}
+
+/* The RFB thread: a new band goes out as SetEncodings, as the agent's
+ * clients do. */
+static bool auto_apply(struct sv *v, rfbClient *cl, bool force)
+{
+	const struct ll_rfb_band *b;
+	unsigned serial = atomic_load(&v->q_serial);
+
+	if (!v->auto_quality || (!force && serial == v->q_sent))
+		return true;
+	v->q_sent = serial;
+	g_mutex_lock(&v->q_lock);
+	b = ll_rfb_quality_band(&v->q);
+	cl->appData.enableJPEG = TRUE;
+	cl->appData.qualityLevel = b->quality;
+	cl->appData.compressLevel = b->compress;
+	g_mutex_unlock(&v->q_lock);
+	out("event name=quality band=%s quality=%d compress=%d t=%.6f",
+	    b->name, b->quality, b->compress, now_real());
+	return force || SetFormatAndEncodings(cl);
+}
+
 /* ---- the counting pump ---- */
 
 static gpointer pump_main(gpointer data)
@@ -220,6 +269,8 @@ static gpointer pump_main(gpointer data)
 		if (n <= 0)
 			break;
 		atomic_fetch_add(p->count, (uint64_t)n);
+		if (p->meter != NULL)
+			auto_bytes(p->meter, (size_t)n);
 		for (off = 0; off < n; off += w) {
 			w = write(p->to, buf + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR) {
@@ -824,6 +875,7 @@ static gpointer rfb_main(gpointer data)
 	cl->updateRect.y = 0;
 	cl->updateRect.w = cl->width;
 	cl->updateRect.h = cl->height;
+	auto_apply(v, cl, true);
 	if (!cl->MallocFrameBuffer(cl) || !SetFormatAndEncodings(cl) ||
 	    !SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height,
 					  FALSE)) {
@@ -844,7 +896,8 @@ static gpointer rfb_main(gpointer data)
 		    errno != EINTR)
 			break;
 		if (cl->buffered > 0 || (p[0].revents & (POLLIN | POLLHUP))) {
-			if (!HandleRFBServerMessage(cl)) {
+			if (!HandleRFBServerMessage(cl) ||
+			    !auto_apply(v, cl, false)) {
 				fprintf(stderr, "screen_viewer: the RFB "
 						"connection ended\n");
 				goto out;
@@ -887,6 +940,7 @@ static int rfb_start(struct sv *v)
 	v->pump_in.from = v->up_fd;
 	v->pump_in.to = v->pair[0];
 	v->pump_in.count = &v->rfb_in;
+	v->pump_in.meter = v->auto_quality ? v : NULL;
 	v->pump_out.from = v->pair[0];
 	v->pump_out.to = v->up_fd;
 	v->pump_out.count = &v->rfb_out;
@@ -939,8 +993,10 @@ static gboolean wire_tick(gpointer data)
 {
 	struct sv *v = data;
 
-	if (v->io != NULL)
+	if (v->io != NULL) {
 		atomic_store(&v->wire_in, ll_session_io_bytes_in(v->io));
+		atomic_store(&v->rtt_ms, ll_session_io_rtt_ms(v->io));
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -1115,6 +1171,8 @@ int main(int argc, char **argv)
 		  "the workload's frame marker on screen", "X,Y" },
 		{ "connect-timeout", 0, 0, G_OPTION_ARG_INT,
 		  &v.connect_timeout_s, "seconds", NULL },
+		{ "auto-quality", 0, 0, G_OPTION_ARG_NONE, &v.auto_quality,
+		  "Tight JPEG quality chosen as the agent chooses it", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionContext *ctx;
@@ -1129,6 +1187,9 @@ int main(int argc, char **argv)
 	v.mark_x = v.mark_y = -1;
 	v.frame_age_ms = g_array_new(FALSE, FALSE, sizeof(double));
 	v.frame_mse = g_array_new(FALSE, FALSE, sizeof(double));
+	g_mutex_init(&v.q_lock);
+	ll_rfb_quality_init(&v.q, now_us());
+	atomic_store(&v.rtt_ms, -1);
 	signal(SIGPIPE, SIG_IGN);
 	XInitThreads();
 	ctx = g_option_context_new("- bench/screen's RFB viewer");

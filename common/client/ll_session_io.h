@@ -270,6 +270,9 @@ int ll_session_io_end(struct ll_session_io *s, const char *reason);
  */
 void ll_session_io_close(struct ll_session_io *s, const char *reason);
 
+/* The round trip of the last answered ping (ms), -1 before the first
+ * answer: the agent's picture quality takes it into account. */
+int64_t ll_session_io_rtt_ms(const struct ll_session_io *s);
 /* Counters: stream bytes read and written (TLS payload, all channels). */
 uint64_t ll_session_io_bytes_in(const struct ll_session_io *s);
 uint64_t ll_session_io_bytes_out(const struct ll_session_io *s);

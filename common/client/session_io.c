@@ -80,6 +80,8 @@ struct ll_session_io {
 	gint64 last_life;
 	gint64 next_ping;
 	uint32_t ping_seq;
+	gint64 ping_sent; /* of ping ping_seq - 1; 0: answered */
+	gint64 rtt_ms;    /* -1 until a pong came */
 	bool stalled;
 
 	struct ll_session_io_cbs cbs;
@@ -397,6 +399,7 @@ int ll_session_io_new(struct ll_stream *stream,
 		return LL_ERR_NOMEM;
 	s->refs = 1;
 	s->fd = -1;
+	s->rtt_ms = -1;
 	s->opts = *o;
 	if ((s->mux = ll_mux_new(&mc)) == NULL) {
 		free(s);
@@ -471,6 +474,11 @@ enum ll_side ll_session_io_side(const struct ll_session_io *s)
 bool ll_session_io_stalled(const struct ll_session_io *s)
 {
 	return s->stalled;
+}
+
+int64_t ll_session_io_rtt_ms(const struct ll_session_io *s)
+{
+	return s->rtt_ms;
 }
 
 uint64_t ll_session_io_bytes_in(const struct ll_session_io *s)
@@ -768,6 +776,17 @@ static void bridge_data(struct ll_session_io *s, struct bridge *b,
 }
 
 /* Complete control messages out of ctrl_in, one callback each. */
+/* The answer to our last ping: its round trip (through the relay, and
+ * behind whatever the stream had queued, which is what the picture
+ * waits for too).  An answer to an older ping is not timed. */
+static void note_pong(struct ll_session_io *s, uint32_t seq)
+{
+	if (s->ping_sent == 0 || seq + 1 != s->ping_seq)
+		return;
+	s->rtt_ms = (g_get_monotonic_time() - s->ping_sent) / 1000;
+	s->ping_sent = 0;
+}
+
 static void control_input(struct ll_session_io *s, const uint8_t *data,
 			  size_t len)
 {
@@ -811,6 +830,8 @@ static void control_input(struct ll_session_io *s, const uint8_t *data,
 			if (msg->type == LL_CONTROL_PING) {
 				msg->type = LL_CONTROL_PONG;
 				(void)ll_control_encode(msg, s->ctrl_out);
+			} else {
+				note_pong(s, msg->u.ping.seq);
 			}
 			ll_control_msg_free(msg);
 			continue;
@@ -968,6 +989,7 @@ static void run_liveness(struct ll_session_io *s)
 		memset(&m, 0, sizeof(m));
 		m.type = LL_CONTROL_PING;
 		m.u.ping.seq = s->ping_seq++;
+		s->ping_sent = now;
 		/* A full queue already says plenty to the peer. */
 		(void)ll_control_encode(&m, s->ctrl_out);
 		s->next_ping = now + (gint64)opt_ms(s->opts.ping_interval_ms,

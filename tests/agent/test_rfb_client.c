@@ -426,7 +426,7 @@ static void test_bad_args(void)
 	g_assert_cmpint(ll_rfbc_start(-1, NULL, &own_cbs, NULL, &c), ==,
 			LL_ERR_INVALID_ARG);
 	g_assert_null(c);
-	g_assert_cmpint(ll_rfbc_snapshot(NULL, "x", own_snap, NULL), ==,
+	g_assert_cmpint(ll_rfbc_snapshot(NULL, "x", false, own_snap, NULL), ==,
 			LL_ERR_INVALID_ARG);
 	g_assert_cmpint(ll_rfbc_pointer(NULL, 0, 0, 0), ==,
 			LL_ERR_INVALID_ARG);
@@ -559,7 +559,7 @@ static void test_incremental(void)
 	} while (s.dirty && g_get_monotonic_time() - t0 < 2 * G_USEC_PER_SEC);
 	/* the snapshot's full request is answered with "keep what you
 	 * have": the picture is what came incrementally */
-	g_assert_cmpint(ll_rfbc_snapshot(o.c, path, own_snap, &o), ==, LL_OK);
+	g_assert_cmpint(ll_rfbc_snapshot(o.c, path, false, own_snap, &o), ==, LL_OK);
 	t0 = g_get_monotonic_time();
 	while (!o.snap_done &&
 	       g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC) {

@@ -16,7 +16,10 @@
  * A press of button 1 takes the keyboard focus (click to focus, as a
  * window manager would do; the test's display has none).  Prints
  * "ready 0xWINDOW" on stdout once the picture is drawn.  Ends on SIGTERM
- * or when the display goes away.
+ * or when the display goes away.  SIGUSR1: motion, MOTION_FRAMES
+ * full-colour frames (the picture with noise over it, new each frame)
+ * about 30 a second, then the picture again and "motion done" in the
+ * log: what a lossy encoding sends as JPEG while it moves.
  *
  * The GUI tests' waits for the X server's events (HACKING.md, "Tests wait
  * for events"), each ending with status 0, or 1 when --timeout MS
@@ -58,12 +61,21 @@
 
 #include "e2e_picture.h"
 
-static volatile sig_atomic_t stop;
+#define MOTION_FRAMES 15
+#define MOTION_FRAME_MS 33
+
+static volatile sig_atomic_t stop, motion;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void on_motion(int sig)
+{
+	(void)sig;
+	motion = 1;
 }
 
 static XImage *make_picture(Display *dpy)
@@ -79,6 +91,48 @@ static XImage *make_picture(Display *dpy)
 	return XCreateImage(dpy, DefaultVisual(dpy, DefaultScreen(dpy)), 24,
 			    ZPixmap, 0, (char *)px, E2E_PIC_W, E2E_PIC_H, 32,
 			    E2E_PIC_W * 4);
+}
+
+/* Frame f of the motion into img: every pixel changes, many colours. */
+static void motion_frame(XImage *img, unsigned f)
+{
+	uint32_t *px = (uint32_t *)img->data, h;
+	int x, y;
+
+	for (y = 0; y < E2E_PIC_H; y++) {
+		for (x = 0; x < E2E_PIC_W; x++) {
+			h = ((uint32_t)x * 2654435761u) ^
+			    ((uint32_t)y * 40503u) ^ (f * 2246822519u);
+			h ^= h >> 13;
+			px[(size_t)y * E2E_PIC_W + x] =
+				e2e_picture_rgb(x, y) ^ (h & 0x3f3f3f);
+		}
+	}
+}
+
+/* SIGUSR1's motion, then the picture as it was. */
+static void run_motion(Display *dpy, Window win, GC gc, XImage *img,
+		       FILE *log)
+{
+	XImage *frame = make_picture(dpy);
+	struct timespec ts = { 0, MOTION_FRAME_MS * 1000000L };
+	unsigned f;
+
+	if (frame == NULL)
+		return;
+	for (f = 0; f < MOTION_FRAMES && !stop; f++) {
+		motion_frame(frame, f);
+		XPutImage(dpy, win, gc, frame, 0, 0, 0, 0, E2E_PIC_W,
+			  E2E_PIC_H);
+		XSync(dpy, False);
+		/* the pace of a video is what is under test here */
+		nanosleep(&ts, NULL);
+	}
+	XDestroyImage(frame);
+	XPutImage(dpy, win, gc, img, 0, 0, 0, 0, E2E_PIC_W, E2E_PIC_H);
+	XSync(dpy, False);
+	fprintf(log, "motion done\n");
+	fflush(log);
 }
 
 /* ---- waits for the X server's events ---- */
@@ -447,6 +501,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_motion);
 	if ((log = fopen(log_path, "a")) == NULL) {
 		perror(log_path);
 		return 1;
@@ -475,6 +530,10 @@ int main(int argc, char **argv)
 	p.fd = ConnectionNumber(dpy);
 	p.events = POLLIN;
 	while (!stop) {
+		if (motion) {
+			motion = 0;
+			run_motion(dpy, win, gc, img, log);
+		}
 		if (XPending(dpy) == 0) {
 			if (poll(&p, 1, 200) < 0 && errno != EINTR)
 				break;
