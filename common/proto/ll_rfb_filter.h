@@ -19,7 +19,10 @@
  * requested by the client; picture rectangles must lie inside the
  * framebuffer; each payload is skipped by its exact length (raw w*h*bpp/8,
  * CopyRect 4, ZRLE u32 length capped, cursor shapes, DesktopSize and
- * ExtendedDesktopSize updating the size).  An update is only accepted
+ * ExtendedDesktopSize updating the size).  The Tight tuning levels (JPEG
+ * quality, compression level, TurboVNC fine quality and subsampling)
+ * may be asked for and pass unchanged: they only tune the server's
+ * encoder, and one coming as a rectangle is refused.  An update is only accepted
  * after the client asked for one, so that the pixel format the client set
  * first is the one lengths are computed with.
  *
@@ -77,6 +80,7 @@
  * pseudo-encodings viewer.c and rfb_client.c ask for). */
 #define LL_RFB_ENC_RAW 0
 #define LL_RFB_ENC_COPYRECT 1
+#define LL_RFB_ENC_TIGHT 7
 #define LL_RFB_ENC_ZRLE 16
 #define LL_RFB_ENC_DESKTOP_SIZE (-223)
 #define LL_RFB_ENC_LAST_RECT (-224)
@@ -86,8 +90,21 @@
 #define LL_RFB_ENC_POINTER_CHANGE (-257)
 #define LL_RFB_ENC_EXT_DESKTOP_SIZE (-308)
 #define LL_RFB_FILTER_ENCODINGS                                               \
-	"Raw, CopyRect, ZRLE, Cursor, XCursor, DesktopSize, "                 \
-	"ExtendedDesktopSize, LastRect, PointerPos, PointerChange"
+	"Raw, CopyRect, Tight, ZRLE, Cursor, XCursor, DesktopSize, "          \
+	"ExtendedDesktopSize, LastRect, PointerPos, PointerChange, "          \
+	"JPEG quality, compression level, fine quality, subsampling"
+
+/* Pseudo-encodings that only tune the server's Tight encoder: asking for
+ * them is allowed, none of them ever comes as a rectangle.  A JPEG
+ * quality level (coarse or fine) is what lets Tight use JPEG. */
+#define LL_RFB_ENC_QUALITY_FIRST (-32) /* quality level 0 .. */
+#define LL_RFB_ENC_QUALITY_LAST (-23)  /* .. 9 */
+#define LL_RFB_ENC_COMPRESS_FIRST (-256)
+#define LL_RFB_ENC_COMPRESS_LAST (-247)
+#define LL_RFB_ENC_FINE_QUALITY_FIRST (-512) /* TurboVNC 0 .. */
+#define LL_RFB_ENC_FINE_QUALITY_LAST (-412)  /* .. 100 */
+#define LL_RFB_ENC_SUBSAMP_FIRST (-768)      /* TurboVNC 1X .. */
+#define LL_RFB_ENC_SUBSAMP_LAST (-763)       /* .. 16X */
 
 struct ll_rfb_filter;
 
@@ -98,7 +115,8 @@ void ll_rfb_filter_free(struct ll_rfb_filter *f);
 /* Same signature as a GDestroyNotify / ll_session_io_filter.free_user. */
 void ll_rfb_filter_free_cb(void *f);
 
-/* True if enc is one of LL_RFB_FILTER_ENCODINGS. */
+/* True if enc is one of LL_RFB_FILTER_ENCODINGS (a picture or
+ * pseudo-encoding, or a Tight tuning level). */
 bool ll_rfb_filter_encoding_allowed(int32_t enc);
 
 /*

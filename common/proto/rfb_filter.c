@@ -63,6 +63,7 @@ struct enc_name {
 static const struct enc_name allowed_encs[] = {
 	{ (uint32_t)LL_RFB_ENC_RAW, "Raw" },
 	{ (uint32_t)LL_RFB_ENC_COPYRECT, "CopyRect" },
+	{ (uint32_t)LL_RFB_ENC_TIGHT, "Tight" },
 	{ (uint32_t)LL_RFB_ENC_ZRLE, "ZRLE" },
 	{ (uint32_t)LL_RFB_ENC_CURSOR, "Cursor" },
 	{ (uint32_t)LL_RFB_ENC_XCURSOR, "XCursor" },
@@ -73,13 +74,30 @@ static const struct enc_name allowed_encs[] = {
 	{ (uint32_t)LL_RFB_ENC_POINTER_CHANGE, "PointerChange" },
 };
 
+/* Tight tuning levels: asked for freely, never a rectangle. */
+struct enc_range {
+	int32_t first, last;
+	const char *name;
+	bool jpeg; /* asking for one lets Tight send JPEG */
+};
+
+static const struct enc_range tuning_encs[] = {
+	{ LL_RFB_ENC_QUALITY_FIRST, LL_RFB_ENC_QUALITY_LAST,
+	  "JPEG quality level", true },
+	{ LL_RFB_ENC_COMPRESS_FIRST, LL_RFB_ENC_COMPRESS_LAST,
+	  "compression level", false },
+	{ LL_RFB_ENC_FINE_QUALITY_FIRST, LL_RFB_ENC_FINE_QUALITY_LAST,
+	  "fine quality level", true },
+	{ LL_RFB_ENC_SUBSAMP_FIRST, LL_RFB_ENC_SUBSAMP_LAST,
+	  "subsampling level", false },
+};
+
 /* Names for the error sentence only. */
 static const struct enc_name other_encs[] = {
 	{ 2, "RRE" },
 	{ 4, "CoRRE" },
 	{ 5, "Hextile" },
 	{ 6, "Zlib" },
-	{ 7, "Tight" },
 	{ 8, "ZlibHex" },
 	{ 9, "Ultra" },
 	{ 15, "TRLE" },
@@ -131,7 +149,8 @@ struct ll_rfb_filter {
 	unsigned c_screens_left;
 	bool client_pf; /* the client set its pixel format */
 	bool update_requested;
-	uint32_t requested; /* bit i: allowed_encs[i] asked for */
+	bool jpeg_requested; /* a JPEG quality level was asked for */
+	uint32_t requested;  /* bit i: allowed_encs[i] asked for */
 };
 
 /* ---------------------------------------------------------- helpers */
@@ -192,6 +211,17 @@ static int allowed_index(uint32_t enc)
 	return -1;
 }
 
+static const struct enc_range *tuning(uint32_t enc)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tuning_encs) / sizeof(tuning_encs[0]); i++)
+		if ((int32_t)enc >= tuning_encs[i].first &&
+		    (int32_t)enc <= tuning_encs[i].last)
+			return &tuning_encs[i];
+	return NULL;
+}
+
 static const char *enc_name(uint32_t enc)
 {
 	size_t i;
@@ -199,6 +229,8 @@ static const char *enc_name(uint32_t enc)
 
 	if (a >= 0)
 		return allowed_encs[a].name;
+	if (tuning(enc) != NULL)
+		return tuning(enc)->name;
 	for (i = 0; i < sizeof(other_encs) / sizeof(other_encs[0]); i++)
 		if (other_encs[i].enc == enc)
 			return other_encs[i].name;
@@ -207,7 +239,8 @@ static const char *enc_name(uint32_t enc)
 
 bool ll_rfb_filter_encoding_allowed(int32_t enc)
 {
-	return allowed_index((uint32_t)enc) >= 0;
+	return allowed_index((uint32_t)enc) >= 0 ||
+	       tuning((uint32_t)enc) != NULL;
 }
 
 struct pixel_format {
@@ -428,6 +461,11 @@ static int server_rect(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 	h = get16(&v);
 	enc = get32(&v);
 	a = allowed_index(enc);
+	if (tuning(enc) != NULL)
+		return fail(f, LL_ERR_UNKNOWN_TYPE,
+			    "rectangle encoding %d (%s) only tunes the "
+			    "encoder and never comes as a rectangle",
+			    (int32_t)enc, enc_name(enc));
 	if (a < 0)
 		return fail(f, LL_ERR_UNKNOWN_TYPE,
 			    "rectangle encoding %d (%s) is not allowed",
@@ -508,6 +546,9 @@ static int server_rect(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 		/* only coordinates or a mode, in the header */
 		rect_done(f);
 		break;
+	case LL_RFB_ENC_TIGHT:
+		return fail(f, LL_ERR_UNKNOWN_TYPE,
+			    "Tight rectangles are not validated yet");
 	default:
 		return fail(f, LL_ERR_INTERNAL, "encoding table mismatch");
 	}
@@ -774,8 +815,13 @@ static void client_encoding(struct ll_rfb_filter *f, uint8_t *p)
 {
 	uint32_t enc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		       (uint32_t)p[2] << 8 | p[3];
+	const struct enc_range *t = tuning(enc);
 	int a = allowed_index(enc);
 
+	if (t != NULL) {
+		f->jpeg_requested |= t->jpeg;
+		return;
+	}
 	if (a < 0) {
 		/* CopyRect: never "preferred" by a server, so a harmless
 		 * duplicate in any position */

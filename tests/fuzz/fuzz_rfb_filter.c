@@ -39,13 +39,13 @@ static const uint8_t
 			0,    0,    0,    0, /* SetPixelFormat */
 			32,   24,   0,    1,    0,    255, 0,
 			255,  0,    255,  16,   8,    0,   0,
-			0,    0,    2,    0,    0,    14, /* SetEncodings, 14 */
+			0,    0,    2,    0,    0,    16, /* SetEncodings, 16 */
 			0,    0,    0,    16,             /* ZRLE */
-			0,    0,    0,    7,    /* Tight: rewritten */
-			0,    0,    0,    1,    /* CopyRect */
-			0,    0,    0,    0,    /* Raw */
-			0xff, 0xff, 0xff, 0x11, /* Cursor */
-			0xff, 0xff, 0xff, 0x10, /* XCursor */
+			0,    0,    0,    7,              /* Tight */
+			0,    0,    0,    1,              /* CopyRect */
+			0,    0,    0,    0,              /* Raw */
+			0xff, 0xff, 0xff, 0x11,           /* Cursor */
+			0xff, 0xff, 0xff, 0x10,           /* XCursor */
 			0,    0,    0,    5,    /* Hextile: rewritten */
 			0xff, 0xff, 0xff, 0x21, /* DesktopSize */
 			0xff, 0xff, 0xfe, 0xcc, /* ExtendedDesktopSize */
@@ -54,6 +54,8 @@ static const uint8_t
 			0xff, 0xff, 0xff, 0x18, /* PointerPos */
 			0xff, 0xff, 0xfe, 0xff, /* PointerChange */
 			0xff, 0xfe, 0x00, 0x01, /* SupportedMessages: rewritten */
+			0xff, 0xff, 0xff, 0xe6, /* JPEG quality 6 */
+			0xff, 0xff, 0xff, 0x06, /* compression level 6 */
 			3,    0,    0,    0,    0,    0,   0x20,
 			0,    0x20, 0, /* FramebufferUpdateRequest */
 		};

@@ -94,6 +94,10 @@ static const int32_t all_encs[] = {
 	LL_RFB_ENC_POINTER_POS,
 	LL_RFB_ENC_POINTER_CHANGE,
 	(int32_t)0xFFFE0001u /* SupportedMessages */,
+	-26 /* JPEG quality 6 */,
+	-250 /* compression level 6 */,
+	-437 /* fine quality 75 */,
+	-765 /* subsampling 4X */,
 };
 
 /* Version, None, ClientInit, SetPixelFormat, SetEncodings, and an update
@@ -419,7 +423,6 @@ static void test_forbidden_encodings(void)
 		{ 4, "CoRRE" },
 		{ 5, "Hextile" },
 		{ 6, "Zlib" },
-		{ 7, "Tight" },
 		{ 8, "ZlibHex" },
 		{ 9, "Ultra" },
 		{ 15, "TRLE" },
@@ -453,6 +456,23 @@ static void test_forbidden_encodings(void)
 		expect(one_rect(0, 0, 1, 1, (int32_t)bad[i].enc),
 		       LL_ERR_UNKNOWN_TYPE, needle);
 		g_free(needle);
+	}
+	/* Tight tuning levels: asked for, never a rectangle; their
+	 * neighbours are not tuning levels */
+	{
+		static const int32_t tune[] = { -32,  -23,  -256, -247,
+						-512, -412, -768, -763 };
+		static const int32_t outside[] = { -33,  -22,  -246, -513,
+						   -411, -769, -762 };
+
+		for (i = 0; i < G_N_ELEMENTS(tune); i++) {
+			g_assert_true(ll_rfb_filter_encoding_allowed(tune[i]));
+			expect(one_rect(0, 0, 1, 1, tune[i]),
+			       LL_ERR_UNKNOWN_TYPE, "never comes as a rect");
+		}
+		for (i = 0; i < G_N_ELEMENTS(outside); i++)
+			g_assert_false(
+				ll_rfb_filter_encoding_allowed(outside[i]));
 	}
 	/* allowed, but this client did not ask for it */
 	{
@@ -532,8 +552,8 @@ static void test_rectangles(void)
 	p8(a, 0);
 	p8(a, 0);
 	p16(a, 1);
-	rect(a, 0, 0, 16, 8, 7); /* proof that the refused resize passed */
-	expect(a, LL_ERR_UNKNOWN_TYPE, "Tight");
+	rect(a, 0, 0, 16, 8, 5); /* proof that the refused resize passed */
+	expect(a, LL_ERR_UNKNOWN_TYPE, "Hextile");
 	/* after a resize to a smaller desktop, the old size no longer
 	 * counts */
 	a = g_byte_array_new();
