@@ -194,8 +194,8 @@ bool ll_agent_session_stalled(const struct ll_agent_session *s);
  * called: the RFB client then sends SetEncodings with the band's JPEG
  * quality and compression level. */
 struct ll_rfb_band;
-const struct ll_rfb_band *
-ll_agent_session_rfb_band(const struct ll_agent_session *s, unsigned *serial);
+const struct ll_rfb_band *ll_agent_session_rfb_band(
+	const struct ll_agent_session *s, unsigned *serial);
 #define LL_AGENT_STALLED_TEXT                                                 \
 	"Connection interrupted \u2014 reconnecting\u2026"
 enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s);

@@ -456,8 +456,9 @@ static int rfbc_set_quality(struct ll_rfbc *c, int quality, int compress)
 {
 	c->jpeg_wanted = quality >= 0;
 	return rfbc_send_quality(c,
-				 quality >= 0 ? quality
-					      : c->client->appData.qualityLevel,
+				 quality >= 0
+					 ? quality
+					 : c->client->appData.qualityLevel,
 				 compress);
 }
 

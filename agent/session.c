@@ -945,8 +945,8 @@ int ll_agent_session_end(struct ll_agent_session *s, const char *reason)
 				 reason != NULL ? reason : "technician ended");
 }
 
-const struct ll_rfb_band *
-ll_agent_session_rfb_band(const struct ll_agent_session *s, unsigned *serial)
+const struct ll_rfb_band *ll_agent_session_rfb_band(
+	const struct ll_agent_session *s, unsigned *serial)
 {
 	if (serial != NULL)
 		*serial = s->quality_serial;

@@ -682,8 +682,7 @@ void ll_viewer_open(struct ll_gui *g, struct ll_stream *stream,
 	v->display = vnc_display_new();
 	atk_object_set_name(gtk_widget_get_accessible(v->display),
 			    "Remote screen");
-	/* Lossy while things move; our own list (send_encodings) is what
-	 * counts. */
+	/* Lossy while things move; our list (send_encodings) counts. */
 	vnc_display_set_lossy_encoding(VNC_DISPLAY(v->display), TRUE);
 	vnc_display_set_read_only(VNC_DISPLAY(v->display), TRUE);
 	g_signal_connect(vnc_display_get_connection(VNC_DISPLAY(v->display)),

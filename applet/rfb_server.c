@@ -534,8 +534,7 @@ static void alr_start(struct ll_rfb_server *s)
 	if (s->lossy == NULL || sraRgnEmpty(s->lossy) || !alr_jpeg_on(s) ||
 	    ll_now_mono_ms() - s->lossy_ms < RFB_ALR_MS)
 		return;
-	screen = sraRgnCreateRect(0, 0, (int)s->fmt.width,
-				  (int)s->fmt.height);
+	screen = sraRgnCreateRect(0, 0, (int)s->fmt.width, (int)s->fmt.height);
 	if (screen == NULL)
 		return;
 	sraRgnAnd(s->lossy, screen);

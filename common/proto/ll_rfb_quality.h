@@ -29,12 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The RFB pseudo-encodings a band is sent as (TightVNC's numbers; the
- * same as ll_rfb_filter.h's once the filter passes Tight). */
-#ifndef LL_RFB_ENC_QUALITY_FIRST
-#define LL_RFB_ENC_QUALITY_FIRST (-32) /* quality level 0 .. */
-#define LL_RFB_ENC_COMPRESS_FIRST (-256)
-#endif
+/* A band is sent as ll_rfb_filter.h's LL_RFB_ENC_QUALITY_FIRST + quality
+ * and LL_RFB_ENC_COMPRESS_FIRST + compress. */
+#include "ll_rfb_filter.h"
 
 #define LL_RFB_QUALITY_WINDOW_MS 1000
 /* A chunk smaller than this is mostly overhead: not a rate sample. */
@@ -48,10 +45,10 @@
 
 struct ll_rfb_band {
 	const char *name;
-	uint64_t min_Bps;     /* link rate (bytes/s) this band needs */
-	uint32_t max_rtt_ms;  /* 0: any round trip */
-	int quality;          /* Tight JPEG quality level, 0..9 */
-	int compress;         /* Tight compression level, 0..9 */
+	uint64_t min_Bps;    /* link rate (bytes/s) this band needs */
+	uint32_t max_rtt_ms; /* 0: any round trip */
+	int quality;         /* Tight JPEG quality level, 0..9 */
+	int compress;        /* Tight compression level, 0..9 */
 };
 
 struct ll_rfb_quality {
@@ -74,8 +71,7 @@ void ll_rfb_quality_init(struct ll_rfb_quality *q, int64_t now_us);
 
 /* n bytes of the picture arrived at now_us (monotonic).  True when the
  * band changed: the client sends SetEncodings again. */
-bool ll_rfb_quality_bytes(struct ll_rfb_quality *q, int64_t now_us,
-			  size_t n);
+bool ll_rfb_quality_bytes(struct ll_rfb_quality *q, int64_t now_us, size_t n);
 
 /* A round trip measured on the session (ms; negative: unknown).  Taken
  * into account at the next window's decision. */

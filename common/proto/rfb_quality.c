@@ -111,8 +111,7 @@ static bool decide(struct ll_rfb_quality *q)
 	return true;
 }
 
-bool ll_rfb_quality_bytes(struct ll_rfb_quality *q, int64_t now_us,
-			  size_t n)
+bool ll_rfb_quality_bytes(struct ll_rfb_quality *q, int64_t now_us, size_t n)
 {
 	bool changed = false;
 	int64_t gap;

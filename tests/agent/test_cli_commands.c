@@ -90,9 +90,10 @@ static void test_table(void)
 					      a->params[j + 1]->name[0] ==
 						      '-');
 			}
+			/* a flag goes to the holder as true
+			 * (session snapshot --as-shown) */
 			if (a->holder != NULL)
-				g_assert_true(p->type != LL_CLI_FLAG &&
-					      p->type != LL_CLI_FILE &&
+				g_assert_true(p->type != LL_CLI_FILE &&
 					      !(p->flags & LL_CLI_REQUIRED));
 			for (k = 0; k < j; k++)
 				g_assert_cmpstr(a->params[k]->key, !=, p->key);
@@ -139,7 +140,7 @@ static void test_synopsis(void)
 		"session status ID",
 		"session wait ID [--timeout S]",
 		"session request ID CAP... [--timeout S]",
-		"session snapshot ID FILE.png",
+		"session snapshot ID FILE.png [--as-shown]",
 		"session click ID X Y [--button N]",
 		"session type ID TEXT",
 		"session key ID KEYSYM",
@@ -293,6 +294,12 @@ static void test_round_trip(void)
 	g_assert_true(g_path_is_absolute(ll_cli_req_str(r, "path")));
 	g_assert_true(
 		g_str_has_suffix(ll_cli_req_str(r, "path"), "/shot.png"));
+	g_assert_false(ll_cli_req_has(r, "as_shown"));
+	ll_cli_req_free(r);
+	/* --as-shown reaches the holder, and only when given */
+	r = round_trip("session snapshot", (const char *[]){ ID, "s.png", NULL },
+		       (const char *[]){ NULL, NULL, "" });
+	g_assert_true(ll_cli_req_has(r, "as_shown"));
 	ll_cli_req_free(r);
 
 	r = round_trip("session click",

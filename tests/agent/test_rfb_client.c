@@ -559,7 +559,8 @@ static void test_incremental(void)
 	} while (s.dirty && g_get_monotonic_time() - t0 < 2 * G_USEC_PER_SEC);
 	/* the snapshot's full request is answered with "keep what you
 	 * have": the picture is what came incrementally */
-	g_assert_cmpint(ll_rfbc_snapshot(o.c, path, false, own_snap, &o), ==, LL_OK);
+	g_assert_cmpint(ll_rfbc_snapshot(o.c, path, false, own_snap, &o), ==,
+			LL_OK);
 	t0 = g_get_monotonic_time();
 	while (!o.snap_done &&
 	       g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC) {

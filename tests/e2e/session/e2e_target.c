@@ -93,6 +93,13 @@ static XImage *make_picture(Display *dpy)
 			    E2E_PIC_W * 4);
 }
 
+static void install_signals(void)
+{
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_motion);
+}
+
 /* Frame f of the motion into img: every pixel changes, many colours. */
 static void motion_frame(XImage *img, unsigned f)
 {
@@ -104,20 +111,20 @@ static void motion_frame(XImage *img, unsigned f)
 			h = ((uint32_t)x * 2654435761u) ^
 			    ((uint32_t)y * 40503u) ^ (f * 2246822519u);
 			h ^= h >> 13;
-			px[(size_t)y * E2E_PIC_W + x] =
-				e2e_picture_rgb(x, y) ^ (h & 0x3f3f3f);
+			px[(size_t)y * E2E_PIC_W + x] = e2e_picture_rgb(x, y) ^
+							(h & 0x3f3f3f);
 		}
 	}
 }
 
 /* SIGUSR1's motion, then the picture as it was. */
-static void run_motion(Display *dpy, Window win, GC gc, XImage *img,
-		       FILE *log)
+static void run_motion(Display *dpy, Window win, GC gc, XImage *img, FILE *log)
 {
 	XImage *frame = make_picture(dpy);
 	struct timespec ts = { 0, MOTION_FRAME_MS * 1000000L };
 	unsigned f;
 
+	motion = 0;
 	if (frame == NULL)
 		return;
 	for (f = 0; f < MOTION_FRAMES && !stop; f++) {
@@ -499,9 +506,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: e2e-target --x X --y Y --log FILE\n");
 		return 2;
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGUSR1, on_motion);
+	install_signals();
 	if ((log = fopen(log_path, "a")) == NULL) {
 		perror(log_path);
 		return 1;
@@ -530,10 +535,8 @@ int main(int argc, char **argv)
 	p.fd = ConnectionNumber(dpy);
 	p.events = POLLIN;
 	while (!stop) {
-		if (motion) {
-			motion = 0;
+		if (motion)
 			run_motion(dpy, win, gc, img, log);
-		}
 		if (XPending(dpy) == 0) {
 			if (poll(&p, 1, 200) < 0 && errno != EINTR)
 				break;

@@ -517,8 +517,8 @@ static void assert_picture(const char *png)
 		g_error("snapshot differs from the known picture in %d of %d "
 			"pixels; first at (%d,%d) of the picture: got %06x, "
 			"want %06x (kept as %s)",
-			d.bad, E2E_PIC_W * E2E_PIC_H, d.fx, d.fy, d.got, d.want,
-			keep);
+			d.bad, E2E_PIC_W * E2E_PIC_H, d.fx, d.fy, d.got,
+			d.want, keep);
 	}
 }
 
@@ -567,8 +567,8 @@ static void assert_exact_after_motion(const char *id, const char *tag)
 		d = picture_compare(png);
 	} while (d.bad != 0 &&
 		 g_get_monotonic_time() - t0 < EXACT_WITHIN_MS * 1000);
-	g_test_message("picture exact after the motion (%d snapshot%s)",
-		       tries, tries == 1 ? "" : "s");
+	g_test_message("picture exact after the motion (%d snapshot%s)", tries,
+		       tries == 1 ? "" : "s");
 	assert_picture(png);
 }
 
