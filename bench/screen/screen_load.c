@@ -7,18 +7,16 @@
  *       (100x40 cells, core font "fixed") scrolling `ls -lR`-like text,
  *       K new lines per refresh (as a terminal's jump scroll does)
  *   screen_load anim [--fps N]   a 640x360 region whose every pixel
- *       changes every frame (a moving pattern drawn with XPutImage)
+ *       changes every frame (a moving pattern drawn with XPutImage, a
+ *       function of the frame's marker: screen_pattern.h)
  *
  * Both run until SIGTERM/SIGINT (or --seconds), at fixed positions
  * (--x, --y).  Default 30 frames per second.
  *
- * Every frame carries a marker in the window's top-left corner: a strip
- * of 24 cells of SL_MARK_CELL pixels, black or white, holding the low 16
- * bits of CLOCK_MONOTONIC in milliseconds when the frame was drawn and an
- * 8-bit check (bench/screen/screen_viewer.c, --marker, reads it: frames
- * delivered, and how old each was when it arrived).  Black and white
- * cells survive lossy encodings; a frame torn between two captures fails
- * the check and is not counted.
+ * Every frame carries a marker in the window's top-left corner (the time
+ * it was drawn, screen_pattern.h): bench/screen/screen_viewer.c, --marker,
+ * reads it: frames delivered, how old each was when it arrived, and for
+ * the animation how far each differs from what was drawn (PSNR).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -32,32 +30,14 @@
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 
-#define SL_MARK_CELL 8
-#define SL_MARK_BITS 24
+#include "screen_pattern.h"
 
 static volatile sig_atomic_t stop;
 
-/* The marker's 24 bits: 16 of time, 8 of check (same in the viewer). */
-static uint32_t mark_value(void)
+/* The marker of frame n, drawn now. */
+static uint32_t mark_value(uint32_t n)
 {
-	uint32_t t = (uint32_t)(g_get_monotonic_time() / 1000) & 0xffff;
-
-	return t | ((((t >> 8) ^ t ^ 0x5a) & 0xff) << 16);
-}
-
-/* Draws the marker into an XImage-backed pixel array. */
-static void mark_pixels(uint32_t *px, int stride, uint32_t v)
-{
-	int b, i, j;
-
-	for (b = 0; b < SL_MARK_BITS; b++) {
-		uint32_t c = (v >> b) & 1 ? 0xffffff : 0x000000;
-
-		for (j = 0; j < SL_MARK_CELL; j++)
-			for (i = 0; i < SL_MARK_CELL; i++)
-				px[(size_t)j * stride + b * SL_MARK_CELL + i] =
-					c;
-	}
+	return sl_mark_of((uint32_t)(g_get_monotonic_time() / 1000), n);
 }
 
 /* Draws the marker into a window. */
@@ -175,7 +155,7 @@ static int run_scroll(Display *dpy, int x, int y, int fps, int k,
 					 h - (k - i) * ch + font->ascent, text,
 					 (int)strlen(text));
 		}
-		mark_window(dpy, win, gc, mark_value());
+		mark_window(dpy, win, gc, mark_value((uint32_t)line));
 		XSync(dpy, False);
 		sleep_until(&next, 1000000000L / fps);
 	}
@@ -186,7 +166,7 @@ static int run_scroll(Display *dpy, int x, int y, int fps, int k,
 
 static int run_anim(Display *dpy, int x, int y, int fps, double seconds)
 {
-	const int w = 640, h = 360;
+	const int w = SL_ANIM_W, h = SL_ANIM_H;
 	Visual *vis = DefaultVisual(dpy, DefaultScreen(dpy));
 	Window win;
 	XImage *img;
@@ -194,7 +174,8 @@ static int run_anim(Display *dpy, int x, int y, int fps, double seconds)
 	uint32_t *px;
 	struct timespec next;
 	int64_t end_us;
-	int frame = 0, i, j;
+	uint32_t m, n = 0;
+	int i, j;
 
 	if (DefaultDepth(dpy, DefaultScreen(dpy)) != 24) {
 		fprintf(stderr, "screen_load: anim needs depth 24\n");
@@ -208,26 +189,14 @@ static int run_anim(Display *dpy, int x, int y, int fps, double seconds)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	end_us = g_get_monotonic_time() + (int64_t)(seconds * 1e6);
 	while (!stop && (seconds <= 0 || g_get_monotonic_time() < end_us)) {
-		/* every pixel changes every frame: moving bands plus a
-		 * per-frame hash, like video rather than a flat fill */
-		for (j = 0; j < h; j++) {
-			uint32_t *row = px + (size_t)j * w;
-
-			for (i = 0; i < w; i++) {
-				uint32_t r = (uint32_t)(i + frame * 3) & 0xff;
-				uint32_t g = (uint32_t)(j * 2 + frame * 5) &
-					     0xff;
-				uint32_t b = ((uint32_t)(i ^ j) + frame * 7) &
-					     0xff;
-
-				row[i] = (r << 16) | (g << 8) | b;
-			}
-		}
-		mark_pixels(px, w, mark_value());
+		m = mark_value(n++);
+		for (j = 0; j < h; j++)
+			for (i = 0; i < w; i++)
+				px[(size_t)j * w + i] = sl_anim_marked(m, i,
+								       j);
 		XPutImage(dpy, win, gc, img, 0, 0, 0, 0, (unsigned)w,
 			  (unsigned)h);
 		XSync(dpy, False);
-		frame++;
 		sleep_until(&next, 1000000000L / fps);
 	}
 	XDestroyImage(img); /* frees px */

@@ -12,7 +12,9 @@
  * (ll_xfer_io.h), so that bench/file-transfer measures the screen while
  * a file shares its stream.
  *
- * Common: --encodings "zrle copyrect raw" (the default);
+ * Common: --encodings "zrle copyrect raw" (the agent's set, default);
+ * --quality N (0-9: Tight may send JPEG at that TightVNC quality level;
+ * default none: no JPEG) and --compress N (0-9, the Tight/zlib level);
  * --auto-quality: Tight's JPEG quality and compression level chosen as
  * the agent chooses them (ll_rfb_quality.h, fed by the inbound pump and,
  * with --relay, the session's round trip), sent again on a change;
@@ -43,7 +45,22 @@
  *                              of each PID (/proc/PID/stat utime+stime):
  *                              "measure secs= rfb_bytes= rfb_Bps=
  *                              wire_bytes= updates= [frames= fps=
- *                              age_p50_ms= age_p95_ms=] cpu_PID=PERCENT"
+ *                              age_p50_ms= age_p95_ms=] [psnr_frames=
+ *                              psnr_db= psnr_p50_db= psnr_min_db=
+ *                              lossless= torn=]
+ *                              cpu_PID=PERCENT"
+ *   psnr on|off                while on, every new frame of the animation
+ *                              (screen_load anim, its window at the
+ *                              marker) is compared with the frame that
+ *                              was drawn, rebuilt from its marker
+ *                              (screen_pattern.h): "measure" then adds
+ *                              the PSNR of the frames delivered, over
+ *                              their mean squared error (psnr_db), of
+ *                              the median frame and of the worst one
+ *                              (psnr_min_db), in dB of R, G
+ *                              and B; "inf" when lossless; torn: frames
+ *                              with tiles from another frame (their
+ *                              tiles count against that frame)
  *   send PATH                  (--files) offer the file; once the user
  *                              saved it and the bytes move, frame ages
  *                              are collected until it is done, then
@@ -83,13 +100,18 @@
 #include "ll_stream.h"
 #include "ll_xfer_io.h"
 
+#include "screen_pattern.h"
+
 #define SV_PROBE_SIZE 48
 #define SV_SAMPLE_TIMEOUT_MS 5000
 #define SV_MAX_SAMPLES 1000
 #define SV_MAX_PIDS 8
-#define SV_MARK_CELL 8 /* as in screen_load.c */
-#define SV_MARK_BITS 24
 #define SV_MAX_FRAMES 100000
+/* PSNR: pieces matched to a frame, one row of 16 pixels: servers read
+ * the screen by rows, so a capture tears between rows */
+#define SV_TILE_W 16
+#define SV_TILE_H 1
+#define SV_TEAR_FRAMES 8 /* PSNR: frames before/after a tile may be from */
 
 enum sv_send_phase {
 	SV_SEND_NONE = 0,
@@ -113,6 +135,7 @@ struct sv {
 	const char *user;
 	const char *password_file;
 	const char *encodings;
+	int quality, compress; /* -1: not asked */
 	int connect_timeout_s;
 	const char *marker;
 	int mark_x, mark_y; /* -1: no marker */
@@ -179,6 +202,9 @@ struct sv {
 	/* frame marker (RFB thread) */
 	uint32_t mark_last;
 	GArray *frame_age_ms; /* of each new frame while measuring */
+	bool psnr_on;
+	GArray *frame_mse; /* of each new animation frame while measuring */
+	unsigned frames_torn;
 
 	char line[512];
 	size_t line_len;
@@ -397,26 +423,104 @@ static void sv_got_update(rfbClient *cl, int x, int y, int w, int h)
 static bool mark_read(struct sv *v, uint32_t *value)
 {
 	rfbClient *cl = v->cl;
-	uint32_t m = 0, t;
-	int b, x, y = v->mark_y + SV_MARK_CELL / 2;
+	uint32_t m = 0;
+	int b, x, y = v->mark_y + SL_MARK_CELL / 2;
 
 	if (v->mark_x < 0 || y >= cl->height ||
-	    v->mark_x + SV_MARK_BITS * SV_MARK_CELL > cl->width)
+	    v->mark_x + SL_MARK_BITS * SL_MARK_CELL > cl->width)
 		return false;
-	for (b = 0; b < SV_MARK_BITS; b++) {
-		x = v->mark_x + b * SV_MARK_CELL + SV_MARK_CELL / 2;
+	for (b = 0; b < SL_MARK_BITS; b++) {
+		x = v->mark_x + b * SL_MARK_CELL + SL_MARK_CELL / 2;
 		/* green alone: black and white differ in every channel */
 		if (((fb_rgb(cl, x, y) >> 8) & 0xff) >= 128)
 			m |= 1u << b;
 	}
-	t = m & 0xffff;
-	if ((m >> 16) != (((t >> 8) ^ t ^ 0x5a) & 0xff))
+	if (!sl_mark_ok(m))
 		return false;
 	*value = m;
 	return true;
 }
 
-/* A new frame of the workload: its age (now - drawn) while measuring. */
+/* The squared error (summed over R, G, B) of the tile x0,y0 (w x h) of
+ * the animation's region as the framebuffer holds it, against frame n
+ * (marker m's cells where the tile covers them). */
+static uint64_t tile_se(struct sv *v, uint32_t m, uint32_t n, int x0, int y0,
+			int w, int h)
+{
+	uint32_t got, want;
+	uint64_t sum = 0;
+	int i, j, c, d;
+
+	for (j = y0; j < y0 + h; j++) {
+		for (i = x0; i < x0 + w; i++) {
+			got = fb_rgb(v->cl, v->mark_x + i, v->mark_y + j);
+			want = j < SL_MARK_CELL &&
+					       i < SL_MARK_BITS * SL_MARK_CELL
+				       ? sl_anim_marked(m, i, j)
+				       : sl_anim_pixel(n, i, j);
+			for (c = 0; c < 24; c += 8) {
+				d = (int)((got >> c) & 0xff) -
+				    (int)((want >> c) & 0xff);
+				sum += (uint64_t)(d * d);
+			}
+		}
+	}
+	return sum;
+}
+
+/* The mean squared error (per channel) of the animation's frame marked
+ * m as the framebuffer holds it, against what was drawn.  A frame can
+ * arrive torn (the server read part of the region after the load drew
+ * the next frame, or has not sent part of it yet): a tile that is far
+ * from frame n is compared with the frames drawn just before and after
+ * it, and the nearest counts, since frames differ by far more than any
+ * encoding's error (screen_pattern.h); *torn says if any tile did.  So
+ * the PSNR is the encoding's, and torn frames are counted apart. */
+static double frame_mse(struct sv *v, uint32_t m, bool *torn)
+{
+	rfbClient *cl = v->cl;
+	uint32_t n = sl_mark_frame(m);
+	uint64_t sum = 0, se, best;
+	int x, y, x0, y0, w, h, k;
+
+	*torn = false;
+	if (v->mark_x + SL_ANIM_W > cl->width ||
+	    v->mark_y + SL_ANIM_H > cl->height)
+		return NAN;
+	/* tiles on the screen's grid, where servers cut the screen */
+	for (y = -(v->mark_y % SV_TILE_H); y < SL_ANIM_H; y += SV_TILE_H) {
+		y0 = MAX(y, 0);
+		h = MIN(y + SV_TILE_H, SL_ANIM_H) - y0;
+		for (x = -(v->mark_x % SV_TILE_W); x < SL_ANIM_W;
+		     x += SV_TILE_W) {
+			x0 = MAX(x, 0);
+			w = MIN(x + SV_TILE_W, SL_ANIM_W) - x0;
+			best = tile_se(v, m, n, x0, y0, w, h);
+			/* worse than ~20 dB: perhaps a later frame */
+			for (k = -SV_TEAR_FRAMES;
+			     k <= SV_TEAR_FRAMES &&
+			     best > (uint64_t)(w * h * 3) * 650;
+			     k++) {
+				se = tile_se(v, m, n + (uint32_t)k, x0, y0, w,
+					     h);
+				if (se < best) {
+					best = se;
+					*torn = true;
+				}
+			}
+			sum += best;
+		}
+	}
+	return (double)sum / (SL_ANIM_W * SL_ANIM_H * 3.0);
+}
+
+static double psnr_db(double mse)
+{
+	return mse > 0 ? 10.0 * log10(255.0 * 255.0 / mse) : INFINITY;
+}
+
+/* A new frame of the workload: its age (now - drawn) while measuring,
+ * and with "psnr on" how far it is from what was drawn. */
 static void mark_check(struct sv *v)
 {
 	uint32_t m, now_ms;
@@ -428,8 +532,16 @@ static void mark_check(struct sv *v)
 	if (!v->meas_on || v->frame_age_ms->len >= SV_MAX_FRAMES)
 		return;
 	now_ms = (uint32_t)(now_us() / 1000) & 0xffff;
-	age = (double)((now_ms - m) & 0xffff);
+	age = (double)((now_ms - sl_mark_time(m)) & 0xffff);
 	g_array_append_val(v->frame_age_ms, age);
+	if (v->psnr_on) {
+		bool torn;
+		double mse = frame_mse(v, m, &torn);
+
+		if (!isnan(mse))
+			g_array_append_val(v->frame_mse, mse);
+		v->frames_torn += torn;
+	}
 }
 
 static void sv_finished_update(rfbClient *cl)
@@ -591,6 +703,37 @@ static void meas_start(struct sv *v, char **argv, int argc)
 	v->meas_wire0 = atomic_load(&v->wire_in);
 	v->meas_upd0 = v->updates;
 	g_array_set_size(v->frame_age_ms, 0);
+	g_array_set_size(v->frame_mse, 0);
+	v->frames_torn = 0;
+}
+
+/* The PSNR figures of "measure": over the mean squared error of all the
+ * frames (a mean of dB would make one lossless frame infinite), the
+ * worst frame, and how many arrived exactly as drawn. */
+static void meas_psnr(struct sv *v, GString *s)
+{
+	GArray *a = v->frame_mse;
+	double sum = 0, worst = 0, e;
+	guint i, exact = 0;
+
+	if (a->len == 0)
+		return;
+	g_array_sort(a, cmp_double);
+	for (i = 0; i < a->len; i++) {
+		e = g_array_index(a, double, i);
+		sum += e;
+		if (e > worst)
+			worst = e;
+		if (e == 0)
+			exact++;
+	}
+	g_string_append_printf(s,
+			       " psnr_frames=%u psnr_db=%.2f psnr_p50_db=%.2f "
+			       "psnr_min_db=%.2f lossless=%u torn=%u",
+			       a->len, psnr_db(sum / a->len),
+			       psnr_db(pct((double *)(void *)a->data,
+					   (int)a->len, 0.5)),
+			       psnr_db(worst), exact, v->frames_torn);
 }
 
 static void meas_tick(struct sv *v)
@@ -627,6 +770,7 @@ static void meas_tick(struct sv *v)
 					   (int)a->len, 0.5),
 				       pct((double *)(void *)a->data,
 					   (int)a->len, 0.95));
+		meas_psnr(v, s);
 	}
 	for (i = 0; i < v->meas_npids; i++) {
 		c = cpu_seconds(v->meas_pids[i]);
@@ -684,6 +828,8 @@ static bool run_command(struct sv *v, const char *line)
 	} else if (strcmp(argv[0], "send") == 0 && argc == 2) {
 		/* xfer_io lives on the main loop */
 		g_idle_add(send_idle, g_strdup(argv[1]));
+	} else if (strcmp(argv[0], "psnr") == 0 && argc == 2) {
+		v->psnr_on = strcmp(argv[1], "on") == 0;
 	} else if (strcmp(argv[0], "measure") == 0 && argc >= 2) {
 		if (v->meas_on)
 			out("measure error=busy");
@@ -749,6 +895,11 @@ static gpointer rfb_main(gpointer data)
 	rfbClientSetClientData(cl, &sv_tag, v);
 	cl->sock = v->pair[1];
 	cl->appData.encodingsString = v->encodings;
+	/* libvncclient asks JPEG (the quality pseudo-encoding) by default:
+	 * only when told, so that "zrle" series stay lossless */
+	cl->appData.enableJPEG = v->quality >= 0;
+	cl->appData.qualityLevel = v->quality;
+	cl->appData.compressLevel = v->compress;
 	cl->appData.useRemoteCursor = FALSE;
 	cl->canHandleNewFBSize = FALSE;
 	cl->MallocFrameBuffer = sv_malloc_fb;
@@ -1143,6 +1294,10 @@ int main(int argc, char **argv)
 		  "technician's password", NULL },
 		{ "encodings", 0, 0, G_OPTION_ARG_STRING, &v.encodings,
 		  "RFB encodings, preferred first", NULL },
+		{ "quality", 0, 0, G_OPTION_ARG_INT, &v.quality,
+		  "JPEG quality level 0-9 (default: no JPEG)", "N" },
+		{ "compress", 0, 0, G_OPTION_ARG_INT, &v.compress,
+		  "compression level 0-9 (default: the server's)", "N" },
 		{ "marker", 0, 0, G_OPTION_ARG_STRING, &v.marker,
 		  "the workload's frame marker on screen", "X,Y" },
 		{ "files", 0, 0, G_OPTION_ARG_NONE, &v.files,
@@ -1162,8 +1317,10 @@ int main(int argc, char **argv)
 	v.encodings = "zrle copyrect raw";
 	v.connect_timeout_s = 10;
 	v.up_fd = -1;
+	v.quality = v.compress = -1;
 	v.mark_x = v.mark_y = -1;
 	v.frame_age_ms = g_array_new(FALSE, FALSE, sizeof(double));
+	v.frame_mse = g_array_new(FALSE, FALSE, sizeof(double));
 	g_mutex_init(&v.q_lock);
 	ll_rfb_quality_init(&v.q, now_us());
 	atomic_store(&v.rtt_ms, -1);
@@ -1180,6 +1337,12 @@ int main(int argc, char **argv)
 	    (sscanf(v.marker, "%d,%d", &v.mark_x, &v.mark_y) != 2 ||
 	     v.mark_x < 0 || v.mark_y < 0)) {
 		fprintf(stderr, "screen_viewer: --marker X,Y\n");
+		return 2;
+	}
+	if (v.quality > 9 || v.quality < -1 || v.compress > 9 ||
+	    v.compress < -1) {
+		fprintf(stderr, "screen_viewer: --quality and --compress "
+				"take 0-9\n");
 		return 2;
 	}
 	if ((v.vnc == NULL) == (v.relay_url == NULL) ||
@@ -1223,6 +1386,7 @@ int main(int argc, char **argv)
 	ll_xfer_set_free(v.xs);
 	ll_session_io_free(v.io);
 	g_array_free(v.frame_age_ms, TRUE);
+	g_array_free(v.frame_mse, TRUE);
 	g_main_loop_unref(v.loop);
 	return (r != 0 || v.exit_code != 0) ? 1 : 0;
 }
