@@ -195,13 +195,11 @@ static char *deny_text(struct viewer *v, enum ll_agent_state st)
  * applet resends what went out as JPEG losslessly once it is still.
  */
 /*
- * JPEG in gtk-vnc: off for now.  With it, the e2e test's GUI view did
- * not show the exact picture within 15 s although the applet refreshes
- * JPEG areas (the CLI's libvncclient does get the exact picture): to be
- * found out before the GUI goes lossy.  Tight stays, lossless, with the
- * band's compression level.
+ * JPEG in gtk-vnc: on.  (Off, Tight stays lossless with the band's
+ * compression level: the switch for telling a decoding problem from a
+ * refresh one.)
  */
-#define VIEWER_JPEG 0
+#define VIEWER_JPEG 1
 
 static void send_encodings(struct viewer *v, VncConnection *conn)
 {

@@ -632,14 +632,20 @@ static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2)
 	s->lossy_ms = ll_now_mono_ms();
 }
 
-/* A full update request is sent as JPEG too: remember it. */
+/*
+ * A full update request is sent as JPEG too: remember it.  libvncserver
+ * hands the request over in host order, already clipped to the screen
+ * (rectSwapIfLEAndClip() before the hook): swapping it again made a
+ * 1280x800 request a 5-pixel strip, and the picture it sent as JPEG
+ * was never refreshed.
+ */
 static void alr_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
 {
 	struct ll_rfb_server *s = server_of(cl);
-	int x = Swap16IfLE(m->x), y = Swap16IfLE(m->y);
+	int x = m->x, y = m->y;
 
 	if (!m->incremental)
-		alr_add(s, x, y, x + Swap16IfLE(m->w), y + Swap16IfLE(m->h));
+		alr_add(s, x, y, x + m->w, y + m->h);
 }
 
 /* Before libvncserver sends: start a refresh when the area is still. */
