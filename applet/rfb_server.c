@@ -105,6 +105,10 @@ struct ll_rfb_server {
 	bool refreshing;
 	int saved_tight_q, saved_turbo_q;
 	unsigned refreshes;
+	/* update pipelining (pipe_*): the viewer asked at least once;
+	 * updates sent minus requests read, never below -1 */
+	bool asked;
+	int ahead;
 };
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
@@ -648,6 +652,54 @@ static void alr_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
 		alr_add(s, x, y, x + m->w, y + m->h);
 }
 
+/* ---- update pipelining (RFB thread) ---- */
+
+/*
+ * RFB viewers (libvncclient, gtk-vnc) ask for the next update only once
+ * the last one arrived, so on a link with a round trip R every picture
+ * waits R plus its transfer: 60 ms + 20 ms caps an animation at ~12
+ * frames/s.  After an update that answered a request, the request is
+ * re-armed as if the viewer had asked again at once (incremental, the
+ * whole screen): one more update is on its way meanwhile, as with a
+ * viewer keeping two requests in flight.  At most one update more than
+ * the viewer asked for is ever sent (ahead <= 1), so a slow link never
+ * queues more than one extra picture.  The agent's RFB filter only wants
+ * a request before the first update, which the viewer always sends.
+ */
+static void pipe_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
+{
+	struct ll_rfb_server *s = server_of(cl);
+
+	s->asked = true;
+	if (s->ahead > -1)
+		s->ahead--;
+	alr_on_request(cl, m);
+}
+
+/* An update went out when libvncserver emptied the request it answered
+ * (a size change or an empty update leaves it, and is not counted). */
+static void pipe_on_sent(rfbClientPtr cl, int result)
+{
+	struct ll_rfb_server *s = server_of(cl);
+
+	if (result && sraRgnEmpty(cl->requestedRegion))
+		s->ahead++;
+}
+
+static void pipe_rearm(struct ll_rfb_server *s)
+{
+	sraRegionPtr all;
+
+	if (s->cl == NULL || !s->asked || s->ahead > 0 ||
+	    !sraRgnEmpty(s->cl->requestedRegion))
+		return;
+	all = sraRgnCreateRect(0, 0, s->screen->width, s->screen->height);
+	if (all == NULL)
+		return;
+	sraRgnOr(s->cl->requestedRegion, all);
+	sraRgnDestroy(all);
+}
+
 /* Before libvncserver sends: start a refresh when the area is still. */
 static void alr_start(struct ll_rfb_server *s)
 {
@@ -726,7 +778,7 @@ static bool make_client(struct ll_rfb_server *s)
 		return false;
 	}
 	s->cl->clientGoneHook = on_client_gone;
-	s->cl->clientFramebufferUpdateRequestHook = alr_on_request;
+	s->cl->clientFramebufferUpdateRequestHook = pipe_on_request;
 	if (!atomic_load(&s->go))
 		ll_info("screen: RFB client ready, held until consent");
 	while (!atomic_load(&s->go) && !atomic_load(&s->stop)) {
@@ -804,11 +856,13 @@ static gpointer rfb_thread(gpointer data)
 		alr_start(s);
 		rfbProcessEvents(s->screen, 0);
 		alr_done(s);
+		pipe_rearm(s);
 		if ((r = take_held_damage(s, true)) != 0) {
 			snprintf(s->why, sizeof(s->why),
 				 "screen capture failed: %s", ll_strerror(r));
 			break;
 		}
+		pipe_rearm(s);
 	}
 	if (s->client_gone && !atomic_load(&s->stop))
 		g_strlcpy(s->why, "the technician's viewer disconnected",
@@ -892,6 +946,7 @@ int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
 	s->screen->setXCutTextUTF8 = on_cut_text;
 	s->screen->deferUpdateTime = 0;
 	s->screen->deferPtrUpdateTime = 0;
+	s->screen->displayFinishedHook = pipe_on_sent;
 	set_format(s);
 	s->p = p;
 	s->features = ll_platform_features(p);
