@@ -106,9 +106,11 @@ struct ll_rfb_server {
 	int saved_tight_q, saved_turbo_q;
 	unsigned refreshes;
 	/* update pipelining (pipe_*): the viewer asked at least once;
-	 * updates sent minus requests read, never below -1 */
+	 * updates sent minus requests read, never below -1; the area of
+	 * its last request (host order, clipped), asked again */
 	bool asked;
 	int ahead;
+	int ask_x, ask_y, ask_w, ask_h;
 };
 
 /* ---- logging: libvncserver's chatter goes to our log ---- */
@@ -659,8 +661,8 @@ static void alr_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
  * the last one arrived, so on a link with a round trip R every picture
  * waits R plus its transfer: 60 ms + 20 ms caps an animation at ~12
  * frames/s.  After an update that answered a request, the request is
- * re-armed as if the viewer had asked again at once (incremental, the
- * whole screen): one more update is on its way meanwhile, as with a
+ * re-armed as if the viewer had asked again at once (incremental, its
+ * last request's area): one more update is on its way meanwhile, as with a
  * viewer keeping two requests in flight.  At most one update more than
  * the viewer asked for is ever sent (ahead <= 1), so a slow link never
  * queues more than one extra picture.  The agent's RFB filter only wants
@@ -671,6 +673,10 @@ static void pipe_on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m)
 	struct ll_rfb_server *s = server_of(cl);
 
 	s->asked = true;
+	s->ask_x = m->x;
+	s->ask_y = m->y;
+	s->ask_w = m->w;
+	s->ask_h = m->h;
 	if (s->ahead > -1)
 		s->ahead--;
 	alr_on_request(cl, m);
@@ -688,16 +694,19 @@ static void pipe_on_sent(rfbClientPtr cl, int result)
 
 static void pipe_rearm(struct ll_rfb_server *s)
 {
-	sraRegionPtr all;
+	sraRegionPtr again;
 
 	if (s->cl == NULL || !s->asked || s->ahead > 0 ||
 	    !sraRgnEmpty(s->cl->requestedRegion))
 		return;
-	all = sraRgnCreateRect(0, 0, s->screen->width, s->screen->height);
-	if (all == NULL)
+	/* the viewer's own area only: a viewer asking for part of the
+	 * screen never gets the rest unasked */
+	again = sraRgnCreateRect(s->ask_x, s->ask_y, s->ask_x + s->ask_w,
+				 s->ask_y + s->ask_h);
+	if (again == NULL)
 		return;
-	sraRgnOr(s->cl->requestedRegion, all);
-	sraRgnDestroy(all);
+	sraRgnOr(s->cl->requestedRegion, again);
+	sraRgnDestroy(again);
 }
 
 /* Before libvncserver sends: start a refresh when the area is still. */
