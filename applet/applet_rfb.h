@@ -124,6 +124,9 @@ int ll_rfb_server_go(struct ll_rfb_server *s, int *peer_fd);
 int ll_rfb_server_select_monitor(struct ll_rfb_server *s, const char *name);
 /* Wakes the RFB thread (e.g. a monitor selection is queued). */
 void ll_rfb_server_wake(struct ll_rfb_server *s);
+/* How many lossless refreshes (rfb_server.c, alr_*) the RFB thread
+ * started so far.  Any thread; for tests. */
+unsigned ll_rfb_server_refreshes(struct ll_rfb_server *s);
 /* Stops and joins the thread, frees everything.  NULL ok. */
 void ll_rfb_server_free(struct ll_rfb_server *s);
 

@@ -62,6 +62,11 @@
 /* Lossless refresh: what went out as JPEG is sent again without it once
  * it has been still this long (TurboVNC's ALR does the same). */
 #define RFB_ALR_MS 250
+/* tightQualityLevel while a refresh holds JPEG off.  libvncserver says
+ * nothing when it reads a SetEncodings, but sets this field to -1 or a
+ * level 0..9 then (and only ZYWRLE reads it, as "none" below 0): any
+ * other value left there shows that none was read meanwhile. */
+#define RFB_ALR_MARK (-2)
 
 struct ll_rfb_server {
 	struct ll_platform *p;
@@ -98,13 +103,15 @@ struct ll_rfb_server {
 	size_t scroll_old_size;
 	uint32_t copyrects; /* scrolls sent as CopyRect */
 	/* lossless refresh (alr_*): what may have gone out as JPEG since
-	 * the last refresh, when it last changed, and the client's quality
-	 * while a refresh is on its way */
+	 * the last refresh, when it last changed; while a refresh is on its
+	 * way, its area and what changed since (redo) and the client's
+	 * quality */
 	sraRegionPtr lossy;
 	int64_t lossy_ms;
+	sraRegionPtr redo;
 	bool refreshing;
 	int saved_tight_q, saved_turbo_q;
-	unsigned refreshes;
+	atomic_uint refreshes; /* read by ll_rfb_server_refreshes() */
 	/* update pipelining (pipe_*): the viewer asked at least once;
 	 * updates sent minus requests read, never below -1; the area of
 	 * its last request (host order, clipped), asked again */
@@ -614,28 +621,39 @@ static int handle_platform(struct ll_rfb_server *s, bool readable)
  * sent again costs little); RFB_ALR_MS after the last change there, it
  * is marked modified again with the client's JPEG off, and the quality
  * comes back once that update left.  New damage meanwhile goes out
- * lossless too, and counts from there.
+ * lossless too, and counts from there -- unless the viewer sends
+ * SetEncodings during the refresh (the agent does when the link's band
+ * changes, which motion starting is what makes it do): its JPEG is on
+ * again at once, so the refresh's area and what changed since may go
+ * out as JPEG, and are remembered again (alr_done).
  */
 static bool alr_jpeg_on(const struct ll_rfb_server *s)
 {
-	return s->cl != NULL && !s->refreshing &&
-	       s->cl->preferredEncoding == rfbEncodingTight &&
+	return s->cl != NULL && s->cl->preferredEncoding == rfbEncodingTight &&
 	       s->cl->turboQualityLevel != -1;
 }
 
+static void alr_or(sraRegionPtr *to, sraRegionPtr what)
+{
+	if (*to == NULL && (*to = sraRgnCreate()) == NULL)
+		return;
+	sraRgnOr(*to, what);
+}
+
+/* Damage: lossy while JPEG is on; while a refresh is on its way, kept
+ * with it (redo) in case a SetEncodings turns JPEG on under it. */
 static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2)
 {
 	sraRegionPtr r;
 
-	if (!alr_jpeg_on(s))
-		return;
-	if (s->lossy == NULL && (s->lossy = sraRgnCreate()) == NULL)
+	if (!s->refreshing && !alr_jpeg_on(s))
 		return;
 	if ((r = sraRgnCreateRect(x1, y1, x2, y2)) == NULL)
 		return;
-	sraRgnOr(s->lossy, r);
+	alr_or(s->refreshing ? &s->redo : &s->lossy, r);
 	sraRgnDestroy(r);
-	s->lossy_ms = ll_now_mono_ms();
+	if (!s->refreshing)
+		s->lossy_ms = ll_now_mono_ms();
 }
 
 /*
@@ -712,10 +730,11 @@ static void pipe_rearm(struct ll_rfb_server *s)
 /* Before libvncserver sends: start a refresh when the area is still. */
 static void alr_start(struct ll_rfb_server *s)
 {
-	sraRegionPtr screen;
+	sraRegionPtr screen, t;
+	unsigned n;
 
-	if (s->lossy == NULL || sraRgnEmpty(s->lossy) || !alr_jpeg_on(s) ||
-	    ll_now_mono_ms() - s->lossy_ms < RFB_ALR_MS)
+	if (s->refreshing || s->lossy == NULL || sraRgnEmpty(s->lossy) ||
+	    !alr_jpeg_on(s) || ll_now_mono_ms() - s->lossy_ms < RFB_ALR_MS)
 		return;
 	screen = sraRgnCreateRect(0, 0, (int)s->fmt.width, (int)s->fmt.height);
 	if (screen == NULL)
@@ -724,38 +743,55 @@ static void alr_start(struct ll_rfb_server *s)
 	sraRgnDestroy(screen);
 	s->saved_tight_q = s->cl->tightQualityLevel;
 	s->saved_turbo_q = s->cl->turboQualityLevel;
-	s->cl->tightQualityLevel = -1;
+	s->cl->tightQualityLevel = RFB_ALR_MARK;
 	s->cl->turboQualityLevel = -1;
 	s->refreshing = true;
 	rfbMarkRegionAsModified(s->screen, s->lossy);
-	sraRgnMakeEmpty(s->lossy);
+	/* the refresh's area is redo now; lossy starts empty */
+	t = s->redo;
+	s->redo = s->lossy;
+	s->lossy = t;
+	if (s->lossy != NULL)
+		sraRgnMakeEmpty(s->lossy);
 	/* Once at info: the viewer takes JPEG, and its refresh works. */
-	s->refreshes++;
-	ll_log(s->refreshes == 1 ? LL_LOG_INFO : LL_LOG_DEBUG,
-	       "rfb: lossless refresh of the areas sent as JPEG (%u)",
-	       s->refreshes);
+	n = atomic_fetch_add(&s->refreshes, 1) + 1;
+	ll_log(n == 1 ? LL_LOG_INFO : LL_LOG_DEBUG,
+	       "rfb: lossless refresh of the areas sent as JPEG (%u)", n);
+}
+
+static void alr_end(struct ll_rfb_server *s)
+{
+	s->refreshing = false;
+	if (s->redo != NULL)
+		sraRgnMakeEmpty(s->redo);
 }
 
 /*
  * After libvncserver sent: once nothing modified is left to send, the
- * refresh went out and JPEG comes back.  (A SetEncodings read meanwhile
- * already set the client's own choice: that one stays.)
+ * refresh went out and JPEG comes back.  A SetEncodings read meanwhile
+ * set the client's own choice: that one stays, and when it is JPEG,
+ * what the refresh had to send may have gone out as JPEG after it:
+ * lossy again, for the next refresh.
  */
 static void alr_done(struct ll_rfb_server *s)
 {
 	if (!s->refreshing)
 		return;
-	if (s->cl == NULL) {
-		s->refreshing = false;
+	if (s->cl != NULL && s->cl->tightQualityLevel != RFB_ALR_MARK) {
+		if (alr_jpeg_on(s) && s->redo != NULL) {
+			alr_or(&s->lossy, s->redo);
+			s->lossy_ms = ll_now_mono_ms();
+		}
+		alr_end(s);
 		return;
 	}
-	if (!sraRgnEmpty(s->cl->modifiedRegion))
+	if (s->cl != NULL && !sraRgnEmpty(s->cl->modifiedRegion))
 		return;
-	if (s->cl->turboQualityLevel == -1) {
+	if (s->cl != NULL) {
 		s->cl->tightQualityLevel = s->saved_tight_q;
 		s->cl->turboQualityLevel = s->saved_turbo_q;
 	}
-	s->refreshing = false;
+	alr_end(s);
 }
 
 static void drain(int fd)
@@ -1057,6 +1093,11 @@ void ll_rfb_server_wake(struct ll_rfb_server *s)
 	(void)n; /* a full pipe already wakes the thread */
 }
 
+unsigned ll_rfb_server_refreshes(struct ll_rfb_server *s)
+{
+	return s != NULL ? atomic_load(&s->refreshes) : 0;
+}
+
 void ll_rfb_server_free(struct ll_rfb_server *s)
 {
 	if (s == NULL)
@@ -1096,6 +1137,8 @@ void ll_rfb_server_free(struct ll_rfb_server *s)
 	free(s->scroll_old);
 	if (s->lossy != NULL)
 		sraRgnDestroy(s->lossy);
+	if (s->redo != NULL)
+		sraRgnDestroy(s->redo);
 	free(s->fb);
 	free(s->desktop_name);
 	free(s->monitor);
