@@ -646,7 +646,8 @@ static void alr_add(struct ll_rfb_server *s, int x1, int y1, int x2, int y2)
 {
 	sraRegionPtr r;
 
-	if (!s->refreshing && !alr_jpeg_on(s))
+	/* an empty one would stay in the region (pipe_on_update) */
+	if ((!s->refreshing && !alr_jpeg_on(s)) || x2 <= x1 || y2 <= y1)
 		return;
 	if ((r = sraRgnCreateRect(x1, y1, x2, y2)) == NULL)
 		return;
@@ -710,12 +711,61 @@ static void pipe_on_sent(rfbClientPtr cl, int result)
 		s->ahead++;
 }
 
+/* Whether rgn holds an empty rectangle; with clean, the rest into it. */
+static bool rgn_empty_rects(sraRegionPtr rgn, sraRegionPtr clean)
+{
+	sraRectangleIterator *it;
+	sraRegionPtr r;
+	sraRect rc;
+	bool found = false;
+
+	if ((it = sraRgnGetIterator(rgn)) == NULL)
+		return false;
+	while (sraRgnIteratorNext(it, &rc)) {
+		if (rc.x2 <= rc.x1 || rc.y2 <= rc.y1)
+			found = true;
+		else if (clean != NULL &&
+			 (r = sraRgnCreateRect(rc.x1, rc.y1, rc.x2, rc.y2))) {
+			sraRgnOr(clean, r);
+			sraRgnDestroy(r);
+		}
+	}
+	sraRgnReleaseIterator(it);
+	return found;
+}
+
+/* rgn without its empty rectangles (rebuilt only when it has some). */
+static void rgn_drop_empty(sraRegionPtr rgn)
+{
+	sraRegionPtr clean;
+
+	if (!rgn_empty_rects(rgn, NULL) || (clean = sraRgnCreate()) == NULL)
+		return;
+	rgn_empty_rects(rgn, clean);
+	sraRgnMakeEmpty(rgn);
+	sraRgnOr(rgn, clean);
+	sraRgnDestroy(clean);
+}
+
+/*
+ * Before libvncserver builds an update: a request of zero width or
+ * height (a hostile or broken viewer's; RFB allows it) becomes an empty
+ * rectangle that libvncserver's regions keep, count in the update's
+ * header and then send no rectangle for: the viewer's stream would
+ * break.  Dropped from what was asked and what was marked.
+ */
+static void pipe_on_update(rfbClientPtr cl)
+{
+	rgn_drop_empty(cl->requestedRegion);
+	rgn_drop_empty(cl->modifiedRegion);
+}
+
 static void pipe_rearm(struct ll_rfb_server *s)
 {
 	sraRegionPtr again;
 
-	if (s->cl == NULL || !s->asked || s->ahead > 0 ||
-	    !sraRgnEmpty(s->cl->requestedRegion))
+	if (s->cl == NULL || !s->asked || s->ahead > 0 || s->ask_w == 0 ||
+	    s->ask_h == 0 || !sraRgnEmpty(s->cl->requestedRegion))
 		return;
 	/* the viewer's own area only: a viewer asking for part of the
 	 * screen never gets the rest unasked */
@@ -991,6 +1041,7 @@ int ll_rfb_server_new(struct ll_platform *p, struct ll_input_gate *gate,
 	s->screen->setXCutTextUTF8 = on_cut_text;
 	s->screen->deferUpdateTime = 0;
 	s->screen->deferPtrUpdateTime = 0;
+	s->screen->displayHook = pipe_on_update;
 	s->screen->displayFinishedHook = pipe_on_sent;
 	set_format(s);
 	s->p = p;
