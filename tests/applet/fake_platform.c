@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See fake_platform.h. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 #include "ll_err.h"
 #include "platform.h"
 #include "fake_platform.h"
+
+#define FAKE_PAINTS 16
 
 struct fake {
 	struct ll_platform base;
@@ -21,6 +24,17 @@ struct fake {
 	bool doc;      /* showing the document, from the first scroll on */
 	uint32_t top;  /* its row at the top of the screen */
 	bool scrolled; /* the whole screen is damaged */
+	/* ll_fake_platform_photo: the test's thread queues paints under
+	 * lock, ours applies them to scr and reports their bounding box */
+	pthread_mutex_t lock;
+	struct ll_capture_rect paint[FAKE_PAINTS];
+	uint32_t paint_phase[FAKE_PAINTS];
+	atomic_uint n_paint;
+	uint32_t *scr; /* the screen once painted; under lock */
+	bool dirty;
+	uint32_t dx1, dy1, dx2, dy2;
+	atomic_bool poke;
+	atomic_uint grabs;
 };
 
 static struct fake *to_fake(struct ll_platform *p)
@@ -45,6 +59,112 @@ void ll_fake_platform_scroll(struct ll_platform *p, int rows)
 	atomic_fetch_add(&to_fake(p)->scroll_pending, rows);
 }
 
+uint32_t ll_fake_photo_pixel(uint32_t x, uint32_t y, uint32_t phase)
+{
+	uint32_t r = (x * 5 + phase * 17) & 0xff;
+	uint32_t g = (y * 3 + x + phase * 29) & 0xff;
+	uint32_t b = (x * y / 3 + phase * 7) & 0xff;
+
+	return r << 16 | g << 8 | b;
+}
+
+void ll_fake_platform_photo(struct ll_platform *p, uint32_t phase, uint32_t x,
+			    uint32_t y, uint32_t w, uint32_t h)
+{
+	struct fake *f = to_fake(p);
+	unsigned n;
+
+	pthread_mutex_lock(&f->lock);
+	n = atomic_load(&f->n_paint);
+	if (n < FAKE_PAINTS && x < f->w && y < f->h) {
+		f->paint[n].x = x;
+		f->paint[n].y = y;
+		f->paint[n].width = w < f->w - x ? w : f->w - x;
+		f->paint[n].height = h < f->h - y ? h : f->h - y;
+		f->paint_phase[n] = phase;
+		atomic_store(&f->n_paint, n + 1);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+uint32_t ll_fake_platform_pixel(struct ll_platform *p, uint32_t x, uint32_t y)
+{
+	struct fake *f = to_fake(p);
+	uint32_t v = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->scr != NULL && x < f->w && y < f->h)
+		v = f->scr[(size_t)y * f->w + x];
+	pthread_mutex_unlock(&f->lock);
+	return v;
+}
+
+void ll_fake_platform_poke(struct ll_platform *p)
+{
+	atomic_store(&to_fake(p)->poke, true);
+}
+
+bool ll_fake_platform_poked(struct ll_platform *p)
+{
+	return atomic_load(&to_fake(p)->poke);
+}
+
+unsigned ll_fake_platform_grabs(struct ll_platform *p)
+{
+	return atomic_load(&to_fake(p)->grabs);
+}
+
+static void dirty_add(struct fake *f, uint32_t x1, uint32_t y1, uint32_t x2,
+		      uint32_t y2)
+{
+	if (!f->dirty) {
+		f->dx1 = x1;
+		f->dy1 = y1;
+		f->dx2 = x2;
+		f->dy2 = y2;
+		f->dirty = true;
+		return;
+	}
+	f->dx1 = x1 < f->dx1 ? x1 : f->dx1;
+	f->dy1 = y1 < f->dy1 ? y1 : f->dy1;
+	f->dx2 = x2 > f->dx2 ? x2 : f->dx2;
+	f->dy2 = y2 > f->dy2 ? y2 : f->dy2;
+}
+
+/* RFB thread: the queued paints onto scr (the first covers it all). */
+static bool apply_paints(struct fake *f)
+{
+	const struct ll_capture_rect *rc;
+	unsigned n, k;
+	uint32_t i, j, x1, y1, x2, y2;
+
+	pthread_mutex_lock(&f->lock);
+	n = atomic_exchange(&f->n_paint, 0);
+	for (k = 0; k < n; k++) {
+		rc = &f->paint[k];
+		x1 = rc->x;
+		y1 = rc->y;
+		x2 = rc->x + rc->width;
+		y2 = rc->y + rc->height;
+		if (f->scr == NULL &&
+		    (f->scr = calloc((size_t)f->w * f->h, 4)) != NULL) {
+			x1 = y1 = 0;
+			x2 = f->w;
+			y2 = f->h;
+		}
+		if (f->scr == NULL)
+			break;
+		for (j = y1; j < y2; j++)
+			for (i = x1; i < x2; i++)
+				f->scr[(size_t)j * f->w + i] =
+					ll_fake_photo_pixel(i, j,
+							    f->paint_phase[k]);
+		dirty_add(f, x1, y1, x2, y2);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return n > 0;
+}
+
 static int f_open(const char *display, struct ll_platform **out)
 {
 	(void)display;
@@ -54,6 +174,10 @@ static int f_open(const char *display, struct ll_platform **out)
 
 static void f_free(struct ll_platform *p)
 {
+	struct fake *f = to_fake(p);
+
+	pthread_mutex_destroy(&f->lock);
+	free(f->scr);
 	free(p);
 }
 
@@ -128,6 +252,15 @@ static int f_grab(struct ll_platform *p, const struct ll_capture_rect *rect,
 			h = x->h - y0;
 	}
 	x->frame++;
+	atomic_fetch_add(&x->grabs, 1);
+	if (x->scr != NULL && !x->doc) {
+		pthread_mutex_lock(&x->lock);
+		for (j = y0; j < y0 + h; j++)
+			memcpy(px + (size_t)j * x->w + x0,
+			       x->scr + (size_t)j * x->w + x0, (size_t)w * 4);
+		pthread_mutex_unlock(&x->lock);
+		return 0;
+	}
 	if (x->doc) {
 		for (j = y0; j < y0 + h; j++)
 			for (i = x0; i < x0 + w; i++)
@@ -154,6 +287,15 @@ static int f_damage(struct ll_platform *p, struct ll_capture_rect *rects,
 		rects[0].x = rects[0].y = 0;
 		rects[0].width = x->w;
 		rects[0].height = x->h;
+		*n_out = 1;
+		return 0;
+	}
+	if (x->dirty) {
+		x->dirty = false;
+		rects[0].x = x->dx1;
+		rects[0].y = x->dy1;
+		rects[0].width = x->dx2 - x->dx1;
+		rects[0].height = x->dy2 - x->dy1;
 		*n_out = 1;
 		return 0;
 	}
@@ -194,15 +336,23 @@ static int f_fd(struct ll_platform *p)
 
 static bool f_pending(struct ll_platform *p)
 {
-	return atomic_load(&to_fake(p)->scroll_pending) != 0;
+	struct fake *x = to_fake(p);
+
+	return atomic_load(&x->scroll_pending) != 0 ||
+	       atomic_load(&x->n_paint) != 0 || atomic_load(&x->poke);
 }
 
 static int f_dispatch(struct ll_platform *p, unsigned *events)
 {
 	struct fake *x = to_fake(p);
-	int rows = atomic_exchange(&x->scroll_pending, 0);
+	int rows;
 
+	/* The poke first: what was asked before it is taken below. */
+	atomic_store(&x->poke, false);
+	rows = atomic_exchange(&x->scroll_pending, 0);
 	*events = 0;
+	if (apply_paints(x))
+		*events |= LL_PLATFORM_EV_DAMAGE;
 	if (rows > 0) {
 		x->doc = true;
 		x->top += (uint32_t)rows;
@@ -290,6 +440,7 @@ int ll_fake_platform_new(uint32_t width, uint32_t height, bool damage,
 	x->damage = damage;
 	x->first = true;
 	x->in = counters;
+	pthread_mutex_init(&x->lock, NULL);
 	*out = &x->base;
 	return 0;
 }

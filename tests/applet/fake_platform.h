@@ -41,4 +41,30 @@ int ll_fake_platform_new(uint32_t width, uint32_t height, bool damage,
 void ll_fake_platform_scroll(struct ll_platform *p, int rows);
 uint32_t ll_fake_doc_pixel(uint32_t x, uint32_t y);
 
+/*
+ * From any thread: paints ll_fake_photo_pixel(x, y, phase), a
+ * full-colour picture (what Tight sends as JPEG when the viewer allows
+ * it), over the rectangle and reports it as damage; the first paint
+ * covers the whole screen.  From then on the screen is what
+ * ll_fake_platform_pixel() says once the RFB thread took the paint
+ * (ll_fake_platform_poke).  Up to 16 paints wait at a time; more are
+ * dropped.
+ */
+void ll_fake_platform_photo(struct ll_platform *p, uint32_t phase, uint32_t x,
+			    uint32_t y, uint32_t w, uint32_t h);
+uint32_t ll_fake_photo_pixel(uint32_t x, uint32_t y, uint32_t phase);
+uint32_t ll_fake_platform_pixel(struct ll_platform *p, uint32_t x, uint32_t y);
+
+/*
+ * From any thread: the RFB thread's next loop dispatches events
+ * (nothing else to report); ll_fake_platform_poked() is true until it
+ * did.  A poke taken took everything asked before it; two, one after
+ * the other: a whole loop of the RFB thread ran after the first (an
+ * event to wait for, not a time).  ll_fake_platform_grabs() counts
+ * grabs.
+ */
+void ll_fake_platform_poke(struct ll_platform *p);
+bool ll_fake_platform_poked(struct ll_platform *p);
+unsigned ll_fake_platform_grabs(struct ll_platform *p);
+
 #endif
