@@ -25,14 +25,28 @@
  *                      screen scrolls: the viewer gets CopyRects and,
  *                      applying only incremental updates, ends with the
  *                      screen's picture exactly.
+ *  lossless-refresh-motion  Tight with JPEG: motion and a SetEncodings
+ *                      while a lossless refresh is on its way; once
+ *                      still, the viewer's picture is the screen's.
+ *  pipeline-bounded    one request buys its answer and one update ahead,
+ *                      no more, and only in the area asked for.
+ *  pipeline-hostile-flood  20,000 odd update requests (zero size,
+ *                      outside, wrapping, overlapping): a well-formed
+ *                      stream, the bound, no growth, a right picture.
+ *  pipeline-stalled-viewer  a viewer that stops reading: the socket's
+ *                      buffer waits, nothing grows; it reads again and
+ *                      the session goes on.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <zlib.h>
 
 #include "ll_util.h"
 #include "applet_rfb.h"
@@ -670,6 +684,605 @@ static void test_scroll_copyrect(void)
 	rig_stop(&r, true);
 }
 
+/* ---- a viewer that speaks Tight: lossless refresh, pipelining ---- */
+
+/* What a JPEG rectangle paints: a colour the screen never shows (its
+ * top byte), so that only a lossless resend makes the picture right. */
+#define VIEW_JPEG 0xff00ff00u
+
+struct viewer {
+	int fd;
+	uint16_t w, h;
+	uint32_t *pix;
+	z_stream zs[4];
+	bool zon[4];
+	unsigned updates, jpeg_rects;
+	/* every rectangle must lie in here: the area asked for */
+	uint32_t ax, ay, aw, ah;
+};
+
+static void viewer_init(struct viewer *v, int fd, uint16_t w, uint16_t h)
+{
+	memset(v, 0, sizeof(*v));
+	v->fd = fd;
+	v->w = w;
+	v->h = h;
+	v->aw = w;
+	v->ah = h;
+	v->pix = g_malloc0((size_t)w * h * 4);
+}
+
+static void viewer_clear(struct viewer *v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (v->zon[i])
+			inflateEnd(&v->zs[i]);
+	g_free(v->pix);
+}
+
+static void vread(struct viewer *v, void *buf, size_t n)
+{
+	g_assert_true(read_exact(v->fd, buf, n, 5000));
+}
+
+static void view_fill(struct viewer *v, uint16_t x, uint16_t y, uint16_t rw,
+		      uint16_t rh, uint32_t px)
+{
+	uint16_t i, j;
+
+	for (j = 0; j < rh; j++)
+		for (i = 0; i < rw; i++)
+			v->pix[(size_t)(y + j) * v->w + x + i] = px;
+}
+
+/* Tight's compact length: 7, 7 and 8 bits. */
+static size_t tight_len(struct viewer *v)
+{
+	size_t len = 0;
+	uint8_t b;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		vread(v, &b, 1);
+		len |= (size_t)(i < 2 ? b & 0x7f : b) << (7 * i);
+		if (i < 2 && !(b & 0x80))
+			break;
+	}
+	return len;
+}
+
+/* n bytes of Tight data: as they are under 12, else zlib on stream id. */
+static void tight_data(struct viewer *v, unsigned id, uint8_t *out, size_t n)
+{
+	z_stream *z = &v->zs[id];
+	size_t len;
+	uint8_t *in;
+	int r;
+
+	if (n < 12) {
+		vread(v, out, n);
+		return;
+	}
+	len = tight_len(v);
+	in = g_malloc(len + 1);
+	vread(v, in, len);
+	if (!v->zon[id]) {
+		g_assert_cmpint(inflateInit(z), ==, Z_OK);
+		v->zon[id] = true;
+	}
+	z->next_in = in;
+	z->avail_in = (uInt)len;
+	z->next_out = out;
+	z->avail_out = (uInt)n;
+	r = inflate(z, Z_SYNC_FLUSH);
+	g_assert_true(r == Z_OK || r == Z_STREAM_END);
+	g_assert_cmpuint(z->avail_out, ==, 0);
+	g_free(in);
+}
+
+/* Tight's 24-bit pixel (depth 24): R, G, B. */
+static uint32_t tpixel(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+/* One Tight rectangle (rfbproto, "Tight Encoding"): fill, JPEG (painted
+ * VIEW_JPEG), basic with the copy or palette filter. */
+static void tight_rect(struct viewer *v, uint16_t x, uint16_t y, uint16_t rw,
+		       uint16_t rh)
+{
+	uint8_t ctl, filter = 0, pal[256 * 3], *data;
+	unsigned type, n_pal = 0, i, j, k;
+	size_t row;
+
+	vread(v, &ctl, 1);
+	for (i = 0; i < 4; i++)
+		if ((ctl >> i & 1) && v->zon[i])
+			inflateReset(&v->zs[i]);
+	type = ctl >> 4;
+	if (type == 8) {
+		vread(v, pal, 3);
+		view_fill(v, x, y, rw, rh, tpixel(pal));
+		return;
+	}
+	if (type == 9) {
+		row = tight_len(v);
+		data = g_malloc(row + 1);
+		vread(v, data, row);
+		g_free(data);
+		view_fill(v, x, y, rw, rh, VIEW_JPEG);
+		v->jpeg_rects++;
+		return;
+	}
+	g_assert_cmpuint(type, <=, 7);
+	if (type & 4)
+		vread(v, &filter, 1);
+	/* copy or palette: libvncserver's encoder has no gradient */
+	g_assert_cmpuint(filter, <=, 1);
+	if (filter == 1) {
+		vread(v, pal, 1);
+		n_pal = pal[0] + 1u;
+		vread(v, pal, n_pal * 3);
+	}
+	row = n_pal == 2 ? (rw + 7u) / 8 : n_pal > 0 ? rw : (size_t)rw * 3;
+	data = g_malloc(row * rh);
+	tight_data(v, type & 3, data, row * rh);
+	for (j = 0; j < rh; j++) {
+		const uint8_t *r = data + j * row;
+
+		for (i = 0; i < rw; i++) {
+			if (n_pal == 0) {
+				v->pix[(size_t)(y + j) * v->w + x + i] = tpixel(
+					r + 3 * i);
+				continue;
+			}
+			k = n_pal == 2 ? r[i / 8] >> (7 - i % 8) & 1 : r[i];
+			g_assert_cmpuint(k, <, n_pal);
+			v->pix[(size_t)(y + j) * v->w + x + i] = tpixel(pal +
+									3 * k);
+		}
+	}
+	g_free(data);
+}
+
+/*
+ * One FramebufferUpdate (Raw or Tight) applied, if its first byte comes
+ * within timeout_ms: false when none did.  Every rectangle is checked
+ * to be non-empty and inside the area asked for.
+ */
+static bool viewer_update(struct viewer *v, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = v->fd, .events = POLLIN };
+	uint8_t hdr[12];
+	uint16_t i, n, x, y, rw, rh, j;
+	uint8_t *skip;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return false;
+	vread(v, hdr, 4);
+	g_assert_cmpuint(hdr[0], ==, 0);
+	n = be16(hdr + 2);
+	for (i = 0; i < n; i++) {
+		vread(v, hdr, 12);
+		x = be16(hdr);
+		y = be16(hdr + 2);
+		rw = be16(hdr + 4);
+		rh = be16(hdr + 6);
+		if (be32(hdr + 8) == 0xffffff11) { /* RichCursor */
+			skip = g_malloc((size_t)rw * rh * 4 +
+					(rw + 7u) / 8 * rh + 1);
+			vread(v, skip,
+			      (size_t)rw * rh * 4 + (rw + 7u) / 8 * rh);
+			g_free(skip);
+			continue;
+		}
+		g_assert_cmpuint(rw, >, 0);
+		g_assert_cmpuint(rh, >, 0);
+		g_assert_cmpuint(x, >=, v->ax);
+		g_assert_cmpuint(y, >=, v->ay);
+		g_assert_cmpuint((uint32_t)x + rw, <=, v->ax + v->aw);
+		g_assert_cmpuint((uint32_t)y + rh, <=, v->ay + v->ah);
+		if (be32(hdr + 8) == 0) { /* Raw */
+			for (j = 0; j < rh; j++)
+				vread(v, v->pix + (size_t)(y + j) * v->w + x,
+				      (size_t)rw * 4);
+			continue;
+		}
+		g_assert_cmpuint(be32(hdr + 8), ==, 7); /* Tight */
+		tight_rect(v, x, y, rw, rh);
+	}
+	v->updates++;
+	return true;
+}
+
+/* All updates already sent, applied. */
+static void viewer_drain(struct viewer *v)
+{
+	while (viewer_update(v, 0))
+		;
+}
+
+/* Pixels of the viewer's picture in the area it asked for that differ
+ * from the screen (it takes the cursor's shape: none is drawn in). */
+static unsigned viewer_wrong(struct viewer *v, struct ll_platform *cap)
+{
+	uint32_t x, y;
+	unsigned bad = 0;
+
+	for (y = v->ay; y < v->ay + v->ah; y++) {
+		for (x = v->ax; x < v->ax + v->aw; x++) {
+			if (v->pix[(size_t)y * v->w + x] !=
+			    ll_fake_platform_pixel(cap, x, y))
+				bad++;
+		}
+	}
+	return bad;
+}
+
+/* SetEncodings: Tight, Raw, RichCursor, compression 1, JPEG quality 5
+ * (the agent's kind of list; sent again when its band changes). */
+static void set_encodings_jpeg(int fd)
+{
+	static const uint8_t enc[] = { 2,    0,    0,    5,    0,    0,
+				       0,    7,    0,    0,    0,    0,
+				       0xff, 0xff, 0xff, 0x11, 0xff, 0xff,
+				       0xff, 0x01, 0xff, 0xff, 0xff, 0xe5 };
+
+	write_all(fd, enc, sizeof(enc));
+}
+
+/* SetEncodings: Raw, RichCursor (the cursor is not drawn in, and
+ * nothing is sent outside the area asked for). */
+static void set_encodings_raw(int fd)
+{
+	static const uint8_t enc[] = { 2, 0, 0,    2,    0,    0,
+				       0, 0, 0xff, 0xff, 0xff, 0x11 };
+
+	write_all(fd, enc, sizeof(enc));
+}
+
+static void fb_request_at(int fd, bool incremental, uint16_t x, uint16_t y,
+			  uint16_t w, uint16_t h)
+{
+	uint8_t m[10] = { 3,
+			  incremental,
+			  (uint8_t)(x >> 8),
+			  (uint8_t)x,
+			  (uint8_t)(y >> 8),
+			  (uint8_t)y,
+			  (uint8_t)(w >> 8),
+			  (uint8_t)w,
+			  (uint8_t)(h >> 8),
+			  (uint8_t)h };
+
+	write_all(fd, m, sizeof(m));
+}
+
+static bool poke_taken(void *data)
+{
+	return !ll_fake_platform_poked(data);
+}
+
+/* Returns once a whole loop of the RFB thread ran after the call: what
+ * it had to do for the messages it read and the paints made before is
+ * done (a write included: the updates are in the socket). */
+static void settle(struct rig *r)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ll_fake_platform_poke(r->cap);
+		ll_rfb_server_wake(r->srv);
+		g_assert_true(lt_wait_until(poke_taken, r->cap, 5000, 500));
+	}
+}
+
+static bool refreshed(void *data)
+{
+	return ll_rfb_server_refreshes(data) > 0;
+}
+
+/*
+ * The lossless refresh and motion at the same time: a refresh is on its
+ * way (marked, the viewer has not asked yet) when the screen moves and
+ * the viewer sends SetEncodings, as the agent does when motion changes
+ * the link's band.  JPEG is on again then, and the refresh's area goes
+ * out as JPEG: it must be refreshed again once things are still, so the
+ * viewer ends with the screen's picture exactly.
+ */
+static void test_alr_motion_in_refresh(void)
+{
+	struct rig r;
+	struct viewer v;
+	uint16_t w, h;
+	char *name;
+	int64_t end;
+
+	rig_start(&r, 160, 96, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	viewer_init(&v, r.fd, w, h);
+	ll_fake_platform_photo(r.cap, 1, 0, 0, w, h);
+	settle(&r);
+	set_encodings_jpeg(r.fd);
+	fb_request(r.fd, false, w, h);
+	g_assert_true(viewer_update(&v, 5000));
+	/* JPEG is on: without a refresh the picture stays wrong */
+	g_assert_cmpuint(v.jpeg_rects, >, 0);
+	/* Motion: the update sent ahead (pipelining) carries it; then the
+	 * viewer has nothing asked for. */
+	ll_fake_platform_photo(r.cap, 2, 20, 20, 40, 30);
+	settle(&r);
+	g_assert_true(viewer_update(&v, 5000));
+	g_assert_cmpuint(v.updates, ==, 2);
+	/* Still for RFB_ALR_MS: the refresh is marked, not sent. */
+	g_assert_true(lt_wait_until(refreshed, r.srv, 5000, 5000));
+	/* Motion elsewhere, a new band, a request. */
+	ll_fake_platform_photo(r.cap, 3, 100, 50, 30, 20);
+	set_encodings_jpeg(r.fd);
+	fb_request(r.fd, true, w, h);
+	/* Then stillness: the viewer keeps asking until its picture is the
+	 * screen's, or the deadline. */
+	end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (viewer_wrong(&v, r.cap) > 0 && g_get_monotonic_time() < end) {
+		if (!viewer_update(&v, 200))
+			fb_request(r.fd, true, w, h);
+	}
+	g_test_message("%u updates, %u JPEG rectangles, %u refreshes",
+		       v.updates, v.jpeg_rects,
+		       ll_rfb_server_refreshes(r.srv));
+	g_assert_cmpuint(viewer_wrong(&v, r.cap), ==, 0);
+	g_assert_cmpuint(ll_rfb_server_refreshes(r.srv), >=, 2);
+	viewer_clear(&v);
+	rig_stop(&r, true);
+}
+
+/* Paints the whole screen n times (phases from *phase on), each taken by
+ * the RFB thread before the next, and applies what the viewer got. */
+static void motion(struct rig *r, struct viewer *v, uint32_t *phase,
+		   unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		ll_fake_platform_photo(r->cap, (*phase)++, 0, 0, v->w, v->h);
+		settle(r);
+		viewer_drain(v);
+	}
+}
+
+/*
+ * Pipelining's bound (pipe_*): a viewer that asked once and then only
+ * reads gets the answer and one update ahead, no more, however much
+ * moves; each request after that buys one more.  Only in the area it
+ * asked for: re-arming the whole screen sent the rest unasked.
+ */
+static void test_pipe_bounded(void)
+{
+	struct rig r;
+	struct viewer v;
+	uint16_t w, h;
+	uint32_t phase = 10;
+	unsigned grabs;
+	char *name;
+
+	rig_start(&r, 64, 32, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	viewer_init(&v, r.fd, w, h);
+	set_encodings_raw(r.fd);
+	v.ax = 8;
+	v.ay = 4;
+	v.aw = 40;
+	v.ah = 20;
+	fb_request_at(r.fd, false, 8, 4, 40, 20);
+	g_assert_true(viewer_update(&v, 5000));
+	motion(&r, &v, &phase, 6);
+	g_assert_cmpuint(v.updates, ==, 2);
+	/* nobody asks: the picture is not even grabbed */
+	grabs = ll_fake_platform_grabs(r.cap);
+	motion(&r, &v, &phase, 2);
+	g_assert_cmpuint(ll_fake_platform_grabs(r.cap), ==, grabs);
+	g_assert_cmpuint(v.updates, ==, 2);
+	/* One request: the held motion at once, then nothing more. */
+	fb_request_at(r.fd, true, 8, 4, 40, 20);
+	settle(&r);
+	viewer_drain(&v);
+	g_assert_cmpuint(v.updates, ==, 3);
+	g_assert_cmpuint(viewer_wrong(&v, r.cap), ==, 0);
+	motion(&r, &v, &phase, 4);
+	g_assert_cmpuint(v.updates, ==, 3);
+	viewer_clear(&v);
+	rig_stop(&r, true);
+}
+
+static size_t rss_kib(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	g_assert_nonnull(f);
+	g_assert_cmpint(fscanf(f, "%lu %lu", &size, &resident), ==, 2);
+	fclose(f);
+	return resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+/* The hostile flood's request number k (on a 64x32 screen); the first
+ * three kinds ask for no valid area. */
+static void odd_request(uint8_t *m, unsigned k, bool valid_too)
+{
+	static const uint16_t kinds[6][4] = {
+		{ 0, 10, 0, 9 }, /* zero width, x below */
+		{ 64, 3, 5, 5 }, /* outside the screen, x below */
+		{ 65535, 65535, 65535, 65535 }, /* x + w wraps around */
+		{ 60, 30, 65535, 65535 },       /* larger: clipped to 4x2 */
+		{ 0, 0, 9, 9 },   /* small, overlapping: x, y below */
+		{ 0, 0, 64, 32 }, /* the whole screen, again */
+	};
+	unsigned kind = k % (valid_too ? 6 : 3);
+	uint16_t f[4];
+	int i;
+
+	memcpy(f, kinds[kind], sizeof(f));
+	if (kind == 0)
+		f[0] = (uint16_t)(k % 70);
+	if (kind == 1)
+		f[0] = (uint16_t)(64 + k);
+	if (kind == 4) {
+		f[0] = (uint16_t)(k % 50);
+		f[1] = (uint16_t)(k % 20);
+	}
+	m[0] = 3;
+	m[1] = (uint8_t)(k % 2);
+	for (i = 0; i < 4; i++) {
+		m[2 + 2 * i] = (uint8_t)(f[i] >> 8);
+		m[3 + 2 * i] = (uint8_t)f[i];
+	}
+}
+
+/* n odd requests written while the updates they bring are read, until
+ * the server has read them all. */
+static void flood(struct rig *r, struct viewer *v, unsigned n, bool valid_too)
+{
+	size_t len = (size_t)n * 10, off = 0;
+	uint8_t *buf = g_malloc(len);
+	struct pollfd pfd = { .fd = r->fd };
+	ssize_t k;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		odd_request(buf + (size_t)i * 10, i, valid_too);
+	while (off < len) {
+		pfd.events = POLLIN | POLLOUT;
+		g_assert_cmpint(poll(&pfd, 1, 5000), ==, 1);
+		if (pfd.revents & POLLIN)
+			viewer_update(v, 0);
+		if (!(pfd.revents & POLLOUT))
+			continue;
+		k = send(r->fd, buf + off, MIN(len - off, 4096), MSG_DONTWAIT);
+		g_assert_true(k > 0 || errno == EAGAIN);
+		if (k > 0)
+			off += (size_t)k;
+	}
+	while (!lt_wait_peer_read(r->fd, 0))
+		viewer_drain(v);
+	settle(r);
+	viewer_drain(v);
+	g_free(buf);
+}
+
+/*
+ * A hostile viewer floods FramebufferUpdateRequests: zero size, outside
+ * the screen, wrapping around, overlapping, thousands.  No crash, no
+ * growth, every rectangle inside the screen; thousands of requests buy
+ * no more than the bound; requests for nothing valid buy nothing; and
+ * the picture is still right.
+ */
+static void test_pipe_hostile_flood(void)
+{
+	struct rig r;
+	struct viewer v;
+	uint16_t w, h;
+	uint32_t phase = 30;
+	unsigned before;
+	size_t rss0;
+	char *name;
+
+	rig_start(&r, 64, 32, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	viewer_init(&v, r.fd, w, h);
+	set_encodings_raw(r.fd);
+	ll_fake_platform_photo(r.cap, phase++, 0, 0, w, h);
+	rss0 = rss_kib();
+	flood(&r, &v, 20000, true);
+	g_test_message("20000 odd requests: %u updates", v.updates);
+	/* No more than the answer and one ahead once they stop. */
+	before = v.updates;
+	motion(&r, &v, &phase, 6);
+	g_assert_cmpuint(v.updates - before, <=, 2);
+	/* Requests for no valid area: no update at all. */
+	flood(&r, &v, 3000, false);
+	before = v.updates;
+	motion(&r, &v, &phase, 4);
+	g_assert_cmpuint(v.updates, ==, before);
+	g_test_message("RSS %zu KiB -> %zu KiB", rss0, rss_kib());
+	g_assert_cmpuint(rss_kib(), <, rss0 + 8 * 1024);
+	/* Still serving, and right. */
+	fb_request(r.fd, false, w, h);
+	settle(&r);
+	viewer_drain(&v);
+	g_assert_cmpuint(v.updates, >, before);
+	g_assert_cmpuint(viewer_wrong(&v, r.cap), ==, 0);
+	viewer_clear(&v);
+	rig_stop(&r, true);
+}
+
+static bool inq_full(void *data)
+{
+	int inq = 0;
+
+	return ioctl(*(int *)data, FIONREAD, &inq) == 0 && inq > 64 * 1024;
+}
+
+/*
+ * A viewer that stops reading while the screen keeps changing: the RFB
+ * thread waits in its write (libvncserver writes synchronously), so
+ * what waits for the viewer is the socket's buffer and no more, and
+ * nothing grows.  It reads again (before libvncserver's 20 s give-up):
+ * the session goes on and the picture becomes the screen's.
+ */
+static void test_pipe_stalled_viewer(void)
+{
+	struct rig r;
+	struct viewer v;
+	uint16_t w, h;
+	uint32_t phase = 50;
+	int64_t end;
+	size_t rss0;
+	char *name;
+	int inq = 0, i;
+
+	rig_start(&r, 512, 512, true);
+	handshake(r.fd, &w, &h, &name);
+	g_free(name);
+	viewer_init(&v, r.fd, w, h);
+	set_encodings_raw(r.fd);
+	ll_fake_platform_photo(r.cap, phase++, 0, 0, w, h);
+	settle(&r);
+	fb_request(r.fd, false, w, h);
+	g_assert_true(viewer_update(&v, 5000));
+	rss0 = rss_kib();
+	/* Stalled: full frames (1 MiB each) asked for, none read.  Time
+	 * is under test: the screen changes every 10 ms for 0.6 s. */
+	fb_request(r.fd, false, w, h);
+	for (i = 0; i < 60; i++) {
+		ll_fake_platform_photo(r.cap, phase++, 0, 0, w, h);
+		ll_rfb_server_wake(r.srv);
+		g_usleep(10000);
+	}
+	/* the socket's buffer is what waits: full, and no more than 60
+	 * frames' worth of it */
+	g_assert_true(lt_wait_until(inq_full, &r.fd, 5000, 1000));
+	g_assert_cmpint(ioctl(r.fd, FIONREAD, &inq), ==, 0);
+	g_test_message("stalled: %d bytes waiting, RSS %zu KiB -> %zu KiB",
+		       inq, rss0, rss_kib());
+	g_assert_cmpint(inq, <, 4 * 1024 * 1024);
+	g_assert_cmpuint(rss_kib(), <, rss0 + 16 * 1024);
+	/* Reads again: the same session, and the screen's picture. */
+	end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (viewer_wrong(&v, r.cap) > 0 && g_get_monotonic_time() < end) {
+		if (!viewer_update(&v, 200))
+			fb_request(r.fd, true, w, h);
+	}
+	g_assert_cmpuint(viewer_wrong(&v, r.cap), ==, 0);
+	g_assert_cmpint(r.rd.ended, ==, 0);
+	viewer_clear(&v);
+	rig_stop(&r, true);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -681,5 +1294,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/applet/rfb/slow-reader", test_slow_reader);
 	g_test_add_func("/applet/rfb/viewer-leaves", test_viewer_leaves);
 	g_test_add_func("/applet/rfb/scroll-copyrect", test_scroll_copyrect);
+	g_test_add_func("/applet/rfb/lossless-refresh-motion",
+			test_alr_motion_in_refresh);
+	g_test_add_func("/applet/rfb/pipeline-bounded", test_pipe_bounded);
+	g_test_add_func("/applet/rfb/pipeline-hostile-flood",
+			test_pipe_hostile_flood);
+	g_test_add_func("/applet/rfb/pipeline-stalled-viewer",
+			test_pipe_stalled_viewer);
 	return g_test_run();
 }
