@@ -1174,8 +1174,10 @@ static void flood(struct rig *r, struct viewer *v, unsigned n, bool valid_too)
 		if (k > 0)
 			off += (size_t)k;
 	}
-	while (!lt_wait_peer_read(r->fd, 0))
+	/* read everything: 10 s at most */
+	for (i = 0; i < 200 && !lt_wait_peer_read(r->fd, 50); i++)
 		viewer_drain(v);
+	g_assert_cmpuint(i, <, 200);
 	settle(r);
 	viewer_drain(v);
 	g_free(buf);
