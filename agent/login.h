@@ -52,6 +52,9 @@ void ll_login_job_free(gpointer j);
  * unverified relay presents). */
 void ll_login_job_take(struct login_job *j, const struct ll_api_login *l);
 void ll_login_job_failed(struct login_job *j, const struct ll_client_error *e);
+/* On the main loop, in the done() of the job's ll_gui_call: a failure
+ * its run() could not record (no client was made) taken from e. */
+void ll_login_job_settle(struct login_job *j, const struct ll_client_error *e);
 /* Both ways' end, on the main loop; the form is usable again. */
 void ll_login_finish(struct login_form *f, struct login_job *j);
 /* Greys out both ways in while one is under way. */

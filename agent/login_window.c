@@ -142,22 +142,25 @@ void ll_login_job_failed(struct login_job *j, const struct ll_client_error *e)
 		fetch_peer_cert(j);
 }
 
-static void login_thread(GTask *task, gpointer src, gpointer data,
-			 GCancellable *cancel)
+void ll_login_job_settle(struct login_job *j, const struct ll_client_error *e)
 {
-	struct login_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
-	struct ll_api_login l, l2;
+	/* only when no client could be made: nothing reached the relay,
+	 * so there is no certificate to fetch on the main loop */
+	if (j->error == NULL && e->code != 0)
+		ll_login_job_failed(j, e);
+}
 
-	(void)src;
-	(void)cancel;
+static int login_run(void *job, struct ll_api_client *c,
+		     const struct ll_gui_conn *conn, struct ll_client_error *e)
+{
+	struct login_job *j = job;
+	struct ll_api_login l, l2;
+	int r;
+
+	(void)conn;
 	memset(&l, 0, sizeof(l));
 	memset(&l2, 0, sizeof(l2));
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL)
-		goto fail;
-	if (ll_api_login(c, j->user, j->org, j->password, &l, &e) != 0)
+	if ((r = ll_api_login(c, j->user, j->org, j->password, &l, e)) != 0)
 		goto fail;
 	if (l.mfa_token != NULL) {
 		if (j->code == NULL) {
@@ -168,7 +171,7 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 					    "codes.");
 			goto out;
 		}
-		if (login_second_factor(c, j, l.mfa_token, &l2, &e) != 0)
+		if ((r = login_second_factor(c, j, l.mfa_token, &l2, e)) != 0)
 			goto fail;
 		ll_api_login_clear(&l);
 		l = l2;
@@ -177,12 +180,11 @@ static void login_thread(GTask *task, gpointer src, gpointer data,
 	ll_login_job_take(j, &l);
 	goto out;
 fail:
-	ll_login_job_failed(j, &e);
+	ll_login_job_failed(j, e);
 out:
 	ll_api_login_clear(&l);
 	ll_api_login_clear(&l2);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return r;
 }
 
 static void password_dialog_run(struct login_form *f, struct login_job *j);
@@ -266,10 +268,10 @@ void ll_login_finish(struct login_form *f, struct login_job *j)
 	logged_in(f, j);
 }
 
-static void login_done(GObject *src, GAsyncResult *res, gpointer data)
+static void login_done(void *job, const struct ll_client_error *e, void *user)
 {
-	(void)src;
-	ll_login_finish(data, g_task_get_task_data(G_TASK(res)));
+	ll_login_job_settle(job, e);
+	ll_login_finish(user, job);
 }
 
 /* ---- "Choose a new password", after a one-time password ---- */
@@ -718,9 +720,13 @@ struct login_job *ll_login_job_new(struct login_form *f)
 
 static void on_login(GtkWidget *w, gpointer data)
 {
+	static const struct ll_gui_call how = {
+		.run = login_run,
+		.done = login_done,
+		.job_free = ll_login_job_free,
+	};
 	struct login_form *f = data;
 	struct login_job *j;
-	g_autoptr(GTask) task = NULL;
 
 	(void)w;
 	if ((j = ll_login_job_new(f)) == NULL)
@@ -736,10 +742,8 @@ static void on_login(GtkWidget *w, gpointer data)
 	}
 	ll_login_form_busy(f, true);
 	gtk_label_set_text(GTK_LABEL(f->error), "");
-	/* the task holds the form's widget (and so f) until it is done */
-	task = g_task_new(f->grid, NULL, login_done, f);
-	g_task_set_task_data(task, j, ll_login_job_free);
-	g_task_run_in_thread(task, login_thread);
+	/* the call holds the form's widget (and so f) until it is done */
+	ll_gui_call(j->conn, f->grid, NULL, &how, j, f);
 }
 
 static void on_sso(GtkWidget *w, gpointer data)

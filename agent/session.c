@@ -735,15 +735,17 @@ void ll_agent_session_set_end_reason(struct ll_agent_session *s,
 /* The relay's answer is quick; a hung one must not hold the end up. */
 #define PIN_EXPIRED_ASK_MS 5000
 
-char *ll_agent_session_relay_end_reason(const struct ll_relay_opts *relay,
-					const char *token,
-					const char *session_id)
+/* The relay's record of session_id among the technician's sessions, in
+ * *l (the caller clears it); NULL when it cannot be had, said in the
+ * log. */
+static const struct ll_api_session_info *relay_session(
+	const struct ll_relay_opts *relay, const char *token,
+	const char *session_id, struct ll_api_session_list *l)
 {
+	const struct ll_api_session_info *found = NULL;
 	struct ll_relay_opts o = *relay;
-	struct ll_api_session_list l = { 0 };
 	struct ll_client_error e;
 	struct ll_api_client *c;
-	char *reason = NULL;
 	size_t i;
 
 	if (token == NULL || session_id == NULL)
@@ -752,53 +754,45 @@ char *ll_agent_session_relay_end_reason(const struct ll_relay_opts *relay,
 	o.connect_timeout_ms = PIN_EXPIRED_ASK_MS;
 	ll_client_error_clear(&e);
 	if ((c = ll_api_client_new(&o, &e)) == NULL)
-		goto out;
+		return NULL;
 	if (ll_api_client_set_token(c, token) != 0 ||
-	    ll_api_sessions_list(c, &l, &e) != 0) {
+	    ll_api_sessions_list(c, l, &e) != 0)
 		ll_warn("session %s: cannot ask the relay how it ended: %s",
 			session_id, e.message);
-		goto out;
-	}
-	for (i = 0; i < l.n_sessions && reason == NULL; i++)
-		if (strcmp(l.sessions[i].session_id, session_id) == 0 &&
-		    l.sessions[i].end_reason != NULL)
-			reason = g_strdup(l.sessions[i].end_reason);
-out:
-	ll_api_session_list_clear(&l);
+	else
+		for (i = 0; i < l->n_sessions && found == NULL; i++)
+			if (strcmp(l->sessions[i].session_id, session_id) == 0)
+				found = &l->sessions[i];
 	ll_api_client_free(c);
+	return found;
+}
+
+char *ll_agent_session_relay_end_reason(const struct ll_relay_opts *relay,
+					const char *token,
+					const char *session_id)
+{
+	struct ll_api_session_list l = { 0 };
+	const struct ll_api_session_info *s;
+	char *reason = NULL;
+
+	s = relay_session(relay, token, session_id, &l);
+	if (s != NULL && s->end_reason != NULL)
+		reason = g_strdup(s->end_reason);
+	ll_api_session_list_clear(&l);
 	return reason;
 }
 
 bool ll_agent_session_pin_expired(const struct ll_relay_opts *relay,
 				  const char *token, const char *session_id)
 {
-	struct ll_relay_opts o = *relay;
 	struct ll_api_session_list l = { 0 };
-	struct ll_client_error e;
-	struct ll_api_client *c;
-	bool expired = false;
-	size_t i;
+	const struct ll_api_session_info *s;
+	bool expired;
 
-	if (token == NULL || session_id == NULL)
-		return false;
-	o.timeout_ms = PIN_EXPIRED_ASK_MS;
-	o.connect_timeout_ms = PIN_EXPIRED_ASK_MS;
-	ll_client_error_clear(&e);
-	if ((c = ll_api_client_new(&o, &e)) == NULL)
-		goto out;
-	if (ll_api_client_set_token(c, token) != 0 ||
-	    ll_api_sessions_list(c, &l, &e) != 0) {
-		ll_warn("session %s: cannot ask the relay how it ended: %s",
-			session_id, e.message);
-		goto out;
-	}
-	for (i = 0; i < l.n_sessions; i++)
-		if (strcmp(l.sessions[i].session_id, session_id) == 0)
-			expired = l.sessions[i].state != NULL &&
-				  strcmp(l.sessions[i].state, "expired") == 0;
-out:
+	s = relay_session(relay, token, session_id, &l);
+	expired = s != NULL && s->state != NULL &&
+		  strcmp(s->state, "expired") == 0;
 	ll_api_session_list_clear(&l);
-	ll_api_client_free(c);
 	return expired;
 }
 

@@ -8,7 +8,8 @@
  * Meanwhile a GTask asks the relay at the pace it names; signed in, the
  * agent goes on as after a password login, and a refusal shows the
  * relay's sentence in the form (ll_login_finish, login.h).  Both relay
- * steps run in GTask threads; the verifier stays in this process.
+ * steps run off the main loop (ll_gui_call); the verifier stays in this
+ * process.
  */
 #include <string.h>
 
@@ -21,67 +22,68 @@
 /* The dialog's "Copy address": copies, stays open. */
 #define RESPONSE_COPY 1
 
-/* One wait for the browser, from the dialog's opening to the task's
- * end; freed by wait_done, which always runs. */
+/* One wait for the browser, from the dialog's opening to the call's end;
+ * the job of its ll_gui_call, freed by wait_free. */
 struct sso_wait {
 	struct login_form *f;
+	struct login_job *j;  /* owned */
 	GtkWidget *dialog;    /* NULL once closed */
 	GCancellable *cancel; /* fired when the dialog goes */
 	char *url;
 };
 
-static void start_thread(GTask *task, gpointer src, gpointer data,
-			 GCancellable *cancel)
+static int start_run(void *job, struct ll_api_client *c,
+		     const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct login_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct login_job *j = job;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    (j->flow = ll_sso_start(c, j->org, &e)) == NULL)
-		ll_login_job_failed(j, &e);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	(void)conn;
+	if ((j->flow = ll_sso_start(c, j->org, e)) != NULL)
+		return 0;
+	ll_login_job_failed(j, e);
+	return e->code != 0 ? e->code : LL_ERR_INTERNAL;
 }
 
-static void wait_thread(GTask *task, gpointer src, gpointer data,
-			GCancellable *cancel)
+/* In the worker: w->j and w->cancel only, which stay as they are until
+ * the call is over. */
+static int wait_run(void *job, struct ll_api_client *c,
+		    const struct ll_gui_conn *conn, struct ll_client_error *e)
 {
-	struct login_job *j = data;
-	struct ll_client_error e;
-	struct ll_api_client *c;
+	struct sso_wait *w = job;
 	struct ll_api_login l;
+	int r;
 
-	(void)src;
+	(void)conn;
 	memset(&l, 0, sizeof(l));
-	ll_client_error_clear(&e);
-	if ((c = ll_gui_client_new(j->conn, &e)) == NULL ||
-	    ll_sso_wait(j->flow, c, cancel, &l, &e) != 0) {
-		ll_login_job_failed(j, &e);
+	if ((r = ll_sso_wait(w->j->flow, c, w->cancel, &l, e)) != 0) {
+		ll_login_job_failed(w->j, e);
 	} else {
-		ll_login_job_take(j, &l);
+		ll_login_job_take(w->j, &l);
 		/* who the provider said, as the profile remembers a user */
-		j->user = g_strdup(l.technician.name);
+		w->j->user = g_strdup(l.technician.name);
 	}
 	ll_api_login_clear(&l);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, j->error == NULL);
+	return r;
 }
 
-static void wait_done(GObject *src, GAsyncResult *res, gpointer data)
+/* Not called when cancelled: the form is the technician's again
+ * already. */
+static void wait_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct sso_wait *w = data;
+	struct sso_wait *w = job;
 
-	(void)src;
-	/* cancelled: the form is the technician's again already */
-	if (!g_cancellable_is_cancelled(w->cancel)) {
-		if (w->dialog != NULL)
-			gtk_widget_destroy(w->dialog);
-		ll_login_finish(w->f, g_task_get_task_data(G_TASK(res)));
-	}
+	(void)user;
+	if (w->dialog != NULL)
+		gtk_widget_destroy(w->dialog);
+	ll_login_job_settle(w->j, e);
+	ll_login_finish(w->f, w->j);
+}
+
+static void wait_free(void *job)
+{
+	struct sso_wait *w = job;
+
+	ll_login_job_free(w->j);
 	g_object_unref(w->cancel);
 	g_free(w->url);
 	g_free(w);
@@ -188,13 +190,18 @@ static void dialog_run(struct sso_wait *w, const char *why)
 
 /* The sign-in is started: the browser, the dialog and the wait; takes j
  * over. */
-static void wait_run(struct login_form *f, struct login_job *j)
+static void wait_start(struct login_form *f, struct login_job *j)
 {
+	static const struct ll_gui_call how = {
+		.run = wait_run,
+		.done = wait_done,
+		.job_free = wait_free,
+	};
 	struct sso_wait *w = g_new0(struct sso_wait, 1);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GTask) task = NULL;
 
 	w->f = f;
+	w->j = j;
 	w->cancel = g_cancellable_new();
 	w->url = g_strdup(ll_sso_url(j->flow));
 	/* the system browser, whatever the desktop's default for https
@@ -208,33 +215,35 @@ static void wait_run(struct login_form *f, struct login_job *j)
 			error->message);
 	dialog_run(w, error != NULL ? error->message : NULL);
 	ll_info("login: single sign-on: waiting for the browser");
-	/* the task holds the form's widget (and so f) until it is done */
-	task = g_task_new(f->grid, w->cancel, wait_done, w);
-	g_task_set_task_data(task, j, ll_login_job_free);
-	g_task_run_in_thread(task, wait_thread);
+	/* the call holds the form's widget (and so f) until it is done */
+	ll_gui_call(j->conn, f->grid, w->cancel, &how, w, NULL);
 }
 
-static void start_done(GObject *src, GAsyncResult *res, gpointer data)
+static void start_done(void *job, const struct ll_client_error *e, void *user)
 {
-	struct login_form *f = data;
-	struct login_job *j = g_task_get_task_data(G_TASK(res)), *mine;
+	struct login_form *f = user;
+	struct login_job *j = job, *mine;
 
-	(void)src;
+	ll_login_job_settle(j, e);
 	if (j->error != NULL) {
 		ll_login_finish(f, j);
 		return;
 	}
-	/* the wait takes what the job holds; this task frees the shell */
+	/* the wait takes what the job holds; this call frees the shell */
 	mine = g_new0(struct login_job, 1);
 	*mine = *j;
 	memset(j, 0, sizeof(*j));
-	wait_run(f, mine);
+	wait_start(f, mine);
 }
 
 void ll_sso_login_start(struct login_form *f)
 {
+	static const struct ll_gui_call how = {
+		.run = start_run,
+		.done = start_done,
+		.job_free = ll_login_job_free,
+	};
 	struct login_job *j;
-	g_autoptr(GTask) task = NULL;
 
 	if ((j = ll_login_job_new(f)) == NULL)
 		return;
@@ -242,7 +251,5 @@ void ll_sso_login_start(struct login_form *f)
 	ll_login_form_busy(f, true);
 	gtk_label_set_text(GTK_LABEL(f->error), "");
 	ll_info("login: single sign-on through %s", j->conn->url);
-	task = g_task_new(f->grid, NULL, start_done, f);
-	g_task_set_task_data(task, j, ll_login_job_free);
-	g_task_run_in_thread(task, start_thread);
+	ll_gui_call(j->conn, f->grid, NULL, &how, j, f);
 }

@@ -37,61 +37,42 @@ static const struct {
 };
 
 struct end_job {
-	struct ll_relay_opts_copy relay;
 	char *session_id;
 	char *ticket; /* secret */
 	enum ll_applet_end end;
 	struct ll_api_session_end answer;
-	int err;
-	struct ll_client_error cerr;
 	ll_applet_end_reason_fn done;
-	void *user;
 };
 
-static void end_job_free(gpointer data)
+static void end_job_free(void *data)
 {
 	struct end_job *j = data;
 
-	ll_relay_opts_copy_clear(&j->relay);
 	g_free(j->session_id);
 	if (j->ticket != NULL)
 		ll_secret_free(j->ticket);
 	g_free(j);
 }
 
-static void end_thread(GTask *task, gpointer src, gpointer data,
-		       GCancellable *cancel)
+static int end_run(void *data, struct ll_api_client *c,
+		   const struct ll_relay_opts *o, struct ll_client_error *e)
 {
 	struct end_job *j = data;
-	struct ll_api_client *c;
 
-	(void)src;
-	(void)cancel;
-	ll_client_error_clear(&j->cerr);
-	if ((c = ll_api_client_new(&j->relay.opts, &j->cerr)) == NULL)
-		j->err = j->cerr.code != 0 ? j->cerr.code : LL_ERR_NOMEM;
-	else
-		j->err = ll_api_session_end_reason(c, j->session_id, j->ticket,
-						   &j->answer, &j->cerr);
-	ll_api_client_free(c);
-	g_task_return_boolean(task, TRUE);
+	(void)o;
+	return ll_api_session_end_reason(c, j->session_id, j->ticket,
+					 &j->answer, e);
 }
 
-static void end_done(GObject *src, GAsyncResult *result, gpointer data)
+static void end_done(void *data, int r, const struct ll_client_error *e,
+		     void *user)
 {
-	GTask *task = G_TASK(result);
-	struct end_job *j = g_task_get_task_data(task);
+	struct end_job *j = data;
 	size_t i;
 
-	(void)src;
-	(void)data;
-	/* The session may be gone: call back only if not cancelled. */
-	if (g_cancellable_is_cancelled(g_task_get_cancellable(task)))
-		return;
-	if (j->err != 0) {
+	if (r != 0) {
 		ll_info("the relay could not say why the session ended: %s",
-			j->cerr.message[0] != '\0' ? j->cerr.message
-						   : ll_strerror(j->err));
+			e->message[0] != '\0' ? e->message : ll_strerror(r));
 	} else {
 		ll_info("the relay says the session is %s (%s)",
 			j->answer.state,
@@ -102,7 +83,7 @@ static void end_done(GObject *src, GAsyncResult *result, gpointer data)
 			    0)
 				j->end = relay_ends[i].end;
 	}
-	j->done(j->end, j->user);
+	j->done(j->end, user);
 }
 
 bool ll_applet_end_reason_asks(enum ll_applet_end end)
@@ -115,16 +96,16 @@ void ll_applet_end_reason_start(const struct ll_relay_opts *o,
 				enum ll_applet_end end, GCancellable *cancel,
 				ll_applet_end_reason_fn done, void *user)
 {
+	static const struct ll_applet_call how = {
+		.run = end_run,
+		.done = end_done,
+		.job_free = end_job_free,
+	};
 	struct end_job *j = g_new0(struct end_job, 1);
-	g_autoptr(GTask) task = NULL;
 
-	ll_relay_opts_copy_init(&j->relay, o);
 	j->session_id = g_strdup(session_id);
 	j->ticket = g_strdup(ticket);
 	j->end = end;
 	j->done = done;
-	j->user = user;
-	task = g_task_new(NULL, cancel, end_done, NULL);
-	g_task_set_task_data(task, j, end_job_free);
-	g_task_run_in_thread(task, end_thread);
+	ll_applet_call(o, cancel, &how, j, user);
 }

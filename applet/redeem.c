@@ -18,19 +18,16 @@
 #include "session_int.h"
 
 struct redeem_job {
-	struct ll_relay_opts_copy relay;
 	char *org;
 	char *applet_config; /* secret: may hold a channel credential */
 	char pin[16];
 	char launch[LL_APPLET_LAUNCH_MAX + 1]; /* "" when none */
 	bool at_stream;                        /* the PIN was redeemed */
-	struct ll_client_error err;
 	struct ll_applet_redeemed res;
 	void (*done)(struct ll_applet_redeemed *res, void *user);
-	void *user;
 };
 
-static void redeem_job_free(gpointer data)
+static void redeem_job_free(void *data)
 {
 	struct redeem_job *j = data;
 
@@ -38,25 +35,18 @@ static void redeem_job_free(gpointer data)
 	ll_wipe(j->launch, sizeof(j->launch));
 	ll_api_redeem_clear(&j->res.redeem);
 	ll_stream_free(j->res.stream);
-	ll_relay_opts_copy_clear(&j->relay);
 	g_free(j->org);
 	if (j->applet_config != NULL)
 		ll_secret_free(j->applet_config);
 	g_free(j);
 }
 
-static void redeem_thread(GTask *task, gpointer src, gpointer data,
-			  GCancellable *cancel)
+static int redeem_run(void *data, struct ll_api_client *c,
+		      const struct ll_relay_opts *o, struct ll_client_error *e)
 {
 	struct redeem_job *j = data;
-	struct ll_api_client *c;
 	int r;
 
-	ll_client_error_clear(&j->err);
-	if ((c = ll_api_client_new(&j->relay.opts, &j->err)) == NULL) {
-		r = j->err.code != 0 ? j->err.code : LL_ERR_NOMEM;
-		goto out;
-	}
 	r = ll_api_pin_redeem_ask(c,
 				  &(struct ll_api_redeem_ask){
 					  .pin = j->pin,
@@ -65,35 +55,28 @@ static void redeem_thread(GTask *task, gpointer src, gpointer data,
 							    ? j->launch
 							    : NULL,
 					  .applet_config = j->applet_config },
-				  &j->res.redeem, &j->err);
+				  &j->res.redeem, e);
 	ll_wipe(j->pin, sizeof(j->pin));
 	if (r != 0)
-		goto out;
+		return r;
 	j->at_stream = true;
-	r = ll_stream_open(&j->relay.opts, j->res.redeem.stream_path,
-			   j->res.redeem.ticket, &j->res.stream, &j->err);
-out:
-	ll_api_client_free(c);
-	j->res.err = r;
-	g_task_return_boolean(task, TRUE);
+	return ll_stream_open(o, j->res.redeem.stream_path,
+			      j->res.redeem.ticket, &j->res.stream, e);
 }
 
-static void redeem_done(GObject *src, GAsyncResult *result, gpointer data)
+static void redeem_done(void *data, int r, const struct ll_client_error *e,
+			void *user)
 {
-	GTask *task = G_TASK(result);
-	struct redeem_job *j = g_task_get_task_data(task);
+	struct redeem_job *j = data;
 
-	/* The session may be gone: call back only if not cancelled. */
-	if (g_cancellable_is_cancelled(g_task_get_cancellable(task)))
-		return;
-	if (j->res.err != 0) {
+	j->res.err = r;
+	if (r != 0) {
 		/* The libraries' words (OpenSSL, libcurl) to the log only. */
-		j->res.why = j->err.message[0] != '\0'
-				     ? j->err.message
-				     : ll_strerror(j->res.err);
-		j->res.end = ll_applet_end_of_error(&j->err, j->at_stream);
+		j->res.why = e->message[0] != '\0' ? e->message
+						   : ll_strerror(r);
+		j->res.end = ll_applet_end_of_error(e, j->at_stream);
 	}
-	j->done(&j->res, j->user);
+	j->done(&j->res, user);
 }
 
 void ll_applet_redeem_start(
@@ -101,19 +84,18 @@ void ll_applet_redeem_start(
 	GCancellable *cancel,
 	void (*done)(struct ll_applet_redeemed *res, void *user), void *user)
 {
+	static const struct ll_applet_call how = {
+		.run = redeem_run,
+		.done = redeem_done,
+		.job_free = redeem_job_free,
+	};
 	struct redeem_job *j = g_new0(struct redeem_job, 1);
-	g_autoptr(GTask) task = NULL;
 
-	ll_relay_opts_copy_init(&j->relay, o);
 	j->org = g_strdup(ask->org);
 	j->applet_config = g_strdup(ask->applet_config);
 	g_strlcpy(j->pin, ask->pin, sizeof(j->pin));
 	if (ask->launch != NULL)
 		g_strlcpy(j->launch, ask->launch, sizeof(j->launch));
 	j->done = done;
-	j->user = user;
-	task = g_task_new(NULL, cancel, redeem_done, NULL);
-	g_task_set_task_data(task, j, redeem_job_free);
-	g_task_set_return_on_cancel(task, FALSE);
-	g_task_run_in_thread(task, redeem_thread);
+	ll_applet_call(o, cancel, &how, j, user);
 }

@@ -15,6 +15,8 @@
  *                  granted (issue 13)
  *   sysinfo.c      the answer to sysinfo_request, only while `sysinfo`
  *                  is granted (issue 13)
+ *   relay_call.c   one request to the relay in a GTask thread, the
+ *                  outcome handed back on the main loop
  *   redeem.c       the redeem worker: the PIN redeemed and the stream
  *                  opened in a GTask thread, the outcome handed back
  *   end_reason.c   after a stream closed without an `end`: the relay
@@ -221,6 +223,24 @@ bool ll_applet_files_close(struct ll_applet_session *s, uint16_t channel);
  * closed. */
 void ll_applet_files_data(struct ll_session_io *io, uint16_t channel,
 			  const uint8_t *data, size_t len, void *user);
+
+/* ---- relay_call.c ---- */
+
+/* What one request to the relay does: run() in the worker thread with a
+ * client on a copy of the relay's options (o, for a stream too); done()
+ * on the main loop with run's result (or the client's failure), unless
+ * cancelled; job_free(job), when not NULL, after either. */
+struct ll_applet_call {
+	int (*run)(void *job, struct ll_api_client *c,
+		   const struct ll_relay_opts *o, struct ll_client_error *e);
+	void (*done)(void *job, int r, const struct ll_client_error *e,
+		     void *user);
+	void (*job_free)(void *job);
+};
+/* Runs how on job in a GTask thread at the relay of o (copied); `done`
+ * runs once on the main loop unless `cancel` was cancelled by then. */
+void ll_applet_call(const struct ll_relay_opts *o, GCancellable *cancel,
+		    const struct ll_applet_call *how, void *job, void *user);
 
 /* ---- redeem.c ---- */
 

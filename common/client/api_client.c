@@ -167,8 +167,11 @@ int ll_api_login_recovery(struct ll_api_client *c, const char *mfa_token,
 			    err);
 }
 
+/* The start of every call that needs a login: err cleared, then c and its
+ * token checked. */
 static int need_token(struct ll_api_client *c, struct ll_client_error *err)
 {
+	ll_client_error_clear(err);
 	if (c == NULL) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0, "no client");
 		return LL_ERR_INVALID_ARG;
@@ -188,7 +191,6 @@ int ll_api_logout(struct ll_api_client *c, struct ll_client_error *err)
 {
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	r = call(c, "POST", "/api/v1/logout", NULL, 204, NULL, err);
@@ -205,7 +207,6 @@ int ll_api_password_change(struct ll_api_client *c, const char *old_password,
 	json_t *body;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (old_password == NULL || new_password == NULL) {
@@ -231,7 +232,6 @@ int ll_api_pin_new(struct ll_api_client *c, const char *lock,
 	json_t *body = NULL, *root = NULL;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (out == NULL)
@@ -255,7 +255,6 @@ int ll_api_sessions_list(struct ll_api_client *c,
 	json_t *root = NULL;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (out == NULL)
@@ -278,6 +277,33 @@ static bool org_name_ok(const char *org)
 	return strspn(org, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
+/* The relay's answer root, which must be an object, into *out (owned by the
+ * caller); freed, with a protocol error, when it is not one. */
+static int object_answer(json_t *root, long status, const char *what,
+			 json_t **out, struct ll_client_error *err)
+{
+	if (!json_is_object(root)) {
+		json_decref(root);
+		ll_client_error_set(err, LL_ERR_PROTOCOL, (int)status, "%s",
+				    what);
+		return LL_ERR_PROTOCOL;
+	}
+	*out = root;
+	return 0;
+}
+
+/* A technician's login name: at most 64 of [A-Za-z0-9._-@], characters
+ * that need no escaping in a path. */
+static bool tech_name_ok(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	return n > 0 && n <= 64 &&
+	       strspn(name,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._-@") == n;
+}
+
 int ll_api_org_policy(struct ll_api_client *c, const char *org,
 		      json_t *changes, json_t **out,
 		      struct ll_client_error *err)
@@ -286,7 +312,6 @@ int ll_api_org_policy(struct ll_api_client *c, const char *org,
 	char *path;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (out == NULL || !org_name_ok(org) ||
@@ -301,15 +326,9 @@ int ll_api_org_policy(struct ll_api_client *c, const char *org,
 	g_free(path);
 	if (r != 0)
 		return r;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		ll_client_error_set(err, LL_ERR_PROTOCOL, 200,
-				    "the relay's policy answer is not an "
-				    "object");
-		return LL_ERR_PROTOCOL;
-	}
-	*out = root;
-	return 0;
+	return object_answer(root, 200,
+			     "the relay's policy answer is not an object", out,
+			     err);
 }
 
 int ll_api_technicians(struct ll_api_client *c, const char *method,
@@ -317,21 +336,13 @@ int ll_api_technicians(struct ll_api_client *c, const char *method,
 		       json_t **out, struct ll_client_error *err)
 {
 	json_t *root = NULL;
-	size_t n = name != NULL ? strlen(name) : 0;
 	char *path;
 	long expect;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
-	/* a login name's characters need no escaping in a path */
-	if (out == NULL ||
-	    (name != NULL &&
-	     (n == 0 || n > 64 ||
-	      strspn(name,
-		     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		     "0123456789._-@") != n)) ||
+	if (out == NULL || (name != NULL && !tech_name_ok(name)) ||
 	    (action != NULL && name == NULL)) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "not a technician's name");
@@ -345,14 +356,8 @@ int ll_api_technicians(struct ll_api_client *c, const char *method,
 	g_free(path);
 	if (r != 0)
 		return r;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		ll_client_error_set(err, LL_ERR_PROTOCOL, (int)expect,
-				    "the relay's answer is not an object");
-		return LL_ERR_PROTOCOL;
-	}
-	*out = root;
-	return 0;
+	return object_answer(root, expect,
+			     "the relay's answer is not an object", out, err);
 }
 
 int ll_api_live(struct ll_api_client *c, int64_t since, json_t **out,
@@ -362,7 +367,6 @@ int ll_api_live(struct ll_api_client *c, int64_t since, json_t **out,
 	char *path;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (out == NULL)
@@ -397,7 +401,6 @@ int ll_api_groups(struct ll_api_client *c, const char *method,
 	long expect;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (out == NULL ||
@@ -415,14 +418,8 @@ int ll_api_groups(struct ll_api_client *c, const char *method,
 	r = call(c, method, path, body, expect, del ? NULL : &root, err);
 	if (r != 0 || del)
 		return r;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		ll_client_error_set(err, LL_ERR_PROTOCOL, (int)expect,
-				    "the relay's answer is not an object");
-		return LL_ERR_PROTOCOL;
-	}
-	*out = root;
-	return 0;
+	return object_answer(root, expect,
+			     "the relay's answer is not an object", out, err);
 }
 
 int ll_api_technician_group(struct ll_api_client *c, const char *name,
@@ -432,12 +429,9 @@ int ll_api_technician_group(struct ll_api_client *c, const char *name,
 	json_t *body;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
-	if (name == NULL || name[0] == '\0' || strlen(name) > 64 ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789._-@") != strlen(name)) {
+	if (!tech_name_ok(name)) {
 		ll_client_error_set(err, LL_ERR_INVALID_ARG, 0,
 				    "not a technician's name");
 		return LL_ERR_INVALID_ARG;
@@ -461,7 +455,6 @@ int ll_api_session_delete(struct ll_api_client *c, const char *session_id,
 	char *path;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if ((path = ll_client_session_path(session_id, "", err)) == NULL)
@@ -665,7 +658,6 @@ int ll_api_queue_list(struct ll_api_client *c, struct ll_api_queue_list *out,
 	json_t *root = NULL;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (out == NULL)
@@ -683,7 +675,6 @@ int ll_api_queue_pickup(struct ll_api_client *c, const char *entry_id,
 	char *path;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	/* an entry id has the shape of a session id: the same check */
@@ -780,7 +771,6 @@ int ll_api_mfa_enroll(struct ll_api_client *c, char **uri_out,
 	json_t *body = NULL, *root = NULL, *u;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (uri_out == NULL || (body = json_object()) == NULL)
@@ -814,7 +804,6 @@ int ll_api_mfa_confirm(struct ll_api_client *c, const char *code,
 	size_t i, n = 0;
 	int r;
 
-	ll_client_error_clear(err);
 	if ((r = need_token(c, err)) != 0)
 		return r;
 	if (code == NULL || codes_out == NULL || n_out == NULL ||

@@ -720,85 +720,28 @@ static int body_load(const char *body, size_t len, const void *out,
 	return ll_client_load_object(body, len, root, err);
 }
 
-int ll_api_parse_login(const char *body, size_t len, struct ll_api_login *out,
-		       struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_login(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_mfa_token(const char *body, size_t len, char **mfa_token,
-			   struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, mfa_token, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_mfa_token(root, mfa_token, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_pin(const char *body, size_t len, struct ll_api_pin *out,
-		     struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_pin(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_sessions(const char *body, size_t len,
-			  struct ll_api_session_list *out,
-			  struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_sessions(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_redeem(const char *body, size_t len,
-			struct ll_api_redeem *out, struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_redeem(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_join(const char *body, size_t len, struct ll_api_join *out,
-		      struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_join(root, out, err);
-	ll_client_json_wipe(root, "ticket");
-	json_decref(root);
-	return r;
-}
+/*
+ * ll_api_parse_NAME(body, len, out, err): the body loaded as an object,
+ * read by ll_client_parse_NAME, the secret member WIPE (or none, NULL)
+ * wiped before the tree is freed.  One definition of what every parser of
+ * a whole answer does around the parser of its object.
+ */
+#define API_PARSE_BODY(name, type, wipe)                                      \
+	int ll_api_parse_##name(const char *body, size_t len, type *out,      \
+				struct ll_client_error *err)                  \
+	{                                                                     \
+		const char *secret = (wipe);                                  \
+		json_t *root;                                                 \
+		int r;                                                        \
+                                                                              \
+		if ((r = body_load(body, len, out, &root, err)) != LL_OK)     \
+			return r;                                             \
+		r = ll_client_parse_##name(root, out, err);                   \
+		if (secret != NULL)                                           \
+			ll_client_json_wipe(root, secret);                    \
+		json_decref(root);                                            \
+		return r;                                                     \
+	}
 
 int ll_api_parse_queue_status(const char *body, size_t len, const char *ticket,
 			      struct ll_api_queue_status *out,
@@ -852,71 +795,14 @@ int ll_client_parse_session_end(json_t *root, struct ll_api_session_end *out,
 	return r;
 }
 
-int ll_api_parse_session_end(const char *body, size_t len,
-			     struct ll_api_session_end *out,
-			     struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_session_end(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_queue_list(const char *body, size_t len,
-			    struct ll_api_queue_list *out,
-			    struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_queue_list(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_pickup(const char *body, size_t len, struct ll_api_pin *out,
-			struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_pickup(root, out, err);
-	ll_client_json_wipe(root, "ticket");
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_sso(const char *body, size_t len, struct ll_api_sso *out,
-		     struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, out, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_sso(root, out, err);
-	json_decref(root);
-	return r;
-}
-
-int ll_api_parse_sso_pending(const char *body, size_t len,
-			     int64_t *poll_interval_s,
-			     struct ll_client_error *err)
-{
-	json_t *root;
-	int r;
-
-	if ((r = body_load(body, len, poll_interval_s, &root, err)) != LL_OK)
-		return r;
-	r = ll_client_parse_sso_pending(root, poll_interval_s, err);
-	json_decref(root);
-	return r;
-}
+API_PARSE_BODY(login, struct ll_api_login, NULL)
+API_PARSE_BODY(mfa_token, char *, NULL)
+API_PARSE_BODY(pin, struct ll_api_pin, NULL)
+API_PARSE_BODY(sessions, struct ll_api_session_list, NULL)
+API_PARSE_BODY(redeem, struct ll_api_redeem, NULL)
+API_PARSE_BODY(join, struct ll_api_join, "ticket")
+API_PARSE_BODY(session_end, struct ll_api_session_end, NULL)
+API_PARSE_BODY(queue_list, struct ll_api_queue_list, NULL)
+API_PARSE_BODY(pickup, struct ll_api_pin, "ticket")
+API_PARSE_BODY(sso, struct ll_api_sso, NULL)
+API_PARSE_BODY(sso_pending, int64_t, NULL)

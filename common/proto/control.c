@@ -3,6 +3,7 @@
 #include "ll_control.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,51 +243,46 @@ const char *ll_control_type_name(int type)
 	return NULL;
 }
 
+/* A text member of a message: the offset of its char *. */
+#define STR(member) offsetof(struct ll_control_msg, u.member)
+
+/*
+ * The text members a message of each type owns, freed with it (0 ends a
+ * list: offset 0 is the type, never text).  A type not listed owns none.
+ */
+static const struct {
+	enum ll_control_type type;
+	size_t strs[2];
+} owned[] = {
+	{ LL_CONTROL_HELLO, { STR(hello.name), STR(hello.org) } },
+	{ LL_CONTROL_CHAT, { STR(chat.text) } },
+	{ LL_CONTROL_FILE_OFFER, { STR(file_offer.name) } },
+	{ LL_CONTROL_FILE_REQUEST, { STR(file_request.name) } },
+	{ LL_CONTROL_END, { STR(end.reason) } },
+	{ LL_CONTROL_ERROR, { STR(error.code), STR(error.message) } },
+	{ LL_CONTROL_MONITORS, { STR(monitors.current) } },
+	{ LL_CONTROL_SELECT_MONITOR, { STR(select_monitor.name) } },
+	{ LL_CONTROL_USER_INFO, { STR(user_info.name), STR(user_info.host) } },
+	{ LL_CONTROL_CLIPBOARD, { STR(clipboard.text) } },
+};
+
 void ll_control_msg_free(struct ll_control_msg *m)
 {
+	size_t i, j;
+
 	if (m == NULL)
 		return;
-	switch (m->type) {
-	case LL_CONTROL_HELLO:
-		free(m->u.hello.name);
-		free(m->u.hello.org);
-		break;
-	case LL_CONTROL_CHAT:
-		free(m->u.chat.text);
-		break;
-	case LL_CONTROL_FILE_OFFER:
-		free(m->u.file_offer.name);
-		break;
-	case LL_CONTROL_FILE_REQUEST:
-		free(m->u.file_request.name);
-		break;
-	case LL_CONTROL_END:
-		free(m->u.end.reason);
-		break;
-	case LL_CONTROL_ERROR:
-		free(m->u.error.code);
-		free(m->u.error.message);
-		break;
-	case LL_CONTROL_MONITORS:
-		free(m->u.monitors.list);
-		free(m->u.monitors.current);
-		break;
-	case LL_CONTROL_SELECT_MONITOR:
-		free(m->u.select_monitor.name);
-		break;
-	case LL_CONTROL_USER_INFO:
-		free(m->u.user_info.name);
-		free(m->u.user_info.host);
-		break;
-	case LL_CONTROL_CLIPBOARD:
-		free(m->u.clipboard.text);
-		break;
-	case LL_CONTROL_SYSINFO:
-		ll_sysinfo_free(m->u.sysinfo.info);
-		break;
-	default:
-		break;
+	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		if (owned[i].type != m->type)
+			continue;
+		for (j = 0; j < 2 && owned[i].strs[j] != 0; j++)
+			free(*(char **)((char *)m + owned[i].strs[j]));
 	}
+	/* the members that are not text */
+	if (m->type == LL_CONTROL_MONITORS)
+		free(m->u.monitors.list);
+	else if (m->type == LL_CONTROL_SYSINFO)
+		ll_sysinfo_free(m->u.sysinfo.info);
 	free(m);
 }
 

@@ -118,14 +118,21 @@ static void password_print(const struct tech_opts *o, const char *pw,
 		when);
 }
 
-/* Audits detail (stolen) as action and commits: 0, or the store's error
- * with everything rolled back. */
-static int tech_commit(struct ll_cmd_org *c, const char *action,
+/*
+ * The end of a change made in the open transaction, r its result: when it
+ * succeeded, audits detail as action and commits.  detail is stolen
+ * either way.  0, or the error with everything rolled back.
+ */
+static int tech_commit(struct ll_cmd_org *c, int r, const char *action,
 		       json_t *detail)
 {
 	struct ll_store *st = c->relay.store;
-	int r;
 
+	if (r != 0) {
+		json_decref(detail);
+		ll_store_rollback(st);
+		return r;
+	}
 	if ((r = ll_cmd_audit_append(st, c->org_id, action, "ok", detail)) !=
 		    0 ||
 	    (r = ll_store_commit(st)) != 0)
@@ -174,11 +181,7 @@ static int tech_add(struct ll_cmd_org *c, const struct tech_opts *o,
 			json_object_set_new(detail, "group",
 					    json_string(o->group));
 	}
-	if (r != 0) {
-		ll_store_rollback(st);
-		goto store_err;
-	}
-	if (tech_commit(c, "technician.add", g_steal_pointer(&detail)) != 0)
+	if (tech_commit(c, r, "technician.add", g_steal_pointer(&detail)) != 0)
 		goto store_err;
 	password_print(o, pw, expires_at);
 	rc = 0;
@@ -227,15 +230,12 @@ static int tech_set_disabled(struct ll_cmd_org *c, const char *user,
 	const char *action = disabled ? "technician.disable"
 				      : "technician.enable";
 	json_t *detail = json_object();
-	int rc = 1;
+	int rc = 1, r;
 
 	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	if (ll_tech_set_disabled(&c->relay, t, disabled, detail) != 0) {
-		ll_store_rollback(st);
-		goto store_err;
-	}
-	if (tech_commit(c, action, g_steal_pointer(&detail)) != 0)
+	r = ll_tech_set_disabled(&c->relay, t, disabled, detail);
+	if (tech_commit(c, r, action, g_steal_pointer(&detail)) != 0)
 		goto store_err;
 	if (disabled)
 		printf("technician '%s' in org '%s' disabled; its tokens are "
@@ -269,16 +269,13 @@ static int tech_mfa_change(struct ll_cmd_org *c, const char *user, bool reset)
 				   : "technician.unlock";
 	json_t *detail = json_object();
 	bool was_locked = false, enrolled = false;
-	int rc = 1;
+	int rc = 1, r;
 
 	if (tech_begin_find(c, user, &t) != 0)
 		goto out;
-	if (ll_tech_mfa_change(&c->relay, t, reset, &was_locked, &enrolled,
-			       detail) != 0) {
-		ll_store_rollback(st);
-		goto store_err;
-	}
-	if (tech_commit(c, action, g_steal_pointer(&detail)) != 0)
+	r = ll_tech_mfa_change(&c->relay, t, reset, &was_locked, &enrolled,
+			       detail);
+	if (tech_commit(c, r, action, g_steal_pointer(&detail)) != 0)
 		goto store_err;
 	if (reset)
 		printf("technician '%s' in org '%s': second factor %s; its "
@@ -329,12 +326,10 @@ static int tech_passwd(struct ll_cmd_org *c, const struct tech_opts *o,
 	if ((r = ll_store_begin(st)) != 0)
 		goto store_err;
 	detail = json_object();
-	if ((r = ll_tech_set_password(&c->relay, t, hash, !o->password_stdin,
-				      &expires_at, detail)) != 0) {
-		ll_store_rollback(st);
-		goto store_err;
-	}
-	if (tech_commit(c, "technician.passwd", g_steal_pointer(&detail)) != 0)
+	r = ll_tech_set_password(&c->relay, t, hash, !o->password_stdin,
+				 &expires_at, detail);
+	if (tech_commit(c, r, "technician.passwd", g_steal_pointer(&detail)) !=
+	    0)
 		goto store_err;
 	password_print(o, pw, expires_at);
 	rc = 0;
@@ -384,11 +379,7 @@ static int tech_set(struct ll_cmd_org *c, const struct tech_opts *o,
 				    o->group ? json_string(o->group)
 					     : json_null());
 	}
-	if (r != 0) {
-		ll_store_rollback(st);
-		goto store_err;
-	}
-	if (tech_commit(c, "technician.set", g_steal_pointer(&detail)) != 0)
+	if (tech_commit(c, r, "technician.set", g_steal_pointer(&detail)) != 0)
 		goto store_err;
 	if (o->name != NULL)
 		printf("technician '%s' in org '%s' is shown as \"%s\"\n",

@@ -328,9 +328,11 @@ int ll_store_session_expire(struct ll_store *st, int64_t now)
 	return r;
 }
 
-int ll_store_session_list(struct ll_store *st, int64_t technician_id,
-			  size_t limit, struct ll_session ***out,
-			  size_t *n_out)
+/* The sessions of statement stmt, whose arguments are an id and a row
+ * limit (the technician's, the org's). */
+static int session_list_by(struct ll_store *st, enum ll_stmt stmt, int64_t id,
+			   size_t limit, struct ll_session ***out,
+			   size_t *n_out)
 {
 	void *list;
 	size_t n;
@@ -338,9 +340,8 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 
 	if (st == NULL || out == NULL || n_out == NULL)
 		return LL_ERR_INVALID_ARG;
-	r = ll_store_list(st, STMT_SESSION_LIST,
-			  STORE_ARGS(ARG_I64(technician_id),
-				     ARG_I64(clamp_u64(limit))),
+	r = ll_store_list(st, stmt,
+			  STORE_ARGS(ARG_I64(id), ARG_I64(clamp_u64(limit))),
 			  sizeof(**out), session_row, session_list_free, &list,
 			  &n);
 	if (r == LL_OK) {
@@ -350,26 +351,20 @@ int ll_store_session_list(struct ll_store *st, int64_t technician_id,
 	return r;
 }
 
+int ll_store_session_list(struct ll_store *st, int64_t technician_id,
+			  size_t limit, struct ll_session ***out,
+			  size_t *n_out)
+{
+	return session_list_by(st, STMT_SESSION_LIST, technician_id, limit,
+			       out, n_out);
+}
+
 int ll_store_session_connected(struct ll_store *st, int64_t org_id,
 			       size_t limit, struct ll_session ***out,
 			       size_t *n_out)
 {
-	void *list;
-	size_t n;
-	int r;
-
-	if (st == NULL || out == NULL || n_out == NULL)
-		return LL_ERR_INVALID_ARG;
-	r = ll_store_list(st, STMT_SESSION_CONNECTED_ORG,
-			  STORE_ARGS(ARG_I64(org_id),
-				     ARG_I64(clamp_u64(limit))),
-			  sizeof(**out), session_row, session_list_free, &list,
-			  &n);
-	if (r == LL_OK) {
-		*out = list;
-		*n_out = n;
-	}
-	return r;
+	return session_list_by(st, STMT_SESSION_CONNECTED_ORG, org_id, limit,
+			       out, n_out);
 }
 
 /* Runs statement stmt, whose rows are one id each, with args and hands

@@ -303,6 +303,22 @@ schema:
 	return LL_ERR_SCHEMA;
 }
 
+void ll_api_body_free(json_t *body, const char *const *secrets)
+{
+	json_t *p;
+	size_t i;
+
+	if (body == NULL)
+		return;
+	for (i = 0; secrets[i] != NULL; i++) {
+		p = json_object_get(body, secrets[i]);
+		if (json_is_string(p) && json_string_length(p) > 0)
+			ll_wipe((char *)json_string_value(p),
+				json_string_length(p));
+	}
+	json_decref(body);
+}
+
 /* ---- bearer tokens and tickets ---- */
 /* The bearer token's technician: 401 unauthorized / 403 account_disabled
  * filled on failure (returns < 0).  Sets the audit actor and org. */

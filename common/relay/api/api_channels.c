@@ -205,8 +205,10 @@ void ll_api_handle_channel_join(struct ll_api_ctx *ctx)
 		{ "description", JSON_STRING, false, DESCRIPTION_BODY_MAX },
 		{ NULL, 0, false, 0 },
 	};
+	/* the credential lives in the parsed body: wiped first */
+	static const char *const secrets[] = { "credential", NULL };
 	struct ll_channel *ch = NULL;
-	json_t *body = NULL, *c;
+	json_t *body = NULL;
 
 	snprintf(ctx->actor, sizeof(ctx->actor), "applet");
 	/* the end user's bucket, shared with PIN redeems */
@@ -225,11 +227,7 @@ void ll_api_handle_channel_join(struct ll_api_ctx *ctx)
 	join_enter(ctx, ch,
 		   json_string_value(json_object_get(body, "description")));
 out:
-	/* the credential lives in the parsed body: wipe it first */
-	c = body ? json_object_get(body, "credential") : NULL;
-	if (json_is_string(c) && json_string_length(c) > 0)
-		ll_wipe((char *)json_string_value(c), json_string_length(c));
-	json_decref(body);
+	ll_api_body_free(body, secrets);
 	ll_channel_free(ch);
 }
 

@@ -51,17 +51,7 @@ static void login_work(void *arg)
 }
 
 /* The body's password, wiped before the body is freed. */
-static void body_free(json_t *body)
-{
-	json_t *p;
-
-	if (body == NULL)
-		return;
-	p = json_object_get(body, "password");
-	if (json_is_string(p) && json_string_length(p) > 0)
-		ll_wipe((char *)json_string_value(p), json_string_length(p));
-	json_decref(body);
-}
+static const char *const body_secrets[] = { "password", NULL };
 
 static void login_resume(struct ll_api_ctx *ctx);
 static bool login_refused(struct ll_api_ctx *ctx,
@@ -302,7 +292,7 @@ out:
 	if (j != NULL)
 		login_job_free(j);
 	ll_technician_free(t);
-	body_free(body);
+	ll_api_body_free(body, body_secrets);
 }
 
 /* Refusals that only someone who knows the password may see. */

@@ -276,23 +276,8 @@ static void code_wrong(struct ll_api_ctx *ctx, int64_t tech_id)
 }
 
 /* The body's secrets, wiped before the body is freed. */
-static void body_free(json_t *body)
-{
-	static const char *const secret[] = { "mfa_token", "code",
-					      "recovery_code" };
-	json_t *p;
-	size_t i;
-
-	if (body == NULL)
-		return;
-	for (i = 0; i < LL_ARRAY_SIZE(secret); i++) {
-		p = json_object_get(body, secret[i]);
-		if (json_is_string(p) && json_string_length(p) > 0)
-			ll_wipe((char *)json_string_value(p),
-				json_string_length(p));
-	}
-	json_decref(body);
-}
+static const char *const body_secrets[] = { "mfa_token", "code",
+					    "recovery_code", NULL };
 
 void ll_api_handle_login_mfa(struct ll_api_ctx *ctx)
 {
@@ -411,7 +396,7 @@ out:
 	ll_wipe(hash, sizeof(hash));
 	ll_wipe(&m, sizeof(m));
 	ll_technician_free(t);
-	body_free(body);
+	ll_api_body_free(body, body_secrets);
 }
 
 void ll_api_handle_mfa_enroll(struct ll_api_ctx *ctx)
@@ -561,5 +546,5 @@ out:
 	ll_wipe(macs, sizeof(macs));
 	ll_wipe(&m, sizeof(m));
 	json_decref(list);
-	body_free(body);
+	ll_api_body_free(body, body_secrets);
 }

@@ -51,23 +51,9 @@ static void pw_work(void *arg)
 		j->result = LL_ERR_NOMEM;
 }
 
-/* Both passwords live in the parsed body: wipe them before freeing. */
-static void body_free(json_t *body)
-{
-	static const char *const secret[] = { "old_password", "new_password" };
-	json_t *p;
-	size_t i;
-
-	if (body == NULL)
-		return;
-	for (i = 0; i < LL_ARRAY_SIZE(secret); i++) {
-		p = json_object_get(body, secret[i]);
-		if (json_is_string(p) && json_string_length(p) > 0)
-			ll_wipe((char *)json_string_value(p),
-				json_string_length(p));
-	}
-	json_decref(body);
-}
+/* Both passwords live in the parsed body: wiped before it is freed. */
+static const char *const body_secrets[] = { "old_password", "new_password",
+					    NULL };
 
 static void pw_resume(struct ll_api_ctx *ctx);
 
@@ -126,7 +112,7 @@ void ll_api_handle_password_change(struct ll_api_ctx *ctx)
 out:
 	if (j != NULL)
 		pw_job_free(j);
-	body_free(body);
+	ll_api_body_free(body, body_secrets);
 }
 
 /* The technician as it is now: gone or disabled meanwhile is a refusal. */

@@ -699,26 +699,10 @@ out:
 	json_decref(caps);
 }
 
-/* The PIN lives in the parsed body: wipe it before freeing. */
-static void body_free(json_t *body)
-{
-	json_t *p;
-
-	if (body == NULL)
-		return;
-	/* a configuration may hold a channel credential */
-	static const char *const secret[] = { "pin", "launch", "channel",
-					      "applet_config" };
-	size_t i;
-
-	for (i = 0; i < LL_ARRAY_SIZE(secret); i++) {
-		p = json_object_get(body, secret[i]);
-		if (json_is_string(p) && json_string_length(p) > 0)
-			ll_wipe((char *)json_string_value(p),
-				json_string_length(p));
-	}
-	json_decref(body);
-}
+/* The PIN lives in the parsed body: wiped before it is freed (a
+ * configuration may hold a channel credential). */
+static const char *const body_secrets[] = { "pin", "launch", "channel",
+					    "applet_config", NULL };
 
 /* {"pin", "org"?}, after the limit per address (step 1). */
 static int pin_body(struct ll_api_ctx *ctx, json_t **body)
@@ -759,7 +743,7 @@ void ll_api_handle_pin_redeem(struct ll_api_ctx *ctx)
 		ll_api_pin_check_ask(ctx, &ask, redeem_then, NULL);
 	} else
 		cors_headers(ctx, 0);
-	body_free(body);
+	ll_api_body_free(body, body_secrets);
 }
 
 void ll_api_handle_pin_check(struct ll_api_ctx *ctx)
@@ -776,7 +760,7 @@ void ll_api_handle_pin_check(struct ll_api_ctx *ctx)
 				 ll_api_page_check_answer, &pin);
 	} else
 		cors_headers(ctx, 0);
-	body_free(body);
+	ll_api_body_free(body, body_secrets);
 }
 
 /*

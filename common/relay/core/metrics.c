@@ -5,6 +5,7 @@
  * default), or anyone with the metrics token.  The counters say how busy
  * the relay is and what it refuses, which is nobody else's business.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -116,54 +117,81 @@ static void scoped(GString *s, const char *name, const char *type,
 				       name, scopes[i], value[i]);
 }
 
-char *ll_core_metrics_text(const struct ll_relay *relay)
-{
-	const struct ll_relay_metrics *m = &relay->metrics;
-	GString *s = g_string_sized_new(2048);
-	uint64_t w_bytes, w_streams;
+#define FIELD(member) offsetof(struct ll_relay_metrics, member)
+
+/* One row a metric: its name, type and help, and where its value is in
+ * struct ll_relay_metrics (a uint64_t, or for by_scope an array of them
+ * by enum ll_redeem_scope). */
+struct metric_row {
 	const char *name;
-	char *out;
+	const char *type;
+	const char *help;
+	size_t field;
+};
+
+static const struct metric_row plain[] = {
+	{ "lifeline_sessions_live", "gauge",
+	  "Sessions whose two streams are paired now.", FIELD(sessions_live) },
+	{ "lifeline_streams_waiting", "gauge",
+	  "Upgraded streams whose peer has not arrived yet.",
+	  FIELD(streams_waiting) },
+	{ "lifeline_sessions_interrupted", "gauge",
+	  "Sessions that lost a stream and wait for it to come back.",
+	  FIELD(sessions_interrupted) },
+	{ "lifeline_live_polls_held", "gauge",
+	  "Live page long-polls waiting for a change.",
+	  FIELD(live_polls_held) },
+	{ "lifeline_bytes_forwarded_total", "counter",
+	  "Stream bytes forwarded, both directions.", FIELD(bytes_forwarded) },
+	{ "lifeline_connections_open", "gauge", "Client connections open now.",
+	  FIELD(connections_open) },
+	{ "lifeline_connections_unauthenticated", "gauge",
+	  "Client connections not yet upgraded to a stream.",
+	  FIELD(connections_unauth) },
+	{ "lifeline_connections_evicted_total", "counter",
+	  "Unauthenticated connections closed to make room for new ones.",
+	  FIELD(connections_evicted) },
+	{ "lifeline_requests_total", "counter", "HTTP requests received.",
+	  FIELD(requests_total) },
+	{ "lifeline_queue_waiting", "gauge",
+	  "End users waiting in channel queues now.", FIELD(queue_waiting) },
+};
+
+static const struct metric_row by_scope[] = {
+	{ "lifeline_redeem_failures_total", "counter",
+	  "Failed PIN redeems counted against a guess budget.",
+	  FIELD(redeem_failures) },
+	{ "lifeline_redeem_budget_refusals_total", "counter",
+	  "PIN redeems refused because their guess budget was spent.",
+	  FIELD(redeem_budget_refusals) },
+	{ "lifeline_redeem_budget_exhausted_total", "counter",
+	  "Times a guess budget became exhausted.",
+	  FIELD(redeem_budget_exhausted_total) },
+	{ "lifeline_redeem_budget_exhausted", "gauge",
+	  "Guess budgets exhausted now (the relay's: 0 or 1; orgs: how many).",
+	  FIELD(redeem_budget_exhausted) },
+};
+
+static const uint64_t *field_at(const struct ll_relay_metrics *m,
+				const struct metric_row *row)
+{
+	return (const uint64_t *)((const char *)m + row->field);
+}
+
+/*
+ * lifeline_refusals_total by code.  Several enum values share a code
+ * string (405/408/414/431 are all "bad_request"); a label set may appear
+ * only once, so sum them under the first value that carries the name.
+ */
+static void refusals(GString *s, const struct ll_relay_metrics *m)
+{
+	const char *name;
 	uint64_t sum;
 	int i, j;
-
-	/* The worker loops' share (workers.c) of two counters. */
-	ll_workers_counts(relay->core, &w_bytes, &w_streams);
-	metric(s, "lifeline_sessions_live", "gauge",
-	       "Sessions whose two streams are paired now.", m->sessions_live);
-	metric(s, "lifeline_streams_waiting", "gauge",
-	       "Upgraded streams whose peer has not arrived yet.",
-	       m->streams_waiting);
-	metric(s, "lifeline_sessions_interrupted", "gauge",
-	       "Sessions that lost a stream and wait for it to come back.",
-	       m->sessions_interrupted);
-	metric(s, "lifeline_live_polls_held", "gauge",
-	       "Live page long-polls waiting for a change.",
-	       m->live_polls_held);
-	metric(s, "lifeline_bytes_forwarded_total", "counter",
-	       "Stream bytes forwarded, both directions.",
-	       m->bytes_forwarded + w_bytes);
-	metric(s, "lifeline_connections_open", "gauge",
-	       "Client connections open now.",
-	       m->connections_open + w_streams);
-	metric(s, "lifeline_connections_unauthenticated", "gauge",
-	       "Client connections not yet upgraded to a stream.",
-	       m->connections_unauth);
-	metric(s, "lifeline_connections_evicted_total", "counter",
-	       "Unauthenticated connections closed to make room for new ones.",
-	       m->connections_evicted);
-	metric(s, "lifeline_requests_total", "counter",
-	       "HTTP requests received.", m->requests_total);
-	metric(s, "lifeline_queue_waiting", "gauge",
-	       "End users waiting in channel queues now.", m->queue_waiting);
 
 	g_string_append(s, "# HELP lifeline_refusals_total Requests and "
 			   "connections refused, by API error code.\n"
 			   "# TYPE lifeline_refusals_total counter\n");
-	/*
-	 * Several enum values share a code string (405/408/414/431 are all
-	 * "bad_request"); a label set may appear only once, so sum them under
-	 * the first value that carries the name.
-	 */
 	for (i = LL_API_OK + 1; i < LL_API_CODE_COUNT; i++) {
 		name = ll_api_code_name((enum ll_api_code)i);
 		if (name == NULL)
@@ -188,19 +216,27 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 			"lifeline_refusals_total{code=\"%s\"} %" PRIu64 "\n",
 			name, sum);
 	}
-	scoped(s, "lifeline_redeem_failures_total", "counter",
-	       "Failed PIN redeems counted against a guess budget.",
-	       m->redeem_failures);
-	scoped(s, "lifeline_redeem_budget_refusals_total", "counter",
-	       "PIN redeems refused because their guess budget was spent.",
-	       m->redeem_budget_refusals);
-	scoped(s, "lifeline_redeem_budget_exhausted_total", "counter",
-	       "Times a guess budget became exhausted.",
-	       m->redeem_budget_exhausted_total);
-	scoped(s, "lifeline_redeem_budget_exhausted", "gauge",
-	       "Guess budgets exhausted now (the relay's: 0 or 1; orgs: how "
-	       "many).",
-	       m->redeem_budget_exhausted);
+}
+
+char *ll_core_metrics_text(const struct ll_relay *relay)
+{
+	struct ll_relay_metrics m = relay->metrics;
+	GString *s = g_string_sized_new(2048);
+	uint64_t w_bytes, w_streams;
+	char *out;
+	size_t i;
+
+	/* The worker loops' share (workers.c) of two counters. */
+	ll_workers_counts(relay->core, &w_bytes, &w_streams);
+	m.bytes_forwarded += w_bytes;
+	m.connections_open += w_streams;
+	for (i = 0; i < LL_ARRAY_SIZE(plain); i++)
+		metric(s, plain[i].name, plain[i].type, plain[i].help,
+		       *field_at(&m, &plain[i]));
+	refusals(s, &m);
+	for (i = 0; i < LL_ARRAY_SIZE(by_scope); i++)
+		scoped(s, by_scope[i].name, by_scope[i].type, by_scope[i].help,
+		       field_at(&m, &by_scope[i]));
 	/* A plain malloc'd string: the response frees raw_body with free(). */
 	out = strdup(s->str);
 	g_string_free(s, TRUE);

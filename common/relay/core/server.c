@@ -665,7 +665,7 @@ static void core_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- run ---- */
 
-static struct event_base *core_base_new(void)
+struct event_base *ll_core_base_new(void)
 {
 	struct event_config *ec = event_config_new();
 	struct event_base *base;
@@ -738,7 +738,7 @@ int ll_core_run(struct ll_relay *relay, const char *listen_override)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (relay->base == NULL) {
-		if ((relay->base = core_base_new()) == NULL) {
+		if ((relay->base = ll_core_base_new()) == NULL) {
 			r = LL_ERR_NOMEM;
 			goto out;
 		}

@@ -821,22 +821,6 @@ static void main_in_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static struct event_base *worker_base_new(void)
-{
-	struct event_config *ec = event_config_new();
-	struct event_base *base;
-
-	if (ec == NULL)
-		return NULL;
-	/* One thread per loop; see core_base_new. */
-	event_config_set_flag(ec,
-			      EVENT_BASE_FLAG_NOLOCK |
-				      EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(ec);
-	event_config_free(ec);
-	return base;
-}
-
 unsigned ll_workers_count(const struct ll_relay_config *cfg)
 {
 	long n = cfg->workers;
@@ -884,7 +868,7 @@ int ll_workers_start(struct ll_core *core, unsigned n)
 		/* One loop: the main loop forwards, through the same code
 		 * (the same TLS pipes), without a thread. */
 		w->on_main = n == 1;
-		w->base = w->on_main ? core->base : worker_base_new();
+		w->base = w->on_main ? core->base : ll_core_base_new();
 		if (w->base == NULL) {
 			r = LL_ERR_NOMEM;
 			break;

@@ -179,6 +179,10 @@ struct ll_api_field {
 int ll_api_parse_body(struct ll_api_ctx *ctx,
 		      const struct ll_api_field *fields, bool allow_empty,
 		      json_t **out);
+/* Frees a parsed body (NULL is a no-op), first wiping the string members
+ * named in secrets (ends with NULL): passwords, codes, PINs, credentials
+ * must not linger in freed memory. */
+void ll_api_body_free(json_t *body, const char *const *secrets);
 
 /*
  * The value the route's placeholder `name` captured, or NULL when its

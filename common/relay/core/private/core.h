@@ -137,6 +137,9 @@ void ll_core_unauth_touch(struct ll_core *core, struct ll_conn *c);
 /* Paths the API serves (relay->api->dispatch): everything under
  * /api/v1/, and the PIN page's "/" and "/o/..." (docs/API.md). */
 bool ll_core_api_path(const char *path);
+/* An event loop for one thread, the main one's or a forwarding loop's
+ * (workers.c): no locks, changes folded per pass; NULL on failure. */
+struct event_base *ll_core_base_new(void);
 
 /* ---- conn.c ---- */
 /* Takes ownership of fd (closed on failure). */
