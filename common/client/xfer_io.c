@@ -487,15 +487,12 @@ static void start_sending(struct ll_xfer *x, uint64_t offset)
 
 /* ---- receiving ---- */
 
-/* Hash what a part holds already: the resume point and the start of the
- * final hash.  A part that is not a plain file of ours, or is longer than
- * the offer, starts again from 0. */
+/* What a part holds already is the resume point (the worker hashes it
+ * first, off the loop).  A part that is not a plain file of ours, or is
+ * longer than the offer, starts again from 0. */
 static int open_part(struct ll_xfer *x, uint64_t *offset)
 {
-	uint8_t *buf;
 	struct stat st;
-	uint64_t off = 0;
-	ssize_t n;
 	int fd;
 
 	*offset = 0;
@@ -511,22 +508,15 @@ static int open_part(struct ll_xfer *x, uint64_t *offset)
 		close(fd);
 		return LL_ERR_IO;
 	}
-	if ((uint64_t)st.st_size > x->size && ftruncate(fd, 0) != 0) {
-		close(fd);
-		return LL_ERR_IO;
-	}
-	buf = g_malloc(XFER_HASH_BLOCK);
-	while ((n = pread(fd, buf, XFER_HASH_BLOCK, (off_t)off)) > 0) {
-		ll_sha256_update(x->ctx, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	g_free(buf);
-	if (n < 0) {
-		close(fd);
-		return LL_ERR_IO;
+	if ((uint64_t)st.st_size > x->size) {
+		if (ftruncate(fd, 0) != 0) {
+			close(fd);
+			return LL_ERR_IO;
+		}
+		st.st_size = 0;
 	}
 	x->partfd = fd;
-	*offset = off;
+	*offset = (uint64_t)st.st_size;
 	return LL_OK;
 }
 
@@ -668,10 +658,10 @@ int ll_xfer_accept(struct ll_xfer *x, int dirfd, const char *name)
 		return LL_ERR_IO;
 	}
 	x->dec = ll_xfer_dec_new(x->size - offset);
-	if (x->dec != NULL && offset < x->size)
+	if (x->dec != NULL)
 		x->rx = ll_xfer_rx_new(x->partfd, offset, x->dec, x->ctx,
 				       on_rx, x);
-	if (x->dec == NULL || (offset < x->size && x->rx == NULL)) {
+	if (x->rx == NULL) {
 		fail(x, LL_FILE_FAILED, "out of memory");
 		return LL_ERR_NOMEM;
 	}
@@ -688,8 +678,6 @@ int ll_xfer_accept(struct ll_xfer *x, int dirfd, const char *name)
 		ll_info("file transfer to %s resumes at byte %" G_GUINT64_FORMAT,
 			x->shown, offset);
 	changed(x, true);
-	if (offset == x->size)
-		complete(x);
 	return LL_OK;
 }
 

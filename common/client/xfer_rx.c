@@ -16,6 +16,9 @@
 #include "ll_log.h"
 #include "xfer_rx.h"
 
+/* Hashing what a part held reads this much at a time. */
+#define RX_HASH_BLOCK (1024u * 1024u)
+
 struct item {
 	size_t len;
 	uint8_t data[];
@@ -40,6 +43,7 @@ struct ll_xfer_rx {
 	size_t queued, peak;
 	struct ll_xfer_rx_report rep;
 	bool stop, notified, changed;
+	gint abort; /* stop, seen without mu by hash_part */
 };
 
 static void rx_unref(gpointer p)
@@ -150,6 +154,33 @@ static bool idle_locked(struct ll_xfer_rx *rx)
 	return false;
 }
 
+/* What the part held when the transfer (re)started goes into the hash
+ * first: a resume of a large file would keep the loop for seconds. */
+static int hash_part(struct ll_xfer_rx *rx)
+{
+	uint8_t *buf = g_malloc(RX_HASH_BLOCK);
+	uint64_t off = 0;
+	size_t want;
+	ssize_t n;
+	int err = 0;
+
+	while (off < rx->off && !g_atomic_int_get(&rx->abort)) {
+		want = rx->off - off < RX_HASH_BLOCK ? (size_t)(rx->off - off)
+						     : RX_HASH_BLOCK;
+		n = pread(rx->fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			break;
+		}
+		(void)ll_sha256_update(rx->sha, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	g_free(buf);
+	return err;
+}
+
 static gpointer rx_thread(gpointer p)
 {
 	struct ll_xfer_rx *rx = p;
@@ -158,7 +189,17 @@ static gpointer rx_thread(gpointer p)
 	uint64_t written;
 	int err;
 
+	err = hash_part(rx);
 	g_mutex_lock(&rx->mu);
+	if (err != 0)
+		end = LL_XFER_RX_WRITE_ERR;
+	else if (ll_xfer_dec_remaining(rx->dec) == 0)
+		end = LL_XFER_RX_WHOLE; /* the part was the whole file */
+	if (end != LL_XFER_RX_RUNNING) {
+		rx->rep.end = end;
+		rx->rep.err = err;
+		notify_locked(rx);
+	}
 	while (end == LL_XFER_RX_RUNNING) {
 		while (!rx->stop && idle_locked(rx)) {
 			if (rx->hold != NULL) /* the test hook polls */
@@ -275,6 +316,7 @@ void ll_xfer_rx_free(struct ll_xfer_rx *rx)
 	if (rx == NULL)
 		return;
 	rx->cb = NULL;
+	g_atomic_int_set(&rx->abort, 1);
 	g_mutex_lock(&rx->mu);
 	rx->stop = true;
 	g_cond_signal(&rx->cond);

@@ -3124,7 +3124,7 @@ static void files_resume(struct agent *ag, struct applet *ap, const char *home)
 {
 	size_t len = 3 * LL_XFER_CHUNK, i;
 	uint8_t *data = g_malloc(len);
-	char *sha, *part, *win;
+	char *sha, *part, *win, *path;
 	int fd, done = ag->n_file_done;
 
 	for (i = 0; i < len; i++)
@@ -3153,6 +3153,27 @@ static void files_resume(struct agent *ag, struct applet *ap, const char *home)
 	g_assert_cmpuint(file_size(home, part), ==, 0);
 	close(fd);
 	close_window(win);
+
+	/* a part already whole (cut before the check): accepted at its end,
+	 * hashed and saved without a byte more */
+	data[0] ^= 1;
+	g_free(sha);
+	g_free(part);
+	sha = sha_hex(data, len);
+	part = part_name("whole.bin", sha);
+	path = g_build_filename(home, part, NULL);
+	g_assert_true(
+		g_file_set_contents(path, (char *)data, (gssize)len, NULL));
+	g_assert_cmpint(chmod(path, 0600), ==, 0);
+	done = ag->n_file_done;
+	raw_offer(ag, 134, "whole.bin", len, sha);
+	win = answer_incoming(ap, "alt+s", NULL);
+	WAIT_FOR(ag->n_file_done > done, 10000);
+	g_assert_cmpuint(ag->accept_offset, ==, len);
+	g_assert_true(file_is(home, "whole.bin", data, len));
+	g_assert_cmpuint(file_size(home, part), ==, 0);
+	close_window(win);
+	g_free(path);
 	g_free(part);
 	g_free(sha);
 	g_free(data);

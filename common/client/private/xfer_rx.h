@@ -42,7 +42,8 @@ struct ll_xfer_rx;
 /* Called on the creating thread's main context when a report waits. */
 typedef void (*ll_xfer_rx_cb)(void *user);
 
-/* NULL when no thread could be started.  Writes at fd from offset. */
+/* NULL when no thread could be started.  The worker first hashes the
+ * offset bytes fd holds (a resumed part), then writes from there. */
 struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset,
 				  struct ll_xfer_dec *dec,
 				  struct ll_sha256_ctx *sha, ll_xfer_rx_cb cb,
