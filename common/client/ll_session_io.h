@@ -117,8 +117,10 @@ struct ll_session_io_cbs {
 	void (*on_channel_close)(struct ll_session_io *s, uint16_t channel,
 				 void *user);
 	/* Data on an open channel that is not bridged.  Counted as consumed
-	 * when the callback returns (copy what you need): bulk transfers
-	 * should bridge instead to get backpressure. */
+	 * when the callback returns (copy what you need), unless the
+	 * callback calls ll_session_io_channel_keep(): then the peer's
+	 * credit comes back only with ll_session_io_channel_consume(), once
+	 * the bytes are dealt with (a file written by a worker thread). */
 	void (*on_channel_data)(struct ll_session_io *s, uint16_t channel,
 				const uint8_t *data, size_t len, void *user);
 	/* Nothing came from the stream for stall_ms (stalled true), or
@@ -193,6 +195,15 @@ int ll_session_io_send_control(struct ll_session_io *s,
 int ll_session_io_channel_open(struct ll_session_io *s, uint16_t channel);
 int ll_session_io_channel_open_next(struct ll_session_io *s,
 				    uint16_t *channel);
+/*
+ * From inside on_channel_data only: the bytes it got stay unconsumed (the
+ * peer's credit stays taken) until ll_session_io_channel_consume() says
+ * they are dealt with.  Consuming on a channel that has closed since is a
+ * no-op; LL_ERR_INVALID_ARG for more than was kept.
+ */
+void ll_session_io_channel_keep(struct ll_session_io *s);
+int ll_session_io_channel_consume(struct ll_session_io *s, uint16_t channel,
+				  size_t n);
 /*
  * Grant the peer `window` bytes of credit on an open channel instead of
  * the HELLO's (ll_mux_widen): for a bulk channel, whose rate is window /

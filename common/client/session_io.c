@@ -84,6 +84,8 @@ struct ll_session_io {
 	gint64 end_deadline;   /* monotonic us */
 	gint64 hello_deadline; /* 0 = none */
 	bool wake;
+	/* on_channel_data keeps its bytes (ll_session_io_channel_keep) */
+	bool keep;
 
 	/* Liveness (ll_session_io.h), monotonic us; active once READY. */
 	gint64 last_life;
@@ -580,6 +582,26 @@ int ll_session_io_channel_open_next(struct ll_session_io *s, uint16_t *channel)
 	return r;
 }
 
+static bool gone(const struct ll_session_io *s);
+
+void ll_session_io_channel_keep(struct ll_session_io *s)
+{
+	s->keep = true;
+}
+
+int ll_session_io_channel_consume(struct ll_session_io *s, uint16_t channel,
+				  size_t n)
+{
+	int r;
+
+	if (gone(s))
+		return LL_ERR_CLOSED;
+	/* a WINDOW frame may be queued: the pump writes it */
+	r = ll_mux_consume(s->mux, channel, n);
+	wake(s);
+	return r;
+}
+
 int ll_session_io_channel_widen(struct ll_session_io *s, uint16_t channel,
 				uint32_t window)
 {
@@ -926,14 +948,16 @@ static void handle_event(struct ll_session_io *s,
 		} else if ((b = bridge_find(s, ev->channel)) != NULL) {
 			bridge_data(s, b, ev->u.data.data, ev->u.data.len);
 		} else {
+			s->keep = false;
 			if (s->cbs.on_channel_data != NULL)
 				s->cbs.on_channel_data(s, ev->channel,
 						       ev->u.data.data,
 						       ev->u.data.len,
 						       s->user);
-			if (!gone(s))
+			if (!gone(s) && !s->keep)
 				(void)ll_mux_consume(s->mux, ev->channel,
 						     ev->u.data.len);
+			s->keep = false;
 		}
 		break;
 	case LL_MUX_EV_WINDOW:

@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 
 #include "ll_buf.h"
+#include "ll_build.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_log.h"
@@ -23,6 +24,7 @@
 #include "ll_util.h"
 #include "ll_xfer.h"
 #include "ll_xfer_io.h"
+#include "xfer_rx.h"
 
 /* Offers and requests from the peer waiting for an answer at most: more
  * are refused unseen, so a hostile peer cannot pile up windows. */
@@ -100,6 +102,9 @@ struct ll_xfer {
 	char *safe;
 	struct ll_xfer_dec *dec;
 	struct ll_sha256_ctx *ctx;
+	struct ll_xfer_rx *rx; /* the worker that writes (xfer_rx.h) */
+	bool peer_closed;      /* the channel ended; the worker drains */
+	bool told_full;        /* test hook: the queue held a window */
 };
 
 struct ll_xfer_set {
@@ -147,9 +152,23 @@ static void send_cancel(struct ll_xfer *x, enum ll_file_cancel_reason why)
 	send_ctl(x->set, &m);
 }
 
+/* The receiving worker stops (what it holds unwritten is dropped): from
+ * here on the loop alone uses the decoder, the hash and the part. */
+static void stop_rx(struct ll_xfer *x)
+{
+	if (x->rx == NULL)
+		return;
+#if LL_TEST_HOOKS
+	ll_info("test: file transfer to %s: at most %zu bytes were queued",
+		x->shown, ll_xfer_rx_peak(x->rx));
+#endif
+	LL_FREE_AND_NULL(ll_xfer_rx_free, x->rx);
+}
+
 /* Stop moving bytes; files and channel ids stay. */
 static void stop_io(struct ll_xfer *x)
 {
+	stop_rx(x);
 	if (x->watch != 0) {
 		g_source_remove(x->watch);
 		x->watch = 0;
@@ -232,6 +251,7 @@ static void refuse_request(struct ll_xfer_set *set, uint32_t id)
 }
 
 static bool take_id(GArray *a, uint32_t id);
+static void on_rx(void *user);
 
 /* ---- sending ---- */
 
@@ -467,15 +487,12 @@ static void start_sending(struct ll_xfer *x, uint64_t offset)
 
 /* ---- receiving ---- */
 
-/* Hash what a part holds already: the resume point and the start of the
- * final hash.  A part that is not a plain file of ours, or is longer than
- * the offer, starts again from 0. */
+/* What a part holds already is the resume point (the worker hashes it
+ * first, off the loop).  A part that is not a plain file of ours, or is
+ * longer than the offer, starts again from 0. */
 static int open_part(struct ll_xfer *x, uint64_t *offset)
 {
-	uint8_t *buf;
 	struct stat st;
-	uint64_t off = 0;
-	ssize_t n;
 	int fd;
 
 	*offset = 0;
@@ -491,22 +508,15 @@ static int open_part(struct ll_xfer *x, uint64_t *offset)
 		close(fd);
 		return LL_ERR_IO;
 	}
-	if ((uint64_t)st.st_size > x->size && ftruncate(fd, 0) != 0) {
-		close(fd);
-		return LL_ERR_IO;
-	}
-	buf = g_malloc(XFER_HASH_BLOCK);
-	while ((n = pread(fd, buf, XFER_HASH_BLOCK, (off_t)off)) > 0) {
-		ll_sha256_update(x->ctx, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	g_free(buf);
-	if (n < 0) {
-		close(fd);
-		return LL_ERR_IO;
+	if ((uint64_t)st.st_size > x->size) {
+		if (ftruncate(fd, 0) != 0) {
+			close(fd);
+			return LL_ERR_IO;
+		}
+		st.st_size = 0;
 	}
 	x->partfd = fd;
-	*offset = off;
+	*offset = (uint64_t)st.st_size;
 	return LL_OK;
 }
 
@@ -545,6 +555,7 @@ static void complete(struct ll_xfer *x)
 	uint8_t md[LL_SHA256_LEN];
 	char *hex = NULL, *text;
 
+	stop_rx(x);
 	if (ll_sha256_final(x->ctx, md) == LL_OK)
 		hex = ll_hex_new(md, sizeof(md));
 	if (hex == NULL || strcmp(hex, x->sha) != 0) {
@@ -647,10 +658,15 @@ int ll_xfer_accept(struct ll_xfer *x, int dirfd, const char *name)
 		return LL_ERR_IO;
 	}
 	x->dec = ll_xfer_dec_new(x->size - offset);
-	if (x->dec == NULL) {
+	if (x->dec != NULL)
+		x->rx = ll_xfer_rx_new(x->partfd, offset, x->dec, x->ctx,
+				       on_rx, x);
+	if (x->rx == NULL) {
 		fail(x, LL_FILE_FAILED, "out of memory");
 		return LL_ERR_NOMEM;
 	}
+	x->peer_closed = false;
+	x->told_full = false;
 	x->done = x->run_from = offset;
 	x->run_ms = ll_now_mono_ms();
 	widen_start(x);
@@ -662,8 +678,6 @@ int ll_xfer_accept(struct ll_xfer *x, int dirfd, const char *name)
 		ll_info("file transfer to %s resumes at byte %" G_GUINT64_FORMAT,
 			x->shown, offset);
 	changed(x, true);
-	if (offset == x->size)
-		complete(x);
 	return LL_OK;
 }
 
@@ -689,47 +703,96 @@ int ll_xfer_cancel(struct ll_xfer *x)
 	return LL_OK;
 }
 
-/* Channel bytes of a running incoming transfer. */
+/* Channel bytes of a running incoming transfer: handed to the worker as
+ * they came, and kept (the peer's credit stays taken) until it has
+ * written them; the worker's queue thus never holds more than the
+ * channel's window, however slow the disk. */
 static void receive(struct ll_xfer *x, const uint8_t *data, size_t len)
 {
-	const uint8_t *chunk;
-	size_t used, n;
-	int r;
+	size_t queued = ll_xfer_rx_push(x->rx, data, len);
 
-	while (len > 0 || ll_xfer_dec_remaining(x->dec) == 0) {
-		if (ll_xfer_dec_remaining(x->dec) == 0) {
-			if (len > 0) {
-				fail(x, LL_FILE_FAILED,
-				     "the other side sent more than the "
-				     "file's size");
-				return;
-			}
-			complete(x);
-			return;
-		}
-		r = ll_xfer_dec_feed(x->dec, data, len, &used, &chunk, &n);
-		data += used;
-		len -= used;
-		if (r < 0) {
-			ll_warn("file transfer to %s: bad chunk: %s", x->shown,
-				ll_strerror(r));
-			fail(x, LL_FILE_FAILED,
-			     "the other side sent data the transfer refuses");
-			return;
-		}
-		if (r == 0)
-			break;
-		if (pwrite(x->partfd, chunk, n, (off_t)x->done) !=
-			    (ssize_t)n ||
-		    ll_sha256_update(x->ctx, chunk, n) != LL_OK) {
-			fail(x, LL_FILE_FAILED,
-			     "the file could not be written (disk full?)");
-			return;
-		}
-		x->done += n;
+	ll_session_io_channel_keep(x->set->io);
+#if LL_TEST_HOOKS
+	if (queued >= x->window && !x->told_full) {
+		x->told_full = true;
+		ll_info("test: file transfer to %s: %zu bytes queued, the "
+			"window's worth",
+			x->shown, queued);
 	}
-	widen_more(x);
-	changed(x, false);
+#else
+	(void)queued;
+#endif
+}
+
+/* The channel ended before the file was whole: keep the part for a
+ * resume. */
+static void interrupt(struct ll_xfer *x)
+{
+	stop_io(x);
+	x->state = LL_XFER_INTERRUPTED;
+	x->channel = 0; /* the id is free again */
+	changed(x, true);
+}
+
+/* A sentence for the user about a failed write (errno err). */
+static void write_failed(struct ll_xfer *x, int err)
+{
+	char *text;
+
+	ll_warn("file transfer to %s: cannot write the part: %s", x->shown,
+		g_strerror(err));
+	if (err == ENOSPC || err == EDQUOT)
+		text = g_strdup("the disk is full; the file was not saved");
+	else
+		text = g_strdup_printf("the file could not be written (%s); "
+				       "it was not saved",
+				       g_strerror(err));
+	fail(x, LL_FILE_FAILED, text);
+	g_free(text);
+}
+
+/* On the loop: what the worker did since its last report. */
+static void on_rx(void *user)
+{
+	struct ll_xfer *x = user;
+	struct ll_xfer_rx_report rep;
+
+	if (x->rx == NULL)
+		return;
+	/* also without news: the channel's close asks whether it is over */
+	(void)ll_xfer_rx_take(x->rx, &rep);
+	x->done += rep.written;
+	/* credit only for bytes on disk; none for a channel that ended
+	 * (its id may be the peer's again) */
+	if (rep.consumed > 0 && x->set->io != NULL && !x->peer_closed)
+		(void)ll_session_io_channel_consume(x->set->io, x->channel,
+						    rep.consumed);
+	switch (rep.end) {
+	case LL_XFER_RX_RUNNING:
+		if (x->peer_closed && rep.queued == 0) {
+			interrupt(x);
+			return;
+		}
+		widen_more(x);
+		changed(x, false);
+		return;
+	case LL_XFER_RX_WHOLE:
+		complete(x);
+		return;
+	case LL_XFER_RX_WRITE_ERR:
+		write_failed(x, rep.err);
+		return;
+	case LL_XFER_RX_BAD_DATA:
+		ll_warn("file transfer to %s: bad chunk: %s", x->shown,
+			ll_strerror(rep.err));
+		fail(x, LL_FILE_FAILED,
+		     "the other side sent data the transfer refuses");
+		return;
+	case LL_XFER_RX_TOO_LONG:
+		fail(x, LL_FILE_FAILED,
+		     "the other side sent more than the file's size");
+		return;
+	}
 }
 
 /* ---- the set ---- */
@@ -1015,7 +1078,7 @@ bool ll_xfer_set_channel_data(struct ll_xfer_set *set, uint16_t channel,
 
 	if (x == NULL)
 		return false;
-	if (x->state == LL_XFER_RUNNING && x->dec != NULL)
+	if (x->state == LL_XFER_RUNNING && x->rx != NULL && !x->peer_closed)
 		receive(x, data, len);
 	else if (x->state == LL_XFER_OFFERED)
 		/* nothing may come before our accept */
@@ -1041,11 +1104,12 @@ bool ll_xfer_set_channel_close(struct ll_xfer_set *set, uint16_t channel)
 	if (x == NULL)
 		return false;
 	if (x->state == LL_XFER_RUNNING && x->dir == LL_XFER_IN &&
-	    x->dec != NULL && ll_xfer_dec_remaining(x->dec) > 0) {
-		/* the sender stopped short: keep the part for a resume */
-		stop_io(x);
-		x->state = LL_XFER_INTERRUPTED;
-		changed(x, true);
+	    x->rx != NULL) {
+		/* What came before the close is the worker's still: it may
+		 * complete the file.  Once it has written everything, a file
+		 * short of its size is kept for a resume (on_rx). */
+		x->peer_closed = true;
+		on_rx(x);
 	}
 	/* the id is free again: nothing more comes for this one */
 	if (!live(x))
