@@ -106,4 +106,5 @@ void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req, json_t *answer)
 {
 	ll_cli_print_caps(out, req, answer);
 	print_lines(out, answer, "chat", "chat ");
+	ll_cli_print_offers(out, answer);
 }

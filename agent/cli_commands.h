@@ -259,9 +259,13 @@ uint64_t ll_cli_chat_last_seq(const struct ll_chat_log *log);
 void ll_cli_print_chat_log(FILE *out, const struct ll_cli_req *req,
 			   json_t *answer);
 /* `session wait`: the capabilities, then "chat " and each new line of
- * the user's. */
+ * the user's, then "offer NAME (N bytes)" for each new file offer of
+ * the user's (ll_cli_print_offers, cli_files.c). */
 void ll_cli_print_wait(FILE *out, const struct ll_cli_req *req,
 		       json_t *answer);
+/* The answer's "offers" [{name, size}], a line each as `session wait`
+ * prints them, each name made safe again (ll_xfer_safe_name). */
+void ll_cli_print_offers(FILE *out, json_t *answer);
 void ll_holder_sysinfo(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
 void ll_holder_send(struct ll_holder_client *c, const struct ll_cli_req *req);

@@ -31,7 +31,8 @@
  *   end        -> ended, once ended
  *   chat       -> (the line sent)
  *   chat-log   -> lines [{seq, time, from, text}]; wait adds chat, the
- *                 user's lines since the previous wait
+ *                 user's lines since the previous wait, and offers
+ *                 [{name, size}], the user's file offers no wait told
  * Answer codes: usage, denied, held_back, no_more (the applet's reason of
  * a deny), no_view, no_control, timeout, ended, failed, no_monitor (the applet refused the monitor; the sentence is
  * its reason).
@@ -109,6 +110,7 @@ struct holder {
 	GList *sysinfoers; /* waiting for the applet's sysinfo */
 	GList *filers;     /* waiting for a file transfer's end */
 	GList *offers;     /* the user's offers no `receive` took yet */
+	GList *announced;  /* of those, the ones `wait` printed */
 	bool ended;
 	bool pin_expired; /* our own timer ended it: nobody came */
 	/* the user's chat lines `wait` printed */
@@ -251,6 +253,29 @@ static json_t *wait_chat(struct ll_holder_client *c)
 	return lines;
 }
 
+/* `session wait` prints the user's offers it has not printed yet: the
+ * name made safe (as `receive` would save it) and the size. */
+static json_t *wait_offers(struct ll_holder_client *c)
+{
+	char safe[LL_XFER_NAME_MAX + 1];
+	json_t *a;
+	GList *l;
+
+	if (c->req->cmd->holder != ll_holder_wait ||
+	    (a = json_array()) == NULL)
+		return NULL;
+	for (l = c->h->offers; l != NULL; l = l->next) {
+		if (g_list_find(c->h->announced, l->data) != NULL)
+			continue;
+		ll_xfer_safe_name(ll_xfer_name(l->data), safe, sizeof(safe));
+		json_array_append_new(
+			a, json_pack("{s:s,s:I}", "name", safe, "size",
+				     (json_int_t)ll_xfer_size(l->data)));
+		c->h->announced = g_list_prepend(c->h->announced, l->data);
+	}
+	return a;
+}
+
 /* Answers a waiter if its condition holds; true if it did. */
 static bool wait_check(struct ll_holder_client *c)
 {
@@ -267,9 +292,11 @@ static bool wait_check(struct ll_holder_client *c)
 		reply_denied(c);
 		return true;
 	case LL_ANSWER_GRANTED:
-		reply(c, json_pack("{s:b,s:o,s:o*}", "ok", 1, "capabilities",
-				   ll_cli_caps_json(ll_agent_session_caps(s)),
-				   "chat", wait_chat(c)));
+		reply(c,
+		      json_pack("{s:b,s:o,s:o*,s:o*}", "ok", 1, "capabilities",
+				ll_cli_caps_json(ll_agent_session_caps(s)),
+				"chat", wait_chat(c), "offers",
+				wait_offers(c)));
 		return true;
 	default:
 		return false;
@@ -1180,6 +1207,7 @@ static void on_file_finished(struct ll_xfer_set *set, struct ll_xfer *x,
 
 	/* an offer the user took back before anyone received it */
 	h->offers = g_list_remove(h->offers, x);
+	h->announced = g_list_remove(h->announced, x);
 	if (c == NULL)
 		return;
 	if (ll_xfer_state(x) != LL_XFER_DONE) {
@@ -1297,6 +1325,7 @@ void ll_holder_receive(struct ll_holder_client *c,
 		return;
 	x = h->offers->data;
 	h->offers = g_list_delete_link(h->offers, h->offers);
+	h->announced = g_list_remove(h->announced, x);
 	accept_into(c, x, ll_cli_req_str(req, "dir"), NULL);
 }
 
@@ -1474,6 +1503,7 @@ out:
 	while (h.filers != NULL)
 		reply_err(h.filers->data, "ended", "the holder stopped");
 	g_list_free(h.offers);
+	g_list_free(h.announced);
 	ll_rfbc_free(h.rfb);
 	/* Sends the audit reports still queued (bounded) before exit. */
 	ll_agent_session_free(h.sess);

@@ -630,6 +630,12 @@ int ll_session_io_channel_close(struct ll_session_io *s, uint16_t channel)
 		return LL_ERR_INVALID_ARG;
 	if (!is_open_state(s))
 		return LL_ERR_CLOSED;
+	/* what was said before goes first: a close must not overtake the
+	 * control message that explains it (a file_cancel: without it the
+	 * receiver takes the close for a lost sender and waits to resume) */
+	pump_control(s);
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
 	if ((b = bridge_find(s, channel)) != NULL)
 		bridge_free(s, b);
 	if ((r = ll_mux_close(s->mux, channel)) == 0)

@@ -1514,21 +1514,26 @@ static int n_entries(const char *dir)
 	return n;
 }
 
+static void holder_log_has(const struct pin *p, const char *needle);
+
 /*
  * An offer the technician never asked for, made before anyone receives,
  * with a name that passes the schema but hides its extension and starts
- * with "..": `session receive` saves it inside DIR under
+ * with "..": `session wait` announces it once, as `offer NAME (N bytes)`
+ * with the name made safe (no bidi override, no C1 control); `session
+ * receive` saves it inside DIR under
  * ll_xfer_safe_name's name, prints that name without the raw controls,
  * and nothing lands beside DIR.  Then a name that climbs out of the
  * folder: a malformed message, which ends the session; nothing written.
  */
 static void test_hostile_file(void)
 {
-	static const char name[] = ".." RLO "gpj.exe";
+	static const char name[] = ".." RLO "gpj" CSI "31m.exe";
 	static const char data[] = "four";
 	struct ll_control_msg offer = { .type = LL_CONTROL_FILE_OFFER };
 	char *base = g_build_filename(lh_tmpdir(), "recv-hostile", NULL);
 	char *dir = g_build_filename(base, "in", NULL), *sha, *path, *says;
+	char *told;
 	char safe[LL_XFER_NAME_MAX + 1];
 	struct ll_control_msg *m;
 	struct pin p = { 0 };
@@ -1565,10 +1570,23 @@ static void test_hostile_file(void)
 	fa_control(f, &offer);
 	f->file_ch = 3;
 	f->file_data = data;
+	/* kept by the holder: `session wait` tells of it, once */
+	ll_xfer_safe_name(name, safe, sizeof(safe));
+	holder_log_has(&p, "the user offers a file; waiting for");
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	told = g_strdup_printf("files\noffer %s (4 bytes)\n", safe);
+	g_assert_cmpstr(r.out, ==, told);
+	assert_nothing_raw(r.out);
+	run_clear(&r);
+	g_free(told);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "files\n");
+	run_clear(&r);
 	cli_pumping(&r, f, NULL, profile, "session", "receive", p.id, dir,
 		    "--timeout", "20", NULL);
 	g_assert_cmpint(r.status, ==, 0);
-	ll_xfer_safe_name(name, safe, sizeof(safe));
 	g_assert_null(strchr(safe, '/'));
 	g_assert_null(strstr(safe, RLO));
 	path = g_build_filename(dir, safe, NULL);

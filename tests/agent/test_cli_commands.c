@@ -562,6 +562,34 @@ static void test_lines(void)
 	g_string_free(b, TRUE);
 }
 
+/*
+ * `session wait`'s offers as the CLI prints them: the name made safe
+ * again here, whatever the holder sent (ESC, a bidi override, a path),
+ * malformed entries skipped.
+ */
+static void test_offers(void)
+{
+	json_t *a = json_loads(
+		"{\"offers\":[{\"name\":\"a\\u001b[2Jb\\u202etxt.exe\","
+		"\"size\":4},{\"name\":\"../etc/passwd\",\"size\":0},"
+		"{\"name\":7,\"size\":1},{\"name\":\"x\",\"size\":-1},"
+		"{\"name\":\"y\"}]}",
+		0, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	g_assert_nonnull(a);
+	g_assert_nonnull(out);
+	ll_cli_print_offers(out, a);
+	fclose(out);
+	g_assert_cmpstr(text, ==,
+			"offer a_[2Jb_txt.exe (4 bytes)\n"
+			"offer _etc_passwd (0 bytes)\n");
+	free(text);
+	json_decref(a);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -572,5 +600,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli_commands/json_refused", test_json_refused);
 	g_test_add_func("/agent/cli_commands/answers", test_answers);
 	g_test_add_func("/agent/cli_commands/lines", test_lines);
+	g_test_add_func("/agent/cli_commands/offers", test_offers);
 	return g_test_run();
 }

@@ -11,6 +11,7 @@
 #include "ll_util.h"
 #include "ll_ratelimit.h"
 #include "ll_relay.h"
+#include "ll_relay_api.h"
 #include "api.h"
 
 #define PIN_ATTEMPTS 20
@@ -339,9 +340,6 @@ void ll_api_handle_session_delete(struct ll_api_ctx *ctx)
 		 s->technician_id == t->id ? "technician" : "admin");
 }
 
-/* Longest file name a "file" event's `file` object keeps (bytes). */
-#define LL_API_FILE_NAME_MAX 256u
-
 static const char *const event_types[] = { "consent",       "revoke",
 					   "not_requested", "ended",
 					   "not_permitted", "file" };
@@ -361,76 +359,21 @@ static int session_caps(struct ll_api_ctx *ctx, uint32_t *out)
 	return r;
 }
 
-/* What a "file" event's `file` object may say: its words, checked. */
-static const char *const file_directions[] = { "sent", "received", NULL };
-static const char *const file_outcomes[] = { "done",      "refused",
-					     "cancelled", "failed",
-					     "bad_hash",  "not_permitted",
-					     NULL };
-
-static bool word_of(const char *const *words, json_t *v)
-{
-	const char *s = json_string_value(v);
-
-	for (; s != NULL && *words != NULL; words++)
-		if (strcmp(s, *words) == 0)
-			return true;
-	return false;
-}
-
-static bool is_sha256_hex(json_t *v)
-{
-	const char *s = json_string_value(v);
-
-	return s != NULL && strlen(s) == 64 &&
-	       strspn(s, "0123456789abcdef") == 64;
-}
-
 /*
  * The `file` object of a "file" event as the audit keeps it, in
- * detail.file: what moved as fields an auditor can search (its SHA-256
- * above all), beside the sentence in `reason`.  Strict: the members of
- * docs/API.md only, each checked; the name through the display rule.
- * NULL after answering 400.
+ * detail.file (ll_api_audit_file).  NULL after answering 400.
  */
 static json_t *file_detail(struct ll_api_ctx *ctx, json_t *in)
 {
-	static const char *const members[] = { "name",    "size",
-					       "sha256",  "direction",
-					       "outcome", NULL };
-	json_t *name = json_object_get(in, "name"),
-	       *size = json_object_get(in, "size"),
-	       *sha = json_object_get(in, "sha256"),
-	       *dir = json_object_get(in, "direction"),
-	       *outc = json_object_get(in, "outcome"), *v;
-	const char *key;
-	json_t *out;
-	size_t i;
+	json_t *out = NULL;
+	int r = ll_api_audit_file(in, &out);
 
-	json_object_foreach(in, key, v)
-	{
-		for (i = 0; members[i] != NULL; i++)
-			if (strcmp(key, members[i]) == 0)
-				break;
-		if (members[i] == NULL)
-			goto bad;
-	}
-	if (!json_is_string(name) ||
-	    json_string_length(name) > LL_API_FILE_NAME_MAX ||
-	    !json_is_integer(size) || json_integer_value(size) < 0 ||
-	    (sha != NULL && !json_is_null(sha) && !is_sha256_hex(sha)) ||
-	    !word_of(file_directions, dir) || !word_of(file_outcomes, outc))
-		goto bad;
-	/* sha256 null: the sender had not hashed it yet */
-	out = json_pack("{s:o,s:I,s:O?,s:O,s:O}", "name",
-			ll_api_json_text(json_string_value(name),
-					 LL_API_FILE_NAME_MAX),
-			"size", json_integer_value(size), "sha256", sha,
-			"direction", dir, "outcome", outc);
-	if (out == NULL)
+	if (r == LL_OK)
+		return out;
+	if (r == LL_ERR_NOMEM) {
 		ll_api_fail(ctx, LL_API_INTERNAL, "out of memory");
-	return out;
-bad:
+		return NULL;
+	}
 	ll_api_fail(ctx, LL_API_BAD_REQUEST,
 		    "field \"file\" must be {\"name\": at most 256 bytes, "
 		    "\"size\": bytes, \"sha256\"?: 64 lowercase hex "

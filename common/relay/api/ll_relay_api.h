@@ -85,4 +85,16 @@ int ll_api_ldap_sync_apply(struct ll_relay *relay, int64_t org_id,
 void ll_api_dir_sync_tick(struct ll_relay *relay);
 void ll_api_dir_sync_free(struct ll_relay *relay);
 
+/* ---- the `file` object of a "file" audit event (audit_file.c) ---- */
+/* Longest file name a "file" event's `file` object keeps (bytes). */
+#define LL_API_FILE_NAME_MAX 256u
+/*
+ * Checks in, the `file` object a peer sent with a "file" event (#13):
+ * the members of docs/API.md only ({"name", "size", "sha256"?,
+ * "direction", "outcome"}), each checked; into *out (new reference) as
+ * the audit keeps it, the name through the display rule (ll_text.h).
+ * LL_ERR_SCHEMA: anything else (*out untouched); LL_ERR_NOMEM.
+ */
+int ll_api_audit_file(json_t *in, json_t **out);
+
 #endif

@@ -1756,6 +1756,8 @@ static void gui_clipboard_sysinfo(unsigned long viewer, const char *gui_log)
 static void applet_log_wait(const char *tag, const char *needle, int n,
 			    int timeout_ms);
 static bool same_file(const char *a, const char *b);
+static void gui_cancel_mid(struct proxy *x, unsigned long viewer,
+			   const char *gui_log);
 
 /* A file chooser ch on display: the file's path typed in its location
  * entry, then Enter (the chooser's Send), until it is gone: an Enter
@@ -1821,9 +1823,11 @@ static char *download_dir(void)
  * `files`, Cancel _transfer takes the offer back before the user saves,
  * the next is saved (SHA-256 checked); then the user sends from the
  * session bar and the technician saves it in "PRODUCT Agent – Incoming
- * file" (SHA-256 checked), and refuses the next.
+ * file" (SHA-256 checked), and refuses the next.  Last, Cancel _transfer
+ * while the bytes move, through the proxy x (gui_cancel_mid).
  */
-static void gui_files(unsigned long viewer, const char *gui_log)
+static void gui_files(struct proxy *x, unsigned long viewer,
+		      const char *gui_log)
 {
 	g_autofree char *dl = download_dir();
 	g_autofree char *to_user = g_build_filename(E.dir, "gui-to-user.bin",
@@ -1928,6 +1932,7 @@ static void gui_files(unsigned long viewer, const char *gui_log)
 	press(E.disp_agent, in, "alt+c");
 	g_assert_true(lt_x_wait_window(E.disp_agent, re, true, 5000, NULL,
 				       NULL, NULL));
+	gui_cancel_mid(x, viewer, gui_log);
 }
 
 static void test_gui_viewer(void)
@@ -2024,7 +2029,7 @@ static void test_gui_viewer(void)
 	viewer_names_user(viewer);
 	gui_chat(viewer, gui_log);
 	gui_clipboard_sysinfo(viewer, gui_log);
-	gui_files(viewer, gui_log);
+	gui_files(&x, viewer, gui_log);
 
 	gui_stall(&x, viewer, gui_log, shot);
 	gui_reconnect(&x, viewer, gui_log, shot);
@@ -3036,33 +3041,249 @@ static void tamper(const char *part)
 }
 
 /*
- * Lets RESUME_CUT bytes through from now, then black-holes and cuts
- * both streams (the applet's to the proxy, hence the relay's to the
- * agent) and lets traffic flow again: both sides come back within the
- * relay's grace with their tickets.  keys pressed on win start the
- * transfer; part_dir/name: where the receiver's part is, turned over
- * while the stream is down when hostile.
+ * Lets RESUME_CUT bytes through from now, then black-holes the applet's
+ * stream (ll-pause-proxy's pause-after): the transfer that keys pressed
+ * on win (on display) start is held in its middle until the proxy
+ * resumes or cuts -- less than 5 s, LL_SESSION_STALL_MS, for nobody to
+ * see a stall.  The receiver's part in part_dir (g_free), checked to
+ * hold more than 0 bytes and fewer than RESUME_SIZE: what arrived.
+ */
+static char *hold_mid_transfer(struct proxy *x, const char *display,
+			       unsigned long win, const char *keys,
+			       const char *part_dir, const char *name)
+{
+	g_autofree char *cmd = g_strdup_printf("pause-after %u", RESUME_CUT);
+	g_autofree char *line = g_strdup_printf("%s\n", cmd);
+	g_autofree char *ok = g_strdup_printf("ok %s", cmd);
+	g_autofree char *got = NULL;
+	char *part;
+
+	g_assert_cmpint(write(x->in, line, strlen(line)), ==,
+			(gssize)strlen(line));
+	press(display, win, keys);
+	/* answered once that much went through: the transfer's middle */
+	got = proxy_line(x, 30000);
+	g_assert_cmpstr(got, ==, ok);
+	part = part_of(part_dir, name);
+	g_test_message("%s: %zu of %u bytes arrived when held", name,
+		       file_len(part), RESUME_SIZE);
+	g_assert_cmpuint(file_len(part), <, RESUME_SIZE);
+	return part;
+}
+
+/*
+ * Holds the transfer in its middle (hold_mid_transfer), then cuts both
+ * streams (the applet's to the proxy, hence the relay's to the agent)
+ * and lets traffic flow again: both sides come back within the relay's
+ * grace with their tickets.  The receiver's part is turned over while
+ * the stream is down when hostile.
  */
 static void cut_mid_transfer(struct proxy *x, unsigned long win,
 			     const char *keys, const char *part_dir,
 			     const char *name, bool hostile)
 {
-	g_autofree char *cmd = g_strdup_printf("pause-after %u", RESUME_CUT);
-	g_autofree char *line = g_strdup_printf("%s\n", cmd);
-	g_autofree char *ok = g_strdup_printf("ok %s", cmd);
-	g_autofree char *got = NULL, *part = NULL;
+	g_autofree char *part = hold_mid_transfer(x, E.disp_user, win, keys,
+						  part_dir, name);
 
-	g_assert_cmpint(write(x->in, line, strlen(line)), ==,
-			(gssize)strlen(line));
-	press(E.disp_user, win, keys);
-	/* answered once that much went through: the transfer's middle */
-	got = proxy_line(x, 30000);
-	g_assert_cmpstr(got, ==, ok);
-	part = part_of(part_dir, name);
 	if (hostile)
 		tamper(part);
 	proxy_cmd(x, "cut");
 	proxy_cmd(x, "resume");
+}
+
+/* ---- cancel while the bytes move (issue 13.1) ---- */
+
+/* No file and no part of name in dir: what a cancel leaves (a part is
+ * kept only when the stream was lost, for the resume above). */
+static void assert_nothing_of(const char *dir, const char *name)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *prefix = g_strdup_printf(".%s.", name);
+	struct part_look l = { dir, prefix, 0, NULL };
+
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	if (part_seen(&l))
+		g_error("a cancel left the part %s", l.path);
+}
+
+struct audit_look {
+	const char *sha, *direction;
+};
+
+/* A "file" record of the file sha, as direction saw it, cancelled:
+ * found by its SHA-256 as an auditor would (`audit export
+ * --file-sha256`). */
+static bool audit_cancelled(void *data)
+{
+	struct audit_look *a = data;
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	bool found = false;
+	size_t i;
+
+	if (lh_relay_cmd(E.relay, NULL, &out, NULL, "audit", "export",
+			 "--file-sha256", a->sha, NULL) != 0 ||
+	    out == NULL)
+		return false;
+	lines = g_strsplit(out, "\n", -1);
+	for (i = 0; lines[i] != NULL && !found; i++) {
+		json_t *rec = json_loads(lines[i], 0, NULL);
+		json_t *f = json_object_get(json_object_get(rec, "detail"),
+					    "file");
+
+		found = g_strcmp0(json_string_value(
+					  json_object_get(f, "direction")),
+				  a->direction) == 0 &&
+			g_strcmp0(json_string_value(
+					  json_object_get(f, "outcome")),
+				  "cancelled") == 0;
+		json_decref(rec);
+	}
+	return found;
+}
+
+/* Both sides' reports of the cancelled file sha are in the audit. */
+static void assert_audit_cancelled(const char *sha)
+{
+	static const char *const dirs[] = { "sent", "received" };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(dirs); i++) {
+		struct audit_look a = { sha, dirs[i] };
+
+		if (!lt_wait_until(audit_cancelled, &a, 15000, 250000))
+			g_error("no \"file\" audit record of %s: %s "
+				"cancelled",
+				sha, dirs[i]);
+	}
+}
+
+/*
+ * The technician's Cancel _transfer in the viewer while the bytes move
+ * (the proxy holds the transfer in its middle): the agent says
+ * "cancelled here", the user's window "Your technician stopped the
+ * transfer. Nothing was saved.", the download folder keeps no file and
+ * no part, and both sides' records are in the audit.  What follows in
+ * the GUI test (stall, reconnect: the screen) runs in the same session.
+ */
+static void gui_cancel_mid(struct proxy *x, unsigned long viewer,
+			   const char *gui_log)
+{
+	g_autofree char *dl = download_dir();
+	g_autofree char *src = g_build_filename(E.dir, "gui-cancel.bin", NULL);
+	g_autofree char *sha = resume_file(src, 61);
+	g_autofree char *alog = g_strdup_printf("%s/applet-gui.log", E.dir);
+	size_t amark = file_len(alog), gmark = file_len(gui_log);
+	unsigned long ch, in;
+
+	press(E.disp_agent, viewer, "alt+f");
+	ch = wait_window_re(E.disp_agent, "^Send a file to the user$", 15000);
+	g_assert_cmpuint(ch, !=, 0);
+	chooser_pick(E.disp_agent, ch, src);
+	in = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(in, !=, 0);
+	g_free(hold_mid_transfer(x, E.disp_user, in, "alt+s", dl,
+				 "gui-cancel.bin"));
+	press(E.disp_agent, viewer, "alt+t");
+	wait_log_since(gui_log, gmark,
+		       "file transfer of gui-cancel.bin: cancelled here",
+		       10000, lh_now_ms(), "agent");
+	proxy_cmd(x, "resume");
+	wait_log_since(alog, amark,
+		       "file transfer to gui-cancel.bin: cancelled by the "
+		       "other side",
+		       10000, lh_now_ms(), "applet");
+	wait_log_since(alog, amark,
+		       "file window says: Your technician stopped the "
+		       "transfer. Nothing was saved.",
+		       10000, lh_now_ms(), "applet");
+	assert_nothing_of(dl, "gui-cancel.bin");
+	screenshot(E.disp_user, in, "files-cancelled-mid-by-technician.png");
+	screenshot(E.disp_agent, viewer, "agent-viewer-cancelled-mid.png");
+	press(E.disp_user, in, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	assert_audit_cancelled(sha);
+}
+
+/*
+ * The user cancels while the bytes move, each way (the proxy holds the
+ * transfer in its middle): _Cancel in "Incoming file" while the
+ * technician's `session send` runs, _Cancel in "Sending a file" while
+ * `session fetch` runs.  The applet says "cancelled here", the CLI
+ * "NAME: cancelled by the other side" (exit 1), the receiver keeps no
+ * file and no part, both sides' records are in the audit; and the
+ * session goes on: the next file arrives whole.
+ */
+static void files_cancel_mid(struct proxy *x, const char *id, const char *home,
+			     const char *log, const char *alog)
+{
+	g_autofree char *src = g_build_filename(E.dir, "cancel-send.bin",
+						NULL);
+	g_autofree char *pick = g_build_filename(home, "cancel-pick.bin",
+						 NULL);
+	g_autofree char *got = g_build_filename(E.dir, "cancel-got.bin", NULL);
+	g_autofree char *small = g_build_filename(E.dir, "after-cancel.txt",
+						  NULL);
+	g_autofree char *small_saved = g_build_filename(home,
+							"after-cancel.txt",
+							NULL);
+	g_autofree char *sha_src = resume_file(src, 53);
+	g_autofree char *sha_pick = resume_file(pick, 59);
+	unsigned long win, out;
+	size_t amark;
+	GPid cmd;
+
+	/* the user cancels what the technician sends */
+	cmd = files_bg("send", id, src, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	g_free(hold_mid_transfer(x, E.disp_user, win, "alt+s", home,
+				 "cancel-send.bin"));
+	press(E.disp_user, win, "alt+c");
+	wait_log_since(alog, amark,
+		       "file transfer to cancel-send.bin: cancelled here",
+		       10000, lh_now_ms(), "applet");
+	proxy_cmd(x, "resume");
+	files_done(cmd, log, 1,
+		   "cancel-send.bin: cancelled by the other side");
+	assert_nothing_of(home, "cancel-send.bin");
+	screenshot(E.disp_user, win, "files-cancelled-mid-by-user.png");
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	/* the user cancels what the technician fetches */
+	cmd = files_bg("fetch", id, "cancel-pick.bin", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	g_free(hold_mid_transfer(x, E.disp_user, win, "alt+s", E.dir,
+				 "cancel-got.bin"));
+	out = wait_window(E.disp_user, "Sending a file", 10000);
+	g_assert_cmpuint(out, !=, 0);
+	press(E.disp_user, out, "alt+c");
+	wait_log_since(alog, amark,
+		       "file transfer of cancel-pick.bin: cancelled here",
+		       10000, lh_now_ms(), "applet");
+	proxy_cmd(x, "resume");
+	files_done(cmd, log, 1,
+		   "cancel-pick.bin: cancelled by the other side");
+	assert_nothing_of(E.dir, "cancel-got.bin");
+	screenshot(E.disp_user, out, "files-sending-cancelled-mid.png");
+	close_sending(out);
+
+	/* the session goes on */
+	g_assert_true(g_file_set_contents(small, "still here\n", -1, NULL));
+	cmd = files_bg("send", id, small, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	press(E.disp_user, win, "alt+s");
+	files_done(cmd, log, 0, "sent after-cancel.txt (11 bytes, SHA-256 ");
+	g_assert_true(same_file(small, small_saved));
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	assert_audit_cancelled(sha_src);
+	assert_audit_cancelled(sha_pick);
 }
 
 /*
@@ -3073,7 +3294,8 @@ static void cut_mid_transfer(struct proxy *x, unsigned long win,
  * what the proxy let through -- not from 0; the file then arrives whole
  * (its SHA-256 checked by the receiver and here).  Then a part turned
  * over during the loss: the resumed transfer ends in a hash mismatch and
- * leaves no file and no part.
+ * leaves no file and no part.  Last, the user's cancels in the middle of
+ * a transfer (files_cancel_mid), through the same proxy.
  */
 static void test_files_resume(void)
 {
@@ -3151,6 +3373,8 @@ static void test_files_resume(void)
 	g_assert_cmpuint(at2, ==, at);
 	files_done(cmd, log, 0, sha_want);
 	g_assert_true(same_file(want, got));
+	/* its "Sending a file" window, closed: the next is the cancel's */
+	close_sending(find_window(E.disp_user, "Sending a file"));
 
 	/* hostile: what the part holds is not what was sent */
 	cmd = files_bg("send", p.id, evil_src, NULL, log);
@@ -3171,6 +3395,8 @@ static void test_files_resume(void)
 	screenshot(E.disp_user, win, "files-resumed-bad-hash.png");
 	press(E.disp_user, win, "alt+c");
 	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	files_cancel_mid(&x, p.id, home, log, alog);
 
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
 			    NULL),
