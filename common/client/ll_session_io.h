@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <glib.h>
 
@@ -271,6 +272,26 @@ struct ll_session_io_filter {
 int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
 				  int fd,
 				  const struct ll_session_io_filter *filter);
+
+/*
+ * A channel fed by a function instead of an fd (a file we send): the
+ * pump calls read(user, buf, len) whenever the channel has credit and
+ * the mux has room, as it would read a bridged fd, so the bytes go from
+ * the file into the frame without a socketpair's two copies.  read
+ * returns the bytes it put in buf (1..len), 0 at the end (the channel is
+ * then closed as at a bridged fd's EOF), or a negative ll_err: the
+ * source stops and the channel stays open for the caller to close or
+ * cancel.  read may call any function of this pump, closing the channel
+ * too (the source then goes at once).  The source goes with the channel
+ * (ll_session_io_channel_close) and with the pump; user is never freed
+ * here.  Errors as ll_session_io_bridge.
+ */
+struct ll_session_io_source {
+	ssize_t (*read)(void *user, uint8_t *buf, size_t len);
+	void *user;
+};
+int ll_session_io_bridge_source(struct ll_session_io *s, uint16_t channel,
+				const struct ll_session_io_source *src);
 
 /*
  * Orderly end: queue control {"type":"end","reason":reason} (when the

@@ -9,10 +9,11 @@
  *
  *  - Sending: the file is hashed (SHA-256) in a worker thread, a channel
  *    of our parity is opened and the offer sent; once accepted at an
- *    offset, chunks (ll_xfer_enc) are written into one end of a
- *    socketpair whose other end is bridged to the channel, so the
- *    peer's credit paces us end to end (a full socketpair stops the fd
- *    watch) and several windows are always in flight.
+ *    offset, the channel is fed by a source (ll_session_io_bridge_source)
+ *    that reads and encodes chunks (ll_xfer_enc) whenever the pump has
+ *    credit and room, so the peer's credit paces us end to end, several
+ *    windows are always in flight, and the bytes go from the file into
+ *    the frames without a detour through a socket.
  *  - Receiving: the file is created with openat(O_CREAT | O_EXCL |
  *    O_NOFOLLOW) in a folder the application opened, under a name from
  *    ll_xfer_safe_name(), first as ".NAME.part"; chunks are decoded,

@@ -72,6 +72,9 @@ struct bridge {
 	struct ll_session_io_filter filter;
 	uint8_t ihold[LL_SESSION_FILTER_HOLD];
 	size_t ihold_len;
+	/* fed by a function, not an fd (fd -1; ll_session_io_bridge_source) */
+	struct ll_session_io_source source;
+	bool stopped; /* the source failed: the channel is its owner's */
 };
 
 struct ll_session_io {
@@ -680,6 +683,35 @@ int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
 	return LL_OK;
 }
 
+int ll_session_io_bridge_source(struct ll_session_io *s, uint16_t channel,
+				const struct ll_session_io_source *src)
+{
+	struct bridge *b;
+
+	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || src == NULL ||
+	    src->read == NULL)
+		return LL_ERR_INVALID_ARG;
+	if (!is_open_state(s))
+		return LL_ERR_CLOSED;
+	if (!ll_mux_is_open(s->mux, channel))
+		return LL_ERR_NOT_FOUND;
+	if (bridge_find(s, channel) != NULL)
+		return LL_ERR_CONFLICT;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return LL_ERR_NOMEM;
+	if ((b->obuf = malloc(BRIDGE_CHUNK)) == NULL) {
+		free(b);
+		return LL_ERR_NOMEM;
+	}
+	b->channel = channel;
+	b->fd = -1;
+	b->source = *src;
+	b->next = s->bridges;
+	s->bridges = b;
+	wake(s);
+	return LL_OK;
+}
+
 int ll_session_io_end(struct ll_session_io *s, const char *reason)
 {
 	struct ll_control_msg m;
@@ -729,6 +761,10 @@ static void bridge_input(struct ll_session_io *s, struct bridge *b,
 	size_t done = 0;
 	ssize_t n;
 
+	/* A source's channel carries nothing our way: what a peer sends
+	 * there anyway is dropped unconsumed, so at most one window. */
+	if (b->source.read != NULL)
+		return;
 	if (b->ilen == 0 && b->fd >= 0) {
 		while (done < len) {
 			n = write(b->fd, data + done, len - done);
@@ -1230,7 +1266,7 @@ static bool bridge_pump_out(struct ll_session_io *s, struct bridge *b)
 		if (b->olen == 0)
 			b->ooff = 0;
 	}
-	if (b->fd_eof && b->olen == 0 && !b->peer_closed) {
+	if (b->fd_eof && b->olen == 0 && !b->peer_closed && !b->stopped) {
 		ch = b->channel;
 		bridge_free(s, b);
 		(void)ll_mux_close(s->mux, ch);
@@ -1264,7 +1300,23 @@ static void bridge_read(struct ll_session_io *s, struct bridge *b)
 	want = BRIDGE_CHUNK - b->ohold;
 	if (credit < want)
 		want = credit;
-	n = read(b->fd, b->obuf + b->ohold, want);
+	if (b->source.read != NULL && !b->stopped) {
+		unsigned gen = s->bridge_gen;
+
+		n = b->source.read(b->source.user, b->obuf + b->ohold, want);
+		if (s->bridge_gen != gen)
+			return; /* it closed the channel: b is gone */
+		if (n < 0) {
+			/* stopped: never read again, nor closed by us */
+			b->fd_eof = true;
+			b->stopped = true;
+			return;
+		}
+		if ((size_t)n > want)
+			n = 0; /* a broken source: end the channel */
+	} else {
+		n = read(b->fd, b->obuf + b->ohold, want);
+	}
 	if (n > 0) {
 		total = b->ohold + (size_t)n;
 		pass = total;
@@ -1315,7 +1367,8 @@ again:
 			goto again;
 		if (gone(s))
 			break;
-		if ((rev & G_IO_IN) == 0 && !b->hup)
+		if ((rev & G_IO_IN) == 0 && !b->hup &&
+		    (b->source.read == NULL || b->stopped))
 			continue;
 		/* Chunk after chunk: a screen update larger than one
 		 * chunk goes out in this dispatch, not one per wake-up
@@ -1445,6 +1498,10 @@ static void update_watches(struct ll_session_io *s)
 		g_source_modify_unix_fd(s->src, s->tag, c);
 	}
 	for (b = s->bridges; b != NULL; b = b->next) {
+		/* a source is always readable: run again while it may */
+		if (b->source.read != NULL && !b->stopped &&
+		    bridge_can_read(s, b))
+			s->wake = true;
 		if (b->tag == NULL)
 			continue;
 		c = 0;

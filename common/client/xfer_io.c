@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +30,6 @@
 #define XFER_MAX_PENDING 8
 /* Channels the peer opened for an offer that has not come yet. */
 #define XFER_MAX_PREOPEN 16
-/* Chunks encoded per wake-up of the sender: the loop stays responsive. */
-#define XFER_BURST 16
 /* Progress reported at most this often (ms). */
 #define XFER_PROGRESS_MS 100
 /* Hashing reads this much at a time. */
@@ -88,10 +85,10 @@ struct ll_xfer {
 
 	/* out */
 	int fd;
-	int sock; /* our end of the socketpair bridged to the channel */
-	guint watch;
+	bool sourcing; /* the channel's source (source_read) is ours */
+	uint8_t *rbuf; /* one chunk read from the file */
 	struct ll_xfer_enc *enc;
-	struct ll_buf *pend; /* encoded, not yet written to sock */
+	struct ll_buf *pend; /* encoded, not yet taken by the pump */
 	uint64_t read_off;
 	struct hash_job *job;
 
@@ -169,13 +166,11 @@ static void stop_rx(struct ll_xfer *x)
 static void stop_io(struct ll_xfer *x)
 {
 	stop_rx(x);
-	if (x->watch != 0) {
-		g_source_remove(x->watch);
-		x->watch = 0;
-	}
-	if (x->sock >= 0) {
-		close(x->sock);
-		x->sock = -1;
+	if (x->sourcing) {
+		/* the source goes with its channel, now: not a byte more */
+		x->sourcing = false;
+		if (x->set->io != NULL && x->channel != 0)
+			ll_session_io_channel_close(x->set->io, x->channel);
 	}
 	if (x->pend != NULL)
 		ll_buf_reset(x->pend);
@@ -231,7 +226,7 @@ static struct ll_xfer *xfer_new(struct ll_xfer_set *set, enum ll_xfer_dir dir,
 
 	x->set = set;
 	x->dir = dir;
-	x->fd = x->sock = x->dirfd = x->partfd = -1;
+	x->fd = x->dirfd = x->partfd = -1;
 	x->name = g_strdup(name);
 	x->shown = ll_text_printable_new(name, strlen(name),
 					 LL_CONTROL_MAX_FILENAME * 3);
@@ -393,64 +388,53 @@ int ll_xfer_send_file(struct ll_xfer_set *set, const char *path,
 	return LL_OK;
 }
 
-/* The socketpair can take more: encode and write what the file has. */
-static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)
+/*
+ * The pump wants up to len more bytes of the channel (it has credit and
+ * room): encode what the file has, straight from the file into the
+ * frame's buffer.  0 once everything is on its way (the channel closes
+ * then; file_done ends us).
+ */
+static ssize_t source_read(void *user, uint8_t *out, size_t len)
 {
-	struct ll_xfer *x = data;
-	uint8_t *buf;
-	ssize_t n;
-	size_t want;
-	int i, r;
+	struct ll_xfer *x = user;
+	size_t got = 0, n, want;
+	int r;
 
-	for (i = 0; i < XFER_BURST; i++) {
-		if (ll_buf_len(x->pend) > 0) {
-			n = write(fd, ll_buf_data(x->pend),
-				  ll_buf_len(x->pend));
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				break;
-			if (n < 0) {
-				x->watch = 0;
-				fail(x, LL_FILE_FAILED,
-				     "the channel to the other side broke");
-				return G_SOURCE_REMOVE;
-			}
-			ll_buf_consume(x->pend, (size_t)n);
+	while (got < len) {
+		if ((n = ll_buf_len(x->pend)) > 0) {
+			n = n < len - got ? n : len - got;
+			memcpy(out + got, ll_buf_data(x->pend), n);
+			ll_buf_consume(x->pend, n);
+			got += n;
 			continue;
 		}
-		if (x->read_off == x->size) {
-			/* everything is on its way: EOF closes the channel
-			 * once the bridge sent it; file_done ends us */
-			x->watch = 0;
-			close(x->sock);
-			x->sock = -1;
-			changed(x, true);
-			return G_SOURCE_REMOVE;
-		}
+		if (x->read_off == x->size)
+			break;
 		want = (size_t)LL_XFER_MIN_U64(x->size - x->read_off,
 					       LL_XFER_CHUNK);
-		buf = g_malloc(want);
-		n = pread(x->fd, buf, want, (off_t)x->read_off);
-		if (n == (ssize_t)want)
-			r = ll_xfer_enc_chunk(x->enc, buf, want, x->pend);
+		if (pread(x->fd, x->rbuf, want, (off_t)x->read_off) ==
+		    (ssize_t)want)
+			r = ll_xfer_enc_chunk(x->enc, x->rbuf, want, x->pend);
 		else
 			r = LL_ERR_IO;
-		g_free(buf);
 		if (r != 0) {
-			x->watch = 0;
 			fail(x, LL_FILE_FAILED,
 			     "the file changed or could not be read");
-			return G_SOURCE_REMOVE;
+			return LL_ERR_IO;
 		}
 		x->read_off += want;
 		x->done = x->read_off;
 	}
-	changed(x, false);
-	return G_SOURCE_CONTINUE;
+	if (got == 0)
+		x->sourcing = false; /* the pump closes the channel */
+	changed(x, got == 0);
+	return (ssize_t)got;
 }
 
 static void start_sending(struct ll_xfer *x, uint64_t offset)
 {
-	int sv[2], r;
+	struct ll_session_io_source src = { .read = source_read, .user = x };
+	int r;
 
 	if (offset > x->size) {
 		fail(x, LL_FILE_FAILED,
@@ -462,23 +446,22 @@ static void start_sending(struct ll_xfer *x, uint64_t offset)
 		x->enc = ll_xfer_enc_new();
 	if (x->pend == NULL)
 		x->pend = ll_buf_new(LL_XFER_CHUNK + LL_XFER_HDR + 64);
-	if (x->enc == NULL || x->pend == NULL ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
-		       sv) != 0) {
+	if (x->rbuf == NULL)
+		x->rbuf = g_try_malloc(LL_XFER_CHUNK);
+	if (x->enc == NULL || x->pend == NULL || x->rbuf == NULL) {
 		fail(x, LL_FILE_FAILED, "out of resources");
 		return;
 	}
-	if ((r = ll_session_io_bridge(x->set->io, x->channel, sv[0])) != 0) {
-		close(sv[0]);
-		close(sv[1]);
+	ll_buf_reset(x->pend);
+	x->read_off = x->done = x->run_from = offset;
+	if ((r = ll_session_io_bridge_source(x->set->io, x->channel, &src)) !=
+	    0) {
 		fail(x, LL_FILE_FAILED, "the channel could not be set up");
 		return;
 	}
-	x->sock = sv[1];
-	x->read_off = x->done = x->run_from = offset;
+	x->sourcing = true;
 	x->run_ms = ll_now_mono_ms();
 	x->state = LL_XFER_RUNNING;
-	x->watch = g_unix_fd_add(x->sock, G_IO_OUT, on_writable, x);
 	if (offset > 0)
 		ll_info("file transfer of %s resumes at byte %" G_GUINT64_FORMAT,
 			x->shown, offset);
@@ -810,6 +793,7 @@ static void xfer_free(gpointer p)
 		close(x->dirfd);
 	ll_xfer_enc_free(x->enc);
 	ll_buf_free(x->pend);
+	g_free(x->rbuf);
 	g_free(x->name);
 	free(x->shown);
 	g_free(x->saved);
@@ -1103,6 +1087,8 @@ bool ll_xfer_set_channel_close(struct ll_xfer_set *set, uint16_t channel)
 		x = find(set, channel, LL_XFER_OUT);
 	if (x == NULL)
 		return false;
+	if (x->dir == LL_XFER_OUT)
+		x->sourcing = false; /* its source went with the channel */
 	if (x->state == LL_XFER_RUNNING && x->dir == LL_XFER_IN &&
 	    x->rx != NULL) {
 		/* What came before the close is the worker's still: it may

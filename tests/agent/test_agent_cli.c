@@ -190,6 +190,17 @@ struct fa {
 	 * the agent accepts it (NULL: none) */
 	const char *file_data;
 	uint16_t file_ch;
+	/* a hostile receiver of `session send` (fa_hostile_send): accept
+	 * the offer at send_offset, write junk on the sender's channel,
+	 * then once send_after bytes came: cancel (send_cancel) or close
+	 * the channel */
+	bool hostile_send;
+	uint64_t send_offset;
+	size_t send_after;
+	bool send_cancel;
+	uint16_t send_ch; /* the offer's channel, once it came */
+	size_t send_in;   /* bytes that came on it */
+	bool send_ended;  /* cancelled or closed */
 };
 
 static void fa_flush(struct fa *f)
@@ -216,6 +227,8 @@ static void fa_event(struct fa *f, const struct ll_mux_event *ev)
 		else if (ev->channel == 1)
 			g_byte_array_append(f->rfb, ev->u.data.data,
 					    (guint)ev->u.data.len);
+		else if (ev->channel == f->send_ch)
+			f->send_in += ev->u.data.len;
 		g_assert_cmpint(ll_mux_consume(f->mux, ev->channel,
 					       ev->u.data.len),
 				==, 0);
@@ -249,7 +262,9 @@ static void fa_pump(struct fa *f, int timeout_ms)
 
 	if (f->closed)
 		return;
-	if (f->c->rlen == 0 && poll(&p, 1, timeout_ms) <= 0)
+	/* what TLS decrypted already is not signalled by poll again */
+	if (f->c->rlen == 0 && ll_tls_conn_pending(f->c->tls) == 0 &&
+	    poll(&p, 1, timeout_ms) <= 0)
 		return;
 	if (lh_conn_read(f->c, buf, sizeof(buf), &n) != LL_OK || n == 0) {
 		f->closed = true;
@@ -735,6 +750,45 @@ static void fa_answer_file(struct fa *f)
 	f->file_data = NULL;
 }
 
+/* A hostile receiver of the agent's file (fa.hostile_send). */
+static void fa_hostile_send(struct fa *f)
+{
+	struct ll_control_msg a = { .type = LL_CONTROL_FILE_ACCEPT };
+	struct ll_control_msg c = { .type = LL_CONTROL_FILE_CANCEL };
+	struct ll_control_msg *m;
+	GList *l;
+
+	if (f->send_ch == 0) {
+		for (l = f->msgs.head; l != NULL; l = l->next) {
+			m = l->data;
+			if (m->type == LL_CONTROL_FILE_OFFER)
+				break;
+		}
+		if (l == NULL)
+			return;
+		f->send_ch = m->u.file_offer.channel;
+		g_queue_delete_link(&f->msgs, l);
+		ll_control_msg_free(m);
+		a.u.file_accept.channel = f->send_ch;
+		a.u.file_accept.offset = f->send_offset;
+		fa_control(f, &a);
+		/* the sender's channel carries nothing its way: dropped */
+		fa_send(f, f->send_ch, "junk on the sender's channel", 28);
+		return;
+	}
+	if (f->send_ended || f->send_in < f->send_after)
+		return;
+	f->send_ended = true;
+	if (f->send_cancel) {
+		c.u.file_cancel.channel = f->send_ch;
+		c.u.file_cancel.reason = LL_FILE_CANCELLED;
+		fa_control(f, &c);
+	} else {
+		g_assert_cmpint(ll_mux_close(f->mux, f->send_ch), ==, 0);
+		fa_flush(f);
+	}
+}
+
 /* Runs the CLI while the fake applet keeps answering. */
 static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 			const char *prof, ...) G_GNUC_NULL_TERMINATED;
@@ -774,6 +828,8 @@ static void cli_pumping(struct run *r, struct fa *f, GArray *evs,
 			fa_answer_sysinfo(f);
 		if (f->file_data != NULL)
 			fa_answer_file(f);
+		if (f->hostile_send)
+			fa_hostile_send(f);
 		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
 			g_string_append_len(o, buf, n);
 		while ((n = read(err_fd, buf, sizeof(buf))) > 0)
@@ -1623,6 +1679,79 @@ static void test_hostile_file(void)
 	g_free(base);
 }
 
+/*
+ * The holder sends a file straight from the file into the channel's
+ * frames (ll_session_io_bridge_source): a hostile receiver writes on the
+ * sender's channel, cancels in the middle, closes the channel in the
+ * middle, asks to resume past the end.  Each ends that transfer as
+ * docs/API.md says, and the holder lives on for the next.
+ */
+static void hostile_send_once(struct fa *f, const struct pin *p,
+			      const char *path, uint64_t offset, bool cancel,
+			      int status, const char *says)
+{
+	struct run r = { 0 };
+
+	f->hostile_send = true;
+	f->send_offset = offset;
+	f->send_after = 1; /* in the middle: the file is 64 chunks */
+	f->send_cancel = cancel;
+	f->send_ch = 0;
+	f->send_in = 0;
+	f->send_ended = false;
+	cli_pumping(&r, f, NULL, profile, "session", "send", p->id, path,
+		    "--timeout", "3", NULL);
+	g_assert_cmpint(r.status, ==, status);
+	g_assert_nonnull(strstr(r.err, says));
+	g_assert_cmpuint(f->send_ch, !=, 0);
+	if (offset == 0)
+		g_assert_cmpuint(f->send_in, >, 0);
+	else
+		g_assert_cmpuint(f->send_in, ==, 0);
+	run_clear(&r);
+	f->hostile_send = false;
+	/* the holder is still there and answers */
+	cli_pumping(&r, f, NULL, profile, "session", "status", p->id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+}
+
+static void test_hostile_send(void)
+{
+	char *path = g_build_filename(lh_tmpdir(), "send-hostile.bin", NULL);
+	size_t size = 64 * LL_XFER_CHUNK;
+	char *data = g_malloc(size);
+	struct ll_control_msg *m;
+	struct pin p = { 0 };
+	struct run r = { 0 };
+	struct fa *f;
+	uint32_t id;
+
+	g_assert_nonnull(profile);
+	memset(data, 'x', size);
+	g_assert_true(g_file_set_contents(path, data, (gssize)size, NULL));
+	pin_new("files", &p);
+	f = fa_join(p.pin);
+	m = fa_expect(f, LL_CONTROL_REQUEST);
+	id = m->u.request.id;
+	ll_control_msg_free(m);
+	fa_grant(f, id, LL_CAP_FILES);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, "--timeout",
+		    "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+
+	hostile_send_once(f, &p, path, 0, true, 1, "cancelled");
+	/* the channel closed under the sender: no file_done ever comes */
+	hostile_send_once(f, &p, path, 0, false, 4, "");
+	hostile_send_once(f, &p, path, size + 1, false, 1, "past the end");
+
+	fa_free(f);
+	pin_clear(&p);
+	g_free(data);
+	g_free(path);
+}
+
 /* ---- system information and clipboard (issue 13) ---- */
 
 #define SYSINFO_JSON(host, memfree)                                           \
@@ -2382,6 +2511,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/cli/monitors", test_monitors);
 	g_test_add_func("/agent/cli/hostile_names", test_hostile_names);
 	g_test_add_func("/agent/cli/hostile_file", test_hostile_file);
+	g_test_add_func("/agent/cli/hostile_send", test_hostile_send);
 	g_test_add_func("/agent/cli/sysinfo", test_sysinfo);
 	g_test_add_func("/agent/cli/forbidden_encoding",
 			test_forbidden_encoding);
