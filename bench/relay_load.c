@@ -18,7 +18,8 @@
  *    decryption and one encryption per byte in the middle;
  *  - "free-port": prints a free loopback TCP port for the script's config.
  * With --idle N both modes instead open N paired idle sessions and print
- * the resident memory of --mem-pid before and after, divided by N.
+ * the resident memory of --mem-pid before and after, divided by N (with
+ * --hold, relay mode, the caller measures: see hold_step).
  *
  * Both modes use the same threads (one writer per sending side, one reader
  * per receiving side), the same write size and the same TLS facade, so the
@@ -79,6 +80,7 @@ static double opt_seconds = 5.0;
 static double opt_warmup = 1.0;
 static int opt_idle = 0;
 static int opt_mem_pid = 0;
+static gboolean opt_hold = FALSE;
 static int opt_max_seconds = 150;
 static char *opt_label = NULL;
 static int opt_addrs = 40;
@@ -115,6 +117,9 @@ static GOptionEntry opt_entries[] = {
 	  "Instead: open N paired idle sessions, report memory", "N" },
 	{ "mem-pid", 0, 0, G_OPTION_ARG_INT, &opt_mem_pid,
 	  "Process whose resident memory --idle reports", "PID" },
+	{ "hold", 0, 0, G_OPTION_ARG_NONE, &opt_hold,
+	  "With --idle (relay mode): the caller measures; see hold_step",
+	  NULL },
 	{ "max-seconds", 0, 0, G_OPTION_ARG_INT, &opt_max_seconds,
 	  "Hard limit on the whole run (150)", "S" },
 	{ "label", 0, 0, G_OPTION_ARG_STRING, &opt_label,
@@ -1003,6 +1008,26 @@ static void report_memory(const char *target, size_t n, long before, long mid,
 	fflush(stdout);
 }
 
+/*
+ * --hold: the caller (bench/relay-throughput) spreads one relay's idle
+ * sessions over several of these processes, since no process here may
+ * hold more descriptors than the hard limit, and measures the relay
+ * itself.  Each step prints its name on stdout and waits for a line on
+ * stdin (EOF at the last one) before going on; alarm() bounds the wait.
+ */
+static void hold_step(const char *name)
+{
+	char line[64];
+
+	if (!opt_hold)
+		return;
+	printf("%s\n", name);
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL &&
+	    strcmp(name, "ready") != 0)
+		die("--hold: stdin closed before %s was answered", name);
+}
+
 static struct ll_tls_ctx *client_ctx(void);
 
 /* ---- latency of a paired stream under a login flood ---- */
@@ -1386,14 +1411,15 @@ static void mode_relay(void)
 	if (opt_user == NULL || opt_password_file == NULL)
 		die("relay mode needs --user and --password-file");
 	token = relay_login(ctx, api);
-	if (opt_idle > 0)
+	hold_step("logged-in"); /* the caller's RSS "before" */
+	if (opt_idle > 0 && !opt_hold)
 		before = rss_kib(opt_mem_pid);
 	for (i = 0; i < n; i++)
 		if ((r = relay_session_create(ctx, api, token, &flows[i])) !=
 		    LL_OK)
 			die("session %zu of %zu: %s", i + 1, n,
 			    ll_strerror(r));
-	if (opt_idle > 0) {
+	if (opt_idle > 0 && !opt_hold) {
 		sleep_s(0.5);
 		mid = rss_kib(opt_mem_pid);
 	}
@@ -1405,7 +1431,9 @@ static void mode_relay(void)
 		die("pairing check: %s", ll_strerror(r));
 	fprintf(stderr, "relay-load: %zu paired sessions set up in %.1f s\n",
 		n, now_s() - t);
-	if (opt_idle > 0) {
+	if (opt_hold) {
+		hold_step("ready"); /* until the caller has measured */
+	} else if (opt_idle > 0) {
 		sleep_s(1.0); /* let the relay finish its bookkeeping */
 		after = rss_kib(opt_mem_pid);
 		report_memory(target, n, before, mid, after);
@@ -1533,8 +1561,10 @@ int main(int argc, char **argv)
 		die("--sessions/--idle 1..%d, --seconds 0..600, --warmup "
 		    "0..60",
 		    MAX_FLOWS);
-	if (opt_idle > 0 && opt_mem_pid <= 0)
-		die("--idle needs --mem-pid");
+	if (opt_idle > 0 && opt_mem_pid <= 0 && !opt_hold)
+		die("--idle needs --mem-pid (or --hold)");
+	if (opt_hold && (opt_idle <= 0 || strcmp(mode, "relay") != 0))
+		die("--hold needs --idle, in relay mode");
 	if (opt_addrs < 1 || opt_addrs > 250 || opt_depth < 1 ||
 	    opt_depth > 1000 || opt_rounds < 1 || opt_rounds > 100 ||
 	    opt_interval_ms < 1 || opt_interval_ms > 1000)
