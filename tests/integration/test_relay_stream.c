@@ -2,7 +2,8 @@
 /*
  * Streams through the real relay: pairing, 100 MiB each way at the same
  * time with SHA-256 compared at both ends, a third stream replacing its
- * side, a slow reader that must not grow the relay's memory, DELETE and a
+ * side, a slow reader that must not grow the relay's memory, a stream
+ * buffer smaller than one read that must not stall, DELETE and a
  * leaving peer closing both sides, and the grace after a lost stream:
  * both sides come back with their tickets, or the session ends as lost.
  * The relay runs with workers=1, so the main loop forwards (on the same
@@ -549,6 +550,49 @@ static void test_many_pairs(void)
 	}
 }
 
+/*
+ * A stream buffer smaller than what one read brings in (stream_buffer_bytes
+ * under the 64 KiB read-ahead): one pass fills the other side's output past
+ * the limit and pauses the reader, and the socket may take all of it at
+ * once.  Reading must go on then; it once waited for a "socket writable"
+ * event that, with nothing left to write, never came.
+ */
+static void test_small_buffer(void)
+{
+	struct lh_relay *small = lh_relay_new("stream-small",
+					      "workers=1\n"
+					      "stream_buffer_bytes=4096\n");
+	uint64_t n = 8 * LH_MIB;
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_end ea, eb;
+	char *tok;
+
+	lh_tech_add(small, "alice", LH_CANARY_PASSWORD, false);
+	lh_relay_start(small);
+	tok = lh_login(small, "alice", LH_CANARY_PASSWORD);
+	lh_session_new(small, tok, &s);
+	lh_pair_open(small, &s, &a, &b);
+	lh_end_start(&ea, a, n, n, 0x5a11, 0, false);
+	lh_end_start(&eb, b, n, n, 0x5a12, 0, false);
+	if (!lh_end_wait_recvd(&eb, n, 60000) ||
+	    !lh_end_wait_recvd(&ea, n, 60000))
+		g_error("stalled: agent end got %" G_GUINT64_FORMAT
+			", applet end %" G_GUINT64_FORMAT
+			" of %" G_GUINT64_FORMAT,
+			(uint64_t)atomic_load(&ea.recvd),
+			(uint64_t)atomic_load(&eb.recvd), n);
+	g_assert_true(lh_end_join(&ea));
+	g_assert_true(lh_end_join(&eb));
+	g_assert_cmpstr(ea.sent_sha, ==, eb.recv_sha);
+	g_assert_cmpstr(eb.sent_sha, ==, ea.recv_sha);
+	lh_conn_free(a);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+	g_free(tok);
+	lh_relay_free(small);
+}
+
 static void test_stop_and_verify(void)
 {
 	g_assert_cmpint(lh_relay_stop_verify(relay), >=, 10);
@@ -573,6 +617,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/stream/pair-100mib-each-way", test_pair_big);
 	g_test_add_func("/stream/slow-reader", test_slow_reader);
 	g_test_add_func("/stream/many-pairs", test_many_pairs);
+	g_test_add_func("/stream/small-buffer", test_small_buffer);
 	g_test_add_func("/stream/delete-closes-both", test_delete_closes_both);
 	g_test_add_func("/stream/peer-leaves", test_peer_leaves);
 	g_test_add_func("/stream/ended-report-in-grace",

@@ -321,19 +321,36 @@ static bool ws_flush(struct ws_stream *st)
  * cannot hold the loop; back-pressure stops reading side s while the
  * other side's output holds ws->limit bytes or more.
  */
+/* Counts n more bytes forwarded from side s. */
+static void ws_count(struct ll_wsess *ws, int s, size_t n)
+{
+	atomic_fetch_add_explicit(&ws->bytes[s], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ws->w->bytes, n, memory_order_relaxed);
+}
+
 static void ws_pump(struct ll_wsess *ws, int s)
 {
 	struct ws_stream *src = &ws->st[s], *dst = &ws->st[!s];
 	struct ll_worker *w = ws->w;
-	size_t n, total = 0;
+	size_t n, total = 0, counted = 0;
 	int r = LL_ERR_WANT_READ;
 
 	if (src->state != WS_OPEN || dst->state != WS_OPEN)
 		return;
 	for (;;) {
 		if (ll_tls_pipe_out_len(dst->pipe) >= ws->limit) {
-			ws_set_read_paused(src, true);
-			break;
+			/* Only output the socket will not take stops
+			 * reading: a pause must wait for an armed EPOLLOUT
+			 * (ws_wr_cb ends it), never for a socket that has
+			 * already taken everything. */
+			ws_count(ws, s, total - counted);
+			counted = total;
+			if (!ws_flush(dst))
+				return;
+			if (ll_tls_pipe_out_len(dst->pipe) >= ws->limit) {
+				ws_set_read_paused(src, true);
+				break;
+			}
 		}
 		if (total >= LL_WS_PASS_MAX) {
 			/* More next loop pass, after the other sessions. */
@@ -355,11 +372,8 @@ static void ws_pump(struct ll_wsess *ws, int s)
 		if (!ll_tls_pipe_has_pending(src->pipe))
 			break;
 	}
-	if (total > 0) {
-		atomic_fetch_add_explicit(&ws->bytes[s], total,
-					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&w->bytes, total,
-					  memory_order_relaxed);
+	if (total > counted) {
+		ws_count(ws, s, total - counted);
 		if (!ws_flush(dst))
 			return;
 	}
