@@ -407,6 +407,21 @@ static gboolean on_map(GtkWidget *w, GdkEvent *ev, gpointer data)
 	return FALSE;
 }
 
+/*
+ * A button answers when clicked (the mouse: on the release of a press
+ * after arming) and when activated from the keyboard (its mnemonic,
+ * Space or Enter: the filter above hands GTK the press only once its
+ * release came, so the keystroke is whole by then).  GtkButton would
+ * emit "clicked" for the keyboard only 250 ms later (its
+ * ACTIVATE_TIMEOUT, to draw the button pressed): that was a quarter of
+ * a second of the wait between Alt+A and the first picture.
+ */
+static void connect_answer(GtkWidget *button, GCallback cb, gpointer d)
+{
+	g_signal_connect(button, "clicked", cb, d);
+	g_signal_connect(button, "activate", cb, d);
+}
+
 /* Who asks (bold, as the relay verified it), what for, whom the user
  * should have contacted, and the brand's warning. */
 static void fill(LlAppletConsentWindow *t, const char *name, const char *org,
@@ -513,11 +528,10 @@ struct ll_consent_dialog *ll_consent_dialog_new(
 		if (d->answers[i] != NULL)
 			gtk_widget_set_sensitive(d->answers[i], FALSE);
 
-	g_signal_connect(allow, "clicked", G_CALLBACK(on_allow), d);
-	g_signal_connect(deny, "clicked", G_CALLBACK(on_deny), d);
+	connect_answer(allow, G_CALLBACK(on_allow), d);
+	connect_answer(deny, G_CALLBACK(on_deny), d);
 	if (choice)
-		g_signal_connect(view_only, "clicked",
-				 G_CALLBACK(on_view_only), d);
+		connect_answer(view_only, G_CALLBACK(on_view_only), d);
 	g_signal_connect(link, "activate-link", G_CALLBACK(on_not_requested),
 			 d);
 	g_signal_connect(d->win, "delete-event", G_CALLBACK(on_delete), d);

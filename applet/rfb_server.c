@@ -50,6 +50,7 @@
 #include <rfb/rfb.h>
 #include <rfb/rfbregion.h>
 
+#include "ll_build.h"
 #include "ll_util.h"
 #include "platform.h"
 #include "applet_rfb.h"
@@ -853,6 +854,33 @@ static void drain(int fd)
 }
 
 /*
+ * Before the click, set-up only: the capture memory is made ready for
+ * the first grab with a colour of our own (ll_platform_warm), never with
+ * the screen.  Black, as the framebuffer is from calloc: until the
+ * grant neither holds anything else.
+ */
+static void warm(struct ll_rfb_server *s)
+{
+	int r;
+
+	if ((r = ll_platform_warm(s->p, 0)) != 0)
+		ll_debug("screen: capture not warmed: %s", ll_strerror(r));
+#if LL_TEST_HOOKS
+	{
+		/* what the framebuffer holds now, for the GUI tests */
+		size_t i, other = 0;
+
+		for (i = 0; i < s->fmt.size; i++)
+			if (s->fb[i] != 0)
+				other++;
+		ll_info("test: framebuffer before consent: %zu bytes, %zu "
+			"not zero",
+			s->fmt.size, other);
+	}
+#endif
+}
+
+/*
  * libvncserver's client on our socketpair, then, until
  * ll_rfb_server_go(), nothing: no capture, no read (the other end
  * reaches nobody yet).  Made first because rfbNewClient() waits 100 ms
@@ -874,8 +902,10 @@ static bool make_client(struct ll_rfb_server *s)
 	}
 	s->cl->clientGoneHook = on_client_gone;
 	s->cl->clientFramebufferUpdateRequestHook = pipe_on_request;
-	if (!atomic_load(&s->go))
+	if (!atomic_load(&s->go)) {
+		warm(s);
 		ll_info("screen: RFB client ready, held until consent");
+	}
 	while (!atomic_load(&s->go) && !atomic_load(&s->stop)) {
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			break;

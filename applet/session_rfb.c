@@ -6,7 +6,8 @@
  * the screen size (RFB ServerInit) can leave.  While the consent dialog
  * asks for view, ll_applet_rfb_prepare may set up the platform instance
  * and the RFB server (display connection, shared memory, framebuffer:
- * memory, no pixels) and libvncserver's client on a socketpair whose
+ * memory, no pixels; the segment warmed with a fill of the applet's
+ * own, rfb_server.c warm) and libvncserver's client on a socketpair whose
  * other end reaches nobody (it holds the RFB version string, nothing
  * else), because doing that after the click is most of the wait for the
  * first frame; a refusal drops it all unread.  On the grant

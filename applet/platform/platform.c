@@ -175,3 +175,10 @@ int ll_platform_input_reset(struct ll_platform *p)
 		return LL_ERR_INVALID_ARG;
 	return p->ops->input_reset(p);
 }
+
+int ll_platform_warm(struct ll_platform *p, uint32_t fill)
+{
+	if (p == NULL)
+		return LL_ERR_INVALID_ARG;
+	return p->ops->warm != NULL ? p->ops->warm(p, fill) : 0;
+}

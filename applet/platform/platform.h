@@ -150,6 +150,8 @@ struct ll_platform_ops {
 			      bool down);
 	int (*key)(struct ll_platform *p, uint32_t keysym, bool down);
 	int (*input_reset)(struct ll_platform *p);
+	/* optional: NULL when the backend has nothing to warm */
+	int (*warm)(struct ll_platform *p, uint32_t fill);
 };
 
 /* Every backend's instance starts with this (its first member). */
@@ -215,6 +217,17 @@ int ll_platform_get_format(struct ll_platform *p,
  */
 int ll_platform_grab(struct ll_platform *p, const struct ll_capture_rect *rect,
 		     void *fb, size_t fb_len);
+/*
+ * Set-up, not capture: makes the backend's capture memory ready for the
+ * first ll_platform_grab() WITHOUT reading the screen.  The X11 backend
+ * has the X server write a pixmap of its own, filled with `fill` (a
+ * pixel value as the format describes it), into its shared segment, so
+ * that the server's first touch of every page of the segment (on a VM
+ * 90-190 ms for 1920x1080) is over before the user allows anything.
+ * Afterwards the backend's memory holds `fill` only.  A backend without
+ * such memory does nothing (0).
+ */
+int ll_platform_warm(struct ll_platform *p, uint32_t fill);
 /*
  * Regions changed since the previous call, clipped to the selected
  * monitor, into rects[0..max-1] (max >= 1), count in *n_out (may be 0).

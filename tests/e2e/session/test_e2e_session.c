@@ -642,6 +642,52 @@ static void wait_armed(const char *tag, int n)
 }
 
 /*
+ * Before the answer the applet only sets up its capture (docs/
+ * ARCHITECTURE.md, "Consent"): the X server has written a pixmap the
+ * applet filled itself into the shared segment, and the framebuffer is
+ * untouched, although the screen shows the known picture and the
+ * dialog.  Test builds log what both hold once the RFB client is held
+ * (rfb_server.c warm, x11.c x11_warm); a capture of the screen there
+ * would count the picture's pixels.
+ */
+static void assert_nothing_captured(const char *tag)
+{
+	g_autofree char *path = g_strdup_printf("%s/applet-%s.log", E.dir,
+						tag);
+	g_autofree char *log = NULL;
+	const char *seg, *fb;
+	size_t n = 0, other = 1;
+
+	if (!LL_TEST_HOOKS)
+		return;
+	if (!lt_wait_file(path, 0, "held until consent", 1, 20000))
+		g_error("the applet did not prepare its screen server while "
+			"the permission window was open");
+	g_assert_true(g_file_get_contents(path, &log, NULL, NULL));
+	seg = strstr(log, "test: capture segment warmed: ");
+	fb = strstr(log, "test: framebuffer before consent: ");
+	g_assert_nonnull(seg);
+	g_assert_nonnull(fb);
+	g_assert_cmpint(sscanf(seg,
+			       "test: capture segment warmed: %zu "
+			       "pixels, %zu not",
+			       &n, &other),
+			==, 2);
+	g_assert_cmpuint(n, >=,
+			 (size_t)(PIC_X + E2E_PIC_W) * (PIC_Y + E2E_PIC_H));
+	g_assert_cmpuint(other, ==, 0);
+	other = 1;
+	g_assert_cmpint(sscanf(fb,
+			       "test: framebuffer before consent: %zu "
+			       "bytes, %zu not",
+			       &n, &other),
+			==, 2);
+	g_assert_cmpuint(other, ==, 0);
+	/* and both before the answer */
+	g_assert_null(strstr(log, "the user allowed"));
+}
+
+/*
  * The session ended for the user: within timeout_ms the applet shows
  * "PRODUCT – Session ended" (by then nothing is shared: its session's
  * windows and sharing are gone before it maps), which waits for the
@@ -895,6 +941,7 @@ static void test_deny(void)
 			"the user's screen within 30 s",
 			E.product);
 	wait_armed("deny", 1);
+	assert_nothing_captured("deny");
 	press(E.disp_user, dlg, "alt+d");
 	g_assert_true(
 		wait_window_gone(E.disp_user, "Permission request", 3000));
@@ -1123,6 +1170,7 @@ static void test_allow_and_control(void)
 	if (dlg == 0)
 		g_error("no consent dialog on the user's screen within 30 s");
 	wait_armed("allow", 1);
+	assert_nothing_captured("allow");
 	screenshot(E.disp_user, dlg, "consent-dialog.png");
 	press(E.disp_user, dlg, "alt+a");
 	assert_wait_granted(p.id, "view\n");
