@@ -37,8 +37,6 @@
 
 #define NEW_PW "Gui-Chosen-Pw-8642"
 
-static char *dir;
-
 static char **child_env(const char *display)
 {
 	return lt_x_env(display != NULL ? display : ":99");
@@ -134,7 +132,156 @@ static void wait_log(const char *log, const char *needle, int count)
 			needle, log);
 }
 
+/* POST /api/v1/login as user with NEW_PW: the relay's answer. */
+static struct lh_resp *api_login(struct lh_relay *relay, const char *user)
+{
+	json_t *body = json_pack("{ssss}", "username", user, "password",
+				 NEW_PW);
+	struct lh_resp *r = lh_post(relay, "/api/v1/login", NULL, body);
+
+	json_decref(body);
+	return r;
+}
+
+/* The audit records of action (the relay stopped) whose actor is
+ * actor. */
+static size_t audit_count(struct lh_relay *relay, const char *action,
+			  const char *actor)
+{
+	json_t *recs = lh_audit_records(relay, action);
+	json_t *rec;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, rec)
+	{
+		if (strcmp(json_string_value(json_object_get(rec, "actor")),
+			   actor) == 0)
+			n++;
+	}
+	json_decref(recs);
+	return n;
+}
+
+/* POST /api/v1/groups: group name with the one permission perm, 201. */
+static void group_add(struct lh_relay *relay, const char *tok,
+		      const char *name, const char *perm)
+{
+	json_t *body = json_pack("{s:s,s:[s]}", "name", name, "permissions",
+				 perm);
+	struct lh_resp *r = lh_post(relay, "/api/v1/groups", tok, body);
+
+	g_assert_cmpint(r->status, ==, 201);
+	lh_resp_free(r);
+	json_decref(body);
+}
+
 static void screenshot(const char *display, const char *name);
+
+/* The regex of the title "PRODUCT Agent – what" (NULL: the main
+ * window's, "PRODUCT Agent"). */
+static char *agent_re(const char *what)
+{
+	const char *product = g_getenv("LL_PRODUCT");
+
+	if (what == NULL)
+		return g_strdup_printf("^%s Agent$", product);
+	return g_strdup_printf("^%s Agent – %s$", product, what);
+}
+
+/* The regex of a session window's title, whatever its session. */
+static char *agent_session_re(void)
+{
+	return g_strdup_printf("^%s Agent – Session ", g_getenv("LL_PRODUCT"));
+}
+
+/*
+ * One GUI test's world: an Xvfb of its own beside the test's relay, and
+ * the agent's GUI on it with a fresh profile, logging to log; main_win
+ * is its main window.
+ */
+struct gui {
+	struct lh_relay *relay;
+	struct lt_xvfb *xvfb;
+	const char *display;
+	char *url, *profile, *log;
+	GPid pid;
+	unsigned long main_win;
+};
+
+/* True (the test skipped) without Xvfb or xdotool. */
+static bool gui_skip(void)
+{
+	if (g_getenv("LL_XVFB") != NULL && g_getenv("LL_XDOTOOL") != NULL)
+		return false;
+	g_test_skip("needs Xvfb and xdotool");
+	return true;
+}
+
+/* Starts the agent's GUI for g->relay (trusting its CA when ca) and
+ * waits for its main window. */
+static void gui_spawn(struct gui *g, bool ca)
+{
+	char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
+			 "--relay",
+			 g->url,
+			 "--profile",
+			 g->profile,
+			 ca ? "--ca" : NULL,
+			 g->relay->ca_cert,
+			 NULL };
+	g_autofree char *main_re = agent_re(NULL);
+
+	g->pid = spawn_bg(argv, g->display, g->log);
+	g->main_win = wait_window(g->display, main_re);
+}
+
+/* Starts an Xvfb and the agent's GUI on it for relay (running). */
+static void gui_start(struct gui *g, struct lh_relay *relay, bool ca)
+{
+	g_autofree char *xvfb_log = g_build_filename(relay->dir, "xvfb.log",
+						     NULL);
+
+	g->relay = relay;
+	g->xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
+	g->display = lt_xvfb_display(g->xvfb);
+	g->url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
+	g->profile = g_build_filename(relay->dir, "gui-profile", NULL);
+	g->log = g_build_filename(relay->dir, "agent-gui.log", NULL);
+	gui_spawn(g, ca);
+}
+
+/* Ends the GUI, waits until its main window is gone, and starts it
+ * again with the same profile and log. */
+static void gui_restart(struct gui *g, bool ca)
+{
+	g_autofree char *main_re = agent_re(NULL);
+
+	stop(g->pid);
+	if (!lt_x_wait_window(g->display, main_re, true, 30000, NULL, NULL,
+			      NULL))
+		g_error("the first agent's window stays");
+	gui_spawn(g, ca);
+}
+
+/* Types user and password into the login form and logs in (Alt+L). */
+static void gui_login(struct gui *g, const char *user, const char *pw)
+{
+	keys(g->display, g->main_win, "alt+u", false);
+	keys(g->display, g->main_win, user, true);
+	keys(g->display, g->main_win, "alt+p", false);
+	keys(g->display, g->main_win, pw, true);
+	keys(g->display, g->main_win, "alt+l", false);
+}
+
+/* Ends the GUI and its Xvfb; the relay stays the caller's. */
+static void gui_stop(struct gui *g)
+{
+	stop(g->pid);
+	lt_xvfb_stop(g->xvfb);
+	g_free(g->url);
+	g_free(g->profile);
+	g_free(g->log);
+}
 
 /*
  * A New PIN nobody entered: when it runs out, the session window says so,
@@ -145,8 +292,7 @@ static void screenshot(const char *display, const char *name);
 static void pin_runs_out(struct lh_relay *relay, const char *display,
 			 unsigned long main_win, const char *log)
 {
-	g_autofree char *session_re = g_strdup_printf("^%s Agent – Session ",
-						      g_getenv("LL_PRODUCT"));
+	g_autofree char *session_re = agent_session_re();
 
 	keys(display, main_win, "alt+n", false);
 	wait_window(display, session_re);
@@ -158,22 +304,16 @@ static void pin_runs_out(struct lh_relay *relay, const char *display,
 
 static void test_one_time_password(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *out = NULL, *err = NULL, *xvfb_log = NULL;
-	g_autofree char *otp = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *dlg_re = NULL;
-	unsigned long main_win, dlg;
+	g_autofree char *out = NULL, *err = NULL;
+	g_autofree char *otp = NULL;
+	g_autofree char *dlg_re = NULL;
+	struct gui g = { 0 };
+	unsigned long dlg;
 	struct lh_resp *r;
-	json_t *body;
-	struct lt_xvfb *xvfb;
-	const char *display;
-	GPid gui;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-gui", NULL);
 	lh_relay_start(relay);
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, &err, "technician",
@@ -183,64 +323,33 @@ static void test_one_time_password(void)
 	lh_secret("password", otp);
 	lh_secret("password", NEW_PW);
 
-	dir = relay->dir;
-	xvfb_log = g_build_filename(dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
-
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	dlg_re = g_strdup_printf("^%s Agent – Choose a new password$",
-				 product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "gina", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, otp, true);
-	keys(display, main_win, "alt+l", false);
+	gui_start(&g, relay, true);
+	dlg_re = agent_re("Choose a new password");
+	gui_login(&g, "gina", otp);
 
 	/* The focus starts on the new password; the old one is filled in. */
-	dlg = wait_window(display, dlg_re);
-	wait_log(log, "a one-time password; asking for a new one", 1);
-	keys(display, dlg, NEW_PW, true);
-	keys(display, dlg, "alt+r", false);
-	keys(display, dlg, "Not-The-Same-000", true);
-	keys(display, dlg, "Return", false);
+	dlg = wait_window(g.display, dlg_re);
+	wait_log(g.log, "a one-time password; asking for a new one", 1);
+	keys(g.display, dlg, NEW_PW, true);
+	keys(g.display, dlg, "alt+r", false);
+	keys(g.display, dlg, "Not-The-Same-000", true);
+	keys(g.display, dlg, "Return", false);
 	/* mistyped: still asked, nothing changed */
-	wait_log(log, "the new passwords differ", 1);
-	g_assert_cmpuint(find_window(display, dlg_re), ==, dlg);
-	r = lh_post(relay, "/api/v1/login", NULL,
-		    body = json_pack("{ssss}", "username", "gina", "password",
-				     NEW_PW));
-	json_decref(body);
+	wait_log(g.log, "the new passwords differ", 1);
+	g_assert_cmpuint(find_window(g.display, dlg_re), ==, dlg);
+	r = api_login(relay, "gina");
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
 
-	keys(display, dlg, "alt+r", false);
-	keys(display, dlg, "ctrl+a", false);
-	keys(display, dlg, NEW_PW, true);
-	keys(display, dlg, "Return", false);
-	wait_log(log, "the one-time password is changed", 1);
-	g_assert_cmpuint(find_window(display, dlg_re), ==, 0);
+	keys(g.display, dlg, "alt+r", false);
+	keys(g.display, dlg, "ctrl+a", false);
+	keys(g.display, dlg, NEW_PW, true);
+	keys(g.display, dlg, "Return", false);
+	wait_log(g.log, "the one-time password is changed", 1);
+	g_assert_cmpuint(find_window(g.display, dlg_re), ==, 0);
 
 	g_free(lh_login(relay, "gina", NEW_PW));
-	r = lh_post(relay, "/api/v1/login", NULL,
-		    body = json_pack("{ssss}", "username", "gina", "password",
-				     NEW_PW));
-	json_decref(body);
+	r = api_login(relay, "gina");
 	g_assert_cmpint(r->status, ==, 200);
 	lh_secret("token", lh_resp_str(r, "token"));
 	g_assert_true(json_is_false(
@@ -258,7 +367,7 @@ static void test_one_time_password(void)
 		lh_pin_new(relay, tok, NULL, &pin);
 		needle = g_strdup_printf("sessions: %s is waiting",
 					 pin.session_id);
-		wait_log(log, needle, 1);
+		wait_log(g.log, needle, 1);
 		path = g_strdup_printf("/api/v1/sessions/%s", pin.session_id);
 		r = lh_delete(relay, path, tok);
 		g_assert_cmpint(r->status, ==, 204);
@@ -266,14 +375,13 @@ static void test_one_time_password(void)
 		g_free(needle);
 		needle = g_strdup_printf("sessions: %s is ended",
 					 pin.session_id);
-		wait_log(log, needle, 1);
+		wait_log(g.log, needle, 1);
 		lh_pin_clear(&pin);
 	}
 
-	pin_runs_out(relay, display, main_win, log);
+	pin_runs_out(relay, g.display, g.main_win, g.log);
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_free(relay);
 }
 
@@ -375,9 +483,7 @@ static void wait_presented(struct lh_relay *relay, const char *fp)
 static void end_session_asks(const char *display, unsigned long main_win,
 			     const char *log)
 {
-	const char *product = g_getenv("LL_PRODUCT");
-	g_autofree char *session_re = g_strdup_printf("^%s Agent – Session ",
-						      product);
+	g_autofree char *session_re = agent_session_re();
 	unsigned long w;
 
 	keys(display, main_win, "alt+n", false);
@@ -399,79 +505,53 @@ static void end_session_asks(const char *display, unsigned long main_win,
 
 static void test_careful(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *trust_re = NULL;
+	g_autofree char *trust_re = NULL;
 	g_autofree char *changed_re = NULL, *known = NULL, *stored = NULL;
 	g_autofree char *logtext = NULL;
 	char fp1[96], fp2[96];
-	unsigned long main_win, w;
-	struct lt_xvfb *xvfb;
-	const char *display;
-	GPid gui;
+	struct gui g = { 0 };
+	unsigned long w;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-careful", NULL);
 	self_signed(relay, fp1, sizeof(fp1));
 	lh_relay_start(relay);
 	lh_tech_add(relay, "tina", NEW_PW, false);
 	lh_secret("password", NEW_PW);
 
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		/* no --ca: the system's CAs do not know this relay */
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--profile",
-				 profile,
-				 NULL };
-
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	trust_re = g_strdup_printf("^%s Agent – Check the relay’s "
-				   "certificate$",
-				   product);
-	changed_re = g_strdup_printf("^%s Agent – The relay’s certificate "
-				     "has changed$",
-				     product);
-	main_win = wait_window(display, main_re);
+	/* no --ca: the system's CAs do not know this relay */
+	gui_start(&g, relay, false);
+	trust_re = agent_re("Check the relay’s certificate");
+	changed_re = agent_re("The relay’s certificate has changed");
 	/* the relay is filled in: the focus starts in User */
-	keys(display, main_win, "tina", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "Return", false);
+	keys(g.display, g.main_win, "tina", true);
+	keys(g.display, g.main_win, "alt+p", false);
+	keys(g.display, g.main_win, NEW_PW, true);
+	keys(g.display, g.main_win, "Return", false);
 
-	w = wait_window(display, trust_re);
-	wait_log(log, "presents a certificate this computer cannot verify", 1);
-	screenshot(display, "agent-trust-relay");
-	g_assert_cmpint(log_count(log, "login: logged in"), ==, 0);
-	keys(display, w, "alt+t", false);
-	wait_log(log, "login: logged in", 1);
+	w = wait_window(g.display, trust_re);
+	wait_log(g.log, "presents a certificate this computer cannot verify",
+		 1);
+	screenshot(g.display, "agent-trust-relay");
+	g_assert_cmpint(log_count(g.log, "login: logged in"), ==, 0);
+	keys(g.display, w, "alt+t", false);
+	wait_log(g.log, "login: logged in", 1);
 	/* no admin: no Policies button (issue 10 item 8) */
-	wait_log(log, "policies: not offered (not an admin)", 1);
-	wait_log(log, "technicians: not offered (not an admin)", 1);
-	wait_log(log, "live: not offered (not an admin)", 1);
-	wait_log(log, "groups: not offered (not an admin)", 1);
-	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
+	wait_log(g.log, "policies: not offered (not an admin)", 1);
+	wait_log(g.log, "technicians: not offered (not an admin)", 1);
+	wait_log(g.log, "live: not offered (not an admin)", 1);
+	wait_log(g.log, "groups: not offered (not an admin)", 1);
+	g_assert_true(g_file_get_contents(g.log, &logtext, NULL, NULL));
 	g_assert_nonnull(strstr(logtext, fp1));
-	known = g_build_filename(profile, "known_relays", NULL);
+	known = g_build_filename(g.profile, "known_relays", NULL);
 	g_assert_true(g_file_get_contents(known, &stored, NULL, NULL));
 	g_assert_nonnull(strstr(stored, fp1));
 
-	end_session_asks(display, main_win, log);
+	end_session_asks(g.display, g.main_win, g.log);
 	/* in no group: every capability, Request control is not greyed */
-	g_assert_cmpint(log_count(log, "Request control greyed out"), ==, 0);
+	g_assert_cmpint(log_count(g.log, "Request control greyed out"), ==, 0);
 
 	/* another certificate on the same port: refused, loudly */
 	self_signed(relay, fp2, sizeof(fp2));
@@ -480,41 +560,27 @@ static void test_careful(void)
 	wait_presented(relay, fp2);
 	/* later, a new start of the agent with the same profile: user
 	 * and relay are filled in, the focus is in Password */
-	stop(gui);
-	if (!lt_x_wait_window(display, main_re, true, 30000, NULL, NULL, NULL))
-		g_error("the first agent's window stays");
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--profile",
-				 profile,
-				 NULL };
-
-		gui = spawn_bg(argv, display, log);
-	}
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "Return", false);
-	w = wait_window(display, changed_re);
-	wait_log(log, "REFUSED: the certificate of", 1);
-	screenshot(display, "agent-relay-certificate-changed");
+	gui_restart(&g, false);
+	keys(g.display, g.main_win, NEW_PW, true);
+	keys(g.display, g.main_win, "Return", false);
+	w = wait_window(g.display, changed_re);
+	wait_log(g.log, "REFUSED: the certificate of", 1);
+	screenshot(g.display, "agent-relay-certificate-changed");
 	g_clear_pointer(&logtext, g_free);
-	g_assert_true(g_file_get_contents(log, &logtext, NULL, NULL));
+	g_assert_true(g_file_get_contents(g.log, &logtext, NULL, NULL));
 	g_assert_nonnull(strstr(logtext, fp2));
 	/* no click-through: Close, and still not logged in again */
-	keys(display, w, "alt+c", false);
-	if (!lt_x_wait_window(display, changed_re, true, 30000, NULL, NULL,
+	keys(g.display, w, "alt+c", false);
+	if (!lt_x_wait_window(g.display, changed_re, true, 30000, NULL, NULL,
 			      NULL))
 		g_error("the warning did not close");
-	g_assert_cmpint(log_count(log, "login: logged in"), ==, 1);
+	g_assert_cmpint(log_count(g.log, "login: logged in"), ==, 1);
 	g_clear_pointer(&stored, g_free);
 	g_assert_true(g_file_get_contents(known, &stored, NULL, NULL));
 	g_assert_nonnull(strstr(stored, fp1));
 	g_assert_null(strstr(stored, fp2));
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_free(relay);
 }
 
@@ -592,15 +658,11 @@ static char *mfa_by_api(struct lh_relay *relay, const char *user)
 	return rc;
 }
 
-/* Logs out, and in as user with code in the form's Code field (typed
- * once the form is there: what is typed before goes elsewhere). */
-static void gui_login_code(const char *display, unsigned long main_win,
-			   const char *log, const char *user, const char *code)
+/* Fills the login form's User, Password (NEW_PW) and Code fields anew,
+ * without logging in. */
+static void gui_fill_login(const char *display, unsigned long main_win,
+			   const char *user, const char *code)
 {
-	int shown = log_count(log, "login: the login form is shown");
-
-	keys(display, main_win, "alt+o", false);
-	wait_log(log, "login: the login form is shown", shown + 1);
 	keys(display, main_win, "alt+u", false);
 	keys(display, main_win, "ctrl+a", false);
 	keys(display, main_win, user, true);
@@ -610,6 +672,18 @@ static void gui_login_code(const char *display, unsigned long main_win,
 	keys(display, main_win, "alt+c", false);
 	keys(display, main_win, "ctrl+a", false);
 	keys(display, main_win, code, true);
+}
+
+/* Logs out, and in as user with code in the form's Code field (typed
+ * once the form is there: what is typed before goes elsewhere). */
+static void gui_login_code(const char *display, unsigned long main_win,
+			   const char *log, const char *user, const char *code)
+{
+	int shown = log_count(log, "login: the login form is shown");
+
+	keys(display, main_win, "alt+o", false);
+	wait_log(log, "login: the login form is shown", shown + 1);
+	gui_fill_login(display, main_win, user, code);
 	keys(display, main_win, "alt+l", false);
 }
 
@@ -666,115 +740,74 @@ static void mfa_recovery_login(const char *display, unsigned long main_win,
  */
 static void test_mfa_enrol(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *dlg_re = NULL;
+	g_autofree char *dlg_re = NULL;
 	g_autofree char *uri = NULL, *b32 = NULL, *code = NULL;
-	unsigned long main_win, dlg;
+	struct gui g = { 0 };
+	unsigned long dlg;
 	struct lh_resp *r;
 	const char *p;
-	json_t *body;
-	struct lt_xvfb *xvfb;
-	const char *display;
 	int logins = 1;
-	GPid gui;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-gui-mfa", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "gabe", NEW_PW, false);
 	lh_secret("password", NEW_PW);
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
+	gui_start(&g, relay, true);
+	dlg_re = agent_re("Two-factor sign-in");
+	gui_login(&g, "gabe", NEW_PW);
+	wait_log(g.log, "login: logged in to", 1);
 
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	dlg_re = g_strdup_printf("^%s Agent – Two-factor sign-in$", product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "gabe", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "alt+l", false);
-	wait_log(log, "login: logged in to", 1);
-
-	keys(display, main_win, "alt+t", false);
-	dlg = wait_window(display, dlg_re);
-	wait_log(log, "mfa: enrolment started", 1);
-	uri = qr_read(display, dlg, relay->dir);
+	keys(g.display, g.main_win, "alt+t", false);
+	dlg = wait_window(g.display, dlg_re);
+	wait_log(g.log, "mfa: enrolment started", 1);
+	uri = qr_read(g.display, dlg, relay->dir);
 	g_assert_true(g_str_has_prefix(uri, "otpauth://totp/Lifeline:gabe"));
 	p = strstr(uri, "secret=");
 	g_assert_nonnull(p);
 	b32 = g_strndup(p + 7, strcspn(p + 7, "&"));
 	lh_secret("seed", b32);
-	screenshot(display, "agent-mfa-qr");
+	screenshot(g.display, "agent-mfa-qr");
 
 	/* a wrong length first: said so, nothing sent */
-	keys(display, dlg, "123", true);
-	keys(display, dlg, "Return", false);
-	wait_log(log, "mfa: the code is not 6 digits", 1);
-	g_assert_cmpuint(find_window(display, dlg_re), ==, dlg);
-	keys(display, dlg, "ctrl+a", false);
+	keys(g.display, dlg, "123", true);
+	keys(g.display, dlg, "Return", false);
+	wait_log(g.log, "mfa: the code is not 6 digits", 1);
+	g_assert_cmpuint(find_window(g.display, dlg_re), ==, dlg);
+	keys(g.display, dlg, "ctrl+a", false);
 	code = totp_at(b32, relay);
-	keys(display, dlg, code, true);
-	keys(display, dlg, "Return", false);
-	wait_log(log, "mfa: two-factor sign-in is on; 10 recovery codes", 1);
-	screenshot(display, "agent-mfa-recovery-codes");
-	keys(display, dlg, "alt+d", false); /* Done */
-	if (!lt_x_wait_window(display, dlg_re, true, 30000, NULL, NULL, NULL))
+	keys(g.display, dlg, code, true);
+	keys(g.display, dlg, "Return", false);
+	wait_log(g.log, "mfa: two-factor sign-in is on; 10 recovery codes", 1);
+	screenshot(g.display, "agent-mfa-recovery-codes");
+	keys(g.display, dlg, "alt+d", false); /* Done */
+	if (!lt_x_wait_window(g.display, dlg_re, true, 30000, NULL, NULL,
+			      NULL))
 		g_error("the two-factor window did not close");
 
-	r = lh_post(relay, "/api/v1/login", NULL,
-		    body = json_pack("{ssss}", "username", "gabe", "password",
-				     NEW_PW));
-	json_decref(body);
+	r = api_login(relay, "gabe");
 	g_assert_cmpint(r->status, ==, 401);
 	g_assert_cmpstr(lh_resp_error_code(r), ==, "mfa_required");
 	lh_resp_free(r);
 
 	/* The login form's Code field answers it: out, and in again with
 	 * the next step's code (the confirm's is spent). */
-	keys(display, main_win, "alt+o", false);
-	wait_log(log, "login: the login form is shown", 1);
+	keys(g.display, g.main_win, "alt+o", false);
+	wait_log(g.log, "login: the login form is shown", 1);
 	if (lh_relay_clock_advance(relay, 30)) {
 		g_free(code);
 		code = totp_at(b32, relay);
-		keys(display, main_win, "alt+u", false);
-		keys(display, main_win, "ctrl+a", false);
-		keys(display, main_win, "gabe", true);
-		keys(display, main_win, "alt+p", false);
-		keys(display, main_win, "ctrl+a", false);
-		keys(display, main_win, NEW_PW, true);
-		keys(display, main_win, "alt+c", false);
-		keys(display, main_win, "ctrl+a", false);
-		keys(display, main_win, code, true);
-		screenshot(display, "agent-mfa-login-code");
-		keys(display, main_win, "alt+l", false);
-		wait_log(log, "login: logged in to", 2);
+		gui_fill_login(g.display, g.main_win, "gabe", code);
+		screenshot(g.display, "agent-mfa-login-code");
+		keys(g.display, g.main_win, "alt+l", false);
+		wait_log(g.log, "login: logged in to", 2);
 		logins++;
 	}
-	mfa_recovery_login(display, main_win, log, relay, logins);
+	mfa_recovery_login(g.display, g.main_win, g.log, relay, logins);
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_free(relay);
 }
 
@@ -787,61 +820,32 @@ static void test_mfa_enrol(void)
  */
 static void test_policies(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *pol_re = NULL;
+	g_autofree char *pol_re = NULL;
 	g_autofree char *tok = NULL;
-	unsigned long main_win, w;
-	struct lt_xvfb *xvfb;
+	struct gui g = { 0 };
+	unsigned long w;
 	struct lh_resp *r;
-	const char *display;
-	GPid gui;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-policies", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "ada", NEW_PW, true);
 	lh_secret("password", NEW_PW);
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
+	gui_start(&g, relay, true);
+	pol_re = agent_re("Policies");
+	gui_login(&g, "ada", NEW_PW);
+	wait_log(g.log, "policies: offered (an admin)", 1);
 
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	pol_re = g_strdup_printf("^%s Agent – Policies$", product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "ada", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "alt+l", false);
-	wait_log(log, "policies: offered (an admin)", 1);
-
-	keys(display, main_win, "alt+i", false);
-	w = wait_window(display, pol_re);
-	wait_log(log, "policies: shown", 1);
-	keys(display, w, "ctrl+a", false);
-	keys(display, w, "8", true);
-	keys(display, w, "alt+s", false);
-	wait_log(log, "policies: saved 1 change", 1);
-	screenshot(display, "agent-policies");
+	keys(g.display, g.main_win, "alt+i", false);
+	w = wait_window(g.display, pol_re);
+	wait_log(g.log, "policies: shown", 1);
+	keys(g.display, w, "ctrl+a", false);
+	keys(g.display, w, "8", true);
+	keys(g.display, w, "alt+s", false);
+	wait_log(g.log, "policies: saved 1 change", 1);
+	screenshot(g.display, "agent-policies");
 	tok = lh_login(relay, "ada", NEW_PW);
 	r = lh_get(relay, "/api/v1/orgs/default/policy", tok);
 	g_assert_cmpint(r->status, ==, 200);
@@ -851,21 +855,20 @@ static void test_policies(void)
 	lh_resp_free(r);
 
 	/* out of range: the relay refuses, nothing changes, it says why */
-	keys(display, w, "alt+s", false);
-	wait_log(log, "policies: nothing changed", 1);
-	keys(display, w, "ctrl+a", false);
-	keys(display, w, "99", true);
-	keys(display, w, "alt+s", false);
-	wait_log(log, "policies: Nothing was changed: ", 1);
-	screenshot(display, "agent-policies-refused");
+	keys(g.display, w, "alt+s", false);
+	wait_log(g.log, "policies: nothing changed", 1);
+	keys(g.display, w, "ctrl+a", false);
+	keys(g.display, w, "99", true);
+	keys(g.display, w, "alt+s", false);
+	wait_log(g.log, "policies: Nothing was changed: ", 1);
+	screenshot(g.display, "agent-policies-refused");
 	r = lh_get(relay, "/api/v1/orgs/default/policy", tok);
 	g_assert_cmpint(json_integer_value(
 				json_object_get(r->json, "pin_length")),
 			==, 8);
 	lh_resp_free(r);
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_free(relay);
 }
 
@@ -906,11 +909,8 @@ static void tech_state_is(struct lh_relay *relay, const char *tok,
 static void tech_actions(struct lh_relay *relay, const char *tok,
 			 const char *display, unsigned long w, const char *log)
 {
-	const char *product = g_getenv("LL_PRODUCT");
-	g_autofree char *pw_re = g_strdup_printf(
-		"^%s Agent – One-time password$", product);
-	g_autofree char *dn_re = g_strdup_printf("^%s Agent – Display name$",
-						 product);
+	g_autofree char *pw_re = agent_re("One-time password");
+	g_autofree char *dn_re = agent_re("Display name");
 	unsigned long d;
 
 	keys(display, w, "alt+n", false);
@@ -949,9 +949,7 @@ static void tech_actions(struct lh_relay *relay, const char *tok,
 static void tech_group(struct lh_relay *relay, const char *tok,
 		       const char *display, unsigned long w, const char *log)
 {
-	const char *product = g_getenv("LL_PRODUCT");
-	g_autofree char *grp_re = g_strdup_printf("^%s Agent – Group$",
-						  product);
+	g_autofree char *grp_re = agent_re("Group");
 	json_t *t;
 	unsigned long d;
 
@@ -991,115 +989,64 @@ static void tech_group(struct lh_relay *relay, const char *tok,
  */
 static void test_technicians(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *tech_re = NULL;
+	g_autofree char *tech_re = NULL;
 	g_autofree char *add_re = NULL, *pw_re = NULL;
 	g_autofree char *tok = NULL;
-	unsigned long main_win, w, d;
-	struct lt_xvfb *xvfb;
-	const char *display;
-	GPid gui;
+	struct gui g = { 0 };
+	unsigned long w, d;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-technicians", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "ada", NEW_PW, true);
 	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
+	gui_start(&g, relay, true);
+	tech_re = agent_re("Technicians");
+	add_re = agent_re("Add a technician");
+	pw_re = agent_re("One-time password");
+	gui_login(&g, "ada", NEW_PW);
+	wait_log(g.log, "technicians: offered (an admin)", 1);
 
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	tech_re = g_strdup_printf("^%s Agent – Technicians$", product);
-	add_re = g_strdup_printf("^%s Agent – Add a technician$", product);
-	pw_re = g_strdup_printf("^%s Agent – One-time password$", product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "ada", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "alt+l", false);
-	wait_log(log, "technicians: offered (an admin)", 1);
-
-	keys(display, main_win, "alt+h", false);
-	w = wait_window(display, tech_re);
-	wait_log(log, "technicians: shown 1", 1);
+	keys(g.display, g.main_win, "alt+h", false);
+	w = wait_window(g.display, tech_re);
+	wait_log(g.log, "technicians: shown 1", 1);
 
 	/* Add: the one-time password in a window of its own */
-	keys(display, w, "alt+a", false);
-	d = wait_window(display, add_re);
-	keys(display, d, "carol", true);
-	keys(display, d, "alt+d", false);
-	keys(display, d, "Carol C", true);
-	screenshot(display, "agent-technicians-add");
-	keys(display, d, "Return", false);
-	wait_log(log, "technicians: added carol", 1);
-	d = wait_window(display, pw_re);
-	wait_log(log, "technicians: one-time password of carol shown", 1);
-	screenshot(display, "agent-technicians-password");
-	keys(display, d, "alt+o", false);
-	wait_log(log, "technicians: one-time password copied", 1);
-	keys(display, d, "Escape", false);
-	wait_log(log, "technicians: shown 2", 1);
+	keys(g.display, w, "alt+a", false);
+	d = wait_window(g.display, add_re);
+	keys(g.display, d, "carol", true);
+	keys(g.display, d, "alt+d", false);
+	keys(g.display, d, "Carol C", true);
+	screenshot(g.display, "agent-technicians-add");
+	keys(g.display, d, "Return", false);
+	wait_log(g.log, "technicians: added carol", 1);
+	d = wait_window(g.display, pw_re);
+	wait_log(g.log, "technicians: one-time password of carol shown", 1);
+	screenshot(g.display, "agent-technicians-password");
+	keys(g.display, d, "alt+o", false);
+	wait_log(g.log, "technicians: one-time password copied", 1);
+	keys(g.display, d, "Escape", false);
+	wait_log(g.log, "technicians: shown 2", 1);
 	tech_state_is(relay, tok, "display_name", "Carol C");
 	tech_state_is(relay, tok, "password_change_required", "true");
 
-	tech_actions(relay, tok, display, w, log);
-	{
-		json_t *body = json_pack("{s:s,s:[s]}", "name", "Helpdesk",
-					 "permissions", "view");
-		struct lh_resp *r = lh_post(relay, "/api/v1/groups", tok,
-					    body);
-
-		g_assert_cmpint(r->status, ==, 201);
-		lh_resp_free(r);
-		json_decref(body);
-	}
+	tech_actions(relay, tok, g.display, w, g.log);
+	group_add(relay, tok, "Helpdesk", "view");
 	/* the list reads the groups anew */
-	keys(display, w, "alt+r", false);
-	wait_log(log, "technicians: shown 2", 8);
-	tech_group(relay, tok, display, w, log);
-	g_assert_cmpint(log_count(log, "Nothing was changed"), ==, 0);
+	keys(g.display, w, "alt+r", false);
+	wait_log(g.log, "technicians: shown 2", 8);
+	tech_group(relay, tok, g.display, w, g.log);
+	g_assert_cmpint(log_count(g.log, "Nothing was changed"), ==, 0);
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_stop_verify(relay);
-	{
-		json_t *recs = lh_audit_records(relay, "technician.set");
-		json_t *rec;
-		size_t i, n = 0;
-
-		json_array_foreach(recs, i, rec)
-		{
-			if (strcmp(json_string_value(
-					   json_object_get(rec, "actor")),
-				   "technician:ada") == 0)
-				n++;
-		}
-		/* name, disable, enable, group, no group */
-		g_assert_cmpuint(n, ==, 5);
-		json_decref(recs);
-	}
+	/* name, disable, enable, group, no group */
+	g_assert_cmpuint(audit_count(relay, "technician.set",
+				     "technician:ada"),
+			 ==, 5);
 	lh_relay_free(relay);
 }
 
@@ -1157,102 +1104,72 @@ static void carol_group(struct lh_relay *relay, const char *tok,
  */
 static void test_groups(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *grp_re = NULL;
+	g_autofree char *grp_re = NULL;
 	g_autofree char *add_re = NULL, *tok = NULL, *perms = NULL;
-	unsigned long main_win, w, d;
-	struct lt_xvfb *xvfb;
-	const char *display;
-	GPid gui;
+	struct gui g = { 0 };
+	unsigned long w, d;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-groups", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "ada", NEW_PW, true);
 	lh_tech_add(relay, "carol", NEW_PW, false);
 	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
+	gui_start(&g, relay, true);
+	grp_re = agent_re("Groups");
+	add_re = agent_re("Add a group");
+	gui_login(&g, "ada", NEW_PW);
+	wait_log(g.log, "groups: offered (an admin)", 1);
 
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	grp_re = g_strdup_printf("^%s Agent – Groups$", product);
-	add_re = g_strdup_printf("^%s Agent – Add a group$", product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "ada", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "alt+l", false);
-	wait_log(log, "groups: offered (an admin)", 1);
-
-	keys(display, main_win, "alt+g", false);
-	w = wait_window(display, grp_re);
-	wait_log(log, "groups: shown 0", 1);
+	keys(g.display, g.main_win, "alt+g", false);
+	w = wait_window(g.display, grp_re);
+	wait_log(g.log, "groups: shown 0", 1);
 
 	/* add */
-	keys(display, w, "alt+a", false);
-	d = wait_window(display, add_re);
-	keys(display, d, "Help desk", true);
-	keys(display, d, "Return", false);
-	wait_log(log, "groups: added Help desk", 1);
-	wait_log(log, "groups: shown 1", 1);
+	keys(g.display, w, "alt+a", false);
+	d = wait_window(g.display, add_re);
+	keys(g.display, d, "Help desk", true);
+	keys(g.display, d, "Return", false);
+	wait_log(g.log, "groups: added Help desk", 1);
+	wait_log(g.log, "groups: shown 1", 1);
 	perms = group_perms(relay, tok, "Help desk");
 	g_assert_cmpstr(perms, ==, "");
 	g_clear_pointer(&perms, g_free);
 
 	/* change: view and control */
-	keys(display, w, "alt+p", false);
-	keys(display, w, "space", false);
-	keys(display, w, "Tab", false);
-	keys(display, w, "space", false);
-	keys(display, w, "alt+s", false);
-	wait_log(log, "groups: saved 1 group", 1);
-	wait_log(log, "groups: shown 1", 2);
+	keys(g.display, w, "alt+p", false);
+	keys(g.display, w, "space", false);
+	keys(g.display, w, "Tab", false);
+	keys(g.display, w, "space", false);
+	keys(g.display, w, "alt+s", false);
+	wait_log(g.log, "groups: saved 1 group", 1);
+	wait_log(g.log, "groups: shown 1", 2);
 	perms = group_perms(relay, tok, "Help desk");
 	g_assert_cmpstr(perms, ==, "view,control");
 	g_clear_pointer(&perms, g_free);
-	screenshot(display, "agent-groups");
+	screenshot(g.display, "agent-groups");
 
 	/* remove: refused while carol is in it, with the relay's words */
 	carol_group(relay, tok, "Help desk");
-	keys(display, w, "alt+m", false);
-	wait_log(log,
+	keys(g.display, w, "alt+m", false);
+	wait_log(g.log,
 		 "groups: Nothing was changed: the group still has "
 		 "technicians; move them to another group first",
 		 1);
-	screenshot(display, "agent-groups-refused");
+	screenshot(g.display, "agent-groups-refused");
 	perms = group_perms(relay, tok, "Help desk");
 	g_assert_cmpstr(perms, ==, "view,control");
 	g_clear_pointer(&perms, g_free);
 	carol_group(relay, tok, NULL);
-	keys(display, w, "alt+m", false);
-	wait_log(log, "groups: removed Help desk", 1);
-	wait_log(log, "groups: shown 0", 2);
+	keys(g.display, w, "alt+m", false);
+	wait_log(g.log, "groups: removed Help desk", 1);
+	wait_log(g.log, "groups: shown 0", 2);
 	g_assert_null(group_perms(relay, tok, "Help desk"));
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_free(relay);
 }
 
@@ -1264,77 +1181,39 @@ static void test_groups(void)
  */
 static void test_view_only(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *session_re = NULL;
+	g_autofree char *session_re = NULL;
 	g_autofree char *tok = NULL;
-	unsigned long main_win;
-	struct lt_xvfb *xvfb;
-	struct lh_resp *r;
-	const char *display;
-	json_t *body;
-	GPid gui;
+	struct gui g = { 0 };
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-view-only", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "ada", NEW_PW, true);
 	lh_tech_add(relay, "carol", NEW_PW, false);
 	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
-	body = json_pack("{s:s,s:[s]}", "name", "Viewers", "permissions",
-			 "view");
-	r = lh_post(relay, "/api/v1/groups", tok, body);
-	g_assert_cmpint(r->status, ==, 201);
-	lh_resp_free(r);
-	json_decref(body);
+	group_add(relay, tok, "Viewers", "view");
 	carol_group(relay, tok, "Viewers");
 
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
-
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	session_re = g_strdup_printf("^%s Agent – Session ", product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "carol", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "alt+l", false);
-	wait_log(log, "login: logged in", 1);
-	g_assert_cmpint(log_count(log, "Request control greyed out"), ==, 0);
-	keys(display, main_win, "alt+n", false);
-	wait_window(display, session_re);
-	wait_log(log,
+	gui_start(&g, relay, true);
+	session_re = agent_session_re();
+	gui_login(&g, "carol", NEW_PW);
+	wait_log(g.log, "login: logged in", 1);
+	g_assert_cmpint(log_count(g.log, "Request control greyed out"), ==, 0);
+	keys(g.display, g.main_win, "alt+n", false);
+	wait_window(g.display, session_re);
+	wait_log(g.log,
 		 "Request control greyed out: Your group does not "
 		 "permit this",
 		 1);
 	/* issue 13: what the group does not permit is not offered */
-	wait_log(log, "Share clipboard greyed out: Your group does not", 1);
-	wait_log(log, "System info greyed out: Your group does not", 1);
-	screenshot(display, "agent-view-only");
+	wait_log(g.log, "Share clipboard greyed out: Your group does not", 1);
+	wait_log(g.log, "System info greyed out: Your group does not", 1);
+	screenshot(g.display, "agent-view-only");
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_free(relay);
 }
 
@@ -1347,23 +1226,17 @@ static void test_view_only(void)
  */
 static void test_live(void)
 {
-	const char *product = g_getenv("LL_PRODUCT");
 	struct lh_relay *relay;
-	g_autofree char *xvfb_log = NULL, *url = NULL, *profile = NULL;
-	g_autofree char *log = NULL, *main_re = NULL, *live_re = NULL;
+	g_autofree char *live_re = NULL;
 	g_autofree char *bob = NULL, *path = NULL, *ended = NULL;
 	struct lh_conn *agent = NULL, *applet = NULL;
 	struct lh_session s;
-	unsigned long main_win, w;
-	struct lt_xvfb *xvfb;
+	struct gui g = { 0 };
+	unsigned long w;
 	struct lh_resp *r;
-	const char *display;
-	GPid gui;
 
-	if (g_getenv("LL_XVFB") == NULL || g_getenv("LL_XDOTOOL") == NULL) {
-		g_test_skip("needs Xvfb and xdotool");
+	if (gui_skip())
 		return;
-	}
 	relay = lh_relay_new("agent-live", NULL);
 	lh_relay_start(relay);
 	lh_tech_add(relay, "ada", NEW_PW, true);
@@ -1371,40 +1244,17 @@ static void test_live(void)
 	lh_secret("password", NEW_PW);
 	bob = lh_login(relay, "bob", NEW_PW);
 	lh_session_new(relay, bob, &s);
-	xvfb_log = g_build_filename(relay->dir, "xvfb.log", NULL);
-	xvfb = lt_xvfb_start("1024x768x24", xvfb_log);
-	display = lt_xvfb_display(xvfb);
-	url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	profile = g_build_filename(relay->dir, "gui-profile", NULL);
-	log = g_build_filename(relay->dir, "agent-gui.log", NULL);
-	{
-		char *argv[] = { (char *)g_getenv("LL_AGENT_BIN"),
-				 "--relay",
-				 url,
-				 "--ca",
-				 relay->ca_cert,
-				 "--profile",
-				 profile,
-				 NULL };
-
-		gui = spawn_bg(argv, display, log);
-	}
-	main_re = g_strdup_printf("^%s Agent$", product);
-	live_re = g_strdup_printf("^%s Agent – Live$", product);
-	main_win = wait_window(display, main_re);
-	keys(display, main_win, "alt+u", false);
-	keys(display, main_win, "ada", true);
-	keys(display, main_win, "alt+p", false);
-	keys(display, main_win, NEW_PW, true);
-	keys(display, main_win, "alt+l", false);
-	wait_log(log, "live: offered (an admin)", 1);
-	keys(display, main_win, "alt+v", false);
-	w = wait_window(display, live_re);
-	wait_log(log, "live: 0 sessions live", 1);
+	gui_start(&g, relay, true);
+	live_re = agent_re("Live");
+	gui_login(&g, "ada", NEW_PW);
+	wait_log(g.log, "live: offered (an admin)", 1);
+	keys(g.display, g.main_win, "alt+v", false);
+	w = wait_window(g.display, live_re);
+	wait_log(g.log, "live: 0 sessions live", 1);
 
 	/* no click from here: the long-poll brings each change */
 	lh_pair_open(relay, &s, &agent, &applet);
-	wait_log(log, "live: 1 session live", 1);
+	wait_log(g.log, "live: 1 session live", 1);
 	path = g_strdup_printf("/api/v1/sessions/%s/events", s.pin.session_id);
 	{
 		struct lh_req q = { .method = "POST",
@@ -1417,37 +1267,24 @@ static void test_live(void)
 		g_assert_cmpint(r->status, ==, 204);
 		lh_resp_free(r);
 	}
-	wait_log(log, "live: 1 session live", 2);
+	wait_log(g.log, "live: 1 session live", 2);
 	/* the end user as the relay knows them: the applet's address */
-	wait_log(log, "end user 127.0.0.1, granted view", 1);
+	wait_log(g.log, "end user 127.0.0.1, granted view", 1);
 	lh_pair_ping(agent, applet);
-	screenshot(display, "agent-live");
+	screenshot(g.display, "agent-live");
 
-	keys(display, w, "alt+e", false);
+	keys(g.display, w, "alt+e", false);
 	ended = g_strdup_printf("live: ended %s", s.pin.session_id);
-	wait_log(log, ended, 1);
-	wait_log(log, "live: 0 sessions live", 2);
+	wait_log(g.log, ended, 1);
+	wait_log(g.log, "live: 0 sessions live", 2);
 	g_assert_cmpint(lh_conn_wait_closed(agent, 10000), ==, 0);
-	screenshot(display, "agent-live-ended");
+	screenshot(g.display, "agent-live-ended");
 
-	stop(gui);
-	lt_xvfb_stop(xvfb);
+	gui_stop(&g);
 	lh_relay_stop_verify(relay);
-	{
-		json_t *recs = lh_audit_records(relay, "session.delete");
-		json_t *rec;
-		size_t i, n = 0;
-
-		json_array_foreach(recs, i, rec)
-		{
-			if (strcmp(json_string_value(
-					   json_object_get(rec, "actor")),
-				   "technician:ada") == 0)
-				n++;
-		}
-		g_assert_cmpuint(n, ==, 1);
-		json_decref(recs);
-	}
+	g_assert_cmpuint(audit_count(relay, "session.delete",
+				     "technician:ada"),
+			 ==, 1);
 	lh_conn_free(agent);
 	lh_conn_free(applet);
 	lh_session_clear(&s);
