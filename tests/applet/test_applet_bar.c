@@ -27,7 +27,6 @@
  */
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +38,7 @@
 #include <X11/Xutil.h>
 #include <X11/extensions/Xrandr.h>
 
+#include "applet_fixture.h"
 #include "harness.h"
 #include "lt_wait.h"
 #include "lt_x.h"
@@ -54,15 +54,6 @@ static const char *display; /* ":N" */
 static Display *dpy;        /* ours, for properties and pixels */
 static char *bus_address;   /* the test's session bus */
 static GPid wm_pid, bus_pid;
-
-#define WAIT_TICK_MS 20
-
-#define WAIT_FOR(cond, ms)                                                    \
-	do {                                                                  \
-		int64_t end_ = lh_now_ms() + (ms);                            \
-		while (!(cond) && lh_now_ms() < end_)                         \
-			lt_iterate(WAIT_TICK_MS);                             \
-	} while (0)
 
 /* The tests' X environment, with our session bus. */
 static char **env_with_bus(void)
@@ -308,37 +299,15 @@ static void agent_connect(struct agent *ag, const char *ticket)
 		.on_channel_data = ag_data,
 		.on_closed = ag_closed,
 	};
-	struct ll_session_io_opts o;
-	struct ll_relay_opts ro = { 0 };
-	struct ll_client_error err;
-	struct ll_stream *st = NULL;
-	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
 
 	memset(ag, 0, sizeof(*ag));
 	ag->viewer_fd = -1;
-	ro.url = url;
-	ro.ca_file = relay->ca_cert;
-	ro.no_system_cas = true;
-	if (ll_stream_open(&ro, NULL, ticket, &st, &err) != 0)
-		g_error("agent stream: %s", err.message);
-	ll_session_io_opts_default(&o);
-	o.side = LL_SIDE_AGENT;
-	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, ag, &ag->io), ==, 0);
-	g_free(url);
+	ag->io = tech_session_open(relay, ticket, &cbs, ag);
 }
 
 static void agent_request(struct agent *ag, uint32_t caps)
 {
-	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };
-	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
-
-	hello.u.hello.version = LL_CONTROL_VERSION;
-	hello.u.hello.role = LL_SIDE_AGENT;
-	hello.u.hello.name = "tech";
-	g_assert_cmpint(ll_session_io_send_control(ag->io, &hello), ==, 0);
-	req.u.request.id = 1;
-	req.u.request.caps = caps;
-	g_assert_cmpint(ll_session_io_send_control(ag->io, &req), ==, 0);
+	tech_hello_request(ag->io, "tech", caps);
 }
 
 static void agent_free(struct agent *ag)
@@ -350,83 +319,32 @@ static void agent_free(struct agent *ag)
 
 /* ---- the applet ---- */
 
-struct applet {
-	GSubprocess *proc;
-	char *log;
-	bool exited;
-	int status;
-};
-
-static void applet_exited(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct applet *ap = data;
-	GSubprocess *p = G_SUBPROCESS(src);
-
-	g_subprocess_wait_finish(p, res, NULL);
-	ap->status = g_subprocess_get_if_exited(p)
-			     ? g_subprocess_get_exit_status(p)
-			     : -1;
-	ap->exited = true;
-}
-
-static void die_with_parent(gpointer data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
 /* lifeline-applet --relay URL --ca FILE [arg [arg2]], on our display
  * and bus. */
 static void applet_start2(struct applet *ap, const char *tag, const char *arg,
 			  const char *arg2)
 {
-	GSubprocessLauncher *l;
 	char **env = env_with_bus();
-	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	GError *e = NULL;
+	char *url = applet_relay_url(relay);
+	char *log = g_strdup_printf("%s/applet-bar-%s.log", lh_tmpdir(), tag);
+	const char *const argv[] = { g_getenv("LL_APPLET_BIN"),
+				     "--relay",
+				     url,
+				     "--ca",
+				     relay->ca_cert,
+				     arg,
+				     arg2,
+				     NULL };
 
-	memset(ap, 0, sizeof(*ap));
-	if (g_getenv("LL_APPLET_LSAN_SUPP") != NULL) {
-		char *o = g_strdup_printf("suppressions=%s",
-					  g_getenv("LL_APPLET_LSAN_SUPP"));
-
-		env = g_environ_setenv(env, "LSAN_OPTIONS", o, TRUE);
-		g_free(o);
-	}
-	ap->log = g_strdup_printf("%s/applet-bar-%s.log", lh_tmpdir(), tag);
-	g_unlink(ap->log);
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	g_subprocess_launcher_set_environ(l, env);
-	g_subprocess_launcher_set_stderr_file_path(l, ap->log);
-	ap->proc = g_subprocess_launcher_spawn(l, &e,
-					       g_getenv("LL_APPLET_BIN"),
-					       "--relay", url, "--ca",
-					       relay->ca_cert, arg, arg2,
-					       NULL);
-	g_assert_no_error(e);
-	g_subprocess_wait_async(ap->proc, NULL, applet_exited, ap);
-	g_object_unref(l);
+	applet_spawn(ap, env, log, argv);
 	g_strfreev(env);
+	g_free(log);
 	g_free(url);
 }
 
 static void applet_start(struct applet *ap, const char *tag, const char *arg)
 {
 	applet_start2(ap, tag, arg, NULL);
-}
-
-static bool applet_wait(struct applet *ap, int timeout_ms)
-{
-	WAIT_FOR(ap->exited, timeout_ms);
-	return ap->exited;
-}
-
-static char *applet_log(struct applet *ap)
-{
-	char *text = NULL;
-
-	g_file_get_contents(ap->log, &text, NULL, NULL);
-	return text != NULL ? text : g_strdup("");
 }
 
 static void applet_finish(struct applet *ap)
@@ -440,19 +358,13 @@ static void applet_finish(struct applet *ap)
 	log = applet_log(ap);
 	g_test_message("applet log (%s):\n%s", ap->log, log);
 	g_free(log);
-	g_object_unref(ap->proc);
-	g_free(ap->log);
+	applet_reap(ap);
 }
 
 /* The applet's log holds needle count times (inotify, lt_wait_file). */
 static bool wait_log(struct applet *ap, const char *needle, int count)
 {
 	return lt_wait_file(ap->log, 0, needle, count, 15000);
-}
-
-static bool applet_gone(void *data)
-{
-	return ((const struct applet *)data)->exited;
 }
 
 static char *wait_window(const char *re, struct applet *ap)

@@ -40,6 +40,7 @@
 #include <X11/Xlib.h>
 #include <X11/extensions/Xrandr.h>
 
+#include "applet_fixture.h"
 #include "harness.h"
 #include "lt_x.h"
 #include "ll_api_client.h"
@@ -140,12 +141,6 @@ static void screenshot(const char *name, const char *win)
 	screenshot_in(NULL, name, win);
 }
 
-/* Children die with the test, even when an assertion aborts it. */
-static void die_with_parent(gpointer data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
 static void focus_window(const char *win)
 {
 	char *out = tool((const char *const[]){ "xdotool", "windowfocus",
@@ -153,16 +148,6 @@ static void focus_window(const char *win)
 
 	g_free(out);
 }
-
-#define WAIT_TICK_MS 20
-
-/* Until cond holds or ms passed, the main context running. */
-#define WAIT_FOR(cond, ms)                                                    \
-	do {                                                                  \
-		int64_t end_ = lh_now_ms() + (ms);                            \
-		while (!(cond) && lh_now_ms() < end_)                         \
-			lt_iterate(WAIT_TICK_MS);                             \
-	} while (0)
 
 /*
  * Lets ms pass with the main context running: only where time itself is
@@ -390,40 +375,16 @@ static void agent_connect(struct agent *ag, const char *ticket)
 		.on_channel_data = ag_data,
 		.on_closed = ag_closed,
 	};
-	struct ll_session_io_opts o;
-	struct ll_relay_opts ro = { 0 };
-	struct ll_client_error err;
-	struct ll_stream *st = NULL;
-	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	int r;
 
 	memset(ag, 0, sizeof(*ag));
 	ag->rfb = g_byte_array_new();
 	ag->viewer_fd = -1;
-	ro.url = url;
-	ro.ca_file = relay->ca_cert;
-	ro.no_system_cas = true;
-	r = ll_stream_open(&ro, NULL, ticket, &st, &err);
-	if (r != 0)
-		g_error("agent stream: %s", err.message);
-	ll_session_io_opts_default(&o);
-	o.side = LL_SIDE_AGENT;
-	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, ag, &ag->io), ==, 0);
-	g_free(url);
+	ag->io = tech_session_open(relay, ticket, &cbs, ag);
 }
 
 static void agent_send_hello_and_request(struct agent *ag, uint32_t caps)
 {
-	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };
-	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
-
-	hello.u.hello.version = LL_CONTROL_VERSION;
-	hello.u.hello.role = LL_SIDE_AGENT;
-	hello.u.hello.name = "someone claiming to be your bank";
-	g_assert_cmpint(ll_session_io_send_control(ag->io, &hello), ==, 0);
-	req.u.request.id = 1;
-	req.u.request.caps = caps;
-	g_assert_cmpint(ll_session_io_send_control(ag->io, &req), ==, 0);
+	tech_hello_request(ag->io, "someone claiming to be your bank", caps);
 }
 
 /* The technician asks (again) for caps. */
@@ -449,25 +410,6 @@ static void agent_free(struct agent *ag)
 
 /* ---- the applet ---- */
 
-struct applet {
-	GSubprocess *proc;
-	char *log;
-	bool exited;
-	int status;
-};
-
-static void applet_exited(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct applet *ap = data;
-	GSubprocess *p = G_SUBPROCESS(src);
-
-	g_subprocess_wait_finish(p, res, NULL);
-	ap->status = g_subprocess_get_if_exited(p)
-			     ? g_subprocess_get_exit_status(p)
-			     : -1;
-	ap->exited = true;
-}
-
 static void applet_start_args(struct applet *ap, const char *pin,
 			      const char *tag, const char *extra);
 
@@ -480,20 +422,19 @@ static void applet_start(struct applet *ap, const char *pin, const char *tag)
 static void applet_start_args(struct applet *ap, const char *pin,
 			      const char *tag, const char *extra)
 {
-	GSubprocessLauncher *l;
 	char **env = tool_env();
-	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
-	GError *e = NULL;
+	char *url = applet_relay_url(relay);
+	char *log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
+	const char *const argv[] = { g_getenv("LL_APPLET_BIN"),
+				     "--relay",
+				     url,
+				     "--ca",
+				     relay->ca_cert,
+				     pin != NULL ? "--pin" : extra,
+				     pin != NULL ? pin : NULL,
+				     pin != NULL ? extra : NULL,
+				     NULL };
 
-	memset(ap, 0, sizeof(*ap));
-	/* Under ASan: GTK's and fontconfig's process-long caches. */
-	if (g_getenv("LL_APPLET_LSAN_SUPP") != NULL) {
-		char *o = g_strdup_printf("suppressions=%s",
-					  g_getenv("LL_APPLET_LSAN_SUPP"));
-
-		env = g_environ_setenv(env, "LSAN_OPTIONS", o, TRUE);
-		g_free(o);
-	}
 	if (applet_home != NULL) {
 		/* GTK's own files (recently used, caches) beside it, so the
 		 * folder holds only what the applet saved */
@@ -505,72 +446,15 @@ static void applet_start_args(struct applet *ap, const char *pin,
 		env = g_environ_setenv(env, "XDG_CACHE_HOME", x, TRUE);
 		g_free(x);
 	}
-	ap->log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
-	g_unlink(ap->log); /* the launcher appends */
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	g_subprocess_launcher_set_environ(l, env);
-	g_subprocess_launcher_set_stderr_file_path(l, ap->log);
-	if (pin != NULL)
-		ap->proc = g_subprocess_launcher_spawn(
-			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
-			"--ca", relay->ca_cert, "--pin", pin, extra, NULL);
-	else
-		ap->proc = g_subprocess_launcher_spawn(
-			l, &e, g_getenv("LL_APPLET_BIN"), "--relay", url,
-			"--ca", relay->ca_cert, extra, NULL);
-	g_assert_no_error(e);
-	g_subprocess_wait_async(ap->proc, NULL, applet_exited, ap);
-	g_object_unref(l);
+	applet_spawn(ap, env, log, argv);
 	g_strfreev(env);
+	g_free(log);
 	g_free(url);
-}
-
-static bool applet_wait(struct applet *ap, int timeout_ms)
-{
-	WAIT_FOR(ap->exited, timeout_ms);
-	return ap->exited;
-}
-
-static char *applet_log(struct applet *ap)
-{
-	char *text = NULL;
-
-	g_file_get_contents(ap->log, &text, NULL, NULL);
-	return text != NULL ? text : g_strdup("");
 }
 
 static void applet_finish(struct applet *ap)
 {
-	if (!ap->exited) {
-		g_subprocess_force_exit(ap->proc);
-		applet_wait(ap, 5000);
-	}
-	g_object_unref(ap->proc);
-	g_free(ap->log);
-}
-
-/* Waits until the applet's log holds `needle` at least `count` times. */
-static bool wait_log(struct applet *ap, const char *needle, int count,
-		     int timeout_ms)
-{
-	int64_t end = lh_now_ms() + timeout_ms;
-
-	for (;;) {
-		char *log = applet_log(ap), *p = log;
-		int n = 0;
-
-		while ((p = strstr(p, needle)) != NULL) {
-			n++;
-			p += strlen(needle);
-		}
-		g_free(log);
-		if (n >= count)
-			return true;
-		if (lh_now_ms() >= end || ap->exited)
-			return false;
-		lt_iterate(WAIT_TICK_MS);
-	}
+	applet_reap(ap);
 }
 
 /* How often the applet's log says needle by now. */
@@ -587,18 +471,26 @@ static int log_count(struct applet *ap, const char *needle)
 	return n;
 }
 
+/* Waits until the applet's log holds `needle` at least `count` times. */
+static bool wait_log(struct applet *ap, const char *needle, int count,
+		     int timeout_ms)
+{
+	int64_t end = lh_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (log_count(ap, needle) >= count)
+			return true;
+		if (lh_now_ms() >= end || ap->exited)
+			return false;
+		lt_iterate(WAIT_TICK_MS);
+	}
+}
+
 /* The n-th permission window of this applet takes answers now (it is
  * armed a moment after it maps; see applet/consent_dialog.c). */
 static void wait_armed(struct applet *ap, int n)
 {
 	g_assert_true(wait_log(ap, "accepts answers now", n, 10000));
-}
-
-static bool applet_gone(void *data)
-{
-	const struct applet *ap = data;
-
-	return ap != NULL && ap->exited;
 }
 
 /* The id of a mapped window whose title matches name (a regex), once

@@ -26,13 +26,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "applet_fixture.h"
 #include "harness.h"
 #include "lt_x.h"
 #include "ll_brand.h"
@@ -61,19 +61,6 @@ static char **tool_env(void)
 {
 	return lt_x_env(display);
 }
-
-/* Children die with the test, even when an assertion aborts it. */
-static void die_with_parent(gpointer data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-#define WAIT_FOR(cond, ms)                                                    \
-	do {                                                                  \
-		int64_t end_ = lh_now_ms() + (ms);                            \
-		while (!(cond) && lh_now_ms() < end_)                         \
-			lt_iterate(20);                                       \
-	} while (0)
 
 /* Runs a program on our display while the main context runs; its exit
  * status, its stdout (trimmed) in *out (may be NULL). */
@@ -206,96 +193,46 @@ static void tech_connect(struct tech *t, const char *ticket)
 		.on_control = t_control,
 		.on_closed = t_closed,
 	};
-	struct ll_session_io_opts o;
-	struct ll_relay_opts ro = { 0 };
-	struct ll_client_error err;
-	struct ll_stream *st = NULL;
-	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
 
 	memset(t, 0, sizeof(*t));
-	ro.url = url;
-	ro.ca_file = relay->ca_cert;
-	ro.no_system_cas = true;
-	if (ll_stream_open(&ro, NULL, ticket, &st, &err) != 0)
-		g_error("technician's stream: %s", err.message);
-	ll_session_io_opts_default(&o);
-	o.side = LL_SIDE_AGENT;
-	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, t, &t->io), ==, 0);
-	g_free(url);
+	t->io = tech_session_open(relay, ticket, &cbs, t);
 }
 
 static void tech_request(struct tech *t, uint32_t caps)
 {
-	struct ll_control_msg hello = { .type = LL_CONTROL_HELLO };
-	struct ll_control_msg req = { .type = LL_CONTROL_REQUEST };
-
-	hello.u.hello.version = LL_CONTROL_VERSION;
-	hello.u.hello.role = LL_SIDE_AGENT;
-	g_assert_cmpint(ll_session_io_send_control(t->io, &hello), ==, 0);
-	req.u.request.id = 1;
-	req.u.request.caps = caps;
-	g_assert_cmpint(ll_session_io_send_control(t->io, &req), ==, 0);
+	tech_hello_request(t->io, NULL, caps);
 }
 
 /* ---- the programs ---- */
 
-struct proc {
-	GSubprocess *p;
-	char *log;
-	bool exited;
-	int status;
-};
-
-static void proc_exited(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct proc *pr = data;
-	GSubprocess *p = G_SUBPROCESS(src);
-
-	g_subprocess_wait_finish(p, res, NULL);
-	pr->status = g_subprocess_get_if_exited(p)
-			     ? g_subprocess_get_exit_status(p)
-			     : -1;
-	pr->exited = true;
-}
-
 /* Starts argv on our display, stderr into LL_TEST_TMPDIR/tag.log. */
-static void proc_start(struct proc *pr, const char *tag,
+static void proc_start(struct applet *pr, const char *tag,
 		       const char *const *argv)
 {
-	GSubprocessLauncher *l;
 	char **env = tool_env();
-	GError *e = NULL;
+	char *log = g_strdup_printf("%s/%s.log", lh_tmpdir(), tag);
 
-	memset(pr, 0, sizeof(*pr));
-	pr->log = g_strdup_printf("%s/%s.log", lh_tmpdir(), tag);
-	g_unlink(pr->log); /* the launcher appends */
-	l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	g_subprocess_launcher_set_environ(l, env);
-	g_subprocess_launcher_set_stderr_file_path(l, pr->log);
-	pr->p = g_subprocess_launcher_spawnv(l, argv, &e);
-	g_assert_no_error(e);
-	g_subprocess_wait_async(pr->p, NULL, proc_exited, pr);
-	g_object_unref(l);
+	applet_spawn(pr, env, log, argv);
 	g_strfreev(env);
+	g_free(log);
 }
 
-static void proc_finish(struct proc *pr)
+static void proc_finish(struct applet *pr)
 {
 	if (!pr->exited) {
-		g_subprocess_send_signal(pr->p, SIGTERM);
+		g_subprocess_send_signal(pr->proc, SIGTERM);
 		WAIT_FOR(pr->exited, 10000);
 		if (!pr->exited)
-			g_subprocess_force_exit(pr->p);
+			g_subprocess_force_exit(pr->proc);
 		WAIT_FOR(pr->exited, 5000);
 	}
-	g_object_unref(pr->p);
+	g_object_unref(pr->proc);
 	g_free(pr->log);
 }
 
 /* Until the program's log holds needle (it writes it from its own
  * thread: looked at every 20 ms). */
-static bool proc_wait_log(struct proc *pr, const char *needle, int ms)
+static bool proc_wait_log(struct applet *pr, const char *needle, int ms)
 {
 	int64_t end = lh_now_ms() + ms;
 	char *text = NULL;
@@ -326,7 +263,7 @@ static void applet_windows(const struct brand *br)
 	char *url = g_strdup_printf("https://127.0.0.1:%u", relay->port);
 	char *t, *win, *tag = g_strdup_printf("brand-%s-applet", br->name);
 	struct lh_pin pin = { 0 };
-	struct proc ap;
+	struct applet ap;
 	struct tech tech;
 
 	lh_pin_new(relay, token, NULL, &pin);
@@ -398,7 +335,7 @@ static void waiting_window(const struct brand *br)
 	char *name = g_strdup_printf("desk-%s", br->name);
 	char *tag = g_strdup_printf("brand-%s-waiting", br->name);
 	char *cred = NULL, *t, *win;
-	struct proc ap;
+	struct applet ap;
 
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &cred, NULL, "channel",
 				     "add", name, NULL),
@@ -472,7 +409,7 @@ static void agent_window(const struct brand *br)
 	char *tag = g_strdup_printf("brand-%s-agent", br->name);
 	char *t = g_strdup_printf("%s Agent", br->b->product), *win;
 	struct lh_pin pin = { 0 };
-	struct proc ag;
+	struct applet ag;
 	int before;
 
 	g_mkdir_with_parents(profile, 0700);
