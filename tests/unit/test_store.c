@@ -1741,15 +1741,6 @@ static void test_audit_keyed_stripped(struct fx *f, gconstpointer data)
 	g_assert_cmpint(v.fault, ==, LL_AUDIT_NOT_KEYED);
 }
 
-static void test_audit_tamper_update(struct fx *f, gconstpointer data)
-{
-	append_n(f, 10, 1000);
-	expect_tamper(f,
-		      UNLOCK "UPDATE audit SET outcome = 'forbidden'"
-			     " WHERE seq = 5",
-		      5);
-}
-
 static void test_audit_tamper_fields(struct fx *f, gconstpointer data)
 {
 	static const char *const edits[] = {
@@ -1791,40 +1782,39 @@ static void test_audit_tamper_fields(struct fx *f, gconstpointer data)
 	}
 }
 
-static void test_audit_tamper_delete(struct fx *f, gconstpointer data)
-{
-	append_n(f, 10, 1000);
+/* One edit of the chain behind the store's back: n records appended,
+ * then sql run; verify names bad_seq as the first bad record. */
+struct tamper {
+	const char *test; /* the test's name under /store/audit/ */
+	int n;
+	const char *sql;
+	int64_t bad_seq;
+};
+
+static const struct tamper tampers[] = {
+	{ "tamper_update", 10,
+	  UNLOCK "UPDATE audit SET outcome = 'forbidden' WHERE seq = 5", 5 },
 	/* A record in the middle: the next one no longer links. */
-	expect_tamper(f, UNLOCK "DELETE FROM audit WHERE seq = 5", 6);
-}
-
-static void test_audit_tamper_delete_first(struct fx *f, gconstpointer data)
-{
-	append_n(f, 10, 1000);
-	expect_tamper(f, UNLOCK "DELETE FROM audit WHERE seq = 1", 2);
-}
-
-static void test_audit_tamper_truncate(struct fx *f, gconstpointer data)
-{
-	append_n(f, 10, 1000);
+	{ "tamper_delete", 10, UNLOCK "DELETE FROM audit WHERE seq = 5", 6 },
+	{ "tamper_delete_first", 10, UNLOCK "DELETE FROM audit WHERE seq = 1",
+	  2 },
 	/* The last records: the head still says 10. */
-	expect_tamper(f, UNLOCK "DELETE FROM audit WHERE seq >= 9", 9);
-}
-
-static void test_audit_tamper_wipe(struct fx *f, gconstpointer data)
-{
-	append_n(f, 4, 1000);
-	expect_tamper(f, UNLOCK "DELETE FROM audit", 1);
-}
-
-static void test_audit_tamper_renumber(struct fx *f, gconstpointer data)
-{
-	append_n(f, 6, 1000);
+	{ "tamper_truncate", 10, UNLOCK "DELETE FROM audit WHERE seq >= 9",
+	  9 },
+	{ "tamper_wipe", 4, UNLOCK "DELETE FROM audit", 1 },
 	/* Closing the gap by renumbering still breaks the link. */
-	expect_tamper(f,
-		      UNLOCK "DELETE FROM audit WHERE seq = 3;"
-			     "UPDATE audit SET seq = seq - 1 WHERE seq > 3",
-		      3);
+	{ "tamper_renumber", 6,
+	  UNLOCK "DELETE FROM audit WHERE seq = 3;"
+		 "UPDATE audit SET seq = seq - 1 WHERE seq > 3",
+	  3 },
+};
+
+static void test_audit_tamper(struct fx *f, gconstpointer data)
+{
+	const struct tamper *t = data;
+
+	append_n(f, t->n, 1000);
+	expect_tamper(f, t->sql, t->bad_seq);
 }
 
 static void test_audit_append_after_tamper(struct fx *f, gconstpointer data)
@@ -2440,6 +2430,9 @@ static void test_directory(struct fx *f, gconstpointer data)
 
 int main(int argc, char **argv)
 {
+	size_t i;
+	int v;
+
 	g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn)                                                         \
 	g_test_add(name, struct fx, NULL, fx_setup, fn, fx_teardown)
@@ -2447,39 +2440,15 @@ int main(int argc, char **argv)
 	ADD("/store/open/newer_or_broken", test_open_newer);
 	g_test_add("/store/technician/directory", struct fx, NULL, fx_setup,
 		   test_directory, fx_teardown);
-	g_test_add("/store/open/upgrade_from_v1", struct fx,
-		   GINT_TO_POINTER(1), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v2", struct fx,
-		   GINT_TO_POINTER(2), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v3", struct fx,
-		   GINT_TO_POINTER(3), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v4", struct fx,
-		   GINT_TO_POINTER(4), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v5", struct fx,
-		   GINT_TO_POINTER(5), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v6", struct fx,
-		   GINT_TO_POINTER(6), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v7", struct fx,
-		   GINT_TO_POINTER(7), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v8", struct fx,
-		   GINT_TO_POINTER(8), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v9", struct fx,
-		   GINT_TO_POINTER(9), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v10", struct fx,
-		   GINT_TO_POINTER(10), fx_setup, test_open_upgrade,
-		   fx_teardown);
-	g_test_add("/store/open/upgrade_from_v11", struct fx,
-		   GINT_TO_POINTER(11), fx_setup, test_open_upgrade,
-		   fx_teardown);
+	/* from each older schema version */
+	for (v = 1; v <= 11; v++) {
+		char *name = g_strdup_printf("/store/open/upgrade_from_v%d",
+					     v);
+
+		g_test_add(name, struct fx, GINT_TO_POINTER(v), fx_setup,
+			   test_open_upgrade, fx_teardown);
+		g_free(name);
+	}
 	ADD("/store/open/migrate_display_names", test_migrate_display_names);
 	ADD("/store/transactions", test_transactions);
 	ADD("/store/chat", test_chat);
@@ -2508,14 +2477,15 @@ int main(int argc, char **argv)
 	ADD("/store/audit/triggers", test_audit_triggers);
 	ADD("/store/audit/keyed", test_audit_keyed);
 	ADD("/store/audit/keyed_stripped", test_audit_keyed_stripped);
-	ADD("/store/audit/tamper_update", test_audit_tamper_update);
+	for (i = 0; i < G_N_ELEMENTS(tampers); i++) {
+		char *name = g_strdup_printf("/store/audit/%s",
+					     tampers[i].test);
+
+		g_test_add(name, struct fx, &tampers[i], fx_setup,
+			   test_audit_tamper, fx_teardown);
+		g_free(name);
+	}
 	ADD("/store/audit/tamper_fields", test_audit_tamper_fields);
-	ADD("/store/audit/tamper_delete", test_audit_tamper_delete);
-	ADD("/store/audit/tamper_delete_first",
-	    test_audit_tamper_delete_first);
-	ADD("/store/audit/tamper_truncate", test_audit_tamper_truncate);
-	ADD("/store/audit/tamper_wipe", test_audit_tamper_wipe);
-	ADD("/store/audit/tamper_renumber", test_audit_tamper_renumber);
 	ADD("/store/audit/append_after_tamper",
 	    test_audit_append_after_tamper);
 	ADD("/store/audit/append_after_bad_tail",
