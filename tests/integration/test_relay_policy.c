@@ -132,6 +132,56 @@ static struct lh_resp *redeem_pin(const char *pin, const char *org,
 	return r;
 }
 
+/* Redeems pin as redeem_pin does and asserts that it works (a ticket). */
+static void redeem_ok(const char *pin, const char *org,
+		      const char *extra_field, const char *extra_value,
+		      const char *headers, const char *src)
+{
+	struct lh_resp *r = redeem_pin(pin, org, extra_field, extra_value,
+				       headers, src);
+
+	g_assert_cmpint(r->status, ==, 200);
+	lh_secret("ticket", lh_resp_str(r, "ticket"));
+	lh_resp_free(r);
+}
+
+/* Redeems pin as redeem_pin does and asserts that it is refused with
+ * status and code. */
+static void redeem_refused(const char *pin, const char *org,
+			   const char *extra_field, const char *extra_value,
+			   const char *headers, const char *src, int status,
+			   const char *code)
+{
+	struct lh_resp *r = redeem_pin(pin, org, extra_field, extra_value,
+				       headers, src);
+
+	lh_assert_error(r, status, code);
+	lh_resp_free(r);
+}
+
+/* POST /api/v1/pins/check of pin in "default", as the PIN page does,
+ * with extra headers, from src (NULL: the default address). */
+static struct lh_resp *pin_check(const char *pin, const char *headers,
+				 const char *src)
+{
+	g_autofree char *body = g_strdup_printf(
+		"{\"pin\":\"%s\",\"org\":\"default\"}", pin);
+	struct lh_req q = { .method = "POST",
+			    .path = "/api/v1/pins/check",
+			    .body = body,
+			    .headers = headers,
+			    .src_ip = src };
+
+	return lh_do(relay, &q);
+}
+
+/* The string detail.key of audit record rec (NULL: none). */
+static const char *detail_str(json_t *rec, const char *key)
+{
+	return json_string_value(
+		json_object_get(json_object_get(rec, "detail"), key));
+}
+
 /* ---- 1. administration ---- */
 
 static void test_org_add(void)
@@ -351,49 +401,33 @@ static void test_policy_api(void)
 
 static void test_org_scoped(void)
 {
-	struct lh_resp *r;
 	struct lh_pin p;
 	json_t *recs, *rec;
 
 	lh_pin_new(relay, admin_tok, "any", &p);
 	/* named another org (one that exists, one that does not) */
-	r = redeem_pin(p.pin, "acme", NULL, NULL, NULL, fresh_src());
-	lh_assert_error(r, 404, "pin_invalid");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "acme", NULL, NULL, NULL, fresh_src(), 404,
+		       "pin_invalid");
 	rec = audit_find("pin.redeem", "pin_invalid", &recs);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"why")),
-			==, "other_org");
+	g_assert_cmpstr(detail_str(rec, "why"), ==, "other_org");
 	json_decref(recs);
-	r = redeem_pin(p.pin, "nobody", NULL, NULL, NULL, fresh_src());
-	lh_assert_error(r, 404, "pin_invalid");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "nobody", NULL, NULL, NULL, fresh_src(), 404,
+		       "pin_invalid");
 
 	/* the org asks every redeem to name it */
 	policy_ok("require_org_scoped_redeem", "true");
-	r = redeem_pin(p.pin, NULL, NULL, NULL, NULL, fresh_src());
-	lh_assert_error(r, 404, "pin_invalid");
-	lh_resp_free(r);
+	redeem_refused(p.pin, NULL, NULL, NULL, NULL, fresh_src(), 404,
+		       "pin_invalid");
 	rec = audit_find("pin.redeem", "pin_invalid", &recs);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"why")),
-			==, "org_not_named");
+	g_assert_cmpstr(detail_str(rec, "why"), ==, "org_not_named");
 	json_decref(recs);
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", NULL, NULL, NULL, fresh_src());
 	lh_pin_clear(&p);
 	policy_ok("require_org_scoped_redeem", NULL);
 
 	/* unset: a redeem naming no org works again */
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, NULL, NULL, NULL, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, NULL, NULL, NULL, NULL, fresh_src());
 	lh_pin_clear(&p);
 }
 
@@ -428,25 +462,14 @@ static void test_lock_website(void)
 	audit_find("pin.redeem", "pin_locked_website", &recs);
 	json_decref(recs);
 	/* a forged token */
-	r = redeem_pin(p.pin, "default", "launch",
+	redeem_refused(p.pin, "default", "launch",
 		       "00000000000000000000000000000000"
 		       "00000000000000000000000000000000",
-		       NULL, fresh_src());
-	lh_assert_error(r, 403, "pin_locked_website");
-	lh_resp_free(r);
+		       NULL, fresh_src(), 403, "pin_locked_website");
 
 	/* the PIN page's check (from an allowed origin) hands out the
 	 * launch link with the token; the applet redeems with it */
-	{
-		g_autofree char *body = g_strdup_printf(
-			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
-		struct lh_req q = { .method = "POST",
-				    .path = "/api/v1/pins/check",
-				    .body = body,
-				    .headers = "Origin: " ALLOWED "\r\n" };
-
-		r = lh_do(relay, &q);
-	}
+	r = pin_check(p.pin, "Origin: " ALLOWED "\r\n", NULL);
 	g_assert_cmpint(r->status, ==, 200);
 	uri = lh_resp_str(r, "launch_uri");
 	g_assert_nonnull(uri);
@@ -455,34 +478,20 @@ static void test_lock_website(void)
 	launch = g_strdup(l + 8);
 	lh_secret("launch token", launch);
 	lh_resp_free(r);
-	r = redeem_pin(p.pin, "default", "launch", launch, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", "launch", launch, NULL, fresh_src());
 	/* one time: the PIN is used now */
-	r = redeem_pin(p.pin, "default", "launch", launch, NULL, fresh_src());
-	lh_assert_error(r, 404, "pin_invalid");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", "launch", launch, NULL, fresh_src(),
+		       404, "pin_invalid");
 	lh_pin_clear(&p);
 
 	/* another website PIN's token does not open this one */
 	lh_pin_new(relay, admin_tok, "website", &p);
-	r = redeem_pin(p.pin, "default", "launch", launch, NULL, fresh_src());
-	lh_assert_error(r, 403, "pin_locked_website");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", "launch", launch, NULL, fresh_src(),
+		       403, "pin_locked_website");
 	/* an 'any' PIN's check hands out no token */
 	lh_pin_clear(&p);
 	lh_pin_new(relay, admin_tok, "any", &p);
-	{
-		g_autofree char *body = g_strdup_printf(
-			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
-		struct lh_req q = { .method = "POST",
-				    .path = "/api/v1/pins/check",
-				    .body = body,
-				    .headers = "Origin: " ALLOWED "\r\n" };
-
-		r = lh_do(relay, &q);
-	}
+	r = pin_check(p.pin, "Origin: " ALLOWED "\r\n", NULL);
 	g_assert_cmpint(r->status, ==, 200);
 	g_assert_null(strstr(lh_resp_str(r, "launch_uri"), "launch="));
 	lh_resp_free(r);
@@ -505,37 +514,26 @@ static void test_lock_shortcut(void)
 	audit_find("pin.redeem", "pin_locked_shortcut", &recs);
 	json_decref(recs);
 	/* another org's credential, a forged one */
-	r = redeem_pin(p.pin, "default", "channel", other, NULL, fresh_src());
-	lh_assert_error(r, 403, "pin_locked_shortcut");
-	lh_resp_free(r);
-	r = redeem_pin(p.pin, "default", "channel", "llc1_AAAA", NULL,
-		       fresh_src());
-	lh_assert_error(r, 403, "pin_locked_shortcut");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", "channel", other, NULL, fresh_src(),
+		       403, "pin_locked_shortcut");
+	redeem_refused(p.pin, "default", "channel", "llc1_AAAA", NULL,
+		       fresh_src(), 403, "pin_locked_shortcut");
 	/* from the org's web page: not the shortcut either */
-	r = redeem_pin(p.pin, "default", "channel", cred,
-		       "Origin: " ALLOWED "\r\n", fresh_src());
-	lh_assert_error(r, 403, "pin_locked_shortcut");
-	lh_resp_free(r);
-	r = redeem_pin(p.pin, "default", "channel", cred, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", "channel", cred,
+		       "Origin: " ALLOWED "\r\n", fresh_src(), 403,
+		       "pin_locked_shortcut");
+	redeem_ok(p.pin, "default", "channel", cred, NULL, fresh_src());
 	lh_pin_clear(&p);
 
 	/* the org's default lock applies when the technician names none */
 	policy_ok("pin_lock_default", "shortcut");
 	lh_pin_new(relay, admin_tok, NULL, &p);
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
-	lh_assert_error(r, 403, "pin_locked_shortcut");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", NULL, NULL, NULL, fresh_src(), 403,
+		       "pin_locked_shortcut");
 	lh_pin_clear(&p);
 	/* ... and an explicit lock overrides it */
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", NULL, NULL, NULL, fresh_src());
 	lh_pin_clear(&p);
 	policy_ok("pin_lock_default", NULL);
 }
@@ -588,10 +586,7 @@ static void assert_config_refused(const char *conf, const char *headers,
 	g_assert_nonnull(strstr(r->body, "shortcut"));
 	lh_resp_free(r);
 	rec = audit_find("pin.redeem", "pin_locked_shortcut", &recs);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"why")),
-			==, why);
+	g_assert_cmpstr(detail_str(rec, "why"), ==, why);
 	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
 			==, p.session_id);
 	json_decref(recs);
@@ -617,24 +612,16 @@ static void test_lock_shortcut_config(void)
 	g_autofree char *foreign = applet_config(evil, "default",
 						 "https://127.0.0.1:8443");
 	g_autofree char *altered = g_strdup(conf);
-	struct lh_resp *r;
 	struct lh_pin p;
 	json_t *recs, *rec;
 	char *o;
 
 	lh_pin_new(relay, admin_tok, "shortcut", &p);
-	r = redeem_pin(p.pin, "default", "applet_config", conf, NULL,
-		       fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", "applet_config", conf, NULL, fresh_src());
 	rec = audit_find("pin.redeem", "ok", &recs);
 	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
 			==, p.session_id);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"proof")),
-			==, "applet_config");
+	g_assert_cmpstr(detail_str(rec, "proof"), ==, "applet_config");
 	/* the configuration itself is never in the record */
 	o = json_dumps(rec, JSON_COMPACT);
 	g_assert_null(strstr(o, "sign_key"));
@@ -653,18 +640,13 @@ static void test_lock_shortcut_config(void)
 	assert_config_refused(elsewhere, NULL, "config_other_relay");
 	/* from the org's web page: a good configuration, but a browser */
 	lh_pin_new(relay, admin_tok, "shortcut", &p);
-	r = redeem_pin(p.pin, "default", "applet_config", conf,
-		       "Origin: " ALLOWED "\r\n", fresh_src());
-	lh_assert_error(r, 403, "pin_locked_shortcut");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", "applet_config", conf,
+		       "Origin: " ALLOWED "\r\n", fresh_src(), 403,
+		       "pin_locked_shortcut");
 	lh_pin_clear(&p);
 	/* an 'any' PIN does not mind one */
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", "applet_config", acme, NULL,
-		       fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", "applet_config", acme, NULL, fresh_src());
 	lh_pin_clear(&p);
 	lh_relay_free(evil);
 }
@@ -766,10 +748,7 @@ static void test_origin_matrix(void)
 	g_assert_null(lh_resp_header(r, "Access-Control-Allow-Origin"));
 	lh_resp_free(r);
 	/* a native client (no Origin, no Sec-Fetch-*) is no browser */
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", NULL, NULL, NULL, fresh_src());
 	lh_pin_clear(&p);
 }
 
@@ -789,10 +768,7 @@ static void test_technician_cidrs(void)
 	g_assert_null(lh_resp_str(r, "token"));
 	lh_resp_free(r);
 	rec = audit_find("login", "ip_not_allowed", &recs);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"client_addr")),
-			==, "127.0.8.2");
+	g_assert_cmpstr(detail_str(rec, "client_addr"), ==, "127.0.8.2");
 	json_decref(recs);
 	/* a live token from outside */
 	r = lh_get(relay, "/api/v1/sessions", tok);
@@ -860,47 +836,27 @@ static void test_end_user_cidrs(void)
 
 	policy_ok("end_user_cidrs", "127.0.7.0/24, 2001:db8::/32");
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, "127.0.6.1");
-	lh_assert_error(r, 403, "end_user_ip_not_allowed");
-	lh_resp_free(r);
+	redeem_refused(p.pin, "default", NULL, NULL, NULL, "127.0.6.1", 403,
+		       "end_user_ip_not_allowed");
 	rec = audit_find("pin.redeem", "end_user_ip_not_allowed", &recs);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"client_addr")),
-			==, "127.0.6.1");
+	g_assert_cmpstr(detail_str(rec, "client_addr"), ==, "127.0.6.1");
 	json_decref(recs);
 	/* the PIN page's check says the same */
-	{
-		g_autofree char *body = g_strdup_printf(
-			"{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
-		struct lh_req q = { .method = "POST",
-				    .path = "/api/v1/pins/check",
-				    .body = body,
-				    .src_ip = "127.0.6.2" };
-
-		r = lh_do(relay, &q);
-		lh_assert_error(r, 403, "end_user_ip_not_allowed");
-		lh_resp_free(r);
-	}
-	/* a proxy's word counts only when the org trusts it */
-	r = redeem_pin(p.pin, "default", NULL, NULL,
-		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
+	r = pin_check(p.pin, NULL, "127.0.6.2");
 	lh_assert_error(r, 403, "end_user_ip_not_allowed");
 	lh_resp_free(r);
+	/* a proxy's word counts only when the org trusts it */
+	redeem_refused(p.pin, "default", NULL, NULL,
+		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3", 403,
+		       "end_user_ip_not_allowed");
 	policy_ok("trusted_proxies", "127.0.6.3");
-	r = redeem_pin(p.pin, "default", NULL, NULL,
-		       "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", NULL, NULL,
+		  "X-Forwarded-For: 127.0.7.9\r\n", "127.0.6.3");
 	lh_pin_clear(&p);
 	policy_ok("trusted_proxies", NULL);
 	/* from inside */
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, "127.0.7.5");
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", NULL, NULL, NULL, "127.0.7.5");
 	lh_pin_clear(&p);
 	policy_ok("end_user_cidrs", NULL);
 }
@@ -1027,21 +983,13 @@ static void test_group_end_user_cidrs(void)
 			==, 403);
 	{
 		struct lh_pin p;
-		g_autofree char *body = NULL;
-		struct lh_req q = { .method = "POST",
-				    .path = "/api/v1/pins/check",
-				    .src_ip = "127.0.10.2" };
 		struct lh_resp *r;
 
 		lh_pin_new(relay, dave, "any", &p);
-		body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}",
-				       p.pin);
-		q.body = body;
-		r = lh_do(relay, &q);
+		r = pin_check(p.pin, NULL, "127.0.10.2");
 		lh_assert_error(r, 403, "end_user_ip_not_allowed");
 		lh_resp_free(r);
-		q.src_ip = "127.0.8.2";
-		r = lh_do(relay, &q);
+		r = pin_check(p.pin, NULL, "127.0.8.2");
 		g_assert_cmpint(r->status, ==, 200);
 		lh_resp_free(r);
 		lh_pin_clear(&p);
@@ -1168,14 +1116,9 @@ static void test_group_end_user_cidrs_api(void)
 			 ==, 1);
 	lh_resp_free(r);
 	rec = audit_find("group.set", "ok", &d);
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"old_end_user_cidrs")),
-			==, "10.1.0.0/16,2001:db8::/32");
-	g_assert_cmpstr(json_string_value(
-				json_object_get(json_object_get(rec, "detail"),
-						"end_user_cidrs")),
-			==, "10.2.0.0/16");
+	g_assert_cmpstr(detail_str(rec, "old_end_user_cidrs"), ==,
+			"10.1.0.0/16,2001:db8::/32");
+	g_assert_cmpstr(detail_str(rec, "end_user_cidrs"), ==, "10.2.0.0/16");
 	json_decref(d);
 
 	q.method = "GET";
@@ -1251,7 +1194,6 @@ static void test_internal_only(void)
 	g_autofree char *acme = applet_config(relay, "acme",
 					      "https://127.0.0.1:8443");
 	g_autofree char *cred = channel_add("inside-desk", "default");
-	g_autofree char *body = NULL;
 	struct lh_resp *r;
 	struct lh_pin p;
 	json_t *recs, *rec;
@@ -1286,41 +1228,23 @@ static void test_internal_only(void)
 
 	/* inside, in the bound applet: by configuration, by channel */
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", "applet_config", conf, NULL,
-		       "127.0.5.5");
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", "applet_config", conf, NULL, "127.0.5.5");
 	rec = audit_find("pin.redeem", "ok", &recs);
 	g_assert_cmpstr(json_string_value(json_object_get(rec, "session_id")),
 			==, p.session_id);
 	json_decref(recs);
 	lh_pin_clear(&p);
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", "channel", cred, NULL, "127.0.5.6");
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", "channel", cred, NULL, "127.0.5.6");
 	lh_pin_clear(&p);
 
 	/* the PIN page's check from inside passes (the redeem is the
 	 * bound applet's), from outside not */
 	lh_pin_new(relay, admin_tok, "any", &p);
-	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
-	r = lh_do(relay,
-		  &(struct lh_req){ .method = "POST",
-				    .path = "/api/v1/pins/check",
-				    .body = body,
-				    .src_ip = "127.0.5.7",
-				    .headers = "Origin: " ALLOWED "\r\n" });
+	r = pin_check(p.pin, "Origin: " ALLOWED "\r\n", "127.0.5.7");
 	g_assert_cmpint(r->status, ==, 200);
 	lh_resp_free(r);
-	r = lh_do(relay,
-		  &(struct lh_req){ .method = "POST",
-				    .path = "/api/v1/pins/check",
-				    .body = body,
-				    .src_ip = fresh_src(),
-				    .headers = "Origin: " ALLOWED "\r\n" });
+	r = pin_check(p.pin, "Origin: " ALLOWED "\r\n", fresh_src());
 	lh_assert_error(r, 403, "end_user_ip_not_allowed");
 	lh_resp_free(r);
 	lh_pin_clear(&p);
@@ -1329,10 +1253,7 @@ static void test_internal_only(void)
 	policy_ok("internal_only", NULL);
 	policy_ok("end_user_cidrs", NULL);
 	lh_pin_new(relay, admin_tok, "any", &p);
-	r = redeem_pin(p.pin, "default", NULL, NULL, NULL, fresh_src());
-	g_assert_cmpint(r->status, ==, 200);
-	lh_secret("ticket", lh_resp_str(r, "ticket"));
-	lh_resp_free(r);
+	redeem_ok(p.pin, "default", NULL, NULL, NULL, fresh_src());
 	lh_pin_clear(&p);
 }
 
