@@ -57,6 +57,26 @@ static struct lh_resp *req(const char *method, const char *path,
 	return lh_do(relay, &q);
 }
 
+/* req, and asserts the answer's status (and nothing else of it). */
+static void req_status(const char *method, const char *path,
+		       const char *bearer, const char *body, int status)
+{
+	struct lh_resp *r = req(method, path, bearer, body);
+
+	g_assert_cmpint(r->status, ==, status);
+	lh_resp_free(r);
+}
+
+/* req, and asserts the refusal with status and code. */
+static void req_error(const char *method, const char *path, const char *bearer,
+		      const char *body, int status, const char *code)
+{
+	struct lh_resp *r = req(method, path, bearer, body);
+
+	lh_assert_error(r, status, code);
+	lh_resp_free(r);
+}
+
 static void tech_in_group(const char *user, const char *group)
 {
 	g_autofree char *err = NULL;
@@ -321,9 +341,8 @@ static void test_redeem_every_capability(void)
 		body = g_strdup_printf("{\"type\":\"consent\","
 				       "\"capabilities\":[\"%s\"]}",
 				       all_caps[i]);
-		r = req("POST", path, s.applet_ticket, body);
-		lh_assert_error(r, 403, "capability_not_permitted");
-		lh_resp_free(r);
+		req_error("POST", path, s.applet_ticket, body, 403,
+			  "capability_not_permitted");
 		rec = last_audit("session.event");
 		g_assert_cmpstr(json_string_value(
 					json_object_get(rec, "outcome")),
@@ -334,9 +353,7 @@ static void test_redeem_every_capability(void)
 			"{\"type\":\"consent\","
 			"\"capabilities\":[\"%s\"]}",
 			all_caps[(i + 1) % G_N_ELEMENTS(all_caps)]);
-		r = req("POST", path, s.applet_ticket, body);
-		g_assert_cmpint(r->status, ==, 204);
-		lh_resp_free(r);
+		req_status("POST", path, s.applet_ticket, body, 204);
 		/* a file's report (#13) needs the files permission, and
 		 * says what moved */
 		g_free(body);
@@ -346,17 +363,14 @@ static void test_redeem_every_capability(void)
 		g_assert_cmpint(r->status, ==,
 				strcmp(all_caps[i], "files") == 0 ? 403 : 204);
 		lh_resp_free(r);
-		r = req("POST", path, s.applet_ticket, "{\"type\":\"file\"}");
-		g_assert_cmpint(r->status, ==, 400);
-		lh_resp_free(r);
+		req_status("POST", path, s.applet_ticket,
+			   "{\"type\":\"file\"}", 400);
 		/* the applet's own report of a refused request */
 		g_free(body);
 		body = g_strdup_printf("{\"type\":\"not_permitted\","
 				       "\"capabilities\":[\"%s\"]}",
 				       all_caps[i]);
-		r = req("POST", path, s.applet_ticket, body);
-		g_assert_cmpint(r->status, ==, 204);
-		lh_resp_free(r);
+		req_status("POST", path, s.applet_ticket, body, 204);
 		rec = last_audit("session.event");
 		g_assert_cmpstr(json_string_value(json_object_get(
 					json_object_get(rec, "detail"),
@@ -393,19 +407,14 @@ static void test_api_forbidden(void)
 		  "{\"group\":\"api-group\"}" },
 	};
 	g_autofree char *user = NULL;
-	struct lh_resp *r;
 	size_t i;
 
 	user = lh_login(relay, "erin", LH_CANARY_PASSWORD);
 	for (i = 0; i < G_N_ELEMENTS(routes); i++) {
-		r = req(routes[i].method, routes[i].path, user,
-			routes[i].body);
-		lh_assert_error(r, 403, "forbidden");
-		lh_resp_free(r);
-		r = req(routes[i].method, routes[i].path, NULL,
-			routes[i].body);
-		lh_assert_error(r, 401, "unauthorized");
-		lh_resp_free(r);
+		req_error(routes[i].method, routes[i].path, user,
+			  routes[i].body, 403, "forbidden");
+		req_error(routes[i].method, routes[i].path, NULL,
+			  routes[i].body, 401, "unauthorized");
 	}
 }
 
@@ -425,22 +434,18 @@ static void test_api(void)
 	g_assert_cmpstr(p, ==, "view,chat");
 	g_clear_pointer(&p, g_free);
 	lh_resp_free(r);
-	r = req("POST", "/api/v1/groups", adm,
-		"{\"name\":\"api-group\",\"permissions\":[]}");
-	lh_assert_error(r, 409, "conflict");
-	lh_resp_free(r);
-	r = req("POST", "/api/v1/groups", adm,
-		"{\"name\":\"bad\",\"permissions\":[\"view\",\"view\"]}");
-	lh_assert_error(r, 400, "bad_request");
-	lh_resp_free(r);
-	r = req("POST", "/api/v1/groups", adm,
-		"{\"name\":\"bad\",\"permissions\":[\"root\"]}");
-	lh_assert_error(r, 400, "bad_request");
-	lh_resp_free(r);
-	r = req("POST", "/api/v1/groups", adm,
-		"{\"name\":\"\\u0007x\",\"permissions\":[]}");
-	lh_assert_error(r, 400, "bad_request");
-	lh_resp_free(r);
+	req_error("POST", "/api/v1/groups", adm,
+		  "{\"name\":\"api-group\",\"permissions\":[]}", 409,
+		  "conflict");
+	req_error("POST", "/api/v1/groups", adm,
+		  "{\"name\":\"bad\",\"permissions\":[\"view\",\"view\"]}",
+		  400, "bad_request");
+	req_error("POST", "/api/v1/groups", adm,
+		  "{\"name\":\"bad\",\"permissions\":[\"root\"]}", 400,
+		  "bad_request");
+	req_error("POST", "/api/v1/groups", adm,
+		  "{\"name\":\"\\u0007x\",\"permissions\":[]}", 400,
+		  "bad_request");
 
 	r = req("PUT", "/api/v1/groups/api-group", adm,
 		"{\"permissions\":[\"view\",\"files\"]}");
@@ -457,62 +462,46 @@ static void test_api(void)
 	g_assert_cmpstr(json_string_value(json_object_get(rec, "actor")), ==,
 			"technician:root");
 	json_decref(rec);
-	r = req("PUT", "/api/v1/groups/nope", adm, "{\"permissions\":[]}");
-	lh_assert_error(r, 404, "not_found");
-	lh_resp_free(r);
+	req_error("PUT", "/api/v1/groups/nope", adm, "{\"permissions\":[]}",
+		  404, "not_found");
 
-	r = req("PUT", "/api/v1/technicians/erin/group", adm,
-		"{\"group\":\"api-group\"}");
-	g_assert_cmpint(r->status, ==, 204);
-	lh_resp_free(r);
+	req_status("PUT", "/api/v1/technicians/erin/group", adm,
+		   "{\"group\":\"api-group\"}", 204);
 	p = login_perms("erin");
 	g_assert_cmpstr(p, ==, "view,files");
 	g_clear_pointer(&p, g_free);
-	r = req("PUT", "/api/v1/technicians/erin/group", adm,
-		"{\"group\":\"nope\"}");
-	lh_assert_error(r, 404, "not_found");
-	lh_resp_free(r);
-	r = req("PUT", "/api/v1/technicians/nobody/group", adm,
-		"{\"group\":\"api-group\"}");
-	lh_assert_error(r, 404, "not_found");
-	lh_resp_free(r);
-	r = req("PUT", "/api/v1/technicians/erin/group", adm, "{\"group\":7}");
-	lh_assert_error(r, 400, "bad_request");
-	lh_resp_free(r);
+	req_error("PUT", "/api/v1/technicians/erin/group", adm,
+		  "{\"group\":\"nope\"}", 404, "not_found");
+	req_error("PUT", "/api/v1/technicians/nobody/group", adm,
+		  "{\"group\":\"api-group\"}", 404, "not_found");
+	req_error("PUT", "/api/v1/technicians/erin/group", adm,
+		  "{\"group\":7}", 400, "bad_request");
 
 	r = req("GET", "/api/v1/groups", adm, NULL);
 	g_assert_cmpint(r->status, ==, 200);
 	g_assert_true(json_is_array(json_object_get(r->json, "groups")));
 	lh_resp_free(r);
 
-	r = req("DELETE", "/api/v1/groups/api-group", adm, NULL);
-	lh_assert_error(r, 409, "conflict");
-	lh_resp_free(r);
-	r = req("PUT", "/api/v1/technicians/erin/group", adm,
-		"{\"group\":null}");
-	g_assert_cmpint(r->status, ==, 204);
-	lh_resp_free(r);
+	req_error("DELETE", "/api/v1/groups/api-group", adm, NULL, 409,
+		  "conflict");
+	req_status("PUT", "/api/v1/technicians/erin/group", adm,
+		   "{\"group\":null}", 204);
 	rec = last_audit("technician.set");
 	d = json_object_get(rec, "detail");
 	g_assert_cmpstr(json_string_value(json_object_get(d, "old_group")), ==,
 			"api-group");
 	g_assert_true(json_is_null(json_object_get(d, "group")));
 	json_decref(rec);
-	r = req("DELETE", "/api/v1/groups/api-group", adm, NULL);
-	g_assert_cmpint(r->status, ==, 204);
-	lh_resp_free(r);
-	r = req("DELETE", "/api/v1/groups/api-group", adm, NULL);
-	lh_assert_error(r, 404, "not_found");
-	lh_resp_free(r);
+	req_status("DELETE", "/api/v1/groups/api-group", adm, NULL, 204);
+	req_error("DELETE", "/api/v1/groups/api-group", adm, NULL, 404,
+		  "not_found");
 
 	/* a group granting admin makes its members administrators */
 	group_cmd("add", "admins", "view,admin");
 	tech_in_group("erin", "admins");
 	g_free(user);
 	user = lh_login(relay, "erin", LH_CANARY_PASSWORD);
-	r = req("GET", "/api/v1/groups", user, NULL);
-	g_assert_cmpint(r->status, ==, 200);
-	lh_resp_free(r);
+	req_status("GET", "/api/v1/groups", user, NULL, 200);
 	g_assert_cmpint(cli(NULL, NULL, "technician", "set", "erin",
 			    "--no-group", NULL),
 			==, 0);
@@ -676,13 +665,10 @@ static void test_withdraw_ends_session(void)
 	{
 		g_autofree char *adm = lh_login(relay, "root",
 						LH_CANARY_PASSWORD);
-		struct lh_resp *r;
 
 		t0 = lh_now_ms();
-		r = req("PUT", "/api/v1/groups/steady", adm,
-			"{\"permissions\":[\"view\"]}");
-		g_assert_cmpint(r->status, ==, 200);
-		lh_resp_free(r);
+		req_status("PUT", "/api/v1/groups/steady", adm,
+			   "{\"permissions\":[\"view\"]}", 200);
 		wait_ended(a2, b2, t0, "PUT /api/v1/groups/steady");
 		g_assert_cmpstr(end_reason(tok2, s2.pin.session_id), ==,
 				"permission withdrawn");
