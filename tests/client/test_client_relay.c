@@ -1244,6 +1244,76 @@ static void proxy_say(int in, int out, const char *cmd, char *ans, size_t len)
 	ans[n] = '\0';
 }
 
+/* Starts ll-pause-proxy in front of the relay: its URL (g_free). */
+static char *proxy_spawn(GPid *pid, int *pin, int *pout)
+{
+	char port[16], ans[64];
+	char *argv[] = { (char *)g_getenv("LL_PAUSE_PROXY"), "127.0.0.1", port,
+			 NULL };
+	unsigned n = 0;
+
+	g_assert_nonnull(argv[0]);
+	g_snprintf(port, sizeof(port), "%u", relay->port);
+	g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
+					       G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+					       NULL, pid, pin, pout, NULL,
+					       NULL));
+	proxy_say(*pin, *pout, NULL, ans, sizeof(ans));
+	g_assert_cmpint(sscanf(ans, "port %u", &n), ==, 1);
+	return g_strdup_printf("https://127.0.0.1:%u", n);
+}
+
+static void proxy_quit(GPid pid, int pin, int pout)
+{
+	char ans[64];
+
+	proxy_say(pin, pout, "quit\n", ans, sizeof(ans));
+	close(pin);
+	close(pout);
+	/* it exits once it said "ok quit" */
+	g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+}
+
+/* The liveness tests' short timers: a ping every 200 ms, a stall after
+ * 700 ms of silence, the end after dead_ms (-1: never). */
+static void live_opts(struct ll_session_io_opts *o, int dead_ms)
+{
+	ll_session_io_opts_default(o);
+	o->ping_interval_ms = 200;
+	o->stall_ms = 700;
+	o->dead_ms = dead_ms;
+}
+
+/*
+ * Session s's two ends with o and cbs, both ready: the agent's straight
+ * to the relay, the applet's through the proxy at purl (with *ro, the
+ * relay options it used).
+ */
+static void live_pair_proxied(struct sess *s, const char *purl,
+			      struct ll_session_io_opts *o,
+			      const struct ll_session_io_cbs *cbs,
+			      struct live *ag, struct live *ap,
+			      struct ll_relay_opts *ro,
+			      struct ll_session_io **sag,
+			      struct ll_session_io **sap)
+{
+	struct ll_client_error e;
+	struct ll_stream *st = NULL;
+
+	o->side = LL_SIDE_AGENT;
+	g_assert_cmpint(ll_session_io_new(stream_open(s->pin.ticket), o, cbs,
+					  ag, sag),
+			==, LL_OK);
+	relay_opts(ro);
+	ro->url = purl;
+	if (ll_stream_open(ro, NULL, s->red.ticket, &st, &e) != 0)
+		g_error("stream through the proxy: %s", e.message);
+	o->side = LL_SIDE_APPLET;
+	g_assert_cmpint(ll_session_io_new(st, o, cbs, ap, sap), ==, LL_OK);
+	g_assert_true(
+		live_until(ag, ap, offsetof(struct live, ready), true, 10000));
+}
+
 /*
  * The pump's liveness (ll_session_io.h) with short figures: an idle
  * session stays live on its pings alone; a black hole (ll-pause-proxy
@@ -1258,9 +1328,7 @@ static void test_session_stall(void)
 		.on_closed = live_closed,
 	};
 	struct ll_api_client *tech = tech_client();
-	char port[16], ans[64];
-	char *argv[] = { (char *)g_getenv("LL_PAUSE_PROXY"), "127.0.0.1", port,
-			 NULL };
+	char ans[64];
 	g_autofree char *purl = NULL;
 	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
 	struct live ag = { .name = "agent", .loop = loop };
@@ -1268,42 +1336,16 @@ static void test_session_stall(void)
 	struct ll_session_io *sag = NULL, *sap = NULL;
 	struct ll_session_io_opts o;
 	struct ll_relay_opts ro;
-	struct ll_client_error e;
-	struct ll_stream *st = NULL;
 	struct sess s;
 	GPid pid;
 	int pin, pout;
-	unsigned n = 0;
 	bool quiet;
 	guint t;
 
-	g_assert_nonnull(argv[0]);
-	g_snprintf(port, sizeof(port), "%u", relay->port);
-	g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
-					       G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-					       NULL, &pid, &pin, &pout, NULL,
-					       NULL));
-	proxy_say(pin, pout, NULL, ans, sizeof(ans));
-	g_assert_cmpint(sscanf(ans, "port %u", &n), ==, 1);
-	purl = g_strdup_printf("https://127.0.0.1:%u", n);
-
+	purl = proxy_spawn(&pid, &pin, &pout);
 	sess_new(tech, &s);
-	ll_session_io_opts_default(&o);
-	o.ping_interval_ms = 200;
-	o.stall_ms = 700;
-	o.dead_ms = 2000;
-	o.side = LL_SIDE_AGENT;
-	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
-					  &ag, &sag),
-			==, LL_OK);
-	relay_opts(&ro);
-	ro.url = purl;
-	if (ll_stream_open(&ro, NULL, s.red.ticket, &st, &e) != 0)
-		g_error("stream through the proxy: %s", e.message);
-	o.side = LL_SIDE_APPLET;
-	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, &ap, &sap), ==, LL_OK);
-	g_assert_true(live_until(&ag, &ap, offsetof(struct live, ready), true,
-				 10000));
+	live_opts(&o, 2000);
+	live_pair_proxied(&s, purl, &o, &cbs, &ag, &ap, &ro, &sag, &sap);
 
 	/* Idle but alive: the pings alone keep it so.  Time itself is
 	 * under test: five stall periods without a stall. */
@@ -1335,11 +1377,7 @@ static void test_session_stall(void)
 	g_assert_cmpint(ag.stalls, ==, 2);
 	g_assert_cmpint(ap.stalls, ==, 2);
 
-	proxy_say(pin, pout, "quit\n", ans, sizeof(ans));
-	close(pin);
-	close(pout);
-	/* it exits once it said "ok quit" */
-	g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+	proxy_quit(pid, pin, pout);
 	ll_session_io_free(sag);
 	ll_session_io_free(sap);
 	sess_clear(&s);
@@ -1368,10 +1406,7 @@ static void test_session_frozen_relay(void)
 	bool ok;
 
 	sess_new(tech, &s);
-	ll_session_io_opts_default(&o);
-	o.ping_interval_ms = 200;
-	o.stall_ms = 700;
-	o.dead_ms = -1; /* this test ends it */
+	live_opts(&o, -1); /* this test ends it */
 	o.side = LL_SIDE_AGENT;
 	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
 					  &ag, &sag),
@@ -1439,36 +1474,6 @@ static int audit_count(const char *action, const char *id)
 	return n;
 }
 
-/* Starts ll-pause-proxy in front of the relay: its URL (g_free). */
-static char *proxy_spawn(GPid *pid, int *pin, int *pout)
-{
-	char port[16], ans[64];
-	char *argv[] = { (char *)g_getenv("LL_PAUSE_PROXY"), "127.0.0.1", port,
-			 NULL };
-	unsigned n = 0;
-
-	g_assert_nonnull(argv[0]);
-	g_snprintf(port, sizeof(port), "%u", relay->port);
-	g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
-					       G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-					       NULL, pid, pin, pout, NULL,
-					       NULL));
-	proxy_say(*pin, *pout, NULL, ans, sizeof(ans));
-	g_assert_cmpint(sscanf(ans, "port %u", &n), ==, 1);
-	return g_strdup_printf("https://127.0.0.1:%u", n);
-}
-
-static void proxy_quit(GPid pid, int pin, int pout)
-{
-	char ans[64];
-
-	proxy_say(pin, pout, "quit\n", ans, sizeof(ans));
-	close(pin);
-	close(pout);
-	/* it exits once it said "ok quit" */
-	g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
-}
-
 /*
  * A black hole (ll-pause-proxy between the applet's end and the relay)
  * past the dead line: both pumps end as SILENT without a close_notify,
@@ -1508,22 +1513,8 @@ static void test_session_reconnect(void)
 
 	purl = proxy_spawn(&pid, &pin, &pout);
 	sess_new(tech, &s);
-	ll_session_io_opts_default(&o);
-	o.ping_interval_ms = 200;
-	o.stall_ms = 700;
-	o.dead_ms = 2000;
-	o.side = LL_SIDE_AGENT;
-	g_assert_cmpint(ll_session_io_new(stream_open(s.pin.ticket), &o, &cbs,
-					  &ag, &sag),
-			==, LL_OK);
-	relay_opts(&ro);
-	ro.url = purl;
-	if (ll_stream_open(&ro, NULL, s.red.ticket, &st, &e) != 0)
-		g_error("stream through the proxy: %s", e.message);
-	o.side = LL_SIDE_APPLET;
-	g_assert_cmpint(ll_session_io_new(st, &o, &cbs, &ap, &sap), ==, LL_OK);
-	g_assert_true(live_until(&ag, &ap, offsetof(struct live, ready), true,
-				 10000));
+	live_opts(&o, 2000);
+	live_pair_proxied(&s, purl, &o, &cbs, &ag, &ap, &ro, &sag, &sap);
 
 	proxy_say(pin, pout, "pause\n", ans, sizeof(ans));
 	g_assert_true(live_until(&ag, &ap, offsetof(struct live, closed), true,
