@@ -418,6 +418,22 @@ static GByteArray *one_rect(unsigned x, unsigned y, unsigned w, unsigned h,
 	return a;
 }
 
+/*
+ * An update of one ExtendedDesktopSize rectangle (x: the reason, y: the
+ * status) of w x h with one screen: id, at sx,sy, sw x sh.
+ */
+static GByteArray *ext_size(unsigned x, unsigned y, unsigned w, unsigned h,
+			    uint32_t id, uint16_t sx, uint16_t sy, uint16_t sw,
+			    uint16_t sh)
+{
+	GByteArray *a = one_rect(x, y, w, h, LL_RFB_ENC_EXT_DESKTOP_SIZE);
+
+	p8(a, 1); /* screens */
+	pfill(a, 3, 0);
+	p32(a, id), p16(a, sx), p16(a, sy), p16(a, sw), p16(a, sh), p32(a, 0);
+	return a;
+}
+
 static void test_forbidden_encodings(void)
 {
 	static const struct {
@@ -533,27 +549,15 @@ static void test_rectangles(void)
 	       "empty");
 	expect(one_rect(0, 0, 8193, 10, LL_RFB_ENC_DESKTOP_SIZE),
 	       LL_ERR_TOO_LARGE, "over the");
-	a = one_rect(0, 0, 20, 10, LL_RFB_ENC_EXT_DESKTOP_SIZE);
-	p8(a, 1);
-	pfill(a, 3, 0);
-	p32(a, 1), p16(a, 10), p16(a, 0), p16(a, 11), p16(a, 10), p32(a, 0);
+	a = ext_size(0, 0, 20, 10, 1, 10, 0, 11, 10);
 	expect(a, LL_ERR_PROTOCOL, "screen at 10,0 lies outside the 20x10");
 	/* a size change only with success and valid screens (what
 	 * libvncclient applies); an error status keeping the size passes */
-	a = one_rect(0, 0, 20, 10, LL_RFB_ENC_EXT_DESKTOP_SIZE);
-	p8(a, 1);
-	pfill(a, 3, 0);
-	p32(a, 0), p16(a, 0), p16(a, 0), p16(a, 20), p16(a, 10), p32(a, 0);
+	a = ext_size(0, 0, 20, 10, 0, 0, 0, 20, 10);
 	expect(a, LL_ERR_PROTOCOL, "invalid screen");
-	a = one_rect(1, 3, 20, 10, LL_RFB_ENC_EXT_DESKTOP_SIZE);
-	p8(a, 1);
-	pfill(a, 3, 0);
-	p32(a, 1), p16(a, 0), p16(a, 0), p16(a, 20), p16(a, 10), p32(a, 0);
+	a = ext_size(1, 3, 20, 10, 1, 0, 0, 20, 10);
 	expect(a, LL_ERR_PROTOCOL, "error status");
-	a = one_rect(1, 3, 16, 8, LL_RFB_ENC_EXT_DESKTOP_SIZE);
-	p8(a, 1);
-	pfill(a, 3, 0);
-	p32(a, 1), p16(a, 0), p16(a, 0), p16(a, 16), p16(a, 8), p32(a, 0);
+	a = ext_size(1, 3, 16, 8, 1, 0, 0, 16, 8);
 	p8(a, 0);
 	p8(a, 0);
 	p16(a, 1);
