@@ -177,26 +177,18 @@ static char *new_pin(void)
 	return new_pin_locked(NULL);
 }
 
-/* The applet redeemed a PIN of lock with its org named and opened its
- * stream. */
-static void assert_redeems_locked(const char *bin, const char *tag,
-				  const char *const *args_before_pin,
-				  const char *lock)
+/*
+ * The applet ap opened its stream (the relay's before+1-th), and the
+ * last redeem that passed, in the audit, is its own: its line holds
+ * needle.  Then ap is ended and cleared.
+ */
+static void assert_redeemed_then_end(struct applet *ap, int before,
+				     const char *needle)
 {
-	struct applet ap = { 0 };
-	GPtrArray *args = g_ptr_array_new();
-	char *pin = new_pin_locked(lock), *out = NULL, *line, *end;
-	int before = lh_relay_log_count(relay, "applet stream waiting");
+	char *out = NULL, *line, *end;
 
-	for (; *args_before_pin != NULL; args_before_pin++)
-		g_ptr_array_add(args, (char *)*args_before_pin);
-	g_ptr_array_add(args, "--pin");
-	g_ptr_array_add(args, pin);
-	g_ptr_array_add(args, NULL);
-	applet_start(&ap, bin, tag, (const char *const *)args->pdata);
 	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
 					before + 1, 30000));
-	/* The redeem named the configuration's org. */
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
 				     "export", NULL),
 			==, 0);
@@ -205,12 +197,62 @@ static void assert_redeems_locked(const char *bin, const char *tag,
 	end = strchr(line, '\n');
 	if (end != NULL)
 		*end = '\0';
-	g_assert_nonnull(strstr(line, "\"org\":\"default\""));
-	g_subprocess_send_signal(ap.proc, SIGTERM);
-	(void)applet_wait(&ap, 30000);
+	g_assert_nonnull(strstr(line, needle));
 	g_free(out);
+	g_subprocess_send_signal(ap->proc, SIGTERM);
+	(void)applet_wait(ap, 30000);
+	applet_clear(ap);
+}
+
+/*
+ * The PIN page's check of a website PIN from the allowed origin: its
+ * launch_uri (g_free), asserted to carry a launch token.
+ */
+static char *website_launch_uri(const char *pin)
+{
+	char *body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}",
+				     pin);
+	struct lh_resp *r = lh_do(relay,
+				  &(struct lh_req){
+					  .method = "POST",
+					  .path = "/api/v1/pins/check",
+					  .body = body,
+					  .headers = "Origin: "
+						     "https://help.example.com"
+						     "\r\n" });
+	const char *l;
+	char *uri;
+
+	g_assert_cmpint(r->status, ==, 200);
+	uri = g_strdup(lh_resp_str(r, "launch_uri"));
+	l = strstr(uri, "&launch=");
+	g_assert_nonnull(l);
+	lh_secret("launch token", l + 8);
+	lh_resp_free(r);
+	g_free(body);
+	return uri;
+}
+
+/* The applet redeemed a PIN of lock with its org named and opened its
+ * stream. */
+static void assert_redeems_locked(const char *bin, const char *tag,
+				  const char *const *args_before_pin,
+				  const char *lock)
+{
+	struct applet ap = { 0 };
+	GPtrArray *args = g_ptr_array_new();
+	char *pin = new_pin_locked(lock);
+	int before = lh_relay_log_count(relay, "applet stream waiting");
+
+	for (; *args_before_pin != NULL; args_before_pin++)
+		g_ptr_array_add(args, (char *)*args_before_pin);
+	g_ptr_array_add(args, "--pin");
+	g_ptr_array_add(args, pin);
+	g_ptr_array_add(args, NULL);
+	applet_start(&ap, bin, tag, (const char *const *)args->pdata);
+	/* The redeem named the configuration's org. */
+	assert_redeemed_then_end(&ap, before, "\"org\":\"default\"");
 	g_free(pin);
-	applet_clear(&ap);
 	g_ptr_array_free(args, TRUE);
 }
 
@@ -526,11 +568,9 @@ static void test_other_relay(void)
 static void test_launch_link(void)
 {
 	char *dst = g_build_filename(etc_dir, "applet.conf", NULL);
-	char *text = NULL, *out = NULL, *body, *link, *line, *end;
-	const char *uri, *l;
+	char *text = NULL, *link, *line;
 	struct lh_pin p = { 0 };
 	struct applet ap = { 0 };
-	struct lh_resp *r;
 	int before = lh_relay_log_count(relay, "applet stream waiting");
 
 	g_assert_true(g_file_get_contents(conf_path, &text, NULL, NULL));
@@ -541,20 +581,7 @@ static void test_launch_link(void)
 				     "https://help.example.com", NULL),
 			==, 0);
 	lh_pin_new(relay, token, "website", &p);
-	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
-	r = lh_do(relay, &(struct lh_req){
-				 .method = "POST",
-				 .path = "/api/v1/pins/check",
-				 .body = body,
-				 .headers = "Origin: https://help.example.com"
-					    "\r\n" });
-	g_assert_cmpint(r->status, ==, 200);
-	uri = lh_resp_str(r, "launch_uri");
-	l = strstr(uri, "&launch=");
-	g_assert_nonnull(l);
-	lh_secret("launch token", l + 8);
-	link = g_strdup(uri);
-	lh_resp_free(r);
+	link = website_launch_uri(p.pin);
 
 	/* a usage error (2), as for any malformed link */
 	applet_start(&ap, NULL, "link-bad-launch",
@@ -571,28 +598,14 @@ static void test_launch_link(void)
 	applet_start(&ap, NULL, "link-launch",
 		     (const char *const[]){ "--test-etc-dir", etc_dir, link,
 					    NULL });
-	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
-					before + 1, 30000));
-	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
-				     "export", NULL),
-			==, 0);
 	/* the last redeem that passed is this website PIN's */
-	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
-	g_assert_nonnull(line);
-	if ((end = strchr(line, '\n')) != NULL)
-		*end = '\0';
-	g_assert_nonnull(strstr(line, p.session_id));
-	g_subprocess_send_signal(ap.proc, SIGTERM);
-	(void)applet_wait(&ap, 30000);
-	applet_clear(&ap);
+	assert_redeemed_then_end(&ap, before, p.session_id);
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
 				     "unset", "allowed_origins", NULL),
 			==, 0);
 	g_unlink(dst);
 	lh_pin_clear(&p);
 	g_free(link);
-	g_free(body);
-	g_free(out);
 	g_free(text);
 	g_free(dst);
 }
@@ -818,13 +831,10 @@ static void test_relay_redirect(void)
 static void test_download_launch(void)
 {
 	size_t clen = 0, plen = 0;
-	char *conf = config_trailer(false, &clen), *bin, *body, *launch;
-	char *out = NULL, *line, *end;
-	const char *l;
+	char *conf = config_trailer(false, &clen), *bin, *uri, *launch;
 	uint8_t *pt = NULL, *all;
 	struct lh_pin p = { 0 };
 	struct applet ap = { 0 };
-	struct lh_resp *r;
 	int before = lh_relay_log_count(relay, "applet stream waiting");
 
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy", "set",
@@ -832,19 +842,8 @@ static void test_download_launch(void)
 				     "https://help.example.com", NULL),
 			==, 0);
 	lh_pin_new(relay, token, "website", &p);
-	body = g_strdup_printf("{\"pin\":\"%s\",\"org\":\"default\"}", p.pin);
-	r = lh_do(relay, &(struct lh_req){
-				 .method = "POST",
-				 .path = "/api/v1/pins/check",
-				 .body = body,
-				 .headers = "Origin: https://help.example.com"
-					    "\r\n" });
-	g_assert_cmpint(r->status, ==, 200);
-	l = strstr(lh_resp_str(r, "launch_uri"), "&launch=");
-	g_assert_nonnull(l);
-	launch = g_strdup(l + 8);
-	lh_secret("launch token", launch);
-	lh_resp_free(r);
+	uri = website_launch_uri(p.pin);
+	launch = g_strdup(strstr(uri, "&launch=") + 8);
 
 	g_assert_cmpint(ll_pin_trailer_make(p.pin, "default", launch, &pt,
 					    &plen),
@@ -857,19 +856,7 @@ static void test_download_launch(void)
 	applet_start(&ap, bin, "download-website",
 		     (const char *const[]){ "--test-etc-dir", empty_dir,
 					    NULL });
-	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
-					before + 1, 30000));
-	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
-				     "export", NULL),
-			==, 0);
-	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
-	g_assert_nonnull(line);
-	if ((end = strchr(line, '\n')) != NULL)
-		*end = '\0';
-	g_assert_nonnull(strstr(line, p.session_id));
-	g_subprocess_send_signal(ap.proc, SIGTERM);
-	(void)applet_wait(&ap, 30000);
-	applet_clear(&ap);
+	assert_redeemed_then_end(&ap, before, p.session_id);
 	g_assert_cmpint(lh_relay_cmd(relay, NULL, NULL, NULL, "policy",
 				     "unset", "allowed_origins", NULL),
 			==, 0);
@@ -878,9 +865,8 @@ static void test_download_launch(void)
 	g_free(all);
 	g_free(bin);
 	g_free(conf);
-	g_free(body);
+	g_free(uri);
 	g_free(launch);
-	g_free(out);
 }
 
 /*
