@@ -44,6 +44,7 @@
 #include "ll_control.h"
 #include "ll_mux.h"
 #include "ll_xfer.h"
+#include "lt_names.h"
 #include "lt_wait.h"
 
 #define TECH "alice"
@@ -1570,32 +1571,91 @@ static int n_entries(const char *dir)
 	return n;
 }
 
-static void holder_log_has(const struct pin *p, const char *needle);
+/*
+ * An offer of the 4 bytes data (SHA-256 sha), named the n-th of the
+ * shared hostile names (it passes the schema), made before anyone
+ * receives: kept by the holder, `session wait` announces it once, as
+ * `offer NAME (N bytes)` with the name made safe (no bidi override, no
+ * C1 control); `session receive` saves it inside dir under
+ * ll_xfer_safe_name's name, prints that name without the raw controls,
+ * and nothing lands beside dir (in base).
+ */
+static void hostile_offer(struct fa *f, const struct pin *p, const char *base,
+			  const char *dir, size_t n, const char *data,
+			  const char *sha)
+{
+	const char *name = lt_hostile_names[n].name;
+	struct ll_control_msg offer = { .type = LL_CONTROL_FILE_OFFER };
+	uint16_t ch = (uint16_t)(3 + 2 * n);
+	char safe[LL_XFER_NAME_MAX + 1];
+	struct run r = { 0 };
+	char *path, *says, *told;
+	char *logp = g_strdup_printf("%s/%s.log", profile, p->id);
+
+	/* the channel first, then its offer, as the applet does */
+	g_assert_cmpint(ll_mux_open(f->mux, ch), ==, 0);
+	fa_flush(f);
+	offer.u.file_offer.channel = ch;
+	offer.u.file_offer.name = (char *)name;
+	offer.u.file_offer.size = strlen(data);
+	g_strlcpy(offer.u.file_offer.sha256, sha,
+		  sizeof(offer.u.file_offer.sha256));
+	fa_control(f, &offer);
+	f->file_ch = ch;
+	f->file_data = data;
+	/* kept by the holder (its n+1-th): `session wait` tells of it,
+	 * once */
+	ll_xfer_safe_name(name, safe, sizeof(safe));
+	g_assert_cmpstr(safe, ==, lt_hostile_names[n].saved);
+	g_assert_true(lt_wait_file(logp, 0,
+				   "the user offers a file; waiting for",
+				   (int)n + 1, 10000));
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p->id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	told = g_strdup_printf("files\noffer %s (4 bytes)\n", safe);
+	g_assert_cmpstr(r.out, ==, told);
+	assert_nothing_raw(r.out);
+	run_clear(&r);
+	g_free(told);
+	cli_pumping(&r, f, NULL, profile, "session", "wait", p->id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(r.out, ==, "files\n");
+	run_clear(&r);
+	cli_pumping(&r, f, NULL, profile, "session", "receive", p->id, dir,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_null(strchr(safe, '/'));
+	g_assert_null(strstr(safe, RLO));
+	path = g_build_filename(dir, safe, NULL);
+	says = g_strdup_printf("saved %s (4 bytes, SHA-256 %s)\n", path, sha);
+	g_assert_cmpstr(r.out, ==, says);
+	assert_nothing_raw(r.out);
+	g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+	g_assert_cmpint(n_entries(dir), ==, (int)n + 1);
+	g_assert_cmpint(n_entries(base), ==, 1); /* nothing beside DIR */
+	run_clear(&r);
+	g_free(says);
+	g_free(path);
+	g_free(logp);
+}
 
 /*
- * An offer the technician never asked for, made before anyone receives,
- * with a name that passes the schema but hides its extension and starts
- * with "..": `session wait` announces it once, as `offer NAME (N bytes)`
- * with the name made safe (no bidi override, no C1 control); `session
- * receive` saves it inside DIR under
- * ll_xfer_safe_name's name, prints that name without the raw controls,
- * and nothing lands beside DIR.  Then a name that climbs out of the
- * folder: a malformed message, which ends the session; nothing written.
+ * Offers the technician never asked for, of each of the shared hostile
+ * names (tests/common/lt_names.h), one after the other (hostile_offer).
+ * Then a name that climbs out of the folder: a malformed message, which
+ * ends the session; nothing written.
  */
 static void test_hostile_file(void)
 {
-	static const char name[] = ".." RLO "gpj" CSI "31m.exe";
 	static const char data[] = "four";
-	struct ll_control_msg offer = { .type = LL_CONTROL_FILE_OFFER };
 	char *base = g_build_filename(lh_tmpdir(), "recv-hostile", NULL);
-	char *dir = g_build_filename(base, "in", NULL), *sha, *path, *says;
-	char *told;
-	char safe[LL_XFER_NAME_MAX + 1];
+	char *dir = g_build_filename(base, "in", NULL), *sha, *says;
 	struct ll_control_msg *m;
 	struct pin p = { 0 };
 	struct run r = { 0 };
 	struct fa *f;
 	uint32_t id;
+	size_t i;
 
 	g_assert_nonnull(profile);
 	/* a clean slate: an earlier run's file would make a twin */
@@ -1615,45 +1675,8 @@ static void test_hostile_file(void)
 	run_clear(&r);
 
 	sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, data, -1);
-	/* the channel first, then its offer, as the applet does */
-	g_assert_cmpint(ll_mux_open(f->mux, 3), ==, 0);
-	fa_flush(f);
-	offer.u.file_offer.channel = 3;
-	offer.u.file_offer.name = (char *)name;
-	offer.u.file_offer.size = strlen(data);
-	g_strlcpy(offer.u.file_offer.sha256, sha,
-		  sizeof(offer.u.file_offer.sha256));
-	fa_control(f, &offer);
-	f->file_ch = 3;
-	f->file_data = data;
-	/* kept by the holder: `session wait` tells of it, once */
-	ll_xfer_safe_name(name, safe, sizeof(safe));
-	holder_log_has(&p, "the user offers a file; waiting for");
-	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, NULL);
-	g_assert_cmpint(r.status, ==, 0);
-	told = g_strdup_printf("files\noffer %s (4 bytes)\n", safe);
-	g_assert_cmpstr(r.out, ==, told);
-	assert_nothing_raw(r.out);
-	run_clear(&r);
-	g_free(told);
-	cli_pumping(&r, f, NULL, profile, "session", "wait", p.id, NULL);
-	g_assert_cmpint(r.status, ==, 0);
-	g_assert_cmpstr(r.out, ==, "files\n");
-	run_clear(&r);
-	cli_pumping(&r, f, NULL, profile, "session", "receive", p.id, dir,
-		    "--timeout", "20", NULL);
-	g_assert_cmpint(r.status, ==, 0);
-	g_assert_null(strchr(safe, '/'));
-	g_assert_null(strstr(safe, RLO));
-	path = g_build_filename(dir, safe, NULL);
-	says = g_strdup_printf("saved %s (4 bytes, SHA-256 %s)\n", path, sha);
-	g_assert_cmpstr(r.out, ==, says);
-	assert_nothing_raw(r.out);
-	g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
-	g_assert_cmpint(n_entries(dir), ==, 1);
-	g_assert_cmpint(n_entries(base), ==, 1); /* nothing beside DIR */
-	run_clear(&r);
-	g_free(says);
+	for (i = 0; i < lt_n_hostile_names; i++)
+		hostile_offer(f, &p, base, dir, i, data, sha);
 
 	/* a name with a path: the schema's error ends the session, nothing
 	 * is written */
@@ -1666,14 +1689,13 @@ static void test_hostile_file(void)
 		    "--timeout", "20", NULL);
 	g_assert_cmpint(r.status, ==, 5);
 	g_assert_nonnull(strstr(r.err, "must be a plain file name"));
-	g_assert_cmpint(n_entries(dir), ==, 1);
+	g_assert_cmpint(n_entries(dir), ==, (int)lt_n_hostile_names);
 	g_assert_cmpint(n_entries(base), ==, 1);
 	run_clear(&r);
 	assert_holder_gone(profile, p.id);
 	fa_free(f);
 	pin_clear(&p);
 	g_free(says);
-	g_free(path);
 	g_free(sha);
 	g_free(dir);
 	g_free(base);

@@ -42,6 +42,7 @@
 
 #include "applet_fixture.h"
 #include "harness.h"
+#include "lt_names.h"
 #include "lt_x.h"
 #include "ll_api_client.h"
 #include "ll_buf.h"
@@ -2953,35 +2954,31 @@ static void files_send_save(struct agent *ag, struct applet *ap,
 	g_assert_cmpint(n_entries(home), ==, 1);
 }
 
-/* A hostile technician: names that would escape or deceive, bytes past
- * the size.  Nothing lands outside the folder. */
+/* A hostile technician: names that would escape or deceive (the shared
+ * list, tests/common/lt_names.h), bytes past the size.  Nothing lands
+ * outside the folder. */
 static void files_hostile(struct agent *ag, struct applet *ap,
 			  const char *home)
 {
 	static const uint8_t data[] = "four";
-	static const struct {
-		const char *name, *saved;
-	} names[] = {
-		{ "CON", "_CON" },
-		{ "..\xe2\x80\xae"
-		  "txt.exe",
-		  "_txt.exe" },
-		{ ".bashrc", "bashrc" },
-		{ "a:b*?.txt", "a_b__.txt" },
-	};
+	const struct lt_hostile_name *names = lt_hostile_names;
+	const size_t n_names = lt_n_hostile_names;
+	/* the channel of the offer of more than offered: after the names' */
+	const uint16_t more_ch = (uint16_t)(100 + 2 * n_names);
 	char *sha = sha_hex(data, 4), *win, *up = g_path_get_dirname(home);
 	int fd, n0 = n_entries(home), cancels, n_up = n_entries(up);
 	size_t i;
 
-	for (i = 0; i < G_N_ELEMENTS(names); i++) {
+	for (i = 0; i < n_names; i++) {
 		uint16_t ch = (uint16_t)(100 + 2 * i);
 		int done = ag->n_file_done;
 
 		raw_offer(ag, ch, names[i].name, 4, sha);
+		/* the one that hides its extension, on screen */
 		win = answer_incoming(ap, "alt+s",
-				      i == 1 ? "applet-incoming-"
-					       "file-hostile"
-					     : NULL);
+				      strcmp(names[i].saved, "_txt.exe") == 0
+					      ? "applet-incoming-file-hostile"
+					      : NULL);
 		WAIT_FOR(ag->n_file_accept > 0 && ag->accept_channel == ch,
 			 10000);
 		fd = raw_open(ag, ch);
@@ -2994,16 +2991,16 @@ static void files_hostile(struct agent *ag, struct applet *ap,
 	}
 	/* more than offered: refused, the part removed */
 	cancels = ag->n_file_cancel;
-	raw_offer(ag, 120, "more.txt", 2, sha_hex(data, 2));
+	raw_offer(ag, more_ch, "more.txt", 2, sha_hex(data, 2));
 	win = answer_incoming(ap, "alt+s", NULL);
-	WAIT_FOR(ag->accept_channel == 120, 10000);
-	fd = raw_open(ag, 120);
+	WAIT_FOR(ag->accept_channel == more_ch, 10000);
+	fd = raw_open(ag, more_ch);
 	raw_chunks(fd, data, 4);
 	WAIT_FOR(ag->n_file_cancel > cancels, 10000);
 	g_assert_cmpint(ag->cancel_reason, ==, LL_FILE_FAILED);
 	close(fd);
 	close_window(win);
-	g_assert_cmpint(n_entries(home), ==, n0 + (int)G_N_ELEMENTS(names));
+	g_assert_cmpint(n_entries(home), ==, n0 + (int)n_names);
 	/* nothing beside the folder either */
 	g_assert_cmpint(n_entries(up), ==, n_up);
 	g_free(up);

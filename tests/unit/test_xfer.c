@@ -13,6 +13,7 @@
 #include "ll_control.h"
 #include "ll_err.h"
 #include "ll_xfer.h"
+#include "lt_names.h"
 
 static struct ll_buf *encode(const uint8_t *data, size_t len, uint64_t *z)
 {
@@ -240,6 +241,45 @@ static void test_names(void)
 	g_free(longname);
 }
 
+/*
+ * The shared hostile names (tests/common/lt_names.c): each passes the
+ * control schema in a file_offer, so a peer can send it; each is saved
+ * under its saved name, stable under the rule; no two saved names are
+ * alike.
+ */
+static void test_hostile_names(void)
+{
+	char out[LL_XFER_NAME_MAX + 1], again[LL_XFER_NAME_MAX + 1];
+	size_t i, k;
+
+	g_assert_cmpuint(lt_n_hostile_names, >, 0);
+	for (i = 0; i < lt_n_hostile_names; i++) {
+		const struct lt_hostile_name *h = &lt_hostile_names[i];
+		struct ll_control_msg offer = { .type = LL_CONTROL_FILE_OFFER };
+		struct ll_control_msg *m = NULL;
+		struct ll_buf *b = ll_buf_new(4096);
+
+		offer.u.file_offer.channel = 3;
+		offer.u.file_offer.name = (char *)h->name;
+		offer.u.file_offer.size = 4;
+		memset(offer.u.file_offer.sha256, 'a', 64);
+		g_assert_cmpint(ll_control_serialize(&offer, b), ==, 0);
+		g_assert_cmpint(ll_control_parse(ll_buf_data(b), ll_buf_len(b),
+						 &m, NULL, 0),
+				==, 0);
+		g_assert_cmpstr(m->u.file_offer.name, ==, h->name);
+		ll_control_msg_free(m);
+		ll_buf_free(b);
+
+		g_assert_true(ll_xfer_safe_name(h->name, out, sizeof(out)));
+		g_assert_cmpstr(out, ==, h->saved);
+		g_assert_false(ll_xfer_safe_name(out, again, sizeof(again)));
+		for (k = 0; k < i; k++)
+			g_assert_cmpstr(lt_hostile_names[k].saved, !=,
+					h->saved);
+	}
+}
+
 static void test_messages(void)
 {
 	static const char *const good[] = {
@@ -295,6 +335,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/xfer/roundtrip", test_roundtrip);
 	g_test_add_func("/xfer/hostile_chunks", test_hostile_chunks);
+	g_test_add_func("/xfer/hostile_names", test_hostile_names);
 	g_test_add_func("/xfer/names", test_names);
 	g_test_add_func("/xfer/messages", test_messages);
 	return g_test_run();
