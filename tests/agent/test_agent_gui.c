@@ -273,6 +273,38 @@ static void gui_login(struct gui *g, const char *user, const char *pw)
 	keys(g->display, g->main_win, "alt+l", false);
 }
 
+/* A relay started as name, with ada, an admin of the default org. */
+static struct lh_relay *admin_relay(const char *name)
+{
+	struct lh_relay *relay = lh_relay_new(name, NULL);
+
+	lh_relay_start(relay);
+	lh_tech_add(relay, "ada", NEW_PW, true);
+	return relay;
+}
+
+/*
+ * Logs in as ada (an admin) and opens an admin's window, titled
+ * "PRODUCT Agent – title", with key: the GUI logs "tag: offered (an
+ * admin)" first, shown once the window is.  The window's id.
+ */
+static unsigned long gui_admin_window(struct gui *g, const char *tag,
+				      const char *key, const char *title,
+				      const char *shown)
+{
+	g_autofree char *offered = g_strdup_printf("%s: offered (an admin)",
+						   tag);
+	g_autofree char *re = agent_re(title);
+	unsigned long w;
+
+	gui_login(g, "ada", NEW_PW);
+	wait_log(g->log, offered, 1);
+	keys(g->display, g->main_win, key, false);
+	w = wait_window(g->display, re);
+	wait_log(g->log, shown, 1);
+	return w;
+}
+
 /* Ends the GUI and its Xvfb; the relay stays the caller's. */
 static void gui_stop(struct gui *g)
 {
@@ -821,7 +853,6 @@ static void test_mfa_enrol(void)
 static void test_policies(void)
 {
 	struct lh_relay *relay;
-	g_autofree char *pol_re = NULL;
 	g_autofree char *tok = NULL;
 	struct gui g = { 0 };
 	unsigned long w;
@@ -829,18 +860,11 @@ static void test_policies(void)
 
 	if (gui_skip())
 		return;
-	relay = lh_relay_new("agent-policies", NULL);
-	lh_relay_start(relay);
-	lh_tech_add(relay, "ada", NEW_PW, true);
+	relay = admin_relay("agent-policies");
 	lh_secret("password", NEW_PW);
 	gui_start(&g, relay, true);
-	pol_re = agent_re("Policies");
-	gui_login(&g, "ada", NEW_PW);
-	wait_log(g.log, "policies: offered (an admin)", 1);
-
-	keys(g.display, g.main_win, "alt+i", false);
-	w = wait_window(g.display, pol_re);
-	wait_log(g.log, "policies: shown", 1);
+	w = gui_admin_window(&g, "policies", "alt+i", "Policies",
+			     "policies: shown");
 	keys(g.display, w, "ctrl+a", false);
 	keys(g.display, w, "8", true);
 	keys(g.display, w, "alt+s", false);
@@ -990,7 +1014,6 @@ static void tech_group(struct lh_relay *relay, const char *tok,
 static void test_technicians(void)
 {
 	struct lh_relay *relay;
-	g_autofree char *tech_re = NULL;
 	g_autofree char *add_re = NULL, *pw_re = NULL;
 	g_autofree char *tok = NULL;
 	struct gui g = { 0 };
@@ -998,21 +1021,14 @@ static void test_technicians(void)
 
 	if (gui_skip())
 		return;
-	relay = lh_relay_new("agent-technicians", NULL);
-	lh_relay_start(relay);
-	lh_tech_add(relay, "ada", NEW_PW, true);
+	relay = admin_relay("agent-technicians");
 	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
 	gui_start(&g, relay, true);
-	tech_re = agent_re("Technicians");
 	add_re = agent_re("Add a technician");
 	pw_re = agent_re("One-time password");
-	gui_login(&g, "ada", NEW_PW);
-	wait_log(g.log, "technicians: offered (an admin)", 1);
-
-	keys(g.display, g.main_win, "alt+h", false);
-	w = wait_window(g.display, tech_re);
-	wait_log(g.log, "technicians: shown 1", 1);
+	w = gui_admin_window(&g, "technicians", "alt+h", "Technicians",
+			     "technicians: shown 1");
 
 	/* Add: the one-time password in a window of its own */
 	keys(g.display, w, "alt+a", false);
@@ -1105,28 +1121,20 @@ static void carol_group(struct lh_relay *relay, const char *tok,
 static void test_groups(void)
 {
 	struct lh_relay *relay;
-	g_autofree char *grp_re = NULL;
 	g_autofree char *add_re = NULL, *tok = NULL, *perms = NULL;
 	struct gui g = { 0 };
 	unsigned long w, d;
 
 	if (gui_skip())
 		return;
-	relay = lh_relay_new("agent-groups", NULL);
-	lh_relay_start(relay);
-	lh_tech_add(relay, "ada", NEW_PW, true);
+	relay = admin_relay("agent-groups");
 	lh_tech_add(relay, "carol", NEW_PW, false);
 	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
 	gui_start(&g, relay, true);
-	grp_re = agent_re("Groups");
 	add_re = agent_re("Add a group");
-	gui_login(&g, "ada", NEW_PW);
-	wait_log(g.log, "groups: offered (an admin)", 1);
-
-	keys(g.display, g.main_win, "alt+g", false);
-	w = wait_window(g.display, grp_re);
-	wait_log(g.log, "groups: shown 0", 1);
+	w = gui_admin_window(&g, "groups", "alt+g", "Groups",
+			     "groups: shown 0");
 
 	/* add */
 	keys(g.display, w, "alt+a", false);
@@ -1188,9 +1196,7 @@ static void test_view_only(void)
 
 	if (gui_skip())
 		return;
-	relay = lh_relay_new("agent-view-only", NULL);
-	lh_relay_start(relay);
-	lh_tech_add(relay, "ada", NEW_PW, true);
+	relay = admin_relay("agent-view-only");
 	lh_tech_add(relay, "carol", NEW_PW, false);
 	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
@@ -1227,7 +1233,6 @@ static void test_view_only(void)
 static void test_live(void)
 {
 	struct lh_relay *relay;
-	g_autofree char *live_re = NULL;
 	g_autofree char *bob = NULL, *path = NULL, *ended = NULL;
 	struct lh_conn *agent = NULL, *applet = NULL;
 	struct lh_session s;
@@ -1237,20 +1242,14 @@ static void test_live(void)
 
 	if (gui_skip())
 		return;
-	relay = lh_relay_new("agent-live", NULL);
-	lh_relay_start(relay);
-	lh_tech_add(relay, "ada", NEW_PW, true);
+	relay = admin_relay("agent-live");
 	lh_tech_add(relay, "bob", NEW_PW, false);
 	lh_secret("password", NEW_PW);
 	bob = lh_login(relay, "bob", NEW_PW);
 	lh_session_new(relay, bob, &s);
 	gui_start(&g, relay, true);
-	live_re = agent_re("Live");
-	gui_login(&g, "ada", NEW_PW);
-	wait_log(g.log, "live: offered (an admin)", 1);
-	keys(g.display, g.main_win, "alt+v", false);
-	w = wait_window(g.display, live_re);
-	wait_log(g.log, "live: 0 sessions live", 1);
+	w = gui_admin_window(&g, "live", "alt+v", "Live",
+			     "live: 0 sessions live");
 
 	/* no click from here: the long-poll brings each change */
 	lh_pair_open(relay, &s, &agent, &applet);
