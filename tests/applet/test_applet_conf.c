@@ -472,7 +472,6 @@ static void test_pin_trailer(void)
 {
 	size_t clen = 0, plen = 0;
 	char *conf = config_trailer(false, &clen), *pin = new_pin(), *bin;
-	char *out = NULL, *line;
 	uint8_t *pt = NULL, *all;
 	struct applet ap = { 0 };
 	int before = lh_relay_log_count(relay, "applet stream waiting");
@@ -486,17 +485,7 @@ static void test_pin_trailer(void)
 	applet_start(&ap, bin, "download",
 		     (const char *const[]){ "--test-etc-dir", empty_dir,
 					    NULL });
-	g_assert_true(lh_relay_wait_log(relay, "applet stream waiting",
-					before + 1, 30000));
-	g_assert_cmpint(lh_relay_cmd(relay, NULL, &out, NULL, "audit",
-				     "export", NULL),
-			==, 0);
-	line = g_strrstr(out, "\"action\":\"pin.redeem\",\"outcome\":\"ok\"");
-	g_assert_nonnull(line);
-	g_assert_nonnull(strstr(line, "\"org\":\"default\""));
-	g_subprocess_send_signal(ap.proc, SIGTERM);
-	(void)applet_wait(&ap, 30000);
-	applet_clear(&ap);
+	assert_redeemed_then_end(&ap, before, "\"org\":\"default\"");
 	g_free(bin);
 
 	/* One byte of the PIN's line changed: refused, never ignored. */
@@ -510,7 +499,6 @@ static void test_pin_trailer(void)
 	g_free(all);
 	g_free(conf);
 	g_free(pin);
-	g_free(out);
 	g_free(bin);
 }
 
