@@ -132,17 +132,6 @@ static void wait_log(const char *log, const char *needle, int count)
 			needle, log);
 }
 
-/* POST /api/v1/login as user with NEW_PW: the relay's answer. */
-static struct lh_resp *api_login(struct lh_relay *relay, const char *user)
-{
-	json_t *body = json_pack("{ssss}", "username", user, "password",
-				 NEW_PW);
-	struct lh_resp *r = lh_post(relay, "/api/v1/login", NULL, body);
-
-	json_decref(body);
-	return r;
-}
-
 /* The audit records of action (the relay stopped) whose actor is
  * actor. */
 static size_t audit_count(struct lh_relay *relay, const char *action,
@@ -273,14 +262,27 @@ static void gui_login(struct gui *g, const char *user, const char *pw)
 	keys(g->display, g->main_win, "alt+l", false);
 }
 
-/* A relay started as name, with ada, an admin of the default org. */
+/* A relay started as name, with ada, an admin of the default org
+ * (NEW_PW, recorded as a secret). */
 static struct lh_relay *admin_relay(const char *name)
 {
 	struct lh_relay *relay = lh_relay_new(name, NULL);
 
 	lh_relay_start(relay);
 	lh_tech_add(relay, "ada", NEW_PW, true);
+	lh_secret("password", NEW_PW);
 	return relay;
+}
+
+/* Add (Alt+A) in the admin's window w: the dialog titled
+ * "PRODUCT Agent – title", once it is there. */
+static unsigned long gui_add_dialog(struct gui *g, unsigned long w,
+				    const char *title)
+{
+	g_autofree char *re = agent_re(title);
+
+	keys(g->display, w, "alt+a", false);
+	return wait_window(g->display, re);
 }
 
 /*
@@ -369,7 +371,7 @@ static void test_one_time_password(void)
 	/* mistyped: still asked, nothing changed */
 	wait_log(g.log, "the new passwords differ", 1);
 	g_assert_cmpuint(find_window(g.display, dlg_re), ==, dlg);
-	r = api_login(relay, "gina");
+	r = lh_login_try(relay, "gina", NEW_PW);
 	lh_assert_error(r, 401, "unauthorized");
 	lh_resp_free(r);
 
@@ -381,7 +383,7 @@ static void test_one_time_password(void)
 	g_assert_cmpuint(find_window(g.display, dlg_re), ==, 0);
 
 	g_free(lh_login(relay, "gina", NEW_PW));
-	r = api_login(relay, "gina");
+	r = lh_login_try(relay, "gina", NEW_PW);
 	g_assert_cmpint(r->status, ==, 200);
 	lh_secret("token", lh_resp_str(r, "token"));
 	g_assert_true(json_is_false(
@@ -819,7 +821,7 @@ static void test_mfa_enrol(void)
 			      NULL))
 		g_error("the two-factor window did not close");
 
-	r = api_login(relay, "gabe");
+	r = lh_login_try(relay, "gabe", NEW_PW);
 	g_assert_cmpint(r->status, ==, 401);
 	g_assert_cmpstr(lh_resp_error_code(r), ==, "mfa_required");
 	lh_resp_free(r);
@@ -861,7 +863,6 @@ static void test_policies(void)
 	if (gui_skip())
 		return;
 	relay = admin_relay("agent-policies");
-	lh_secret("password", NEW_PW);
 	gui_start(&g, relay, true);
 	w = gui_admin_window(&g, "policies", "alt+i", "Policies",
 			     "policies: shown");
@@ -1014,7 +1015,7 @@ static void tech_group(struct lh_relay *relay, const char *tok,
 static void test_technicians(void)
 {
 	struct lh_relay *relay;
-	g_autofree char *add_re = NULL, *pw_re = NULL;
+	g_autofree char *pw_re = NULL;
 	g_autofree char *tok = NULL;
 	struct gui g = { 0 };
 	unsigned long w, d;
@@ -1022,17 +1023,14 @@ static void test_technicians(void)
 	if (gui_skip())
 		return;
 	relay = admin_relay("agent-technicians");
-	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
 	gui_start(&g, relay, true);
-	add_re = agent_re("Add a technician");
 	pw_re = agent_re("One-time password");
 	w = gui_admin_window(&g, "technicians", "alt+h", "Technicians",
 			     "technicians: shown 1");
 
 	/* Add: the one-time password in a window of its own */
-	keys(g.display, w, "alt+a", false);
-	d = wait_window(g.display, add_re);
+	d = gui_add_dialog(&g, w, "Add a technician");
 	keys(g.display, d, "carol", true);
 	keys(g.display, d, "alt+d", false);
 	keys(g.display, d, "Carol C", true);
@@ -1121,7 +1119,7 @@ static void carol_group(struct lh_relay *relay, const char *tok,
 static void test_groups(void)
 {
 	struct lh_relay *relay;
-	g_autofree char *add_re = NULL, *tok = NULL, *perms = NULL;
+	g_autofree char *tok = NULL, *perms = NULL;
 	struct gui g = { 0 };
 	unsigned long w, d;
 
@@ -1129,16 +1127,13 @@ static void test_groups(void)
 		return;
 	relay = admin_relay("agent-groups");
 	lh_tech_add(relay, "carol", NEW_PW, false);
-	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
 	gui_start(&g, relay, true);
-	add_re = agent_re("Add a group");
 	w = gui_admin_window(&g, "groups", "alt+g", "Groups",
 			     "groups: shown 0");
 
 	/* add */
-	keys(g.display, w, "alt+a", false);
-	d = wait_window(g.display, add_re);
+	d = gui_add_dialog(&g, w, "Add a group");
 	keys(g.display, d, "Help desk", true);
 	keys(g.display, d, "Return", false);
 	wait_log(g.log, "groups: added Help desk", 1);
@@ -1198,7 +1193,6 @@ static void test_view_only(void)
 		return;
 	relay = admin_relay("agent-view-only");
 	lh_tech_add(relay, "carol", NEW_PW, false);
-	lh_secret("password", NEW_PW);
 	tok = lh_login(relay, "ada", NEW_PW);
 	group_add(relay, tok, "Viewers", "view");
 	carol_group(relay, tok, "Viewers");
@@ -1244,7 +1238,6 @@ static void test_live(void)
 		return;
 	relay = admin_relay("agent-live");
 	lh_tech_add(relay, "bob", NEW_PW, false);
-	lh_secret("password", NEW_PW);
 	bob = lh_login(relay, "bob", NEW_PW);
 	lh_session_new(relay, bob, &s);
 	gui_start(&g, relay, true);

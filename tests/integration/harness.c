@@ -1275,17 +1275,25 @@ struct lh_resp *lh_delete(struct lh_relay *r, const char *path,
 
 /* ---- API flows ---- */
 
-char *lh_login(struct lh_relay *r, const char *user, const char *password)
+struct lh_resp *lh_login_try(struct lh_relay *r, const char *user,
+			     const char *password)
 {
 	json_t *body = json_pack("{ssss}", "username", user, "password",
 				 password);
+	struct lh_resp *resp = lh_post(r, "/api/v1/login", NULL, body);
+
+	json_decref(body);
+	return resp;
+}
+
+char *lh_login(struct lh_relay *r, const char *user, const char *password)
+{
 	struct lh_resp *resp;
 	json_t *tech;
 	char *token;
 
 	lh_secret("password", password);
-	resp = lh_post(r, "/api/v1/login", NULL, body);
-	json_decref(body);
+	resp = lh_login_try(r, user, password);
 	if (resp->status != 200)
 		g_error("login %s: %d %s", user, resp->status, resp->body);
 	g_assert_nonnull(lh_resp_str(resp, "token"));

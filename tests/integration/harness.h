@@ -219,6 +219,12 @@ struct lh_resp *lh_post(struct lh_relay *r, const char *path,
 struct lh_resp *lh_delete(struct lh_relay *r, const char *path,
 			  const char *bearer);
 
+/* POST /login of user with password, whatever it answers (the caller
+ * frees it; nothing recorded as a secret: a wrong password may be
+ * short). */
+struct lh_resp *lh_login_try(struct lh_relay *r, const char *user,
+			     const char *password);
+
 /* ---- API flows (asserting) ---- */
 /* POST /login, 200, returns the token (recorded as a secret). */
 char *lh_login(struct lh_relay *r, const char *user, const char *password);

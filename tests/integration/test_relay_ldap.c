@@ -325,12 +325,7 @@ static void relay_conf_ldaps(void)
 /* POST /login; the answer (caller frees). */
 static struct lh_resp *login(const char *user, const char *pw)
 {
-	json_t *body = json_pack("{s:s,s:s}", "username", user, "password",
-				 pw);
-	struct lh_resp *resp = lh_post(relay, "/api/v1/login", NULL, body);
-
-	json_decref(body);
-	return resp;
+	return lh_login_try(relay, user, pw);
 }
 
 static void login_refused(const char *user, const char *pw, int status,
