@@ -55,6 +55,26 @@ void applet_spawn(struct applet *ap, char *const *env, const char *log_path,
 	g_strfreev(e);
 }
 
+void applet_spawn_for(struct applet *ap, const struct lh_relay *relay,
+		      char *const *env, const char *log_path,
+		      const char *const *args)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	char *url = applet_relay_url(relay);
+
+	g_ptr_array_add(argv, (char *)g_getenv("LL_APPLET_BIN"));
+	g_ptr_array_add(argv, "--relay");
+	g_ptr_array_add(argv, url);
+	g_ptr_array_add(argv, "--ca");
+	g_ptr_array_add(argv, relay->ca_cert);
+	for (; *args != NULL; args++)
+		g_ptr_array_add(argv, (char *)*args);
+	g_ptr_array_add(argv, NULL);
+	applet_spawn(ap, env, log_path, (const char *const *)argv->pdata);
+	g_ptr_array_free(argv, TRUE);
+	g_free(url);
+}
+
 bool applet_wait(struct applet *ap, int timeout_ms)
 {
 	WAIT_FOR(ap->exited, timeout_ms);

@@ -49,6 +49,12 @@ void die_with_parent(gpointer data);
 void applet_spawn(struct applet *ap, char *const *env, const char *log_path,
 		  const char *const *argv);
 
+/* The applet of this build (LL_APPLET_BIN) for relay, --relay URL
+ * --ca FILE, then args (NULL-terminated), with applet_spawn. */
+void applet_spawn_for(struct applet *ap, const struct lh_relay *relay,
+		      char *const *env, const char *log_path,
+		      const char *const *args);
+
 /* Until it exited or timeout_ms passed: whether it exited. */
 bool applet_wait(struct applet *ap, int timeout_ms);
 

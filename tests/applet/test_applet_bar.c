@@ -325,21 +325,12 @@ static void applet_start2(struct applet *ap, const char *tag, const char *arg,
 			  const char *arg2)
 {
 	char **env = env_with_bus();
-	char *url = applet_relay_url(relay);
 	char *log = g_strdup_printf("%s/applet-bar-%s.log", lh_tmpdir(), tag);
-	const char *const argv[] = { g_getenv("LL_APPLET_BIN"),
-				     "--relay",
-				     url,
-				     "--ca",
-				     relay->ca_cert,
-				     arg,
-				     arg2,
-				     NULL };
 
-	applet_spawn(ap, env, log, argv);
+	applet_spawn_for(ap, relay, env, log,
+			 (const char *const[]){ arg, arg2, NULL });
 	g_strfreev(env);
 	g_free(log);
-	g_free(url);
 }
 
 static void applet_start(struct applet *ap, const char *tag, const char *arg)

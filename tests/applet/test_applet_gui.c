@@ -424,17 +424,10 @@ static void applet_start_args(struct applet *ap, const char *pin,
 			      const char *tag, const char *extra)
 {
 	char **env = tool_env();
-	char *url = applet_relay_url(relay);
 	char *log = g_strdup_printf("%s/applet-%s.log", lh_tmpdir(), tag);
-	const char *const argv[] = { g_getenv("LL_APPLET_BIN"),
-				     "--relay",
-				     url,
-				     "--ca",
-				     relay->ca_cert,
-				     pin != NULL ? "--pin" : extra,
+	const char *const args[] = { pin != NULL ? "--pin" : extra,
 				     pin != NULL ? pin : NULL,
-				     pin != NULL ? extra : NULL,
-				     NULL };
+				     pin != NULL ? extra : NULL, NULL };
 
 	if (applet_home != NULL) {
 		/* GTK's own files (recently used, caches) beside it, so the
@@ -447,10 +440,9 @@ static void applet_start_args(struct applet *ap, const char *pin,
 		env = g_environ_setenv(env, "XDG_CACHE_HOME", x, TRUE);
 		g_free(x);
 	}
-	applet_spawn(ap, env, log, argv);
+	applet_spawn_for(ap, relay, env, log, args);
 	g_strfreev(env);
 	g_free(log);
-	g_free(url);
 }
 
 static void applet_finish(struct applet *ap)
