@@ -18,6 +18,7 @@
 #ifndef LL_AGENT_H
 #define LL_AGENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -196,6 +197,11 @@ bool ll_agent_session_stalled(const struct ll_agent_session *s);
 struct ll_rfb_band;
 const struct ll_rfb_band *ll_agent_session_rfb_band(
 	const struct ll_agent_session *s, unsigned *serial);
+/* The number of the last update on channel 1 that held JPEG
+ * (ll_rfb_filter_lossy_update), readable from any thread while s lives;
+ * 0 again when the channel reopens.  For ll_rfbc_cbs.lossy. */
+const atomic_uint_least64_t *ll_agent_session_rfb_lossy(
+	const struct ll_agent_session *s);
 #define LL_AGENT_STALLED_TEXT                                                 \
 	"Connection interrupted \u2014 reconnecting\u2026"
 enum ll_agent_answer ll_agent_session_answer(const struct ll_agent_session *s);

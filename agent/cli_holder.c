@@ -909,14 +909,14 @@ static void on_changed(struct ll_agent_session *s, void *user)
 
 static void on_rfb(struct ll_agent_session *s, int fd, void *user)
 {
-	static const struct ll_rfbc_cbs cbs = {
+	const struct ll_rfbc_cbs cbs = {
 		.on_frame = rfb_frame,
 		.on_closed = rfb_closed,
+		.lossy = ll_agent_session_rfb_lossy(s),
 	};
 	struct holder *h = user;
 	int r;
 
-	(void)s;
 	ll_rfbc_free(h->rfb);
 	h->rfb = NULL;
 	if ((r = ll_rfbc_start(fd, NULL, &cbs, h, &h->rfb)) != 0) {

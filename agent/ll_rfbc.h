@@ -27,6 +27,7 @@
 #ifndef LL_RFBC_H
 #define LL_RFBC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,6 +50,11 @@ struct ll_rfbc_cbs {
 	 * negative ll_err, why a sentence.  Exactly once. */
 	void (*on_closed)(struct ll_rfbc *c, int err, const char *why,
 			  void *user);
+	/* Not a callback: the number of the last update that held JPEG,
+	 * as the channel's filter counts them (ll_agent_session_rfb_lossy;
+	 * NULL: none known).  A snapshot is made only of a picture whose
+	 * updates held none.  Must outlive the client. */
+	const atomic_uint_least64_t *lossy;
 };
 
 /* Result of a snapshot: err LL_OK, or a negative ll_err and a sentence. */

@@ -68,6 +68,10 @@ struct ll_rfbc {
 	uint8_t *cover;   /* width*height: pixel seen since request */
 	size_t cover_len;
 	size_t covered;
+	/* Updates decoded so far, and the first one the cover counts: a
+	 * cover with an update the filter saw JPEG in is lossy */
+	uint64_t updates;
+	uint64_t cover_from;
 	bool first_frame_posted;
 	/* Tight's JPEG as the session's band wants it, and whether a fresh
 	 * snapshot holds it off (a snapshot is the exact picture) */
@@ -236,6 +240,7 @@ static rfbBool rfbc_malloc_fb(rfbClient *cl)
 		c->cover = cover;
 		c->cover_len = n;
 		c->covered = 0;
+		c->cover_from = c->updates + 1; /* this one on */
 		atomic_store(&c->width, cl->width);
 		atomic_store(&c->height, cl->height);
 	}
@@ -389,18 +394,50 @@ static void rfbc_finish_snaps(struct ll_rfbc *c, bool complete, int err,
 		(void)rfbc_snap_lossless(c, false);
 }
 
+/*
+ * Whether an update the cover counts held JPEG.  Updates already on
+ * their way when the snapshot asked with JPEG off (the applet's
+ * pipelined one, say) come before its answer and may cover the whole
+ * picture: such a cover is not the exact picture.  The filter counts
+ * ahead of us, so this may also name a later update: one more round.
+ */
+static bool rfbc_cover_lossy(const struct ll_rfbc *c)
+{
+	return c->cbs.lossy != NULL &&
+	       atomic_load(c->cbs.lossy) >= c->cover_from;
+}
+
+/* Starts the cover again with a full request of its own. */
+static void rfbc_cover_again(struct ll_rfbc *c)
+{
+	rfbClient *cl = c->client;
+
+	memset(c->cover, 0, c->cover_len);
+	c->covered = 0;
+	c->cover_from = c->updates + 1;
+	if (!SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height,
+					  FALSE))
+		rfbc_finish_snaps(c, false, LL_ERR_IO,
+				  "the screen connection closed");
+}
+
 static void rfbc_finished(rfbClient *cl)
 {
 	struct ll_rfbc *c = rfbc_of(cl);
 
 	if (c == NULL)
 		return;
+	c->updates++;
 	atomic_store(&c->has_frame, true);
 	if (!c->first_frame_posted) {
 		c->first_frame_posted = true;
 		rfbc_post(c, POST_FRAME, 0, NULL, NULL, NULL);
 	}
-	if (c->snaps->len > 0 && c->covered >= c->cover_len)
+	if (c->snaps->len == 0 || c->covered < c->cover_len)
+		return;
+	if (rfbc_cover_lossy(c))
+		rfbc_cover_again(c);
+	else
 		rfbc_finish_snaps(c, true, 0, NULL);
 }
 
@@ -560,6 +597,7 @@ static int rfbc_run_cmd(struct ll_rfbc *c, struct rfbc_cmd *cmd)
 		if (c->cover != NULL)
 			memset(c->cover, 0, c->cover_len);
 		c->covered = 0;
+		c->cover_from = c->updates + 1;
 		if (!SendFramebufferUpdateRequest(cl, 0, 0, cl->width,
 						  cl->height, FALSE))
 			return LL_ERR_IO;

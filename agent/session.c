@@ -14,6 +14,7 @@
  * (ll_reporter.h), so a grant and its revoke are recorded in that order.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +39,9 @@
 
 struct ll_agent_session {
 	struct ll_session_io *io;
+	/* channel 1's filter's ll_rfb_filter_lossy_update, for the RFB
+	 * client's thread (stored before the bytes go on to it) */
+	atomic_uint_least64_t rfb_lossy;
 	/* what the applet decides, to the relay's audit, in order; NULL
 	 * when it could not start (then only logged) */
 	struct ll_reporter *rep;
@@ -482,13 +486,16 @@ static int rfb_filter_in(const uint8_t *data, size_t len, size_t *pass,
 	struct rfb_bridge *b = user;
 	int r;
 
-	if ((r = ll_rfb_filter_server_chunk(b->f, data, len, pass)) != 0)
+	if ((r = ll_rfb_filter_server_chunk(b->f, data, len, pass)) != 0) {
 		snprintf(why, why_len,
 			 "the remote side sent RFB data outside what we "
 			 "allow: %s",
 			 ll_rfb_filter_error(b->f));
-	else
-		rfb_measure(b->s, *pass);
+		return r;
+	}
+	/* before the bytes reach the client, which may read it at once */
+	atomic_store(&b->s->rfb_lossy, ll_rfb_filter_lossy_update(b->f));
+	rfb_measure(b->s, *pass);
 	return r;
 }
 
@@ -535,6 +542,7 @@ static void on_channel_open(struct ll_session_io *io, uint16_t channel,
 	}
 	rb = g_new0(struct rfb_bridge, 1);
 	rb->s = s;
+	atomic_store(&s->rfb_lossy, 0); /* a new filter counts anew */
 	filt.user = rb;
 	/* A new RFB connection starts from the default band. */
 	ll_rfb_quality_init(&s->quality, g_get_monotonic_time());
@@ -945,6 +953,12 @@ const struct ll_rfb_band *ll_agent_session_rfb_band(
 	if (serial != NULL)
 		*serial = s->quality_serial;
 	return ll_rfb_quality_band(&s->quality);
+}
+
+const atomic_uint_least64_t *ll_agent_session_rfb_lossy(
+	const struct ll_agent_session *s)
+{
+	return &s->rfb_lossy;
 }
 
 bool ll_agent_session_stalled(const struct ll_agent_session *s)

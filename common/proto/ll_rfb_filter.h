@@ -193,6 +193,15 @@ int ll_rfb_filter_client(struct ll_rfb_filter *f, uint8_t *data, size_t len);
 int ll_rfb_filter_client_chunk(struct ll_rfb_filter *f, uint8_t *data,
 			       size_t len, size_t *pass);
 
+/*
+ * The number (1 for the first) of the last FramebufferUpdate the server
+ * side began that held a Tight JPEG rectangle, 0 if none did: a client
+ * that counts the updates it decodes knows which of them were lossy (an
+ * exact snapshot must not be made of one).  Counted as the bytes are
+ * read, so it may already name an update the client has not decoded.
+ */
+uint64_t ll_rfb_filter_lossy_update(const struct ll_rfb_filter *f);
+
 /* Why the filter failed: a sentence without the offending data ("" while
  * it has not failed). */
 const char *ll_rfb_filter_error(const struct ll_rfb_filter *f);

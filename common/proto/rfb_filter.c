@@ -144,6 +144,10 @@ struct ll_rfb_filter {
 	size_t s_skip;
 	unsigned sec_left;
 	unsigned rects_left;
+	/* FramebufferUpdates begun, and the number of the last one that
+	 * held a JPEG rectangle (ll_rfb_filter_lossy_update) */
+	uint64_t updates;
+	uint64_t lossy_update;
 	unsigned screens_left;
 	/* ExtendedDesktopSize being read: its size and status, whether
 	 * every screen so far is one libvncclient accepts */
@@ -345,6 +349,11 @@ void ll_rfb_filter_free(struct ll_rfb_filter *f)
 void ll_rfb_filter_free_cb(void *f)
 {
 	ll_rfb_filter_free(f);
+}
+
+uint64_t ll_rfb_filter_lossy_update(const struct ll_rfb_filter *f)
+{
+	return f->lossy_update;
 }
 
 const char *ll_rfb_filter_error(const struct ll_rfb_filter *f)
@@ -577,6 +586,7 @@ static int tight_begin(struct ll_rfb_filter *f, unsigned w, unsigned h,
 				    f->true_colour ? "true-colour"
 						   : "colour-map");
 		f->t_jpeg = true;
+		f->lossy_update = f->updates;
 		f->sst = S_TIGHT_LEN;
 		return LL_OK;
 	}
@@ -995,6 +1005,7 @@ static int server_msg(struct ll_rfb_filter *f, const uint8_t *p, size_t avail)
 		skip(&v, 2);
 		n = get16(&v);
 		f->rects_left = n;
+		f->updates++;
 		f->sst = n > 0 ? S_RECT : S_MSG;
 		return 4;
 	case 1: /* SetColourMapEntries: type, pad, u16 first, u16 count */

@@ -18,10 +18,14 @@
  *         the snapshot then shows it although the server answers the
  *         snapshot's full request with "keep what you have" (a CopyRect
  *         of the whole screen onto itself).
+ *  lossy-cover  an update on its way before the snapshot's request
+ *         covers the whole picture and the filter counted JPEG in it:
+ *         the snapshot asks again and shows the picture that followed.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -115,6 +119,11 @@ struct srv {
 	uint8_t screen[W * H * 3];
 	/* requests seen */
 	int n_full, n_incr;
+	/* FramebufferUpdates sent; with lossy set, a snapshot's full
+	 * request is met first by a wrong whole picture counted as JPEG
+	 * (an update already on its way), then by the right one */
+	unsigned n_updates;
+	atomic_uint_least64_t *lossy;
 	uint16_t incr_x, incr_y, incr_w, incr_h;
 	/* a change waiting for an incremental request that covers it */
 	bool dirty;
@@ -191,6 +200,7 @@ static void srv_send_raw(struct srv *s, int x, int y, int w, int h,
 		for (i = x; i < x + w; i++)
 			srv_pixel(s, &s->screen[(j * W + i) * 3],
 				  px + 4 * n++);
+	s->n_updates++;
 	hdr[0] = 0; /* FramebufferUpdate */
 	hdr[1] = 0;
 	put16(hdr + 2, 1);
@@ -210,6 +220,7 @@ static void srv_send_keep(struct srv *s)
 {
 	uint8_t m[20];
 
+	s->n_updates++;
 	m[0] = 0;
 	m[1] = 0;
 	put16(m + 2, 1);
@@ -221,6 +232,24 @@ static void srv_send_keep(struct srv *s)
 	put16(m + 16, 0);
 	put16(m + 18, 0);
 	send_all(s->fd, m, sizeof(m));
+}
+
+/* The first full request after the first: a wrong (blue) whole picture
+ * the filter would have seen JPEG in, told before it is sent, as the
+ * agent's filter tells it; then the screen as it is. */
+static void srv_send_lossy_first(struct srv *s)
+{
+	static const uint8_t blue[3] = { 0x00, 0x00, 0xff };
+	uint8_t keep[W * H * 3];
+
+	if (s->n_full == 2) {
+		memcpy(keep, s->screen, sizeof(keep));
+		srv_fill(s, 0, 0, W, H, blue);
+		atomic_store(s->lossy, s->n_updates + 1);
+		srv_send_raw(s, 0, 0, W, H, -1);
+		memcpy(s->screen, keep, sizeof(keep));
+	}
+	srv_send_raw(s, 0, 0, W, H, -1);
 }
 
 /*
@@ -267,6 +296,8 @@ static bool srv_step(struct srv *s, int timeout_ms)
 		if (!b[1]) {
 			if (s->n_full++ == 0)
 				srv_send_raw(s, 0, 0, W, H, -1);
+			else if (s->lossy != NULL)
+				srv_send_lossy_first(s);
 			else
 				srv_send_keep(s);
 			break;
@@ -376,7 +407,8 @@ static const struct ll_rfbc_cbs own_cbs = {
 	.on_closed = own_closed,
 };
 
-static void own_start(struct owner *o, int *peer_fd)
+static void own_start_with(struct owner *o, int *peer_fd,
+			   const struct ll_rfbc_cbs *cbs)
 {
 	int sv[2];
 
@@ -385,15 +417,69 @@ static void own_start(struct owner *o, int *peer_fd)
 			==, 0);
 	/* NULL: the thread-default context of this (the main) thread, the
 	 * global default one, as in the holder */
-	g_assert_cmpint(ll_rfbc_start(sv[0], NULL, &own_cbs, o, &o->c), ==,
-			LL_OK);
+	g_assert_cmpint(ll_rfbc_start(sv[0], NULL, cbs, o, &o->c), ==, LL_OK);
 	*peer_fd = sv[1];
+}
+
+static void own_start(struct owner *o, int *peer_fd)
+{
+	own_start_with(o, peer_fd, &own_cbs);
+}
+
+/* Pixels of the PNG at path (W x H) that are not `in` inside the
+ * rectangle x0,y0 - x1,y1 (exclusive) and `out` elsewhere. */
+static int png_bad_pixels(const char *path, const uint8_t *in, int x0, int y0,
+			  int x1, int y1, const uint8_t *out)
+{
+	GError *e = NULL;
+	GdkPixbuf *pb = gdk_pixbuf_new_from_file(path, &e);
+	const uint8_t *px, *want;
+	int x, y, stride, bad = 0;
+
+	g_assert_no_error(e);
+	g_assert_cmpint(gdk_pixbuf_get_width(pb), ==, W);
+	g_assert_cmpint(gdk_pixbuf_get_height(pb), ==, H);
+	g_assert_cmpint(gdk_pixbuf_get_n_channels(pb), ==, 3);
+	stride = gdk_pixbuf_get_rowstride(pb);
+	for (y = 0; y < H; y++) {
+		for (x = 0; x < W; x++) {
+			want = x >= x0 && x < x1 && y >= y0 && y < y1 ? in
+								      : out;
+			px = gdk_pixbuf_read_pixels(pb) + y * stride + x * 3;
+			if (memcmp(px, want, 3) != 0)
+				bad++;
+		}
+	}
+	g_object_unref(pb);
+	return bad;
 }
 
 static void drain_context(void)
 {
 	while (g_main_context_iteration(NULL, FALSE))
 		;
+}
+
+/* Runs the client's context and the server until pred(o, s) or ms. */
+static void run_until(struct owner *o, struct srv *s,
+		      bool (*pred)(struct owner *o), int ms)
+{
+	int64_t t0 = g_get_monotonic_time();
+
+	while (!pred(o) && g_get_monotonic_time() - t0 < ms * 1000LL) {
+		drain_context();
+		srv_step(s, 20);
+	}
+}
+
+static bool has_frame(struct owner *o)
+{
+	return ll_rfbc_has_frame(o->c);
+}
+
+static bool snap_done(struct owner *o)
+{
+	return o->snap_done;
 }
 
 static gboolean set_flag(gpointer data)
@@ -505,12 +591,9 @@ static void test_incremental(void)
 	static const uint8_t grey[3] = { 0x40, 0x40, 0x40 };
 	struct owner o;
 	struct srv s;
-	GdkPixbuf *pb;
-	GError *e = NULL;
-	const uint8_t *px;
 	char *path = g_build_filename(tmpdir, "incr.png", NULL);
 	int64_t t0;
-	int peer, stride, x, y, bad = 0;
+	int peer;
 
 	own_start(&o, &peer);
 	srv_start(&s, peer);
@@ -531,12 +614,7 @@ static void test_incremental(void)
 	 * client marks the frame complete: the request can reach us first.
 	 * Wait for the frame, as the holder does (it waits for POST_FRAME).
 	 */
-	t0 = g_get_monotonic_time();
-	while (!ll_rfbc_has_frame(o.c) &&
-	       g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC) {
-		drain_context();
-		srv_step(&s, 20);
-	}
+	run_until(&o, &s, has_frame, 5000);
 	g_assert_true(ll_rfbc_has_frame(o.c));
 
 	/* the screen changes */
@@ -561,36 +639,12 @@ static void test_incremental(void)
 	 * have": the picture is what came incrementally */
 	g_assert_cmpint(ll_rfbc_snapshot(o.c, path, false, own_snap, &o), ==,
 			LL_OK);
-	t0 = g_get_monotonic_time();
-	while (!o.snap_done &&
-	       g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC) {
-		drain_context();
-		srv_step(&s, 20);
-	}
+	run_until(&o, &s, snap_done, 10000);
 	g_assert_true(o.snap_done);
 	g_assert_cmpint(o.snap_err, ==, LL_OK);
 	g_assert_cmpint(s.n_full, ==, 2);
 
-	pb = gdk_pixbuf_new_from_file(path, &e);
-	g_assert_no_error(e);
-	g_assert_cmpint(gdk_pixbuf_get_width(pb), ==, W);
-	g_assert_cmpint(gdk_pixbuf_get_height(pb), ==, H);
-	g_assert_cmpint(gdk_pixbuf_get_n_channels(pb), ==, 3);
-	stride = gdk_pixbuf_get_rowstride(pb);
-	for (y = 0; y < H; y++) {
-		for (x = 0; x < W; x++) {
-			const uint8_t *want = (x >= 8 && x < 24 && y >= 8 &&
-					       y < 24)
-						      ? red
-						      : grey;
-
-			px = gdk_pixbuf_read_pixels(pb) + y * stride + x * 3;
-			if (memcmp(px, want, 3) != 0)
-				bad++;
-		}
-	}
-	g_assert_cmpint(bad, ==, 0);
-	g_object_unref(pb);
+	g_assert_cmpint(png_bad_pixels(path, red, 8, 8, 24, 24, grey), ==, 0);
 	/* and on the wire: the whole screen, incrementally */
 	g_assert_cmpuint(s.incr_x, ==, 0);
 	g_assert_cmpuint(s.incr_y, ==, 0);
@@ -603,6 +657,52 @@ static void test_incremental(void)
 	close(peer);
 	drain_context();
 	g_assert_cmpint(o.n_after_free, ==, 0);
+	g_unlink(path);
+	g_free(path);
+}
+
+/*
+ * An update already on its way when the snapshot asked with JPEG off
+ * covers the whole picture, and the filter saw JPEG in it: the snapshot
+ * is not made of it, but of the picture asked for again.
+ */
+static void test_lossy_cover(void)
+{
+	static const uint8_t grey[3] = { 0x40, 0x40, 0x40 };
+	static atomic_uint_least64_t lossy;
+	const struct ll_rfbc_cbs cbs = {
+		.on_frame = own_frame,
+		.on_closed = own_closed,
+		.lossy = &lossy,
+	};
+	char *path = g_build_filename(tmpdir, "lossy.png", NULL);
+	struct owner o;
+	struct srv s;
+	int64_t t0;
+	int peer;
+
+	atomic_store(&lossy, 0);
+	own_start_with(&o, &peer, &cbs);
+	srv_start(&s, peer);
+	s.lossy = &lossy;
+	run_until(&o, &s, has_frame, 5000);
+	g_assert_true(ll_rfbc_has_frame(o.c));
+	g_assert_cmpint(ll_rfbc_snapshot(o.c, path, false, own_snap, &o), ==,
+			LL_OK);
+	run_until(&o, &s, snap_done, 10000);
+	g_assert_true(o.snap_done);
+	g_assert_cmpint(o.snap_err, ==, LL_OK);
+	/* asked again (the request may still be on its way to us) */
+	t0 = g_get_monotonic_time();
+	while (s.n_full < 3 && g_get_monotonic_time() - t0 < G_USEC_PER_SEC)
+		srv_step(&s, 20);
+	g_assert_cmpint(s.n_full, >=, 3);
+	g_assert_cmpint(png_bad_pixels(path, grey, 0, 0, 0, 0, grey), ==, 0);
+
+	ll_rfbc_free(o.c);
+	o.freed = true;
+	close(peer);
+	drain_context();
 	g_unlink(path);
 	g_free(path);
 }
@@ -623,6 +723,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent/rfb-client/bad-args", test_bad_args);
 	g_test_add_func("/agent/rfb-client/end-mid-read", test_end_mid_read);
 	g_test_add_func("/agent/rfb-client/incremental", test_incremental);
+	g_test_add_func("/agent/rfb-client/lossy-cover", test_lossy_cover);
 	rc = g_test_run();
 	g_rmdir(tmpdir);
 	g_free(tmpdir);

@@ -1282,6 +1282,38 @@ static void test_truncated(void)
 	}
 }
 
+/* The number of the last update with JPEG: what an exact snapshot checks
+ * (agent/rfb_client.c).  A Fill, a JPEG, a Fill again. */
+static void test_lossy_update(void)
+{
+	GByteArray *c = client_hello(32, true, all_encs,
+				     G_N_ELEMENTS(all_encs), true, false);
+	struct ll_rfb_filter *f = ll_rfb_filter_new();
+	GByteArray *s1 = server_hello(16, 8, 32, true);
+	GByteArray *fill1 = tight_rect(0, 0, 8, 4, 0x80);
+	GByteArray *jpeg = tight_rect(0, 0, 8, 4, 0x90);
+	GByteArray *fill2 = tight_rect(8, 4, 8, 4, 0x80);
+
+	pfill(fill1, 3, 0x11);
+	pjpeg(jpeg, 8, 4, 40);
+	pfill(fill2, 3, 0x22);
+	g_assert_cmpint(feed(f, true, s1, WHOLE, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpint(feed(f, false, c, WHOLE, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpuint(ll_rfb_filter_lossy_update(f), ==, 0);
+	g_assert_cmpint(feed(f, true, fill1, WHOLE, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpuint(ll_rfb_filter_lossy_update(f), ==, 0);
+	g_assert_cmpint(feed(f, true, jpeg, WHOLE, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpuint(ll_rfb_filter_lossy_update(f), ==, 2);
+	g_assert_cmpint(feed(f, true, fill2, WHOLE, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpuint(ll_rfb_filter_lossy_update(f), ==, 2);
+	ll_rfb_filter_free(f);
+	g_byte_array_unref(c);
+	g_byte_array_unref(s1);
+	g_byte_array_unref(fill1);
+	g_byte_array_unref(jpeg);
+	g_byte_array_unref(fill2);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1293,6 +1325,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rfb_filter/tight_accepted", test_tight_accepted);
 	g_test_add_func("/rfb_filter/tight_refused", test_tight_refused);
 	g_test_add_func("/rfb_filter/tight_jpeg", test_tight_jpeg);
+	g_test_add_func("/rfb_filter/lossy_update", test_lossy_update);
 	g_test_add_func("/rfb_filter/messages", test_messages);
 	g_test_add_func("/rfb_filter/handshake", test_handshake);
 	g_test_add_func("/rfb_filter/client", test_client);
