@@ -651,46 +651,16 @@ int ll_session_io_bridge(struct ll_session_io *s, uint16_t channel, int fd)
 	return ll_session_io_bridge_filtered(s, channel, fd, NULL);
 }
 
-int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
-				  int fd,
-				  const struct ll_session_io_filter *filter)
+/*
+ * A new bridge on channel, first in the list, fed by nothing yet (fd -1,
+ * no source): the caller says from where, then wakes the pump.  The
+ * checks both kinds of bridge share.
+ */
+static int bridge_add(struct ll_session_io *s, uint16_t channel,
+		      struct bridge **out)
 {
 	struct bridge *b;
 
-	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || fd < 0)
-		return LL_ERR_INVALID_ARG;
-	if (!is_open_state(s))
-		return LL_ERR_CLOSED;
-	if (!ll_mux_is_open(s->mux, channel))
-		return LL_ERR_NOT_FOUND;
-	if (bridge_find(s, channel) != NULL)
-		return LL_ERR_CONFLICT;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return LL_ERR_NOMEM;
-	if ((b->obuf = malloc(BRIDGE_CHUNK)) == NULL) {
-		free(b);
-		return LL_ERR_NOMEM;
-	}
-	b->channel = channel;
-	b->fd = fd;
-	if (filter != NULL)
-		b->filter = *filter;
-	set_nonblock(fd);
-	b->tag = g_source_add_unix_fd(s->src, fd, 0);
-	b->next = s->bridges;
-	s->bridges = b;
-	wake(s);
-	return LL_OK;
-}
-
-int ll_session_io_bridge_source(struct ll_session_io *s, uint16_t channel,
-				const struct ll_session_io_source *src)
-{
-	struct bridge *b;
-
-	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || src == NULL ||
-	    src->read == NULL)
-		return LL_ERR_INVALID_ARG;
 	if (!is_open_state(s))
 		return LL_ERR_CLOSED;
 	if (!ll_mux_is_open(s->mux, channel))
@@ -705,9 +675,44 @@ int ll_session_io_bridge_source(struct ll_session_io *s, uint16_t channel,
 	}
 	b->channel = channel;
 	b->fd = -1;
-	b->source = *src;
 	b->next = s->bridges;
 	s->bridges = b;
+	*out = b;
+	return LL_OK;
+}
+
+int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
+				  int fd,
+				  const struct ll_session_io_filter *filter)
+{
+	struct bridge *b;
+	int r;
+
+	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || fd < 0)
+		return LL_ERR_INVALID_ARG;
+	if ((r = bridge_add(s, channel, &b)) != LL_OK)
+		return r;
+	b->fd = fd;
+	if (filter != NULL)
+		b->filter = *filter;
+	set_nonblock(fd);
+	b->tag = g_source_add_unix_fd(s->src, fd, 0);
+	wake(s);
+	return LL_OK;
+}
+
+int ll_session_io_bridge_source(struct ll_session_io *s, uint16_t channel,
+				const struct ll_session_io_source *src)
+{
+	struct bridge *b;
+	int r;
+
+	if (s == NULL || channel == LL_MUX_CHANNEL_CONTROL || src == NULL ||
+	    src->read == NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((r = bridge_add(s, channel, &b)) != LL_OK)
+		return r;
+	b->source = *src;
 	wake(s);
 	return LL_OK;
 }
