@@ -1238,6 +1238,14 @@ static bool inq_full(void *data)
 	return ioctl(*(int *)data, FIONREAD, &inq) == 0 && inq > 64 * 1024;
 }
 
+/* The RFB thread took the last poke, or waits on the viewer's socket. */
+static bool taken_or_stalled(void *data)
+{
+	struct rig *r = data;
+
+	return poke_taken(r->cap) || inq_full(&r->fd);
+}
+
 /*
  * A viewer that stops reading while the screen keeps changing: the RFB
  * thread waits in its write (libvncserver writes synchronously), so
@@ -1266,13 +1274,15 @@ static void test_pipe_stalled_viewer(void)
 	fb_request(r.fd, false, w, h);
 	g_assert_true(viewer_update(&v, 5000));
 	rss0 = rss_kib();
-	/* Stalled: full frames (1 MiB each) asked for, none read.  Time
-	 * is under test: the screen changes every 10 ms for 0.6 s. */
+	/* Stalled: full frames (1 MiB each) asked for, none read.  The
+	 * screen changes 60 times, each once the RFB thread took the last
+	 * change or is held by the viewer's full socket. */
 	fb_request(r.fd, false, w, h);
 	for (i = 0; i < 60; i++) {
 		ll_fake_platform_photo(r.cap, phase++, 0, 0, w, h);
+		ll_fake_platform_poke(r.cap);
 		ll_rfb_server_wake(r.srv);
-		g_usleep(10000);
+		g_assert_true(lt_wait_until(taken_or_stalled, &r, 5000, 500));
 	}
 	/* the socket's buffer is what waits: full, and no more than 60
 	 * frames' worth of it */
