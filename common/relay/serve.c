@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `lifeline-relay serve --state-dir DIR [--listen HOST:PORT]` */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -47,6 +48,17 @@ static int test_hooks_use(const char *test_clock, const char *test_hash_gate)
 }
 #endif
 
+/*
+ * Every password check (Argon2id, common/auth/password.c) takes a 19 MiB
+ * buffer on a work pool thread.  glibc raises its mmap threshold to the
+ * size of the first such buffer freed; from then on they come from the
+ * threads' arenas and stay resident after the logins (39 MB kept after
+ * a few logins at once, bench/results/relay.md).  A fixed threshold
+ * turns that adjustment off: buffers of a MiB and more are mapped and
+ * given back on free.  The forwarding buffers stay well under it.
+ */
+#define SERVE_MMAP_THRESHOLD (1024 * 1024)
+
 int ll_cmd_serve(int argc, char **argv)
 {
 	g_autofree char *state_dir = NULL;
@@ -85,6 +97,7 @@ int ll_cmd_serve(int argc, char **argv)
 	int nargs, pargc, i, err = 0, r, rc = 1;
 	bool ok;
 
+	(void)mallopt(M_MMAP_THRESHOLD, SERVE_MMAP_THRESHOLD);
 	/*
 	 * GOption wants a program name first.  Accept argv with or without
 	 * the subcommand's name in front (main passes it; it has no '-').
