@@ -796,6 +796,8 @@ static void dispatch(struct ll_holder_client *c, const char *line, size_t len)
 		c->req->cmd->holder(c, c->req);
 }
 
+static void drop_transfer(struct ll_xfer *x, const char *why);
+
 static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct ll_holder_client *c = data;
@@ -808,10 +810,16 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
-		/* the CLI went away (e.g. ^C during wait) */
+		/* the CLI went away (e.g. ^C during wait); a transfer it
+		 * waited for goes with it (after the client: the cancel
+		 * finishes it, on_file_finished) */
+		struct ll_xfer *x = c->xfer;
+
 		c->watch = 0;
 		forget(c->h, c);
 		holder_client_free(c);
+		if (x != NULL)
+			drop_transfer(x, "its command went away");
 		return G_SOURCE_REMOVE;
 	}
 	if (c->req != NULL)
@@ -1245,6 +1253,23 @@ static void on_file_refused(struct ll_xfer_set *set, uint32_t id, void *user)
 		reply_err(c, "refused", "the user refused to send the file");
 }
 
+/*
+ * A transfer whose command no longer waits for it (--timeout passed, or
+ * the CLI went away: ^C, killed) is cancelled as the viewer's Cancel
+ * transfer does: file_cancel to the applet, an incoming part removed,
+ * the audit's outcome "cancelled".  Its client must be gone already.
+ */
+static void drop_transfer(struct ll_xfer *x, const char *why)
+{
+	if (ll_xfer_state(x) == LL_XFER_DONE ||
+	    ll_xfer_state(x) == LL_XFER_FAILED)
+		return;
+	ll_info("file transfer %s %s: %s; cancelling",
+		ll_xfer_dir(x) == LL_XFER_OUT ? "of" : "to", ll_xfer_name(x),
+		why);
+	ll_xfer_cancel(x);
+}
+
 /* --timeout: the transfer (or the question) is given up, exit 4. */
 static gboolean file_timeout(gpointer data)
 {
@@ -1258,7 +1283,7 @@ static gboolean file_timeout(gpointer data)
 
 		reply_err(c, "timeout",
 			  "timed out; the transfer is cancelled");
-		ll_xfer_cancel(x);
+		drop_transfer(x, "--timeout passed");
 		return G_SOURCE_REMOVE;
 	}
 	reply_err(c, "timeout", "timed out");
