@@ -1140,17 +1140,21 @@ static struct ll_holder_client *filer_of(struct holder *h,
 static void accept_into(struct ll_holder_client *c, struct ll_xfer *x,
 			const char *dir, const char *name)
 {
-	int dfd, r = LL_ERR_IO;
+	int dfd, r;
 
-	c->xfer = x;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		r = ll_xfer_accept(x, dfd, name);
-		close(dfd);
-	} else {
+	if (dfd < 0) {
+		/* the client goes first: the refusal finishes x, and
+		 * on_file_finished would answer (and free) it */
+		reply_err(c, "failed", "cannot create the file there");
 		ll_xfer_refuse(x, LL_FILE_FAILED);
+		return;
 	}
-	if (r != 0)
+	c->xfer = x;
+	r = ll_xfer_accept(x, dfd, name);
+	close(dfd);
+	/* a failure that finished x was answered there, with its reason */
+	if (r != 0 && ll_xfer_state(x) != LL_XFER_FAILED)
 		reply_err(c, "failed", "cannot create the file there");
 }
 
