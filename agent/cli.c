@@ -938,8 +938,15 @@ static int holder_call(struct ll_cli *cli, const struct ll_cli_req *creq,
 		ts.tv_nsec = (long)(left % 1000) * 1000000L;
 		r = ppoll(&pfd, 1, left < 0 ? NULL : &ts,
 			  creq->cmd->transfer ? &wait_mask : NULL);
-		if (r < 0 && errno == EINTR && stopped)
+		if (r < 0 && errno == EINTR && stopped) {
+			/* an answer that came before the ^C still counts */
+			while (got == 0 && (n = recv(fd, buf, sizeof(buf),
+						     MSG_DONTWAIT)) > 0)
+				got = ll_cli_line_feed(in, buf, (size_t)n,
+						       LL_CLI_ANSWER_MAX,
+						       &len);
 			break;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
