@@ -1197,8 +1197,11 @@ static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
 	}
 	c = filer_of(h, NULL, ll_xfer_request_id(x));
 	if (c == NULL) {
-		/* answers nothing we asked for */
-		ll_xfer_refuse(x, LL_FILE_REFUSED);
+		/* answers nothing anyone waits for: a `fetch` given up
+		 * (^C, --timeout) before the user picked the file, whom
+		 * "cancelled" tells "Your technician stopped the transfer."
+		 * (or a request we never made) */
+		ll_xfer_refuse(x, LL_FILE_CANCELLED);
 		return;
 	}
 	dir = g_path_get_dirname(ll_cli_req_str(c->req, "local"));

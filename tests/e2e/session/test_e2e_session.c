@@ -3447,6 +3447,24 @@ static void files_stop_mid(struct proxy *x, const char *id, const char *home,
 	screenshot(E.disp_user, out, "files-sending-stopped-by-cli.png");
 	close_sending(out);
 
+	/* ^C on `session fetch` while the user still chooses: what they
+	 * pick after it is refused as stopped, nothing is saved */
+	cmd = files_bg("fetch", id, "stop-pick.bin", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	g_assert_cmpint(kill(cmd, SIGINT), ==, 0);
+	files_done(cmd, log, 10, "lifeline-agent: stop-pick.bin: cancelled");
+	press(E.disp_user, win, "alt+s");
+	wait_log_since(alog, amark,
+		       "file window says: Your technician stopped the "
+		       "transfer.",
+		       20000, lh_now_ms(), "applet");
+	out = wait_window(E.disp_user, "Sending a file", 10000);
+	g_assert_cmpuint(out, !=, 0);
+	assert_nothing_of(E.dir, "stop-got.bin");
+	close_sending(out);
+
 	/* hostile: a client that hangs up without a word */
 	fd = raw_send(id, raw);
 	win = wait_window(E.disp_user, "Incoming file", 20000);
