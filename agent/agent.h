@@ -369,7 +369,9 @@ enum {
 	LL_EXIT_NO_MORE = 8,       /* the user said no three times */
 	LL_EXIT_NOT_PERMITTED = 9, /* the technician's group does not
 					* permit that capability */
-	LL_EXIT_LAST = LL_EXIT_NOT_PERMITTED /* the highest: keep it last */
+	LL_EXIT_INTERRUPTED = 10,  /* ^C (SIGINT, SIGTERM) stopped a
+				    * transfer: cancelled */
+	LL_EXIT_LAST = LL_EXIT_INTERRUPTED /* the highest: keep it last */
 };
 
 /* ---- GUI ---- */

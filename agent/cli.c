@@ -31,7 +31,9 @@
  *   (denied, no view, no control), 4 timed out, 5 session over or no
  *   holder for it, 6 login refused or not logged in, 7 asked again too
  *   soon after the user said no (not shown to them), 8 the user said no
- *   three times (no more requests are shown in this session).
+ *   three times (no more requests are shown in this session), 9 not
+ *   permitted to the technician's group, 10 a file transfer stopped by
+ *   ^C (SIGINT, SIGTERM): cancelled.
  *
  * `pin new` asks the relay for a PIN and starts the session's holder
  * (cli_holder.c), which asks the user for --request (default
@@ -42,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,6 +62,7 @@
 #include "ll_sso.h"
 #include "ll_text.h"
 #include "ll_util.h"
+#include "ll_xfer.h"
 
 struct ll_cli {
 	const char *relay;
@@ -810,22 +814,92 @@ static int holder_gone(struct ll_cli *cli, const char *id, char *otherwise)
 	return r;
 }
 
+static volatile sig_atomic_t stopped;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopped = 1;
+}
+
+/*
+ * A transfer's command (the row's `transfer`) catches ^C: SIGINT and
+ * SIGTERM are blocked from here on and only let through while the CLI
+ * waits in ppoll with *wait_mask, so none is lost between a check of
+ * `stopped` and the wait.
+ */
+static void catch_stop(sigset_t *wait_mask)
+{
+	struct sigaction sa;
+	sigset_t stop;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: ppoll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, wait_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The value of key when req's row has it, else NULL. */
+static const char *req_str_if(const struct ll_cli_req *req, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < LL_CLI_MAX_PARAMS && req->cmd->params[i] != NULL; i++)
+		if (strcmp(req->cmd->params[i]->key, key) == 0)
+			return ll_cli_req_str(req, key);
+	return NULL;
+}
+
+/* The transfer's name as the technician gave it: fetch's NAME, send's
+ * FILE (its base name); receive names none. */
+static char *transfer_name(const struct ll_cli_req *req)
+{
+	char safe[LL_XFER_NAME_MAX + 1];
+	const char *name = req_str_if(req, "name");
+	const char *file = req_str_if(req, "file");
+	char *base;
+
+	if (name != NULL) {
+		ll_xfer_safe_name(name, safe, sizeof(safe));
+	} else if (file != NULL) {
+		base = g_path_get_basename(file);
+		ll_xfer_safe_name(base, safe, sizeof(safe));
+		g_free(base);
+	} else {
+		return g_strdup("the file");
+	}
+	return g_strdup(safe);
+}
+
 /*
  * One request line to the session's holder; *a gets its answer.  An exit
  * code (the failure said) when there is none.  timeout_ms < 0: no limit.
+ * A transfer's request (the row's `transfer`) is given up on ^C: the CLI
+ * hangs up, which makes the holder cancel the transfer.
  */
-static int holder_call(struct ll_cli *cli, const char *id, const char *req,
-		       int timeout_ms, struct ll_cli_answer *a)
+static int holder_call(struct ll_cli *cli, const struct ll_cli_req *creq,
+		       const char *req, int timeout_ms,
+		       struct ll_cli_answer *a)
 {
+	const char *id = ll_cli_req_str(creq, "id");
 	struct sockaddr_un sun;
 	struct pollfd pfd;
+	struct timespec ts;
+	sigset_t wait_mask;
 	GString *in = g_string_new(NULL);
-	char *path, *text = NULL, buf[4096];
+	char *path, *text = NULL, *name, buf[4096];
 	int64_t end = ll_now_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	int fd = -1, r, left, got = 0;
 	size_t off = 0, len = 0;
 	ssize_t n;
 
+	if (creq->cmd->transfer)
+		catch_stop(&wait_mask);
 	if ((path = ll_profile_socket_path(cli->profile, id)) == NULL) {
 		r = usage(cli, NULL,
 			  "ID is the session_id that `pin new` printed");
@@ -860,7 +934,19 @@ static int holder_call(struct ll_cli *cli, const char *id, const char *req,
 		left = timeout_ms < 0 ? -1 : (int)(end - ll_now_mono_ms());
 		if (timeout_ms >= 0 && left <= 0)
 			break;
-		r = poll(&pfd, 1, left);
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (long)(left % 1000) * 1000000L;
+		r = ppoll(&pfd, 1, left < 0 ? NULL : &ts,
+			  creq->cmd->transfer ? &wait_mask : NULL);
+		if (r < 0 && errno == EINTR && stopped) {
+			/* an answer that came before the ^C still counts */
+			while (got == 0 && (n = recv(fd, buf, sizeof(buf),
+						     MSG_DONTWAIT)) > 0)
+				got = ll_cli_line_feed(in, buf, (size_t)n,
+						       LL_CLI_ANSWER_MAX,
+						       &len);
+			break;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -872,6 +958,16 @@ static int holder_call(struct ll_cli *cli, const char *id, const char *req,
 			break;
 		got = ll_cli_line_feed(in, buf, (size_t)n, LL_CLI_ANSWER_MAX,
 				       &len);
+	}
+	if (got == 0 && stopped) {
+		/* the holder cancels on our hang-up: close first */
+		close(fd);
+		fd = -1;
+		name = transfer_name(creq);
+		r = fail(cli, LL_EXIT_INTERRUPTED, "interrupted",
+			 "%s: cancelled", name);
+		g_free(name);
+		goto out;
 	}
 	if (got == 0) {
 		r = holder_gone(cli, id,
@@ -889,6 +985,8 @@ static int holder_call(struct ll_cli *cli, const char *id, const char *req,
 out:
 	if (fd >= 0)
 		close(fd);
+	if (creq->cmd->transfer)
+		sigprocmask(SIG_SETMASK, &wait_mask, NULL);
 	g_free(text);
 	g_free(path);
 	g_string_free(in, TRUE);
@@ -916,8 +1014,7 @@ static int run_holder(struct ll_cli *cli, const struct ll_cli_req *req)
 						       1000 +
 					       10000
 				     : -1;
-	if ((r = holder_call(cli, ll_cli_req_str(req, "id"), text, timeout_ms,
-			     &a)) != 0)
+	if ((r = holder_call(cli, req, text, timeout_ms, &a)) != 0)
 		goto out;
 	if (!a.ok) {
 		r = fail(cli, a.exit, a.code, "%s", a.message);

@@ -439,6 +439,7 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.summary = "Sends a file to the user, who saves or refuses it; "
 			   "waits until it is saved and its SHA-256 checked.",
 		.holder = ll_holder_send,
+		.transfer = true,
 		.print = ll_cli_print_file,
 	},
 	{
@@ -449,6 +450,7 @@ const struct ll_cli_command ll_cli_commands[] = {
 		.summary = "Asks the user for a file, who picks it or refuses; "
 			   "saves it as LOCAL and prints where.",
 		.holder = ll_holder_fetch,
+		.transfer = true,
 		.print = ll_cli_print_file,
 	},
 	{
@@ -460,6 +462,7 @@ const struct ll_cli_command ll_cli_commands[] = {
 			   "bar (the oldest not yet received, else waits for "
 			   "the next) and saves it in DIR; prints where.",
 		.holder = ll_holder_receive,
+		.transfer = true,
 		.print = ll_cli_print_file,
 	},
 	{
@@ -488,6 +491,7 @@ static const struct {
 	{ LL_EXIT_HELD_BACK, "held back: the user said no just now" },
 	{ LL_EXIT_NO_MORE, "the user said no three times" },
 	{ LL_EXIT_NOT_PERMITTED, "your group does not permit that" },
+	{ LL_EXIT_INTERRUPTED, "stopped by ^C: the transfer cancelled" },
 };
 
 /*

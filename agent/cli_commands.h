@@ -93,6 +93,11 @@ struct ll_cli_command {
 	int (*run)(struct ll_cli *cli, const struct ll_cli_req *req);
 	void (*holder)(struct ll_holder_client *c,
 		       const struct ll_cli_req *req);
+	/* A file transfer: ^C (SIGINT, SIGTERM) while the CLI waits stops
+	 * it -- the CLI hangs up, the holder cancels the transfer -- and
+	 * the CLI says "NAME: cancelled", exit LL_EXIT_INTERRUPTED.  Other
+	 * rows keep the signals' default (the holder forgets the client). */
+	bool transfer;
 	/* Prints a successful answer without --json (NULL: "ok"). */
 	void (*print)(FILE *out, const struct ll_cli_req *req, json_t *answer);
 };

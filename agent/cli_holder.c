@@ -796,6 +796,8 @@ static void dispatch(struct ll_holder_client *c, const char *line, size_t len)
 		c->req->cmd->holder(c, c->req);
 }
 
+static void drop_transfer(struct ll_xfer *x, const char *why);
+
 static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct ll_holder_client *c = data;
@@ -808,10 +810,16 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
-		/* the CLI went away (e.g. ^C during wait) */
+		/* the CLI went away (e.g. ^C during wait); a transfer it
+		 * waited for goes with it (after the client: the cancel
+		 * finishes it, on_file_finished) */
+		struct ll_xfer *x = c->xfer;
+
 		c->watch = 0;
 		forget(c->h, c);
 		holder_client_free(c);
+		if (x != NULL)
+			drop_transfer(x, "its command went away");
 		return G_SOURCE_REMOVE;
 	}
 	if (c->req != NULL)
@@ -1132,17 +1140,21 @@ static struct ll_holder_client *filer_of(struct holder *h,
 static void accept_into(struct ll_holder_client *c, struct ll_xfer *x,
 			const char *dir, const char *name)
 {
-	int dfd, r = LL_ERR_IO;
+	int dfd, r;
 
-	c->xfer = x;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		r = ll_xfer_accept(x, dfd, name);
-		close(dfd);
-	} else {
+	if (dfd < 0) {
+		/* the client goes first: the refusal finishes x, and
+		 * on_file_finished would answer (and free) it */
+		reply_err(c, "failed", "cannot create the file there");
 		ll_xfer_refuse(x, LL_FILE_FAILED);
+		return;
 	}
-	if (r != 0)
+	c->xfer = x;
+	r = ll_xfer_accept(x, dfd, name);
+	close(dfd);
+	/* a failure that finished x was answered there, with its reason */
+	if (r != 0 && ll_xfer_state(x) != LL_XFER_FAILED)
 		reply_err(c, "failed", "cannot create the file there");
 }
 
@@ -1185,8 +1197,11 @@ static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
 	}
 	c = filer_of(h, NULL, ll_xfer_request_id(x));
 	if (c == NULL) {
-		/* answers nothing we asked for */
-		ll_xfer_refuse(x, LL_FILE_REFUSED);
+		/* answers nothing anyone waits for: a `fetch` given up
+		 * (^C, --timeout) before the user picked the file, whom
+		 * "cancelled" tells "Your technician stopped the transfer."
+		 * (or a request we never made) */
+		ll_xfer_refuse(x, LL_FILE_CANCELLED);
 		return;
 	}
 	dir = g_path_get_dirname(ll_cli_req_str(c->req, "local"));
@@ -1245,6 +1260,23 @@ static void on_file_refused(struct ll_xfer_set *set, uint32_t id, void *user)
 		reply_err(c, "refused", "the user refused to send the file");
 }
 
+/*
+ * A transfer whose command no longer waits for it (--timeout passed, or
+ * the CLI went away: ^C, killed) is cancelled as the viewer's Cancel
+ * transfer does: file_cancel to the applet, an incoming part removed,
+ * the audit's outcome "cancelled".  Its client must be gone already.
+ */
+static void drop_transfer(struct ll_xfer *x, const char *why)
+{
+	if (ll_xfer_state(x) == LL_XFER_DONE ||
+	    ll_xfer_state(x) == LL_XFER_FAILED)
+		return;
+	ll_info("file transfer %s %s: %s; cancelling",
+		ll_xfer_dir(x) == LL_XFER_OUT ? "of" : "to", ll_xfer_name(x),
+		why);
+	ll_xfer_cancel(x);
+}
+
 /* --timeout: the transfer (or the question) is given up, exit 4. */
 static gboolean file_timeout(gpointer data)
 {
@@ -1258,7 +1290,7 @@ static gboolean file_timeout(gpointer data)
 
 		reply_err(c, "timeout",
 			  "timed out; the transfer is cancelled");
-		ll_xfer_cancel(x);
+		drop_transfer(x, "--timeout passed");
 		return G_SOURCE_REMOVE;
 	}
 	reply_err(c, "timeout", "timed out");

@@ -1640,6 +1640,45 @@ static void hostile_offer(struct fa *f, const struct pin *p, const char *base,
 }
 
 /*
+ * An offer that `session receive` takes into a folder that is not there:
+ * refused, the command answered once ("cannot create the file there",
+ * exit 1) and the holder goes on (`session status`).  n: the offers the
+ * holder was told of before.
+ */
+static void missing_folder(struct fa *f, const struct pin *p, const char *base,
+			   size_t n, const char *data, const char *sha)
+{
+	struct ll_control_msg offer = { .type = LL_CONTROL_FILE_OFFER };
+	uint16_t ch = (uint16_t)(3 + 2 * n);
+	char *missing = g_build_filename(base, "not-there", NULL);
+	char *logp = g_strdup_printf("%s/%s.log", profile, p->id);
+	struct run r = { 0 };
+
+	g_assert_cmpint(ll_mux_open(f->mux, ch), ==, 0);
+	fa_flush(f);
+	offer.u.file_offer.channel = ch;
+	offer.u.file_offer.name = "report.txt";
+	offer.u.file_offer.size = strlen(data);
+	g_strlcpy(offer.u.file_offer.sha256, sha,
+		  sizeof(offer.u.file_offer.sha256));
+	fa_control(f, &offer);
+	g_assert_true(lt_wait_file(logp, 0,
+				   "the user offers a file; waiting for",
+				   (int)n + 1, 10000));
+	cli_pumping(&r, f, NULL, profile, "session", "receive", p->id, missing,
+		    "--timeout", "20", NULL);
+	g_assert_cmpint(r.status, ==, 1);
+	g_assert_nonnull(strstr(r.err, "cannot create the file there"));
+	run_clear(&r);
+	g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
+	cli_pumping(&r, f, NULL, profile, "session", "status", p->id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	g_free(logp);
+	g_free(missing);
+}
+
+/*
  * Offers the technician never asked for, of each of the shared hostile
  * names (tests/common/lt_names.h), one after the other (hostile_offer).
  * Then a name that climbs out of the folder: a malformed message, which
@@ -1677,6 +1716,7 @@ static void test_hostile_file(void)
 	sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, data, -1);
 	for (i = 0; i < lt_n_hostile_names; i++)
 		hostile_offer(f, &p, base, dir, i, data, sha);
+	missing_folder(f, &p, base, lt_n_hostile_names, data, sha);
 
 	/* a name with a path: the schema's error ends the session, nothing
 	 * is written */

@@ -36,8 +36,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <glib.h>
@@ -3334,6 +3336,170 @@ static void files_cancel_mid(struct proxy *x, const char *id, const char *home,
 	assert_audit_cancelled(sha_pick);
 }
 
+/* The CLI's stop of a transfer (kill(2) on the CLI, or close(2) on a
+ * raw client's socket) while the proxy holds it in its middle: the
+ * holder says why it cancels, and once traffic flows again the user's
+ * window says so in the user's words. */
+static void stopped_mid(struct proxy *x, const char *hlog, size_t hmark,
+			const char *alog, size_t amark, const char *holder,
+			const char *applet, const char *says)
+{
+	g_autofree char *h = g_strdup_printf(
+		"file transfer %s: its command went away; cancelling", holder);
+	g_autofree char *a = g_strdup_printf(
+		"file transfer %s: cancelled by the other side", applet);
+	g_autofree char *w = g_strdup_printf("file window says: %s", says);
+
+	wait_log_since(hlog, hmark, h, 10000, lh_now_ms(), "holder");
+	proxy_cmd(x, "resume");
+	wait_log_since(alog, amark, a, 10000, lh_now_ms(), "applet");
+	wait_log_since(alog, amark, w, 10000, lh_now_ms(), "applet");
+}
+
+/* `session send` by hand on the holder's socket (the CLI's request
+ * line); the connection, which the caller closes. */
+static int raw_send(const char *id, const char *path)
+{
+	g_autofree char *sock = g_strdup_printf("%s/%s.sock", E.profile, id);
+	json_t *o = json_pack("{s:s,s:s}", "cmd", "send", "file", path);
+	g_autofree char *req = json_dumps(o, JSON_COMPACT);
+	g_autofree char *line = g_strdup_printf("%s\n", req);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	json_decref(o);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpuint(strlen(sock), <, sizeof(sun.sun_path));
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), ==,
+			0);
+	g_assert_cmpint(write(fd, line, strlen(line)), ==,
+			(gssize)strlen(line));
+	return fd;
+}
+
+/*
+ * The technician stops a transfer while the bytes move (the proxy holds
+ * it in its middle), each way: ^C (SIGINT) on `session send`, SIGTERM on
+ * `session fetch`, and a client that sent `send` on the holder's socket
+ * and closes it without a word (no signal handler in the way).  The CLI
+ * says "NAME: cancelled" (exit 10); the holder cancels as the viewer's
+ * Cancel transfer does: the user reads that the technician stopped it,
+ * no file and no part is left on either side, both sides' records say
+ * cancelled; the holder still answers, and the next file arrives whole.
+ */
+static void files_stop_mid(struct proxy *x, const char *id, const char *home,
+			   const char *log, const char *alog, const char *hlog)
+{
+	g_autofree char *src = g_build_filename(E.dir, "stop-send.bin", NULL);
+	g_autofree char *pick = g_build_filename(home, "stop-pick.bin", NULL);
+	g_autofree char *got = g_build_filename(E.dir, "stop-got.bin", NULL);
+	g_autofree char *raw = g_build_filename(E.dir, "stop-raw.bin", NULL);
+	g_autofree char *small = g_build_filename(E.dir, "after-stop.txt",
+						  NULL);
+	g_autofree char *small_saved = g_build_filename(home, "after-stop.txt",
+							NULL);
+	g_autofree char *sha_src = resume_file(src, 67);
+	g_autofree char *sha_pick = resume_file(pick, 71);
+	g_autofree char *sha_raw = resume_file(raw, 73);
+	g_autofree char *state = NULL;
+	unsigned long win, out;
+	size_t amark, hmark;
+	GPid cmd;
+	int fd;
+
+	/* ^C on `session send` */
+	cmd = files_bg("send", id, src, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	g_free(hold_mid_transfer(x, E.disp_user, win, "alt+s", home,
+				 "stop-send.bin"));
+	g_assert_cmpint(kill(cmd, SIGINT), ==, 0);
+	files_done(cmd, log, 10, "lifeline-agent: stop-send.bin: cancelled");
+	stopped_mid(x, hlog, hmark, alog, amark, "of stop-send.bin",
+		    "to stop-send.bin",
+		    "Your technician stopped the transfer. Nothing was saved.");
+	assert_nothing_of(home, "stop-send.bin");
+	screenshot(E.disp_user, win, "files-stopped-mid-by-cli.png");
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	g_assert_cmpint(status(id, &state, NULL), ==, 0);
+	g_assert_cmpstr(state, !=, "ended");
+
+	/* SIGTERM on `session fetch` */
+	cmd = files_bg("fetch", id, "stop-pick.bin", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	g_free(hold_mid_transfer(x, E.disp_user, win, "alt+s", E.dir,
+				 "stop-got.bin"));
+	out = wait_window(E.disp_user, "Sending a file", 10000);
+	g_assert_cmpuint(out, !=, 0);
+	g_assert_cmpint(kill(cmd, SIGTERM), ==, 0);
+	files_done(cmd, log, 10, "lifeline-agent: stop-pick.bin: cancelled");
+	stopped_mid(x, hlog, hmark, alog, amark, "to stop-pick.bin",
+		    "of stop-pick.bin",
+		    "Your technician stopped the transfer.");
+	assert_nothing_of(E.dir, "stop-got.bin");
+	screenshot(E.disp_user, out, "files-sending-stopped-by-cli.png");
+	close_sending(out);
+
+	/* ^C on `session fetch` while the user still chooses: what they
+	 * pick after it is refused as stopped, nothing is saved */
+	cmd = files_bg("fetch", id, "stop-pick.bin", got, log);
+	win = wait_window(E.disp_user, "Send a file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	g_assert_cmpint(kill(cmd, SIGINT), ==, 0);
+	files_done(cmd, log, 10, "lifeline-agent: stop-pick.bin: cancelled");
+	press(E.disp_user, win, "alt+s");
+	wait_log_since(alog, amark,
+		       "file window says: Your technician stopped the "
+		       "transfer.",
+		       20000, lh_now_ms(), "applet");
+	out = wait_window(E.disp_user, "Sending a file", 10000);
+	g_assert_cmpuint(out, !=, 0);
+	assert_nothing_of(E.dir, "stop-got.bin");
+	close_sending(out);
+
+	/* hostile: a client that hangs up without a word */
+	fd = raw_send(id, raw);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	amark = file_len(alog);
+	hmark = file_len(hlog);
+	g_free(hold_mid_transfer(x, E.disp_user, win, "alt+s", home,
+				 "stop-raw.bin"));
+	close(fd);
+	stopped_mid(x, hlog, hmark, alog, amark, "of stop-raw.bin",
+		    "to stop-raw.bin",
+		    "Your technician stopped the transfer. Nothing was saved.");
+	assert_nothing_of(home, "stop-raw.bin");
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+
+	/* the holder goes on */
+	g_free(state);
+	state = NULL;
+	g_assert_cmpint(status(id, &state, NULL), ==, 0);
+	g_assert_cmpstr(state, !=, "ended");
+	g_assert_true(g_file_set_contents(small, "still here\n", -1, NULL));
+	cmd = files_bg("send", id, small, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	press(E.disp_user, win, "alt+s");
+	files_done(cmd, log, 0, "sent after-stop.txt (11 bytes, SHA-256 ");
+	g_assert_true(same_file(small, small_saved));
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	assert_audit_cancelled(sha_src);
+	assert_audit_cancelled(sha_pick);
+	assert_audit_cancelled(sha_raw);
+}
+
 /*
  * A file each way whose stream is lost in the middle (ll-pause-proxy
  * between the applet and the relay cuts it after RESUME_CUT bytes): both
@@ -3445,6 +3611,7 @@ static void test_files_resume(void)
 	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
 
 	files_cancel_mid(&x, p.id, home, log, alog);
+	files_stop_mid(&x, p.id, home, log, alog, hlog);
 
 	g_assert_cmpint(cli(NULL, 15000, NULL, NULL, "session", "end", p.id,
 			    NULL),
