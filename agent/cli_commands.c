@@ -1077,6 +1077,16 @@ static const struct ll_cli_value *value_of(const struct ll_cli_req *req,
 	return NULL;
 }
 
+bool ll_cli_req_takes(const struct ll_cli_req *req, const char *key)
+{
+	size_t i, np = n_params(req->cmd);
+
+	for (i = 0; i < np; i++)
+		if (strcmp(req->cmd->params[i]->key, key) == 0)
+			return true;
+	return false;
+}
+
 bool ll_cli_req_has(const struct ll_cli_req *req, const char *key)
 {
 	const struct ll_cli_value *v = value_of(req, key, NULL);

@@ -159,6 +159,9 @@ int ll_cli_req_from_json(const char *line, size_t len, struct ll_cli_req **out,
 			 char **err);
 void ll_cli_req_free(struct ll_cli_req *req);
 
+/* Does req's command take key at all?  (Asking the getters below for a
+ * key the command does not take is a programming error.) */
+bool ll_cli_req_takes(const struct ll_cli_req *req, const char *key);
 /* A value by its key; for an option left out: false, NULL, its default,
  * NULL, 0. */
 bool ll_cli_req_has(const struct ll_cli_req *req, const char *key);

@@ -1166,7 +1166,7 @@ static struct ll_holder_client *receiver(struct holder *h)
 	for (l = h->filers; l != NULL; l = l->next) {
 		struct ll_holder_client *c = l->data;
 
-		if (c->xfer == NULL && ll_cli_req_has(c->req, "dir"))
+		if (c->xfer == NULL && ll_cli_req_takes(c->req, "dir"))
 			return c;
 	}
 	return NULL;
@@ -1240,7 +1240,7 @@ static void on_file_finished(struct ll_xfer_set *set, struct ll_xfer *x,
 		      "size", (json_int_t)ll_xfer_size(x), "sha256",
 		      ll_xfer_sha256(x));
 	if (ll_xfer_dir(x) == LL_XFER_IN) {
-		dir = ll_cli_req_has(c->req, "dir")
+		dir = ll_cli_req_takes(c->req, "dir")
 			      ? g_strdup(ll_cli_req_str(c->req, "dir"))
 			      : g_path_get_dirname(
 					ll_cli_req_str(c->req, "local"));
