@@ -797,6 +797,7 @@ static void dispatch(struct ll_holder_client *c, const char *line, size_t len)
 }
 
 static void drop_transfer(struct ll_xfer *x, const char *why);
+static void withdraw_fetch(struct holder *h, uint32_t id, const char *why);
 
 static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 {
@@ -814,12 +815,16 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 		 * waited for goes with it (after the client: the cancel
 		 * finishes it, on_file_finished) */
 		struct ll_xfer *x = c->xfer;
+		struct holder *h = c->h;
+		uint32_t asked = x == NULL ? c->fetch_id : 0;
 
 		c->watch = 0;
-		forget(c->h, c);
+		forget(h, c);
 		holder_client_free(c);
 		if (x != NULL)
 			drop_transfer(x, "its command went away");
+		else if (asked != 0)
+			withdraw_fetch(h, asked, "its command went away");
 		return G_SOURCE_REMOVE;
 	}
 	if (c->req != NULL)
@@ -1197,10 +1202,10 @@ static void on_file_offer(struct ll_xfer_set *set, struct ll_xfer *x,
 	}
 	c = filer_of(h, NULL, ll_xfer_request_id(x));
 	if (c == NULL) {
-		/* answers nothing anyone waits for: a `fetch` given up
-		 * (^C, --timeout) before the user picked the file, whom
-		 * "cancelled" tells "Your technician stopped the transfer."
-		 * (or a request we never made) */
+		/* answers nothing anyone waits for (a `fetch` given up
+		 * takes its request back, withdraw_fetch, so an offer that
+		 * crossed that comes as the user's own, above): the user
+		 * reads "Your technician stopped the transfer." */
 		ll_xfer_refuse(x, LL_FILE_CANCELLED);
 		return;
 	}
@@ -1277,6 +1282,16 @@ static void drop_transfer(struct ll_xfer *x, const char *why)
 	ll_xfer_cancel(x);
 }
 
+/* A `fetch` given up before the user picked the file: the question is
+ * taken back, and the user's chooser closes saying why. */
+static void withdraw_fetch(struct holder *h, uint32_t id, const char *why)
+{
+	struct ll_xfer_set *set = ll_agent_session_xfers(h->sess, NULL, NULL);
+
+	if (set != NULL && ll_xfer_withdraw_request(set, id) == LL_OK)
+		ll_info("file request %u: %s; taken back", (unsigned)id, why);
+}
+
 /* --timeout: the transfer (or the question) is given up, exit 4. */
 static gboolean file_timeout(gpointer data)
 {
@@ -1291,6 +1306,15 @@ static gboolean file_timeout(gpointer data)
 		reply_err(c, "timeout",
 			  "timed out; the transfer is cancelled");
 		drop_transfer(x, "--timeout passed");
+		return G_SOURCE_REMOVE;
+	}
+	if (c->xfer == NULL && c->fetch_id != 0) {
+		struct holder *h = c->h;
+		uint32_t id = c->fetch_id;
+
+		reply_err(c, "timeout",
+			  "timed out; the question is taken back");
+		withdraw_fetch(h, id, "--timeout passed");
 		return G_SOURCE_REMOVE;
 	}
 	reply_err(c, "timeout", "timed out");

@@ -46,6 +46,7 @@ struct ll_applet_files {
 	struct ll_applet_session *s;
 	struct ll_xfer_set *set;
 	GPtrArray *wins; /* struct xfer_win *, owned */
+	GList *picks;    /* struct pick *: Send a file choosers open */
 };
 
 struct xfer_win {
@@ -369,8 +370,18 @@ static void on_pick(GtkDialog *d, int response, gpointer data);
 
 struct pick {
 	struct ll_applet_files *f;
+	GtkWidget *dialog;
 	uint32_t id;
 };
+
+/* Before the response handler's data goes (GObject frees it after). */
+static void pick_destroyed(GtkWidget *d, gpointer data)
+{
+	struct pick *p = data;
+
+	(void)d;
+	p->f->picks = g_list_remove(p->f->picks, p);
+}
 
 static void pick_fit(GtkWidget *w, gpointer data)
 {
@@ -406,6 +417,9 @@ static GtkWidget *pick_new(struct ll_applet_files *f, uint32_t id,
 	l = gtk_label_new(text);
 	gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
 	gtk_file_chooser_set_extra_widget(GTK_FILE_CHOOSER(d), l);
+	p->dialog = d;
+	f->picks = g_list_prepend(f->picks, p);
+	g_signal_connect(d, "destroy", G_CALLBACK(pick_destroyed), p);
 	g_signal_connect_data(d, "response", G_CALLBACK(on_pick), p,
 			      (GClosureNotify)(void (*)(void))g_free, 0);
 	ll_applet_track_window(f->s->a, GTK_WINDOW(d));
@@ -437,6 +451,29 @@ static void x_request(struct ll_xfer_set *set, uint32_t id, const char *name,
 	g_free(dir);
 	gtk_widget_show_all(d);
 	ll_applet_status(f->s, "The technician asks you for a file.");
+}
+
+/* The technician took its question back (a `fetch` given up) before the
+ * user answered: the chooser closes, and the bar says why. */
+static void x_request_withdrawn(struct ll_xfer_set *set, uint32_t id,
+				void *user)
+{
+	struct ll_applet_files *f = user;
+	GList *l;
+
+	(void)set;
+	for (l = f->picks; l != NULL; l = l->next) {
+		struct pick *p = l->data;
+
+		if (p->id == id) {
+			ll_info("the technician no longer asks for a file");
+			gtk_widget_destroy(p->dialog);
+			ll_applet_status(f->s, "Your technician no longer "
+					       "needs the file. Nothing was "
+					       "sent.");
+			return;
+		}
+	}
 }
 
 void ll_applet_files_pick(void *user)
@@ -491,6 +528,7 @@ void ll_applet_files_attach(struct ll_applet_session *s)
 	static const struct ll_xfer_set_cbs cbs = {
 		.on_offer = x_offer,
 		.on_request = x_request,
+		.on_request_withdrawn = x_request_withdrawn,
 		.on_changed = x_changed,
 		.on_finished = x_finished,
 	};
@@ -519,6 +557,8 @@ void ll_applet_files_free(struct ll_applet_session *s)
 	if (f == NULL)
 		return;
 	s->files = NULL;
+	while (f->picks != NULL) /* each takes itself off the list */
+		gtk_widget_destroy(((struct pick *)f->picks->data)->dialog);
 	g_ptr_array_unref(f->wins);
 	ll_xfer_set_free(f->set);
 	g_free(f);

@@ -67,6 +67,10 @@ struct ll_xfer_set_cbs {
 	/* A request of ours was refused. */
 	void (*on_request_refused)(struct ll_xfer_set *set, uint32_t id,
 				   void *user);
+	/* The peer took back its request id before we answered it
+	 * (ll_xfer_withdraw_request): nothing is to be sent for it. */
+	void (*on_request_withdrawn)(struct ll_xfer_set *set, uint32_t id,
+				     void *user);
 };
 
 struct ll_xfer_set *ll_xfer_set_new(const struct ll_xfer_set_cbs *cbs,
@@ -93,6 +97,10 @@ int ll_xfer_send_file(struct ll_xfer_set *set, const char *path,
 /* Ask the peer for a file (agent); *id gets the request's id. */
 int ll_xfer_request(struct ll_xfer_set *set, const char *name, uint32_t *id);
 int ll_xfer_refuse_request(struct ll_xfer_set *set, uint32_t id);
+/* Takes back a request of ours the peer has not answered yet
+ * (file_cancel with request, reason cancelled); LL_ERR_NOT_FOUND when
+ * it is not pending.  An offer that crossed it answers nothing. */
+int ll_xfer_withdraw_request(struct ll_xfer_set *set, uint32_t id);
 
 /* Accept an offer into the folder dirfd (dup'ed), under its safe name,
  * or under `name` when not NULL (made safe too). */

@@ -236,12 +236,13 @@ static struct ll_xfer *xfer_new(struct ll_xfer_set *set, enum ll_xfer_dir dir,
 	return x;
 }
 
-static void refuse_request(struct ll_xfer_set *set, uint32_t id)
+static void cancel_request(struct ll_xfer_set *set, uint32_t id,
+			   enum ll_file_cancel_reason why)
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_FILE_CANCEL };
 
 	m.u.file_cancel.request = id;
-	m.u.file_cancel.reason = LL_FILE_REFUSED;
+	m.u.file_cancel.reason = why;
 	send_ctl(set, &m);
 }
 
@@ -975,11 +976,18 @@ static void on_cancel(struct ll_xfer_set *set, const struct ll_control_msg *m)
 	char *text;
 
 	if (m->u.file_cancel.channel == 0) {
-		if (take_id(set->asked, m->u.file_cancel.request) &&
-		    set->cbs.on_request_refused != NULL)
-			set->cbs.on_request_refused(set,
-						    m->u.file_cancel.request,
-						    set->user);
+		uint32_t id = m->u.file_cancel.request;
+
+		/* ours refused, or theirs taken back; else an answer to
+		 * nothing pending: dropped */
+		if (take_id(set->asked, id)) {
+			if (set->cbs.on_request_refused != NULL)
+				set->cbs.on_request_refused(set, id,
+							    set->user);
+		} else if (take_id(set->theirs, id) &&
+			   set->cbs.on_request_withdrawn != NULL) {
+			set->cbs.on_request_withdrawn(set, id, set->user);
+		}
 		return;
 	}
 	/* ours (we send on it) first, then theirs */
@@ -1025,7 +1033,7 @@ bool ll_xfer_set_control(struct ll_xfer_set *set,
 		id = m->u.file_request.id;
 		if (set->theirs->len >= XFER_MAX_PENDING ||
 		    set->cbs.on_request == NULL) {
-			refuse_request(set, id);
+			cancel_request(set, id, LL_FILE_REFUSED);
 			return true;
 		}
 		g_array_append_val(set->theirs, id);
@@ -1121,11 +1129,19 @@ int ll_xfer_request(struct ll_xfer_set *set, const char *name, uint32_t *id)
 	return LL_OK;
 }
 
+int ll_xfer_withdraw_request(struct ll_xfer_set *set, uint32_t id)
+{
+	if (!take_id(set->asked, id))
+		return LL_ERR_NOT_FOUND;
+	cancel_request(set, id, LL_FILE_CANCELLED);
+	return LL_OK;
+}
+
 int ll_xfer_refuse_request(struct ll_xfer_set *set, uint32_t id)
 {
 	if (!take_id(set->theirs, id))
 		return LL_ERR_NOT_FOUND;
-	refuse_request(set, id);
+	cancel_request(set, id, LL_FILE_REFUSED);
 	return LL_OK;
 }
 

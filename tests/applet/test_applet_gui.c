@@ -3242,7 +3242,28 @@ static void files_disk_full(struct agent *ag, struct applet *ap,
 	g_free(data);
 }
 
-/* The technician asks; the user picks the file (preselected) and sends. */
+/* file_cancel with request, as a technician's agent withdraws one,
+ * whether the applet has that request pending or not. */
+static void raw_withdraw(struct agent *ag, uint32_t id)
+{
+	struct ll_control_msg m = { .type = LL_CONTROL_FILE_CANCEL };
+
+	m.u.file_cancel.request = id;
+	m.u.file_cancel.reason = LL_FILE_CANCELLED;
+	g_assert_cmpint(ll_session_io_send_control(ag->io, &m), ==, 0);
+}
+
+#define WITHDRAWN_SAYS                                                        \
+	"session bar says: Your technician no longer needs the file. "        \
+	"Nothing was sent."
+
+/*
+ * The technician asks, then takes the question back (a `fetch` given
+ * up): the chooser closes and the bar says why.  Withdrawals of what is
+ * not pending (never asked, already taken back, already answered) change
+ * nothing.  Then it asks again; the user picks the file (preselected)
+ * and sends.
+ */
 static void files_fetch(struct agent *ag, struct applet *ap, const char *home)
 {
 	static const char text[] = "the log you asked for\n";
@@ -3251,17 +3272,33 @@ static void files_fetch(struct agent *ag, struct applet *ap, const char *home)
 
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	offered = NULL;
+	raw_withdraw(ag, 4242); /* never asked */
+	g_assert_cmpint(ll_xfer_request(ag->xs, "wanted.txt", &id), ==, 0);
+	win = wait_window("Send a file$", ap, 15000);
+	g_assert_nonnull(win);
+	g_free(win);
+	g_assert_cmpint(ll_xfer_withdraw_request(ag->xs, id), ==, LL_OK);
+	g_assert_true(wait_log(ap, WITHDRAWN_SAYS, 1, 10000));
+	g_assert_true(wait_window_gone("Send a file$", 5000));
+	screenshot("applet-file-request-taken-back", NULL);
+	g_assert_cmpint(ll_xfer_withdraw_request(ag->xs, id), ==,
+			LL_ERR_NOT_FOUND);
+	raw_withdraw(ag, id); /* taken back already */
+
 	g_assert_cmpint(ll_xfer_request(ag->xs, "wanted.txt", &id), ==, 0);
 	win = wait_window("Send a file$", ap, 15000);
 	g_assert_nonnull(win);
 	screenshot("applet-send-a-file", win);
 	focus_window(win);
 	key("alt+s");
+	WAIT_FOR(offered != NULL, 20000);
+	raw_withdraw(ag, id); /* answered already: the file goes on */
 	WAIT_FOR(offered != NULL && ll_xfer_state(offered) == LL_XFER_DONE,
 		 20000);
 	g_assert_nonnull(offered);
 	g_assert_cmpuint(ll_xfer_request_id(offered), ==, id);
 	g_assert_true(file_is(fetch_dir, "wanted.txt", text, strlen(text)));
+	g_assert_cmpint(log_count(ap, WITHDRAWN_SAYS), ==, 1);
 	win = wait_window("Sending a file$", ap, 5000);
 	g_assert_nonnull(win);
 	close_window(win);

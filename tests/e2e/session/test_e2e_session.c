@@ -3387,6 +3387,7 @@ static int raw_send(const char *id, const char *path)
  * Cancel transfer does: the user reads that the technician stopped it,
  * no file and no part is left on either side, both sides' records say
  * cancelled; the holder still answers, and the next file arrives whole.
+ * A `fetch` stopped before the user picked takes its question back.
  */
 static void files_stop_mid(struct proxy *x, const char *id, const char *home,
 			   const char *log, const char *alog, const char *hlog)
@@ -3447,23 +3448,25 @@ static void files_stop_mid(struct proxy *x, const char *id, const char *home,
 	screenshot(E.disp_user, out, "files-sending-stopped-by-cli.png");
 	close_sending(out);
 
-	/* ^C on `session fetch` while the user still chooses: what they
-	 * pick after it is refused as stopped, nothing is saved */
+	/* ^C on `session fetch` while the user still chooses: the
+	 * question is taken back, the chooser closes and the bar says
+	 * why; nothing is sent */
 	cmd = files_bg("fetch", id, "stop-pick.bin", got, log);
 	win = wait_window(E.disp_user, "Send a file", 20000);
 	g_assert_cmpuint(win, !=, 0);
 	amark = file_len(alog);
+	hmark = file_len(hlog);
 	g_assert_cmpint(kill(cmd, SIGINT), ==, 0);
 	files_done(cmd, log, 10, "lifeline-agent: stop-pick.bin: cancelled");
-	press(E.disp_user, win, "alt+s");
+	wait_log_since(hlog, hmark, ": its command went away; taken back",
+		       20000, lh_now_ms(), "holder");
 	wait_log_since(alog, amark,
-		       "file window says: Your technician stopped the "
-		       "transfer.",
+		       "session bar says: Your technician no longer needs "
+		       "the file. Nothing was sent.",
 		       20000, lh_now_ms(), "applet");
-	out = wait_window(E.disp_user, "Sending a file", 10000);
-	g_assert_cmpuint(out, !=, 0);
+	g_assert_true(wait_window_gone(E.disp_user, "Send a file", 5000));
+	screenshot(E.disp_user, 0, "files-fetch-taken-back.png");
 	assert_nothing_of(E.dir, "stop-got.bin");
-	close_sending(out);
 
 	/* hostile: a client that hangs up without a word */
 	fd = raw_send(id, raw);
