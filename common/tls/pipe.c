@@ -253,7 +253,9 @@ static int rec_read_one(struct ll_tls_pipe *p, void *buf, size_t len,
 		}
 		if (ll_rec13_got_close_notify(p->rec))
 			return LL_ERR_CLOSED;
-		r = ll_rec13_record_len(p->in + p->ioff, p->ilen, &rl);
+		r = p->in == NULL ? LL_ERR_TRUNCATED
+				  : ll_rec13_record_len(p->in + p->ioff,
+							p->ilen, &rl);
 		if (r == LL_ERR_TRUNCATED) {
 			/* A TCP end without close_notify is an end, as
 			 * OpenSSL's unexpected EOF is (ll_tls_pipe_read). */
@@ -444,7 +446,7 @@ bool ll_tls_pipe_has_pending(const struct ll_tls_pipe *p)
 		return ll_tls_ssl_has_pending(p->ssl);
 	if (p->plain_len > 0 || p->failed)
 		return true;
-	if (ll_rec13_got_close_notify(p->rec))
+	if (ll_rec13_got_close_notify(p->rec) || p->in == NULL)
 		return false;
 	/* A whole record, or bytes that cannot start one: reading says
 	 * which, and no socket event would. */
