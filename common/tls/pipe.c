@@ -204,8 +204,7 @@ void ll_tls_pipe_free(struct ll_tls_pipe *p)
 	}
 	ll_rec13_free(p->rec);
 	free(p->out);
-	if (p->in != NULL)
-		OPENSSL_clear_free(p->in, PIPE_IN_CAP);
+	free(p->in);
 	free(p);
 }
 
@@ -474,8 +473,10 @@ void ll_tls_pipe_trim(struct ll_tls_pipe *p)
 			pipe_shed(p);
 		return;
 	}
+	/* Not cleansed, as OpenSSL's record buffers are not: the relay
+	 * holds every stream's plaintext in passing anyway. */
 	if (p->ilen == 0 && p->plain_len == 0 && p->in != NULL) {
-		OPENSSL_clear_free(p->in, PIPE_IN_CAP);
+		free(p->in);
 		p->in = NULL;
 		p->ioff = 0;
 	}
