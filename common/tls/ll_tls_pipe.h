@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ssl_st;
 struct ll_tls_pipe;
@@ -59,9 +60,19 @@ size_t ll_tls_pipe_out_len(const struct ll_tls_pipe *p);
 bool ll_tls_pipe_has_pending(const struct ll_tls_pipe *p);
 /* True once the peer's close_notify came: it ended on purpose. */
 bool ll_tls_pipe_got_close_notify(const struct ll_tls_pipe *p);
-/* For an idle pipe: gives back its empty output buffer and OpenSSL's
+/*
+ * For an idle pipe: gives back its empty output buffer and OpenSSL's
  * record buffers (SSL_free_buffers; nothing if they hold bytes).  A pipe
- * keeps them while it is busy: the caller trims what went quiet. */
+ * keeps them while it is busy: the caller trims what went quiet.
+ * A TLS 1.3 server stream with nothing in flight also sheds its SSL
+ * here: it drops its reference (the last one, once the handover freed
+ * the bufferevent) and runs the records itself (pipe.c).  The calls
+ * above work the same either way.
+ */
 void ll_tls_pipe_trim(struct ll_tls_pipe *p);
+/* Has p shed its SSL? */
+bool ll_tls_pipe_is_shed(const struct ll_tls_pipe *p);
+/* Pipes that shed their SSL so far, in this process (for /metrics). */
+uint64_t ll_tls_pipe_shed_count(void);
 
 #endif

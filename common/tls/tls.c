@@ -381,6 +381,8 @@ struct ll_tls_ctx *ll_tls_server_ctx_new(const struct ll_tls_server_opts *o,
 	 * buffers back while a connection has nothing in flight (halves the
 	 * memory of an idle paired session). */
 	SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* Lets an idle forwarding pipe free its SSL (pipe.c, shed.c). */
+	ll_tls_shed_watch(ctx->ssl_ctx);
 out:
 	return ctx_done(ctx, r, err);
 }

@@ -6,7 +6,9 @@
  * peer's bytes; a stream that stops reading on a worker, which must hold
  * its writer back without holding up anyone else; a session ended from
  * the main loop (DELETE) while its worker forwards at full speed; a lost
- * stream's grace and resume across loops; and SIGTERM in mid-transfer.
+ * stream's grace and resume across loops; SIGTERM in mid-transfer; and
+ * an idle session's streams shedding OpenSSL for the relay's own TLS 1.3
+ * records (common/tls/pipe.c), then forwarding both ways and ending.
  */
 #include <string.h>
 #include <unistd.h>
@@ -220,6 +222,42 @@ static void test_delete_while_forwarding(void)
 	lh_session_clear(&s);
 }
 
+static bool shed_reached(void *data)
+{
+	return metric_now("lifeline_tls_streams_shed_total") >=
+	       *(const double *)data;
+}
+
+/* A session that goes quiet sheds both streams' SSLs; the records after
+ * that are the relay's own, both ways, up to a clean end. */
+static void test_idle_shed(void)
+{
+	struct lh_session s = { 0 };
+	struct lh_conn *a, *b;
+	struct lh_end ea, eb;
+	double want;
+
+	want = metric_now("lifeline_tls_streams_shed_total") + 2;
+	lh_session_new(relay, token, &s);
+	lh_pair_open(relay, &s, &a, &b);
+	lh_pair_ping(a, b);
+	/* Idle now: trimmed after the ping, or by the next sweep. */
+	g_assert_true(lt_wait_until(shed_reached, &want, 10000, 20000));
+	lh_pair_ping(a, b);
+	lh_end_start(&ea, a, 3 * LH_MIB, 2 * LH_MIB, 21, 0, false);
+	lh_end_start(&eb, b, 2 * LH_MIB, 3 * LH_MIB, 22, 0, false);
+	if (!lh_end_join(&ea) || !lh_end_join(&eb))
+		g_error("agent end: %s; applet end: %s", ea.err, eb.err);
+	g_assert_cmpstr(ea.sent_sha, ==, eb.recv_sha);
+	g_assert_cmpstr(eb.sent_sha, ==, ea.recv_sha);
+	lh_pair_ping(a, b);
+	/* The agent leaves; the relay ends the applet's stream. */
+	g_assert_cmpint(lh_conn_end(a, 10000), ==, LL_OK);
+	g_assert_cmpint(lh_conn_wait_closed(b, 10000), ==, LL_OK);
+	lh_conn_free(b);
+	lh_session_clear(&s);
+}
+
 /*
  * Both at once: an end leaves on purpose (close_notify, the worker ends
  * the session and reports) while a DELETE for it is on its way to the
@@ -346,6 +384,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/workers/end-races-delete", test_end_races_delete);
 	g_test_add_func("/workers/grace-across-loops",
 			test_grace_across_loops);
+	g_test_add_func("/workers/idle-shed", test_idle_shed);
 	g_test_add_func("/workers/stop-in-transfer", test_stop_in_transfer);
 	rc = g_test_run();
 	g_free(token);

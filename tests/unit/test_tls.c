@@ -26,6 +26,7 @@
 
 #include "ll_tls.h"
 #include "ll_tls_pipe.h"
+#include "ll_tls_rec13.h"
 #include "ll_util.h"
 
 static char *tmpdir;
@@ -1202,6 +1203,546 @@ static void test_ssl_helpers(void)
 	g_assert_cmpint(ll_tls_ssl_close_notify(NULL), ==, LL_ERR_INVALID_ARG);
 }
 
+/* ---- shedding: the pipe's own TLS 1.3 records (rec13.c, shed.c) ---- */
+
+/* An OpenSSL client on memory BIOs, whose records the test carries to
+ * and from one end of a socket pair (and may change on the way); the
+ * relay's server context on the other end, with a pipe. */
+struct shed_fx {
+	struct ll_tls_ctx *sctx;
+	SSL_CTX *cctx;
+	SSL *c;
+	BIO *cin, *cout;
+	int sv[2];
+	struct ll_tls_pipe *p;
+	int key_updates_seen; /* KeyUpdates the client read */
+};
+
+static void shed_client_msg(int write_p, int version, int content_type,
+			    const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct shed_fx *fx = arg;
+	const uint8_t *b = buf;
+
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
+	    b[0] == SSL3_MT_KEY_UPDATE)
+		fx->key_updates_seen++;
+}
+
+/* The client's records onto the socket; flip: a byte index to change. */
+static void shed_cl_out(struct shed_fx *fx, long flip)
+{
+	uint8_t buf[65536];
+	int n;
+
+	while ((n = BIO_read(fx->cout, buf, sizeof(buf))) > 0) {
+		ssize_t w, off = 0;
+
+		if (flip >= 0 && flip < n) {
+			buf[flip] ^= 0x40;
+			flip = -1;
+		}
+		while (off < n) {
+			w = write(fx->sv[0], buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EAGAIN) {
+				struct pollfd pf = { .fd = fx->sv[0],
+						     .events = POLLOUT };
+
+				g_assert_cmpint(poll(&pf, 1, 5000), ==, 1);
+				continue;
+			}
+			g_assert_cmpint(w, >, 0);
+			off += w;
+		}
+	}
+}
+
+/* What the socket has for the client into its input BIO. */
+static void shed_cl_in(struct shed_fx *fx)
+{
+	uint8_t buf[65536];
+	ssize_t n;
+
+	while ((n = read(fx->sv[0], buf, sizeof(buf))) > 0)
+		g_assert_cmpint(BIO_write(fx->cin, buf, (int)n), ==, (int)n);
+}
+
+static void shed_setup(struct shed_fx *fx, int max_version)
+{
+	SSL *ss;
+	int i;
+
+	memset(fx, 0, sizeof(*fx));
+	fx->sctx = server_ctx(NULL);
+	fx->cctx = SSL_CTX_new(TLS_client_method());
+	g_assert_nonnull(fx->cctx);
+	g_assert_cmpint(SSL_CTX_load_verify_locations(fx->cctx, cert_path,
+						      NULL),
+			==, 1);
+	SSL_CTX_set_verify(fx->cctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_max_proto_version(fx->cctx, max_version);
+	fx->c = SSL_new(fx->cctx);
+	g_assert_nonnull(fx->c);
+	g_assert_cmpint(SSL_set1_host(fx->c, "localhost"), ==, 1);
+	SSL_set_msg_callback(fx->c, shed_client_msg);
+	SSL_set_msg_callback_arg(fx->c, fx);
+	fx->cin = BIO_new(BIO_s_mem());
+	fx->cout = BIO_new(BIO_s_mem());
+	SSL_set_bio(fx->c, fx->cin, fx->cout);
+	SSL_set_connect_state(fx->c);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+				   fx->sv),
+			==, 0);
+	ss = ll_tls_ctx_new_ssl(fx->sctx);
+	g_assert_nonnull(ss);
+	g_assert_cmpint(SSL_set_fd(ss, fx->sv[1]), ==, 1);
+	/* as the relay's streams read (conn.c) */
+	ll_tls_ssl_read_ahead(ss, 16384);
+	for (i = 0; i < 100; i++) {
+		int cr = SSL_do_handshake(fx->c), sr;
+
+		shed_cl_out(fx, -1);
+		sr = SSL_do_handshake(ss);
+		shed_cl_in(fx);
+		if (cr == 1 && sr == 1)
+			break;
+		ERR_clear_error();
+	}
+	g_assert_cmpint(i, <, 100);
+	fx->p = ll_tls_pipe_new(ss, fx->sv[1]);
+	g_assert_nonnull(fx->p);
+	SSL_free(ss);
+}
+
+static void shed_teardown(struct shed_fx *fx)
+{
+	ll_tls_pipe_free(fx->p);
+	SSL_free(fx->c);
+	SSL_CTX_free(fx->cctx);
+	close(fx->sv[0]);
+	close(fx->sv[1]);
+	ll_tls_ctx_free(fx->sctx);
+}
+
+/* len bytes from the client through the pipe; 0 or the pipe's error. */
+static int shed_c2p(struct shed_fx *fx, const uint8_t *data, size_t len,
+		    long flip)
+{
+	static uint8_t got[3 * 65536];
+	uint8_t small[1000];
+	size_t have = 0, n;
+	int r, i;
+
+	g_assert_cmpuint(len, <=, sizeof(got));
+	if (len > 0)
+		g_assert_cmpint(SSL_write(fx->c, data, (int)len), ==,
+				(int)len);
+	shed_cl_out(fx, flip);
+	for (i = 0; have < len && i < 100000; i++) {
+		struct pollfd pf = { .fd = fx->sv[1], .events = POLLIN };
+
+		/* small reads every other time: the rest of a record
+		 * waits in the pipe */
+		if (i % 2)
+			r = ll_tls_pipe_read(fx->p, small, sizeof(small), &n);
+		else
+			r = ll_tls_pipe_read(fx->p, got + have,
+					     sizeof(got) - have, &n);
+		if (r == LL_ERR_WANT_READ) {
+			g_assert_false(ll_tls_pipe_has_pending(fx->p));
+			g_assert_cmpint(poll(&pf, 1, 5000), ==, 1);
+			continue;
+		}
+		if (r != LL_OK) {
+			g_assert_cmpuint(have, ==, 0);
+			return r;
+		}
+		g_assert_cmpuint(n, >, 0);
+		if (i % 2)
+			memcpy(got + have, small, n);
+		have += n;
+	}
+	g_assert_cmpuint(have, ==, len);
+	g_assert_cmpmem(got, len, data, len);
+	return 0;
+}
+
+/* len bytes from the pipe to the client. */
+static void shed_p2c(struct shed_fx *fx, const uint8_t *data, size_t len)
+{
+	static uint8_t got[3 * 65536];
+	size_t have = 0, n;
+	int i;
+
+	g_assert_cmpint(ll_tls_pipe_write(fx->p, data, len), ==, LL_OK);
+	g_assert_cmpint(ll_tls_pipe_flush(fx->p), ==, LL_OK);
+	for (i = 0; have < len && i < 1000; i++) {
+		struct pollfd pf = { .fd = fx->sv[0], .events = POLLIN };
+
+		shed_cl_in(fx);
+		if (SSL_read_ex(fx->c, got + have, sizeof(got) - have, &n) ==
+		    1) {
+			have += n;
+			continue;
+		}
+		g_assert_cmpint(SSL_get_error(fx->c, 0), ==,
+				SSL_ERROR_WANT_READ);
+		g_assert_cmpint(poll(&pf, 1, 5000), ==, 1);
+	}
+	g_assert_cmpuint(have, ==, len);
+	g_assert_cmpmem(got, len, data, len);
+}
+
+static uint8_t shed_data[3 * 65536];
+
+static void shed_both_ways(struct shed_fx *fx)
+{
+	static const size_t sizes[] = { 1, 16384, 16385, 40000, 5, 0 };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		g_assert_cmpint(shed_c2p(fx, shed_data + i, sizes[i], -1), ==,
+				0);
+		shed_p2c(fx, shed_data + 7 * i, sizes[i]);
+	}
+}
+
+static void shed_fill_data(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(shed_data); i++)
+		shed_data[i] = (uint8_t)(i * 13 + 5);
+}
+
+/* N records each way through OpenSSL, the shed, then both ways: a
+ * wrong record count would fail decryption at once. */
+static void test_shed_counts(void)
+{
+	static const int ns[] = { 0, 1, 7 };
+	struct shed_fx fx;
+	size_t k;
+	int i;
+
+	shed_fill_data();
+	for (k = 0; k < G_N_ELEMENTS(ns); k++) {
+		uint64_t before = ll_tls_pipe_shed_count();
+
+		shed_setup(&fx, TLS1_3_VERSION);
+		for (i = 0; i < ns[k]; i++) {
+			g_assert_cmpint(shed_c2p(&fx, shed_data + i, 100 + i,
+						 -1),
+					==, 0);
+			shed_p2c(&fx, shed_data + i, 1 + i);
+		}
+		g_assert_false(ll_tls_pipe_is_shed(fx.p));
+		ll_tls_pipe_trim(fx.p);
+		g_assert_true(ll_tls_pipe_is_shed(fx.p));
+		g_assert_cmpuint(ll_tls_pipe_shed_count(), ==, before + 1);
+		shed_both_ways(&fx);
+		/* idle again: buffers and cipher contexts go, keys stay */
+		ll_tls_pipe_trim(fx.p);
+		ll_tls_pipe_trim(fx.p);
+		shed_both_ways(&fx);
+		shed_teardown(&fx);
+	}
+}
+
+static void test_shed_key_update(void)
+{
+	static const int kinds[] = { SSL_KEY_UPDATE_REQUESTED,
+				     SSL_KEY_UPDATE_NOT_REQUESTED };
+	struct shed_fx fx;
+	size_t k;
+	int i;
+
+	shed_fill_data();
+	for (k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		shed_setup(&fx, TLS1_3_VERSION);
+		ll_tls_pipe_trim(fx.p);
+		g_assert_true(ll_tls_pipe_is_shed(fx.p));
+		for (i = 0; i < 3; i++) {
+			g_assert_cmpint(SSL_key_update(fx.c, kinds[k]), ==, 1);
+			/* the KeyUpdate leaves ahead of the data */
+			g_assert_cmpint(shed_c2p(&fx, shed_data + i, 300, -1),
+					==, 0);
+			shed_p2c(&fx, shed_data + 2 * i, 200);
+			/* our answer came, when asked for, before our data
+			 * (else the client could not read the data) */
+			g_assert_cmpint(fx.key_updates_seen, ==,
+					kinds[k] == SSL_KEY_UPDATE_REQUESTED
+						? i + 1
+						: 0);
+		}
+		shed_both_ways(&fx);
+		shed_teardown(&fx);
+	}
+}
+
+/* A KeyUpdate before the shed: OpenSSL's keys moved without our count
+ * knowing how, so the pipe keeps its SSL (and works). */
+static void test_shed_not_after_key_update(void)
+{
+	struct shed_fx fx;
+
+	shed_fill_data();
+	shed_setup(&fx, TLS1_3_VERSION);
+	g_assert_cmpint(SSL_key_update(fx.c, SSL_KEY_UPDATE_NOT_REQUESTED), ==,
+			1);
+	g_assert_cmpint(shed_c2p(&fx, shed_data, 10, -1), ==, 0);
+	ll_tls_pipe_trim(fx.p);
+	g_assert_false(ll_tls_pipe_is_shed(fx.p));
+	shed_both_ways(&fx);
+	shed_teardown(&fx);
+}
+
+static void test_shed_tls12(void)
+{
+	struct shed_fx fx;
+
+	shed_fill_data();
+	shed_setup(&fx, TLS1_2_VERSION);
+	g_assert_cmpint(SSL_version(fx.c), ==, TLS1_2_VERSION);
+	ll_tls_pipe_trim(fx.p);
+	g_assert_false(ll_tls_pipe_is_shed(fx.p));
+	shed_both_ways(&fx);
+	ll_tls_pipe_trim(fx.p);
+	g_assert_false(ll_tls_pipe_is_shed(fx.p));
+	shed_teardown(&fx);
+}
+
+/* The pipe's reads until one says something else than "later". */
+static int shed_read_end(struct shed_fx *fx)
+{
+	uint8_t buf[16];
+	size_t n;
+	int r, i;
+
+	for (i = 0; i < 100; i++) {
+		struct pollfd pf = { .fd = fx->sv[1], .events = POLLIN };
+
+		r = ll_tls_pipe_read(fx->p, buf, sizeof(buf), &n);
+		if (r != LL_ERR_WANT_READ)
+			return r;
+		g_assert_cmpint(poll(&pf, 1, 5000), ==, 1);
+	}
+	return LL_ERR_TIMEOUT;
+}
+
+static void test_shed_close_notify(void)
+{
+	struct shed_fx fx;
+	uint8_t buf[16];
+	size_t n;
+
+	shed_fill_data();
+	/* ours: the client reads a clean end */
+	shed_setup(&fx, TLS1_3_VERSION);
+	ll_tls_pipe_trim(fx.p);
+	g_assert_true(ll_tls_pipe_is_shed(fx.p));
+	shed_p2c(&fx, shed_data, 10);
+	g_assert_cmpint(ll_tls_pipe_close_notify(fx.p), ==, LL_OK);
+	g_assert_cmpint(ll_tls_pipe_flush(fx.p), ==, LL_OK);
+	shed_cl_in(&fx);
+	g_assert_cmpint(SSL_read_ex(fx.c, buf, sizeof(buf), &n), ==, 0);
+	g_assert_cmpint(SSL_get_error(fx.c, 0), ==, SSL_ERROR_ZERO_RETURN);
+	g_assert_cmpint(ll_tls_pipe_write(fx.p, "x", 1), ==, LL_ERR_TLS);
+	shed_teardown(&fx);
+
+	/* the peer's */
+	shed_setup(&fx, TLS1_3_VERSION);
+	ll_tls_pipe_trim(fx.p);
+	g_assert_cmpint(shed_c2p(&fx, shed_data, 10, -1), ==, 0);
+	g_assert_false(ll_tls_pipe_got_close_notify(fx.p));
+	SSL_shutdown(fx.c);
+	shed_cl_out(&fx, -1);
+	g_assert_cmpint(shed_read_end(&fx), ==, LL_ERR_CLOSED);
+	g_assert_true(ll_tls_pipe_got_close_notify(fx.p));
+	g_assert_cmpint(ll_tls_pipe_read(fx.p, buf, sizeof(buf), &n), ==,
+			LL_ERR_CLOSED);
+	g_assert_false(ll_tls_pipe_has_pending(fx.p));
+	shed_teardown(&fx);
+
+	/* a TCP end without close_notify, as OpenSSL's pipe says it */
+	shed_setup(&fx, TLS1_3_VERSION);
+	ll_tls_pipe_trim(fx.p);
+	shutdown(fx.sv[0], SHUT_WR);
+	g_assert_cmpint(shed_read_end(&fx), ==, LL_ERR_CLOSED);
+	g_assert_false(ll_tls_pipe_got_close_notify(fx.p));
+	shed_teardown(&fx);
+}
+
+/* A changed byte anywhere in a record: an error, nothing delivered. */
+static void test_shed_tamper(void)
+{
+	/* type, version, ciphertext, inner type, tag (a changed length
+	 * would only wait for more) */
+	static const long at[] = { 0, 2, 5, 9, 5 + 5, 5 + 5 + 1 + 15 };
+	struct shed_fx fx;
+	size_t k;
+
+	shed_fill_data();
+	for (k = 0; k < G_N_ELEMENTS(at); k++) {
+		shed_setup(&fx, TLS1_3_VERSION);
+		ll_tls_pipe_trim(fx.p);
+		g_assert_true(ll_tls_pipe_is_shed(fx.p));
+		g_assert_cmpint(shed_c2p(&fx, shed_data, 5, at[k]), ==,
+				LL_ERR_TLS);
+		g_assert_cmpint(shed_read_end(&fx), ==, LL_ERR_TLS);
+		shed_teardown(&fx);
+	}
+}
+
+/* Sealed with the right keys, but wrong inside; each with a fresh pair,
+ * as an error is for good. */
+static void rec13_bad_inner(uint16_t suite, size_t hl, const uint8_t *s1,
+			    const uint8_t *s2)
+{
+	static const uint8_t bad_alert[2] = { 2, 40 }, ccs[1] = { 1 };
+	static const uint8_t split_ku[4] = { 24, 0, 0, 1 };
+	static uint8_t rec[LL_REC13_MAX_RECORD + 64];
+	struct ll_rec13 *a, *b;
+	uint8_t *plain;
+	size_t len, i;
+
+	for (i = 0; i < 6; i++) {
+		int want = LL_ERR_TLS;
+
+		a = ll_rec13_new(suite, s1, s2, hl, 0, 0);
+		b = ll_rec13_new(suite, s2, s1, hl, 0, 0);
+		switch (i) {
+		case 0: /* an unknown inner type */
+			ll_rec13_seal(a, 99, "x", 1, rec);
+			len = 1;
+			break;
+		case 1: /* a CCS after the handshake */
+			ll_rec13_seal(a, 20, ccs, 1, rec);
+			len = 1;
+			break;
+		case 2: /* an alert other than close_notify */
+			ll_rec13_seal(a, LL_REC13_ALERT, bad_alert, 2, rec);
+			len = 2;
+			break;
+		case 3: /* all zero inside: no content type */
+			ll_rec13_seal(a, 0, NULL, 0, rec);
+			len = 0;
+			break;
+		case 4: /* a KeyUpdate in two records */
+			ll_rec13_seal(a, LL_REC13_HANDSHAKE, split_ku, 4, rec);
+			len = 4;
+			break;
+		default: /* close_notify, then nothing more */
+			ll_rec13_seal_close_notify(a, rec);
+			len = 2;
+			want = LL_ERR_CLOSED;
+			break;
+		}
+		g_assert_cmpint(ll_rec13_open(b, rec, LL_REC13_SEALED_LEN(len),
+					      &plain, &len),
+				==, want);
+		g_assert_null(plain);
+		g_assert_cmpint(ll_rec13_seal(a, LL_REC13_APPDATA, "ok", 2,
+					      rec),
+				==, LL_OK);
+		g_assert_cmpint(ll_rec13_open(b, rec, LL_REC13_SEALED_LEN(2),
+					      &plain, &len),
+				==, want);
+		g_assert_cmpint(ll_rec13_got_close_notify(b), ==,
+				want == LL_ERR_CLOSED);
+		ll_rec13_free(a);
+		ll_rec13_free(b);
+	}
+}
+
+/* Two record layers facing each other, for every suite: what one
+ * seals the other opens; and what a hostile peer could send instead. */
+static void test_rec13_hostile(void)
+{
+	static const uint16_t suites[] = { LL_REC13_AES128, LL_REC13_AES256,
+					   LL_REC13_CHACHA };
+	static uint8_t rec[LL_REC13_MAX_RECORD + 64];
+	uint8_t s1[48], s2[48], *plain;
+	size_t k, len, rl, i;
+
+	shed_fill_data();
+	for (i = 0; i < sizeof(s1); i++) {
+		s1[i] = (uint8_t)i;
+		s2[i] = (uint8_t)(200 - i);
+	}
+	for (k = 0; k < G_N_ELEMENTS(suites); k++) {
+		size_t hl = suites[k] == LL_REC13_AES256 ? 48 : 32;
+		struct ll_rec13 *a = ll_rec13_new(suites[k], s1, s2, hl, 0, 5);
+		struct ll_rec13 *b = ll_rec13_new(suites[k], s2, s1, hl, 5, 0);
+
+		g_assert_nonnull(a);
+		g_assert_nonnull(b);
+		g_assert_null(ll_rec13_new(suites[k], s1, s2, hl - 1, 0, 0));
+		/* round trips of 0, 1 and 2^14 bytes, and a KeyUpdate */
+		g_assert_cmpint(ll_rec13_seal(a, LL_REC13_APPDATA, shed_data,
+					      LL_REC13_MAX_PLAIN + 1, rec),
+				==, LL_ERR_TOO_LARGE);
+		for (i = 0; i < 3; i++) {
+			size_t n = i == 0 ? 0 : i == 1 ? 1 : 16384;
+
+			g_assert_cmpint(ll_rec13_seal(a, LL_REC13_APPDATA,
+						      shed_data, n, rec),
+					==, LL_OK);
+			g_assert_cmpint(
+				ll_rec13_record_len(rec,
+						    LL_REC13_SEALED_LEN(n) - 1,
+						    &rl),
+				==, LL_ERR_TRUNCATED);
+			g_assert_cmpint(ll_rec13_record_len(
+						rec, LL_REC13_SEALED_LEN(n),
+						&rl),
+					==, LL_OK);
+			g_assert_cmpint(ll_rec13_open(b, rec, rl, &plain,
+						      &len),
+					==, LL_OK);
+			g_assert_cmpmem(plain, len, shed_data, n);
+		}
+		g_assert_cmpint(ll_rec13_seal_key_update(a, rec), ==, LL_OK);
+		g_assert_cmpint(ll_rec13_open(b, rec, LL_REC13_SEALED_LEN(5),
+					      &plain, &len),
+				==, LL_OK);
+		g_assert_cmpuint(len, ==, 0);
+		g_assert_false(ll_rec13_update_due(b));
+		g_assert_cmpint(ll_rec13_seal(a, LL_REC13_APPDATA, "hi", 2,
+					      rec),
+				==, LL_OK);
+		g_assert_cmpint(ll_rec13_open(b, rec, LL_REC13_SEALED_LEN(2),
+					      &plain, &len),
+				==, LL_OK);
+		g_assert_cmpmem(plain, len, "hi", 2);
+		ll_rec13_trim(a);
+		ll_rec13_trim(a);
+		ll_rec13_trim(b);
+		ll_rec13_trim(b);
+
+		/* a header no TLS 1.3 peer sends */
+		memcpy(rec, "\x17\x03\x03\x41\x01", 5); /* 2^14 + 257 */
+		g_assert_cmpint(ll_rec13_record_len(rec, 5, &rl), ==,
+				LL_ERR_TLS);
+		memcpy(rec, "\x15\x03\x03\x00\x02", 5); /* plaintext alert */
+		g_assert_cmpint(ll_rec13_record_len(rec, 5, &rl), ==,
+				LL_ERR_TLS);
+		memcpy(rec, "\x14\x03\x03\x00\x01", 5); /* plaintext CCS */
+		g_assert_cmpint(ll_rec13_record_len(rec, 5, &rl), ==,
+				LL_ERR_TLS);
+		memcpy(rec, "\x17\x03\x03\x00\x10",
+		       5); /* shorter than a tag */
+		g_assert_cmpint(ll_rec13_record_len(rec, 5, &rl), ==,
+				LL_ERR_TLS);
+		ll_rec13_free(a);
+		ll_rec13_free(b);
+
+		rec13_bad_inner(suites[k], hl, s1, s2);
+	}
+	ll_rec13_free(NULL);
+}
+
 int main(int argc, char **argv)
 {
 	const char *base = g_getenv("LL_TEST_TMPDIR");
@@ -1234,6 +1775,14 @@ int main(int argc, char **argv)
 	g_test_add_func("/tls/nonblocking", test_nonblocking);
 	g_test_add_func("/tls/ctx_errors", test_ctx_errors);
 	g_test_add_func("/tls/dial_errors", test_dial_errors);
+	g_test_add_func("/tls/shed/counts", test_shed_counts);
+	g_test_add_func("/tls/shed/key_update", test_shed_key_update);
+	g_test_add_func("/tls/shed/not_after_key_update",
+			test_shed_not_after_key_update);
+	g_test_add_func("/tls/shed/tls12", test_shed_tls12);
+	g_test_add_func("/tls/shed/close_notify", test_shed_close_notify);
+	g_test_add_func("/tls/shed/tamper", test_shed_tamper);
+	g_test_add_func("/tls/rec13/hostile", test_rec13_hostile);
 	r = g_test_run();
 
 	rm_tmpdir();

@@ -297,7 +297,8 @@ struct ll_relay_metrics {
 	uint64_t redeem_budget_refusals[LL_REDEEM_SCOPE_COUNT];
 	uint64_t redeem_budget_exhausted_total[LL_REDEEM_SCOPE_COUNT];
 	uint64_t redeem_budget_exhausted[LL_REDEEM_SCOPE_COUNT]; /* now */
-	uint64_t queue_waiting; /* end users waiting in channel queues */
+	uint64_t queue_waiting;    /* end users waiting in channel queues */
+	uint64_t tls_streams_shed; /* pipes that freed their SSL (pipe.c) */
 };
 
 /* ---- the audit chain's anchor outside the database (checkpoint.c) ----

@@ -17,6 +17,7 @@
 #include "ll_crypto.h"
 #include "ll_util.h"
 #include "ll_relay.h"
+#include "ll_tls_pipe.h"
 #include "core.h"
 
 int ll_core_metrics_access_load(const struct ll_relay_config *cfg,
@@ -155,6 +156,10 @@ static const struct metric_row plain[] = {
 	  FIELD(requests_total) },
 	{ "lifeline_queue_waiting", "gauge",
 	  "End users waiting in channel queues now.", FIELD(queue_waiting) },
+	{ "lifeline_tls_streams_shed_total", "counter",
+	  "Idle forwarding streams that freed OpenSSL's connection state "
+	  "and went on with the relay's own TLS 1.3 records.",
+	  FIELD(tls_streams_shed) },
 };
 
 static const struct metric_row by_scope[] = {
@@ -230,6 +235,7 @@ char *ll_core_metrics_text(const struct ll_relay *relay)
 	ll_workers_counts(relay->core, &w_bytes, &w_streams);
 	m.bytes_forwarded += w_bytes;
 	m.connections_open += w_streams;
+	m.tls_streams_shed = ll_tls_pipe_shed_count();
 	for (i = 0; i < LL_ARRAY_SIZE(plain); i++)
 		metric(s, plain[i].name, plain[i].type, plain[i].help,
 		       *field_at(&m, &plain[i]));
