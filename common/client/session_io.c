@@ -35,6 +35,9 @@
 #define BRIDGE_BUDGET (1024u * 1024u)
 /* Unsent bytes the kernel may hold for the stream (TCP_NOTSENT_LOWAT). */
 #define UNSENT_MAX (128u * 1024u)
+/* What one read system call of the stream takes at most (TLS
+ * read-ahead): a few records a call, not two calls a record. */
+#define TLS_READ_AHEAD (64u * 1024u)
 /* Bytes of bulk channels the mux may hold (out_has_room). */
 #define BULK_QUEUE (256u * 1024u)
 /* Control bytes buffered while a message is incomplete. */
@@ -446,6 +449,9 @@ int ll_session_io_new(struct ll_stream *stream,
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
 				 sizeof(lowat));
 	}
+	/* read_stream reads until WANT_READ (or comes back for more):
+	 * what the read-ahead buffers is never left unseen */
+	ll_tls_conn_read_ahead(s->conn, TLS_READ_AHEAD);
 	if (stream->extra_len > 0) {
 		memcpy(s->rbuf, stream->extra, stream->extra_len);
 		s->rlen = stream->extra_len;

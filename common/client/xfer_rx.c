@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -18,6 +19,8 @@
 
 /* Hashing what a part held reads this much at a time. */
 #define RX_HASH_BLOCK (1024u * 1024u)
+/* How much nicer than the loop the worker runs (Linux: per thread). */
+#define RX_NICE 10
 
 struct item {
 	size_t len;
@@ -181,6 +184,27 @@ static int hash_part(struct ll_xfer_rx *rx)
 	return err;
 }
 
+/*
+ * The screen keeps its latency while a large file moves: on Linux a nice
+ * value belongs to a thread, and this one's bulk work (the page cache
+ * copy of every byte and its SHA-256, the heaviest part of a receive)
+ * gives way to the loop that pumps the screen and to the capture thread
+ * whenever they want the CPU.  With CPU to spare it runs as fast as
+ * before; the transfer's pace follows it through the credit it returns.
+ */
+static void rx_lower_priority(void)
+{
+#ifdef __linux__
+	id_t tid = (id_t)gettid();
+	int cur;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, tid, cur + RX_NICE);
+#endif
+}
+
 static gpointer rx_thread(gpointer p)
 {
 	struct ll_xfer_rx *rx = p;
@@ -189,6 +213,7 @@ static gpointer rx_thread(gpointer p)
 	uint64_t written;
 	int err;
 
+	rx_lower_priority();
 	err = hash_part(rx);
 	g_mutex_lock(&rx->mu);
 	if (err != 0)

@@ -99,6 +99,12 @@ int ll_tls_conn_write(struct ll_tls_conn *c, const void *buf, size_t len,
 		      size_t *nwritten);
 /* Bytes already decrypted and waiting in the TLS layer. */
 size_t ll_tls_conn_pending(struct ll_tls_conn *c);
+/* From now on c reads ahead up to bufsize bytes a read system call, its
+ * buffers kept between reads (ll_tls_ssl_read_ahead): for a long-lived
+ * stream whose one reader reads until LL_ERR_WANT_READ before it polls
+ * again (records may then wait in the buffer, unseen by poll and by
+ * ll_tls_conn_pending). */
+void ll_tls_conn_read_ahead(struct ll_tls_conn *c, size_t bufsize);
 int ll_tls_conn_shutdown(struct ll_tls_conn *c);
 int ll_tls_conn_fd(const struct ll_tls_conn *c);
 /* Negotiated ALPN protocol or NULL; version string ("TLSv1.3"). */

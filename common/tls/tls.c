@@ -914,6 +914,21 @@ size_t ll_tls_conn_pending(struct ll_tls_conn *c)
 	return n > 0 ? (size_t)n : 0;
 }
 
+void ll_tls_conn_read_ahead(struct ll_tls_conn *c, size_t bufsize)
+{
+	if (c == NULL)
+		return;
+	ll_tls_ssl_read_ahead(c->ssl, bufsize);
+	/* the next read allocates a buffer of the new size (one holding
+	 * bytes stays as it is, and so does its size) */
+	if (SSL_free_buffers(c->ssl) != 1)
+		ERR_clear_error();
+	/* a stream's buffers are busy all its life: freeing and
+	 * allocating them around every read (SSL_MODE_RELEASE_BUFFERS)
+	 * only costs malloc and free */
+	SSL_clear_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+}
+
 int ll_tls_conn_shutdown(struct ll_tls_conn *c)
 {
 	int ret;

@@ -441,6 +441,56 @@ static void test_spki_pin(void)
 	g_free(script);
 }
 
+/* A conn that reads ahead (the session pump's stream): records the peer
+ * sent together come in one read call, and a reader that reads until
+ * WANT_READ before it polls never leaves a record unseen in the buffer:
+ * whenever it must poll, the socket itself has more to say. */
+static void test_read_ahead(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	struct ll_tls_conn *c = NULL;
+	/* several records, under the loopback socket buffers */
+	size_t len = 80 * 1024 + 3, got = 0, n;
+	uint8_t *out = g_malloc(len), *in = g_malloc0(len);
+	char eb[256] = "";
+	struct srv s;
+	int fd, r;
+
+	for (size_t i = 0; i < len; i++)
+		out[i] = (uint8_t)(i * 7 + (i >> 11));
+	srv_start(&s, SRV_CONN, NULL);
+	g_assert_cmpint(ll_tls_dial(cctx, "127.0.0.1", s.port, 5000, &c, eb,
+				    sizeof(eb)),
+			==, LL_OK);
+	ll_tls_conn_read_ahead(c, 64 * 1024);
+	ll_tls_conn_read_ahead(NULL, 64 * 1024); /* a no-op */
+	g_assert_cmpint(ll_tls_write_all(c, out, len), ==, LL_OK);
+	fd = ll_tls_conn_fd(c);
+	g_assert_cmpint(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK),
+			==, 0);
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		r = ll_tls_conn_read(c, in + got, len - got, &n);
+		if (r == LL_OK) {
+			got += n;
+			continue;
+		}
+		g_assert_cmpint(r, ==, LL_ERR_WANT_READ);
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+	}
+	g_assert_cmpmem(in, len, out, len);
+	g_assert_cmpuint(ll_tls_conn_pending(c), ==, 0);
+	g_assert_cmpint(ll_tls_conn_shutdown(c), ==, LL_OK);
+	ll_tls_conn_free(c, true);
+	srv_join(&s);
+	g_assert_cmpint(s.hs, ==, LL_OK);
+	g_assert_cmpuint(s.echoed, ==, len);
+	ll_tls_ctx_free(cctx);
+	g_free(out);
+	g_free(in);
+}
+
 /* ---- handshakes ---- */
 
 static void test_dial_roundtrip(void)
@@ -1773,6 +1823,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tls/ssl_helpers", test_ssl_helpers);
 	g_test_add_func("/tls/pipe", test_pipe);
 	g_test_add_func("/tls/nonblocking", test_nonblocking);
+	g_test_add_func("/tls/read_ahead", test_read_ahead);
 	g_test_add_func("/tls/ctx_errors", test_ctx_errors);
 	g_test_add_func("/tls/dial_errors", test_dial_errors);
 	g_test_add_func("/tls/shed/counts", test_shed_counts);
