@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "ll_tls_rec13.h"
@@ -78,39 +79,24 @@ static struct shed_state *state_of(SSL *ssl)
 	return st;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "LABEL <client random> <secret>" (hex): the secret of LABEL into out,
  * its length, or 0. */
 static uint8_t keylog_secret(const char *line, const char *label,
 			     uint8_t out[LL_REC13_SECRET_MAX])
 {
-	size_t ll = strlen(label), i;
+	size_t ll = strlen(label), n = 0;
 	const char *p;
 
 	if (strncmp(line, label, ll) != 0 || line[ll] != ' ' ||
 	    (p = strchr(line + ll + 1, ' ')) == NULL)
 		return 0;
-	p++;
-	for (i = 0; i < LL_REC13_SECRET_MAX; i++) {
-		int hi = hexval(p[2 * i]), lo;
-
-		if (hi < 0)
-			break;
-		if ((lo = hexval(p[2 * i + 1])) < 0)
-			return 0;
-		out[i] = (uint8_t)(hi << 4 | lo);
+	/* '\0': no separator between the bytes */
+	if (OPENSSL_hexstr2buf_ex(out, LL_REC13_SECRET_MAX, &n, p + 1, '\0') !=
+	    1) {
+		ERR_clear_error(); /* not the handshake's error */
+		return 0;
 	}
-	return p[2 * i] == '\0' ? (uint8_t)i : 0;
+	return (uint8_t)n;
 }
 
 static void keylog_cb(const SSL *cssl, const char *line)

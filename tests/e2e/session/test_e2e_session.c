@@ -3255,6 +3255,28 @@ static void gui_cancel_mid(struct proxy *x, unsigned long viewer,
 	assert_audit_cancelled(sha);
 }
 
+/* After a stop: a small file the user saves arrives whole (the session
+ * and both sides' transfers go on). */
+static void send_small(const char *id, const char *small,
+		       const char *small_saved, const char *log)
+{
+	g_autofree char *base = g_path_get_basename(small);
+	g_autofree char *says = g_strdup_printf("sent %s (11 bytes, SHA-256 ",
+						base);
+	unsigned long win;
+	GPid cmd;
+
+	g_assert_true(g_file_set_contents(small, "still here\n", -1, NULL));
+	cmd = files_bg("send", id, small, NULL, log);
+	win = wait_window(E.disp_user, "Incoming file", 20000);
+	g_assert_cmpuint(win, !=, 0);
+	press(E.disp_user, win, "alt+s");
+	files_done(cmd, log, 0, says);
+	g_assert_true(same_file(small, small_saved));
+	press(E.disp_user, win, "alt+c");
+	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+}
+
 /*
  * The user cancels while the bytes move, each way (the proxy holds the
  * transfer in its middle): _Cancel in "Incoming file" while the
@@ -3323,15 +3345,7 @@ static void files_cancel_mid(struct proxy *x, const char *id, const char *home,
 	close_sending(out);
 
 	/* the session goes on */
-	g_assert_true(g_file_set_contents(small, "still here\n", -1, NULL));
-	cmd = files_bg("send", id, small, NULL, log);
-	win = wait_window(E.disp_user, "Incoming file", 20000);
-	g_assert_cmpuint(win, !=, 0);
-	press(E.disp_user, win, "alt+s");
-	files_done(cmd, log, 0, "sent after-cancel.txt (11 bytes, SHA-256 ");
-	g_assert_true(same_file(small, small_saved));
-	press(E.disp_user, win, "alt+c");
-	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	send_small(id, small, small_saved, log);
 	assert_audit_cancelled(sha_src);
 	assert_audit_cancelled(sha_pick);
 }
@@ -3489,15 +3503,7 @@ static void files_stop_mid(struct proxy *x, const char *id, const char *home,
 	state = NULL;
 	g_assert_cmpint(status(id, &state, NULL), ==, 0);
 	g_assert_cmpstr(state, !=, "ended");
-	g_assert_true(g_file_set_contents(small, "still here\n", -1, NULL));
-	cmd = files_bg("send", id, small, NULL, log);
-	win = wait_window(E.disp_user, "Incoming file", 20000);
-	g_assert_cmpuint(win, !=, 0);
-	press(E.disp_user, win, "alt+s");
-	files_done(cmd, log, 0, "sent after-stop.txt (11 bytes, SHA-256 ");
-	g_assert_true(same_file(small, small_saved));
-	press(E.disp_user, win, "alt+c");
-	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
+	send_small(id, small, small_saved, log);
 	assert_audit_cancelled(sha_src);
 	assert_audit_cancelled(sha_pick);
 	assert_audit_cancelled(sha_raw);
