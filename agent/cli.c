@@ -847,12 +847,7 @@ static void catch_stop(sigset_t *wait_mask)
 /* The value of key when req's row has it, else NULL. */
 static const char *req_str_if(const struct ll_cli_req *req, const char *key)
 {
-	size_t i;
-
-	for (i = 0; i < LL_CLI_MAX_PARAMS && req->cmd->params[i] != NULL; i++)
-		if (strcmp(req->cmd->params[i]->key, key) == 0)
-			return ll_cli_req_str(req, key);
-	return NULL;
+	return ll_cli_req_takes(req, key) ? ll_cli_req_str(req, key) : NULL;
 }
 
 /* The transfer's name as the technician gave it: fetch's NAME, send's
