@@ -1808,6 +1808,11 @@ static void test_hostile_send(void)
 	hostile_send_once(f, &p, path, 0, false, 4, "");
 	hostile_send_once(f, &p, path, size + 1, false, 1, "past the end");
 
+	/* and ends as any session: no holder outlives the test */
+	cli_pumping(&r, f, NULL, profile, "session", "end", p.id, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	run_clear(&r);
+	assert_holder_gone(profile, p.id);
 	fa_free(f);
 	pin_clear(&p);
 	g_free(data);
