@@ -117,6 +117,11 @@ struct ll_wsess {
 	struct ws_stream st[2];
 	struct ll_wsess *prev, *next; /* w->sessions */
 	uint64_t swept; /* bytes[0] + bytes[1] at the last sweep */
+	/* A pump moved a bulk amount (LL_WS_BULK) since the last sweep:
+	 * the small pumps between (the other way's acknowledgements) leave
+	 * both sides' buffers alone, which that transfer needs again at
+	 * once. */
+	bool bulk;
 	bool ended;
 };
 
@@ -381,10 +386,15 @@ static void ws_pump(struct ll_wsess *ws, int s)
 		ws_stream_ended(src, r);
 		return;
 	}
-	/* Less than a full record and nothing more: no bulk transfer here,
-	 * whose buffers would be needed again at once.  Give them back now
-	 * (worker_sweep catches a bulk transfer that stopped). */
-	if (total < LL_WS_BULK) {
+	/* Less than a full record and nothing more, and no bulk transfer
+	 * either way, whose buffers would be needed again at once: give
+	 * them back now (worker_sweep catches a bulk transfer that
+	 * stopped).  Freeing them between a file's records cost a malloc,
+	 * fresh pages and an madvise (a TLB flush on every core) each
+	 * time. */
+	if (total >= LL_WS_BULK) {
+		ws->bulk = true;
+	} else if (!ws->bulk) {
 		ll_tls_pipe_trim(src->pipe);
 		if (!dst->write_armed)
 			ll_tls_pipe_trim(dst->pipe);
@@ -745,6 +755,7 @@ static void worker_sweep(evutil_socket_t fd, short what, void *arg)
 	for (ws = w->sessions; ws != NULL; ws = ws->next) {
 		b = atomic_load_explicit(&ws->bytes[0], memory_order_relaxed) +
 		    atomic_load_explicit(&ws->bytes[1], memory_order_relaxed);
+		ws->bulk = false;
 		if (b != ws->swept) {
 			ws->swept = b;
 			continue;
