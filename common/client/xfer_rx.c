@@ -46,6 +46,9 @@ struct ll_xfer_rx {
 	size_t queued, peak;
 	struct ll_xfer_rx_report rep;
 	bool stop, notified, changed;
+	/* The worker sleeps on cond: only then does a push wake it (GLib's
+	 * g_cond_signal is a futex system call every time). */
+	bool waiting;
 	gint abort; /* stop, seen without mu by hash_part */
 };
 
@@ -227,6 +230,7 @@ static gpointer rx_thread(gpointer p)
 	}
 	while (end == LL_XFER_RX_RUNNING) {
 		while (!rx->stop && idle_locked(rx)) {
+			rx->waiting = true;
 			if (rx->hold != NULL) /* the test hook polls */
 				g_cond_wait_until(
 					&rx->cond, &rx->mu,
@@ -234,6 +238,7 @@ static gpointer rx_thread(gpointer p)
 						10 * G_TIME_SPAN_MILLISECOND);
 			else
 				g_cond_wait(&rx->cond, &rx->mu);
+			rx->waiting = false;
 		}
 		if (rx->stop)
 			break;
@@ -306,7 +311,8 @@ size_t ll_xfer_rx_push(struct ll_xfer_rx *rx, const uint8_t *data, size_t len)
 	if (rx->queued > rx->peak)
 		rx->peak = rx->queued;
 	queued = rx->queued;
-	g_cond_signal(&rx->cond);
+	if (rx->waiting)
+		g_cond_signal(&rx->cond);
 	g_mutex_unlock(&rx->mu);
 	return queued;
 }
