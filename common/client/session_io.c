@@ -38,6 +38,9 @@
 /* What one read system call of the stream takes at most (TLS
  * read-ahead): a few records a call, not two calls a record. */
 #define TLS_READ_AHEAD (64u * 1024u)
+/* Plaintext one write system call of the stream carries at most
+ * (ll_tls_conn_gather_writes): a few records a call, not one. */
+#define TLS_GATHER (64u * 1024u)
 /* Bytes of bulk channels the mux may hold (out_has_room). */
 #define BULK_QUEUE (256u * 1024u)
 /* Control bytes buffered while a message is incomplete. */
@@ -452,6 +455,8 @@ int ll_session_io_new(struct ll_stream *stream,
 	/* read_stream reads until WANT_READ (or comes back for more):
 	 * what the read-ahead buffers is never left unseen */
 	ll_tls_conn_read_ahead(s->conn, TLS_READ_AHEAD);
+	if (ll_tls_conn_gather_writes(s->conn, TLS_GATHER) != LL_OK)
+		ll_debug("session stream: records go out one by one");
 	if (stream->extra_len > 0) {
 		memcpy(s->rbuf, stream->extra, stream->extra_len);
 		s->rlen = stream->extra_len;
@@ -1428,6 +1433,8 @@ static int write_stream(struct ll_session_io *s)
 	size_t n;
 	int r;
 
+	if ((r = ll_tls_conn_flush(s->conn)) != LL_OK)
+		return r == LL_ERR_WANT_WRITE ? LL_OK : r;
 	while (ll_buf_len(o) > 0) {
 		r = ll_tls_conn_write(s->conn, ll_buf_data(o), ll_buf_len(o),
 				      &n);
@@ -1456,7 +1463,8 @@ static void run_ending(struct ll_session_io *s)
 	if (s->end_step == END_FLUSH) {
 		/* The control queue was pumped before: when the mux holds
 		 * nothing more, the stream carried all we meant to say. */
-		if (ll_buf_len(ll_mux_out(s->mux)) > 0)
+		if (ll_buf_len(ll_mux_out(s->mux)) > 0 ||
+		    ll_tls_conn_unsent(s->conn) > 0)
 			return;
 		if (ll_buf_len(s->ctrl_out) > 0 && !ll_mux_dead(s->mux) &&
 		    ll_mux_credit(s->mux, LL_MUX_CHANNEL_CONTROL) > 0)
@@ -1504,7 +1512,7 @@ static void update_watches(struct ll_session_io *s)
 			    ? 0
 			    : G_IO_IN;
 		if ((s->mux != NULL && ll_buf_len(ll_mux_out(s->mux)) > 0) ||
-		    s->tls_want_write)
+		    ll_tls_conn_unsent(s->conn) > 0 || s->tls_want_write)
 			c |= G_IO_OUT;
 		g_source_modify_unix_fd(s->src, s->tag, c);
 	}

@@ -105,6 +105,23 @@ size_t ll_tls_conn_pending(struct ll_tls_conn *c);
  * again (records may then wait in the buffer, unseen by poll and by
  * ll_tls_conn_pending). */
 void ll_tls_conn_read_ahead(struct ll_tls_conn *c, size_t bufsize);
+/*
+ * From now on (after the handshake) c's records go out together: a
+ * write encrypts up to max bytes into a buffer of c's and sends the
+ * lot with one write(2), where OpenSSL writes each 16 KiB record with
+ * its own.  A write may return with records still in that buffer (the
+ * socket was full): while ll_tls_conn_unsent is not 0 the caller polls
+ * for POLLOUT and calls ll_tls_conn_flush (or writes again, which
+ * flushes first and takes nothing more until the buffer is empty).
+ * ll_tls_conn_shutdown returns LL_ERR_WANT_WRITE until its close_notify
+ * is out.  LL_ERR_INVALID_ARG before the handshake or twice.
+ */
+int ll_tls_conn_gather_writes(struct ll_tls_conn *c, size_t max);
+/* Bytes of records written to c but not yet to its socket. */
+size_t ll_tls_conn_unsent(const struct ll_tls_conn *c);
+/* Sends them: LL_OK when none are left, LL_ERR_WANT_WRITE while the
+ * socket is full, or the error that ends the stream. */
+int ll_tls_conn_flush(struct ll_tls_conn *c);
 int ll_tls_conn_shutdown(struct ll_tls_conn *c);
 int ll_tls_conn_fd(const struct ll_tls_conn *c);
 /* Negotiated ALPN protocol or NULL; version string ("TLSv1.3"). */

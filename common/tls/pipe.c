@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +31,8 @@
 #include "ll_tls_rec13.h"
 #include "ll_util.h"
 #include "tls_internal.h"
+#include "tls_outq.h"
 
-/* The output buffer's first size: a few full records. */
-#define PIPE_OUT_MIN (64 * 1024)
 /* After the shed, the read buffer: a few whole records per read(2), as
  * OpenSSL's read-ahead. */
 #define PIPE_IN_CAP (4 * LL_REC13_MAX_RECORD)
@@ -46,8 +44,7 @@ struct ll_tls_pipe {
 	bool sent_close; /* after the shed: our close_notify is out */
 	bool eof;        /* after the shed: the socket's end came */
 	bool failed;     /* after the shed: the read side failed for good */
-	uint8_t *out; /* records waiting for the socket: out[off, off+len) */
-	size_t off, len, cap;
+	struct ll_tls_outq out; /* records waiting for the socket */
 	/* after the shed: what came from the socket, in[ioff, ioff+ilen),
 	 * and the rest of a record's plaintext not yet read, plain */
 	uint8_t *in;
@@ -58,95 +55,6 @@ struct ll_tls_pipe {
 
 static _Atomic uint64_t shed_count;
 
-/* ---- the sink BIO: SSL's records into p->out ---- */
-
-static BIO_METHOD *sink_method;
-static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
-
-/* Room for n more bytes at the end of the output: where they go, or
- * NULL without memory.  The caller adds them to p->len. */
-static uint8_t *pipe_out_room(struct ll_tls_pipe *p, size_t n)
-{
-	size_t need, cap;
-	uint8_t *nb;
-
-	if (p->off + p->len + n > p->cap && p->off > 0) {
-		memmove(p->out, p->out + p->off, p->len);
-		p->off = 0;
-	}
-	if (!ll_size_add(p->len, n, &need))
-		return NULL;
-	if (need > p->cap) {
-		cap = p->cap > 0 ? p->cap : PIPE_OUT_MIN;
-		while (cap < need)
-			cap *= 2;
-		if ((nb = realloc(p->out, cap)) == NULL)
-			return NULL;
-		p->out = nb;
-		p->cap = cap;
-	}
-	return p->out + p->off + p->len;
-}
-
-static int pipe_out_append(struct ll_tls_pipe *p, const void *data, size_t n)
-{
-	uint8_t *at = pipe_out_room(p, n);
-
-	if (at == NULL)
-		return LL_ERR_NOMEM;
-	memcpy(at, data, n);
-	p->len += n;
-	return LL_OK;
-}
-
-static int sink_write(BIO *b, const char *data, size_t n, size_t *written)
-{
-	struct ll_tls_pipe *p = BIO_get_data(b);
-
-	if (p == NULL || pipe_out_append(p, data, n) != LL_OK)
-		return 0;
-	*written = n;
-	return 1;
-}
-
-static long sink_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)b;
-	(void)num;
-	(void)ptr;
-	switch (cmd) {
-	case BIO_CTRL_FLUSH: /* the caller flushes, with ll_tls_pipe_flush */
-		return 1;
-	case BIO_C_GET_FD: /* no socket to close here (ll_tls_pipe_new) */
-		return -1;
-	default:
-		return 0;
-	}
-}
-
-static int sink_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-static void sink_method_init(void)
-{
-	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() |
-					     BIO_TYPE_SOURCE_SINK,
-				     "lifeline pipe output");
-
-	if (m == NULL)
-		return;
-	if (!BIO_meth_set_write_ex(m, sink_write) ||
-	    !BIO_meth_set_ctrl(m, sink_ctrl) ||
-	    !BIO_meth_set_create(m, sink_create)) {
-		BIO_meth_free(m);
-		return;
-	}
-	sink_method = m;
-}
-
 /* ---- the pipe ---- */
 
 struct ll_tls_pipe *ll_tls_pipe_new(struct ssl_st *ssl, int fd)
@@ -154,18 +62,17 @@ struct ll_tls_pipe *ll_tls_pipe_new(struct ssl_st *ssl, int fd)
 	struct ll_tls_pipe *p;
 	BIO *sink;
 
-	pthread_once(&sink_once, sink_method_init);
-	if (ssl == NULL || sink_method == NULL ||
-	    (p = calloc(1, sizeof(*p))) == NULL)
+	if (ssl == NULL || (p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if ((sink = BIO_new(sink_method)) == NULL || !SSL_up_ref(ssl)) {
+	if ((sink = ll_tls_outq_sink_new(&p->out)) == NULL ||
+	    !SSL_up_ref(ssl)) {
 		BIO_free(sink);
 		free(p);
 		return NULL;
 	}
-	BIO_set_data(sink, p);
 	p->ssl = ssl;
 	p->fd = fd;
+	p->out.fd = fd;
 	/* Frees the SSL's hold on the old write BIO; the same socket BIO
 	 * stays its read BIO. */
 	SSL_set0_wbio(ssl, sink);
@@ -186,9 +93,9 @@ void ll_tls_pipe_undo(struct ll_tls_pipe *p)
 	if (rbio != NULL && BIO_up_ref(rbio))
 		SSL_set0_wbio(p->ssl, rbio); /* frees the sink */
 	else
-		BIO_set_data(SSL_get_wbio(p->ssl), NULL);
+		ll_tls_outq_sink_detach(SSL_get_wbio(p->ssl));
 	SSL_free(p->ssl);
-	free(p->out);
+	free(p->out.buf);
 	free(p);
 }
 
@@ -199,11 +106,11 @@ void ll_tls_pipe_free(struct ll_tls_pipe *p)
 	if (p->ssl != NULL) {
 		/* The sink may outlive the pipe (another reference on the
 		 * SSL): from now on it takes nothing. */
-		BIO_set_data(SSL_get_wbio(p->ssl), NULL);
+		ll_tls_outq_sink_detach(SSL_get_wbio(p->ssl));
 		SSL_free(p->ssl);
 	}
 	ll_rec13_free(p->rec);
-	free(p->out);
+	free(p->out.buf);
 	free(p->in);
 	free(p);
 }
@@ -275,13 +182,14 @@ static int rec_read_one(struct ll_tls_pipe *p, void *buf, size_t len,
 		if (ll_rec13_update_due(p->rec)) {
 			/* The peer asked for our KeyUpdate: it goes out
 			 * ahead of whatever we seal next. */
-			uint8_t *at = pipe_out_room(p, LL_REC13_SEALED_LEN(5));
+			uint8_t *at = ll_tls_outq_room(&p->out,
+						       LL_REC13_SEALED_LEN(5));
 
 			if (at == NULL)
 				return LL_ERR_NOMEM;
 			if (ll_rec13_seal_key_update(p->rec, at) != LL_OK)
 				return LL_ERR_TLS;
-			p->len += LL_REC13_SEALED_LEN(5);
+			p->out.len += LL_REC13_SEALED_LEN(5);
 		}
 	}
 }
@@ -307,12 +215,13 @@ static int rec_write(struct ll_tls_pipe *p, const uint8_t *buf, size_t len)
 		return LL_ERR_TLS;
 	while (len > 0) {
 		k = len < LL_REC13_MAX_PLAIN ? len : LL_REC13_MAX_PLAIN;
-		if ((at = pipe_out_room(p, LL_REC13_SEALED_LEN(k))) == NULL)
+		if ((at = ll_tls_outq_room(&p->out, LL_REC13_SEALED_LEN(k))) ==
+		    NULL)
 			return LL_ERR_NOMEM;
 		if (ll_rec13_seal(p->rec, LL_REC13_APPDATA, buf, k, at) !=
 		    LL_OK)
 			return LL_ERR_TLS;
-		p->len += LL_REC13_SEALED_LEN(k);
+		p->out.len += LL_REC13_SEALED_LEN(k);
 		buf += k;
 		len -= k;
 	}
@@ -325,11 +234,11 @@ static int rec_close_notify(struct ll_tls_pipe *p)
 
 	if (p->sent_close)
 		return LL_OK;
-	if ((at = pipe_out_room(p, LL_REC13_SEALED_LEN(2))) == NULL)
+	if ((at = ll_tls_outq_room(&p->out, LL_REC13_SEALED_LEN(2))) == NULL)
 		return LL_ERR_NOMEM;
 	if (ll_rec13_seal_close_notify(p->rec, at) != LL_OK)
 		return LL_ERR_TLS;
-	p->len += LL_REC13_SEALED_LEN(2);
+	p->out.len += LL_REC13_SEALED_LEN(2);
 	p->sent_close = true;
 	return LL_OK;
 }
@@ -342,7 +251,7 @@ static void pipe_shed(struct ll_tls_pipe *p)
 
 	if (ll_tls_ssl_shed(p->ssl, &rec) != LL_OK)
 		return;
-	BIO_set_data(SSL_get_wbio(p->ssl), NULL);
+	ll_tls_outq_sink_detach(SSL_get_wbio(p->ssl));
 	SSL_free(p->ssl);
 	p->ssl = NULL;
 	p->rec = rec;
@@ -415,26 +324,12 @@ int ll_tls_pipe_close_notify(struct ll_tls_pipe *p)
 
 int ll_tls_pipe_flush(struct ll_tls_pipe *p)
 {
-	ssize_t n;
-
-	while (p->len > 0) {
-		n = write(p->fd, p->out + p->off, p->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return LL_ERR_WANT_WRITE;
-		if (n <= 0)
-			return LL_ERR_IO;
-		p->off += (size_t)n;
-		p->len -= (size_t)n;
-	}
-	p->off = 0;
-	return LL_OK;
+	return ll_tls_outq_flush(&p->out);
 }
 
 size_t ll_tls_pipe_out_len(const struct ll_tls_pipe *p)
 {
-	return p->len;
+	return p->out.len;
 }
 
 bool ll_tls_pipe_has_pending(const struct ll_tls_pipe *p)
@@ -462,14 +357,11 @@ bool ll_tls_pipe_got_close_notify(const struct ll_tls_pipe *p)
 
 void ll_tls_pipe_trim(struct ll_tls_pipe *p)
 {
-	if (p->len == 0 && p->out != NULL) {
-		LL_FREE_AND_NULL(free, p->out);
-		p->off = p->cap = 0;
-	}
+	ll_tls_outq_release(&p->out);
 	if (p->ssl != NULL) {
 		/* Keeps them when they hold a partial record; sheds only
 		 * with nothing of the stream inside OpenSSL. */
-		if (SSL_free_buffers(p->ssl) == 1 && p->len == 0)
+		if (SSL_free_buffers(p->ssl) == 1 && p->out.len == 0)
 			pipe_shed(p);
 		return;
 	}

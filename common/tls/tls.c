@@ -26,6 +26,7 @@
 #include "ll_tls.h"
 #include "ll_util.h"
 #include "tls_internal.h"
+#include "tls_outq.h"
 
 /* Mozilla "intermediate" (v5.7), ECDHE only: no RSA key exchange, no DHE. */
 #define LL_TLS12_CIPHERS                                                      \
@@ -53,6 +54,11 @@ struct ll_tls_conn {
 	char *host; /* client: the name we verify, for messages */
 	char alpn[256];
 	char err[256];
+	/* ll_tls_conn_gather_writes: records wait in outq, which a write
+	 * fills with at most `gather` bytes of plaintext; NULL: records go
+	 * to the socket one write(2) each. */
+	struct ll_tls_outq *outq;
+	size_t gather;
 };
 
 /* Per-SSL_CTX data, freed by OpenSSL together with the SSL_CTX. */
@@ -864,6 +870,42 @@ static int io_begin(struct ll_tls_conn *c)
 	return LL_OK;
 }
 
+/* Sends what the gathered output holds: LL_OK once it is empty (or
+ * there is none), LL_ERR_WANT_WRITE while the socket is full. */
+static int gathered_flush(struct ll_tls_conn *c)
+{
+	int r, e;
+
+	if (c->outq == NULL || c->outq->len == 0)
+		return LL_OK;
+	if ((r = ll_tls_outq_flush(c->outq)) != LL_ERR_IO)
+		return r;
+	e = errno;
+	ll_tls_errf(c->err, sizeof(c->err), "TLS write: %s", strerror(e));
+	return e == ECONNRESET || e == EPIPE ? LL_ERR_CLOSED : LL_ERR_IO;
+}
+
+/* One batch of records with one write(2).  Nothing more is taken while
+ * a batch still waits: what the caller holds back can still be
+ * reordered by it (the screen ahead of a file), what is here cannot. */
+static int gathered_write(struct ll_tls_conn *c, const void *buf, size_t len,
+			  size_t *nwritten)
+{
+	size_t n = 0;
+	int ret;
+
+	if ((ret = gathered_flush(c)) != LL_OK)
+		return ret;
+	if (len > c->gather)
+		len = c->gather;
+	/* The sink takes everything: all of len, or an error. */
+	if ((ret = SSL_write_ex(c->ssl, buf, len, &n)) != 1)
+		return conn_fail(c, ret, "write");
+	*nwritten = n;
+	ret = gathered_flush(c);
+	return ret == LL_ERR_WANT_WRITE ? LL_OK : ret;
+}
+
 int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
 		     size_t *nread)
 {
@@ -878,7 +920,16 @@ int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
 	}
 	if ((ret = io_begin(c)) != LL_OK)
 		return ret;
-	if ((ret = SSL_read_ex(c->ssl, buf, len, &n)) != 1)
+	ret = SSL_read_ex(c->ssl, buf, len, &n);
+	/* What reading wrote (a KeyUpdate's answer) goes out now, or with
+	 * the next write (ll_tls_conn_unsent tells the caller). */
+	if (c->outq != NULL && c->outq->len > 0) {
+		int saved = errno;
+
+		(void)gathered_flush(c);
+		errno = saved;
+	}
+	if (ret != 1)
 		return conn_fail(c, ret, "read");
 	*nread = n;
 	return LL_OK;
@@ -898,6 +949,8 @@ int ll_tls_conn_write(struct ll_tls_conn *c, const void *buf, size_t len,
 	}
 	if ((ret = io_begin(c)) != LL_OK)
 		return ret;
+	if (c->outq != NULL)
+		return gathered_write(c, buf, len, nwritten);
 	if ((ret = SSL_write_ex(c->ssl, buf, len, &n)) != 1)
 		return conn_fail(c, ret, "write");
 	*nwritten = n;
@@ -940,10 +993,47 @@ int ll_tls_conn_shutdown(struct ll_tls_conn *c)
 		return LL_OK;
 	ERR_clear_error();
 	errno = 0;
+	/* Gathered: our close_notify is out once the output is. */
+	if (c->outq != NULL && (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
+		return gathered_flush(c);
 	/* Sends our close_notify; we do not wait for the peer's (0). */
 	if ((ret = SSL_shutdown(c->ssl)) >= 0)
-		return LL_OK;
+		return gathered_flush(c);
 	return conn_fail(c, ret, "shutdown");
+}
+
+int ll_tls_conn_gather_writes(struct ll_tls_conn *c, size_t max)
+{
+	BIO *sink;
+
+	if (c == NULL || !c->done || max == 0 || c->outq != NULL)
+		return LL_ERR_INVALID_ARG;
+	if ((c->outq = calloc(1, sizeof(*c->outq))) == NULL)
+		return LL_ERR_NOMEM;
+	c->outq->fd = c->fd;
+	if ((sink = ll_tls_outq_sink_new(c->outq)) == NULL) {
+		LL_FREE_AND_NULL(free, c->outq);
+		return LL_ERR_NOMEM;
+	}
+	/* Frees the SSL's hold on the socket BIO as its write BIO; it
+	 * stays the read BIO. */
+	SSL_set0_wbio(c->ssl, sink);
+	/* The sink never refuses: a write takes all it is given. */
+	SSL_clear_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	c->gather = max;
+	return LL_OK;
+}
+
+size_t ll_tls_conn_unsent(const struct ll_tls_conn *c)
+{
+	return c != NULL && c->outq != NULL ? c->outq->len : 0;
+}
+
+int ll_tls_conn_flush(struct ll_tls_conn *c)
+{
+	if (c == NULL)
+		return LL_ERR_INVALID_ARG;
+	return gathered_flush(c);
 }
 
 int ll_tls_conn_fd(const struct ll_tls_conn *c)
@@ -976,7 +1066,11 @@ void ll_tls_conn_free(struct ll_tls_conn *c, bool close_fd)
 {
 	if (c == NULL)
 		return;
-	SSL_free(c->ssl);
+	SSL_free(c->ssl); /* and the sink, before the output it fills */
+	if (c->outq != NULL) {
+		free(c->outq->buf);
+		free(c->outq);
+	}
 	if (close_fd && c->fd >= 0)
 		close(c->fd);
 	free(c->host);

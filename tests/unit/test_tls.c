@@ -491,6 +491,180 @@ static void test_read_ahead(void)
 	g_free(in);
 }
 
+/* ---- gathered writes (ll_tls_conn_gather_writes) ---- */
+
+#define GATHER_LEN (24u * 1024u * 1024u + 5u)
+#define GATHER_MAX (64u * 1024u)
+
+static uint8_t gather_byte(size_t i)
+{
+	return (uint8_t)(i * 13 + (i >> 12));
+}
+
+/* A raw OpenSSL server: asks for the client's KeyUpdate at once, then
+ * reads nothing until the client says its socket is full (go), then
+ * checks every byte and the close_notify after them. */
+struct gather_srv {
+	struct ll_tls_ctx *ctx;
+	int lfd, go[2];
+	uint16_t port;
+	GThread *thread;
+	/* results */
+	size_t got, bad_at;
+	int key_updates_seen, end;
+};
+
+static void gather_srv_msg(int write_p, int version, int content_type,
+			   const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct gather_srv *g = arg;
+	const uint8_t *b = buf;
+
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
+	    b[0] == SSL3_MT_KEY_UPDATE)
+		g->key_updates_seen++;
+}
+
+static gpointer gather_srv_main(gpointer data)
+{
+	struct gather_srv *g = data;
+	static uint8_t buf[65536];
+	SSL *ssl = ll_tls_ctx_new_ssl(g->ctx);
+	char go;
+	int fd, n;
+
+	g->bad_at = SIZE_MAX;
+	fd = accept(g->lfd, NULL, NULL);
+	g_assert_cmpint(fd, >=, 0);
+	SSL_set_fd(ssl, fd);
+	SSL_set_msg_callback(ssl, gather_srv_msg);
+	SSL_set_msg_callback_arg(ssl, g);
+	g_assert_cmpint(SSL_accept(ssl), ==, 1);
+	g_assert_cmpint(SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED), ==, 1);
+	g_assert_cmpint(SSL_write(ssl, "K", 1), ==, 1);
+	g_assert_cmpint(read(g->go[0], &go, 1), ==, 1);
+	while ((n = SSL_read(ssl, buf, sizeof(buf))) > 0) {
+		for (int i = 0; i < n && g->bad_at == SIZE_MAX; i++)
+			if (buf[i] != gather_byte(g->got + (size_t)i))
+				g->bad_at = g->got + (size_t)i;
+		g->got += (size_t)n;
+	}
+	g->end = SSL_get_error(ssl, n);
+	SSL_free(ssl);
+	close(fd);
+	ERR_clear_error();
+	return NULL;
+}
+
+static void test_gather(void)
+{
+	struct ll_tls_ctx *cctx = client_ctx(cert_path, true, NULL, NULL);
+	struct ll_tls_conn *c = NULL, *fresh;
+	struct gather_srv g = { 0 };
+	uint8_t *out = g_malloc(GATHER_LEN), k = 0;
+	size_t sent = 0, n;
+	bool went = false, saw_unsent = false, got_k = false;
+	gint64 deadline = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+	char eb[256] = "";
+	int sv[2], fd, r;
+
+	for (size_t i = 0; i < GATHER_LEN; i++)
+		out[i] = gather_byte(i);
+	/* Only an established connection gathers, and only once. */
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	fresh = ll_tls_conn_new_client(cctx, sv[0], "localhost");
+	g_assert_nonnull(fresh);
+	g_assert_cmpint(ll_tls_conn_gather_writes(fresh, GATHER_MAX), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpuint(ll_tls_conn_unsent(fresh), ==, 0);
+	g_assert_cmpint(ll_tls_conn_flush(fresh), ==, LL_OK);
+	ll_tls_conn_free(fresh, true);
+	close(sv[1]);
+	g_assert_cmpint(ll_tls_conn_gather_writes(NULL, GATHER_MAX), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_tls_conn_flush(NULL), ==, LL_ERR_INVALID_ARG);
+
+	g.ctx = server_ctx(NULL);
+	g.lfd = listen_local(&g.port);
+	g_assert_cmpint(pipe(g.go), ==, 0);
+	g.thread = g_thread_new("gather-srv", gather_srv_main, &g);
+	g_assert_cmpint(ll_tls_dial(cctx, "127.0.0.1", g.port, 5000, &c, eb,
+				    sizeof(eb)),
+			==, LL_OK);
+	g_assert_cmpint(ll_tls_conn_gather_writes(c, 0), ==,
+			LL_ERR_INVALID_ARG);
+	g_assert_cmpint(ll_tls_conn_gather_writes(c, GATHER_MAX), ==, LL_OK);
+	g_assert_cmpint(ll_tls_conn_gather_writes(c, GATHER_MAX), ==,
+			LL_ERR_INVALID_ARG);
+	fd = ll_tls_conn_fd(c);
+	g_assert_cmpint(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK),
+			==, 0);
+	/* Write all, reading what comes (the KeyUpdate asked for, and "K");
+	 * the server reads nothing until the socket has filled once. */
+	while (sent < GATHER_LEN || ll_tls_conn_unsent(c) > 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		r = ll_tls_conn_read(c, &k, 1, &n);
+		if (r == LL_OK) {
+			g_assert_cmpuint(n, ==, 1);
+			g_assert_cmpint(k, ==, 'K');
+			got_k = true;
+		} else {
+			g_assert_cmpint(r, ==, LL_ERR_WANT_READ);
+		}
+		r = sent < GATHER_LEN
+			    ? ll_tls_conn_write(c, out + sent,
+						GATHER_LEN - sent, &n)
+			    : ll_tls_conn_flush(c);
+		if (r == LL_OK && sent < GATHER_LEN) {
+			/* one batch at most a call */
+			g_assert_cmpuint(n, >, 0);
+			g_assert_cmpuint(n, <=, GATHER_MAX);
+			sent += n;
+			saw_unsent |= ll_tls_conn_unsent(c) > 0;
+			continue;
+		}
+		if (r == LL_OK)
+			continue;
+		/* the socket is full: what waits is ours to flush */
+		g_assert_cmpint(r, ==, LL_ERR_WANT_WRITE);
+		g_assert_cmpuint(ll_tls_conn_unsent(c), >, 0);
+		if (!went) {
+			g_assert_cmpint(write(g.go[1], "g", 1), ==, 1);
+			went = true;
+		}
+		p.events |= POLLOUT;
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+	}
+	g_assert_true(went);
+	g_assert_true(saw_unsent);
+	/* The close_notify goes out behind everything. */
+	while ((r = ll_tls_conn_shutdown(c)) == LL_ERR_WANT_WRITE) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+	}
+	g_assert_cmpint(r, ==, LL_OK);
+	g_assert_cmpuint(ll_tls_conn_unsent(c), ==, 0);
+	g_thread_join(g.thread);
+	/* "K" came after the KeyUpdate: reading it sent the answer */
+	g_assert_true(got_k);
+	g_assert_cmpint(g.key_updates_seen, ==, 1);
+	g_assert_cmpuint(g.bad_at, ==, SIZE_MAX);
+	g_assert_cmpuint(g.got, ==, GATHER_LEN);
+	g_assert_cmpint(g.end, ==, SSL_ERROR_ZERO_RETURN);
+	ll_tls_conn_free(c, true);
+	close(g.go[0]);
+	close(g.go[1]);
+	close(g.lfd);
+	ll_tls_ctx_free(g.ctx);
+	ll_tls_ctx_free(cctx);
+	g_free(out);
+}
+
 /* ---- handshakes ---- */
 
 static void test_dial_roundtrip(void)
@@ -1824,6 +1998,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tls/pipe", test_pipe);
 	g_test_add_func("/tls/nonblocking", test_nonblocking);
 	g_test_add_func("/tls/read_ahead", test_read_ahead);
+	g_test_add_func("/tls/gather", test_gather);
 	g_test_add_func("/tls/ctx_errors", test_ctx_errors);
 	g_test_add_func("/tls/dial_errors", test_dial_errors);
 	g_test_add_func("/tls/shed/counts", test_shed_counts);
