@@ -61,6 +61,7 @@ struct bridge {
 	uint16_t channel;
 	int fd;
 	gpointer tag;
+	GIOCondition watched; /* what tag polls for (watch_fd) */
 	/* fd -> channel: read, not yet taken by the mux */
 	uint8_t *obuf;
 	size_t ooff, olen;
@@ -113,7 +114,8 @@ struct ll_session_io {
 	struct ll_tls_conn *conn;
 	int fd;
 	gpointer tag;
-	bool tls_want_write; /* a read or shutdown wants POLLOUT */
+	GIOCondition watched; /* what tag polls for (watch_fd) */
+	bool tls_want_write;  /* a read or shutdown wants POLLOUT */
 
 	struct ll_mux *mux;
 	uint8_t *rbuf;
@@ -438,6 +440,12 @@ int ll_session_io_new(struct ll_stream *stream,
 	s->user = user;
 	((struct sio_source *)s->src)->s = s;
 	g_source_set_name(s->src, "ll_session_io");
+	/* GLib takes a source's fds out of the poll set around each of its
+	 * dispatches unless it may recurse, and puts them back: two
+	 * wake-ups of the loop (eventfd writes, and a read) per pass of a
+	 * busy stream.  No callback runs a nested main loop (sio_dispatch
+	 * refuses to be entered again). */
+	g_source_set_can_recurse(s->src, TRUE);
 
 	/* From here on nothing fails: take the stream over. */
 	s->conn = stream->conn;
@@ -470,6 +478,7 @@ int ll_session_io_new(struct ll_stream *stream,
 				    (gint64)o->hello_timeout_ms * 1000;
 	s->state = LL_SESSION_IO_HANDSHAKE;
 	s->tag = g_source_add_unix_fd(s->src, fd, G_IO_IN);
+	s->watched = G_IO_IN;
 	s->src_alive = true;
 	s->refs++; /* the "alive" reference, dropped by source_retire */
 	g_source_attach(s->src, o->context);
@@ -708,6 +717,7 @@ int ll_session_io_bridge_filtered(struct ll_session_io *s, uint16_t channel,
 		b->filter = *filter;
 	set_nonblock(fd);
 	b->tag = g_source_add_unix_fd(s->src, fd, 0);
+	b->watched = 0;
 	wake(s);
 	return LL_OK;
 }
@@ -1496,6 +1506,35 @@ static void run_ending(struct ll_session_io *s)
 
 /* ------------------------------------------------------------- dispatch */
 
+/*
+ * GLib wakes the loop (an eventfd written, then read) at every
+ * g_source_modify_unix_fd, changed or not, and at every new ready time:
+ * done after each dispatch, that was three more system calls a pass of
+ * a busy stream.  So a watch changes only when it differs, and a later
+ * deadline waits for the earlier one already set, whose dispatch (which
+ * only finds nothing due) sets it again.
+ */
+static void watch_fd(struct ll_session_io *s, gpointer tag,
+		     GIOCondition *watched, GIOCondition c)
+{
+	if (c == *watched)
+		return;
+	*watched = c;
+	g_source_modify_unix_fd(s->src, tag, c);
+}
+
+static void set_ready(struct ll_session_io *s, gint64 ready)
+{
+	gint64 cur = g_source_get_ready_time(s->src);
+
+	if (ready == cur)
+		return;
+	if (cur > 0 && (ready < 0 || cur < ready) &&
+	    cur > g_get_monotonic_time())
+		return;
+	g_source_set_ready_time(s->src, ready);
+}
+
 static void update_watches(struct ll_session_io *s)
 {
 	struct bridge *b;
@@ -1514,7 +1553,7 @@ static void update_watches(struct ll_session_io *s)
 		if ((s->mux != NULL && ll_buf_len(ll_mux_out(s->mux)) > 0) ||
 		    ll_tls_conn_unsent(s->conn) > 0 || s->tls_want_write)
 			c |= G_IO_OUT;
-		g_source_modify_unix_fd(s->src, s->tag, c);
+		watch_fd(s, s->tag, &s->watched, c);
 	}
 	for (b = s->bridges; b != NULL; b = b->next) {
 		/* a source is always readable: run again while it may */
@@ -1528,7 +1567,7 @@ static void update_watches(struct ll_session_io *s)
 			c |= G_IO_IN;
 		if (b->ilen > 0)
 			c |= G_IO_OUT;
-		g_source_modify_unix_fd(s->src, b->tag, c);
+		watch_fd(s, b->tag, &b->watched, c);
 	}
 	/* Bytes read from a bridge and waiting only for credit or room
 	 * are retried when those come (a WINDOW frame, a write). */
@@ -1540,7 +1579,7 @@ static void update_watches(struct ll_session_io *s)
 		ready = s->hello_deadline;
 	else if (s->state == LL_SESSION_IO_READY && !s->detached)
 		ready = liveness_deadline(s);
-	g_source_set_ready_time(s->src, ready);
+	set_ready(s, ready);
 }
 
 static void deliver_closed(struct ll_session_io *s)
@@ -1558,6 +1597,13 @@ static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	struct ll_session_io *s = ((struct sio_source *)src)->s;
 	int r;
 
+	if (s->in_dispatch > 0) {
+		/* A callback of ours runs a nested main loop: not allowed,
+		 * and not entered (can_recurse above). */
+		g_critical("session stream: a nested main loop in its "
+			   "callback");
+		return G_SOURCE_CONTINUE;
+	}
 	sio_ref(s);
 	s->in_dispatch++;
 	s->wake = false;
