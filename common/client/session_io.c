@@ -1598,10 +1598,20 @@ static gboolean sio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	int r;
 
 	if (s->in_dispatch > 0) {
+		struct bridge *b;
+
 		/* A callback of ours runs a nested main loop: not allowed,
-		 * and not entered (can_recurse above). */
+		 * and not entered (can_recurse above).  Quiet until the
+		 * outer dispatch ends, whose update_watches sets all again:
+		 * a ready fd would spin that loop. */
 		g_critical("session stream: a nested main loop in its "
 			   "callback");
+		if (s->tag != NULL)
+			watch_fd(s, s->tag, &s->watched, 0);
+		for (b = s->bridges; b != NULL; b = b->next)
+			if (b->tag != NULL)
+				watch_fd(s, b->tag, &b->watched, 0);
+		g_source_set_ready_time(s->src, -1);
 		return G_SOURCE_CONTINUE;
 	}
 	sio_ref(s);

@@ -426,6 +426,8 @@ struct side {
 	char reason[256];
 	int64_t closed_at;
 	size_t max_buffered;
+	int tcp_fd;         /* the stream's socket */
+	bool nest_on_hello; /* run a nested main loop in that callback */
 };
 
 static void maybe_quit(struct side *sd)
@@ -447,6 +449,43 @@ static void cb_ready(struct ll_session_io *s, void *user)
 	g_assert_cmpint(ll_session_io_send_control(s, &m), ==, LL_OK);
 }
 
+/*
+ * What no callback may do: run a nested main loop.  The stream's source
+ * may recurse (GLib would otherwise wake the loop twice a dispatch), so
+ * its dispatch refuses to be entered again, says so once, and stops
+ * polling until the outer dispatch is over (a ready socket would spin
+ * this loop).  Here the peer sends a message once it is ready, and the
+ * loop runs on until that message is on our socket and then some.
+ */
+static void nest(struct side *sd)
+{
+	struct pollfd p = { .fd = sd->tcp_fd, .events = POLLIN };
+	struct pollfd q = { .fd = sd->other->tcp_fd, .events = POLLIN };
+	gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+	struct ll_control_msg poke = { .type = LL_CONTROL_CHAT };
+	int i;
+
+	poke.u.chat.text = (char *)"meanwhile";
+	g_test_expect_message(NULL, G_LOG_LEVEL_CRITICAL,
+			      "*nested main loop in its callback*");
+	while (!sd->other->ready) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		(void)poll(&q, 1, 10); /* the peer's socket */
+	}
+	g_assert_cmpint(ll_session_io_send_control(sd->other->s, &poke), ==,
+			LL_OK);
+	while (poll(&p, 1, 0) == 0) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		(void)poll(&p, 1, 10); /* our socket */
+	}
+	for (i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_test_assert_expected_messages();
+	g_assert_cmpint(sd->n_control, ==, 1); /* the HELLO only, so far */
+}
+
 static void cb_control(struct ll_session_io *s, const struct ll_control_msg *m,
 		       void *user)
 {
@@ -458,6 +497,8 @@ static void cb_control(struct ll_session_io *s, const struct ll_control_msg *m,
 		sd->got_hello = true;
 		g_assert_cmpint(m->u.hello.role, ==, sd->other->role);
 		sd->peer_name = g_strdup(m->u.hello.name);
+		if (sd->nest_on_hello)
+			nest(sd);
 		if (sd->bridge_on_hello) {
 			g_assert_cmpint(ll_session_io_channel_open(
 						s, LL_MUX_CHANNEL_RFB),
@@ -536,6 +577,7 @@ static void side_start(struct side *sd, struct ll_stream *st,
 
 	ll_session_io_opts_default(&o);
 	o.side = mside;
+	sd->tcp_fd = ll_tls_conn_fd(st->conn);
 	g_assert_cmpint(ll_session_io_new(st, &o, &test_cbs, sd, &sd->s), ==,
 			LL_OK);
 	g_assert_cmpint(ll_session_io_get_state(sd->s), ==,
@@ -1020,6 +1062,46 @@ static void test_session_endings(void)
 	side_clear(&ap);
 	sess_clear(&s);
 
+	g_main_loop_unref(loop);
+	ll_api_client_free(tech);
+}
+
+static gboolean quit_when_poked(gpointer data)
+{
+	struct side *sd = data;
+
+	if (sd->n_control < 2)
+		return G_SOURCE_CONTINUE;
+	g_main_loop_quit(sd->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* A callback that runs a nested main loop (nest) is refused there, and
+ * the session goes on: the message that came meanwhile arrives after. */
+static void test_session_nested_loop(void)
+{
+	struct ll_api_client *tech = tech_client();
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	struct side ag, ap;
+	struct sess s;
+	guint guard;
+
+	sess_new(tech, &s);
+	pair_init(&ag, &ap, loop);
+	ap.nest_on_hello = true;
+	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
+	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
+	g_timeout_add(10, quit_when_poked, &ap);
+	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+	g_assert_true(ap.got_hello);
+	g_assert_cmpint(ap.n_control, ==, 2);
+	g_assert_cmpint(ll_session_io_get_state(ap.s), ==,
+			LL_SESSION_IO_READY);
+	side_clear(&ag);
+	side_clear(&ap);
+	sess_clear(&s);
 	g_main_loop_unref(loop);
 	ll_api_client_free(tech);
 }
@@ -1694,6 +1776,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/session/transfer-slow-reader",
 			test_session_transfer);
 	g_test_add_func("/client/session/endings", test_session_endings);
+	g_test_add_func("/client/session/nested-loop",
+			test_session_nested_loop);
 	g_test_add_func("/client/session/stall", test_session_stall);
 	g_test_add_func("/client/session/reconnect", test_session_reconnect);
 	g_test_add_func("/client/session/frozen-relay",
