@@ -612,6 +612,24 @@ static gboolean loop_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Runs the loop until a test's callback quits it; failing after SECS
+ * instead of hanging the suite. */
+static void loop_run_guarded(GMainLoop *loop, guint secs)
+{
+	guint guard = g_timeout_add_seconds(secs, loop_timeout, NULL);
+
+	g_main_loop_run(loop);
+	g_source_remove(guard);
+}
+
+/* Both ends open their streams with the session's tickets (the agent
+ * first, as the real ones do) and start their sessions. */
+static void pair_start(struct side *ag, struct side *ap, const struct sess *s)
+{
+	side_start(ag, stream_open(s->pin.ticket), LL_SIDE_AGENT);
+	side_start(ap, stream_open(s->red.ticket), LL_SIDE_APPLET);
+}
+
 /* ---- the transfer: seeded bytes, hashed on both ends ---- */
 
 static void fill(uint64_t *state, uint8_t *buf, size_t len)
@@ -851,8 +869,7 @@ static void test_session_transfer(void)
 	ap.bridge_fd = spp[0];
 	ap.bridge_on_hello = true;
 
-	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
+	pair_start(&ag, &ap, &s);
 
 	xa.fd = spa[1];
 	xa.total = total;
@@ -976,18 +993,14 @@ static void test_session_endings(void)
 	struct del_ctx d = { 0 };
 	struct sess s;
 	int64_t t_close;
-	guint guard;
 
 	/* 1. A hard close on the applet: the agent sees the stream lost. */
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
 	ap.free_on_close = true; /* freeing inside on_closed is safe */
-	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
+	pair_start(&ag, &ap, &s);
 	g_timeout_add(10, close_when_ready, &ap);
-	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
-	g_main_loop_run(loop);
-	g_source_remove(guard);
+	loop_run_guarded(loop, 30);
 	t_close = ap.closed_at; /* on_closed overwrote it: both are close */
 	g_assert_null(ap.s);
 	g_assert_cmpint(ap.why, ==, LL_SESSION_END_ERROR);
@@ -1001,15 +1014,12 @@ static void test_session_endings(void)
 	/* 2. DELETE at the API closes both streams. */
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
-	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
+	pair_start(&ag, &ap, &s);
 	d.ag = &ag;
 	d.tech = tech;
 	d.id = s.pin.session_id;
 	g_timeout_add(10, delete_when_ready, &d);
-	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
-	g_main_loop_run(loop);
-	g_source_remove(guard);
+	loop_run_guarded(loop, 30);
 	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOST);
 	g_assert_cmpint(ap.why, ==, LL_SESSION_END_LOST);
 	g_assert_cmpint(ag.closed_at - d.at, <=, 2000);
@@ -1022,14 +1032,11 @@ static void test_session_endings(void)
 	 * sees the stream lost. */
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
-	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
+	pair_start(&ag, &ap, &s);
 	ll_session_io_free(ap.s);
 	ap.s = NULL;
 	ap.closed = true; /* for maybe_quit: it will never call */
-	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
-	g_main_loop_run(loop);
-	g_source_remove(guard);
+	loop_run_guarded(loop, 30);
 	g_assert_cmpint(ag.why, ==, LL_SESSION_END_LOST);
 	side_clear(&ag);
 	side_clear(&ap);
@@ -1050,9 +1057,7 @@ static void test_session_endings(void)
 	}
 	ap.closed = true;
 	t_close = lh_now_ms();
-	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
-	g_main_loop_run(loop);
-	g_source_remove(guard);
+	loop_run_guarded(loop, 30);
 	g_assert_cmpint(ag.why, ==, LL_SESSION_END_ERROR);
 	g_assert_cmpint(ag.err, ==, LL_ERR_TIMEOUT);
 	g_assert_false(ag.ready);
@@ -1084,17 +1089,13 @@ static void test_session_nested_loop(void)
 	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
 	struct side ag, ap;
 	struct sess s;
-	guint guard;
 
 	sess_new(tech, &s);
 	pair_init(&ag, &ap, loop);
 	ap.nest_on_hello = true;
-	side_start(&ag, stream_open(s.pin.ticket), LL_SIDE_AGENT);
-	side_start(&ap, stream_open(s.red.ticket), LL_SIDE_APPLET);
+	pair_start(&ag, &ap, &s);
 	g_timeout_add(10, quit_when_poked, &ap);
-	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
-	g_main_loop_run(loop);
-	g_source_remove(guard);
+	loop_run_guarded(loop, 30);
 	g_assert_true(ap.got_hello);
 	g_assert_cmpint(ap.n_control, ==, 2);
 	g_assert_cmpint(ll_session_io_get_state(ap.s), ==,
@@ -1127,7 +1128,6 @@ static void test_malformed_control(void)
 	struct pollfd p;
 	bool saw_error = false;
 	struct sess s;
-	guint guard;
 	int r;
 
 	sess_new(tech, &s);
@@ -1141,9 +1141,7 @@ static void test_malformed_control(void)
 	g_assert_cmpint(ll_tls_write_all(raw->conn, ll_buf_data(out),
 					 ll_buf_len(out)),
 			==, 0);
-	guard = g_timeout_add_seconds(30, loop_timeout, NULL);
-	g_main_loop_run(loop);
-	g_source_remove(guard);
+	loop_run_guarded(loop, 30);
 	g_assert_cmpint(ap.why, ==, LL_SESSION_END_ERROR);
 	g_assert_cmpint(ap.err, ==, LL_ERR_BAD_JSON);
 	g_assert_nonnull(strstr(ap.reason, "malformed control message"));
