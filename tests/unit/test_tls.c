@@ -501,6 +501,21 @@ static uint8_t gather_byte(size_t i)
 	return (uint8_t)(i * 13 + (i >> 12));
 }
 
+/* An SSL message callback: counts the KeyUpdate messages its SSL reads
+ * (arg: an int counter). */
+static void count_key_updates_read(int write_p, int version, int content_type,
+				   const void *buf, size_t len, SSL *ssl,
+				   void *arg)
+{
+	const uint8_t *b = buf;
+
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
+	    b[0] == SSL3_MT_KEY_UPDATE)
+		++*(int *)arg;
+}
+
 /* A raw OpenSSL server: asks for the client's KeyUpdate at once, then
  * reads nothing until the client says its socket is full (go), then
  * checks every byte and the close_notify after them. */
@@ -514,19 +529,6 @@ struct gather_srv {
 	int key_updates_seen, end;
 };
 
-static void gather_srv_msg(int write_p, int version, int content_type,
-			   const void *buf, size_t len, SSL *ssl, void *arg)
-{
-	struct gather_srv *g = arg;
-	const uint8_t *b = buf;
-
-	(void)version;
-	(void)ssl;
-	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
-	    b[0] == SSL3_MT_KEY_UPDATE)
-		g->key_updates_seen++;
-}
-
 static gpointer gather_srv_main(gpointer data)
 {
 	struct gather_srv *g = data;
@@ -539,8 +541,8 @@ static gpointer gather_srv_main(gpointer data)
 	fd = accept(g->lfd, NULL, NULL);
 	g_assert_cmpint(fd, >=, 0);
 	SSL_set_fd(ssl, fd);
-	SSL_set_msg_callback(ssl, gather_srv_msg);
-	SSL_set_msg_callback_arg(ssl, g);
+	SSL_set_msg_callback(ssl, count_key_updates_read);
+	SSL_set_msg_callback_arg(ssl, &g->key_updates_seen);
 	g_assert_cmpint(SSL_accept(ssl), ==, 1);
 	g_assert_cmpint(SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED), ==, 1);
 	g_assert_cmpint(SSL_write(ssl, "K", 1), ==, 1);
@@ -1442,19 +1444,6 @@ struct shed_fx {
 	int key_updates_seen; /* KeyUpdates the client read */
 };
 
-static void shed_client_msg(int write_p, int version, int content_type,
-			    const void *buf, size_t len, SSL *ssl, void *arg)
-{
-	struct shed_fx *fx = arg;
-	const uint8_t *b = buf;
-
-	(void)version;
-	(void)ssl;
-	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
-	    b[0] == SSL3_MT_KEY_UPDATE)
-		fx->key_updates_seen++;
-}
-
 /* The client's records onto the socket; flip: a byte index to change. */
 static void shed_cl_out(struct shed_fx *fx, long flip)
 {
@@ -1510,8 +1499,8 @@ static void shed_setup(struct shed_fx *fx, int max_version)
 	fx->c = SSL_new(fx->cctx);
 	g_assert_nonnull(fx->c);
 	g_assert_cmpint(SSL_set1_host(fx->c, "localhost"), ==, 1);
-	SSL_set_msg_callback(fx->c, shed_client_msg);
-	SSL_set_msg_callback_arg(fx->c, fx);
+	SSL_set_msg_callback(fx->c, count_key_updates_read);
+	SSL_set_msg_callback_arg(fx->c, &fx->key_updates_seen);
 	fx->cin = BIO_new(BIO_s_mem());
 	fx->cout = BIO_new(BIO_s_mem());
 	SSL_set_bio(fx->c, fx->cin, fx->cout);
