@@ -37,7 +37,8 @@ static volatile sig_atomic_t stop;
 /* The marker of frame n, drawn now. */
 static uint32_t mark_value(uint32_t n)
 {
-	return sl_mark_of((uint32_t)(g_get_monotonic_time() / 1000), n);
+	return sl_mark_of((uint32_t)(g_get_monotonic_time() / SL_MARK_TICK_US),
+			  n);
 }
 
 /* Draws the marker into a window. */

@@ -523,7 +523,7 @@ static double psnr_db(double mse)
  * and with "psnr on" how far it is from what was drawn. */
 static void mark_check(struct sv *v)
 {
-	uint32_t m, now_ms;
+	uint32_t m;
 	double age;
 
 	if (!mark_read(v, &m) || m == v->mark_last)
@@ -531,8 +531,7 @@ static void mark_check(struct sv *v)
 	v->mark_last = m;
 	if (!v->meas_on || v->frame_age_ms->len >= SV_MAX_FRAMES)
 		return;
-	now_ms = (uint32_t)(now_us() / 1000) & 0xffff;
-	age = (double)((now_ms - sl_mark_time(m)) & 0xffff);
+	age = sl_mark_age_ms(m, now_us());
 	g_array_append_val(v->frame_age_ms, age);
 	if (v->psnr_on) {
 		bool torn;
