@@ -69,12 +69,16 @@ int ll_tls_outq_flush(struct ll_tls_outq *q)
 	return LL_OK;
 }
 
+void ll_tls_outq_clear(struct ll_tls_outq *q)
+{
+	LL_FREE_AND_NULL(free, q->buf);
+	q->off = q->len = q->cap = 0;
+}
+
 void ll_tls_outq_release(struct ll_tls_outq *q)
 {
-	if (q->len == 0 && q->buf != NULL) {
-		LL_FREE_AND_NULL(free, q->buf);
-		q->off = q->cap = 0;
-	}
+	if (q->len == 0)
+		ll_tls_outq_clear(q);
 }
 
 /* ---- the sink BIO ---- */

@@ -95,7 +95,7 @@ void ll_tls_pipe_undo(struct ll_tls_pipe *p)
 	else
 		ll_tls_outq_sink_detach(SSL_get_wbio(p->ssl));
 	SSL_free(p->ssl);
-	free(p->out.buf);
+	ll_tls_outq_clear(&p->out);
 	free(p);
 }
 
@@ -110,7 +110,7 @@ void ll_tls_pipe_free(struct ll_tls_pipe *p)
 		SSL_free(p->ssl);
 	}
 	ll_rec13_free(p->rec);
-	free(p->out.buf);
+	ll_tls_outq_clear(&p->out);
 	free(p->in);
 	free(p);
 }

@@ -55,9 +55,9 @@ struct ll_tls_conn {
 	char alpn[256];
 	char err[256];
 	/* ll_tls_conn_gather_writes: records wait in outq, which a write
-	 * fills with at most `gather` bytes of plaintext; NULL: records go
-	 * to the socket one write(2) each. */
-	struct ll_tls_outq *outq;
+	 * fills with at most `gather` bytes of plaintext; gather 0: records
+	 * go to the socket one write(2) each. */
+	struct ll_tls_outq outq;
 	size_t gather;
 };
 
@@ -876,9 +876,9 @@ static int gathered_flush(struct ll_tls_conn *c)
 {
 	int r, e;
 
-	if (c->outq == NULL || c->outq->len == 0)
+	if (c->outq.len == 0)
 		return LL_OK;
-	if ((r = ll_tls_outq_flush(c->outq)) != LL_ERR_IO)
+	if ((r = ll_tls_outq_flush(&c->outq)) != LL_ERR_IO)
 		return r;
 	e = errno;
 	ll_tls_errf(c->err, sizeof(c->err), "TLS write: %s", strerror(e));
@@ -923,7 +923,7 @@ int ll_tls_conn_read(struct ll_tls_conn *c, void *buf, size_t len,
 	ret = SSL_read_ex(c->ssl, buf, len, &n);
 	/* What reading wrote (a KeyUpdate's answer) goes out now, or with
 	 * the next write (ll_tls_conn_unsent tells the caller). */
-	if (c->outq != NULL && c->outq->len > 0) {
+	if (c->outq.len > 0) {
 		int saved = errno;
 
 		(void)gathered_flush(c);
@@ -949,7 +949,7 @@ int ll_tls_conn_write(struct ll_tls_conn *c, const void *buf, size_t len,
 	}
 	if ((ret = io_begin(c)) != LL_OK)
 		return ret;
-	if (c->outq != NULL)
+	if (c->gather > 0)
 		return gathered_write(c, buf, len, nwritten);
 	if ((ret = SSL_write_ex(c->ssl, buf, len, &n)) != 1)
 		return conn_fail(c, ret, "write");
@@ -994,7 +994,7 @@ int ll_tls_conn_shutdown(struct ll_tls_conn *c)
 	ERR_clear_error();
 	errno = 0;
 	/* Gathered: our close_notify is out once the output is. */
-	if (c->outq != NULL && (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
+	if (c->gather > 0 && (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
 		return gathered_flush(c);
 	/* Sends our close_notify; we do not wait for the peer's (0). */
 	if ((ret = SSL_shutdown(c->ssl)) >= 0)
@@ -1006,15 +1006,11 @@ int ll_tls_conn_gather_writes(struct ll_tls_conn *c, size_t max)
 {
 	BIO *sink;
 
-	if (c == NULL || !c->done || max == 0 || c->outq != NULL)
+	if (c == NULL || !c->done || max == 0 || c->gather > 0)
 		return LL_ERR_INVALID_ARG;
-	if ((c->outq = calloc(1, sizeof(*c->outq))) == NULL)
+	c->outq.fd = c->fd;
+	if ((sink = ll_tls_outq_sink_new(&c->outq)) == NULL)
 		return LL_ERR_NOMEM;
-	c->outq->fd = c->fd;
-	if ((sink = ll_tls_outq_sink_new(c->outq)) == NULL) {
-		LL_FREE_AND_NULL(free, c->outq);
-		return LL_ERR_NOMEM;
-	}
 	/* Frees the SSL's hold on the socket BIO as its write BIO; it
 	 * stays the read BIO. */
 	SSL_set0_wbio(c->ssl, sink);
@@ -1026,7 +1022,7 @@ int ll_tls_conn_gather_writes(struct ll_tls_conn *c, size_t max)
 
 size_t ll_tls_conn_unsent(const struct ll_tls_conn *c)
 {
-	return c != NULL && c->outq != NULL ? c->outq->len : 0;
+	return c != NULL ? c->outq.len : 0;
 }
 
 int ll_tls_conn_flush(struct ll_tls_conn *c)
@@ -1067,10 +1063,7 @@ void ll_tls_conn_free(struct ll_tls_conn *c, bool close_fd)
 	if (c == NULL)
 		return;
 	SSL_free(c->ssl); /* and the sink, before the output it fills */
-	if (c->outq != NULL) {
-		free(c->outq->buf);
-		free(c->outq);
-	}
+	ll_tls_outq_clear(&c->outq);
 	if (close_fd && c->fd >= 0)
 		close(c->fd);
 	free(c->host);

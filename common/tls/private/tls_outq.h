@@ -28,6 +28,8 @@ int ll_tls_outq_append(struct ll_tls_outq *q, const void *data, size_t n);
 int ll_tls_outq_flush(struct ll_tls_outq *q);
 /* Frees the buffer while nothing waits in it. */
 void ll_tls_outq_release(struct ll_tls_outq *q);
+/* Frees the buffer and drops whatever waits in it (its owner goes). */
+void ll_tls_outq_clear(struct ll_tls_outq *q);
 /* A write BIO for an SSL that appends its records to q (held, not
  * owned: ll_tls_outq_sink_detach before q goes). */
 BIO *ll_tls_outq_sink_new(struct ll_tls_outq *q);
