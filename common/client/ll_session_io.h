@@ -314,6 +314,9 @@ void ll_session_io_close(struct ll_session_io *s, const char *reason);
 /* The round trip of the last answered ping (ms), -1 before the first
  * answer: the agent's picture quality takes it into account. */
 int64_t ll_session_io_rtt_ms(const struct ll_session_io *s);
+/* Whether the screen's channel (LL_MUX_CHANNEL_RFB) is open: bulk work
+ * then gives way to it. */
+bool ll_session_io_screen_live(const struct ll_session_io *s);
 /* Counters: stream bytes read and written (TLS payload, all channels). */
 uint64_t ll_session_io_bytes_in(const struct ll_session_io *s);
 uint64_t ll_session_io_bytes_out(const struct ll_session_io *s);

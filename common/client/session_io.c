@@ -524,6 +524,11 @@ int64_t ll_session_io_rtt_ms(const struct ll_session_io *s)
 	return s->rtt_ms;
 }
 
+bool ll_session_io_screen_live(const struct ll_session_io *s)
+{
+	return s->mux != NULL && ll_mux_is_open(s->mux, LL_MUX_CHANNEL_RFB);
+}
+
 uint64_t ll_session_io_bytes_in(const struct ll_session_io *s)
 {
 	return s->bytes_in;

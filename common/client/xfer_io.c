@@ -97,10 +97,9 @@ struct ll_xfer {
 	int partfd;
 	char *part; /* ".SAFE.SHA16.lifeline-part" */
 	char *safe;
-	struct ll_xfer_dec *dec;
-	struct ll_sha256_ctx *ctx;
 	struct ll_xfer_rx *rx; /* the worker that writes (xfer_rx.h) */
 	bool peer_closed;      /* the channel ended; the worker drains */
+	bool yielding;         /* the worker gives way to a live screen */
 	bool told_full;        /* test hook: the queue held a window */
 };
 
@@ -178,8 +177,6 @@ static void stop_io(struct ll_xfer *x)
 		close(x->partfd);
 		x->partfd = -1;
 	}
-	LL_FREE_AND_NULL(ll_xfer_dec_free, x->dec);
-	LL_FREE_AND_NULL(ll_sha256_free, x->ctx);
 }
 
 static void remove_part(struct ll_xfer *x)
@@ -533,15 +530,14 @@ static int place(struct ll_xfer *x)
 	return LL_ERR_CONFLICT;
 }
 
-static void complete(struct ll_xfer *x)
+/* Every byte is written; md is their SHA-256 (the worker's). */
+static void complete(struct ll_xfer *x, const uint8_t md[LL_SHA256_LEN])
 {
 	struct ll_control_msg m = { .type = LL_CONTROL_FILE_DONE };
-	uint8_t md[LL_SHA256_LEN];
-	char *hex = NULL, *text;
+	char *hex, *text;
 
 	stop_rx(x);
-	if (ll_sha256_final(x->ctx, md) == LL_OK)
-		hex = ll_hex_new(md, sizeof(md));
+	hex = ll_hex_new(md, LL_SHA256_LEN);
 	if (hex == NULL || strcmp(hex, x->sha) != 0) {
 		free(hex);
 		fail(x, LL_FILE_BAD_HASH,
@@ -636,15 +632,12 @@ int ll_xfer_accept(struct ll_xfer *x, int dirfd, const char *name)
 		x->part = g_strdup_printf(".%s.%.16s.lifeline-part", x->safe,
 					  x->sha);
 	}
-	x->ctx = ll_sha256_new();
-	if (x->ctx == NULL || open_part(x, &offset) != LL_OK) {
+	if (open_part(x, &offset) != LL_OK) {
 		fail(x, LL_FILE_FAILED, "the file could not be created");
 		return LL_ERR_IO;
 	}
-	x->dec = ll_xfer_dec_new(x->size - offset);
-	if (x->dec != NULL)
-		x->rx = ll_xfer_rx_new(x->partfd, offset, x->dec, x->ctx,
-				       on_rx, x);
+	x->rx = ll_xfer_rx_new(x->partfd, offset, x->size, on_rx, x);
+	x->yielding = false;
 	if (x->rx == NULL) {
 		fail(x, LL_FILE_FAILED, "out of memory");
 		return LL_ERR_NOMEM;
@@ -696,6 +689,15 @@ static void receive(struct ll_xfer *x, const uint8_t *data, size_t len)
 	size_t queued = ll_xfer_rx_push(x->rx, data, len);
 
 	ll_session_io_channel_keep(x->set->io);
+	if (!x->yielding && ll_session_io_screen_live(x->set->io)) {
+		x->yielding = true;
+		ll_xfer_rx_yield(x->rx);
+#if LL_TEST_HOOKS
+		ll_info("test: file transfer to %s: the worker gives way to "
+			"the screen",
+			x->shown);
+#endif
+	}
 #if LL_TEST_HOOKS
 	if (queued >= x->window && !x->told_full) {
 		x->told_full = true;
@@ -761,7 +763,7 @@ static void on_rx(void *user)
 		changed(x, false);
 		return;
 	case LL_XFER_RX_WHOLE:
-		complete(x);
+		complete(x, rep.sha256);
 		return;
 	case LL_XFER_RX_WRITE_ERR:
 		write_failed(x, rep.err);

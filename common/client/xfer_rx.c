@@ -1,15 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A received file's decoding, hashing and writing on a worker thread
- * (xfer_rx.h).  The loop and the worker share only what the mutex
- * guards: the queue of handed-over bytes, the counters of the next
- * report and the stop flag.
+ * (xfer_rx.h).
+ *
+ * The loop and the worker share no lock.  While a screen is live the
+ * worker runs in the idle scheduling class, where on a busy machine its
+ * next turn can be a second away; a lock it held over that second would
+ * stall the loop that pumps the screen.  So:
+ *  - the loop pushes items onto an atomic stack that the worker takes
+ *    whole with one exchange (one consumer: no ABA); what the worker is
+ *    done with comes back on a second stack, to be freed on the loop, so
+ *    that malloc's arena lock stays the loop's own too;
+ *  - the report's counters are atomics;
+ *  - each side wakes the other through an eventfd: the worker sleeps in
+ *    poll() on its own, the loop watches the other as a GSource (no
+ *    g_source_attach from the worker: that takes the context's lock);
+ *  - the worker owns what it works with (a duplicate of the part's
+ *    descriptor, the decoder and the hash), so stopping it never waits.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <glib.h>
 
 #include "ll_build.h"
@@ -21,82 +40,108 @@
 #define RX_HASH_BLOCK (1024u * 1024u)
 /* How much nicer than the loop the worker runs (Linux: per thread). */
 #define RX_NICE 10
+/* The test hook's hold is a file: the worker looks this often. */
+#define RX_HOLD_POLL_MS 10
 
 struct item {
+	struct item *next;
 	size_t len;
 	uint8_t data[];
 };
 
 struct ll_xfer_rx {
-	gint refs;
-	GMutex mu;
-	GCond cond;
-	GThread *thread;
-	GMainContext *ctx;
-	ll_xfer_rx_cb cb; /* loop only; NULL once freed */
+	atomic_int refs; /* the loop's and the worker's */
+	/* loop -> worker */
+	_Atomic(struct item *) in; /* handed over, newest first */
+	atomic_bool stop, yield;
+	int wake_fd; /* eventfd: the worker sleeps on it */
+	/* worker -> loop */
+	_Atomic(struct item *) spent; /* dealt with, for the loop to free */
+	_Atomic uint64_t written;     /* file bytes written, in all */
+	atomic_size_t consumed;       /* channel bytes dealt with, in all */
+	atomic_int err;               /* stored before end */
+	atomic_int end;               /* enum ll_xfer_rx_end */
+	atomic_bool notified;         /* news_fd holds a wake not yet read */
+	int news_fd;                  /* eventfd: the loop's source */
+	uint8_t md[LL_SHA256_LEN];    /* the file's hash, once end is WHOLE */
+	/* the loop's alone */
+	GSource *src;
+	ll_xfer_rx_cb cb;
 	void *user;
+	size_t pushed, peak;
+	uint64_t written_seen;
+	size_t consumed_seen;
+	int end_seen;
 	/* the worker's alone while it runs */
+	GThread *thread;
 	int fd;
 	uint64_t off;
 	struct ll_xfer_dec *dec;
 	struct ll_sha256_ctx *sha;
 	char *hold; /* test hook: no write while this path exists */
-	/* under mu */
-	GQueue queue; /* struct item * */
-	size_t queued, peak;
-	struct ll_xfer_rx_report rep;
-	bool stop, notified, changed;
-	/* The worker sleeps on cond: only then does a push wake it (GLib's
-	 * g_cond_signal is a futex system call every time). */
-	bool waiting;
-	gint abort; /* stop, seen without mu by hash_part */
 };
 
-static void rx_unref(gpointer p)
+static void items_free(struct item *it)
 {
-	struct ll_xfer_rx *rx = p;
-	struct item *it;
+	struct item *next;
 
-	if (!g_atomic_int_dec_and_test(&rx->refs))
-		return;
-	while ((it = g_queue_pop_head(&rx->queue)) != NULL)
+	for (; it != NULL; it = next) {
+		next = it->next;
 		g_free(it);
-	g_main_context_unref(rx->ctx);
-	g_mutex_clear(&rx->mu);
-	g_cond_clear(&rx->cond);
+	}
+}
+
+/* Pushes a list (first .. last, linked) onto an atomic stack. */
+static void stack_push(_Atomic(struct item *) *top, struct item *first,
+		       struct item *last)
+{
+	struct item *old = atomic_load(top);
+
+	do
+		last->next = old;
+	while (!atomic_compare_exchange_weak(top, &old, first));
+}
+
+static void rx_unref(struct ll_xfer_rx *rx)
+{
+	if (atomic_fetch_sub(&rx->refs, 1) != 1)
+		return;
+	items_free(atomic_load(&rx->in));
+	items_free(atomic_load(&rx->spent));
+	if (rx->fd >= 0)
+		close(rx->fd);
+	close(rx->wake_fd);
+	close(rx->news_fd);
+	ll_xfer_dec_free(rx->dec);
+	ll_sha256_free(rx->sha);
 	g_free(rx->hold);
 	g_free(rx);
 }
 
-static gboolean rx_dispatch(gpointer p)
+static void fd_poke(int fd)
 {
-	struct ll_xfer_rx *rx = p;
+	uint64_t one = 1;
 
-	g_mutex_lock(&rx->mu);
-	rx->notified = false;
-	g_mutex_unlock(&rx->mu);
-	if (rx->cb != NULL)
-		rx->cb(rx->user);
-	return G_SOURCE_REMOVE;
+	/* a full counter (never, in practice) still reads as readable */
+	while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
 }
 
-/* Under mu: wake the loop once per batch of news.  An idle source of its
- * own rather than g_main_context_invoke(), which would run the callback
- * on this thread whenever the loop is between iterations. */
-static void notify_locked(struct ll_xfer_rx *rx)
+static void fd_drain(int fd)
 {
-	GSource *src;
+	uint64_t n;
 
-	rx->changed = true;
-	if (rx->notified)
-		return;
-	rx->notified = true;
-	g_atomic_int_inc(&rx->refs);
-	src = g_idle_source_new();
-	g_source_set_priority(src, G_PRIORITY_DEFAULT);
-	g_source_set_callback(src, rx_dispatch, rx, rx_unref);
-	g_source_attach(src, rx->ctx);
-	g_source_unref(src);
+	while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- the worker ---- */
+
+/* After the counters moved: wake the loop, once per batch of news. */
+static void notify(struct ll_xfer_rx *rx)
+{
+	if (!atomic_exchange(&rx->notified, true))
+		fd_poke(rx->news_fd);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
@@ -148,16 +193,37 @@ static enum ll_xfer_rx_end process(struct ll_xfer_rx *rx,
 						   : LL_XFER_RX_RUNNING;
 }
 
-/* Under mu: whether the worker must wait (nothing queued, or held). */
-static bool idle_locked(struct ll_xfer_rx *rx)
+/* Whether the test hook holds the disk still. */
+static bool held(const struct ll_xfer_rx *rx)
 {
-	if (g_queue_is_empty(&rx->queue))
-		return true;
 #if LL_TEST_HOOKS
-	if (rx->hold != NULL && g_file_test(rx->hold, G_FILE_TEST_EXISTS))
-		return true;
-#endif
+	return rx->hold != NULL && g_file_test(rx->hold, G_FILE_TEST_EXISTS);
+#else
+	(void)rx;
 	return false;
+#endif
+}
+
+/* Until the loop pushes, stops or (test hook) the hold may be gone. */
+static void wait_for_work(struct ll_xfer_rx *rx)
+{
+	struct pollfd p = { .fd = rx->wake_fd, .events = POLLIN };
+
+	if (poll(&p, 1, rx->hold != NULL ? RX_HOLD_POLL_MS : -1) > 0)
+		fd_drain(rx->wake_fd);
+}
+
+/* What the loop handed over, oldest first; NULL when nothing. */
+static struct item *take_in(struct ll_xfer_rx *rx)
+{
+	struct item *it = atomic_exchange(&rx->in, NULL), *fifo = NULL, *next;
+
+	for (; it != NULL; it = next) {
+		next = it->next;
+		it->next = fifo;
+		fifo = it;
+	}
+	return fifo;
 }
 
 /* What the part held when the transfer (re)started goes into the hash
@@ -170,7 +236,7 @@ static int hash_part(struct ll_xfer_rx *rx)
 	ssize_t n;
 	int err = 0;
 
-	while (off < rx->off && !g_atomic_int_get(&rx->abort)) {
+	while (off < rx->off && !atomic_load(&rx->stop)) {
 		want = rx->off - off < RX_HASH_BLOCK ? (size_t)(rx->off - off)
 						     : RX_HASH_BLOCK;
 		n = pread(rx->fd, buf, want, (off_t)off);
@@ -208,150 +274,205 @@ static void rx_lower_priority(void)
 #endif
 }
 
+/*
+ * With a screen live, nice is not enough: on two busy cores a nice +10
+ * thread still delays the screen's wake-ups by whole milliseconds.  A
+ * thread in the idle class never does; it gets what the others leave.
+ * That is safe only because the worker holds nothing the loop waits for
+ * (see the top).  One way: leaving the class again needs a privilege.
+ */
+static void rx_yield(void)
+{
+#ifdef SCHED_IDLE
+	struct sched_param sp = { .sched_priority = 0 };
+
+	/* where the kernel refuses, the thread stays as nice as it was */
+	(void)sched_setscheduler(0, SCHED_IDLE, &sp);
+#endif
+}
+
+/* Publishes the end, what it carries first. */
+static void publish_end(struct ll_xfer_rx *rx, enum ll_xfer_rx_end end,
+			int err)
+{
+	if (end == LL_XFER_RX_WHOLE)
+		(void)ll_sha256_final(rx->sha, rx->md);
+	atomic_store(&rx->err, err);
+	atomic_store(&rx->end, (int)end);
+}
+
 static gpointer rx_thread(gpointer p)
 {
 	struct ll_xfer_rx *rx = p;
 	enum ll_xfer_rx_end end = LL_XFER_RX_RUNNING;
-	struct item *it;
+	struct item *batch = NULL, *it;
+	bool yielded = false;
 	uint64_t written;
 	int err;
 
 	rx_lower_priority();
-	err = hash_part(rx);
-	g_mutex_lock(&rx->mu);
-	if (err != 0)
+	if ((err = hash_part(rx)) != 0)
 		end = LL_XFER_RX_WRITE_ERR;
 	else if (ll_xfer_dec_remaining(rx->dec) == 0)
 		end = LL_XFER_RX_WHOLE; /* the part was the whole file */
 	if (end != LL_XFER_RX_RUNNING) {
-		rx->rep.end = end;
-		rx->rep.err = err;
-		notify_locked(rx);
+		publish_end(rx, end, err);
+		notify(rx);
 	}
-	while (end == LL_XFER_RX_RUNNING) {
-		while (!rx->stop && idle_locked(rx)) {
-			rx->waiting = true;
-			if (rx->hold != NULL) /* the test hook polls */
-				g_cond_wait_until(
-					&rx->cond, &rx->mu,
-					g_get_monotonic_time() +
-						10 * G_TIME_SPAN_MILLISECOND);
-			else
-				g_cond_wait(&rx->cond, &rx->mu);
-			rx->waiting = false;
+	while (end == LL_XFER_RX_RUNNING && !atomic_load(&rx->stop)) {
+		if (!yielded && atomic_load(&rx->yield)) {
+			rx_yield();
+			yielded = true;
 		}
-		if (rx->stop)
-			break;
-		it = g_queue_pop_head(&rx->queue);
-		g_mutex_unlock(&rx->mu);
+		if (batch == NULL && !held(rx))
+			batch = take_in(rx);
+		if (batch == NULL) {
+			wait_for_work(rx);
+			continue;
+		}
+		it = batch;
+		batch = it->next;
 		written = 0;
 		err = 0;
 		end = process(rx, it, &written, &err);
-		g_mutex_lock(&rx->mu);
-		/* a whole file with more queued behind it is too long */
-		if (end == LL_XFER_RX_WHOLE && !g_queue_is_empty(&rx->queue))
+		/* a whole file with more handed over behind it is too long */
+		if (end == LL_XFER_RX_WHOLE &&
+		    (batch != NULL || atomic_load(&rx->in) != NULL))
 			end = LL_XFER_RX_TOO_LONG;
-		rx->queued -= it->len;
-		rx->rep.consumed += it->len;
-		rx->rep.written += written;
-		rx->rep.end = end;
-		rx->rep.err = err;
-		g_free(it);
-		notify_locked(rx);
+		atomic_fetch_add(&rx->written, written);
+		if (end != LL_XFER_RX_RUNNING)
+			publish_end(rx, end, err);
+		/* last: a take that sees every byte dealt with sees the end
+		 * they led to (else the loop would call a whole file whose
+		 * channel closed interrupted) */
+		atomic_fetch_add(&rx->consumed, it->len);
+		stack_push(&rx->spent, it, it);
+		notify(rx);
 	}
-	g_mutex_unlock(&rx->mu);
+	items_free(batch); /* dropped: the transfer ends or was stopped */
 	rx_unref(rx);
 	return NULL;
 }
 
-struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset,
-				  struct ll_xfer_dec *dec,
-				  struct ll_sha256_ctx *sha, ll_xfer_rx_cb cb,
-				  void *user)
+/* ---- the loop ---- */
+
+static gboolean on_news(gint fd, GIOCondition cond, gpointer p)
+{
+	struct ll_xfer_rx *rx = p;
+
+	(void)cond;
+	fd_drain(fd);
+	/* before the counters are read (ll_xfer_rx_take): news after this
+	 * wakes the loop again */
+	atomic_store(&rx->notified, false);
+	items_free(atomic_exchange(&rx->spent, NULL));
+	/* may free rx: nothing of it is touched after */
+	rx->cb(rx->user);
+	return G_SOURCE_CONTINUE;
+}
+
+struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset, uint64_t size,
+				  ll_xfer_rx_cb cb, void *user)
 {
 	struct ll_xfer_rx *rx = g_new0(struct ll_xfer_rx, 1);
 	GError *error = NULL;
 
-	rx->refs = 2; /* the caller's and the worker's */
-	g_mutex_init(&rx->mu);
-	g_cond_init(&rx->cond);
-	g_queue_init(&rx->queue);
-	rx->ctx = g_main_context_ref_thread_default();
+	atomic_init(&rx->refs, 1);
+	rx->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	rx->news_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	rx->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	rx->off = offset;
+	rx->dec = offset <= size ? ll_xfer_dec_new(size - offset) : NULL;
+	rx->sha = ll_sha256_new();
+	if (rx->wake_fd < 0 || rx->news_fd < 0 || rx->fd < 0 ||
+	    rx->dec == NULL || rx->sha == NULL) {
+		ll_warn("file transfer: no worker: %s", g_strerror(errno));
+		rx_unref(rx);
+		return NULL;
+	}
 	rx->cb = cb;
 	rx->user = user;
-	rx->fd = fd;
-	rx->off = offset;
-	rx->dec = dec;
-	rx->sha = sha;
 #if LL_TEST_HOOKS
 	rx->hold = g_strdup(g_getenv("LL_TEST_XFER_HOLD"));
 #endif
+	atomic_store(&rx->refs, 2); /* and the worker's */
 	rx->thread = g_thread_try_new("ll-xfer-rx", rx_thread, rx, &error);
 	if (rx->thread == NULL) {
 		ll_warn("file transfer: no worker thread: %s", error->message);
 		g_error_free(error);
-		rx->refs = 1;
+		atomic_store(&rx->refs, 1);
 		rx_unref(rx);
 		return NULL;
 	}
+	g_thread_unref(rx->thread); /* never joined: it ends on its own */
+	rx->src = g_unix_fd_source_new(rx->news_fd, G_IO_IN);
+	g_source_set_callback(rx->src, G_SOURCE_FUNC(on_news), rx, NULL);
+	g_source_attach(rx->src, g_main_context_get_thread_default());
 	return rx;
 }
 
 size_t ll_xfer_rx_push(struct ll_xfer_rx *rx, const uint8_t *data, size_t len)
 {
-	struct item *it;
+	struct item *it = g_malloc(sizeof(*it) + len);
+	struct item *was = atomic_load(&rx->in);
 	size_t queued;
 
-	it = g_malloc(sizeof(*it) + len);
 	it->len = len;
 	memcpy(it->data, data, len);
-	g_mutex_lock(&rx->mu);
-	g_queue_push_tail(&rx->queue, it);
-	rx->queued += len;
-	if (rx->queued > rx->peak)
-		rx->peak = rx->queued;
-	queued = rx->queued;
-	if (rx->waiting)
-		g_cond_signal(&rx->cond);
-	g_mutex_unlock(&rx->mu);
+	do
+		it->next = was;
+	while (!atomic_compare_exchange_weak(&rx->in, &was, it));
+	/* the worker sleeps only on an empty stack: wake it on the first */
+	if (was == NULL)
+		fd_poke(rx->wake_fd);
+	rx->pushed += len;
+	queued = rx->pushed - atomic_load(&rx->consumed);
+	if (queued > rx->peak)
+		rx->peak = queued;
 	return queued;
 }
 
 bool ll_xfer_rx_take(struct ll_xfer_rx *rx, struct ll_xfer_rx_report *rep)
 {
-	bool changed;
+	/* in the reverse of the worker's order (rx_thread) */
+	size_t consumed = atomic_load(&rx->consumed);
+	int end = atomic_load(&rx->end);
+	uint64_t written = atomic_load(&rx->written);
+	bool changed = written != rx->written_seen ||
+		       consumed != rx->consumed_seen || end != rx->end_seen;
 
-	g_mutex_lock(&rx->mu);
-	changed = rx->changed;
-	*rep = rx->rep;
-	rep->queued = rx->queued;
-	rx->rep.written = 0;
-	rx->rep.consumed = 0;
-	rx->changed = false;
-	g_mutex_unlock(&rx->mu);
+	memset(rep, 0, sizeof(*rep));
+	rep->written = written - rx->written_seen;
+	rep->consumed = consumed - rx->consumed_seen;
+	rep->end = (enum ll_xfer_rx_end)end;
+	if (end != LL_XFER_RX_RUNNING)
+		rep->err = atomic_load(&rx->err);
+	if (end == LL_XFER_RX_WHOLE)
+		memcpy(rep->sha256, rx->md, sizeof(rep->sha256));
+	rep->queued = rx->pushed - consumed;
+	rx->written_seen = written;
+	rx->consumed_seen = consumed;
+	rx->end_seen = end;
 	return changed;
+}
+
+void ll_xfer_rx_yield(struct ll_xfer_rx *rx)
+{
+	atomic_store(&rx->yield, true);
 }
 
 size_t ll_xfer_rx_peak(struct ll_xfer_rx *rx)
 {
-	size_t peak;
-
-	g_mutex_lock(&rx->mu);
-	peak = rx->peak;
-	g_mutex_unlock(&rx->mu);
-	return peak;
+	return rx->peak;
 }
 
 void ll_xfer_rx_free(struct ll_xfer_rx *rx)
 {
 	if (rx == NULL)
 		return;
-	rx->cb = NULL;
-	g_atomic_int_set(&rx->abort, 1);
-	g_mutex_lock(&rx->mu);
-	rx->stop = true;
-	g_cond_signal(&rx->cond);
-	g_mutex_unlock(&rx->mu);
-	g_thread_join(rx->thread);
+	g_source_destroy(rx->src);
+	g_source_unref(rx->src);
+	atomic_store(&rx->stop, true);
+	fd_poke(rx->wake_fd);
 	rx_unref(rx);
 }

@@ -8,8 +8,8 @@
  * the worker holds is thus never more than the channel's window
  * (back-pressure end to end), and the loop's own work per byte is a copy.
  *
- * The decoder, the hash and the descriptor are the caller's, lent to the
- * worker from ll_xfer_rx_new() until ll_xfer_rx_free() returns.
+ * The worker has a descriptor of its own on the part, and its own decoder
+ * and hash; the loop never waits for it (see xfer_rx.c for why).
  */
 #ifndef LL_XFER_RX_H
 #define LL_XFER_RX_H
@@ -35,6 +35,7 @@ struct ll_xfer_rx_report {
 	enum ll_xfer_rx_end end;
 	int err;       /* errno of a WRITE_ERR, else the decoder's */
 	size_t queued; /* channel bytes handed over, not yet dealt with */
+	uint8_t sha256[LL_SHA256_LEN]; /* the file's, when end is WHOLE */
 };
 
 struct ll_xfer_rx;
@@ -42,12 +43,11 @@ struct ll_xfer_rx;
 /* Called on the creating thread's main context when a report waits. */
 typedef void (*ll_xfer_rx_cb)(void *user);
 
-/* NULL when no thread could be started.  The worker first hashes the
- * offset bytes fd holds (a resumed part), then writes from there. */
-struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset,
-				  struct ll_xfer_dec *dec,
-				  struct ll_sha256_ctx *sha, ll_xfer_rx_cb cb,
-				  void *user);
+/* A file of size bytes into the part fd (duplicated: the caller keeps
+ * its own).  The worker first hashes the offset bytes the part holds (a
+ * resume), then writes from there.  NULL when no worker could start. */
+struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset, uint64_t size,
+				  ll_xfer_rx_cb cb, void *user);
 /* Copies len channel bytes to the worker's queue; returns what the queue
  * holds now (for the caller's accounting). */
 size_t ll_xfer_rx_push(struct ll_xfer_rx *rx, const uint8_t *data, size_t len);
@@ -55,11 +55,14 @@ size_t ll_xfer_rx_push(struct ll_xfer_rx *rx, const uint8_t *data, size_t len);
 bool ll_xfer_rx_take(struct ll_xfer_rx *rx, struct ll_xfer_rx_report *rep);
 /* The most the queue ever held. */
 size_t ll_xfer_rx_peak(struct ll_xfer_rx *rx);
+/* A screen is live: from now on the worker gets only the CPU that others
+ * leave (the idle scheduling class), for good. */
+void ll_xfer_rx_yield(struct ll_xfer_rx *rx);
 /*
  * Stops the worker: what is queued and not written is dropped; a write
- * under way completes first (so the part is whole up to what it holds).
- * Returns once the thread is gone; no callback after it.  NULL is a
- * no-op.
+ * under way may still complete after the return, at its place in the
+ * file (so the part is whole up to what it holds, and a resume rewrites
+ * the same bytes).  No callback after it.  NULL is a no-op.
  */
 void ll_xfer_rx_free(struct ll_xfer_rx *rx);
 

@@ -1941,6 +1941,11 @@ static void gui_files(struct proxy *x, unsigned long viewer,
 		g_error("the viewer's file was not delivered (see %s)",
 			gui_log);
 	g_assert_true(same_file(to_user, saved_user));
+	/* the screen is live: the applet's writer gave way to it */
+	applet_log_wait("gui",
+			"file transfer to gui-to-user.bin: the worker gives "
+			"way to the screen",
+			1, 5000);
 	press(E.disp_user, in, "alt+c");
 	g_assert_true(wait_window_gone(E.disp_user, "Incoming file", 5000));
 
@@ -1961,6 +1966,11 @@ static void gui_files(struct proxy *x, unsigned long viewer,
 		g_error("the technician's Save wrote nothing (see %s)",
 			gui_log);
 	g_assert_true(same_file(from_user, saved_agent));
+	/* and so did the agent's, beside its viewer */
+	g_assert_true(lt_wait_file(gui_log, 0,
+				   "file transfer to gui-from-user.log: the "
+				   "worker gives way to the screen",
+				   1, 5000));
 	screenshot(E.disp_agent, in, "agent-incoming-file-saved.png");
 	press(E.disp_agent, in, "alt+c");
 	g_assert_true(lt_x_wait_window(E.disp_agent, re, true, 5000, NULL,
