@@ -16,14 +16,18 @@
  *    poll() on its own, the loop watches the other as a GSource (no
  *    g_source_attach from the worker: that takes the context's lock);
  *  - the worker owns what it works with (a duplicate of the part's
- *    descriptor, the decoder and the hash), so stopping it never waits.
+ *    descriptor, the decoder and the hash), so stopping it never waits;
+ *    only the process's exit does (rx_at_exit).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,6 +38,7 @@
 #include "ll_build.h"
 #include "ll_err.h"
 #include "ll_log.h"
+#include "ll_util.h"
 #include "xfer_rx.h"
 
 /* Hashing what a part held reads this much at a time. */
@@ -42,6 +47,8 @@
 #define RX_NICE 10
 /* The test hook's hold is a file: the worker looks this often. */
 #define RX_HOLD_POLL_MS 10
+/* The longest the process's exit waits for its workers to stop. */
+#define RX_EXIT_WAIT_S 2
 
 struct item {
 	struct item *next;
@@ -80,6 +87,13 @@ struct ll_xfer_rx {
 	struct ll_sha256_ctx *sha;
 	char *hold; /* test hook: no write while this path exists */
 };
+
+/* The workers still running, for the process's exit (rx_at_exit): the
+ * one lock a worker takes, once, when it leaves.  pthread's, which
+ * ThreadSanitizer sees (GLib's are bare futexes). */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static GList *live; /* struct ll_xfer_rx *, each alive: the worker's ref */
 
 static void items_free(struct item *it)
 {
@@ -136,6 +150,41 @@ static void fd_drain(int fd)
 }
 
 /* ---- the worker ---- */
+
+/*
+ * Not joined, a worker could still be hashing when the process exits and
+ * OpenSSL's exit handler frees what a digest may use.  So exit stops
+ * every worker and waits (briefly: one stops after the chunk under way).
+ * Registered after OpenSSL's own handler (ll_xfer_rx_new makes the hash
+ * first), so it runs before it.
+ */
+static void rx_at_exit(void)
+{
+	struct timespec end;
+	GList *l;
+
+	/* the condition's clock: a static one cannot be told another */
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += RX_EXIT_WAIT_S;
+	pthread_mutex_lock(&live_mu);
+	for (l = live; l != NULL; l = l->next) {
+		struct ll_xfer_rx *rx = l->data;
+
+		atomic_store(&rx->stop, true);
+		fd_poke(rx->wake_fd);
+	}
+	while (live != NULL &&
+	       pthread_cond_timedwait(&live_cond, &live_mu, &end) == 0)
+		;
+	pthread_mutex_unlock(&live_mu);
+}
+
+static gpointer rx_register_exit(gpointer unused)
+{
+	(void)unused;
+	(void)atexit(rx_at_exit);
+	return NULL;
+}
 
 /* After the counters moved: wake the loop, once per batch of news. */
 static void notify(struct ll_xfer_rx *rx)
@@ -350,6 +399,12 @@ static gpointer rx_thread(gpointer p)
 		notify(rx);
 	}
 	items_free(batch); /* dropped: the transfer ends or was stopped */
+	/* OpenSSL's last use here, before the exit may go on */
+	LL_FREE_AND_NULL(ll_sha256_free, rx->sha);
+	pthread_mutex_lock(&live_mu);
+	live = g_list_remove(live, rx);
+	pthread_cond_broadcast(&live_cond);
+	pthread_mutex_unlock(&live_mu);
 	rx_unref(rx);
 	return NULL;
 }
@@ -374,6 +429,7 @@ static gboolean on_news(gint fd, GIOCondition cond, gpointer p)
 struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset, uint64_t size,
 				  ll_xfer_rx_cb cb, void *user)
 {
+	static GOnce exit_once = G_ONCE_INIT;
 	struct ll_xfer_rx *rx = g_new0(struct ll_xfer_rx, 1);
 	GError *error = NULL;
 
@@ -395,11 +451,18 @@ struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset, uint64_t size,
 #if LL_TEST_HOOKS
 	rx->hold = g_strdup(g_getenv("LL_TEST_XFER_HOLD"));
 #endif
+	g_once(&exit_once, rx_register_exit, NULL);
 	atomic_store(&rx->refs, 2); /* and the worker's */
+	pthread_mutex_lock(&live_mu);
+	live = g_list_prepend(live, rx);
+	pthread_mutex_unlock(&live_mu);
 	rx->thread = g_thread_try_new("ll-xfer-rx", rx_thread, rx, &error);
 	if (rx->thread == NULL) {
 		ll_warn("file transfer: no worker thread: %s", error->message);
 		g_error_free(error);
+		pthread_mutex_lock(&live_mu);
+		live = g_list_remove(live, rx);
+		pthread_mutex_unlock(&live_mu);
 		atomic_store(&rx->refs, 1);
 		rx_unref(rx);
 		return NULL;
@@ -464,6 +527,16 @@ void ll_xfer_rx_yield(struct ll_xfer_rx *rx)
 size_t ll_xfer_rx_peak(struct ll_xfer_rx *rx)
 {
 	return rx->peak;
+}
+
+unsigned ll_xfer_rx_live(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&live_mu);
+	n = g_list_length(live);
+	pthread_mutex_unlock(&live_mu);
+	return n;
 }
 
 void ll_xfer_rx_free(struct ll_xfer_rx *rx)

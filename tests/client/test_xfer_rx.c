@@ -7,7 +7,8 @@
  * data the decoder refuses end it; a take that sees every byte dealt
  * with also sees the end they led to (the loop would otherwise call a
  * whole file interrupted); a live screen puts the worker in the idle
- * scheduling class; stopping never waits for the worker.
+ * scheduling class; stopping never waits for the worker, the process's
+ * exit does.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <glib/gstdio.h>
 
 #include "ll_buf.h"
+#include "ll_build.h"
 #include "ll_crypto.h"
 #include "ll_xfer.h"
 #include "xfer_rx.h"
@@ -51,7 +53,8 @@ static void file_init(struct file *f, size_t len, size_t from)
 	f->wire = ll_buf_new(len + len / 8 + 4096);
 	for (off = from; off < len; off += n) {
 		n = MIN(len - off, LL_XFER_CHUNK);
-		g_assert_cmpint(ll_xfer_enc_chunk(e, f->data + off, n, f->wire),
+		g_assert_cmpint(ll_xfer_enc_chunk(e, f->data + off, n,
+						  f->wire),
 				==, 0);
 	}
 	ll_xfer_enc_free(e);
@@ -83,8 +86,7 @@ static bool file_holds(const struct file *f)
 }
 
 /* Hands the wire over in pieces of `piece` bytes. */
-static void push_all(struct ll_xfer_rx *rx, const struct file *f,
-		     size_t piece)
+static void push_all(struct ll_xfer_rx *rx, const struct file *f, size_t piece)
 {
 	const uint8_t *p = ll_buf_data(f->wire);
 	size_t len = ll_buf_len(f->wire), off, n;
@@ -338,6 +340,48 @@ static void test_free_running(void)
 	file_clear(&f);
 }
 
+/* The files of test_exit's child, removed by exit_check. */
+static char *exit_part, *exit_hold;
+
+/* Runs after the worker's exit handler (registered before it): what it
+ * left running. */
+static void exit_check(void)
+{
+	g_unlink(exit_part);
+	g_unlink(exit_hold);
+	if (ll_xfer_rx_live() != 0)
+		_exit(3);
+}
+
+/* The process exits while a worker is held with a file to write (test
+ * hook LL_TEST_XFER_HOLD: while that path exists): the exit stops it and
+ * waits for it, before OpenSSL's own exit handler frees what it uses. */
+static void test_exit(void)
+{
+#if LL_TEST_HOOKS
+	struct file f;
+
+	if (g_test_subprocess()) {
+		struct ll_xfer_rx *rx;
+
+		g_assert_cmpint(atexit(exit_check), ==, 0);
+		file_init(&f, 300000, 0);
+		exit_part = f.path;
+		exit_hold = g_strconcat(f.path, ".hold", NULL);
+		g_assert_true(g_file_set_contents(exit_hold, "", 0, NULL));
+		g_setenv("LL_TEST_XFER_HOLD", exit_hold, TRUE);
+		rx = ll_xfer_rx_new(f.fd, 0, f.len, no_cb, NULL);
+		push_all(rx, &f, 65536);
+		g_assert_cmpuint(ll_xfer_rx_live(), ==, 1);
+		exit(0);
+	}
+	g_test_trap_subprocess(NULL, 20 * G_USEC_PER_SEC, 0);
+	g_test_trap_assert_passed();
+#else
+	g_test_skip("needs the test hooks (-Dtest_hooks=true)");
+#endif
+}
+
 /* The loop's wake-up: the callback runs on the creating thread's
  * context with news, and the reports add up to the file. */
 struct loop_run {
@@ -401,5 +445,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/client/xfer-rx/yield", test_yield);
 	g_test_add_func("/client/xfer-rx/free-running", test_free_running);
 	g_test_add_func("/client/xfer-rx/loop", test_loop);
+	g_test_add_func("/client/xfer-rx/exit", test_exit);
 	return g_test_run();
 }

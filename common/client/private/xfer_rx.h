@@ -58,6 +58,10 @@ size_t ll_xfer_rx_peak(struct ll_xfer_rx *rx);
 /* A screen is live: from now on the worker gets only the CPU that others
  * leave (the idle scheduling class), for good. */
 void ll_xfer_rx_yield(struct ll_xfer_rx *rx);
+/* Workers still running in this process: its exit stops them and waits
+ * for them (a worker may be hashing, and OpenSSL's exit handler would
+ * pull what it uses from under it). */
+unsigned ll_xfer_rx_live(void);
 /*
  * Stops the worker: what is queued and not written is dropped; a write
  * under way may still complete after the return, at its place in the
