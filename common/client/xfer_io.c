@@ -99,7 +99,6 @@ struct ll_xfer {
 	char *safe;
 	struct ll_xfer_rx *rx; /* the worker that writes (xfer_rx.h) */
 	bool peer_closed;      /* the channel ended; the worker drains */
-	bool yielding;         /* the worker gives way to a live screen */
 	bool told_full;        /* test hook: the queue held a window */
 };
 
@@ -637,7 +636,6 @@ int ll_xfer_accept(struct ll_xfer *x, int dirfd, const char *name)
 		return LL_ERR_IO;
 	}
 	x->rx = ll_xfer_rx_new(x->partfd, offset, x->size, on_rx, x);
-	x->yielding = false;
 	if (x->rx == NULL) {
 		fail(x, LL_FILE_FAILED, "out of memory");
 		return LL_ERR_NOMEM;
@@ -689,9 +687,7 @@ static void receive(struct ll_xfer *x, const uint8_t *data, size_t len)
 	size_t queued = ll_xfer_rx_push(x->rx, data, len);
 
 	ll_session_io_channel_keep(x->set->io);
-	if (!x->yielding && ll_session_io_screen_live(x->set->io)) {
-		x->yielding = true;
-		ll_xfer_rx_yield(x->rx);
+	if (ll_session_io_screen_live(x->set->io) && ll_xfer_rx_yield(x->rx)) {
 #if LL_TEST_HOOKS
 		ll_info("test: file transfer to %s: the worker gives way to "
 			"the screen",

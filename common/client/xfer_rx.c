@@ -105,15 +105,15 @@ static void items_free(struct item *it)
 	}
 }
 
-/* Pushes a list (first .. last, linked) onto an atomic stack. */
-static void stack_push(_Atomic(struct item *) *top, struct item *first,
-		       struct item *last)
+/* Pushes an item onto an atomic stack; true when the stack was empty. */
+static bool stack_push(_Atomic(struct item *) *top, struct item *it)
 {
 	struct item *old = atomic_load(top);
 
 	do
-		last->next = old;
-	while (!atomic_compare_exchange_weak(top, &old, first));
+		it->next = old;
+	while (!atomic_compare_exchange_weak(top, &old, it));
+	return old == NULL;
 }
 
 static void rx_unref(struct ll_xfer_rx *rx)
@@ -395,7 +395,7 @@ static gpointer rx_thread(gpointer p)
 		 * they led to (else the loop would call a whole file whose
 		 * channel closed interrupted) */
 		atomic_fetch_add(&rx->consumed, it->len);
-		stack_push(&rx->spent, it, it);
+		(void)stack_push(&rx->spent, it);
 		notify(rx);
 	}
 	items_free(batch); /* dropped: the transfer ends or was stopped */
@@ -477,16 +477,12 @@ struct ll_xfer_rx *ll_xfer_rx_new(int fd, uint64_t offset, uint64_t size,
 size_t ll_xfer_rx_push(struct ll_xfer_rx *rx, const uint8_t *data, size_t len)
 {
 	struct item *it = g_malloc(sizeof(*it) + len);
-	struct item *was = atomic_load(&rx->in);
 	size_t queued;
 
 	it->len = len;
 	memcpy(it->data, data, len);
-	do
-		it->next = was;
-	while (!atomic_compare_exchange_weak(&rx->in, &was, it));
 	/* the worker sleeps only on an empty stack: wake it on the first */
-	if (was == NULL)
+	if (stack_push(&rx->in, it))
 		fd_poke(rx->wake_fd);
 	rx->pushed += len;
 	queued = rx->pushed - atomic_load(&rx->consumed);
@@ -519,9 +515,10 @@ bool ll_xfer_rx_take(struct ll_xfer_rx *rx, struct ll_xfer_rx_report *rep)
 	return changed;
 }
 
-void ll_xfer_rx_yield(struct ll_xfer_rx *rx)
+bool ll_xfer_rx_yield(struct ll_xfer_rx *rx)
 {
-	atomic_store(&rx->yield, true);
+	/* a load first: the loop asks with every piece of the file */
+	return !atomic_load(&rx->yield) && !atomic_exchange(&rx->yield, true);
 }
 
 size_t ll_xfer_rx_peak(struct ll_xfer_rx *rx)

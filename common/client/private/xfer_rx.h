@@ -56,8 +56,8 @@ bool ll_xfer_rx_take(struct ll_xfer_rx *rx, struct ll_xfer_rx_report *rep);
 /* The most the queue ever held. */
 size_t ll_xfer_rx_peak(struct ll_xfer_rx *rx);
 /* A screen is live: from now on the worker gets only the CPU that others
- * leave (the idle scheduling class), for good. */
-void ll_xfer_rx_yield(struct ll_xfer_rx *rx);
+ * leave (the idle scheduling class), for good.  True the first time. */
+bool ll_xfer_rx_yield(struct ll_xfer_rx *rx);
 /* Workers still running in this process: its exit stops them and waits
  * for them (a worker may be hashing, and OpenSSL's exit handler would
  * pull what it uses from under it). */
